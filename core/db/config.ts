@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+const DbConfigSchema = z.object({
+  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
+  DB_DRIVER: z.enum(['pg', 'neon']).default('pg'),
+  DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+});
+
+export type DbConfig = z.infer<typeof DbConfigSchema>;
+
+/** Reads the database settings from the environment, failing loudly on bad values. */
+export function dbConfigFromEnv(env: Record<string, string | undefined> = process.env): DbConfig {
+  const parsed = DbConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`Invalid database configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

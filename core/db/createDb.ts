@@ -1,0 +1,14 @@
+import type { Db } from './Db';
+import type { DbConfig } from './config';
+import { createNeonDb } from './neonDb';
+import { createPgDb } from './pgDb';
+
+/** Builds the adapter named by `DB_DRIVER`. */
+export function createDb(config: DbConfig): Db {
+  switch (config.DB_DRIVER) {
+    case 'pg':
+      return createPgDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX });
+    case 'neon':
+      return createNeonDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX });
+  }
+}

@@ -1,0 +1,8 @@
+export type { Db, Queryable, QueryResult } from './Db';
+export { poolDb, type PgCompatiblePool } from './poolDb';
+export { createPgDb, type PgDbOptions } from './pgDb';
+export { createNeonDb, type NeonDbOptions } from './neonDb';
+export { createDb } from './createDb';
+export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
+export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
+export { migrate, loadMigrations, MigrationChecksumError, DEFAULT_MIGRATIONS_DIRECTORY, type Migration } from './migrate';

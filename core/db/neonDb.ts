@@ -1,0 +1,35 @@
+import { Client, Pool, type NeonConfig } from '@neondatabase/serverless';
+import ws from 'ws';
+import type { Db } from './Db';
+import { poolDb } from './poolDb';
+
+export interface NeonDbOptions {
+  connectionString: string;
+  max?: number;
+  /**
+   * Driver settings for this pool only (for example `wsProxy`,
+   * `useSecureWebSocket: false` and `pipelineConnect: false` to reach a plain
+   * PostgreSQL through a WebSocket-to-TCP proxy).
+   */
+  neon?: Partial<Pick<NeonConfig, 'wsProxy' | 'useSecureWebSocket' | 'pipelineConnect' | 'pipelineTLS' | 'forceDisablePgSSL' | 'coalesceWrites'>>;
+}
+
+/** The `Db` port on `@neondatabase/serverless`: node-postgres semantics over a WebSocket. */
+export function createNeonDb(options: NeonDbOptions): Db {
+  const settings = options.neon ?? {};
+  class ConfiguredClient extends Client {
+    constructor(config?: ConstructorParameters<typeof Client>[0]) {
+      super(config);
+      // Node 20 has no global WebSocket; Lambda's Node 22 does, but `ws` is faster.
+      this.neonConfig.webSocketConstructor = ws;
+      Object.assign(this.neonConfig, settings);
+    }
+  }
+  // The driver's Pool pins its own Client class as a field, overriding the `Client` option.
+  class ConfiguredPool extends Pool {
+    override Client = ConfiguredClient;
+  }
+  const pool = new ConfiguredPool({ connectionString: options.connectionString, max: options.max ?? 10 });
+  pool.on('error', () => undefined);
+  return poolDb(pool);
+}

@@ -1,0 +1,48 @@
+import type { Queryable } from '../db';
+import { toAppendError } from './appendErrors';
+import type { AppendRequest, AppendResult, EventShape } from './types';
+import { DEFAULT_MAX_EVENT_BYTES, validateAppend } from './validateAppend';
+
+interface AppendedRow {
+  event_id: string;
+  version: number;
+  global_position: string;
+}
+
+const APPEND_SQL = 'SELECT event_id, version, global_position FROM append_to_stream($1, $2, $3, $4, $5::jsonb)';
+
+/**
+ * Appends events to one stream in a single round trip: the expected version is
+ * checked and all events are stored atomically, or nothing is written and a
+ * typed error is thrown. Inside a caller's transaction it must be the first write.
+ */
+export async function appendToStream<E extends EventShape>(
+  db: Queryable,
+  request: AppendRequest<E>,
+  options: { maxEventBytes?: number } = {},
+): Promise<AppendResult> {
+  const { eventsJson } = validateAppend(request, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  const { expectedVersion } = request;
+  const mode = typeof expectedVersion === 'number' ? 'exact' : expectedVersion;
+  const exact = typeof expectedVersion === 'number' ? expectedVersion : null;
+  let rows: AppendedRow[];
+  try {
+    ({ rows } = await db.query<AppendedRow>(APPEND_SQL, [
+      request.streamId,
+      request.streamType,
+      mode,
+      exact,
+      eventsJson,
+    ]));
+  } catch (error) {
+    throw toAppendError(error, request);
+  }
+  const events = rows
+    .map((row) => ({ eventId: row.event_id, version: row.version, globalPosition: BigInt(row.global_position) }))
+    .sort((a, b) => a.version - b.version);
+  return {
+    streamId: request.streamId,
+    nextExpectedVersion: events[events.length - 1]?.version ?? 0,
+    events,
+  };
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/**
+ * A position in the global feed: the writing transaction's id and the event's
+ * global position. Feed order is `(txId, position)`, which never skips an event;
+ * `position` alone is not a safe cursor (sequence values commit out of order).
+ */
+export interface Checkpoint {
+  txId: bigint;
+  position: bigint;
+}
+
+export const START_OF_FEED: Checkpoint = Object.freeze({ txId: 0n, position: 0n });
+
+export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
+  if (a.txId !== b.txId) return a.txId < b.txId ? -1 : 1;
+  if (a.position !== b.position) return a.position < b.position ? -1 : 1;
+  return 0;
+}
+
+/** `"<txId>:<position>"`, for storing a checkpoint as text or sending it in a URL. */
+export function formatCheckpoint(checkpoint: Checkpoint): string {
+  return `${checkpoint.txId}:${checkpoint.position}`;
+}
+
+const CheckpointText = z.string().regex(/^\d{1,20}:\d{1,19}$/, 'expected "<txId>:<position>"');
+
+export function parseCheckpoint(text: unknown): Checkpoint {
+  const [txId = '0', position = '0'] = CheckpointText.parse(text).split(':');
+  return { txId: BigInt(txId), position: BigInt(position) };
+}

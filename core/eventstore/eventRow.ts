@@ -1,0 +1,35 @@
+import type { EventMetadata, RecordedEvent } from './types';
+
+/** The columns every event read selects, in the form the drivers return them. */
+export const EVENT_COLUMNS =
+  'e.global_position, e.tx_id, e.stream_id, e.stream_type, e.version, e.event_id, e.type, e.schema_version, e.data, e.metadata, e.recorded_at';
+
+export interface EventRow {
+  global_position: string;
+  tx_id: string;
+  stream_id: string;
+  stream_type: string;
+  version: number;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: object;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamType: row.stream_type,
+    version: row.version,
+    globalPosition: BigInt(row.global_position),
+    txId: BigInt(row.tx_id),
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+  };
+}

@@ -1,0 +1,45 @@
+import type { Db, Queryable } from '../db';
+import { appendToStream } from './appendToStream';
+import { readEvent } from './readEvent';
+import { readFeed } from './readFeed';
+import { readStream } from './readStream';
+import type {
+  AppendRequest,
+  AppendResult,
+  EventShape,
+  FeedPage,
+  ReadFeedOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamSlice,
+} from './types';
+
+export interface EventStoreOptions {
+  /** Largest accepted event (data plus metadata, as JSON bytes); default 256 KiB. */
+  maxEventBytes?: number;
+}
+
+/**
+ * The event store bound to a database. Each method also accepts a transaction
+ * (`tx`) to run inside, e.g. to append and write other rows atomically.
+ */
+export interface EventStore {
+  appendToStream<E extends EventShape>(request: AppendRequest<E>, tx?: Queryable): Promise<AppendResult>;
+  readStream<E extends EventShape = EventShape>(
+    streamId: string,
+    options?: ReadStreamOptions,
+    tx?: Queryable,
+  ): Promise<StreamSlice<E>>;
+  readEvent<E extends EventShape = EventShape>(eventId: string, tx?: Queryable): Promise<RecordedEvent<E> | null>;
+  readFeed<E extends EventShape = EventShape>(options?: ReadFeedOptions, tx?: Queryable): Promise<FeedPage<E>>;
+}
+
+export function createEventStore(db: Db, options: EventStoreOptions = {}): EventStore {
+  const appendOptions = options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes };
+  return {
+    appendToStream: (request, tx) => appendToStream(tx ?? db, request, appendOptions),
+    readStream: (streamId, readOptions, tx) => readStream(tx ?? db, streamId, readOptions),
+    readEvent: (eventId, tx) => readEvent(tx ?? db, eventId),
+    readFeed: (feedOptions, tx) => readFeed(tx ?? db, feedOptions),
+  };
+}

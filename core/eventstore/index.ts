@@ -1,0 +1,26 @@
+export { createEventStore, type EventStore, type EventStoreOptions } from './eventStore';
+export { appendToStream } from './appendToStream';
+export { readStream } from './readStream';
+export { readEvent } from './readEvent';
+export { readFeed, DEFAULT_FEED_BATCH_SIZE, MAX_FEED_BATCH_SIZE } from './readFeed';
+export {
+  START_OF_FEED,
+  compareCheckpoints,
+  formatCheckpoint,
+  parseCheckpoint,
+  type Checkpoint,
+} from './checkpoint';
+export {
+  EventStoreError,
+  ConcurrencyError,
+  StreamNotFoundError,
+  StreamTypeMismatchError,
+  DuplicateEventError,
+  EventValidationError,
+  AppendNotFirstWriteError,
+  type EventStoreErrorCode,
+  type ValidationIssue,
+} from './errors';
+export { DEFAULT_MAX_EVENT_BYTES, MAX_NAME_LENGTH } from './validateAppend';
+export type * from './types';
+export type * from './json';

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import type { Queryable } from '../db';
+import { EventValidationError } from './errors';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
+import type { EventShape, RecordedEvent } from './types';
+
+const READ_EVENT_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id = $1`;
+
+/** Reads one event by id, or null if there is none. */
+export async function readEvent<E extends EventShape = EventShape>(
+  db: Queryable,
+  eventId: string,
+): Promise<RecordedEvent<E> | null> {
+  if (!z.uuid().safeParse(eventId).success) {
+    throw new EventValidationError([{ path: 'eventId', message: 'event id must be a UUID' }]);
+  }
+  const { rows } = await db.query<EventRow>(READ_EVENT_SQL, [eventId]);
+  const row = rows[0];
+  return row ? (toRecordedEvent(row) as RecordedEvent<E>) : null;
+}

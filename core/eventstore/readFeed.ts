@@ -1,0 +1,71 @@
+import type { Queryable } from '../db';
+import { compareCheckpoints, START_OF_FEED, type Checkpoint } from './checkpoint';
+import { EventValidationError } from './errors';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
+import type { EventShape, FeedPage, ReadFeedOptions } from './types';
+
+export const DEFAULT_FEED_BATCH_SIZE = 500;
+export const MAX_FEED_BATCH_SIZE = 10_000;
+
+type FeedRow = { head_tx: string | null; head_position: string | null } & (
+  | EventRow
+  | { [K in keyof EventRow]: null }
+);
+
+// Only transactions below the snapshot's xmin are read: every one of them has
+// committed or aborted, and any transaction that commits later has a larger id,
+// so nothing can ever appear behind a checkpoint taken from this page.
+// `head` is the last visible event, which lets a filtered reader skip what did not match.
+const READ_FEED_SQL = `
+  WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+  page AS (
+    SELECT ${EVENT_COLUMNS} FROM events e
+    WHERE (e.tx_id, e.global_position) > ($1::xid8, $2::bigint)
+      AND e.tx_id < (SELECT xmin FROM horizon)
+      AND ($3::text[] IS NULL OR e.type = ANY ($3::text[]))
+      AND ($4::text[] IS NULL OR e.stream_type = ANY ($4::text[]))
+    ORDER BY e.tx_id, e.global_position
+    LIMIT $5
+  ),
+  head AS (
+    SELECT e.tx_id AS head_tx, e.global_position AS head_position FROM events e
+    WHERE e.tx_id < (SELECT xmin FROM horizon)
+    ORDER BY e.tx_id DESC, e.global_position DESC
+    LIMIT 1
+  )
+  SELECT page.*, head.head_tx, head.head_position
+  FROM (SELECT) AS one
+  LEFT JOIN head ON true
+  LEFT JOIN page ON true
+  ORDER BY page.tx_id, page.global_position`;
+
+/** Reads the next page of the global feed after a checkpoint, in commit-safe order. */
+export async function readFeed<E extends EventShape = EventShape>(
+  db: Queryable,
+  options: ReadFeedOptions = {},
+): Promise<FeedPage<E>> {
+  const after = options.after ?? START_OF_FEED;
+  const batchSize = options.batchSize ?? DEFAULT_FEED_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_FEED_BATCH_SIZE) {
+    throw new EventValidationError([
+      { path: 'batchSize', message: `must be an integer from 1 to ${MAX_FEED_BATCH_SIZE}` },
+    ]);
+  }
+  const { rows } = await db.query<FeedRow>(READ_FEED_SQL, [
+    after.txId.toString(),
+    after.position.toString(),
+    options.eventTypes ?? null,
+    options.streamTypes ?? null,
+    batchSize,
+  ]);
+  const events = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row as EventRow)]));
+  const last = events[events.length - 1];
+  let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;
+  const caughtUp = events.length < batchSize;
+  const head = rows[0];
+  if (caughtUp && head?.head_tx != null && head.head_position != null) {
+    const visibleHead = { txId: BigInt(head.head_tx), position: BigInt(head.head_position) };
+    if (compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
+  }
+  return { events: events as FeedPage<E>['events'], checkpoint, caughtUp };
+}

@@ -1,0 +1,34 @@
+import type { Queryable } from '../db';
+import { StreamNotFoundError } from './errors';
+import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
+import type { EventShape, ReadStreamOptions, StreamSlice } from './types';
+
+type SliceRow = { current_version: number; current_type: string } & (EventRow | { [K in keyof EventRow]: null });
+
+// One round trip: the stream row (which proves the stream exists) joined to the slice.
+const READ_STREAM_SQL = `
+  SELECT s.version AS current_version, s.stream_type AS current_type, ${EVENT_COLUMNS}
+  FROM streams s
+  LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version BETWEEN $2 AND $3
+  WHERE s.stream_id = $1
+  ORDER BY e.version`;
+
+/** Reads versions `fromVersion..toVersion` of a stream; throws `StreamNotFoundError` if it does not exist. */
+export async function readStream<E extends EventShape = EventShape>(
+  db: Queryable,
+  streamId: string,
+  options: ReadStreamOptions = {},
+): Promise<StreamSlice<E>> {
+  const from = options.fromVersion ?? 1;
+  const to = options.toVersion ?? 2_147_483_647;
+  const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);
+  const first = rows[0];
+  if (!first) throw new StreamNotFoundError(streamId);
+  const events = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row as EventRow)]));
+  return {
+    streamId,
+    streamType: first.current_type,
+    streamVersion: first.current_version,
+    events: events as StreamSlice<E>['events'],
+  };
+}

@@ -1,0 +1,110 @@
+import type { Checkpoint } from './checkpoint';
+import type { JsonValue } from './json';
+
+/** Every event metadata carries the request's ids; further fields are the user's own. */
+export interface EventMetadata {
+  correlationId?: string;
+  causationId?: string;
+  commandId?: string;
+  /** W3C trace context of the request that produced the event. */
+  traceparent?: string;
+  [field: string]: JsonValue | undefined;
+}
+
+/** The minimal shape of a domain event: a discriminant and a JSON object payload. */
+export interface EventShape {
+  type: string;
+  data: object;
+}
+
+/** An event to append. Distributes over a union, so `NewEvent<A | B>` keeps A and B apart. */
+export type NewEvent<E extends EventShape = EventShape> = E extends EventShape
+  ? E & {
+      /** Defaults to a random UUID; give one to make a retried append detectably the same. */
+      eventId?: string;
+      /** Defaults to 1; the version of this event type's payload schema. */
+      schemaVersion?: number;
+      metadata?: EventMetadata;
+    }
+  : never;
+
+export interface RecordedEventEnvelope {
+  eventId: string;
+  streamId: string;
+  streamType: string;
+  /** Position within the stream: 1, 2, 3, ... without gaps. */
+  version: number;
+  globalPosition: bigint;
+  /** The writing transaction's id; with `globalPosition`, the event's place in the global feed. */
+  txId: bigint;
+  schemaVersion: number;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+export type RecordedEvent<E extends EventShape = EventShape> = E extends EventShape
+  ? E & RecordedEventEnvelope
+  : never;
+
+/**
+ * What the stream must look like for an append to proceed:
+ * an exact current version (0 = the stream does not exist yet), or one of the modes.
+ */
+export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
+
+export interface AppendRequest<E extends EventShape = EventShape> {
+  streamId: string;
+  streamType: string;
+  expectedVersion: ExpectedVersion;
+  events: readonly NewEvent<E>[];
+  /** Merged into every event's metadata; an event's own fields win. */
+  metadata?: EventMetadata;
+}
+
+export interface AppendedEvent {
+  eventId: string;
+  version: number;
+  globalPosition: bigint;
+}
+
+export interface AppendResult {
+  streamId: string;
+  /** The stream's version after the append: pass it as the next expected version. */
+  nextExpectedVersion: number;
+  events: AppendedEvent[];
+}
+
+export interface ReadStreamOptions {
+  /** First version to return, inclusive; default 1. */
+  fromVersion?: number;
+  /** Last version to return, inclusive; default the stream's current version. */
+  toVersion?: number;
+}
+
+export interface StreamSlice<E extends EventShape = EventShape> {
+  streamId: string;
+  streamType: string;
+  /** The stream's current version, which may be past the slice's last event. */
+  streamVersion: number;
+  events: RecordedEvent<E>[];
+}
+
+export interface ReadFeedOptions {
+  /** Default: the start of the feed. */
+  after?: Checkpoint;
+  /** Default 500. */
+  batchSize?: number;
+  eventTypes?: readonly string[];
+  streamTypes?: readonly string[];
+}
+
+export interface FeedPage<E extends EventShape = EventShape> {
+  events: RecordedEvent<E>[];
+  /**
+   * Where the next read starts. With filters it can move past events that did
+   * not match, so a filtered reader does not rescan them.
+   */
+  checkpoint: Checkpoint;
+  /** True when the page ended at the visible head of the feed rather than at the batch size. */
+  caughtUp: boolean;
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { EventValidationError, type ValidationIssue } from './errors';
+import type { AppendRequest, EventShape } from './types';
+
+export const MAX_NAME_LENGTH = 200;
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+
+const isPlainObject = (value: unknown): value is object => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
+
+const name = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .max(MAX_NAME_LENGTH, `${what} must be at most ${MAX_NAME_LENGTH} characters`);
+
+const plainObject = (what: string) => z.custom<object>(isPlainObject, `${what} must be a plain JSON object`);
+
+const AppendShape = z.object({
+  streamId: name('stream id'),
+  streamType: name('stream type'),
+  expectedVersion: z.union([
+    z.number().int().nonnegative().max(2_147_483_647),
+    z.enum(['no_stream', 'stream_exists', 'any']),
+  ], { error: 'expected version must be a non-negative integer, "no_stream", "stream_exists" or "any"' }),
+  events: z
+    .array(
+      z.object({
+        type: name('event type'),
+        data: plainObject('data'),
+        eventId: z.uuid('event id must be a UUID').optional(),
+        schemaVersion: z.number().int().positive().max(2_147_483_647).optional(),
+        metadata: plainObject('metadata').optional(),
+      }),
+    )
+    .min(1, 'append needs at least one event'),
+  metadata: plainObject('metadata').optional(),
+});
+
+export interface SerializedAppend {
+  /** The JSON array handed to `append_to_stream`. */
+  eventsJson: string;
+  eventIds: string[];
+}
+
+function toJson(value: unknown, path: string, issues: ValidationIssue[]): string | undefined {
+  try {
+    const json = JSON.stringify(value);
+    // PostgreSQL's jsonb cannot hold the NUL character.
+    if (json.includes('\\u0000')) issues.push({ path, message: 'must not contain the NUL character (\\u0000)' });
+    return json;
+  } catch (error) {
+    issues.push({ path, message: `is not JSON-serializable (${error instanceof Error ? error.message : String(error)})` });
+    return undefined;
+  }
+}
+
+/**
+ * Checks an append request and serializes its events, or throws an
+ * `EventValidationError` listing every problem; nothing reaches the database
+ * unless the whole request is valid.
+ */
+export function validateAppend<E extends EventShape>(
+  request: AppendRequest<E>,
+  maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
+): SerializedAppend {
+  const shape = AppendShape.safeParse(request);
+  if (!shape.success) {
+    throw new EventValidationError(
+      shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })),
+    );
+  }
+  const issues: ValidationIssue[] = [];
+  const parts: string[] = [];
+  const eventIds: string[] = [];
+  request.events.forEach((event, index) => {
+    const eventId = event.eventId ?? randomUUID();
+    const data = toJson(event.data, `events.${index}.data`, issues);
+    const metadata = toJson({ ...request.metadata, ...event.metadata }, `events.${index}.metadata`, issues);
+    if (data === undefined || metadata === undefined) return;
+    const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);
+    if (bytes > maxEventBytes) {
+      issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
+    }
+    eventIds.push(eventId);
+    parts.push(
+      `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion ?? 1},"data":${data},"metadata":${metadata}}`,
+    );
+  });
+  if (issues.length > 0) throw new EventValidationError(issues);
+  return { eventsJson: `[${parts.join(',')}]`, eventIds };
+}

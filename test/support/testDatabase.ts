@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createPgDb, DEFAULT_DATABASE_URL, migrate } from '../../core/db';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+const serverUrl = () => process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+
+async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates a fresh database for one test file, so files can run in parallel and
+ * in any order. With `migrated` (the default) the project's migrations are applied.
+ */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const name = `test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0`));
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  if (options.migrated ?? true) {
+    const db = createPgDb({ connectionString: url.toString(), max: 1 });
+    try {
+      await migrate(db);
+    } finally {
+      await db.close();
+    }
+  }
+  return {
+    name,
+    url: url.toString(),
+    drop: () => withAdminClient(async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }),
+  };
+}

@@ -58,7 +58,7 @@ CREATE FUNCTION append_to_stream(
   p_expected text,
   p_expected_version integer,
   p_events jsonb
-) RETURNS TABLE (event_id uuid, version integer, global_position bigint)
+) RETURNS TABLE (event_id uuid, version integer, global_position bigint, tx_id xid8)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_count integer := jsonb_array_length(p_events);
@@ -119,5 +119,5 @@ BEGIN
          x.value -> 'data', x.value -> 'metadata'
   FROM jsonb_array_elements(p_events) WITH ORDINALITY AS x(value, idx)
   ORDER BY x.idx
-  RETURNING e.event_id, e.version, e.global_position;
+  RETURNING e.event_id, e.version, e.global_position, e.tx_id;
 END $$;

@@ -7,9 +7,10 @@ interface AppendedRow {
   event_id: string;
   version: number;
   global_position: string;
+  tx_id: string;
 }
 
-const APPEND_SQL = 'SELECT event_id, version, global_position FROM append_to_stream($1, $2, $3, $4, $5::jsonb)';
+const APPEND_SQL = 'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb)';
 
 /**
  * Appends events to one stream in a single round trip: the expected version is
@@ -40,9 +41,11 @@ export async function appendToStream<E extends EventShape>(
   const events = rows
     .map((row) => ({ eventId: row.event_id, version: row.version, globalPosition: BigInt(row.global_position) }))
     .sort((a, b) => a.version - b.version);
+  const last = events[events.length - 1];
   return {
     streamId: request.streamId,
-    nextExpectedVersion: events[events.length - 1]?.version ?? 0,
+    nextExpectedVersion: last?.version ?? 0,
     events,
+    checkpoint: { txId: BigInt(rows[0]?.tx_id ?? 0), position: last?.globalPosition ?? 0n },
   };
 }

@@ -72,6 +72,11 @@ export interface AppendResult {
   /** The stream's version after the append: pass it as the next expected version. */
   nextExpectedVersion: number;
   events: AppendedEvent[];
+  /**
+   * The feed position of the append's last event: once a feed reader's (or a
+   * projection's) checkpoint reaches it, the reader has seen this append.
+   */
+  checkpoint: Checkpoint;
 }
 
 export interface ReadStreamOptions {

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AppendNotFirstWriteError,
+  EventValidationError,
+  MAX_NAME_LENGTH,
+  createEventStore,
+  type AppendRequest,
+} from '../../core/eventstore';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+
+/** Builds a request the type system would refuse, as input from outside often is. */
+const untyped = (request: Record<string, unknown>) => request as unknown as AppendRequest;
+
+describeOnEachDriver('bad input', (context) => {
+  const countRows = async () => {
+    const { rows } = await context().db.query<{ events: number; streams: number }>(
+      'SELECT (SELECT count(*)::int FROM events) AS events, (SELECT count(*)::int FROM streams) AS streams',
+    );
+    return rows[0];
+  };
+
+  const rejectsWith = async (request: AppendRequest, ...expectedIssues: { path: string; message: RegExp }[]) => {
+    const before = await countRows();
+    const error = await context().store.appendToStream(request).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(EventValidationError);
+    const issues = (error as EventValidationError).issues;
+    for (const expected of expectedIssues) {
+      expect(issues).toContainEqual({ path: expected.path, message: expect.stringMatching(expected.message) as string });
+    }
+    expect(await countRows()).toEqual(before);
+  };
+
+  const valid = (): AppendRequest => ({
+    streamId: uniqueStreamId(),
+    streamType: 'account',
+    expectedVersion: 'any',
+    events: [opened()],
+  });
+
+  it('refuses an empty stream id', async () => {
+    await rejectsWith({ ...valid(), streamId: '' }, { path: 'streamId', message: /must not be empty/ });
+  });
+
+  it('refuses an over-long stream id', async () => {
+    await rejectsWith(
+      { ...valid(), streamId: 'x'.repeat(MAX_NAME_LENGTH + 1) },
+      { path: 'streamId', message: /at most 200 characters/ },
+    );
+  });
+
+  it('refuses a payload that is not an object', async () => {
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'MoneyDeposited', data: [1, 2] }] }), {
+      path: 'events.0.data',
+      message: /plain JSON object/,
+    });
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'MoneyDeposited', data: 'ten' }] }), {
+      path: 'events.0.data',
+      message: /plain JSON object/,
+    });
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'MoneyDeposited', data: null }] }), {
+      path: 'events.0.data',
+      message: /plain JSON object/,
+    });
+  });
+
+  it('refuses data that cannot be stored as JSON', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await rejectsWith({ ...valid(), events: [{ type: 'X', data: circular }] }, {
+      path: 'events.0.data',
+      message: /not JSON-serializable/,
+    });
+    await rejectsWith({ ...valid(), events: [{ type: 'X', data: { amount: 10n } }] }, {
+      path: 'events.0.data',
+      message: /not JSON-serializable/,
+    });
+    await rejectsWith({ ...valid(), events: [{ type: 'X', data: { note: 'a\u0000b' } }] }, {
+      path: 'events.0.data',
+      message: /NUL character/,
+    });
+  });
+
+  it('refuses an event over the size limit, and the limit is configurable', async () => {
+    const big = { type: 'Blob', data: { text: 'x'.repeat(300 * 1024) } };
+    await rejectsWith({ ...valid(), events: [opened(), big] }, { path: 'events.1', message: /over the limit of 262144/ });
+
+    const strict = createEventStore(context().db, { maxEventBytes: 100 });
+    const small = { type: 'Blob', data: { text: 'x'.repeat(120) } };
+    await expect(strict.appendToStream({ ...valid(), events: [small] })).rejects.toBeInstanceOf(EventValidationError);
+    const roomy = createEventStore(context().db, { maxEventBytes: 1024 * 1024 });
+    await expect(roomy.appendToStream({ ...valid(), events: [big] })).resolves.toMatchObject({ nextExpectedVersion: 1 });
+  });
+
+  it('lists every problem at once', async () => {
+    const before = await countRows();
+    const error = await context()
+      .store.appendToStream(
+        untyped({
+          streamId: '',
+          streamType: '',
+          expectedVersion: -1,
+          events: [{ type: '', data: 1, eventId: 'not-a-uuid' }],
+        }),
+      )
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues.map((issue) => issue.path).sort()).toEqual([
+      'events.0.data',
+      'events.0.eventId',
+      'events.0.type',
+      'expectedVersion',
+      'streamId',
+      'streamType',
+    ]);
+    expect(await countRows()).toEqual(before);
+  });
+
+  it('refuses an append without events', async () => {
+    await rejectsWith({ ...valid(), events: [] }, { path: 'events', message: /at least one event/ });
+  });
+
+  it('refuses an append that is not the first write of its transaction, writing nothing', async () => {
+    const streamId = uniqueStreamId();
+    const before = await countRows();
+    const attempt = context().db.transaction(async (tx) => {
+      await tx.query("CREATE TEMP TABLE scratch (id int) ON COMMIT DROP; INSERT INTO scratch VALUES (1)");
+      return context().store.appendToStream({ ...valid(), streamId }, tx);
+    });
+    await expect(attempt).rejects.toBeInstanceOf(AppendNotFirstWriteError);
+    expect(await countRows()).toEqual(before);
+  });
+});
+
+describeOnEachDriver('append-only events', (context) => {
+  const seed = async () => {
+    const streamId = uniqueStreamId();
+    await context().store.appendToStream({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened(), deposited(10)],
+    });
+    return streamId;
+  };
+
+  describe('the database itself refuses to change a stored event', () => {
+    it('UPDATE fails', async () => {
+      const streamId = await seed();
+      await expect(
+        context().db.query(`UPDATE events SET data = '{"amount": 1000}' WHERE stream_id = $1`, [streamId]),
+      ).rejects.toThrow(/append-only: UPDATE/);
+      const events = (await context().store.readStream(streamId)).events;
+      expect(events[1]?.data).toEqual({ amount: 10 });
+    });
+
+    it('DELETE fails', async () => {
+      const streamId = await seed();
+      await expect(context().db.query('DELETE FROM events WHERE stream_id = $1', [streamId])).rejects.toThrow(
+        /append-only: DELETE/,
+      );
+      expect((await context().store.readStream(streamId)).events).toHaveLength(2);
+    });
+
+    it('TRUNCATE fails', async () => {
+      const streamId = await seed();
+      await expect(context().db.query('TRUNCATE events')).rejects.toThrow(/append-only: TRUNCATE/);
+      expect((await context().store.readStream(streamId)).events).toHaveLength(2);
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import { expect, it } from 'vitest';
+import {
+  EventValidationError,
+  START_OF_FEED,
+  formatCheckpoint,
+  parseCheckpoint,
+  type AppendRequest,
+  type RecordedEvent,
+} from '../../core/eventstore';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
+import { readThrough } from '../support/followFeed';
+
+describeOnEachDriver('the global feed', (context) => {
+  const append = (request: AppendRequest) => context().store.appendToStream(request);
+  const ofStreams = (events: RecordedEvent[], ...streamIds: string[]) =>
+    events.filter((event) => streamIds.includes(event.streamId));
+
+  it('delivers events across streams in commit order, in pages that follow the checkpoint', async () => {
+    const a = uniqueStreamId();
+    const b = uniqueStreamId();
+    await append({ streamId: a, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    await append({ streamId: b, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const last = await append({ streamId: a, streamType: 'account', expectedVersion: 2, events: [withdrawn(1)] });
+
+    const { events } = await readThrough(context().store, START_OF_FEED, last.checkpoint, { batchSize: 2 });
+    expect(ofStreams(events, a, b).map((event) => [event.streamId, event.version])).toEqual([
+      [a, 1],
+      [a, 2],
+      [b, 1],
+      [a, 3],
+    ]);
+  });
+
+  it('filters by event type and stream type, and moves the checkpoint past what did not match', async () => {
+    const account = uniqueStreamId();
+    const transfer = uniqueStreamId('transfer');
+    await append({ streamId: account, streamType: 'account', expectedVersion: 'any', events: [opened(), deposited(5)] });
+    await append({ streamId: transfer, streamType: 'transfer', expectedVersion: 'any', events: [deposited(7)] });
+    const last = await append({ streamId: account, streamType: 'account', expectedVersion: 'any', events: [withdrawn(2)] });
+    const readFiltered = (filters: { eventTypes?: string[]; streamTypes?: string[] }) =>
+      readThrough(context().store, START_OF_FEED, last.checkpoint, filters);
+
+    const deposits = await readFiltered({ eventTypes: ['MoneyDeposited'] });
+    expect(ofStreams(deposits.events, account, transfer).map((event) => event.data)).toEqual([{ amount: 5 }, { amount: 7 }]);
+    expect(deposits.events.every((event) => event.type === 'MoneyDeposited')).toBe(true);
+    const transfers = await readFiltered({ streamTypes: ['transfer'] });
+    expect(ofStreams(transfers.events, account, transfer).map((event) => event.streamId)).toEqual([transfer]);
+    expect(transfers.events.every((event) => event.streamType === 'transfer')).toBe(true);
+    const both = await readFiltered({ eventTypes: ['MoneyDeposited'], streamTypes: ['account'] });
+    expect(ofStreams(both.events, account, transfer).map((event) => event.data)).toEqual([{ amount: 5 }]);
+    // The last event did not match the deposit filter, yet the filtered reader stands on or past it.
+    expect(deposits.checkpoint.position).toBeGreaterThanOrEqual(last.checkpoint.position);
+  });
+
+  it('hides a transaction in flight, and every later commit behind it, until it ends', async () => {
+    const slow = uniqueStreamId();
+    const fast = uniqueStreamId();
+    const start = (await context().store.readFeed({ batchSize: 1 })).checkpoint;
+    let releaseSlow = (): void => undefined;
+    const slowHeld = new Promise<void>((resolve) => {
+      releaseSlow = resolve;
+    });
+    let slowAppended = (): void => undefined;
+    const slowHasAppended = new Promise<void>((resolve) => {
+      slowAppended = resolve;
+    });
+
+    // The slow transaction takes the lower global position, then commits last.
+    const slowWriter = context().db.transaction(async (tx) => {
+      const result = await context().store.appendToStream(
+        { streamId: slow, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] },
+        tx,
+      );
+      slowAppended();
+      await slowHeld;
+      return result;
+    });
+    await slowHasAppended;
+    const fastResult = await append({ streamId: fast, streamType: 'account', expectedVersion: 'no_stream', events: [opened('fast')] });
+
+    // A reader checkpointing "highest position seen" would now take the fast event and skip the slow one forever.
+    let whileHeld = start;
+    for (let page = await context().store.readFeed({ after: start }); ; page = await context().store.readFeed({ after: whileHeld })) {
+      expect(ofStreams(page.events, slow, fast)).toEqual([]);
+      whileHeld = page.checkpoint;
+      if (page.caughtUp) break;
+    }
+
+    releaseSlow();
+    const slowResult = await slowWriter;
+    expect(slowResult.checkpoint.position).toBeLessThan(fastResult.checkpoint.position);
+    const { events } = await readThrough(context().store, whileHeld, fastResult.checkpoint);
+    expect(ofStreams(events, slow, fast).map((event) => event.streamId)).toEqual([slow, fast]);
+  });
+
+  it('never delivers events of a rolled-back transaction', async () => {
+    const doomed = uniqueStreamId();
+    const kept = uniqueStreamId();
+    await expect(
+      context().db.transaction(async (tx) => {
+        await context().store.appendToStream(
+          { streamId: doomed, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] },
+          tx,
+        );
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    const last = await append({ streamId: kept, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+    const { events } = await readThrough(context().store, START_OF_FEED, last.checkpoint);
+    expect(ofStreams(events, doomed, kept).map((event) => event.streamId)).toEqual([kept]);
+  });
+
+  it('refuses a batch size outside 1..10000', async () => {
+    await expect(context().store.readFeed({ batchSize: 0 })).rejects.toBeInstanceOf(EventValidationError);
+    await expect(context().store.readFeed({ batchSize: 10_001 })).rejects.toBeInstanceOf(EventValidationError);
+  });
+
+  it('round-trips a checkpoint through text', () => {
+    const checkpoint = { txId: 18_446_744_073_709_551_615n, position: 9_223_372_036_854_775_807n };
+    expect(parseCheckpoint(formatCheckpoint(checkpoint))).toEqual(checkpoint);
+    expect(() => parseCheckpoint('12')).toThrow();
+  });
+});

@@ -1,0 +1,62 @@
+import { expect, it } from 'vitest';
+import { EventValidationError, StreamNotFoundError } from '../../core/eventstore';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+
+describeOnEachDriver('reading streams and events', (context) => {
+  const givenStream = async (deposits: number) => {
+    const streamId = uniqueStreamId();
+    const amounts = Array.from({ length: deposits }, (_, index) => index + 1);
+    await context().store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened(), ...amounts.map(deposited)],
+    });
+    return streamId;
+  };
+
+  it('reads a whole stream in version order with its type and current version', async () => {
+    const streamId = await givenStream(4);
+    const slice = await context().store.readStream<AccountEvent>(streamId);
+    expect(slice).toMatchObject({ streamId, streamType: 'account', streamVersion: 5 });
+    expect(slice.events.map((event) => event.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(slice.events[0]).toMatchObject({ type: 'AccountOpened', streamId, streamType: 'account', schemaVersion: 1 });
+    expect(slice.events[0]?.recordedAt).toBeInstanceOf(Date);
+  });
+
+  it('reads a range of versions, inclusive at both ends', async () => {
+    const streamId = await givenStream(9);
+    const middle = await context().store.readStream(streamId, { fromVersion: 3, toVersion: 6 });
+    expect(middle.events.map((event) => event.version)).toEqual([3, 4, 5, 6]);
+    expect(middle.streamVersion).toBe(10);
+
+    const tail = await context().store.readStream(streamId, { fromVersion: 8 });
+    expect(tail.events.map((event) => event.version)).toEqual([8, 9, 10]);
+    const head = await context().store.readStream(streamId, { toVersion: 2 });
+    expect(head.events.map((event) => event.version)).toEqual([1, 2]);
+  });
+
+  it('returns no events for a range past the end, with the current version', async () => {
+    const streamId = await givenStream(1);
+    const beyond = await context().store.readStream(streamId, { fromVersion: 5 });
+    expect(beyond).toMatchObject({ streamVersion: 2, events: [] });
+  });
+
+  it('throws StreamNotFoundError for a stream that does not exist', async () => {
+    const streamId = uniqueStreamId();
+    await expect(context().store.readStream(streamId)).rejects.toMatchObject({
+      constructor: StreamNotFoundError,
+      streamId,
+    });
+  });
+
+  it('reads one event by id, or null when there is none', async () => {
+    const streamId = await givenStream(2);
+    const [, second] = (await context().store.readStream(streamId)).events;
+    const found = await context().store.readEvent<AccountEvent>(second?.eventId ?? '');
+    expect(found).toEqual(second);
+    expect(await context().store.readEvent(crypto.randomUUID())).toBeNull();
+    await expect(context().store.readEvent('42')).rejects.toBeInstanceOf(EventValidationError);
+  });
+});

@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import type { Db } from '../../core/db';
+import { createEventStore, type EventStore } from '../../core/eventstore';
+import { startDriver, type DriverHarness, type DriverName } from './drivers';
+import { createTestDatabase, type TestDatabase } from './testDatabase';
+
+export const DRIVERS: readonly DriverName[] = ['pg', 'neon'];
+
+export interface StoreUnderTest {
+  driver: DriverName;
+  db: Db;
+  store: EventStore;
+  databaseUrl: string;
+  /** Opens another pool on the same database; closed after the block. */
+  connect(max?: number): Db;
+}
+
+/**
+ * Runs `body` once per driver (pg and Neon over a WebSocket pipe), each time on
+ * a fresh migrated database of its own.
+ */
+export function describeOnEachDriver(title: string, body: (context: () => StoreUnderTest) => void): void {
+  describe.each(DRIVERS)(`${title} [%s]`, (driver) => {
+    let database: TestDatabase | undefined;
+    let harness: DriverHarness | undefined;
+    let current: StoreUnderTest | undefined;
+    const pools: Db[] = [];
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      harness = await startDriver(driver);
+      const { url } = database;
+      const connect = (max?: number): Db => {
+        const db = (harness as DriverHarness).connect(url, max);
+        pools.push(db);
+        return db;
+      };
+      const db = connect(8);
+      current = { driver, db, store: createEventStore(db), databaseUrl: url, connect };
+    });
+
+    afterAll(async () => {
+      await Promise.all(pools.map((pool) => pool.close()));
+      await harness?.close();
+      await database?.drop();
+    });
+
+    body(() => {
+      if (!current) throw new Error('the store is not ready: use the context inside tests or hooks');
+      return current;
+    });
+  });
+}

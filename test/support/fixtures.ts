@@ -1,0 +1,21 @@
+import { randomUUID } from 'node:crypto';
+import type { NewEvent } from '../../core/eventstore';
+
+/** A small domain used by the event-store specs. */
+export type AccountEvent =
+  | { type: 'AccountOpened'; data: { owner: string; currency: string } }
+  | { type: 'MoneyDeposited'; data: { amount: number } }
+  | { type: 'MoneyWithdrawn'; data: { amount: number } };
+
+export const uniqueStreamId = (prefix = 'account'): string => `${prefix}-${randomUUID()}`;
+
+export const opened = (owner = 'ada'): NewEvent<AccountEvent> => ({
+  type: 'AccountOpened',
+  data: { owner, currency: 'EUR' },
+});
+
+export const deposited = (amount: number): NewEvent<AccountEvent> => ({ type: 'MoneyDeposited', data: { amount } });
+
+export const withdrawn = (amount: number): NewEvent<AccountEvent> => ({ type: 'MoneyWithdrawn', data: { amount } });
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { StreamNotFoundError } from './errors';
+import { EventValidationError, StreamNotFoundError, type ValidationIssue } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, ReadStreamOptions, StreamSlice } from './types';
 
@@ -13,14 +13,26 @@ const READ_STREAM_SQL = `
   WHERE s.stream_id = $1
   ORDER BY e.version`;
 
+const MAX_VERSION = 2_147_483_647;
+
+/** A version bound past the largest storable version reads as "to the end". */
+function versionBound(value: number | undefined, path: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) {
+    const issue: ValidationIssue = { path, message: 'must be an integer of at least 1' };
+    throw new EventValidationError([issue]);
+  }
+  return Math.min(value, MAX_VERSION);
+}
+
 /** Reads versions `fromVersion..toVersion` of a stream; throws `StreamNotFoundError` if it does not exist. */
 export async function readStream<E extends EventShape = EventShape>(
   db: Queryable,
   streamId: string,
   options: ReadStreamOptions = {},
 ): Promise<StreamSlice<E>> {
-  const from = options.fromVersion ?? 1;
-  const to = options.toVersion ?? 2_147_483_647;
+  const from = versionBound(options.fromVersion, 'fromVersion', 1);
+  const to = versionBound(options.toVersion, 'toVersion', MAX_VERSION);
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);
   const first = rows[0];
   if (!first) throw new StreamNotFoundError(streamId);

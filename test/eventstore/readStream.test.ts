@@ -43,6 +43,14 @@ describeOnEachDriver('reading streams and events', (context) => {
     expect(beyond).toMatchObject({ streamVersion: 2, events: [] });
   });
 
+  it('refuses version bounds that are not integers of at least 1', async () => {
+    const streamId = await givenStream(1);
+    await expect(context().store.readStream(streamId, { fromVersion: 0 })).rejects.toBeInstanceOf(EventValidationError);
+    await expect(context().store.readStream(streamId, { toVersion: 1.5 })).rejects.toBeInstanceOf(EventValidationError);
+    const farBeyond = await context().store.readStream(streamId, { fromVersion: Number.MAX_SAFE_INTEGER });
+    expect(farBeyond).toMatchObject({ streamVersion: 2, events: [] });
+  });
+
   it('throws StreamNotFoundError for a stream that does not exist', async () => {
     const streamId = uniqueStreamId();
     await expect(context().store.readStream(streamId)).rejects.toMatchObject({

@@ -11,7 +11,7 @@ export interface StoreUnderTest {
   db: Db;
   store: EventStore;
   databaseUrl: string;
-  /** Opens another pool on the same database; closed after the block. */
+  /** Opens another pool on the same database; closed after the block unless closed before. */
   connect(max?: number): Db;
 }
 
@@ -32,8 +32,14 @@ export function describeOnEachDriver(title: string, body: (context: () => StoreU
       const { url } = database;
       const connect = (max?: number): Db => {
         const db = (harness as DriverHarness).connect(url, max);
-        pools.push(db);
-        return db;
+        let closed = false;
+        const closeOnce = async () => {
+          if (closed) return;
+          closed = true;
+          await db.close();
+        };
+        pools.push({ ...db, close: closeOnce });
+        return { ...db, close: closeOnce };
       };
       const db = connect(8);
       current = { driver, db, store: createEventStore(db), databaseUrl: url, connect };

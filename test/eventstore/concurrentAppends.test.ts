@@ -1,0 +1,100 @@
+import { expect, it } from 'vitest';
+import {
+  ConcurrencyError,
+  createEventStore,
+  type AppendResult,
+  type EventStore,
+  type ExpectedVersion,
+} from '../../core/eventstore';
+import type { Db } from '../../core/db';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+
+const APPENDERS = 50;
+
+/** Opens every connection up front, so the appenders really run at the same moment. */
+async function warmPool(db: Db, size: number): Promise<void> {
+  await Promise.all(Array.from({ length: size }, () => db.query('SELECT pg_sleep(0.05)')));
+}
+
+/** Runs `work` on a warm pool of one connection per appender, closed afterwards to stay under max_connections. */
+async function withAppenderPool<T>(open: (max: number) => Db, work: (store: EventStore) => Promise<T>): Promise<T> {
+  const db = open(APPENDERS);
+  try {
+    await warmPool(db, APPENDERS);
+    return await work(createEventStore(db));
+  } finally {
+    await db.close();
+  }
+}
+
+describeOnEachDriver('concurrent appends to one stream', (context) => {
+  const raceAppends = (streamId: string, expectedVersion: ExpectedVersion) =>
+    withAppenderPool(context().connect, (store) =>
+      Promise.allSettled(
+        Array.from({ length: APPENDERS }, (_, index) =>
+          store.appendToStream({ streamId, streamType: 'account', expectedVersion, events: [deposited(index + 1)] }),
+        ),
+      ),
+    );
+  const versionsOf = async (streamId: string) =>
+    (await context().store.readStream(streamId)).events.map((event) => event.version);
+
+  it(`${APPENDERS} appenders with the same expected version: exactly one wins, the rest get ConcurrencyError`, async () => {
+    const streamId = uniqueStreamId();
+    await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+    const outcomes = await raceAppends(streamId, 1);
+
+    const winners = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const losers = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(APPENDERS - 1);
+    for (const loser of losers) {
+      expect(loser).toMatchObject({ constructor: ConcurrencyError, expectedVersion: 1, actualVersion: 2 });
+    }
+    expect(await versionsOf(streamId)).toEqual([1, 2]);
+  });
+
+  it(`${APPENDERS} appenders creating the same stream: exactly one creates it`, async () => {
+    const streamId = uniqueStreamId();
+    const outcomes = await raceAppends(streamId, 'no_stream');
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    expect(await versionsOf(streamId)).toEqual([1]);
+  });
+
+  it(`${APPENDERS} appenders with "any": all land, versions 1..${APPENDERS} without gaps`, async () => {
+    const streamId = uniqueStreamId();
+    const outcomes = await raceAppends(streamId, 'any');
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    const versions = await versionsOf(streamId);
+    expect(versions).toEqual(Array.from({ length: APPENDERS }, (_, index) => index + 1));
+    // Each appended amount is stored exactly once.
+    const amounts = (await context().store.readStream(streamId)).events.map((event) => (event.data as { amount: number }).amount);
+    expect(amounts.sort((a, b) => a - b)).toEqual(Array.from({ length: APPENDERS }, (_, index) => index + 1));
+  });
+
+  it(`${APPENDERS} appenders that re-read and retry on conflict: every append lands once, no gaps`, async () => {
+    const streamId = uniqueStreamId();
+    await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    let conflicts = 0;
+    const appendWithRetry = async (store: EventStore, amount: number): Promise<AppendResult> => {
+      for (;;) {
+        const { streamVersion } = await store.readStream(streamId, { fromVersion: Number.MAX_SAFE_INTEGER });
+        try {
+          return await store.appendToStream({ streamId, streamType: 'account', expectedVersion: streamVersion, events: [deposited(amount)] });
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError)) throw error;
+          conflicts += 1;
+        }
+      }
+    };
+
+    await withAppenderPool(context().connect, (store) =>
+      Promise.all(Array.from({ length: APPENDERS }, (_, index) => appendWithRetry(store, index + 1))),
+    );
+
+    expect(conflicts).toBeGreaterThan(0);
+    expect(await versionsOf(streamId)).toEqual(Array.from({ length: APPENDERS + 1 }, (_, index) => index + 1));
+  });
+});

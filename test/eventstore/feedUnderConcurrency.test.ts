@@ -81,14 +81,15 @@ describeOnEachDriver('the global feed under concurrent writers', (context) => {
     const writerDb = context().connect(WRITERS);
     const writerStore = createEventStore(writerDb);
 
-    let finalTarget: Checkpoint | undefined;
-    const reader = followFeed(context().store, random, () => finalTarget);
+    // Set once every writer has finished: the reader stops when it reaches the last commit.
+    const stop: { at?: Checkpoint } = {};
+    const reader = followFeed(context().store, random, () => stop.at);
     await Promise.all(
       Array.from({ length: WRITERS }, (_, writer) =>
         runWriter(writerDb, writerStore, streamIds, seededRandom(seed * 31 + writer), log),
       ),
     );
-    finalTarget = log.checkpoints.reduce((a, b) => (compareCheckpoints(a, b) >= 0 ? a : b), START_OF_FEED);
+    stop.at = log.checkpoints.reduce((a, b) => (compareCheckpoints(a, b) >= 0 ? a : b), START_OF_FEED);
     const received = await reader;
     await writerDb.close();
 

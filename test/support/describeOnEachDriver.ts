@@ -12,7 +12,7 @@ export interface StoreUnderTest {
   store: EventStore;
   databaseUrl: string;
   /** Opens another pool on the same database; closed after the block unless closed before. */
-  connect(max?: number): Db;
+  connect: (max?: number) => Db;
 }
 
 /**

@@ -5,4 +5,5 @@ export { createNeonDb, type NeonDbOptions } from './neonDb';
 export { createDb } from './createDb';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
+export { migrateOnColdStart } from './migrateOnColdStart';
 export { migrate, loadMigrations, MigrationChecksumError, DEFAULT_MIGRATIONS_DIRECTORY, type Migration } from './migrate';

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { asDatabaseError, createDb, dbConfigFromEnv, DEFAULT_DATABASE_URL } from '../../core/db';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+
+describeOnEachDriver('the Db port', (context) => {
+  const setup = async () => {
+    const name = `t_${Math.random().toString(36).slice(2)}`;
+    await context().db.query(`CREATE TABLE ${name} (id int PRIMARY KEY)`);
+    const count = async () => (await context().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${name}`)).rows[0]?.n;
+    return { name, count };
+  };
+
+  it('runs parameterised queries and reports rows and row counts', async () => {
+    const result = await context().db.query<{ sum: number; text: string }>('SELECT $1::int + $2::int AS sum, $3::text AS text', [2, 3, 'x']);
+    expect(result.rows).toEqual([{ sum: 5, text: 'x' }]);
+    expect(result.rowCount).toBe(1);
+  });
+
+  it('commits a transaction whose work succeeds and returns its value', async () => {
+    const { name, count } = await setup();
+    const value = await context().db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${name} VALUES (1), (2)`);
+      return 'done';
+    });
+    expect(value).toBe('done');
+    expect(await count()).toBe(2);
+  });
+
+  it('rolls back a transaction whose work throws, and rethrows the error', async () => {
+    const { name, count } = await setup();
+    await expect(
+      context().db.transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${name} VALUES (1)`);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(await count()).toBe(0);
+  });
+
+  it('keeps serving after failed transactions on a one-connection pool', async () => {
+    const db = context().connect(1);
+    const { name } = await setup();
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      await expect(db.transaction((tx) => tx.query(`INSERT INTO ${name} VALUES (1), (1)`))).rejects.toThrow();
+    }
+    await db.transaction((tx) => tx.query(`INSERT INTO ${name} VALUES (7)`));
+    expect((await db.query<{ id: number }>(`SELECT id FROM ${name}`)).rows).toEqual([{ id: 7 }]);
+  });
+
+  it('exposes SQLSTATE codes of server errors', async () => {
+    const error = await context().db.query('SELECT 1/0').catch((caught: unknown) => caught);
+    expect(asDatabaseError(error)).toMatchObject({ code: '22012' });
+    expect(asDatabaseError(new Error('not from the server'))).toBeUndefined();
+  });
+});
+
+describe('database configuration', () => {
+  it('defaults to the local test database on the pg driver', () => {
+    expect(dbConfigFromEnv({})).toEqual({ DATABASE_URL: DEFAULT_DATABASE_URL, DB_DRIVER: 'pg', DB_POOL_MAX: 10 });
+  });
+
+  it('reads DATABASE_URL, DB_DRIVER and DB_POOL_MAX', () => {
+    expect(dbConfigFromEnv({ DATABASE_URL: 'postgres://db/x', DB_DRIVER: 'neon', DB_POOL_MAX: '3' })).toEqual({
+      DATABASE_URL: 'postgres://db/x',
+      DB_DRIVER: 'neon',
+      DB_POOL_MAX: 3,
+    });
+  });
+
+  it('refuses unknown drivers and bad pool sizes with a message naming them', () => {
+    expect(() => dbConfigFromEnv({ DB_DRIVER: 'mysql' })).toThrow(/DB_DRIVER/);
+    expect(() => dbConfigFromEnv({ DB_POOL_MAX: '0' })).toThrow(/DB_POOL_MAX/);
+  });
+
+  it('builds a working adapter from the configuration', async () => {
+    const db = createDb(dbConfigFromEnv({ DATABASE_URL: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL }));
+    try {
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});

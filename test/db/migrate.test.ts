@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_MIGRATIONS_DIRECTORY,
+  MigrationChecksumError,
+  createPgDb,
+  migrate,
+  migrateOnColdStart,
+  type Db,
+} from '../../core/db';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+const run = promisify(execFile);
+
+describe('migrations', () => {
+  const databases: TestDatabase[] = [];
+  const pools: Db[] = [];
+  let scratch = '';
+
+  const freshDatabase = async () => {
+    const database = await createTestDatabase({ migrated: false });
+    databases.push(database);
+    return database;
+  };
+  const open = (url: string, max = 2) => {
+    const db = createPgDb({ connectionString: url, max });
+    pools.push(db);
+    return db;
+  };
+  const migrationsDir = async (files: Record<string, string>) => {
+    const directory = await mkdtemp(path.join(scratch, 'migrations-'));
+    await Promise.all(Object.entries(files).map(([name, sql]) => writeFile(path.join(directory, name), sql)));
+    return directory;
+  };
+  const recorded = async (db: Db) =>
+    (await db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map((row) => row.name);
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(tmpdir(), 'es-migrate-'));
+  });
+
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(databases.map((database) => database.drop()));
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it("applies the project's migrations in order and records them; running again is a no-op", async () => {
+    const db = open((await freshDatabase()).url);
+    const files = (await readdir(DEFAULT_MIGRATIONS_DIRECTORY)).filter((name) => name.endsWith('.sql')).sort();
+
+    expect(await migrate(db)).toEqual(files);
+    expect(await recorded(db)).toEqual(files);
+    expect(await migrate(db)).toEqual([]);
+    const tables = await db.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+    );
+    expect(tables.rows.map((row) => row.table_name)).toEqual(['events', 'schema_migrations', 'streams']);
+  });
+
+  it('applies each file once when many cold starts migrate at the same moment', async () => {
+    const { url } = await freshDatabase();
+    const directory = await migrationsDir({
+      '0001_counter.sql': 'CREATE TABLE counter (n int NOT NULL); INSERT INTO counter VALUES (0);',
+      '0002_bump.sql': 'UPDATE counter SET n = n + 1;',
+      '0003_bump_again.sql': 'UPDATE counter SET n = n + 10;',
+    });
+
+    const results = await Promise.all(Array.from({ length: 8 }, () => migrate(open(url, 1), { directory })));
+
+    expect(results.flat().sort()).toEqual(['0001_counter.sql', '0002_bump.sql', '0003_bump_again.sql']);
+    const db = open(url);
+    expect((await db.query<{ n: number }>('SELECT n FROM counter')).rows).toEqual([{ n: 11 }]);
+  });
+
+  it('runs files in name order and ignores files that are not numbered migrations', async () => {
+    const db = open((await freshDatabase()).url);
+    const directory = await migrationsDir({
+      '0002_add_column.sql': 'ALTER TABLE widgets ADD COLUMN colour text;',
+      '0001_widgets.sql': 'CREATE TABLE widgets (id int);',
+      'README.md': 'not a migration',
+      'draft.sql': 'SELECT broken syntax here',
+    });
+    expect(await migrate(db, { directory })).toEqual(['0001_widgets.sql', '0002_add_column.sql']);
+  });
+
+  it('leaves a failing migration unrecorded and rolled back, keeping the ones before it', async () => {
+    const db = open((await freshDatabase()).url);
+    const directory = await migrationsDir({
+      '0001_ok.sql': 'CREATE TABLE ok (id int);',
+      '0002_broken.sql': 'CREATE TABLE half (id int); SELECT * FROM no_such_table;',
+    });
+    await expect(migrate(db, { directory })).rejects.toThrow(/no_such_table/);
+    expect(await recorded(db)).toEqual(['0001_ok.sql']);
+    const half = await db.query("SELECT 1 FROM information_schema.tables WHERE table_name = 'half'");
+    expect(half.rowCount).toBe(0);
+  });
+
+  it('refuses to run when an applied migration was edited afterwards', async () => {
+    const db = open((await freshDatabase()).url);
+    const directory = await migrationsDir({ '0001_a.sql': 'CREATE TABLE a (id int);' });
+    await migrate(db, { directory });
+    await writeFile(path.join(directory, '0001_a.sql'), 'CREATE TABLE a (id bigint);');
+    await expect(migrate(db, { directory })).rejects.toBeInstanceOf(MigrationChecksumError);
+  });
+
+  it('migrates once per process on cold start, however many invocations ask', async () => {
+    const db = open((await freshDatabase()).url);
+    const runs = await Promise.all([migrateOnColdStart(db), migrateOnColdStart(db), migrateOnColdStart(db)]);
+    expect(runs[0]).toContain('0001_event_store.sql');
+    expect(runs[1]).toBe(runs[0]);
+    expect(runs[2]).toBe(runs[0]);
+  });
+
+  it('is applied by `npm run migrate` to the database named by DATABASE_URL', async () => {
+    const { url } = await freshDatabase();
+    const first = await run('npm', ['run', '--silent', 'migrate'], { env: { ...process.env, DATABASE_URL: url } });
+    expect(first.stdout).toContain('applied: 0001_event_store.sql');
+    const second = await run('npm', ['run', '--silent', 'migrate'], { env: { ...process.env, DATABASE_URL: url } });
+    expect(second.stdout).toContain('database is up to date');
+    expect(await recorded(open(url))).toContain('0001_event_store.sql');
+  });
+});

@@ -4,8 +4,11 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // Files run in parallel, each on its own database. Two workers keep the peak
+    // (a 50-connection racing pool plus another file's pools) under PostgreSQL's
+    // default max_connections of 100.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
   },
 });

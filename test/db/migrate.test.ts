@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_MIGRATIONS_DIRECTORY,
   MigrationChecksumError,
@@ -43,8 +43,11 @@ describe('migrations', () => {
     scratch = await mkdtemp(path.join(tmpdir(), 'es-migrate-'));
   });
 
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.close()));
+  });
+
   afterAll(async () => {
-    await Promise.all(pools.map((pool) => pool.close()));
     await Promise.all(databases.map((database) => database.drop()));
     await rm(scratch, { recursive: true, force: true });
   });

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { toAppendError } from './appendErrors';
 import type { AppendRequest, AppendResult, EventShape } from './types';
+import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 import { DEFAULT_MAX_EVENT_BYTES, validateAppend } from './validateAppend';
 
 interface AppendedRow {
@@ -20,9 +21,13 @@ const APPEND_SQL = 'SELECT event_id, version, global_position, tx_id FROM append
 export async function appendToStream<E extends EventShape>(
   db: Queryable,
   request: AppendRequest<E>,
-  options: { maxEventBytes?: number } = {},
+  options: { maxEventBytes?: number; upcaster?: EventUpcaster } = {},
 ): Promise<AppendResult> {
-  const { eventsJson } = validateAppend(request, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  const { eventsJson } = validateAppend(
+    request,
+    options.upcaster ?? NO_UPCASTING,
+    options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+  );
   const { expectedVersion } = request;
   const mode = typeof expectedVersion === 'number' ? 'exact' : expectedVersion;
   const exact = typeof expectedVersion === 'number' ? expectedVersion : null;

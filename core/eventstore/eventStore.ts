@@ -13,10 +13,13 @@ import type {
   RecordedEvent,
   StreamSlice,
 } from './types';
+import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export interface EventStoreOptions {
   /** Largest accepted event (data plus metadata, as JSON bytes); default 256 KiB. */
   maxEventBytes?: number;
+  /** Brings stored events to their current shape on every read; see core/upcasting. */
+  upcaster?: EventUpcaster;
 }
 
 /**
@@ -24,6 +27,8 @@ export interface EventStoreOptions {
  * (`tx`) to run inside, e.g. to append and write other rows atomically.
  */
 export interface EventStore {
+  /** The upcaster applied on every read, for other readers of the events table (aggregate loads). */
+  readonly upcaster: EventUpcaster;
   appendToStream<E extends EventShape>(request: AppendRequest<E>, tx?: Queryable): Promise<AppendResult>;
   readStream<E extends EventShape = EventShape>(
     streamId: string,
@@ -35,11 +40,13 @@ export interface EventStore {
 }
 
 export function createEventStore(db: Db, options: EventStoreOptions = {}): EventStore {
-  const appendOptions = options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes };
+  const upcaster = options.upcaster ?? NO_UPCASTING;
+  const appendOptions = { upcaster, ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }) };
   return {
+    upcaster,
     appendToStream: (request, tx) => appendToStream(tx ?? db, request, appendOptions),
-    readStream: (streamId, readOptions, tx) => readStream(tx ?? db, streamId, readOptions),
-    readEvent: (eventId, tx) => readEvent(tx ?? db, eventId),
-    readFeed: (feedOptions, tx) => readFeed(tx ?? db, feedOptions),
+    readStream: (streamId, readOptions, tx) => readStream(tx ?? db, streamId, readOptions, upcaster),
+    readEvent: (eventId, tx) => readEvent(tx ?? db, eventId, upcaster),
+    readFeed: (feedOptions, tx) => readFeed(tx ?? db, feedOptions, upcaster),
   };
 }

@@ -3,6 +3,7 @@ import type { Queryable } from '../db';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, RecordedEvent } from './types';
+import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 const READ_EVENT_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id = $1`;
 
@@ -10,11 +11,12 @@ const READ_EVENT_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id =
 export async function readEvent<E extends EventShape = EventShape>(
   db: Queryable,
   eventId: string,
+  upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<RecordedEvent<E> | null> {
   if (!z.uuid().safeParse(eventId).success) {
     throw new EventValidationError([{ path: 'eventId', message: 'event id must be a UUID' }]);
   }
   const { rows } = await db.query<EventRow>(READ_EVENT_SQL, [eventId]);
   const row = rows[0];
-  return row ? (toRecordedEvent(row) as RecordedEvent<E>) : null;
+  return row ? (upcaster.upcast(toRecordedEvent(row)) as RecordedEvent<E>) : null;
 }

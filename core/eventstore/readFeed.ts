@@ -2,7 +2,8 @@ import type { Queryable } from '../db';
 import { compareCheckpoints, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
-import type { EventShape, FeedPage, ReadFeedOptions } from './types';
+import type { EventShape, FeedPage, ReadFeedOptions, RecordedEvent } from './types';
+import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export const DEFAULT_FEED_BATCH_SIZE = 500;
 export const MAX_FEED_BATCH_SIZE = 10_000;
@@ -43,6 +44,7 @@ const READ_FEED_SQL = `
 export async function readFeed<E extends EventShape = EventShape>(
   db: Queryable,
   options: ReadFeedOptions = {},
+  upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<FeedPage<E>> {
   const after = options.after ?? START_OF_FEED;
   const batchSize = options.batchSize ?? DEFAULT_FEED_BATCH_SIZE;
@@ -54,14 +56,21 @@ export async function readFeed<E extends EventShape = EventShape>(
   const { rows } = await db.query<FeedRow>(READ_FEED_SQL, [
     after.txId.toString(),
     after.position.toString(),
-    options.eventTypes ?? null,
+    // Renamed event types are stored under their old names too: filter on all of them.
+    options.eventTypes ? options.eventTypes.flatMap((type) => upcaster.storedTypesOf(type)) : null,
     options.streamTypes ?? null,
     batchSize,
   ]);
-  const events = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row as EventRow)]));
-  const last = events[events.length - 1];
+  const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row as EventRow)]));
+  const last = stored[stored.length - 1];
   let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;
-  const caughtUp = events.length < batchSize;
+  const caughtUp = stored.length < batchSize;
+  const wanted = options.eventTypes ? new Set(options.eventTypes) : undefined;
+  const events: RecordedEvent[] = [];
+  for (const event of stored) {
+    const current = upcaster.upcast(event);
+    if (!wanted || wanted.has(current.type)) events.push(current);
+  }
   const head = rows[0];
   if (caughtUp && head?.head_tx != null && head.head_position != null) {
     const visibleHead = { txId: BigInt(head.head_tx), position: BigInt(head.head_position) };

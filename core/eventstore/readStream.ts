@@ -2,6 +2,7 @@ import type { Queryable } from '../db';
 import { EventValidationError, StreamNotFoundError, type ValidationIssue } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, ReadStreamOptions, StreamSlice } from './types';
+import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 type SliceRow = { current_version: number; current_type: string } & (EventRow | { [K in keyof EventRow]: null });
 
@@ -30,13 +31,14 @@ export async function readStream<E extends EventShape = EventShape>(
   db: Queryable,
   streamId: string,
   options: ReadStreamOptions = {},
+  upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<StreamSlice<E>> {
   const from = versionBound(options.fromVersion, 'fromVersion', 1);
   const to = versionBound(options.toVersion, 'toVersion', MAX_VERSION);
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);
   const first = rows[0];
   if (!first) throw new StreamNotFoundError(streamId);
-  const events = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row as EventRow)]));
+  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toRecordedEvent(row as EventRow))]));
   return {
     streamId,
     streamType: first.current_type,

@@ -17,16 +17,16 @@ export interface EventShape {
   data: object;
 }
 
-/** An event to append. Distributes over a union, so `NewEvent<A | B>` keeps A and B apart. */
-export type NewEvent<E extends EventShape = EventShape> = E extends EventShape
-  ? E & {
-      /** Defaults to a random UUID; give one to make a retried append detectably the same. */
-      eventId?: string;
-      /** Defaults to 1; the version of this event type's payload schema. */
-      schemaVersion?: number;
-      metadata?: EventMetadata;
-    }
-  : never;
+export interface NewEventOptions {
+  /** Defaults to a random UUID; give one to make a retried append detectably the same. */
+  eventId?: string;
+  /** Defaults to the type's current schema version (1 without upcasters). */
+  schemaVersion?: number;
+  metadata?: EventMetadata;
+}
+
+/** An event to append. An intersection distributes over a union, so `NewEvent<A | B>` keeps A and B apart. */
+export type NewEvent<E extends EventShape = EventShape> = E & NewEventOptions;
 
 export interface RecordedEventEnvelope {
   eventId: string;
@@ -42,9 +42,7 @@ export interface RecordedEventEnvelope {
   recordedAt: Date;
 }
 
-export type RecordedEvent<E extends EventShape = EventShape> = E extends EventShape
-  ? E & RecordedEventEnvelope
-  : never;
+export type RecordedEvent<E extends EventShape = EventShape> = E & RecordedEventEnvelope;
 
 /**
  * What the stream must look like for an append to proceed:

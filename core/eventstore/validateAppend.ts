@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EventValidationError, type ValidationIssue } from './errors';
 import type { AppendRequest, EventShape } from './types';
+import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export const MAX_NAME_LENGTH = 200;
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
@@ -59,6 +60,27 @@ function toJson(value: unknown, path: string, issues: ValidationIssue[]): string
   }
 }
 
+/** New events are written at their type's current version; an explicit other version is refused. */
+function schemaVersionFor(
+  event: { type: string; schemaVersion?: number },
+  index: number,
+  upcaster: EventUpcaster,
+  issues: ValidationIssue[],
+): number {
+  const current = upcaster.writeVersion(event.type);
+  if (typeof current !== 'number') {
+    issues.push({ path: `events.${index}.type`, message: `${event.type} was renamed to ${current.renamedTo}` });
+    return 1;
+  }
+  if (upcaster !== NO_UPCASTING && event.schemaVersion !== undefined && event.schemaVersion !== current) {
+    issues.push({
+      path: `events.${index}.schemaVersion`,
+      message: `new ${event.type} events are written at schema version ${current}, not ${event.schemaVersion}`,
+    });
+  }
+  return upcaster === NO_UPCASTING ? (event.schemaVersion ?? 1) : current;
+}
+
 /**
  * Checks an append request and serializes its events, or throws an
  * `EventValidationError` listing every problem; nothing reaches the database
@@ -66,6 +88,7 @@ function toJson(value: unknown, path: string, issues: ValidationIssue[]): string
  */
 export function validateAppend<E extends EventShape>(
   request: AppendRequest<E>,
+  upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
 ): SerializedAppend {
   const shape = AppendShape.safeParse(request);
@@ -79,6 +102,7 @@ export function validateAppend<E extends EventShape>(
   const eventIds: string[] = [];
   request.events.forEach((event, index) => {
     const eventId = event.eventId ?? randomUUID();
+    const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJson(event.data, `events.${index}.data`, issues);
     const metadata = toJson({ ...request.metadata, ...event.metadata }, `events.${index}.metadata`, issues);
     if (data === undefined || metadata === undefined) return;
@@ -88,7 +112,7 @@ export function validateAppend<E extends EventShape>(
     }
     eventIds.push(eventId);
     parts.push(
-      `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion ?? 1},"data":${data},"metadata":${metadata}}`,
+      `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${schemaVersion},"data":${data},"metadata":${metadata}}`,
     );
   });
   if (issues.length > 0) throw new EventValidationError(issues);

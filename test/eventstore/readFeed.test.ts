@@ -8,7 +8,7 @@ import {
   type RecordedEvent,
 } from '../../core/eventstore';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
-import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
+import { deferred, deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 
 describeOnEachDriver('the global feed', (context) => {
@@ -57,14 +57,8 @@ describeOnEachDriver('the global feed', (context) => {
     const slow = uniqueStreamId();
     const fast = uniqueStreamId();
     const start = (await context().store.readFeed({ batchSize: 1 })).checkpoint;
-    let releaseSlow = (): void => undefined;
-    const slowHeld = new Promise<void>((resolve) => {
-      releaseSlow = resolve;
-    });
-    let slowAppended = (): void => undefined;
-    const slowHasAppended = new Promise<void>((resolve) => {
-      slowAppended = resolve;
-    });
+    const slowHeld = deferred();
+    const slowAppended = deferred();
 
     // The slow transaction takes the lower global position, then commits last.
     const slowWriter = context().db.transaction(async (tx) => {
@@ -72,11 +66,11 @@ describeOnEachDriver('the global feed', (context) => {
         { streamId: slow, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] },
         tx,
       );
-      slowAppended();
-      await slowHeld;
+      slowAppended.resolve();
+      await slowHeld.promise;
       return result;
     });
-    await slowHasAppended;
+    await slowAppended.promise;
     const fastResult = await append({ streamId: fast, streamType: 'account', expectedVersion: 'no_stream', events: [opened('fast')] });
 
     // A reader checkpointing "highest position seen" would now take the fast event and skip the slow one forever.
@@ -87,7 +81,7 @@ describeOnEachDriver('the global feed', (context) => {
       if (page.caughtUp) break;
     }
 
-    releaseSlow();
+    slowHeld.resolve();
     const slowResult = await slowWriter;
     expect(slowResult.checkpoint.position).toBeLessThan(fastResult.checkpoint.position);
     const { events } = await readThrough(context().store, whileHeld, fastResult.checkpoint);

@@ -19,3 +19,12 @@ export const deposited = (amount: number): NewEvent<AccountEvent> => ({ type: 'M
 export const withdrawn = (amount: number): NewEvent<AccountEvent> => ({ type: 'MoneyWithdrawn', data: { amount } });
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A promise with its resolver outside, to hold a transaction open until a test says so. */
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((settle) => {
+    resolve = settle;
+  });
+  return { promise, resolve };
+}

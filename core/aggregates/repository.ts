@@ -1,0 +1,92 @@
+import type { Db, Queryable } from '../db';
+import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore } from '../eventstore';
+import { boundedSnapshotWrite } from './boundedSnapshotWrite';
+import type { Aggregate, CommandShape } from './defineAggregate';
+import { loadAggregate, type LoadedAggregate } from './loadAggregate';
+import { snapshotDue, writeSnapshot } from './snapshotStore';
+
+export interface HandleOptions {
+  /** Correlation, causation and command ids (and any fields of yours) written on every new event. */
+  metadata?: EventMetadata;
+  /** Run inside this transaction; snapshots are then left to a later command. */
+  tx?: Queryable;
+}
+
+export interface CommandOutcome<State, Event extends EventShape> {
+  streamId: string;
+  state: State;
+  /** The stream's version after the command. */
+  version: number;
+  /** The events the command produced, with their ids, versions and global positions. */
+  events: (Event & AppendedEvent)[];
+  /** The feed position of the last new event; undefined when the command produced none. */
+  checkpoint: Checkpoint | undefined;
+}
+
+export interface AggregateRepository<State, Event extends EventShape, Command extends CommandShape> {
+  load(id: string, tx?: Queryable): Promise<LoadedAggregate<State>>;
+  /** Loads, decides and appends with the loaded version as expected version. */
+  handle(id: string, command: Command, options?: HandleOptions): Promise<CommandOutcome<State, Event>>;
+}
+
+export interface RepositoryOptions {
+  /** How long a command waits for its snapshot write; default 50 ms. */
+  snapshotBudgetMs?: number;
+  onSnapshotError?: (error: unknown, streamId: string) => void;
+}
+
+const reportSnapshotError = (error: unknown, streamId: string) => {
+  console.warn(JSON.stringify({ level: 'WARN', message: 'snapshot write failed', streamId, error: String(error) }));
+};
+
+export function createRepository<State, Event extends EventShape, Command extends CommandShape>(
+  db: Db,
+  store: EventStore,
+  aggregate: Aggregate<State, Event, Command>,
+  options: RepositoryOptions = {},
+): AggregateRepository<State, Event, Command> {
+  const budgetMs = options.snapshotBudgetMs ?? 50;
+  const onSnapshotError = options.onSnapshotError ?? reportSnapshotError;
+  const load = (id: string, tx?: Queryable) => loadAggregate(tx ?? db, aggregate, store.upcaster, id);
+
+  return {
+    load,
+    async handle(id, command, handleOptions = {}) {
+      const { tx, metadata } = handleOptions;
+      const loaded = await load(id, tx);
+      const decided = aggregate.execute(command, loaded.state);
+      if (decided.length === 0) {
+        return { streamId: loaded.streamId, state: loaded.state, version: loaded.version, events: [], checkpoint: undefined };
+      }
+      const appended = await store.appendToStream<Event>(
+        {
+          streamId: loaded.streamId,
+          streamType: aggregate.streamType,
+          expectedVersion: loaded.version === 0 ? 'no_stream' : loaded.version,
+          events: decided,
+          ...(metadata ? { metadata } : {}),
+        },
+        tx,
+      );
+      const state = aggregate.apply(loaded.state, decided);
+      const version = appended.nextExpectedVersion;
+      const policy = aggregate.snapshots;
+      if (!tx && policy && snapshotDue(policy.every, loaded.snapshotVersion, version)) {
+        await boundedSnapshotWrite(
+          () => writeSnapshot(db, policy, { streamId: loaded.streamId, version, state }),
+          budgetMs,
+          (error) => {
+            onSnapshotError(error, loaded.streamId);
+          },
+        );
+      }
+      return {
+        streamId: loaded.streamId,
+        state,
+        version,
+        events: decided.map((event, index) => ({ ...event, ...(appended.events[index] as AppendedEvent) })),
+        checkpoint: appended.checkpoint,
+      };
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../core/eventstore';
+import {
+  UpcastError,
+  UpcasterDefinitionError,
+  combine,
+  defineUpcasters,
+  renameEventType,
+  renameField,
+  upcastStep,
+  addField,
+} from '../../core/upcasting';
+import { accountUpcasters } from '../support/accountUpcasters';
+
+const stored = (type: string, schemaVersion: number, data: object): RecordedEvent => ({
+  eventId: '7d1e0a5e-0000-4000-8000-000000000001',
+  streamId: 'account-1',
+  streamType: 'account',
+  version: 1,
+  globalPosition: 1n,
+  txId: 1n,
+  type,
+  schemaVersion,
+  data,
+  metadata: { correlationId: 'c' },
+  recordedAt: new Date(0),
+});
+
+describe('upcasters', () => {
+  it('chain steps from the stored version to the current one', () => {
+    expect(accountUpcasters.upcast(stored('MoneyDeposited', 1, { sum: '12.50' }))).toMatchObject({
+      type: 'MoneyDeposited',
+      schemaVersion: 4,
+      data: { amount: 1250, currency: 'EUR' },
+      metadata: { correlationId: 'c' },
+    });
+    expect(accountUpcasters.upcast(stored('MoneyDeposited', 3, { amount: 99 }))).toMatchObject({
+      schemaVersion: 4,
+      data: { amount: 99, currency: 'EUR' },
+    });
+  });
+
+  it('follow a renamed event type into the new type and on through its chain', () => {
+    expect(accountUpcasters.upcast(stored('FundsAdded', 1, { sum: '0.07' }))).toMatchObject({
+      type: 'MoneyDeposited',
+      schemaVersion: 4,
+      data: { amount: 7, currency: 'EUR' },
+    });
+  });
+
+  it('leave current events untouched, and types without steps at version 1', () => {
+    const current = stored('MoneyDeposited', 4, { amount: 1, currency: 'USD' });
+    expect(accountUpcasters.upcast(current)).toBe(current);
+    const other = stored('AccountOpened', 1, { owner: 'ada' });
+    expect(accountUpcasters.upcast(other)).toBe(other);
+  });
+
+  it('name the type and version of a stored event with no path to the current version', () => {
+    const fromTheFuture = () => accountUpcasters.upcast(stored('MoneyDeposited', 9, {}));
+    expect(fromTheFuture).toThrow(UpcastError);
+    expect(fromTheFuture).toThrow(/MoneyDeposited at schema version 9/);
+    expect(() => accountUpcasters.upcast(stored('AccountOpened', 2, {}))).toThrow(/AccountOpened at schema version 2/);
+    expect(() => accountUpcasters.upcast(stored('FundsAdded', 2, {}))).toThrow(/FundsAdded at schema version 2.*renamed/);
+  });
+
+  it('report the write version of each type, and that renamed types may no longer be written', () => {
+    expect(accountUpcasters.writeVersion('MoneyDeposited')).toBe(4);
+    expect(accountUpcasters.writeVersion('AccountOpened')).toBe(1);
+    expect(accountUpcasters.writeVersion('FundsAdded')).toEqual({ renamedTo: 'MoneyDeposited' });
+    expect([...accountUpcasters.storedTypesOf('MoneyDeposited')].sort()).toEqual(['FundsAdded', 'MoneyDeposited']);
+    expect(accountUpcasters.storedTypesOf('AccountOpened')).toEqual(['AccountOpened']);
+  });
+
+  it('combine several payload changes made in one version', () => {
+    const upcasters = defineUpcasters([upcastStep('A', 1, combine(renameField('x', 'y'), addField('z', 0)))]);
+    expect(upcasters.upcast(stored('A', 1, { x: 1 })).data).toEqual({ y: 1, z: 0 });
+  });
+
+  it('refuse contradictory definitions', () => {
+    const twice = () => defineUpcasters([upcastStep('A', 1, addField('x', 1)), upcastStep('A', 1, addField('y', 1))]);
+    expect(twice).toThrow(UpcasterDefinitionError);
+    const loop = () =>
+      defineUpcasters([renameEventType('A', 1, { type: 'B' }), renameEventType('B', 1, { type: 'A' })]);
+    expect(loop).toThrow(/loop/);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow, type EventShape, type EventUpcaster, type JsonValue } from '../eventstore';
+import type { EventMetadata, EventShape, EventUpcaster, JsonValue, UpcastableEvent } from '../eventstore';
 import type { Aggregate, CommandShape } from './defineAggregate';
 
 export interface LoadedAggregate<State> {
@@ -11,22 +11,42 @@ export interface LoadedAggregate<State> {
   snapshotVersion: number;
 }
 
+interface EventColumns {
+  version: number;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: object;
+  metadata: EventMetadata;
+}
+
+/** A snapshot column pair, and either an event or (for a stream with nothing past its snapshot) nulls. */
 type LoadRow = { snapshot_version: number | null; snapshot_state: JsonValue | null } & (
-  | EventRow
-  | { [K in keyof EventRow]: null }
+  | EventColumns
+  | { [Column in keyof EventColumns]: null }
 );
 
 // One round trip: the usable snapshot (if any) and every event after it. The
-// snapshot's state rides only on the first row, so it is parsed once.
+// snapshot's state rides only on the first row, so it is parsed once. Only the
+// columns the fold needs are read: row parsing dominates long loads.
 const LOAD_SQL = `
   SELECT snap.version AS snapshot_version,
          CASE WHEN e.version IS NULL OR e.version = snap.version + 1 THEN snap.state END AS snapshot_state,
-         ${EVENT_COLUMNS}
+         e.version, e.event_id, e.type, e.schema_version, e.data, e.metadata
   FROM streams s
   LEFT JOIN snapshots snap ON snap.stream_id = s.stream_id AND snap.schema_version = $2
   LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version > coalesce(snap.version, 0)
   WHERE s.stream_id = $1
   ORDER BY e.version`;
+
+const toUpcastable = (row: EventColumns): UpcastableEvent & { version: number } => ({
+  eventId: row.event_id,
+  version: row.version,
+  type: row.type,
+  schemaVersion: row.schema_version,
+  data: row.data,
+  metadata: row.metadata,
+});
 
 /** Loads an aggregate's state: its latest usable snapshot plus the newer events, upcast. */
 export async function loadAggregate<State, Event extends EventShape, Command extends CommandShape>(
@@ -45,7 +65,7 @@ export async function loadAggregate<State, Event extends EventShape, Command ext
     snapshotVersion = first.snapshot_version;
     state = policy.fromJson ? policy.fromJson(first.snapshot_state) : (first.snapshot_state as State);
   }
-  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toRecordedEvent(row as EventRow))]));
+  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toUpcastable(row))]));
   // A stream of this aggregate's type holds its events; an unknown type is refused by `apply`.
   state = aggregate.apply(state, events as unknown as Event[]);
   const version = events[events.length - 1]?.version ?? snapshotVersion;

@@ -22,7 +22,7 @@ export {
   type ValidationIssue,
 } from './errors';
 export { DEFAULT_MAX_EVENT_BYTES, MAX_NAME_LENGTH } from './validateAppend';
-export { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
+export { NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
 export { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 export type * from './types';
 export type * from './json';

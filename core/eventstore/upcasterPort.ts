@@ -1,4 +1,13 @@
-import type { RecordedEvent } from './types';
+import type { EventMetadata } from './types';
+
+/** What upcasting reads and rewrites of an event; any richer event passes through with its other fields. */
+export interface UpcastableEvent {
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: object;
+  metadata: EventMetadata;
+}
 
 /**
  * How the store brings stored events to their current shape on every read,
@@ -7,7 +16,7 @@ import type { RecordedEvent } from './types';
  */
 export interface EventUpcaster {
   /** The event as current code expects it; throws if its stored version has no path to the current one. */
-  upcast(event: RecordedEvent): RecordedEvent;
+  upcast<E extends UpcastableEvent>(event: E): E;
   /** The version new events of `type` are written at, or the type it was renamed to if it may no longer be written. */
   writeVersion(type: string): number | { renamedTo: string };
   /** `type` plus every stored type name that upcasts into it, for filtering the feed by type. */

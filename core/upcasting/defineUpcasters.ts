@@ -1,4 +1,4 @@
-import type { EventUpcaster, RecordedEvent } from '../eventstore';
+import type { EventUpcaster, UpcastableEvent } from '../eventstore';
 import { UpcastError, UpcasterDefinitionError } from './UpcastError';
 import type { UpcastStep } from './UpcastStep';
 
@@ -54,10 +54,12 @@ export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
   const storedTypes = resolveRenames(renamedTo);
   const isCurrent = (type: string, version: number) => !renamedTo.has(type) && version === (current.get(type) ?? 1);
 
-  const upcast = (event: RecordedEvent): RecordedEvent => {
+  const upcast = <E extends UpcastableEvent>(event: E): E => {
     // Most events on a read path are already current: answer those with two lookups.
     if (isCurrent(event.type, event.schemaVersion)) return event;
-    let { type, schemaVersion, data } = event;
+    let type: string = event.type;
+    let schemaVersion = event.schemaVersion;
+    let data = event.data;
     for (let step = table.get(type)?.get(schemaVersion); step; step = table.get(type)?.get(schemaVersion)) {
       data = step.transform(data, event.metadata);
       type = step.toType;

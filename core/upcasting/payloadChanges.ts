@@ -2,18 +2,25 @@ import type { PayloadTransform } from './UpcastStep';
 
 type Payload = Record<string, unknown>;
 
+// These run for every old event on every read, so they copy keys in a plain
+// loop: measurably cheaper than object spread and rest destructuring.
+function copyWith(data: Payload, skip: string | undefined, extraKey: string, extraValue: unknown): Payload {
+  const copy: Payload = {};
+  for (const key of Object.keys(data)) {
+    if (key !== skip) copy[key] = data[key];
+  }
+  copy[extraKey] = extraValue;
+  return copy;
+}
+
 /** A field that did not exist yet: old events get `defaultValue` (kept if the event has the field). */
 export function addField(name: string, defaultValue: unknown): PayloadTransform<Payload, Payload> {
-  return (data) => (name in data ? data : { ...data, [name]: defaultValue });
+  return (data) => (name in data ? data : copyWith(data, undefined, name, defaultValue));
 }
 
 /** A field renamed from `from` to `to`. */
 export function renameField(from: string, to: string): PayloadTransform<Payload, Payload> {
-  return (data) => {
-    if (!(from in data)) return data;
-    const { [from]: value, ...rest } = data;
-    return { ...rest, [to]: value };
-  };
+  return (data) => (from in data ? copyWith(data, from, to, data[from]) : data);
 }
 
 /**
@@ -21,7 +28,7 @@ export function renameField(from: string, to: string): PayloadTransform<Payload,
  * integer cents. The old value arrives as `unknown`: it is whatever was stored.
  */
 export function convertField(name: string, convert: (value: unknown) => unknown): PayloadTransform<Payload, Payload> {
-  return (data) => (name in data ? { ...data, [name]: convert(data[name]) } : data);
+  return (data) => (name in data ? copyWith(data, undefined, name, convert(data[name])) : data);
 }
 
 /** Several changes made in one schema version, applied left to right. */

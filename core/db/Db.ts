@@ -3,7 +3,16 @@ export interface Queryable {
   query<Row extends object = Record<string, unknown>>(
     text: string,
     params?: readonly unknown[],
+    options?: QueryOptions,
   ): Promise<QueryResult<Row>>;
+}
+
+export interface QueryOptions {
+  /**
+   * A stable name for a hot statement: adapters that allow it prepare the
+   * statement once per connection instead of parsing it on every call.
+   */
+  name?: string;
 }
 
 export interface QueryResult<Row> {

@@ -1,5 +1,5 @@
-export type { Db, Queryable, QueryResult } from './Db';
-export { poolDb, type PgCompatiblePool } from './poolDb';
+export type { Db, Queryable, QueryOptions, QueryResult } from './Db';
+export { poolDb, type PgCompatiblePool, type PoolDbOptions } from './poolDb';
 export { createPgDb, type PgDbOptions } from './pgDb';
 export { createNeonDb, type NeonDbOptions } from './neonDb';
 export { createDb } from './createDb';

@@ -6,6 +6,8 @@ import { poolDb } from './poolDb';
 export interface NeonDbOptions {
   connectionString: string;
   max?: number;
+  /** Off by default: Neon's pooled endpoints run PgBouncer in transaction mode. */
+  preparedStatements?: boolean;
   /**
    * Driver settings for this pool only (for example `wsProxy`,
    * `useSecureWebSocket: false` and `pipelineConnect: false` to reach a plain
@@ -31,5 +33,5 @@ export function createNeonDb(options: NeonDbOptions): Db {
   }
   const pool = new ConfiguredPool({ connectionString: options.connectionString, max: options.max ?? 10 });
   pool.on('error', () => undefined);
-  return poolDb(pool);
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false });
 }

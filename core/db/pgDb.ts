@@ -7,6 +7,8 @@ export interface PgDbOptions {
   /** Pool size; keep it small on Lambda, where each instance holds its own pool. */
   max?: number;
   idleTimeoutMillis?: number;
+  /** Prepare hot statements once per connection (default true); turn off behind a transaction-mode pooler. */
+  preparedStatements?: boolean;
 }
 
 /** The `Db` port on node-postgres, over TCP. */
@@ -18,5 +20,5 @@ export function createPgDb(options: PgDbOptions): Db {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  return poolDb(pool);
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true });
 }

@@ -1,14 +1,14 @@
-import type { Db, Queryable, QueryResult } from './Db';
+import type { Db, Queryable, QueryOptions, QueryResult } from './Db';
+import { asDatabaseError } from './databaseError';
 
 /** The slice of the node-postgres Pool API that both `pg` and the Neon driver implement. */
 export interface PgCompatiblePool {
-  query(text: string, params?: unknown[]): Promise<PgCompatibleResult>;
   connect(): Promise<PgCompatibleClient>;
   end(): Promise<void>;
 }
 
 interface PgCompatibleClient {
-  query(text: string, params?: unknown[]): Promise<PgCompatibleResult>;
+  query(query: string | { name: string; text: string; values: unknown[] }, params?: unknown[]): Promise<PgCompatibleResult>;
   release(destroy?: boolean | Error): void;
 }
 
@@ -17,38 +17,77 @@ interface PgCompatibleResult {
   rowCount: number | null;
 }
 
-function queryableOf(target: Pick<PgCompatibleClient, 'query'>): Queryable {
+export interface PoolDbOptions {
+  /** Prepare named statements once per connection; off for poolers that cannot keep them. */
+  preparedStatements?: boolean;
+}
+
+/**
+ * An error after which the connection cannot be trusted: anything that is not
+ * a server's answer to the statement, or a server error about the connection
+ * itself (class 08) or the server going away (class 57).
+ */
+function breaksConnection(error: unknown): boolean {
+  const dbError = asDatabaseError(error);
+  return !dbError || dbError.code.startsWith('08') || dbError.code.startsWith('57');
+}
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
+function queryableOf(client: PgCompatibleClient, prepared: boolean): Queryable {
   return {
-    async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
-      const result = await target.query(text, [...params]);
+    async query<Row extends object>(text: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<Row>> {
+      const values = [...params];
+      const result = await (prepared && options.name
+        ? client.query({ name: options.name, text, values })
+        : client.query(text, values));
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
   };
 }
 
 /** Adapts a pg-compatible pool to the `Db` port. */
-export function poolDb(pool: PgCompatiblePool): Db {
+export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db {
+  const prepared = options.preparedStatements ?? false;
+
+  /** Runs `work` on a pooled connection; `work` says whether a failure left the connection unusable. */
+  async function withClient<T>(work: (client: PgCompatibleClient) => Promise<T>, isFatal: (error: unknown) => boolean): Promise<T> {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await work(client);
+    } catch (error) {
+      if (isFatal(error)) broken = asError(error);
+      throw error;
+    } finally {
+      client.release(broken ?? false);
+    }
+  }
+
   return {
-    ...queryableOf(pool),
-    async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const result = await work(queryableOf(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          // A connection that cannot roll back is in an unknown state: never reuse it.
-          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-        }
-        throw error;
-      } finally {
-        client.release(broken ?? false);
-      }
+    // Like pool.query, but a statement the server refused (a conflict, a constraint)
+    // returns the connection to the pool instead of closing it.
+    query: (text, params, queryOptions) =>
+      withClient((client) => queryableOf(client, prepared).query(text, params, queryOptions), breaksConnection),
+    transaction: <T>(work: (tx: Queryable) => Promise<T>) => {
+      let rollbackFailed = false;
+      return withClient(
+        async (client) => {
+          await client.query('BEGIN');
+          try {
+            const result = await work(queryableOf(client, prepared));
+            await client.query('COMMIT');
+            return result;
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => {
+              rollbackFailed = true;
+            });
+            throw error;
+          }
+        },
+        // The work's own errors leave a rolled-back, reusable connection; a failed ROLLBACK does not.
+        () => rollbackFailed,
+      );
     },
     close: () => pool.end(),
   };

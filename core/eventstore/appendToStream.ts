@@ -39,7 +39,7 @@ export async function appendToStream<E extends EventShape>(
       mode,
       exact,
       eventsJson,
-    ]));
+    ], { name: 'append_to_stream' }));
   } catch (error) {
     throw toAppendError(error, request);
   }

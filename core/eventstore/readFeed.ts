@@ -8,26 +8,29 @@ import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 export const DEFAULT_FEED_BATCH_SIZE = 500;
 export const MAX_FEED_BATCH_SIZE = 10_000;
 
-type FeedRow = { head_tx: string | null; head_position: string | null } & (
-  | EventRow
-  | { [K in keyof EventRow]: null }
-);
+/** An event (or, on an empty filtered page, nulls) and, when filtered, the visible head. */
+type FeedRow = { head_tx?: string | null; head_position?: string | null } & (EventRow | { [K in keyof EventRow]: null });
 
 // Only transactions below the snapshot's xmin are read: every one of them has
 // committed or aborted, and any transaction that commits later has a larger id,
 // so nothing can ever appear behind a checkpoint taken from this page.
-// `head` is the last visible event, which lets a filtered reader skip what did not match.
-const READ_FEED_SQL = `
-  WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-  page AS (
+const HORIZON = 'horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)';
+const PAGE = `
     SELECT ${EVENT_COLUMNS} FROM events e
     WHERE (e.tx_id, e.global_position) > ($1::xid8, $2::bigint)
       AND e.tx_id < (SELECT xmin FROM horizon)
       AND ($3::text[] IS NULL OR e.type = ANY ($3::text[]))
       AND ($4::text[] IS NULL OR e.stream_type = ANY ($4::text[]))
     ORDER BY e.tx_id, e.global_position
-    LIMIT $5
-  ),
+    LIMIT $5`;
+
+// Unfiltered, a short page ends at the visible head, so the page is all there is to read.
+const READ_FEED_SQL = `WITH ${HORIZON} ${PAGE}`;
+
+// Filtered, the page may end before the head; the head lets the reader skip what did not match.
+const READ_FILTERED_FEED_SQL = `
+  WITH ${HORIZON},
+  page AS (${PAGE}),
   head AS (
     SELECT e.tx_id AS head_tx, e.global_position AS head_position FROM events e
     WHERE e.tx_id < (SELECT xmin FROM horizon)
@@ -53,7 +56,8 @@ export async function readFeed<E extends EventShape = EventShape>(
       { path: 'batchSize', message: `must be an integer from 1 to ${MAX_FEED_BATCH_SIZE}` },
     ]);
   }
-  const { rows } = await db.query<FeedRow>(READ_FEED_SQL, [
+  const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined;
+  const { rows } = await db.query<FeedRow>(filtered ? READ_FILTERED_FEED_SQL : READ_FEED_SQL, [
     after.txId.toString(),
     after.position.toString(),
     // Renamed event types are stored under their old names too: filter on all of them.

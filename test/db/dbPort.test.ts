@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asDatabaseError, createDb, dbConfigFromEnv, DEFAULT_DATABASE_URL } from '../../core/db';
+import { asDatabaseError, createDb, dbConfigFromEnv, DEFAULT_DATABASE_URL, type Db } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 
 describeOnEachDriver('the Db port', (context) => {
@@ -45,6 +45,40 @@ describeOnEachDriver('the Db port', (context) => {
     }
     await db.transaction((tx) => tx.query(`INSERT INTO ${name} VALUES (7)`));
     expect((await db.query<{ id: number }>(`SELECT id FROM ${name}`)).rows).toEqual([{ id: 7 }]);
+  });
+
+  const backendPid = async (db: Db) => (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+
+  it('keeps the connection after a refused statement or a rolled-back transaction', async () => {
+    const db = context().connect(1);
+    const before = await backendPid(db);
+    await expect(db.query('SELECT 1/0')).rejects.toThrow(/division by zero/);
+    await expect(
+      db.transaction(() => {
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(await backendPid(db)).toBe(before);
+  });
+
+  it('replaces a connection the server dropped', async () => {
+    const db = context().connect(1);
+    const before = await backendPid(db);
+    await context().db.query('SELECT pg_terminate_backend($1)', [before]);
+    let after: number | undefined;
+    for (let attempt = 0; attempt < 3 && after === undefined; attempt += 1) {
+      after = await backendPid(db).catch(() => undefined);
+    }
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+  });
+
+  it('prepares named statements once per connection where the adapter allows it', async () => {
+    const db = context().connect(1);
+    expect((await db.query<{ n: number }>('SELECT $1::int AS n', [1], { name: 'probe' })).rows).toEqual([{ n: 1 }]);
+    expect((await db.query<{ n: number }>('SELECT $1::int AS n', [2], { name: 'probe' })).rows).toEqual([{ n: 2 }]);
+    const prepared = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'probe'");
+    expect(prepared.rows[0]?.n).toBe(context().driver === 'pg' ? 1 : 0);
   });
 
   it('exposes SQLSTATE codes of server errors', async () => {

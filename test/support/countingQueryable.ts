@@ -4,9 +4,9 @@ import type { Queryable } from '../../core/db';
 export function countingQueryable(target: Queryable): Queryable & { count: () => number } {
   let calls = 0;
   return {
-    query: (text, params) => {
+    query: (text, params, options) => {
       calls += 1;
-      return target.query(text, params);
+      return target.query(text, params, options);
     },
     count: () => calls,
   };

@@ -1,0 +1,75 @@
+import type pg from 'pg';
+import { START_OF_FEED, type EventStore } from '../../core/eventstore';
+import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
+import { withEventStore, withPlainPool } from '../support/connections';
+import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
+
+export interface FeedScenario {
+  eventCount: number;
+  batchSize: number;
+  /** Per round; each side runs two rounds, each at least one whole scan. */
+  timing: Timing;
+}
+
+const FILL_EVENTS_PER_APPEND = 500;
+
+// The columns readFeed returns, written out as a hand-written reader would.
+const BASELINE_FEED_SQL = `
+  SELECT global_position, tx_id, stream_id, stream_type, version, event_id, type, schema_version, data, metadata, recorded_at
+  FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2`;
+
+/** Fills the feed, then repeatedly reads all of it from the start, one page at a time. */
+export async function benchmarkFeedReads(url: string, scenario: FeedScenario): Promise<Comparison> {
+  const { eventCount, batchSize, timing } = scenario;
+  await withEventStore(url, 1, (store) => fillFeed(store, eventCount));
+  const measureScans = (scan: () => Promise<number>) =>
+    measureThroughput({ ...timing, concurrency: 1, createWorker: () => checkedScan(scan, eventCount) });
+  return compareInterleaved(
+    `read feed from start, batches of ${batchSize}`,
+    'events/s',
+    () => withEventStore(url, 1, (store) => measureScans(() => scanWithStore(store, batchSize))),
+    () => withPlainPool(url, 1, (pool) => measureScans(() => scanWithBaseline(pool, batchSize))),
+  );
+}
+
+async function fillFeed(store: EventStore, eventCount: number): Promise<void> {
+  const streamId = 'feed-fill';
+  for (let version = 0; version < eventCount; version += FILL_EVENTS_PER_APPEND) {
+    const events = nextEvents(streamId, version, Math.min(FILL_EVENTS_PER_APPEND, eventCount - version));
+    await store.appendToStream({ streamId, streamType: STREAM_TYPE, expectedVersion: version, events });
+  }
+}
+
+// readFeed stops below the oldest running transaction's id, so a long
+// transaction anywhere on the server would silently shorten the scan.
+function checkedScan(scan: () => Promise<number>, expected: number): Step {
+  return async () => {
+    const read = await scan();
+    if (read !== expected) throw new Error(`feed scan read ${read} events, expected ${expected}`);
+    return read;
+  };
+}
+
+async function scanWithStore(store: EventStore, batchSize: number): Promise<number> {
+  let after = START_OF_FEED;
+  let read = 0;
+  for (;;) {
+    const page = await store.readFeed({ after, batchSize });
+    read += page.events.length;
+    if (page.caughtUp) return read;
+    after = page.checkpoint;
+  }
+}
+
+async function scanWithBaseline(pool: pg.Pool, batchSize: number): Promise<number> {
+  let after = '0';
+  let read = 0;
+  for (;;) {
+    const { rows } = await pool.query<{ global_position: string }>(BASELINE_FEED_SQL, [after, batchSize]);
+    read += rows.length;
+    const last = rows[rows.length - 1];
+    if (rows.length < batchSize || last === undefined) return read;
+    after = last.global_position;
+  }
+}

@@ -1,0 +1,20 @@
+/** One line of `bench/results/eventstore.json`. */
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  /** value / baseline: above 1 the event store is faster than the hand-written SQL. */
+  ratio: number;
+}
+
+export function benchResult(name: string, unit: string, value: number, baseline: number): BenchResult {
+  return {
+    name,
+    value: Math.round(value),
+    unit,
+    baseline: Math.round(baseline),
+    // From the unrounded rates, so a small rate's ratio is not skewed by rounding.
+    ratio: Math.round((value / baseline) * 100) / 100,
+  };
+}

@@ -1,0 +1,22 @@
+import type { Comparison } from './compareInterleaved';
+
+/** A floor on either the ratio to the baseline or the absolute value. */
+export interface Target {
+  on: 'ratio' | 'value';
+  min: number;
+}
+
+export interface Measurement extends Comparison {
+  target: Target;
+}
+
+export const APPEND_TARGET: Target = { on: 'ratio', min: 0.75 };
+export const FEED_TARGET: Target = { on: 'value', min: 100_000 };
+
+export function describeTarget({ target, result }: Measurement): string {
+  return target.on === 'ratio' ? `ratio >= ${target.min}` : `>= ${target.min} ${result.unit}`;
+}
+
+export function isTargetMet({ target, result }: Measurement): boolean {
+  return result[target.on] >= target.min;
+}

@@ -16,6 +16,8 @@ const LOADS = {
   snapshots: { every: 100, schemaVersion: 1 },
   // A snapshot should make a long-lived aggregate load about as fast as a new one.
   snapshotTarget: { atMost: 2 },
+  // One short of the next snapshot: the longest tail a load with "every 100" reads.
+  behindSnapshot: 99,
   // Per round; a 10-event load takes well under a millisecond, a 10,000-event
   // rebuild tens of milliseconds, so a fixed time gives each enough loads.
   timing: { warmupMs: 500, durationMs: 1_200 },

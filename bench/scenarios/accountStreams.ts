@@ -57,6 +57,21 @@ export interface AccountSetup {
 }
 
 /**
+ * The worst case for a snapshot: an account whose snapshot was written at
+ * `events`, with `behind` more events appended since (one short of the next snapshot).
+ */
+export async function givenAccountBehindSnapshot(setup: AccountSetup, events: number, behind: number): Promise<PreparedAccount> {
+  const account = await givenAccount(setup, events);
+  await setup.store.appendToStream({
+    streamId: `account-${account.id}`,
+    streamType: 'account',
+    expectedVersion: events,
+    events: Array.from({ length: behind }, () => ({ type: 'MoneyDeposited' as const, data: { amount: 1, currency: 'EUR' } })),
+  });
+  return { ...account, events: events + behind };
+}
+
+/**
  * Creates an account with `events` events, the last one through a command of
  * the snapshot-enabled repository, which writes a snapshot at the head once
  * `every` events have piled up. The snapshots table is checked, so a snapshot

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../db';
-import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore } from '../eventstore';
+import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore, IdempotencyRecord } from '../eventstore';
 import { boundedSnapshotWrite } from './boundedSnapshotWrite';
 import type { Aggregate, CommandShape } from './defineAggregate';
 import { loadAggregate, type LoadedAggregate } from './loadAggregate';
@@ -10,6 +10,8 @@ export interface HandleOptions {
   metadata?: EventMetadata;
   /** Run inside this transaction; snapshots are then left to a later command. */
   tx?: Queryable;
+  /** Stores the command's outcome with its events (see the command bus). */
+  idempotency?: IdempotencyRecord;
 }
 
 export interface CommandOutcome<State, Event extends EventShape> {
@@ -52,7 +54,7 @@ export function createRepository<State, Event extends EventShape, Command extend
   return {
     load,
     async handle(id, command, handleOptions = {}) {
-      const { tx, metadata } = handleOptions;
+      const { tx, metadata, idempotency } = handleOptions;
       const loaded = await load(id, tx);
       const decided = aggregate.execute(command, loaded.state);
       if (decided.length === 0) {
@@ -65,6 +67,7 @@ export function createRepository<State, Event extends EventShape, Command extend
           expectedVersion: loaded.version === 0 ? 'no_stream' : loaded.version,
           events: decided,
           ...(metadata ? { metadata } : {}),
+          ...(idempotency ? { idempotency } : {}),
         },
         tx,
       );

@@ -1,6 +1,7 @@
 import { asDatabaseError } from '../db';
 import {
   AppendNotFirstWriteError,
+  CommandAlreadyRecordedError,
   ConcurrencyError,
   DuplicateEventError,
   EventValidationError,
@@ -20,6 +21,8 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
       return new StreamNotFoundError(request.streamId);
     case 'ES422':
       return new StreamTypeMismatchError(request.streamId, dbError.detail ?? '', request.streamType);
+    case 'ES208':
+      return new CommandAlreadyRecordedError(dbError.detail ?? request.idempotency?.commandId ?? '');
     case 'ES412':
       return new AppendNotFirstWriteError(request.streamId);
     case 'ES400':

@@ -11,7 +11,8 @@ interface AppendedRow {
   tx_id: string;
 }
 
-const APPEND_SQL = 'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb)';
+const APPEND_SQL =
+  'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
 
 /**
  * Appends events to one stream in a single round trip: the expected version is
@@ -39,6 +40,7 @@ export async function appendToStream<E extends EventShape>(
       mode,
       exact,
       eventsJson,
+      request.idempotency ? JSON.stringify(request.idempotency) : null,
     ], { name: 'append_to_stream' }));
   } catch (error) {
     throw toAppendError(error, request);

@@ -7,7 +7,8 @@ export type EventStoreErrorCode =
   | 'DUPLICATE_EVENT'
   | 'VALIDATION_FAILED'
   | 'APPEND_NOT_FIRST_WRITE'
-  | 'APPEND_ONLY';
+  | 'APPEND_ONLY'
+  | 'COMMAND_ALREADY_RECORDED';
 
 /** Base of every error the event store raises on purpose; `code` discriminates them. */
 export abstract class EventStoreError extends Error {
@@ -75,5 +76,14 @@ export class AppendNotFirstWriteError extends EventStoreError {
   constructor(readonly streamId: string) {
     super(`Append to ${streamId} must be the first write of its transaction`);
     this.name = 'AppendNotFirstWriteError';
+  }
+}
+
+/** The append's command already has an outcome (or was recorded with another payload); nothing was stored. */
+export class CommandAlreadyRecordedError extends EventStoreError {
+  readonly code = 'COMMAND_ALREADY_RECORDED';
+  constructor(readonly commandId: string) {
+    super(`Command ${commandId} already has an outcome`);
+    this.name = 'CommandAlreadyRecordedError';
   }
 }

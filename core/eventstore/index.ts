@@ -18,6 +18,7 @@ export {
   DuplicateEventError,
   EventValidationError,
   AppendNotFirstWriteError,
+  CommandAlreadyRecordedError,
   type EventStoreErrorCode,
   type ValidationIssue,
 } from './errors';

@@ -50,6 +50,18 @@ export type RecordedEvent<E extends EventShape = EventShape> = E & RecordedEvent
  */
 export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
 
+/**
+ * The command an append carries out: its outcome is stored in the same call as
+ * the events, so a retried command can be answered from it instead of run again.
+ */
+export interface IdempotencyRecord {
+  commandId: string;
+  commandType: string;
+  /** Identifies the payload, so the same id with another payload is told apart. */
+  payloadHash: string;
+  correlationId?: string;
+}
+
 export interface AppendRequest<E extends EventShape = EventShape> {
   streamId: string;
   streamType: string;
@@ -57,6 +69,7 @@ export interface AppendRequest<E extends EventShape = EventShape> {
   events: readonly NewEvent<E>[];
   /** Merged into every event's metadata; an event's own fields win. */
   metadata?: EventMetadata;
+  idempotency?: IdempotencyRecord;
 }
 
 export interface AppendedEvent {

@@ -1,0 +1,44 @@
+export interface FieldIssue {
+  /** Where the problem is in the payload, e.g. `amount` or `lines.2.sku`; `(payload)` for the whole. */
+  path: string;
+  message: string;
+}
+
+/** No command of this type is registered. */
+export class UnknownCommandTypeError extends Error {
+  readonly code = 'UNKNOWN_COMMAND_TYPE';
+  constructor(readonly commandType: string) {
+    super(`Unknown command type ${commandType}`);
+    this.name = 'UnknownCommandTypeError';
+  }
+}
+
+/** The command's payload or ids are invalid; `issues` lists every invalid field. */
+export class CommandValidationError extends Error {
+  readonly code = 'VALIDATION_FAILED';
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super(`Invalid command: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+    this.name = 'CommandValidationError';
+  }
+}
+
+/** The command id was used before for another command type or payload. */
+export class IdempotencyConflictError extends Error {
+  readonly code = 'IDEMPOTENCY_CONFLICT';
+  constructor(readonly commandId: string) {
+    super(`Command id ${commandId} was already used with another payload`);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** The command ran before and failed; its recorded error is the answer. */
+export class CommandFailedBeforeError extends Error {
+  readonly code = 'COMMAND_FAILED_BEFORE';
+  constructor(
+    readonly commandId: string,
+    readonly recordedError: unknown,
+  ) {
+    super(`Command ${commandId} failed before`);
+    this.name = 'CommandFailedBeforeError';
+  }
+}

@@ -1,0 +1,22 @@
+import type { CommandContext } from './commandContext';
+import type { CommandDefinition } from './CommandDefinition';
+import type { CommandOutcome } from './CommandOutcome';
+
+/** A validated command on its way through the pipeline. */
+export interface CommandEnvelope {
+  context: CommandContext;
+  definition: CommandDefinition;
+  /** The payload as the schema parsed it. */
+  payload: unknown;
+  payloadHash: string;
+}
+
+export type RunCommand = (envelope: CommandEnvelope) => Promise<CommandOutcome>;
+
+/** One piece of the pipeline: does its part around `next` (retry, idempotency, logging, metrics...). */
+export type CommandStep = (envelope: CommandEnvelope, next: RunCommand) => Promise<CommandOutcome>;
+
+/** Chains steps around the final runner; the first step is the outermost. */
+export function composeSteps(steps: readonly CommandStep[], run: RunCommand): RunCommand {
+  return steps.reduceRight<RunCommand>((next, step) => (envelope) => step(envelope, next), run);
+}

@@ -1,0 +1,66 @@
+import { asDatabaseError } from '../db';
+import { ConcurrencyError } from '../eventstore';
+
+export interface RetryPolicy {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** The delay before the second try; it doubles each time up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Full jitter: wait a random time up to the delay, so colliding writers spread out. */
+  jitter: boolean;
+  /** Which failures are worth another try. */
+  isTransient: (error: unknown) => boolean;
+}
+
+// Serialization failure, deadlock, too many connections, and the server going away (class 57) or
+// the connection failing (class 08).
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '53300']);
+const TRANSIENT_SQLSTATE_CLASSES = ['08', '57'];
+const LOST_CONNECTION = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|WebSocket/i;
+
+/**
+ * Concurrency conflicts and failures of the database or the way to it.
+ * Never validation or domain errors: another try would fail the same way.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  if (error instanceof ConcurrencyError) return true;
+  const dbError = asDatabaseError(error);
+  if (dbError) {
+    return TRANSIENT_SQLSTATES.has(dbError.code) || TRANSIENT_SQLSTATE_CLASSES.some((prefix) => dbError.code.startsWith(prefix));
+  }
+  if (!(error instanceof Error)) return false;
+  const { code } = error as { code?: unknown };
+  return LOST_CONNECTION.test(error.message) || (typeof code === 'string' && LOST_CONNECTION.test(code));
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 6,
+  baseDelayMs: 5,
+  maxDelayMs: 250,
+  jitter: true,
+  isTransient: isTransientFailure,
+};
+
+/** How long to wait before try number `attempt + 1` (attempt counts from 1). */
+export function retryDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return policy.jitter ? random() * ceiling : ceiling;
+}
+
+/** Runs `work`, trying again after transient failures as the policy allows; the last failure is thrown. */
+export async function withRetry<T>(
+  policy: RetryPolicy,
+  work: (attempt: number) => Promise<T>,
+  onRetry: (error: unknown, attempt: number) => void = () => undefined,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work(attempt);
+    } catch (error) {
+      if (attempt >= policy.attempts || !policy.isTransient(error)) throw error;
+      onRetry(error, attempt);
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(policy, attempt)));
+    }
+  }
+}

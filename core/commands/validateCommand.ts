@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { buildCommandContext } from './commandContext';
+import type { CommandDefinition } from './CommandDefinition';
+import { CommandValidationError, UnknownCommandTypeError, type FieldIssue } from './errors';
+import { payloadHash } from './payloadHash';
+import type { CommandEnvelope } from './pipeline';
+
+/** A command as it arrives from outside: nothing about it is trusted yet. */
+export interface CommandRequest {
+  type: string;
+  payload: unknown;
+  commandId?: string | undefined;
+  correlationId?: string | undefined;
+  causationId?: string | undefined;
+  traceparent?: string | undefined;
+}
+
+const Id = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const RequestIds = z.object({
+  commandId: Id.optional(),
+  correlationId: Id.optional(),
+  causationId: Id.optional(),
+  traceparent: z.string().max(512).optional(),
+});
+
+const issuesOf = (error: z.ZodError, prefix: string[] = []): FieldIssue[] =>
+  error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path.map(String)].join('.') || '(payload)',
+    message: issue.message,
+  }));
+
+/**
+ * Finds the command's definition and checks its payload and ids, reporting
+ * every invalid field at once; the result carries the parsed payload.
+ */
+export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>, request: CommandRequest): CommandEnvelope {
+  const definition = registry.get(request.type);
+  if (!definition) throw new UnknownCommandTypeError(request.type);
+  const ids = RequestIds.safeParse(request);
+  const payload = definition.schema.safeParse(request.payload);
+  const issues = [...(ids.success ? [] : issuesOf(ids.error)), ...(payload.success ? [] : issuesOf(payload.error))];
+  if (!ids.success || !payload.success || issues.length > 0) throw new CommandValidationError(issues);
+  return {
+    context: buildCommandContext(ids.data),
+    definition,
+    payload: payload.data,
+    payloadHash: payloadHash(definition.type, payload.data),
+  };
+}

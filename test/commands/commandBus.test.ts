@@ -1,0 +1,184 @@
+import { expect, it } from 'vitest';
+import { DomainError } from '../../core/aggregates';
+import {
+  CommandValidationError,
+  DEFAULT_RETRY_POLICY,
+  IdempotencyConflictError,
+  UnknownCommandTypeError,
+  createCommandBus,
+  type CommandBus,
+  type CommandRequest,
+} from '../../core/commands';
+import type { Db } from '../../core/db';
+import { createEventStore } from '../../core/eventstore';
+import { accountCommands } from '../support/accountCommands';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+
+const newId = () => crypto.randomUUID();
+
+describeOnEachDriver('the command bus', (context) => {
+  const busOn = (db: Db, onRetry?: (error: unknown) => void): CommandBus =>
+    createCommandBus({
+      db,
+      commands: accountCommands(db, createEventStore(db)),
+      // A hot aggregate needs room: every try that loses a race waits and tries again.
+      retry: { ...DEFAULT_RETRY_POLICY, attempts: 100, maxDelayMs: 40 },
+      ...(onRetry ? { onRetry } : {}),
+    });
+  const bus = () => busOn(context().db);
+  const givenOpenAccount = async (balance = 0) => {
+    const accountId = newId();
+    await bus().execute({ type: 'OpenAccount', payload: { accountId, owner: 'ada', currency: 'EUR' } });
+    if (balance > 0) await bus().execute({ type: 'Deposit', payload: { accountId, amount: balance } });
+    return accountId;
+  };
+  const eventsOf = async (accountId: string) => (await context().store.readStream(`account-${accountId}`)).events;
+  const commandRows = async (commandId: string) =>
+    (await context().db.query('SELECT 1 FROM commands WHERE command_id = $1', [commandId])).rowCount;
+
+  it('runs a command and returns its outcome; its events carry the correlation, causation and command ids', async () => {
+    const accountId = newId();
+    const request: CommandRequest = {
+      type: 'OpenAccount',
+      payload: { accountId, owner: 'ada', currency: 'EUR' },
+      commandId: 'open-1-' + accountId,
+      correlationId: 'request-7',
+    };
+    const outcome = await bus().execute(request);
+    expect(outcome).toMatchObject({
+      commandId: request.commandId,
+      commandType: 'OpenAccount',
+      streamId: `account-${accountId}`,
+      version: 1,
+      replayed: false,
+      events: [{ type: 'AccountOpened', version: 1 }],
+    });
+    const [event] = await eventsOf(accountId);
+    expect(event?.metadata).toEqual({ correlationId: 'request-7', causationId: request.commandId, commandId: request.commandId });
+  });
+
+  it('creates a command id and a correlation id when the caller gives none', async () => {
+    const accountId = newId();
+    const outcome = await bus().execute({ type: 'OpenAccount', payload: { accountId, owner: 'ada', currency: 'EUR' } });
+    const [event] = await eventsOf(accountId);
+    expect(event?.metadata.commandId).toBe(outcome.commandId);
+    expect(event?.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses an unknown command type', async () => {
+    await expect(bus().execute({ type: 'Teleport', payload: {} })).rejects.toMatchObject({
+      constructor: UnknownCommandTypeError,
+      commandType: 'Teleport',
+    });
+  });
+
+  it('lists every invalid field and writes nothing', async () => {
+    const error = await bus()
+      .execute({ type: 'OpenAccount', payload: { accountId: 'nope', owner: '', currency: 'euro' }, commandId: '' })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CommandValidationError);
+    expect((error as CommandValidationError).issues.map((issue) => issue.path).sort()).toEqual([
+      'accountId',
+      'commandId',
+      'currency',
+      'owner',
+    ]);
+  });
+
+  it('answers a repeated command id from the stored outcome without running it again', async () => {
+    const accountId = await givenOpenAccount();
+    const request = { type: 'Deposit', payload: { accountId, amount: 25 }, commandId: newId() };
+    const first = await bus().execute(request);
+    const again = await bus().execute({ ...request, payload: { amount: 25, accountId } });
+    expect(again).toEqual({ ...first, replayed: true });
+    expect((await eventsOf(accountId)).map((event) => event.type)).toEqual(['AccountOpened', 'MoneyDeposited']);
+  });
+
+  it('refuses a command id reused with another payload or type, writing nothing', async () => {
+    const accountId = await givenOpenAccount();
+    const commandId = newId();
+    await bus().execute({ type: 'Deposit', payload: { accountId, amount: 25 }, commandId });
+    await expect(bus().execute({ type: 'Deposit', payload: { accountId, amount: 26 }, commandId })).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
+    await expect(bus().execute({ type: 'Withdraw', payload: { accountId, amount: 25 }, commandId })).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
+    expect(await eventsOf(accountId)).toHaveLength(2);
+  });
+
+  it('two identical commands racing produce one effect and the same answer', async () => {
+    const accountId = await givenOpenAccount();
+    const request = { type: 'Deposit', payload: { accountId, amount: 10 }, commandId: newId() };
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => bus().execute(request)));
+    expect(await eventsOf(accountId)).toHaveLength(2);
+    expect(new Set(outcomes.map((outcome) => outcome.events[0]?.eventId)).size).toBe(1);
+    expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
+  });
+
+  it('50 concurrent deposits to one account all land, with the exact final balance', async () => {
+    const accountId = await givenOpenAccount();
+    const db = context().connect(20);
+    let retries = 0;
+    const racing = busOn(db, () => {
+      retries += 1;
+    });
+    await Promise.all(
+      Array.from({ length: 50 }, (_, index) => racing.execute({ type: 'Deposit', payload: { accountId, amount: index + 1 } })),
+    );
+    await db.close();
+    const deposits = (await eventsOf(accountId)).filter((event) => event.type === 'MoneyDeposited');
+    expect(deposits).toHaveLength(50);
+    expect(deposits.reduce((sum, event) => sum + (event.data as { amount: number }).amount, 0)).toBe((50 * 51) / 2);
+    expect(retries).toBeGreaterThan(0);
+  });
+
+  it('does not retry a broken business rule, and records nothing for it', async () => {
+    const accountId = await givenOpenAccount(10);
+    let retries = 0;
+    const commandId = newId();
+    const refused = busOn(context().db, () => {
+      retries += 1;
+    }).execute({ type: 'Withdraw', payload: { accountId, amount: 11 }, commandId });
+    await expect(refused).rejects.toMatchObject({ constructor: DomainError, rule: 'INSUFFICIENT_FUNDS' });
+    expect(retries).toBe(0);
+    expect(await commandRows(commandId)).toBe(0);
+    expect(await eventsOf(accountId)).toHaveLength(2);
+  });
+
+  it('retries after the server terminates the connection mid-command', async () => {
+    const accountId = await givenOpenAccount();
+    const db = context().connect(2);
+    let terminated = false;
+    // The first append's connection is killed by the server, a real "terminating connection" error.
+    const flaky: Db = {
+      ...db,
+      query: async (text, params, options) => {
+        if (!terminated && text.includes('append_to_stream')) {
+          terminated = true;
+          await db.query('SELECT pg_terminate_backend(pg_backend_pid())');
+        }
+        return db.query(text, params, options);
+      },
+    };
+    const failures: unknown[] = [];
+    const outcome = await busOn(flaky, (error) => failures.push(error)).execute({
+      type: 'Deposit',
+      payload: { accountId, amount: 5 },
+    });
+    await db.close();
+    expect(terminated).toBe(true);
+    expect(failures).toHaveLength(1);
+    expect(outcome.version).toBe(2);
+    expect(await eventsOf(accountId)).toHaveLength(2);
+  });
+
+  it('records the outcome of a command that decided nothing, and replays it', async () => {
+    const accountId = await givenOpenAccount();
+    await bus().execute({ type: 'CloseAccount', payload: { accountId } });
+    const request = { type: 'CloseAccount', payload: { accountId }, commandId: newId() };
+    const first = await bus().execute(request);
+    expect(first).toMatchObject({ version: 2, events: [], replayed: false });
+    expect(await bus().execute(request)).toEqual({ ...first, replayed: true });
+  });
+});

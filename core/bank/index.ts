@@ -1,0 +1,38 @@
+// The reference domain: bank accounts and money transfers. The framework never imports it.
+export { account } from './account';
+export { accountSnapshots } from './accountSnapshots';
+export {
+  MAX_OWNER_LENGTH,
+  type AccountCommand,
+  type AccountDetails,
+  type AccountEvent,
+  type AccountState,
+  type AccountStatus,
+  type Movement,
+  type MovementOptions,
+} from './accountTypes';
+export { transfer } from './transfer';
+export { FINISHED_TRANSFER_STATUSES, TRANSFER_TRANSITIONS, isTransferFinished } from './transferLifecycle';
+export type { FailureReason, TransferCommand, TransferEvent, TransferState, TransferStatus, TransferTerms } from './transferTypes';
+export { CURRENCY_PATTERN, MAX_AMOUNT, MAX_BALANCE } from './money';
+export { ACCOUNT_RULES, MONEY_RULES, TRANSFER_RULES, type AccountRule, type BankRule, type MoneyRule, type TransferRule } from './rules';
+export {
+  BANK_ID_PATTERN,
+  MAX_REASON_LENGTH,
+  amountSchema,
+  bankIdSchema,
+  currencySchema,
+  ownerSchema,
+  reasonSchema,
+} from './fieldSchemas';
+export {
+  accountCommandSchemas,
+  bankCommandSchemas,
+  isAccountCommandType,
+  isBankCommandType,
+  isTransferCommandType,
+  transferCommandSchemas,
+  type BankCommand,
+  type BankCommandType,
+  type CommandSchemas,
+} from './commandSchemas';

@@ -20,6 +20,8 @@ export interface CommandBusOptions {
 export interface CommandBus {
   /** Validates, then runs the command (or replays its stored outcome) and returns what it did. */
   execute(request: CommandRequest): Promise<CommandOutcome>;
+  /** Only the validation: the parsed command with its ids and payload hash, or the validation error. */
+  validate(request: CommandRequest): CommandEnvelope;
   readonly commandTypes: readonly string[];
 }
 
@@ -46,6 +48,7 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
   );
   return {
     execute: async (request) => pipeline(validateCommand(registry, request)),
+    validate: (request) => validateCommand(registry, request),
     commandTypes: [...registry.keys()],
   };
 }

@@ -11,35 +11,44 @@ export type CommandSchemas<Command extends BankCommand> = {
   readonly [Type in Command['type']]: z.ZodType<Extract<Command, { type: Type }>['data']>;
 };
 
-// Strict objects: an unknown field (a typo such as `ammount`) is reported, not dropped.
-const empty = z.strictObject({});
-const movement = z.strictObject({
-  amount: amountSchema,
-  currency: currencySchema.exactOptional(),
-  transferId: bankIdSchema.exactOptional(),
-});
-const failure = z.strictObject({ reason: reasonSchema });
+// The fields of each command's payload, kept as shapes so a transport can add the
+// aggregate's id to them (see bankCommands.ts).
+const movement = { amount: amountSchema, currency: currencySchema.exactOptional(), transferId: bankIdSchema.exactOptional() };
+const failure = { reason: reasonSchema };
 
-export const accountCommandSchemas: CommandSchemas<AccountCommand> = {
-  OpenAccount: z.strictObject({ owner: ownerSchema, currency: currencySchema }),
+export const accountCommandShapes = {
+  OpenAccount: { owner: ownerSchema, currency: currencySchema },
   Deposit: movement,
   Withdraw: movement,
-  CloseAccount: empty,
+  CloseAccount: {},
+} as const satisfies Record<AccountCommand['type'], z.ZodRawShape>;
+
+export const transferCommandShapes = {
+  RequestTransfer: { fromAccountId: bankIdSchema, toAccountId: bankIdSchema, amount: amountSchema, currency: currencySchema },
+  RecordDebit: {},
+  RecordDebitFailure: failure,
+  RecordCredit: {},
+  RecordCreditFailure: failure,
+  CompleteTransfer: {},
+  RecordRefund: {},
+} as const satisfies Record<TransferCommand['type'], z.ZodRawShape>;
+
+// Strict objects: an unknown field (a typo such as `ammount`) is reported, not dropped.
+export const accountCommandSchemas: CommandSchemas<AccountCommand> = {
+  OpenAccount: z.strictObject(accountCommandShapes.OpenAccount),
+  Deposit: z.strictObject(accountCommandShapes.Deposit),
+  Withdraw: z.strictObject(accountCommandShapes.Withdraw),
+  CloseAccount: z.strictObject(accountCommandShapes.CloseAccount),
 };
 
 export const transferCommandSchemas: CommandSchemas<TransferCommand> = {
-  RequestTransfer: z.strictObject({
-    fromAccountId: bankIdSchema,
-    toAccountId: bankIdSchema,
-    amount: amountSchema,
-    currency: currencySchema,
-  }),
-  RecordDebit: empty,
-  RecordDebitFailure: failure,
-  RecordCredit: empty,
-  RecordCreditFailure: failure,
-  CompleteTransfer: empty,
-  RecordRefund: empty,
+  RequestTransfer: z.strictObject(transferCommandShapes.RequestTransfer),
+  RecordDebit: z.strictObject(transferCommandShapes.RecordDebit),
+  RecordDebitFailure: z.strictObject(transferCommandShapes.RecordDebitFailure),
+  RecordCredit: z.strictObject(transferCommandShapes.RecordCredit),
+  RecordCreditFailure: z.strictObject(transferCommandShapes.RecordCreditFailure),
+  CompleteTransfer: z.strictObject(transferCommandShapes.CompleteTransfer),
+  RecordRefund: z.strictObject(transferCommandShapes.RecordRefund),
 };
 
 /**

@@ -27,6 +27,8 @@ export {
 } from './fieldSchemas';
 export {
   accountCommandSchemas,
+  accountCommandShapes,
+  transferCommandShapes,
   bankCommandSchemas,
   isAccountCommandType,
   isBankCommandType,

@@ -34,10 +34,11 @@ export function isTransientFailure(error: unknown): boolean {
   return LOST_CONNECTION.test(error.message) || (typeof code === 'string' && LOST_CONNECTION.test(code));
 }
 
+// Generous enough for a hot aggregate: 50 commands racing on one account all land.
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  attempts: 6,
+  attempts: 20,
   baseDelayMs: 5,
-  maxDelayMs: 250,
+  maxDelayMs: 200,
   jitter: true,
   isTransient: isTransientFailure,
 };

@@ -8,7 +8,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-const serverUrl = () => process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+// Read once: a test may point DATABASE_URL at its own database for the code under test.
+const SERVER_URL = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+const serverUrl = () => SERVER_URL;
 
 async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: serverUrl() });

@@ -1,0 +1,29 @@
+import { bankCommands } from '../core/bank/bankCommands';
+import { createCommandBus, type CommandBus } from '../core/commands';
+import { createDb, dbConfigFromEnv, migrateOnColdStart, type Db } from '../core/db';
+import { createEventStore, type EventStore } from '../core/eventstore';
+
+/** Everything the handlers share, built once per container and reused by warm invocations. */
+export interface App {
+  db: Db;
+  store: EventStore;
+  bus: CommandBus;
+}
+
+let app: Promise<App> | undefined;
+
+async function buildApp(): Promise<App> {
+  const db = createDb(dbConfigFromEnv());
+  await migrateOnColdStart(db);
+  const store = createEventStore(db);
+  return { db, store, bus: createCommandBus({ db, commands: bankCommands(db, store) }) };
+}
+
+export function getApp(): Promise<App> {
+  app ??= buildApp().catch((error: unknown) => {
+    // A failed start (database down) is retried by the next invocation.
+    app = undefined;
+    throw error;
+  });
+  return app;
+}

@@ -1,0 +1,45 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DomainError } from '../../core/aggregates';
+import { CommandValidationError, IdempotencyConflictError, UnknownCommandTypeError } from '../../core/commands';
+import { ConcurrencyError, EventValidationError } from '../../core/eventstore';
+import { HttpInputError, jsonResponse, type ErrorBody } from './httpResponse';
+
+interface MappedError {
+  statusCode: number;
+  body: ErrorBody;
+}
+
+function mapError(error: unknown): MappedError | undefined {
+  if (error instanceof HttpInputError) return { statusCode: error.statusCode, body: { code: error.code, message: error.message, details: {} } };
+  if (error instanceof CommandValidationError || error instanceof EventValidationError) {
+    return { statusCode: 400, body: { code: 'VALIDATION_FAILED', message: 'The command is invalid', details: { issues: error.issues } } };
+  }
+  if (error instanceof UnknownCommandTypeError) {
+    return { statusCode: 404, body: { code: error.code, message: error.message, details: { commandType: error.commandType } } };
+  }
+  if (error instanceof IdempotencyConflictError) {
+    return { statusCode: 409, body: { code: error.code, message: error.message, details: { commandId: error.commandId } } };
+  }
+  if (error instanceof ConcurrencyError) {
+    const details = { streamId: error.streamId, expectedVersion: error.expectedVersion, actualVersion: error.actualVersion };
+    return { statusCode: 409, body: { code: error.code, message: 'The aggregate kept changing; try again', details } };
+  }
+  if (error instanceof DomainError) {
+    return { statusCode: 422, body: { code: error.code, message: error.message, details: { rule: error.rule, ...error.details } } };
+  }
+  return undefined;
+}
+
+/**
+ * The HTTP answer to a failure: client errors with their code and details;
+ * anything else a 500 that reveals nothing (the caller logs it).
+ */
+export function errorResponse(error: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 {
+  const mapped = mapError(error) ?? {
+    statusCode: 500,
+    body: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side', details: {} },
+  };
+  return jsonResponse(mapped.statusCode, mapped.body, headers);
+}
+
+export const isServerError = (error: unknown) => mapError(error) === undefined;

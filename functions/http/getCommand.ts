@@ -1,0 +1,32 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { findCommand } from '../../core/commands';
+import { getApp } from '../app';
+import { logger } from '../observability';
+import { errorResponse } from './errorResponse';
+import { jsonResponse } from './httpResponse';
+
+/** `GET /commands/{id}`: what became of a command: pending, succeeded with its outcome, or failed with its error. */
+async function getCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const commandId = event.pathParameters?.id ?? '';
+  try {
+    const { db } = await getApp();
+    const record = await findCommand(db, commandId);
+    if (!record) {
+      return jsonResponse(404, { code: 'COMMAND_NOT_FOUND', message: `No command ${commandId}`, details: { commandId } });
+    }
+    return jsonResponse(200, {
+      commandId: record.commandId,
+      commandType: record.commandType,
+      status: record.status,
+      ...(record.outcome ? { outcome: record.outcome } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    });
+  } catch (error) {
+    logger.error('reading a command failed', { error: error instanceof Error ? error : String(error) });
+    return errorResponse(error);
+  }
+}
+
+export const handler = middy(getCommand).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,39 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { getApp } from '../app';
+import { logger, metrics, tracer } from '../observability';
+import { commandRequestOf } from './commandRequest';
+import { errorResponse, isServerError } from './errorResponse';
+import { jsonResponse } from './httpResponse';
+
+/** `POST /commands/{type}`: runs the command and answers with its outcome (200) or why not. */
+async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const started = performance.now();
+  let correlationId = event.headers['x-correlation-id'] ?? event.requestContext.requestId;
+  try {
+    const request = commandRequestOf(event);
+    correlationId = request.correlationId ?? correlationId;
+    logger.appendKeys({ correlationId, commandType: request.type, commandId: request.commandId });
+    const { bus } = await getApp();
+    const outcome = await bus.execute(request);
+    metrics.addMetric(outcome.replayed ? 'CommandReplayed' : 'CommandSucceeded', MetricUnit.Count, 1);
+    logger.info('command done', { streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });
+    return jsonResponse(200, outcome, { 'x-correlation-id': correlationId });
+  } catch (error) {
+    if (isServerError(error)) logger.error('command failed', { error: error instanceof Error ? error : String(error) });
+    else logger.info('command refused', { error: error instanceof Error ? error.message : String(error) });
+    metrics.addMetric('CommandRefused', MetricUnit.Count, 1);
+    return errorResponse(error, { 'x-correlation-id': correlationId });
+  } finally {
+    metrics.addMetric('CommandLatency', MetricUnit.Milliseconds, performance.now() - started);
+  }
+}
+
+export const handler = middy(postCommand)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics));

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConcurrencyError } from '../../core/eventstore';
+import { getApp } from '../../functions/app';
+import { errorResponse } from '../../functions/http/errorResponse';
+import { handler as getCommand } from '../../functions/http/getCommand';
+import { handler as postCommand } from '../../functions/http/postCommand';
+import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase | undefined;
+
+beforeAll(async () => {
+  // Unmigrated: the first request migrates it, as a cold start does.
+  database = await createTestDatabase({ migrated: false });
+  process.env.DATABASE_URL = database.url;
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+
+afterAll(async () => {
+  await (await getApp()).db.close();
+  await database?.drop();
+});
+
+const post = async (type: string, body: unknown, headers: Record<string, string> = {}) =>
+  parseResponse(
+    await postCommand(
+      apiGatewayEvent({
+        method: 'POST',
+        route: '/commands/{type}',
+        path: `/commands/${type}`,
+        pathParameters: { type },
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+      lambdaContext(),
+    ),
+  );
+const get = async (id: string) =>
+  parseResponse(
+    await getCommand(
+      apiGatewayEvent({ method: 'GET', route: '/commands/{id}', path: `/commands/${id}`, pathParameters: { id } }),
+      lambdaContext(),
+    ),
+  );
+const openAccount = async () => {
+  const accountId = crypto.randomUUID();
+  expect((await post('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' })).statusCode).toBe(200);
+  return accountId;
+};
+
+describe('POST /commands/{type}', () => {
+  it('200: runs the command and answers with its outcome, echoing the correlation id', async () => {
+    const accountId = crypto.randomUUID();
+    const response = await post('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' }, { 'x-correlation-id': 'corr-1' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-correlation-id']).toBe('corr-1');
+    expect(response.body).toMatchObject({
+      commandType: 'OpenAccount',
+      streamId: `account-${accountId}`,
+      version: 1,
+      replayed: false,
+      events: [{ type: 'AccountOpened', version: 1 }],
+    });
+  });
+
+  it('200 again for a repeated Idempotency-Key, replayed from the stored outcome', async () => {
+    const accountId = await openAccount();
+    const key = { 'idempotency-key': crypto.randomUUID() };
+    const first = await post('Deposit', { accountId, amount: 500 }, key);
+    const again = await post('Deposit', { accountId, amount: 500 }, key);
+    expect(again.statusCode).toBe(200);
+    expect(again.body).toEqual({ ...first.body, replayed: true });
+    const byField = await post('Deposit', { accountId, amount: 500, commandId: key['idempotency-key'] });
+    expect(byField.body).toEqual({ ...first.body, replayed: true });
+  });
+
+  it('400: lists every invalid field', async () => {
+    const response = await post('Deposit', { accountId: '', amount: -5, colour: 'red' });
+    expect(response.statusCode).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+    const issues = (response.body.details as { issues: { path: string }[] }).issues.map((issue) => issue.path);
+    expect(issues).toEqual(expect.arrayContaining(['accountId', 'amount']));
+    expect(issues.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('400: refuses a body that is not JSON, or not an object', async () => {
+    expect((await post('Deposit', '{"amount": ')).body).toMatchObject({ code: 'INVALID_JSON' });
+    expect((await post('Deposit', '[1, 2]')).statusCode).toBe(400);
+  });
+
+  it('400: refuses an Idempotency-Key that contradicts the commandId field', async () => {
+    const response = await post('Deposit', { accountId: 'a', amount: 1, commandId: 'one' }, { 'idempotency-key': 'two' });
+    expect(response).toMatchObject({ statusCode: 400, body: { code: 'INVALID_COMMAND_ID' } });
+  });
+
+  it('404: an unknown command type', async () => {
+    const response = await post('Teleport', {});
+    expect(response).toMatchObject({ statusCode: 404, body: { code: 'UNKNOWN_COMMAND_TYPE', details: { commandType: 'Teleport' } } });
+  });
+
+  it('409: a command id reused with another payload', async () => {
+    const accountId = await openAccount();
+    const key = { 'idempotency-key': crypto.randomUUID() };
+    await post('Deposit', { accountId, amount: 1 }, key);
+    const response = await post('Deposit', { accountId, amount: 2 }, key);
+    expect(response).toMatchObject({ statusCode: 409, body: { code: 'IDEMPOTENCY_CONFLICT' } });
+  });
+
+  it('409: a concurrency conflict that outlasted the retries', () => {
+    const response = parseResponse(errorResponse(new ConcurrencyError('account-1', 3, 4)));
+    expect(response).toMatchObject({
+      statusCode: 409,
+      body: { code: 'CONCURRENCY_CONFLICT', details: { streamId: 'account-1', expectedVersion: 3, actualVersion: 4 } },
+    });
+  });
+
+  it('413: a body over the size limit', async () => {
+    const response = await post('Deposit', { accountId: 'a', amount: 1, note: 'x'.repeat(300 * 1024) });
+    expect(response).toMatchObject({ statusCode: 413, body: { code: 'PAYLOAD_TOO_LARGE' } });
+  });
+
+  it('415: a body that is not declared as JSON', async () => {
+    const response = await post('Deposit', { accountId: 'a', amount: 1 }, { 'content-type': 'text/plain' });
+    expect(response).toMatchObject({ statusCode: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+  });
+
+  it('422: a broken business rule, with the rule and its details', async () => {
+    const accountId = await openAccount();
+    await post('Deposit', { accountId, amount: 10 });
+    const response = await post('Withdraw', { accountId, amount: 11 });
+    expect(response).toMatchObject({
+      statusCode: 422,
+      body: { code: 'DOMAIN_RULE_VIOLATED', details: { rule: 'INSUFFICIENT_FUNDS', balance: 10, requested: 11 } },
+    });
+  });
+
+  it('50 concurrent deposits to one account all land, with the exact final balance', async () => {
+    const accountId = await openAccount();
+    const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => post('Deposit', { accountId, amount: index + 1 })));
+    expect(responses.map((response) => response.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
+    const { db } = await getApp();
+    const { rows } = await db.query<{ total: number; count: number }>(
+      "SELECT sum((data->>'amount')::int)::int AS total, count(*)::int AS count FROM events WHERE stream_id = $1 AND type = 'MoneyDeposited'",
+      [`account-${accountId}`],
+    );
+    expect(rows[0]).toEqual({ total: (50 * 51) / 2, count: 50 });
+  });
+});
+
+describe('GET /commands/{id}', () => {
+  it('200: a command that ran, with its status and outcome', async () => {
+    const accountId = await openAccount();
+    const commandId = crypto.randomUUID();
+    await post('Deposit', { accountId, amount: 7 }, { 'idempotency-key': commandId });
+    const response = await get(commandId);
+    expect(response).toMatchObject({
+      statusCode: 200,
+      body: { commandId, commandType: 'Deposit', status: 'succeeded', outcome: { streamId: `account-${accountId}`, version: 2 } },
+    });
+  });
+
+  it('404: a command id never seen', async () => {
+    expect(await get(crypto.randomUUID())).toMatchObject({ statusCode: 404, body: { code: 'COMMAND_NOT_FOUND' } });
+  });
+});

@@ -13,8 +13,6 @@ beforeAll(async () => {
   // Unmigrated: the first request migrates it, as a cold start does.
   database = await createTestDatabase({ migrated: false });
   process.env.DATABASE_URL = database.url;
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 
 afterAll(async () => {

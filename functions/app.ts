@@ -14,7 +14,9 @@ let app: Promise<App> | undefined;
 
 async function buildApp(): Promise<App> {
   const db = createDb(dbConfigFromEnv());
-  await migrateOnColdStart(db);
+  // Bundled handlers cannot find the migrations relative to their source: SST copies them and says where.
+  const directory = process.env.MIGRATIONS_DIRECTORY;
+  await migrateOnColdStart(db, directory ? { directory } : {});
   const store = createEventStore(db);
   return { db, store, bus: createCommandBus({ db, commands: bankCommands(db, store) }) };
 }

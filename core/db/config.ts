@@ -4,7 +4,9 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const DbConfigSchema = z.object({
   DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
-  DB_DRIVER: z.enum(['pg', 'neon']).default('pg'),
+  DB_DRIVER: z.enum(['pg', 'neon', 'pglite']).default('pg'),
+  /** Where the embedded PGlite keeps its data (driver `pglite`). */
+  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   DB_POOL_MAX: z.coerce.number().int().positive().default(10),
 });
 

@@ -1,6 +1,7 @@
 import type { Db } from './Db';
 import type { DbConfig } from './config';
 import { createNeonDb } from './neonDb';
+import { createPgliteDb } from './pglite';
 import { createPgDb } from './pgDb';
 
 /** Builds the adapter named by `DB_DRIVER`. */
@@ -10,5 +11,7 @@ export function createDb(config: DbConfig): Db {
       return createPgDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX });
     case 'neon':
       return createNeonDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX });
+    case 'pglite':
+      return createPgliteDb({ dataDir: config.PGLITE_DATA_DIR });
   }
 }

@@ -1,5 +1,5 @@
 export type { Db, Queryable, QueryOptions, QueryResult } from './Db';
-export { poolDb, type PgCompatiblePool, type PoolDbOptions } from './poolDb';
+export { poolDb, TransactionAbortedError, type PgCompatiblePool, type PoolDbOptions } from './poolDb';
 export { createPgDb, type PgDbOptions } from './pgDb';
 export { createNeonDb, type NeonDbOptions } from './neonDb';
 export { createDb } from './createDb';
@@ -7,3 +7,4 @@ export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export { migrateOnColdStart } from './migrateOnColdStart';
 export { migrate, loadMigrations, MigrationChecksumError, DEFAULT_MIGRATIONS_DIRECTORY, type Migration } from './migrate';
+export { createPgliteDb, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';

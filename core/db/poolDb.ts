@@ -15,6 +15,15 @@ interface PgCompatibleClient {
 interface PgCompatibleResult {
   rows: unknown[];
   rowCount: number | null;
+  command?: string;
+}
+
+/** PostgreSQL answers COMMIT with ROLLBACK when the transaction had already failed. */
+export class TransactionAbortedError extends Error {
+  constructor() {
+    super('The transaction was rolled back: a statement in it failed');
+    this.name = 'TransactionAbortedError';
+  }
 }
 
 export interface PoolDbOptions {
@@ -76,7 +85,9 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
           await client.query('BEGIN');
           try {
             const result = await work(queryableOf(client, prepared));
-            await client.query('COMMIT');
+            // Work that caught a failed statement and went on would otherwise look committed.
+            const commit = await client.query('COMMIT');
+            if (commit.command === 'ROLLBACK') throw new TransactionAbortedError();
             return result;
           } catch (error) {
             await client.query('ROLLBACK').catch(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asDatabaseError, createDb, dbConfigFromEnv, DEFAULT_DATABASE_URL, type Db } from '../../core/db';
+import { asDatabaseError, createDb, dbConfigFromEnv, DEFAULT_DATABASE_URL, TransactionAbortedError, type Db } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 
 describeOnEachDriver('the Db port', (context) => {
@@ -34,6 +34,17 @@ describeOnEachDriver('the Db port', (context) => {
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
+    expect(await count()).toBe(0);
+  });
+
+  it('reports a transaction whose work swallowed a failed statement as rolled back, not committed', async () => {
+    const { name, count } = await setup();
+    const swallowing = context().db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO ${name} VALUES (1)`);
+      await tx.query('SELECT 1/0').catch(() => undefined);
+      return 'looks fine';
+    });
+    await expect(swallowing).rejects.toBeInstanceOf(TransactionAbortedError);
     expect(await count()).toBe(0);
   });
 
@@ -90,11 +101,16 @@ describeOnEachDriver('the Db port', (context) => {
 
 describe('database configuration', () => {
   it('defaults to the local test database on the pg driver', () => {
-    expect(dbConfigFromEnv({})).toEqual({ DATABASE_URL: DEFAULT_DATABASE_URL, DB_DRIVER: 'pg', DB_POOL_MAX: 10 });
+    expect(dbConfigFromEnv({})).toEqual({
+      DATABASE_URL: DEFAULT_DATABASE_URL,
+      DB_DRIVER: 'pg',
+      DB_POOL_MAX: 10,
+      PGLITE_DATA_DIR: '.data/pglite',
+    });
   });
 
   it('reads DATABASE_URL, DB_DRIVER and DB_POOL_MAX', () => {
-    expect(dbConfigFromEnv({ DATABASE_URL: 'postgres://db/x', DB_DRIVER: 'neon', DB_POOL_MAX: '3' })).toEqual({
+    expect(dbConfigFromEnv({ DATABASE_URL: 'postgres://db/x', DB_DRIVER: 'neon', DB_POOL_MAX: '3' })).toMatchObject({
       DATABASE_URL: 'postgres://db/x',
       DB_DRIVER: 'neon',
       DB_POOL_MAX: 3,

@@ -1,0 +1,2 @@
+export { createPgliteDb, type PgliteDb, type PgliteDbOptions } from './pgliteDb';
+export { PgliteReentrantCallError } from './transactionScope';

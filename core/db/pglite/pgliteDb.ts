@@ -1,0 +1,92 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
+import type { Db, Queryable, QueryResult } from '../Db';
+import { NODE_POSTGRES_PARSERS, toPgliteParam } from './pgliteValues';
+import { createTransactionScope } from './transactionScope';
+
+export interface PgliteDbOptions {
+  /**
+   * A folder that keeps the database between runs (e.g. `.data/pglite`, created
+   * with its parents if missing). In memory, gone on `close`, when omitted.
+   */
+  dataDir?: string;
+}
+
+/** The `Db` port on an embedded PGlite, plus the PGlite itself. */
+export interface PgliteDb extends Db {
+  /**
+   * The started PGlite, for tools such as `@electric-sql/pglite-socket` that
+   * serve it over the wire protocol. Calls made on it directly bypass this
+   * adapter's value conversions and its guard against re-entrant calls.
+   */
+  pglite(): Promise<PGlite>;
+}
+
+/** What both a PGlite and one of its transactions can run. */
+type Target = Pick<Transaction, 'query' | 'exec'>;
+
+async function start(options: PgliteDbOptions): Promise<PGlite> {
+  // Imported on first use, so that importing core/db (as every Lambda does) never loads PGlite.
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (options.dataDir === undefined) return PGlite.create({ parsers: NODE_POSTGRES_PARSERS });
+  // An absolute path is never mistaken for one of PGlite's `memory://` or `idb://` URLs.
+  const dataDir = path.resolve(options.dataDir);
+  // PGlite creates the folder itself, but not its parents.
+  await mkdir(dataDir, { recursive: true });
+  return PGlite.create({ dataDir, parsers: NODE_POSTGRES_PARSERS });
+}
+
+async function run<Row extends object>(target: Target, text: string, params: readonly unknown[]): Promise<QueryResult<Row>> {
+  if (params.length === 0) {
+    // As node-postgres does without parameters, use the simple protocol, which accepts
+    // several statements in one call (a migration file); the last statement's rows are returned.
+    const results = await target.exec(text);
+    const last = results[results.length - 1];
+    return { rows: (last?.rows ?? []) as Row[], rowCount: last?.rowCount ?? 0 };
+  }
+  const result = await target.query<Row>(text, params.map(toPgliteParam));
+  return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+}
+
+/**
+ * The `Db` port on PGlite (PostgreSQL compiled to WASM, in this process): local
+ * development and tests without any server. PGlite is a single connection and
+ * serialises every call: a transaction runs alone, and a `query` issued while
+ * another caller's transaction is open waits for it to end instead of running
+ * inside it. Statement names (`QueryOptions.name`) are ignored: PGlite keeps no
+ * prepared statements between calls.
+ */
+export function createPgliteDb(options: PgliteDbOptions = {}): PgliteDb {
+  const started = start(options);
+  // Nobody may be waiting yet: a failed start is reported by each call instead of crashing the process.
+  started.catch(() => undefined);
+  const scope = createTransactionScope();
+  let closed: Promise<void> | undefined;
+
+  const queryableOf = (target: Target): Queryable => ({
+    query: <Row extends object>(text: string, params: readonly unknown[] = []) => run<Row>(target, text, params),
+  });
+
+  return {
+    async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      scope.assertOutside('db.query');
+      return run<Row>(await started, text, params);
+    },
+    async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+      scope.assertOutside('db.transaction');
+      // PGlite's own transaction: BEGIN, COMMIT, or ROLLBACK when `work` throws, holding
+      // the connection throughout; a COMMIT that finds the transaction aborted throws.
+      return (await started).transaction((tx) => scope.run(() => work(queryableOf(tx))));
+    },
+    close() {
+      // Waits for calls already queued, as PGlite does; closing twice is a no-op.
+      closed ??= started.then(
+        (pglite) => pglite.close(),
+        () => undefined,
+      );
+      return closed;
+    },
+    pglite: () => started,
+  };
+}

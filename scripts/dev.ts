@@ -1,0 +1,28 @@
+import { getApp } from '../functions/app';
+import { handler as getCommand } from '../functions/http/getCommand';
+import { handler as postCommand } from '../functions/http/postCommand';
+import { startLocalServer } from '../functions/local';
+
+// With no DATABASE_URL, run on the embedded PGlite, keeping data in .data/pglite between runs.
+if (!process.env.DATABASE_URL) process.env.DB_DRIVER ??= 'pglite';
+process.env.POWERTOOLS_DEV ??= 'true';
+
+const port = Number(process.env.PORT ?? 3000);
+const app = await getApp();
+const server = await startLocalServer({
+  port,
+  routes: [
+    { method: 'POST', path: '/commands/{type}', handler: postCommand, functionName: 'postCommand' },
+    { method: 'GET', path: '/commands/{id}', handler: getCommand, functionName: 'getCommand' },
+  ],
+});
+const driver = process.env.DB_DRIVER ?? 'pg';
+console.log(`listening on ${server.url} (database: ${driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL'})`);
+
+const stop = async () => {
+  await server.close();
+  await app.db.close();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());

@@ -1,5 +1,12 @@
 import { bankCommands } from '../core/bank/bankCommands';
-import { createCommandBus, type CommandBus } from '../core/commands';
+import {
+  createAsyncCommands,
+  createCommandBus,
+  createInProcessDispatcher,
+  createLambdaDispatcher,
+  type AsyncCommands,
+  type CommandBus,
+} from '../core/commands';
 import { createDb, dbConfigFromEnv, migrateOnColdStart, type Db } from '../core/db';
 import { createEventStore, type EventStore } from '../core/eventstore';
 
@@ -8,6 +15,7 @@ export interface App {
   db: Db;
   store: EventStore;
   bus: CommandBus;
+  asyncCommands: AsyncCommands;
 }
 
 let app: Promise<App> | undefined;
@@ -18,7 +26,17 @@ async function buildApp(): Promise<App> {
   const directory = process.env.MIGRATIONS_DIRECTORY;
   await migrateOnColdStart(db, directory ? { directory } : {});
   const store = createEventStore(db);
-  return { db, store, bus: createCommandBus({ db, commands: bankCommands(db, store) }) };
+  const bus = createCommandBus({ db, commands: bankCommands(db, store) });
+  // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
+  const workerFunction = process.env.COMMAND_WORKER_FUNCTION;
+  const asyncCommands = createAsyncCommands({
+    db,
+    bus,
+    dispatcher: workerFunction
+      ? createLambdaDispatcher({ functionName: workerFunction })
+      : (runPendingCommand) => createInProcessDispatcher(runPendingCommand),
+  });
+  return { db, store, bus, asyncCommands };
 }
 
 export function getApp(): Promise<App> {

@@ -42,7 +42,7 @@ export async function findCommand(db: Queryable, commandId: string): Promise<Com
 const RECORD_OUTCOME_SQL = `
   INSERT INTO commands AS c (command_id, command_type, payload_hash, correlation_id, status, outcome)
   VALUES ($1, $2, $3, $4, 'succeeded', $5::jsonb)
-  ON CONFLICT (command_id) DO UPDATE SET status = 'succeeded', outcome = EXCLUDED.outcome, updated_at = now()
+  ON CONFLICT (command_id) DO UPDATE SET status = 'succeeded', outcome = EXCLUDED.outcome, error = NULL, updated_at = now()
     WHERE c.status = 'pending' AND c.payload_hash = EXCLUDED.payload_hash`;
 
 export async function recordOutcome(

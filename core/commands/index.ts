@@ -16,3 +16,4 @@ export {
   UnknownCommandTypeError,
   type FieldIssue,
 } from './errors';
+export * from './async';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { findCommand } from '../../core/commands';
+import { getCommandStatus } from '../../core/commands';
 import { getApp } from '../app';
 import { logger } from '../observability';
 import { errorResponse } from './errorResponse';
@@ -12,17 +12,11 @@ async function getCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProx
   const commandId = event.pathParameters?.id ?? '';
   try {
     const { db } = await getApp();
-    const record = await findCommand(db, commandId);
-    if (!record) {
+    const status = await getCommandStatus(db, commandId);
+    if (!status) {
       return jsonResponse(404, { code: 'COMMAND_NOT_FOUND', message: `No command ${commandId}`, details: { commandId } });
     }
-    return jsonResponse(200, {
-      commandId: record.commandId,
-      commandType: record.commandType,
-      status: record.status,
-      ...(record.outcome ? { outcome: record.outcome } : {}),
-      ...(record.error ? { error: record.error } : {}),
-    });
+    return jsonResponse(200, status);
   } catch (error) {
     logger.error('reading a command failed', { error: error instanceof Error ? error : String(error) });
     return errorResponse(error);

@@ -10,7 +10,13 @@ import { commandRequestOf } from './commandRequest';
 import { errorResponse, isServerError } from './errorResponse';
 import { jsonResponse } from './httpResponse';
 
-/** `POST /commands/{type}`: runs the command and answers with its outcome (200) or why not. */
+const wantsAsync = (event: APIGatewayProxyEventV2) => /\brespond-async\b/i.test(event.headers.prefer ?? '');
+
+/**
+ * `POST /commands/{type}`: runs the command and answers with its outcome (200)
+ * or why not; with `Prefer: respond-async`, stores it for the worker and answers
+ * 202 with where to read its status.
+ */
 async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const started = performance.now();
   let correlationId = event.headers['x-correlation-id'] ?? event.requestContext.requestId;
@@ -18,7 +24,12 @@ async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayPro
     const request = commandRequestOf(event);
     correlationId = request.correlationId ?? correlationId;
     logger.appendKeys({ correlationId, commandType: request.type, commandId: request.commandId });
-    const { bus } = await getApp();
+    const { bus, asyncCommands } = await getApp();
+    if (wantsAsync(event)) {
+      const sent = await asyncCommands.send(request);
+      metrics.addMetric('CommandAccepted', MetricUnit.Count, 1);
+      return jsonResponse(202, sent, { 'x-correlation-id': correlationId, location: `/commands/${sent.commandId}`, 'preference-applied': 'respond-async' });
+    }
     const outcome = await bus.execute(request);
     metrics.addMetric(outcome.replayed ? 'CommandReplayed' : 'CommandSucceeded', MetricUnit.Count, 1);
     logger.info('command done', { streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });

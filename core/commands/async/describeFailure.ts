@@ -1,0 +1,49 @@
+import { DomainError } from '../../aggregates';
+import {
+  CommandFailedBeforeError,
+  CommandValidationError,
+  IdempotencyConflictError,
+  UnknownCommandTypeError,
+} from '../errors';
+import type { CommandFailure } from './CommandStatus';
+
+// instanceof on the generic class narrows to DomainError<any>; this guard pins the rule to a string.
+const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;
+
+/**
+ * Failures that say the command itself is refused: running it again would fail
+ * the same way, so it is recorded as failed. Anything else (a database outage
+ * beyond the bus's retries, a bug) leaves it pending, so the sweep can try again
+ * later, when the outage is over or a fix is deployed.
+ */
+export function isVerdict(error: unknown): boolean {
+  return (
+    isDomainError(error) ||
+    error instanceof CommandValidationError ||
+    error instanceof UnknownCommandTypeError ||
+    error instanceof IdempotencyConflictError ||
+    error instanceof CommandFailedBeforeError
+  );
+}
+
+const hasKeys = (value: Readonly<Record<string, unknown>>) => Object.keys(value).length > 0;
+
+/** The JSON error stored for a failure; only what a caller may see (no stack traces). */
+export function describeFailure(error: unknown): CommandFailure {
+  if (isDomainError(error)) {
+    return {
+      code: error.code,
+      message: error.message,
+      rule: error.rule,
+      ...(hasKeys(error.details) ? { details: { ...error.details } } : {}),
+    };
+  }
+  if (error instanceof CommandValidationError) {
+    return { code: error.code, message: error.message, details: { issues: error.issues } };
+  }
+  if (error instanceof Error) {
+    const { code } = error as { code?: unknown };
+    return { code: typeof code === 'string' ? code : error.name, message: error.message };
+  }
+  return { code: 'UNKNOWN_FAILURE', message: String(error) };
+}

@@ -1,0 +1,51 @@
+import type { Queryable } from '../../db';
+import type { CommandBus } from '../commandBus';
+import { IdempotencyConflictError } from '../errors';
+import type { CommandRequest } from '../validateCommand';
+import type { CommandDispatcher, ErrorReporter } from './CommandDispatcher';
+import type { SendResult } from './CommandStatus';
+import { readStoredCommand, storePending } from './pendingCommandRecords';
+
+export interface SendDependencies {
+  db: Queryable;
+  bus: CommandBus;
+  dispatcher: CommandDispatcher;
+  onDispatchError: ErrorReporter;
+}
+
+/**
+ * Validates a command, stores it as pending and hands it to a worker, answering
+ * at once. The command id is the idempotency key: the same id and payload again
+ * answer the command's current status without storing or dispatching it twice.
+ */
+export function sendCommand({ db, bus, dispatcher, onDispatchError }: SendDependencies) {
+  return async (request: CommandRequest): Promise<SendResult> => {
+    // Inside the async function, so a validation error is a rejection, and nothing is stored.
+    const envelope = bus.validate(request);
+    const { commandId, correlationId } = envelope.context;
+    const commandType = envelope.definition.type;
+    const stored = await storePending(db, {
+      commandId,
+      commandType,
+      payloadHash: envelope.payloadHash,
+      payload: envelope.payload,
+      correlationId,
+    });
+    if (!stored) {
+      const existing = await readStoredCommand(db, commandId);
+      // Only a deleted row gets here: store nothing rather than guess.
+      if (!existing) throw new Error(`Command ${commandId} vanished while being sent`);
+      if (existing.commandType !== commandType || existing.payloadHash !== envelope.payloadHash) {
+        throw new IdempotencyConflictError(commandId);
+      }
+      return { commandId, status: existing.status };
+    }
+    try {
+      await dispatcher.dispatch(commandId);
+    } catch (error) {
+      // The command is stored: the sweep re-dispatches it, so the sender still gets its 202.
+      onDispatchError(error, commandId);
+    }
+    return { commandId, status: 'pending' };
+  };
+}

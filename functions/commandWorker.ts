@@ -1,0 +1,20 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { parseWorkerEvent } from '../core/commands';
+import { getApp } from './app';
+import { logger } from './observability';
+
+/**
+ * Runs one stored command, invoked asynchronously by the command endpoint or the
+ * sweeper. A failure that is not a verdict is rethrown, so Lambda's own retries
+ * and the sweep try again; idempotency makes every re-run harmless.
+ */
+async function runCommand(event: unknown): Promise<void> {
+  const { commandId } = parseWorkerEvent(event);
+  logger.appendKeys({ commandId });
+  const { asyncCommands } = await getApp();
+  const status = await asyncCommands.runPendingCommand(commandId);
+  logger.info('command run', { status: status?.status });
+}
+
+export const handler = middy(runCommand).use(injectLambdaContext(logger, { resetKeys: true }));

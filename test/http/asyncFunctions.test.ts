@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { payloadHash } from '../../core/commands';
+import { getApp } from '../../functions/app';
+import { handler as commandSweeper } from '../../functions/commandSweeper';
+import { handler as commandWorker } from '../../functions/commandWorker';
+import { handler as getCommand } from '../../functions/http/getCommand';
+import { handler as postCommand } from '../../functions/http/postCommand';
+import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
+import { sleep } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  process.env.DATABASE_URL = database.url;
+  delete process.env.COMMAND_WORKER_FUNCTION;
+});
+
+afterAll(async () => {
+  await (await getApp()).db.close();
+  await database?.drop();
+});
+
+const post = async (type: string, body: unknown, headers: Record<string, string> = {}) =>
+  parseResponse(
+    await postCommand(
+      apiGatewayEvent({
+        method: 'POST',
+        route: '/commands/{type}',
+        path: `/commands/${type}`,
+        pathParameters: { type },
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      }),
+      lambdaContext(),
+    ),
+  );
+const status = async (id: string) =>
+  parseResponse(
+    await getCommand(apiGatewayEvent({ method: 'GET', route: '/commands/{id}', path: `/commands/${id}`, pathParameters: { id } }), lambdaContext()),
+  );
+const statusOnceSettled = async (id: string) => {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const response = await status(id);
+    if (response.body.status !== 'pending') return response;
+    await sleep(20);
+  }
+  throw new Error(`command ${id} stayed pending`);
+};
+/** A command stored as pending, as if its dispatch had been lost `ageMs` ago. */
+const givenPendingCommand = async (type: string, payload: Record<string, unknown>, ageMs = 0) => {
+  const commandId = crypto.randomUUID();
+  const { db } = await getApp();
+  await db.query(
+    `INSERT INTO commands (command_id, command_type, payload_hash, payload, correlation_id, status, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, 'corr', 'pending', now() - make_interval(secs => $5 / 1000.0), now() - make_interval(secs => $5 / 1000.0))`,
+    [commandId, type, payloadHash(type, payload), JSON.stringify(payload), ageMs],
+  );
+  return commandId;
+};
+
+describe('asynchronous commands over HTTP', () => {
+  it('202 with Prefer: respond-async, then the status shows the outcome once the worker ran it', async () => {
+    const accountId = crypto.randomUUID();
+    const accepted = await post('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' }, { prefer: 'respond-async' });
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.body).toMatchObject({ status: 'pending' });
+    const commandId = String(accepted.body.commandId);
+    expect(accepted.headers.location).toBe(`/commands/${commandId}`);
+
+    const settled = await statusOnceSettled(commandId);
+    expect(settled.body).toMatchObject({ commandId, status: 'succeeded', outcome: { streamId: `account-${accountId}`, version: 1 } });
+  });
+
+  it('a refused asynchronous command ends failed, with the rule', async () => {
+    const accepted = await post('Deposit', { accountId: crypto.randomUUID(), amount: 5 }, { prefer: 'respond-async' });
+    const settled = await statusOnceSettled(String(accepted.body.commandId));
+    expect(settled.body).toMatchObject({ status: 'failed', error: { code: 'DOMAIN_RULE_VIOLATED', rule: 'ACCOUNT_NOT_FOUND' } });
+  });
+
+  it('400 for an invalid asynchronous command, and nothing is stored', async () => {
+    const refused = await post('Deposit', { accountId: '', amount: 0 }, { prefer: 'respond-async', 'idempotency-key': 'never-stored' });
+    expect(refused.statusCode).toBe(400);
+    expect((await status('never-stored')).statusCode).toBe(404);
+  });
+});
+
+describe('the worker and sweeper functions', () => {
+  it('the worker runs a stored pending command', async () => {
+    const accountId = crypto.randomUUID();
+    const commandId = await givenPendingCommand('OpenAccount', { accountId, owner: 'bo', currency: 'EUR' });
+    await commandWorker({ commandId }, lambdaContext('CommandWorker'));
+    expect((await status(commandId)).body).toMatchObject({ status: 'succeeded', outcome: { version: 1 } });
+  });
+
+  it('the worker refuses an event without a command id', async () => {
+    await expect(commandWorker({ nothing: true }, lambdaContext('CommandWorker'))).rejects.toThrow();
+  });
+
+  it('the sweeper re-drives a command whose dispatch was lost', async () => {
+    const accountId = crypto.randomUUID();
+    const commandId = await givenPendingCommand('OpenAccount', { accountId, owner: 'cy', currency: 'EUR' }, 10 * 60_000);
+    await commandSweeper({}, lambdaContext('CommandSweeper'));
+    expect((await statusOnceSettled(commandId)).body).toMatchObject({ status: 'succeeded' });
+  });
+});

@@ -3,9 +3,8 @@ import { payloadHash } from '../../core/commands';
 import { getApp } from '../../functions/app';
 import { handler as commandSweeper } from '../../functions/commandSweeper';
 import { handler as commandWorker } from '../../functions/commandWorker';
-import { handler as getCommand } from '../../functions/http/getCommand';
-import { handler as postCommand } from '../../functions/http/postCommand';
-import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
+import { lambdaContext } from '../support/apiGatewayEvent';
+import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -22,24 +21,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const post = async (type: string, body: unknown, headers: Record<string, string> = {}) =>
-  parseResponse(
-    await postCommand(
-      apiGatewayEvent({
-        method: 'POST',
-        route: '/commands/{type}',
-        path: `/commands/${type}`,
-        pathParameters: { type },
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(body),
-      }),
-      lambdaContext(),
-    ),
-  );
-const status = async (id: string) =>
-  parseResponse(
-    await getCommand(apiGatewayEvent({ method: 'GET', route: '/commands/{id}', path: `/commands/${id}`, pathParameters: { id } }), lambdaContext()),
-  );
+const post = postCommandRequest;
+const status = getCommandRequest;
 const statusOnceSettled = async (id: string) => {
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const response = await status(id);

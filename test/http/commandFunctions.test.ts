@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyError } from '../../core/eventstore';
 import { getApp } from '../../functions/app';
 import { errorResponse } from '../../functions/http/errorResponse';
-import { handler as getCommand } from '../../functions/http/getCommand';
-import { handler as postCommand } from '../../functions/http/postCommand';
-import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
+import { parseResponse } from '../support/apiGatewayEvent';
+import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let database: TestDatabase | undefined;
@@ -20,27 +19,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const post = async (type: string, body: unknown, headers: Record<string, string> = {}) =>
-  parseResponse(
-    await postCommand(
-      apiGatewayEvent({
-        method: 'POST',
-        route: '/commands/{type}',
-        path: `/commands/${type}`,
-        pathParameters: { type },
-        headers: { 'content-type': 'application/json', ...headers },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      }),
-      lambdaContext(),
-    ),
-  );
-const get = async (id: string) =>
-  parseResponse(
-    await getCommand(
-      apiGatewayEvent({ method: 'GET', route: '/commands/{id}', path: `/commands/${id}`, pathParameters: { id } }),
-      lambdaContext(),
-    ),
-  );
+const post = postCommandRequest;
+const get = getCommandRequest;
 const openAccount = async () => {
   const accountId = crypto.randomUUID();
   expect((await post('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' })).statusCode).toBe(200);

@@ -6,12 +6,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const started: ChildProcess[] = [];
 
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
 /** Starts `npm run dev` as a person would, with no DATABASE_URL: the embedded PGlite in `dataDir`. */
 async function startDev(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', PGLITE_DATA_DIR: dataDir };
   delete env.DATABASE_URL;
   delete env.DB_DRIVER;
-  const child = spawn('npm', ['run', '--silent', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: npm, the shell and tsx all stop together when the group is signalled.
+  const child = spawn('npm', ['run', '--silent', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   started.push(child);
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
@@ -33,7 +43,7 @@ async function startDev(dataDir: string): Promise<{ url: string; stop: () => Pro
       child.once('exit', () => {
         resolve();
       });
-      child.kill('SIGTERM');
+      signalGroup(child, 'SIGTERM');
     });
   return { url, stop };
 }
@@ -51,7 +61,7 @@ describe('npm run dev', () => {
   let dataDir = '';
 
   afterAll(async () => {
-    for (const child of started) child.kill('SIGKILL');
+    for (const child of started) signalGroup(child, 'SIGKILL');
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -24,7 +24,7 @@ export async function appendToStream<E extends EventShape>(
   request: AppendRequest<E>,
   options: { maxEventBytes?: number; upcaster?: EventUpcaster } = {},
 ): Promise<AppendResult> {
-  const { eventsJson } = validateAppend(
+  const eventsJson = validateAppend(
     request,
     options.upcaster ?? NO_UPCASTING,
     options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,

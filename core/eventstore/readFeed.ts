@@ -65,7 +65,7 @@ export async function readFeed<E extends EventShape = EventShape>(
     options.streamTypes ?? null,
     batchSize,
   ]);
-  const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row as EventRow)]));
+  const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row)]));
   const last = stored[stored.length - 1];
   let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;
   const caughtUp = stored.length < batchSize;

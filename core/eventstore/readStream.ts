@@ -38,7 +38,7 @@ export async function readStream<E extends EventShape = EventShape>(
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);
   const first = rows[0];
   if (!first) throw new StreamNotFoundError(streamId);
-  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toRecordedEvent(row as EventRow))]));
+  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toRecordedEvent(row))]));
   return {
     streamId,
     streamType: first.current_type,

@@ -42,12 +42,6 @@ const AppendShape = z.object({
   metadata: plainObject('metadata').optional(),
 });
 
-export interface SerializedAppend {
-  /** The JSON array handed to `append_to_stream`. */
-  eventsJson: string;
-  eventIds: string[];
-}
-
 function toJson(value: unknown, path: string, issues: ValidationIssue[]): string | undefined {
   try {
     const json = JSON.stringify(value);
@@ -90,7 +84,7 @@ export function validateAppend<E extends EventShape>(
   request: AppendRequest<E>,
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
-): SerializedAppend {
+): string {
   const shape = AppendShape.safeParse(request);
   if (!shape.success) {
     throw new EventValidationError(
@@ -99,7 +93,6 @@ export function validateAppend<E extends EventShape>(
   }
   const issues: ValidationIssue[] = [];
   const parts: string[] = [];
-  const eventIds: string[] = [];
   request.events.forEach((event, index) => {
     const eventId = event.eventId ?? randomUUID();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
@@ -110,11 +103,10 @@ export function validateAppend<E extends EventShape>(
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }
-    eventIds.push(eventId);
     parts.push(
       `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${schemaVersion},"data":${data},"metadata":${metadata}}`,
     );
   });
   if (issues.length > 0) throw new EventValidationError(issues);
-  return { eventsJson: `[${parts.join(',')}]`, eventIds };
+  return `[${parts.join(',')}]`;
 }

@@ -7,7 +7,7 @@ import {
 } from '../errors';
 import type { CommandFailure } from './CommandStatus';
 
-// instanceof on the generic class narrows to DomainError<any>; this guard pins the rule to a string.
+// instanceof on the generic class leaves the rule's type open; this guard pins it to a string.
 const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;
 
 /**

@@ -27,6 +27,10 @@ function parseJsonObject(body: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+/** The caller's `X-Correlation-Id`, or else the gateway's request id. */
+export const correlationIdOf = (event: APIGatewayProxyEventV2): string =>
+  event.headers['x-correlation-id'] ?? event.requestContext.requestId;
+
 /**
  * Reads `POST /commands/{type}`: the body is the command's payload, the command
  * id comes from the `Idempotency-Key` header or a `commandId` field, the
@@ -50,7 +54,7 @@ export function commandRequestOf(event: APIGatewayProxyEventV2, maxBodyBytes = D
     type: event.pathParameters?.type ?? '',
     payload,
     commandId: headerCommandId ?? bodyCommandId,
-    correlationId: event.headers['x-correlation-id'] ?? event.requestContext.requestId,
+    correlationId: correlationIdOf(event),
     traceparent: event.headers.traceparent,
   };
 }

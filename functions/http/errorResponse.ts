@@ -41,5 +41,3 @@ export function errorResponse(error: unknown, headers: Record<string, string> = 
   };
   return jsonResponse(mapped.statusCode, mapped.body, headers);
 }
-
-export const isServerError = (error: unknown) => mapError(error) === undefined;

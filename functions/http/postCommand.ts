@@ -6,8 +6,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { getApp } from '../app';
 import { logger, metrics, tracer } from '../observability';
-import { commandRequestOf } from './commandRequest';
-import { errorResponse, isServerError } from './errorResponse';
+import { commandRequestOf, correlationIdOf } from './commandRequest';
+import { errorResponse } from './errorResponse';
 import { jsonResponse } from './httpResponse';
 
 const wantsAsync = (event: APIGatewayProxyEventV2) => /\brespond-async\b/i.test(event.headers.prefer ?? '');
@@ -19,10 +19,9 @@ const wantsAsync = (event: APIGatewayProxyEventV2) => /\brespond-async\b/i.test(
  */
 async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
   const started = performance.now();
-  let correlationId = event.headers['x-correlation-id'] ?? event.requestContext.requestId;
+  const correlationId = correlationIdOf(event);
   try {
     const request = commandRequestOf(event);
-    correlationId = request.correlationId ?? correlationId;
     logger.appendKeys({ correlationId, commandType: request.type, commandId: request.commandId });
     const { bus, asyncCommands } = await getApp();
     if (wantsAsync(event)) {
@@ -35,10 +34,11 @@ async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayPro
     logger.info('command done', { streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });
     return jsonResponse(200, outcome, { 'x-correlation-id': correlationId });
   } catch (error) {
-    if (isServerError(error)) logger.error('command failed', { error: error instanceof Error ? error : String(error) });
+    const response = errorResponse(error, { 'x-correlation-id': correlationId });
+    if ((response.statusCode ?? 500) >= 500) logger.error('command failed', { error: error instanceof Error ? error : String(error) });
     else logger.info('command refused', { error: error instanceof Error ? error.message : String(error) });
     metrics.addMetric('CommandRefused', MetricUnit.Count, 1);
-    return errorResponse(error, { 'x-correlation-id': correlationId });
+    return response;
   } finally {
     metrics.addMetric('CommandLatency', MetricUnit.Milliseconds, performance.now() - started);
   }

@@ -1,3 +1,5 @@
+import { afterEach } from 'vitest';
+import type { StoreUnderTest } from '../../support/describeOnEachDriver';
 import {
   createAsyncCommands,
   createCommandBus,
@@ -106,4 +108,25 @@ export async function eventTypesOf(store: EventStore, accountId: string): Promis
     if (error instanceof StreamNotFoundError) return [];
     throw error;
   }
+}
+
+/**
+ * What an async spec needs on the store under test: in-process async commands
+ * (each drained after its test, since background runs must end before the pools
+ * close), the bus, and a stream's event types.
+ */
+export function asyncSpecKit(context: () => StoreUnderTest) {
+  const runs: { drain: () => Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(runs.splice(0).map((run) => run.drain()));
+  });
+  return {
+    inProcess: (gate?: Promise<unknown>) => {
+      const commands = inProcessCommands(context().db, gate);
+      runs.push(commands);
+      return commands;
+    },
+    bus: () => busOn(context().db),
+    typesOf: (accountId: string) => eventTypesOf(context().store, accountId),
+  };
 }

@@ -1,20 +1,9 @@
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeOnEachDriver } from '../../support/describeOnEachDriver';
-import { busOn, eventTypesOf, givenOpenAccount, inProcessCommands, newId, waitForStatus } from './asyncHarness';
+import { asyncSpecKit, givenOpenAccount, newId, waitForStatus } from './asyncHarness';
 
 describeOnEachDriver('running sent commands', (context) => {
-  const runs: { drain: () => Promise<void> }[] = [];
-  afterEach(async () => {
-    // Background runs must end before the pools close.
-    await Promise.all(runs.splice(0).map((run) => run.drain()));
-  });
-  const inProcess = (gate?: Promise<unknown>) => {
-    const commands = inProcessCommands(context().db, gate);
-    runs.push(commands);
-    return commands;
-  };
-  const bus = () => busOn(context().db);
-  const typesOf = (accountId: string) => eventTypesOf(context().store, accountId);
+  const { inProcess, bus, typesOf } = asyncSpecKit(context);
 
   it('answers pending at once, and the in-process worker then makes the command succeed', async () => {
     let release = () => {};

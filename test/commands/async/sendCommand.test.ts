@@ -1,4 +1,4 @@
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   CommandValidationError,
   IdempotencyConflictError,
@@ -6,21 +6,10 @@ import {
   createAsyncCommands,
 } from '../../../core/commands';
 import { describeOnEachDriver } from '../../support/describeOnEachDriver';
-import { busOn, eventTypesOf, givenOpenAccount, inProcessCommands, newId, waitForStatus } from './asyncHarness';
+import { asyncSpecKit, busOn, givenOpenAccount, newId, waitForStatus } from './asyncHarness';
 
 describeOnEachDriver('sending commands asynchronously', (context) => {
-  const runs: { drain: () => Promise<void> }[] = [];
-  afterEach(async () => {
-    // Background runs must end before the pools close.
-    await Promise.all(runs.splice(0).map((run) => run.drain()));
-  });
-  const inProcess = (gate?: Promise<unknown>) => {
-    const commands = inProcessCommands(context().db, gate);
-    runs.push(commands);
-    return commands;
-  };
-  const bus = () => busOn(context().db);
-  const typesOf = (accountId: string) => eventTypesOf(context().store, accountId);
+  const { inProcess, bus, typesOf } = asyncSpecKit(context);
   const rowsOf = async (commandId: string) =>
     (await context().db.query('SELECT 1 FROM commands WHERE command_id = $1', [commandId])).rowCount;
 

@@ -1,0 +1,95 @@
+import type { Queryable } from '../db';
+import { LeaseRequestError, PartitionLeaseLostError, toLease, type LeaseRow, type PartitionLease } from './PartitionLease';
+
+export interface LeaseRequest {
+  group: string;
+  partitions: number;
+  /** Who asks: an instance id unique to this process (or Lambda invocation). */
+  holder: string;
+  ttlMs: number;
+}
+
+export const MAX_PARTITIONS = 1024;
+
+const ENSURE_PARTITIONS_SQL = `
+  INSERT INTO partition_leases (lease_group, partition)
+  SELECT $1, p FROM generate_series(0, $2::integer - 1) AS p
+  ON CONFLICT DO NOTHING`;
+
+// The partition free longest goes first, so instances spread over the partitions
+// instead of all racing for partition 0. SKIP LOCKED: concurrent acquirers never wait.
+const ACQUIRE_SQL = `
+  UPDATE partition_leases AS l
+  SET holder = $3, epoch = l.epoch + 1, expires_at = clock_timestamp() + make_interval(secs => $4 / 1000.0),
+      acquired_at = clock_timestamp()
+  WHERE (l.lease_group, l.partition) = (
+    SELECT c.lease_group, c.partition FROM partition_leases AS c
+    WHERE c.lease_group = $1 AND c.partition < $2 AND c.expires_at < clock_timestamp()
+    ORDER BY c.expires_at, c.partition
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED)
+  RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at`;
+
+const RENEW_SQL = `
+  UPDATE partition_leases AS l
+  SET expires_at = clock_timestamp() + make_interval(secs => $5 / 1000.0)
+  WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4
+    AND l.expires_at >= clock_timestamp()
+  RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at`;
+
+const RELEASE_SQL = `
+  UPDATE partition_leases SET holder = NULL, expires_at = '-infinity'
+  WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4`;
+
+const HELD_SQL = `
+  SELECT 1 FROM partition_leases
+  WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4 AND expires_at >= clock_timestamp()
+  FOR SHARE`;
+
+const LIST_SQL = `
+  SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
+  WHERE lease_group = $1 ORDER BY partition`;
+
+function validate(request: LeaseRequest): void {
+  const { partitions, ttlMs, group, holder } = request;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+    throw new LeaseRequestError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${partitions}`);
+  }
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new LeaseRequestError(`ttlMs must be positive, got ${ttlMs}`);
+  if (!group || !holder) throw new LeaseRequestError('a lease needs a group and a holder');
+}
+
+/** Claims one free or expired partition of the group, or returns null when every partition is held. */
+export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<PartitionLease | null> {
+  validate(request);
+  await db.query(ENSURE_PARTITIONS_SQL, [request.group, request.partitions]);
+  const { rows } = await db.query<LeaseRow>(ACQUIRE_SQL, [request.group, request.partitions, request.holder, request.ttlMs]);
+  const row = rows[0];
+  return row ? toLease(row, request.partitions) : null;
+}
+
+/** Extends a lease that is still held; null once it expired or another holder took it. */
+export async function renewPartitionLease(db: Queryable, lease: PartitionLease, ttlMs: number): Promise<PartitionLease | null> {
+  const { rows } = await db.query<LeaseRow>(RENEW_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString(), ttlMs]);
+  const row = rows[0];
+  return row ? toLease(row, lease.partitions) : null;
+}
+
+export async function releasePartitionLease(db: Queryable, lease: PartitionLease): Promise<void> {
+  await db.query(RELEASE_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+}
+
+/**
+ * Inside a transaction: throws PartitionLeaseLostError unless the lease is still
+ * held. The lease row stays share-locked until the transaction ends, and acquirers
+ * skip locked rows, so work fenced this way never overlaps the next holder's.
+ */
+export async function assertPartitionLeaseHeld(tx: Queryable, lease: PartitionLease): Promise<void> {
+  const { rows } = await tx.query(HELD_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+  if (rows.length === 0) throw new PartitionLeaseLostError(lease);
+}
+
+export async function listPartitionLeases(db: Queryable, group: string): Promise<PartitionLease[]> {
+  const { rows } = await db.query<LeaseRow>(LIST_SQL, [group]);
+  return rows.map((row) => toLease(row, rows.length));
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../core/db';
+import {
+  acquirePartitionLease,
+  assertPartitionLeaseHeld,
+  LeaseRequestError,
+  listPartitionLeases,
+  PartitionLeaseLostError,
+  releasePartitionLease,
+  renewPartitionLease,
+} from '../../core/leases';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createPgDb({ connectionString: database.url, max: 10 });
+});
+
+afterAll(async () => {
+  await db.close();
+  await database.drop();
+});
+
+let groups = 0;
+const newGroup = () => `group-${++groups}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('partition leases', () => {
+  it('hands each partition to one holder at a time, then has nothing left to give', async () => {
+    const group = newGroup();
+    const request = { group, partitions: 3, ttlMs: 60_000 };
+    const leases = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((holder) => acquirePartitionLease(db, { ...request, holder })),
+    );
+    const granted = leases.filter((lease) => lease !== null);
+    expect(granted.map((lease) => lease.partition).sort()).toEqual([0, 1, 2]);
+    expect(new Set(granted.map((lease) => lease.holder)).size).toBe(3);
+    expect(await acquirePartitionLease(db, { ...request, holder: 'f' })).toBeNull();
+  });
+
+  it('gives an expired partition to the next holder with a higher epoch, and fences off the old one', async () => {
+    const group = newGroup();
+    const first = await acquirePartitionLease(db, { group, partitions: 1, holder: 'first', ttlMs: 50 });
+    expect(first).not.toBeNull();
+    if (!first) return;
+    expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'second', ttlMs: 60_000 })).toBeNull();
+    await sleep(80);
+    const second = await acquirePartitionLease(db, { group, partitions: 1, holder: 'second', ttlMs: 60_000 });
+    expect(second).toMatchObject({ partition: 0, holder: 'second' });
+    expect(second?.epoch).toBe(first.epoch + 1n);
+
+    expect(await renewPartitionLease(db, first, 60_000)).toBeNull();
+    await expect(db.transaction((tx) => assertPartitionLeaseHeld(tx, first))).rejects.toBeInstanceOf(PartitionLeaseLostError);
+    if (second) await db.transaction((tx) => assertPartitionLeaseHeld(tx, second));
+  });
+
+  it('renews a held lease past its first expiry', async () => {
+    const group = newGroup();
+    const lease = await acquirePartitionLease(db, { group, partitions: 1, holder: 'keeper', ttlMs: 150 });
+    if (!lease) throw new Error('no lease');
+    const renewed = await renewPartitionLease(db, lease, 60_000);
+    expect(renewed?.expiresAt.getTime()).toBeGreaterThan(lease.expiresAt.getTime());
+    await sleep(200);
+    expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'thief', ttlMs: 1000 })).toBeNull();
+  });
+
+  it('frees a released partition at once, and a stale release does not free the next holder', async () => {
+    const group = newGroup();
+    const lease = await acquirePartitionLease(db, { group, partitions: 1, holder: 'one', ttlMs: 60_000 });
+    if (!lease) throw new Error('no lease');
+    await releasePartitionLease(db, lease);
+    const next = await acquirePartitionLease(db, { group, partitions: 1, holder: 'two', ttlMs: 60_000 });
+    expect(next).toMatchObject({ holder: 'two' });
+    await releasePartitionLease(db, lease);
+    expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'three', ttlMs: 60_000 })).toBeNull();
+    expect(await listPartitionLeases(db, group)).toMatchObject([{ partition: 0, holder: 'two' }]);
+  });
+
+  it('lets no one take over while a transaction fenced by the current lease runs, even past expiry', async () => {
+    const group = newGroup();
+    const lease = await acquirePartitionLease(db, { group, partitions: 1, holder: 'slow', ttlMs: 100 });
+    if (!lease) throw new Error('no lease');
+    let release = () => {};
+    const fencedWork = db.transaction(async (tx) => {
+      await assertPartitionLeaseHeld(tx, lease);
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await sleep(150);
+    expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'next', ttlMs: 60_000 })).toBeNull();
+    release();
+    await fencedWork;
+    expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'next', ttlMs: 60_000 })).toMatchObject({ holder: 'next' });
+  });
+
+  it('splits streams over partitions with one stable function that the SQL side owns', async () => {
+    const { rows } = await db.query<{ partition: number; streams: string }>(
+      `SELECT stream_partition('account-' || n, 4) AS partition, count(*)::text AS streams
+       FROM generate_series(1, 4000) AS n GROUP BY 1 ORDER BY 1`,
+    );
+    expect(rows.map((row) => row.partition)).toEqual([0, 1, 2, 3]);
+    for (const row of rows) expect(Number(row.streams)).toBeGreaterThan(800);
+    const again = await db.query<{ p: number }>(`SELECT stream_partition('account-17', 4) AS p`);
+    const once = await db.query<{ p: number }>(`SELECT stream_partition('account-17', 4) AS p`);
+    expect(again.rows[0]?.p).toBe(once.rows[0]?.p);
+  });
+
+  it('refuses a request without sensible partitions or ttl', async () => {
+    await expect(acquirePartitionLease(db, { group: 'g', partitions: 0, holder: 'h', ttlMs: 1 })).rejects.toBeInstanceOf(LeaseRequestError);
+    await expect(acquirePartitionLease(db, { group: 'g', partitions: 2, holder: 'h', ttlMs: 0 })).rejects.toBeInstanceOf(LeaseRequestError);
+    expect(await listPartitionLeases(db, 'g')).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { toAppendError } from './appendErrors';
 import type { AppendRequest, AppendResult, EventShape } from './types';
+import type { OutboxRouting } from './outboxPort';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 import { DEFAULT_MAX_EVENT_BYTES, validateAppend } from './validateAppend';
 
@@ -13,35 +14,46 @@ interface AppendedRow {
 
 const APPEND_SQL =
   'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
+const APPEND_WITH_OUTBOX_SQL =
+  'SELECT event_id, version, global_position, tx_id FROM append_to_stream_with_outbox($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
+
+export interface AppendOptions {
+  maxEventBytes?: number;
+  upcaster?: EventUpcaster;
+  /** Events it gives a subject are also written to the outbox, in the same call. */
+  outbox?: OutboxRouting;
+}
 
 /**
  * Appends events to one stream in a single round trip: the expected version is
  * checked and all events are stored atomically, or nothing is written and a
  * typed error is thrown. Inside a caller's transaction it must be the first write.
+ * With outbox routing, the outbox rows are written by the same call.
  */
 export async function appendToStream<E extends EventShape>(
   db: Queryable,
   request: AppendRequest<E>,
-  options: { maxEventBytes?: number; upcaster?: EventUpcaster } = {},
+  options: AppendOptions = {},
 ): Promise<AppendResult> {
-  const eventsJson = validateAppend(
+  const { eventsJson, outbox } = validateAppend(
     request,
     options.upcaster ?? NO_UPCASTING,
     options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    options.outbox,
   );
   const { expectedVersion } = request;
   const mode = typeof expectedVersion === 'number' ? 'exact' : expectedVersion;
   const exact = typeof expectedVersion === 'number' ? expectedVersion : null;
   let rows: AppendedRow[];
   try {
-    ({ rows } = await db.query<AppendedRow>(APPEND_SQL, [
+    ({ rows } = await db.query<AppendedRow>(outbox ? APPEND_WITH_OUTBOX_SQL : APPEND_SQL, [
       request.streamId,
       request.streamType,
       mode,
       exact,
       eventsJson,
       request.idempotency ? JSON.stringify(request.idempotency) : null,
-    ], { name: 'append_to_stream' }));
+    ], { name: outbox ? 'append_to_stream_with_outbox' : 'append_to_stream' }));
   } catch (error) {
     throw toAppendError(error, request);
   }

@@ -13,6 +13,7 @@ import type {
   RecordedEvent,
   StreamSlice,
 } from './types';
+import type { OutboxRouting } from './outboxPort';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export interface EventStoreOptions {
@@ -20,6 +21,8 @@ export interface EventStoreOptions {
   maxEventBytes?: number;
   /** Brings stored events to their current shape on every read; see core/upcasting. */
   upcaster?: EventUpcaster;
+  /** Sends the events it routes to the outbox, atomically with the append; see core/outbox. */
+  outbox?: OutboxRouting;
 }
 
 /**
@@ -41,7 +44,11 @@ export interface EventStore {
 
 export function createEventStore(db: Db, options: EventStoreOptions = {}): EventStore {
   const upcaster = options.upcaster ?? NO_UPCASTING;
-  const appendOptions = { upcaster, ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }) };
+  const appendOptions = {
+    upcaster,
+    ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
+    ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
+  };
   return {
     upcaster,
     appendToStream: (request, tx) => appendToStream(tx ?? db, request, appendOptions),

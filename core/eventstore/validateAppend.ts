@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EventValidationError, type ValidationIssue } from './errors';
+import { subjectProblem, type OutboxRouting } from './outboxPort';
 import type { AppendRequest, EventShape } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
@@ -75,6 +76,27 @@ function schemaVersionFor(
   return upcaster === NO_UPCASTING ? (event.schemaVersion ?? 1) : current;
 }
 
+/** The `"subject"` member of an event's JSON when the routing sends it to the outbox. */
+function outboxMember(
+  event: { type: string },
+  request: { streamType: string; streamId: string },
+  index: number,
+  routing: OutboxRouting | undefined,
+  issues: ValidationIssue[],
+): string {
+  const subject = routing?.subjectFor({ type: event.type, streamType: request.streamType, streamId: request.streamId });
+  if (subject === undefined || subject === null) return '';
+  const problem = subjectProblem(subject);
+  if (problem) issues.push({ path: `events.${index}.subject`, message: problem });
+  return `,"subject":${JSON.stringify(subject)}`;
+}
+
+export interface SerializedAppend {
+  eventsJson: string;
+  /** Whether any event goes to the outbox. */
+  outbox: boolean;
+}
+
 /**
  * Checks an append request and serializes its events, or throws an
  * `EventValidationError` listing every problem; nothing reaches the database
@@ -84,7 +106,8 @@ export function validateAppend<E extends EventShape>(
   request: AppendRequest<E>,
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
-): string {
+  routing?: OutboxRouting,
+): SerializedAppend {
   const shape = AppendShape.safeParse(request);
   if (!shape.success) {
     throw new EventValidationError(
@@ -93,6 +116,7 @@ export function validateAppend<E extends EventShape>(
   }
   const issues: ValidationIssue[] = [];
   const parts: string[] = [];
+  let outbox = false;
   request.events.forEach((event, index) => {
     const eventId = event.eventId ?? randomUUID();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
@@ -103,10 +127,12 @@ export function validateAppend<E extends EventShape>(
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }
+    const subject = outboxMember(event, request, index, routing, issues);
+    if (subject) outbox = true;
     parts.push(
-      `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${schemaVersion},"data":${data},"metadata":${metadata}}`,
+      `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${schemaVersion},"data":${data},"metadata":${metadata}${subject}}`,
     );
   });
   if (issues.length > 0) throw new EventValidationError(issues);
-  return `[${parts.join(',')}]`;
+  return { eventsJson: `[${parts.join(',')}]`, outbox };
 }

@@ -1,0 +1,37 @@
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+
+export interface OutboxStreamConfig {
+  /** The JetStream stream the outbox publishes into; default "EVENTS". */
+  name: string;
+  /** Subjects it captures; default `<prefix>.>`. */
+  subjects: string[];
+  /**
+   * How long JetStream remembers a message id to drop a republished duplicate.
+   * Must exceed the publisher's retry horizon; see OutboxPublisherOptions.
+   */
+  duplicateWindowMs: number;
+}
+
+/**
+ * Creates the stream, or widens an existing one to capture the subjects and to
+ * keep the duplicate window at least as long as asked. Never narrows anything.
+ */
+export async function ensureOutboxStream(nc: NatsConnection, config: OutboxStreamConfig): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const window = nanos(config.duplicateWindowMs);
+  let existing: StreamConfig;
+  try {
+    existing = (await jsm.streams.info(config.name)).config;
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
+    await jsm.streams.add({ name: config.name, subjects: config.subjects, duplicate_window: window });
+    return;
+  }
+  const subjects = [...new Set([...existing.subjects, ...config.subjects])];
+  if (subjects.length === existing.subjects.length && existing.duplicate_window >= window) return;
+  await jsm.streams.update(config.name, {
+    subjects,
+    duplicate_window: Math.max(existing.duplicate_window, window),
+  });
+}

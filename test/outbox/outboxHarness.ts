@@ -1,0 +1,73 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createPgDb, type Db } from '../../core/db';
+import { createEventStore, type EventStore } from '../../core/eventstore';
+import { createOutboxPublisher, outboxRouting, type OutboxPublisher, type OutboxPublisherOptions } from '../../core/outbox';
+import { connectNats, deleteJetStream, uniqueJetStream } from '../support/natsTesting';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+/** One database, one JetStream stream and subject prefix, and publishers bound to them. */
+export interface OutboxHarness {
+  db: Db;
+  store: EventStore;
+  nc: NatsConnection;
+  streamName: string;
+  publisher(overrides?: Partial<OutboxPublisherOptions>): OutboxPublisher;
+  close(): Promise<void>;
+}
+
+export async function startOutboxHarness(options: { maxEventBytes?: number } = {}): Promise<OutboxHarness> {
+  const database: TestDatabase = await createTestDatabase();
+  const db = createPgDb({ connectionString: database.url, max: 10 });
+  const { name: streamName, prefix } = uniqueJetStream();
+  const store = createEventStore(db, { outbox: outboxRouting({ prefix }), ...options });
+  const nc = await connectNats();
+  const publishers: OutboxPublisher[] = [];
+  const pools: Db[] = [];
+  return {
+    db,
+    store,
+    nc,
+    streamName,
+    publisher(overrides = {}) {
+      // Each publisher gets its own pool and connection, as a separate Lambda would.
+      const publisherDb = overrides.db ?? createPgDb({ connectionString: database.url, max: 3 });
+      if (!overrides.db) pools.push(publisherDb);
+      const publisher = createOutboxPublisher({
+        connect: () => connectNats(),
+        stream: { name: streamName },
+        subjectPrefix: prefix,
+        leaseTtlMs: 5_000,
+        retryHorizonMs: 60_000,
+        ...overrides,
+        db: publisherDb,
+      });
+      publishers.push(publisher);
+      return publisher;
+    },
+    async close() {
+      for (const publisher of publishers) await publisher.close();
+      for (const pool of pools) await pool.close();
+      await deleteJetStream(nc, streamName);
+      await nc.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+/**
+ * A Db for a process that dies right after publishing: the "mark published" write
+ * and everything after it fail, so it neither marks its messages nor releases its leases.
+ */
+export function dyingBeforeMark(db: Db): Db {
+  let dead = false;
+  const die = () => Promise.reject(new Error('process killed before marking'));
+  return {
+    query: (text, params, options) => {
+      if (text.includes('SET published_at')) dead = true;
+      return dead ? die() : db.query(text, params, options);
+    },
+    transaction: (work) => (dead ? die() : db.transaction(work)),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,144 @@
+import type { StoredMsg } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOutboxStatus } from '../../core/outbox';
+import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { readStoredMessages } from '../support/natsTesting';
+import { dyingBeforeMark, startOutboxHarness, type OutboxHarness } from './outboxHarness';
+
+let harness: OutboxHarness;
+
+beforeAll(async () => {
+  harness = await startOutboxHarness();
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+/** Appends `perStream` events to each of `streams` new streams, one append at a time per stream. */
+async function appendEvents(streams: number, perStream: number): Promise<string[]> {
+  const streamIds = Array.from({ length: streams }, () => uniqueStreamId());
+  await Promise.all(
+    streamIds.map(async (streamId) => {
+      await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      for (let version = 2; version <= perStream; version++) {
+        await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: version - 1, events: [deposited(version)] });
+      }
+    }),
+  );
+  return streamIds;
+}
+
+const header = (message: StoredMsg, name: string) => message.header.get(name);
+
+async function messagesOf(streamIds: readonly string[]): Promise<StoredMsg[]> {
+  const wanted = new Set(streamIds);
+  return (await readStoredMessages(harness.nc, harness.streamName)).filter((message) =>
+    wanted.has(header(message, 'Stream-Id')),
+  );
+}
+
+/** Asserts the stream holds each appended event of these streams exactly once, in version order per stream. */
+async function expectDeliveredOnceInOrder(streamIds: readonly string[], perStream: number): Promise<void> {
+  const messages = await messagesOf(streamIds);
+  const versions = new Map<string, number[]>();
+  for (const message of messages) {
+    const streamId = header(message, 'Stream-Id');
+    versions.set(streamId, [...(versions.get(streamId) ?? []), Number(header(message, 'Stream-Version'))]);
+  }
+  const expected = Array.from({ length: perStream }, (_, index) => index + 1);
+  for (const streamId of streamIds) expect(versions.get(streamId), streamId).toEqual(expected);
+  expect(messages).toHaveLength(streamIds.length * perStream);
+}
+
+async function publishUntilDrained(run: () => Promise<unknown>): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    await run();
+    if ((await readOutboxStatus(harness.db)).backlog === 0) return;
+  }
+  throw new Error('the outbox did not drain');
+}
+
+describe('the outbox publisher', () => {
+  it('publishes each pending message with its event id as message id, its headers and its envelope', async () => {
+    const [streamId = ''] = await appendEvents(1, 2);
+    const report = await harness.publisher().run();
+    expect(report).toMatchObject({ published: 2, duplicates: 0, caughtUp: true });
+    const messages = (await readStoredMessages(harness.nc, harness.streamName)).filter(
+      (message) => header(message, 'Stream-Id') === streamId,
+    );
+    const { rows } = await harness.db.query<{ event_id: string }>(
+      'SELECT event_id FROM events WHERE stream_id = $1 ORDER BY version',
+      [streamId],
+    );
+    expect(messages.map((message) => header(message, 'Nats-Msg-Id'))).toEqual(rows.map((row) => row.event_id));
+    expect(messages[1]?.subject).toMatch(/\.account\.MoneyDeposited$/);
+    expect(messages[1]?.json()).toMatchObject({ streamId, version: 2, type: 'MoneyDeposited', data: { amount: 2 } });
+    expect(await readOutboxStatus(harness.db)).toEqual({ backlog: 0, oldestPendingAgeSeconds: 0, parked: 0 });
+  });
+
+  it('with three publishers running at once while writers append, delivers every event once and in stream order', async () => {
+    const publishers = [harness.publisher(), harness.publisher(), harness.publisher()];
+    let writing = true;
+    const publishing = publishers.map(async (publisher) => {
+      while (writing || (await readOutboxStatus(harness.db)).backlog > 0) {
+        await publisher.run({ deadline: Date.now() + 2_000 });
+        await sleep(5);
+      }
+    });
+    const streamIds = await appendEvents(40, 25);
+    writing = false;
+    await Promise.all(publishing);
+    await expectDeliveredOnceInOrder(streamIds, 25);
+  });
+
+  it('when a publisher dies between publishing and marking, the retry is a duplicate the server drops', async () => {
+    const streamIds = await appendEvents(5, 4);
+    const dying = harness.publisher({ db: dyingBeforeMark(harness.db), leaseTtlMs: 500 });
+    await expect(dying.run()).rejects.toThrow('killed before marking');
+    expect((await readOutboxStatus(harness.db)).backlog).toBe(20);
+    const storedByTheDead = (await messagesOf(streamIds)).length;
+    expect(storedByTheDead).toBeGreaterThan(0);
+
+    // The dead publisher's leases expire; a fresh one publishes everything again.
+    await sleep(600);
+    const report = await harness.publisher().run();
+    expect(report).toMatchObject({ published: 20, duplicates: storedByTheDead });
+    await expectDeliveredOnceInOrder(streamIds, 4);
+  });
+
+  it('loses nothing when NATS goes away mid-run and comes back', async () => {
+    const { startTcpProxy } = await import('../support/tcpProxy');
+    const proxy = await startTcpProxy(4222);
+    const { connectNats } = await import('../support/natsTesting');
+    const publisher = harness.publisher({
+      connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
+      publishTimeoutMs: 300,
+      unreachableBackoff: { baseMs: 20, maxMs: 200 },
+      batchSize: 50,
+    });
+    try {
+      const first = await appendEvents(10, 3);
+      expect((await publisher.run()).published).toBe(30);
+
+      await proxy.cut();
+      const during = await appendEvents(20, 10);
+      const outage = await publisher.run({ deadline: Date.now() + 1_000 });
+      expect(outage).toMatchObject({ published: 0, caughtUp: false });
+      expect(outage.lastError).not.toBeNull();
+      expect((await readOutboxStatus(harness.db)).backlog).toBe(200);
+
+      // Restored while a run is under way: it backs off, reconnects and finishes.
+      const resumed = publisher.run({ deadline: Date.now() + 20_000 });
+      await sleep(300);
+      await proxy.restore();
+      expect(await resumed).toMatchObject({ caughtUp: true });
+      await publishUntilDrained(() => publisher.run());
+      await expectDeliveredOnceInOrder(first, 3);
+      await expectDeliveredOnceInOrder(during, 10);
+    } finally {
+      await publisher.close();
+      await proxy.close();
+    }
+  });
+});

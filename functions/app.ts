@@ -3,12 +3,12 @@ import {
   createAsyncCommands,
   createCommandBus,
   createInProcessDispatcher,
-  createLambdaDispatcher,
   type AsyncCommands,
   type CommandBus,
 } from '../core/commands';
 import { createDb, dbConfigFromEnv, migrateOnColdStart, type Db } from '../core/db';
 import { createEventStore, type EventStore } from '../core/eventstore';
+import { createLambdaDispatcher } from './aws/lambdaDispatcher';
 
 /** Everything the handlers share, built once per container and reused by warm invocations. */
 export interface App {

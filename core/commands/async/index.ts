@@ -2,8 +2,7 @@ export { createAsyncCommands, type AsyncCommands, type AsyncCommandsOptions } fr
 export { logErrorTo, type CommandDispatcher, type ErrorReporter, type RunPendingCommand } from './CommandDispatcher';
 export type { CommandFailure, CommandState, CommandStatus, SendResult } from './CommandStatus';
 export { createInProcessDispatcher, type InProcessDispatcher } from './inProcessDispatcher';
-export { createLambdaDispatcher, type LambdaDispatcherOptions } from './lambdaDispatcher';
 export { DEFAULT_SWEEP_OPTIONS, type SweepOptions, type SweepResult } from './sweepPendingCommands';
 export { getCommandStatus } from './getCommandStatus';
 export { describeFailure, isVerdict } from './describeFailure';
-export { WorkerEventSchema, encodeWorkerEvent, parseWorkerEvent, type WorkerEvent } from './workerEvent';
+export { WorkerEventSchema, parseWorkerEvent, type WorkerEvent } from './workerEvent';

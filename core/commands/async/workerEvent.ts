@@ -5,10 +5,6 @@ export const WorkerEventSchema = z.object({ commandId: z.string().min(1).max(200
 
 export type WorkerEvent = z.infer<typeof WorkerEventSchema>;
 
-export function encodeWorkerEvent(event: WorkerEvent): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(event));
-}
-
 /** For the worker's handler: the event checked, since anything may invoke a function. */
 export function parseWorkerEvent(event: unknown): WorkerEvent {
   return WorkerEventSchema.parse(event);

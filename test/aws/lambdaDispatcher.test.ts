@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAsyncCommands, createLambdaDispatcher, parseWorkerEvent, type AsyncCommands } from '../../../core/commands';
-import { describeOnEachDriver } from '../../support/describeOnEachDriver';
-import { age, busOn, newId, waitForStatus } from './asyncHarness';
+import { createAsyncCommands, parseWorkerEvent, type AsyncCommands } from '../../core/commands';
+import { createLambdaDispatcher } from '../../functions/aws/lambdaDispatcher';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { age, busOn, newId, waitForStatus } from '../commands/async/asyncHarness';
 import { startLocalLambda, type LocalLambda } from './localLambda';
 
 const servers: LocalLambda[] = [];
@@ -37,7 +38,7 @@ describe('the Lambda dispatcher', () => {
   it('rejects an answer other than 202, since only that means the event was queued', async () => {
     const lambda = await started({ status: () => 200 });
     const dispatcher = createLambdaDispatcher({ functionName: 'command-worker', clientConfig: lambda.clientConfig });
-    await expect(dispatcher.dispatch('command-19')).rejects.toThrow('Lambda command-worker did not queue command command-19 (status 200)');
+    await expect(dispatcher.dispatch('command-19')).rejects.toThrow('Lambda command-worker did not queue the invocation (status 200)');
   });
 });
 

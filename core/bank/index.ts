@@ -12,6 +12,20 @@ export {
   type MovementOptions,
 } from './accountTypes';
 export { transfer } from './transfer';
+export { accountIdOf } from './accountIds';
+export { accountSummaries, defineAccountSummaries } from './accountSummaryProjection';
+export { accountStatements, defineAccountStatements } from './accountStatementProjection';
+export { bankProjections } from './bankProjections';
+export {
+  createAccountQueries,
+  MAX_STATEMENT_PAGE,
+  StatementPageRequestSchema,
+  type AccountQueries,
+  type AccountSummary,
+  type StatementLine,
+  type StatementPage,
+  type StatementPageRequest,
+} from './accountQueries';
 export { FINISHED_TRANSFER_STATUSES, TRANSFER_TRANSITIONS, isTransferFinished } from './transferLifecycle';
 export type { FailureReason, TransferCommand, TransferEvent, TransferState, TransferStatus, TransferTerms } from './transferTypes';
 export { CURRENCY_PATTERN, MAX_AMOUNT, MAX_BALANCE } from './money';

@@ -3,7 +3,7 @@ export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem, type OutboxRouting } from './outboxPort';
 export { readStream } from './readStream';
 export { readEvent } from './readEvent';
-export { readFeed, DEFAULT_FEED_BATCH_SIZE, MAX_FEED_BATCH_SIZE } from './readFeed';
+export { readFeed, DEFAULT_FEED_BATCH_SIZE, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS } from './readFeed';
 export {
   START_OF_FEED,
   compareCheckpoints,

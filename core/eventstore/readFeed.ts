@@ -2,11 +2,12 @@ import type { Queryable } from '../db';
 import { compareCheckpoints, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
-import type { EventShape, FeedPage, ReadFeedOptions, RecordedEvent } from './types';
+import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export const DEFAULT_FEED_BATCH_SIZE = 500;
 export const MAX_FEED_BATCH_SIZE = 10_000;
+export const MAX_FEED_PARTITIONS = 1024;
 
 /** An event (or, on an empty filtered page, nulls) and, when filtered, the visible head. */
 type FeedRow = { head_tx?: string | null; head_position?: string | null } & (EventRow | { [K in keyof EventRow]: null });
@@ -21,6 +22,7 @@ const PAGE = `
       AND e.tx_id < (SELECT xmin FROM horizon)
       AND ($3::text[] IS NULL OR e.type = ANY ($3::text[]))
       AND ($4::text[] IS NULL OR e.stream_type = ANY ($4::text[]))
+      AND ($6::integer IS NULL OR stream_partition(e.stream_id, $6::integer) = $7::integer)
     ORDER BY e.tx_id, e.global_position
     LIMIT $5`;
 
@@ -43,6 +45,15 @@ const READ_FILTERED_FEED_SQL = `
   LEFT JOIN page ON true
   ORDER BY page.tx_id, page.global_position`;
 
+function validatePartition({ index, count }: FeedPartition): void {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_FEED_PARTITIONS) {
+    throw new EventValidationError([{ path: 'partition.count', message: `must be an integer from 1 to ${MAX_FEED_PARTITIONS}` }]);
+  }
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new EventValidationError([{ path: 'partition.index', message: `must be an integer from 0 to ${count - 1}` }]);
+  }
+}
+
 /** Reads the next page of the global feed after a checkpoint, in commit-safe order. */
 export async function readFeed<E extends EventShape = EventShape>(
   db: Queryable,
@@ -56,7 +67,9 @@ export async function readFeed<E extends EventShape = EventShape>(
       { path: 'batchSize', message: `must be an integer from 1 to ${MAX_FEED_BATCH_SIZE}` },
     ]);
   }
-  const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined;
+  const { partition } = options;
+  if (partition !== undefined) validatePartition(partition);
+  const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;
   const { rows } = await db.query<FeedRow>(filtered ? READ_FILTERED_FEED_SQL : READ_FEED_SQL, [
     after.txId.toString(),
     after.position.toString(),
@@ -64,6 +77,8 @@ export async function readFeed<E extends EventShape = EventShape>(
     options.eventTypes ? options.eventTypes.flatMap((type) => upcaster.storedTypesOf(type)) : null,
     options.streamTypes ?? null,
     batchSize,
+    partition?.count ?? null,
+    partition?.index ?? null,
   ]);
   const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row)]));
   const last = stored[stored.length - 1];

@@ -112,6 +112,17 @@ export interface ReadFeedOptions {
   batchSize?: number;
   eventTypes?: readonly string[];
   streamTypes?: readonly string[];
+  /** Only the streams of one partition: `stream_partition(stream_id, count) = index`. */
+  partition?: FeedPartition;
+}
+
+/**
+ * One of `count` disjoint slices of the feed, split by stream, so a stream's
+ * events all land in one partition and keep their order there.
+ */
+export interface FeedPartition {
+  index: number;
+  count: number;
 }
 
 export interface FeedPage<E extends EventShape = EventShape> {

@@ -62,7 +62,19 @@ describe('migrations', () => {
     const tables = await db.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
-    expect(tables.rows.map((row) => row.table_name)).toEqual(['commands', 'events', 'schema_migrations', 'snapshots', 'streams']);
+    expect(tables.rows.map((row) => row.table_name)).toEqual([
+      'commands',
+      'events',
+      'outbox',
+      'partition_leases',
+      'processed_messages',
+      'projection_generations',
+      'projection_partitions',
+      'projections',
+      'schema_migrations',
+      'snapshots',
+      'streams',
+    ]);
   });
 
   it('applies each file once when many cold starts migrate at the same moment', async () => {

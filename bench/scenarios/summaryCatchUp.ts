@@ -1,0 +1,150 @@
+import type pg from 'pg';
+import { createPgDb } from '../../core/db';
+import { defineAccountSummaries } from '../../core/bank';
+import type { AccountEvent } from '../../core/bank';
+import { createEventStore, type NewEvent } from '../../core/eventstore';
+import { createProjector, registerProjection } from '../../core/projections';
+import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
+import { withPlainPool } from '../support/connections';
+
+export interface CatchUpScenario {
+  accounts: number;
+  eventsPerAccount: number;
+  batchSize: number;
+}
+
+/** Opens each account, then alternates deposits and withdrawals, 100 events per append. */
+async function fillAccounts(url: string, scenario: CatchUpScenario): Promise<number> {
+  const db = createPgDb({ connectionString: url, max: 4 });
+  const store = createEventStore(db);
+  try {
+    for (let index = 0; index < scenario.accounts; index += 1) {
+      const events: NewEvent<AccountEvent>[] = [{ type: 'AccountOpened', data: { owner: `owner ${index}`, currency: 'EUR' } }];
+      for (let n = 1; n < scenario.eventsPerAccount; n += 1) {
+        events.push(n % 3 === 0 ? { type: 'MoneyWithdrawn', data: { amount: 10 } } : { type: 'MoneyDeposited', data: { amount: 25 } });
+      }
+      for (let from = 0; from < events.length; from += 100) {
+        await store.appendToStream({ streamId: `account-${index}`, streamType: 'account', expectedVersion: from, events: events.slice(from, from + 100) });
+      }
+    }
+  } finally {
+    await db.close();
+  }
+  return scenario.accounts * scenario.eventsPerAccount;
+}
+
+/** The projector: a fresh generation catches up from the start of the feed on one connection, one partition. */
+async function measureProjector(url: string, round: number, total: number, batchSize: number): Promise<number> {
+  const db = createPgDb({ connectionString: url, max: 1 });
+  try {
+    const projection = defineAccountSummaries({ name: `bench_summaries_${round}`, partitions: 1, batchSize });
+    await registerProjection(db, projection);
+    const started = performance.now();
+    const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
+    const seconds = (performance.now() - started) / 1000;
+    if (run.eventsApplied !== total) throw new Error(`the projector applied ${run.eventsApplied} events, expected ${total}`);
+    return total / seconds;
+  } finally {
+    await db.close();
+  }
+}
+
+// What a hand-written catch-up would do per batch: read a keyset page of the
+// events, fold it per account, write the same two set-based statements, and
+// store its position, in one transaction.
+const PAGE_SQL = `SELECT global_position, stream_id, type, data, version, recorded_at FROM events
+  WHERE global_position > $1 AND stream_type = 'account' ORDER BY global_position LIMIT $2`;
+
+interface PageRow {
+  global_position: string;
+  stream_id: string;
+  type: string;
+  data: { owner?: string; currency?: string; amount?: number };
+  version: number;
+  recorded_at: Date;
+}
+
+interface Change {
+  owner?: string;
+  currency?: string;
+  delta: number;
+  closed: boolean;
+  version: number;
+  updatedAt: Date;
+}
+
+async function baselineBatch(client: pg.PoolClient, table: string, after: string, batchSize: number): Promise<PageRow[]> {
+  await client.query('BEGIN');
+  const { rows } = await client.query<PageRow>(PAGE_SQL, [after, batchSize]);
+  const changes = new Map<string, Change>();
+  for (const row of rows) {
+    const id = row.stream_id.slice('account-'.length);
+    const change = changes.get(id) ?? { delta: 0, closed: false, version: row.version, updatedAt: row.recorded_at };
+    changes.set(id, change);
+    change.version = row.version;
+    change.updatedAt = row.recorded_at;
+    if (row.type === 'AccountOpened') Object.assign(change, { owner: row.data.owner, currency: row.data.currency });
+    else if (row.type === 'MoneyDeposited') change.delta += row.data.amount ?? 0;
+    else if (row.type === 'MoneyWithdrawn') change.delta -= row.data.amount ?? 0;
+    else if (row.type === 'AccountClosed') change.closed = true;
+  }
+  const all = [...changes];
+  const opened = all.filter(([, change]) => change.owner !== undefined);
+  if (opened.length > 0) {
+    await client.query(
+      `INSERT INTO ${table} (account_id, owner, currency, status, balance, version, updated_at)
+       SELECT id, owner, currency, 'open', 0, 0, now() FROM unnest($1::text[], $2::text[], $3::text[]) AS o(id, owner, currency)`,
+      [opened.map(([id]) => id), opened.map(([, change]) => change.owner), opened.map(([, change]) => change.currency)],
+    );
+  }
+  await client.query(
+    `UPDATE ${table} AS s SET balance = s.balance + c.delta, status = CASE WHEN c.closed THEN 'closed' ELSE s.status END,
+       version = c.version, updated_at = c.updated_at
+     FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::integer[], $5::timestamptz[]) AS c(id, delta, closed, version, updated_at)
+     WHERE s.account_id = c.id`,
+    [all.map(([id]) => id), all.map(([, c]) => c.delta), all.map(([, c]) => c.closed), all.map(([, c]) => c.version), all.map(([, c]) => c.updatedAt)],
+  );
+  const last = rows[rows.length - 1];
+  if (last) await client.query('UPDATE baseline_checkpoint SET position = $1', [last.global_position]);
+  await client.query('COMMIT');
+  return rows;
+}
+
+async function measureBaseline(url: string, round: number, total: number, batchSize: number): Promise<number> {
+  return withPlainPool(url, 1, async (pool) => {
+    const table = `baseline_summaries_${round}`;
+    await pool.query(`CREATE TABLE ${table} (account_id text PRIMARY KEY, owner text NOT NULL, currency text NOT NULL,
+      status text NOT NULL, balance bigint NOT NULL, version integer NOT NULL, updated_at timestamptz NOT NULL)`);
+    await pool.query('CREATE TABLE IF NOT EXISTS baseline_checkpoint (position bigint NOT NULL)');
+    await pool.query('TRUNCATE baseline_checkpoint; INSERT INTO baseline_checkpoint VALUES (0)');
+    const client = await pool.connect();
+    try {
+      const started = performance.now();
+      let after = '0';
+      let applied = 0;
+      for (;;) {
+        const rows = await baselineBatch(client, table, after, batchSize);
+        applied += rows.length;
+        const last = rows[rows.length - 1];
+        if (!last || rows.length < batchSize) break;
+        after = last.global_position;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      if (applied !== total) throw new Error(`the baseline applied ${applied} events, expected ${total}`);
+      return total / seconds;
+    } finally {
+      client.release();
+    }
+  });
+}
+
+/** Catch-up of the account-summary projection over the whole feed, beside the hand-written baseline. */
+export async function benchmarkSummaryCatchUp(url: string, scenario: CatchUpScenario): Promise<Comparison> {
+  const total = await fillAccounts(url, scenario);
+  return compareInterleaved(
+    `account-summary catch-up over ${total} events, batches of ${scenario.batchSize}`,
+    'events/s',
+    (round) => measureProjector(url, round, total, scenario.batchSize),
+    (round) => measureBaseline(url, round, total, scenario.batchSize),
+  );
+}

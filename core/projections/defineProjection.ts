@@ -1,0 +1,132 @@
+import type { Queryable } from '../db';
+import { MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, type EventShape, type RecordedEvent } from '../eventstore';
+import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
+import { checkIdentifier, type TableNames } from './projectionNames';
+
+const MAX_VERSION = 2_147_483_647;
+
+/** What a handler writes with: the batch's transaction, its generation's tables, and the batch's scratch value. */
+export interface ProjectionContext<Table extends string, Batch> {
+  tx: Queryable;
+  tables: TableNames<Table>;
+  batch: Batch;
+}
+
+/** At most one handler per event type of the union; each sees only its own event, upcasted. */
+export type ProjectionHandlers<Event extends EventShape, Table extends string, Batch> = {
+  [Type in Event['type']]?: (
+    event: RecordedEvent<Extract<Event, { type: Type }>>,
+    context: ProjectionContext<Table, Batch>,
+  ) => void | Promise<void>;
+};
+
+export interface ProjectionDefinition<Event extends EventShape, Table extends string, Batch> {
+  /** Lower-case letters and digits, words joined by single underscores; at most 30. */
+  name: string;
+  /** Bump it when the handlers or tables change: the new version is built beside the old one. */
+  version: number;
+  /** Streams are split by `stream_partition(stream_id, partitions)`; default 1. Changing it needs a version bump. */
+  partitions?: number;
+  /** Events per batch (one transaction each); default 500. */
+  batchSize?: number;
+  /** Only events of these stream types are read; default all. */
+  streamTypes?: readonly string[];
+  /** Base names (at most 20 characters) of the read-model tables; each generation gets its own, named `<name>__<table>_g<generation>`. */
+  tables: readonly Table[];
+  /** Creates a generation's tables (and indexes), in the transaction that registers it. */
+  setup?: (tx: Queryable, tables: TableNames<Table>) => Promise<void>;
+  /** Removes a generation's tables; default `DROP TABLE IF EXISTS` each of them. */
+  teardown?: (tx: Queryable, tables: TableNames<Table>) => Promise<void>;
+  handlers: ProjectionHandlers<Event, Table, Batch>;
+  /**
+   * A fresh scratch value per batch, which handlers fill and `flush` writes
+   * once, for projections that write set-based rather than one row per event.
+   */
+  startBatch?: () => Batch;
+  /** Runs after the batch's handlers, before its checkpoint is stored, in the same transaction. */
+  flush?: (context: ProjectionContext<Table, Batch>) => Promise<void>;
+}
+
+/** A checked projection, as the projector runs it; its handler map is erased to the event types it names. */
+export interface Projection<Table extends string = string> {
+  readonly name: string;
+  readonly version: number;
+  readonly partitions: number;
+  readonly batchSize: number;
+  readonly streamTypes: readonly string[] | undefined;
+  readonly tables: readonly Table[];
+  /** The event types it has handlers for: only these are read from the feed. */
+  readonly eventTypes: readonly string[];
+  setup(tx: Queryable, tables: TableNames<Table>): Promise<void>;
+  teardown(tx: Queryable, tables: TableNames<Table>): Promise<void>;
+  /** Applies one batch of events in `tx`; a failure is a ProjectionHandlerError naming the event. */
+  apply(events: readonly RecordedEvent[], tx: Queryable, tables: TableNames<Table>): Promise<void>;
+}
+
+export const DEFAULT_PROJECTION_BATCH_SIZE = 500;
+
+function checkRange(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ProjectionDefinitionError(`${field} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context: ProjectionContext<Table, Batch>) => void | Promise<void>;
+
+/**
+ * Declares a projection of an event union: `defineProjection<AccountEvent>()({...})`.
+ * A handler for a type outside the union does not compile, and each handler's
+ * event is narrowed to its type. Only the types with a handler are delivered.
+ */
+export function defineProjection<Event extends EventShape>() {
+  return <Table extends string, Batch = undefined>(definition: ProjectionDefinition<Event, Table, Batch>): Projection<Table> => {
+    checkIdentifier('projection', definition.name);
+    checkRange('version', definition.version, 1, MAX_VERSION);
+    const partitions = definition.partitions ?? 1;
+    checkRange('partitions', partitions, 1, MAX_FEED_PARTITIONS);
+    const batchSize = definition.batchSize ?? DEFAULT_PROJECTION_BATCH_SIZE;
+    checkRange('batchSize', batchSize, 1, MAX_FEED_BATCH_SIZE);
+    for (const table of definition.tables) checkIdentifier('table', table);
+    if (new Set(definition.tables).size !== definition.tables.length) {
+      throw new ProjectionDefinitionError(`projection ${definition.name} names a table twice`);
+    }
+    // The mapped handler type guarantees, per type, the event its handler expects.
+    const handlers = definition.handlers as Partial<Record<string, ErasedHandler<Table, Batch>>>;
+    const eventTypes = Object.keys(handlers).filter((type) => handlers[type] !== undefined);
+    if (eventTypes.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} handles no event type`);
+    const startBatch = definition.startBatch ?? (() => undefined as Batch);
+
+    return {
+      name: definition.name,
+      version: definition.version,
+      partitions,
+      batchSize,
+      streamTypes: definition.streamTypes,
+      tables: definition.tables,
+      eventTypes,
+      setup: (tx, tables) => definition.setup?.(tx, tables) ?? Promise.resolve(),
+      teardown: async (tx, tables) => {
+        if (definition.teardown) return definition.teardown(tx, tables);
+        for (const table of definition.tables) await tx.query(`DROP TABLE IF EXISTS ${tables[table]}`);
+      },
+      async apply(events, tx, tables) {
+        const context: ProjectionContext<Table, Batch> = { tx, tables, batch: startBatch() };
+        for (const event of events) {
+          const handler = handlers[event.type];
+          if (!handler) continue;
+          try {
+            await handler(event, context);
+          } catch (error) {
+            throw new ProjectionHandlerError(definition.name, event.eventId, event.type, error);
+          }
+        }
+        if (!definition.flush) return;
+        try {
+          await definition.flush(context);
+        } catch (error) {
+          throw new ProjectionHandlerError(definition.name, null, null, error);
+        }
+      },
+    };
+  };
+}

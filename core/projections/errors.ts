@@ -1,0 +1,36 @@
+/** A projection definition that cannot be registered: a bad name, version, table or partition count. */
+export class ProjectionDefinitionError extends Error {
+  readonly code = 'INVALID_PROJECTION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProjectionDefinitionError';
+  }
+}
+
+/** A projection's handler (or its batch flush) threw; carries the event it was applying, if one. */
+export class ProjectionHandlerError extends Error {
+  readonly code = 'PROJECTION_HANDLER_FAILED';
+  constructor(
+    readonly projection: string,
+    readonly eventId: string | null,
+    readonly eventType: string | null,
+    override readonly cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      eventId === null
+        ? `Projection ${projection} failed writing its batch: ${reason}`
+        : `Projection ${projection} failed on ${eventType ?? 'event'} ${eventId}: ${reason}`,
+    );
+    this.name = 'ProjectionHandlerError';
+  }
+}
+
+/** A projection name with no registered generation to read, rebuild or resume. */
+export class ProjectionNotFoundError extends Error {
+  readonly code = 'PROJECTION_NOT_FOUND';
+  constructor(readonly projection: string) {
+    super(`No projection ${projection} is registered`);
+    this.name = 'ProjectionNotFoundError';
+  }
+}

@@ -1,0 +1,136 @@
+import type { Queryable } from '../db';
+
+export type GenerationStatus = 'building' | 'active' | 'retired';
+export type GenerationReason = 'initial' | 'version' | 'rebuild';
+
+/** One build of a projection into tables of its own. */
+export interface Generation {
+  name: string;
+  generation: number;
+  version: number;
+  partitions: number;
+  tables: readonly string[];
+  status: GenerationStatus;
+  reason: GenerationReason;
+  startedAt: Date;
+  activatedAt: Date | null;
+}
+
+interface GenerationRow {
+  name: string;
+  generation: number;
+  version: number;
+  partitions: number;
+  tables: string[];
+  status: GenerationStatus;
+  reason: GenerationReason;
+  started_at: Date;
+  activated_at: Date | null;
+}
+
+const COLUMNS = 'g.name, g.generation, g.version, g.partitions, g.tables, g.status, g.reason, g.started_at, g.activated_at';
+
+const toGeneration = (row: GenerationRow): Generation => ({
+  name: row.name,
+  generation: row.generation,
+  version: row.version,
+  partitions: row.partitions,
+  tables: row.tables,
+  status: row.status,
+  reason: row.reason,
+  startedAt: row.started_at,
+  activatedAt: row.activated_at,
+});
+
+const LATEST_SQL = `SELECT ${COLUMNS} FROM projection_generations g WHERE g.name = $1 ORDER BY g.generation DESC LIMIT 1`;
+
+const LIVE_SQL = `
+  SELECT ${COLUMNS} FROM projection_generations g
+  WHERE g.name = $1 AND g.status <> 'retired' ORDER BY g.generation`;
+
+const ACTIVE_SQL = `
+  SELECT ${COLUMNS} FROM projections p
+  JOIN projection_generations g ON g.name = p.name AND g.generation = p.active_generation
+  WHERE p.name = $1`;
+
+/** Retired generations whose tables are still there, oldest first. */
+const RETIRED_WITH_TABLES_SQL = `
+  SELECT ${COLUMNS} FROM projection_generations g
+  WHERE g.name = $1 AND g.status = 'retired' AND g.torn_down_at IS NULL ORDER BY g.generation`;
+
+export async function latestGeneration(db: Queryable, name: string): Promise<Generation | null> {
+  const { rows } = await db.query<GenerationRow>(LATEST_SQL, [name]);
+  return rows[0] ? toGeneration(rows[0]) : null;
+}
+
+/** The generations still built or served: the active one and a build in progress. */
+export async function liveGenerations(db: Queryable, name: string): Promise<Generation[]> {
+  const { rows } = await db.query<GenerationRow>(LIVE_SQL, [name]);
+  return rows.map(toGeneration);
+}
+
+export async function activeGeneration(db: Queryable, name: string): Promise<Generation | null> {
+  const { rows } = await db.query<GenerationRow>(ACTIVE_SQL, [name]);
+  return rows[0] ? toGeneration(rows[0]) : null;
+}
+
+export async function retiredGenerationsWithTables(db: Queryable, name: string): Promise<Generation[]> {
+  const { rows } = await db.query<GenerationRow>(RETIRED_WITH_TABLES_SQL, [name]);
+  return rows.map(toGeneration);
+}
+
+/** Locks the projection's row (creating it on first use): registrations, rebuilds and switches of one name take turns. */
+export async function lockProjection(tx: Queryable, name: string): Promise<void> {
+  await tx.query('INSERT INTO projections (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
+  await tx.query('SELECT 1 FROM projections WHERE name = $1 FOR UPDATE', [name]);
+}
+
+const INSERT_GENERATION_SQL = `
+  INSERT INTO projection_generations AS g (name, generation, version, partitions, tables, status, reason, activated_at)
+  SELECT $1, coalesce(max(generation), 0) + 1, $2, $3, $4, $5, $6, CASE WHEN $5 = 'active' THEN now() END
+  FROM projection_generations WHERE name = $1
+  RETURNING ${COLUMNS}`;
+
+const INSERT_PARTITIONS_SQL = `
+  INSERT INTO projection_partitions (name, generation, partition)
+  SELECT $1, $2, p FROM generate_series(0, $3::integer - 1) AS p`;
+
+export interface NewGeneration {
+  name: string;
+  version: number;
+  partitions: number;
+  tables: readonly string[];
+  status: 'building' | 'active';
+  reason: GenerationReason;
+}
+
+/** Inserts the next generation and its partitions at the start of the feed. */
+export async function insertGeneration(tx: Queryable, next: NewGeneration): Promise<Generation> {
+  const { rows } = await tx.query<GenerationRow>(INSERT_GENERATION_SQL, [
+    next.name,
+    next.version,
+    next.partitions,
+    next.tables,
+    next.status,
+    next.reason,
+  ]);
+  const row = rows[0];
+  if (!row) throw new Error(`inserting generation of ${next.name} returned nothing`);
+  const generation = toGeneration(row);
+  await tx.query(INSERT_PARTITIONS_SQL, [next.name, generation.generation, next.partitions]);
+  if (next.status === 'active') {
+    await tx.query('UPDATE projections SET active_generation = $2, updated_at = now() WHERE name = $1', [next.name, generation.generation]);
+  }
+  return generation;
+}
+
+export async function retireGeneration(tx: Queryable, name: string, generation: number): Promise<void> {
+  await tx.query(
+    `UPDATE projection_generations SET status = 'retired', retired_at = now() WHERE name = $1 AND generation = $2`,
+    [name, generation],
+  );
+}
+
+export async function markTornDown(tx: Queryable, name: string, generation: number): Promise<void> {
+  await tx.query('UPDATE projection_generations SET torn_down_at = now() WHERE name = $1 AND generation = $2', [name, generation]);
+}

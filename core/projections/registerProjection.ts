@@ -1,0 +1,51 @@
+import type { Db } from '../db';
+import type { Projection } from './defineProjection';
+import { ProjectionDefinitionError, ProjectionNotFoundError } from './errors';
+import { latestGeneration, liveGenerations, lockProjection, type Generation } from './generationRecords';
+import { startGeneration } from './startGeneration';
+
+/**
+ * Makes sure the projection's version has a generation, and returns the
+ * generations this code builds: those of its version that are active or
+ * building. A higher version than any before starts a blue/green rebuild; a
+ * lower one (old code still running during a deploy) only keeps its own
+ * generation going while that still serves reads.
+ */
+export async function registerProjection(db: Db, projection: Projection): Promise<Generation[]> {
+  return db.transaction(async (tx) => {
+    await lockProjection(tx, projection.name);
+    const latest = await latestGeneration(tx, projection.name);
+    if (latest === null) await startGeneration(tx, projection, 'initial');
+    else if (projection.version > latest.version) await startGeneration(tx, projection, 'version');
+    else if (projection.version === latest.version && projection.partitions !== latest.partitions) {
+      throw new ProjectionDefinitionError(
+        `projection ${projection.name} v${projection.version} was built with ${latest.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
+      );
+    }
+    return buildsOf(await liveGenerations(tx, projection.name), projection);
+  });
+}
+
+export const buildsOf = (generations: readonly Generation[], projection: Projection): Generation[] =>
+  generations.filter((generation) => generation.version === projection.version && generation.partitions === projection.partitions);
+
+/**
+ * Rebuilds the projection on demand: a fresh generation of the same version
+ * fills new tables from the start of the feed while the active one keeps
+ * serving (and being updated), and replaces it once caught up. A rebuild
+ * already in progress is returned rather than restarted.
+ */
+export async function rebuildProjection(db: Db, projection: Projection): Promise<Generation> {
+  return db.transaction(async (tx) => {
+    await lockProjection(tx, projection.name);
+    const latest = await latestGeneration(tx, projection.name);
+    if (latest === null) throw new ProjectionNotFoundError(projection.name);
+    if (latest.version !== projection.version) {
+      throw new ProjectionDefinitionError(
+        `projection ${projection.name} is at v${latest.version}; a rebuild needs the code of that version, not v${projection.version}`,
+      );
+    }
+    if (latest.status === 'building') return latest;
+    return startGeneration(tx, projection, 'rebuild');
+  });
+}

@@ -1,0 +1,58 @@
+import type { Queryable } from '../db';
+import type { Projection } from './defineProjection';
+import {
+  insertGeneration,
+  latestGeneration,
+  markTornDown,
+  retiredGenerationsWithTables,
+  retireGeneration,
+  type Generation,
+  type GenerationReason,
+} from './generationRecords';
+import { quoteIdentifier, generationTableName, tableNamesOf } from './projectionNames';
+
+/**
+ * Drops the tables of a retired generation. Its own version's teardown runs
+ * when the projection at hand is that version; an older version's tables are
+ * dropped by the names recorded with it, since its code may be gone.
+ */
+async function tearDown(tx: Queryable, projection: Projection, retired: Generation): Promise<void> {
+  if (retired.version === projection.version) {
+    await projection.teardown(tx, tableNamesOf(projection.name, projection.tables, retired.generation));
+  } else {
+    for (const base of retired.tables) {
+      await tx.query(`DROP TABLE IF EXISTS ${quoteIdentifier(generationTableName(retired.name, base, retired.generation))}`);
+    }
+  }
+  await markTornDown(tx, retired.name, retired.generation);
+}
+
+/**
+ * Starts a build of `projection` from the start of the feed, in a transaction
+ * holding the projection's lock. The first build serves reads at once (there is
+ * nothing else to serve); a later one builds beside the active generation and
+ * replaces it once caught up. A build still in progress is abandoned, and the
+ * tables of generations retired by an earlier switch are dropped now, so a
+ * reader that cached the previous generation for a moment never loses its tables.
+ */
+export async function startGeneration(tx: Queryable, projection: Projection, reason: GenerationReason): Promise<Generation> {
+  const latest = await latestGeneration(tx, projection.name);
+  if (latest?.status === 'building') await retireGeneration(tx, latest.name, latest.generation);
+  for (const retired of await retiredGenerationsWithTables(tx, projection.name)) await tearDown(tx, projection, retired);
+  const hasActive = latest !== null && (latest.status === 'active' || (await hasActiveGeneration(tx, projection.name)));
+  const generation = await insertGeneration(tx, {
+    name: projection.name,
+    version: projection.version,
+    partitions: projection.partitions,
+    tables: projection.tables,
+    status: hasActive ? 'building' : 'active',
+    reason,
+  });
+  await projection.setup(tx, tableNamesOf(projection.name, projection.tables, generation.generation));
+  return generation;
+}
+
+async function hasActiveGeneration(tx: Queryable, name: string): Promise<boolean> {
+  const { rows } = await tx.query('SELECT 1 FROM projections WHERE name = $1 AND active_generation IS NOT NULL', [name]);
+  return rows.length > 0;
+}

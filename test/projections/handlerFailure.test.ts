@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { START_OF_FEED } from '../../core/eventstore';
+import { createProjector, getProjectionStatus, resumeProjection } from '../../core/projections';
+import { sleep } from '../support/fixtures';
+import { readThrough } from '../support/followFeed';
+import { useProjectionDatabase } from './support/projectionDatabase';
+import { runUntilNoLag } from './support/runUntilNoLag';
+import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
+
+const fastRetries = { maxAttempts: 3, baseDelayMs: 30, maxDelayMs: 100 };
+
+describe('a handler that fails at event k', () => {
+  const context = useProjectionDatabase();
+
+  it('stops its partition there, records the event and error, and a restarted projector applies the rest exactly once', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, ['acc-a', 'acc-b', 'acc-c'], 40, 5);
+    const feed = (await readThrough(store, START_OF_FEED, appended.checkpoint)).events;
+    const poison = feed[57]?.eventId;
+    const broken = recordingProjection({ name: 'failing_once', batchSize: 25, failOn: (event) => event.eventId === poison });
+    const first = createProjector({ db, projections: [broken], failurePolicy: fastRetries });
+
+    const run = await first.runUntilCaughtUp();
+    // Two whole batches before the poisoned one; the batch holding event 57 left nothing behind.
+    expect(run.eventsApplied).toBe(50);
+    const [status] = await getProjectionStatus(db, 'failing_once');
+    const partition = status?.generations[0]?.partitions[0];
+    expect(partition).toMatchObject({ state: 'rebuilding', attempts: 1, failedEventId: poison, lagEvents: feed.length - 50 });
+    expect(partition?.lastError).toContain(`refusing ${poison ?? ''}`);
+    expect(partition?.nextAttemptAt).toBeInstanceOf(Date);
+    // Within the backoff, another run leaves the partition alone.
+    expect((await first.runUntilCaughtUp()).eventsApplied).toBe(0);
+
+    // The handler is fixed and the projector restarted: it resumes from the stored checkpoint once the backoff is over.
+    await sleep(fastRetries.baseDelayMs + 20);
+    const fixed = recordingProjection({ name: 'failing_once', batchSize: 25 });
+    await runUntilNoLag(db, createProjector({ db, projections: [fixed] }));
+    expectExactlyOnceInOrder(await readApplied(db, fixed), appended.eventIds);
+    const [after] = await getProjectionStatus(db, 'failing_once');
+    expect(after?.generations[0]?.partitions[0]).toMatchObject({ state: 'running', attempts: 0, lastError: null, lagEvents: 0 });
+  });
+});
+
+describe('a handler that keeps failing', () => {
+  const context = useProjectionDatabase();
+
+  it('marks its partition failed after the configured attempts, stopping only that partition, until resumed', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, Array.from({ length: 12 }, (_, index) => `stream-${index}`), 6, 6);
+    const poison = appended.eventIds[20];
+    const broken = recordingProjection({ name: 'failing_always', partitions: 4, failOn: (event) => event.eventId === poison });
+    const projector = createProjector({ db, projections: [broken], failurePolicy: fastRetries });
+
+    // Runs until the partition gives up; on a loaded machine a run may land inside a backoff and retry nothing.
+    const partitionsNow = async () => (await getProjectionStatus(db, 'failing_always'))[0]?.generations[0]?.partitions ?? [];
+    for (let run = 0; run < fastRetries.maxAttempts * 10; run += 1) {
+      await projector.runUntilCaughtUp();
+      if ((await partitionsNow()).some((partition) => partition.state === 'failed')) break;
+      await sleep(fastRetries.maxDelayMs + 20);
+    }
+    const partitions = await partitionsNow();
+    const failed = partitions.filter((partition) => partition.state === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ attempts: fastRetries.maxAttempts, failedEventId: poison, nextAttemptAt: null });
+    expect(failed[0]?.lagEvents).toBeGreaterThan(0);
+    // The other partitions went on to the end of the feed.
+    expect(partitions.filter((partition) => partition.state !== 'failed').map((partition) => partition.lagEvents)).toEqual([0, 0, 0]);
+    expect((await readApplied(db, broken)).map((row) => row.event_id)).not.toContain(poison);
+    // A failed partition is not retried by later runs.
+    expect((await projector.runUntilCaughtUp()).eventsApplied).toBe(0);
+
+    const fixed = recordingProjection({ name: 'failing_always', partitions: 4 });
+    expect(await resumeProjection(db, 'failing_always')).toEqual([{ generation: 1, partition: failed[0]?.partition }]);
+    await runUntilNoLag(db, createProjector({ db, projections: [fixed] }));
+    expectExactlyOnceInOrder(await readApplied(db, fixed), appended.eventIds);
+  });
+});

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { acquirePartitionLease } from '../../core/leases';
+import { createProjector, leaseGroupOf, registerProjection } from '../../core/projections';
+import { START_OF_FEED } from '../../core/eventstore';
+import { sleep } from '../support/fixtures';
+import { readThrough } from '../support/followFeed';
+import { useProjectionDatabase } from './support/projectionDatabase';
+import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
+
+const TTL_MS = 400;
+const STALLING_PROJECTOR = fileURLToPath(new URL('support/stallingProjector.ts', import.meta.url));
+
+describe('a partition whose holder stopped', () => {
+  const context = useProjectionDatabase();
+
+  it('is left alone while the lease lasts, then taken over from the stored checkpoint', async () => {
+    const { db, store } = context();
+    const projection = recordingProjection({ name: 'abandoned' });
+    await registerProjection(db, projection);
+    // An instance took the partition and died before its first batch.
+    const dead = await acquirePartitionLease(db, { group: leaseGroupOf('abandoned', 1), partitions: 1, holder: 'dead', ttlMs: TTL_MS });
+    expect(dead).not.toBeNull();
+    const appended = await appendAcrossStreams(store, ['acc-1', 'acc-2'], 30, 10);
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    const live = createProjector({ db, projections: [projection], holder: 'live', leaseTtlMs: TTL_MS });
+
+    expect((await live.runUntilCaughtUp()).eventsApplied).toBe(0);
+    await sleep(TTL_MS + 50);
+    expect((await live.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
+    expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
+  });
+});
+
+describe('a holder killed mid-batch', () => {
+  const context = useProjectionDatabase();
+
+  it('leaves no trace of its batch, and once its lease expires the next holder applies every event once', async () => {
+    const { db, store, url } = context();
+    const appended = await appendAcrossStreams(store, ['acc-3', 'acc-4'], 30, 10);
+    // Visible to every reader from here on: the feed's horizon only moves forward.
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    // The first holder runs as a process of its own, killed like a Lambda that died mid-batch.
+    const holder = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, 'killed', String(TTL_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('in-batch')) resolve();
+      });
+      holder.once('exit', (code) => {
+        reject(new Error(`the stalling projector exited (${String(code)}) before its batch`));
+      });
+    });
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+
+    const projection = recordingProjection({ name: 'killed', batchSize: 20 });
+    const second = createProjector({ db, projections: [projection], holder: 'second', leaseTtlMs: TTL_MS });
+    expect((await second.runUntilCaughtUp()).eventsApplied, 'the dead holder\'s lease still stands').toBe(0);
+    await sleep(TTL_MS + 50);
+    expect((await second.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
+    expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
+  });
+});

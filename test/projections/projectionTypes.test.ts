@@ -1,0 +1,60 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { RecordedEvent } from '../../core/eventstore';
+import { defineProjection, ProjectionDefinitionError, type ProjectionHandlers } from '../../core/projections';
+
+// The type specs are checked by the compiler: `npm test` type-checks this file, and
+// an `@ts-expect-error` that no longer meets an error fails the type check.
+
+type LightEvent = { type: 'SwitchedOn'; data: { by: string } } | { type: 'SwitchedOff'; data: Record<string, never> };
+const noop = () => Promise.resolve();
+
+describe('projection definitions', () => {
+  it('give each handler its own event, and the tables it declared', () => {
+    expectTypeOf<Parameters<NonNullable<ProjectionHandlers<LightEvent, 'lights', undefined>['SwitchedOn']>>[0]>().toEqualTypeOf<
+      RecordedEvent<{ type: 'SwitchedOn'; data: { by: string } }>
+    >();
+    defineProjection<LightEvent>()({
+      name: 'lights',
+      version: 1,
+      tables: ['lights'],
+      handlers: {
+        SwitchedOn: (event, { tables }) => {
+          expectTypeOf(event.data.by).toBeString();
+          expectTypeOf(tables.lights).toBeString();
+          // @ts-expect-error only declared tables exist
+          expectTypeOf(tables.switches).toBeString();
+        },
+      },
+    });
+  });
+
+  it('refuse a handler for a type outside the union', () => {
+    expect(() =>
+      defineProjection<LightEvent>()({
+        name: 'lights',
+        version: 1,
+        tables: ['lights'],
+        // @ts-expect-error Dimmed is not an event of this union
+        handlers: { SwitchedOn: noop, Dimmed: noop },
+      }),
+    ).not.toThrow();
+  });
+
+  it('refuse names that are not safe SQL identifiers, and nonsense versions or partitions', () => {
+    const define = (overrides: { name?: string; tables?: string[]; version?: number; partitions?: number }) => () =>
+      defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: ['lights'], handlers: { SwitchedOn: noop }, ...overrides });
+    for (const name of ['Lights', 'lights"; DROP TABLE events; --', 'a__b', '1st', '', 'x'.repeat(31)]) {
+      expect(define({ name }), name).toThrow(ProjectionDefinitionError);
+    }
+    expect(define({ tables: ['bad-table'] })).toThrow(ProjectionDefinitionError);
+    expect(define({ tables: ['lights', 'lights'] })).toThrow(ProjectionDefinitionError);
+    expect(define({ version: 0 })).toThrow(ProjectionDefinitionError);
+    expect(define({ partitions: 0 })).toThrow(ProjectionDefinitionError);
+    expect(define({ partitions: 2.5 })).toThrow(ProjectionDefinitionError);
+    expect(define({})).not.toThrow();
+  });
+
+  it('refuse a projection that handles nothing', () => {
+    expect(() => defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: [], handlers: {} })).toThrow(ProjectionDefinitionError);
+  });
+});

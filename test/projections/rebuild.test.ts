@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { createRepository } from '../../core/aggregates';
+import { account, defineAccountSummaries } from '../../core/bank';
+import type { Db } from '../../core/db';
+import {
+  createProjectionReader,
+  createProjector,
+  getProjectionStatus,
+  rebuildProjection,
+  registerProjection,
+  type Projection,
+} from '../../core/projections';
+import { deposit, openAccount, withdraw } from '../bank/bankFixtures';
+import { useProjectionDatabase } from './support/projectionDatabase';
+import { runUntilNoLag } from './support/runUntilNoLag';
+
+const ACCOUNTS = 20;
+
+async function summaries(db: Db, projection: Projection<'accounts'>) {
+  const tables = await createProjectionReader(db, projection, { cacheMs: 0 }).tables();
+  if (!tables) throw new Error(`${projection.name} has no active generation`);
+  const { rows } = await db.query(`SELECT account_id, owner, currency, status, balance, version FROM ${tables.accounts} ORDER BY account_id`);
+  return { table: tables.accounts, rows };
+}
+
+async function tableExists(db: Db, quoted: string): Promise<boolean> {
+  const { rows } = await db.query<{ found: string | null }>('SELECT to_regclass($1) AS found', [quoted]);
+  return rows[0]?.found != null;
+}
+
+describe('rebuilding a projection blue/green', () => {
+  const context = useProjectionDatabase();
+
+  it('builds a new version beside the serving one while writers append, switches when caught up, and ends equal to a fresh build', async () => {
+    const { db, store, connect } = context();
+    const accounts = createRepository(connect(4), store, account);
+    const ids = Array.from({ length: ACCOUNTS }, (_, index) => `acc-${index}`);
+    for (const id of ids) await accounts.handle(id, openAccount(id));
+    let writing = true;
+    const writers = Promise.all(
+      ids.map(async (id, index) => {
+        for (let round = 0; writing; round += 1) {
+          await accounts.handle(id, round % 3 === 2 ? withdraw(1) : deposit(index + 1));
+        }
+      }),
+    );
+
+    const v1 = defineAccountSummaries({ version: 1 });
+    await createProjector({ db, projections: [v1] }).runUntilCaughtUp();
+    const servedByV1 = await summaries(db, v1);
+    expect(servedByV1.table).toBe('"account_summaries__accounts_g1"');
+
+    // The code moves to v2: its generation builds while v1's keeps serving reads.
+    const v2 = defineAccountSummaries({ version: 2 });
+    await registerProjection(db, v2);
+    const [during] = await getProjectionStatus(db, 'account_summaries');
+    expect(during?.activeGeneration).toBe(1);
+    expect(during?.generations.map((generation) => [generation.generation, generation.version, generation.status, generation.reason])).toEqual([
+      [1, 1, 'active', 'initial'],
+      [2, 2, 'building', 'version'],
+    ]);
+    expect((await summaries(db, v2)).table).toBe('"account_summaries__accounts_g1"');
+
+    const v2Projector = createProjector({ db, projections: [v2] });
+    const switched = await v2Projector.runUntilCaughtUp();
+    expect(switched.activated).toEqual([{ name: 'account_summaries', generation: 2 }]);
+    expect((await summaries(db, v2)).table).toBe('"account_summaries__accounts_g2"');
+
+    // A rebuild on demand, same version: generation 3 builds while 2 serves and keeps following the feed.
+    const rebuilding = await rebuildProjection(db, v2);
+    expect(rebuilding).toMatchObject({ generation: 3, version: 2, status: 'building', reason: 'rebuild' });
+    expect(await tableExists(db, servedByV1.table), 'v1 tables dropped once a later build starts').toBe(false);
+    const [progress] = await getProjectionStatus(db, 'account_summaries');
+    expect(progress?.generations.find((generation) => generation.generation === 3)?.partitions.every((p) => p.state === 'rebuilding')).toBe(true);
+    const rebuilt3 = await v2Projector.runUntilCaughtUp();
+    expect(rebuilt3.activated).toEqual([{ name: 'account_summaries', generation: 3 }]);
+
+    writing = false;
+    await writers;
+    await runUntilNoLag(db, v2Projector, 'account_summaries');
+
+    const fresh = defineAccountSummaries({ name: 'fresh_summaries', version: 1 });
+    await runUntilNoLag(db, createProjector({ db, projections: [fresh] }), 'fresh_summaries');
+    const rebuilt = await summaries(db, v2);
+    expect(rebuilt.table).toBe('"account_summaries__accounts_g3"');
+    expect(rebuilt.rows).toEqual((await summaries(db, fresh)).rows);
+    expect(rebuilt.rows).toHaveLength(ACCOUNTS);
+    const [settled] = await getProjectionStatus(db, 'account_summaries');
+    expect(settled?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[3, 'active']]);
+  });
+});

@@ -39,10 +39,41 @@ export default $config({
       },
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
+    // `npx sst secret set NATS_URL nats://user:password@host:4222 --stage <stage>`
+    const natsUrl = new sst.Secret('NATS_URL');
+
+    // Publishes the outbox to JetStream: every minute, and when nudged after a commit.
+    const outboxPublisher = new sst.aws.Function('OutboxPublisher', {
+      ...shared,
+      link: [databaseUrl, natsUrl],
+      environment: { ...shared.environment, NATS_URL: natsUrl.value },
+      handler: 'functions/outboxPublisher.handler',
+      timeout: '60 seconds',
+    });
+    new sst.aws.CronV2('OutboxSchedule', { schedule: 'rate(1 minute)', function: outboxPublisher });
+
+    // Keeps the read models up to date: every minute, and when nudged after a
+    // commit. Concurrent invocations share the partitions through leases.
+    const projector = new sst.aws.Function('Projector', {
+      ...shared,
+      handler: 'functions/projector.handler',
+      timeout: '60 seconds',
+    });
+    new sst.aws.CronV2('ProjectorSchedule', { schedule: 'rate(1 minute)', function: projector });
+
+    // Whatever commits events nudges the background functions (asynchronous
+    // invokes of the names in NUDGE_FUNCTIONS); linking grants the invoke.
+    const nudging = {
+      link: [outboxPublisher, projector],
+      environment: { NUDGE_FUNCTIONS: $interpolate`${outboxPublisher.name},${projector.name}` },
+    };
+
     // Runs one stored command; invoked asynchronously (InvocationType 'Event')
     // by the command endpoint, and again by the sweeper for stuck commands.
     const commandWorker = new sst.aws.Function('CommandWorker', {
       ...shared,
+      link: [databaseUrl, ...nudging.link],
+      environment: { ...shared.environment, ...nudging.environment },
       handler: 'functions/commandWorker.handler',
       timeout: '60 seconds',
     });
@@ -51,8 +82,8 @@ export default $config({
     // COMMAND_WORKER_FUNCTION for @aws-sdk/client-lambda.
     const invokesWorker = {
       ...shared,
-      link: [databaseUrl, commandWorker],
-      environment: { ...shared.environment, COMMAND_WORKER_FUNCTION: commandWorker.name },
+      link: [databaseUrl, commandWorker, ...nudging.link],
+      environment: { ...shared.environment, ...nudging.environment, COMMAND_WORKER_FUNCTION: commandWorker.name },
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
     const api = new sst.aws.ApiGatewayV2('Api');
@@ -63,6 +94,14 @@ export default $config({
     api.route('GET /commands/{id}', {
       ...shared,
       handler: 'functions/http/getCommand.handler',
+    });
+    api.route('GET /accounts/{id}', {
+      ...shared,
+      handler: 'functions/http/getAccount.handler',
+    });
+    api.route('GET /accounts/{id}/statement', {
+      ...shared,
+      handler: 'functions/http/getAccountStatement.handler',
     });
 
     new sst.aws.CronV2('CommandSweeper', {
@@ -77,6 +116,8 @@ export default $config({
     return Promise.resolve({
       api: api.url,
       commandWorker: commandWorker.name,
+      outboxPublisher: outboxPublisher.name,
+      projector: projector.name,
     });
   },
 });

@@ -1,3 +1,4 @@
+import { bankProjections, createAccountQueries, type AccountQueries } from '../core/bank';
 import { bankCommands } from '../core/bank/bankCommands';
 import {
   createAsyncCommands,
@@ -8,7 +9,11 @@ import {
 } from '../core/commands';
 import { createDb, dbConfigFromEnv, migrateOnColdStart, type Db } from '../core/db';
 import { createEventStore, type EventStore } from '../core/eventstore';
+import { outboxConfigFromEnv, outboxRouting, type OutboxConfig } from '../core/outbox';
+import { createProjector, type Projector } from '../core/projections';
 import { createLambdaDispatcher } from './aws/lambdaDispatcher';
+import { nudgesFromEnv, type Nudges } from './nudges';
+import { logger } from './observability';
 
 /** Everything the handlers share, built once per container and reused by warm invocations. */
 export interface App {
@@ -16,6 +21,11 @@ export interface App {
   store: EventStore;
   bus: CommandBus;
   asyncCommands: AsyncCommands;
+  outbox: OutboxConfig;
+  nudges: Nudges;
+  /** Keeps the bank's read models up to date (the projector function, the dev loop). */
+  projector: Projector;
+  accountQueries: AccountQueries;
 }
 
 let app: Promise<App> | undefined;
@@ -25,7 +35,9 @@ async function buildApp(): Promise<App> {
   // Bundled handlers cannot find the migrations relative to their source: SST copies them and says where.
   const directory = process.env.MIGRATIONS_DIRECTORY;
   await migrateOnColdStart(db, directory ? { directory } : {});
-  const store = createEventStore(db);
+  // Every event goes to the outbox, on <prefix>.<streamType>.<eventType>.
+  const outbox = outboxConfigFromEnv();
+  const store = createEventStore(db, { outbox: outboxRouting({ prefix: outbox.OUTBOX_SUBJECT_PREFIX }) });
   const bus = createCommandBus({ db, commands: bankCommands(db, store) });
   // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
   const workerFunction = process.env.COMMAND_WORKER_FUNCTION;
@@ -36,7 +48,15 @@ async function buildApp(): Promise<App> {
       ? createLambdaDispatcher({ functionName: workerFunction })
       : (runPendingCommand) => createInProcessDispatcher(runPendingCommand),
   });
-  return { db, store, bus, asyncCommands };
+  const projector = createProjector({
+    db,
+    projections: bankProjections,
+    upcaster: store.upcaster,
+    onHandlerError: ({ projection, partition, error, state, attempts }) => {
+      logger.error('projection handler failed', { projection, partition, eventId: error.eventId, state, attempts, error });
+    },
+  });
+  return { db, store, bus, asyncCommands, outbox, nudges: nudgesFromEnv(), projector, accountQueries: createAccountQueries(db) };
 }
 
 export function getApp(): Promise<App> {

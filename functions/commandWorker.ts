@@ -12,8 +12,9 @@ import { logger } from './observability';
 async function runCommand(event: unknown): Promise<void> {
   const { commandId } = parseWorkerEvent(event);
   logger.appendKeys({ commandId });
-  const { asyncCommands } = await getApp();
+  const { asyncCommands, nudges } = await getApp();
   const status = await asyncCommands.runPendingCommand(commandId);
+  if (status?.status === 'succeeded') await nudges.afterCommit();
   logger.info('command run', { status: status?.status });
 }
 

@@ -26,6 +26,28 @@ CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL AND parked
 CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 CREATE INDEX outbox_parked ON outbox (parked_at) WHERE parked_at IS NOT NULL;
 
+-- The first pending messages of one publisher partition, in append order (which is
+-- version order within a stream). A queue's statistics are always stale: this plan is
+-- pinned to walking outbox_pending in id order and stopping at the limit, instead of
+-- gathering every pending row and sorting them, which costs the whole backlog per batch.
+CREATE FUNCTION outbox_pending_batch(p_partition integer, p_partitions integer, p_limit integer)
+RETURNS TABLE (
+  id bigint, event_id uuid, stream_id text, stream_version integer, subject text,
+  payload text, headers jsonb, attempts integer, delayed boolean
+)
+LANGUAGE sql STABLE
+SET enable_sort = off
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+AS $$
+  SELECT o.id, o.event_id, o.stream_id, o.stream_version, o.subject, o.payload::text, o.headers, o.attempts,
+         coalesce(o.next_attempt_at > now(), false)
+  FROM outbox AS o
+  WHERE o.published_at IS NULL AND o.parked_at IS NULL AND stream_partition(o.stream_id, p_partitions) = p_partition
+  ORDER BY o.id
+  LIMIT p_limit
+$$;
+
 -- append_to_stream, plus an outbox row for every event that carries a "subject".
 -- Same call, same transaction: the outbox can never miss an event or hold one that
 -- was not stored. Within a stream, outbox ids follow versions (the append holds the

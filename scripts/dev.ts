@@ -1,4 +1,7 @@
+import { startProjectorLoop } from '../core/projections';
 import { getApp } from '../functions/app';
+import { handler as getAccount } from '../functions/http/getAccount';
+import { handler as getAccountStatement } from '../functions/http/getAccountStatement';
 import { handler as getCommand } from '../functions/http/getCommand';
 import { handler as postCommand } from '../functions/http/postCommand';
 import { startLocalServer } from '../functions/local';
@@ -14,13 +17,25 @@ const server = await startLocalServer({
   routes: [
     { method: 'POST', path: '/commands/{type}', handler: postCommand, functionName: 'postCommand' },
     { method: 'GET', path: '/commands/{id}', handler: getCommand, functionName: 'getCommand' },
+    { method: 'GET', path: '/accounts/{id}', handler: getAccount, functionName: 'getAccount' },
+    { method: 'GET', path: '/accounts/{id}/statement', handler: getAccountStatement, functionName: 'getAccountStatement' },
   ],
+});
+// The projector runs continuously here, woken by every commit, instead of on a schedule.
+const projectorLoop = startProjectorLoop(app.projector, {
+  onError: (error: unknown) => {
+    console.error('projector run failed', error);
+  },
+});
+app.nudges.onNudge(() => {
+  projectorLoop.wake();
 });
 const driver = process.env.DB_DRIVER ?? 'pg';
 console.log(`listening on ${server.url} (database: ${driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL'})`);
 
 const stop = async () => {
   await server.close();
+  await projectorLoop.stop();
   await app.db.close();
   process.exit(0);
 };

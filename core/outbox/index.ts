@@ -12,3 +12,4 @@ export {
   type ParkedMessage,
 } from './outboxMaintenance';
 export { processOnce, handleOutboxMessage, OutboxEnvelope, type MessageOutcome } from './idempotentConsumer';
+export { outboxConfigFromEnv, type OutboxConfig } from './outboxConfig';

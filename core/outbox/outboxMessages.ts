@@ -27,15 +27,10 @@ interface MessageRow {
   delayed: boolean;
 }
 
-// The first pending messages of one partition in append order. Within a stream that
-// is version order, and every earlier pending message of a returned stream is returned too.
+// Every earlier pending message of a returned stream is returned too; see outbox_pending_batch.
 const PENDING_SQL = `
-  SELECT id, event_id, stream_id, stream_version, subject, payload::text AS payload, headers, attempts,
-         coalesce(next_attempt_at > now(), false) AS delayed
-  FROM outbox
-  WHERE published_at IS NULL AND parked_at IS NULL AND stream_partition(stream_id, $2) = $1
-  ORDER BY id
-  LIMIT $3`;
+  SELECT id, event_id, stream_id, stream_version, subject, payload, headers, attempts, delayed
+  FROM outbox_pending_batch($1, $2, $3)`;
 
 export async function readPendingMessages(
   db: Queryable,

@@ -82,17 +82,17 @@ async function runPublisher(
         return undefined;
       });
       if (js) {
-        const renewed: PartitionLease[] = [];
-        for (const lease of held) {
-          const current = await renewPartitionLease(db, lease, settings.leaseTtlMs);
-          if (!current) continue;
-          renewed.push(current);
-          if (unreachable) continue;
-          const batch = await publishBatch(settings, js, current, tally);
-          progressed ||= batch.handled > 0;
-          unreachable = batch.unreachable;
-        }
-        held = renewed;
+        // Partitions are independent: their batches run at once, so one's database
+        // work overlaps another's publishes.
+        const batches = await Promise.all(
+          held.map(async (lease) => {
+            const current = await renewPartitionLease(db, lease, settings.leaseTtlMs);
+            return current ? { lease: current, ...(await publishBatch(settings, js, current, tally)) } : undefined;
+          }),
+        );
+        held = batches.flatMap((batch) => (batch ? [batch.lease] : []));
+        progressed ||= batches.some((batch) => batch !== undefined && batch.handled > 0);
+        unreachable = batches.some((batch) => batch?.unreachable);
       } else {
         unreachable = true;
       }

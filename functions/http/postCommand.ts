@@ -23,13 +23,14 @@ async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayPro
   try {
     const request = commandRequestOf(event);
     logger.appendKeys({ correlationId, commandType: request.type, commandId: request.commandId });
-    const { bus, asyncCommands } = await getApp();
+    const { bus, asyncCommands, nudges } = await getApp();
     if (wantsAsync(event)) {
       const sent = await asyncCommands.send(request);
       metrics.addMetric('CommandAccepted', MetricUnit.Count, 1);
       return jsonResponse(202, sent, { 'x-correlation-id': correlationId, location: `/commands/${sent.commandId}`, 'preference-applied': 'respond-async' });
     }
     const outcome = await bus.execute(request);
+    if (!outcome.replayed) await nudges.afterCommit();
     metrics.addMetric(outcome.replayed ? 'CommandReplayed' : 'CommandSucceeded', MetricUnit.Count, 1);
     logger.info('command done', { streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });
     return jsonResponse(200, outcome, { 'x-correlation-id': correlationId });

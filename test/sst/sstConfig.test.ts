@@ -110,13 +110,21 @@ function strict<T extends object>(label: string, target: T): T {
   });
 }
 
-const GLOBALS = ['$config', '$dev', '$cli', 'sst'] as const;
+const GLOBALS = ['$config', '$dev', '$cli', '$interpolate', 'sst'] as const;
+
+/** `$interpolate` over Refs: a Ref whose name is the template filled with their names. */
+const interpolate = (literals: TemplateStringsArray, ...values: unknown[]): Ref =>
+  new Ref(literals.reduce((text, literal, index) => {
+    const value = values[index - 1];
+    return text + (value instanceof Ref ? value.ref : String(value)) + literal;
+  }));
 
 function installGlobals(): void {
   Object.assign(globalThis, {
     $config: (config: unknown) => config,
     $dev: false,
     $cli: { paths: { root: root.replace(/\/$/, '') } },
+    $interpolate: interpolate,
     sst: strict('sst', {
       Secret: StubSecret,
       aws: strict('sst.aws', { Function: StubFunction, ApiGatewayV2: StubApiGatewayV2, CronV2: StubCronV2 }),
@@ -172,26 +180,41 @@ describe('sst.config.ts', () => {
     expect(await config().app({ stage: 'production' })).toMatchObject({ removal: 'retain', protect: true });
   });
 
-  it('declares the two command routes, the worker and the sweeper, and nothing else', async () => {
+  it('declares the command and account routes, the worker, the sweeper, the outbox publisher and the projector, and nothing else', async () => {
     const { recorded, outputs } = await runConfig({ dev: false });
 
     expect(recorded.routes.map(({ route, fn }) => [route, handlerOf(fn)])).toEqual([
       ['POST /commands/{type}', 'functions/http/postCommand.handler'],
       ['GET /commands/{id}', 'functions/http/getCommand.handler'],
+      ['GET /accounts/{id}', 'functions/http/getAccount.handler'],
+      ['GET /accounts/{id}/statement', 'functions/http/getAccountStatement.handler'],
     ]);
     expect(recorded.crons.map(({ args, fn }) => [args.schedule, handlerOf(fn)])).toEqual([
+      ['rate(1 minute)', 'functions/outboxPublisher.handler'],
+      ['rate(1 minute)', 'functions/projector.handler'],
       ['rate(1 minute)', 'functions/commandSweeper.handler'],
     ]);
     expect([...recorded.workers.values()].map((worker) => handlerOf(worker.declared))).toEqual([
+      'functions/outboxPublisher.handler',
+      'functions/projector.handler',
       'functions/commandWorker.handler',
     ]);
     expect(recorded.functions.map(handlerOf).sort()).toEqual([
       'functions/commandSweeper.handler',
       'functions/commandWorker.handler',
+      'functions/http/getAccount.handler',
+      'functions/http/getAccountStatement.handler',
       'functions/http/getCommand.handler',
       'functions/http/postCommand.handler',
+      'functions/outboxPublisher.handler',
+      'functions/projector.handler',
     ]);
-    expect(outputs).toEqual({ api: new Ref('Api.url'), commandWorker: new Ref('CommandWorker.name') });
+    expect(outputs).toEqual({
+      api: new Ref('Api.url'),
+      commandWorker: new Ref('CommandWorker.name'),
+      outboxPublisher: new Ref('OutboxPublisher.name'),
+      projector: new Ref('Projector.name'),
+    });
   });
 
   it('runs every function on nodejs22.x', async () => {
@@ -202,7 +225,7 @@ describe('sst.config.ts', () => {
 
   it('links the DATABASE_URL secret to every function and sets it as DATABASE_URL', async () => {
     const { recorded } = await runConfig({ dev: false });
-    expect(recorded.secrets.map((secret) => secret.secretName)).toEqual(['DATABASE_URL']);
+    expect(recorded.secrets.map((secret) => secret.secretName)).toEqual(['DATABASE_URL', 'NATS_URL']);
     const [secret] = recorded.secrets;
     for (const fn of recorded.functions) {
       expect(linksOf(fn), fn.declaredBy).toContain(secret);
@@ -237,6 +260,30 @@ describe('sst.config.ts', () => {
     }
     for (const handler of ['functions/http/getCommand.handler', 'functions/commandWorker.handler']) {
       expect(linksOf(functionWithHandler(recorded, handler)), handler).not.toContain(worker);
+    }
+  });
+
+  it('gives the NATS_URL secret to the outbox publisher alone', async () => {
+    const { recorded } = await runConfig({ dev: false });
+    const nats = recorded.secrets.find((secret) => secret.secretName === 'NATS_URL');
+    for (const fn of recorded.functions) {
+      const isPublisher = handlerOf(fn) === 'functions/outboxPublisher.handler';
+      expect(linksOf(fn).includes(nats), fn.declaredBy).toBe(isPublisher);
+      expect(environmentOf(fn).NATS_URL, fn.declaredBy).toEqual(isPublisher ? nats?.value : undefined);
+    }
+  });
+
+  it('lets whatever commits events nudge the outbox publisher and the projector, by the names in NUDGE_FUNCTIONS', async () => {
+    const { recorded } = await runConfig({ dev: false });
+    const publisher = recorded.workers.get('OutboxPublisher');
+    const projector = recorded.workers.get('Projector');
+    expect(publisher).toBeDefined();
+    expect(projector).toBeDefined();
+    for (const handler of ['functions/http/postCommand.handler', 'functions/commandWorker.handler']) {
+      const fn = functionWithHandler(recorded, handler);
+      expect(linksOf(fn), handler).toContain(publisher);
+      expect(linksOf(fn), handler).toContain(projector);
+      expect(environmentOf(fn).NUDGE_FUNCTIONS, handler).toEqual(new Ref('OutboxPublisher.name,Projector.name'));
     }
   });
 

@@ -85,3 +85,5 @@ declare const $config: (input: SstConfig) => SstConfig;
 /** True under `sst dev`, where functions run on the developer's machine. */
 declare const $dev: boolean;
 declare const $cli: { paths: { root: string } };
+/** A template string over deploy-time values, itself a deploy-time value. */
+declare const $interpolate: (literals: TemplateStringsArray, ...values: unknown[]) => sst.Output<string>;

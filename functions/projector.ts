@@ -1,0 +1,31 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { getProjectionStatus, type ProjectorRun } from '../core/projections';
+import { getApp } from './app';
+import { logger, metrics } from './observability';
+import { reportProjectionStatus } from './projectionMetrics';
+
+/** No batch starts closer than this to the Lambda's time limit. */
+const TIME_LIMIT_MARGIN_MS = 5_000;
+
+/**
+ * Runs projector batches until every partition it can lease is caught up, or
+ * until close to the time limit; then reports lag. Scheduled every minute and
+ * nudged after commits; any payload (a schedule event, `{}`) is accepted and
+ * ignored. Concurrent invocations share the partitions through their leases.
+ */
+async function project(_event: unknown, context: Context): Promise<ProjectorRun> {
+  const { db, projector } = await getApp();
+  const run = await projector.runUntilCaughtUp({ deadline: Date.now() + context.getRemainingTimeInMillis() - TIME_LIMIT_MARGIN_MS });
+  metrics.addMetric('ProjectionEventsApplied', MetricUnit.Count, run.eventsApplied);
+  metrics.addMetric('ProjectionBatches', MetricUnit.Count, run.batches);
+  reportProjectionStatus(await getProjectionStatus(db));
+  if (run.activated.length > 0) logger.info('projection generations switched', { activated: run.activated });
+  if (run.stoppedByDeadline) logger.warn('projector stopped at the time limit before catching up', { eventsApplied: run.eventsApplied });
+  return run;
+}
+
+export const handler = middy(project).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOutboxStatus } from '../../core/outbox';
+import { getApp } from '../../functions/app';
+import { handler as publishOutbox } from '../../functions/outboxPublisher';
+import { lambdaContext } from '../support/apiGatewayEvent';
+import { postCommandRequest } from '../support/commandHttp';
+import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase | undefined;
+const jetStream = uniqueJetStream();
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  process.env.DATABASE_URL = database.url;
+  process.env.NATS_URL = NATS_URL;
+  process.env.OUTBOX_STREAM = jetStream.name;
+  process.env.OUTBOX_SUBJECT_PREFIX = jetStream.prefix;
+  delete process.env.NUDGE_FUNCTIONS;
+});
+
+afterAll(async () => {
+  const nc = await connectNats();
+  await deleteJetStream(nc, jetStream.name);
+  await nc.close();
+  await (await getApp()).db.close();
+  await database?.drop();
+});
+
+describe('the outbox publisher function', () => {
+  it('given commands through the HTTP function, publishes their events to JetStream and leaves no backlog', async () => {
+    const nudged: string[] = [];
+    (await getApp()).nudges.onNudge(() => nudged.push('nudge'));
+    expect((await postCommandRequest('OpenAccount', { accountId: 'acc-1', owner: 'Ada', currency: 'EUR' })).statusCode).toBe(200);
+    expect((await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 250 }, { 'idempotency-key': 'dep-1' })).statusCode).toBe(200);
+    // A replay commits nothing, so it nudges nothing.
+    expect((await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 250 }, { 'idempotency-key': 'dep-1' })).statusCode).toBe(200);
+    expect(nudged).toEqual(['nudge', 'nudge']);
+
+    const { db } = await getApp();
+    expect((await readOutboxStatus(db)).backlog).toBe(2);
+    await publishOutbox({}, lambdaContext());
+    expect(await readOutboxStatus(db)).toEqual({ backlog: 0, oldestPendingAgeSeconds: 0, parked: 0 });
+
+    const nc = await connectNats();
+    try {
+      const messages = await readStoredMessages(nc, jetStream.name);
+      expect(messages.map((message) => [message.subject, message.header.get('Stream-Version')])).toEqual([
+        [`${jetStream.prefix}.account.AccountOpened`, '1'],
+        [`${jetStream.prefix}.account.MoneyDeposited`, '2'],
+      ]);
+      expect(messages[1]?.header.get('Command-Id')).toBe('dep-1');
+      expect(messages[1]?.json()).toMatchObject({ streamId: expect.stringContaining('acc-1') as string, data: { amount: 250 } });
+    } finally {
+      await nc.close();
+    }
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * Commands through the local HTTP runtime (the handlers Lambda runs) and
  * through the bus, beside bare appends of the same events, on a fresh database
- * that is dropped afterwards. Writes bench/results/commands.json.
+ * that is dropped afterwards. The HTTP load comes from a worker thread, so the
+ * server's event loop runs only the server, as it would in Lambda. Writes
+ * bench/results/commands.json.
  */
 import { fileURLToPath } from 'node:url';
 import { benchResult, type BenchResult } from './support/benchResult';

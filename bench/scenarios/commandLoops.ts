@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
 import type { CommandBus } from '../../core/commands';
 import type { EventStore } from '../../core/eventstore';
 import { runClosedLoop, type LoopResult } from '../support/closedLoop';
+import type { HttpLoad } from './httpLoadClient';
 
 export interface LoopTiming {
   warmupMs: number;
@@ -15,21 +19,29 @@ export async function openAccounts(bus: CommandBus, count: number): Promise<stri
   return ids;
 }
 
-/** Deposits through `POST /commands/Deposit` of the local HTTP runtime. */
-export function httpDeposits(url: string, accounts: readonly string[], concurrency: number, timing: LoopTiming): Promise<LoopResult> {
-  return runClosedLoop({
-    concurrency,
-    ...timing,
-    createWorker: (index) => async () => {
-      const response = await fetch(`${url}/commands/Deposit`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ accountId: accounts[index], amount: 100 }),
-      });
-      if (response.status !== 200) throw new Error(`deposit answered ${response.status}: ${await response.text()}`);
-      await response.arrayBuffer();
-    },
-  });
+// Node 20 does not pass tsx's loader on to worker threads: the worker registers it, then loads the client.
+const CLIENT_BOOT = `import('tsx/esm/api')
+  .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./httpLoadClient.ts', import.meta.url).href)}); })`;
+
+const WorkerAnswerSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.object({ perSecond: z.number(), latenciesMs: z.array(z.number()) }) }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
+
+/**
+ * Deposits through `POST /commands/Deposit` of the local HTTP runtime, posted
+ * from a worker thread (see httpLoadClient.ts), as a client in another process would.
+ */
+export async function httpDeposits(url: string, accounts: readonly string[], concurrency: number, timing: LoopTiming): Promise<LoopResult> {
+  const load: HttpLoad = { url, accounts: [...accounts], concurrency, ...timing };
+  const client = new Worker(CLIENT_BOOT, { eval: true, workerData: load });
+  try {
+    const answer = WorkerAnswerSchema.parse(await once(client, 'message').then(([message]: unknown[]) => message));
+    if (!answer.ok) throw new Error(`the HTTP load client failed: ${answer.error}`);
+    return answer.result;
+  } finally {
+    await client.terminate();
+  }
 }
 
 /** The same deposits through the bus in process: validation, idempotency, load, decide, append. */

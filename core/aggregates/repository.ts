@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../db';
 import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore, IdempotencyRecord } from '../eventstore';
+import { createAggregateCache } from './aggregateCache';
 import { boundedSnapshotWrite } from './boundedSnapshotWrite';
 import type { Aggregate, CommandShape } from './defineAggregate';
 import { loadAggregate, type LoadedAggregate } from './loadAggregate';
@@ -35,6 +36,13 @@ export interface RepositoryOptions {
   /** How long a command waits for its snapshot write; default 50 ms. */
   snapshotBudgetMs?: number;
   onSnapshotError?: (error: unknown, streamId: string) => void;
+  /**
+   * How many aggregates' latest states this repository keeps between commands
+   * (default 1,000; 0 turns it off). A command on a kept aggregate skips the
+   * load: its append, expecting the kept version, proves the state current,
+   * or fails with a ConcurrencyError (the bus retries with a fresh load).
+   */
+  cachedAggregates?: number;
 }
 
 const reportSnapshotError = (error: unknown, streamId: string) => {
@@ -49,47 +57,83 @@ export function createRepository<State, Event extends EventShape, Command extend
 ): AggregateRepository<State, Event, Command> {
   const budgetMs = options.snapshotBudgetMs ?? 50;
   const onSnapshotError = options.onSnapshotError ?? reportSnapshotError;
+  const cache = createAggregateCache<State>(options.cachedAggregates ?? 1_000);
   const load = (id: string, tx?: Queryable) => loadAggregate(tx ?? db, aggregate, store.upcaster, id);
+
+  /** Decides on `loaded` and appends what was decided, expecting `loaded.version`. */
+  async function decideAndAppend(loaded: LoadedAggregate<State>, decided: Event[], handleOptions: HandleOptions) {
+    const { tx, metadata, idempotency } = handleOptions;
+    const appended = await store.appendToStream<Event>(
+      {
+        streamId: loaded.streamId,
+        streamType: aggregate.streamType,
+        expectedVersion: loaded.version === 0 ? 'no_stream' : loaded.version,
+        events: decided,
+        ...(metadata ? { metadata } : {}),
+        ...(idempotency ? { idempotency } : {}),
+      },
+      tx,
+    );
+    const state = aggregate.apply(loaded.state, decided);
+    const version = appended.nextExpectedVersion;
+    const policy = aggregate.snapshots;
+    let { snapshotVersion } = loaded;
+    if (!tx && policy && snapshotDue(policy.every, snapshotVersion, version)) {
+      snapshotVersion = version;
+      await boundedSnapshotWrite(
+        () => writeSnapshot(db, policy, { streamId: loaded.streamId, version, state }),
+        budgetMs,
+        (error) => {
+          onSnapshotError(error, loaded.streamId);
+        },
+      );
+    }
+    // Inside a caller's transaction the append may still roll back: nothing is kept.
+    if (!tx) cache.remember({ streamId: loaded.streamId, state, version, snapshotVersion });
+    return {
+      streamId: loaded.streamId,
+      state,
+      version,
+      events: decided.map((event, index) => ({ ...event, ...(appended.events[index] as AppendedEvent) })),
+      checkpoint: appended.checkpoint,
+    };
+  }
+
+  /**
+   * The cached path. Only an append can prove a kept state current, so a kept
+   * state that decides nothing or breaks a rule proves nothing: undefined sends
+   * the command down the loading path, to be decided on the stored state.
+   */
+  async function handleCached(cached: LoadedAggregate<State>, command: Command, handleOptions: HandleOptions) {
+    let decided: Event[];
+    try {
+      decided = aggregate.execute(command, cached.state);
+    } catch {
+      return undefined;
+    }
+    if (decided.length === 0) return undefined;
+    try {
+      return await decideAndAppend(cached, decided, handleOptions);
+    } catch (error) {
+      // A conflict means another writer moved on; any other failure may have left the stream unknown.
+      cache.forget(cached.streamId);
+      throw error;
+    }
+  }
 
   return {
     load,
     async handle(id, command, handleOptions = {}) {
-      const { tx, metadata, idempotency } = handleOptions;
+      const { tx } = handleOptions;
+      const cached = tx ? undefined : cache.get(aggregate.streamId(id));
+      const fromCache = cached ? await handleCached(cached, command, handleOptions) : undefined;
+      if (fromCache) return fromCache;
       const loaded = await load(id, tx);
       const decided = aggregate.execute(command, loaded.state);
       if (decided.length === 0) {
         return { streamId: loaded.streamId, state: loaded.state, version: loaded.version, events: [], checkpoint: undefined };
       }
-      const appended = await store.appendToStream<Event>(
-        {
-          streamId: loaded.streamId,
-          streamType: aggregate.streamType,
-          expectedVersion: loaded.version === 0 ? 'no_stream' : loaded.version,
-          events: decided,
-          ...(metadata ? { metadata } : {}),
-          ...(idempotency ? { idempotency } : {}),
-        },
-        tx,
-      );
-      const state = aggregate.apply(loaded.state, decided);
-      const version = appended.nextExpectedVersion;
-      const policy = aggregate.snapshots;
-      if (!tx && policy && snapshotDue(policy.every, loaded.snapshotVersion, version)) {
-        await boundedSnapshotWrite(
-          () => writeSnapshot(db, policy, { streamId: loaded.streamId, version, state }),
-          budgetMs,
-          (error) => {
-            onSnapshotError(error, loaded.streamId);
-          },
-        );
-      }
-      return {
-        streamId: loaded.streamId,
-        state,
-        version,
-        events: decided.map((event, index) => ({ ...event, ...(appended.events[index] as AppendedEvent) })),
-        checkpoint: appended.checkpoint,
-      };
+      return decideAndAppend(loaded, decided, handleOptions);
     },
   };
 }

@@ -17,6 +17,15 @@ function answerFrom(record: CommandRecord, envelope: CommandEnvelope): CommandOu
 }
 
 /**
+ * Only a command that may have run before needs its record looked up: one whose
+ * id the caller chose (it may be a resend), or any retry (the earlier try may
+ * have committed and lost only the reply). The first try of an id the bus just
+ * created cannot have run, so it saves that round trip; the append still
+ * refuses a recorded id, so even a wrong guess here could not apply it twice.
+ */
+const mayHaveRun = (envelope: CommandEnvelope) => envelope.commandIdFrom === 'caller' || envelope.attempt > 1;
+
+/**
  * Idempotency by command id: a command whose id has an outcome is answered from
  * it without running; otherwise it runs and its outcome is stored in the same
  * transaction as its events. Of two identical commands racing, the loser's
@@ -29,7 +38,7 @@ export function idempotencyStep(db: Queryable): CommandStep {
       const record = await findCommand(db, commandId);
       return record ? answerFrom(record, envelope) : undefined;
     };
-    const stored = await replay();
+    const stored = mayHaveRun(envelope) ? await replay() : undefined;
     if (stored) return stored;
     try {
       const outcome = await next(envelope);

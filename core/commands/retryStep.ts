@@ -7,5 +7,5 @@ import { withRetry, type RetryPolicy } from './retryPolicy';
  * racing duplicate) already produced the outcome.
  */
 export function retryStep(policy: RetryPolicy, onRetry?: (error: unknown, attempt: number) => void): CommandStep {
-  return (envelope, next) => withRetry(policy, () => next(envelope), onRetry);
+  return (envelope, next) => withRetry(policy, (attempt) => next({ ...envelope, attempt }), onRetry);
 }

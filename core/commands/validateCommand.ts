@@ -45,5 +45,7 @@ export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>
     definition,
     payload: payload.data,
     payloadHash: payloadHash(definition.type, payload.data),
+    commandIdFrom: ids.data.commandId === undefined ? 'bus' : 'caller',
+    attempt: 1,
   };
 }

@@ -3,6 +3,7 @@ export { poolDb, TransactionAbortedError, type PgCompatiblePool, type PoolDbOpti
 export { createPgDb, type PgDbOptions } from './pgDb';
 export { createNeonDb, type NeonDbOptions } from './neonDb';
 export { createDb } from './createDb';
+export { ConnectionLostError } from './ConnectionLostError';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export { migrateOnColdStart } from './migrateOnColdStart';

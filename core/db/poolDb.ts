@@ -1,3 +1,4 @@
+import { ConnectionLostError } from './ConnectionLostError';
 import type { Db, Queryable, QueryOptions, QueryResult } from './Db';
 import { asDatabaseError } from './databaseError';
 
@@ -10,7 +11,11 @@ export interface PgCompatiblePool {
 interface PgCompatibleClient {
   query(query: string | { name: string; text: string; values: unknown[] }, params?: unknown[]): Promise<PgCompatibleResult>;
   release(destroy?: boolean | Error): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
+
+type SendQuery = PgCompatibleClient['query'];
 
 interface PgCompatibleResult {
   rows: unknown[];
@@ -43,13 +48,11 @@ function breaksConnection(error: unknown): boolean {
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
-function queryableOf(client: PgCompatibleClient, prepared: boolean): Queryable {
+function queryableOf(send: SendQuery, prepared: boolean): Queryable {
   return {
     async query<Row extends object>(text: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<Row>> {
       const values = [...params];
-      const result = await (prepared && options.name
-        ? client.query({ name: options.name, text, values })
-        : client.query(text, values));
+      const result = await (prepared && options.name ? send({ name: options.name, text, values }) : send(text, values));
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
   };
@@ -59,17 +62,34 @@ function queryableOf(client: PgCompatibleClient, prepared: boolean): Queryable {
 export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db {
   const prepared = options.preparedStatements ?? false;
 
-  /** Runs `work` on a pooled connection; `work` says whether a failure left the connection unusable. */
-  async function withClient<T>(work: (client: PgCompatibleClient) => Promise<T>, isFatal: (error: unknown) => boolean): Promise<T> {
+  /**
+   * Runs `work` on a pooled connection through `send`, which refuses to use a
+   * connection the server already closed; `isFatal` says whether a failure left
+   * the connection unusable. Such a connection is destroyed, not pooled again.
+   */
+  async function withClient<T>(
+    work: (send: SendQuery, connectionLost: () => boolean) => Promise<T>,
+    isFatal: (error: unknown) => boolean,
+  ): Promise<T> {
     const client = await pool.connect();
     let broken: Error | undefined;
+    let lost: Error | undefined;
+    // The pool listens for errors only on idle connections. A checked-out one the
+    // server closes between statements emits `error` with no statement to fail,
+    // and an `error` nobody listens to is an uncaught exception: the process dies.
+    const onError = (error: Error) => {
+      lost ??= error;
+    };
+    client.on('error', onError);
+    const send: SendQuery = (query, params) => (lost ? Promise.reject(new ConnectionLostError(lost)) : client.query(query, params));
     try {
-      return await work(client);
+      return await work(send, () => lost !== undefined);
     } catch (error) {
       if (isFatal(error)) broken = asError(error);
       throw error;
     } finally {
-      client.release(broken ?? false);
+      client.removeListener('error', onError);
+      client.release(lost ?? broken ?? false);
     }
   }
 
@@ -77,22 +97,25 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     // Like pool.query, but a statement the server refused (a conflict, a constraint)
     // returns the connection to the pool instead of closing it.
     query: (text, params, queryOptions) =>
-      withClient((client) => queryableOf(client, prepared).query(text, params, queryOptions), breaksConnection),
+      withClient((send) => queryableOf(send, prepared).query(text, params, queryOptions), breaksConnection),
     transaction: <T>(work: (tx: Queryable) => Promise<T>) => {
       let rollbackFailed = false;
       return withClient(
-        async (client) => {
-          await client.query('BEGIN');
+        async (send, connectionLost) => {
+          await send('BEGIN');
           try {
-            const result = await work(queryableOf(client, prepared));
+            const result = await work(queryableOf(send, prepared));
             // Work that caught a failed statement and went on would otherwise look committed.
-            const commit = await client.query('COMMIT');
+            const commit = await send('COMMIT');
             if (commit.command === 'ROLLBACK') throw new TransactionAbortedError();
             return result;
           } catch (error) {
-            await client.query('ROLLBACK').catch(() => {
-              rollbackFailed = true;
-            });
+            // On a lost connection the server has rolled back already; there is nothing to send.
+            if (!connectionLost()) {
+              await send('ROLLBACK').catch(() => {
+                rollbackFailed = true;
+              });
+            }
             throw error;
           }
         },

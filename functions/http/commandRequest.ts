@@ -34,7 +34,9 @@ export const correlationIdOf = (event: APIGatewayProxyEventV2): string =>
 /**
  * Reads `POST /commands/{type}`: the body is the command's payload, the command
  * id comes from the `Idempotency-Key` header or a `commandId` field, the
- * correlation id from `X-Correlation-Id` (or the gateway's request id).
+ * correlation id from `X-Correlation-Id` (or the gateway's request id), the
+ * causation id from `X-Causation-Id` (a caller reacting to an event names it
+ * there) and the trace context from `traceparent`.
  */
 export function commandRequestOf(event: APIGatewayProxyEventV2, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): CommandRequest {
   const body = bodyOf(event, maxBodyBytes);
@@ -55,6 +57,7 @@ export function commandRequestOf(event: APIGatewayProxyEventV2, maxBodyBytes = D
     payload,
     commandId: headerCommandId ?? bodyCommandId,
     correlationId: correlationIdOf(event),
+    causationId: event.headers['x-causation-id'],
     traceparent: event.headers.traceparent,
   };
 }

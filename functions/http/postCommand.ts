@@ -45,7 +45,6 @@ async function postCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayPro
   }
 }
 
-export const handler = middy(postCommand)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics));
+const withLogging = middy(postCommand).use(injectLambdaContext(logger, { resetKeys: true }));
+
+export const handler = (tracer ? withLogging.use(captureLambdaHandler(tracer)) : withLogging).use(logMetrics(metrics));

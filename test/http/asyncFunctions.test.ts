@@ -56,6 +56,24 @@ describe('asynchronous commands over HTTP', () => {
     expect(settled.body).toMatchObject({ commandId, status: 'succeeded', outcome: { streamId: `account-${accountId}`, version: 1 } });
   });
 
+  it("the worker writes the sender's correlation id, causation id and traceparent on the command's events", async () => {
+    const accountId = crypto.randomUUID();
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const accepted = await post(
+      'OpenAccount',
+      { accountId, owner: 'di', currency: 'EUR' },
+      { prefer: 'respond-async', 'x-correlation-id': 'checkout-17', 'x-causation-id': 'event-41', traceparent },
+    );
+    const commandId = String(accepted.body.commandId);
+    expect((await statusOnceSettled(commandId)).body).toMatchObject({ status: 'succeeded' });
+
+    const { store } = await getApp();
+    const { events } = await store.readStream(`account-${accountId}`);
+    expect(events.map((event) => event.metadata)).toEqual([
+      { correlationId: 'checkout-17', causationId: 'event-41', commandId, traceparent },
+    ]);
+  });
+
   it('a refused asynchronous command ends failed, with the rule', async () => {
     const accepted = await post('Deposit', { accountId: crypto.randomUUID(), amount: 5 }, { prefer: 'respond-async' });
     const settled = await statusOnceSettled(String(accepted.body.commandId));

@@ -9,6 +9,10 @@ export interface StoredCommand {
   /** The payload as the schema parsed it when it was sent. */
   payload: unknown;
   correlationId: string | undefined;
+  /** The sender's causation id, written on the command's events when the worker runs it. */
+  causationId: string | undefined;
+  /** The sender's W3C trace context, carried onto the events likewise. */
+  traceparent: string | undefined;
   status: CommandState;
 }
 
@@ -18,6 +22,8 @@ interface StoredCommandRow {
   payload_hash: string;
   payload: unknown;
   correlation_id: string | null;
+  causation_id: string | null;
+  traceparent: string | null;
   status: CommandState;
 }
 
@@ -25,8 +31,8 @@ interface StoredCommandRow {
 // repeated send from a reused id. A row being inserted concurrently is waited
 // for, so of two identical sends exactly one stores (and dispatches).
 const STORE_PENDING_SQL = `
-  INSERT INTO commands (command_id, command_type, payload_hash, payload, correlation_id, status)
-  VALUES ($1, $2, $3, $4::jsonb, $5, 'pending')
+  INSERT INTO commands (command_id, command_type, payload_hash, payload, correlation_id, causation_id, traceparent, status)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, 'pending')
   ON CONFLICT (command_id) DO NOTHING`;
 
 /** Stores a new pending command; false if its id is already taken. */
@@ -37,12 +43,14 @@ export async function storePending(db: Queryable, command: Omit<StoredCommand, '
     command.payloadHash,
     JSON.stringify(command.payload),
     command.correlationId ?? null,
+    command.causationId ?? null,
+    command.traceparent ?? null,
   ]);
   return rowCount === 1;
 }
 
 const READ_STORED_SQL = `
-  SELECT command_id, command_type, payload_hash, payload, correlation_id, status
+  SELECT command_id, command_type, payload_hash, payload, correlation_id, causation_id, traceparent, status
   FROM commands WHERE command_id = $1`;
 
 export async function readStoredCommand(db: Queryable, commandId: string): Promise<StoredCommand | undefined> {
@@ -55,6 +63,8 @@ export async function readStoredCommand(db: Queryable, commandId: string): Promi
     payloadHash: row.payload_hash,
     payload: row.payload,
     correlationId: row.correlation_id ?? undefined,
+    causationId: row.causation_id ?? undefined,
+    traceparent: row.traceparent ?? undefined,
     status: row.status,
   };
 }

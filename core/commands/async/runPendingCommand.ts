@@ -37,7 +37,10 @@ export function runPendingCommandWith(db: Queryable, bus: CommandBus) {
           type: stored.commandType,
           payload: stored.payload,
           commandId,
+          // The sender's context, so the events tell the same story as if it had run at once.
           correlationId: stored.correlationId,
+          causationId: stored.causationId,
+          traceparent: stored.traceparent,
         });
       } catch (error) {
         if (!isVerdict(error)) {

@@ -22,7 +22,7 @@ export function sendCommand({ db, bus, dispatcher, onDispatchError }: SendDepend
   return async (request: CommandRequest): Promise<SendResult> => {
     // Inside the async function, so a validation error is a rejection, and nothing is stored.
     const envelope = bus.validate(request);
-    const { commandId, correlationId } = envelope.context;
+    const { commandId, correlationId, causationId, traceparent } = envelope.context;
     const commandType = envelope.definition.type;
     const stored = await storePending(db, {
       commandId,
@@ -30,6 +30,8 @@ export function sendCommand({ db, bus, dispatcher, onDispatchError }: SendDepend
       payloadHash: envelope.payloadHash,
       payload: envelope.payload,
       correlationId,
+      causationId,
+      traceparent,
     });
     if (!stored) {
       const existing = await readStoredCommand(db, commandId);

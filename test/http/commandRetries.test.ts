@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../core/db';
+import { getApp } from '../../functions/app';
+import { postCommandRequest } from '../support/commandHttp';
+import { deferred, sleep } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase | undefined;
+let admin: Db | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  process.env.DATABASE_URL = database.url;
+  process.env.DB_POOL_MAX = '2';
+  admin = createPgDb({ connectionString: database.url, max: 2 });
+});
+
+afterAll(async () => {
+  await (await getApp()).db.close();
+  await admin?.close();
+  await database?.drop();
+});
+
+const adminDb = (): Db => {
+  if (!admin) throw new Error('beforeAll has not run');
+  return admin;
+};
+
+/** The key append_to_stream locks a stream under (migrations/0004): holding it makes the stream's next append wait. */
+const STREAM_LOCK = 'SELECT pg_advisory_xact_lock(1163067393, hashtext($1))';
+
+/** Holds the stream's append lock in a transaction of its own until `release` is called. */
+async function holdStreamLock(streamId: string) {
+  const locked = deferred();
+  const release = deferred();
+  const holding = adminDb().transaction(async (tx) => {
+    await tx.query(STREAM_LOCK, [streamId]);
+    locked.resolve();
+    await release.promise;
+  });
+  await locked.promise;
+  return async () => {
+    release.resolve();
+    await holding;
+  };
+}
+
+/** The backend of this database waiting for an advisory lock: the one appending for the command. */
+async function backendWaitingForTheLock(): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    const { rows } = await adminDb().query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+    );
+    if (rows.length > 1) throw new Error('more than one backend waits for the lock');
+    if (rows[0]) return rows[0].pid;
+    await sleep(10);
+  }
+  throw new Error('no backend came to wait for the stream lock');
+}
+
+describe('POST /commands/{type} when the server terminates the connection mid-command', () => {
+  it('retries on a new connection and succeeds exactly once: 200, one event, the right balance', async () => {
+    const accountId = crypto.randomUUID();
+    const streamId = `account-${accountId}`;
+    expect((await postCommandRequest('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' })).statusCode).toBe(200);
+
+    // Given the command's append is parked on the stream lock,
+    const releaseLock = await holdStreamLock(streamId);
+    const response = postCommandRequest('Deposit', { accountId, amount: 250 });
+    const serving = await backendWaitingForTheLock();
+    // when the server terminates the connection serving it (a real "terminating connection" error),
+    const { rows } = await adminDb().query<{ terminated: boolean }>('SELECT pg_terminate_backend($1) AS terminated', [serving]);
+    expect(rows[0]?.terminated).toBe(true);
+    await releaseLock();
+
+    // then the command is retried and succeeds, once.
+    const answer = await response;
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body).toMatchObject({ streamId, version: 2, replayed: false, events: [{ type: 'MoneyDeposited', version: 2 }] });
+    const deposits = await adminDb().query<{ count: number; balance: number }>(
+      `SELECT count(*)::int AS count, coalesce(sum((data->>'amount')::int), 0)::int AS balance
+       FROM events WHERE stream_id = $1 AND type = 'MoneyDeposited'`,
+      [streamId],
+    );
+    expect(deposits.rows[0]).toEqual({ count: 1, balance: 250 });
+    const alive = await adminDb().query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [serving]);
+    expect(alive.rowCount).toBe(0);
+  });
+});

@@ -11,7 +11,7 @@ import type { Measurement } from './support/targets';
 import { fillOutbox, measureDirectPublishes, measurePublisher, type OutboxWorkload } from './scenarios/outboxPublishing';
 
 const RESULTS_PATH = fileURLToPath(new URL('results/outbox.json', import.meta.url));
-const WORKLOAD: OutboxWorkload = { streams: 500, eventsPerStream: 100, batchSize: 500, partitions: 4 };
+const WORKLOAD: OutboxWorkload = { streams: 500, eventsPerStream: 100, batchSize: 1000, partitions: 4 };
 const TARGET = { on: 'ratio', min: 0.7 } as const;
 
 async function runBenchmarks(url: string): Promise<Measurement[]> {

@@ -6,6 +6,8 @@ import { createOutboxPublisher, outboxRouting } from '../../core/outbox';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const STREAM = 'BENCH_OUTBOX';
+// Both sides publish through connections set up alike, as functions/outboxPublisher.ts sets them up.
+const PUBLISHING_CONNECTION = { servers: NATS_URL, noAsyncTraces: true };
 const PREFIX = 'benchoutbox';
 
 export interface OutboxWorkload {
@@ -56,7 +58,7 @@ export async function measurePublisher(url: string, workload: OutboxWorkload): P
   await db.query('VACUUM ANALYZE outbox');
   const publisher = createOutboxPublisher({
     db,
-    connect: () => connect({ servers: NATS_URL }),
+    connect: () => connect(PUBLISHING_CONNECTION),
     stream: { name: STREAM },
     subjectPrefix: PREFIX,
     batchSize: workload.batchSize,
@@ -95,7 +97,7 @@ export async function measureDirectPublishes(url: string, workload: OutboxWorklo
   );
   await db.close();
   const messages: Message[] = rows.map((row) => ({ subject: row.subject, payload: row.payload, headers: row.headers, eventId: row.event_id }));
-  const nc = await connect({ servers: NATS_URL });
+  const nc = await connect(PUBLISHING_CONNECTION);
   try {
     await freshStream(nc);
     const jsm = await jetstreamManager(nc);

@@ -3,6 +3,8 @@ import type { Queryable } from '../db';
 /** An outbox row as the publisher handles it. */
 export interface OutboxMessage {
   id: bigint;
+  /** With `id`, the message's place in the publisher's reading order. */
+  txId: bigint;
   eventId: string;
   streamId: string;
   streamVersion: number;
@@ -17,6 +19,7 @@ export interface OutboxMessage {
 
 interface MessageRow {
   id: string;
+  tx_id: string;
   event_id: string;
   stream_id: string;
   stream_version: number;
@@ -27,21 +30,32 @@ interface MessageRow {
   delayed: boolean;
 }
 
-// Every earlier pending message of a returned stream is returned too; see outbox_pending_batch.
+/** Where a publisher reads on from: after the last message it read. */
+export interface OutboxCursor {
+  txId: bigint;
+  id: bigint;
+}
+
+export const START_OF_OUTBOX: OutboxCursor = { txId: 0n, id: 0n };
+
+// See outbox_pending_batch: gap-free reading on from a cursor.
 const PENDING_SQL = `
-  SELECT id, event_id, stream_id, stream_version, subject, payload, headers, attempts, delayed
-  FROM outbox_pending_batch($1, $2, $3)`;
+  SELECT id, tx_id, event_id, stream_id, stream_version, subject, payload, headers, attempts, delayed
+  FROM outbox_pending_batch($1, $2, $3, $4, $5)`;
 
 export async function readPendingMessages(
   db: Queryable,
   partition: { index: number; count: number },
   limit: number,
+  after: OutboxCursor = START_OF_OUTBOX,
 ): Promise<OutboxMessage[]> {
-  const { rows } = await db.query<MessageRow>(PENDING_SQL, [partition.index, partition.count, limit], {
+  const params = [partition.index, partition.count, after.txId.toString(), after.id.toString(), limit];
+  const { rows } = await db.query<MessageRow>(PENDING_SQL, params, {
     name: 'outbox_pending',
   });
   return rows.map((row) => ({
     id: BigInt(row.id),
+    txId: BigInt(row.tx_id),
     eventId: row.event_id,
     streamId: row.stream_id,
     streamVersion: row.stream_version,

@@ -10,11 +10,7 @@ export type PublishResult =
 
 function groupByStream(messages: readonly OutboxMessage[]): OutboxMessage[][] {
   const streams = new Map<string, OutboxMessage[]>();
-  const blocked = new Set<string>();
   for (const message of messages) {
-    // A delayed message holds back everything after it in its stream.
-    if (message.delayed) blocked.add(message.streamId);
-    if (blocked.has(message.streamId)) continue;
     const stream = streams.get(message.streamId);
     if (stream) stream.push(message);
     else streams.set(message.streamId, [message]);
@@ -35,27 +31,26 @@ async function publishOne(js: JetStreamClient, message: OutboxMessage, timeoutMs
 }
 
 /**
- * Publishes messages pipelined across streams but one at a time within a stream:
- * a stream's next message is sent only once the previous one is acknowledged
- * (stored, or already stored: a duplicate). So JetStream stores every stream in
- * version order, even when another publisher sends the same messages at the same
- * time. A stream stops at its first failure; its later messages wait for the next batch.
+ * Publishes messages pipelined across streams but in rounds within a stream:
+ * round n sends the n-th message of every stream at once, and a stream's next
+ * message goes out only once the previous one is acknowledged (stored, or already
+ * stored: a duplicate). So JetStream stores every stream in version order, even
+ * when another publisher sends the same messages at the same time. A stream stops
+ * at its first failure; its later messages wait for the next batch.
  */
 export async function publishInStreamOrder(
   js: JetStreamClient,
   messages: readonly OutboxMessage[],
   timeoutMs: number,
 ): Promise<PublishResult[]> {
-  const perStream = await Promise.all(
-    groupByStream(messages).map(async (stream) => {
-      const results: PublishResult[] = [];
-      for (const message of stream) {
-        const result = await publishOne(js, message, timeoutMs);
-        results.push(result);
-        if (result.kind !== 'published') break;
-      }
-      return results;
-    }),
-  );
-  return perStream.flat();
+  let streams = groupByStream(messages);
+  const results: PublishResult[] = [];
+  // Whole rounds, rather than each stream chaining on its own acks, keep the
+  // publishes of a round in one burst on the connection.
+  for (let round = 0; streams.length > 0; round++) {
+    const sent = await Promise.all(streams.map((stream) => publishOne(js, stream[round] as OutboxMessage, timeoutMs)));
+    results.push(...sent);
+    streams = streams.filter((stream, index) => sent[index]?.kind === 'published' && stream.length > round + 1);
+  }
+  return results;
 }

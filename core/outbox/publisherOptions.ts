@@ -63,7 +63,7 @@ export function publisherSettings(options: OutboxPublisherOptions): PublisherSet
     partitions: options.partitions ?? 4,
     holder: options.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     leaseTtlMs: options.leaseTtlMs ?? 30_000,
-    batchSize: options.batchSize ?? 500,
+    batchSize: options.batchSize ?? 1_000,
     publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
     maxAttempts: options.maxAttempts ?? 5,
     refusalBackoff: options.refusalBackoff ?? { baseMs: 1_000, maxMs: MINUTE },

@@ -71,3 +71,16 @@ export function dyingBeforeMark(db: Db): Db {
     close: () => db.close(),
   };
 }
+
+/** A Db that runs `hook` once, just before the publisher's `n`-th read of pending messages. */
+export function beforePendingRead(db: Db, n: number, hook: () => Promise<void>): Db {
+  let reads = 0;
+  return {
+    query: async (text, params, options) => {
+      if (text.includes('outbox_pending_batch') && ++reads === n) await hook();
+      return db.query(text, params, options);
+    },
+    transaction: (work) => db.transaction(work),
+    close: () => db.close(),
+  };
+}

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutboxStatus } from '../../core/outbox';
 import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
-import { dyingBeforeMark, startOutboxHarness, type OutboxHarness } from './outboxHarness';
+import { beforePendingRead, dyingBeforeMark, startOutboxHarness, type OutboxHarness } from './outboxHarness';
+import { deferred } from '../support/fixtures';
 
 let harness: OutboxHarness;
 
@@ -15,15 +16,32 @@ afterAll(async () => {
   await harness.close();
 });
 
-/** Appends `perStream` events to each of `streams` new streams, one append at a time per stream. */
-async function appendEvents(streams: number, perStream: number): Promise<string[]> {
+/**
+ * Appends `perStream` events to each of `streams` new streams, one append at a time
+ * per stream. With `delayedCommits`, each append's transaction stays open a few
+ * milliseconds after it wrote, so commits land out of the order ids were taken.
+ */
+async function appendEvents(streams: number, perStream: number, options: { delayedCommits?: boolean } = {}): Promise<string[]> {
   const streamIds = Array.from({ length: streams }, () => uniqueStreamId());
+  const append = async (streamId: string, version: number) => {
+    const request = {
+      streamId,
+      streamType: 'account',
+      expectedVersion: version - 1,
+      events: [version === 1 ? opened() : deposited(version)],
+    };
+    if (!options.delayedCommits) {
+      await harness.store.appendToStream<AccountEvent>(request);
+      return;
+    }
+    await harness.db.transaction(async (tx) => {
+      await harness.store.appendToStream<AccountEvent>(request, tx);
+      await sleep(Math.random() * 15);
+    });
+  };
   await Promise.all(
     streamIds.map(async (streamId) => {
-      await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-      for (let version = 2; version <= perStream; version++) {
-        await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: version - 1, events: [deposited(version)] });
-      }
+      for (let version = 1; version <= perStream; version++) await append(streamId, version);
     }),
   );
   return streamIds;
@@ -77,7 +95,7 @@ describe('the outbox publisher', () => {
     expect(await readOutboxStatus(harness.db)).toEqual({ backlog: 0, oldestPendingAgeSeconds: 0, parked: 0 });
   });
 
-  it('with three publishers running at once while writers append, delivers every event once and in stream order', async () => {
+  it('with three publishers running at once while writers append and commit late, delivers every event once and in stream order', async () => {
     const publishers = [harness.publisher(), harness.publisher(), harness.publisher()];
     let writing = true;
     const publishing = publishers.map(async (publisher) => {
@@ -86,10 +104,43 @@ describe('the outbox publisher', () => {
         await sleep(5);
       }
     });
-    const streamIds = await appendEvents(40, 25);
+    const streamIds = await appendEvents(40, 25, { delayedCommits: true });
     writing = false;
     await Promise.all(publishing);
     await expectDeliveredOnceInOrder(streamIds, 25);
+  });
+
+  it('publishes a message whose transaction commits late before the next message of its stream', async () => {
+    const late = uniqueStreamId();
+    const others = [uniqueStreamId(), uniqueStreamId(), uniqueStreamId()];
+    const commit = deferred();
+    // Version 1 of `late` takes its outbox id first, then waits to commit.
+    const lateAppend = harness.db.transaction(async (tx) => {
+      await harness.store.appendToStream<AccountEvent>({ streamId: late, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+      await commit.promise;
+    });
+    await sleep(50);
+    for (const streamId of others) {
+      await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    }
+    let appendedBehind: Promise<unknown> | undefined;
+    const commitAndAppendBehind = () => {
+      commit.resolve();
+      appendedBehind ??= lateAppend.then(() =>
+        harness.store.appendToStream<AccountEvent>({ streamId: late, streamType: 'account', expectedVersion: 1, events: [deposited(2)] }),
+      );
+      return appendedBehind;
+    };
+    // Mid-drain (if the publisher is still reading), version 1 commits and version 2 is appended behind it.
+    const db = beforePendingRead(harness.db, 2, async () => {
+      await commitAndAppendBehind();
+    });
+    await harness.publisher({ db, batchSize: 1, partitions: 1 }).run();
+    await commitAndAppendBehind();
+    await publishUntilDrained(() => harness.publisher({ partitions: 1 }).run());
+    const versions = (await messagesOf([late])).map((message) => Number(header(message, 'Stream-Version')));
+    expect(versions).toEqual([1, 2]);
+    await expectDeliveredOnceInOrder(others, 1);
   });
 
   it('when a publisher dies between publishing and marking, the retry is a duplicate the server drops', async () => {

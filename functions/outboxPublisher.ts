@@ -13,7 +13,8 @@ const SAFETY_MARGIN_MS = 5_000;
 
 let publisher: OutboxPublisher | undefined;
 
-function publisherFor(app: App): OutboxPublisher {
+/** The app's publisher, built once per container; throws without NATS_URL. */
+export function outboxPublisherFor(app: App): OutboxPublisher {
   const { NATS_URL, OUTBOX_STREAM, OUTBOX_SUBJECT_PREFIX, OUTBOX_PARTITIONS, OUTBOX_DUPLICATE_WINDOW_SECONDS, OUTBOX_RETENTION_HOURS, OUTBOX_MAX_ATTEMPTS } = app.outbox;
   if (!NATS_URL) throw new Error('NATS_URL is not set: the outbox publisher has nowhere to publish');
   publisher ??= createOutboxPublisher({
@@ -36,7 +37,7 @@ function publisherFor(app: App): OutboxPublisher {
  */
 async function publishOutbox(_event: unknown, context: Context): Promise<void> {
   const app = await getApp();
-  const report = await publisherFor(app).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
+  const report = await outboxPublisherFor(app).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
   const status = await readOutboxStatus(app.db);
   metrics.addMetric('OutboxPublished', MetricUnit.Count, report.published);
   metrics.addMetric('OutboxDuplicates', MetricUnit.Count, report.duplicates);

@@ -1,3 +1,4 @@
+import { startBackgroundLoop, type BackgroundLoop } from '../core/background';
 import { startProjectorLoop } from '../core/projections';
 import { getApp } from '../functions/app';
 import { handler as getAccount } from '../functions/http/getAccount';
@@ -5,6 +6,7 @@ import { handler as getAccountStatement } from '../functions/http/getAccountStat
 import { handler as getCommand } from '../functions/http/getCommand';
 import { handler as postCommand } from '../functions/http/postCommand';
 import { startLocalServer } from '../functions/local';
+import { outboxPublisherFor } from '../functions/outboxPublisher';
 
 // With no DATABASE_URL, run on the embedded PGlite, keeping data in .data/pglite between runs.
 if (!process.env.DATABASE_URL) process.env.DB_DRIVER ??= 'pglite';
@@ -27,15 +29,27 @@ const projectorLoop = startProjectorLoop(app.projector, {
     console.error('projector run failed', error);
   },
 });
+// With NATS_URL, the outbox publisher runs the same way; without it, events wait in the outbox.
+const publisherLoop: BackgroundLoop | undefined = app.outbox.NATS_URL
+  ? startBackgroundLoop(() => outboxPublisherFor(app).run({ deadline: Date.now() + 10_000 }), {
+      onError: (error: unknown) => {
+        console.error('outbox publisher run failed', error);
+      },
+    })
+  : undefined;
 app.nudges.onNudge(() => {
   projectorLoop.wake();
+  publisherLoop?.wake();
 });
 const driver = process.env.DB_DRIVER ?? 'pg';
 console.log(`listening on ${server.url} (database: ${driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL'})`);
+console.log(publisherLoop ? `publishing the outbox to ${app.outbox.NATS_URL ?? ''}` : 'outbox not published (set NATS_URL to publish it)');
 
 const stop = async () => {
   await server.close();
   await projectorLoop.stop();
+  await publisherLoop?.stop();
+  if (app.outbox.NATS_URL) await outboxPublisherFor(app).close();
   await app.db.close();
   process.exit(0);
 };

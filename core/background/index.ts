@@ -1,0 +1,1 @@
+export { startBackgroundLoop, type BackgroundLoop, type BackgroundLoopOptions } from './backgroundLoop';

@@ -87,11 +87,13 @@ export default $config({
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
     const api = new sst.aws.ApiGatewayV2('Api');
-    api.route('POST /commands/{type}', {
+    // One variable name at this level ({command}: the type to POST, the id to GET):
+    // API Gateway refuses sibling path variables with different names.
+    api.route('POST /commands/{command}', {
       ...invokesWorker,
       handler: 'functions/http/postCommand.handler',
     });
-    api.route('GET /commands/{id}', {
+    api.route('GET /commands/{command}', {
       ...shared,
       handler: 'functions/http/getCommand.handler',
     });

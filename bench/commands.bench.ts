@@ -40,7 +40,7 @@ async function runBenchmarks(url: string): Promise<Row[]> {
   const { handler } = await import('../functions/http/postCommand');
   const { startLocalServer } = await import('../functions/local');
   const app = await getApp();
-  const server = await startLocalServer({ port: 0, routes: [{ method: 'POST', path: '/commands/{type}', handler }] });
+  const server = await startLocalServer({ port: 0, routes: [{ method: 'POST', path: '/commands/{command}', handler }] });
   const rows: Row[] = [];
   try {
     for (const concurrency of [1, 16]) {

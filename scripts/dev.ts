@@ -17,8 +17,8 @@ const app = await getApp();
 const server = await startLocalServer({
   port,
   routes: [
-    { method: 'POST', path: '/commands/{type}', handler: postCommand, functionName: 'postCommand' },
-    { method: 'GET', path: '/commands/{id}', handler: getCommand, functionName: 'getCommand' },
+    { method: 'POST', path: '/commands/{command}', handler: postCommand, functionName: 'postCommand' },
+    { method: 'GET', path: '/commands/{command}', handler: getCommand, functionName: 'getCommand' },
     { method: 'GET', path: '/accounts/{id}', handler: getAccount, functionName: 'getAccount' },
     { method: 'GET', path: '/accounts/{id}/statement', handler: getAccountStatement, functionName: 'getAccountStatement' },
   ],

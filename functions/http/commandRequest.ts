@@ -53,7 +53,7 @@ export function commandRequestOf(event: APIGatewayProxyEventV2, maxBodyBytes = D
     throw new HttpInputError(400, 'INVALID_COMMAND_ID', 'The Idempotency-Key header and the commandId field differ');
   }
   return {
-    type: event.pathParameters?.type ?? '',
+    type: event.pathParameters?.command ?? '',
     payload,
     commandId: headerCommandId ?? bodyCommandId,
     correlationId: correlationIdOf(event),

@@ -9,7 +9,7 @@ import { jsonResponse } from './httpResponse';
 
 /** `GET /commands/{id}`: what became of a command: pending, succeeded with its outcome, or failed with its error. */
 async function getCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const commandId = event.pathParameters?.id ?? '';
+  const commandId = event.pathParameters?.command ?? '';
   try {
     const { db } = await getApp();
     const status = await getCommandStatus(db, commandId);

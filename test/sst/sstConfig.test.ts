@@ -184,8 +184,8 @@ describe('sst.config.ts', () => {
     const { recorded, outputs } = await runConfig({ dev: false });
 
     expect(recorded.routes.map(({ route, fn }) => [route, handlerOf(fn)])).toEqual([
-      ['POST /commands/{type}', 'functions/http/postCommand.handler'],
-      ['GET /commands/{id}', 'functions/http/getCommand.handler'],
+      ['POST /commands/{command}', 'functions/http/postCommand.handler'],
+      ['GET /commands/{command}', 'functions/http/getCommand.handler'],
       ['GET /accounts/{id}', 'functions/http/getAccount.handler'],
       ['GET /accounts/{id}/statement', 'functions/http/getAccountStatement.handler'],
     ]);

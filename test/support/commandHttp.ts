@@ -6,9 +6,9 @@ import { apiGatewayEvent, lambdaContext, parseResponse, type JsonResponse } from
 export async function postCommandRequest(type: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
   const event = apiGatewayEvent({
     method: 'POST',
-    route: '/commands/{type}',
+    route: '/commands/{command}',
     path: `/commands/${type}`,
-    pathParameters: { type },
+    pathParameters: { command: type },
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
@@ -17,6 +17,6 @@ export async function postCommandRequest(type: string, body: unknown, headers: R
 
 /** `GET /commands/{id}` through the real handler. */
 export async function getCommandRequest(id: string): Promise<JsonResponse> {
-  const event = apiGatewayEvent({ method: 'GET', route: '/commands/{id}', path: `/commands/${id}`, pathParameters: { id } });
+  const event = apiGatewayEvent({ method: 'GET', route: '/commands/{command}', path: `/commands/${id}`, pathParameters: { command: id } });
   return parseResponse(await getCommand(event, lambdaContext()));
 }

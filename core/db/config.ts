@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnvironment } from '../environment/parseEnvironment';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -14,10 +15,5 @@ export type DbConfig = z.infer<typeof DbConfigSchema>;
 
 /** Reads the database settings from the environment, failing loudly on bad values. */
 export function dbConfigFromEnv(env: Record<string, string | undefined> = process.env): DbConfig {
-  const parsed = DbConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid database configuration: ${problems.join('; ')}`);
-  }
-  return parsed.data;
+  return parseEnvironment(DbConfigSchema, env, 'database');
 }

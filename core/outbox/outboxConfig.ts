@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnvironment } from '../environment/parseEnvironment';
 import { DEFAULT_SUBJECT_PREFIX } from './outboxRouting';
 
 const OutboxConfigSchema = z.object({
@@ -16,10 +17,5 @@ export type OutboxConfig = z.infer<typeof OutboxConfigSchema>;
 
 /** Reads the outbox settings from the environment, failing loudly on bad values. */
 export function outboxConfigFromEnv(env: Record<string, string | undefined> = process.env): OutboxConfig {
-  const parsed = OutboxConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid outbox configuration: ${problems.join('; ')}`);
-  }
-  return parsed.data;
+  return parseEnvironment(OutboxConfigSchema, env, 'outbox');
 }

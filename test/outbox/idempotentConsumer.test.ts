@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
 import { handleOutboxMessage, processOnce, type OutboxEnvelope } from '../../core/outbox';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
-import { dyingBeforeMark, startOutboxHarness, type OutboxHarness } from './outboxHarness';
+import { dyingBeforeMark, publishEverything, runUntilItDies, startOutboxHarness, type OutboxHarness } from './outboxHarness';
 
 let harness: OutboxHarness;
 let consumers = 0;
@@ -59,9 +59,11 @@ async function appendDeposits(count: number): Promise<string> {
 describe('the idempotent consumer helper', () => {
   it('given a publisher killed between publish and mark, the consumer applies every event once', async () => {
     await appendDeposits(10);
-    await expect(harness.publisher({ db: dyingBeforeMark(harness.db), leaseTtlMs: 200 }).run()).rejects.toThrow('killed');
+    expect(await runUntilItDies(harness.publisher({ db: dyingBeforeMark(harness.db), leaseTtlMs: 200 }))).toMatchObject({
+      message: expect.stringContaining('killed') as string,
+    });
     await sleep(300);
-    const recovery = await harness.publisher().run();
+    const recovery = await publishEverything(harness.db, harness.publisher());
     expect(recovery.duplicates).toBe(10);
 
     const { name, consumer } = await newConsumer();
@@ -74,7 +76,7 @@ describe('the idempotent consumer helper', () => {
   it('when the consumer dies after its commit and before its ack, the redelivery has no second effect', async () => {
     await harness.db.query('DELETE FROM outbox');
     await appendDeposits(3);
-    await harness.publisher().run();
+    await publishEverything(harness.db, harness.publisher());
     const { name, consumer } = await newConsumer();
     const skipped = await fetchAll(consumer, 100);
     const first = skipped.slice(-3);
@@ -97,7 +99,7 @@ describe('the idempotent consumer helper', () => {
   it('when the handler fails, writes nothing, and the redelivered message is processed once', async () => {
     await harness.db.query('DELETE FROM outbox');
     await appendDeposits(1);
-    await harness.publisher().run();
+    await publishEverything(harness.db, harness.publisher());
     const { name, consumer } = await newConsumer();
     const all = await fetchAll(consumer, 100);
     for (const message of all.slice(0, -1)) await message.ackAck();

@@ -1,7 +1,14 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, type EventStore } from '../../core/eventstore';
-import { createOutboxPublisher, outboxRouting, type OutboxPublisher, type OutboxPublisherOptions } from '../../core/outbox';
+import {
+  createOutboxPublisher,
+  outboxRouting,
+  readOutboxStatus,
+  type OutboxPublisher,
+  type OutboxPublisherOptions,
+  type PublisherRunReport,
+} from '../../core/outbox';
 import { connectNats, deleteJetStream, uniqueJetStream } from '../support/natsTesting';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -83,4 +90,38 @@ export function beforePendingRead(db: Db, n: number, hook: () => Promise<void>):
     transaction: (work) => db.transaction(work),
     close: () => db.close(),
   };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a publisher until this database's outbox has no backlog, adding up the
+ * reports. One run is not always enough: the publisher reads only below the
+ * server-wide snapshot horizon, which other test files' open transactions can
+ * hold back for a moment.
+ */
+export async function publishEverything(db: Db, publisher: OutboxPublisher): Promise<Pick<PublisherRunReport, 'published' | 'duplicates' | 'cleaned'>> {
+  const total = { published: 0, duplicates: 0, cleaned: 0 };
+  for (let run = 0; run < 200; run++) {
+    const report = await publisher.run();
+    total.published += report.published;
+    total.duplicates += report.duplicates;
+    total.cleaned += report.cleaned;
+    if ((await readOutboxStatus(db)).backlog === 0) return total;
+    await pause(25);
+  }
+  throw new Error('the outbox did not drain');
+}
+
+/** Runs a publisher built on dyingBeforeMark until it dies, which it does at its first publish. */
+export async function runUntilItDies(publisher: OutboxPublisher): Promise<unknown> {
+  for (let run = 0; run < 200; run++) {
+    try {
+      await publisher.run();
+    } catch (error) {
+      return error;
+    }
+    await pause(25);
+  }
+  throw new Error('the publisher never published');
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePublishedMessages, listParkedMessages, readOutboxStatus, requeueParkedMessage } from '../../core/outbox';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
-import { startOutboxHarness, type OutboxHarness } from './outboxHarness';
+import { publishEverything, startOutboxHarness, type OutboxHarness } from './outboxHarness';
 
 let harness: OutboxHarness;
 
@@ -60,8 +60,7 @@ describe('outbox cleanup', () => {
     const streamId = uniqueStreamId();
     await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     const publisher = harness.publisher({ cleanup: { retentionMs: 0 } });
-    const report = await publisher.run();
-    expect(report).toMatchObject({ published: 1, cleaned: 1 });
+    expect(await publishEverything(harness.db, publisher)).toMatchObject({ published: 1, cleaned: 1 });
     expect(await outboxRows()).toEqual([]);
   });
 });
@@ -83,7 +82,7 @@ describe('a message NATS refuses', () => {
       refused += (await publisher.run()).refused;
     }
     expect(refused).toBe(3);
-    await publisher.run();
+    await publishEverything(harness.db, publisher);
 
     const parked = await listParkedMessages(harness.db);
     expect(parked).toMatchObject([

@@ -4,7 +4,7 @@ import { activeGeneration } from './generationRecords';
 import { tableNamesOf, type TableNames } from './projectionNames';
 
 export interface ProjectionReader<Table extends string> {
-  /** The active generation's tables, or null before the projection has any (or if it lacks one of them). */
+  /** The active generation's tables, or null before the projection has a generation (or if it lacks one of its tables). */
   tables(): Promise<TableNames<Table> | null>;
 }
 

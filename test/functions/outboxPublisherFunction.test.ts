@@ -1,30 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readOutboxStatus } from '../../core/outbox';
 import { getApp } from '../../functions/app';
 import { handler as publishOutbox } from '../../functions/outboxPublisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { postCommandRequest } from '../support/commandHttp';
 import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-let database: TestDatabase | undefined;
 const jetStream = uniqueJetStream();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  process.env.DATABASE_URL = database.url;
-  process.env.NATS_URL = NATS_URL;
-  process.env.OUTBOX_STREAM = jetStream.name;
-  process.env.OUTBOX_SUBJECT_PREFIX = jetStream.prefix;
-  delete process.env.NUDGE_FUNCTIONS;
+useAppOnTestDatabase({
+  env: { NATS_URL, OUTBOX_STREAM: jetStream.name, OUTBOX_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined },
 });
 
 afterAll(async () => {
   const nc = await connectNats();
   await deleteJetStream(nc, jetStream.name);
   await nc.close();
-  await (await getApp()).db.close();
-  await database?.drop();
 });
 
 describe('the outbox publisher function', () => {

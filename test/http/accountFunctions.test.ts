@@ -1,25 +1,14 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getApp } from '../../functions/app';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { handler as getAccount } from '../../functions/http/getAccount';
 import { handler as getAccountStatement } from '../../functions/http/getAccountStatement';
 import { handler as projector } from '../../functions/projector';
 import { apiGatewayEvent, lambdaContext, parseResponse, type JsonResponse } from '../support/apiGatewayEvent';
 import { postCommandRequest } from '../support/commandHttp';
 import { sleep } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-let database: TestDatabase | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase({ migrated: false });
-  process.env.DATABASE_URL = database.url;
-});
-
-afterAll(async () => {
-  await (await getApp()).db.close();
-  await database?.drop();
-});
+useAppOnTestDatabase({ migrated: false });
 
 async function getRequest(route: string, path: string, id: string, query?: Record<string, string>): Promise<JsonResponse> {
   const event: APIGatewayProxyEventV2 = {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { payloadHash } from '../../core/commands';
 import { getApp } from '../../functions/app';
 import { handler as commandSweeper } from '../../functions/commandSweeper';
@@ -6,20 +6,9 @@ import { handler as commandWorker } from '../../functions/commandWorker';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { sleep } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-let database: TestDatabase | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  process.env.DATABASE_URL = database.url;
-  delete process.env.COMMAND_WORKER_FUNCTION;
-});
-
-afterAll(async () => {
-  await (await getApp()).db.close();
-  await database?.drop();
-});
+useAppOnTestDatabase({ env: { COMMAND_WORKER_FUNCTION: undefined } });
 
 const post = postCommandRequest;
 const status = getCommandRequest;

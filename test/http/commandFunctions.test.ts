@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConcurrencyError } from '../../core/eventstore';
 import { getApp } from '../../functions/app';
 import { errorResponse } from '../../functions/http/errorResponse';
 import { parseResponse } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-let database: TestDatabase | undefined;
-
-beforeAll(async () => {
-  // Unmigrated: the first request migrates it, as a cold start does.
-  database = await createTestDatabase({ migrated: false });
-  process.env.DATABASE_URL = database.url;
-});
-
-afterAll(async () => {
-  await (await getApp()).db.close();
-  await database?.drop();
-});
+// Unmigrated: the first request migrates it, as a cold start does.
+useAppOnTestDatabase({ migrated: false });
 
 const post = postCommandRequest;
 const get = getCommandRequest;

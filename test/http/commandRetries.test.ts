@@ -1,24 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
-import { getApp } from '../../functions/app';
 import { postCommandRequest } from '../support/commandHttp';
 import { deferred, sleep } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-let database: TestDatabase | undefined;
+const database = useAppOnTestDatabase({ env: { DB_POOL_MAX: '2' } });
 let admin: Db | undefined;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  process.env.DATABASE_URL = database.url;
-  process.env.DB_POOL_MAX = '2';
-  admin = createPgDb({ connectionString: database.url, max: 2 });
+beforeAll(() => {
+  admin = createPgDb({ connectionString: database().url, max: 2 });
 });
 
 afterAll(async () => {
-  await (await getApp()).db.close();
   await admin?.close();
-  await database?.drop();
 });
 
 const adminDb = (): Db => {

@@ -1,0 +1,31 @@
+import { afterAll, beforeAll } from 'vitest';
+import { getApp } from '../../functions/app';
+import { createTestDatabase, type TestDatabase } from './testDatabase';
+
+/**
+ * For specs that call the Lambda handlers: points the handlers' shared app (built
+ * from the environment on first use) at a database of this file's own, with any
+ * other variables given (undefined removes one), and afterwards closes the app's
+ * pool and drops the database. Returns the database once the suite has started.
+ */
+export function useAppOnTestDatabase(
+  options: { migrated?: boolean; env?: Record<string, string | undefined> } = {},
+): () => TestDatabase {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase(options.migrated === undefined ? {} : { migrated: options.migrated });
+    process.env.DATABASE_URL = database.url;
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) Reflect.deleteProperty(process.env, name);
+      else process.env[name] = value;
+    }
+  });
+  afterAll(async () => {
+    await (await getApp()).db.close();
+    await database?.drop();
+  });
+  return () => {
+    if (!database) throw new Error('the test database is made in beforeAll');
+    return database;
+  };
+}

@@ -62,10 +62,16 @@ function validate(request: LeaseRequest): void {
 /** Claims one free or expired partition of the group, or returns null when every partition is held. */
 export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<PartitionLease | null> {
   validate(request);
+  const acquire = async () => {
+    const { rows } = await db.query<LeaseRow>(ACQUIRE_SQL, [request.group, request.partitions, request.holder, request.ttlMs]);
+    const row = rows[0];
+    return row ? toLease(row, request.partitions) : null;
+  };
+  // The group's rows exist after its first use: only a miss needs to make sure of them.
+  const lease = await acquire();
+  if (lease) return lease;
   await db.query(ENSURE_PARTITIONS_SQL, [request.group, request.partitions]);
-  const { rows } = await db.query<LeaseRow>(ACQUIRE_SQL, [request.group, request.partitions, request.holder, request.ttlMs]);
-  const row = rows[0];
-  return row ? toLease(row, request.partitions) : null;
+  return acquire();
 }
 
 /** Extends a lease that is still held; null once it expired or another holder took it. */

@@ -8,3 +8,4 @@ export {
   type LeaseRequest,
 } from './partitionLeases';
 export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
+export { holdingLeases } from './holdingLeases';

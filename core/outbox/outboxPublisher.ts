@@ -1,6 +1,6 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { acquirePartitionLease, releasePartitionLease, type PartitionLease } from '../leases';
+import { holdingLeases, type PartitionLease } from '../leases';
 import { ensureOutboxStream } from './jetStreamSetup';
 import { deletePublishedMessages } from './outboxMaintenance';
 import { drainPartition, type DrainOutcome } from './partitionDrain';
@@ -61,35 +61,24 @@ async function runPublisher(
   deadline: number,
 ): Promise<PublisherRunReport> {
   const tally = new RunTally();
-  // Leases stay held until the run ends: a drained partition released at once would
-  // be the first one offered again.
-  const held: PartitionLease[] = [];
-  try {
-    let leases = await acquireFreePartitions(settings);
+  const lease = { group: 'outbox', partitions: settings.partitions, holder: settings.holder, ttlMs: settings.leaseTtlMs };
+  await holdingLeases(settings.db, lease, async (acquire) => {
+    let leases = await acquireFree(acquire);
     let outcomes: DrainOutcome[] = [];
     while (leases.length > 0) {
-      held.push(...leases);
-      outcomes = await Promise.all(leases.map((lease) => drainPartition({ settings, jetStream, tally, deadline }, lease)));
-      leases = Date.now() < deadline ? await acquireFreePartitions(settings) : [];
+      outcomes = await Promise.all(leases.map((acquired) => drainPartition({ settings, jetStream, tally, deadline }, acquired)));
+      leases = Date.now() < deadline ? await acquireFree(acquire) : [];
     }
-    tally.report.caughtUp = held.length > 0 && outcomes.every((outcome) => outcome !== 'deadline');
-  } finally {
-    await Promise.all(held.map((lease) => releasePartitionLease(settings.db, lease)));
-  }
+    // The last round's drains: none of them stopped by the deadline (and there was one).
+    tally.report.caughtUp = outcomes.length > 0 && outcomes.every((outcome) => outcome !== 'deadline');
+  });
   tally.report.cleaned = await deletePublishedMessages(settings.db, settings.cleanup);
   return tally.finish();
 }
 
-async function acquireFreePartitions(settings: PublisherSettings): Promise<PartitionLease[]> {
+/** Every partition free now, so they drain side by side. */
+async function acquireFree(acquire: () => Promise<PartitionLease | null>): Promise<PartitionLease[]> {
   const leases: PartitionLease[] = [];
-  for (;;) {
-    const lease = await acquirePartitionLease(settings.db, {
-      group: 'outbox',
-      partitions: settings.partitions,
-      holder: settings.holder,
-      ttlMs: settings.leaseTtlMs,
-    });
-    if (!lease) return leases;
-    leases.push(lease);
-  }
+  for (let lease = await acquire(); lease; lease = await acquire()) leases.push(lease);
+  return leases;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
-import { acquirePartitionLease, releasePartitionLease, type PartitionLease } from '../leases';
+import { holdingLeases } from '../leases';
 import { activateIfCaughtUp } from './activateGeneration';
 import type { Projection } from './defineProjection';
 import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
@@ -66,31 +66,22 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
-    const held: PartitionLease[] = [];
-    let anyCaughtUp = false;
-    try {
-      // Leases stay held until every partition this instance took is drained: a
-      // released partition would be offered again first, before the untouched ones.
+    const lease = { group: leaseGroupOf(projection.name, generation.generation), partitions: generation.partitions, holder, ttlMs: leaseTtlMs };
+    const anyCaughtUp = await holdingLeases(db, lease, async (acquire) => {
+      let caughtUp = false;
       while (Date.now() < deadline) {
-        const lease = await acquirePartitionLease(db, {
-          group: leaseGroupOf(projection.name, generation.generation),
-          partitions: generation.partitions,
-          holder,
-          ttlMs: leaseTtlMs,
-        });
-        if (!lease) break;
-        held.push(lease);
-        const report = await drainPartition({ db, projection, generation, lease, upcaster, failurePolicy, leaseTtlMs, deadline });
+        const acquired = await acquire();
+        if (!acquired) break;
+        const report = await drainPartition({ db, projection, generation, lease: acquired, upcaster, failurePolicy, leaseTtlMs, deadline });
         run.eventsApplied += report.eventsApplied;
         run.batches += report.batches;
-        anyCaughtUp ||= report.caughtUp;
+        caughtUp ||= report.caughtUp;
         if (!report.caughtUp && Date.now() >= deadline) run.stoppedByDeadline = true;
         for (const failure of report.failures) options.onHandlerError?.(failure);
       }
       if (Date.now() >= deadline) run.stoppedByDeadline = true;
-    } finally {
-      await Promise.allSettled(held.map((lease) => releasePartitionLease(db, lease)));
-    }
+      return caughtUp;
+    });
     if (generation.status === 'building' && anyCaughtUp && (await activateIfCaughtUp(db, projection.name, generation.generation))) {
       run.activated.push({ name: projection.name, generation: generation.generation });
     }

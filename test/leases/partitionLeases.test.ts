@@ -3,6 +3,7 @@ import { createPgDb, type Db } from '../../core/db';
 import {
   acquirePartitionLease,
   assertPartitionLeaseHeld,
+  holdingLeases,
   LeaseRequestError,
   listPartitionLeases,
   PartitionLeaseLostError,
@@ -105,6 +106,28 @@ describe('partition leases', () => {
     const again = await db.query<{ p: number }>(`SELECT stream_partition('account-17', 4) AS p`);
     const once = await db.query<{ p: number }>(`SELECT stream_partition('account-17', 4) AS p`);
     expect(again.rows[0]?.p).toBe(once.rows[0]?.p);
+  });
+
+  it('holds every lease it granted until the work ends, then releases them all, also when the work fails', async () => {
+    const group = newGroup();
+    const request = { group, partitions: 2, holder: 'runner', ttlMs: 60_000 };
+    const granted = await holdingLeases(db, request, async (acquire) => {
+      const first = await acquire();
+      const second = await acquire();
+      expect(await acquire()).toBeNull();
+      expect(await acquirePartitionLease(db, { ...request, holder: 'other' })).toBeNull();
+      return [first?.partition, second?.partition].sort();
+    });
+    expect(granted).toEqual([0, 1]);
+    await expect(
+      holdingLeases(db, request, async (acquire) => {
+        await acquire();
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    const other = await acquirePartitionLease(db, { ...request, holder: 'other' });
+    expect(other).toMatchObject({ holder: 'other' });
+    expect(await acquirePartitionLease(db, { ...request, holder: 'other' })).toMatchObject({ holder: 'other' });
   });
 
   it('refuses a request without sensible partitions or ttl', async () => {

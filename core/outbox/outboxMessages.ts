@@ -94,7 +94,7 @@ export async function recordRefusal(
 ): Promise<{ parked: boolean }> {
   const { rows } = await db.query<{ parked: boolean }>(RECORD_REFUSAL_SQL, [
     id.toString(),
-    error.slice(0, 2000),
+    error,
     policy.maxAttempts,
     policy.backoffBaseMs,
     policy.backoffMaxMs,

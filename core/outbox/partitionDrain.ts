@@ -9,7 +9,7 @@ import {
   type OutboxMessage,
 } from './outboxMessages';
 import { publishInStreamOrder, type PublishResult } from './publishInStreamOrder';
-import { describeError } from './publishRefusal';
+import { describeError } from '../errors/describeError';
 import type { PublisherSettings } from './publisherOptions';
 import type { RunTally } from './publisherRunReport';
 

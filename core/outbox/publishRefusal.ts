@@ -14,7 +14,3 @@ export function isRefusal(error: unknown): boolean {
     error instanceof JetStreamApiError
   );
 }
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

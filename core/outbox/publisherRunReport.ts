@@ -1,5 +1,5 @@
 import type { PublishResult } from './publishInStreamOrder';
-import { describeError } from './publishRefusal';
+import { describeError } from '../errors/describeError';
 
 export interface PublisherRunReport {
   /** Messages JetStream stored in this run. */

@@ -13,10 +13,3 @@ export const DEFAULT_FAILURE_POLICY: FailurePolicy = { maxAttempts: 5, baseDelay
 export function retryDelayMs(policy: FailurePolicy, failures: number): number {
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
 }
-
-/** A stored error message: the cause's name and message, bounded. */
-export function describeError(error: unknown): string {
-  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
-}

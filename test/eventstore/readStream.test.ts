@@ -25,6 +25,27 @@ describeOnEachDriver('reading streams and events', (context) => {
     expect(slice.events[0]?.recordedAt).toBeInstanceOf(Date);
   });
 
+  it('gives each event the time the database recorded it, truncated to the millisecond, on every read path', async () => {
+    const streamId = uniqueStreamId();
+    for (let version = 0; version < 20; version += 1) {
+      await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion: version, events: [deposited(1)] });
+    }
+    const { rows } = await context().db.query<{ event_id: string; ms: string }>(
+      'SELECT event_id, floor(extract(epoch FROM recorded_at) * 1000)::text AS ms FROM events WHERE stream_id = $1',
+      [streamId],
+    );
+    const stored = new Map(rows.map((row) => [row.event_id, Number(row.ms)]));
+
+    const slice = await context().store.readStream(streamId);
+    expect(new Map(slice.events.map((event) => [event.eventId, event.recordedAt.getTime()]))).toEqual(stored);
+    const first = slice.events[0];
+    if (!first) throw new Error('the stream has no events');
+    expect((await context().store.readEvent(first.eventId))?.recordedAt.getTime()).toBe(stored.get(first.eventId));
+    const feed = await context().store.readFeed({ after: { txId: first.txId - 1n, position: 0n }, batchSize: 10_000 });
+    const fromFeed = feed.events.filter((event) => event.streamId === streamId);
+    expect(new Map(fromFeed.map((event) => [event.eventId, event.recordedAt.getTime()]))).toEqual(stored);
+  });
+
   it('reads a range of versions, inclusive at both ends', async () => {
     const streamId = await givenStream(9);
     const middle = await context().store.readStream(streamId, { fromVersion: 3, toVersion: 6 });

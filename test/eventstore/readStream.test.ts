@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
-import { EventValidationError, StreamNotFoundError } from '../../core/eventstore';
+import { EventValidationError, START_OF_FEED, StreamNotFoundError } from '../../core/eventstore';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { readThrough } from '../support/followFeed';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 
 describeOnEachDriver('reading streams and events', (context) => {
@@ -27,8 +28,14 @@ describeOnEachDriver('reading streams and events', (context) => {
 
   it('gives each event the time the database recorded it, truncated to the millisecond, on every read path', async () => {
     const streamId = uniqueStreamId();
+    let last = START_OF_FEED;
     for (let version = 0; version < 20; version += 1) {
-      await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion: version, events: [deposited(1)] });
+      ({ checkpoint: last } = await context().store.appendToStream({
+        streamId,
+        streamType: 'account',
+        expectedVersion: version,
+        events: [deposited(1)],
+      }));
     }
     const { rows } = await context().db.query<{ event_id: string; ms: string }>(
       'SELECT event_id, floor(extract(epoch FROM recorded_at) * 1000)::text AS ms FROM events WHERE stream_id = $1',
@@ -41,7 +48,7 @@ describeOnEachDriver('reading streams and events', (context) => {
     const first = slice.events[0];
     if (!first) throw new Error('the stream has no events');
     expect((await context().store.readEvent(first.eventId))?.recordedAt.getTime()).toBe(stored.get(first.eventId));
-    const feed = await context().store.readFeed({ after: { txId: first.txId - 1n, position: 0n }, batchSize: 10_000 });
+    const feed = await readThrough(context().store, { txId: first.txId - 1n, position: 0n }, last);
     const fromFeed = feed.events.filter((event) => event.streamId === streamId);
     expect(new Map(fromFeed.map((event) => [event.eventId, event.recordedAt.getTime()]))).toEqual(stored);
   });

@@ -130,6 +130,33 @@ describeOnEachDriver('bad input', (context) => {
     await expect(attempt).rejects.toBeInstanceOf(AppendNotFirstWriteError);
     expect(await countRows()).toEqual(before);
   });
+
+  describe('the database itself refuses a stream that breaks its rules, even from SQL that skips the store', () => {
+    const appendBySql = (streamId: string, streamType: string) =>
+      context().db.query('SELECT * FROM append_to_stream($1, $2, $3, $4, $5::jsonb)', [
+        streamId,
+        streamType,
+        'no_stream',
+        null,
+        JSON.stringify([{ eventId: crypto.randomUUID(), type: 'AccountOpened', schemaVersion: 1, data: {}, metadata: {} }]),
+      ]);
+
+    it.each([
+      ['an empty stream id', '', 'account'],
+      ['a stream id over the length limit', 'x'.repeat(MAX_NAME_LENGTH + 1), 'account'],
+      ['an empty stream type', uniqueStreamId(), ''],
+    ])('%s', async (_, streamId, streamType) => {
+      const before = await countRows();
+      await expect(appendBySql(streamId, streamType)).rejects.toThrow(/stream_name/);
+      expect(await countRows()).toEqual(before);
+    });
+
+    it('a stream id at the length limit is accepted', async () => {
+      const unique = uniqueStreamId();
+      const atLimit = unique + 'x'.repeat(MAX_NAME_LENGTH - unique.length);
+      await expect(appendBySql(atLimit, 'account')).resolves.toMatchObject({ rowCount: 1 });
+    });
+  });
 });
 
 describeOnEachDriver('append-only events', (context) => {

@@ -16,15 +16,12 @@ type FeedRow = { head_tx?: string | null; head_position?: string | null } & (Eve
 // committed or aborted, and any transaction that commits later has a larger id,
 // so nothing can ever appear behind a checkpoint taken from this page.
 const HORIZON = 'horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)';
+// read_feed_page (migrations/0011) walks the feed index in order from the cursor.
 const PAGE = `
-    SELECT ${EVENT_COLUMNS} FROM events e
-    WHERE (e.tx_id, e.global_position) > ($1::xid8, $2::bigint)
-      AND e.tx_id < (SELECT xmin FROM horizon)
-      AND ($3::text[] IS NULL OR e.type = ANY ($3::text[]))
-      AND ($4::text[] IS NULL OR e.stream_type = ANY ($4::text[]))
-      AND ($6::integer IS NULL OR stream_partition(e.stream_id, $6::integer) = $7::integer)
-    ORDER BY e.tx_id, e.global_position
-    LIMIT $5`;
+    SELECT ${EVENT_COLUMNS}
+    FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $5::integer,
+                        $3::text[], $4::text[], $6::integer, $7::integer) AS e
+    ORDER BY e.tx_id, e.global_position`;
 
 // Unfiltered, a short page ends at the visible head, so the page is all there is to read.
 const READ_FEED_SQL = `WITH ${HORIZON} ${PAGE}`;

@@ -16,15 +16,22 @@ type FeedRow = { head_tx?: string | null; head_position?: string | null } & (Eve
 // committed or aborted, and any transaction that commits later has a larger id,
 // so nothing can ever appear behind a checkpoint taken from this page.
 const HORIZON = 'horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)';
-// read_feed_page (migrations/0011) walks the feed index in order from the cursor.
+// Unfiltered, the planner's estimates hold and it walks the feed index itself;
+// a short page ends at the visible head, so the page is all there is to read.
+const READ_FEED_SQL = `
+  WITH ${HORIZON}
+  SELECT ${EVENT_COLUMNS} FROM events e
+  WHERE (e.tx_id, e.global_position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT xmin FROM horizon)
+  ORDER BY e.tx_id, e.global_position
+  LIMIT $3`;
+
+// A filter the planner cannot estimate (a partition's hash, a rare type) can make it
+// gather and sort every event after the cursor for each page; read_feed_page
+// (migrations/0011) pins the ordered walk of the feed index instead.
 const PAGE = `
     SELECT ${EVENT_COLUMNS}
     FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $5::integer,
-                        $3::text[], $4::text[], $6::integer, $7::integer) AS e
-    ORDER BY e.tx_id, e.global_position`;
-
-// Unfiltered, a short page ends at the visible head, so the page is all there is to read.
-const READ_FEED_SQL = `WITH ${HORIZON} ${PAGE}`;
+                        $3::text[], $4::text[], $6::integer, $7::integer) AS e`;
 
 // Filtered, the page may end before the head; the head lets the reader skip what did not match.
 const READ_FILTERED_FEED_SQL = `
@@ -67,16 +74,18 @@ export async function readFeed<E extends EventShape = EventShape>(
   const { partition } = options;
   if (partition !== undefined) validatePartition(partition);
   const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;
-  const { rows } = await db.query<FeedRow>(filtered ? READ_FILTERED_FEED_SQL : READ_FEED_SQL, [
-    after.txId.toString(),
-    after.position.toString(),
-    // Renamed event types are stored under their old names too: filter on all of them.
-    options.eventTypes ? options.eventTypes.flatMap((type) => upcaster.storedTypesOf(type)) : null,
-    options.streamTypes ?? null,
-    batchSize,
-    partition?.count ?? null,
-    partition?.index ?? null,
-  ]);
+  const cursor = [after.txId.toString(), after.position.toString()];
+  const { rows } = filtered
+    ? await db.query<FeedRow>(READ_FILTERED_FEED_SQL, [
+        ...cursor,
+        // Renamed event types are stored under their old names too: filter on all of them.
+        options.eventTypes ? options.eventTypes.flatMap((type) => upcaster.storedTypesOf(type)) : null,
+        options.streamTypes ?? null,
+        batchSize,
+        partition?.count ?? null,
+        partition?.index ?? null,
+      ])
+    : await db.query<FeedRow>(READ_FEED_SQL, [...cursor, batchSize]);
   const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row)]));
   const last = stored[stored.length - 1];
   let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;

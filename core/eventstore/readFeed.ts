@@ -25,18 +25,17 @@ const READ_FEED_SQL = `
   ORDER BY e.tx_id, e.global_position
   LIMIT $3`;
 
-// A filter the planner cannot estimate (a partition's hash, a rare type) can make it
-// gather and sort every event after the cursor for each page; read_feed_page
-// (migrations/0011) pins the ordered walk of the feed index instead.
-const PAGE = `
-    SELECT ${EVENT_COLUMNS}
-    FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $5::integer,
-                        $3::text[], $4::text[], $6::integer, $7::integer) AS e`;
-
-// Filtered, the page may end before the head; the head lets the reader skip what did not match.
+// Filtered, the page may end before the head; the head lets the reader skip what
+// did not match. A filter the planner cannot estimate (a partition's hash, a rare
+// type) can make it gather and sort every event after the cursor for each page;
+// read_feed_page (migrations/0011) pins the ordered walk of the feed index instead.
 const READ_FILTERED_FEED_SQL = `
   WITH ${HORIZON},
-  page AS (${PAGE}),
+  page AS (
+    SELECT ${EVENT_COLUMNS}
+    FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $5::integer,
+                        $3::text[], $4::text[], $6::integer, $7::integer) AS e
+  ),
   head AS (
     SELECT e.tx_id AS head_tx, e.global_position AS head_position FROM events e
     WHERE e.tx_id < (SELECT xmin FROM horizon)

@@ -17,7 +17,8 @@ export interface OutboxMessage {
   delayed: boolean;
 }
 
-interface MessageRow {
+/** An outbox row as SQL returns it, payload as text. */
+export interface MessageRow {
   id: string;
   tx_id: string;
   event_id: string;
@@ -53,19 +54,21 @@ export async function readPendingMessages(
   const { rows } = await db.query<MessageRow>(PENDING_SQL, params, {
     name: 'outbox_pending',
   });
-  return rows.map((row) => ({
-    id: BigInt(row.id),
-    txId: BigInt(row.tx_id),
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    subject: row.subject,
-    payload: row.payload,
-    headers: row.headers,
-    attempts: row.attempts,
-    delayed: row.delayed,
-  }));
+  return rows.map(messageFromRow);
 }
+
+export const messageFromRow = (row: MessageRow): OutboxMessage => ({
+  id: BigInt(row.id),
+  txId: BigInt(row.tx_id),
+  eventId: row.event_id,
+  streamId: row.stream_id,
+  streamVersion: row.stream_version,
+  subject: row.subject,
+  payload: row.payload,
+  headers: row.headers,
+  attempts: row.attempts,
+  delayed: row.delayed,
+});
 
 export async function markPublished(db: Queryable, ids: readonly bigint[]): Promise<void> {
   if (ids.length === 0) return;

@@ -1,6 +1,6 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { holdingLeases, type PartitionLease } from '../leases';
+import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensureOutboxStream } from './jetStreamSetup';
 import { deletePublishedMessages } from './outboxMaintenance';
 import { drainPartition, type DrainOutcome } from './partitionDrain';
@@ -19,11 +19,11 @@ export interface OutboxPublisher {
 
 export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPublisher {
   const settings = publisherSettings(options);
-  let connection: { nc: NatsConnection; js: JetStreamClient } | undefined;
+  let connection: { nc: NatsConnection; publishing: JetStreamPublishing } | undefined;
 
-  let connecting: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined;
+  let connecting: Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> | undefined;
 
-  async function open(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
+  async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
     const nc = await settings.connect();
     try {
       await ensureOutboxStream(nc, settings.stream);
@@ -31,22 +31,22 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
       await nc.close();
       throw error;
     }
-    return { nc, js: jetstream(nc) };
+    return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
   }
 
   // One connection per instance, reused across runs (warm Lambda invocations) and
   // shared by the partitions draining at once; the stream is checked once per connection.
-  async function jetStream(): Promise<JetStreamClient> {
-    if (connection && !connection.nc.isClosed()) return connection.js;
+  async function publishing(): Promise<JetStreamPublishing> {
+    if (connection && !connection.nc.isClosed()) return connection.publishing;
     connecting ??= open().finally(() => {
       connecting = undefined;
     });
     connection = await connecting;
-    return connection.js;
+    return connection.publishing;
   }
 
   return {
-    run: (runOptions = {}) => runPublisher(settings, jetStream, runOptions.deadline ?? Date.now() + 60_000),
+    run: (runOptions = {}) => runPublisher(settings, publishing, runOptions.deadline ?? Date.now() + 60_000),
     async close() {
       const current = connection;
       connection = undefined;
@@ -57,7 +57,7 @@ export function createOutboxPublisher(options: OutboxPublisherOptions): OutboxPu
 
 async function runPublisher(
   settings: PublisherSettings,
-  jetStream: () => Promise<JetStreamClient>,
+  publishing: () => Promise<JetStreamPublishing>,
   deadline: number,
 ): Promise<PublisherRunReport> {
   const tally = new RunTally();
@@ -66,7 +66,7 @@ async function runPublisher(
     let leases = await acquireFree(acquire);
     let outcomes: DrainOutcome[] = [];
     while (leases.length > 0) {
-      outcomes = await Promise.all(leases.map((acquired) => drainPartition({ settings, jetStream, tally, deadline }, acquired)));
+      outcomes = await Promise.all(leases.map((acquired) => drainPartition({ settings, publishing, tally, deadline }, acquired)));
       leases = Date.now() < deadline ? await acquireFree(acquire) : [];
     }
     // The last round's drains: none of them stopped by the deadline (and there was one).

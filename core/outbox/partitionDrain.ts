@@ -1,4 +1,3 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { renewPartitionLease, type PartitionLease } from '../leases';
 import {
   markPublished,
@@ -8,7 +7,8 @@ import {
   type OutboxCursor,
   type OutboxMessage,
 } from './outboxMessages';
-import { publishInStreamOrder, type PublishResult } from './publishInStreamOrder';
+import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
+import { publishInStreamOrder } from './publishInStreamOrder';
 import { describeError } from '../errors/describeError';
 import type { PublisherSettings } from './publisherOptions';
 import type { RunTally } from './publisherRunReport';
@@ -17,7 +17,7 @@ export type DrainOutcome = 'drained' | 'lost' | 'deadline';
 
 export interface DrainContext {
   settings: PublisherSettings;
-  jetStream: () => Promise<JetStreamClient>;
+  publishing: () => Promise<JetStreamPublishing>;
   tally: RunTally;
   deadline: number;
 }
@@ -112,7 +112,7 @@ function takeSendable(messages: readonly OutboxMessage[], blocked: Set<string>):
 
 async function publish(context: DrainContext, messages: readonly OutboxMessage[]): Promise<PublishResult[]> {
   try {
-    return await publishInStreamOrder(await context.jetStream(), messages, context.settings.publishTimeoutMs);
+    return await publishInStreamOrder(await context.publishing(), messages, context.settings.publishTimeoutMs);
   } catch (error) {
     // Connecting or setting up the stream failed: NATS is down or misconfigured.
     return messages.map((message) => ({ kind: 'unreachable', message, error }));

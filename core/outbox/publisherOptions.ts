@@ -25,6 +25,11 @@ export interface OutboxPublisherOptions {
   leaseTtlMs?: number;
   batchSize?: number;
   publishTimeoutMs?: number;
+  /**
+   * The subject prefix JetStream's acknowledgements come back on; default
+   * "_INBOX". Set it where permissions allow replies only under another prefix.
+   */
+  inboxPrefix?: string;
   /** Refusals of one message before it is parked; default 5. */
   maxAttempts?: number;
   /** Delay of a refused message (and its stream) before its next attempt. */
@@ -65,6 +70,7 @@ export function publisherSettings(options: OutboxPublisherOptions): PublisherSet
     leaseTtlMs: options.leaseTtlMs ?? 30_000,
     batchSize: options.batchSize ?? 1_000,
     publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
+    inboxPrefix: options.inboxPrefix ?? '_INBOX',
     maxAttempts: options.maxAttempts ?? 5,
     refusalBackoff: options.refusalBackoff ?? { baseMs: 1_000, maxMs: MINUTE },
     unreachableBackoff: options.unreachableBackoff ?? { baseMs: 200, maxMs: 5_000 },

@@ -1,4 +1,4 @@
-import type { PublishResult } from './publishInStreamOrder';
+import type { PublishResult } from './jetStreamPublishing';
 import { describeError } from '../errors/describeError';
 
 export interface PublisherRunReport {

@@ -18,6 +18,8 @@ export interface OutboxHarness {
   store: EventStore;
   nc: NatsConnection;
   streamName: string;
+  /** The prefix of this harness's subjects, which its stream captures. */
+  subjectPrefix: string;
   publisher(overrides?: Partial<OutboxPublisherOptions>): OutboxPublisher;
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function startOutboxHarness(options: { maxEventBytes?: number } = {
     store,
     nc,
     streamName,
+    subjectPrefix: prefix,
     publisher(overrides = {}) {
       // Each publisher gets its own pool and connection, as a separate Lambda would.
       const publisherDb = overrides.db ?? createPgDb({ connectionString: database.url, max: 3 });
@@ -111,6 +114,15 @@ export async function publishEverything(db: Db, publisher: OutboxPublisher): Pro
     await pause(25);
   }
   throw new Error('the outbox did not drain');
+}
+
+/** Runs a publisher until a message is parked; returns the refusals counted on the way. */
+export async function publishUntilParked(db: Db, publisher: OutboxPublisher): Promise<number> {
+  let refused = 0;
+  for (let run = 0; run < 50 && (await readOutboxStatus(db)).parked === 0; run++) {
+    refused += (await publisher.run()).refused;
+  }
+  return refused;
 }
 
 /** Runs a publisher built on dyingBeforeMark until it dies, which it does at its first publish. */

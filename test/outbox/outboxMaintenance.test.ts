@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePublishedMessages, listParkedMessages, readOutboxStatus, requeueParkedMessage } from '../../core/outbox';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
-import { publishEverything, startOutboxHarness, type OutboxHarness } from './outboxHarness';
+import { publishEverything, publishUntilParked, startOutboxHarness, type OutboxHarness } from './outboxHarness';
 
 let harness: OutboxHarness;
 
@@ -77,11 +77,7 @@ describe('a message NATS refuses', () => {
     });
     const publisher = harness.publisher({ maxAttempts: 3, refusalBackoff: { baseMs: 1, maxMs: 5 } });
 
-    let refused = 0;
-    for (let run = 0; run < 50 && (await readOutboxStatus(harness.db)).parked === 0; run++) {
-      refused += (await publisher.run()).refused;
-    }
-    expect(refused).toBe(3);
+    expect(await publishUntilParked(harness.db, publisher)).toBe(3);
     await publishEverything(harness.db, publisher);
 
     const parked = await listParkedMessages(harness.db);

@@ -3,6 +3,8 @@ import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/t
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
 import { createOutboxPublisher, outboxRouting } from '../../core/outbox';
+import { jetStreamPublishing } from '../../core/outbox/jetStreamPublishing';
+import { messageFromRow, type MessageRow, type OutboxMessage } from '../../core/outbox/outboxMessages';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const STREAM = 'BENCH_OUTBOX';
@@ -82,36 +84,65 @@ export async function measurePublisher(url: string, workload: OutboxWorkload): P
   }
 }
 
-interface Message {
-  subject: string;
-  payload: string;
-  headers: Record<string, string>;
-  eventId: string;
+/** Every outbox row, published or not, in id order. */
+async function readEveryMessage(url: string): Promise<OutboxMessage[]> {
+  const db = createPgDb({ connectionString: url, max: 1 });
+  try {
+    const { rows } = await db.query<MessageRow>(
+      `SELECT id, tx_id, event_id, stream_id, stream_version, subject, payload::text AS payload, headers,
+              attempts, false AS delayed
+       FROM outbox ORDER BY id`,
+    );
+    return rows.map(messageFromRow);
+  } finally {
+    await db.close();
+  }
 }
 
+/** Sends one window of messages and waits for every acknowledgement. */
+type SendWindow = (messages: readonly OutboxMessage[]) => Promise<unknown>;
+
+/** js.publish per message, as a service would hand-write it. */
+function viaJsPublish(nc: NatsConnection): SendWindow {
+  const js = jetstream(nc);
+  return (messages) =>
+    Promise.all(
+      messages.map((message) => {
+        const h = natsHeaders();
+        for (const [name, value] of Object.entries(message.headers)) h.set(name, value);
+        return js.publish(message.subject, message.payload, { msgID: message.eventId, headers: h });
+      }),
+    );
+}
+
+/** The publisher's own publishing (one inbox, one timer per window), without its database. */
+function viaPublisherPath(nc: NatsConnection): SendWindow {
+  const publishing = jetStreamPublishing(nc, '_INBOX');
+  return async (messages) => {
+    const results = await publishing.publishAll(messages, 5_000);
+    const failed = results.find((result) => result.kind !== 'published');
+    if (failed) throw new Error(`a baseline publish failed: ${failed.kind}`);
+  };
+}
+
+export const DIRECT_PUBLISHES = { jsPublish: viaJsPublish, publisherPath: viaPublisherPath } as const;
+
 /** Direct pipelined JetStream publishes of the same messages, windows of batchSize, no database: messages/s. */
-export async function measureDirectPublishes(url: string, workload: OutboxWorkload): Promise<number> {
-  const db = createPgDb({ connectionString: url, max: 1 });
-  const { rows } = await db.query<{ subject: string; payload: string; headers: Record<string, string>; event_id: string }>(
-    'SELECT subject, payload::text AS payload, headers, event_id FROM outbox ORDER BY id',
-  );
-  await db.close();
-  const messages: Message[] = rows.map((row) => ({ subject: row.subject, payload: row.payload, headers: row.headers, eventId: row.event_id }));
+export async function measureDirectPublishes(
+  url: string,
+  workload: OutboxWorkload,
+  sendWith: (nc: NatsConnection) => SendWindow,
+): Promise<number> {
+  const messages = await readEveryMessage(url);
   const nc = await connect(PUBLISHING_CONNECTION);
   try {
     await freshStream(nc);
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: STREAM, subjects: [`${PREFIX}.>`], duplicate_window: 600_000_000_000 });
-    const js = jetstream(nc);
+    const send = sendWith(nc);
     const started = performance.now();
     for (let start = 0; start < messages.length; start += workload.batchSize) {
-      await Promise.all(
-        messages.slice(start, start + workload.batchSize).map((message) => {
-          const h = natsHeaders();
-          for (const [name, value] of Object.entries(message.headers)) h.set(name, value);
-          return js.publish(message.subject, message.payload, { msgID: message.eventId, headers: h });
-        }),
-      );
+      await send(messages.slice(start, start + workload.batchSize));
     }
     return messages.length / ((performance.now() - started) / 1000);
   } finally {

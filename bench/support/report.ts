@@ -13,6 +13,11 @@ const HEADER = ['name', 'value', 'unit', 'baseline', 'ratio', 'spread', 'target'
 // Numbers are right-aligned so their digits line up.
 const RIGHT_ALIGNED = new Set(['value', 'baseline', 'ratio', 'spread']);
 
+function metCell(measurement: Measurement): string {
+  if (measurement.target === undefined) return '-';
+  return isTargetMet(measurement) ? 'yes' : 'NO';
+}
+
 function toCells(measurement: Measurement): string[] {
   const { name, value, unit, baseline, ratio } = measurement.result;
   return [
@@ -23,15 +28,16 @@ function toCells(measurement: Measurement): string[] {
     ratio.toFixed(2),
     `${Math.round(measurement.spread * 100)}%`,
     describeTarget(measurement),
-    isTargetMet(measurement) ? 'yes' : 'NO',
+    metCell(measurement),
   ];
 }
 
 /** The results as an aligned text table, then a verdict on the targets and on the noise. */
 export function formatReport(measurements: readonly Measurement[]): string {
   const lines = alignColumns(HEADER, measurements.map(toCells), RIGHT_ALIGNED);
-  const missed = measurements.filter((measurement) => !isTargetMet(measurement)).length;
-  lines.push('', missed === 0 ? 'All targets met.' : `${missed} of ${measurements.length} targets missed.`);
+  const targeted = measurements.filter((measurement) => measurement.target !== undefined);
+  const missed = targeted.filter((measurement) => !isTargetMet(measurement)).length;
+  lines.push('', missed === 0 ? 'All targets met.' : `${missed} of ${targeted.length} targets missed.`);
   lines.push(...noiseWarning(measurements.map((measurement) => measurement.spread)));
   return lines.join('\n');
 }

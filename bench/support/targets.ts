@@ -7,16 +7,19 @@ export interface Target {
 }
 
 export interface Measurement extends Comparison {
-  target: Target;
+  /** Absent: a figure shown for information, held to no target. */
+  target?: Target;
 }
 
 export const APPEND_TARGET: Target = { on: 'ratio', min: 0.75 };
 export const FEED_TARGET: Target = { on: 'value', min: 100_000 };
 
 export function describeTarget({ target, result }: Measurement): string {
+  if (target === undefined) return '-';
   return target.on === 'ratio' ? `ratio >= ${target.min}` : `>= ${target.min} ${result.unit}`;
 }
 
 export function isTargetMet({ target, result }: Measurement): boolean {
+  if (target === undefined) return true;
   return result[target.on] >= target.min;
 }

@@ -1,16 +1,10 @@
 import type { Queryable } from '../db';
 import { toAppendError } from './appendErrors';
+import { appendOneEvent, type AppendedRow } from './appendOneEvent';
 import type { AppendRequest, AppendResult, EventShape } from './types';
 import type { OutboxRouting } from './outboxPort';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-import { DEFAULT_MAX_EVENT_BYTES, validateAppend } from './validateAppend';
-
-interface AppendedRow {
-  event_id: string;
-  version: number;
-  global_position: string;
-  tx_id: string;
-}
+import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedAppend } from './validateAppend';
 
 const APPEND_SQL =
   'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
@@ -24,6 +18,9 @@ export interface AppendOptions {
   outbox?: OutboxRouting;
 }
 
+/** Where the append runs: on its own (autocommit) or inside a caller's transaction. */
+export type AppendScope = 'own-transaction' | 'callers-transaction';
+
 /**
  * Appends events to one stream in a single round trip: the expected version is
  * checked and all events are stored atomically, or nothing is written and a
@@ -34,26 +31,24 @@ export async function appendToStream<E extends EventShape>(
   db: Queryable,
   request: AppendRequest<E>,
   options: AppendOptions = {},
+  scope: AppendScope = 'callers-transaction',
 ): Promise<AppendResult> {
-  const { eventsJson, outbox } = validateAppend(
+  const serialized = validateAppend(
     request,
     options.upcaster ?? NO_UPCASTING,
     options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     options.outbox,
   );
+  const [only] = serialized.events;
   const { expectedVersion } = request;
-  const mode = typeof expectedVersion === 'number' ? 'exact' : expectedVersion;
-  const exact = typeof expectedVersion === 'number' ? expectedVersion : null;
+  const oneStatement =
+    scope === 'own-transaction' && typeof expectedVersion === 'number' && expectedVersion > 0 &&
+    only !== undefined && serialized.events.length === 1 && !serialized.outbox && !request.idempotency;
   let rows: AppendedRow[];
   try {
-    ({ rows } = await db.query<AppendedRow>(outbox ? APPEND_WITH_OUTBOX_SQL : APPEND_SQL, [
-      request.streamId,
-      request.streamType,
-      mode,
-      exact,
-      eventsJson,
-      request.idempotency ? JSON.stringify(request.idempotency) : null,
-    ], { name: outbox ? 'append_to_stream_with_outbox' : 'append_to_stream' }));
+    rows =
+      (oneStatement ? await appendOneEvent(db, { ...request, expectedVersion }, only) : null) ??
+      (await callAppendToStream(db, request, serialized));
   } catch (error) {
     throw toAppendError(error, request);
   }
@@ -67,4 +62,17 @@ export async function appendToStream<E extends EventShape>(
     events,
     checkpoint: { txId: BigInt(rows[0]?.tx_id ?? 0), position: last?.globalPosition ?? 0n },
   };
+}
+
+async function callAppendToStream(db: Queryable, request: AppendRequest, serialized: SerializedAppend): Promise<AppendedRow[]> {
+  const { expectedVersion } = request;
+  const { rows } = await db.query<AppendedRow>(serialized.outbox ? APPEND_WITH_OUTBOX_SQL : APPEND_SQL, [
+    request.streamId,
+    request.streamType,
+    typeof expectedVersion === 'number' ? 'exact' : expectedVersion,
+    typeof expectedVersion === 'number' ? expectedVersion : null,
+    serialized.eventsJson,
+    request.idempotency ? JSON.stringify(request.idempotency) : null,
+  ], { name: serialized.outbox ? 'append_to_stream_with_outbox' : 'append_to_stream' });
+  return rows;
 }

@@ -51,7 +51,10 @@ export function createEventStore(db: Db, options: EventStoreOptions = {}): Event
   };
   return {
     upcaster,
-    appendToStream: (request, tx) => appendToStream(tx ?? db, request, appendOptions),
+    appendToStream: (request, tx) =>
+      tx
+        ? appendToStream(tx, request, appendOptions, 'callers-transaction')
+        : appendToStream(db, request, appendOptions, 'own-transaction'),
     readStream: (streamId, readOptions, tx) => readStream(tx ?? db, streamId, readOptions, upcaster),
     readEvent: (eventId, tx) => readEvent(tx ?? db, eventId, upcaster),
     readFeed: (feedOptions, tx) => readFeed(tx ?? db, feedOptions, upcaster),

@@ -91,7 +91,18 @@ function outboxMember(
   return `,"subject":${JSON.stringify(subject)}`;
 }
 
+/** One event as the database takes it: data and metadata as JSON text. */
+export interface SerializedEvent {
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: string;
+  metadata: string;
+}
+
 export interface SerializedAppend {
+  events: SerializedEvent[];
+  /** The events as append_to_stream's JSON array, each with its outbox subject if routed. */
   eventsJson: string;
   /** Whether any event goes to the outbox. */
   outbox: boolean;
@@ -116,6 +127,7 @@ export function validateAppend<E extends EventShape>(
   }
   const issues: ValidationIssue[] = [];
   const parts: string[] = [];
+  const events: SerializedEvent[] = [];
   let outbox = false;
   request.events.forEach((event, index) => {
     const eventId = event.eventId ?? randomUUID();
@@ -129,10 +141,11 @@ export function validateAppend<E extends EventShape>(
     }
     const subject = outboxMember(event, request, index, routing, issues);
     if (subject) outbox = true;
+    events.push({ eventId, type: event.type, schemaVersion, data, metadata });
     parts.push(
       `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${schemaVersion},"data":${data},"metadata":${metadata}${subject}}`,
     );
   });
   if (issues.length > 0) throw new EventValidationError(issues);
-  return { eventsJson: `[${parts.join(',')}]`, outbox };
+  return { events, eventsJson: `[${parts.join(',')}]`, outbox };
 }

@@ -89,7 +89,12 @@ describeOnEachDriver('appendToStream', (context) => {
       events: [deposited(1), { ...deposited(2), eventId }],
     });
     await expect(retry).rejects.toBeInstanceOf(DuplicateEventError);
+    const single = append({ streamId, streamType: 'account', expectedVersion: 1, events: [{ ...deposited(3), eventId }] });
+    await expect(single).rejects.toBeInstanceOf(DuplicateEventError);
     expect(await versionsOf(streamId)).toEqual([1]);
+    // The refused appends left the stream's version alone: the next append at 1 lands.
+    await append({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(4)] });
+    expect(await versionsOf(streamId)).toEqual([1, 2]);
   });
 
   it('refuses to append to a stream under another stream type', async () => {

@@ -8,7 +8,7 @@ import {
 } from '../../core/eventstore';
 import type { Db } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 
 const APPENDERS = 50;
 
@@ -96,5 +96,27 @@ describeOnEachDriver('concurrent appends to one stream', (context) => {
 
     expect(conflicts).toBeGreaterThan(0);
     expect(await versionsOf(streamId)).toEqual(Array.from({ length: APPENDERS + 1 }, (_, index) => index + 1));
+  });
+
+  it('an append at the version an open transaction is appending waits for it, then fails with the version it wrote', async () => {
+    const { db, store } = context();
+    const streamId = uniqueStreamId();
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+    let racing: Promise<AppendResult> | undefined;
+    let settledWhileOpen = false;
+    await db.transaction(async (tx) => {
+      await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(1)] }, tx);
+      racing = store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(2)] });
+      racing.then(() => (settledWhileOpen = true), () => (settledWhileOpen = true));
+      await sleep(150);
+    });
+
+    expect(settledWhileOpen).toBe(false);
+    await expect(racing).rejects.toMatchObject({ constructor: ConcurrencyError, expectedVersion: 1, actualVersion: 2 });
+    expect((await store.readStream(streamId)).events.map((event) => (event.data as { amount?: number }).amount)).toEqual([
+      undefined,
+      1,
+    ]);
   });
 });

@@ -1,8 +1,11 @@
 import { expect, it } from 'vitest';
 import {
+  ConcurrencyError,
   START_OF_FEED,
+  StreamNotFoundError,
   compareCheckpoints,
   createEventStore,
+  type AppendResult,
   type Checkpoint,
   type EventStore,
   type RecordedEvent,
@@ -17,6 +20,8 @@ const TRANSACTIONS_PER_WRITER = 40;
 const STREAMS = 24;
 const HOLD_PROBABILITY = 0.35;
 const ROLLBACK_PROBABILITY = 0.1;
+// Single events appended on their own at the version just read: the store's one-statement path.
+const ON_ITS_OWN_PROBABILITY = 0.4;
 
 class DeliberateRollback extends Error {
   constructor(readonly eventIds: string[]) {
@@ -30,10 +35,37 @@ interface WriteLog {
   checkpoints: Checkpoint[];
 }
 
-/** One writer: many transactions, some held open for a while after appending, some rolled back. */
+/** Appends one event outside any transaction at the stream's current version, re-reading it after a conflict. */
+async function appendAtCurrentVersion(store: EventStore, streamId: string): Promise<AppendResult> {
+  for (;;) {
+    const version = await store.readStream(streamId, { fromVersion: Number.MAX_SAFE_INTEGER }).then(
+      (slice) => slice.streamVersion,
+      (error: unknown) => {
+        if (error instanceof StreamNotFoundError) return 0;
+        throw error;
+      },
+    );
+    try {
+      return await store.appendToStream({ streamId, streamType: 'account', expectedVersion: version, events: [deposited(1)] });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error;
+    }
+  }
+}
+
+/**
+ * One writer: many appends. Most are transactions, some held open for a while
+ * after appending, some rolled back; the rest are single events on their own.
+ */
 async function runWriter(db: Db, store: EventStore, streamIds: string[], random: () => number, log: WriteLog) {
   for (let index = 0; index < TRANSACTIONS_PER_WRITER; index += 1) {
     const streamId = streamIds[Math.floor(random() * streamIds.length)] ?? 'unreachable';
+    if (random() < ON_ITS_OWN_PROBABILITY) {
+      const result = await appendAtCurrentVersion(store, streamId);
+      log.committed.push(...result.events.map((event) => event.eventId));
+      log.checkpoints.push(result.checkpoint);
+      continue;
+    }
     const count = 1 + Math.floor(random() * 3);
     const holdMs = random() < HOLD_PROBABILITY ? 5 + Math.floor(random() * 60) : 0;
     const rollback = random() < ROLLBACK_PROBABILITY;

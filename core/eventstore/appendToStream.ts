@@ -26,6 +26,10 @@ export type AppendScope = 'own-transaction' | 'callers-transaction';
  * checked and all events are stored atomically, or nothing is written and a
  * typed error is thrown. Inside a caller's transaction it must be the first write.
  * With outbox routing, the outbox rows are written by the same call.
+ *
+ * One event at an exact version, in a transaction of its own, goes out as one
+ * statement (see appendOneEvent); when that writes nothing, a second round trip
+ * through append_to_stream names the error.
  */
 export async function appendToStream<E extends EventShape>(
   db: Queryable,

@@ -4,7 +4,7 @@ import { appendOneEvent, type AppendedRow } from './appendOneEvent';
 import type { AppendRequest, AppendResult, EventShape } from './types';
 import type { OutboxRouting } from './outboxPort';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedAppend } from './validateAppend';
+import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedEvent } from './validateAppend';
 
 const APPEND_SQL =
   'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
@@ -37,46 +37,56 @@ export async function appendToStream<E extends EventShape>(
   options: AppendOptions = {},
   scope: AppendScope = 'callers-transaction',
 ): Promise<AppendResult> {
-  const serialized = validateAppend(
+  const events = validateAppend(
     request,
     options.upcaster ?? NO_UPCASTING,
     options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     options.outbox,
   );
-  const [only] = serialized.events;
+  const [only] = events;
   const { expectedVersion } = request;
   const oneStatement =
     scope === 'own-transaction' && typeof expectedVersion === 'number' && expectedVersion > 0 &&
-    only !== undefined && serialized.events.length === 1 && !serialized.outbox && !request.idempotency;
+    only !== undefined && events.length === 1 && only.subject === null && !request.idempotency;
   let rows: AppendedRow[];
   try {
     rows =
       (oneStatement ? await appendOneEvent(db, { ...request, expectedVersion }, only) : null) ??
-      (await callAppendToStream(db, request, serialized));
+      (await callAppendToStream(db, request, events));
   } catch (error) {
     throw toAppendError(error, request);
   }
-  const events = rows
+  const appended = rows
     .map((row) => ({ eventId: row.event_id, version: row.version, globalPosition: BigInt(row.global_position) }))
     .sort((a, b) => a.version - b.version);
-  const last = events[events.length - 1];
+  const last = appended[appended.length - 1];
   return {
     streamId: request.streamId,
     nextExpectedVersion: last?.version ?? 0,
-    events,
+    events: appended,
     checkpoint: { txId: BigInt(rows[0]?.tx_id ?? 0), position: last?.globalPosition ?? 0n },
   };
 }
 
-async function callAppendToStream(db: Queryable, request: AppendRequest, serialized: SerializedAppend): Promise<AppendedRow[]> {
+async function callAppendToStream(db: Queryable, request: AppendRequest, events: readonly SerializedEvent[]): Promise<AppendedRow[]> {
   const { expectedVersion } = request;
-  const { rows } = await db.query<AppendedRow>(serialized.outbox ? APPEND_WITH_OUTBOX_SQL : APPEND_SQL, [
+  const outbox = events.some((event) => event.subject !== null);
+  const { rows } = await db.query<AppendedRow>(outbox ? APPEND_WITH_OUTBOX_SQL : APPEND_SQL, [
     request.streamId,
     request.streamType,
     typeof expectedVersion === 'number' ? 'exact' : expectedVersion,
     typeof expectedVersion === 'number' ? expectedVersion : null,
-    serialized.eventsJson,
+    eventsArrayJson(events),
     request.idempotency ? JSON.stringify(request.idempotency) : null,
-  ], { name: serialized.outbox ? 'append_to_stream_with_outbox' : 'append_to_stream' });
+  ], { name: outbox ? 'append_to_stream_with_outbox' : 'append_to_stream' });
   return rows;
+}
+
+/** The events as append_to_stream's JSON array; an event bound for the outbox carries its subject. */
+function eventsArrayJson(events: readonly SerializedEvent[]): string {
+  const members = events.map((event) => {
+    const subject = event.subject === null ? '' : `,"subject":${JSON.stringify(event.subject)}`;
+    return `{"eventId":"${event.eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion},"data":${event.data},"metadata":${event.metadata}${subject}}`;
+  });
+  return `[${members.join(',')}]`;
 }

@@ -76,19 +76,19 @@ function schemaVersionFor(
   return upcaster === NO_UPCASTING ? (event.schemaVersion ?? 1) : current;
 }
 
-/** The `"subject"` member of an event's JSON when the routing sends it to the outbox. */
-function outboxMember(
+/** The event's outbox subject when the routing sends it to the outbox, else null. */
+function outboxSubject(
   event: { type: string },
   request: { streamType: string; streamId: string },
   index: number,
   routing: OutboxRouting | undefined,
   issues: ValidationIssue[],
-): string {
+): string | null {
   const subject = routing?.subjectFor({ type: event.type, streamType: request.streamType, streamId: request.streamId });
-  if (subject === undefined || subject === null) return '';
+  if (subject === undefined || subject === null) return null;
   const problem = subjectProblem(subject);
   if (problem) issues.push({ path: `events.${index}.subject`, message: problem });
-  return `,"subject":${JSON.stringify(subject)}`;
+  return subject;
 }
 
 /** One event as the database takes it: data and metadata as JSON text. */
@@ -98,14 +98,8 @@ export interface SerializedEvent {
   schemaVersion: number;
   data: string;
   metadata: string;
-}
-
-export interface SerializedAppend {
-  events: SerializedEvent[];
-  /** The events as append_to_stream's JSON array, each with its outbox subject if routed. */
-  eventsJson: string;
-  /** Whether any event goes to the outbox. */
-  outbox: boolean;
+  /** Where the outbox sends it; null when it stays out of the outbox. */
+  subject: string | null;
 }
 
 /**
@@ -118,7 +112,7 @@ export function validateAppend<E extends EventShape>(
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
   routing?: OutboxRouting,
-): SerializedAppend {
+): SerializedEvent[] {
   const shape = AppendShape.safeParse(request);
   if (!shape.success) {
     throw new EventValidationError(
@@ -126,9 +120,7 @@ export function validateAppend<E extends EventShape>(
     );
   }
   const issues: ValidationIssue[] = [];
-  const parts: string[] = [];
   const events: SerializedEvent[] = [];
-  let outbox = false;
   request.events.forEach((event, index) => {
     const eventId = event.eventId ?? randomUUID();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
@@ -139,13 +131,9 @@ export function validateAppend<E extends EventShape>(
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }
-    const subject = outboxMember(event, request, index, routing, issues);
-    if (subject) outbox = true;
-    events.push({ eventId, type: event.type, schemaVersion, data, metadata });
-    parts.push(
-      `{"eventId":"${eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${schemaVersion},"data":${data},"metadata":${metadata}${subject}}`,
-    );
+    const subject = outboxSubject(event, request, index, routing, issues);
+    events.push({ eventId, type: event.type, schemaVersion, data, metadata, subject });
   });
   if (issues.length > 0) throw new EventValidationError(issues);
-  return { events, eventsJson: `[${parts.join(',')}]`, outbox };
+  return events;
 }

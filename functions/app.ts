@@ -9,7 +9,7 @@ import {
 } from '../core/commands';
 import { createDb, dbConfigFromEnv, migrateOnColdStart, type Db } from '../core/db';
 import { createEventStore, type EventStore } from '../core/eventstore';
-import { outboxConfigFromEnv, outboxRouting, type OutboxConfig } from '../core/outbox';
+import { outboxConfigFromEnv, type OutboxConfig } from '../core/outbox';
 import { createProjector, type Projector } from '../core/projections';
 import { createLambdaDispatcher } from './aws/lambdaDispatcher';
 import { nudgesFromEnv, type Nudges } from './nudges';
@@ -37,7 +37,7 @@ async function buildApp(): Promise<App> {
   await migrateOnColdStart(db, directory ? { directory } : {});
   // Every event goes to the outbox, on <prefix>.<streamType>.<eventType>.
   const outbox = outboxConfigFromEnv();
-  const store = createEventStore(db, { outbox: outboxRouting({ prefix: outbox.OUTBOX_SUBJECT_PREFIX }) });
+  const store = createEventStore(db);
   const bus = createCommandBus({ db, commands: bankCommands(db, store) });
   // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
   const workerFunction = process.env.COMMAND_WORKER_FUNCTION;

@@ -35,17 +35,13 @@ function oldEvent(streamId: string, version: number, seed: number): OldEvent {
 const streamIdOf = (stream: number) => `old-account-${String(stream).padStart(6, '0')}`;
 
 // The events table rejects UPDATE and DELETE, not INSERT: old rows are written
-// as last year's code wrote them, bypassing append_to_stream's current-version rule.
+// as last year's code wrote them, bypassing the store's current-version rule.
 const INSERT_EVENTS_SQL = `
   INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)
   SELECT e.stream_id, 'account', e.version, gen_random_uuid(), e.type, e.schema_version, e.data, e.metadata
   FROM jsonb_to_recordset($1::jsonb)
     AS e(stream_id text, version integer, type text, schema_version integer, data jsonb, metadata jsonb)
   ORDER BY e.stream_id, e.version`;
-
-const INSERT_STREAMS_SQL = `
-  INSERT INTO streams (stream_id, stream_type, version)
-  SELECT id, 'account', $2 FROM unnest($1::text[]) AS id`;
 
 async function insertStreams(db: Queryable, firstStream: number, streamCount: number): Promise<void> {
   const streamIds = Array.from({ length: streamCount }, (_, offset) => streamIdOf(firstStream + offset));
@@ -62,7 +58,6 @@ async function insertStreams(db: Queryable, firstStream: number, streamCount: nu
     data: event.data,
     metadata: event.metadata,
   }));
-  await db.query(INSERT_STREAMS_SQL, [streamIds, EVENTS_PER_OLD_STREAM]);
   await db.query(INSERT_EVENTS_SQL, [JSON.stringify(rows)]);
 }
 

@@ -27,10 +27,9 @@ const LOAD_SQL = `
   SELECT snap.version AS snapshot_version,
          CASE WHEN e.version IS NULL OR e.version = snap.version + 1 THEN snap.state END AS snapshot_state,
          e.version, e.event_id, e.type, e.schema_version, e.data, e.metadata
-  FROM streams s
+  FROM (SELECT $1::text AS stream_id) AS s
   LEFT JOIN snapshots snap ON snap.stream_id = s.stream_id AND snap.schema_version = $2
   LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version > coalesce(snap.version, 0)
-  WHERE s.stream_id = $1
   ORDER BY e.version`;
 
 const toUpcastable = (row: EventColumns): UpcastableEvent & { version: number } => ({

@@ -1,4 +1,4 @@
-import { asDatabaseError } from '../db';
+import { asDatabaseError, type Queryable } from '../db';
 import {
   AppendNotFirstWriteError,
   CommandAlreadyRecordedError,
@@ -10,26 +10,64 @@ import {
 } from './errors';
 import type { AppendRequest } from './types';
 
-/** Turns the SQLSTATEs raised by `append_to_stream` into typed errors; other errors pass through. */
+/** `Key (stream_id, version)=(account-1, 7) already exists.`: the version another writer took. */
+function conflictingVersion(detail: string | undefined): number | undefined {
+  const match = /, (\d+)\) already exists/.exec(detail ?? '');
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+/**
+ * Turns what the append statement raised into a typed error; other errors pass
+ * through. A version taken by a racing writer is a conflict: its key is in the
+ * error, and inside a caller's (now aborted) transaction it is all there is to
+ * say how far the stream got, so `actualVersion` is at least that version.
+ */
 export function toAppendError(error: unknown, request: AppendRequest): unknown {
   const dbError = asDatabaseError(error);
   if (!dbError) return error;
-  switch (dbError.code) {
-    case 'ES409':
-      return new ConcurrencyError(request.streamId, request.expectedVersion, Number(dbError.detail ?? 0));
-    case 'ES404':
-      return new StreamNotFoundError(request.streamId);
-    case 'ES422':
-      return new StreamTypeMismatchError(request.streamId, dbError.detail ?? '', request.streamType);
-    case 'ES208':
-      return new CommandAlreadyRecordedError(dbError.detail ?? request.idempotency?.commandId ?? '');
-    case 'ES412':
-      return new AppendNotFirstWriteError(request.streamId);
-    case 'ES400':
-      return new EventValidationError([{ path: '(request)', message: (error as Error).message }]);
-    case '23505':
-      return dbError.constraint === 'events_event_id_key' ? new DuplicateEventError(request.streamId) : error;
+  if (dbError.code === 'ES208') return new CommandAlreadyRecordedError(dbError.detail ?? request.idempotency?.commandId ?? '');
+  if (dbError.code !== '23505') return error;
+  switch (dbError.constraint) {
+    case 'events_stream_id_version_key':
+      return new ConcurrencyError(request.streamId, request.expectedVersion, conflictingVersion(dbError.detail) ?? 0);
+    case 'events_event_id_key':
+      return new DuplicateEventError(request.streamId);
+    case 'outbox_message_id_key':
+      return new EventValidationError([{ path: 'messages', message: 'a message id is already stored' }]);
     default:
       return error;
   }
+}
+
+interface HeadRow {
+  version: number | null;
+  stream_type: string | null;
+  wrote_before: boolean;
+}
+
+const HEAD_SQL = `
+  SELECT h.version, h.stream_type, pg_current_xact_id_if_assigned() IS NOT NULL AS wrote_before
+  FROM (SELECT) AS one
+  LEFT JOIN LATERAL (SELECT e.version, e.stream_type FROM events e WHERE e.stream_id = $1 ORDER BY e.version DESC LIMIT 1) AS h ON true`;
+
+/**
+ * Why an append statement wrote nothing: it found the stream other than
+ * expected, or it was not its transaction's first write. A second round trip,
+ * made only when an append is refused.
+ */
+export async function diagnoseRefusedAppend(db: Queryable, request: AppendRequest): Promise<Error> {
+  const { rows } = await db.query<HeadRow>(HEAD_SQL, [request.streamId]);
+  const head = rows[0];
+  if (head?.wrote_before) return new AppendNotFirstWriteError(request.streamId);
+  const version = head?.version ?? 0;
+  const storedType = head?.stream_type ?? null;
+  const { expectedVersion } = request;
+  const expected = expectedVersion === 'no_stream' ? 0 : expectedVersion;
+  if (expected === 'stream_exists' && storedType === null) return new StreamNotFoundError(request.streamId);
+  const versionHolds = typeof expected !== 'number' || expected === version;
+  if (versionHolds && storedType !== null && storedType !== request.streamType) {
+    return new StreamTypeMismatchError(request.streamId, storedType, request.streamType);
+  }
+  // The stream moved between the append and this look: a conflict, like any other.
+  return new ConcurrencyError(request.streamId, request.expectedVersion, version);
 }

@@ -1,35 +1,67 @@
-import type { Queryable } from '../db';
-import { toAppendError } from './appendErrors';
-import { appendOneEvent, type AppendedRow } from './appendOneEvent';
+import type { Db, Queryable } from '../db';
+import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
+import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
+import { ConcurrencyError } from './errors';
 import type { AppendRequest, AppendResult, EventShape } from './types';
-import type { OutboxRouting } from './outboxPort';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedEvent } from './validateAppend';
-
-const APPEND_SQL =
-  'SELECT event_id, version, global_position, tx_id FROM append_to_stream($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
-const APPEND_WITH_OUTBOX_SQL =
-  'SELECT event_id, version, global_position, tx_id FROM append_to_stream_with_outbox($1, $2, $3, $4, $5::jsonb, $6::jsonb)';
+import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedAppend } from './validateAppend';
 
 export interface AppendOptions {
   maxEventBytes?: number;
   upcaster?: EventUpcaster;
-  /** Events it gives a subject are also written to the outbox, in the same call. */
-  outbox?: OutboxRouting;
 }
 
 /** Where the append runs: on its own (autocommit) or inside a caller's transaction. */
 export type AppendScope = 'own-transaction' | 'callers-transaction';
 
+const isDb = (db: Queryable): db is Db => 'transaction' in db;
+
+interface AppendedRow {
+  event_id: string;
+  version: number;
+  global_position: string;
+  tx_id: string;
+}
+
+// Prepared once per variant: the text is built from the shape, so it is the same each time.
+const statements = new Map<string, { name: string; text: string }>();
+
+function statementFor(shape: AppendShape): { name: string; text: string } {
+  const name = appendStatementName(shape);
+  let statement = statements.get(name);
+  if (!statement) {
+    statement = { name, text: appendStatement(shape) };
+    statements.set(name, statement);
+  }
+  return statement;
+}
+
+function parametersOf(request: AppendRequest, serialized: SerializedAppend, shape: AppendShape): unknown[] {
+  const { expectedVersion } = request;
+  const expected = expectedVersion === 'no_stream' ? 0 : expectedVersion;
+  const [only] = serialized.events;
+  const events = shape.batch || !only
+    ? [`[${serialized.events.map((event) => `{"eventId":"${event.eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion},"data":${event.data},"metadata":${event.metadata}}`).join(',')}]`]
+    : [only.eventId, only.type, only.schemaVersion, only.data, only.metadata];
+  const command = request.idempotency;
+  return [
+    request.streamId,
+    request.streamType,
+    expected,
+    ...events,
+    ...(command ? [command.commandId, command.commandType, command.payloadHash, command.correlationId ?? null] : []),
+    ...(serialized.messages === null ? [] : [serialized.messages]),
+  ];
+}
+
+/** `any` never conflicts: a version taken by a racing writer is taken again after it, this many times. */
+const ANY_VERSION_TRIES = 10;
+
 /**
- * Appends events to one stream in a single round trip: the expected version is
+ * Appends events to one stream in a single statement: the expected version is
  * checked and all events are stored atomically, or nothing is written and a
- * typed error is thrown. Inside a caller's transaction it must be the first write.
- * With outbox routing, the outbox rows are written by the same call.
- *
- * One event at an exact version, in a transaction of its own, goes out as one
- * statement (see appendOneEvent); when that writes nothing, a second round trip
- * through append_to_stream names the error.
+ * typed error is thrown. The command's outcome and the integration messages go
+ * in the same statement. Inside a caller's transaction it must be the first write.
  */
 export async function appendToStream<E extends EventShape>(
   db: Queryable,
@@ -37,25 +69,48 @@ export async function appendToStream<E extends EventShape>(
   options: AppendOptions = {},
   scope: AppendScope = 'callers-transaction',
 ): Promise<AppendResult> {
-  const events = validateAppend(
-    request,
-    options.upcaster ?? NO_UPCASTING,
-    options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
-    options.outbox,
-  );
-  const [only] = events;
+  const serialized = validateAppend(request, options.upcaster ?? NO_UPCASTING, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  // Inside a caller's transaction a conflict has aborted it: only the caller can try again.
+  const tries = request.expectedVersion === 'any' && scope === 'own-transaction' ? ANY_VERSION_TRIES : 1;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await appendOnce(db, request, serialized, scope);
+    } catch (error) {
+      if (attempt >= tries || !(error instanceof ConcurrencyError)) throw error;
+    }
+  }
+}
+
+// The stream's lock: appends that read the stream's newest event (stream_exists, any) take
+// it first, so that one statement later, in a fresh snapshot, they see every append that
+// held it before them (every append takes it), and so never conflict.
+const STREAM_LOCK_SQL = 'SELECT pg_advisory_xact_lock(1163067393, hashtext($1)) IS NULL AS locked';
+
+async function appendOnce(db: Queryable, request: AppendRequest, serialized: SerializedAppend, scope: AppendScope): Promise<AppendResult> {
   const { expectedVersion } = request;
-  const oneStatement =
-    scope === 'own-transaction' && typeof expectedVersion === 'number' && expectedVersion > 0 &&
-    only !== undefined && events.length === 1 && only.subject === null && !request.idempotency;
+  const shape: AppendShape = {
+    check: typeof expectedVersion === 'number' || expectedVersion === 'no_stream' ? 'exact' : 'head',
+    batch: serialized.events.length > 1,
+    guardFirstWrite: scope === 'callers-transaction',
+    recordCommand: request.idempotency !== undefined,
+    messages: serialized.messages !== null,
+  };
+  const { name, text } = statementFor(shape);
+  const params = parametersOf(request, serialized, shape);
+  const insert = async (target: Queryable) => {
+    if (shape.check === 'head') await target.query(STREAM_LOCK_SQL, [request.streamId], { name: 'append_stream_lock' });
+    return (await target.query<AppendedRow>(text, params, { name })).rows;
+  };
   let rows: AppendedRow[];
   try {
-    rows =
-      (oneStatement ? await appendOneEvent(db, { ...request, expectedVersion }, only) : null) ??
-      (await callAppendToStream(db, request, events));
+    rows = shape.check === 'head' && scope === 'own-transaction' && isDb(db) ? await db.transaction(insert) : await insert(db);
   } catch (error) {
-    throw toAppendError(error, request);
+    const refusal = toAppendError(error, request);
+    // On its own, the append can look up how far the stream got; a caller's transaction is aborted by now.
+    if (refusal instanceof ConcurrencyError && scope === 'own-transaction') throw await diagnoseRefusedAppend(db, request);
+    throw refusal;
   }
+  if (rows.length === 0) throw await diagnoseRefusedAppend(db, request);
   const appended = rows
     .map((row) => ({ eventId: row.event_id, version: row.version, globalPosition: BigInt(row.global_position) }))
     .sort((a, b) => a.version - b.version);
@@ -66,27 +121,4 @@ export async function appendToStream<E extends EventShape>(
     events: appended,
     checkpoint: { txId: BigInt(rows[0]?.tx_id ?? 0), position: last?.globalPosition ?? 0n },
   };
-}
-
-async function callAppendToStream(db: Queryable, request: AppendRequest, events: readonly SerializedEvent[]): Promise<AppendedRow[]> {
-  const { expectedVersion } = request;
-  const outbox = events.some((event) => event.subject !== null);
-  const { rows } = await db.query<AppendedRow>(outbox ? APPEND_WITH_OUTBOX_SQL : APPEND_SQL, [
-    request.streamId,
-    request.streamType,
-    typeof expectedVersion === 'number' ? 'exact' : expectedVersion,
-    typeof expectedVersion === 'number' ? expectedVersion : null,
-    eventsArrayJson(events),
-    request.idempotency ? JSON.stringify(request.idempotency) : null,
-  ], { name: outbox ? 'append_to_stream_with_outbox' : 'append_to_stream' });
-  return rows;
-}
-
-/** The events as append_to_stream's JSON array; an event bound for the outbox carries its subject. */
-function eventsArrayJson(events: readonly SerializedEvent[]): string {
-  const members = events.map((event) => {
-    const subject = event.subject === null ? '' : `,"subject":${JSON.stringify(event.subject)}`;
-    return `{"eventId":"${event.eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion},"data":${event.data},"metadata":${event.metadata}${subject}}`;
-  });
-  return `[${members.join(',')}]`;
 }

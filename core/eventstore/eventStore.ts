@@ -13,7 +13,6 @@ import type {
   RecordedEvent,
   StreamSlice,
 } from './types';
-import type { OutboxRouting } from './outboxPort';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export interface EventStoreOptions {
@@ -21,8 +20,6 @@ export interface EventStoreOptions {
   maxEventBytes?: number;
   /** Brings stored events to their current shape on every read; see core/upcasting. */
   upcaster?: EventUpcaster;
-  /** Sends the events it routes to the outbox, atomically with the append; see core/outbox. */
-  outbox?: OutboxRouting;
 }
 
 /**
@@ -47,7 +44,6 @@ export function createEventStore(db: Db, options: EventStoreOptions = {}): Event
   const appendOptions = {
     upcaster,
     ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
-    ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
   };
   return {
     upcaster,

@@ -6,12 +6,11 @@ import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 type SliceRow = { current_version: number; current_type: string } & (EventRow | { [K in keyof EventRow]: null });
 
-// One round trip: the stream row (which proves the stream exists) joined to the slice.
+// One round trip: the stream's newest event (which proves the stream exists) joined to the slice.
 const READ_STREAM_SQL = `
-  SELECT s.version AS current_version, s.stream_type AS current_type, ${EVENT_COLUMNS}
-  FROM streams s
-  LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version BETWEEN $2 AND $3
-  WHERE s.stream_id = $1
+  SELECT h.version AS current_version, h.stream_type AS current_type, ${EVENT_COLUMNS}
+  FROM (SELECT version, stream_type FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1) AS h
+  LEFT JOIN events e ON e.stream_id = $1 AND e.version BETWEEN $2 AND $3
   ORDER BY e.version`;
 
 const MAX_VERSION = 2_147_483_647;

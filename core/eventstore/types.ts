@@ -1,5 +1,5 @@
 import type { Checkpoint } from './checkpoint';
-import type { JsonValue } from './json';
+import type { JsonObject, JsonValue } from './json';
 
 /** Every event metadata carries the request's ids; further fields are the user's own. */
 export interface EventMetadata {
@@ -62,6 +62,22 @@ export interface IdempotencyRecord {
   correlationId?: string;
 }
 
+/**
+ * A message for other services that is not a stored event (an integration
+ * message): written to the outbox by the append that stores its command's
+ * events, in the same statement, and published to NATS by the publisher.
+ */
+export interface IntegrationMessage {
+  /** The NATS subject it is published on. */
+  subject: string;
+  body: JsonObject;
+  /** Messages sharing a key are published in the order they were written; a stream id or an entity id. */
+  orderingKey: string;
+  headers?: Readonly<Record<string, string>>;
+  /** Its JetStream message id (deduplication); default a new UUID. */
+  messageId?: string;
+}
+
 export interface AppendRequest<E extends EventShape = EventShape> {
   streamId: string;
   streamType: string;
@@ -70,6 +86,8 @@ export interface AppendRequest<E extends EventShape = EventShape> {
   /** Merged into every event's metadata; an event's own fields win. */
   metadata?: EventMetadata;
   idempotency?: IdempotencyRecord;
+  /** Written to the outbox with the events, after them, in the same statement. */
+  messages?: readonly IntegrationMessage[];
 }
 
 export interface AppendedEvent {

@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EventValidationError, type ValidationIssue } from './errors';
-import { subjectProblem, type OutboxRouting } from './outboxPort';
+import { newEventId } from './eventIds';
+import { serializeMessages } from './integrationMessages';
+import { toJson } from './jsonText';
 import type { AppendRequest, EventShape } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
@@ -43,17 +44,6 @@ const AppendShape = z.object({
   metadata: plainObject('metadata').optional(),
 });
 
-function toJson(value: unknown, path: string, issues: ValidationIssue[]): string | undefined {
-  try {
-    const json = JSON.stringify(value);
-    // PostgreSQL's jsonb cannot hold the NUL character.
-    if (json.includes('\\u0000')) issues.push({ path, message: 'must not contain the NUL character (\\u0000)' });
-    return json;
-  } catch (error) {
-    issues.push({ path, message: `is not JSON-serializable (${error instanceof Error ? error.message : String(error)})` });
-    return undefined;
-  }
-}
 
 /** New events are written at their type's current version; an explicit other version is refused. */
 function schemaVersionFor(
@@ -76,21 +66,6 @@ function schemaVersionFor(
   return upcaster === NO_UPCASTING ? (event.schemaVersion ?? 1) : current;
 }
 
-/** The event's outbox subject when the routing sends it to the outbox, else null. */
-function outboxSubject(
-  event: { type: string },
-  request: { streamType: string; streamId: string },
-  index: number,
-  routing: OutboxRouting | undefined,
-  issues: ValidationIssue[],
-): string | null {
-  const subject = routing?.subjectFor({ type: event.type, streamType: request.streamType, streamId: request.streamId });
-  if (subject === undefined || subject === null) return null;
-  const problem = subjectProblem(subject);
-  if (problem) issues.push({ path: `events.${index}.subject`, message: problem });
-  return subject;
-}
-
 /** One event as the database takes it: data and metadata as JSON text. */
 export interface SerializedEvent {
   eventId: string;
@@ -98,8 +73,13 @@ export interface SerializedEvent {
   schemaVersion: number;
   data: string;
   metadata: string;
-  /** Where the outbox sends it; null when it stays out of the outbox. */
-  subject: string | null;
+}
+
+/** An append as the database takes it. */
+export interface SerializedAppend {
+  events: SerializedEvent[];
+  /** The integration messages as one JSON array, or null when there are none. */
+  messages: string | null;
 }
 
 /**
@@ -111,8 +91,7 @@ export function validateAppend<E extends EventShape>(
   request: AppendRequest<E>,
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
-  routing?: OutboxRouting,
-): SerializedEvent[] {
+): SerializedAppend {
   const shape = AppendShape.safeParse(request);
   if (!shape.success) {
     throw new EventValidationError(
@@ -122,7 +101,7 @@ export function validateAppend<E extends EventShape>(
   const issues: ValidationIssue[] = [];
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {
-    const eventId = event.eventId ?? randomUUID();
+    const eventId = event.eventId ?? newEventId();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJson(event.data, `events.${index}.data`, issues);
     const metadata = toJson({ ...request.metadata, ...event.metadata }, `events.${index}.metadata`, issues);
@@ -131,9 +110,9 @@ export function validateAppend<E extends EventShape>(
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }
-    const subject = outboxSubject(event, request, index, routing, issues);
-    events.push({ eventId, type: event.type, schemaVersion, data, metadata, subject });
+    events.push({ eventId, type: event.type, schemaVersion, data, metadata });
   });
+  const messages = serializeMessages(request.messages ?? [], maxEventBytes, issues);
   if (issues.length > 0) throw new EventValidationError(issues);
-  return events;
+  return { events, messages };
 }

@@ -154,7 +154,7 @@ describeOnEachDriver('the command bus', (context) => {
     const flaky: Db = {
       ...db,
       query: async (text, params, options) => {
-        if (!terminated && text.includes('append_to_stream')) {
+        if (!terminated && text.includes('INSERT INTO events')) {
           terminated = true;
           await db.query('SELECT pg_terminate_backend(pg_backend_pid())');
         }

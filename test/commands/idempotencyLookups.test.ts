@@ -62,7 +62,7 @@ describeOnEachDriver('when the bus looks up a command id', (context) => {
     let repliesLost = 0;
     // The first append commits on the server; then the way back fails, as a dropped connection would.
     const { db, lookups } = watched(context().db, (text) => {
-      if (repliesLost > 0 || !text.includes('append_to_stream')) return undefined;
+      if (repliesLost > 0 || !text.includes('INSERT INTO events')) return undefined;
       repliesLost += 1;
       return new Error('Connection terminated unexpectedly');
     });

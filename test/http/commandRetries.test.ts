@@ -20,37 +20,44 @@ const adminDb = (): Db => {
   return admin;
 };
 
-/** The key append_to_stream locks a stream under (migrations/0004): holding it makes the stream's next append wait. */
-const STREAM_LOCK = 'SELECT pg_advisory_xact_lock(1163067393, hashtext($1))';
-
-/** Holds the stream's append lock in a transaction of its own until `release` is called. */
-async function holdStreamLock(streamId: string) {
-  const locked = deferred();
+/**
+ * Writes the stream's next version in a transaction of its own and holds it open
+ * until `release`, which rolls it back: an append of that version waits for it.
+ */
+async function holdNextVersion(streamId: string, version: number) {
+  const written = deferred();
   const release = deferred();
-  const holding = adminDb().transaction(async (tx) => {
-    await tx.query(STREAM_LOCK, [streamId]);
-    locked.resolve();
-    await release.promise;
-  });
-  await locked.promise;
+  const holding = adminDb()
+    .transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO events (stream_id, stream_type, version, event_id, type, data)
+         VALUES ($1, 'account', $2, gen_random_uuid(), 'MoneyDeposited', '{"amount": 1}')`,
+        [streamId, version],
+      );
+      written.resolve();
+      await release.promise;
+      throw new Error('rolled back on purpose');
+    })
+    .catch(() => undefined);
+  await written.promise;
   return async () => {
     release.resolve();
     await holding;
   };
 }
 
-/** The backend of this database waiting for an advisory lock: the one appending for the command. */
-async function backendWaitingForTheLock(): Promise<number> {
+/** The backend of this database waiting for another transaction to end: the one appending for the command. */
+async function backendWaitingForTheHolder(): Promise<number> {
   for (let attempt = 0; attempt < 500; attempt += 1) {
     const { rows } = await adminDb().query<{ pid: number }>(
       `SELECT pid FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'transactionid'`,
     );
-    if (rows.length > 1) throw new Error('more than one backend waits for the lock');
+    if (rows.length > 1) throw new Error('more than one backend waits');
     if (rows[0]) return rows[0].pid;
     await sleep(10);
   }
-  throw new Error('no backend came to wait for the stream lock');
+  throw new Error('no backend came to wait for the held version');
 }
 
 describe('POST /commands/{type} when the server terminates the connection mid-command', () => {
@@ -59,14 +66,14 @@ describe('POST /commands/{type} when the server terminates the connection mid-co
     const streamId = `account-${accountId}`;
     expect((await postCommandRequest('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' })).statusCode).toBe(200);
 
-    // Given the command's append is parked on the stream lock,
-    const releaseLock = await holdStreamLock(streamId);
+    // Given the command's append waits for another transaction writing the same version,
+    const releaseVersion = await holdNextVersion(streamId, 2);
     const response = postCommandRequest('Deposit', { accountId, amount: 250 });
-    const serving = await backendWaitingForTheLock();
+    const serving = await backendWaitingForTheHolder();
     // when the server terminates the connection serving it (a real "terminating connection" error),
     const { rows } = await adminDb().query<{ terminated: boolean }>('SELECT pg_terminate_backend($1) AS terminated', [serving]);
     expect(rows[0]?.terminated).toBe(true);
-    await releaseLock();
+    await releaseVersion();
 
     // then the command is retried and succeeds, once.
     const answer = await response;

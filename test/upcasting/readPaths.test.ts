@@ -21,7 +21,6 @@ describeOnEachDriver('upcasting on every read path', (context) => {
     const streamId = `account-${crypto.randomUUID()}`;
     const ids = events.map(() => crypto.randomUUID());
     await context().db.transaction(async (tx) => {
-      await tx.query("INSERT INTO streams (stream_id, stream_type, version) VALUES ($1, 'account', $2)", [streamId, events.length]);
       for (const [index, event] of events.entries()) {
         await tx.query(
           `INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)

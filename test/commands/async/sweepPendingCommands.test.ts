@@ -118,7 +118,7 @@ describeOnEachDriver('sweeping pending commands', (context) => {
     const broken: Db = {
       ...db,
       query: (text, params, options) =>
-        text.includes('append_to_stream') ? Promise.reject(new Error('Connection terminated unexpectedly')) : db.query(text, params, options),
+        text.includes('INSERT INTO events') ? Promise.reject(new Error('Connection terminated unexpectedly')) : db.query(text, params, options),
     };
     const flaky = createAsyncCommands({ db, bus: busOn(broken, { attempts: 2, baseDelayMs: 1 }), dispatcher: droppingDispatcher() });
     await expect(flaky.runPendingCommand(commandId)).rejects.toThrow('Connection terminated unexpectedly');

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { ValidationIssue } from './errors';
+import { subjectProblem } from './natsSubject';
+import type { IntegrationMessage } from './types';
+import { toJson } from './jsonText';
+
+// Header names as NATS carries them: printable ASCII without spaces or colons.
+const HEADER_NAME = /^[!-9;-~]+$/;
+const HEADER_VALUE = /^[ -~]*$/;
+
+const MessageShape = z.object({
+  subject: z.string({ error: 'subject must be a string' }),
+  body: z.custom<object>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'body must be a JSON object'),
+  orderingKey: z.string().min(1, 'ordering key must not be empty').max(200, 'ordering key must be at most 200 characters'),
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME, 'header names must be printable ASCII without spaces or ":"'),
+      z.string().max(4096).regex(HEADER_VALUE, 'header values must be printable ASCII'),
+    )
+    .optional(),
+  messageId: z.uuid('message id must be a UUID').optional(),
+});
+
+/**
+ * Checks the integration messages of an append and returns them as the JSON
+ * array the append statement inserts, or null when there are none. Problems
+ * are added to `issues`, so the whole append is refused at once.
+ */
+export function serializeMessages(
+  messages: readonly IntegrationMessage[],
+  maxBytes: number,
+  issues: ValidationIssue[],
+): string | null {
+  if (messages.length === 0) return null;
+  const members: string[] = [];
+  messages.forEach((message, index) => {
+    const path = `messages.${index}`;
+    const shape = MessageShape.safeParse(message);
+    if (!shape.success) {
+      for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
+      return;
+    }
+    const problem = subjectProblem(message.subject);
+    if (problem) issues.push({ path: `${path}.subject`, message: problem });
+    const body = toJson(message.body, `${path}.body`, issues);
+    if (body === undefined) return;
+    if (Buffer.byteLength(body) > maxBytes) issues.push({ path: `${path}.body`, message: `is over the limit of ${maxBytes} bytes` });
+    members.push(
+      JSON.stringify({ messageId: message.messageId ?? randomUUID(), orderingKey: message.orderingKey, subject: message.subject, headers: message.headers ?? {} }).slice(0, -1) +
+        `,"body":${body}}`,
+    );
+  });
+  return `[${members.join(',')}]`;
+}

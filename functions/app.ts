@@ -52,8 +52,8 @@ async function buildApp(): Promise<App> {
     db,
     projections: bankProjections,
     upcaster: store.upcaster,
-    onHandlerError: ({ projection, partition, error, state, attempts }) => {
-      logger.error('projection handler failed', { projection, partition, eventId: error.eventId, state, attempts, error });
+    onHandlerError: ({ processor, partition, error, state, attempts }) => {
+      logger.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
     },
   });
   return { db, store, bus, asyncCommands, outbox, nudges: nudgesFromEnv(), projector, accountQueries: createAccountQueries(db) };

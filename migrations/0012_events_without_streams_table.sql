@@ -23,7 +23,7 @@ ALTER TABLE events DROP CONSTRAINT events_pkey;
 -- table's CHECK constraints on every INSERT statement, a tenth of a one-event append.
 CREATE DOMAIN event_type_name AS text CHECK (length(VALUE) BETWEEN 1 AND 200);
 CREATE DOMAIN positive_integer AS integer CHECK (VALUE > 0);
-CREATE DOMAIN json_object AS jsonb CHECK (jsonb_typeof(VALUE) = 'object');
+CREATE DOMAIN object_document AS jsonb CHECK (jsonb_typeof(VALUE) = 'object');
 
 ALTER TABLE events
   DROP CONSTRAINT events_version_check,
@@ -36,8 +36,8 @@ ALTER TABLE events
   ALTER COLUMN version TYPE positive_integer,
   ALTER COLUMN type TYPE event_type_name,
   ALTER COLUMN schema_version TYPE positive_integer,
-  ALTER COLUMN data TYPE json_object,
-  ALTER COLUMN metadata TYPE json_object;
+  ALTER COLUMN data TYPE object_document,
+  ALTER COLUMN metadata TYPE object_document;
 
 -- A stream is its events now: the streams table and the functions that kept it are gone.
 DROP FUNCTION append_to_stream_with_outbox(text, text, text, integer, jsonb, jsonb);

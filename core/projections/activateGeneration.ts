@@ -1,12 +1,11 @@
 import type { Db } from '../db';
-import { lockProjection } from './generationRecords';
+import type { EventUpcaster } from '../eventstore';
+import { BatchItemError, catchUpLocked, type FailurePolicy } from '../processing';
+import type { Projection } from './defineProjection';
+import { generationProcessor } from './generationProcessor';
+import { lockProjection, type Generation } from './generationRecords';
 
-// Every partition has reached the visible head at least once and none has failed.
-const READY_SQL = `
-  SELECT g.status, bool_and(p.caught_up_at IS NOT NULL AND p.state = 'running') AS ready
-  FROM projection_generations g JOIN projection_partitions p USING (name, generation)
-  WHERE g.name = $1 AND g.generation = $2
-  GROUP BY g.status`;
+const STATUS_SQL = 'SELECT status FROM projection_generations WHERE name = $1 AND generation = $2';
 
 const SWITCH_SQL = `
   WITH retired AS (
@@ -18,18 +17,42 @@ const SWITCH_SQL = `
   )
   UPDATE projections SET active_generation = $2, updated_at = now() WHERE name = $1`;
 
+/** Batches a switch may run to close the gap that opened since the build last caught up. */
+const SWITCH_CATCH_UP_BATCHES = 10;
+
 /**
- * Switches reads to a building generation once all its partitions have caught
- * up, in one transaction: the old generation is retired (its tables stay until
- * the next build starts). Returns whether this call made the switch.
+ * Switches reads to a building generation, in one transaction, only once it
+ * is caught up at that moment: a build that reached the head once and fell
+ * behind since would make reads step back in time. The transaction locks the
+ * build's partitions and applies what arrived since its last batch (a few
+ * batches at most; more, and it gives up until the next run), so writers that
+ * never pause do not hold the switch off. Every partition must be running.
+ * The old generation is retired (its tables stay until the next build starts).
+ * Returns whether this call made the switch.
  */
-export async function activateIfCaughtUp(db: Db, name: string, generation: number): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    await lockProjection(tx, name);
-    const { rows } = await tx.query<{ status: string; ready: boolean }>(READY_SQL, [name, generation]);
-    const row = rows[0];
-    if (row?.status !== 'building' || !row.ready) return false;
-    await tx.query(SWITCH_SQL, [name, generation]);
+export async function activateIfCaughtUp(
+  db: Db,
+  projection: Projection,
+  generation: Generation,
+  upcaster: EventUpcaster,
+  failurePolicy: FailurePolicy,
+): Promise<boolean> {
+  const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
+  const { handler } = processor;
+  if (handler.mode !== 'transactional') return false;
+  const switching = db.transaction(async (tx) => {
+    await lockProjection(tx, projection.name);
+    const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
+    if (rows[0]?.status !== 'building') return false;
+    for (let partition = 0; partition < generation.partitions; partition++) {
+      if (!(await catchUpLocked(tx, processor, handler, partition, SWITCH_CATCH_UP_BATCHES))) return false;
+    }
+    await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
     return true;
+  });
+  // A handler failing on the new events rolls the switch back; the build's next batch records it.
+  return switching.catch((error: unknown) => {
+    if (error instanceof BatchItemError) return false;
+    throw error;
   });
 }

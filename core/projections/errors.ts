@@ -1,3 +1,5 @@
+import { BatchItemError } from '../processing';
+
 /** A projection definition that cannot be registered: a bad name, version, table or partition count. */
 export class ProjectionDefinitionError extends Error {
   readonly code = 'INVALID_PROJECTION';
@@ -8,19 +10,21 @@ export class ProjectionDefinitionError extends Error {
 }
 
 /** A projection's handler (or its batch flush) threw; carries the event it was applying, if one. */
-export class ProjectionHandlerError extends Error {
-  readonly code = 'PROJECTION_HANDLER_FAILED';
+export class ProjectionHandlerError extends BatchItemError {
+  override readonly code = 'PROJECTION_HANDLER_FAILED';
   constructor(
     readonly projection: string,
     readonly eventId: string | null,
     readonly eventType: string | null,
-    override readonly cause: unknown,
+    cause: unknown,
   ) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
       eventId === null
         ? `Projection ${projection} failed writing its batch: ${reason}`
         : `Projection ${projection} failed on ${eventType ?? 'event'} ${eventId}: ${reason}`,
+      eventId,
+      cause,
     );
     this.name = 'ProjectionHandlerError';
   }

@@ -1,4 +1,6 @@
 import type { Queryable } from '../db';
+import { registerProcessor } from '../processing';
+import { processorNameOf } from './projectionNames';
 
 export type GenerationStatus = 'building' | 'active' | 'retired';
 export type GenerationReason = 'initial' | 'version' | 'rebuild';
@@ -91,9 +93,6 @@ const INSERT_GENERATION_SQL = `
   FROM projection_generations WHERE name = $1
   RETURNING ${COLUMNS}`;
 
-const INSERT_PARTITIONS_SQL = `
-  INSERT INTO projection_partitions (name, generation, partition)
-  SELECT $1, $2, p FROM generate_series(0, $3::integer - 1) AS p`;
 
 export interface NewGeneration {
   name: string;
@@ -104,7 +103,7 @@ export interface NewGeneration {
   reason: GenerationReason;
 }
 
-/** Inserts the next generation and its partitions at the start of the feed. */
+/** Inserts the next generation, and its processor's partitions at the start of the feed. */
 export async function insertGeneration(tx: Queryable, next: NewGeneration): Promise<Generation> {
   const { rows } = await tx.query<GenerationRow>(INSERT_GENERATION_SQL, [
     next.name,
@@ -117,7 +116,7 @@ export async function insertGeneration(tx: Queryable, next: NewGeneration): Prom
   const row = rows[0];
   if (!row) throw new Error(`inserting generation of ${next.name} returned nothing`);
   const generation = toGeneration(row);
-  await tx.query(INSERT_PARTITIONS_SQL, [next.name, generation.generation, next.partitions]);
+  await registerProcessor(tx, processorNameOf(next.name, generation.generation), next.partitions);
   if (next.status === 'active') {
     await tx.query('UPDATE projections SET active_generation = $2, updated_at = now() WHERE name = $1', [next.name, generation.generation]);
   }

@@ -7,17 +7,14 @@ export {
   type ProjectionHandlers,
 } from './defineProjection';
 export { ProjectionDefinitionError, ProjectionHandlerError, ProjectionNotFoundError } from './errors';
-export { DEFAULT_FAILURE_POLICY, retryDelayMs, type FailurePolicy } from './failurePolicy';
-export { generationTableName, leaseGroupOf, quoteIdentifier, type TableNames } from './projectionNames';
+export { generationTableName, processorNameOf, quoteIdentifier, type TableNames } from './projectionNames';
 export type { Generation, GenerationReason, GenerationStatus } from './generationRecords';
 export { registerProjection, rebuildProjection } from './registerProjection';
 export { activateIfCaughtUp } from './activateGeneration';
-export { applyBatch, type BatchOutcome } from './applyBatch';
 export { createProjector, DEFAULT_LEASE_TTL_MS, type Projector, type ProjectorOptions, type ProjectorRun } from './projector';
-export type { DrainReport } from './drainPartition';
+export { generationProcessor } from './generationProcessor';
 export {
   getProjectionStatus,
-  LAG_COUNT_LIMIT,
   type GenerationProgress,
   type PartitionState,
   type PartitionStatus,

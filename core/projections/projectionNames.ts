@@ -45,5 +45,5 @@ export function tableNamesOf<Table extends string>(
   ) as TableNames<Table>;
 }
 
-/** The lease group of one generation's partitions. */
-export const leaseGroupOf = (name: string, generation: number): string => `projection:${name}:g${generation}`;
+/** The feed processor that builds one generation: its checkpoints' and its leases' key. */
+export const processorNameOf = (name: string, generation: number): string => `projection:${name}:g${generation}`;

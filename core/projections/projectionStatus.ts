@@ -1,9 +1,8 @@
 import type { Queryable } from '../db';
-import { formatCheckpoint } from '../eventstore';
+import { NO_UPCASTING } from '../eventstore';
+import { eventFeedSource, getProcessorStatus, type ProcessorPartitionStatus } from '../processing';
 import type { GenerationReason, GenerationStatus } from './generationRecords';
-
-/** Events past a checkpoint are counted up to this many; `lagEventsCapped` says when there are more. */
-export const LAG_COUNT_LIMIT = 10_000;
+import { processorNameOf } from './projectionNames';
 
 export type PartitionState = 'running' | 'rebuilding' | 'failed';
 
@@ -14,7 +13,7 @@ export interface PartitionStatus {
   /** failed: stopped until resumed; rebuilding: its generation is building, or has not reached the head yet. */
   state: PartitionState;
   caughtUp: boolean;
-  /** Events in this partition past the checkpoint, counted up to LAG_COUNT_LIMIT. */
+  /** Events in this partition past the checkpoint, counted up to the processing engine's LAG_COUNT_LIMIT. */
   lagEvents: number;
   lagEventsCapped: boolean;
   /** Age of the oldest event in this partition past the checkpoint; 0 when there is none. */
@@ -46,7 +45,13 @@ export interface ProjectionStatus {
   generations: GenerationProgress[];
 }
 
-interface StatusRow {
+const GENERATIONS_SQL = `
+  SELECT pr.name, pr.active_generation, g.generation, g.version, g.status, g.reason, g.started_at, g.activated_at
+  FROM projections pr JOIN projection_generations g ON g.name = pr.name AND g.status <> 'retired'
+  WHERE $1::text IS NULL OR pr.name = $1
+  ORDER BY pr.name, g.generation`;
+
+interface GenerationRow {
   name: string;
   active_generation: number | null;
   generation: number;
@@ -55,71 +60,34 @@ interface StatusRow {
   reason: GenerationReason;
   started_at: Date;
   activated_at: Date | null;
-  partition: number;
-  checkpoint_tx: string;
-  checkpoint_position: string;
-  state: 'running' | 'failed';
-  caught_up: boolean;
-  events_applied: string;
-  attempts: number;
-  last_error: string | null;
-  failed_event_id: string | null;
-  next_attempt_at: Date | null;
-  updated_at: Date;
-  lag_events: string;
-  lag_seconds: number | null;
 }
 
-// Both lag figures walk the feed order index from the checkpoint, so they cost
-// in proportion to the lag, bounded by the count limit.
-const STATUS_SQL = `
-  SELECT pr.name, pr.active_generation, g.generation, g.version, g.status, g.reason, g.started_at, g.activated_at,
-         p.partition, p.checkpoint_tx, p.checkpoint_position, p.state, p.caught_up_at IS NOT NULL AS caught_up,
-         p.events_applied, p.attempts, p.last_error, p.failed_event_id, p.next_attempt_at, p.updated_at,
-         lag.events AS lag_events, extract(epoch FROM now() - oldest.recorded_at)::float8 AS lag_seconds
-  FROM projections pr
-  JOIN projection_generations g ON g.name = pr.name AND g.status <> 'retired'
-  JOIN projection_partitions p ON p.name = g.name AND p.generation = g.generation
-  LEFT JOIN LATERAL (
-    SELECT e.recorded_at FROM events e
-    WHERE (e.tx_id, e.global_position) > (p.checkpoint_tx, p.checkpoint_position)
-      AND stream_partition(e.stream_id, g.partitions) = p.partition
-    ORDER BY e.tx_id, e.global_position LIMIT 1
-  ) oldest ON true
-  CROSS JOIN LATERAL (
-    SELECT count(*) AS events FROM (
-      SELECT 1 FROM events e
-      WHERE (e.tx_id, e.global_position) > (p.checkpoint_tx, p.checkpoint_position)
-        AND stream_partition(e.stream_id, g.partitions) = p.partition
-      LIMIT $2
-    ) past
-  ) lag
-  WHERE $1::text IS NULL OR pr.name = $1
-  ORDER BY pr.name, g.generation, p.partition`;
+// Lag counts every event of a partition past its checkpoint, whatever its type: the
+// status is read without the projections' code, by name.
+const everyEvent = eventFeedSource({ upcaster: NO_UPCASTING });
 
-function partitionStatus(row: StatusRow): PartitionStatus {
-  const lagEvents = Math.min(Number(row.lag_events), LAG_COUNT_LIMIT);
-  const building = row.status === 'building' || !row.caught_up;
+function partitionStatus(generation: GenerationRow, partition: ProcessorPartitionStatus): PartitionStatus {
+  const building = generation.status === 'building' || !partition.everCaughtUp;
   return {
-    partition: row.partition,
-    checkpoint: formatCheckpoint({ txId: BigInt(row.checkpoint_tx), position: BigInt(row.checkpoint_position) }),
-    state: row.state === 'failed' ? 'failed' : building ? 'rebuilding' : 'running',
-    caughtUp: row.caught_up && lagEvents === 0,
-    lagEvents,
-    lagEventsCapped: Number(row.lag_events) > LAG_COUNT_LIMIT,
-    lagSeconds: Math.max(0, row.lag_seconds ?? 0),
-    eventsApplied: Number(row.events_applied),
-    attempts: row.attempts,
-    lastError: row.last_error,
-    failedEventId: row.failed_event_id,
-    nextAttemptAt: row.next_attempt_at,
-    updatedAt: row.updated_at,
+    partition: partition.partition,
+    checkpoint: partition.checkpoint,
+    state: partition.state === 'failed' ? 'failed' : building ? 'rebuilding' : 'running',
+    caughtUp: partition.everCaughtUp && partition.caughtUp,
+    lagEvents: partition.lagItems,
+    lagEventsCapped: partition.lagCapped,
+    lagSeconds: partition.lagSeconds,
+    eventsApplied: partition.itemsProcessed,
+    attempts: partition.attempts,
+    lastError: partition.lastError,
+    failedEventId: partition.failedItemId,
+    nextAttemptAt: partition.nextAttemptAt,
+    updatedAt: partition.updatedAt,
   };
 }
 
 /** Checkpoint, lag, state and last error of every partition of every live generation; one projection's with `name`. */
 export async function getProjectionStatus(db: Queryable, name?: string): Promise<ProjectionStatus[]> {
-  const { rows } = await db.query<StatusRow>(STATUS_SQL, [name ?? null, LAG_COUNT_LIMIT + 1]);
+  const { rows } = await db.query<GenerationRow>(GENERATIONS_SQL, [name ?? null]);
   const projections = new Map<string, ProjectionStatus>();
   for (const row of rows) {
     let projection = projections.get(row.name);
@@ -127,23 +95,18 @@ export async function getProjectionStatus(db: Queryable, name?: string): Promise
       projection = { name: row.name, activeGeneration: row.active_generation, generations: [] };
       projections.set(row.name, projection);
     }
-    let generation = projection.generations.find((candidate) => candidate.generation === row.generation);
-    if (!generation) {
-      generation = {
-        generation: row.generation,
-        version: row.version,
-        status: row.status,
-        reason: row.reason,
-        startedAt: row.started_at,
-        activatedAt: row.activated_at,
-        partitionsCaughtUp: 0,
-        partitions: [],
-      };
-      projection.generations.push(generation);
-    }
-    const partition = partitionStatus(row);
-    generation.partitions.push(partition);
-    if (row.caught_up) generation.partitionsCaughtUp += 1;
+    const processor = { name: processorNameOf(row.name, row.generation), source: everyEvent };
+    const partitions = (await getProcessorStatus(db, processor)).map((partition) => partitionStatus(row, partition));
+    projection.generations.push({
+      generation: row.generation,
+      version: row.version,
+      status: row.status,
+      reason: row.reason,
+      startedAt: row.started_at,
+      activatedAt: row.activated_at,
+      partitionsCaughtUp: partitions.filter((partition) => partition.caughtUp).length,
+      partitions,
+    });
   }
   return [...projections.values()];
 }

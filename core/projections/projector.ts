@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
-import { holdingLeases } from '../leases';
+import { DEFAULT_FAILURE_POLICY, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
 import type { Projection } from './defineProjection';
-import { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
+import { generationProcessor } from './generationProcessor';
 import { liveGenerations, type Generation } from './generationRecords';
-import { leaseGroupOf } from './projectionNames';
 import { buildsOf, registerProjection } from './registerProjection';
-import { drainPartition, type DrainReport } from './drainPartition';
 
 export interface ProjectorOptions {
   db: Db;
@@ -21,7 +19,7 @@ export interface ProjectorOptions {
   leaseTtlMs?: number;
   failurePolicy?: FailurePolicy;
   /** Told about each handler failure (log it); the failure is also recorded on the partition. */
-  onHandlerError?: (report: DrainReport['failures'][number]) => void;
+  onHandlerError?: (failure: HandlerFailure) => void;
 }
 
 export interface ProjectorRun {
@@ -46,6 +44,7 @@ export interface Projector {
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
+/** Keeps projections up to date: each generation being built or served is a feed processor of its own. */
 export function createProjector(options: ProjectorOptions): Projector {
   const { db } = options;
   const holder = options.holder ?? `projector-${randomUUID()}`;
@@ -66,23 +65,13 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
-    const lease = { group: leaseGroupOf(projection.name, generation.generation), partitions: generation.partitions, holder, ttlMs: leaseTtlMs };
-    const anyCaughtUp = await holdingLeases(db, lease, async (acquire) => {
-      let caughtUp = false;
-      while (Date.now() < deadline) {
-        const acquired = await acquire();
-        if (!acquired) break;
-        const report = await drainPartition({ db, projection, generation, lease: acquired, upcaster, failurePolicy, leaseTtlMs, deadline });
-        run.eventsApplied += report.eventsApplied;
-        run.batches += report.batches;
-        caughtUp ||= report.caughtUp;
-        if (!report.caughtUp && Date.now() >= deadline) run.stoppedByDeadline = true;
-        for (const failure of report.failures) options.onHandlerError?.(failure);
-      }
-      if (Date.now() >= deadline) run.stoppedByDeadline = true;
-      return caughtUp;
-    });
-    if (generation.status === 'building' && anyCaughtUp && (await activateIfCaughtUp(db, projection.name, generation.generation))) {
+    const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
+    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline, concurrency: 1 });
+    run.eventsApplied += result.items;
+    run.batches += result.batches;
+    run.stoppedByDeadline ||= result.stoppedByDeadline;
+    for (const failure of result.failures) options.onHandlerError?.(failure);
+    if (generation.status === 'building' && result.caughtUp && (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy))) {
       run.activated.push({ name: projection.name, generation: generation.generation });
     }
   }

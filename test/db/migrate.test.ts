@@ -65,15 +65,15 @@ describe('migrations', () => {
     expect(tables.rows.map((row) => row.table_name)).toEqual([
       'commands',
       'events',
+      'feed_processors',
       'outbox',
       'partition_leases',
       'processed_messages',
+      'processor_partitions',
       'projection_generations',
-      'projection_partitions',
       'projections',
       'schema_migrations',
       'snapshots',
-      'streams',
     ]);
   });
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
-import { listPartitionLeases } from '../../core/leases';
-import { createProjector, getProjectionStatus, leaseGroupOf, type Projector } from '../../core/projections';
+import { listPartitionLeases } from '../../core/processing';
+import { createProjector, getProjectionStatus, processorNameOf, type Projector } from '../../core/projections';
 import { sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
@@ -66,7 +66,7 @@ describe('four projector instances over four partitions', () => {
     expect(status?.generations[0]?.partitions.map((partition) => [partition.state, partition.lagEvents])).toEqual(
       Array.from({ length: PARTITIONS }, () => ['running', 0]),
     );
-    const leases = await listPartitionLeases(reader, leaseGroupOf('recorded', 1));
+    const leases = await listPartitionLeases(reader, processorNameOf('recorded', 1));
     expect(leases.every((lease) => lease.holder === '')).toBe(true);
   });
 });

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { acquirePartitionLease } from '../../core/leases';
-import { createProjector, leaseGroupOf, registerProjection } from '../../core/projections';
+import { acquirePartitionLease } from '../../core/processing';
+import { createProjector, processorNameOf, registerProjection } from '../../core/projections';
 import { START_OF_FEED } from '../../core/eventstore';
 import { sleep } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
@@ -21,7 +21,7 @@ describe('a partition whose holder stopped', () => {
     const projection = recordingProjection({ name: 'abandoned' });
     await registerProjection(db, projection);
     // An instance took the partition and died before its first batch.
-    const dead = await acquirePartitionLease(db, { group: leaseGroupOf('abandoned', 1), partitions: 1, holder: 'dead', ttlMs: TTL_MS });
+    const dead = await acquirePartitionLease(db, { group: processorNameOf('abandoned', 1), partitions: 1, holder: 'dead', ttlMs: TTL_MS });
     expect(dead).not.toBeNull();
     const appended = await appendAcrossStreams(store, ['acc-1', 'acc-2'], 30, 10);
     await readThrough(store, START_OF_FEED, appended.checkpoint);

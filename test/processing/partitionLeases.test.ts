@@ -9,7 +9,7 @@ import {
   PartitionLeaseLostError,
   releasePartitionLease,
   renewPartitionLease,
-} from '../../core/leases';
+} from '../../core/processing';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let database: TestDatabase;

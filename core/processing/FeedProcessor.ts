@@ -1,0 +1,54 @@
+import type { Queryable } from '../db';
+import type { FailurePolicy } from './failurePolicy';
+import type { FeedSource } from './FeedSource';
+
+export interface BatchContext {
+  partition: number;
+  partitions: number;
+}
+
+export interface TransactionalBatchContext extends BatchContext {
+  /** The batch's transaction: the checkpoint is stored in it, after the handler. */
+  tx: Queryable;
+}
+
+/**
+ * Effects written in the database, in the transaction that stores the
+ * checkpoint: each item's effect is kept exactly once, whatever crashes.
+ */
+export interface TransactionalHandler<Item, Result> {
+  mode: 'transactional';
+  /** Throw a BatchItemError to fail the batch: nothing of it is kept, and it is retried after a backoff. */
+  handle(items: readonly Item[], context: TransactionalBatchContext): Promise<Result>;
+  /** Asked in the batch's transaction before reading: false stops the partition (a retired projection build). */
+  active?(tx: Queryable): Promise<boolean>;
+  /** After the batch committed: work that must follow the commit (a saga's commands). */
+  afterCommit?(result: Result): Promise<void>;
+}
+
+/** How far an external batch got: its first `done` items are handled (in source order). */
+export interface ExternalOutcome {
+  done: number;
+  /** Why the rest is not: a passing failure (NATS unreachable), retried after a backoff. */
+  error?: unknown;
+}
+
+/**
+ * Effects outside the database (publishing to NATS): the checkpoint is stored
+ * after them, so a crash in between repeats them, and they must be idempotent.
+ */
+export interface ExternalHandler<Item> {
+  mode: 'external';
+  handle(items: readonly Item[], context: BatchContext): Promise<ExternalOutcome>;
+}
+
+/** What a feed processor is: a source read in leased partitions, and what it does with each batch. */
+export interface FeedProcessor<Item, Result = unknown> {
+  /** Its checkpoints' and its leases' key: one per processor (and per projection build). */
+  name: string;
+  partitions: number;
+  batchSize: number;
+  source: FeedSource<Item>;
+  handler: TransactionalHandler<Item, Result> | ExternalHandler<Item>;
+  failurePolicy: FailurePolicy;
+}

@@ -1,0 +1,18 @@
+import type { Checkpoint } from '../eventstore';
+import type { BatchItemError } from './BatchItemError';
+
+/** What one batch on a leased partition came to. */
+export type BatchOutcome =
+  | { kind: 'applied'; items: number; checkpoint: Checkpoint; caughtUp: boolean }
+  /** The handler failed: nothing of the batch was kept; retried after the wait, or never once failed. */
+  | { kind: 'handler_failed'; error: BatchItemError; state: 'running' | 'failed'; attempts: number }
+  /** An external batch got part of the way: the rest waits for a backoff. */
+  | { kind: 'interrupted'; items: number; error: unknown }
+  /** An earlier failure's wait is not over yet. */
+  | { kind: 'waiting'; until: Date }
+  /** Marked failed: it stays stopped until resumed. */
+  | { kind: 'failed' }
+  /** The processor no longer wants this partition worked on (a retired projection build). */
+  | { kind: 'inactive' }
+  /** Another holder has the partition now. */
+  | { kind: 'lease_lost' };

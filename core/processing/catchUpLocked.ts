@@ -1,0 +1,34 @@
+import type { Queryable } from '../db';
+import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
+import { advanceCheckpoint, lockPartition } from './processorRecords';
+
+/**
+ * Inside the caller's transaction: locks a partition of a transactional
+ * processor and runs batches on it until it is caught up, at most `maxBatches`.
+ * Whoever holds the partition's lease waits for this transaction at its next
+ * batch and goes on from the checkpoint stored here. Returns whether the
+ * partition is running and caught up: nothing past its checkpoint is visible.
+ */
+export async function catchUpLocked<Item, Result>(
+  tx: Queryable,
+  processor: FeedProcessor<Item, Result>,
+  handler: TransactionalHandler<Item, Result>,
+  partition: number,
+  maxBatches: number,
+): Promise<boolean> {
+  const state = await lockPartition(tx, processor.name, partition);
+  if (state?.state !== 'running') return false;
+  let { checkpoint } = state;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const page = await processor.source.read(tx, {
+      after: checkpoint,
+      limit: processor.batchSize,
+      partition: { index: partition, count: processor.partitions },
+    });
+    if (page.items.length > 0) await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
+    await advanceCheckpoint(tx, processor.name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
+    checkpoint = page.checkpoint;
+    if (page.caughtUp) return true;
+  }
+  return false;
+}

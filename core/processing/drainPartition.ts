@@ -1,0 +1,111 @@
+import type { Db } from '../db';
+import type { BatchItemError } from './BatchItemError';
+import type { BatchOutcome } from './batchOutcome';
+import { externalBatches } from './externalBatch';
+import type { FeedProcessor } from './FeedProcessor';
+import { renewPartitionLease } from './partitionLeases';
+import type { PartitionLease } from './PartitionLease';
+import { runTransactionalBatch } from './transactionalBatch';
+
+export interface Backoff {
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface DrainSettings {
+  db: Db;
+  leaseTtlMs: number;
+  /** Epoch ms after which no new batch starts. */
+  deadline: number;
+  /** The pause after an interrupted external batch, doubling while interruptions go on. */
+  interruptionBackoff: Backoff;
+  /** Told about each interruption and the pause before the next try (a warning to log). */
+  onInterrupted?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => void;
+}
+
+export interface HandlerFailure {
+  processor: string;
+  partition: number;
+  error: BatchItemError;
+  state: 'running' | 'failed';
+  attempts: number;
+}
+
+/** Why a drain ended. */
+export type DrainEnd = 'caught_up' | 'deadline' | BatchOutcome['kind'];
+
+export interface DrainReport {
+  endedBy: DrainEnd;
+  items: number;
+  /** Batches that handled items (idle polls not counted). */
+  batches: number;
+  /** The last batch reached the visible head of the source. */
+  caughtUp: boolean;
+  failures: HandlerFailure[];
+  /** The last interruption's error, if the drain met any. */
+  lastError: unknown;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Exponential, with jitter between half and all of it, so interrupted drains do not retry in step. */
+function backoffMs(backoff: Backoff, interruptions: number): number {
+  return Math.min(backoff.maxMs, backoff.baseMs * 2 ** interruptions) * (0.5 + Math.random() / 2);
+}
+
+/**
+ * Runs batches on one leased partition until it is caught up, fails, waits out
+ * a backoff, loses its lease, or meets the deadline. The lease is renewed once
+ * half its time is used, measured on this process's own monotonic clock (the
+ * database's expiry and this clock are never compared).
+ */
+export async function drainPartition<Item, Result>(
+  settings: DrainSettings,
+  processor: FeedProcessor<Item, Result>,
+  acquired: PartitionLease,
+): Promise<DrainReport> {
+  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, failures: [], lastError: undefined };
+  const { handler } = processor;
+  const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
+    handler.mode === 'transactional'
+      ? (lease) => runTransactionalBatch(settings.db, processor, handler, lease)
+      : externalBatches(settings.db, processor, handler);
+  let lease = acquired;
+  let renewedAt = performance.now();
+  let interruptions = 0;
+  while (Date.now() < settings.deadline) {
+    if (performance.now() - renewedAt > settings.leaseTtlMs / 2) {
+      const renewed = await renewPartitionLease(settings.db, lease, settings.leaseTtlMs);
+      if (!renewed) return { ...report, endedBy: 'lease_lost' };
+      lease = renewed;
+      renewedAt = performance.now();
+    }
+    const outcome = await nextBatch(lease);
+    switch (outcome.kind) {
+      case 'applied':
+        interruptions = 0;
+        if (outcome.items > 0) report.batches += 1;
+        report.items += outcome.items;
+        report.caughtUp = outcome.caughtUp;
+        if (outcome.caughtUp) return { ...report, endedBy: 'caught_up' };
+        break;
+      case 'interrupted': {
+        report.items += outcome.items;
+        report.lastError = outcome.error;
+        const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
+        settings.onInterrupted?.({ processor: processor.name, partition: lease.partition, error: outcome.error, retryInMs });
+        await sleep(retryInMs);
+        break;
+      }
+      case 'handler_failed':
+        report.failures.push({ processor: processor.name, partition: lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
+        return { ...report, endedBy: outcome.kind };
+      case 'waiting':
+      case 'failed':
+      case 'inactive':
+      case 'lease_lost':
+        return { ...report, endedBy: outcome.kind };
+    }
+  }
+  return report;
+}

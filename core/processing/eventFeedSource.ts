@@ -1,0 +1,66 @@
+import type { Queryable } from '../db';
+import { readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import type { FeedSource, SourceLag } from './FeedSource';
+import { partitionOfKey } from './partitionOfKey';
+
+export interface EventFeedSourceOptions {
+  upcaster: EventUpcaster;
+  /** Only these event types (as current code names them); default all. */
+  eventTypes?: readonly string[];
+  streamTypes?: readonly string[];
+  /**
+   * What splits the feed into partitions: by default the stream, so a stream's
+   * events stay in order in one partition (filtered in SQL). A key of your own
+   * (a saga's correlation id) is hashed here: every partition then reads the
+   * whole feed and keeps its own keys; null leaves an event out.
+   */
+  partitionKey?: (event: RecordedEvent) => string | null;
+}
+
+// Counts (up to a limit) what a partition has past its checkpoint, through the feed's
+// pinned ordered walk; the first row is the oldest in feed order.
+const LAG_SQL = `
+  SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_age_seconds
+  FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer, $4::text[], $5::text[], $6::integer, $7::integer)`;
+
+/** The global feed as a feed processor's source: read from a checkpoint, below the horizon, never skipping an event. */
+export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
+  const { upcaster, partitionKey } = options;
+  const storedTypes = options.eventTypes?.flatMap((type) => upcaster.storedTypesOf(type)) ?? null;
+  return {
+    async read(db, { after, limit, partition }) {
+      const page = await readFeed(
+        db,
+        {
+          after,
+          batchSize: limit,
+          ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
+          ...(options.streamTypes ? { streamTypes: options.streamTypes } : {}),
+          ...(partitionKey ? {} : { partition }),
+        },
+        upcaster,
+      );
+      if (!partitionKey) return { items: page.events, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
+      const mine = page.events.filter((event) => {
+        const key = partitionKey(event);
+        return key !== null && partitionOfKey(key, partition.count) === partition.index;
+      });
+      return { items: mine, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
+    },
+    positionOf: (event) => ({ txId: event.txId, position: event.globalPosition }),
+    idOf: (event) => event.eventId,
+    async lag(db: Queryable, { after, partition, limit }): Promise<SourceLag> {
+      const { rows } = await db.query<{ items: number; oldest_age_seconds: number }>(LAG_SQL, [
+        after.txId.toString(),
+        after.position.toString(),
+        limit + 1,
+        storedTypes,
+        options.streamTypes ?? null,
+        partitionKey ? null : partition.count,
+        partitionKey ? null : partition.index,
+      ]);
+      const items = rows[0]?.items ?? 0;
+      return { items: Math.min(items, limit), capped: items > limit, oldestAgeSeconds: Math.max(0, rows[0]?.oldest_age_seconds ?? 0) };
+    },
+  };
+}

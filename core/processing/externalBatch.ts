@@ -1,0 +1,59 @@
+import type { Db } from '../db';
+import { compareCheckpoints, type Checkpoint } from '../eventstore';
+import type { BatchOutcome } from './batchOutcome';
+import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
+import type { SourcePage } from './FeedSource';
+import type { PartitionLease } from './PartitionLease';
+import { advanceCheckpointFenced, readPartition } from './processorRecords';
+
+/** Marks a promise handled now; awaiting it later still throws. */
+function quietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * The batches of one external partition drain, as a function called once per
+ * batch. The effects happen outside the database (publishing), so the
+ * checkpoint is stored after them, fenced by the lease, in one statement. The
+ * next page is read while the current one is handled; after an interruption
+ * the drain starts again from the stored checkpoint.
+ */
+export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>) {
+  let stored: { checkpoint: Checkpoint; caughtUp: boolean } | undefined;
+  let ahead: Promise<SourcePage<Item>> | undefined;
+  const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
+  const read = (lease: PartitionLease, after: Checkpoint) =>
+    quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
+
+  return async (lease: PartitionLease): Promise<BatchOutcome> => {
+    if (!stored) {
+      const state = await readPartition(db, processor.name, lease.partition);
+      if (!state) return { kind: 'inactive' };
+      if (state.state === 'failed') return { kind: 'failed' };
+      stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp };
+    }
+    const from = stored;
+    const page = await (ahead ?? read(lease, from.checkpoint));
+    ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
+    const { items } = page;
+    const outcome = items.length > 0 ? await handler.handle(items, { partition: lease.partition, partitions: processor.partitions }) : { done: 0 };
+    const done = Math.min(Math.max(outcome.done, 0), items.length);
+    const whole = done === items.length;
+    const last = items[done - 1];
+    const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
+    const caughtUp = whole && page.caughtUp;
+    if (compareCheckpoints(checkpoint, from.checkpoint) !== 0 || (caughtUp && !from.caughtUp)) {
+      if (!(await advanceCheckpointFenced(db, lease, from.checkpoint, { checkpoint, items: done, caughtUp }))) {
+        ahead = undefined;
+        return { kind: 'lease_lost' };
+      }
+      stored = { checkpoint, caughtUp: from.caughtUp || caughtUp };
+    }
+    if (!whole) {
+      ahead = undefined;
+      return { kind: 'interrupted', items: done, error: outcome.error };
+    }
+    return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };
+  };
+}

@@ -1,0 +1,22 @@
+export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, TransactionalBatchContext } from './FeedProcessor';
+export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
+export { BatchItemError } from './BatchItemError';
+export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
+export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
+export { partitionOfKey } from './partitionOfKey';
+export { runFeedProcessor, DEFAULT_INTERRUPTION_BACKOFF, type ProcessorRun, type ProcessorRunOptions } from './runFeedProcessor';
+export type { Backoff, DrainReport, HandlerFailure } from './drainPartition';
+export { getProcessorStatus, LAG_COUNT_LIMIT, type ProcessorPartitionStatus } from './processorStatus';
+export { registerProcessor, resumeProcessors, ProcessorDefinitionError } from './processorRecords';
+export {
+  acquirePartitionLease,
+  renewPartitionLease,
+  releasePartitionLease,
+  assertPartitionLeaseHeld,
+  listPartitionLeases,
+  MAX_PARTITIONS,
+  type LeaseRequest,
+} from './partitionLeases';
+export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
+export { holdingLeases } from './holdingLeases';
+export { catchUpLocked } from './catchUpLocked';

@@ -1,0 +1,186 @@
+import type { Queryable } from '../db';
+import type { Checkpoint } from '../eventstore';
+import type { FailurePolicy } from './failurePolicy';
+import type { PartitionLease } from './PartitionLease';
+
+export class ProcessorDefinitionError extends Error {
+  readonly code = 'INVALID_PROCESSOR';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProcessorDefinitionError';
+  }
+}
+
+// The processor's row fixes its partition count at the first registration; its
+// partitions start where the row says (the start of the source unless set).
+const REGISTER_SQL = `
+  WITH registered AS (
+    INSERT INTO feed_processors AS f (name, partitions) VALUES ($1, $2)
+    ON CONFLICT (name) DO UPDATE SET partitions = coalesce(f.partitions, EXCLUDED.partitions)
+    RETURNING f.partitions, f.start_tx, f.start_position
+  ), created AS (
+    INSERT INTO processor_partitions (processor, partition, checkpoint_tx, checkpoint_position)
+    SELECT $1, p, r.start_tx, r.start_position FROM registered r, generate_series(0, r.partitions - 1) AS p
+    WHERE r.partitions = $2
+    ON CONFLICT DO NOTHING
+  )
+  SELECT partitions FROM registered`;
+
+/** Makes sure the processor and its partitions exist; a different partition count than registered is refused. */
+export async function registerProcessor(db: Queryable, name: string, partitions: number): Promise<void> {
+  const { rows } = await db.query<{ partitions: number }>(REGISTER_SQL, [name, partitions], { name: 'processor_register' });
+  const registered = rows[0]?.partitions;
+  if (registered !== partitions) {
+    throw new ProcessorDefinitionError(
+      `${name} was registered with ${String(registered)} partitions, not ${partitions}: keep the count, or start a new processor`,
+    );
+  }
+}
+
+export interface PartitionState {
+  checkpoint: Checkpoint;
+  state: 'running' | 'failed';
+  caughtUp: boolean;
+  /** When a retry after a failure is due, if it is not yet. */
+  waitUntil: Date | null;
+}
+
+interface PartitionRow {
+  checkpoint_tx: string;
+  checkpoint_position: string;
+  state: 'running' | 'failed';
+  caught_up: boolean;
+  wait_until: Date | null;
+}
+
+const STATE_COLUMNS = `checkpoint_tx, checkpoint_position, state, caught_up_at IS NOT NULL AS caught_up,
+  CASE WHEN next_attempt_at > now() THEN next_attempt_at END AS wait_until`;
+
+// FOR UPDATE: whoever advances this checkpoint holds the row until commit, and the
+// next writer reads the checkpoint only after that: a compare-and-set.
+const LOCK_SQL = `SELECT ${STATE_COLUMNS} FROM processor_partitions WHERE processor = $1 AND partition = $2 FOR UPDATE`;
+const READ_SQL = `SELECT ${STATE_COLUMNS} FROM processor_partitions WHERE processor = $1 AND partition = $2`;
+
+const toState = (row: PartitionRow): PartitionState => ({
+  checkpoint: { txId: BigInt(row.checkpoint_tx), position: BigInt(row.checkpoint_position) },
+  state: row.state,
+  caughtUp: row.caught_up,
+  waitUntil: row.wait_until,
+});
+
+export async function lockPartition(tx: Queryable, processor: string, partition: number): Promise<PartitionState | null> {
+  const { rows } = await tx.query<PartitionRow>(LOCK_SQL, [processor, partition], { name: 'processor_lock_partition' });
+  return rows[0] ? toState(rows[0]) : null;
+}
+
+export async function readPartition(db: Queryable, processor: string, partition: number): Promise<PartitionState | null> {
+  const { rows } = await db.query<PartitionRow>(READ_SQL, [processor, partition], { name: 'processor_read_partition' });
+  return rows[0] ? toState(rows[0]) : null;
+}
+
+const ADVANCE_SET = `checkpoint_tx = $3::xid8, checkpoint_position = $4, items_processed = items_processed + $5,
+  caught_up_at = CASE WHEN $6::boolean THEN coalesce(caught_up_at, now()) ELSE caught_up_at END,
+  attempts = 0, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = now()`;
+
+const ADVANCE_SQL = `UPDATE processor_partitions SET ${ADVANCE_SET} WHERE processor = $1 AND partition = $2`;
+
+export interface Advance {
+  checkpoint: Checkpoint;
+  items: number;
+  caughtUp: boolean;
+}
+
+const advanceParams = (processor: string, partition: number, advance: Advance) => [
+  processor,
+  partition,
+  advance.checkpoint.txId.toString(),
+  advance.checkpoint.position.toString(),
+  advance.items,
+  advance.caughtUp,
+];
+
+/** Stores the checkpoint after a batch, in the batch's transaction (the row is locked), and clears any failure. */
+export async function advanceCheckpoint(tx: Queryable, processor: string, partition: number, advance: Advance): Promise<void> {
+  await tx.query(ADVANCE_SQL, advanceParams(processor, partition, advance), { name: 'processor_advance' });
+}
+
+// Outside a transaction: only from the checkpoint the batch started at, and only
+// while the lease is held, in one statement. A stalled holder whose lease was
+// taken over stores nothing.
+const ADVANCE_FENCED_SQL = `
+  UPDATE processor_partitions SET ${ADVANCE_SET}
+  WHERE processor = $1 AND partition = $2 AND checkpoint_tx = $7::xid8 AND checkpoint_position = $8
+    AND EXISTS (
+      SELECT FROM partition_leases l
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $9 AND l.epoch = $10 AND l.expires_at >= clock_timestamp())`;
+
+/** Moves the checkpoint from `from`, fenced by the lease; false when the lease or the checkpoint moved on. */
+export async function advanceCheckpointFenced(
+  db: Queryable,
+  lease: PartitionLease,
+  from: Checkpoint,
+  advance: Advance,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    ADVANCE_FENCED_SQL,
+    [...advanceParams(lease.group, lease.partition, advance), from.txId.toString(), from.position.toString(), lease.holder, lease.epoch.toString()],
+    { name: 'processor_advance_fenced' },
+  );
+  return rowCount === 1;
+}
+
+export interface RecordedFailure {
+  state: 'running' | 'failed';
+  attempts: number;
+}
+
+// The partition gives up after max attempts; until then the next try waits the
+// base delay, doubled for each failure before this one, up to the maximum.
+const RECORD_FAILURE_SQL = `
+  UPDATE processor_partitions
+  SET attempts = attempts + 1, last_error = $3, failed_item_id = $4,
+      state = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'running' END,
+      next_attempt_at = CASE WHEN attempts + 1 >= $5 THEN NULL
+        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ attempts, $7::float8) / 1000.0) END,
+      updated_at = now()
+  WHERE processor = $1 AND partition = $2
+  RETURNING state, attempts`;
+
+const MAX_INTEGER = 2_147_483_647;
+
+/** Counts a failed batch on its partition, in a transaction fenced by the lease. */
+export async function recordFailure(
+  tx: Queryable,
+  processor: string,
+  partition: number,
+  failure: { error: string; itemId: string | null; policy: FailurePolicy },
+): Promise<RecordedFailure> {
+  const { maxAttempts, baseDelayMs, maxDelayMs } = failure.policy;
+  const { rows } = await tx.query<RecordedFailure>(RECORD_FAILURE_SQL, [
+    processor,
+    partition,
+    failure.error,
+    failure.itemId,
+    Math.min(maxAttempts, MAX_INTEGER),
+    baseDelayMs,
+    maxDelayMs,
+  ]);
+  const row = rows[0];
+  if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);
+  return row;
+}
+
+const RESUME_SQL = `
+  UPDATE processor_partitions SET state = 'running', attempts = 0, next_attempt_at = NULL, updated_at = now()
+  WHERE processor = ANY ($1::text[]) AND (state = 'failed' OR next_attempt_at IS NOT NULL)
+  RETURNING processor, partition`;
+
+/**
+ * Puts failed partitions back to work (after the handler or the data was
+ * fixed), with fresh attempts and no wait. Their last error stays visible until
+ * a batch succeeds. Returns the partitions resumed.
+ */
+export async function resumeProcessors(db: Queryable, processors: readonly string[]): Promise<{ processor: string; partition: number }[]> {
+  const { rows } = await db.query<{ processor: string; partition: number }>(RESUME_SQL, [processors]);
+  return rows;
+}

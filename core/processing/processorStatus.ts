@@ -1,0 +1,77 @@
+import type { Queryable } from '../db';
+import { formatCheckpoint } from '../eventstore';
+import type { FeedSource } from './FeedSource';
+
+/** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
+export const LAG_COUNT_LIMIT = 10_000;
+
+export interface ProcessorPartitionStatus {
+  partition: number;
+  /** `"<txId>:<position>"`. */
+  checkpoint: string;
+  state: 'running' | 'failed';
+  /** Nothing is past the checkpoint now. */
+  caughtUp: boolean;
+  /** Whether a batch ever reached the visible head. */
+  everCaughtUp: boolean;
+  /** Items past the checkpoint, counted up to LAG_COUNT_LIMIT. */
+  lagItems: number;
+  lagCapped: boolean;
+  /** Age of the oldest item past the checkpoint; 0 when there is none. */
+  lagSeconds: number;
+  itemsProcessed: number;
+  attempts: number;
+  lastError: string | null;
+  failedItemId: string | null;
+  nextAttemptAt: Date | null;
+  updatedAt: Date;
+}
+
+interface PartitionRow {
+  partition: number;
+  checkpoint_tx: string;
+  checkpoint_position: string;
+  state: 'running' | 'failed';
+  caught_up: boolean;
+  items_processed: string;
+  attempts: number;
+  last_error: string | null;
+  failed_item_id: string | null;
+  next_attempt_at: Date | null;
+  updated_at: Date;
+}
+
+const PARTITIONS_SQL = `
+  SELECT partition, checkpoint_tx, checkpoint_position, state, caught_up_at IS NOT NULL AS caught_up, items_processed,
+         attempts, last_error, failed_item_id, next_attempt_at, updated_at
+  FROM processor_partitions WHERE processor = $1 ORDER BY partition`;
+
+/** Every partition of a processor with its checkpoint, lag and failure state; none before it first ran. */
+export async function getProcessorStatus<Item>(
+  db: Queryable,
+  processor: { name: string; source: FeedSource<Item> },
+): Promise<ProcessorPartitionStatus[]> {
+  const { rows } = await db.query<PartitionRow>(PARTITIONS_SQL, [processor.name]);
+  return Promise.all(
+    rows.map(async (row) => {
+      const after = { txId: BigInt(row.checkpoint_tx), position: BigInt(row.checkpoint_position) };
+      const lag = await processor.source.lag(db, { after, partition: { index: row.partition, count: rows.length }, limit: LAG_COUNT_LIMIT });
+      return {
+        partition: row.partition,
+        checkpoint: formatCheckpoint(after),
+        state: row.state,
+        caughtUp: lag.items === 0,
+        everCaughtUp: row.caught_up,
+        lagItems: lag.items,
+        lagCapped: lag.capped,
+        lagSeconds: lag.oldestAgeSeconds,
+        itemsProcessed: Number(row.items_processed),
+        attempts: row.attempts,
+        lastError: row.last_error,
+        failedItemId: row.failed_item_id,
+        nextAttemptAt: row.next_attempt_at,
+        updatedAt: row.updated_at,
+      };
+    }),
+  );
+}

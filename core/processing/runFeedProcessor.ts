@@ -1,0 +1,88 @@
+import type { Db } from '../db';
+import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
+import type { FeedProcessor } from './FeedProcessor';
+import { holdingLeases } from './holdingLeases';
+import type { PartitionLease } from './PartitionLease';
+import { registerProcessor } from './processorRecords';
+
+export interface ProcessorRunOptions {
+  db: Db;
+  /** Names this instance in the leases: unique per process (or Lambda container). */
+  holder: string;
+  /** A partition's lease lasts this long unless renewed; a dead holder's partitions are taken over after it. */
+  leaseTtlMs: number;
+  /** Epoch ms after which no new batch starts. */
+  deadline: number;
+  /** Partitions drained at once by this instance: 1 takes them in turn. */
+  concurrency: number;
+  interruptionBackoff?: Backoff;
+  onInterrupted?: DrainSettings['onInterrupted'];
+}
+
+export interface ProcessorRun {
+  items: number;
+  batches: number;
+  /** Partitions this run leased and drained. */
+  partitions: number[];
+  /** Every partition this run drained reached the visible head (and it drained at least one). */
+  caughtUp: boolean;
+  /** The deadline stopped the run before every leased partition was caught up. */
+  stoppedByDeadline: boolean;
+  failures: HandlerFailure[];
+  lastError: unknown;
+}
+
+export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
+
+/** Claims up to `count` free partitions now. */
+async function acquireFree(acquire: () => Promise<PartitionLease | null>, count: number): Promise<PartitionLease[]> {
+  const leases: PartitionLease[] = [];
+  while (leases.length < count) {
+    const lease = await acquire();
+    if (!lease) break;
+    leases.push(lease);
+  }
+  return leases;
+}
+
+/**
+ * Runs a feed processor until every partition this instance can lease is
+ * caught up (or waiting after a failure), or until the deadline. Partitions
+ * leased by other instances are theirs; this run's leases are released at its
+ * end, after every drain has settled, whichever of them failed.
+ */
+export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
+  const { db } = options;
+  await registerProcessor(db, processor.name, processor.partitions);
+  const settings: DrainSettings = {
+    db,
+    leaseTtlMs: options.leaseTtlMs,
+    deadline: options.deadline,
+    interruptionBackoff: options.interruptionBackoff ?? DEFAULT_INTERRUPTION_BACKOFF,
+    ...(options.onInterrupted ? { onInterrupted: options.onInterrupted } : {}),
+  };
+  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
+  const reports: DrainReport[] = [];
+  const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
+  await holdingLeases(db, request, async (acquire) => {
+    while (Date.now() < options.deadline) {
+      const leases = await acquireFree(acquire, options.concurrency);
+      if (leases.length === 0) break;
+      const settled = await Promise.allSettled(leases.map((lease) => drainPartition(settings, processor, lease)));
+      for (const [index, result] of settled.entries()) {
+        if (result.status === 'rejected') throw result.reason;
+        reports.push(result.value);
+        run.partitions.push(leases[index]?.partition ?? -1);
+      }
+    }
+  });
+  for (const report of reports) {
+    run.items += report.items;
+    run.batches += report.batches;
+    run.failures.push(...report.failures);
+    if (report.lastError !== undefined) run.lastError = report.lastError;
+  }
+  run.caughtUp = reports.length > 0 && reports.every((report) => report.caughtUp);
+  run.stoppedByDeadline = reports.some((report) => report.endedBy === 'deadline') || (Date.now() >= options.deadline && !run.caughtUp);
+  return run;
+}

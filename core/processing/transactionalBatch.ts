@@ -1,0 +1,79 @@
+import type { Db } from '../db';
+import { describeError } from '../errors/describeError';
+import { compareCheckpoints } from '../eventstore';
+import { BatchItemError } from './BatchItemError';
+import type { BatchOutcome } from './batchOutcome';
+import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
+import { assertPartitionLeaseHeld } from './partitionLeases';
+import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
+import { advanceCheckpoint, lockPartition, recordFailure } from './processorRecords';
+
+/**
+ * Reads the partition's next page from its checkpoint, hands it to the handler
+ * and stores the new checkpoint, all in one transaction: every item's effect is
+ * kept exactly once, whatever crashes. The lease is checked inside the
+ * transaction, so a holder that lost its lease writes nothing.
+ */
+export async function runTransactionalBatch<Item, Result>(
+  db: Db,
+  processor: FeedProcessor<Item, Result>,
+  handler: TransactionalHandler<Item, Result>,
+  lease: PartitionLease,
+): Promise<BatchOutcome> {
+  const { name } = processor;
+  const partition = lease.partition;
+  let committed: { result: Result } | undefined;
+  try {
+    const outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
+      await assertPartitionLeaseHeld(tx, lease);
+      const state = await lockPartition(tx, name, partition);
+      if (!state) return { kind: 'inactive' };
+      if (state.state === 'failed') return { kind: 'failed' };
+      if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
+      if (handler.active && !(await handler.active(tx))) return { kind: 'inactive' };
+      const page = await processor.source.read(tx, {
+        after: state.checkpoint,
+        limit: processor.batchSize,
+        partition: { index: partition, count: processor.partitions },
+      });
+      if (page.items.length > 0) {
+        committed = { result: await handler.handle(page.items, { tx, partition, partitions: processor.partitions }) };
+      }
+      // An idle poll that changes nothing writes nothing.
+      const moved = compareCheckpoints(page.checkpoint, state.checkpoint) !== 0;
+      if (moved || (page.caughtUp && !state.caughtUp)) {
+        await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
+      }
+      return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
+    });
+    if (committed && handler.afterCommit) await handler.afterCommit(committed.result);
+    return outcome;
+  } catch (error) {
+    if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
+    if (!(error instanceof BatchItemError)) throw error;
+    return recordHandlerFailure(db, processor, lease, error);
+  }
+}
+
+/** The batch rolled back; count the attempt, fenced by the lease like the batch itself. */
+async function recordHandlerFailure<Item, Result>(
+  db: Db,
+  processor: FeedProcessor<Item, Result>,
+  lease: PartitionLease,
+  error: BatchItemError,
+): Promise<BatchOutcome> {
+  try {
+    const recorded = await db.transaction(async (tx) => {
+      await assertPartitionLeaseHeld(tx, lease);
+      return recordFailure(tx, processor.name, lease.partition, {
+        error: describeError(error),
+        itemId: error.itemId,
+        policy: processor.failurePolicy,
+      });
+    });
+    return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
+  } catch (recordError) {
+    if (recordError instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
+    throw recordError;
+  }
+}

@@ -1,14 +1,14 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 
-export interface OutboxStreamConfig {
-  /** The JetStream stream the outbox publishes into; default "EVENTS". */
+export interface PublishStreamConfig {
+  /** The JetStream stream the publisher publishes into; default "EVENTS". */
   name: string;
   /** Subjects it captures; default `<prefix>.>`. */
   subjects: string[];
   /**
    * How long JetStream remembers a message id to drop a republished duplicate.
-   * Must exceed the publisher's retry horizon; see OutboxPublisherOptions.
+   * Must exceed the publisher's retry horizon; see PublisherOptions.
    */
   duplicateWindowMs: number;
 }
@@ -17,7 +17,7 @@ export interface OutboxStreamConfig {
  * Creates the stream, or widens an existing one to capture the subjects and to
  * keep the duplicate window at least as long as asked. Never narrows anything.
  */
-export async function ensureOutboxStream(nc: NatsConnection, config: OutboxStreamConfig): Promise<void> {
+export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const window = nanos(config.duplicateWindowMs);
   let existing: StreamConfig;

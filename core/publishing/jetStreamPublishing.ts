@@ -1,7 +1,9 @@
-import { JetStreamApiCodes, JetStreamApiError, JetStreamError, PubHeaders } from '@nats-io/jetstream';
+import { JetStreamApiError, JetStreamError, PubHeaders } from '@nats-io/jetstream';
 import {
   ClosedConnectionError,
   createInbox,
+  InvalidArgumentError,
+  InvalidSubjectError,
   headers as natsHeaders,
   NoRespondersError,
   TimeoutError,
@@ -10,20 +12,23 @@ import {
   type NatsConnection,
 } from '@nats-io/transport-node';
 import { z } from 'zod';
-import type { OutboxMessage } from './outboxMessages';
-import { isRefusal } from './publishRefusal';
+import type { PublishMessage } from './PublishMessage';
 
+/**
+ * What became of one publish: stored (or already stored: a duplicate), refused
+ * by NATS (the refusal says why: see refusals.ts), or unanswered.
+ */
 export type PublishResult =
-  | { kind: 'published'; message: OutboxMessage; duplicate: boolean; latencyMs: number }
-  | { kind: 'refused'; message: OutboxMessage; error: unknown }
-  | { kind: 'unreachable'; message: OutboxMessage; error: unknown };
+  | { kind: 'published'; message: PublishMessage; duplicate: boolean; latencyMs: number }
+  | { kind: 'refused'; message: PublishMessage; error: unknown }
+  | { kind: 'unreachable'; message: PublishMessage; error: unknown };
 
 export interface JetStreamPublishing {
   /**
    * Sends every message at once and settles when each one is acknowledged,
    * refused, or still unanswered after `timeoutMs` (then "unreachable").
    */
-  publishAll(messages: readonly OutboxMessage[], timeoutMs: number): Promise<PublishResult[]>;
+  publishAll(messages: readonly PublishMessage[], timeoutMs: number): Promise<PublishResult[]>;
 }
 
 // JetStream's answer to a publish: the stored position, or why it was not stored
@@ -79,7 +84,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
         const tokens: string[] = [];
         let unsettled = messages.length;
         const finish = () => {
-          resolve(Array.from(results, (result, index) => result ?? timedOut(messages[index] as OutboxMessage)));
+          resolve(Array.from(results, (result, index) => result ?? timedOut(messages[index] as PublishMessage)));
         };
         const timer = setTimeout(() => {
           for (const token of tokens) awaiting.delete(token);
@@ -103,7 +108,8 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
           } catch (error) {
             // Refused before sending (too large, a bad subject) or no connection to send on.
             awaiting.delete(token);
-            settle(index, { kind: isRefusal(error) ? 'refused' : 'unreachable', message, error });
+            const refused = error instanceof InvalidArgumentError || error instanceof InvalidSubjectError;
+            settle(index, { kind: refused ? 'refused' : 'unreachable', message, error });
           }
         });
       });
@@ -111,29 +117,25 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
   };
 }
 
-function messageHeaders(message: OutboxMessage): MsgHdrs {
+function messageHeaders(message: PublishMessage): MsgHdrs {
   const headers = natsHeaders();
   for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
   // The server drops a message whose id it has seen within the duplicate window.
-  headers.set(PubHeaders.MsgIdHdr, message.eventId);
+  headers.set(PubHeaders.MsgIdHdr, message.messageId);
   return headers;
 }
 
-const timedOut = (message: OutboxMessage): PublishResult => ({ kind: 'unreachable', message, error: new TimeoutError() });
+const timedOut = (message: PublishMessage): PublishResult => ({ kind: 'unreachable', message, error: new TimeoutError() });
 
-function readAnswer(message: OutboxMessage, reply: Reply, sentAt: number): PublishResult {
+function readAnswer(message: PublishMessage, reply: Reply, sentAt: number): PublishResult {
   if (reply instanceof Error) return { kind: 'unreachable', message, error: reply };
-  // No stream captures the subject, or JetStream is not running: nothing about this message.
+  // No stream captures the subject, or JetStream is not running: refusals.ts tells which.
   if (reply.data.length === 0 && reply.headers?.code === 503) {
-    return { kind: 'unreachable', message, error: new NoRespondersError(message.subject) };
+    return { kind: 'refused', message, error: new NoRespondersError(message.subject) };
   }
   const answer = parseAnswer(reply);
   if (!answer) return { kind: 'unreachable', message, error: new JetStreamError('invalid publish acknowledgement') };
-  if ('error' in answer) {
-    const error = new JetStreamApiError(answer.error);
-    const notEnabled = answer.error.err_code === JetStreamApiCodes.JetStreamNotEnabledForAccount;
-    return { kind: notEnabled ? 'unreachable' : 'refused', message, error };
-  }
+  if ('error' in answer) return { kind: 'refused', message, error: new JetStreamApiError(answer.error) };
   return { kind: 'published', message, duplicate: answer.duplicate ?? false, latencyMs: performance.now() - sentAt };
 }
 

@@ -1,17 +1,18 @@
-import type { PublishResult } from './jetStreamPublishing';
 import { describeError } from '../errors/describeError';
+import type { PublishResult } from './jetStreamPublishing';
 
 export interface PublisherRunReport {
-  /** Messages JetStream stored in this run. */
+  /** Messages JetStream stored in this run (events and integration messages). */
   published: number;
   /** Of those, how many it already had (a retry after a lost acknowledgement). */
   duplicates: number;
-  /** Messages NATS refused in this run; `parked` of them reached their last attempt. */
-  refused: number;
+  /** Messages refused for good in this run, and parked. */
   parked: number;
-  /** Publishes that failed because NATS was unreachable or slow; their messages wait. */
-  unreachable: number;
-  /** Published messages deleted after their retention. */
+  /** Publishes that failed and will be retried: NATS unreachable or slow, or a passing refusal. */
+  retried: number;
+  /** Parked messages a person requeued that this run sent again. */
+  requeued: number;
+  /** Integration messages deleted after their retention. */
   cleaned: number;
   /** Whether the run stopped because nothing was left to publish (not the deadline). */
   caughtUp: boolean;
@@ -20,29 +21,30 @@ export interface PublisherRunReport {
   lastError: string | null;
 }
 
+/** Adds up a run's publishes as they settle. */
 export class RunTally {
   private readonly latencies: number[] = [];
   readonly report: PublisherRunReport = {
     published: 0,
     duplicates: 0,
-    refused: 0,
     parked: 0,
-    unreachable: 0,
+    retried: 0,
+    requeued: 0,
     cleaned: 0,
     caughtUp: false,
     latency: null,
     lastError: null,
   };
 
-  count(result: PublishResult): void {
+  count(result: PublishResult, parked: boolean): void {
     if (result.kind === 'published') {
       this.report.published++;
       if (result.duplicate) this.report.duplicates++;
       this.latencies.push(result.latencyMs);
       return;
     }
-    if (result.kind === 'refused') this.report.refused++;
-    else this.report.unreachable++;
+    if (parked) this.report.parked++;
+    else this.report.retried++;
     this.report.lastError = describeError(result.error);
   }
 

@@ -1,0 +1,155 @@
+import type { Queryable } from '../db';
+import { compareCheckpoints, type Checkpoint } from '../eventstore';
+import { NO_UPCASTING } from '../eventstore';
+import { eventFeedSource, type FeedSource } from '../processing';
+
+/** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
+export interface EventMessage {
+  txId: bigint;
+  position: bigint;
+  eventId: string;
+  streamId: string;
+  streamType: string;
+  type: string;
+  payload: string;
+  headers: Record<string, string>;
+  /** Published through the outbox before publishing moved to the feed (migration 0014): skipped. */
+  publishedBefore: boolean;
+}
+
+interface MessageRow {
+  tx_id: string | null;
+  global_position: string | null;
+  event_id: string | null;
+  stream_id: string;
+  stream_type: string;
+  type: string;
+  schema_version: number;
+  version: number;
+  payload: string;
+  correlation_id: string | null;
+  causation_id: string | null;
+  command_id: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
+  published_before: boolean;
+  head_tx: string | null;
+  head_position: string | null;
+}
+
+// The body is the event's envelope, as json_build_object writes it (the outbox wrote
+// the same), and the header values, all from the database.
+const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.stream_type, e.type, e.schema_version, e.version,
+  json_build_object(
+    'eventId', e.event_id, 'type', e.type, 'schemaVersion', e.schema_version,
+    'streamId', e.stream_id, 'streamType', e.stream_type, 'version', e.version,
+    'globalPosition', e.global_position::text, 'recordedAt', e.recorded_at,
+    'data', e.data, 'metadata', e.metadata)::text AS payload,
+  e.metadata ->> 'correlationId' AS correlation_id, e.metadata ->> 'causationId' AS causation_id,
+  e.metadata ->> 'commandId' AS command_id, e.metadata ->> 'traceparent' AS traceparent,
+  e.metadata ->> 'tracestate' AS tracestate`;
+
+// Only transactions below the snapshot's xmin are read (see readFeed.ts), through
+// read_feed_page's pinned walk of the feed index; the visible head lets a short page
+// move the checkpoint past what other partitions hold.
+const PAGE_SQL = `
+  WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+  page AS (
+    SELECT ${MESSAGE_COLUMNS},
+      CASE WHEN $6::boolean
+        THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
+        ELSE false END AS published_before
+    FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $3::integer, NULL, NULL, $4::integer, $5::integer) AS e
+  ),
+  head AS (
+    SELECT e.tx_id AS head_tx, e.global_position AS head_position FROM events e
+    WHERE e.tx_id < (SELECT xmin FROM horizon)
+    ORDER BY e.tx_id DESC, e.global_position DESC
+    LIMIT 1
+  )
+  SELECT page.*, head.head_tx, head.head_position
+  FROM (SELECT) AS one
+  LEFT JOIN head ON true
+  LEFT JOIN page ON true
+  ORDER BY page.tx_id, page.global_position`;
+
+const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS published_before, NULL AS head_tx, NULL AS head_position
+  FROM events e WHERE e.event_id = ANY ($1::uuid[])`;
+
+const LEGACY_ROWS_SQL = 'SELECT EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL) AS present';
+
+function headersOf(row: MessageRow): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Event-Id': row.event_id ?? '',
+    'Event-Type': row.type,
+    'Event-Schema-Version': String(row.schema_version),
+    'Stream-Id': row.stream_id,
+    'Stream-Type': row.stream_type,
+    'Stream-Version': String(row.version),
+  };
+  const optional = { 'Correlation-Id': row.correlation_id, 'Causation-Id': row.causation_id, 'Command-Id': row.command_id, traceparent: row.traceparent, tracestate: row.tracestate };
+  for (const [name, value] of Object.entries(optional)) if (value !== null) headers[name] = value;
+  return headers;
+}
+
+function toMessage(row: MessageRow): EventMessage[] {
+  if (row.event_id === null || row.tx_id === null || row.global_position === null) return [];
+  return [{
+    txId: BigInt(row.tx_id),
+    position: BigInt(row.global_position),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamType: row.stream_type,
+    type: row.type,
+    payload: row.payload,
+    headers: headersOf(row),
+    publishedBefore: row.published_before,
+  }];
+}
+
+/** The messages of these events, for sending requeued ones again. */
+export async function eventMessagesById(db: Queryable, eventIds: readonly string[]): Promise<EventMessage[]> {
+  if (eventIds.length === 0) return [];
+  const { rows } = await db.query<MessageRow>(BY_ID_SQL, [eventIds]);
+  return rows.flatMap(toMessage);
+}
+
+// Lag is the feed's: events of the partition past the checkpoint, whatever their type.
+const feedLag = eventFeedSource({ upcaster: NO_UPCASTING }).lag;
+
+/**
+ * The events feed as the publisher reads it, split by stream. While rows the
+ * outbox published before the upgrade remain (until their retention), the
+ * events they carried are marked and skipped; whether any remain is checked
+ * once per publisher run.
+ */
+export function eventMessages(legacyRowsRemain: () => boolean): FeedSource<EventMessage> {
+  return {
+    async read(db, { after, limit, partition }) {
+      const { rows } = await db.query<MessageRow>(
+        PAGE_SQL,
+        [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, legacyRowsRemain()],
+        { name: 'publisher_event_page' },
+      );
+      const items = rows.flatMap(toMessage);
+      const last = items[items.length - 1];
+      let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.position } : after;
+      const caughtUp = items.length < limit;
+      const head = rows[0];
+      if (caughtUp && head?.head_tx != null && head.head_position != null) {
+        const visibleHead = { txId: BigInt(head.head_tx), position: BigInt(head.head_position) };
+        if (compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
+      }
+      return { items, checkpoint, caughtUp };
+    },
+    positionOf: (message) => ({ txId: message.txId, position: message.position }),
+    idOf: (message) => message.eventId,
+    lag: feedLag,
+  };
+}
+
+/** Whether the outbox still holds rows it published before publishing moved to the feed. */
+export async function legacyRowsRemain(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>(LEGACY_ROWS_SQL);
+  return rows[0]?.present ?? false;
+}

@@ -1,0 +1,34 @@
+export const DEFAULT_SUBJECT_PREFIX = 'events';
+
+/** The fields of an event that choose its subject. */
+export interface RoutedEvent {
+  type: string;
+  streamType: string;
+  streamId: string;
+}
+
+export interface EventRoutingOptions {
+  /** First token of every default subject; default "events". */
+  prefix?: string;
+  /**
+   * Overrides the default `<prefix>.<streamType>.<eventType>`: return a subject,
+   * `null` to keep the event private (never published), or `undefined` for the default.
+   */
+  subjectFor?: (event: RoutedEvent) => string | null | undefined;
+}
+
+/** Chooses the subject each stored event is published on, or null to keep it private. */
+export interface EventRouting {
+  subjectFor(event: RoutedEvent): string | null;
+}
+
+/** Every stored event goes out on `<prefix>.<streamType>.<eventType>` unless told otherwise. */
+export function eventRouting(options: EventRoutingOptions = {}): EventRouting {
+  const prefix = options.prefix ?? DEFAULT_SUBJECT_PREFIX;
+  return {
+    subjectFor(event) {
+      const custom = options.subjectFor?.(event);
+      return custom === undefined ? `${prefix}.${event.streamType}.${event.type}` : custom;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { z } from 'zod';
+import type { Db, Queryable } from '../db';
+
+/** The body of every stored event's message: the event's envelope. */
+export const EventEnvelope = z.object({
+  eventId: z.uuid(),
+  type: z.string(),
+  schemaVersion: z.number().int(),
+  streamId: z.string(),
+  streamType: z.string(),
+  version: z.number().int(),
+  globalPosition: z.string(),
+  recordedAt: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  metadata: z.record(z.string(), z.unknown()),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** A message that can never be handled: it was terminated (JetStream will not deliver it again). */
+export class MalformedMessageError extends Error {
+  readonly code = 'MALFORMED_MESSAGE';
+  constructor(
+    readonly subject: string,
+    override readonly cause: unknown,
+  ) {
+    super(`The message on ${subject} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+/**
+ * Runs `effect` unless this consumer already processed `messageId`, recording the
+ * id in the same transaction as the effect: both commit, or neither does. Two
+ * deliveries racing each other wait on the record, so one of them runs the effect.
+ */
+export async function processOnce(
+  db: Db,
+  consumer: string,
+  messageId: string,
+  effect: (tx: Queryable) => Promise<void>,
+): Promise<{ processed: boolean }> {
+  return db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [consumer, messageId],
+      { name: 'processed_message_insert' },
+    );
+    if (rowCount === 0) return { processed: false };
+    await effect(tx);
+    return { processed: true };
+  });
+}
+
+export type MessageOutcome = 'processed' | 'duplicate';
+
+export interface ConsumeOptions {
+  /** How long JetStream waits before delivering a message whose handler failed again; default 1 s. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Handles one JetStream message exactly once in effect, keyed by its message id
+ * (`Nats-Msg-Id`: the event id for stored events): the handler's writes and the
+ * processed record commit together, and the message is acknowledged only after
+ * that commit. A failed handler writes nothing and the message is redelivered
+ * after `retryDelayMs`; a redelivered, already processed message is acknowledged
+ * without running the handler again. `read` turns the message into what the
+ * handler takes; a message it cannot read is terminated, never redelivered, and
+ * reported with MalformedMessageError.
+ */
+export async function handleMessageOnce<Body>(
+  db: Db,
+  consumer: string,
+  message: JsMsg,
+  read: (message: JsMsg) => { id: string; body: Body },
+  handler: (tx: Queryable, body: Body) => Promise<void>,
+  options: ConsumeOptions = {},
+): Promise<MessageOutcome> {
+  let readMessage: { id: string; body: Body };
+  try {
+    readMessage = read(message);
+  } catch (error) {
+    message.term();
+    throw new MalformedMessageError(message.subject, error);
+  }
+  let outcome: MessageOutcome;
+  try {
+    const { processed } = await processOnce(db, consumer, readMessage.id, (tx) => handler(tx, readMessage.body));
+    outcome = processed ? 'processed' : 'duplicate';
+  } catch (error) {
+    message.nak(options.retryDelayMs ?? 1_000);
+    throw error;
+  }
+  await message.ackAck();
+  return outcome;
+}
+
+/** handleMessageOnce for a stored event's message: the handler gets its checked envelope. */
+export function handleEventMessage(
+  db: Db,
+  consumer: string,
+  message: JsMsg,
+  handler: (tx: Queryable, envelope: EventEnvelope) => Promise<void>,
+  options: ConsumeOptions = {},
+): Promise<MessageOutcome> {
+  const read = (received: JsMsg) => {
+    const envelope = EventEnvelope.parse(received.json());
+    return { id: envelope.eventId, body: envelope };
+  };
+  return handleMessageOnce(db, consumer, message, read, handler, options);
+}
+
+/** handleMessageOnce for an integration message: keyed by its message id header, the handler gets its JSON body. */
+export function handleIntegrationMessage(
+  db: Db,
+  consumer: string,
+  message: JsMsg,
+  handler: (tx: Queryable, body: unknown) => Promise<void>,
+  options: ConsumeOptions = {},
+): Promise<MessageOutcome> {
+  const read = (received: JsMsg) => {
+    const id = received.headers?.get('Nats-Msg-Id') ?? '';
+    if (!id) throw new Error('the message has no Nats-Msg-Id header');
+    return { id, body: received.json<unknown>() };
+  };
+  return handleMessageOnce(db, consumer, message, read, handler, options);
+}

@@ -1,0 +1,22 @@
+export { createPublisher, type Publisher } from './publisher';
+export { PublisherConfigurationError, type PublisherOptions } from './publisherOptions';
+export type { PublisherRunReport } from './publisherRunReport';
+export { eventRouting, DEFAULT_SUBJECT_PREFIX, type EventRouting, type EventRoutingOptions, type RoutedEvent } from './eventRouting';
+export { ensurePublishStream, type PublishStreamConfig } from './jetStreamStream';
+export { readPublishingStatus, type PublishingStatus, type BacklogStatus } from './publishingStatus';
+export { listParkedMessages, requeueParkedMessage, type ParkedMessage, type ParkedSource } from './parkedMessages';
+export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
+export type { OutboxRetention } from './outboxCleanup';
+export type { PublishMessage } from './PublishMessage';
+export { refusedForGood } from './refusals';
+export {
+  processOnce,
+  handleMessageOnce,
+  handleEventMessage,
+  handleIntegrationMessage,
+  EventEnvelope,
+  MalformedMessageError,
+  type MessageOutcome,
+  type ConsumeOptions,
+} from './idempotentConsumer';
+export { publishingConfigFromEnv, type PublishingConfig } from './publishingConfig';

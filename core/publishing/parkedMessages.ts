@@ -1,0 +1,104 @@
+import type { Queryable } from '../db';
+
+/** Which publisher processor a parked message came from: a stored event, or an integration message of the outbox. */
+export type ParkedSource = 'events' | 'outbox';
+
+export interface ParkedMessage {
+  messageId: string;
+  source: ParkedSource;
+  orderingKey: string;
+  subject: string;
+  /** Why NATS refused it, the last time. */
+  error: string;
+  /** How many times it was refused for good (a requeue that failed again adds one). */
+  refusals: number;
+  parkedAt: Date;
+  /** Set when a person put it back in line: the next publisher run sends it. */
+  requeuedAt: Date | null;
+}
+
+interface ParkedRow {
+  message_id: string;
+  source: ParkedSource;
+  ordering_key: string;
+  subject: string;
+  error: string;
+  refusals: number;
+  parked_at: Date;
+  requeued_at: Date | null;
+}
+
+const toParked = (row: ParkedRow): ParkedMessage => ({
+  messageId: row.message_id,
+  source: row.source,
+  orderingKey: row.ordering_key,
+  subject: row.subject,
+  error: row.error,
+  refusals: row.refusals,
+  parkedAt: row.parked_at,
+  requeuedAt: row.requeued_at,
+});
+
+const PARK_SQL = `
+  INSERT INTO parked_messages (message_id, source, ordering_key, subject, error)
+  SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+  ON CONFLICT (message_id) DO UPDATE
+    SET error = EXCLUDED.error, subject = EXCLUDED.subject, refusals = parked_messages.refusals + 1,
+        parked_at = now(), requeued_at = NULL`;
+
+export interface Parking {
+  messageId: string;
+  orderingKey: string;
+  subject: string;
+  error: string;
+}
+
+/** Parks messages NATS refused for good. Parking one again (after a requeue) counts another refusal. */
+export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[]): Promise<void> {
+  if (parkings.length === 0) return;
+  await db.query(PARK_SQL, [
+    parkings.map((parking) => parking.messageId),
+    parkings.map(() => source),
+    parkings.map((parking) => parking.orderingKey),
+    parkings.map((parking) => parking.subject),
+    parkings.map((parking) => parking.error),
+  ]);
+}
+
+const COLUMNS = 'message_id, source, ordering_key, subject, error, refusals, parked_at, requeued_at';
+
+/** Parked messages, oldest first, `limit` after `after` (a message id of the previous page). */
+export async function listParkedMessages(db: Queryable, options: { limit?: number; after?: { parkedAt: Date; messageId: string } } = {}): Promise<ParkedMessage[]> {
+  const { rows } = await db.query<ParkedRow>(
+    `SELECT ${COLUMNS} FROM parked_messages
+     WHERE $2::timestamptz IS NULL OR (parked_at, message_id) > ($2, $3::uuid)
+     ORDER BY parked_at, message_id LIMIT $1`,
+    [options.limit ?? 100, options.after?.parkedAt ?? null, options.after?.messageId ?? null],
+  );
+  return rows.map(toParked);
+}
+
+/**
+ * Puts a parked message back in line (after fixing what NATS refused): the
+ * next publisher run sends it again. Its ordering key's later messages went
+ * out meanwhile, so it arrives after them. False when no such message is parked.
+ */
+export async function requeueParkedMessage(db: Queryable, messageId: string): Promise<boolean> {
+  const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1', [messageId]);
+  return rowCount > 0;
+}
+
+/** The requeued messages waiting to be sent again, oldest requeue first. */
+export async function requeuedMessages(db: Queryable, limit: number): Promise<ParkedMessage[]> {
+  const { rows } = await db.query<ParkedRow>(
+    `SELECT ${COLUMNS} FROM parked_messages WHERE requeued_at IS NOT NULL ORDER BY requeued_at LIMIT $1`,
+    [limit],
+  );
+  return rows.map(toParked);
+}
+
+/** A requeued message JetStream has now stored: it is no longer parked. */
+export async function unparkMessages(db: Queryable, messageIds: readonly string[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  await db.query('DELETE FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND requeued_at IS NOT NULL', [messageIds]);
+}

@@ -1,0 +1,68 @@
+import type { Queryable } from '../db';
+import { describeError } from '../errors/describeError';
+import type { ExternalOutcome } from '../processing';
+import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
+import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
+import { publishInOrder } from './publishInOrder';
+import type { PublishMessage } from './PublishMessage';
+import { refusedForGood, type SubjectCaptured } from './refusals';
+import type { RunTally } from './publisherRunReport';
+
+/** What one item of a batch asks for: nothing (a private event, one sent before), a publish, or parking at once (an unusable subject). */
+export type BatchEntry =
+  | { kind: 'skip' }
+  | { kind: 'publish'; message: PublishMessage }
+  | { kind: 'park'; message: PublishMessage; problem: string };
+
+export interface PublishingSession {
+  db: Queryable;
+  publishing: () => Promise<JetStreamPublishing>;
+  captured: SubjectCaptured;
+  timeoutMs: number;
+  tally: RunTally;
+}
+
+async function publishAll(session: PublishingSession, messages: readonly PublishMessage[], parkings: Parking[]): Promise<PublishResult[]> {
+  let publishing: JetStreamPublishing;
+  try {
+    publishing = await session.publishing();
+  } catch (error) {
+    // Connecting or setting up the stream failed: NATS is down or misconfigured.
+    return messages.map((message) => ({ kind: 'unreachable', message, error }));
+  }
+  return publishInOrder(publishing, messages, session.timeoutMs, async (result) => {
+    if (result.kind !== 'refused' || !(await refusedForGood(result.error, result.message.subject, session.captured))) return false;
+    const { message } = result;
+    parkings.push({ messageId: message.messageId, orderingKey: message.orderingKey, subject: message.subject, error: describeError(result.error) });
+    return true;
+  });
+}
+
+/**
+ * Publishes a batch in per-key order and parks what NATS refused for good,
+ * then says how many leading items are done: sent, parked or skipped. The
+ * first item still waiting (NATS unreachable, a passing refusal) and all
+ * after it are left for the next try; those after it that went out already
+ * are sent again then, and JetStream drops them as duplicates.
+ */
+export async function publishBatch(session: PublishingSession, source: ParkedSource, entries: readonly BatchEntry[]): Promise<ExternalOutcome> {
+  const parkings: Parking[] = entries.flatMap((entry) =>
+    entry.kind === 'park'
+      ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
+      : [],
+  );
+  session.tally.report.parked += parkings.length;
+  const messages = entries.flatMap((entry) => (entry.kind === 'publish' ? [entry.message] : []));
+  const results = messages.length > 0 ? await publishAll(session, messages, parkings) : [];
+  const parked = new Set(parkings.map((parking) => parking.messageId));
+  const settled = new Set<string>(parked);
+  let error: unknown;
+  for (const result of results) {
+    session.tally.count(result, parked.has(result.message.messageId));
+    if (result.kind === 'published') settled.add(result.message.messageId);
+    else if (!parked.has(result.message.messageId)) error ??= result.error;
+  }
+  await parkMessages(session.db, source, parkings);
+  const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled.has(entry.message.messageId));
+  return { done: waiting === -1 ? entries.length : waiting, ...(error === undefined ? {} : { error }) };
+}

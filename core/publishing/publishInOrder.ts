@@ -1,0 +1,43 @@
+import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
+import type { PublishMessage } from './PublishMessage';
+
+function groupByKey(messages: readonly PublishMessage[]): PublishMessage[][] {
+  const keys = new Map<string, PublishMessage[]>();
+  for (const message of messages) {
+    const sameKey = keys.get(message.orderingKey);
+    if (sameKey) sameKey.push(message);
+    else keys.set(message.orderingKey, [message]);
+  }
+  return [...keys.values()];
+}
+
+/**
+ * Publishes messages pipelined across ordering keys but in rounds within one:
+ * round n sends the n-th message of every key at once, and a key's next
+ * message goes out only once the previous one is acknowledged (stored, or
+ * already stored: a duplicate) or refused for good (`mayGoOn`). So JetStream
+ * stores every key in order, even when another publisher sends the same
+ * messages at the same time. A key stops at anything else; its later messages
+ * are not sent. Results come in no particular order.
+ */
+export async function publishInOrder(
+  publishing: JetStreamPublishing,
+  messages: readonly PublishMessage[],
+  timeoutMs: number,
+  mayGoOn: (result: PublishResult) => Promise<boolean>,
+): Promise<PublishResult[]> {
+  let keys = groupByKey(messages);
+  const results: PublishResult[] = [];
+  // Whole rounds, rather than each key chaining on its own acks, keep the
+  // publishes of a round in one burst on the connection.
+  for (let round = 0; keys.length > 0; round++) {
+    const sent = await publishing.publishAll(
+      keys.map((key) => key[round] as PublishMessage),
+      timeoutMs,
+    );
+    results.push(...sent);
+    const goOn = await Promise.all(sent.map((result) => (result.kind === 'published' ? true : mayGoOn(result))));
+    keys = keys.filter((key, index) => goOn[index] === true && key.length > round + 1);
+  }
+  return results;
+}

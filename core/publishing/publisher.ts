@@ -1,0 +1,60 @@
+import { runFeedProcessor, type ProcessorRun } from '../processing';
+import { legacyRowsRemain } from './eventMessages';
+import { deleteExpiredOutboxRows } from './outboxCleanup';
+import { publisherConnection } from './publisherConnection';
+import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
+import { eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
+import { RunTally, type PublisherRunReport } from './publisherRunReport';
+import type { PublishingSession } from './publishBatch';
+import { publishRequeued } from './requeuedMessages';
+
+export interface Publisher {
+  /**
+   * Publishes requeued parked messages, then the outbox's integration messages,
+   * then stored events from the feed, until nothing is left or the deadline
+   * passes; then deletes integration messages past their retention.
+   */
+  run(options?: { deadline?: number }): Promise<PublisherRunReport>;
+  /** Drains and closes the NATS connection. */
+  close(): Promise<void>;
+}
+
+/** The NATS publisher: two feed processors (the events feed and the outbox) on one connection. */
+export function createPublisher(options: PublisherOptions): Publisher {
+  const settings = publisherSettings(options);
+  const connection = publisherConnection(settings);
+  return {
+    run: (runOptions = {}) => runPublisher(settings, connection, runOptions.deadline ?? Date.now() + 60_000),
+    close: () => connection.close(),
+  };
+}
+
+async function runPublisher(settings: PublisherSettings, connection: ReturnType<typeof publisherConnection>, deadline: number): Promise<PublisherRunReport> {
+  const { db } = settings;
+  const tally = new RunTally();
+  const session: PublishingSession = {
+    db,
+    publishing: () => connection.publishing(),
+    captured: (subject) => connection.captured(subject),
+    timeoutMs: settings.publishTimeoutMs,
+    tally,
+  };
+  const legacy = await legacyRowsRemain(db);
+  tally.report.requeued = await publishRequeued(session);
+  const runOptions = {
+    db,
+    holder: settings.holder,
+    leaseTtlMs: settings.leaseTtlMs,
+    deadline,
+    concurrency: settings.partitions,
+    interruptionBackoff: settings.retryBackoff,
+    ...(settings.onRetry ? { onInterrupted: settings.onRetry } : {}),
+  };
+  const runs: ProcessorRun[] = [
+    await runFeedProcessor(outboxPublisher(session, settings), runOptions),
+    await runFeedProcessor(eventsPublisher(session, settings, () => legacy), runOptions),
+  ];
+  tally.report.caughtUp = runs.every((run) => run.caughtUp);
+  tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { name: OUTBOX_PUBLISHER, partitions: settings.partitions });
+  return tally.finish();
+}

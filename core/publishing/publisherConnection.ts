@@ -1,0 +1,63 @@
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
+import { ensurePublishStream } from './jetStreamStream';
+import type { PublisherSettings } from './publisherOptions';
+
+export interface PublisherConnection {
+  /** The open connection's publishing path, connecting (and making sure of the stream) when there is none. */
+  publishing(): Promise<JetStreamPublishing>;
+  /** Whether any stream captures the subject, asked of JetStream. */
+  captured(subject: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * One NATS connection per publisher instance, reused across runs (warm Lambda
+ * invocations) and shared by the partitions draining at once; the stream is
+ * checked once per connection.
+ */
+export function publisherConnection(settings: PublisherSettings): PublisherConnection {
+  let current: { nc: NatsConnection; publishing: JetStreamPublishing } | undefined;
+  let connecting: Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> | undefined;
+
+  async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
+    const nc = await settings.connect();
+    try {
+      await ensurePublishStream(nc, settings.stream);
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+    return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
+  }
+
+  async function connection() {
+    if (current && !current.nc.isClosed()) return current;
+    connecting ??= open().finally(() => {
+      connecting = undefined;
+    });
+    current = await connecting;
+    return current;
+  }
+
+  return {
+    publishing: async () => (await connection()).publishing,
+    async captured(subject) {
+      const jsm = await jetstreamManager((await connection()).nc);
+      // find() answers with the stream's name, or fails when no stream captures the subject.
+      return jsm.streams.find(subject).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
+          throw error;
+        },
+      );
+    },
+    async close() {
+      const open = current;
+      current = undefined;
+      if (open && !open.nc.isClosed()) await open.nc.drain();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Db } from '../db';
+import { DEFAULT_INTERRUPTION_BACKOFF, type Backoff } from '../processing';
+import type { OutboxRetention } from './outboxCleanup';
+import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
+import type { PublishStreamConfig } from './jetStreamStream';
+
+export interface PublisherOptions {
+  db: Db;
+  /** Opens a NATS connection; called again when the last one closed for good. */
+  connect: () => Promise<NatsConnection>;
+  /** Which stored events go out, on which subjects; default `<subjectPrefix>.<streamType>.<eventType>` for all. */
+  routing?: EventRouting;
+  /** The prefix of the default routing's subjects, captured by the stream by default; default "events". */
+  subjectPrefix?: string;
+  stream?: Partial<PublishStreamConfig>;
+  /** Streams (and ordering keys) are split over this many leased partitions; default 4. Keep it fixed once in use. */
+  partitions?: number;
+  /** Unique per instance; default host, pid and a random suffix. */
+  holder?: string;
+  leaseTtlMs?: number;
+  /** Items read per batch; default 1,000. */
+  batchSize?: number;
+  publishTimeoutMs?: number;
+  /**
+   * The subject prefix JetStream's acknowledgements come back on; default
+   * "_INBOX". Set it where permissions allow replies only under another prefix.
+   */
+  inboxPrefix?: string;
+  /** The pause after NATS did not answer (or refused for a passing reason), doubling while it goes on. */
+  retryBackoff?: Backoff;
+  /**
+   * Longest expected time between a publish whose acknowledgement was lost and
+   * its retry (a lease expiring, the next scheduled run). The duplicate window
+   * must be longer; default 5 minutes.
+   */
+  retryHorizonMs?: number;
+  /** How long published integration messages stay in the outbox, and how many one run deletes. */
+  retention?: Partial<OutboxRetention>;
+  /** Told when a batch must wait for NATS, and for how long: a warning to log. */
+  onRetry?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => void;
+}
+
+export type PublisherSettings = Required<Omit<PublisherOptions, 'stream' | 'retention' | 'subjectPrefix' | 'onRetry'>> & {
+  stream: PublishStreamConfig;
+  retention: OutboxRetention;
+  onRetry: PublisherOptions['onRetry'];
+};
+
+export class PublisherConfigurationError extends Error {
+  readonly code = 'PUBLISHER_CONFIGURATION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublisherConfigurationError';
+  }
+}
+
+const MINUTE = 60_000;
+
+export function publisherSettings(options: PublisherOptions): PublisherSettings {
+  const prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+  const settings: PublisherSettings = {
+    db: options.db,
+    connect: options.connect,
+    routing: options.routing ?? eventRouting({ prefix }),
+    partitions: options.partitions ?? 4,
+    holder: options.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    leaseTtlMs: options.leaseTtlMs ?? 30_000,
+    batchSize: options.batchSize ?? 1_000,
+    publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
+    inboxPrefix: options.inboxPrefix ?? '_INBOX',
+    retryBackoff: options.retryBackoff ?? DEFAULT_INTERRUPTION_BACKOFF,
+    retryHorizonMs: options.retryHorizonMs ?? 5 * MINUTE,
+    stream: {
+      name: options.stream?.name ?? 'EVENTS',
+      subjects: options.stream?.subjects ?? [`${prefix}.>`],
+      duplicateWindowMs: options.stream?.duplicateWindowMs ?? 10 * MINUTE,
+    },
+    retention: {
+      retentionMs: options.retention?.retentionMs ?? 24 * 60 * MINUTE,
+      batchSize: options.retention?.batchSize ?? 1_000,
+      maxBatches: options.retention?.maxBatches ?? 10,
+    },
+    onRetry: options.onRetry,
+  };
+  if (settings.stream.duplicateWindowMs <= settings.retryHorizonMs) {
+    throw new PublisherConfigurationError(
+      `the duplicate window (${settings.stream.duplicateWindowMs} ms) must be longer than the retry horizon (${settings.retryHorizonMs} ms), or a retried publish could reach consumers twice`,
+    );
+  }
+  if (settings.leaseTtlMs >= settings.retryHorizonMs) {
+    throw new PublisherConfigurationError('the lease TTL must be shorter than the retry horizon');
+  }
+  return settings;
+}

@@ -1,0 +1,55 @@
+import { subjectProblem } from '../eventstore';
+import type { FeedProcessor } from '../processing';
+import { eventMessages, type EventMessage } from './eventMessages';
+import type { EventRouting } from './eventRouting';
+import { outboxMessages, type OutboxMessage } from './outboxMessages';
+import { publishBatch, type BatchEntry, type PublishingSession } from './publishBatch';
+
+export const EVENTS_PUBLISHER = 'publisher:events';
+export const OUTBOX_PUBLISHER = 'publisher:outbox';
+
+/** Publishing never gives up on a batch: NATS's passing failures are retried after a backoff. */
+const NEVER_FAILS = { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+
+function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
+  if (event.publishedBefore) return { kind: 'skip' };
+  const subject = routing.subjectFor({ type: event.type, streamType: event.streamType, streamId: event.streamId });
+  if (subject === null) return { kind: 'skip' };
+  const message = { messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers };
+  const problem = subjectProblem(subject);
+  return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `routing gave an unusable subject: ${problem}` };
+}
+
+/** Stored events, from the feed, each on its routed subject with its event id as message id. */
+export function eventsPublisher(
+  session: PublishingSession,
+  settings: { partitions: number; batchSize: number; routing: EventRouting },
+  legacyRowsRemain: () => boolean,
+): FeedProcessor<EventMessage> {
+  return {
+    name: EVENTS_PUBLISHER,
+    partitions: settings.partitions,
+    batchSize: settings.batchSize,
+    source: eventMessages(legacyRowsRemain),
+    failurePolicy: NEVER_FAILS,
+    handler: {
+      mode: 'external',
+      handle: (events) => publishBatch(session, 'events', events.map((event) => eventEntry(event, settings.routing))),
+    },
+  };
+}
+
+/** Integration messages, from the outbox, in order per key. */
+export function outboxPublisher(session: PublishingSession, settings: { partitions: number; batchSize: number }): FeedProcessor<OutboxMessage> {
+  return {
+    name: OUTBOX_PUBLISHER,
+    partitions: settings.partitions,
+    batchSize: settings.batchSize,
+    source: outboxMessages,
+    failurePolicy: NEVER_FAILS,
+    handler: {
+      mode: 'external',
+      handle: (messages) => publishBatch(session, 'outbox', messages.map((message) => ({ kind: 'publish', message }))),
+    },
+  };
+}

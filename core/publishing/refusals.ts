@@ -1,0 +1,37 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { InvalidArgumentError, InvalidSubjectError, NoRespondersError } from '@nats-io/transport-node';
+
+/**
+ * JetStream's answers that say the message itself can never be stored, however
+ * often it is sent (nats-server's errors.json): too large for the stream,
+ * headers over 64 KiB, a sealed stream, an expectation the message carries.
+ * Every other refusal is passing (no leader, insufficient resources, storage
+ * or stream limits that clear, too many requests, an offline stream) and is
+ * retried, never parked: parking one would put its message out of order.
+ */
+const FOREVER_REFUSED = new Set([
+  10054, // message size exceeds maximum allowed
+  10097, // header size exceeds maximum allowed
+  10109, // invalid operation on sealed stream
+  10060, // expected stream does not match
+  10063, // expected stream sequence does not match
+  10070, // wrong last msg ID
+  10071, // wrong last sequence
+  10164, // wrong last sequence
+]);
+
+/** Whether a subject is captured by any stream: asked only after "no responders". */
+export type SubjectCaptured = (subject: string) => Promise<boolean>;
+
+/**
+ * Whether a refused publish can never succeed, so its message is parked, or
+ * may succeed later, so it is retried. A message over the server's max_payload
+ * or on a subject NATS cannot carry never will; "no responders" is final only
+ * when no stream captures the subject at all (JetStream restarting answers it too).
+ */
+export async function refusedForGood(error: unknown, subject: string, captured: SubjectCaptured): Promise<boolean> {
+  if (error instanceof InvalidArgumentError || error instanceof InvalidSubjectError) return true;
+  if (error instanceof JetStreamApiError) return FOREVER_REFUSED.has(error.code);
+  if (error instanceof NoRespondersError) return !(await captured(subject).catch(() => true));
+  return false;
+}

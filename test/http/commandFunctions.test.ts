@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CommandFailedBeforeError } from '../../core/commands';
 import { ConcurrencyError } from '../../core/eventstore';
 import { getApp } from '../../functions/app';
 import { errorResponse } from '../../functions/http/errorResponse';
@@ -81,6 +82,19 @@ describe('POST /commands/{type}', () => {
       statusCode: 409,
       body: { code: 'CONCURRENCY_CONFLICT', details: { streamId: 'account-1', expectedVersion: 3, actualVersion: 4 } },
     });
+  });
+
+  it("a command id whose command failed before: the first refusal's status, COMMAND_FAILED_BEFORE, the recorded error", () => {
+    const refusals = [
+      [{ code: 'DOMAIN_RULE_VIOLATED', message: 'no overdraft', rule: 'INSUFFICIENT_FUNDS' }, 422],
+      [{ code: 'VALIDATION_FAILED', message: 'Invalid command', details: { issues: [] } }, 400],
+      [{ code: 'MAX_ATTEMPTS_EXCEEDED', message: 'gave up' }, 409],
+      [null, 409],
+    ] as const;
+    for (const [recorded, statusCode] of refusals) {
+      const response = parseResponse(errorResponse(new CommandFailedBeforeError('cmd-1', recorded)));
+      expect(response).toMatchObject({ statusCode, body: { code: 'COMMAND_FAILED_BEFORE', details: { commandId: 'cmd-1', error: recorded } } });
+    }
   });
 
   it('413: a body over the size limit', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { findUnstorableText, whyUnstorableJson } from '../text/storableText';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { subjectProblem, type OutboxRouting } from './outboxPort';
 import type { AppendRequest, EventShape } from './types';
@@ -46,8 +47,8 @@ const AppendShape = z.object({
 function toJson(value: unknown, path: string, issues: ValidationIssue[]): string | undefined {
   try {
     const json = JSON.stringify(value);
-    // PostgreSQL's jsonb cannot hold the NUL character.
-    if (json.includes('\\u0000')) issues.push({ path, message: 'must not contain the NUL character (\\u0000)' });
+    const unstorable = whyUnstorableJson(json);
+    if (unstorable) issues.push({ path, message: unstorable });
     return json;
   } catch (error) {
     issues.push({ path, message: `is not JSON-serializable (${error instanceof Error ? error.message : String(error)})` });
@@ -119,9 +120,10 @@ export function validateAppend<E extends EventShape>(
       shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })),
     );
   }
-  const issues: ValidationIssue[] = [];
+  const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {
+    issues.push(...findUnstorableText(event.type, `events.${index}.type`));
     const eventId = event.eventId ?? randomUUID();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJson(event.data, `events.${index}.data`, issues);

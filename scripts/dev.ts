@@ -1,10 +1,7 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../core/background';
 import { startProjectorLoop } from '../core/projections';
 import { getApp } from '../functions/app';
-import { handler as getAccount } from '../functions/http/getAccount';
-import { handler as getAccountStatement } from '../functions/http/getAccountStatement';
-import { handler as getCommand } from '../functions/http/getCommand';
-import { handler as postCommand } from '../functions/http/postCommand';
+import { httpRoutes } from '../functions/http/httpRoutes';
 import { startLocalServer } from '../functions/local';
 import { outboxPublisherFor } from '../functions/outboxPublisher';
 
@@ -14,15 +11,7 @@ process.env.POWERTOOLS_DEV ??= 'true';
 
 const port = Number(process.env.PORT ?? 3000);
 const app = await getApp();
-const server = await startLocalServer({
-  port,
-  routes: [
-    { method: 'POST', path: '/commands/{command}', handler: postCommand, functionName: 'postCommand' },
-    { method: 'GET', path: '/commands/{command}', handler: getCommand, functionName: 'getCommand' },
-    { method: 'GET', path: '/accounts/{id}', handler: getAccount, functionName: 'getAccount' },
-    { method: 'GET', path: '/accounts/{id}/statement', handler: getAccountStatement, functionName: 'getAccountStatement' },
-  ],
-});
+const server = await startLocalServer({ port, routes: httpRoutes });
 // The projector runs continuously here, woken by every commit, instead of on a schedule.
 const projectorLoop = startProjectorLoop(app.projector, {
   onError: (error: unknown) => {

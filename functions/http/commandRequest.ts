@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { CommandRequest } from '../../core/commands';
 import { HttpInputError } from './httpResponse';
+import { assertStorableRequestText } from './requestText';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
@@ -44,7 +45,9 @@ export function commandRequestOf(event: APIGatewayProxyEventV2, maxBodyBytes = D
   if (!JSON_CONTENT_TYPE.test(contentType)) {
     throw new HttpInputError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the command as application/json');
   }
-  const { commandId: bodyCommandId, ...payload } = parseJsonObject(body);
+  const parsed = parseJsonObject(body);
+  assertStorableRequestText(event, parsed);
+  const { commandId: bodyCommandId, ...payload } = parsed;
   const headerCommandId = event.headers['idempotency-key'];
   if (bodyCommandId !== undefined && typeof bodyCommandId !== 'string') {
     throw new HttpInputError(400, 'INVALID_COMMAND_ID', 'commandId must be a string');

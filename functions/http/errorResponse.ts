@@ -28,7 +28,9 @@ function failedBeforeStatus(recordedError: unknown): number {
 }
 
 function mapError(error: unknown): MappedError | undefined {
-  if (error instanceof HttpInputError) return { statusCode: error.statusCode, body: { code: error.code, message: error.message, details: {} } };
+  if (error instanceof HttpInputError) {
+    return { statusCode: error.statusCode, body: { code: error.code, message: error.message, details: error.details } };
+  }
   if (error instanceof CommandValidationError || error instanceof EventValidationError) {
     return { statusCode: 400, body: { code: 'VALIDATION_FAILED', message: 'The command is invalid', details: { issues: error.issues } } };
   }

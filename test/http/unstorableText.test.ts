@@ -37,6 +37,7 @@ describe('text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) is refused
     for (const value of [NUL, LONE_SURROGATE]) {
       const response = await postCommandRequest('OpenAccount', openAccountBody(crypto.randomUUID()), { [header]: value });
       expect(response).toMatchObject(invalidText(`headers.${header}`));
+      expect(response.headers['x-correlation-id']).not.toBe(value);
     }
   });
 

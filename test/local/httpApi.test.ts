@@ -35,4 +35,12 @@ describe('the HTTP API on the local runtime', () => {
     ];
     expect(refusals.map((response) => [response.status, response.body.code])).toEqual(Array.from(refusals, () => [400, 'INVALID_TEXT']));
   });
+
+  it('405 METHOD_NOT_ALLOWED with Allow for a known path, 404 ROUTE_NOT_FOUND for an unknown one', async () => {
+    const wrongMethod = await send('PUT', '/commands/Deposit', '{}');
+    expect(wrongMethod).toMatchObject({ status: 405, body: { code: 'METHOD_NOT_ALLOWED', details: { allowed: ['GET', 'POST'] } } });
+    expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
+    expect(await send('DELETE', '/accounts/acc-1')).toMatchObject({ status: 405, body: { details: { allowed: ['GET'] } } });
+    expect(await send('GET', '/accounts')).toMatchObject({ status: 404, body: { code: 'ROUTE_NOT_FOUND', message: 'No route for GET /accounts' } });
+  });
 });

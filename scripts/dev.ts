@@ -1,4 +1,5 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../core/background';
+import { DataDirLockedError } from '../core/db';
 import { startProjectorLoop } from '../core/projections';
 import { getApp } from '../functions/app';
 import { httpRoutes } from '../functions/http/httpRoutes';
@@ -10,7 +11,12 @@ if (!process.env.DATABASE_URL) process.env.DB_DRIVER ??= 'pglite';
 process.env.POWERTOOLS_DEV ??= 'true';
 
 const port = Number(process.env.PORT ?? 3000);
-const app = await getApp();
+const app = await getApp().catch((error: unknown) => {
+  // Another dev server has the embedded database open: one line says which, rather than a stack trace.
+  if (!(error instanceof DataDirLockedError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+});
 const server = await startLocalServer({ port, routes: httpRoutes });
 // The projector runs continuously here, woken by every commit, instead of on a schedule.
 const projectorLoop = startProjectorLoop(app.projector, {
@@ -31,7 +37,8 @@ app.nudges.onNudge(() => {
   publisherLoop?.wake();
 });
 const driver = process.env.DB_DRIVER ?? 'pg';
-console.log(`listening on ${server.url} (database: ${driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL'})`);
+const database = driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL';
+console.log(`listening on ${server.url} (pid ${process.pid}, database: ${database})`);
 console.log(publisherLoop ? `publishing the outbox to ${app.outbox.NATS_URL ?? ''}` : 'outbox not published (set NATS_URL to publish it)');
 
 const stop = async () => {

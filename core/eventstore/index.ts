@@ -1,7 +1,7 @@
 export { createEventStore, type EventStore, type EventStoreOptions } from './eventStore';
 export { appendToStream, type AppendOptions } from './appendToStream';
 export type { OutboxRouting } from './outboxPort';
-export { readStream } from './readStream';
+export { readStream, MAX_STREAM_VERSION } from './readStream';
 export { readEvent } from './readEvent';
 export { readFeed, DEFAULT_FEED_BATCH_SIZE, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS } from './readFeed';
 export {

@@ -1,10 +1,8 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../core/background';
+import { DataDirLockedError } from '../core/db';
 import { startProjectorLoop } from '../core/projections';
 import { getApp } from '../functions/app';
-import { handler as getAccount } from '../functions/http/getAccount';
-import { handler as getAccountStatement } from '../functions/http/getAccountStatement';
-import { handler as getCommand } from '../functions/http/getCommand';
-import { handler as postCommand } from '../functions/http/postCommand';
+import { httpRoutes } from '../functions/http/httpRoutes';
 import { startLocalServer } from '../functions/local';
 import { outboxPublisherFor } from '../functions/outboxPublisher';
 
@@ -13,16 +11,13 @@ if (!process.env.DATABASE_URL) process.env.DB_DRIVER ??= 'pglite';
 process.env.POWERTOOLS_DEV ??= 'true';
 
 const port = Number(process.env.PORT ?? 3000);
-const app = await getApp();
-const server = await startLocalServer({
-  port,
-  routes: [
-    { method: 'POST', path: '/commands/{command}', handler: postCommand, functionName: 'postCommand' },
-    { method: 'GET', path: '/commands/{command}', handler: getCommand, functionName: 'getCommand' },
-    { method: 'GET', path: '/accounts/{id}', handler: getAccount, functionName: 'getAccount' },
-    { method: 'GET', path: '/accounts/{id}/statement', handler: getAccountStatement, functionName: 'getAccountStatement' },
-  ],
+const app = await getApp().catch((error: unknown) => {
+  // Another dev server has the embedded database open: one line says which, rather than a stack trace.
+  if (!(error instanceof DataDirLockedError)) throw error;
+  console.error(error.message);
+  process.exit(1);
 });
+const server = await startLocalServer({ port, routes: httpRoutes });
 // The projector runs continuously here, woken by every commit, instead of on a schedule.
 const projectorLoop = startProjectorLoop(app.projector, {
   onError: (error: unknown) => {
@@ -42,7 +37,8 @@ app.nudges.onNudge(() => {
   publisherLoop?.wake();
 });
 const driver = process.env.DB_DRIVER ?? 'pg';
-console.log(`listening on ${server.url} (database: ${driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL'})`);
+const database = driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL';
+console.log(`listening on ${server.url} (pid ${process.pid}, database: ${database})`);
 console.log(publisherLoop ? `publishing the outbox to ${app.outbox.NATS_URL ?? ''}` : 'outbox not published (set NATS_URL to publish it)');
 
 const stop = async () => {

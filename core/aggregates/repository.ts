@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../db';
 import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore, IdempotencyRecord } from '../eventstore';
 import { createAggregateCache } from './aggregateCache';
 import { boundedSnapshotWrite } from './boundedSnapshotWrite';
+import { deepFreeze } from './deepFreeze';
 import type { Aggregate, CommandShape } from './defineAggregate';
 import { loadAggregate, type LoadedAggregate } from './loadAggregate';
 import { snapshotDue, writeSnapshot } from './snapshotStore';
@@ -60,9 +61,11 @@ export function createRepository<State, Event extends EventShape, Command extend
   const cache = createAggregateCache<State>(options.cachedAggregates ?? 1_000);
   const load = (id: string, tx?: Queryable) => loadAggregate(tx ?? db, aggregate, store.upcaster, id);
 
-  /** Decides on `loaded` and appends what was decided, expecting `loaded.version`. */
-  async function decideAndAppend(loaded: LoadedAggregate<State>, decided: Event[], handleOptions: HandleOptions) {
+  /** Appends what was decided on `loaded`, expecting `loaded.version`. */
+  async function appendDecided(loaded: LoadedAggregate<State>, decided: Event[], handleOptions: HandleOptions) {
     const { tx, metadata, idempotency } = handleOptions;
+    // Evolved before the append, so an evolver that throws (one changing its frozen input, say) writes nothing.
+    const state = deepFreeze(aggregate.apply(loaded.state, decided));
     const appended = await store.appendToStream<Event>(
       {
         streamId: loaded.streamId,
@@ -74,7 +77,6 @@ export function createRepository<State, Event extends EventShape, Command extend
       },
       tx,
     );
-    const state = aggregate.apply(loaded.state, decided);
     const version = appended.nextExpectedVersion;
     const policy = aggregate.snapshots;
     let { snapshotVersion } = loaded;
@@ -113,7 +115,7 @@ export function createRepository<State, Event extends EventShape, Command extend
     }
     if (decided.length === 0) return undefined;
     try {
-      return await decideAndAppend(cached, decided, handleOptions);
+      return await appendDecided(cached, decided, handleOptions);
     } catch (error) {
       // A conflict means another writer moved on; any other failure may have left the stream unknown.
       cache.forget(cached.streamId);
@@ -129,11 +131,14 @@ export function createRepository<State, Event extends EventShape, Command extend
       const fromCache = cached ? await handleCached(cached, command, handleOptions) : undefined;
       if (fromCache) return fromCache;
       const loaded = await load(id, tx);
+      // Deciders and callers get the state frozen, as kept states are: a change made to it in place would
+      // otherwise reach the kept state through the one evolved from it, and decide later commands.
+      deepFreeze(loaded.state);
       const decided = aggregate.execute(command, loaded.state);
       if (decided.length === 0) {
         return { streamId: loaded.streamId, state: loaded.state, version: loaded.version, events: [], checkpoint: undefined };
       }
-      return decideAndAppend(loaded, decided, handleOptions);
+      return appendDecided(loaded, decided, handleOptions);
     },
   };
 }

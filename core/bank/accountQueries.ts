@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Queryable } from '../db';
+import { MAX_STREAM_VERSION } from '../eventstore';
 import { createProjectionReader } from '../projections';
 import { accountStatements } from './accountStatementProjection';
 import { accountSummaries } from './accountSummaryProjection';
@@ -39,7 +40,11 @@ export const MAX_STATEMENT_PAGE = 200;
 /** A statement page request: `limit` lines (1-200, default 50) after the cursor a previous page returned. */
 export const StatementPageRequestSchema = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_STATEMENT_PAGE).default(50),
-  after: z.string().regex(/^\d{1,10}$/, 'must be the nextCursor of a previous page').optional(),
+  // A cursor is a stream version; past the largest one, PostgreSQL would refuse the comparison itself.
+  after: z
+    .string()
+    .refine((cursor) => /^\d{1,10}$/.test(cursor) && Number(cursor) <= MAX_STREAM_VERSION, 'must be the nextCursor of a previous page')
+    .optional(),
 });
 
 export type StatementPageRequest = z.infer<typeof StatementPageRequestSchema>;

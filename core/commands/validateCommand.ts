@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findUnstorableText } from '../text/storableText';
 import { buildCommandContext } from './commandContext';
 import type { CommandDefinition } from './CommandDefinition';
 import { CommandValidationError, UnknownCommandTypeError, type FieldIssue } from './errors';
@@ -38,7 +39,11 @@ export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>
   if (!definition) throw new UnknownCommandTypeError(request.type);
   const ids = RequestIds.safeParse(request);
   const payload = definition.schema.safeParse(request.payload);
-  const issues = [...(ids.success ? [] : issuesOf(ids.error)), ...(payload.success ? [] : issuesOf(payload.error))];
+  // Both are stored (the ids on events and records, the payload with a pending command) as PostgreSQL text.
+  const issues = [
+    ...(ids.success ? findUnstorableText(ids.data) : issuesOf(ids.error)),
+    ...(payload.success ? findUnstorableText(payload.data) : issuesOf(payload.error)),
+  ];
   if (!ids.success || !payload.success || issues.length > 0) throw new CommandValidationError(issues);
   return {
     context: buildCommandContext(ids.data),

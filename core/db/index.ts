@@ -8,4 +8,4 @@ export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export { migrateOnColdStart } from './migrateOnColdStart';
 export { migrate, loadMigrations, MigrationChecksumError, DEFAULT_MIGRATIONS_DIRECTORY, type Migration } from './migrate';
-export { createPgliteDb, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';
+export { createPgliteDb, DataDirLockedError, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';

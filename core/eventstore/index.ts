@@ -2,7 +2,7 @@ export { createEventStore, type EventStore, type EventStoreOptions } from './eve
 export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem } from './natsSubject';
 export { newEventId } from './eventIds';
-export { readStream } from './readStream';
+export { readStream, MAX_STREAM_VERSION } from './readStream';
 export { readEvent } from './readEvent';
 export { readFeed, DEFAULT_FEED_BATCH_SIZE, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS } from './readFeed';
 export {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { findUnstorableText } from '../text/storableText';
 import type { ValidationIssue } from './errors';
 import { subjectProblem } from './natsSubject';
 import type { IntegrationMessage } from './types';
@@ -41,6 +42,7 @@ export function serializeMessages(
       for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
       return;
     }
+    issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));
     const problem = subjectProblem(message.subject);
     if (problem) issues.push({ path: `${path}.subject`, message: problem });
     const body = toJson(message.body, `${path}.body`, issues);

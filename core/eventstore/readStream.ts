@@ -13,7 +13,8 @@ const READ_STREAM_SQL = `
   LEFT JOIN events e ON e.stream_id = $1 AND e.version BETWEEN $2 AND $3
   ORDER BY e.version`;
 
-const MAX_VERSION = 2_147_483_647;
+/** The largest version a stream can reach: versions are PostgreSQL integers. */
+export const MAX_STREAM_VERSION = 2_147_483_647;
 
 /** A version bound past the largest storable version reads as "to the end". */
 function versionBound(value: number | undefined, path: string, fallback: number): number {
@@ -22,7 +23,7 @@ function versionBound(value: number | undefined, path: string, fallback: number)
     const issue: ValidationIssue = { path, message: 'must be an integer of at least 1' };
     throw new EventValidationError([issue]);
   }
-  return Math.min(value, MAX_VERSION);
+  return Math.min(value, MAX_STREAM_VERSION);
 }
 
 /** Reads versions `fromVersion..toVersion` of a stream; throws `StreamNotFoundError` if it does not exist. */
@@ -33,7 +34,7 @@ export async function readStream<E extends EventShape = EventShape>(
   upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<StreamSlice<E>> {
   const from = versionBound(options.fromVersion, 'fromVersion', 1);
-  const to = versionBound(options.toVersion, 'toVersion', MAX_VERSION);
+  const to = versionBound(options.toVersion, 'toVersion', MAX_STREAM_VERSION);
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);
   const first = rows[0];
   if (!first) throw new StreamNotFoundError(streamId);

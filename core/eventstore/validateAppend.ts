@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
 import { serializeMessages } from './integrationMessages';
@@ -98,9 +99,10 @@ export function validateAppend<E extends EventShape>(
       shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })),
     );
   }
-  const issues: ValidationIssue[] = [];
+  const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {
+    issues.push(...findUnstorableText(event.type, `events.${index}.type`));
     const eventId = event.eventId ?? newEventId();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJson(event.data, `events.${index}.data`, issues);

@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { CommandRequest } from '../../core/commands';
+import { assertHeaderIds, correlationIdOf } from './headerIds';
 import { HttpInputError } from './httpResponse';
+import { assertStorableRequestText } from './requestText';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
@@ -27,10 +29,6 @@ function parseJsonObject(body: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** The caller's `X-Correlation-Id`, or else the gateway's request id. */
-export const correlationIdOf = (event: APIGatewayProxyEventV2): string =>
-  event.headers['x-correlation-id'] ?? event.requestContext.requestId;
-
 /**
  * Reads `POST /commands/{type}`: the body is the command's payload, the command
  * id comes from the `Idempotency-Key` header or a `commandId` field, the
@@ -44,7 +42,10 @@ export function commandRequestOf(event: APIGatewayProxyEventV2, maxBodyBytes = D
   if (!JSON_CONTENT_TYPE.test(contentType)) {
     throw new HttpInputError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the command as application/json');
   }
-  const { commandId: bodyCommandId, ...payload } = parseJsonObject(body);
+  const parsed = parseJsonObject(body);
+  assertStorableRequestText(event, parsed);
+  assertHeaderIds(event);
+  const { commandId: bodyCommandId, ...payload } = parsed;
   const headerCommandId = event.headers['idempotency-key'];
   if (bodyCommandId !== undefined && typeof bodyCommandId !== 'string') {
     throw new HttpInputError(400, 'INVALID_COMMAND_ID', 'commandId must be a string');

@@ -1,6 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { DomainError } from '../../core/aggregates';
-import { CommandValidationError, IdempotencyConflictError, UnknownCommandTypeError } from '../../core/commands';
+import {
+  CommandFailedBeforeError,
+  CommandValidationError,
+  IdempotencyConflictError,
+  UnknownCommandTypeError,
+} from '../../core/commands';
 import { ConcurrencyError, EventValidationError } from '../../core/eventstore';
 import { HttpInputError, jsonResponse, type ErrorBody } from './httpResponse';
 
@@ -9,8 +15,22 @@ interface MappedError {
   body: ErrorBody;
 }
 
+// The error a failed command recorded (see describeFailure) comes back from the database as JSON.
+const RecordedFailure = z.looseObject({ code: z.string() });
+
+/** A resent command that failed before is refused as it was then: a broken rule, an invalid command, or a conflict. */
+function failedBeforeStatus(recordedError: unknown): number {
+  const recorded = RecordedFailure.safeParse(recordedError);
+  const code = recorded.success ? recorded.data.code : undefined;
+  if (code === 'DOMAIN_RULE_VIOLATED') return 422;
+  if (code === 'VALIDATION_FAILED') return 400;
+  return 409;
+}
+
 function mapError(error: unknown): MappedError | undefined {
-  if (error instanceof HttpInputError) return { statusCode: error.statusCode, body: { code: error.code, message: error.message, details: {} } };
+  if (error instanceof HttpInputError) {
+    return { statusCode: error.statusCode, body: { code: error.code, message: error.message, details: error.details } };
+  }
   if (error instanceof CommandValidationError || error instanceof EventValidationError) {
     return { statusCode: 400, body: { code: 'VALIDATION_FAILED', message: 'The command is invalid', details: { issues: error.issues } } };
   }
@@ -19,6 +39,10 @@ function mapError(error: unknown): MappedError | undefined {
   }
   if (error instanceof IdempotencyConflictError) {
     return { statusCode: 409, body: { code: error.code, message: error.message, details: { commandId: error.commandId } } };
+  }
+  if (error instanceof CommandFailedBeforeError) {
+    const details = { commandId: error.commandId, error: error.recordedError };
+    return { statusCode: failedBeforeStatus(error.recordedError), body: { code: error.code, message: error.message, details } };
   }
   if (error instanceof ConcurrencyError) {
     const details = { streamId: error.streamId, expectedVersion: error.expectedVersion, actualVersion: error.actualVersion };

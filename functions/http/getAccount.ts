@@ -5,12 +5,15 @@ import { getApp } from '../app';
 import { logger } from '../observability';
 import { errorResponse } from './errorResponse';
 import { jsonResponse } from './httpResponse';
+import { unstorableTextResponse } from './requestText';
 
 export const accountNotFound = (accountId: string): APIGatewayProxyStructuredResultV2 =>
   jsonResponse(404, { code: 'ACCOUNT_NOT_FOUND', message: `No account ${accountId}`, details: { accountId } });
 
 /** `GET /accounts/{id}`: the account's summary (owner, currency, balance, status) from its read model. */
 async function getAccount(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const refused = unstorableTextResponse(event);
+  if (refused) return refused;
   const accountId = event.pathParameters?.id ?? '';
   try {
     const { accountQueries } = await getApp();

@@ -7,6 +7,7 @@ import { logger } from '../observability';
 import { errorResponse } from './errorResponse';
 import { accountNotFound } from './getAccount';
 import { jsonResponse } from './httpResponse';
+import { unstorableTextResponse } from './requestText';
 
 /**
  * `GET /accounts/{id}/statement?limit=50&after=<cursor>`: the account's
@@ -14,6 +15,8 @@ import { jsonResponse } from './httpResponse';
  * `after` of the next page, null on the last.
  */
 async function getAccountStatement(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const refused = unstorableTextResponse(event);
+  if (refused) return refused;
   const accountId = event.pathParameters?.id ?? '';
   const page = StatementPageRequestSchema.safeParse(event.queryStringParameters ?? {});
   if (!page.success) {

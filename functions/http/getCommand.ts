@@ -6,9 +6,12 @@ import { getApp } from '../app';
 import { logger } from '../observability';
 import { errorResponse } from './errorResponse';
 import { jsonResponse } from './httpResponse';
+import { unstorableTextResponse } from './requestText';
 
 /** `GET /commands/{id}`: what became of a command: pending, succeeded with its outcome, or failed with its error. */
 async function getCommand(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const refused = unstorableTextResponse(event);
+  if (refused) return refused;
   const commandId = event.pathParameters?.command ?? '';
   try {
     const { db } = await getApp();

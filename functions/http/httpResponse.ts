@@ -21,6 +21,7 @@ export class HttpInputError extends Error {
     readonly statusCode: 400 | 413 | 415,
     readonly code: string,
     message: string,
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'HttpInputError';

@@ -6,8 +6,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { getApp } from '../app';
 import { logger, metrics, tracer } from '../observability';
-import { commandRequestOf, correlationIdOf } from './commandRequest';
+import { commandRequestOf } from './commandRequest';
 import { errorResponse } from './errorResponse';
+import { correlationIdOf } from './headerIds';
 import { jsonResponse } from './httpResponse';
 
 const wantsAsync = (event: APIGatewayProxyEventV2) => /\brespond-async\b/i.test(event.headers.prefer ?? '');

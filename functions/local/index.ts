@@ -1,4 +1,4 @@
 export { startLocalServer, MAX_BODY_BYTES, type LocalServer, type LocalServerOptions } from './localServer';
-export { compileRoutes, type HttpHandler, type LocalRoute, type RouteMatch } from './routes';
+export { compileRoutes, type HttpHandler, type LocalRoute, type RouteMatch, type RouteTable } from './routes';
 export { toApiGatewayEvent, type LocalRequest } from './apiGatewayEvent';
 export { createLambdaContext, DEFAULT_TIMEOUT_MS } from './lambdaContext';

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toApiGatewayEvent } from './apiGatewayEvent';
+import { internalError, methodNotAllowed, payloadTooLarge, routeNotFound } from './gatewayErrors';
 import { createLambdaContext } from './lambdaContext';
 import { compileRoutes, type LocalRoute } from './routes';
-import { writeGatewayError, writeResult } from './writeResponse';
+import { writeResult } from './writeResponse';
 
 /** Lambda refuses synchronous invocations whose event is over 6 MB, so larger bodies could never work on AWS. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -47,7 +48,7 @@ const functionNameOf = (routeKey: string) =>
  * handler's structured result becomes the response. For `npm run dev`.
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
-  const match = compileRoutes(options.routes);
+  const routes = compileRoutes(options.routes);
   const onError = options.onError ?? ((error: unknown, routeKey: string) => {
     console.error(`${routeKey} failed:`, error);
   });
@@ -58,15 +59,17 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const method = request.method ?? 'GET';
-    const found = match(method, rawPath);
+    const found = routes.match(method, rawPath);
     if (!found) {
-      writeGatewayError(response, 404, requestId);
+      const allowed = routes.methodsAt(rawPath);
+      const answer = allowed.length > 0 ? methodNotAllowed(method, rawPath, allowed) : routeNotFound(method, rawPath);
+      writeResult(response, answer, requestId);
       return;
     }
     try {
       const body = await readBody(request, MAX_BODY_BYTES);
       if (body === undefined) {
-        writeGatewayError(response, 413, requestId);
+        writeResult(response, payloadTooLarge(MAX_BODY_BYTES), requestId);
         return;
       }
       const headers = Object.fromEntries(
@@ -95,7 +98,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       onError(error, found.routeKey);
       // A failure after the response began (a bad header from the handler) can only cut the connection.
       if (response.headersSent) response.destroy();
-      else writeGatewayError(response, 500, requestId);
+      else writeResult(response, internalError(), requestId);
     }
   }
 

@@ -79,24 +79,37 @@ function decode(value: string): string {
   }
 }
 
-/** Compiles a route table once, refusing malformed or duplicate routes, into a matcher. */
-export function compileRoutes(routes: readonly LocalRoute[]): (method: string, rawPath: string) => RouteMatch | undefined {
+export interface RouteTable {
+  /** The most specific route for the request, or undefined when none takes its method at its path. */
+  match: (method: string, rawPath: string) => RouteMatch | undefined;
+  /** The methods routes take at this path, sorted: what a 405 lists in `Allow`; empty for an unknown path. */
+  methodsAt: (rawPath: string) => string[];
+}
+
+/** Compiles a route table once, refusing malformed or duplicate routes. */
+export function compileRoutes(routes: readonly LocalRoute[]): RouteTable {
   const compiled = routes.map(compile).sort(byRank);
   const keys = new Set<string>();
   for (const { routeKey } of compiled) {
     if (keys.has(routeKey)) throw new Error(`Duplicate route: ${routeKey}`);
     keys.add(routeKey);
   }
-  return (method, rawPath) => {
-    const wanted = method.toUpperCase();
-    for (const candidate of compiled) {
-      const routeMethod = candidate.route.method.toUpperCase();
-      if (routeMethod !== wanted && routeMethod !== 'ANY') continue;
-      const found = candidate.pattern.exec(rawPath);
-      if (!found) continue;
-      const pathParameters = Object.fromEntries(candidate.names.map((name, index) => [name, decode(found[index + 1] ?? '')]));
-      return { route: candidate.route, routeKey: candidate.routeKey, pathParameters };
-    }
-    return undefined;
+  return {
+    match: (method, rawPath) => {
+      const wanted = method.toUpperCase();
+      for (const candidate of compiled) {
+        const routeMethod = candidate.route.method.toUpperCase();
+        if (routeMethod !== wanted && routeMethod !== 'ANY') continue;
+        const found = candidate.pattern.exec(rawPath);
+        if (!found) continue;
+        const pathParameters = Object.fromEntries(candidate.names.map((name, index) => [name, decode(found[index + 1] ?? '')]));
+        return { route: candidate.route, routeKey: candidate.routeKey, pathParameters };
+      }
+      return undefined;
+    },
+    methodsAt: (rawPath) => {
+      const methods = compiled.filter((candidate) => candidate.pattern.test(rawPath)).map((candidate) => candidate.route.method.toUpperCase());
+      return [...new Set(methods)].sort();
+    },
   };
 }

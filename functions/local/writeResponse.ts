@@ -11,13 +11,3 @@ export function writeResult(response: ServerResponse, result: APIGatewayProxyStr
   const body = result.body ?? '';
   response.end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
 }
-
-/** API Gateway's own answers (no route, a failed function), with its JSON bodies. */
-export function writeGatewayError(response: ServerResponse, statusCode: 404 | 413 | 500, requestId: string): void {
-  const messages = { 404: 'Not Found', 413: 'Request Entity Too Large', 500: 'Internal Server Error' };
-  writeResult(
-    response,
-    { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: messages[statusCode] }) },
-    requestId,
-  );
-}

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { createRepository, DomainError } from '../../core/aggregates';
+import { createRepository, defineAggregate, DomainError } from '../../core/aggregates';
 import { ConcurrencyError } from '../../core/eventstore';
 import { account, deposit, open, withdraw } from '../support/accountAggregate';
 import { countingQueryable } from '../support/countingQueryable';
@@ -7,6 +7,20 @@ import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { deferred, sleep } from '../support/fixtures';
 
 const newId = () => crypto.randomUUID();
+
+/** A list whose decider has a bug: it adds the item to the state it is given, in place. */
+const sloppyList = defineAggregate<{ items: string[] }, { type: 'Added'; data: { item: string } }, { type: 'Add'; data: { item: string } }>({
+  streamType: 'list',
+  initialState: () => ({ items: [] }),
+  evolve: { Added: (state, { data }) => ({ items: [...state.items, data.item] }) },
+  decide: {
+    Add: ({ data }, state) => {
+      if (state.items.includes(data.item)) throw new DomainError('ALREADY_ADDED', `${data.item} is on the list`);
+      state.items.push(data.item);
+      return { type: 'Added', data };
+    },
+  },
+});
 
 describeOnEachDriver('the aggregate repository', (context) => {
   const accounts = () => createRepository(context().db, context().store, account);
@@ -55,6 +69,25 @@ describeOnEachDriver('the aggregate repository', (context) => {
     await accounts().handle(id, { type: 'CloseAccount', data: {} });
     const again = await accounts().handle(id, { type: 'CloseAccount', data: {} });
     expect(again).toMatchObject({ version: 2, events: [], checkpoint: undefined });
+  });
+
+  it('hands out states frozen: changing a returned state throws, and the next command decides on the true one', async () => {
+    const repository = accounts();
+    const id = newId();
+    await repository.handle(id, open());
+    const { state } = await repository.handle(id, deposit(10));
+    expect(() => {
+      state.balance = 1_000;
+    }).toThrow(TypeError);
+    await expect(repository.handle(id, withdraw(500))).rejects.toMatchObject({ rule: 'INSUFFICIENT_FUNDS' });
+    expect((await repository.load(id)).state.balance).toBe(10);
+  });
+
+  it('fails a decider that changes the state it is given, writing nothing, rather than keep the changed state', async () => {
+    const lists = createRepository(context().db, context().store, sloppyList);
+    const id = newId();
+    await expect(lists.handle(id, { type: 'Add', data: { item: 'milk' } })).rejects.toBeInstanceOf(TypeError);
+    expect((await lists.load(id)).version).toBe(0);
   });
 
   it('loads in one round trip', async () => {

@@ -72,17 +72,41 @@ describeOnEachDriver('the command bus', (context) => {
     });
   });
 
-  it('lists every invalid field and writes nothing', async () => {
-    const error = await bus()
-      .execute({ type: 'OpenAccount', payload: { accountId: 'nope', owner: '', currency: 'euro' }, commandId: '' })
-      .catch((caught: unknown) => caught);
+  /** The fields the CommandValidationError the request gets names, sorted. */
+  const invalidFieldsOf = async (request: CommandRequest) => {
+    const error = await bus().execute(request).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(CommandValidationError);
-    expect((error as CommandValidationError).issues.map((issue) => issue.path).sort()).toEqual([
+    return (error as CommandValidationError).issues.map((issue) => issue.path).sort();
+  };
+
+  it('lists every invalid field and writes nothing', async () => {
+    const invalid = await invalidFieldsOf({ type: 'OpenAccount', payload: { accountId: 'nope', owner: '', currency: 'euro' }, commandId: '' });
+    expect(invalid).toEqual([
       'accountId',
       'commandId',
       'currency',
       'owner',
     ]);
+  });
+
+  it('refuses ids and payload text PostgreSQL cannot store (NUL, lone UTF-16 surrogates), writing nothing', async () => {
+    const accountId = newId();
+    const invalid = await invalidFieldsOf({
+      type: 'OpenAccount',
+      payload: { accountId, owner: 'ada\ud800', currency: 'EUR' },
+      commandId: `open-\udc00-${accountId}`,
+      correlationId: 'request\u00007',
+      causationId: 'event-\ud800',
+      traceparent: '00-\u0000',
+    });
+    expect(invalid).toEqual([
+      'causationId',
+      'commandId',
+      'correlationId',
+      'owner',
+      'traceparent',
+    ]);
+    expect(await context().store.readStream(`account-${accountId}`).catch(() => 'no stream')).toBe('no stream');
   });
 
   it('answers a repeated command id from the stored outcome without running it again', async () => {

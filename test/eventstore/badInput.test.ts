@@ -81,6 +81,33 @@ describeOnEachDriver('bad input', (context) => {
     });
   });
 
+  it('refuses text PostgreSQL cannot store: a lone UTF-16 surrogate anywhere, a NUL in a name', async () => {
+    const loneSurrogate = /lone UTF-16 surrogate/;
+    await rejectsWith({ ...valid(), events: [{ type: 'X', data: { note: 'a\ud800b' } }] }, { path: 'events.0.data', message: loneSurrogate });
+    await rejectsWith({ ...valid(), events: [{ type: 'X', data: { ['key\udc00']: 1 } }] }, { path: 'events.0.data', message: loneSurrogate });
+    await rejectsWith(
+      { ...valid(), metadata: { correlationId: 'a\udfff' } },
+      { path: 'events.0.metadata', message: loneSurrogate },
+    );
+    await rejectsWith({ ...valid(), events: [{ type: 'X', data: {}, metadata: { note: '\u0000' } }] }, {
+      path: 'events.0.metadata',
+      message: /NUL character/,
+    });
+    await rejectsWith(
+      { ...valid(), streamId: `account-\ud800`, streamType: 'acc\u0000ount', events: [{ type: 'Opened\udbff', data: {} }] },
+      { path: 'streamId', message: loneSurrogate },
+      { path: 'streamType', message: /NUL character/ },
+      { path: 'events.0.type', message: loneSurrogate },
+    );
+  });
+
+  it('stores what only looks like such text: a surrogate pair, a backslash followed by "u0000"', async () => {
+    const data = { emoji: '\ud83d\ude00', escaped: '\\u0000 and \\ud800' };
+    const { streamId } = valid();
+    await context().store.appendToStream({ ...valid(), streamId, events: [{ type: 'X', data }] });
+    expect((await context().store.readStream(streamId)).events[0]?.data).toEqual(data);
+  });
+
   it('refuses an event over the size limit, and the limit is configurable', async () => {
     const big = { type: 'Blob', data: { text: 'x'.repeat(300 * 1024) } };
     await rejectsWith({ ...valid(), events: [opened(), big] }, { path: 'events.1', message: /over the limit of 262144/ });

@@ -80,6 +80,7 @@ describe('the account read endpoints, fed by the projector function', () => {
       [{ limit: '201' }, 'limit'],
       [{ limit: 'ten' }, 'limit'],
       [{ after: 'abc' }, 'after'],
+      [{ after: '2147483648' }, 'after'],
     ] as const) {
       const response = await statement(accountId, query);
       expect(response.statusCode, JSON.stringify(query)).toBe(400);

@@ -69,6 +69,22 @@ describe('asynchronous commands over HTTP', () => {
     expect(settled.body).toMatchObject({ status: 'failed', error: { code: 'DOMAIN_RULE_VIOLATED', rule: 'ACCOUNT_NOT_FOUND' } });
   });
 
+  it('a synchronous resend of a refused asynchronous command answers its refusal again: 422 COMMAND_FAILED_BEFORE', async () => {
+    const payload = { accountId: crypto.randomUUID(), amount: 5 };
+    const key = { 'idempotency-key': crypto.randomUUID() };
+    const accepted = await post('Deposit', payload, { ...key, prefer: 'respond-async' });
+    expect((await statusOnceSettled(String(accepted.body.commandId))).body).toMatchObject({ status: 'failed' });
+
+    const resent = await post('Deposit', payload, key);
+    expect(resent).toMatchObject({
+      statusCode: 422,
+      body: {
+        code: 'COMMAND_FAILED_BEFORE',
+        details: { commandId: key['idempotency-key'], error: { code: 'DOMAIN_RULE_VIOLATED', rule: 'ACCOUNT_NOT_FOUND' } },
+      },
+    });
+  });
+
   it('400 for an invalid asynchronous command, and nothing is stored', async () => {
     const refused = await post('Deposit', { accountId: '', amount: 0 }, { prefer: 'respond-async', 'idempotency-key': 'never-stored' });
     expect(refused.statusCode).toBe(400);

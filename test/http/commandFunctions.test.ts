@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CommandFailedBeforeError } from '../../core/commands';
 import { ConcurrencyError } from '../../core/eventstore';
 import { getApp } from '../../functions/app';
 import { errorResponse } from '../../functions/http/errorResponse';
@@ -62,6 +63,29 @@ describe('POST /commands/{type}', () => {
     expect(response).toMatchObject({ statusCode: 400, body: { code: 'INVALID_COMMAND_ID' } });
   });
 
+  it('400 INVALID_COMMAND_ID: an Idempotency-Key, X-Correlation-Id or X-Causation-Id that is not 1 to 200 printable ASCII characters', async () => {
+    const accountId = await openAccount();
+    // The UTF-8 bytes of "dép-1" as a gateway hands them over: each byte a latin1 character.
+    const garbled = Buffer.from('dép-1', 'utf8').toString('latin1');
+    const refused = [
+      ['idempotency-key', garbled],
+      ['idempotency-key', 'k'.repeat(201)],
+      ['idempotency-key', ''],
+      ['x-correlation-id', 'corrélation'],
+      ['x-causation-id', 'tab\there'],
+    ] as const;
+    for (const [header, value] of refused) {
+      const response = await post('Deposit', { accountId, amount: 1 }, { [header]: value });
+      expect(response, `${header}: ${value}`).toMatchObject({
+        statusCode: 400,
+        body: { code: 'INVALID_COMMAND_ID', details: { issues: [{ path: `headers.${header}` }] } },
+      });
+      expect(response.headers['x-correlation-id']).not.toBe(value);
+    }
+    const longest = await post('Deposit', { accountId, amount: 1 }, { 'idempotency-key': `${'k'.repeat(199)}~` });
+    expect(longest).toMatchObject({ statusCode: 200, body: { version: 2 } });
+  });
+
   it('404: an unknown command type', async () => {
     const response = await post('Teleport', {});
     expect(response).toMatchObject({ statusCode: 404, body: { code: 'UNKNOWN_COMMAND_TYPE', details: { commandType: 'Teleport' } } });
@@ -81,6 +105,19 @@ describe('POST /commands/{type}', () => {
       statusCode: 409,
       body: { code: 'CONCURRENCY_CONFLICT', details: { streamId: 'account-1', expectedVersion: 3, actualVersion: 4 } },
     });
+  });
+
+  it("a command id whose command failed before: the first refusal's status, COMMAND_FAILED_BEFORE, the recorded error", () => {
+    const refusals = [
+      [{ code: 'DOMAIN_RULE_VIOLATED', message: 'no overdraft', rule: 'INSUFFICIENT_FUNDS' }, 422],
+      [{ code: 'VALIDATION_FAILED', message: 'Invalid command', details: { issues: [] } }, 400],
+      [{ code: 'MAX_ATTEMPTS_EXCEEDED', message: 'gave up' }, 409],
+      [null, 409],
+    ] as const;
+    for (const [recorded, statusCode] of refusals) {
+      const response = parseResponse(errorResponse(new CommandFailedBeforeError('cmd-1', recorded)));
+      expect(response).toMatchObject({ statusCode, body: { code: 'COMMAND_FAILED_BEFORE', details: { commandId: 'cmd-1', error: recorded } } });
+    }
   });
 
   it('413: a body over the size limit', async () => {

@@ -96,26 +96,39 @@ describe('the local HTTP runtime', () => {
     expect(remaining).toBeLessThanOrEqual(5_000);
   });
 
-  it('answers 404 in JSON when no route matches the path or the method', async () => {
-    for (const [method, path] of [['GET', '/nowhere'], ['GET', '/commands/Deposit'], ['POST', '/commands/a/b']] as const) {
+  it('answers 404 ROUTE_NOT_FOUND, in the usual error shape, when no route matches the path', async () => {
+    for (const [method, path] of [['GET', '/nowhere'], ['POST', '/commands/a/b']] as const) {
       const response = await fetch(`${server.url}${path}`, { method });
       expect(response.status).toBe(404);
-      expect(await response.json()).toEqual({ message: 'Not Found' });
+      expect(await response.json()).toEqual({ code: 'ROUTE_NOT_FOUND', message: `No route for ${method} ${path}`, details: { method, path } });
     }
   });
 
-  it('answers 500 when the handler throws, telling onError', async () => {
+  it('answers 405 METHOD_NOT_ALLOWED with Allow when routes match the path but not the method', async () => {
+    for (const [method, path, allowed] of [['GET', '/commands/Deposit', ['POST']], ['DELETE', '/binary', ['GET']]] as const) {
+      const response = await fetch(`${server.url}${path}`, { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe(allowed.join(', '));
+      expect(await response.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { method, path, allowed } });
+    }
+  });
+
+  it('answers 500 INTERNAL_ERROR when the handler throws, telling onError', async () => {
     const response = await fetch(`${server.url}/boom`);
     expect(response.status).toBe(500);
-    expect(await response.json()).toEqual({ message: 'Internal Server Error' });
+    expect(await response.json()).toEqual({ code: 'INTERNAL_ERROR', message: 'Something went wrong on our side', details: {} });
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'handler failed' }), 'GET /boom');
   });
 
-  it('refuses a body Lambda could not take with 413, without calling the handler', async () => {
+  it('refuses a body Lambda could not take with 413 PAYLOAD_TOO_LARGE, without calling the handler', async () => {
     const before = calls.length;
     const response = await fetch(`${server.url}/commands/Big`, { method: 'POST', body: 'x'.repeat(MAX_BODY_BYTES + 1) });
     expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ message: 'Request Entity Too Large' });
+    expect(await response.json()).toEqual({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: `The body is over the limit of ${MAX_BODY_BYTES} bytes`,
+      details: { limitBytes: MAX_BODY_BYTES },
+    });
     expect(calls).toHaveLength(before);
   });
 

@@ -6,7 +6,7 @@ const route = (method: string, path: string): LocalRoute => ({ method, path, han
 
 describe('route matching', () => {
   it('prefers literal segments, then variables, then a greedy variable, and an exact method over ANY', () => {
-    const match = compileRoutes([
+    const { match } = compileRoutes([
       route('ANY', '/{proxy+}'),
       route('POST', '/commands/{type}'),
       route('ANY', '/commands/{type}'),
@@ -19,10 +19,17 @@ describe('route matching', () => {
   });
 
   it('matches whole segments only, and passes a malformed escape through', () => {
-    const match = compileRoutes([route('GET', '/streams/{id}')]);
+    const { match } = compileRoutes([route('GET', '/streams/{id}')]);
     expect(match('GET', '/streams')).toBeUndefined();
     expect(match('GET', '/streams/a/b')).toBeUndefined();
     expect(match('GET', '/streams/%E0%A4%A')?.pathParameters).toEqual({ id: '%E0%A4%A' });
+  });
+
+  it('lists the methods routes take at a path, for a 405', () => {
+    const { methodsAt } = compileRoutes([route('POST', '/commands/{type}'), route('GET', '/commands/{id}'), route('GET', '/accounts/{id}')]);
+    expect(methodsAt('/commands/Deposit')).toEqual(['GET', 'POST']);
+    expect(methodsAt('/accounts/a')).toEqual(['GET']);
+    expect(methodsAt('/nowhere')).toEqual([]);
   });
 
   it('refuses malformed and duplicate routes when the table is compiled', () => {

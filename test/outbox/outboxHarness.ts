@@ -10,7 +10,7 @@ import {
   type PublisherRunReport,
 } from '../../core/outbox';
 import { connectNats, deleteJetStream, uniqueJetStream } from '../support/natsTesting';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { createTestDatabase, dropIfFails, type TestDatabase } from '../support/testDatabase';
 
 /** One database, one JetStream stream and subject prefix, and publishers bound to them. */
 export interface OutboxHarness {
@@ -26,10 +26,11 @@ export interface OutboxHarness {
 
 export async function startOutboxHarness(options: { maxEventBytes?: number } = {}): Promise<OutboxHarness> {
   const database: TestDatabase = await createTestDatabase();
+  // With NATS down the harness never starts, so nobody would close it and drop its database.
+  const nc = await dropIfFails(database, () => connectNats());
   const db = createPgDb({ connectionString: database.url, max: 10 });
   const { name: streamName, prefix } = uniqueJetStream();
   const store = createEventStore(db, { outbox: outboxRouting({ prefix }), ...options });
-  const nc = await connectNats();
   const publishers: OutboxPublisher[] = [];
   const pools: Db[] = [];
   return {

@@ -21,8 +21,12 @@ export function useAppOnTestDatabase(
     }
   });
   afterAll(async () => {
-    await (await getApp()).db.close();
-    await database?.drop();
+    try {
+      await (await getApp()).db.close();
+    } finally {
+      // Also when the app never started (its database refused a migration, say).
+      await database?.drop();
+    }
   });
   return () => {
     if (!database) throw new Error('the test database is made in beforeAll');

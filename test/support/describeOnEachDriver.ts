@@ -46,9 +46,12 @@ export function describeOnEachDriver(title: string, body: (context: () => StoreU
     });
 
     afterAll(async () => {
-      await Promise.all(pools.map((pool) => pool.close()));
-      await harness?.close();
-      await database?.drop();
+      try {
+        await Promise.all(pools.map((pool) => pool.close()));
+        await harness?.close();
+      } finally {
+        await database?.drop();
+      }
     });
 
     body(() => {

@@ -23,6 +23,31 @@ async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>): Prom
 }
 
 /**
+ * Runs what a fixture builds on a database made for it (migrations, a NATS
+ * connection...). If that fails, say because a service is down, the database
+ * is dropped before the failure goes on: a file that cannot start leaves no
+ * database behind, since its fixture never gets to close.
+ */
+export async function dropIfFails<T>(database: TestDatabase, build: () => Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (error) {
+    // The build's failure is the one worth reporting, even if the server is too far gone to drop.
+    await database.drop().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function migrateDatabase(url: string): Promise<void> {
+  const db = createPgDb({ connectionString: url, max: 1 });
+  try {
+    await migrate(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/**
  * Creates a fresh database for one test file, so files can run in parallel and
  * in any order. With `migrated` (the default) the project's migrations are applied.
  */
@@ -31,19 +56,13 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   await withAdminClient((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0`));
   const url = new URL(serverUrl());
   url.pathname = `/${name}`;
-  if (options.migrated ?? true) {
-    const db = createPgDb({ connectionString: url.toString(), max: 1 });
-    try {
-      await migrate(db);
-    } finally {
-      await db.close();
-    }
-  }
-  return {
+  const database: TestDatabase = {
     name,
     url: url.toString(),
     drop: () => withAdminClient(async (client) => {
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }),
   };
+  if (options.migrated ?? true) await dropIfFails(database, () => migrateDatabase(database.url));
+  return database;
 }

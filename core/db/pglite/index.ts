@@ -1,2 +1,3 @@
 export { createPgliteDb, type PgliteDb, type PgliteDbOptions } from './pgliteDb';
 export { PgliteReentrantCallError } from './transactionScope';
+export { DataDirLockedError, LOCK_FILE } from './dataDirLock';

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type { Db, Queryable, QueryResult } from '../Db';
+import { lockDataDir, type DataDirLock } from './dataDirLock';
 import { NODE_POSTGRES_PARSERS, toPgliteParam } from './pgliteValues';
 import { createTransactionScope } from './transactionScope';
 
@@ -9,6 +10,9 @@ export interface PgliteDbOptions {
   /**
    * A folder that keeps the database between runs (e.g. `.data/pglite`, created
    * with its parents if missing). In memory, gone on `close`, when omitted.
+   * Only one process (one `PgliteDb`) may have it open at a time: the lock file
+   * `pglite.lock` in it names that process until `close`, and a second start
+   * fails with `DataDirLockedError`.
    */
   dataDir?: string;
 }
@@ -26,15 +30,26 @@ export interface PgliteDb extends Db {
 /** What both a PGlite and one of its transactions can run. */
 type Target = Pick<Transaction, 'query' | 'exec'>;
 
-async function start(options: PgliteDbOptions): Promise<PGlite> {
+interface Started {
+  pglite: PGlite;
+  lock: DataDirLock | undefined;
+}
+
+async function start(options: PgliteDbOptions): Promise<Started> {
   // Imported on first use, so that importing core/db (as every Lambda does) never loads PGlite.
   const { PGlite } = await import('@electric-sql/pglite');
-  if (options.dataDir === undefined) return PGlite.create({ parsers: NODE_POSTGRES_PARSERS });
+  if (options.dataDir === undefined) return { pglite: await PGlite.create({ parsers: NODE_POSTGRES_PARSERS }), lock: undefined };
   // An absolute path is never mistaken for one of PGlite's `memory://` or `idb://` URLs.
   const dataDir = path.resolve(options.dataDir);
   // PGlite creates the folder itself, but not its parents.
   await mkdir(dataDir, { recursive: true });
-  return PGlite.create({ dataDir, parsers: NODE_POSTGRES_PARSERS });
+  const lock = await lockDataDir(dataDir);
+  try {
+    return { pglite: await PGlite.create({ dataDir, parsers: NODE_POSTGRES_PARSERS }), lock };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }
 
 async function run<Row extends object>(target: Target, text: string, params: readonly unknown[]): Promise<QueryResult<Row>> {
@@ -58,7 +73,8 @@ async function run<Row extends object>(target: Target, text: string, params: rea
  * prepared statements between calls.
  */
 export function createPgliteDb(options: PgliteDbOptions = {}): PgliteDb {
-  const started = start(options);
+  const starting = start(options);
+  const started = starting.then(({ pglite }) => pglite);
   // Nobody may be waiting yet: a failed start is reported by each call instead of crashing the process.
   started.catch(() => undefined);
   const scope = createTransactionScope();
@@ -81,8 +97,11 @@ export function createPgliteDb(options: PgliteDbOptions = {}): PgliteDb {
     },
     close() {
       // Waits for calls already queued, as PGlite does; closing twice is a no-op.
-      closed ??= started.then(
-        (pglite) => pglite.close(),
+      closed ??= starting.then(
+        async ({ pglite, lock }) => {
+          await pglite.close();
+          await lock?.release();
+        },
         () => undefined,
       );
       return closed;

@@ -1,0 +1,58 @@
+/**
+ * PostgreSQL's text and jsonb hold UTF-8 without NUL. So they refuse the NUL
+ * character, and a UTF-16 surrogate that is not half of a pair, which has no
+ * UTF-8 form at all. JavaScript strings hold both happily (`JSON.parse` makes
+ * one from the six characters `\ud800`), so input has to be checked before it
+ * reaches the database, or the database's refusal looks like our failure.
+ */
+
+const NUL_MESSAGE = 'must not contain the NUL character (\\u0000)';
+const LONE_SURROGATE_MESSAGE = 'must not contain a lone UTF-16 surrogate (\\ud800-\\udfff outside a pair)';
+
+// With the `u` flag a well-formed pair is one code point, so only a lone half is in category Cs.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+// JSON.stringify writes both as \u escapes. An escape starts at a backslash that follows an even
+// run of them (or none): `\\u0000` is a backslash and the text "u0000", which is harmless.
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+
+/** Why PostgreSQL could not store this text, or undefined if it can. */
+export function whyUnstorable(text: string): string | undefined {
+  if (text.includes('\0')) return NUL_MESSAGE;
+  if (LONE_SURROGATE.test(text)) return LONE_SURROGATE_MESSAGE;
+  return undefined;
+}
+
+/** Why PostgreSQL could not store this JSON, as `JSON.stringify` wrote it, as jsonb; undefined if it can. */
+export function whyUnstorableJson(json: string): string | undefined {
+  if (NUL_ESCAPE.test(json)) return NUL_MESSAGE;
+  if (LONE_SURROGATE_ESCAPE.test(json)) return LONE_SURROGATE_MESSAGE;
+  return undefined;
+}
+
+export interface UnstorableText {
+  /** Where the text is, e.g. `body.lines.2.sku`; `path` itself for a string given alone. */
+  path: string;
+  message: string;
+}
+
+const joinPath = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
+
+/**
+ * Every string in a JSON-like value (objects, arrays, strings; object keys too)
+ * that PostgreSQL could not store, each with its path below `path`.
+ */
+export function findUnstorableText(value: unknown, path = ''): UnstorableText[] {
+  if (typeof value === 'string') {
+    const message = whyUnstorable(value);
+    return message ? [{ path: path || '(value)', message }] : [];
+  }
+  if (Array.isArray(value)) return value.flatMap((item: unknown, index) => findUnstorableText(item, joinPath(path, String(index))));
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, field]: [string, unknown]) => {
+    const keyMessage = whyUnstorable(key);
+    const keyIssues = keyMessage ? [{ path: joinPath(path, key), message: `name ${keyMessage}` }] : [];
+    return [...keyIssues, ...findUnstorableText(field, joinPath(path, key))];
+  });
+}

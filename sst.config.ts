@@ -43,14 +43,14 @@ export default $config({
     const natsUrl = new sst.Secret('NATS_URL');
 
     // Publishes the outbox to JetStream: every minute, and when nudged after a commit.
-    const outboxPublisher = new sst.aws.Function('OutboxPublisher', {
+    const publisher = new sst.aws.Function('Publisher', {
       ...shared,
       link: [databaseUrl, natsUrl],
       environment: { ...shared.environment, NATS_URL: natsUrl.value },
-      handler: 'functions/outboxPublisher.handler',
+      handler: 'functions/publisher.handler',
       timeout: '60 seconds',
     });
-    new sst.aws.CronV2('OutboxSchedule', { schedule: 'rate(1 minute)', function: outboxPublisher });
+    new sst.aws.CronV2('PublisherSchedule', { schedule: 'rate(1 minute)', function: publisher });
 
     // Keeps the read models up to date: every minute, and when nudged after a
     // commit. Concurrent invocations share the partitions through leases.
@@ -64,8 +64,8 @@ export default $config({
     // Whatever commits events nudges the background functions (asynchronous
     // invokes of the names in NUDGE_FUNCTIONS); linking grants the invoke.
     const nudging = {
-      link: [outboxPublisher, projector],
-      environment: { NUDGE_FUNCTIONS: $interpolate`${outboxPublisher.name},${projector.name}` },
+      link: [publisher, projector],
+      environment: { NUDGE_FUNCTIONS: $interpolate`${publisher.name},${projector.name}` },
     };
 
     // Runs one stored command; invoked asynchronously (InvocationType 'Event')
@@ -118,7 +118,7 @@ export default $config({
     return Promise.resolve({
       api: api.url,
       commandWorker: commandWorker.name,
-      outboxPublisher: outboxPublisher.name,
+      publisher: publisher.name,
       projector: projector.name,
     });
   },

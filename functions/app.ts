@@ -9,7 +9,7 @@ import {
 } from '../core/commands';
 import { createDb, dbConfigFromEnv, migrateOnColdStart, type Db } from '../core/db';
 import { createEventStore, type EventStore } from '../core/eventstore';
-import { outboxConfigFromEnv, type OutboxConfig } from '../core/outbox';
+import { publishingConfigFromEnv, type PublishingConfig } from '../core/publishing';
 import { createProjector, type Projector } from '../core/projections';
 import { createLambdaDispatcher } from './aws/lambdaDispatcher';
 import { nudgesFromEnv, type Nudges } from './nudges';
@@ -21,7 +21,7 @@ export interface App {
   store: EventStore;
   bus: CommandBus;
   asyncCommands: AsyncCommands;
-  outbox: OutboxConfig;
+  publishing: PublishingConfig;
   nudges: Nudges;
   /** Keeps the bank's read models up to date (the projector function, the dev loop). */
   projector: Projector;
@@ -35,8 +35,7 @@ async function buildApp(): Promise<App> {
   // Bundled handlers cannot find the migrations relative to their source: SST copies them and says where.
   const directory = process.env.MIGRATIONS_DIRECTORY;
   await migrateOnColdStart(db, directory ? { directory } : {});
-  // Every event goes to the outbox, on <prefix>.<streamType>.<eventType>.
-  const outbox = outboxConfigFromEnv();
+  const publishing = publishingConfigFromEnv();
   const store = createEventStore(db);
   const bus = createCommandBus({ db, commands: bankCommands(db, store) });
   // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
@@ -56,7 +55,7 @@ async function buildApp(): Promise<App> {
       logger.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
     },
   });
-  return { db, store, bus, asyncCommands, outbox, nudges: nudgesFromEnv(), projector, accountQueries: createAccountQueries(db) };
+  return { db, store, bus, asyncCommands, publishing, nudges: nudgesFromEnv(), projector, accountQueries: createAccountQueries(db) };
 }
 
 export function getApp(): Promise<App> {

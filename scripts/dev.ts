@@ -4,7 +4,7 @@ import { startProjectorLoop } from '../core/projections';
 import { getApp } from '../functions/app';
 import { httpRoutes } from '../functions/http/httpRoutes';
 import { startLocalServer } from '../functions/local';
-import { outboxPublisherFor } from '../functions/outboxPublisher';
+import { publisherFor } from '../functions/publisher';
 
 // With no DATABASE_URL, run on the embedded PGlite, keeping data in .data/pglite between runs.
 if (!process.env.DATABASE_URL) process.env.DB_DRIVER ??= 'pglite';
@@ -24,11 +24,11 @@ const projectorLoop = startProjectorLoop(app.projector, {
     console.error('projector run failed', error);
   },
 });
-// With NATS_URL, the outbox publisher runs the same way; without it, events wait in the outbox.
-const publisherLoop: BackgroundLoop | undefined = app.outbox.NATS_URL
-  ? startBackgroundLoop(() => outboxPublisherFor(app).run({ deadline: Date.now() + 10_000 }), {
+// With NATS_URL, the publisher runs the same way; without it, events wait to be published.
+const publisherLoop: BackgroundLoop | undefined = app.publishing.NATS_URL
+  ? startBackgroundLoop(() => publisherFor(app).run({ deadline: Date.now() + 10_000 }), {
       onError: (error: unknown) => {
-        console.error('outbox publisher run failed', error);
+        console.error('publisher run failed', error);
       },
     })
   : undefined;
@@ -39,13 +39,13 @@ app.nudges.onNudge(() => {
 const driver = process.env.DB_DRIVER ?? 'pg';
 const database = driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL';
 console.log(`listening on ${server.url} (pid ${process.pid}, database: ${database})`);
-console.log(publisherLoop ? `publishing the outbox to ${app.outbox.NATS_URL ?? ''}` : 'outbox not published (set NATS_URL to publish it)');
+console.log(publisherLoop ? `publishing to ${app.publishing.NATS_URL ?? ''}` : 'not publishing to NATS (set NATS_URL to publish)');
 
 const stop = async () => {
   await server.close();
   await projectorLoop.stop();
   await publisherLoop?.stop();
-  if (app.outbox.NATS_URL) await outboxPublisherFor(app).close();
+  if (app.publishing.NATS_URL) await publisherFor(app).close();
   await app.db.close();
   process.exit(0);
 };

@@ -13,8 +13,11 @@ export interface EventMessage {
   type: string;
   payload: string;
   headers: Record<string, string>;
-  /** Published through the outbox before publishing moved to the feed (migration 0014): skipped. */
-  publishedBefore: boolean;
+  /**
+   * Published through the outbox before publishing moved to the feed (migration
+   * 0014), or parked: skipped. A parked event goes out again only when requeued.
+   */
+  settledBefore: boolean;
 }
 
 interface MessageRow {
@@ -32,7 +35,7 @@ interface MessageRow {
   command_id: string | null;
   traceparent: string | null;
   tracestate: string | null;
-  published_before: boolean;
+  settled_before: boolean;
   head_tx: string | null;
   head_position: string | null;
 }
@@ -58,7 +61,8 @@ const PAGE_SQL = `
     SELECT ${MESSAGE_COLUMNS},
       CASE WHEN $6::boolean
         THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
-        ELSE false END AS published_before
+          OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id)
+        ELSE false END AS settled_before
     FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $3::integer, NULL, NULL, $4::integer, $5::integer) AS e
   ),
   head AS (
@@ -73,10 +77,12 @@ const PAGE_SQL = `
   LEFT JOIN page ON true
   ORDER BY page.tx_id, page.global_position`;
 
-const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS published_before, NULL AS head_tx, NULL AS head_position
+const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before, NULL AS head_tx, NULL AS head_position
   FROM events e WHERE e.event_id = ANY ($1::uuid[])`;
 
-const LEGACY_ROWS_SQL = 'SELECT EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL) AS present';
+const SETTLED_BEFORE_SQL = `
+  SELECT EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL)
+      OR EXISTS (SELECT FROM parked_messages WHERE source = 'events') AS present`;
 
 function headersOf(row: MessageRow): Record<string, string> {
   const headers: Record<string, string> = {
@@ -103,7 +109,7 @@ function toMessage(row: MessageRow): EventMessage[] {
     type: row.type,
     payload: row.payload,
     headers: headersOf(row),
-    publishedBefore: row.published_before,
+    settledBefore: row.settled_before,
   }];
 }
 
@@ -119,16 +125,16 @@ const feedLag = eventFeedSource({ upcaster: NO_UPCASTING }).lag;
 
 /**
  * The events feed as the publisher reads it, split by stream. While rows the
- * outbox published before the upgrade remain (until their retention), the
- * events they carried are marked and skipped; whether any remain is checked
- * once per publisher run.
+ * outbox published before the upgrade remain (until their retention), or
+ * events are parked, those events are marked and skipped; whether any remain
+ * is checked once per publisher run.
  */
-export function eventMessages(legacyRowsRemain: () => boolean): FeedSource<EventMessage> {
+export function eventMessages(someSettledBefore: () => boolean): FeedSource<EventMessage> {
   return {
     async read(db, { after, limit, partition }) {
       const { rows } = await db.query<MessageRow>(
         PAGE_SQL,
-        [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, legacyRowsRemain()],
+        [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, someSettledBefore()],
         { name: 'publisher_event_page' },
       );
       const items = rows.flatMap(toMessage);
@@ -148,8 +154,8 @@ export function eventMessages(legacyRowsRemain: () => boolean): FeedSource<Event
   };
 }
 
-/** Whether the outbox still holds rows it published before publishing moved to the feed. */
-export async function legacyRowsRemain(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>(LEGACY_ROWS_SQL);
+/** Whether the outbox still holds rows it published before publishing moved to the feed, or events are parked. */
+export async function someEventsSettledBefore(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>(SETTLED_BEFORE_SQL);
   return rows[0]?.present ?? false;
 }

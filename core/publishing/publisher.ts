@@ -1,5 +1,5 @@
 import { runFeedProcessor, type ProcessorRun } from '../processing';
-import { legacyRowsRemain } from './eventMessages';
+import { someEventsSettledBefore } from './eventMessages';
 import { deleteExpiredOutboxRows } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
@@ -39,7 +39,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     timeoutMs: settings.publishTimeoutMs,
     tally,
   };
-  const legacy = await legacyRowsRemain(db);
+  const settledBefore = await someEventsSettledBefore(db);
   tally.report.requeued = await publishRequeued(session);
   const runOptions = {
     db,
@@ -52,7 +52,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   };
   const runs: ProcessorRun[] = [
     await runFeedProcessor(outboxPublisher(session, settings), runOptions),
-    await runFeedProcessor(eventsPublisher(session, settings, () => legacy), runOptions),
+    await runFeedProcessor(eventsPublisher(session, settings, () => settledBefore), runOptions),
   ];
   tally.report.caughtUp = runs.every((run) => run.caughtUp);
   tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { name: OUTBOX_PUBLISHER, partitions: settings.partitions });

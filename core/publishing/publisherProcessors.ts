@@ -12,7 +12,7 @@ export const OUTBOX_PUBLISHER = 'publisher:outbox';
 const NEVER_FAILS = { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 60_000 };
 
 function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
-  if (event.publishedBefore) return { kind: 'skip' };
+  if (event.settledBefore) return { kind: 'skip' };
   const subject = routing.subjectFor({ type: event.type, streamType: event.streamType, streamId: event.streamId });
   if (subject === null) return { kind: 'skip' };
   const message = { messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers };
@@ -24,13 +24,13 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
 export function eventsPublisher(
   session: PublishingSession,
   settings: { partitions: number; batchSize: number; routing: EventRouting },
-  legacyRowsRemain: () => boolean,
+  someEventsSettledBefore: () => boolean,
 ): FeedProcessor<EventMessage> {
   return {
     name: EVENTS_PUBLISHER,
     partitions: settings.partitions,
     batchSize: settings.batchSize,
-    source: eventMessages(legacyRowsRemain),
+    source: eventMessages(someEventsSettledBefore),
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',

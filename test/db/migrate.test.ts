@@ -67,6 +67,7 @@ describe('migrations', () => {
       'events',
       'feed_processors',
       'outbox',
+      'parked_messages',
       'partition_leases',
       'processed_messages',
       'processor_partitions',

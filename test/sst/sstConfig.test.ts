@@ -180,7 +180,7 @@ describe('sst.config.ts', () => {
     expect(await config().app({ stage: 'production' })).toMatchObject({ removal: 'retain', protect: true });
   });
 
-  it('declares the command and account routes, the worker, the sweeper, the outbox publisher and the projector, and nothing else', async () => {
+  it('declares the command and account routes, the worker, the sweeper, the publisher and the projector, and nothing else', async () => {
     const { recorded, outputs } = await runConfig({ dev: false });
 
     expect(recorded.routes.map(({ route, fn }) => [route, handlerOf(fn)])).toEqual([
@@ -190,12 +190,12 @@ describe('sst.config.ts', () => {
       ['GET /accounts/{id}/statement', 'functions/http/getAccountStatement.handler'],
     ]);
     expect(recorded.crons.map(({ args, fn }) => [args.schedule, handlerOf(fn)])).toEqual([
-      ['rate(1 minute)', 'functions/outboxPublisher.handler'],
+      ['rate(1 minute)', 'functions/publisher.handler'],
       ['rate(1 minute)', 'functions/projector.handler'],
       ['rate(1 minute)', 'functions/commandSweeper.handler'],
     ]);
     expect([...recorded.workers.values()].map((worker) => handlerOf(worker.declared))).toEqual([
-      'functions/outboxPublisher.handler',
+      'functions/publisher.handler',
       'functions/projector.handler',
       'functions/commandWorker.handler',
     ]);
@@ -206,13 +206,13 @@ describe('sst.config.ts', () => {
       'functions/http/getAccountStatement.handler',
       'functions/http/getCommand.handler',
       'functions/http/postCommand.handler',
-      'functions/outboxPublisher.handler',
       'functions/projector.handler',
+      'functions/publisher.handler',
     ]);
     expect(outputs).toEqual({
       api: new Ref('Api.url'),
       commandWorker: new Ref('CommandWorker.name'),
-      outboxPublisher: new Ref('OutboxPublisher.name'),
+      publisher: new Ref('Publisher.name'),
       projector: new Ref('Projector.name'),
     });
   });
@@ -263,19 +263,19 @@ describe('sst.config.ts', () => {
     }
   });
 
-  it('gives the NATS_URL secret to the outbox publisher alone', async () => {
+  it('gives the NATS_URL secret to the publisher alone', async () => {
     const { recorded } = await runConfig({ dev: false });
     const nats = recorded.secrets.find((secret) => secret.secretName === 'NATS_URL');
     for (const fn of recorded.functions) {
-      const isPublisher = handlerOf(fn) === 'functions/outboxPublisher.handler';
+      const isPublisher = handlerOf(fn) === 'functions/publisher.handler';
       expect(linksOf(fn).includes(nats), fn.declaredBy).toBe(isPublisher);
       expect(environmentOf(fn).NATS_URL, fn.declaredBy).toEqual(isPublisher ? nats?.value : undefined);
     }
   });
 
-  it('lets whatever commits events nudge the outbox publisher and the projector, by the names in NUDGE_FUNCTIONS', async () => {
+  it('lets whatever commits events nudge the publisher and the projector, by the names in NUDGE_FUNCTIONS', async () => {
     const { recorded } = await runConfig({ dev: false });
-    const publisher = recorded.workers.get('OutboxPublisher');
+    const publisher = recorded.workers.get('Publisher');
     const projector = recorded.workers.get('Projector');
     expect(publisher).toBeDefined();
     expect(projector).toBeDefined();
@@ -283,7 +283,7 @@ describe('sst.config.ts', () => {
       const fn = functionWithHandler(recorded, handler);
       expect(linksOf(fn), handler).toContain(publisher);
       expect(linksOf(fn), handler).toContain(projector);
-      expect(environmentOf(fn).NUDGE_FUNCTIONS, handler).toEqual(new Ref('OutboxPublisher.name,Projector.name'));
+      expect(environmentOf(fn).NUDGE_FUNCTIONS, handler).toEqual(new Ref('Publisher.name,Projector.name'));
     }
   });
 

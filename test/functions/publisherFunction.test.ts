@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { readOutboxStatus } from '../../core/outbox';
+import { readPublishingStatus } from '../../core/publishing';
 import { getApp } from '../../functions/app';
-import { handler as publishOutbox } from '../../functions/outboxPublisher';
+import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { postCommandRequest } from '../support/commandHttp';
 import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
@@ -10,7 +10,7 @@ import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 const jetStream = uniqueJetStream();
 
 useAppOnTestDatabase({
-  env: { NATS_URL, OUTBOX_STREAM: jetStream.name, OUTBOX_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined },
+  env: { NATS_URL, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined },
 });
 
 afterAll(async () => {
@@ -19,7 +19,7 @@ afterAll(async () => {
   await nc.close();
 });
 
-describe('the outbox publisher function', () => {
+describe('the publisher function', () => {
   it('given commands through the HTTP function, publishes their events to JetStream and leaves no backlog', async () => {
     const nudged: string[] = [];
     (await getApp()).nudges.onNudge(() => nudged.push('nudge'));
@@ -30,12 +30,12 @@ describe('the outbox publisher function', () => {
     expect(nudged).toEqual(['nudge', 'nudge']);
 
     const { db } = await getApp();
-    expect((await readOutboxStatus(db)).backlog).toBe(2);
+    expect((await readPublishingStatus(db)).events.backlog).toBe(2);
     // Usually one invocation; more while other test files' open transactions hold the snapshot horizon back.
-    for (let invocation = 0; invocation < 200 && (await readOutboxStatus(db)).backlog > 0; invocation++) {
-      await publishOutbox({}, lambdaContext());
+    for (let invocation = 0; invocation < 200 && (await readPublishingStatus(db)).events.backlog > 0; invocation++) {
+      await publish({}, lambdaContext());
     }
-    expect(await readOutboxStatus(db)).toEqual({ backlog: 0, oldestPendingAgeSeconds: 0, parked: 0 });
+    expect(await readPublishingStatus(db)).toMatchObject({ events: { backlog: 0, oldestAgeSeconds: 0 }, outbox: { backlog: 0 }, parked: 0 });
 
     const nc = await connectNats();
     try {

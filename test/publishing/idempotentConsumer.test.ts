@@ -2,16 +2,16 @@ import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } fro
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
-import { handleOutboxMessage, processOnce, type OutboxEnvelope } from '../../core/outbox';
+import { handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, type EventEnvelope } from '../../core/publishing';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
-import { dyingBeforeMark, publishEverything, runUntilItDies, startOutboxHarness, type OutboxHarness } from './outboxHarness';
+import { dyingBeforeCheckpoint, publishEverything, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
-let harness: OutboxHarness;
+let harness: PublishingHarness;
 let consumers = 0;
 const ACK_WAIT_MS = 2_500;
 
 beforeAll(async () => {
-  harness = await startOutboxHarness();
+  harness = await startPublishingHarness();
   await harness.db.query('CREATE TABLE deposits_seen (consumer text, account text, amount integer)');
 });
 
@@ -34,7 +34,7 @@ async function fetchAll(consumer: Consumer, max: number): Promise<JsMsg[]> {
   return messages;
 }
 
-const recordDeposit = (consumer: string) => async (tx: Queryable, envelope: OutboxEnvelope) => {
+const recordDeposit = (consumer: string) => async (tx: Queryable, envelope: EventEnvelope) => {
   if (envelope.type !== 'MoneyDeposited') return;
   await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [consumer, envelope.streamId, envelope.data.amount]);
 };
@@ -57,24 +57,23 @@ async function appendDeposits(count: number): Promise<string> {
 }
 
 describe('the idempotent consumer helper', () => {
-  it('given a publisher killed between publish and mark, the consumer applies every event once', async () => {
+  it('given a publisher killed between the acknowledgements and its checkpoint, the consumer applies every event once', async () => {
     await appendDeposits(10);
-    expect(await runUntilItDies(harness.publisher({ db: dyingBeforeMark(harness.db), leaseTtlMs: 200 }))).toMatchObject({
+    expect(await runUntilItDies(harness.publisher({ db: dyingBeforeCheckpoint(harness.db), leaseTtlMs: 1_000 }))).toMatchObject({
       message: expect.stringContaining('killed') as string,
     });
-    await sleep(300);
+    await sleep(1_200);
     const recovery = await publishEverything(harness.db, harness.publisher());
     expect(recovery.duplicates).toBe(10);
 
     const { name, consumer } = await newConsumer();
     const outcomes = [];
-    for (const message of await fetchAll(consumer, 100)) outcomes.push(await handleOutboxMessage(harness.db, name, message, recordDeposit(name)));
+    for (const message of await fetchAll(consumer, 100)) outcomes.push(await handleEventMessage(harness.db, name, message, recordDeposit(name)));
     expect(outcomes).toEqual(Array.from({ length: 10 }, () => 'processed'));
     expect(await totalSeen(name)).toEqual({ total: 55, rows: 10 });
   });
 
   it('when the consumer dies after its commit and before its ack, the redelivery has no second effect', async () => {
-    await harness.db.query('DELETE FROM outbox');
     await appendDeposits(3);
     await publishEverything(harness.db, harness.publisher());
     const { name, consumer } = await newConsumer();
@@ -82,7 +81,7 @@ describe('the idempotent consumer helper', () => {
     const first = skipped.slice(-3);
     // Committed, never acknowledged: the consumer process died here.
     for (const message of first) {
-      const envelope = message.json<OutboxEnvelope>();
+      const envelope = message.json<EventEnvelope>();
       await processOnce(harness.db, name, envelope.eventId, (tx) => recordDeposit(name)(tx, envelope));
     }
     for (const message of skipped.slice(0, -3)) await message.ackAck();
@@ -90,14 +89,13 @@ describe('the idempotent consumer helper', () => {
     const redelivered = await fetchAll(consumer, 100);
     expect(redelivered.map((message) => message.info.redelivered)).toEqual([true, true, true]);
     const outcomes = [];
-    for (const message of redelivered) outcomes.push(await handleOutboxMessage(harness.db, name, message, recordDeposit(name)));
+    for (const message of redelivered) outcomes.push(await handleEventMessage(harness.db, name, message, recordDeposit(name)));
     expect(outcomes).toEqual(['duplicate', 'duplicate', 'duplicate']);
     expect(await totalSeen(name)).toEqual({ total: 6, rows: 3 });
     expect(await fetchAll(consumer, 100)).toEqual([]);
   });
 
   it('when the handler fails, writes nothing, and the redelivered message is processed once', async () => {
-    await harness.db.query('DELETE FROM outbox');
     await appendDeposits(1);
     await publishEverything(harness.db, harness.publisher());
     const { name, consumer } = await newConsumer();
@@ -105,17 +103,52 @@ describe('the idempotent consumer helper', () => {
     for (const message of all.slice(0, -1)) await message.ackAck();
     const [last] = all.slice(-1);
     if (!last) throw new Error('no message');
-    const failing = async (tx: Queryable, envelope: OutboxEnvelope) => {
+    const failing = async (tx: Queryable, envelope: EventEnvelope) => {
       await recordDeposit(name)(tx, envelope);
       throw new Error('downstream unavailable');
     };
-    await expect(handleOutboxMessage(harness.db, name, last, failing, { retryDelayMs: 50 })).rejects.toThrow('downstream unavailable');
+    await expect(handleEventMessage(harness.db, name, last, failing, { retryDelayMs: 50 })).rejects.toThrow('downstream unavailable');
     expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });
 
     const [again] = await fetchAll(consumer, 100);
     if (!again) throw new Error('not redelivered');
-    expect(await handleOutboxMessage(harness.db, name, again, recordDeposit(name))).toBe('processed');
+    expect(await handleEventMessage(harness.db, name, again, recordDeposit(name))).toBe('processed');
     expect(await totalSeen(name)).toEqual({ total: 1, rows: 1 });
+  });
+
+  it('terminates a message it cannot read, so it is never delivered again, and writes nothing', async () => {
+    const { name, consumer } = await newConsumer();
+    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+    await harness.nc.publish(`${harness.subjectPrefix}.account.Garbled`, 'not json');
+    await sleep(100);
+    const [garbled] = await fetchAll(consumer, 10);
+    if (!garbled) throw new Error('the garbled message was not delivered');
+    await expect(handleEventMessage(harness.db, name, garbled, recordDeposit(name), { retryDelayMs: 50 })).rejects.toBeInstanceOf(MalformedMessageError);
+    await sleep(ACK_WAIT_MS + 200);
+    expect(await fetchAll(consumer, 10)).toEqual([]);
+    expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });
+  });
+
+  it('handles an integration message once, keyed by its message id', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [deposited(1)],
+      messages: [{ subject: `${harness.subjectPrefix}.notices.large`, orderingKey: streamId, body: { amount: 40 } }],
+    });
+    await publishEverything(harness.db, harness.publisher());
+    const { name, consumer } = await newConsumer();
+    const notices = (await fetchAll(consumer, 1_000)).filter((message) => message.subject.endsWith('.notices.large'));
+    const record = async (tx: Queryable, body: unknown) => {
+      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, streamId, (body as { amount: number }).amount]);
+    };
+    const [notice] = notices;
+    if (!notice) throw new Error('no notice');
+    expect(await handleIntegrationMessage(harness.db, name, notice, record)).toBe('processed');
+    expect(await processOnce(harness.db, name, notice.headers?.get('Nats-Msg-Id') ?? '', () => Promise.resolve())).toEqual({ processed: false });
+    expect(await totalSeen(name)).toEqual({ total: 40, rows: 1 });
   });
 
   it('runs the effect once when two deliveries of one message race', async () => {

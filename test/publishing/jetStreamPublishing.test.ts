@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetStreamPublishing } from '../../core/outbox/jetStreamPublishing';
-import type { OutboxMessage } from '../../core/outbox/outboxMessages';
+import { jetStreamPublishing } from '../../core/publishing/jetStreamPublishing';
+import type { PublishMessage } from '../../core/publishing';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 
 const { name: streamName, prefix } = uniqueJetStream();
@@ -20,20 +20,15 @@ afterAll(async () => {
   await nc.close();
 });
 
-let nextId = 1n;
-function message(overrides: Partial<OutboxMessage> = {}): OutboxMessage {
-  const id = nextId++;
+let sent = 0;
+function message(overrides: Partial<PublishMessage> = {}): PublishMessage {
+  sent += 1;
   return {
-    id,
-    txId: 1n,
-    eventId: randomUUID(),
-    streamId: 'account-1',
-    streamVersion: Number(id),
+    messageId: randomUUID(),
+    orderingKey: 'account-1',
     subject: `${prefix}.account.MoneyDeposited`,
-    payload: JSON.stringify({ amount: Number(id) }),
+    payload: JSON.stringify({ amount: sent }),
     headers: { 'Event-Type': 'MoneyDeposited' },
-    attempts: 0,
-    delayed: false,
     ...overrides,
   };
 }
@@ -42,25 +37,25 @@ describe('publishing to JetStream with acknowledgements on one inbox', () => {
   it('settles each message with its own acknowledgement, and a repeated event id as a duplicate', async () => {
     const publishing = jetStreamPublishing(nc, '_INBOX');
     const first = [message(), message(), message()];
-    const repeated = { ...message(), eventId: first[1]?.eventId ?? '' };
+    const repeated = { ...message(), messageId: first[1]?.messageId ?? '' };
 
     const results = await publishing.publishAll([...first, repeated], 2_000);
 
-    expect(results.map((result) => [result.message.id, result.kind, result.kind === 'published' && result.duplicate])).toEqual([
-      [first[0]?.id, 'published', false],
-      [first[1]?.id, 'published', false],
-      [first[2]?.id, 'published', false],
-      [repeated.id, 'published', true],
+    expect(results.map((result) => [result.message, result.kind, result.kind === 'published' && result.duplicate])).toEqual([
+      [first[0], 'published', false],
+      [first[1], 'published', false],
+      [first[2], 'published', false],
+      [repeated, 'published', true],
     ]);
     const stored = await readStoredMessages(nc, streamName);
-    expect(stored.map((stored) => stored.header.get('Nats-Msg-Id'))).toEqual(first.map((sent) => sent.eventId));
-    expect(stored.map((stored) => stored.string())).toEqual(first.map((sent) => sent.payload));
+    expect(stored.map((stored) => stored.header.get('Nats-Msg-Id'))).toEqual(first.map((one) => one.messageId));
+    expect(stored.map((stored) => stored.string())).toEqual(first.map((one) => one.payload));
   });
 
-  it('calls a subject no stream captures unreachable, not refused: the message is not at fault', async () => {
+  it('reports "no responders" for a subject no stream captures, for refusals.ts to judge', async () => {
     const publishing = jetStreamPublishing(nc, '_INBOX');
     const [result] = await publishing.publishAll([message({ subject: `${prefix}x.account.Nowhere` })], 2_000);
-    expect(result).toMatchObject({ kind: 'unreachable', error: { name: 'NoResponders' } });
+    expect(result).toMatchObject({ kind: 'refused', error: { name: 'NoResponders' } });
   });
 
   it('refuses a message NATS cannot send at all, without waiting and without holding up the others', async () => {

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
+import { eventRouting, readPublishingStatus } from '../../core/publishing';
+import { deferred, deposited, opened, sleep, uniqueStreamId, withdrawn, type AccountEvent } from '../support/fixtures';
+import { connectNats } from '../support/natsTesting';
+import { startTcpProxy } from '../support/tcpProxy';
+import {
+  dyingBeforeCheckpoint,
+  expectDeliveredOnceInOrder,
+  messagesOf,
+  nothingWaits,
+  publishEverything,
+  runUntilItDies,
+  startPublishingHarness,
+  type PublishingHarness,
+} from './publishingHarness';
+
+let harness: PublishingHarness;
+
+beforeAll(async () => {
+  harness = await startPublishingHarness();
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+/**
+ * Appends `perStream` events to each of `streams` new streams, one append at a time
+ * per stream. With `delayedCommits`, each append's transaction stays open a few
+ * milliseconds after it wrote, so commits land out of the order ids were taken.
+ */
+async function appendEvents(streams: number, perStream: number, options: { delayedCommits?: boolean } = {}): Promise<string[]> {
+  const streamIds = Array.from({ length: streams }, () => uniqueStreamId());
+  const append = async (streamId: string, version: number) => {
+    const request = { streamId, streamType: 'account', expectedVersion: version - 1, events: [version === 1 ? opened() : deposited(version)] };
+    if (!options.delayedCommits) {
+      await harness.store.appendToStream<AccountEvent>(request);
+      return;
+    }
+    await harness.db.transaction(async (tx) => {
+      await harness.store.appendToStream<AccountEvent>(request, tx);
+      await sleep(Math.random() * 15);
+    });
+  };
+  await Promise.all(
+    streamIds.map(async (streamId) => {
+      for (let version = 1; version <= perStream; version++) await append(streamId, version);
+    }),
+  );
+  return streamIds;
+}
+
+/** A Db that runs `hook` once, just before the publisher's `n`-th read of a page of events. */
+function beforeEventPage(db: Db, n: number, hook: () => Promise<void>): Db {
+  let reads = 0;
+  return {
+    query: async (text, params, options) => {
+      if (options?.name === 'publisher_event_page' && ++reads === n) await hook();
+      return db.query(text, params, options);
+    },
+    transaction: (work) => db.transaction(work),
+    close: () => db.close(),
+  };
+}
+
+describe('publishing stored events from the feed', () => {
+  it('publishes each event on its subject, with its event id as message id, its headers and its envelope', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened(), deposited(2)],
+      metadata: { correlationId: 'corr-1', causationId: 'cause-1', commandId: 'cmd-1' },
+    });
+    expect(await publishEverything(harness.db, harness.publisher())).toMatchObject({ published: 2, duplicates: 0 });
+
+    const messages = await messagesOf(harness, [streamId]);
+    const { rows } = await harness.db.query<{ event_id: string; global_position: string }>(
+      'SELECT event_id, global_position FROM events WHERE stream_id = $1 ORDER BY version',
+      [streamId],
+    );
+    expect(messages.map((message) => message.header.get('Nats-Msg-Id'))).toEqual(rows.map((row) => row.event_id));
+    expect(messages[1]?.subject).toBe(`${harness.subjectPrefix}.account.MoneyDeposited`);
+    expect(Object.fromEntries(['Event-Id', 'Event-Type', 'Event-Schema-Version', 'Stream-Id', 'Stream-Type', 'Stream-Version', 'Correlation-Id', 'Causation-Id', 'Command-Id'].map((name) => [name, messages[1]?.header.get(name)]))).toEqual({
+      'Event-Id': rows[1]?.event_id,
+      'Event-Type': 'MoneyDeposited',
+      'Event-Schema-Version': '1',
+      'Stream-Id': streamId,
+      'Stream-Type': 'account',
+      'Stream-Version': '2',
+      'Correlation-Id': 'corr-1',
+      'Causation-Id': 'cause-1',
+      'Command-Id': 'cmd-1',
+    });
+    const body = messages[1]?.json<Record<string, unknown>>();
+    expect(Object.keys(body ?? {})).toEqual(['eventId', 'type', 'schemaVersion', 'streamId', 'streamType', 'version', 'globalPosition', 'recordedAt', 'data', 'metadata']);
+    expect(body).toMatchObject({ eventId: rows[1]?.event_id, streamId, version: 2, type: 'MoneyDeposited', globalPosition: rows[1]?.global_position, data: { amount: 2 } });
+    expect(await readPublishingStatus(harness.db)).toMatchObject({ events: { backlog: 0, oldestAgeSeconds: 0 }, outbox: { backlog: 0 }, parked: 0 });
+  });
+
+  it('keeps a private event out of NATS and goes on past it', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1), deposited(3)] });
+    const routing = eventRouting({ prefix: harness.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? null : undefined) });
+    await publishEverything(harness.db, harness.publisher({ routing }));
+    expect((await messagesOf(harness, [streamId])).map((message) => message.header.get('Event-Type'))).toEqual(['AccountOpened', 'MoneyDeposited']);
+  });
+
+  it('with three publishers running at once while writers append and commit late, delivers every event once and in stream order', async () => {
+    const publishers = [harness.publisher(), harness.publisher(), harness.publisher()];
+    let writing = true;
+    const publishing = publishers.map(async (publisher) => {
+      while (writing || !(await nothingWaits(harness.db))) {
+        await publisher.run({ deadline: Date.now() + 2_000 });
+        await sleep(5);
+      }
+    });
+    const streamIds = await appendEvents(40, 25, { delayedCommits: true });
+    writing = false;
+    await Promise.all(publishing);
+    await expectDeliveredOnceInOrder(harness, streamIds, 25);
+  });
+
+  it('publishes an event whose transaction commits late before the next event of its stream', async () => {
+    const late = uniqueStreamId();
+    const others = [uniqueStreamId(), uniqueStreamId(), uniqueStreamId()];
+    const commit = deferred();
+    // Version 1 of `late` takes its transaction id first, then waits to commit.
+    const lateAppend = harness.db.transaction(async (tx) => {
+      await harness.store.appendToStream<AccountEvent>({ streamId: late, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+      await commit.promise;
+    });
+    await sleep(50);
+    for (const streamId of others) {
+      await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    }
+    let appendedBehind: Promise<unknown> | undefined;
+    const commitAndAppendBehind = () => {
+      commit.resolve();
+      appendedBehind ??= lateAppend.then(() =>
+        harness.store.appendToStream<AccountEvent>({ streamId: late, streamType: 'account', expectedVersion: 1, events: [deposited(2)] }),
+      );
+      return appendedBehind;
+    };
+    // Mid-drain (if the publisher is still reading), version 1 commits and version 2 is appended behind it.
+    const db = beforeEventPage(harness.db, 2, async () => {
+      await commitAndAppendBehind();
+    });
+    await harness.publisher({ db, batchSize: 1 }).run();
+    await commitAndAppendBehind();
+    await publishEverything(harness.db, harness.publisher());
+    expect((await messagesOf(harness, [late])).map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2]);
+    await expectDeliveredOnceInOrder(harness, others, 1);
+  });
+
+  it('when a publisher dies after the acknowledgements and before its checkpoint, consumers see no duplicate', async () => {
+    const streamIds = await appendEvents(5, 4);
+    const dying = harness.publisher({ db: dyingBeforeCheckpoint(harness.db), leaseTtlMs: 1_000 });
+    expect(await runUntilItDies(dying)).toMatchObject({ message: expect.stringContaining('killed before storing its checkpoint') as string });
+    const storedByTheDead = (await messagesOf(harness, streamIds)).length;
+    expect(storedByTheDead).toBeGreaterThan(0);
+    expect((await readPublishingStatus(harness.db)).events.backlog).toBe(20);
+
+    // The dead publisher's leases expire; a fresh one publishes again what it had sent.
+    await sleep(1_200);
+    const again = await publishEverything(harness.db, harness.publisher());
+    expect(again).toMatchObject({ published: 20, duplicates: storedByTheDead });
+    await expectDeliveredOnceInOrder(harness, streamIds, 4);
+  });
+
+  it('loses nothing when NATS goes away mid-run and comes back, and says so while it waits', async () => {
+    const proxy = await startTcpProxy(4222);
+    const retries: number[] = [];
+    const publisher = harness.publisher({
+      connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
+      publishTimeoutMs: 300,
+      retryBackoff: { baseMs: 20, maxMs: 200 },
+      batchSize: 50,
+      onRetry: ({ retryInMs }) => retries.push(retryInMs),
+    });
+    try {
+      const first = await appendEvents(10, 3);
+      expect((await publishEverything(harness.db, publisher)).published).toBe(30);
+
+      await proxy.cut();
+      const during = await appendEvents(20, 10);
+      const outage = await publisher.run({ deadline: Date.now() + 1_000 });
+      expect(outage).toMatchObject({ caughtUp: false });
+      expect(outage.lastError).not.toBeNull();
+      expect(retries.length).toBeGreaterThan(0);
+      expect((await readPublishingStatus(harness.db)).events.backlog).toBe(200);
+
+      // Restored while a run is under way: it backs off, reconnects and finishes.
+      const resumed = publisher.run({ deadline: Date.now() + 20_000 });
+      await sleep(300);
+      await proxy.restore();
+      expect(await resumed).toMatchObject({ caughtUp: true });
+      await publishEverything(harness.db, publisher);
+      await expectDeliveredOnceInOrder(harness, first, 3);
+      await expectDeliveredOnceInOrder(harness, during, 10);
+    } finally {
+      await publisher.close();
+      await proxy.close();
+    }
+  });
+});

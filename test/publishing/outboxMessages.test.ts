@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConcurrencyError, EventValidationError, type IntegrationMessage } from '../../core/eventstore';
+import { readPublishingStatus } from '../../core/publishing';
+import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { readStoredMessages } from '../support/natsTesting';
+import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+let harness: PublishingHarness;
+
+beforeAll(async () => {
+  harness = await startPublishingHarness();
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+const notice = (key: string, n: number): IntegrationMessage => ({
+  subject: `${harness.subjectPrefix}.notices.sent`,
+  orderingKey: key,
+  body: { key, n },
+  headers: { 'Notice-Number': String(n) },
+});
+
+const outboxRows = async () =>
+  (await harness.db.query<{ ordering_key: string; n: number }>("SELECT ordering_key, (payload->>'n')::int AS n FROM outbox ORDER BY id")).rows;
+
+describe('integration messages in the outbox', () => {
+  it('are written with the events that carry them, or not at all', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice(streamId, 1)] });
+    const refused = harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 0, events: [deposited(1)], messages: [notice(streamId, 2)] });
+    await expect(refused).rejects.toBeInstanceOf(ConcurrencyError);
+    const invalid = harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(1)], messages: [{ ...notice(streamId, 3), subject: 'with space' }] });
+    await expect(invalid).rejects.toBeInstanceOf(EventValidationError);
+    expect(await outboxRows()).toEqual([{ ordering_key: streamId, n: 1 }]);
+    await publishEverything(harness.db, harness.publisher());
+  });
+
+  it('are published once each, in order per key, while writers on many keys race', async () => {
+    const keys = Array.from({ length: 12 }, () => uniqueStreamId());
+    await Promise.all(
+      keys.map(async (key) => {
+        for (let n = 1; n <= 10; n++) {
+          await harness.store.appendToStream<AccountEvent>({
+            streamId: key,
+            streamType: 'account',
+            expectedVersion: n - 1,
+            events: [n === 1 ? opened() : deposited(n)],
+            messages: [notice(key, n)],
+          });
+        }
+      }),
+    );
+    const publishers = [harness.publisher(), harness.publisher()];
+    await Promise.all(publishers.map((publisher) => publishEverything(harness.db, publisher)));
+
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.subject.endsWith('.notices.sent'));
+    for (const key of keys) {
+      const ofKey = stored.filter((message) => message.json<{ key: string }>().key === key);
+      expect(ofKey.map((message) => message.json<{ n: number }>().n), key).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(ofKey.map((message) => message.header.get('Notice-Number'))).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']);
+    }
+    const ids = stored.map((message) => message.header.get('Nats-Msg-Id'));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((await readPublishingStatus(harness.db)).outbox.backlog).toBe(0);
+  });
+
+  it('are deleted once published and past their retention, in bounded batches, never before', async () => {
+    const key = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({
+      streamId: key,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [notice(key, 1), notice(key, 2), notice(key, 3)],
+    });
+    const publisher = harness.publisher({ retention: { retentionMs: 60 * 60_000, batchSize: 2, maxBatches: 3 } });
+    await publishEverything(harness.db, publisher);
+    // Published an hour and a half ago, as far as the retention can tell; one more waits unpublished.
+    await harness.db.query("UPDATE outbox SET created_at = now() - interval '90 minutes'");
+    const waiting = uniqueStreamId();
+    await harness.db.transaction(async (tx) => {
+      await harness.store.appendToStream<AccountEvent>({ streamId: waiting, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice(waiting, 1)] }, tx);
+      await tx.query("UPDATE outbox SET created_at = now() - interval '90 minutes' WHERE ordering_key = $1", [waiting]);
+    });
+    const before = (await outboxRows()).length;
+
+    // One run deletes at most three batches of two; a run with room for all leaves only the unpublished one.
+    expect((await publisher.run({ deadline: Date.now() })).cleaned).toBe(6);
+    const roomy = harness.publisher({ retention: { retentionMs: 60 * 60_000, batchSize: 100, maxBatches: 10 } });
+    expect((await roomy.run({ deadline: Date.now() })).cleaned).toBe(before - 7);
+    expect(await outboxRows()).toEqual([{ ordering_key: waiting, n: 1 }]);
+    await publishEverything(harness.db, publisher);
+  });
+});

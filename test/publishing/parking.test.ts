@@ -1,0 +1,159 @@
+import { DiscardPolicy, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { nanos, NoRespondersError } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventRouting, listParkedMessages, readPublishingStatus, refusedForGood, requeueParkedMessage } from '../../core/publishing';
+import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { connectNats, readStoredMessages } from '../support/natsTesting';
+import { startPrivateNatsServer, type PrivateNatsServer } from '../support/privateNatsServer';
+import { messagesOf, publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+type Attachment = { type: 'StatementAttached'; data: { pdf: string } };
+
+const opened_: Array<PublishingHarness | PrivateNatsServer> = [];
+afterEach(async () => {
+  for (const resource of opened_.splice(0).reverse()) await resource.close();
+});
+
+async function harness(options: { maxEventBytes?: number } = {}): Promise<PublishingHarness> {
+  const started = await startPublishingHarness(options);
+  opened_.push(started);
+  return started;
+}
+
+/** A stream of three events whose second is `middle`. */
+async function appendAround(h: PublishingHarness, middle: AccountEvent | Attachment) {
+  const streamId = uniqueStreamId();
+  const appended = await h.store.appendToStream<AccountEvent | Attachment>({
+    streamId,
+    streamType: 'account',
+    expectedVersion: 'no_stream',
+    events: [opened(), middle, deposited(7)],
+  });
+  return { streamId, middleId: appended.events[1]?.eventId ?? '' };
+}
+
+const versionsOf = async (h: PublishingHarness, streamId: string) =>
+  (await messagesOf(h, [streamId])).map((message) => Number(message.header.get('Stream-Version')));
+
+describe('what NATS refuses for good is parked, and the rest of its stream goes on', () => {
+  it('an event over the stream’s max_msg_size, with the server’s error; requeued after the fix, it is published after its successors', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_msg_size: 8 * 1024, duplicate_window: nanos(10 * 60_000) });
+    const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } });
+
+    const publisher = h.publisher();
+    expect(await publishEverything(h.db, publisher)).toMatchObject({ published: 2, parked: 1 });
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    const parked = await listParkedMessages(h.db);
+    expect(parked).toMatchObject([{ messageId: middleId, source: 'events', orderingKey: streamId, refusals: 1, requeuedAt: null }]);
+    expect(parked[0]?.error).toMatch(/message size exceeds maximum/i);
+    expect((await readPublishingStatus(h.db)).parked).toBe(1);
+
+    // The stream is widened; a person requeues the message.
+    await jsm.streams.update(h.streamName, { max_msg_size: 64 * 1024 });
+    expect(await requeueParkedMessage(h.db, middleId)).toBe(true);
+    expect((await publisher.run()).requeued).toBe(1);
+    expect(await versionsOf(h, streamId)).toEqual([1, 3, 2]);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('an event over NATS’s max_payload, refused before it is sent', async () => {
+    const h = await harness({ maxEventBytes: 4 * 1024 * 1024 });
+    const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(1_200_000) } });
+    await publishEverything(h.db, h.publisher());
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    const [parked] = await listParkedMessages(h.db);
+    expect(parked).toMatchObject({ messageId: middleId });
+    expect(parked?.error).toMatch(/max_payload/);
+  });
+
+  it('an event routed to a subject no stream captures', async () => {
+    const h = await harness();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `nowhere${h.subjectPrefix}.withdrawn` : undefined) });
+    const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+    await publishEverything(h.db, h.publisher({ routing }));
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, subject: `nowhere${h.subjectPrefix}.withdrawn` }]);
+  });
+
+  it('an event routed to a subject NATS cannot carry, never sent', async () => {
+    const h = await harness();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.with space` : undefined) });
+    const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+    await publishEverything(h.db, h.publisher({ routing }));
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    const [parked] = await listParkedMessages(h.db);
+    expect(parked).toMatchObject({ messageId: middleId });
+    expect(parked?.error).toMatch(/unusable subject/);
+  });
+});
+
+describe('what NATS refuses for a while is retried, never parked, and goes out in order once it clears', () => {
+  it('a stream at its message limit (discard new) until the limit is raised', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_msgs: 2, discard: DiscardPolicy.New, duplicate_window: nanos(10 * 60_000) });
+    const { streamId } = await appendAround(h, deposited(1));
+    const publisher = h.publisher({ retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+    const blocked = await publisher.run({ deadline: Date.now() + 500 });
+    expect(blocked).toMatchObject({ published: 2, parked: 0, caughtUp: false });
+    expect(blocked.retried).toBeGreaterThan(0);
+    expect(blocked.lastError).toMatch(/maximum messages exceeded/);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+
+    await jsm.streams.update(h.streamName, { max_msgs: 100 });
+    await publishEverything(h.db, publisher);
+    expect(await versionsOf(h, streamId)).toEqual([1, 2, 3]);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('insufficient resources (JetStream’s storage full) until space is freed', async () => {
+    const nats = await startPrivateNatsServer({ jetstream: 'max_file_store: 1MB' });
+    opened_.push(nats);
+    const h = await harness();
+    const nc = await connectNats({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'FILLER', subjects: ['filler.>'] });
+      const js = jetstream(nc);
+      for (let index = 0; index < 5; index++) await js.publish('filler.x', 'x'.repeat(190_000));
+      const { streamId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'y'.repeat(150_000) } });
+      const versions = async () => {
+        const messages = await readStoredMessages(nc, h.streamName);
+        return messages.filter((message) => message.header.get('Stream-Id') === streamId).map((message) => Number(message.header.get('Stream-Version')));
+      };
+      const publisher = h.publisher({ connect: () => connectNats({ servers: nats.url }), retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+      const blocked = await publisher.run({ deadline: Date.now() + 500 });
+      expect(blocked).toMatchObject({ parked: 0, caughtUp: false });
+      expect(blocked.lastError).toMatch(/insufficient resources/);
+      expect(await listParkedMessages(h.db)).toEqual([]);
+
+      await jsm.streams.purge('FILLER');
+      await publishEverything(h.db, publisher);
+      expect(await versions()).toEqual([1, 2, 3]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it.each([
+    ['no leader', 10009, 'JetStream cluster can not handle request'],
+    ['the system temporarily unavailable', 10008, 'JetStream system temporarily unavailable'],
+    ['too many requests', 10167, 'too many requests'],
+    ['a stream offline', 10118, 'stream is offline'],
+    ['a duplicate id in process', 10158, 'duplicate message id is in process'],
+  ])('%s (%i) is passing', async (_, errCode, description) => {
+    const error = new JetStreamApiError({ code: 503, err_code: errCode, description });
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);
+  });
+
+  it('"no responders" is passing while a stream captures the subject (JetStream restarting), final when none does', async () => {
+    const error = new NoRespondersError('events.account.AccountOpened');
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.reject(new Error('timeout')))).toBe(false);
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(false))).toBe(true);
+  });
+});

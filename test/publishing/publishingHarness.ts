@@ -1,0 +1,143 @@
+import type { StoredMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { expect } from 'vitest';
+import { createPgDb, type Db } from '../../core/db';
+import { createEventStore, type EventStore, type EventStoreOptions } from '../../core/eventstore';
+import { createPublisher, readPublishingStatus, type Publisher, type PublisherOptions, type PublisherRunReport } from '../../core/publishing';
+import { sleep } from '../support/fixtures';
+import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
+import { createTestDatabase, dropIfFails, type TestDatabase } from '../support/testDatabase';
+
+/** One database, one JetStream stream and subject prefix, and publishers bound to them. */
+export interface PublishingHarness {
+  db: Db;
+  store: EventStore;
+  nc: NatsConnection;
+  database: TestDatabase;
+  streamName: string;
+  /** The prefix of this harness's subjects, which its stream captures. */
+  subjectPrefix: string;
+  publisher(overrides?: Partial<PublisherOptions>): Publisher;
+  close(): Promise<void>;
+}
+
+export async function startPublishingHarness(options: EventStoreOptions = {}): Promise<PublishingHarness> {
+  const database: TestDatabase = await createTestDatabase();
+  // With NATS down the harness never starts, so nobody would close it and drop its database.
+  const nc = await dropIfFails(database, () => connectNats());
+  const db = createPgDb({ connectionString: database.url, max: 10 });
+  const { name: streamName, prefix } = uniqueJetStream();
+  const store = createEventStore(db, options);
+  const publishers: Publisher[] = [];
+  const pools: Db[] = [];
+  return {
+    db,
+    store,
+    nc,
+    database,
+    streamName,
+    subjectPrefix: prefix,
+    publisher(overrides = {}) {
+      // Each publisher gets its own pool and connection, as a separate Lambda would.
+      const publisherDb = overrides.db ?? createPgDb({ connectionString: database.url, max: 3 });
+      if (!overrides.db) pools.push(publisherDb);
+      const publisher = createPublisher({
+        connect: () => connectNats(),
+        stream: { name: streamName },
+        subjectPrefix: prefix,
+        leaseTtlMs: 5_000,
+        retryHorizonMs: 60_000,
+        ...overrides,
+        db: publisherDb,
+      });
+      publishers.push(publisher);
+      return publisher;
+    },
+    async close() {
+      for (const publisher of publishers) await publisher.close();
+      for (const pool of pools) await pool.close();
+      await deleteJetStream(nc, streamName);
+      await nc.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Nothing waits: no event and no integration message past the publisher's checkpoints. */
+export async function nothingWaits(db: Db): Promise<boolean> {
+  const status = await readPublishingStatus(db);
+  return status.events.backlog === 0 && status.outbox.backlog === 0;
+}
+
+/**
+ * Runs a publisher until nothing waits, adding up the reports. One run is not
+ * always enough: the publisher reads only below the server-wide snapshot
+ * horizon, which other test files' open transactions can hold back for a moment.
+ */
+export async function publishEverything(db: Db, publisher: Publisher): Promise<Pick<PublisherRunReport, 'published' | 'duplicates' | 'parked' | 'cleaned'>> {
+  const total = { published: 0, duplicates: 0, parked: 0, cleaned: 0 };
+  for (let run = 0; run < 200; run++) {
+    const report = await publisher.run();
+    total.published += report.published;
+    total.duplicates += report.duplicates;
+    total.parked += report.parked;
+    total.cleaned += report.cleaned;
+    if (report.caughtUp && (await nothingWaits(db))) return total;
+    await sleep(25);
+  }
+  throw new Error('the publisher did not catch up');
+}
+
+/**
+ * A Db for a process that dies right after JetStream acknowledged a batch: the
+ * checkpoint write and everything after it fail, so it neither stores its
+ * checkpoint nor releases its leases.
+ */
+export function dyingBeforeCheckpoint(db: Db): Db {
+  let dead = false;
+  const die = () => Promise.reject(new Error('process killed before storing its checkpoint'));
+  return {
+    query: (text, params, options) => {
+      // The fenced checkpoint write's fifth parameter counts the batch's items: an idle poll's write goes through.
+      if (options?.name === 'processor_advance_fenced' && Number(params?.[4]) > 0) dead = true;
+      return dead ? die() : db.query(text, params, options);
+    },
+    transaction: (work) => (dead ? die() : db.transaction(work)),
+    close: () => db.close(),
+  };
+}
+
+/** Runs a publisher built on dyingBeforeCheckpoint until it dies, which it does after its first acknowledged batch. */
+export async function runUntilItDies(publisher: Publisher): Promise<unknown> {
+  for (let run = 0; run < 200; run++) {
+    try {
+      await publisher.run();
+    } catch (error) {
+      return error;
+    }
+    await sleep(25);
+  }
+  throw new Error('the publisher never published');
+}
+
+const header = (message: StoredMsg, name: string) => message.header.get(name);
+
+/** The messages the stream holds for these ordering keys (stream ids, for events), in stream order. */
+export async function messagesOf(harness: PublishingHarness, keys: readonly string[], headerName = 'Stream-Id'): Promise<StoredMsg[]> {
+  const wanted = new Set(keys);
+  return (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => wanted.has(header(message, headerName)));
+}
+
+/** The stream holds each event of these streams exactly once, in version order per stream. */
+export async function expectDeliveredOnceInOrder(harness: PublishingHarness, streamIds: readonly string[], perStream: number): Promise<void> {
+  const messages = await messagesOf(harness, streamIds);
+  const versions = new Map<string, number[]>();
+  for (const message of messages) {
+    const streamId = header(message, 'Stream-Id');
+    versions.set(streamId, [...(versions.get(streamId) ?? []), Number(header(message, 'Stream-Version'))]);
+  }
+  const expected = Array.from({ length: perStream }, (_, index) => index + 1);
+  for (const streamId of streamIds) expect(versions.get(streamId), streamId).toEqual(expected);
+  expect(messages).toHaveLength(streamIds.length * perStream);
+}

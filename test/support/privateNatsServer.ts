@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface PrivateNatsServer {
+  url: string;
+  port: number;
+  /** Kills the server at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and store directory: JetStream recovers what it had stored. */
+  start(): Promise<void>;
+  /** Stops it and removes its store. */
+  close(): Promise<void>;
+}
+
+const NATS_SERVER = process.env.NATS_SERVER_BIN ?? 'nats-server';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A nats-server of this test's own, with JetStream, on a free port and a store
+ * directory of its own, so a test may kill it without touching the machine's
+ * server. `jetstream` adds lines to its JetStream block (e.g. a storage limit).
+ */
+export async function startPrivateNatsServer(options: { jetstream?: string } = {}): Promise<PrivateNatsServer> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'nats-'));
+  const port = await freePort();
+  const config = path.join(directory, 'server.conf');
+  await writeFile(config, `listen: 127.0.0.1:${port}\njetstream {\n  store_dir: "${path.join(directory, 'store')}"\n  ${options.jetstream ?? ''}\n}\n`);
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const started = spawn(NATS_SERVER, ['-c', config], { stdio: 'ignore' });
+    child = started;
+    await waitForPort(port, 10_000);
+  };
+  const kill = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    kill,
+    start,
+    async close() {
+      await kill();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}

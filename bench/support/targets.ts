@@ -12,6 +12,8 @@ export interface Measurement extends Comparison {
 }
 
 export const APPEND_TARGET: Target = { on: 'ratio', min: 0.75 };
+export const SINGLE_APPEND_TARGET: Target = { on: 'ratio', min: 0.85 };
+export const COMMAND_TARGET: Target = { on: 'ratio', min: 0.75 };
 export const FEED_TARGET: Target = { on: 'value', min: 100_000 };
 
 export function describeTarget({ target, result }: Measurement): string {

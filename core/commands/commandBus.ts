@@ -25,7 +25,7 @@ export interface CommandBus {
   readonly commandTypes: readonly string[];
 }
 
-async function runDefinition({ definition, payload, context, payloadHash }: CommandEnvelope): Promise<CommandOutcome> {
+async function runDefinition({ definition, payload, context, payloadHash, record }: CommandEnvelope): Promise<CommandOutcome> {
   const result = await definition.run(payload, {
     context,
     metadata: metadataOf(context),
@@ -34,6 +34,7 @@ async function runDefinition({ definition, payload, context, payloadHash }: Comm
       commandType: definition.type,
       payloadHash,
       correlationId: context.correlationId,
+      existing: record,
     },
   });
   return { ...result, commandId: context.commandId, commandType: definition.type, replayed: false };

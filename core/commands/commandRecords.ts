@@ -37,24 +37,41 @@ export async function findCommand(db: Queryable, commandId: string): Promise<Com
     : undefined;
 }
 
-// Commands that appended events recorded their outcome in the append itself;
-// this is for commands that decided nothing, so there was no append to carry it.
-const RECORD_OUTCOME_SQL = `
-  INSERT INTO commands AS c (command_id, command_type, payload_hash, correlation_id, status, outcome)
-  VALUES ($1, $2, $3, $4, 'succeeded', $5::jsonb)
-  ON CONFLICT (command_id) DO UPDATE SET status = 'succeeded', outcome = EXCLUDED.outcome, error = NULL, updated_at = now()
-    WHERE c.status = 'pending' AND c.payload_hash = EXCLUDED.payload_hash`;
+export interface RecordKey {
+  commandId: string;
+  commandType: string;
+  payloadHash: string;
+  correlationId: string;
+}
 
-export async function recordOutcome(
+// A new record, or a sent command's pending one completed; anything else there (an
+// outcome, another payload) is left alone and nothing is returned.
+const RECORD_SQL = `
+  INSERT INTO commands AS c (command_id, command_type, payload_hash, correlation_id, status, outcome, error)
+  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)
+  ON CONFLICT (command_id) DO UPDATE
+    SET status = EXCLUDED.status, outcome = EXCLUDED.outcome, error = EXCLUDED.error, updated_at = now()
+    WHERE c.status = 'pending' AND c.payload_hash = EXCLUDED.payload_hash
+  RETURNING 1`;
+
+/**
+ * Records how a command ended without an append to carry it: it decided no
+ * events (an outcome), or a rule refused it (an error). False when the id
+ * already has a record this one may not replace: the caller answers from it.
+ */
+export async function recordEnding(
   db: Queryable,
-  record: { commandId: string; commandType: string; payloadHash: string; correlationId: string },
-  outcome: CommandRecord['outcome'],
-): Promise<void> {
-  await db.query(RECORD_OUTCOME_SQL, [
-    record.commandId,
-    record.commandType,
-    record.payloadHash,
-    record.correlationId,
-    JSON.stringify(outcome),
+  key: RecordKey,
+  ending: { status: 'succeeded'; outcome: CommandRecord['outcome'] } | { status: 'failed'; error: unknown },
+): Promise<boolean> {
+  const { rowCount } = await db.query(RECORD_SQL, [
+    key.commandId,
+    key.commandType,
+    key.payloadHash,
+    key.correlationId,
+    ending.status,
+    ending.status === 'succeeded' ? JSON.stringify(ending.outcome) : null,
+    ending.status === 'failed' ? JSON.stringify(ending.error) : null,
   ]);
+  return rowCount === 1;
 }

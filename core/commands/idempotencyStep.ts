@@ -1,7 +1,9 @@
+import { DomainError } from '../aggregates';
 import type { Queryable } from '../db';
 import { CommandAlreadyRecordedError } from '../eventstore';
+import { describeFailure } from './async/describeFailure';
 import type { CommandOutcome } from './CommandOutcome';
-import { findCommand, recordOutcome, type CommandRecord } from './commandRecords';
+import { findCommand, recordEnding, type CommandRecord, type RecordKey } from './commandRecords';
 import { CommandFailedBeforeError, IdempotencyConflictError } from './errors';
 import type { CommandEnvelope, CommandStep, RunCommand } from './pipeline';
 
@@ -25,34 +27,46 @@ function answerFrom(record: CommandRecord, envelope: CommandEnvelope): CommandOu
  */
 const mayHaveRun = (envelope: CommandEnvelope) => envelope.commandIdFrom === 'caller' || envelope.attempt > 1;
 
+const isDomainError = (error: unknown): error is DomainError => error instanceof DomainError;
+
 /**
- * Idempotency by command id: a command whose id has an outcome is answered from
- * it without running; otherwise it runs and its outcome is stored in the same
- * transaction as its events. Of two identical commands racing, the loser's
- * append finds the winner's outcome and replays it, so there is one effect.
+ * Idempotency by command id: a command whose id has a record is answered from
+ * it without running (its outcome, or its refusal); otherwise it runs and its
+ * outcome is stored in the same statement as its events. A command that
+ * decides no events, or that a rule refuses, is recorded on its own, so that
+ * its id, sent again, answers the same, and sent with another payload is a
+ * conflict, whether the command ran synchronously or through `send`. Of two
+ * identical commands racing, the loser finds the winner's record and replays it.
  */
 export function idempotencyStep(db: Queryable): CommandStep {
   return async (envelope: CommandEnvelope, next: RunCommand) => {
     const { commandId, correlationId } = envelope.context;
-    const replay = async () => {
-      const record = await findCommand(db, commandId);
-      return record ? answerFrom(record, envelope) : undefined;
-    };
-    const stored = mayHaveRun(envelope) ? await replay() : undefined;
-    if (stored) return stored;
-    try {
-      const outcome = await next(envelope);
-      if (outcome.events.length === 0) {
-        const { streamId, version, events } = outcome;
-        const record = { commandId, commandType: envelope.definition.type, payloadHash: envelope.payloadHash, correlationId };
-        await recordOutcome(db, record, { streamId, version, events });
-      }
-      return outcome;
-    } catch (error) {
-      if (!(error instanceof CommandAlreadyRecordedError)) throw error;
-      const answer = await replay();
+    const key: RecordKey = { commandId, commandType: envelope.definition.type, payloadHash: envelope.payloadHash, correlationId };
+    const lookUp = () => findCommand(db, commandId);
+    /** The record someone else wrote first is the answer; none (deleted meanwhile) leaves the original error. */
+    const answerOrThrow = async (error: unknown): Promise<CommandOutcome> => {
+      const record = await lookUp();
+      const answer = record ? answerFrom(record, envelope) : undefined;
       if (!answer) throw error;
       return answer;
+    };
+    const record = mayHaveRun(envelope) ? await lookUp() : undefined;
+    const stored = record ? answerFrom(record, envelope) : undefined;
+    if (stored) return stored;
+    let outcome: CommandOutcome;
+    try {
+      outcome = await next({ ...envelope, record: record?.status === 'pending' ? 'pending' : 'none' });
+    } catch (error) {
+      if (error instanceof CommandAlreadyRecordedError) return answerOrThrow(error);
+      if (!isDomainError(error)) throw error;
+      if (!(await recordEnding(db, key, { status: 'failed', error: describeFailure(error) }))) return answerOrThrow(error);
+      throw error;
     }
+    if (outcome.events.length > 0) return outcome;
+    const { streamId, version, events } = outcome;
+    if (!(await recordEnding(db, key, { status: 'succeeded', outcome: { streamId, version, events } }))) {
+      return answerOrThrow(new IdempotencyConflictError(commandId));
+    }
+    return outcome;
   };
 }

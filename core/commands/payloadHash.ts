@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 
-/** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */
+/**
+ * JSON with object keys sorted, so equal payloads hash equally whatever their
+ * key order. A payload the schema parsed may hold values JSON has no form for:
+ * a Date is written as its instant (as JSON.stringify would), a BigInt as its
+ * digits, each tagged so that it never equals a string of the same text.
+ */
 function canonicalJson(value: unknown): string {
+  if (typeof value === 'bigint') return `{"$bigint":"${value.toString()}"}`;
+  if (value instanceof Date) return `{"$date":${JSON.stringify(Number.isNaN(value.getTime()) ? null : value.toISOString())}}`;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -13,6 +13,8 @@ export interface CommandEnvelope {
   commandIdFrom: 'caller' | 'bus';
   /** Which try this is, from 1; the retry step counts. */
   attempt: number;
+  /** What the command's record was when this try began: none, or a sent command's pending one (the idempotency step looks). */
+  record: 'none' | 'pending';
 }
 
 export type RunCommand = (envelope: CommandEnvelope) => Promise<CommandOutcome>;

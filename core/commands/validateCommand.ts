@@ -52,5 +52,6 @@ export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>
     payloadHash: payloadHash(definition.type, payload.data),
     commandIdFrom: ids.data.commandId === undefined ? 'bus' : 'caller',
     attempt: 1,
+    record: 'none',
   };
 }

@@ -32,6 +32,8 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
       return new ConcurrencyError(request.streamId, request.expectedVersion, conflictingVersion(dbError.detail) ?? 0);
     case 'events_event_id_key':
       return new DuplicateEventError(request.streamId);
+    case 'commands_pkey':
+      return new CommandAlreadyRecordedError(request.idempotency?.commandId ?? '');
     case 'outbox_message_id_key':
       return new EventValidationError([{ path: 'messages', message: 'a message id is already stored' }]);
     default:

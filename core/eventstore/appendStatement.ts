@@ -16,7 +16,8 @@ export interface AppendShape {
   batch: boolean;
   /** Inside a caller's transaction the append must be its first write; on its own it always is. */
   guardFirstWrite: boolean;
-  recordCommand: boolean;
+  /** Whether the append records its command: a new record, or a sent command's pending one. */
+  recordCommand: 'no' | 'new' | 'pending';
   messages: boolean;
 }
 
@@ -46,16 +47,31 @@ const HEAD_INSERT = `SELECT $1::text, $2::text, coalesce(h.version, 0) + x.n, x.
     FROM new_events x LEFT JOIN head h ON true
     WHERE (h.version IS NOT NULL OR $3::text = 'any') AND (h.stream_type IS NULL OR h.stream_type = $2::text)`;
 
-// Only once events were written; an outcome already there (or another payload's) makes
-// the statement fail, so that the events are not stored twice for one command.
-const recordCommand = (first: number) => `recorded AS (
-    INSERT INTO commands AS c (command_id, command_type, payload_hash, correlation_id, status, outcome)
-    SELECT $${first}::text, $${first + 1}::text, $${first + 2}::text, $${first + 3}::text, 'succeeded',
-      jsonb_build_object('streamId', $1::text, 'version', max(a.version), 'events', jsonb_agg(jsonb_build_object(
+// The command's outcome, from the appended rows: one event without an aggregate.
+const outcomeOf = (batch: boolean) =>
+  batch
+    ? `jsonb_build_object('streamId', $1::text, 'version', max(a.version), 'events', jsonb_agg(jsonb_build_object(
         'eventId', a.event_id, 'type', a.type, 'version', a.version, 'globalPosition', a.global_position::text) ORDER BY a.version))
-    FROM appended a HAVING count(*) > 0
-    ON CONFLICT (command_id) DO UPDATE SET status = 'succeeded', outcome = EXCLUDED.outcome, error = NULL, updated_at = now()
-      WHERE c.status = 'pending' AND c.payload_hash = EXCLUDED.payload_hash
+      FROM appended a HAVING count(*) > 0`
+    : `jsonb_build_object('streamId', $1::text, 'version', a.version, 'events', jsonb_build_array(jsonb_build_object(
+        'eventId', a.event_id, 'type', a.type, 'version', a.version, 'globalPosition', a.global_position::text)))
+      FROM appended a`;
+
+// A new record: an id already taken fails the statement on the primary key, so the
+// events are not stored twice for one command.
+const recordNewCommand = (first: number, batch: boolean) => `recorded AS (
+    INSERT INTO commands (command_id, command_type, payload_hash, correlation_id, status, outcome)
+    SELECT $${first}::text, $${first + 1}::text, $${first + 2}::text, $${first + 3}::text, 'succeeded', ${outcomeOf(batch)}
+    RETURNING 1)`;
+
+// A sent command's pending record, completed; anything else there (an outcome, another
+// payload) leaves it alone, and the statement then fails (see REFUSED).
+const completePendingCommand = (first: number, batch: boolean) => `outcome AS (SELECT ${outcomeOf(batch)}),
+  recorded AS (
+    UPDATE commands AS c SET status = 'succeeded', outcome = (SELECT * FROM outcome), error = NULL, updated_at = now(),
+      correlation_id = coalesce(c.correlation_id, $${first + 3}::text)
+    WHERE c.command_id = $${first}::text AND c.status = 'pending' AND c.command_type = $${first + 1}::text
+      AND c.payload_hash = $${first + 2}::text AND EXISTS (SELECT FROM appended)
     RETURNING 1)`;
 
 const insertMessages = (parameter: number) => `sent AS (
@@ -68,13 +84,14 @@ const insertMessages = (parameter: number) => `sent AS (
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);
 
 export function appendStatementName(shape: AppendShape): string {
-  const flags = [shape.check, shape.batch ? 'batch' : 'one', shape.guardFirstWrite ? 'guarded' : '', shape.recordCommand ? 'command' : '', shape.messages ? 'messages' : ''];
+  const command = shape.recordCommand === 'no' ? '' : `${shape.recordCommand}_command`;
+  const flags = [shape.check, shape.batch ? 'batch' : 'one', shape.guardFirstWrite ? 'guarded' : '', command, shape.messages ? 'messages' : ''];
   return `append_${flags.filter(Boolean).join('_')}`;
 }
 
 export function appendStatement(shape: AppendShape): string {
   const commandAt = 4 + eventParameters(shape);
-  const messagesAt = commandAt + (shape.recordCommand ? 4 : 0);
+  const messagesAt = commandAt + (shape.recordCommand === 'no' ? 0 : 4);
   const guard = shape.guardFirstWrite ? ' AND (SELECT ok FROM first_write)' : '';
   const ctes = [
     `new_events AS (${shape.batch ? EVENT_BATCH : SINGLE_EVENT})`,
@@ -84,10 +101,12 @@ export function appendStatement(shape: AppendShape): string {
     INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)
     ${shape.check === 'exact' ? EXACT_INSERT : HEAD_INSERT}${guard}
     RETURNING event_id, type, version, global_position, tx_id)`,
-    ...(shape.recordCommand ? [recordCommand(commandAt)] : []),
+    ...(shape.recordCommand === 'new' ? [recordNewCommand(commandAt, shape.batch)] : []),
+    ...(shape.recordCommand === 'pending' ? [completePendingCommand(commandAt, shape.batch)] : []),
     ...(shape.messages ? [insertMessages(messagesAt)] : []),
   ];
-  const refused = shape.recordCommand
+  // A new record is refused by the primary key; a pending one must have been completed.
+  const refused = shape.recordCommand === 'pending'
     ? `, CASE WHEN NOT EXISTS (SELECT FROM recorded) THEN raise_command_already_recorded($${commandAt}::text) END AS refused`
     : '';
   return `WITH ${ctes.join(',\n  ')}

@@ -92,7 +92,7 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
     check: typeof expectedVersion === 'number' || expectedVersion === 'no_stream' ? 'exact' : 'head',
     batch: serialized.events.length > 1,
     guardFirstWrite: scope === 'callers-transaction',
-    recordCommand: request.idempotency !== undefined,
+    recordCommand: request.idempotency === undefined ? 'no' : (request.idempotency.existing ?? 'none') === 'pending' ? 'pending' : 'new',
     messages: serialized.messages !== null,
   };
   const { name, text } = statementFor(shape);

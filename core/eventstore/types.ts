@@ -60,6 +60,12 @@ export interface IdempotencyRecord {
   /** Identifies the payload, so the same id with another payload is told apart. */
   payloadHash: string;
   correlationId?: string;
+  /**
+   * Whether the command already has a record: `pending` for a sent command a
+   * worker now runs, whose record the append completes; `none` (the default)
+   * when the append creates it, failing if the id turns out to be taken.
+   */
+  existing?: 'none' | 'pending';
 }
 
 /**

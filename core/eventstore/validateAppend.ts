@@ -1,50 +1,14 @@
-import { z } from 'zod';
 import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
 import { serializeMessages } from './integrationMessages';
 import { toJson } from './jsonText';
+import { checkAppendShape } from './appendShape';
 import type { AppendRequest, EventShape } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
-export const MAX_NAME_LENGTH = 200;
+export { MAX_NAME_LENGTH } from './appendShape';
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
-
-const isPlainObject = (value: unknown): value is object => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-};
-
-const name = (what: string) =>
-  z
-    .string({ error: `${what} must be a string` })
-    .min(1, `${what} must not be empty`)
-    .max(MAX_NAME_LENGTH, `${what} must be at most ${MAX_NAME_LENGTH} characters`);
-
-const plainObject = (what: string) => z.custom<object>(isPlainObject, `${what} must be a plain JSON object`);
-
-const AppendShape = z.object({
-  streamId: name('stream id'),
-  streamType: name('stream type'),
-  expectedVersion: z.union([
-    z.number().int().nonnegative().max(2_147_483_647),
-    z.enum(['no_stream', 'stream_exists', 'any']),
-  ], { error: 'expected version must be a non-negative integer, "no_stream", "stream_exists" or "any"' }),
-  events: z
-    .array(
-      z.object({
-        type: name('event type'),
-        data: plainObject('data'),
-        eventId: z.uuid('event id must be a UUID').optional(),
-        schemaVersion: z.number().int().positive().max(2_147_483_647).optional(),
-        metadata: plainObject('metadata').optional(),
-      }),
-    )
-    .min(1, 'append needs at least one event'),
-  metadata: plainObject('metadata').optional(),
-});
-
 
 /** New events are written at their type's current version; an explicit other version is refused. */
 function schemaVersionFor(
@@ -93,12 +57,7 @@ export function validateAppend<E extends EventShape>(
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
 ): SerializedAppend {
-  const shape = AppendShape.safeParse(request);
-  if (!shape.success) {
-    throw new EventValidationError(
-      shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })),
-    );
-  }
+  checkAppendShape(request);
   const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {

@@ -26,6 +26,8 @@ export function whyUnstorable(text: string): string | undefined {
 
 /** Why PostgreSQL could not store this JSON, as `JSON.stringify` wrote it, as jsonb; undefined if it can. */
 export function whyUnstorableJson(json: string): string | undefined {
+  // Both are written as \u escapes; most JSON has none at all.
+  if (!json.includes('\\u')) return undefined;
   if (NUL_ESCAPE.test(json)) return NUL_MESSAGE;
   if (LONE_SURROGATE_ESCAPE.test(json)) return LONE_SURROGATE_MESSAGE;
   return undefined;

@@ -3,6 +3,7 @@ import { DomainError } from '../../core/aggregates';
 import {
   CommandValidationError,
   DEFAULT_RETRY_POLICY,
+  CommandFailedBeforeError,
   IdempotencyConflictError,
   UnknownCommandTypeError,
   createCommandBus,
@@ -157,17 +158,36 @@ describeOnEachDriver('the command bus', (context) => {
     expect(retries).toBeGreaterThan(0);
   });
 
-  it('does not retry a broken business rule, and records nothing for it', async () => {
+  it('does not retry a broken business rule, and records the refusal: the same id answers it again, another payload conflicts', async () => {
     const accountId = await givenOpenAccount(10);
     let retries = 0;
     const commandId = newId();
-    const refused = busOn(context().db, () => {
+    const bus = busOn(context().db, () => {
       retries += 1;
-    }).execute({ type: 'Withdraw', payload: { accountId, amount: 11 }, commandId });
+    });
+    const refused = bus.execute({ type: 'Withdraw', payload: { accountId, amount: 11 }, commandId });
     await expect(refused).rejects.toMatchObject({ constructor: DomainError, rule: 'INSUFFICIENT_FUNDS' });
     expect(retries).toBe(0);
-    expect(await commandRows(commandId)).toBe(0);
+    expect(await commandRows(commandId)).toBe(1);
     expect(await eventsOf(accountId)).toHaveLength(2);
+
+    const again = bus.execute({ type: 'Withdraw', payload: { accountId, amount: 11 }, commandId });
+    await expect(again).rejects.toMatchObject({ constructor: CommandFailedBeforeError, recordedError: { rule: 'INSUFFICIENT_FUNDS' } });
+    const reused = bus.execute({ type: 'Withdraw', payload: { accountId, amount: 1 }, commandId });
+    await expect(reused).rejects.toBeInstanceOf(IdempotencyConflictError);
+    expect(await eventsOf(accountId)).toHaveLength(2);
+  });
+
+  it('a command that decides nothing is recorded; the same id with another payload conflicts rather than passing', async () => {
+    const accountId = await givenOpenAccount();
+    const bus = busOn(context().db);
+    const commandId = newId();
+    await bus.execute({ type: 'CloseAccount', payload: { accountId }, commandId: newId() });
+    const closedAgain = await bus.execute({ type: 'CloseAccount', payload: { accountId }, commandId });
+    expect(closedAgain.events).toEqual([]);
+    expect(await bus.execute({ type: 'CloseAccount', payload: { accountId }, commandId })).toMatchObject({ replayed: true, events: [] });
+    const other = await givenOpenAccount();
+    await expect(bus.execute({ type: 'CloseAccount', payload: { accountId: other }, commandId })).rejects.toBeInstanceOf(IdempotencyConflictError);
   });
 
   it('retries after the server terminates the connection mid-command', async () => {

@@ -140,6 +140,17 @@ describe('POST /commands/{type}', () => {
     });
   });
 
+  it('422 recorded like an asynchronous refusal: the same key and payload answer it again, another payload 409, and the status says failed', async () => {
+    const accountId = await openAccount();
+    const key = { 'idempotency-key': crypto.randomUUID() };
+    const refused = await post('Withdraw', { accountId, amount: 999_999 }, key);
+    expect(refused).toMatchObject({ statusCode: 422, body: { code: 'DOMAIN_RULE_VIOLATED', details: { rule: 'INSUFFICIENT_FUNDS' } } });
+    const again = await post('Withdraw', { accountId, amount: 999_999 }, key);
+    expect(again).toMatchObject({ statusCode: 422, body: { code: 'COMMAND_FAILED_BEFORE' } });
+    expect(await post('Deposit', { accountId, amount: 5 }, key)).toMatchObject({ statusCode: 409, body: { code: 'IDEMPOTENCY_CONFLICT' } });
+    expect(await get(key['idempotency-key'])).toMatchObject({ statusCode: 200, body: { status: 'failed', error: { rule: 'INSUFFICIENT_FUNDS' } } });
+  });
+
   it('50 concurrent deposits to one account all land, with the exact final balance', async () => {
     const accountId = await openAccount();
     const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => post('Deposit', { accountId, amount: index + 1 })));

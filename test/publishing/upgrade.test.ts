@@ -90,7 +90,8 @@ describe('upgrading from the per-event outbox to publishing from the feed', () =
     const publisher = createPublisher({ db, connect: () => connectNats(), routing, stream: { name: streamName }, subjectPrefix: prefix, retryHorizonMs: 60_000 });
     try {
       const totals = { published: 0, duplicates: 0 };
-      for (let run = 0; run < 100 && !(totals.published > 0 && (await nothingWaits(db))); run++) {
+      // Another file's open transaction can hold the horizon back: run until the four arrive.
+      for (let run = 0; run < 200 && !(totals.published >= 4 && (await nothingWaits(db))); run++) {
         const report = await publisher.run();
         totals.published += report.published;
         totals.duplicates += report.duplicates;

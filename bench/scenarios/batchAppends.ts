@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { EventStore } from '../../core/eventstore';
+import { insertBaselineEvents } from '../support/baselineTables';
+import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
+import { withEventStore, withPlainPool } from '../support/connections';
+import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
+
+function appendWithStore(store: EventStore, streamId: string, size: number): Step {
+  let version = 0;
+  return async () => {
+    const events = nextEvents(streamId, version, size);
+    const result = await store.appendToStream({ streamId, streamType: STREAM_TYPE, expectedVersion: version, events });
+    version = result.nextExpectedVersion;
+    return events.length;
+  };
+}
+
+function insertWithBaseline(pool: pg.Pool, streamId: string, size: number): Step {
+  let version = 0;
+  return async () => {
+    const events = nextEvents(streamId, version, size).map((event) => ({
+      type: event.type,
+      data: JSON.stringify(event.data),
+      metadata: JSON.stringify(event.metadata),
+      eventId: randomUUID(),
+    }));
+    await insertBaselineEvents(pool, { streamId, streamType: STREAM_TYPE, afterVersion: version }, events);
+    version += events.length;
+    return events.length;
+  };
+}
+
+/**
+ * Batches of events appended to a stream of each worker's own, at its exact
+ * expected version, beside multi-row INSERTs of the same rows.
+ */
+export function benchmarkBatchAppends(url: string, size: number, concurrency: number, timing: Timing): Promise<Comparison> {
+  const streamId = (side: string, round: number, worker: number) => `batch-${side}-r${round}-w${worker}`;
+  return compareInterleaved(
+    `append ${size}-event batches, exact version, concurrency ${concurrency} (baseline: multi-row INSERT)`,
+    'events/s',
+    (round) =>
+      withEventStore(url, concurrency, (store) =>
+        measureThroughput({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, streamId('s', round, worker), size) }),
+      ),
+    (round) =>
+      withPlainPool(url, concurrency, (pool) =>
+        measureThroughput({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, streamId('b', round, worker), size) }),
+      ),
+  );
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { EventStore } from '../../core/eventstore';
+import { seededRandom } from '../../test/support/seededRandom';
+import { insertBaselineEvent } from '../support/baselineTables';
+import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
+import { withEventStore, withPlainPool } from '../support/connections';
+import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
+
+/** A tenth of the appends open a new stream; the rest extend one of the worker's streams. */
+const NEW_STREAM_SHARE = 0.1;
+
+interface StreamPick {
+  streamId: string;
+  version: number;
+}
+
+/**
+ * The streams one worker appends to, and which one comes next: the same
+ * sequence on both sides (a seeded choice), so both write the same rows.
+ */
+function streamPicker(prefix: string, seed: number): { next(): StreamPick; appended(pick: StreamPick): void } {
+  const random = seededRandom(seed);
+  const streams: StreamPick[] = [];
+  return {
+    next() {
+      const existing = streams[Math.floor(random() * streams.length)];
+      if (existing && random() >= NEW_STREAM_SHARE) return existing;
+      const opened = { streamId: `${prefix}-${streams.length}`, version: 0 };
+      streams.push(opened);
+      return opened;
+    },
+    appended(pick) {
+      pick.version += 1;
+    },
+  };
+}
+
+function appendWithStore(store: EventStore, prefix: string, seed: number): Step {
+  const streams = streamPicker(prefix, seed);
+  return async () => {
+    const pick = streams.next();
+    const [event] = nextEvents(pick.streamId, pick.version, 1);
+    if (!event) throw new Error('no event');
+    await store.appendToStream({ streamId: pick.streamId, streamType: STREAM_TYPE, expectedVersion: pick.version, events: [event] });
+    streams.appended(pick);
+    return 1;
+  };
+}
+
+function insertWithBaseline(pool: pg.Pool, prefix: string, seed: number): Step {
+  const streams = streamPicker(prefix, seed);
+  return async () => {
+    const pick = streams.next();
+    const [event] = nextEvents(pick.streamId, pick.version, 1);
+    if (!event) throw new Error('no event');
+    await insertBaselineEvent(pool, {
+      streamId: pick.streamId,
+      streamType: STREAM_TYPE,
+      version: pick.version + 1,
+      eventId: randomUUID(),
+      type: event.type,
+      data: JSON.stringify(event.data),
+      metadata: JSON.stringify(event.metadata),
+    });
+    streams.appended(pick);
+    return 1;
+  };
+}
+
+/**
+ * Single-event appends at an exact expected version, a tenth of them to new
+ * streams, beside single-row INSERTs of the same rows into a table keyed only
+ * by a primary key and a unique (stream_id, version), at the same concurrency,
+ * from pools of the same size.
+ */
+export function benchmarkSingleAppends(url: string, concurrency: number, timing: Timing): Promise<Comparison> {
+  const prefix = (side: string, round: number, worker: number) => `single-${side}-c${concurrency}-r${round}-w${worker}`;
+  return compareInterleaved(
+    `append 1 event at its expected version, 10% to new streams, concurrency ${concurrency} (baseline: single-row INSERT)`,
+    'events/s',
+    (round) =>
+      withEventStore(url, concurrency, (store) =>
+        measureThroughput({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, prefix('s', round, worker), worker + 1) }),
+      ),
+    (round) =>
+      withPlainPool(url, concurrency, (pool) =>
+        measureThroughput({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, prefix('b', round, worker), worker + 1) }),
+      ),
+  );
+}

@@ -1,0 +1,15 @@
+import { randomUUID } from 'node:crypto';
+process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/wpreal';
+process.env.DB_POOL_MAX = '32';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+const { getApp } = await import('../functions/app');
+const app = await getApp();
+const conc = 32; let stop = false; let count = 0;
+const accounts = Array.from({ length: conc }, () => randomUUID());
+for (const accountId of accounts) await app.bus.execute({ type: 'OpenAccount', payload: { accountId, owner: 'bench', currency: 'EUR' } });
+const t = performance.now(); const cpu0 = process.cpuUsage();
+const ws = accounts.map(async (accountId) => { while (!stop) { await app.bus.execute({ type: 'Deposit', payload: { accountId, amount: 100 } }); count++; } });
+await new Promise(r => setTimeout(r, 4000)); stop = true; await Promise.all(ws);
+const cpu = process.cpuUsage(cpu0); const el = performance.now() - t;
+console.log('rate', Math.round(count / el * 1000), 'node µs/op', Math.round((cpu.user + cpu.system) / count));
+await app.db.close();

@@ -1,0 +1,13 @@
+import { randomUUID } from 'node:crypto';
+process.env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/wpreal';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+const { getApp } = await import('../functions/app');
+const app = await getApp();
+const accountId = randomUUID();
+await app.bus.execute({ type: 'OpenAccount', payload: { accountId, owner: 'bench', currency: 'EUR' } });
+const seen: string[] = [];
+const original = app.db.query.bind(app.db);
+(app.db as { query: typeof app.db.query }).query = (text, params, options) => { seen.push(options?.name ?? text.slice(0, 60).replace(/\s+/g, ' ')); return original(text, params, options); };
+for (let i = 0; i < 3; i++) await app.bus.execute({ type: 'Deposit', payload: { accountId, amount: 100 } });
+console.log(seen);
+await app.db.close();

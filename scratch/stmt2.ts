@@ -1,0 +1,2 @@
+import { appendStatement } from '../core/eventstore/appendStatement';
+console.log(appendStatement({ check: 'exact', batch: false, guardFirstWrite: false, recordCommand: true, messages: false }));

@@ -1,6 +1,7 @@
 /**
  * Projection catch-up throughput beside hand-written SQL doing the same updates
- * in the same batch size, on a fresh database that is dropped afterwards.
+ * in the same batch size, on a fresh database that is dropped afterwards; both
+ * page reads' plans go to the log.
  * Writes bench/results/projections.json.
  */
 import { fileURLToPath } from 'node:url';
@@ -11,18 +12,11 @@ import type { Measurement } from './support/targets';
 
 const RESULTS_PATH = fileURLToPath(new URL('results/projections.json', import.meta.url));
 const SCENARIO = { accounts: 1_000, eventsPerAccount: 100, batchSize: 500 };
-const MIN_EVENTS_PER_SECOND = 20_000;
-const MIN_RATIO = 0.5;
+const MIN_RATIO = 0.8;
 
 async function runBenchmarks(url: string): Promise<Measurement[]> {
   const comparison = await benchmarkSummaryCatchUp(url, SCENARIO);
-  return [{ ...comparison, target: { on: 'value', min: MIN_EVENTS_PER_SECOND } }];
+  return [{ ...comparison, target: { on: 'ratio', min: MIN_RATIO } }];
 }
 
-// The row carries one target (the rate); the ratio's verdict follows the table.
-function format(measurements: readonly Measurement[]): string {
-  const ratios = measurements.map(({ result }) => `${result.name}: ratio ${result.ratio.toFixed(2)} (target >= ${MIN_RATIO}): ${result.ratio >= MIN_RATIO ? 'met' : 'NOT met'}`);
-  return [formatReport(measurements), ...ratios].join('\n');
-}
-
-runBench({ resultsPath: RESULTS_PATH, expected: 'about 40 s', run: runBenchmarks, format });
+runBench({ resultsPath: RESULTS_PATH, expected: 'about 40 s', run: runBenchmarks, format: formatReport });

@@ -10,7 +10,10 @@ CREATE TABLE feed_processors (
   -- Where new partitions start: the start of the source unless set (see 0014).
   start_tx       xid8 NOT NULL DEFAULT '0',
   start_position bigint NOT NULL DEFAULT 0,
-  created_at     timestamptz NOT NULL DEFAULT now()
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  -- Set when the processor is done for good (a projection build replaced by another):
+  -- its partitions take no more batches.
+  stopped_at     timestamptz
 );
 
 CREATE TABLE processor_partitions (
@@ -31,8 +34,8 @@ CREATE TABLE processor_partitions (
 );
 
 -- Projections were the first feed processors: each generation is one, named like its lease group.
-INSERT INTO feed_processors (name, partitions)
-SELECT 'projection:' || g.name || ':g' || g.generation, g.partitions FROM projection_generations g;
+INSERT INTO feed_processors (name, partitions, stopped_at)
+SELECT 'projection:' || g.name || ':g' || g.generation, g.partitions, g.retired_at FROM projection_generations g;
 
 INSERT INTO processor_partitions (
   processor, partition, checkpoint_tx, checkpoint_position, items_processed, caught_up_at,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createPgDb } from '../../core/db';
+import { createPgDb, type Db } from '../../core/db';
 import { defineAccountSummaries } from '../../core/bank';
 import type { AccountEvent } from '../../core/bank';
 import { createEventStore, type NewEvent } from '../../core/eventstore';
@@ -33,9 +33,37 @@ async function fillAccounts(url: string, scenario: CatchUpScenario): Promise<num
   return scenario.accounts * scenario.eventsPerAccount;
 }
 
+/** A Db that remembers the first statement reading a page of the feed, to show its plan afterwards. */
+function capturingFeedReads(db: Db, captured: { text?: string; params?: readonly unknown[] }): Db {
+  return {
+    ...db,
+    query: (text, params, options) => {
+      if (captured.text === undefined && text.includes('read_feed_page')) Object.assign(captured, { text, params });
+      return db.query(text, params, options);
+    },
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work({
+          query: (text, params, options) => {
+            if (captured.text === undefined && text.includes('read_feed_page')) Object.assign(captured, { text, params });
+            return tx.query(text, params, options);
+          },
+        }),
+      ),
+  };
+}
+
+/** Prints a page query's plan, executed, to the bench log: both sides must walk an index, not sort the table. */
+async function printPlan(db: Db, label: string, text: string, params: readonly unknown[]): Promise<void> {
+  const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${text}`, params);
+  console.error(`  plan of ${label}'s page read:\n${rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n')}`);
+}
+
 /** The projector: a fresh generation catches up from the start of the feed on one connection, one partition. */
 async function measureProjector(url: string, round: number, total: number, batchSize: number): Promise<number> {
-  const db = createPgDb({ connectionString: url, max: 1 });
+  const plain = createPgDb({ connectionString: url, max: 1 });
+  const captured: { text?: string; params?: readonly unknown[] } = {};
+  const db = capturingFeedReads(plain, captured);
   try {
     const projection = defineAccountSummaries({ name: `bench_summaries_${round}`, partitions: 1, batchSize });
     await registerProjection(db, projection);
@@ -43,19 +71,21 @@ async function measureProjector(url: string, round: number, total: number, batch
     const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
     const seconds = (performance.now() - started) / 1000;
     if (run.eventsApplied !== total) throw new Error(`the projector applied ${run.eventsApplied} events, expected ${total}`);
+    if (round === 1 && captured.text !== undefined) await printPlan(plain, 'the projector', captured.text, captured.params ?? []);
     return total / seconds;
   } finally {
-    await db.close();
+    await plain.close();
   }
 }
 
 // What a hand-written catch-up would do per batch: read a keyset page of the
-// events, fold it per account, write the same two set-based statements, and
-// store its position, in one transaction.
-const PAGE_SQL = `SELECT global_position, stream_id, type, data, version, recorded_at FROM events
-  WHERE global_position > $1 AND stream_type = 'account' ORDER BY global_position LIMIT $2`;
+// events in the feed's order (its index), fold it per account, write the same
+// two set-based statements, and store its position, in one transaction.
+const PAGE_SQL = `SELECT tx_id, global_position, stream_id, type, data, version, recorded_at FROM events
+  WHERE (tx_id, global_position) > ($1::xid8, $2::bigint) AND stream_type = 'account' ORDER BY tx_id, global_position LIMIT $3`;
 
 interface PageRow {
+  tx_id: string;
   global_position: string;
   stream_id: string;
   type: string;
@@ -73,9 +103,9 @@ interface Change {
   updatedAt: Date;
 }
 
-async function baselineBatch(client: pg.PoolClient, table: string, after: string, batchSize: number): Promise<PageRow[]> {
+async function baselineBatch(client: pg.PoolClient, table: string, after: readonly string[], batchSize: number): Promise<PageRow[]> {
   await client.query('BEGIN');
-  const { rows } = await client.query<PageRow>(PAGE_SQL, [after, batchSize]);
+  const { rows } = await client.query<PageRow>(PAGE_SQL, [...after, batchSize]);
   const changes = new Map<string, Change>();
   for (const row of rows) {
     const id = row.stream_id.slice('account-'.length);
@@ -105,7 +135,7 @@ async function baselineBatch(client: pg.PoolClient, table: string, after: string
     [all.map(([id]) => id), all.map(([, c]) => c.delta), all.map(([, c]) => c.closed), all.map(([, c]) => c.version), all.map(([, c]) => c.updatedAt)],
   );
   const last = rows[rows.length - 1];
-  if (last) await client.query('UPDATE baseline_checkpoint SET position = $1', [last.global_position]);
+  if (last) await client.query('UPDATE baseline_checkpoint SET tx_id = $1, position = $2', [last.tx_id, last.global_position]);
   await client.query('COMMIT');
   return rows;
 }
@@ -115,22 +145,26 @@ async function measureBaseline(url: string, round: number, total: number, batchS
     const table = `baseline_summaries_${round}`;
     await pool.query(`CREATE TABLE ${table} (account_id text PRIMARY KEY, owner text NOT NULL, currency text NOT NULL,
       status text NOT NULL, balance bigint NOT NULL, version integer NOT NULL, updated_at timestamptz NOT NULL)`);
-    await pool.query('CREATE TABLE IF NOT EXISTS baseline_checkpoint (position bigint NOT NULL)');
-    await pool.query('TRUNCATE baseline_checkpoint; INSERT INTO baseline_checkpoint VALUES (0)');
+    await pool.query('CREATE TABLE IF NOT EXISTS baseline_checkpoint (tx_id xid8 NOT NULL, position bigint NOT NULL)');
+    await pool.query("TRUNCATE baseline_checkpoint; INSERT INTO baseline_checkpoint VALUES ('0', 0)");
     const client = await pool.connect();
     try {
       const started = performance.now();
-      let after = '0';
+      let after = ['0', '0'];
       let applied = 0;
       for (;;) {
         const rows = await baselineBatch(client, table, after, batchSize);
         applied += rows.length;
         const last = rows[rows.length - 1];
         if (!last || rows.length < batchSize) break;
-        after = last.global_position;
+        after = [last.tx_id, last.global_position];
       }
       const seconds = (performance.now() - started) / 1000;
       if (applied !== total) throw new Error(`the baseline applied ${applied} events, expected ${total}`);
+      if (round === 1) {
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${PAGE_SQL}`, ['0', '0', batchSize]);
+        console.error(`  plan of the baseline's page read:\n${rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n')}`);
+      }
       return total / seconds;
     } finally {
       client.release();
@@ -141,6 +175,8 @@ async function measureBaseline(url: string, round: number, total: number, batchS
 /** Catch-up of the account-summary projection over the whole feed, beside the hand-written baseline. */
 export async function benchmarkSummaryCatchUp(url: string, scenario: CatchUpScenario): Promise<Comparison> {
   const total = await fillAccounts(url, scenario);
+  // Fresh statistics before anything is timed: the events are the same table for both sides.
+  await withPlainPool(url, 1, (pool) => pool.query('VACUUM ANALYZE events'));
   return compareInterleaved(
     `account-summary catch-up over ${total} events, batches of ${scenario.batchSize}`,
     'events/s',

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../db';
-import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore, IdempotencyRecord } from '../eventstore';
+import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore, IdempotencyRecord, IntegrationMessage } from '../eventstore';
 import { createAggregateCache } from './aggregateCache';
 import { boundedSnapshotWrite } from './boundedSnapshotWrite';
 import { deepFreeze } from './deepFreeze';
@@ -7,13 +7,15 @@ import type { Aggregate, CommandShape } from './defineAggregate';
 import { loadAggregate, type LoadedAggregate } from './loadAggregate';
 import { snapshotDue, writeSnapshot } from './snapshotStore';
 
-export interface HandleOptions {
+export interface HandleOptions<Event extends EventShape = EventShape> {
   /** Correlation, causation and command ids (and any fields of yours) written on every new event. */
   metadata?: EventMetadata;
   /** Run inside this transaction; snapshots are then left to a later command. */
   tx?: Queryable;
   /** Stores the command's outcome with its events (see the command bus). */
   idempotency?: IdempotencyRecord;
+  /** Integration messages for other services, from the decided events: written with them, to the outbox. */
+  messages?: (events: readonly Event[]) => readonly IntegrationMessage[];
 }
 
 export interface CommandOutcome<State, Event extends EventShape> {
@@ -30,7 +32,7 @@ export interface CommandOutcome<State, Event extends EventShape> {
 export interface AggregateRepository<State, Event extends EventShape, Command extends CommandShape> {
   load(id: string, tx?: Queryable): Promise<LoadedAggregate<State>>;
   /** Loads, decides and appends with the loaded version as expected version. */
-  handle(id: string, command: Command, options?: HandleOptions): Promise<CommandOutcome<State, Event>>;
+  handle(id: string, command: Command, options?: HandleOptions<Event>): Promise<CommandOutcome<State, Event>>;
 }
 
 export interface RepositoryOptions {
@@ -62,8 +64,9 @@ export function createRepository<State, Event extends EventShape, Command extend
   const load = (id: string, tx?: Queryable) => loadAggregate(tx ?? db, aggregate, store.upcaster, id);
 
   /** Appends what was decided on `loaded`, expecting `loaded.version`. */
-  async function appendDecided(loaded: LoadedAggregate<State>, decided: Event[], handleOptions: HandleOptions) {
+  async function appendDecided(loaded: LoadedAggregate<State>, decided: Event[], handleOptions: HandleOptions<Event>) {
     const { tx, metadata, idempotency } = handleOptions;
+    const messages = handleOptions.messages?.(decided) ?? [];
     // Evolved before the append, so an evolver that throws (one changing its frozen input, say) writes nothing.
     const state = deepFreeze(aggregate.apply(loaded.state, decided));
     const appended = await store.appendToStream<Event>(
@@ -74,6 +77,7 @@ export function createRepository<State, Event extends EventShape, Command extend
         events: decided,
         ...(metadata ? { metadata } : {}),
         ...(idempotency ? { idempotency } : {}),
+        ...(messages.length > 0 ? { messages } : {}),
       },
       tx,
     );
@@ -106,7 +110,7 @@ export function createRepository<State, Event extends EventShape, Command extend
    * state that decides nothing or breaks a rule proves nothing: undefined sends
    * the command down the loading path, to be decided on the stored state.
    */
-  async function handleCached(cached: LoadedAggregate<State>, command: Command, handleOptions: HandleOptions) {
+  async function handleCached(cached: LoadedAggregate<State>, command: Command, handleOptions: HandleOptions<Event>) {
     let decided: Event[];
     try {
       decided = aggregate.execute(command, cached.state);

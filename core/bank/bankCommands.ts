@@ -6,31 +6,28 @@ import type { EventStore } from '../eventstore';
 import { account } from './account';
 import { accountCommandShapes, transferCommandShapes } from './commandSchemas';
 import { bankIdSchema } from './fieldSchemas';
+import { largeDepositReports } from './largeDeposits';
 import { transfer } from './transfer';
 
 type Shapes = Readonly<Record<string, z.ZodRawShape>>;
+type Payload = Record<string, unknown>;
 
-/** What `commandsFor(repository)` returns, for any of the aggregate's commands. */
-type AggregateCommands = Pick<ReturnType<typeof commandsFor<unknown, never, never>>, 'define'>;
-
-const withoutField = (payload: Record<string, unknown>, field: string) =>
+const withoutField = (payload: Payload, field: string) =>
   Object.fromEntries(Object.entries(payload).filter(([key]) => key !== field));
 
 /**
- * Every command of one aggregate as the bus runs it: the payload is the
- * aggregate's id (under `idField`) next to the command's own fields, all
- * validated together so every invalid field is reported at once.
+ * How each command of one aggregate reads its payload: the aggregate's id
+ * (under `idField`) next to the command's own fields, all validated together
+ * so every invalid field is reported at once.
  */
-function defineAll(commands: AggregateCommands, shapes: Shapes, idField: string): CommandDefinition[] {
-  return Object.entries(shapes).map(([type, shape]) =>
-    commands.define({
-      type,
-      schema: z.strictObject({ [idField]: bankIdSchema, ...shape }),
-      aggregateId: (payload: Record<string, unknown>) => String(payload[idField]),
-      // The schema for `type` parsed exactly that command's fields, so this is that command.
-      toCommand: (payload: Record<string, unknown>) => ({ type, data: withoutField(payload, idField) }) as never,
-    }),
-  );
+function specs<Command>(shapes: Shapes, idField: string) {
+  return Object.entries(shapes).map(([type, shape]) => ({
+    type,
+    schema: z.strictObject({ [idField]: bankIdSchema, ...shape }),
+    aggregateId: (payload: Payload) => String(payload[idField]),
+    // The schema for `type` parsed exactly that command's fields, so this is that command.
+    toCommand: (payload: Payload) => ({ type, data: withoutField(payload, idField) }) as Command,
+  }));
 }
 
 /** The bank's commands for the command bus: account commands carry `accountId`, transfer commands `transferId`. */
@@ -38,7 +35,9 @@ export function bankCommands(db: Db, store: EventStore): CommandDefinition[] {
   const accounts = commandsFor(createRepository(db, store, account));
   const transfers = commandsFor(createRepository(db, store, transfer));
   return [
-    ...defineAll(accounts, accountCommandShapes, 'accountId'),
-    ...defineAll(transfers, transferCommandShapes, 'transferId'),
+    ...specs<Parameters<typeof account.execute>[0]>(accountCommandShapes, 'accountId').map((spec) =>
+      accounts.define(spec.type === 'Deposit' ? { ...spec, messages: largeDepositReports } : spec),
+    ),
+    ...specs<Parameters<typeof transfer.execute>[0]>(transferCommandShapes, 'transferId').map((spec) => transfers.define(spec)),
   ];
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { AggregateRepository, CommandShape } from '../aggregates';
-import type { EventMetadata, EventShape, IdempotencyRecord } from '../eventstore';
+import type { EventMetadata, EventShape, IdempotencyRecord, IntegrationMessage } from '../eventstore';
 import type { CommandContext } from './commandContext';
 import type { CommandOutcome } from './CommandOutcome';
 
@@ -23,11 +23,17 @@ export interface CommandDefinition<Payload = unknown> {
 }
 
 /** How a payload addresses one aggregate's command: which instance, and which command. */
-export interface AggregateCommandSpec<Payload, Command> {
+export interface AggregateCommandSpec<Payload, Command, Event extends EventShape = EventShape> {
   type: string;
   schema: z.ZodType<Payload>;
   aggregateId: (payload: Payload) => string;
   toCommand: (payload: Payload) => Command;
+  /**
+   * Integration messages for other services (not stored events), from the
+   * payload and the events the command decided: written to the outbox in the
+   * same statement as the events, published in order per ordering key.
+   */
+  messages?: (payload: Payload, events: readonly Event[]) => readonly IntegrationMessage[];
 }
 
 /**
@@ -38,12 +44,17 @@ export function commandsFor<State, Event extends EventShape, Command extends Com
   repository: AggregateRepository<State, Event, Command>,
 ) {
   return {
-    define<Payload>(spec: AggregateCommandSpec<Payload, Command>): CommandDefinition<Payload> {
+    define<Payload>(spec: AggregateCommandSpec<Payload, Command, Event>): CommandDefinition<Payload> {
       return {
         type: spec.type,
         schema: spec.schema,
         async run(payload, { metadata, idempotency }) {
-          const outcome = await repository.handle(spec.aggregateId(payload), spec.toCommand(payload), { metadata, idempotency });
+          const { messages } = spec;
+          const outcome = await repository.handle(spec.aggregateId(payload), spec.toCommand(payload), {
+            metadata,
+            idempotency,
+            ...(messages ? { messages: (events: readonly Event[]) => messages(payload, events) } : {}),
+          });
           return {
             streamId: outcome.streamId,
             version: outcome.version,

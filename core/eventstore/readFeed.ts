@@ -83,8 +83,8 @@ export async function readFeed<E extends EventShape = EventShape>(
         batchSize,
         partition?.count ?? null,
         partition?.index ?? null,
-      ])
-    : await db.query<FeedRow>(READ_FEED_SQL, [...cursor, batchSize]);
+      ], { name: 'read_feed_filtered' })
+    : await db.query<FeedRow>(READ_FEED_SQL, [...cursor, batchSize], { name: 'read_feed' });
   const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row)]));
   const last = stored[stored.length - 1];
   let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;

@@ -20,8 +20,6 @@ export interface TransactionalHandler<Item, Result> {
   mode: 'transactional';
   /** Throw a BatchItemError to fail the batch: nothing of it is kept, and it is retried after a backoff. */
   handle(items: readonly Item[], context: TransactionalBatchContext): Promise<Result>;
-  /** Asked in the batch's transaction before reading: false stops the partition (a retired projection build). */
-  active?(tx: Queryable): Promise<boolean>;
   /** After the batch committed: work that must follow the commit (a saga's commands). */
   afterCommit?(result: Result): Promise<void>;
 }

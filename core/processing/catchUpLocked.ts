@@ -17,7 +17,7 @@ export async function catchUpLocked<Item, Result>(
   maxBatches: number,
 ): Promise<boolean> {
   const state = await lockPartition(tx, processor.name, partition);
-  if (state?.state !== 'running') return false;
+  if (state?.state !== 'running' || state.stopped) return false;
   let { checkpoint } = state;
   for (let batch = 0; batch < maxBatches; batch++) {
     const page = await processor.source.read(tx, {

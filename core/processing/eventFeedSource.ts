@@ -36,7 +36,8 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
           batchSize: limit,
           ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
           ...(options.streamTypes ? { streamTypes: options.streamTypes } : {}),
-          ...(partitionKey ? {} : { partition }),
+          // One partition holds every stream: no filter to apply.
+          ...(partitionKey || partition.count === 1 ? {} : { partition }),
         },
         upcaster,
       );

@@ -29,7 +29,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     if (!stored) {
       const state = await readPartition(db, processor.name, lease.partition);
-      if (!state) return { kind: 'inactive' };
+      if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
       stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp };
     }

@@ -7,7 +7,7 @@ export { partitionOfKey } from './partitionOfKey';
 export { runFeedProcessor, DEFAULT_INTERRUPTION_BACKOFF, type ProcessorRun, type ProcessorRunOptions } from './runFeedProcessor';
 export type { Backoff, DrainReport, HandlerFailure } from './drainPartition';
 export { getProcessorStatus, LAG_COUNT_LIMIT, type ProcessorPartitionStatus } from './processorStatus';
-export { registerProcessor, resumeProcessors, ProcessorDefinitionError } from './processorRecords';
+export { registerProcessor, resumeProcessors, stopProcessor, ProcessorDefinitionError } from './processorRecords';
 export {
   acquirePartitionLease,
   renewPartitionLease,

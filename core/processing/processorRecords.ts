@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
 import type { FailurePolicy } from './failurePolicy';
-import type { PartitionLease } from './PartitionLease';
+import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 
 export class ProcessorDefinitionError extends Error {
   readonly code = 'INVALID_PROCESSOR';
@@ -40,12 +40,15 @@ export async function registerProcessor(db: Queryable, name: string, partitions:
 export interface PartitionState {
   checkpoint: Checkpoint;
   state: 'running' | 'failed';
+  /** The processor was stopped for good: no more batches. */
+  stopped: boolean;
   caughtUp: boolean;
   /** When a retry after a failure is due, if it is not yet. */
   waitUntil: Date | null;
 }
 
 interface PartitionRow {
+  stopped: boolean;
   checkpoint_tx: string;
   checkpoint_position: string;
   state: 'running' | 'failed';
@@ -53,20 +56,49 @@ interface PartitionRow {
   wait_until: Date | null;
 }
 
-const STATE_COLUMNS = `checkpoint_tx, checkpoint_position, state, caught_up_at IS NOT NULL AS caught_up,
-  CASE WHEN next_attempt_at > now() THEN next_attempt_at END AS wait_until`;
+const STATE_COLUMNS = `p.checkpoint_tx, p.checkpoint_position, p.state, p.caught_up_at IS NOT NULL AS caught_up,
+  CASE WHEN p.next_attempt_at > now() THEN p.next_attempt_at END AS wait_until, f.stopped_at IS NOT NULL AS stopped`;
+
+const PARTITION = 'processor_partitions p JOIN feed_processors f ON f.name = p.processor WHERE p.processor = $1 AND p.partition = $2';
 
 // FOR UPDATE: whoever advances this checkpoint holds the row until commit, and the
 // next writer reads the checkpoint only after that: a compare-and-set.
-const LOCK_SQL = `SELECT ${STATE_COLUMNS} FROM processor_partitions WHERE processor = $1 AND partition = $2 FOR UPDATE`;
-const READ_SQL = `SELECT ${STATE_COLUMNS} FROM processor_partitions WHERE processor = $1 AND partition = $2`;
+const LOCK_SQL = `SELECT ${STATE_COLUMNS} FROM ${PARTITION} FOR UPDATE OF p`;
+const READ_SQL = `SELECT ${STATE_COLUMNS} FROM ${PARTITION}`;
 
 const toState = (row: PartitionRow): PartitionState => ({
   checkpoint: { txId: BigInt(row.checkpoint_tx), position: BigInt(row.checkpoint_position) },
   state: row.state,
+  stopped: row.stopped,
   caughtUp: row.caught_up,
   waitUntil: row.wait_until,
 });
+
+// The lease check and the checkpoint's lock in one round trip: the lease row is
+// share-locked until commit, so no new holder can acquire it while this batch runs.
+const LOCK_FENCED_SQL = `
+  SELECT EXISTS (
+      SELECT FROM partition_leases l
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4 AND l.expires_at >= clock_timestamp()
+      FOR SHARE
+    ) AS held, ${STATE_COLUMNS}
+  FROM ${PARTITION} FOR UPDATE OF p`;
+
+/**
+ * Inside a batch's transaction: throws PartitionLeaseLostError unless the lease
+ * is still held, and locks the partition's checkpoint; null when the processor
+ * has no such partition.
+ */
+export async function lockLeasedPartition(tx: Queryable, lease: PartitionLease): Promise<PartitionState | null> {
+  const { rows } = await tx.query<PartitionRow & { held: boolean }>(
+    LOCK_FENCED_SQL,
+    [lease.group, lease.partition, lease.holder, lease.epoch.toString()],
+    { name: 'processor_lock_leased_partition' },
+  );
+  const row = rows[0];
+  if (row && !row.held) throw new PartitionLeaseLostError(lease);
+  return row ? toState(row) : null;
+}
 
 export async function lockPartition(tx: Queryable, processor: string, partition: number): Promise<PartitionState | null> {
   const { rows } = await tx.query<PartitionRow>(LOCK_SQL, [processor, partition], { name: 'processor_lock_partition' });
@@ -168,6 +200,11 @@ export async function recordFailure(
   const row = rows[0];
   if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);
   return row;
+}
+
+/** Stops a processor for good, in the caller's transaction: its partitions take no more batches. */
+export async function stopProcessor(tx: Queryable, name: string): Promise<void> {
+  await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);
 }
 
 const RESUME_SQL = `

@@ -6,7 +6,7 @@ import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { assertPartitionLeaseHeld } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { advanceCheckpoint, lockPartition, recordFailure } from './processorRecords';
+import { advanceCheckpoint, lockLeasedPartition, recordFailure } from './processorRecords';
 
 /**
  * Reads the partition's next page from its checkpoint, hands it to the handler
@@ -25,12 +25,10 @@ export async function runTransactionalBatch<Item, Result>(
   let committed: { result: Result } | undefined;
   try {
     const outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
-      await assertPartitionLeaseHeld(tx, lease);
-      const state = await lockPartition(tx, name, partition);
-      if (!state) return { kind: 'inactive' };
+      const state = await lockLeasedPartition(tx, lease);
+      if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
       if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
-      if (handler.active && !(await handler.active(tx))) return { kind: 'inactive' };
       const page = await processor.source.read(tx, {
         after: state.checkpoint,
         limit: processor.batchSize,

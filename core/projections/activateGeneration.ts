@@ -3,19 +3,18 @@ import type { EventUpcaster } from '../eventstore';
 import { BatchItemError, catchUpLocked, type FailurePolicy } from '../processing';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
-import { lockProjection, type Generation } from './generationRecords';
+import { lockProjection, retireGeneration, type Generation } from './generationRecords';
 
 const STATUS_SQL = 'SELECT status FROM projection_generations WHERE name = $1 AND generation = $2';
 
 const SWITCH_SQL = `
-  WITH retired AS (
-    UPDATE projection_generations SET status = 'retired', retired_at = now()
-    WHERE name = $1 AND status = 'active'
-  ), activated AS (
+  WITH activated AS (
     UPDATE projection_generations SET status = 'active', activated_at = now()
     WHERE name = $1 AND generation = $2
   )
   UPDATE projections SET active_generation = $2, updated_at = now() WHERE name = $1`;
+
+const ACTIVE_SQL = `SELECT generation FROM projection_generations WHERE name = $1 AND status = 'active'`;
 
 /** Batches a switch may run to close the gap that opened since the build last caught up. */
 const SWITCH_CATCH_UP_BATCHES = 10;
@@ -47,6 +46,8 @@ export async function activateIfCaughtUp(
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(tx, processor, handler, partition, SWITCH_CATCH_UP_BATCHES))) return false;
     }
+    const { rows: serving } = await tx.query<{ generation: number }>(ACTIVE_SQL, [projection.name]);
+    for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
     await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
     return true;
   });

@@ -1,11 +1,8 @@
-import type { Queryable } from '../db';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
 import { eventFeedSource, type FailurePolicy, type FeedProcessor } from '../processing';
 import type { Projection } from './defineProjection';
 import type { Generation } from './generationRecords';
 import { processorNameOf, tableNamesOf } from './projectionNames';
-
-const STILL_BUILT_SQL = `SELECT 1 FROM projection_generations WHERE name = $1 AND generation = $2 AND status <> 'retired' FOR SHARE`;
 
 /** The events one generation of a projection reads: the types it handles, of the stream types it names. */
 export function projectionSource(projection: Projection, upcaster: EventUpcaster) {
@@ -20,8 +17,7 @@ export function projectionSource(projection: Projection, upcaster: EventUpcaster
  * One generation of a projection as a feed processor: each batch of its
  * partition's events is applied to the generation's tables in the transaction
  * that stores its checkpoint. A retired generation (replaced by a newer build)
- * stops, checked in the batch's transaction, which share-locks its row so a
- * switch waits for the batch.
+ * has its processor stopped, and takes no more batches.
  */
 export function generationProcessor(
   projection: Projection,
@@ -38,7 +34,6 @@ export function generationProcessor(
     failurePolicy,
     handler: {
       mode: 'transactional',
-      active: async (tx: Queryable) => (await tx.query(STILL_BUILT_SQL, [projection.name, generation.generation])).rows.length > 0,
       handle: (events, { tx }) => projection.apply(events, tx, tables),
     },
   };

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { registerProcessor } from '../processing';
+import { registerProcessor, stopProcessor } from '../processing';
 import { processorNameOf } from './projectionNames';
 
 export type GenerationStatus = 'building' | 'active' | 'retired';
@@ -123,11 +123,13 @@ export async function insertGeneration(tx: Queryable, next: NewGeneration): Prom
   return generation;
 }
 
+/** Retires a generation and stops its processor, in the caller's transaction. */
 export async function retireGeneration(tx: Queryable, name: string, generation: number): Promise<void> {
   await tx.query(
     `UPDATE projection_generations SET status = 'retired', retired_at = now() WHERE name = $1 AND generation = $2`,
     [name, generation],
   );
+  await stopProcessor(tx, processorNameOf(name, generation));
 }
 
 export async function markTornDown(tx: Queryable, name: string, generation: number): Promise<void> {

@@ -2,17 +2,17 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
-import { createOutboxPublisher, outboxRouting } from '../../core/outbox';
-import { jetStreamPublishing } from '../../core/outbox/jetStreamPublishing';
-import { messageFromRow, type MessageRow, type OutboxMessage } from '../../core/outbox/outboxMessages';
+import { createPublisher, eventRouting, type PublishMessage } from '../../core/publishing';
+import { eventMessagesById } from '../../core/publishing/eventMessages';
+import { jetStreamPublishing } from '../../core/publishing/jetStreamPublishing';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const STREAM = 'BENCH_OUTBOX';
-// Both sides publish through connections set up alike, as functions/outboxPublisher.ts sets them up.
+const STREAM = 'BENCH_PUBLISHING';
+// Both sides publish through connections set up alike, as functions/publisher.ts sets them up.
 const PUBLISHING_CONNECTION = { servers: NATS_URL, noAsyncTraces: true };
-const PREFIX = 'benchoutbox';
+const PREFIX = 'benchpublishing';
 
-export interface OutboxWorkload {
+export interface PublishingWorkload {
   streams: number;
   eventsPerStream: number;
   batchSize: number;
@@ -20,12 +20,12 @@ export interface OutboxWorkload {
 }
 
 /**
- * Fills the outbox with one-event appends in round-robin over the streams, as
+ * Fills the feed with one-event appends in round-robin over the streams, as
  * interleaved as live traffic, so a publisher batch spans many streams.
  */
-export async function fillOutbox(url: string, workload: OutboxWorkload): Promise<void> {
+export async function fillFeed(url: string, workload: PublishingWorkload): Promise<void> {
   const db = createPgDb({ connectionString: url, max: 16 });
-  const store = createEventStore(db, { outbox: outboxRouting({ prefix: PREFIX }) });
+  const store = createEventStore(db);
   try {
     const streamIds = Array.from({ length: workload.streams }, (_, index) => `account-${index}`);
     for (let version = 1; version <= workload.eventsPerStream; version++) {
@@ -41,6 +41,7 @@ export async function fillOutbox(url: string, workload: OutboxWorkload): Promise
         ),
       );
     }
+    await db.query('VACUUM ANALYZE events');
   } finally {
     await db.close();
   }
@@ -51,21 +52,22 @@ async function freshStream(nc: NatsConnection): Promise<void> {
   await jsm.streams.delete(STREAM).catch(() => false);
 }
 
-/** The outbox publisher draining the whole outbox into a fresh stream: messages/s. */
-export async function measurePublisher(url: string, workload: OutboxWorkload): Promise<number> {
+/** The publisher publishing the whole feed, from its start, into a fresh stream: messages/s. */
+export async function measurePublisher(url: string, workload: PublishingWorkload): Promise<number> {
   const db: Db = createPgDb({ connectionString: url, max: 4 });
   const nc = await connect({ servers: NATS_URL });
   await freshStream(nc);
-  await db.query('UPDATE outbox SET published_at = NULL');
-  await db.query('VACUUM ANALYZE outbox');
-  const publisher = createOutboxPublisher({
+  // Its checkpoints start over: the next run registers them again at the start of the feed.
+  await db.query("DELETE FROM processor_partitions WHERE processor LIKE 'publisher:%'");
+  await db.query("DELETE FROM partition_leases WHERE lease_group LIKE 'publisher:%'");
+  await db.query('VACUUM ANALYZE processor_partitions, partition_leases');
+  const publisher = createPublisher({
     db,
     connect: () => connect(PUBLISHING_CONNECTION),
     stream: { name: STREAM },
     subjectPrefix: PREFIX,
     batchSize: workload.batchSize,
     partitions: workload.partitions,
-    cleanup: { retentionMs: 24 * 3_600_000 },
   });
   try {
     const started = performance.now();
@@ -84,23 +86,29 @@ export async function measurePublisher(url: string, workload: OutboxWorkload): P
   }
 }
 
-/** Every outbox row, published or not, in id order. */
-async function readEveryMessage(url: string): Promise<OutboxMessage[]> {
+/** Every stored event as the publisher sends it (same subject, body, headers and id), in feed order. */
+async function readEveryMessage(url: string): Promise<PublishMessage[]> {
   const db = createPgDb({ connectionString: url, max: 1 });
+  const routing = eventRouting({ prefix: PREFIX });
   try {
-    const { rows } = await db.query<MessageRow>(
-      `SELECT id, tx_id, event_id, stream_id, stream_version, subject, payload::text AS payload, headers,
-              attempts, false AS delayed
-       FROM outbox ORDER BY id`,
-    );
-    return rows.map(messageFromRow);
+    const { rows } = await db.query<{ event_id: string }>('SELECT event_id FROM events ORDER BY tx_id, global_position');
+    const events = await eventMessagesById(db, rows.map((row) => row.event_id));
+    const order = new Map(rows.map((row, index) => [row.event_id, index]));
+    events.sort((a, b) => (order.get(a.eventId) ?? 0) - (order.get(b.eventId) ?? 0));
+    return events.map((event) => ({
+      messageId: event.eventId,
+      orderingKey: event.streamId,
+      subject: routing.subjectFor(event) ?? '',
+      payload: event.payload,
+      headers: event.headers,
+    }));
   } finally {
     await db.close();
   }
 }
 
 /** Sends one window of messages and waits for every acknowledgement. */
-type SendWindow = (messages: readonly OutboxMessage[]) => Promise<unknown>;
+type SendWindow = (messages: readonly PublishMessage[]) => Promise<unknown>;
 
 /** js.publish per message, as a service would hand-write it. */
 function viaJsPublish(nc: NatsConnection): SendWindow {
@@ -110,7 +118,7 @@ function viaJsPublish(nc: NatsConnection): SendWindow {
       messages.map((message) => {
         const h = natsHeaders();
         for (const [name, value] of Object.entries(message.headers)) h.set(name, value);
-        return js.publish(message.subject, message.payload, { msgID: message.eventId, headers: h });
+        return js.publish(message.subject, message.payload, { msgID: message.messageId, headers: h });
       }),
     );
 }
@@ -130,7 +138,7 @@ export const DIRECT_PUBLISHES = { jsPublish: viaJsPublish, publisherPath: viaPub
 /** Direct pipelined JetStream publishes of the same messages, windows of batchSize, no database: messages/s. */
 export async function measureDirectPublishes(
   url: string,
-  workload: OutboxWorkload,
+  workload: PublishingWorkload,
   sendWith: (nc: NatsConnection) => SendWindow,
 ): Promise<number> {
   const messages = await readEveryMessage(url);

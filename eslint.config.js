@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'bench/results', '.sst'] },
+  { ignores: ['node_modules', 'bench/results', '.sst', '.build', 'scratch'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -15,5 +15,5 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

@@ -1,12 +1,15 @@
-// The AWS app (SST v4, see ../shared/ARCHITECTURE.md).
+// The AWS app (SST v4, see ../shared/ARCHITECTURE.md), derived from the
+// service this deployment runs (functions/service.ts): its routes, their auth,
+// its schedules and its database settings. No list here is kept by hand.
 //
-// Globals ($config, sst, $dev, $cli) come from SST. `npm run check:sst` generates
-// SST's real platform types (`sst install`) and type-checks this file against
-// them with tsconfig.sst.json; the ordinary `npm run typecheck` sees the small
-// declarations in test/sst/sstGlobals.d.ts instead, so it works without `.sst/`.
-// test/sst/sstConfig.test.ts evaluates this file with recording stubs.
+// Globals ($config, sst, aws, $dev, $cli) come from SST. `npm run check:sst`
+// generates SST's real platform types (`sst install`) and type-checks this file
+// against them with tsconfig.sst.json; the ordinary `npm run typecheck` sees the
+// small declarations in test/sst/sstGlobals.d.ts instead, so it works without
+// `.sst/`. test/sst/sstConfig.test.ts evaluates this file with recording stubs.
 //
-// No top-level imports: SST evaluates this file itself.
+// No top-level imports: SST evaluates this file itself. What it needs from the
+// project is imported inside run().
 
 export default $config({
   app(input) {
@@ -18,108 +21,145 @@ export default $config({
     };
   },
 
-  // Not `async`: nothing here awaits (the lint rule require-await).
-  run() {
-    // `npx sst secret set DATABASE_URL postgres://... --stage <stage>`
-    const databaseUrl = new sst.Secret('DATABASE_URL');
+  async run() {
+    const path = await import('node:path');
+    const { service } = await import('./functions/service');
+    const { serviceRoutes, scheduledWork } = await import('./core/service');
+    const { bundleExternals, ESBUILD_PLUGINS } = await import('./functions/bundling');
 
-    // What every function shares. The handlers migrate on cold start, so each
-    // bundle carries the SQL files. SST bundles a handler into one file at the
-    // root of the package, so core's default migrations directory (two levels
-    // above core/db/migrate.ts) does not exist there: the handlers must pass
-    // MIGRATIONS_DIRECTORY to migrateOnColdStart.
-    const migrationsDirectory = $dev ? `${$cli.paths.root}/migrations` : '/var/task/migrations';
+    // `npx sst secret set DATABASE_URL postgres://... --stage <stage>` (and NATS_URL):
+    // linked, so the functions read them through SST's Resource, never from plain environment variables.
+    const databaseUrl = new sst.Secret('DATABASE_URL');
+    const natsUrl = new sst.Secret('NATS_URL');
+
+    // Every function carries the migrations' SQL: the Migrator applies them, the
+    // others check at cold start that the database has them all. A bundle sits
+    // at the root of its package, so the folders are named for it.
+    const root = $cli.paths.root;
+    const serviceMigrations = service.migrations ? path.relative(root, service.migrations) : undefined;
+    const packageRoot = $dev ? root : '/var/task';
     const shared = {
       runtime: 'nodejs22.x',
       link: [databaseUrl],
-      copyFiles: [{ from: 'migrations', to: 'migrations' }],
+      copyFiles: [
+        { from: 'migrations', to: 'migrations' },
+        ...(serviceMigrations ? [{ from: serviceMigrations, to: 'service-migrations' }] : []),
+      ],
       environment: {
-        DATABASE_URL: databaseUrl.value,
-        MIGRATIONS_DIRECTORY: migrationsDirectory,
+        DB_DRIVER: service.database.driver,
+        DB_POOL_MAX: String(service.database.poolMax),
+        POWERTOOLS_SERVICE_NAME: service.name,
+        MIGRATIONS_DIRECTORY: $dev ? path.join(root, 'migrations') : `${packageRoot}/migrations`,
+        ...(serviceMigrations
+          ? { SERVICE_MIGRATIONS_DIRECTORY: $dev ? path.join(root, serviceMigrations) : `${packageRoot}/service-migrations` }
+          : {}),
+      },
+      nodejs: { esbuild: { external: bundleExternals(service.database.driver) }, plugins: ESBUILD_PLUGINS },
+    } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
+
+    // Applies the migrations on every deploy, before any function of the new code is created.
+    const migrator = new sst.aws.Function('Migrator', { ...shared, handler: 'functions/migrator.handler', timeout: '15 minutes' });
+    const migration = new aws.lambda.Invocation('Migrate', {
+      functionName: migrator.name,
+      input: JSON.stringify({ migrate: true }),
+      triggers: { deployedAt: Date.now().toString() },
+    });
+    const afterMigration = {
+      ...shared,
+      transform: {
+        function: (_args: unknown, opts: { dependsOn?: unknown }) => {
+          opts.dependsOn = [migration];
+        },
       },
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
-    // `npx sst secret set NATS_URL nats://user:password@host:4222 --stage <stage>`
-    const natsUrl = new sst.Secret('NATS_URL');
+    const work = scheduledWork(service);
 
-    // Publishes the outbox to JetStream: every minute, and when nudged after a commit.
+    // Publishes stored events and integration messages to JetStream: every minute, and when nudged after a commit.
     const publisher = new sst.aws.Function('Publisher', {
-      ...shared,
+      ...afterMigration,
       link: [databaseUrl, natsUrl],
-      environment: { ...shared.environment, NATS_URL: natsUrl.value },
       handler: 'functions/publisher.handler',
       timeout: '60 seconds',
     });
-    new sst.aws.CronV2('PublisherSchedule', { schedule: 'rate(1 minute)', function: publisher });
-
-    // Keeps the read models up to date: every minute, and when nudged after a
-    // commit. Concurrent invocations share the partitions through leases.
-    const projector = new sst.aws.Function('Projector', {
-      ...shared,
-      handler: 'functions/projector.handler',
-      timeout: '60 seconds',
-    });
-    new sst.aws.CronV2('ProjectorSchedule', { schedule: 'rate(1 minute)', function: projector });
+    // Keeps the read models up to date; concurrent invocations share the partitions through leases.
+    const projector = work.includes('projector')
+      ? new sst.aws.Function('Projector', { ...afterMigration, handler: 'functions/projector.handler', timeout: '60 seconds' })
+      : undefined;
 
     // Whatever commits events nudges the background functions (asynchronous
     // invokes of the names in NUDGE_FUNCTIONS); linking grants the invoke.
     const nudging = {
-      link: [publisher, projector],
-      environment: { NUDGE_FUNCTIONS: $interpolate`${publisher.name},${projector.name}` },
+      link: projector ? [databaseUrl, publisher, projector] : [databaseUrl, publisher],
+      environment: {
+        ...shared.environment,
+        NUDGE_FUNCTIONS: projector ? $interpolate`${publisher.name},${projector.name}` : $interpolate`${publisher.name}`,
+      },
     };
 
-    // Runs one stored command; invoked asynchronously (InvocationType 'Event')
-    // by the command endpoint, and again by the sweeper for stuck commands.
+    // Runs one stored command; invoked asynchronously by the command route, and again by the sweeper.
     const commandWorker = new sst.aws.Function('CommandWorker', {
-      ...shared,
-      link: [databaseUrl, ...nudging.link],
-      environment: { ...shared.environment, ...nudging.environment },
+      ...afterMigration,
+      ...nudging,
       handler: 'functions/commandWorker.handler',
       timeout: '60 seconds',
     });
-
-    // Linking the worker grants lambda:InvokeFunction on it; its name goes in
-    // COMMAND_WORKER_FUNCTION for @aws-sdk/client-lambda.
     const invokesWorker = {
-      ...shared,
-      link: [databaseUrl, commandWorker, ...nudging.link],
-      environment: { ...shared.environment, ...nudging.environment, COMMAND_WORKER_FUNCTION: commandWorker.name },
+      ...afterMigration,
+      link: [...nudging.link, commandWorker],
+      environment: { ...nudging.environment, COMMAND_WORKER_FUNCTION: commandWorker.name },
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
+    // Every route carries the service's access: a JWT authorizer, IAM (SigV4), or nothing when it says public.
     const api = new sst.aws.ApiGatewayV2('Api');
-    // One variable name at this level ({command}: the type to POST, the id to GET):
-    // API Gateway refuses sibling path variables with different names.
-    api.route('POST /commands/{command}', {
-      ...invokesWorker,
-      handler: 'functions/http/postCommand.handler',
-    });
-    api.route('GET /commands/{command}', {
-      ...shared,
-      handler: 'functions/http/getCommand.handler',
-    });
-    api.route('GET /accounts/{id}', {
-      ...shared,
-      handler: 'functions/http/getAccount.handler',
-    });
-    api.route('GET /accounts/{id}/statement', {
-      ...shared,
-      handler: 'functions/http/getAccountStatement.handler',
-    });
+    const access = service.access;
+    const routeArgs =
+      access.kind === 'jwt'
+        ? {
+            auth: {
+              jwt: {
+                authorizer: api.addAuthorizer({ name: 'Jwt', jwt: { issuer: access.issuer, audiences: [...access.audiences] } }).id,
+                ...(access.scopes ? { scopes: [...access.scopes] } : {}),
+              },
+            },
+          }
+        : access.kind === 'iam'
+          ? { auth: { iam: true } }
+          : {};
+    for (const route of serviceRoutes(service)) {
+      const handler =
+        route.kind === 'command'
+          ? { ...invokesWorker, handler: 'functions/http/postCommand.handler' }
+          : route.kind === 'command-status'
+            ? { ...afterMigration, handler: 'functions/http/getCommand.handler' }
+            : { ...afterMigration, handler: 'functions/http/query.handler' };
+      api.route(`${route.method} ${route.path}`, handler, routeArgs);
+    }
 
-    new sst.aws.CronV2('CommandSweeper', {
-      schedule: 'rate(1 minute)',
-      function: {
-        ...invokesWorker,
-        handler: 'functions/commandSweeper.handler',
-        timeout: '55 seconds',
-      },
-    });
+    for (const scheduled of work) {
+      switch (scheduled) {
+        case 'publisher':
+          new sst.aws.CronV2('PublisherSchedule', { schedule: 'rate(1 minute)', function: publisher });
+          break;
+        case 'projector':
+          if (projector) new sst.aws.CronV2('ProjectorSchedule', { schedule: 'rate(1 minute)', function: projector });
+          break;
+        case 'command-sweeper':
+          new sst.aws.CronV2('CommandSweeper', {
+            schedule: 'rate(1 minute)',
+            function: { ...invokesWorker, handler: 'functions/commandSweeper.handler', timeout: '55 seconds' },
+          });
+          break;
+      }
+    }
 
-    return Promise.resolve({
+    return {
+      service: service.name,
       api: api.url,
+      migrator: migrator.name,
       commandWorker: commandWorker.name,
       publisher: publisher.name,
-      projector: projector.name,
-    });
+      ...(projector ? { projector: projector.name } : {}),
+    };
   },
 });

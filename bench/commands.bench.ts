@@ -36,10 +36,11 @@ async function runBenchmarks(url: string): Promise<Row[]> {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   // Imported after the environment is set: the handlers read it when they first start.
-  const { getApp } = await import('../functions/app');
+  const { runtimeLoader } = await import('../functions/runtime');
+  const { bankService } = await import('../core/bank');
   const { handler } = await import('../functions/http/postCommand');
   const { startLocalServer } = await import('../functions/local');
-  const app = await getApp();
+  const app = await runtimeLoader(bankService, { migrate: true })();
   const server = await startLocalServer({ port: 0, routes: [{ method: 'POST', path: '/commands/{command}', handler }] });
   const rows: Row[] = [];
   try {

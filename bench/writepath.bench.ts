@@ -25,8 +25,9 @@ async function runBenchmarks(url: string): Promise<Measurement[]> {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   // Imported after the environment is set: the app reads it when it is first built.
-  const { getApp } = await import('../functions/app');
-  const app = await getApp();
+  const { runtimeLoader } = await import('../functions/runtime');
+  const { bankService } = await import('../core/bank');
+  const app = await runtimeLoader(bankService, { migrate: true })();
   const measurements: Measurement[] = [];
   const record = (measurement: Measurement) => {
     measurements.push(measurement);

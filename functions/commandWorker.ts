@@ -1,7 +1,6 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { parseWorkerEvent } from '../core/commands';
-import { getApp } from './app';
+import { lambdaEntry } from './lambdaEntry';
+import { getRuntime } from './runtime';
 import { logger } from './observability';
 
 /**
@@ -12,10 +11,10 @@ import { logger } from './observability';
 async function runCommand(event: unknown): Promise<void> {
   const { commandId } = parseWorkerEvent(event);
   logger.appendKeys({ commandId });
-  const { asyncCommands, nudges } = await getApp();
+  const { asyncCommands, nudges } = await getRuntime();
   const status = await asyncCommands.runPendingCommand(commandId);
   if (status?.status === 'succeeded') await nudges.afterCommit();
   logger.info('command run', { status: status?.status });
 }
 
-export const handler = middy(runCommand).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = lambdaEntry(runCommand);

@@ -1,9 +1,9 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { invokeAsync } from './aws/invokeAsync';
+import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
+import { asyncInvoker } from './aws/invokeAsync';
 import { logger } from './observability';
 
 /**
- * Tells the background functions (outbox publisher, projector) that events were
+ * Tells the background functions (publisher, projector) that events were
  * committed, so they run now instead of at their next schedule. Best effort: a
  * lost nudge only delays them until that schedule; it never fails a command.
  */
@@ -14,10 +14,11 @@ export interface Nudges {
 }
 
 /** Invokes each named function asynchronously, in parallel (Lambda freezes work left running after a response). */
-export function lambdaNudges(functionNames: readonly string[], client = new LambdaClient({})): Nudges {
+export function lambdaNudges(functionNames: readonly string[], clientConfig: LambdaClientConfig = {}): Nudges {
+  const invoke = asyncInvoker(clientConfig);
   return {
     async afterCommit() {
-      const results = await Promise.allSettled(functionNames.map((name) => invokeAsync(client, name, { nudge: true })));
+      const results = await Promise.allSettled(functionNames.map((name) => invoke(name, { nudge: true })));
       for (const result of results) {
         if (result.status === 'rejected') logger.warn('nudge failed', { error: String(result.reason) });
       }

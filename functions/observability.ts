@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 // One instance each per Lambda container, shared by every handler in it.
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'bank';
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'service';
 
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessEventSourcing' });

@@ -1,10 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { getProjectionStatus, type ProjectorRun } from '../core/projections';
-import { getApp } from './app';
+import { lambdaEntry } from './lambdaEntry';
+import { getRuntime } from './runtime';
 import { logger, metrics } from './observability';
 import { reportProjectionStatus } from './projectionMetrics';
 
@@ -18,7 +16,7 @@ const TIME_LIMIT_MARGIN_MS = 5_000;
  * ignored. Concurrent invocations share the partitions through their leases.
  */
 async function project(_event: unknown, context: Context): Promise<ProjectorRun> {
-  const { db, projector } = await getApp();
+  const { db, projector } = await getRuntime();
   const run = await projector.runUntilCaughtUp({ deadline: Date.now() + context.getRemainingTimeInMillis() - TIME_LIMIT_MARGIN_MS });
   metrics.addMetric('ProjectionEventsApplied', MetricUnit.Count, run.eventsApplied);
   metrics.addMetric('ProjectionBatches', MetricUnit.Count, run.batches);
@@ -28,4 +26,4 @@ async function project(_event: unknown, context: Context): Promise<ProjectorRun>
   return run;
 }
 
-export const handler = middy(project).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));
+export const handler = lambdaEntry(project);

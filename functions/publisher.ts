@@ -1,31 +1,21 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import { connect } from '@nats-io/transport-node';
 import type { Context } from 'aws-lambda';
-import { createPublisher, readPublishingStatus, type Publisher } from '../core/publishing';
-import { getApp, type App } from './app';
+import { readPublishingStatus, type Publisher } from '../core/publishing';
+import { createServicePublisher } from '../core/service';
+import { lambdaEntry } from './lambdaEntry';
 import { logger, metrics } from './observability';
+import { getRuntime, type FunctionRuntime } from './runtime';
 
 // Stop this long before Lambda's own limit, to release the leases and report.
 const SAFETY_MARGIN_MS = 5_000;
 
 let publisher: Publisher | undefined;
 
-/** The app's publisher, built once per container; throws without NATS_URL. */
-export function publisherFor(app: App): Publisher {
-  const { NATS_URL, PUBLISH_STREAM, PUBLISH_SUBJECT_PREFIX, PUBLISH_PARTITIONS, PUBLISH_DUPLICATE_WINDOW_SECONDS, OUTBOX_RETENTION_HOURS } = app.publishing;
+/** The runtime's publisher, built once per process; throws without NATS_URL. */
+export function publisherFor(runtime: FunctionRuntime): Publisher {
+  const { NATS_URL } = runtime.publishing;
   if (!NATS_URL) throw new Error('NATS_URL is not set: the publisher has nowhere to publish');
-  publisher ??= createPublisher({
-    db: app.db,
-    // Without async traces the client does not build two Error objects per publish
-    // to keep call stacks: a third of its CPU at this rate.
-    connect: () => connect({ servers: NATS_URL, name: 'publisher', noAsyncTraces: true }),
-    stream: { name: PUBLISH_STREAM, duplicateWindowMs: PUBLISH_DUPLICATE_WINDOW_SECONDS * 1000 },
-    subjectPrefix: PUBLISH_SUBJECT_PREFIX,
-    partitions: PUBLISH_PARTITIONS,
-    retention: { retentionMs: OUTBOX_RETENTION_HOURS * 3_600_000 },
+  publisher ??= createServicePublisher(runtime, { ...runtime.publishing, NATS_URL }, {
     onRetry: ({ processor, partition, error, retryInMs }) => {
       logger.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, error: String(error) });
     },
@@ -38,9 +28,9 @@ export function publisherFor(app: App): Publisher {
  * left or the invocation nears its time limit, then reports the backlog.
  */
 async function publish(_event: unknown, context: Context): Promise<void> {
-  const app = await getApp();
-  const report = await publisherFor(app).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
-  const status = await readPublishingStatus(app.db);
+  const runtime = await getRuntime();
+  const report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
+  const status = await readPublishingStatus(runtime.db);
   metrics.addMetric('PublishedMessages', MetricUnit.Count, report.published);
   metrics.addMetric('PublishedDuplicates', MetricUnit.Count, report.duplicates);
   metrics.addMetric('PublishRetries', MetricUnit.Count, report.retried);
@@ -57,4 +47,4 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   else logger.info('published', { report, status });
 }
 
-export const handler = middy(publish).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(metrics));
+export const handler = lambdaEntry(publish);

@@ -16,6 +16,8 @@ export { accountIdOf } from './accountIds';
 export { accountSummaries, defineAccountSummaries } from './accountSummaryProjection';
 export { accountStatements, defineAccountStatements } from './accountStatementProjection';
 export { bankProjections } from './bankProjections';
+export { bankService } from './bankService';
+export { bankCommands } from './bankCommands';
 export {
   createAccountQueries,
   MAX_STATEMENT_PAGE,

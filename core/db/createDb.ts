@@ -1,6 +1,6 @@
 import type { Db } from './Db';
 import type { DbConfig } from './config';
-import { createNeonDb } from './neonDb';
+import { lazyDb } from './lazyDb';
 import { createPgliteDb } from './pglite';
 import { createPgDb } from './pgDb';
 
@@ -10,7 +10,7 @@ export function createDb(config: DbConfig): Db {
     case 'pg':
       return createPgDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX });
     case 'neon':
-      return createNeonDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX });
+      return lazyDb(async () => (await import('./neonDb')).createNeonDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX }));
     case 'pglite':
       return createPgliteDb({ dataDir: config.PGLITE_DATA_DIR });
   }

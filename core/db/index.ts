@@ -1,11 +1,19 @@
 export type { Db, Queryable, QueryOptions, QueryResult } from './Db';
 export { poolDb, TransactionAbortedError, type PgCompatiblePool, type PoolDbOptions } from './poolDb';
 export { createPgDb, type PgDbOptions } from './pgDb';
-export { createNeonDb, type NeonDbOptions } from './neonDb';
 export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
-export { migrateOnColdStart } from './migrateOnColdStart';
-export { migrate, loadMigrations, MigrationChecksumError, DEFAULT_MIGRATIONS_DIRECTORY, type Migration } from './migrate';
+export {
+  migrate,
+  loadMigrations,
+  appliedMigrations,
+  MigrationChecksumError,
+  DEFAULT_MIGRATIONS_DIRECTORY,
+  FRAMEWORK,
+  type Migration,
+  type MigrationScope,
+} from './migrate';
+export { assertSchemaCurrent, SchemaNotCurrentError } from './schemaCheck';
 export { createPgliteDb, DataDirLockedError, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';

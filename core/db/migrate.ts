@@ -24,6 +24,15 @@ export class MigrationChecksumError extends Error {
   }
 }
 
+/**
+ * Whose migrations these are: the framework's (tracked in schema_migrations)
+ * or a service's (tracked in service_migrations under its name), so a service
+ * file may share a name with a framework file.
+ */
+export type MigrationScope = { kind: 'framework' } | { kind: 'service'; service: string };
+
+export const FRAMEWORK: MigrationScope = { kind: 'framework' };
+
 export async function loadMigrations(directory: string): Promise<Migration[]> {
   const names = (await readdir(directory)).filter((name) => MIGRATION_FILE.test(name)).sort();
   return Promise.all(
@@ -34,21 +43,57 @@ export async function loadMigrations(directory: string): Promise<Migration[]> {
   );
 }
 
+// Both tracking tables are made by whichever migrator runs first, under the lock.
+const TRACKING_TABLES_SQL = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    name text PRIMARY KEY,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE IF NOT EXISTS service_migrations (
+    service text NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (service, name)
+  )`;
+
+const trackingOf = (scope: MigrationScope) =>
+  scope.kind === 'framework'
+    ? { select: 'SELECT name, checksum FROM schema_migrations', insert: 'INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', params: [] as string[] }
+    : {
+        select: 'SELECT name, checksum FROM service_migrations WHERE service = $1',
+        insert: 'INSERT INTO service_migrations (service, name, checksum) VALUES ($3, $1, $2)',
+        params: [scope.service],
+      };
+
+/** The migrations of a scope already applied, by name, with their checksums; empty before any migrator ran. */
+export async function appliedMigrations(db: Queryable, scope: MigrationScope = FRAMEWORK): Promise<Map<string, string>> {
+  const { rows: present } = await db.query<{ present: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AND to_regclass('service_migrations') IS NOT NULL AS present",
+  );
+  if (!present[0]?.present) return new Map();
+  const tracking = trackingOf(scope);
+  const { rows } = await db.query<{ name: string; checksum: string }>(tracking.select, tracking.params);
+  return new Map(rows.map((row) => [row.name, row.checksum]));
+}
+
 /**
  * Applies pending migrations in name order, each in its own transaction under
- * a transaction-scoped advisory lock, so concurrent cold starts apply each file
+ * a transaction-scoped advisory lock, so concurrent migrators apply each file
  * once and re-running is a no-op. Returns the names it applied.
  */
-export async function migrate(db: Db, options: { directory?: string } = {}): Promise<string[]> {
+export async function migrate(db: Db, options: { directory?: string; scope?: MigrationScope } = {}): Promise<string[]> {
   const migrations = await loadMigrations(options.directory ?? DEFAULT_MIGRATIONS_DIRECTORY);
+  const tracking = trackingOf(options.scope ?? FRAMEWORK);
   const applied: string[] = [];
   for (const migration of migrations) {
     const didApply = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      await ensureMigrationsTable(tx);
-      const recorded = await tx.query<{ checksum: string }>(
-        'SELECT checksum FROM schema_migrations WHERE name = $1',
-        [migration.name],
+      await tx.query(TRACKING_TABLES_SQL);
+      const recorded = await tx.query<{ name: string; checksum: string }>(
+        `${tracking.select} ${tracking.params.length > 0 ? 'AND' : 'WHERE'} name = $${tracking.params.length + 1}`,
+        [...tracking.params, migration.name],
       );
       const existing = recorded.rows[0];
       if (existing) {
@@ -56,22 +101,10 @@ export async function migrate(db: Db, options: { directory?: string } = {}): Pro
         return false;
       }
       await tx.query(migration.sql);
-      await tx.query('INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)', [
-        migration.name,
-        migration.checksum,
-      ]);
+      await tx.query(tracking.insert, [migration.name, migration.checksum, ...tracking.params]);
       return true;
     });
     if (didApply) applied.push(migration.name);
   }
   return applied;
-}
-
-async function ensureMigrationsTable(tx: Queryable): Promise<void> {
-  await tx.query(`
-    CREATE TABLE IF NOT EXISTS schema_migrations (
-      name text PRIMARY KEY,
-      checksum text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
 }

@@ -1,5 +1,4 @@
-import { Client, Pool, type NeonConfig } from '@neondatabase/serverless';
-import ws from 'ws';
+import type { NeonConfig } from '@neondatabase/serverless';
 import type { Db } from './Db';
 import { poolDb } from './poolDb';
 
@@ -16,8 +15,14 @@ export interface NeonDbOptions {
   neon?: Partial<Pick<NeonConfig, 'wsProxy' | 'useSecureWebSocket' | 'pipelineConnect' | 'pipelineTLS' | 'forceDisablePgSSL' | 'coalesceWrites'>>;
 }
 
-/** The `Db` port on `@neondatabase/serverless`: node-postgres semantics over a WebSocket. */
-export function createNeonDb(options: NeonDbOptions): Db {
+/**
+ * The `Db` port on `@neondatabase/serverless`: node-postgres semantics over a
+ * WebSocket. The driver and `ws` are imported here, when a Neon pool is made,
+ * so a process (and a function bundle) using another driver never loads them.
+ */
+export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
+  const { Client, Pool } = await import('@neondatabase/serverless');
+  const { default: ws } = await import('ws');
   const settings = options.neon ?? {};
   class ConfiguredClient extends Client {
     constructor(config?: ConstructorParameters<typeof Client>[0]) {

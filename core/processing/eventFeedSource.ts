@@ -18,10 +18,11 @@ export interface EventFeedSourceOptions {
 }
 
 // Counts (up to a limit) what a partition has past its checkpoint, through the feed's
-// pinned ordered walk; the first row is the oldest in feed order.
+// pinned ordered walk. Every committed event counts, also those still held back
+// by the horizon (a transaction open elsewhere): they are waiting as much as the rest.
 const LAG_SQL = `
   SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_age_seconds
-  FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer, $4::text[], $5::text[], $6::integer, $7::integer)`;
+  FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $4::text[], $5::text[], $6::integer, $7::integer)`;
 
 /** The global feed as a feed processor's source: read from a checkpoint, below the horizon, never skipping an event. */
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {

@@ -121,7 +121,7 @@ export async function eventMessagesById(db: Queryable, eventIds: readonly string
 }
 
 // Lag is the feed's: events of the partition past the checkpoint, whatever their type.
-const feedLag = eventFeedSource({ upcaster: NO_UPCASTING }).lag;
+const plainFeed = eventFeedSource({ upcaster: NO_UPCASTING });
 
 /**
  * The events feed as the publisher reads it, split by stream. While rows the
@@ -150,7 +150,7 @@ export function eventMessages(someSettledBefore: () => boolean): FeedSource<Even
     },
     positionOf: (message) => ({ txId: message.txId, position: message.position }),
     idOf: (message) => message.eventId,
-    lag: feedLag,
+    lag: (db, request) => plainFeed.lag(db, request),
   };
 }
 

@@ -36,7 +36,7 @@ export async function publishInOrder(
       timeoutMs,
     );
     results.push(...sent);
-    const goOn = await Promise.all(sent.map((result) => (result.kind === 'published' ? true : mayGoOn(result))));
+    const goOn = await Promise.all(sent.map((result) => (result.kind === 'published' ? Promise.resolve(true) : mayGoOn(result))));
     keys = keys.filter((key, index) => goOn[index] === true && key.length > round + 1);
   }
   return results;

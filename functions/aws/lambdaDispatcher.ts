@@ -1,12 +1,11 @@
-import { LambdaClient, type LambdaClientConfig } from '@aws-sdk/client-lambda';
+import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
 import type { CommandDispatcher, WorkerEvent } from '../../core/commands';
-import { invokeAsync } from './invokeAsync';
+import { asyncInvoker } from './invokeAsync';
 
 export interface LambdaDispatcherOptions {
   /** The worker function's name, ARN or alias. */
   functionName: string;
-  /** A client of your own; otherwise one is built from `clientConfig` (region, credentials, a local `endpoint`). */
-  client?: LambdaClient;
+  /** Region, credentials, a local `endpoint`; default the function's own. */
   clientConfig?: LambdaClientConfig;
 }
 
@@ -17,8 +16,8 @@ export interface LambdaDispatcherOptions {
  * container, so warm invocations reuse the client's connections.
  */
 export function createLambdaDispatcher(options: LambdaDispatcherOptions): CommandDispatcher {
-  const client = options.client ?? new LambdaClient(options.clientConfig ?? {});
+  const invoke = asyncInvoker(options.clientConfig ?? {});
   return {
-    dispatch: (commandId) => invokeAsync(client, options.functionName, { commandId } satisfies WorkerEvent),
+    dispatch: (commandId) => invoke(options.functionName, { commandId } satisfies WorkerEvent),
   };
 }

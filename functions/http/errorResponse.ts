@@ -7,6 +7,7 @@ import {
   IdempotencyConflictError,
   UnknownCommandTypeError,
 } from '../../core/commands';
+import { SchemaNotCurrentError } from '../../core/db';
 import { ConcurrencyError, EventValidationError } from '../../core/eventstore';
 import { HttpInputError, jsonResponse, type ErrorBody } from './httpResponse';
 
@@ -50,6 +51,10 @@ function mapError(error: unknown): MappedError | undefined {
   }
   if (error instanceof DomainError) {
     return { statusCode: 422, body: { code: error.code, message: error.message, details: { rule: error.rule, ...error.details } } };
+  }
+  if (error instanceof SchemaNotCurrentError) {
+    // The deployment is half done (the Migrator has not run yet): worth retrying soon, not a bug to hide.
+    return { statusCode: 503, body: { code: error.code, message: 'The service is being upgraded; try again shortly', details: {} } };
   }
   return undefined;
 }

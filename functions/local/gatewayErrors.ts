@@ -23,6 +23,10 @@ export const methodNotAllowed = (method: string, path: string, allowed: readonly
     { allow: allowed.join(', ') },
   );
 
+/** No token, or not the one configured: nothing about the route is told. */
+export const unauthorized = (): APIGatewayProxyStructuredResultV2 =>
+  gatewayError(401, { code: 'UNAUTHORIZED', message: 'Send Authorization: Bearer <token>', details: {} }, { 'www-authenticate': 'Bearer' });
+
 export const payloadTooLarge = (limitBytes: number): APIGatewayProxyStructuredResultV2 =>
   gatewayError(413, { code: 'PAYLOAD_TOO_LARGE', message: `The body is over the limit of ${limitBytes} bytes`, details: { limitBytes } });
 

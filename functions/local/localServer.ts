@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toApiGatewayEvent } from './apiGatewayEvent';
-import { internalError, methodNotAllowed, payloadTooLarge, routeNotFound } from './gatewayErrors';
+import { bearerMatches } from './bearerToken';
+import { internalError, methodNotAllowed, payloadTooLarge, routeNotFound, unauthorized } from './gatewayErrors';
 import { createLambdaContext } from './lambdaContext';
 import { compileRoutes, type LocalRoute } from './routes';
 import { writeResult } from './writeResponse';
@@ -18,6 +19,8 @@ export interface LocalServerOptions {
   routes: readonly LocalRoute[];
   /** Told about each handler failure before the 500 is sent; default `console.error`. */
   onError?: (error: unknown, routeKey: string) => void;
+  /** When set, every route asks for `Authorization: Bearer <token>`, as an authorizer would in AWS. */
+  bearerToken?: string;
 }
 
 export interface LocalServer {
@@ -59,6 +62,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const method = request.method ?? 'GET';
+    if (options.bearerToken !== undefined && !bearerMatches(request.headers.authorization, options.bearerToken)) {
+      writeResult(response, unauthorized(), requestId);
+      return;
+    }
     const found = routes.match(method, rawPath);
     if (!found) {
       const allowed = routes.methodsAt(rawPath);

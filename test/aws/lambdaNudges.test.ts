@@ -1,4 +1,3 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lambdaNudges, nudgesFromEnv } from '../../functions/nudges';
 import { startLocalLambda, type LocalLambda } from './localLambda';
@@ -12,7 +11,7 @@ describe('nudges after a commit', () => {
   it('invoke every named function asynchronously', async () => {
     const lambda = await startLocalLambda();
     servers.push(lambda);
-    const nudges = lambdaNudges(['outbox-publisher', 'projector'], new LambdaClient(lambda.clientConfig));
+    const nudges = lambdaNudges(['outbox-publisher', 'projector'], lambda.clientConfig);
     await nudges.afterCommit();
     expect(lambda.invokes.map((invoke) => [invoke.path, invoke.headers['x-amz-invocation-type'], invoke.body]).sort()).toEqual([
       ['/2015-03-31/functions/outbox-publisher/invocations', 'Event', '{"nudge":true}'],
@@ -23,7 +22,7 @@ describe('nudges after a commit', () => {
   it('never fail the command that committed, even when Lambda refuses', async () => {
     const lambda = await startLocalLambda({ status: () => 500 });
     servers.push(lambda);
-    const nudges = lambdaNudges(['outbox-publisher'], new LambdaClient(lambda.clientConfig));
+    const nudges = lambdaNudges(['outbox-publisher'], lambda.clientConfig);
     await expect(nudges.afterCommit()).resolves.toBeUndefined();
     expect(lambda.invokes.length).toBeGreaterThan(0);
   });

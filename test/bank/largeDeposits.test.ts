@@ -1,11 +1,12 @@
 import { expect, it } from 'vitest';
-import { bankCommands } from '../../core/bank/bankCommands';
+import { bankService } from '../../core/bank';
 import { LARGE_DEPOSIT, LARGE_DEPOSIT_SUBJECT } from '../../core/bank/largeDeposits';
 import { createCommandBus } from '../../core/commands';
+import { serviceCommandDefinitions } from '../../core/service';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 
 describeOnEachDriver('large deposits reported to compliance', (context) => {
-  const bus = () => createCommandBus({ db: context().db, commands: bankCommands(context().db, context().store) });
+  const bus = () => createCommandBus({ db: context().db, commands: serviceCommandDefinitions(bankService, context().db, context().store) });
   const reports = async (accountId: string) =>
     (
       await context().db.query<{ subject: string; body: unknown }>(

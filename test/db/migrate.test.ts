@@ -8,8 +8,10 @@ import {
   DEFAULT_MIGRATIONS_DIRECTORY,
   MigrationChecksumError,
   createPgDb,
+  SchemaNotCurrentError,
+  assertSchemaCurrent,
+  FRAMEWORK,
   migrate,
-  migrateOnColdStart,
   type Db,
 } from '../../core/db';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -74,6 +76,7 @@ describe('migrations', () => {
       'projection_generations',
       'projections',
       'schema_migrations',
+      'service_migrations',
       'snapshots',
     ]);
   });
@@ -124,20 +127,28 @@ describe('migrations', () => {
     await expect(migrate(db, { directory })).rejects.toBeInstanceOf(MigrationChecksumError);
   });
 
-  it('migrates once per process on cold start, however many invocations ask', async () => {
+  it('says whether the schema is current: what is not applied, and what was applied in another form', async () => {
     const db = open((await freshDatabase()).url);
-    const runs = await Promise.all([migrateOnColdStart(db), migrateOnColdStart(db), migrateOnColdStart(db)]);
-    expect(runs[0]).toContain('0001_event_store.sql');
-    expect(runs[1]).toBe(runs[0]);
-    expect(runs[2]).toBe(runs[0]);
+    const directory = await migrationsDir({ '0001_a.sql': 'CREATE TABLE a (id int);', '0002_b.sql': 'CREATE TABLE b (id int);' });
+    const sets = [{ directory, scope: FRAMEWORK }];
+    await expect(assertSchemaCurrent(db, sets)).rejects.toMatchObject({ code: 'SCHEMA_NOT_CURRENT', missing: ['0001_a.sql', '0002_b.sql'] });
+
+    await migrate(db, { directory });
+    await expect(assertSchemaCurrent(db, sets)).resolves.toBeUndefined();
+
+    await writeFile(path.join(directory, '0002_b.sql'), 'CREATE TABLE b (id bigint);');
+    await writeFile(path.join(directory, '0003_c.sql'), 'CREATE TABLE c (id int);');
+    const behind = await assertSchemaCurrent(db, sets).catch((error: unknown) => error);
+    expect(behind).toBeInstanceOf(SchemaNotCurrentError);
+    expect(behind).toMatchObject({ missing: ['0003_c.sql'], changed: ['0002_b.sql'] });
   });
 
   it('is applied by `npm run migrate` to the database named by DATABASE_URL', async () => {
     const { url } = await freshDatabase();
     const first = await run('npm', ['run', '--silent', 'migrate'], { env: { ...process.env, DATABASE_URL: url } });
-    expect(first.stdout).toContain('applied: 0001_event_store.sql');
+    expect(first.stdout).toMatch(/framework: 0001_event_store\.sql, 0002_/);
     const second = await run('npm', ['run', '--silent', 'migrate'], { env: { ...process.env, DATABASE_URL: url } });
-    expect(second.stdout).toContain('database is up to date');
+    expect(second.stdout).toContain('framework: none pending');
     expect(await recorded(open(url))).toContain('0001_event_store.sql');
   });
 });

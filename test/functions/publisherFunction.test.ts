@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { getCommandStatus } from '../../core/commands';
 import { readPublishingStatus } from '../../core/publishing';
-import { getApp } from '../../functions/app';
+import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { postCommandRequest } from '../support/commandHttp';
@@ -32,14 +32,14 @@ async function storedCount(): Promise<number> {
 describe('the publisher function', () => {
   it('given commands through the HTTP function, publishes their events to JetStream and leaves no backlog', async () => {
     const nudged: string[] = [];
-    (await getApp()).nudges.onNudge(() => nudged.push('nudge'));
+    (await getRuntime()).nudges.onNudge(() => nudged.push('nudge'));
     expect((await postCommandRequest('OpenAccount', { accountId: 'acc-1', owner: 'Ada', currency: 'EUR' })).statusCode).toBe(200);
     expect((await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 250 }, { 'idempotency-key': 'dep-1' })).statusCode).toBe(200);
     // A replay commits nothing, so it nudges nothing.
     expect((await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 250 }, { 'idempotency-key': 'dep-1' })).statusCode).toBe(200);
     expect(nudged).toEqual(['nudge', 'nudge']);
 
-    const { db } = await getApp();
+    const { db } = await getRuntime();
     // Usually one invocation; more while other test files' open transactions hold the snapshot horizon back.
     const published = async () => (await getCommandStatus(db, 'dep-1')) !== undefined && (await storedCount()) === 2;
     for (let invocation = 0; invocation < 200 && !(await published()); invocation++) {

@@ -1,22 +1,20 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handler as getAccount } from '../../functions/http/getAccount';
-import { handler as getAccountStatement } from '../../functions/http/getAccountStatement';
+import { handler as queryFunction } from '../../functions/http/query';
 import { handler as projector } from '../../functions/projector';
 import { apiGatewayEvent, lambdaContext, parseResponse, type JsonResponse } from '../support/apiGatewayEvent';
 import { postCommandRequest } from '../support/commandHttp';
 import { sleep } from '../support/fixtures';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-useAppOnTestDatabase({ migrated: false });
+useAppOnTestDatabase();
 
 async function getRequest(route: string, path: string, id: string, query?: Record<string, string>): Promise<JsonResponse> {
   const event: APIGatewayProxyEventV2 = {
     ...apiGatewayEvent({ method: 'GET', route, path, pathParameters: { id } }),
     ...(query ? { queryStringParameters: query, rawQueryString: new URLSearchParams(query).toString() } : {}),
   };
-  const handler = route.endsWith('/statement') ? getAccountStatement : getAccount;
-  return parseResponse(await handler(event, lambdaContext()));
+  return parseResponse(await queryFunction(event, lambdaContext()));
 }
 
 const account = (id: string) => getRequest('/accounts/{id}', `/accounts/${id}`, id);

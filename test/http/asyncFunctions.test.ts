@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { payloadHash } from '../../core/commands';
-import { getApp } from '../../functions/app';
+import { getRuntime } from '../../functions/runtime';
 import { handler as commandSweeper } from '../../functions/commandSweeper';
 import { handler as commandWorker } from '../../functions/commandWorker';
 import { lambdaContext } from '../support/apiGatewayEvent';
@@ -23,7 +23,7 @@ const statusOnceSettled = async (id: string) => {
 /** A command stored as pending, as if its dispatch had been lost `ageMs` ago. */
 const givenPendingCommand = async (type: string, payload: Record<string, unknown>, ageMs = 0) => {
   const commandId = crypto.randomUUID();
-  const { db } = await getApp();
+  const { db } = await getRuntime();
   await db.query(
     `INSERT INTO commands (command_id, command_type, payload_hash, payload, correlation_id, status, created_at, updated_at)
      VALUES ($1, $2, $3, $4, 'corr', 'pending', now() - make_interval(secs => $5 / 1000.0), now() - make_interval(secs => $5 / 1000.0))`,
@@ -56,7 +56,7 @@ describe('asynchronous commands over HTTP', () => {
     const commandId = String(accepted.body.commandId);
     expect((await statusOnceSettled(commandId)).body).toMatchObject({ status: 'succeeded' });
 
-    const { store } = await getApp();
+    const { store } = await getRuntime();
     const { events } = await store.readStream(`account-${accountId}`);
     expect(events.map((event) => event.metadata)).toEqual([
       { correlationId: 'checkout-17', causationId: 'event-41', commandId, traceparent },

@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CommandFailedBeforeError } from '../../core/commands';
 import { ConcurrencyError } from '../../core/eventstore';
-import { getApp } from '../../functions/app';
+import { getRuntime } from '../../functions/runtime';
 import { errorResponse } from '../../functions/http/errorResponse';
 import { parseResponse } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
-// Unmigrated: the first request migrates it, as a cold start does.
-useAppOnTestDatabase({ migrated: false });
+useAppOnTestDatabase();
 
 const post = postCommandRequest;
 const get = getCommandRequest;
@@ -155,7 +154,7 @@ describe('POST /commands/{type}', () => {
     const accountId = await openAccount();
     const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => post('Deposit', { accountId, amount: index + 1 })));
     expect(responses.map((response) => response.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
-    const { db } = await getApp();
+    const { db } = await getRuntime();
     const { rows } = await db.query<{ total: number; count: number }>(
       "SELECT sum((data->>'amount')::int)::int AS total, count(*)::int AS count FROM events WHERE stream_id = $1 AND type = 'MoneyDeposited'",
       [`account-${accountId}`],

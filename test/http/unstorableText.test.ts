@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handler as getAccount } from '../../functions/http/getAccount';
-import { handler as getAccountStatement } from '../../functions/http/getAccountStatement';
+import { handler as queryFunction } from '../../functions/http/query';
 import { handler as projector } from '../../functions/projector';
 import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
@@ -58,8 +57,7 @@ describe('text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) is refused
         ...apiGatewayEvent({ method: 'GET', route, path: route.replace('{id}', encodeURIComponent(id)), pathParameters: { id } }),
         ...(query ? { queryStringParameters: query } : {}),
       };
-      const handler = route === '/accounts/{id}' ? getAccount : getAccountStatement;
-      return parseResponse(await handler(event, lambdaContext()));
+      return parseResponse(await queryFunction(event, lambdaContext()));
     };
 
     it('in the account id, and in the statement page query', async () => {

@@ -1,43 +1,93 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpRoutes } from '../../functions/http/httpRoutes';
-import { startLocalServer, type LocalServer } from '../../functions/local';
-import { handler as projector } from '../../functions/projector';
-import { lambdaContext } from '../support/apiGatewayEvent';
-import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { bankService } from '../../core/bank';
+import { startDevServer, type DevServer } from '../../functions/local';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
-useAppOnTestDatabase();
+const TOKEN = 'local-token-1';
 
-/** The HTTP API over real HTTP, as `npm run dev` serves it (here on PostgreSQL). */
-describe('the HTTP API on the local runtime', () => {
-  let server: LocalServer;
+/** The HTTP API over real HTTP, as `npm run dev` serves it (here on PostgreSQL, with API_TOKEN set). */
+describe('the HTTP API on the dev server', () => {
+  let database: TestDatabase;
+  let dev: DevServer;
   beforeAll(async () => {
-    server = await startLocalServer({ port: 0, routes: httpRoutes });
-    // The read models' tables exist once the projector has run: account reads then reach PostgreSQL.
-    await projector({}, lambdaContext('projector'));
+    database = await createTestDatabase({ migrated: false });
+    dev = await startDevServer(bankService, {
+      port: 0,
+      env: { ...process.env, DATABASE_URL: database.url, NATS_URL: undefined, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      bearerToken: TOKEN,
+    });
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await dev.stop();
+    await database.drop();
+  });
 
-  const send = async (method: string, path: string, body?: string) => {
-    const response = await fetch(`${server.url}${path}`, {
+  const send = async (method: string, path: string, options: { body?: string; token?: string | null } = {}) => {
+    const token = options.token === undefined ? TOKEN : options.token;
+    const response = await fetch(`${dev.url}${path}`, {
       method,
-      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+      headers: {
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      },
+      ...(options.body === undefined ? {} : { body: options.body }),
     });
     return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
   };
+  const eventCount = async () => (await dev.runtime.db.query<{ count: number }>('SELECT count(*)::int AS count FROM events')).rows[0]?.count;
+
+  it('without a token, or with the wrong one, answers 401 and runs nothing; with the right one, 200', async () => {
+    const before = await eventCount();
+    const open = JSON.stringify({ accountId: 'acc-auth', owner: 'ada', currency: 'EUR' });
+    const missing = await send('POST', '/commands/OpenAccount', { body: open, token: null });
+    const wrong = await send('POST', '/commands/OpenAccount', { body: open, token: 'local-token-2' });
+    expect([missing.status, wrong.status]).toEqual([401, 401]);
+    expect(missing.body).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await send('GET', '/accounts/acc-auth', { token: null })).toMatchObject({ status: 401 });
+    expect(await eventCount()).toBe(before);
+
+    expect(await send('POST', '/commands/OpenAccount', { body: open })).toMatchObject({ status: 200, body: { version: 1 } });
+  });
+
+  it('an internal command (a transfer step) is unknown over HTTP, 404 as any unknown type, and writes nothing', async () => {
+    const before = await eventCount();
+    const internal = await send('POST', '/commands/RecordDebit', { body: JSON.stringify({ transferId: 'tr-1' }) });
+    const unknown = await send('POST', '/commands/Teleport', { body: JSON.stringify({ transferId: 'tr-1' }) });
+    expect(internal).toMatchObject({ status: 404, body: { code: 'UNKNOWN_COMMAND_TYPE', details: { commandType: 'RecordDebit' } } });
+    expect(unknown).toMatchObject({ status: 404, body: { code: 'UNKNOWN_COMMAND_TYPE' } });
+    expect(await eventCount()).toBe(before);
+    const { rows } = await dev.runtime.db.query("SELECT 1 FROM commands WHERE command_type = 'RecordDebit'");
+    expect(rows).toEqual([]);
+  });
+
+  it('serves the query routes the service declares, kept fresh by its projector loop', async () => {
+    const accountId = 'acc-query';
+    await send('POST', '/commands/OpenAccount', { body: JSON.stringify({ accountId, owner: 'bo', currency: 'EUR' }) });
+    await send('POST', '/commands/Deposit', { body: JSON.stringify({ accountId, amount: 40 }) });
+    // The projector loop is woken by the commit; poll rather than guess how long it takes on a loaded runner.
+    let account = await send('GET', `/accounts/${accountId}`);
+    for (let attempt = 0; attempt < 100 && (account.status !== 200 || account.body.balance !== 40); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      account = await send('GET', `/accounts/${accountId}`);
+    }
+    expect(account).toMatchObject({ status: 200, body: { accountId, owner: 'bo', balance: 40 } });
+    expect(await send('GET', '/accounts/nobody')).toMatchObject({ status: 404, body: { code: 'ACCOUNT_NOT_FOUND' } });
+  });
 
   it('400 INVALID_TEXT for a lone UTF-16 surrogate in the body (the escape written in the JSON) or %00 in a path id', async () => {
     const refusals = [
-      await send('POST', '/commands/OpenAccount', '{"accountId":"a\\ud800b","owner":"ada","currency":"EUR"}'),
+      await send('POST', '/commands/OpenAccount', { body: '{"accountId":"a\\ud800b","owner":"ada","currency":"EUR"}' }),
       await send('GET', '/accounts/a%00b'),
       await send('GET', '/accounts/a%00b/statement'),
       await send('GET', '/commands/a%00b'),
-      await send('POST', '/commands/a%00b', '{"accountId":"acc-1"}'),
+      await send('POST', '/commands/a%00b', { body: '{"accountId":"acc-1"}' }),
     ];
     expect(refusals.map((response) => [response.status, response.body.code])).toEqual(Array.from(refusals, () => [400, 'INVALID_TEXT']));
   });
 
   it('405 METHOD_NOT_ALLOWED with Allow for a known path, 404 ROUTE_NOT_FOUND for an unknown one', async () => {
-    const wrongMethod = await send('PUT', '/commands/Deposit', '{}');
+    const wrongMethod = await send('PUT', '/commands/Deposit', { body: '{}' });
     expect(wrongMethod).toMatchObject({ status: 405, body: { code: 'METHOD_NOT_ALLOWED', details: { allowed: ['GET', 'POST'] } } });
     expect(wrongMethod.headers.get('allow')).toBe('GET, POST');
     expect(await send('DELETE', '/accounts/acc-1')).toMatchObject({ status: 405, body: { details: { allowed: ['GET'] } } });

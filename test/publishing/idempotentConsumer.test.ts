@@ -119,7 +119,8 @@ describe('the idempotent consumer helper', () => {
   it('terminates a message it cannot read, so it is never delivered again, and writes nothing', async () => {
     const { name, consumer } = await newConsumer();
     for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
-    await harness.nc.publish(`${harness.subjectPrefix}.account.Garbled`, 'not json');
+    harness.nc.publish(`${harness.subjectPrefix}.account.Garbled`, 'not json');
+    await harness.nc.flush();
     await sleep(100);
     const [garbled] = await fetchAll(consumer, 10);
     if (!garbled) throw new Error('the garbled message was not delivered');

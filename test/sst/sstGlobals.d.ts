@@ -38,6 +38,9 @@ declare namespace sst {
       environment?: Input<Record<string, Input<string>>>;
       copyFiles?: Input<{ from: Input<string>; to?: Input<string> }[]>;
       permissions?: Input<{ actions: string[]; resources: Input<string>[] }[]>;
+      nodejs?: Input<{ esbuild?: Input<{ external?: string[] }>; plugins?: Input<string> }>;
+      /** Changes to the underlying resources; here, what the Lambda function waits for. */
+      transform?: { function?: (args: never, opts: { dependsOn?: unknown }) => void };
     }
 
     class Function {
@@ -48,10 +51,19 @@ declare namespace sst {
 
     type HttpMethod = 'ANY' | 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 
+    interface ApiGatewayV2RouteArgs {
+      auth?: Input<{ iam?: Input<boolean>; jwt?: Input<{ authorizer: Input<string>; scopes?: Input<Input<string>[]> }> }>;
+    }
+
+    class ApiGatewayV2Authorizer {
+      readonly id: Output<string>;
+    }
+
     class ApiGatewayV2 {
       constructor(name: string, args?: { link?: Input<Linkable[]> });
       readonly url: Output<string>;
-      route(rawRoute: `${HttpMethod} /${string}` | '$default', handler: Input<string | FunctionArgs>): void;
+      route(rawRoute: `${HttpMethod} /${string}` | '$default', handler: Input<string | FunctionArgs>, args?: ApiGatewayV2RouteArgs): void;
+      addAuthorizer(args: { name: string; jwt?: Input<{ issuer: Input<string>; audiences: Input<Input<string>[]> }> }): ApiGatewayV2Authorizer;
     }
 
     interface CronV2Args {
@@ -65,6 +77,17 @@ declare namespace sst {
       constructor(name: string, args: CronV2Args);
       /** The underlying EventBridge Scheduler schedule and IAM role. */
       readonly nodes: { readonly schedule: unknown; readonly role: unknown };
+    }
+  }
+}
+
+/** The Pulumi AWS provider's resources, as SST exposes them. */
+declare namespace aws {
+  namespace lambda {
+    /** Invokes a function once when created, and again whenever a trigger changes. */
+    class Invocation {
+      constructor(name: string, args: { functionName: sst.Input<string>; input: sst.Input<string>; triggers?: Record<string, sst.Input<string>> });
+      readonly result: sst.Output<string>;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { getApp } from '../../functions/app';
+import { getRuntime } from '../../functions/runtime';
 import { createTestDatabase, type TestDatabase } from './testDatabase';
 
 /**
@@ -22,7 +22,7 @@ export function useAppOnTestDatabase(
   });
   afterAll(async () => {
     try {
-      await (await getApp()).db.close();
+      await (await getRuntime()).db.close();
     } finally {
       // Also when the app never started (its database refused a migration, say).
       await database?.drop();

@@ -1,10 +1,11 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { handler as getCommand } from '../../functions/http/getCommand';
 import { handler as postCommand } from '../../functions/http/postCommand';
 import { apiGatewayEvent, lambdaContext, parseResponse, type JsonResponse } from './apiGatewayEvent';
 
-/** `POST /commands/{type}` through the real handler; a string body is sent as is. */
-export async function postCommandRequest(type: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
-  const event = apiGatewayEvent({
+/** The API Gateway event of `POST /commands/{type}`; a string body is sent as is. */
+export function postCommandEvent(type: string, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  return apiGatewayEvent({
     method: 'POST',
     route: '/commands/{command}',
     path: `/commands/${type}`,
@@ -12,7 +13,11 @@ export async function postCommandRequest(type: string, body: unknown, headers: R
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return parseResponse(await postCommand(event, lambdaContext()));
+}
+
+/** `POST /commands/{type}` through the deployment's handler. */
+export async function postCommandRequest(type: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  return parseResponse(await postCommand(postCommandEvent(type, body, headers), lambdaContext()));
 }
 
 /** `GET /commands/{id}` through the real handler. */

@@ -1,4 +1,6 @@
-import { createNeonDb, createPgDb, type Db } from '../../core/db';
+import { createPgDb, type Db } from '../../core/db';
+import { lazyDb } from '../../core/db/lazyDb';
+import { createNeonDb } from '../../core/db/neonDb';
 import { startWsTcpProxy, type WsTcpProxy } from './wsTcpProxy';
 
 export type DriverName = 'pg' | 'neon';
@@ -18,7 +20,7 @@ export async function startDriver(name: DriverName): Promise<DriverHarness> {
   return {
     name,
     connect: (url, max) =>
-      createNeonDb({
+      lazyDb(() => createNeonDb({
         connectionString: url,
         max: max ?? 20,
         neon: {
@@ -28,7 +30,7 @@ export async function startDriver(name: DriverName): Promise<DriverHarness> {
           pipelineTLS: false,
           forceDisablePgSSL: true,
         },
-      }),
+      })),
     close: () => proxy.close(),
   };
 }

@@ -21,7 +21,11 @@ async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
   return port;
 }
 
@@ -33,7 +37,9 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
         socket.destroy();
         resolve(true);
       });
-      socket.on('error', () => resolve(false));
+      socket.on('error', () => {
+        resolve(false);
+      });
     });
     if (open) return;
     if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port}`);
@@ -62,7 +68,9 @@ export async function startPrivateNatsServer(options: { jetstream?: string } = {
     child = undefined;
     if (!running || running.exitCode !== null) return;
     await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
+      running.once('exit', () => {
+        resolve();
+      });
       running.kill('SIGKILL');
     });
   };

@@ -1,0 +1,97 @@
+import type { Queryable } from '../db';
+import type { EventUpcaster } from '../eventstore';
+import type { Projection } from '../projections';
+import type { EventRoutingOptions } from '../publishing';
+import { DEFAULT_ACCESS, type AccessSettings } from './accessSettings';
+import type { CommandGroup } from './serviceCommands';
+import type { QueryRoute } from './serviceQueries';
+
+export interface ServiceDefinition<Context> {
+  /** Lower-case letters, digits and dashes: names the service's migrations and its deployment. */
+  name: string;
+  /** Every aggregate's commands (see aggregateCommands), public or internal. */
+  commands: readonly CommandGroup[];
+  /** What the service's reads share, built once per process (projection readers, caches). */
+  context?: (reads: { db: Queryable }) => Context;
+  queries?: readonly QueryRoute<Context>[];
+  projections?: readonly Projection[];
+  /** Brings stored events to their current shape on every read. */
+  upcasters?: EventUpcaster;
+  publishing?: {
+    /** Which stored events are published, on which subjects; the prefix comes from the deployment (PUBLISH_SUBJECT_PREFIX). */
+    routing?: Omit<EventRoutingOptions, 'prefix'>;
+    /** Subjects of the service's integration messages, which the JetStream stream must capture too. */
+    integrationSubjects?: readonly string[];
+  };
+  /** The folder of the service's own SQL migrations, applied after the framework's and tracked apart. */
+  migrations?: string;
+  /** Who may call the routes in AWS; default IAM. */
+  access?: AccessSettings;
+  /** How its functions reach the database in AWS (see DatabaseDeployment). */
+  database?: Partial<DatabaseDeployment>;
+}
+
+/**
+ * The database driver its functions use in AWS, and their pool: `pg` for
+ * PostgreSQL reached over TCP (RDS through RDS Proxy, which pools for the many
+ * Lambda containers), `neon` for Neon's serverless driver over WebSockets. Each
+ * container holds its own pool, so keep it at 1 or 2 connections.
+ */
+export interface DatabaseDeployment {
+  driver: 'pg' | 'neon';
+  poolMax: number;
+}
+
+export const DEFAULT_DATABASE_DEPLOYMENT: DatabaseDeployment = { driver: 'pg', poolMax: 2 };
+
+/** A checked service definition. */
+export interface Service<Context = unknown> extends ServiceDefinition<Context> {
+  readonly access: AccessSettings;
+  readonly database: DatabaseDeployment;
+  /** Command types anyone authorised may send over HTTP. */
+  readonly publicCommandTypes: ReadonlySet<string>;
+}
+
+export class ServiceDefinitionError extends Error {
+  readonly code = 'INVALID_SERVICE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServiceDefinitionError';
+  }
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+function duplicates(values: readonly string[]): string[] {
+  return values.filter((value, index) => values.indexOf(value) !== index);
+}
+
+/**
+ * The one place a service is declared: its aggregates' commands (each public
+ * or internal), its queries, projections, publishing routes, upcasters,
+ * migrations and access. Every function, `npm run dev` and the SST app are
+ * built from it.
+ */
+export function defineService<Context = undefined>(definition: ServiceDefinition<Context>): Service<Context> {
+  if (!NAME.test(definition.name)) {
+    throw new ServiceDefinitionError(`service name ${JSON.stringify(definition.name)} must be 1-40 lower-case letters, digits or dashes, starting with a letter`);
+  }
+  const commandTypes = definition.commands.flatMap((group) => group.types);
+  const sameType = duplicates(commandTypes.map((command) => command.type));
+  if (sameType.length > 0) throw new ServiceDefinitionError(`command types declared twice: ${[...new Set(sameType)].join(', ')}`);
+  const samePath = duplicates((definition.queries ?? []).map((query) => query.path));
+  if (samePath.length > 0) throw new ServiceDefinitionError(`query paths declared twice: ${[...new Set(samePath)].join(', ')}`);
+  const sameProjection = duplicates((definition.projections ?? []).map((projection) => projection.name));
+  if (sameProjection.length > 0) throw new ServiceDefinitionError(`projections declared twice: ${[...new Set(sameProjection)].join(', ')}`);
+  for (const query of definition.queries ?? []) {
+    if (!query.path.startsWith('/') || query.path.startsWith('/commands') || query.path.startsWith('/browser')) {
+      throw new ServiceDefinitionError(`query path ${query.path} must start with "/" and stay out of /commands and /browser`);
+    }
+  }
+  return {
+    ...definition,
+    access: definition.access ?? DEFAULT_ACCESS,
+    database: { ...DEFAULT_DATABASE_DEPLOYMENT, ...definition.database },
+    publicCommandTypes: new Set(commandTypes.filter((command) => command.visibility === 'public').map((command) => command.type)),
+  };
+}

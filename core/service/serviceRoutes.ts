@@ -1,0 +1,35 @@
+import type { Service } from './defineService';
+
+/** Which generic handler serves a route. */
+export type RouteKind = 'command' | 'command-status' | 'query';
+
+export interface ServiceRoute {
+  method: 'GET' | 'POST';
+  path: `/${string}`;
+  kind: RouteKind;
+}
+
+/**
+ * The service's HTTP routes, as API Gateway and the dev server declare them:
+ * the command routes every service has, then its query routes. One variable
+ * name at the /commands level ({command}: the type to POST, the id to GET),
+ * since API Gateway refuses sibling path variables with different names.
+ */
+export function serviceRoutes(service: Service): ServiceRoute[] {
+  return [
+    { method: 'POST', path: '/commands/{command}', kind: 'command' },
+    { method: 'GET', path: '/commands/{command}', kind: 'command-status' },
+    ...(service.queries ?? []).map((query) => ({ method: 'GET' as const, path: query.path, kind: 'query' as const })),
+  ];
+}
+
+/** The background work the service needs run on a schedule (and nudged after commits). */
+export type ScheduledWork = 'publisher' | 'projector' | 'command-sweeper';
+
+export function scheduledWork(service: Service): ScheduledWork[] {
+  return [
+    'publisher',
+    ...((service.projections ?? []).length > 0 ? (['projector'] as const) : []),
+    'command-sweeper',
+  ];
+}

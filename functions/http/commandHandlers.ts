@@ -1,0 +1,78 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { getCommandStatus, UnknownCommandTypeError } from '../../core/commands';
+import { logger, metrics } from '../observability';
+import type { RuntimeLoader } from '../runtime';
+import { commandRequestOf } from './commandRequest';
+import { errorResponse } from './errorResponse';
+import { correlationIdOf } from './headerIds';
+import { jsonResponse } from './httpResponse';
+import { unstorableTextResponse } from './requestText';
+
+type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const wantsAsync = (event: APIGatewayProxyEventV2) => /\brespond-async\b/i.test(event.headers.prefer ?? '');
+
+/** The longest a command's answer waits for its nudges; a nudge left unsent only waits for the next schedule. */
+export const NUDGE_BUDGET_MS = 50;
+
+const within = (work: Promise<unknown>, ms: number) =>
+  Promise.race([work.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+
+/**
+ * `POST /commands/{type}`: runs a public command and answers with its outcome
+ * (200) or why not; with `Prefer: respond-async`, stores it for the worker and
+ * answers 202 with where to read its status. An internal command is unknown here.
+ */
+export function postCommandHandler(load: RuntimeLoader): HttpHandler {
+  return async (event) => {
+    const started = performance.now();
+    const correlationId = correlationIdOf(event);
+    try {
+      const request = commandRequestOf(event);
+      logger.appendKeys({ correlationId, commandType: request.type, commandId: request.commandId });
+      const { bus, asyncCommands, nudges, service } = await load();
+      if (!service.publicCommandTypes.has(request.type)) throw new UnknownCommandTypeError(request.type);
+      if (wantsAsync(event)) {
+        const sent = await asyncCommands.send(request);
+        metrics.addMetric('CommandAccepted', MetricUnit.Count, 1);
+        return jsonResponse(202, sent, { 'x-correlation-id': correlationId, location: `/commands/${sent.commandId}`, 'preference-applied': 'respond-async' });
+      }
+      const outcome = await bus.execute(request);
+      if (!outcome.replayed) await within(nudges.afterCommit(), NUDGE_BUDGET_MS);
+      metrics.addMetric(outcome.replayed ? 'CommandReplayed' : 'CommandSucceeded', MetricUnit.Count, 1);
+      logger.info('command done', { streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });
+      return jsonResponse(200, outcome, { 'x-correlation-id': correlationId });
+    } catch (error) {
+      const response = errorResponse(error, { 'x-correlation-id': correlationId });
+      if ((response.statusCode ?? 500) >= 500) logger.error('command failed', { error: error instanceof Error ? error : String(error) });
+      else logger.info('command refused', { error: error instanceof Error ? error.message : String(error) });
+      metrics.addMetric('CommandRefused', MetricUnit.Count, 1);
+      return response;
+    } finally {
+      metrics.addMetric('CommandLatency', MetricUnit.Milliseconds, performance.now() - started);
+    }
+  };
+}
+
+const commandNotFound = (commandId: string) =>
+  jsonResponse(404, { code: 'COMMAND_NOT_FOUND', message: `No command ${commandId}`, details: { commandId } });
+
+/** `GET /commands/{id}`: what became of a public command: pending, succeeded with its outcome, or failed with its error. */
+export function getCommandHandler(load: RuntimeLoader): HttpHandler {
+  return async (event) => {
+    const refused = unstorableTextResponse(event);
+    if (refused) return refused;
+    const commandId = event.pathParameters?.command ?? '';
+    try {
+      const { db, service } = await load();
+      const status = await getCommandStatus(db, commandId);
+      // An internal command's record stays as hidden as the command itself.
+      if (!status || !service.publicCommandTypes.has(status.commandType)) return commandNotFound(commandId);
+      return jsonResponse(200, status);
+    } catch (error) {
+      logger.error('reading a command failed', { error: error instanceof Error ? error : String(error) });
+      return errorResponse(error);
+    }
+  };
+}

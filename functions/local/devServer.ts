@@ -1,0 +1,86 @@
+import { startBackgroundLoop, type BackgroundLoop } from '../../core/background';
+import { serviceRoutes, createServicePublisher, type Service, type ServiceRoute } from '../../core/service';
+import { getCommandHandler, postCommandHandler } from '../http/commandHandlers';
+import { queryHandler } from '../http/queryHandler';
+import { runtimeLoader, type FunctionRuntime, type RuntimeLoader } from '../runtime';
+import { startLocalServer } from './localServer';
+import type { HttpHandler } from './routes';
+
+export interface DevServerOptions {
+  port: number;
+  /** The settings the functions would read in AWS (DATABASE_URL, NATS_URL...); default this process's. */
+  env?: Record<string, string | undefined>;
+  /** When set, every route asks for `Authorization: Bearer <token>`. */
+  bearerToken?: string;
+  /** Where background failures go; default `console.error`. */
+  onError?: (what: string, error: unknown) => void;
+}
+
+export interface DevServer {
+  url: string;
+  runtime: FunctionRuntime;
+  /** Whether the publisher runs (NATS_URL is set). */
+  publishing: boolean;
+  stop(): Promise<void>;
+}
+
+const handlerOf = (route: ServiceRoute, load: RuntimeLoader): HttpHandler => {
+  switch (route.kind) {
+    case 'command':
+      return postCommandHandler(load);
+    case 'command-status':
+      return getCommandHandler(load);
+    case 'query':
+      return queryHandler(load);
+  }
+};
+
+/**
+ * Serves a service the way its deployment does, on this machine: the same
+ * generic handlers behind the same routes (derived from the service), and the
+ * background work its schedules would run (projector, publisher, command
+ * sweeper) as loops in this process, woken by every commit. Migrates first.
+ */
+export async function startDevServer(service: Service, options: DevServerOptions): Promise<DevServer> {
+  const onError =
+    options.onError ??
+    ((what: string, error: unknown) => {
+      console.error(`${what} failed`, error);
+    });
+  const load = runtimeLoader(service, { migrate: true, ...(options.env ? { env: options.env } : {}) });
+  const runtime = await load();
+  const server = await startLocalServer({
+    port: options.port,
+    routes: serviceRoutes(service).map((route) => ({ method: route.method, path: route.path, handler: handlerOf(route, load) })),
+    ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),
+  });
+  const loops: BackgroundLoop[] = [];
+  const afterCommit: BackgroundLoop[] = [];
+  const loop = (what: string, run: () => Promise<unknown>, idleMs?: number) => {
+    const started = startBackgroundLoop(run, { ...(idleMs ? { idleMs } : {}), onError: (error) => {
+        onError(what, error);
+      },
+    });
+    loops.push(started);
+    return started;
+  };
+  if ((service.projections ?? []).length > 0) afterCommit.push(loop('projector run', () => runtime.projector.runUntilCaughtUp()));
+  const natsUrl = runtime.publishing.NATS_URL;
+  const publisher = natsUrl ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }) : undefined;
+  if (publisher) afterCommit.push(loop('publisher run', () => publisher.run({ deadline: Date.now() + 10_000 })));
+  loop('command sweep', () => runtime.asyncCommands.sweepPendingCommands(), 30_000);
+  runtime.nudges.onNudge(() => {
+    for (const background of afterCommit) background.wake();
+  });
+  return {
+    url: server.url,
+    runtime,
+    publishing: publisher !== undefined,
+    async stop() {
+      await server.close();
+      for (const background of loops) await background.stop();
+      await publisher?.close();
+      await runtime.db.close();
+    },
+  };
+}

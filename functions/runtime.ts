@@ -1,0 +1,76 @@
+import { createInProcessDispatcher } from '../core/commands';
+import { createDb, dbConfigFromEnv } from '../core/db';
+import { publishingConfigFromEnv, type PublishingConfig } from '../core/publishing';
+import {
+  assertServiceSchemaCurrent,
+  createServiceRuntime,
+  migrateService,
+  migrationDirectoriesFromEnv,
+  type Service,
+  type ServiceRuntime,
+} from '../core/service';
+import { linkedSecrets } from './aws/linkedSecrets';
+import { createLambdaDispatcher } from './aws/lambdaDispatcher';
+import { nudgesFromEnv, type Nudges } from './nudges';
+import { logger } from './observability';
+import { service } from './service';
+
+/** A service's runtime as its functions use it, with the deployment's nudges and publishing settings. */
+export interface FunctionRuntime<Context = unknown> extends ServiceRuntime<Context> {
+  nudges: Nudges;
+  publishing: PublishingConfig;
+}
+
+export type RuntimeLoader<Context = unknown> = () => Promise<FunctionRuntime<Context>>;
+
+export interface LoaderOptions {
+  env?: Record<string, string | undefined>;
+  /**
+   * Apply pending migrations first (`npm run dev`, tests). Deployed functions
+   * leave that to the Migrator and only check, at cold start, that the schema
+   * is current: a function older or newer than its database fails clearly.
+   */
+  migrate?: boolean;
+}
+
+async function buildRuntime<Context>(service: Service<Context>, options: LoaderOptions): Promise<FunctionRuntime<Context>> {
+  const env = { ...(options.env ?? process.env), ...linkedSecrets(options.env ?? process.env) };
+  const db = createDb(dbConfigFromEnv(env));
+  try {
+    const directories = migrationDirectoriesFromEnv(env);
+    if (options.migrate) await migrateService(db, service, directories);
+    else await assertServiceSchemaCurrent(db, service, directories);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
+  const workerFunction = env.COMMAND_WORKER_FUNCTION;
+  const runtime = createServiceRuntime(service, {
+    db,
+    dispatcher: workerFunction ? createLambdaDispatcher({ functionName: workerFunction }) : (run) => createInProcessDispatcher(run),
+    onProjectionFailure: ({ processor, partition, error, state, attempts }) => {
+      logger.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
+    },
+  });
+  return { ...runtime, nudges: nudgesFromEnv(env), publishing: publishingConfigFromEnv(env) };
+}
+
+/**
+ * Builds a service's runtime once per process (a Lambda container) and hands
+ * the same one to every invocation; a failed start (the database down, the
+ * schema behind) is retried by the next invocation.
+ */
+export function runtimeLoader<Context>(forService: Service<Context>, options: LoaderOptions = {}): RuntimeLoader<Context> {
+  let loading: Promise<FunctionRuntime<Context>> | undefined;
+  return () => {
+    loading ??= buildRuntime(forService, options).catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}
+
+/** The deployment's service runtime, shared by the functions of this container. */
+export const getRuntime: RuntimeLoader = runtimeLoader(service as Service);

@@ -19,10 +19,11 @@ export interface LocalLambda {
 /**
  * A stand-in for the Lambda Invoke API on 127.0.0.1: records each request and
  * answers with `status` (202, as Lambda does for a queued `Event`, by default).
- * `onInvoke` plays the function, after the answer, as Lambda runs it after queuing.
+ * `onInvoke` plays the function, after the answer, as Lambda runs it after queuing;
+ * `delayMs` holds every answer back that long (a slow or unreachable Lambda API).
  */
 export async function startLocalLambda(
-  options: { status?: () => number; onInvoke?: (invoke: ReceivedInvoke) => void } = {},
+  options: { status?: () => number; onInvoke?: (invoke: ReceivedInvoke) => void; delayMs?: number } = {},
 ): Promise<LocalLambda> {
   const invokes: ReceivedInvoke[] = [];
   const server = createServer((request, response) => {
@@ -36,10 +37,14 @@ export async function startLocalLambda(
         body: Buffer.concat(chunks).toString('utf8'),
       };
       invokes.push(invoke);
-      const status = options.status?.() ?? 202;
-      response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': crypto.randomUUID() });
-      response.end(status === 202 ? '' : JSON.stringify({ Type: 'Service', message: 'the stand-in refused' }));
-      options.onInvoke?.(invoke);
+      const answer = () => {
+        const status = options.status?.() ?? 202;
+        response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': crypto.randomUUID() });
+        response.end(status === 202 ? '' : JSON.stringify({ Type: 'Service', message: 'the stand-in refused' }));
+        options.onInvoke?.(invoke);
+      };
+      if (options.delayMs) setTimeout(answer, options.delayMs).unref();
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

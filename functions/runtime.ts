@@ -28,7 +28,7 @@ export interface LoaderOptions {
   /**
    * Apply pending migrations first (`npm run dev`, tests). Deployed functions
    * leave that to the Migrator and only check, at cold start, that the schema
-   * is current: a function older or newer than its database fails clearly.
+   * is current: a function newer than its database fails clearly.
    */
   migrate?: boolean;
 }

@@ -1,7 +1,7 @@
 import type { Queryable } from './Db';
 import { appliedMigrations, loadMigrations, type MigrationScope } from './migrate';
 
-/** The database is behind (or ahead of) the code: a migration is missing, or was applied in another form. */
+/** The database is behind the code: one of its migrations is missing, or was applied in another form. A database with more migrations than the code knows passes (the code before a deploy finishes). */
 export class SchemaNotCurrentError extends Error {
   readonly code = 'SCHEMA_NOT_CURRENT';
   constructor(

@@ -1,9 +1,11 @@
 import { found, notFound, QueryInputError, type QueryRoute } from '../service';
 import { StatementPageRequestSchema, type AccountQueries } from './accountQueries';
+import type { TransferQueries } from './transferQueries';
 
 /** What the bank's reads share: the account read models' readers. */
 export interface BankReads {
   accounts: AccountQueries;
+  transfers: TransferQueries;
 }
 
 const accountNotFound = (accountId: string) => notFound('ACCOUNT_NOT_FOUND', `No account ${accountId}`, { accountId });
@@ -37,4 +39,14 @@ const getAccountStatement: QueryRoute<BankReads> = {
   },
 };
 
-export const bankQueries: readonly QueryRoute<BankReads>[] = [getAccount, getAccountStatement];
+/** `GET /transfers/{id}`: the transfer's status, terms, steps with their times and failure reason, read from its stream. */
+const getTransfer: QueryRoute<BankReads> = {
+  path: '/transfers/{id}',
+  async handle({ pathParameters }, { transfers }) {
+    const transferId = pathParameters.id ?? '';
+    const view = await transfers.getTransfer(transferId);
+    return view ? found(view) : notFound('TRANSFER_NOT_FOUND', `No transfer ${transferId}`, { transferId });
+  },
+};
+
+export const bankQueries: readonly QueryRoute<BankReads>[] = [getAccount, getAccountStatement, getTransfer];

@@ -16,7 +16,9 @@ export { accountIdOf } from './accountIds';
 export { accountSummaries, defineAccountSummaries } from './accountSummaryProjection';
 export { accountStatements, defineAccountStatements } from './accountStatementProjection';
 export { bankProjections } from './bankProjections';
-export { bankService } from './bankService';
+export { bankService, createBankService } from './bankService';
+export { transferSaga, defineTransferSaga, DEFAULT_TRANSFER_TIMEOUT_MS, TRANSFER_TIMED_OUT, type TransferSagaState, type TransferSagaCommand, type TransferTimeout } from './transferSaga';
+export { createTransferQueries, type TransferQueries, type TransferView } from './transferQueries';
 export { bankCommands } from './bankCommands';
 export {
   createAccountQueries,

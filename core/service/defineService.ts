@@ -2,6 +2,7 @@ import type { Queryable } from '../db';
 import type { EventUpcaster } from '../eventstore';
 import type { Projection } from '../projections';
 import type { EventRoutingOptions } from '../publishing';
+import type { Saga } from '../sagas';
 import { DEFAULT_ACCESS, type AccessSettings } from './accessSettings';
 import type { CommandGroup } from './serviceCommands';
 import type { QueryRoute } from './serviceQueries';
@@ -15,6 +16,8 @@ export interface ServiceDefinition<Context> {
   context?: (reads: { db: Queryable }) => Context;
   queries?: readonly QueryRoute<Context>[];
   projections?: readonly Projection[];
+  /** Long-running processes across its aggregates; the commands they dispatch are usually internal. */
+  sagas?: readonly Saga[];
   /** Brings stored events to their current shape on every read. */
   upcasters?: EventUpcaster;
   publishing?: {
@@ -83,6 +86,8 @@ export function defineService<Context = undefined>(definition: ServiceDefinition
   if (samePath.length > 0) throw new ServiceDefinitionError(`query paths declared twice: ${[...new Set(samePath)].join(', ')}`);
   const sameProjection = duplicates((definition.projections ?? []).map((projection) => projection.name));
   if (sameProjection.length > 0) throw new ServiceDefinitionError(`projections declared twice: ${[...new Set(sameProjection)].join(', ')}`);
+  const sameSaga = duplicates((definition.sagas ?? []).map((saga) => saga.name));
+  if (sameSaga.length > 0) throw new ServiceDefinitionError(`sagas declared twice: ${[...new Set(sameSaga)].join(', ')}`);
   for (const query of definition.queries ?? []) {
     if (!query.path.startsWith('/') || query.path.startsWith('/commands') || query.path.startsWith('/browser')) {
       throw new ServiceDefinitionError(`query path ${query.path} must start with "/" and stay out of /commands and /browser`);

@@ -24,12 +24,13 @@ export function serviceRoutes(service: Service): ServiceRoute[] {
 }
 
 /** The background work the service needs run on a schedule (and nudged after commits). */
-export type ScheduledWork = 'publisher' | 'projector' | 'command-sweeper';
+export type ScheduledWork = 'publisher' | 'projector' | 'saga-processor' | 'saga-sweeper' | 'command-sweeper';
 
 export function scheduledWork(service: Service): ScheduledWork[] {
   return [
     'publisher',
     ...((service.projections ?? []).length > 0 ? (['projector'] as const) : []),
+    ...((service.sagas ?? []).length > 0 ? (['saga-processor', 'saga-sweeper'] as const) : []),
     'command-sweeper',
   ];
 }

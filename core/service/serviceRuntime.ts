@@ -10,6 +10,7 @@ import type { Db } from '../db';
 import { createEventStore, type EventStore } from '../eventstore';
 import type { HandlerFailure } from '../processing';
 import { createProjector, type Projector } from '../projections';
+import { createSagaRuntime, type SagaRuntime, type SagaRuntimeOptions } from '../sagas';
 import type { Service } from './defineService';
 
 export interface RuntimeOptions {
@@ -19,6 +20,8 @@ export interface RuntimeOptions {
   onDispatchError?: AsyncCommandsOptions['onDispatchError'];
   /** Told about each projection handler failure. */
   onProjectionFailure?: (failure: HandlerFailure) => void;
+  /** The sagas' clock, their hooks, and what runs after their steps ran commands (nudges). */
+  sagas?: Pick<SagaRuntimeOptions, 'clock' | 'onIgnored' | 'onStepError' | 'onDispatchError' | 'afterSteps' | 'stepRetry'>;
 }
 
 /** Everything a process of the service needs, built once and shared by its handlers. */
@@ -30,6 +33,8 @@ export interface ServiceRuntime<Context = unknown> {
   bus: CommandBus;
   asyncCommands: AsyncCommands;
   projector: Projector;
+  /** The service's sagas: their processors, step dispatcher and timeout sweeper. */
+  sagas: SagaRuntime;
   /** What the service's queries share, built on first use. */
   reads(): Context;
 }
@@ -55,6 +60,7 @@ export function createServiceRuntime<Context>(service: Service<Context>, options
     upcaster: store.upcaster,
     ...(options.onProjectionFailure ? { onHandlerError: options.onProjectionFailure } : {}),
   });
+  const sagas = createSagaRuntime({ db, bus, sagas: service.sagas ?? [], upcaster: store.upcaster, ...options.sagas });
   let context: { value: Context } | undefined;
   return {
     service,
@@ -63,6 +69,7 @@ export function createServiceRuntime<Context>(service: Service<Context>, options
     bus,
     asyncCommands,
     projector,
+    sagas,
     reads() {
       context ??= { value: service.context ? service.context({ db }) : (undefined as Context) };
       return context.value;

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { CommandBus } from '../commands';
+import type { Db } from '../db';
+import type { EventUpcaster, RecordedEvent } from '../eventstore';
+import { runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
+import type { Saga } from './defineSaga';
+import { handleInput } from './handleInput';
+import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
+import { sweepSagas, type SweepReport } from './sagaSweeper';
+import { createStepDispatcher, type StepDispatcherOptions, type StepRetryPolicy } from './stepDispatcher';
+
+export interface SagaRuntimeOptions {
+  db: Db;
+  bus: CommandBus;
+  sagas: readonly Saga[];
+  upcaster: EventUpcaster;
+  /** The sagas' clock: when timeouts are due. Tests pass one they control. */
+  clock?: () => Date;
+  stepRetry?: StepRetryPolicy;
+  onIgnored?: (ignored: IgnoredInput) => void;
+  onStepError?: StepDispatcherOptions['onStepError'];
+  /** Told of a dispatch that failed after its batch committed (the sweeper picks its steps up). */
+  onDispatchError?: (error: unknown) => void;
+  /** After steps ran commands (nudges for the publisher and projector). */
+  afterSteps?: () => Promise<void>;
+}
+
+export interface SagaRuntime {
+  readonly sagas: readonly Saga[];
+  readonly processors: readonly FeedProcessor<RecordedEvent, string[]>[];
+  /** Runs every saga's processor until caught up or the deadline; dispatches what each batch decided. */
+  run(options: { holder: string; deadline: number; leaseTtlMs?: number }): Promise<ProcessorRun[]>;
+  /** Fires due timeouts and dispatches abandoned steps. */
+  sweep(): Promise<SweepReport>;
+  /** A stuck instance, sent on again by hand: false if it is not stuck. */
+  retryStuck(saga: string, sagaId: string): Promise<boolean>;
+}
+
+export class UnknownSagaError extends Error {
+  readonly code = 'UNKNOWN_SAGA';
+  constructor(readonly saga: string) {
+    super(`No saga named ${saga}`);
+    this.name = 'UnknownSagaError';
+  }
+}
+
+/** A service's sagas, ready to run: their processors, the step dispatcher and the sweeper, sharing one clock. */
+export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
+  const { db, sagas } = options;
+  const clock = options.clock ?? (() => new Date());
+  const dispatcher = createStepDispatcher({
+    db,
+    bus: options.bus,
+    clock,
+    ...(options.stepRetry ? { retry: options.stepRetry } : {}),
+    ...(options.onStepError ? { onStepError: options.onStepError } : {}),
+  });
+  const dispatch = async (saga: Saga, sagaIds: readonly string[]) => {
+    try {
+      const ran = await Promise.all(sagaIds.map((sagaId) => dispatcher.dispatch(saga, sagaId)));
+      if (ran.some((count) => count > 0)) await options.afterSteps?.();
+    } catch (error) {
+      // The steps are stored: the sweeper dispatches what this did not.
+      options.onDispatchError?.(error);
+    }
+  };
+  const processors = sagas.map((saga) =>
+    sagaProcessor(saga, { upcaster: options.upcaster, clock, dispatch, ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}) }),
+  );
+  const sweepOptions = { db, sagas, clock, dispatch, ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}) };
+  return {
+    sagas,
+    processors,
+    async run({ holder, deadline, leaseTtlMs }) {
+      const runs: ProcessorRun[] = [];
+      for (const processor of processors) {
+        runs.push(await runFeedProcessor(processor, { db, holder, deadline, leaseTtlMs: leaseTtlMs ?? 30_000, concurrency: processor.partitions }));
+      }
+      return runs;
+    },
+    sweep: () => sweepSagas(sweepOptions),
+    async retryStuck(sagaName, sagaId) {
+      const saga = sagas.find((candidate) => candidate.name === sagaName);
+      if (!saga) throw new UnknownSagaError(sagaName);
+      const result = await db.transaction((tx) => handleInput(tx, saga, sagaId, { kind: 'retry', id: `retry:${randomUUID()}` }, clock()));
+      if (result.kind !== 'applied') return false;
+      await dispatch(saga, [sagaId]);
+      return true;
+    },
+  };
+}

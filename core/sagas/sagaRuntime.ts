@@ -17,6 +17,10 @@ export interface SagaRuntimeOptions {
   /** The sagas' clock: when timeouts are due. Tests pass one they control. */
   clock?: () => Date;
   stepRetry?: StepRetryPolicy;
+  /** How long a dispatcher's claim on a step lasts (default 30 s): a dead dispatcher's step waits this long. */
+  stepClaimMs?: number;
+  /** A step never tried this long after it was decided is dispatched by the sweeper (default 10 s). */
+  abandonedStepMs?: number;
   onIgnored?: (ignored: IgnoredInput) => void;
   onStepError?: StepDispatcherOptions['onStepError'];
   /** Told of a dispatch that failed after its batch committed (the sweeper picks its steps up). */
@@ -53,6 +57,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     bus: options.bus,
     clock,
     ...(options.stepRetry ? { retry: options.stepRetry } : {}),
+    ...(options.stepClaimMs === undefined ? {} : { claimMs: options.stepClaimMs }),
     ...(options.onStepError ? { onStepError: options.onStepError } : {}),
   });
   const dispatch = async (saga: Saga, sagaIds: readonly string[]) => {
@@ -67,7 +72,14 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const processors = sagas.map((saga) =>
     sagaProcessor(saga, { upcaster: options.upcaster, clock, dispatch, ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}) }),
   );
-  const sweepOptions = { db, sagas, clock, dispatch, ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}) };
+  const sweepOptions = {
+    db,
+    sagas,
+    clock,
+    dispatch,
+    ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}),
+    ...(options.abandonedStepMs === undefined ? {} : { abandonedAfterMs: options.abandonedStepMs }),
+  };
   return {
     sagas,
     processors,

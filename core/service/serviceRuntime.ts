@@ -21,7 +21,7 @@ export interface RuntimeOptions {
   /** Told about each projection handler failure. */
   onProjectionFailure?: (failure: HandlerFailure) => void;
   /** The sagas' clock, their hooks, and what runs after their steps ran commands (nudges). */
-  sagas?: Pick<SagaRuntimeOptions, 'clock' | 'onIgnored' | 'onStepError' | 'onDispatchError' | 'afterSteps' | 'stepRetry'>;
+  sagas?: Pick<SagaRuntimeOptions, 'clock' | 'onIgnored' | 'onStepError' | 'onDispatchError' | 'afterSteps' | 'stepRetry' | 'stepClaimMs' | 'abandonedStepMs'>;
 }
 
 /** Everything a process of the service needs, built once and shared by its handlers. */

@@ -39,7 +39,7 @@ export function useBankOnTestDatabase(options: { transferTimeoutMs?: number; poo
   const pools: Db[] = [];
   const service = createBankService(options.transferTimeoutMs === undefined ? {} : { transferTimeoutMs: options.transferTimeoutMs });
   const runtimeOn = (db: Db, clock: TestClock) =>
-    createServiceRuntime(service, { db, dispatcher: (run) => createInProcessDispatcher(run), sagas: { clock: clock.now, stepRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } } });
+    createServiceRuntime(service, { db, dispatcher: (run) => createInProcessDispatcher(run), sagas: { clock: clock.now, stepRetry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 }, stepClaimMs: 500, abandonedStepMs: 0 } });
   beforeAll(async () => {
     const database = await createTestDatabase();
     const db = createPgDb({ connectionString: database.url, max: options.poolMax ?? 8 });

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../../core/db';
+import { getProcessorStatus } from '../../../core/processing';
 import type { ServiceRuntime } from '../../../core/service';
 import { sleep } from '../../support/fixtures';
 
@@ -9,6 +10,15 @@ export async function unsettledInstances(db: Queryable): Promise<number> {
     WHERE i.phase IN ('running', 'compensating')
        OR EXISTS (SELECT 1 FROM saga_steps s WHERE s.saga = i.saga AND s.saga_id = i.saga_id AND s.status = 'pending')`);
   return rows[0]?.count ?? 0;
+}
+
+/** Whether every partition of every saga processor has run and has nothing left to read. */
+async function processorsCaughtUp(runtime: ServiceRuntime): Promise<boolean> {
+  for (const processor of runtime.sagas.processors) {
+    const partitions = await getProcessorStatus(runtime.db, processor);
+    if (partitions.length < processor.partitions || partitions.some((partition) => partition.lagItems > 0)) return false;
+  }
+  return true;
 }
 
 /**
@@ -22,7 +32,7 @@ export async function runSagasUntilSettled(runtime: ServiceRuntime, options: { t
     const runs = await runtime.sagas.run({ holder: options.holder ?? 'test', deadline: Date.now() + 5_000 });
     await runtime.sagas.sweep();
     const idle = runs.every((run) => run.items === 0);
-    if (idle && (await unsettledInstances(runtime.db)) === 0) return;
+    if (idle && (await unsettledInstances(runtime.db)) === 0 && (await processorsCaughtUp(runtime))) return;
     if (Date.now() > deadline) throw new Error(`sagas still unsettled: ${String(await unsettledInstances(runtime.db))} instances`);
     await sleep(idle ? 20 : 0);
   }

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandBus, CommandRequest } from '../../core/commands';
+import type { Queryable } from '../../core/db';
+import { sleep } from '../support/fixtures';
+import { useBankOnTestDatabase } from './support/bankOnTestDatabase';
+import { runSagasUntilSettled } from './support/settle';
+
+const TIMEOUT_MS = 30_000;
+
+const balanceOf = async (db: Queryable, accountId: string) => {
+  const { rows } = await db.query<{ balance: number }>(
+    `SELECT coalesce(sum(CASE type WHEN 'MoneyDeposited' THEN (data->>'amount')::int WHEN 'MoneyWithdrawn' THEN -(data->>'amount')::int ELSE 0 END), 0)::int AS balance
+     FROM events WHERE stream_id = $1`,
+    [`account-${accountId}`],
+  );
+  return rows[0]?.balance ?? 0;
+};
+
+/** Runs `before` ahead of each command the bus executes that `matches`: a hook into the saga's steps, in this process. */
+function beforeCommands(bus: CommandBus, matches: (request: CommandRequest) => boolean, before: () => Promise<void>): void {
+  const execute = bus.execute.bind(bus);
+  Object.assign(bus, {
+    execute: async (request: CommandRequest) => {
+      if (matches(request)) await before();
+      return execute(request);
+    },
+  });
+}
+
+describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
+  const bank = useBankOnTestDatabase({ transferTimeoutMs: TIMEOUT_MS });
+  const execute = (type: string, payload: object) => bank().runtime.bus.execute({ type, payload });
+  const open = async (accountId: string, deposit: number) => {
+    await execute('OpenAccount', { accountId, owner: accountId, currency: 'EUR' });
+    if (deposit > 0) await execute('Deposit', { accountId, amount: deposit });
+  };
+  const phaseOf = async (transferId: string) => {
+    const { rows } = await bank().db.query<{ phase: string }>("SELECT phase FROM saga_instances WHERE saga = 'transfer' AND saga_id = $1", [transferId]);
+    return rows[0]?.phase;
+  };
+  const countInstances = async (transferIds: readonly string[]) => {
+    const { rows } = await bank().db.query<{ count: number }>("SELECT count(*)::int AS count FROM saga_instances WHERE saga = 'transfer' AND saga_id = ANY ($1::text[])", [transferIds]);
+    return rows[0]?.count ?? 0;
+  };
+  const transferStatus = async (transferId: string) => {
+    const { rows } = await bank().db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1', [`transfer-${transferId}`]);
+    return rows[0]?.type;
+  };
+
+  it('a timeout due after the transfer completed does nothing: completing dropped it', async () => {
+    await open('late-from', 50);
+    await open('late-to', 0);
+    await execute('RequestTransfer', { transferId: 'late', fromAccountId: 'late-from', toAccountId: 'late-to', amount: 50, currency: 'EUR' });
+    await runSagasUntilSettled(bank().runtime);
+    bank().clock.advance(TIMEOUT_MS + 1_000);
+    expect(await bank().runtime.sagas.sweep()).toMatchObject({ fired: 0, ignored: 0 });
+    expect(await transferStatus('late')).toBe('TransferCompleted');
+    expect([await balanceOf(bank().db, 'late-from'), await balanceOf(bank().db, 'late-to')]).toEqual([0, 50]);
+  });
+
+  it('timeouts firing while transfers complete: each ends completed or refunded, nothing is undone twice, money is conserved', async () => {
+    const accounts = ['race-a', 'race-b', 'race-c', 'race-d'];
+    for (const account of accounts) await open(account, 500);
+    const transfers = Array.from({ length: 24 }, (_, index) => `race-${String(index)}`);
+    for (const [index, transferId] of transfers.entries()) {
+      await execute('RequestTransfer', { transferId, fromAccountId: accounts[index % 4], toAccountId: accounts[(index + 1) % 4], amount: 20, currency: 'EUR' });
+    }
+    // Once the instances exist, and while the processor is still dispatching their steps, the clock
+    // passes every timeout and another sweeper fires them.
+    const other = bank().another();
+    const sweeping = (async () => {
+      while ((await countInstances(transfers)) < transfers.length) await sleep(1);
+      bank().clock.advance(TIMEOUT_MS + 1_000);
+      for (let round = 0; round < 20; round += 1) await other.sagas.sweep();
+    })();
+    await Promise.all([runSagasUntilSettled(bank().runtime), sweeping]);
+    await runSagasUntilSettled(bank().runtime);
+
+    for (const transferId of transfers) {
+      expect(await phaseOf(transferId), transferId).toBe('completed');
+      expect(['TransferCompleted', 'TransferRefunded', 'TransferDebitFailed']).toContain(await transferStatus(transferId));
+    }
+    const { rows: undone } = await bank().db.query<{ saga_id: string; compensates: number; count: number }>(
+      "SELECT saga_id, compensates, count(*)::int AS count FROM saga_steps WHERE saga = 'transfer' AND kind = 'compensation' AND status = 'succeeded' GROUP BY 1, 2 HAVING count(*) > 1",
+    );
+    expect(undone).toEqual([]);
+    // The race was run: timeouts fired into transfers still moving.
+    const { rows: fired } = await bank().db.query<{ count: number }>("SELECT count(*)::int AS count FROM saga_inputs WHERE saga = 'transfer' AND kind = 'timeout' AND saga_id LIKE 'race-%'");
+    expect(fired[0]?.count).toBeGreaterThan(0);
+    const balances = await Promise.all(accounts.map((account) => balanceOf(bank().db, account)));
+    expect(balances.reduce((sum, balance) => sum + balance, 0)).toBe(2_000);
+  }, 60_000);
+
+  it('a compensation refused (the target spent the credit) leaves the instance stuck; retried by hand, it finishes refunded', async () => {
+    await open('stuck-from', 100);
+    await open('stuck-to', 0);
+    const { runtime, clock } = bank();
+    const transferStep = (type: string, accountId: string) => (request: CommandRequest) =>
+      request.type === type && (request.payload as { accountId?: string; transferId?: string }).accountId === accountId && (request.payload as { transferId?: string }).transferId === 'st';
+    // The timeout comes while the credit is in flight...
+    beforeCommands(runtime.bus, transferStep('Deposit', 'stuck-to'), async () => {
+      if ((await phaseOf('st')) !== 'running') return;
+      clock.advance(TIMEOUT_MS + 1_000);
+      await bank().another().sagas.sweep();
+    });
+    // ...and before the credit can be taken back, its owner spends it.
+    let spent = false;
+    beforeCommands(runtime.bus, transferStep('Withdraw', 'stuck-to'), async () => {
+      if (spent) return;
+      spent = true;
+      await execute('Withdraw', { accountId: 'stuck-to', amount: 40 });
+    });
+    await execute('RequestTransfer', { transferId: 'st', fromAccountId: 'stuck-from', toAccountId: 'stuck-to', amount: 40, currency: 'EUR' });
+    await runSagasUntilSettled(runtime);
+    expect(await phaseOf('st')).toBe('stuck');
+    const { rows } = await bank().db.query<{ failure: { reason: string; error: { rule: string } } }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = 'st'");
+    expect(rows[0]?.failure).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'INSUFFICIENT_FUNDS' }, compensatingFor: 'TIMED_OUT' });
+
+    await execute('Deposit', { accountId: 'stuck-to', amount: 40 });
+    expect(await runtime.sagas.retryStuck('transfer', 'st')).toBe(true);
+    await runSagasUntilSettled(runtime);
+    expect(await phaseOf('st')).toBe('completed');
+    expect(await transferStatus('st')).toBe('TransferRefunded');
+    expect([await balanceOf(bank().db, 'stuck-from'), await balanceOf(bank().db, 'stuck-to')]).toEqual([100, 0]);
+    expect(await runtime.sagas.retryStuck('transfer', 'st')).toBe(false);
+  }, 60_000);
+});

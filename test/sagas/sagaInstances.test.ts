@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCommandBus } from '../../core/commands';
+import { createPgDb, type Db } from '../../core/db';
+import { createEventStore, NO_UPCASTING, type EventStore } from '../../core/eventstore';
+import { getProcessorStatus } from '../../core/processing';
+import { createSagaRuntime, defineSaga, readSagaInstance, sagaCounts, type IgnoredInput, type Saga } from '../../core/sagas';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+type OrderEvent =
+  | { type: 'OrderOpened'; data: { orderId: string } }
+  | { type: 'ItemAdded'; data: { orderId: string } }
+  | { type: 'OrderClosed'; data: { orderId: string } };
+type NoCommand = { type: 'Nothing'; payload: object };
+type NoTimeout = { type: 'Never'; data: object };
+
+const byOrder = (event: { data: { orderId: string } }) => event.data.orderId;
+
+/** Version 1 counted items in `count`. */
+const tallyV1 = defineSaga<OrderEvent, { count: number }, NoCommand, NoTimeout>()({
+  name: 'tally',
+  stateVersion: 1,
+  on: {
+    OrderOpened: { correlate: byOrder, start: () => ({ state: { count: 0 } }) },
+    ItemAdded: { correlate: byOrder, handle: (_event, state) => ({ state: { count: state.count + 1 } }) },
+    OrderClosed: { correlate: byOrder, handle: (_event, state) => ({ state, outcome: 'complete' }) },
+  },
+  timeouts: { Never: (_timeout, state) => ({ state }) },
+});
+
+/** Version 2 keeps `items` and a `since` field; instances in flight are upgraded as they are loaded. */
+interface TallyV2 {
+  items: number;
+  since: string;
+}
+const tallyV2 = defineSaga<OrderEvent, TallyV2, NoCommand, NoTimeout>()({
+  name: 'tally',
+  stateVersion: 2,
+  upgradeState: (stored, version) => {
+    if (version !== 1) throw new Error(`no upgrade from version ${String(version)}`);
+    return { items: (stored as { count: number }).count, since: 'v1' };
+  },
+  on: {
+    OrderOpened: { correlate: byOrder, start: () => ({ state: { items: 0, since: 'v2' } }) },
+    ItemAdded: { correlate: byOrder, handle: (_event, state) => ({ state: { ...state, items: state.items + 1 } }) },
+    OrderClosed: { correlate: byOrder, handle: (_event, state) => ({ state, outcome: 'complete' }) },
+  },
+  timeouts: { Never: (_timeout, state) => ({ state }) },
+});
+
+describe('saga instances on PostgreSQL', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let store: EventStore;
+  const ignored: IgnoredInput[] = [];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createPgDb({ connectionString: database.url, max: 4 });
+    store = createEventStore(db);
+  });
+  afterAll(async () => {
+    await db.close();
+    await database.drop();
+  });
+
+  const runtimeOf = (saga: Saga) =>
+    createSagaRuntime({ db, bus: createCommandBus({ db, commands: [] }), sagas: [saga], upcaster: NO_UPCASTING, onIgnored: (input) => ignored.push(input) });
+  const append = (orderId: string, type: OrderEvent['type']) =>
+    store.appendToStream({ streamId: `order-${orderId}-${type}-${String(Math.random())}`, streamType: 'order', expectedVersion: 'no_stream', events: [{ type, data: { orderId } }] });
+  const run = (saga: Saga) => runtimeOf(saga).run({ holder: 'test', deadline: Date.now() + 10_000 });
+  const stateOf = async (orderId: string) => (await readSagaInstance(db, 'tally', orderId))?.state;
+
+  it('counts and reports events for unknown or finished instances, and a second start, and goes on with the rest', async () => {
+    await append('ghost', 'ItemAdded');
+    await append('o1', 'OrderOpened');
+    await append('o1', 'OrderOpened');
+    await append('o1', 'ItemAdded');
+    await append('o1', 'OrderClosed');
+    await append('o1', 'ItemAdded');
+    const runs = await run(tallyV1);
+    expect(runs[0]?.failures).toEqual([]);
+    // Partitions run side by side: the order across instances is theirs.
+    expect(ignored.map((input) => [input.sagaId, input.reason, input.input.type]).sort()).toEqual([
+      ['ghost', 'no_instance', 'ItemAdded'],
+      ['o1', 'duplicate_start', 'OrderOpened'],
+      ['o1', 'finished', 'ItemAdded'],
+    ]);
+    expect(await stateOf('o1')).toEqual({ count: 1 });
+    const [counts] = await sagaCounts(db, ['tally'], { now: new Date(), overdueGraceMs: 0 });
+    expect(counts).toMatchObject({ saga: 'tally', completed: 1, unmatched: 3 });
+  });
+
+  it('upgrades the stored state of an instance in flight when a new definition loads it', async () => {
+    await append('o2', 'OrderOpened');
+    await append('o2', 'ItemAdded');
+    await append('o2', 'ItemAdded');
+    await run(tallyV1);
+    expect(await readSagaInstance(db, 'tally', 'o2')).toMatchObject({ state: { count: 2 }, stateVersion: 1, phase: 'running' });
+
+    await append('o2', 'ItemAdded');
+    await run(tallyV2);
+    expect(await readSagaInstance(db, 'tally', 'o2')).toMatchObject({ state: { items: 3, since: 'v1' }, stateVersion: 2 });
+  });
+
+  it('an older definition meeting a state written by a newer one stops on it, visibly, rather than misread it', async () => {
+    await append('o2', 'ItemAdded');
+    const runs = await run(tallyV1);
+    expect(runs[0]?.failures[0]?.error.cause).toMatchObject({ code: 'SAGA_STATE_TOO_NEW' });
+    const [processor] = runtimeOf(tallyV1).processors;
+    if (!processor) throw new Error('the tally saga has a processor');
+    const partitions = await getProcessorStatus(db, processor);
+    expect(partitions.some((partition) => partition.lastError?.includes('state version 2'))).toBe(true);
+    expect(await readSagaInstance(db, 'tally', 'o2')).toMatchObject({ state: { items: 3 }, stateVersion: 2 });
+  });
+});

@@ -87,15 +87,33 @@ export default $config({
       ? new sst.aws.Function('Projector', { ...afterMigration, handler: 'functions/projector.handler', timeout: '60 seconds' })
       : undefined;
 
-    // Whatever commits events nudges the background functions (asynchronous
+    // Whatever commits events nudges the background functions that read them (asynchronous
     // invokes of the names in NUDGE_FUNCTIONS); linking grants the invoke.
-    const nudging = {
-      link: projector ? [databaseUrl, publisher, projector] : [databaseUrl, publisher],
+    // The publisher is always nudged; `others` after it.
+    const nudgingOf = (others: readonly sst.aws.Function[]) => ({
+      link: [databaseUrl, publisher, ...others],
       environment: {
         ...shared.environment,
-        NUDGE_FUNCTIONS: projector ? $interpolate`${publisher.name},${projector.name}` : $interpolate`${publisher.name}`,
+        NUDGE_FUNCTIONS: others.reduce((names, other) => $interpolate`${names},${other.name}`, $interpolate`${publisher.name}`),
       },
-    };
+    });
+    const feedReaders = projector ? [projector] : [];
+
+    // Sagas: the processor starts and advances instances from the feed and dispatches their
+    // steps; the sweeper fires their timeouts (nudged by the processor, which schedules them).
+    const sagas = work.includes('saga-processor');
+    const sagaSweeper = sagas
+      ? new sst.aws.Function('SagaSweeper', { ...afterMigration, ...nudgingOf(feedReaders), handler: 'functions/sagaSweeper.handler', timeout: '60 seconds' })
+      : undefined;
+    const sagaProcessor = sagaSweeper
+      ? new sst.aws.Function('SagaProcessor', {
+          ...afterMigration,
+          ...nudgingOf([...feedReaders, sagaSweeper]),
+          handler: 'functions/sagaProcessor.handler',
+          timeout: '60 seconds',
+        })
+      : undefined;
+    const nudging = nudgingOf(sagaProcessor ? [...feedReaders, sagaProcessor] : feedReaders);
 
     // Runs one stored command; invoked asynchronously by the command route, and again by the sweeper.
     const commandWorker = new sst.aws.Function('CommandWorker', {
@@ -144,6 +162,12 @@ export default $config({
         case 'projector':
           if (projector) new sst.aws.CronV2('ProjectorSchedule', { schedule: 'rate(1 minute)', function: projector });
           break;
+        case 'saga-processor':
+          if (sagaProcessor) new sst.aws.CronV2('SagaProcessorSchedule', { schedule: 'rate(1 minute)', function: sagaProcessor });
+          break;
+        case 'saga-sweeper':
+          if (sagaSweeper) new sst.aws.CronV2('SagaSweeperSchedule', { schedule: 'rate(1 minute)', function: sagaSweeper });
+          break;
         case 'command-sweeper':
           new sst.aws.CronV2('CommandSweeper', {
             schedule: 'rate(1 minute)',
@@ -160,6 +184,7 @@ export default $config({
       commandWorker: commandWorker.name,
       publisher: publisher.name,
       ...(projector ? { projector: projector.name } : {}),
+      ...(sagaProcessor && sagaSweeper ? { sagaProcessor: sagaProcessor.name, sagaSweeper: sagaSweeper.name } : {}),
     };
   },
 });

@@ -46,14 +46,28 @@ async function buildRuntime<Context>(service: Service<Context>, options: LoaderO
   }
   // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
   const workerFunction = env.COMMAND_WORKER_FUNCTION;
+  const nudges = nudgesFromEnv(env);
   const runtime = createServiceRuntime(service, {
     db,
     dispatcher: workerFunction ? createLambdaDispatcher({ functionName: workerFunction }) : (run) => createInProcessDispatcher(run),
     onProjectionFailure: ({ processor, partition, error, state, attempts }) => {
       logger.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
     },
+    sagas: {
+      onIgnored: (ignored) => {
+        logger.warn('saga input with no live instance', { ...ignored });
+      },
+      onStepError: ({ saga, sagaId, step, attempts, error, stuck }) => {
+        logger[stuck ? 'error' : 'warn'](stuck ? 'saga step failed for good: instance stuck' : 'saga step failed; retrying', { saga, sagaId, step, attempts, error: error instanceof Error ? error : String(error) });
+      },
+      onDispatchError: (error) => {
+        logger.warn('saga steps left for the sweeper', { error: error instanceof Error ? error : String(error) });
+      },
+      // The steps' commands committed events: the background functions run now rather than at their schedule.
+      afterSteps: () => nudges.afterCommit(),
+    },
   });
-  return { ...runtime, nudges: nudgesFromEnv(env), publishing: publishingConfigFromEnv(env) };
+  return { ...runtime, nudges, publishing: publishingConfigFromEnv(env) };
 }
 
 /**

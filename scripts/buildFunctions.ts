@@ -12,6 +12,8 @@ export const FUNCTION_ENTRIES = [
   'functions/commandWorker.ts',
   'functions/commandSweeper.ts',
   'functions/projector.ts',
+  'functions/sagaProcessor.ts',
+  'functions/sagaSweeper.ts',
   'functions/publisher.ts',
   'functions/migrator.ts',
 ];

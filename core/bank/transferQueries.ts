@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
-import { readStream } from '../eventstore';
+import { readStream, StreamNotFoundError } from '../eventstore';
 import { readSagaInstance, type SagaPhase } from '../sagas';
+import { bankIdSchema } from './fieldSchemas';
 import { transfer } from './transfer';
 import type { TransferEvent, TransferStatus } from './transferTypes';
 
@@ -27,7 +28,15 @@ export interface TransferQueries {
 export function createTransferQueries(db: Queryable): TransferQueries {
   return {
     async getTransfer(transferId) {
-      const { events } = await readStream<TransferEvent>(db, transfer.streamId(transferId));
+      // An id no transfer could have is simply not found.
+      if (!bankIdSchema.safeParse(transferId).success) return null;
+      const events = await readStream<TransferEvent>(db, transfer.streamId(transferId)).then(
+        (slice) => slice.events,
+        (error: unknown) => {
+          if (error instanceof StreamNotFoundError) return [];
+          throw error;
+        },
+      );
       const state = transfer.apply(transfer.initialState(), events);
       if (state.status === 'unrequested') return null;
       const saga = await readSagaInstance(db, 'transfer', transferId);

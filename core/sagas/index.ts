@@ -19,7 +19,8 @@ export { stepCommandId, type SagaInstance, type SagaInput, type SagaPhase, type 
 export { handleInput, SagaConflictError, SagaStateTooNewError, type InputResult } from './handleInput';
 export { sagaProcessor, sagaProcessorName, type IgnoredInput, type SagaProcessorOptions } from './sagaProcessor';
 export { createStepDispatcher, DEFAULT_STEP_RETRY, type StepDispatcher, type StepRetryPolicy } from './stepDispatcher';
-export { sweepSagas, nextTimeoutDue, type SweepReport } from './sagaSweeper';
+export { sweepSagas, type SweepReport } from './sagaSweeper';
+export { watchTimeouts, type WatchOptions } from './watchTimeouts';
 export { createSagaRuntime, UnknownSagaError, type SagaRuntime, type SagaRuntimeOptions } from './sagaRuntime';
 export { readSagaInstance, sagaCounts, type SagaInstanceView, type SagaStepView, type SagaCounts } from './sagaInspection';
 export {

@@ -8,6 +8,7 @@ import { handleInput } from './handleInput';
 import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
 import { sweepSagas, type SweepReport } from './sagaSweeper';
 import { createStepDispatcher, type StepDispatcherOptions, type StepRetryPolicy } from './stepDispatcher';
+import { watchTimeouts } from './watchTimeouts';
 
 export interface SagaRuntimeOptions {
   db: Db;
@@ -36,6 +37,8 @@ export interface SagaRuntime {
   run(options: { holder: string; deadline: number; leaseTtlMs?: number }): Promise<ProcessorRun[]>;
   /** Fires due timeouts and dispatches abandoned steps. */
   sweep(): Promise<SweepReport>;
+  /** Sweeps until the deadline, firing timeouts as they come due, if no other sweeper is watching (see watchTimeouts). */
+  watch(options: { holder: string; deadline: number; pollMs?: number }): Promise<SweepReport & { watched: boolean }>;
   /** A stuck instance, sent on again by hand: false if it is not stuck. */
   retryStuck(saga: string, sagaId: string): Promise<boolean>;
 }
@@ -91,6 +94,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       return runs;
     },
     sweep: () => sweepSagas(sweepOptions),
+    watch: (watchOptions) => watchTimeouts(() => sweepSagas(sweepOptions), { db, ...watchOptions }),
     async retryStuck(sagaName, sagaId) {
       const saga = sagas.find((candidate) => candidate.name === sagaName);
       if (!saga) throw new UnknownSagaError(sagaName);

@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import type { Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import type { IgnoredInput } from './sagaProcessor';
-import { DROP_TIMEOUT_SQL, NEXT_DUE_AT_SQL, NEXT_DUE_TIMEOUT_SQL, STALE_STEPS_SQL } from './stepQueries';
+import { DROP_TIMEOUT_SQL, NEXT_DUE_TIMEOUT_SQL, STALE_STEPS_SQL } from './stepQueries';
 
 export interface SweepOptions {
   db: Db;
@@ -75,10 +75,4 @@ export async function sweepSagas(options: SweepOptions, limits: { maxTimeouts?: 
     report.redriven += 1;
   }
   return report;
-}
-
-/** When the next timeout of a running instance is due (to sleep until then), or null. */
-export async function nextTimeoutDue(db: Db, sagas: readonly Saga[]): Promise<Date | null> {
-  const { rows } = await db.query<{ due_at: Date | null }>(NEXT_DUE_AT_SQL, [sagas.map((saga) => saga.name)]);
-  return rows[0]?.due_at ?? null;
 }

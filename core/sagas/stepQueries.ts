@@ -42,9 +42,4 @@ export const NEXT_DUE_TIMEOUT_SQL = `
   LIMIT 1
   FOR UPDATE OF i SKIP LOCKED`;
 
-/** When the next timeout of a running instance is due, if any. */
-export const NEXT_DUE_AT_SQL = `
-  SELECT min(t.due_at) AS due_at FROM saga_timeouts t JOIN saga_instances i ON i.saga = t.saga AND i.saga_id = t.saga_id
-  WHERE i.phase = 'running' AND t.saga = ANY ($1::text[])`;
-
 export const DROP_TIMEOUT_SQL = `DELETE FROM saga_timeouts WHERE saga = $1 AND saga_id = $2 AND timeout_type = $3 AND due_at = $4`;

@@ -38,8 +38,9 @@ const handlerOf = (route: ServiceRoute, load: RuntimeLoader): HttpHandler => {
 /**
  * Serves a service the way its deployment does, on this machine: the same
  * generic handlers behind the same routes (derived from the service), and the
- * background work its schedules would run (projector, publisher, command
- * sweeper) as loops in this process, woken by every commit. Migrates first.
+ * background work its schedules would run (projector, publisher, saga
+ * processor and timeout sweeper, command sweeper) as loops in this process,
+ * woken by every commit. Migrates first.
  */
 export async function startDevServer(service: Service, options: DevServerOptions): Promise<DevServer> {
   const onError =
@@ -68,6 +69,12 @@ export async function startDevServer(service: Service, options: DevServerOptions
   const natsUrl = runtime.publishing.NATS_URL;
   const publisher = natsUrl ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }) : undefined;
   if (publisher) afterCommit.push(loop('publisher run', () => publisher.run({ deadline: Date.now() + 10_000 })));
+  if ((service.sagas ?? []).length > 0) {
+    const holder = `dev-${String(process.pid)}`;
+    afterCommit.push(loop('saga processor run', () => runtime.sagas.run({ holder, deadline: Date.now() + 10_000 })));
+    // Each second: timeouts fire within about a second of their due time.
+    loop('saga sweep', () => runtime.sagas.sweep(), 1_000);
+  }
   loop('command sweep', () => runtime.asyncCommands.sweepPendingCommands(), 30_000);
   runtime.nudges.onNudge(() => {
     for (const background of afterCommit) background.wake();

@@ -75,6 +75,32 @@ describe('the HTTP API on the dev server', () => {
     expect(await send('GET', '/accounts/nobody')).toMatchObject({ status: 404, body: { code: 'ACCOUNT_NOT_FOUND' } });
   });
 
+  it('a transfer requested over HTTP completes on its own, one to an unknown account ends refunded, and its steps are not routable', async () => {
+    const post = (type: string, payload: object) => send('POST', `/commands/${type}`, { body: JSON.stringify(payload) });
+    await post('OpenAccount', { accountId: 'tr-ada', owner: 'ada', currency: 'EUR' });
+    await post('OpenAccount', { accountId: 'tr-bob', owner: 'bob', currency: 'EUR' });
+    await post('Deposit', { accountId: 'tr-ada', amount: 100 });
+    expect(await post('RequestTransfer', { transferId: 'tr-1', fromAccountId: 'tr-ada', toAccountId: 'tr-bob', amount: 40, currency: 'EUR' })).toMatchObject({ status: 200 });
+    expect(await post('RequestTransfer', { transferId: 'tr-2', fromAccountId: 'tr-ada', toAccountId: 'tr-nobody', amount: 25, currency: 'EUR' })).toMatchObject({ status: 200 });
+
+    const settled = async (transferId: string) => {
+      let read = await send('GET', `/transfers/${transferId}`);
+      for (let attempt = 0; attempt < 200 && !['completed', 'refunded', 'failed'].includes(String(read.body.status)); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        read = await send('GET', `/transfers/${transferId}`);
+      }
+      return read;
+    };
+    expect(await settled('tr-1')).toMatchObject({ status: 200, body: { status: 'completed', amount: 40, saga: { phase: 'completed' } } });
+    expect(await settled('tr-2')).toMatchObject({ status: 200, body: { status: 'refunded', reason: 'ACCOUNT_NOT_FOUND' } });
+    const { rows } = await dev.runtime.db.query<{ balance: number }>(
+      "SELECT sum(CASE type WHEN 'MoneyDeposited' THEN (data->>'amount')::int ELSE -(data->>'amount')::int END)::int AS balance FROM events WHERE stream_id = 'account-tr-ada' AND type IN ('MoneyDeposited', 'MoneyWithdrawn')",
+    );
+    expect(rows[0]?.balance).toBe(60);
+    expect(await post('CompleteTransfer', { transferId: 'tr-1' })).toMatchObject({ status: 404, body: { code: 'UNKNOWN_COMMAND_TYPE' } });
+    expect(await send('GET', '/transfers/none')).toMatchObject({ status: 404, body: { code: 'TRANSFER_NOT_FOUND' } });
+  });
+
   it('400 INVALID_TEXT for a lone UTF-16 surrogate in the body (the escape written in the JSON) or %00 in a path id', async () => {
     const refusals = [
       await send('POST', '/commands/OpenAccount', { body: '{"accountId":"a\\ud800b","owner":"ada","currency":"EUR"}' }),

@@ -47,6 +47,14 @@ const tallyV2 = defineSaga<OrderEvent, TallyV2, NoCommand, NoTimeout>()({
   timeouts: { Never: (_timeout, state) => ({ state }) },
 });
 
+/** Reminds once, a second after an order opens. */
+const reminder = defineSaga<Extract<OrderEvent, { type: 'OrderOpened' }>, { reminded: boolean }, NoCommand, { type: 'Remind'; data: object }>()({
+  name: 'reminder',
+  stateVersion: 1,
+  on: { OrderOpened: { correlate: byOrder, start: () => ({ state: { reminded: false }, schedule: [{ timeout: { type: 'Remind', data: {} }, afterMs: 1_000 }] }) } },
+  timeouts: { Remind: () => ({ state: { reminded: true }, outcome: 'complete' }) },
+});
+
 describe('saga instances on PostgreSQL', () => {
   let database: TestDatabase;
   let db: Db;
@@ -111,4 +119,28 @@ describe('saga instances on PostgreSQL', () => {
     expect(partitions.some((partition) => partition.lastError?.includes('state version 2'))).toBe(true);
     expect(await readSagaInstance(db, 'tally', 'o2')).toMatchObject({ state: { items: 3 }, stateVersion: 2 });
   });
+
+  it('a watching sweeper fires a timeout as it comes due; a second sweeper meanwhile sweeps once and leaves', async () => {
+    const runtime = runtimeOf(reminder);
+    await append('r1', 'OrderOpened');
+    await runtime.run({ holder: 'test', deadline: Date.now() + 10_000 });
+    const scheduled = await readSagaInstance(db, 'reminder', 'r1');
+    expect(scheduled?.timeouts).toHaveLength(1);
+    const dueAt = new Date(scheduled?.timeouts[0]?.dueAt ?? 0).getTime();
+
+    const watching = runtime.watch({ holder: 'watcher-a', deadline: Date.now() + 4_000, pollMs: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await runtime.watch({ holder: 'watcher-b', deadline: Date.now() + 4_000, pollMs: 100 })).toMatchObject({ watched: false, fired: 0 });
+    // Orders opened earlier in this file started reminders too: each fires.
+    const watched = await watching;
+    expect(watched.watched).toBe(true);
+    expect(watched.fired).toBeGreaterThanOrEqual(1);
+
+    const fired = await readSagaInstance(db, 'reminder', 'r1');
+    expect(fired).toMatchObject({ phase: 'completed', state: { reminded: true }, timeouts: [] });
+    const firedAt = new Date(fired?.inputs.find((input) => input.kind === 'timeout')?.at ?? 0).getTime();
+    // Within a poll of its due time, with room for a loaded runner.
+    expect(firedAt - dueAt).toBeLessThan(2_000);
+    expect(firedAt).toBeGreaterThanOrEqual(dueAt - 50);
+  }, 20_000);
 });

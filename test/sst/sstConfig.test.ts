@@ -54,17 +54,21 @@ describe('sst.config.ts', () => {
     expect(recorded.authorizers).toEqual([]);
   });
 
-  it('schedules the publisher, the projector and the command sweeper, and declares the worker and the migrator', async () => {
+  it('schedules the publisher, the projector, the saga processor and sweeper, and the command sweeper; declares the worker and the migrator', async () => {
     const { recorded, outputs } = await deploy();
     expect(recorded.crons.map(({ args, fn }) => [args.schedule, handlerOf(fn)])).toEqual([
       ['rate(1 minute)', 'functions/publisher.handler'],
       ['rate(1 minute)', 'functions/projector.handler'],
+      ['rate(1 minute)', 'functions/sagaProcessor.handler'],
+      ['rate(1 minute)', 'functions/sagaSweeper.handler'],
       ['rate(1 minute)', 'functions/commandSweeper.handler'],
     ]);
     expect([...recorded.workers.values()].map((worker) => handlerOf(worker.declared))).toEqual([
       'functions/migrator.handler',
       'functions/publisher.handler',
       'functions/projector.handler',
+      'functions/sagaSweeper.handler',
+      'functions/sagaProcessor.handler',
       'functions/commandWorker.handler',
     ]);
     expect(outputs).toEqual({
@@ -74,6 +78,8 @@ describe('sst.config.ts', () => {
       commandWorker: new Ref('CommandWorker.name'),
       publisher: new Ref('Publisher.name'),
       projector: new Ref('Projector.name'),
+      sagaProcessor: new Ref('SagaProcessor.name'),
+      sagaSweeper: new Ref('SagaSweeper.name'),
     });
   });
 
@@ -154,14 +160,20 @@ describe('sst.config.ts', () => {
     }
   });
 
-  it('lets whatever commits events nudge the publisher and the projector, by the names in NUDGE_FUNCTIONS', async () => {
+  it('lets whatever commits events nudge the functions that read them, by the names in NUDGE_FUNCTIONS', async () => {
     const { recorded } = await deploy();
-    const publisher = recorded.workers.get('Publisher');
-    const projector = recorded.workers.get('Projector');
-    for (const handler of ['functions/http/postCommand.handler', 'functions/commandWorker.handler']) {
+    const [publisher, projector, sagaProcessor, sagaSweeper] = ['Publisher', 'Projector', 'SagaProcessor', 'SagaSweeper'].map((name) => recorded.workers.get(name));
+    const nudges = {
+      'functions/http/postCommand.handler': [[publisher, projector, sagaProcessor], 'Publisher.name,Projector.name,SagaProcessor.name'],
+      'functions/commandWorker.handler': [[publisher, projector, sagaProcessor], 'Publisher.name,Projector.name,SagaProcessor.name'],
+      // The saga processor schedules timeouts: it wakes the sweeper too.
+      'functions/sagaProcessor.handler': [[publisher, projector, sagaSweeper], 'Publisher.name,Projector.name,SagaSweeper.name'],
+      'functions/sagaSweeper.handler': [[publisher, projector], 'Publisher.name,Projector.name'],
+    } as const;
+    for (const [handler, [targets, names]] of Object.entries(nudges)) {
       const fn = functionWithHandler(recorded, handler);
-      expect(linksOf(fn), handler).toEqual(expect.arrayContaining([publisher, projector]));
-      expect(environmentOf(fn).NUDGE_FUNCTIONS, handler).toEqual(new Ref('Publisher.name,Projector.name'));
+      expect(linksOf(fn), handler).toEqual(expect.arrayContaining([...targets]));
+      expect(environmentOf(fn).NUDGE_FUNCTIONS, handler).toEqual(new Ref(names));
     }
   });
 

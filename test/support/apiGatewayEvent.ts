@@ -35,7 +35,7 @@ export function apiGatewayEvent(request: {
 }
 
 /** A Lambda context without the deprecated callback members, which promise handlers never use. */
-export function lambdaContext(functionName = 'test-function'): Context {
+export function lambdaContext(functionName = 'test-function', remainingMs = 30_000): Context {
   const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -45,7 +45,7 @@ export function lambdaContext(functionName = 'test-function'): Context {
     awsRequestId: crypto.randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => remainingMs,
   };
   return context as Context;
 }

@@ -9,7 +9,7 @@ export interface CommandEnvelope {
   /** The payload as the schema parsed it. */
   payload: unknown;
   payloadHash: string;
-  /** Who chose the command id: a caller may send it again, while an id the bus created is new to the world. */
+  /** Who chose the command id: a caller may send it again, while an id the bus created (or a caller vouches is new) is new to the world. */
   commandIdFrom: 'caller' | 'bus';
   /** Which try this is, from 1; the retry step counts. */
   attempt: number;

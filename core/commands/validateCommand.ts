@@ -14,6 +14,13 @@ export interface CommandRequest {
   correlationId?: string | undefined;
   causationId?: string | undefined;
   traceparent?: string | undefined;
+  /**
+   * The caller made `commandId` for this very call and never sent it before
+   * (a saga step's first dispatch): like an id the bus creates, its first try
+   * skips looking up a record that cannot exist. A wrong claim costs nothing
+   * but the lookup: the append still refuses an id already recorded.
+   */
+  freshCommandId?: boolean | undefined;
 }
 
 const Id = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
@@ -71,7 +78,7 @@ export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>
     definition,
     payload: payload.data,
     payloadHash: payloadHash(definition.type, payload.data),
-    commandIdFrom: ids.data.commandId === undefined ? 'bus' : 'caller',
+    commandIdFrom: ids.data.commandId === undefined || request.freshCommandId === true ? 'bus' : 'caller',
     attempt: 1,
     record: 'none',
   };

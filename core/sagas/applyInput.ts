@@ -12,6 +12,12 @@ type EventHandler =
 export const isStartingHandler = (handler: EventHandler): handler is StartingHandler<EventShape, unknown, SagaCommandShape, TimeoutShape> =>
   'start' in handler;
 
+/** Whether the event starts an instance (rather than continues one). */
+export function startsInstance(saga: Saga, event: RecordedEvent): boolean {
+  const handler = (saga.definition.on as Record<string, EventHandler | undefined>)[event.type];
+  return handler !== undefined && isStartingHandler(handler);
+}
+
 /** The instance id an event belongs to, by its handler's correlation. */
 export function correlationKeyOf(saga: Saga, event: RecordedEvent): string | null {
   const handler = (saga.definition.on as Record<string, EventHandler | undefined>)[event.type];

@@ -57,11 +57,21 @@ export interface SagaInstance<State = unknown> {
 /** What an instance can be given. Each has an id, so the same input twice is applied once. */
 export type SagaInput =
   | { kind: 'event'; id: string; event: RecordedEvent }
-  | { kind: 'timeout'; id: string; timeout: TimeoutShape }
+  | { kind: 'timeout'; id: string; timeout: TimeoutShape; dueAt: Date }
   | { kind: 'step_succeeded'; id: string; step: number; streamId: string; version: number }
   | { kind: 'step_refused'; id: string; step: number; error: CommandFailure }
   | { kind: 'step_failed'; id: string; step: number; error: CommandFailure }
   | { kind: 'retry'; id: string };
+
+/** A pending step this process has claimed, to dispatch its command. */
+export interface ClaimedStep {
+  step: number;
+  command: SagaCommandShape;
+  causationId: string;
+  correlationId: string;
+  /** Tries so far, this one included. */
+  attempts: number;
+}
 
 /** Why an input changed nothing: no instance for it, or one that no longer takes it. */
 export type IgnoredReason = 'no_instance' | 'duplicate_start' | 'finished' | 'not_running' | 'not_due' | 'step_settled';

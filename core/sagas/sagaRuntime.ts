@@ -7,7 +7,7 @@ import type { Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
 import { sweepSagas, type SweepReport } from './sagaSweeper';
-import { createStepDispatcher, type StepDispatcherOptions, type StepRetryPolicy } from './stepDispatcher';
+import { createStepDispatcher, type Dispatch, type DispatchRequest, type StepDispatcherOptions, type StepRetryPolicy } from './stepDispatcher';
 import { watchTimeouts } from './watchTimeouts';
 
 export interface SagaRuntimeOptions {
@@ -22,6 +22,8 @@ export interface SagaRuntimeOptions {
   stepClaimMs?: number;
   /** A step never tried this long after it was decided is dispatched by the sweeper (default 10 s). */
   abandonedStepMs?: number;
+  /** Instances whose steps run at once (default 8): more only fight over the same aggregates and connections. */
+  dispatchConcurrency?: number;
   onIgnored?: (ignored: IgnoredInput) => void;
   onStepError?: StepDispatcherOptions['onStepError'];
   /** Told of a dispatch that failed after its batch committed (the sweeper picks its steps up). */
@@ -32,7 +34,7 @@ export interface SagaRuntimeOptions {
 
 export interface SagaRuntime {
   readonly sagas: readonly Saga[];
-  readonly processors: readonly FeedProcessor<RecordedEvent, string[]>[];
+  readonly processors: readonly FeedProcessor<RecordedEvent, DispatchRequest[]>[];
   /** Runs every saga's processor until caught up or the deadline; dispatches what each batch decided. */
   run(options: { holder: string; deadline: number; leaseTtlMs?: number }): Promise<ProcessorRun[]>;
   /** Fires due timeouts and dispatches abandoned steps. */
@@ -63,17 +65,24 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
     ...(options.stepClaimMs === undefined ? {} : { claimMs: options.stepClaimMs }),
     ...(options.onStepError ? { onStepError: options.onStepError } : {}),
   });
-  const dispatch = async (saga: Saga, sagaIds: readonly string[]) => {
+  const concurrency = options.dispatchConcurrency ?? 8;
+  const dispatch: Dispatch = async (saga, requests) => {
     try {
-      const ran = await Promise.all(sagaIds.map((sagaId) => dispatcher.dispatch(saga, sagaId)));
-      if (ran.some((count) => count > 0)) await options.afterSteps?.();
+      let next = 0;
+      let ran = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, requests.length) }, async () => {
+          for (let request = requests[next++]; request; request = requests[next++]) ran += await dispatcher.dispatch(saga, request.sagaId, request.start);
+        }),
+      );
+      if (ran > 0) await options.afterSteps?.();
     } catch (error) {
       // The steps are stored: the sweeper dispatches what this did not.
       options.onDispatchError?.(error);
     }
   };
   const processors = sagas.map((saga) =>
-    sagaProcessor(saga, { upcaster: options.upcaster, clock, dispatch, ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}) }),
+    sagaProcessor(saga, { upcaster: options.upcaster, clock, dispatch, claimMs: dispatcher.claimMs, ...(options.onIgnored ? { onIgnored: options.onIgnored } : {}) }),
   );
   const sweepOptions = {
     db,
@@ -100,7 +109,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       if (!saga) throw new UnknownSagaError(sagaName);
       const result = await db.transaction((tx) => handleInput(tx, saga, sagaId, { kind: 'retry', id: `retry:${randomUUID()}` }, clock()));
       if (result.kind !== 'applied') return false;
-      await dispatch(saga, [sagaId]);
+      await dispatch(saga, [{ sagaId }]);
       return true;
     },
   };

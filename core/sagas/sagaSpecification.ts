@@ -90,7 +90,7 @@ class Simulation<State> {
       case 'timeout': {
         const due = this.instance?.timeouts.find((timeout) => timeout.type === input.type);
         if (due && due.dueAt > this.now) this.now = due.dueAt;
-        return { kind: 'timeout', id, timeout: { type: input.type, data: due?.data ?? {} } };
+        return { kind: 'timeout', id, timeout: { type: input.type, data: due?.data ?? {} }, dueAt: due?.dueAt ?? this.now };
       }
     }
   }

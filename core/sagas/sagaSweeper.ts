@@ -2,13 +2,14 @@ import type { Db } from '../db';
 import type { Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import type { IgnoredInput } from './sagaProcessor';
+import type { Dispatch } from './stepDispatcher';
 import { DROP_TIMEOUT_SQL, NEXT_DUE_TIMEOUT_SQL, STALE_STEPS_SQL } from './stepQueries';
 
 export interface SweepOptions {
   db: Db;
   sagas: readonly Saga[];
   clock: () => Date;
-  dispatch: (saga: Saga, sagaIds: readonly string[]) => Promise<void>;
+  dispatch: Dispatch;
   onIgnored?: (ignored: IgnoredInput) => void;
   /** A step never tried this long after it was decided is taken as abandoned and dispatched here. */
   abandonedAfterMs?: number;
@@ -37,7 +38,7 @@ async function fireNext(options: SweepOptions, byName: ReadonlyMap<string, Saga>
     const due = rows[0];
     const saga = due && byName.get(due.saga);
     if (!due || !saga) return undefined;
-    const input = { kind: 'timeout' as const, id: `timeout:${due.timeout_type}:${due.due_at.toISOString()}`, timeout: { type: due.timeout_type, data: due.data } };
+    const input = { kind: 'timeout' as const, id: `timeout:${due.timeout_type}:${due.due_at.toISOString()}`, timeout: { type: due.timeout_type, data: due.data }, dueAt: due.due_at };
     const result = await handleInput(tx, saga, due.saga_id, input, now);
     // A timeout the instance did not take is spent all the same: left in place it would be due forever.
     if (result.kind === 'ignored') await tx.query(DROP_TIMEOUT_SQL, [due.saga, due.saga_id, due.timeout_type, due.due_at]);
@@ -46,7 +47,7 @@ async function fireNext(options: SweepOptions, byName: ReadonlyMap<string, Saga>
   if (!fired) return false;
   if (fired.result.kind === 'applied') {
     report.fired += 1;
-    if (fired.result.newSteps.length > 0) await options.dispatch(fired.saga, [fired.sagaId]);
+    if (fired.result.newSteps.length > 0) await options.dispatch(fired.saga, [{ sagaId: fired.sagaId }]);
   } else {
     report.ignored += 1;
     if (fired.result.reason !== 'duplicate_input') {
@@ -71,7 +72,7 @@ export async function sweepSagas(options: SweepOptions, limits: { maxTimeouts?: 
   for (const row of rows) {
     const saga = byName.get(row.saga);
     if (!saga) continue;
-    await options.dispatch(saga, [row.saga_id]);
+    await options.dispatch(saga, [{ sagaId: row.saga_id }]);
     report.redriven += 1;
   }
   return report;

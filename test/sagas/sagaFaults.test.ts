@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
+import { sleep } from '../support/fixtures';
 import { useBankOnTestDatabase } from './support/bankOnTestDatabase';
 import { startSagaChild } from './support/childProcess';
 import { runSagasUntilSettled } from './support/settle';
@@ -45,7 +46,9 @@ describe('the transfer saga under faults, on PostgreSQL', () => {
     expect(await statusOf('k1')).toBe('running');
     expect(await movementsOf(bank().db, 'k1')).toEqual([]);
 
-    // Three sweepers at once find the abandoned step; its command id makes the extra dispatches replays.
+    // Once the dead worker's claim on the first step runs out, three sweepers at once find it abandoned;
+    // its command id makes the extra dispatches replays.
+    await sleep(600);
     const others = [bank().another(), bank().another(), bank().another()];
     await Promise.all(others.map((runtime) => runtime.sagas.sweep()));
     await runSagasUntilSettled(bank().runtime);

@@ -41,7 +41,7 @@ process.stdout.write('ready\n');
 if (mode === 'after-commit') {
   const [saga] = service.sagas ?? [];
   if (!saga) throw new Error('the bank has a transfer saga');
-  const processor = sagaProcessor(saga, { upcaster: runtime.store.upcaster, clock: () => new Date(), dispatch: () => Promise.resolve(die()) });
+  const processor = sagaProcessor(saga, { upcaster: runtime.store.upcaster, clock: () => new Date(), dispatch: () => Promise.resolve(die()), claimMs: 500 });
   await runFeedProcessor(processor, { db, holder: `child-${String(process.pid)}`, deadline: Date.now() + 30_000, leaseTtlMs: 5_000, concurrency: saga.partitions });
 } else {
   for (;;) {

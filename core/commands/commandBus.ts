@@ -1,9 +1,11 @@
 import type { Queryable } from '../db';
+import { contextFromTraceparent, inSpan, log, metrics, runInContext, spanIsActive, SpanKind } from '../observability';
+import { isVerdict } from './async/describeFailure';
 import type { CommandDefinition } from './CommandDefinition';
 import type { CommandOutcome } from './CommandOutcome';
 import { metadataOf } from './commandContext';
 import { idempotencyStep } from './idempotencyStep';
-import { composeSteps, type CommandEnvelope, type CommandStep } from './pipeline';
+import { composeSteps, type CommandEnvelope, type CommandStep, type RunCommand } from './pipeline';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retryPolicy';
 import { retryStep } from './retryStep';
 import { validateCommand, type CommandRequest } from './validateCommand';
@@ -40,15 +42,53 @@ async function runDefinition({ definition, payload, context, payloadHash, record
   return { ...result, commandId: context.commandId, commandType: definition.type, replayed: false };
 }
 
+/**
+ * A command runs in its request context (its ids, for log lines and what it
+ * writes) and its own span: a child of the active span (the HTTP request's),
+ * else of the caller's traceparent, else the root of a new trace. It is
+ * counted by outcome and timed.
+ */
+function observed(envelope: CommandEnvelope, pipeline: RunCommand): Promise<CommandOutcome> {
+  const { context, definition } = envelope;
+  const request = { correlationId: context.correlationId, causationId: context.causationId, commandId: context.commandId, traceparent: context.traceparent };
+  const parent = spanIsActive() || !context.traceFromCaller ? undefined : contextFromTraceparent(context.traceparent);
+  const attributes = { 'command.type': definition.type, 'command.id': context.commandId, 'correlation.id': context.correlationId };
+  return runInContext(request, () =>
+    inSpan(`command ${definition.type}`, { kind: SpanKind.INTERNAL, parent, attributes }, async (span) => {
+      const started = performance.now();
+      let outcome = 'failed';
+      try {
+        const result = await pipeline(envelope);
+        outcome = result.replayed ? 'replayed' : 'succeeded';
+        return result;
+      } catch (error) {
+        outcome = isVerdict(error) ? 'refused' : 'failed';
+        throw error;
+      } finally {
+        span.setAttribute('command.outcome', outcome);
+        metrics.count('Commands', 1, { commandType: definition.type, outcome });
+        metrics.observe('CommandLatency', performance.now() - started, 'milliseconds', { commandType: definition.type });
+      }
+    }),
+  );
+}
+
 export function createCommandBus(options: CommandBusOptions): CommandBus {
   const registry = new Map(options.commands.map((definition) => [definition.type, definition]));
   if (registry.size !== options.commands.length) throw new Error('Two command definitions share a type');
+  // A retry is a conflict (another writer got there first) or a passing database failure: counted, and said at debug level.
+  const onRetry = (error: unknown, attempt: number) => {
+    const reason = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : 'UNKNOWN';
+    metrics.count('CommandRetries', 1, { reason });
+    log.debug('command retried', { attempt, reason });
+    options.onRetry?.(error, attempt);
+  };
   const pipeline = composeSteps(
-    [retryStep(options.retry ?? DEFAULT_RETRY_POLICY, options.onRetry), idempotencyStep(options.db), ...(options.steps ?? [])],
+    [retryStep(options.retry ?? DEFAULT_RETRY_POLICY, onRetry), idempotencyStep(options.db), ...(options.steps ?? [])],
     runDefinition,
   );
   return {
-    execute: async (request) => pipeline(validateCommand(registry, request)),
+    execute: async (request) => observed(validateCommand(registry, request), pipeline),
     validate: (request) => validateCommand(registry, request),
     commandTypes: [...registry.keys()],
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../eventstore';
+import { formatTraceparent, freshTraceparent, parseTraceparent } from '../observability';
 
 /** The ids a command carries onto everything it writes. */
 export interface CommandContext {
@@ -9,8 +10,10 @@ export interface CommandContext {
   correlationId: string;
   /** What caused this command: the caller's id for it, or the command itself. */
   causationId: string;
-  /** W3C trace context, when the caller sent one. */
-  traceparent?: string;
+  /** W3C trace context: the caller's if valid, else a fresh trace (an invalid one is never kept). */
+  traceparent: string;
+  /** Whether `traceparent` came from the caller (the command continues its trace) or was made here. */
+  traceFromCaller: boolean;
 }
 
 export interface ContextInput {
@@ -22,11 +25,13 @@ export interface ContextInput {
 
 export function buildCommandContext(input: ContextInput): CommandContext {
   const commandId = input.commandId ?? randomUUID();
+  const incoming = parseTraceparent(input.traceparent);
   return {
     commandId,
     correlationId: input.correlationId ?? randomUUID(),
     causationId: input.causationId ?? commandId,
-    ...(input.traceparent ? { traceparent: input.traceparent } : {}),
+    traceparent: incoming ? formatTraceparent(incoming) : freshTraceparent(),
+    traceFromCaller: incoming !== null,
   };
 }
 
@@ -36,6 +41,6 @@ export function metadataOf(context: CommandContext): EventMetadata {
     correlationId: context.correlationId,
     causationId: context.causationId,
     commandId: context.commandId,
-    ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+    traceparent: context.traceparent,
   };
 }

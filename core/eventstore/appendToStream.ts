@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../db';
+import { currentContext, currentTraceparent, inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
 import { ConcurrencyError } from './errors';
@@ -63,12 +64,37 @@ const ANY_VERSION_TRIES = 10;
  * typed error is thrown. The command's outcome and the integration messages go
  * in the same statement. Inside a caller's transaction it must be the first write.
  */
-export async function appendToStream<E extends EventShape>(
+export function appendToStream<E extends EventShape>(
   db: Queryable,
   request: AppendRequest<E>,
   options: AppendOptions = {},
   scope: AppendScope = 'callers-transaction',
 ): Promise<AppendResult> {
+  const attributes = { 'eventstore.stream_id': request.streamId, 'eventstore.stream_type': request.streamType, 'eventstore.events': request.events.length };
+  return inSpan(`append ${request.streamType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+    const started = performance.now();
+    try {
+      const result = await appendTraced(db, withTraceContext(request), options, scope);
+      span.setAttribute('eventstore.version', result.nextExpectedVersion);
+      return result;
+    } catch (error) {
+      if (error instanceof ConcurrencyError) metrics.count('AppendConflicts', 1, { streamType: request.streamType });
+      throw error;
+    } finally {
+      metrics.observe('AppendLatency', performance.now() - started, 'milliseconds', { streamType: request.streamType });
+    }
+  });
+}
+
+/** The events carry the trace context of the append: its span's where one is recording, else the request's. */
+function withTraceContext<E extends EventShape>(request: AppendRequest<E>): AppendRequest<E> {
+  const traceparent = currentTraceparent() ?? request.metadata?.traceparent;
+  const tracestate = currentContext()?.tracestate;
+  if (!traceparent) return request;
+  return { ...request, metadata: { ...request.metadata, traceparent, ...(tracestate ? { tracestate } : {}) } };
+}
+
+async function appendTraced<E extends EventShape>(db: Queryable, request: AppendRequest<E>, options: AppendOptions, scope: AppendScope): Promise<AppendResult> {
   const serialized = validateAppend(request, options.upcaster ?? NO_UPCASTING, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   // Inside a caller's transaction a conflict has aborted it: only the caller can try again.
   const tries = request.expectedVersion === 'any' && scope === 'own-transaction' ? ANY_VERSION_TRIES : 1;

@@ -6,8 +6,9 @@ export interface EventMetadata {
   correlationId?: string;
   causationId?: string;
   commandId?: string;
-  /** W3C trace context of the request that produced the event. */
+  /** W3C trace context of the append that stored the event (a child of the request's), or of the request. */
   traceparent?: string;
+  tracestate?: string;
   [field: string]: JsonValue | undefined;
 }
 

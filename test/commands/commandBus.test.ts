@@ -55,7 +55,13 @@ describeOnEachDriver('the command bus', (context) => {
       events: [{ type: 'AccountOpened', version: 1 }],
     });
     const [event] = await eventsOf(accountId);
-    expect(event?.metadata).toEqual({ correlationId: 'request-7', causationId: request.commandId, commandId: request.commandId });
+    // Without a traceparent from the caller, the command starts a trace of its own.
+    expect(event?.metadata).toEqual({
+      correlationId: 'request-7',
+      causationId: request.commandId,
+      commandId: request.commandId,
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) as unknown,
+    });
   });
 
   it('creates a command id and a correlation id when the caller gives none', async () => {

@@ -38,10 +38,6 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     const { rows } = await bank().db.query<{ phase: string }>("SELECT phase FROM saga_instances WHERE saga = 'transfer' AND saga_id = $1", [transferId]);
     return rows[0]?.phase;
   };
-  const countInstances = async (transferIds: readonly string[]) => {
-    const { rows } = await bank().db.query<{ count: number }>("SELECT count(*)::int AS count FROM saga_instances WHERE saga = 'transfer' AND saga_id = ANY ($1::text[])", [transferIds]);
-    return rows[0]?.count ?? 0;
-  };
   const transferStatus = async (transferId: string) => {
     const { rows } = await bank().db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1', [`transfer-${transferId}`]);
     return rows[0]?.type;
@@ -65,13 +61,23 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     for (const [index, transferId] of transfers.entries()) {
       await execute('RequestTransfer', { transferId, fromAccountId: accounts[index % 4], toAccountId: accounts[(index + 1) % 4], amount: 20, currency: 'EUR' });
     }
-    // Once the instances exist, and while the processor is still dispatching their steps, the clock
-    // passes every timeout and another sweeper fires them.
+    // As the first credit starts, the clock passes every timeout and another sweeper fires them all:
+    // that transfer times out with its credit in flight, the others race their own steps.
     const other = bank().another();
+    const race = { timedOut: false };
+    beforeCommands(
+      bank().runtime.bus,
+      (request) => request.type === 'Deposit' && String((request.payload as { transferId?: string }).transferId).startsWith('race-'),
+      async () => {
+        if (race.timedOut) return;
+        race.timedOut = true;
+        bank().clock.advance(TIMEOUT_MS + 1_000);
+        await other.sagas.sweep();
+      },
+    );
     const sweeping = (async () => {
-      while ((await countInstances(transfers)) < transfers.length) await sleep(1);
-      bank().clock.advance(TIMEOUT_MS + 1_000);
-      for (let round = 0; round < 20; round += 1) await other.sagas.sweep();
+      while (!race.timedOut) await sleep(5);
+      for (let round = 0; round < 10; round += 1) await other.sagas.sweep();
     })();
     await Promise.all([runSagasUntilSettled(bank().runtime), sweeping]);
     await runSagasUntilSettled(bank().runtime);

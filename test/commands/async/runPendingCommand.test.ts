@@ -37,7 +37,12 @@ describeOnEachDriver('running sent commands', (context) => {
     const deposits = (await context().store.readStream(`account-${accountId}`)).events.filter((event) => event.type === 'MoneyDeposited');
     expect(deposits).toHaveLength(1);
     expect(deposits[0]?.eventId).toBe(executed.events[0]?.eventId);
-    expect(deposits[0]?.metadata).toEqual({ correlationId: 'request-42', causationId: request.commandId, commandId: request.commandId });
+    expect(deposits[0]?.metadata).toEqual({
+      correlationId: 'request-42',
+      causationId: request.commandId,
+      commandId: request.commandId,
+      traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/) as unknown,
+    });
   });
 
   it('records a broken business rule as failed, with its rule and details, and writes no event', async () => {

@@ -1,7 +1,7 @@
 import { parseWorkerEvent } from '../core/commands';
+import { log, runInContext } from '../core/observability';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';
-import { logger } from './observability';
 
 /**
  * Runs one stored command, invoked asynchronously by the command endpoint or the
@@ -10,11 +10,11 @@ import { logger } from './observability';
  */
 async function runCommand(event: unknown): Promise<void> {
   const { commandId } = parseWorkerEvent(event);
-  logger.appendKeys({ commandId });
   const { asyncCommands, nudges } = await getRuntime();
-  const status = await asyncCommands.runPendingCommand(commandId);
+  // The command runs in the context it was sent with (the bus restores it); this line names it.
+  const status = await runInContext({ correlationId: commandId, commandId }, () => asyncCommands.runPendingCommand(commandId));
   if (status?.status === 'succeeded') await nudges.afterCommit();
-  logger.info('command run', { status: status?.status });
+  log.info('command run', { commandId, status: status?.status });
 }
 
 export const handler = lambdaEntry(runCommand);

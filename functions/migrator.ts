@@ -1,8 +1,8 @@
 import { createDb, dbConfigFromEnv } from '../core/db';
+import { log } from '../core/observability';
 import { migrateService, migrationDirectoriesFromEnv, type AppliedMigrations } from '../core/service';
 import { linkedSecrets } from './aws/linkedSecrets';
 import { lambdaEntry } from './lambdaEntry';
-import { logger } from './observability';
 import { service } from './service';
 
 /**
@@ -15,7 +15,7 @@ async function migrateDeployment(): Promise<AppliedMigrations> {
   const db = createDb(dbConfigFromEnv({ ...env, DB_POOL_MAX: '1' }));
   try {
     const applied = await migrateService(db, service, migrationDirectoriesFromEnv(env));
-    logger.info('migrations applied', { ...applied });
+    log.info('migrations applied', { ...applied });
     return applied;
   } finally {
     await db.close();

@@ -1,6 +1,6 @@
 import type { LambdaClientConfig } from '@aws-sdk/client-lambda';
+import { log } from '../core/observability';
 import { asyncInvoker } from './aws/invokeAsync';
-import { logger } from './observability';
 
 /**
  * Tells the background functions (publisher, projector) that events were
@@ -20,7 +20,7 @@ export function lambdaNudges(functionNames: readonly string[], clientConfig: Lam
     async afterCommit() {
       const results = await Promise.allSettled(functionNames.map((name) => invoke(name, { nudge: true })));
       for (const result of results) {
-        if (result.status === 'rejected') logger.warn('nudge failed', { error: String(result.reason) });
+        if (result.status === 'rejected') log.warn('nudge failed', { error: String(result.reason) });
       }
     },
     onNudge: () => undefined,

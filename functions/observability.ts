@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { addMetricsSink, configureLogging } from '../core/observability';
 
 // One instance each per Lambda container, shared by every handler in it.
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'service';
@@ -25,3 +26,33 @@ export function tracingPossible(env: Record<string, string | undefined> = proces
 export const tracer: Tracer | undefined = tracingPossible()
   ? new (await import('@aws-lambda-powertools/tracer')).Tracer({ serviceName })
   : undefined;
+
+const POWERTOOLS_UNITS = { count: MetricUnit.Count, milliseconds: MetricUnit.Milliseconds, seconds: MetricUnit.Seconds } as const;
+
+/** core's figures as EMF: with labels, each is its own metric set with them as dimensions. */
+function emit(name: string, value: number, unit: keyof typeof POWERTOOLS_UNITS, labels: Record<string, string>): void {
+  if (Object.keys(labels).length === 0) {
+    metrics.addMetric(name, POWERTOOLS_UNITS[unit], value);
+    return;
+  }
+  const single = metrics.singleMetric();
+  single.addDimensions(labels);
+  single.addMetric(name, POWERTOOLS_UNITS[unit], value);
+}
+
+// core logs and counts through its ports; in a function they are Powertools', so core's
+// lines come out as the function's JSON lines, with the request's ids on each.
+configureLogging((level, message, fields) => {
+  logger[level](message, fields);
+});
+addMetricsSink({
+  count: (name, value, labels) => {
+    emit(name, value, 'count', labels);
+  },
+  observe: (name, value, unit, labels) => {
+    emit(name, value, unit, labels);
+  },
+  gauge: (name, value, unit, labels) => {
+    emit(name, value, unit, labels);
+  },
+});

@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
 import { getProjectionStatus, type ProjectorRun } from '../core/projections';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';
-import { logger, metrics } from './observability';
+import { metrics } from './observability';
 import { reportProjectionStatus } from './projectionMetrics';
 
 /** No batch starts closer than this to the Lambda's time limit. */
@@ -21,8 +22,8 @@ async function project(_event: unknown, context: Context): Promise<ProjectorRun>
   metrics.addMetric('ProjectionEventsApplied', MetricUnit.Count, run.eventsApplied);
   metrics.addMetric('ProjectionBatches', MetricUnit.Count, run.batches);
   reportProjectionStatus(await getProjectionStatus(db));
-  if (run.activated.length > 0) logger.info('projection generations switched', { activated: run.activated });
-  if (run.stoppedByDeadline) logger.warn('projector stopped at the time limit before catching up', { eventsApplied: run.eventsApplied });
+  if (run.activated.length > 0) log.info('projection generations switched', { activated: run.activated });
+  if (run.stoppedByDeadline) log.warn('projector stopped at the time limit before catching up', { eventsApplied: run.eventsApplied });
   return run;
 }
 

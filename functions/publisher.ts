@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
 import { readPublishingStatus, type Publisher } from '../core/publishing';
 import { createServicePublisher } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
-import { logger, metrics } from './observability';
+import { metrics } from './observability';
 import { getRuntime, type FunctionRuntime } from './runtime';
 
 // Stop this long before Lambda's own limit, to release the leases and report.
@@ -17,7 +18,7 @@ export function publisherFor(runtime: FunctionRuntime): Publisher {
   if (!NATS_URL) throw new Error('NATS_URL is not set: the publisher has nowhere to publish');
   publisher ??= createServicePublisher(runtime, { ...runtime.publishing, NATS_URL }, {
     onRetry: ({ processor, partition, error, retryInMs }) => {
-      logger.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, error: String(error) });
+      log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, error: String(error) });
     },
   });
   return publisher;
@@ -42,9 +43,9 @@ async function publish(_event: unknown, context: Context): Promise<void> {
     metrics.addMetric('PublishLatencyP50', MetricUnit.Milliseconds, report.latency.p50Ms);
     metrics.addMetric('PublishLatencyP99', MetricUnit.Milliseconds, report.latency.p99Ms);
   }
-  if (status.parked > 0 || report.parked > 0) logger.error('messages refused by NATS for good are parked', { report, status });
-  else if (report.retried > 0 || report.lastError) logger.warn('NATS did not take every message; they wait', { report, status });
-  else logger.info('published', { report, status });
+  if (status.parked > 0 || report.parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
+  else if (report.retried > 0 || report.lastError) log.warn('NATS did not take every message; they wait', { report, status });
+  else log.info('published', { report, status });
 }
 
 export const handler = lambdaEntry(publish);

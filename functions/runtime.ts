@@ -1,4 +1,5 @@
 import { createInProcessDispatcher } from '../core/commands';
+import { log } from '../core/observability';
 import { createDb, dbConfigFromEnv } from '../core/db';
 import { publishingConfigFromEnv, type PublishingConfig } from '../core/publishing';
 import {
@@ -12,7 +13,6 @@ import {
 import { linkedSecrets } from './aws/linkedSecrets';
 import { createLambdaDispatcher } from './aws/lambdaDispatcher';
 import { nudgesFromEnv, type Nudges } from './nudges';
-import { logger } from './observability';
 import { service } from './service';
 
 /** A service's runtime as its functions use it, with the deployment's nudges and publishing settings. */
@@ -51,17 +51,17 @@ async function buildRuntime<Context>(service: Service<Context>, options: LoaderO
     db,
     dispatcher: workerFunction ? createLambdaDispatcher({ functionName: workerFunction }) : (run) => createInProcessDispatcher(run),
     onProjectionFailure: ({ processor, partition, error, state, attempts }) => {
-      logger.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
+      log.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
     },
     sagas: {
       onIgnored: (ignored) => {
-        logger.warn('saga input with no live instance', { ...ignored });
+        log.warn('saga input with no live instance', { ...ignored });
       },
       onStepError: ({ saga, sagaId, step, attempts, error, stuck }) => {
-        logger[stuck ? 'error' : 'warn'](stuck ? 'saga step failed for good: instance stuck' : 'saga step failed; retrying', { saga, sagaId, step, attempts, error: error instanceof Error ? error : String(error) });
+        log[stuck ? 'error' : 'warn'](stuck ? 'saga step failed for good: instance stuck' : 'saga step failed; retrying', { saga, sagaId, step, attempts, error: error instanceof Error ? error : String(error) });
       },
       onDispatchError: (error) => {
-        logger.warn('saga steps left for the sweeper', { error: error instanceof Error ? error : String(error) });
+        log.warn('saga steps left for the sweeper', { error: error instanceof Error ? error : String(error) });
       },
       // The steps' commands committed events: the background functions run now rather than at their schedule.
       afterSteps: () => nudges.afterCommit(),

@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { log } from '../core/observability';
 import { sagaCounts } from '../core/sagas';
 import type { FunctionRuntime } from './runtime';
-import { logger, metrics } from './observability';
+import { metrics } from './observability';
 
 /** A timeout due longer ago than this counts as overdue: the sweeper is behind or not running. */
 const OVERDUE_GRACE_MS = 5_000;
@@ -16,6 +17,6 @@ export async function reportSagaCounts(runtime: FunctionRuntime): Promise<void> 
     single.addMetric('SagasRunning', MetricUnit.Count, count.running + count.compensating);
     single.addMetric('SagaTimeoutsOverdue', MetricUnit.Count, count.overdueTimeouts);
     single.addMetric('SagaInputsUnmatched', MetricUnit.Count, count.unmatched);
-    if (count.stuck > 0) logger.error('saga instances are stuck: retry them once the cause is fixed', { ...count });
+    if (count.stuck > 0) log.error('saga instances are stuck: retry them once the cause is fixed', { ...count });
   }
 }

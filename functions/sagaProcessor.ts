@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { log } from '../core/observability';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { lambdaEntry } from './lambdaEntry';
-import { logger, metrics } from './observability';
+import { metrics } from './observability';
 import { getRuntime } from './runtime';
 import { reportSagaCounts } from './sagaMetrics';
 
@@ -23,7 +24,7 @@ async function processSagas(_event: unknown, context: Context): Promise<void> {
   const events = runs.reduce((sum, run) => sum + run.items, 0);
   metrics.addMetric('SagaEventsHandled', MetricUnit.Count, events);
   for (const run of runs) {
-    for (const failure of run.failures) logger.error('saga processor failed on an event', { processor: failure.processor, partition: failure.partition, eventId: failure.error.itemId, attempts: failure.attempts, error: failure.error });
+    for (const failure of run.failures) log.error('saga processor failed on an event', { processor: failure.processor, partition: failure.partition, eventId: failure.error.itemId, attempts: failure.attempts, error: failure.error });
   }
   await reportSagaCounts(runtime);
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { log } from '../core/observability';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { lambdaEntry } from './lambdaEntry';
-import { logger, metrics } from './observability';
+import { metrics } from './observability';
 import { getRuntime } from './runtime';
 import { reportSagaCounts } from './sagaMetrics';
 
@@ -21,7 +22,7 @@ async function sweepSagas(_event: unknown, context: Context): Promise<void> {
   const report = await runtime.sagas.watch({ holder, deadline: Date.now() + context.getRemainingTimeInMillis() - TIME_LIMIT_MARGIN_MS });
   metrics.addMetric('SagaTimeoutsFired', MetricUnit.Count, report.fired);
   metrics.addMetric('SagaStepsRedriven', MetricUnit.Count, report.redriven);
-  if (report.fired > 0 || report.redriven > 0) logger.info('saga sweep', { ...report });
+  if (report.fired > 0 || report.redriven > 0) log.info('saga sweep', { ...report });
   await reportSagaCounts(runtime);
 }
 

@@ -1,10 +1,13 @@
 import { DataDirLockedError } from '../core/db';
-import { startDevServer } from '../functions/local';
+import { configureLogging } from '../core/observability';
+import { readableLog, startDevServer } from '../functions/local';
 import { service } from '../functions/service';
 
 // With no DATABASE_URL, run on the embedded PGlite, keeping data in .data/pglite between runs.
 if (!process.env.DATABASE_URL) process.env.DB_DRIVER ??= 'pglite';
 process.env.POWERTOOLS_DEV ??= 'true';
+// Lines for a person: time, level, message and the ids of the request, the batch or the saga step.
+configureLogging(readableLog());
 
 const port = Number(process.env.PORT ?? 3000);
 const bearerToken = process.env.API_TOKEN || undefined;
@@ -24,7 +27,13 @@ console.log(dev.publishing ? `publishing to ${dev.runtime.publishing.NATS_URL ??
 // ignored, rather than ending it by default before it has let go of its data directory.
 let stopping: Promise<void> | undefined;
 const stop = () => {
-  stopping ??= dev.stop().then(() => process.exit(0));
+  stopping ??= dev.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error('stopping failed', error);
+      process.exit(1);
+    },
+  );
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../db';
+import { log } from '../observability';
 import type { AppendedEvent, Checkpoint, EventMetadata, EventShape, EventStore, IdempotencyRecord, IntegrationMessage } from '../eventstore';
 import { createAggregateCache } from './aggregateCache';
 import { boundedSnapshotWrite } from './boundedSnapshotWrite';
@@ -49,7 +50,7 @@ export interface RepositoryOptions {
 }
 
 const reportSnapshotError = (error: unknown, streamId: string) => {
-  console.warn(JSON.stringify({ level: 'WARN', message: 'snapshot write failed', streamId, error: String(error) }));
+  log.warn('snapshot write failed', { streamId, error: String(error) });
 };
 
 export function createRepository<State, Event extends EventShape, Command extends CommandShape>(

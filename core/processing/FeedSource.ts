@@ -32,5 +32,7 @@ export interface FeedSource<Item> {
   positionOf(item: Item): Checkpoint;
   /** Named in failure records. */
   idOf(item: Item): string;
+  /** The trace context the item was written in, for the batch span's links. */
+  traceOf?(item: Item): string | undefined;
   lag(db: Queryable, request: { after: Checkpoint; partition: FeedPartition; limit: number }): Promise<SourceLag>;
 }

@@ -51,6 +51,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
     },
     positionOf: (event) => ({ txId: event.txId, position: event.globalPosition }),
     idOf: (event) => event.eventId,
+    traceOf: (event) => event.metadata.traceparent,
     async lag(db: Queryable, { after, partition, limit }): Promise<SourceLag> {
       const { rows } = await db.query<{ items: number; oldest_age_seconds: number }>(LAG_SQL, [
         after.txId.toString(),

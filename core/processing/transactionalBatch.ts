@@ -1,5 +1,6 @@
 import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
+import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
@@ -35,7 +36,9 @@ export async function runTransactionalBatch<Item, Result>(
         partition: { index: partition, count: processor.partitions },
       });
       if (page.items.length > 0) {
-        committed = { result: await handler.handle(page.items, { tx, partition, partitions: processor.partitions }) };
+        const traces = processor.source.traceOf ? page.items.map((item) => processor.source.traceOf?.(item)) : [];
+        const attributes = { 'processor.name': name, 'processor.partition': partition, 'messaging.batch.message_count': page.items.length };
+        committed = { result: await inBatchSpan(`${name} process`, traces, attributes, () => handler.handle(page.items, { tx, partition, partitions: processor.partitions })) };
       }
       // An idle poll that changes nothing writes nothing.
       const moved = compareCheckpoints(page.checkpoint, state.checkpoint) !== 0;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { eventItem, handleItem } from '../observability';
 import { MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, type EventShape, type RecordedEvent } from '../eventstore';
 import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
 import { checkIdentifier, type TableNames } from './projectionNames';
@@ -115,7 +116,9 @@ export function defineProjection<Event extends EventShape>() {
           const handler = handlers[event.type];
           if (!handler) continue;
           try {
-            await handler(event, context);
+            await handleItem(eventItem(event), `project ${event.type}`, async () => {
+              await handler(event, context);
+            });
           } catch (error) {
             throw new ProjectionHandlerError(definition.name, event.eventId, event.type, error);
           }

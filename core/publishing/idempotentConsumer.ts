@@ -1,6 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { Db, Queryable } from '../db';
+import { continueItem, type TracedItem } from '../observability';
 
 /** The body of every stored event's message: the event's envelope. */
 export const EventEnvelope = z.object({
@@ -59,6 +60,12 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
 }
 
+/** What the message's headers say of the work that sent it: its ids and trace, restored around the handler. */
+function itemOf(message: JsMsg, id: string): TracedItem {
+  const header = (name: string) => message.headers?.get(name) || undefined;
+  return { id, correlationId: header('Correlation-Id'), commandId: header('Command-Id'), traceparent: header('traceparent'), tracestate: header('tracestate') };
+}
+
 /**
  * Handles one JetStream message exactly once in effect, keyed by its message id
  * (`Nats-Msg-Id`: the event id for stored events): the handler's writes and the
@@ -86,7 +93,9 @@ export async function handleMessageOnce<Body>(
   }
   let outcome: MessageOutcome;
   try {
-    const { processed } = await processOnce(db, consumer, readMessage.id, (tx) => handler(tx, readMessage.body));
+    const { processed } = await continueItem(itemOf(message, readMessage.id), `process ${message.subject}`, () =>
+      processOnce(db, consumer, readMessage.id, (tx) => handler(tx, readMessage.body)),
+    );
     outcome = processed ? 'processed' : 'duplicate';
   } catch (error) {
     message.nak(options.retryDelayMs ?? 1_000);

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import { describeError } from '../errors/describeError';
+import { inBatchSpan, startMessageSpan, type MessageSpan } from '../observability';
 import type { ExternalOutcome } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
@@ -38,6 +39,13 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   });
 }
 
+/** The message as sent: in its own send span, whose traceparent it carries to the consumer. */
+function tracedSend(message: PublishMessage): { message: PublishMessage; span: MessageSpan } {
+  const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: message.headers.traceparent }, 'nats');
+  const headers = span.traceparent ? { ...message.headers, traceparent: span.traceparent } : message.headers;
+  return { message: { ...message, headers }, span };
+}
+
 /**
  * Publishes a batch in per-key order and parks what NATS refused for good,
  * then says how many leading items are done: sent, parked or skipped. The
@@ -52,8 +60,13 @@ export async function publishBatch(session: PublishingSession, source: ParkedSou
       : [],
   );
   session.tally.report.parked += parkings.length;
-  const messages = entries.flatMap((entry) => (entry.kind === 'publish' ? [entry.message] : []));
-  const results = messages.length > 0 ? await publishAll(session, messages, parkings) : [];
+  const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
+  const messages = sending.map((send) => send.message);
+  const traces = messages.map((message) => message.headers.traceparent);
+  const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
+  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings)) : [];
+  const spans = new Map(sending.map((send) => [send.message.messageId, send.span]));
+  for (const result of results) spans.get(result.message.messageId)?.end(result.kind === 'published' ? undefined : result.error);
   const parked = new Set(parkings.map((parking) => parking.messageId));
   const settled = new Set<string>(parked);
   let error: unknown;

@@ -1,4 +1,5 @@
 import { describeError } from '../errors/describeError';
+import { metrics } from '../observability';
 import type { PublishResult } from './jetStreamPublishing';
 
 export interface PublisherRunReport {
@@ -41,8 +42,11 @@ export class RunTally {
       this.report.published++;
       if (result.duplicate) this.report.duplicates++;
       this.latencies.push(result.latencyMs);
+      metrics.count('PublishedMessages', 1, { duplicate: String(result.duplicate) });
+      metrics.observe('PublishLatency', result.latencyMs, 'milliseconds');
       return;
     }
+    metrics.count(parked ? 'MessagesParked' : 'PublishRetries', 1);
     if (parked) this.report.parked++;
     else this.report.retried++;
     this.report.lastError = describeError(result.error);

@@ -1,6 +1,6 @@
 import type { Saga } from './defineSaga';
-import { numberSteps } from './applyReaction';
-import type { SagaInstance, StepRecord } from './sagaInstance';
+import { causedBy, numberSteps } from './applyReaction';
+import type { SagaInstance, StepCause, StepRecord } from './sagaInstance';
 
 /**
  * Moves a compensating instance one step on. While any step is still in flight
@@ -12,7 +12,7 @@ import type { SagaInstance, StepRecord } from './sagaInstance';
 export function advanceCompensation(
   saga: Saga,
   instance: SagaInstance,
-  causationId: string,
+  cause: StepCause,
 ): { instance: SagaInstance; newSteps: StepRecord[] } {
   if (instance.phase !== 'compensating' || instance.steps.some((step) => step.status === 'pending')) return { instance, newSteps: [] };
   const undone = new Set(instance.steps.flatMap((step) => (step.kind === 'compensation' && step.status === 'succeeded' ? [step.compensates] : [])));
@@ -26,13 +26,13 @@ export function advanceCompensation(
       command: toUndo.compensation,
       compensates: toUndo.step,
       status: 'pending',
-      causationId,
+      ...causedBy(cause),
     };
     return { instance: { ...instance, steps: [...instance.steps, step], nextStep: instance.nextStep + 1, version: instance.version + 1 }, newSteps: [step] };
   }
   const compensated = instance.steps.filter((step) => step.kind === 'compensation' && step.status === 'succeeded').map((step) => step.command);
   const last = saga.definition.compensated?.(instance.state, { compensated, reason: instance.failure?.reason }) ?? { state: instance.state };
-  const { steps, nextStep } = numberSteps(instance, last.dispatch, causationId);
+  const { steps, nextStep } = numberSteps(instance, last.dispatch, cause);
   return {
     instance: { ...instance, state: last.state, phase: 'completed', steps: [...instance.steps, ...steps], nextStep, timeouts: [], version: instance.version + 1 },
     newSteps: steps,

@@ -2,7 +2,7 @@ import type { EventShape, RecordedEvent } from '../eventstore';
 import { advanceCompensation } from './advanceCompensation';
 import { applyReaction } from './applyReaction';
 import type { ContinuingHandler, Saga, SagaCommandShape, SagaReaction, StartingHandler, TimeoutShape } from './defineSaga';
-import type { SagaDecision, SagaInput, SagaInstance, SagaPhase, StepRecord } from './sagaInstance';
+import type { SagaDecision, SagaInput, SagaInstance, SagaPhase, StepCause, StepRecord } from './sagaInstance';
 
 type AnyReaction = SagaReaction<unknown, SagaCommandShape, TimeoutShape>;
 type EventHandler =
@@ -24,9 +24,18 @@ export function correlationKeyOf(saga: Saga, event: RecordedEvent): string | nul
   return handler ? handler.correlate(event) : null;
 }
 
-function withReaction(instance: SagaInstance, reaction: AnyReaction, saga: Saga, causationId: string, now: Date): SagaDecision {
-  const reacted = applyReaction(instance, reaction, { causationId, now });
-  const compensating = advanceCompensation(saga, reacted.instance, causationId);
+/** Steps an event decided: caused by it, continuing its trace. */
+const eventCause = (event: RecordedEvent): StepCause => ({ causationId: event.eventId, traceparent: event.metadata.traceparent });
+
+/** Steps a step's outcome decided: caused by the event its command stored (else the outcome), in the step's trace. */
+const stepCause = (input: Extract<SagaInput, { step: number }>, record: StepRecord): StepCause => ({
+  causationId: input.kind === 'step_succeeded' && input.eventId ? input.eventId : input.id,
+  traceparent: record.traceparent,
+});
+
+function withReaction(instance: SagaInstance, reaction: AnyReaction, saga: Saga, cause: StepCause, now: Date): SagaDecision {
+  const reacted = applyReaction(instance, reaction, { cause, now });
+  const compensating = advanceCompensation(saga, reacted.instance, cause);
   return { kind: 'applied', instance: compensating.instance, newSteps: [...reacted.newSteps, ...compensating.newSteps], started: false };
 }
 
@@ -44,10 +53,11 @@ function startInstance(saga: Saga, handler: StartingHandler<EventShape, unknown,
     version: 0,
     nextStep: 1,
     correlationId: event.metadata.correlationId ?? sagaId,
+    ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}),
     steps: [],
     timeouts: [],
   };
-  const decision = withReaction(blank, reaction, saga, event.eventId, now);
+  const decision = withReaction(blank, reaction, saga, eventCause(event), now);
   return decision.kind === 'applied' ? { ...decision, started: true } : decision;
 }
 
@@ -65,7 +75,7 @@ export function applyInput(saga: Saga, instance: SagaInstance | undefined, input
       if (isStartingHandler(handler)) return instance ? { kind: 'ignored', reason: 'duplicate_start' } : startInstance(saga, handler, input.event, now);
       if (!instance) return { kind: 'ignored', reason: 'no_instance' };
       if (instance.phase !== 'running') return { kind: 'ignored', reason: instance.phase === 'completed' ? 'finished' : 'not_running' };
-      return withReaction(instance, handler.handle(input.event, instance.state), saga, input.id, now);
+      return withReaction(instance, handler.handle(input.event, instance.state), saga, eventCause(input.event), now);
     }
     case 'timeout': {
       if (!instance) return { kind: 'ignored', reason: 'no_instance' };
@@ -75,7 +85,7 @@ export function applyInput(saga: Saga, instance: SagaInstance | undefined, input
       const handler = (definition.timeouts as Record<string, ((timeout: TimeoutShape, state: unknown) => AnyReaction) | undefined>)[input.timeout.type];
       const fired = { ...instance, timeouts: instance.timeouts.filter((timeout) => timeout.type !== input.timeout.type) };
       if (!handler) return { kind: 'applied', instance: { ...fired, version: instance.version + 1 }, newSteps: [], started: false };
-      return withReaction(fired, handler(input.timeout, instance.state), saga, input.id, now);
+      return withReaction(fired, handler(input.timeout, instance.state), saga, { causationId: input.id, traceparent: instance.traceparent }, now);
     }
     case 'step_succeeded':
     case 'step_refused':
@@ -111,7 +121,7 @@ function settle(saga: Saga, instance: SagaInstance | undefined, input: StepInput
     return { kind: 'applied', instance: { ...settled, phase: 'stuck', failure }, newSteps: [], started: false };
   }
   if (settled.phase === 'compensating') {
-    const moved = advanceCompensation(saga, settled, input.id);
+    const moved = advanceCompensation(saga, settled, stepCause(input, record));
     return { kind: 'applied', instance: moved.instance, newSteps: moved.newSteps, started: false };
   }
   if (settled.phase !== 'running') return { kind: 'applied', instance: settled, newSteps: [], started: false };
@@ -120,14 +130,14 @@ function settle(saga: Saga, instance: SagaInstance | undefined, input: StepInput
     const handlers = (definition.succeeded ?? {}) as Record<string, ((outcome: object, state: unknown) => AnyReaction) | undefined>;
     const handler = handlers[record.command.type];
     if (!handler) return { kind: 'applied', instance: settled, newSteps: [], started: false };
-    return withReaction(settled, handler({ step: input.step, command: record.command, streamId: input.streamId, version: input.version }, settled.state), saga, input.id, now);
+    return withReaction(settled, handler({ step: input.step, command: record.command, streamId: input.streamId, version: input.version }, settled.state), saga, stepCause(input, record), now);
   }
   const handlers = (definition.refused ?? {}) as Record<string, ((outcome: object, state: unknown) => AnyReaction) | undefined>;
   const handler = handlers[record.command.type];
   const reaction = handler
     ? handler({ step: input.step, command: record.command, error: input.error }, settled.state)
     : { state: settled.state, outcome: 'compensate' as const, reason: input.error.rule ?? input.error.code };
-  return withReaction(settled, reaction, saga, input.id, now);
+  return withReaction(settled, reaction, saga, stepCause(input, record), now);
 }
 
 /**

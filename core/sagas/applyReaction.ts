@@ -1,22 +1,26 @@
 import type { SagaCommandShape, SagaReaction, TimeoutShape } from './defineSaga';
-import type { SagaInstance, StepRecord } from './sagaInstance';
+import type { SagaInstance, StepCause, StepRecord } from './sagaInstance';
 
 type AnyReaction = SagaReaction<unknown, SagaCommandShape, TimeoutShape>;
 
-/** A reaction's steps, numbered on from the instance's next step, caused by `causationId`. */
+/** A reaction's steps, numbered on from the instance's next step, with what caused them. */
 export function numberSteps(
   instance: SagaInstance,
   dispatch: AnyReaction['dispatch'],
-  causationId: string,
+  cause: StepCause,
 ): { steps: StepRecord[]; nextStep: number } {
   let nextStep = instance.nextStep;
   const steps = (dispatch ?? []).map((planned): StepRecord => {
-    const step: StepRecord = { step: nextStep, kind: 'forward', command: planned.command, status: 'pending', causationId };
+    const step: StepRecord = { step: nextStep, kind: 'forward', command: planned.command, status: 'pending', ...causedBy(cause) };
     nextStep += 1;
     return planned.compensation ? { ...step, compensation: planned.compensation } : step;
   });
   return { steps, nextStep };
 }
+
+/** A step's causation and trace fields. */
+export const causedBy = (cause: StepCause): Pick<StepRecord, 'causationId' | 'traceparent'> =>
+  cause.traceparent ? { causationId: cause.causationId, traceparent: cause.traceparent } : { causationId: cause.causationId };
 
 /**
  * A running instance after a handler's reaction: its new state, its new steps,
@@ -27,9 +31,9 @@ export function numberSteps(
 export function applyReaction(
   instance: SagaInstance,
   reaction: AnyReaction,
-  context: { causationId: string; now: Date },
+  context: { cause: StepCause; now: Date },
 ): { instance: SagaInstance; newSteps: StepRecord[] } {
-  const { steps: newSteps, nextStep } = numberSteps(instance, reaction.dispatch, context.causationId);
+  const { steps: newSteps, nextStep } = numberSteps(instance, reaction.dispatch, context.cause);
   const cancelled = new Set<string>(reaction.cancel ?? []);
   const scheduled = (reaction.schedule ?? []).map(({ timeout, afterMs }) => ({
     type: timeout.type,

@@ -104,6 +104,7 @@ export async function handleInputs(tx: Queryable, saga: Saga, sagaId: string, in
       JSON.stringify(applied.map((input) => ({ id: input.id, kind: input.kind, summary: summaryOf(input) }))),
       next?.step ?? null,
       options.claimMs ?? 0,
+      instance.traceparent ?? null,
     ],
     { name: 'saga_save_instance' },
   );
@@ -111,7 +112,7 @@ export async function handleInputs(tx: Queryable, saga: Saga, sagaId: string, in
   const result = { kind: 'applied' as const, instance, newSteps, started };
   const attempts = next && (newSteps.includes(next) ? 1 : rows[0].claimed_attempts);
   if (!next || !attempts) return result;
-  return { ...result, claimed: { step: next.step, command: next.command, causationId: next.causationId, correlationId: instance.correlationId, attempts } };
+  return { ...result, claimed: { step: next.step, command: next.command, causationId: next.causationId, traceparent: next.traceparent, correlationId: instance.correlationId, attempts } };
 }
 
 /** One input: see handleInputs. */

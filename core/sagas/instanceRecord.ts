@@ -11,9 +11,16 @@ export interface InstanceRow {
   version: number;
   next_step: number;
   correlation_id: string;
+  traceparent: string | null;
   failure: SagaFailure | null;
   seen: boolean;
-  steps: (Omit<StepRecord, 'command' | 'compensation' | 'compensates'> & { type: string; payload: object; compensation: StepRecord['compensation'] | null; compensates: number | null })[];
+  steps: (Omit<StepRecord, 'command' | 'compensation' | 'compensates' | 'traceparent'> & {
+    type: string;
+    payload: object;
+    compensation: StepRecord['compensation'] | null;
+    compensates: number | null;
+    traceparent: string | null;
+  })[];
   timeouts: (Omit<TimeoutRecord, 'dueAt'> & { dueAt: string })[];
 }
 
@@ -30,11 +37,12 @@ export function instanceOf(saga: Saga, sagaId: string, row: InstanceRow): SagaIn
   if (row.state_version > saga.stateVersion) throw new SagaStateTooNewError(saga.name, sagaId, row.state_version, saga.stateVersion);
   const upgrade = saga.definition.upgradeState;
   const state = row.state_version < saga.stateVersion && upgrade ? upgrade(row.state, row.state_version) : (row.state );
-  const steps = row.steps.map(({ type, payload, compensation, compensates, ...step }): StepRecord => ({
+  const steps = row.steps.map(({ type, payload, compensation, compensates, traceparent, ...step }): StepRecord => ({
     ...step,
     command: { type, payload },
     ...(compensation ? { compensation } : {}),
     ...(compensates === null ? {} : { compensates }),
+    ...(traceparent === null ? {} : { traceparent }),
   }));
   const timeouts = row.timeouts.map((timeout) => ({ ...timeout, dueAt: new Date(timeout.dueAt) }));
   const instance: SagaInstance = {
@@ -44,6 +52,7 @@ export function instanceOf(saga: Saga, sagaId: string, row: InstanceRow): SagaIn
     version: row.version,
     nextStep: row.next_step,
     correlationId: row.correlation_id,
+    ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
     steps,
     timeouts,
   };

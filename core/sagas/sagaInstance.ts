@@ -20,8 +20,16 @@ export interface StepRecord {
   /** A compensation step: the forward step it undoes. */
   compensates?: number;
   status: StepStatus;
-  /** The input that decided the step. */
+  /** The input that decided the step: an event's id where an event did. */
   causationId: string;
+  /** The trace the step's command continues: the deciding event's, or the step before it's. */
+  traceparent?: string;
+}
+
+/** What decided a step: its causation, and the trace its command continues. */
+export interface StepCause {
+  causationId: string;
+  traceparent?: string | undefined;
 }
 
 export interface TimeoutRecord {
@@ -49,6 +57,8 @@ export interface SagaInstance<State = unknown> {
   version: number;
   nextStep: number;
   correlationId: string;
+  /** The trace of the event that started it: timeouts' steps continue it. */
+  traceparent?: string;
   steps: StepRecord[];
   timeouts: TimeoutRecord[];
   failure?: SagaFailure;
@@ -58,7 +68,7 @@ export interface SagaInstance<State = unknown> {
 export type SagaInput =
   | { kind: 'event'; id: string; event: RecordedEvent }
   | { kind: 'timeout'; id: string; timeout: TimeoutShape; dueAt: Date }
-  | { kind: 'step_succeeded'; id: string; step: number; streamId: string; version: number }
+  | { kind: 'step_succeeded'; id: string; step: number; streamId: string; version: number; eventId?: string | undefined }
   | { kind: 'step_refused'; id: string; step: number; error: CommandFailure }
   | { kind: 'step_failed'; id: string; step: number; error: CommandFailure }
   | { kind: 'retry'; id: string };
@@ -69,6 +79,7 @@ export interface ClaimedStep {
   command: SagaCommandShape;
   causationId: string;
   correlationId: string;
+  traceparent?: string | undefined;
   /** Tries so far, this one included. */
   attempts: number;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { eventItem, handleItem } from '../observability';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
 import { BatchItemError, DEFAULT_FAILURE_POLICY, eventFeedSource, type FeedProcessor } from '../processing';
 import { correlationKeyOf, startsInstance } from './applyInput';
@@ -63,7 +64,9 @@ export function sagaProcessor(saga: Saga, options: SagaProcessorOptions): FeedPr
           try {
             const sagaId = correlationKeyOf(saga, event);
             if (sagaId === null) continue;
-            const result = await give(tx, sagaId, { kind: 'event', id: event.eventId, event }, startsInstance(saga, event));
+            const result = await handleItem(eventItem(event), `saga ${saga.name} ${event.type}`, () =>
+              give(tx, sagaId, { kind: 'event', id: event.eventId, event }, startsInstance(saga, event)),
+            );
             if (result.kind === 'applied') {
               // A claim made by an earlier event of the batch for this instance still stands.
               const claimed = result.claimed ?? touched.get(sagaId)?.start?.claimed;

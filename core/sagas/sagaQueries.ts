@@ -3,11 +3,11 @@
 
 /** The instance with its steps and timeouts, and whether it has seen the input already. */
 const INSTANCE_SQL = `
-  SELECT i.phase, i.state, i.state_version, i.version, i.next_step, i.correlation_id, i.failure,
+  SELECT i.phase, i.state, i.state_version, i.version, i.next_step, i.correlation_id, i.traceparent, i.failure,
     EXISTS (SELECT 1 FROM saga_inputs n WHERE n.saga = i.saga AND n.saga_id = i.saga_id AND n.input_id = $3) AS seen,
     coalesce((SELECT jsonb_agg(jsonb_build_object(
         'step', s.step, 'kind', s.kind, 'type', s.command_type, 'payload', s.payload, 'compensation', s.compensation,
-        'compensates', s.compensates, 'status', s.status, 'causationId', s.causation_id) ORDER BY s.step)
+        'compensates', s.compensates, 'status', s.status, 'causationId', s.causation_id, 'traceparent', s.traceparent) ORDER BY s.step)
       FROM saga_steps s WHERE s.saga = i.saga AND s.saga_id = i.saga_id), '[]') AS steps,
     coalesce((SELECT jsonb_agg(jsonb_build_object('type', t.timeout_type, 'data', t.data, 'dueAt', t.due_at) ORDER BY t.timeout_type)
       FROM saga_timeouts t WHERE t.saga = i.saga AND t.saga_id = i.saga_id), '[]') AS timeouts
@@ -28,8 +28,8 @@ export const READ_INSTANCE_SQL = INSTANCE_SQL;
  */
 export const SAVE_INSTANCE_SQL = `
   WITH saved AS (
-    INSERT INTO saga_instances AS i (saga, saga_id, phase, state, state_version, version, next_step, correlation_id, failure, ended_at)
-    VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $4 = 'completed' THEN now() END)
+    INSERT INTO saga_instances AS i (saga, saga_id, phase, state, state_version, version, next_step, correlation_id, traceparent, failure, ended_at)
+    VALUES ($1, $2, $4, $5, $6, $7, $8, $9, $17, $10, CASE WHEN $4 = 'completed' THEN now() END)
     ON CONFLICT (saga, saga_id) DO UPDATE SET
       phase = EXCLUDED.phase, state = EXCLUDED.state, state_version = EXCLUDED.state_version, version = EXCLUDED.version,
       next_step = EXCLUDED.next_step, failure = EXCLUDED.failure, updated_at = now(),
@@ -37,11 +37,11 @@ export const SAVE_INSTANCE_SQL = `
     WHERE i.version = $3
     RETURNING 1
   ), new_steps AS (
-    INSERT INTO saga_steps (saga, saga_id, step, kind, command_type, payload, compensation, compensates, causation_id, claimed_until, attempts)
-    SELECT $1, $2, s.step, s.kind, s.type, s.payload, s.compensation, s.compensates, s."causationId",
+    INSERT INTO saga_steps (saga, saga_id, step, kind, command_type, payload, compensation, compensates, causation_id, traceparent, claimed_until, attempts)
+    SELECT $1, $2, s.step, s.kind, s.type, s.payload, s.compensation, s.compensates, s."causationId", s.traceparent,
            CASE WHEN s.step = $15 THEN now() + make_interval(secs => $16::double precision / 1000) END,
            CASE WHEN s.step = $15 THEN 1 ELSE 0 END
-    FROM jsonb_to_recordset($11::jsonb) AS s(step integer, kind text, type text, payload jsonb, compensation jsonb, compensates integer, "causationId" text)
+    FROM jsonb_to_recordset($11::jsonb) AS s(step integer, kind text, type text, payload jsonb, compensation jsonb, compensates integer, "causationId" text, traceparent text)
     WHERE EXISTS (SELECT 1 FROM saved)
   ), settled AS (
     UPDATE saga_steps t SET

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandFailedBeforeError, describeFailure, isVerdict, type CommandBus, type CommandFailure } from '../commands';
 import type { Db } from '../db';
+import { runInContext } from '../observability';
 import type { Saga } from './defineSaga';
 import { applyInput } from './applyInput';
 import { handleInputs, SagaConflictError } from './handleInput';
@@ -56,6 +57,7 @@ interface ClaimRow {
   payload: object;
   attempts: number;
   causation_id: string;
+  traceparent: string | null;
   correlation_id: string;
 }
 
@@ -80,7 +82,7 @@ function continueWithout(saga: Saga, draft: SagaInstance, input: SagaInput, now:
   const next = decision.instance.steps.find((step) => step.status === 'pending');
   if (!next) return undefined;
   // Unclaimed in the table: a try that fails without a verdict is claimed (and counted) before it is retried.
-  const claimed = { step: next.step, command: next.command, causationId: next.causationId, correlationId: draft.correlationId, attempts: 0 };
+  const claimed = { step: next.step, command: next.command, causationId: next.causationId, traceparent: next.traceparent, correlationId: draft.correlationId, attempts: 0 };
   return { instance: decision.instance, claimed };
 }
 
@@ -100,7 +102,7 @@ export function createStepDispatcher(options: StepDispatcherOptions): StepDispat
   async function claimNext(saga: Saga, sagaId: string): Promise<ClaimedStep | undefined> {
     const { rows } = await db.query<ClaimRow>(CLAIM_NEXT_STEP_SQL, [saga.name, sagaId, claimMs], { name: 'saga_claim_next_step' });
     const row = rows[0];
-    return row && { step: row.step, command: { type: row.command_type, payload: row.payload }, causationId: row.causation_id, correlationId: row.correlation_id, attempts: row.attempts };
+    return row && { step: row.step, command: { type: row.command_type, payload: row.payload }, causationId: row.causation_id, traceparent: row.traceparent ?? undefined, correlationId: row.correlation_id, attempts: row.attempts };
   }
 
   /** The step's outcome as an input; undefined if it failed without a verdict and waits for another try. */
@@ -114,10 +116,11 @@ export function createStepDispatcher(options: StepDispatcherOptions): StepDispat
         commandId: stepCommandId(saga.name, sagaId, claimed.step),
         correlationId: claimed.correlationId,
         causationId: claimed.causationId,
+        traceparent: claimed.traceparent,
         // Its first claimed try cannot have run before: no record to look up (and the append refuses a recorded id anyway).
         freshCommandId: claimed.attempts <= 1,
       });
-      return { kind: 'step_succeeded', id, step: claimed.step, streamId: outcome.streamId, version: outcome.version };
+      return { kind: 'step_succeeded', id, step: claimed.step, streamId: outcome.streamId, version: outcome.version, eventId: outcome.events.at(-1)?.eventId };
     } catch (error) {
       if (isVerdict(error)) return { kind: 'step_refused', id, step: claimed.step, error: refusalOf(error) };
       // A step run without a claim of its own (see dispatch) is claimed, and counted, before it is tried again.
@@ -155,7 +158,10 @@ export function createStepDispatcher(options: StepDispatcherOptions): StepDispat
       let unsaved: SagaInput[] = [];
       let draft = instance;
       while (claimed) {
-        const input = await outcomeOf(saga, sagaId, claimed);
+        const step = claimed;
+        // Log lines of the step carry its ids: the saga's correlation, the step's causation and command id.
+        const context = { correlationId: step.correlationId, causationId: step.causationId, commandId: stepCommandId(saga.name, sagaId, step.step), ...(step.traceparent ? { traceparent: step.traceparent } : {}) };
+        const input = await runInContext(context, () => outcomeOf(saga, sagaId, step));
         if (input) {
           ran += 1;
           unsaved.push(input);

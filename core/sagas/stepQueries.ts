@@ -14,7 +14,7 @@ export const CLAIM_NEXT_STEP_SQL = `
   WHERE t.saga = $1 AND t.saga_id = $2 AND t.step = next.step
     AND i.saga = $1 AND i.saga_id = $2
     AND t.next_attempt_at <= now() AND (t.claimed_until IS NULL OR t.claimed_until < now())
-  RETURNING t.step, t.command_type, t.payload, t.attempts, t.causation_id, i.correlation_id`;
+  RETURNING t.step, t.command_type, t.payload, t.attempts, t.causation_id, t.traceparent, i.correlation_id`;
 
 /** A failed attempt without a verdict: the claim is let go and the step waits before its next try. */
 export const DEFER_STEP_SQL = `

@@ -5,4 +5,5 @@ export { DEFAULT_ACCESS, type AccessSettings } from './accessSettings';
 export { serviceRoutes, scheduledWork, type RouteKind, type ServiceRoute, type ScheduledWork } from './serviceRoutes';
 export { createServiceRuntime, serviceCommandDefinitions, type RuntimeOptions, type ServiceRuntime } from './serviceRuntime';
 export { createServicePublisher } from './servicePublisher';
+export { reportServiceGauges, OVERDUE_GRACE_MS } from './serviceGauges';
 export { migrateService, assertServiceSchemaCurrent, migrationDirectoriesFromEnv, type AppliedMigrations, type MigrationDirectories } from './serviceMigrations';

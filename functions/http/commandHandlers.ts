@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { acceptTraceparent, contextFromTraceparent, currentTraceparent, inSpan, log, runInContext, SpanKind } from '../../core/observability';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { getCommandStatus, UnknownCommandTypeError } from '../../core/commands';
-import { logger, metrics } from '../observability';
+import { metrics } from '../observability';
 import type { RuntimeLoader } from '../runtime';
 import { commandRequestOf } from './commandRequest';
 import { errorResponse } from './errorResponse';
@@ -26,33 +27,43 @@ const within = (work: Promise<unknown>, ms: number) =>
  */
 export function postCommandHandler(load: RuntimeLoader): HttpHandler {
   return async (event) => {
-    const started = performance.now();
     const correlationId = correlationIdOf(event);
-    try {
-      const request = commandRequestOf(event);
-      logger.appendKeys({ correlationId, commandType: request.type, commandId: request.commandId });
-      const { bus, asyncCommands, nudges, service } = await load();
-      if (!service.publicCommandTypes.has(request.type)) throw new UnknownCommandTypeError(request.type);
-      if (wantsAsync(event)) {
-        const sent = await asyncCommands.send(request);
-        metrics.addMetric('CommandAccepted', MetricUnit.Count, 1);
-        return jsonResponse(202, sent, { 'x-correlation-id': correlationId, location: `/commands/${sent.commandId}`, 'preference-applied': 'respond-async' });
-      }
-      const outcome = await bus.execute(request);
-      if (!outcome.replayed) await within(nudges.afterCommit(), NUDGE_BUDGET_MS);
-      metrics.addMetric(outcome.replayed ? 'CommandReplayed' : 'CommandSucceeded', MetricUnit.Count, 1);
-      logger.info('command done', { streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });
-      return jsonResponse(200, outcome, { 'x-correlation-id': correlationId });
-    } catch (error) {
-      const response = errorResponse(error, { 'x-correlation-id': correlationId });
-      if ((response.statusCode ?? 500) >= 500) logger.error('command failed', { error: error instanceof Error ? error : String(error) });
-      else logger.info('command refused', { error: error instanceof Error ? error.message : String(error) });
-      metrics.addMetric('CommandRefused', MetricUnit.Count, 1);
-      return response;
-    } finally {
-      metrics.addMetric('CommandLatency', MetricUnit.Milliseconds, performance.now() - started);
-    }
+    const traceparent = event.headers.traceparent;
+    // The request's span continues the caller's trace (a fresh one if it sent none or an invalid one);
+    // every line logged while it runs carries its correlation id and trace.
+    const context = { correlationId, traceparent: acceptTraceparent(traceparent) };
+    const attributes = { 'http.request.method': 'POST', 'http.route': '/commands/{command}', 'url.path': event.rawPath };
+    return runInContext(context, () =>
+      inSpan('POST /commands/{command}', { kind: SpanKind.SERVER, parent: contextFromTraceparent(traceparent), attributes }, async (span) => {
+        const response = await handlePostCommand(load, event, correlationId);
+        span.setAttribute('http.response.status_code', response.statusCode ?? 200);
+        return response;
+      }),
+    );
   };
+}
+
+async function handlePostCommand(load: RuntimeLoader, event: APIGatewayProxyEventV2, correlationId: string): Promise<APIGatewayProxyStructuredResultV2> {
+  try {
+    // The command continues this request's trace: its span's where one records, else the accepted traceparent.
+    const request = { ...commandRequestOf(event), traceparent: currentTraceparent() };
+    const { bus, asyncCommands, nudges, service } = await load();
+    if (!service.publicCommandTypes.has(request.type)) throw new UnknownCommandTypeError(request.type);
+    if (wantsAsync(event)) {
+      const sent = await asyncCommands.send(request);
+      metrics.addMetric('CommandAccepted', MetricUnit.Count, 1);
+      return jsonResponse(202, sent, { 'x-correlation-id': correlationId, location: `/commands/${sent.commandId}`, 'preference-applied': 'respond-async' });
+    }
+    const outcome = await bus.execute(request);
+    if (!outcome.replayed) await within(nudges.afterCommit(), NUDGE_BUDGET_MS);
+    log.info('command done', { commandType: outcome.commandType, commandId: outcome.commandId, streamId: outcome.streamId, version: outcome.version, replayed: outcome.replayed });
+    return jsonResponse(200, outcome, { 'x-correlation-id': correlationId });
+  } catch (error) {
+    const response = errorResponse(error, { 'x-correlation-id': correlationId });
+    if ((response.statusCode ?? 500) >= 500) log.error('command failed', { error: error instanceof Error ? error : String(error) });
+    else log.info('command refused', { error: error instanceof Error ? error.message : String(error) });
+    return response;
+  }
 }
 
 const commandNotFound = (commandId: string) =>
@@ -71,7 +82,7 @@ export function getCommandHandler(load: RuntimeLoader): HttpHandler {
       if (!status || !service.publicCommandTypes.has(status.commandType)) return commandNotFound(commandId);
       return jsonResponse(200, status);
     } catch (error) {
-      logger.error('reading a command failed', { error: error instanceof Error ? error : String(error) });
+      log.error('reading a command failed', { error: error instanceof Error ? error : String(error) });
       return errorResponse(error);
     }
   };

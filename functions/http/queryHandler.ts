@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { log } from '../../core/observability';
 import { QueryInputError } from '../../core/service';
-import { logger } from '../observability';
 import type { RuntimeLoader } from '../runtime';
 import { errorResponse } from './errorResponse';
 import { HttpInputError, jsonResponse } from './httpResponse';
@@ -30,7 +30,7 @@ export function queryHandler(load: RuntimeLoader): HttpHandler {
       return jsonResponse(404, { code: answer.code, message: answer.message, details: answer.details ?? {} });
     } catch (error) {
       if (error instanceof QueryInputError) return errorResponse(new HttpInputError(400, error.code, error.message, { issues: error.issues }));
-      logger.error('query failed', { routeKey: event.routeKey, error: error instanceof Error ? error : String(error) });
+      log.error('query failed', { routeKey: event.routeKey, error: error instanceof Error ? error : String(error) });
       return errorResponse(error);
     }
   };

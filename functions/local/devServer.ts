@@ -1,10 +1,12 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../../core/background';
-import { serviceRoutes, createServicePublisher, type Service, type ServiceRoute } from '../../core/service';
+import { addMetricsSink } from '../../core/observability';
+import { createServicePublisher, reportServiceGauges, serviceRoutes, type Service, type ServiceRoute } from '../../core/service';
 import { getCommandHandler, postCommandHandler } from '../http/commandHandlers';
 import { queryHandler } from '../http/queryHandler';
 import { runtimeLoader, type FunctionRuntime, type RuntimeLoader } from '../runtime';
 import { startLocalServer } from './localServer';
-import type { HttpHandler } from './routes';
+import { PrometheusRegistry } from './prometheusRegistry';
+import type { HttpHandler, LocalRoute } from './routes';
 
 export interface DevServerOptions {
   port: number;
@@ -14,6 +16,18 @@ export interface DevServerOptions {
   bearerToken?: string;
   /** Where background failures go; default `console.error`. */
   onError?: (what: string, error: unknown) => void;
+}
+
+/** `GET /metrics`: core's figures since start, and the service's gauges read now, as Prometheus text. */
+function metricsRoute(registry: PrometheusRegistry, runtime: FunctionRuntime): LocalRoute {
+  return {
+    method: 'GET',
+    path: '/metrics',
+    handler: async () => {
+      await reportServiceGauges(runtime);
+      return { statusCode: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }, body: registry.render() };
+    },
+  };
 }
 
 export interface DevServer {
@@ -50,9 +64,14 @@ export async function startDevServer(service: Service, options: DevServerOptions
     });
   const load = runtimeLoader(service, { migrate: true, ...(options.env ? { env: options.env } : {}) });
   const runtime = await load();
+  const registry = new PrometheusRegistry();
+  const removeSink = addMetricsSink(registry);
   const server = await startLocalServer({
     port: options.port,
-    routes: serviceRoutes(service).map((route) => ({ method: route.method, path: route.path, handler: handlerOf(route, load) })),
+    routes: [
+      ...serviceRoutes(service).map((route) => ({ method: route.method, path: route.path, handler: handlerOf(route, load) })),
+      metricsRoute(registry, runtime),
+    ],
     ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),
   });
   const loops: BackgroundLoop[] = [];
@@ -84,10 +103,15 @@ export async function startDevServer(service: Service, options: DevServerOptions
     runtime,
     publishing: publisher !== undefined,
     async stop() {
-      await server.close();
-      for (const background of loops) await background.stop();
-      await publisher?.close();
-      await runtime.db.close();
+      // The database is closed whatever else fails, so the data directory's lock is let go.
+      try {
+        await server.close();
+        for (const background of loops) await background.stop();
+        await publisher?.close();
+      } finally {
+        removeSink();
+        await runtime.db.close();
+      }
     },
   };
 }

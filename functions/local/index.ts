@@ -3,3 +3,5 @@ export { compileRoutes, type HttpHandler, type LocalRoute, type RouteMatch, type
 export { toApiGatewayEvent, type LocalRequest } from './apiGatewayEvent';
 export { createLambdaContext, DEFAULT_TIMEOUT_MS } from './lambdaContext';
 export { startDevServer, type DevServer, type DevServerOptions } from './devServer';
+export { readableLog } from './readableLog';
+export { PrometheusRegistry } from './prometheusRegistry';

@@ -1,3 +1,5 @@
+import { log } from '../../observability';
+
 /**
  * Hands a stored command to a worker. Fire-and-forget by contract: resolving
  * means the hand-off was accepted, not that the command ran. A dispatch that is
@@ -13,10 +15,9 @@ export type RunPendingCommand = (commandId: string) => Promise<unknown>;
 /** Where failures that no caller will see go: dispatch errors, background runs. */
 export type ErrorReporter = (error: unknown, commandId: string) => void;
 
-/** The default reporter: one JSON line on stderr, which CloudWatch keeps. */
+/** The default reporter: an error line through core's logger. */
 export function logErrorTo(what: string): ErrorReporter {
   return (error, commandId) => {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(JSON.stringify({ level: 'error', message: what, commandId, error: message }));
+    log.error(what, { commandId, error: error instanceof Error ? error.message : String(error) });
   };
 }

@@ -1,0 +1,49 @@
+import { getProcessorStatus } from '../processing';
+import { metrics } from '../observability';
+import { getProjectionStatus } from '../projections';
+import { readPublishingStatus } from '../publishing';
+import { sagaCounts } from '../sagas';
+import type { ServiceRuntime } from './serviceRuntime';
+
+/** A timeout due longer ago than this counts as overdue: the sweeper is behind or not running. */
+export const OVERDUE_GRACE_MS = 5_000;
+
+/**
+ * The service's current figures, read from the database and set as gauges
+ * through core's metrics port: each projection's lag (in events and seconds,
+ * per partition of the serving generation) and failed partitions; each saga's
+ * lag, instances by phase, stuck instances, overdue timeouts and unmatched
+ * inputs; the publishing backlog, the age of its oldest message and the parked
+ * messages. Functions report them after each run; the dev server when scraped.
+ */
+export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | 'sagas'>, now: Date = new Date()): Promise<void> {
+  const { db } = runtime;
+  for (const status of await getProjectionStatus(db)) {
+    const active = status.generations.find((generation) => generation.generation === status.activeGeneration);
+    for (const partition of active?.partitions ?? []) {
+      const labels = { projection: status.name, partition: String(partition.partition) };
+      metrics.gauge('ProjectionLagEvents', partition.lagEvents, 'count', labels);
+      metrics.gauge('ProjectionLagSeconds', partition.lagSeconds, 'seconds', labels);
+    }
+    const failed = status.generations.flatMap((generation) => generation.partitions).filter((partition) => partition.state === 'failed');
+    metrics.gauge('ProjectionPartitionsFailed', failed.length, 'count', { projection: status.name });
+  }
+  for (const processor of runtime.sagas.processors) {
+    const partitions = await getProcessorStatus(db, processor);
+    const saga = processor.name.replace(/^saga:/, '');
+    metrics.gauge('SagaLagEvents', partitions.reduce((max, partition) => Math.max(max, partition.lagItems), 0), 'count', { saga });
+    metrics.gauge('SagaLagSeconds', partitions.reduce((max, partition) => Math.max(max, partition.lagSeconds), 0), 'seconds', { saga });
+  }
+  const counts = await sagaCounts(db, runtime.sagas.sagas.map((saga) => saga.name), { now, overdueGraceMs: OVERDUE_GRACE_MS });
+  for (const count of counts) {
+    const labels = { saga: count.saga };
+    for (const phase of ['running', 'compensating', 'completed', 'stuck'] as const) metrics.gauge('SagaInstances', count[phase], 'count', { ...labels, phase });
+    metrics.gauge('SagasStuck', count.stuck, 'count', labels);
+    metrics.gauge('SagaTimeoutsOverdue', count.overdueTimeouts, 'count', labels);
+    metrics.gauge('SagaInputsUnmatched', count.unmatched, 'count', labels);
+  }
+  const publishing = await readPublishingStatus(db);
+  metrics.gauge('PublishBacklog', publishing.events.backlog + publishing.outbox.backlog, 'count');
+  metrics.gauge('PublishOldestWaitingAge', Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds), 'seconds');
+  metrics.gauge('ParkedMessages', publishing.parked, 'count');
+}

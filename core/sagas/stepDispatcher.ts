@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandFailedBeforeError, describeFailure, isVerdict, type CommandBus, type CommandFailure } from '../commands';
 import type { Db } from '../db';
-import { runInContext } from '../observability';
+import { log, runInContext } from '../observability';
 import type { Saga } from './defineSaga';
 import { applyInput } from './applyInput';
 import { handleInputs, SagaConflictError } from './handleInput';
@@ -107,6 +107,7 @@ export function createStepDispatcher(options: StepDispatcherOptions): StepDispat
 
   /** The step's outcome as an input; undefined if it failed without a verdict and waits for another try. */
   async function outcomeOf(saga: Saga, sagaId: string, claimed: ClaimedStep): Promise<SagaInput | undefined> {
+    log.debug('saga step dispatched', { saga: saga.name, sagaId, step: claimed.step, commandType: claimed.command.type, attempts: claimed.attempts });
     // The step's status, not this id, keeps an outcome from being applied twice; the id only names it in the timeline.
     const id = `step:${String(claimed.step)}:${randomUUID()}`;
     try {

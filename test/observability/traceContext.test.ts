@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { acceptTraceparent, parseTraceparent } from '../../core/observability';
+import { getRuntime } from '../../functions/runtime';
+import { postCommandRequest } from '../support/commandHttp';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { installTracingSdk, parentOf } from './support/tracingSdk';
+
+const sdk = installTracingSdk();
+useAppOnTestDatabase();
+
+const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+const INVALID = {
+  garbage: 'garbage',
+  'over-long': `${VALID}-${'x'.repeat(600)}`,
+  'all-zero trace id': '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+  'all-zero span id': '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+  'version ff': 'ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  'upper case': '00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01',
+};
+
+describe('W3C traceparent at the edge', () => {
+  it('keeps a valid one and replaces an invalid one with a fresh trace', () => {
+    expect(acceptTraceparent(VALID)).toBe(VALID);
+    expect(parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future')).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736' });
+    for (const [what, value] of Object.entries(INVALID)) {
+      expect(parseTraceparent(value), what).toBeNull();
+      const accepted = acceptTraceparent(value);
+      expect(parseTraceparent(accepted), what).not.toBeNull();
+      expect(accepted, what).not.toBe(value);
+    }
+  });
+});
+
+describe('a command over HTTP, traced by the OpenTelemetry SDK', () => {
+  const open = async (headers: Record<string, string>) => {
+    sdk.reset();
+    const accountId = crypto.randomUUID();
+    const response = await postCommandRequest('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' }, headers);
+    expect(response.statusCode).toBe(200);
+    const { events } = await (await getRuntime()).store.readStream(`account-${accountId}`);
+    const http = sdk.spans().find((span) => span.name === 'POST /commands/{command}');
+    const append = sdk.spans().find((span) => span.name === 'append account');
+    if (!http || !append) throw new Error('no HTTP or append span');
+    return { http, append, stored: events[0]?.metadata.traceparent };
+  };
+
+  it('without a traceparent starts a trace of its own, which its events carry', async () => {
+    const { http, append, stored } = await open({});
+    expect(parentOf(http)).toBeUndefined();
+    expect(append.spanContext().traceId).toBe(http.spanContext().traceId);
+    expect(stored).toBe(`00-${http.spanContext().traceId}-${append.spanContext().spanId}-01`);
+  });
+
+  it.each(Object.entries(INVALID))('with a %s traceparent starts a fresh trace, and never stores what came', async (_what, value) => {
+    const { http, stored } = await open({ traceparent: value });
+    expect(parentOf(http)).toBeUndefined();
+    expect(parseTraceparent(stored)).not.toBeNull();
+    expect(stored).not.toContain(value.split('-')[1] ?? value);
+  });
+});

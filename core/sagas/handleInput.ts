@@ -66,7 +66,8 @@ export async function handleInputs(tx: Queryable, saga: Saga, sagaId: string, in
     const decision = applyInput(saga, current, input, now);
     if (decision.kind === 'ignored') {
       ignored ??= decision.reason;
-      if (COUNTED.has(decision.reason)) {
+      // A retry of an instance that is not stuck is an operator's mistake, not an unmatched input.
+      if (COUNTED.has(decision.reason) && input.kind !== 'retry') {
         await tx.query(COUNT_UNMATCHED_SQL, [saga.name, decision.reason, { sagaId, kind: input.kind, ...summaryOf(input) }], { name: 'saga_count_unmatched' });
       }
       continue;

@@ -21,6 +21,7 @@ export const SAGA_COUNTS_SQL = `
     (SELECT count(*)::int FROM saga_instances i WHERE i.saga = s.saga AND i.phase = 'compensating') AS compensating,
     (SELECT count(*)::int FROM saga_instances i WHERE i.saga = s.saga AND i.phase = 'completed') AS completed,
     (SELECT count(*)::int FROM saga_instances i WHERE i.saga = s.saga AND i.phase = 'stuck') AS stuck,
-    (SELECT count(*)::int FROM saga_timeouts t WHERE t.saga = s.saga AND t.due_at < $2::timestamptz) AS overdue_timeouts,
+    (SELECT count(*)::int FROM saga_timeouts t JOIN saga_instances i ON i.saga = t.saga AND i.saga_id = t.saga_id
+      WHERE t.saga = s.saga AND i.phase = 'running' AND t.due_at < $2::timestamptz) AS overdue_timeouts,
     (SELECT coalesce(sum(u.count), 0)::bigint FROM saga_unmatched u WHERE u.saga = s.saga) AS unmatched
   FROM unnest($1::text[]) AS s(saga)`;

@@ -68,7 +68,11 @@ export async function sweepSagas(options: SweepOptions, limits: { maxTimeouts?: 
   const report: SweepReport = { fired: 0, ignored: 0, redriven: 0 };
   const maxTimeouts = limits.maxTimeouts ?? 1_000;
   while (report.fired + report.ignored < maxTimeouts && (await fireNext(options, byName, report)));
-  const { rows } = await options.db.query<{ saga: string; saga_id: string }>(STALE_STEPS_SQL, [options.abandonedAfterMs ?? 10_000, limits.maxInstances ?? 100]);
+  const { rows } = await options.db.query<{ saga: string; saga_id: string }>(STALE_STEPS_SQL, [
+    options.abandonedAfterMs ?? 10_000,
+    limits.maxInstances ?? 100,
+    [...byName.keys()],
+  ]);
   for (const row of rows) {
     const saga = byName.get(row.saga);
     if (!saga) continue;

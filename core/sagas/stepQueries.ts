@@ -27,10 +27,12 @@ export const DEFER_STEP_SQL = `
  * after a failed try, and not claimed.
  */
 export const STALE_STEPS_SQL = `
-  SELECT DISTINCT saga, saga_id FROM saga_steps
-  WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())
+  SELECT saga, saga_id FROM saga_steps
+  WHERE status = 'pending' AND saga = ANY ($3::text[]) AND (claimed_until IS NULL OR claimed_until < now())
     AND ((attempts = 0 AND created_at <= now() - make_interval(secs => $1::double precision / 1000))
       OR (attempts > 0 AND next_attempt_at <= now()))
+  GROUP BY saga, saga_id
+  ORDER BY min(next_attempt_at)
   LIMIT $2`;
 
 /** The next due timeout of a running instance, its instance locked; one busy elsewhere is skipped. */

@@ -38,7 +38,7 @@ describeOnEachDriver('the bank domain on PostgreSQL', (context) => {
     expect(await accounts().load(id)).toMatchObject({ version: 5, state: closed.state });
   });
 
-  it('a transfer driven as the saga will: requested, source debited, destination credited, completed', async () => {
+  it('a transfer driven step by step as the saga drives it: requested, source debited, destination credited, completed', async () => {
     const [alice, bob, transferId] = [newId(), newId(), newId()];
     await accounts().handle(alice, openAccount('alice', 'EUR'));
     await accounts().handle(alice, deposit(10_000));

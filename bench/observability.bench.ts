@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResultCode } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { bankService } from '../core/bank';
 import { createInProcessDispatcher } from '../core/commands';
@@ -27,7 +28,7 @@ const exported = { spans: 0 };
 const droppingExporter: SpanExporter = {
   export: (spans, done) => {
     exported.spans += spans.length;
-    done({ code: 0 });
+    done({ code: ExportResultCode.SUCCESS });
   },
   shutdown: () => Promise.resolve(),
 };

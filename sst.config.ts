@@ -144,15 +144,13 @@ export default $config({
         : access.kind === 'iam'
           ? { auth: { iam: true } }
           : {};
-    for (const route of serviceRoutes(service)) {
-      const handler =
-        route.kind === 'command'
-          ? { ...invokesWorker, handler: 'functions/http/postCommand.handler' }
-          : route.kind === 'command-status'
-            ? { ...afterMigration, handler: 'functions/http/getCommand.handler' }
-            : { ...afterMigration, handler: 'functions/http/query.handler' };
-      api.route(`${route.method} ${route.path}`, handler, routeArgs);
-    }
+    const handlers = {
+      command: { ...invokesWorker, handler: 'functions/http/postCommand.handler' },
+      'command-status': { ...afterMigration, handler: 'functions/http/getCommand.handler' },
+      query: { ...afterMigration, handler: 'functions/http/query.handler' },
+      browser: { ...afterMigration, handler: 'functions/http/browser.handler' },
+    } satisfies Record<ReturnType<typeof serviceRoutes>[number]['kind'], sst.aws.FunctionArgs>;
+    for (const route of serviceRoutes(service)) api.route(`${route.method} ${route.path}`, handlers[route.kind], routeArgs);
 
     for (const scheduled of work) {
       switch (scheduled) {

@@ -9,6 +9,7 @@ export const FUNCTION_ENTRIES = [
   'functions/http/postCommand.ts',
   'functions/http/getCommand.ts',
   'functions/http/query.ts',
+  'functions/http/browser.ts',
   'functions/commandWorker.ts',
   'functions/commandSweeper.ts',
   'functions/projector.ts',

@@ -30,6 +30,8 @@ export interface ServiceDefinition<Context> {
   migrations?: string;
   /** Who may call the routes in AWS; default IAM. */
   access?: AccessSettings;
+  /** The event browser at /browser (page and API, behind the same access); on unless false. */
+  browser?: boolean;
   /** How its functions reach the database in AWS (see DatabaseDeployment). */
   database?: Partial<DatabaseDeployment>;
 }

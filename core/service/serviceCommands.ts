@@ -1,5 +1,6 @@
 import { createRepository, type Aggregate, type AggregateRepository, type CommandShape, type RepositoryOptions } from '../aggregates';
 import { commandsFor, type AggregateCommandSpec, type CommandDefinition } from '../commands';
+import type { AggregateFold } from '../browser';
 import type { Db } from '../db';
 import type { EventShape, EventStore } from '../eventstore';
 
@@ -24,6 +25,8 @@ export interface BuiltCommand {
 /** One aggregate's commands, built into bus definitions once the service has a database. */
 export interface CommandGroup {
   readonly streamType: string;
+  /** The aggregate itself, for the event browser's state at a version. */
+  readonly aggregate: AggregateFold;
   readonly types: readonly { type: string; visibility: CommandVisibility }[];
   build(db: Db, store: EventStore, options?: RepositoryOptions): BuiltCommand[];
 }
@@ -54,6 +57,8 @@ export function aggregateCommands<State, Event extends EventShape, Command exten
   }));
   return {
     streamType: aggregate.streamType,
+    // Its events are the aggregate's own (the stream type says so): the fold takes them as such.
+    aggregate: { streamType: aggregate.streamType, initialState: aggregate.initialState, apply: (state, events) => aggregate.apply(state as State, events as readonly Event[]) },
     types: commands.map(({ type, visibility }) => ({ type, visibility })),
     build(db, store, options) {
       const repository = createRepository(db, store, aggregate, options ?? {});

@@ -1,7 +1,7 @@
 import type { Service } from './defineService';
 
 /** Which generic handler serves a route. */
-export type RouteKind = 'command' | 'command-status' | 'query';
+export type RouteKind = 'command' | 'command-status' | 'query' | 'browser';
 
 export interface ServiceRoute {
   method: 'GET' | 'POST';
@@ -20,6 +20,13 @@ export function serviceRoutes(service: Service): ServiceRoute[] {
     { method: 'POST', path: '/commands/{command}', kind: 'command' },
     { method: 'GET', path: '/commands/{command}', kind: 'command-status' },
     ...(service.queries ?? []).map((query) => ({ method: 'GET' as const, path: query.path, kind: 'query' as const })),
+    ...(service.browser === false
+      ? []
+      : ([
+          { method: 'GET', path: '/browser', kind: 'browser' },
+          { method: 'GET', path: '/browser/{proxy+}', kind: 'browser' },
+          { method: 'POST', path: '/browser/{proxy+}', kind: 'browser' },
+        ] as const)),
   ];
 }
 

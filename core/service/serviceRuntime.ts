@@ -11,6 +11,7 @@ import { createEventStore, type EventStore } from '../eventstore';
 import type { HandlerFailure } from '../processing';
 import { createProjector, type Projector } from '../projections';
 import { createSagaRuntime, type SagaRuntime, type SagaRuntimeOptions } from '../sagas';
+import type { BrowserSources } from '../browser';
 import type { Service } from './defineService';
 
 export interface RuntimeOptions {
@@ -35,6 +36,8 @@ export interface ServiceRuntime<Context = unknown> {
   projector: Projector;
   /** The service's sagas: their processors, step dispatcher and timeout sweeper. */
   sagas: SagaRuntime;
+  /** What the event browser reads: the database, the upcasters and the service's parts. */
+  browser: BrowserSources;
   /** What the service's queries share, built on first use. */
   reads(): Context;
 }
@@ -70,6 +73,13 @@ export function createServiceRuntime<Context>(service: Service<Context>, options
     asyncCommands,
     projector,
     sagas,
+    browser: {
+      db,
+      upcaster: store.upcaster,
+      aggregates: service.commands.map((group) => group.aggregate),
+      projections: service.projections ?? [],
+      sagas: (service.sagas ?? []).map((saga) => saga.name),
+    },
     reads() {
       context ??= { value: service.context ? service.context({ db }) : (undefined as Context) };
       return context.value;

@@ -2,6 +2,7 @@ import { startBackgroundLoop, type BackgroundLoop } from '../../core/background'
 import { addMetricsSink } from '../../core/observability';
 import { createServicePublisher, reportServiceGauges, serviceRoutes, type Service, type ServiceRoute } from '../../core/service';
 import { getCommandHandler, postCommandHandler } from '../http/commandHandlers';
+import { browserHandler } from '../http/browserHandler';
 import { queryHandler } from '../http/queryHandler';
 import { runtimeLoader, type FunctionRuntime, type RuntimeLoader } from '../runtime';
 import { startLocalServer } from './localServer';
@@ -46,6 +47,8 @@ const handlerOf = (route: ServiceRoute, load: RuntimeLoader): HttpHandler => {
       return getCommandHandler(load);
     case 'query':
       return queryHandler(load);
+    case 'browser':
+      return browserHandler(load);
   }
 };
 

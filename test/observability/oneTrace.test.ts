@@ -65,8 +65,10 @@ describe('one trace, from an HTTP command to a consumer, a projection and a saga
     const runtime = await getRuntime();
     const { events } = await runtime.store.readStream('transfer-tr-1');
     expect(events[0]?.metadata.traceparent).toBe(`00-${TRACE_ID}-${append.spanContext().spanId}-01`);
-    await publishAll();
-    const send = sdk.spans().find((span) => span.name === `send ${jetStream.prefix}.transfer.TransferRequested`);
+    // Another file's open transaction can hold the feed back a moment: publish until the event went out.
+    const sendSpan = () => sdk.spans().find((span) => span.name === `send ${jetStream.prefix}.transfer.TransferRequested`);
+    for (let attempt = 0; attempt < 50 && !sendSpan(); attempt += 1) await publishAll();
+    const send = sendSpan();
     if (!send) throw new Error('no send span for the event');
     expect(send.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': `${jetStream.prefix}.transfer.TransferRequested`, 'messaging.message.id': events[0]?.eventId });
     expect([send.spanContext().traceId, parentOf(send)]).toEqual([TRACE_ID, append.spanContext().spanId]);
@@ -88,7 +90,11 @@ describe('one trace, from an HTTP command to a consumer, a projection and a saga
 
     // The projection's and the saga's batch spans link to it; each event handled has a span under its batch.
     await runtime.projector.runUntilCaughtUp();
-    await runtime.sagas.run({ holder: 'tracing', deadline: Date.now() + 10_000 });
+    const linkedSagaBatch = () => sdk.spans().find((span) => span.name === 'saga:transfer process' && linksTo(TRACE_ID)(span));
+    for (let attempt = 0; attempt < 50 && !linkedSagaBatch(); attempt += 1) {
+      await runtime.sagas.run({ holder: 'tracing', deadline: Date.now() + 10_000 });
+      if (!linkedSagaBatch()) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const sagaBatch = sdk.spans().find((span) => span.name === 'saga:transfer process' && linksTo(TRACE_ID)(span));
     if (!sagaBatch) throw new Error('no saga batch span linked to the trace');
     const sagaEvent = sdk.spans().find((span) => span.name === 'saga transfer TransferRequested' && parentOf(span) === sagaBatch.spanContext().spanId);
@@ -107,9 +113,14 @@ describe('one trace, from an HTTP command to a consumer, a projection and a saga
     sdk.reset();
     await postCommandRequest('Deposit', { accountId: 'tr-bob', amount: 5 }, { traceparent: TRACEPARENT });
     const runtime = await getRuntime();
-    await runtime.projector.runUntilCaughtUp();
-    const batches = sdk.spans().filter((span) => span.name.startsWith('projection:') && linksTo(TRACE_ID)(span));
-    const processors = new Set(batches.map((batch) => batch.name.split(':')[1]));
+    const linkedBatches = () => sdk.spans().filter((span) => span.name.startsWith('projection:') && linksTo(TRACE_ID)(span));
+    const projections = () => new Set(linkedBatches().map((batch) => batch.name.split(':')[1]));
+    for (let attempt = 0; attempt < 50 && projections().size < 2; attempt += 1) {
+      await runtime.projector.runUntilCaughtUp();
+      if (projections().size < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const batches = linkedBatches();
+    const processors = projections();
     expect(processors).toEqual(new Set(['account_summaries', 'account_statements']));
     // Under some batch of each projection, the deposit's own span, linked to its trace.
     for (const projection of processors) {

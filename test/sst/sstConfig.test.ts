@@ -38,7 +38,7 @@ describe('sst.config.ts', () => {
 
   it("declares the service's routes, each on its generic handler, as the dev server serves them", async () => {
     const { recorded } = await deploy();
-    const handlerFor = { command: 'postCommand', 'command-status': 'getCommand', query: 'query' } as const;
+    const handlerFor = { command: 'postCommand', 'command-status': 'getCommand', query: 'query', browser: 'browser' } as const;
     expect(recorded.routes.map(({ route, fn }) => [route, handlerOf(fn)])).toEqual(
       serviceRoutes(service).map((route) => [`${route.method} ${route.path}`, `functions/http/${handlerFor[route.kind]}.handler`]),
     );

@@ -1,0 +1,11 @@
+export type { AggregateFold, BrowserSources } from './BrowserSources';
+export { BrowserInputError, BrowserNotFoundError } from './browserErrors';
+export { answerBrowserRequest } from './browserApi';
+export { eventView, type EventView } from './eventView';
+export { listStreams, streamEvents, stateAtVersion, type StreamSummary } from './streamViews';
+export { eventDetails } from './eventDetails';
+export { feedPage } from './feedView';
+export { correlationStory, traceStory, type StoryNode } from './correlationStory';
+export { listSagas, sagaInstances, projectionsHealth, publishingHealth, rebuildProjectionAction, requeueAction } from './operationsViews';
+export { search, type SearchMatch } from './searchView';
+export { encodeCursor, decodeCursor } from './pageCursor';

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { getProjectionStatus, rebuildProjection } from '../projections';
+import { listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../publishing';
+import { readSagaInstance } from '../sagas';
+import { BrowserNotFoundError } from './browserErrors';
+import type { BrowserSources } from './BrowserSources';
+import { decodeCursor, encodeCursor, PageLimit, parseQuery } from './pageCursor';
+
+const SAGAS_SQL = `
+  SELECT saga, saga_id, phase, failure, started_at, updated_at FROM saga_instances
+  WHERE ($1::text IS NULL OR phase = $1) AND (updated_at, saga, saga_id) < ($2::timestamptz, $3, $4)
+  ORDER BY updated_at DESC, saga DESC, saga_id DESC LIMIT $5`;
+
+const SagasQuery = z.object({ status: z.enum(['running', 'compensating', 'completed', 'stuck']).optional(), limit: PageLimit, cursor: z.string().optional() });
+const SagasCursor = z.object({ at: z.string(), saga: z.string(), sagaId: z.string() });
+
+/** `GET /browser/api/sagas?status=`: instances, the most recently changed first. */
+export async function listSagas(sources: BrowserSources, query: Record<string, string | undefined>) {
+  const { status, limit, cursor } = parseQuery(SagasQuery, query);
+  const after = decodeCursor(cursor, SagasCursor) ?? { at: 'infinity', saga: '', sagaId: '' };
+  const { rows } = await sources.db.query<{ saga: string; saga_id: string; phase: string; failure: object | null; started_at: Date; updated_at: Date }>(
+    SAGAS_SQL,
+    [status ?? null, after.at, after.saga, after.sagaId, limit + 1],
+  );
+  const page = rows.slice(0, limit).map((row) => ({ saga: row.saga, sagaId: row.saga_id, phase: row.phase, failure: row.failure, startedAt: row.started_at.toISOString(), updatedAt: row.updated_at.toISOString() }));
+  const last = page.at(-1);
+  return { sagas: page, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.updatedAt, saga: last.saga, sagaId: last.sagaId }) : null };
+}
+
+/** `GET /browser/api/sagas/{sagaId}`: every saga's instance with that id, with its timeline, steps and pending timeouts. */
+export async function sagaInstances(sources: BrowserSources, sagaId: string) {
+  const instances = (await Promise.all(sources.sagas.map((saga) => readSagaInstance(sources.db, saga, sagaId)))).flatMap((instance) => (instance ? [instance] : []));
+  if (instances.length === 0) throw new BrowserNotFoundError('SAGA_NOT_FOUND', `No saga instance ${sagaId}`, { sagaId });
+  return { sagaId, instances };
+}
+
+/** `GET /browser/api/projections`: each projection's generations, partitions, lag and rebuild progress. */
+export async function projectionsHealth(sources: BrowserSources) {
+  return { projections: await getProjectionStatus(sources.db) };
+}
+
+const ParkedQuery = z.object({ limit: PageLimit, cursor: z.string().optional() });
+const ParkedCursor = z.object({ parkedAt: z.string(), messageId: z.string() });
+
+/** `GET /browser/api/publishing`: backlog, oldest waiting, and a page of the parked messages. */
+export async function publishingHealth(sources: BrowserSources, query: Record<string, string | undefined>) {
+  const { limit, cursor } = parseQuery(ParkedQuery, query);
+  const after = decodeCursor(cursor, ParkedCursor);
+  const [status, parked] = await Promise.all([
+    readPublishingStatus(sources.db),
+    listParkedMessages(sources.db, { limit: limit + 1, ...(after ? { after: { parkedAt: new Date(after.parkedAt), messageId: after.messageId } } : {}) }),
+  ]);
+  const page = parked.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    events: { backlog: status.events.backlog, oldestAgeSeconds: status.events.oldestAgeSeconds },
+    outbox: { backlog: status.outbox.backlog, oldestAgeSeconds: status.outbox.oldestAgeSeconds },
+    parkedCount: status.parked,
+    parked: page,
+    nextCursor: parked.length > limit && last ? encodeCursor({ parkedAt: last.parkedAt.toISOString(), messageId: last.messageId }) : null,
+  };
+}
+
+/** `POST /browser/api/projections/{name}/rebuild`: starts a new generation beside the serving one. */
+export async function rebuildProjectionAction(sources: BrowserSources, name: string) {
+  const projection = sources.projections.find((candidate) => candidate.name === name);
+  if (!projection) throw new BrowserNotFoundError('PROJECTION_NOT_FOUND', `No projection ${name}`, { name });
+  const generation = await rebuildProjection(sources.db, projection);
+  return { projection: name, generation };
+}
+
+/** `POST /browser/api/publishing/parked/{eventId}/requeue`: puts a parked message back in line for the next publisher run. */
+export async function requeueAction(sources: BrowserSources, messageId: string) {
+  if (!(await requeueParkedMessage(sources.db, messageId))) throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}`, { messageId });
+  return { messageId, requeued: true };
+}

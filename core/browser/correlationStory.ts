@@ -44,10 +44,9 @@ function causationTree(commands: readonly CommandRow[], events: readonly EventVi
   }
   for (const event of events) {
     const { commandId, causationId } = event.metadata as { commandId?: string; causationId?: string };
-    if (commandId && !nodes.has(commandId)) {
-      nodes.set(commandId, { kind: 'command', id: commandId, label: 'command', at: null, children: [] });
-      if (causationId && causationId !== commandId) parents.set(commandId, causationId);
-    }
+    if (commandId && !nodes.has(commandId)) nodes.set(commandId, { kind: 'command', id: commandId, label: 'command', at: null, children: [] });
+    // A command's cause is on its events when its record does not keep it (a command run synchronously).
+    if (commandId && causationId && causationId !== commandId && !parents.has(commandId)) parents.set(commandId, causationId);
     nodes.set(event.eventId, { kind: 'event', id: event.eventId, label: `${event.type} ${event.streamId}@${String(event.version)}`, at: event.recordedAt, children: [] });
     const parent = commandId ?? causationId;
     if (parent) parents.set(event.eventId, parent);

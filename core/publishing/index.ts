@@ -4,7 +4,7 @@ export type { PublisherRunReport } from './publisherRunReport';
 export { eventRouting, DEFAULT_SUBJECT_PREFIX, type EventRouting, type EventRoutingOptions, type RoutedEvent } from './eventRouting';
 export { ensurePublishStream, type PublishStreamConfig } from './jetStreamStream';
 export { readPublishingStatus, type PublishingStatus, type BacklogStatus } from './publishingStatus';
-export { listParkedMessages, requeueParkedMessage, type ParkedMessage, type ParkedSource } from './parkedMessages';
+export { listParkedMessages, parkMessages, requeueParkedMessage, type ParkedMessage, type ParkedSource, type Parking } from './parkedMessages';
 export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 export type { OutboxRetention } from './outboxCleanup';
 export type { PublishMessage } from './PublishMessage';

@@ -1,0 +1,86 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bankService } from '../../core/bank';
+import { parkMessages } from '../../core/publishing';
+import { startDevServer, type DevServer } from '../../functions/local';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+// Debian's chromium (.ci/run installs it when missing), or the one CHROMIUM_PATH names.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../.artifacts/browser/', import.meta.url));
+
+/** The event browser's page in a real headless Chromium, on `npm run dev`'s server and PostgreSQL. */
+describe('the event browser page', () => {
+  let database: TestDatabase;
+  let dev: DevServer;
+  let browser: Browser;
+  let page: Page;
+  let parkedEventId = '';
+
+  beforeAll(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    database = await createTestDatabase({ migrated: false });
+    dev = await startDevServer(bankService, { port: 0, env: { ...process.env, DATABASE_URL: database.url, NATS_URL: undefined, POWERTOOLS_LOG_LEVEL: 'SILENT' } });
+    const post = (type: string, body: object, headers: Record<string, string> = {}) =>
+      fetch(`${dev.url}/commands/${type}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    for (const accountId of ['pg-ada', 'pg-bob']) await post('OpenAccount', { accountId, owner: accountId, currency: 'EUR' });
+    await post('Deposit', { accountId: 'pg-ada', amount: 100 });
+    await post('RequestTransfer', { transferId: 'pg-t1', fromAccountId: 'pg-ada', toAccountId: 'pg-bob', amount: 40, currency: 'EUR' }, { 'x-correlation-id': 'page-story' });
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const { rows } = await dev.runtime.db.query("SELECT 1 FROM events WHERE stream_id = 'transfer-pg-t1' AND type = 'TransferCompleted'");
+      if (rows.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-pg-bob' ORDER BY version LIMIT 1");
+    parkedEventId = rows[0]?.event_id ?? '';
+    await parkMessages(dev.runtime.db, 'events', [{ messageId: parkedEventId, orderingKey: 'account-pg-bob', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser.close();
+    await dev.stop();
+    await database.drop();
+  });
+
+  it('finds a transfer by its correlation id and shows its commands and events as one story', async () => {
+    await page.goto(`${dev.url}/browser`);
+    await page.getByTestId('search').fill('page-story');
+    await page.getByTestId('search').press('Enter');
+    await page.getByTestId('story').waitFor();
+    const commands = await page.getByTestId('story-command').allTextContents();
+    const events = await page.getByTestId('story-event').allTextContents();
+    expect(commands.some((text) => text.includes('RequestTransfer (succeeded)'))).toBe(true);
+    expect(commands.some((text) => text.includes('Withdraw (succeeded)'))).toBe(true);
+    expect(events.some((text) => text.includes('TransferCompleted transfer-pg-t1'))).toBe(true);
+    expect(events.some((text) => text.includes('MoneyDeposited account-pg-bob'))).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}correlation-story.png`, fullPage: true });
+  });
+
+  it("shows a stream, and its aggregate's state at the version the slider picks", async () => {
+    await page.getByTestId('search').fill('account-pg-ada');
+    await page.getByTestId('search').press('Enter');
+    await page.getByTestId('state-slider').waitFor();
+    expect(await page.getByTestId('event').count()).toBe(3);
+    await expect.poll(() => page.getByTestId('state').textContent()).toContain('"balance": 60');
+    await page.getByTestId('state-slider').fill('2');
+    await expect.poll(() => page.getByTestId('state').textContent()).toContain('"balance": 100');
+    expect(await page.getByTestId('state-version').textContent()).toBe('2');
+    await page.screenshot({ path: `${ARTIFACTS}stream-state.png`, fullPage: true });
+  });
+
+  it('requeues a parked message from the health view', async () => {
+    await page.goto(`${dev.url}/browser#health`);
+    await page.getByTestId('parked').waitFor();
+    expect(await page.getByTestId('parked').textContent()).toContain('MAX_PAYLOAD_EXCEEDED');
+    await page.getByRole('button', { name: 'Requeue' }).click();
+    await expect.poll(() => page.getByTestId('parked').textContent()).toContain('(requeued)');
+    const { rows } = await dev.runtime.db.query<{ requeued: boolean }>('SELECT requeued_at IS NOT NULL AS requeued FROM parked_messages WHERE message_id = $1', [parkedEventId]);
+    expect(rows).toEqual([{ requeued: true }]);
+    await page.screenshot({ path: `${ARTIFACTS}health.png`, fullPage: true });
+  });
+});

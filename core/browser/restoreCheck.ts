@@ -1,0 +1,82 @@
+import type { Db, Queryable } from '../db';
+
+/**
+ * What a dump/restore or a logical copy into another cluster does to the feed:
+ * events keep the transaction ids of the cluster they were written in. Readers
+ * take only what lies below the oldest transaction still running in *this*
+ * cluster, so events whose ids are above its counter stay invisible to every
+ * projection, saga and publisher until the counter passes them, and new appends
+ * get lower ids than they do, so the feed would order new events first.
+ */
+export interface RestoreCheck {
+  /** Events whose transaction id is at or above this cluster's next one. */
+  eventsAhead: number;
+  /** Outbox rows likewise. */
+  outboxAhead: number;
+  highestTxId: string;
+  /** This cluster's next transaction id. */
+  nextTxId: string;
+}
+
+const CHECK_SQL = `
+  SELECT (SELECT count(*)::int FROM events WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS events_ahead,
+         (SELECT count(*)::int FROM outbox WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS outbox_ahead,
+         (SELECT coalesce(max(tx_id)::text, '0') FROM events) AS highest,
+         pg_snapshot_xmax(pg_current_snapshot())::text AS next`;
+
+export async function checkRestore(db: Queryable): Promise<RestoreCheck> {
+  const { rows } = await db.query<{ events_ahead: number; outbox_ahead: number; highest: string; next: string }>(CHECK_SQL);
+  const row = rows[0];
+  return { eventsAhead: row?.events_ahead ?? 0, outboxAhead: row?.outbox_ahead ?? 0, highestTxId: row?.highest ?? '0', nextTxId: row?.next ?? '0' };
+}
+
+// Each distinct transaction id, ranked in order: the order the feed reads in is kept exactly.
+const RANKS_SQL = `
+  CREATE TEMP TABLE restored_tx_ranks ON COMMIT DROP AS
+  SELECT tx_id, row_number() OVER (ORDER BY tx_id)::text::xid8 AS rank
+  FROM (SELECT tx_id FROM events UNION SELECT tx_id FROM outbox WHERE tx_id IS NOT NULL) AS all_ids`;
+
+// One subtransaction per id: each takes the next transaction id of the cluster.
+const ADVANCE_COUNTER_SQL = `
+  DO $$
+  DECLARE needed bigint := (SELECT count(*) FROM restored_tx_ranks) + 2 - pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+  BEGIN
+    CREATE TEMP TABLE restore_counter_burn (n integer) ON COMMIT DROP;
+    FOR i IN 1..greatest(needed, 0) LOOP
+      BEGIN
+        INSERT INTO restore_counter_burn VALUES (i);
+      EXCEPTION WHEN OTHERS THEN NULL;
+      END;
+    END LOOP;
+  END $$`;
+
+const REWRITE_SQL = [
+  'ALTER TABLE events DISABLE TRIGGER events_append_only_rows',
+  'UPDATE events e SET tx_id = r.rank FROM restored_tx_ranks r WHERE e.tx_id = r.tx_id',
+  'UPDATE outbox o SET tx_id = r.rank FROM restored_tx_ranks r WHERE o.tx_id = r.tx_id',
+  // A checkpoint or starting point sits on an event's transaction (or at the start, 0): it moves with it.
+  `UPDATE processor_partitions p SET checkpoint_tx = coalesce((SELECT max(r.rank) FROM restored_tx_ranks r WHERE r.tx_id <= p.checkpoint_tx), '0')
+   WHERE checkpoint_tx <> '0'`,
+  `UPDATE feed_processors f SET start_tx = coalesce((SELECT max(r.rank) FROM restored_tx_ranks r WHERE r.tx_id <= f.start_tx), '0')
+   WHERE start_tx <> '0'`,
+  'ALTER TABLE events ENABLE TRIGGER events_append_only_rows',
+];
+
+/**
+ * The documented fix: renumber the stored transaction ids 1, 2, 3... in their
+ * order (the feed's order is unchanged), move every checkpoint with them, and
+ * make sure this cluster's counter is past them all, in one transaction. Run it
+ * with nothing appending (right after the restore). Returns the check after it.
+ */
+export async function fixRestore(db: Db): Promise<RestoreCheck> {
+  await db.transaction(async (tx) => {
+    await tx.query(RANKS_SQL);
+    for (const statement of REWRITE_SQL) await tx.query(statement);
+  });
+  // The counter is advanced after the rewrite: its subtransactions' ids must be above the new ranks, and are.
+  await db.transaction(async (tx) => {
+    await tx.query(RANKS_SQL);
+    await tx.query(ADVANCE_COUNTER_SQL);
+  });
+  return checkRestore(db);
+}

@@ -1,0 +1,135 @@
+import {
+  checkRestore,
+  correlationStory,
+  eventDetails,
+  feedPage,
+  fixRestore,
+  listSagas,
+  listStreams,
+  projectionsHealth,
+  publishingHealth,
+  rebuildProjectionAction,
+  requeueAction,
+  sagaInstances,
+  streamEvents,
+  type EventView,
+} from '../../core/browser';
+import { formatCheckpoint } from '../../core/eventstore';
+import { getProjectionStatus } from '../../core/projections';
+import type { ServiceRuntime } from '../../core/service';
+import { flag, UsageError, type CliArguments } from './cliArguments';
+import { output, progressBar, table, tree } from './cliOutput';
+
+export interface CliContext {
+  runtime: ServiceRuntime;
+  args: CliArguments;
+  json: boolean;
+}
+
+const query = (args: CliArguments, ...names: string[]) => Object.fromEntries(names.flatMap((name) => (args.flags.has(name) ? [[name, flag(args, name)]] : [])));
+const argument = (args: CliArguments, index: number, what: string) => {
+  const value = args.words[index];
+  if (value === undefined) throw new UsageError(`${args.words.slice(0, index).join(' ')} needs ${what}`);
+  return value;
+};
+const eventLine = (event: EventView) => [event.globalPosition, `${event.streamId}@${String(event.version)}`, event.type, event.recordedAt];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
+  const limit = Number(flag(args, 'limit') ?? 20);
+  const { rows } = await runtime.db.query<{ tx_id: string; global_position: string }>(
+    'SELECT tx_id, global_position FROM events ORDER BY tx_id DESC, global_position DESC OFFSET $1 LIMIT 1',
+    [limit],
+  );
+  let after = rows[0] ? formatCheckpoint({ txId: BigInt(rows[0].tx_id), position: BigInt(rows[0].global_position) }) : undefined;
+  for (;;) {
+    const page = await feedPage(runtime.browser, { ...query(args, 'type'), limit: '200', ...(after ? { after } : {}) });
+    if (page.events.length > 0) output(json, page.events, () => table(page.events.map(eventLine)));
+    after = page.nextCursor;
+    if (!args.flags.has('follow')) return;
+    if (page.caughtUp) await sleep(500);
+  }
+}
+
+/** Starts a new generation and runs the projector here, with a progress bar, until it serves. */
+async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
+  const name = argument(args, 2, 'a projection name');
+  const { generation } = await rebuildProjectionAction(runtime.browser, name);
+  for (;;) {
+    await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
+    const [status] = await getProjectionStatus(runtime.db, name);
+    const building = status?.generations.find((candidate) => candidate.generation === generation.generation);
+    const applied = building?.partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0) ?? 0;
+    const lag = building?.partitions.reduce((sum, partition) => sum + partition.lagEvents, 0) ?? 0;
+    if (!json) process.stdout.write(`\r${name} g${String(generation.generation)} ${progressBar(applied, applied + lag)} ${String(applied)} events`);
+    if (status?.activeGeneration === generation.generation) {
+      output(json, { projection: name, generation: generation.generation, live: true, eventsApplied: applied }, () => `\n${name} g${String(generation.generation)} is live`);
+      return;
+    }
+  }
+}
+
+async function restore({ runtime, args, json }: CliContext): Promise<void> {
+  const check = args.flags.has('fix') ? await fixRestore(runtime.db) : await checkRestore(runtime.db);
+  output(json, check, () =>
+    check.eventsAhead + check.outboxAhead === 0
+      ? `ok: no event lies above this cluster's transaction counter (next ${check.nextTxId}, highest stored ${check.highestTxId})`
+      : [
+          `${String(check.eventsAhead)} events and ${String(check.outboxAhead)} outbox rows carry transaction ids at or above this cluster's next one (${check.nextTxId}; highest ${check.highestTxId}).`,
+          'They were written in another cluster (a dump/restore or a logical copy): feed readers cannot see them until the counter passes them, and new events would be read before them.',
+          'Run `npm run es -- restore-check --fix` with nothing appending: it renumbers them in their order, moves the checkpoints with them and advances the counter.',
+        ].join('\n'),
+  );
+  if (!args.flags.has('fix') && check.eventsAhead + check.outboxAhead > 0) process.exitCode = 2;
+}
+
+type Command = (context: CliContext) => Promise<void>;
+
+/** Every command but migrate (which needs no runtime), by its words. */
+export const COMMANDS: Record<string, Command> = {
+  'streams ls': async ({ runtime, args, json }) => {
+    const page = await listStreams(runtime.browser, query(args, 'type', 'prefix', 'limit'));
+    output(json, page, () => table(page.streams.map((stream) => [stream.streamId, stream.streamType, String(stream.version), stream.lastWriteAt])));
+  },
+  'streams show': async ({ runtime, args, json }) => {
+    const page = await streamEvents(runtime.browser, argument(args, 2, 'a stream id'), query(args, 'from', 'to', 'limit'));
+    output(json, page, () => table(page.events.map(eventLine)));
+  },
+  'events show': async ({ runtime, args, json }) => {
+    const details = await eventDetails(runtime.browser, argument(args, 2, 'an event id'), { original: 'true' });
+    output(json, details, () => JSON.stringify(details, null, 2));
+  },
+  'feed tail': feedTail,
+  correlation: async ({ runtime, args, json }) => {
+    const story = await correlationStory(runtime.browser, argument(args, 1, 'a correlation id'));
+    output(json, story, () => `${String(story.commands.length)} commands, ${String(story.events.length)} events\n${tree(story.tree)}`);
+  },
+  'projections status': async ({ runtime, json }) => {
+    const { projections } = await projectionsHealth(runtime.browser);
+    output(json, projections, () =>
+      table(projections.flatMap((projection) => projection.generations.map((generation) => [projection.name, `g${String(generation.generation)}`, generation.status, `lag ${String(generation.partitions.reduce((sum, partition) => sum + partition.lagEvents, 0))}`]))),
+    );
+  },
+  'projections rebuild': rebuild,
+  'publishing status': async ({ runtime, json }) => {
+    const health = await publishingHealth(runtime.browser, { limit: '1' });
+    output(json, health, () => `events backlog ${String(health.events.backlog)} (oldest ${String(health.events.oldestAgeSeconds)} s), outbox backlog ${String(health.outbox.backlog)}, parked ${String(health.parkedCount)}`);
+  },
+  'publishing parked': async ({ runtime, args, json }) => {
+    const health = await publishingHealth(runtime.browser, query(args, 'limit'));
+    output(json, health.parked, () => table(health.parked.map((message) => [message.messageId, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])));
+  },
+  'publishing requeue': async ({ runtime, args, json }) => {
+    const result = await requeueAction(runtime.browser, argument(args, 2, 'an event id'));
+    output(json, result, () => `${result.messageId} requeued: the next publisher run sends it`);
+  },
+  'sagas ls': async ({ runtime, args, json }) => {
+    const page = await listSagas(runtime.browser, query(args, 'status', 'limit'));
+    output(json, page, () => table(page.sagas.map((saga) => [saga.saga, saga.sagaId, saga.phase, saga.updatedAt])));
+  },
+  'sagas show': async ({ runtime, args, json }) => {
+    const found = await sagaInstances(runtime.browser, argument(args, 2, 'a saga instance id'));
+    output(json, found, () => JSON.stringify(found, null, 2));
+  },
+  'restore-check': restore,
+};

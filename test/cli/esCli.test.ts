@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bankService } from '../../core/bank';
+import { createInProcessDispatcher } from '../../core/commands';
+import { createPgDb, type Db } from '../../core/db';
+import { parkMessages } from '../../core/publishing';
+import { createServiceRuntime, type ServiceRuntime } from '../../core/service';
+import { runSagasUntilSettled } from '../sagas/support/settle';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The ops CLI as a person runs it: `npm run es -- <command>`, each in a process of its own. */
+describe('npm run es', () => {
+  let database: TestDatabase;
+  let db: Db;
+  let runtime: ServiceRuntime;
+
+  const es = async (...words: string[]) => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'scripts/es.ts', ...words], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: database.url, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrated: false });
+    const migrated = await es('migrate');
+    expect(migrated.stdout).toContain(`migrated 127.0.0.1:5432/${database.name}`);
+    db = createPgDb({ connectionString: database.url, max: 4 });
+    runtime = createServiceRuntime(bankService, { db, dispatcher: (runPending) => createInProcessDispatcher(runPending) });
+    const execute = (type: string, payload: object, ids: object = {}) => runtime.bus.execute({ type, payload, ...ids });
+    for (const accountId of ['cli-ada', 'cli-bob']) await execute('OpenAccount', { accountId, owner: accountId, currency: 'EUR' });
+    await execute('Deposit', { accountId: 'cli-ada', amount: 80 });
+    await execute('RequestTransfer', { transferId: 'cli-t', fromAccountId: 'cli-ada', toAccountId: 'cli-bob', amount: 30, currency: 'EUR' }, { correlationId: 'cli-story' });
+    await runSagasUntilSettled(runtime);
+    await runtime.projector.runUntilCaughtUp();
+  }, 60_000);
+  afterAll(async () => {
+    await db.close();
+    await database.drop();
+  });
+
+  it('lists streams and shows one, in human form and as JSON', async () => {
+    const listed = await es('streams', 'ls', '--prefix', 'account-cli');
+    expect(listed.stdout.trim().split('\n').map((line) => line.split(/\s+/).slice(0, 3).join(' '))).toEqual(['account-cli-ada account 3', 'account-cli-bob account 2']);
+    const shown = JSON.parse((await es('streams', 'show', 'account-cli-ada', '--json')).stdout) as { events: { type: string }[] };
+    expect(shown.events.map((event) => event.type)).toEqual(['AccountOpened', 'MoneyDeposited', 'MoneyWithdrawn']);
+  });
+
+  it('shows an event, a request’s story as a tree, and the feed’s tail', async () => {
+    const { rows } = await db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'transfer-cli-t' AND version = 1");
+    const eventId = rows[0]?.event_id ?? '';
+    expect(JSON.parse((await es('events', 'show', eventId)).stdout)).toMatchObject({ event: { type: 'TransferRequested' }, links: { correlation: '/browser/api/correlations/cli-story' } });
+    const story = await es('correlation', 'cli-story');
+    expect(story.stdout).toContain('▸ RequestTransfer (succeeded)');
+    expect(story.stdout).toMatch(/\n {2}• TransferRequested transfer-cli-t@1/);
+    const tail = await es('feed', 'tail', '--limit', '2');
+    expect(tail.stdout).toContain('TransferCompleted');
+    expect(tail.stdout.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('shows and rebuilds projections (a progress bar until the new generation is live), publishing and sagas', async () => {
+    expect((await es('projections', 'status')).stdout).toMatch(/account_summaries\s+g1\s+active\s+lag 0/);
+    const rebuilt = await es('projections', 'rebuild', 'account_summaries');
+    expect(rebuilt.stdout).toContain('100%');
+    expect(rebuilt.stdout).toContain('account_summaries g2 is live');
+    expect((await es('publishing', 'status')).stdout).toMatch(/parked 0/);
+    const { rows } = await db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-cli-bob' AND version = 1");
+    await parkMessages(db, 'events', [{ messageId: rows[0]?.event_id ?? '', orderingKey: 'account-cli-bob', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
+    expect((await es('publishing', 'parked')).stdout).toContain('MAX_PAYLOAD_EXCEEDED');
+    expect((await es('publishing', 'requeue', rows[0]?.event_id ?? '')).stdout).toContain('requeued');
+    expect((await es('sagas', 'ls')).stdout).toMatch(/transfer\s+cli-t\s+completed/);
+    expect(JSON.parse((await es('sagas', 'show', 'cli-t', '--json')).stdout)).toMatchObject({ instances: [{ phase: 'completed' }] });
+  });
+
+  it('says in one line what is wrong: a bad argument, an unknown id, an unreachable database', async () => {
+    const unknown = await es('streams', 'explode');
+    expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([1, 'es: unknown command: streams explode']);
+    const missing = await es('events', 'show');
+    expect(missing.stderr.split('\n')[0]).toBe('es: events show needs an event id');
+    const notFound = await es('streams', 'show', 'account-nobody');
+    expect(notFound.stderr.trim()).toBe('es: STREAM_NOT_FOUND: No stream account-nobody');
+    const { stderr, code } = await run(process.execPath, ['--import', 'tsx', 'scripts/es.ts', 'streams', 'ls'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' },
+    }).then(
+      () => ({ stderr: '', code: 0 }),
+      (error: unknown) => error as { stderr: string; code: number },
+    );
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^es: could not reach the database at 127\.0\.0\.1:1\/nowhere: /)]);
+  });
+
+  it('restore-check finds nothing wrong on a database written here', async () => {
+    expect((await es('restore-check')).stdout).toMatch(/^ok: no event lies above/);
+  });
+});

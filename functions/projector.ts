@@ -1,11 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import { getProjectionStatus, type ProjectorRun } from '../core/projections';
+import type { ProjectorRun } from '../core/projections';
+import { reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';
 import { metrics } from './observability';
-import { reportProjectionStatus } from './projectionMetrics';
 
 /** No batch starts closer than this to the Lambda's time limit. */
 const TIME_LIMIT_MARGIN_MS = 5_000;
@@ -17,11 +17,13 @@ const TIME_LIMIT_MARGIN_MS = 5_000;
  * ignored. Concurrent invocations share the partitions through their leases.
  */
 async function project(_event: unknown, context: Context): Promise<ProjectorRun> {
-  const { db, projector } = await getRuntime();
+  const runtime = await getRuntime();
+  const { projector } = runtime;
   const run = await projector.runUntilCaughtUp({ deadline: Date.now() + context.getRemainingTimeInMillis() - TIME_LIMIT_MARGIN_MS });
   metrics.addMetric('ProjectionEventsApplied', MetricUnit.Count, run.eventsApplied);
   metrics.addMetric('ProjectionBatches', MetricUnit.Count, run.batches);
-  reportProjectionStatus(await getProjectionStatus(db));
+  // Lag of every projection (and the rest of the service's gauges), as EMF through core's metrics port.
+  await reportServiceGauges(runtime);
   if (run.activated.length > 0) log.info('projection generations switched', { activated: run.activated });
   if (run.stoppedByDeadline) log.warn('projector stopped at the time limit before catching up', { eventsApplied: run.eventsApplied });
   return run;

@@ -1,8 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import { readPublishingStatus, type Publisher } from '../core/publishing';
-import { createServicePublisher } from '../core/service';
+import type { Publisher } from '../core/publishing';
+import { createServicePublisher, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
 import { getRuntime, type FunctionRuntime } from './runtime';
@@ -31,21 +31,12 @@ export function publisherFor(runtime: FunctionRuntime): Publisher {
 async function publish(_event: unknown, context: Context): Promise<void> {
   const runtime = await getRuntime();
   const report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
-  const status = await readPublishingStatus(runtime.db);
-  metrics.addMetric('PublishedMessages', MetricUnit.Count, report.published);
-  metrics.addMetric('PublishedDuplicates', MetricUnit.Count, report.duplicates);
-  metrics.addMetric('PublishRetries', MetricUnit.Count, report.retried);
+  // Messages, latencies, retries and parkings are counted by core as they happen; the backlog and parked gauges here.
   metrics.addMetric('OutboxCleaned', MetricUnit.Count, report.cleaned);
-  metrics.addMetric('PublishBacklog', MetricUnit.Count, status.events.backlog + status.outbox.backlog);
-  metrics.addMetric('PublishOldestWaitingAge', MetricUnit.Seconds, Math.max(status.events.oldestAgeSeconds, status.outbox.oldestAgeSeconds));
-  metrics.addMetric('ParkedMessages', MetricUnit.Count, status.parked);
-  if (report.latency) {
-    metrics.addMetric('PublishLatencyP50', MetricUnit.Milliseconds, report.latency.p50Ms);
-    metrics.addMetric('PublishLatencyP99', MetricUnit.Milliseconds, report.latency.p99Ms);
-  }
-  if (status.parked > 0 || report.parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
-  else if (report.retried > 0 || report.lastError) log.warn('NATS did not take every message; they wait', { report, status });
-  else log.info('published', { report, status });
+  await reportServiceGauges(runtime);
+  if (report.parked > 0) log.error('messages refused by NATS for good are parked', { report });
+  else if (report.retried > 0 || report.lastError) log.warn('NATS did not take every message; they wait', { report });
+  else log.info('published', { report });
 }
 
 export const handler = lambdaEntry(publish);

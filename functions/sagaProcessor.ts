@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { reportServiceGauges } from '../core/service';
 import { log } from '../core/observability';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
 import { getRuntime } from './runtime';
-import { reportSagaCounts } from './sagaMetrics';
 
 /** No batch starts closer than this to the Lambda's time limit. */
 const TIME_LIMIT_MARGIN_MS = 5_000;
@@ -26,7 +26,7 @@ async function processSagas(_event: unknown, context: Context): Promise<void> {
   for (const run of runs) {
     for (const failure of run.failures) log.error('saga processor failed on an event', { processor: failure.processor, partition: failure.partition, eventId: failure.error.itemId, attempts: failure.attempts, error: failure.error });
   }
-  await reportSagaCounts(runtime);
+  await reportServiceGauges(runtime);
 }
 
 export const handler = lambdaEntry(processSagas);

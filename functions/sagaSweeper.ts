@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { reportServiceGauges } from '../core/service';
 import { log } from '../core/observability';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
 import { getRuntime } from './runtime';
-import { reportSagaCounts } from './sagaMetrics';
 
 const TIME_LIMIT_MARGIN_MS = 5_000;
 
@@ -23,7 +23,7 @@ async function sweepSagas(_event: unknown, context: Context): Promise<void> {
   metrics.addMetric('SagaTimeoutsFired', MetricUnit.Count, report.fired);
   metrics.addMetric('SagaStepsRedriven', MetricUnit.Count, report.redriven);
   if (report.fired > 0 || report.redriven > 0) log.info('saga sweep', { ...report });
-  await reportSagaCounts(runtime);
+  await reportServiceGauges(runtime);
 }
 
 export const handler = lambdaEntry(sweepSagas);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { contextFromTraceparent, inSpan, log, metrics, runInContext, spanIsActive, SpanKind } from '../observability';
+import { contextFromTraceparent, currentContext, inSpan, log, metrics, runInContext, spanIsActive, SpanKind } from '../observability';
 import { isVerdict } from './async/describeFailure';
 import type { CommandDefinition } from './CommandDefinition';
 import type { CommandOutcome } from './CommandOutcome';
@@ -50,7 +50,9 @@ async function runDefinition({ definition, payload, context, payloadHash, record
  */
 function observed(envelope: CommandEnvelope, pipeline: RunCommand): Promise<CommandOutcome> {
   const { context, definition } = envelope;
-  const request = { correlationId: context.correlationId, causationId: context.causationId, commandId: context.commandId, traceparent: context.traceparent };
+  // The caller's tracestate (an HTTP request's) goes on with the trace.
+  const tracestate = currentContext()?.tracestate;
+  const request = { correlationId: context.correlationId, causationId: context.causationId, commandId: context.commandId, traceparent: context.traceparent, ...(tracestate ? { tracestate } : {}) };
   const parent = spanIsActive() || !context.traceFromCaller ? undefined : contextFromTraceparent(context.traceparent);
   const attributes = { 'command.type': definition.type, 'command.id': context.commandId, 'correlation.id': context.correlationId };
   return runInContext(request, () =>

@@ -28,7 +28,8 @@ const RequestIds = z.object({
   commandId: Id.optional(),
   correlationId: Id.optional(),
   causationId: Id.optional(),
-  traceparent: z.string().max(512).optional(),
+  // Not a field to refuse: an invalid or over-long one is replaced by a fresh trace (see buildCommandContext).
+  traceparent: z.string().optional(),
 });
 
 type RequestIdFields = z.infer<typeof RequestIds>;
@@ -38,7 +39,7 @@ const fits = (value: unknown, max: number) => value === undefined || (typeof val
 /** The ids checked by hand when they plainly fit (most requests), by zod otherwise, for its messages. */
 function parseIds(request: CommandRequest): { success: true; data: RequestIdFields } | { success: false; error: z.ZodError } {
   const { commandId, correlationId, causationId, traceparent } = request;
-  if (fits(commandId, 200) && fits(correlationId, 200) && fits(causationId, 200) && fits(traceparent, 512)) {
+  if (fits(commandId, 200) && fits(correlationId, 200) && fits(causationId, 200) && (traceparent === undefined || typeof traceparent === 'string')) {
     return {
       success: true,
       data: {

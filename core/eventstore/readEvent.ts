@@ -16,7 +16,7 @@ export async function readEvent<E extends EventShape = EventShape>(
   if (!z.uuid().safeParse(eventId).success) {
     throw new EventValidationError([{ path: 'eventId', message: 'event id must be a UUID' }]);
   }
-  const { rows } = await db.query<EventRow>(READ_EVENT_SQL, [eventId]);
+  const { rows } = await db.query<EventRow>(READ_EVENT_SQL, [eventId], { name: 'read_event' });
   const row = rows[0];
   return row ? (upcaster.upcast(toRecordedEvent(row)) as RecordedEvent<E>) : null;
 }

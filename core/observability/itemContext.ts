@@ -53,7 +53,13 @@ export function continueItem<T>(item: TracedItem, spanName: string, work: () => 
   );
 }
 
-/** A batch's span: linked to every item's trace, for a processor that handles many at once. */
-export function inBatchSpan<T>(name: string, traceparents: readonly (string | undefined)[], attributes: Record<string, string | number>, work: () => Promise<T>): Promise<T> {
-  return inSpan(name, { kind: SpanKind.CONSUMER, links: traceparents.flatMap((traceparent) => linkTo(traceparent)), attributes }, () => work());
+/** A batch's span: linked to every item's trace, for a processor that handles (CONSUMER) or sends (PRODUCER) many at once. */
+export function inBatchSpan<T>(
+  name: string,
+  traceparents: readonly (string | undefined)[],
+  attributes: Record<string, string | number>,
+  work: () => Promise<T>,
+  kind: SpanKind = SpanKind.CONSUMER,
+): Promise<T> {
+  return inSpan(name, { kind, links: traceparents.flatMap((traceparent) => linkTo(traceparent)), attributes }, () => work());
 }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { describeError } from '../errors/describeError';
-import { inBatchSpan, startMessageSpan, type MessageSpan } from '../observability';
+import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
 import type { ExternalOutcome } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
@@ -64,9 +64,14 @@ export async function publishBatch(session: PublishingSession, source: ParkedSou
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);
   const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
-  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings)) : [];
+  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings), SpanKind.PRODUCER) : [];
   const spans = new Map(sending.map((send) => [send.message.messageId, send.span]));
-  for (const result of results) spans.get(result.message.messageId)?.end(result.kind === 'published' ? undefined : result.error);
+  for (const result of results) {
+    spans.get(result.message.messageId)?.end(result.kind === 'published' ? undefined : result.error);
+    spans.delete(result.message.messageId);
+  }
+  // Messages left behind a key whose earlier message was not taken: not sent this time, and said so.
+  for (const span of spans.values()) span.end(new Error('not sent: an earlier message of its key was not taken'));
   const parked = new Set(parkings.map((parking) => parking.messageId));
   const settled = new Set<string>(parked);
   let error: unknown;

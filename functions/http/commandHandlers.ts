@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { acceptTraceparent, contextFromTraceparent, currentTraceparent, inSpan, log, runInContext, SpanKind } from '../../core/observability';
+import { acceptTraceparent, contextFromTraceparent, currentTraceparent, inSpan, log, parseTraceparent, runInContext, SpanKind } from '../../core/observability';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { getCommandStatus, UnknownCommandTypeError } from '../../core/commands';
 import { metrics } from '../observability';
@@ -31,7 +31,8 @@ export function postCommandHandler(load: RuntimeLoader): HttpHandler {
     const traceparent = event.headers.traceparent;
     // The request's span continues the caller's trace (a fresh one if it sent none or an invalid one);
     // every line logged while it runs carries its correlation id and trace.
-    const context = { correlationId, traceparent: acceptTraceparent(traceparent) };
+    const tracestate = parseTraceparent(traceparent) ? event.headers.tracestate : undefined;
+    const context = { correlationId, traceparent: acceptTraceparent(traceparent), ...(tracestate ? { tracestate } : {}) };
     const attributes = { 'http.request.method': 'POST', 'http.route': '/commands/{command}', 'url.path': event.rawPath };
     return runInContext(context, () =>
       inSpan('POST /commands/{command}', { kind: SpanKind.SERVER, parent: contextFromTraceparent(traceparent), attributes }, async (span) => {

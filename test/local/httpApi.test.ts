@@ -101,6 +101,16 @@ describe('the HTTP API on the dev server', () => {
     expect(await send('GET', '/transfers/none')).toMatchObject({ status: 404, body: { code: 'TRANSFER_NOT_FOUND' } });
   });
 
+  it('GET /metrics: the append and lag figures, as Prometheus text, without AWS', async () => {
+    const response = await fetch(`${dev.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    const text = await response.text();
+    expect(text).toMatch(/^append_latency_milliseconds_count\{streamType="account"\} [1-9]/m);
+    expect(text).toMatch(/^commands_total\{commandType="OpenAccount",outcome="succeeded"\} [1-9]/m);
+    expect(text).toMatch(/^projection_lag_events\{projection="account_summaries",partition="0"\} \d+$/m);
+    expect(text).toMatch(/^saga_instances\{saga="transfer",phase="completed"\} \d+$/m);
+  });
+
   it('400 INVALID_TEXT for a lone UTF-16 surrogate in the body (the escape written in the JSON) or %00 in a path id', async () => {
     const refusals = [
       await send('POST', '/commands/OpenAccount', { body: '{"accountId":"a\\ud800b","owner":"ada","currency":"EUR"}' }),

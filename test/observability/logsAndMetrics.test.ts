@@ -112,7 +112,13 @@ describe('logs and metrics, on PostgreSQL and NATS', () => {
     const [transferSaga] = runtime.sagas.sagas;
     if (!transferSaga) throw new Error('the bank has a transfer saga');
     const stalled = sagaProcessor(transferSaga, { upcaster: runtime.store.upcaster, clock: clock.now, claimMs: 60_000, dispatch: () => Promise.resolve() });
-    await runFeedProcessor(stalled, { db: bank().db, holder: 'metrics', deadline: Date.now() + 10_000, leaseTtlMs: 5_000, concurrency: 4 });
+    // Another file's open transaction can hold the feed back a moment: run until the instance exists.
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      await runFeedProcessor(stalled, { db: bank().db, holder: 'metrics', deadline: Date.now() + 10_000, leaseTtlMs: 5_000, concurrency: 4 });
+      const { rows } = await bank().db.query("SELECT 1 FROM saga_instances WHERE saga_id = 'od-t'");
+      if (rows.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await bank().db.query("UPDATE saga_timeouts SET due_at = $1 WHERE saga_id = 'od-t'", [new Date(clock.now().getTime() - 60_000)]);
     await reportServiceGauges(runtime, clock.now());
     expect(lastGauge('SagaTimeoutsOverdue', { saga: 'transfer' })).toBe(1);

@@ -6,4 +6,5 @@ export { serviceRoutes, scheduledWork, type RouteKind, type ServiceRoute, type S
 export { createServiceRuntime, serviceCommandDefinitions, type RuntimeOptions, type ServiceRuntime } from './serviceRuntime';
 export { createServicePublisher } from './servicePublisher';
 export { reportServiceGauges, OVERDUE_GRACE_MS } from './serviceGauges';
+export { runRetention, retentionConfigFromEnv, type RetentionConfig } from './serviceRetention';
 export { migrateService, assertServiceSchemaCurrent, migrationDirectoriesFromEnv, type AppliedMigrations, type MigrationDirectories } from './serviceMigrations';

@@ -1,6 +1,6 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../../core/background';
-import { addMetricsSink } from '../../core/observability';
-import { createServicePublisher, reportServiceGauges, serviceRoutes, type Service, type ServiceRoute } from '../../core/service';
+import { addMetricsSink, log } from '../../core/observability';
+import { createServicePublisher, reportServiceGauges, retentionConfigFromEnv, runRetention, serviceRoutes, type Service, type ServiceRoute } from '../../core/service';
 import { getCommandHandler, postCommandHandler } from '../http/commandHandlers';
 import { browserHandler } from '../http/browserHandler';
 import { queryHandler } from '../http/queryHandler';
@@ -89,7 +89,14 @@ export async function startDevServer(service: Service, options: DevServerOptions
   };
   if ((service.projections ?? []).length > 0) afterCommit.push(loop('projector run', () => runtime.projector.runUntilCaughtUp()));
   const natsUrl = runtime.publishing.NATS_URL;
-  const publisher = natsUrl ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }) : undefined;
+  // NATS unreachable (or refusing) says so, at the engine's backoff (doubling to 5 s), while events wait in the feed.
+  const publisher = natsUrl
+    ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }, {
+        onRetry: ({ processor, partition, error, retryInMs }) => {
+          log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, natsUrl, error: error instanceof Error ? error.message : String(error) });
+        },
+      })
+    : undefined;
   if (publisher) afterCommit.push(loop('publisher run', () => publisher.run({ deadline: Date.now() + 10_000 })));
   if ((service.sagas ?? []).length > 0) {
     const holder = `dev-${String(process.pid)}`;
@@ -97,7 +104,11 @@ export async function startDevServer(service: Service, options: DevServerOptions
     // Each second: timeouts fire within about a second of their due time.
     loop('saga sweep', () => runtime.sagas.sweep(), 1_000);
   }
-  loop('command sweep', () => runtime.asyncCommands.sweepPendingCommands(), 30_000);
+  const retention = retentionConfigFromEnv(options.env ?? process.env);
+  loop('command sweep', async () => {
+    await runtime.asyncCommands.sweepPendingCommands();
+    await runRetention(runtime.db, retention);
+  }, 30_000);
   runtime.nudges.onNudge(() => {
     for (const background of afterCommit) background.wake();
   });

@@ -1,0 +1,24 @@
+import type { Queryable } from '../db';
+
+const DELETE_OLD_SQL = `
+  DELETE FROM processed_messages WHERE (consumer, message_id) IN (
+    SELECT consumer, message_id FROM processed_messages
+    WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)
+    ORDER BY processed_at LIMIT $2)`;
+
+/**
+ * Deletes the idempotent consumers' records of processed message ids older
+ * than the retention, oldest first, in bounded batches. Keep the retention
+ * longer than any redelivery or replay of the stream a consumer could see:
+ * a message delivered after its record is gone would be applied again.
+ */
+export async function deleteOldProcessedMessages(db: Queryable, options: { retentionMs: number; batchSize?: number; batches?: number }): Promise<{ deleted: number; more: boolean }> {
+  const batchSize = options.batchSize ?? 1_000;
+  let deleted = 0;
+  for (let batch = 0; batch < (options.batches ?? 10); batch += 1) {
+    const { rowCount } = await db.query(DELETE_OLD_SQL, [options.retentionMs, batchSize]);
+    deleted += rowCount;
+    if (rowCount < batchSize) return { deleted, more: false };
+  }
+  return { deleted, more: true };
+}

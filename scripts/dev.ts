@@ -23,8 +23,10 @@ console.log(`listening on ${dev.url} (pid ${process.pid}, service ${service.name
 console.log(bearerToken ? 'auth on: send Authorization: Bearer $API_TOKEN' : 'auth off (set API_TOKEN to require a bearer token)');
 console.log(dev.publishing ? `publishing to ${dev.runtime.publishing.NATS_URL ?? ''}` : 'not publishing to NATS (set NATS_URL to publish)');
 
-// npm and tsx pass a Ctrl-C or a kill on to this process as well: the repeats are
+// npm passes a Ctrl-C or a kill on to this process as well: the repeats are
 // ignored, rather than ending it by default before it has let go of its data directory.
+// (It runs under `node --import tsx`, not the tsx CLI, whose signal relay kills a
+// child that does not acknowledge a signal within 30 ms: a loaded machine's case.)
 let stopping: Promise<void> | undefined;
 const stop = () => {
   stopping ??= dev.stop().then(

@@ -27,7 +27,14 @@ describe("sst.config.ts, from a service's settings", () => {
       defineService({ ...todoService, access: { kind: 'jwt', issuer: 'https://id.example.com/', audiences: ['todo-api'], scopes: ['todo:write'] } }),
     );
     expect(recorded.authorizers).toEqual([{ name: 'Jwt', jwt: { issuer: 'https://id.example.com/', audiences: ['todo-api'] } }]);
-    expect(recorded.routes.map(({ route }) => route)).toEqual(['POST /commands/{command}', 'GET /commands/{command}', 'GET /lists/{id}/open']);
+    expect(recorded.routes.map(({ route }) => route)).toEqual([
+      'POST /commands/{command}',
+      'GET /commands/{command}',
+      'GET /lists/{id}/open',
+      'GET /browser',
+      'GET /browser/{proxy+}',
+      'POST /browser/{proxy+}',
+    ]);
     for (const { route, args } of recorded.routes) {
       expect(args, route).toEqual({ auth: { jwt: { authorizer: new Ref('Api.authorizer.Jwt.id'), scopes: ['todo:write'] } } });
     }

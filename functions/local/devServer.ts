@@ -17,6 +17,8 @@ export interface DevServerOptions {
   bearerToken?: string;
   /** Where background failures go; default `console.error`. */
   onError?: (what: string, error: unknown) => void;
+  /** Run the background work (projector, publisher, sagas, sweeps) here too; default true. False serves the HTTP API alone. */
+  background?: boolean;
 }
 
 /** `GET /metrics`: core's figures since start, and the service's gauges read now, as Prometheus text. */
@@ -79,6 +81,7 @@ export async function startDevServer(service: Service, options: DevServerOptions
   });
   const loops: BackgroundLoop[] = [];
   const afterCommit: BackgroundLoop[] = [];
+  const background = options.background ?? true;
   const loop = (what: string, run: () => Promise<unknown>, idleMs?: number) => {
     const started = startBackgroundLoop(run, { ...(idleMs ? { idleMs } : {}), onError: (error) => {
         onError(what, error);
@@ -87,10 +90,10 @@ export async function startDevServer(service: Service, options: DevServerOptions
     loops.push(started);
     return started;
   };
-  if ((service.projections ?? []).length > 0) afterCommit.push(loop('projector run', () => runtime.projector.runUntilCaughtUp()));
+  if (background && (service.projections ?? []).length > 0) afterCommit.push(loop('projector run', () => runtime.projector.runUntilCaughtUp()));
   const natsUrl = runtime.publishing.NATS_URL;
   // NATS unreachable (or refusing) says so, at the engine's backoff (doubling to 5 s), while events wait in the feed.
-  const publisher = natsUrl
+  const publisher = natsUrl && background
     ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }, {
         onRetry: ({ processor, partition, error, retryInMs }) => {
           log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, natsUrl, error: error instanceof Error ? error.message : String(error) });
@@ -98,14 +101,14 @@ export async function startDevServer(service: Service, options: DevServerOptions
       })
     : undefined;
   if (publisher) afterCommit.push(loop('publisher run', () => publisher.run({ deadline: Date.now() + 10_000 })));
-  if ((service.sagas ?? []).length > 0) {
+  if (background && (service.sagas ?? []).length > 0) {
     const holder = `dev-${String(process.pid)}`;
     afterCommit.push(loop('saga processor run', () => runtime.sagas.run({ holder, deadline: Date.now() + 10_000 })));
     // Each second: timeouts fire within about a second of their due time.
     loop('saga sweep', () => runtime.sagas.sweep(), 1_000);
   }
   const retention = retentionConfigFromEnv(options.env ?? process.env);
-  loop('command sweep', async () => {
+  if (background) loop('command sweep', async () => {
     await runtime.asyncCommands.sweepPendingCommands();
     await runRetention(runtime.db, retention);
   }, 30_000);

@@ -1,0 +1,131 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { Db } from '../../core/db';
+import { getProjectionStatus, generationTableName, rebuildProjection, type Projection } from '../../core/projections';
+import { readPublishingStatus } from '../../core/publishing';
+import type { ServiceRuntime } from '../../core/service';
+import type { Ledger } from './loadDriver';
+
+export interface Invariant {
+  name: string;
+  holds: boolean;
+  detail: string;
+}
+
+const one = async <Row extends object>(db: Db, sql: string, params: unknown[] = []): Promise<Row> => {
+  const { rows } = await db.query<Row>(sql, params);
+  const row = rows[0];
+  if (!row) throw new Error(`no row from ${sql}`);
+  return row;
+};
+
+/** What is still moving: pending commands and saga steps, running sagas, the publishing backlog, projection lag. */
+export async function stillMoving(runtime: ServiceRuntime): Promise<number> {
+  const { db } = runtime;
+  const pending = await one<{ n: string }>(db, `SELECT (SELECT count(*) FROM commands WHERE status = 'pending')
+    + (SELECT count(*) FROM saga_steps WHERE status = 'pending') + (SELECT count(*) FROM saga_instances WHERE phase IN ('running', 'compensating')) AS n`);
+  const publishing = await readPublishingStatus(db);
+  const lag = (await getProjectionStatus(db)).flatMap((status) => status.generations).flatMap((generation) => generation.partitions).reduce((sum, partition) => sum + partition.lagEvents, 0);
+  return Number(pending.n) + publishing.events.backlog + publishing.outbox.backlog + lag;
+}
+
+async function money(db: Db, projection: Projection): Promise<Invariant> {
+  const [status] = await getProjectionStatus(db, projection.name);
+  const table = generationTableName(projection.name, 'accounts', status?.activeGeneration ?? 0);
+  const balances = await one<{ total: string }>(db, `SELECT coalesce(sum(balance), 0)::text AS total FROM ${table}`);
+  const external = await one<{ total: string; transfers: string }>(db, `
+    SELECT coalesce(sum(CASE WHEN type = 'MoneyDeposited' THEN (data->>'amount')::bigint ELSE -(data->>'amount')::bigint END) FILTER (WHERE data->>'transferId' IS NULL), 0)::text AS total,
+           coalesce(sum(CASE WHEN type = 'MoneyDeposited' THEN (data->>'amount')::bigint ELSE -(data->>'amount')::bigint END) FILTER (WHERE data->>'transferId' IS NOT NULL), 0)::text AS transfers
+    FROM events WHERE stream_type = 'account' AND type IN ('MoneyDeposited', 'MoneyWithdrawn')`);
+  const holds = balances.total === external.total && external.transfers === '0';
+  return { name: 'money in all accounts = deposits - withdrawals; transfers move none', holds, detail: `balances ${balances.total}, deposits - withdrawals ${external.total}, transfers net ${external.transfers}` };
+}
+
+async function transfers(db: Db): Promise<Invariant> {
+  const row = await one<{ requested: number; terminal: number; open_sagas: number }>(db, `
+    SELECT (SELECT count(*)::int FROM events WHERE type = 'TransferRequested') AS requested,
+           (SELECT count(*)::int FROM events e WHERE e.stream_type = 'transfer' AND e.type IN ('TransferCompleted', 'TransferDebitFailed', 'TransferRefunded')) AS terminal,
+           (SELECT count(*)::int FROM saga_instances WHERE phase <> 'completed') AS open_sagas`);
+  return { name: 'every transfer ended, no saga stuck or running', holds: row.requested === row.terminal && row.open_sagas === 0, detail: `${String(row.terminal)}/${String(row.requested)} ended, ${String(row.open_sagas)} sagas not completed` };
+}
+
+/** An independent consumer reads the whole stream: each stored event once, each stream's in order. */
+async function jetStreamCopy(db: Db, natsUrl: string, streamName: string): Promise<Invariant> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const info = await (await jetstreamManager(nc)).streams.info(streamName);
+    const consumer = await jetstream(nc).consumers.get(streamName);
+    const seen = new Map<string, number>();
+    const lastVersion = new Map<string, number>();
+    let outOfOrder = 0;
+    const messages = await consumer.fetch({ max_messages: info.state.messages, expires: 10_000 });
+    for await (const message of messages) {
+      const eventId = message.headers?.get('Event-Id');
+      if (!eventId) continue;
+      seen.set(eventId, (seen.get(eventId) ?? 0) + 1);
+      const stream = message.headers?.get('Stream-Id') ?? '';
+      const version = Number(message.headers?.get('Stream-Version'));
+      if (version <= (lastVersion.get(stream) ?? 0)) outOfOrder += 1;
+      lastVersion.set(stream, version);
+      if (seen.size + outOfOrder >= info.state.messages) break;
+    }
+    const stored = await one<{ n: number }>(db, 'SELECT count(*)::int AS n FROM events');
+    const twice = [...seen.values()].filter((count) => count > 1).length;
+    const holds = seen.size === stored.n && twice === 0 && outOfOrder === 0;
+    return { name: 'every stored event in JetStream once, in per-stream order', holds, detail: `${String(seen.size)}/${String(stored.n)} events, ${String(twice)} twice, ${String(outOfOrder)} out of order` };
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Each projection rebuilt from scratch, then compared row for row with what it served. */
+async function projectionsRebuilt(runtime: ServiceRuntime): Promise<Invariant> {
+  const differences: string[] = [];
+  for (const projection of runtime.service.projections ?? []) {
+    const [before] = await getProjectionStatus(runtime.db, projection.name);
+    const served = before?.activeGeneration ?? 0;
+    const build = await rebuildProjection(runtime.db, projection);
+    for (let attempt = 0; attempt < 600; attempt += 1) {
+      await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 5_000 });
+      if ((await getProjectionStatus(runtime.db, projection.name))[0]?.activeGeneration === build.generation) break;
+    }
+    for (const table of projection.tables) {
+      const old = generationTableName(projection.name, table, served);
+      const rebuilt = generationTableName(projection.name, table, build.generation);
+      const diff = await one<{ n: string }>(runtime.db, `SELECT (SELECT count(*) FROM (SELECT * FROM ${old} EXCEPT ALL SELECT * FROM ${rebuilt}) a) + (SELECT count(*) FROM (SELECT * FROM ${rebuilt} EXCEPT ALL SELECT * FROM ${old}) b) AS n`);
+      if (Number(diff.n) > 0) differences.push(`${projection.name}.${table}: ${diff.n} rows differ`);
+    }
+  }
+  return { name: 'every projection equals a rebuild from scratch', holds: differences.length === 0, detail: differences.join('; ') || 'identical' };
+}
+
+async function acknowledged(db: Db, ledger: Ledger): Promise<Invariant> {
+  const eventIds = [...ledger.acknowledged.values()].flat();
+  const stored = await one<{ n: number }>(db, 'SELECT count(*)::int AS n FROM events WHERE event_id = ANY ($1::uuid[])', [eventIds]);
+  const sent = await one<{ open: number }>(db, "SELECT count(*)::int AS open FROM commands WHERE command_id = ANY ($1::text[]) AND status = 'pending'", [ledger.sent]);
+  const known = await one<{ n: number }>(db, 'SELECT count(*)::int AS n FROM commands WHERE command_id = ANY ($1::text[])', [ledger.sent]);
+  const holds = stored.n === eventIds.length && sent.open === 0 && known.n === ledger.sent.length;
+  return { name: "every acknowledged command's events are stored", holds, detail: `${String(stored.n)}/${String(eventIds.length)} events of ${String(ledger.acknowledged.size)} commands; ${String(known.n - sent.open)}/${String(ledger.sent.length)} sent commands ended` };
+}
+
+async function nothingLeft(runtime: ServiceRuntime): Promise<Invariant> {
+  const row = await one<{ pending: number; parked: number; steps: number; overdue: number }>(runtime.db, `
+    SELECT (SELECT count(*)::int FROM commands WHERE status = 'pending') AS pending, (SELECT count(*)::int FROM parked_messages) AS parked,
+           (SELECT count(*)::int FROM saga_steps WHERE status = 'pending') AS steps, (SELECT count(*)::int FROM saga_timeouts WHERE due_at < now()) AS overdue`);
+  const moving = await stillMoving(runtime);
+  const holds = row.pending + row.parked + row.steps + row.overdue === 0 && moving === 0;
+  return { name: 'nothing pending, parked or overdue', holds, detail: `${String(row.pending)} commands pending, ${String(row.parked)} parked, ${String(row.steps)} steps pending, ${String(row.overdue)} timeouts overdue, ${String(moving)} still moving` };
+}
+
+export async function checkInvariants(runtime: ServiceRuntime, ledger: Ledger, nats: { url: string; stream: string }): Promise<Invariant[]> {
+  const [summaries] = (runtime.service.projections ?? []).filter((projection) => projection.name === 'account_summaries');
+  if (!summaries) throw new Error('the service has no account_summaries projection');
+  return [
+    await money(runtime.db, summaries),
+    await transfers(runtime.db),
+    await jetStreamCopy(runtime.db, nats.url, nats.stream),
+    await acknowledged(runtime.db, ledger),
+    await nothingLeft(runtime),
+    await projectionsRebuilt(runtime),
+  ];
+}

@@ -129,6 +129,7 @@ export default $config({
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
     // Every route carries the service's access: a JWT authorizer, IAM (SigV4), or nothing when it says public.
+    // The browser's page alone is open: it holds no data, and its API calls carry the credentials.
     const api = new sst.aws.ApiGatewayV2('Api');
     const access = service.access;
     const routeArgs =
@@ -150,7 +151,7 @@ export default $config({
       query: { ...afterMigration, handler: 'functions/http/query.handler' },
       browser: { ...afterMigration, handler: 'functions/http/browser.handler' },
     } satisfies Record<ReturnType<typeof serviceRoutes>[number]['kind'], sst.aws.FunctionArgs>;
-    for (const route of serviceRoutes(service)) api.route(`${route.method} ${route.path}`, handlers[route.kind], routeArgs);
+    for (const route of serviceRoutes(service)) api.route(`${route.method} ${route.path}`, handlers[route.kind], route.open ? {} : routeArgs);
 
     for (const scheduled of work) {
       switch (scheduled) {

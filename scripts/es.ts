@@ -8,9 +8,6 @@ import { COMMANDS } from './cli/cliCommands';
 import { describeDatabase, migrateCommand } from './cli/migrateCommand';
 
 // The ops CLI: `npm run es -- <command>` on the database DATABASE_URL names, for the deployment's service.
-const args = parseArguments(process.argv.slice(2));
-const json = args.flags.has('json');
-const [first = '', second = ''] = args.words;
 
 /** One line for any failure: what went wrong, never a stack trace. */
 function failureLine(error: unknown): string {
@@ -25,6 +22,9 @@ function failureLine(error: unknown): string {
 }
 
 async function main(): Promise<void> {
+  const args = parseArguments(process.argv.slice(2));
+  const json = args.flags.has('json');
+  const [first = '', second = ''] = args.words;
   if (first === '' || first === 'help' || args.flags.has('help')) {
     process.stdout.write(`${USAGE}\n`);
     return;

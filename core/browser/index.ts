@@ -1,5 +1,5 @@
 export type { AggregateFold, BrowserSources } from './BrowserSources';
-export { BrowserInputError, BrowserNotFoundError } from './browserErrors';
+export { BrowserConflictError, BrowserInputError, BrowserNotFoundError } from './browserErrors';
 export { answerBrowserRequest } from './browserApi';
 export { eventView, type EventView } from './eventView';
 export { listStreams, streamEvents, stateAtVersion, type StreamSummary } from './streamViews';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { getProjectionStatus, rebuildProjection } from '../projections';
+import { getProjectionStatus, ProjectionDefinitionError, ProjectionNotFoundError, rebuildProjection } from '../projections';
 import { listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../publishing';
 import { readSagaInstance } from '../sagas';
-import { BrowserNotFoundError } from './browserErrors';
+import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { decodeCursor, encodeCursor, PageLimit, parseQuery } from './pageCursor';
 
@@ -12,7 +12,7 @@ const SAGAS_SQL = `
   ORDER BY updated_at DESC, saga DESC, saga_id DESC LIMIT $5`;
 
 const SagasQuery = z.object({ status: z.enum(['running', 'compensating', 'completed', 'stuck']).optional(), limit: PageLimit, cursor: z.string().optional() });
-const SagasCursor = z.object({ at: z.string(), saga: z.string(), sagaId: z.string() });
+const SagasCursor = z.object({ at: z.iso.datetime(), saga: z.string(), sagaId: z.string() });
 
 /** `GET /browser/api/sagas?status=`: instances, the most recently changed first. */
 export async function listSagas(sources: BrowserSources, query: Record<string, string | undefined>) {
@@ -40,7 +40,7 @@ export async function projectionsHealth(sources: BrowserSources) {
 }
 
 const ParkedQuery = z.object({ limit: PageLimit, cursor: z.string().optional() });
-const ParkedCursor = z.object({ parkedAt: z.string(), messageId: z.string() });
+const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.uuid() });
 
 /** `GET /browser/api/publishing`: backlog, oldest waiting, and a page of the parked messages. */
 export async function publishingHealth(sources: BrowserSources, query: Record<string, string | undefined>) {
@@ -65,12 +65,20 @@ export async function publishingHealth(sources: BrowserSources, query: Record<st
 export async function rebuildProjectionAction(sources: BrowserSources, name: string) {
   const projection = sources.projections.find((candidate) => candidate.name === name);
   if (!projection) throw new BrowserNotFoundError('PROJECTION_NOT_FOUND', `No projection ${name}`, { name });
-  const generation = await rebuildProjection(sources.db, projection);
-  return { projection: name, generation };
+  try {
+    return { projection: name, generation: await rebuildProjection(sources.db, projection) };
+  } catch (error) {
+    if (error instanceof ProjectionNotFoundError) {
+      throw new BrowserNotFoundError('PROJECTION_NOT_FOUND', `Projection ${name} has not been built yet: the projector builds it on its first run`, { name });
+    }
+    if (error instanceof ProjectionDefinitionError) throw new BrowserConflictError('PROJECTION_VERSION_MISMATCH', error.message, { name });
+    throw error;
+  }
 }
 
 /** `POST /browser/api/publishing/parked/{eventId}/requeue`: puts a parked message back in line for the next publisher run. */
 export async function requeueAction(sources: BrowserSources, messageId: string) {
-  if (!(await requeueParkedMessage(sources.db, messageId))) throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}`, { messageId });
+  // Parked messages are keyed by uuid: any other id names none.
+  if (!z.uuid().safeParse(messageId).success || !(await requeueParkedMessage(sources.db, messageId))) throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}`, { messageId });
   return { messageId, requeued: true };
 }

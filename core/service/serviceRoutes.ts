@@ -7,6 +7,11 @@ export interface ServiceRoute {
   method: 'GET' | 'POST';
   path: `/${string}`;
   kind: RouteKind;
+  /**
+   * Served without the service's access: only the browser's page, which holds
+   * no data (its API calls carry the credentials), so a person can open it.
+   */
+  open?: true;
 }
 
 /**
@@ -23,7 +28,7 @@ export function serviceRoutes(service: Service): ServiceRoute[] {
     ...(service.browser === false
       ? []
       : ([
-          { method: 'GET', path: '/browser', kind: 'browser' },
+          { method: 'GET', path: '/browser', kind: 'browser', open: true },
           { method: 'GET', path: '/browser/{proxy+}', kind: 'browser' },
           { method: 'POST', path: '/browser/{proxy+}', kind: 'browser' },
         ] as const)),

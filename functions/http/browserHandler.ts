@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { answerBrowserRequest, BrowserInputError, BrowserNotFoundError } from '../../core/browser';
+import { answerBrowserRequest, BrowserConflictError, BrowserInputError, BrowserNotFoundError } from '../../core/browser';
 import { log } from '../../core/observability';
 import type { RuntimeLoader } from '../runtime';
 import { browserPage } from './browserPage';
@@ -34,6 +34,7 @@ export function browserHandler(load: RuntimeLoader): HttpHandler {
     } catch (error) {
       if (error instanceof BrowserInputError) return jsonResponse(400, { code: error.code, message: error.message, details: error.details });
       if (error instanceof BrowserNotFoundError) return jsonResponse(404, { code: error.code, message: error.message, details: error.details });
+      if (error instanceof BrowserConflictError) return jsonResponse(409, { code: error.code, message: error.message, details: error.details });
       log.error('browser request failed', { path, error: error instanceof Error ? error : String(error) });
       return errorResponse(error);
     }

@@ -13,7 +13,7 @@ export interface DevServerOptions {
   port: number;
   /** The settings the functions would read in AWS (DATABASE_URL, NATS_URL...); default this process's. */
   env?: Record<string, string | undefined>;
-  /** When set, every route asks for `Authorization: Bearer <token>`. */
+  /** When set, every route but the browser's page asks for `Authorization: Bearer <token>`. */
   bearerToken?: string;
   /** Where background failures go; default `console.error`. */
   onError?: (what: string, error: unknown) => void;
@@ -74,7 +74,7 @@ export async function startDevServer(service: Service, options: DevServerOptions
   const server = await startLocalServer({
     port: options.port,
     routes: [
-      ...serviceRoutes(service).map((route) => ({ method: route.method, path: route.path, handler: handlerOf(route, load) })),
+      ...serviceRoutes(service).map((route) => ({ method: route.method, path: route.path, handler: handlerOf(route, load), ...(route.open ? { open: true } : {}) })),
       metricsRoute(registry, runtime),
     ],
     ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),

@@ -19,7 +19,7 @@ export interface LocalServerOptions {
   routes: readonly LocalRoute[];
   /** Told about each handler failure before the 500 is sent; default `console.error`. */
   onError?: (error: unknown, routeKey: string) => void;
-  /** When set, every route asks for `Authorization: Bearer <token>`, as an authorizer would in AWS. */
+  /** When set, every route but an open one asks for `Authorization: Bearer <token>`, as an authorizer would in AWS. */
   bearerToken?: string;
 }
 
@@ -62,11 +62,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const queryAt = target.indexOf('?');
     const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
     const method = request.method ?? 'GET';
-    if (options.bearerToken !== undefined && !bearerMatches(request.headers.authorization, options.bearerToken)) {
+    const found = routes.match(method, rawPath);
+    if (options.bearerToken !== undefined && !found?.route.open && !bearerMatches(request.headers.authorization, options.bearerToken)) {
       writeResult(response, unauthorized(), requestId);
       return;
     }
-    const found = routes.match(method, rawPath);
     if (!found) {
       const allowed = routes.methodsAt(rawPath);
       const answer = allowed.length > 0 ? methodNotAllowed(method, rawPath, allowed) : routeNotFound(method, rawPath);

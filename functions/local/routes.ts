@@ -11,6 +11,8 @@ export interface LocalRoute {
   handler: HttpHandler;
   /** The Lambda's name in its context; by default derived from the route. */
   functionName?: string;
+  /** Served without the bearer token, as a route with no authorizer in AWS. */
+  open?: boolean;
   /** The Lambda's timeout, which `getRemainingTimeInMillis` counts down; default 30 s. */
   timeoutMs?: number;
 }

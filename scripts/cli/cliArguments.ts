@@ -32,7 +32,16 @@ export function parseArguments(argv: readonly string[]): CliArguments {
   return { words, flags };
 }
 
-const VALUED = new Set(['type', 'prefix', 'limit', 'status', 'from', 'to', 'version']);
+const VALUED = new Set(['type', 'prefix', 'limit', 'status', 'from', 'to', 'cursor']);
+
+/** `--limit`, a whole number from 1 to `max`; `fallback` when not given. */
+export function limitFlag(args: CliArguments, fallback: number, max = 1000): number {
+  const text = flag(args, 'limit');
+  if (text === undefined) return fallback;
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new UsageError(`--limit must be a whole number from 1 to ${String(max)}, not ${text}`);
+  return limit;
+}
 
 /** A flag's text value, if given. */
 export function flag(args: CliArguments, name: string): string | undefined {
@@ -41,12 +50,13 @@ export function flag(args: CliArguments, name: string): string | undefined {
   return value;
 }
 
-export const USAGE = `usage: npm run es -- <command> [--json]
+export const USAGE = `usage: npm run es -- <command> [--json] [--limit N] [--cursor C]
+  (lists are paged: --limit per page, and --cursor the nextCursor a page gave)
   migrate                              apply pending migrations, saying where
   streams ls [--type T] [--prefix P]   list streams
-  streams show <streamId>              a stream's events
+  streams show <streamId> [--from V] [--to V]   a stream's events
   events show <eventId>                one event and its links
-  feed tail [--type T] [-f]            the last events of the feed; -f follows it
+  feed tail [--type T] [-f]            the last --limit events (20) of the feed; -f follows it
   correlation <correlationId>          a request's story, as a tree
   projections status                   projections, their generations and lag
   projections rebuild <name>           rebuild one, with progress, until it serves

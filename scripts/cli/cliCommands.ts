@@ -17,7 +17,7 @@ import {
 import { formatCheckpoint } from '../../core/eventstore';
 import { getProjectionStatus } from '../../core/projections';
 import type { ServiceRuntime } from '../../core/service';
-import { flag, UsageError, type CliArguments } from './cliArguments';
+import { flag, limitFlag, UsageError, type CliArguments } from './cliArguments';
 import { output, progressBar, table, tree } from './cliOutput';
 
 export interface CliContext {
@@ -26,7 +26,7 @@ export interface CliContext {
   json: boolean;
 }
 
-const query = (args: CliArguments, ...names: string[]) => Object.fromEntries(names.flatMap((name) => (args.flags.has(name) ? [[name, flag(args, name)]] : [])));
+const query = (args: CliArguments, ...names: Array<'type' | 'prefix' | 'limit' | 'status' | 'from' | 'to' | 'cursor'>) => Object.fromEntries(names.flatMap((name) => (args.flags.has(name) ? [[name, flag(args, name)]] : [])));
 const argument = (args: CliArguments, index: number, what: string) => {
   const value = args.words[index];
   if (value === undefined) throw new UsageError(`${args.words.slice(0, index).join(' ')} needs ${what}`);
@@ -36,10 +36,12 @@ const eventLine = (event: EventView) => [event.globalPosition, `${event.streamId
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
-  const limit = Number(flag(args, 'limit') ?? 20);
+  const limit = limitFlag(args, 20);
+  const type = flag(args, 'type') ?? null;
+  // Where the last `limit` events (of that type) begin: the feed is read from just before.
   const { rows } = await runtime.db.query<{ tx_id: string; global_position: string }>(
-    'SELECT tx_id, global_position FROM events ORDER BY tx_id DESC, global_position DESC OFFSET $1 LIMIT 1',
-    [limit],
+    'SELECT tx_id, global_position FROM events WHERE $2::text IS NULL OR type = $2 ORDER BY tx_id DESC, global_position DESC OFFSET $1 LIMIT 1',
+    [limit, type],
   );
   let after = rows[0] ? formatCheckpoint({ txId: BigInt(rows[0].tx_id), position: BigInt(rows[0].global_position) }) : undefined;
   for (;;) {
@@ -59,6 +61,8 @@ async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
     await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
     const [status] = await getProjectionStatus(runtime.db, name);
     const building = status?.generations.find((candidate) => candidate.generation === generation.generation);
+    const failed = building?.partitions.find((partition) => partition.state === 'failed');
+    if (failed) throw new Error(`${name} g${String(generation.generation)} stopped on a failure (resume it once fixed): ${failed.lastError ?? 'unknown error'}`);
     const applied = building?.partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0) ?? 0;
     const lag = building?.partitions.reduce((sum, partition) => sum + partition.lagEvents, 0) ?? 0;
     if (!json) process.stdout.write(`\r${name} g${String(generation.generation)} ${progressBar(applied, applied + lag)} ${String(applied)} events`);
@@ -88,11 +92,11 @@ type Command = (context: CliContext) => Promise<void>;
 /** Every command but migrate (which needs no runtime), by its words. */
 export const COMMANDS: Record<string, Command> = {
   'streams ls': async ({ runtime, args, json }) => {
-    const page = await listStreams(runtime.browser, query(args, 'type', 'prefix', 'limit'));
+    const page = await listStreams(runtime.browser, query(args, 'type', 'prefix', 'limit', 'cursor'));
     output(json, page, () => table(page.streams.map((stream) => [stream.streamId, stream.streamType, String(stream.version), stream.lastWriteAt])));
   },
   'streams show': async ({ runtime, args, json }) => {
-    const page = await streamEvents(runtime.browser, argument(args, 2, 'a stream id'), query(args, 'from', 'to', 'limit'));
+    const page = await streamEvents(runtime.browser, argument(args, 2, 'a stream id'), query(args, 'from', 'to', 'limit', 'cursor'));
     output(json, page, () => table(page.events.map(eventLine)));
   },
   'events show': async ({ runtime, args, json }) => {
@@ -113,10 +117,10 @@ export const COMMANDS: Record<string, Command> = {
   'projections rebuild': rebuild,
   'publishing status': async ({ runtime, json }) => {
     const health = await publishingHealth(runtime.browser, { limit: '1' });
-    output(json, health, () => `events backlog ${String(health.events.backlog)} (oldest ${String(health.events.oldestAgeSeconds)} s), outbox backlog ${String(health.outbox.backlog)}, parked ${String(health.parkedCount)}`);
+    output(json, health, () => `events backlog ${String(health.events.backlog)} (oldest ${health.events.oldestAgeSeconds.toFixed(1)} s), outbox backlog ${String(health.outbox.backlog)}, parked ${String(health.parkedCount)}`);
   },
   'publishing parked': async ({ runtime, args, json }) => {
-    const health = await publishingHealth(runtime.browser, query(args, 'limit'));
+    const health = await publishingHealth(runtime.browser, query(args, 'limit', 'cursor'));
     output(json, health.parked, () => table(health.parked.map((message) => [message.messageId, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])));
   },
   'publishing requeue': async ({ runtime, args, json }) => {
@@ -124,7 +128,7 @@ export const COMMANDS: Record<string, Command> = {
     output(json, result, () => `${result.messageId} requeued: the next publisher run sends it`);
   },
   'sagas ls': async ({ runtime, args, json }) => {
-    const page = await listSagas(runtime.browser, query(args, 'status', 'limit'));
+    const page = await listSagas(runtime.browser, query(args, 'status', 'limit', 'cursor'));
     output(json, page, () => table(page.sagas.map((saga) => [saga.saga, saga.sagaId, saga.phase, saga.updatedAt])));
   },
   'sagas show': async ({ runtime, args, json }) => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bankService } from '../../core/bank';
+import { encodeCursor } from '../../core/browser';
 import { parkMessages } from '../../core/publishing';
 import { startDevServer, type DevServer } from '../../functions/local';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -121,9 +122,13 @@ describe('the event browser API', () => {
     expect(await get('sagas/nothing')).toMatchObject({ status: 404, body: { code: 'SAGA_NOT_FOUND' } });
     expect(await post('projections/nothing/rebuild')).toMatchObject({ status: 404, body: { code: 'PROJECTION_NOT_FOUND' } });
     expect(await post('publishing/parked/00000000-0000-0000-0000-000000000000/requeue')).toMatchObject({ status: 404 });
+    expect(await post('publishing/parked/not-a-uuid/requeue')).toMatchObject({ status: 404, body: { code: 'PARKED_MESSAGE_NOT_FOUND' } });
     expect(await get('nowhere')).toMatchObject({ status: 404, body: { code: 'ROUTE_NOT_FOUND' } });
     expect(await get('streams?cursor=garbage')).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
     expect(await get('feed?after=garbage')).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
+    // Well-formed cursors whose fields are not what a page gave.
+    expect(await get(`sagas?cursor=${encodeCursor({ at: 'yesterday', saga: 'transfer', sagaId: 'x' })}`)).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
+    expect(await get(`publishing?cursor=${encodeCursor({ parkedAt: new Date().toISOString(), messageId: 'm-1' })}`)).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
     expect(await get('streams?limit=0')).toMatchObject({ status: 400, body: { code: 'INVALID_QUERY', details: { issues: [{ path: 'limit' }] } } });
     expect(await get('streams/account-br-ada/state?version=99')).toMatchObject({ status: 400, body: { code: 'INVALID_VERSION' } });
     expect(await get('streams/account-br-ada/state?version=abc')).toMatchObject({ status: 400, body: { code: 'INVALID_QUERY' } });

@@ -15,7 +15,7 @@ const ARTIFACTS = fileURLToPath(new URL('../../.artifacts/browser/', import.meta
 describe('the event browser page', () => {
   let database: TestDatabase;
   let dev: DevServer;
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
   let parkedEventId = '';
 
@@ -42,7 +42,7 @@ describe('the event browser page', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await browser.close();
+    await browser?.close();
     await dev.stop();
     await database.drop();
   });

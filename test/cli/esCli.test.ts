@@ -67,6 +67,15 @@ describe('npm run es', () => {
     const tail = await es('feed', 'tail', '--limit', '2');
     expect(tail.stdout).toContain('TransferCompleted');
     expect(tail.stdout.trim().split('\n')).toHaveLength(2);
+    // The last two of that type, however many others came after them.
+    const deposits = await es('feed', 'tail', '--type', 'AccountOpened', '--limit', '2');
+    expect(deposits.stdout.trim().split('\n').map((line) => line.split(/\s+/)[1])).toEqual(['account-cli-ada@1', 'account-cli-bob@1']);
+  });
+
+  it('pages lists: --limit per page, and --cursor the nextCursor a page gave', async () => {
+    const first = JSON.parse((await es('streams', 'ls', '--prefix', 'account-cli', '--limit', '1', '--json')).stdout) as { streams: { streamId: string }[]; nextCursor: string };
+    const second = JSON.parse((await es('streams', 'ls', '--prefix', 'account-cli', '--limit', '1', '--cursor', first.nextCursor, '--json')).stdout) as { streams: { streamId: string }[] };
+    expect([...first.streams, ...second.streams].map((stream) => stream.streamId)).toEqual(['account-cli-ada', 'account-cli-bob']);
   });
 
   it('shows and rebuilds projections (a progress bar until the new generation is live), publishing and sagas', async () => {
@@ -90,6 +99,12 @@ describe('npm run es', () => {
     expect(missing.stderr.split('\n')[0]).toBe('es: events show needs an event id');
     const notFound = await es('streams', 'show', 'account-nobody');
     expect(notFound.stderr.trim()).toBe('es: STREAM_NOT_FOUND: No stream account-nobody');
+    const option = await es('streams', 'ls', '-x');
+    expect([option.code, option.stderr.split('\n')[0]]).toEqual([1, 'es: unknown option -x']);
+    const limit = await es('feed', 'tail', '--limit', 'abc');
+    expect([limit.code, limit.stderr.split('\n')[0]]).toEqual([1, 'es: --limit must be a whole number from 1 to 1000, not abc']);
+    const requeue = await es('publishing', 'requeue', 'not-a-uuid');
+    expect(requeue.stderr.trim()).toBe('es: PARKED_MESSAGE_NOT_FOUND: No parked message not-a-uuid');
     const { stderr, code } = await run(process.execPath, ['--import', 'tsx', 'scripts/es.ts', 'streams', 'ls'], {
       cwd: root,
       env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere' },

@@ -50,6 +50,15 @@ describe('the HTTP API on the dev server', () => {
     expect(await send('POST', '/commands/OpenAccount', { body: open })).toMatchObject({ status: 200, body: { version: 1 } });
   });
 
+  it("opens the browser's page, which holds no data, to anyone; its API and every other route still ask for the token", async () => {
+    const page = await fetch(`${dev.url}/browser`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await send('GET', '/browser/api/streams', { token: null })).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+    expect(await send('GET', '/browser/api/streams')).toMatchObject({ status: 200 });
+    expect(await send('GET', '/nowhere', { token: null })).toMatchObject({ status: 401 });
+  });
+
   it('an internal command (a transfer step) is unknown over HTTP, 404 as any unknown type, and writes nothing', async () => {
     const before = await eventCount();
     const internal = await send('POST', '/commands/RecordDebit', { body: JSON.stringify({ transferId: 'tr-1' }) });

@@ -1,2 +1,0 @@
-import { appendStatement } from '../core/eventstore/appendStatement';
-console.log(appendStatement({ check: 'exact', batch: false, guardFirstWrite: false, recordCommand: false, messages: false }));

@@ -35,7 +35,7 @@ export function parseArguments(argv: readonly string[]): CliArguments {
 const VALUED = new Set(['type', 'prefix', 'limit', 'status', 'from', 'to', 'cursor']);
 
 /** `--limit`, a whole number from 1 to `max`; `fallback` when not given. */
-export function limitFlag(args: CliArguments, fallback: number, max = 1000): number {
+export function limitFlag(args: CliArguments, fallback: number, max = 200): number {
   const text = flag(args, 'limit');
   if (text === undefined) return fallback;
   const limit = Number(text);

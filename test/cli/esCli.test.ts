@@ -102,7 +102,7 @@ describe('npm run es', () => {
     const option = await es('streams', 'ls', '-x');
     expect([option.code, option.stderr.split('\n')[0]]).toEqual([1, 'es: unknown option -x']);
     const limit = await es('feed', 'tail', '--limit', 'abc');
-    expect([limit.code, limit.stderr.split('\n')[0]]).toEqual([1, 'es: --limit must be a whole number from 1 to 1000, not abc']);
+    expect([limit.code, limit.stderr.split('\n')[0]]).toEqual([1, 'es: --limit must be a whole number from 1 to 200, not abc']);
     const requeue = await es('publishing', 'requeue', 'not-a-uuid');
     expect(requeue.stderr.trim()).toBe('es: PARKED_MESSAGE_NOT_FOUND: No parked message not-a-uuid');
     const { stderr, code } = await run(process.execPath, ['--import', 'tsx', 'scripts/es.ts', 'streams', 'ls'], {

@@ -66,9 +66,13 @@ const REWRITE_SQL = [
  * The documented fix: renumber the stored transaction ids 1, 2, 3... in their
  * order (the feed's order is unchanged), move every checkpoint with them, and
  * make sure this cluster's counter is past them all, in one transaction. Run it
- * with nothing appending (right after the restore). Returns the check after it.
+ * with nothing appending (right after the restore). Returns the check after it;
+ * when nothing lies above the counter, it changes nothing.
  */
 export async function fixRestore(db: Db): Promise<RestoreCheck> {
+  // Nothing above the counter: nothing is rewritten (renumbering would touch every row for nothing).
+  const before = await checkRestore(db);
+  if (before.eventsAhead + before.outboxAhead === 0) return before;
   await db.transaction(async (tx) => {
     await tx.query(RANKS_SQL);
     for (const statement of REWRITE_SQL) await tx.query(statement);

@@ -116,7 +116,11 @@ describe('npm run es', () => {
     expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^es: could not reach the database at 127\.0\.0\.1:1\/nowhere: /)]);
   });
 
-  it('restore-check finds nothing wrong on a database written here', async () => {
+  it('restore-check finds nothing wrong on a database written here, and --fix then changes nothing', async () => {
     expect((await es('restore-check')).stdout).toMatch(/^ok: no event lies above/);
+    const txIds = async () => (await db.query<{ tx_id: string }>('SELECT tx_id::text FROM events ORDER BY global_position')).rows;
+    const before = await txIds();
+    expect((await es('restore-check', '--fix')).stdout).toMatch(/^ok: no event lies above/);
+    expect(await txIds()).toEqual(before);
   });
 });

@@ -8,6 +8,7 @@ import { createPgDb, type Db } from '../../core/db';
 import { parkMessages } from '../../core/publishing';
 import { createServiceRuntime, type ServiceRuntime } from '../../core/service';
 import { runSagasUntilSettled } from '../sagas/support/settle';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 const run = promisify(execFile);
@@ -43,6 +44,7 @@ describe('npm run es', () => {
     await execute('Deposit', { accountId: 'cli-ada', amount: 80 });
     await execute('RequestTransfer', { transferId: 'cli-t', fromAccountId: 'cli-ada', toAccountId: 'cli-bob', amount: 30, currency: 'EUR' }, { correlationId: 'cli-story' });
     await runSagasUntilSettled(runtime);
+    await untilFeedHorizonPasses(db);
     await runtime.projector.runUntilCaughtUp();
   }, 60_000);
   afterAll(async () => {

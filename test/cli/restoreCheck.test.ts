@@ -3,6 +3,7 @@ import { checkRestore, fixRestore } from '../../core/browser';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, readFeed, START_OF_FEED, type EventStore } from '../../core/eventstore';
 import { createProjector, defineProjection } from '../../core/projections';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 type Noted = { type: 'Noted'; data: { n: number } };
@@ -78,6 +79,7 @@ describe('restore-check: events restored from another cluster', () => {
     expect(await seen()).toEqual(Array.from({ length: 30 }, (_, index) => index + 1));
     await note(31);
     expect((await feedOrder()).slice(0, 30)).toEqual(before);
+    await untilFeedHorizonPasses(db);
     await projector().runUntilCaughtUp();
     expect(await seen()).toEqual(Array.from({ length: 31 }, (_, index) => index + 1));
   });

@@ -6,6 +6,7 @@ import { createProjector, defineProjection } from '../../core/projections';
 import { sagaProcessor } from '../../core/sagas';
 import { publishingConfigFromEnv } from '../../core/publishing';
 import { createServicePublisher, reportServiceGauges } from '../../core/service';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { connectNats, deleteJetStream, NATS_URL, uniqueJetStream } from '../support/natsTesting';
 import { useBankOnTestDatabase } from '../sagas/support/bankOnTestDatabase';
 import { runSagasUntilSettled } from '../sagas/support/settle';
@@ -55,6 +56,7 @@ describe('logs and metrics, on PostgreSQL and NATS', () => {
         },
       },
     });
+    await untilFeedHorizonPasses(bank().db);
     await createProjector({ db: bank().db, projections: [noting], upcaster: bank().runtime.store.upcaster }).runUntilCaughtUp();
     const [noted] = lines.filter((line) => line.message === 'noted an account');
     const { events } = await bank().runtime.store.readStream('account-log-1');

@@ -25,11 +25,25 @@ function eventItem(event) {
 }
 
 async function showStream(streamId) {
-  const page = await api('streams/' + encodeURIComponent(streamId) + '?limit=200');
-  const last = page.events.length ? page.events[page.events.length - 1].version : 0;
+  const path = 'streams/' + encodeURIComponent(streamId);
+  const page = await api(path + '?limit=200');
+  // The slider spans the whole stream, however many of its events are listed: its version comes from the stream list.
+  const [summary] = (await api('streams?limit=1&prefix=' + encodeURIComponent(streamId))).streams;
+  const listed = page.events.length ? page.events[page.events.length - 1].version : 0;
+  const last = summary && summary.streamId === streamId ? summary.version : listed;
   view.innerHTML = '<h2>Stream ' + esc(streamId) + '</h2>' +
     '<label>State at version <input id="slider" data-testid="state-slider" type="range" min="1" max="' + last + '" value="' + last + '"> <span id="at" data-testid="state-version">' + last + '</span></label>' +
-    '<div id="state" data-testid="state"></div><ul>' + page.events.map(eventItem).join('') + '</ul>';
+    '<div id="state" data-testid="state"></div><ul id="events">' + page.events.map(eventItem).join('') + '</ul>' +
+    '<button id="more" data-testid="more-events">Load more</button>';
+  let cursor = page.nextCursor;
+  const more = $('#more');
+  more.hidden = !cursor;
+  more.addEventListener('click', async () => {
+    const next = await api(path + '?limit=200&cursor=' + encodeURIComponent(cursor));
+    $('#events').insertAdjacentHTML('beforeend', next.events.map(eventItem).join(''));
+    cursor = next.nextCursor;
+    more.hidden = !cursor;
+  });
   const showState = async (version) => {
     $('#at').textContent = version;
     try { $('#state').innerHTML = json((await api('streams/' + encodeURIComponent(streamId) + '/state?version=' + version)).state); }

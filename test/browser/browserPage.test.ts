@@ -73,6 +73,21 @@ describe('the event browser page', () => {
     await page.screenshot({ path: `${ARTIFACTS}stream-state.png`, fullPage: true });
   });
 
+  it('slides over the whole of a long stream, and lists its events a page at a time', async () => {
+    // Given an account of 250 events: its opening and 249 deposits of 1.
+    const deposits = Array.from({ length: 249 }, () => ({ type: 'MoneyDeposited', data: { amount: 1 } }));
+    await dev.runtime.store.appendToStream({ streamId: 'account-pg-long', streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'AccountOpened', data: { owner: 'long', currency: 'EUR' } }, ...deposits] });
+    await page.getByTestId('search').fill('account-pg-long');
+    await page.getByTestId('search').press('Enter');
+    await page.getByTestId('state-slider').waitFor();
+    expect(await page.getByTestId('state-slider').getAttribute('max')).toBe('250');
+    await expect.poll(() => page.getByTestId('state').textContent()).toContain('"balance": 249');
+    expect(await page.getByTestId('event').count()).toBe(200);
+    await page.getByTestId('more-events').click();
+    await expect.poll(() => page.getByTestId('event').count()).toBe(250);
+    expect(await page.getByTestId('more-events').isHidden()).toBe(true);
+  });
+
   it('requeues a parked message from the health view', async () => {
     await page.goto(`${dev.url}/browser#health`);
     await page.getByTestId('parked').waitFor();

@@ -79,7 +79,8 @@ describe('the event browser page', () => {
     await dev.runtime.store.appendToStream({ streamId: 'account-pg-long', streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'AccountOpened', data: { owner: 'long', currency: 'EUR' } }, ...deposits] });
     await page.getByTestId('search').fill('account-pg-long');
     await page.getByTestId('search').press('Enter');
-    await page.getByTestId('state-slider').waitFor();
+    // The previous stream's view stays until this one renders.
+    await page.getByRole('heading', { name: 'Stream account-pg-long' }).waitFor();
     expect(await page.getByTestId('state-slider').getAttribute('max')).toBe('250');
     await expect.poll(() => page.getByTestId('state').textContent()).toContain('"balance": 249');
     expect(await page.getByTestId('event').count()).toBe(200);

@@ -13,9 +13,8 @@ const IMPORT_TIME = path.join(root, 'bench/support/importTime.mjs');
 const ROUNDS = 10;
 const MAX_BYTES = 1024 * 1024;
 const MAX_INIT_MS = 100;
-// As the SST app deploys them, in Lambda: the X-Ray tracer is off (its default), so its SDK does not load.
-const LAMBDA_ENV: NodeJS.ProcessEnv = { ...process.env, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_LAMBDA_FUNCTION_NAME: 'bench' };
-delete LAMBDA_ENV.POWERTOOLS_TRACE_ENABLED;
+// As in Lambda: the tracer is on, so its X-Ray SDK loads at init.
+const LAMBDA_ENV = { ...process.env, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_LAMBDA_FUNCTION_NAME: 'bench' };
 
 async function initMs(file: string): Promise<number> {
   const { stdout } = await run(process.execPath, [IMPORT_TIME, file], { env: LAMBDA_ENV });

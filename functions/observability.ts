@@ -10,21 +10,20 @@ export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessEventSourcing' });
 
 /**
- * Whether the X-Ray tracer is wanted here: in Lambda (not SAM local), and only
- * when POWERTOOLS_TRACE_ENABLED=true. It is opt-in because the framework traces
- * through OpenTelemetry, the SST app turns on no active tracing (so X-Ray would
- * mostly record nothing), and loading its SDK adds about 10 ms to every cold start.
+ * Whether X-Ray can trace here, by the Tracer's own rules: only in Lambda (not
+ * SAM local), unless POWERTOOLS_TRACE_ENABLED is false.
  */
-export function xrayTracingEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  return Boolean(env.AWS_EXECUTION_ENV) && !env.AWS_SAM_LOCAL && env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() === 'true';
+export function tracingPossible(env: Record<string, string | undefined> = process.env): boolean {
+  return Boolean(env.AWS_EXECUTION_ENV) && !env.AWS_SAM_LOCAL && env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() !== 'false';
 }
 
 /**
- * The tracer, where it is wanted. Elsewhere it is not even imported: importing
- * it starts the X-Ray SDK, whose async hooks then tax every promise of the
- * process (about 6% of a command's CPU).
+ * The tracer, where it can trace. Elsewhere (`npm run dev`, tests, benchmarks)
+ * it is not even imported: importing it starts the X-Ray SDK, whose async hooks
+ * then tax every promise of the process (about 6% of a command's CPU) for
+ * traces that would never be sent.
  */
-export const tracer: Tracer | undefined = xrayTracingEnabled()
+export const tracer: Tracer | undefined = tracingPossible()
   ? new (await import('@aws-lambda-powertools/tracer')).Tracer({ serviceName })
   : undefined;
 

@@ -104,12 +104,15 @@ describeOnEachDriver('concurrent appends to one stream', (context) => {
     await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
 
     let racing: Promise<AppendResult> | undefined;
-    let settledWhileOpen = false;
+    let settled = false;
+    let settledWhileOpen: boolean | undefined;
     await db.transaction(async (tx) => {
       await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(1)] }, tx);
       racing = store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(2)] });
-      racing.then(() => (settledWhileOpen = true), () => (settledWhileOpen = true));
+      racing.then(() => (settled = true), () => (settled = true));
       await sleep(150);
+      // Read before the commit: once it is sent, the racing append may settle before this callback's caller resumes.
+      settledWhileOpen = settled;
     });
 
     expect(settledWhileOpen).toBe(false);

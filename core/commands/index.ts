@@ -8,7 +8,7 @@ export { retryStep } from './retryStep';
 export { composeSteps, type CommandEnvelope, type CommandStep, type RunCommand } from './pipeline';
 export { DEFAULT_RETRY_POLICY, isTransientFailure, retryDelayMs, withRetry, type RetryPolicy } from './retryPolicy';
 export { findCommand, type CommandRecord } from './commandRecords';
-export { deleteFinishedCommands, type RetentionRun } from './commandRetention';
+export { deleteFinishedCommands } from './commandRetention';
 export { payloadHash } from './payloadHash';
 export {
   CommandFailedBeforeError,

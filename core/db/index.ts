@@ -16,4 +16,5 @@ export {
   type MigrationScope,
 } from './migrate';
 export { assertSchemaCurrent, SchemaNotCurrentError } from './schemaCheck';
+export { deleteInBatches, type BatchedDeletion } from './deleteInBatches';
 export { createPgliteDb, DataDirLockedError, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';

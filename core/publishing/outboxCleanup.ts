@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { deleteInBatches, type Queryable } from '../db';
 
 export interface OutboxRetention {
   /** Published integration messages stay this long (for audit and replays); default one day. */
@@ -28,11 +28,6 @@ export async function deleteExpiredOutboxRows(
   policy: OutboxRetention,
   processor: { name: string; partitions: number },
 ): Promise<number> {
-  let deleted = 0;
-  for (let batch = 0; batch < policy.maxBatches; batch++) {
-    const { rowCount } = await db.query(DELETE_SQL, [policy.retentionMs, policy.batchSize, processor.name, processor.partitions]);
-    deleted += rowCount;
-    if (rowCount < policy.batchSize) break;
-  }
-  return deleted;
+  const params = [policy.retentionMs, policy.batchSize, processor.name, processor.partitions];
+  return (await deleteInBatches(db, DELETE_SQL, params, policy)).deleted;
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { deleteInBatches, type BatchedDeletion, type Queryable } from '../db';
 
 const DELETE_OLD_SQL = `
   DELETE FROM processed_messages WHERE (consumer, message_id) IN (
@@ -12,13 +12,7 @@ const DELETE_OLD_SQL = `
  * longer than any redelivery or replay of the stream a consumer could see:
  * a message delivered after its record is gone would be applied again.
  */
-export async function deleteOldProcessedMessages(db: Queryable, options: { retentionMs: number; batchSize?: number; batches?: number }): Promise<{ deleted: number; more: boolean }> {
+export async function deleteOldProcessedMessages(db: Queryable, options: { retentionMs: number; batchSize?: number; batches?: number }): Promise<BatchedDeletion> {
   const batchSize = options.batchSize ?? 1_000;
-  let deleted = 0;
-  for (let batch = 0; batch < (options.batches ?? 10); batch += 1) {
-    const { rowCount } = await db.query(DELETE_OLD_SQL, [options.retentionMs, batchSize]);
-    deleted += rowCount;
-    if (rowCount < batchSize) return { deleted, more: false };
-  }
-  return { deleted, more: true };
+  return deleteInBatches(db, DELETE_OLD_SQL, [options.retentionMs, batchSize], { batchSize, maxBatches: options.batches ?? 10 });
 }

@@ -1,0 +1,27 @@
+import type { Queryable } from './Db';
+
+export interface BatchedDeletion {
+  deleted: number;
+  /** The last batch came back full: more rows are waiting for the next run. */
+  more: boolean;
+}
+
+/**
+ * Runs a DELETE that removes at most `batchSize` rows (its LIMIT, among
+ * `params`), up to `maxBatches` times, stopping at the first short batch: each
+ * statement stays short however far behind a cleanup is.
+ */
+export async function deleteInBatches(
+  db: Queryable,
+  text: string,
+  params: readonly unknown[],
+  batching: { batchSize: number; maxBatches: number },
+): Promise<BatchedDeletion> {
+  let deleted = 0;
+  for (let batch = 0; batch < batching.maxBatches; batch += 1) {
+    const { rowCount } = await db.query(text, params);
+    deleted += rowCount;
+    if (rowCount < batching.batchSize) return { deleted, more: false };
+  }
+  return { deleted, more: true };
+}

@@ -50,12 +50,8 @@ describe('restore-check: events restored from another cluster', () => {
     for (let n = 1; n <= 20; n += 1) await note(n);
     await projector().runUntilCaughtUp();
     for (let n = 21; n <= 30; n += 1) await note(n);
-    // Another file's open transaction can hold the feed back a moment.
-    let before = await feedOrder();
-    for (let attempt = 0; attempt < 200 && before.length < 30; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      before = await feedOrder();
-    }
+    await untilFeedHorizonPasses(db);
+    const before = await feedOrder();
     expect(before).toHaveLength(30);
     expect(await checkRestore(db)).toMatchObject({ eventsAhead: 0 });
 

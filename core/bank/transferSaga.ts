@@ -60,10 +60,15 @@ const record = (type: Bookkeeping['type'], state: TransferSagaState, extra: { re
 /**
  * The money transfer: debit the source (a withdrawal tagged with the transfer),
  * credit the target, record each step on the transfer, complete. A refused
- * debit fails the transfer with nothing to undo. A refused credit, or the
- * timeout, compensates whatever was done, newest first: a credit is taken back
- * from the target, a debit returned to the source, and the transfer ends
- * refunded (or failed, if no money had left). Money is conserved in every outcome.
+ * debit fails the transfer with nothing to undo.
+ *
+ * The debit is the point of no return. The timeout bounds the wait for it: if
+ * it fires first, the transfer compensates (a debit that lands after all is
+ * returned to the source) and ends refunded, or failed if no money left. Once
+ * the debit has succeeded the timeout is cancelled and the credit goes on,
+ * however long a crashed worker delays it: a credit is never taken back from
+ * a target who may have spent it. Only a refused credit returns the debit.
+ * Money is conserved in every outcome.
  */
 export function defineTransferSaga(options: { timeoutMs?: number } = {}) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
@@ -90,10 +95,8 @@ export function defineTransferSaga(options: { timeoutMs?: number } = {}) {
         const { toAccountId } = state.terms;
         return {
           state: next,
-          dispatch: [
-            record('RecordDebit', state),
-            { command: { type: 'Deposit', payload: movement(state, toAccountId) }, compensation: { type: 'Withdraw', payload: movement(state, toAccountId) } },
-          ],
+          dispatch: [record('RecordDebit', state), { command: { type: 'Deposit', payload: movement(state, toAccountId) } }],
+          cancel: ['TransferTimedOut'],
         };
       },
       Deposit: (_outcome, state) => ({

@@ -79,9 +79,9 @@ export function applyInput(saga: Saga, instance: SagaInstance | undefined, input
     }
     case 'timeout': {
       if (!instance) return { kind: 'ignored', reason: 'no_instance' };
-      if (instance.phase !== 'running' || !instance.timeouts.some((timeout) => timeout.type === input.timeout.type)) {
-        return { kind: 'ignored', reason: instance.phase === 'completed' ? 'finished' : 'not_running' };
-      }
+      if (instance.phase !== 'running') return { kind: 'ignored', reason: instance.phase === 'completed' ? 'finished' : 'not_running' };
+      // Cancelled by a reaction the sweeper had not seen yet when it took the timeout.
+      if (!instance.timeouts.some((timeout) => timeout.type === input.timeout.type)) return { kind: 'ignored', reason: 'cancelled' };
       const handler = (definition.timeouts as Record<string, ((timeout: TimeoutShape, state: unknown) => AnyReaction) | undefined>)[input.timeout.type];
       const fired = { ...instance, timeouts: instance.timeouts.filter((timeout) => timeout.type !== input.timeout.type) };
       if (!handler) return { kind: 'applied', instance: { ...fired, version: instance.version + 1 }, newSteps: [], started: false };

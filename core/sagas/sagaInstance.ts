@@ -85,7 +85,7 @@ export interface ClaimedStep {
 }
 
 /** Why an input changed nothing: no instance for it, or one that no longer takes it. */
-export type IgnoredReason = 'no_instance' | 'duplicate_start' | 'finished' | 'not_running' | 'not_due' | 'step_settled';
+export type IgnoredReason = 'no_instance' | 'duplicate_start' | 'finished' | 'not_running' | 'cancelled' | 'step_settled';
 
 /** What one input did to an instance: its new form and what to write, or why it was ignored. */
 export type SagaDecision<State = unknown> =

@@ -71,6 +71,7 @@ async function main(): Promise<boolean> {
     const width = Math.max(...invariants.map((invariant) => invariant.name.length));
     say('');
     for (const invariant of invariants) say(`${invariant.holds ? 'holds ' : 'BROKEN'}  ${invariant.name.padEnd(width)}  ${invariant.detail}`);
+    for (const line of invariants.flatMap((invariant) => invariant.evidence ?? [])) say(line);
     return invariants.every((invariant) => invariant.holds);
   } finally {
     await stack.stopAll();

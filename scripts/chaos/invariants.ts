@@ -10,6 +10,8 @@ export interface Invariant {
   name: string;
   holds: boolean;
   detail: string;
+  /** What a breach needs looked at, printed under it. */
+  evidence?: string[];
 }
 
 const one = async <Row extends object>(db: Db, sql: string, params: unknown[] = []): Promise<Row> => {
@@ -46,7 +48,29 @@ async function transfers(db: Db): Promise<Invariant> {
     SELECT (SELECT count(*)::int FROM events WHERE type = 'TransferRequested') AS requested,
            (SELECT count(*)::int FROM events e WHERE e.stream_type = 'transfer' AND e.type IN ('TransferCompleted', 'TransferDebitFailed', 'TransferRefunded')) AS terminal,
            (SELECT count(*)::int FROM saga_instances WHERE phase <> 'completed') AS open_sagas`);
-  return { name: 'every transfer ended, no saga stuck or running', holds: row.requested === row.terminal && row.open_sagas === 0, detail: `${String(row.terminal)}/${String(row.requested)} ended, ${String(row.open_sagas)} sagas not completed` };
+  const holds = row.requested === row.terminal && row.open_sagas === 0;
+  return {
+    name: 'every transfer ended, no saga stuck or running',
+    holds,
+    detail: `${String(row.terminal)}/${String(row.requested)} ended, ${String(row.open_sagas)} sagas not completed`,
+    ...(holds ? {} : { evidence: await openSagaTimelines(db) }),
+  };
+}
+
+/** Each saga instance not completed: its phase and failure, then its inputs and steps in time order. */
+async function openSagaTimelines(db: Db): Promise<string[]> {
+  const { rows } = await db.query<{ line: string }>(`
+    SELECT line FROM (
+      SELECT i.saga_id, i.started_at AS at, 0 AS rank, format('%s %s: %s, failure %s', i.saga, i.saga_id, i.phase, i.failure) AS line
+      FROM saga_instances i WHERE i.phase <> 'completed'
+      UNION ALL
+      SELECT n.saga_id, n.at, 1, format('  %s input %s %s%s', to_char(n.at, 'HH24:MI:SS.MS'), n.kind, n.summary, CASE WHEN n.applied THEN '' ELSE ' (ignored)' END)
+      FROM saga_inputs n JOIN saga_instances i USING (saga, saga_id) WHERE i.phase <> 'completed'
+      UNION ALL
+      SELECT s.saga_id, s.created_at, 2, format('  %s step %s %s %s %s: %s after %s tries, settled %s, error %s', to_char(s.created_at, 'HH24:MI:SS.MS'), s.step, s.kind, s.command_type, s.payload, s.status, s.attempts, to_char(s.settled_at, 'HH24:MI:SS.MS'), s.error)
+      FROM saga_steps s JOIN saga_instances i USING (saga, saga_id) WHERE i.phase <> 'completed'
+    ) timeline ORDER BY saga_id, rank = 0 DESC, at, rank`);
+  return rows.map((row) => row.line);
 }
 
 /**

@@ -62,7 +62,7 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
       await execute('RequestTransfer', { transferId, fromAccountId: accounts[index % 4], toAccountId: accounts[(index + 1) % 4], amount: 20, currency: 'EUR' });
     }
     // As the first credit starts, the clock passes every timeout and another sweeper fires them all:
-    // that transfer times out with its credit in flight, the others race their own steps.
+    // the transfers already debited have cancelled theirs, the others time out racing their own steps.
     const other = bank().another();
     const race = { timedOut: false };
     beforeCommands(
@@ -97,37 +97,72 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     expect(balances.reduce((sum, balance) => sum + balance, 0)).toBe(2_000);
   }, 60_000);
 
-  it('a compensation refused (the target spent the credit) leaves the instance stuck; retried by hand, it finishes refunded', async () => {
-    await open('stuck-from', 100);
-    await open('stuck-to', 0);
+  const movementOf = (type: string, accountId: string, transferId: string) => (request: CommandRequest) => {
+    const payload = request.payload as { accountId?: string; transferId?: string };
+    return request.type === type && payload.accountId === accountId && payload.transferId === transferId;
+  };
+
+  it('a refund refused (the source was closed before the late debit came back) leaves the instance stuck, visibly; a retry before the cause is fixed is stuck again', async () => {
+    await open('closed-from', 100);
+    await open('closed-to', 0);
     const { runtime, clock } = bank();
-    const transferStep = (type: string, accountId: string) => (request: CommandRequest) =>
-      request.type === type && (request.payload as { accountId?: string; transferId?: string }).accountId === accountId && (request.payload as { transferId?: string }).transferId === 'st';
-    // The timeout comes while the credit is in flight...
-    beforeCommands(runtime.bus, transferStep('Deposit', 'stuck-to'), async () => {
-      if ((await phaseOf('st')) !== 'running') return;
+    // The timeout comes while the debit is in flight...
+    beforeCommands(runtime.bus, movementOf('Withdraw', 'closed-from', 'cl'), async () => {
+      if ((await phaseOf('cl')) !== 'running') return;
       clock.advance(TIMEOUT_MS + 1_000);
       await bank().another().sagas.sweep();
     });
-    // ...and before the credit can be taken back, its owner spends it.
-    let spent = false;
-    beforeCommands(runtime.bus, transferStep('Withdraw', 'stuck-to'), async () => {
-      if (spent) return;
-      spent = true;
-      await execute('Withdraw', { accountId: 'stuck-to', amount: 40 });
+    // ...the debit lands, and before it can be returned the owner empties and closes the account.
+    let closed = false;
+    beforeCommands(runtime.bus, movementOf('Deposit', 'closed-from', 'cl'), async () => {
+      if (closed) return;
+      closed = true;
+      await execute('Withdraw', { accountId: 'closed-from', amount: 60 });
+      await execute('CloseAccount', { accountId: 'closed-from' });
     });
-    await execute('RequestTransfer', { transferId: 'st', fromAccountId: 'stuck-from', toAccountId: 'stuck-to', amount: 40, currency: 'EUR' });
+    await execute('RequestTransfer', { transferId: 'cl', fromAccountId: 'closed-from', toAccountId: 'closed-to', amount: 40, currency: 'EUR' });
     await runSagasUntilSettled(runtime);
-    expect(await phaseOf('st')).toBe('stuck');
-    const { rows } = await bank().db.query<{ failure: { reason: string; error: { rule: string } } }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = 'st'");
-    expect(rows[0]?.failure).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'INSUFFICIENT_FUNDS' }, compensatingFor: 'TIMED_OUT' });
+    expect(await phaseOf('cl')).toBe('stuck');
+    const failureOf = async () => {
+      const { rows } = await bank().db.query<{ failure: object }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = 'cl'");
+      return rows[0]?.failure;
+    };
+    expect(await failureOf()).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'ACCOUNT_CLOSED' }, compensatingFor: 'TIMED_OUT' });
+    expect(await transferStatus('cl')).toBe('TransferRequested');
 
-    await execute('Deposit', { accountId: 'stuck-to', amount: 40 });
-    expect(await runtime.sagas.retryStuck('transfer', 'st')).toBe(true);
+    expect(await runtime.sagas.retryStuck('transfer', 'cl')).toBe(true);
     await runSagasUntilSettled(runtime);
-    expect(await phaseOf('st')).toBe('completed');
-    expect(await transferStatus('st')).toBe('TransferRefunded');
-    expect([await balanceOf(bank().db, 'stuck-from'), await balanceOf(bank().db, 'stuck-to')]).toEqual([100, 0]);
-    expect(await runtime.sagas.retryStuck('transfer', 'st')).toBe(false);
+    expect(await phaseOf('cl')).toBe('stuck');
+    expect(await failureOf()).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'ACCOUNT_CLOSED' } });
+    // Neither side moved: the 40 debited is held by the stuck transfer, for someone to resolve.
+    expect([await balanceOf(bank().db, 'closed-from'), await balanceOf(bank().db, 'closed-to')]).toEqual([0, 0]);
+  }, 60_000);
+
+  it('a credit that keeps failing without a verdict leaves the instance stuck; retried by hand once the cause is gone, it completes', async () => {
+    await open('flaky-from', 100);
+    await open('flaky-to', 0);
+    const { runtime } = bank();
+    let outage = true;
+    let tries = 0;
+    beforeCommands(runtime.bus, movementOf('Deposit', 'flaky-to', 'fl'), () => {
+      if (!outage) return Promise.resolve();
+      tries += 1;
+      return Promise.reject(new Error('connection to the account store lost'));
+    });
+    await execute('RequestTransfer', { transferId: 'fl', fromAccountId: 'flaky-from', toAccountId: 'flaky-to', amount: 40, currency: 'EUR' });
+    await runSagasUntilSettled(runtime);
+    expect(await phaseOf('fl')).toBe('stuck');
+    const { rows } = await bank().db.query<{ failure: object }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = 'fl'");
+    expect(rows[0]?.failure).toMatchObject({ reason: 'STEP_FAILED', error: { message: 'connection to the account store lost' } });
+    // Every try the retry policy allows (3 here), plus the first one run straight after the debit's record.
+    expect(tries).toBeGreaterThanOrEqual(3);
+
+    outage = false;
+    expect(await runtime.sagas.retryStuck('transfer', 'fl')).toBe(true);
+    await runSagasUntilSettled(runtime);
+    expect(await phaseOf('fl')).toBe('completed');
+    expect(await transferStatus('fl')).toBe('TransferCompleted');
+    expect([await balanceOf(bank().db, 'flaky-from'), await balanceOf(bank().db, 'flaky-to')]).toEqual([60, 40]);
+    expect(await runtime.sagas.retryStuck('transfer', 'fl')).toBe(false);
   }, 60_000);
 });

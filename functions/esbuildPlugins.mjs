@@ -17,4 +17,23 @@ const englishZodMessagesOnly = {
   },
 };
 
-export default [englishZodMessagesOnly];
+/**
+ * `pg` picks its sockets when it loads: Cloudflare's, if it runs in a Worker.
+ * Where `navigator` is missing (Node 20) its probe builds a `Response`, which
+ * loads undici, about 15 ms of every cold start. A Lambda bundle runs on
+ * Node, so the choice is made here: Node's sockets, as `pg` makes them.
+ */
+const nodeSocketsForPg = {
+  name: 'node-sockets-for-pg',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, () => ({
+      contents: [
+        "exports.getStream = function getStream() { return new (require('net').Socket)(); };",
+        "exports.getSecureStream = function getSecureStream(options) { return require('tls').connect(options); };",
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+export default [englishZodMessagesOnly, nodeSocketsForPg];

@@ -10,7 +10,9 @@ import { readThrough } from '../support/followFeed';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
 
-const TTL_MS = 400;
+// Long enough that "the lease still stands" holds on a loaded two-core runner (a dead holder's
+// process spawned, killed and reaped in between), short enough to wait out.
+const TTL_MS = 3_000;
 const STALLING_PROJECTOR = fileURLToPath(new URL('support/stallingProjector.ts', import.meta.url));
 
 describe('a partition whose holder stopped', () => {
@@ -28,7 +30,7 @@ describe('a partition whose holder stopped', () => {
     const live = createProjector({ db, projections: [projection], holder: 'live', leaseTtlMs: TTL_MS });
 
     expect((await live.runUntilCaughtUp()).eventsApplied).toBe(0);
-    await sleep(TTL_MS + 50);
+    await sleep(TTL_MS + 200);
     expect((await live.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
   });
@@ -60,7 +62,7 @@ describe('a holder killed mid-batch', () => {
     const projection = recordingProjection({ name: 'killed', batchSize: 20 });
     const second = createProjector({ db, projections: [projection], holder: 'second', leaseTtlMs: TTL_MS });
     expect((await second.runUntilCaughtUp()).eventsApplied, 'the dead holder\'s lease still stands').toBe(0);
-    await sleep(TTL_MS + 50);
+    await sleep(TTL_MS + 200);
     expect((await second.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
   });

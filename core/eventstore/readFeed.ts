@@ -28,7 +28,7 @@ const READ_FEED_SQL = `
 // Filtered, the page may end before the head; the head lets the reader skip what
 // did not match. A filter the planner cannot estimate (a partition's hash, a rare
 // type) can make it gather and sort every event after the cursor for each page;
-// read_feed_page (migrations/0011) pins the ordered walk of the feed index instead.
+// read_feed_page (migrations/0011, in PL/pgSQL since 0019) pins the ordered walk of the feed index instead.
 const READ_FILTERED_FEED_SQL = `
   WITH ${HORIZON},
   page AS (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptTraceparent, parseTraceparent } from '../../core/observability';
+import { acceptTraceparent, freshTraceparent, parseTraceparent } from '../../core/observability';
 import { getRuntime } from '../../functions/runtime';
 import { postCommandRequest } from '../support/commandHttp';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
@@ -28,6 +28,13 @@ describe('W3C traceparent at the edge', () => {
       expect(parseTraceparent(accepted), what).not.toBeNull();
       expect(accepted, what).not.toBe(value);
     }
+  });
+
+  it('starts each fresh trace with valid ids of its own: sampled, and no trace or span id twice in 10,000', () => {
+    const parsed = Array.from({ length: 10_000 }, () => parseTraceparent(freshTraceparent()));
+    expect(parsed.every((parent) => parent?.flags === 1)).toBe(true);
+    expect(new Set(parsed.map((parent) => parent?.traceId)).size).toBe(10_000);
+    expect(new Set(parsed.map((parent) => parent?.spanId)).size).toBe(10_000);
   });
 });
 

@@ -61,15 +61,15 @@ async function transfers(db: Db): Promise<Invariant> {
 async function openSagaTimelines(db: Db): Promise<string[]> {
   const { rows } = await db.query<{ line: string }>(`
     SELECT line FROM (
-      SELECT i.saga_id, i.started_at AS at, 0 AS rank, format('%s %s: %s, failure %s', i.saga, i.saga_id, i.phase, i.failure) AS line
+      SELECT i.saga_id, i.started_at AS at, 0 AS rank, 0 AS step, format('%s %s: %s, failure %s', i.saga, i.saga_id, i.phase, i.failure) AS line
       FROM saga_instances i WHERE i.phase <> 'completed'
       UNION ALL
-      SELECT n.saga_id, n.at, 1, format('  %s input %s %s%s', to_char(n.at, 'HH24:MI:SS.MS'), n.kind, n.summary, CASE WHEN n.applied THEN '' ELSE ' (ignored)' END)
+      SELECT n.saga_id, n.at, 1, 0, format('  %s input %s %s%s', to_char(n.at, 'HH24:MI:SS.MS'), n.kind, n.summary, CASE WHEN n.applied THEN '' ELSE ' (ignored)' END)
       FROM saga_inputs n JOIN saga_instances i USING (saga, saga_id) WHERE i.phase <> 'completed'
       UNION ALL
-      SELECT s.saga_id, s.created_at, 2, format('  %s step %s %s %s %s: %s after %s tries, settled %s, error %s', to_char(s.created_at, 'HH24:MI:SS.MS'), s.step, s.kind, s.command_type, s.payload, s.status, s.attempts, to_char(s.settled_at, 'HH24:MI:SS.MS'), s.error)
+      SELECT s.saga_id, s.created_at, 2, s.step, format('  %s step %s %s %s %s: %s after %s tries, settled %s, error %s', to_char(s.created_at, 'HH24:MI:SS.MS'), s.step, s.kind, s.command_type, s.payload, s.status, s.attempts, to_char(s.settled_at, 'HH24:MI:SS.MS'), s.error)
       FROM saga_steps s JOIN saga_instances i USING (saga, saga_id) WHERE i.phase <> 'completed'
-    ) timeline ORDER BY saga_id, rank = 0 DESC, at, rank`);
+    ) timeline ORDER BY saga_id, rank = 0 DESC, at, rank, step`);
   return rows.map((row) => row.line);
 }
 

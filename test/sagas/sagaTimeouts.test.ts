@@ -38,6 +38,10 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     const { rows } = await bank().db.query<{ phase: string }>("SELECT phase FROM saga_instances WHERE saga = 'transfer' AND saga_id = $1", [transferId]);
     return rows[0]?.phase;
   };
+  const failureOf = async (transferId: string) => {
+    const { rows } = await bank().db.query<{ failure: object }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = $1", [transferId]);
+    return rows[0]?.failure;
+  };
   const transferStatus = async (transferId: string) => {
     const { rows } = await bank().db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1', [`transfer-${transferId}`]);
     return rows[0]?.type;
@@ -123,17 +127,13 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     await execute('RequestTransfer', { transferId: 'cl', fromAccountId: 'closed-from', toAccountId: 'closed-to', amount: 40, currency: 'EUR' });
     await runSagasUntilSettled(runtime);
     expect(await phaseOf('cl')).toBe('stuck');
-    const failureOf = async () => {
-      const { rows } = await bank().db.query<{ failure: object }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = 'cl'");
-      return rows[0]?.failure;
-    };
-    expect(await failureOf()).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'ACCOUNT_CLOSED' }, compensatingFor: 'TIMED_OUT' });
+    expect(await failureOf('cl')).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'ACCOUNT_CLOSED' }, compensatingFor: 'TIMED_OUT' });
     expect(await transferStatus('cl')).toBe('TransferRequested');
 
     expect(await runtime.sagas.retryStuck('transfer', 'cl')).toBe(true);
     await runSagasUntilSettled(runtime);
     expect(await phaseOf('cl')).toBe('stuck');
-    expect(await failureOf()).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'ACCOUNT_CLOSED' } });
+    expect(await failureOf('cl')).toMatchObject({ reason: 'COMPENSATION_REFUSED', error: { rule: 'ACCOUNT_CLOSED' } });
     // Neither side moved: the 40 debited is held by the stuck transfer, for someone to resolve.
     expect([await balanceOf(bank().db, 'closed-from'), await balanceOf(bank().db, 'closed-to')]).toEqual([0, 0]);
   }, 60_000);
@@ -152,8 +152,7 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     await execute('RequestTransfer', { transferId: 'fl', fromAccountId: 'flaky-from', toAccountId: 'flaky-to', amount: 40, currency: 'EUR' });
     await runSagasUntilSettled(runtime);
     expect(await phaseOf('fl')).toBe('stuck');
-    const { rows } = await bank().db.query<{ failure: object }>("SELECT failure FROM saga_instances WHERE saga = 'transfer' AND saga_id = 'fl'");
-    expect(rows[0]?.failure).toMatchObject({ reason: 'STEP_FAILED', error: { message: 'connection to the account store lost' } });
+    expect(await failureOf('fl')).toMatchObject({ reason: 'STEP_FAILED', error: { message: 'connection to the account store lost' } });
     // Every try the retry policy allows (3 here), plus the first one run straight after the debit's record.
     expect(tries).toBeGreaterThanOrEqual(3);
 

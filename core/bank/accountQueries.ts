@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import type { Queryable } from '../db';
 import { MAX_STREAM_VERSION } from '../eventstore';
 import { createProjectionReader } from '../projections';
@@ -39,12 +39,11 @@ export const MAX_STATEMENT_PAGE = 200;
 
 /** A statement page request: `limit` lines (1-200, default 50) after the cursor a previous page returned. */
 export const StatementPageRequestSchema = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_STATEMENT_PAGE).default(50),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_STATEMENT_PAGE)), 50),
   // A cursor is a stream version; past the largest one, PostgreSQL would refuse the comparison itself.
-  after: z
-    .string()
-    .refine((cursor) => /^\d{1,10}$/.test(cursor) && Number(cursor) <= MAX_STREAM_VERSION, 'must be the nextCursor of a previous page')
-    .optional(),
+  after: z.optional(
+    z.string().check(z.refine((cursor) => /^\d{1,10}$/.test(cursor) && Number(cursor) <= MAX_STREAM_VERSION, 'must be the nextCursor of a previous page')),
+  ),
 });
 
 export type StatementPageRequest = z.infer<typeof StatementPageRequestSchema>;

@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import type { SnapshotPolicy } from '../aggregates';
 import type { AccountState } from './accountTypes';
 
-const details = { owner: z.string(), currency: z.string(), balance: z.int().nonnegative() };
+const details = { owner: z.string(), currency: z.string(), balance: z.int().check(z.nonnegative()) };
 
 /** The stored state, checked on load rather than trusted. */
-const accountStateSchema: z.ZodType<AccountState> = z.discriminatedUnion('status', [
+const accountStateSchema: z.ZodMiniType<AccountState> = z.discriminatedUnion('status', [
   z.object({ status: z.literal('unopened') }),
   z.object({ status: z.literal('open'), ...details }),
   z.object({ status: z.literal('closed'), ...details }),

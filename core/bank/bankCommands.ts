@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import type { AggregateCommandSpec } from '../commands';
 import type { EventShape } from '../eventstore';
 import { aggregateCommands, type CommandGroup, type CommandVisibility } from '../service';
@@ -20,7 +20,7 @@ const withoutField = (payload: Payload, field: string) =>
  * `idField`) next to the command's own fields, all validated together so every
  * invalid field is reported at once.
  */
-function specOf<Command, Event extends EventShape>(type: string, shape: z.ZodRawShape, idField: string): AggregateCommandSpec<Payload, Command, Event> {
+function specOf<Command, Event extends EventShape>(type: string, shape: z.core.$ZodShape, idField: string): AggregateCommandSpec<Payload, Command, Event> {
   return {
     type,
     schema: z.strictObject({ [idField]: bankIdSchema, ...shape }),

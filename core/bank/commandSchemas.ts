@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import type { AccountCommand } from './accountTypes';
 import { amountSchema, bankIdSchema, currencySchema, ownerSchema, reasonSchema } from './fieldSchemas';
 import type { TransferCommand } from './transferTypes';
@@ -8,12 +8,12 @@ export type BankCommandType = BankCommand['type'];
 
 /** One schema per command type, each parsing exactly that command's payload: a missing or foreign entry does not compile. */
 export type CommandSchemas<Command extends BankCommand> = {
-  readonly [Type in Command['type']]: z.ZodType<Extract<Command, { type: Type }>['data']>;
+  readonly [Type in Command['type']]: z.ZodMiniType<Extract<Command, { type: Type }>['data']>;
 };
 
 // The fields of each command's payload, kept as shapes so a transport can add the
 // aggregate's id to them (see bankCommands.ts).
-const movement = { amount: amountSchema, currency: currencySchema.exactOptional(), transferId: bankIdSchema.exactOptional() };
+const movement = { amount: amountSchema, currency: z.exactOptional(currencySchema), transferId: z.exactOptional(bankIdSchema) };
 const failure = { reason: reasonSchema };
 
 export const accountCommandShapes = {
@@ -21,7 +21,7 @@ export const accountCommandShapes = {
   Deposit: movement,
   Withdraw: movement,
   CloseAccount: {},
-} as const satisfies Record<AccountCommand['type'], z.ZodRawShape>;
+} as const satisfies Record<AccountCommand['type'], z.core.$ZodShape>;
 
 export const transferCommandShapes = {
   RequestTransfer: { fromAccountId: bankIdSchema, toAccountId: bankIdSchema, amount: amountSchema, currency: currencySchema },
@@ -31,7 +31,7 @@ export const transferCommandShapes = {
   RecordCreditFailure: failure,
   CompleteTransfer: {},
   RecordRefund: {},
-} as const satisfies Record<TransferCommand['type'], z.ZodRawShape>;
+} as const satisfies Record<TransferCommand['type'], z.core.$ZodShape>;
 
 // Strict objects: an unknown field (a typo such as `ammount`) is reported, not dropped.
 export const accountCommandSchemas: CommandSchemas<AccountCommand> = {

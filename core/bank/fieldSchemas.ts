@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { MAX_OWNER_LENGTH } from './accountTypes';
 import { CURRENCY_PATTERN, MAX_AMOUNT } from './money';
 
@@ -10,22 +10,19 @@ export const MAX_REASON_LENGTH = 500;
 
 const NOT_BLANK = /\S/;
 
-export const bankIdSchema = z.string().regex(BANK_ID_PATTERN, 'must be 1-64 letters, digits, - or _, starting with a letter or digit');
+export const bankIdSchema = z.string().check(z.regex(BANK_ID_PATTERN, 'must be 1-64 letters, digits, - or _, starting with a letter or digit'));
 
 /** Minor units (cents): a positive integer up to `MAX_AMOUNT`. */
 export const amountSchema = z
   .int('must be an integer number of minor units')
-  .positive('must be positive')
-  .max(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`);
+  .check(z.positive('must be positive'), z.maximum(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`));
 
-export const currencySchema = z.string().regex(CURRENCY_PATTERN, 'must be a 3-letter uppercase ISO 4217 code, e.g. EUR');
+export const currencySchema = z.string().check(z.regex(CURRENCY_PATTERN, 'must be a 3-letter uppercase ISO 4217 code, e.g. EUR'));
 
 export const ownerSchema = z
   .string()
-  .max(MAX_OWNER_LENGTH, `must be at most ${MAX_OWNER_LENGTH} characters`)
-  .regex(NOT_BLANK, 'must not be blank');
+  .check(z.maxLength(MAX_OWNER_LENGTH, `must be at most ${MAX_OWNER_LENGTH} characters`), z.regex(NOT_BLANK, 'must not be blank'));
 
 export const reasonSchema = z
   .string()
-  .max(MAX_REASON_LENGTH, `must be at most ${MAX_REASON_LENGTH} characters`)
-  .regex(NOT_BLANK, 'must not be blank');
+  .check(z.maxLength(MAX_REASON_LENGTH, `must be at most ${MAX_REASON_LENGTH} characters`), z.regex(NOT_BLANK, 'must not be blank'));

@@ -1,12 +1,13 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { readEvent } from '../eventstore';
 import { BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView } from './eventView';
 import { parseQuery } from './pageCursor';
 
-const EventQuery = z.object({ original: z.enum(['true', 'false']).optional() });
-const isUuid = (value: string) => z.uuid().safeParse(value).success;
+const EventQuery = z.object({ original: z.optional(z.enum(['true', 'false'])) });
+const Uuid = z.uuid();
+const isUuid = (value: string) => Uuid.safeParse(value).success;
 
 /** `GET /browser/api/events/{eventId}`: one event, with links to its stream, its correlation's story and what caused it. */
 export async function eventDetails(sources: BrowserSources, eventId: string, query: Record<string, string | undefined>) {

@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { formatCheckpoint, NO_UPCASTING, parseCheckpoint, readFeed, START_OF_FEED, type Checkpoint } from '../eventstore';
 import { BrowserInputError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView } from './eventView';
 import { PageLimit, parseQuery } from './pageCursor';
 
-const FeedQuery = z.object({ after: z.string().optional(), type: z.string().min(1).optional(), limit: PageLimit });
+const FeedQuery = z.object({ after: z.optional(z.string()), type: z.optional(z.string().check(z.minLength(1))), limit: PageLimit });
 
 function checkpointOf(after: string | undefined): Checkpoint {
   if (after === undefined || after === '') return START_OF_FEED;

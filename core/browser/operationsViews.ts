@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { getProjectionStatus, ProjectionDefinitionError, ProjectionNotFoundError, rebuildProjection } from '../projections';
 import { listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../publishing';
 import { readSagaInstance } from '../sagas';
@@ -11,7 +11,7 @@ const SAGAS_SQL = `
   WHERE ($1::text IS NULL OR phase = $1) AND (updated_at, saga, saga_id) < ($2::timestamptz, $3, $4)
   ORDER BY updated_at DESC, saga DESC, saga_id DESC LIMIT $5`;
 
-const SagasQuery = z.object({ status: z.enum(['running', 'compensating', 'completed', 'stuck']).optional(), limit: PageLimit, cursor: z.string().optional() });
+const SagasQuery = z.object({ status: z.optional(z.enum(['running', 'compensating', 'completed', 'stuck'])), limit: PageLimit, cursor: z.optional(z.string()) });
 const SagasCursor = z.object({ at: z.iso.datetime(), saga: z.string(), sagaId: z.string() });
 
 /** `GET /browser/api/sagas?status=`: instances, the most recently changed first. */
@@ -39,7 +39,7 @@ export async function projectionsHealth(sources: BrowserSources) {
   return { projections: await getProjectionStatus(sources.db) };
 }
 
-const ParkedQuery = z.object({ limit: PageLimit, cursor: z.string().optional() });
+const ParkedQuery = z.object({ limit: PageLimit, cursor: z.optional(z.string()) });
 const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.uuid() });
 
 /** `GET /browser/api/publishing`: backlog, oldest waiting, and a page of the parked messages. */

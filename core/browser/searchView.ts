@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import type { BrowserSources } from './BrowserSources';
 
 export interface SearchMatch {
@@ -6,6 +6,8 @@ export interface SearchMatch {
   id: string;
   href: string;
 }
+
+const Uuid = z.uuid();
 
 const SEARCH_SQL = `
   SELECT
@@ -23,7 +25,7 @@ const SEARCH_SQL = `
 export async function search(sources: BrowserSources, query: Record<string, string | undefined>) {
   const q = (query.q ?? '').trim();
   if (q === '' || q.length > 200) return { q, matches: [] };
-  const isUuid = z.uuid().safeParse(q).success;
+  const isUuid = Uuid.safeParse(q).success;
   const isTraceId = /^[0-9a-f]{32}$/.test(q);
   const { rows } = await sources.db.query<Record<SearchMatch['kind'], boolean>>(SEARCH_SQL, [q, isUuid, isTraceId]);
   const found = rows[0];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { EVENT_COLUMNS, MAX_STREAM_VERSION, toRecordedEvent, type EventRow } from '../eventstore';
 import { BrowserInputError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
@@ -28,7 +28,7 @@ const STREAMS_SQL = `
   WHERE ids.stream_id IS NOT NULL AND starts_with(ids.stream_id, $2) AND ($3::text IS NULL OR h.stream_type = $3)
   LIMIT $4`;
 
-const StreamsQuery = z.object({ type: z.string().min(1).optional(), prefix: z.string().default(''), limit: PageLimit, cursor: z.string().optional() });
+const StreamsQuery = z.object({ type: z.optional(z.string().check(z.minLength(1))), prefix: z._default(z.string(), ''), limit: PageLimit, cursor: z.optional(z.string()) });
 
 /** `GET /browser/api/streams?type=&prefix=`: streams in id order, with type, version and last write. */
 export async function listStreams(sources: BrowserSources, query: Record<string, string | undefined>) {
@@ -46,8 +46,8 @@ export async function listStreams(sources: BrowserSources, query: Record<string,
 
 const STREAM_EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = $1 AND e.version BETWEEN $2 AND $3 ORDER BY e.version LIMIT $4`;
 
-const Version = z.coerce.number().int().min(1).max(MAX_STREAM_VERSION);
-const StreamQuery = z.object({ from: Version.optional(), to: Version.optional(), limit: PageLimit, cursor: z.string().optional(), original: z.enum(['true', 'false']).optional() });
+const Version = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_STREAM_VERSION));
+const StreamQuery = z.object({ from: z.optional(Version), to: z.optional(Version), limit: PageLimit, cursor: z.optional(z.string()), original: z.optional(z.enum(['true', 'false'])) });
 
 /** `GET /browser/api/streams/{streamId}?from=&to=`: a stream's events, oldest first, upcasted. */
 export async function streamEvents(sources: BrowserSources, streamId: string, query: Record<string, string | undefined>) {
@@ -71,7 +71,7 @@ const STATE_EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_i
 
 /** `GET /browser/api/streams/{streamId}/state?version=`: the aggregate's state as of a version, folded by its own definition. */
 export async function stateAtVersion(sources: BrowserSources, streamId: string, query: Record<string, string | undefined>) {
-  const parsed = parseQuery(z.object({ version: Version.optional() }), query);
+  const parsed = parseQuery(z.object({ version: z.optional(Version) }), query);
   const { rows } = await sources.db.query<EventRow>(STATE_EVENTS_SQL, [streamId, parsed.version ?? MAX_STREAM_VERSION], { name: 'browser_state_events' });
   const first = rows[0];
   if (!first) throw new BrowserNotFoundError('STREAM_NOT_FOUND', `No stream ${streamId}`, { streamId });

@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import type { AggregateRepository, CommandShape } from '../aggregates';
 import type { EventMetadata, EventShape, IdempotencyRecord, IntegrationMessage } from '../eventstore';
+import type { Schema } from '../schema';
 import type { CommandContext } from './commandContext';
 import type { CommandOutcome } from './CommandOutcome';
 
@@ -18,14 +18,14 @@ export type CommandResult = Omit<CommandOutcome, 'commandId' | 'commandType' | '
 /** A command the bus can run: its type, the schema its payload must satisfy, and how to run it. */
 export interface CommandDefinition<Payload = unknown> {
   type: string;
-  schema: z.ZodType<Payload>;
+  schema: Schema<Payload>;
   run(payload: Payload, execution: CommandExecution): Promise<CommandResult>;
 }
 
 /** How a payload addresses one aggregate's command: which instance, and which command. */
 export interface AggregateCommandSpec<Payload, Command, Event extends EventShape = EventShape> {
   type: string;
-  schema: z.ZodType<Payload>;
+  schema: Schema<Payload>;
   aggregateId: (payload: Payload) => string;
   toCommand: (payload: Payload) => Command;
   /**

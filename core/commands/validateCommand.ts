@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import { buildCommandContext } from './commandContext';
 import type { CommandDefinition } from './CommandDefinition';
@@ -23,13 +23,13 @@ export interface CommandRequest {
   freshCommandId?: boolean | undefined;
 }
 
-const Id = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const Id = z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 const RequestIds = z.object({
-  commandId: Id.optional(),
-  correlationId: Id.optional(),
-  causationId: Id.optional(),
+  commandId: z.optional(Id),
+  correlationId: z.optional(Id),
+  causationId: z.optional(Id),
   // Not a field to refuse: an invalid or over-long one is replaced by a fresh trace (see buildCommandContext).
-  traceparent: z.string().optional(),
+  traceparent: z.optional(z.string()),
 });
 
 type RequestIdFields = z.infer<typeof RequestIds>;
@@ -37,7 +37,7 @@ type RequestIdFields = z.infer<typeof RequestIds>;
 const fits = (value: unknown, max: number) => value === undefined || (typeof value === 'string' && value.length >= 1 && value.length <= max);
 
 /** The ids checked by hand when they plainly fit (most requests), by zod otherwise, for its messages. */
-function parseIds(request: CommandRequest): { success: true; data: RequestIdFields } | { success: false; error: z.ZodError } {
+function parseIds(request: CommandRequest): { success: true; data: RequestIdFields } | { success: false; error: z.core.$ZodError } {
   const { commandId, correlationId, causationId, traceparent } = request;
   if (fits(commandId, 200) && fits(correlationId, 200) && fits(causationId, 200) && (traceparent === undefined || typeof traceparent === 'string')) {
     return {
@@ -53,7 +53,7 @@ function parseIds(request: CommandRequest): { success: true; data: RequestIdFiel
   return RequestIds.safeParse(request);
 }
 
-const issuesOf = (error: z.ZodError, prefix: string[] = []): FieldIssue[] =>
+const issuesOf = (error: z.core.$ZodError, prefix: string[] = []): FieldIssue[] =>
   error.issues.map((issue) => ({
     path: [...prefix, ...issue.path.map(String)].join('.') || '(payload)',
     message: issue.message,
@@ -67,7 +67,7 @@ export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>
   const definition = registry.get(request.type);
   if (!definition) throw new UnknownCommandTypeError(request.type);
   const ids = parseIds(request);
-  const payload = definition.schema.safeParse(request.payload);
+  const payload = z.safeParse(definition.schema, request.payload);
   // Both are stored (the ids on events and records, the payload with a pending command) as PostgreSQL text.
   const issues = [
     ...(ids.success ? findUnstorableText(ids.data) : issuesOf(ids.error)),

@@ -1,14 +1,14 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { parseEnvironment } from '../environment/parseEnvironment';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 const DbConfigSchema = z.object({
-  DATABASE_URL: z.string().min(1).default(DEFAULT_DATABASE_URL),
-  DB_DRIVER: z.enum(['pg', 'neon', 'pglite']).default('pg'),
+  DATABASE_URL: z._default(z.string().check(z.minLength(1)), DEFAULT_DATABASE_URL),
+  DB_DRIVER: z._default(z.enum(['pg', 'neon', 'pglite']), 'pg'),
   /** Where the embedded PGlite keeps its data (driver `pglite`). */
-  PGLITE_DATA_DIR: z.string().min(1).default('.data/pglite'),
-  DB_POOL_MAX: z.coerce.number().int().positive().default(10),
+  PGLITE_DATA_DIR: z._default(z.string().check(z.minLength(1)), '.data/pglite'),
+  DB_POOL_MAX: z._default(z.coerce.number().check(z.int(), z.positive()), 10),
 });
 
 export type DbConfig = z.infer<typeof DbConfigSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { EventValidationError } from './errors';
 
 export const MAX_NAME_LENGTH = 200;
@@ -11,10 +11,10 @@ const isPlainObject = (value: unknown): value is object => {
 };
 
 const name = (what: string) =>
-  z
-    .string({ error: `${what} must be a string` })
-    .min(1, `${what} must not be empty`)
-    .max(MAX_NAME_LENGTH, `${what} must be at most ${MAX_NAME_LENGTH} characters`);
+  z.string({ error: `${what} must be a string` }).check(
+    z.minLength(1, `${what} must not be empty`),
+    z.maxLength(MAX_NAME_LENGTH, `${what} must be at most ${MAX_NAME_LENGTH} characters`),
+  );
 
 const plainObject = (what: string) => z.custom<object>(isPlainObject, `${what} must be a plain JSON object`);
 
@@ -22,7 +22,7 @@ const AppendShape = z.object({
   streamId: name('stream id'),
   streamType: name('stream type'),
   expectedVersion: z.union([
-    z.number().int().nonnegative().max(MAX_INTEGER),
+    z.int().check(z.nonnegative(), z.maximum(MAX_INTEGER)),
     z.enum(['no_stream', 'stream_exists', 'any']),
   ], { error: 'expected version must be a non-negative integer, "no_stream", "stream_exists" or "any"' }),
   events: z
@@ -30,13 +30,13 @@ const AppendShape = z.object({
       z.object({
         type: name('event type'),
         data: plainObject('data'),
-        eventId: z.uuid('event id must be a UUID').optional(),
-        schemaVersion: z.number().int().positive().max(MAX_INTEGER).optional(),
-        metadata: plainObject('metadata').optional(),
+        eventId: z.optional(z.uuid('event id must be a UUID')),
+        schemaVersion: z.optional(z.int().check(z.positive(), z.maximum(MAX_INTEGER))),
+        metadata: z.optional(plainObject('metadata')),
       }),
     )
-    .min(1, 'append needs at least one event'),
-  metadata: plainObject('metadata').optional(),
+    .check(z.minLength(1, 'append needs at least one event')),
+  metadata: z.optional(plainObject('metadata')),
 });
 
 const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH;

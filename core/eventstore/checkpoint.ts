@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 
 /**
  * A position in the global feed: the writing transaction's id and the event's
@@ -23,7 +23,7 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
   return `${checkpoint.txId}:${checkpoint.position}`;
 }
 
-const CheckpointText = z.string().regex(/^\d{1,20}:\d{1,19}$/, 'expected "<txId>:<position>"');
+const CheckpointText = z.string().check(z.regex(/^\d{1,20}:\d{1,19}$/, 'expected "<txId>:<position>"'));
 
 export function parseCheckpoint(text: unknown): Checkpoint {
   const [txId = '0', position = '0'] = CheckpointText.parse(text).split(':');

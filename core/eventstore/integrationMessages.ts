@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import type { ValidationIssue } from './errors';
 import { subjectProblem } from './natsSubject';
@@ -12,15 +12,15 @@ const HEADER_VALUE = /^[ -~]*$/;
 
 const MessageShape = z.object({
   subject: z.string({ error: 'subject must be a string' }),
-  body: z.custom<object>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'body must be a JSON object'),
-  orderingKey: z.string().min(1, 'ordering key must not be empty').max(200, 'ordering key must be at most 200 characters'),
-  headers: z
-    .record(
-      z.string().regex(HEADER_NAME, 'header names must be printable ASCII without spaces or ":"'),
-      z.string().max(4096).regex(HEADER_VALUE, 'header values must be printable ASCII'),
-    )
-    .optional(),
-  messageId: z.uuid('message id must be a UUID').optional(),
+  body: z.custom<object>((value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value), 'body must be a JSON object'),
+  orderingKey: z.string().check(z.minLength(1, 'ordering key must not be empty'), z.maxLength(200, 'ordering key must be at most 200 characters')),
+  headers: z.optional(
+    z.record(
+      z.string().check(z.regex(HEADER_NAME, 'header names must be printable ASCII without spaces or ":"')),
+      z.string().check(z.maxLength(4096), z.regex(HEADER_VALUE, 'header values must be printable ASCII')),
+    ),
+  ),
+  messageId: z.optional(z.uuid('message id must be a UUID')),
 });
 
 /**

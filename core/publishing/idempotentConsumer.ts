@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { z } from 'zod';
+import * as z from '../schema';
 import type { Db, Queryable } from '../db';
 import { continueItem, type TracedItem } from '../observability';
 
@@ -7,10 +7,10 @@ import { continueItem, type TracedItem } from '../observability';
 export const EventEnvelope = z.object({
   eventId: z.uuid(),
   type: z.string(),
-  schemaVersion: z.number().int(),
+  schemaVersion: z.int(),
   streamId: z.string(),
   streamType: z.string(),
-  version: z.number().int(),
+  version: z.int(),
   globalPosition: z.string(),
   recordedAt: z.string(),
   data: z.record(z.string(), z.unknown()),

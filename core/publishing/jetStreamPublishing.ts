@@ -11,7 +11,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
 } from '@nats-io/transport-node';
-import { z } from 'zod';
+import * as z from '../schema';
 import type { PublishMessage } from './PublishMessage';
 
 /**
@@ -34,8 +34,8 @@ export interface JetStreamPublishing {
 // JetStream's answer to a publish: the stored position, or why it was not stored
 // (servers before 2.2 sent no err_code; 0 matches none of the codes).
 const publishAnswer = z.union([
-  z.object({ error: z.object({ code: z.number(), err_code: z.number().default(0), description: z.string() }) }),
-  z.object({ stream: z.string().min(1), seq: z.number(), duplicate: z.boolean().optional() }),
+  z.object({ error: z.object({ code: z.number(), err_code: z._default(z.number(), 0), description: z.string() }) }),
+  z.object({ stream: z.string().check(z.minLength(1)), seq: z.number(), duplicate: z.optional(z.boolean()) }),
 ]);
 
 type Reply = Msg | Error;

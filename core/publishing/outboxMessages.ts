@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import type { FeedSource } from '../processing';
 import type { PublishMessage } from './PublishMessage';
 

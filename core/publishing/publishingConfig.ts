@@ -1,15 +1,15 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
 
 const PublishingConfigSchema = z.object({
   /** Where the publisher sends; without it nothing is published (events keep, and go out once it is set). */
-  NATS_URL: z.string().min(1).optional(),
-  PUBLISH_SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -').default(DEFAULT_SUBJECT_PREFIX),
-  PUBLISH_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -').default('EVENTS'),
-  PUBLISH_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(4),
-  PUBLISH_DUPLICATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
-  OUTBOX_RETENTION_HOURS: z.coerce.number().nonnegative().default(24),
+  NATS_URL: z.optional(z.string().check(z.minLength(1))),
+  PUBLISH_SUBJECT_PREFIX: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -')), DEFAULT_SUBJECT_PREFIX),
+  PUBLISH_STREAM: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -')), 'EVENTS'),
+  PUBLISH_PARTITIONS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1024)), 4),
+  PUBLISH_DUPLICATE_WINDOW_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 600),
+  OUTBOX_RETENTION_HOURS: z._default(z.coerce.number().check(z.nonnegative()), 24),
 });
 
 export type PublishingConfig = z.infer<typeof PublishingConfigSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../schema';
 import { deleteFinishedCommands } from '../commands';
 import type { Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
@@ -6,9 +6,9 @@ import { deleteOldProcessedMessages } from '../publishing';
 
 const RetentionSchema = z.object({
   /** How long a finished command's record (and so its id's idempotency) is kept. */
-  COMMAND_RETENTION_HOURS: z.coerce.number().positive().default(168),
+  COMMAND_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive()), 168),
   /** How long an idempotent consumer remembers a processed message id. */
-  PROCESSED_MESSAGE_RETENTION_HOURS: z.coerce.number().positive().default(168),
+  PROCESSED_MESSAGE_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive()), 168),
 });
 
 export type RetentionConfig = z.infer<typeof RetentionSchema>;

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../../core/schema';
 import { DomainError } from '../../core/aggregates';
 import {
   CommandFailedBeforeError,

@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import * as z from '../../schema';
 
 /** What the worker Lambda is invoked with: only the id, since the command itself is in the database. */
-export const WorkerEventSchema = z.object({ commandId: z.string().min(1).max(200) });
+export const WorkerEventSchema = z.object({ commandId: z.string().check(z.minLength(1), z.maxLength(200)) });
 
 export type WorkerEvent = z.infer<typeof WorkerEventSchema>;
 

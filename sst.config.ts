@@ -38,6 +38,11 @@ export default $config({
     const root = $cli.paths.root;
     const serviceMigrations = service.migrations ? path.relative(root, service.migrations) : undefined;
     const packageRoot = $dev ? root : '/var/task';
+    // X-Ray only where the service asks for it (see ServiceDefinition.xray): active tracing, and the tracer in each handler.
+    const activeTracing = (args: { tracingConfig?: unknown }): undefined => {
+      if (service.xray) args.tracingConfig = { mode: 'Active' };
+      return undefined;
+    };
     const shared = {
       runtime: 'nodejs22.x',
       link: [databaseUrl],
@@ -49,12 +54,14 @@ export default $config({
         DB_DRIVER: service.database.driver,
         DB_POOL_MAX: String(service.database.poolMax),
         POWERTOOLS_SERVICE_NAME: service.name,
+        POWERTOOLS_TRACE_ENABLED: String(service.xray),
         MIGRATIONS_DIRECTORY: $dev ? path.join(root, 'migrations') : `${packageRoot}/migrations`,
         ...(serviceMigrations
           ? { SERVICE_MIGRATIONS_DIRECTORY: $dev ? path.join(root, serviceMigrations) : `${packageRoot}/service-migrations` }
           : {}),
       },
       nodejs: { esbuild: { external: bundleExternals(service.database.driver) }, plugins: ESBUILD_PLUGINS },
+      ...(service.xray ? { transform: { function: activeTracing } } : {}),
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
     // Applies the migrations on every deploy, before any function of the new code is created.
@@ -67,7 +74,8 @@ export default $config({
     const afterMigration = {
       ...shared,
       transform: {
-        function: (_args: unknown, opts: { dependsOn?: unknown }) => {
+        function: (args: { tracingConfig?: unknown }, opts: { dependsOn?: unknown }) => {
+          activeTracing(args);
           opts.dependsOn = [migration];
         },
       },

@@ -111,6 +111,18 @@ describe('sst.config.ts', () => {
     }
   });
 
+  it('leaves X-Ray off, as the service does not ask for it: no active tracing, and the tracer not loaded', async () => {
+    expect(service.xray).toBe(false);
+    const { recorded } = await deploy();
+    for (const fn of recorded.functions) {
+      expect(environmentOf(fn).POWERTOOLS_TRACE_ENABLED, fn.declaredBy).toBe('false');
+      const transform = (fn.args.transform as { function?: (args: Record<string, unknown>, opts: object) => void } | undefined)?.function;
+      const args: Record<string, unknown> = {};
+      transform?.(args, {});
+      expect(args, fn.declaredBy).not.toHaveProperty('tracingConfig');
+    }
+  });
+
   it('bundles every function without the AWS SDK (the runtime has it) or the drivers the service does not use', async () => {
     const { recorded } = await deploy();
     for (const fn of recorded.functions) {

@@ -39,7 +39,7 @@ declare namespace sst {
       copyFiles?: Input<{ from: Input<string>; to?: Input<string> }[]>;
       permissions?: Input<{ actions: string[]; resources: Input<string>[] }[]>;
       nodejs?: Input<{ esbuild?: Input<{ external?: string[] }>; plugins?: Input<string> }>;
-      /** Changes to the underlying resources; here, what the Lambda function waits for. */
+      /** Changes to the underlying resources; here, what the Lambda function waits for, and its tracing mode. */
       transform?: { function?: (args: never, opts: { dependsOn?: unknown }) => void };
     }
 

@@ -56,6 +56,18 @@ describe("sst.config.ts, from a service's settings", () => {
     }
   });
 
+  it('an X-Ray service: active tracing on every function, the Migrator included, and the tracer enabled in each', async () => {
+    const { recorded } = await deploy(defineService({ ...todoService, xray: true }));
+    expect(recorded.functions.map(handlerOf)).toContain('functions/migrator.handler');
+    for (const fn of recorded.functions) {
+      expect(environmentOf(fn).POWERTOOLS_TRACE_ENABLED, fn.declaredBy).toBe('true');
+      const transform = (fn.args.transform as { function?: (args: Record<string, unknown>, opts: object) => void } | undefined)?.function;
+      const args: Record<string, unknown> = {};
+      transform?.(args, {});
+      expect(args, fn.declaredBy).toEqual({ tracingConfig: { mode: 'Active' } });
+    }
+  });
+
   it("the service's own migrations are copied into every bundle and named to its functions", async () => {
     const { recorded } = await deploy(todoService);
     for (const fn of recorded.functions) {

@@ -41,7 +41,7 @@ async function post(apiUrl: string, type: string, payload: object, headers: Reco
 }
 
 /**
- * One client of the API doing what a bank's users do, at random: deposits,
+ * One client of the API doing what account holders do, at random: deposits,
  * withdrawals (some refused for want of funds), transfers (some to accounts
  * that do not exist, or too large), and some commands sent asynchronously.
  * Every answer is written in the ledger the invariants check.

@@ -6,7 +6,9 @@ import { config, locales, type core } from 'zod/mini';
  * zod costs about 20 ms of every cold start to import, mini about 2.
  * Import it as a namespace (`import * as z from '../schema'`): re-exported as
  * one object, every bundle would keep all of it. zod/mini carries no messages
- * of its own; these are classic zod's English ones.
+ * of its own; these are classic zod's English ones. package.json lists this
+ * file under `sideEffects`: every binding it exports is zod's, so a bundler
+ * would otherwise drop the module, and this call with it.
  */
 config(locales.en());
 

@@ -59,6 +59,16 @@ describe('the function bundles', () => {
     expect(JSON.parse(accepted?.body ?? '{}')).toMatchObject({ streamId: `account-${accountId}`, version: 1 });
   }, 60_000);
 
+  it("an invalid command is refused with zod's English messages, as it is unbundled", async () => {
+    await invoke('migrator', { migrate: true });
+    const refused = await invoke('http/postCommand', postCommandEvent('OpenAccount', { accountId: crypto.randomUUID(), owner: 42, currency: 'EUR' }));
+    expect(refused?.statusCode).toBe(400);
+    expect(JSON.parse(refused?.body ?? '{}')).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { issues: [{ path: 'owner', message: 'Invalid input: expected string, received number' }] },
+    });
+  }, 60_000);
+
   it('the query bundle serves the routes of the service', async () => {
     const read = await invoke('http/query', apiGatewayEvent({ method: 'GET', route: '/accounts/{id}', path: '/accounts/nobody', pathParameters: { id: 'nobody' } }));
     expect(read?.statusCode).toBe(404);

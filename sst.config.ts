@@ -38,7 +38,8 @@ export default $config({
     const root = $cli.paths.root;
     const serviceMigrations = service.migrations ? path.relative(root, service.migrations) : undefined;
     const packageRoot = $dev ? root : '/var/task';
-    // X-Ray only where the service asks for it (see ServiceDefinition.xray): active tracing, and the tracer in each handler.
+    // X-Ray only where the service asks for it (see ServiceDefinition.xray): active tracing, the tracer in each
+    // handler, and the right to send segments, without which Lambda refuses active tracing.
     const activeTracing = (args: { tracingConfig?: unknown }): undefined => {
       if (service.xray) args.tracingConfig = { mode: 'Active' };
       return undefined;
@@ -61,7 +62,9 @@ export default $config({
           : {}),
       },
       nodejs: { esbuild: { external: bundleExternals(service.database.driver) }, plugins: ESBUILD_PLUGINS },
-      ...(service.xray ? { transform: { function: activeTracing } } : {}),
+      ...(service.xray
+        ? { permissions: [{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }], transform: { function: activeTracing } }
+        : {}),
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
     // Applies the migrations on every deploy, before any function of the new code is created.

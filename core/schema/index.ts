@@ -6,11 +6,12 @@ import { config, locales, type core } from 'zod/mini';
  * zod costs about 20 ms of every cold start to import, mini about 2.
  * Import it as a namespace (`import * as z from '../schema'`): re-exported as
  * one object, every bundle would keep all of it. zod/mini carries no messages
- * of its own; these are classic zod's English ones. package.json lists this
+ * of its own; these are classic zod's English ones, set as classic zod sets
+ * them: unless the service chose a locale first. package.json lists this
  * file under `sideEffects`: every binding it exports is zod's, so a bundler
  * would otherwise drop the module, and this call with it.
  */
-config(locales.en());
+if (!config().localeError) config(locales.en());
 
 export * from 'zod/mini';
 

@@ -116,6 +116,7 @@ describe('sst.config.ts', () => {
     const { recorded } = await deploy();
     for (const fn of recorded.functions) {
       expect(environmentOf(fn).POWERTOOLS_TRACE_ENABLED, fn.declaredBy).toBe('false');
+      expect(fn.args.permissions, fn.declaredBy).toBeUndefined();
       const transform = (fn.args.transform as { function?: (args: Record<string, unknown>, opts: object) => void } | undefined)?.function;
       const args: Record<string, unknown> = {};
       transform?.(args, {});

@@ -56,11 +56,12 @@ describe("sst.config.ts, from a service's settings", () => {
     }
   });
 
-  it('an X-Ray service: active tracing on every function, the Migrator included, and the tracer enabled in each', async () => {
+  it('an X-Ray service: active tracing on every function, the Migrator included, the right to send segments, and the tracer enabled in each', async () => {
     const { recorded } = await deploy(defineService({ ...todoService, xray: true }));
     expect(recorded.functions.map(handlerOf)).toContain('functions/migrator.handler');
     for (const fn of recorded.functions) {
       expect(environmentOf(fn).POWERTOOLS_TRACE_ENABLED, fn.declaredBy).toBe('true');
+      expect(fn.args.permissions, fn.declaredBy).toEqual([{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }]);
       const transform = (fn.args.transform as { function?: (args: Record<string, unknown>, opts: object) => void } | undefined)?.function;
       const args: Record<string, unknown> = {};
       transform?.(args, {});

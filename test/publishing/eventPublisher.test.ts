@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
 import { eventRouting, readPublishingStatus } from '../../core/publishing';
 import { deferred, deposited, opened, sleep, uniqueStreamId, withdrawn, type AccountEvent } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { connectNats } from '../support/natsTesting';
 import { startTcpProxy } from '../support/tcpProxy';
 import {
@@ -186,6 +187,7 @@ describe('publishing stored events from the feed', () => {
 
       await proxy.cut();
       const during = await appendEvents(20, 10);
+      await untilFeedHorizonPasses(harness.db);
       const outage = await publisher.run({ deadline: Date.now() + 1_000 });
       expect(outage).toMatchObject({ caughtUp: false });
       expect(outage.lastError).not.toBeNull();

@@ -128,6 +128,7 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
       };
       const publisher = h.publisher({ connect: () => connectNats({ servers: nats.url }), retryBackoff: { baseMs: 10, maxMs: 50 } });
 
+      await untilFeedHorizonPasses(h.db);
       const blocked = await publisher.run({ deadline: Date.now() + 500 });
       expect(blocked).toMatchObject({ parked: 0, caughtUp: false });
       expect(blocked.lastError).toMatch(/insufficient resources/);

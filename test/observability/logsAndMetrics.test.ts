@@ -134,6 +134,7 @@ describe('logs and metrics, on PostgreSQL and NATS', () => {
     try {
       const service = { ...runtime.service, publishing: { integrationSubjects: [], routing: { subjectFor: (event: { streamId: string }) => (event.streamId === 'account-lag-1' ? `nowhere-${jetStream.prefix}.lost` : undefined) } } };
       const publisher = createServicePublisher({ db: bank().db, service }, { ...publishingConfigFromEnv({}), NATS_URL, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix });
+      await untilFeedHorizonPasses(bank().db);
       await publisher.run({ deadline: Date.now() + 15_000 });
       await publisher.close();
     } finally {

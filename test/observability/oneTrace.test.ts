@@ -6,6 +6,7 @@ import { handleEventMessage } from '../../core/publishing';
 import { createServicePublisher } from '../../core/service';
 import { getRuntime } from '../../functions/runtime';
 import { postCommandRequest } from '../support/commandHttp';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 import { connectNats, deleteJetStream, NATS_URL, uniqueJetStream } from '../support/natsTesting';
 import { installTracingSdk, parentOf } from './support/tracingSdk';
@@ -39,6 +40,7 @@ describe('one trace, from an HTTP command to a consumer, a projection and a saga
     const service = { ...runtime.service, publishing: { integrationSubjects: [`${jetStream.prefix}-compliance.>`] } };
     const publisher = createServicePublisher({ db: runtime.db, service }, config);
     try {
+      await untilFeedHorizonPasses(runtime.db);
       await publisher.run({ deadline: Date.now() + 10_000 });
     } finally {
       await publisher.close();

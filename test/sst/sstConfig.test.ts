@@ -7,6 +7,7 @@ import { serviceRoutes } from '../../core/service';
 import { service } from '../../functions/service';
 import { checkExportedFunction, HANDLER_EXTENSIONS } from './handlerExports';
 import {
+  applyFunctionTransform,
   environmentOf,
   functionWithHandler,
   handlerOf,
@@ -92,14 +93,12 @@ describe('sst.config.ts', () => {
       { name: 'Migrate', args: { functionName: new Ref('Migrator.name'), input: anyString, triggers: { deployedAt: anyString } } },
     ]);
     for (const fn of first.recorded.functions) {
-      const transform = (fn.args.transform as { function?: (args: unknown, opts: { dependsOn?: unknown }) => void } | undefined)?.function;
+      const transformed = applyFunctionTransform(fn);
       if (handlerOf(fn) === 'functions/migrator.handler') {
-        expect(transform, fn.declaredBy).toBeUndefined();
+        expect(transformed, fn.declaredBy).toBeUndefined();
         continue;
       }
-      const opts: { dependsOn?: unknown } = {};
-      transform?.({}, opts);
-      expect(opts.dependsOn, fn.declaredBy).toEqual([expect.objectContaining({ name: 'Migrate' })]);
+      expect(transformed?.opts.dependsOn, fn.declaredBy).toEqual([expect.objectContaining({ name: 'Migrate' })]);
     }
   });
 
@@ -117,10 +116,7 @@ describe('sst.config.ts', () => {
     for (const fn of recorded.functions) {
       expect(environmentOf(fn).POWERTOOLS_TRACE_ENABLED, fn.declaredBy).toBe('false');
       expect(fn.args.permissions, fn.declaredBy).toBeUndefined();
-      const transform = (fn.args.transform as { function?: (args: Record<string, unknown>, opts: object) => void } | undefined)?.function;
-      const args: Record<string, unknown> = {};
-      transform?.(args, {});
-      expect(args, fn.declaredBy).not.toHaveProperty('tracingConfig');
+      expect(applyFunctionTransform(fn)?.args ?? {}, fn.declaredBy).not.toHaveProperty('tracingConfig');
     }
   });
 

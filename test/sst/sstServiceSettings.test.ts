@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defineService, type Service } from '../../core/service';
 import { todoService } from '../examples/todo/todoService';
-import { environmentOf, handlerOf, installGlobals, linksOf, loadConfig, Ref, removeGlobals, runConfig } from './sstStubs';
+import { applyFunctionTransform, environmentOf, handlerOf, installGlobals, linksOf, loadConfig, Ref, removeGlobals, runConfig } from './sstStubs';
 
 const deployment = vi.hoisted((): { service: unknown } => ({ service: undefined }));
 vi.mock('../../functions/service', () => ({
@@ -62,10 +62,7 @@ describe("sst.config.ts, from a service's settings", () => {
     for (const fn of recorded.functions) {
       expect(environmentOf(fn).POWERTOOLS_TRACE_ENABLED, fn.declaredBy).toBe('true');
       expect(fn.args.permissions, fn.declaredBy).toEqual([{ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] }]);
-      const transform = (fn.args.transform as { function?: (args: Record<string, unknown>, opts: object) => void } | undefined)?.function;
-      const args: Record<string, unknown> = {};
-      transform?.(args, {});
-      expect(args, fn.declaredBy).toEqual({ tracingConfig: { mode: 'Active' } });
+      expect(applyFunctionTransform(fn)?.args, fn.declaredBy).toEqual({ tracingConfig: { mode: 'Active' } });
     }
   });
 

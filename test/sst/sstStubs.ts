@@ -170,6 +170,19 @@ export const environmentOf = (fn: DeclaredFunction): Args => (fn.args.environmen
 
 export const linksOf = (fn: DeclaredFunction): unknown[] => (fn.args.link ?? []) as unknown[];
 
+/**
+ * What a function's `transform.function` does to the Lambda function beneath
+ * it: the arguments it sets and the resource options (what it waits for);
+ * undefined when the function declares no transform.
+ */
+export function applyFunctionTransform(fn: DeclaredFunction): { args: Args; opts: { dependsOn?: unknown } } | undefined {
+  const transform = (fn.args.transform as { function?: (args: Args, opts: { dependsOn?: unknown }) => void } | undefined)?.function;
+  if (!transform) return undefined;
+  const applied = { args: {}, opts: {} };
+  transform(applied.args, applied.opts);
+  return applied;
+}
+
 export function functionWithHandler(recorded: Recording, handler: string): DeclaredFunction {
   const found = recorded.functions.find((fn) => fn.args.handler === handler);
   if (!found) throw new Error(`no function with handler ${handler}`);

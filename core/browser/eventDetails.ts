@@ -4,10 +4,9 @@ import { BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView } from './eventView';
 import { parseQuery } from './pageCursor';
+import { isUuid } from './uuidText';
 
 const EventQuery = z.object({ original: z.optional(z.enum(['true', 'false'])) });
-const Uuid = z.uuid();
-const isUuid = (value: string) => Uuid.safeParse(value).success;
 
 /** `GET /browser/api/events/{eventId}`: one event, with links to its stream, its correlation's story and what caused it. */
 export async function eventDetails(sources: BrowserSources, eventId: string, query: Record<string, string | undefined>) {

@@ -5,6 +5,7 @@ import { readSagaInstance } from '../sagas';
 import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { decodeCursor, encodeCursor, PageLimit, parseQuery } from './pageCursor';
+import { isUuid } from './uuidText';
 
 const SAGAS_SQL = `
   SELECT saga, saga_id, phase, failure, started_at, updated_at FROM saga_instances
@@ -78,7 +79,6 @@ export async function rebuildProjectionAction(sources: BrowserSources, name: str
 
 /** `POST /browser/api/publishing/parked/{eventId}/requeue`: puts a parked message back in line for the next publisher run. */
 export async function requeueAction(sources: BrowserSources, messageId: string) {
-  // Parked messages are keyed by uuid: any other id names none.
-  if (!z.uuid().safeParse(messageId).success || !(await requeueParkedMessage(sources.db, messageId))) throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}`, { messageId });
+  if (!isUuid(messageId) || !(await requeueParkedMessage(sources.db, messageId))) throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}`, { messageId });
   return { messageId, requeued: true };
 }

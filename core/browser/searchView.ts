@@ -1,13 +1,11 @@
-import * as z from '../schema';
 import type { BrowserSources } from './BrowserSources';
+import { isUuid } from './uuidText';
 
 export interface SearchMatch {
   kind: 'event' | 'stream' | 'correlation' | 'trace' | 'saga';
   id: string;
   href: string;
 }
-
-const Uuid = z.uuid();
 
 const SEARCH_SQL = `
   SELECT
@@ -25,9 +23,8 @@ const SEARCH_SQL = `
 export async function search(sources: BrowserSources, query: Record<string, string | undefined>) {
   const q = (query.q ?? '').trim();
   if (q === '' || q.length > 200) return { q, matches: [] };
-  const isUuid = Uuid.safeParse(q).success;
   const isTraceId = /^[0-9a-f]{32}$/.test(q);
-  const { rows } = await sources.db.query<Record<SearchMatch['kind'], boolean>>(SEARCH_SQL, [q, isUuid, isTraceId]);
+  const { rows } = await sources.db.query<Record<SearchMatch['kind'], boolean>>(SEARCH_SQL, [q, isUuid(q), isTraceId]);
   const found = rows[0];
   const href: Record<SearchMatch['kind'], string> = {
     event: `/browser/api/events/${q}`,

@@ -31,12 +31,16 @@ function contextOf(item: TracedItem) {
 /**
  * Handles one item of a batch in its own context (log lines carry its ids)
  * and, where the batch is traced, its own span under the batch's, linked to
- * the item's own trace. Untraced, it costs no span.
+ * the item's own trace. Untraced, it costs no span, and synchronous work (a
+ * projection folding an event into its batch) stays synchronous: an item
+ * then costs no promise.
  */
-export function handleItem<T>(item: TracedItem, spanName: string, work: () => Promise<T>): Promise<T> {
+export function handleItem<T>(item: TracedItem, spanName: string, work: () => T | Promise<T>): T | Promise<T> {
   const recording = trace.getActiveSpan()?.isRecording() === true;
   return runInContext(contextOf(item), () =>
-    recording ? inSpan(spanName, { kind: SpanKind.CONSUMER, links: linkTo(item.traceparent), attributes: { 'messaging.message.id': item.id } }, work) : work(),
+    recording
+      ? inSpan(spanName, { kind: SpanKind.CONSUMER, links: linkTo(item.traceparent), attributes: { 'messaging.message.id': item.id } }, async () => work())
+      : work(),
   );
 }
 

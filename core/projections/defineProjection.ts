@@ -116,9 +116,8 @@ export function defineProjection<Event extends EventShape>() {
           const handler = handlers[event.type];
           if (!handler) continue;
           try {
-            await handleItem(eventItem(event), `project ${event.type}`, async () => {
-              await handler(event, context);
-            });
+            const handled = handleItem(eventItem(event), `project ${event.type}`, () => handler(event, context));
+            if (handled instanceof Promise) await handled;
           } catch (error) {
             throw new ProjectionHandlerError(definition.name, event.eventId, event.type, error);
           }

@@ -4,6 +4,7 @@ import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type EventStore } from '../../core/eventstore';
 import { getProcessorStatus } from '../../core/processing';
 import { createSagaRuntime, defineSaga, readSagaInstance, sagaCounts, type IgnoredInput, type Saga } from '../../core/sagas';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 type OrderEvent =
@@ -137,6 +138,8 @@ describe('saga instances on PostgreSQL', () => {
   it('a watching sweeper fires a timeout as it comes due; a second sweeper meanwhile sweeps once and leaves', async () => {
     const runtime = runtimeOf(reminder);
     await append('r1', 'OrderOpened');
+    // One run, so it must find the order: another file's open transaction can hold the feed back a moment.
+    await untilFeedHorizonPasses(db);
     await runtime.run({ holder: 'test', deadline: Date.now() + 10_000 });
     const scheduled = await readSagaInstance(db, 'reminder', 'r1');
     expect(scheduled?.timeouts).toHaveLength(1);

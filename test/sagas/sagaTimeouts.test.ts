@@ -67,11 +67,21 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     }
     // As the first credit starts, the clock passes every timeout and another sweeper fires them all:
     // the transfers already debited have cancelled theirs, the others time out racing their own steps.
+    // The processor may debit every transfer before it credits any: then the race starts as the
+    // debit of the second half's first transfer does, so some transfers are always still debiting.
     const other = bank().another();
     const race = { timedOut: false };
+    const raceIndex = (request: CommandRequest) => {
+      const transferId = String((request.payload as { transferId?: string }).transferId);
+      return transferId.startsWith('race-') ? Number(transferId.slice('race-'.length)) : undefined;
+    };
     beforeCommands(
       bank().runtime.bus,
-      (request) => request.type === 'Deposit' && String((request.payload as { transferId?: string }).transferId).startsWith('race-'),
+      (request) => {
+        const index = raceIndex(request);
+        if (index === undefined) return false;
+        return request.type === 'Deposit' || (request.type === 'Withdraw' && index >= transfers.length / 2);
+      },
       async () => {
         if (race.timedOut) return;
         race.timedOut = true;

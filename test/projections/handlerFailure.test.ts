@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { START_OF_FEED } from '../../core/eventstore';
-import { createProjector, getProjectionStatus, resumeProjection } from '../../core/projections';
+import type { AccountEvent } from '../../core/bank';
+import type { RecordedEvent } from '../../core/eventstore';
+import { createProjector, createProjectionReader, defineProjection, getProjectionStatus, resumeProjection } from '../../core/projections';
 import { sleep } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -38,6 +40,47 @@ describe('a handler that fails at event k', () => {
     expectExactlyOnceInOrder(await readApplied(db, fixed), appended.eventIds);
     const [after] = await getProjectionStatus(db, 'failing_once');
     expect(after?.generations[0]?.partitions[0]).toMatchObject({ state: 'running', attempts: 0, lastError: null, lagEvents: 0 });
+  });
+});
+
+describe('a synchronous handler that throws at event k', () => {
+  const context = useProjectionDatabase();
+
+  it('stops its partition there as an async one does, and its batch leaves nothing behind', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, ['sync-a', 'sync-b'], 20, 5);
+    const feed = (await readThrough(store, START_OF_FEED, appended.checkpoint)).events;
+    const poison = feed[23]?.eventId;
+    // Folds ids into its batch with no promise, and writes them once per batch.
+    const fold = (event: RecordedEvent, { batch }: { batch: string[] }) => {
+      if (event.eventId === poison) throw new Error(`refusing ${event.eventId}`);
+      batch.push(event.eventId);
+    };
+    const folding = defineProjection<AccountEvent>()({
+      name: 'folding_sync',
+      version: 1,
+      batchSize: 10,
+      tables: ['seen'],
+      setup: async (tx, { seen }) => {
+        await tx.query(`CREATE TABLE ${seen} (seq bigserial PRIMARY KEY, event_id uuid NOT NULL)`);
+      },
+      startBatch: (): string[] => [],
+      handlers: { AccountOpened: fold, MoneyDeposited: fold, MoneyWithdrawn: fold },
+      flush: async ({ tx, tables, batch }) => {
+        await tx.query(`INSERT INTO ${tables.seen} (event_id) SELECT unnest($1::uuid[])`, [batch]);
+      },
+    });
+
+    const run = await createProjector({ db, projections: [folding], failurePolicy: fastRetries }).runUntilCaughtUp();
+    expect(run.eventsApplied).toBe(20);
+    const [status] = await getProjectionStatus(db, 'folding_sync');
+    const partition = status?.generations[0]?.partitions[0];
+    expect(partition).toMatchObject({ state: 'rebuilding', attempts: 1, failedEventId: poison });
+    expect(partition?.lastError).toContain(`refusing ${poison ?? ''}`);
+    const tables = await createProjectionReader(db, folding, { cacheMs: 0 }).tables();
+    if (!tables) throw new Error('folding_sync has no generation to read');
+    const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${tables.seen} ORDER BY seq`);
+    expect(rows.map((row) => row.event_id)).toEqual(feed.slice(0, 20).map((event) => event.eventId));
   });
 });
 

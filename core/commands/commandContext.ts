@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../eventstore';
+import { newTimeOrderedId } from '../ids/timeOrderedId';
 import { formatTraceparent, freshTraceparent, parseTraceparent } from '../observability';
 
 /** The ids a command carries onto everything it writes. */
@@ -24,11 +24,11 @@ export interface ContextInput {
 }
 
 export function buildCommandContext(input: ContextInput): CommandContext {
-  const commandId = input.commandId ?? randomUUID();
+  const commandId = input.commandId ?? newTimeOrderedId();
   const incoming = parseTraceparent(input.traceparent);
   return {
     commandId,
-    correlationId: input.correlationId ?? randomUUID(),
+    correlationId: input.correlationId ?? newTimeOrderedId(),
     causationId: input.causationId ?? commandId,
     traceparent: incoming ? formatTraceparent(incoming) : freshTraceparent(),
     traceFromCaller: incoming !== null,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newTimeOrderedId } from '../ids/timeOrderedId';
 import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import type { ValidationIssue } from './errors';
@@ -49,7 +49,7 @@ export function serializeMessages(
     if (body === undefined) return;
     if (Buffer.byteLength(body) > maxBytes) issues.push({ path: `${path}.body`, message: `is over the limit of ${maxBytes} bytes` });
     members.push(
-      JSON.stringify({ messageId: message.messageId ?? randomUUID(), orderingKey: message.orderingKey, subject: message.subject, headers: message.headers ?? {} }).slice(0, -1) +
+      JSON.stringify({ messageId: message.messageId ?? newTimeOrderedId(), orderingKey: message.orderingKey, subject: message.subject, headers: message.headers ?? {} }).slice(0, -1) +
         `,"body":${body}}`,
     );
   });

@@ -64,12 +64,20 @@ describeOnEachDriver('the command bus', (context) => {
     });
   });
 
-  it('creates a command id and a correlation id when the caller gives none', async () => {
+  it('creates a command id and a correlation id when the caller gives none, both time-ordered (UUIDv7)', async () => {
     const accountId = newId();
+    const before = Date.now();
     const outcome = await bus().execute({ type: 'OpenAccount', payload: { accountId, owner: 'ada', currency: 'EUR' } });
+    const after = Date.now();
     const [event] = await eventsOf(accountId);
     expect(event?.metadata.commandId).toBe(outcome.commandId);
-    expect(event?.metadata.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+    // Time-ordered ids keep the command table's key and the correlation indexes growing at their right edge.
+    for (const id of [outcome.commandId, event?.metadata.correlationId ?? '']) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const millis = parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+      expect(millis).toBeGreaterThanOrEqual(before);
+      expect(millis).toBeLessThanOrEqual(after);
+    }
   });
 
   it('refuses an unknown command type', async () => {

@@ -4,7 +4,7 @@ import { BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView } from './eventView';
 import { parseQuery } from './pageCursor';
-import { isUuid } from './uuidText';
+import { isUuid } from '../ids/uuidText';
 
 const EventQuery = z.object({ original: z.optional(z.enum(['true', 'false'])) });
 

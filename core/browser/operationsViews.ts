@@ -5,7 +5,7 @@ import { readSagaInstance } from '../sagas';
 import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { decodeCursor, encodeCursor, PageLimit, parseQuery } from './pageCursor';
-import { isUuid } from './uuidText';
+import { isUuid } from '../ids/uuidText';
 
 const SAGAS_SQL = `
   SELECT saga, saga_id, phase, failure, started_at, updated_at FROM saga_instances

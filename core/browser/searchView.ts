@@ -1,5 +1,5 @@
 import type { BrowserSources } from './BrowserSources';
-import { isUuid } from './uuidText';
+import { isUuid } from '../ids/uuidText';
 
 export interface SearchMatch {
   kind: 'event' | 'stream' | 'correlation' | 'trace' | 'saga';

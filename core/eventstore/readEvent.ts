@@ -1,11 +1,9 @@
-import * as z from '../schema';
 import type { Queryable } from '../db';
+import { isUuid } from '../ids/uuidText';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, RecordedEvent } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-
-const EventId = z.uuid();
 
 const READ_EVENT_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id = $1`;
 
@@ -15,7 +13,7 @@ export async function readEvent<E extends EventShape = EventShape>(
   eventId: string,
   upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<RecordedEvent<E> | null> {
-  if (!EventId.safeParse(eventId).success) {
+  if (!isUuid(eventId)) {
     throw new EventValidationError([{ path: 'eventId', message: 'event id must be a UUID' }]);
   }
   const { rows } = await db.query<EventRow>(READ_EVENT_SQL, [eventId], { name: 'read_event' });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted, so equal payloads hash equally whatever their
@@ -19,7 +19,11 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Identifies a command's type and payload, to tell a retry from a reuse of its id. */
+/**
+ * Identifies a command's type and payload, to tell a retry from a reuse of its
+ * id. The one-shot `hash` makes no Hash object: a command pays for this on
+ * every run, most often with cold caches.
+ */
 export function payloadHash(commandType: string, payload: unknown): string {
-  return createHash('sha256').update(commandType).update('\n').update(canonicalJson(payload)).digest('hex');
+  return hash('sha256', `${commandType}\n${canonicalJson(payload)}`, 'hex');
 }

@@ -43,8 +43,13 @@ export interface SpanRequest extends SpanOptions {
   parent?: Context | undefined;
 }
 
-/** Runs `work` in a span named `name`, ended when it settles; an error is recorded on it and rethrown. */
-export async function inSpan<T>(name: string, request: SpanRequest, work: (span: Span) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in a span named `name`, ended when it settles; an error is
+ * recorded on it and rethrown. It returns the span callback's own promise:
+ * every command and append runs through here, and an async wrapper would add
+ * a promise and a turn of the microtask queue to each.
+ */
+export function inSpan<T>(name: string, request: SpanRequest, work: (span: Span) => Promise<T>): Promise<T> {
   const { parent, ...options } = request;
   return tracer.startActiveSpan(name, options, parent ?? context.active(), async (span) => {
     try {

@@ -21,4 +21,14 @@ describe('time-ordered ids', () => {
     const ids = new Set(Array.from({ length: 10_000 }, () => newTimeOrderedId(at)));
     expect(ids.size).toBe(10_000);
   });
+
+  it('are random in every digit after the time, with the RFC 9562 variant in all four of its forms', () => {
+    const at = Date.now();
+    const tails = Array.from({ length: 2_000 }, () => newTimeOrderedId(at).slice(14).replaceAll('-', ''));
+    // The version nibble 7, three random digits, the variant digit, then fifteen random digits.
+    const digitsSeen = Array.from({ length: tails[0]?.length ?? 0 }, (_, position) => new Set(tails.map((tail) => tail[position])));
+    expect(digitsSeen[0]).toEqual(new Set(['7']));
+    expect(digitsSeen[4]).toEqual(new Set(['8', '9', 'a', 'b']));
+    for (const [position, seen] of digitsSeen.entries()) if (position !== 0 && position !== 4) expect(seen.size, `digit ${position}`).toBe(16);
+  });
 });

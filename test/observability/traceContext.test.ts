@@ -36,6 +36,16 @@ describe('W3C traceparent at the edge', () => {
     expect(new Set(parsed.map((parent) => parent?.traceId)).size).toBe(10_000);
     expect(new Set(parsed.map((parent) => parent?.spanId)).size).toBe(10_000);
   });
+
+  it('draws every hex digit of a fresh trace id and span id at random', () => {
+    const ids = Array.from({ length: 2_000 }, () => {
+      const parent = parseTraceparent(freshTraceparent());
+      return `${parent?.traceId ?? ''}${parent?.spanId ?? ''}`;
+    });
+    for (let position = 0; position < 48; position += 1) {
+      expect(new Set(ids.map((id) => id[position])).size, `digit ${position}`).toBe(16);
+    }
+  });
 });
 
 describe('a command over HTTP, traced by the OpenTelemetry SDK', () => {

@@ -4,7 +4,7 @@ import type { EventStore } from '../../core/eventstore';
 import { insertBaselineEvents } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withEventStore, withPlainPool } from '../support/connections';
-import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { measureThroughputAndCpu, type Step, type Timing } from '../support/measureThroughput';
 import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
 
 function appendWithStore(store: EventStore, streamId: string, size: number): Step {
@@ -43,11 +43,11 @@ export function benchmarkBatchAppends(url: string, size: number, concurrency: nu
     'events/s',
     (round) =>
       withEventStore(url, concurrency, (store) =>
-        measureThroughput({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, streamId('s', round, worker), size) }),
+        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, streamId('s', round, worker), size) }),
       ),
     (round) =>
       withPlainPool(url, concurrency, (pool) =>
-        measureThroughput({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, streamId('b', round, worker), size) }),
+        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, streamId('b', round, worker), size) }),
       ),
   );
 }

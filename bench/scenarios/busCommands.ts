@@ -4,7 +4,7 @@ import type { CommandBus } from '../../core/commands';
 import { insertBaselineCommand } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
-import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { measureThroughputAndCpu, type Step, type Timing } from '../support/measureThroughput';
 
 /** One open account per worker and round, so workers measure the path rather than contend on one aggregate. */
 async function openAccounts(bus: CommandBus, count: number): Promise<string[]> {
@@ -62,10 +62,10 @@ export async function benchmarkBusCommands(url: string, bus: CommandBus, concurr
     `Deposit commands through the bus, concurrency ${concurrency} (baseline: the event and idempotency rows by hand)`,
     'commands/s',
     (round) =>
-      measureThroughput({ ...timing, concurrency, createWorker: (worker) => depositThroughBus(bus, accounts[round - 1]?.[worker] ?? '') }),
+      measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => depositThroughBus(bus, accounts[round - 1]?.[worker] ?? '') }),
     (round) =>
       withPlainPool(url, poolSize, (pool) =>
-        measureThroughput({ ...timing, concurrency, createWorker: (worker) => depositByHand(pool, handAccounts[round - 1]?.[worker] ?? '') }),
+        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => depositByHand(pool, handAccounts[round - 1]?.[worker] ?? '') }),
       ),
   );
 }

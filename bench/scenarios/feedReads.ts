@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { START_OF_FEED, type EventStore } from '../../core/eventstore';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withEventStore, withPlainPool } from '../support/connections';
-import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { measureThroughputAndCpu, type Step, type Timing } from '../support/measureThroughput';
 import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
 
 export interface FeedScenario {
@@ -26,7 +26,7 @@ export async function benchmarkFeedReads(url: string, scenario: FeedScenario): P
   await withEventStore(url, 1, (store) => fillFeed(store, eventCount));
   await withPlainPool(url, 1, (pool) => pool.query('VACUUM ANALYZE events'));
   const measureScans = (scan: () => Promise<number>) =>
-    measureThroughput({ ...timing, concurrency: 1, createWorker: () => checkedScan(scan, eventCount) });
+    measureThroughputAndCpu({ ...timing, concurrency: 1, createWorker: () => checkedScan(scan, eventCount) });
   return compareInterleaved(
     `read feed from start, batches of ${batchSize}`,
     'events/s',

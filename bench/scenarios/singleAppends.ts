@@ -5,7 +5,7 @@ import { seededRandom } from '../../test/support/seededRandom';
 import { insertBaselineEvent } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withEventStore, withPlainPool } from '../support/connections';
-import { measureThroughput, type Step, type Timing } from '../support/measureThroughput';
+import { measureThroughputAndCpu, type Step, type Timing } from '../support/measureThroughput';
 import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
 
 /** A tenth of the appends open a new stream; the rest extend one of the worker's streams. */
@@ -82,11 +82,11 @@ export function benchmarkSingleAppends(url: string, concurrency: number, timing:
     'events/s',
     (round) =>
       withEventStore(url, concurrency, (store) =>
-        measureThroughput({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, prefix('s', round, worker), worker + 1) }),
+        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, prefix('s', round, worker), worker + 1) }),
       ),
     (round) =>
       withPlainPool(url, concurrency, (pool) =>
-        measureThroughput({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, prefix('b', round, worker), worker + 1) }),
+        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, prefix('b', round, worker), worker + 1) }),
       ),
   );
 }

@@ -1,3 +1,5 @@
+import type { CpuPerUnit } from './cpuSplit';
+
 /** One line of `bench/results/eventstore.json`. */
 export interface BenchResult {
   name: string;
@@ -6,6 +8,8 @@ export interface BenchResult {
   baseline: number;
   /** value / baseline: above 1 the event store is faster than the hand-written SQL. */
   ratio: number;
+  /** Where measured: the CPU per unit of work on each side, in microseconds. */
+  cpu?: { framework: CpuPerUnit; baseline: CpuPerUnit };
 }
 
 export function benchResult(name: string, unit: string, value: number, baseline: number): BenchResult {

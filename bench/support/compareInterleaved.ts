@@ -1,7 +1,9 @@
 import { benchResult, type BenchResult } from './benchResult';
+import { meanCpu } from './cpuSplit';
+import type { Throughput } from './measureThroughput';
 
 /** Measures one side's rate in a numbered round (1 or 2); a round uses its own streams. */
-export type MeasureRound = (round: number) => Promise<number>;
+export type MeasureRound = (round: number) => Promise<number | Throughput>;
 
 export interface Comparison {
   result: BenchResult;
@@ -9,10 +11,14 @@ export interface Comparison {
   spread: number;
 }
 
+const asThroughput = (measured: number | Throughput): Throughput =>
+  typeof measured === 'number' ? { rate: measured, cpu: undefined } : measured;
+
 /**
  * Measures the event store and its baseline in A-B-B-A order and averages
  * each side, so a slow drift (the tables growing, a checkpoint, another
- * process on this 2-core machine) weighs on both sides alike.
+ * process on this 2-core machine) weighs on both sides alike. Where every
+ * round told its CPU per unit, the result carries both sides' means.
  */
 export async function compareInterleaved(
   name: string,
@@ -20,13 +26,16 @@ export async function compareInterleaved(
   measureStore: MeasureRound,
   measureBaseline: MeasureRound,
 ): Promise<Comparison> {
-  const store1 = await measureStore(1);
-  const baseline1 = await measureBaseline(1);
-  const baseline2 = await measureBaseline(2);
-  const store2 = await measureStore(2);
+  const store1 = asThroughput(await measureStore(1));
+  const baseline1 = asThroughput(await measureBaseline(1));
+  const baseline2 = asThroughput(await measureBaseline(2));
+  const store2 = asThroughput(await measureStore(2));
+  const result = benchResult(name, unit, (store1.rate + store2.rate) / 2, (baseline1.rate + baseline2.rate) / 2);
+  const storeCpu = meanCpu([store1.cpu, store2.cpu]);
+  const baselineCpu = meanCpu([baseline1.cpu, baseline2.cpu]);
   return {
-    result: benchResult(name, unit, (store1 + store2) / 2, (baseline1 + baseline2) / 2),
-    spread: Math.max(relativeDifference(store1, store2), relativeDifference(baseline1, baseline2)),
+    result: storeCpu && baselineCpu ? { ...result, cpu: { framework: storeCpu, baseline: baselineCpu } } : result,
+    spread: Math.max(relativeDifference(store1.rate, store2.rate), relativeDifference(baseline1.rate, baseline2.rate)),
   };
 }
 

@@ -1,3 +1,5 @@
+import { startCpuSplit, type CpuPerUnit } from './cpuSplit';
+
 /** Performs one operation and resolves to the number of units (events) it processed. */
 export type Step = () => Promise<number>;
 
@@ -13,6 +15,12 @@ export interface ThroughputOptions extends Timing {
   createWorker(index: number): Step;
 }
 
+/** Units per second, and the CPU each unit cost while they were timed (where the machine tells). */
+export interface Throughput {
+  rate: number;
+  cpu: CpuPerUnit | undefined;
+}
+
 /**
  * Runs `concurrency` workers in a closed loop and returns units per second.
  * Each worker runs at least one step per phase, so a slow step (a whole feed
@@ -20,12 +28,18 @@ export interface ThroughputOptions extends Timing {
  * in-flight step finishes, so elapsed time covers every counted unit.
  */
 export async function measureThroughput(options: ThroughputOptions): Promise<number> {
+  return (await measureThroughputAndCpu(options)).rate;
+}
+
+/** As `measureThroughput`, with the CPU per unit of the timed phase split between this process and the rest of the machine. */
+export async function measureThroughputAndCpu(options: ThroughputOptions): Promise<Throughput> {
   const workers = Array.from({ length: options.concurrency }, (_, index) => options.createWorker(index));
   await runPhase(workers, options.warmupMs);
   const started = performance.now();
+  const cpuSince = startCpuSplit();
   const units = await runPhase(workers, options.durationMs);
   const seconds = (performance.now() - started) / 1000;
-  return units / seconds;
+  return { rate: units / seconds, cpu: cpuSince(units) };
 }
 
 async function runPhase(workers: readonly Step[], durationMs: number): Promise<number> {

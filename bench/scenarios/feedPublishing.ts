@@ -5,6 +5,8 @@ import { createEventStore } from '../../core/eventstore';
 import { createPublisher, eventRouting, type PublishMessage } from '../../core/publishing';
 import { eventMessagesById } from '../../core/publishing/eventMessages';
 import { jetStreamPublishing } from '../../core/publishing/jetStreamPublishing';
+import { startCpuSplit } from '../support/cpuSplit';
+import type { Throughput } from '../support/measureThroughput';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const STREAM = 'BENCH_PUBLISHING';
@@ -53,7 +55,7 @@ async function freshStream(nc: NatsConnection): Promise<void> {
 }
 
 /** The publisher publishing the whole feed, from its start, into a fresh stream: messages/s. */
-export async function measurePublisher(url: string, workload: PublishingWorkload): Promise<number> {
+export async function measurePublisher(url: string, workload: PublishingWorkload): Promise<Throughput> {
   const db: Db = createPgDb({ connectionString: url, max: 4 });
   const nc = await connect({ servers: NATS_URL });
   await freshStream(nc);
@@ -71,13 +73,15 @@ export async function measurePublisher(url: string, workload: PublishingWorkload
   });
   try {
     const started = performance.now();
+    const cpuSince = startCpuSplit();
     const report = await publisher.run({ deadline: Date.now() + 600_000 });
     const seconds = (performance.now() - started) / 1000;
     const total = workload.streams * workload.eventsPerStream;
+    const cpu = cpuSince(total);
     if (report.published !== total || report.duplicates !== 0) {
       throw new Error(`publisher run published ${report.published} (${report.duplicates} duplicates), expected ${total}`);
     }
-    return total / seconds;
+    return { rate: total / seconds, cpu };
   } finally {
     await publisher.close();
     await freshStream(nc);
@@ -140,7 +144,7 @@ export async function measureDirectPublishes(
   url: string,
   workload: PublishingWorkload,
   sendWith: (nc: NatsConnection) => SendWindow,
-): Promise<number> {
+): Promise<Throughput> {
   const messages = await readEveryMessage(url);
   const nc = await connect(PUBLISHING_CONNECTION);
   try {
@@ -149,10 +153,12 @@ export async function measureDirectPublishes(
     await jsm.streams.add({ name: STREAM, subjects: [`${PREFIX}.>`], duplicate_window: 600_000_000_000 });
     const send = sendWith(nc);
     const started = performance.now();
+    const cpuSince = startCpuSplit();
     for (let start = 0; start < messages.length; start += workload.batchSize) {
       await send(messages.slice(start, start + workload.batchSize));
     }
-    return messages.length / ((performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    return { rate: messages.length / seconds, cpu: cpuSince(messages.length) };
   } finally {
     await freshStream(nc);
     await nc.close();

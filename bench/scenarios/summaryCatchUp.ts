@@ -6,6 +6,8 @@ import { createEventStore, type NewEvent } from '../../core/eventstore';
 import { createProjector, registerProjection } from '../../core/projections';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
+import { startCpuSplit } from '../support/cpuSplit';
+import type { Throughput } from '../support/measureThroughput';
 
 export interface CatchUpScenario {
   accounts: number;
@@ -60,7 +62,7 @@ async function printPlan(db: Db, label: string, text: string, params: readonly u
 }
 
 /** The projector: a fresh generation catches up from the start of the feed on one connection, one partition. */
-async function measureProjector(url: string, round: number, total: number, batchSize: number): Promise<number> {
+async function measureProjector(url: string, round: number, total: number, batchSize: number): Promise<Throughput> {
   const plain = createPgDb({ connectionString: url, max: 1 });
   const captured: { text?: string; params?: readonly unknown[] } = {};
   const db = capturingFeedReads(plain, captured);
@@ -68,11 +70,13 @@ async function measureProjector(url: string, round: number, total: number, batch
     const projection = defineAccountSummaries({ name: `bench_summaries_${round}`, partitions: 1, batchSize });
     await registerProjection(db, projection);
     const started = performance.now();
+    const cpuSince = startCpuSplit();
     const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
     const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSince(total);
     if (run.eventsApplied !== total) throw new Error(`the projector applied ${run.eventsApplied} events, expected ${total}`);
     if (round === 1 && captured.text !== undefined) await printPlan(plain, 'the projector', captured.text, captured.params ?? []);
-    return total / seconds;
+    return { rate: total / seconds, cpu };
   } finally {
     await plain.close();
   }
@@ -140,7 +144,7 @@ async function baselineBatch(client: pg.PoolClient, table: string, after: readon
   return rows;
 }
 
-async function measureBaseline(url: string, round: number, total: number, batchSize: number): Promise<number> {
+async function measureBaseline(url: string, round: number, total: number, batchSize: number): Promise<Throughput> {
   return withPlainPool(url, 1, async (pool) => {
     const table = `baseline_summaries_${round}`;
     await pool.query(`CREATE TABLE ${table} (account_id text PRIMARY KEY, owner text NOT NULL, currency text NOT NULL,
@@ -150,6 +154,7 @@ async function measureBaseline(url: string, round: number, total: number, batchS
     const client = await pool.connect();
     try {
       const started = performance.now();
+      const cpuSince = startCpuSplit();
       let after = ['0', '0'];
       let applied = 0;
       for (;;) {
@@ -160,12 +165,13 @@ async function measureBaseline(url: string, round: number, total: number, batchS
         after = [last.tx_id, last.global_position];
       }
       const seconds = (performance.now() - started) / 1000;
+      const cpu = cpuSince(total);
       if (applied !== total) throw new Error(`the baseline applied ${applied} events, expected ${total}`);
       if (round === 1) {
         const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${PAGE_SQL}`, ['0', '0', batchSize]);
         console.error(`  plan of the baseline's page read:\n${rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n')}`);
       }
-      return total / seconds;
+      return { rate: total / seconds, cpu };
     } finally {
       client.release();
     }

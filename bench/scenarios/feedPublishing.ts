@@ -5,8 +5,7 @@ import { createEventStore } from '../../core/eventstore';
 import { createPublisher, eventRouting, type PublishMessage } from '../../core/publishing';
 import { eventMessagesById } from '../../core/publishing/eventMessages';
 import { jetStreamPublishing } from '../../core/publishing/jetStreamPublishing';
-import { startCpuSplit } from '../support/cpuSplit';
-import type { Throughput } from '../support/measureThroughput';
+import { startThroughput, type Throughput } from '../support/measureThroughput';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const STREAM = 'BENCH_PUBLISHING';
@@ -72,16 +71,14 @@ export async function measurePublisher(url: string, workload: PublishingWorkload
     partitions: workload.partitions,
   });
   try {
-    const started = performance.now();
-    const cpuSince = startCpuSplit();
+    const throughputSince = startThroughput();
     const report = await publisher.run({ deadline: Date.now() + 600_000 });
-    const seconds = (performance.now() - started) / 1000;
     const total = workload.streams * workload.eventsPerStream;
-    const cpu = cpuSince(total);
+    const throughput = throughputSince(total);
     if (report.published !== total || report.duplicates !== 0) {
       throw new Error(`publisher run published ${report.published} (${report.duplicates} duplicates), expected ${total}`);
     }
-    return { rate: total / seconds, cpu };
+    return throughput;
   } finally {
     await publisher.close();
     await freshStream(nc);
@@ -152,13 +149,11 @@ export async function measureDirectPublishes(
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: STREAM, subjects: [`${PREFIX}.>`], duplicate_window: 600_000_000_000 });
     const send = sendWith(nc);
-    const started = performance.now();
-    const cpuSince = startCpuSplit();
+    const throughputSince = startThroughput();
     for (let start = 0; start < messages.length; start += workload.batchSize) {
       await send(messages.slice(start, start + workload.batchSize));
     }
-    const seconds = (performance.now() - started) / 1000;
-    return { rate: messages.length / seconds, cpu: cpuSince(messages.length) };
+    return throughputSince(messages.length);
   } finally {
     await freshStream(nc);
     await nc.close();

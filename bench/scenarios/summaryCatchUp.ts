@@ -6,8 +6,7 @@ import { createEventStore, type NewEvent } from '../../core/eventstore';
 import { createProjector, registerProjection } from '../../core/projections';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
-import { startCpuSplit } from '../support/cpuSplit';
-import type { Throughput } from '../support/measureThroughput';
+import { startThroughput, type Throughput } from '../support/measureThroughput';
 
 export interface CatchUpScenario {
   accounts: number;
@@ -69,14 +68,12 @@ async function measureProjector(url: string, round: number, total: number, batch
   try {
     const projection = defineAccountSummaries({ name: `bench_summaries_${round}`, partitions: 1, batchSize });
     await registerProjection(db, projection);
-    const started = performance.now();
-    const cpuSince = startCpuSplit();
+    const throughputSince = startThroughput();
     const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = cpuSince(total);
+    const throughput = throughputSince(total);
     if (run.eventsApplied !== total) throw new Error(`the projector applied ${run.eventsApplied} events, expected ${total}`);
     if (round === 1 && captured.text !== undefined) await printPlan(plain, 'the projector', captured.text, captured.params ?? []);
-    return { rate: total / seconds, cpu };
+    return throughput;
   } finally {
     await plain.close();
   }
@@ -153,8 +150,7 @@ async function measureBaseline(url: string, round: number, total: number, batchS
     await pool.query("TRUNCATE baseline_checkpoint; INSERT INTO baseline_checkpoint VALUES ('0', 0)");
     const client = await pool.connect();
     try {
-      const started = performance.now();
-      const cpuSince = startCpuSplit();
+      const throughputSince = startThroughput();
       let after = ['0', '0'];
       let applied = 0;
       for (;;) {
@@ -164,14 +160,13 @@ async function measureBaseline(url: string, round: number, total: number, batchS
         if (!last || rows.length < batchSize) break;
         after = [last.tx_id, last.global_position];
       }
-      const seconds = (performance.now() - started) / 1000;
-      const cpu = cpuSince(total);
+      const throughput = throughputSince(total);
       if (applied !== total) throw new Error(`the baseline applied ${applied} events, expected ${total}`);
       if (round === 1) {
         const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${PAGE_SQL}`, ['0', '0', batchSize]);
         console.error(`  plan of the baseline's page read:\n${rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n')}`);
       }
-      return { rate: total / seconds, cpu };
+      return throughput;
     } finally {
       client.release();
     }

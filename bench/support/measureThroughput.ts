@@ -35,11 +35,15 @@ export async function measureThroughput(options: ThroughputOptions): Promise<num
 export async function measureThroughputAndCpu(options: ThroughputOptions): Promise<Throughput> {
   const workers = Array.from({ length: options.concurrency }, (_, index) => options.createWorker(index));
   await runPhase(workers, options.warmupMs);
+  const throughputSince = startThroughput();
+  return throughputSince(await runPhase(workers, options.durationMs));
+}
+
+/** Starts timing some work; the returned function gives, for the units done since, their rate and CPU per unit. */
+export function startThroughput(): (units: number) => Throughput {
   const started = performance.now();
   const cpuSince = startCpuSplit();
-  const units = await runPhase(workers, options.durationMs);
-  const seconds = (performance.now() - started) / 1000;
-  return { rate: units / seconds, cpu: cpuSince(units) };
+  return (units) => ({ rate: units / ((performance.now() - started) / 1000), cpu: cpuSince(units) });
 }
 
 async function runPhase(workers: readonly Step[], durationMs: number): Promise<number> {

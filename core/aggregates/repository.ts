@@ -101,7 +101,8 @@ export function createRepository<State, Event extends EventShape, Command extend
       streamId: loaded.streamId,
       state,
       version,
-      events: decided.map((event, index) => ({ ...event, ...(appended.events[index] as AppendedEvent) })),
+      // Not `{ ...event, ...appended }`: on Node 20 a literal that adds keys after a leading spread costs about a microsecond.
+      events: decided.map((event, index) => Object.assign({}, event, appended.events[index] as AppendedEvent)),
       checkpoint: appended.checkpoint,
     };
   }

@@ -41,20 +41,37 @@ export interface UnstorableText {
 
 const joinPath = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
 
+/** Whether any string in a JSON-like value (object keys too) is one PostgreSQL could not store. */
+function holdsUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return whyUnstorable(value) !== undefined;
+  if (Array.isArray(value)) return value.some(holdsUnstorableText);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const key of Object.keys(value)) {
+    if (whyUnstorable(key) !== undefined || holdsUnstorableText((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 /**
  * Every string in a JSON-like value (objects, arrays, strings; object keys too)
- * that PostgreSQL could not store, each with its path below `path`.
+ * that PostgreSQL could not store, each with its path below `path`. Every
+ * command's payload and ids are checked: the paths are only built once a
+ * first pass, which builds nothing, has found something to report.
  */
 export function findUnstorableText(value: unknown, path = ''): UnstorableText[] {
+  return holdsUnstorableText(value) ? unstorableTextIn(value, path) : [];
+}
+
+function unstorableTextIn(value: unknown, path: string): UnstorableText[] {
   if (typeof value === 'string') {
     const message = whyUnstorable(value);
     return message ? [{ path: path || '(value)', message }] : [];
   }
-  if (Array.isArray(value)) return value.flatMap((item: unknown, index) => findUnstorableText(item, joinPath(path, String(index))));
+  if (Array.isArray(value)) return value.flatMap((item: unknown, index) => unstorableTextIn(item, joinPath(path, String(index))));
   if (typeof value !== 'object' || value === null) return [];
   return Object.entries(value).flatMap(([key, field]: [string, unknown]) => {
     const keyMessage = whyUnstorable(key);
     const keyIssues = keyMessage ? [{ path: joinPath(path, key), message: `name ${keyMessage}` }] : [];
-    return [...keyIssues, ...findUnstorableText(field, joinPath(path, key))];
+    return [...keyIssues, ...unstorableTextIn(field, joinPath(path, key))];
   });
 }

@@ -11,10 +11,14 @@ function canonicalJson(value: unknown): string {
   if (value instanceof Date) return `{"$date":${JSON.stringify(Number.isNaN(value.getTime()) ? null : value.toISOString())}}`;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, field]) => field !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+    const fields = value as Record<string, unknown>;
+    // The default sort orders by UTF-16 code units, as comparing with `<` does.
+    let json = '';
+    for (const key of Object.keys(fields).sort()) {
+      const field = fields[key];
+      if (field !== undefined) json += `${json === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(field)}`;
+    }
+    return `{${json}}`;
   }
   return JSON.stringify(value);
 }

@@ -20,5 +20,8 @@ describe('the payload hash that tells a resend from a reused command id', () => 
     // Taken with the earlier implementation (a Hash object fed the type, a newline and the canonical JSON).
     expect(payloadHash('Deposit', { amount: 100, accountId: 'a-1' })).toBe('dbcd4680721c4fd0799c1e826d794fd4d87fd9d2da40fbb772c9c0148fcbe0a8');
     expect(payloadHash('OpenAccount', { owner: 'Zoë 🙂', currency: 'EUR', accountId: 'a-1' })).toBe('8c61dcec48cb5d4733bdcacee9e94b77e17e8d8e16851e50df48ab439e064219');
+    // Nested arrays of objects, fields left undefined, upper-case keys sorting before lower-case ones.
+    const order = { lines: [{ sku: 'b', qty: 2 }, { qty: 1, sku: 'a', note: undefined }], customer: undefined, 'z-key': null, Zed: true };
+    expect(payloadHash('PlaceOrder', order)).toBe('c2324ae52df83214f600e88a211a1c78b4c26f3cd3ac140c764bc330fdc738c9');
   });
 });

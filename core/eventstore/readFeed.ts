@@ -9,44 +9,32 @@ export const DEFAULT_FEED_BATCH_SIZE = 500;
 export const MAX_FEED_BATCH_SIZE = 10_000;
 export const MAX_FEED_PARTITIONS = 1024;
 
-/** An event (or, on an empty filtered page, nulls) and, when filtered, the visible head. */
-type FeedRow = { head_tx?: string | null; head_position?: string | null } & (EventRow | { [K in keyof EventRow]: null });
+/** An event, or (after a short filtered page) the visible head's position alone. */
+type FeedRow = EventRow | { tx_id: string; global_position: string; event_id: null };
 
 // Only transactions below the snapshot's xmin are read: every one of them has
 // committed or aborted, and any transaction that commits later has a larger id,
 // so nothing can ever appear behind a checkpoint taken from this page.
-const HORIZON = 'horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)';
 // Unfiltered, the planner's estimates hold and it walks the feed index itself;
 // a short page ends at the visible head, so the page is all there is to read.
 const READ_FEED_SQL = `
-  WITH ${HORIZON}
+  WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
   SELECT ${EVENT_COLUMNS} FROM events e
   WHERE (e.tx_id, e.global_position) > ($1::xid8, $2::bigint) AND e.tx_id < (SELECT xmin FROM horizon)
   ORDER BY e.tx_id, e.global_position
   LIMIT $3`;
 
-// Filtered, the page may end before the head; the head lets the reader skip what
-// did not match. A filter the planner cannot estimate (a partition's hash, a rare
-// type) can make it gather and sort every event after the cursor for each page;
-// read_feed_page (migrations/0011, in PL/pgSQL since 0019) pins the ordered walk of the feed index instead.
+// Filtered, the page may end before the head; the head (a last row holding only
+// its position) lets the reader skip what did not match. A filter the planner
+// cannot estimate (a partition's hash, a rare type) can make it gather and sort
+// every event after the cursor for each page; read_feed_page_with_head
+// (migrations/0020) pins the ordered walk of the feed index instead, and its
+// ordinality is its order.
 const READ_FILTERED_FEED_SQL = `
-  WITH ${HORIZON},
-  page AS (
-    SELECT ${EVENT_COLUMNS}
-    FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $5::integer,
-                        $3::text[], $4::text[], $6::integer, $7::integer) AS e
-  ),
-  head AS (
-    SELECT e.tx_id AS head_tx, e.global_position AS head_position FROM events e
-    WHERE e.tx_id < (SELECT xmin FROM horizon)
-    ORDER BY e.tx_id DESC, e.global_position DESC
-    LIMIT 1
-  )
-  SELECT page.*, head.head_tx, head.head_position
-  FROM (SELECT) AS one
-  LEFT JOIN head ON true
-  LEFT JOIN page ON true
-  ORDER BY page.tx_id, page.global_position`;
+  SELECT ${EVENT_COLUMNS}
+  FROM read_feed_page_with_head($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $5::integer,
+                                $3::text[], $4::text[], $6::integer, $7::integer) WITH ORDINALITY AS e
+  ORDER BY e.ordinality`;
 
 function validatePartition({ index, count }: FeedPartition): void {
   if (!Number.isInteger(count) || count < 1 || count > MAX_FEED_PARTITIONS) {
@@ -85,20 +73,23 @@ export async function readFeed<E extends EventShape = EventShape>(
         partition?.index ?? null,
       ], { name: 'read_feed_filtered' })
     : await db.query<FeedRow>(READ_FEED_SQL, [...cursor, batchSize], { name: 'read_feed' });
-  const stored = rows.flatMap((row) => (row.event_id === null ? [] : [toRecordedEvent(row)]));
-  const last = stored[stored.length - 1];
-  let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;
-  const caughtUp = stored.length < batchSize;
   const wanted = options.eventTypes ? new Set(options.eventTypes) : undefined;
   const events: RecordedEvent[] = [];
-  for (const event of stored) {
-    const current = upcaster.upcast(event);
+  let stored = 0;
+  let last: RecordedEvent | undefined;
+  let visibleHead: Checkpoint | undefined;
+  for (const row of rows) {
+    if (row.event_id === null) {
+      visibleHead = { txId: BigInt(row.tx_id), position: BigInt(row.global_position) };
+      continue;
+    }
+    last = toRecordedEvent(row);
+    stored += 1;
+    const current = upcaster.upcast(last);
     if (!wanted || wanted.has(current.type)) events.push(current);
   }
-  const head = rows[0];
-  if (caughtUp && head?.head_tx != null && head.head_position != null) {
-    const visibleHead = { txId: BigInt(head.head_tx), position: BigInt(head.head_position) };
-    if (compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
-  }
+  let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;
+  if (visibleHead && compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
+  const caughtUp = stored < batchSize;
   return { events: events as FeedPage<E>['events'], checkpoint, caughtUp };
 }

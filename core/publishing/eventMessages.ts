@@ -21,9 +21,9 @@ export interface EventMessage {
 }
 
 interface MessageRow {
-  tx_id: string | null;
-  global_position: string | null;
-  event_id: string | null;
+  tx_id: string;
+  global_position: string;
+  event_id: string;
   stream_id: string;
   stream_type: string;
   type: string;
@@ -36,8 +36,13 @@ interface MessageRow {
   traceparent: string | null;
   tracestate: string | null;
   settled_before: boolean;
-  head_tx: string | null;
-  head_position: string | null;
+}
+
+/** A short page's last row: the visible head's position, nothing else. */
+interface HeadRow {
+  tx_id: string;
+  global_position: string;
+  event_id: null;
 }
 
 // The body is the event's envelope, as json_build_object writes it (the outbox wrote
@@ -53,31 +58,20 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
   e.metadata ->> 'tracestate' AS tracestate`;
 
 // Only transactions below the snapshot's xmin are read (see readFeed.ts), through
-// read_feed_page's pinned walk of the feed index; the visible head lets a short page
-// move the checkpoint past what other partitions hold.
+// read_feed_page_with_head's pinned walk of the feed index, in its order; a short
+// page ends with the visible head's position (a row without an event id), which
+// moves the checkpoint past what other partitions hold.
 const PAGE_SQL = `
-  WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-  page AS (
-    SELECT ${MESSAGE_COLUMNS},
-      CASE WHEN $6::boolean
-        THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
-          OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id)
-        ELSE false END AS settled_before
-    FROM read_feed_page($1::xid8, $2::bigint, (SELECT xmin FROM horizon), $3::integer, NULL, NULL, $4::integer, $5::integer) AS e
-  ),
-  head AS (
-    SELECT e.tx_id AS head_tx, e.global_position AS head_position FROM events e
-    WHERE e.tx_id < (SELECT xmin FROM horizon)
-    ORDER BY e.tx_id DESC, e.global_position DESC
-    LIMIT 1
-  )
-  SELECT page.*, head.head_tx, head.head_position
-  FROM (SELECT) AS one
-  LEFT JOIN head ON true
-  LEFT JOIN page ON true
-  ORDER BY page.tx_id, page.global_position`;
+  SELECT ${MESSAGE_COLUMNS},
+    CASE WHEN $6::boolean
+      THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
+        OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id)
+      ELSE false END AS settled_before
+  FROM read_feed_page_with_head($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer,
+                                NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
+  ORDER BY e.ordinality`;
 
-const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before, NULL AS head_tx, NULL AS head_position
+const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
   FROM events e WHERE e.event_id = ANY ($1::uuid[])`;
 
 const SETTLED_BEFORE_SQL = `
@@ -86,7 +80,7 @@ const SETTLED_BEFORE_SQL = `
 
 function headersOf(row: MessageRow): Record<string, string> {
   const headers: Record<string, string> = {
-    'Event-Id': row.event_id ?? '',
+    'Event-Id': row.event_id,
     'Event-Type': row.type,
     'Event-Schema-Version': String(row.schema_version),
     'Stream-Id': row.stream_id,
@@ -98,9 +92,8 @@ function headersOf(row: MessageRow): Record<string, string> {
   return headers;
 }
 
-function toMessage(row: MessageRow): EventMessage[] {
-  if (row.event_id === null || row.tx_id === null || row.global_position === null) return [];
-  return [{
+function toMessage(row: MessageRow): EventMessage {
+  return {
     txId: BigInt(row.tx_id),
     position: BigInt(row.global_position),
     eventId: row.event_id,
@@ -110,14 +103,14 @@ function toMessage(row: MessageRow): EventMessage[] {
     payload: row.payload,
     headers: headersOf(row),
     settledBefore: row.settled_before,
-  }];
+  };
 }
 
 /** The messages of these events, for sending requeued ones again. */
 export async function eventMessagesById(db: Queryable, eventIds: readonly string[]): Promise<EventMessage[]> {
   if (eventIds.length === 0) return [];
   const { rows } = await db.query<MessageRow>(BY_ID_SQL, [eventIds]);
-  return rows.flatMap(toMessage);
+  return rows.map(toMessage);
 }
 
 // Lag is the feed's: events of the partition past the checkpoint, whatever their type.
@@ -132,20 +125,22 @@ const plainFeed = eventFeedSource({ upcaster: NO_UPCASTING });
 export function eventMessages(someSettledBefore: () => boolean): FeedSource<EventMessage> {
   return {
     async read(db, { after, limit, partition }) {
-      const { rows } = await db.query<MessageRow>(
+      const { rows } = await db.query<MessageRow | HeadRow>(
         PAGE_SQL,
-        [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, someSettledBefore()],
+        // One partition holds every stream: no hash to compute per event.
+        [after.txId.toString(), after.position.toString(), limit, ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]), someSettledBefore()],
         { name: 'publisher_event_page' },
       );
-      const items = rows.flatMap(toMessage);
+      const items: EventMessage[] = [];
+      let visibleHead: Checkpoint | undefined;
+      for (const row of rows) {
+        if (row.event_id === null) visibleHead = { txId: BigInt(row.tx_id), position: BigInt(row.global_position) };
+        else items.push(toMessage(row));
+      }
       const last = items[items.length - 1];
       let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.position } : after;
+      if (visibleHead && compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
       const caughtUp = items.length < limit;
-      const head = rows[0];
-      if (caughtUp && head?.head_tx != null && head.head_position != null) {
-        const visibleHead = { txId: BigInt(head.head_tx), position: BigInt(head.head_position) };
-        if (compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
-      }
       return { items, checkpoint, caughtUp };
     },
     positionOf: (message) => ({ txId: message.txId, position: message.position }),

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { eventItem, handleItem } from '../observability';
+import { handleEvent } from '../observability';
 import { MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, type EventShape, type RecordedEvent } from '../eventstore';
 import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
 import { checkIdentifier, type TableNames } from './projectionNames';
@@ -93,7 +93,10 @@ export function defineProjection<Event extends EventShape>() {
     }
     // The mapped handler type guarantees, per type, the event its handler expects.
     const handlers = definition.handlers as Partial<Record<string, ErasedHandler<Table, Batch>>>;
-    const eventTypes = Object.keys(handlers).filter((type) => handlers[type] !== undefined);
+    // Each type's handler with its span's name, made once rather than per event.
+    const routes = new Map<string, { handler: ErasedHandler<Table, Batch>; spanName: string }>();
+    for (const [type, handler] of Object.entries(handlers)) if (handler) routes.set(type, { handler, spanName: `project ${type}` });
+    const eventTypes = [...routes.keys()];
     if (eventTypes.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} handles no event type`);
     const startBatch = definition.startBatch ?? (() => undefined as Batch);
 
@@ -113,10 +116,10 @@ export function defineProjection<Event extends EventShape>() {
       async apply(events, tx, tables) {
         const context: ProjectionContext<Table, Batch> = { tx, tables, batch: startBatch() };
         for (const event of events) {
-          const handler = handlers[event.type];
-          if (!handler) continue;
+          const route = routes.get(event.type);
+          if (!route) continue;
           try {
-            const handled = handleItem(eventItem(event), `project ${event.type}`, () => handler(event, context));
+            const handled = handleEvent(event, route.spanName, () => route.handler(event, context));
             if (handled instanceof Promise) await handled;
           } catch (error) {
             throw new ProjectionHandlerError(definition.name, event.eventId, event.type, error);

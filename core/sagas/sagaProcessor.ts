@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { eventItem, handleItem } from '../observability';
+import { handleEvent } from '../observability';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
 import { BatchItemError, DEFAULT_FAILURE_POLICY, eventFeedSource, type FeedProcessor } from '../processing';
 import { correlationKeyOf, startsInstance } from './applyInput';
@@ -64,7 +64,7 @@ export function sagaProcessor(saga: Saga, options: SagaProcessorOptions): FeedPr
           try {
             const sagaId = correlationKeyOf(saga, event);
             if (sagaId === null) continue;
-            const result = await handleItem(eventItem(event), `saga ${saga.name} ${event.type}`, () =>
+            const result = await handleEvent(event, `saga ${saga.name} ${event.type}`, () =>
               give(tx, sagaId, { kind: 'event', id: event.eventId, event }, startsInstance(saga, event)),
             );
             if (result.kind === 'applied') {

@@ -18,6 +18,16 @@ export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
   return 0;
 }
 
+/**
+ * Where the read after a page starts: after the page's last event, else where
+ * the page started; or at the visible head, when a filtered page ended short of
+ * it, so what the filter left out is not read again.
+ */
+export function checkpointAfterPage(after: Checkpoint, last: Checkpoint | undefined, visibleHead: Checkpoint | undefined): Checkpoint {
+  const end = last ?? after;
+  return visibleHead && compareCheckpoints(visibleHead, end) > 0 ? visibleHead : end;
+}
+
 /** `"<txId>:<position>"`, for storing a checkpoint as text or sending it in a URL. */
 export function formatCheckpoint(checkpoint: Checkpoint): string {
   return `${checkpoint.txId}:${checkpoint.position}`;

@@ -7,6 +7,7 @@ export { readEvent } from './readEvent';
 export { readFeed, DEFAULT_FEED_BATCH_SIZE, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS } from './readFeed';
 export {
   START_OF_FEED,
+  checkpointAfterPage,
   compareCheckpoints,
   formatCheckpoint,
   parseCheckpoint,

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { compareCheckpoints, START_OF_FEED, type Checkpoint } from './checkpoint';
+import { checkpointAfterPage, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
@@ -88,8 +88,6 @@ export async function readFeed<E extends EventShape = EventShape>(
     const current = upcaster.upcast(last);
     if (!wanted || wanted.has(current.type)) events.push(current);
   }
-  let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.globalPosition } : after;
-  if (visibleHead && compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
-  const caughtUp = stored < batchSize;
-  return { events: events as FeedPage<E>['events'], checkpoint, caughtUp };
+  const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.globalPosition }, visibleHead);
+  return { events: events as FeedPage<E>['events'], checkpoint, caughtUp: stored < batchSize };
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { compareCheckpoints, type Checkpoint } from '../eventstore';
+import { checkpointAfterPage, type Checkpoint } from '../eventstore';
 import { NO_UPCASTING } from '../eventstore';
 import { eventFeedSource, type FeedSource } from '../processing';
 
@@ -138,10 +138,8 @@ export function eventMessages(someSettledBefore: () => boolean): FeedSource<Even
         else items.push(toMessage(row));
       }
       const last = items[items.length - 1];
-      let checkpoint: Checkpoint = last ? { txId: last.txId, position: last.position } : after;
-      if (visibleHead && compareCheckpoints(visibleHead, checkpoint) > 0) checkpoint = visibleHead;
-      const caughtUp = items.length < limit;
-      return { items, checkpoint, caughtUp };
+      const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.position }, visibleHead);
+      return { items, checkpoint, caughtUp: items.length < limit };
     },
     positionOf: (message) => ({ txId: message.txId, position: message.position }),
     idOf: (message) => message.eventId,

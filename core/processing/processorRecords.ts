@@ -167,13 +167,15 @@ export interface RecordedFailure {
 }
 
 // The partition gives up after max attempts; until then the next try waits the
-// base delay, doubled for each failure before this one, up to the maximum.
+// base delay, doubled for each failure before this one, up to the maximum. The
+// doubling stops at 2^60, far past any maximum: 2 to the thousandth power is out of
+// float8's range, and a policy that never gives up gets there in a day of failing.
 const RECORD_FAILURE_SQL = `
   UPDATE processor_partitions
   SET attempts = attempts + 1, last_error = $3, failed_item_id = $4,
       state = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN attempts + 1 >= $5 THEN NULL
-        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ attempts, $7::float8) / 1000.0) END,
+        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ least(attempts, 60), $7::float8) / 1000.0) END,
       updated_at = now()
   WHERE processor = $1 AND partition = $2
   RETURNING state, attempts`;

@@ -118,3 +118,29 @@ describe('a handler that keeps failing', () => {
     expectExactlyOnceInOrder(await readApplied(db, fixed), appended.eventIds);
   });
 });
+
+describe('a handler that has failed for a day under a policy that never gives up', () => {
+  const context = useProjectionDatabase();
+
+  it('records its next failure and waits the maximum delay, however many attempts came before', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, ['stuck-a'], 5, 5);
+    const poison = appended.eventIds[2];
+    const neverGivesUp = { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 60_000 };
+    const broken = recordingProjection({ name: 'failing_for_a_day', failOn: (event) => event.eventId === poison });
+    const projector = createProjector({ db, projections: [broken], failurePolicy: neverGivesUp });
+    await projector.runUntilCaughtUp();
+    // A thousand and some attempts, as a day of retries at the maximum delay makes: the doubling passed float8's range.
+    await db.query("UPDATE processor_partitions SET attempts = 1100, next_attempt_at = NULL WHERE processor LIKE '%failing_for_a_day%'");
+
+    const before = Date.now();
+    await projector.runUntilCaughtUp();
+    const [status] = await getProjectionStatus(db, 'failing_for_a_day');
+    const partition = status?.generations[0]?.partitions[0];
+    expect(partition).toMatchObject({ attempts: 1101, failedEventId: poison });
+    expect(partition?.state).not.toBe('failed');
+    const waitMs = (partition?.nextAttemptAt?.getTime() ?? 0) - before;
+    expect(waitMs).toBeGreaterThan(neverGivesUp.maxDelayMs - 5_000);
+    expect(waitMs).toBeLessThanOrEqual(neverGivesUp.maxDelayMs + 5_000);
+  });
+});

@@ -10,9 +10,9 @@ import { publishRequeued } from './requeuedMessages';
 
 export interface Publisher {
   /**
-   * Publishes requeued parked messages, then the outbox's integration messages,
-   * then stored events from the feed, until nothing is left or the deadline
-   * passes; then deletes integration messages past their retention.
+   * Publishes requeued parked messages, then the outbox's integration messages
+   * and stored events from the feed side by side, until nothing is left or the
+   * deadline passes; then deletes integration messages past their retention.
    */
   run(options?: { deadline?: number }): Promise<PublisherRunReport>;
   /** Drains and closes the NATS connection. */
@@ -50,10 +50,16 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     interruptionBackoff: settings.retryBackoff,
     ...(settings.onRetry ? { onInterrupted: settings.onRetry } : {}),
   };
-  const runs: ProcessorRun[] = [
-    await runFeedProcessor(outboxPublisher(session, settings), runOptions),
-    await runFeedProcessor(eventsPublisher(session, settings, () => settledBefore), runOptions),
-  ];
+  // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
+  // back its own source's partition, never the other source.
+  const settled = await Promise.allSettled([
+    runFeedProcessor(outboxPublisher(session, settings), runOptions),
+    runFeedProcessor(eventsPublisher(session, settings, () => settledBefore), runOptions),
+  ]);
+  const runs: ProcessorRun[] = settled.map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
   tally.report.caughtUp = runs.every((run) => run.caughtUp);
   tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { name: OUTBOX_PUBLISHER, partitions: settings.partitions });
   return tally.finish();

@@ -111,6 +111,35 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     expect(await listParkedMessages(h.db)).toEqual([]);
   });
 
+  it('an integration message its stream refuses holds back its own key only: stored events go out in the same run', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    // A stream of its own, full (discard new), for the message's subject; the harness's stream does not capture it.
+    const fullStream = `${h.streamName}_FULL`;
+    const fullSubject = `${h.subjectPrefix}full.notices`;
+    await jsm.streams.add({ name: fullStream, subjects: [fullSubject], max_msgs: 1, discard: DiscardPolicy.New });
+    try {
+      await jetstream(h.nc).publish(fullSubject, 'filler');
+      const streamId = uniqueStreamId();
+      await h.store.appendToStream<AccountEvent>({
+        streamId,
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened(), deposited(5)],
+        messages: [{ subject: fullSubject, orderingKey: streamId, body: { notice: 1 } }],
+      });
+      const publisher = h.publisher({ retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+      await untilFeedHorizonPasses(h.db);
+      const report = await publisher.run({ deadline: Date.now() + 1_000 });
+      expect(report).toMatchObject({ published: 2, parked: 0, caughtUp: false });
+      expect(report.lastError).toMatch(/maximum messages exceeded/);
+      expect(await versionsOf(h, streamId)).toEqual([1, 2]);
+    } finally {
+      await jsm.streams.delete(fullStream);
+    }
+  });
+
   it('insufficient resources (JetStream’s storage full) until space is freed', async () => {
     const nats = await startPrivateNatsServer({ jetstream: 'max_file_store: 1MB' });
     opened_.push(nats);

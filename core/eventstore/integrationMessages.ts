@@ -9,6 +9,11 @@ import { toJson } from './jsonText';
 // Header names as NATS carries them: printable ASCII without spaces or colons.
 const HEADER_NAME = /^[!-9;-~]+$/;
 const HEADER_VALUE = /^[ -~]*$/;
+// JetStream acts on its own Nats-* headers (rollups, TTLs, counters, schedules, the
+// message id), and refuses some of them on every try where the stream does not allow
+// them. A message may carry only the expectations (Nats-Expected-*): one that does
+// not hold is parked. The message id is `messageId`.
+const RESERVED_HEADER = /^nats-(?!expected-)/i;
 
 const MessageShape = z.object({
   subject: z.string({ error: 'subject must be a string' }),
@@ -41,6 +46,11 @@ export function serializeMessages(
     if (!shape.success) {
       for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
       return;
+    }
+    for (const name of Object.keys(message.headers ?? {})) {
+      if (RESERVED_HEADER.test(name)) {
+        issues.push({ path: `${path}.headers.${name}`, message: 'is reserved: of the Nats-* headers only the Nats-Expected-* expectations may be set (the message id is messageId)' });
+      }
     }
     issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));
     const problem = subjectProblem(message.subject);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyError, EventValidationError, type IntegrationMessage } from '../../core/eventstore';
 import { readPublishingStatus } from '../../core/publishing';
@@ -35,6 +36,32 @@ describe('integration messages in the outbox', () => {
     await expect(invalid).rejects.toBeInstanceOf(EventValidationError);
     expect(await outboxRows()).toEqual([{ ordering_key: streamId, n: 1 }]);
     await publishEverything(harness.db, harness.publisher());
+  });
+
+  it('are refused, with nothing written, when a header would change how JetStream stores them; an expectation is taken', async () => {
+    const streamId = uniqueStreamId();
+    const carrying = (headers: Record<string, string>) =>
+      harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [{ ...notice(streamId, 1), headers }] });
+    const before = await outboxRows();
+    for (const header of ['Nats-Rollup', 'nats-msg-id', 'Nats-TTL']) {
+      const refused: unknown = await carrying({ [header]: 'sub' }).catch((error: unknown) => error);
+      if (!(refused instanceof EventValidationError)) throw new Error(`${header} was not refused`);
+      expect(refused.issues.map((issue) => issue.path)).toEqual([`messages.0.headers.${header}`]);
+      expect(refused.issues[0]?.message).toMatch(/is reserved/);
+    }
+    expect(await outboxRows()).toEqual(before);
+
+    // On a subject of its own, which holds nothing yet: the expectation holds, and the message is published.
+    await harness.store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [{ ...notice(streamId, 1), subject: `${harness.subjectPrefix}.expecting.${randomBytes(4).toString('hex')}`, headers: { 'Nats-Expected-Last-Subject-Sequence': '0' } }],
+    });
+    expect(await outboxRows()).toEqual([...before, { ordering_key: streamId, n: 1 }]);
+    const report = await publishEverything(harness.db, harness.publisher());
+    expect(report.parked).toBe(0);
   });
 
   it('are published once each, in order per key, while writers on many keys race', async () => {

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import { readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { BatchItemError } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
 
@@ -24,9 +25,40 @@ const LAG_SQL = `
   SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_age_seconds
   FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $4::text[], $5::text[], $6::integer, $7::integer)`;
 
+/**
+ * An event the source cannot hand over fails its batch as a handler's error
+ * does: recorded on the partition with the event's id, retried after a
+ * backoff, and the other processors of the run go on. (No upcast path: an
+ * event stored by newer code, during a rolling deploy; a key function that throws.)
+ */
+const unreadable = (event: { eventId: string }, step: string, error: unknown) =>
+  new BatchItemError(`${step} failed on event ${event.eventId}`, event.eventId, error);
+
+function guarded(upcaster: EventUpcaster): EventUpcaster {
+  return {
+    upcast(event) {
+      try {
+        return upcaster.upcast(event);
+      } catch (error) {
+        throw unreadable(event, 'upcasting', error);
+      }
+    },
+    writeVersion: (type) => upcaster.writeVersion(type),
+    storedTypesOf: (type) => upcaster.storedTypesOf(type),
+  };
+}
+
 /** The global feed as a feed processor's source: read from a checkpoint, below the horizon, never skipping an event. */
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
-  const { upcaster, partitionKey } = options;
+  const { partitionKey } = options;
+  const upcaster = guarded(options.upcaster);
+  const keyOf = (event: RecordedEvent) => {
+    try {
+      return partitionKey?.(event) ?? null;
+    } catch (error) {
+      throw unreadable(event, 'the partition key', error);
+    }
+  };
   const storedTypes = options.eventTypes?.flatMap((type) => upcaster.storedTypesOf(type)) ?? null;
   return {
     async read(db, { after, limit, partition }) {
@@ -44,7 +76,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
       );
       if (!partitionKey) return { items: page.events, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
       const mine = page.events.filter((event) => {
-        const key = partitionKey(event);
+        const key = keyOf(event);
         return key !== null && partitionOfKey(key, partition.count) === partition.index;
       });
       return { items: mine, checkpoint: page.checkpoint, caughtUp: page.caughtUp };

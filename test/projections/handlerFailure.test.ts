@@ -3,6 +3,7 @@ import { START_OF_FEED } from '../../core/eventstore';
 import type { AccountEvent } from '../../core/bank';
 import type { RecordedEvent } from '../../core/eventstore';
 import { createProjector, createProjectionReader, defineProjection, getProjectionStatus, resumeProjection } from '../../core/projections';
+import { defineUpcasters } from '../../core/upcasting';
 import { sleep } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -142,5 +143,55 @@ describe('a handler that has failed for a day under a policy that never gives up
     const waitMs = (partition?.nextAttemptAt?.getTime() ?? 0) - before;
     expect(waitMs).toBeGreaterThan(neverGivesUp.maxDelayMs - 5_000);
     expect(waitMs).toBeLessThanOrEqual(neverGivesUp.maxDelayMs + 5_000);
+  });
+});
+
+describe('an event the projection cannot read: stored by newer code, at a schema version this code has no path from', () => {
+  const context = useProjectionDatabase();
+
+  it('fails its partition there as a handler would, recorded with the event, and the run goes on to the next projection', async () => {
+    const { db, store } = context();
+    const streamId = 'newer-code';
+    const appended = await store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [
+        { type: 'AccountOpened', data: { owner: 'ada', currency: 'EUR' } },
+        { type: 'MoneyDeposited', data: { amount: 5 } },
+        { type: 'MoneyDeposited', data: { amount: 7 }, schemaVersion: 2 },
+        { type: 'MoneyDeposited', data: { amount: 9 } },
+      ],
+    });
+    const unreadable = appended.events[2]?.eventId;
+    const reading = recordingProjection({ name: 'reading_newer', batchSize: 2 });
+    const other = defineProjection<AccountEvent>()({
+      name: 'counting_opened',
+      version: 1,
+      tables: ['opened'],
+      setup: async (tx, { opened }) => {
+        await tx.query(`CREATE TABLE ${opened} (stream_id text PRIMARY KEY)`);
+      },
+      handlers: {
+        AccountOpened: async (event, { tx, tables }) => {
+          await tx.query(`INSERT INTO ${tables.opened} (stream_id) VALUES ($1)`, [event.streamId]);
+        },
+      },
+    });
+    // This code knows MoneyDeposited at version 1 only.
+    const projector = createProjector({ db, projections: [reading, other], upcaster: defineUpcasters([]), failurePolicy: fastRetries });
+
+    const run = await projector.runUntilCaughtUp();
+    // The first page of two went in; the page holding the unreadable event left nothing behind.
+    expect((await readApplied(db, reading)).map((row) => row.event_id)).toEqual(appended.events.slice(0, 2).map((event) => event.eventId));
+    const [status] = await getProjectionStatus(db, 'reading_newer');
+    const partition = status?.generations[0]?.partitions[0];
+    expect(partition).toMatchObject({ state: 'rebuilding', attempts: 1, failedEventId: unreadable });
+    expect(partition?.lastError).toMatch(/UpcastError: .*schema version 2/);
+    // The next projection of the same run was not held back.
+    const tables = await createProjectionReader(db, other, { cacheMs: 0 }).tables();
+    if (!tables) throw new Error('counting_opened has no generation to read');
+    expect((await db.query<{ stream_id: string }>(`SELECT stream_id FROM ${tables.opened}`)).rows).toEqual([{ stream_id: streamId }]);
+    expect(run.eventsApplied).toBe(3);
   });
 });

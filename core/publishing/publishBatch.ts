@@ -8,6 +8,7 @@ import { publishInOrder } from './publishInOrder';
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
+import type { SettledAhead } from './settledAhead';
 
 /** What one item of a batch asks for: nothing (a private event, one sent before), a publish, or parking at once (an unusable subject). */
 export type BatchEntry =
@@ -21,6 +22,7 @@ export interface PublishingSession {
   captured: SubjectCaptured;
   timeoutMs: number;
   tally: RunTally;
+  settledAhead: SettledAhead;
 }
 
 async function publishAll(session: PublishingSession, messages: readonly PublishMessage[], parkings: Parking[]): Promise<PublishResult[]> {
@@ -39,6 +41,8 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   });
 }
 
+const SKIP: BatchEntry = { kind: 'skip' };
+
 /** The message as sent: in its own send span, whose traceparent it carries to the consumer. */
 function tracedSend(message: PublishMessage): { message: PublishMessage; span: MessageSpan } {
   const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: message.headers.traceparent }, 'nats');
@@ -50,10 +54,20 @@ function tracedSend(message: PublishMessage): { message: PublishMessage; span: M
  * Publishes a batch in per-key order and parks what NATS refused for good,
  * then says how many leading items are done: sent, parked or skipped. The
  * first item still waiting (NATS unreachable, a passing refusal) and all
- * after it are left for the next try; those after it that went out already
- * are sent again then, and JetStream drops them as duplicates.
+ * after it are left for the next try. Given its partition, the run remembers
+ * what went out or was parked after the waiting item, and the next try sends
+ * only the rest; a later run sends those again, and JetStream drops them as
+ * duplicates within its window.
  */
-export async function publishBatch(session: PublishingSession, source: ParkedSource, entries: readonly BatchEntry[]): Promise<ExternalOutcome> {
+export async function publishBatch(
+  session: PublishingSession,
+  source: ParkedSource,
+  read: readonly BatchEntry[],
+  partition?: string,
+): Promise<ExternalOutcome> {
+  // What a retry of this batch read again, settled earlier in the run, goes out no more.
+  const ahead = partition === undefined ? undefined : session.settledAhead.of(partition);
+  const entries = ahead?.size ? read.map((entry): BatchEntry => (entry.kind !== 'skip' && ahead.has(entry.message.messageId) ? SKIP : entry)) : read;
   const parkings: Parking[] = entries.flatMap((entry) =>
     entry.kind === 'park'
       ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
@@ -82,5 +96,12 @@ export async function publishBatch(session: PublishingSession, source: ParkedSou
   }
   await parkMessages(session.db, source, parkings);
   const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled.has(entry.message.messageId));
+  if (partition !== undefined) {
+    const behind = waiting === -1 ? [] : read.slice(waiting + 1);
+    const stillAhead = behind.flatMap((entry) =>
+      entry.kind !== 'skip' && (settled.has(entry.message.messageId) || ahead?.has(entry.message.messageId)) ? [entry.message.messageId] : [],
+    );
+    session.settledAhead.remember(partition, new Set(stillAhead));
+  }
   return { done: waiting === -1 ? entries.length : waiting, ...(error === undefined ? {} : { error }) };
 }

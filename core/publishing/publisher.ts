@@ -7,6 +7,7 @@ import { eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherP
 import { RunTally, type PublisherRunReport } from './publisherRunReport';
 import type { PublishingSession } from './publishBatch';
 import { publishRequeued } from './requeuedMessages';
+import { SettledAhead } from './settledAhead';
 
 export interface Publisher {
   /**
@@ -38,6 +39,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     captured: (subject) => connection.captured(subject),
     timeoutMs: settings.publishTimeoutMs,
     tally,
+    settledAhead: new SettledAhead(),
   };
   const settledBefore = await someEventsSettledBefore(db);
   tally.report.requeued = await publishRequeued(session);

@@ -34,7 +34,8 @@ export function eventsPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (events) => publishBatch(session, 'events', events.map((event) => eventEntry(event, settings.routing))),
+      handle: (events, { partition }) =>
+        publishBatch(session, 'events', events.map((event) => eventEntry(event, settings.routing)), `${EVENTS_PUBLISHER}:${partition}`),
     },
   };
 }
@@ -49,7 +50,8 @@ export function outboxPublisher(session: PublishingSession, settings: { partitio
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (messages) => publishBatch(session, 'outbox', messages.map((message) => ({ kind: 'publish', message }))),
+      handle: (messages, { partition }) =>
+        publishBatch(session, 'outbox', messages.map((message) => ({ kind: 'publish', message })), `${OUTBOX_PUBLISHER}:${partition}`),
     },
   };
 }

@@ -33,6 +33,24 @@ async function appendAround(h: PublishingHarness, middle: AccountEvent | Attachm
   return { streamId, middleId: appended.events[1]?.eventId ?? '' };
 }
 
+/**
+ * Runs `work` with a subject of its own whose stream is full (one message,
+ * discard new): JetStream refuses what is sent there until space is made. The
+ * harness's stream does not capture the subject.
+ */
+async function withFullStream(h: PublishingHarness, work: (subject: string) => Promise<void>): Promise<void> {
+  const jsm = await jetstreamManager(h.nc);
+  const stream = `${h.streamName}_FULL`;
+  const subject = `${h.subjectPrefix}full.notices`;
+  await jsm.streams.add({ name: stream, subjects: [subject], max_msgs: 1, discard: DiscardPolicy.New });
+  try {
+    await jetstream(h.nc).publish(subject, 'filler');
+    await work(subject);
+  } finally {
+    await jsm.streams.delete(stream);
+  }
+}
+
 const versionsOf = async (h: PublishingHarness, streamId: string) =>
   (await messagesOf(h, [streamId])).map((message) => Number(message.header.get('Stream-Version')));
 
@@ -113,13 +131,7 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
 
   it('an integration message its stream refuses holds back its own key only: stored events go out in the same run', async () => {
     const h = await harness();
-    const jsm = await jetstreamManager(h.nc);
-    // A stream of its own, full (discard new), for the message's subject; the harness's stream does not capture it.
-    const fullStream = `${h.streamName}_FULL`;
-    const fullSubject = `${h.subjectPrefix}full.notices`;
-    await jsm.streams.add({ name: fullStream, subjects: [fullSubject], max_msgs: 1, discard: DiscardPolicy.New });
-    try {
-      await jetstream(h.nc).publish(fullSubject, 'filler');
+    await withFullStream(h, async (fullSubject) => {
       const streamId = uniqueStreamId();
       await h.store.appendToStream<AccountEvent>({
         streamId,
@@ -135,9 +147,33 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
       expect(report).toMatchObject({ published: 2, parked: 0, caughtUp: false });
       expect(report.lastError).toMatch(/maximum messages exceeded/);
       expect(await versionsOf(h, streamId)).toEqual([1, 2]);
-    } finally {
-      await jsm.streams.delete(fullStream);
-    }
+    });
+  });
+
+  it('what went out or was parked behind a held-back message is not sent again while it is retried', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject) => {
+      const streamId = uniqueStreamId();
+      const notice = (orderingKey: string, subject: string) => ({ subject, orderingKey, body: { orderingKey } });
+      // One partition, in this order: held back (its stream is full), refused for good (no stream), and one that goes out.
+      await h.store.appendToStream<AccountEvent>({
+        streamId,
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened()],
+        messages: [notice('held', fullSubject), notice('nowhere', `${h.subjectPrefix}nowhere.notices`), notice('free', `${h.subjectPrefix}.notices.free`)],
+      });
+      const publisher = h.publisher({ partitions: 1, retryBackoff: { baseMs: 10, maxMs: 20 } });
+
+      await untilFeedHorizonPasses(h.db);
+      const report = await publisher.run({ deadline: Date.now() + 1_000 });
+      expect(report.retried).toBeGreaterThan(3);
+      // The event and the free notice, each once; the notice without a stream parked once.
+      expect(report).toMatchObject({ published: 2, duplicates: 0, parked: 1 });
+      expect(await listParkedMessages(h.db)).toMatchObject([{ orderingKey: 'nowhere', refusals: 1 }]);
+      const free = (await readStoredMessages(h.nc, h.streamName)).filter((message) => message.subject.endsWith('.notices.free'));
+      expect(free).toHaveLength(1);
+    });
   });
 
   it('insufficient resources (JetStream’s storage full) until space is freed', async () => {

@@ -1,3 +1,4 @@
+import type { Queryable } from '../db';
 import * as z from '../schema';
 import type { FeedSource } from '../processing';
 import type { PublishMessage } from './PublishMessage';
@@ -6,6 +7,8 @@ import type { PublishMessage } from './PublishMessage';
 export interface OutboxMessage extends PublishMessage {
   txId: bigint;
   id: bigint;
+  /** Parked: skipped. It goes out again only when requeued. */
+  parked: boolean;
 }
 
 interface OutboxRow {
@@ -27,33 +30,59 @@ const LAG_SQL = `
   SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
   FROM outbox_page($1, $2, $3, $4, $5)`;
 
+const PARKED_SQL = 'SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[])';
+
+const SOME_PARKED_SQL = "SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox') AS present";
+
+/** Whether any integration message is parked: checked once per publisher run. */
+export async function someOutboxMessagesParked(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ present: boolean }>(SOME_PARKED_SQL);
+  return rows[0]?.present ?? false;
+}
+
 /**
  * The outbox (integration messages) as the publisher reads it: split by
  * ordering key, in the order rows were written, never skipping one (see
- * outbox_page). The checkpoint is a row's (tx_id, id).
+ * outbox_page). The checkpoint is a row's (tx_id, id). While messages are
+ * parked (`someParked`, known once per run), a page's are looked up and
+ * marked: a page read again behind a message still waiting holds them.
  */
-export const outboxMessages: FeedSource<OutboxMessage> = {
-  async read(db, { after, limit, partition }) {
-    const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index];
-    const { rows } = await db.query<OutboxRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
-    const items = rows.map((row) => ({
-      txId: BigInt(row.tx_id),
-      id: BigInt(row.id),
-      messageId: row.message_id,
-      orderingKey: row.ordering_key,
-      subject: row.subject,
-      payload: row.payload,
-      headers: Headers.parse(row.headers),
-    }));
-    const last = items[items.length - 1];
-    return { items, checkpoint: last ? { txId: last.txId, position: last.id } : after, caughtUp: items.length < limit };
-  },
-  positionOf: (message) => ({ txId: message.txId, position: message.id }),
-  idOf: (message) => message.messageId,
-  async lag(db, { after, partition, limit }) {
-    const params = [after.txId.toString(), after.position.toString(), limit + 1, partition.count, partition.index];
-    const { rows } = await db.query<{ items: number; oldest_age_seconds: number }>(LAG_SQL, params);
-    const items = rows[0]?.items ?? 0;
-    return { items: Math.min(items, limit), capped: items > limit, oldestAgeSeconds: Math.max(0, rows[0]?.oldest_age_seconds ?? 0) };
-  },
+export function outboxMessages(someParked: () => boolean): FeedSource<OutboxMessage> {
+  return {
+    async read(db, { after, limit, partition }) {
+      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index];
+      const { rows } = await db.query<OutboxRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
+      const parked = someParked() && rows.length > 0 ? await parkedAmong(db, rows.map((row) => row.message_id)) : NONE_PARKED;
+      const items = rows.map((row) => ({
+        txId: BigInt(row.tx_id),
+        id: BigInt(row.id),
+        messageId: row.message_id,
+        orderingKey: row.ordering_key,
+        subject: row.subject,
+        payload: row.payload,
+        headers: Headers.parse(row.headers),
+        parked: parked.has(row.message_id),
+      }));
+      const last = items[items.length - 1];
+      return { items, checkpoint: last ? { txId: last.txId, position: last.id } : after, caughtUp: items.length < limit };
+    },
+    positionOf: (message) => ({ txId: message.txId, position: message.id }),
+    idOf: (message) => message.messageId,
+    lag: outboxLag,
+  };
+}
+
+const NONE_PARKED: ReadonlySet<string> = new Set();
+
+async function parkedAmong(db: Queryable, messageIds: readonly string[]): Promise<ReadonlySet<string>> {
+  const { rows } = await db.query<{ message_id: string }>(PARKED_SQL, [messageIds], { name: 'publisher_outbox_parked' });
+  return new Set(rows.map((row) => row.message_id));
+}
+
+/** What an outbox partition has past its checkpoint, parked messages included. */
+const outboxLag: FeedSource<OutboxMessage>['lag'] = async (db, { after, partition, limit }) => {
+  const params = [after.txId.toString(), after.position.toString(), limit + 1, partition.count, partition.index];
+  const { rows } = await db.query<{ items: number; oldest_age_seconds: number }>(LAG_SQL, params);
+  const items = rows[0]?.items ?? 0;
+  return { items: Math.min(items, limit), capped: items > limit, oldestAgeSeconds: Math.max(0, rows[0]?.oldest_age_seconds ?? 0) };
 };

@@ -1,6 +1,7 @@
 import { runFeedProcessor, type ProcessorRun } from '../processing';
 import { someEventsSettledBefore } from './eventMessages';
 import { deleteExpiredOutboxRows } from './outboxCleanup';
+import { someOutboxMessagesParked } from './outboxMessages';
 import { publisherConnection } from './publisherConnection';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
 import { eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
@@ -42,6 +43,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     settledAhead: new SettledAhead(),
   };
   const settledBefore = await someEventsSettledBefore(db);
+  const outboxParked = await someOutboxMessagesParked(db);
   tally.report.requeued = await publishRequeued(session);
   const runOptions = {
     db,
@@ -55,7 +57,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
   // back its own source's partition, never the other source.
   const settled = await Promise.allSettled([
-    runFeedProcessor(outboxPublisher(session, settings), runOptions),
+    runFeedProcessor(outboxPublisher(session, settings, () => outboxParked), runOptions),
     runFeedProcessor(eventsPublisher(session, settings, () => settledBefore), runOptions),
   ]);
   const runs: ProcessorRun[] = settled.map((result) => {

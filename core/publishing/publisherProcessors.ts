@@ -20,6 +20,8 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
   return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `routing gave an unusable subject: ${problem}` };
 }
 
+const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { kind: 'skip' } : { kind: 'publish', message });
+
 /** Stored events, from the feed, each on its routed subject with its event id as message id. */
 export function eventsPublisher(
   session: PublishingSession,
@@ -41,17 +43,21 @@ export function eventsPublisher(
 }
 
 /** Integration messages, from the outbox, in order per key. */
-export function outboxPublisher(session: PublishingSession, settings: { partitions: number; batchSize: number }): FeedProcessor<OutboxMessage> {
+export function outboxPublisher(
+  session: PublishingSession,
+  settings: { partitions: number; batchSize: number },
+  someParked: () => boolean,
+): FeedProcessor<OutboxMessage> {
   return {
     name: OUTBOX_PUBLISHER,
     partitions: settings.partitions,
     batchSize: settings.batchSize,
-    source: outboxMessages,
+    source: outboxMessages(someParked),
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
       handle: (messages, { partition }) =>
-        publishBatch(session, 'outbox', messages.map((message) => ({ kind: 'publish', message })), `${OUTBOX_PUBLISHER}:${partition}`),
+        publishBatch(session, 'outbox', messages.map(outboxEntry), `${OUTBOX_PUBLISHER}:${partition}`),
     },
   };
 }

@@ -47,7 +47,7 @@ export async function readPublishingStatus(db: Queryable): Promise<PublishingSta
   const { rows } = await db.query<{ parked: number }>('SELECT count(*)::int AS parked FROM parked_messages');
   return {
     events: await backlogOf(db, EVENTS_PUBLISHER, eventMessages(() => false)),
-    outbox: await backlogOf(db, OUTBOX_PUBLISHER, outboxMessages),
+    outbox: await backlogOf(db, OUTBOX_PUBLISHER, outboxMessages(() => false)),
     parked: rows[0]?.parked ?? 0,
   };
 }

@@ -173,6 +173,11 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
       expect(await listParkedMessages(h.db)).toMatchObject([{ orderingKey: 'nowhere', refusals: 1 }]);
       const free = (await readStoredMessages(h.nc, h.streamName)).filter((message) => message.subject.endsWith('.notices.free'));
       expect(free).toHaveLength(1);
+
+      // The next run reads them again: the parked one stays parked once; the one that went out is dropped as a duplicate.
+      const next = await publisher.run({ deadline: Date.now() + 300 });
+      expect(next).toMatchObject({ published: 1, duplicates: 1, parked: 0 });
+      expect(await listParkedMessages(h.db)).toMatchObject([{ orderingKey: 'nowhere', refusals: 1 }]);
     });
   });
 

@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Db } from '../../core/db';
+import { getProcessorStatus } from '../../core/processing';
 import { getProjectionStatus, generationTableName, rebuildProjection, type Projection } from '../../core/projections';
 import { readPublishingStatus } from '../../core/publishing';
 import type { ServiceRuntime } from '../../core/service';
@@ -21,14 +22,20 @@ const one = async <Row extends object>(db: Db, sql: string, params: unknown[] = 
   return row;
 };
 
-/** What is still moving: pending commands and saga steps, running sagas, the publishing backlog, projection lag. */
+/**
+ * What is still moving: pending commands and saga steps, running sagas, the
+ * publishing backlog, projection lag, and the events the saga processors have
+ * not read yet (a transfer whose saga has not started is moving too).
+ */
 export async function stillMoving(runtime: ServiceRuntime): Promise<number> {
   const { db } = runtime;
   const pending = await one<{ n: string }>(db, `SELECT (SELECT count(*) FROM commands WHERE status = 'pending')
     + (SELECT count(*) FROM saga_steps WHERE status = 'pending') + (SELECT count(*) FROM saga_instances WHERE phase IN ('running', 'compensating')) AS n`);
   const publishing = await readPublishingStatus(db);
   const lag = (await getProjectionStatus(db)).flatMap((status) => status.generations).flatMap((generation) => generation.partitions).reduce((sum, partition) => sum + partition.lagEvents, 0);
-  return Number(pending.n) + publishing.events.backlog + publishing.outbox.backlog + lag;
+  let sagaLag = 0;
+  for (const processor of runtime.sagas.processors) sagaLag += (await getProcessorStatus(db, processor)).reduce((sum, partition) => sum + partition.lagItems, 0);
+  return Number(pending.n) + publishing.events.backlog + publishing.outbox.backlog + lag + sagaLag;
 }
 
 async function money(db: Db, projection: Projection): Promise<Invariant> {

@@ -4,7 +4,7 @@ import { findUnstorableText } from '../text/storableText';
 import type { ValidationIssue } from './errors';
 import { subjectProblem } from './natsSubject';
 import type { IntegrationMessage } from './types';
-import { toJson } from './jsonText';
+import { toJsonObject } from './jsonText';
 
 // Header names as NATS carries them: printable ASCII without spaces or colons.
 const HEADER_NAME = /^[!-9;-~]+$/;
@@ -55,7 +55,7 @@ export function serializeMessages(
     issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));
     const problem = subjectProblem(message.subject);
     if (problem) issues.push({ path: `${path}.subject`, message: problem });
-    const body = toJson(message.body, `${path}.body`, issues);
+    const body = toJsonObject(message.body, `${path}.body`, issues);
     if (body === undefined) return;
     if (Buffer.byteLength(body) > maxBytes) issues.push({ path: `${path}.body`, message: `is over the limit of ${maxBytes} bytes` });
     members.push(

@@ -108,6 +108,20 @@ describeOnEachDriver('bad input', (context) => {
     expect((await context().store.readStream(streamId)).events[0]?.data).toEqual(data);
   });
 
+  it('refuses data whose toJSON makes it something other than a JSON object', async () => {
+    const disguised = { amount: 10, toJSON: () => [10] };
+    await rejectsWith({ ...valid(), events: [{ type: 'MoneyDeposited', data: disguised }] }, { path: 'events.0.data', message: /JSON object/ });
+    await rejectsWith(untyped({ ...valid(), metadata: { toJSON: () => 5 } }), { path: 'events.0.metadata', message: /JSON object/ });
+  });
+
+  it('refuses a command record that the database would: an empty or over-long command id, NUL in an id, no payload hash', async () => {
+    const record = { commandId: 'cmd-1', commandType: 'Deposit', payloadHash: 'abc' };
+    await rejectsWith({ ...valid(), idempotency: { ...record, commandId: '' } }, { path: 'idempotency.commandId', message: /must not be empty/ });
+    await rejectsWith({ ...valid(), idempotency: { ...record, commandId: 'c'.repeat(MAX_NAME_LENGTH + 1) } }, { path: 'idempotency.commandId', message: /at most 200/ });
+    await rejectsWith({ ...valid(), idempotency: { ...record, correlationId: 'a\u0000b' } }, { path: 'idempotency.correlationId', message: /NUL/ });
+    await rejectsWith(untyped({ ...valid(), idempotency: { commandId: 'cmd-2', commandType: 'Deposit' } }), { path: 'idempotency.payloadHash', message: /string/ });
+  });
+
   it('refuses an event over the size limit, and the limit is configurable', async () => {
     const big = { type: 'Blob', data: { text: 'x'.repeat(300 * 1024) } };
     await rejectsWith({ ...valid(), events: [opened(), big] }, { path: 'events.1', message: /over the limit of 262144/ });

@@ -33,7 +33,27 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
   return `${checkpoint.txId}:${checkpoint.position}`;
 }
 
-const CheckpointText = z.string().check(z.regex(/^\d{1,20}:\d{1,19}$/, 'expected "<txId>:<position>"'));
+/** The largest transaction id (xid8) and global position (bigint) PostgreSQL holds. */
+const MAX_TX_ID = 2n ** 64n - 1n;
+const MAX_POSITION = 2n ** 63n - 1n;
+
+/** Whether PostgreSQL can hold the checkpoint: both parts whole, not negative, within xid8 and bigint. */
+export function isStorableCheckpoint(checkpoint: Checkpoint): boolean {
+  const { txId, position } = checkpoint;
+  return typeof txId === 'bigint' && typeof position === 'bigint' && txId >= 0n && txId <= MAX_TX_ID && position >= 0n && position <= MAX_POSITION;
+}
+
+const CHECKPOINT_TEXT = /^\d{1,20}:\d{1,19}$/;
+
+const CheckpointText = z.string().check(
+  z.regex(CHECKPOINT_TEXT, 'expected "<txId>:<position>"'),
+  z.refine((text: string) => {
+    // Text of another form is the check above's to report.
+    if (!CHECKPOINT_TEXT.test(text)) return true;
+    const [txId = '0', position = '0'] = text.split(':');
+    return isStorableCheckpoint({ txId: BigInt(txId), position: BigInt(position) });
+  }, 'the transaction id or position is out of range'),
+);
 
 export function parseCheckpoint(text: unknown): Checkpoint {
   const [txId = '0', position = '0'] = CheckpointText.parse(text).split(':');

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage, START_OF_FEED, type Checkpoint } from './checkpoint';
+import { findUnstorableText } from '../text/storableText';
+import { checkpointAfterPage, isStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
@@ -60,6 +61,11 @@ export async function readFeed<E extends EventShape = EventShape>(
   }
   const { partition } = options;
   if (partition !== undefined) validatePartition(partition);
+  if (!isStorableCheckpoint(after)) {
+    throw new EventValidationError([{ path: 'after', message: 'must be a checkpoint PostgreSQL can hold: a transaction id and a position, whole and not negative' }]);
+  }
+  const unstorable = findUnstorableText({ eventTypes: options.eventTypes, streamTypes: options.streamTypes });
+  if (unstorable.length > 0) throw new EventValidationError(unstorable);
   const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;
   const cursor = [after.txId.toString(), after.position.toString()];
   const { rows } = filtered

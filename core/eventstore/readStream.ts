@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, StreamNotFoundError, type ValidationIssue } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 import type { EventShape, ReadStreamOptions, StreamSlice } from './types';
@@ -33,6 +34,9 @@ export async function readStream<E extends EventShape = EventShape>(
   options: ReadStreamOptions = {},
   upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<StreamSlice<E>> {
+  // No stream has such an id; PostgreSQL would fail on the text rather than find none.
+  const unstorable = findUnstorableText(streamId, 'streamId');
+  if (unstorable.length > 0) throw new EventValidationError(unstorable);
   const from = versionBound(options.fromVersion, 'fromVersion', 1);
   const to = versionBound(options.toVersion, 'toVersion', MAX_STREAM_VERSION);
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);

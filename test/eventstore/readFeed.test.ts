@@ -111,9 +111,19 @@ describeOnEachDriver('the global feed', (context) => {
     await expect(context().store.readFeed({ batchSize: 10_001 })).rejects.toBeInstanceOf(EventValidationError);
   });
 
-  it('round-trips a checkpoint through text', () => {
+  it('refuses, before the database sees it, a checkpoint past what PostgreSQL holds or a filter it cannot store', async () => {
+    const { store } = context();
+    await expect(store.readFeed({ after: { txId: 1n, position: 2n ** 63n } })).rejects.toBeInstanceOf(EventValidationError);
+    await expect(store.readFeed({ after: { txId: -1n, position: 0n } })).rejects.toBeInstanceOf(EventValidationError);
+    await expect(store.readFeed({ eventTypes: ['Money\u0000Deposited'] })).rejects.toBeInstanceOf(EventValidationError);
+    await expect(store.readFeed({ streamTypes: ['acc\u0000ount'] })).rejects.toBeInstanceOf(EventValidationError);
+  });
+
+  it('round-trips a checkpoint through text, and refuses text out of range', () => {
     const checkpoint = { txId: 18_446_744_073_709_551_615n, position: 9_223_372_036_854_775_807n };
     expect(parseCheckpoint(formatCheckpoint(checkpoint))).toEqual(checkpoint);
-    expect(() => parseCheckpoint('12')).toThrow();
+    expect(() => parseCheckpoint('12')).toThrow(/<txId>:<position>/);
+    expect(() => parseCheckpoint('1:9223372036854775808')).toThrow(/out of range/);
+    expect(() => parseCheckpoint('18446744073709551616:1')).toThrow(/out of range/);
   });
 });

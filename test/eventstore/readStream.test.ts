@@ -79,6 +79,10 @@ describeOnEachDriver('reading streams and events', (context) => {
     expect(farBeyond).toMatchObject({ streamVersion: 2, events: [] });
   });
 
+  it('refuses a stream id PostgreSQL cannot store, rather than failing in the database', async () => {
+    await expect(context().store.readStream('account-\u0000-1')).rejects.toBeInstanceOf(EventValidationError);
+  });
+
   it('throws StreamNotFoundError for a stream that does not exist', async () => {
     const streamId = uniqueStreamId();
     await expect(context().store.readStream(streamId)).rejects.toMatchObject({

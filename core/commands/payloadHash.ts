@@ -4,11 +4,15 @@ import { hash } from 'node:crypto';
  * JSON with object keys sorted, so equal payloads hash equally whatever their
  * key order. A payload the schema parsed may hold values JSON has no form for:
  * a Date is written as its instant (as JSON.stringify would), a BigInt as its
- * digits, each tagged so that it never equals a string of the same text.
+ * digits, a Map as its entries and a Set as its members (in a canonical order:
+ * JSON.stringify and Object.keys see both as empty), each tagged so that it
+ * never equals plain data of the same text.
  */
 function canonicalJson(value: unknown): string {
   if (typeof value === 'bigint') return `{"$bigint":"${value.toString()}"}`;
   if (value instanceof Date) return `{"$date":${JSON.stringify(Number.isNaN(value.getTime()) ? null : value.toISOString())}}`;
+  if (value instanceof Map) return `{"$map":[${[...value].map(([key, entry]) => `[${canonicalJson(key)},${canonicalJson(entry)}]`).sort().join(',')}]}`;
+  if (value instanceof Set) return `{"$set":[${[...value].map(canonicalJson).sort().join(',')}]}`;
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const fields = value as Record<string, unknown>;

@@ -16,6 +16,14 @@ describe('the payload hash that tells a resend from a reused command id', () => 
     expect(payloadHash('Transfer', { cents: 10n })).not.toBe(payloadHash('Transfer', { cents: '10' }));
   });
 
+  it('tells payloads apart by their Maps and Sets, which JSON.stringify and Object.keys see as empty, whatever their order', () => {
+    expect(payloadHash('Tag', { tags: new Set(['a']) })).not.toBe(payloadHash('Tag', { tags: new Set(['b', 'c']) }));
+    expect(payloadHash('Tag', { tags: new Set(['a', 'b']) })).toBe(payloadHash('Tag', { tags: new Set(['b', 'a']) }));
+    expect(payloadHash('Tag', { tags: new Set(['a']) })).not.toBe(payloadHash('Tag', { tags: ['a'] }));
+    expect(payloadHash('Price', { byItem: new Map([['x', 1]]) })).not.toBe(payloadHash('Price', { byItem: new Map([['y', 2]]) }));
+    expect(payloadHash('Price', { byItem: new Map([['x', 1], ['y', 2]]) })).toBe(payloadHash('Price', { byItem: new Map([['y', 2], ['x', 1]]) }));
+  });
+
   it('stays the value stored before: a record written by an earlier release still answers its resend', () => {
     // Taken with the earlier implementation (a Hash object fed the type, a newline and the canonical JSON).
     expect(payloadHash('Deposit', { amount: 100, accountId: 'a-1' })).toBe('dbcd4680721c4fd0799c1e826d794fd4d87fd9d2da40fbb772c9c0148fcbe0a8');

@@ -1,5 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { withoutCoveredSubjects } from './subjectCoverage';
 
 export interface PublishStreamConfig {
   /** The JetStream stream the publisher publishes into; default "EVENTS". */
@@ -16,6 +17,8 @@ export interface PublishStreamConfig {
 /**
  * Creates the stream, or widens an existing one to capture the subjects and to
  * keep the duplicate window at least as long as asked. Never narrows anything.
+ * A subject another one covers (`bank.deposits.large` beside `bank.>`) is left
+ * out: JetStream refuses a stream whose subjects overlap.
  */
 export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -25,11 +28,12 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
     existing = (await jsm.streams.info(config.name)).config;
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
-    await jsm.streams.add({ name: config.name, subjects: config.subjects, duplicate_window: window });
+    await jsm.streams.add({ name: config.name, subjects: withoutCoveredSubjects(config.subjects), duplicate_window: window });
     return;
   }
-  const subjects = [...new Set([...existing.subjects, ...config.subjects])];
-  if (subjects.length === existing.subjects.length && existing.duplicate_window >= window) return;
+  const subjects = withoutCoveredSubjects([...existing.subjects, ...config.subjects]);
+  const widened = subjects.some((subject) => !existing.subjects.includes(subject));
+  if (!widened && existing.duplicate_window >= window) return;
   await jsm.streams.update(config.name, {
     subjects,
     duplicate_window: Math.max(existing.duplicate_window, window),

@@ -2,12 +2,17 @@ import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensurePublishStream } from './jetStreamStream';
+import { subjectCovers } from './subjectCoverage';
 import type { PublisherSettings } from './publisherOptions';
 
 export interface PublisherConnection {
   /** The open connection's publishing path, connecting (and making sure of the stream) when there is none. */
   publishing(): Promise<JetStreamPublishing>;
-  /** Whether any stream captures the subject, asked of JetStream. */
+  /**
+   * Whether any stream captures the subject, asked of JetStream. When none does
+   * but the publisher's own stream should (it was deleted, or lost with a
+   * memory store), the stream is made again and the answer is yes.
+   */
   captured(subject: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -44,15 +49,20 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   return {
     publishing: async () => (await connection()).publishing,
     async captured(subject) {
-      const jsm = await jetstreamManager((await connection()).nc);
+      const { nc } = await connection();
+      const jsm = await jetstreamManager(nc);
       // find() answers with the stream's name, or fails when no stream captures the subject.
-      return jsm.streams.find(subject).then(
+      const found = await jsm.streams.find(subject).then(
         () => true,
         (error: unknown) => {
           if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
           throw error;
         },
       );
+      if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
+      // The stream was checked when the connection opened; it has gone since.
+      await ensurePublishStream(nc, settings.stream);
+      return true;
     },
     async close() {
       const open = current;

@@ -1,0 +1,67 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { listParkedMessages } from '../../core/publishing';
+import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { messagesOf, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+const opened_: PublishingHarness[] = [];
+afterEach(async () => {
+  for (const harness of opened_.splice(0).reverse()) await harness.close();
+});
+
+async function harness(): Promise<PublishingHarness> {
+  const started = await startPublishingHarness();
+  opened_.push(started);
+  return started;
+}
+
+async function appendAccount(h: PublishingHarness, events: AccountEvent[]): Promise<string> {
+  const streamId = uniqueStreamId();
+  await h.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events });
+  return streamId;
+}
+
+const versionsOf = async (h: PublishingHarness, streamId: string) =>
+  (await messagesOf(h, [streamId])).map((message) => Number(message.header.get('Stream-Version')));
+
+describe("the publisher's own stream", () => {
+  it('takes subjects a wildcard of the stream already covers, whether the stream was made beforehand or by the publisher', async () => {
+    const h = await harness();
+    // Subjects for the events and, under the same prefix, for integration messages.
+    const subjects = [`${h.subjectPrefix}.>`, `${h.subjectPrefix}.notices.large`];
+    const streamId = await appendAccount(h, [opened()]);
+    await untilFeedHorizonPasses(h.db);
+    const made = await h.publisher({ stream: { name: h.streamName, subjects } }).run({ deadline: Date.now() + 2_000 });
+    expect(made).toMatchObject({ published: 1, retried: 0, caughtUp: true });
+    expect(await versionsOf(h, streamId)).toEqual([1]);
+    const jsm = await jetstreamManager(h.nc);
+    expect((await jsm.streams.info(h.streamName)).config.subjects).toEqual([`${h.subjectPrefix}.>`]);
+
+    // Made beforehand by a person, with the wildcard only.
+    await jsm.streams.delete(h.streamName);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], duplicate_window: 10 * 60 * 1e9 });
+    const next = await appendAccount(h, [opened()]);
+    await untilFeedHorizonPasses(h.db);
+    const beforehand = await h.publisher({ stream: { name: h.streamName, subjects } }).run({ deadline: Date.now() + 2_000 });
+    expect(beforehand).toMatchObject({ published: 1, retried: 0, caughtUp: true });
+    expect(await versionsOf(h, next)).toEqual([1]);
+  });
+
+  it('is made again when it disappears under a connection the publisher keeps open, and nothing is parked', async () => {
+    const h = await harness();
+    const publisher = h.publisher();
+    await appendAccount(h, [opened()]);
+    await untilFeedHorizonPasses(h.db);
+    expect(await publisher.run({ deadline: Date.now() + 2_000 })).toMatchObject({ published: 1, caughtUp: true });
+
+    // Deleted (or lost with a memory store) while the warm publisher's connection stays open.
+    await (await jetstreamManager(h.nc)).streams.delete(h.streamName);
+    const streamId = await appendAccount(h, [opened(), deposited(5)]);
+    await untilFeedHorizonPasses(h.db);
+    const report = await publisher.run({ deadline: Date.now() + 3_000 });
+    expect(report).toMatchObject({ published: 2, parked: 0 });
+    expect(await listParkedMessages(h.db)).toEqual([]);
+    expect(await versionsOf(h, streamId)).toEqual([1, 2]);
+  });
+});

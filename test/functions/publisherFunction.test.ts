@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { getCommandStatus } from '../../core/commands';
+import { configureLogging } from '../../core/observability';
 import { readPublishingStatus } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
@@ -9,6 +10,11 @@ import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetSt
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
 const jetStream = uniqueJetStream();
+
+const errors: string[] = [];
+configureLogging((level, message) => {
+  if (level === 'error') errors.push(message);
+});
 
 useAppOnTestDatabase({
   env: { NATS_URL, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined },
@@ -59,5 +65,16 @@ describe('the publisher function', () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it('logs an error on every run while a message stays parked, not only on the run that parked it', async () => {
+    const { db } = await getRuntime();
+    await db.query(
+      `INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) VALUES (gen_random_uuid(), 'outbox', 'key-1', 'nowhere.notices', 'no responders')`,
+    );
+    errors.length = 0;
+    await publish({}, lambdaContext());
+    await publish({}, lambdaContext());
+    expect(errors).toEqual(['messages refused by NATS for good are parked', 'messages refused by NATS for good are parked']);
   });
 });

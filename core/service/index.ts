@@ -4,7 +4,7 @@ export { found, notFound, QueryInputError, type QueryAnswer, type QueryRequest, 
 export { DEFAULT_ACCESS, type AccessSettings } from './accessSettings';
 export { serviceRoutes, scheduledWork, type RouteKind, type ServiceRoute, type ScheduledWork } from './serviceRoutes';
 export { createServiceRuntime, serviceCommandDefinitions, type RuntimeOptions, type ServiceRuntime } from './serviceRuntime';
-export { createServicePublisher } from './servicePublisher';
+export { createServicePublisher, NATS_CONNECT_TIMEOUT_MS } from './servicePublisher';
 export { reportServiceGauges, OVERDUE_GRACE_MS } from './serviceGauges';
 export { runRetention, retentionConfigFromEnv, type RetentionConfig } from './serviceRetention';
 export { migrateService, assertServiceSchemaCurrent, migrationDirectoriesFromEnv, type AppliedMigrations, type MigrationDirectories } from './serviceMigrations';

@@ -3,6 +3,13 @@ import { createPublisher, eventRouting, type Publisher, type PublisherOptions, t
 import type { ServiceRuntime } from './serviceRuntime';
 
 /**
+ * How long opening a NATS connection may take (the client's default is 20 s).
+ * A batch opens one when there is none, and the run's deadline is checked only
+ * between batches: the publisher function's safety margin covers this.
+ */
+export const NATS_CONNECT_TIMEOUT_MS = 5_000;
+
+/**
  * The service's publisher, from the deployment's publishing settings: its
  * stored events on `<prefix>.<streamType>.<eventType>` (or its own routing),
  * its integration messages on their own subjects, all into one stream.
@@ -18,7 +25,7 @@ export function createServicePublisher(
     db: runtime.db,
     // Without async traces the client does not build two Error objects per publish
     // to keep call stacks: a third of its CPU at this rate.
-    connect: () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true }),
+    connect: () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
     routing: eventRouting({ prefix, ...publishing.routing }),
     subjectPrefix: prefix,
     stream: {

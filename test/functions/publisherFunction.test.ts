@@ -1,7 +1,9 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getCommandStatus } from '../../core/commands';
 import { configureLogging } from '../../core/observability';
 import { readPublishingStatus } from '../../core/publishing';
+import { createServicePublisher } from '../../core/service';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
@@ -64,6 +66,26 @@ describe('the publisher function', () => {
       expect(messages[1]?.json()).toMatchObject({ streamId: expect.stringContaining('acc-1') as string, data: { amount: 250 } });
     } finally {
       await nc.close();
+    }
+  });
+
+  it('keeps within its deadline when NATS takes the connection but never answers', async () => {
+    // A port that accepts and stays silent: the client's own connect timeout would be 20 s.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const runtime = await getRuntime();
+    const publisher = createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: `nats://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+    await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 5 });
+    try {
+      const started = Date.now();
+      const report = await publisher.run({ deadline: started + 1_000 });
+      expect(report.published).toBe(0);
+      expect(report.retried).toBeGreaterThan(0);
+      // At most one connection attempt past the deadline: within the function's safety margin.
+      expect(Date.now() - started).toBeLessThan(12_000);
+    } finally {
+      await publisher.close();
+      silent.close();
     }
   });
 

@@ -5,8 +5,8 @@ import { hash } from 'node:crypto';
  * key order. A payload the schema parsed may hold values JSON has no form for:
  * a Date is written as its instant (as JSON.stringify would), a BigInt as its
  * digits, a Map as its entries and a Set as its members (in a canonical order:
- * JSON.stringify and Object.keys see both as empty), each tagged so that it
- * never equals plain data of the same text.
+ * JSON.stringify and Object.keys see both as empty), each tagged as an object
+ * so that it never equals a string or an array of the same text.
  */
 function canonicalJson(value: unknown): string {
   if (typeof value === 'bigint') return `{"$bigint":"${value.toString()}"}`;

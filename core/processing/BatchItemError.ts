@@ -1,4 +1,12 @@
 /**
+ * How a failed batch is retried: under the processor's failure policy, which
+ * gives up after its attempts; or without end, at most its maximum delay apart,
+ * for a failure that passes by itself (an event stored by newer code, read
+ * while a deploy rolls out).
+ */
+export type BatchRetry = 'failure_policy' | 'until_it_passes';
+
+/**
  * A processor's handler failed on a batch, and on this item if it can say
  * which. The engine rolls the batch back, records the failure on the
  * partition and retries after a backoff; other errors end the run.
@@ -9,6 +17,7 @@ export class BatchItemError extends Error {
     message: string,
     readonly itemId: string | null,
     override readonly cause: unknown,
+    readonly retry: BatchRetry = 'failure_policy',
   ) {
     super(message);
     this.name = 'BatchItemError';

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
-import { BatchItemError } from './BatchItemError';
+import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
 
@@ -28,11 +28,13 @@ const LAG_SQL = `
 /**
  * An event the source cannot hand over fails its batch as a handler's error
  * does: recorded on the partition with the event's id, retried after a
- * backoff, and the other processors of the run go on. (No upcast path: an
- * event stored by newer code, during a rolling deploy; a key function that throws.)
+ * backoff, and the other processors of the run go on. One this code cannot
+ * upcast is most often stored by newer code, during a rolling deploy: it is
+ * retried until it passes, never given up on. A key function that throws is a
+ * bug like a handler's, under the failure policy.
  */
-const unreadable = (event: { eventId: string }, step: string, error: unknown) =>
-  new BatchItemError(`${step} failed on event ${event.eventId}`, event.eventId, error);
+const unreadable = (event: { eventId: string }, step: string, error: unknown, retry: BatchRetry) =>
+  new BatchItemError(`${step} failed on event ${event.eventId}`, event.eventId, error, retry);
 
 function guarded(upcaster: EventUpcaster): EventUpcaster {
   return {
@@ -40,7 +42,7 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
       try {
         return upcaster.upcast(event);
       } catch (error) {
-        throw unreadable(event, 'upcasting', error);
+        throw unreadable(event, 'upcasting', error, 'until_it_passes');
       }
     },
     writeVersion: (type) => upcaster.writeVersion(type),
@@ -56,7 +58,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
     try {
       return partitionKey?.(event) ?? null;
     } catch (error) {
-      throw unreadable(event, 'the partition key', error);
+      throw unreadable(event, 'the partition key', error, 'failure_policy');
     }
   };
   const storedTypes = options.eventTypes?.flatMap((type) => upcaster.storedTypesOf(type)) ?? null;

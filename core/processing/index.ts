@@ -1,6 +1,6 @@
 export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
-export { BatchItemError } from './BatchItemError';
+export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';

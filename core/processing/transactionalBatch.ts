@@ -69,7 +69,7 @@ async function recordHandlerFailure<Item, Result>(
       return recordFailure(tx, processor.name, lease.partition, {
         error: describeError(error),
         itemId: error.itemId,
-        policy: processor.failurePolicy,
+        policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
       });
     });
     return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };

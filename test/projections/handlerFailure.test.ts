@@ -149,7 +149,7 @@ describe('a handler that has failed for a day under a policy that never gives up
 describe('an event the projection cannot read: stored by newer code, at a schema version this code has no path from', () => {
   const context = useProjectionDatabase();
 
-  it('fails its partition there as a handler would, recorded with the event, and the run goes on to the next projection', async () => {
+  it('holds its partition there, recorded with the event, never given up on; the run goes on to the next projection, and newer code goes on from there', async () => {
     const { db, store } = context();
     const streamId = 'newer-code';
     const appended = await store.appendToStream<AccountEvent>({
@@ -193,5 +193,20 @@ describe('an event the projection cannot read: stored by newer code, at a schema
     if (!tables) throw new Error('counting_opened has no generation to read');
     expect((await db.query<{ stream_id: string }>(`SELECT stream_id FROM ${tables.opened}`)).rows).toEqual([{ stream_id: streamId }]);
     expect(run.eventsApplied).toBe(3);
+
+    // A deploy rolling out: the old code retries past its policy's attempts, and never marks the partition failed.
+    for (let attempt = 1; attempt <= fastRetries.maxAttempts + 1; attempt++) {
+      await sleep(fastRetries.maxDelayMs + 20);
+      await projector.runUntilCaughtUp();
+    }
+    const [waiting] = await getProjectionStatus(db, 'reading_newer');
+    expect(waiting?.generations[0]?.partitions[0]?.attempts).toBeGreaterThan(fastRetries.maxAttempts);
+    expect(waiting?.generations[0]?.partitions[0]?.state).toBe('rebuilding');
+
+    // The newer code knows version 2; once the backoff is over, it goes on from the stored checkpoint.
+    const newer = defineUpcasters([{ fromType: 'MoneyDeposited', fromVersion: 1, toType: 'MoneyDeposited', toVersion: 2, transform: (data) => data }]);
+    await sleep(fastRetries.maxDelayMs + 20);
+    await runUntilNoLag(db, createProjector({ db, projections: [reading], upcaster: newer }));
+    expectExactlyOnceInOrder(await readApplied(db, reading), appended.events.map((event) => event.eventId));
   });
 });

@@ -37,8 +37,19 @@ const AppendShape = z.object({
     )
     .check(z.minLength(1, 'append needs at least one event')),
   metadata: z.optional(plainObject('metadata')),
+  // The command record the append writes or completes; the bus builds its own well-formed.
+  idempotency: z.optional(
+    z.object({
+      commandId: name('command id'),
+      commandType: z.string().check(z.minLength(1, 'command type must not be empty')),
+      payloadHash: z.string().check(z.minLength(1, 'payload hash must not be empty')),
+      correlationId: z.optional(z.string()),
+      existing: z.optional(z.enum(['none', 'pending'])),
+    }),
+  ),
 });
 
+const isText = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH;
 const MODES = new Set(['no_stream', 'stream_exists', 'any']);
 
@@ -49,8 +60,9 @@ const MODES = new Set(['no_stream', 'stream_exists', 'any']);
  */
 function obviouslyWellShaped(request: unknown): boolean {
   if (!isPlainObject(request)) return false;
-  const { streamId, streamType, expectedVersion, events, metadata } = request as Record<string, unknown>;
+  const { streamId, streamType, expectedVersion, events, metadata, idempotency } = request as Record<string, unknown>;
   if (!isName(streamId) || !isName(streamType)) return false;
+  if (idempotency !== undefined && !obviouslyWellShapedRecord(idempotency)) return false;
   const versionOk = typeof expectedVersion === 'number'
     ? Number.isInteger(expectedVersion) && expectedVersion >= 0 && expectedVersion <= MAX_INTEGER
     : MODES.has(expectedVersion as string);
@@ -61,6 +73,13 @@ function obviouslyWellShaped(request: unknown): boolean {
     const { type, data, eventId, schemaVersion, metadata: own } = event as Record<string, unknown>;
     return isName(type) && isPlainObject(data) && eventId === undefined && schemaVersion === undefined && (own === undefined || isPlainObject(own));
   });
+}
+
+function obviouslyWellShapedRecord(record: unknown): boolean {
+  if (!isPlainObject(record)) return false;
+  const { commandId, commandType, payloadHash, correlationId, existing } = record as Record<string, unknown>;
+  return isName(commandId) && isText(commandType) && isText(payloadHash)
+    && (correlationId === undefined || typeof correlationId === 'string') && (existing === undefined || existing === 'none' || existing === 'pending');
 }
 
 /** Refuses a request of the wrong shape with an EventValidationError naming every problem. */

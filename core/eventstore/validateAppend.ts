@@ -1,14 +1,13 @@
-import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
-import { checkAppendShape, MAX_NAME_LENGTH } from './appendShape';
+import { checkAppendShape } from './appendShape';
 import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
-export { MAX_NAME_LENGTH };
+export { MAX_NAME_LENGTH } from './appendShape';
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
 
 /** New events are written at their type's current version; an explicit other version is refused. */
@@ -32,30 +31,9 @@ function schemaVersionFor(
   return upcaster === NO_UPCASTING ? (event.schemaVersion ?? 1) : current;
 }
 
-const IdempotencyShape = z.object({
-  commandId: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)),
-  commandType: z.string().check(z.minLength(1, 'must not be empty')),
-  payloadHash: z.string().check(z.minLength(1, 'must not be empty')),
-  correlationId: z.optional(z.string()),
-  existing: z.optional(z.enum(['none', 'pending'])),
-});
-
-const isText = (value: unknown, maxLength = Number.POSITIVE_INFINITY) => typeof value === 'string' && value.length > 0 && value.length <= maxLength;
-
-/**
- * The command record an append writes or completes, checked for callers that
- * append directly (the bus builds its own well-formed); zod only says what is
- * wrong, as for the append itself.
- */
-function idempotencyIssues(record: IdempotencyRecord): ValidationIssue[] {
+/** The command record's text, which PostgreSQL must be able to store (its shape was checked with the append's). */
+function unstorableRecordText(record: IdempotencyRecord): ValidationIssue[] {
   const { commandId, commandType, payloadHash, correlationId } = record;
-  const existing: unknown = record.existing;
-  const wellShaped = isText(commandId, MAX_NAME_LENGTH) && isText(commandType) && isText(payloadHash)
-    && (correlationId === undefined || typeof correlationId === 'string') && (existing === undefined || existing === 'none' || existing === 'pending');
-  if (!wellShaped) {
-    const shape = IdempotencyShape.safeParse(record);
-    if (!shape.success) return shape.error.issues.map((issue) => ({ path: ['idempotency', ...issue.path.map(String)].join('.'), message: issue.message }));
-  }
   return findUnstorableText({ commandId, commandType, payloadHash, ...(correlationId === undefined ? {} : { correlationId }) }, 'idempotency');
 }
 
@@ -87,7 +65,7 @@ export function validateAppend<E extends EventShape>(
 ): SerializedAppend {
   checkAppendShape(request);
   const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
-  if (request.idempotency !== undefined) issues.push(...idempotencyIssues(request.idempotency));
+  if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {
     issues.push(...findUnstorableText(event.type, `events.${index}.type`));

@@ -1,7 +1,7 @@
 import { getProcessorStatus } from '../processing';
 import { metrics } from '../observability';
 import { getProjectionStatus } from '../projections';
-import { readPublishingStatus } from '../publishing';
+import { readPublishingStatus, type PublishingStatus } from '../publishing';
 import { sagaCounts } from '../sagas';
 import type { ServiceRuntime } from './serviceRuntime';
 
@@ -15,8 +15,9 @@ export const OVERDUE_GRACE_MS = 5_000;
  * lag, instances by phase, stuck instances, overdue timeouts and unmatched
  * inputs; the publishing backlog, the age of its oldest message and the parked
  * messages. Functions report them after each run; the dev server when scraped.
+ * Returns the publishing status it read, for a caller that acts on it too.
  */
-export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | 'sagas'>, now: Date = new Date()): Promise<void> {
+export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | 'sagas'>, now: Date = new Date()): Promise<PublishingStatus> {
   const { db } = runtime;
   for (const status of await getProjectionStatus(db)) {
     const active = status.generations.find((generation) => generation.generation === status.activeGeneration);
@@ -46,4 +47,5 @@ export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | '
   metrics.gauge('PublishBacklog', publishing.events.backlog + publishing.outbox.backlog, 'count');
   metrics.gauge('PublishOldestWaitingAge', Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds), 'seconds');
   metrics.gauge('ParkedMessages', publishing.parked, 'count');
+  return publishing;
 }

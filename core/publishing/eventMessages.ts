@@ -45,14 +45,20 @@ interface HeadRow {
   event_id: null;
 }
 
-// The body is the event's envelope, as json_build_object writes it (the outbox wrote
-// the same), and the header values, all from the database.
+// The body is the event's envelope, byte for byte as json_build_object writes it
+// (the outbox wrote the same). It is concatenated instead: json_build_object looks
+// up each argument's type and output function for every row, which made it most of
+// PostgreSQL's cost of a page (50,000 envelopes: 340 ms against 140). Every column
+// is NOT NULL; text goes through to_json for JSON's escaping, and a uuid or a number
+// needs none. The header values come from the database too.
+const ENVELOPE = `'{"eventId" : "' || e.event_id || '", "type" : ' || to_json(e.type) ||
+  ', "schemaVersion" : ' || e.schema_version || ', "streamId" : ' || to_json(e.stream_id) ||
+  ', "streamType" : ' || to_json(e.stream_type) || ', "version" : ' || e.version ||
+  ', "globalPosition" : "' || e.global_position || '", "recordedAt" : ' || to_json(e.recorded_at) ||
+  ', "data" : ' || e.data || ', "metadata" : ' || e.metadata || '}'`;
+
 const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.stream_type, e.type, e.schema_version, e.version,
-  json_build_object(
-    'eventId', e.event_id, 'type', e.type, 'schemaVersion', e.schema_version,
-    'streamId', e.stream_id, 'streamType', e.stream_type, 'version', e.version,
-    'globalPosition', e.global_position::text, 'recordedAt', e.recorded_at,
-    'data', e.data, 'metadata', e.metadata)::text AS payload,
+  ${ENVELOPE} AS payload,
   e.metadata ->> 'correlationId' AS correlation_id, e.metadata ->> 'causationId' AS causation_id,
   e.metadata ->> 'commandId' AS command_id, e.metadata ->> 'traceparent' AS traceparent,
   e.metadata ->> 'tracestate' AS tracestate`;

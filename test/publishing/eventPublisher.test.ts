@@ -101,6 +101,30 @@ describe('publishing stored events from the feed', () => {
     expect(await readPublishingStatus(harness.db)).toMatchObject({ events: { backlog: 0, oldestAgeSeconds: 0 }, outbox: { backlog: 0 }, parked: 0 });
   });
 
+  it('sends the envelope byte for byte as json_build_object writes it, with text that needs escaping', async () => {
+    const streamId = `${uniqueStreamId()}-"quoted"\\back\tslash-é-😀`;
+    await harness.store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened('Zoë "Z" \\ O\'Neil\n'), deposited(7)],
+      metadata: { correlationId: 'corr-"1"', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    });
+    await publishEverything(harness.db, harness.publisher());
+
+    const { rows } = await harness.db.query<{ envelope: string }>(
+      `SELECT json_build_object(
+         'eventId', event_id, 'type', type, 'schemaVersion', schema_version, 'streamId', stream_id,
+         'streamType', stream_type, 'version', version, 'globalPosition', global_position::text,
+         'recordedAt', recorded_at, 'data', data, 'metadata', metadata)::text AS envelope
+       FROM events WHERE stream_id = $1 ORDER BY version`,
+      [streamId],
+    );
+    const bodies = (await messagesOf(harness, [streamId])).map((message) => new TextDecoder().decode(message.data));
+    expect(bodies).toEqual(rows.map((row) => row.envelope));
+    expect(JSON.parse(bodies[0] ?? '')).toMatchObject({ streamId, data: { owner: 'Zoë "Z" \\ O\'Neil\n' } });
+  });
+
   it('keeps a private event out of NATS and goes on past it', async () => {
     const streamId = uniqueStreamId();
     await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1), deposited(3)] });

@@ -2,12 +2,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { addMetricsSink, configureLogging } from '../core/observability';
+import { labelledMetrics } from './labelledMetrics';
 
 // One instance each per Lambda container, shared by every handler in it.
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'service';
 
+const namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessEventSourcing';
+
 export const logger = new Logger({ serviceName });
-export const metrics = new Metrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessEventSourcing' });
+export const metrics = new Metrics({ serviceName, namespace });
 
 /**
  * Whether X-Ray can trace here, by the Tracer's own rules: only in Lambda (not
@@ -29,15 +32,13 @@ export const tracer: Tracer | undefined = tracingPossible()
 
 const POWERTOOLS_UNITS = { count: MetricUnit.Count, milliseconds: MetricUnit.Milliseconds, seconds: MetricUnit.Seconds } as const;
 
-/** core's figures as EMF: with labels, each is its own metric set with them as dimensions. */
+/** Figures with labels, a metric set per set of labels; `lambdaEntry` writes them when the handler ends. */
+export const labelled = labelledMetrics({ serviceName, namespace });
+
+/** core's figures as EMF: without labels in the invocation's set, with labels in the set of those labels. */
 function emit(name: string, value: number, unit: keyof typeof POWERTOOLS_UNITS, labels: Record<string, string>): void {
-  if (Object.keys(labels).length === 0) {
-    metrics.addMetric(name, POWERTOOLS_UNITS[unit], value);
-    return;
-  }
-  const single = metrics.singleMetric();
-  single.addDimensions(labels);
-  single.addMetric(name, POWERTOOLS_UNITS[unit], value);
+  if (Object.keys(labels).length === 0) metrics.addMetric(name, POWERTOOLS_UNITS[unit], value);
+  else labelled.add(name, POWERTOOLS_UNITS[unit], value, labels);
 }
 
 // core logs and counts through its ports; in a function they are Powertools', so core's

@@ -1,19 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { labelled, logger, metrics, tracer } from './observability';
+import { logger, tracer, writeInvocationMetrics } from './observability';
 
-// Also when the handler throws, as logMetrics writes the invocation's own set.
-const writeLabelledMetrics: MiddlewareObj = {
-  after: () => {
-    labelled.flush();
-  },
-  onError: () => {
-    labelled.flush();
-  },
-};
+// Also when the handler throws.
+const writeMetrics: MiddlewareObj = { after: writeInvocationMetrics, onError: writeInvocationMetrics };
 
 /**
  * A Lambda entry point around a generic handler: the Powertools logger with
@@ -23,5 +15,5 @@ const writeLabelledMetrics: MiddlewareObj = {
  */
 export function lambdaEntry<Event, Result>(handler: (event: Event, context: Context) => Promise<Result>) {
   const withLogging = middy(handler).use(injectLambdaContext(logger, { resetKeys: true }));
-  return (tracer ? withLogging.use(captureLambdaHandler(tracer)) : withLogging).use(logMetrics(metrics)).use(writeLabelledMetrics);
+  return (tracer ? withLogging.use(captureLambdaHandler(tracer)) : withLogging).use(writeMetrics);
 }

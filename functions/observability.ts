@@ -32,8 +32,20 @@ export const tracer: Tracer | undefined = tracingPossible()
 
 const POWERTOOLS_UNITS = { count: MetricUnit.Count, milliseconds: MetricUnit.Milliseconds, seconds: MetricUnit.Seconds } as const;
 
-/** Figures with labels, a metric set per set of labels; `lambdaEntry` writes them when the handler ends. */
-export const labelled = labelledMetrics({ serviceName, namespace });
+/** Figures with labels, a metric set per set of labels. */
+const labelled = labelledMetrics({ serviceName, namespace });
+
+/**
+ * Writes what the invocation counted, as `lambdaEntry` does when the handler
+ * ends: its own set, if it holds anything, and the labelled sets. Powertools'
+ * logMetrics middleware writes the invocation's set even when it is empty,
+ * with a warning ("No application metrics to publish"): on every command,
+ * whose figures all have labels.
+ */
+export function writeInvocationMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  labelled.flush();
+}
 
 /** core's figures as EMF: without labels in the invocation's set, with labels in the set of those labels. */
 function emit(name: string, value: number, unit: keyof typeof POWERTOOLS_UNITS, labels: Record<string, string>): void {

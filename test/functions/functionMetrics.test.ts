@@ -26,10 +26,18 @@ const emfLine = z.looseObject({
 });
 type EmfLine = z.infer<typeof emfLine>;
 
-/** The EMF lines the functions write to stdout (kept from the test's output). */
+/** The EMF lines the functions write to stdout (kept from the test's output), and Powertools' warnings. */
 let written: EmfLine[] = [];
+let warnings: string[] = [];
 beforeEach(() => {
   written = [];
+  warnings = [];
+  const warn = process.stderr.write.bind(process.stderr);
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
+    if (text.includes('metrics')) warnings.push(text);
+    return warn(chunk, ...(rest as []));
+  });
   const write = process.stdout.write.bind(process.stdout);
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const text = typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk);
@@ -49,7 +57,7 @@ const linesOf = (name: string, dimensions: string[]) =>
 const valuesOf = (line: EmfLine, name: string): number[] => [line[name]].flat().map(Number);
 
 describe("the functions' metrics", () => {
-  it('given a command through the command route, writes each labelled figure under its labels when the invocation ends', async () => {
+  it('given a command through the command route, writes each labelled figure under its labels when the invocation ends, and no empty set', async () => {
     const { postCommandRequest } = await import('../support/commandHttp');
     expect((await postCommandRequest('OpenAccount', { accountId: 'acc-m1', owner: 'Ada', currency: 'EUR' })).statusCode).toBe(200);
 
@@ -58,6 +66,9 @@ describe("the functions' metrics", () => {
     expect(commands[0]).toMatchObject({ service: 'bank-metrics-spec', commandType: 'OpenAccount', outcome: 'succeeded', Commands: 1 });
     expect(linesOf('CommandLatency', ['service', 'commandType'])).toHaveLength(1);
     expect(linesOf('AppendLatency', ['service', 'streamType'])[0]).toMatchObject({ streamType: 'account' });
+    // Its own set is empty: not written, and no warning that it is.
+    expect(written.filter((line) => JSON.stringify(dimensionsOf(line)) === JSON.stringify([['service']]))).toEqual([]);
+    expect(warnings).toEqual([]);
   });
 
   it('given 250 events, the publisher function counts them in a few EMF lines, not one a message', async () => {

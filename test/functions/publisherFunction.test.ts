@@ -7,6 +7,7 @@ import { createServicePublisher } from '../../core/service';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { postCommandRequest } from '../support/commandHttp';
 import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
@@ -76,6 +77,8 @@ describe('the publisher function', () => {
     const runtime = await getRuntime();
     const publisher = createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: `nats://127.0.0.1:${(silent.address() as AddressInfo).port}` });
     await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 5 });
+    // Another file's open transaction must not leave the publisher nothing to send.
+    await untilFeedHorizonPasses(runtime.db);
     try {
       const started = Date.now();
       const report = await publisher.run({ deadline: started + 1_000 });

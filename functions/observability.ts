@@ -38,9 +38,9 @@ const labelled = labelledMetrics({ serviceName, namespace });
 /**
  * Writes what the invocation counted, as `lambdaEntry` does when the handler
  * ends: its own set, if it holds anything, and the labelled sets. Powertools'
- * logMetrics middleware writes the invocation's set even when it is empty,
- * with a warning ("No application metrics to publish"): on every command,
- * whose figures all have labels.
+ * logMetrics middleware publishes the invocation's set even when it is empty,
+ * which logs a warning ("No application metrics to publish"): on every
+ * command, whose figures all have labels.
  */
 export function writeInvocationMetrics(): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

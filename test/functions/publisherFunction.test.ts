@@ -71,14 +71,14 @@ describe('the publisher function', () => {
   });
 
   it('keeps within its deadline when NATS takes the connection but never answers', async () => {
-    // A port that accepts and stays silent: the client's own connect timeout would be 20 s.
-    const silent = createServer(() => undefined);
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const runtime = await getRuntime();
-    const publisher = createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: `nats://127.0.0.1:${(silent.address() as AddressInfo).port}` });
     await postCommandRequest('Deposit', { accountId: 'acc-1', amount: 5 });
     // Another file's open transaction must not leave the publisher nothing to send.
     await untilFeedHorizonPasses(runtime.db);
+    // A port that accepts and stays silent: the client's own connect timeout would be 20 s.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const publisher = createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: `nats://127.0.0.1:${(silent.address() as AddressInfo).port}` });
     try {
       const started = Date.now();
       const report = await publisher.run({ deadline: started + 1_000 });

@@ -16,10 +16,11 @@ async function runBenchmarks(url: string): Promise<Measurement[]> {
   console.error(`  filling the feed with ${WORKLOAD.streams * WORKLOAD.eventsPerStream} events`);
   await fillFeed(url, WORKLOAD);
   const messages = WORKLOAD.streams * WORKLOAD.eventsPerStream;
-  // One untimed run of each side first, as the other benchmarks warm up: a
-  // process's first publisher run ran about a tenth slower than the runs after it.
+  // One untimed run of the publisher and of both baselines first, as the other
+  // benchmarks warm up: a process's first publisher run was about a tenth slower.
   await measurePublisher(url, WORKLOAD);
   await measureDirectPublishes(url, WORKLOAD, DIRECT_PUBLISHES.publisherPath);
+  await measureDirectPublishes(url, WORKLOAD, DIRECT_PUBLISHES.jsPublish);
   // What the database work (reading pages, storing checkpoints) and per-stream rounds cost.
   const againstOwnPath = await compareInterleaved(
     `feed to JetStream, ${messages} events, 1 publisher (baseline: its own publishing path, no database)`,

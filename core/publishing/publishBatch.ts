@@ -89,8 +89,8 @@ export async function publishBatch(
   const parked = new Set(parkings.map((parking) => parking.messageId));
   const settled = new Set<string>(parked);
   let error: unknown;
+  session.tally.countBatch(results, parked);
   for (const result of results) {
-    session.tally.count(result, parked.has(result.message.messageId));
     if (result.kind === 'published') settled.add(result.message.messageId);
     else if (!parked.has(result.message.messageId)) error ??= result.error;
   }

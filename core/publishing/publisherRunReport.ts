@@ -37,19 +37,31 @@ export class RunTally {
     lastError: null,
   };
 
-  count(result: PublishResult, parked: boolean): void {
-    if (result.kind === 'published') {
-      this.report.published++;
-      if (result.duplicate) this.report.duplicates++;
-      this.latencies.push(result.latencyMs);
-      metrics.count('PublishedMessages', 1, { duplicate: String(result.duplicate) });
-      metrics.observe('PublishLatency', result.latencyMs, 'milliseconds');
-      return;
+  /**
+   * Adds up one batch's results. The counters go to the metrics once per batch,
+   * not once per message: in a function each figure costs a few microseconds
+   * of Powertools' time, and a message's own cost is a few tens.
+   */
+  countBatch(results: readonly PublishResult[], parkedIds: ReadonlySet<string>): void {
+    const before = { ...this.report };
+    for (const result of results) {
+      if (result.kind === 'published') {
+        this.report.published++;
+        if (result.duplicate) this.report.duplicates++;
+        this.latencies.push(result.latencyMs);
+        metrics.observe('PublishLatency', result.latencyMs, 'milliseconds');
+      } else {
+        if (parkedIds.has(result.message.messageId)) this.report.parked++;
+        else this.report.retried++;
+        this.report.lastError = describeError(result.error);
+      }
     }
-    metrics.count(parked ? 'MessagesParked' : 'PublishRetries', 1);
-    if (parked) this.report.parked++;
-    else this.report.retried++;
-    this.report.lastError = describeError(result.error);
+    const duplicates = this.report.duplicates - before.duplicates;
+    const stored = this.report.published - before.published - duplicates;
+    if (stored > 0) metrics.count('PublishedMessages', stored, { duplicate: 'false' });
+    if (duplicates > 0) metrics.count('PublishedMessages', duplicates, { duplicate: 'true' });
+    if (this.report.parked > before.parked) metrics.count('MessagesParked', this.report.parked - before.parked);
+    if (this.report.retried > before.retried) metrics.count('PublishRetries', this.report.retried - before.retried);
   }
 
   finish(): PublisherRunReport {

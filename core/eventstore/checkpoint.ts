@@ -43,19 +43,17 @@ export function isStorableCheckpoint(checkpoint: Checkpoint): boolean {
   return typeof txId === 'bigint' && typeof position === 'bigint' && txId >= 0n && txId <= MAX_TX_ID && position >= 0n && position <= MAX_POSITION;
 }
 
-const CHECKPOINT_TEXT = /^\d{1,20}:\d{1,19}$/;
-
-const CheckpointText = z.string().check(
-  z.regex(CHECKPOINT_TEXT, 'expected "<txId>:<position>"'),
-  z.refine((text: string) => {
-    // Text of another form is the check above's to report.
-    if (!CHECKPOINT_TEXT.test(text)) return true;
-    const [txId = '0', position = '0'] = text.split(':');
-    return isStorableCheckpoint({ txId: BigInt(txId), position: BigInt(position) });
-  }, 'the transaction id or position is out of range'),
-);
+// The text's form first; only text of that form becomes a checkpoint, whose range is checked then.
+const CheckpointText = z
+  .pipe(
+    z.string().check(z.regex(/^\d{1,20}:\d{1,19}$/, 'expected "<txId>:<position>"')),
+    z.transform((text: string): Checkpoint => {
+      const [txId = '0', position = '0'] = text.split(':');
+      return { txId: BigInt(txId), position: BigInt(position) };
+    }),
+  )
+  .check(z.refine(isStorableCheckpoint, 'the transaction id or position is out of range'));
 
 export function parseCheckpoint(text: unknown): Checkpoint {
-  const [txId = '0', position = '0'] = CheckpointText.parse(text).split(':');
-  return { txId: BigInt(txId), position: BigInt(position) };
+  return CheckpointText.parse(text);
 }

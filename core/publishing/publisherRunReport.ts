@@ -43,25 +43,27 @@ export class RunTally {
    * of Powertools' time, and a message's own cost is a few tens.
    */
   countBatch(results: readonly PublishResult[], parkedIds: ReadonlySet<string>): void {
-    const before = { ...this.report };
+    const batch = { stored: 0, duplicates: 0, parked: 0, retried: 0 };
     for (const result of results) {
       if (result.kind === 'published') {
-        this.report.published++;
-        if (result.duplicate) this.report.duplicates++;
+        if (result.duplicate) batch.duplicates++;
+        else batch.stored++;
         this.latencies.push(result.latencyMs);
         metrics.observe('PublishLatency', result.latencyMs, 'milliseconds');
       } else {
-        if (parkedIds.has(result.message.messageId)) this.report.parked++;
-        else this.report.retried++;
+        if (parkedIds.has(result.message.messageId)) batch.parked++;
+        else batch.retried++;
         this.report.lastError = describeError(result.error);
       }
     }
-    const duplicates = this.report.duplicates - before.duplicates;
-    const stored = this.report.published - before.published - duplicates;
-    if (stored > 0) metrics.count('PublishedMessages', stored, { duplicate: 'false' });
-    if (duplicates > 0) metrics.count('PublishedMessages', duplicates, { duplicate: 'true' });
-    if (this.report.parked > before.parked) metrics.count('MessagesParked', this.report.parked - before.parked);
-    if (this.report.retried > before.retried) metrics.count('PublishRetries', this.report.retried - before.retried);
+    this.report.published += batch.stored + batch.duplicates;
+    this.report.duplicates += batch.duplicates;
+    this.report.parked += batch.parked;
+    this.report.retried += batch.retried;
+    if (batch.stored > 0) metrics.count('PublishedMessages', batch.stored, { duplicate: 'false' });
+    if (batch.duplicates > 0) metrics.count('PublishedMessages', batch.duplicates, { duplicate: 'true' });
+    if (batch.parked > 0) metrics.count('MessagesParked', batch.parked);
+    if (batch.retried > 0) metrics.count('PublishRetries', batch.retried);
   }
 
   finish(): PublisherRunReport {

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import type { Publisher } from '../core/publishing';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, type Publisher } from '../core/publishing';
 import { createServicePublisher, NATS_CONNECT_TIMEOUT_MS, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
@@ -10,8 +10,8 @@ import { getRuntime, type FunctionRuntime } from './runtime';
 // Stop this long before Lambda's own limit, to release the leases and report.
 // The deadline is checked between batches, and a batch begun just before it may
 // open a connection (NATS_CONNECT_TIMEOUT_MS) and wait out one round of
-// acknowledgements (the publisher's 5 s) when NATS does not answer.
-const SAFETY_MARGIN_MS = NATS_CONNECT_TIMEOUT_MS + 5_000 + 2_000;
+// acknowledgements when NATS does not answer.
+const SAFETY_MARGIN_MS = NATS_CONNECT_TIMEOUT_MS + DEFAULT_PUBLISH_TIMEOUT_MS + 2_000;
 
 let publisher: Publisher | undefined;
 

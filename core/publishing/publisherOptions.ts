@@ -7,6 +7,8 @@ import type { OutboxRetention } from './outboxCleanup';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
 
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+
 export interface PublisherOptions {
   db: Db;
   /** Opens a NATS connection; called again when the last one closed for good. */
@@ -23,6 +25,7 @@ export interface PublisherOptions {
   leaseTtlMs?: number;
   /** Items read per batch; default 1,000. */
   batchSize?: number;
+  /** How long a round of publishes waits for its acknowledgements; default DEFAULT_PUBLISH_TIMEOUT_MS. */
   publishTimeoutMs?: number;
   /**
    * The subject prefix JetStream's acknowledgements come back on; default
@@ -69,7 +72,7 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     holder: options.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     leaseTtlMs: options.leaseTtlMs ?? 30_000,
     batchSize: options.batchSize ?? 1_000,
-    publishTimeoutMs: options.publishTimeoutMs ?? 5_000,
+    publishTimeoutMs: options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
     inboxPrefix: options.inboxPrefix ?? '_INBOX',
     retryBackoff: options.retryBackoff ?? DEFAULT_INTERRUPTION_BACKOFF,
     retryHorizonMs: options.retryHorizonMs ?? 5 * MINUTE,

@@ -46,6 +46,13 @@ const HELD_SQL = `
   WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4 AND expires_at >= clock_timestamp()
   FOR SHARE`;
 
+// Not taken over: the same holder and epoch, whether or not its time ran out. Only
+// an acquirer moves the epoch, and acquirers skip the share-locked row.
+const KEPT_SQL = `
+  SELECT 1 FROM partition_leases
+  WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4
+  FOR SHARE`;
+
 const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
@@ -92,6 +99,18 @@ export async function releasePartitionLease(db: Queryable, lease: PartitionLease
  */
 export async function assertPartitionLeaseHeld(tx: Queryable, lease: PartitionLease): Promise<void> {
   const { rows } = await tx.query(HELD_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+  if (rows.length === 0) throw new PartitionLeaseLostError(lease);
+}
+
+/**
+ * Inside a transaction: throws PartitionLeaseLostError if another holder has
+ * taken the partition over since this lease was granted; its time may have run
+ * out. For work that closes what the lease's batch already did (counting its
+ * failure): no one else has worked on the partition since, and no one can until
+ * the transaction ends.
+ */
+export async function assertPartitionNotTakenOver(tx: Queryable, lease: PartitionLease): Promise<void> {
+  const { rows } = await tx.query(KEPT_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
   if (rows.length === 0) throw new PartitionLeaseLostError(lease);
 }
 

@@ -137,16 +137,20 @@ export async function advanceCheckpoint(tx: Queryable, processor: string, partit
 }
 
 // Outside a transaction: only from the checkpoint the batch started at, and only
-// while the lease is held, in one statement. A stalled holder whose lease was
-// taken over stores nothing.
+// if no one took the partition over, in one statement. A stalled holder whose
+// lease was taken over stores nothing. One whose lease only ran out while its
+// batch published stores what it did: no one else has worked on the partition
+// since (an acquirer moves the epoch), and the share lock keeps acquirers off
+// until the statement ends.
 const ADVANCE_FENCED_SQL = `
   UPDATE processor_partitions SET ${ADVANCE_SET}
   WHERE processor = $1 AND partition = $2 AND checkpoint_tx = $7::xid8 AND checkpoint_position = $8
     AND EXISTS (
       SELECT FROM partition_leases l
-      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $9 AND l.epoch = $10 AND l.expires_at >= clock_timestamp())`;
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $9 AND l.epoch = $10
+      FOR SHARE)`;
 
-/** Moves the checkpoint from `from`, fenced by the lease; false when the lease or the checkpoint moved on. */
+/** Moves the checkpoint from `from`, fenced by the lease; false when another holder or the checkpoint moved on. */
 export async function advanceCheckpointFenced(
   db: Queryable,
   lease: PartitionLease,

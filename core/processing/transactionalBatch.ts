@@ -5,7 +5,7 @@ import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
-import { assertPartitionLeaseHeld } from './partitionLeases';
+import { assertPartitionNotTakenOver } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { advanceCheckpoint, lockLeasedPartition, recordFailure } from './processorRecords';
 
@@ -56,7 +56,12 @@ export async function runTransactionalBatch<Item, Result>(
   }
 }
 
-/** The batch rolled back; count the attempt, fenced by the lease like the batch itself. */
+/**
+ * The batch rolled back; count the attempt, unless another holder took the
+ * partition over meanwhile. A batch that ran past its lease's time (its share
+ * lock kept acquirers off) still has its failure counted, so it waits out its
+ * backoff instead of being run again at once with nothing recorded.
+ */
 async function recordHandlerFailure<Item, Result>(
   db: Db,
   processor: FeedProcessor<Item, Result>,
@@ -65,7 +70,7 @@ async function recordHandlerFailure<Item, Result>(
 ): Promise<BatchOutcome> {
   try {
     const recorded = await db.transaction(async (tx) => {
-      await assertPartitionLeaseHeld(tx, lease);
+      await assertPartitionNotTakenOver(tx, lease);
       return recordFailure(tx, processor.name, lease.partition, {
         error: describeError(error),
         itemId: error.itemId,

@@ -4,6 +4,7 @@ import type { AccountEvent } from '../../core/bank';
 import type { RecordedEvent } from '../../core/eventstore';
 import { createProjector, createProjectionReader, defineProjection, getProjectionStatus, resumeProjection } from '../../core/projections';
 import { defineUpcasters } from '../../core/upcasting';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { sleep } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -164,6 +165,8 @@ describe('an event the projection cannot read: stored by newer code, at a schema
       ],
     });
     const unreadable = appended.events[2]?.eventId;
+    // The run below is asserted on at once: its events must be readable by then.
+    await untilFeedHorizonPasses(db);
     const reading = recordingProjection({ name: 'reading_newer', batchSize: 2 });
     const other = defineProjection<AccountEvent>()({
       name: 'counting_opened',

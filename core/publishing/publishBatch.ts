@@ -50,6 +50,11 @@ function tracedSend(message: PublishMessage): { message: PublishMessage; span: M
   return { message: { ...message, headers }, span };
 }
 
+/** How far a batch got, and which of its messages JetStream stored, wherever they stand in it. */
+export interface PublishedBatch extends ExternalOutcome {
+  published: ReadonlySet<string>;
+}
+
 /**
  * Publishes a batch in per-key order and parks what NATS refused for good,
  * then says how many leading items are done: sent, parked or skipped. The
@@ -64,7 +69,7 @@ export async function publishBatch(
   source: ParkedSource,
   read: readonly BatchEntry[],
   partition?: string,
-): Promise<ExternalOutcome> {
+): Promise<PublishedBatch> {
   // What a retry of this batch read again, settled earlier in the run, goes out no more.
   const ahead = partition === undefined ? undefined : session.settledAhead.of(partition);
   const entries = ahead?.size ? read.map((entry): BatchEntry => (entry.kind !== 'skip' && ahead.has(entry.message.messageId) ? SKIP : entry)) : read;
@@ -87,13 +92,14 @@ export async function publishBatch(
   // Messages left behind a key whose earlier message was not taken: not sent this time, and said so.
   for (const span of spans.values()) span.end(new Error('not sent: an earlier message of its key was not taken'));
   const parked = new Set(parkings.map((parking) => parking.messageId));
-  const settled = new Set<string>(parked);
+  const published = new Set<string>();
   let error: unknown;
   session.tally.countBatch(results, parked);
   for (const result of results) {
-    if (result.kind === 'published') settled.add(result.message.messageId);
+    if (result.kind === 'published') published.add(result.message.messageId);
     else if (!parked.has(result.message.messageId)) error ??= result.error;
   }
+  const settled = new Set<string>([...parked, ...published]);
   await parkMessages(session.db, source, parkings);
   const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled.has(entry.message.messageId));
   if (partition !== undefined) {
@@ -103,5 +109,5 @@ export async function publishBatch(
     );
     session.settledAhead.remember(partition, new Set(stillAhead));
   }
-  return { done: waiting === -1 ? entries.length : waiting, ...(error === undefined ? {} : { error }) };
+  return { done: waiting === -1 ? entries.length : waiting, published, ...(error === undefined ? {} : { error }) };
 }

@@ -1,3 +1,4 @@
+import { compareCheckpoints } from '../eventstore';
 import { eventMessagesById } from './eventMessages';
 import { requeuedMessages, unparkMessages, type ParkedMessage } from './parkedMessages';
 import { publishBatch, type PublishingSession } from './publishBatch';
@@ -15,9 +16,10 @@ interface OutboxRow {
 
 async function messagesOf(session: PublishingSession, parked: readonly ParkedMessage[]): Promise<PublishMessage[]> {
   const ids = (source: ParkedMessage['source']) => parked.filter((message) => message.source === source).map((message) => message.messageId);
-  const events = await eventMessagesById(session.db, ids('events'));
+  // Each source in its own order, the order its messages were first sent in, so a key's requeued messages keep it.
+  const events = (await eventMessagesById(session.db, ids('events'))).sort((a, b) => compareCheckpoints({ txId: a.txId, position: a.position }, { txId: b.txId, position: b.position }));
   const { rows } = await session.db.query<OutboxRow>(
-    'SELECT message_id, ordering_key, subject, payload::text AS payload, headers FROM outbox WHERE message_id = ANY ($1::uuid[])',
+    'SELECT message_id, ordering_key, subject, payload::text AS payload, headers FROM outbox WHERE message_id = ANY ($1::uuid[]) ORDER BY tx_id, id',
     [ids('outbox')],
   );
   const subjects = new Map(parked.map((message) => [message.messageId, message.subject]));
@@ -36,7 +38,8 @@ async function messagesOf(session: PublishingSession, parked: readonly ParkedMes
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
  * parked list, refused ones are parked again with the new error, and those
- * NATS did not answer stay requeued for the next run.
+ * NATS did not answer stay requeued for the next run. Requeued messages have
+ * no checkpoint: each stored one leaves the list, also behind one still waiting.
  */
 export async function publishRequeued(session: PublishingSession): Promise<number> {
   const parked = await requeuedMessages(session.db, REQUEUED_PER_RUN);
@@ -49,8 +52,7 @@ export async function publishRequeued(session: PublishingSession): Promise<numbe
     const before = session.tally.report.published;
     const outcome = await publishBatch(session, source, batch.map((message) => ({ kind: 'publish', message })));
     sent += session.tally.report.published - before;
-    const stored = batch.slice(0, outcome.done).map((message) => message.messageId);
-    await unparkMessages(session.db, stored);
+    await unparkMessages(session.db, [...outcome.published]);
   }
   return sent;
 }

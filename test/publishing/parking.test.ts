@@ -77,6 +77,41 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     expect(await listParkedMessages(h.db)).toEqual([]);
   });
 
+  it('requeued events of two streams: the one stored leaves the parked list even when the other, sent before it, is held back', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    const sideStream = `${h.streamName}_SIDE`;
+    const sideSubject = `${h.subjectPrefix}side.statements`;
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_msg_size: 8 * 1024, duplicate_window: nanos(10 * 60_000) });
+    await jsm.streams.add({ name: sideStream, subjects: [sideSubject], max_msg_size: 8 * 1024 });
+    try {
+      const statement: Attachment = { type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } };
+      const held = await appendAround(h, statement);
+      const stored = await appendAround(h, statement);
+      const routing = eventRouting({
+        prefix: h.subjectPrefix,
+        subjectFor: (event) => (event.type === 'StatementAttached' && event.streamId === held.streamId ? sideSubject : undefined),
+      });
+      const publisher = h.publisher({ routing, retryBackoff: { baseMs: 10, maxMs: 50 } });
+      expect(await publishEverything(h.db, publisher)).toMatchObject({ parked: 2 });
+
+      // Both streams are widened, but the side stream is full now (discard new): its statement is held back for a while.
+      await jsm.streams.update(h.streamName, { max_msg_size: 64 * 1024 });
+      await jsm.streams.update(sideStream, { max_msg_size: 64 * 1024, max_msgs: 1, discard: DiscardPolicy.New });
+      await jetstream(h.nc).publish(sideSubject, 'filler');
+      expect(await requeueParkedMessage(h.db, held.middleId)).toBe(true);
+      expect(await requeueParkedMessage(h.db, stored.middleId)).toBe(true);
+
+      expect(await publisher.run({ deadline: Date.now() + 500 })).toMatchObject({ requeued: 1 });
+      expect(await versionsOf(h, stored.streamId)).toEqual([1, 3, 2]);
+      const parked = await listParkedMessages(h.db);
+      expect(parked).toMatchObject([{ messageId: held.middleId }]);
+      expect(parked[0]?.requeuedAt).toBeInstanceOf(Date);
+    } finally {
+      await jsm.streams.delete(sideStream);
+    }
+  });
+
   it('an event over NATS’s max_payload, refused before it is sent', async () => {
     const h = await harness({ maxEventBytes: 4 * 1024 * 1024 });
     const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(1_200_000) } });

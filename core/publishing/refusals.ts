@@ -18,6 +18,7 @@ const FOREVER_REFUSED = new Set([
   10070, // wrong last msg ID
   10071, // wrong last sequence
   10164, // wrong last sequence
+  10193, // an expected subject for the last sequence, without the sequence (newer servers)
 ]);
 
 /** Whether a subject is captured by any stream: asked only after "no responders". */

@@ -258,6 +258,15 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);
   });
 
+  it.each([
+    ['an expected last sequence per subject without the sequence', 10193, 'missing sequence for expected last sequence per subject'],
+    ['a wrong last sequence', 10071, 'wrong last sequence: 4'],
+    ['a header over 64 KiB', 10097, 'header size exceeds maximum allowed of 64k'],
+  ])('%s (%i) is final: the message carries it to every try', async (_, errCode, description) => {
+    const error = new JetStreamApiError({ code: 400, err_code: errCode, description });
+    expect(await refusedForGood(error, 'notices.expecting', () => Promise.resolve(true))).toBe(true);
+  });
+
   it('"no responders" is passing while a stream captures the subject (JetStream restarting), final when none does', async () => {
     const error = new NoRespondersError('events.account.AccountOpened');
     expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
+import type { BatchRetry } from './BatchItemError';
 import type { FailurePolicy } from './failurePolicy';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 
@@ -112,7 +113,7 @@ export async function readPartition(db: Queryable, processor: string, partition:
 
 const ADVANCE_SET = `checkpoint_tx = $3::xid8, checkpoint_position = $4, items_processed = items_processed + $5,
   caught_up_at = CASE WHEN $6::boolean THEN coalesce(caught_up_at, now()) ELSE caught_up_at END,
-  attempts = 0, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = now()`;
+  attempts = 0, failure_retry = NULL, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = now()`;
 
 const ADVANCE_SQL = `UPDATE processor_partitions SET ${ADVANCE_SET} WHERE processor = $1 AND partition = $2`;
 
@@ -174,15 +175,22 @@ export interface RecordedFailure {
 // base delay, doubled for each failure before this one, up to the maximum. The
 // doubling stops at 2^60, far past any maximum: 2 to the thousandth power is out of
 // float8's range, and a policy that never gives up gets there in a day of failing.
+// Attempts count failures of one kind in a row: a failure of the other kind starts
+// the count again (migrations/0022).
 const RECORD_FAILURE_SQL = `
-  UPDATE processor_partitions
-  SET attempts = attempts + 1, last_error = $3, failed_item_id = $4,
-      state = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'running' END,
-      next_attempt_at = CASE WHEN attempts + 1 >= $5 THEN NULL
-        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ least(attempts, 60), $7::float8) / 1000.0) END,
+  WITH streak AS (
+    SELECT CASE WHEN failure_retry IS DISTINCT FROM $8 THEN 1 ELSE attempts + 1 END AS attempts
+    FROM processor_partitions WHERE processor = $1 AND partition = $2
+    FOR UPDATE)
+  UPDATE processor_partitions AS p
+  SET attempts = s.attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
+      state = CASE WHEN s.attempts >= $5 THEN 'failed' ELSE 'running' END,
+      next_attempt_at = CASE WHEN s.attempts >= $5 THEN NULL
+        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ least(s.attempts - 1, 60), $7::float8) / 1000.0) END,
       updated_at = now()
-  WHERE processor = $1 AND partition = $2
-  RETURNING state, attempts`;
+  FROM streak AS s
+  WHERE p.processor = $1 AND p.partition = $2
+  RETURNING p.state, p.attempts`;
 
 const MAX_INTEGER = 2_147_483_647;
 
@@ -191,7 +199,7 @@ export async function recordFailure(
   tx: Queryable,
   processor: string,
   partition: number,
-  failure: { error: string; itemId: string | null; policy: FailurePolicy },
+  failure: { error: string; itemId: string | null; retry: BatchRetry; policy: FailurePolicy },
 ): Promise<RecordedFailure> {
   const { maxAttempts, baseDelayMs, maxDelayMs } = failure.policy;
   const { rows } = await tx.query<RecordedFailure>(RECORD_FAILURE_SQL, [
@@ -202,6 +210,7 @@ export async function recordFailure(
     Math.min(maxAttempts, MAX_INTEGER),
     baseDelayMs,
     maxDelayMs,
+    failure.retry,
   ]);
   const row = rows[0];
   if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);

@@ -74,6 +74,7 @@ async function recordHandlerFailure<Item, Result>(
       return recordFailure(tx, processor.name, lease.partition, {
         error: describeError(error),
         itemId: error.itemId,
+        retry: error.retry,
         policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
       });
     });

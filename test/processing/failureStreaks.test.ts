@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../core/db';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type BatchRetry, type FeedProcessor } from '../../core/processing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createPgDb({ connectionString: database.url, max: 4 });
+});
+
+afterAll(async () => {
+  await db.close();
+  await database.drop();
+});
+
+const policy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
+
+describe('a partition’s failures are counted one kind at a time', () => {
+  it('given failures that pass by themselves past the policy’s attempts, a handler’s own failure then starts the count afresh', async () => {
+    const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    let failing: BatchRetry = 'until_it_passes';
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'mixed_failures',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING }),
+      failurePolicy: policy,
+      handler: {
+        mode: 'transactional',
+        handle: (batch) => Promise.reject(new BatchItemError(`failing: ${failing}`, batch[0]?.eventId ?? null, new Error(failing), failing)),
+      },
+    };
+    const runOnce = async () => {
+      await sleep(policy.maxDelayMs + 30);
+      await runFeedProcessor(processor, { db, holder: 'streaks', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+      const [partition] = await getProcessorStatus(db, processor);
+      return partition;
+    };
+
+    // A deploy rolling out: the event cannot be read yet, well past the policy's three attempts.
+    for (let attempt = 1; attempt <= policy.maxAttempts + 2; attempt++) await runOnce();
+    expect(await runOnce()).toMatchObject({ state: 'running', attempts: policy.maxAttempts + 3, failedItemId: events[0]?.eventId });
+
+    // The event is readable now, but the handler itself fails: its own three attempts, then the partition gives up.
+    failing = 'failure_policy';
+    expect(await runOnce()).toMatchObject({ state: 'running', attempts: 1 });
+    expect(await runOnce()).toMatchObject({ state: 'running', attempts: 2 });
+    const last = await runOnce();
+    expect(last).toMatchObject({ state: 'failed', attempts: 3 });
+    expect(last?.lastError).toContain('failure_policy');
+  });
+});

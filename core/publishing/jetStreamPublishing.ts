@@ -60,18 +60,22 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
     awaiting.clear();
     for (const settle of waiting) settle(error);
   };
-  nc.subscribe(`${inbox}.*`, {
-    callback: (error, reply) => {
-      if (error) {
-        settleAll(error);
-        return;
-      }
-      const token = reply.subject.slice(inbox.length + 1);
-      const settle = awaiting.get(token);
-      awaiting.delete(token);
-      settle?.(reply);
-    },
-  });
+  const subscribeToReplies = () =>
+    nc.subscribe(`${inbox}.*`, {
+      callback: (error, reply) => {
+        if (error) {
+          settleAll(error);
+          return;
+        }
+        const token = reply.subject.slice(inbox.length + 1);
+        const settle = awaiting.get(token);
+        awaiting.delete(token);
+        settle?.(reply);
+      },
+    });
+  // The server closes the subscription on a permission violation, and the connection
+  // lives on: without a new one every later publish would go unanswered.
+  let replies = subscribeToReplies();
   void nc.closed().then(() => {
     settleAll(new ClosedConnectionError());
   });
@@ -79,6 +83,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
   return {
     publishAll(messages, timeoutMs) {
       if (messages.length === 0) return Promise.resolve([]);
+      if (replies.isClosed() && !nc.isClosed()) replies = subscribeToReplies();
       return new Promise((resolve) => {
         const results = new Array<PublishResult | undefined>(messages.length);
         const tokens: string[] = [];

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetStreamPublishing } from '../../core/publishing/jetStreamPublishing';
+import { jetStreamPublishing, type PublishResult } from '../../core/publishing/jetStreamPublishing';
 import type { PublishMessage } from '../../core/publishing';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
+import { startPrivateNatsServer } from '../support/privateNatsServer';
 
 const { name: streamName, prefix } = uniqueJetStream();
 let nc: NatsConnection;
@@ -90,4 +91,31 @@ describe('publishing to JetStream with acknowledgements on one inbox', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     for (const result of results) expect(['published', 'unreachable']).toContain(result.kind);
   });
+
+  it('subscribes to its acknowledgements again once the server lets it, after a permission violation closed the inbox', async () => {
+    const users = (inboxes: string) =>
+      `authorization { users = [ { user: publisher, password: secret, permissions: { publish: ">", subscribe: ${inboxes} } } ] }`;
+    const nats = await startPrivateNatsServer({ settings: users('{ allow: ">", deny: "_PUB_INBOX.>" }') });
+    const own = await connectNats({ servers: nats.url, user: 'publisher', pass: 'secret' });
+    try {
+      const { name: ownStream, prefix: ownPrefix } = uniqueJetStream();
+      await (await jetstreamManager(own)).streams.add({ name: ownStream, subjects: [`${ownPrefix}.>`] });
+      const publishing = jetStreamPublishing(own, '_PUB_INBOX');
+      const held = message({ subject: `${ownPrefix}.account.Held` });
+      const [denied] = await publishing.publishAll([held], 500);
+      expect(denied).toMatchObject({ kind: 'unreachable' });
+
+      // The permissions are fixed on the server; the same connection goes on.
+      await nats.reconfigure(users('">"'));
+      let result: PublishResult | undefined;
+      for (let attempt = 0; attempt < 40 && result?.kind !== 'published'; attempt++) [result] = await publishing.publishAll([held], 250);
+      expect(result).toMatchObject({ kind: 'published' });
+      const stored = await readStoredMessages(own, ownStream);
+      expect(stored.map((one) => one.header.get('Nats-Msg-Id'))).toEqual([held.messageId]);
+    } finally {
+      await own.close();
+      await nats.close();
+    }
+  });
 });
+

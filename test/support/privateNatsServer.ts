@@ -11,6 +11,8 @@ export interface PrivateNatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port and store directory: JetStream recovers what it had stored. */
   start(): Promise<void>;
+  /** Rewrites its top-level settings (authorization, say) and has it reload them (SIGHUP), connections kept. */
+  reconfigure(settings: string): Promise<void>;
   /** Stops it and removes its store. */
   close(): Promise<void>;
 }
@@ -50,13 +52,16 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 /**
  * A nats-server of this test's own, with JetStream, on a free port and a store
  * directory of its own, so a test may kill it without touching the machine's
- * server. `jetstream` adds lines to its JetStream block (e.g. a storage limit).
+ * server. `jetstream` adds lines to its JetStream block (e.g. a storage limit),
+ * `settings` top-level lines (e.g. users and their permissions).
  */
-export async function startPrivateNatsServer(options: { jetstream?: string } = {}): Promise<PrivateNatsServer> {
+export async function startPrivateNatsServer(options: { jetstream?: string; settings?: string } = {}): Promise<PrivateNatsServer> {
   const directory = await mkdtemp(path.join(tmpdir(), 'nats-'));
   const port = await freePort();
   const config = path.join(directory, 'server.conf');
-  await writeFile(config, `listen: 127.0.0.1:${port}\njetstream {\n  store_dir: "${path.join(directory, 'store')}"\n  ${options.jetstream ?? ''}\n}\n`);
+  const writeConfig = (settings: string) =>
+    writeFile(config, `listen: 127.0.0.1:${port}\njetstream {\n  store_dir: "${path.join(directory, 'store')}"\n  ${options.jetstream ?? ''}\n}\n${settings}\n`);
+  await writeConfig(options.settings ?? '');
   let child: ChildProcess | undefined;
   const start = async () => {
     const started = spawn(NATS_SERVER, ['-c', config], { stdio: 'ignore' });
@@ -80,6 +85,10 @@ export async function startPrivateNatsServer(options: { jetstream?: string } = {
     port,
     kill,
     start,
+    async reconfigure(settings) {
+      await writeConfig(settings);
+      child?.kill('SIGHUP');
+    },
     async close() {
       await kill();
       await rm(directory, { recursive: true, force: true });

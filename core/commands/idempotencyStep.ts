@@ -54,9 +54,27 @@ export function idempotencyStep(db: Queryable): CommandStep {
     const record = mayHaveRun(envelope) ? await lookUp() : undefined;
     const stored = record ? answerFrom(record, envelope) : undefined;
     if (stored) return stored;
+    /**
+     * Runs the command against the record it found. A `send` of the same command
+     * may store its pending record after the look-up: the append then finds the
+     * id taken, and the command runs once more to complete that record (the
+     * worker the send dispatched then finds it done).
+     */
+    const run = async (existing: 'pending' | 'none'): Promise<CommandOutcome> => {
+      try {
+        return await next({ ...envelope, record: existing });
+      } catch (error) {
+        if (!(error instanceof CommandAlreadyRecordedError) || existing === 'pending') throw error;
+        const taken = await lookUp();
+        if (taken?.status !== 'pending') throw error;
+        // A pending record of another payload is a conflict, as any other record is.
+        answerFrom(taken, envelope);
+        return run('pending');
+      }
+    };
     let outcome: CommandOutcome;
     try {
-      outcome = await next({ ...envelope, record: record?.status === 'pending' ? 'pending' : 'none' });
+      outcome = await run(record?.status === 'pending' ? 'pending' : 'none');
     } catch (error) {
       if (error instanceof CommandAlreadyRecordedError) return answerOrThrow(error);
       if (!isDomainError(error)) throw error;

@@ -4,9 +4,14 @@ import {
   IdempotencyConflictError,
   UnknownCommandTypeError,
   createAsyncCommands,
+  createCommandBus,
+  type CommandDefinition,
 } from '../../../core/commands';
+import { createEventStore } from '../../../core/eventstore';
+import { accountCommands } from '../../support/accountCommands';
+import { deferred } from '../../support/fixtures';
 import { describeOnEachDriver } from '../../support/describeOnEachDriver';
-import { asyncSpecKit, busOn, givenOpenAccount, newId, waitForStatus } from './asyncHarness';
+import { asyncSpecKit, busOn, givenOpenAccount, losingSends, newId, waitForStatus } from './asyncHarness';
 
 describeOnEachDriver('sending commands asynchronously', (context) => {
   const { inProcess, bus, typesOf } = asyncSpecKit(context);
@@ -52,6 +57,40 @@ describeOnEachDriver('sending commands asynchronously', (context) => {
       status: 'succeeded',
     });
     expect(dispatched()).toBe(1);
+  });
+
+  it('an execute and a send of the same command racing: the execute completes the record the send stored, the worker replays it', async () => {
+    const { db } = context();
+    const accountId = await givenOpenAccount(bus());
+    const arrived = deferred();
+    const gate = deferred();
+    // Deposit, held after the bus looked its id up and before it appends: the send's record lands in between.
+    const held = accountCommands(db, createEventStore(db)).map((definition): CommandDefinition =>
+      definition.type !== 'Deposit'
+        ? definition
+        : {
+            ...definition,
+            run: async (payload, execution) => {
+              arrived.resolve();
+              await gate.promise;
+              return definition.run(payload, execution);
+            },
+          },
+    );
+    const executing = createCommandBus({ db, commands: held });
+    const sending = losingSends(db);
+    const request = { type: 'Deposit', payload: { accountId, amount: 5 }, commandId: newId() };
+
+    const executed = executing.execute(request);
+    await arrived.promise;
+    expect(await sending.send(request)).toEqual({ commandId: request.commandId, status: 'pending' });
+    gate.resolve();
+
+    expect(await executed).toMatchObject({ commandId: request.commandId, replayed: false, events: [{ type: 'MoneyDeposited' }] });
+    expect(await sending.getCommandStatus(request.commandId)).toMatchObject({ status: 'succeeded' });
+    // The worker the send dispatched finds the command done.
+    expect(await sending.runPendingCommand(request.commandId)).toMatchObject({ status: 'succeeded' });
+    expect(await typesOf(accountId)).toEqual(['AccountOpened', 'MoneyDeposited']);
   });
 
   it('rejects an invalid command without storing or dispatching anything', async () => {

@@ -22,7 +22,8 @@ export interface QueryResult<Row> {
 
 /**
  * The database port the framework depends on. `transaction` runs `work` on one
- * connection between BEGIN and COMMIT, and rolls back if `work` throws.
+ * connection between BEGIN and COMMIT, at READ COMMITTED whatever the
+ * database's default, and rolls back if `work` throws.
  */
 export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;

@@ -102,7 +102,9 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       let rollbackFailed = false;
       return withClient(
         async (send, connectionLost) => {
-          await send('BEGIN');
+          // Whatever the database's default: the framework's statements are written for
+          // a fresh snapshot each (an append reading the stream's head after its lock).
+          await send('BEGIN ISOLATION LEVEL READ COMMITTED');
           try {
             const result = await work(queryableOf(send, prepared));
             // Work that caught a failed statement and went on would otherwise look committed.

@@ -74,6 +74,22 @@ describeOnEachDriver('concurrent appends to one stream', (context) => {
     expect(amounts.sort((a, b) => a - b)).toEqual(Array.from({ length: APPENDERS }, (_, index) => index + 1));
   });
 
+  it(`${APPENDERS} appenders with "any" and with "stream_exists" on a database whose default isolation is repeatable read: all land, no gaps`, async () => {
+    const { db, databaseUrl } = context();
+    const database = new URL(databaseUrl).pathname.slice(1);
+    // New connections (the appenders' pool) start their transactions at repeatable read unless told otherwise.
+    await db.query(`ALTER DATABASE ${database} SET default_transaction_isolation = 'repeatable read'`);
+    try {
+      const streamId = uniqueStreamId();
+      await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      const outcomes = [...(await raceAppends(streamId, 'any')), ...(await raceAppends(streamId, 'stream_exists'))];
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toEqual([]);
+      expect(await versionsOf(streamId)).toEqual(Array.from({ length: 2 * APPENDERS + 1 }, (_, index) => index + 1));
+    } finally {
+      await db.query(`ALTER DATABASE ${database} RESET default_transaction_isolation`);
+    }
+  });
+
   it(`${APPENDERS} appenders that re-read and retry on conflict: every append lands once, no gaps`, async () => {
     const streamId = uniqueStreamId();
     await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });

@@ -23,7 +23,8 @@ export interface QueryResult<Row> {
 /**
  * The database port the framework depends on. `transaction` runs `work` on one
  * connection between BEGIN and COMMIT, at READ COMMITTED whatever the
- * database's default, and rolls back if `work` throws.
+ * database's default (PGlite runs one transaction at a time, so its level
+ * cannot matter), and rolls back if `work` throws.
  */
 export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;

@@ -83,7 +83,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
   return {
     publishAll(messages, timeoutMs) {
       if (messages.length === 0) return Promise.resolve([]);
-      if (replies.isClosed() && !nc.isClosed()) replies = subscribeToReplies();
+      if (replies.isClosed() && !nc.isClosed() && !nc.isDraining()) replies = subscribeToReplies();
       return new Promise((resolve) => {
         const results = new Array<PublishResult | undefined>(messages.length);
         const tokens: string[] = [];

@@ -55,10 +55,12 @@ const ACTIVE_SQL = `
   JOIN projection_generations g ON g.name = p.name AND g.generation = p.active_generation
   WHERE p.name = $1`;
 
-/** Retired generations whose tables are still there, oldest first. */
+/** Retired generations whose tables are still there, retired at least $2 ms ago, oldest first. */
 const RETIRED_WITH_TABLES_SQL = `
   SELECT ${COLUMNS} FROM projection_generations g
-  WHERE g.name = $1 AND g.status = 'retired' AND g.torn_down_at IS NULL ORDER BY g.generation`;
+  WHERE g.name = $1 AND g.status = 'retired' AND g.torn_down_at IS NULL
+    AND g.retired_at <= now() - make_interval(secs => $2 / 1000.0)
+  ORDER BY g.generation`;
 
 export async function latestGeneration(db: Queryable, name: string): Promise<Generation | null> {
   const { rows } = await db.query<GenerationRow>(LATEST_SQL, [name]);
@@ -76,8 +78,8 @@ export async function activeGeneration(db: Queryable, name: string): Promise<Gen
   return rows[0] ? toGeneration(rows[0]) : null;
 }
 
-export async function retiredGenerationsWithTables(db: Queryable, name: string): Promise<Generation[]> {
-  const { rows } = await db.query<GenerationRow>(RETIRED_WITH_TABLES_SQL, [name]);
+export async function retiredGenerationsWithTables(db: Queryable, name: string, retiredForMs: number): Promise<Generation[]> {
+  const { rows } = await db.query<GenerationRow>(RETIRED_WITH_TABLES_SQL, [name, retiredForMs]);
   return rows.map(toGeneration);
 }
 

@@ -21,5 +21,6 @@ export {
   type ProjectionStatus,
 } from './projectionStatus';
 export { resumeProjection } from './resumeProjection';
-export { createProjectionReader, type ProjectionReader } from './projectionReader';
+export { createProjectionReader, MAX_READER_CACHE_MS, type ProjectionReader } from './projectionReader';
+export { RETIRED_TABLES_KEPT_MS } from './startGeneration';
 export { startProjectorLoop, type ProjectorLoop } from './projectorLoop';

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import type { Projection } from './defineProjection';
+import { ProjectionDefinitionError } from './errors';
 import { activeGeneration } from './generationRecords';
 import { tableNamesOf, type TableNames } from './projectionNames';
 
@@ -8,11 +9,16 @@ export interface ProjectionReader<Table extends string> {
   tables(): Promise<TableNames<Table> | null>;
 }
 
+/** The longest a reader may keep a generation's table names. */
+export const MAX_READER_CACHE_MS = 30_000;
+
 /**
- * Finds the tables reads should go to, cached for `cacheMs` (default 1 s) so a
- * read costs no extra round trip. A switch to a new generation reaches readers
- * within that time; the old tables outlive it (they are dropped only when the
- * next build starts), so a reader holding the old names still finds them.
+ * Finds the tables reads should go to, cached for `cacheMs` (default 1 s, at
+ * most MAX_READER_CACHE_MS) so a read costs no extra round trip. A switch to a
+ * new generation reaches readers within that time; the old tables outlive it
+ * (dropped when a later build starts, and only once retired for longer than
+ * any reader caches: see startGeneration), so a reader holding the old names
+ * still finds them.
  */
 export function createProjectionReader<Table extends string>(
   db: Queryable,
@@ -20,6 +26,9 @@ export function createProjectionReader<Table extends string>(
   options: { cacheMs?: number } = {},
 ): ProjectionReader<Table> {
   const cacheMs = options.cacheMs ?? 1_000;
+  if (!Number.isFinite(cacheMs) || cacheMs < 0 || cacheMs > MAX_READER_CACHE_MS) {
+    throw new ProjectionDefinitionError(`cacheMs must be from 0 to ${MAX_READER_CACHE_MS}, got ${cacheMs}`);
+  }
   let cached: { at: number; tables: Promise<TableNames<Table> | null> } | undefined;
 
   async function lookUp(): Promise<TableNames<Table> | null> {

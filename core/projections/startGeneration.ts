@@ -9,6 +9,7 @@ import {
   type Generation,
   type GenerationReason,
 } from './generationRecords';
+import { MAX_READER_CACHE_MS } from './projectionReader';
 import { quoteIdentifier, generationTableName, tableNamesOf } from './projectionNames';
 
 /**
@@ -28,17 +29,25 @@ async function tearDown(tx: Queryable, projection: Projection, retired: Generati
 }
 
 /**
+ * A retired generation's tables are dropped only once it has been retired this
+ * long: well past what any reader may cache its names for, with room for the
+ * clocks of the reader's host and the database to differ.
+ */
+export const RETIRED_TABLES_KEPT_MS = 2 * MAX_READER_CACHE_MS;
+
+/**
  * Starts a build of `projection` from the start of the feed, in a transaction
  * holding the projection's lock. The first build serves reads at once (there is
  * nothing else to serve); a later one builds beside the active generation and
  * replaces it once caught up. A build still in progress is abandoned, and the
- * tables of generations retired by an earlier switch are dropped now, so a
- * reader that cached the previous generation for a moment never loses its tables.
+ * tables of generations retired by an earlier switch, long enough ago, are
+ * dropped now, so a reader that cached a previous generation's names never
+ * loses its tables; those retired more recently wait for a later build.
  */
 export async function startGeneration(tx: Queryable, projection: Projection, reason: GenerationReason): Promise<Generation> {
   const latest = await latestGeneration(tx, projection.name);
   if (latest?.status === 'building') await retireGeneration(tx, latest.name, latest.generation);
-  for (const retired of await retiredGenerationsWithTables(tx, projection.name)) await tearDown(tx, projection, retired);
+  for (const retired of await retiredGenerationsWithTables(tx, projection.name, RETIRED_TABLES_KEPT_MS)) await tearDown(tx, projection, retired);
   const hasActive = latest !== null && (latest.status === 'active' || (await hasActiveGeneration(tx, projection.name)));
   const generation = await insertGeneration(tx, {
     name: projection.name,

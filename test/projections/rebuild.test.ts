@@ -6,8 +6,11 @@ import {
   createProjectionReader,
   createProjector,
   getProjectionStatus,
+  MAX_READER_CACHE_MS,
+  ProjectionDefinitionError,
   rebuildProjection,
   registerProjection,
+  RETIRED_TABLES_KEPT_MS,
   type Projection,
 } from '../../core/projections';
 import { deposit, openAccount, withdraw } from '../bank/bankFixtures';
@@ -69,7 +72,7 @@ describe('rebuilding a projection blue/green', () => {
     // A rebuild on demand, same version: generation 3 builds while 2 serves and keeps following the feed.
     const rebuilding = await rebuildProjection(db, v2);
     expect(rebuilding).toMatchObject({ generation: 3, version: 2, status: 'building', reason: 'rebuild' });
-    expect(await tableExists(db, servedByV1.table), 'v1 tables dropped once a later build starts').toBe(false);
+    expect(await tableExists(db, servedByV1.table), 'v1 tables kept: retired moments ago, a reader may still hold their names').toBe(true);
     const [progress] = await getProjectionStatus(db, 'account_summaries');
     expect(progress?.generations.find((generation) => generation.generation === 3)?.partitions.every((p) => p.state === 'rebuilding')).toBe(true);
     const rebuilt3 = await v2Projector.runUntilCaughtUp();
@@ -87,5 +90,35 @@ describe('rebuilding a projection blue/green', () => {
     expect(rebuilt.rows).toHaveLength(ACCOUNTS);
     const [settled] = await getProjectionStatus(db, 'account_summaries');
     expect(settled?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[3, 'active']]);
+  });
+
+  it('drops a retired generation’s tables when a later build starts, once no reader can still hold their names', async () => {
+    const { db } = context();
+    const projection = defineAccountSummaries({ name: 'short_lived_summaries', version: 1 });
+    const projector = createProjector({ db, projections: [projection] });
+    const tableOf = (generation: number) => `"short_lived_summaries__accounts_g${String(generation)}"`;
+    await projector.runUntilCaughtUp();
+    await rebuildProjection(db, projection);
+    expect((await projector.runUntilCaughtUp()).activated).toEqual([{ name: 'short_lived_summaries', generation: 2 }]);
+
+    // Generation 1 was retired by that switch a moment ago: a build starting now leaves its tables.
+    await rebuildProjection(db, projection);
+    expect(await tableExists(db, tableOf(1))).toBe(true);
+    expect((await projector.runUntilCaughtUp()).activated).toEqual([{ name: 'short_lived_summaries', generation: 3 }]);
+
+    // Past the time any reader may cache names, the next build drops generations 1 and 2; 3 serves.
+    await db.query(
+      `UPDATE projection_generations SET retired_at = retired_at - make_interval(secs => $1 / 1000.0) WHERE name = 'short_lived_summaries' AND status = 'retired'`,
+      [RETIRED_TABLES_KEPT_MS],
+    );
+    await rebuildProjection(db, projection);
+    expect([await tableExists(db, tableOf(1)), await tableExists(db, tableOf(2)), await tableExists(db, tableOf(3))]).toEqual([false, false, true]);
+    expect((await summaries(db, projection)).table).toBe(tableOf(3));
+  });
+
+  it('refuses a reader that would cache table names longer than retired tables are kept', () => {
+    const projection = defineAccountSummaries({ name: 'cached_summaries', version: 1 });
+    expect(() => createProjectionReader(context().db, projection, { cacheMs: MAX_READER_CACHE_MS + 1 })).toThrow(ProjectionDefinitionError);
+    expect(() => createProjectionReader(context().db, projection, { cacheMs: -1 })).toThrow(ProjectionDefinitionError);
   });
 });

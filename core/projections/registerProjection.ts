@@ -17,13 +17,18 @@ export async function registerProjection(db: Db, projection: Projection): Promis
     const latest = await latestGeneration(tx, projection.name);
     if (latest === null) await startGeneration(tx, projection, 'initial');
     else if (projection.version > latest.version) await startGeneration(tx, projection, 'version');
-    else if (projection.version === latest.version && projection.partitions !== latest.partitions) {
-      throw new ProjectionDefinitionError(
-        `projection ${projection.name} v${projection.version} was built with ${latest.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
-      );
-    }
+    else checkPartitions(projection, latest);
     return buildsOf(await liveGenerations(tx, projection.name), projection);
   });
+}
+
+/** A version keeps the partition count it was first built with: changing it needs a version bump. */
+function checkPartitions(projection: Projection, latest: Generation): void {
+  if (projection.version === latest.version && projection.partitions !== latest.partitions) {
+    throw new ProjectionDefinitionError(
+      `projection ${projection.name} v${projection.version} was built with ${latest.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
+    );
+  }
 }
 
 export const buildsOf = (generations: readonly Generation[], projection: Projection): Generation[] =>
@@ -45,6 +50,7 @@ export async function rebuildProjection(db: Db, projection: Projection): Promise
         `projection ${projection.name} is at v${latest.version}; a rebuild needs the code of that version, not v${projection.version}`,
       );
     }
+    checkPartitions(projection, latest);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
   });

@@ -116,6 +116,16 @@ describe('rebuilding a projection blue/green', () => {
     expect((await summaries(db, projection)).table).toBe(tableOf(3));
   });
 
+  it('refuses a rebuild by code of the same version with another partition count, starting nothing', async () => {
+    const { db } = context();
+    await registerProjection(db, defineAccountSummaries({ name: 'partitioned_summaries', version: 1, partitions: 4 }));
+    await expect(rebuildProjection(db, defineAccountSummaries({ name: 'partitioned_summaries', version: 1, partitions: 2 }))).rejects.toThrow(
+      ProjectionDefinitionError,
+    );
+    const [status] = await getProjectionStatus(db, 'partitioned_summaries');
+    expect(status?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[1, 'active']]);
+  });
+
   it('refuses a reader that would cache table names longer than retired tables are kept', () => {
     const projection = defineAccountSummaries({ name: 'cached_summaries', version: 1 });
     expect(() => createProjectionReader(context().db, projection, { cacheMs: MAX_READER_CACHE_MS + 1 })).toThrow(ProjectionDefinitionError);

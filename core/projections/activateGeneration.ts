@@ -4,6 +4,7 @@ import { BatchItemError, catchUpLocked, type FailurePolicy } from '../processing
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { lockProjection, retireGeneration, type Generation } from './generationRecords';
+import { processorNameOf } from './projectionNames';
 
 const STATUS_SQL = 'SELECT status FROM projection_generations WHERE name = $1 AND generation = $2';
 
@@ -16,18 +17,26 @@ const SWITCH_SQL = `
 
 const ACTIVE_SQL = `SELECT generation FROM projection_generations WHERE name = $1 AND status = 'active'`;
 
+// The serving generations' leases, taken from their holders: a batch under way ends
+// first (it holds its lease row shared); one that starts later finds the epoch moved
+// once the switch commits, and writes nothing.
+const FENCE_SERVING_SQL = `
+  UPDATE partition_leases SET holder = NULL, epoch = epoch + 1, expires_at = '-infinity'
+  WHERE lease_group = ANY ($1::text[])`;
+
 /** Batches a switch may run to close the gap that opened since the build last caught up. */
 const SWITCH_CATCH_UP_BATCHES = 10;
 
 /**
  * Switches reads to a building generation, in one transaction, only once it
  * is caught up at that moment: a build that reached the head once and fell
- * behind since would make reads step back in time. The transaction locks the
- * build's partitions and applies what arrived since its last batch (a few
- * batches at most; more, and it gives up until the next run), so writers that
- * never pause do not hold the switch off. Every partition must be running.
- * The old generation is retired (its tables stay until the next build starts).
- * Returns whether this call made the switch.
+ * behind since would make reads step back in time. The transaction fences the
+ * serving generation's lease holders (no batch of theirs commits after it),
+ * then locks the build's partitions and applies what arrived since the build's last batch (a
+ * few batches at most; more, and it gives up until the next run), so writers
+ * that never pause do not hold the switch off. Every partition must be
+ * running. The old generation is retired (its tables stay for a later build to
+ * drop). Returns whether this call made the switch.
  */
 export async function activateIfCaughtUp(
   db: Db,
@@ -43,10 +52,13 @@ export async function activateIfCaughtUp(
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
     if (rows[0]?.status !== 'building') return false;
+    // First the serving generation, then the build: what the serving one applied before
+    // it was fenced, the build's reads below see too (the horizon only moves forward).
+    const { rows: serving } = await tx.query<{ generation: number }>(ACTIVE_SQL, [projection.name]);
+    await tx.query(FENCE_SERVING_SQL, [serving.map((old) => processorNameOf(projection.name, old.generation))]);
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(tx, processor, handler, partition, SWITCH_CATCH_UP_BATCHES))) return false;
     }
-    const { rows: serving } = await tx.query<{ generation: number }>(ACTIVE_SQL, [projection.name]);
     for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
     await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
     return true;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { createEventStore, NO_UPCASTING } from '../../core/eventstore';
+import { DEFAULT_FAILURE_POLICY } from '../../core/processing';
+import { activateIfCaughtUp, createProjector, generationTableName, quoteIdentifier, registerProjection } from '../../core/projections';
+import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { useProjectionDatabase } from './support/projectionDatabase';
+import { recordingProjection } from './support/recordingProjection';
+
+// Long enough for a batch of the serving generation to run and commit, were it let through.
+const SERVING_BATCH_CHANCE_MS = 1_000;
+
+describe('switching reads to a new generation', () => {
+  const context = useProjectionDatabase();
+
+  it('holds the serving generation’s batches until the switch commits: reads never lose what they showed', async () => {
+    const { db, connect } = context();
+    const store = createEventStore(db);
+    const streamId = uniqueStreamId();
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const v1 = recordingProjection({ name: 'switching', version: 1 });
+    // The serving generation's projector, registered before the switch as a running instance is.
+    const servingProjector = createProjector({ db: connect(2), projections: [v1] });
+    await servingProjector.runUntilCaughtUp();
+
+    // A deposit in a transaction that starts before the switch and commits while it runs.
+    const writerDb = connect(1);
+    const commitDeposit = deferred();
+    const depositing = writerDb.transaction(async (tx) => {
+      await createEventStore(writerDb).appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(5)] }, tx);
+      await commitDeposit.promise;
+    });
+    await sleep(50);
+
+    // The new version's handler runs inside the switch: there the deposit commits, and the serving generation gets its chance.
+    let servingRun: Promise<unknown> | undefined;
+    let hooked = false;
+    const v2Base = recordingProjection({ name: 'switching', version: 2 });
+    const v2 = {
+      ...v2Base,
+      apply: async (...args: Parameters<typeof v2Base.apply>) => {
+        if (!hooked) {
+          hooked = true;
+          commitDeposit.resolve();
+          await depositing;
+          servingRun = servingProjector.runUntilCaughtUp({ deadline: Date.now() + 10_000 });
+          await Promise.race([servingRun, sleep(SERVING_BATCH_CHANCE_MS)]);
+        }
+        return v2Base.apply(...args);
+      },
+    };
+    const [building] = await registerProjection(db, v2);
+    if (!building) throw new Error('v2 has no build');
+
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+    await servingRun;
+
+    const applied = async (generation: number) => {
+      const table = quoteIdentifier(generationTableName('switching', 'applied', generation));
+      const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${table}`);
+      return rows.map((row) => row.event_id).sort();
+    };
+    // Whatever the retired generation served, the one serving now holds too.
+    const served = await applied(1);
+    const serving = await applied(2);
+    expect(served.filter((eventId) => !serving.includes(eventId))).toEqual([]);
+  });
+});

@@ -32,11 +32,11 @@ const SWITCH_CATCH_UP_BATCHES = 10;
  * is caught up at that moment: a build that reached the head once and fell
  * behind since would make reads step back in time. The transaction fences the
  * serving generation's lease holders (no batch of theirs commits after it),
- * then locks the build's partitions and applies what arrived since the build's last batch (a
- * few batches at most; more, and it gives up until the next run), so writers
- * that never pause do not hold the switch off. Every partition must be
- * running. The old generation is retired (its tables stay for a later build to
- * drop). Returns whether this call made the switch.
+ * then locks the build's partitions and applies what arrived since the
+ * build's last batch (a few batches at most; more, and it gives up until the
+ * next run), so writers that never pause do not hold the switch off. Every
+ * partition must be running. The old generation is retired (its tables stay
+ * for a later build to drop). Returns whether this call made the switch.
  */
 export async function activateIfCaughtUp(
   db: Db,

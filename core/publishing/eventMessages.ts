@@ -78,7 +78,8 @@ const PAGE_SQL = `
   ORDER BY e.ordinality`;
 
 const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
-  FROM events e WHERE e.event_id = ANY ($1::uuid[])`;
+  FROM events e WHERE e.event_id = ANY ($1::uuid[])
+  ORDER BY e.tx_id, e.global_position`;
 
 const SETTLED_BEFORE_SQL = `
   SELECT EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL)
@@ -112,7 +113,7 @@ function toMessage(row: MessageRow): EventMessage {
   };
 }
 
-/** The messages of these events, for sending requeued ones again. */
+/** The messages of these events, in feed order, for sending requeued ones again. */
 export async function eventMessagesById(db: Queryable, eventIds: readonly string[]): Promise<EventMessage[]> {
   if (eventIds.length === 0) return [];
   const { rows } = await db.query<MessageRow>(BY_ID_SQL, [eventIds]);

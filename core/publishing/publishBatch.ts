@@ -93,21 +93,19 @@ export async function publishBatch(
   for (const span of spans.values()) span.end(new Error('not sent: an earlier message of its key was not taken'));
   const parked = new Set(parkings.map((parking) => parking.messageId));
   const published = new Set<string>();
-  const settled = new Set<string>(parked);
   let error: unknown;
   session.tally.countBatch(results, parked);
   for (const result of results) {
-    if (result.kind === 'published') {
-      published.add(result.message.messageId);
-      settled.add(result.message.messageId);
-    } else if (!parked.has(result.message.messageId)) error ??= result.error;
+    if (result.kind === 'published') published.add(result.message.messageId);
+    else if (!parked.has(result.message.messageId)) error ??= result.error;
   }
+  const settled = (messageId: string) => published.has(messageId) || parked.has(messageId);
   await parkMessages(session.db, source, parkings);
-  const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled.has(entry.message.messageId));
+  const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled(entry.message.messageId));
   if (partition !== undefined) {
     const behind = waiting === -1 ? [] : read.slice(waiting + 1);
     const stillAhead = behind.flatMap((entry) =>
-      entry.kind !== 'skip' && (settled.has(entry.message.messageId) || ahead?.has(entry.message.messageId)) ? [entry.message.messageId] : [],
+      entry.kind !== 'skip' && (settled(entry.message.messageId) || ahead?.has(entry.message.messageId)) ? [entry.message.messageId] : [],
     );
     session.settledAhead.remember(partition, new Set(stillAhead));
   }

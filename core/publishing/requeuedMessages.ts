@@ -1,4 +1,3 @@
-import { compareCheckpoints } from '../eventstore';
 import { eventMessagesById } from './eventMessages';
 import { requeuedMessages, unparkMessages, type ParkedMessage } from './parkedMessages';
 import { publishBatch, type PublishingSession } from './publishBatch';
@@ -17,7 +16,7 @@ interface OutboxRow {
 async function messagesOf(session: PublishingSession, parked: readonly ParkedMessage[]): Promise<PublishMessage[]> {
   const ids = (source: ParkedMessage['source']) => parked.filter((message) => message.source === source).map((message) => message.messageId);
   // Each source in its own order, the order its messages were first sent in, so a key's requeued messages keep it.
-  const events = (await eventMessagesById(session.db, ids('events'))).sort((a, b) => compareCheckpoints({ txId: a.txId, position: a.position }, { txId: b.txId, position: b.position }));
+  const events = await eventMessagesById(session.db, ids('events'));
   const { rows } = await session.db.query<OutboxRow>(
     'SELECT message_id, ordering_key, subject, payload::text AS payload, headers FROM outbox WHERE message_id = ANY ($1::uuid[]) ORDER BY tx_id, id',
     [ids('outbox')],

@@ -41,17 +41,13 @@ const RELEASE_SQL = `
   UPDATE partition_leases SET holder = NULL, expires_at = '-infinity'
   WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4`;
 
-const HELD_SQL = `
-  SELECT 1 FROM partition_leases
-  WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4 AND expires_at >= clock_timestamp()
-  FOR SHARE`;
+const THIS_LEASE = 'lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4';
+
+const HELD_SQL = `SELECT 1 FROM partition_leases WHERE ${THIS_LEASE} AND expires_at >= clock_timestamp() FOR SHARE`;
 
 // Not taken over: the same holder and epoch, whether or not its time ran out. Only
 // an acquirer moves the epoch, and acquirers skip the share-locked row.
-const KEPT_SQL = `
-  SELECT 1 FROM partition_leases
-  WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4
-  FOR SHARE`;
+const KEPT_SQL = `SELECT 1 FROM partition_leases WHERE ${THIS_LEASE} FOR SHARE`;
 
 const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
@@ -98,8 +94,7 @@ export async function releasePartitionLease(db: Queryable, lease: PartitionLease
  * skip locked rows, so work fenced this way never overlaps the next holder's.
  */
 export async function assertPartitionLeaseHeld(tx: Queryable, lease: PartitionLease): Promise<void> {
-  const { rows } = await tx.query(HELD_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
-  if (rows.length === 0) throw new PartitionLeaseLostError(lease);
+  await assertLeaseRow(tx, HELD_SQL, lease);
 }
 
 /**
@@ -110,7 +105,12 @@ export async function assertPartitionLeaseHeld(tx: Queryable, lease: PartitionLe
  * the transaction ends.
  */
 export async function assertPartitionNotTakenOver(tx: Queryable, lease: PartitionLease): Promise<void> {
-  const { rows } = await tx.query(KEPT_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+  await assertLeaseRow(tx, KEPT_SQL, lease);
+}
+
+/** Share-locks the lease's row if `sql` finds it, else throws PartitionLeaseLostError. */
+async function assertLeaseRow(tx: Queryable, sql: string, lease: PartitionLease): Promise<void> {
+  const { rows } = await tx.query(sql, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
   if (rows.length === 0) throw new PartitionLeaseLostError(lease);
 }
 

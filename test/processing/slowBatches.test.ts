@@ -53,6 +53,16 @@ function sourceOf(eventIds: readonly string[]) {
   return eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (wanted.has(event.eventId) ? event.streamId : null) });
 }
 
+/** One partition over this spec's stream, with the handler under test. */
+const processorOf = (name: string, eventIds: readonly string[], handler: FeedProcessor<RecordedEvent>['handler']): FeedProcessor<RecordedEvent> => ({
+  name,
+  partitions: 1,
+  batchSize: 10,
+  source: sourceOf(eventIds),
+  failurePolicy: patientPolicy,
+  handler,
+});
+
 const run = (processor: FeedProcessor<RecordedEvent>, holder: string) =>
   runFeedProcessor(processor, { db, holder, leaseTtlMs: LEASE_TTL_MS, deadline: Date.now() + 3 * SLOW_BATCH_MS, concurrency: 1 });
 
@@ -60,21 +70,14 @@ describe('a batch that runs past its lease’s time', () => {
   it('given a transactional handler that fails after outliving its lease, counts the failure once and waits out the backoff', async () => {
     const eventIds = await appendOneStream();
     let attempts = 0;
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: `slow_failing_${++processors}`,
-      partitions: 1,
-      batchSize: 10,
-      source: sourceOf(eventIds),
-      failurePolicy: patientPolicy,
-      handler: {
-        mode: 'transactional',
-        async handle(events) {
-          attempts += 1;
-          await sleep(SLOW_BATCH_MS);
-          throw new BatchItemError('the downstream table is locked', events[0]?.eventId ?? null, new Error('lock timeout'));
-        },
+    const processor = processorOf(`slow_failing_${++processors}`, eventIds, {
+      mode: 'transactional',
+      async handle(events) {
+        attempts += 1;
+        await sleep(SLOW_BATCH_MS);
+        throw new BatchItemError('the downstream table is locked', events[0]?.eventId ?? null, new Error('lock timeout'));
       },
-    };
+    });
 
     const result = await run(processor, 'slow');
 
@@ -89,21 +92,14 @@ describe('a batch that runs past its lease’s time', () => {
   it('given an external handler that outlives its lease and no one took the partition, keeps its checkpoint and does not repeat the batch', async () => {
     const eventIds = await appendOneStream();
     const handled: string[] = [];
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: `slow_publishing_${++processors}`,
-      partitions: 1,
-      batchSize: 10,
-      source: sourceOf(eventIds),
-      failurePolicy: patientPolicy,
-      handler: {
-        mode: 'external',
-        async handle(events) {
-          await sleep(SLOW_BATCH_MS);
-          handled.push(...events.map((event) => event.eventId));
-          return { done: events.length };
-        },
+    const processor = processorOf(`slow_publishing_${++processors}`, eventIds, {
+      mode: 'external',
+      async handle(events) {
+        await sleep(SLOW_BATCH_MS);
+        handled.push(...events.map((event) => event.eventId));
+        return { done: events.length };
       },
-    };
+    });
 
     const result = await run(processor, 'slow');
 
@@ -117,14 +113,7 @@ describe('a batch that runs past its lease’s time', () => {
     const eventIds = await appendOneStream();
     const name = `taken_over_${++processors}`;
     const takenOver: { by?: PartitionLease | null } = {};
-    const processorWith = (handle: ExternalHandler<RecordedEvent>['handle']): FeedProcessor<RecordedEvent> => ({
-      name,
-      partitions: 1,
-      batchSize: 10,
-      source: sourceOf(eventIds),
-      failurePolicy: patientPolicy,
-      handler: { mode: 'external', handle },
-    });
+    const processorWith = (handle: ExternalHandler<RecordedEvent>['handle']) => processorOf(name, eventIds, { mode: 'external', handle });
     const stalled = processorWith(async (events) => {
       await sleep(SLOW_BATCH_MS);
       // Its lease ran out a while ago: another holder takes the partition before the stalled batch ends.

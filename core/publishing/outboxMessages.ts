@@ -25,10 +25,18 @@ const Headers = z.record(z.string(), z.string());
 
 const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers FROM outbox_page($1, $2, $3, $4, $5)`;
 
-// Counts what a partition has past its checkpoint, up to a limit, and the age of the oldest.
+// Counts what a partition has past its checkpoint, up to a limit, and the age of the
+// oldest, in outbox_page's order. Every committed message counts, also those outbox_page
+// still holds back behind a transaction open elsewhere: they are waiting as much as the rest.
 const LAG_SQL = `
-  SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
-  FROM outbox_page($1, $2, $3, $4, $5)`;
+  SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(w.created_at)), 0)::float8 AS oldest_age_seconds
+  FROM (
+    SELECT o.created_at FROM outbox o
+    WHERE o.published_at IS NULL AND o.parked_at IS NULL
+      AND (o.tx_id, o.id) > ($1::xid8, $2::bigint)
+      AND stream_partition(o.ordering_key, $4::integer) = $5::integer
+    ORDER BY o.tx_id, o.id
+    LIMIT $3) AS w`;
 
 const PARKED_SQL = 'SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[])';
 

@@ -93,6 +93,21 @@ describe('integration messages in the outbox', () => {
     expect((await readPublishingStatus(harness.db)).outbox.backlog).toBe(0);
   });
 
+  it('count in the backlog, with their age, while a transaction open elsewhere holds them back from publishing', async () => {
+    const key = uniqueStreamId();
+    await harness.db.transaction(async (holding) => {
+      await holding.query('SELECT pg_current_xact_id()');
+      await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice(key, 1)] });
+      await harness.db.query("UPDATE outbox SET created_at = now() - interval '5 minutes' WHERE ordering_key = $1", [key]);
+
+      const { outbox } = await readPublishingStatus(harness.db);
+      expect(outbox.backlog).toBe(1);
+      expect(outbox.oldestAgeSeconds).toBeGreaterThanOrEqual(300);
+    });
+    await publishEverything(harness.db, harness.publisher());
+    expect((await readPublishingStatus(harness.db)).outbox.backlog).toBe(0);
+  });
+
   it('are deleted once published and past their retention, in bounded batches, never before', async () => {
     const key = uniqueStreamId();
     await harness.store.appendToStream<AccountEvent>({

@@ -53,6 +53,16 @@ export async function processOnce(
   });
 }
 
+/**
+ * A message id `processed_messages` can hold (1 to 200 characters, migration
+ * 0006). A message with any other id could never be recorded: its every
+ * delivery would fail, so it is refused as unreadable instead.
+ */
+const ProcessedMessageId = z.string().check(
+  z.minLength(1, 'the message id is empty'),
+  z.maxLength(200, 'the message id is longer than the 200 characters processed_messages holds'),
+);
+
 export type MessageOutcome = 'processed' | 'duplicate';
 
 export interface ConsumeOptions {
@@ -73,8 +83,9 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * that commit. A failed handler writes nothing and the message is redelivered
  * after `retryDelayMs`; a redelivered, already processed message is acknowledged
  * without running the handler again. `read` turns the message into what the
- * handler takes; a message it cannot read is terminated, never redelivered, and
- * reported with MalformedMessageError.
+ * handler takes; a message it cannot read, or whose id is empty or longer than
+ * 200 characters, is terminated, never redelivered, and reported with
+ * MalformedMessageError.
  */
 export async function handleMessageOnce<Body>(
   db: Db,
@@ -86,7 +97,8 @@ export async function handleMessageOnce<Body>(
 ): Promise<MessageOutcome> {
   let readMessage: { id: string; body: Body };
   try {
-    readMessage = read(message);
+    const { id, body } = read(message);
+    readMessage = { id: ProcessedMessageId.parse(id), body };
   } catch (error) {
     message.term();
     throw new MalformedMessageError(message.subject, error);

@@ -130,6 +130,25 @@ describe('the idempotent consumer helper', () => {
     expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });
   });
 
+  it('terminates a message whose id is longer than the processed record holds (200 characters), so it is never delivered again, and writes nothing', async () => {
+    await appendDeposits(1);
+    await publishEverything(harness.db, harness.publisher());
+    const { name, consumer } = await newConsumer();
+    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+    await jetstream(harness.nc).publish(`${harness.subjectPrefix}.notices.longId`, JSON.stringify({ amount: 7 }), { msgID: 'x'.repeat(201) });
+    const [longId] = await fetchAll(consumer, 10);
+    if (!longId) throw new Error('the message was not delivered');
+    const record = async (tx: Queryable) => {
+      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, 'long id', 7]);
+    };
+
+    await expect(handleIntegrationMessage(harness.db, name, longId, record, { retryDelayMs: 50 })).rejects.toBeInstanceOf(MalformedMessageError);
+
+    await sleep(ACK_WAIT_MS + 200);
+    expect(await fetchAll(consumer, 10)).toEqual([]);
+    expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });
+  });
+
   it('handles an integration message once, keyed by its message id', async () => {
     const streamId = uniqueStreamId();
     await harness.store.appendToStream<AccountEvent>({

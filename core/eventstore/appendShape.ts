@@ -4,7 +4,7 @@ import { EventValidationError } from './errors';
 export const MAX_NAME_LENGTH = 200;
 const MAX_INTEGER = 2_147_483_647;
 
-const isPlainObject = (value: unknown): value is object => {
+export const isPlainObject = (value: unknown): value is object => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;

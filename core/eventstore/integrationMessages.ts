@@ -1,6 +1,7 @@
 import { newTimeOrderedId } from '../ids/timeOrderedId';
 import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
+import { isPlainObject } from './appendShape';
 import type { ValidationIssue } from './errors';
 import { subjectProblem } from './natsSubject';
 import type { IntegrationMessage } from './types';
@@ -17,7 +18,7 @@ const RESERVED_HEADER = /^nats-(?!expected-)/i;
 
 const MessageShape = z.object({
   subject: z.string({ error: 'subject must be a string' }),
-  body: z.custom<object>((value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value), 'body must be a JSON object'),
+  body: z.custom<object>(isPlainObject, 'body must be a plain JSON object'),
   orderingKey: z.string().check(z.minLength(1, 'ordering key must not be empty'), z.maxLength(200, 'ordering key must be at most 200 characters')),
   headers: z.optional(
     z.record(

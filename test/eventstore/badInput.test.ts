@@ -38,6 +38,8 @@ describeOnEachDriver('bad input', (context) => {
     events: [opened()],
   });
 
+  const message = (overrides: Record<string, unknown> = {}) => ({ subject: 'bank.notices.sent', orderingKey: 'acc-1', body: { amount: 10 }, ...overrides });
+
   it('refuses an empty stream id', async () => {
     await rejectsWith({ ...valid(), streamId: '' }, { path: 'streamId', message: /must not be empty/ });
   });
@@ -60,6 +62,17 @@ describeOnEachDriver('bad input', (context) => {
     });
     await rejectsWith(untyped({ ...valid(), events: [{ type: 'MoneyDeposited', data: null }] }), {
       path: 'events.0.data',
+      message: /plain JSON object/,
+    });
+  });
+
+  it('refuses a message body that is not a plain object, as it refuses such event data: a Map would be stored as {}', async () => {
+    await rejectsWith(untyped({ ...valid(), messages: [message({ body: new Map([['amount', 10]]) })] }), {
+      path: 'messages.0.body',
+      message: /plain JSON object/,
+    });
+    await rejectsWith(untyped({ ...valid(), messages: [message({ body: new Set([10]) })] }), {
+      path: 'messages.0.body',
       message: /plain JSON object/,
     });
   });

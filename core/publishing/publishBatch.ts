@@ -6,7 +6,7 @@ import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
 import { publishInOrder } from './publishInOrder';
 import type { PublishMessage } from './PublishMessage';
-import { refusedForGood, type SubjectCaptured } from './refusals';
+import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
 import type { SettledAhead } from './settledAhead';
 
@@ -34,7 +34,9 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     return messages.map((message) => ({ kind: 'unreachable', message, error }));
   }
   return publishInOrder(publishing, messages, session.timeoutMs, async (result) => {
-    if (result.kind !== 'refused' || !(await refusedForGood(result.error, result.message.subject, session.captured))) return false;
+    if (result.kind === 'published') return false;
+    const never = result.kind === 'refused' ? refusedForGood : unacknowledgedForGood;
+    if (!(await never(result.error, result.message.subject, session.captured))) return false;
     const { message } = result;
     parkings.push({ messageId: message.messageId, orderingKey: message.orderingKey, subject: message.subject, error: describeError(result.error) });
     return true;

@@ -34,10 +34,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
 async function runPublisher(settings: PublisherSettings, connection: ReturnType<typeof publisherConnection>, deadline: number): Promise<PublisherRunReport> {
   const { db } = settings;
   const tally = new RunTally();
+  // Asked once per subject in a run: a window that timed out while NATS was away asks for each of its subjects.
+  const capturedInRun = new Map<string, Promise<boolean>>();
   const session: PublishingSession = {
     db,
     publishing: () => connection.publishing(),
-    captured: (subject) => connection.captured(subject),
+    captured(subject) {
+      const answer = capturedInRun.get(subject) ?? connection.captured(subject);
+      capturedInRun.set(subject, answer);
+      return answer;
+    },
     timeoutMs: settings.publishTimeoutMs,
     tally,
     settledAhead: new SettledAhead(),

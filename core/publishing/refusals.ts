@@ -1,5 +1,5 @@
-import { JetStreamApiError } from '@nats-io/jetstream';
-import { InvalidArgumentError, InvalidSubjectError, NoRespondersError } from '@nats-io/transport-node';
+import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
+import { InvalidArgumentError, InvalidSubjectError, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
 
 /**
  * JetStream's answers that say the message itself can never be stored, however
@@ -21,7 +21,7 @@ const FOREVER_REFUSED = new Set([
   10193, // an expected subject for the last sequence, without the sequence (newer servers)
 ]);
 
-/** Whether a subject is captured by any stream: asked only after "no responders". */
+/** Whether a subject is captured by any stream: asked only after "no responders" or no acknowledgement. */
 export type SubjectCaptured = (subject: string) => Promise<boolean>;
 
 /**
@@ -35,4 +35,16 @@ export async function refusedForGood(error: unknown, subject: string, captured: 
   if (error instanceof JetStreamApiError) return FOREVER_REFUSED.has(error.code);
   if (error instanceof NoRespondersError) return !(await captured(subject).catch(() => true));
   return false;
+}
+
+/**
+ * Whether a publish JetStream did not acknowledge (no answer in time, or an
+ * answer that is not JetStream's) can never succeed. When no stream captures
+ * its subject, what got it is a plain subscriber, which would get it again on
+ * every retry while it held back its key for good. Captured, it is JetStream
+ * slow or away: retried, as when it cannot be asked.
+ */
+export async function unacknowledgedForGood(error: unknown, subject: string, captured: SubjectCaptured): Promise<boolean> {
+  if (!(error instanceof TimeoutError || error instanceof JetStreamError)) return false;
+  return !(await captured(subject).catch(() => true));
 }

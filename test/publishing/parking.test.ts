@@ -131,6 +131,35 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, subject: `nowhere${h.subjectPrefix}.withdrawn` }]);
   });
 
+  it.each([
+    ['never answers', false],
+    ['answers with something that is not an acknowledgement', true],
+  ])('an event routed to a subject no stream captures, where a plain NATS subscriber %s, sent to it once', async (_, answers) => {
+    const h = await harness();
+    const subject = `plain${h.subjectPrefix}.withdrawn`;
+    let deliveries = 0;
+    const subscriber = h.nc.subscribe(subject, {
+      callback: (_error, message) => {
+        deliveries++;
+        if (answers) message.respond('thanks');
+      },
+    });
+    try {
+      const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? subject : undefined) });
+      const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+      await untilFeedHorizonPasses(h.db);
+
+      const report = await h.publisher({ routing, publishTimeoutMs: 300 }).run({ deadline: Date.now() + 2_000 });
+      await h.nc.flush();
+      expect(report).toMatchObject({ parked: 1, caughtUp: true });
+      expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+      expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, subject }]);
+      expect(deliveries).toBe(1);
+    } finally {
+      subscriber.unsubscribe();
+    }
+  });
+
   it('an event routed to a subject NATS cannot carry, never sent', async () => {
     const h = await harness();
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.with space` : undefined) });

@@ -3,6 +3,7 @@ import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
 import { handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, type EventEnvelope } from '../../core/publishing';
+import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { dyingBeforeCheckpoint, publishEverything, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
@@ -183,5 +184,18 @@ describe('the idempotent consumer helper', () => {
     );
     expect(results.filter((result) => result.processed)).toHaveLength(1);
     expect(effects).toEqual(['effect']);
+  });
+});
+
+describe('how long the processed records are kept', () => {
+  it('refuses a PROCESSED_MESSAGE_RETENTION_HOURS that is empty, not positive, or longer than ten years; the longest it accepts runs', async () => {
+    for (const refused of ['', '0', '-1', 'a week', '87601', '1e12']) {
+      expect(() => retentionConfigFromEnv({ PROCESSED_MESSAGE_RETENTION_HOURS: refused }), refused).toThrow(/Invalid retention configuration: PROCESSED_MESSAGE_RETENTION_HOURS/);
+    }
+
+    const longest = retentionConfigFromEnv({ PROCESSED_MESSAGE_RETENTION_HOURS: '87600' });
+
+    expect(longest.PROCESSED_MESSAGE_RETENTION_HOURS).toBe(87_600);
+    await expect(runRetention(harness.db, longest)).resolves.toMatchObject({ processedMessages: 0 });
   });
 });

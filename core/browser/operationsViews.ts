@@ -1,6 +1,6 @@
 import * as z from '../schema';
 import { getProjectionStatus, ProjectionDefinitionError, ProjectionNotFoundError, rebuildProjection } from '../projections';
-import { listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../publishing';
+import { listParkedMessages, readPublishingStatus, requeueParkedMessage, type ParkedMessage } from '../publishing';
 import { readSagaInstance } from '../sagas';
 import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
@@ -43,13 +43,16 @@ export async function projectionsHealth(sources: BrowserSources) {
 const ParkedQuery = z.object({ limit: PageLimit, cursor: z.optional(z.string()) });
 const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.uuid() });
 
+/** A parked message as the API shows it: where it stands in the list is the page's `nextCursor`. */
+const parkedView = ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt }: ParkedMessage): ParkedMessage => ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt });
+
 /** `GET /browser/api/publishing`: backlog, oldest waiting, and a page of the parked messages. */
 export async function publishingHealth(sources: BrowserSources, query: Record<string, string | undefined>) {
   const { limit, cursor } = parseQuery(ParkedQuery, query);
   const after = decodeCursor(cursor, ParkedCursor);
   const [status, parked] = await Promise.all([
     readPublishingStatus(sources.db),
-    listParkedMessages(sources.db, { limit: limit + 1, ...(after ? { after: { parkedAt: new Date(after.parkedAt), messageId: after.messageId } } : {}) }),
+    listParkedMessages(sources.db, { limit: limit + 1, ...(after ? { after } : {}) }),
   ]);
   const page = parked.slice(0, limit);
   const last = page.at(-1);
@@ -57,8 +60,8 @@ export async function publishingHealth(sources: BrowserSources, query: Record<st
     events: { backlog: status.events.backlog, oldestAgeSeconds: status.events.oldestAgeSeconds },
     outbox: { backlog: status.outbox.backlog, oldestAgeSeconds: status.outbox.oldestAgeSeconds },
     parkedCount: status.parked,
-    parked: page,
-    nextCursor: parked.length > limit && last ? encodeCursor({ parkedAt: last.parkedAt.toISOString(), messageId: last.messageId }) : null,
+    parked: page.map(parkedView),
+    nextCursor: parked.length > limit && last ? encodeCursor(last.position) : null,
   };
 }
 

@@ -67,15 +67,31 @@ export async function parkMessages(db: Queryable, source: ParkedSource, parkings
 
 const COLUMNS = 'message_id, source, ordering_key, subject, error, refusals, parked_at, requeued_at';
 
-/** Parked messages, oldest first, `limit` after `after` (a message id of the previous page). */
-export async function listParkedMessages(db: Queryable, options: { limit?: number; after?: { parkedAt: Date; messageId: string } } = {}): Promise<ParkedMessage[]> {
-  const { rows } = await db.query<ParkedRow>(
-    `SELECT ${COLUMNS} FROM parked_messages
-     WHERE $2::timestamptz IS NULL OR (parked_at, message_id) > ($2, $3::uuid)
-     ORDER BY parked_at, message_id LIMIT $1`,
-    [options.limit ?? 100, options.after?.parkedAt ?? null, options.after?.messageId ?? null],
-  );
-  return rows.map(toParked);
+/**
+ * Where a listed message stands in the list, for the next page to start after.
+ * `parkedAt` is ISO 8601 to the microsecond, as PostgreSQL stores it: a Date
+ * holds milliseconds only, and a page ending at a message parked within the
+ * same millisecond as others would start again before it.
+ */
+export interface ParkedPosition {
+  parkedAt: string;
+  messageId: string;
+}
+
+export interface ListedParkedMessage extends ParkedMessage {
+  position: ParkedPosition;
+}
+
+const LIST_PARKED_SQL = `
+  SELECT ${COLUMNS}, to_char(parked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS parked_at_exact
+  FROM parked_messages
+  WHERE $2::timestamptz IS NULL OR (parked_at, message_id) > ($2, $3::uuid)
+  ORDER BY parked_at, message_id LIMIT $1`;
+
+/** Parked messages, oldest first, `limit` of them after `after` (the position of the previous page's last). */
+export async function listParkedMessages(db: Queryable, options: { limit?: number; after?: ParkedPosition } = {}): Promise<ListedParkedMessage[]> {
+  const { rows } = await db.query<ParkedRow & { parked_at_exact: string }>(LIST_PARKED_SQL, [options.limit ?? 100, options.after?.parkedAt ?? null, options.after?.messageId ?? null]);
+  return rows.map((row) => ({ ...toParked(row), position: { parkedAt: row.parked_at_exact, messageId: row.message_id } }));
 }
 
 /**

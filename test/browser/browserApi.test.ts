@@ -114,6 +114,31 @@ describe('the event browser API', () => {
     expect((await get('publishing')).body).toMatchObject({ parked: [{ messageId: eventId, requeuedAt: expect.any(String) as unknown }] });
   });
 
+  /** Every item a client collects following `nextCursor` from `path` (at most `pages` pages, so a cursor that never moves ends). */
+  const followPages = async (path: string, items: string, pages: number) => {
+    const seen: unknown[] = [];
+    let cursor: string | null | undefined = '';
+    for (let page = 0; page < pages && typeof cursor === 'string'; page += 1) {
+      const { body } = await get(`${path}&cursor=${cursor}`);
+      seen.push(...(body[items] as unknown[]));
+      cursor = body.nextCursor;
+    }
+    return seen;
+  };
+
+  it('pages parked messages parked within one millisecond: each listed once', async () => {
+    const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-br-ada' ORDER BY event_id LIMIT 3");
+    const ids = rows.map((row) => row.event_id);
+    await parkMessages(dev.runtime.db, 'events', ids.map((messageId) => ({ messageId, orderingKey: 'account-br-ada', subject: 'events.account.MoneyDeposited', error: 'MAX_PAYLOAD_EXCEEDED' })));
+    await dev.runtime.db.query("UPDATE parked_messages SET parked_at = '2026-03-01T10:00:00.123456Z' WHERE message_id = ANY ($1::uuid[])", [ids]);
+    try {
+      const listed = (await followPages('publishing?limit=1', 'parked', 6)) as { messageId: string }[];
+      expect(listed.map((message) => message.messageId).filter((id) => ids.includes(id))).toEqual(ids);
+    } finally {
+      await dev.runtime.db.query('DELETE FROM parked_messages WHERE message_id = ANY ($1::uuid[])', [ids]);
+    }
+  });
+
   it('answers 404 for unknown ids and 400 for bad cursors, versions and limits, in the usual error shape', async () => {
     expect(await get('streams/account-nobody')).toMatchObject({ status: 404, body: { code: 'STREAM_NOT_FOUND' } });
     expect(await get('events/00000000-0000-0000-0000-000000000000')).toMatchObject({ status: 404, body: { code: 'EVENT_NOT_FOUND' } });

@@ -7,8 +7,13 @@ import type { BrowserSources } from './BrowserSources';
 import { decodeCursor, encodeCursor, PageLimit, parseQuery } from './pageCursor';
 import { isUuid } from '../ids/uuidText';
 
+// The cursor's `at` is updated_at to the microsecond, as stored: cut to a Date's
+// milliseconds, it would lie below the instances changed within that millisecond,
+// and the next page, which starts below it, would skip them.
 const SAGAS_SQL = `
-  SELECT saga, saga_id, phase, failure, started_at, updated_at FROM saga_instances
+  SELECT saga, saga_id, phase, failure, started_at, updated_at,
+         to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at_exact
+  FROM saga_instances
   WHERE ($1::text IS NULL OR phase = $1) AND (updated_at, saga, saga_id) < ($2::timestamptz, $3, $4)
   ORDER BY updated_at DESC, saga DESC, saga_id DESC LIMIT $5`;
 
@@ -19,13 +24,16 @@ const SagasCursor = z.object({ at: z.iso.datetime(), saga: z.string(), sagaId: z
 export async function listSagas(sources: BrowserSources, query: Record<string, string | undefined>) {
   const { status, limit, cursor } = parseQuery(SagasQuery, query);
   const after = decodeCursor(cursor, SagasCursor) ?? { at: 'infinity', saga: '', sagaId: '' };
-  const { rows } = await sources.db.query<{ saga: string; saga_id: string; phase: string; failure: object | null; started_at: Date; updated_at: Date }>(
+  const { rows } = await sources.db.query<{ saga: string; saga_id: string; phase: string; failure: object | null; started_at: Date; updated_at: Date; updated_at_exact: string }>(
     SAGAS_SQL,
     [status ?? null, after.at, after.saga, after.sagaId, limit + 1],
   );
-  const page = rows.slice(0, limit).map((row) => ({ saga: row.saga, sagaId: row.saga_id, phase: row.phase, failure: row.failure, startedAt: row.started_at.toISOString(), updatedAt: row.updated_at.toISOString() }));
+  const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { sagas: page, nextCursor: rows.length > limit && last ? encodeCursor({ at: last.updatedAt, saga: last.saga, sagaId: last.sagaId }) : null };
+  return {
+    sagas: page.map((row) => ({ saga: row.saga, sagaId: row.saga_id, phase: row.phase, failure: row.failure, startedAt: row.started_at.toISOString(), updatedAt: row.updated_at.toISOString() })),
+    nextCursor: rows.length > limit && last ? encodeCursor({ at: last.updated_at_exact, saga: last.saga, sagaId: last.saga_id }) : null,
+  };
 }
 
 /** `GET /browser/api/sagas/{sagaId}`: every saga's instance with that id, with its timeline, steps and pending timeouts. */

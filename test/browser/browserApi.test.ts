@@ -139,6 +139,21 @@ describe('the event browser API', () => {
     }
   });
 
+  it('pages saga instances changed within one millisecond: none is skipped', async () => {
+    const ids = ['br-page-1', 'br-page-2', 'br-page-3'];
+    await dev.runtime.db.query(
+      `INSERT INTO saga_instances (saga, saga_id, phase, state, state_version, version, correlation_id, updated_at)
+       SELECT 'transfer', id, 'stuck', '{}', 1, 1, id, '2026-03-01T10:00:00.123456Z' FROM unnest($1::text[]) AS id`,
+      [ids],
+    );
+    try {
+      const listed = (await followPages('sagas?status=stuck&limit=1', 'sagas', 6)) as { sagaId: string }[];
+      expect(listed.map((saga) => saga.sagaId)).toEqual([...ids].reverse());
+    } finally {
+      await dev.runtime.db.query("DELETE FROM saga_instances WHERE saga = 'transfer' AND saga_id = ANY ($1::text[])", [ids]);
+    }
+  });
+
   it('answers 404 for unknown ids and 400 for bad cursors, versions and limits, in the usual error shape', async () => {
     expect(await get('streams/account-nobody')).toMatchObject({ status: 404, body: { code: 'STREAM_NOT_FOUND' } });
     expect(await get('events/00000000-0000-0000-0000-000000000000')).toMatchObject({ status: 404, body: { code: 'EVENT_NOT_FOUND' } });

@@ -9,6 +9,7 @@ import { toJsonObject } from './jsonText';
 
 // Header names as NATS carries them: printable ASCII without spaces or colons.
 const HEADER_NAME = /^[!-9;-~]+$/;
+const MAX_HEADER_NAME_LENGTH = 256;
 const HEADER_VALUE = /^[ -~]*$/;
 // JetStream acts on its own Nats-* headers (rollups, TTLs, counters, schedules, the
 // message id), and refuses some of them on every try where the stream does not allow
@@ -16,15 +17,50 @@ const HEADER_VALUE = /^[ -~]*$/;
 // not hold is parked. The message id is `messageId`.
 const RESERVED_HEADER = /^nats-(?!expected-)/i;
 
+// JetStream stores a header block's length in 16 bits and refuses a longer block on
+// every try, so such a message could only be parked. The block is counted as NATS
+// sends it ("NATS/1.0\r\n", "name: value\r\n" each, "\r\n"; ASCII, so characters are
+// bytes), with room for what the publisher adds: Nats-Msg-Id, a UUID of 36
+// characters, and the W3C traceparent of the message's send span, 55.
+const MAX_HEADER_BLOCK_BYTES = 65_535;
+const headerLineBytes = (nameLength: number, valueLength: number) => nameLength + ': '.length + valueLength + '\r\n'.length;
+const EMPTY_HEADER_BLOCK_BYTES = 'NATS/1.0\r\n\r\n'.length;
+const PUBLISHER_HEADER_BYTES = headerLineBytes('Nats-Msg-Id'.length, 36) + headerLineBytes('traceparent'.length, 55);
+
+function headerBlockBytes(headers: Readonly<Record<string, string>>): number {
+  let bytes = EMPTY_HEADER_BLOCK_BYTES + PUBLISHER_HEADER_BYTES;
+  for (const [name, value] of Object.entries(headers)) bytes += headerLineBytes(name.length, value.length);
+  return bytes;
+}
+
+/** Header problems as JetStream would meet them, each on the path of its message's header. */
+function headerProblems(headers: Readonly<Record<string, string>>, path: string): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  for (const name of Object.keys(headers)) {
+    const at = `${path}.headers.${name}`;
+    if (name.length > MAX_HEADER_NAME_LENGTH) problems.push({ path: at, message: `header names must be at most ${MAX_HEADER_NAME_LENGTH} characters` });
+    else if (!HEADER_NAME.test(name)) problems.push({ path: at, message: 'header names must be printable ASCII without spaces or ":"' });
+    else if (RESERVED_HEADER.test(name)) {
+      problems.push({ path: at, message: 'is reserved: of the Nats-* headers only the Nats-Expected-* expectations may be set (the message id is messageId)' });
+    }
+  }
+  const bytes = headerBlockBytes(headers);
+  if (bytes > MAX_HEADER_BLOCK_BYTES) {
+    problems.push({
+      path: `${path}.headers`,
+      message: `come to ${bytes} bytes as NATS sends them, with the Nats-Msg-Id and traceparent the publisher adds: JetStream stores at most ${MAX_HEADER_BLOCK_BYTES}`,
+    });
+  }
+  return problems;
+}
+
 const MessageShape = z.object({
   subject: z.string({ error: 'subject must be a string' }),
   body: z.custom<object>(isPlainObject, 'body must be a plain JSON object'),
   orderingKey: z.string().check(z.minLength(1, 'ordering key must not be empty'), z.maxLength(200, 'ordering key must be at most 200 characters')),
   headers: z.optional(
-    z.record(
-      z.string().check(z.regex(HEADER_NAME, 'header names must be printable ASCII without spaces or ":"')),
-      z.string().check(z.maxLength(4096), z.regex(HEADER_VALUE, 'header values must be printable ASCII')),
-    ),
+    // Names are checked by headerProblems: a record reports a bad key only as "Invalid key in record".
+    z.record(z.string(), z.string().check(z.maxLength(4096), z.regex(HEADER_VALUE, 'header values must be printable ASCII'))),
   ),
   messageId: z.optional(z.uuid('message id must be a UUID')),
 });
@@ -48,11 +84,7 @@ export function serializeMessages(
       for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
       return;
     }
-    for (const name of Object.keys(message.headers ?? {})) {
-      if (RESERVED_HEADER.test(name)) {
-        issues.push({ path: `${path}.headers.${name}`, message: 'is reserved: of the Nats-* headers only the Nats-Expected-* expectations may be set (the message id is messageId)' });
-      }
-    }
+    issues.push(...headerProblems(message.headers ?? {}, path));
     issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));
     const problem = subjectProblem(message.subject);
     if (problem) issues.push({ path: `${path}.subject`, message: problem });

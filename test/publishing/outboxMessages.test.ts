@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyError, EventValidationError, type IntegrationMessage } from '../../core/eventstore';
 import { readPublishingStatus } from '../../core/publishing';
@@ -62,6 +62,46 @@ describe('integration messages in the outbox', () => {
     expect(await outboxRows()).toEqual([...before, { ordering_key: streamId, n: 1 }]);
     const report = await publishEverything(harness.db, harness.publisher());
     expect(report.parked).toBe(0);
+  });
+
+  it('are refused, with nothing written, when their headers are more than JetStream stores; the most it stores is published', async () => {
+    // As NATS sends them: "NATS/1.0\r\n", "name: value\r\n" each, "\r\n"; with room for the publisher's
+    // Nats-Msg-Id and its send span's traceparent, JetStream's limit of 65,535 bytes leaves this much.
+    const publisherAdds = `Nats-Msg-Id: ${randomUUID()}\r\n`.length + `traceparent: 00-${'0'.repeat(32)}-${'0'.repeat(16)}-01\r\n`.length;
+    const mostAccepted = 65_535 - publisherAdds;
+    const headersOfBlock = (bytes: number) => {
+      const headers: Record<string, string> = {};
+      const besidesValue = 'X-Part-10: \r\n'.length;
+      let left = bytes - 'NATS/1.0\r\n\r\n'.length;
+      for (let n = 10; left > 0; n++) {
+        const line = Math.min(left, besidesValue + 4_096);
+        headers[`X-Part-${n}`] = 'x'.repeat(line - besidesValue);
+        left -= line;
+      }
+      return headers;
+    };
+    const streamId = uniqueStreamId();
+    const carrying = (headers: Record<string, string>) =>
+      harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [{ ...notice(streamId, 1), headers }] });
+    const twentyOf4KiB = Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`X-Part-${n + 10}`, 'x'.repeat(4_096)]));
+    const longName = `X-${'n'.repeat(255)}`;
+    const before = await outboxRows();
+    for (const [headers, path, message] of [
+      [twentyOf4KiB, 'messages.0.headers', /82\d{3} bytes .* at most 65535/],
+      [headersOfBlock(mostAccepted + 1), 'messages.0.headers', /65536 bytes .* at most 65535/],
+      [{ [longName]: 'v' }, `messages.0.headers.${longName}`, /at most 256 characters/],
+    ] as const) {
+      const refused: unknown = await carrying(headers).catch((error: unknown) => error);
+      if (!(refused instanceof EventValidationError)) throw new Error(`headers of ${JSON.stringify(headers).length} characters were not refused`);
+      expect(refused.issues).toEqual([{ path, message: expect.stringMatching(message) as string }]);
+    }
+    expect(await outboxRows()).toEqual(before);
+
+    await carrying(headersOfBlock(mostAccepted));
+    const report = await publishEverything(harness.db, harness.publisher());
+    expect(report.parked).toBe(0);
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.json<{ key?: string }>().key === streamId);
+    expect(stored).toHaveLength(1);
   });
 
   it('are published once each, in order per key, while writers on many keys race', async () => {

@@ -104,12 +104,22 @@ export async function requeueParkedMessage(db: Queryable, messageId: string): Pr
   return rowCount > 0;
 }
 
-/** The requeued messages waiting to be sent again, oldest requeue first. */
+// Whole keys, the key requeued first first, and a key's messages in the order they were
+// first sent (feed or outbox order): a limit that cuts a key leaves its later messages,
+// never an earlier one, for the next run.
+const REQUEUED_SQL = `
+  SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at
+  FROM parked_messages p
+  LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
+  LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
+  WHERE p.requeued_at IS NOT NULL
+  ORDER BY min(p.requeued_at) OVER (PARTITION BY p.source, p.ordering_key), p.source, p.ordering_key,
+    coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)
+  LIMIT $1`;
+
+/** The requeued messages waiting to be sent again, by key, the key requeued first first. */
 export async function requeuedMessages(db: Queryable, limit: number): Promise<ParkedMessage[]> {
-  const { rows } = await db.query<ParkedRow>(
-    `SELECT ${COLUMNS} FROM parked_messages WHERE requeued_at IS NOT NULL ORDER BY requeued_at LIMIT $1`,
-    [limit],
-  );
+  const { rows } = await db.query<ParkedRow>(REQUEUED_SQL, [limit]);
   return rows.map(toParked);
 }
 

@@ -77,6 +77,28 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     expect(await listParkedMessages(h.db)).toEqual([]);
   });
 
+  it('a key’s requeued messages go out in the order they were first sent, also when more are requeued than one run sends', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_msg_size: 8 * 1024, duplicate_window: nanos(10 * 60_000) });
+    const big: Attachment = { type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } };
+    const append = (streamId: string, events: Attachment[]) =>
+      h.store.appendToStream<Attachment>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events });
+    const key = uniqueStreamId();
+    const [first, second] = (await append(key, [big, big])).events.map((event) => event.eventId);
+    const others = await Promise.all(Array.from({ length: 99 }, async () => (await append(uniqueStreamId(), [big])).events[0]?.eventId));
+    const publisher = h.publisher();
+    expect(await publishEverything(h.db, publisher)).toMatchObject({ published: 0, parked: 101 });
+
+    // Widened, then requeued one by one: the key's second message first, its first after all the others.
+    await jsm.streams.update(h.streamName, { max_msg_size: 64 * 1024 });
+    for (const messageId of [second, ...others, first]) expect(await requeueParkedMessage(h.db, messageId ?? '')).toBe(true);
+    expect((await publisher.run()).requeued + (await publisher.run()).requeued).toBe(101);
+
+    expect(await versionsOf(h, key)).toEqual([1, 2]);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
   it('requeued events of two streams: the one stored leaves the parked list even when the other, sent before it, is held back', async () => {
     const h = await harness();
     const jsm = await jetstreamManager(h.nc);

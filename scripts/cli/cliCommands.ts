@@ -18,7 +18,7 @@ import { formatCheckpoint } from '../../core/eventstore';
 import { getProjectionStatus } from '../../core/projections';
 import type { ServiceRuntime } from '../../core/service';
 import { flag, limitFlag, UsageError, type CliArguments } from './cliArguments';
-import { output, progressBar, table, tree } from './cliOutput';
+import { output, paged, progressBar, table, tree } from './cliOutput';
 
 export interface CliContext {
   runtime: ServiceRuntime;
@@ -93,11 +93,11 @@ type Command = (context: CliContext) => Promise<void>;
 export const COMMANDS: Record<string, Command> = {
   'streams ls': async ({ runtime, args, json }) => {
     const page = await listStreams(runtime.browser, query(args, 'type', 'prefix', 'limit', 'cursor'));
-    output(json, page, () => table(page.streams.map((stream) => [stream.streamId, stream.streamType, String(stream.version), stream.lastWriteAt])));
+    output(json, page, () => paged(table(page.streams.map((stream) => [stream.streamId, stream.streamType, String(stream.version), stream.lastWriteAt])), page.nextCursor));
   },
   'streams show': async ({ runtime, args, json }) => {
     const page = await streamEvents(runtime.browser, argument(args, 2, 'a stream id'), query(args, 'from', 'to', 'limit', 'cursor'));
-    output(json, page, () => table(page.events.map(eventLine)));
+    output(json, page, () => paged(table(page.events.map(eventLine)), page.nextCursor));
   },
   'events show': async ({ runtime, args, json }) => {
     const details = await eventDetails(runtime.browser, argument(args, 2, 'an event id'), { original: 'true' });
@@ -120,8 +120,8 @@ export const COMMANDS: Record<string, Command> = {
     output(json, health, () => `events backlog ${String(health.events.backlog)} (oldest ${health.events.oldestAgeSeconds.toFixed(1)} s), outbox backlog ${String(health.outbox.backlog)}, parked ${String(health.parkedCount)}`);
   },
   'publishing parked': async ({ runtime, args, json }) => {
-    const health = await publishingHealth(runtime.browser, query(args, 'limit', 'cursor'));
-    output(json, health.parked, () => table(health.parked.map((message) => [message.messageId, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])));
+    const { parked, nextCursor } = await publishingHealth(runtime.browser, query(args, 'limit', 'cursor'));
+    output(json, { parked, nextCursor }, () => paged(table(parked.map((message) => [message.messageId, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])), nextCursor));
   },
   'publishing requeue': async ({ runtime, args, json }) => {
     const result = await requeueAction(runtime.browser, argument(args, 2, 'an event id'));
@@ -129,7 +129,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   'sagas ls': async ({ runtime, args, json }) => {
     const page = await listSagas(runtime.browser, query(args, 'status', 'limit', 'cursor'));
-    output(json, page, () => table(page.sagas.map((saga) => [saga.saga, saga.sagaId, saga.phase, saga.updatedAt])));
+    output(json, page, () => paged(table(page.sagas.map((saga) => [saga.saga, saga.sagaId, saga.phase, saga.updatedAt])), page.nextCursor));
   },
   'sagas show': async ({ runtime, args, json }) => {
     const found = await sagaInstances(runtime.browser, argument(args, 2, 'a saga instance id'));

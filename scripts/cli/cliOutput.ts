@@ -12,6 +12,11 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
+/** A page of a list: its rows, then, when there is more, the `--cursor` that lists the next page. */
+export function paged(rows: string, nextCursor: string | null): string {
+  return nextCursor === null ? rows : `${rows}\nnext page: --cursor ${nextCursor}`;
+}
+
 /** A causation tree, indented. */
 export function tree(nodes: readonly StoryNode[], depth = 0): string {
   return nodes.map((node) => `${'  '.repeat(depth)}${node.kind === 'command' ? '▸' : '•'} ${node.label}\n${tree(node.children, depth + 1)}`).join('');

@@ -78,6 +78,31 @@ describe('npm run es', () => {
     const first = JSON.parse((await es('streams', 'ls', '--prefix', 'account-cli', '--limit', '1', '--json')).stdout) as { streams: { streamId: string }[]; nextCursor: string };
     const second = JSON.parse((await es('streams', 'ls', '--prefix', 'account-cli', '--limit', '1', '--cursor', first.nextCursor, '--json')).stdout) as { streams: { streamId: string }[] };
     expect([...first.streams, ...second.streams].map((stream) => stream.streamId)).toEqual(['account-cli-ada', 'account-cli-bob']);
+    const human = await es('streams', 'ls', '--prefix', 'account-cli', '--limit', '1');
+    expect(human.stdout.trim().split('\n').at(-1)).toBe(`next page: --cursor ${first.nextCursor}`);
+  });
+
+  it('pages parked messages: --json gives each page with its nextCursor, and the human form ends with the next --cursor', async () => {
+    const { rows } = await db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-cli-ada' ORDER BY event_id");
+    const ids = rows.map((row) => row.event_id);
+    await parkMessages(db, 'events', ids.map((messageId) => ({ messageId, orderingKey: 'account-cli-ada', subject: 'events.account.Any', error: 'MAX_PAYLOAD_EXCEEDED' })));
+    try {
+      const listed: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = JSON.parse((await es('publishing', 'parked', '--limit', '1', '--json', ...(cursor === null ? [] : ['--cursor', cursor]))).stdout) as { parked: { messageId: string }[]; nextCursor: string | null };
+        listed.push(...page.parked.map((message) => message.messageId));
+        cursor = page.nextCursor;
+      } while (cursor !== null && listed.length < ids.length);
+      expect([listed, cursor]).toEqual([ids, null]);
+
+      const human = (await es('publishing', 'parked', '--limit', '2')).stdout.trim().split('\n');
+      const next = human.at(-1)?.match(/--cursor (\S+)$/)?.[1] ?? '';
+      expect(human.slice(0, 2).map((line) => line.split(/\s+/)[0])).toEqual(ids.slice(0, 2));
+      expect((await es('publishing', 'parked', '--cursor', next)).stdout.trim().split('\n').map((line) => line.split(/\s+/)[0])).toEqual(ids.slice(2));
+    } finally {
+      await db.query('DELETE FROM parked_messages WHERE message_id = ANY ($1::uuid[])', [ids]);
+    }
   });
 
   it('shows and rebuilds projections (a progress bar until the new generation is live), publishing and sagas', async () => {

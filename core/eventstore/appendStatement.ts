@@ -74,11 +74,15 @@ const completePendingCommand = (first: number, batch: boolean) => `outcome AS (S
       AND c.payload_hash = $${first + 2}::text AND EXISTS (SELECT FROM appended)
     RETURNING 1)`;
 
+// json, not jsonb: a body is stored and sent as the very text its size was checked on
+// (jsonb would reorder its keys, add spaces, and write numbers out in full). Rows are
+// inserted in the append's order, which is their key's order.
 const insertMessages = (parameter: number) => `sent AS (
     INSERT INTO outbox (message_id, ordering_key, subject, payload, headers)
-    SELECT (m ->> 'messageId')::uuid, m ->> 'orderingKey', m ->> 'subject', (m -> 'body')::json, (m -> 'headers')::json
-    FROM jsonb_array_elements($${parameter}::jsonb) AS m
-    WHERE EXISTS (SELECT FROM appended))`;
+    SELECT (x.m ->> 'messageId')::uuid, x.m ->> 'orderingKey', x.m ->> 'subject', x.m -> 'body', x.m -> 'headers'
+    FROM json_array_elements($${parameter}::json) WITH ORDINALITY AS x(m, n)
+    WHERE EXISTS (SELECT FROM appended)
+    ORDER BY x.n)`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);

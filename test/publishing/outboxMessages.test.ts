@@ -38,6 +38,22 @@ describe('integration messages in the outbox', () => {
     await publishEverything(harness.db, harness.publisher());
   });
 
+  it('are published with their body as the text that was checked against the size limit, key order and numbers kept', async () => {
+    const key = uniqueStreamId();
+    const body = { zeta: 1, alpha: 'a', tiny: 1e-300, nested: { b: [1.5, 2e300], a: null } };
+    await harness.store.appendToStream<AccountEvent>({
+      streamId: key,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [{ ...notice(key, 1), subject: `${harness.subjectPrefix}.notices.verbatim`, body }],
+    });
+    await publishEverything(harness.db, harness.publisher());
+
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.subject.endsWith('.notices.verbatim'));
+    expect(stored.map((message) => message.string())).toEqual([JSON.stringify(body)]);
+  });
+
   it('are refused, with nothing written, when a header would change how JetStream stores them; an expectation is taken', async () => {
     const streamId = uniqueStreamId();
     const carrying = (headers: Record<string, string>) =>

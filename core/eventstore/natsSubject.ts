@@ -1,12 +1,20 @@
 const MAX_SUBJECT_LENGTH = 255;
 // Dot-separated tokens without whitespace or the wildcards * and >, which are for subscribers.
 const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+// NATS's own subjects: $JS, $KV, $O, $SYS and every other first token starting with "$" are
+// APIs, which act on what is sent there ($JS.API.STREAM.PURGE.<stream> purges it), and
+// _INBOX is where replies go. The publisher sends with a reply subject, so a message there
+// would be a request, never stored in a stream.
+const RESERVED_FIRST_TOKEN = /^(\$|_INBOX(\.|$))/;
 
 /** Why a NATS subject cannot be published on, or undefined when it can. */
 export function subjectProblem(subject: string): string | undefined {
   if (subject.length > MAX_SUBJECT_LENGTH) return `subject must be at most ${MAX_SUBJECT_LENGTH} characters`;
   if (!SUBJECT.test(subject)) {
     return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, "*" or ">"`;
+  }
+  if (RESERVED_FIRST_TOKEN.test(subject)) {
+    return `subject ${JSON.stringify(subject)} is reserved for NATS: its first token must not start with "$" or be "_INBOX"`;
   }
   return undefined;
 }

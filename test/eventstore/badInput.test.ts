@@ -77,6 +77,12 @@ describeOnEachDriver('bad input', (context) => {
     });
   });
 
+  it('refuses a message on a subject NATS keeps for itself ($JS, $KV, $O, $SYS, _INBOX), where a publish is an API call or a reply', async () => {
+    for (const subject of ['$JS.API.STREAM.PURGE.EVENTS', '$KV.settings.limit', '$SYS.REQ.SERVER.PING', '$O.files.C.chunk', '_INBOX.reply']) {
+      await rejectsWith({ ...valid(), messages: [message({ subject })] }, { path: 'messages.0.subject', message: /reserved for NATS/ });
+    }
+  });
+
   it('refuses data that cannot be stored as JSON', async () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;

@@ -182,6 +182,18 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     }
   });
 
+  it('an event routed to a subject NATS keeps for itself, never sent: on $JS.API.STREAM.PURGE it would have purged the stream', async () => {
+    const h = await harness();
+    const purge = `$JS.API.STREAM.PURGE.${h.streamName}`;
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? purge : undefined) });
+    const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+    await publishEverything(h.db, h.publisher({ routing }));
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    const [parked] = await listParkedMessages(h.db);
+    expect(parked).toMatchObject({ messageId: middleId, subject: purge });
+    expect(parked?.error).toMatch(/unusable subject: .*reserved for NATS/);
+  });
+
   it.each(['with space', 'account.*'])('an event routed to a subject NATS cannot carry (%s), never sent, not even when requeued', async (tail) => {
     const h = await harness();
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.${tail}` : undefined) });

@@ -6,7 +6,14 @@ export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource'
 export { partitionOfKey } from './partitionOfKey';
 export { runFeedProcessor, DEFAULT_INTERRUPTION_BACKOFF, type ProcessorRun, type ProcessorRunOptions } from './runFeedProcessor';
 export type { Backoff, DrainReport, HandlerFailure } from './drainPartition';
-export { getProcessorStatus, LAG_COUNT_LIMIT, type ProcessorPartitionStatus } from './processorStatus';
+export {
+  getProcessorStatus,
+  getProcessorLag,
+  LAG_COUNT_LIMIT,
+  type ProcessorPartitionStatus,
+  type ProcessorLag,
+  type PartitionLag,
+} from './processorStatus';
 export { registerProcessor, resumeProcessors, stopProcessor, ProcessorDefinitionError } from './processorRecords';
 export {
   acquirePartitionLease,

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { formatCheckpoint } from '../eventstore';
-import type { FeedSource } from './FeedSource';
+import type { FeedSource, SourceLag } from './FeedSource';
 
 /** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
 export const LAG_COUNT_LIMIT = 10_000;
@@ -74,4 +74,45 @@ export async function getProcessorStatus<Item>(
       };
     }),
   );
+}
+
+/** What waits in one partition of a processor. */
+export interface PartitionLag extends SourceLag {
+  partition: number;
+}
+
+export interface ProcessorLag {
+  /** Every partition's status; none before the processor first ran. */
+  partitions: ProcessorPartitionStatus[];
+  /** What waits in each partition, also before the processor first ran. */
+  waiting: PartitionLag[];
+}
+
+// Where a processor's partitions will start: the start of its source unless its row says otherwise.
+const START_SQL = 'SELECT start_tx, start_position FROM feed_processors WHERE name = $1';
+
+/**
+ * How far behind a processor is. Before it first ran it has no partitions, yet
+ * its source waits for it: each of `partitions` (one when not given) then counts
+ * what lies past the processor's starting point, where its partitions will start.
+ */
+export async function getProcessorLag<Item>(
+  db: Queryable,
+  processor: { name: string; source: FeedSource<Item>; partitions?: number },
+): Promise<ProcessorLag> {
+  const partitions = await getProcessorStatus(db, processor);
+  if (partitions.length > 0) {
+    const waiting = partitions.map((status) => ({ partition: status.partition, items: status.lagItems, capped: status.lagCapped, oldestAgeSeconds: status.lagSeconds }));
+    return { partitions, waiting };
+  }
+  const { rows } = await db.query<{ start_tx: string; start_position: string }>(START_SQL, [processor.name]);
+  const after = { txId: BigInt(rows[0]?.start_tx ?? 0), position: BigInt(rows[0]?.start_position ?? 0) };
+  const count = processor.partitions ?? 1;
+  const waiting = await Promise.all(
+    Array.from({ length: count }, async (_, index) => ({
+      partition: index,
+      ...(await processor.source.lag(db, { after, partition: { index, count }, limit: LAG_COUNT_LIMIT })),
+    })),
+  );
+  return { partitions, waiting };
 }

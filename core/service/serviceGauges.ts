@@ -1,6 +1,7 @@
-import { getProcessorStatus } from '../processing';
+import { NO_UPCASTING } from '../eventstore';
+import { eventFeedSource, getProcessorLag } from '../processing';
 import { metrics } from '../observability';
-import { getProjectionStatus } from '../projections';
+import { getProjectionStatus, processorNameOf } from '../projections';
 import { readPublishingStatus, type PublishingStatus } from '../publishing';
 import { sagaCounts } from '../sagas';
 import type { ServiceRuntime } from './serviceRuntime';
@@ -8,18 +9,24 @@ import type { ServiceRuntime } from './serviceRuntime';
 /** A timeout due longer ago than this counts as overdue: the sweeper is behind or not running. */
 export const OVERDUE_GRACE_MS = 5_000;
 
+// As the projections' status counts it: every event past a checkpoint, whatever its type.
+const everyEvent = eventFeedSource({ upcaster: NO_UPCASTING });
+
 /**
  * The service's current figures, read from the database and set as gauges
  * through core's metrics port: each projection's lag (in events and seconds,
  * per partition of the serving generation) and failed partitions; each saga's
- * lag, instances by phase, stuck instances, overdue timeouts and unmatched
- * inputs; the publishing backlog, the age of its oldest message and the parked
- * messages. Functions report them after each run; the dev server when scraped.
+ * lag (its most lagging partition), instances by phase, stuck instances,
+ * overdue timeouts and unmatched inputs; the publishing backlog, the age of its
+ * oldest message and the parked messages. Functions report them after each
+ * run; the dev server when scraped. A projection or saga whose processor never
+ * ran lags by what waits past where it will start, not by nothing.
  * Returns the publishing status it read, for a caller that acts on it too.
  */
-export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | 'sagas'>, now: Date = new Date()): Promise<PublishingStatus> {
+export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | 'sagas' | 'service'>, now: Date = new Date()): Promise<PublishingStatus> {
   const { db } = runtime;
-  for (const status of await getProjectionStatus(db)) {
+  const statuses = await getProjectionStatus(db);
+  for (const status of statuses) {
     const active = status.generations.find((generation) => generation.generation === status.activeGeneration);
     for (const partition of active?.partitions ?? []) {
       const labels = { projection: status.name, partition: String(partition.partition) };
@@ -29,11 +36,22 @@ export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | '
     const failed = status.generations.flatMap((generation) => generation.partitions).filter((partition) => partition.state === 'failed');
     metrics.gauge('ProjectionPartitionsFailed', failed.length, 'count', { projection: status.name });
   }
+  // Not registered yet (no projector ran since it was added): its first generation
+  // will serve, built from the start of the feed.
+  for (const projection of runtime.service.projections ?? []) {
+    if (statuses.some((status) => status.name === projection.name)) continue;
+    const firstGeneration = { name: processorNameOf(projection.name, 1), source: everyEvent, partitions: projection.partitions };
+    for (const partition of (await getProcessorLag(db, firstGeneration)).waiting) {
+      const labels = { projection: projection.name, partition: String(partition.partition) };
+      metrics.gauge('ProjectionLagEvents', partition.items, 'count', labels);
+      metrics.gauge('ProjectionLagSeconds', partition.oldestAgeSeconds, 'seconds', labels);
+    }
+  }
   for (const processor of runtime.sagas.processors) {
-    const partitions = await getProcessorStatus(db, processor);
+    const { waiting } = await getProcessorLag(db, processor);
     const saga = processor.name.replace(/^saga:/, '');
-    metrics.gauge('SagaLagEvents', partitions.reduce((max, partition) => Math.max(max, partition.lagItems), 0), 'count', { saga });
-    metrics.gauge('SagaLagSeconds', partitions.reduce((max, partition) => Math.max(max, partition.lagSeconds), 0), 'seconds', { saga });
+    metrics.gauge('SagaLagEvents', Math.max(0, ...waiting.map((partition) => partition.items)), 'count', { saga });
+    metrics.gauge('SagaLagSeconds', Math.max(0, ...waiting.map((partition) => partition.oldestAgeSeconds)), 'seconds', { saga });
   }
   const counts = await sagaCounts(db, runtime.sagas.sagas.map((saga) => saga.name), { now, overdueGraceMs: OVERDUE_GRACE_MS });
   for (const count of counts) {

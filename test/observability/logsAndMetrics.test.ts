@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConcurrencyError } from '../../core/eventstore';
 import { addMetricsSink, configureLogging, log, type LogFields, type MetricLabels } from '../../core/observability';
-import { runFeedProcessor } from '../../core/processing';
+import { getProcessorStatus, runFeedProcessor } from '../../core/processing';
 import { createProjector, defineProjection } from '../../core/projections';
 import { sagaProcessor } from '../../core/sagas';
 import { publishingConfigFromEnv } from '../../core/publishing';
@@ -147,4 +147,33 @@ describe('logs and metrics, on PostgreSQL and NATS', () => {
     // Counted once per batch: the figures add up to the messages parked.
     expect(lastGauge('ParkedMessages')).toBe(figure('MessagesParked').reduce((sum, entry) => sum + entry.value, 0));
   }, 60_000);
+});
+
+describe('gauges of processors that never ran, on PostgreSQL', () => {
+  const bank = useBankOnTestDatabase();
+  const execute = (type: string, payload: object) => bank().runtime.bus.execute({ type, payload });
+
+  it('count what waits for a saga and a projection from their start, not as nothing', async () => {
+    const { runtime, db } = bank();
+    await execute('OpenAccount', { accountId: 'never-from', owner: 'ada', currency: 'EUR' });
+    await execute('OpenAccount', { accountId: 'never-to', owner: 'bob', currency: 'EUR' });
+    await execute('RequestTransfer', { transferId: 'never-t', fromAccountId: 'never-from', toAccountId: 'never-to', amount: 5, currency: 'EUR' });
+    await untilFeedHorizonPasses(db);
+    const [transferProcessor] = runtime.sagas.processors;
+    if (!transferProcessor) throw new Error('the bank has a transfer saga');
+    expect(await getProcessorStatus(db, transferProcessor)).toEqual([]);
+
+    const from = figures.length;
+    await reportServiceGauges(runtime);
+
+    const reported = figures.slice(from);
+    const gauge = (name: string, labels: MetricLabels) =>
+      reported.filter((entry) => entry.name === name && Object.entries(labels).every(([key, value]) => entry.labels[key] === value));
+    expect(gauge('SagaLagEvents', { saga: 'transfer' }).map((entry) => entry.value)).toEqual([1]);
+    expect(gauge('SagaLagSeconds', { saga: 'transfer' })[0]?.value).toBeGreaterThan(0);
+    const { rows } = await db.query<{ events: number }>('SELECT count(*)::int AS events FROM events');
+    const summaryLag = gauge('ProjectionLagEvents', { projection: 'account_summaries' });
+    expect(summaryLag.map((entry) => entry.labels.partition)).toEqual(['0', '1', '2', '3']);
+    expect(summaryLag.reduce((sum, entry) => sum + entry.value, 0)).toBe(rows[0]?.events);
+  });
 });

@@ -33,8 +33,8 @@ const SWITCH_CATCH_UP_BATCHES = 10;
  * behind since would make reads step back in time. The transaction fences the
  * serving generation's lease holders (no batch of theirs commits after it),
  * then locks the build's partitions and applies what arrived since the
- * build's last batch (a few batches at most; more, and it gives up until the
- * next run), so writers that never pause do not hold the switch off. Every
+ * build's last batch (a few batches at most; more, and it rolls back, the
+ * fence too, and gives up until the next run), so writers that never pause do not hold the switch off. Every
  * partition must be running. The old generation is retired (its tables stay
  * for a later build to drop). Returns whether this call made the switch.
  */
@@ -57,7 +57,7 @@ export async function activateIfCaughtUp(
     const { rows: serving } = await tx.query<{ generation: number }>(ACTIVE_SQL, [projection.name]);
     await tx.query(FENCE_SERVING_SQL, [serving.map((old) => processorNameOf(projection.name, old.generation))]);
     for (let partition = 0; partition < generation.partitions; partition++) {
-      if (!(await catchUpLocked(tx, processor, handler, partition, SWITCH_CATCH_UP_BATCHES))) return false;
+      if (!(await catchUpLocked(tx, processor, handler, partition, SWITCH_CATCH_UP_BATCHES))) throw new SwitchGivenUp();
     }
     for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
     await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
@@ -65,7 +65,10 @@ export async function activateIfCaughtUp(
   });
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
   return switching.catch((error: unknown) => {
-    if (error instanceof BatchItemError) return false;
+    if (error instanceof BatchItemError || error instanceof SwitchGivenUp) return false;
     throw error;
   });
 }
+
+/** Rolls back a switch that gives up, fence and all: the serving generation's holders keep their leases. */
+class SwitchGivenUp extends Error {}

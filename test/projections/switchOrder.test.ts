@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING } from '../../core/eventstore';
-import { DEFAULT_FAILURE_POLICY } from '../../core/processing';
-import { activateIfCaughtUp, createProjector, generationTableName, quoteIdentifier, registerProjection } from '../../core/projections';
+import { acquirePartitionLease, DEFAULT_FAILURE_POLICY, renewPartitionLease } from '../../core/processing';
+import { activateIfCaughtUp, createProjector, generationTableName, processorNameOf, quoteIdentifier, registerProjection } from '../../core/projections';
 import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -65,5 +65,25 @@ describe('switching reads to a new generation', () => {
     const served = await applied(1);
     const serving = await applied(2);
     expect(served.filter((eventId) => !serving.includes(eventId))).toEqual([]);
+  });
+
+  it('leaves the serving generation’s holders their leases when it gives up on a build too far behind', async () => {
+    const { db } = context();
+    const store = createEventStore(db);
+    const streamId = uniqueStreamId();
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: 15 }, () => deposited(1))] });
+    await untilFeedHorizonPasses(db);
+    const v1 = recordingProjection({ name: 'giving_up', version: 1 });
+    await createProjector({ db, projections: [v1] }).runUntilCaughtUp();
+    const serving = await acquirePartitionLease(db, { group: processorNameOf('giving_up', 1), partitions: 1, holder: 'serving', ttlMs: 60_000 });
+    if (!serving) throw new Error('the serving generation’s partition is held');
+
+    // Sixteen events behind in batches of one: more than a switch catches up.
+    const v2 = recordingProjection({ name: 'giving_up', version: 2, batchSize: 1 });
+    const [building] = await registerProjection(db, v2);
+    if (!building) throw new Error('v2 has no build');
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(false);
+
+    expect(await renewPartitionLease(db, serving, 60_000)).not.toBeNull();
   });
 });

@@ -128,6 +128,7 @@ describe('a handler that has failed for a day under a policy that never gives up
     const { db, store } = context();
     const appended = await appendAcrossStreams(store, ['stuck-a'], 5, 5);
     const poison = appended.eventIds[2];
+    await untilFeedHorizonPasses(db);
     const neverGivesUp = { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 60_000 };
     const broken = recordingProjection({ name: 'failing_for_a_day', failOn: (event) => event.eventId === poison });
     const projector = createProjector({ db, projections: [broken], failurePolicy: neverGivesUp });

@@ -61,6 +61,20 @@ export class PublisherConfigurationError extends Error {
 }
 
 const MINUTE = 60_000;
+// PostgreSQL subtracts the retention from now(): one that is not a number, or is too
+// long to subtract, would fail every run's cleanup, after its publishing.
+const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * MINUTE;
+
+function checkRetention({ retentionMs, batchSize, maxBatches }: OutboxRetention): void {
+  if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
+    throw new PublisherConfigurationError(`retention.retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
+  }
+  // A batch of 0 deletes nothing; one that is not a whole number, or too large for a
+  // LIMIT, fails the statement. maxBatches bounds a run's work, so it must be finite.
+  for (const [name, value] of [['batchSize', batchSize], ['maxBatches', maxBatches]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new PublisherConfigurationError(`retention.${name} must be a positive integer, not ${value}`);
+  }
+}
 
 export function publisherSettings(options: PublisherOptions): PublisherSettings {
   const prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
@@ -96,5 +110,6 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
   if (settings.leaseTtlMs >= settings.retryHorizonMs) {
     throw new PublisherConfigurationError('the lease TTL must be shorter than the retry horizon');
   }
+  checkRetention(settings.retention);
   return settings;
 }

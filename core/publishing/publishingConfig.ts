@@ -2,6 +2,9 @@ import * as z from '../schema';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
 
+/** Ten years, as for processed messages: without a bound, a value too large for PostgreSQL to subtract from now() would fail every run's cleanup. */
+const MAX_OUTBOX_RETENTION_HOURS = 87_600;
+
 const PublishingConfigSchema = z.object({
   /** Where the publisher sends; without it nothing is published (events keep, and go out once it is set). */
   NATS_URL: z.optional(z.string().check(z.minLength(1))),
@@ -9,7 +12,15 @@ const PublishingConfigSchema = z.object({
   PUBLISH_STREAM: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -')), 'EVENTS'),
   PUBLISH_PARTITIONS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1024)), 4),
   PUBLISH_DUPLICATE_WINDOW_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 600),
-  OUTBOX_RETENTION_HOURS: z._default(z.coerce.number().check(z.nonnegative()), 24),
+  // An empty value is refused, as for every variable, not read as 0: here 0 is a
+  // retention of its own, which deletes each message right after publishing it.
+  OUTBOX_RETENTION_HOURS: z._default(
+    z.pipe(
+      z.string().check(z.regex(/\S/, 'must not be empty: unset it for the default of 24 hours')),
+      z.coerce.number<string>().check(z.nonnegative(), z.maximum(MAX_OUTBOX_RETENTION_HOURS, `must be at most ${MAX_OUTBOX_RETENTION_HOURS} hours (ten years)`)),
+    ),
+    24,
+  ),
 });
 
 export type PublishingConfig = z.infer<typeof PublishingConfigSchema>;

@@ -191,4 +191,13 @@ describe('integration messages in the outbox', () => {
     expect(await outboxRows()).toEqual([{ ordering_key: waiting, n: 1 }]);
     await publishEverything(harness.db, publisher);
   });
+
+  it('are kept under the longest retention a publisher takes, a thousand years, by runs that clean up without failing', async () => {
+    const key = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice(key, 1)] });
+    const before = await outboxRows();
+    const publisher = harness.publisher({ retention: { retentionMs: 1_000 * 365 * 24 * 3_600_000 } });
+    expect(await publishEverything(harness.db, publisher)).toMatchObject({ cleaned: 0 });
+    expect(await outboxRows()).toEqual(before);
+  });
 });

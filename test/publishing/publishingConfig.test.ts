@@ -20,6 +20,44 @@ describe('publishing configuration', () => {
     );
   });
 
+  it('refuses an empty OUTBOX_RETENTION_HOURS, which read as 0 deleted messages right after publishing, and one over ten years', () => {
+    expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '' })).toThrow(/OUTBOX_RETENTION_HOURS: must not be empty/);
+    expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: ' ' })).toThrow(/OUTBOX_RETENTION_HOURS: must not be empty/);
+    expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '87601' })).toThrow(/OUTBOX_RETENTION_HOURS: must be at most 87600 hours/);
+    expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '-1' })).toThrow(/OUTBOX_RETENTION_HOURS/);
+    expect(publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '0' }).OUTBOX_RETENTION_HOURS).toBe(0);
+    expect(publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '87600' }).OUTBOX_RETENTION_HOURS).toBe(87_600);
+  });
+
+  it('refuses outbox retention settings that would never clean up or fail every run after publishing', () => {
+    // Nothing connects: the publisher refuses its settings before it touches either service.
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    const thousandYears = 1_000 * 365 * 24 * 3_600_000;
+    try {
+      for (const retention of [
+        { batchSize: 0 },
+        { batchSize: -1 },
+        { batchSize: 1.5 },
+        { batchSize: Number.NaN },
+        { batchSize: 2 ** 63 },
+        { maxBatches: 0 },
+        { maxBatches: Number.POSITIVE_INFINITY },
+        { retentionMs: -1 },
+        { retentionMs: Number.NaN },
+        { retentionMs: Number.POSITIVE_INFINITY },
+        { retentionMs: thousandYears + 1 },
+      ]) {
+        const [setting] = Object.keys(retention);
+        expect(() => createPublisher({ db, connect: () => connectNats(), retention }), setting).toThrow(PublisherConfigurationError);
+        expect(() => createPublisher({ db, connect: () => connectNats(), retention }), setting).toThrow(`retention.${setting}`);
+      }
+      expect(() => createPublisher({ db, connect: () => connectNats(), retention: { retentionMs: thousandYears, batchSize: 1, maxBatches: 1 } })).not.toThrow();
+      expect(() => createPublisher({ db, connect: () => connectNats(), retention: { retentionMs: 0 } })).not.toThrow();
+    } finally {
+      void db.close();
+    }
+  });
+
   it('refuses a duplicate window no longer than the retry horizon, since a retry could then be delivered twice', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });

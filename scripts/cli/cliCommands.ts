@@ -15,7 +15,7 @@ import {
   type EventView,
 } from '../../core/browser';
 import { formatCheckpoint } from '../../core/eventstore';
-import { getProjectionStatus } from '../../core/projections';
+import { getProjectionStatus, type PartitionStatus } from '../../core/projections';
 import type { ServiceRuntime } from '../../core/service';
 import { flag, limitFlag, UsageError, type CliArguments } from './cliArguments';
 import { output, paged, progressBar, table, tree } from './cliOutput';
@@ -53,23 +53,51 @@ async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
   }
 }
 
+/** The rebuild's pause after a run of the projector here that applied nothing, as `feed tail -f` pauses while caught up. */
+const REBUILD_WAIT_MS = 500;
+
+/**
+ * Why a run of the projector here applied nothing to a build that does not
+ * serve yet: a partition waits out a failure's backoff (which never ends for an
+ * event this code cannot upcast), or the partitions left are leased by another
+ * projector (the deployed one, `npm run dev`), which builds them itself.
+ */
+function waitingFor(partitions: readonly PartitionStatus[]): string {
+  const retrying = partitions.find((partition) => partition.nextAttemptAt !== null);
+  return retrying?.nextAttemptAt
+    ? `partition ${String(retrying.partition)} retries at ${retrying.nextAttemptAt.toISOString()} after: ${retrying.lastError ?? 'unknown error'}`
+    : 'waiting for partitions another projector holds';
+}
+
 /** Starts a new generation and runs the projector here, with a progress bar, until it serves. */
 async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
   const name = argument(args, 2, 'a projection name');
   const { generation } = await rebuildProjectionAction(runtime.browser, name);
+  const label = `${name} g${String(generation.generation)}`;
+  // Each progress line overwrites the last: padded to the longest so far, a shorter one leaves nothing of it behind.
+  let widest = 0;
   for (;;) {
-    await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
+    const run = await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
     const [status] = await getProjectionStatus(runtime.db, name);
     const building = status?.generations.find((candidate) => candidate.generation === generation.generation);
-    const failed = building?.partitions.find((partition) => partition.state === 'failed');
-    if (failed) throw new Error(`${name} g${String(generation.generation)} stopped on a failure (resume it once fixed): ${failed.lastError ?? 'unknown error'}`);
-    const applied = building?.partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0) ?? 0;
-    const lag = building?.partitions.reduce((sum, partition) => sum + partition.lagEvents, 0) ?? 0;
-    if (!json) process.stdout.write(`\r${name} g${String(generation.generation)} ${progressBar(applied, applied + lag)} ${String(applied)} events`);
-    if (status?.activeGeneration === generation.generation) {
-      output(json, { projection: name, generation: generation.generation, live: true, eventsApplied: applied }, () => `\n${name} g${String(generation.generation)} is live`);
+    const partitions = building?.partitions ?? [];
+    const failed = partitions.find((partition) => partition.state === 'failed');
+    if (failed) throw new Error(`${label} stopped on a failure (resume it once fixed): ${failed.lastError ?? 'unknown error'}`);
+    const applied = partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0);
+    const lag = partitions.reduce((sum, partition) => sum + partition.lagEvents, 0);
+    const live = status?.activeGeneration === generation.generation;
+    const waiting = !live && run.eventsApplied === 0;
+    if (!json) {
+      const line = `${label} ${progressBar(applied, applied + lag)} ${String(applied)} events${waiting ? `, ${waitingFor(partitions)}` : ''}`;
+      widest = Math.max(widest, line.length);
+      process.stdout.write(`\r${line.padEnd(widest)}`);
+    }
+    if (live) {
+      output(json, { projection: name, generation: generation.generation, live: true, eventsApplied: applied }, () => `\n${label} is live`);
       return;
     }
+    // Running again at once would find the same partitions leased or backing off, and only repeat the status's lag walks.
+    if (waiting) await sleep(REBUILD_WAIT_MS);
   }
 }
 

@@ -1,18 +1,25 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bankService } from '../../core/bank';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { bankCommands, bankService, defineAccountSummaries } from '../../core/bank';
 import { createInProcessDispatcher } from '../../core/commands';
 import { createPgDb, type Db } from '../../core/db';
+import { acquirePartitionLease } from '../../core/processing';
+import { getProjectionStatus, processorNameOf, type Projector } from '../../core/projections';
 import { parkMessages } from '../../core/publishing';
-import { createServiceRuntime, type ServiceRuntime } from '../../core/service';
+import { createServiceRuntime, defineService, type ServiceRuntime } from '../../core/service';
+import { parseArguments } from '../../scripts/cli/cliArguments';
+import { COMMANDS } from '../../scripts/cli/cliCommands';
 import { runSagasUntilSettled } from '../sagas/support/settle';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
+
+// Short, so the spec waits it out quickly; long enough to count the CLI's polls while it stands.
+const ELSEWHERE_LEASE_MS = 2_000;
 
 /** The ops CLI as a person runs it: `npm run es -- <command>`, each in a process of its own. */
 describe('npm run es', () => {
@@ -117,6 +124,48 @@ describe('npm run es', () => {
     expect((await es('publishing', 'requeue', rows[0]?.event_id ?? '')).stdout).toContain('requeued');
     expect((await es('sagas', 'ls')).stdout).toMatch(/transfer\s+cli-t\s+completed/);
     expect(JSON.parse((await es('sagas', 'show', 'cli-t', '--json')).stdout)).toMatchObject({ instances: [{ phase: 'completed' }] });
+  });
+
+  it('rebuilds at a walking pace while another projector holds the build’s partition, and finishes once that lease runs out', async () => {
+    // In this process, so that the projector runs the command makes can be counted.
+    // Given `spinning` serving at g1, and a projector elsewhere holding the partition its g2 builds on.
+    const spinning = defineAccountSummaries({ name: 'spinning', partitions: 1 });
+    const here = createServiceRuntime(defineService({ name: 'bank', commands: bankCommands, projections: [spinning] }), {
+      db,
+      dispatcher: (runPending) => createInProcessDispatcher(runPending),
+    });
+    await here.projector.runUntilCaughtUp();
+    const leaseEnds = Date.now() + ELSEWHERE_LEASE_MS;
+    expect(await acquirePartitionLease(db, { group: processorNameOf('spinning', 2), partitions: 1, holder: 'elsewhere', ttlMs: ELSEWHERE_LEASE_MS })).not.toBeNull();
+    const runsStarted: number[] = [];
+    const projector: Projector = {
+      holder: here.projector.holder,
+      runUntilCaughtUp: (options) => {
+        runsStarted.push(Date.now());
+        return here.projector.runUntilCaughtUp(options);
+      },
+    };
+    const printed: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
+      return true;
+    });
+
+    // When the CLI rebuilds it.
+    try {
+      await COMMANDS['projections rebuild']?.({ runtime: { ...here, projector }, args: parseArguments(['projections', 'rebuild', 'spinning']), json: false });
+    } finally {
+      vi.restoreAllMocks();
+    }
+
+    // Then it polled a few times a second while the lease stood, saying what it waits for, and g2 serves every event.
+    const whileLeased = runsStarted.filter((startedAt) => startedAt < leaseEnds);
+    expect(whileLeased.length, `${String(whileLeased.length)} projector runs in ${String(ELSEWHERE_LEASE_MS)} ms`).toBeLessThanOrEqual((3 * ELSEWHERE_LEASE_MS) / 1_000);
+    expect(printed.join('')).toContain('waiting for partitions another projector holds');
+    expect(printed.join('')).toContain('spinning g2 is live');
+    const [status] = await getProjectionStatus(db, 'spinning');
+    const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM events WHERE stream_id LIKE 'account-%'");
+    expect([status?.activeGeneration, status?.generations.at(-1)?.partitions[0]?.eventsApplied]).toEqual([2, rows[0]?.count]);
   });
 
   it('says in one line what is wrong: a bad argument, an unknown id, an unreachable database', async () => {

@@ -1,7 +1,12 @@
 import { deleteInBatches, type Queryable } from '../db';
 
 export interface OutboxRetention {
-  /** Published integration messages stay this long (for audit and replays); default one day. */
+  /**
+   * How long integration messages stay (for audit and replays), counted from when
+   * they were written: counting from the publish would cost a write per published
+   * message. A message is deleted only once published, so one that waited longer
+   * than this goes in the run that publishes it. Default one day.
+   */
   retentionMs: number;
   batchSize: number;
   /** Bounds one run's work: at most batchSize * maxBatches rows deleted. */
@@ -22,7 +27,7 @@ const DELETE_SQL = `
     LIMIT $2
     FOR UPDATE OF o SKIP LOCKED)`;
 
-/** Deletes published integration messages older than the retention, never one still to publish or parked. */
+/** Deletes published integration messages written longer ago than the retention, never one still to publish or parked. */
 export async function deleteExpiredOutboxRows(
   db: Queryable,
   policy: OutboxRetention,

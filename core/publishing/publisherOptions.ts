@@ -40,7 +40,7 @@ export interface PublisherOptions {
    * must be longer; default 5 minutes.
    */
   retryHorizonMs?: number;
-  /** How long published integration messages stay in the outbox, and how many one run deletes. */
+  /** How long integration messages stay in the outbox, counted from when they were written (deleted only once published), and how many one run deletes. */
   retention?: Partial<OutboxRetention>;
   /** Told when a batch must wait for NATS, and for how long: a warning to log. */
   onRetry?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => void;

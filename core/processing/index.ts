@@ -27,3 +27,4 @@ export {
 export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
 export { holdingLeases } from './holdingLeases';
 export { catchUpLocked } from './catchUpLocked';
+export { eachOnItsOwn } from './eachOnItsOwn';

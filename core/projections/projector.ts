@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
-import { DEFAULT_FAILURE_POLICY, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
+import { DEFAULT_FAILURE_POLICY, eachOnItsOwn, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
@@ -38,6 +38,9 @@ export interface Projector {
    * Leases every partition it can of every generation it builds, and runs
    * batches on each until it is caught up (or waiting after a failure), or
    * until `deadline` (epoch ms). Partitions leased by other instances are theirs.
+   * Each projection registers and runs on its own: one that fails (refused for
+   * its partition count) leaves the others running; the run then throws an
+   * AggregateError naming each that failed.
    */
   runUntilCaughtUp(options?: { deadline?: number }): Promise<ProjectorRun>;
 }
@@ -51,17 +54,19 @@ export function createProjector(options: ProjectorOptions): Projector {
   const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const failurePolicy = options.failurePolicy ?? DEFAULT_FAILURE_POLICY;
   const upcaster = options.upcaster ?? NO_UPCASTING;
-  let registered: Promise<void> | undefined;
+  // Once per projector; a registration that failed is tried again next run.
+  const registrations = new Map<Projection, Promise<unknown>>();
 
-  const register = () => {
-    registered ??= Promise.all(options.projections.map((projection) => registerProjection(db, projection))).then(
-      () => undefined,
-      (error: unknown) => {
-        registered = undefined;
+  const register = (projection: Projection) => {
+    let registration = registrations.get(projection);
+    if (!registration) {
+      registration = registerProjection(db, projection).catch((error: unknown) => {
+        registrations.delete(projection);
         throw error;
-      },
-    );
-    return registered;
+      });
+      registrations.set(projection, registration);
+    }
+    return registration;
   };
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
@@ -79,14 +84,18 @@ export function createProjector(options: ProjectorOptions): Projector {
   return {
     holder,
     async runUntilCaughtUp({ deadline = Number.POSITIVE_INFINITY } = {}) {
-      await register();
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false };
-      for (const projection of options.projections) {
-        // Read each run: a rebuild requested elsewhere adds a generation to build.
-        for (const generation of buildsOf(await liveGenerations(db, projection.name), projection)) {
-          await runGeneration(projection, generation, deadline, run);
-        }
-      }
+      await eachOnItsOwn(
+        options.projections,
+        (projection) => projection.name,
+        async (projection) => {
+          await register(projection);
+          // Read each run: a rebuild requested elsewhere adds a generation to build.
+          for (const generation of buildsOf(await liveGenerations(db, projection.name), projection)) {
+            await runGeneration(projection, generation, deadline, run);
+          }
+        },
+      );
       return run;
     },
   };

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CommandBus } from '../commands';
 import type { Db } from '../db';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
-import { runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
+import { eachOnItsOwn, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
 import type { Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
@@ -35,7 +35,12 @@ export interface SagaRuntimeOptions {
 export interface SagaRuntime {
   readonly sagas: readonly Saga[];
   readonly processors: readonly FeedProcessor<RecordedEvent, DispatchRequest[]>[];
-  /** Runs every saga's processor until caught up or the deadline; dispatches what each batch decided. */
+  /**
+   * Runs every saga's processor until caught up or the deadline, one after the
+   * other; dispatches what each batch decided. One that fails (refused for its
+   * partition count) leaves the others running; the run then throws an
+   * AggregateError naming each that failed.
+   */
   run(options: { holder: string; deadline: number; leaseTtlMs?: number }): Promise<ProcessorRun[]>;
   /** Fires due timeouts and dispatches abandoned steps. */
   sweep(): Promise<SweepReport>;
@@ -95,13 +100,12 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   return {
     sagas,
     processors,
-    async run({ holder, deadline, leaseTtlMs }) {
-      const runs: ProcessorRun[] = [];
-      for (const processor of processors) {
-        runs.push(await runFeedProcessor(processor, { db, holder, deadline, leaseTtlMs: leaseTtlMs ?? 30_000, concurrency: processor.partitions }));
-      }
-      return runs;
-    },
+    run: ({ holder, deadline, leaseTtlMs }) =>
+      eachOnItsOwn(
+        processors,
+        (processor) => processor.name,
+        (processor) => runFeedProcessor(processor, { db, holder, deadline, leaseTtlMs: leaseTtlMs ?? 30_000, concurrency: processor.partitions }),
+      ),
     sweep: () => sweepSagas(sweepOptions),
     watch: (watchOptions) => watchTimeouts(() => sweepSagas(sweepOptions), { db, ...watchOptions }),
     async retryStuck(sagaName, sagaId) {

@@ -13,8 +13,10 @@ import {
   RETIRED_TABLES_KEPT_MS,
   type Projection,
 } from '../../core/projections';
-import { deposit, openAccount, withdraw } from '../bank/bankFixtures';
+import { accountOpened, deposit, deposited, openAccount, withdraw } from '../bank/bankFixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
+import { readApplied, recordingProjection } from './support/recordingProjection';
 import { runUntilNoLag } from './support/runUntilNoLag';
 
 const ACCOUNTS = 20;
@@ -124,6 +126,29 @@ describe('rebuilding a projection blue/green', () => {
     );
     const [status] = await getProjectionStatus(db, 'partitioned_summaries');
     expect(status?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[1, 'active']]);
+  });
+
+  it('a projection refused for its partition count fails the run, naming it, and the other projections still run', async () => {
+    const { db, store } = context();
+    await registerProjection(db, recordingProjection({ name: 'resized', partitions: 2 }));
+    const healthy = recordingProjection({ name: 'healthy' });
+    await registerProjection(db, healthy);
+    const { events } = await store.appendToStream({
+      streamId: 'account-refused-neighbour',
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [accountOpened('refused-neighbour'), deposited(5)],
+    });
+    await untilFeedHorizonPasses(db);
+
+    const projector = createProjector({ db, projections: [recordingProjection({ name: 'resized', partitions: 4 }), healthy] });
+    const running = projector.runUntilCaughtUp();
+    await expect(running).rejects.toBeInstanceOf(AggregateError);
+    await expect(running).rejects.toThrow(/projection resized v1 was built with 2 partitions, not 4/);
+
+    const [status] = await getProjectionStatus(db, 'healthy');
+    expect(status?.generations[0]?.partitions.map((partition) => partition.lagEvents)).toEqual([0]);
+    expect((await readApplied(db, healthy)).map((row) => row.event_id)).toEqual(expect.arrayContaining(events.map((event) => event.eventId)));
   });
 
   it('refuses a reader that would cache table names longer than retired tables are kept', () => {

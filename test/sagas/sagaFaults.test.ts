@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
+import { registerProcessor } from '../../core/processing';
+import { createSagaRuntime } from '../../core/sagas';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { sleep } from '../support/fixtures';
 import { useBankOnTestDatabase } from './support/bankOnTestDatabase';
 import { startSagaChild } from './support/childProcess';
@@ -91,5 +94,23 @@ describe('the transfer saga under faults, on PostgreSQL', () => {
     expect(await movementsOf(bank().db, 'd1')).toEqual(['MoneyWithdrawn account-d-from', 'MoneyDeposited account-d-to']);
     const { rows } = await bank().db.query<{ count: number }>("SELECT count(*)::int AS count FROM saga_steps WHERE saga = 'transfer' AND saga_id = 'd1'");
     expect(rows[0]?.count).toBe(5);
+  }, 60_000);
+
+  it('a saga refused for its partition count fails the run, naming it, and the sagas after it still run', async () => {
+    const { db, runtime, clock } = bank();
+    const [transfer] = runtime.sagas.sagas;
+    if (!transfer) throw new Error('the bank has a transfer saga');
+    await registerProcessor(db, 'saga:transfer_audit', 4);
+    const sagas = createSagaRuntime({ db, bus: runtime.bus, upcaster: runtime.store.upcaster, clock: clock.now, sagas: [{ ...transfer, name: 'transfer_audit', partitions: 2 }, transfer] });
+    await open('r-from', 100);
+    await open('r-to', 0);
+    await requestTransfer('r1', 'r-from', 'r-to', 5);
+    await untilFeedHorizonPasses(db);
+
+    const running = sagas.run({ holder: 'refused', deadline: Date.now() + 10_000 });
+    await expect(running).rejects.toBeInstanceOf(AggregateError);
+    await expect(running).rejects.toThrow(/saga:transfer_audit was registered with 4 partitions, not 2/);
+
+    expect(await statusOf('r1')).toBeDefined();
   }, 60_000);
 });

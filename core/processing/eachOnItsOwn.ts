@@ -1,0 +1,31 @@
+import { describeError } from '../errors/describeError';
+
+/**
+ * Runs `work` on each item in turn, each on its own: one that throws (a
+ * processor refused for its partition count, say) does not keep those after it
+ * from running. Then, if any threw, throws an AggregateError of their errors
+ * whose message names each, so the run still fails loudly, and says which.
+ */
+export async function eachOnItsOwn<Item, Result>(
+  items: readonly Item[],
+  nameOf: (item: Item) => string,
+  work: (item: Item) => Promise<Result>,
+): Promise<Result[]> {
+  const results: Result[] = [];
+  const failures: { name: string; error: unknown }[] = [];
+  for (const item of items) {
+    try {
+      results.push(await work(item));
+    } catch (error) {
+      failures.push({ name: nameOf(item), error });
+    }
+  }
+  if (failures.length > 0) {
+    const named = failures.map((failure) => `${failure.name}: ${describeError(failure.error)}`);
+    throw new AggregateError(
+      failures.map((failure) => failure.error),
+      `${failures.length} of ${items.length} failed, the others ran: ${named.join('; ')}`,
+    );
+  }
+  return results;
+}

@@ -50,7 +50,8 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     publishing: async () => (await connection()).publishing,
     async captured(subject) {
       const { nc } = await connection();
-      const jsm = await jetstreamManager(nc);
+      // Asked after a publish went unanswered, perhaps with NATS away: it waits no longer than a publish does.
+      const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
       // find() answers with the stream's name, or fails when no stream captures the subject.
       const found = await jsm.streams.find(subject).then(
         () => true,

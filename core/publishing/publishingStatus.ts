@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { getProcessorStatus, LAG_COUNT_LIMIT, type FeedSource, type ProcessorPartitionStatus } from '../processing';
+import { getProcessorLag, type FeedSource, type ProcessorPartitionStatus } from '../processing';
 import { eventMessages } from './eventMessages';
 import { outboxMessages } from './outboxMessages';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
@@ -24,20 +24,12 @@ export interface PublishingStatus {
 
 // Before a processor first ran it has no partitions: its backlog is then all of its
 // source after its starting point, as one partition.
-const START_SQL = 'SELECT start_tx, start_position FROM feed_processors WHERE name = $1';
-
 async function backlogOf<Item>(db: Queryable, name: string, source: FeedSource<Item>): Promise<BacklogStatus> {
-  const partitions = await getProcessorStatus(db, { name, source });
-  if (partitions.length === 0) {
-    const { rows } = await db.query<{ start_tx: string; start_position: string }>(START_SQL, [name]);
-    const after = { txId: BigInt(rows[0]?.start_tx ?? 0), position: BigInt(rows[0]?.start_position ?? 0) };
-    const lag = await source.lag(db, { after, partition: { index: 0, count: 1 }, limit: LAG_COUNT_LIMIT });
-    return { backlog: lag.items, backlogCapped: lag.capped, oldestAgeSeconds: lag.oldestAgeSeconds, partitions: [] };
-  }
+  const { partitions, waiting } = await getProcessorLag(db, { name, source });
   return {
-    backlog: partitions.reduce((sum, partition) => sum + partition.lagItems, 0),
-    backlogCapped: partitions.some((partition) => partition.lagCapped),
-    oldestAgeSeconds: Math.max(0, ...partitions.map((partition) => partition.lagSeconds)),
+    backlog: waiting.reduce((sum, partition) => sum + partition.items, 0),
+    backlogCapped: waiting.some((partition) => partition.capped),
+    oldestAgeSeconds: Math.max(0, ...waiting.map((partition) => partition.oldestAgeSeconds)),
     partitions,
   };
 }

@@ -20,7 +20,13 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
   return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `routing gave an unusable subject: ${problem}` };
 }
 
-const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { kind: 'skip' } : { kind: 'publish', message });
+// Appends refuse a subject NATS cannot carry or keeps for itself; a row written before
+// a rule was added is parked rather than sent (on $JS.API a publish is an API call).
+function outboxEntry(message: OutboxMessage): BatchEntry {
+  if (message.parked) return { kind: 'skip' };
+  const problem = subjectProblem(message.subject);
+  return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `unusable subject: ${problem}` };
+}
 
 /** Stored events, from the feed, each on its routed subject with its event id as message id. */
 export function eventsPublisher(

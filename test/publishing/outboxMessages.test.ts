@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyError, EventValidationError, type IntegrationMessage } from '../../core/eventstore';
-import { readPublishingStatus } from '../../core/publishing';
+import { listParkedMessages, readPublishingStatus } from '../../core/publishing';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
 import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
@@ -118,6 +118,23 @@ describe('integration messages in the outbox', () => {
     expect(report.parked).toBe(0);
     const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.json<{ key?: string }>().key === streamId);
     expect(stored).toHaveLength(1);
+  });
+
+  it('are parked, never sent, when written before the append refused their subject: one on $JS.API would be an API call', async () => {
+    const key = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice(key, 1)] });
+    await publishEverything(harness.db, harness.publisher());
+    const storedBefore = (await readStoredMessages(harness.nc, harness.streamName)).length;
+    // As an append before the rule wrote it.
+    const purge = `$JS.API.STREAM.PURGE.${harness.streamName}`;
+    await harness.db.query("INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES (gen_random_uuid(), $1, $2, '{}', '{}')", [key, purge]);
+
+    expect(await publishEverything(harness.db, harness.publisher())).toMatchObject({ published: 0, parked: 1 });
+    expect(await readStoredMessages(harness.nc, harness.streamName)).toHaveLength(storedBefore);
+    expect((await listParkedMessages(harness.db)).filter((parked) => parked.subject === purge)).toMatchObject([{ source: 'outbox', orderingKey: key }]);
+    // A parked row stays for a person; this file's other specs count the outbox's rows.
+    await harness.db.query('DELETE FROM parked_messages WHERE subject = $1', [purge]);
+    await harness.db.query('DELETE FROM outbox WHERE subject = $1', [purge]);
   });
 
   it('are published once each, in order per key, while writers on many keys race', async () => {

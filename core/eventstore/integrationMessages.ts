@@ -11,6 +11,8 @@ import { toJsonObject } from './jsonText';
 const HEADER_NAME = /^[!-9;-~]+$/;
 const MAX_HEADER_NAME_LENGTH = 256;
 const HEADER_VALUE = /^[ -~]*$/;
+// NATS trims a header value when it is set and when it is read: the value sent must be the value appended.
+const UNTRIMMED = /^(?! )[ -~]*(?<! )$/;
 // JetStream acts on its own Nats-* headers (rollups, TTLs, counters, schedules, the
 // message id), and refuses some of them on every try where the stream does not allow
 // them. A message may carry only the expectations (Nats-Expected-*): one that does
@@ -60,7 +62,14 @@ const MessageShape = z.object({
   orderingKey: z.string().check(z.minLength(1, 'ordering key must not be empty'), z.maxLength(200, 'ordering key must be at most 200 characters')),
   headers: z.optional(
     // Names are checked by headerProblems: a record reports a bad key only as "Invalid key in record".
-    z.record(z.string(), z.string().check(z.maxLength(4096), z.regex(HEADER_VALUE, 'header values must be printable ASCII'))),
+    z.record(
+      z.string(),
+      z.string().check(
+        z.maxLength(4096),
+        z.regex(HEADER_VALUE, 'header values must be printable ASCII'),
+        z.regex(UNTRIMMED, 'header values must not have a space at either end: NATS trims them'),
+      ),
+    ),
   ),
   messageId: z.optional(z.uuid('message id must be a UUID')),
 });

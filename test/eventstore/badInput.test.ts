@@ -77,6 +77,15 @@ describeOnEachDriver('bad input', (context) => {
     });
   });
 
+  it('refuses a header value with a space at either end, which NATS would trim: the value sent must be the value appended', async () => {
+    for (const value of [' leading', 'trailing ', ' ']) {
+      await rejectsWith({ ...valid(), messages: [message({ headers: { 'Source-System': value } })] }, {
+        path: 'messages.0.headers.Source-System',
+        message: /space at either end/,
+      });
+    }
+  });
+
   it('refuses a message on a subject NATS keeps for itself ($JS, $KV, $O, $SYS, _INBOX), where a publish is an API call or a reply', async () => {
     for (const subject of ['$JS.API.STREAM.PURGE.EVENTS', '$KV.settings.limit', '$SYS.REQ.SERVER.PING', '$O.files.C.chunk', '_INBOX.reply']) {
       await rejectsWith({ ...valid(), messages: [message({ subject })] }, { path: 'messages.0.subject', message: /reserved for NATS/ });

@@ -54,10 +54,42 @@ function capturingFeedReads(db: Db, captured: { text?: string; params?: readonly
   };
 }
 
-/** Prints a page query's plan, executed, to the bench log: both sides must walk an index, not sort the table. */
-async function printPlan(db: Db, label: string, text: string, params: readonly unknown[]): Promise<void> {
-  const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${text}`, params);
-  console.error(`  plan of ${label}'s page read:\n${rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n')}`);
+// auto_explain logs the plan of every statement a call runs, the query inside a
+// PL/pgSQL function too, with the plan PostgreSQL used (a generic one there); at
+// the notice level the client receives it.
+const EXPLAIN_NESTED = [
+  "LOAD 'auto_explain'",
+  'SET auto_explain.log_min_duration = 0',
+  'SET auto_explain.log_nested_statements = on',
+  'SET auto_explain.log_analyze = on',
+  'SET auto_explain.log_timing = off',
+  'SET auto_explain.log_level = notice',
+  'SET client_min_messages = notice',
+];
+
+/**
+ * Prints the plans of a page read, executed, to the bench log: both sides must walk
+ * an index, not sort the table. EXPLAIN of the projector's statement would show only
+ * a scan of read_feed_page_with_head; this shows the query inside it as well.
+ */
+async function printNestedPlans(url: string, label: string, text: string, params: readonly unknown[]): Promise<void> {
+  await withPlainPool(url, 1, async (pool) => {
+    const client = await pool.connect();
+    const plans: string[] = [];
+    const collect = (notice: { message?: string | undefined }) => {
+      plans.push(notice.message ?? '');
+    };
+    client.on('notice', collect);
+    try {
+      for (const setting of EXPLAIN_NESTED) await client.query(setting);
+      await client.query(text, [...params]);
+    } finally {
+      client.off('notice', collect);
+      client.release(true);
+    }
+    const indented = plans.flatMap((plan) => plan.split('\n')).map((line) => `    ${line}`);
+    console.error(`  plans of ${label}'s page read, the function's own query first:\n${indented.join('\n')}`);
+  });
 }
 
 /** The projector: a fresh generation catches up from the start of the feed on one connection, one partition. */
@@ -72,7 +104,7 @@ async function measureProjector(url: string, round: number, total: number, batch
     const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
     const throughput = throughputSince(total);
     if (run.eventsApplied !== total) throw new Error(`the projector applied ${run.eventsApplied} events, expected ${total}`);
-    if (round === 1 && captured.text !== undefined) await printPlan(plain, 'the projector', captured.text, captured.params ?? []);
+    if (round === 1 && captured.text !== undefined) await printNestedPlans(url, 'the projector', captured.text, captured.params ?? []);
     return throughput;
   } finally {
     await plain.close();
@@ -80,9 +112,12 @@ async function measureProjector(url: string, round: number, total: number, batch
 }
 
 // What a hand-written catch-up would do per batch: read a keyset page of the
-// events in the feed's order (its index), fold it per account, write the same
-// two set-based statements, and store its position, in one transaction.
-const PAGE_SQL = `SELECT tx_id, global_position, stream_id, type, data, version, recorded_at FROM events
+// events in the feed's order (its index), in a prepared statement, with the record
+// time as epoch milliseconds as the store reads it (the driver parses a timestamptz
+// with a regular expression), fold it per account, write the same two set-based
+// statements, and store its position, in one transaction.
+const PAGE_SQL = `SELECT tx_id, global_position, stream_id, type, data, version,
+    floor(date_part('epoch', recorded_at) * 1000 + 0.0005) AS recorded_at_ms FROM events
   WHERE (tx_id, global_position) > ($1::xid8, $2::bigint) AND stream_type = 'account' ORDER BY tx_id, global_position LIMIT $3`;
 
 interface PageRow {
@@ -92,7 +127,7 @@ interface PageRow {
   type: string;
   data: { owner?: string; currency?: string; amount?: number };
   version: number;
-  recorded_at: Date;
+  recorded_at_ms: number;
 }
 
 interface Change {
@@ -106,14 +141,15 @@ interface Change {
 
 async function baselineBatch(client: pg.PoolClient, table: string, after: readonly string[], batchSize: number): Promise<PageRow[]> {
   await client.query('BEGIN');
-  const { rows } = await client.query<PageRow>(PAGE_SQL, [...after, batchSize]);
+  const { rows } = await client.query<PageRow>({ name: 'baseline_catch_up_page', text: PAGE_SQL, values: [...after, batchSize] });
   const changes = new Map<string, Change>();
   for (const row of rows) {
     const id = row.stream_id.slice('account-'.length);
-    const change = changes.get(id) ?? { delta: 0, closed: false, version: row.version, updatedAt: row.recorded_at };
+    const recordedAt = new Date(row.recorded_at_ms);
+    const change = changes.get(id) ?? { delta: 0, closed: false, version: row.version, updatedAt: recordedAt };
     changes.set(id, change);
     change.version = row.version;
-    change.updatedAt = row.recorded_at;
+    change.updatedAt = recordedAt;
     if (row.type === 'AccountOpened') Object.assign(change, { owner: row.data.owner, currency: row.data.currency });
     else if (row.type === 'MoneyDeposited') change.delta += row.data.amount ?? 0;
     else if (row.type === 'MoneyWithdrawn') change.delta -= row.data.amount ?? 0;
@@ -145,7 +181,7 @@ async function measureBaseline(url: string, round: number, total: number, batchS
   return withPlainPool(url, 1, async (pool) => {
     const table = `baseline_summaries_${round}`;
     await pool.query(`CREATE TABLE ${table} (account_id text PRIMARY KEY, owner text NOT NULL, currency text NOT NULL,
-      status text NOT NULL, balance bigint NOT NULL, version integer NOT NULL, updated_at timestamptz NOT NULL)`);
+      status text NOT NULL CHECK (status IN ('open', 'closed')), balance bigint NOT NULL, version integer NOT NULL, updated_at timestamptz NOT NULL)`);
     await pool.query('CREATE TABLE IF NOT EXISTS baseline_checkpoint (tx_id xid8 NOT NULL, position bigint NOT NULL)');
     await pool.query("TRUNCATE baseline_checkpoint; INSERT INTO baseline_checkpoint VALUES ('0', 0)");
     const client = await pool.connect();

@@ -4,7 +4,8 @@ import type { CommandBus } from '../../core/commands';
 import { insertBaselineCommand } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
-import { measureThroughputAndCpu, type Step, type Timing } from '../support/measureThroughput';
+import { measureThroughputAndCpu, type Step, type Throughput, type Timing } from '../support/measureThroughput';
+import { countRows, expectRowsWritten, tallied } from '../support/writtenRows';
 
 /** One open account per worker and round, so workers measure the path rather than contend on one aggregate. */
 async function openAccounts(bus: CommandBus, count: number): Promise<string[]> {
@@ -58,14 +59,31 @@ function depositByHand(pool: pg.Pool, accountId: string): Step {
 export async function benchmarkBusCommands(url: string, bus: CommandBus, concurrency: number, poolSize: number, timing: Timing): Promise<Comparison> {
   const accounts = [await openAccounts(bus, concurrency), await openAccounts(bus, concurrency)];
   const handAccounts = [accounts[0]?.map(() => randomUUID()) ?? [], accounts[1]?.map(() => randomUUID()) ?? []];
+  // Each counted command must have left its event and its idempotency row.
+  const checked = async (side: string, tables: { events: string; commands: string }, streams: readonly string[], measure: (tally: { units: number }) => Promise<Throughput>) => {
+    const tally = { units: 0 };
+    const throughput = await measure(tally);
+    const deposits = (pool: pg.Pool) =>
+      countRows(pool, `SELECT count(*)::int AS n FROM ${tables.events} WHERE stream_id = ANY ($1::text[]) AND type = 'MoneyDeposited'`, [streams]);
+    const records = (pool: pg.Pool) =>
+      countRows(pool, `SELECT count(*)::int AS n FROM ${tables.commands} WHERE command_type = 'Deposit' AND outcome ->> 'streamId' = ANY ($1::text[])`, [streams]);
+    await expectRowsWritten(url, `${side}: deposits`, deposits, tally.units);
+    await expectRowsWritten(url, `${side}: command records`, records, tally.units);
+    return throughput;
+  };
+  const streamsOf = (ids: readonly string[] | undefined) => (ids ?? []).map((id) => `account-${id}`);
   return compareInterleaved(
     `Deposit commands through the bus, concurrency ${concurrency} (baseline: the event and idempotency rows by hand)`,
     'commands/s',
     (round) =>
-      measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => depositThroughBus(bus, accounts[round - 1]?.[worker] ?? '') }),
+      checked('the bus', { events: 'events', commands: 'commands' }, streamsOf(accounts[round - 1]), (tally) =>
+        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => tallied(depositThroughBus(bus, accounts[round - 1]?.[worker] ?? ''), tally) }),
+      ),
     (round) =>
-      withPlainPool(url, poolSize, (pool) =>
-        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => depositByHand(pool, handAccounts[round - 1]?.[worker] ?? '') }),
+      checked('by hand', { events: 'baseline_events', commands: 'baseline_commands' }, streamsOf(handAccounts[round - 1]), (tally) =>
+        withPlainPool(url, poolSize, (pool) =>
+          measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => tallied(depositByHand(pool, handAccounts[round - 1]?.[worker] ?? ''), tally) }),
+        ),
       ),
   );
 }

@@ -5,7 +5,8 @@ import { seededRandom } from '../../test/support/seededRandom';
 import { insertBaselineEvent } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withEventStore, withPlainPool } from '../support/connections';
-import { measureThroughputAndCpu, type Step, type Timing } from '../support/measureThroughput';
+import { measureThroughputAndCpu, type Step, type Throughput, type Timing } from '../support/measureThroughput';
+import { countRows, expectRowsWritten, tallied } from '../support/writtenRows';
 import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
 
 /** A tenth of the appends open a new stream; the rest extend one of the worker's streams. */
@@ -76,17 +77,29 @@ function insertWithBaseline(pool: pg.Pool, prefix: string, seed: number): Step {
  * from pools of the same size.
  */
 export function benchmarkSingleAppends(url: string, concurrency: number, timing: Timing): Promise<Comparison> {
-  const prefix = (side: string, round: number, worker: number) => `single-${side}-c${concurrency}-r${round}-w${worker}`;
+  const streamsOf = (side: string, round: number) => `single-${side}-c${concurrency}-r${round}-w`;
+  const prefix = (side: string, round: number, worker: number) => `${streamsOf(side, round)}${worker}`;
+  const checked = async (side: string, table: string, round: number, measure: (tally: { units: number }) => Promise<Throughput>) => {
+    const tally = { units: 0 };
+    const throughput = await measure(tally);
+    const count = (pool: pg.Pool) => countRows(pool, `SELECT count(*)::int AS n FROM ${table} WHERE stream_id LIKE $1`, [`${streamsOf(side, round)}%`]);
+    await expectRowsWritten(url, `single appends into ${table}`, count, tally.units);
+    return throughput;
+  };
   return compareInterleaved(
     `append 1 event at its expected version, 10% to new streams, concurrency ${concurrency} (baseline: single-row INSERT)`,
     'events/s',
     (round) =>
-      withEventStore(url, concurrency, (store) =>
-        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => appendWithStore(store, prefix('s', round, worker), worker + 1) }),
+      checked('s', 'events', round, (tally) =>
+        withEventStore(url, concurrency, (store) =>
+          measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => tallied(appendWithStore(store, prefix('s', round, worker), worker + 1), tally) }),
+        ),
       ),
     (round) =>
-      withPlainPool(url, concurrency, (pool) =>
-        measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => insertWithBaseline(pool, prefix('b', round, worker), worker + 1) }),
+      checked('b', 'baseline_events', round, (tally) =>
+        withPlainPool(url, concurrency, (pool) =>
+          measureThroughputAndCpu({ ...timing, concurrency, createWorker: (worker) => tallied(insertWithBaseline(pool, prefix('b', round, worker), worker + 1), tally) }),
+        ),
       ),
   );
 }

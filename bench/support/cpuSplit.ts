@@ -23,9 +23,10 @@ function machineBusyUs(): number | undefined {
   } catch {
     return undefined;
   }
-  // cpu user nice system idle iowait irq softirq steal ...
-  const [, user, nice, system, , , irq, softirq, steal] = (firstLine ?? '').trim().split(/\s+/).map(Number);
-  const busy = [user, nice, system, irq, softirq, steal];
+  // cpu user nice system idle iowait irq softirq steal ...; steal is time the
+  // hypervisor gave another machine, not work of this one's.
+  const [, user, nice, system, , , irq, softirq] = (firstLine ?? '').trim().split(/\s+/).map(Number);
+  const busy = [user, nice, system, irq, softirq];
   if (busy.some((ticks) => ticks === undefined || Number.isNaN(ticks))) return undefined;
   return busy.reduce<number>((total, ticks) => total + (ticks ?? 0), 0) * MICROSECONDS_PER_TICK;
 }

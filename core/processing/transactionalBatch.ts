@@ -24,8 +24,9 @@ export async function runTransactionalBatch<Item, Result>(
   const { name } = processor;
   const partition = lease.partition;
   let committed: { result: Result } | undefined;
+  let outcome: BatchOutcome;
   try {
-    const outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
+    outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
       const state = await lockLeasedPartition(tx, lease);
       if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
@@ -47,13 +48,15 @@ export async function runTransactionalBatch<Item, Result>(
       }
       return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
     });
-    if (committed && handler.afterCommit) await handler.afterCommit(committed.result);
-    return outcome;
   } catch (error) {
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
     if (!(error instanceof BatchItemError)) throw error;
     return recordHandlerFailure(db, processor, lease, error);
   }
+  // Not the batch's failure, whatever it throws: the batch is committed, and its
+  // partition must not be held back or marked failed for it. The run ends with the error.
+  if (committed && handler.afterCommit) await handler.afterCommit(committed.result);
+  return outcome;
 }
 
 /**

@@ -86,12 +86,18 @@ export function serializeMessages(
 ): string | null {
   if (messages.length === 0) return null;
   const members: string[] = [];
+  const firstWithId = new Map<string, number>();
   messages.forEach((message, index) => {
     const path = `messages.${index}`;
     const shape = MessageShape.safeParse(message);
     if (!shape.success) {
       for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
       return;
+    }
+    if (message.messageId !== undefined) {
+      const first = firstWithId.get(message.messageId);
+      if (first === undefined) firstWithId.set(message.messageId, index);
+      else issues.push({ path: `${path}.messageId`, message: `is the same as messages.${first}'s: JetStream would keep only one` });
     }
     issues.push(...headerProblems(message.headers ?? {}, path));
     issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));

@@ -86,6 +86,25 @@ describeOnEachDriver('bad input', (context) => {
     }
   });
 
+  it('refuses a Map or a Set anywhere inside event data or a message body, which JSON would store as {}', async () => {
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'Tagged', data: { tags: new Map([['vip', true]]) } }] }), {
+      path: 'events.0.data.tags',
+      message: /Map or a Set/,
+    });
+    await rejectsWith(untyped({ ...valid(), messages: [message({ body: { lines: [{ ids: new Set([1, 2]) }] } })] }), {
+      path: 'messages.0.body.lines.0.ids',
+      message: /Map or a Set/,
+    });
+  });
+
+  it('refuses two messages of one append with the same message id, naming the second', async () => {
+    const messageId = '01890a5d-ac96-774b-bcce-b302099a8057';
+    await rejectsWith({ ...valid(), messages: [message({ messageId }), message({ messageId })] }, {
+      path: 'messages.1.messageId',
+      message: /same as messages.0/,
+    });
+  });
+
   it('refuses a message on a subject NATS keeps for itself ($JS, $KV, $O, $SYS, _INBOX), where a publish is an API call or a reply', async () => {
     for (const subject of ['$JS.API.STREAM.PURGE.EVENTS', '$KV.settings.limit', '$SYS.REQ.SERVER.PING', '$O.files.C.chunk', '_INBOX.reply']) {
       await rejectsWith({ ...valid(), messages: [message({ subject })] }, { path: 'messages.0.subject', message: /reserved for NATS/ });

@@ -8,6 +8,8 @@ import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './event
 import type { PublishStreamConfig } from './jetStreamStream';
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
+/** How long a message refused for a while is retried before the run gives up on it for now. */
+export const DEFAULT_RETRY_HORIZON_MS = 5 * 60_000;
 
 export interface PublisherOptions {
   db: Db;
@@ -89,7 +91,7 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     publishTimeoutMs: options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
     inboxPrefix: options.inboxPrefix ?? '_INBOX',
     retryBackoff: options.retryBackoff ?? DEFAULT_INTERRUPTION_BACKOFF,
-    retryHorizonMs: options.retryHorizonMs ?? 5 * MINUTE,
+    retryHorizonMs: options.retryHorizonMs ?? DEFAULT_RETRY_HORIZON_MS,
     stream: {
       name: options.stream?.name ?? 'EVENTS',
       subjects: options.stream?.subjects ?? [`${prefix}.>`],

@@ -1,9 +1,11 @@
 import * as z from '../schema';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
+import { DEFAULT_RETRY_HORIZON_MS } from './publisherOptions';
 
 /** Ten years, as for processed messages: without a bound, a value too large for PostgreSQL to subtract from now() would fail every run's cleanup. */
 const MAX_OUTBOX_RETENTION_HOURS = 87_600;
+const RETRY_HORIZON_SECONDS = DEFAULT_RETRY_HORIZON_MS / 1000;
 
 const PublishingConfigSchema = z.object({
   /** Where the publisher sends; without it nothing is published (events keep, and go out once it is set). */
@@ -11,7 +13,12 @@ const PublishingConfigSchema = z.object({
   PUBLISH_SUBJECT_PREFIX: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -')), DEFAULT_SUBJECT_PREFIX),
   PUBLISH_STREAM: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -')), 'EVENTS'),
   PUBLISH_PARTITIONS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1024)), 4),
-  PUBLISH_DUPLICATE_WINDOW_SECONDS: z._default(z.coerce.number().check(z.int(), z.positive()), 600),
+  // Checked here, at the cold start, not first when a publisher is built: a publish
+  // retried within the window must still be dropped as a duplicate.
+  PUBLISH_DUPLICATE_WINDOW_SECONDS: z._default(
+    z.coerce.number().check(z.int(), z.gt(RETRY_HORIZON_SECONDS, `must be longer than the publisher's retry horizon, ${RETRY_HORIZON_SECONDS} s`)),
+    600,
+  ),
   // An empty value is refused, as for every variable, not read as 0: here 0 is a
   // retention of its own, which deletes each message right after publishing it.
   OUTBOX_RETENTION_HOURS: z._default(

@@ -20,6 +20,13 @@ describe('publishing configuration', () => {
     );
   });
 
+  it('refuses a duplicate window not longer than the retry horizon (5 minutes) when it reads the environment, before any publisher is built', () => {
+    for (const seconds of ['300', '60', '0']) {
+      expect(() => publishingConfigFromEnv({ PUBLISH_DUPLICATE_WINDOW_SECONDS: seconds })).toThrow(/PUBLISH_DUPLICATE_WINDOW_SECONDS: must be longer than the publisher's retry horizon, 300 s/);
+    }
+    expect(publishingConfigFromEnv({ PUBLISH_DUPLICATE_WINDOW_SECONDS: '301' }).PUBLISH_DUPLICATE_WINDOW_SECONDS).toBe(301);
+  });
+
   it('refuses an empty OUTBOX_RETENTION_HOURS, which read as 0 deleted messages right after publishing, and one over ten years', () => {
     expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '' })).toThrow(/OUTBOX_RETENTION_HOURS: must not be empty/);
     expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: ' ' })).toThrow(/OUTBOX_RETENTION_HOURS: must not be empty/);

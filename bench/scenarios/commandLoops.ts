@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { CommandBus } from '../../core/commands';
 import type { EventStore } from '../../core/eventstore';
 import { runClosedLoop, type LoopResult } from '../support/closedLoop';
+import type { Step } from '../support/measureThroughput';
 import type { HttpLoad } from './httpLoadClient';
 
 export interface LoopTiming {
@@ -17,6 +19,15 @@ export async function openAccounts(bus: CommandBus, count: number): Promise<stri
   const ids = Array.from({ length: count }, () => randomUUID());
   for (const accountId of ids) await bus.execute({ type: 'OpenAccount', payload: { accountId, owner: 'bench', currency: 'EUR' } });
   return ids;
+}
+
+/** A deposit of 100 through the bus, counted in `acknowledged.count` once the bus has answered. */
+export function depositStep(bus: CommandBus, accountId: string, acknowledged: { count: number }): Step {
+  return async () => {
+    await bus.execute({ type: 'Deposit', payload: { accountId, amount: 100 } });
+    acknowledged.count += 1;
+    return 1;
+  };
 }
 
 // Node 20 does not pass tsx's loader on to worker threads: the worker registers it, then loads the client.
@@ -74,4 +85,25 @@ export function bareAppends(store: EventStore, concurrency: number, timing: Loop
       };
     },
   });
+}
+
+/** Fresh statistics for every table of the scratch database (both sides write the same ones), before a round. */
+export async function analyzeTables(pool: pg.Pool): Promise<void> {
+  await pool.query('VACUUM ANALYZE');
+}
+
+/**
+ * The round's check: the streams hold exactly one `MoneyDeposited` per
+ * acknowledged operation, or the benchmark fails rather than report a rate
+ * for work that was not done (or was done twice).
+ */
+export async function checkDepositsWritten(pool: pg.Pool, streamIds: readonly string[], acknowledged: number, round: string): Promise<void> {
+  const { rows } = await pool.query<{ written: number }>(
+    `SELECT count(*)::int AS written FROM events WHERE stream_id = ANY($1::text[]) AND type = 'MoneyDeposited'`,
+    [streamIds],
+  );
+  const written = rows[0]?.written ?? 0;
+  if (acknowledged === 0 || written !== acknowledged) {
+    throw new Error(`${round}: ${String(acknowledged)} deposits acknowledged, ${String(written)} MoneyDeposited events written`);
+  }
 }

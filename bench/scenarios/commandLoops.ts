@@ -14,6 +14,11 @@ export interface LoopTiming {
   durationMs: number;
 }
 
+/** A round's closed loop, with every operation that was acknowledged (warm-up included), for the round's check. */
+export interface RoundResult extends LoopResult {
+  acknowledged: number;
+}
+
 /** One open account per worker, so workers measure the path rather than contend on one aggregate. */
 export async function openAccounts(bus: CommandBus, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, () => randomUUID());
@@ -35,7 +40,7 @@ const CLIENT_BOOT = `import('tsx/esm/api')
   .then(({ register }) => { register(); return import(${JSON.stringify(new URL('./httpLoadClient.ts', import.meta.url).href)}); })`;
 
 const WorkerAnswerSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), result: z.object({ perSecond: z.number(), latenciesMs: z.array(z.number()) }) }),
+  z.object({ ok: z.literal(true), result: z.object({ perSecond: z.number(), latenciesMs: z.array(z.number()), acknowledged: z.number() }) }),
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 
@@ -43,7 +48,7 @@ const WorkerAnswerSchema = z.discriminatedUnion('ok', [
  * Deposits through `POST /commands/Deposit` of the local HTTP runtime, posted
  * from a worker thread (see httpLoadClient.ts), as a client in another process would.
  */
-export async function httpDeposits(url: string, accounts: readonly string[], concurrency: number, timing: LoopTiming): Promise<LoopResult> {
+export async function httpDeposits(url: string, accounts: readonly string[], concurrency: number, timing: LoopTiming): Promise<RoundResult> {
   const load: HttpLoad = { url, accounts: [...accounts], concurrency, ...timing };
   const client = new Worker(CLIENT_BOOT, { eval: true, workerData: load });
   try {
@@ -56,35 +61,50 @@ export async function httpDeposits(url: string, accounts: readonly string[], con
 }
 
 /** The same deposits through the bus in process: validation, idempotency, load, decide, append. */
-export function busDeposits(bus: CommandBus, accounts: readonly string[], concurrency: number, timing: LoopTiming): Promise<LoopResult> {
-  return runClosedLoop({
+export async function busDeposits(bus: CommandBus, accounts: readonly string[], concurrency: number, timing: LoopTiming): Promise<RoundResult> {
+  const acknowledged = { count: 0 };
+  const result = await runClosedLoop({
     concurrency,
     ...timing,
-    createWorker: (index) => async () => {
-      await bus.execute({ type: 'Deposit', payload: { accountId: accounts[index], amount: 100 } });
+    createWorker: (index) => {
+      const step = depositStep(bus, accounts[index] ?? '', acknowledged);
+      return async () => {
+        await step();
+      };
     },
   });
+  return { ...result, acknowledged: acknowledged.count };
 }
 
-/** The baseline: appending the same event to the same kind of stream, with no command around it. */
-export function bareAppends(store: EventStore, concurrency: number, timing: LoopTiming): Promise<LoopResult> {
-  return runClosedLoop({
+/**
+ * The baseline: the framework's own append (the store the bus appends
+ * through) of the same event to a stream of the same type, with no command
+ * around it: no validation, no idempotency record, no aggregate. A worker
+ * appends to a new stream of its own; the streams are returned for the round's check.
+ */
+export async function bareAppends(store: EventStore, concurrency: number, timing: LoopTiming): Promise<RoundResult & { streamIds: string[] }> {
+  const streamIds: string[] = [];
+  let acknowledged = 0;
+  const result = await runClosedLoop({
     concurrency,
     ...timing,
     createWorker: () => {
       const streamId = `account-${randomUUID()}`;
+      streamIds.push(streamId);
       let version = 0;
       return async () => {
-        const result = await store.appendToStream({
+        const appended = await store.appendToStream({
           streamId,
           streamType: 'account',
           expectedVersion: version,
           events: [{ type: 'MoneyDeposited', data: { amount: 100 } }],
         });
-        version = result.nextExpectedVersion;
+        version = appended.nextExpectedVersion;
+        acknowledged += 1;
       };
     },
   });
+  return { ...result, acknowledged, streamIds };
 }
 
 /** Fresh statistics for every table of the scratch database (both sides write the same ones), before a round. */

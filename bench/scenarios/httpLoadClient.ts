@@ -2,7 +2,8 @@
  * The HTTP benchmark's client, run in a worker thread: a load generator in the
  * server's own event loop would bill its fetch work to the server's latencies,
  * which no real client does. Posts deposits over keep-alive connections, one
- * per worker, and sends back what it measured.
+ * per worker, and sends back what it measured and how many deposits were
+ * acknowledged.
  */
 import { Agent, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -42,13 +43,19 @@ function postDeposit(agent: Agent, url: URL, accountId: string): Promise<void> {
 async function run(load: HttpLoad) {
   const target = new URL('/commands/Deposit', load.url);
   const agent = new Agent({ keepAlive: true, maxSockets: load.concurrency });
+  // Every deposit answered 200, the warm-up's too: the benchmark checks them against the events written.
+  let acknowledged = 0;
   try {
-    return await runClosedLoop({
+    const result = await runClosedLoop({
       concurrency: load.concurrency,
       warmupMs: load.warmupMs,
       durationMs: load.durationMs,
-      createWorker: (index) => () => postDeposit(agent, target, load.accounts[index] ?? ''),
+      createWorker: (index) => async () => {
+        await postDeposit(agent, target, load.accounts[index] ?? '');
+        acknowledged += 1;
+      },
     });
+    return { ...result, acknowledged };
   } finally {
     agent.destroy();
   }

@@ -1,6 +1,7 @@
 import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
+import { headerMetadata, headerTextProblems } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
 import { checkAppendShape } from './appendShape';
@@ -65,6 +66,7 @@ export function validateAppend<E extends EventShape>(
 ): SerializedAppend {
   checkAppendShape(request);
   const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
+  issues.push(...headerTextProblems({ streamId: request.streamId, streamType: request.streamType }));
   if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {
@@ -72,7 +74,9 @@ export function validateAppend<E extends EventShape>(
     const eventId = event.eventId ?? newEventId();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJsonObject(event.data, `events.${index}.data`, issues);
-    const metadata = toJsonObject({ ...request.metadata, ...event.metadata }, `events.${index}.metadata`, issues);
+    const merged = { ...request.metadata, ...event.metadata };
+    issues.push(...headerTextProblems({ [`events.${index}.type`]: event.type, ...headerMetadata(merged, `events.${index}.metadata`) }));
+    const metadata = toJsonObject(merged, `events.${index}.metadata`, issues);
     if (data === undefined || metadata === undefined) return;
     const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);
     if (bytes > maxEventBytes) {

@@ -97,6 +97,15 @@ describeOnEachDriver('bad input', (context) => {
     });
   });
 
+  it('refuses text its published headers would carry with a line break or a space at either end, which NATS refuses or trims', async () => {
+    const problem = /carried in a NATS header/;
+    await rejectsWith({ ...valid(), streamId: 'acc\n1' }, { path: 'streamId', message: problem });
+    await rejectsWith({ ...valid(), streamId: 'acc-1 ' }, { path: 'streamId', message: problem });
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'Opened\r', data: {} }] }), { path: 'events.0.type', message: problem });
+    await rejectsWith({ ...valid(), metadata: { correlationId: 'line1\nline2' } }, { path: 'events.0.metadata.correlationId', message: problem });
+    await rejectsWith({ ...valid(), events: [{ ...opened(), metadata: { traceparent: ' 00-abc' } }] }, { path: 'events.0.metadata.traceparent', message: problem });
+  });
+
   it('refuses two messages of one append with the same message id, naming the second', async () => {
     const messageId = '01890a5d-ac96-774b-bcce-b302099a8057';
     await rejectsWith({ ...valid(), messages: [message({ messageId }), message({ messageId })] }, {

@@ -2,28 +2,44 @@ import type { Queryable } from '../db';
 import type { PartitionLease } from './PartitionLease';
 import { acquirePartitionLease, releasePartitionLease, type LeaseRequest } from './partitionLeases';
 
+/** The leases of one run: claimed one at a time, each given back when its partition is drained. */
+export interface RunLeases {
+  /** Claims a free partition of the group that this run has not drained yet, or null when there is none. */
+  acquire(): Promise<PartitionLease | null>;
+  /** Gives a drained partition back at once, for other instances to take; this run does not take it again. */
+  drained(lease: PartitionLease): Promise<void>;
+}
+
 /**
- * Runs `work` with an `acquire` that claims the group's free partitions one at a
- * time, keeps every lease it granted until `work` ends, and then releases them all.
- * They are kept to the end because a released partition is the first one offered
- * again: a runner releasing each partition it drained would take it straight back
- * instead of reaching the others. A failed release only delays a takeover until
- * the lease expires, so it does not fail the work.
+ * Runs `work` with the leases of one run, and releases at the end whatever it
+ * still holds. A drained partition is released at once rather than at the
+ * run's end, so another instance can keep it up while this run is still at
+ * work on another (a key NATS keeps refusing); this run does not take it back,
+ * or it would drain the partition it just released instead of reaching the
+ * others. A failed release only delays a takeover until the lease expires, so
+ * it does not fail the work.
  */
-export async function holdingLeases<T>(
-  db: Queryable,
-  request: LeaseRequest,
-  work: (acquire: () => Promise<PartitionLease | null>) => Promise<T>,
-): Promise<T> {
-  const held: PartitionLease[] = [];
-  const acquire = async () => {
-    const lease = await acquirePartitionLease(db, request);
-    if (lease) held.push(lease);
-    return lease;
+export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, work: (leases: RunLeases) => Promise<T>): Promise<T> {
+  const held = new Set<PartitionLease>();
+  const drainedPartitions: number[] = [];
+  const release = (lease: PartitionLease) => {
+    held.delete(lease);
+    return releasePartitionLease(db, lease).catch(() => undefined);
+  };
+  const leases: RunLeases = {
+    async acquire() {
+      const lease = await acquirePartitionLease(db, { ...request, exclude: drainedPartitions });
+      if (lease) held.add(lease);
+      return lease;
+    },
+    async drained(lease) {
+      drainedPartitions.push(lease.partition);
+      await release(lease);
+    },
   };
   try {
-    return await work(acquire);
+    return await work(leases);
   } finally {
-    await Promise.allSettled(held.map((lease) => releasePartitionLease(db, lease)));
+    await Promise.all([...held].map(release));
   }
 }

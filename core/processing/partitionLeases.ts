@@ -7,6 +7,8 @@ export interface LeaseRequest {
   /** Who asks: an instance id unique to this process (or Lambda invocation). */
   holder: string;
   ttlMs: number;
+  /** Partitions not to claim, whether free or not. */
+  exclude?: readonly number[];
 }
 
 export const MAX_PARTITIONS = 1024;
@@ -24,7 +26,7 @@ const ACQUIRE_SQL = `
       acquired_at = clock_timestamp()
   WHERE (l.lease_group, l.partition) = (
     SELECT c.lease_group, c.partition FROM partition_leases AS c
-    WHERE c.lease_group = $1 AND c.partition < $2 AND c.expires_at < clock_timestamp()
+    WHERE c.lease_group = $1 AND c.partition < $2 AND c.expires_at < clock_timestamp() AND c.partition <> ALL ($5::integer[])
     ORDER BY c.expires_at, c.partition
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
@@ -66,7 +68,7 @@ function validate(request: LeaseRequest): void {
 export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<PartitionLease | null> {
   validate(request);
   const acquire = async () => {
-    const { rows } = await db.query<LeaseRow>(ACQUIRE_SQL, [request.group, request.partitions, request.holder, request.ttlMs]);
+    const { rows } = await db.query<LeaseRow>(ACQUIRE_SQL, [request.group, request.partitions, request.holder, request.ttlMs, request.exclude ?? []]);
     const row = rows[0];
     return row ? toLease(row, request.partitions) : null;
   };

@@ -48,8 +48,8 @@ async function acquireFree(acquire: () => Promise<PartitionLease | null>, count:
 /**
  * Runs a feed processor until every partition this instance can lease is
  * caught up (or waiting after a failure), or until the deadline. Partitions
- * leased by other instances are theirs; this run's leases are released at its
- * end, after every drain has settled, whichever of them failed.
+ * leased by other instances are theirs; each of this run's leases is released
+ * as soon as its partition's drain settles, whether it failed or not.
  */
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
@@ -64,11 +64,18 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
-  await holdingLeases(db, request, async (acquire) => {
+  await holdingLeases(db, request, async (runLeases) => {
+    const drain = async (lease: PartitionLease) => {
+      try {
+        return await drainPartition(settings, processor, lease);
+      } finally {
+        await runLeases.drained(lease);
+      }
+    };
     while (Date.now() < options.deadline) {
-      const leases = await acquireFree(acquire, options.concurrency);
+      const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);
       if (leases.length === 0) break;
-      const settled = await Promise.allSettled(leases.map((lease) => drainPartition(settings, processor, lease)));
+      const settled = await Promise.allSettled(leases.map(drain));
       for (const [index, result] of settled.entries()) {
         if (result.status === 'rejected') throw result.reason;
         reports.push(result.value);

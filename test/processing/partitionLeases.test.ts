@@ -113,23 +113,37 @@ describe('partition leases', () => {
   it('holds every lease it granted until the work ends, then releases them all, also when the work fails', async () => {
     const group = newGroup();
     const request = { group, partitions: 2, holder: 'runner', ttlMs: 60_000 };
-    const granted = await holdingLeases(db, request, async (acquire) => {
-      const first = await acquire();
-      const second = await acquire();
-      expect(await acquire()).toBeNull();
+    const granted = await holdingLeases(db, request, async (leases) => {
+      const first = await leases.acquire();
+      const second = await leases.acquire();
+      expect(await leases.acquire()).toBeNull();
       expect(await acquirePartitionLease(db, { ...request, holder: 'other' })).toBeNull();
       return [first?.partition, second?.partition].sort();
     });
     expect(granted).toEqual([0, 1]);
     await expect(
-      holdingLeases(db, request, async (acquire) => {
-        await acquire();
+      holdingLeases(db, request, async (leases) => {
+        await leases.acquire();
         throw new Error('work failed');
       }),
     ).rejects.toThrow('work failed');
     const other = await acquirePartitionLease(db, { ...request, holder: 'other' });
     expect(other).toMatchObject({ holder: 'other' });
     expect(await acquirePartitionLease(db, { ...request, holder: 'other' })).toMatchObject({ holder: 'other' });
+  });
+
+  it('gives a drained partition back at once, for others, and does not claim it again itself', async () => {
+    const group = newGroup();
+    const request = { group, partitions: 2, holder: 'runner', ttlMs: 60_000 };
+    await holdingLeases(db, request, async (leases) => {
+      const first = await leases.acquire();
+      if (!first) throw new Error('nothing granted');
+      await leases.drained(first);
+      const second = await leases.acquire();
+      expect(second?.partition).toBe(1 - first.partition);
+      expect(await leases.acquire()).toBeNull();
+      expect(await acquirePartitionLease(db, { ...request, holder: 'other' })).toMatchObject({ partition: first.partition, holder: 'other' });
+    });
   });
 
   it('refuses a request without sensible partitions or ttl', async () => {

@@ -1,10 +1,11 @@
 import type { Db } from '../db';
+import { describeError } from '../errors/describeError';
 import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import type { BatchOutcome } from './batchOutcome';
 import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
 import type { SourcePage } from './FeedSource';
 import type { PartitionLease } from './PartitionLease';
-import { advanceCheckpointFenced, readPartition } from './processorRecords';
+import { advanceCheckpointFenced, readPartition, recordInterruption } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
@@ -52,6 +53,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     if (!whole) {
       ahead = undefined;
+      // For the status only: failing to say so must not stop the retry.
+      await recordInterruption(db, lease, describeError(outcome.error)).catch(() => undefined);
       return { kind: 'interrupted', items: done, error: outcome.error };
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };

@@ -217,6 +217,24 @@ export async function recordFailure(
   return row;
 }
 
+// An external batch the world did not take (NATS away or refusing for a while): its
+// partition says why and how many tries in a row, as a failure that passes by itself
+// would, without a wait of its own (the run backs off in memory) and never failed.
+// Only while no one took the partition over; the next stored checkpoint clears it.
+const RECORD_INTERRUPTION_SQL = `
+  UPDATE processor_partitions
+  SET attempts = CASE WHEN failure_retry IS DISTINCT FROM 'until_it_passes' THEN 1 ELSE attempts + 1 END,
+      failure_retry = 'until_it_passes', last_error = $3, updated_at = now()
+  WHERE processor = $1 AND partition = $2
+    AND EXISTS (
+      SELECT FROM partition_leases l
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $4 AND l.epoch = $5)`;
+
+/** Records on its partition why an external batch was interrupted. */
+export async function recordInterruption(db: Queryable, lease: PartitionLease, error: string): Promise<void> {
+  await db.query(RECORD_INTERRUPTION_SQL, [lease.group, lease.partition, error, lease.holder, lease.epoch.toString()], { name: 'processor_record_interruption' });
+}
+
 /** Stops a processor for good, in the caller's transaction: its partitions take no more batches. */
 export async function stopProcessor(tx: Queryable, name: string): Promise<void> {
   await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);

@@ -216,7 +216,10 @@ describe('publishing stored events from the feed', () => {
       expect(outage).toMatchObject({ caughtUp: false });
       expect(outage.lastError).not.toBeNull();
       expect(retries.length).toBeGreaterThan(0);
-      expect((await readPublishingStatus(harness.db)).events.backlog).toBe(200);
+      const { events } = await readPublishingStatus(harness.db);
+      expect(events.backlog).toBe(200);
+      // Each partition it could not publish says why, and how many tries in a row.
+      expect(events.partitions.filter((partition) => partition.lagItems > 0).every((partition) => partition.attempts > 0 && /Timeout/.test(partition.lastError ?? ''))).toBe(true);
 
       // Restored while a run is under way: it backs off, reconnects and finishes.
       const resumed = publisher.run({ deadline: Date.now() + 20_000 });
@@ -224,6 +227,9 @@ describe('publishing stored events from the feed', () => {
       await proxy.restore();
       expect(await resumed).toMatchObject({ caughtUp: true });
       await publishEverything(harness.db, publisher);
+      expect((await readPublishingStatus(harness.db)).events.partitions.map((partition) => [partition.attempts, partition.lastError])).toEqual(
+        Array.from({ length: 4 }, () => [0, null]),
+      );
       await expectDeliveredOnceInOrder(harness, first, 3);
       await expectDeliveredOnceInOrder(harness, during, 10);
     } finally {

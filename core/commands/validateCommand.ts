@@ -1,5 +1,6 @@
 import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
+import { carriedAsHeader } from '../eventstore';
 import { buildCommandContext } from './commandContext';
 import type { CommandDefinition } from './CommandDefinition';
 import { CommandValidationError, UnknownCommandTypeError, type FieldIssue } from './errors';
@@ -23,7 +24,12 @@ export interface CommandRequest {
   freshCommandId?: boolean | undefined;
 }
 
-const Id = z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
+// The ids go on every event the command appends, and from there into NATS headers.
+const Id = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(200, 'must be at most 200 characters'),
+  z.refine(carriedAsHeader, 'must not have whitespace at either end or a line break: it is carried in NATS headers'),
+);
 const RequestIds = z.object({
   commandId: z.optional(Id),
   correlationId: z.optional(Id),
@@ -34,7 +40,7 @@ const RequestIds = z.object({
 
 type RequestIdFields = z.infer<typeof RequestIds>;
 
-const fits = (value: unknown, max: number) => value === undefined || (typeof value === 'string' && value.length >= 1 && value.length <= max);
+const fits = (value: unknown, max: number) => value === undefined || (typeof value === 'string' && value.length >= 1 && value.length <= max && carriedAsHeader(value));
 
 /** The ids checked by hand when they plainly fit (most requests), by zod otherwise, for its messages. */
 function parseIds(request: CommandRequest): { success: true; data: RequestIdFields } | { success: false; error: z.core.$ZodError } {

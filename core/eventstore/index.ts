@@ -1,6 +1,7 @@
 export { createEventStore, type EventStore, type EventStoreOptions } from './eventStore';
 export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem } from './natsSubject';
+export { carriedAsHeader } from './headerText';
 export { newEventId } from './eventIds';
 export { readStream, MAX_STREAM_VERSION } from './readStream';
 export { readEvent } from './readEvent';

@@ -28,15 +28,23 @@ export function toJsonObject(value: unknown, path: string, issues: ValidationIss
   }
 }
 
-/** The path of the first Map or Set inside a value, walking what JSON would write. */
-function pathToCollection(value: unknown, path: string, seen = new Set<object>()): string | undefined {
-  if (value instanceof Map || value instanceof Set) return path;
-  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
-  seen.add(value);
-  const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : Object.entries(value);
-  for (const [key, item] of entries) {
-    const found = pathToCollection(item, `${path}.${key}`, seen);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+/**
+ * The path of the first Map or Set JSON would write, or undefined. A replacer
+ * sees each value after its toJSON, so a value object that serializes itself
+ * (holding a Map inside, or a Set subclass that writes an array) passes.
+ */
+function pathToCollection(value: unknown, path: string): string | undefined {
+  const paths = new WeakMap<object, string>();
+  let found: string | undefined;
+  JSON.stringify(value, function (this: unknown, key: string, item: unknown) {
+    if (found !== undefined) return undefined;
+    const here = key === '' ? path : `${typeof this === 'object' && this !== null ? (paths.get(this) ?? path) : path}.${key}`;
+    if (item instanceof Map || item instanceof Set) {
+      found = here;
+      return undefined;
+    }
+    if (typeof item === 'object' && item !== null) paths.set(item, here);
+    return item;
+  });
+  return found;
 }

@@ -124,6 +124,19 @@ describeOnEachDriver('the command bus', (context) => {
     expect(await context().store.readStream(`account-${accountId}`).catch(() => 'no stream')).toBe('no stream');
   });
 
+  it('refuses ids with whitespace at either end or a line break, which its events would carry in NATS headers, writing nothing', async () => {
+    const accountId = newId();
+    const invalid = await invalidFieldsOf({
+      type: 'OpenAccount',
+      payload: { accountId, owner: 'ada', currency: 'EUR' },
+      commandId: `open-${accountId} `,
+      correlationId: '\u00a0request-7',
+      causationId: 'event\n7',
+    });
+    expect(invalid).toEqual(['causationId', 'commandId', 'correlationId']);
+    expect(await context().store.readStream(`account-${accountId}`).catch(() => 'no stream')).toBe('no stream');
+  });
+
   it('answers a repeated command id from the stored outcome without running it again', async () => {
     const accountId = await givenOpenAccount();
     const request = { type: 'Deposit', payload: { accountId, amount: 25 }, commandId: newId() };

@@ -104,6 +104,26 @@ describeOnEachDriver('bad input', (context) => {
     await rejectsWith(untyped({ ...valid(), events: [{ type: 'Opened\r', data: {} }] }), { path: 'events.0.type', message: problem });
     await rejectsWith({ ...valid(), metadata: { correlationId: 'line1\nline2' } }, { path: 'events.0.metadata.correlationId', message: problem });
     await rejectsWith({ ...valid(), events: [{ ...opened(), metadata: { traceparent: ' 00-abc' } }] }, { path: 'events.0.metadata.traceparent', message: problem });
+    for (const streamId of ['acc-1\u00a0', 'acc-1\t', '\u3000acc-1']) await rejectsWith({ ...valid(), streamId }, { path: 'streamId', message: problem });
+  });
+
+  it('stores a value that writes itself with toJSON as what it writes, a Map or a Set inside it or behind it included', async () => {
+    class Tags extends Set<string> {
+      toJSON() {
+        return [...this];
+      }
+    }
+    class Money {
+      readonly rates = new Map([['EUR', 1]]);
+      constructor(readonly amount: number) {}
+      toJSON() {
+        return { amount: this.amount };
+      }
+    }
+    const request = untyped({ ...valid(), events: [{ type: 'Priced', data: { extra: {}, tags: new Tags(['a', 'b']), price: new Money(5) } }] });
+    await context().store.appendToStream(request);
+    const [stored] = (await context().store.readStream(request.streamId)).events;
+    expect(stored?.data).toEqual({ extra: {}, tags: ['a', 'b'], price: { amount: 5 } });
   });
 
   it('refuses two messages of one append with the same message id, naming the second', async () => {

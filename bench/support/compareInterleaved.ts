@@ -9,6 +9,8 @@ export interface Comparison {
   result: BenchResult;
   /** How far a side's two rounds disagreed (0.1 = 10 %); large values mean outside interference. */
   spread: number;
+  /** The ratio before rounding, which a target is held to: a rounded 0.85 may be 0.845. */
+  exactRatio?: number;
 }
 
 const asThroughput = (measured: number | Throughput): Throughput =>
@@ -30,12 +32,14 @@ export async function compareInterleaved(
   const baseline1 = asThroughput(await measureBaseline(1));
   const baseline2 = asThroughput(await measureBaseline(2));
   const store2 = asThroughput(await measureStore(2));
-  const result = benchResult(name, unit, (store1.rate + store2.rate) / 2, (baseline1.rate + baseline2.rate) / 2);
+  const [storeRate, baselineRate] = [(store1.rate + store2.rate) / 2, (baseline1.rate + baseline2.rate) / 2];
+  const result = benchResult(name, unit, storeRate, baselineRate);
   const storeCpu = meanCpu([store1.cpu, store2.cpu]);
   const baselineCpu = meanCpu([baseline1.cpu, baseline2.cpu]);
   return {
     result: storeCpu && baselineCpu ? { ...result, cpu: { framework: storeCpu, baseline: baselineCpu } } : result,
     spread: Math.max(relativeDifference(store1.rate, store2.rate), relativeDifference(baseline1.rate, baseline2.rate)),
+    exactRatio: storeRate / baselineRate,
   };
 }
 

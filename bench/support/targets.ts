@@ -19,8 +19,8 @@ export function describeTarget({ target, result }: Measurement): string {
   return target.on === 'ratio' ? `ratio >= ${target.min}` : `>= ${target.min} ${result.unit}`;
 }
 
-export function isTargetMet({ target, result }: Measurement): boolean {
+export function isTargetMet({ target, result, exactRatio }: Measurement): boolean {
   if (target === undefined) return true;
   if ('max' in target) return result.value <= target.max;
-  return result[target.on] >= target.min;
+  return (target.on === 'ratio' ? (exactRatio ?? result.ratio) : result.value) >= target.min;
 }

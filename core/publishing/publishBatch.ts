@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import { describeError } from '../errors/describeError';
+import { subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
 import type { ExternalOutcome } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
@@ -15,6 +16,16 @@ export type BatchEntry =
   | { kind: 'skip' }
   | { kind: 'publish'; message: PublishMessage }
   | { kind: 'park'; message: PublishMessage; problem: string };
+
+/**
+ * A message to send, or to park at once when NATS cannot carry its subject or
+ * keeps it for itself (a wildcard would reach JetStream where no consumer looks;
+ * on $JS.API a publish is an API call). `origin` says where the subject came from.
+ */
+export function sendOrPark(message: PublishMessage, origin: string): BatchEntry {
+  const problem = subjectProblem(message.subject);
+  return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `${origin}: ${problem}` };
+}
 
 export interface PublishingSession {
   db: Queryable;

@@ -1,9 +1,8 @@
-import { subjectProblem } from '../eventstore';
 import type { FeedProcessor } from '../processing';
 import { eventMessages, type EventMessage } from './eventMessages';
 import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
-import { publishBatch, type BatchEntry, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, type BatchEntry, type PublishingSession } from './publishBatch';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';
@@ -15,18 +14,12 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
   if (event.settledBefore) return { kind: 'skip' };
   const subject = routing.subjectFor({ type: event.type, streamType: event.streamType, streamId: event.streamId });
   if (subject === null) return { kind: 'skip' };
-  const message = { messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers };
-  const problem = subjectProblem(subject);
-  return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `routing gave an unusable subject: ${problem}` };
+  return sendOrPark({ messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers }, 'routing gave an unusable subject');
 }
 
 // Appends refuse a subject NATS cannot carry or keeps for itself; a row written before
-// a rule was added is parked rather than sent (on $JS.API a publish is an API call).
-function outboxEntry(message: OutboxMessage): BatchEntry {
-  if (message.parked) return { kind: 'skip' };
-  const problem = subjectProblem(message.subject);
-  return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `unusable subject: ${problem}` };
-}
+// a rule was added is parked rather than sent.
+const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { kind: 'skip' } : sendOrPark(message, 'unusable subject'));
 
 /** Stored events, from the feed, each on its routed subject with its event id as message id. */
 export function eventsPublisher(

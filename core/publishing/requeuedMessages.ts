@@ -1,7 +1,6 @@
-import { subjectProblem } from '../eventstore';
 import { eventMessagesById } from './eventMessages';
 import { requeuedMessages, unparkMessages, type ParkedMessage } from './parkedMessages';
-import { publishBatch, type BatchEntry, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
 
 const REQUEUED_PER_RUN = 100;
@@ -35,13 +34,6 @@ async function messagesOf(session: PublishingSession, parked: readonly ParkedMes
   ];
 }
 
-// A subject routing gave that NATS cannot carry stays as it was parked: the client
-// would send some (wildcards, empty tokens) and JetStream store them where no consumer looks.
-function requeuedEntry(message: PublishMessage): BatchEntry {
-  const problem = subjectProblem(message.subject);
-  return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `unusable subject: ${problem}` };
-}
-
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
  * parked list, refused ones are parked again with the new error, and those
@@ -57,7 +49,8 @@ export async function publishRequeued(session: PublishingSession): Promise<numbe
   for (const source of ['events', 'outbox'] as const) {
     const batch = messages.filter((message) => sources.get(message.messageId) === source);
     const before = session.tally.report.published;
-    const outcome = await publishBatch(session, source, batch.map(requeuedEntry));
+    // A subject routing gave that NATS cannot carry stays as it was parked.
+    const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')));
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, [...outcome.published]);
   }

@@ -3,6 +3,7 @@ import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import { isPlainObject } from './appendShape';
 import type { ValidationIssue } from './errors';
+import { carriedAsHeader } from './headerText';
 import { subjectProblem } from './natsSubject';
 import type { IntegrationMessage } from './types';
 import { toJsonObject } from './jsonText';
@@ -11,8 +12,6 @@ import { toJsonObject } from './jsonText';
 const HEADER_NAME = /^[!-9;-~]+$/;
 const MAX_HEADER_NAME_LENGTH = 256;
 const HEADER_VALUE = /^[ -~]*$/;
-// NATS trims a header value when it is set and when it is read: the value sent must be the value appended.
-const UNTRIMMED = /^(?! )[ -~]*(?<! )$/;
 // JetStream acts on its own Nats-* headers (rollups, TTLs, counters, schedules, the
 // message id), and refuses some of them on every try where the stream does not allow
 // them. A message may carry only the expectations (Nats-Expected-*): one that does
@@ -67,7 +66,8 @@ const MessageShape = z.object({
       z.string().check(
         z.maxLength(4096),
         z.regex(HEADER_VALUE, 'header values must be printable ASCII'),
-        z.regex(UNTRIMMED, 'header values must not have a space at either end: NATS trims them'),
+        // NATS trims a header value when it is set and when it is read: the value sent must be the value appended.
+        z.refine(carriedAsHeader, 'header values must not have a space at either end: NATS trims them'),
       ),
     ),
   ),

@@ -143,13 +143,17 @@ export async function advanceCheckpoint(tx: Queryable, processor: string, partit
 // batch published stores what it did: no one else has worked on the partition
 // since (an acquirer moves the epoch), and the share lock keeps acquirers off
 // until the statement ends.
+// The processor's partition ($1, $2) is still the lease's whose holder and epoch are
+// these parameters: no one took it over.
+const notTakenOver = (holder: string, epoch: string) => `EXISTS (
+      SELECT FROM partition_leases l
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = ${holder} AND l.epoch = ${epoch}
+      FOR SHARE)`;
+
 const ADVANCE_FENCED_SQL = `
   UPDATE processor_partitions SET ${ADVANCE_SET}
   WHERE processor = $1 AND partition = $2 AND checkpoint_tx = $7::xid8 AND checkpoint_position = $8
-    AND EXISTS (
-      SELECT FROM partition_leases l
-      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $9 AND l.epoch = $10
-      FOR SHARE)`;
+    AND ${notTakenOver('$9', '$10')}`;
 
 /** Moves the checkpoint from `from`, fenced by the lease; false when another holder or the checkpoint moved on. */
 export async function advanceCheckpointFenced(
@@ -177,9 +181,11 @@ export interface RecordedFailure {
 // float8's range, and a policy that never gives up gets there in a day of failing.
 // Attempts count failures of one kind in a row: a failure of the other kind starts
 // the count again (migrations/0022).
+const attemptsInARow = (retry: string) => `CASE WHEN failure_retry IS DISTINCT FROM ${retry} THEN 1 ELSE attempts + 1 END`;
+
 const RECORD_FAILURE_SQL = `
   WITH streak AS (
-    SELECT CASE WHEN failure_retry IS DISTINCT FROM $8 THEN 1 ELSE attempts + 1 END AS attempts
+    SELECT ${attemptsInARow('$8')} AS attempts
     FROM processor_partitions WHERE processor = $1 AND partition = $2
     FOR UPDATE)
   UPDATE processor_partitions AS p
@@ -223,12 +229,8 @@ export async function recordFailure(
 // Only while no one took the partition over; the next stored checkpoint clears it.
 const RECORD_INTERRUPTION_SQL = `
   UPDATE processor_partitions
-  SET attempts = CASE WHEN failure_retry IS DISTINCT FROM 'until_it_passes' THEN 1 ELSE attempts + 1 END,
-      failure_retry = 'until_it_passes', last_error = $3, updated_at = now()
-  WHERE processor = $1 AND partition = $2
-    AND EXISTS (
-      SELECT FROM partition_leases l
-      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $4 AND l.epoch = $5)`;
+  SET attempts = ${attemptsInARow("'until_it_passes'")}, failure_retry = 'until_it_passes', last_error = $3, updated_at = now()
+  WHERE processor = $1 AND partition = $2 AND ${notTakenOver('$4', '$5')}`;
 
 /** Records on its partition why an external batch was interrupted. */
 export async function recordInterruption(db: Queryable, lease: PartitionLease, error: string): Promise<void> {

@@ -1,10 +1,9 @@
 import * as z from '../schema';
 import { parseEnvironment } from '../environment/parseEnvironment';
+import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
 import { DEFAULT_RETRY_HORIZON_MS } from './publisherOptions';
 
-/** Ten years, as for processed messages: without a bound, a value too large for PostgreSQL to subtract from now() would fail every run's cleanup. */
-const MAX_OUTBOX_RETENTION_HOURS = 87_600;
 const RETRY_HORIZON_SECONDS = DEFAULT_RETRY_HORIZON_MS / 1000;
 
 const PublishingConfigSchema = z.object({
@@ -24,7 +23,7 @@ const PublishingConfigSchema = z.object({
   OUTBOX_RETENTION_HOURS: z._default(
     z.pipe(
       z.string().check(z.regex(/\S/, 'must not be empty: unset it for the default of 24 hours')),
-      z.coerce.number<string>().check(z.nonnegative(), z.maximum(MAX_OUTBOX_RETENTION_HOURS, `must be at most ${MAX_OUTBOX_RETENTION_HOURS} hours (ten years)`)),
+      z.coerce.number<string>().check(z.nonnegative(), z.maximum(MAX_RETENTION_HOURS, `must be at most ${MAX_RETENTION_HOURS} hours (ten years)`)),
     ),
     24,
   ),

@@ -2,19 +2,14 @@ import * as z from '../schema';
 import { deleteFinishedCommands } from '../commands';
 import type { Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
+import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
-
-/**
- * Ten years: longer than any stream's replay needs. Without a bound, a value
- * too large for PostgreSQL to subtract from now() failed every retention run.
- */
-const MAX_PROCESSED_MESSAGE_RETENTION_HOURS = 87_600;
 
 const RetentionSchema = z.object({
   /** How long a finished command's record (and so its id's idempotency) is kept. */
   COMMAND_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive()), 168),
   /** How long an idempotent consumer remembers a processed message id: a delivery after that runs its handler again. */
-  PROCESSED_MESSAGE_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive(), z.maximum(MAX_PROCESSED_MESSAGE_RETENTION_HOURS)), 168),
+  PROCESSED_MESSAGE_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive(), z.maximum(MAX_RETENTION_HOURS)), 168),
 });
 
 export type RetentionConfig = z.infer<typeof RetentionSchema>;

@@ -78,6 +78,27 @@ async function runBenchmarks(url: string): Promise<Measurement[]> {
       const result = await bareAppends(app.store, concurrency, TIMING);
       return { result, streamIds: result.streamIds };
     });
+  /** Deposits through one side, A-B-B-A beside bare appends, each round on its own accounts; both sides' rounds kept. */
+  const againstBareAppends = async (
+    side: string,
+    at: string,
+    concurrency: number,
+    accountSets: readonly string[][],
+    deposit: (accounts: readonly string[]) => Promise<RoundResult>,
+  ) => {
+    const rounds: RoundResult[] = [];
+    const bareRounds: RoundResult[] = [];
+    const comparison = await compareInterleaved(
+      `${side} commands/s, ${at} (baseline: ${BASELINE})`,
+      'commands/s',
+      (index) => {
+        const accounts = accountSets[index - 1] ?? [];
+        return round(`${side} round ${String(index)}, ${at}`, rounds, async () => ({ result: await deposit(accounts), streamIds: accountStreams(accounts) }));
+      },
+      bareRound(concurrency, bareRounds),
+    );
+    return { comparison, rounds, bareRounds };
+  };
 
   const measurements: Measurement[] = [];
   try {
@@ -86,43 +107,15 @@ async function runBenchmarks(url: string): Promise<Measurement[]> {
       // Every round's accounts opened before any is timed: a round writes to its own.
       const busAccounts = [await openAccounts(app.bus, concurrency), await openAccounts(app.bus, concurrency)];
       const httpAccounts = [await openAccounts(app.bus, concurrency), await openAccounts(app.bus, concurrency)];
-      const accountsOf = (sets: string[][], index: number) => sets[index - 1] ?? [];
 
-      const busRounds: RoundResult[] = [];
-      const bareBeside: RoundResult[] = [];
-      const bus = await compareInterleaved(
-        `bus commands/s, ${at} (baseline: ${BASELINE})`,
-        'commands/s',
-        (index) => {
-          const accounts = accountsOf(busAccounts, index);
-          return round(`bus round ${String(index)}, ${at}`, busRounds, async () => ({
-            result: await busDeposits(app.bus, accounts, concurrency, TIMING),
-            streamIds: accountStreams(accounts),
-          }));
-        },
-        bareRound(concurrency, bareBeside),
-      );
-      measurements.push({ ...bus, target: BUS_TARGET });
-
-      const httpRounds: RoundResult[] = [];
-      const bareBesideHttp: RoundResult[] = [];
-      const http = await compareInterleaved(
-        `HTTP commands/s, ${at} (baseline: ${BASELINE})`,
-        'commands/s',
-        (index) => {
-          const accounts = accountsOf(httpAccounts, index);
-          return round(`HTTP round ${String(index)}, ${at}`, httpRounds, async () => ({
-            result: await httpDeposits(server.url, accounts, concurrency, TIMING),
-            streamIds: accountStreams(accounts),
-          }));
-        },
-        bareRound(concurrency, bareBesideHttp),
-      );
+      const bus = await againstBareAppends('bus', at, concurrency, busAccounts, (accounts) => busDeposits(app.bus, accounts, concurrency, TIMING));
+      measurements.push({ ...bus.comparison, target: BUS_TARGET });
+      const http = await againstBareAppends('HTTP', at, concurrency, httpAccounts, (accounts) => httpDeposits(server.url, accounts, concurrency, TIMING));
       measurements.push(
-        http,
-        latency(`HTTP p50 latency, ${at} (baseline: the append's p50)`, 0.5, httpRounds, bareBesideHttp),
+        http.comparison,
+        latency(`HTTP p50 latency, ${at} (baseline: the append's p50)`, 0.5, http.rounds, http.bareRounds),
         {
-          ...latency(`HTTP p99 latency, ${at} (baseline: the append's p99)`, 0.99, httpRounds, bareBesideHttp),
+          ...latency(`HTTP p99 latency, ${at} (baseline: the append's p99)`, 0.99, http.rounds, http.bareRounds),
           ...(concurrency === P99_TARGET_AT ? { target: P99_TARGET } : {}),
         },
       );

@@ -1,26 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../core/db';
+import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, uniqueStreamId } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPgDb({ connectionString: database.url, max: 4 });
-});
-
-afterAll(async () => {
-  await db.close();
-  await database.drop();
-});
+const testDatabase = usePooledTestDatabase(4);
 
 describe('work after a batch’s commit', () => {
   it('given an afterCommit that fails on an item, the committed batch stays applied and its partition is not counted as failing; the run says why', async () => {
+    const db = testDatabase();
     const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     await untilFeedHorizonPasses(db);
     const applied: string[] = [];

@@ -1,23 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../core/db';
+import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, listPartitionLeases, partitionOfKey, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPgDb({ connectionString: database.url, max: 8 });
-});
-
-afterAll(async () => {
-  await db.close();
-  await database.drop();
-});
+const testDatabase = usePooledTestDatabase(8);
 
 const PARTITIONS = 2;
 
@@ -31,6 +19,7 @@ function streamIn(partition: number): string {
 
 describe('a run’s drained partitions', () => {
   it('are given back while another partition of the run is still at work, for another instance to take and keep up', async () => {
+    const db = testDatabase();
     const store = createEventStore(db);
     const [stuck, free] = [streamIn(0), streamIn(1)];
     for (const streamId of [stuck, free]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });

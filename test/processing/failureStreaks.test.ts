@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../core/db';
+import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type BatchRetry, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPgDb({ connectionString: database.url, max: 4 });
-});
-
-afterAll(async () => {
-  await db.close();
-  await database.drop();
-});
+const testDatabase = usePooledTestDatabase(4);
 
 const policy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
 
 describe('a partition’s failures are counted one kind at a time', () => {
   it('given failures that pass by themselves past the policy’s attempts, a handler’s own failure then starts the count afresh', async () => {
+    const db = testDatabase();
     const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     await untilFeedHorizonPasses(db);
     let failing: BatchRetry = 'until_it_passes';

@@ -34,6 +34,8 @@ const argument = (args: CliArguments, index: number, what: string) => {
 };
 const eventLine = (event: EventView) => [event.globalPosition, `${event.streamId}@${String(event.version)}`, event.type, event.recordedAt];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long a command that follows something (`feed tail -f`, a rebuild) pauses when a look found nothing new. */
+const NOTHING_NEW_PAUSE_MS = 500;
 
 async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
   const limit = limitFlag(args, 20);
@@ -49,12 +51,9 @@ async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
     if (page.events.length > 0) output(json, page.events, () => table(page.events.map(eventLine)));
     after = page.nextCursor;
     if (!args.flags.has('follow')) return;
-    if (page.caughtUp) await sleep(500);
+    if (page.caughtUp) await sleep(NOTHING_NEW_PAUSE_MS);
   }
 }
-
-/** The rebuild's pause after a run of the projector here that applied nothing, as `feed tail -f` pauses while caught up. */
-const REBUILD_WAIT_MS = 500;
 
 /**
  * Why a run of the projector here applied nothing to a build that does not
@@ -97,7 +96,7 @@ async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
       return;
     }
     // Running again at once would find the same partitions leased or backing off, and only repeat the status's lag walks.
-    if (waiting) await sleep(REBUILD_WAIT_MS);
+    if (waiting) await sleep(NOTHING_NEW_PAUSE_MS);
   }
 }
 

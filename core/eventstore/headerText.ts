@@ -12,16 +12,15 @@ export const carriedAsHeader = (text: string): boolean => CARRIED_AS_IS.test(tex
 /** The metadata the publisher copies into headers (Correlation-Id, Causation-Id, Command-Id, traceparent, tracestate). */
 const HEADER_METADATA = ['correlationId', 'causationId', 'commandId', 'traceparent', 'tracestate'] as const;
 
-/** Problems of names and metadata an event's published headers carry, each at its own path. */
-export function headerTextProblems(texts: Readonly<Record<string, unknown>>): ValidationIssue[] {
-  const problems: ValidationIssue[] = [];
-  for (const [path, text] of Object.entries(texts)) {
-    if (typeof text === 'string' && !carriedAsHeader(text)) problems.push({ path, message: PROBLEM });
-  }
-  return problems;
+/** Adds a problem at `path` when a text an event's headers carry would not go as it is. Builds nothing when it would. */
+export function checkHeaderText(text: unknown, path: string, issues: ValidationIssue[]): void {
+  if (typeof text === 'string' && !carriedAsHeader(text)) issues.push({ path, message: PROBLEM });
 }
 
-/** The metadata fields that become headers, keyed by their path. */
-export function headerMetadata(metadata: Readonly<Record<string, unknown>>, path: string): Record<string, unknown> {
-  return Object.fromEntries(HEADER_METADATA.map((field) => [`${path}.${field}`, metadata[field]]));
+/** The same for each metadata field that becomes a header; a path is made only for a problem. */
+export function checkHeaderMetadata(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
+  for (const field of HEADER_METADATA) {
+    const text = metadata[field];
+    if (typeof text === 'string' && !carriedAsHeader(text)) issues.push({ path: `${path}.${field}`, message: PROBLEM });
+  }
 }

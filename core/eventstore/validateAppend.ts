@@ -1,7 +1,7 @@
 import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
-import { headerMetadata, headerTextProblems } from './headerText';
+import { checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
 import { checkAppendShape } from './appendShape';
@@ -66,7 +66,8 @@ export function validateAppend<E extends EventShape>(
 ): SerializedAppend {
   checkAppendShape(request);
   const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
-  issues.push(...headerTextProblems({ streamId: request.streamId, streamType: request.streamType }));
+  checkHeaderText(request.streamId, 'streamId', issues);
+  checkHeaderText(request.streamType, 'streamType', issues);
   if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
   const events: SerializedEvent[] = [];
   request.events.forEach((event, index) => {
@@ -75,7 +76,8 @@ export function validateAppend<E extends EventShape>(
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJsonObject(event.data, `events.${index}.data`, issues);
     const merged = { ...request.metadata, ...event.metadata };
-    issues.push(...headerTextProblems({ [`events.${index}.type`]: event.type, ...headerMetadata(merged, `events.${index}.metadata`) }));
+    checkHeaderText(event.type, `events.${index}.type`, issues);
+    checkHeaderMetadata(merged, `events.${index}.metadata`, issues);
     const metadata = toJsonObject(merged, `events.${index}.metadata`, issues);
     if (data === undefined || metadata === undefined) return;
     const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);

@@ -70,23 +70,49 @@ export async function nothingWaits(db: Db): Promise<boolean> {
   return status.events.backlog === 0 && status.outbox.backlog === 0;
 }
 
+/** Consecutive runs' reports added up: the last run's caughtUp, the last error any run met, and each run's own report. */
+export interface RunTotals extends Omit<PublisherRunReport, 'latency'> {
+  reports: PublisherRunReport[];
+}
+
+const COUNTS = ['published', 'duplicates', 'parked', 'retried', 'requeued', 'cleaned'] as const;
+
+// Room for many runs on a loaded two-core runner, well within a test's timeout.
+const RUNS_BOUND_MS = 30_000;
+
 /**
- * Runs a publisher until nothing waits, adding up the reports. One run is not
- * always enough: the publisher reads only below the server-wide snapshot
- * horizon, which other test files' open transactions can hold back for a moment.
+ * Runs a publisher again and again, adding up the reports, until `reached`
+ * holds for the totals. One run is not enough to assert on: it reads only
+ * below the server-wide snapshot horizon, which other test files' open
+ * transactions can hold back for a moment, and on a slow machine a run's
+ * deadline can pass before its first batch. With `runMs`, each run's deadline
+ * is that long after it starts, for runs that stay blocked until it.
  */
-export async function publishEverything(db: Db, publisher: Publisher): Promise<Pick<PublisherRunReport, 'published' | 'duplicates' | 'parked' | 'cleaned'>> {
-  const total = { published: 0, duplicates: 0, parked: 0, cleaned: 0 };
-  for (let run = 0; run < 200; run++) {
-    const report = await publisher.run();
-    total.published += report.published;
-    total.duplicates += report.duplicates;
-    total.parked += report.parked;
-    total.cleaned += report.cleaned;
-    if (report.caughtUp && (await nothingWaits(db))) return total;
+export async function runUntil(
+  publisher: Publisher,
+  reached: (totals: RunTotals) => boolean | Promise<boolean>,
+  runMs?: number,
+): Promise<RunTotals> {
+  const totals: RunTotals = { published: 0, duplicates: 0, parked: 0, retried: 0, requeued: 0, cleaned: 0, caughtUp: false, lastError: null, reports: [] };
+  const giveUpAt = Date.now() + RUNS_BOUND_MS;
+  for (;;) {
+    const report = await publisher.run(runMs === undefined ? {} : { deadline: Date.now() + runMs });
+    for (const count of COUNTS) totals[count] += report[count];
+    totals.caughtUp = report.caughtUp;
+    totals.lastError = report.lastError ?? totals.lastError;
+    totals.reports.push(report);
+    if (await reached(totals)) return totals;
+    if (Date.now() > giveUpAt) {
+      const counts = Object.fromEntries(COUNTS.map((count) => [count, totals[count]]));
+      throw new Error(`the publisher did not get there in ${totals.reports.length} runs: ${JSON.stringify({ ...counts, lastError: totals.lastError })}`);
+    }
     await sleep(25);
   }
-  throw new Error('the publisher did not catch up');
+}
+
+/** Runs a publisher until nothing waits, adding up the reports. */
+export function publishEverything(db: Db, publisher: Publisher): Promise<RunTotals> {
+  return runUntil(publisher, async (totals) => totals.caughtUp && (await nothingWaits(db)));
 }
 
 /**

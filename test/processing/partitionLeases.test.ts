@@ -10,6 +10,7 @@ import {
   releasePartitionLease,
   renewPartitionLease,
 } from '../../core/processing';
+import { expireLeases } from '../support/expireLeases';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let database: TestDatabase;
@@ -48,8 +49,7 @@ describe('partition leases', () => {
     expect(first).not.toBeNull();
     if (!first) return;
     expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'second', ttlMs: 60_000 })).toBeNull();
-    // Its time runs out (by the database's clock, the only one leases are judged by): no sleep to guess at.
-    await db.query('UPDATE partition_leases SET expires_at = now() - interval \'1 second\' WHERE lease_group = $1', [group]);
+    await expireLeases(db, group);
     const second = await acquirePartitionLease(db, { group, partitions: 1, holder: 'second', ttlMs: 60_000 });
     expect(second).toMatchObject({ partition: 0, holder: 'second' });
     expect(second?.epoch).toBe(first.epoch + 1n);

@@ -5,14 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { acquirePartitionLease } from '../../core/processing';
 import { createProjector, processorNameOf, registerProjection } from '../../core/projections';
 import { START_OF_FEED } from '../../core/eventstore';
-import { sleep } from '../support/fixtures';
+import { expireLeases } from '../support/expireLeases';
 import { readThrough } from '../support/followFeed';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
 
-// Long enough that "the lease still stands" holds on a loaded two-core runner (a dead holder's
-// process spawned, killed and reaped in between), short enough to wait out.
-const TTL_MS = 3_000;
+// Longer than any of these specs: a dead holder's lease ends only when the spec expires it,
+// so "the lease still stands" holds however slow the runner is.
+const TTL_MS = 60_000;
 const STALLING_PROJECTOR = fileURLToPath(new URL('support/stallingProjector.ts', import.meta.url));
 
 describe('a partition whose holder stopped', () => {
@@ -22,15 +22,16 @@ describe('a partition whose holder stopped', () => {
     const { db, store } = context();
     const projection = recordingProjection({ name: 'abandoned' });
     await registerProjection(db, projection);
-    // An instance took the partition and died before its first batch.
-    const dead = await acquirePartitionLease(db, { group: processorNameOf('abandoned', 1), partitions: 1, holder: 'dead', ttlMs: TTL_MS });
-    expect(dead).not.toBeNull();
     const appended = await appendAcrossStreams(store, ['acc-1', 'acc-2'], 30, 10);
     await readThrough(store, START_OF_FEED, appended.checkpoint);
+    // An instance took the partition and died before its first batch.
+    const group = processorNameOf('abandoned', 1);
+    const dead = await acquirePartitionLease(db, { group, partitions: 1, holder: 'dead', ttlMs: TTL_MS });
+    expect(dead).not.toBeNull();
     const live = createProjector({ db, projections: [projection], holder: 'live', leaseTtlMs: TTL_MS });
 
     expect((await live.runUntilCaughtUp()).eventsApplied).toBe(0);
-    await sleep(TTL_MS + 200);
+    await expireLeases(db, group);
     expect((await live.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
   });
@@ -62,7 +63,7 @@ describe('a holder killed mid-batch', () => {
     const projection = recordingProjection({ name: 'killed', batchSize: 20 });
     const second = createProjector({ db, projections: [projection], holder: 'second', leaseTtlMs: TTL_MS });
     expect((await second.runUntilCaughtUp()).eventsApplied, 'the dead holder\'s lease still stands').toBe(0);
-    await sleep(TTL_MS + 200);
+    await expireLeases(db, processorNameOf('killed', 1));
     expect((await second.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
   });

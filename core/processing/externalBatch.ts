@@ -5,7 +5,8 @@ import type { BatchOutcome } from './batchOutcome';
 import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
 import type { SourcePage } from './FeedSource';
 import type { PartitionLease } from './PartitionLease';
-import { advanceCheckpointFenced, readPartition, recordInterruption } from './processorRecords';
+import { recordInterruption } from './failureRecords';
+import { advanceCheckpointFenced, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {

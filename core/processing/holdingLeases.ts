@@ -1,11 +1,11 @@
 import type { Queryable } from '../db';
 import type { PartitionLease } from './PartitionLease';
-import { acquirePartitionLease, releasePartitionLease, type LeaseRequest } from './partitionLeases';
+import { acquirePartitionLease, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
 
 /** The leases of one run: claimed one at a time, each given back when its partition is drained. */
 export interface RunLeases {
   /** Claims a free partition of the group that this run has not drained yet, or null when there is none. */
-  acquire(): Promise<PartitionLease | null>;
+  acquire(): Promise<AcquiredLease | null>;
   /** Gives a drained partition back at once, for other instances to take; this run does not take it again. */
   drained(lease: PartitionLease): Promise<void>;
 }

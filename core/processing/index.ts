@@ -1,6 +1,7 @@
 export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
+export { LeaseRanOutError } from './LeaseRanOutError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
@@ -23,6 +24,7 @@ export {
   listPartitionLeases,
   MAX_PARTITIONS,
   type LeaseRequest,
+  type AcquiredLease,
 } from './partitionLeases';
 export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
 export { holdingLeases } from './holdingLeases';

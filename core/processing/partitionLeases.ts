@@ -20,17 +20,20 @@ const ENSURE_PARTITIONS_SQL = `
 
 // The partition free longest goes first, so instances spread over the partitions
 // instead of all racing for partition 0. SKIP LOCKED: concurrent acquirers never wait.
+// A row whose holder is still set was never given back: its holder's time ran out.
 const ACQUIRE_SQL = `
-  UPDATE partition_leases AS l
-  SET holder = $3, epoch = l.epoch + 1, expires_at = clock_timestamp() + make_interval(secs => $4 / 1000.0),
-      acquired_at = clock_timestamp()
-  WHERE (l.lease_group, l.partition) = (
-    SELECT c.lease_group, c.partition FROM partition_leases AS c
+  WITH candidate AS (
+    SELECT c.lease_group, c.partition, c.holder AS ran_out_holder FROM partition_leases AS c
     WHERE c.lease_group = $1 AND c.partition < $2 AND c.expires_at < clock_timestamp() AND c.partition <> ALL ($5::integer[])
     ORDER BY c.expires_at, c.partition
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
-  RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at`;
+  UPDATE partition_leases AS l
+  SET holder = $3, epoch = l.epoch + 1, expires_at = clock_timestamp() + make_interval(secs => $4 / 1000.0),
+      acquired_at = clock_timestamp()
+  FROM candidate
+  WHERE (l.lease_group, l.partition) = (candidate.lease_group, candidate.partition)
+  RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at, candidate.ran_out_holder`;
 
 const RENEW_SQL = `
   UPDATE partition_leases AS l
@@ -64,13 +67,25 @@ function validate(request: LeaseRequest): void {
   if (!group || !holder) throw new LeaseRequestError('a lease needs a group and a holder');
 }
 
+/** A lease as acquired: whose lease it replaced, when that holder's time ran out before it gave the partition back. */
+export interface AcquiredLease extends PartitionLease {
+  /** The holder that never released the partition (its process ended or stalled); null when the partition was free. */
+  tookOverFrom: string | null;
+}
+
 /** Claims one free or expired partition of the group, or returns null when every partition is held. */
-export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<PartitionLease | null> {
+export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<AcquiredLease | null> {
   validate(request);
   const acquire = async () => {
-    const { rows } = await db.query<LeaseRow>(ACQUIRE_SQL, [request.group, request.partitions, request.holder, request.ttlMs, request.exclude ?? []]);
+    const { rows } = await db.query<LeaseRow & { ran_out_holder: string | null }>(ACQUIRE_SQL, [
+      request.group,
+      request.partitions,
+      request.holder,
+      request.ttlMs,
+      request.exclude ?? [],
+    ]);
     const row = rows[0];
-    return row ? toLease(row, request.partitions) : null;
+    return row ? { ...toLease(row, request.partitions), tookOverFrom: row.ran_out_holder } : null;
   };
   // The group's rows exist after its first use: only a miss needs to make sure of them.
   const lease = await acquire();

@@ -1,7 +1,5 @@
 import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
-import type { BatchRetry } from './BatchItemError';
-import type { FailurePolicy } from './failurePolicy';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 
 export class ProcessorDefinitionError extends Error {
@@ -145,7 +143,7 @@ export async function advanceCheckpoint(tx: Queryable, processor: string, partit
 // until the statement ends.
 // The processor's partition ($1, $2) is still the lease's whose holder and epoch are
 // these parameters: no one took it over.
-const notTakenOver = (holder: string, epoch: string) => `EXISTS (
+export const notTakenOver = (holder: string, epoch: string) => `EXISTS (
       SELECT FROM partition_leases l
       WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = ${holder} AND l.epoch = ${epoch}
       FOR SHARE)`;
@@ -168,73 +166,6 @@ export async function advanceCheckpointFenced(
     { name: 'processor_advance_fenced' },
   );
   return rowCount === 1;
-}
-
-export interface RecordedFailure {
-  state: 'running' | 'failed';
-  attempts: number;
-}
-
-// The partition gives up after max attempts; until then the next try waits the
-// base delay, doubled for each failure before this one, up to the maximum. The
-// doubling stops at 2^60, far past any maximum: 2 to the thousandth power is out of
-// float8's range, and a policy that never gives up gets there in a day of failing.
-// Attempts count failures of one kind in a row: a failure of the other kind starts
-// the count again (migrations/0022).
-const attemptsInARow = (retry: string) => `CASE WHEN failure_retry IS DISTINCT FROM ${retry} THEN 1 ELSE attempts + 1 END`;
-
-const RECORD_FAILURE_SQL = `
-  WITH streak AS (
-    SELECT ${attemptsInARow('$8')} AS attempts
-    FROM processor_partitions WHERE processor = $1 AND partition = $2
-    FOR UPDATE)
-  UPDATE processor_partitions AS p
-  SET attempts = s.attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
-      state = CASE WHEN s.attempts >= $5 THEN 'failed' ELSE 'running' END,
-      next_attempt_at = CASE WHEN s.attempts >= $5 THEN NULL
-        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ least(s.attempts - 1, 60), $7::float8) / 1000.0) END,
-      updated_at = now()
-  FROM streak AS s
-  WHERE p.processor = $1 AND p.partition = $2
-  RETURNING p.state, p.attempts`;
-
-const MAX_INTEGER = 2_147_483_647;
-
-/** Counts a failed batch on its partition, in a transaction fenced by the lease. */
-export async function recordFailure(
-  tx: Queryable,
-  processor: string,
-  partition: number,
-  failure: { error: string; itemId: string | null; retry: BatchRetry; policy: FailurePolicy },
-): Promise<RecordedFailure> {
-  const { maxAttempts, baseDelayMs, maxDelayMs } = failure.policy;
-  const { rows } = await tx.query<RecordedFailure>(RECORD_FAILURE_SQL, [
-    processor,
-    partition,
-    failure.error,
-    failure.itemId,
-    Math.min(maxAttempts, MAX_INTEGER),
-    baseDelayMs,
-    maxDelayMs,
-    failure.retry,
-  ]);
-  const row = rows[0];
-  if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);
-  return row;
-}
-
-// An external batch the world did not take (NATS away or refusing for a while): its
-// partition says why and how many tries in a row, as a failure that passes by itself
-// would, without a wait of its own (the run backs off in memory) and never failed.
-// Only while no one took the partition over; the next stored checkpoint clears it.
-const RECORD_INTERRUPTION_SQL = `
-  UPDATE processor_partitions
-  SET attempts = ${attemptsInARow("'until_it_passes'")}, failure_retry = 'until_it_passes', last_error = $3, updated_at = now()
-  WHERE processor = $1 AND partition = $2 AND ${notTakenOver('$4', '$5')}`;
-
-/** Records on its partition why an external batch was interrupted. */
-export async function recordInterruption(db: Queryable, lease: PartitionLease, error: string): Promise<void> {
-  await db.query(RECORD_INTERRUPTION_SQL, [lease.group, lease.partition, error, lease.holder, lease.epoch.toString()], { name: 'processor_record_interruption' });
 }
 
 /** Stops a processor for good, in the caller's transaction: its partitions take no more batches. */

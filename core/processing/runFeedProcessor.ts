@@ -1,8 +1,10 @@
 import type { Db } from '../db';
 import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
+import { recordLeaseRanOut } from './failureRecords';
 import { holdingLeases } from './holdingLeases';
-import type { PartitionLease } from './PartitionLease';
+import { LeaseRanOutError } from './LeaseRanOutError';
+import type { AcquiredLease } from './partitionLeases';
 import { registerProcessor } from './processorRecords';
 
 export interface ProcessorRunOptions {
@@ -35,14 +37,21 @@ export interface ProcessorRun {
 export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
 
 /** Claims up to `count` free partitions now. */
-async function acquireFree(acquire: () => Promise<PartitionLease | null>, count: number): Promise<PartitionLease[]> {
-  const leases: PartitionLease[] = [];
+async function acquireFree(acquire: () => Promise<AcquiredLease | null>, count: number): Promise<AcquiredLease[]> {
+  const leases: AcquiredLease[] = [];
   while (leases.length < count) {
     const lease = await acquire();
     if (!lease) break;
     leases.push(lease);
   }
   return leases;
+}
+
+/** The run that took a partition over counts its last holder's lost batch, and reports it as a failure of the run. */
+async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Result>, db: Db, lease: AcquiredLease, lostHolder: string): Promise<HandlerFailure | null> {
+  const error = new LeaseRanOutError(lostHolder);
+  const recorded = await recordLeaseRanOut(db, lease, error, processor.failurePolicy);
+  return recorded && { processor: processor.name, partition: lease.partition, error, state: recorded.state, attempts: recorded.attempts };
 }
 
 /**
@@ -65,9 +74,11 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   await holdingLeases(db, request, async (runLeases) => {
-    const drain = async (lease: PartitionLease) => {
+    const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
       try {
-        return await drainPartition(settings, processor, lease);
+        const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
+        const report = await drainPartition(settings, processor, lease);
+        return lost ? { ...report, failures: [lost, ...report.failures] } : report;
       } finally {
         await runLeases.drained(lease);
       }

@@ -7,7 +7,8 @@ import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { assertPartitionNotTakenOver } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { advanceCheckpoint, lockLeasedPartition, recordFailure } from './processorRecords';
+import { recordFailure } from './failureRecords';
+import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
 
 /**
  * Reads the partition's next page from its checkpoint, hands it to the handler

@@ -1,0 +1,106 @@
+import type { Queryable } from '../db';
+import type { BatchRetry } from './BatchItemError';
+import type { FailurePolicy } from './failurePolicy';
+import type { LeaseRanOutError } from './LeaseRanOutError';
+import type { PartitionLease } from './PartitionLease';
+import { notTakenOver } from './processorRecords';
+
+export interface RecordedFailure {
+  state: 'running' | 'failed';
+  attempts: number;
+}
+
+// The partition gives up after max attempts; until then the next try waits the
+// base delay, doubled for each failure before this one, up to the maximum. The
+// doubling stops at 2^60, far past any maximum: 2 to the thousandth power is out of
+// float8's range, and a policy that never gives up gets there in a day of failing.
+// Attempts count failures of one kind in a row: a failure of the other kind starts
+// the count again (migrations/0022).
+const attemptsInARow = (retry: string) => `CASE WHEN failure_retry IS DISTINCT FROM ${retry} THEN 1 ELSE attempts + 1 END`;
+
+const RECORD_FAILURE_SQL = `
+  WITH streak AS (
+    SELECT ${attemptsInARow('$8')} AS attempts
+    FROM processor_partitions WHERE processor = $1 AND partition = $2
+    FOR UPDATE)
+  UPDATE processor_partitions AS p
+  SET attempts = s.attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
+      state = CASE WHEN s.attempts >= $5 THEN 'failed' ELSE 'running' END,
+      next_attempt_at = CASE WHEN s.attempts >= $5 THEN NULL
+        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ least(s.attempts - 1, 60), $7::float8) / 1000.0) END,
+      updated_at = now()
+  FROM streak AS s
+  WHERE p.processor = $1 AND p.partition = $2
+  RETURNING p.state, p.attempts`;
+
+const MAX_INTEGER = 2_147_483_647;
+
+/** Counts a failed batch on its partition, in a transaction fenced by the lease. */
+export async function recordFailure(
+  tx: Queryable,
+  processor: string,
+  partition: number,
+  failure: { error: string; itemId: string | null; retry: BatchRetry; policy: FailurePolicy },
+): Promise<RecordedFailure> {
+  const { maxAttempts, baseDelayMs, maxDelayMs } = failure.policy;
+  const { rows } = await tx.query<RecordedFailure>(RECORD_FAILURE_SQL, [
+    processor,
+    partition,
+    failure.error,
+    failure.itemId,
+    Math.min(maxAttempts, MAX_INTEGER),
+    baseDelayMs,
+    maxDelayMs,
+    failure.retry,
+  ]);
+  const row = rows[0];
+  if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);
+  return row;
+}
+
+// An external batch the world did not take (NATS away or refusing for a while): its
+// partition says why and how many tries in a row, as a failure that passes by itself
+// would, without a wait of its own (the run backs off in memory) and never failed.
+// Only while no one took the partition over; the next stored checkpoint clears it.
+const RECORD_INTERRUPTION_SQL = `
+  UPDATE processor_partitions
+  SET attempts = ${attemptsInARow("'until_it_passes'")}, failure_retry = 'until_it_passes', last_error = $3, updated_at = now()
+  WHERE processor = $1 AND partition = $2 AND ${notTakenOver('$4', '$5')}`;
+
+/** Records on its partition why an external batch was interrupted. */
+export async function recordInterruption(db: Queryable, lease: PartitionLease, error: string): Promise<void> {
+  await db.query(RECORD_INTERRUPTION_SQL, [lease.group, lease.partition, error, lease.holder, lease.epoch.toString()], { name: 'processor_record_interruption' });
+}
+
+
+// A holder whose lease ran out before it gave its partition back most often died in a
+// batch (a crash, a Lambda's timeout) and rolled it back. Counted as a failure of the
+// batch under the processor's policy, so a batch that kills its process every time
+// ends as failed instead of being run again for ever: the first in a row is tried
+// again at once (one lost holder is most often a deploy or a timeout elsewhere), each
+// further one waits as a handler's failure would, one doubling behind. Only while the
+// new lease is held and the partition is running.
+const RECORD_LEASE_RAN_OUT_SQL = `
+  WITH streak AS (
+    SELECT ${attemptsInARow("'failure_policy'")} AS attempts
+    FROM processor_partitions WHERE processor = $1 AND partition = $2 AND state = 'running' AND ${notTakenOver('$4', '$5')}
+    FOR UPDATE)
+  UPDATE processor_partitions AS p
+  SET attempts = s.attempts, failure_retry = 'failure_policy', last_error = $3, failed_item_id = NULL,
+      state = CASE WHEN s.attempts >= $6 THEN 'failed' ELSE 'running' END,
+      next_attempt_at = CASE WHEN s.attempts >= $6 OR s.attempts = 1 THEN NULL
+        ELSE now() + make_interval(secs => least($7::float8 * 2 ^ least(s.attempts - 2, 60), $8::float8) / 1000.0) END,
+      updated_at = now()
+  FROM streak AS s
+  WHERE p.processor = $1 AND p.partition = $2
+  RETURNING p.state, p.attempts`;
+
+/** Counts, on a partition just taken over, that its last holder's lease ran out in its hands; null when there was nothing to count. */
+export async function recordLeaseRanOut(db: Queryable, lease: PartitionLease, error: LeaseRanOutError, policy: FailurePolicy): Promise<RecordedFailure | null> {
+  const { rows } = await db.query<RecordedFailure>(
+    RECORD_LEASE_RAN_OUT_SQL,
+    [lease.group, lease.partition, error.message, lease.holder, lease.epoch.toString(), Math.min(policy.maxAttempts, MAX_INTEGER), policy.baseDelayMs, policy.maxDelayMs],
+    { name: 'processor_record_lease_ran_out' },
+  );
+  return rows[0] ?? null;
+}

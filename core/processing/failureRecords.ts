@@ -78,8 +78,9 @@ export async function recordInterruption(db: Queryable, lease: PartitionLease, e
 // batch under the processor's policy, so a batch that kills its process every time
 // ends as failed instead of being run again for ever: the first in a row is tried
 // again at once (one lost holder is most often a deploy or a timeout elsewhere), each
-// further one waits as a handler's failure would, one doubling behind. Only while the
-// new lease is held and the partition is running.
+// further one waits as a handler's failure would, one doubling behind; a wait already
+// recorded (the lost holder's own failure) is never shortened. Only while the new
+// lease is held and the partition is running.
 const RECORD_LEASE_RAN_OUT_SQL = `
   WITH streak AS (
     SELECT ${attemptsInARow("'failure_policy'")} AS attempts
@@ -88,8 +89,9 @@ const RECORD_LEASE_RAN_OUT_SQL = `
   UPDATE processor_partitions AS p
   SET attempts = s.attempts, failure_retry = 'failure_policy', last_error = $3, failed_item_id = NULL,
       state = CASE WHEN s.attempts >= $6 THEN 'failed' ELSE 'running' END,
-      next_attempt_at = CASE WHEN s.attempts >= $6 OR s.attempts = 1 THEN NULL
-        ELSE now() + make_interval(secs => least($7::float8 * 2 ^ least(s.attempts - 2, 60), $8::float8) / 1000.0) END,
+      next_attempt_at = CASE WHEN s.attempts >= $6 THEN NULL
+        ELSE greatest(p.next_attempt_at, CASE WHEN s.attempts > 1
+          THEN now() + make_interval(secs => least($7::float8 * 2 ^ least(s.attempts - 2, 60), $8::float8) / 1000.0) END) END,
       updated_at = now()
   FROM streak AS s
   WHERE p.processor = $1 AND p.partition = $2

@@ -50,10 +50,6 @@ const THIS_LEASE = 'lease_group = $1 AND partition = $2 AND holder = $3 AND epoc
 
 const HELD_SQL = `SELECT 1 FROM partition_leases WHERE ${THIS_LEASE} AND expires_at >= clock_timestamp() FOR SHARE`;
 
-// Not taken over: the same holder and epoch, whether or not its time ran out. Only
-// an acquirer moves the epoch, and acquirers skip the share-locked row.
-const KEPT_SQL = `SELECT 1 FROM partition_leases WHERE ${THIS_LEASE} FOR SHARE`;
-
 const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
@@ -112,17 +108,6 @@ export async function releasePartitionLease(db: Queryable, lease: PartitionLease
  */
 export async function assertPartitionLeaseHeld(tx: Queryable, lease: PartitionLease): Promise<void> {
   await assertLeaseRow(tx, HELD_SQL, lease);
-}
-
-/**
- * Inside a transaction: throws PartitionLeaseLostError if another holder has
- * taken the partition over since this lease was granted; its time may have run
- * out. For work that closes what the lease's batch already did (counting its
- * failure): no one else has worked on the partition since, and no one can until
- * the transaction ends.
- */
-export async function assertPartitionNotTakenOver(tx: Queryable, lease: PartitionLease): Promise<void> {
-  await assertLeaseRow(tx, KEPT_SQL, lease);
 }
 
 /** Share-locks the lease's row if `sql` finds it, else throws PartitionLeaseLostError. */

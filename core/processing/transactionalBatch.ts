@@ -1,11 +1,11 @@
-import type { Db } from '../db';
+import type { Db, Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
-import { assertPartitionNotTakenOver } from './partitionLeases';
+import { releasePartitionLease } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { recordFailure } from './failureRecords';
 import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
@@ -15,6 +15,12 @@ import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
  * and stores the new checkpoint, all in one transaction: every item's effect is
  * kept exactly once, whatever crashes. The lease is checked inside the
  * transaction, so a holder that lost its lease writes nothing.
+ *
+ * A batch that fails (BatchItemError) is rolled back to a savepoint taken
+ * after the lease check, and its failure recorded in the same transaction: the
+ * lease row stays share-locked from the check to the commit, so no acquirer
+ * can take the partition and run the same batch again in between, even when
+ * the batch ran past its lease's time before failing.
  */
 export async function runTransactionalBatch<Item, Result>(
   db: Db,
@@ -32,27 +38,34 @@ export async function runTransactionalBatch<Item, Result>(
       if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
       if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
-      const page = await processor.source.read(tx, {
-        after: state.checkpoint,
-        limit: processor.batchSize,
-        partition: { index: partition, count: processor.partitions },
-      });
-      if (page.items.length > 0) {
-        const traces = processor.source.traceOf ? page.items.map((item) => processor.source.traceOf?.(item)) : [];
-        const attributes = { 'processor.name': name, 'processor.partition': partition, 'messaging.batch.message_count': page.items.length };
-        committed = { result: await inBatchSpan(`${name} process`, traces, attributes, () => handler.handle(page.items, { tx, partition, partitions: processor.partitions })) };
+      await tx.query(SAVEPOINT_SQL);
+      try {
+        const page = await processor.source.read(tx, {
+          after: state.checkpoint,
+          limit: processor.batchSize,
+          partition: { index: partition, count: processor.partitions },
+        });
+        if (page.items.length > 0) {
+          const traces = processor.source.traceOf ? page.items.map((item) => processor.source.traceOf?.(item)) : [];
+          const attributes = { 'processor.name': name, 'processor.partition': partition, 'messaging.batch.message_count': page.items.length };
+          committed = { result: await inBatchSpan(`${name} process`, traces, attributes, () => handler.handle(page.items, { tx, partition, partitions: processor.partitions })) };
+        }
+        // An idle poll that changes nothing writes nothing.
+        const moved = compareCheckpoints(page.checkpoint, state.checkpoint) !== 0;
+        if (moved || (page.caughtUp && !state.caughtUp)) {
+          await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
+        }
+        return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
+      } catch (error) {
+        if (!(error instanceof BatchItemError)) throw error;
+        committed = undefined;
+        await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
+        return countFailure(tx, processor, lease, error);
       }
-      // An idle poll that changes nothing writes nothing.
-      const moved = compareCheckpoints(page.checkpoint, state.checkpoint) !== 0;
-      if (moved || (page.caughtUp && !state.caughtUp)) {
-        await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
-      }
-      return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
     });
   } catch (error) {
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
-    if (!(error instanceof BatchItemError)) throw error;
-    return recordHandlerFailure(db, processor, lease, error);
+    throw error;
   }
   // Not the batch's failure, whatever it throws: the batch is committed, and its
   // partition must not be held back or marked failed for it. The run ends with the error.
@@ -60,31 +73,21 @@ export async function runTransactionalBatch<Item, Result>(
   return outcome;
 }
 
+const SAVEPOINT_SQL = 'SAVEPOINT feed_batch';
+const ROLLBACK_TO_SAVEPOINT_SQL = 'ROLLBACK TO SAVEPOINT feed_batch';
+
 /**
- * The batch rolled back; count the attempt, unless another holder took the
- * partition over meanwhile. A batch that ran past its lease's time (its share
- * lock kept acquirers off) still has its failure counted, so it waits out its
- * backoff instead of being run again at once with nothing recorded.
+ * The batch's effects are undone; its failure is counted on the partition and
+ * the lease given back, in the batch's transaction: the drain ends here, and a
+ * lease given back is not taken for one whose holder died (LeaseRanOutError).
  */
-async function recordHandlerFailure<Item, Result>(
-  db: Db,
-  processor: FeedProcessor<Item, Result>,
-  lease: PartitionLease,
-  error: BatchItemError,
-): Promise<BatchOutcome> {
-  try {
-    const recorded = await db.transaction(async (tx) => {
-      await assertPartitionNotTakenOver(tx, lease);
-      return recordFailure(tx, processor.name, lease.partition, {
-        error: describeError(error),
-        itemId: error.itemId,
-        retry: error.retry,
-        policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
-      });
-    });
-    return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
-  } catch (recordError) {
-    if (recordError instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
-    throw recordError;
-  }
+async function countFailure<Item, Result>(tx: Queryable, processor: FeedProcessor<Item, Result>, lease: PartitionLease, error: BatchItemError): Promise<BatchOutcome> {
+  await releasePartitionLease(tx, lease);
+  const recorded = await recordFailure(tx, processor.name, lease.partition, {
+    error: describeError(error),
+    itemId: error.itemId,
+    retry: error.retry,
+    policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
+  });
+  return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
 }

@@ -10,9 +10,12 @@ import {
 } from './errors';
 import type { AppendRequest } from './types';
 
-/** `Key (stream_id, version)=(account-1, 7) already exists.`: the version another writer took. */
+/**
+ * `Key (stream_id, version)=(account-1, 7) already exists.`: the version another
+ * writer took, read from the end, since a stream id may hold the same words.
+ */
 function conflictingVersion(detail: string | undefined): number | undefined {
-  const match = /, (\d+)\) already exists/.exec(detail ?? '');
+  const match = /, (\d+)\) already exists\.?$/.exec(detail ?? '');
   return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 

@@ -43,7 +43,7 @@ const AppendShape = z.object({
       commandId: name('command id'),
       commandType: z.string().check(z.minLength(1, 'command type must not be empty')),
       payloadHash: z.string().check(z.minLength(1, 'payload hash must not be empty')),
-      correlationId: z.optional(z.string()),
+      correlationId: z.optional(name('correlation id')),
       existing: z.optional(z.enum(['none', 'pending'])),
     }),
   ),
@@ -79,7 +79,7 @@ function obviouslyWellShapedRecord(record: unknown): boolean {
   if (!isPlainObject(record)) return false;
   const { commandId, commandType, payloadHash, correlationId, existing } = record as Record<string, unknown>;
   return isName(commandId) && isText(commandType) && isText(payloadHash)
-    && (correlationId === undefined || typeof correlationId === 'string') && (existing === undefined || existing === 'none' || existing === 'pending');
+    && (correlationId === undefined || isName(correlationId)) && (existing === undefined || existing === 'none' || existing === 'pending');
 }
 
 /** Refuses a request of the wrong shape with an EventValidationError naming every problem. */

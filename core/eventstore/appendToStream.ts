@@ -112,6 +112,25 @@ async function appendTraced<E extends EventShape>(db: Queryable, request: Append
 // held it before them (every append takes it), and so never conflict.
 const STREAM_LOCK_SQL = 'SELECT pg_advisory_xact_lock(1163067393, hashtext($1)) IS NULL AS locked';
 
+const SAVEPOINT_SQL = 'SAVEPOINT append_to_stream';
+const RELEASE_SQL = 'RELEASE SAVEPOINT append_to_stream';
+const ROLLBACK_TO_SQL = 'ROLLBACK TO SAVEPOINT append_to_stream';
+
+/**
+ * In a caller's transaction, the stream's lock is taken in a savepoint: an
+ * append the stream refuses (not found, another type, not the first write)
+ * writes nothing and leaves the transaction usable, so it must not leave the
+ * lock held either, holding up every other append to the stream until the
+ * caller's transaction ends. A statement that fails aborts the caller's
+ * transaction, whose end then releases the lock.
+ */
+async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
+  await tx.query(SAVEPOINT_SQL);
+  const rows = await insert(tx);
+  await tx.query(rows.length === 0 ? ROLLBACK_TO_SQL : RELEASE_SQL);
+  return rows;
+}
+
 async function appendOnce(db: Queryable, request: AppendRequest, serialized: SerializedAppend, scope: AppendScope): Promise<AppendResult> {
   const { expectedVersion } = request;
   const shape: AppendShape = {
@@ -129,7 +148,9 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
   };
   let rows: AppendedRow[];
   try {
-    rows = shape.check === 'head' && scope === 'own-transaction' && isDb(db) ? await db.transaction(insert) : await insert(db);
+    if (shape.check === 'exact') rows = await insert(db);
+    else if (scope === 'own-transaction' && isDb(db)) rows = await db.transaction(insert);
+    else rows = await insertHeldUntilRefused(db, insert);
   } catch (error) {
     const refusal = toAppendError(error, request);
     // On its own, the append can look up how far the stream got; a caller's transaction is aborted by now.

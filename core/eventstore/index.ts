@@ -26,7 +26,7 @@ export {
   type EventStoreErrorCode,
   type ValidationIssue,
 } from './errors';
-export { DEFAULT_MAX_EVENT_BYTES, MAX_NAME_LENGTH } from './validateAppend';
+export { DEFAULT_MAX_EVENT_BYTES, MAX_APPEND_BYTES, MAX_NAME_LENGTH } from './validateAppend';
 export { NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
 export { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
 export type * from './types';

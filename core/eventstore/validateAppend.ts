@@ -1,15 +1,20 @@
 import { findUnstorableText } from '../text/storableText';
+import { checkAppendShape, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
 import { checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
-import { checkAppendShape } from './appendShape';
 import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export { MAX_NAME_LENGTH } from './appendShape';
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+/**
+ * One append's events together, data and metadata: a batch goes to the database
+ * as one jsonb array, which PostgreSQL caps at 256 MiB, well before its own limits.
+ */
+export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
 
 /** New events are written at their type's current version; an explicit other version is refused. */
 function schemaVersionFor(
@@ -36,6 +41,16 @@ function schemaVersionFor(
 function unstorableRecordText(record: IdempotencyRecord): ValidationIssue[] {
   const { commandId, commandType, payloadHash, correlationId } = record;
   return findUnstorableText({ commandId, commandType, payloadHash, ...(correlationId === undefined ? {} : { correlationId }) }, 'idempotency');
+}
+
+// The event browser indexes each event's correlation id (migrations/0017), and an index
+// entry holds at most about 2.7 KB: a longer one would fail the append in the database.
+function checkCorrelationId(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
+  const { correlationId } = metadata;
+  if (correlationId === undefined) return;
+  if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > MAX_NAME_LENGTH) {
+    issues.push({ path, message: `must be a string of 1 to ${MAX_NAME_LENGTH} characters` });
+  }
 }
 
 /** One event as the database takes it: data and metadata as JSON text. */
@@ -70,6 +85,7 @@ export function validateAppend<E extends EventShape>(
   checkHeaderText(request.streamType, 'streamType', issues);
   if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
   const events: SerializedEvent[] = [];
+  let appendBytes = 0;
   request.events.forEach((event, index) => {
     issues.push(...findUnstorableText(event.type, `events.${index}.type`));
     const eventId = event.eventId ?? newEventId();
@@ -78,14 +94,19 @@ export function validateAppend<E extends EventShape>(
     const merged = { ...request.metadata, ...event.metadata };
     checkHeaderText(event.type, `events.${index}.type`, issues);
     checkHeaderMetadata(merged, `events.${index}.metadata`, issues);
+    checkCorrelationId(merged, `events.${index}.metadata.correlationId`, issues);
     const metadata = toJsonObject(merged, `events.${index}.metadata`, issues);
     if (data === undefined || metadata === undefined) return;
     const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);
+    appendBytes += bytes;
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }
     events.push({ eventId, type: event.type, schemaVersion, data, metadata });
   });
+  if (appendBytes > MAX_APPEND_BYTES) {
+    issues.push({ path: 'events', message: `the events are ${appendBytes} bytes together, over the limit of ${MAX_APPEND_BYTES} for one append` });
+  }
   const messages = serializeMessages(request.messages ?? [], maxEventBytes, issues);
   if (issues.length > 0) throw new EventValidationError(issues);
   return { events, messages };

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConcurrencyError,
+  createEventStore,
+  EventValidationError,
+  MAX_APPEND_BYTES,
+  StreamNotFoundError,
+  type AppendRequest,
+} from '../../core/eventstore';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(4);
+const event = { type: 'Happened', data: {} };
+const newStream = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
+
+const refusalOf = (append: Promise<unknown>) => append.then(() => undefined, (error: unknown) => error);
+
+describe('a conflict inside a caller\'s transaction', () => {
+  it('reports the version that collided, whatever the stream id holds', async () => {
+    const store = createEventStore(db());
+    const streamId = `order ${crypto.randomUUID()}, 7) already exists`;
+    await store.appendToStream({ streamId, streamType: 'order', expectedVersion: 'no_stream', events: [event] });
+
+    const error = await refusalOf(db().transaction((tx) => store.appendToStream({ streamId, streamType: 'order', expectedVersion: 'no_stream', events: [event] }, tx)));
+
+    expect(error).toBeInstanceOf(ConcurrencyError);
+    expect((error as ConcurrencyError).actualVersion).toBe(1);
+  });
+});
+
+describe('an append whose correlation id the event browser could not index', () => {
+  const tooLong = 'c'.repeat(201);
+
+  it.each([
+    ['in the metadata, too long', { metadata: { correlationId: tooLong } }, 'events.0.metadata.correlationId'],
+    ['in the metadata, not a string', { metadata: { correlationId: { nested: tooLong } } }, 'events.0.metadata.correlationId'],
+    ['in the command record, too long', { idempotency: { commandId: crypto.randomUUID(), commandType: 'Do', payloadHash: 'h', correlationId: tooLong } }, 'idempotency.correlationId'],
+  ] as const)('is refused as bad input and writes nothing: %s', async (_case, extra, path) => {
+    const store = createEventStore(db());
+    const streamId = newStream('correlated');
+    const request = { streamId, streamType: 't', expectedVersion: 'no_stream', events: [event], ...extra } as AppendRequest;
+
+    const error = await refusalOf(store.appendToStream(request));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues.map((issue) => issue.path)).toEqual([path]);
+    await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+});
+
+describe('a batch whose events each fit but together exceed one append', () => {
+  it('is refused as bad input at `events`, before the database', async () => {
+    const store = createEventStore(db());
+    const blob = 'x'.repeat(250_000);
+    const count = Math.ceil(MAX_APPEND_BYTES / blob.length) + 1;
+    const events = Array.from({ length: count }, (_, index) => ({ type: 'Chunk', data: { index, blob } }));
+    const streamId = newStream('upload');
+
+    const error = await refusalOf(store.appendToStream({ streamId, streamType: 'upload', expectedVersion: 'no_stream', events }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues).toEqual([{ path: 'events', message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+    await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+});
+
+describe('a stream_exists append refused inside a caller\'s transaction', () => {
+  it('holds up no other writer of the stream while the caller goes on', async () => {
+    const store = createEventStore(db());
+    const streamId = newStream('missing');
+    let callerDone: () => void = () => undefined;
+    const callerGoesOn = new Promise<void>((resolve) => {
+      callerDone = resolve;
+    });
+    let refused: (error: unknown) => void = () => undefined;
+    const refusal = new Promise<unknown>((resolve) => {
+      refused = resolve;
+    });
+    const caller = db().transaction(async (tx) => {
+      refused(await refusalOf(store.appendToStream({ streamId, streamType: 't', expectedVersion: 'stream_exists', events: [event] }, tx)));
+      await callerGoesOn;
+    });
+    try {
+      expect(await refusal).toBeInstanceOf(StreamNotFoundError);
+      // Had the refused append kept the stream's lock, this one would wait for the caller's end.
+      const other = store.appendToStream({ streamId, streamType: 't', expectedVersion: 'no_stream', events: [event] });
+      const stillWaiting = new Promise((resolve) => setTimeout(resolve, 15_000, 'still waiting'));
+      expect(await Promise.race([other.then(() => 'appended'), stillWaiting])).toBe('appended');
+    } finally {
+      callerDone();
+      await caller;
+    }
+    expect((await store.readStream(streamId)).events.map((stored) => stored.version)).toEqual([1]);
+  });
+});

@@ -3,16 +3,18 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { START_OF_FEED } from '../../core/eventstore';
-import { createProjector, getProjectionStatus, resumeProjection, type PartitionStatus } from '../../core/projections';
+import { createProjector, getProjectionStatus, processorNameOf, resumeProjection, type PartitionStatus } from '../../core/projections';
 import type { Db } from '../../core/db';
-import { sleep } from '../support/fixtures';
+import { expireLeases } from '../support/expireLeases';
 import { readThrough } from '../support/followFeed';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
 
-const TTL_MS = 1_500;
+// Long enough that a holder reaches its batch on a loaded runner; a killed holder's lease is expired by SQL.
+const TTL_MS = 60_000;
 const MAX_ATTEMPTS = 3;
-const BASE_DELAY_MS = 2_000;
+// Long enough to be seen on a loaded runner; the spec ends the wait by SQL once it has.
+const BASE_DELAY_MS = 30_000;
 const STALLING_PROJECTOR = fileURLToPath(new URL('support/stallingProjector.ts', import.meta.url));
 const NAME = 'poisoned';
 
@@ -21,7 +23,7 @@ const NAME = 'poisoned';
  * (then kills it there, as a batch that crashes its Lambda would) or its run
  * ends without one (then lets it go).
  */
-async function runHolder(url: string, holder: string): Promise<'killed in a batch' | 'ended without a batch'> {
+async function runHolder(db: Db, url: string, holder: string): Promise<'killed in a batch' | 'ended without a batch'> {
   const child = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, NAME, String(TTL_MS), holder, String(MAX_ATTEMPTS), String(BASE_DELAY_MS)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -37,8 +39,8 @@ async function runHolder(url: string, holder: string): Promise<'killed in a batc
   });
   child.kill('SIGKILL');
   await once(child, 'exit');
-  // A killed holder's lease stands until it runs out.
-  if (seen === 'killed in a batch') await sleep(TTL_MS + 300);
+  // A killed holder's lease stands until it runs out: end it now rather than wait.
+  if (seen === 'killed in a batch') await expireLeases(db, processorNameOf(NAME, 1));
   return seen;
 }
 
@@ -57,25 +59,25 @@ describe('a batch that kills its holder every time', () => {
     const appended = await appendAcrossStreams(store, ['acc-1', 'acc-2'], 10, 5);
     await readThrough(store, START_OF_FEED, appended.checkpoint);
 
-    expect(await runHolder(url, 'first')).toBe('killed in a batch');
+    expect(await runHolder(db, url, 'first')).toBe('killed in a batch');
 
     // Taken over from a holder that never gave it back: one attempt, tried again at once.
-    expect(await runHolder(url, 'second')).toBe('killed in a batch');
+    expect(await runHolder(db, url, 'second')).toBe('killed in a batch');
     expect(await partitionOf(db)).toMatchObject({ state: 'rebuilding', attempts: 1, nextAttemptAt: null });
     expect((await partitionOf(db)).lastError).toContain('the lease of first ran out');
 
     // The second in a row waits out the policy's first delay before its batch.
     const before = Date.now();
-    expect(await runHolder(url, 'third')).toBe('ended without a batch');
+    expect(await runHolder(db, url, 'third')).toBe('ended without a batch');
     const waiting = await partitionOf(db);
     expect(waiting).toMatchObject({ state: 'rebuilding', attempts: 2 });
     expect(waiting.lastError).toContain('the lease of second ran out');
-    expect(waiting.nextAttemptAt?.getTime()).toBeGreaterThan(before);
-    await sleep(Math.max(0, (waiting.nextAttemptAt?.getTime() ?? 0) - Date.now()) + 300);
+    expect(waiting.nextAttemptAt?.getTime()).toBeGreaterThan(before + BASE_DELAY_MS / 2);
+    await db.query('UPDATE processor_partitions SET next_attempt_at = now() WHERE processor = $1', [processorNameOf(NAME, 1)]);
 
     // The wait over, the batch is tried (and kills its holder) once more; the next takeover is the last attempt.
-    expect(await runHolder(url, 'fourth')).toBe('killed in a batch');
-    expect(await runHolder(url, 'fifth')).toBe('ended without a batch');
+    expect(await runHolder(db, url, 'fourth')).toBe('killed in a batch');
+    expect(await runHolder(db, url, 'fifth')).toBe('ended without a batch');
     const failed = await partitionOf(db);
     expect(failed).toMatchObject({ state: 'failed', attempts: MAX_ATTEMPTS, nextAttemptAt: null, failedEventId: null });
     expect(failed.lastError).toContain('the lease of fourth ran out');

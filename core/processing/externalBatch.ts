@@ -22,7 +22,7 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
  * the drain starts again from the stored checkpoint.
  */
 export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>) {
-  let stored: { checkpoint: Checkpoint; caughtUp: boolean } | undefined;
+  let stored: { checkpoint: Checkpoint; caughtUp: boolean; failing: boolean } | undefined;
   let ahead: Promise<SourcePage<Item>> | undefined;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
@@ -33,7 +33,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       const state = await readPartition(db, processor.name, lease.partition);
       if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
-      stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp };
+      stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp, failing: state.failing };
     }
     const from = stored;
     const page = await (ahead ?? read(lease, from.checkpoint));
@@ -45,17 +45,19 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
     const caughtUp = whole && page.caughtUp;
-    if (compareCheckpoints(checkpoint, from.checkpoint) !== 0 || (caughtUp && !from.caughtUp)) {
+    // A batch that ends a failure streak stores its checkpoint even if it did not move.
+    if (compareCheckpoints(checkpoint, from.checkpoint) !== 0 || (caughtUp && !from.caughtUp) || (whole && from.failing)) {
       if (!(await advanceCheckpointFenced(db, lease, from.checkpoint, { checkpoint, items: done, caughtUp }))) {
         ahead = undefined;
         return { kind: 'lease_lost' };
       }
-      stored = { checkpoint, caughtUp: from.caughtUp || caughtUp };
+      stored = { checkpoint, caughtUp: from.caughtUp || caughtUp, failing: false };
     }
     if (!whole) {
       ahead = undefined;
       // For the status only: failing to say so must not stop the retry.
       await recordInterruption(db, lease, describeError(outcome.error)).catch(() => undefined);
+      stored = { ...stored, failing: true };
       return { kind: 'interrupted', items: done, error: outcome.error };
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };

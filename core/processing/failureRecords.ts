@@ -78,18 +78,20 @@ export async function recordInterruption(db: Queryable, lease: PartitionLease, e
 // batch under the processor's policy, so a batch that kills its process every time
 // ends as failed instead of being run again for ever: the first in a row is tried
 // again at once (one lost holder is most often a deploy or a timeout elsewhere), each
-// further one waits as a handler's failure would, one doubling behind; a wait already
-// recorded (the lost holder's own failure) is never shortened. Only while the new
-// lease is held and the partition is running.
+// further one waits as a handler's failure would, one doubling behind (even a policy
+// of one attempt tries a lost batch once more); a wait already recorded (the lost
+// holder's own failure) is never shortened. Only while the new lease is held and the
+// partition is running. The next successful batch ends the streak, even an idle one.
 const RECORD_LEASE_RAN_OUT_SQL = `
   WITH streak AS (
     SELECT ${attemptsInARow("'failure_policy'")} AS attempts
     FROM processor_partitions WHERE processor = $1 AND partition = $2 AND state = 'running' AND ${notTakenOver('$4', '$5')}
+      AND NOT EXISTS (SELECT FROM feed_processors f WHERE f.name = $1 AND f.stopped_at IS NOT NULL)
     FOR UPDATE)
   UPDATE processor_partitions AS p
   SET attempts = s.attempts, failure_retry = 'failure_policy', last_error = $3, failed_item_id = NULL,
-      state = CASE WHEN s.attempts >= $6 THEN 'failed' ELSE 'running' END,
-      next_attempt_at = CASE WHEN s.attempts >= $6 THEN NULL
+      state = CASE WHEN s.attempts >= greatest($6, 2) THEN 'failed' ELSE 'running' END,
+      next_attempt_at = CASE WHEN s.attempts >= greatest($6, 2) THEN NULL
         ELSE greatest(p.next_attempt_at, CASE WHEN s.attempts > 1
           THEN now() + make_interval(secs => least($7::float8 * 2 ^ least(s.attempts - 2, 60), $8::float8) / 1000.0) END) END,
       updated_at = now()

@@ -44,6 +44,8 @@ export interface PartitionState {
   caughtUp: boolean;
   /** When a retry after a failure is due, if it is not yet. */
   waitUntil: Date | null;
+  /** A failure streak is recorded: the next successful batch ends it, even one with nothing to store. */
+  failing: boolean;
 }
 
 interface PartitionRow {
@@ -53,10 +55,12 @@ interface PartitionRow {
   state: 'running' | 'failed';
   caught_up: boolean;
   wait_until: Date | null;
+  failing: boolean;
 }
 
 const STATE_COLUMNS = `p.checkpoint_tx, p.checkpoint_position, p.state, p.caught_up_at IS NOT NULL AS caught_up,
-  CASE WHEN p.next_attempt_at > now() THEN p.next_attempt_at END AS wait_until, f.stopped_at IS NOT NULL AS stopped`;
+  CASE WHEN p.next_attempt_at > now() THEN p.next_attempt_at END AS wait_until, f.stopped_at IS NOT NULL AS stopped,
+  p.attempts > 0 AS failing`;
 
 const PARTITION = 'processor_partitions p JOIN feed_processors f ON f.name = p.processor WHERE p.processor = $1 AND p.partition = $2';
 
@@ -71,6 +75,7 @@ const toState = (row: PartitionRow): PartitionState => ({
   stopped: row.stopped,
   caughtUp: row.caught_up,
   waitUntil: row.wait_until,
+  failing: row.failing,
 });
 
 // The lease check and the checkpoint's lock in one round trip: the lease row is

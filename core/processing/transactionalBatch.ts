@@ -50,9 +50,9 @@ export async function runTransactionalBatch<Item, Result>(
           const attributes = { 'processor.name': name, 'processor.partition': partition, 'messaging.batch.message_count': page.items.length };
           committed = { result: await inBatchSpan(`${name} process`, traces, attributes, () => handler.handle(page.items, { tx, partition, partitions: processor.partitions })) };
         }
-        // An idle poll that changes nothing writes nothing.
+        // An idle poll that changes nothing writes nothing; one that ends a failure streak stores it.
         const moved = compareCheckpoints(page.checkpoint, state.checkpoint) !== 0;
-        if (moved || (page.caughtUp && !state.caughtUp)) {
+        if (moved || (page.caughtUp && !state.caughtUp) || state.failing) {
           await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
         }
         return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { acquirePartitionLease, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { expireLeases } from '../support/expireLeases';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(4);
+
+/** A caught-up one-partition processor of two events of its own, whose policy gives up at the third failure in a row. */
+async function caughtUpProcessor(name: string, maxAttempts: number): Promise<FeedProcessor<RecordedEvent>> {
+  const store = createEventStore(db());
+  const { events } = await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(5)] });
+  await untilFeedHorizonPasses(db());
+  const wanted = new Set(events.map((event) => event.eventId));
+  const processor: FeedProcessor<RecordedEvent> = {
+    name,
+    partitions: 1,
+    batchSize: 10,
+    source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (wanted.has(event.eventId) ? event.streamId : null) }),
+    failurePolicy: { maxAttempts, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    handler: { mode: 'transactional', handle: () => Promise.resolve() },
+  };
+  expect((await run(processor, 'first')).caughtUp).toBe(true);
+  return processor;
+}
+
+const run = (processor: FeedProcessor<RecordedEvent>, holder: string) =>
+  runFeedProcessor(processor, { db: db(), holder, leaseTtlMs: 60_000, deadline: Date.now() + 30_000, concurrency: 1 });
+
+/** An instance takes the partition and dies holding it; its lease runs out. */
+async function holderDies(processor: FeedProcessor<RecordedEvent>, holder: string): Promise<void> {
+  expect(await acquirePartitionLease(db(), { group: processor.name, partitions: 1, holder, ttlMs: 60_000 })).not.toBeNull();
+  await expireLeases(db(), processor.name);
+}
+
+describe('a lost holder on a caught-up partition', () => {
+  it('is counted by the run that takes over, and that run\'s batch, finding nothing new, ends the streak', async () => {
+    const processor = await caughtUpProcessor('idle_losses', 3);
+    for (const round of [1, 2, 3]) {
+      await holderDies(processor, `died-${round}`);
+      const taken = await run(processor, `successor-${round}`);
+      expect(taken.failures.map((failure) => failure.error.message)).toEqual([expect.stringContaining(`the lease of died-${round} ran out`) as unknown]);
+      const [partition] = await getProcessorStatus(db(), processor);
+      expect(partition).toMatchObject({ state: 'running', attempts: 0, lastError: null, nextAttemptAt: null });
+    }
+  });
+
+  it('is tried again once even under a policy of one attempt', async () => {
+    const processor = await caughtUpProcessor('one_attempt', 1);
+    await holderDies(processor, 'died');
+    const taken = await run(processor, 'successor');
+    expect(taken.failures).toHaveLength(1);
+    expect(taken.caughtUp).toBe(true);
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition).toMatchObject({ state: 'running', attempts: 0 });
+  });
+});

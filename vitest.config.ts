@@ -4,9 +4,12 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    // Files run in parallel, each on its own database. Two workers keep the peak
-    // (a 50-connection racing pool plus another file's pools) under PostgreSQL's
-    // default max_connections of 100.
+    // Files run in parallel, each on its own database. PostgreSQL's default
+    // max_connections is 100, and CI needs some for itself: at two workers the worst
+    // pair stays under 70. concurrentAppends holds the most, 38 at most (30 racing
+    // appenders beside its pool of 8), then commandBus and sweepPendingCommands, 28
+    // each; every other file measured under 20. A file that holds more must be
+    // weighed against this.
     maxWorkers: 2,
     // Handlers log and emit metrics through Powertools; tests assert on responses, not on stdout.
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },

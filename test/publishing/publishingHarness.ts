@@ -1,6 +1,6 @@
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, type EventStore, type EventStoreOptions } from '../../core/eventstore';
 import { createPublisher, readPublishingStatus, type Publisher, type PublisherOptions, type PublisherRunReport } from '../../core/publishing';
@@ -17,8 +17,15 @@ export interface PublishingHarness {
   streamName: string;
   /** The prefix of this harness's subjects, which its stream captures. */
   subjectPrefix: string;
+  /** A publisher of its own, closed (with its pool) when the test that made it ends. */
   publisher(overrides?: Partial<PublisherOptions>): Publisher;
   close(): Promise<void>;
+}
+
+/** A publisher the harness made, with the pool it opened for it (none when the test gave its own). */
+interface MadePublisher {
+  publisher: Publisher;
+  pool: Db | undefined;
 }
 
 export async function startPublishingHarness(options: EventStoreOptions = {}): Promise<PublishingHarness> {
@@ -28,8 +35,12 @@ export async function startPublishingHarness(options: EventStoreOptions = {}): P
   const db = createPgDb({ connectionString: database.url, max: 10 });
   const { name: streamName, prefix } = uniqueJetStream();
   const store = createEventStore(db, options);
-  const publishers: Publisher[] = [];
-  const pools: Db[] = [];
+  const open = new Set<MadePublisher>();
+  const closePublisher = async (entry: MadePublisher) => {
+    if (!open.delete(entry)) return;
+    await entry.publisher.close();
+    await entry.pool?.close();
+  };
   return {
     db,
     store,
@@ -38,9 +49,9 @@ export async function startPublishingHarness(options: EventStoreOptions = {}): P
     streamName,
     subjectPrefix: prefix,
     publisher(overrides = {}) {
-      // Each publisher gets its own pool and connection, as a separate Lambda would.
+      // Each publisher gets its own pool and connection, as a separate Lambda would. Both go when
+      // its test ends: kept until the file's end, one file's pools added up to 40-odd connections.
       const publisherDb = overrides.db ?? createPgDb({ connectionString: database.url, max: 3 });
-      if (!overrides.db) pools.push(publisherDb);
       const publisher = createPublisher({
         connect: () => connectNats(),
         stream: { name: streamName },
@@ -50,12 +61,13 @@ export async function startPublishingHarness(options: EventStoreOptions = {}): P
         ...overrides,
         db: publisherDb,
       });
-      publishers.push(publisher);
+      const entry = { publisher, pool: overrides.db ? undefined : publisherDb };
+      open.add(entry);
+      onTestFinished(() => closePublisher(entry));
       return publisher;
     },
     async close() {
-      for (const publisher of publishers) await publisher.close();
-      for (const pool of pools) await pool.close();
+      for (const entry of [...open]) await closePublisher(entry);
       await deleteJetStream(nc, streamName);
       await nc.close();
       await db.close();

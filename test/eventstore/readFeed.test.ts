@@ -8,7 +8,7 @@ import {
   type RecordedEvent,
 } from '../../core/eventstore';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
-import { deferred, deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
+import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 
 describeOnEachDriver('the global feed', (context) => {
@@ -57,32 +57,25 @@ describeOnEachDriver('the global feed', (context) => {
     const slow = uniqueStreamId();
     const fast = uniqueStreamId();
     const start = (await context().store.readFeed({ batchSize: 1 })).checkpoint;
-    const slowHeld = deferred();
-    const slowAppended = deferred();
 
-    // The slow transaction takes the lower global position, then commits last.
-    const slowWriter = context().db.transaction(async (tx) => {
-      const result = await context().store.appendToStream(
+    // The slow transaction takes the lower global position, then commits last. What it waits for runs inside
+    // it, so it ends with that, also when an assertion fails: left open, it would hold back every file's feed.
+    const { slowResult, fastResult, whileHeld } = await context().db.transaction(async (tx) => {
+      const slowResult = await context().store.appendToStream(
         { streamId: slow, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] },
         tx,
       );
-      slowAppended.resolve();
-      await slowHeld.promise;
-      return result;
+      const fastResult = await append({ streamId: fast, streamType: 'account', expectedVersion: 'no_stream', events: [opened('fast')] });
+
+      // A reader checkpointing "highest position seen" would now take the fast event and skip the slow one forever.
+      let checkpoint = start;
+      for (let page = await context().store.readFeed({ after: start }); ; page = await context().store.readFeed({ after: checkpoint })) {
+        expect(ofStreams(page.events, slow, fast)).toEqual([]);
+        checkpoint = page.checkpoint;
+        if (page.caughtUp) return { slowResult, fastResult, whileHeld: checkpoint };
+      }
     });
-    await slowAppended.promise;
-    const fastResult = await append({ streamId: fast, streamType: 'account', expectedVersion: 'no_stream', events: [opened('fast')] });
 
-    // A reader checkpointing "highest position seen" would now take the fast event and skip the slow one forever.
-    let whileHeld = start;
-    for (let page = await context().store.readFeed({ after: start }); ; page = await context().store.readFeed({ after: whileHeld })) {
-      expect(ofStreams(page.events, slow, fast)).toEqual([]);
-      whileHeld = page.checkpoint;
-      if (page.caughtUp) break;
-    }
-
-    slowHeld.resolve();
-    const slowResult = await slowWriter;
     expect(slowResult.checkpoint.position).toBeLessThan(fastResult.checkpoint.position);
     const { events } = await readThrough(context().store, whileHeld, fastResult.checkpoint);
     expect(ofStreams(events, slow, fast).map((event) => event.streamId)).toEqual([slow, fast]);

@@ -11,6 +11,7 @@ import {
   renewPartitionLease,
 } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
+import { deferred, sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let database: TestDatabase;
@@ -28,7 +29,17 @@ afterAll(async () => {
 
 let groups = 0;
 const newGroup = () => `group-${++groups}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the group's leases have run out by the database's clock; reading does not wait for a share-locked row. */
+async function untilExpired(group: string): Promise<void> {
+  const giveUpAt = Date.now() + 30_000;
+  for (;;) {
+    const { rows } = await db.query<{ expired: boolean }>('SELECT bool_and(expires_at < clock_timestamp()) AS expired FROM partition_leases WHERE lease_group = $1', [group]);
+    if (rows[0]?.expired) return;
+    if (Date.now() > giveUpAt) throw new Error(`the leases of ${group} did not run out`);
+    await sleep(50);
+  }
+}
 
 describe('partition leases', () => {
   it('hands each partition to one holder at a time, then has nothing left to give', async () => {
@@ -84,17 +95,25 @@ describe('partition leases', () => {
 
   it('lets no one take over while a transaction fenced by the current lease runs, even past expiry', async () => {
     const group = newGroup();
-    const lease = await acquirePartitionLease(db, { group, partitions: 1, holder: 'slow', ttlMs: 1_000 });
+    // Time enough for the fenced work to start on a loaded runner. It cannot be expired by SQL
+    // instead: the work share-locks the lease row, which an UPDATE would wait for.
+    const lease = await acquirePartitionLease(db, { group, partitions: 1, holder: 'slow', ttlMs: 3_000 });
     if (!lease) throw new Error('no lease');
-    let release = () => {};
+    const fenced = deferred();
+    const release = deferred();
     const fencedWork = db.transaction(async (tx) => {
       await assertPartitionLeaseHeld(tx, lease);
-      await new Promise<void>((resolve) => (release = resolve));
+      fenced.resolve();
+      await release.promise;
     });
-    await sleep(1_500);
-    expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'next', ttlMs: 60_000 })).toBeNull();
-    release();
-    await fencedWork;
+    try {
+      await fenced.promise;
+      await untilExpired(group);
+      expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'next', ttlMs: 60_000 })).toBeNull();
+    } finally {
+      release.resolve();
+      await fencedWork;
+    }
     expect(await acquirePartitionLease(db, { group, partitions: 1, holder: 'next', ttlMs: 60_000 })).toMatchObject({ holder: 'next' });
   });
 

@@ -31,7 +31,6 @@ describe('switching reads to a new generation', () => {
       await createEventStore(writerDb).appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(5)] }, tx);
       await commitDeposit.promise;
     });
-    await sleep(50);
 
     // The new version's handler runs inside the switch: there the deposit commits, and the serving generation gets its chance.
     let servingRun: Promise<unknown> | undefined;
@@ -50,10 +49,17 @@ describe('switching reads to a new generation', () => {
         return v2Base.apply(...args);
       },
     };
-    const [building] = await registerProjection(db, v2);
-    if (!building) throw new Error('v2 has no build');
+    try {
+      await sleep(50);
+      const [building] = await registerProjection(db, v2);
+      if (!building) throw new Error('v2 has no build');
 
-    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+      expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+    } finally {
+      // Also when the switch failed before its handler ran: a transaction left open would hold back every test file's feed.
+      commitDeposit.resolve();
+      await depositing;
+    }
     await servingRun;
 
     const applied = async (generation: number) => {

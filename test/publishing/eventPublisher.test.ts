@@ -157,10 +157,6 @@ describe('publishing stored events from the feed', () => {
       await harness.store.appendToStream<AccountEvent>({ streamId: late, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
       await commit.promise;
     });
-    await sleep(50);
-    for (const streamId of others) {
-      await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    }
     let appendedBehind: Promise<unknown> | undefined;
     const commitAndAppendBehind = () => {
       commit.resolve();
@@ -169,12 +165,20 @@ describe('publishing stored events from the feed', () => {
       );
       return appendedBehind;
     };
-    // Mid-drain (if the publisher is still reading), version 1 commits and version 2 is appended behind it.
-    const db = beforeEventPage(harness.db, 2, async () => {
+    try {
+      await sleep(50);
+      for (const streamId of others) {
+        await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      }
+      // Mid-drain (if the publisher is still reading), version 1 commits and version 2 is appended behind it.
+      const db = beforeEventPage(harness.db, 2, async () => {
+        await commitAndAppendBehind();
+      });
+      await harness.publisher({ db, batchSize: 1 }).run();
+    } finally {
+      // Also when the run failed: a transaction left open would hold back every test file's feed.
       await commitAndAppendBehind();
-    });
-    await harness.publisher({ db, batchSize: 1 }).run();
-    await commitAndAppendBehind();
+    }
     await publishEverything(harness.db, harness.publisher());
     expect((await messagesOf(harness, [late])).map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2]);
     await expectDeliveredOnceInOrder(harness, others, 1);

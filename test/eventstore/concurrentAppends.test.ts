@@ -6,7 +6,7 @@ import {
   type EventStore,
   type ExpectedVersion,
 } from '../../core/eventstore';
-import type { Db } from '../../core/db';
+import type { Db, Queryable } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 
@@ -27,6 +27,23 @@ async function withAppenderPool<T>(open: (max: number) => Db, work: (store: Even
     return await work(createEventStore(db));
   } finally {
     await db.close();
+  }
+}
+
+/**
+ * Waits until a session of this file's database waits on a lock, as an append
+ * held up by another transaction's does; or until `settled` says the append
+ * ended without waiting, which the spec then reports.
+ */
+async function untilSomeoneWaitsOnALock(db: Queryable, settled: () => boolean): Promise<void> {
+  const giveUpAt = Date.now() + 30_000;
+  for (;;) {
+    const { rows } = await db.query<{ waiting: boolean }>(
+      "SELECT exists (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock') AS waiting",
+    );
+    if (rows[0]?.waiting || settled()) return;
+    if (Date.now() > giveUpAt) throw new Error('the racing append neither waited on a lock nor settled');
+    await sleep(20);
   }
 }
 
@@ -128,7 +145,7 @@ describeOnEachDriver('concurrent appends to one stream', (context) => {
       await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(1)] }, tx);
       racing = store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(2)] });
       racing.then(() => (settled = true), () => (settled = true));
-      await sleep(150);
+      await untilSomeoneWaitsOnALock(db, () => settled);
       // Read before the commit: once it is sent, the racing append may settle before this callback's caller resumes.
       settledWhileOpen = settled;
     });

@@ -26,9 +26,11 @@ describe('switching reads to a new generation', () => {
 
     // A deposit in a transaction that starts before the switch and commits while it runs.
     const writerDb = connect(1);
+    const depositWritten = deferred();
     const commitDeposit = deferred();
     const depositing = writerDb.transaction(async (tx) => {
       await createEventStore(writerDb).appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(5)] }, tx);
+      depositWritten.resolve();
       await commitDeposit.promise;
     });
 
@@ -50,7 +52,7 @@ describe('switching reads to a new generation', () => {
       },
     };
     try {
-      await sleep(50);
+      await depositWritten.promise;
       const [building] = await registerProjection(db, v2);
       if (!building) throw new Error('v2 has no build');
 

@@ -151,10 +151,12 @@ describe('publishing stored events from the feed', () => {
   it('publishes an event whose transaction commits late before the next event of its stream', async () => {
     const late = uniqueStreamId();
     const others = [uniqueStreamId(), uniqueStreamId(), uniqueStreamId()];
+    const written = deferred();
     const commit = deferred();
     // Version 1 of `late` takes its transaction id first, then waits to commit.
     const lateAppend = harness.db.transaction(async (tx) => {
       await harness.store.appendToStream<AccountEvent>({ streamId: late, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+      written.resolve();
       await commit.promise;
     });
     let appendedBehind: Promise<unknown> | undefined;
@@ -166,7 +168,7 @@ describe('publishing stored events from the feed', () => {
       return appendedBehind;
     };
     try {
-      await sleep(50);
+      await written.promise;
       for (const streamId of others) {
         await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
       }

@@ -67,6 +67,7 @@ describe('four projector instances over four partitions', () => {
       Array.from({ length: PARTITIONS }, () => ['running', 0]),
     );
     const leases = await listPartitionLeases(reader, processorNameOf('recorded', 1));
+    expect(leases).toHaveLength(PARTITIONS);
     expect(leases.every((lease) => lease.holder === '')).toBe(true);
   });
 });

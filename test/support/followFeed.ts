@@ -34,3 +34,20 @@ export async function readThrough(
   }
   return { events, checkpoint };
 }
+
+/**
+ * Reads the feed from `after` page by page until a page says it caught up: what
+ * a reader sees in one go, without waiting for anything. Wait for the feed's
+ * horizon first (untilFeedHorizonPasses) when the events must be visible.
+ */
+export async function readToHead(
+  store: EventStore,
+  after: Checkpoint,
+  options: Omit<ReadFeedOptions, 'after'> = {},
+): Promise<{ events: RecordedEvent[]; checkpoint: Checkpoint }> {
+  const events: RecordedEvent[] = [];
+  for (let page = await store.readFeed({ ...options, after }); ; page = await store.readFeed({ ...options, after: page.checkpoint })) {
+    events.push(...page.events);
+    if (page.caughtUp) return { events, checkpoint: page.checkpoint };
+  }
+}

@@ -92,7 +92,9 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     // Widened, then requeued one by one: the key's second message first, its first after all the others.
     await jsm.streams.update(h.streamName, { max_msg_size: 64 * 1024 });
     for (const messageId of [second, ...others, first]) expect(await requeueParkedMessage(h.db, messageId ?? '')).toBe(true);
-    expect((await publisher.run()).requeued + (await publisher.run()).requeued).toBe(101);
+    // A run sends at most a hundred requeued messages; the next one sends the rest.
+    expect((await publisher.run()).requeued).toBe(100);
+    expect((await publisher.run()).requeued).toBe(1);
 
     expect(await versionsOf(h, key)).toEqual([1, 2]);
     expect(await listParkedMessages(h.db)).toEqual([]);

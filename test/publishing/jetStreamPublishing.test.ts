@@ -70,15 +70,18 @@ describe('publishing to JetStream with acknowledgements on one inbox', () => {
   it('calls a message unanswered within the timeout unreachable', async () => {
     // A plain subscriber that never answers: the server sees a responder, so no "no responders".
     const silent = nc.subscribe(`${prefix}silent.>`);
-    const publishing = jetStreamPublishing(nc, '_INBOX');
-    const started = performance.now();
-    const results = await publishing.publishAll([message({ subject: `${prefix}silent.account.Lost` }), message()], 300);
-    expect(results).toMatchObject([
-      { kind: 'unreachable', error: { name: 'TimeoutError' } },
-      { kind: 'published' },
-    ]);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
-    silent.unsubscribe();
+    try {
+      const publishing = jetStreamPublishing(nc, '_INBOX');
+      const started = performance.now();
+      const results = await publishing.publishAll([message({ subject: `${prefix}silent.account.Lost` }), message()], 300);
+      expect(results).toMatchObject([
+        { kind: 'unreachable', error: { name: 'TimeoutError' } },
+        { kind: 'published' },
+      ]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    } finally {
+      silent.unsubscribe();
+    }
   });
 
   it('gives up on what is still unanswered when the connection closes, without waiting for the timeout', async () => {
@@ -89,6 +92,7 @@ describe('publishing to JetStream with acknowledgements on one inbox', () => {
     await own.close();
     const results = await pending;
     expect(performance.now() - started).toBeLessThan(2_000);
+    expect(results).toHaveLength(2);
     for (const result of results) expect(['published', 'unreachable']).toContain(result.kind);
   });
 

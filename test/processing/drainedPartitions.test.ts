@@ -45,7 +45,7 @@ describe('a run’s drained partitions', () => {
     const first = runFeedProcessor(processor(seenByFirst), { db, holder: 'first', leaseTtlMs: 60_000, deadline: Date.now() + 30_000, concurrency: PARTITIONS });
     try {
       const freeHolder = async () => (await listPartitionLeases(db, 'giving_back')).find((lease) => lease.partition === 1)?.holder;
-      for (let waited = 0; (!seenByFirst.includes(free) || (await freeHolder()) === 'first') && waited < 3_000; waited += 20) await sleep(20);
+      for (let waited = 0; (!seenByFirst.includes(free) || (await freeHolder()) === 'first') && waited < 30_000; waited += 20) await sleep(20);
       expect(seenByFirst).toEqual([free]);
 
       // Partition 1 is drained; its next events are for whoever runs next.

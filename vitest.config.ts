@@ -6,7 +6,7 @@ export default defineConfig({
     pool: 'forks',
     // Files run in parallel, each on its own database. PostgreSQL's default
     // max_connections is 100, and CI needs some for itself: at two workers the worst
-    // pair stays under 70. concurrentAppends holds the most, 38 at most (30 racing
+    // pair stays under 90. concurrentAppends holds the most, 58 at most (50 racing
     // appenders beside its pool of 8), then commandBus and sweepPendingCommands, 28
     // each; every other file measured under 20. A file that holds more must be
     // weighed against this.

@@ -10,9 +10,10 @@ import type { Db, Queryable } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 
-// A connection each: with the file's own pool of 8, 38 connections, which leaves room
-// for the file running beside it under PostgreSQL's 100 (see vitest.config.ts).
-const APPENDERS = 30;
+// The 50 racing appenders, a connection each: with the file's own pool of 8,
+// 58 connections, which leaves room for the file running beside it under PostgreSQL's
+// 100 (see vitest.config.ts).
+const APPENDERS = 50;
 
 /** Opens every connection up front, so the appenders really run at the same moment. */
 async function warmPool(db: Db, size: number): Promise<void> {

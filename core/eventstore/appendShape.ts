@@ -50,7 +50,8 @@ const AppendShape = z.object({
 });
 
 const isText = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
-const isName = (value: unknown): boolean => typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH;
+/** A name as the store holds it: text of 1 to MAX_NAME_LENGTH characters. */
+export const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH;
 const MODES = new Set(['no_stream', 'stream_exists', 'any']);
 
 /**

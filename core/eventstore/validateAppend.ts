@@ -1,5 +1,5 @@
 import { findUnstorableText } from '../text/storableText';
-import { checkAppendShape, MAX_NAME_LENGTH } from './appendShape';
+import { checkAppendShape, isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
 import { checkHeaderMetadata, checkHeaderText } from './headerText';
@@ -47,8 +47,7 @@ function unstorableRecordText(record: IdempotencyRecord): ValidationIssue[] {
 // entry holds at most about 2.7 KB: a longer one would fail the append in the database.
 function checkCorrelationId(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
   const { correlationId } = metadata;
-  if (correlationId === undefined) return;
-  if (typeof correlationId !== 'string' || correlationId.length === 0 || correlationId.length > MAX_NAME_LENGTH) {
+  if (correlationId !== undefined && !isName(correlationId)) {
     issues.push({ path, message: `must be a string of 1 to ${MAX_NAME_LENGTH} characters` });
   }
 }

@@ -18,6 +18,10 @@ export interface RecordedFailure {
 // the count again (migrations/0022).
 const attemptsInARow = (retry: string) => `CASE WHEN failure_retry IS DISTINCT FROM ${retry} THEN 1 ELSE attempts + 1 END`;
 
+/** The next try's time: the base delay doubled `doublings` times, at most the maximum (both in ms). */
+const backoffAfter = (doublings: string, baseMs: string, maxMs: string) =>
+  `now() + make_interval(secs => least(${baseMs}::float8 * 2 ^ least(${doublings}, 60), ${maxMs}::float8) / 1000.0)`;
+
 const RECORD_FAILURE_SQL = `
   WITH streak AS (
     SELECT ${attemptsInARow('$8')} AS attempts
@@ -27,7 +31,7 @@ const RECORD_FAILURE_SQL = `
   SET attempts = s.attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
       state = CASE WHEN s.attempts >= $5 THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN s.attempts >= $5 THEN NULL
-        ELSE now() + make_interval(secs => least($6::float8 * 2 ^ least(s.attempts - 1, 60), $7::float8) / 1000.0) END,
+        ELSE ${backoffAfter('s.attempts - 1', '$6', '$7')} END,
       updated_at = now()
   FROM streak AS s
   WHERE p.processor = $1 AND p.partition = $2
@@ -93,7 +97,7 @@ const RECORD_LEASE_RAN_OUT_SQL = `
       state = CASE WHEN s.attempts >= greatest($6, 2) THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN s.attempts >= greatest($6, 2) THEN NULL
         ELSE greatest(p.next_attempt_at, CASE WHEN s.attempts > 1
-          THEN now() + make_interval(secs => least($7::float8 * 2 ^ least(s.attempts - 2, 60), $8::float8) / 1000.0) END) END,
+          THEN ${backoffAfter('s.attempts - 2', '$7', '$8')} END) END,
       updated_at = now()
   FROM streak AS s
   WHERE p.processor = $1 AND p.partition = $2

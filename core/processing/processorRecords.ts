@@ -140,12 +140,6 @@ export async function advanceCheckpoint(tx: Queryable, processor: string, partit
   await tx.query(ADVANCE_SQL, advanceParams(processor, partition, advance), { name: 'processor_advance' });
 }
 
-// Outside a transaction: only from the checkpoint the batch started at, and only
-// if no one took the partition over, in one statement. A stalled holder whose
-// lease was taken over stores nothing. One whose lease only ran out while its
-// batch published stores what it did: no one else has worked on the partition
-// since (an acquirer moves the epoch), and the share lock keeps acquirers off
-// until the statement ends.
 // The processor's partition ($1, $2) is still the lease's whose holder and epoch are
 // these parameters: no one took it over.
 export const notTakenOver = (holder: string, epoch: string) => `EXISTS (
@@ -153,6 +147,12 @@ export const notTakenOver = (holder: string, epoch: string) => `EXISTS (
       WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = ${holder} AND l.epoch = ${epoch}
       FOR SHARE)`;
 
+// Outside a transaction: only from the checkpoint the batch started at, and only
+// if no one took the partition over, in one statement. A stalled holder whose
+// lease was taken over stores nothing. One whose lease only ran out while its
+// batch published stores what it did: no one else has worked on the partition
+// since (an acquirer moves the epoch), and the share lock keeps acquirers off
+// until the statement ends.
 const ADVANCE_FENCED_SQL = `
   UPDATE processor_partitions SET ${ADVANCE_SET}
   WHERE processor = $1 AND partition = $2 AND checkpoint_tx = $7::xid8 AND checkpoint_position = $8

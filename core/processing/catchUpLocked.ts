@@ -8,6 +8,8 @@ import { advanceCheckpoint, lockPartition } from './processorRecords';
  * Whoever holds the partition's lease waits for this transaction at its next
  * batch and goes on from the checkpoint stored here. Returns whether the
  * partition is running and caught up: nothing past its checkpoint is visible.
+ * A partition with a failure streak is not: its batch is left to the failure
+ * policy (its backoff, its count of attempts), which a run here would bypass.
  */
 export async function catchUpLocked<Item, Result>(
   tx: Queryable,
@@ -17,7 +19,7 @@ export async function catchUpLocked<Item, Result>(
   maxBatches: number,
 ): Promise<boolean> {
   const state = await lockPartition(tx, processor.name, partition);
-  if (state?.state !== 'running' || state.stopped) return false;
+  if (state?.state !== 'running' || state.stopped || state.failing) return false;
   let { checkpoint } = state;
   for (let batch = 0; batch < maxBatches; batch++) {
     const page = await processor.source.read(tx, {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING } from '../../core/eventstore';
 import { acquirePartitionLease, DEFAULT_FAILURE_POLICY, renewPartitionLease } from '../../core/processing';
-import { activateIfCaughtUp, createProjector, generationTableName, processorNameOf, quoteIdentifier, registerProjection } from '../../core/projections';
+import { activateIfCaughtUp, createProjector, generationTableName, getProjectionStatus, processorNameOf, quoteIdentifier, registerProjection } from '../../core/projections';
 import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -93,5 +93,39 @@ describe('switching reads to a new generation', () => {
     expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(false);
 
     expect(await renewPartitionLease(db, serving, 60_000)).not.toBeNull();
+  });
+  it('leaves a build’s failing batch to its failure policy: the switch neither runs it again nor goes ahead', async () => {
+    const { db } = context();
+    const store = createEventStore(db);
+    const streamId = uniqueStreamId();
+    const { events } = await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(5)] });
+    const poison = events[1]?.eventId;
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [recordingProjection({ name: 'switch_after_failure', version: 1 })] }).runUntilCaughtUp();
+
+    // Version 2 fails on the deposit: its build waits out a long backoff there.
+    let attemptsOnPoison = 0;
+    const broken = recordingProjection({
+      name: 'switch_after_failure',
+      version: 2,
+      failOn: (event) => {
+        if (event.eventId !== poison) return false;
+        attemptsOnPoison += 1;
+        return true;
+      },
+    });
+    const longBackoff = { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 };
+    await createProjector({ db, projections: [broken], failurePolicy: longBackoff }).runUntilCaughtUp();
+    expect(attemptsOnPoison).toBe(1);
+
+    const [building] = await registerProjection(db, broken);
+    if (!building) throw new Error('v2 has no build');
+    expect(await activateIfCaughtUp(db, broken, building, NO_UPCASTING, longBackoff)).toBe(false);
+
+    expect(attemptsOnPoison, 'the failed batch waits out its backoff').toBe(1);
+    const [status] = await getProjectionStatus(db, 'switch_after_failure');
+    expect(status?.activeGeneration).toBe(1);
+    const build = status?.generations.find((generation) => generation.generation === 2);
+    expect(build?.partitions[0]).toMatchObject({ attempts: 1, failedEventId: poison });
   });
 });

@@ -33,6 +33,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       const state = await readPartition(db, processor.name, lease.partition);
       if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
+      // A wait the failure policy recorded (lost holders in a row) holds external batches too.
+      if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
       stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp, failing: state.failing };
     }
     const from = stored;

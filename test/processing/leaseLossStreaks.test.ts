@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { acquirePartitionLease, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { acquirePartitionLease, eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { deferred, deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
@@ -55,5 +55,52 @@ describe('a lost holder on a caught-up partition', () => {
     expect(taken.caughtUp).toBe(true);
     const [partition] = await getProcessorStatus(db(), processor);
     expect(partition).toMatchObject({ state: 'running', attempts: 0 });
+  });
+});
+
+describe('an external processor whose holders keep dying in a batch', () => {
+  it('waits out the backoff its second loss in a row records before it runs the batch again', async () => {
+    const store = createEventStore(db());
+    const { events } = await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(5)] });
+    await untilFeedHorizonPasses(db());
+    const wanted = new Set(events.map((event) => event.eventId));
+    const processorWith = (handle: ExternalHandler<RecordedEvent>['handle']): FeedProcessor<RecordedEvent> => ({
+      name: 'external_losses',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (wanted.has(event.eventId) ? event.streamId : null) }),
+      failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      handler: { mode: 'external', handle },
+    });
+    await holderDies(processorWith(() => Promise.resolve({ done: 0 })), 'died-first');
+
+    // The successor is tried at once, and dies in the batch too: it never returns, its lease runs out.
+    const inBatch = deferred();
+    const neverReturns = deferred();
+    const dying = run(processorWith(async (items) => {
+      inBatch.resolve();
+      await neverReturns.promise;
+      return { done: items.length };
+    }), 'died-second');
+    try {
+      await inBatch.promise;
+      await expireLeases(db(), 'external_losses');
+
+      let batches = 0;
+      const third = await run(processorWith((items) => {
+        batches += 1;
+        return Promise.resolve({ done: items.length });
+      }), 'third');
+
+      expect(third.failures.map((failure) => failure.error.message)).toEqual([expect.stringContaining('the lease of died-second ran out') as unknown]);
+      expect(batches, 'the batch waits out the backoff').toBe(0);
+      const [partition] = await getProcessorStatus(db(), processorWith(() => Promise.resolve({ done: 0 })));
+      expect(partition).toMatchObject({ state: 'running', attempts: 2 });
+      expect(partition?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
+    } finally {
+      neverReturns.resolve();
+      // Taken over meanwhile, the stalled holder stores nothing.
+      expect((await dying).items).toBe(0);
+    }
   });
 });

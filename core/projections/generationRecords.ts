@@ -125,10 +125,16 @@ export async function insertGeneration(tx: Queryable, next: NewGeneration): Prom
   return generation;
 }
 
-/** Retires a generation and stops its processor, in the caller's transaction. */
+/**
+ * Retires a generation and stops its processor, in the caller's transaction.
+ * Readers see the retirement when that transaction commits, so its time (from
+ * which the tables are kept) is taken when this statement runs, late in it,
+ * not when the transaction began: a slow switch begins seconds before any
+ * reader can see the generation retired.
+ */
 export async function retireGeneration(tx: Queryable, name: string, generation: number): Promise<void> {
   await tx.query(
-    `UPDATE projection_generations SET status = 'retired', retired_at = now() WHERE name = $1 AND generation = $2`,
+    `UPDATE projection_generations SET status = 'retired', retired_at = clock_timestamp() WHERE name = $1 AND generation = $2`,
     [name, generation],
   );
   await stopProcessor(tx, processorNameOf(name, generation));

@@ -128,4 +128,31 @@ describe('switching reads to a new generation', () => {
     const build = status?.generations.find((generation) => generation.generation === 2);
     expect(build?.partitions[0]).toMatchObject({ attempts: 1, failedEventId: poison });
   });
+  it('counts a retired generation’s time from the end of a slow switch, when readers can first see it retired', async () => {
+    const { db } = context();
+    const store = createEventStore(db);
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [recordingProjection({ name: 'slow_switch', version: 1 })] }).runUntilCaughtUp();
+
+    // The switch applies the build's first batch itself, and that batch is slow.
+    let slowBatchEnded: Date | undefined;
+    const v2 = recordingProjection({
+      name: 'slow_switch',
+      version: 2,
+      beforeApply: async (tx) => {
+        if (slowBatchEnded) return;
+        const { rows } = await tx.query<{ ended: Date }>('SELECT pg_sleep(1.5), clock_timestamp() AS ended');
+        slowBatchEnded = rows[0]?.ended;
+      },
+    });
+    const [building] = await registerProjection(db, v2);
+    if (!building) throw new Error('v2 has no build');
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+
+    const { rows } = await db.query<{ retired_at: Date }>('SELECT retired_at FROM projection_generations WHERE name = $1 AND generation = 1', ['slow_switch']);
+    expect(slowBatchEnded).toBeInstanceOf(Date);
+    // Its tables are kept RETIRED_TABLES_KEPT_MS from then: not from the switch's start, which readers never saw.
+    expect(rows[0]?.retired_at.getTime()).toBeGreaterThanOrEqual(slowBatchEnded?.getTime() ?? Number.POSITIVE_INFINITY);
+  });
 });

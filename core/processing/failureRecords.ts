@@ -18,9 +18,14 @@ export interface RecordedFailure {
 // the count again (migrations/0022).
 const attemptsInARow = (retry: string) => `CASE WHEN failure_retry IS DISTINCT FROM ${retry} THEN 1 ELSE attempts + 1 END`;
 
-/** The next try's time: the base delay doubled `doublings` times, at most the maximum (both in ms). */
+/**
+ * The next try's time: the base delay doubled `doublings` times, at most the
+ * maximum (both in ms), from the moment the failure is recorded. Not now(): a
+ * failed batch is counted in its own transaction, which began before the batch
+ * ran, and a batch that ran longer than the delay would retry at once.
+ */
 const backoffAfter = (doublings: string, baseMs: string, maxMs: string) =>
-  `now() + make_interval(secs => least(${baseMs}::float8 * 2 ^ least(${doublings}, 60), ${maxMs}::float8) / 1000.0)`;
+  `clock_timestamp() + make_interval(secs => least(${baseMs}::float8 * 2 ^ least(${doublings}, 60), ${maxMs}::float8) / 1000.0)`;
 
 const RECORD_FAILURE_SQL = `
   WITH streak AS (

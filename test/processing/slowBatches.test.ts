@@ -136,3 +136,29 @@ describe('a batch that runs past its lease’s time', () => {
     expect(handled).toEqual(eventIds);
   });
 });
+
+describe('a transactional batch that fails slowly', () => {
+  it('waits its whole backoff counted from the failure, not from when the batch began', async () => {
+    const eventIds = await appendOneStream();
+    // A backoff shorter than the batch: counted from the batch's start, it would be over before the failure.
+    const shortBackoff = { maxAttempts: 5, baseDelayMs: SLOW_BATCH_MS / 2, maxDelayMs: SLOW_BATCH_MS / 2 };
+    let failedAt = Number.POSITIVE_INFINITY;
+    const processor = {
+      ...processorOf(`slow_backoff_${++processors}`, eventIds, {
+        mode: 'transactional',
+        async handle(events) {
+          await sleep(SLOW_BATCH_MS);
+          failedAt = Date.now();
+          throw new BatchItemError('the downstream table is locked', events[0]?.eventId ?? null, new Error('lock timeout'));
+        },
+      }),
+      failurePolicy: shortBackoff,
+    };
+
+    await runFeedProcessor(processor, { db, holder: 'slow', leaseTtlMs: 60_000, deadline: Date.now() + 3 * SLOW_BATCH_MS, concurrency: 1 });
+
+    const [partition] = await getProcessorStatus(db, processor);
+    expect(partition).toMatchObject({ state: 'running', attempts: 1 });
+    expect(partition?.nextAttemptAt?.getTime()).toBeGreaterThanOrEqual(failedAt + shortBackoff.baseDelayMs);
+  });
+});

@@ -57,7 +57,10 @@ function backoffMs(backoff: Backoff, interruptions: number): number {
  * Runs batches on one leased partition until it is caught up, fails, waits out
  * a backoff, loses its lease, or meets the deadline. The lease is renewed once
  * half its time is used, measured on this process's own monotonic clock (the
- * database's expiry and this clock are never compared).
+ * database's expiry and this clock are never compared), and before every
+ * external batch: nothing locks its lease while it works outside the database,
+ * so each starts with a whole lease, and one shorter than the lease is never
+ * taken over. A transactional batch holds its lease row locked to its commit.
  */
 export async function drainPartition<Item, Result>(
   settings: DrainSettings,
@@ -73,8 +76,10 @@ export async function drainPartition<Item, Result>(
   let lease = acquired;
   let renewedAt = performance.now();
   let interruptions = 0;
+  let batches = 0;
   while (Date.now() < settings.deadline) {
-    if (performance.now() - renewedAt > settings.leaseTtlMs / 2) {
+    const renewBeforeBatch = handler.mode === 'external' && batches++ > 0;
+    if (renewBeforeBatch || performance.now() - renewedAt > settings.leaseTtlMs / 2) {
       const renewed = await renewPartitionLease(settings.db, lease, settings.leaseTtlMs);
       if (!renewed) return { ...report, endedBy: 'lease_lost' };
       lease = renewed;

@@ -35,11 +35,13 @@ const ACQUIRE_SQL = `
   WHERE (l.lease_group, l.partition) = (candidate.lease_group, candidate.partition)
   RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at, candidate.ran_out_holder`;
 
+// Renewed while no one took the partition over (an acquirer moves the epoch), even
+// if its time ran out meanwhile: a batch longer than what was left of the lease is
+// not a dead holder, and the row lock orders this against an acquirer.
 const RENEW_SQL = `
   UPDATE partition_leases AS l
   SET expires_at = clock_timestamp() + make_interval(secs => $5 / 1000.0)
   WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4
-    AND l.expires_at >= clock_timestamp()
   RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at`;
 
 const RELEASE_SQL = `
@@ -90,7 +92,7 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
   return acquire();
 }
 
-/** Extends a lease that is still held; null once it expired or another holder took it. */
+/** Extends a lease no other holder took, even one whose time ran out meanwhile; null once taken over or given back. */
 export async function renewPartitionLease(db: Queryable, lease: PartitionLease, ttlMs: number): Promise<PartitionLease | null> {
   const { rows } = await db.query<LeaseRow>(RENEW_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString(), ttlMs]);
   const row = rows[0];

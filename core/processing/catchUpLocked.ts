@@ -4,7 +4,8 @@ import { advanceCheckpoint, lockPartition } from './processorRecords';
 
 /**
  * Inside the caller's transaction: locks a partition of a transactional
- * processor and runs batches on it until it is caught up, at most `maxBatches`.
+ * processor and runs batches on it until it is caught up, at most `maxBatches`,
+ * none starting at or after `deadline` (epoch ms).
  * Whoever holds the partition's lease waits for this transaction at its next
  * batch and goes on from the checkpoint stored here. Returns whether the
  * partition is running and caught up: nothing past its checkpoint is visible.
@@ -16,12 +17,13 @@ export async function catchUpLocked<Item, Result>(
   processor: FeedProcessor<Item, Result>,
   handler: TransactionalHandler<Item, Result>,
   partition: number,
-  maxBatches: number,
+  limits: { maxBatches: number; deadline: number },
 ): Promise<boolean> {
   const state = await lockPartition(tx, processor.name, partition);
   if (state?.state !== 'running' || state.stopped || state.failing) return false;
   let { checkpoint } = state;
-  for (let batch = 0; batch < maxBatches; batch++) {
+  for (let batch = 0; batch < limits.maxBatches; batch++) {
+    if (Date.now() >= limits.deadline) return false;
     const page = await processor.source.read(tx, {
       after: checkpoint,
       limit: processor.batchSize,

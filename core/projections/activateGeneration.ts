@@ -35,8 +35,10 @@ const SWITCH_CATCH_UP_BATCHES = 10;
  * then locks the build's partitions and applies what arrived since the
  * build's last batch (a few batches at most; more, and it rolls back, the
  * fence too, and gives up until the next run), so writers that never pause do not hold the switch off. Every
- * partition must be running. The old generation is retired (its tables stay
- * for a later build to drop). Returns whether this call made the switch.
+ * partition must be running. No switch starts, and no batch of one, at or
+ * after `deadline` (epoch ms): it rolls back and gives up. The old generation
+ * is retired (its tables stay for a later build to drop). Returns whether this
+ * call made the switch.
  */
 export async function activateIfCaughtUp(
   db: Db,
@@ -44,10 +46,11 @@ export async function activateIfCaughtUp(
   generation: Generation,
   upcaster: EventUpcaster,
   failurePolicy: FailurePolicy,
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<boolean> {
   const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
   const { handler } = processor;
-  if (handler.mode !== 'transactional') return false;
+  if (handler.mode !== 'transactional' || Date.now() >= deadline) return false;
   const switching = db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
@@ -57,7 +60,7 @@ export async function activateIfCaughtUp(
     const { rows: serving } = await tx.query<{ generation: number }>(ACTIVE_SQL, [projection.name]);
     await tx.query(FENCE_SERVING_SQL, [serving.map((old) => processorNameOf(projection.name, old.generation))]);
     for (let partition = 0; partition < generation.partitions; partition++) {
-      if (!(await catchUpLocked(tx, processor, handler, partition, SWITCH_CATCH_UP_BATCHES))) throw new SwitchGivenUp();
+      if (!(await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }
     for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
     await tx.query(SWITCH_SQL, [projection.name, generation.generation]);

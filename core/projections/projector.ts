@@ -76,7 +76,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;
     for (const failure of result.failures) options.onHandlerError?.(failure);
-    if (generation.status === 'building' && result.caughtUp && (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy))) {
+    if (generation.status === 'building' && result.caughtUp && (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline))) {
       run.activated.push({ name: projection.name, generation: generation.generation });
     }
   }

@@ -155,4 +155,59 @@ describe('switching reads to a new generation', () => {
     // Its tables are kept RETIRED_TABLES_KEPT_MS from then: not from the switch's start, which readers never saw.
     expect(rows[0]?.retired_at.getTime()).toBeGreaterThanOrEqual(slowBatchEnded?.getTime() ?? Number.POSITIVE_INFINITY);
   });
+  it('switches a build that caught up only past its run’s deadline in the next run, not in that one', async () => {
+    const { db } = context();
+    const store = createEventStore(db);
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [recordingProjection({ name: 'late_catch_up', version: 1 })] }).runUntilCaughtUp();
+
+    let deadline = Number.POSITIVE_INFINITY;
+    const v2 = recordingProjection({
+      name: 'late_catch_up',
+      version: 2,
+      // The build's one batch starts before the deadline and ends after it.
+      beforeApply: () => sleep(Math.max(0, deadline - Date.now() + 100)),
+    });
+    const projector = createProjector({ db, projections: [v2] });
+    deadline = Date.now() + 500;
+    const late = await projector.runUntilCaughtUp({ deadline });
+    deadline = Number.POSITIVE_INFINITY;
+
+    expect(late.eventsApplied).toBeGreaterThan(0);
+    expect(late.activated).toEqual([]);
+    expect((await projector.runUntilCaughtUp()).activated).toEqual([{ name: 'late_catch_up', generation: 2 }]);
+  });
+
+  it('gives a switch up, rolled back, rather than start a catch-up batch at or after its deadline', async () => {
+    const { db } = context();
+    const store = createEventStore(db);
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: 4 }, () => deposited(1))] });
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [recordingProjection({ name: 'switch_deadline', version: 1 })] }).runUntilCaughtUp();
+
+    // Five batches of 400 ms to catch up, and a deadline after the third has started.
+    const batchStarts: number[] = [];
+    const v2 = recordingProjection({
+      name: 'switch_deadline',
+      version: 2,
+      batchSize: 1,
+      beforeApply: async () => {
+        batchStarts.push(Date.now());
+        await sleep(400);
+      },
+    });
+    const [building] = await registerProjection(db, v2);
+    if (!building) throw new Error('v2 has no build');
+    const deadline = Date.now() + 1_000;
+
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline)).toBe(false);
+
+    expect(batchStarts.length).toBeGreaterThan(0);
+    expect(batchStarts.filter((at) => at >= deadline)).toEqual([]);
+    const [status] = await getProjectionStatus(db, 'switch_deadline');
+    expect(status?.activeGeneration).toBe(1);
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${quoteIdentifier(generationTableName('switch_deadline', 'applied', 2))}`);
+    expect(rows[0]?.n, 'the switch’s batches rolled back with it').toBe(0);
+  });
 });

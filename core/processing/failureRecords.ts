@@ -37,7 +37,7 @@ const RECORD_FAILURE_SQL = `
       state = CASE WHEN s.attempts >= $5 THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN s.attempts >= $5 THEN NULL
         ELSE ${backoffAfter('s.attempts - 1', '$6', '$7')} END,
-      updated_at = now()
+      updated_at = clock_timestamp()
   FROM streak AS s
   WHERE p.processor = $1 AND p.partition = $2
   RETURNING p.state, p.attempts`;

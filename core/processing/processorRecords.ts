@@ -114,9 +114,11 @@ export async function readPartition(db: Queryable, processor: string, partition:
   return rows[0] ? toState(rows[0]) : null;
 }
 
+// Stored at the end of a batch's transaction: its times are the statement's, not
+// the transaction's start, which a slow batch puts well before.
 const ADVANCE_SET = `checkpoint_tx = $3::xid8, checkpoint_position = $4, items_processed = items_processed + $5,
-  caught_up_at = CASE WHEN $6::boolean THEN coalesce(caught_up_at, now()) ELSE caught_up_at END,
-  attempts = 0, failure_retry = NULL, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = now()`;
+  caught_up_at = CASE WHEN $6::boolean THEN coalesce(caught_up_at, clock_timestamp()) ELSE caught_up_at END,
+  attempts = 0, failure_retry = NULL, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = clock_timestamp()`;
 
 const ADVANCE_SQL = `UPDATE processor_partitions SET ${ADVANCE_SET} WHERE processor = $1 AND partition = $2`;
 

@@ -138,7 +138,7 @@ describe('a batch that runs past its lease’s time', () => {
 });
 
 describe('a transactional batch that fails slowly', () => {
-  it('waits its whole backoff counted from the failure, not from when the batch began', async () => {
+  it('waits its whole backoff counted from the failure, not from when the batch began, and its status dates the failure', async () => {
     const eventIds = await appendOneStream();
     // A backoff shorter than the batch: counted from the batch's start, it would be over before the failure.
     const shortBackoff = { maxAttempts: 5, baseDelayMs: SLOW_BATCH_MS / 2, maxDelayMs: SLOW_BATCH_MS / 2 };
@@ -160,5 +160,6 @@ describe('a transactional batch that fails slowly', () => {
     const [partition] = await getProcessorStatus(db, processor);
     expect(partition).toMatchObject({ state: 'running', attempts: 1 });
     expect(partition?.nextAttemptAt?.getTime()).toBeGreaterThanOrEqual(failedAt + shortBackoff.baseDelayMs);
+    expect(partition?.updatedAt.getTime()).toBeGreaterThanOrEqual(failedAt);
   });
 });

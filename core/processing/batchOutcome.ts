@@ -4,7 +4,7 @@ import type { BatchItemError } from './BatchItemError';
 /** What one batch on a leased partition came to. */
 export type BatchOutcome =
   | { kind: 'applied'; items: number; checkpoint: Checkpoint; caughtUp: boolean }
-  /** The handler failed: nothing of the batch was kept; retried after the wait, or never once failed. */
+  /** The handler failed, or the source on an item it cannot hand over: nothing of the batch was kept; retried after the wait, or never once failed. */
   | { kind: 'handler_failed'; error: BatchItemError; state: 'running' | 'failed'; attempts: number }
   /** An external batch got part of the way: the rest waits for a backoff. */
   | { kind: 'interrupted'; items: number; error: unknown }

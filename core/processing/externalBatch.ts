@@ -1,17 +1,36 @@
 import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
 import { compareCheckpoints, type Checkpoint } from '../eventstore';
+import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
 import type { SourcePage } from './FeedSource';
-import type { PartitionLease } from './PartitionLease';
-import { recordInterruption } from './failureRecords';
-import { advanceCheckpointFenced, readPartition } from './processorRecords';
+import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
+import { countItemFailure, recordInterruption } from './failureRecords';
+import { advanceCheckpointFenced, lockLeasedPartition, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
+}
+
+/**
+ * An item the source cannot hand over (an event no upcaster reads) fails the
+ * batch under the failure policy, as in a transactional processor: counted on
+ * the partition while the lease is still held, and the drain ends there.
+ */
+async function countUnreadable<Item>(db: Db, processor: FeedProcessor<Item>, lease: PartitionLease, error: BatchItemError): Promise<BatchOutcome> {
+  try {
+    const recorded = await db.transaction(async (tx) => {
+      await lockLeasedPartition(tx, lease);
+      return countItemFailure(tx, processor, lease.partition, error);
+    });
+    return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
+  } catch (lost) {
+    if (lost instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
+    throw lost;
+  }
 }
 
 /**
@@ -38,7 +57,14 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp, failing: state.failing };
     }
     const from = stored;
-    const page = await (ahead ?? read(lease, from.checkpoint));
+    let page: SourcePage<Item>;
+    try {
+      page = await (ahead ?? read(lease, from.checkpoint));
+    } catch (error) {
+      ahead = undefined;
+      if (error instanceof BatchItemError) return countUnreadable(db, processor, lease, error);
+      throw error;
+    }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
     const outcome = items.length > 0 ? await handler.handle(items, { partition: lease.partition, partitions: processor.partitions }) : { done: 0 };

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
-import type { BatchRetry } from './BatchItemError';
+import { describeError } from '../errors/describeError';
+import type { BatchItemError, BatchRetry } from './BatchItemError';
 import type { FailurePolicy } from './failurePolicy';
 import type { LeaseRanOutError } from './LeaseRanOutError';
 import type { PartitionLease } from './PartitionLease';
@@ -65,6 +66,21 @@ export async function recordFailure(
   const row = rows[0];
   if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);
   return row;
+}
+
+/** Counts a batch's BatchItemError under the processor's policy; one that passes by itself is retried without end. */
+export function countItemFailure(
+  tx: Queryable,
+  processor: { name: string; failurePolicy: FailurePolicy },
+  partition: number,
+  error: BatchItemError,
+): Promise<RecordedFailure> {
+  return recordFailure(tx, processor.name, partition, {
+    error: describeError(error),
+    itemId: error.itemId,
+    retry: error.retry,
+    policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
+  });
 }
 
 // An external batch the world did not take (NATS away or refusing for a while): its

@@ -1,5 +1,4 @@
 import type { Db, Queryable } from '../db';
-import { describeError } from '../errors/describeError';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
@@ -7,7 +6,7 @@ import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { releasePartitionLease } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { recordFailure } from './failureRecords';
+import { countItemFailure } from './failureRecords';
 import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
 
 /**
@@ -83,11 +82,6 @@ const ROLLBACK_TO_SAVEPOINT_SQL = 'ROLLBACK TO SAVEPOINT feed_batch';
  */
 async function countFailure<Item, Result>(tx: Queryable, processor: FeedProcessor<Item, Result>, lease: PartitionLease, error: BatchItemError): Promise<BatchOutcome> {
   await releasePartitionLease(tx, lease);
-  const recorded = await recordFailure(tx, processor.name, lease.partition, {
-    error: describeError(error),
-    itemId: error.itemId,
-    retry: error.retry,
-    policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
-  });
+  const recorded = await countItemFailure(tx, processor, lease.partition, error);
   return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
 }

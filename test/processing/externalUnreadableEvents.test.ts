@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { AccountEvent } from '../../core/bank';
+import { createEventStore, type RecordedEvent } from '../../core/eventstore';
+import { eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { defineUpcasters } from '../../core/upcasting';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { opened, uniqueStreamId } from '../support/fixtures';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(4);
+const PARTITIONS = 2;
+
+/** A new stream id that the partitioning puts in `partition`. */
+async function streamIn(partition: number): Promise<string> {
+  for (;;) {
+    const streamId = uniqueStreamId();
+    const { rows } = await db().query<{ p: number }>('SELECT stream_partition($1, $2) AS p', [streamId, PARTITIONS]);
+    if (rows[0]?.p === partition) return streamId;
+  }
+}
+
+describe('an external processor meets an event it cannot read, stored by newer code', () => {
+  it('records it on its partition, waits out the backoff, and its run goes on to the other partition', async () => {
+    const store = createEventStore(db());
+    const held = await streamIn(0);
+    const healthy = await streamIn(1);
+    const unreadable = await store.appendToStream<AccountEvent>({
+      streamId: held,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened(), { type: 'MoneyDeposited', data: { amount: 7 }, schemaVersion: 2 }],
+    });
+    const readable = await store.appendToStream({ streamId: healthy, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+    const handled: string[] = [];
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'external_newer_events',
+      partitions: PARTITIONS,
+      batchSize: 10,
+      // This code knows MoneyDeposited at version 1 only. This file's database holds only these two streams.
+      source: eventFeedSource({ upcaster: defineUpcasters([]) }),
+      failurePolicy: { maxAttempts: 2, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      handler: {
+        mode: 'external',
+        handle: (items) => {
+          handled.push(...items.map((item) => item.eventId));
+          return Promise.resolve({ done: items.length });
+        },
+      },
+    };
+    // One partition at a time: the held partition is taken first, and must not hold the other back.
+    const runOnce = () => runFeedProcessor(processor, { db: db(), holder: 'exporter', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
+
+    const run = await runOnce();
+
+    expect(run.partitions.sort()).toEqual([0, 1]);
+    expect(run.failures.map((failure) => failure.error.itemId)).toEqual([unreadable.events[1]?.eventId]);
+    // The held partition's page left nothing handled; the other partition's went out.
+    expect(handled).toEqual(readable.events.map((event) => event.eventId));
+    const [heldPartition] = await getProcessorStatus(db(), processor);
+    expect(heldPartition).toMatchObject({ state: 'running', attempts: 1, failedItemId: unreadable.events[1]?.eventId });
+    expect(heldPartition?.lastError).toMatch(/schema version 2/);
+    expect(heldPartition?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
+
+    // Within the wait, the next run leaves the partition alone.
+    const within = await runOnce();
+    expect(within.failures).toEqual([]);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ attempts: 1 });
+  });
+});

@@ -5,7 +5,7 @@ import { recordLeaseRanOut } from './failureRecords';
 import { holdingLeases } from './holdingLeases';
 import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
-import { registerProcessor } from './processorRecords';
+import { ProcessorDefinitionError, registerProcessor } from './processorRecords';
 
 export interface ProcessorRunOptions {
   db: Db;
@@ -62,6 +62,10 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
  */
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
+  // A page of 0 is never caught up and never moves: the drain would read it again until the deadline.
+  if (!Number.isSafeInteger(processor.batchSize) || processor.batchSize < 1) {
+    throw new ProcessorDefinitionError(`${processor.name}: batchSize must be a positive integer, not ${processor.batchSize}`);
+  }
   await registerProcessor(db, processor.name, processor.partitions);
   const settings: DrainSettings = {
     db,

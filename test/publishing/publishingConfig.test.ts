@@ -76,4 +76,17 @@ describe('publishing configuration', () => {
       void db.close();
     }
   });
+  it('refuses a page size that is not a whole number from 1, which would read the same page until its deadline', () => {
+    // Nothing connects: the publisher refuses its settings before it touches either service.
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    try {
+      for (const batchSize of [0, -1, 2.5, Number.NaN, 2 ** 31]) {
+        expect(() => createPublisher({ db, connect: () => connectNats(), batchSize }), String(batchSize)).toThrow(PublisherConfigurationError);
+        expect(() => createPublisher({ db, connect: () => connectNats(), batchSize }), String(batchSize)).toThrow('batchSize');
+      }
+      expect(() => createPublisher({ db, connect: () => connectNats(), batchSize: 1 })).not.toThrow();
+    } finally {
+      void db.close();
+    }
+  });
 });

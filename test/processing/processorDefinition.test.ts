@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { eventFeedSource, ProcessorDefinitionError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(2);
+
+describe('a processor’s definition', () => {
+  it('is refused with a batch size that is not a whole number from 1, before anything is registered or leased', async () => {
+    for (const batchSize of [0, -5, 2.5, Number.NaN]) {
+      const name = `bad_batch_${String(batchSize)}`;
+      const processor: FeedProcessor<RecordedEvent> = {
+        name,
+        partitions: 1,
+        batchSize,
+        source: eventFeedSource({ upcaster: NO_UPCASTING }),
+        failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+        handler: { mode: 'external', handle: (items) => Promise.resolve({ done: items.length }) },
+      };
+
+      const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 });
+
+      await expect(running, String(batchSize)).rejects.toThrow(ProcessorDefinitionError);
+      await expect(running, String(batchSize)).rejects.toThrow('batchSize');
+      const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1 UNION ALL SELECT 1 FROM partition_leases WHERE lease_group = $1', [name]);
+      expect(rows, String(batchSize)).toEqual([]);
+    }
+  });
+});

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountEvent } from '../../core/bank';
+import type { Db } from '../../core/db';
 import { createEventStore, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { defineUpcasters } from '../../core/upcasting';
+import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -66,5 +68,43 @@ describe('an external processor meets an event it cannot read, stored by newer c
     const within = await runOnce();
     expect(within.failures).toEqual([]);
     expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ attempts: 1 });
+  });
+});
+
+/** The pool, except that giving a lease back on its own fails, as when the connection drops after the batch. */
+const releasesLost = (inner: Db): Db => ({
+  query: (text, values, options) => (text.includes('SET holder = NULL') ? Promise.reject(new Error('connection lost')) : inner.query(text, values, options)),
+  transaction: (work) => inner.transaction(work),
+  close: () => inner.close(),
+});
+
+describe('an external processor that counted an event it cannot read', () => {
+  it('gave its lease back with the count: a release lost after the run makes no second count, as a dead holder', async () => {
+    // A stream type of its own: this processor reads nothing the other spec wrote.
+    const { events } = await createEventStore(db()).appendToStream<AccountEvent>({
+      streamId: uniqueStreamId(),
+      streamType: 'released_account',
+      expectedVersion: 'no_stream',
+      events: [{ type: 'MoneyDeposited', data: { amount: 7 }, schemaVersion: 2 }],
+    });
+    await untilFeedHorizonPasses(db());
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'external_newer_event_released',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: defineUpcasters([]), streamTypes: ['released_account'] }),
+      failurePolicy: { maxAttempts: 2, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      handler: { mode: 'external', handle: (items) => Promise.resolve({ done: items.length }) },
+    };
+    const runWith = (on: Db, holder: string) => runFeedProcessor(processor, { db: on, holder, leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
+
+    expect((await runWith(releasesLost(db()), 'first')).failures).toHaveLength(1);
+    await expireLeases(db(), processor.name);
+    const next = await runWith(db(), 'next');
+
+    expect(next.failures).toEqual([]);
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition).toMatchObject({ state: 'running', attempts: 1, failedItemId: events[0]?.eventId });
+    expect(partition?.lastError).toMatch(/schema version 2/);
   });
 });

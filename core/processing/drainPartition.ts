@@ -76,9 +76,11 @@ export async function drainPartition<Item, Result>(
   let lease = acquired;
   let renewedAt = performance.now();
   let interruptions = 0;
-  let batches = 0;
+  // The first batch starts on the lease as acquired.
+  let leaseFresh = true;
   while (Date.now() < settings.deadline) {
-    const renewBeforeBatch = handler.mode === 'external' && batches++ > 0;
+    const renewBeforeBatch = handler.mode === 'external' && !leaseFresh;
+    leaseFresh = false;
     if (renewBeforeBatch || performance.now() - renewedAt > settings.leaseTtlMs / 2) {
       const renewed = await renewPartitionLease(settings.db, lease, settings.leaseTtlMs);
       if (!renewed) return { ...report, endedBy: 'lease_lost' };

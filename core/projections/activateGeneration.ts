@@ -10,7 +10,7 @@ const STATUS_SQL = 'SELECT status FROM projection_generations WHERE name = $1 AN
 
 const SWITCH_SQL = `
   WITH activated AS (
-    UPDATE projection_generations SET status = 'active', activated_at = now()
+    UPDATE projection_generations SET status = 'active', activated_at = clock_timestamp()
     WHERE name = $1 AND generation = $2
   )
   UPDATE projections SET active_generation = $2, updated_at = now() WHERE name = $1`;

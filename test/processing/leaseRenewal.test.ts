@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 // Each batch is shorter than the lease; together they outlast it. The first stays under
 // half the lease (no renewal is due after it), the second is longer than what is then left.
 const LEASE_TTL_MS = 3_000;
-const FIRST_BATCH_MS = 1_400;
-const SECOND_BATCH_MS = 2_000;
+const FIRST_BATCH_MS = 1_100;
+const SECOND_BATCH_MS = 2_200;
 
 const db = usePooledTestDatabase(6);
 let processors = 0;
@@ -57,10 +57,12 @@ describe('batches each shorter than the lease, together longer', () => {
     const eventIds = await threeEvents();
     const handled: string[] = [];
     const name = `renewal_${++processors}`;
+    const firstAtWork = deferred();
     const processorFor = (holder: string) =>
       processorOf(eventIds, {
         mode: 'external',
         async handle(events) {
+          if (holder === 'first') firstAtWork.resolve();
           await sleep(batchTime(eventIds, events[0]));
           handled.push(...events.map((event) => `${holder}:${event.eventId}`));
           return { done: events.length };
@@ -68,6 +70,7 @@ describe('batches each shorter than the lease, together longer', () => {
       }, name);
 
     const first = runOf(processorFor('first'), 'first', LEASE_TTL_MS);
+    await firstAtWork.promise;
     // Another instance, invoked every 100 ms as a schedule or a nudge would, until it gets the partition or the first is done.
     const others: ProcessorRun[] = [];
     const firstDone = first.then(() => true);

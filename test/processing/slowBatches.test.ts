@@ -137,8 +137,27 @@ describe('a batch that runs past its lease’s time', () => {
   });
 });
 
-describe('a transactional batch that fails slowly', () => {
-  it('waits its whole backoff counted from the failure, not from when the batch began, and its status dates the failure', async () => {
+describe('a slow transactional batch', () => {
+  it('that succeeds has its status dated when its checkpoint is stored, not when the batch began', async () => {
+    const eventIds = await appendOneStream();
+    let handledAt = Number.POSITIVE_INFINITY;
+    const processor = processorOf(`slow_success_${++processors}`, eventIds, {
+      mode: 'transactional',
+      async handle() {
+        await sleep(SLOW_BATCH_MS);
+        handledAt = Date.now();
+      },
+    });
+
+    await runFeedProcessor(processor, { db, holder: 'slow', leaseTtlMs: 60_000, deadline: Date.now() + 3 * SLOW_BATCH_MS, concurrency: 1 });
+
+    const [partition] = await getProcessorStatus(db, processor);
+    expect(partition).toMatchObject({ itemsProcessed: 3, caughtUp: true });
+    expect(partition?.updatedAt.getTime()).toBeGreaterThanOrEqual(handledAt);
+  });
+
+
+  it('that fails waits its whole backoff counted from the failure, not from when the batch began, and its status dates the failure', async () => {
     const eventIds = await appendOneStream();
     // A backoff shorter than the batch: counted from the batch's start, it would be over before the failure.
     const shortBackoff = { maxAttempts: 5, baseDelayMs: SLOW_BATCH_MS / 2, maxDelayMs: SLOW_BATCH_MS / 2 };

@@ -5,6 +5,7 @@ export { LeaseRanOutError } from './LeaseRanOutError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
+export { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 export { runFeedProcessor, DEFAULT_INTERRUPTION_BACKOFF, type ProcessorRun, type ProcessorRunOptions } from './runFeedProcessor';
 export type { Backoff, DrainReport, HandlerFailure } from './drainPartition';
 export {

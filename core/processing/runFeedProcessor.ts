@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
@@ -62,9 +63,8 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
  */
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
-  // A page of 0 is never caught up and never moves: the drain would read it again until the deadline.
-  if (!Number.isSafeInteger(processor.batchSize) || processor.batchSize < 1) {
-    throw new ProcessorDefinitionError(`${processor.name}: batchSize must be a positive integer, not ${processor.batchSize}`);
+  if (!isBatchSize(processor.batchSize)) {
+    throw new ProcessorDefinitionError(`${processor.name}: batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${processor.batchSize}`);
   }
   await registerProcessor(db, processor.name, processor.partitions);
   const settings: DrainSettings = {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from '../db';
-import { DEFAULT_INTERRUPTION_BACKOFF, type Backoff } from '../processing';
+import { DEFAULT_INTERRUPTION_BACKOFF, isBatchSize, MAX_BATCH_SIZE, type Backoff } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
@@ -67,9 +67,6 @@ const MINUTE = 60_000;
 // long to subtract, would fail every run's cleanup, after its publishing.
 const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * MINUTE;
 
-// The pages' LIMIT is a PostgreSQL integer.
-const MAX_PAGE_SIZE = 2_147_483_647;
-
 function checkRetention({ retentionMs, batchSize, maxBatches }: OutboxRetention): void {
   if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
     throw new PublisherConfigurationError(`retention.retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
@@ -115,9 +112,9 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
   if (settings.leaseTtlMs >= settings.retryHorizonMs) {
     throw new PublisherConfigurationError('the lease TTL must be shorter than the retry horizon');
   }
-  // A page of 0 is never caught up and never moves: a run would read it again until its deadline.
-  if (!Number.isSafeInteger(settings.batchSize) || settings.batchSize < 1 || settings.batchSize > MAX_PAGE_SIZE) {
-    throw new PublisherConfigurationError(`batchSize must be an integer from 1 to ${MAX_PAGE_SIZE}, not ${settings.batchSize}`);
+  // The engine refuses it too, but only once a run starts: refused here with the other settings.
+  if (!isBatchSize(settings.batchSize)) {
+    throw new PublisherConfigurationError(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${settings.batchSize}`);
   }
   checkRetention(settings.retention);
   return settings;

@@ -6,8 +6,8 @@ import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 const db = usePooledTestDatabase(2);
 
 describe('a processor’s definition', () => {
-  it('is refused with a batch size that is not a whole number from 1, before anything is registered or leased', async () => {
-    for (const batchSize of [0, -5, 2.5, Number.NaN]) {
+  it('is refused with a batch size that is not a whole number from 1 to a PostgreSQL integer’s maximum, before anything is registered or leased', async () => {
+    for (const batchSize of [0, -5, 2.5, Number.NaN, 2 ** 31]) {
       const name = `bad_batch_${String(batchSize)}`;
       const processor: FeedProcessor<RecordedEvent> = {
         name,

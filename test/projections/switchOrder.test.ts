@@ -1,14 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { createEventStore, NO_UPCASTING } from '../../core/eventstore';
+import type { Db } from '../../core/db';
+import { createEventStore, NO_UPCASTING, type NewEvent } from '../../core/eventstore';
 import { acquirePartitionLease, DEFAULT_FAILURE_POLICY, renewPartitionLease } from '../../core/processing';
 import { activateIfCaughtUp, createProjector, generationTableName, getProjectionStatus, processorNameOf, quoteIdentifier, registerProjection } from '../../core/projections';
-import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { deferred, deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { recordingProjection } from './support/recordingProjection';
 
 // Long enough for a batch of the serving generation to run and commit, were it let through.
 const SERVING_BATCH_CHANCE_MS = 1_000;
+
+/** Given a new account stream of these events, and version 1 of `name` serving them: the stored events' ids. */
+async function servingVersionOne(db: Db, name: string, events: NewEvent<AccountEvent>[]): Promise<string[]> {
+  const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events });
+  await untilFeedHorizonPasses(db);
+  await createProjector({ db, projections: [recordingProjection({ name, version: 1 })] }).runUntilCaughtUp();
+  return appended.events.map((event) => event.eventId);
+}
 
 describe('switching reads to a new generation', () => {
   const context = useProjectionDatabase();
@@ -94,14 +103,10 @@ describe('switching reads to a new generation', () => {
 
     expect(await renewPartitionLease(db, serving, 60_000)).not.toBeNull();
   });
+
   it('leaves a build’s failing batch to its failure policy: the switch neither runs it again nor goes ahead', async () => {
     const { db } = context();
-    const store = createEventStore(db);
-    const streamId = uniqueStreamId();
-    const { events } = await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(5)] });
-    const poison = events[1]?.eventId;
-    await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [recordingProjection({ name: 'switch_after_failure', version: 1 })] }).runUntilCaughtUp();
+    const [, poison] = await servingVersionOne(db, 'switch_after_failure', [opened(), deposited(5)]);
 
     // Version 2 fails on the deposit: its build waits out a long backoff there.
     let attemptsOnPoison = 0;
@@ -130,10 +135,7 @@ describe('switching reads to a new generation', () => {
   });
   it('counts a retired generation’s time from the end of a slow switch, when readers can first see it retired', async () => {
     const { db } = context();
-    const store = createEventStore(db);
-    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [recordingProjection({ name: 'slow_switch', version: 1 })] }).runUntilCaughtUp();
+    await servingVersionOne(db, 'slow_switch', [opened()]);
 
     // The switch applies the build's first batch itself, and that batch is slow.
     let slowBatchEnded: Date | undefined;
@@ -157,10 +159,7 @@ describe('switching reads to a new generation', () => {
   });
   it('switches a build that caught up only past its run’s deadline in the next run, not in that one', async () => {
     const { db } = context();
-    const store = createEventStore(db);
-    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [recordingProjection({ name: 'late_catch_up', version: 1 })] }).runUntilCaughtUp();
+    await servingVersionOne(db, 'late_catch_up', [opened()]);
 
     let deadline = Number.POSITIVE_INFINITY;
     const v2 = recordingProjection({
@@ -181,10 +180,7 @@ describe('switching reads to a new generation', () => {
 
   it('gives a switch up, rolled back, rather than start a catch-up batch at or after its deadline', async () => {
     const { db } = context();
-    const store = createEventStore(db);
-    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: 4 }, () => deposited(1))] });
-    await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [recordingProjection({ name: 'switch_deadline', version: 1 })] }).runUntilCaughtUp();
+    await servingVersionOne(db, 'switch_deadline', [opened(), ...Array.from({ length: 4 }, () => deposited(1))]);
 
     // Five batches of 400 ms to catch up, and a deadline after the third has started.
     const batchStarts: number[] = [];

@@ -5,9 +5,8 @@ import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
 import type { SourcePage } from './FeedSource';
-import { releasePartitionLease } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { countItemFailure, recordInterruption } from './failureRecords';
+import { countFailedBatch, recordInterruption } from './failureRecords';
 import { advanceCheckpointFenced, lockLeasedPartition, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
@@ -18,19 +17,15 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
 
 /**
  * An item the source cannot hand over (an event no upcaster reads) fails the
- * batch under the failure policy, as in a transactional processor: counted on
- * the partition while the lease is still held, and the lease given back in the
- * same transaction (one left held would be counted again as a dead holder's);
- * the drain ends there.
+ * batch under the failure policy, as in a transactional processor, in a
+ * transaction fenced by the lease.
  */
 async function countUnreadable<Item>(db: Db, processor: FeedProcessor<Item>, lease: PartitionLease, error: BatchItemError): Promise<BatchOutcome> {
   try {
-    const recorded = await db.transaction(async (tx) => {
+    return await db.transaction(async (tx) => {
       await lockLeasedPartition(tx, lease);
-      await releasePartitionLease(tx, lease);
-      return countItemFailure(tx, processor, lease.partition, error);
+      return countFailedBatch(tx, processor, lease, error);
     });
-    return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
   } catch (lost) {
     if (lost instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
     throw lost;

@@ -1,8 +1,10 @@
 import type { Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import type { BatchItemError, BatchRetry } from './BatchItemError';
+import type { BatchOutcome } from './batchOutcome';
 import type { FailurePolicy } from './failurePolicy';
 import type { LeaseRanOutError } from './LeaseRanOutError';
+import { releasePartitionLease } from './partitionLeases';
 import type { PartitionLease } from './PartitionLease';
 import { notTakenOver } from './processorRecords';
 
@@ -68,19 +70,27 @@ export async function recordFailure(
   return row;
 }
 
-/** Counts a batch's BatchItemError under the processor's policy; one that passes by itself is retried without end. */
-export function countItemFailure(
+/**
+ * Inside the failed batch's transaction, its lease still held: counts its
+ * BatchItemError under the processor's policy (one that passes by itself is
+ * retried without end) and gives the lease back, so the drain ends here and the
+ * next holder does not count the same batch again as a dead holder's
+ * (LeaseRanOutError).
+ */
+export async function countFailedBatch(
   tx: Queryable,
   processor: { name: string; failurePolicy: FailurePolicy },
-  partition: number,
+  lease: PartitionLease,
   error: BatchItemError,
-): Promise<RecordedFailure> {
-  return recordFailure(tx, processor.name, partition, {
+): Promise<BatchOutcome> {
+  await releasePartitionLease(tx, lease);
+  const recorded = await recordFailure(tx, processor.name, lease.partition, {
     error: describeError(error),
     itemId: error.itemId,
     retry: error.retry,
     policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
   });
+  return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
 }
 
 // An external batch the world did not take (NATS away or refusing for a while): its

@@ -1,12 +1,11 @@
-import type { Db, Queryable } from '../db';
+import type { Db } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
-import { releasePartitionLease } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { countItemFailure } from './failureRecords';
+import { countFailedBatch } from './failureRecords';
 import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
 
 /**
@@ -59,7 +58,7 @@ export async function runTransactionalBatch<Item, Result>(
         if (!(error instanceof BatchItemError)) throw error;
         committed = undefined;
         await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
-        return countFailure(tx, processor, lease, error);
+        return countFailedBatch(tx, processor, lease, error);
       }
     });
   } catch (error) {
@@ -74,14 +73,3 @@ export async function runTransactionalBatch<Item, Result>(
 
 const SAVEPOINT_SQL = 'SAVEPOINT feed_batch';
 const ROLLBACK_TO_SAVEPOINT_SQL = 'ROLLBACK TO SAVEPOINT feed_batch';
-
-/**
- * The batch's effects are undone; its failure is counted on the partition and
- * the lease given back, in the batch's transaction: the drain ends here, and a
- * lease given back is not taken for one whose holder died (LeaseRanOutError).
- */
-async function countFailure<Item, Result>(tx: Queryable, processor: FeedProcessor<Item, Result>, lease: PartitionLease, error: BatchItemError): Promise<BatchOutcome> {
-  await releasePartitionLease(tx, lease);
-  const recorded = await countItemFailure(tx, processor, lease.partition, error);
-  return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
-}

@@ -124,9 +124,11 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
 
 function messageHeaders(message: PublishMessage): MsgHdrs {
   const headers = natsHeaders();
-  for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
-  // The server drops a message whose id it has seen within the duplicate window.
+  // The server drops a message whose id it has seen within the duplicate window. It goes
+  // first: nats-server 2.9 finds it by the first match of its name anywhere in the header
+  // block, so a header before it naming it (in its name or value) would hide the id.
   headers.set(PubHeaders.MsgIdHdr, message.messageId);
+  for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
   return headers;
 }
 

@@ -37,6 +37,8 @@ const AppendShape = z.object({
     )
     .check(z.minLength(1, 'append needs at least one event')),
   metadata: z.optional(plainObject('metadata')),
+  // Each message is checked by serializeMessages.
+  messages: z.optional(z.array(z.unknown(), { error: 'messages must be a list' })),
   // The command record the append writes or completes; the bus builds its own well-formed.
   idempotency: z.optional(
     z.object({
@@ -61,8 +63,9 @@ const MODES = new Set(['no_stream', 'stream_exists', 'any']);
  */
 function obviouslyWellShaped(request: unknown): boolean {
   if (!isPlainObject(request)) return false;
-  const { streamId, streamType, expectedVersion, events, metadata, idempotency } = request as Record<string, unknown>;
+  const { streamId, streamType, expectedVersion, events, metadata, idempotency, messages } = request as Record<string, unknown>;
   if (!isName(streamId) || !isName(streamType)) return false;
+  if (messages !== undefined && !Array.isArray(messages)) return false;
   if (idempotency !== undefined && !obviouslyWellShapedRecord(idempotency)) return false;
   const versionOk = typeof expectedVersion === 'number'
     ? Number.isInteger(expectedVersion) && expectedVersion >= 0 && expectedVersion <= MAX_INTEGER
@@ -83,13 +86,16 @@ function obviouslyWellShapedRecord(record: unknown): boolean {
     && (correlationId === undefined || isName(correlationId)) && (existing === undefined || existing === 'none' || existing === 'pending');
 }
 
+/** What is wrong with a request of the wrong shape, as an EventValidationError naming every problem. */
+export function appendShapeError(request: unknown): EventValidationError | undefined {
+  if (obviouslyWellShaped(request)) return undefined;
+  const shape = AppendShape.safeParse(request);
+  if (shape.success) return undefined;
+  return new EventValidationError(shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })));
+}
+
 /** Refuses a request of the wrong shape with an EventValidationError naming every problem. */
 export function checkAppendShape(request: unknown): void {
-  if (obviouslyWellShaped(request)) return;
-  const shape = AppendShape.safeParse(request);
-  if (!shape.success) {
-    throw new EventValidationError(
-      shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })),
-    );
-  }
+  const error = appendShapeError(request);
+  if (error) throw error;
 }

@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../db';
 import { currentContext, currentTraceparent, inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
+import { appendShapeError } from './appendShape';
 import { ConcurrencyError } from './errors';
 import type { AppendRequest, AppendResult, EventShape } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
@@ -63,13 +64,17 @@ const ANY_VERSION_TRIES = 10;
  * checked and all events are stored atomically, or nothing is written and a
  * typed error is thrown. The command's outcome and the integration messages go
  * in the same statement. Inside a caller's transaction it must be the first write.
+ * Given a pool (a `Db`), the append runs on its own unless told otherwise.
  */
 export function appendToStream<E extends EventShape>(
   db: Queryable,
   request: AppendRequest<E>,
   options: AppendOptions = {},
-  scope: AppendScope = 'callers-transaction',
+  scope: AppendScope = isDb(db) ? 'own-transaction' : 'callers-transaction',
 ): Promise<AppendResult> {
+  // Input from outside may not be a request at all: it is refused before anything reads it.
+  const malformed = appendShapeError(request);
+  if (malformed) return Promise.reject(malformed);
   const attributes = { 'eventstore.stream_id': request.streamId, 'eventstore.stream_type': request.streamType, 'eventstore.events': request.events.length };
   return inSpan(`append ${request.streamType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
     const started = performance.now();

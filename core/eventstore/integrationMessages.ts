@@ -77,12 +77,15 @@ const MessageShape = z.object({
 /**
  * Checks the integration messages of an append and returns them as the JSON
  * array the append statement inserts, or null when there are none. Problems
- * are added to `issues`, so the whole append is refused at once.
+ * are added to `issues`, so the whole append is refused at once. Events and
+ * messages share JetStream's message ids: `eventIndexes` maps the append's
+ * event ids (lower case) to their events' places.
  */
 export function serializeMessages(
   messages: readonly IntegrationMessage[],
   maxBytes: number,
   issues: ValidationIssue[],
+  eventIndexes: ReadonlyMap<string, number>,
 ): string | null {
   if (messages.length === 0) return null;
   const members: string[] = [];
@@ -95,9 +98,13 @@ export function serializeMessages(
       return;
     }
     if (message.messageId !== undefined) {
-      const first = firstWithId.get(message.messageId);
-      if (first === undefined) firstWithId.set(message.messageId, index);
-      else issues.push({ path: `${path}.messageId`, message: `is the same as messages.${first}'s: JetStream would keep only one` });
+      // A UUID's case is not part of it: the database stores it, and the publisher sends it, in lower case.
+      const id = message.messageId.toLowerCase();
+      const first = firstWithId.get(id);
+      const event = eventIndexes.get(id);
+      if (first !== undefined) issues.push({ path: `${path}.messageId`, message: `is the same as messages.${first}'s: JetStream would keep only one` });
+      else if (event !== undefined) issues.push({ path: `${path}.messageId`, message: `is the same as events.${event}'s event id: JetStream would keep only one of the two` });
+      else firstWithId.set(id, index);
     }
     issues.push(...headerProblems(message.headers ?? {}, path));
     issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));

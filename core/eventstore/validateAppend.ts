@@ -106,7 +106,8 @@ export function validateAppend<E extends EventShape>(
   if (appendBytes > MAX_APPEND_BYTES) {
     issues.push({ path: 'events', message: `the events are ${appendBytes} bytes together, over the limit of ${MAX_APPEND_BYTES} for one append` });
   }
-  const messages = serializeMessages(request.messages ?? [], maxEventBytes, issues);
+  const eventIndexes = new Map(events.map((event, index) => [event.eventId.toLowerCase(), index]));
+  const messages = serializeMessages(request.messages ?? [], maxEventBytes, issues, eventIndexes);
   if (issues.length > 0) throw new EventValidationError(issues);
   return { events, messages };
 }

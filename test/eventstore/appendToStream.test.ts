@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  appendToStream,
   ConcurrencyError,
   DuplicateEventError,
   StreamNotFoundError,
@@ -178,6 +179,15 @@ describeOnEachDriver('appendToStream', (context) => {
       const result = await append({ streamId, streamType: 'account', expectedVersion: 'any', events: [deposited(1)] });
       expect(result.nextExpectedVersion).toBe(2);
       expect(await versionsOf(streamId)).toEqual([1, 2]);
+    });
+
+    it('called on its own with a pool, stream_exists and any append on their own, as the store does', async () => {
+      const streamId = uniqueStreamId();
+      await append({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      await appendToStream(context().db, { streamId, streamType: 'account', expectedVersion: 'stream_exists', events: [deposited(1)] });
+      const result = await appendToStream(context().db, { streamId, streamType: 'account', expectedVersion: 'any', events: [deposited(2)] });
+      expect(result.nextExpectedVersion).toBe(3);
+      expect(await versionsOf(streamId)).toEqual([1, 2, 3]);
     });
   });
 });

@@ -237,6 +237,37 @@ describeOnEachDriver('bad input', (context) => {
     await rejectsWith({ ...valid(), events: [] }, { path: 'events', message: /at least one event/ });
   });
 
+  it('refuses a request with no events field, or none at all, as a rejected promise', async () => {
+    const withoutEvents: Record<string, unknown> = { ...valid() };
+    delete withoutEvents.events;
+    await rejectsWith(untyped(withoutEvents), { path: 'events', message: /.+/ });
+    const before = await countRows();
+    let thrown: unknown;
+    const refused = (() => {
+      try {
+        return context().store.appendToStream(untyped(null as unknown as Record<string, unknown>));
+      } catch (error) {
+        thrown = error;
+        return undefined;
+      }
+    })();
+    expect(thrown).toBeUndefined();
+    await expect(refused).rejects.toBeInstanceOf(EventValidationError);
+    expect(await countRows()).toEqual(before);
+  });
+
+  it('refuses messages that are not a list', async () => {
+    await rejectsWith(untyped({ ...valid(), messages: message() }), { path: 'messages', message: /.+/ });
+  });
+
+  it('refuses a message whose id is the id of an event of the same append: JetStream would keep only one of the two', async () => {
+    const eventId = '01890a5d-ac96-774b-bcce-b302099a8058';
+    await rejectsWith({ ...valid(), events: [{ ...opened(), eventId }], messages: [message({ messageId: eventId })] }, {
+      path: 'messages.0.messageId',
+      message: /same as events.0's event id/,
+    });
+  });
+
   it('refuses an append that is not the first write of its transaction, writing nothing', async () => {
     const streamId = uniqueStreamId();
     const before = await countRows();

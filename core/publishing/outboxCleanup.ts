@@ -13,15 +13,23 @@ export interface OutboxRetention {
   maxBatches: number;
 }
 
-// Published means behind its partition's checkpoint (or marked, for rows of the old
-// outbox); a parked message stays for a person. Oldest first, skipping rows another
-// publisher is deleting right now.
+// Published means behind its partition's checkpoint. A row of the old outbox (a stored
+// event, marked published before publishing moved to the feed) also tells the events
+// publisher to skip that event (eventMessages.ts), so it stays until the event is behind
+// the checkpoint of its stream's partition there too. A parked message stays for a
+// person. Oldest first, skipping rows another publisher is deleting right now.
 const DELETE_SQL = `
   DELETE FROM outbox WHERE id IN (
     SELECT o.id FROM outbox o
     LEFT JOIN processor_partitions p ON p.processor = $3 AND p.partition = stream_partition(o.ordering_key, $4)
     WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0)
-      AND (o.published_at IS NOT NULL OR (o.tx_id, o.id) <= (p.checkpoint_tx, p.checkpoint_position))
+      AND CASE WHEN o.event_id IS NULL THEN (o.tx_id, o.id) <= (p.checkpoint_tx, p.checkpoint_position)
+        ELSE o.published_at IS NOT NULL AND EXISTS (
+          SELECT FROM events e
+          JOIN feed_processors f ON f.name = $5
+          JOIN processor_partitions ep ON ep.processor = f.name AND ep.partition = stream_partition(e.stream_id, f.partitions)
+          WHERE e.event_id = o.event_id AND (e.tx_id, e.global_position) <= (ep.checkpoint_tx, ep.checkpoint_position))
+        END
       AND NOT EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = o.message_id)
     ORDER BY o.id
     LIMIT $2
@@ -31,8 +39,8 @@ const DELETE_SQL = `
 export async function deleteExpiredOutboxRows(
   db: Queryable,
   policy: OutboxRetention,
-  processor: { name: string; partitions: number },
+  processors: { outbox: string; partitions: number; events: string },
 ): Promise<number> {
-  const params = [policy.retentionMs, policy.batchSize, processor.name, processor.partitions];
+  const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events];
   return (await deleteInBatches(db, DELETE_SQL, params, policy)).deleted;
 }

@@ -4,7 +4,7 @@ import { deleteExpiredOutboxRows } from './outboxCleanup';
 import { someOutboxMessagesParked } from './outboxMessages';
 import { publisherConnection } from './publisherConnection';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
-import { eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
+import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
 import { RunTally, type PublisherRunReport } from './publisherRunReport';
 import type { PublishingSession } from './publishBatch';
 import { publishRequeued } from './requeuedMessages';
@@ -71,6 +71,6 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     return result.value;
   });
   tally.report.caughtUp = runs.every((run) => run.caughtUp);
-  tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { name: OUTBOX_PUBLISHER, partitions: settings.partitions });
+  tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER });
   return tally.finish();
 }

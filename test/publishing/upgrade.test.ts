@@ -1,84 +1,39 @@
-import { randomUUID } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, DEFAULT_MIGRATIONS_DIRECTORY, migrate, type Db } from '../../core/db';
+import { migrate, type Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
 import { createPublisher, eventRouting, listParkedMessages } from '../../core/publishing';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { startOnTheOldSchema, type OldOutbox } from './oldOutbox';
 import { nothingWaits } from './publishingHarness';
 
 const { name: streamName, prefix } = uniqueJetStream();
-let database: TestDatabase;
+let old: OldOutbox;
 let db: Db;
 let nc: NatsConnection;
-let oldMigrations: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase({ migrated: false });
-  db = createPgDb({ connectionString: database.url, max: 4 });
   nc = await connectNats();
-  // The schema as it was before publishing moved to the feed: migrations up to 0011.
-  oldMigrations = await mkdtemp(path.join(tmpdir(), 'migrations-'));
-  for (const name of (await readdir(DEFAULT_MIGRATIONS_DIRECTORY)).filter((file) => file < '0012')) {
-    await copyFile(path.join(DEFAULT_MIGRATIONS_DIRECTORY, name), path.join(oldMigrations, name));
-  }
-  await migrate(db, { directory: oldMigrations });
+  old = await startOnTheOldSchema(nc, prefix);
+  db = old.db;
   await jetstreamManager(nc).then((jsm) => jsm.streams.add({ name: streamName, subjects: [`${prefix}.>`] }));
 });
 
 afterAll(async () => {
   await deleteJetStream(nc, streamName);
   await nc.close();
-  await db.close();
-  await database.drop();
-  await rm(oldMigrations, { recursive: true, force: true });
+  await old.close();
 });
-
-/** An append as the old code made it: events and their outbox rows, in one call of the old function. */
-async function appendTheOldWay(streamId: string, expectedVersion: number, types: string[], routed = true): Promise<string[]> {
-  const events = types.map((type) => ({
-    eventId: randomUUID(),
-    type,
-    schemaVersion: 1,
-    data: { amount: 1 },
-    metadata: {},
-    ...(routed ? { subject: `${prefix}.account.${type}` } : {}),
-  }));
-  await db.query(`SELECT * FROM ${routed ? 'append_to_stream_with_outbox' : 'append_to_stream'}($1, 'account', 'exact', $2, $3::jsonb)`, [
-    streamId,
-    expectedVersion,
-    JSON.stringify(events),
-  ]);
-  return events.map((event) => event.eventId);
-}
-
-/** What the old publisher did with a row: send it with its event id as message id, then mark it. */
-async function publishTheOldWay(eventId: string): Promise<void> {
-  const { rows } = await db.query<{ subject: string; payload: string; headers: Record<string, string> }>(
-    'SELECT subject, payload::text AS payload, headers FROM outbox WHERE event_id = $1',
-    [eventId],
-  );
-  const row = rows[0];
-  if (!row) throw new Error(`no outbox row for ${eventId}`);
-  const headers = natsHeaders();
-  for (const [name, value] of Object.entries(row.headers)) headers.set(name, value);
-  await jetstream(nc).publish(row.subject, row.payload, { msgID: eventId, headers });
-  await db.query('UPDATE outbox SET published_at = now() WHERE event_id = $1', [eventId]);
-}
 
 describe('upgrading from the per-event outbox to publishing from the feed', () => {
   it('publishes each event the old outbox still held exactly once, none it had published, then new events behind them', async () => {
-    const [a1 = '', a2 = '', a3 = ''] = await appendTheOldWay('account-a', 0, ['AccountOpened', 'MoneyDeposited', 'MoneyDeposited']);
-    const [b1 = '', b2 = ''] = await appendTheOldWay('account-b', 0, ['AccountOpened', 'MoneyDeposited']);
-    const [c1 = ''] = await appendTheOldWay('account-c', 0, ['AccountOpened']);
-    await appendTheOldWay('account-a', 3, ['MoneyWithdrawn'], false);
-    await publishTheOldWay(a1);
-    await publishTheOldWay(a2);
+    const [a1 = '', a2 = '', a3 = ''] = await old.appendTheOldWay('account-a', 0, ['AccountOpened', 'MoneyDeposited', 'MoneyDeposited']);
+    const [b1 = '', b2 = ''] = await old.appendTheOldWay('account-b', 0, ['AccountOpened', 'MoneyDeposited']);
+    const [c1 = ''] = await old.appendTheOldWay('account-c', 0, ['AccountOpened']);
+    await old.appendTheOldWay('account-a', 3, ['MoneyWithdrawn'], false);
+    await old.publishTheOldWay(a1);
+    await old.publishTheOldWay(a2);
     await db.query("UPDATE outbox SET parked_at = now(), attempts = 5, last_error = 'refused' WHERE event_id = $1", [c1]);
 
     await migrate(db);

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
 import type { Db, Queryable } from '../db';
-import { continueItem, type TracedItem } from '../observability';
+import { continueItem, parseTraceparent, type TracedItem } from '../observability';
 
 /** The body of every stored event's message: the event's envelope. */
 export const EventEnvelope = z.object({
@@ -30,10 +30,18 @@ export class MalformedMessageError extends Error {
   }
 }
 
+// Deliveries of one message wait for each other on a transaction-scoped advisory lock,
+// which gives the transaction no id: the effect may then append to the event store,
+// whose append must be its transaction's first write. The record is written last.
+const LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0)) IS NULL AS locked";
+const SEEN_SQL = 'SELECT EXISTS (SELECT FROM processed_messages WHERE consumer = $1 AND message_id = $2) AS seen';
+const RECORD_SQL = 'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2)';
+
 /**
  * Runs `effect` unless this consumer already processed `messageId`, recording the
  * id in the same transaction as the effect: both commit, or neither does. Two
- * deliveries racing each other wait on the record, so one of them runs the effect.
+ * deliveries racing each other wait on a lock of the message's, so one of them
+ * runs the effect and the other sees its record.
  */
 export async function processOnce(
   db: Db,
@@ -42,13 +50,12 @@ export async function processOnce(
   effect: (tx: Queryable) => Promise<void>,
 ): Promise<{ processed: boolean }> {
   return db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(
-      'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-      [consumer, messageId],
-      { name: 'processed_message_insert' },
-    );
-    if (rowCount === 0) return { processed: false };
+    const key = [consumer, messageId];
+    await tx.query(LOCK_SQL, key, { name: 'processed_message_lock' });
+    const { rows } = await tx.query<{ seen: boolean }>(SEEN_SQL, key, { name: 'processed_message_seen' });
+    if (rows[0]?.seen) return { processed: false };
     await effect(tx);
+    await tx.query(RECORD_SQL, key, { name: 'processed_message_insert' });
     return { processed: true };
   });
 }
@@ -61,6 +68,7 @@ export async function processOnce(
 const ProcessedMessageId = z.string().check(
   z.minLength(1, 'the message id is empty'),
   z.maxLength(200, 'the message id is longer than the 200 characters processed_messages holds'),
+  z.refine((id) => !id.includes('\u0000'), 'the message id holds a NUL character, which PostgreSQL text cannot hold'),
 );
 
 export type MessageOutcome = 'processed' | 'duplicate';
@@ -70,10 +78,22 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
 }
 
-/** What the message's headers say of the work that sent it: its ids and trace, restored around the handler. */
+/**
+ * What the message's headers say of the work that sent it: its ids and trace,
+ * restored around the handler. A traceparent that is not one is left out (with
+ * its tracestate), so what the handler writes never carries it.
+ */
 function itemOf(message: JsMsg, id: string): TracedItem {
   const header = (name: string) => message.headers?.get(name) || undefined;
-  return { id, correlationId: header('Correlation-Id'), commandId: header('Command-Id'), traceparent: header('traceparent'), tracestate: header('tracestate') };
+  const traceparent = header('traceparent');
+  const traced = parseTraceparent(traceparent) !== null;
+  return {
+    id,
+    correlationId: header('Correlation-Id'),
+    commandId: header('Command-Id'),
+    traceparent: traced ? traceparent : undefined,
+    tracestate: traced ? header('tracestate') : undefined,
+  };
 }
 
 /**
@@ -83,9 +103,10 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * that commit. A failed handler writes nothing and the message is redelivered
  * after `retryDelayMs`; a redelivered, already processed message is acknowledged
  * without running the handler again. `read` turns the message into what the
- * handler takes; a message it cannot read, or whose id is empty or longer than
- * 200 characters, is terminated, never redelivered, and reported with
- * MalformedMessageError.
+ * handler takes; a message it cannot read, or whose id is empty, longer than
+ * 200 characters or holds a NUL character, is terminated, never redelivered,
+ * and reported with MalformedMessageError. The handler may append to the event
+ * store in its transaction: nothing is written before it.
  */
 export async function handleMessageOnce<Body>(
   db: Db,

@@ -1,5 +1,5 @@
 import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
 import { handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, type EventEnvelope } from '../../core/publishing';
@@ -14,6 +14,8 @@ const ACK_WAIT_MS = 2_500;
 beforeAll(async () => {
   harness = await startPublishingHarness();
   await harness.db.query('CREATE TABLE deposits_seen (consumer text, account text, amount integer)');
+  // Made here, so that each test can publish to it on its own; the publisher takes it as it finds it.
+  await jetstreamManager(harness.nc).then((jsm) => jsm.streams.add({ name: harness.streamName, subjects: [`${harness.subjectPrefix}.>`] }));
 });
 
 afterAll(async () => {
@@ -26,6 +28,12 @@ async function newConsumer(): Promise<{ name: string; consumer: Consumer }> {
   const jsm = await jetstreamManager(harness.nc);
   await jsm.consumers.add(harness.streamName, { durable_name: name, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS) });
   return { name, consumer: await jetstream(harness.nc).consumers.get(harness.streamName, name) };
+}
+
+function headersOf(values: Record<string, string>): MsgHdrs {
+  const headers = natsHeaders();
+  for (const [name, value] of Object.entries(values)) headers.set(name, value);
+  return headers;
 }
 
 async function fetchAll(consumer: Consumer, max: number): Promise<JsMsg[]> {
@@ -132,23 +140,51 @@ describe('the idempotent consumer helper', () => {
     expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });
   });
 
-  it('terminates a message whose id is longer than the processed record holds (200 characters), so it is never delivered again, and writes nothing', async () => {
-    await appendDeposits(1);
-    await publishEverything(harness.db, harness.publisher());
+  it.each([
+    ['is longer than the processed record holds (200 characters)', 'x'.repeat(201)],
+    ['holds a NUL character, which PostgreSQL text cannot hold', 'notice\u0000one'],
+  ])('terminates a message whose id %s, so it is never delivered again, and writes nothing', async (_, messageId) => {
     const { name, consumer } = await newConsumer();
     for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
-    await jetstream(harness.nc).publish(`${harness.subjectPrefix}.notices.longId`, JSON.stringify({ amount: 7 }), { msgID: 'x'.repeat(201) });
-    const [longId] = await fetchAll(consumer, 10);
-    if (!longId) throw new Error('the message was not delivered');
+    harness.nc.publish(`${harness.subjectPrefix}.notices.badId`, JSON.stringify({ amount: 7 }), { headers: headersOf({ 'Nats-Msg-Id': messageId }) });
+    await harness.nc.flush();
+    await sleep(100);
+    const [badId] = await fetchAll(consumer, 10);
+    if (!badId) throw new Error('the message was not delivered');
     const record = async (tx: Queryable) => {
-      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, 'long id', 7]);
+      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, 'bad id', 7]);
     };
 
-    await expect(handleIntegrationMessage(harness.db, name, longId, record, { retryDelayMs: 50 })).rejects.toBeInstanceOf(MalformedMessageError);
+    await expect(handleIntegrationMessage(harness.db, name, badId, record, { retryDelayMs: 50 })).rejects.toBeInstanceOf(MalformedMessageError);
 
     await sleep(ACK_WAIT_MS + 200);
     expect(await fetchAll(consumer, 10)).toEqual([]);
     expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });
+  });
+
+  it('given a handler that appends events in its transaction (an event-sourced consumer), the message is processed once and its events stored once', async () => {
+    const { name, consumer } = await newConsumer();
+    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+    const inbound = uniqueStreamId('inbound');
+    harness.nc.publish(`${harness.subjectPrefix}.notices.transfer`, JSON.stringify({ amount: 5 }), {
+      headers: headersOf({ 'Nats-Msg-Id': `${inbound}-notice`, traceparent: 'not-a-traceparent', tracestate: 'vendor=1' }),
+    });
+    await harness.nc.flush();
+    await sleep(100);
+    const [notice] = await fetchAll(consumer, 10);
+    if (!notice) throw new Error('the notice was not delivered');
+    const appendNotice = async (tx: Queryable, body: unknown) => {
+      await harness.store.appendToStream({ streamId: inbound, streamType: 'inbound', expectedVersion: 'any', events: [{ type: 'TransferNoticed', data: body as object }] }, tx);
+    };
+
+    expect(await handleIntegrationMessage(harness.db, name, notice, appendNotice)).toBe('processed');
+    expect(await processOnce(harness.db, name, `${inbound}-notice`, (tx) => appendNotice(tx, { amount: 5 }))).toEqual({ processed: false });
+
+    const { events } = await harness.store.readStream(inbound);
+    expect(events.map((event) => [event.type, event.data])).toEqual([['TransferNoticed', { amount: 5 }]]);
+    // The header was no traceparent: the event carries none of it, nor its tracestate.
+    expect(events[0]?.metadata).not.toHaveProperty('traceparent', 'not-a-traceparent');
+    expect(events[0]?.metadata).not.toHaveProperty('tracestate');
   });
 
   it('handles an integration message once, keyed by its message id', async () => {

@@ -24,7 +24,17 @@ export interface TransactionalHandler<Item, Result> {
   afterCommit?(result: Result): Promise<void>;
 }
 
-/** How far an external batch got: its first `done` items are handled (in source order). */
+export interface ExternalBatchContext extends BatchContext {
+  /** Epoch ms: the run's deadline. A batch that works in steps starts none after it, and says how far it got. */
+  deadline: number;
+}
+
+/**
+ * How far an external batch got: its first `done` items are handled (in source
+ * order). Fewer than all with an error is an interruption, retried after a
+ * backoff; fewer than all without one is a batch that stopped short at the
+ * deadline: its checkpoint is stored, and the rest is the next batch's.
+ */
 export interface ExternalOutcome {
   done: number;
   /** Why the rest is not: a passing failure (NATS unreachable), retried after a backoff. */
@@ -37,7 +47,7 @@ export interface ExternalOutcome {
  */
 export interface ExternalHandler<Item> {
   mode: 'external';
-  handle(items: readonly Item[], context: BatchContext): Promise<ExternalOutcome>;
+  handle(items: readonly Item[], context: ExternalBatchContext): Promise<ExternalOutcome>;
 }
 
 /** What a feed processor is: a source read in leased partitions, and what it does with each batch. */

@@ -36,10 +36,11 @@ async function countUnreadable<Item>(db: Db, processor: FeedProcessor<Item>, lea
  * The batches of one external partition drain, as a function called once per
  * batch. The effects happen outside the database (publishing), so the
  * checkpoint is stored after them, fenced by the lease, in one statement. The
- * next page is read while the current one is handled; after an interruption
- * the drain starts again from the stored checkpoint.
+ * next page is read while the current one is handled; after an interruption,
+ * or a batch that stopped short at the deadline, the drain starts again from
+ * the stored checkpoint.
  */
-export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>) {
+export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>, deadline: number) {
   let stored: { checkpoint: Checkpoint; caughtUp: boolean; failing: boolean } | undefined;
   let ahead: Promise<SourcePage<Item>> | undefined;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
@@ -66,7 +67,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
-    const outcome = items.length > 0 ? await handler.handle(items, { partition: lease.partition, partitions: processor.partitions }) : { done: 0 };
+    const outcome = items.length > 0 ? await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline }) : { done: 0 };
     const done = Math.min(Math.max(outcome.done, 0), items.length);
     const whole = done === items.length;
     const last = items[done - 1];
@@ -79,6 +80,11 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
         return { kind: 'lease_lost' };
       }
       stored = { checkpoint, caughtUp: from.caughtUp || caughtUp, failing: false };
+    }
+    if (!whole && outcome.error === undefined && Date.now() >= deadline) {
+      // Stopped short at the deadline: nothing went wrong, the rest is the next batch's.
+      ahead = undefined;
+      return { kind: 'applied', items: done, checkpoint, caughtUp: false };
     }
     if (!whole) {
       ahead = undefined;

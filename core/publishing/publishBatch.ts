@@ -36,7 +36,7 @@ export interface PublishingSession {
   settledAhead: SettledAhead;
 }
 
-async function publishAll(session: PublishingSession, messages: readonly PublishMessage[], parkings: Parking[]): Promise<PublishResult[]> {
+async function publishAll(session: PublishingSession, messages: readonly PublishMessage[], parkings: Parking[], deadline: number): Promise<PublishResult[]> {
   let publishing: JetStreamPublishing;
   try {
     publishing = await session.publishing();
@@ -44,7 +44,7 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     // Connecting or setting up the stream failed: NATS is down or misconfigured.
     return messages.map((message) => ({ kind: 'unreachable', message, error }));
   }
-  return publishInOrder(publishing, messages, session.timeoutMs, async (result) => {
+  return publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (result) => {
     if (result.kind === 'published') return false;
     const never = result.kind === 'refused' ? refusedForGood : unacknowledgedForGood;
     if (!(await never(result.error, result.message.subject, session.captured))) return false;
@@ -68,21 +68,28 @@ export interface PublishedBatch extends ExternalOutcome {
   published: ReadonlySet<string>;
 }
 
+/** Where a batch of a partition's drain stands: its partition's key in the run, and the run's deadline. */
+export interface PartitionBatch {
+  partition: string;
+  deadline: number;
+}
+
 /**
  * Publishes a batch in per-key order and parks what NATS refused for good,
  * then says how many leading items are done: sent, parked or skipped. The
- * first item still waiting (NATS unreachable, a passing refusal) and all
- * after it are left for the next try. Given its partition, the run remembers
- * what went out or was parked after the waiting item, and the next try sends
- * only the rest; a later run sends those again, and JetStream drops them as
- * duplicates within its window.
+ * first item still waiting (NATS unreachable, a passing refusal, or not sent
+ * because the deadline came between two rounds) and all after it are left for
+ * the next try. Given its partition, the run remembers what went out or was
+ * parked after the waiting item, and the next try sends only the rest; a later
+ * run sends those again, and JetStream drops them as duplicates within its window.
  */
 export async function publishBatch(
   session: PublishingSession,
   source: ParkedSource,
   read: readonly BatchEntry[],
-  partition?: string,
+  within?: PartitionBatch,
 ): Promise<PublishedBatch> {
+  const partition = within?.partition;
   // What a retry of this batch read again, settled earlier in the run, goes out no more.
   const ahead = partition === undefined ? undefined : session.settledAhead.of(partition);
   const entries = ahead?.size ? read.map((entry): BatchEntry => (entry.kind !== 'skip' && ahead.has(entry.message.messageId) ? SKIP : entry)) : read;
@@ -96,14 +103,14 @@ export async function publishBatch(
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);
   const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
-  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings), SpanKind.PRODUCER) : [];
+  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings, within?.deadline ?? Number.POSITIVE_INFINITY), SpanKind.PRODUCER) : [];
   const spans = new Map(sending.map((send) => [send.message.messageId, send.span]));
   for (const result of results) {
     spans.get(result.message.messageId)?.end(result.kind === 'published' ? undefined : result.error);
     spans.delete(result.message.messageId);
   }
-  // Messages left behind a key whose earlier message was not taken: not sent this time, and said so.
-  for (const span of spans.values()) span.end(new Error('not sent: an earlier message of its key was not taken'));
+  // Messages not sent this time (an earlier message of their key was not taken, or the deadline came), and said so.
+  for (const span of spans.values()) span.end(new Error('not sent this time: an earlier message of its key was not taken, or the run ended'));
   const parked = new Set(parkings.map((parking) => parking.messageId));
   const published = new Set<string>();
   let error: unknown;

@@ -18,22 +18,25 @@ function groupByKey(messages: readonly PublishMessage[]): PublishMessage[][] {
  * already stored: a duplicate) or refused for good (`mayGoOn`). So JetStream
  * stores every key in order, even when another publisher sends the same
  * messages at the same time. A key stops at anything else; its later messages
- * are not sent. Results come in no particular order.
+ * are not sent. No round starts after the deadline but the first: a round can
+ * wait `timeoutMs` for its acknowledgements, and a batch may hold as many
+ * rounds as messages. Results come in no particular order; what was not sent
+ * has none.
  */
 export async function publishInOrder(
   publishing: JetStreamPublishing,
   messages: readonly PublishMessage[],
-  timeoutMs: number,
+  limits: { timeoutMs: number; deadline: number },
   mayGoOn: (result: PublishResult) => Promise<boolean>,
 ): Promise<PublishResult[]> {
   let keys = groupByKey(messages);
   const results: PublishResult[] = [];
   // Whole rounds, rather than each key chaining on its own acks, keep the
   // publishes of a round in one burst on the connection.
-  for (let round = 0; keys.length > 0; round++) {
+  for (let round = 0; keys.length > 0 && (round === 0 || Date.now() < limits.deadline); round++) {
     const sent = await publishing.publishAll(
       keys.map((key) => key[round] as PublishMessage),
-      timeoutMs,
+      limits.timeoutMs,
     );
     results.push(...sent);
     const goOn = await Promise.all(sent.map((result) => (result.kind === 'published' ? Promise.resolve(true) : mayGoOn(result))));

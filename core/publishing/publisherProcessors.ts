@@ -35,8 +35,8 @@ export function eventsPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (events, { partition }) =>
-        publishBatch(session, 'events', events.map((event) => eventEntry(event, settings.routing)), `${EVENTS_PUBLISHER}:${partition}`),
+      handle: (events, { partition, deadline }) =>
+        publishBatch(session, 'events', events.map((event) => eventEntry(event, settings.routing)), { partition: `${EVENTS_PUBLISHER}:${partition}`, deadline }),
     },
   };
 }
@@ -55,8 +55,8 @@ export function outboxPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (messages, { partition }) =>
-        publishBatch(session, 'outbox', messages.map(outboxEntry), `${OUTBOX_PUBLISHER}:${partition}`),
+      handle: (messages, { partition, deadline }) =>
+        publishBatch(session, 'outbox', messages.map(outboxEntry), { partition: `${OUTBOX_PUBLISHER}:${partition}`, deadline }),
     },
   };
 }

@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../core/db';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createPgDb({ connectionString: database.url, max: 4 });
+});
+
+afterAll(async () => {
+  await db.close();
+  await database.drop();
+});
+
+describe('an external batch that stops short at the deadline', () => {
+  it('given a handler that handles its batch in steps and stops when the deadline comes, stores how far it got without counting an interruption, and the next run goes on from there', async () => {
+    const streamId = uniqueStreamId();
+    const { events } = await createEventStore(db).appendToStream({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened(), ...Array.from({ length: 5 }, (_, index) => deposited(index + 1))],
+    });
+    await untilFeedHorizonPasses(db);
+    const mine = new Set(events.map((event) => event.eventId));
+    const handled: number[] = [];
+    // One item per step; past the deadline it starts no step, as the publisher starts no round.
+    const inSteps: ExternalHandler<RecordedEvent>['handle'] = async (items, { deadline }) => {
+      let done = 0;
+      for (const item of items) {
+        if (done > 0 && Date.now() >= deadline) break;
+        handled.push(item.version);
+        done += 1;
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      return { done };
+    };
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'stops-short',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+      failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      handler: { mode: 'external', handle: inSteps },
+    };
+    const run = (deadlineInMs: number) => runFeedProcessor(processor, { db, holder: 'deadline-spec', leaseTtlMs: 5_000, deadline: Date.now() + deadlineInMs, concurrency: 1 });
+
+    const first = await run(200);
+    expect(first).toMatchObject({ caughtUp: false, stoppedByDeadline: true, failures: [], lastError: undefined });
+    expect(first.items).toBeGreaterThan(0);
+    expect(first.items).toBeLessThan(6);
+    const [stopped] = await getProcessorStatus(db, processor);
+    expect(stopped).toMatchObject({ state: 'running', lastError: null });
+
+    const second = await run(10_000);
+    expect(second).toMatchObject({ caughtUp: true, failures: [] });
+    expect(first.items + second.items).toBe(6);
+    expect(handled).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventRouting, listParkedMessages } from '../../core/publishing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+let harness: PublishingHarness;
+
+beforeAll(async () => {
+  harness = await startPublishingHarness();
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+// A subject no stream captures, where a plain subscriber listens and never answers: each
+// message waits out the publish timeout before it is parked, one round per message of
+// the stream. A batch can thus hold far more waiting than a function's margin allows.
+describe('the run deadline inside a batch', () => {
+  it('given a stream whose every event waits out the publish timeout, when the deadline comes mid-batch, then the run ends within a round of it and the next runs park the rest, each once', async () => {
+    const PUBLISH_TIMEOUT_MS = 400;
+    const EVENTS = 20;
+    const silentSubject = `${harness.subjectPrefix}silent.notes`;
+    const subscription = harness.nc.subscribe(silentSubject, { callback: () => undefined });
+    await harness.nc.flush();
+    try {
+      const streamId = uniqueStreamId();
+      await harness.store.appendToStream<AccountEvent>({
+        streamId,
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened(), ...Array.from({ length: EVENTS - 1 }, (_, index) => deposited(index + 1))],
+      });
+      // Readable by the timed run, whatever other files' transactions hold the feed's horizon back.
+      await untilFeedHorizonPasses(harness.db);
+      const routing = eventRouting({ prefix: harness.subjectPrefix, subjectFor: (event) => (event.streamId === streamId ? silentSubject : undefined) });
+      const publisher = harness.publisher({ routing, publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
+      // Connected and the stream set up before the timed run.
+      await publisher.run({ deadline: Date.now() - 1 });
+
+      const deadline = Date.now() + 200;
+      const first = await publisher.run({ deadline });
+      // One round past the deadline at most: its timeout, and the question whether a stream captures the subject.
+      expect(Date.now() - deadline).toBeLessThan(2 * PUBLISH_TIMEOUT_MS + 2_000);
+      expect(first.parked).toBeGreaterThan(0);
+      expect(first.parked).toBeLessThan(EVENTS);
+
+      let parked = first.parked;
+      for (let run = 0; run < 20 && parked < EVENTS; run++) parked += (await publisher.run({ deadline: Date.now() + 1_000 })).parked;
+      const listed = (await listParkedMessages(harness.db, { limit: 1_000 })).filter((message) => message.orderingKey === streamId);
+      expect(parked).toBe(EVENTS);
+      expect(listed).toHaveLength(EVENTS);
+    } finally {
+      subscription.unsubscribe();
+    }
+  }, 30_000);
+});

@@ -1,6 +1,6 @@
 export { createEventStore, type EventStore, type EventStoreOptions } from './eventStore';
 export { appendToStream, type AppendOptions } from './appendToStream';
-export { subjectProblem } from './natsSubject';
+export { subjectProblem, subjectSyntaxProblem } from './natsSubject';
 export { carriedAsHeader } from './headerText';
 export { newEventId } from './eventIds';
 export { readStream, MAX_STREAM_VERSION } from './readStream';

@@ -7,12 +7,19 @@ const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
 // would be a request, never stored in a stream.
 const RESERVED_FIRST_TOKEN = /^(\$|_INBOX(\.|$))/;
 
-/** Why a NATS subject cannot be published on, or undefined when it can. */
-export function subjectProblem(subject: string): string | undefined {
+/** Why text is not a NATS subject at all (too long, not dot-separated plain tokens), or undefined when it is one. */
+export function subjectSyntaxProblem(subject: string): string | undefined {
   if (subject.length > MAX_SUBJECT_LENGTH) return `subject must be at most ${MAX_SUBJECT_LENGTH} characters`;
   if (!SUBJECT.test(subject)) {
     return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, "*" or ">"`;
   }
+  return undefined;
+}
+
+/** Why a NATS subject cannot be published on, or undefined when it can. */
+export function subjectProblem(subject: string): string | undefined {
+  const syntax = subjectSyntaxProblem(subject);
+  if (syntax !== undefined) return syntax;
   if (RESERVED_FIRST_TOKEN.test(subject)) {
     return `subject ${JSON.stringify(subject)} is reserved for NATS: its first token must not start with "$" or be "_INBOX"`;
   }

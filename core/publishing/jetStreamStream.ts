@@ -1,5 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { PublisherConfigurationError } from './publisherOptions';
 import { withoutCoveredSubjects } from './subjectCoverage';
 
 export interface PublishStreamConfig {
@@ -30,6 +31,12 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
     await jsm.streams.add({ name: config.name, subjects: withoutCoveredSubjects(config.subjects), duplicate_window: window });
     return;
+  }
+  // JetStream refuses a window longer than the stream keeps messages, on every try.
+  if (existing.max_age > 0 && existing.duplicate_window < window && window > existing.max_age) {
+    throw new PublisherConfigurationError(
+      `stream ${config.name} keeps messages for ${existing.max_age / 1e6} ms (max_age), less than the duplicate window of ${config.duplicateWindowMs} ms: JetStream refuses such a window, so raise max_age or lower duplicateWindowMs (it must still exceed the retry horizon)`,
+    );
   }
   const subjects = withoutCoveredSubjects([...existing.subjects, ...config.subjects]);
   const widened = subjects.some((subject) => !existing.subjects.includes(subject));

@@ -5,6 +5,7 @@ import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../ob
 import type { ExternalOutcome } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
+import { PublisherConfigurationError } from './publisherOptions';
 import { publishInOrder } from './publishInOrder';
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
@@ -41,7 +42,9 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   try {
     publishing = await session.publishing();
   } catch (error) {
-    // Connecting or setting up the stream failed: NATS is down or misconfigured.
+    // A stream no retry can set up ends the run, loudly.
+    if (error instanceof PublisherConfigurationError) throw error;
+    // Connecting or setting up the stream failed: NATS is down or away.
     return messages.map((message) => ({ kind: 'unreachable', message, error }));
   }
   return publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (result) => {

@@ -30,11 +30,12 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     const nc = await settings.connect();
     try {
       await ensurePublishStream(nc, settings.stream);
+      return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
     } catch (error) {
+      // Each try opens a connection of its own: one left open would pile up with every retry.
       await nc.close();
       throw error;
     }
-    return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
   }
 
   async function connection() {

@@ -4,8 +4,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from '../db';
 import { DEFAULT_INTERRUPTION_BACKOFF, isBatchSize, MAX_BATCH_SIZE, type Backoff } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
+import { subjectSyntaxProblem } from '../eventstore';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
+import { subjectCovers } from './subjectCoverage';
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 /** How long a message refused for a while is retried before the run gives up on it for now. */
@@ -117,5 +119,21 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     throw new PublisherConfigurationError(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${settings.batchSize}`);
   }
   checkRetention(settings.retention);
+  checkInbox(settings.inboxPrefix, settings.stream.subjects);
   return settings;
+}
+
+/**
+ * The acknowledgements come to `<inboxPrefix>.<id>.<token>`: a subject, and one
+ * the stream does not capture, or JetStream would store every acknowledgement
+ * as a message of the stream, for every consumer to receive.
+ */
+function checkInbox(inboxPrefix: string, streamSubjects: readonly string[]): void {
+  const problem = subjectSyntaxProblem(inboxPrefix);
+  if (problem !== undefined) throw new PublisherConfigurationError(`inboxPrefix: ${problem}`);
+  const reply = `${inboxPrefix}.id.token`;
+  const capturing = streamSubjects.find((pattern) => subjectCovers(pattern, reply));
+  if (capturing !== undefined) {
+    throw new PublisherConfigurationError(`inboxPrefix ${JSON.stringify(inboxPrefix)} is under the stream's subject ${JSON.stringify(capturing)}: JetStream would store every acknowledgement`);
+  }
 }

@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listParkedMessages } from '../../core/publishing';
+import { listParkedMessages, PublisherConfigurationError } from '../../core/publishing';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { messagesOf, publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
@@ -57,5 +58,20 @@ describe("the publisher's own stream", () => {
     expect(await publishEverything(h.db, publisher)).toMatchObject({ published: 2, parked: 0 });
     expect(await listParkedMessages(h.db)).toEqual([]);
     expect(await versionsOf(h, streamId)).toEqual([1, 2]);
+  });
+});
+
+describe('a stream made beforehand that cannot take the duplicate window', () => {
+  it('given a max_age shorter than the window, every run fails with PublisherConfigurationError, publishing nothing, instead of retrying as if NATS were away', async () => {
+    const h = await harness();
+    // JetStream refuses a duplicate window longer than the stream keeps messages.
+    await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_age: nanos(5 * 60_000) });
+    const streamId = await appendAccount(h, [opened()]);
+    const publisher = h.publisher({ stream: { name: h.streamName, duplicateWindowMs: 10 * 60_000 } });
+    for (let run = 0; run < 2; run++) {
+      await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(PublisherConfigurationError);
+    }
+    await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/max_age/);
+    expect(await versionsOf(h, streamId)).toEqual([]);
   });
 });

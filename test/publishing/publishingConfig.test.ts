@@ -76,6 +76,23 @@ describe('publishing configuration', () => {
       void db.close();
     }
   });
+  it('refuses an inbox prefix that is no subject, or one the stream would capture, where every acknowledgement would be stored as a message', () => {
+    // Nothing connects: the publisher refuses its settings before it touches either service.
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    try {
+      for (const inboxPrefix of ['replies here', '', 'replies.*', 'replies.', 'replies.>']) {
+        expect(() => createPublisher({ db, connect: () => connectNats(), inboxPrefix }), inboxPrefix).toThrow(/^inboxPrefix: /);
+      }
+      expect(() => createPublisher({ db, connect: () => connectNats(), subjectPrefix: 'bank', inboxPrefix: 'bank.inbox' })).toThrow(
+        'inboxPrefix "bank.inbox" is under the stream\'s subject "bank.>"',
+      );
+      expect(() => createPublisher({ db, connect: () => connectNats(), stream: { subjects: ['bank.*.*'] }, inboxPrefix: 'bank' })).toThrow(PublisherConfigurationError);
+      expect(() => createPublisher({ db, connect: () => connectNats(), subjectPrefix: 'bank', inboxPrefix: 'replies.bank' })).not.toThrow();
+    } finally {
+      void db.close();
+    }
+  });
+
   it('refuses a page size that is not a whole number from 1, which would read the same page until its deadline', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { checkpointAfterPage } from '../eventstore';
 import * as z from '../schema';
 import type { FeedSource } from '../processing';
 import type { PublishMessage } from './PublishMessage';
@@ -21,12 +22,22 @@ interface OutboxRow {
   headers: unknown;
 }
 
+/** A short page's last row: the newest message's position below the horizon, nothing else. */
+interface HeadRow {
+  id: string;
+  tx_id: string;
+  message_id: null;
+}
+
 const Headers = z.record(z.string(), z.string());
 
-const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers FROM outbox_page($1, $2, $3, $4, $5)`;
+// A short page ends with the head's position (a row without a message id), which moves
+// the checkpoint past what other partitions hold (migrations/0023).
+const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers
+  FROM outbox_page_with_head($1, $2, $3, $4, $5) WITH ORDINALITY ORDER BY ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
-// oldest, in outbox_page's order. Every committed message counts, also those outbox_page
+// oldest, in the page's order. Every committed message counts, also those the page
 // still holds back behind a transaction open elsewhere: they are waiting as much as the rest.
 const LAG_SQL = `
   SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(w.created_at)), 0)::float8 AS oldest_age_seconds
@@ -51,7 +62,8 @@ export async function someOutboxMessagesParked(db: Queryable): Promise<boolean> 
 /**
  * The outbox (integration messages) as the publisher reads it: split by
  * ordering key, in the order rows were written, never skipping one (see
- * outbox_page). The checkpoint is a row's (tx_id, id). While messages are
+ * outbox_page_with_head). The checkpoint is a row's (tx_id, id): the page's
+ * last, or after a short page the newest below the horizon. While messages are
  * parked (`someParked`, known once per run), a page's are looked up and
  * marked: a page read again behind a message still waiting holds them.
  */
@@ -59,7 +71,9 @@ export function outboxMessages(someParked: () => boolean): FeedSource<OutboxMess
   return {
     async read(db, { after, limit, partition }) {
       const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index];
-      const { rows } = await db.query<OutboxRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
+      const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
+      const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
+      const head = read.find((row) => row.message_id === null);
       const parked = someParked() && rows.length > 0 ? await parkedAmong(db, rows.map((row) => row.message_id)) : NONE_PARKED;
       const items = rows.map((row) => ({
         txId: BigInt(row.tx_id),
@@ -72,7 +86,8 @@ export function outboxMessages(someParked: () => boolean): FeedSource<OutboxMess
         parked: parked.has(row.message_id),
       }));
       const last = items[items.length - 1];
-      return { items, checkpoint: last ? { txId: last.txId, position: last.id } : after, caughtUp: items.length < limit };
+      const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.id }, head && { txId: BigInt(head.tx_id), position: BigInt(head.id) });
+      return { items, checkpoint, caughtUp: items.length < limit };
     },
     positionOf: (message) => ({ txId: message.txId, position: message.id }),
     idOf: (message) => message.messageId,

@@ -170,6 +170,26 @@ describe('integration messages in the outbox', () => {
     expect((await readPublishingStatus(harness.db)).outbox.backlog).toBe(0);
   });
 
+  it('given keys of other partitions only, an idle partition moves its checkpoint to the newest message, so its next poll walks none of theirs', async () => {
+    const PARTITIONS = 4;
+    const keys: string[] = [];
+    while (keys.length < 3) {
+      const key = uniqueStreamId();
+      const { rows } = await harness.db.query<{ partition: number }>('SELECT stream_partition($1, $2) AS partition', [key, PARTITIONS]);
+      if (rows[0]?.partition !== 0) keys.push(key);
+    }
+    for (const key of keys) {
+      const messages = Array.from({ length: 400 }, (_, n) => notice(key, n));
+      await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages });
+    }
+    await publishEverything(harness.db, harness.publisher({ partitions: PARTITIONS }));
+
+    const { partitions } = (await readPublishingStatus(harness.db)).outbox;
+    const { rows: newest } = await harness.db.query<{ checkpoint: string }>("SELECT tx_id || ':' || id AS checkpoint FROM outbox ORDER BY tx_id DESC, id DESC LIMIT 1");
+    // Its next poll's walk starts there, not at its own last message, behind the 1,200 messages of the others.
+    expect(partitions.find((partition) => partition.partition === 0)?.checkpoint).toBe(newest[0]?.checkpoint);
+  });
+
   it('count in the backlog, with their age, while a transaction open elsewhere holds them back from publishing', async () => {
     // The backlog is the database's: whatever an earlier spec left unpublished goes first.
     await publishEverything(harness.db, harness.publisher());

@@ -108,6 +108,11 @@ export function validateAppend<E extends EventShape>(
   }
   const eventIndexes = new Map(events.map((event, index) => [event.eventId.toLowerCase(), index]));
   const messages = serializeMessages(request.messages ?? [], maxEventBytes, issues, eventIndexes);
+  // The messages go in the same statement: they count towards what one append may send.
+  const messageBytes = messages === null ? 0 : Buffer.byteLength(messages);
+  if (messageBytes > 0 && appendBytes <= MAX_APPEND_BYTES && appendBytes + messageBytes > MAX_APPEND_BYTES) {
+    issues.push({ path: 'messages', message: `the events and messages are ${appendBytes + messageBytes} bytes together, over the limit of ${MAX_APPEND_BYTES} for one append` });
+  }
   if (issues.length > 0) throw new EventValidationError(issues);
   return { events, messages };
 }

@@ -64,6 +64,22 @@ describe('a batch whose events each fit but together exceed one append', () => {
   });
 });
 
+describe('integration messages that each fit but together with the events exceed one append', () => {
+  it('are refused as bad input at `messages`, before the database, writing nothing', async () => {
+    const store = createEventStore(db());
+    const blob = 'x'.repeat(250_000);
+    const count = Math.ceil(MAX_APPEND_BYTES / blob.length) + 1;
+    const messages = Array.from({ length: count }, (_, index) => ({ subject: 'bank.uploads.chunk', orderingKey: 'upload', body: { index, blob } }));
+    const streamId = newStream('upload');
+
+    const error = await refusalOf(store.appendToStream({ streamId, streamType: 'upload', expectedVersion: 'no_stream', events: [{ type: 'UploadStarted', data: {} }], messages }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues).toEqual([{ path: 'messages', message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+    await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+});
+
 describe('a stream_exists append refused inside a caller\'s transaction', () => {
   it('holds up no other writer of the stream while the caller goes on', async () => {
     const store = createEventStore(db());

@@ -1,5 +1,6 @@
 export { createPublisher, type Publisher } from './publisher';
-export { DEFAULT_PUBLISH_TIMEOUT_MS, PublisherConfigurationError, type PublisherOptions } from './publisherOptions';
+export { DEFAULT_PUBLISH_TIMEOUT_MS, type PublisherOptions } from './publisherOptions';
+export { PublisherConfigurationError } from './PublisherConfigurationError';
 export type { PublisherRunReport } from './publisherRunReport';
 export { eventRouting, DEFAULT_SUBJECT_PREFIX, type EventRouting, type EventRoutingOptions, type RoutedEvent } from './eventRouting';
 export { ensurePublishStream, type PublishStreamConfig } from './jetStreamStream';

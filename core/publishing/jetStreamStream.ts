@@ -1,6 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { PublisherConfigurationError } from './publisherOptions';
+import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { withoutCoveredSubjects } from './subjectCoverage';
 
 export interface PublishStreamConfig {

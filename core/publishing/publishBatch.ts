@@ -5,7 +5,7 @@ import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../ob
 import type { ExternalOutcome } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
-import { PublisherConfigurationError } from './publisherOptions';
+import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { publishInOrder } from './publishInOrder';
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';

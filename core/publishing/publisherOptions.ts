@@ -2,12 +2,11 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from '../db';
-import { DEFAULT_INTERRUPTION_BACKOFF, isBatchSize, MAX_BATCH_SIZE, type Backoff } from '../processing';
+import { DEFAULT_INTERRUPTION_BACKOFF, type Backoff } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
-import { subjectSyntaxProblem } from '../eventstore';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
-import { subjectCovers } from './subjectCoverage';
+import { checkPublisherSettings } from './publisherSettingsChecks';
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 /** How long a message refused for a while is retried before the run gives up on it for now. */
@@ -56,29 +55,7 @@ export type PublisherSettings = Required<Omit<PublisherOptions, 'stream' | 'rete
   onRetry: PublisherOptions['onRetry'];
 };
 
-export class PublisherConfigurationError extends Error {
-  readonly code = 'PUBLISHER_CONFIGURATION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PublisherConfigurationError';
-  }
-}
-
 const MINUTE = 60_000;
-// PostgreSQL subtracts the retention from now(): one that is not a number, or is too
-// long to subtract, would fail every run's cleanup, after its publishing.
-const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * MINUTE;
-
-function checkRetention({ retentionMs, batchSize, maxBatches }: OutboxRetention): void {
-  if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
-    throw new PublisherConfigurationError(`retention.retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
-  }
-  // A batch of 0 deletes nothing; one that is not a whole number, or too large for a
-  // LIMIT, fails the statement. maxBatches bounds a run's work, so it must be finite.
-  for (const [name, value] of [['batchSize', batchSize], ['maxBatches', maxBatches]] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new PublisherConfigurationError(`retention.${name} must be a positive integer, not ${value}`);
-  }
-}
 
 export function publisherSettings(options: PublisherOptions): PublisherSettings {
   const prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
@@ -106,34 +83,6 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     },
     onRetry: options.onRetry,
   };
-  if (settings.stream.duplicateWindowMs <= settings.retryHorizonMs) {
-    throw new PublisherConfigurationError(
-      `the duplicate window (${settings.stream.duplicateWindowMs} ms) must be longer than the retry horizon (${settings.retryHorizonMs} ms), or a retried publish could reach consumers twice`,
-    );
-  }
-  if (settings.leaseTtlMs >= settings.retryHorizonMs) {
-    throw new PublisherConfigurationError('the lease TTL must be shorter than the retry horizon');
-  }
-  // The engine refuses it too, but only once a run starts: refused here with the other settings.
-  if (!isBatchSize(settings.batchSize)) {
-    throw new PublisherConfigurationError(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${settings.batchSize}`);
-  }
-  checkRetention(settings.retention);
-  checkInbox(settings.inboxPrefix, settings.stream.subjects);
+  checkPublisherSettings(settings, prefix);
   return settings;
-}
-
-/**
- * The acknowledgements come to `<inboxPrefix>.<id>.<token>`: a subject, and one
- * the stream does not capture, or JetStream would store every acknowledgement
- * as a message of the stream, for every consumer to receive.
- */
-function checkInbox(inboxPrefix: string, streamSubjects: readonly string[]): void {
-  const problem = subjectSyntaxProblem(inboxPrefix);
-  if (problem !== undefined) throw new PublisherConfigurationError(`inboxPrefix: ${problem}`);
-  const reply = `${inboxPrefix}.id.token`;
-  const capturing = streamSubjects.find((pattern) => subjectCovers(pattern, reply));
-  if (capturing !== undefined) {
-    throw new PublisherConfigurationError(`inboxPrefix ${JSON.stringify(inboxPrefix)} is under the stream's subject ${JSON.stringify(capturing)}: JetStream would store every acknowledgement`);
-  }
 }

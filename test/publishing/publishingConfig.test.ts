@@ -93,6 +93,24 @@ describe('publishing configuration', () => {
     }
   });
 
+  it('refuses a subject prefix, stream name, partition count, publish timeout or lease no run could work with, naming the setting', () => {
+    // Nothing connects: the publisher refuses its settings before it touches either service.
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
+    try {
+      for (const subjectPrefix of ['', 'has space', 'bank.*', '$JS', '_INBOX']) expect(build({ subjectPrefix }), subjectPrefix).toThrow(/^subjectPrefix: /);
+      for (const name of ['', 'EVENTS.ALL', 'my events', 'a/b', 'x'.repeat(256)]) expect(build({ stream: { name } }), name).toThrow(/^stream.name /);
+      for (const partitions of [0, 1.5, 1025, Number.NaN]) expect(build({ partitions }), String(partitions)).toThrow(/^partitions must be/);
+      for (const publishTimeoutMs of [0, -1, 2.5, Number.POSITIVE_INFINITY, 2 ** 31]) {
+        expect(build({ publishTimeoutMs }), String(publishTimeoutMs)).toThrow(/^publishTimeoutMs must be/);
+      }
+      expect(build({ leaseTtlMs: 0 })).toThrow(/^leaseTtlMs must be/);
+      expect(build({ subjectPrefix: 'bank.events', stream: { name: 'BANK_EVENTS' }, partitions: 1024, publishTimeoutMs: 1, leaseTtlMs: 1 })).not.toThrow();
+    } finally {
+      void db.close();
+    }
+  });
+
   it('refuses a page size that is not a whole number from 1, which would read the same page until its deadline', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });

@@ -1,0 +1,75 @@
+import { MAX_FEED_PARTITIONS, subjectProblem, subjectSyntaxProblem } from '../eventstore';
+import { isBatchSize, MAX_BATCH_SIZE } from '../processing';
+import type { OutboxRetention } from './outboxCleanup';
+import { PublisherConfigurationError } from './PublisherConfigurationError';
+import type { PublisherSettings } from './publisherOptions';
+import { subjectCovers } from './subjectCoverage';
+
+// PostgreSQL subtracts the retention from now(): one that is not a number, or is too
+// long to subtract, would fail every run's cleanup, after its publishing.
+const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * 60_000;
+// Node's timers fire at once past this: a longer timeout or lease would be none.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+// JetStream's stream names: no whitespace, dots, wildcards or path separators, printable.
+const STREAM_NAME = /^[!-~]+$/;
+const NOT_IN_STREAM_NAME = /[.*>/\\]/;
+
+const refuse = (message: string): never => {
+  throw new PublisherConfigurationError(message);
+};
+
+function checkRetention({ retentionMs, batchSize, maxBatches }: OutboxRetention): void {
+  if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
+    refuse(`retention.retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
+  }
+  // A batch of 0 deletes nothing; one that is not a whole number, or too large for a
+  // LIMIT, fails the statement. maxBatches bounds a run's work, so it must be finite.
+  for (const [name, value] of [['batchSize', batchSize], ['maxBatches', maxBatches]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) refuse(`retention.${name} must be a positive integer, not ${value}`);
+  }
+}
+
+/**
+ * The acknowledgements come to `<inboxPrefix>.<id>.<token>`: a subject, and one
+ * the stream does not capture, or JetStream would store every acknowledgement
+ * as a message of the stream, for every consumer to receive.
+ */
+function checkInbox(inboxPrefix: string, streamSubjects: readonly string[]): void {
+  const problem = subjectSyntaxProblem(inboxPrefix);
+  if (problem !== undefined) refuse(`inboxPrefix: ${problem}`);
+  const capturing = streamSubjects.find((pattern) => subjectCovers(pattern, `${inboxPrefix}.id.token`));
+  if (capturing !== undefined) {
+    refuse(`inboxPrefix ${JSON.stringify(inboxPrefix)} is under the stream's subject ${JSON.stringify(capturing)}: JetStream would store every acknowledgement`);
+  }
+}
+
+/** The numbers and names a publisher could never work with, each refused with what it must be. */
+function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
+  const prefixProblem = subjectProblem(subjectPrefix);
+  // Every default subject starts with it: with a bad one every event would be parked.
+  if (prefixProblem !== undefined) refuse(`subjectPrefix: ${prefixProblem}`);
+  const { name } = settings.stream;
+  if (!STREAM_NAME.test(name) || NOT_IN_STREAM_NAME.test(name) || name.length > 255) {
+    refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 printable characters without whitespace, ".", "*", ">", "/" or "\\"`);
+  }
+  const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);
+  for (const [setting, value] of [['publishTimeoutMs', publishTimeoutMs], ['leaseTtlMs', leaseTtlMs]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) refuse(`${setting} must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${value}`);
+  }
+}
+
+/** Refuses, with PublisherConfigurationError, settings under which no run could publish correctly. */
+export function checkPublisherSettings(settings: PublisherSettings, subjectPrefix: string): void {
+  checkShape(settings, subjectPrefix);
+  if (settings.stream.duplicateWindowMs <= settings.retryHorizonMs) {
+    refuse(
+      `the duplicate window (${settings.stream.duplicateWindowMs} ms) must be longer than the retry horizon (${settings.retryHorizonMs} ms), or a retried publish could reach consumers twice`,
+    );
+  }
+  if (settings.leaseTtlMs >= settings.retryHorizonMs) refuse('the lease TTL must be shorter than the retry horizon');
+  // The engine refuses it too, but only once a run starts: refused here with the other settings.
+  if (!isBatchSize(settings.batchSize)) refuse(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${settings.batchSize}`);
+  checkRetention(settings.retention);
+  checkInbox(settings.inboxPrefix, settings.stream.subjects);
+}

@@ -94,8 +94,3 @@ export function appendShapeError(request: unknown): EventValidationError | undef
   return new EventValidationError(shape.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message })));
 }
 
-/** Refuses a request of the wrong shape with an EventValidationError naming every problem. */
-export function checkAppendShape(request: unknown): void {
-  const error = appendShapeError(request);
-  if (error) throw error;
-}

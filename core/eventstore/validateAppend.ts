@@ -1,5 +1,5 @@
 import { findUnstorableText } from '../text/storableText';
-import { checkAppendShape, isName, MAX_NAME_LENGTH } from './appendShape';
+import { isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
 import { checkHeaderMetadata, checkHeaderText } from './headerText';
@@ -69,16 +69,15 @@ export interface SerializedAppend {
 }
 
 /**
- * Checks an append request and serializes its events, or throws an
- * `EventValidationError` listing every problem; nothing reaches the database
- * unless the whole request is valid.
+ * Checks an append request whose shape is checked (appendShapeError) and
+ * serializes its events, or throws an `EventValidationError` listing every
+ * problem; nothing reaches the database unless the whole request is valid.
  */
 export function validateAppend<E extends EventShape>(
   request: AppendRequest<E>,
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
 ): SerializedAppend {
-  checkAppendShape(request);
   const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
   checkHeaderText(request.streamId, 'streamId', issues);
   checkHeaderText(request.streamType, 'streamType', issues);
@@ -106,8 +105,9 @@ export function validateAppend<E extends EventShape>(
   if (appendBytes > MAX_APPEND_BYTES) {
     issues.push({ path: 'events', message: `the events are ${appendBytes} bytes together, over the limit of ${MAX_APPEND_BYTES} for one append` });
   }
-  const eventIndexes = new Map(events.map((event, index) => [event.eventId.toLowerCase(), index]));
-  const messages = serializeMessages(request.messages ?? [], maxEventBytes, issues, eventIndexes);
+  const messages = request.messages?.length
+    ? serializeMessages(request.messages, maxEventBytes, issues, new Map(events.map((event, index) => [event.eventId.toLowerCase(), index])))
+    : null;
   // The messages go in the same statement: they count towards what one append may send.
   const messageBytes = messages === null ? 0 : Buffer.byteLength(messages);
   if (messageBytes > 0 && appendBytes <= MAX_APPEND_BYTES && appendBytes + messageBytes > MAX_APPEND_BYTES) {

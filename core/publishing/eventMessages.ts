@@ -66,10 +66,12 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
 // Only transactions below the snapshot's xmin are read (see readFeed.ts), through
 // read_feed_page_with_head's pinned walk of the feed index, in its order; a short
 // page ends with the visible head's position (a row without an event id), which
-// moves the checkpoint past what other partitions hold.
+// moves the checkpoint past what other partitions hold. Whether anything is settled
+// already is asked once per page, in the page's own snapshot (an initplan): a
+// message parked by another instance since this run began is skipped too.
 const PAGE_SQL = `
   SELECT ${MESSAGE_COLUMNS},
-    CASE WHEN $6::boolean
+    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages) OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id)
       ELSE false END AS settled_before
@@ -80,10 +82,6 @@ const PAGE_SQL = `
 const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
   FROM events e WHERE e.event_id = ANY ($1::uuid[])
   ORDER BY e.tx_id, e.global_position`;
-
-const SETTLED_BEFORE_SQL = `
-  SELECT EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL)
-      OR EXISTS (SELECT FROM parked_messages WHERE source = 'events') AS present`;
 
 function headersOf(row: MessageRow): Record<string, string> {
   const headers: Record<string, string> = {
@@ -125,17 +123,16 @@ const plainFeed = eventFeedSource({ upcaster: NO_UPCASTING });
 
 /**
  * The events feed as the publisher reads it, split by stream. While rows the
- * outbox published before the upgrade remain (until their retention), or
- * events are parked, those events are marked and skipped; whether any remain
- * is checked once per publisher run.
+ * outbox published before the upgrade remain, or events are parked, those
+ * events are marked and skipped; whether any remain is asked with each page.
  */
-export function eventMessages(someSettledBefore: () => boolean): FeedSource<EventMessage> {
+export function eventMessages(): FeedSource<EventMessage> {
   return {
     async read(db, { after, limit, partition }) {
       const { rows } = await db.query<MessageRow | HeadRow>(
         PAGE_SQL,
         // One partition holds every stream: no hash to compute per event.
-        [after.txId.toString(), after.position.toString(), limit, ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]), someSettledBefore()],
+        [after.txId.toString(), after.position.toString(), limit, ...(partition.count === 1 ? [null, null] : [partition.count, partition.index])],
         { name: 'publisher_event_page' },
       );
       const items: EventMessage[] = [];
@@ -152,10 +149,4 @@ export function eventMessages(someSettledBefore: () => boolean): FeedSource<Even
     idOf: (message) => message.eventId,
     lag: (db, request) => plainFeed.lag(db, request),
   };
-}
-
-/** Whether the outbox still holds rows it published before publishing moved to the feed, or events are parked. */
-export async function someEventsSettledBefore(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>(SETTLED_BEFORE_SQL);
-  return rows[0]?.present ?? false;
 }

@@ -51,30 +51,22 @@ const LAG_SQL = `
 
 const PARKED_SQL = 'SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[])';
 
-const SOME_PARKED_SQL = "SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox') AS present";
-
-/** Whether any integration message is parked: checked once per publisher run. */
-export async function someOutboxMessagesParked(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query<{ present: boolean }>(SOME_PARKED_SQL);
-  return rows[0]?.present ?? false;
-}
-
 /**
  * The outbox (integration messages) as the publisher reads it: split by
  * ordering key, in the order rows were written, never skipping one (see
  * outbox_page_with_head). The checkpoint is a row's (tx_id, id): the page's
- * last, or after a short page the newest below the horizon. While messages are
- * parked (`someParked`, known once per run), a page's are looked up and
- * marked: a page read again behind a message still waiting holds them.
+ * last, or after a short page the newest below the horizon. A page's parked
+ * messages are looked up and marked (a page read again behind a message still
+ * waiting holds them), also those parked by another instance since this run began.
  */
-export function outboxMessages(someParked: () => boolean): FeedSource<OutboxMessage> {
+export function outboxMessages(): FeedSource<OutboxMessage> {
   return {
     async read(db, { after, limit, partition }) {
       const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index];
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);
-      const parked = someParked() && rows.length > 0 ? await parkedAmong(db, rows.map((row) => row.message_id)) : NONE_PARKED;
+      const parked = rows.length > 0 ? await parkedAmong(db, rows.map((row) => row.message_id)) : NONE_PARKED;
       const items = rows.map((row) => ({
         txId: BigInt(row.tx_id),
         id: BigInt(row.id),

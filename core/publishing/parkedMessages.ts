@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { isUuid } from '../ids/uuidText';
 
 /** Which publisher processor a parked message came from: a stored event, or an integration message of the outbox. */
 export type ParkedSource = 'events' | 'outbox';
@@ -100,6 +101,8 @@ export async function listParkedMessages(db: Queryable, options: { limit?: numbe
  * out meanwhile, so it arrives after them. False when no such message is parked.
  */
 export async function requeueParkedMessage(db: Queryable, messageId: string): Promise<boolean> {
+  // Every parked message has a UUID: anything else is not one of them.
+  if (!isUuid(messageId)) return false;
   const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1', [messageId]);
   return rowCount > 0;
 }

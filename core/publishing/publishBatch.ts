@@ -71,10 +71,10 @@ export interface PublishedBatch extends ExternalOutcome {
   published: ReadonlySet<string>;
 }
 
-/** Where a batch of a partition's drain stands: its partition's key in the run, and the run's deadline. */
-export interface PartitionBatch {
-  partition: string;
+/** Where a batch stands: the run's deadline, and for a partition's drain the partition's key in the run. */
+export interface BatchLimits {
   deadline: number;
+  partition?: string;
 }
 
 /**
@@ -90,7 +90,7 @@ export async function publishBatch(
   session: PublishingSession,
   source: ParkedSource,
   read: readonly BatchEntry[],
-  within?: PartitionBatch,
+  within?: BatchLimits,
 ): Promise<PublishedBatch> {
   const partition = within?.partition;
   // What a retry of this batch read again, settled earlier in the run, goes out no more.
@@ -101,7 +101,7 @@ export async function publishBatch(
       ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
       : [],
   );
-  session.tally.report.parked += parkings.length;
+  session.tally.countParkedUnsent(parkings.length);
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);

@@ -1,7 +1,5 @@
 import { runFeedProcessor, type ProcessorRun } from '../processing';
-import { someEventsSettledBefore } from './eventMessages';
 import { deleteExpiredOutboxRows } from './outboxCleanup';
-import { someOutboxMessagesParked } from './outboxMessages';
 import { publisherConnection } from './publisherConnection';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
 import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
@@ -48,9 +46,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     tally,
     settledAhead: new SettledAhead(),
   };
-  const settledBefore = await someEventsSettledBefore(db);
-  const outboxParked = await someOutboxMessagesParked(db);
-  tally.report.requeued = await publishRequeued(session);
+  tally.report.requeued = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline });
   const runOptions = {
     db,
     holder: settings.holder,
@@ -63,8 +59,8 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
   // back its own source's partition, never the other source.
   const settled = await Promise.allSettled([
-    runFeedProcessor(outboxPublisher(session, settings, () => outboxParked), runOptions),
-    runFeedProcessor(eventsPublisher(session, settings, () => settledBefore), runOptions),
+    runFeedProcessor(outboxPublisher(session, settings), runOptions),
+    runFeedProcessor(eventsPublisher(session, settings), runOptions),
   ]);
   const runs: ProcessorRun[] = settled.map((result) => {
     if (result.status === 'rejected') throw result.reason;

@@ -25,13 +25,12 @@ const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { 
 export function eventsPublisher(
   session: PublishingSession,
   settings: { partitions: number; batchSize: number; routing: EventRouting },
-  someEventsSettledBefore: () => boolean,
 ): FeedProcessor<EventMessage> {
   return {
     name: EVENTS_PUBLISHER,
     partitions: settings.partitions,
     batchSize: settings.batchSize,
-    source: eventMessages(someEventsSettledBefore),
+    source: eventMessages(),
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
@@ -45,13 +44,12 @@ export function eventsPublisher(
 export function outboxPublisher(
   session: PublishingSession,
   settings: { partitions: number; batchSize: number },
-  someParked: () => boolean,
 ): FeedProcessor<OutboxMessage> {
   return {
     name: OUTBOX_PUBLISHER,
     partitions: settings.partitions,
     batchSize: settings.batchSize,
-    source: outboxMessages(someParked),
+    source: outboxMessages(),
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',

@@ -66,6 +66,13 @@ export class RunTally {
     if (batch.retried > 0) metrics.count('PublishRetries', batch.retried);
   }
 
+  /** Messages parked without being sent: NATS cannot carry their subject, or keeps it for itself. */
+  countParkedUnsent(count: number): void {
+    if (count === 0) return;
+    this.report.parked += count;
+    metrics.count('MessagesParked', count);
+  }
+
   finish(): PublisherRunReport {
     if (this.latencies.length > 0) {
       const sorted = [...this.latencies].sort((a, b) => a - b);

@@ -38,8 +38,8 @@ async function backlogOf<Item>(db: Queryable, name: string, source: FeedSource<I
 export async function readPublishingStatus(db: Queryable): Promise<PublishingStatus> {
   const { rows } = await db.query<{ parked: number }>('SELECT count(*)::int AS parked FROM parked_messages');
   return {
-    events: await backlogOf(db, EVENTS_PUBLISHER, eventMessages(() => false)),
-    outbox: await backlogOf(db, OUTBOX_PUBLISHER, outboxMessages(() => false)),
+    events: await backlogOf(db, EVENTS_PUBLISHER, eventMessages()),
+    outbox: await backlogOf(db, OUTBOX_PUBLISHER, outboxMessages()),
     parked: rows[0]?.parked ?? 0,
   };
 }

@@ -1,3 +1,4 @@
+import { acquirePartitionLease, releasePartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { requeuedMessages, unparkMessages, type ParkedMessage } from './parkedMessages';
 import { publishBatch, sendOrPark, type PublishingSession } from './publishBatch';
@@ -34,13 +35,39 @@ async function messagesOf(session: PublishingSession, parked: readonly ParkedMes
   ];
 }
 
+// One instance at a time sends the requeued messages: two runs at once (the schedule
+// and a nudge) would each send them, and count a refusal twice.
+const REQUEUE_LEASE = { group: 'publisher:requeued', partitions: 1 };
+
+export interface RequeueTurn {
+  holder: string;
+  leaseTtlMs: number;
+  /** No round of publishes starts after it; what is not sent stays requeued. */
+  deadline: number;
+}
+
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
  * parked list, refused ones are parked again with the new error, and those
- * NATS did not answer stay requeued for the next run. Requeued messages have
- * no checkpoint: each stored one leaves the list, also behind one still waiting.
+ * NATS did not answer (or not sent before the deadline) stay requeued for the
+ * next run. Requeued messages have no checkpoint: each stored one leaves the
+ * list, also behind one still waiting. Another instance sending them now has
+ * the turn, and this run leaves them to it.
  */
-export async function publishRequeued(session: PublishingSession): Promise<number> {
+export async function publishRequeued(session: PublishingSession, turn: RequeueTurn): Promise<number> {
+  if ((await requeuedMessages(session.db, 1)).length === 0) return 0;
+  const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
+  if (!lease) return 0;
+  try {
+    return await sendRequeued(session, turn.deadline);
+  } finally {
+    // Left to run out, it would hold the next run's turn for a lease's time.
+    await releasePartitionLease(session.db, lease).catch(() => undefined);
+  }
+}
+
+async function sendRequeued(session: PublishingSession, deadline: number): Promise<number> {
+  // Read again under the lease: another instance may have sent them since.
   const parked = await requeuedMessages(session.db, REQUEUED_PER_RUN);
   if (parked.length === 0) return 0;
   const messages = await messagesOf(session, parked);
@@ -50,7 +77,7 @@ export async function publishRequeued(session: PublishingSession): Promise<numbe
     const batch = messages.filter((message) => sources.get(message.messageId) === source);
     const before = session.tally.report.published;
     // A subject routing gave that NATS cannot carry stays as it was parked.
-    const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')));
+    const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline });
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, [...outcome.published]);
   }

@@ -1,0 +1,140 @@
+import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPgDb, type Db, type QueryOptions } from '../../core/db';
+import { addMetricsSink } from '../../core/observability';
+import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
+import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
+import { deleteJetStream } from '../support/natsTesting';
+import { startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function harness(): Promise<PublishingHarness> {
+  const started = await startPublishingHarness();
+  cleanups.push(() => started.close());
+  return started;
+}
+
+/** A pool that runs statements until one matches, runs that one, then holds every later statement until released. */
+function pausedAfter(url: string, match: (text: string) => boolean): { db: Db; reached: Promise<void>; release: () => void } {
+  const pool = createPgDb({ connectionString: url, max: 3 });
+  cleanups.push(() => pool.close());
+  let reach!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let paused = false;
+  const db: Db = {
+    async query<Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) {
+      if (paused) await released;
+      const result = await pool.query<Row>(text, params, options);
+      if (!paused && match(text)) {
+        paused = true;
+        reach();
+      }
+      return result;
+    },
+    transaction: async (work) => {
+      if (paused) await released;
+      return pool.transaction(work);
+    },
+    close: () => pool.close(),
+  };
+  return { db, reached, release };
+}
+
+/** Counts what the runs count to the metrics, by name. */
+function countedMetrics(): Record<string, number> {
+  const counted: Record<string, number> = {};
+  const remove = addMetricsSink({ count: (name, value) => void (counted[name] = (counted[name] ?? 0) + value), observe: () => undefined, gauge: () => undefined });
+  cleanups.push(() => {
+    remove();
+    return Promise.resolve();
+  });
+  return counted;
+}
+
+describe('a parked message across publisher instances', () => {
+  it('given a run that began before another instance parked a message, when it reads that message again, then it skips it: sent once, parked once, one refusal', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    // A full stream that discards new messages holds the partition's checkpoint before the parked message.
+    const fullStream = `${h.streamName}_FULL`;
+    const fullSubject = `${h.subjectPrefix}full.notices`;
+    await jsm.streams.add({ name: fullStream, subjects: [fullSubject], max_msgs: 1, discard: DiscardPolicy.New });
+    cleanups.push(() => deleteJetStream(h.nc, fullStream));
+    await jetstream(h.nc).publish(fullSubject, 'filler');
+    const nowhere = `nowhere${h.subjectPrefix}.withdrawn`;
+    const deliveries: string[] = [];
+    const listener = h.nc.subscribe(nowhere, { callback: (_, message) => void deliveries.push(message.headers?.get('Nats-Msg-Id') ?? '') });
+    cleanups.push(() => {
+      listener.unsubscribe();
+      return Promise.resolve();
+    });
+    const held = uniqueStreamId();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === held ? fullSubject : event.type === 'MoneyWithdrawn' ? nowhere : undefined) });
+    await h.store.appendToStream({ streamId: held, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1), deposited(2)] });
+    const counted = countedMetrics();
+    const options = { routing, partitions: 1, publishTimeoutMs: 500, retryBackoff: { baseMs: 20, maxMs: 50 } };
+
+    // Instance B's run begins (its first statement), then waits while instance A parks the withdrawal.
+    const b = pausedAfter(h.database.url, () => true);
+    const runB = h.publisher({ ...options, db: b.db }).run({ deadline: Date.now() + 6_000 });
+    await b.reached;
+    const a = await h.publisher(options).run({ deadline: Date.now() + 1_000 });
+    expect(a.parked).toBe(1);
+    b.release();
+    const bReport = await runB;
+
+    // B read the partition from before the held stream, the parked withdrawal again among it.
+    expect(bReport.retried).toBeGreaterThan(0);
+    expect(bReport.parked).toBe(0);
+    expect(counted.MessagesParked).toBe(1);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: events[1]?.eventId, refusals: 1, requeuedAt: null }]);
+    await h.nc.flush();
+    expect(deliveries).toEqual([events[1]?.eventId]);
+  });
+
+  it('given a requeued message still refused, when two runs start at once, then one of them sends it: one more refusal, parked once', async () => {
+    const h = await harness();
+    const nowhere = `nowhere${h.subjectPrefix}.withdrawn`;
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? nowhere : undefined) });
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1)] });
+    const parkedId = events[1]?.eventId ?? '';
+    const options = { routing, partitions: 1 };
+    await h.publisher(options).run({ deadline: Date.now() + 1_000 });
+    expect(await requeueParkedMessage(h.db, parkedId)).toBe(true);
+
+    // A nudge beside the schedule: both read the requeued message before either sends it.
+    const first = pausedAfter(h.database.url, (text) => text.includes('requeued_at IS NOT NULL'));
+    const second = pausedAfter(h.database.url, (text) => text.includes('requeued_at IS NOT NULL'));
+    const runs = [h.publisher({ ...options, db: first.db }).run({ deadline: Date.now() + 2_000 }), h.publisher({ ...options, db: second.db }).run({ deadline: Date.now() + 2_000 })];
+    await Promise.all([first.reached, second.reached]);
+    first.release();
+    second.release();
+    const reports = await Promise.all(runs);
+
+    expect(reports.map((report) => report.parked).sort()).toEqual([0, 1]);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parkedId, refusals: 2, requeuedAt: null }]);
+  });
+
+  it('counts a message parked without being sent (NATS cannot carry its subject) to MessagesParked, as the run report does', async () => {
+    const h = await harness();
+    const counted = countedMetrics();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.with space` : undefined) });
+    await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1)] });
+    const report = await h.publisher({ routing }).run({ deadline: Date.now() + 1_500 });
+    expect(report.parked).toBe(1);
+    expect(counted.MessagesParked).toBe(1);
+  });
+
+  it('answers false to a requeue of an id that is not parked, a UUID or not', async () => {
+    const h = await harness();
+    expect(await requeueParkedMessage(h.db, '01890a5d-ac96-774b-bcce-b302099a8057')).toBe(false);
+    expect(await requeueParkedMessage(h.db, 'not-a-uuid')).toBe(false);
+  });
+});

@@ -10,9 +10,9 @@ import { subjectCovers } from './subjectCoverage';
 const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * 60_000;
 // Node's timers fire at once past this: a longer timeout or lease would be none.
 const MAX_TIMER_MS = 2 ** 31 - 1;
-// JetStream's stream names: no whitespace, dots, wildcards or path separators, printable.
-const STREAM_NAME = /^[!-~]+$/;
-const NOT_IN_STREAM_NAME = /[.*>/\\]/;
+// What JetStream refuses in a stream name: whitespace, control characters, dots,
+// wildcards and path separators; any other character (a letter with an accent) it takes.
+const STREAM_NAME = /^[^\s\p{Cc}.*>/\\]{1,255}$/u;
 
 const refuse = (message: string): never => {
   throw new PublisherConfigurationError(message);
@@ -49,13 +49,13 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
   // Every default subject starts with it: with a bad one every event would be parked.
   if (prefixProblem !== undefined) refuse(`subjectPrefix: ${prefixProblem}`);
   const { name } = settings.stream;
-  if (!STREAM_NAME.test(name) || NOT_IN_STREAM_NAME.test(name) || name.length > 255) {
-    refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 printable characters without whitespace, ".", "*", ">", "/" or "\\"`);
+  if (!STREAM_NAME.test(name)) {
+    refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 characters without whitespace, control characters, ".", "*", ">", "/" or "\\"`);
   }
   const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);
   for (const [setting, value] of [['publishTimeoutMs', publishTimeoutMs], ['leaseTtlMs', leaseTtlMs]] as const) {
-    if (!Number.isInteger(value) || value < 1 || value > MAX_TIMER_MS) refuse(`${setting} must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${value}`);
+    if (!(value >= 1 && value <= MAX_TIMER_MS)) refuse(`${setting} must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${value}`);
   }
 }
 

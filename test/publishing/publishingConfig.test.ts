@@ -93,7 +93,7 @@ describe('publishing configuration', () => {
     }
   });
 
-  it('refuses a subject prefix, stream name, partition count, publish timeout or lease no run could work with, naming the setting', () => {
+  it('refuses a subject prefix, stream name, partition count, publish timeout or lease no run could work with, naming the setting, and takes what JetStream and Node take', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
     const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
@@ -101,11 +101,14 @@ describe('publishing configuration', () => {
       for (const subjectPrefix of ['', 'has space', 'bank.*', '$JS', '_INBOX']) expect(build({ subjectPrefix }), subjectPrefix).toThrow(/^subjectPrefix: /);
       for (const name of ['', 'EVENTS.ALL', 'my events', 'a/b', 'x'.repeat(256)]) expect(build({ stream: { name } }), name).toThrow(/^stream.name /);
       for (const partitions of [0, 1.5, 1025, Number.NaN]) expect(build({ partitions }), String(partitions)).toThrow(/^partitions must be/);
-      for (const publishTimeoutMs of [0, -1, 2.5, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      for (const publishTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
         expect(build({ publishTimeoutMs }), String(publishTimeoutMs)).toThrow(/^publishTimeoutMs must be/);
       }
       expect(build({ leaseTtlMs: 0 })).toThrow(/^leaseTtlMs must be/);
+      for (const name of ['tab\there', 'bell\u0007']) expect(build({ stream: { name } }), name).toThrow(/^stream.name /);
       expect(build({ subjectPrefix: 'bank.events', stream: { name: 'BANK_EVENTS' }, partitions: 1024, publishTimeoutMs: 1, leaseTtlMs: 1 })).not.toThrow();
+      // JetStream takes any other character in a name, and a lease or timeout need not be whole.
+      expect(build({ stream: { name: 'ÉVÉNEMENTS-1' }, leaseTtlMs: 12_345.5, publishTimeoutMs: 2_500.5 })).not.toThrow();
     } finally {
       void db.close();
     }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyError, EventValidationError, type IntegrationMessage } from '../../core/eventstore';
 import { listParkedMessages, readPublishingStatus } from '../../core/publishing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
 import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
@@ -182,6 +183,8 @@ describe('integration messages in the outbox', () => {
       const messages = Array.from({ length: 400 }, (_, n) => notice(key, n));
       await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages });
     }
+    // Below the horizon before the run, whatever other files' transactions hold it back: the idle partition's last poll sees the newest message.
+    await untilFeedHorizonPasses(harness.db);
     await publishEverything(harness.db, harness.publisher({ partitions: PARTITIONS }));
 
     const { partitions } = (await readPublishingStatus(harness.db)).outbox;

@@ -1,4 +1,4 @@
-import { deleteInBatches, type Queryable } from '../db';
+import type { Queryable } from '../db';
 
 export interface OutboxRetention {
   /**
@@ -17,12 +17,15 @@ export interface OutboxRetention {
 // event, marked published before publishing moved to the feed) also tells the events
 // publisher to skip that event (eventMessages.ts), so it stays until the event is behind
 // the checkpoint of its stream's partition there too. A parked message stays for a
-// person. Oldest first, skipping rows another publisher is deleting right now.
+// person. Oldest first (outbox_created, migration 0024), after the run's previous batch:
+// a row examined and kept is not examined again in the run. Rows another publisher is
+// deleting right now are skipped.
 const DELETE_SQL = `
-  DELETE FROM outbox WHERE id IN (
-    SELECT o.id FROM outbox o
+  WITH doomed AS (
+    SELECT o.id, o.created_at FROM outbox o
     LEFT JOIN processor_partitions p ON p.processor = $3 AND p.partition = stream_partition(o.ordering_key, $4)
     WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0)
+      AND (o.created_at, o.id) > ($6::timestamptz, $7::bigint)
       AND CASE WHEN o.event_id IS NULL THEN (o.tx_id, o.id) <= (p.checkpoint_tx, p.checkpoint_position)
         ELSE o.published_at IS NOT NULL AND EXISTS (
           SELECT FROM events e
@@ -31,9 +34,19 @@ const DELETE_SQL = `
           WHERE e.event_id = o.event_id AND (e.tx_id, e.global_position) <= (ep.checkpoint_tx, ep.checkpoint_position))
         END
       AND NOT EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = o.message_id)
-    ORDER BY o.id
+    ORDER BY o.created_at, o.id
     LIMIT $2
-    FOR UPDATE OF o SKIP LOCKED)`;
+    FOR UPDATE OF o SKIP LOCKED),
+  gone AS (DELETE FROM outbox WHERE id IN (SELECT id FROM doomed) RETURNING id)
+  SELECT (SELECT count(*) FROM gone)::int AS deleted, last.created_at::text AS last_created_at, last.id::text AS last_id
+  FROM (SELECT) AS one
+  LEFT JOIN LATERAL (SELECT created_at, id FROM doomed ORDER BY created_at DESC, id DESC LIMIT 1) AS last ON true`;
+
+interface DeletedBatch {
+  deleted: number;
+  last_created_at: string | null;
+  last_id: string | null;
+}
 
 /** Deletes published integration messages written longer ago than the retention, never one still to publish or parked. */
 export async function deleteExpiredOutboxRows(
@@ -41,6 +54,15 @@ export async function deleteExpiredOutboxRows(
   policy: OutboxRetention,
   processors: { outbox: string; partitions: number; events: string },
 ): Promise<number> {
-  const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events];
-  return (await deleteInBatches(db, DELETE_SQL, params, policy)).deleted;
+  let after: [string, string] = ['-infinity', '0'];
+  let deleted = 0;
+  for (let batch = 0; batch < policy.maxBatches; batch += 1) {
+    const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, ...after];
+    const { rows } = await db.query<DeletedBatch>(DELETE_SQL, params, { name: 'outbox_cleanup_batch' });
+    const row = rows[0];
+    deleted += row?.deleted ?? 0;
+    if (!row?.last_created_at || !row.last_id || (row.deleted < policy.batchSize)) break;
+    after = [row.last_created_at, row.last_id];
+  }
+  return deleted;
 }

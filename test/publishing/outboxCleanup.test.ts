@@ -1,0 +1,114 @@
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPgDb, type Db, type Queryable } from '../../core/db';
+import { deleteExpiredOutboxRows } from '../../core/publishing/outboxCleanup';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+
+// What one cleanup run reads of the outbox, from each batch's plan as PostgreSQL ran it
+// (EXPLAIN ANALYZE in a transaction rolled back at once, before the batch itself runs).
+
+let database: TestDatabase;
+let db: Db;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = createPgDb({ connectionString: database.url, max: 2 });
+  admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await admin.end();
+  await db.close();
+  await database.drop();
+});
+
+beforeEach(async () => {
+  await admin.query('DELETE FROM parked_messages');
+  await admin.query('DELETE FROM outbox');
+  await admin.query("INSERT INTO feed_processors (name, partitions) VALUES ('publisher:outbox', 1) ON CONFLICT DO NOTHING");
+});
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+const outboxRowsRead = (node: PlanNode): number =>
+  (node['Relation Name'] === 'outbox' ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1) : 0) +
+  (node.Plans ?? []).reduce((sum, child) => sum + outboxRowsRead(child), 0);
+
+/** The cleanup's pool, reporting what each of its batches reads. */
+function measured(read: number[]): Queryable {
+  return {
+    async query(text, params, options) {
+      await admin.query('BEGIN');
+      try {
+        const { rows } = await admin.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params as unknown[]);
+        read.push(outboxRowsRead(rows[0]?.['QUERY PLAN'][0]?.Plan ?? {}));
+      } finally {
+        await admin.query('ROLLBACK');
+      }
+      return db.query(text, params, options);
+    },
+  };
+}
+
+/** Integration messages written this many hours ago, published (the checkpoint is moved past them below), parked if asked. */
+async function written(count: number, hoursAgo: number, parked = false): Promise<void> {
+  const { rows } = await admin.query<{ message_id: string }>(
+    `INSERT INTO outbox (message_id, ordering_key, subject, payload, headers, created_at)
+     SELECT gen_random_uuid(), 'key-' || (n % 50), 'bank.notices', '{}'::json, '{}'::json, now() - make_interval(hours => $2)
+     FROM generate_series(1, $1) AS n RETURNING message_id`,
+    [count, hoursAgo],
+  );
+  if (parked) {
+    await admin.query(`INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) SELECT id, 'outbox', 'key', 'bank.notices', 'no stream' FROM unnest($1::uuid[]) AS id`, [
+      rows.map((row) => row.message_id),
+    ]);
+  }
+}
+
+async function publishedAll(): Promise<void> {
+  await admin.query(`INSERT INTO processor_partitions (processor, partition, checkpoint_tx, checkpoint_position)
+    SELECT 'publisher:outbox', 0, max(tx_id), max(id) FROM outbox
+    ON CONFLICT (processor, partition) DO UPDATE SET checkpoint_tx = EXCLUDED.checkpoint_tx, checkpoint_position = EXCLUDED.checkpoint_position`);
+  await admin.query('ANALYZE outbox');
+  await admin.query('ANALYZE parked_messages');
+}
+
+const policy = { retentionMs: 3_600_000, batchSize: 100, maxBatches: 10 };
+const processors = { outbox: 'publisher:outbox', partitions: 1, events: 'publisher:events' };
+
+async function cleanup(): Promise<{ deleted: number; read: number }> {
+  const read: number[] = [];
+  const deleted = await deleteExpiredOutboxRows(measured(read), policy, processors);
+  return { deleted, read: read.reduce((sum, rows) => sum + rows, 0) };
+}
+
+const left = async () => (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n;
+
+describe('the outbox cleanup', () => {
+  it('given only messages younger than the retention, deletes none and reads none of them', async () => {
+    await written(20_000, 0);
+    await publishedAll();
+    expect(await cleanup()).toEqual({ deleted: 0, read: 0 });
+    expect(await left()).toBe(20_000);
+  });
+
+  it('given old parked messages ahead of old published ones and young ones behind, deletes the published old ones, reading each old row about once in the run, not once per batch', async () => {
+    await written(5_000, 48, true);
+    await written(1_000, 47);
+    await written(20_000, 0);
+    await publishedAll();
+    const run = await cleanup();
+    expect(run.deleted).toBe(1_000);
+    expect(await left()).toBe(25_000);
+    // Every old row is read by the batch's walk and by its DELETE: some 2 x 6,000, where each of the ten batches read them all again.
+    expect(run.read).toBeLessThan(3 * 6_000);
+  });
+});

@@ -3,9 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type QueryOptions } from '../../core/db';
 import { addMetricsSink } from '../../core/observability';
 import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
 import { deleteJetStream } from '../support/natsTesting';
-import { startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -78,14 +79,16 @@ describe('a parked message across publisher instances', () => {
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === held ? fullSubject : event.type === 'MoneyWithdrawn' ? nowhere : undefined) });
     await h.store.appendToStream({ streamId: held, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1), deposited(2)] });
+    // Readable by the runs below, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(h.db);
     const counted = countedMetrics();
     const options = { routing, partitions: 1, publishTimeoutMs: 500, retryBackoff: { baseMs: 20, maxMs: 50 } };
 
     // Instance B's run begins (its first statement), then waits while instance A parks the withdrawal.
     const b = pausedAfter(h.database.url, () => true);
-    const runB = h.publisher({ ...options, db: b.db }).run({ deadline: Date.now() + 6_000 });
+    const runB = h.publisher({ ...options, db: b.db }).run({ deadline: Date.now() + 7_000 });
     await b.reached;
-    const a = await h.publisher(options).run({ deadline: Date.now() + 1_000 });
+    const a = await h.publisher(options).run({ deadline: Date.now() + 2_000 });
     expect(a.parked).toBe(1);
     b.release();
     const bReport = await runB;
@@ -106,7 +109,8 @@ describe('a parked message across publisher instances', () => {
     const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1)] });
     const parkedId = events[1]?.eventId ?? '';
     const options = { routing, partitions: 1 };
-    await h.publisher(options).run({ deadline: Date.now() + 1_000 });
+    await untilFeedHorizonPasses(h.db);
+    await publishEverything(h.db, h.publisher(options));
     expect(await requeueParkedMessage(h.db, parkedId)).toBe(true);
 
     // A nudge beside the schedule: both read the requeued message before either sends it.
@@ -127,7 +131,8 @@ describe('a parked message across publisher instances', () => {
     const counted = countedMetrics();
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.with space` : undefined) });
     await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1)] });
-    const report = await h.publisher({ routing }).run({ deadline: Date.now() + 1_500 });
+    await untilFeedHorizonPasses(h.db);
+    const report = await h.publisher({ routing }).run({ deadline: Date.now() + 5_000 });
     expect(report.parked).toBe(1);
     expect(counted.MessagesParked).toBe(1);
   });

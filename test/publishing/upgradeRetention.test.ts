@@ -3,6 +3,7 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../core/db';
 import { createPublisher, eventRouting } from '../../core/publishing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { sleep } from '../support/fixtures';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { startOnTheOldSchema, type OldOutbox } from './oldOutbox';
@@ -48,6 +49,8 @@ describe('upgrading with old-outbox rows past their retention', () => {
     await old.publishTheOldWay(b2);
     await old.db.query("UPDATE outbox SET created_at = now() - interval '2 days'");
     await migrate(old.db);
+    // Readable by the first run, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(old.db);
 
     // account-a's event goes to the full stream: retried, never parked, holding its partition back.
     const routing = eventRouting({ prefix, subjectFor: (event) => (event.streamId === 'account-a' ? fullSubject : undefined) });

@@ -59,7 +59,8 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
   if (!lease) return 0;
   try {
-    return await sendRequeued(session, turn.deadline);
+    // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
+    return await sendRequeued(session, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
   } finally {
     // Left to run out, it would hold the next run's turn for a lease's time.
     await releasePartitionLease(session.db, lease).catch(() => undefined);

@@ -55,9 +55,9 @@ describe('the run deadline inside a batch', () => {
     }
   }, 30_000);
 
-  it('given requeued messages of one stream that each wait out the publish timeout, when the deadline comes, then the run ends within a round of it and leaves the rest requeued', async () => {
+  it('given requeued messages of one stream that each wait out the publish timeout, when the deadline comes, then the run ends within a round of it, or of half its turn’s lease, and leaves the rest requeued', async () => {
     const PUBLISH_TIMEOUT_MS = 300;
-    const EVENTS = 15;
+    const EVENTS = 30;
     const silentSubject = `${harness.subjectPrefix}silent.requeued`;
     const subscription = harness.nc.subscribe(silentSubject, { callback: () => undefined });
     await harness.nc.flush();
@@ -81,6 +81,12 @@ describe('the run deadline inside a batch', () => {
       const listed = (await listParkedMessages(harness.db, { limit: 1_000 })).filter((message) => message.orderingKey === streamId);
       expect(listed).toHaveLength(EVENTS);
       expect(listed.filter((message) => message.requeuedAt !== null).length).toBeGreaterThan(0);
+
+      // Far from its deadline, the run stops sending them once half of the requeue turn's lease (not renewed) is gone.
+      const leased = harness.publisher({ publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1, leaseTtlMs: 2_000 });
+      const startedAt = Date.now();
+      await leased.run({ deadline: startedAt + 20_000 });
+      expect(Date.now() - startedAt).toBeLessThan(1_000 + 2 * PUBLISH_TIMEOUT_MS + 2_000);
     } finally {
       subscription.unsubscribe();
     }

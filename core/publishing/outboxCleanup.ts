@@ -18,27 +18,33 @@ export interface OutboxRetention {
 // publisher to skip that event (eventMessages.ts), so it stays until the event is behind
 // the checkpoint of its stream's partition there too. A parked message stays for a
 // person. Oldest first (outbox_created, migration 0024), after the run's previous batch:
-// a row examined and kept is not examined again in the run. Rows another publisher is
+// a row examined and kept is not examined again in the run. The checks are per row, in
+// the filter of that one ordered index walk: as joins, the planner could sort every old row
+// after the cursor for each batch. The cursor goes out and back as ISO text in UTC, which
+// every DateStyle and time zone reads back the same. Rows another publisher is
 // deleting right now are skipped.
 const DELETE_SQL = `
   WITH doomed AS (
     SELECT o.id, o.created_at FROM outbox o
-    LEFT JOIN processor_partitions p ON p.processor = $3 AND p.partition = stream_partition(o.ordering_key, $4)
     WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0)
       AND (o.created_at, o.id) > ($6::timestamptz, $7::bigint)
-      AND CASE WHEN o.event_id IS NULL THEN (o.tx_id, o.id) <= (p.checkpoint_tx, p.checkpoint_position)
+      AND CASE
+        WHEN EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = o.message_id) THEN false
+        WHEN o.event_id IS NULL THEN (o.tx_id, o.id) <= (
+          SELECT p.checkpoint_tx, p.checkpoint_position FROM processor_partitions p
+          WHERE p.processor = $3 AND p.partition = stream_partition(o.ordering_key, $4))
         ELSE o.published_at IS NOT NULL AND EXISTS (
           SELECT FROM events e
           JOIN feed_processors f ON f.name = $5
           JOIN processor_partitions ep ON ep.processor = f.name AND ep.partition = stream_partition(e.stream_id, f.partitions)
           WHERE e.event_id = o.event_id AND (e.tx_id, e.global_position) <= (ep.checkpoint_tx, ep.checkpoint_position))
         END
-      AND NOT EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = o.message_id)
     ORDER BY o.created_at, o.id
     LIMIT $2
     FOR UPDATE OF o SKIP LOCKED),
   gone AS (DELETE FROM outbox WHERE id IN (SELECT id FROM doomed) RETURNING id)
-  SELECT (SELECT count(*) FROM gone)::int AS deleted, last.created_at::text AS last_created_at, last.id::text AS last_id
+  SELECT (SELECT count(*) FROM gone)::int AS deleted,
+    to_char(last.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_created_at, last.id::text AS last_id
   FROM (SELECT) AS one
   LEFT JOIN LATERAL (SELECT created_at, id FROM doomed ORDER BY created_at DESC, id DESC LIMIT 1) AS last ON true`;
 
@@ -58,7 +64,9 @@ export async function deleteExpiredOutboxRows(
   let deleted = 0;
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
     const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, ...after];
-    const { rows } = await db.query<DeletedBatch>(DELETE_SQL, params, { name: 'outbox_cleanup_batch' });
+    // Unnamed, so each batch is planned for its own cursor: a prepared statement's generic
+    // plan (from its sixth run on a connection) read every old row in every batch.
+    const { rows } = await db.query<DeletedBatch>(DELETE_SQL, params);
     const row = rows[0];
     deleted += row?.deleted ?? 0;
     if (!row?.last_created_at || !row.last_id || (row.deleted < policy.batchSize)) break;

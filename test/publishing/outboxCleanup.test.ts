@@ -58,13 +58,13 @@ function measured(read: number[]): Queryable {
   };
 }
 
-/** Integration messages written this many hours ago, published (the checkpoint is moved past them below), parked if asked. */
-async function written(count: number, hoursAgo: number, parked = false): Promise<void> {
+/** Integration messages written this many hours ago (each a minute after the one before, if asked), published (the checkpoint is moved past them below), parked if asked. */
+async function written(count: number, hoursAgo: number, parked = false, minutesApart = 0): Promise<void> {
   const { rows } = await admin.query<{ message_id: string }>(
     `INSERT INTO outbox (message_id, ordering_key, subject, payload, headers, created_at)
-     SELECT gen_random_uuid(), 'key-' || (n % 50), 'bank.notices', '{}'::json, '{}'::json, now() - make_interval(hours => $2)
+     SELECT gen_random_uuid(), 'key-' || (n % 50), 'bank.notices', '{}'::json, '{}'::json, now() - make_interval(hours => $2) + make_interval(mins => n * $3)
      FROM generate_series(1, $1) AS n RETURNING message_id`,
-    [count, hoursAgo],
+    [count, hoursAgo, minutesApart],
   );
   if (parked) {
     await admin.query(`INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) SELECT id, 'outbox', 'key', 'bank.notices', 'no stream' FROM unnest($1::uuid[]) AS id`, [
@@ -110,5 +110,42 @@ describe('the outbox cleanup', () => {
     expect(await left()).toBe(25_000);
     // Every old row is read by the batch's walk and by its DELETE: some 2 x 6,000, where each of the ten batches read them all again.
     expect(run.read).toBeLessThan(3 * 6_000);
+  });
+
+  it('given sessions whose dates read back as another zone (DateStyle Postgres, TimeZone Asia/Kolkata, whose IST PostgreSQL reads as Israel time), deletes every deletable message that fits its batches in one run', async () => {
+    await written(300, 48, false, 1);
+    await publishedAll();
+    const url = new URL(database.url);
+    url.searchParams.set('options', '-c DateStyle=Postgres -c TimeZone=Asia/Kolkata');
+    const kolkata = createPgDb({ connectionString: url.toString(), max: 1 });
+    try {
+      expect(await deleteExpiredOutboxRows(kolkata, policy, processors)).toBe(300);
+      expect(await left()).toBe(0);
+    } finally {
+      await kolkata.close();
+    }
+  });
+
+  it('given a backlog of old published messages, runs on one warm connection go on reading about what they delete, batch after batch', async () => {
+    await written(30_000, 48);
+    await publishedAll();
+    const warm = createPgDb({ connectionString: database.url, max: 1 });
+    // What the cleanup's own connection read of the outbox so far, as the statistics have it.
+    const readSoFar = async () => {
+      await warm.query('SELECT pg_stat_force_next_flush()');
+      await admin.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await admin.query<{ read: string }>("SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text AS read FROM pg_stat_user_tables WHERE relname = 'outbox'");
+      return Number(rows[0]?.read);
+    };
+    try {
+      const before = await readSoFar();
+      let deleted = 0;
+      // Thirty batches on the connection: a prepared statement would be on its generic plan from the sixth.
+      for (let run = 0; run < 3; run++) deleted += await deleteExpiredOutboxRows(warm, policy, processors);
+      expect(deleted).toBe(3_000);
+      expect((await readSoFar()) - before).toBeLessThan(3 * 3_000);
+    } finally {
+      await warm.close();
+    }
   });
 });

@@ -40,12 +40,17 @@ const toParked = (row: ParkedRow): ParkedMessage => ({
   requeuedAt: row.requeued_at,
 });
 
+// A message parked already is parked again only when it was requeued: the first
+// refusal after a requeue counts, and one sent again by a run that overlapped it
+// (another instance's, a turn that outlived its lease) finds it parked and changes nothing.
 const PARK_SQL = `
   INSERT INTO parked_messages (message_id, source, ordering_key, subject, error)
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
   ON CONFLICT (message_id) DO UPDATE
     SET error = EXCLUDED.error, subject = EXCLUDED.subject, refusals = parked_messages.refusals + 1,
-        parked_at = now(), requeued_at = NULL`;
+        parked_at = now(), requeued_at = NULL
+    WHERE parked_messages.requeued_at IS NOT NULL
+  RETURNING message_id`;
 
 export interface Parking {
   messageId: string;
@@ -54,16 +59,21 @@ export interface Parking {
   error: string;
 }
 
-/** Parks messages NATS refused for good. Parking one again (after a requeue) counts another refusal. */
-export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[]): Promise<void> {
-  if (parkings.length === 0) return;
-  await db.query(PARK_SQL, [
+/**
+ * Parks messages NATS refused for good, and returns those it parked now.
+ * Parking one again after a requeue counts another refusal; one parked and not
+ * requeued stays as it is.
+ */
+export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[]): Promise<ReadonlySet<string>> {
+  if (parkings.length === 0) return new Set();
+  const { rows } = await db.query<{ message_id: string }>(PARK_SQL, [
     parkings.map((parking) => parking.messageId),
     parkings.map(() => source),
     parkings.map((parking) => parking.orderingKey),
     parkings.map((parking) => parking.subject),
     parkings.map((parking) => parking.error),
   ]);
+  return new Set(rows.map((row) => row.message_id));
 }
 
 const COLUMNS = 'message_id, source, ordering_key, subject, error, refusals, parked_at, requeued_at';

@@ -101,7 +101,8 @@ export async function publishBatch(
       ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
       : [],
   );
-  session.tally.countParkedUnsent(parkings.length);
+  // Parked without being sent; those NATS refuses for good are added behind them.
+  const unsent = parkings.length;
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);
@@ -115,15 +116,17 @@ export async function publishBatch(
   // Messages not sent this time (an earlier message of their key was not taken, or the deadline came), and said so.
   for (const span of spans.values()) span.end(new Error('not sent this time: an earlier message of its key was not taken, or the run ended'));
   const parked = new Set(parkings.map((parking) => parking.messageId));
+  // Only what this batch parked counts: a message another run parked meanwhile is parked already.
+  const parkedNow = await parkMessages(session.db, source, parkings);
+  session.tally.countParkedUnsent(parkings.slice(0, unsent).filter((parking) => parkedNow.has(parking.messageId)).length);
+  session.tally.countBatch(results, parked, parkedNow);
   const published = new Set<string>();
   let error: unknown;
-  session.tally.countBatch(results, parked);
   for (const result of results) {
     if (result.kind === 'published') published.add(result.message.messageId);
     else if (!parked.has(result.message.messageId)) error ??= result.error;
   }
   const settled = (messageId: string) => published.has(messageId) || parked.has(messageId);
-  await parkMessages(session.db, source, parkings);
   const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled(entry.message.messageId));
   if (partition !== undefined) {
     const behind = waiting === -1 ? [] : read.slice(waiting + 1);

@@ -38,11 +38,12 @@ export class RunTally {
   };
 
   /**
-   * Adds up one batch's results. The counters go to the metrics once per batch,
+   * Adds up one batch's results: `parkedIds` are those refused for good, `parkedNow`
+   * those of them this batch parked. The counters go to the metrics once per batch,
    * not once per message: in a function each figure costs a few microseconds
    * of Powertools' time, and a message's own cost is a few tens.
    */
-  countBatch(results: readonly PublishResult[], parkedIds: ReadonlySet<string>): void {
+  countBatch(results: readonly PublishResult[], parkedIds: ReadonlySet<string>, parkedNow: ReadonlySet<string>): void {
     const batch = { stored: 0, duplicates: 0, parked: 0, retried: 0 };
     for (const result of results) {
       if (result.kind === 'published') {
@@ -51,8 +52,9 @@ export class RunTally {
         this.latencies.push(result.latencyMs);
         metrics.observe('PublishLatency', result.latencyMs, 'milliseconds');
       } else {
-        if (parkedIds.has(result.message.messageId)) batch.parked++;
-        else batch.retried++;
+        // Refused for good and parked by this batch, or by another run already (counted there); else retried.
+        if (parkedNow.has(result.message.messageId)) batch.parked++;
+        else if (!parkedIds.has(result.message.messageId)) batch.retried++;
         this.report.lastError = describeError(result.error);
       }
     }

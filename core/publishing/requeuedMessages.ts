@@ -75,6 +75,8 @@ async function sendRequeued(session: PublishingSession, deadline: number): Promi
   const sources = new Map(parked.map((message) => [message.messageId, message.source]));
   let sent = 0;
   for (const source of ['events', 'outbox'] as const) {
+    // A batch's first round always starts: none starts once the turn is over.
+    if (Date.now() >= deadline) break;
     const batch = messages.filter((message) => sources.get(message.messageId) === source);
     const before = session.tally.report.published;
     // A subject routing gave that NATS cannot carry stays as it was parked.

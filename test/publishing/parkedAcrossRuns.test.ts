@@ -2,7 +2,7 @@ import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type QueryOptions } from '../../core/db';
 import { addMetricsSink } from '../../core/observability';
-import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
+import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
 import { deleteJetStream } from '../support/natsTesting';
@@ -124,6 +124,34 @@ describe('a parked message across publisher instances', () => {
 
     expect(reports.map((report) => report.parked).sort()).toEqual([0, 1]);
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parkedId, refusals: 2, requeuedAt: null }]);
+  });
+
+  it('given a requeue turn that outlives its lease (a publish timeout longer than half of it), when another instance takes the turn and is refused the message too, then the one requeue counts one refusal and one parking', async () => {
+    const h = await harness();
+    const silentSubject = `${h.subjectPrefix}silent.requeued`;
+    const listener = h.nc.subscribe(silentSubject, { callback: () => undefined });
+    cleanups.push(() => {
+      listener.unsubscribe();
+      return Promise.resolve();
+    });
+    await h.nc.flush();
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const messageId = events[0]?.eventId ?? '';
+    await untilFeedHorizonPasses(h.db);
+    await publishEverything(h.db, h.publisher({ partitions: 1 }));
+    // Parked as a refused subject would be, then requeued: it goes out on the silent subject, and waits out the timeout.
+    await parkMessages(h.db, 'events', [{ messageId, orderingKey: 'key', subject: silentSubject, error: 'no stream' }]);
+    expect(await requeueParkedMessage(h.db, messageId)).toBe(true);
+
+    const options = { partitions: 1, leaseTtlMs: 1_000, publishTimeoutMs: 2_500 };
+    const first = h.publisher(options).run({ deadline: Date.now() + 10_000 });
+    // The first turn's lease ran out (1 s) while its one round waits until 2.5 s.
+    await new Promise((resolve) => setTimeout(resolve, 1_400));
+    const second = h.publisher(options).run({ deadline: Date.now() + 10_000 });
+    const reports = await Promise.all([first, second]);
+
+    expect(reports[0].parked + reports[1].parked).toBe(1);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId, refusals: 2, requeuedAt: null }]);
   });
 
   it('counts a message parked without being sent (NATS cannot carry its subject) to MessagesParked, as the run report does', async () => {

@@ -71,7 +71,7 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
 // message parked by another instance since this run began is skipped too.
 const PAGE_SQL = `
   SELECT ${MESSAGE_COLUMNS},
-    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages) OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
+    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id)
       ELSE false END AS settled_before

@@ -90,9 +90,9 @@ export async function publishBatch(
   session: PublishingSession,
   source: ParkedSource,
   read: readonly BatchEntry[],
-  within?: BatchLimits,
+  within: BatchLimits,
 ): Promise<PublishedBatch> {
-  const partition = within?.partition;
+  const { partition, deadline } = within;
   // What a retry of this batch read again, settled earlier in the run, goes out no more.
   const ahead = partition === undefined ? undefined : session.settledAhead.of(partition);
   const entries = ahead?.size ? read.map((entry): BatchEntry => (entry.kind !== 'skip' && ahead.has(entry.message.messageId) ? SKIP : entry)) : read;
@@ -101,13 +101,11 @@ export async function publishBatch(
       ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
       : [],
   );
-  // Parked without being sent; those NATS refuses for good are added behind them.
-  const unsent = parkings.length;
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);
   const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
-  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings, within?.deadline ?? Number.POSITIVE_INFINITY), SpanKind.PRODUCER) : [];
+  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings, deadline), SpanKind.PRODUCER) : [];
   const spans = new Map(sending.map((send) => [send.message.messageId, send.span]));
   for (const result of results) {
     spans.get(result.message.messageId)?.end(result.kind === 'published' ? undefined : result.error);
@@ -115,10 +113,10 @@ export async function publishBatch(
   }
   // Messages not sent this time (an earlier message of their key was not taken, or the deadline came), and said so.
   for (const span of spans.values()) span.end(new Error('not sent this time: an earlier message of its key was not taken, or the run ended'));
+  // Parked without being sent, and refused for good (publishAll adds those).
   const parked = new Set(parkings.map((parking) => parking.messageId));
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
   const parkedNow = await parkMessages(session.db, source, parkings);
-  session.tally.countParkedUnsent(parkings.slice(0, unsent).filter((parking) => parkedNow.has(parking.messageId)).length);
   session.tally.countBatch(results, parked, parkedNow);
   const published = new Set<string>();
   let error: unknown;

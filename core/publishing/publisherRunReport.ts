@@ -38,13 +38,14 @@ export class RunTally {
   };
 
   /**
-   * Adds up one batch's results: `parkedIds` are those refused for good, `parkedNow`
+   * Adds up one batch's results: `parkedIds` are the messages settled by parking
+   * (refused for good, or never sent: NATS cannot carry their subject), `parkedNow`
    * those of them this batch parked. The counters go to the metrics once per batch,
    * not once per message: in a function each figure costs a few microseconds
    * of Powertools' time, and a message's own cost is a few tens.
    */
   countBatch(results: readonly PublishResult[], parkedIds: ReadonlySet<string>, parkedNow: ReadonlySet<string>): void {
-    const batch = { stored: 0, duplicates: 0, parked: 0, retried: 0 };
+    const batch = { stored: 0, duplicates: 0, parked: parkedNow.size, retried: 0 };
     for (const result of results) {
       if (result.kind === 'published') {
         if (result.duplicate) batch.duplicates++;
@@ -52,9 +53,8 @@ export class RunTally {
         this.latencies.push(result.latencyMs);
         metrics.observe('PublishLatency', result.latencyMs, 'milliseconds');
       } else {
-        // Refused for good and parked by this batch, or by another run already (counted there); else retried.
-        if (parkedNow.has(result.message.messageId)) batch.parked++;
-        else if (!parkedIds.has(result.message.messageId)) batch.retried++;
+        // Refused for good (parked by this batch, or by another run already, counted there), or retried.
+        if (!parkedIds.has(result.message.messageId)) batch.retried++;
         this.report.lastError = describeError(result.error);
       }
     }
@@ -66,13 +66,6 @@ export class RunTally {
     if (batch.duplicates > 0) metrics.count('PublishedMessages', batch.duplicates, { duplicate: 'true' });
     if (batch.parked > 0) metrics.count('MessagesParked', batch.parked);
     if (batch.retried > 0) metrics.count('PublishRetries', batch.retried);
-  }
-
-  /** Messages parked without being sent: NATS cannot carry their subject, or keeps it for itself. */
-  countParkedUnsent(count: number): void {
-    if (count === 0) return;
-    this.report.parked += count;
-    metrics.count('MessagesParked', count);
   }
 
   finish(): PublisherRunReport {

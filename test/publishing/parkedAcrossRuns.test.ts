@@ -6,7 +6,7 @@ import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } 
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
 import { deleteJetStream } from '../support/natsTesting';
-import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -69,12 +69,7 @@ describe('a parked message across publisher instances', () => {
     cleanups.push(() => deleteJetStream(h.nc, fullStream));
     await jetstream(h.nc).publish(fullSubject, 'filler');
     const nowhere = `nowhere${h.subjectPrefix}.withdrawn`;
-    const deliveries: string[] = [];
-    const listener = h.nc.subscribe(nowhere, { callback: (_, message) => void deliveries.push(message.headers?.get('Nats-Msg-Id') ?? '') });
-    cleanups.push(() => {
-      listener.unsubscribe();
-      return Promise.resolve();
-    });
+    const deliveries = await silentSubscriber(h, nowhere);
     const held = uniqueStreamId();
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === held ? fullSubject : event.type === 'MoneyWithdrawn' ? nowhere : undefined) });
     await h.store.appendToStream({ streamId: held, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
@@ -129,12 +124,7 @@ describe('a parked message across publisher instances', () => {
   it('given a requeue turn that outlives its lease (a publish timeout longer than half of it), when another instance takes the turn and is refused the message too, then the one requeue counts one refusal and one parking', async () => {
     const h = await harness();
     const silentSubject = `${h.subjectPrefix}silent.requeued`;
-    const listener = h.nc.subscribe(silentSubject, { callback: () => undefined });
-    cleanups.push(() => {
-      listener.unsubscribe();
-      return Promise.resolve();
-    });
-    await h.nc.flush();
+    await silentSubscriber(h, silentSubject);
     const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     const messageId = events[0]?.eventId ?? '';
     await untilFeedHorizonPasses(h.db);

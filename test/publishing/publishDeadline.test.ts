@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
-import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
 
@@ -14,6 +14,18 @@ afterAll(async () => {
   await harness.close();
 });
 
+/** A new stream of this many events: an account opened, then deposits. */
+async function oneStreamOf(count: number) {
+  const streamId = uniqueStreamId();
+  const { events } = await harness.store.appendToStream<AccountEvent>({
+    streamId,
+    streamType: 'account',
+    expectedVersion: 'no_stream',
+    events: [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))],
+  });
+  return { streamId, events };
+}
+
 // A subject no stream captures, where a plain subscriber listens and never answers: each
 // message waits out the publish timeout before it is parked, one round per message of
 // the stream. A batch can thus hold far more waiting than a function's margin allows.
@@ -22,73 +34,51 @@ describe('the run deadline inside a batch', () => {
     const PUBLISH_TIMEOUT_MS = 400;
     const EVENTS = 20;
     const silentSubject = `${harness.subjectPrefix}silent.notes`;
-    const subscription = harness.nc.subscribe(silentSubject, { callback: () => undefined });
-    await harness.nc.flush();
-    try {
-      const streamId = uniqueStreamId();
-      await harness.store.appendToStream<AccountEvent>({
-        streamId,
-        streamType: 'account',
-        expectedVersion: 'no_stream',
-        events: [opened(), ...Array.from({ length: EVENTS - 1 }, (_, index) => deposited(index + 1))],
-      });
-      // Readable by the timed run, whatever other files' transactions hold the feed's horizon back.
-      await untilFeedHorizonPasses(harness.db);
-      const routing = eventRouting({ prefix: harness.subjectPrefix, subjectFor: (event) => (event.streamId === streamId ? silentSubject : undefined) });
-      const publisher = harness.publisher({ routing, publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
+    await silentSubscriber(harness, silentSubject);
+    const { streamId } = await oneStreamOf(EVENTS);
+    // Readable by the timed run, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(harness.db);
+    const routing = eventRouting({ prefix: harness.subjectPrefix, subjectFor: (event) => (event.streamId === streamId ? silentSubject : undefined) });
+    const publisher = harness.publisher({ routing, publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
 
-      // Room for the run to connect and start its batch on a loaded machine; the batch holds 8 s of rounds.
-      const deadline = Date.now() + 1_000;
-      const first = await publisher.run({ deadline });
-      // One round past the deadline at most: its timeout, and the question whether a stream captures the subject.
-      expect(Date.now() - deadline).toBeLessThan(2 * PUBLISH_TIMEOUT_MS + 2_000);
-      expect(first.parked).toBeGreaterThan(0);
-      expect(first.parked).toBeLessThan(EVENTS);
+    // Room for the run to connect and start its batch on a loaded machine; the batch holds 8 s of rounds.
+    const deadline = Date.now() + 1_000;
+    const first = await publisher.run({ deadline });
+    // One round past the deadline at most: its timeout, and the question whether a stream captures the subject.
+    expect(Date.now() - deadline).toBeLessThan(2 * PUBLISH_TIMEOUT_MS + 2_000);
+    expect(first.parked).toBeGreaterThan(0);
+    expect(first.parked).toBeLessThan(EVENTS);
 
-      let parked = first.parked;
-      for (let run = 0; run < 20 && parked < EVENTS; run++) parked += (await publisher.run({ deadline: Date.now() + 1_000 })).parked;
-      const listed = (await listParkedMessages(harness.db, { limit: 1_000 })).filter((message) => message.orderingKey === streamId);
-      expect(parked).toBe(EVENTS);
-      expect(listed).toHaveLength(EVENTS);
-    } finally {
-      subscription.unsubscribe();
-    }
+    let parked = first.parked;
+    for (let run = 0; run < 20 && parked < EVENTS; run++) parked += (await publisher.run({ deadline: Date.now() + 1_000 })).parked;
+    const listed = (await listParkedMessages(harness.db, { limit: 1_000 })).filter((message) => message.orderingKey === streamId);
+    expect(parked).toBe(EVENTS);
+    expect(listed).toHaveLength(EVENTS);
   }, 30_000);
 
   it('given requeued messages of one stream that each wait out the publish timeout, when the deadline comes, then the run ends within a round of it, or of half its turn’s lease, and leaves the rest requeued', async () => {
     const PUBLISH_TIMEOUT_MS = 300;
     const EVENTS = 30;
     const silentSubject = `${harness.subjectPrefix}silent.requeued`;
-    const subscription = harness.nc.subscribe(silentSubject, { callback: () => undefined });
-    await harness.nc.flush();
-    try {
-      const streamId = uniqueStreamId();
-      const { events } = await harness.store.appendToStream<AccountEvent>({
-        streamId,
-        streamType: 'account',
-        expectedVersion: 'no_stream',
-        events: [opened(), ...Array.from({ length: EVENTS - 1 }, (_, index) => deposited(index + 1))],
-      });
-      const publisher = harness.publisher({ publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
-      await publishEverything(harness.db, publisher);
-      // Parked as a subject no stream captured would be, then requeued: they go out on the silent subject.
-      await parkMessages(harness.db, 'events', events.map((event) => ({ messageId: event.eventId, orderingKey: streamId, subject: silentSubject, error: 'no stream' })));
-      for (const event of events) expect(await requeueParkedMessage(harness.db, event.eventId)).toBe(true);
+    await silentSubscriber(harness, silentSubject);
+    const { streamId, events } = await oneStreamOf(EVENTS);
+    const publisher = harness.publisher({ publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
+    await publishEverything(harness.db, publisher);
+    // Parked as a subject no stream captured would be, then requeued: they go out on the silent subject.
+    await parkMessages(harness.db, 'events', events.map((event) => ({ messageId: event.eventId, orderingKey: streamId, subject: silentSubject, error: 'no stream' })));
+    for (const event of events) expect(await requeueParkedMessage(harness.db, event.eventId)).toBe(true);
 
-      const deadline = Date.now() + 1_000;
-      await publisher.run({ deadline });
-      expect(Date.now() - deadline).toBeLessThan(2 * PUBLISH_TIMEOUT_MS + 2_000);
-      const listed = (await listParkedMessages(harness.db, { limit: 1_000 })).filter((message) => message.orderingKey === streamId);
-      expect(listed).toHaveLength(EVENTS);
-      expect(listed.filter((message) => message.requeuedAt !== null).length).toBeGreaterThan(0);
+    const deadline = Date.now() + 1_000;
+    await publisher.run({ deadline });
+    expect(Date.now() - deadline).toBeLessThan(2 * PUBLISH_TIMEOUT_MS + 2_000);
+    const listed = (await listParkedMessages(harness.db, { limit: 1_000 })).filter((message) => message.orderingKey === streamId);
+    expect(listed).toHaveLength(EVENTS);
+    expect(listed.filter((message) => message.requeuedAt !== null).length).toBeGreaterThan(0);
 
-      // Far from its deadline, the run stops sending them once half of the requeue turn's lease (not renewed) is gone.
-      const leased = harness.publisher({ publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1, leaseTtlMs: 2_000 });
-      const startedAt = Date.now();
-      await leased.run({ deadline: startedAt + 20_000 });
-      expect(Date.now() - startedAt).toBeLessThan(1_000 + 2 * PUBLISH_TIMEOUT_MS + 2_000);
-    } finally {
-      subscription.unsubscribe();
-    }
+    // Far from its deadline, the run stops sending them once half of the requeue turn's lease (not renewed) is gone.
+    const leased = harness.publisher({ publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1, leaseTtlMs: 2_000 });
+    const startedAt = Date.now();
+    await leased.run({ deadline: startedAt + 20_000 });
+    expect(Date.now() - startedAt).toBeLessThan(1_000 + 2 * PUBLISH_TIMEOUT_MS + 2_000);
   }, 30_000);
 });

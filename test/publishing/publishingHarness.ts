@@ -179,3 +179,22 @@ export async function expectDeliveredOnceInOrder(harness: PublishingHarness, str
   for (const streamId of streamIds) expect(versions.get(streamId), streamId).toEqual(expected);
   expect(messages).toHaveLength(streamIds.length * perStream);
 }
+
+/**
+ * A plain subscriber on a subject no stream captures, which never answers: a
+ * publish there waits out its timeout. Returns the message ids it receives, as
+ * they come; it stops listening when the test ends.
+ */
+export async function silentSubscriber(harness: PublishingHarness, subject: string): Promise<string[]> {
+  const received: string[] = [];
+  const subscription = harness.nc.subscribe(subject, {
+    callback: (_, message) => {
+      received.push(message.headers?.get('Nats-Msg-Id') ?? '');
+    },
+  });
+  onTestFinished(() => {
+    subscription.unsubscribe();
+  });
+  await harness.nc.flush();
+  return received;
+}

@@ -24,11 +24,13 @@ afterAll(async () => {
   await database.drop();
 });
 
-beforeEach(async () => {
-  await admin.query('DELETE FROM parked_messages');
-  await admin.query('DELETE FROM outbox');
-  await admin.query("INSERT INTO feed_processors (name, partitions) VALUES ('publisher:outbox', 1) ON CONFLICT DO NOTHING");
-});
+async function emptied(client: pg.Client): Promise<void> {
+  await client.query('DELETE FROM parked_messages');
+  await client.query('DELETE FROM outbox');
+  await client.query("INSERT INTO feed_processors (name, partitions) VALUES ('publisher:outbox', 1) ON CONFLICT DO NOTHING");
+}
+
+beforeEach(() => emptied(admin));
 
 interface PlanNode {
   'Relation Name'?: string;
@@ -59,26 +61,26 @@ function measured(read: number[]): Queryable {
 }
 
 /** Integration messages written this many hours ago (each a minute after the one before, if asked), published (the checkpoint is moved past them below), parked if asked. */
-async function written(count: number, hoursAgo: number, parked = false, minutesApart = 0): Promise<void> {
-  const { rows } = await admin.query<{ message_id: string }>(
+async function written(client: pg.Client, count: number, hoursAgo: number, parked = false, minutesApart = 0): Promise<void> {
+  const { rows } = await client.query<{ message_id: string }>(
     `INSERT INTO outbox (message_id, ordering_key, subject, payload, headers, created_at)
      SELECT gen_random_uuid(), 'key-' || (n % 50), 'bank.notices', '{}'::json, '{}'::json, now() - make_interval(hours => $2) + make_interval(mins => n * $3)
      FROM generate_series(1, $1) AS n RETURNING message_id`,
     [count, hoursAgo, minutesApart],
   );
   if (parked) {
-    await admin.query(`INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) SELECT id, 'outbox', 'key', 'bank.notices', 'no stream' FROM unnest($1::uuid[]) AS id`, [
+    await client.query(`INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) SELECT id, 'outbox', 'key', 'bank.notices', 'no stream' FROM unnest($1::uuid[]) AS id`, [
       rows.map((row) => row.message_id),
     ]);
   }
 }
 
-async function publishedAll(): Promise<void> {
-  await admin.query(`INSERT INTO processor_partitions (processor, partition, checkpoint_tx, checkpoint_position)
+async function publishedAll(client: pg.Client): Promise<void> {
+  await client.query(`INSERT INTO processor_partitions (processor, partition, checkpoint_tx, checkpoint_position)
     SELECT 'publisher:outbox', 0, max(tx_id), max(id) FROM outbox
     ON CONFLICT (processor, partition) DO UPDATE SET checkpoint_tx = EXCLUDED.checkpoint_tx, checkpoint_position = EXCLUDED.checkpoint_position`);
-  await admin.query('ANALYZE outbox');
-  await admin.query('ANALYZE parked_messages');
+  await client.query('ANALYZE outbox');
+  await client.query('ANALYZE parked_messages');
 }
 
 const policy = { retentionMs: 3_600_000, batchSize: 100, maxBatches: 10 };
@@ -94,17 +96,17 @@ const left = async () => (await admin.query<{ n: number }>('SELECT count(*)::int
 
 describe('the outbox cleanup', () => {
   it('given only messages younger than the retention, deletes none and reads none of them', async () => {
-    await written(20_000, 0);
-    await publishedAll();
+    await written(admin, 20_000, 0);
+    await publishedAll(admin);
     expect(await cleanup()).toEqual({ deleted: 0, read: 0 });
     expect(await left()).toBe(20_000);
   });
 
   it('given old parked messages ahead of old published ones and young ones behind, deletes the published old ones, reading each old row about once in the run, not once per batch', async () => {
-    await written(5_000, 48, true);
-    await written(1_000, 47);
-    await written(20_000, 0);
-    await publishedAll();
+    await written(admin, 5_000, 48, true);
+    await written(admin, 1_000, 47);
+    await written(admin, 20_000, 0);
+    await publishedAll(admin);
     const run = await cleanup();
     expect(run.deleted).toBe(1_000);
     expect(await left()).toBe(25_000);
@@ -113,8 +115,8 @@ describe('the outbox cleanup', () => {
   });
 
   it('given sessions whose dates read back as another zone (DateStyle Postgres, TimeZone Asia/Kolkata, whose IST PostgreSQL reads as Israel time), deletes every deletable message that fits its batches in one run', async () => {
-    await written(300, 48, false, 1);
-    await publishedAll();
+    await written(admin, 300, 48, false, 1);
+    await publishedAll(admin);
     const url = new URL(database.url);
     url.searchParams.set('options', '-c DateStyle=Postgres -c TimeZone=Asia/Kolkata');
     const kolkata = createPgDb({ connectionString: url.toString(), max: 1 });
@@ -127,17 +129,24 @@ describe('the outbox cleanup', () => {
   });
 
   it('given a backlog of old published messages, runs on one warm connection go on reading about what they delete, batch after batch', async () => {
-    await written(30_000, 48);
-    await publishedAll();
-    const warm = createPgDb({ connectionString: database.url, max: 1 });
-    // What the cleanup's own connection read of the outbox so far, as the statistics have it.
+    // The table's statistics count every connection's reads, and a connection may flush its
+    // own up to ten seconds after it goes idle: on a database of its own, only the cleanup's
+    // connection reads the outbox once this test's setup has flushed what it read.
+    const own = await createTestDatabase();
+    const setup = new pg.Client({ connectionString: own.url });
+    await setup.connect();
+    const warm = createPgDb({ connectionString: own.url, max: 1 });
     const readSoFar = async () => {
       await warm.query('SELECT pg_stat_force_next_flush()');
-      await admin.query('SELECT pg_stat_clear_snapshot()');
-      const { rows } = await admin.query<{ read: string }>("SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text AS read FROM pg_stat_user_tables WHERE relname = 'outbox'");
+      await setup.query('SELECT pg_stat_force_next_flush()');
+      await setup.query('SELECT pg_stat_clear_snapshot()');
+      const { rows } = await setup.query<{ read: string }>("SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text AS read FROM pg_stat_user_tables WHERE relname = 'outbox'");
       return Number(rows[0]?.read);
     };
     try {
+      await emptied(setup);
+      await written(setup, 30_000, 48);
+      await publishedAll(setup);
       const before = await readSoFar();
       let deleted = 0;
       // Thirty batches on the connection: a prepared statement would be on its generic plan from the sixth.
@@ -146,6 +155,8 @@ describe('the outbox cleanup', () => {
       expect((await readSoFar()) - before).toBeLessThan(3 * 3_000);
     } finally {
       await warm.close();
+      await setup.end();
+      await own.drop();
     }
   });
 });

@@ -15,14 +15,18 @@ const SWITCH_SQL = `
   )
   UPDATE projections SET active_generation = $2, updated_at = now() WHERE name = $1`;
 
-const ACTIVE_SQL = `SELECT generation FROM projection_generations WHERE name = $1 AND status = 'active'`;
+const ACTIVE_SQL = `SELECT generation, partitions FROM projection_generations WHERE name = $1 AND status = 'active'`;
 
 // The serving generations' leases, taken from their holders: a batch under way ends
 // first (it holds its lease row shared); one that starts later finds the epoch moved
-// once the switch commits, and writes nothing.
+// once the switch commits, and writes nothing. A generation that never ran has no
+// lease rows yet (they are made on the first lease taken): the switch makes them, so
+// a first acquirer waits on them until the switch commits, then finds it retired.
 const FENCE_SERVING_SQL = `
-  UPDATE partition_leases SET holder = NULL, epoch = epoch + 1, expires_at = '-infinity'
-  WHERE lease_group = ANY ($1::text[])`;
+  INSERT INTO partition_leases (lease_group, partition)
+  SELECT serving.lease_group, p
+  FROM unnest($1::text[], $2::integer[]) AS serving(lease_group, partitions), generate_series(0, serving.partitions - 1) AS p
+  ON CONFLICT (lease_group, partition) DO UPDATE SET holder = NULL, epoch = partition_leases.epoch + 1, expires_at = '-infinity'`;
 
 /** Batches a switch may run to close the gap that opened since the build last caught up. */
 const SWITCH_CATCH_UP_BATCHES = 10;
@@ -57,8 +61,8 @@ export async function activateIfCaughtUp(
     if (rows[0]?.status !== 'building') return false;
     // First the serving generation, then the build: what the serving one applied before
     // it was fenced, the build's reads below see too (the horizon only moves forward).
-    const { rows: serving } = await tx.query<{ generation: number }>(ACTIVE_SQL, [projection.name]);
-    await tx.query(FENCE_SERVING_SQL, [serving.map((old) => processorNameOf(projection.name, old.generation))]);
+    const { rows: serving } = await tx.query<{ generation: number; partitions: number }>(ACTIVE_SQL, [projection.name]);
+    await tx.query(FENCE_SERVING_SQL, [serving.map((old) => processorNameOf(projection.name, old.generation)), serving.map((old) => old.partitions)]);
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }

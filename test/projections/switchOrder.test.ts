@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type NewEvent } from '../../core/eventstore';
 import { acquirePartitionLease, DEFAULT_FAILURE_POLICY, renewPartitionLease } from '../../core/processing';
-import { activateIfCaughtUp, createProjector, generationTableName, getProjectionStatus, processorNameOf, quoteIdentifier, registerProjection } from '../../core/projections';
+import { activateIfCaughtUp, createProjector, generationTableName, getProjectionStatus, processorNameOf, quoteIdentifier, registerProjection, type Projector } from '../../core/projections';
 import { deferred, deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -19,69 +19,85 @@ async function servingVersionOne(db: Db, name: string, events: NewEvent<AccountE
   return appended.events.map((event) => event.eventId);
 }
 
+/**
+ * Given version 1 of `name` serving (after `firstRun` of its projector), a deposit whose transaction starts
+ * before the switch to version 2 and commits while it runs, and the serving projector running again right then:
+ * the events the retired generation served that the new one lacks once the switch is done.
+ */
+async function servedButLostBySwitch(db: Db, connect: (max: number) => Db, name: string, firstRun: (projector: Projector) => Promise<unknown>): Promise<string[]> {
+  const store = createEventStore(db);
+  const streamId = uniqueStreamId();
+  await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+  await untilFeedHorizonPasses(db);
+  // The serving generation's projector, registered before the switch as a running instance is.
+  const servingProjector = createProjector({ db: connect(2), projections: [recordingProjection({ name, version: 1 })] });
+  await firstRun(servingProjector);
+
+  const writerDb = connect(1);
+  const depositWritten = deferred();
+  const commitDeposit = deferred();
+  const depositing = writerDb.transaction(async (tx) => {
+    await createEventStore(writerDb).appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(5)] }, tx);
+    depositWritten.resolve();
+    await commitDeposit.promise;
+  });
+
+  // The new version's handler runs inside the switch: there the deposit commits, and the serving generation gets its chance.
+  let servingRun: Promise<unknown> | undefined;
+  let hooked = false;
+  const v2Base = recordingProjection({ name, version: 2 });
+  const v2 = {
+    ...v2Base,
+    apply: async (...args: Parameters<typeof v2Base.apply>) => {
+      if (!hooked) {
+        hooked = true;
+        commitDeposit.resolve();
+        await depositing;
+        servingRun = servingProjector.runUntilCaughtUp({ deadline: Date.now() + 10_000 });
+        await Promise.race([servingRun, sleep(SERVING_BATCH_CHANCE_MS)]);
+      }
+      return v2Base.apply(...args);
+    },
+  };
+  try {
+    await depositWritten.promise;
+    const [building] = await registerProjection(db, v2);
+    if (!building) throw new Error('v2 has no build');
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+  } finally {
+    // Also when the switch failed before its handler ran: a transaction left open would hold back every test file's feed.
+    commitDeposit.resolve();
+    await depositing;
+  }
+  await servingRun;
+
+  const applied = async (generation: number) => {
+    const table = quoteIdentifier(generationTableName(name, 'applied', generation));
+    const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${table}`);
+    return rows.map((row) => row.event_id);
+  };
+  const serving = new Set(await applied(2));
+  return (await applied(1)).filter((eventId) => !serving.has(eventId));
+}
+
 describe('switching reads to a new generation', () => {
   const context = useProjectionDatabase();
 
   it('holds the serving generation’s batches until the switch commits: reads never lose what they showed', async () => {
     const { db, connect } = context();
-    const store = createEventStore(db);
-    const streamId = uniqueStreamId();
-    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
-    const v1 = recordingProjection({ name: 'switching', version: 1 });
-    // The serving generation's projector, registered before the switch as a running instance is.
-    const servingProjector = createProjector({ db: connect(2), projections: [v1] });
-    await servingProjector.runUntilCaughtUp();
+    const lost = await servedButLostBySwitch(db, connect, 'switching', (projector) => projector.runUntilCaughtUp());
+    expect(lost).toEqual([]);
+  });
 
-    // A deposit in a transaction that starts before the switch and commits while it runs.
-    const writerDb = connect(1);
-    const depositWritten = deferred();
-    const commitDeposit = deferred();
-    const depositing = writerDb.transaction(async (tx) => {
-      await createEventStore(writerDb).appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [deposited(5)] }, tx);
-      depositWritten.resolve();
-      await commitDeposit.promise;
+  it('holds back the first batch of a serving generation that never took a lease, until the switch commits', async () => {
+    const { db, connect } = context();
+    // Its first run's deadline passed right after it registered (a Lambda out of time): no lease rows yet.
+    const lost = await servedButLostBySwitch(db, connect, 'never_leased', async (projector) => {
+      await projector.runUntilCaughtUp({ deadline: Date.now() - 1 });
+      const { rows } = await db.query('SELECT 1 FROM partition_leases WHERE lease_group = $1', [processorNameOf('never_leased', 1)]);
+      expect(rows).toEqual([]);
     });
-
-    // The new version's handler runs inside the switch: there the deposit commits, and the serving generation gets its chance.
-    let servingRun: Promise<unknown> | undefined;
-    let hooked = false;
-    const v2Base = recordingProjection({ name: 'switching', version: 2 });
-    const v2 = {
-      ...v2Base,
-      apply: async (...args: Parameters<typeof v2Base.apply>) => {
-        if (!hooked) {
-          hooked = true;
-          commitDeposit.resolve();
-          await depositing;
-          servingRun = servingProjector.runUntilCaughtUp({ deadline: Date.now() + 10_000 });
-          await Promise.race([servingRun, sleep(SERVING_BATCH_CHANCE_MS)]);
-        }
-        return v2Base.apply(...args);
-      },
-    };
-    try {
-      await depositWritten.promise;
-      const [building] = await registerProjection(db, v2);
-      if (!building) throw new Error('v2 has no build');
-
-      expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
-    } finally {
-      // Also when the switch failed before its handler ran: a transaction left open would hold back every test file's feed.
-      commitDeposit.resolve();
-      await depositing;
-    }
-    await servingRun;
-
-    const applied = async (generation: number) => {
-      const table = quoteIdentifier(generationTableName('switching', 'applied', generation));
-      const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${table}`);
-      return rows.map((row) => row.event_id).sort();
-    };
-    // Whatever the retired generation served, the one serving now holds too.
-    const served = await applied(1);
-    const serving = await applied(2);
-    expect(served.filter((eventId) => !serving.includes(eventId))).toEqual([]);
+    expect(lost).toEqual([]);
   });
 
   it('leaves the serving generation’s holders their leases when it gives up on a build too far behind', async () => {

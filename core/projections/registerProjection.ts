@@ -17,16 +17,19 @@ export async function registerProjection(db: Db, projection: Projection): Promis
     const latest = await latestGeneration(tx, projection.name);
     if (latest === null) await startGeneration(tx, projection, 'initial');
     else if (projection.version > latest.version) await startGeneration(tx, projection, 'version');
-    else checkPartitions(projection, latest);
-    return buildsOf(await liveGenerations(tx, projection.name), projection);
+    const live = await liveGenerations(tx, projection.name);
+    // Also an older version still serving while a newer one builds: with another count its code would build nothing, silently.
+    checkPartitions(projection, latest ? [latest, ...live] : live);
+    return buildsOf(live, projection);
   });
 }
 
 /** A version keeps the partition count it was first built with: changing it needs a version bump. */
-function checkPartitions(projection: Projection, latest: Generation): void {
-  if (projection.version === latest.version && projection.partitions !== latest.partitions) {
+function checkPartitions(projection: Projection, generations: readonly Generation[]): void {
+  const built = generations.find((generation) => generation.version === projection.version && generation.partitions !== projection.partitions);
+  if (built) {
     throw new ProjectionDefinitionError(
-      `projection ${projection.name} v${projection.version} was built with ${latest.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
+      `projection ${projection.name} v${projection.version} was built with ${built.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
     );
   }
 }
@@ -50,7 +53,7 @@ export async function rebuildProjection(db: Db, projection: Projection): Promise
         `projection ${projection.name} is at v${latest.version}; a rebuild needs the code of that version, not v${projection.version}`,
       );
     }
-    checkPartitions(projection, latest);
+    checkPartitions(projection, [latest]);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
   });

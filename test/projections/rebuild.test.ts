@@ -151,6 +151,18 @@ describe('rebuilding a projection blue/green', () => {
     expect((await readApplied(db, healthy)).map((row) => row.event_id)).toEqual(expect.arrayContaining(events.map((event) => event.eventId)));
   });
 
+  it('refuses code of the serving version with another partition count while a newer version builds, as it refuses it alone', async () => {
+    const { db } = context();
+    await registerProjection(db, recordingProjection({ name: 'resized_old', version: 1, partitions: 1 }));
+    await registerProjection(db, recordingProjection({ name: 'resized_old', version: 2, partitions: 1 }));
+
+    // Instances still on version 1 come up with two partitions, and no version bump.
+    const running = createProjector({ db, projections: [recordingProjection({ name: 'resized_old', version: 1, partitions: 2 })] }).runUntilCaughtUp();
+    await expect(running).rejects.toThrow(/projection resized_old v1 was built with 1 partitions, not 2/);
+    const [status] = await getProjectionStatus(db, 'resized_old');
+    expect(status?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[1, 'active'], [2, 'building']]);
+  });
+
   it('refuses a reader that would cache table names longer than retired tables are kept', () => {
     const projection = defineAccountSummaries({ name: 'cached_summaries', version: 1 });
     expect(() => createProjectionReader(context().db, projection, { cacheMs: MAX_READER_CACHE_MS + 1 })).toThrow(ProjectionDefinitionError);

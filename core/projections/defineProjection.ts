@@ -98,6 +98,7 @@ export function defineProjection<Event extends EventShape>() {
     for (const [type, handler] of Object.entries(handlers)) if (handler) routes.set(type, { handler, spanName: `project ${type}` });
     const eventTypes = [...routes.keys()];
     if (eventTypes.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} handles no event type`);
+    if (definition.streamTypes?.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} reads no stream type: leave streamTypes out to read them all`);
     const startBatch = definition.startBatch ?? (() => undefined as Batch);
 
     return {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { START_OF_FEED } from '../../core/eventstore';
 import type { AccountEvent } from '../../core/bank';
 import type { RecordedEvent } from '../../core/eventstore';
-import { createProjector, createProjectionReader, defineProjection, getProjectionStatus, processorNameOf, resumeProjection } from '../../core/projections';
+import { createProjector, createProjectionReader, defineProjection, getProjectionStatus, processorNameOf, ProjectionNotFoundError, resumeProjection } from '../../core/projections';
 import { defineUpcasters } from '../../core/upcasting';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { sleep } from '../support/fixtures';
@@ -122,6 +122,11 @@ describe('a handler that keeps failing', () => {
     expect(await resumeProjection(db, 'failing_always')).toEqual([{ generation: 1, partition: failed[0]?.partition }]);
     await runUntilNoLag(db, createProjector({ db, projections: [fixed] }));
     expectExactlyOnceInOrder(await readApplied(db, fixed), appended.eventIds);
+  });
+
+  it('resuming a name never registered is refused as not found, not taken for nothing to resume', async () => {
+    const { db } = context();
+    await expect(resumeProjection(db, 'failing_typo')).rejects.toBeInstanceOf(ProjectionNotFoundError);
   });
 });
 

@@ -54,7 +54,10 @@ describe('projection definitions', () => {
     expect(define({})).not.toThrow();
   });
 
-  it('refuse a projection that handles nothing', () => {
+  it('refuse a projection that handles nothing, or reads no stream type', () => {
     expect(() => defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: [], handlers: {} })).toThrow(ProjectionDefinitionError);
+    expect(() => defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: [], streamTypes: [], handlers: { SwitchedOn: noop } })).toThrow(
+      ProjectionDefinitionError,
+    );
   });
 });

@@ -44,7 +44,7 @@ export interface PartitionState {
   caughtUp: boolean;
   /** When a retry after a failure is due, if it is not yet. */
   waitUntil: Date | null;
-  /** A failure streak is recorded: the next successful batch ends it, even one with nothing to store. */
+  /** A failure streak, or the error of one resumed by hand, is recorded: the next successful batch clears it, even one with nothing to store. */
   failing: boolean;
 }
 
@@ -60,7 +60,7 @@ interface PartitionRow {
 
 const STATE_COLUMNS = `p.checkpoint_tx, p.checkpoint_position, p.state, p.caught_up_at IS NOT NULL AS caught_up,
   CASE WHEN p.next_attempt_at > now() THEN p.next_attempt_at END AS wait_until, f.stopped_at IS NOT NULL AS stopped,
-  p.attempts > 0 AS failing`;
+  (p.attempts > 0 OR p.last_error IS NOT NULL) AS failing`;
 
 const PARTITION = 'processor_partitions p JOIN feed_processors f ON f.name = p.processor WHERE p.processor = $1 AND p.partition = $2';
 

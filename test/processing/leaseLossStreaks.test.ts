@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { acquirePartitionLease, eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
+import {
+  acquirePartitionLease,
+  eventFeedSource,
+  getProcessorStatus,
+  LeaseRanOutError,
+  releasePartitionLease,
+  resumeProcessors,
+  runFeedProcessor,
+  type ExternalHandler,
+  type FeedProcessor,
+} from '../../core/processing';
+import { recordLeaseRanOut } from '../../core/processing/failureRecords';
 import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, deposited, opened, uniqueStreamId } from '../support/fixtures';
@@ -55,6 +66,31 @@ describe('a lost holder on a caught-up partition', () => {
     expect(taken.caughtUp).toBe(true);
     const [partition] = await getProcessorStatus(db(), processor);
     expect(partition).toMatchObject({ state: 'running', attempts: 0 });
+  });
+});
+
+describe('a caught-up partition failed by holders lost in a row', () => {
+  it('once resumed, shows no error after its next batch, though that batch finds nothing new', async () => {
+    const processor = await caughtUpProcessor('resumed_idle', 2);
+    // The first successor counts the loss before it and dies holding the partition too; the second counts
+    // that loss, the second in a row, which fails the partition, and gives the partition back.
+    await holderDies(processor, 'died');
+    const first = await acquirePartitionLease(db(), { group: processor.name, partitions: 1, holder: 'first-successor', ttlMs: 60_000 });
+    if (!first) throw new Error('the partition is held');
+    await recordLeaseRanOut(db(), first, new LeaseRanOutError('died'), processor.failurePolicy);
+    await expireLeases(db(), processor.name);
+    const second = await acquirePartitionLease(db(), { group: processor.name, partitions: 1, holder: 'second-successor', ttlMs: 60_000 });
+    if (!second) throw new Error('the partition is held');
+    await recordLeaseRanOut(db(), second, new LeaseRanOutError('first-successor'), processor.failurePolicy);
+    await releasePartitionLease(db(), second);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ state: 'failed' });
+
+    expect(await resumeProcessors(db(), [processor.name])).toHaveLength(1);
+    const resumed = await run(processor, 'after-resume');
+
+    expect(resumed.caughtUp).toBe(true);
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition).toMatchObject({ state: 'running', attempts: 0, lastError: null, nextAttemptAt: null });
   });
 });
 

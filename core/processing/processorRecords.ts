@@ -155,24 +155,32 @@ export const notTakenOver = (holder: string, epoch: string) => `EXISTS (
 // batch published stores what it did: no one else has worked on the partition
 // since (an acquirer moves the epoch), and the share lock keeps acquirers off
 // until the statement ends.
+// What was done is stored even if the processor was stopped meanwhile; the answer
+// says so, and the drain takes no batch after it.
 const ADVANCE_FENCED_SQL = `
   UPDATE processor_partitions SET ${ADVANCE_SET}
   WHERE processor = $1 AND partition = $2 AND checkpoint_tx = $7::xid8 AND checkpoint_position = $8
-    AND ${notTakenOver('$9', '$10')}`;
+    AND ${notTakenOver('$9', '$10')}
+  RETURNING (SELECT f.stopped_at IS NOT NULL FROM feed_processors f WHERE f.name = $1) AS stopped`;
 
-/** Moves the checkpoint from `from`, fenced by the lease; false when another holder or the checkpoint moved on. */
+/** How a fenced checkpoint move went: stored, stored by a processor stopped since its batch began, or not stored (another holder or the checkpoint moved on). */
+export type FencedAdvance = 'stored' | 'stored_but_stopped' | 'taken_over';
+
+/** Moves the checkpoint from `from`, fenced by the lease. */
 export async function advanceCheckpointFenced(
   db: Queryable,
   lease: PartitionLease,
   from: Checkpoint,
   advance: Advance,
-): Promise<boolean> {
-  const { rowCount } = await db.query(
+): Promise<FencedAdvance> {
+  const { rows } = await db.query<{ stopped: boolean }>(
     ADVANCE_FENCED_SQL,
     [...advanceParams(lease.group, lease.partition, advance), from.txId.toString(), from.position.toString(), lease.holder, lease.epoch.toString()],
     { name: 'processor_advance_fenced' },
   );
-  return rowCount === 1;
+  const row = rows[0];
+  if (!row) return 'taken_over';
+  return row.stopped ? 'stored_but_stopped' : 'stored';
 }
 
 /** Stops a processor for good, in the caller's transaction: its partitions take no more batches. */

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { eventFeedSource, getProcessorStatus, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(4);
+
+describe('a processor stopped while a batch of its drain is out', () => {
+  it.each(['transactional', 'external'] as const)('%s: keeps what that batch did, and its partition takes no batch after it', async (mode) => {
+    const name = `stopped_${mode}`;
+    const { events } = await createEventStore(db()).appendToStream({
+      streamId: uniqueStreamId(),
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened(), deposited(1), deposited(2), deposited(3)],
+    });
+    await untilFeedHorizonPasses(db());
+    const mine = new Set(events.map((event) => event.eventId));
+    const handled: string[] = [];
+    // The first batch is out when the processor is stopped (a retired build, an operator), by another transaction.
+    const handle = async (items: readonly RecordedEvent[]) => {
+      handled.push(...items.map((item) => item.eventId));
+      if (handled.length === 1) await db().transaction((tx) => stopProcessor(tx, name));
+    };
+    const processor: FeedProcessor<RecordedEvent> = {
+      name,
+      partitions: 1,
+      batchSize: 1,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+      failurePolicy: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 1_000 },
+      handler:
+        mode === 'transactional'
+          ? { mode, handle: (items) => handle(items) }
+          : {
+              mode,
+              handle: async (items) => {
+                await handle(items);
+                return { done: items.length };
+              },
+            },
+    };
+
+    const run = await runFeedProcessor(processor, { db: db(), holder: 'stopping', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
+
+    expect(handled).toEqual([events[0]?.eventId]);
+    expect(run.items).toBe(1);
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition?.itemsProcessed).toBe(1);
+  });
+});

@@ -35,4 +35,6 @@ export interface FeedSource<Item> {
   /** The trace context the item was written in, for the batch span's links. */
   traceOf?(item: Item): string | undefined;
   lag(db: Queryable, request: { after: Checkpoint; partition: FeedPartition; limit: number }): Promise<SourceLag>;
+  /** The largest page it reads, if smaller than the engine's: a processor asking more is refused before it runs. */
+  maxBatchSize?: number;
 }

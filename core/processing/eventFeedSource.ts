@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
@@ -83,6 +83,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
       });
       return { items: mine, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
     },
+    maxBatchSize: MAX_FEED_BATCH_SIZE,
     positionOf: (event) => ({ txId: event.txId, position: event.globalPosition }),
     idOf: (event) => event.eventId,
     traceOf: (event) => event.metadata.traceparent,

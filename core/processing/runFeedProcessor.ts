@@ -63,8 +63,9 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
  */
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
-  if (!isBatchSize(processor.batchSize)) {
-    throw new ProcessorDefinitionError(`${processor.name}: batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${processor.batchSize}`);
+  const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
+  if (!isBatchSize(processor.batchSize) || processor.batchSize > maxBatchSize) {
+    throw new ProcessorDefinitionError(`${processor.name}: batchSize must be an integer from 1 to ${maxBatchSize}, not ${processor.batchSize}`);
   }
   await registerProcessor(db, processor.name, processor.partitions);
   const settings: DrainSettings = {

@@ -26,4 +26,21 @@ describe('a processor’s definition', () => {
       expect(rows, String(batchSize)).toEqual([]);
     }
   });
+
+  it('is refused with a batch size larger than its source reads, the feed’s 10,000, before anything is registered', async () => {
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'feed_batch_too_large',
+      partitions: 1,
+      batchSize: 10_001,
+      source: eventFeedSource({ upcaster: NO_UPCASTING }),
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+      handler: { mode: 'transactional', handle: () => Promise.resolve() },
+    };
+
+    const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 });
+
+    await expect(running).rejects.toThrow(new ProcessorDefinitionError('feed_batch_too_large: batchSize must be an integer from 1 to 10000, not 10001'));
+    const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', ['feed_batch_too_large']);
+    expect(rows).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
 import { DEFAULT_FAILURE_POLICY, eachOnItsOwn, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
+import { ProjectionDefinitionError } from './errors';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { liveGenerations, type Generation } from './generationRecords';
@@ -50,6 +51,10 @@ export const DEFAULT_LEASE_TTL_MS = 30_000;
 /** Keeps projections up to date: each generation being built or served is a feed processor of its own. */
 export function createProjector(options: ProjectorOptions): Projector {
   const { db } = options;
+  // Two definitions of one name would share its generations' checkpoints and leases.
+  const names = options.projections.map((projection) => projection.name);
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined) throw new ProjectionDefinitionError(`projection ${twice} is given to the projector twice`);
   const holder = options.holder ?? `projector-${randomUUID()}`;
   const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const failurePolicy = options.failurePolicy ?? DEFAULT_FAILURE_POLICY;

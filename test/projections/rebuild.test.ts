@@ -163,6 +163,11 @@ describe('rebuilding a projection blue/green', () => {
     expect(status?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[1, 'active'], [2, 'building']]);
   });
 
+  it('refuses a projector given two projections of one name, which would share their checkpoints and leases', () => {
+    const projections = [recordingProjection({ name: 'named_twice' }), recordingProjection({ name: 'named_twice', version: 2 })];
+    expect(() => createProjector({ db: context().db, projections })).toThrow(new ProjectionDefinitionError('projection named_twice is given to the projector twice'));
+  });
+
   it('refuses a reader that would cache table names longer than retired tables are kept', () => {
     const projection = defineAccountSummaries({ name: 'cached_summaries', version: 1 });
     expect(() => createProjectionReader(context().db, projection, { cacheMs: MAX_READER_CACHE_MS + 1 })).toThrow(ProjectionDefinitionError);

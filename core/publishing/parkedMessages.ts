@@ -119,20 +119,27 @@ export async function requeueParkedMessage(db: Queryable, messageId: string): Pr
 
 // Whole keys, the key requeued first first, and a key's messages in the order they were
 // first sent (feed or outbox order): a limit that cuts a key leaves its later messages,
-// never an earlier one, for the next run.
+// never an earlier one, for the next run. Only those behind their partition's checkpoint
+// in their own publisher ($2 for events, $3 for the outbox): one still ahead of it (an
+// event the old outbox had parked, moved over by migration 0014; one whose batch has not
+// stored its checkpoint yet) would be sent again by that publisher once unparked, outside
+// any duplicate window. It waits for the checkpoint to pass it, which never goes back.
 const REQUEUED_SQL = `
   SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at
   FROM parked_messages p
   LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
+  JOIN feed_processors f ON f.name = CASE p.source WHEN 'events' THEN $2 ELSE $3 END
+  JOIN processor_partitions c ON c.processor = f.name AND c.partition = stream_partition(p.ordering_key, f.partitions)
   WHERE p.requeued_at IS NOT NULL
+    AND (coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position)
   ORDER BY min(p.requeued_at) OVER (PARTITION BY p.source, p.ordering_key), p.source, p.ordering_key,
     coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)
   LIMIT $1`;
 
-/** The requeued messages waiting to be sent again, by key, the key requeued first first. */
-export async function requeuedMessages(db: Queryable, limit: number): Promise<ParkedMessage[]> {
-  const { rows } = await db.query<ParkedRow>(REQUEUED_SQL, [limit]);
+/** The requeued messages ready to be sent again (their publisher has passed them), by key, the key requeued first first. */
+export async function requeuedMessages(db: Queryable, limit: number, publishers: { events: string; outbox: string }): Promise<ParkedMessage[]> {
+  const { rows } = await db.query<ParkedRow>(REQUEUED_SQL, [limit, publishers.events, publishers.outbox]);
   return rows.map(toParked);
 }
 

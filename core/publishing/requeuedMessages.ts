@@ -3,8 +3,10 @@ import { eventMessagesById } from './eventMessages';
 import { requeuedMessages, unparkMessages, type ParkedMessage } from './parkedMessages';
 import { publishBatch, sendOrPark, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
+import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
 const REQUEUED_PER_RUN = 100;
+const PUBLISHERS = { events: EVENTS_PUBLISHER, outbox: OUTBOX_PUBLISHER };
 
 interface OutboxRow {
   message_id: string;
@@ -55,7 +57,7 @@ export interface RequeueTurn {
  * the turn, and this run leaves them to it.
  */
 export async function publishRequeued(session: PublishingSession, turn: RequeueTurn): Promise<number> {
-  if ((await requeuedMessages(session.db, 1)).length === 0) return 0;
+  if ((await requeuedMessages(session.db, 1, PUBLISHERS)).length === 0) return 0;
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
   if (!lease) return 0;
   try {
@@ -69,7 +71,7 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
 
 async function sendRequeued(session: PublishingSession, deadline: number): Promise<number> {
   // Read again under the lease: another instance may have sent them since.
-  const parked = await requeuedMessages(session.db, REQUEUED_PER_RUN);
+  const parked = await requeuedMessages(session.db, REQUEUED_PER_RUN, PUBLISHERS);
   if (parked.length === 0) return 0;
   const messages = await messagesOf(session, parked);
   const sources = new Map(parked.map((message) => [message.messageId, message.source]));

@@ -7,7 +7,7 @@ import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
 import type { SourcePage } from './FeedSource';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { countFailedBatch, recordInterruption } from './failureRecords';
-import { advanceCheckpointFenced, lockLeasedPartition, readPartition } from './processorRecords';
+import { advanceCheckpointFenced, isProcessorStopped, lockLeasedPartition, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
@@ -43,14 +43,11 @@ async function countUnreadable<Item>(db: Db, processor: FeedProcessor<Item>, lea
 export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>, deadline: number) {
   let stored: { checkpoint: Checkpoint; caughtUp: boolean; failing: boolean } | undefined;
   let ahead: Promise<SourcePage<Item>> | undefined;
-  let stopped = false;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
     quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
-    // Stopped while an earlier batch of the drain was out: what that batch did is stored, and no more.
-    if (stopped) return { kind: 'inactive' };
     if (!stored) {
       const state = await readPartition(db, processor.name, lease.partition);
       if (!state || state.stopped) return { kind: 'inactive' };
@@ -58,6 +55,10 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // A wait the failure policy recorded (lost holders in a row) holds external batches too.
       if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
       stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp, failing: state.failing };
+    } else if (await isProcessorStopped(db, processor.name)) {
+      // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
+      ahead = undefined;
+      return { kind: 'inactive' };
     }
     const from = stored;
     let page: SourcePage<Item>;
@@ -78,13 +79,11 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     const caughtUp = whole && page.caughtUp;
     // A batch that ends a failure streak stores its checkpoint even if it did not move.
     if (compareCheckpoints(checkpoint, from.checkpoint) !== 0 || (caughtUp && !from.caughtUp) || (whole && from.failing)) {
-      const advanced = await advanceCheckpointFenced(db, lease, from.checkpoint, { checkpoint, items: done, caughtUp });
-      if (advanced === 'taken_over') {
+      if (!(await advanceCheckpointFenced(db, lease, from.checkpoint, { checkpoint, items: done, caughtUp }))) {
         ahead = undefined;
         return { kind: 'lease_lost' };
       }
       stored = { checkpoint, caughtUp: from.caughtUp || caughtUp, failing: false };
-      stopped = advanced === 'stored_but_stopped';
     }
     if (!whole && outcome.error === undefined && Date.now() >= deadline) {
       // Stopped short at the deadline: nothing went wrong, the rest is the next batch's.

@@ -155,32 +155,32 @@ export const notTakenOver = (holder: string, epoch: string) => `EXISTS (
 // batch published stores what it did: no one else has worked on the partition
 // since (an acquirer moves the epoch), and the share lock keeps acquirers off
 // until the statement ends.
-// What was done is stored even if the processor was stopped meanwhile; the answer
-// says so, and the drain takes no batch after it.
 const ADVANCE_FENCED_SQL = `
   UPDATE processor_partitions SET ${ADVANCE_SET}
   WHERE processor = $1 AND partition = $2 AND checkpoint_tx = $7::xid8 AND checkpoint_position = $8
-    AND ${notTakenOver('$9', '$10')}
-  RETURNING (SELECT f.stopped_at IS NOT NULL FROM feed_processors f WHERE f.name = $1) AS stopped`;
+    AND ${notTakenOver('$9', '$10')}`;
 
-/** How a fenced checkpoint move went: stored, stored by a processor stopped since its batch began, or not stored (another holder or the checkpoint moved on). */
-export type FencedAdvance = 'stored' | 'stored_but_stopped' | 'taken_over';
-
-/** Moves the checkpoint from `from`, fenced by the lease. */
+/** Moves the checkpoint from `from`, fenced by the lease; false when another holder or the checkpoint moved on. */
 export async function advanceCheckpointFenced(
   db: Queryable,
   lease: PartitionLease,
   from: Checkpoint,
   advance: Advance,
-): Promise<FencedAdvance> {
-  const { rows } = await db.query<{ stopped: boolean }>(
+): Promise<boolean> {
+  const { rowCount } = await db.query(
     ADVANCE_FENCED_SQL,
     [...advanceParams(lease.group, lease.partition, advance), from.txId.toString(), from.position.toString(), lease.holder, lease.epoch.toString()],
     { name: 'processor_advance_fenced' },
   );
-  const row = rows[0];
-  if (!row) return 'taken_over';
-  return row.stopped ? 'stored_but_stopped' : 'stored';
+  return rowCount === 1;
+}
+
+/** Whether the processor was stopped for good; one never registered is not. */
+export async function isProcessorStopped(db: Queryable, name: string): Promise<boolean> {
+  const { rows } = await db.query<{ stopped: boolean }>('SELECT stopped_at IS NOT NULL AS stopped FROM feed_processors WHERE name = $1', [name], {
+    name: 'processor_stopped',
+  });
+  return rows[0]?.stopped ?? false;
 }
 
 /** Stops a processor for good, in the caller's transaction: its partitions take no more batches. */

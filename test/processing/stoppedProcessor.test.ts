@@ -7,9 +7,16 @@ import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
 
+const cases = [
+  { name: 'transactional', mode: 'transactional', interrupted: false, kept: 1 },
+  { name: 'external', mode: 'external', interrupted: false, kept: 1 },
+  // NATS away, say: nothing done, which the drain would try again after a pause.
+  { name: 'external, interrupted', mode: 'external', interrupted: true, kept: 0 },
+] as const;
+
 describe('a processor stopped while a batch of its drain is out', () => {
-  it.each(['transactional', 'external'] as const)('%s: keeps what that batch did, and its partition takes no batch after it', async (mode) => {
-    const name = `stopped_${mode}`;
+  it.each(cases)('$name: keeps what that batch did, and its partition takes no batch after it', async ({ name, mode, interrupted, kept }) => {
+    const processorName = `stopped_${name.replace(/\W+/g, '_')}`;
     const { events } = await createEventStore(db()).appendToStream({
       streamId: uniqueStreamId(),
       streamType: 'account',
@@ -22,10 +29,10 @@ describe('a processor stopped while a batch of its drain is out', () => {
     // The first batch is out when the processor is stopped (a retired build, an operator), by another transaction.
     const handle = async (items: readonly RecordedEvent[]) => {
       handled.push(...items.map((item) => item.eventId));
-      if (handled.length === 1) await db().transaction((tx) => stopProcessor(tx, name));
+      if (handled.length === 1) await db().transaction((tx) => stopProcessor(tx, processorName));
     };
     const processor: FeedProcessor<RecordedEvent> = {
-      name,
+      name: processorName,
       partitions: 1,
       batchSize: 1,
       source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
@@ -37,16 +44,24 @@ describe('a processor stopped while a batch of its drain is out', () => {
               mode,
               handle: async (items) => {
                 await handle(items);
-                return { done: items.length };
+                return interrupted ? { done: 0, error: new Error('NATS away') } : { done: items.length };
               },
             },
     };
 
-    const run = await runFeedProcessor(processor, { db: db(), holder: 'stopping', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
+    const run = await runFeedProcessor(processor, {
+      db: db(),
+      holder: 'stopping',
+      leaseTtlMs: 30_000,
+      deadline: Date.now() + 3_000,
+      concurrency: 1,
+      interruptionBackoff: { baseMs: 20, maxMs: 40 },
+    });
 
     expect(handled).toEqual([events[0]?.eventId]);
-    expect(run.items).toBe(1);
+    expect(run.items).toBe(kept);
+    expect(run.stoppedByDeadline).toBe(false);
     const [partition] = await getProcessorStatus(db(), processor);
-    expect(partition?.itemsProcessed).toBe(1);
+    expect(partition?.itemsProcessed).toBe(kept);
   });
 });

@@ -13,6 +13,8 @@ export interface LeaseRequest {
 
 export const MAX_PARTITIONS = 1024;
 
+// The only statement of an acquirer that can wait: on a projection switch making a
+// never-leased serving generation's rows (activateGeneration.ts), until it commits.
 const ENSURE_PARTITIONS_SQL = `
   INSERT INTO partition_leases (lease_group, partition)
   SELECT $1, p FROM generate_series(0, $2::integer - 1) AS p

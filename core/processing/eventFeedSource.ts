@@ -54,9 +54,15 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
   const { partitionKey } = options;
   const upcaster = guarded(options.upcaster);
-  const keyOf = (event: RecordedEvent) => {
+  // The event's partition by its key, null for none. A key that is not text at run time
+  // (a number read from an event's data, say) is a bug like a throwing key function:
+  // hashed, every number would land in one partition, and 42 in another than '42'.
+  const partitionOf = (event: RecordedEvent, partitions: number) => {
     try {
-      return partitionKey?.(event) ?? null;
+      const key: unknown = partitionKey?.(event) ?? null;
+      if (key === null) return null;
+      if (typeof key !== 'string') throw new TypeError(`a partition key must be a string or null, not ${Array.isArray(key) ? 'an array' : typeof key}`);
+      return partitionOfKey(key, partitions);
     } catch (error) {
       throw unreadable(event, 'the partition key', error, 'failure_policy');
     }
@@ -77,10 +83,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
         upcaster,
       );
       if (!partitionKey) return { items: page.events, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
-      const mine = page.events.filter((event) => {
-        const key = keyOf(event);
-        return key !== null && partitionOfKey(key, partition.count) === partition.index;
-      });
+      const mine = page.events.filter((event) => partitionOf(event, partition.count) === partition.index);
       return { items: mine, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
     },
     maxBatchSize: MAX_FEED_BATCH_SIZE,

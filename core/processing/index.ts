@@ -19,6 +19,7 @@ export {
 export { registerProcessor, resumeProcessors, stopProcessor, ProcessorDefinitionError } from './processorRecords';
 export {
   acquirePartitionLease,
+  ensurePartitionLeaseRows,
   renewPartitionLease,
   releasePartitionLease,
   assertPartitionLeaseHeld,

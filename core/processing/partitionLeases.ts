@@ -14,7 +14,7 @@ export interface LeaseRequest {
 export const MAX_PARTITIONS = 1024;
 
 // The only statement of an acquirer that can wait: on a projection switch making a
-// never-leased serving generation's rows (activateGeneration.ts), until it commits.
+// never-leased serving generation's rows to fence them (activateGeneration.ts), until it commits.
 const ENSURE_PARTITIONS_SQL = `
   INSERT INTO partition_leases (lease_group, partition)
   SELECT $1, p FROM generate_series(0, $2::integer - 1) AS p
@@ -90,8 +90,13 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
   // The group's rows exist after its first use: only a miss needs to make sure of them.
   const lease = await acquire();
   if (lease) return lease;
-  await db.query(ENSURE_PARTITIONS_SQL, [request.group, request.partitions]);
+  await ensurePartitionLeaseRows(db, request.group, request.partitions);
   return acquire();
+}
+
+/** Makes the group's lease rows, free, where they are missing: a group has them once its first lease is taken. */
+export async function ensurePartitionLeaseRows(db: Queryable, group: string, partitions: number): Promise<void> {
+  await db.query(ENSURE_PARTITIONS_SQL, [group, partitions]);
 }
 
 /** Extends a lease no other holder took, even one whose time ran out meanwhile; null once taken over or given back. */

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import type { EventUpcaster } from '../eventstore';
-import { BatchItemError, catchUpLocked, type FailurePolicy } from '../processing';
+import { BatchItemError, catchUpLocked, ensurePartitionLeaseRows, type FailurePolicy } from '../processing';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { lockProjection, retireGeneration, type Generation } from './generationRecords';
@@ -19,14 +19,10 @@ const ACTIVE_SQL = `SELECT generation, partitions FROM projection_generations WH
 
 // The serving generations' leases, taken from their holders: a batch under way ends
 // first (it holds its lease row shared); one that starts later finds the epoch moved
-// once the switch commits, and writes nothing. A generation that never ran has no
-// lease rows yet (they are made on the first lease taken): the switch makes them, so
-// a first acquirer waits on them until the switch commits, then finds it retired.
+// once the switch commits, and writes nothing.
 const FENCE_SERVING_SQL = `
-  INSERT INTO partition_leases (lease_group, partition)
-  SELECT serving.lease_group, p
-  FROM unnest($1::text[], $2::integer[]) AS serving(lease_group, partitions), generate_series(0, serving.partitions - 1) AS p
-  ON CONFLICT (lease_group, partition) DO UPDATE SET holder = NULL, epoch = partition_leases.epoch + 1, expires_at = '-infinity'`;
+  UPDATE partition_leases SET holder = NULL, epoch = epoch + 1, expires_at = '-infinity'
+  WHERE lease_group = ANY ($1::text[])`;
 
 /** Batches a switch may run to close the gap that opened since the build last caught up. */
 const SWITCH_CATCH_UP_BATCHES = 10;
@@ -62,7 +58,11 @@ export async function activateIfCaughtUp(
     // First the serving generation, then the build: what the serving one applied before
     // it was fenced, the build's reads below see too (the horizon only moves forward).
     const { rows: serving } = await tx.query<{ generation: number; partitions: number }>(ACTIVE_SQL, [projection.name]);
-    await tx.query(FENCE_SERVING_SQL, [serving.map((old) => processorNameOf(projection.name, old.generation)), serving.map((old) => old.partitions)]);
+    const leases = serving.map((old) => ({ group: processorNameOf(projection.name, old.generation), partitions: old.partitions }));
+    // A generation that never ran has no lease rows yet, and nothing to fence: made here, a
+    // first acquirer waits on them until the switch commits, then finds the generation retired.
+    for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
+    await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }

@@ -1,26 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../core/db';
+import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId } from '../support/fixtures';
-import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
-let database: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createPgDb({ connectionString: database.url, max: 4 });
-});
-
-afterAll(async () => {
-  await db.close();
-  await database.drop();
-});
+const testDatabase = usePooledTestDatabase(4);
 
 describe('an external batch that stops short at the deadline', () => {
   it('given a handler that handles its batch in steps and stops when the deadline comes, stores how far it got without counting an interruption, and the next run goes on from there', async () => {
+    const db = testDatabase();
     const streamId = uniqueStreamId();
     const { events } = await createEventStore(db).appendToStream({
       streamId,

@@ -10,6 +10,8 @@ import { subjectCovers } from './subjectCoverage';
 const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * 60_000;
 // Node's timers fire at once past this: a longer timeout or lease would be none.
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// JetStream holds the window in nanoseconds, in 64 bits (about 292 years).
+const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;
 // What JetStream refuses in a stream name: whitespace, control characters, dots,
 // wildcards and path separators; any other character (a letter with an accent) it takes.
 const STREAM_NAME = /^[^\s\p{Cc}.*>/\\]{1,255}$/u;
@@ -59,9 +61,28 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
   }
 }
 
+/**
+ * The window and the horizon are compared below, and a comparison with a value
+ * that is no number is false: each must be a number first. A window that is
+ * none reaches JetStream as no window at all (its default, two minutes), and a
+ * backoff of nothing retries an unreachable NATS in a tight loop.
+ */
+function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSettings): void {
+  const { duplicateWindowMs } = stream;
+  if (!(duplicateWindowMs >= 1 && duplicateWindowMs <= MAX_DUPLICATE_WINDOW_MS)) {
+    refuse(`stream.duplicateWindowMs must be a number of milliseconds from 1 to ${MAX_DUPLICATE_WINDOW_MS} (a hundred years), not ${duplicateWindowMs}`);
+  }
+  if (!(retryHorizonMs >= 1 && Number.isFinite(retryHorizonMs))) refuse(`retryHorizonMs must be a number of milliseconds from 1, not ${retryHorizonMs}`);
+  const { baseMs, maxMs } = retryBackoff;
+  if (!(baseMs >= 1 && maxMs >= baseMs && maxMs <= MAX_TIMER_MS)) {
+    refuse(`retryBackoff must be numbers of milliseconds with 1 <= baseMs <= maxMs <= ${MAX_TIMER_MS}, not { baseMs: ${baseMs}, maxMs: ${maxMs} }`);
+  }
+}
+
 /** Refuses, with PublisherConfigurationError, settings under which no run could publish correctly. */
 export function checkPublisherSettings(settings: PublisherSettings, subjectPrefix: string): void {
   checkShape(settings, subjectPrefix);
+  checkRetryTimes(settings);
   if (settings.stream.duplicateWindowMs <= settings.retryHorizonMs) {
     refuse(
       `the duplicate window (${settings.stream.duplicateWindowMs} ms) must be longer than the retry horizon (${settings.retryHorizonMs} ms), or a retried publish could reach consumers twice`,

@@ -76,6 +76,30 @@ describe('publishing configuration', () => {
       void db.close();
     }
   });
+  it('refuses a duplicate window, retry horizon or retry backoff that is not a number of milliseconds JetStream and Node take', () => {
+    // Nothing connects: the publisher refuses its settings before it touches either service.
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
+    const century = 100 * 365 * 24 * 3_600_000;
+    try {
+      // A window that is no number reached JetStream as none, and the stream kept its default of two minutes.
+      for (const duplicateWindowMs of [Number.NaN, Number.POSITIVE_INFINITY, century + 1]) {
+        expect(build({ stream: { duplicateWindowMs } }), String(duplicateWindowMs)).toThrow(/^stream.duplicateWindowMs must be/);
+      }
+      // A horizon that is no number passed both checks it takes part in.
+      for (const retryHorizonMs of [Number.NaN, 0, Number.POSITIVE_INFINITY]) {
+        expect(build({ retryHorizonMs }), String(retryHorizonMs)).toThrow(/^retryHorizonMs must be/);
+      }
+      // A backoff of nothing retried an unreachable NATS in a tight loop.
+      for (const retryBackoff of [{ baseMs: 0, maxMs: 0 }, { baseMs: Number.NaN, maxMs: 1_000 }, { baseMs: 100, maxMs: 50 }, { baseMs: 100, maxMs: 2 ** 31 }]) {
+        expect(build({ retryBackoff }), JSON.stringify(retryBackoff)).toThrow(/^retryBackoff must be/);
+      }
+      expect(build({ stream: { duplicateWindowMs: century }, retryHorizonMs: 1_000, leaseTtlMs: 500, retryBackoff: { baseMs: 1, maxMs: 1 } })).not.toThrow();
+    } finally {
+      void db.close();
+    }
+  });
+
   it('refuses an inbox prefix that is no subject, or one the stream would capture, where every acknowledgement would be stored as a message', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });

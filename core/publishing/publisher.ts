@@ -1,4 +1,4 @@
-import { runFeedProcessor, type ProcessorRun } from '../processing';
+import { registerProcessor, runFeedProcessor, type ProcessorRun } from '../processing';
 import { deleteExpiredOutboxRows } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
@@ -46,6 +46,10 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     tally,
     settledAhead: new SettledAhead(),
   };
+  const processors = [outboxPublisher(session, settings), eventsPublisher(session, settings)] as const;
+  // An instance deployed with another partition count is refused here, before
+  // its requeue turn sends anything and takes it off the parked list.
+  for (const processor of processors) await registerProcessor(db, processor.name, processor.partitions);
   tally.report.requeued = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline });
   const runOptions = {
     db,
@@ -58,10 +62,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   };
   // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
   // back its own source's partition, never the other source.
-  const settled = await Promise.allSettled([
-    runFeedProcessor(outboxPublisher(session, settings), runOptions),
-    runFeedProcessor(eventsPublisher(session, settings), runOptions),
-  ]);
+  const settled = await Promise.allSettled([runFeedProcessor(processors[0], runOptions), runFeedProcessor(processors[1], runOptions)]);
   const runs: ProcessorRun[] = settled.map((result) => {
     if (result.status === 'rejected') throw result.reason;
     return result.value;

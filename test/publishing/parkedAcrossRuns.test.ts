@@ -1,6 +1,7 @@
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type QueryOptions } from '../../core/db';
+import { ProcessorDefinitionError } from '../../core/processing';
 import { addMetricsSink } from '../../core/observability';
 import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -153,6 +154,26 @@ describe('a parked message across publisher instances', () => {
     const report = await h.publisher({ routing }).run({ deadline: Date.now() + 5_000 });
     expect(report.parked).toBe(1);
     expect(counted.MessagesParked).toBe(1);
+  });
+
+  it('given a requeued message, when an instance deployed with another partition count runs, then it is refused before it sends anything: the message stays requeued', async () => {
+    const h = await harness();
+    const subject = `unrouted${h.subjectPrefix}.withdrawn`;
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? subject : undefined) });
+    await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1), deposited(7)] });
+    await publishEverything(h.db, h.publisher({ routing }));
+    const [parked] = await listParkedMessages(h.db);
+    // Fixed: a stream now captures the subject, and a person requeues the message.
+    const capturing = `${h.streamName}_FIX`;
+    await (await jetstreamManager(h.nc)).streams.add({ name: capturing, subjects: [`unrouted${h.subjectPrefix}.>`] });
+    cleanups.push(() => deleteJetStream(h.nc, capturing));
+    expect(await requeueParkedMessage(h.db, parked?.messageId ?? '')).toBe(true);
+
+    await expect(h.publisher({ routing, partitions: 2 }).run({ deadline: Date.now() + 3_000 })).rejects.toBeInstanceOf(ProcessorDefinitionError);
+
+    expect((await (await jetstreamManager(h.nc)).streams.info(capturing)).state.messages).toBe(0);
+    const stillParked = (await listParkedMessages(h.db)).map((message) => ({ messageId: message.messageId, requeued: message.requeuedAt !== null }));
+    expect(stillParked).toEqual([{ messageId: parked?.messageId, requeued: true }]);
   });
 
   it('answers false to a requeue of an id that is not parked, a UUID or not', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { CommandBus } from '../../core/commands';
 import { insertBaselineCommand } from '../support/baselineTables';
@@ -22,17 +22,19 @@ function depositThroughBus(bus: CommandBus, accountId: string): Step {
 }
 
 /**
- * What a hand-written service would do for the same deposit: take a command id,
- * hash the payload to tell a retry from a reuse of the id, and write the event
- * and the idempotency row in one statement.
+ * What a hand-written service would do for the same deposit: take a command id
+ * and a correlation id, start a trace, hash the payload to tell a retry from a
+ * reuse of the id, and write the event and the idempotency row in one statement.
  */
 function depositByHand(pool: pg.Pool, accountId: string): Step {
   const streamId = `account-${accountId}`;
   let version = 1;
   return async () => {
     const commandId = randomUUID();
+    const correlationId = randomUUID();
+    const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
     const payload = { accountId, amount: 100 };
-    const payloadHash = createHash('sha256').update('Deposit\n').update(JSON.stringify(payload)).digest('hex');
+    const payloadHash = hash('sha256', `Deposit\n${JSON.stringify(payload)}`, 'hex');
     version += 1;
     await insertBaselineCommand(
       pool,
@@ -43,9 +45,9 @@ function depositByHand(pool: pg.Pool, accountId: string): Step {
         eventId: randomUUID(),
         type: 'MoneyDeposited',
         data: JSON.stringify({ amount: 100 }),
-        metadata: JSON.stringify({ correlationId: commandId, causationId: commandId, commandId }),
+        metadata: JSON.stringify({ correlationId, causationId: commandId, commandId, traceparent }),
       },
-      { commandId, commandType: 'Deposit', payloadHash },
+      { commandId, commandType: 'Deposit', payloadHash, correlationId },
     );
     return 1;
   };

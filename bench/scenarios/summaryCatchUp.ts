@@ -104,7 +104,10 @@ async function measureProjector(url: string, round: number, total: number, batch
     const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
     const throughput = throughputSince(total);
     if (run.eventsApplied !== total) throw new Error(`the projector applied ${run.eventsApplied} events, expected ${total}`);
-    if (round === 1 && captured.text !== undefined) await printNestedPlans(url, 'the projector', captured.text, captured.params ?? []);
+    if (round === 1) {
+      if (captured.text === undefined) throw new Error('no feed page read was captured: the projector\'s plan cannot be printed');
+      await printNestedPlans(url, 'the projector', captured.text, captured.params ?? []);
+    }
     return throughput;
   } finally {
     await plain.close();

@@ -31,12 +31,13 @@ export async function createBaselineTables(pool: pg.Pool): Promise<void> {
       command_id   text PRIMARY KEY,
       command_type text NOT NULL,
       payload_hash text NOT NULL,
+      correlation_id text,
       status       text NOT NULL,
       outcome      jsonb NOT NULL,
       created_at   timestamptz NOT NULL DEFAULT now())`);
   await pool.query(`
-    INSERT INTO baseline_commands (command_id, command_type, payload_hash, status, outcome)
-    SELECT command_id, command_type, payload_hash, status, coalesce(outcome, '{}') FROM commands`);
+    INSERT INTO baseline_commands (command_id, command_type, payload_hash, correlation_id, status, outcome)
+    SELECT command_id, command_type, payload_hash, correlation_id, status, coalesce(outcome, '{}') FROM commands`);
   await analyzeBothSides(pool);
 }
 
@@ -61,26 +62,29 @@ export async function insertBaselineEvent(
   });
 }
 
-// The event and its idempotency row in one statement: one round trip, one transaction.
+// The event and its idempotency row in one statement: one round trip, one
+// transaction. The row holds what the store's does: the correlation id, and an
+// outcome that lists the event, so that a replay can answer with it.
 const INSERT_COMMAND_SQL = `
   WITH event AS (
     INSERT INTO baseline_events (stream_id, stream_type, version, event_id, type, data, metadata)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
     RETURNING global_position)
-  INSERT INTO baseline_commands (command_id, command_type, payload_hash, status, outcome)
-  SELECT $8, $9, $10, 'succeeded', jsonb_build_object('streamId', $1::text, 'version', $3::integer, 'globalPosition', global_position::text)
+  INSERT INTO baseline_commands (command_id, command_type, payload_hash, correlation_id, status, outcome)
+  SELECT $8, $9, $10, $11, 'succeeded', jsonb_build_object('streamId', $1::text, 'version', $3::integer, 'events', jsonb_build_array(
+    jsonb_build_object('eventId', $4::uuid, 'type', $5::text, 'version', $3::integer, 'globalPosition', global_position::text)))
   FROM event`;
 
 /** A command's event and its idempotency record, written together as hand-written code would. */
 export async function insertBaselineCommand(
   pool: pg.Pool,
   row: { streamId: string; streamType: string; version: number; eventId: string; type: string; data: string; metadata: string },
-  command: { commandId: string; commandType: string; payloadHash: string },
+  command: { commandId: string; commandType: string; payloadHash: string; correlationId: string },
 ): Promise<void> {
   await pool.query({
     name: 'baseline_insert_command',
     text: INSERT_COMMAND_SQL,
-    values: [row.streamId, row.streamType, row.version, row.eventId, row.type, row.data, row.metadata, command.commandId, command.commandType, command.payloadHash],
+    values: [row.streamId, row.streamType, row.version, row.eventId, row.type, row.data, row.metadata, command.commandId, command.commandType, command.payloadHash, command.correlationId],
   });
 }
 

@@ -1,4 +1,5 @@
 import { benchResult, type BenchResult } from './benchResult';
+import { collectGarbage } from './collectGarbage';
 import { meanCpu } from './cpuSplit';
 import type { Throughput } from './measureThroughput';
 
@@ -19,8 +20,9 @@ const asThroughput = (measured: number | Throughput): Throughput =>
 /**
  * Measures the event store and its baseline in A-B-B-A order and averages
  * each side, so a slow drift (the tables growing, a checkpoint, another
- * process on this 2-core machine) weighs on both sides alike. Where every
- * round told its CPU per unit, the result carries both sides' means.
+ * process on this 2-core machine) weighs on both sides alike. Each round
+ * starts from a full garbage collection. Where every round told its CPU per
+ * unit, the result carries both sides' means.
  */
 export async function compareInterleaved(
   name: string,
@@ -28,10 +30,14 @@ export async function compareInterleaved(
   measureStore: MeasureRound,
   measureBaseline: MeasureRound,
 ): Promise<Comparison> {
-  const store1 = asThroughput(await measureStore(1));
-  const baseline1 = asThroughput(await measureBaseline(1));
-  const baseline2 = asThroughput(await measureBaseline(2));
-  const store2 = asThroughput(await measureStore(2));
+  const measured = async (measure: MeasureRound, round: number) => {
+    collectGarbage();
+    return asThroughput(await measure(round));
+  };
+  const store1 = await measured(measureStore, 1);
+  const baseline1 = await measured(measureBaseline, 1);
+  const baseline2 = await measured(measureBaseline, 2);
+  const store2 = await measured(measureStore, 2);
   const [storeRate, baselineRate] = [(store1.rate + store2.rate) / 2, (baseline1.rate + baseline2.rate) / 2];
   const result = benchResult(name, unit, storeRate, baselineRate);
   const storeCpu = meanCpu([store1.cpu, store2.cpu]);

@@ -1,5 +1,7 @@
+import { DomainError } from '../aggregates';
 import { asDatabaseError } from '../db';
-import { ConcurrencyError } from '../eventstore';
+import { ConcurrencyError, EventStoreError } from '../eventstore';
+import { CommandFailedBeforeError, CommandValidationError, IdempotencyConflictError, UnknownCommandTypeError } from './errors';
 
 export interface RetryPolicy {
   /** Tries in all, the first included. */
@@ -19,12 +21,22 @@ const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '53300']);
 const TRANSIENT_SQLSTATE_CLASSES = ['08', '57'];
 const LOST_CONNECTION = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|WebSocket/i;
 
+/** Our own refusals: their messages carry the caller's words, which may sound like anything. */
+const isRefusal = (error: unknown) =>
+  error instanceof DomainError ||
+  error instanceof EventStoreError ||
+  error instanceof CommandValidationError ||
+  error instanceof UnknownCommandTypeError ||
+  error instanceof IdempotencyConflictError ||
+  error instanceof CommandFailedBeforeError;
+
 /**
  * Concurrency conflicts and failures of the database or the way to it.
  * Never validation or domain errors: another try would fail the same way.
  */
 export function isTransientFailure(error: unknown): boolean {
   if (error instanceof ConcurrencyError) return true;
+  if (isRefusal(error)) return false;
   const dbError = asDatabaseError(error);
   if (dbError) {
     return TRANSIENT_SQLSTATES.has(dbError.code) || TRANSIENT_SQLSTATE_CLASSES.some((prefix) => dbError.code.startsWith(prefix));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../core/aggregates';
 import { CommandValidationError, DEFAULT_RETRY_POLICY, isTransientFailure, retryDelayMs, withRetry, type RetryPolicy } from '../../core/commands';
-import { ConcurrencyError } from '../../core/eventstore';
+import { ConcurrencyError, EventValidationError } from '../../core/eventstore';
 
 const serverError = (code: string) => Object.assign(new Error(`server said ${code}`), { code });
 
@@ -18,6 +18,12 @@ describe('the retry policy', () => {
     expect(isTransientFailure(new CommandValidationError([]))).toBe(false);
     expect(isTransientFailure(serverError('23505'))).toBe(false);
     expect(isTransientFailure('a string')).toBe(false);
+  });
+
+  it('never takes a refusal whose words sound like a lost connection for one', () => {
+    expect(isTransientFailure(new DomainError('SESSION_CLOSED', 'the WebSocket session is closed'))).toBe(false);
+    expect(isTransientFailure(new EventValidationError([{ path: 'messages.0.subject', message: 'chat.ECONNRESET is refused' }]))).toBe(false);
+    expect(isTransientFailure(new CommandValidationError([{ path: 'reason', message: 'socket hang up is not a reason' }]))).toBe(false);
   });
 
   it('backs off exponentially up to the maximum, with full jitter below that ceiling', () => {

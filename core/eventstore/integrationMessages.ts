@@ -3,6 +3,7 @@ import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import { isPlainObject } from './appendShape';
 import type { ValidationIssue } from './errors';
+import { BASE_HEADER_BLOCK_BYTES, headerLineBytes, MAX_HEADER_BLOCK_BYTES } from './headerBlock';
 import { carriedAsHeader } from './headerText';
 import { subjectProblem } from './natsSubject';
 import type { IntegrationMessage } from './types';
@@ -18,18 +19,9 @@ const HEADER_VALUE = /^[ -~]*$/;
 // not hold is parked. The message id is `messageId`.
 const RESERVED_HEADER = /^nats-(?!expected-)/i;
 
-// JetStream stores a header block's length in 16 bits and refuses a longer block on
-// every try, so such a message could only be parked. The block is counted as NATS
-// sends it ("NATS/1.0\r\n", "name: value\r\n" each, "\r\n"; ASCII, so characters are
-// bytes), with room for what the publisher adds: Nats-Msg-Id, a UUID of 36
-// characters, and the W3C traceparent of the message's send span, 55.
-const MAX_HEADER_BLOCK_BYTES = 65_535;
-const headerLineBytes = (nameLength: number, valueLength: number) => nameLength + ': '.length + valueLength + '\r\n'.length;
-const EMPTY_HEADER_BLOCK_BYTES = 'NATS/1.0\r\n\r\n'.length;
-const PUBLISHER_HEADER_BYTES = headerLineBytes('Nats-Msg-Id'.length, 36) + headerLineBytes('traceparent'.length, 55);
-
+// ASCII (HEADER_NAME, HEADER_VALUE), so characters are bytes.
 function headerBlockBytes(headers: Readonly<Record<string, string>>): number {
-  let bytes = EMPTY_HEADER_BLOCK_BYTES + PUBLISHER_HEADER_BYTES;
+  let bytes = BASE_HEADER_BLOCK_BYTES;
   for (const [name, value] of Object.entries(headers)) bytes += headerLineBytes(name.length, value.length);
   return bytes;
 }

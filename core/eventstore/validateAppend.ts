@@ -2,7 +2,7 @@ import { findUnstorableText } from '../text/storableText';
 import { isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
-import { checkHeaderMetadata, checkHeaderText } from './headerText';
+import { checkEventHeaderBlock, checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
 import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
@@ -95,6 +95,7 @@ export function validateAppend<E extends EventShape>(
     checkCorrelationId(merged, `events.${index}.metadata.correlationId`, issues);
     const metadata = toJsonObject(merged, `events.${index}.metadata`, issues);
     if (data === undefined || metadata === undefined) return;
+    checkEventHeaderBlock({ streamId: request.streamId, streamType: request.streamType, type: event.type }, merged, `events.${index}.metadata`, issues);
     const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);
     appendBytes += bytes;
     if (bytes > maxEventBytes) {

@@ -237,6 +237,19 @@ describeOnEachDriver('bad input', (context) => {
     await rejectsWith({ ...valid(), events: [] }, { path: 'events', message: /at least one event/ });
   });
 
+  it('refuses ids or trace context longer than the headers JetStream stores can carry, where the publisher could only park the event', async () => {
+    const tooLong = /JetStream stores at most 65535/;
+    await rejectsWith({ ...valid(), metadata: { causationId: 'c'.repeat(70_000) } }, { path: 'events.0.metadata', message: tooLong });
+    await rejectsWith({ ...valid(), events: [{ ...opened(), metadata: { tracestate: 'vendor=x,'.repeat(4_000), commandId: 'c'.repeat(40_000) } }] }, {
+      path: 'events.0.metadata',
+      message: tooLong,
+    });
+    // Non-ASCII text counts in UTF-8 bytes, as NATS sends it.
+    await rejectsWith({ ...valid(), metadata: { causationId: 'é'.repeat(33_000) } }, { path: 'events.0.metadata', message: tooLong });
+    const stored = await context().store.appendToStream({ ...valid(), metadata: { causationId: 'c'.repeat(30_000), tracestate: 't'.repeat(30_000) } });
+    expect(stored.events).toHaveLength(1);
+  });
+
   it('refuses a request with no events field, or none at all, as a rejected promise', async () => {
     const withoutEvents: Record<string, unknown> = { ...valid() };
     delete withoutEvents.events;

@@ -72,11 +72,15 @@ function obviouslyWellShaped(request: unknown): boolean {
     : MODES.has(expectedVersion as string);
   if (!versionOk || (metadata !== undefined && !isPlainObject(metadata))) return false;
   if (!Array.isArray(events) || events.length === 0) return false;
-  return events.every((event: unknown) => {
-    if (!isPlainObject(event)) return false;
-    const { type, data, eventId, schemaVersion, metadata: own } = event as Record<string, unknown>;
-    return isName(type) && isPlainObject(data) && eventId === undefined && schemaVersion === undefined && (own === undefined || isPlainObject(own));
-  });
+  // for...of, not every(): every() skips an array's holes, which are no events.
+  for (const event of events as unknown[]) if (!obviouslyWellShapedEvent(event)) return false;
+  return true;
+}
+
+function obviouslyWellShapedEvent(event: unknown): boolean {
+  if (!isPlainObject(event)) return false;
+  const { type, data, eventId, schemaVersion, metadata: own } = event as Record<string, unknown>;
+  return isName(type) && isPlainObject(data) && eventId === undefined && schemaVersion === undefined && (own === undefined || isPlainObject(own));
 }
 
 function obviouslyWellShapedRecord(record: unknown): boolean {

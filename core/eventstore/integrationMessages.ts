@@ -82,12 +82,13 @@ export function serializeMessages(
   if (messages.length === 0) return null;
   const members: string[] = [];
   const firstWithId = new Map<string, number>();
-  messages.forEach((message, index) => {
+  // entries(), not forEach(): forEach skips an array's holes, which are no messages.
+  for (const [index, message] of messages.entries()) {
     const path = `messages.${index}`;
     const shape = MessageShape.safeParse(message);
     if (!shape.success) {
       for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
-      return;
+      continue;
     }
     if (message.messageId !== undefined) {
       // A UUID's case is not part of it: the database stores it, and the publisher sends it, in lower case.
@@ -103,12 +104,12 @@ export function serializeMessages(
     const problem = subjectProblem(message.subject);
     if (problem) issues.push({ path: `${path}.subject`, message: problem });
     const body = toJsonObject(message.body, `${path}.body`, issues);
-    if (body === undefined) return;
+    if (body === undefined) continue;
     if (Buffer.byteLength(body) > maxBytes) issues.push({ path: `${path}.body`, message: `is over the limit of ${maxBytes} bytes` });
     members.push(
       JSON.stringify({ messageId: message.messageId ?? newTimeOrderedId(), orderingKey: message.orderingKey, subject: message.subject, headers: message.headers ?? {} }).slice(0, -1) +
         `,"body":${body}}`,
     );
-  });
+  }
   return `[${members.join(',')}]`;
 }

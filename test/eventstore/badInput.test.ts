@@ -237,6 +237,13 @@ describeOnEachDriver('bad input', (context) => {
     await rejectsWith({ ...valid(), events: [] }, { path: 'events', message: /at least one event/ });
   });
 
+  it('refuses a hole in the events or the messages, which is no event or message', async () => {
+    await rejectsWith(untyped({ ...valid(), events: new Array(1) }), { path: 'events.0', message: /.+/ });
+    // eslint-disable-next-line no-sparse-arrays -- the hole is the input under test
+    await rejectsWith(untyped({ ...valid(), events: [opened(), , deposited(5)] }), { path: 'events.1', message: /.+/ });
+    await rejectsWith(untyped({ ...valid(), messages: new Array(1) }), { path: 'messages.0', message: /.+/ });
+  });
+
   it('refuses ids or trace context longer than the headers JetStream stores can carry, where the publisher could only park the event', async () => {
     const tooLong = /JetStream stores at most 65535/;
     await rejectsWith({ ...valid(), metadata: { causationId: 'c'.repeat(70_000) } }, { path: 'events.0.metadata', message: tooLong });

@@ -38,6 +38,35 @@ const SEEN_SQL = 'SELECT EXISTS (SELECT FROM processed_messages WHERE consumer =
 const RECORD_SQL = 'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2)';
 
 /**
+ * A consumer name or message id `processed_messages` can hold (1 to 200
+ * characters, migration 0006). With any other, the record could never be
+ * written: every delivery would run its effect and then roll it back.
+ */
+const processedKey = (what: string) =>
+  z.string(`the ${what} must be a string`).check(
+    z.minLength(1, `the ${what} is empty`),
+    z.maxLength(200, `the ${what} is longer than the 200 characters processed_messages holds`),
+    z.refine((key) => !key.includes('\u0000'), `the ${what} holds a NUL character, which PostgreSQL text cannot hold`),
+  );
+const ProcessedMessageId = processedKey('message id');
+const ConsumerName = processedKey('consumer name');
+
+/** A consumer name or message id that `processed_messages` cannot hold, refused before any effect runs. */
+export class ProcessedMessageKeyError extends Error {
+  readonly code = 'INVALID_PROCESSED_MESSAGE_KEY';
+  constructor(readonly reason: string) {
+    super(`The processed message cannot be recorded: ${reason}`);
+    this.name = 'ProcessedMessageKeyError';
+  }
+}
+
+function checkedKey(schema: typeof ConsumerName, key: unknown): string {
+  const parsed = schema.safeParse(key);
+  if (!parsed.success) throw new ProcessedMessageKeyError(parsed.error.issues.map((issue) => issue.message).join('; '));
+  return parsed.data;
+}
+
+/**
  * Runs `effect` unless this consumer already processed `messageId`, recording the
  * id in the same transaction as the effect: both commit, or neither does. Two
  * deliveries racing each other wait on a lock of the message's, so one of them
@@ -49,8 +78,8 @@ export async function processOnce(
   messageId: string,
   effect: (tx: Queryable) => Promise<void>,
 ): Promise<{ processed: boolean }> {
+  const key = [checkedKey(ConsumerName, consumer), checkedKey(ProcessedMessageId, messageId)];
   return db.transaction(async (tx) => {
-    const key = [consumer, messageId];
     await tx.query(LOCK_SQL, key, { name: 'processed_message_lock' });
     const { rows } = await tx.query<{ seen: boolean }>(SEEN_SQL, key, { name: 'processed_message_seen' });
     if (rows[0]?.seen) return { processed: false };
@@ -59,17 +88,6 @@ export async function processOnce(
     return { processed: true };
   });
 }
-
-/**
- * A message id `processed_messages` can hold (1 to 200 characters, migration
- * 0006). A message with any other id could never be recorded: its every
- * delivery would fail, so it is refused as unreadable instead.
- */
-const ProcessedMessageId = z.string().check(
-  z.minLength(1, 'the message id is empty'),
-  z.maxLength(200, 'the message id is longer than the 200 characters processed_messages holds'),
-  z.refine((id) => !id.includes('\u0000'), 'the message id holds a NUL character, which PostgreSQL text cannot hold'),
-);
 
 export type MessageOutcome = 'processed' | 'duplicate';
 
@@ -105,8 +123,10 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * without running the handler again. `read` turns the message into what the
  * handler takes; a message it cannot read, or whose id is empty, longer than
  * 200 characters or holds a NUL character, is terminated, never redelivered,
- * and reported with MalformedMessageError. The handler may append to the event
- * store in its transaction: nothing is written before it.
+ * and reported with MalformedMessageError. A consumer name processed_messages
+ * cannot hold is refused with ProcessedMessageKeyError before the message is
+ * touched. The handler may append to the event store in its transaction:
+ * nothing is written before it.
  */
 export async function handleMessageOnce<Body>(
   db: Db,
@@ -116,6 +136,7 @@ export async function handleMessageOnce<Body>(
   handler: (tx: Queryable, body: Body) => Promise<void>,
   options: ConsumeOptions = {},
 ): Promise<MessageOutcome> {
+  checkedKey(ConsumerName, consumer);
   let readMessage: { id: string; body: Body };
   try {
     const { id, body } = read(message);

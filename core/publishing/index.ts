@@ -18,6 +18,7 @@ export {
   handleIntegrationMessage,
   EventEnvelope,
   MalformedMessageError,
+  ProcessedMessageKeyError,
   type MessageOutcome,
   type ConsumeOptions,
 } from './idempotentConsumer';

@@ -2,7 +2,7 @@ import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } fro
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
-import { handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, type EventEnvelope } from '../../core/publishing';
+import { handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, ProcessedMessageKeyError, type EventEnvelope } from '../../core/publishing';
 import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { dyingBeforeCheckpoint, publishEverything, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
@@ -207,6 +207,26 @@ describe('the idempotent consumer helper', () => {
     expect(await handleIntegrationMessage(harness.db, name, notice, record)).toBe('processed');
     expect(await processOnce(harness.db, name, notice.headers?.get('Nats-Msg-Id') ?? '', () => Promise.resolve())).toEqual({ processed: false });
     expect(await totalSeen(name)).toEqual({ total: 40, rows: 1 });
+  });
+
+  it('refuses a consumer name or message id the processed record cannot hold before the effect runs, where it would run and roll back on every delivery', async () => {
+    const effects: string[] = [];
+    const effect = async () => {
+      effects.push('effect');
+      await Promise.resolve();
+    };
+    for (const [consumer, messageId] of [['c'.repeat(201), 'message-1'], ['', 'message-1'], ['nul\u0000consumer', 'message-1'], ['consumer', 'm'.repeat(201)]]) {
+      await expect(processOnce(harness.db, consumer ?? '', messageId ?? '', effect), consumer).rejects.toBeInstanceOf(ProcessedMessageKeyError);
+    }
+    expect(effects).toEqual([]);
+    const { consumer } = await newConsumer();
+    for (const earlier of await fetchAll(consumer, 1_000)) await earlier.ackAck();
+    harness.nc.publish(`${harness.subjectPrefix}.notices.sent`, JSON.stringify({ amount: 7 }), { headers: headersOf({ 'Nats-Msg-Id': 'notice-1' }) });
+    await harness.nc.flush();
+    const [message] = await fetchAll(consumer, 1);
+    if (!message) throw new Error('the message was not delivered');
+    await expect(handleIntegrationMessage(harness.db, 'c'.repeat(201), message, effect)).rejects.toBeInstanceOf(ProcessedMessageKeyError);
+    expect(effects).toEqual([]);
   });
 
   it('runs the effect once when two deliveries of one message race', async () => {

@@ -19,6 +19,9 @@ function conflictingVersion(detail: string | undefined): number | undefined {
   return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
+// program_limit_exceeded, statement_too_complex.
+const PROGRAM_LIMITS = new Set(['54000', '54001']);
+
 /**
  * Turns what the append statement raised into a typed error; other errors pass
  * through. A version taken by a racing writer is a conflict: its key is in the
@@ -29,6 +32,10 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
   const dbError = asDatabaseError(error);
   if (!dbError) return error;
   if (dbError.code === 'ES208') return new CommandAlreadyRecordedError(dbError.detail ?? request.idempotency?.commandId ?? '');
+  // A limit of PostgreSQL's own (class 54) met by what the append holds, such as
+  // a batch whose jsonb form is over 256 MiB (numbers take several times their
+  // text) though its text is within MAX_APPEND_BYTES. The request is what is wrong.
+  if (PROGRAM_LIMITS.has(dbError.code)) return new EventValidationError([{ path: 'events', message: `PostgreSQL cannot store this append: ${dbError.message}` }]);
   if (dbError.code !== '23505') return error;
   switch (dbError.constraint) {
     case 'events_stream_id_version_key':

@@ -11,8 +11,10 @@ import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 export { MAX_NAME_LENGTH } from './appendShape';
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
 /**
- * One append's events together, data and metadata: a batch goes to the database
- * as one jsonb array, which PostgreSQL caps at 256 MiB, well before its own limits.
+ * One append's events together, data and metadata, as JSON text. A batch goes
+ * to the database as one jsonb array, which PostgreSQL caps at 256 MiB; jsonb
+ * can take several times the text (small numbers), and the database's refusal
+ * of the rest is turned into an EventValidationError (appendErrors.ts).
  */
 export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
 

@@ -64,6 +64,23 @@ describe('a batch whose events each fit but together exceed one append', () => {
   });
 });
 
+describe('a batch under MAX_APPEND_BYTES as text that is over PostgreSQL\'s 256 MiB as jsonb', () => {
+  it('is refused as bad input at `events`, writing nothing', async () => {
+    const store = createEventStore(db());
+    // "1," is two bytes of text and about twelve of jsonb.
+    const ones = new Array<number>(125_000).fill(1);
+    const events = Array.from({ length: 180 }, () => ({ type: 'Ones', data: { ones } }));
+    expect(events.reduce((bytes, { data }) => bytes + JSON.stringify(data).length, 0)).toBeLessThan(MAX_APPEND_BYTES);
+    const streamId = newStream('ones');
+
+    const error = await refusalOf(store.appendToStream({ streamId, streamType: 'ones', expectedVersion: 'no_stream', events }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues).toEqual([{ path: 'events', message: expect.stringContaining('PostgreSQL cannot store this append') as unknown }]);
+    await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
+  }, 30_000);
+});
+
 describe('integration messages that each fit but together with the events exceed one append', () => {
   it('are refused as bad input at `messages`, before the database, writing nothing', async () => {
     const store = createEventStore(db());

@@ -35,7 +35,10 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
   // A limit of PostgreSQL's own (class 54) met by what the append holds, such as
   // a batch whose jsonb form is over 256 MiB (numbers take several times their
   // text) though its text is within MAX_APPEND_BYTES. The request is what is wrong.
-  if (PROGRAM_LIMITS.has(dbError.code)) return new EventValidationError([{ path: 'events', message: `PostgreSQL cannot store this append: ${dbError.message}` }]);
+  if (PROGRAM_LIMITS.has(dbError.code)) {
+    const limit = error instanceof Error ? error.message : dbError.code;
+    return new EventValidationError([{ path: 'events', message: `PostgreSQL cannot store this append: ${limit}` }]);
+  }
   if (dbError.code !== '23505') return error;
   switch (dbError.constraint) {
     case 'events_stream_id_version_key':

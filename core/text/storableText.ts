@@ -41,37 +41,51 @@ export interface UnstorableText {
 
 const joinPath = (path: string, key: string) => (path === '' ? key : `${path}.${key}`);
 
-/** Whether any string in a JSON-like value (object keys too) is one PostgreSQL could not store. */
-function holdsUnstorableText(value: unknown): boolean {
+/**
+ * How many objects and arrays deep a value may be. PostgreSQL's JSON parser
+ * gives up some thousands of levels down, and these walks, which recurse, would
+ * overflow the stack before that: JSON.parse takes a 40 KB body nested 20,000 deep.
+ */
+export const MAX_NESTING_DEPTH = 256;
+const TOO_DEEP_MESSAGE = `is nested more than ${MAX_NESTING_DEPTH} objects or arrays deep`;
+
+/** Whether any string in a JSON-like value (object keys too) is one PostgreSQL could not store, or the value is too deep. */
+function holdsUnstorableText(value: unknown, depth: number): boolean {
   if (typeof value === 'string') return whyUnstorable(value) !== undefined;
-  if (Array.isArray(value)) return value.some(holdsUnstorableText);
   if (typeof value !== 'object' || value === null) return false;
+  if (depth >= MAX_NESTING_DEPTH) return true;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) if (holdsUnstorableText(item, depth + 1)) return true;
+    return false;
+  }
   for (const key of Object.keys(value)) {
-    if (whyUnstorable(key) !== undefined || holdsUnstorableText((value as Record<string, unknown>)[key])) return true;
+    if (whyUnstorable(key) !== undefined || holdsUnstorableText((value as Record<string, unknown>)[key], depth + 1)) return true;
   }
   return false;
 }
 
 /**
  * Every string in a JSON-like value (objects, arrays, strings; object keys too)
- * that PostgreSQL could not store, each with its path below `path`. Every
+ * that PostgreSQL could not store, each with its path below `path`, and the
+ * first object or array deeper than MAX_NESTING_DEPTH on each branch. Every
  * command's payload and ids are checked: the paths are only built once a
  * first pass, which builds nothing, has found something to report.
  */
 export function findUnstorableText(value: unknown, path = ''): UnstorableText[] {
-  return holdsUnstorableText(value) ? unstorableTextIn(value, path) : [];
+  return holdsUnstorableText(value, 0) ? unstorableTextIn(value, path, 0) : [];
 }
 
-function unstorableTextIn(value: unknown, path: string): UnstorableText[] {
+function unstorableTextIn(value: unknown, path: string, depth: number): UnstorableText[] {
   if (typeof value === 'string') {
     const message = whyUnstorable(value);
     return message ? [{ path: path || '(value)', message }] : [];
   }
-  if (Array.isArray(value)) return value.flatMap((item: unknown, index) => unstorableTextIn(item, joinPath(path, String(index))));
   if (typeof value !== 'object' || value === null) return [];
+  if (depth >= MAX_NESTING_DEPTH) return [{ path: path || '(value)', message: TOO_DEEP_MESSAGE }];
+  if (Array.isArray(value)) return value.flatMap((item: unknown, index) => unstorableTextIn(item, joinPath(path, String(index)), depth + 1));
   return Object.entries(value).flatMap(([key, field]: [string, unknown]) => {
     const keyMessage = whyUnstorable(key);
     const keyIssues = keyMessage ? [{ path: joinPath(path, key), message: `name ${keyMessage}` }] : [];
-    return [...keyIssues, ...unstorableTextIn(field, joinPath(path, key))];
+    return [...keyIssues, ...unstorableTextIn(field, joinPath(path, key), depth + 1)];
   });
 }

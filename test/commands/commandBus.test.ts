@@ -8,10 +8,12 @@ import {
   UnknownCommandTypeError,
   createCommandBus,
   type CommandBus,
+  type CommandDefinition,
   type CommandRequest,
 } from '../../core/commands';
 import type { Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
+import * as z from '../../core/schema';
 import { accountCommands } from '../support/accountCommands';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { millisOfUuidV7, UUID_V7 } from '../support/timeOrderedIds';
@@ -122,6 +124,24 @@ describeOnEachDriver('the command bus', (context) => {
       'traceparent',
     ]);
     expect(await context().store.readStream(`account-${accountId}`).catch(() => 'no stream')).toBe('no stream');
+  });
+
+  it('refuses a payload nested deeper than PostgreSQL stores as bad input, before running the command', async () => {
+    let note: unknown = 'leaf';
+    for (let depth = 0; depth < 20_000; depth++) note = [note];
+    let runs = 0;
+    const noting: CommandDefinition = {
+      type: 'Note',
+      schema: z.object({ note: z.unknown() }),
+      run: () => {
+        runs += 1;
+        return Promise.reject(new Error('the command ran'));
+      },
+    };
+    const error = await createCommandBus({ db: context().db, commands: [noting] }).execute({ type: 'Note', payload: { note } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CommandValidationError);
+    expect((error as CommandValidationError).issues).toEqual([{ path: expect.stringMatching(/^note(\.0)+$/) as unknown, message: expect.stringContaining('nested more than 256') as unknown }]);
+    expect(runs).toBe(0);
   });
 
   it('refuses ids with whitespace at either end or a line break, which its events would carry in NATS headers, writing nothing', async () => {

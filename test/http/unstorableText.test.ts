@@ -32,6 +32,13 @@ describe('text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) is refused
     expect((await getCommandRequest(key)).statusCode).toBe(404);
   });
 
+  it('a JSON body nested deeper than PostgreSQL stores, though far below the size limit (40 KB, 20,000 levels)', async () => {
+    const depth = 20_000;
+    const response = await postCommandRequest('Deposit', `{"accountId":${'['.repeat(depth)}${']'.repeat(depth)},"amount":1}`);
+    expect(response).toMatchObject({ statusCode: 400, body: { code: 'INVALID_TEXT' } });
+    expect(JSON.stringify(response.body)).toContain('nested more than 256');
+  });
+
   it.each(['idempotency-key', 'x-correlation-id', 'x-causation-id', 'traceparent'])('in the %s header', async (header) => {
     for (const value of [NUL, LONE_SURROGATE]) {
       const response = await postCommandRequest('OpenAccount', openAccountBody(crypto.randomUUID()), { [header]: value });

@@ -43,9 +43,11 @@ const FIXED_EVENT_HEADER_BYTES =
   headerLineBytes('Stream-Version'.length, 10);
 
 /**
- * At least the bytes of a value's text in a header, or undefined for none: a
- * short string's UTF-16 units are at most three bytes each, and other JSON is
- * read out as jsonb writes it, with at most a space after each ":" and ",".
+ * The bytes a value's text takes in a header, or undefined for none. A short
+ * string is bounded by three bytes for each UTF-16 unit (a long one is
+ * counted), which never refuses an event NATS would carry. The ids are typed
+ * as strings; other JSON is read out as jsonb writes it, a space after each
+ * ":" and ",", and is estimated at twice its JSON.
  */
 function headerValueBytes(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;

@@ -15,8 +15,9 @@ export function assertStorableRequestText(event: APIGatewayProxyEventV2, body?: 
     path: event.pathParameters ?? {},
     query: event.queryStringParameters ?? {},
     headers: event.headers,
-    ...(body === undefined ? {} : { body }),
   });
+  // Walked on its own, so that its nesting is counted from the body, as the bus counts a payload's.
+  if (body !== undefined) issues.push(...findUnstorableText(body, 'body'));
   if (issues.length === 0) return;
   const places = issues.map((issue) => issue.path).join(', ');
   throw new HttpInputError(400, 'INVALID_TEXT', `Text that cannot be stored in ${places}`, { issues });

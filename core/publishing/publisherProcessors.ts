@@ -1,8 +1,8 @@
-import type { FeedProcessor } from '../processing';
+import type { ExternalOutcome, FeedProcessor } from '../processing';
 import { eventMessages, type EventMessage } from './eventMessages';
 import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
-import { publishBatch, sendOrPark, type BatchEntry, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, type BatchEntry, type BatchLimits, type PublishingSession } from './publishBatch';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';
@@ -15,6 +15,34 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
   const subject = routing.subjectFor({ type: event.type, streamType: event.streamType, streamId: event.streamId });
   if (subject === null) return { kind: 'skip' };
   return sendOrPark({ messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers }, 'routing gave an unusable subject');
+}
+
+/**
+ * The batch's entries up to the first event the routing code throws on, and
+ * that error. Such an event is not parked: the code is what is wrong, and once
+ * a fixed deploy runs, the event goes out in its place. Until then its
+ * partition waits on it as on a NATS outage, retried after a backoff.
+ */
+function routedEntries(events: readonly EventMessage[], routing: EventRouting): { entries: BatchEntry[]; routingError?: unknown } {
+  const entries: BatchEntry[] = [];
+  for (const event of events) {
+    try {
+      entries.push(eventEntry(event, routing));
+    } catch (error) {
+      // Its own words, not the cause's alone: the status and the run report name the event.
+      return { entries, routingError: new Error(`routing threw on event ${event.eventId}: ${error instanceof Error ? error.message : String(error)}`) };
+    }
+  }
+  return { entries };
+}
+
+async function publishEvents(session: PublishingSession, events: readonly EventMessage[], routing: EventRouting, within: BatchLimits): Promise<ExternalOutcome> {
+  const { entries, routingError } = routedEntries(events, routing);
+  const outcome = await publishBatch(session, 'events', entries, within);
+  // What the batch sent before the event went out; only a batch that got that far waits on it.
+  if (routingError === undefined || outcome.done < entries.length) return outcome;
+  session.tally.countRetry(routingError);
+  return { done: outcome.done, error: routingError };
 }
 
 // Appends refuse a subject NATS cannot carry or keeps for itself; a row written before
@@ -34,8 +62,7 @@ export function eventsPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (events, { partition, deadline }) =>
-        publishBatch(session, 'events', events.map((event) => eventEntry(event, settings.routing)), { partition: `${EVENTS_PUBLISHER}:${partition}`, deadline }),
+      handle: (events, { partition, deadline }) => publishEvents(session, events, settings.routing, { partition: `${EVENTS_PUBLISHER}:${partition}`, deadline }),
     },
   };
 }

@@ -68,6 +68,13 @@ export class RunTally {
     if (batch.retried > 0) metrics.count('PublishRetries', batch.retried);
   }
 
+  /** A message its batch could not send for a reason of the publisher's own (its routing code threw): retried, as one NATS refused for a while. */
+  countRetry(error: unknown): void {
+    this.report.retried += 1;
+    this.report.lastError = describeError(error);
+    metrics.count('PublishRetries', 1);
+  }
+
   finish(): PublisherRunReport {
     if (this.latencies.length > 0) {
       const sorted = [...this.latencies].sort((a, b) => a - b);

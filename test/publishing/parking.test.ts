@@ -229,6 +229,27 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     expect(await listParkedMessages(h.db)).toEqual([]);
   });
 
+  it('routing code that throws on an event, until the code is fixed: its partition waits, and the event is never parked', async () => {
+    const h = await harness();
+    const { streamId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+    const broken = eventRouting({
+      prefix: h.subjectPrefix,
+      subjectFor: (event) => {
+        if (event.type === 'MoneyWithdrawn') throw new Error('no subject for withdrawals yet');
+        return undefined;
+      },
+    });
+    const publisher = h.publisher({ routing: broken, partitions: 1, retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+    const blocked = await runUntil(publisher, (totals) => totals.published >= 1 && /no subject for withdrawals yet/.test(totals.lastError ?? ''), 500);
+    expect(blocked).toMatchObject({ published: 1, parked: 0, caughtUp: false });
+    expect(blocked.retried).toBeGreaterThan(0);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+
+    await publishEverything(h.db, h.publisher({ partitions: 1 }));
+    expect(await versionsOf(h, streamId)).toEqual([1, 2, 3]);
+  });
+
   it('an integration message its stream refuses holds back its own key only: stored events go out while it is retried', async () => {
     const h = await harness();
     await withFullStream(h, async (fullSubject) => {

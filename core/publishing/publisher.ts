@@ -46,6 +46,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     tally,
     settledAhead: new SettledAhead(),
   };
+  connection.beginRun();
   const processors = [outboxPublisher(session, settings), eventsPublisher(session, settings)] as const;
   // An instance deployed with another partition count is refused here, before
   // its requeue turn sends anything and takes it off the parked list.

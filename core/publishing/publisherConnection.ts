@@ -6,8 +6,13 @@ import { subjectCovers } from './subjectCoverage';
 import type { PublisherSettings } from './publisherOptions';
 
 export interface PublisherConnection {
-  /** The open connection's publishing path, connecting (and making sure of the stream) when there is none. */
+  /**
+   * The open connection's publishing path, connecting when there is none, and
+   * making sure of the stream once a run.
+   */
   publishing(): Promise<JetStreamPublishing>;
+  /** A run begins: the stream is checked again before its first publish. */
+  beginRun(): void;
   /**
    * Whether any stream captures the subject, asked of JetStream. When none does
    * but the publisher's own stream should (it was deleted, or lost with a
@@ -19,12 +24,16 @@ export interface PublisherConnection {
 
 /**
  * One NATS connection per publisher instance, reused across runs (warm Lambda
- * invocations) and shared by the partitions draining at once; the stream is
- * checked once per connection.
+ * invocations) and shared by the partitions draining at once. The stream is
+ * checked when the connection opens and again in every run (one STREAM.INFO):
+ * made again meanwhile with a shorter duplicate window, it would let a batch
+ * sent again after a lost checkpoint reach consumers twice.
  */
 export function publisherConnection(settings: PublisherSettings): PublisherConnection {
   let current: { nc: NatsConnection; publishing: JetStreamPublishing } | undefined;
   let connecting: Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> | undefined;
+  let streamChecked = false;
+  let checking: Promise<void> | undefined;
 
   async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
     const nc = await settings.connect();
@@ -39,16 +48,32 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   }
 
   async function connection() {
-    if (current && !current.nc.isClosed()) return current;
-    connecting ??= open().finally(() => {
-      connecting = undefined;
-    });
-    current = await connecting;
+    if (!current || current.nc.isClosed()) {
+      connecting ??= open().finally(() => {
+        connecting = undefined;
+      });
+      current = await connecting;
+      streamChecked = true;
+    }
+    if (!streamChecked) {
+      const { nc } = current;
+      checking ??= ensurePublishStream(nc, settings.stream)
+        .then(() => {
+          streamChecked = true;
+        })
+        .finally(() => {
+          checking = undefined;
+        });
+      await checking;
+    }
     return current;
   }
 
   return {
     publishing: async () => (await connection()).publishing,
+    beginRun() {
+      streamChecked = false;
+    },
     async captured(subject) {
       const { nc } = await connection();
       // Asked after a publish went unanswered, perhaps with NATS away: it waits no longer than a publish does.

@@ -60,6 +60,24 @@ describe("the publisher's own stream", () => {
     expect(await listParkedMessages(h.db)).toEqual([]);
     expect(await versionsOf(h, streamId)).toEqual([1, 2]);
   });
+
+  it('made again under a warm publisher with a shorter duplicate window, is widened back by the next run before anything is sent', async () => {
+    const h = await harness();
+    const publisher = h.publisher({ stream: { name: h.streamName, duplicateWindowMs: 10 * 60_000 } });
+    await appendAccount(h, [opened()]);
+    expect(await publishEverything(h.db, publisher)).toMatchObject({ published: 1 });
+
+    // A person makes it again with a window of one second, while the publisher's connection stays open:
+    // a batch sent again after a lost checkpoint would no longer be dropped as a duplicate.
+    const jsm = await jetstreamManager(h.nc);
+    await jsm.streams.delete(h.streamName);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], duplicate_window: nanos(1_000) });
+    const streamId = await appendAccount(h, [opened(), deposited(5)]);
+
+    expect(await publishEverything(h.db, publisher)).toMatchObject({ published: 2 });
+    expect((await jsm.streams.info(h.streamName)).config.duplicate_window).toBe(nanos(10 * 60_000));
+    expect(await versionsOf(h, streamId)).toEqual([1, 2]);
+  });
 });
 
 describe('a stream made beforehand that cannot take the duplicate window', () => {

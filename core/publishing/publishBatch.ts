@@ -32,6 +32,8 @@ export interface PublishingSession {
   db: Queryable;
   publishing: () => Promise<JetStreamPublishing>;
   captured: SubjectCaptured;
+  /** Whether the message is larger than all the bytes the stream capturing its subject may hold. */
+  largerThanStream(message: PublishMessage): Promise<boolean>;
   timeoutMs: number;
   tally: RunTally;
   settledAhead: SettledAhead;
@@ -49,9 +51,12 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   }
   return publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (result) => {
     if (result.kind === 'published') return false;
-    const never = result.kind === 'refused' ? refusedForGood : unacknowledgedForGood;
-    if (!(await never(result.error, result.message.subject, session.captured))) return false;
     const { message } = result;
+    const never =
+      result.kind === 'refused'
+        ? await refusedForGood(result.error, message.subject, session.captured, () => session.largerThanStream(message))
+        : await unacknowledgedForGood(result.error, message.subject, session.captured);
+    if (!never) return false;
     parkings.push({ messageId: message.messageId, orderingKey: message.orderingKey, subject: message.subject, error: describeError(result.error) });
     return true;
   });

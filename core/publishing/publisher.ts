@@ -3,6 +3,7 @@ import { deleteExpiredOutboxRows } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
 import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
+import { messageBytes } from './PublishMessage';
 import { RunTally, type PublisherRunReport } from './publisherRunReport';
 import type { PublishingSession } from './publishBatch';
 import { publishRequeued } from './requeuedMessages';
@@ -34,6 +35,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   const tally = new RunTally();
   // Asked once per subject in a run: a window that timed out while NATS was away asks for each of its subjects.
   const capturedInRun = new Map<string, Promise<boolean>>();
+  const maxBytesInRun = new Map<string, Promise<number | undefined>>();
   const session: PublishingSession = {
     db,
     publishing: () => connection.publishing(),
@@ -41,6 +43,12 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
       const answer = capturedInRun.get(subject) ?? connection.captured(subject);
       capturedInRun.set(subject, answer);
       return answer;
+    },
+    async largerThanStream(message) {
+      const maxBytes = maxBytesInRun.get(message.subject) ?? connection.maxBytes(message.subject);
+      maxBytesInRun.set(message.subject, maxBytes);
+      const limit = await maxBytes;
+      return limit !== undefined && messageBytes(message) > limit;
     },
     timeoutMs: settings.publishTimeoutMs,
     tally,

@@ -19,6 +19,8 @@ export interface PublisherConnection {
    * memory store), the stream is made again and the answer is yes.
    */
   captured(subject: string): Promise<boolean>;
+  /** The most bytes the stream capturing the subject may hold (`max_bytes`), or undefined for no limit. */
+  maxBytes(subject: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -90,6 +92,12 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       // The stream was checked when the connection opened; it has gone since.
       await ensurePublishStream(nc, settings.stream);
       return true;
+    },
+    async maxBytes(subject) {
+      const { nc } = await connection();
+      const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
+      const { config } = await jsm.streams.info(await jsm.streams.find(subject));
+      return config.max_bytes > 0 ? config.max_bytes : undefined;
     },
     async close() {
       const open = current;

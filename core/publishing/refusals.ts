@@ -21,18 +21,33 @@ const FOREVER_REFUSED = new Set([
   10193, // an expected subject for the last sequence, without the sequence (newer servers)
 ]);
 
+// "maximum bytes exceeded": the stream holds as many bytes as it may (discard new).
+const MAXIMUM_BYTES_EXCEEDED = 10077;
+
 /** Whether a subject is captured by any stream: asked only after "no responders" or no acknowledgement. */
 export type SubjectCaptured = (subject: string) => Promise<boolean>;
+
+/** Whether the message is larger than all the bytes the stream capturing its subject may hold: asked only after "maximum bytes exceeded". */
+export type LargerThanStream = () => Promise<boolean>;
 
 /**
  * Whether a refused publish can never succeed, so its message is parked, or
  * may succeed later, so it is retried. A message over the server's max_payload
  * or on a subject NATS cannot carry never will; "no responders" is final only
- * when no stream captures the subject at all (JetStream restarting answers it too).
+ * when no stream captures the subject at all (JetStream restarting answers it too);
+ * a full stream is final only for a message larger than all it may hold.
  */
-export async function refusedForGood(error: unknown, subject: string, captured: SubjectCaptured): Promise<boolean> {
+export async function refusedForGood(
+  error: unknown,
+  subject: string,
+  captured: SubjectCaptured,
+  largerThanStream: LargerThanStream = () => Promise.resolve(false),
+): Promise<boolean> {
   if (error instanceof InvalidArgumentError || error instanceof InvalidSubjectError) return true;
-  if (error instanceof JetStreamApiError) return FOREVER_REFUSED.has(error.code);
+  if (error instanceof JetStreamApiError) {
+    if (FOREVER_REFUSED.has(error.code)) return true;
+    return error.code === MAXIMUM_BYTES_EXCEEDED && (await largerThanStream().catch(() => false));
+  }
   if (error instanceof NoRespondersError) return !(await captured(subject).catch(() => true));
   return false;
 }

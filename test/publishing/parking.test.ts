@@ -135,6 +135,17 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     }
   });
 
+  it('an event larger than the whole of the stream’s max_bytes (discard new), which no emptying of the stream lets in', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_bytes: 4_096, discard: DiscardPolicy.New, duplicate_window: nanos(10 * 60_000) });
+    const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(8_000) } });
+
+    expect(await publishEverything(h.db, h.publisher())).toMatchObject({ published: 2, parked: 1 });
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, error: expect.stringMatching(/maximum bytes exceeded/) as unknown }]);
+  });
+
   it('an event over NATS’s max_payload, refused before it is sent', async () => {
     const h = await harness({ maxEventBytes: 4 * 1024 * 1024 });
     const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(1_200_000) } });
@@ -226,6 +237,24 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     await jsm.streams.update(h.streamName, { max_msgs: 100 });
     await publishEverything(h.db, publisher);
     expect(await versionsOf(h, streamId)).toEqual([1, 2, 3]);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('a stream at its byte limit (discard new) until the limit is raised', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_bytes: 2_000, discard: DiscardPolicy.New, duplicate_window: nanos(10 * 60_000) });
+    const streamId = uniqueStreamId();
+    await h.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2), deposited(3), deposited(4)] });
+    const publisher = h.publisher({ retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+    const blocked = await runUntil(publisher, (totals) => totals.published >= 1 && /maximum bytes exceeded/.test(totals.lastError ?? ''), 500);
+    expect(blocked).toMatchObject({ parked: 0, caughtUp: false });
+    expect(await listParkedMessages(h.db)).toEqual([]);
+
+    await jsm.streams.update(h.streamName, { max_bytes: 1024 * 1024 });
+    await publishEverything(h.db, publisher);
+    expect(await versionsOf(h, streamId)).toEqual([1, 2, 3, 4, 5]);
     expect(await listParkedMessages(h.db)).toEqual([]);
   });
 

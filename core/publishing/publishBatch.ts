@@ -46,8 +46,15 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   } catch (error) {
     // A stream no retry can set up ends the run, loudly.
     if (error instanceof PublisherConfigurationError) throw error;
-    // Connecting or setting up the stream failed: NATS is down or away.
-    return messages.map((message) => ({ kind: 'unreachable', message, error }));
+    // Connecting or setting up the stream failed: NATS is down or away. A round would
+    // have sent each key's first message only; the rest were not tried, and have no result.
+    const keys = new Set<string>();
+    const firstOfEachKey = messages.filter((message) => {
+      if (keys.has(message.orderingKey)) return false;
+      keys.add(message.orderingKey);
+      return true;
+    });
+    return firstOfEachKey.map((message) => ({ kind: 'unreachable', message, error }));
   }
   return publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (result) => {
     if (result.kind === 'published') return false;

@@ -258,6 +258,28 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     expect(await listParkedMessages(h.db)).toEqual([]);
   });
 
+  it('NATS unreachable: each try counts a retry for each key it would have sent, not for every message of the batch', async () => {
+    const h = await harness();
+    for (let stream = 0; stream < 2; stream++) {
+      await h.store.appendToStream<AccountEvent>({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2), deposited(3), deposited(4)] });
+    }
+    let tries = 0;
+    const publisher = h.publisher({
+      connect: () => Promise.reject(new Error('connection refused')),
+      partitions: 1,
+      retryBackoff: { baseMs: 100, maxMs: 100 },
+      onRetry: () => {
+        tries += 1;
+      },
+    });
+
+    const report = await runUntil(publisher, (totals) => totals.retried > 0, 1_000);
+    // A try sends each key's first message and waits for it: two publishes failed per try.
+    expect(report.retried % 2).toBe(0);
+    expect(report.retried).toBeLessThanOrEqual(2 * tries);
+    expect(report).toMatchObject({ published: 0, parked: 0 });
+  });
+
   it('routing code that throws on an event, until the code is fixed: its partition waits, and the event is never parked', async () => {
     const h = await harness();
     const { streamId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });

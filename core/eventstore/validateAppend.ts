@@ -2,7 +2,8 @@ import { findUnstorableText } from '../text/storableText';
 import { isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { newEventId } from './eventIds';
-import { checkEventHeaderBlock, checkHeaderMetadata, checkHeaderText } from './headerText';
+import { checkEventHeaderBlock } from './eventHeaderBlock';
+import { checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
 import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
@@ -49,7 +50,8 @@ function unstorableRecordText(record: IdempotencyRecord): ValidationIssue[] {
 // entry holds at most about 2.7 KB: a longer one would fail the append in the database.
 function checkCorrelationId(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
   const { correlationId } = metadata;
-  if (correlationId !== undefined && !isName(correlationId)) {
+  // Any other type is refused as header metadata.
+  if (typeof correlationId === 'string' && !isName(correlationId)) {
     issues.push({ path, message: `must be a string of 1 to ${MAX_NAME_LENGTH} characters` });
   }
 }

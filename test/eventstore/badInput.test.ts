@@ -253,7 +253,18 @@ describeOnEachDriver('bad input', (context) => {
     });
     // Non-ASCII text counts in UTF-8 bytes, as NATS sends it.
     await rejectsWith({ ...valid(), metadata: { causationId: 'é'.repeat(33_000) } }, { path: 'events.0.metadata', message: tooLong });
+    // What fits is stored, counted exactly even where three bytes a character would not fit.
     const stored = await context().store.appendToStream({ ...valid(), metadata: { causationId: 'c'.repeat(30_000), tracestate: 't'.repeat(30_000) } });
+    expect(stored.events).toHaveLength(1);
+    const nearTheLimit = await context().store.appendToStream({ ...valid(), metadata: { causationId: 'c'.repeat(60_000), commandId: 'd'.repeat(999), tracestate: 't'.repeat(999) } });
+    expect(nearTheLimit.events).toHaveLength(1);
+  });
+
+  it('refuses header metadata that is not text, which the publisher would send as the JSON the database writes out', async () => {
+    const notText = /must be a string/;
+    await rejectsWith(untyped({ ...valid(), metadata: { tracestate: new Array(250).fill(1e300) } }), { path: 'events.0.metadata.tracestate', message: notText });
+    await rejectsWith(untyped({ ...valid(), metadata: { causationId: 42, commandId: { id: 1 } } }), { path: 'events.0.metadata.causationId', message: notText }, { path: 'events.0.metadata.commandId', message: notText });
+    const stored = await context().store.appendToStream(untyped({ ...valid(), metadata: { causationId: null } }));
     expect(stored.events).toHaveLength(1);
   });
 

@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../core/aggregates';
 import {
   CommandValidationError,
@@ -14,6 +14,7 @@ import {
 import type { Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
 import * as z from '../../core/schema';
+import { MAX_NESTING_DEPTH } from '../../core/text/storableText';
 import { accountCommands } from '../support/accountCommands';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { millisOfUuidV7, UUID_V7 } from '../support/timeOrderedIds';
@@ -126,22 +127,43 @@ describeOnEachDriver('the command bus', (context) => {
     expect(await context().store.readStream(`account-${accountId}`).catch(() => 'no stream')).toBe('no stream');
   });
 
-  it('refuses a payload nested deeper than PostgreSQL stores as bad input, before running the command', async () => {
-    let note: unknown = 'leaf';
-    for (let depth = 0; depth < 20_000; depth++) note = [note];
+  describe('a payload nested deeper than PostgreSQL stores', () => {
     let runs = 0;
-    const noting: CommandDefinition = {
+    const noting = (schema: CommandDefinition['schema']): CommandDefinition => ({
       type: 'Note',
-      schema: z.object({ note: z.unknown() }),
+      schema,
       run: () => {
         runs += 1;
         return Promise.reject(new Error('the command ran'));
       },
+    });
+    /** A note of `depth` arrays one in another: with the payload, one object or array more. */
+    const nestedNote = (depth: number) => {
+      let note: unknown = 'leaf';
+      for (let level = 0; level < depth; level++) note = [note];
+      return note;
     };
-    const error = await createCommandBus({ db: context().db, commands: [noting] }).execute({ type: 'Note', payload: { note } }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(CommandValidationError);
-    expect((error as CommandValidationError).issues).toEqual([{ path: expect.stringMatching(/^note(\.0)+$/) as unknown, message: expect.stringContaining('nested more than 256') as unknown }]);
-    expect(runs).toBe(0);
+    const refusal = (schema: CommandDefinition['schema'], note: unknown) =>
+      createCommandBus({ db: context().db, commands: [noting(schema)] }).execute({ type: 'Note', payload: { note } }).catch((caught: unknown) => caught);
+
+    it(`is refused as bad input before the command runs: ${MAX_NESTING_DEPTH} objects or arrays deep at most`, async () => {
+      runs = 0;
+      const lenient = z.object({ note: z.unknown() });
+      const error = await refusal(lenient, nestedNote(MAX_NESTING_DEPTH));
+      expect(error).toBeInstanceOf(CommandValidationError);
+      expect((error as CommandValidationError).issues).toEqual([{ path: expect.stringMatching(/^note(\.0)+$/) as unknown, message: expect.stringContaining(`nested more than ${MAX_NESTING_DEPTH}`) as unknown }]);
+      // At the limit, it is read and the command runs.
+      expect(await refusal(lenient, nestedNote(MAX_NESTING_DEPTH - 1))).toEqual(new Error('the command ran'));
+      expect(runs).toBe(1);
+    });
+
+    it('is refused as bad input when its schema is recursive, which would run out of stack reading it', async () => {
+      runs = 0;
+      const error = await refusal(z.object({ note: z.json() }), nestedNote(20_000));
+      expect(error).toBeInstanceOf(CommandValidationError);
+      expect((error as CommandValidationError).issues).toEqual([{ path: '(payload)', message: expect.stringContaining('nested too deep') as unknown }]);
+      expect(runs).toBe(0);
+    });
   });
 
   it('refuses ids with whitespace at either end or a line break, which its events would carry in NATS headers, writing nothing', async () => {

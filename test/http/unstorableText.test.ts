@@ -4,6 +4,7 @@ import { handler as queryFunction } from '../../functions/http/query';
 import { handler as projector } from '../../functions/projector';
 import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
+import { MAX_NESTING_DEPTH } from '../../core/text/storableText';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
 useAppOnTestDatabase();
@@ -33,10 +34,13 @@ describe('text PostgreSQL cannot store (NUL, a lone UTF-16 surrogate) is refused
   });
 
   it('a JSON body nested deeper than PostgreSQL stores, though far below the size limit (40 KB, 20,000 levels)', async () => {
-    const depth = 20_000;
-    const response = await postCommandRequest('Deposit', `{"accountId":${'['.repeat(depth)}${']'.repeat(depth)},"amount":1}`);
+    const bodyWithin = (depth: number) => `{"accountId":${'['.repeat(depth)}${']'.repeat(depth)},"amount":1}`;
+    const response = await postCommandRequest('Deposit', bodyWithin(20_000));
     expect(response).toMatchObject({ statusCode: 400, body: { code: 'INVALID_TEXT' } });
-    expect(JSON.stringify(response.body)).toContain('nested more than 256');
+    expect(JSON.stringify(response.body)).toContain(`nested more than ${MAX_NESTING_DEPTH}`);
+    // The body counts as one level: at the limit, it is read, and its schema answers.
+    expect(await postCommandRequest('Deposit', bodyWithin(MAX_NESTING_DEPTH))).toMatchObject({ statusCode: 400, body: { code: 'INVALID_TEXT' } });
+    expect(await postCommandRequest('Deposit', bodyWithin(MAX_NESTING_DEPTH - 1))).toMatchObject({ statusCode: 400, body: { code: 'VALIDATION_FAILED' } });
   });
 
   it.each(['idempotency-key', 'x-correlation-id', 'x-causation-id', 'traceparent'])('in the %s header', async (header) => {

@@ -9,5 +9,11 @@ export const MAX_HEADER_BLOCK_BYTES = 65_535;
 
 export const headerLineBytes = (nameBytes: number, valueBytes: number): number => nameBytes + ': '.length + valueBytes + '\r\n'.length;
 
+/** "NATS/1.0\r\n" and the blank line that ends the block. */
+export const EMPTY_HEADER_BLOCK_BYTES = 'NATS/1.0\r\n\r\n'.length;
+
+/** The message id's line, which the client adds from `msgID`. */
+export const MESSAGE_ID_HEADER_BYTES = headerLineBytes('Nats-Msg-Id'.length, 36);
+
 /** The block's bytes before any header of the message's own. */
-export const BASE_HEADER_BLOCK_BYTES = 'NATS/1.0\r\n\r\n'.length + headerLineBytes('Nats-Msg-Id'.length, 36) + headerLineBytes('traceparent'.length, 55);
+export const BASE_HEADER_BLOCK_BYTES = EMPTY_HEADER_BLOCK_BYTES + MESSAGE_ID_HEADER_BYTES + headerLineBytes('traceparent'.length, 55);

@@ -1,4 +1,4 @@
-import { headerLineBytes } from '../eventstore';
+import { EMPTY_HEADER_BLOCK_BYTES, headerLineBytes, MESSAGE_ID_HEADER_BYTES } from '../eventstore';
 
 /** A message as the publisher sends it to JetStream: a stored event's, or an integration message from the outbox. */
 export interface PublishMessage {
@@ -12,12 +12,17 @@ export interface PublishMessage {
   headers: Readonly<Record<string, string>>;
 }
 
-// "NATS/1.0\r\n" and the blank line that ends the header block.
-const HEADER_BLOCK_FRAME_BYTES = 12;
+// What JetStream's memory store adds to each message it counts (its file store adds more).
+const STORED_MESSAGE_OVERHEAD_BYTES = 16;
 
-/** No more than JetStream counts of a message against a stream's byte limit: its subject, header block and body. */
+/**
+ * No more than JetStream counts of a message against a stream's byte limit: its
+ * subject, its header block with the message id the client adds, its body,
+ * and the least overhead a store adds.
+ */
 export function messageBytes(message: PublishMessage): number {
-  let bytes = Buffer.byteLength(message.subject) + HEADER_BLOCK_FRAME_BYTES + Buffer.byteLength(message.payload);
+  let bytes =
+    Buffer.byteLength(message.subject) + EMPTY_HEADER_BLOCK_BYTES + MESSAGE_ID_HEADER_BYTES + Buffer.byteLength(message.payload) + STORED_MESSAGE_OVERHEAD_BYTES;
   for (const [name, value] of Object.entries(message.headers)) bytes += headerLineBytes(Buffer.byteLength(name), Buffer.byteLength(value));
   return bytes;
 }

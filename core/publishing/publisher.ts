@@ -45,7 +45,13 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
       return answer;
     },
     async largerThanStream(message) {
-      const maxBytes = maxBytesInRun.get(message.subject) ?? connection.maxBytes(message.subject);
+      // A question that failed (NATS away) is asked again next time, not remembered.
+      const maxBytes =
+        maxBytesInRun.get(message.subject) ??
+        connection.maxBytes(message.subject).catch((error: unknown) => {
+          maxBytesInRun.delete(message.subject);
+          throw error;
+        });
       maxBytesInRun.set(message.subject, maxBytes);
       const limit = await maxBytes;
       return limit !== undefined && messageBytes(message) > limit;

@@ -21,13 +21,15 @@ const FOREVER_REFUSED = new Set([
   10193, // an expected subject for the last sequence, without the sequence (newer servers)
 ]);
 
-// "maximum bytes exceeded": the stream holds as many bytes as it may (discard new).
-const MAXIMUM_BYTES_EXCEEDED = 10077;
+// The stream's store refused the message: most often a limit with discard new ("maximum
+// messages exceeded", "maximum bytes exceeded", per subject too), which clears as the
+// stream empties; final only for a message larger than all the stream may hold.
+const STORE_FAILED = 10077;
 
 /** Whether a subject is captured by any stream: asked only after "no responders" or no acknowledgement. */
 export type SubjectCaptured = (subject: string) => Promise<boolean>;
 
-/** Whether the message is larger than all the bytes the stream capturing its subject may hold: asked only after "maximum bytes exceeded". */
+/** Whether the message is larger than all the bytes the stream capturing its subject may hold: asked only after a store refusal. */
 export type LargerThanStream = () => Promise<boolean>;
 
 /**
@@ -46,7 +48,7 @@ export async function refusedForGood(
   if (error instanceof InvalidArgumentError || error instanceof InvalidSubjectError) return true;
   if (error instanceof JetStreamApiError) {
     if (FOREVER_REFUSED.has(error.code)) return true;
-    return error.code === MAXIMUM_BYTES_EXCEEDED && (await largerThanStream().catch(() => false));
+    return error.code === STORE_FAILED && (await largerThanStream().catch(() => false));
   }
   if (error instanceof NoRespondersError) return !(await captured(subject).catch(() => true));
   return false;

@@ -219,6 +219,10 @@ describe('the idempotent consumer helper', () => {
       await expect(processOnce(harness.db, consumer ?? '', messageId ?? '', effect), consumer).rejects.toBeInstanceOf(ProcessedMessageKeyError);
     }
     expect(effects).toEqual([]);
+    // 200 characters, 400 UTF-16 units: the table holds it.
+    expect(await processOnce(harness.db, '🙂'.repeat(200), 'message-1', effect)).toEqual({ processed: true });
+    expect(effects).toEqual(['effect']);
+    effects.length = 0;
     const { consumer } = await newConsumer();
     for (const earlier of await fetchAll(consumer, 1_000)) await earlier.ackAck();
     harness.nc.publish(`${harness.subjectPrefix}.notices.sent`, JSON.stringify({ amount: 7 }), { headers: headersOf({ 'Nats-Msg-Id': 'notice-1' }) });

@@ -89,7 +89,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
         },
       );
       if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
-      // The stream was checked when the connection opened; it has gone since.
+      // The stream was checked when the connection opened or the run began; it has gone since.
       await ensurePublishStream(nc, settings.stream);
       return true;
     },

@@ -158,21 +158,24 @@ export async function measureDirectPublishes(
 ): Promise<Throughput> {
   const messages = await readEveryMessage(url);
   const admin = await connect({ servers: NATS_URL });
-  await freshStream(admin);
-  const throughputSince = startThroughput();
-  const nc = await connect(PUBLISHING_CONNECTION);
   try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: STREAM, subjects: [`${PREFIX}.>`], duplicate_window: 600_000_000_000 });
-    const send = sendWith(nc);
-    for (let start = 0; start < messages.length; start += workload.batchSize) {
-      await send(messages.slice(start, start + workload.batchSize));
+    await freshStream(admin);
+    const throughputSince = startThroughput();
+    const nc = await connect(PUBLISHING_CONNECTION);
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: STREAM, subjects: [`${PREFIX}.>`], duplicate_window: 600_000_000_000 });
+      const send = sendWith(nc);
+      for (let start = 0; start < messages.length; start += workload.batchSize) {
+        await send(messages.slice(start, start + workload.batchSize));
+      }
+      const throughput = throughputSince(messages.length);
+      await expectStored(nc, 'a direct publisher', messages.length);
+      return throughput;
+    } finally {
+      await nc.close();
     }
-    const throughput = throughputSince(messages.length);
-    await expectStored(nc, 'a direct publisher', messages.length);
-    return throughput;
   } finally {
-    await nc.close();
     await freshStream(admin);
     await admin.close();
   }

@@ -1,5 +1,5 @@
 import * as z from '../schema';
-import { findUnstorableText, MAX_NESTING_DEPTH } from '../text/storableText';
+import { findUnstorableText, nestedTooDeep } from '../text/storableText';
 import { carriedAsHeader } from '../eventstore';
 import { buildCommandContext } from './commandContext';
 import type { CommandDefinition } from './CommandDefinition';
@@ -66,20 +66,6 @@ const issuesOf = (error: z.core.$ZodError, prefix: string[] = []): FieldIssue[] 
   }));
 
 /**
- * The payload parsed with its schema. A recursive schema (`z.json()`, `z.lazy`)
- * recurses once per level of the payload, and can run out of stack on a deep
- * one before the nesting limit is checked: that too is a payload too deep.
- */
-function parsePayload(definition: CommandDefinition, payload: unknown) {
-  try {
-    return z.safeParse(definition.schema, payload);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    throw new CommandValidationError([{ path: '(payload)', message: `is nested too deep to read: at most ${MAX_NESTING_DEPTH} objects or arrays deep` }]);
-  }
-}
-
-/**
  * Finds the command's definition and checks its payload and ids, reporting
  * every invalid field at once; the result carries the parsed payload.
  */
@@ -87,7 +73,12 @@ export function validateCommand(registry: ReadonlyMap<string, CommandDefinition>
   const definition = registry.get(request.type);
   if (!definition) throw new UnknownCommandTypeError(request.type);
   const ids = parseIds(request);
-  const payload = parsePayload(definition, request.payload);
+  // Refused before its schema reads it: a recursive schema (z.json(), z.lazy) recurses
+  // once per level, and runs out of stack on a payload nested deep enough.
+  if (nestedTooDeep(request.payload)) {
+    throw new CommandValidationError([...(ids.success ? [] : issuesOf(ids.error)), ...findUnstorableText(request.payload)]);
+  }
+  const payload = z.safeParse(definition.schema, request.payload);
   // Both are stored (the ids on events and records, the payload with a pending command) as PostgreSQL text.
   const issues = [
     ...(ids.success ? findUnstorableText(ids.data) : issuesOf(ids.error)),

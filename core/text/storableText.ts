@@ -49,6 +49,16 @@ const joinPath = (path: string, key: string) => (path === '' ? key : `${path}.${
 export const MAX_NESTING_DEPTH = 256;
 const TOO_DEEP_MESSAGE = `is nested more than ${MAX_NESTING_DEPTH} objects or arrays deep`;
 
+/** Whether a JSON-like value is nested more than MAX_NESTING_DEPTH objects or arrays deep; the walk stops there. */
+export function nestedTooDeep(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= MAX_NESTING_DEPTH) return true;
+  for (const child of Array.isArray(value) ? (value as unknown[]) : Object.values(value)) {
+    if (nestedTooDeep(child, depth + 1)) return true;
+  }
+  return false;
+}
+
 /** Whether any string in a JSON-like value (object keys too) is one PostgreSQL could not store, or the value is too deep. */
 function holdsUnstorableText(value: unknown, depth: number): boolean {
   if (typeof value === 'string') return whyUnstorable(value) !== undefined;

@@ -161,8 +161,14 @@ describeOnEachDriver('the command bus', (context) => {
       runs = 0;
       const error = await refusal(z.object({ note: z.json() }), nestedNote(20_000));
       expect(error).toBeInstanceOf(CommandValidationError);
-      expect((error as CommandValidationError).issues).toEqual([{ path: '(payload)', message: expect.stringContaining('nested too deep') as unknown }]);
+      expect((error as CommandValidationError).issues).toEqual([{ path: expect.stringMatching(/^note(\.0)+$/) as unknown, message: expect.stringContaining(`nested more than ${MAX_NESTING_DEPTH}`) as unknown }]);
       expect(runs).toBe(0);
+    });
+
+    it('is not what a RangeError its schema throws for another reason is taken for', async () => {
+      const parsingDates = z.object({ at: z.pipe(z.string(), z.transform((text) => new Date(text).toISOString())) });
+      const error = await createCommandBus({ db: context().db, commands: [noting(parsingDates)] }).execute({ type: 'Note', payload: { at: 'not a date' } }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RangeError);
     });
   });
 

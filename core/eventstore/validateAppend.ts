@@ -50,8 +50,8 @@ function unstorableRecordText(record: IdempotencyRecord): ValidationIssue[] {
 // entry holds at most about 2.7 KB: a longer one would fail the append in the database.
 function checkCorrelationId(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
   const { correlationId } = metadata;
-  // Any other type is refused as header metadata.
-  if (typeof correlationId === 'string' && !isName(correlationId)) {
+  // Null too: the index takes none. Other types are refused as header metadata (checkHeaderMetadata).
+  if (correlationId === null || (typeof correlationId === 'string' && !isName(correlationId))) {
     issues.push({ path, message: `must be a string of 1 to ${MAX_NAME_LENGTH} characters` });
   }
 }

@@ -34,6 +34,7 @@ describe('an append whose correlation id the event browser could not index', () 
   it.each([
     ['in the metadata, too long', { metadata: { correlationId: tooLong } }, 'events.0.metadata.correlationId'],
     ['in the metadata, not a string', { metadata: { correlationId: { nested: tooLong } } }, 'events.0.metadata.correlationId'],
+    ['in the metadata, null', { metadata: { correlationId: null } }, 'events.0.metadata.correlationId'],
     ['in the command record, too long', { idempotency: { commandId: crypto.randomUUID(), commandType: 'Do', payloadHash: 'h', correlationId: tooLong } }, 'idempotency.correlationId'],
   ] as const)('is refused as bad input and writes nothing: %s', async (_case, extra, path) => {
     const store = createEventStore(db());

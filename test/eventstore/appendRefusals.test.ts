@@ -49,6 +49,23 @@ describe('an append whose correlation id the event browser could not index', () 
   });
 });
 
+describe('names and ids of characters outside the BMP (an emoji is two UTF-16 units)', () => {
+  it('are taken up to 200 characters, as PostgreSQL and the command bus count them', async () => {
+    const store = createEventStore(db());
+    const twoHundred = '🙂'.repeat(200);
+    const appended = await store.appendToStream({
+      streamId: `${'🙂'.repeat(163)}${crypto.randomUUID()}`,
+      streamType: twoHundred,
+      expectedVersion: 'no_stream',
+      events: [{ type: twoHundred, data: {} }],
+      metadata: { correlationId: twoHundred },
+    });
+    expect(appended.events).toHaveLength(1);
+    const tooLong = await refusalOf(store.appendToStream({ streamId: newStream('emoji'), streamType: 't', expectedVersion: 'no_stream', events: [event], metadata: { correlationId: `${twoHundred}!` } }));
+    expect(tooLong).toBeInstanceOf(EventValidationError);
+  });
+});
+
 describe('a batch whose events each fit but together exceed one append', () => {
   it('is refused as bad input at `events`, before the database', async () => {
     const store = createEventStore(db());

@@ -9,6 +9,13 @@ export const MAX_HEADER_BLOCK_BYTES = 65_535;
 
 export const headerLineBytes = (nameBytes: number, valueBytes: number): number => nameBytes + ': '.length + valueBytes + '\r\n'.length;
 
+/** The lines of these headers as NATS sends them, in UTF-8 bytes. */
+export function headerLinesBytes(headers: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(headers)) bytes += headerLineBytes(Buffer.byteLength(name), Buffer.byteLength(value));
+  return bytes;
+}
+
 /** "NATS/1.0\r\n" and the blank line that ends the block. */
 export const EMPTY_HEADER_BLOCK_BYTES = 'NATS/1.0\r\n\r\n'.length;
 

@@ -2,7 +2,7 @@ export { createEventStore, type EventStore, type EventStoreOptions } from './eve
 export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem, subjectSyntaxProblem } from './natsSubject';
 export { carriedAsHeader } from './headerText';
-export { EMPTY_HEADER_BLOCK_BYTES, headerLineBytes, MESSAGE_ID_HEADER_BYTES } from './headerBlock';
+export { EMPTY_HEADER_BLOCK_BYTES, headerLinesBytes, MESSAGE_ID_HEADER_BYTES } from './headerBlock';
 export { newEventId } from './eventIds';
 export { readStream, MAX_STREAM_VERSION } from './readStream';
 export { readEvent } from './readEvent';

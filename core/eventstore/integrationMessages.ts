@@ -3,7 +3,7 @@ import * as z from '../schema';
 import { findUnstorableText } from '../text/storableText';
 import { isPlainObject } from './appendShape';
 import type { ValidationIssue } from './errors';
-import { BASE_HEADER_BLOCK_BYTES, headerLineBytes, MAX_HEADER_BLOCK_BYTES } from './headerBlock';
+import { BASE_HEADER_BLOCK_BYTES, headerLinesBytes, MAX_HEADER_BLOCK_BYTES } from './headerBlock';
 import { carriedAsHeader } from './headerText';
 import { subjectProblem } from './natsSubject';
 import type { IntegrationMessage } from './types';
@@ -19,12 +19,6 @@ const HEADER_VALUE = /^[ -~]*$/;
 // not hold is parked. The message id is `messageId`.
 const RESERVED_HEADER = /^nats-(?!expected-)/i;
 
-// ASCII (HEADER_NAME, HEADER_VALUE), so characters are bytes.
-function headerBlockBytes(headers: Readonly<Record<string, string>>): number {
-  let bytes = BASE_HEADER_BLOCK_BYTES;
-  for (const [name, value] of Object.entries(headers)) bytes += headerLineBytes(name.length, value.length);
-  return bytes;
-}
 
 /** Header problems as JetStream would meet them, each on the path of its message's header. */
 function headerProblems(headers: Readonly<Record<string, string>>, path: string): ValidationIssue[] {
@@ -37,7 +31,7 @@ function headerProblems(headers: Readonly<Record<string, string>>, path: string)
       problems.push({ path: at, message: 'is reserved: of the Nats-* headers only the Nats-Expected-* expectations may be set (the message id is messageId)' });
     }
   }
-  const bytes = headerBlockBytes(headers);
+  const bytes = BASE_HEADER_BLOCK_BYTES + headerLinesBytes(headers);
   if (bytes > MAX_HEADER_BLOCK_BYTES) {
     problems.push({
       path: `${path}.headers`,

@@ -1,4 +1,4 @@
-import { EMPTY_HEADER_BLOCK_BYTES, headerLineBytes, MESSAGE_ID_HEADER_BYTES } from '../eventstore';
+import { EMPTY_HEADER_BLOCK_BYTES, headerLinesBytes, MESSAGE_ID_HEADER_BYTES } from '../eventstore';
 
 /** A message as the publisher sends it to JetStream: a stored event's, or an integration message from the outbox. */
 export interface PublishMessage {
@@ -21,8 +21,6 @@ const STORED_MESSAGE_OVERHEAD_BYTES = 16;
  * and the least overhead a store adds.
  */
 export function messageBytes(message: PublishMessage): number {
-  let bytes =
-    Buffer.byteLength(message.subject) + EMPTY_HEADER_BLOCK_BYTES + MESSAGE_ID_HEADER_BYTES + Buffer.byteLength(message.payload) + STORED_MESSAGE_OVERHEAD_BYTES;
-  for (const [name, value] of Object.entries(message.headers)) bytes += headerLineBytes(Buffer.byteLength(name), Buffer.byteLength(value));
-  return bytes;
+  const headerBlock = EMPTY_HEADER_BLOCK_BYTES + MESSAGE_ID_HEADER_BYTES + headerLinesBytes(message.headers);
+  return Buffer.byteLength(message.subject) + headerBlock + Buffer.byteLength(message.payload) + STORED_MESSAGE_OVERHEAD_BYTES;
 }

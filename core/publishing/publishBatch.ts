@@ -6,7 +6,7 @@ import type { ExternalOutcome } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
-import { publishInOrder } from './publishInOrder';
+import { groupByKey, publishInOrder } from './publishInOrder';
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
@@ -48,12 +48,7 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     if (error instanceof PublisherConfigurationError) throw error;
     // Connecting or setting up the stream failed: NATS is down or away. A round would
     // have sent each key's first message only; the rest were not tried, and have no result.
-    const keys = new Set<string>();
-    const firstOfEachKey = messages.filter((message) => {
-      if (keys.has(message.orderingKey)) return false;
-      keys.add(message.orderingKey);
-      return true;
-    });
+    const firstOfEachKey = groupByKey(messages).flatMap((key) => key.slice(0, 1));
     return firstOfEachKey.map((message) => ({ kind: 'unreachable', message, error }));
   }
   return publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (result) => {

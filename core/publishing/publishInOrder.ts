@@ -1,7 +1,8 @@
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import type { PublishMessage } from './PublishMessage';
 
-function groupByKey(messages: readonly PublishMessage[]): PublishMessage[][] {
+/** The messages of each ordering key, in order, the keys in the order they first come. */
+export function groupByKey(messages: readonly PublishMessage[]): PublishMessage[][] {
   const keys = new Map<string, PublishMessage[]>();
   for (const message of messages) {
     const sameKey = keys.get(message.orderingKey);

@@ -67,7 +67,7 @@ export function idempotencyStep(db: Queryable): CommandStep {
         if (!(error instanceof CommandAlreadyRecordedError) || existing === 'pending') throw error;
         const taken = await lookUp();
         if (taken?.status !== 'pending') throw error;
-        // A pending record of another payload is a conflict, as any other record is.
+        // A pending record of another payload is a conflict, like every other record.
         answerFrom(taken, envelope);
         return run('pending');
       }

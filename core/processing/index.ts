@@ -3,6 +3,7 @@ export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
+export { checkFailurePolicy } from './processorRunChecks';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
 export { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
@@ -16,7 +17,7 @@ export {
   type ProcessorLag,
   type PartitionLag,
 } from './processorStatus';
-export { registerProcessor, resumeProcessors, stopProcessor, ProcessorDefinitionError } from './processorRecords';
+export { registerProcessor, resumeProcessors, stopProcessor, lockAllPartitions, ProcessorDefinitionError } from './processorRecords';
 export {
   acquirePartitionLease,
   ensurePartitionLeaseRows,

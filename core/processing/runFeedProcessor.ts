@@ -1,12 +1,12 @@
 import type { Db } from '../db';
-import { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
 import { holdingLeases } from './holdingLeases';
 import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
-import { ProcessorDefinitionError, registerProcessor } from './processorRecords';
+import { registerProcessor } from './processorRecords';
+import { checkProcessorRun } from './processorRunChecks';
 
 export interface ProcessorRunOptions {
   db: Db;
@@ -63,16 +63,14 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
  */
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
-  const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
-  if (!isBatchSize(processor.batchSize) || processor.batchSize > maxBatchSize) {
-    throw new ProcessorDefinitionError(`${processor.name}: batchSize must be an integer from 1 to ${maxBatchSize}, not ${processor.batchSize}`);
-  }
+  const interruptionBackoff = options.interruptionBackoff ?? DEFAULT_INTERRUPTION_BACKOFF;
+  checkProcessorRun(processor, { concurrency: options.concurrency, interruptionBackoff });
   await registerProcessor(db, processor.name, processor.partitions);
   const settings: DrainSettings = {
     db,
     leaseTtlMs: options.leaseTtlMs,
     deadline: options.deadline,
-    interruptionBackoff: options.interruptionBackoff ?? DEFAULT_INTERRUPTION_BACKOFF,
+    interruptionBackoff,
     ...(options.onInterrupted ? { onInterrupted: options.onInterrupted } : {}),
   };
   const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };

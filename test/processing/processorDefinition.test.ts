@@ -43,4 +43,44 @@ describe('a processor’s definition', () => {
     const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', ['feed_batch_too_large']);
     expect(rows).toEqual([]);
   });
+
+  describe('is refused with a ProcessorDefinitionError, before anything is registered or leased', () => {
+    const base = (overrides: Partial<FeedProcessor<RecordedEvent>>): FeedProcessor<RecordedEvent> => ({
+      name: 'checked_definition',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING }),
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+      handler: { mode: 'transactional', handle: () => Promise.resolve() },
+      ...overrides,
+    });
+    const cases: [string, FeedProcessor<RecordedEvent>, number, string][] = [
+      ['0 partitions', base({ name: 'zero_partitions', partitions: 0 }), 1, 'partitions'],
+      ['1,025 partitions', base({ name: 'too_many_partitions', partitions: 1025 }), 1, 'partitions'],
+      ['2.5 partitions', base({ name: 'fractional_partitions', partitions: 2.5 }), 1, 'partitions'],
+      ['an empty name', base({ name: '' }), 1, 'name'],
+      ['a name of 201 characters', base({ name: 'x'.repeat(201) }), 1, 'name'],
+      ['a concurrency of 0, which would lease nothing and report nothing wrong', base({ name: 'zero_concurrency' }), 0, 'concurrency'],
+      ['maxAttempts of 2.5, which no failure could be counted under', base({ name: 'fractional_attempts', failurePolicy: { maxAttempts: 2.5, baseDelayMs: 10, maxDelayMs: 20 } }), 1, 'maxAttempts'],
+      ['maxAttempts of NaN (an unset variable read as a number)', base({ name: 'nan_attempts', failurePolicy: { maxAttempts: Number.NaN, baseDelayMs: 10, maxDelayMs: 20 } }), 1, 'maxAttempts'],
+      ['a maximum delay below the base delay', base({ name: 'inverted_delays', failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 20 } }), 1, 'maxDelayMs'],
+    ];
+    for (const [given, processor, concurrency, naming] of cases) {
+      it(`given ${given}`, async () => {
+        const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency });
+
+        await expect(running).rejects.toThrow(ProcessorDefinitionError);
+        await expect(running).rejects.toThrow(naming);
+        const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', [processor.name]);
+        expect(rows).toEqual([]);
+      });
+    }
+
+    it('given an interruption backoff of 0 ms, which would retry an interrupted batch in a tight loop', async () => {
+      const processor = base({ name: 'zero_backoff' });
+      const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1, interruptionBackoff: { baseMs: 0, maxMs: 10 } });
+
+      await expect(running).rejects.toThrow(new ProcessorDefinitionError('zero_backoff: interruptionBackoff.baseMs must be from 1 to 2147483647 ms, not 0'));
+    });
+  });
 });

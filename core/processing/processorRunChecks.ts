@@ -1,0 +1,64 @@
+import { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
+import type { Backoff } from './drainPartition';
+import type { FailurePolicy } from './failurePolicy';
+import type { FeedProcessor } from './FeedProcessor';
+import { MAX_PARTITIONS } from './partitionLeases';
+import { ProcessorDefinitionError } from './processorRecords';
+
+// feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
+const MAX_NAME_LENGTH = 200;
+// Node's timers fire at once past this: a longer wait would be none.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
+
+function policyProblem({ maxAttempts, baseDelayMs, maxDelayMs }: FailurePolicy): string | undefined {
+  // Counted in an integer column: NaN or 2.5 would fail the statement that counts the failure, so nothing would be counted.
+  if (!(maxAttempts === Number.POSITIVE_INFINITY || isWhole(maxAttempts, 1, Number.MAX_SAFE_INTEGER))) {
+    return `failurePolicy.maxAttempts must be a whole number of at least 1, or Infinity, not ${maxAttempts}`;
+  }
+  if (!(baseDelayMs >= 0 && baseDelayMs <= MAX_TIMER_MS)) return `failurePolicy.baseDelayMs must be from 0 to ${MAX_TIMER_MS} ms, not ${baseDelayMs}`;
+  if (!(maxDelayMs >= baseDelayMs && maxDelayMs <= MAX_TIMER_MS)) {
+    return `failurePolicy.maxDelayMs must be from baseDelayMs (${baseDelayMs}) to ${MAX_TIMER_MS} ms, not ${maxDelayMs}`;
+  }
+  return undefined;
+}
+
+function backoffProblem({ baseMs, maxMs }: Backoff): string | undefined {
+  // A base of 0 would retry an interrupted batch in a tight loop until the deadline.
+  if (!(baseMs >= 1 && baseMs <= MAX_TIMER_MS)) return `interruptionBackoff.baseMs must be from 1 to ${MAX_TIMER_MS} ms, not ${baseMs}`;
+  if (!(maxMs >= baseMs && maxMs <= MAX_TIMER_MS)) return `interruptionBackoff.maxMs must be from baseMs (${baseMs}) to ${MAX_TIMER_MS} ms, not ${maxMs}`;
+  return undefined;
+}
+
+/** A failure policy no statement could count under is refused where it is set, not when the first batch fails. */
+export function checkFailurePolicy(policy: FailurePolicy, owner: string): void {
+  const problem = policyProblem(policy);
+  if (problem) throw new ProcessorDefinitionError(`${owner}: ${problem}`);
+}
+
+/**
+ * Everything a run is told, checked before it registers or leases anything:
+ * a value the database or the timers cannot take would otherwise fail as an
+ * untyped error, or (a concurrency of 0) run nothing and say nothing.
+ */
+export function checkProcessorRun(
+  processor: FeedProcessor<unknown>,
+  run: { concurrency: number; interruptionBackoff: Backoff },
+): void {
+  const { name, partitions, batchSize } = processor;
+  const refuse = (problem: string): never => {
+    throw new ProcessorDefinitionError(`${name}: ${problem}`);
+  };
+  if (typeof name !== 'string' || name.length < 1 || name.length > MAX_NAME_LENGTH || name.includes('\u0000')) {
+    refuse(`the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
+  }
+  if (!isWhole(partitions, 1, MAX_PARTITIONS)) refuse(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
+  const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
+  if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
+  const policy = policyProblem(processor.failurePolicy);
+  if (policy) refuse(policy);
+  if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);
+  const backoff = backoffProblem(run.interruptionBackoff);
+  if (backoff) refuse(backoff);
+}

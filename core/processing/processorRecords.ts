@@ -104,6 +104,20 @@ export async function lockLeasedPartition(tx: Queryable, lease: PartitionLease):
   return row ? toState(row) : null;
 }
 
+// Every checkpoint row of a processor, in partition order (see lockAllPartitions).
+const LOCK_ALL_SQL = 'SELECT partition FROM processor_partitions WHERE processor = $1 ORDER BY partition FOR UPDATE';
+
+/**
+ * Inside a transaction about to run batches on several partitions: locks all
+ * their checkpoints first, in order. Locked one at a time, between batches,
+ * it would hold one partition's while it waited for another's, whose batch
+ * may wait in turn for a row this transaction's handlers wrote (a total kept
+ * across partitions): a deadlock, which PostgreSQL ends by failing one of them.
+ */
+export async function lockAllPartitions(tx: Queryable, processor: string): Promise<void> {
+  await tx.query(LOCK_ALL_SQL, [processor], { name: 'processor_lock_all_partitions' });
+}
+
 export async function lockPartition(tx: Queryable, processor: string, partition: number): Promise<PartitionState | null> {
   const { rows } = await tx.query<PartitionRow>(LOCK_SQL, [processor, partition], { name: 'processor_lock_partition' });
   return rows[0] ? toState(rows[0]) : null;

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import type { EventUpcaster } from '../eventstore';
-import { BatchItemError, catchUpLocked, ensurePartitionLeaseRows, type FailurePolicy } from '../processing';
+import { BatchItemError, catchUpLocked, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { lockProjection, retireGeneration, type Generation } from './generationRecords';
@@ -63,6 +63,7 @@ export async function activateIfCaughtUp(
     // first acquirer waits on them until the switch commits, then finds the generation retired.
     for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
+    await lockAllPartitions(tx, processor.name);
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }

@@ -8,18 +8,12 @@ import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { streamIdInPartition } from '../support/streamInPartition';
 
 const db = usePooledTestDatabase(4);
 const PARTITIONS = 2;
 
-/** A new stream id that the partitioning puts in `partition`. */
-async function streamIn(partition: number): Promise<string> {
-  for (;;) {
-    const streamId = uniqueStreamId();
-    const { rows } = await db().query<{ p: number }>('SELECT stream_partition($1, $2) AS p', [streamId, PARTITIONS]);
-    if (rows[0]?.p === partition) return streamId;
-  }
-}
+const streamIn = (partition: number) => streamIdInPartition(db(), partition, PARTITIONS);
 
 describe('an external processor meets an event it cannot read, stored by newer code', () => {
   it('records it on its partition, waits out the backoff, and its run goes on to the other partition', async () => {

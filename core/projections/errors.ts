@@ -9,7 +9,11 @@ export class ProjectionDefinitionError extends Error {
   }
 }
 
-/** A projection's handler (or its batch flush) threw; carries the event it was applying, if one. */
+/**
+ * A projection's handler (or its batch flush) threw; carries the event it was
+ * applying, if one. A handler that threw a BatchItemError chose how its batch
+ * is retried (until it passes, say): that choice stands.
+ */
 export class ProjectionHandlerError extends BatchItemError {
   override readonly code = 'PROJECTION_HANDLER_FAILED';
   constructor(
@@ -25,6 +29,7 @@ export class ProjectionHandlerError extends BatchItemError {
         : `Projection ${projection} failed on ${eventType ?? 'event'} ${eventId}: ${reason}`,
       eventId,
       cause,
+      cause instanceof BatchItemError ? cause.retry : 'failure_policy',
     );
     this.name = 'ProjectionHandlerError';
   }

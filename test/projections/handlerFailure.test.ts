@@ -3,6 +3,7 @@ import { START_OF_FEED } from '../../core/eventstore';
 import type { AccountEvent } from '../../core/bank';
 import type { RecordedEvent } from '../../core/eventstore';
 import { createProjector, createProjectionReader, defineProjection, getProjectionStatus, processorNameOf, ProjectionNotFoundError, resumeProjection } from '../../core/projections';
+import { BatchItemError, ProcessorDefinitionError } from '../../core/processing';
 import { defineUpcasters } from '../../core/upcasting';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { sleep } from '../support/fixtures';
@@ -127,6 +128,58 @@ describe('a handler that keeps failing', () => {
   it('resuming a name never registered is refused as not found, not taken for nothing to resume', async () => {
     const { db } = context();
     await expect(resumeProjection(db, 'failing_typo')).rejects.toBeInstanceOf(ProjectionNotFoundError);
+  });
+});
+
+describe('a handler whose error says more than usual', () => {
+  const context = useProjectionDatabase();
+  const runUntilSettled = async (db: Parameters<typeof getProjectionStatus>[0], projector: ReturnType<typeof createProjector>, name: string, runs: number) => {
+    for (let run = 0; run < runs; run += 1) {
+      await projector.runUntilCaughtUp();
+      if ((await getProjectionStatus(db, name))[0]?.generations[0]?.partitions[0]?.state === 'failed') return;
+      await sleep(fastRetries.maxDelayMs + 20);
+    }
+  };
+
+  it('with a NUL in its text (a binary body quoted, say) is counted like any other, and its partition fails after the attempts', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, ['acc-nul'], 3, 3);
+    const poison = appended.eventIds[1];
+    const broken = recordingProjection({ name: 'nul_in_error', failOn: (event) => event.eventId === poison, failWith: () => new Error('upstream said \u0000\u0001') });
+    const projector = createProjector({ db, projections: [broken], failurePolicy: fastRetries });
+
+    await runUntilSettled(db, projector, 'nul_in_error', fastRetries.maxAttempts * 10);
+
+    const [status] = await getProjectionStatus(db, 'nul_in_error');
+    const partition = status?.generations[0]?.partitions[0];
+    expect(partition).toMatchObject({ state: 'failed', attempts: fastRetries.maxAttempts, failedEventId: poison });
+    expect(partition?.lastError).toContain('upstream said \uFFFD\u0001');
+  });
+
+  it('as a BatchItemError asking to be retried until it passes is retried past the policy’s attempts, never failed', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, ['acc-later'], 2, 2);
+    const waiting = appended.eventIds[0];
+    const broken = recordingProjection({
+      name: 'waits_for_reference_data',
+      failOn: (event) => event.eventId === waiting,
+      failWith: (event) => new BatchItemError('reference data not loaded yet', event.eventId, new Error('not yet'), 'until_it_passes'),
+    });
+    const projector = createProjector({ db, projections: [broken], failurePolicy: fastRetries });
+
+    await runUntilSettled(db, projector, 'waits_for_reference_data', fastRetries.maxAttempts + 2);
+
+    const [status] = await getProjectionStatus(db, 'waits_for_reference_data');
+    const partition = status?.generations[0]?.partitions[0];
+    expect(partition?.state).toBe('rebuilding');
+    expect(partition?.attempts).toBeGreaterThan(fastRetries.maxAttempts);
+  });
+
+  it('cannot be counted under a policy of 2.5 attempts: the projector refuses such a policy when it is made', () => {
+    const { db } = context();
+    expect(() => createProjector({ db, projections: [recordingProjection({ name: 'odd_policy' })], failurePolicy: { maxAttempts: 2.5, baseDelayMs: 10, maxDelayMs: 20 } })).toThrow(
+      new ProcessorDefinitionError('the projector: failurePolicy.maxAttempts must be a whole number of at least 1, or Infinity, not 2.5'),
+    );
   });
 });
 

@@ -13,6 +13,8 @@ export interface RecordingOptions {
   instance?: string;
   /** Throws while applying the events it picks, to play a broken handler. */
   failOn?: (event: RecordedEvent) => boolean;
+  /** What it throws there; by default an Error naming the event. */
+  failWith?: (event: RecordedEvent) => Error;
   /** Awaited before each event is applied, in the batch's transaction, to hold a batch open. */
   beforeApply?: (tx: Queryable) => Promise<void>;
 }
@@ -25,7 +27,7 @@ export interface RecordingOptions {
 export function recordingProjection(options: RecordingOptions = {}): Projection<'applied'> {
   const record = async (event: RecordedEvent, tx: Queryable, table: string) => {
     await options.beforeApply?.(tx);
-    if (options.failOn?.(event)) throw new Error(`refusing ${event.eventId}`);
+    if (options.failOn?.(event)) throw options.failWith?.(event) ?? new Error(`refusing ${event.eventId}`);
     await tx.query(`INSERT INTO ${table} (event_id, stream_id, version, instance) VALUES ($1, $2, $3, $4)`, [
       event.eventId,
       event.streamId,

@@ -13,25 +13,58 @@ import { toJsonObject } from './jsonText';
 const HEADER_NAME = /^[!-9;-~]+$/;
 const MAX_HEADER_NAME_LENGTH = 256;
 const HEADER_VALUE = /^[ -~]*$/;
+const MAX_HEADER_VALUE_LENGTH = 4096;
 // JetStream acts on its own Nats-* headers (rollups, TTLs, counters, schedules, the
 // message id), and refuses some of them on every try where the stream does not allow
-// them. A message may carry only the expectations (Nats-Expected-*): one that does
-// not hold is parked. The message id is `messageId`.
-const RESERVED_HEADER = /^nats-(?!expected-)/i;
+// them. A message may carry only the expectations it checks before storing, which
+// nats-server reads by their exact names: any other spelling (a lower-cased name, as
+// an HTTP server hands headers on) it would ignore, storing a message whose
+// expectation does not hold. An empty value it takes for no expectation at all.
+const RESERVED_HEADER = /^nats-/i;
+const SEQUENCE = /^[0-9]{1,20}$/;
+const EXPECTATIONS: Readonly<Record<string, (value: string) => string | undefined>> = {
+  'Nats-Expected-Stream': (value) => (value === '' ? 'must name the stream' : undefined),
+  'Nats-Expected-Last-Msg-Id': (value) => (value === '' ? 'must be a message id' : undefined),
+  'Nats-Expected-Last-Sequence': (value) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only'),
+  'Nats-Expected-Last-Subject-Sequence': (value) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only'),
+};
+const EXPECTATION_NAMES = Object.keys(EXPECTATIONS);
+// nats-server finds a header by the first match of its name anywhere in the block:
+// the publisher sends the expectations first, so only another expectation's value could hide one.
+const EXPECTATION_MENTION = 'Nats-Expected-';
 
+function nameProblem(name: string): string | undefined {
+  if (name.length > MAX_HEADER_NAME_LENGTH) return `header names must be at most ${MAX_HEADER_NAME_LENGTH} characters`;
+  if (!HEADER_NAME.test(name)) return 'header names must be printable ASCII without spaces or ":"';
+  // A JSON object's own "__proto__" is dropped by every reader that copies it into a plain object.
+  if (name === '__proto__') return 'is not a header name a JavaScript object keeps';
+  if (!RESERVED_HEADER.test(name) || Object.hasOwn(EXPECTATIONS, name)) return undefined;
+  const spelt = EXPECTATION_NAMES.find((expectation) => expectation.toLowerCase() === name.toLowerCase());
+  if (spelt) return `must be written ${spelt}: JetStream reads its expectations by their exact names, and would ignore this one`;
+  return `is reserved: of the Nats-* headers only the expectations (${EXPECTATION_NAMES.join(', ')}) may be set (the message id is messageId)`;
+}
+
+function valueProblem(name: string, value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'header values must be strings';
+  if (value.length > MAX_HEADER_VALUE_LENGTH) return `header values must be at most ${MAX_HEADER_VALUE_LENGTH} characters`;
+  if (!HEADER_VALUE.test(value)) return 'header values must be printable ASCII';
+  // NATS trims a header value when it is set and when it is read: the value sent must be the value appended.
+  if (!carriedAsHeader(value)) return 'header values must not have a space at either end: NATS trims them';
+  const expectation = EXPECTATIONS[name];
+  if (!expectation) return undefined;
+  if (value.includes(EXPECTATION_MENTION)) return `must not mention ${EXPECTATION_MENTION}*: JetStream would take the mention for the expectation`;
+  return expectation(value);
+}
 
 /** Header problems as JetStream would meet them, each on the path of its message's header. */
-function headerProblems(headers: Readonly<Record<string, string>>, path: string): ValidationIssue[] {
+function headerProblems(headers: object, path: string): ValidationIssue[] {
   const problems: ValidationIssue[] = [];
-  for (const name of Object.keys(headers)) {
-    const at = `${path}.headers.${name}`;
-    if (name.length > MAX_HEADER_NAME_LENGTH) problems.push({ path: at, message: `header names must be at most ${MAX_HEADER_NAME_LENGTH} characters` });
-    else if (!HEADER_NAME.test(name)) problems.push({ path: at, message: 'header names must be printable ASCII without spaces or ":"' });
-    else if (RESERVED_HEADER.test(name)) {
-      problems.push({ path: at, message: 'is reserved: of the Nats-* headers only the Nats-Expected-* expectations may be set (the message id is messageId)' });
-    }
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = nameProblem(name) ?? valueProblem(name, value);
+    if (problem) problems.push({ path: `${path}.headers.${name}`, message: problem });
   }
-  const bytes = BASE_HEADER_BLOCK_BYTES + headerLinesBytes(headers);
+  if (problems.length > 0) return problems;
+  const bytes = BASE_HEADER_BLOCK_BYTES + headerLinesBytes(headers as Record<string, string>);
   if (bytes > MAX_HEADER_BLOCK_BYTES) {
     problems.push({
       path: `${path}.headers`,
@@ -41,22 +74,15 @@ function headerProblems(headers: Readonly<Record<string, string>>, path: string)
   return problems;
 }
 
+/** Whether a header is one of the expectations JetStream checks before storing (sent first). */
+export const isExpectationHeader = (name: string): boolean => name.startsWith(EXPECTATION_MENTION);
+
 const MessageShape = z.object({
   subject: z.string({ error: 'subject must be a string' }),
   body: z.custom<object>(isPlainObject, 'body must be a plain JSON object'),
   orderingKey: z.string().check(z.minLength(1, 'ordering key must not be empty'), z.maxLength(200, 'ordering key must be at most 200 characters')),
-  headers: z.optional(
-    // Names are checked by headerProblems: a record reports a bad key only as "Invalid key in record".
-    z.record(
-      z.string(),
-      z.string().check(
-        z.maxLength(4096),
-        z.regex(HEADER_VALUE, 'header values must be printable ASCII'),
-        // NATS trims a header value when it is set and when it is read: the value sent must be the value appended.
-        z.refine(carriedAsHeader, 'header values must not have a space at either end: NATS trims them'),
-      ),
-    ),
-  ),
+  // Checked entry by entry by headerProblems: a record schema skips an own "__proto__" key.
+  headers: z.optional(z.custom<Readonly<Record<string, string>>>(isPlainObject, 'headers must be a plain JSON object of strings')),
   messageId: z.optional(z.uuid('message id must be a UUID')),
 });
 

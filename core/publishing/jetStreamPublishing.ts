@@ -11,6 +11,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
 } from '@nats-io/transport-node';
+import { isExpectationHeader } from '../eventstore';
 import * as z from '../schema';
 import type { PublishMessage } from './PublishMessage';
 
@@ -127,8 +128,11 @@ function messageHeaders(message: PublishMessage): MsgHdrs {
   // The server drops a message whose id it has seen within the duplicate window. It goes
   // first: nats-server 2.9 finds it by the first match of its name anywhere in the header
   // block, so a header before it naming it (in its name or value) would hide the id.
+  // An integration message's expectations come next, for the same reason.
   headers.set(PubHeaders.MsgIdHdr, message.messageId);
-  for (const [name, value] of Object.entries(message.headers)) headers.set(name, value);
+  const entries = Object.entries(message.headers);
+  for (const [name, value] of entries) if (isExpectationHeader(name)) headers.set(name, value);
+  for (const [name, value] of entries) if (!isExpectationHeader(name)) headers.set(name, value);
   return headers;
 }
 

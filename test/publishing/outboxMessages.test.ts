@@ -85,6 +85,63 @@ describe('integration messages in the outbox', () => {
     expect(report.parked).toBe(0);
   });
 
+  it('are refused, with nothing written, when an expectation is spelt or filled in a way JetStream would ignore, storing the message whether it holds or not', async () => {
+    const streamId = uniqueStreamId();
+    const carrying = (headers: Record<string, string>) =>
+      harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [{ ...notice(streamId, 1), headers }] });
+    const before = await outboxRows();
+    const cases: [Record<string, string>, string, RegExp][] = [
+      // An HTTP server hands headers on lower-cased; nats-server reads expectations by their exact names.
+      [{ 'nats-expected-last-subject-sequence': '5' }, 'nats-expected-last-subject-sequence', /must be written Nats-Expected-Last-Subject-Sequence/],
+      [{ 'NATS-EXPECTED-STREAM': 'ORDERS' }, 'NATS-EXPECTED-STREAM', /must be written Nats-Expected-Stream/],
+      [{ 'Nats-Expected-Last-Subject-Seq': '5' }, 'Nats-Expected-Last-Subject-Seq', /is reserved/],
+      // An empty value is no expectation at all to nats-server; a sequence must be a number.
+      [{ 'Nats-Expected-Last-Subject-Sequence': '' }, 'Nats-Expected-Last-Subject-Sequence', /digits only/],
+      [{ 'Nats-Expected-Last-Sequence': 'abc' }, 'Nats-Expected-Last-Sequence', /digits only/],
+      [{ 'Nats-Expected-Stream': '' }, 'Nats-Expected-Stream', /must name the stream/],
+      [{ 'Nats-Expected-Last-Msg-Id': 'see Nats-Expected-Last-Sequence', 'Nats-Expected-Last-Sequence': '3' }, 'Nats-Expected-Last-Msg-Id', /must not mention/],
+    ];
+    for (const [headers, path, message] of cases) {
+      const refused: unknown = await carrying(headers).catch((error: unknown) => error);
+      if (!(refused instanceof EventValidationError)) throw new Error(`${JSON.stringify(headers)} was not refused`);
+      expect(refused.issues.map((issue) => issue.path)).toEqual([`messages.0.headers.${path}`]);
+      expect(refused.issues[0]?.message).toMatch(message);
+    }
+    expect(await outboxRows()).toEqual(before);
+  });
+
+  it('with an expectation behind another header that mentions its name are still checked by JetStream: parked when it does not hold, never stored', async () => {
+    const key = uniqueStreamId();
+    // A subject of its own holds nothing: an expected last subject sequence of 5 does not hold.
+    const subject = `${harness.subjectPrefix}.expecting.${randomBytes(4).toString('hex')}`;
+    await harness.store.appendToStream<AccountEvent>({
+      streamId: key,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [{ ...notice(key, 1), subject, headers: { 'X-Note': 'see Nats-Expected-Last-Subject-Sequence', 'Nats-Expected-Last-Subject-Sequence': '5' } }],
+    });
+
+    await publishEverything(harness.db, harness.publisher());
+
+    expect((await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.subject === subject)).toEqual([]);
+    expect((await listParkedMessages(harness.db)).filter((parked) => parked.subject === subject)).toHaveLength(1);
+  });
+
+  it('are refused, with nothing written, with a header named __proto__, which a JavaScript reader of the stored headers would drop, or a header that is not text', async () => {
+    const streamId = uniqueStreamId();
+    const before = await outboxRows();
+    for (const json of ['{"__proto__": "v", "X-Ok": "1"}', '{"__proto__": 5}', '{"X-Count": 5}']) {
+      const headers = JSON.parse(json) as Record<string, string>;
+      const refused: unknown = await harness.store
+        .appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [{ ...notice(streamId, 1), headers }] })
+        .catch((error: unknown) => error);
+      if (!(refused instanceof EventValidationError)) throw new Error(`${json} was not refused with a validation error: ${String(refused)}`);
+      expect(refused.issues.map((issue) => issue.path), json).toEqual([`messages.0.headers.${json.includes('X-Count') ? 'X-Count' : '__proto__'}`]);
+    }
+    expect(await outboxRows()).toEqual(before);
+  });
+
   it('are refused, with nothing written, when their headers are more than JetStream stores; the most it stores is published', async () => {
     // As NATS sends them: "NATS/1.0\r\n", "name: value\r\n" each, "\r\n"; with room for the publisher's
     // Nats-Msg-Id and its send span's traceparent, JetStream's limit of 65,535 bytes leaves this much.

@@ -2,6 +2,7 @@ import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
 import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
+import { ExternalOutcomeError } from './ExternalOutcomeError';
 import type { BatchOutcome } from './batchOutcome';
 import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
 import type { SourcePage } from './FeedSource';
@@ -72,7 +73,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
     const outcome = items.length > 0 ? await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline }) : { done: 0 };
-    const done = Math.min(Math.max(outcome.done, 0), items.length);
+    const { done } = outcome;
+    if (!Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length);
     const whole = done === items.length;
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
@@ -93,9 +95,10 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     if (!whole) {
       ahead = undefined;
       // For the status only: failing to say so must not stop the retry.
-      await recordInterruption(db, lease, describeError(outcome.error)).catch(() => undefined);
+      const error = outcome.error ?? new Error('the handler stopped short of its batch without saying why');
+      await recordInterruption(db, lease, describeError(error)).catch(() => undefined);
       stored = { ...stored, failing: true };
-      return { kind: 'interrupted', items: done, error: outcome.error };
+      return { kind: 'interrupted', items: done, error };
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };
   };

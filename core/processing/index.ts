@@ -2,8 +2,9 @@ export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutc
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';
+export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
-export { checkFailurePolicy } from './processorRunChecks';
+export { checkFailurePolicy, checkLeaseTtl } from './processorRunChecks';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
 export { isBatchSize, MAX_BATCH_SIZE } from './batchSize';

@@ -202,15 +202,18 @@ export async function stopProcessor(tx: Queryable, name: string): Promise<void> 
   await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);
 }
 
+// A stopped processor takes no more batches: its partitions are not resumed, nor said to be.
 const RESUME_SQL = `
-  UPDATE processor_partitions SET state = 'running', attempts = 0, next_attempt_at = NULL, updated_at = now()
-  WHERE processor = ANY ($1::text[]) AND (state = 'failed' OR next_attempt_at IS NOT NULL)
-  RETURNING processor, partition`;
+  UPDATE processor_partitions p SET state = 'running', attempts = 0, next_attempt_at = NULL, updated_at = now()
+  FROM feed_processors f
+  WHERE f.name = p.processor AND f.stopped_at IS NULL
+    AND p.processor = ANY ($1::text[]) AND (p.state = 'failed' OR p.next_attempt_at IS NOT NULL)
+  RETURNING p.processor, p.partition`;
 
 /**
  * Puts failed partitions back to work (after the handler or the data was
  * fixed), with fresh attempts and no wait. Their last error stays visible until
- * a batch succeeds. Returns the partitions resumed.
+ * a batch succeeds. Returns the partitions resumed: none of a stopped processor.
  */
 export async function resumeProcessors(db: Queryable, processors: readonly string[]): Promise<{ processor: string; partition: number }[]> {
   const { rows } = await db.query<{ processor: string; partition: number }>(RESUME_SQL, [processors]);

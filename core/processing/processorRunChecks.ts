@@ -31,6 +31,17 @@ function backoffProblem({ baseMs, maxMs }: Backoff): string | undefined {
   return undefined;
 }
 
+// PostgreSQL adds it to now() as milliseconds: a time past the timestamp range fails every acquire.
+function leaseTtlProblem(leaseTtlMs: number): string | undefined {
+  return leaseTtlMs >= 1 && leaseTtlMs <= MAX_TIMER_MS ? undefined : `leaseTtlMs must be from 1 to ${MAX_TIMER_MS} ms, not ${leaseTtlMs}`;
+}
+
+/** A lease time no acquire could take is refused where it is set, not at the first run. */
+export function checkLeaseTtl(leaseTtlMs: number, owner: string): void {
+  const problem = leaseTtlProblem(leaseTtlMs);
+  if (problem) throw new ProcessorDefinitionError(`${owner}: ${problem}`);
+}
+
 /** A failure policy no statement could count under is refused where it is set, not when the first batch fails. */
 export function checkFailurePolicy(policy: FailurePolicy, owner: string): void {
   const problem = policyProblem(policy);
@@ -44,7 +55,7 @@ export function checkFailurePolicy(policy: FailurePolicy, owner: string): void {
  */
 export function checkProcessorRun(
   processor: FeedProcessor<unknown>,
-  run: { concurrency: number; interruptionBackoff: Backoff },
+  run: { concurrency: number; leaseTtlMs: number; deadline: number; interruptionBackoff: Backoff },
 ): void {
   const { name, partitions, batchSize } = processor;
   const refuse = (problem: string): never => {
@@ -59,6 +70,10 @@ export function checkProcessorRun(
   const policy = policyProblem(processor.failurePolicy);
   if (policy) refuse(policy);
   if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);
+  const lease = leaseTtlProblem(run.leaseTtlMs);
+  if (lease) refuse(lease);
+  // NaN (an unset variable added to now) would end the run before its first lease, silently.
+  if (typeof run.deadline !== 'number' || Number.isNaN(run.deadline)) refuse(`deadline must be a time in epoch ms (or Infinity), not ${run.deadline}`);
   const backoff = backoffProblem(run.interruptionBackoff);
   if (backoff) refuse(backoff);
 }

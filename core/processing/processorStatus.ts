@@ -10,6 +10,8 @@ export interface ProcessorPartitionStatus {
   /** `"<txId>:<position>"`. */
   checkpoint: string;
   state: 'running' | 'failed';
+  /** The processor was stopped for good (a projection build replaced by another): no run takes a batch of it. */
+  stopped: boolean;
   /** Nothing is past the checkpoint now. */
   caughtUp: boolean;
   /** Whether a batch ever reached the visible head. */
@@ -32,6 +34,7 @@ interface PartitionRow {
   checkpoint_tx: string;
   checkpoint_position: string;
   state: 'running' | 'failed';
+  stopped: boolean;
   caught_up: boolean;
   items_processed: string;
   attempts: number;
@@ -42,9 +45,11 @@ interface PartitionRow {
 }
 
 const PARTITIONS_SQL = `
-  SELECT partition, checkpoint_tx, checkpoint_position, state, caught_up_at IS NOT NULL AS caught_up, items_processed,
-         attempts, last_error, failed_item_id, next_attempt_at, updated_at
-  FROM processor_partitions WHERE processor = $1 ORDER BY partition`;
+  SELECT p.partition, p.checkpoint_tx, p.checkpoint_position, p.state, f.stopped_at IS NOT NULL AS stopped,
+         p.caught_up_at IS NOT NULL AS caught_up, p.items_processed, p.attempts, p.last_error, p.failed_item_id,
+         p.next_attempt_at, p.updated_at
+  FROM processor_partitions p JOIN feed_processors f ON f.name = p.processor
+  WHERE p.processor = $1 ORDER BY p.partition`;
 
 /** Every partition of a processor with its checkpoint, lag and failure state; none before it first ran. */
 export async function getProcessorStatus<Item>(
@@ -60,6 +65,7 @@ export async function getProcessorStatus<Item>(
         partition: row.partition,
         checkpoint: formatCheckpoint(after),
         state: row.state,
+        stopped: row.stopped,
         caughtUp: lag.items === 0,
         everCaughtUp: row.caught_up,
         lagItems: lag.items,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
-import { checkFailurePolicy, DEFAULT_FAILURE_POLICY, eachOnItsOwn, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
+import { checkFailurePolicy, checkLeaseTtl, DEFAULT_FAILURE_POLICY, eachOnItsOwn, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
 import { ProjectionDefinitionError } from './errors';
 import type { Projection } from './defineProjection';
@@ -59,6 +59,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const failurePolicy = options.failurePolicy ?? DEFAULT_FAILURE_POLICY;
   checkFailurePolicy(failurePolicy, 'the projector');
+  checkLeaseTtl(leaseTtlMs, 'the projector');
   const upcaster = options.upcaster ?? NO_UPCASTING;
   // Once per projector; a registration that failed is tried again next run.
   const registrations = new Map<Projection, Promise<unknown>>();

@@ -76,6 +76,25 @@ describe('a processor’s definition', () => {
       });
     }
 
+    it('given a deadline that is no number (an unset variable added to now), which would end the run before its first lease, silently', async () => {
+      const processor = base({ name: 'nan_deadline' });
+      const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + Number(undefined), concurrency: 1 });
+
+      await expect(running).rejects.toThrow(new ProcessorDefinitionError('nan_deadline: deadline must be a time in epoch ms (or Infinity), not NaN'));
+    });
+
+    it('given a lease time no acquire could take: NaN, 0, or one past PostgreSQL’s timestamps', async () => {
+      for (const leaseTtlMs of [Number.NaN, 0, 1e16]) {
+        const processor = base({ name: `bad_lease_${String(leaseTtlMs)}` });
+        const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs, deadline: Date.now() + 5_000, concurrency: 1 });
+
+        await expect(running, String(leaseTtlMs)).rejects.toThrow(ProcessorDefinitionError);
+        await expect(running, String(leaseTtlMs)).rejects.toThrow('leaseTtlMs');
+        const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', [processor.name]);
+        expect(rows, String(leaseTtlMs)).toEqual([]);
+      }
+    });
+
     it('given an interruption backoff of 0 ms, which would retry an interrupted batch in a tight loop', async () => {
       const processor = base({ name: 'zero_backoff' });
       const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1, interruptionBackoff: { baseMs: 0, maxMs: 10 } });

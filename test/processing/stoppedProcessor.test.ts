@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, getProcessorStatus, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
+import { BatchItemError, eventFeedSource, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -63,5 +63,40 @@ describe('a processor stopped while a batch of its drain is out', () => {
     expect(run.stoppedByDeadline).toBe(false);
     const [partition] = await getProcessorStatus(db(), processor);
     expect(partition?.itemsProcessed).toBe(kept);
+  });
+});
+
+describe('a stopped processor with a failed partition', () => {
+  it('is not resumed, nor said to be, and its status says it is stopped', async () => {
+    const { events } = await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    await untilFeedHorizonPasses(db());
+    const mine = new Set(events.map((event) => event.eventId));
+    let failing = true;
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'stopped_then_resumed',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+      failurePolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: {
+        mode: 'transactional',
+        handle: (items) => (failing ? Promise.reject(new BatchItemError('bad data', items[0]?.eventId ?? null, new Error('bad data'))) : Promise.resolve()),
+      },
+    };
+    const runOnce = () => runFeedProcessor(processor, { db: db(), holder: 'h', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+    await runOnce();
+    expect((await getProcessorStatus(db(), processor))[0]?.state).toBe('failed');
+    await db().transaction((tx) => stopProcessor(tx, processor.name));
+
+    failing = false;
+    const resumed = await resumeProcessors(db(), [processor.name]);
+    const run = await runOnce();
+    const [status] = await getProcessorStatus(db(), processor);
+
+    // The partition takes no batch: the processor is stopped for good.
+    expect(run.items).toBe(0);
+    expect(status?.lagItems).toBeGreaterThan(0);
+    expect(resumed).toEqual([]);
+    expect(status).toMatchObject({ state: 'failed', stopped: true });
   });
 });

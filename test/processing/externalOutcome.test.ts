@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { eventFeedSource, ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(4);
+
+/** An external processor of one stream of two new events, whose handler answers each batch with `outcome` and counts its calls. */
+async function externalProcessor(name: string, outcome: (items: readonly RecordedEvent[]) => ExternalOutcome) {
+  const { events } = await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+  await untilFeedHorizonPasses(db());
+  const mine = new Set(events.map((event) => event.eventId));
+  const calls = { count: 0 };
+  const processor: FeedProcessor<RecordedEvent> = {
+    name,
+    partitions: 1,
+    batchSize: 10,
+    source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+    failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+    handler: {
+      mode: 'external',
+      handle: (items) => {
+        calls.count += 1;
+        return Promise.resolve(outcome(items));
+      },
+    },
+  };
+  return { processor, calls };
+}
+
+const run = (processor: FeedProcessor<RecordedEvent>, deadline = Date.now() + 1_500) =>
+  runFeedProcessor(processor, { db: db(), holder: 'h', leaseTtlMs: 30_000, deadline, concurrency: 1, interruptionBackoff: { baseMs: 20, maxMs: 40 } });
+
+describe('an external handler’s outcome', () => {
+  it('that is no whole number of its items (NaN, a fraction, more than the batch) ends the run with an ExternalOutcomeError, its batch not retried', async () => {
+    for (const [label, done] of [['nan', (items: readonly RecordedEvent[]) => items.length / Number(undefined)], ['fraction', () => 0.5], ['too_many', (items: readonly RecordedEvent[]) => items.length + 1]] as const) {
+      const { processor, calls } = await externalProcessor(`external_outcome_${label}`, (items) => ({ done: done(items) }));
+
+      await expect(run(processor), label).rejects.toBeInstanceOf(ExternalOutcomeError);
+
+      expect(calls.count, label).toBe(1);
+      expect((await getProcessorStatus(db(), processor))[0]?.itemsProcessed, label).toBe(0);
+    }
+  });
+
+  it('that stops short without an error, before the deadline, is retried as interrupted and says so in the status', async () => {
+    const { processor, calls } = await externalProcessor('external_stops_short', () => ({ done: 0 }));
+
+    const ran = await run(processor, Date.now() + 300);
+
+    expect(ran.items).toBe(0);
+    expect(calls.count).toBeGreaterThan(1);
+    expect((await getProcessorStatus(db(), processor))[0]?.lastError).toBe('Error: the handler stopped short of its batch without saying why');
+  });
+});

@@ -32,6 +32,11 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
     await jsm.streams.add({ name: config.name, subjects: withoutCoveredSubjects(config.subjects), duplicate_window: window });
     return;
   }
+  // A stream that answers no publish would have every message retried for ever, and
+  // stored again each time its duplicate window had passed.
+  if (existing.no_ack) {
+    throw new PublisherConfigurationError(`stream ${config.name} acknowledges no publish (no_ack): the publisher cannot know what it stored, so turn no_ack off`);
+  }
   // JetStream refuses a window longer than the stream keeps messages, on every try.
   if (existing.max_age > 0 && existing.duplicate_window < window && window > existing.max_age) {
     throw new PublisherConfigurationError(

@@ -82,6 +82,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
     if (result.status === 'rejected') throw result.reason;
     return result.value;
   });
+  for (const run of runs) tally.countRun(run);
   tally.report.caughtUp = runs.every((run) => run.caughtUp);
   tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER });
   return tally.finish();

@@ -15,6 +15,12 @@ export interface PublisherRunReport {
   requeued: number;
   /** Integration messages deleted after their retention. */
   cleaned: number;
+  /**
+   * Batches the engine counted as failed in this run: a partition taken over
+   * from a publisher that died holding it (LeaseRanOutError), its batch
+   * counted against the partition. `lastError` says the last of them.
+   */
+  failures: number;
   /** Whether the run stopped because nothing was left to publish (not the deadline). */
   caughtUp: boolean;
   /** Milliseconds from publish to acknowledgement, over this run's publishes. */
@@ -32,6 +38,7 @@ export class RunTally {
     retried: 0,
     requeued: 0,
     cleaned: 0,
+    failures: 0,
     caughtUp: false,
     latency: null,
     lastError: null,
@@ -73,6 +80,13 @@ export class RunTally {
     this.report.retried += 1;
     this.report.lastError = describeError(error);
     metrics.count('PublishRetries', 1);
+  }
+
+  /** What the engine reports of a processor's run: the failures it counted, and its last error. */
+  countRun(run: { failures: readonly { error: unknown }[]; lastError: unknown }): void {
+    this.report.failures += run.failures.length;
+    const last = run.failures.at(-1)?.error ?? run.lastError;
+    if (last !== undefined) this.report.lastError = describeError(last);
   }
 
   finish(): PublisherRunReport {

@@ -76,7 +76,8 @@ async function sendRequeued(session: PublishingSession, deadline: number): Promi
   const messages = await messagesOf(session, parked);
   const sources = new Map(parked.map((message) => [message.messageId, message.source]));
   let sent = 0;
-  for (const source of ['events', 'outbox'] as const) {
+  // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
+  for (const source of new Set(parked.map((message) => message.source))) {
     // A batch's first round always starts: none starts once the turn is over.
     if (Date.now() >= deadline) break;
     const batch = messages.filter((message) => sources.get(message.messageId) === source);

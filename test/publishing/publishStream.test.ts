@@ -96,3 +96,19 @@ describe('a stream made beforehand that cannot take the duplicate window', () =>
     expect(await versionsOf(h, streamId)).toEqual([]);
   });
 });
+
+describe('a stream made beforehand that acknowledges no publish (no_ack)', () => {
+  it('fails every run with PublisherConfigurationError, publishing nothing, instead of retrying each message for ever', async () => {
+    const h = await harness();
+    await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], no_ack: true, duplicate_window: nanos(10 * 60_000) });
+    const streamId = await appendAccount(h, [opened()]);
+    await untilFeedHorizonPasses(h.db);
+    const publisher = h.publisher({ stream: { name: h.streamName, duplicateWindowMs: 10 * 60_000 }, publishTimeoutMs: 500 });
+
+    for (let run = 0; run < 2; run++) {
+      await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(PublisherConfigurationError);
+    }
+    await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/no_ack/);
+    expect(await versionsOf(h, streamId)).toEqual([]);
+  });
+});

@@ -1,0 +1,78 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
+import { opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { readStoredMessages } from '../support/natsTesting';
+import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+const opened_: PublishingHarness[] = [];
+afterEach(async () => {
+  for (const h of opened_.splice(0)) await h.close();
+});
+
+async function harness(): Promise<PublishingHarness> {
+  const started = await startPublishingHarness();
+  opened_.push(started);
+  return started;
+}
+
+/** One event (routed to `<prefix>ev.x`) and one integration message (on `<prefix>msg.x`), both parked: no stream captures their subjects. */
+async function parkOneOfEach(h: PublishingHarness) {
+  const streamId = uniqueStreamId();
+  const appended = await h.store.appendToStream({
+    streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()],
+    messages: [{ subject: `${h.subjectPrefix}msg.x`, body: { n: 1 }, orderingKey: 'order-key-1' }],
+  });
+  const eventId = appended.events[0]?.eventId ?? '';
+  const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: () => `${h.subjectPrefix}ev.x` });
+  const publisher = h.publisher({ routing, publishTimeoutMs: 1_500, leaseTtlMs: 3_000, retryBackoff: { baseMs: 10, maxMs: 50 } });
+  expect(await publishEverything(h.db, publisher)).toMatchObject({ parked: 2 });
+  const parked = await listParkedMessages(h.db);
+  const messageId = parked.find((p) => p.source === 'outbox')?.messageId ?? '';
+  expect(parked.map((p) => p.source).sort()).toEqual(['events', 'outbox']);
+  return { publisher, eventId, messageId };
+}
+
+describe('requeued messages of both sources', () => {
+  it('go out source by source, the source of the message requeued first first: an integration message requeued before an event goes before it', async () => {
+    const h = await harness();
+    const { publisher, eventId, messageId } = await parkOneOfEach(h);
+    const jsm = await jetstreamManager(h.nc);
+    const side = `${h.streamName}_SIDE`;
+    await jsm.streams.add({ name: side, subjects: [`${h.subjectPrefix}msg.>`, `${h.subjectPrefix}ev.>`], duplicate_window: nanos(10 * 60_000) });
+    try {
+      expect(await requeueParkedMessage(h.db, messageId)).toBe(true);
+      await sleep(20);
+      expect(await requeueParkedMessage(h.db, eventId)).toBe(true);
+      expect(await publisher.run({ deadline: Date.now() + 5_000 })).toMatchObject({ requeued: 2 });
+      const order = (await readStoredMessages(h.nc, side)).map((m) => m.header.get('Nats-Msg-Id'));
+      expect(order).toEqual([messageId, eventId]);
+    } finally {
+      await jsm.streams.delete(side);
+    }
+  });
+
+  it('given an event requeued after an integration message, and NATS not answering for the event, the message still goes out in the first run', async () => {
+    const h = await harness();
+    const { publisher, eventId, messageId } = await parkOneOfEach(h);
+    const jsm = await jetstreamManager(h.nc);
+    const msgStream = `${h.streamName}_MSG`;
+    const evStream = `${h.streamName}_EV`;
+    await jsm.streams.add({ name: msgStream, subjects: [`${h.subjectPrefix}msg.>`], duplicate_window: nanos(10 * 60_000) });
+    // The event's stream does not acknowledge (JetStream slow, or no_ack): each events round waits out the publish timeout.
+    await jsm.streams.add({ name: evStream, subjects: [`${h.subjectPrefix}ev.>`], no_ack: true, duplicate_window: nanos(10 * 60_000) });
+    try {
+      expect(await requeueParkedMessage(h.db, messageId)).toBe(true);
+      await sleep(20);
+      expect(await requeueParkedMessage(h.db, eventId)).toBe(true);
+      let requeued = 0;
+      for (let run = 0; run < 3; run++) requeued += (await publisher.run({ deadline: Date.now() + 3_000 })).requeued;
+      const stored = (await readStoredMessages(h.nc, msgStream)).map((m) => m.header.get('Nats-Msg-Id'));
+      expect({ requeued, stored }).toEqual({ requeued: 1, stored: [messageId] });
+    } finally {
+      await jsm.streams.delete(msgStream);
+      await jsm.streams.delete(evStream);
+    }
+  });
+});

@@ -47,10 +47,8 @@ export function createEventStore(db: Db, options: EventStoreOptions = {}): Event
   };
   return {
     upcaster,
-    appendToStream: (request, tx) =>
-      tx
-        ? appendToStream(tx, request, appendOptions, 'callers-transaction')
-        : appendToStream(db, request, appendOptions, 'own-transaction'),
+    // Given a pool as its `tx` (a Queryable may be one), the append runs on its own there, as it does on the store's.
+    appendToStream: (request, tx) => appendToStream(tx ?? db, request, appendOptions),
     readStream: (streamId, readOptions, tx) => readStream(tx ?? db, streamId, readOptions, upcaster),
     readEvent: (eventId, tx) => readEvent(tx ?? db, eventId, upcaster),
     readFeed: (feedOptions, tx) => readFeed(tx ?? db, feedOptions, upcaster),

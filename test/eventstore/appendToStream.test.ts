@@ -189,5 +189,16 @@ describeOnEachDriver('appendToStream', (context) => {
       expect(result.nextExpectedVersion).toBe(3);
       expect(await versionsOf(streamId)).toEqual([1, 2, 3]);
     });
+
+    it('given a pool as its transaction (a Queryable may be one), the store appends on its own there, whatever the expectation', async () => {
+      const streamId = uniqueStreamId();
+      await append({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+      for (const [expectedVersion, amount] of [[1, 1], ['any', 2], ['stream_exists', 3]] as const) {
+        await context().store.appendToStream({ streamId, streamType: 'account', expectedVersion, events: [deposited(amount)] }, context().db);
+      }
+
+      expect(await versionsOf(streamId)).toEqual([1, 2, 3, 4]);
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { DomainError } from '../aggregates';
 import type { Queryable } from '../db';
-import { CommandAlreadyRecordedError } from '../eventstore';
+import { CommandAlreadyRecordedError, DuplicateEventError } from '../eventstore';
 import { describeFailure } from './async/describeFailure';
 import type { CommandOutcome } from './CommandOutcome';
 import { findCommand, recordEnding, type CommandRecord, type RecordKey } from './commandRecords';
@@ -37,7 +37,8 @@ const isDomainError = (error: unknown): error is DomainError => error instanceof
  * decides no events, or that a rule refuses, is recorded on its own, so that
  * its id, sent again, answers the same, and sent with another payload is a
  * conflict, whether the command ran synchronously or through `send`. Of two
- * identical commands racing, the loser finds the winner's record and replays it.
+ * identical commands racing, the loser finds the winner's record and replays it,
+ * also where the two collided on event ids the command derives from its id.
  */
 export function idempotencyStep(db: Queryable): CommandStep {
   return async (envelope: CommandEnvelope, next: RunCommand) => {
@@ -76,7 +77,9 @@ export function idempotencyStep(db: Queryable): CommandStep {
     try {
       outcome = await run(record?.status === 'pending' ? 'pending' : 'none');
     } catch (error) {
-      if (error instanceof CommandAlreadyRecordedError) return answerOrThrow(error);
+      // The command's events go in before its record, in one statement: a command giving its
+      // events ids of its own (derived from the command id) meets a racing twin on those first.
+      if (error instanceof CommandAlreadyRecordedError || error instanceof DuplicateEventError) return answerOrThrow(error);
       if (!isDomainError(error)) throw error;
       if (!(await recordEnding(db, key, { status: 'failed', error: describeFailure(error) }))) return answerOrThrow(error);
       throw error;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../core/aggregates';
 import {
@@ -213,6 +214,39 @@ describeOnEachDriver('the command bus', (context) => {
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => bus().execute(request)));
     expect(await eventsOf(accountId)).toHaveLength(2);
     expect(new Set(outcomes.map((outcome) => outcome.events[0]?.eventId)).size).toBe(1);
+    expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
+  });
+
+  it('identical commands racing whose events take ids derived from the command id: one effect, the others replay it', async () => {
+    const { db, store } = context();
+    // A stable event id per command, "to make a retried append detectably the same" (docs/event-store.md).
+    const eventIdOf = (commandId: string) => {
+      const hex = createHash('sha256').update(commandId).digest('hex');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    };
+    const writeLine: CommandDefinition<{ logId: string; line: string }> = {
+      type: 'WriteLine',
+      schema: z.object({ logId: z.string(), line: z.string() }),
+      async run(payload, { metadata, idempotency }) {
+        const appended = await store.appendToStream({
+          streamId: `log-${payload.logId}`,
+          streamType: 'log',
+          expectedVersion: 'any',
+          metadata,
+          idempotency,
+          events: [{ type: 'LineWritten', data: { line: payload.line }, eventId: eventIdOf(idempotency.commandId) }],
+        });
+        const events = appended.events.map((event) => ({ eventId: event.eventId, type: 'LineWritten', version: event.version, globalPosition: event.globalPosition.toString() }));
+        return { streamId: appended.streamId, version: appended.nextExpectedVersion, events };
+      },
+    };
+    const logBus = createCommandBus({ db, commands: [writeLine] });
+    const logId = newId();
+    const request = { type: 'WriteLine', payload: { logId, line: 'once' }, commandId: newId() };
+
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => logBus.execute(request)));
+
+    expect((await store.readStream(`log-${logId}`)).events.map((event) => event.eventId)).toEqual([eventIdOf(request.commandId)]);
     expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
   });
 

@@ -33,15 +33,20 @@ export function createPublisher(options: PublisherOptions): Publisher {
 async function runPublisher(settings: PublisherSettings, connection: ReturnType<typeof publisherConnection>, deadline: number): Promise<PublisherRunReport> {
   const { db } = settings;
   const tally = new RunTally();
-  // Asked once per subject in a run: a window that timed out while NATS was away asks for each of its subjects.
-  const capturedInRun = new Map<string, Promise<boolean>>();
+  // One question per subject at a time: the messages of a window that timed out while NATS
+  // was away share it. A settled answer is not kept: NATS may come back within the run, and
+  // the stream go again, and asking is what makes it again.
+  const capturedAsked = new Map<string, Promise<boolean>>();
   const maxBytesInRun = new Map<string, Promise<number | undefined>>();
   const session: PublishingSession = {
     db,
     publishing: () => connection.publishing(),
     captured(subject) {
-      const answer = capturedInRun.get(subject) ?? connection.captured(subject);
-      capturedInRun.set(subject, answer);
+      let answer = capturedAsked.get(subject);
+      if (!answer) {
+        answer = connection.captured(subject).finally(() => capturedAsked.delete(subject));
+        capturedAsked.set(subject, answer);
+      }
       return answer;
     },
     async largerThanStream(message) {

@@ -45,6 +45,15 @@ function checkInbox(inboxPrefix: string, streamSubjects: readonly string[]): voi
   }
 }
 
+/** A stream's subject: plain tokens, where "*" stands for one token and ">" (last) for the rest. */
+function isSubjectPattern(pattern: string): boolean {
+  const tokens = pattern.split('.');
+  return (
+    pattern.length <= 255 &&
+    tokens.every((token, index) => token === '*' || (token === '>' && index === tokens.length - 1) || subjectSyntaxProblem(token) === undefined)
+  );
+}
+
 /** The numbers and names a publisher could never work with, each refused with what it must be. */
 function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
   const prefixProblem = subjectProblem(subjectPrefix);
@@ -53,6 +62,14 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
   const { name } = settings.stream;
   if (!STREAM_NAME.test(name)) {
     refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 characters without whitespace, control characters, ".", "*", ">", "/" or "\\"`);
+  }
+  // JetStream refuses a stream with a subject it cannot parse on every try, and the run would
+  // take the refusal for NATS away: nothing would ever be published, on any subject.
+  if (settings.stream.subjects.length === 0) refuse('stream.subjects must name at least one subject');
+  for (const pattern of settings.stream.subjects) {
+    if (!isSubjectPattern(pattern)) {
+      refuse(`stream.subjects: ${JSON.stringify(pattern)} must be dot-separated tokens without whitespace, "*" a whole token and ">" only the last one`);
+    }
   }
   const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);

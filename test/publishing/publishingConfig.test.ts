@@ -129,6 +129,11 @@ describe('publishing configuration', () => {
         expect(build({ publishTimeoutMs }), String(publishTimeoutMs)).toThrow(/^publishTimeoutMs must be/);
       }
       expect(build({ leaseTtlMs: 0 })).toThrow(/^leaseTtlMs must be/);
+      // A service's integration subjects go into the stream's: one JetStream refuses failed every run's stream check, blamed on NATS.
+      for (const subjects of [['bank.>', 'compliance..large'], ['bank.>.x'], ['bank.x*'], ['has space.>'], []]) {
+        expect(build({ stream: { name: 'BANK_EVENTS', subjects } }), JSON.stringify(subjects)).toThrow(/^stream.subjects/);
+      }
+      expect(build({ stream: { name: 'BANK_EVENTS', subjects: ['bank.>', 'compliance.*.large'] } })).not.toThrow();
       for (const name of ['tab\there', 'bell\u0007']) expect(build({ stream: { name } }), name).toThrow(/^stream.name /);
       expect(build({ subjectPrefix: 'bank.events', stream: { name: 'BANK_EVENTS' }, partitions: 1024, publishTimeoutMs: 1, leaseTtlMs: 1 })).not.toThrow();
       // JetStream takes any other character in a name, and a lease or timeout need not be whole.

@@ -1,6 +1,7 @@
+// The publisher against a NATS server of its own, which the specs stop and start again.
 import { jetstream, jetstreamManager, DiscardPolicy, StorageType } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nanos } from '@nats-io/transport-node';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { connectNats, readStoredMessages } from '../support/natsTesting';
@@ -60,5 +61,35 @@ describe('the stream, lost with a NATS restart in the middle of a run, after a p
     await check.close();
     expect({ published: report.published, caughtUp: report.caughtUp }).toEqual({ published: 1, caughtUp: true });
     expect(stored.map((message) => message.header.get('Stream-Id'))).toEqual([streamId]);
+  }, 30_000);
+});
+
+describe('a publisher closed while NATS is away', () => {
+  it('closes its connection, which does not come back with NATS', async () => {
+    const opened_: NatsConnection[] = [];
+    const publisher = harness.publisher({
+      partitions: 1,
+      connect: async () => {
+        const nc = await connectNats({ servers: nats.url });
+        opened_.push(nc);
+        return nc;
+      },
+    });
+    await harness.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(harness.db);
+    const report = await publisher.run({ deadline: Date.now() + 3_000 });
+    expect(report.published).toBeGreaterThan(0);
+    await nats.kill();
+    const outcome = await publisher.close().then(
+      () => 'closed',
+      (error: unknown) => `rejected: ${String(error)}`,
+    );
+    // NATS comes back, with time for a connection close() let go of to reconnect.
+    await nats.start();
+    await sleep(4_000);
+    const states = opened_.map((nc) => nc.isClosed());
+    for (const nc of opened_) if (!nc.isClosed()) await nc.close();
+    expect(outcome).toBe('closed');
+    expect(states).toEqual(opened_.map(() => true));
   }, 30_000);
 });

@@ -22,13 +22,15 @@ const MAX_HEADER_VALUE_LENGTH = 4096;
 // expectation does not hold. An empty value it takes for no expectation at all.
 const RESERVED_HEADER = /^nats-/i;
 const SEQUENCE = /^[0-9]{1,20}$/;
-const EXPECTATIONS: Readonly<Record<string, (value: string) => string | undefined>> = {
-  'Nats-Expected-Stream': (value) => (value === '' ? 'must name the stream' : undefined),
-  'Nats-Expected-Last-Msg-Id': (value) => (value === '' ? 'must be a message id' : undefined),
-  'Nats-Expected-Last-Sequence': (value) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only'),
-  'Nats-Expected-Last-Subject-Sequence': (value) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only'),
-};
-const EXPECTATION_NAMES = Object.keys(EXPECTATIONS);
+// Of these, nats-server 2.11's Nats-Expected-Last-Subject-Sequence-Subject is not taken: an
+// older server ignores it and checks the last sequence of the message's own subject instead.
+const EXPECTATIONS: ReadonlyMap<string, (value: string) => string | undefined> = new Map<string, (value: string) => string | undefined>([
+  ['Nats-Expected-Stream', (value: string) => (value === '' ? 'must name the stream' : undefined)],
+  ['Nats-Expected-Last-Msg-Id', (value: string) => (value === '' ? 'must be a message id' : undefined)],
+  ['Nats-Expected-Last-Sequence', (value: string) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only')],
+  ['Nats-Expected-Last-Subject-Sequence', (value: string) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only')],
+]);
+const EXPECTATION_NAMES = [...EXPECTATIONS.keys()];
 // nats-server finds a header by the first match of its name anywhere in the block:
 // the publisher sends the expectations first, so only another expectation's value could hide one.
 const EXPECTATION_MENTION = 'Nats-Expected-';
@@ -38,7 +40,7 @@ function nameProblem(name: string): string | undefined {
   if (!HEADER_NAME.test(name)) return 'header names must be printable ASCII without spaces or ":"';
   // A JSON object's own "__proto__" is dropped by every reader that copies it into a plain object.
   if (name === '__proto__') return 'is not a header name a JavaScript object keeps';
-  if (!RESERVED_HEADER.test(name) || Object.hasOwn(EXPECTATIONS, name)) return undefined;
+  if (!RESERVED_HEADER.test(name) || EXPECTATIONS.has(name)) return undefined;
   const spelt = EXPECTATION_NAMES.find((expectation) => expectation.toLowerCase() === name.toLowerCase());
   if (spelt) return `must be written ${spelt}: JetStream reads its expectations by their exact names, and would ignore this one`;
   return `is reserved: of the Nats-* headers only the expectations (${EXPECTATION_NAMES.join(', ')}) may be set (the message id is messageId)`;
@@ -50,7 +52,7 @@ function valueProblem(name: string, value: unknown): string | undefined {
   if (!HEADER_VALUE.test(value)) return 'header values must be printable ASCII';
   // NATS trims a header value when it is set and when it is read: the value sent must be the value appended.
   if (!carriedAsHeader(value)) return 'header values must not have a space at either end: NATS trims them';
-  const expectation = EXPECTATIONS[name];
+  const expectation = EXPECTATIONS.get(name);
   if (!expectation) return undefined;
   if (value.includes(EXPECTATION_MENTION)) return `must not mention ${EXPECTATION_MENTION}*: JetStream would take the mention for the expectation`;
   return expectation(value);

@@ -128,6 +128,23 @@ describe('integration messages in the outbox', () => {
     expect((await listParkedMessages(harness.db)).filter((parked) => parked.subject === subject)).toHaveLength(1);
   });
 
+  it('take headers named like JavaScript’s object methods (toString, constructor, valueOf) and publish them as given', async () => {
+    const key = uniqueStreamId();
+    const headers = { toString: 'a', constructor: 'b', valueOf: 'c' };
+    await harness.store.appendToStream<AccountEvent>({
+      streamId: key,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [{ ...notice(key, 1), subject: `${harness.subjectPrefix}.notices.methods`, headers }],
+    });
+
+    await publishEverything(harness.db, harness.publisher());
+
+    const [stored] = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.subject.endsWith('.notices.methods'));
+    expect(Object.keys(headers).map((name) => stored?.header.get(name))).toEqual(['a', 'b', 'c']);
+  });
+
   it('are refused, with nothing written, with a header named __proto__, which a JavaScript reader of the stored headers would drop, or a header that is not text', async () => {
     const streamId = uniqueStreamId();
     const before = await outboxRows();

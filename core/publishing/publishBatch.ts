@@ -32,6 +32,7 @@ export interface PublishingSession {
   db: Queryable;
   publishing: () => Promise<JetStreamPublishing>;
   captured: SubjectCaptured;
+  capturedNow: SubjectCaptured;
   /** Whether the message is larger than all the bytes the stream capturing its subject may hold. */
   largerThanStream(message: PublishMessage): Promise<boolean>;
   timeoutMs: number;
@@ -56,7 +57,7 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     const { message } = result;
     const never =
       result.kind === 'refused'
-        ? await refusedForGood(result.error, message.subject, session.captured, () => session.largerThanStream(message))
+        ? await refusedForGood(result.error, message.subject, session.capturedNow, () => session.largerThanStream(message))
         : await unacknowledgedForGood(result.error, message.subject, session.captured);
     if (!never) return false;
     parkings.push({ messageId: message.messageId, orderingKey: message.orderingKey, subject: message.subject, error: describeError(result.error) });

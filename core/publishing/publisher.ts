@@ -1,6 +1,8 @@
 import { registerProcessor, runFeedProcessor, type ProcessorRun } from '../processing';
+import { capturedSubjects } from './capturedSubjects';
 import { deleteExpiredOutboxRows } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
+import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
 import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
 import { messageBytes } from './PublishMessage';
@@ -31,24 +33,17 @@ export function createPublisher(options: PublisherOptions): Publisher {
 }
 
 async function runPublisher(settings: PublisherSettings, connection: ReturnType<typeof publisherConnection>, deadline: number): Promise<PublisherRunReport> {
+  // Checked before the requeue turn sends anything: NaN (an unset variable added to now) would end the run at once.
+  if (typeof deadline !== 'number' || Number.isNaN(deadline)) throw new PublisherConfigurationError(`deadline must be a time in epoch ms (or Infinity), not ${deadline}`);
   const { db } = settings;
   const tally = new RunTally();
-  // One question per subject at a time: the messages of a window that timed out while NATS
-  // was away share it. A settled answer is not kept: NATS may come back within the run, and
-  // the stream go again, and asking is what makes it again.
-  const capturedAsked = new Map<string, Promise<boolean>>();
+  const subjects = capturedSubjects((subject) => connection.captured(subject));
   const maxBytesInRun = new Map<string, Promise<number | undefined>>();
   const session: PublishingSession = {
     db,
     publishing: () => connection.publishing(),
-    captured(subject) {
-      let answer = capturedAsked.get(subject);
-      if (!answer) {
-        answer = connection.captured(subject).finally(() => capturedAsked.delete(subject));
-        capturedAsked.set(subject, answer);
-      }
-      return answer;
-    },
+    captured: subjects.captured,
+    capturedNow: subjects.capturedNow,
     async largerThanStream(message) {
       // A question that failed (NATS away) is asked again next time, not remembered.
       const maxBytes =

@@ -117,7 +117,7 @@ describe('publishing configuration', () => {
     }
   });
 
-  it('refuses a subject prefix, stream name, partition count, publish timeout or lease no run could work with, naming the setting, and takes what JetStream and Node take', () => {
+  it('refuses a subject prefix, stream name, partition count, publish timeout or lease no run could work with, naming the setting, and takes what JetStream and Node take', async () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
     const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
@@ -134,6 +134,8 @@ describe('publishing configuration', () => {
         expect(build({ stream: { name: 'BANK_EVENTS', subjects } }), JSON.stringify(subjects)).toThrow(/^stream.subjects/);
       }
       expect(build({ stream: { name: 'BANK_EVENTS', subjects: ['bank.>', 'compliance.*.large'] } })).not.toThrow();
+      // A deadline that is no number (an unset variable added to now) is refused before the requeue turn sends anything.
+      await expect(build({})().run({ deadline: Date.now() + Number(undefined) })).rejects.toThrow(/^deadline must be/);
       for (const name of ['tab\there', 'bell\u0007']) expect(build({ stream: { name } }), name).toThrow(/^stream.name /);
       expect(build({ subjectPrefix: 'bank.events', stream: { name: 'BANK_EVENTS' }, partitions: 1024, publishTimeoutMs: 1, leaseTtlMs: 1 })).not.toThrow();
       // JetStream takes any other character in a name, and a lease or timeout need not be whole.

@@ -7,7 +7,8 @@ import { ProcessorDefinitionError } from './processorRecords';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;
-// Node's timers fire at once past this: a longer wait would be none.
+// Node's timers fire at once past this (a lease, a backoff between interruptions); a failure's
+// delay is added to now() in PostgreSQL, where one far longer would fail the statement counting it.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
@@ -61,7 +62,8 @@ export function checkProcessorRun(
   const refuse = (problem: string): never => {
     throw new ProcessorDefinitionError(`${name}: ${problem}`);
   };
-  if (typeof name !== 'string' || name.length < 1 || name.length > MAX_NAME_LENGTH || name.includes('\u0000')) {
+  // Counted in characters, as the column's CHECK counts them, not UTF-16 units.
+  if (typeof name !== 'string' || name.length < 1 || Array.from(name).length > MAX_NAME_LENGTH || name.includes('\u0000')) {
     refuse(`the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
   }
   if (!isWhole(partitions, 1, MAX_PARTITIONS)) refuse(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);

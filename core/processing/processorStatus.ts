@@ -1,6 +1,8 @@
 import type { Queryable } from '../db';
 import { formatCheckpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from './FeedSource';
+import { MAX_PARTITIONS } from './partitionLeases';
+import { ProcessorDefinitionError } from './processorRecords';
 
 /** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
 export const LAG_COUNT_LIMIT = 10_000;
@@ -106,6 +108,11 @@ export async function getProcessorLag<Item>(
   db: Queryable,
   processor: { name: string; source: FeedSource<Item>; partitions?: number },
 ): Promise<ProcessorLag> {
+  const count = processor.partitions ?? 1;
+  // Counted per partition: 0 would count nothing and say nothing waits; 2.5 fails in SQL, untyped.
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
+    throw new ProcessorDefinitionError(`${processor.name}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${count}`);
+  }
   const partitions = await getProcessorStatus(db, processor);
   if (partitions.length > 0) {
     const waiting = partitions.map((status) => ({ partition: status.partition, items: status.lagItems, capped: status.lagCapped, oldestAgeSeconds: status.lagSeconds }));
@@ -113,7 +120,6 @@ export async function getProcessorLag<Item>(
   }
   const { rows } = await db.query<{ start_tx: string; start_position: string }>(START_SQL, [processor.name]);
   const after = { txId: BigInt(rows[0]?.start_tx ?? 0), position: BigInt(rows[0]?.start_position ?? 0) };
-  const count = processor.partitions ?? 1;
   const waiting = await Promise.all(
     Array.from({ length: count }, async (_, index) => ({
       partition: index,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, ProcessorDefinitionError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { eventFeedSource, getProcessorLag, ProcessorDefinitionError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(2);
@@ -101,5 +101,13 @@ describe('a processor’s definition', () => {
 
       await expect(running).rejects.toThrow(new ProcessorDefinitionError('zero_backoff: interruptionBackoff.baseMs must be from 1 to 2147483647 ms, not 0'));
     });
+  });
+
+  it('asked for its lag with a partition count of 0 or 2.5, before it ever ran, is refused rather than said to have nothing waiting', async () => {
+    const source = eventFeedSource({ upcaster: NO_UPCASTING });
+    for (const partitions of [0, 2.5, 1025]) {
+      await expect(getProcessorLag(db(), { name: 'never_ran', source, partitions }), String(partitions)).rejects.toThrow(ProcessorDefinitionError);
+    }
+    expect((await getProcessorLag(db(), { name: 'never_ran', source, partitions: 2 })).waiting.map((lag) => lag.partition)).toEqual([0, 1]);
   });
 });

@@ -24,11 +24,14 @@ const RESERVED_HEADER = /^nats-/i;
 const SEQUENCE = /^[0-9]{1,20}$/;
 // Of these, nats-server 2.11's Nats-Expected-Last-Subject-Sequence-Subject is not taken: an
 // older server ignores it and checks the last sequence of the message's own subject instead.
-const EXPECTATIONS: ReadonlyMap<string, (value: string) => string | undefined> = new Map<string, (value: string) => string | undefined>([
-  ['Nats-Expected-Stream', (value: string) => (value === '' ? 'must name the stream' : undefined)],
-  ['Nats-Expected-Last-Msg-Id', (value: string) => (value === '' ? 'must be a message id' : undefined)],
-  ['Nats-Expected-Last-Sequence', (value: string) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only')],
-  ['Nats-Expected-Last-Subject-Sequence', (value: string) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only')],
+type ValueCheck = (value: string) => string | undefined;
+const named = (what: string): ValueCheck => (value) => (value === '' ? `must be ${what}` : undefined);
+const sequence: ValueCheck = (value) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only');
+const EXPECTATIONS = new Map<string, ValueCheck>([
+  ['Nats-Expected-Stream', named('the name of the stream')],
+  ['Nats-Expected-Last-Msg-Id', named('a message id')],
+  ['Nats-Expected-Last-Sequence', sequence],
+  ['Nats-Expected-Last-Subject-Sequence', sequence],
 ]);
 const EXPECTATION_NAMES = [...EXPECTATIONS.keys()];
 // nats-server finds a header by the first match of its name anywhere in the block:

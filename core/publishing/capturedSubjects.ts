@@ -3,7 +3,10 @@ import type { SubjectCaptured } from './refusals';
 export interface CapturedSubjects {
   /** The run's answer, asked once: after a publish NATS did not acknowledge. */
   captured: SubjectCaptured;
-  /** Asked again: after "no responders", the stream may have gone, and asking is what makes it again. */
+  /**
+   * Asked again (or joining a question already in flight): after "no
+   * responders", the stream may have gone, and asking is what makes it again.
+   */
   capturedNow: SubjectCaptured;
 }
 

@@ -98,7 +98,7 @@ describe('integration messages in the outbox', () => {
       // An empty value is no expectation at all to nats-server; a sequence must be a number.
       [{ 'Nats-Expected-Last-Subject-Sequence': '' }, 'Nats-Expected-Last-Subject-Sequence', /digits only/],
       [{ 'Nats-Expected-Last-Sequence': 'abc' }, 'Nats-Expected-Last-Sequence', /digits only/],
-      [{ 'Nats-Expected-Stream': '' }, 'Nats-Expected-Stream', /must name the stream/],
+      [{ 'Nats-Expected-Stream': '' }, 'Nats-Expected-Stream', /must be the name of the stream/],
       [{ 'Nats-Expected-Last-Msg-Id': 'see Nats-Expected-Last-Sequence', 'Nats-Expected-Last-Sequence': '3' }, 'Nats-Expected-Last-Msg-Id', /must not mention/],
     ];
     for (const [headers, path, message] of cases) {

@@ -30,7 +30,7 @@ async function externalProcessor(name: string, outcome: (items: readonly Recorde
   return { processor, calls };
 }
 
-const run = (processor: FeedProcessor<RecordedEvent>, deadline = Date.now() + 1_500) =>
+const run = (processor: FeedProcessor<RecordedEvent>, deadline = Date.now() + 5_000) =>
   runFeedProcessor(processor, { db: db(), holder: 'h', leaseTtlMs: 30_000, deadline, concurrency: 1, interruptionBackoff: { baseMs: 20, maxMs: 40 } });
 
 describe('an external handler’s outcome', () => {
@@ -48,7 +48,7 @@ describe('an external handler’s outcome', () => {
   it('that stops short without an error, before the deadline, is retried as interrupted and says so in the status', async () => {
     const { processor, calls } = await externalProcessor('external_stops_short', () => ({ done: 0 }));
 
-    const ran = await run(processor, Date.now() + 300);
+    const ran = await run(processor, Date.now() + 2_000);
 
     expect(ran.items).toBe(0);
     expect(calls.count).toBeGreaterThan(1);

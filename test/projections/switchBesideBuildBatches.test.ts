@@ -69,11 +69,14 @@ describe('a switch to a build, beside another instance’s build batches, on a p
       },
       (error: unknown) => String(error),
     );
-    for (let waited = 0; waited < 100; waited++) {
+    // (both of its batches waiting on locks the switch holds: the race is on)
+    let waiting = 0;
+    for (let waited = 0; waited < 200 && waiting < 2; waited++) {
       const { rows } = await db().query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-      if ((rows[0]?.n ?? 0) >= 2) break;
-      await sleep(50);
+      waiting = rows[0]?.n ?? 0;
+      if (waiting < 2) await sleep(50);
     }
+    expect(waiting).toBe(2);
     gate.resolve();
     const switched = await switching;
     const otherError = await other;

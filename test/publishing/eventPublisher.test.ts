@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
 import { eventRouting, readPublishingStatus } from '../../core/publishing';
 import { deferred, deposited, opened, sleep, uniqueStreamId, withdrawn, type AccountEvent } from '../support/fixtures';
-import { connectNats } from '../support/natsTesting';
+import { connectNats, NATS_URL } from '../support/natsTesting';
 import { startTcpProxy } from '../support/tcpProxy';
 import {
   dyingBeforeCheckpoint,
@@ -207,7 +207,7 @@ describe('publishing stored events from the feed', () => {
   });
 
   it('loses nothing when NATS goes away mid-run and comes back, and says so while it waits', async () => {
-    const proxy = await startTcpProxy(4222);
+    const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
     const retries: number[] = [];
     const publisher = harness.publisher({
       connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),

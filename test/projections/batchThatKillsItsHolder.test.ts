@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { START_OF_FEED } from '../../core/eventstore';
 import { createProjector, getProjectionStatus, processorNameOf, resumeProjection, type PartitionStatus } from '../../core/projections';
 import type { Db } from '../../core/db';
@@ -26,6 +26,10 @@ const NAME = 'poisoned';
 async function runHolder(db: Db, url: string, holder: string): Promise<'killed in a batch' | 'ended without a batch'> {
   const child = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, NAME, String(TTL_MS), holder, String(MAX_ATTEMPTS), String(BASE_DELAY_MS)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Not left running if the spec times out before it kills it.
+  onTestFinished(() => {
+    child.kill('SIGKILL');
   });
   const seen = await new Promise<'killed in a batch' | 'ended without a batch'>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { acquirePartitionLease } from '../../core/processing';
 import { createProjector, processorNameOf, registerProjection } from '../../core/projections';
 import { START_OF_FEED } from '../../core/eventstore';
@@ -48,6 +48,10 @@ describe('a holder killed mid-batch', () => {
     // The first holder runs as a process of its own, killed like a Lambda that died mid-batch.
     const holder = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, 'killed', String(TTL_MS)], {
       stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    // Not left running if the spec times out before it kills it.
+    onTestFinished(() => {
+      holder.kill('SIGKILL');
     });
     await new Promise<void>((resolve, reject) => {
       holder.stdout.on('data', (chunk: Buffer) => {

@@ -17,7 +17,7 @@ const MAX_HEADER_VALUE_LENGTH = 4096;
 // JetStream acts on its own Nats-* headers (rollups, TTLs, counters, schedules, the
 // message id), and refuses some of them on every try where the stream does not allow
 // them. A message may carry only the expectations it checks before storing, which
-// nats-server reads by their exact names: any other spelling (a lower-cased name, as
+// nats-server reads by their exact names: every other spelling (a lower-cased name, as
 // an HTTP server hands headers on) it would ignore, storing a message whose
 // expectation does not hold. An empty value it takes for no expectation at all.
 const RESERVED_HEADER = /^nats-/i;

@@ -4,7 +4,7 @@ export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
-export { checkFailurePolicy, checkLeaseTtl } from './processorRunChecks';
+export { checkFailurePolicy, checkLeaseTtl, isDeadline, MAX_TIMER_MS } from './processorRunChecks';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
 export { isBatchSize, MAX_BATCH_SIZE } from './batchSize';

@@ -13,6 +13,9 @@ export interface LeaseRequest {
 
 export const MAX_PARTITIONS = 1024;
 
+/** Whether a processor or lease group can be split into this many partitions. */
+export const isPartitionCount = (count: number): boolean => Number.isInteger(count) && count >= 1 && count <= MAX_PARTITIONS;
+
 // The only statement of an acquirer that can wait: on a projection switch making a
 // never-leased serving generation's rows to fence them (activateGeneration.ts), until it commits.
 const ENSURE_PARTITIONS_SQL = `
@@ -60,7 +63,7 @@ const LIST_SQL = `
 
 function validate(request: LeaseRequest): void {
   const { partitions, ttlMs, group, holder } = request;
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+  if (!isPartitionCount(partitions)) {
     throw new LeaseRequestError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${partitions}`);
   }
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new LeaseRequestError(`ttlMs must be positive, got ${ttlMs}`);

@@ -2,14 +2,20 @@ import { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 import type { Backoff } from './drainPartition';
 import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
-import { MAX_PARTITIONS } from './partitionLeases';
+import { isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './processorRecords';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;
-// Node's timers fire at once past this (a lease, a backoff between interruptions); a failure's
-// delay is added to now() in PostgreSQL, where one far longer would fail the statement counting it.
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Node's timers fire at once past this (a lease, a backoff between
+ * interruptions, a publish timeout); a failure's delay is added to now() in
+ * PostgreSQL, where one far longer would fail the statement counting it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A run's deadline: epoch ms, or Infinity. NaN (an unset variable added to now) would end a run before its first lease, silently. */
+export const isDeadline = (deadline: number): boolean => typeof deadline === 'number' && !Number.isNaN(deadline);
 
 const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
 
@@ -66,7 +72,7 @@ export function checkProcessorRun(
   if (typeof name !== 'string' || name.length < 1 || Array.from(name).length > MAX_NAME_LENGTH || name.includes('\u0000')) {
     refuse(`the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
   }
-  if (!isWhole(partitions, 1, MAX_PARTITIONS)) refuse(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
+  if (!isPartitionCount(partitions)) refuse(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
   const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
   const policy = policyProblem(processor.failurePolicy);
@@ -74,8 +80,7 @@ export function checkProcessorRun(
   if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);
   const lease = leaseTtlProblem(run.leaseTtlMs);
   if (lease) refuse(lease);
-  // NaN (an unset variable added to now) would end the run before its first lease, silently.
-  if (typeof run.deadline !== 'number' || Number.isNaN(run.deadline)) refuse(`deadline must be a time in epoch ms (or Infinity), not ${run.deadline}`);
+  if (!isDeadline(run.deadline)) refuse(`deadline must be a time in epoch ms (or Infinity), not ${run.deadline}`);
   const backoff = backoffProblem(run.interruptionBackoff);
   if (backoff) refuse(backoff);
 }

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import { formatCheckpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from './FeedSource';
-import { MAX_PARTITIONS } from './partitionLeases';
+import { isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './processorRecords';
 
 /** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
@@ -110,7 +110,7 @@ export async function getProcessorLag<Item>(
 ): Promise<ProcessorLag> {
   const count = processor.partitions ?? 1;
   // Counted per partition: 0 would count nothing and say nothing waits; 2.5 fails in SQL, untyped.
-  if (!Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
+  if (!isPartitionCount(count)) {
     throw new ProcessorDefinitionError(`${processor.name}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${count}`);
   }
   const partitions = await getProcessorStatus(db, processor);

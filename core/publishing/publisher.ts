@@ -1,4 +1,4 @@
-import { registerProcessor, runFeedProcessor, type ProcessorRun } from '../processing';
+import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRun } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
 import { deleteExpiredOutboxRows } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
@@ -33,8 +33,8 @@ export function createPublisher(options: PublisherOptions): Publisher {
 }
 
 async function runPublisher(settings: PublisherSettings, connection: ReturnType<typeof publisherConnection>, deadline: number): Promise<PublisherRunReport> {
-  // Checked before the requeue turn sends anything: NaN (an unset variable added to now) would end the run at once.
-  if (typeof deadline !== 'number' || Number.isNaN(deadline)) throw new PublisherConfigurationError(`deadline must be a time in epoch ms (or Infinity), not ${deadline}`);
+  // Checked before the requeue turn sends anything, not only by the processors' runs after it.
+  if (!isDeadline(deadline)) throw new PublisherConfigurationError(`deadline must be a time in epoch ms (or Infinity), not ${deadline}`);
   const { db } = settings;
   const tally = new RunTally();
   const subjects = capturedSubjects((subject) => connection.captured(subject));

@@ -1,5 +1,5 @@
 import { MAX_FEED_PARTITIONS, subjectProblem, subjectSyntaxProblem } from '../eventstore';
-import { isBatchSize, MAX_BATCH_SIZE } from '../processing';
+import { isBatchSize, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import type { PublisherSettings } from './publisherOptions';
@@ -8,8 +8,6 @@ import { subjectCovers } from './subjectCoverage';
 // PostgreSQL subtracts the retention from now(): one that is not a number, or is too
 // long to subtract, would fail every run's cleanup, after its publishing.
 const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * 60_000;
-// Node's timers fire at once past this: a longer timeout or lease would be none.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 // JetStream holds the window in nanoseconds, in 64 bits (about 292 years).
 const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;
 // What JetStream refuses in a stream name: whitespace, control characters, dots,
@@ -64,7 +62,7 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
     refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 characters without whitespace, control characters, ".", "*", ">", "/" or "\\"`);
   }
   // JetStream refuses a stream with a subject it cannot parse on every try, and the run would
-  // take the refusal for NATS away: nothing would ever be published, on any subject.
+  // take the refusal for NATS away: no message would ever be published, whatever its subject.
   if (settings.stream.subjects.length === 0) refuse('stream.subjects must name at least one subject');
   for (const pattern of settings.stream.subjects) {
     if (!isSubjectPattern(pattern)) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
-import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import type { RecordedEvent } from '../../core/eventstore';
+import { getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
+import { deposited, opened } from '../support/fixtures';
+import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const testDatabase = usePooledTestDatabase(4);
@@ -10,15 +10,7 @@ const testDatabase = usePooledTestDatabase(4);
 describe('an external batch that stops short at the deadline', () => {
   it('given a handler that handles its batch in steps and stops when the deadline comes, stores how far it got without counting an interruption, and the next run goes on from there', async () => {
     const db = testDatabase();
-    const streamId = uniqueStreamId();
-    const { events } = await createEventStore(db).appendToStream({
-      streamId,
-      streamType: 'account',
-      expectedVersion: 'no_stream',
-      events: [opened(), ...Array.from({ length: 11 }, (_, index) => deposited(index + 1))],
-    });
-    await untilFeedHorizonPasses(db);
-    const mine = new Set(events.map((event) => event.eventId));
+    const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 11 }, (_, index) => deposited(index + 1))]);
     const handled: number[] = [];
     // One item per step; past the deadline it starts no step, as the publisher starts no round.
     const inSteps: ExternalHandler<RecordedEvent>['handle'] = async (items, { deadline }) => {
@@ -35,7 +27,7 @@ describe('an external batch that stops short at the deadline', () => {
       name: 'stops-short',
       partitions: 1,
       batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+      source,
       failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
       handler: { mode: 'external', handle: inSteps },
     };

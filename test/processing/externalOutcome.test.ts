@@ -1,23 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
-import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import type { RecordedEvent } from '../../core/eventstore';
+import { ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
+import { deposited, opened } from '../support/fixtures';
+import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
 
 /** An external processor of one stream of two new events, whose handler answers each batch with `outcome` and counts its calls. */
 async function externalProcessor(name: string, outcome: (items: readonly RecordedEvent[]) => ExternalOutcome) {
-  const { events } = await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
-  await untilFeedHorizonPasses(db());
-  const mine = new Set(events.map((event) => event.eventId));
+  const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
   const calls = { count: 0 };
   const processor: FeedProcessor<RecordedEvent> = {
     name,
     partitions: 1,
     batchSize: 10,
-    source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+    source,
     failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
     handler: {
       mode: 'external',

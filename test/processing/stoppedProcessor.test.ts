@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, eventFeedSource, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
-import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import type { RecordedEvent } from '../../core/eventstore';
+import { BatchItemError, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
+import { deposited, opened } from '../support/fixtures';
+import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
@@ -17,14 +17,7 @@ const cases = [
 describe('a processor stopped while a batch of its drain is out', () => {
   it.each(cases)('$name: keeps what that batch did, and its partition takes no batch after it', async ({ name, mode, interrupted, kept }) => {
     const processorName = `stopped_${name.replace(/\W+/g, '_')}`;
-    const { events } = await createEventStore(db()).appendToStream({
-      streamId: uniqueStreamId(),
-      streamType: 'account',
-      expectedVersion: 'no_stream',
-      events: [opened(), deposited(1), deposited(2), deposited(3)],
-    });
-    await untilFeedHorizonPasses(db());
-    const mine = new Set(events.map((event) => event.eventId));
+    const { source, events } = await newStreamSource(db(), [opened(), deposited(1), deposited(2), deposited(3)]);
     const handled: string[] = [];
     // The first batch is out when the processor is stopped (a retired build, an operator), by another transaction.
     const handle = async (items: readonly RecordedEvent[]) => {
@@ -35,7 +28,7 @@ describe('a processor stopped while a batch of its drain is out', () => {
       name: processorName,
       partitions: 1,
       batchSize: 1,
-      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+      source,
       failurePolicy: { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 1_000 },
       handler:
         mode === 'transactional'
@@ -68,15 +61,13 @@ describe('a processor stopped while a batch of its drain is out', () => {
 
 describe('a stopped processor with a failed partition', () => {
   it('is not resumed, nor said to be, and its status says it is stopped', async () => {
-    const { events } = await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
-    await untilFeedHorizonPasses(db());
-    const mine = new Set(events.map((event) => event.eventId));
+    const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
     let failing = true;
     const processor: FeedProcessor<RecordedEvent> = {
       name: 'stopped_then_resumed',
       partitions: 1,
       batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (mine.has(event.eventId) ? event.streamId : null) }),
+      source,
       failurePolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
       handler: {
         mode: 'transactional',

@@ -89,12 +89,12 @@ function reads(sources: BrowserSources, pool: pg.Pool, midpoint: { tx: string; p
     {
       name: "a stream's events",
       browser: () => streamEvents(sources, stream(), {}),
-      sql: () => pool.query({ name: 'stream', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = $1 ORDER BY e.version LIMIT 51`, values: [stream()] }),
+      sql: () => pool.query({ name: 'stream', rowMode: 'array', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = $1 ORDER BY e.version LIMIT 51`, values: [stream()] }),
     },
     {
       name: "an aggregate's state at a version",
       browser: () => stateAtVersion(sources, stream(), { version: '5' }),
-      sql: () => pool.query({ name: 'state', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = $1 AND e.version <= 5 ORDER BY e.version`, values: [stream()] }),
+      sql: () => pool.query({ name: 'state', rowMode: 'array', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = $1 AND e.version <= 5 ORDER BY e.version`, values: [stream()] }),
     },
     {
       name: 'one event and its links',
@@ -102,13 +102,13 @@ function reads(sources: BrowserSources, pool: pg.Pool, midpoint: { tx: string; p
         if (eventIds.length === 0) eventIds = (await pool.query<{ event_id: string }>('SELECT event_id FROM events TABLESAMPLE SYSTEM (0.1) LIMIT 500')).rows.map((row) => row.event_id);
         return eventDetails(sources, eventId(), {});
       },
-      sql: () => pool.query({ name: 'event', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id = $1`, values: [eventId()] }),
+      sql: () => pool.query({ name: 'event', rowMode: 'array', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.event_id = $1`, values: [eventId()] }),
     },
     {
       name: 'a page of 50 of the feed',
       browser: () => feedPage(sources, { after: `${midpoint.tx}:${midpoint.position}`, limit: '50' }),
       // The feed's own page function, whose plan is pinned to the feed index: the fastest hand-written read of it.
-      sql: () => pool.query({ name: 'feed', text: `SELECT ${EVENT_COLUMNS} FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), 50) e`, values: [midpoint.tx, midpoint.position] }),
+      sql: () => pool.query({ name: 'feed', rowMode: 'array', text: `SELECT ${EVENT_COLUMNS} FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), 50) e`, values: [midpoint.tx, midpoint.position] }),
     },
     {
       name: "a request's story by correlation",
@@ -117,7 +117,7 @@ function reads(sources: BrowserSources, pool: pg.Pool, midpoint: { tx: string; p
       sql: () => {
         const id = correlation();
         return Promise.all([
-          pool.query({ name: 'correlation', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.metadata ? 'correlationId' AND e.metadata ->> 'correlationId' = $1 ORDER BY e.global_position`, values: [id] }),
+          pool.query({ name: 'correlation', rowMode: 'array', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.metadata ? 'correlationId' AND e.metadata ->> 'correlationId' = $1 ORDER BY e.global_position`, values: [id] }),
           pool.query({ name: 'commands', text: 'SELECT command_id, command_type, status, causation_id, created_at FROM commands WHERE correlation_id = $1', values: [id] }),
         ]);
       },
@@ -130,7 +130,7 @@ function reads(sources: BrowserSources, pool: pg.Pool, midpoint: { tx: string; p
           "SELECT DISTINCT metadata ->> 'correlationId' AS c FROM events WHERE metadata ? 'traceparent' AND substr(metadata ->> 'traceparent', 4, 32) = $1",
           [trace()],
         );
-        return pool.query({ name: 'correlation', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.metadata ? 'correlationId' AND e.metadata ->> 'correlationId' = $1 ORDER BY e.global_position`, values: [rows[0]?.c ?? ''] });
+        return pool.query({ name: 'correlation', rowMode: 'array', text: `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.metadata ? 'correlationId' AND e.metadata ->> 'correlationId' = $1 ORDER BY e.global_position`, values: [rows[0]?.c ?? ''] });
       },
     },
   ];

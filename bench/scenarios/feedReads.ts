@@ -71,10 +71,10 @@ async function scanWithBaseline(pool: pg.Pool, batchSize: number): Promise<numbe
   let after = ['0', '0'];
   let read = 0;
   for (;;) {
-    const { rows } = await pool.query<{ tx_id: string; global_position: string }>({ name: 'baseline_feed_page', text: BASELINE_FEED_SQL, values: [...after, batchSize] });
+    const { rows } = await pool.query<[globalPosition: string, txId: string, ...rest: unknown[]]>({ name: 'baseline_feed_page', text: BASELINE_FEED_SQL, values: [...after, batchSize], rowMode: 'array' });
     read += rows.length;
     const last = rows[rows.length - 1];
     if (rows.length < batchSize || last === undefined) return read;
-    after = [last.tx_id, last.global_position];
+    after = [last[1], last[0]];
   }
 }

@@ -123,15 +123,16 @@ const PAGE_SQL = `SELECT tx_id, global_position, stream_id, type, data, version,
     floor(date_part('epoch', recorded_at) * 1000 + 0.0005) AS recorded_at_ms FROM events
   WHERE (tx_id, global_position) > ($1::xid8, $2::bigint) AND stream_type = 'account' ORDER BY tx_id, global_position LIMIT $3`;
 
-interface PageRow {
-  tx_id: string;
-  global_position: string;
-  stream_id: string;
-  type: string;
-  data: { owner?: string; currency?: string; amount?: number };
-  version: number;
-  recorded_at_ms: number;
-}
+/** A page row as an array, PAGE_SQL's columns in order: the driver builds no object per row, as the store's reads do not. */
+type PageRow = [
+  txId: string,
+  globalPosition: string,
+  streamId: string,
+  type: string,
+  data: { owner?: string; currency?: string; amount?: number },
+  version: number,
+  recordedAtMs: number,
+];
 
 interface Change {
   owner?: string;
@@ -144,19 +145,19 @@ interface Change {
 
 async function baselineBatch(client: pg.PoolClient, table: string, after: readonly string[], batchSize: number): Promise<PageRow[]> {
   await client.query('BEGIN');
-  const { rows } = await client.query<PageRow>({ name: 'baseline_catch_up_page', text: PAGE_SQL, values: [...after, batchSize] });
+  const { rows } = await client.query<PageRow>({ name: 'baseline_catch_up_page', text: PAGE_SQL, values: [...after, batchSize], rowMode: 'array' });
   const changes = new Map<string, Change>();
-  for (const row of rows) {
-    const id = row.stream_id.slice('account-'.length);
-    const recordedAt = new Date(row.recorded_at_ms);
-    const change = changes.get(id) ?? { delta: 0, closed: false, version: row.version, updatedAt: recordedAt };
+  for (const [, , streamId, type, data, version, recordedAtMs] of rows) {
+    const id = streamId.slice('account-'.length);
+    const recordedAt = new Date(recordedAtMs);
+    const change = changes.get(id) ?? { delta: 0, closed: false, version, updatedAt: recordedAt };
     changes.set(id, change);
-    change.version = row.version;
+    change.version = version;
     change.updatedAt = recordedAt;
-    if (row.type === 'AccountOpened') Object.assign(change, { owner: row.data.owner, currency: row.data.currency });
-    else if (row.type === 'MoneyDeposited') change.delta += row.data.amount ?? 0;
-    else if (row.type === 'MoneyWithdrawn') change.delta -= row.data.amount ?? 0;
-    else if (row.type === 'AccountClosed') change.closed = true;
+    if (type === 'AccountOpened') Object.assign(change, { owner: data.owner, currency: data.currency });
+    else if (type === 'MoneyDeposited') change.delta += data.amount ?? 0;
+    else if (type === 'MoneyWithdrawn') change.delta -= data.amount ?? 0;
+    else if (type === 'AccountClosed') change.closed = true;
   }
   const all = [...changes];
   const opened = all.filter(([, change]) => change.owner !== undefined);
@@ -175,7 +176,7 @@ async function baselineBatch(client: pg.PoolClient, table: string, after: readon
     [all.map(([id]) => id), all.map(([, c]) => c.delta), all.map(([, c]) => c.closed), all.map(([, c]) => c.version), all.map(([, c]) => c.updatedAt)],
   );
   const last = rows[rows.length - 1];
-  if (last) await client.query('UPDATE baseline_checkpoint SET tx_id = $1, position = $2', [last.tx_id, last.global_position]);
+  if (last) await client.query('UPDATE baseline_checkpoint SET tx_id = $1, position = $2', [last[0], last[1]]);
   await client.query('COMMIT');
   return rows;
 }
@@ -197,7 +198,7 @@ async function measureBaseline(url: string, round: number, total: number, batchS
         applied += rows.length;
         const last = rows[rows.length - 1];
         if (!last || rows.length < batchSize) break;
-        after = [last.tx_id, last.global_position];
+        after = [last[0], last[1]];
       }
       const throughput = throughputSince(total);
       if (applied !== total) throw new Error(`the baseline applied ${applied} events, expected ${total}`);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import type { EventRow, EventShape, EventUpcaster, JsonValue, UpcastableEvent } from '../eventstore';
+import type { EventMetadata, EventShape, NullsOf, EventUpcaster, JsonValue, UpcastableEvent } from '../eventstore';
 import type { Aggregate, CommandShape } from './defineAggregate';
 
 export interface LoadedAggregate<State> {
@@ -11,14 +11,14 @@ export interface LoadedAggregate<State> {
   snapshotVersion: number;
 }
 
-/** The event columns the fold needs: row parsing dominates long loads, so only these are read. */
-type EventColumns = Pick<EventRow, 'version' | 'event_id' | 'type' | 'schema_version' | 'data' | 'metadata'>;
+/** The event columns the fold needs, read as an array (row parsing dominates long loads): LOAD_SQL's after the snapshot's two. */
+type EventColumns = [version: number, eventId: string, type: string, schemaVersion: number, data: object, metadata: EventMetadata];
 
 /** A snapshot column pair, and either an event or (for a stream with nothing past its snapshot) nulls. */
-type LoadRow = { snapshot_version: number | null; snapshot_state: JsonValue | null } & (
-  | EventColumns
-  | { [Column in keyof EventColumns]: null }
-);
+type LoadRow =
+  | [snapshotVersion: number | null, snapshotState: JsonValue | null, ...EventColumns]
+  | [snapshotVersion: number | null, snapshotState: JsonValue | null, ...NullsOf<EventColumns>];
+const hasEvent = (row: LoadRow): row is [number | null, JsonValue | null, ...EventColumns] => row[3] !== null;
 
 // One round trip: the usable snapshot (if any) and every event after it. The
 // snapshot's state rides only on the first row, so it is parsed once. Only the
@@ -32,13 +32,13 @@ const LOAD_SQL = `
   LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version > coalesce(snap.version, 0)
   ORDER BY e.version`;
 
-const toUpcastable = (row: EventColumns): UpcastableEvent & { version: number } => ({
-  eventId: row.event_id,
-  version: row.version,
-  type: row.type,
-  schemaVersion: row.schema_version,
-  data: row.data,
-  metadata: row.metadata,
+const toUpcastable = (row: [number | null, JsonValue | null, ...EventColumns]): UpcastableEvent & { version: number } => ({
+  eventId: row[3],
+  version: row[2],
+  type: row[4],
+  schemaVersion: row[5],
+  data: row[6],
+  metadata: row[7],
 });
 
 /** Loads an aggregate's state: its latest usable snapshot plus the newer events, upcast. */
@@ -50,15 +50,15 @@ export async function loadAggregate<State, Event extends EventShape, Command ext
 ): Promise<LoadedAggregate<State>> {
   const streamId = aggregate.streamId(id);
   const policy = aggregate.snapshots;
-  const { rows } = await db.query<LoadRow>(LOAD_SQL, [streamId, policy?.schemaVersion ?? 0]);
-  const first = rows[0];
+  const { rows } = await db.query<LoadRow>(LOAD_SQL, [streamId, policy?.schemaVersion ?? 0], { rowMode: 'array' });
+  const [snapshotAt, snapshotState] = rows[0] ?? [null, null];
   let state = aggregate.initialState();
   let snapshotVersion = 0;
-  if (policy && first?.snapshot_version != null && first.snapshot_state !== null) {
-    snapshotVersion = first.snapshot_version;
-    state = policy.fromJson ? policy.fromJson(first.snapshot_state) : (first.snapshot_state as State);
+  if (policy && snapshotAt !== null && snapshotState !== null) {
+    snapshotVersion = snapshotAt;
+    state = policy.fromJson ? policy.fromJson(snapshotState) : (snapshotState as State);
   }
-  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toUpcastable(row))]));
+  const events = rows.flatMap((row) => (hasEvent(row) ? [upcaster.upcast(toUpcastable(row))] : []));
   // A stream of this aggregate's type holds its events; an unknown type is refused by `apply`.
   state = aggregate.apply(state, events as unknown as Event[]);
   const version = events[events.length - 1]?.version ?? snapshotVersion;

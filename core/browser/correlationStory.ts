@@ -1,4 +1,4 @@
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from '../eventstore';
+import { EVENT_COLUMNS, toRecordedEvent, type EventTuple } from '../eventstore';
 import { BrowserInputError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView, type EventView } from './eventView';
@@ -64,7 +64,7 @@ function causationTree(commands: readonly CommandRow[], events: readonly EventVi
 /** `GET /browser/api/correlations/{correlationId}`: every command and event of one request, in order, and as a causation tree. */
 export async function correlationStory(sources: BrowserSources, correlationId: string) {
   const [{ rows: eventRows }, { rows: commands }] = await Promise.all([
-    sources.db.query<EventRow>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_events' }),
+    sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_events', rowMode: 'array' }),
     sources.db.query<CommandRow>(COMMANDS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_commands' }),
   ]);
   if (eventRows.length === 0 && commands.length === 0) throw new BrowserNotFoundError('CORRELATION_NOT_FOUND', `Nothing carries the correlation id ${correlationId}`, { correlationId });

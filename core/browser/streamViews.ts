@@ -1,5 +1,5 @@
 import * as z from '../schema';
-import { EVENT_COLUMNS, MAX_STREAM_VERSION, toRecordedEvent, type EventRow } from '../eventstore';
+import { EVENT_COLUMNS, MAX_STREAM_VERSION, toRecordedEvent, type EventTuple } from '../eventstore';
 import { BrowserInputError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView, type EventView } from './eventView';
@@ -55,7 +55,7 @@ export async function streamEvents(sources: BrowserSources, streamId: string, qu
   const from = decodeCursor(parsed.cursor, z.object({ from: Version }))?.from ?? parsed.from ?? 1;
   const to = parsed.to ?? MAX_STREAM_VERSION;
   if (from > to) throw new BrowserInputError('INVALID_RANGE', `from (${String(from)}) is after to (${String(to)})`, { from, to });
-  const { rows } = await sources.db.query<EventRow>(STREAM_EVENTS_SQL, [streamId, from, to, parsed.limit + 1], { name: 'browser_stream_events' });
+  const { rows } = await sources.db.query<EventTuple>(STREAM_EVENTS_SQL, [streamId, from, to, parsed.limit + 1], { name: 'browser_stream_events', rowMode: 'array' });
   if (rows.length === 0 && !(await streamExists(sources, streamId))) throw new BrowserNotFoundError('STREAM_NOT_FOUND', `No stream ${streamId}`, { streamId });
   const events: EventView[] = rows.slice(0, parsed.limit).map((row) => eventView(toRecordedEvent(row), sources.upcaster, parsed.original === 'true'));
   const last = events.at(-1);
@@ -72,15 +72,16 @@ const STATE_EVENTS_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_i
 /** `GET /browser/api/streams/{streamId}/state?version=`: the aggregate's state as of a version, folded by its own definition. */
 export async function stateAtVersion(sources: BrowserSources, streamId: string, query: Record<string, string | undefined>) {
   const parsed = parseQuery(z.object({ version: z.optional(Version) }), query);
-  const { rows } = await sources.db.query<EventRow>(STATE_EVENTS_SQL, [streamId, parsed.version ?? MAX_STREAM_VERSION], { name: 'browser_state_events' });
+  const { rows } = await sources.db.query<EventTuple>(STATE_EVENTS_SQL, [streamId, parsed.version ?? MAX_STREAM_VERSION], { name: 'browser_state_events', rowMode: 'array' });
   const first = rows[0];
   if (!first) throw new BrowserNotFoundError('STREAM_NOT_FOUND', `No stream ${streamId}`, { streamId });
   const head = await streamHead(sources, streamId);
   if (parsed.version !== undefined && parsed.version > head) throw new BrowserInputError('INVALID_VERSION', `The stream is at version ${String(head)}`, { version: parsed.version, streamVersion: head });
-  const aggregate = sources.aggregates.find((candidate) => candidate.streamType === first.stream_type);
-  if (!aggregate) throw new BrowserNotFoundError('NO_AGGREGATE', `No aggregate of the service folds ${first.stream_type} streams`, { streamType: first.stream_type });
+  const streamType = first[3];
+  const aggregate = sources.aggregates.find((candidate) => candidate.streamType === streamType);
+  if (!aggregate) throw new BrowserNotFoundError('NO_AGGREGATE', `No aggregate of the service folds ${streamType} streams`, { streamType });
   const events = rows.map((row) => sources.upcaster.upcast(toRecordedEvent(row)));
-  return { streamId, streamType: first.stream_type, version: events.length, streamVersion: head, state: aggregate.apply(aggregate.initialState(), events) };
+  return { streamId, streamType, version: events.length, streamVersion: head, state: aggregate.apply(aggregate.initialState(), events) };
 }
 
 async function streamHead(sources: BrowserSources, streamId: string): Promise<number> {

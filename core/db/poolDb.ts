@@ -8,8 +8,15 @@ export interface PgCompatiblePool {
   end(): Promise<void>;
 }
 
+interface PgQueryConfig {
+  text: string;
+  values: unknown[];
+  name?: string;
+  rowMode?: 'array';
+}
+
 interface PgCompatibleClient {
-  query(query: string | { name: string; text: string; values: unknown[] }, params?: unknown[]): Promise<PgCompatibleResult>;
+  query(query: string | PgQueryConfig, params?: unknown[]): Promise<PgCompatibleResult>;
   release(destroy?: boolean | Error): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
@@ -51,8 +58,10 @@ const asError = (error: unknown) => (error instanceof Error ? error : new Error(
 function queryableOf(send: SendQuery, prepared: boolean): Queryable {
   return {
     async query<Row extends object>(text: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<Row>> {
-      const values = [...params];
-      const result = await (prepared && options.name ? send({ name: options.name, text, values }) : send(text, values));
+      const config: PgQueryConfig = { text, values: [...params] };
+      if (prepared && options.name) config.name = options.name;
+      if (options.rowMode) config.rowMode = options.rowMode;
+      const result = await send(config);
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
   };

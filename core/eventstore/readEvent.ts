@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
 import { EventValidationError } from './errors';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
+import { EVENT_COLUMNS, toRecordedEvent, type EventTuple } from './eventRow';
 import type { EventShape, RecordedEvent } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
@@ -16,7 +16,7 @@ export async function readEvent<E extends EventShape = EventShape>(
   if (!isUuid(eventId)) {
     throw new EventValidationError([{ path: 'eventId', message: 'event id must be a UUID' }]);
   }
-  const { rows } = await db.query<EventRow>(READ_EVENT_SQL, [eventId], { name: 'read_event' });
+  const { rows } = await db.query<EventTuple>(READ_EVENT_SQL, [eventId], { name: 'read_event', rowMode: 'array' });
   const row = rows[0];
   return row ? (upcaster.upcast(toRecordedEvent(row)) as RecordedEvent<E>) : null;
 }

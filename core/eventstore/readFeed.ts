@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
 import { checkpointAfterPage, isStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { EventValidationError } from './errors';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
+import { EVENT_COLUMNS, toRecordedEvent, type EventTuple } from './eventRow';
 import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
@@ -10,8 +10,9 @@ export const DEFAULT_FEED_BATCH_SIZE = 500;
 export const MAX_FEED_BATCH_SIZE = 10_000;
 export const MAX_FEED_PARTITIONS = 1024;
 
-/** An event, or (after a short filtered page) the visible head's position alone. */
-type FeedRow = EventRow | { tx_id: string; global_position: string; event_id: null };
+/** A filtered page's closing row: the visible head's position, and no event. */
+type HeadTuple = [globalPosition: string, txId: string, ...null[]];
+const isHead = (row: EventTuple | HeadTuple): row is HeadTuple => row[5] === null;
 
 // Only transactions below the snapshot's xmin are read: every one of them has
 // committed or aborted, and any transaction that commits later has a larger id,
@@ -69,7 +70,7 @@ export async function readFeed<E extends EventShape = EventShape>(
   const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;
   const cursor = [after.txId.toString(), after.position.toString()];
   const { rows } = filtered
-    ? await db.query<FeedRow>(READ_FILTERED_FEED_SQL, [
+    ? await db.query<EventTuple | HeadTuple>(READ_FILTERED_FEED_SQL, [
         ...cursor,
         // Renamed event types are stored under their old names too: filter on all of them.
         options.eventTypes ? options.eventTypes.flatMap((type) => upcaster.storedTypesOf(type)) : null,
@@ -77,16 +78,16 @@ export async function readFeed<E extends EventShape = EventShape>(
         batchSize,
         partition?.count ?? null,
         partition?.index ?? null,
-      ], { name: 'read_feed_filtered' })
-    : await db.query<FeedRow>(READ_FEED_SQL, [...cursor, batchSize], { name: 'read_feed' });
+      ], { name: 'read_feed_filtered', rowMode: 'array' })
+    : await db.query<EventTuple>(READ_FEED_SQL, [...cursor, batchSize], { name: 'read_feed', rowMode: 'array' });
   const wanted = options.eventTypes ? new Set(options.eventTypes) : undefined;
   const events: RecordedEvent[] = [];
   let stored = 0;
   let last: RecordedEvent | undefined;
   let visibleHead: Checkpoint | undefined;
   for (const row of rows) {
-    if (row.event_id === null) {
-      visibleHead = { txId: BigInt(row.tx_id), position: BigInt(row.global_position) };
+    if (isHead(row)) {
+      visibleHead = { txId: BigInt(row[1]), position: BigInt(row[0]) };
       continue;
     }
     last = toRecordedEvent(row);

@@ -1,15 +1,17 @@
 import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, StreamNotFoundError, type ValidationIssue } from './errors';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './eventRow';
+import { EVENT_COLUMNS, toRecordedEvent, type EventTuple, type NoEventTuple } from './eventRow';
 import type { EventShape, ReadStreamOptions, StreamSlice } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
-type SliceRow = { current_version: number; current_type: string } & (EventRow | { [K in keyof EventRow]: null });
+/** The slice's event (none when the stream has no event in the range), then the stream's newest version and its type. */
+type SliceRow = [...EventTuple, currentVersion: number, currentType: string] | [...NoEventTuple, currentVersion: number, currentType: string];
+const hasEvent = (row: SliceRow): row is [...EventTuple, number, string] => row[5] !== null;
 
 // One round trip: the stream's newest event (which proves the stream exists) joined to the slice.
 const READ_STREAM_SQL = `
-  SELECT h.version AS current_version, h.stream_type AS current_type, ${EVENT_COLUMNS}
+  SELECT ${EVENT_COLUMNS}, h.version AS current_version, h.stream_type AS current_type
   FROM (SELECT version, stream_type FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1) AS h
   LEFT JOIN events e ON e.stream_id = $1 AND e.version BETWEEN $2 AND $3
   ORDER BY e.version`;
@@ -39,14 +41,14 @@ export async function readStream<E extends EventShape = EventShape>(
   if (unstorable.length > 0) throw new EventValidationError(unstorable);
   const from = versionBound(options.fromVersion, 'fromVersion', 1);
   const to = versionBound(options.toVersion, 'toVersion', MAX_STREAM_VERSION);
-  const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to]);
+  const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to], { rowMode: 'array' });
   const first = rows[0];
   if (!first) throw new StreamNotFoundError(streamId);
-  const events = rows.flatMap((row) => (row.event_id === null ? [] : [upcaster.upcast(toRecordedEvent(row))]));
+  const events = rows.flatMap((row) => (hasEvent(row) ? [upcaster.upcast(toRecordedEvent(row))] : []));
   return {
     streamId,
-    streamType: first.current_type,
-    streamVersion: first.current_version,
+    streamType: first[12],
+    streamVersion: first[11],
     events: events as StreamSlice<E>['events'],
   };
 }

@@ -92,6 +92,16 @@ describeOnEachDriver('the Db port', (context) => {
     expect(prepared.rows[0]?.n).toBe(context().driver === 'pg' ? 1 : 0);
   });
 
+  it('returns rows as arrays of their values, in the select list\'s order, when asked, also named and in a transaction', async () => {
+    const db = context().connect(1);
+    const sql = "SELECT $1::text AS label, 2::bigint AS big, '{\"a\":1}'::jsonb AS doc, NULL::int AS nothing";
+    expect((await db.query<[string, string, object, null]>(sql, ['x'], { rowMode: 'array' })).rows).toEqual([['x', '2', { a: 1 }, null]]);
+    expect((await db.query<[string, string, object, null]>(sql, ['y'], { name: 'as_array', rowMode: 'array' })).rows).toEqual([['y', '2', { a: 1 }, null]]);
+    const inTransaction = await db.transaction((tx) => tx.query<[number]>('SELECT n FROM generate_series(1, 3) AS n ORDER BY n', [], { rowMode: 'array' }));
+    expect(inTransaction.rows).toEqual([[1], [2], [3]]);
+    expect((await db.query<{ label: string }>(sql, ['z'], { name: 'as_array' })).rows).toEqual([{ label: 'z', big: '2', doc: { a: 1 }, nothing: null }]);
+  });
+
   it('exposes SQLSTATE codes of server errors', async () => {
     const error = await context().db.query('SELECT 1/0').catch((caught: unknown) => caught);
     expect(asDatabaseError(error)).toMatchObject({ code: '22012' });

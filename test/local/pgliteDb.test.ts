@@ -81,6 +81,14 @@ describe('the event store on PGlite in memory', () => {
     expect(typeof raw.rows[0]?.global_position).toBe('string');
   });
 
+  it('returns rows as arrays of their values, with and without parameters, also in a transaction, as on pg', async () => {
+    const sql = "SELECT 2::bigint AS big, '{\"a\":1}'::jsonb AS doc, NULL::int AS nothing";
+    expect((await db.query<[string, object, null]>(sql, [], { rowMode: 'array' })).rows).toEqual([['2', { a: 1 }, null]]);
+    expect((await db.query<[string, string]>('SELECT $1::text, 3::bigint', ['x'], { rowMode: 'array' })).rows).toEqual([['x', '3']]);
+    const inTransaction = await db.transaction((tx) => tx.query<[number]>('SELECT n FROM generate_series(1, $1::int) AS n ORDER BY n', [2], { rowMode: 'array' }));
+    expect(inTransaction.rows).toEqual([[1], [2]]);
+  });
+
   it('follows the feed by checkpoint, in pages, with filters, up to an append\'s checkpoint', async () => {
     const streamId = uniqueStreamId();
     const last = await append({ streamId, expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2)] });

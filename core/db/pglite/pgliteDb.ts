@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type { Db, Queryable, QueryResult } from '../Db';
+import type { Db, Queryable, QueryOptions, QueryResult } from '../Db';
 import { lockDataDir, type DataDirLock } from './dataDirLock';
 import { NODE_POSTGRES_PARSERS, toPgliteParam } from './pgliteValues';
 import { createTransactionScope } from './transactionScope';
@@ -52,15 +52,16 @@ async function start(options: PgliteDbOptions): Promise<Started> {
   }
 }
 
-async function run<Row extends object>(target: Target, text: string, params: readonly unknown[]): Promise<QueryResult<Row>> {
+async function run<Row extends object>(target: Target, text: string, params: readonly unknown[], options: QueryOptions = {}): Promise<QueryResult<Row>> {
+  const mode = options.rowMode ? { rowMode: options.rowMode } : undefined;
   if (params.length === 0) {
     // As node-postgres does without parameters, use the simple protocol, which accepts
     // several statements in one call (a migration file); the last statement's rows are returned.
-    const results = await target.exec(text);
+    const results = await target.exec(text, mode);
     const last = results[results.length - 1];
     return { rows: (last?.rows ?? []) as Row[], rowCount: last?.rowCount ?? 0 };
   }
-  const result = await target.query<Row>(text, params.map(toPgliteParam));
+  const result = await target.query<Row>(text, params.map(toPgliteParam), mode);
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }
 
@@ -81,13 +82,13 @@ export function createPgliteDb(options: PgliteDbOptions = {}): PgliteDb {
   let closed: Promise<void> | undefined;
 
   const queryableOf = (target: Target): Queryable => ({
-    query: <Row extends object>(text: string, params: readonly unknown[] = []) => run<Row>(target, text, params),
+    query: <Row extends object>(text: string, params: readonly unknown[] = [], options?: QueryOptions) => run<Row>(target, text, params, options),
   });
 
   return {
-    async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+    async query<Row extends object>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<Row>> {
       scope.assertOutside('db.query');
-      return run<Row>(await started, text, params);
+      return run<Row>(await started, text, params, options);
     },
     async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
       scope.assertOutside('db.transaction');

@@ -1,6 +1,6 @@
 /**
  * Makes PGlite read and write values the way node-postgres does, so code (and
- * row types such as the event store's `EventRow`) written against the `pg`
+ * row types such as the event store's `EventTuple`) written against the `pg`
  * adapter sees the same JavaScript values on PGlite.
  */
 

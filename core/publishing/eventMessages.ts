@@ -20,30 +20,28 @@ export interface EventMessage {
   settledBefore: boolean;
 }
 
-interface MessageRow {
-  tx_id: string;
-  global_position: string;
-  event_id: string;
-  stream_id: string;
-  stream_type: string;
-  type: string;
-  schema_version: number;
-  version: number;
-  payload: string;
-  correlation_id: string | null;
-  causation_id: string | null;
-  command_id: string | null;
-  traceparent: string | null;
-  tracestate: string | null;
-  settled_before: boolean;
-}
+/** A message's row, read as an array: MESSAGE_COLUMNS' values in order, then whether it is settled already. */
+type MessageTuple = [
+  txId: string,
+  globalPosition: string,
+  eventId: string,
+  streamId: string,
+  streamType: string,
+  type: string,
+  schemaVersion: number,
+  version: number,
+  payload: string,
+  correlationId: string | null,
+  causationId: string | null,
+  commandId: string | null,
+  traceparent: string | null,
+  tracestate: string | null,
+  settledBefore: boolean,
+];
 
-/** A short page's last row: the visible head's position, nothing else. */
-interface HeadRow {
-  tx_id: string;
-  global_position: string;
-  event_id: null;
-}
+/** A short page's last row: the visible head's position, and no event. */
+type HeadTuple = [txId: string, globalPosition: string, ...(null | boolean)[]];
+const isHead = (row: MessageTuple | HeadTuple): row is HeadTuple => row[2] === null;
 
 // The body is the event's envelope, byte for byte as json_build_object writes it
 // (the outbox wrote the same). It is concatenated instead: json_build_object looks
@@ -83,38 +81,49 @@ const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
   FROM events e WHERE e.event_id = ANY ($1::uuid[])
   ORDER BY e.tx_id, e.global_position`;
 
-function headersOf(row: MessageRow): Record<string, string> {
+// The optional headers, by their column in MessageTuple.
+const OPTIONAL_HEADERS = [
+  ['Correlation-Id', 9],
+  ['Causation-Id', 10],
+  ['Command-Id', 11],
+  ['traceparent', 12],
+  ['tracestate', 13],
+] as const;
+
+function headersOf(row: MessageTuple): Record<string, string> {
   const headers: Record<string, string> = {
-    'Event-Id': row.event_id,
-    'Event-Type': row.type,
-    'Event-Schema-Version': String(row.schema_version),
-    'Stream-Id': row.stream_id,
-    'Stream-Type': row.stream_type,
-    'Stream-Version': String(row.version),
+    'Event-Id': row[2],
+    'Event-Type': row[5],
+    'Event-Schema-Version': String(row[6]),
+    'Stream-Id': row[3],
+    'Stream-Type': row[4],
+    'Stream-Version': String(row[7]),
   };
-  const optional = { 'Correlation-Id': row.correlation_id, 'Causation-Id': row.causation_id, 'Command-Id': row.command_id, traceparent: row.traceparent, tracestate: row.tracestate };
-  for (const [name, value] of Object.entries(optional)) if (value !== null) headers[name] = value;
+  for (const [name, column] of OPTIONAL_HEADERS) {
+    const value = row[column];
+    if (value !== null) headers[name] = value;
+  }
   return headers;
 }
 
-function toMessage(row: MessageRow): EventMessage {
+function toMessage(row: MessageTuple): EventMessage {
   return {
-    txId: BigInt(row.tx_id),
-    position: BigInt(row.global_position),
-    eventId: row.event_id,
-    streamId: row.stream_id,
-    streamType: row.stream_type,
-    type: row.type,
-    payload: row.payload,
+    txId: BigInt(row[0]),
+    position: BigInt(row[1]),
+    eventId: row[2],
+    streamId: row[3],
+    streamType: row[4],
+    type: row[5],
+    payload: row[8],
     headers: headersOf(row),
-    settledBefore: row.settled_before,
+    settledBefore: row[14],
   };
 }
 
 /** The messages of these events, in feed order, for sending requeued ones again. */
 export async function eventMessagesById(db: Queryable, eventIds: readonly string[]): Promise<EventMessage[]> {
   if (eventIds.length === 0) return [];
-  const { rows } = await db.query<MessageRow>(BY_ID_SQL, [eventIds]);
+  const { rows } = await db.query<MessageTuple>(BY_ID_SQL, [eventIds], { rowMode: 'array' });
   return rows.map(toMessage);
 }
 
@@ -129,16 +138,16 @@ const plainFeed = eventFeedSource({ upcaster: NO_UPCASTING });
 export function eventMessages(): FeedSource<EventMessage> {
   return {
     async read(db, { after, limit, partition }) {
-      const { rows } = await db.query<MessageRow | HeadRow>(
+      const { rows } = await db.query<MessageTuple | HeadTuple>(
         PAGE_SQL,
         // One partition holds every stream: no hash to compute per event.
         [after.txId.toString(), after.position.toString(), limit, ...(partition.count === 1 ? [null, null] : [partition.count, partition.index])],
-        { name: 'publisher_event_page' },
+        { name: 'publisher_event_page', rowMode: 'array' },
       );
       const items: EventMessage[] = [];
       let visibleHead: Checkpoint | undefined;
       for (const row of rows) {
-        if (row.event_id === null) visibleHead = { txId: BigInt(row.tx_id), position: BigInt(row.global_position) };
+        if (isHead(row)) visibleHead = { txId: BigInt(row[0]), position: BigInt(row[1]) };
         else items.push(toMessage(row));
       }
       const last = items[items.length - 1];

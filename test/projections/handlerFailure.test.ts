@@ -97,6 +97,8 @@ describe('a handler that keeps failing', () => {
   it('marks its partition failed after the configured attempts, stopping only that partition, until resumed', async () => {
     const { db, store } = context();
     const appended = await appendAcrossStreams(store, Array.from({ length: 12 }, (_, index) => `stream-${index}`), 6, 6);
+    // Every event in the runs' reach, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(db);
     const poison = appended.eventIds[20];
     const broken = recordingProjection({ name: 'failing_always', partitions: 4, failOn: (event) => event.eventId === poison });
     const projector = createProjector({ db, projections: [broken], failurePolicy: fastRetries });
@@ -144,6 +146,8 @@ describe('a handler whose error says more than usual', () => {
   it('with a NUL in its text (a binary body quoted, say) is counted like any other, and its partition fails after the attempts', async () => {
     const { db, store } = context();
     const appended = await appendAcrossStreams(store, ['acc-nul'], 3, 3);
+    // Every event in the runs' reach, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(db);
     const poison = appended.eventIds[1];
     const broken = recordingProjection({ name: 'nul_in_error', failOn: (event) => event.eventId === poison, failWith: () => new Error('upstream said \u0000\u0001') });
     const projector = createProjector({ db, projections: [broken], failurePolicy: fastRetries });
@@ -159,6 +163,8 @@ describe('a handler whose error says more than usual', () => {
   it('as a BatchItemError asking to be retried until it passes is retried past the policy’s attempts, never failed', async () => {
     const { db, store } = context();
     const appended = await appendAcrossStreams(store, ['acc-later'], 2, 2);
+    // Every event in the runs' reach, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(db);
     const waiting = appended.eventIds[0];
     const broken = recordingProjection({
       name: 'waits_for_reference_data',

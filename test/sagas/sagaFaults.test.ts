@@ -44,6 +44,8 @@ describe('the transfer saga under faults, on PostgreSQL', () => {
     await open('k1-from', 100);
     await open('k1-to', 0);
     await requestTransfer('k1', 'k1-from', 'k1-to', 25);
+    // The child's one run must see the request, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(bank().db);
     const child = startSagaChild(bank().database.url, 'after-commit');
     expect((await child.exited).signal).toBe('SIGKILL');
     expect(await statusOf('k1')).toBe('running');

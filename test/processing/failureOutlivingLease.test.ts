@@ -35,6 +35,10 @@ describe('a transactional batch that fails after outliving its lease', () => {
     const source = eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (wanted.has(event.eventId) ? event.streamId : null) });
 
     let runsOnB = 0;
+    let batchStartedOnA: () => void = () => undefined;
+    const aInItsBatch = new Promise<void>((resolve) => {
+      batchStartedOnA = resolve;
+    });
     const processorOn = (handle: FeedProcessor<RecordedEvent>['handler']): FeedProcessor<RecordedEvent> => ({
       name: 'failure_window',
       partitions: 1,
@@ -46,6 +50,7 @@ describe('a transactional batch that fails after outliving its lease', () => {
     const onA = processorOn({
       mode: 'transactional',
       async handle(items) {
+        batchStartedOnA();
         await sleep(SLOW_BATCH_MS);
         // Other work of the same instance queues for its one pooled connection (another partition's
         // drain, a saga step): it gets the connection when this batch rolls back, before the
@@ -66,8 +71,8 @@ describe('a transactional batch that fails after outliving its lease', () => {
     // B polls like a nudged invocation would, every few milliseconds, until A's run ends.
     const a = { done: false };
     const polling = (async () => {
-      // A holds the lease first.
-      await sleep(200);
+      // A holds the lease first, and is in its batch.
+      await aInItsBatch;
       while (!a.done) {
         await runFeedProcessor(onB, { db: dbB, holder: `B`, leaseTtlMs: 60_000, deadline: Date.now() + 5_000, concurrency: 1 });
         await sleep(5);

@@ -56,6 +56,16 @@ const reminder = defineSaga<Extract<OrderEvent, { type: 'OrderOpened' }>, { remi
   timeouts: { Remind: () => ({ state: { reminded: true }, outcome: 'complete' }) },
 });
 
+/** Waits until `holder` holds the sweepers' watch (its lease), for at most 10 s. */
+async function untilWatching(db: Db, holder: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    const { rows } = await db.query("SELECT 1 FROM partition_leases WHERE lease_group = 'saga-sweeper' AND holder = $1 AND expires_at > now()", [holder]);
+    if (rows.length > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`${holder} never took the watch`);
+}
+
 describe('saga instances on PostgreSQL', () => {
   let database: TestDatabase;
   let db: Db;
@@ -146,7 +156,8 @@ describe('saga instances on PostgreSQL', () => {
     const dueAt = new Date(scheduled?.timeouts[0]?.dueAt ?? 0).getTime();
 
     const watching = runtime.watch({ holder: 'watcher-a', deadline: Date.now() + 4_000, pollMs: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Once watcher-a holds the watch: on a loaded runner its first sweep can take a while.
+    await untilWatching(db, 'watcher-a');
     expect(await runtime.watch({ holder: 'watcher-b', deadline: Date.now() + 4_000, pollMs: 100 })).toMatchObject({ watched: false, fired: 0 });
     // Orders opened earlier in this file started reminders too: each fires.
     const watched = await watching;

@@ -125,7 +125,7 @@ describe('a parked message across publisher instances', () => {
   it('given a requeue turn that outlives its lease (a publish timeout longer than half of it), when another instance takes the turn and is refused the message too, then the one requeue counts one refusal and one parking', async () => {
     const h = await harness();
     const silentSubject = `${h.subjectPrefix}silent.requeued`;
-    await silentSubscriber(h, silentSubject);
+    const heard = await silentSubscriber(h, silentSubject);
     const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     const messageId = events[0]?.eventId ?? '';
     await untilFeedHorizonPasses(h.db);
@@ -136,8 +136,9 @@ describe('a parked message across publisher instances', () => {
 
     const options = { partitions: 1, leaseTtlMs: 1_000, publishTimeoutMs: 2_500 };
     const first = h.publisher(options).run({ deadline: Date.now() + 10_000 });
-    // The first turn's lease ran out (1 s) while its one round waits until 2.5 s.
-    await new Promise((resolve) => setTimeout(resolve, 1_400));
+    // The first turn's lease runs out (1 s after it was taken, before the send) while its one round waits 2.5 s from the send.
+    while (heard.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
     const second = h.publisher(options).run({ deadline: Date.now() + 10_000 });
     const reports = await Promise.all([first, second]);
 

@@ -126,7 +126,7 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
       expect(await requeueParkedMessage(h.db, held.middleId)).toBe(true);
       expect(await requeueParkedMessage(h.db, stored.middleId)).toBe(true);
 
-      expect(await publisher.run({ deadline: Date.now() + 500 })).toMatchObject({ requeued: 1 });
+      expect(await publisher.run({ deadline: Date.now() + 2_000 })).toMatchObject({ requeued: 1 });
       expect(await versionsOf(h, stored.streamId)).toEqual([1, 3, 2]);
       const parked = await listParkedMessages(h.db);
       expect(parked).toMatchObject([{ messageId: held.middleId }]);

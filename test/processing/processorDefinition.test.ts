@@ -5,18 +5,22 @@ import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(2);
 
+/** A valid processor with what a spec changes. */
+const base = (overrides: Partial<FeedProcessor<RecordedEvent>>): FeedProcessor<RecordedEvent> => ({
+  name: 'checked_definition',
+  partitions: 1,
+  batchSize: 10,
+  source: eventFeedSource({ upcaster: NO_UPCASTING }),
+  failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+  handler: { mode: 'transactional', handle: () => Promise.resolve() },
+  ...overrides,
+});
+
 describe('a processor’s definition', () => {
   it('is refused with a batch size that is not a whole number from 1 to a PostgreSQL integer’s maximum, before anything is registered or leased', async () => {
     for (const batchSize of [0, -5, 2.5, Number.NaN, 2 ** 31]) {
       const name = `bad_batch_${String(batchSize)}`;
-      const processor: FeedProcessor<RecordedEvent> = {
-        name,
-        partitions: 1,
-        batchSize,
-        source: eventFeedSource({ upcaster: NO_UPCASTING }),
-        failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-        handler: { mode: 'external', handle: (items) => Promise.resolve({ done: items.length }) },
-      };
+      const processor = base({ name, batchSize, handler: { mode: 'external', handle: (items) => Promise.resolve({ done: items.length }) } });
 
       const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 });
 
@@ -28,14 +32,7 @@ describe('a processor’s definition', () => {
   });
 
   it('is refused with a batch size larger than its source reads, the feed’s 10,000, before anything is registered', async () => {
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'feed_batch_too_large',
-      partitions: 1,
-      batchSize: 10_001,
-      source: eventFeedSource({ upcaster: NO_UPCASTING }),
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-      handler: { mode: 'transactional', handle: () => Promise.resolve() },
-    };
+    const processor = base({ name: 'feed_batch_too_large', batchSize: 10_001 });
 
     const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 });
 
@@ -45,15 +42,6 @@ describe('a processor’s definition', () => {
   });
 
   describe('is refused with a ProcessorDefinitionError, before anything is registered or leased', () => {
-    const base = (overrides: Partial<FeedProcessor<RecordedEvent>>): FeedProcessor<RecordedEvent> => ({
-      name: 'checked_definition',
-      partitions: 1,
-      batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING }),
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-      handler: { mode: 'transactional', handle: () => Promise.resolve() },
-      ...overrides,
-    });
     const cases: [string, FeedProcessor<RecordedEvent>, number, string][] = [
       ['0 partitions', base({ name: 'zero_partitions', partitions: 0 }), 1, 'partitions'],
       ['1,025 partitions', base({ name: 'too_many_partitions', partitions: 1025 }), 1, 'partitions'],

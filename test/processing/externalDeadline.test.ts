@@ -34,7 +34,7 @@ describe('an external batch that stops short at the deadline', () => {
     const run = (deadlineInMs: number) => runFeedProcessor(processor, { db, holder: 'deadline-spec', leaseTtlMs: 5_000, deadline: Date.now() + deadlineInMs, concurrency: 1 });
 
     // Room for the batch to start on a loaded machine; its twelve steps take 1.8 s.
-    const first = await run(600);
+    const first = await run(1_000);
     expect(first).toMatchObject({ caughtUp: false, stoppedByDeadline: true, failures: [], lastError: undefined });
     expect(first.items).toBeGreaterThan(0);
     expect(first.items).toBeLessThan(12);

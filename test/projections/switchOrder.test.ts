@@ -185,7 +185,7 @@ describe('switching reads to a new generation', () => {
       beforeApply: () => sleep(Math.max(0, deadline - Date.now() + 100)),
     });
     const projector = createProjector({ db, projections: [v2] });
-    deadline = Date.now() + 500;
+    deadline = Date.now() + 1_500;
     const late = await projector.runUntilCaughtUp({ deadline });
     deadline = Number.POSITIVE_INFINITY;
 
@@ -198,7 +198,7 @@ describe('switching reads to a new generation', () => {
     const { db } = context();
     await servingVersionOne(db, 'switch_deadline', [opened(), ...Array.from({ length: 4 }, () => deposited(1))]);
 
-    // Five batches of 400 ms to catch up, and a deadline after the third has started.
+    // Five batches of 400 ms to catch up, and a deadline before the fifth can start.
     const batchStarts: number[] = [];
     const v2 = recordingProjection({
       name: 'switch_deadline',
@@ -211,7 +211,7 @@ describe('switching reads to a new generation', () => {
     });
     const [building] = await registerProjection(db, v2);
     if (!building) throw new Error('v2 has no build');
-    const deadline = Date.now() + 1_000;
+    const deadline = Date.now() + 1_400;
 
     expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline)).toBe(false);
 

@@ -82,9 +82,9 @@ describe('a parked message across publisher instances', () => {
 
     // Instance B's run begins (its first statement), then waits while instance A parks the withdrawal.
     const b = pausedAfter(h.database.url, () => true);
-    const runB = h.publisher({ ...options, db: b.db }).run({ deadline: Date.now() + 7_000 });
+    const runB = h.publisher({ ...options, db: b.db }).run({ deadline: Date.now() + 8_000 });
     await b.reached;
-    const a = await h.publisher(options).run({ deadline: Date.now() + 2_000 });
+    const a = await h.publisher(options).run({ deadline: Date.now() + 3_000 });
     expect(a.parked).toBe(1);
     b.release();
     const bReport = await runB;

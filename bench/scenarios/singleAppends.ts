@@ -6,7 +6,7 @@ import { insertBaselineEvent } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withEventStore, withPlainPool } from '../support/connections';
 import { measureThroughputAndCpu, type Step, type Throughput, type Timing } from '../support/measureThroughput';
-import { countRows, expectRowsWritten, tallied } from '../support/writtenRows';
+import { countedRound, tallied } from '../support/writtenRows';
 import { nextEvents, STREAM_TYPE } from '../support/sampleEvents';
 
 /** A tenth of the appends open a new stream; the rest extend one of the worker's streams. */
@@ -79,13 +79,8 @@ function insertWithBaseline(pool: pg.Pool, prefix: string, seed: number): Step {
 export function benchmarkSingleAppends(url: string, concurrency: number, timing: Timing): Promise<Comparison> {
   const streamsOf = (side: string, round: number) => `single-${side}-c${concurrency}-r${round}-w`;
   const prefix = (side: string, round: number, worker: number) => `${streamsOf(side, round)}${worker}`;
-  const checked = async (side: string, table: string, round: number, measure: (tally: { units: number }) => Promise<Throughput>) => {
-    const tally = { units: 0 };
-    const throughput = await measure(tally);
-    const count = (pool: pg.Pool) => countRows(pool, `SELECT count(*)::int AS n FROM ${table} WHERE stream_id LIKE $1`, [`${streamsOf(side, round)}%`]);
-    await expectRowsWritten(url, `single appends into ${table}`, count, tally.units);
-    return throughput;
-  };
+  const checked = (side: string, table: string, round: number, measure: (tally: { units: number }) => Promise<Throughput>) =>
+    countedRound(url, { table, streamPrefix: streamsOf(side, round), what: 'single appends' }, measure);
   return compareInterleaved(
     `append 1 event at its expected version, 10% to new streams, concurrency ${concurrency} (baseline: single-row INSERT)`,
     'events/s',

@@ -23,9 +23,10 @@ const ENSURE_PARTITIONS_SQL = `
   SELECT $1, p FROM generate_series(0, $2::integer - 1) AS p
   ON CONFLICT DO NOTHING`;
 
-// The partition free longest goes first, so instances spread over the partitions
-// instead of all racing for partition 0. SKIP LOCKED: concurrent acquirers never wait.
-// A row whose holder is still set was never given back: its holder's time ran out.
+// Partitions given back come first (their expiry is -infinity), lowest number first,
+// then those whose holder's time ran out. SKIP LOCKED: concurrent acquirers never wait
+// on each other, and each takes a different partition. A row whose holder is still set
+// was never given back: its holder's time ran out.
 const ACQUIRE_SQL = `
   WITH candidate AS (
     SELECT c.lease_group, c.partition, c.holder AS ran_out_holder FROM partition_leases AS c

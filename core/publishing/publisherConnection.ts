@@ -27,7 +27,8 @@ export interface PublisherConnection {
 /**
  * One NATS connection per publisher instance, reused across runs (warm Lambda
  * invocations) and shared by the partitions draining at once. The stream is
- * checked when the connection opens and again in every run (one STREAM.INFO):
+ * checked when the connection opens and again at each run's first use of it
+ * (an account-info and a STREAM.INFO request):
  * made again meanwhile with a shorter duplicate window, it would let a batch
  * sent again after a lost checkpoint reach consumers twice.
  */
@@ -89,7 +90,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
         },
       );
       if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
-      // The stream was checked when the connection opened or the run began; it has gone since.
+      // The stream was checked when the connection opened or at this run's first use of it; it has gone since.
       await ensurePublishStream(nc, settings.stream);
       return true;
     },

@@ -7,7 +7,6 @@ export type EventStoreErrorCode =
   | 'DUPLICATE_EVENT'
   | 'VALIDATION_FAILED'
   | 'APPEND_NOT_FIRST_WRITE'
-  | 'APPEND_ONLY'
   | 'COMMAND_ALREADY_RECORDED';
 
 /** Base of every error the event store raises on purpose; `code` discriminates them. */

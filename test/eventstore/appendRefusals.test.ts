@@ -64,6 +64,29 @@ describe('names and ids of characters outside the BMP (an emoji is two UTF-16 un
     const tooLong = await refusalOf(store.appendToStream({ streamId: newStream('emoji'), streamType: 't', expectedVersion: 'no_stream', events: [event], metadata: { correlationId: `${twoHundred}!` } }));
     expect(tooLong).toBeInstanceOf(EventValidationError);
   });
+
+  it('are counted the same when the request is parsed in full (an event with its own id), and so is an integration message\'s ordering key', async () => {
+    const store = createEventStore(db());
+    const twoHundred = '🙂'.repeat(200);
+    const streamId = `${'🙂'.repeat(163)}${crypto.randomUUID()}`;
+    const appended = await store.appendToStream({
+      streamId,
+      streamType: twoHundred,
+      expectedVersion: 'no_stream',
+      events: [{ type: twoHundred, data: {}, eventId: crypto.randomUUID() }],
+      messages: [{ subject: 'bank.notices', orderingKey: twoHundred, body: {} }],
+    });
+    expect(appended.events).toHaveLength(1);
+    const tooLong = await refusalOf(store.appendToStream({
+      streamId: newStream('emoji'),
+      streamType: 't',
+      expectedVersion: 'no_stream',
+      events: [{ ...event, eventId: crypto.randomUUID() }],
+      messages: [{ subject: 'bank.notices', orderingKey: `${twoHundred}!`, body: {} }],
+    }));
+    expect(tooLong).toBeInstanceOf(EventValidationError);
+    expect((tooLong as EventValidationError).issues.map((issue) => issue.path)).toEqual(['messages.0.orderingKey']);
+  });
 });
 
 describe('a batch whose events each fit but together exceed one append', () => {

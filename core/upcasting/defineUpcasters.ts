@@ -20,20 +20,42 @@ function indexSteps(steps: readonly UpcastStep[]): StepTable {
   return table;
 }
 
-/** Follows each renamed type to its final name, refusing loops; returns final name -> every name stored for it. */
-function resolveRenames(renamedTo: ReadonlyMap<string, string>): Map<string, Set<string>> {
+/** Refuses renames that loop: following each renamed type from one name to the next must end. */
+function refuseRenameLoops(renamedTo: ReadonlyMap<string, readonly string[]>): void {
+  const done = new Set<string>();
+  const visit = (type: string, path: Set<string>) => {
+    if (path.has(type)) throw new UpcasterDefinitionError(`Event type renames loop through ${type}`);
+    if (done.has(type)) return;
+    path.add(type);
+    for (const next of renamedTo.get(type) ?? []) visit(next, path);
+    path.delete(type);
+    done.add(type);
+  };
+  for (const type of renamedTo.keys()) visit(type, new Set());
+}
+
+/**
+ * Every name stored for each type: the type itself and every type a chain of
+ * renames leads from to it. One stored type can be renamed to several, by
+ * version (v1 to B, v2 to C), and is then listed under each of them: a feed
+ * filtered on B must read its rows, and drops the ones that upcast to C.
+ */
+function storedTypesByName(renamedTo: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
   const storedTypes = new Map<string, Set<string>>();
-  for (const [from, to] of renamedTo) {
-    const seen = new Set([from]);
-    let target = to;
-    for (let next = renamedTo.get(target); next !== undefined; next = renamedTo.get(target)) {
-      if (seen.has(target)) throw new UpcasterDefinitionError(`Event type renames loop through ${target}`);
-      seen.add(target);
-      target = next;
+  for (const from of renamedTo.keys()) {
+    const reached = new Set<string>();
+    const follow = (type: string) => {
+      for (const next of renamedTo.get(type) ?? []) {
+        if (reached.has(next)) continue;
+        reached.add(next);
+        follow(next);
+      }
+    };
+    follow(from);
+    for (const target of reached) {
+      const names = storedTypes.get(target) ?? new Set([target]);
+      storedTypes.set(target, names.add(from));
     }
-    const names = storedTypes.get(target) ?? new Set([target]);
-    for (const name of seen) names.add(name);
-    storedTypes.set(target, names);
   }
   return storedTypes;
 }
@@ -46,12 +68,18 @@ function resolveRenames(renamedTo: ReadonlyMap<string, string>): Map<string, Set
 export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
   const table = indexSteps(steps);
   const current = new Map<string, number>();
-  const renamedTo = new Map<string, string>();
-  for (const step of steps) {
+  // Each renamed type's new names, in the order of the versions they start from.
+  const renamedTo = new Map<string, string[]>();
+  for (const step of [...steps].sort((a, b) => a.fromVersion - b.fromVersion)) {
     current.set(step.toType, Math.max(current.get(step.toType) ?? 1, step.toVersion));
-    if (step.fromType !== step.toType) renamedTo.set(step.fromType, step.toType);
+    if (step.fromType === step.toType) continue;
+    const targets = renamedTo.get(step.fromType) ?? [];
+    if (!targets.includes(step.toType)) renamedTo.set(step.fromType, [...targets, step.toType]);
   }
-  const storedTypes = resolveRenames(renamedTo);
+  refuseRenameLoops(renamedTo);
+  const storedTypes = storedTypesByName(renamedTo);
+  // A renamed type may no longer be written: new events go under the name its newest version took.
+  const newestName = (type: string) => renamedTo.get(type)?.at(-1);
   const isCurrent = (type: string, version: number) => !renamedTo.has(type) && version === (current.get(type) ?? 1);
 
   const upcast = <E extends UpcastableEvent>(event: E): E => {
@@ -67,7 +95,7 @@ export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
     }
     if (!isCurrent(type, schemaVersion)) {
       const reason = renamedTo.has(type)
-        ? `${type} was renamed to ${renamedTo.get(type) ?? ''} but no step starts at version ${schemaVersion}`
+        ? `${type} was renamed to ${newestName(type) ?? ''} but no step starts at version ${schemaVersion}`
         : `the current version is ${current.get(type) ?? 1} and no step starts at ${schemaVersion}`;
       throw new UpcastError(event.type, event.schemaVersion, event.eventId, reason);
     }
@@ -77,7 +105,7 @@ export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
   return {
     upcast,
     writeVersion: (type) => {
-      const renamed = renamedTo.get(type);
+      const renamed = newestName(type);
       return renamed === undefined ? (current.get(type) ?? 1) : { renamedTo: renamed };
     },
     storedTypesOf: (type) => [...(storedTypes.get(type) ?? [type])],

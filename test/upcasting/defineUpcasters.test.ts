@@ -71,6 +71,19 @@ describe('upcasters', () => {
     expect(accountUpcasters.storedTypesOf('AccountOpened')).toEqual(['AccountOpened']);
   });
 
+  it('list a stored type under every type its versions were renamed to, so that a feed filtered on either finds it', () => {
+    const split = defineUpcasters([renameEventType('Legacy', 1, { type: 'B' }), renameEventType('Legacy', 2, { type: 'C' })]);
+    expect([...split.storedTypesOf('B')].sort()).toEqual(['B', 'Legacy']);
+    expect([...split.storedTypesOf('C')].sort()).toEqual(['C', 'Legacy']);
+    expect(split.upcast(stored('Legacy', 1, {})).type).toBe('B');
+    expect(split.upcast(stored('Legacy', 2, {})).type).toBe('C');
+    expect(split.writeVersion('Legacy')).toEqual({ renamedTo: 'C' });
+    const givenNewestFirst = defineUpcasters([renameEventType('Legacy', 2, { type: 'C' }), renameEventType('Legacy', 1, { type: 'B' })]);
+    expect(givenNewestFirst.writeVersion('Legacy')).toEqual({ renamedTo: 'C' });
+    const chained = defineUpcasters([renameEventType('A', 1, { type: 'B' }), renameEventType('B', 1, { type: 'C' })]);
+    expect([...chained.storedTypesOf('C')].sort()).toEqual(['A', 'B', 'C']);
+  });
+
   it('combine several payload changes made in one version', () => {
     const upcasters = defineUpcasters([upcastStep('A', 1, combine(renameField('x', 'y'), addField('z', 0)))]);
     expect(upcasters.upcast(stored('A', 1, { x: 1 })).data).toEqual({ y: 1, z: 0 });

@@ -16,15 +16,19 @@ export interface RunLeases {
  * run's end, so another instance can keep it up while this run is still at
  * work on another (a key NATS keeps refusing); this run does not take it back,
  * or it would drain the partition it just released instead of reaching the
- * others. A failed release only delays a takeover until the lease expires, so
- * it does not fail the work.
+ * others. A release is tried twice: a pooled connection lost between batches
+ * fails one statement, and a lease left to run out would be counted by its next
+ * holder as a holder that died mid-batch. One that fails twice only delays a
+ * takeover until the lease expires, so it does not fail the work.
  */
 export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, work: (leases: RunLeases) => Promise<T>): Promise<T> {
   const held = new Set<PartitionLease>();
   const drainedPartitions: number[] = [];
   const release = (lease: PartitionLease) => {
     held.delete(lease);
-    return releasePartitionLease(db, lease).catch(() => undefined);
+    return releasePartitionLease(db, lease)
+      .catch(() => releasePartitionLease(db, lease))
+      .catch(() => undefined);
   };
   const leases: RunLeases = {
     async acquire() {

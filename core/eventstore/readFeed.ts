@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
 import { checkpointAfterPage, isStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
-import { EventValidationError, type ValidationIssue } from './errors';
+import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, toRecordedEvent, type EventTuple } from './eventRow';
 import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
@@ -47,17 +47,6 @@ function validatePartition({ index, count }: FeedPartition): void {
   }
 }
 
-/**
- * A filter on a renamed type would match nothing, ever: every event stored under
- * it is read under its new name. Refused, naming the type to filter on instead.
- */
-export function renamedTypeIssues(eventTypes: readonly string[], upcaster: EventUpcaster): ValidationIssue[] {
-  return eventTypes.flatMap((type, index) => {
-    const written = upcaster.writeVersion(type);
-    return typeof written === 'number' ? [] : [{ path: `eventTypes.${index}`, message: `${type} was renamed to ${written.renamedTo}: filter on ${written.renamedTo}` }];
-  });
-}
-
 /** Reads the next page of the global feed after a checkpoint, in commit-safe order. */
 export async function readFeed<E extends EventShape = EventShape>(
   db: Queryable,
@@ -78,8 +67,6 @@ export async function readFeed<E extends EventShape = EventShape>(
   }
   const unstorable = findUnstorableText({ eventTypes: options.eventTypes, streamTypes: options.streamTypes });
   if (unstorable.length > 0) throw new EventValidationError(unstorable);
-  const renamed = renamedTypeIssues(options.eventTypes ?? [], upcaster);
-  if (renamed.length > 0) throw new EventValidationError(renamed);
   const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;
   const cursor = [after.txId.toString(), after.position.toString()];
   const { rows } = filtered

@@ -1,9 +1,8 @@
 import type { Queryable } from '../db';
-import { MAX_FEED_BATCH_SIZE, readFeed, renamedTypeIssues, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
-import { ProcessorDefinitionError } from './processorRecords';
 
 export interface EventFeedSourceOptions {
   upcaster: EventUpcaster;
@@ -53,9 +52,6 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
 
 /** The global feed as a feed processor's source: read from a checkpoint, below the horizon, never skipping an event. */
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
-  // A processor filtering on a renamed type would never see an event: refused before it runs.
-  const [renamed] = renamedTypeIssues(options.eventTypes ?? [], options.upcaster);
-  if (renamed) throw new ProcessorDefinitionError(`${renamed.path}: ${renamed.message}`);
   const { partitionKey } = options;
   const upcaster = guarded(options.upcaster);
   // The event's partition by its key, null for none. A key that is not text at run time

@@ -68,18 +68,20 @@ function storedTypesByName(renamedTo: ReadonlyMap<string, readonly string[]>): M
 export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
   const table = indexSteps(steps);
   const current = new Map<string, number>();
-  // Each renamed type's new names, in the order of the versions they start from.
+  // Each renamed type's new names, and the rename of its newest stored version.
   const renamedTo = new Map<string, string[]>();
-  for (const step of [...steps].sort((a, b) => a.fromVersion - b.fromVersion)) {
+  const newestRename = new Map<string, UpcastStep>();
+  for (const step of steps) {
     current.set(step.toType, Math.max(current.get(step.toType) ?? 1, step.toVersion));
     if (step.fromType === step.toType) continue;
     const targets = renamedTo.get(step.fromType) ?? [];
     if (!targets.includes(step.toType)) renamedTo.set(step.fromType, [...targets, step.toType]);
+    if (step.fromVersion > (newestRename.get(step.fromType)?.fromVersion ?? 0)) newestRename.set(step.fromType, step);
   }
   refuseRenameLoops(renamedTo);
   const storedTypes = storedTypesByName(renamedTo);
   // A renamed type may no longer be written: new events go under the name its newest version took.
-  const newestName = (type: string) => renamedTo.get(type)?.at(-1);
+  const newestName = (type: string) => newestRename.get(type)?.toType;
   const isCurrent = (type: string, version: number) => !renamedTo.has(type) && version === (current.get(type) ?? 1);
 
   const upcast = <E extends UpcastableEvent>(event: E): E => {

@@ -80,6 +80,11 @@ describe('upcasters', () => {
     expect(split.writeVersion('Legacy')).toEqual({ renamedTo: 'C' });
     const givenNewestFirst = defineUpcasters([renameEventType('Legacy', 2, { type: 'C' }), renameEventType('Legacy', 1, { type: 'B' })]);
     expect(givenNewestFirst.writeVersion('Legacy')).toEqual({ renamedTo: 'C' });
+    const backToB = defineUpcasters([renameEventType('Legacy', 1, { type: 'B' }), renameEventType('Legacy', 2, { type: 'C' }), renameEventType('Legacy', 3, { type: 'B' })]);
+    expect(backToB.writeVersion('Legacy')).toEqual({ renamedTo: 'B' });
+    const loopThroughTheOlderTarget = () =>
+      defineUpcasters([renameEventType('Legacy', 1, { type: 'B' }), renameEventType('Legacy', 2, { type: 'C' }), renameEventType('B', 1, { type: 'Legacy', version: 4 })]);
+    expect(loopThroughTheOlderTarget).toThrow(UpcasterDefinitionError);
     const chained = defineUpcasters([renameEventType('A', 1, { type: 'B' }), renameEventType('B', 1, { type: 'C' })]);
     expect([...chained.storedTypesOf('C')].sort()).toEqual(['A', 'B', 'C']);
   });

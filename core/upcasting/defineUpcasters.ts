@@ -80,8 +80,13 @@ export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
   }
   refuseRenameLoops(renamedTo);
   const storedTypes = storedTypesByName(renamedTo);
-  // A renamed type may no longer be written: new events go under the name its newest version took.
-  const newestName = (type: string) => newestRename.get(type)?.toType;
+  // A renamed type may no longer be written: new events go under the name its newest
+  // version took, followed through later renames to one that is current (loops are refused).
+  const newestName = (type: string): string | undefined => {
+    let step = newestRename.get(type);
+    while (step && newestRename.has(step.toType)) step = newestRename.get(step.toType);
+    return step?.toType;
+  };
   const isCurrent = (type: string, version: number) => !renamedTo.has(type) && version === (current.get(type) ?? 1);
 
   const upcast = <E extends UpcastableEvent>(event: E): E => {

@@ -87,6 +87,7 @@ describe('upcasters', () => {
     expect(loopThroughTheOlderTarget).toThrow(UpcasterDefinitionError);
     const chained = defineUpcasters([renameEventType('A', 1, { type: 'B' }), renameEventType('B', 1, { type: 'C' })]);
     expect([...chained.storedTypesOf('C')].sort()).toEqual(['A', 'B', 'C']);
+    expect(chained.writeVersion('A')).toEqual({ renamedTo: 'C' });
   });
 
   it('combine several payload changes made in one version', () => {

@@ -36,6 +36,12 @@ export type NullsOf<Tuple extends readonly unknown[]> = { [K in keyof Tuple]: nu
 /** EVENT_COLUMNS' values where there is no event; a reader's own columns come after them. */
 export type NoEventTuple = NullsOf<EventTuple>;
 
+/**
+ * Whether a row's leading EVENT_COLUMNS hold an event, rather than the nulls of
+ * an outer join's miss or a page's closing head row (its event id is null).
+ */
+export const holdsEvent = <Row extends readonly unknown[]>(row: Row): row is Extract<Row, readonly [...EventTuple, ...unknown[]]> => row[5] !== null;
+
 /** The event in a row that starts with EVENT_COLUMNS' values. */
 export function toRecordedEvent(row: readonly [...EventTuple, ...unknown[]]): RecordedEvent {
   return {

@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
 import { checkpointAfterPage, isStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { EventValidationError } from './errors';
-import { EVENT_COLUMNS, toRecordedEvent, type EventTuple } from './eventRow';
+import { EVENT_COLUMNS, holdsEvent, toRecordedEvent, type EventTuple } from './eventRow';
 import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
@@ -12,7 +12,6 @@ export const MAX_FEED_PARTITIONS = 1024;
 
 /** A filtered page's closing row: the visible head's position, and no event. */
 type HeadTuple = [globalPosition: string, txId: string, ...null[]];
-const isHead = (row: EventTuple | HeadTuple): row is HeadTuple => row[5] === null;
 
 // Only transactions below the snapshot's xmin are read: every one of them has
 // committed or aborted, and any transaction that commits later has a larger id,
@@ -86,7 +85,7 @@ export async function readFeed<E extends EventShape = EventShape>(
   let last: RecordedEvent | undefined;
   let visibleHead: Checkpoint | undefined;
   for (const row of rows) {
-    if (isHead(row)) {
+    if (!holdsEvent(row)) {
       visibleHead = { txId: BigInt(row[1]), position: BigInt(row[0]) };
       continue;
     }

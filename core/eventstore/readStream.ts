@@ -1,13 +1,12 @@
 import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
 import { EventValidationError, StreamNotFoundError, type ValidationIssue } from './errors';
-import { EVENT_COLUMNS, toRecordedEvent, type EventTuple, type NoEventTuple } from './eventRow';
+import { EVENT_COLUMNS, holdsEvent, toRecordedEvent, type EventTuple, type NoEventTuple } from './eventRow';
 import type { EventShape, ReadStreamOptions, StreamSlice } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 /** The slice's event (none when the stream has no event in the range), then the stream's newest version and its type. */
 type SliceRow = [...EventTuple, currentVersion: number, currentType: string] | [...NoEventTuple, currentVersion: number, currentType: string];
-const hasEvent = (row: SliceRow): row is [...EventTuple, number, string] => row[5] !== null;
 
 // One round trip: the stream's newest event (which proves the stream exists) joined to the slice.
 const READ_STREAM_SQL = `
@@ -44,7 +43,7 @@ export async function readStream<E extends EventShape = EventShape>(
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to], { rowMode: 'array' });
   const first = rows[0];
   if (!first) throw new StreamNotFoundError(streamId);
-  const events = rows.flatMap((row) => (hasEvent(row) ? [upcaster.upcast(toRecordedEvent(row))] : []));
+  const events = rows.flatMap((row) => (holdsEvent(row) ? [upcaster.upcast(toRecordedEvent(row))] : []));
   return {
     streamId,
     streamType: first[12],

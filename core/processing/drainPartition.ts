@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import type { Checkpoint } from '../eventstore';
 import type { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import { externalBatches } from './externalBatch';
@@ -41,6 +42,8 @@ export interface DrainReport {
   batches: number;
   /** The last batch reached the visible head of the source. */
   caughtUp: boolean;
+  /** Where the partition's checkpoint stood after its last batch that applied; undefined when none did. */
+  checkpoint: Checkpoint | undefined;
   failures: HandlerFailure[];
   /** The last interruption's error, if the drain met any. */
   lastError: unknown;
@@ -67,7 +70,7 @@ export async function drainPartition<Item, Result>(
   processor: FeedProcessor<Item, Result>,
   acquired: PartitionLease,
 ): Promise<DrainReport> {
-  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, failures: [], lastError: undefined };
+  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined };
   const { handler } = processor;
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
@@ -94,6 +97,7 @@ export async function drainPartition<Item, Result>(
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.caughtUp = outcome.caughtUp;
+        report.checkpoint = outcome.checkpoint;
         if (outcome.caughtUp) return { ...report, endedBy: 'caught_up' };
         break;
       case 'interrupted': {

@@ -6,8 +6,10 @@ import { acquirePartitionLease, releasePartitionLease, type AcquiredLease, type 
 export interface RunLeases {
   /** Claims a free partition of the group that this run has not drained yet, or null when there is none. */
   acquire(): Promise<AcquiredLease | null>;
-  /** Gives a drained partition back at once, for other instances to take; this run does not take it again. */
+  /** Gives a drained partition back at once, for other instances to take; `acquire` does not take it again. */
   drained(lease: PartitionLease): Promise<void>;
+  /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
+  retake(partition: number): Promise<AcquiredLease | null>;
 }
 
 /**
@@ -37,8 +39,13 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
       return lease;
     },
     async drained(lease) {
-      drainedPartitions.push(lease.partition);
+      if (!drainedPartitions.includes(lease.partition)) drainedPartitions.push(lease.partition);
       await release(lease);
+    },
+    async retake(partition) {
+      const lease = await acquirePartitionLease(db, { ...request, only: partition });
+      if (lease) held.add(lease);
+      return lease;
     },
   };
   try {

@@ -9,6 +9,8 @@ export interface LeaseRequest {
   ttlMs: number;
   /** Partitions not to claim, whether free or not. */
   exclude?: readonly number[];
+  /** The one partition to claim, if it is free; any free one when unset. */
+  only?: number;
 }
 
 export const MAX_PARTITIONS = 1024;
@@ -31,6 +33,7 @@ const ACQUIRE_SQL = `
   WITH candidate AS (
     SELECT c.lease_group, c.partition, c.holder AS ran_out_holder FROM partition_leases AS c
     WHERE c.lease_group = $1 AND c.partition < $2 AND c.expires_at < clock_timestamp() AND c.partition <> ALL ($5::integer[])
+      AND ($6::integer IS NULL OR c.partition = $6)
     ORDER BY c.expires_at, c.partition
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
@@ -87,6 +90,7 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
       request.holder,
       request.ttlMs,
       request.exclude ?? [],
+      request.only ?? null,
     ]);
     const row = rows[0];
     return row ? { ...toLease(row, request.partitions), tookOverFrom: row.ran_out_holder } : null;

@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import type { Checkpoint } from '../eventstore';
 import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
@@ -7,6 +8,7 @@ import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
 import { registerProcessor } from './processorRecords';
 import { checkProcessorRun } from './processorRunChecks';
+import { hasWorkPast } from './workPastCheckpoint';
 
 export interface ProcessorRunOptions {
   db: Db;
@@ -36,6 +38,12 @@ export interface ProcessorRun {
 }
 
 export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
+
+/** A partition drained to the visible head, and its checkpoint there. */
+interface AtTheHead {
+  partition: number;
+  checkpoint: Checkpoint;
+}
 
 /** Claims up to `count` free partitions now. */
 async function acquireFree(acquire: () => Promise<AcquiredLease | null>, count: number): Promise<AcquiredLease[]> {
@@ -86,14 +94,39 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
         await runLeases.drained(lease);
       }
     };
+    /** Drains the leases side by side; returns where those that reached the head stopped. */
+    const drainAll = async (leases: readonly AcquiredLease[]): Promise<AtTheHead[]> => {
+      const settled = await Promise.allSettled(leases.map(drain));
+      const atTheHead: AtTheHead[] = [];
+      for (const [index, result] of settled.entries()) {
+        if (result.status === 'rejected') throw result.reason;
+        const partition = leases[index]?.partition ?? -1;
+        reports.push(result.value);
+        if (!run.partitions.includes(partition)) run.partitions.push(partition);
+        const { endedBy, checkpoint } = result.value;
+        if (endedBy === 'caught_up' && checkpoint) atTheHead.push({ partition, checkpoint });
+      }
+      return atTheHead;
+    };
+    let atTheHead: AtTheHead[] = [];
     while (Date.now() < options.deadline) {
       const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);
       if (leases.length === 0) break;
-      const settled = await Promise.allSettled(leases.map(drain));
-      for (const [index, result] of settled.entries()) {
-        if (result.status === 'rejected') throw result.reason;
-        reports.push(result.value);
-        run.partitions.push(leases[index]?.partition ?? -1);
+      atTheHead.push(...(await drainAll(leases)));
+    }
+    // What was committed after a partition's last read, before the partition was
+    // given back, was not read, and a run started for it (nudged by its commit)
+    // found the partition held and left. Looked for once the partition is given
+    // back, it is this run's to handle; anything committed later finds it free.
+    while (atTheHead.length > 0 && Date.now() < options.deadline) {
+      const behind: number[] = [];
+      for (const { partition, checkpoint } of atTheHead) {
+        if (await hasWorkPast(db, processor, partition, checkpoint)) behind.push(partition);
+      }
+      atTheHead = [];
+      for (let from = 0; from < behind.length && Date.now() < options.deadline; from += options.concurrency) {
+        const retaken = await Promise.all(behind.slice(from, from + options.concurrency).map((partition) => runLeases.retake(partition)));
+        atTheHead.push(...(await drainAll(retaken.filter((lease) => lease !== null))));
       }
     }
   });

@@ -6,15 +6,16 @@ import { InvalidArgumentError, InvalidSubjectError, NoRespondersError, TimeoutEr
  * often it is sent (nats-server's errors.json): too large for the stream,
  * headers over 64 KiB, a sealed stream, an expectation the message carries.
  * Every other refusal is passing (no leader, insufficient resources, storage
- * or stream limits that clear, too many requests, an offline stream) and is
- * retried, never parked: parking one would put its message out of order.
+ * or stream limits that clear, too many requests, an offline stream, a
+ * clustered stream's own sequence out of step: 10063, which no header asks for
+ * and errors.json answers with 503) and is retried, never parked: parking one
+ * would put its message out of order.
  */
 const FOREVER_REFUSED = new Set([
   10054, // message size exceeds maximum allowed
   10097, // header size exceeds maximum allowed
   10109, // invalid operation on sealed stream
   10060, // expected stream does not match
-  10063, // expected stream sequence does not match
   10070, // wrong last msg ID
   10071, // wrong last sequence
   10164, // wrong last sequence

@@ -387,6 +387,7 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     ['too many requests', 10167, 'too many requests'],
     ['a stream offline', 10118, 'stream is offline'],
     ['a duplicate id in process', 10158, 'duplicate message id is in process'],
+    ['a clustered stream’s own sequence out of step (no header asks for it)', 10063, 'expected stream sequence does not match'],
   ])('%s (%i) is passing', async (_, errCode, description) => {
     const error = new JetStreamApiError({ code: 503, err_code: errCode, description });
     expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);

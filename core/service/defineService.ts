@@ -80,6 +80,27 @@ function duplicates(values: readonly string[]): string[] {
 }
 
 /**
+ * A stored event reaches handlers under the type its upcasters rename it to, so
+ * a handler for a type renamed away (at its newest version) never runs, and its
+ * processor's filtered reads pass over those events for good: refused once, here.
+ */
+function refuseHandlersOfRenamedTypes(definition: ServiceDefinition<unknown>, upcasters: EventUpcaster): void {
+  const handlers = [
+    ...(definition.projections ?? []).map((projection) => ({ kind: 'projection', name: projection.name, types: projection.eventTypes })),
+    ...(definition.sagas ?? []).map((saga) => ({ kind: 'saga', name: saga.name, types: saga.eventTypes })),
+  ];
+  for (const { kind, name, types } of handlers) {
+    for (const type of types) {
+      const written = upcasters.writeVersion(type);
+      if (typeof written === 'number') continue;
+      throw new ServiceDefinitionError(
+        `${kind} ${name} handles ${type}, which the upcasters rename to ${written.renamedTo}: its events reach handlers as ${written.renamedTo}, so handle that type instead`,
+      );
+    }
+  }
+}
+
+/**
  * The one place a service is declared: its aggregates' commands (each public
  * or internal), its queries, projections, publishing routes, upcasters,
  * migrations and access. Every function, `npm run dev` and the SST app are
@@ -103,6 +124,7 @@ export function defineService<Context = undefined>(definition: ServiceDefinition
       throw new ServiceDefinitionError(`query path ${query.path} must start with "/" and stay out of /commands and /browser`);
     }
   }
+  if (definition.upcasters) refuseHandlersOfRenamedTypes(definition, definition.upcasters);
   return {
     ...definition,
     access: definition.access ?? DEFAULT_ACCESS,

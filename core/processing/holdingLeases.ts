@@ -16,12 +16,13 @@ export interface RunLeases {
  * Runs `work` with the leases of one run, and releases at the end whatever it
  * still holds. A drained partition is released at once rather than at the
  * run's end, so another instance can keep it up while this run is still at
- * work on another (a key NATS keeps refusing); this run does not take it back,
- * or it would drain the partition it just released instead of reaching the
- * others. A release is tried twice: a pooled connection lost between batches
- * fails one statement, and a lease left to run out would be counted by its next
- * holder as a holder that died mid-batch. One that fails twice only delays a
- * takeover until the lease expires, so it does not fail the work.
+ * work on another (a key NATS keeps refusing); `acquire` does not take it back,
+ * or the run would drain the partition it just released instead of reaching
+ * the others; only `retake` does, for work found past it after the release.
+ * A release is tried twice: a pooled connection lost between batches fails one
+ * statement, and a lease left to run out would be counted by its next holder as
+ * a holder that died mid-batch. One that fails twice only delays a takeover
+ * until the lease expires, so it does not fail the work.
  */
 export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, work: (leases: RunLeases) => Promise<T>): Promise<T> {
   const held = new Set<PartitionLease>();

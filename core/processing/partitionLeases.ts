@@ -9,7 +9,7 @@ export interface LeaseRequest {
   ttlMs: number;
   /** Partitions not to claim, whether free or not. */
   exclude?: readonly number[];
-  /** The one partition to claim, if it is free; any free one when unset. */
+  /** The one partition to claim, if it is free (a partition held before: its row exists); any free one when unset. */
   only?: number;
 }
 
@@ -97,7 +97,7 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
   };
   // The group's rows exist after its first use: only a miss needs to make sure of them.
   const lease = await acquire();
-  if (lease) return lease;
+  if (lease || request.only !== undefined) return lease;
   await ensurePartitionLeaseRows(db, request.group, request.partitions);
   return acquire();
 }

@@ -1,5 +1,4 @@
 import type { Db } from '../db';
-import type { Checkpoint } from '../eventstore';
 import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
@@ -39,10 +38,15 @@ export interface ProcessorRun {
 
 export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
 
-/** A partition drained to the visible head, and its checkpoint there. */
-interface AtTheHead {
-  partition: number;
-  checkpoint: Checkpoint;
+/** One partition's drain and the drain that followed it on the same partition: the second says how it ended. */
+function followedBy(first: DrainReport, second: DrainReport): DrainReport {
+  return {
+    ...second,
+    items: first.items + second.items,
+    batches: first.batches + second.batches,
+    failures: [...first.failures, ...second.failures],
+    lastError: second.lastError ?? first.lastError,
+  };
 }
 
 /** Claims up to `count` free partitions now. */
@@ -67,7 +71,8 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
  * Runs a feed processor until every partition this instance can lease is
  * caught up (or waiting after a failure), or until the deadline. Partitions
  * leased by other instances are theirs; each of this run's leases is released
- * as soon as its partition's drain settles, whether it failed or not.
+ * as soon as its partition's drain settles, whether it failed or not, and a
+ * partition drained to the head is looked past once more after its release.
  */
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
@@ -85,7 +90,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   await holdingLeases(db, request, async (runLeases) => {
-    const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
+    const drainOnce = async (lease: AcquiredLease): Promise<DrainReport> => {
       try {
         const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
         const report = await drainPartition(settings, processor, lease);
@@ -94,39 +99,28 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
         await runLeases.drained(lease);
       }
     };
-    /** Drains the leases side by side; returns where those that reached the head stopped. */
-    const drainAll = async (leases: readonly AcquiredLease[]): Promise<AtTheHead[]> => {
-      const settled = await Promise.allSettled(leases.map(drain));
-      const atTheHead: AtTheHead[] = [];
-      for (const [index, result] of settled.entries()) {
-        if (result.status === 'rejected') throw result.reason;
-        const partition = leases[index]?.partition ?? -1;
-        reports.push(result.value);
-        if (!run.partitions.includes(partition)) run.partitions.push(partition);
-        const { endedBy, checkpoint } = result.value;
-        if (endedBy === 'caught_up' && checkpoint) atTheHead.push({ partition, checkpoint });
-      }
-      return atTheHead;
-    };
-    let atTheHead: AtTheHead[] = [];
-    while (Date.now() < options.deadline) {
-      const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);
-      if (leases.length === 0) break;
-      atTheHead.push(...(await drainAll(leases)));
-    }
     // What was committed after a partition's last read, before the partition was
     // given back, was not read, and a run started for it (nudged by its commit)
     // found the partition held and left. Looked for once the partition is given
-    // back, it is this run's to handle; anything committed later finds it free.
-    while (atTheHead.length > 0 && Date.now() < options.deadline) {
-      const behind: number[] = [];
-      for (const { partition, checkpoint } of atTheHead) {
-        if (await hasWorkPast(db, processor, partition, checkpoint)) behind.push(partition);
-      }
-      atTheHead = [];
-      for (let from = 0; from < behind.length && Date.now() < options.deadline; from += options.concurrency) {
-        const retaken = await Promise.all(behind.slice(from, from + options.concurrency).map((partition) => runLeases.retake(partition)));
-        atTheHead.push(...(await drainAll(retaken.filter((lease) => lease !== null))));
+    // back, it is this run's to handle: what is committed after the look finds the
+    // partition free. Once per partition, so a run under steady writes still ends.
+    const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
+      const first = await drainOnce(lease);
+      if (first.endedBy !== 'caught_up' || !first.checkpoint) return first;
+      if (!(await hasWorkPast(db, processor, lease.partition, first.checkpoint))) return first;
+      if (Date.now() >= options.deadline) return { ...first, endedBy: 'deadline', caughtUp: false };
+      const again = await runLeases.retake(lease.partition);
+      // Taken by another instance meanwhile: the rest is its to handle.
+      return again ? followedBy(first, await drainOnce(again)) : first;
+    };
+    while (Date.now() < options.deadline) {
+      const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);
+      if (leases.length === 0) break;
+      const settled = await Promise.allSettled(leases.map(drain));
+      for (const [index, result] of settled.entries()) {
+        if (result.status === 'rejected') throw result.reason;
+        reports.push(result.value);
+        run.partitions.push(leases[index]?.partition ?? -1);
       }
     }
   });

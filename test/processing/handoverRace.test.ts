@@ -7,31 +7,39 @@ import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const testDatabase = usePooledTestDatabase(6);
 
+type Mode = 'transactional' | 'external';
+
+/** Where a holder waits for the test once: its last page read and handled or about to be, its partition not yet given back. */
+interface Pause {
+  reached: ReturnType<typeof deferred>;
+  goOn: ReturnType<typeof deferred>;
+  done: boolean;
+}
+
+const newPause = (): Pause => ({ reached: deferred(), goOn: deferred(), done: false });
+
+async function waitAt(pause: Pause | undefined): Promise<void> {
+  if (!pause || pause.done) return;
+  pause.done = true;
+  pause.reached.resolve();
+  await pause.goOn.promise;
+}
+
 /**
- * The feed, but the first read that reaches its head waits, after reading, until
- * the test lets it go: a holder whose last read of its partition is done, and
- * which has not given the partition back yet.
+ * A one-partition processor recording the types it handles. With a pause, a
+ * transactional one waits after its first batch commits; an external one after
+ * its first read that reaches the head (no transaction is open at either).
  */
-function pausedAtTheHead(source: FeedSource<RecordedEvent>, signals: { readTheHead: () => void; goOn: Promise<void> }): FeedSource<RecordedEvent> {
-  let paused = false;
-  return {
-    ...source,
+function recordingProcessor(mode: Mode, seen: string[], feed: FeedSource<RecordedEvent>, pause?: Pause): FeedProcessor<RecordedEvent> {
+  const record = (events: readonly RecordedEvent[]) => seen.push(...events.map((event) => event.type));
+  const source: FeedSource<RecordedEvent> = mode === 'transactional' ? feed : {
+    ...feed,
     async read(db, request) {
-      const page = await source.read(db, request);
-      if (page.caughtUp && !paused) {
-        paused = true;
-        signals.readTheHead();
-        await signals.goOn;
-      }
+      const page = await feed.read(db, request);
+      if (page.caughtUp) await waitAt(pause);
       return page;
     },
   };
-}
-
-type Mode = 'transactional' | 'external';
-
-function recordingProcessor(mode: Mode, seen: string[], source: FeedSource<RecordedEvent>): FeedProcessor<RecordedEvent> {
-  const record = (events: readonly RecordedEvent[]) => seen.push(...events.map((event) => event.type));
   return {
     name: `handover_${mode}`,
     partitions: 1,
@@ -40,10 +48,12 @@ function recordingProcessor(mode: Mode, seen: string[], source: FeedSource<Recor
     failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
     handler:
       mode === 'transactional'
-        ? { mode, handle: (events) => Promise.resolve(void record(events)) }
+        ? { mode, handle: (events) => Promise.resolve(void record(events)), afterCommit: () => waitAt(pause) }
         : { mode, handle: (events) => Promise.resolve({ done: record(events) && events.length }) },
   };
 }
+
+const runOptions = (db: ReturnType<typeof testDatabase>, holder: string, deadline: number) => ({ db, holder, leaseTtlMs: 30_000, deadline, concurrency: 1 });
 
 describe('an event committed while the holder of its partition is giving it back', () => {
   it.each<Mode>(['transactional', 'external'])(
@@ -51,45 +61,63 @@ describe('an event committed while the holder of its partition is giving it back
     async (mode) => {
       const db = testDatabase();
       const store = createEventStore(db);
-      // A stream type of its own: the other mode's case shares the database.
+      // A stream type of its own: the other cases share the database.
       const streamType = `handover_${mode}`;
       const streamId = uniqueStreamId();
       await store.appendToStream({ streamId, streamType, expectedVersion: 'no_stream', events: [opened()] });
       await untilFeedHorizonPasses(db);
-      const readTheHead = deferred();
-      const goOn = deferred();
+      const feed = eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [streamType] });
+      const pause = newPause();
       const seenByHolder: string[] = [];
-      const source = eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [streamType] });
-      const holder = runFeedProcessor(recordingProcessor(mode, seenByHolder, pausedAtTheHead(source, { readTheHead: readTheHead.resolve, goOn: goOn.promise })), {
-        db,
-        holder: 'holder',
-        leaseTtlMs: 30_000,
-        deadline: Date.now() + 20_000,
-        concurrency: 1,
-      });
+      const holder = runFeedProcessor(recordingProcessor(mode, seenByHolder, feed, pause), runOptions(db, 'holder', Date.now() + 20_000));
       try {
-        await readTheHead.promise;
+        await pause.reached.promise;
         // Committed after the holder's last read, and the run it nudges finds the partition held.
         await store.appendToStream({ streamId, streamType, expectedVersion: 1, events: [deposited(5)] });
+        await untilFeedHorizonPasses(db);
         const seenByNudged: string[] = [];
-        const nudged = await runFeedProcessor(recordingProcessor(mode, seenByNudged, source), {
-          db,
-          holder: 'nudged',
-          leaseTtlMs: 30_000,
-          deadline: Date.now() + 5_000,
-          concurrency: 1,
-        });
+        const nudged = await runFeedProcessor(recordingProcessor(mode, seenByNudged, feed), runOptions(db, 'nudged', Date.now() + 5_000));
         expect(nudged.partitions).toEqual([]);
         expect(seenByNudged).toEqual([]);
       } finally {
-        goOn.resolve();
+        pause.goOn.resolve();
       }
       const run = await holder;
 
       expect(seenByHolder).toEqual(['AccountOpened', 'MoneyDeposited']);
       expect(run).toMatchObject({ items: 2, caughtUp: true, partitions: [0], failures: [] });
-      const [status] = await getProcessorStatus(db, recordingProcessor(mode, [], source));
+      const [status] = await getProcessorStatus(db, recordingProcessor(mode, [], feed));
       expect(status).toMatchObject({ lagItems: 0, itemsProcessed: 2 });
     },
   );
+});
+
+describe('a run whose every look past a given-back partition finds something new', () => {
+  it('ends: it looks once more after giving a partition back, not for as long as events keep coming', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    const streamType = 'handover_steady';
+    const streamId = uniqueStreamId();
+    await store.appendToStream({ streamId, streamType, expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const feed = eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [streamType] });
+    let version = 1;
+    // A writer that always commits just before the run looks (a one-item read).
+    const writtenBeforeEachLook: FeedSource<RecordedEvent> = {
+      ...feed,
+      async read(readDb, request) {
+        if (request.limit === 1) {
+          await store.appendToStream({ streamId, streamType, expectedVersion: version++, events: [deposited(1)] });
+          await untilFeedHorizonPasses(db);
+        }
+        return feed.read(readDb, request);
+      },
+    };
+    const started = Date.now();
+    const run = await runFeedProcessor(recordingProcessor('transactional', [], writtenBeforeEachLook), runOptions(db, 'steady', started + 20_000));
+
+    expect(run).toMatchObject({ items: 2, caughtUp: true, stoppedByDeadline: false });
+    // Well under the deadline: a run that followed every new event would last until it.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });

@@ -7,6 +7,7 @@ export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
 export { checkFailurePolicy, checkLeaseTtl, isDeadline, MAX_TIMER_MS } from './processorRunChecks';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
+export { renamedHandledType, describeRenamedHandledType } from './renamedHandledType';
 export { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 export { runFeedProcessor, DEFAULT_INTERRUPTION_BACKOFF, type ProcessorRun, type ProcessorRunOptions } from './runFeedProcessor';
 export type { Backoff, DrainReport, HandlerFailure } from './drainPartition';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { CommandBus } from '../commands';
 import type { Db } from '../db';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
-import { eachOnItsOwn, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
-import type { Saga } from './defineSaga';
+import { describeRenamedHandledType, eachOnItsOwn, renamedHandledType, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
+import { SagaDefinitionError, type Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
 import { sweepSagas, type SweepReport } from './sagaSweeper';
@@ -61,6 +61,10 @@ export class UnknownSagaError extends Error {
 /** A service's sagas, ready to run: their processors, the step dispatcher and the sweeper, sharing one clock. */
 export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const { db, sagas } = options;
+  for (const saga of sagas) {
+    const renamed = renamedHandledType(options.upcaster, saga.eventTypes);
+    if (renamed) throw new SagaDefinitionError(describeRenamedHandledType(`saga ${saga.name}`, renamed));
+  }
   const clock = options.clock ?? (() => new Date());
   const dispatcher = createStepDispatcher({
     db,

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import type { EventUpcaster } from '../eventstore';
+import { describeRenamedHandledType, renamedHandledType } from '../processing';
 import type { Projection } from '../projections';
 import type { EventRoutingOptions } from '../publishing';
 import type { Saga } from '../sagas';
@@ -79,24 +80,15 @@ function duplicates(values: readonly string[]): string[] {
   return values.filter((value, index) => values.indexOf(value) !== index);
 }
 
-/**
- * A stored event reaches handlers under the type its upcasters rename it to, so
- * a handler for a type renamed away (at its newest version) never runs, and its
- * processor's filtered reads pass over those events for good: refused once, here.
- */
+/** Every projection and saga of the service handles only types its upcasters still hand over under their own names. */
 function refuseHandlersOfRenamedTypes(definition: ServiceDefinition<unknown>, upcasters: EventUpcaster): void {
   const handlers = [
-    ...(definition.projections ?? []).map((projection) => ({ kind: 'projection', name: projection.name, types: projection.eventTypes })),
-    ...(definition.sagas ?? []).map((saga) => ({ kind: 'saga', name: saga.name, types: saga.eventTypes })),
+    ...(definition.projections ?? []).map((projection) => ({ owner: `projection ${projection.name}`, types: projection.eventTypes })),
+    ...(definition.sagas ?? []).map((saga) => ({ owner: `saga ${saga.name}`, types: saga.eventTypes })),
   ];
-  for (const { kind, name, types } of handlers) {
-    for (const type of types) {
-      const written = upcasters.writeVersion(type);
-      if (typeof written === 'number') continue;
-      throw new ServiceDefinitionError(
-        `${kind} ${name} handles ${type}, which the upcasters rename to ${written.renamedTo}: its events reach handlers as ${written.renamedTo}, so handle that type instead`,
-      );
-    }
+  for (const { owner, types } of handlers) {
+    const renamed = renamedHandledType(upcasters, types);
+    if (renamed) throw new ServiceDefinitionError(describeRenamedHandledType(owner, renamed));
   }
 }
 

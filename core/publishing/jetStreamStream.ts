@@ -32,6 +32,13 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
     await jsm.streams.add({ name: config.name, subjects: withoutCoveredSubjects(config.subjects), duplicate_window: window });
     return;
   }
+  // A mirror stores only what its origin stores, and JetStream refuses it subjects of its
+  // own: the publisher's messages could never reach it.
+  if (existing.mirror) {
+    throw new PublisherConfigurationError(
+      `stream ${config.name} is a mirror of ${existing.mirror.name}: it takes no publishes, so publish into a stream that captures the subjects (or into its origin, by naming that one)`,
+    );
+  }
   // A stream that answers no publish would have every message retried for ever, and
   // stored again each time its duplicate window had passed.
   if (existing.no_ack) {
@@ -43,8 +50,10 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
       `stream ${config.name} keeps messages for ${existing.max_age / 1e6} ms (max_age), less than the duplicate window of ${config.duplicateWindowMs} ms: JetStream refuses such a window, so raise max_age or lower duplicateWindowMs (it must still exceed the retry horizon)`,
     );
   }
-  const subjects = withoutCoveredSubjects([...existing.subjects, ...config.subjects]);
-  const widened = subjects.some((subject) => !existing.subjects.includes(subject));
+  // A stream fed only by its sources comes without subjects at all, whatever the client's type says.
+  const existingSubjects: readonly string[] = Array.isArray(existing.subjects) ? existing.subjects : [];
+  const subjects = withoutCoveredSubjects([...existingSubjects, ...config.subjects]);
+  const widened = subjects.some((subject) => !existingSubjects.includes(subject));
   if (!widened && existing.duplicate_window >= window) return;
   await jsm.streams.update(config.name, {
     subjects,

@@ -112,3 +112,51 @@ describe('a stream made beforehand that acknowledges no publish (no_ack)', () =>
     expect(await versionsOf(h, streamId)).toEqual([]);
   });
 });
+
+/** Runs `work` with another stream, capturing subjects of its own, for the publisher's stream to be made from; deleted afterwards. */
+async function withOriginStream(h: PublishingHarness, work: (origin: string) => Promise<void>): Promise<void> {
+  const jsm = await jetstreamManager(h.nc);
+  const origin = `${h.streamName}_ORIGIN`;
+  await jsm.streams.add({ name: origin, subjects: [`${h.subjectPrefix}_origin.>`] });
+  try {
+    await work(origin);
+  } finally {
+    await jsm.streams.delete(origin);
+  }
+}
+
+describe('a stream made beforehand as a mirror of another', () => {
+  it('fails every run with PublisherConfigurationError naming the mirror, publishing nothing, instead of retrying as if NATS were away', async () => {
+    const h = await harness();
+    await withOriginStream(h, async (origin) => {
+      // A mirror takes no subjects and no publishes of its own: only what its origin stores.
+      await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, mirror: { name: origin } });
+      const streamId = await appendAccount(h, [opened()]);
+      await untilFeedHorizonPasses(h.db);
+      const publisher = h.publisher({ stream: { name: h.streamName }, publishTimeoutMs: 500 });
+
+      await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(PublisherConfigurationError);
+      await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/mirror/);
+      expect(await versionsOf(h, streamId)).toEqual([]);
+    });
+  });
+});
+
+describe('a stream made beforehand with sources and no subjects of its own', () => {
+  it('is given the publisher\'s subjects, keeping its sources, and the events go out', async () => {
+    const h = await harness();
+    await withOriginStream(h, async (origin) => {
+      const jsm = await jetstreamManager(h.nc);
+      await jsm.streams.add({ name: h.streamName, sources: [{ name: origin }] });
+      const streamId = await appendAccount(h, [opened(), deposited(5)]);
+
+      const report = await publishEverything(h.db, h.publisher({ stream: { name: h.streamName } }));
+
+      expect(report).toMatchObject({ published: 2, parked: 0 });
+      expect(await versionsOf(h, streamId)).toEqual([1, 2]);
+      const { config } = await jsm.streams.info(h.streamName);
+      expect(config.subjects).toEqual([`${h.subjectPrefix}.>`]);
+      expect(config.sources?.map((source) => source.name)).toEqual([origin]);
+    });
+  });
+});

@@ -76,12 +76,15 @@ const completePendingCommand = (first: number, batch: boolean) => `outcome AS (S
 
 // json, not jsonb: a body is stored and sent as the very text its size was checked on
 // (jsonb would reorder its keys, add spaces, and write numbers out in full). Rows are
-// inserted in the append's order, which is their key's order.
-const insertMessages = (parameter: number) => `sent AS (
+// inserted in the append's order, which is their key's order. With a command, they
+// wait for its record: PostgreSQL runs the CTEs the final SELECT does not read in an
+// order of its own, and a resent command whose message ids come from its command id
+// must be refused by the record's key (a replay), not by a message id.
+const insertMessages = (parameter: number, after: 'appended' | 'recorded') => `sent AS (
     INSERT INTO outbox (message_id, ordering_key, subject, payload, headers)
     SELECT (x.m ->> 'messageId')::uuid, x.m ->> 'orderingKey', x.m ->> 'subject', x.m -> 'body', x.m -> 'headers'
     FROM json_array_elements($${parameter}::json) WITH ORDINALITY AS x(m, n)
-    WHERE EXISTS (SELECT FROM appended)
+    WHERE EXISTS (SELECT FROM ${after})
     ORDER BY x.n)`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
@@ -107,7 +110,7 @@ export function appendStatement(shape: AppendShape): string {
     RETURNING event_id, type, version, global_position, tx_id)`,
     ...(shape.recordCommand === 'new' ? [recordNewCommand(commandAt, shape.batch)] : []),
     ...(shape.recordCommand === 'pending' ? [completePendingCommand(commandAt, shape.batch)] : []),
-    ...(shape.messages ? [insertMessages(messagesAt)] : []),
+    ...(shape.messages ? [insertMessages(messagesAt, shape.recordCommand === 'no' ? 'appended' : 'recorded')] : []),
   ];
   // A new record is refused by the primary key; a pending one must have been completed.
   const refused = shape.recordCommand === 'pending'

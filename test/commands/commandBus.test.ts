@@ -250,6 +250,37 @@ describeOnEachDriver('the command bus', (context) => {
     expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
   });
 
+  it('identical commands racing whose integration message takes the command id as its message id: one effect, the others replay it', async () => {
+    const { db, store } = context();
+    const notify: CommandDefinition<{ inboxId: string }> = {
+      type: 'Notify',
+      schema: z.object({ inboxId: z.string() }),
+      async run(payload, { metadata, idempotency }) {
+        const appended = await store.appendToStream({
+          streamId: `inbox-${payload.inboxId}`,
+          streamType: 'inbox',
+          expectedVersion: 'any',
+          metadata,
+          idempotency,
+          events: [{ type: 'NoticeSent', data: {} }],
+          // The message id JetStream dedupes on, stable across resends of the command.
+          messages: [{ messageId: idempotency.commandId, subject: 'bank.notices', orderingKey: payload.inboxId, body: {} }],
+        });
+        const events = appended.events.map((event) => ({ eventId: event.eventId, type: 'NoticeSent', version: event.version, globalPosition: event.globalPosition.toString() }));
+        return { streamId: appended.streamId, version: appended.nextExpectedVersion, events };
+      },
+    };
+    const noticeBus = createCommandBus({ db, commands: [notify] });
+    const inboxId = newId();
+    const request = { type: 'Notify', payload: { inboxId }, commandId: newId() };
+
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => noticeBus.execute(request)));
+
+    expect((await store.readStream(`inbox-${inboxId}`)).events).toHaveLength(1);
+    expect(outcomes.filter((outcome) => !outcome.replayed)).toHaveLength(1);
+    expect((await db.query('SELECT 1 FROM outbox WHERE message_id = $1', [request.commandId])).rowCount).toBe(1);
+  });
+
   it('50 concurrent deposits to one account all land, with the exact final balance', async () => {
     const accountId = await givenOpenAccount();
     const db = context().connect(20);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CommandAlreadyRecordedError,
   ConcurrencyError,
   createEventStore,
   EventValidationError,
@@ -166,5 +167,21 @@ describe('a stream_exists append refused inside a caller\'s transaction', () => 
       await caller;
     }
     expect((await store.readStream(streamId)).events.map((stored) => stored.version)).toEqual([1]);
+  });
+});
+
+describe('a command recorded already, resent with the integration message ids it derives from its command id', () => {
+  it('is refused as the recorded command it is, not as a stored message id, and writes nothing', async () => {
+    const store = createEventStore(db());
+    const commandId = crypto.randomUUID();
+    const idempotency = { commandId, commandType: 'Notify', payloadHash: 'h' };
+    const messages = [{ messageId: commandId, subject: 'bank.notices', orderingKey: 'notices', body: {} }];
+    await store.appendToStream({ streamId: newStream('first'), streamType: 't', expectedVersion: 'no_stream', events: [event], idempotency, messages });
+    const second = newStream('second');
+
+    const error = await refusalOf(store.appendToStream({ streamId: second, streamType: 't', expectedVersion: 'no_stream', events: [event], idempotency, messages }));
+
+    expect(error).toBeInstanceOf(CommandAlreadyRecordedError);
+    await expect(store.readStream(second)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });

@@ -7,17 +7,23 @@ import { checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
 import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
+import { MAX_STREAM_VERSION } from './readStream';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export { MAX_NAME_LENGTH } from './appendShape';
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
 /**
- * One append's events together, data and metadata, as JSON text. A batch goes
- * to the database as one jsonb array, which PostgreSQL caps at 256 MiB; jsonb
- * can take several times the text (small numbers), and the database's refusal
- * of the rest is turned into an EventValidationError (appendErrors.ts).
+ * One append's events together, as the JSON text they are sent as: data,
+ * metadata, type and id. A batch goes to the database as one jsonb array, which
+ * PostgreSQL caps at 256 MiB; jsonb can take several times the text (small
+ * numbers), and the database's refusal of the rest is turned into an
+ * EventValidationError (appendErrors.ts).
  */
 export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
+
+// At most what a batch's text holds around an event's data, metadata and type:
+// the id, the keys, quotes and commas (appendToStream.ts builds it).
+const EVENT_FRAME_BYTES = 110;
 
 /** New events are written at their type's current version; an explicit other version is refused. */
 function schemaVersionFor(
@@ -44,6 +50,22 @@ function schemaVersionFor(
 function unstorableRecordText(record: IdempotencyRecord): ValidationIssue[] {
   const { commandId, commandType, payloadHash, correlationId } = record;
   return findUnstorableText({ commandId, commandType, payloadHash, ...(correlationId === undefined ? {} : { correlationId }) }, 'idempotency');
+}
+
+// A version past the largest PostgreSQL's integer holds would fail the statement untyped.
+function checkRoomForEvents(request: AppendRequest, issues: ValidationIssue[]): void {
+  const { expectedVersion, events } = request;
+  if (typeof expectedVersion !== 'number' || expectedVersion <= MAX_STREAM_VERSION - events.length) return;
+  issues.push({
+    path: 'expectedVersion',
+    message: `leaves room for ${MAX_STREAM_VERSION - expectedVersion} more events, not ${events.length}: a stream's versions end at ${MAX_STREAM_VERSION}`,
+  });
+}
+
+// The header checks read the metadata as given: one that writes itself with its own
+// toJSON would be stored as something they never saw.
+function checkPlainMetadata(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
+  if (typeof metadata.toJSON === 'function') issues.push({ path: `${path}.toJSON`, message: 'metadata is stored as given: it may not write itself with a toJSON method' });
 }
 
 // The event browser indexes each event's correlation id (migrations/0017), and an index
@@ -86,6 +108,7 @@ export function validateAppend<E extends EventShape>(
   checkHeaderText(request.streamId, 'streamId', issues);
   checkHeaderText(request.streamType, 'streamType', issues);
   if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
+  checkRoomForEvents(request, issues);
   const events: SerializedEvent[] = [];
   let appendBytes = 0;
   request.events.forEach((event, index) => {
@@ -95,13 +118,14 @@ export function validateAppend<E extends EventShape>(
     const data = toJsonObject(event.data, `events.${index}.data`, issues);
     const merged = { ...request.metadata, ...event.metadata };
     checkHeaderText(event.type, `events.${index}.type`, issues);
+    checkPlainMetadata(merged, `events.${index}.metadata`, issues);
     checkHeaderMetadata(merged, `events.${index}.metadata`, issues);
     checkCorrelationId(merged, `events.${index}.metadata.correlationId`, issues);
     const metadata = toJsonObject(merged, `events.${index}.metadata`, issues);
     if (data === undefined || metadata === undefined) return;
     checkEventHeaderBlock({ streamId: request.streamId, streamType: request.streamType, type: event.type }, merged, `events.${index}.metadata`, issues);
     const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);
-    appendBytes += bytes;
+    appendBytes += bytes + Buffer.byteLength(event.type) + EVENT_FRAME_BYTES;
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }

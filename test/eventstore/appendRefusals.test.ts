@@ -7,6 +7,7 @@ import {
   MAX_APPEND_BYTES,
   StreamNotFoundError,
   type AppendRequest,
+  type EventMetadata,
 } from '../../core/eventstore';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
@@ -183,5 +184,49 @@ describe('a command recorded already, resent with the integration message ids it
 
     expect(error).toBeInstanceOf(CommandAlreadyRecordedError);
     await expect(store.readStream(second)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+});
+
+describe('an expected version with no room after it for the events', () => {
+  it.each([
+    ['one event', 1],
+    ['a batch', 2],
+  ])('is refused as bad input at `expectedVersion`, before the database: %s', async (_case, count) => {
+    const store = createEventStore(db());
+    const events = Array.from({ length: count }, () => event);
+
+    const error = await refusalOf(store.appendToStream({ streamId: newStream('full'), streamType: 't', expectedVersion: 2_147_483_647, events }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues.map((issue) => issue.path)).toEqual(['expectedVersion']);
+  });
+});
+
+describe('a batch of many small events whose names and ids make it larger than one append', () => {
+  it('is refused as bad input at `events`, before the database', async () => {
+    const store = createEventStore(db());
+    const type = 'T'.repeat(200);
+    const count = Math.ceil(MAX_APPEND_BYTES / type.length) + 1;
+    const events = Array.from({ length: count }, () => ({ type, data: {} }));
+
+    const error = await refusalOf(store.appendToStream({ streamId: newStream('many'), streamType: 't', expectedVersion: 'no_stream', events }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues).toEqual([{ path: 'events', message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+  });
+});
+
+describe('metadata that writes itself with its own toJSON', () => {
+  it('is refused as bad input: its header checks would not see what is stored', async () => {
+    const store = createEventStore(db());
+    const streamId = newStream('written');
+    // The types refuse it; a JavaScript caller, or one past the types, does not.
+    const metadata = { correlationId: 'fine', toJSON: () => ({ correlationId: 'a\nb' }) } as unknown as EventMetadata;
+
+    const error = await refusalOf(store.appendToStream({ streamId, streamType: 't', expectedVersion: 'no_stream', events: [{ ...event, metadata }] }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues.map((issue) => issue.path)).toEqual(['events.0.metadata.toJSON']);
+    await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });

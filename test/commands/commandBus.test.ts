@@ -13,7 +13,7 @@ import {
   type CommandRequest,
 } from '../../core/commands';
 import type { Db } from '../../core/db';
-import { createEventStore } from '../../core/eventstore';
+import { createEventStore, type AppendResult } from '../../core/eventstore';
 import * as z from '../../core/schema';
 import { MAX_NESTING_DEPTH } from '../../core/text/storableText';
 import { accountCommands } from '../support/accountCommands';
@@ -21,6 +21,13 @@ import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { millisOfUuidV7, UUID_V7 } from '../support/timeOrderedIds';
 
 const newId = () => crypto.randomUUID();
+
+/** A hand-written command's outcome: the events one append of `type` stored. */
+const outcomeOf = (appended: AppendResult, type: string) => ({
+  streamId: appended.streamId,
+  version: appended.nextExpectedVersion,
+  events: appended.events.map((event) => ({ eventId: event.eventId, type, version: event.version, globalPosition: event.globalPosition.toString() })),
+});
 
 describeOnEachDriver('the command bus', (context) => {
   const busOn = (db: Db, onRetry?: (error: unknown) => void): CommandBus =>
@@ -236,8 +243,7 @@ describeOnEachDriver('the command bus', (context) => {
           idempotency,
           events: [{ type: 'LineWritten', data: { line: payload.line }, eventId: eventIdOf(idempotency.commandId) }],
         });
-        const events = appended.events.map((event) => ({ eventId: event.eventId, type: 'LineWritten', version: event.version, globalPosition: event.globalPosition.toString() }));
-        return { streamId: appended.streamId, version: appended.nextExpectedVersion, events };
+        return outcomeOf(appended, 'LineWritten');
       },
     };
     const logBus = createCommandBus({ db, commands: [writeLine] });
@@ -266,8 +272,7 @@ describeOnEachDriver('the command bus', (context) => {
           // The message id JetStream dedupes on, stable across resends of the command.
           messages: [{ messageId: idempotency.commandId, subject: 'bank.notices', orderingKey: payload.inboxId, body: {} }],
         });
-        const events = appended.events.map((event) => ({ eventId: event.eventId, type: 'NoticeSent', version: event.version, globalPosition: event.globalPosition.toString() }));
-        return { streamId: appended.streamId, version: appended.nextExpectedVersion, events };
+        return outcomeOf(appended, 'NoticeSent');
       },
     };
     const noticeBus = createCommandBus({ db, commands: [notify] });

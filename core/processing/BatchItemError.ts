@@ -1,3 +1,5 @@
+import { asDatabaseError } from '../db';
+
 /**
  * How a failed batch is retried: under the processor's failure policy, which
  * gives up after its attempts; or without end, at most its maximum delay apart,
@@ -5,6 +7,11 @@
  * while a deploy rolls out).
  */
 export type BatchRetry = 'failure_policy' | 'until_it_passes';
+
+// PostgreSQL ended the statement because of another writer: a deadlock or a
+// serialization failure says nothing about the batch, and the next try runs
+// without that writer. Counting them would let a busy moment mark a partition failed.
+const CONFLICTS_WITH_OTHER_WRITERS = new Set(['40001', '40P01']);
 
 /**
  * A processor's handler failed on a batch, and on this item if it can say
@@ -17,9 +24,16 @@ export class BatchItemError extends Error {
     message: string,
     readonly itemId: string | null,
     override readonly cause: unknown,
-    readonly retry: BatchRetry = 'failure_policy',
+    readonly retry: BatchRetry = retryOf(cause),
   ) {
     super(message);
     this.name = 'BatchItemError';
   }
+}
+
+/** How a batch that failed with this cause is retried when its handler does not say. */
+export function retryOf(cause: unknown): BatchRetry {
+  if (cause instanceof BatchItemError) return cause.retry;
+  const code = asDatabaseError(cause)?.code;
+  return code !== undefined && CONFLICTS_WITH_OTHER_WRITERS.has(code) ? 'until_it_passes' : 'failure_policy';
 }

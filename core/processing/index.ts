@@ -1,6 +1,6 @@
 export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, ExternalBatchContext, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
-export { BatchItemError, type BatchRetry } from './BatchItemError';
+export { BatchItemError, retryOf, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';

@@ -1,4 +1,4 @@
-import { BatchItemError } from '../processing';
+import { BatchItemError, retryOf } from '../processing';
 
 /** A projection definition that cannot be registered: a bad name, version, table or partition count. */
 export class ProjectionDefinitionError extends Error {
@@ -29,7 +29,7 @@ export class ProjectionHandlerError extends BatchItemError {
         : `Projection ${projection} failed on ${eventType ?? 'event'} ${eventId}: ${reason}`,
       eventId,
       cause,
-      cause instanceof BatchItemError ? cause.retry : 'failure_policy',
+      retryOf(cause),
     );
     this.name = 'ProjectionHandlerError';
   }

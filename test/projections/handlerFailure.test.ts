@@ -282,3 +282,34 @@ describe('an event the projection cannot read: stored by newer code, at a schema
     expectExactlyOnceInOrder(await readApplied(db, reading), appended.events.map((event) => event.eventId));
   });
 });
+
+describe.each([
+  ['a deadlock', '40P01'],
+  ['a serialization failure', '40001'],
+])('a handler whose statement PostgreSQL ends as %s', (_case, code) => {
+  const context = useProjectionDatabase();
+
+  it('is retried until it passes, however few attempts the policy allows, and never marks its partition failed', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, [`conflicted-${code}`], 3, 3);
+    await untilFeedHorizonPasses(db);
+    let conflictsLeft = 3;
+    // A real error of PostgreSQL's with that SQLSTATE, as a conflicting writer would cause it.
+    const conflicting = recordingProjection({
+      name: `conflicted_${code.toLowerCase()}`,
+      beforeApply: async (tx) => {
+        if (conflictsLeft === 0) return;
+        conflictsLeft -= 1;
+        await tx.query(`DO $$ BEGIN RAISE EXCEPTION 'a conflict with another writer' USING ERRCODE = '${code}'; END $$`);
+      },
+    });
+    const projector = createProjector({ db, projections: [conflicting], failurePolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 20 } });
+
+    await runUntilNoLag(db, projector, conflicting.name, 10_000);
+
+    expect(conflictsLeft).toBe(0);
+    expectExactlyOnceInOrder(await readApplied(db, conflicting), appended.eventIds);
+    const [status] = await getProjectionStatus(db, conflicting.name);
+    expect(status?.generations[0]?.partitions[0]).toMatchObject({ state: 'running', attempts: 0, lastError: null });
+  });
+});

@@ -6,8 +6,8 @@ import { acquirePartitionLease, releasePartitionLease, type AcquiredLease, type 
 export interface RunLeases {
   /** Claims a free partition of the group that this run has not drained yet, or null when there is none. */
   acquire(): Promise<AcquiredLease | null>;
-  /** Gives a drained partition back at once, for other instances to take; `acquire` does not take it again. */
-  drained(lease: PartitionLease): Promise<void>;
+  /** Gives a drained partition back at once, for other instances to take; `acquire` does not take it again. False when both tries failed. */
+  drained(lease: PartitionLease): Promise<boolean>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
   retake(partition: number): Promise<AcquiredLease | null>;
 }
@@ -27,11 +27,11 @@ export interface RunLeases {
 export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, work: (leases: RunLeases) => Promise<T>): Promise<T> {
   const held = new Set<PartitionLease>();
   const drainedPartitions: number[] = [];
-  const release = (lease: PartitionLease) => {
+  const release = (lease: PartitionLease): Promise<boolean> => {
     held.delete(lease);
     return releasePartitionLease(db, lease)
       .catch(() => releasePartitionLease(db, lease))
-      .catch(() => undefined);
+      .then(() => true, () => false);
   };
   const leases: RunLeases = {
     async acquire() {
@@ -41,7 +41,7 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
     },
     async drained(lease) {
       if (!drainedPartitions.includes(lease.partition)) drainedPartitions.push(lease.partition);
-      await release(lease);
+      return release(lease);
     },
     async retake(partition) {
       const lease = await acquirePartitionLease(db, { ...request, only: partition });

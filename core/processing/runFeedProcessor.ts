@@ -90,28 +90,33 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   await holdingLeases(db, request, async (runLeases) => {
-    const drainOnce = async (lease: AcquiredLease): Promise<DrainReport> => {
+    const drainOnce = async (lease: AcquiredLease): Promise<{ report: DrainReport; released: boolean }> => {
+      let report: DrainReport;
       try {
         const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
-        const report = await drainPartition(settings, processor, lease);
-        return lost ? { ...report, failures: [lost, ...report.failures] } : report;
-      } finally {
+        const drained = await drainPartition(settings, processor, lease);
+        report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
+      } catch (error) {
         await runLeases.drained(lease);
+        throw error;
       }
+      return { report, released: await runLeases.drained(lease) };
     };
     // What was committed after a partition's last read, before the partition was
     // given back, was not read, and a run started for it (nudged by its commit)
     // found the partition held and left. Looked for once the partition is given
     // back, it is this run's to handle: what is committed after the look finds the
     // partition free. Once per partition, so a run under steady writes still ends.
+    // A lease that could not be given back is still this run's in the database: a
+    // retake would find it held, or take it over from this run as from a dead holder.
     const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
-      const first = await drainOnce(lease);
-      if (first.endedBy !== 'caught_up' || !first.checkpoint) return first;
+      const { report: first, released } = await drainOnce(lease);
+      if (!released || first.endedBy !== 'caught_up' || !first.checkpoint) return first;
       if (!(await hasWorkPast(db, processor, lease.partition, first.checkpoint))) return first;
       if (Date.now() >= options.deadline) return { ...first, endedBy: 'deadline', caughtUp: false };
       const again = await runLeases.retake(lease.partition);
       // Taken by another instance meanwhile: the rest is its to handle.
-      return again ? followedBy(first, await drainOnce(again)) : first;
+      return again ? followedBy(first, (await drainOnce(again)).report) : first;
     };
     while (Date.now() < options.deadline) {
       const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);

@@ -6,8 +6,8 @@ import { checkEventHeaderBlock } from './eventHeaderBlock';
 import { checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
-import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
 import { MAX_STREAM_VERSION } from './readStream';
+import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export { MAX_NAME_LENGTH } from './appendShape';

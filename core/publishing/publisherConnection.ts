@@ -1,5 +1,5 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, type NatsConnection } from '@nats-io/transport-node';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensurePublishStream } from './jetStreamStream';
 import { subjectCovers } from './subjectCoverage';
@@ -21,7 +21,23 @@ export interface PublisherConnection {
   captured(subject: string): Promise<boolean>;
   /** The most bytes the stream capturing the subject may hold (`max_bytes`), or undefined for no limit. */
   maxBytes(subject: string): Promise<number | undefined>;
+  /** Closes the connection, and the one still opening; a run that goes on opens no other. */
   close(): Promise<void>;
+}
+
+// Draining needs the server: with NATS away it fails, and the connection, left
+// open, would reconnect on its own once NATS is back, held by nothing. Nothing
+// unacknowledged is lost by closing it: a checkpoint moves only past acknowledgements.
+// Shut once, however many ask: a second shut finds the connection draining, and its
+// close() during that drain never settles.
+const shutting = new WeakMap<NatsConnection, Promise<void>>();
+function shut(nc: NatsConnection): Promise<void> {
+  let done = shutting.get(nc);
+  if (!done) {
+    done = nc.isClosed() ? Promise.resolve() : nc.drain().catch(() => undefined).then(() => (nc.isClosed() ? undefined : nc.close()));
+    shutting.set(nc, done);
+  }
+  return done;
 }
 
 /**
@@ -37,6 +53,10 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   let connecting: Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> | undefined;
   let streamChecked = false;
   let checking: Promise<void> | undefined;
+  let closed = false;
+  const refuseOnceClosed = () => {
+    if (closed) throw new ClosedConnectionError();
+  };
 
   async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
     const nc = await settings.connect();
@@ -51,11 +71,17 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   }
 
   async function connection() {
+    refuseOnceClosed();
     if (!current || current.nc.isClosed()) {
       connecting ??= open().finally(() => {
         connecting = undefined;
       });
-      current = await connecting;
+      const opened = await connecting;
+      if (closed) {
+        await shut(opened.nc);
+        throw new ClosedConnectionError();
+      }
+      current = opened;
       streamChecked = true;
     }
     if (!streamChecked) {
@@ -101,14 +127,13 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       return config.max_bytes > 0 ? config.max_bytes : undefined;
     },
     async close() {
+      closed = true;
       const open = current;
       current = undefined;
-      if (!open || open.nc.isClosed()) return;
-      // Draining needs the server: with NATS away it fails, and the connection, left
-      // open, would reconnect on its own once NATS is back, held by nothing. Nothing
-      // unacknowledged is lost by closing it: a checkpoint moves only past acknowledgements.
-      await open.nc.drain().catch(() => undefined);
-      if (!open.nc.isClosed()) await open.nc.close();
+      if (open) await shut(open.nc);
+      // One still opening is the run's until it arrives: shut here too, so close() ends with nothing open.
+      const opening = connecting;
+      if (opening) await opening.then(({ nc }) => shut(nc), () => undefined);
     },
   };
 }

@@ -32,7 +32,7 @@ export class BatchItemError extends Error {
 }
 
 /** How a batch that failed with this cause is retried when its handler does not say. */
-export function retryOf(cause: unknown): BatchRetry {
+function retryOf(cause: unknown): BatchRetry {
   if (cause instanceof BatchItemError) return cause.retry;
   const code = asDatabaseError(cause)?.code;
   return code !== undefined && CONFLICTS_WITH_OTHER_WRITERS.has(code) ? 'until_it_passes' : 'failure_policy';

@@ -1,13 +1,13 @@
 export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, ExternalBatchContext, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
-export { BatchItemError, retryOf, type BatchRetry } from './BatchItemError';
+export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
 export { checkFailurePolicy, checkLeaseTtl, isDeadline, MAX_TIMER_MS } from './processorRunChecks';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
-export { renamedHandledType, describeRenamedHandledType } from './renamedHandledType';
+export { whyHandledTypeRenamed } from './renamedHandledType';
 export { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 export { runFeedProcessor, DEFAULT_INTERRUPTION_BACKOFF, type ProcessorRun, type ProcessorRunOptions } from './runFeedProcessor';
 export type { Backoff, DrainReport, HandlerFailure } from './drainPartition';

@@ -92,15 +92,15 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   await holdingLeases(db, request, async (runLeases) => {
     const drainOnce = async (lease: AcquiredLease): Promise<{ report: DrainReport; released: boolean }> => {
       let report: DrainReport;
+      let released: boolean;
       try {
         const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
         const drained = await drainPartition(settings, processor, lease);
         report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
-      } catch (error) {
-        await runLeases.drained(lease);
-        throw error;
+      } finally {
+        released = await runLeases.drained(lease);
       }
-      return { report, released: await runLeases.drained(lease) };
+      return { report, released };
     };
     // What was committed after a partition's last read, before the partition was
     // given back, was not read, and a run started for it (nudged by its commit)

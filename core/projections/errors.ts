@@ -1,4 +1,4 @@
-import { BatchItemError, retryOf } from '../processing';
+import { BatchItemError } from '../processing';
 
 /** A projection definition that cannot be registered: a bad name, version, table or partition count. */
 export class ProjectionDefinitionError extends Error {
@@ -29,7 +29,6 @@ export class ProjectionHandlerError extends BatchItemError {
         : `Projection ${projection} failed on ${eventType ?? 'event'} ${eventId}: ${reason}`,
       eventId,
       cause,
-      retryOf(cause),
     );
     this.name = 'ProjectionHandlerError';
   }

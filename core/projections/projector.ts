@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
-import { checkFailurePolicy, checkLeaseTtl, DEFAULT_FAILURE_POLICY, describeRenamedHandledType, eachOnItsOwn, renamedHandledType, runFeedProcessor, type FailurePolicy, type HandlerFailure } from '../processing';
+import { checkFailurePolicy, checkLeaseTtl, DEFAULT_FAILURE_POLICY, eachOnItsOwn, runFeedProcessor, whyHandledTypeRenamed, type FailurePolicy, type HandlerFailure } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
 import { ProjectionDefinitionError } from './errors';
 import type { Projection } from './defineProjection';
@@ -62,8 +62,8 @@ export function createProjector(options: ProjectorOptions): Projector {
   checkLeaseTtl(leaseTtlMs, 'the projector');
   const upcaster = options.upcaster ?? NO_UPCASTING;
   for (const projection of options.projections) {
-    const renamed = renamedHandledType(upcaster, projection.eventTypes);
-    if (renamed) throw new ProjectionDefinitionError(describeRenamedHandledType(`projection ${projection.name}`, renamed));
+    const renamed = whyHandledTypeRenamed(upcaster, `projection ${projection.name}`, projection.eventTypes);
+    if (renamed) throw new ProjectionDefinitionError(renamed);
   }
   // Once per projector; a registration that failed is tried again next run.
   const registrations = new Map<Projection, Promise<unknown>>();

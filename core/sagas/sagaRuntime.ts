@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CommandBus } from '../commands';
 import type { Db } from '../db';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
-import { describeRenamedHandledType, eachOnItsOwn, renamedHandledType, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
+import { eachOnItsOwn, runFeedProcessor, whyHandledTypeRenamed, type FeedProcessor, type ProcessorRun } from '../processing';
 import { SagaDefinitionError, type Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
@@ -62,8 +62,8 @@ export class UnknownSagaError extends Error {
 export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
   const { db, sagas } = options;
   for (const saga of sagas) {
-    const renamed = renamedHandledType(options.upcaster, saga.eventTypes);
-    if (renamed) throw new SagaDefinitionError(describeRenamedHandledType(`saga ${saga.name}`, renamed));
+    const renamed = whyHandledTypeRenamed(options.upcaster, `saga ${saga.name}`, saga.eventTypes);
+    if (renamed) throw new SagaDefinitionError(renamed);
   }
   const clock = options.clock ?? (() => new Date());
   const dispatcher = createStepDispatcher({

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import type { EventUpcaster } from '../eventstore';
-import { describeRenamedHandledType, renamedHandledType } from '../processing';
+import { whyHandledTypeRenamed } from '../processing';
 import type { Projection } from '../projections';
 import type { EventRoutingOptions } from '../publishing';
 import type { Saga } from '../sagas';
@@ -87,8 +87,8 @@ function refuseHandlersOfRenamedTypes(definition: ServiceDefinition<unknown>, up
     ...(definition.sagas ?? []).map((saga) => ({ owner: `saga ${saga.name}`, types: saga.eventTypes })),
   ];
   for (const { owner, types } of handlers) {
-    const renamed = renamedHandledType(upcasters, types);
-    if (renamed) throw new ServiceDefinitionError(describeRenamedHandledType(owner, renamed));
+    const renamed = whyHandledTypeRenamed(upcasters, owner, types);
+    if (renamed) throw new ServiceDefinitionError(renamed);
   }
 }
 

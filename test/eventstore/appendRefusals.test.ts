@@ -17,6 +17,12 @@ const newStream = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
 
 const refusalOf = (append: Promise<unknown>) => append.then(() => undefined, (error: unknown) => error);
 
+/** Refused as bad input, with one issue at `path`: the append's text is over MAX_APPEND_BYTES. */
+function expectOverOneAppend(error: unknown, path: 'events' | 'messages'): void {
+  expect(error).toBeInstanceOf(EventValidationError);
+  expect((error as EventValidationError).issues).toEqual([{ path, message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+}
+
 describe('a conflict inside a caller\'s transaction', () => {
   it('reports the version that collided, whatever the stream id holds', async () => {
     const store = createEventStore(db());
@@ -101,8 +107,7 @@ describe('a batch whose events each fit but together exceed one append', () => {
 
     const error = await refusalOf(store.appendToStream({ streamId, streamType: 'upload', expectedVersion: 'no_stream', events }));
 
-    expect(error).toBeInstanceOf(EventValidationError);
-    expect((error as EventValidationError).issues).toEqual([{ path: 'events', message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+    expectOverOneAppend(error, 'events');
     await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });
@@ -135,8 +140,7 @@ describe('integration messages that each fit but together with the events exceed
 
     const error = await refusalOf(store.appendToStream({ streamId, streamType: 'upload', expectedVersion: 'no_stream', events: [{ type: 'UploadStarted', data: {} }], messages }));
 
-    expect(error).toBeInstanceOf(EventValidationError);
-    expect((error as EventValidationError).issues).toEqual([{ path: 'messages', message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+    expectOverOneAppend(error, 'messages');
     await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });
@@ -208,11 +212,12 @@ describe('a batch of many small events whose names and ids make it larger than o
     const type = 'T'.repeat(200);
     const count = Math.ceil(MAX_APPEND_BYTES / type.length) + 1;
     const events = Array.from({ length: count }, () => ({ type, data: {} }));
+    const streamId = newStream('many');
 
-    const error = await refusalOf(store.appendToStream({ streamId: newStream('many'), streamType: 't', expectedVersion: 'no_stream', events }));
+    const error = await refusalOf(store.appendToStream({ streamId, streamType: 't', expectedVersion: 'no_stream', events }));
 
-    expect(error).toBeInstanceOf(EventValidationError);
-    expect((error as EventValidationError).issues).toEqual([{ path: 'events', message: expect.stringContaining(`over the limit of ${MAX_APPEND_BYTES}`) as unknown }]);
+    expectOverOneAppend(error, 'events');
+    await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });
 

@@ -26,6 +26,7 @@ function gatedConnect() {
   const connections: NatsConnection[] = [];
   const called = deferred();
   const gate = deferred();
+  const calls = { count: 0 };
   const connect = async () => {
     calls.count += 1;
     called.resolve();
@@ -34,7 +35,6 @@ function gatedConnect() {
     connections.push(nc);
     return nc;
   };
-  const calls = { count: 0 };
   return { connect, connections, called, gate, calls };
 }
 

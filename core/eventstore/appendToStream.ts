@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db';
+import { asDatabaseError, type Db, type Queryable } from '../db';
 import { currentContext, currentTraceparent, inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
@@ -59,6 +59,15 @@ function parametersOf(request: AppendRequest, serialized: SerializedAppend, shap
 /** `any` never conflicts: a version taken by a racing writer is taken again after it, this many times. */
 const ANY_VERSION_TRIES = 10;
 
+// PostgreSQL ends a deadlock (or, under serializable isolation, a conflict) by
+// aborting one transaction in it. Appends sharing caller-chosen event or message
+// ids in opposite order deadlock on the ids' unique index. On its own the aborted
+// append wrote nothing; tried again once the other has ended, it gets the answer
+// it would have had (most often DuplicateEventError), not a raw 40P01.
+const ABORTED_APPEND_TRIES = 3;
+const ABORTED_BY_OTHER_WRITER = new Set(['40001', '40P01']);
+const abortedByOtherWriter = (error: unknown) => ABORTED_BY_OTHER_WRITER.has(asDatabaseError(error)?.code ?? '');
+
 /**
  * Appends events to one stream in a single statement: the expected version is
  * checked and all events are stored atomically, or nothing is written and a
@@ -102,12 +111,17 @@ function withTraceContext<E extends EventShape>(request: AppendRequest<E>): Appe
 async function appendTraced<E extends EventShape>(db: Queryable, request: AppendRequest<E>, options: AppendOptions, scope: AppendScope): Promise<AppendResult> {
   const serialized = validateAppend(request, options.upcaster ?? NO_UPCASTING, options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
   // Inside a caller's transaction a conflict has aborted it: only the caller can try again.
-  const tries = request.expectedVersion === 'any' && scope === 'own-transaction' ? ANY_VERSION_TRIES : 1;
-  for (let attempt = 1; ; attempt++) {
+  const conflictTries = request.expectedVersion === 'any' && scope === 'own-transaction' ? ANY_VERSION_TRIES : 1;
+  const abortTries = scope === 'own-transaction' ? ABORTED_APPEND_TRIES : 1;
+  let conflicts = 0;
+  let aborts = 0;
+  for (;;) {
     try {
       return await appendOnce(db, request, serialized, scope);
     } catch (error) {
-      if (attempt >= tries || !(error instanceof ConcurrencyError)) throw error;
+      if (error instanceof ConcurrencyError && ++conflicts < conflictTries) continue;
+      if (abortedByOtherWriter(error) && ++aborts < abortTries) continue;
+      throw error;
     }
   }
 }

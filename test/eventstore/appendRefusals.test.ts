@@ -3,6 +3,7 @@ import {
   CommandAlreadyRecordedError,
   ConcurrencyError,
   createEventStore,
+  DuplicateEventError,
   EventValidationError,
   MAX_APPEND_BYTES,
   StreamNotFoundError,
@@ -233,5 +234,28 @@ describe('metadata that writes itself with its own toJSON', () => {
     expect(error).toBeInstanceOf(EventValidationError);
     expect((error as EventValidationError).issues.map((issue) => issue.path)).toEqual(['events.0.metadata.toJSON']);
     await expect(store.readStream(streamId)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+});
+
+describe('two appends racing with the same caller-chosen event ids in opposite order', () => {
+  it('store one of them; the other is refused as a duplicate, not a raw deadlock, and writes nothing', async () => {
+    const store = createEventStore(db());
+    // Enough ids that both statements are mid-insert at once: each then waits on an id the other holds.
+    const ids = Array.from({ length: 3000 }, () => crypto.randomUUID());
+    const streams = [newStream('forward'), newStream('backward')];
+    const eventsOf = (order: readonly string[]) => order.map((eventId) => ({ ...event, eventId }));
+
+    const outcomes = await Promise.allSettled([
+      store.appendToStream({ streamId: streams[0] ?? '', streamType: 't', expectedVersion: 'no_stream', events: eventsOf(ids) }),
+      store.appendToStream({ streamId: streams[1] ?? '', streamType: 't', expectedVersion: 'no_stream', events: eventsOf([...ids].reverse()) }),
+    ]);
+
+    const stored = outcomes.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [streams[index] ?? ''] : []));
+    const refusals = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    expect(stored).toHaveLength(1);
+    expect(refusals).toEqual([expect.any(DuplicateEventError)]);
+    expect((await store.readStream(stored[0] ?? '')).events).toHaveLength(ids.length);
+    const refused = streams.find((streamId) => !stored.includes(streamId)) ?? '';
+    await expect(store.readStream(refused)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });

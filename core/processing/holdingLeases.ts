@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import type { PartitionLease } from './PartitionLease';
-import { acquirePartitionLease, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
+import { acquirePartitionLease, anyPartitionFree, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
 
 /** The leases of one run: claimed one at a time, each given back when its partition is drained. */
 export interface RunLeases {
@@ -10,6 +10,8 @@ export interface RunLeases {
   drained(lease: PartitionLease): Promise<boolean>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
   retake(partition: number): Promise<AcquiredLease | null>;
+  /** Whether `acquire` would find a partition now: one this run has not drained is free. Claims nothing. */
+  anyLeftFree(): Promise<boolean>;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
       if (lease) held.add(lease);
       return lease;
     },
+    anyLeftFree: () => anyPartitionFree(db, { ...request, exclude: drainedPartitions }),
   };
   try {
     return await work(leases);

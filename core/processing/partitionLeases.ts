@@ -61,6 +61,12 @@ const THIS_LEASE = 'lease_group = $1 AND partition = $2 AND holder = $3 AND epoc
 
 const HELD_SQL = `SELECT 1 FROM partition_leases WHERE ${THIS_LEASE} AND expires_at >= clock_timestamp() FOR SHARE`;
 
+// Whether ACQUIRE_SQL would find a partition, without claiming it: one whose row is
+// not made yet is free too.
+const ANY_FREE_SQL = `
+  SELECT count(*) FILTER (WHERE expires_at < clock_timestamp() AND partition <> ALL ($3::integer[])) > 0 OR count(*) < $2 AS free
+  FROM partition_leases WHERE lease_group = $1 AND partition < $2`;
+
 const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
@@ -100,6 +106,12 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
   if (lease || request.only !== undefined) return lease;
   await ensurePartitionLeaseRows(db, request.group, request.partitions);
   return acquire();
+}
+
+/** Whether a partition of the group, other than those excluded, is free to claim now; claims nothing. */
+export async function anyPartitionFree(db: Queryable, request: Pick<LeaseRequest, 'group' | 'partitions' | 'exclude'>): Promise<boolean> {
+  const { rows } = await db.query<{ free: boolean }>(ANY_FREE_SQL, [request.group, request.partitions, request.exclude ?? []]);
+  return rows[0]?.free === true;
 }
 
 /** Makes the group's lease rows, free, where they are missing: a group has them once its first lease is taken. */

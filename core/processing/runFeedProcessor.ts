@@ -30,7 +30,11 @@ export interface ProcessorRun {
   partitions: number[];
   /** Every partition this run drained reached the visible head (and it drained at least one). */
   caughtUp: boolean;
-  /** The deadline stopped the run before every leased partition was caught up. */
+  /**
+   * The deadline stopped the run before it was done: a partition's drain, or
+   * the run before it claimed a partition that was free. Not a partition that
+   * fails or waits out a backoff, nor one another instance holds.
+   */
   stoppedByDeadline: boolean;
   failures: HandlerFailure[];
   lastError: unknown;
@@ -89,7 +93,8 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
-  await holdingLeases(db, request, async (runLeases) => {
+  // Whether the deadline ended the leasing with a partition still free to lease.
+  const leftFreeAtDeadline = await holdingLeases(db, request, async (runLeases): Promise<boolean> => {
     const drainOnce = async (lease: AcquiredLease): Promise<{ report: DrainReport; released: boolean }> => {
       let report: DrainReport;
       let released: boolean;
@@ -118,9 +123,10 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       // Taken by another instance meanwhile: the rest is its to handle.
       return again ? followedBy(first, (await drainOnce(again)).report) : first;
     };
-    while (Date.now() < options.deadline) {
+    for (;;) {
+      if (Date.now() >= options.deadline) return runLeases.anyLeftFree();
       const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);
-      if (leases.length === 0) break;
+      if (leases.length === 0) return false;
       const settled = await Promise.allSettled(leases.map(drain));
       for (const [index, result] of settled.entries()) {
         if (result.status === 'rejected') throw result.reason;
@@ -136,6 +142,6 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     if (report.lastError !== undefined) run.lastError = report.lastError;
   }
   run.caughtUp = reports.length > 0 && reports.every((report) => report.caughtUp);
-  run.stoppedByDeadline = reports.some((report) => report.endedBy === 'deadline') || (Date.now() >= options.deadline && !run.caughtUp);
+  run.stoppedByDeadline = leftFreeAtDeadline || reports.some((report) => report.endedBy === 'deadline');
   return run;
 }

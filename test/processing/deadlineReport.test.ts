@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { opened, sleep } from '../support/fixtures';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { streamIdInPartition } from '../support/streamInPartition';
+
+const db = usePooledTestDatabase(4);
+
+// A batch that outlasts the run's time by a second: margins that hold on a loaded two-core runner.
+const RUN_MS = 2_000;
+const SLOW_BATCH_MS = 3_000;
+
+/** A two-partition processor of the whole feed whose batches fail on one stream, and take SLOW_BATCH_MS on the streams in `slow`. */
+function twoPartitionProcessor(name: string, failing: ReadonlySet<string>, slow: ReadonlySet<string>): FeedProcessor<RecordedEvent> {
+  return {
+    name,
+    partitions: 2,
+    batchSize: 100,
+    source: eventFeedSource({ upcaster: NO_UPCASTING }),
+    // A backoff no spec here outlasts.
+    failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    handler: {
+      mode: 'transactional',
+      handle: async (events) => {
+        const poisoned = events.find((event) => failing.has(event.streamId));
+        if (poisoned) throw new BatchItemError('cannot handle it', poisoned.eventId, new Error('boom'));
+        if (events.some((event) => slow.has(event.streamId))) await sleep(SLOW_BATCH_MS);
+      },
+    },
+  };
+}
+
+const runOnce = (processor: FeedProcessor<RecordedEvent>, runMs: number) =>
+  runFeedProcessor(processor, { db: db(), holder: `holder-${crypto.randomUUID()}`, leaseTtlMs: 30_000, deadline: Date.now() + runMs, concurrency: 1 });
+
+describe('a run that ends past its deadline', () => {
+  it('is not stopped by the deadline when its slow batch caught up and the other partition only waits out a failure\'s backoff', async () => {
+    const store = createEventStore(db());
+    const [failing, slow] = await Promise.all([streamIdInPartition(db(), 0, 2), streamIdInPartition(db(), 1, 2)]);
+    const processor = twoPartitionProcessor('deadline_waiting', new Set([failing]), new Set([slow]));
+    await store.appendToStream({ streamId: failing, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+    await runOnce(processor, 30_000);
+
+    await store.appendToStream({ streamId: slow, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+    const run = await runOnce(processor, RUN_MS);
+
+    const [waiting, caughtUp] = await getProcessorStatus(db(), processor);
+    expect(run.partitions.sort()).toEqual([0, 1]);
+    expect(waiting?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
+    expect(caughtUp).toMatchObject({ caughtUp: true, lagItems: 0 });
+    expect(run.stoppedByDeadline).toBe(false);
+  });
+
+  it('is stopped by the deadline when it never got to a free partition with work', async () => {
+    const store = createEventStore(db());
+    const [first, second] = await Promise.all([streamIdInPartition(db(), 0, 2), streamIdInPartition(db(), 1, 2)]);
+    const processor = twoPartitionProcessor('deadline_unreached', new Set(), new Set([first]));
+    for (const streamId of [first, second]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+
+    const run = await runOnce(processor, RUN_MS);
+
+    const [, unreached] = await getProcessorStatus(db(), processor);
+    expect(run).toMatchObject({ partitions: [0], caughtUp: true, stoppedByDeadline: true });
+    expect(unreached?.lagItems).toBeGreaterThan(0);
+  });
+});

@@ -2,6 +2,7 @@ export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutc
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';
+export { UnknownProcessorError } from './UnknownProcessorError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
 export { checkFailurePolicy, checkLeaseTtl, isDeadline, MAX_TIMER_MS } from './processorRunChecks';

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
+import { UnknownProcessorError } from './UnknownProcessorError';
 
 export class ProcessorDefinitionError extends Error {
   readonly code = 'INVALID_PROCESSOR';
@@ -210,12 +211,17 @@ const RESUME_SQL = `
     AND p.processor = ANY ($1::text[]) AND (p.state = 'failed' OR p.next_attempt_at IS NOT NULL)
   RETURNING p.processor, p.partition`;
 
+const UNKNOWN_SQL = 'SELECT n AS name FROM unnest($1::text[]) AS n WHERE NOT EXISTS (SELECT FROM feed_processors f WHERE f.name = n)';
+
 /**
  * Puts failed partitions back to work (after the handler or the data was
  * fixed), with fresh attempts and no wait. Their last error stays visible until
  * a batch succeeds. Returns the partitions resumed: none of a stopped processor.
+ * A name never registered is an UnknownProcessorError, and nothing is resumed.
  */
 export async function resumeProcessors(db: Queryable, processors: readonly string[]): Promise<{ processor: string; partition: number }[]> {
+  const { rows: unknown } = await db.query<{ name: string }>(UNKNOWN_SQL, [processors]);
+  if (unknown.length > 0) throw new UnknownProcessorError(unknown.map((row) => row.name));
   const { rows } = await db.query<{ processor: string; partition: number }>(RESUME_SQL, [processors]);
   return rows;
 }

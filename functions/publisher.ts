@@ -9,10 +9,11 @@ import { getRuntime, type FunctionRuntime } from './runtime';
 
 // Stop this long before Lambda's own limit, to release the leases and report.
 // The deadline is checked between batches, and a batch begun just before it may
-// open a connection (NATS_CONNECT_TIMEOUT_MS), wait out one round of
-// acknowledgements when NATS does not answer, then as long again asking
-// JetStream whether a stream captures the unanswered subjects.
-const SAFETY_MARGIN_MS = NATS_CONNECT_TIMEOUT_MS + 2 * DEFAULT_PUBLISH_TIMEOUT_MS + 2_000;
+// open a connection (NATS_CONNECT_TIMEOUT_MS), check the stream, wait out one
+// round of acknowledgements when NATS does not answer, then ask JetStream about
+// the unanswered or refused subjects: the last three each bounded by the publish
+// timeout, however many requests they make.
+const SAFETY_MARGIN_MS = NATS_CONNECT_TIMEOUT_MS + 3 * DEFAULT_PUBLISH_TIMEOUT_MS + 2_000;
 
 let publisher: Publisher | undefined;
 

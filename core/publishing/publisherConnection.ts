@@ -1,5 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { ClosedConnectionError, type NatsConnection } from '@nats-io/transport-node';
+import { answerWithin } from './answerWithin';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensurePublishStream } from './jetStreamStream';
 import { subjectCovers } from './subjectCoverage';
@@ -61,7 +62,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
     const nc = await settings.connect();
     try {
-      await ensurePublishStream(nc, settings.stream);
+      await answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs);
       return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
     } catch (error) {
       // Each try opens a connection of its own: one left open would pile up with every retry.
@@ -86,7 +87,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     }
     if (!streamChecked) {
       const { nc } = current;
-      checking ??= ensurePublishStream(nc, settings.stream)
+      checking ??= answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs)
         .then(() => {
           streamChecked = true;
         })
@@ -98,34 +99,36 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     return current;
   }
 
+  async function capturedBy({ nc }: { nc: NatsConnection }, subject: string): Promise<boolean> {
+    const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
+    // find() answers with the stream's name, or fails when no stream captures the subject.
+    const found = await jsm.streams.find(subject).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
+        throw error;
+      },
+    );
+    if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
+    // The stream was checked when the connection opened or at this run's first use of it; it has gone since.
+    await ensurePublishStream(nc, settings.stream);
+    return true;
+  }
+
+  async function maxBytesOf({ nc }: { nc: NatsConnection }, subject: string): Promise<number | undefined> {
+    const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
+    const { config } = await jsm.streams.info(await jsm.streams.find(subject));
+    return config.max_bytes > 0 ? config.max_bytes : undefined;
+  }
+
   return {
     publishing: async () => (await connection()).publishing,
     beginRun() {
       streamChecked = false;
     },
-    async captured(subject) {
-      const { nc } = await connection();
-      // Asked after a publish went unanswered, perhaps with NATS away: it waits no longer than a publish does.
-      const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
-      // find() answers with the stream's name, or fails when no stream captures the subject.
-      const found = await jsm.streams.find(subject).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
-          throw error;
-        },
-      );
-      if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
-      // The stream was checked when the connection opened or at this run's first use of it; it has gone since.
-      await ensurePublishStream(nc, settings.stream);
-      return true;
-    },
-    async maxBytes(subject) {
-      const { nc } = await connection();
-      const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
-      const { config } = await jsm.streams.info(await jsm.streams.find(subject));
-      return config.max_bytes > 0 ? config.max_bytes : undefined;
-    },
+    // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
+    captured: async (subject) => answerWithin(capturedBy(await connection(), subject), settings.publishTimeoutMs),
+    maxBytes: async (subject) => answerWithin(maxBytesOf(await connection(), subject), settings.publishTimeoutMs),
     async close() {
       closed = true;
       const open = current;

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { connectNats, readStoredMessages } from '../support/natsTesting';
+import { startPrivateNatsServer } from '../support/privateNatsServer';
 import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
@@ -80,5 +82,43 @@ describe('the run deadline inside a batch', () => {
     const startedAt = Date.now();
     await leased.run({ deadline: startedAt + 20_000 });
     expect(Date.now() - startedAt).toBeLessThan(1_000 + 2 * PUBLISH_TIMEOUT_MS + 2_000);
+  }, 30_000);
+});
+
+// A run's first batch checks the stream: a request for the account's JetStream, then
+// one for the stream, perhaps an update, each with a timeout of its own.
+describe('the run deadline with NATS stalled on the open connection', () => {
+  it('given a server that stops answering on the open connection, the run ends within three publish timeouts of its deadline, and publishes the event once the server answers again', async () => {
+    const PUBLISH_TIMEOUT_MS = 500;
+    const nats = await startPrivateNatsServer();
+    const publisher = harness.publisher({ connect: () => connectNats({ servers: nats.url }), publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
+    try {
+      // A first event opens the connection, which stays open for the runs after it.
+      await oneStreamOf(1);
+      await publishEverything(harness.db, publisher);
+      const { streamId } = await oneStreamOf(1);
+      await untilFeedHorizonPasses(harness.db);
+      nats.freeze();
+
+      const deadline = Date.now() + 500;
+      const stalled = await publisher.run({ deadline });
+
+      // The stream's check, a round and a question at most, however many requests they make; less here.
+      expect(Date.now() - deadline).toBeLessThan(3 * PUBLISH_TIMEOUT_MS + 1_500);
+      expect(stalled.published).toBe(0);
+      nats.thaw();
+      await publishEverything(harness.db, publisher);
+      const nc = await connectNats({ servers: nats.url });
+      try {
+        const stored = (await readStoredMessages(nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+        expect(stored).toHaveLength(1);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      nats.thaw();
+      await publisher.close();
+      await nats.close();
+    }
   }, 30_000);
 });

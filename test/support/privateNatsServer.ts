@@ -11,6 +11,10 @@ export interface PrivateNatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port and store directory: JetStream recovers what it had stored. */
   start(): Promise<void>;
+  /** Stops it answering anything, its connections kept open (SIGSTOP): a stalled server, or a network that drops everything. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void;
   /** Rewrites its top-level settings (authorization, say) and has it reload them (SIGHUP), connections kept. */
   reconfigure(settings: string): Promise<void>;
   /** Stops it and removes its store. */
@@ -85,6 +89,12 @@ export async function startPrivateNatsServer(options: { jetstream?: string; sett
     port,
     kill,
     start,
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
     async reconfigure(settings) {
       await writeConfig(settings);
       child?.kill('SIGHUP');

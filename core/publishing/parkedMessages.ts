@@ -43,12 +43,14 @@ const toParked = (row: ParkedRow): ParkedMessage => ({
 // A message parked already is parked again only when it was requeued: the first
 // refusal after a requeue counts, and one sent again by a run that overlapped it
 // (another instance's, a turn that outlived its lease) finds it parked and changes nothing.
+// A requeue made after the sender read the message ($6: a person requeued it again,
+// after a fix, while the refusal of the earlier try was on its way) stays requeued.
 const PARK_SQL = `
   INSERT INTO parked_messages (message_id, source, ordering_key, subject, error)
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
   ON CONFLICT (message_id) DO UPDATE
     SET error = EXCLUDED.error, subject = EXCLUDED.subject, refusals = parked_messages.refusals + 1,
-        parked_at = now(), requeued_at = NULL
+        parked_at = now(), requeued_at = CASE WHEN parked_messages.requeued_at > $6::timestamptz THEN parked_messages.requeued_at END
     WHERE parked_messages.requeued_at IS NOT NULL
   RETURNING message_id`;
 
@@ -62,9 +64,10 @@ export interface Parking {
 /**
  * Parks messages NATS refused for good, and returns those it parked now.
  * Parking one again after a requeue counts another refusal; one parked and not
- * requeued stays as it is.
+ * requeued stays as it is. Given when the sender read the requeued messages it
+ * sent, a requeue made after that is kept.
  */
-export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[]): Promise<ReadonlySet<string>> {
+export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[], requeuesReadAt: string | null = null): Promise<ReadonlySet<string>> {
   if (parkings.length === 0) return new Set();
   const { rows } = await db.query<{ message_id: string }>(PARK_SQL, [
     parkings.map((parking) => parking.messageId),
@@ -72,6 +75,7 @@ export async function parkMessages(db: Queryable, source: ParkedSource, parkings
     parkings.map((parking) => parking.orderingKey),
     parkings.map((parking) => parking.subject),
     parkings.map((parking) => parking.error),
+    requeuesReadAt,
   ]);
   return new Set(rows.map((row) => row.message_id));
 }
@@ -125,7 +129,8 @@ export async function requeueParkedMessage(db: Queryable, messageId: string): Pr
 // stored its checkpoint yet) would be sent again by that publisher once unparked, outside
 // any duplicate window. It waits for the checkpoint to pass it, which never goes back.
 const REQUEUED_SQL = `
-  SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at
+  SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,
+    to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS read_at
   FROM parked_messages p
   LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
@@ -137,10 +142,16 @@ const REQUEUED_SQL = `
     coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)
   LIMIT $1`;
 
+/** Requeued messages as read, and when: a requeue made later is not one of these. `readAt` is ISO 8601 to the microsecond, in UTC. */
+export interface RequeuedMessages {
+  messages: ParkedMessage[];
+  readAt: string | null;
+}
+
 /** The requeued messages ready to be sent again (their publisher has passed them), by key, the key requeued first first. */
-export async function requeuedMessages(db: Queryable, limit: number, publishers: { events: string; outbox: string }): Promise<ParkedMessage[]> {
-  const { rows } = await db.query<ParkedRow>(REQUEUED_SQL, [limit, publishers.events, publishers.outbox]);
-  return rows.map(toParked);
+export async function requeuedMessages(db: Queryable, limit: number, publishers: { events: string; outbox: string }): Promise<RequeuedMessages> {
+  const { rows } = await db.query<ParkedRow & { read_at: string }>(REQUEUED_SQL, [limit, publishers.events, publishers.outbox]);
+  return { messages: rows.map(toParked), readAt: rows[0]?.read_at ?? null };
 }
 
 /** A requeued message JetStream has now stored: it is no longer parked. */

@@ -83,6 +83,8 @@ export interface PublishedBatch extends ExternalOutcome {
 export interface BatchLimits {
   deadline: number;
   partition?: string;
+  /** For requeued messages: when they were read, so a requeue made since is kept when one is parked again. */
+  requeuesReadAt?: string | null;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function publishBatch(
   // Parked without being sent, and refused for good (publishAll adds those).
   const parked = new Set(parkings.map((parking) => parking.messageId));
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
-  const parkedNow = await parkMessages(session.db, source, parkings);
+  const parkedNow = await parkMessages(session.db, source, parkings, within.requeuesReadAt ?? null);
   session.tally.countBatch(results, parked, parkedNow);
   const published = new Set<string>();
   let error: unknown;

@@ -57,7 +57,7 @@ export interface RequeueTurn {
  * the turn, and this run leaves them to it.
  */
 export async function publishRequeued(session: PublishingSession, turn: RequeueTurn): Promise<number> {
-  if ((await requeuedMessages(session.db, 1, PUBLISHERS)).length === 0) return 0;
+  if ((await requeuedMessages(session.db, 1, PUBLISHERS)).messages.length === 0) return 0;
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
   if (!lease) return 0;
   try {
@@ -71,7 +71,7 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
 
 async function sendRequeued(session: PublishingSession, deadline: number): Promise<number> {
   // Read again under the lease: another instance may have sent them since.
-  const parked = await requeuedMessages(session.db, REQUEUED_PER_RUN, PUBLISHERS);
+  const { messages: parked, readAt } = await requeuedMessages(session.db, REQUEUED_PER_RUN, PUBLISHERS);
   if (parked.length === 0) return 0;
   const messages = await messagesOf(session, parked);
   const sources = new Map(parked.map((message) => [message.messageId, message.source]));
@@ -83,7 +83,7 @@ async function sendRequeued(session: PublishingSession, deadline: number): Promi
     const batch = messages.filter((message) => sources.get(message.messageId) === source);
     const before = session.tally.report.published;
     // A subject routing gave that NATS cannot carry stays as it was parked.
-    const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline });
+    const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesReadAt: readAt });
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, [...outcome.published]);
   }

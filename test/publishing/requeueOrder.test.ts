@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
 import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
@@ -73,5 +74,47 @@ describe('requeued messages of both sources', () => {
       await jsm.streams.delete(msgStream);
       await jsm.streams.delete(evStream);
     }
+  });
+});
+
+describe('a requeue made while a run sends the message again', () => {
+  it('given a requeue before the fix, refused again, and another after the fix while that refusal is on its way, the next run sends the message', async () => {
+    const h = await harness();
+    const streamId = uniqueStreamId();
+    const lostSubject = `${h.subjectPrefix}lost.x`;
+    await h.store.appendToStream({
+      streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()],
+      messages: [{ subject: lostSubject, body: { n: 1 }, orderingKey: streamId }],
+    });
+    await publishEverything(h.db, h.publisher());
+    const [parked] = await listParkedMessages(h.db);
+    if (!parked) throw new Error('the message was not parked');
+    expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
+
+    // Between the refusal and its parking, the operator fixes the stream and requeues the message again.
+    const jsm = await jetstreamManager(h.nc);
+    let fixed = false;
+    const racing: Db = {
+      async query(text, params, options) {
+        if (!fixed && text.includes('INSERT INTO parked_messages')) {
+          fixed = true;
+          const { config } = await jsm.streams.info(h.streamName);
+          await jsm.streams.update(h.streamName, { ...config, subjects: [...config.subjects, lostSubject] });
+          expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
+        }
+        return h.db.query(text, params, options);
+      },
+      transaction: (work) => h.db.transaction(work),
+      close: () => Promise.resolve(),
+    };
+    await h.publisher({ db: racing }).run();
+    expect(fixed).toBe(true);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parked.messageId, refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
+
+    await h.publisher().run();
+
+    const stored = (await readStoredMessages(h.nc, h.streamName)).filter((message) => message.subject === lostSubject);
+    expect(stored).toHaveLength(1);
+    expect(await listParkedMessages(h.db)).toEqual([]);
   });
 });

@@ -27,7 +27,8 @@ export type PublishResult =
 export interface JetStreamPublishing {
   /**
    * Sends every message at once and settles when each one is acknowledged,
-   * refused, or still unanswered after `timeoutMs` (then "unreachable").
+   * refused, or still unanswered after `timeoutMs` (then "unreachable"). Only
+   * JetStream's answers count: a plain subscriber's reply waits for JetStream's.
    */
   publishAll(messages: readonly PublishMessage[], timeoutMs: number): Promise<PublishResult[]>;
 }
@@ -53,7 +54,8 @@ type Reply = Msg | Error;
  */
 export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): JetStreamPublishing {
   const inbox = createInbox(inboxPrefix);
-  const awaiting = new Map<string, (reply: Reply) => void>();
+  // Each waiting publish by its token: told every reply, it says whether that reply settled it.
+  const awaiting = new Map<string, (reply: Reply) => boolean>();
   let nextToken = 0;
 
   const settleAll = (error: Error) => {
@@ -69,9 +71,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
           return;
         }
         const token = reply.subject.slice(inbox.length + 1);
-        const settle = awaiting.get(token);
-        awaiting.delete(token);
-        settle?.(reply);
+        if (awaiting.get(token)?.(reply)) awaiting.delete(token);
       },
     });
   // The server closes the subscription on a permission violation, and the connection
@@ -87,10 +87,12 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
       if (replies.isClosed() && !nc.isClosed() && !nc.isDraining()) replies = subscribeToReplies();
       return new Promise((resolve) => {
         const results = new Array<PublishResult | undefined>(messages.length);
+        // Messages a plain subscriber answered, JetStream not (yet).
+        const answeredByOthers = new Set<number>();
         const tokens: string[] = [];
         let unsettled = messages.length;
         const finish = () => {
-          resolve(Array.from(results, (result, index) => result ?? timedOut(messages[index] as PublishMessage)));
+          resolve(Array.from(results, (result, index) => result ?? unanswered(messages[index] as PublishMessage, answeredByOthers.has(index))));
         };
         const timer = setTimeout(() => {
           for (const token of tokens) awaiting.delete(token);
@@ -107,7 +109,16 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
           const sentAt = performance.now();
           tokens.push(token);
           awaiting.set(token, (reply) => {
-            settle(index, readAnswer(message, reply, sentAt));
+            const answer = readAnswer(message, reply, sentAt);
+            // A plain subscriber of a subject a stream captures can answer first (the stream
+            // on a server further away): taken as the answer, the message would be sent
+            // again for ever, and its key held back. JetStream's answer settles it.
+            if (answer === undefined) {
+              answeredByOthers.add(index);
+              return false;
+            }
+            settle(index, answer);
+            return true;
           });
           try {
             nc.publish(message.subject, message.payload, { reply: `${inbox}.${token}`, headers: messageHeaders(message) });
@@ -136,16 +147,22 @@ function messageHeaders(message: PublishMessage): MsgHdrs {
   return headers;
 }
 
-const timedOut = (message: PublishMessage): PublishResult => ({ kind: 'unreachable', message, error: new TimeoutError() });
+/** No answer of JetStream's in time: only a plain subscriber's (refusals.ts asks whether any stream captures the subject), or none. */
+const unanswered = (message: PublishMessage, answeredByOthers: boolean): PublishResult => ({
+  kind: 'unreachable',
+  message,
+  error: answeredByOthers ? new JetStreamError('invalid publish acknowledgement') : new TimeoutError(),
+});
 
-function readAnswer(message: PublishMessage, reply: Reply, sentAt: number): PublishResult {
+/** What a reply says of a publish; undefined for a reply that is not JetStream's (nor NATS's own "no responders"). */
+function readAnswer(message: PublishMessage, reply: Reply, sentAt: number): PublishResult | undefined {
   if (reply instanceof Error) return { kind: 'unreachable', message, error: reply };
   // No stream captures the subject, or JetStream is not running: refusals.ts tells which.
   if (reply.data.length === 0 && reply.headers?.code === 503) {
     return { kind: 'refused', message, error: new NoRespondersError(message.subject) };
   }
   const answer = parseAnswer(reply);
-  if (!answer) return { kind: 'unreachable', message, error: new JetStreamError('invalid publish acknowledgement') };
+  if (!answer) return undefined;
   if ('error' in answer) return { kind: 'refused', message, error: new JetStreamApiError(answer.error) };
   return { kind: 'published', message, duplicate: answer.duplicate ?? false, latencyMs: performance.now() - sentAt };
 }

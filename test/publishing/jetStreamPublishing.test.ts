@@ -6,6 +6,7 @@ import { jetStreamPublishing, type PublishResult } from '../../core/publishing/j
 import type { PublishMessage } from '../../core/publishing';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { startPrivateNatsServer } from '../support/privateNatsServer';
+import { startSlowLinkNatsCluster } from '../support/slowLinkNatsCluster';
 
 const { name: streamName, prefix } = uniqueJetStream();
 let nc: NatsConnection;
@@ -123,3 +124,36 @@ describe('publishing to JetStream with acknowledgements on one inbox', () => {
   });
 });
 
+
+describe('a plain subscriber that answers on a subject a stream captures', () => {
+  it('given its answer comes before JetStream’s (the stream on a server across a slow link), the message is settled by JetStream’s acknowledgement and stored once', async () => {
+    const cluster = await startSlowLinkNatsCluster(50);
+    const client = await connectNats({ servers: cluster.nearUrl });
+    const service = await connectNats({ servers: cluster.nearUrl });
+    try {
+      const far = uniqueJetStream();
+      await (await jetstreamManager(client)).streams.add({ name: far.name, subjects: [`${far.prefix}.>`], placement: cluster.farPlacement });
+      const subject = `${far.prefix}.service.requests`;
+      let answered = 0;
+      service.subscribe(subject, {
+        callback: (_error, request) => {
+          answered += 1;
+          request.respond('ok');
+        },
+      });
+      await service.flush();
+      const sentMessage = message({ subject });
+
+      const [result] = await jetStreamPublishing(client, '_INBOX').publishAll([sentMessage], 5_000);
+
+      expect(answered).toBe(1);
+      expect(result).toMatchObject({ kind: 'published', duplicate: false });
+      const stored = await readStoredMessages(client, far.name);
+      expect(stored.map((storedMessage) => storedMessage.header.get('Nats-Msg-Id'))).toEqual([sentMessage.messageId]);
+    } finally {
+      await service.close();
+      await client.close();
+      await cluster.close();
+    }
+  }, 60_000);
+});

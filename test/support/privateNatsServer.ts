@@ -23,7 +23,8 @@ export interface PrivateNatsServer {
 
 const NATS_SERVER = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
-async function freePort(): Promise<number> {
+/** A TCP port nothing listens on now. */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;

@@ -21,8 +21,9 @@ export interface EventFeedSourceOptions {
 // Counts (up to a limit) what a partition has past its checkpoint, through the feed's
 // pinned ordered walk. Every committed event counts, also those still held back
 // by the horizon (a transaction open elsewhere): they are waiting as much as the rest.
+// Their age runs to this statement: now() inside a caller's transaction is when it began.
 const LAG_SQL = `
-  SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::float8 AS oldest_age_seconds
+  SELECT count(*)::int AS items, coalesce(extract(epoch FROM statement_timestamp() - min(recorded_at)), 0)::float8 AS oldest_age_seconds
   FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $4::text[], $5::text[], $6::integer, $7::integer)`;
 
 /**

@@ -40,7 +40,7 @@ const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, 
 // oldest, in the page's order. Every committed message counts, also those the page
 // still holds back behind a transaction open elsewhere: they are waiting as much as the rest.
 const LAG_SQL = `
-  SELECT count(*)::int AS items, coalesce(extract(epoch FROM now() - min(w.created_at)), 0)::float8 AS oldest_age_seconds
+  SELECT count(*)::int AS items, coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at)), 0)::float8 AS oldest_age_seconds
   FROM (
     SELECT o.created_at FROM outbox o
     WHERE o.published_at IS NULL AND o.parked_at IS NULL

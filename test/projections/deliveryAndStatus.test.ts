@@ -80,4 +80,21 @@ describe('status and lag', () => {
       expect(partition.checkpoint).not.toBe('0:0');
     }
   });
+
+  it('read inside a transaction begun before the events were appended, count the age of the oldest up to the read, not to the transaction’s start', async () => {
+    const { db, store } = context();
+    const projection = defineProjection<DepositHistory>()({ name: 'lag_in_a_transaction', version: 1, tables: [], handlers: { MoneyDeposited: () => undefined } });
+    await registerProjection(db, projection);
+
+    const status = await db.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      await store.appendToStream({ streamId: 'account-late', streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+      await sleep(1_100);
+      return getProjectionStatus(tx, 'lag_in_a_transaction');
+    });
+
+    const partition = status[0]?.generations[0]?.partitions[0];
+    expect(partition?.lagEvents).toBeGreaterThan(0);
+    expect(partition?.lagSeconds).toBeGreaterThanOrEqual(1);
+  });
 });

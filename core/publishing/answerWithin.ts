@@ -8,7 +8,7 @@ import { TimeoutError } from '@nats-io/transport-node';
  * left to settle on their own.
  */
 export function answerWithin<T>(question: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       reject(new TimeoutError());

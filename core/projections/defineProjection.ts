@@ -112,7 +112,9 @@ export function defineProjection<Event extends EventShape>() {
       setup: (tx, tables) => definition.setup?.(tx, tables) ?? Promise.resolve(),
       teardown: async (tx, tables) => {
         if (definition.teardown) return definition.teardown(tx, tables);
-        for (const table of definition.tables) await tx.query(`DROP TABLE IF EXISTS ${tables[table]}`);
+        if (definition.tables.length === 0) return;
+        // In one statement: one table of the generation may reference another (a foreign key).
+        await tx.query(`DROP TABLE IF EXISTS ${definition.tables.map((table) => tables[table]).join(', ')}`);
       },
       async apply(events, tx, tables) {
         const context: ProjectionContext<Table, Batch> = { tx, tables, batch: startBatch() };

@@ -19,17 +19,30 @@ export async function registerProjection(db: Db, projection: Projection): Promis
     else if (projection.version > latest.version) await startGeneration(tx, projection, 'version');
     const live = await liveGenerations(tx, projection.name);
     // Also an older version still serving while a newer one builds: with another count its code would build nothing, silently.
-    checkPartitions(projection, latest ? [latest, ...live] : live);
+    checkBuiltShape(projection, latest ? [latest, ...live] : live);
     return buildsOf(live, projection);
   });
 }
 
-/** A version keeps the partition count it was first built with: changing it needs a version bump. */
-function checkPartitions(projection: Projection, generations: readonly Generation[]): void {
-  const built = generations.find((generation) => generation.version === projection.version && generation.partitions !== projection.partitions);
-  if (built) {
+const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((table) => b.includes(table));
+
+/**
+ * A version keeps the partition count and the tables it was first built with:
+ * changing them needs a version bump. Built under other table names, its reads
+ * and its teardown would look for tables that are not there.
+ */
+function checkBuiltShape(projection: Projection, generations: readonly Generation[]): void {
+  const sameVersion = generations.filter((generation) => generation.version === projection.version);
+  const otherCount = sameVersion.find((generation) => generation.partitions !== projection.partitions);
+  if (otherCount) {
     throw new ProjectionDefinitionError(
-      `projection ${projection.name} v${projection.version} was built with ${built.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
+      `projection ${projection.name} v${projection.version} was built with ${otherCount.partitions} partitions, not ${projection.partitions}: bump the version to change them`,
+    );
+  }
+  const otherTables = sameVersion.find((generation) => !sameTables(generation.tables, projection.tables));
+  if (otherTables) {
+    throw new ProjectionDefinitionError(
+      `projection ${projection.name} v${projection.version} was built with tables ${otherTables.tables.join(', ')}, not ${projection.tables.join(', ')}: bump the version to change them`,
     );
   }
 }
@@ -53,7 +66,7 @@ export async function rebuildProjection(db: Db, projection: Projection): Promise
         `projection ${projection.name} is at v${latest.version}; a rebuild needs the code of that version, not v${projection.version}`,
       );
     }
-    checkPartitions(projection, [latest]);
+    checkBuiltShape(projection, [latest]);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
   });

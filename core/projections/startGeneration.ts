@@ -20,10 +20,9 @@ import { quoteIdentifier, generationTableName, tableNamesOf } from './projection
 async function tearDown(tx: Queryable, projection: Projection, retired: Generation): Promise<void> {
   if (retired.version === projection.version) {
     await projection.teardown(tx, tableNamesOf(projection.name, projection.tables, retired.generation));
-  } else {
-    for (const base of retired.tables) {
-      await tx.query(`DROP TABLE IF EXISTS ${quoteIdentifier(generationTableName(retired.name, base, retired.generation))}`);
-    }
+  } else if (retired.tables.length > 0) {
+    const names = retired.tables.map((base) => quoteIdentifier(generationTableName(retired.name, base, retired.generation)));
+    await tx.query(`DROP TABLE IF EXISTS ${names.join(', ')}`);
   }
   await markTornDown(tx, retired.name, retired.generation);
 }

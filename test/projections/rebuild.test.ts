@@ -5,6 +5,7 @@ import type { Db } from '../../core/db';
 import {
   createProjectionReader,
   createProjector,
+  defineProjection,
   getProjectionStatus,
   MAX_READER_CACHE_MS,
   ProjectionDefinitionError,
@@ -13,6 +14,7 @@ import {
   RETIRED_TABLES_KEPT_MS,
   type Projection,
 } from '../../core/projections';
+import type { AccountEvent } from '../../core/bank';
 import { accountOpened, deposit, deposited, openAccount, withdraw } from '../bank/bankFixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -116,6 +118,48 @@ describe('rebuilding a projection blue/green', () => {
     await rebuildProjection(db, projection);
     expect([await tableExists(db, tableOf(1)), await tableExists(db, tableOf(2)), await tableExists(db, tableOf(3))]).toEqual([false, false, true]);
     expect((await summaries(db, projection)).table).toBe(tableOf(3));
+  });
+
+  it('drops, by default, a retired generation’s tables that reference each other (a foreign key), and the next build starts', async () => {
+    const { db } = context();
+    const linked = (version: number) =>
+      defineProjection<AccountEvent>()({
+        name: 'linked_owners',
+        version,
+        tables: ['owners', 'accounts'],
+        setup: async (tx, { owners, accounts }) => {
+          await tx.query(`CREATE TABLE ${owners} (owner text PRIMARY KEY)`);
+          await tx.query(`CREATE TABLE ${accounts} (account_id text PRIMARY KEY, owner text NOT NULL REFERENCES ${owners})`);
+        },
+        handlers: {
+          AccountOpened: async (event, { tx, tables }) => {
+            await tx.query(`INSERT INTO ${tables.owners} VALUES ($1) ON CONFLICT DO NOTHING`, [event.data.owner]);
+            await tx.query(`INSERT INTO ${tables.accounts} VALUES ($1, $2)`, [event.streamId, event.data.owner]);
+          },
+        },
+      });
+    await createProjector({ db, projections: [linked(1)] }).runUntilCaughtUp();
+    expect((await createProjector({ db, projections: [linked(2)] }).runUntilCaughtUp()).activated).toEqual([{ name: 'linked_owners', generation: 2 }]);
+    await db.query(
+      `UPDATE projection_generations SET retired_at = retired_at - make_interval(secs => $1 / 1000.0) WHERE name = 'linked_owners' AND status = 'retired'`,
+      [RETIRED_TABLES_KEPT_MS],
+    );
+
+    const next = await rebuildProjection(db, linked(2));
+
+    expect(next.generation).toBe(3);
+    expect([await tableExists(db, '"linked_owners__owners_g1"'), await tableExists(db, '"linked_owners__accounts_g1"')]).toEqual([false, false]);
+  });
+
+  it('refuses code of a built version whose tables changed without a version bump, starting nothing', async () => {
+    const { db } = context();
+    await registerProjection(db, defineAccountSummaries({ name: 'renamed_tables', version: 1 }));
+    const renamed = defineProjection<AccountEvent>()({ name: 'renamed_tables', version: 1, partitions: 4, tables: ['entries'], handlers: { AccountOpened: () => undefined } });
+
+    await expect(registerProjection(db, renamed)).rejects.toThrow(/built with tables accounts, not entries: bump the version/);
+    await expect(rebuildProjection(db, renamed)).rejects.toThrow(ProjectionDefinitionError);
+    const [status] = await getProjectionStatus(db, 'renamed_tables');
+    expect(status?.generations.map((generation) => [generation.generation, generation.status])).toEqual([[1, 'active']]);
   });
 
   it('refuses a rebuild by code of the same version with another partition count, starting nothing', async () => {

@@ -23,6 +23,7 @@ export {
 export { registerProcessor, resumeProcessors, stopProcessor, lockAllPartitions, ProcessorDefinitionError } from './processorRecords';
 export {
   acquirePartitionLease,
+  anyPartitionHeldOutsideABatch,
   ensurePartitionLeaseRows,
   renewPartitionLease,
   releasePartitionLease,

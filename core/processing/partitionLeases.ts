@@ -67,6 +67,12 @@ const ANY_FREE_SQL = `
   SELECT count(*) FILTER (WHERE expires_at < clock_timestamp() AND partition <> ALL ($3::integer[])) > 0 OR count(*) < $2 AS free
   FROM partition_leases WHERE lease_group = $1 AND partition < $2`;
 
+// A transactional batch holds its lease row share-locked to its commit, so a held row
+// that is not locked has a holder between two batches, or one that died in a batch.
+const HELD_OUTSIDE_A_BATCH_SQL = `
+  SELECT partition FROM partition_leases WHERE lease_group = $1 AND holder IS NOT NULL
+  LIMIT 1 FOR UPDATE SKIP LOCKED`;
+
 const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
@@ -112,6 +118,12 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
 export async function anyPartitionFree(db: Queryable, request: Pick<LeaseRequest, 'group' | 'partitions' | 'exclude'>): Promise<boolean> {
   const { rows } = await db.query<{ free: boolean }>(ANY_FREE_SQL, [request.group, request.partitions, request.exclude ?? []]);
   return rows[0]?.free === true;
+}
+
+/** Whether a partition of the group is held by a holder not in a transactional batch now (between two, or dead in one). */
+export async function anyPartitionHeldOutsideABatch(tx: Queryable, group: string): Promise<boolean> {
+  const { rows } = await tx.query(HELD_OUTSIDE_A_BATCH_SQL, [group]);
+  return rows.length > 0;
 }
 
 /** Makes the group's lease rows, free, where they are missing: a group has them once its first lease is taken. */

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import type { EventUpcaster } from '../eventstore';
-import { BatchItemError, catchUpLocked, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
+import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { lockProjection, retireGeneration, type Generation } from './generationRecords';
@@ -55,6 +55,10 @@ export async function activateIfCaughtUp(
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
     if (rows[0]?.status !== 'building') return false;
+    // A build partition leased outside a batch: a live holder between two batches tries
+    // the switch itself once done; a holder that died in one left a batch that is the
+    // failure policy's to retry and count once the lease runs out, not the switch's to run.
+    if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return false;
     // First the serving generation, then the build: what the serving one applied before
     // it was fenced, the build's reads below see too (the horizon only moves forward).
     const { rows: serving } = await tx.query<{ generation: number; partitions: number }>(ACTIVE_SQL, [projection.name]);

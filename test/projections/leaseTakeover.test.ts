@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { acquirePartitionLease } from '../../core/processing';
-import { createProjector, processorNameOf, registerProjection } from '../../core/projections';
+import { acquirePartitionLease, type HandlerFailure } from '../../core/processing';
+import { createProjector, processorNameOf, rebuildProjection, registerProjection } from '../../core/projections';
 import { START_OF_FEED } from '../../core/eventstore';
 import { expireLeases } from '../support/expireLeases';
 import { readThrough } from '../support/followFeed';
+import { streamIdInPartition } from '../support/streamInPartition';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
 
@@ -69,6 +70,35 @@ describe('a holder killed mid-batch', () => {
     expect((await second.runUntilCaughtUp()).eventsApplied, 'the dead holder\'s lease still stands').toBe(0);
     await expireLeases(db, processorNameOf('killed', 1));
     expect((await second.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
+    expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
+  });
+});
+
+describe('a build partition whose holder died mid-batch', () => {
+  const context = useProjectionDatabase();
+
+  it('holds the switch off, its batch left to the takeover, which counts the loss, applies it and then switches', async () => {
+    const { db, store } = context();
+    const projection = recordingProjection({ name: 'dead_build', partitions: 2 });
+    const streamIds = [await streamIdInPartition(db, 0, 2), await streamIdInPartition(db, 1, 2)];
+    const appended = await appendAcrossStreams(store, streamIds, 10, 5);
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    const failures: HandlerFailure[] = [];
+    const live = createProjector({ db, projections: [projection], holder: 'live', leaseTtlMs: TTL_MS, onHandlerError: (failure) => failures.push(failure) });
+    await live.runUntilCaughtUp();
+    await rebuildProjection(db, projection);
+    // An instance took the build's partition 0 and died in its batch: rolled back, its lease still stands.
+    const build = processorNameOf('dead_build', 2);
+    expect((await acquirePartitionLease(db, { group: build, partitions: 2, holder: 'dead', ttlMs: TTL_MS }))?.partition).toBe(0);
+
+    const beside = await live.runUntilCaughtUp();
+
+    expect(beside.activated).toEqual([]);
+    expect(failures).toEqual([]);
+    await expireLeases(db, build);
+    const takeover = await live.runUntilCaughtUp();
+    expect(takeover.activated).toEqual([{ name: 'dead_build', generation: 2 }]);
+    expect(failures.map((failure) => [failure.processor, failure.partition, failure.error.name])).toEqual([[build, 0, 'LeaseRanOutError']]);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
   });
 });

@@ -1,4 +1,4 @@
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { ClosedConnectionError, type NatsConnection } from '@nats-io/transport-node';
 import { answerWithin } from './answerWithin';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
@@ -20,7 +20,11 @@ export interface PublisherConnection {
    * memory store), the stream is made again and the answer is yes.
    */
   captured(subject: string): Promise<boolean>;
-  /** The most bytes the stream capturing the subject may hold (`max_bytes`), or undefined for no limit. */
+  /**
+   * The most bytes the stream capturing the subject may ever hold: its
+   * `max_bytes`, or the account's JetStream storage of the stream's kind (file
+   * or memory) where that is less; undefined for no limit.
+   */
   maxBytes(subject: string): Promise<number | undefined>;
   /** Closes the connection, and the one still opening; a run that goes on opens no other. */
   close(): Promise<void>;
@@ -117,8 +121,10 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
 
   async function maxBytesOf({ nc }: { nc: NatsConnection }, subject: string): Promise<number | undefined> {
     const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
-    const { config } = await jsm.streams.info(await jsm.streams.find(subject));
-    return config.max_bytes > 0 ? config.max_bytes : undefined;
+    const [{ config }, { limits }] = await Promise.all([jsm.streams.info(await jsm.streams.find(subject)), jsm.getAccountInfo()]);
+    const accountLimit = config.storage === StorageType.Memory ? limits.max_memory : limits.max_storage;
+    const positive = [config.max_bytes, accountLimit].filter((limit) => limit > 0);
+    return positive.length > 0 ? Math.min(...positive) : undefined;
   }
 
   return {

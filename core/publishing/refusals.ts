@@ -24,13 +24,18 @@ const FOREVER_REFUSED = new Set([
 
 // The stream's store refused the message: most often a limit with discard new ("maximum
 // messages exceeded", "maximum bytes exceeded", per subject too), which clears as the
-// stream empties; final only for a message larger than all the stream may hold.
-const STORE_FAILED = 10077;
+// stream empties; or the account's JetStream storage is used up ("resource limits
+// exceeded for account"), which clears as its streams empty. Final only for a message
+// larger than all the stream, or the account, may ever hold.
+const REFUSED_UNTIL_ROOM = new Set([
+  10077, // the stream's store failed
+  10002, // resource limits exceeded for account
+]);
 
 /** Whether a subject is captured by any stream: asked only after "no responders" or no acknowledgement. */
 export type SubjectCaptured = (subject: string) => Promise<boolean>;
 
-/** Whether the message is larger than all the bytes the stream capturing its subject may hold: asked only after a store refusal. */
+/** Whether the message is larger than all the bytes the stream capturing its subject (or its account) may hold: asked only after a refusal for room. */
 export type LargerThanStream = () => Promise<boolean>;
 
 /**
@@ -38,7 +43,7 @@ export type LargerThanStream = () => Promise<boolean>;
  * may succeed later, so it is retried. A message over the server's max_payload
  * or on a subject NATS cannot carry never will; "no responders" is final only
  * when no stream captures the subject at all (JetStream restarting answers it too);
- * a full stream is final only for a message larger than all it may hold.
+ * a full stream or account is final only for a message larger than all it may hold.
  */
 export async function refusedForGood(
   error: unknown,
@@ -49,7 +54,7 @@ export async function refusedForGood(
   if (error instanceof InvalidArgumentError || error instanceof InvalidSubjectError) return true;
   if (error instanceof JetStreamApiError) {
     if (FOREVER_REFUSED.has(error.code)) return true;
-    return error.code === STORE_FAILED && (await largerThanStream().catch(() => false));
+    return REFUSED_UNTIL_ROOM.has(error.code) && (await largerThanStream().catch(() => false));
   }
   if (error instanceof NoRespondersError) return !(await captured(subject).catch(() => true));
   return false;

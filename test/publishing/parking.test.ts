@@ -6,7 +6,7 @@ import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { connectNats, readStoredMessages } from '../support/natsTesting';
 import { startPrivateNatsServer, type PrivateNatsServer } from '../support/privateNatsServer';
-import { messagesOf, publishEverything, runUntil, startPublishingHarness, type PublishingHarness, type RunTotals } from './publishingHarness';
+import { messagesOf, nothingWaits, publishEverything, runUntil, startPublishingHarness, type PublishingHarness, type RunTotals } from './publishingHarness';
 
 type Attachment = { type: 'StatementAttached'; data: { pdf: string } };
 
@@ -147,6 +147,27 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, error: expect.stringMatching(/maximum bytes exceeded/) as unknown }]);
   });
 
+  it('an event larger than all the JetStream storage its account may use, which no emptying of its streams lets in', async () => {
+    const nats = await startPrivateNatsServer({ settings: 'accounts { A { jetstream { max_file: 10000, max_mem: 10000 }, users: [{ user: a, password: a }] } }' });
+    opened_.push(nats);
+    const h = await harness();
+    const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } });
+    const publisher = h.publisher({ connect: () => connectNats({ servers: nats.url, user: 'a', pass: 'a' }), retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+    // Each run ends 2 s after it starts at the latest: a message retried for ever would hold every run to it.
+    const totals = await runUntil(publisher, async (sum) => sum.caughtUp && (await nothingWaits(h.db)), 2_000);
+
+    expect(totals).toMatchObject({ published: 2, parked: 1 });
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, error: expect.stringMatching(/resource limits exceeded for account/) as unknown }]);
+    const nc = await connectNats({ servers: nats.url, user: 'a', pass: 'a' });
+    try {
+      const stored = (await readStoredMessages(nc, h.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 3]);
+    } finally {
+      await nc.close();
+    }
+  });
+
   it('an event over NATS’s max_payload, refused before it is sent', async () => {
     const h = await harness({ maxEventBytes: 4 * 1024 * 1024 });
     const { streamId, middleId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(1_200_000) } });
@@ -257,6 +278,32 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     await publishEverything(h.db, publisher);
     expect(await versionsOf(h, streamId)).toEqual([1, 2, 3, 4, 5]);
     expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('an account whose JetStream storage is used up by its other streams, until one of them is emptied', async () => {
+    const nats = await startPrivateNatsServer({ settings: 'accounts { A { jetstream { max_file: 20000, max_mem: 20000 }, users: [{ user: a, password: a }] } }' });
+    opened_.push(nats);
+    const h = await harness();
+    const nc = await connectNats({ servers: nats.url, user: 'a', pass: 'a' });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: `${h.streamName}_FILLER`, subjects: ['filler'] });
+      for (let filler = 0; filler < 4; filler++) await jetstream(nc).publish('filler', 'f'.repeat(4_000));
+      const { streamId } = await appendAround(h, { type: 'StatementAttached', data: { pdf: 'x'.repeat(4_000) } });
+      const publisher = h.publisher({ connect: () => connectNats({ servers: nats.url, user: 'a', pass: 'a' }), retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+      const blocked = await runUntil(publisher, (totals) => /resource limits exceeded for account/.test(totals.lastError ?? ''), 500);
+      expect(blocked).toMatchObject({ parked: 0, caughtUp: false });
+      expect(await listParkedMessages(h.db)).toEqual([]);
+
+      await jsm.streams.purge(`${h.streamName}_FILLER`);
+      await runUntil(publisher, async (totals) => totals.caughtUp && (await nothingWaits(h.db)), 2_000);
+      const stored = (await readStoredMessages(nc, h.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2, 3]);
+      expect(await listParkedMessages(h.db)).toEqual([]);
+    } finally {
+      await nc.close();
+    }
   });
 
   it('NATS unreachable: each try counts a retry for each key it would have sent, not for every message of the batch', async () => {

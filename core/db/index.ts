@@ -4,6 +4,7 @@ export { createPgDb, type PgDbOptions } from './pgDb';
 export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
+export { abortedByOtherWriter } from './abortedByOtherWriter';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export {
   migrate,

@@ -1,4 +1,4 @@
-import { asDatabaseError, type Db, type Queryable } from '../db';
+import { abortedByOtherWriter, type Db, type Queryable } from '../db';
 import { currentContext, currentTraceparent, inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
@@ -65,8 +65,6 @@ const ANY_VERSION_TRIES = 10;
 // append wrote nothing; tried again once the other has ended, it gets the answer
 // it would have had (most often DuplicateEventError), not a raw 40P01.
 const ABORTED_APPEND_TRIES = 3;
-const ABORTED_BY_OTHER_WRITER = new Set(['40001', '40P01']);
-const abortedByOtherWriter = (error: unknown) => ABORTED_BY_OTHER_WRITER.has(asDatabaseError(error)?.code ?? '');
 
 /**
  * Appends events to one stream in a single statement: the expected version is

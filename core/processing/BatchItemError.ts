@@ -1,4 +1,4 @@
-import { asDatabaseError } from '../db';
+import { abortedByOtherWriter } from '../db';
 
 /**
  * How a failed batch is retried: under the processor's failure policy, which
@@ -7,11 +7,6 @@ import { asDatabaseError } from '../db';
  * while a deploy rolls out).
  */
 export type BatchRetry = 'failure_policy' | 'until_it_passes';
-
-// PostgreSQL ended the statement because of another writer: a deadlock or a
-// serialization failure says nothing about the batch, and the next try runs
-// without that writer. Counting them would let a busy moment mark a partition failed.
-const CONFLICTS_WITH_OTHER_WRITERS = new Set(['40001', '40P01']);
 
 /**
  * A processor's handler failed on a batch, and on this item if it can say
@@ -34,6 +29,7 @@ export class BatchItemError extends Error {
 /** How a batch that failed with this cause is retried when its handler does not say. */
 function retryOf(cause: unknown): BatchRetry {
   if (cause instanceof BatchItemError) return cause.retry;
-  const code = asDatabaseError(cause)?.code;
-  return code !== undefined && CONFLICTS_WITH_OTHER_WRITERS.has(code) ? 'until_it_passes' : 'failure_policy';
+  // A deadlock or a serialization failure says nothing about the batch: counting
+  // them would let a busy moment mark a partition failed.
+  return abortedByOtherWriter(cause) ? 'until_it_passes' : 'failure_policy';
 }

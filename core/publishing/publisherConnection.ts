@@ -62,11 +62,13 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   const refuseOnceClosed = () => {
     if (closed) throw new ClosedConnectionError();
   };
+  // Several requests, each with its own timeout: bounded as a whole, as a publish is.
+  const checkStream = (nc: NatsConnection) => answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs);
 
   async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
     const nc = await settings.connect();
     try {
-      await answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs);
+      await checkStream(nc);
       return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
     } catch (error) {
       // Each try opens a connection of its own: one left open would pile up with every retry.
@@ -91,7 +93,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     }
     if (!streamChecked) {
       const { nc } = current;
-      checking ??= answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs)
+      checking ??= checkStream(nc)
         .then(() => {
           streamChecked = true;
         })

@@ -1,3 +1,4 @@
+import { exactTimestampText } from '../db';
 import * as z from '../schema';
 import { getProjectionStatus, ProjectionDefinitionError, ProjectionNotFoundError, rebuildProjection } from '../projections';
 import { listParkedMessages, readPublishingStatus, requeueParkedMessage, type ParkedMessage } from '../publishing';
@@ -12,7 +13,7 @@ import { isUuid } from '../ids/uuidText';
 // and the next page, which starts below it, would skip them.
 const SAGAS_SQL = `
   SELECT saga, saga_id, phase, failure, started_at, updated_at,
-         to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at_exact
+         ${exactTimestampText('updated_at')} AS updated_at_exact
   FROM saga_instances
   WHERE ($1::text IS NULL OR phase = $1) AND (updated_at, saga, saga_id) < ($2::timestamptz, $3, $4)
   ORDER BY updated_at DESC, saga DESC, saga_id DESC LIMIT $5`;

@@ -5,6 +5,7 @@ export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
+export { exactTimestampText } from './exactTimestampText';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export {
   migrate,

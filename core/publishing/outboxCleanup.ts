@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { exactTimestampText, type Queryable } from '../db';
 
 export interface OutboxRetention {
   /**
@@ -44,7 +44,7 @@ const DELETE_SQL = `
     FOR UPDATE OF o SKIP LOCKED),
   gone AS (DELETE FROM outbox WHERE id IN (SELECT id FROM doomed) RETURNING id)
   SELECT (SELECT count(*) FROM gone)::int AS deleted,
-    to_char(last.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_created_at, last.id::text AS last_id
+    ${exactTimestampText('last.created_at')} AS last_created_at, last.id::text AS last_id
   FROM (SELECT) AS one
   LEFT JOIN LATERAL (SELECT created_at, id FROM doomed ORDER BY created_at DESC, id DESC LIMIT 1) AS last ON true`;
 

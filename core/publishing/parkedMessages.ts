@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { exactTimestampText, type Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
 
 /** Which publisher processor a parked message came from: a stored event, or an integration message of the outbox. */
@@ -98,7 +98,7 @@ export interface ListedParkedMessage extends ParkedMessage {
 }
 
 const LIST_PARKED_SQL = `
-  SELECT ${COLUMNS}, to_char(parked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS parked_at_exact
+  SELECT ${COLUMNS}, ${exactTimestampText('parked_at')} AS parked_at_exact
   FROM parked_messages
   WHERE $2::timestamptz IS NULL OR (parked_at, message_id) > ($2, $3::uuid)
   ORDER BY parked_at, message_id LIMIT $1`;
@@ -130,7 +130,7 @@ export async function requeueParkedMessage(db: Queryable, messageId: string): Pr
 // any duplicate window. It waits for the checkpoint to pass it, which never goes back.
 const REQUEUED_SQL = `
   SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,
-    to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS read_at
+    ${exactTimestampText('statement_timestamp()')} AS read_at
   FROM parked_messages p
   LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id

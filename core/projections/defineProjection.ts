@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { handleEvent } from '../observability';
 import { MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, type EventShape, type RecordedEvent } from '../eventstore';
+import { dropTables } from './dropTables';
 import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
 import { checkIdentifier, type TableNames } from './projectionNames';
 
@@ -112,9 +113,7 @@ export function defineProjection<Event extends EventShape>() {
       setup: (tx, tables) => definition.setup?.(tx, tables) ?? Promise.resolve(),
       teardown: async (tx, tables) => {
         if (definition.teardown) return definition.teardown(tx, tables);
-        if (definition.tables.length === 0) return;
-        // In one statement: one table of the generation may reference another (a foreign key).
-        await tx.query(`DROP TABLE IF EXISTS ${definition.tables.map((table) => tables[table]).join(', ')}`);
+        await dropTables(tx, definition.tables.map((table) => tables[table]));
       },
       async apply(events, tx, tables) {
         const context: ProjectionContext<Table, Batch> = { tx, tables, batch: startBatch() };

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import type { Projection } from './defineProjection';
+import { dropTables } from './dropTables';
 import {
   insertGeneration,
   latestGeneration,
@@ -10,7 +11,7 @@ import {
   type GenerationReason,
 } from './generationRecords';
 import { MAX_READER_CACHE_MS } from './projectionReader';
-import { quoteIdentifier, generationTableName, tableNamesOf } from './projectionNames';
+import { tableNamesOf } from './projectionNames';
 
 /**
  * Drops the tables of a retired generation. Its own version's teardown runs
@@ -20,9 +21,8 @@ import { quoteIdentifier, generationTableName, tableNamesOf } from './projection
 async function tearDown(tx: Queryable, projection: Projection, retired: Generation): Promise<void> {
   if (retired.version === projection.version) {
     await projection.teardown(tx, tableNamesOf(projection.name, projection.tables, retired.generation));
-  } else if (retired.tables.length > 0) {
-    const names = retired.tables.map((base) => quoteIdentifier(generationTableName(retired.name, base, retired.generation)));
-    await tx.query(`DROP TABLE IF EXISTS ${names.join(', ')}`);
+  } else {
+    await dropTables(tx, Object.values(tableNamesOf(retired.name, retired.tables, retired.generation)));
   }
   await markTornDown(tx, retired.name, retired.generation);
 }

@@ -27,9 +27,16 @@ const SEQUENCE = /^[0-9]{1,20}$/;
 type ValueCheck = (value: string) => string | undefined;
 const named = (what: string): ValueCheck => (value) => (value === '' ? `must be ${what}` : undefined);
 const sequence: ValueCheck = (value) => (SEQUENCE.test(value) ? undefined : 'must be a sequence number: digits only');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Event and message ids are stored and sent in lower case (a UUID's case is not part of
+// it), and nats-server compares ids as text: an upper-case spelling would never hold.
+const lastMessageId: ValueCheck = (value) =>
+  UUID.test(value) && value !== value.toLowerCase()
+    ? `must name the id in lower case (${value.toLowerCase()}): ids are published in lower case, and JetStream compares them as text`
+    : named('a message id')(value);
 const EXPECTATIONS = new Map<string, ValueCheck>([
   ['Nats-Expected-Stream', named('the name of the stream')],
-  ['Nats-Expected-Last-Msg-Id', named('a message id')],
+  ['Nats-Expected-Last-Msg-Id', lastMessageId],
   ['Nats-Expected-Last-Sequence', sequence],
   ['Nats-Expected-Last-Subject-Sequence', sequence],
 ]);

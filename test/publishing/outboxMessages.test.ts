@@ -100,6 +100,8 @@ describe('integration messages in the outbox', () => {
       [{ 'Nats-Expected-Last-Sequence': 'abc' }, 'Nats-Expected-Last-Sequence', /digits only/],
       [{ 'Nats-Expected-Stream': '' }, 'Nats-Expected-Stream', /must be the name of the stream/],
       [{ 'Nats-Expected-Last-Msg-Id': 'see Nats-Expected-Last-Sequence', 'Nats-Expected-Last-Sequence': '3' }, 'Nats-Expected-Last-Msg-Id', /must not mention/],
+      // Ids are published in lower case, and nats-server compares them as text.
+      [{ 'Nats-Expected-Last-Msg-Id': '0190A5E2-7B1C-7D3E-8F40-5A6B7C8D9E0F' }, 'Nats-Expected-Last-Msg-Id', /in lower case \(0190a5e2-7b1c-7d3e-8f40-5a6b7c8d9e0f\)/],
     ];
     for (const [headers, path, message] of cases) {
       const refused: unknown = await carrying(headers).catch((error: unknown) => error);

@@ -24,9 +24,19 @@ export interface TransactionalHandler<Item, Result> {
   afterCommit?(result: Result): Promise<void>;
 }
 
+/** Runs `work` in a transaction unless the partition was taken over; then throws PartitionLeaseLostError and writes nothing. */
+export type FencedWrites = <T>(work: (tx: Queryable) => Promise<T>) => Promise<T>;
+
 export interface ExternalBatchContext extends BatchContext {
   /** Epoch ms: the run's deadline. A batch that works in steps starts none after it, and says how far it got. */
   deadline: number;
+  /**
+   * For what the batch records in the database beside its effects (a message
+   * parked): a holder that stalled while another took its partition over must
+   * not record what the other has since done otherwise. A batch whose writes
+   * are refused ends the drain as one that lost its lease.
+   */
+  fenced: FencedWrites;
 }
 
 /**

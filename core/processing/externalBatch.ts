@@ -4,7 +4,8 @@ import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import { ExternalOutcomeError } from './ExternalOutcomeError';
 import type { BatchOutcome } from './batchOutcome';
-import type { ExternalHandler, FeedProcessor } from './FeedProcessor';
+import type { ExternalHandler, ExternalOutcome, FeedProcessor } from './FeedProcessor';
+import { fencedWrites } from './fencedWrites';
 import type { SourcePage } from './FeedSource';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { countFailedBatch, recordInterruption } from './failureRecords';
@@ -72,7 +73,14 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
-    const outcome = items.length > 0 ? await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline }) : { done: 0 };
+    let outcome: ExternalOutcome = { done: 0 };
+    try {
+      if (items.length > 0) outcome = await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline, fenced: fencedWrites(db, lease) });
+    } catch (error) {
+      if (!(error instanceof PartitionLeaseLostError)) throw error;
+      ahead = undefined;
+      return { kind: 'lease_lost' };
+    }
     const { done } = outcome;
     if (!Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length);
     const whole = done === items.length;

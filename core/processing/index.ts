@@ -1,4 +1,4 @@
-export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, ExternalBatchContext, TransactionalBatchContext } from './FeedProcessor';
+export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, ExternalBatchContext, FencedWrites, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { LeaseRanOutError } from './LeaseRanOutError';

@@ -71,7 +71,7 @@ const PAGE_SQL = `
   SELECT ${MESSAGE_COLUMNS},
     CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
-        OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id)
+        OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id AND pm.source = 'events')
       ELSE false END AS settled_before
   FROM read_feed_page_with_head($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer,
                                 NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e

@@ -29,7 +29,8 @@ const DELETE_SQL = `
     WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0)
       AND (o.created_at, o.id) > ($6::timestamptz, $7::bigint)
       AND CASE
-        WHEN EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = o.message_id) THEN false
+        WHEN EXISTS (SELECT FROM parked_messages pm
+          WHERE pm.message_id = o.message_id AND pm.source = CASE WHEN o.event_id IS NULL THEN 'outbox' ELSE 'events' END) THEN false
         WHEN o.event_id IS NULL THEN (o.tx_id, o.id) <= (
           SELECT p.checkpoint_tx, p.checkpoint_position FROM processor_partitions p
           WHERE p.processor = $3 AND p.partition = stream_partition(o.ordering_key, $4))

@@ -49,7 +49,7 @@ const LAG_SQL = `
     ORDER BY o.tx_id, o.id
     LIMIT $3) AS w`;
 
-const PARKED_SQL = 'SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[])';
+const PARKED_SQL = "SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = 'outbox'";
 
 /**
  * The outbox (integration messages) as the publisher reads it: split by

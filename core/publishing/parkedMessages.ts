@@ -48,7 +48,7 @@ const toParked = (row: ParkedRow): ParkedMessage => ({
 const PARK_SQL = `
   INSERT INTO parked_messages (message_id, source, ordering_key, subject, error)
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
-  ON CONFLICT (message_id) DO UPDATE
+  ON CONFLICT (message_id, source) DO UPDATE
     SET error = EXCLUDED.error, subject = EXCLUDED.subject, refusals = parked_messages.refusals + 1,
         parked_at = now(), requeued_at = CASE WHEN parked_messages.requeued_at > $6::timestamptz THEN parked_messages.requeued_at END
     WHERE parked_messages.requeued_at IS NOT NULL
@@ -91,6 +91,7 @@ const COLUMNS = 'message_id, source, ordering_key, subject, error, refusals, par
 export interface ParkedPosition {
   parkedAt: string;
   messageId: string;
+  source: ParkedSource;
 }
 
 export interface ListedParkedMessage extends ParkedMessage {
@@ -100,24 +101,27 @@ export interface ListedParkedMessage extends ParkedMessage {
 const LIST_PARKED_SQL = `
   SELECT ${COLUMNS}, ${exactTimestampText('parked_at')} AS parked_at_exact
   FROM parked_messages
-  WHERE $2::timestamptz IS NULL OR (parked_at, message_id) > ($2, $3::uuid)
-  ORDER BY parked_at, message_id LIMIT $1`;
+  WHERE $2::timestamptz IS NULL OR (parked_at, message_id, source) > ($2, $3::uuid, $4::text)
+  ORDER BY parked_at, message_id, source LIMIT $1`;
 
 /** Parked messages, oldest first, `limit` of them after `after` (the position of the previous page's last). */
 export async function listParkedMessages(db: Queryable, options: { limit?: number; after?: ParkedPosition } = {}): Promise<ListedParkedMessage[]> {
-  const { rows } = await db.query<ParkedRow & { parked_at_exact: string }>(LIST_PARKED_SQL, [options.limit ?? 100, options.after?.parkedAt ?? null, options.after?.messageId ?? null]);
-  return rows.map((row) => ({ ...toParked(row), position: { parkedAt: row.parked_at_exact, messageId: row.message_id } }));
+  const { after } = options;
+  const { rows } = await db.query<ParkedRow & { parked_at_exact: string }>(LIST_PARKED_SQL, [options.limit ?? 100, after?.parkedAt ?? null, after?.messageId ?? null, after?.source ?? null]);
+  return rows.map((row) => ({ ...toParked(row), position: { parkedAt: row.parked_at_exact, messageId: row.message_id, source: row.source } }));
 }
 
 /**
  * Puts a parked message back in line (after fixing what NATS refused): the
  * next publisher run sends it again. Its ordering key's later messages went
- * out meanwhile, so it arrives after them. False when no such message is parked.
+ * out meanwhile, so it arrives after them. An event and an integration message
+ * parked under the same id are both requeued, unless `source` names one. False
+ * when no such message is parked.
  */
-export async function requeueParkedMessage(db: Queryable, messageId: string): Promise<boolean> {
+export async function requeueParkedMessage(db: Queryable, messageId: string, source?: ParkedSource): Promise<boolean> {
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return false;
-  const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1', [messageId]);
+  const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)', [messageId, source ?? null]);
   return rowCount > 0;
 }
 
@@ -154,8 +158,8 @@ export async function requeuedMessages(db: Queryable, limit: number, publishers:
   return { messages: rows.map(toParked), readAt: rows[0]?.read_at ?? null };
 }
 
-/** A requeued message JetStream has now stored: it is no longer parked. */
-export async function unparkMessages(db: Queryable, messageIds: readonly string[]): Promise<void> {
+/** Requeued messages of one source JetStream has now stored: they are no longer parked. */
+export async function unparkMessages(db: Queryable, source: ParkedSource, messageIds: readonly string[]): Promise<void> {
   if (messageIds.length === 0) return;
-  await db.query('DELETE FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND requeued_at IS NOT NULL', [messageIds]);
+  await db.query('DELETE FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = $2 AND requeued_at IS NOT NULL', [messageIds, source]);
 }

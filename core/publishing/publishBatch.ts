@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import { subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
-import type { ExternalOutcome } from '../processing';
+import type { ExternalOutcome, FencedWrites } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
@@ -85,6 +85,8 @@ export interface BatchLimits {
   partition?: string;
   /** For requeued messages: when they were read, so a requeue made since is kept when one is parked again. */
   requeuesReadAt?: string | null;
+  /** For a partition's drain: parking is fenced by its lease (a stalled holder's successor may have sent the message since). */
+  fenced?: FencedWrites;
 }
 
 /**
@@ -126,7 +128,8 @@ export async function publishBatch(
   // Parked without being sent, and refused for good (publishAll adds those).
   const parked = new Set(parkings.map((parking) => parking.messageId));
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
-  const parkedNow = await parkMessages(session.db, source, parkings, within.requeuesReadAt ?? null);
+  const park = (db: Queryable) => parkMessages(db, source, parkings, within.requeuesReadAt ?? null);
+  const parkedNow = parkings.length === 0 ? new Set<string>() : await (within.fenced ? within.fenced(park) : park(session.db));
   session.tally.countBatch(results, parked, parkedNow);
   const published = new Set<string>();
   let error: unknown;

@@ -62,7 +62,7 @@ export function eventsPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (events, { partition, deadline }) => publishEvents(session, events, settings.routing, { partition: `${EVENTS_PUBLISHER}:${partition}`, deadline }),
+      handle: (events, { partition, deadline, fenced }) => publishEvents(session, events, settings.routing, { partition: `${EVENTS_PUBLISHER}:${partition}`, deadline, fenced }),
     },
   };
 }
@@ -80,8 +80,8 @@ export function outboxPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (messages, { partition, deadline }) =>
-        publishBatch(session, 'outbox', messages.map(outboxEntry), { partition: `${OUTBOX_PUBLISHER}:${partition}`, deadline }),
+      handle: (messages, { partition, deadline, fenced }) =>
+        publishBatch(session, 'outbox', messages.map(outboxEntry), { partition: `${OUTBOX_PUBLISHER}:${partition}`, deadline, fenced }),
     },
   };
 }

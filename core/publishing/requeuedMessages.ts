@@ -1,6 +1,6 @@
 import { acquirePartitionLease, releasePartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
-import { requeuedMessages, unparkMessages, type ParkedMessage } from './parkedMessages';
+import { requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
 import { publishBatch, sendOrPark, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
@@ -16,25 +16,20 @@ interface OutboxRow {
   headers: Record<string, string>;
 }
 
-async function messagesOf(session: PublishingSession, parked: readonly ParkedMessage[]): Promise<PublishMessage[]> {
-  const ids = (source: ParkedMessage['source']) => parked.filter((message) => message.source === source).map((message) => message.messageId);
-  // Each source in its own order, the order its messages were first sent in, so a key's requeued messages keep it.
-  const events = await eventMessagesById(session.db, ids('events'));
+/** The parked messages of one source as sent, in the order they were first sent (feed or outbox order), so a key's requeued messages keep it. */
+async function messagesOf(session: PublishingSession, source: ParkedSource, parked: readonly ParkedMessage[]): Promise<PublishMessage[]> {
+  const ids = parked.map((message) => message.messageId);
+  if (source === 'events') {
+    // Sent again on the subject routing gave when it was parked.
+    const subjects = new Map(parked.map((message) => [message.messageId, message.subject]));
+    const events = await eventMessagesById(session.db, ids);
+    return events.map((event) => ({ messageId: event.eventId, orderingKey: event.streamId, subject: subjects.get(event.eventId) ?? '', payload: event.payload, headers: event.headers }));
+  }
   const { rows } = await session.db.query<OutboxRow>(
     'SELECT message_id, ordering_key, subject, payload::text AS payload, headers FROM outbox WHERE message_id = ANY ($1::uuid[]) ORDER BY tx_id, id',
-    [ids('outbox')],
+    [ids],
   );
-  const subjects = new Map(parked.map((message) => [message.messageId, message.subject]));
-  return [
-    ...events.map((event) => ({
-      messageId: event.eventId,
-      orderingKey: event.streamId,
-      subject: subjects.get(event.eventId) ?? '',
-      payload: event.payload,
-      headers: event.headers,
-    })),
-    ...rows.map((row) => ({ messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: row.payload, headers: row.headers })),
-  ];
+  return rows.map((row) => ({ messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: row.payload, headers: row.headers }));
 }
 
 // One instance at a time sends the requeued messages: two runs at once (the schedule
@@ -73,19 +68,17 @@ async function sendRequeued(session: PublishingSession, deadline: number): Promi
   // Read again under the lease: another instance may have sent them since.
   const { messages: parked, readAt } = await requeuedMessages(session.db, REQUEUED_PER_RUN, PUBLISHERS);
   if (parked.length === 0) return 0;
-  const messages = await messagesOf(session, parked);
-  const sources = new Map(parked.map((message) => [message.messageId, message.source]));
   let sent = 0;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {
     // A batch's first round always starts: none starts once the turn is over.
     if (Date.now() >= deadline) break;
-    const batch = messages.filter((message) => sources.get(message.messageId) === source);
+    const batch = await messagesOf(session, source, parked.filter((message) => message.source === source));
     const before = session.tally.report.published;
     // A subject routing gave that NATS cannot carry stays as it was parked.
     const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesReadAt: readAt });
     sent += session.tally.report.published - before;
-    await unparkMessages(session.db, [...outcome.published]);
+    await unparkMessages(session.db, source, [...outcome.published]);
   }
   return sent;
 }

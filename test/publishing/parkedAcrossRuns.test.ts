@@ -1,12 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPgDb, type Db, type QueryOptions } from '../../core/db';
+import { createPgDb, type Db, type QueryOptions, type Queryable } from '../../core/db';
 import { ProcessorDefinitionError } from '../../core/processing';
 import { addMetricsSink } from '../../core/observability';
-import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
+import { eventRouting, listParkedMessages, parkMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId, withdrawn } from '../support/fixtures';
-import { deleteJetStream } from '../support/natsTesting';
+import { deposited, opened, sleep, uniqueStreamId, withdrawn } from '../support/fixtures';
+import { deleteJetStream, readStoredMessages } from '../support/natsTesting';
 import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -20,14 +21,20 @@ async function harness(): Promise<PublishingHarness> {
   return started;
 }
 
-/** A pool that runs statements until one matches, runs that one, then holds every later statement until released. */
-function pausedAfter(url: string, match: (text: string) => boolean): { db: Db; reached: Promise<void>; release: () => void } {
+/** A pool of its own, a gate that holds statements until released, and a signal for when the first was held. */
+function gatedPool(url: string) {
   const pool = createPgDb({ connectionString: url, max: 3 });
   cleanups.push(() => pool.close());
   let reach!: () => void;
   let release!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
   const released = new Promise<void>((resolve) => (release = resolve));
+  return { pool, reach, reached, released, release };
+}
+
+/** A pool that runs statements until one matches, runs that one, then holds every later statement until released. */
+function pausedAfter(url: string, match: (text: string) => boolean): { db: Db; reached: Promise<void>; release: () => void } {
+  const { pool, reach, reached, released, release } = gatedPool(url);
   let paused = false;
   const db: Db = {
     async query<Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) {
@@ -57,6 +64,31 @@ function countedMetrics(): Record<string, number> {
     return Promise.resolve();
   });
   return counted;
+}
+
+/** A stream of its own for subjects the harness's stream does not capture; its stored message ids. */
+async function sideStream(h: PublishingHarness, subject: string): Promise<() => Promise<string[]>> {
+  const name = `${h.streamName}_SIDE`;
+  await (await jetstreamManager(h.nc)).streams.add({ name, subjects: [subject] });
+  cleanups.push(() => deleteJetStream(h.nc, name));
+  return async () => (await readStoredMessages(h.nc, name)).map((message) => message.header.get('Nats-Msg-Id'));
+}
+
+/** A pool whose first statement matching `match` waits, unsent, until released; every other statement runs. */
+function stalledBefore(url: string, match: (text: string) => boolean): { db: Db; reached: Promise<void>; release: () => void } {
+  const { pool, reach, reached, released, release } = gatedPool(url);
+  let stalled = false;
+  const stalling = (queryable: Queryable): Queryable => ({
+    async query<Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) {
+      if (!stalled && match(text)) {
+        stalled = true;
+        reach();
+        await released;
+      }
+      return queryable.query<Row>(text, params, options);
+    },
+  });
+  return { db: { ...stalling(pool), transaction: (work) => pool.transaction((tx) => work(stalling(tx))), close: () => pool.close() }, reached, release };
 }
 
 describe('a parked message across publisher instances', () => {
@@ -182,4 +214,84 @@ describe('a parked message across publisher instances', () => {
     expect(await requeueParkedMessage(h.db, '01890a5d-ac96-774b-bcce-b302099a8057')).toBe(false);
     expect(await requeueParkedMessage(h.db, 'not-a-uuid')).toBe(false);
   });
+});
+
+describe('a parked message and its source', () => {
+  it('given a publisher that stalled on its way to parking an event while another took its partition over and published it, when it goes on, then it parks nothing', async () => {
+    const h = await harness();
+    const late = `${h.subjectPrefix}late.opened`;
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: () => late });
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const eventId = events[0]?.eventId ?? '';
+    await untilFeedHorizonPasses(h.db);
+    const options = { routing, partitions: 1, leaseTtlMs: 1_000, publishTimeoutMs: 1_000 };
+
+    // A: no stream captures the subject, so it is refused for good; A stalls before it writes anything of the parking.
+    const a = stalledBefore(h.database.url, (text) => text.includes('parked_messages (') || text.startsWith('SELECT FROM partition_leases'));
+    const runA = h.publisher({ ...options, db: a.db }).run({ deadline: Date.now() + 20_000 });
+    await a.reached;
+    // Someone adds the stream the subject was meant for; A's lease runs out, and B takes the partition over.
+    const storedOnSide = await sideStream(h, late);
+    await sleep(1_300);
+    await publishEverything(h.db, h.publisher(options));
+    expect(await storedOnSide()).toEqual([eventId]);
+
+    a.release();
+    const aReport = await runA;
+
+    expect(aReport.parked).toBe(0);
+    expect(await listParkedMessages(h.db)).toEqual([]);
+    expect((await readPublishingStatus(h.db)).parked).toBe(0);
+    expect(await storedOnSide()).toEqual([eventId]);
+  });
+
+  it('given a parked event and a parked integration message, when a message reuses the event’s id and an event the message’s, then each is published as its own, and each parked one is requeued by its source', async () => {
+    const h = await harness();
+    const nowhere = `${h.subjectPrefix}nowhere.parked`;
+    const parkedEventStream = uniqueStreamId();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === parkedEventStream ? nowhere : undefined) });
+    const publisher = h.publisher({ routing, partitions: 1, publishTimeoutMs: 1_000 });
+    const parkedMessageId = randomUUID();
+    const { events } = await h.store.appendToStream({
+      streamId: parkedEventStream,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [{ subject: nowhere, body: { n: 1 }, orderingKey: 'parked-key', messageId: parkedMessageId }],
+    });
+    const parkedEventId = events[0]?.eventId ?? '';
+    await publishEverything(h.db, publisher);
+    const parked = () => listParkedMessages(h.db).then((list) => list.map(({ messageId, source }) => ({ messageId, source })).sort((x, y) => x.source.localeCompare(y.source)));
+    expect(await parked()).toEqual([
+      { messageId: parkedEventId, source: 'events' },
+      { messageId: parkedMessageId, source: 'outbox' },
+    ]);
+
+    // Each id again, from the other source, on the harness's own stream.
+    const reusing = uniqueStreamId();
+    await h.store.appendToStream({
+      streamId: reusing,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [{ ...opened(), eventId: parkedMessageId }],
+      messages: [{ subject: `${h.subjectPrefix}.notices.reused`, body: { n: 2 }, orderingKey: reusing, messageId: parkedEventId }],
+    });
+    await publishEverything(h.db, publisher);
+
+    const stored = (await readStoredMessages(h.nc, h.streamName)).map((message) => message.header.get('Nats-Msg-Id'));
+    expect(stored).toEqual(expect.arrayContaining([parkedMessageId, parkedEventId]));
+    expect(await parked()).toHaveLength(2);
+
+    // Requeued by source, once a stream captures their subject: each goes out, and leaves the list alone.
+    const storedOnSide = await sideStream(h, nowhere);
+    expect(await requeueParkedMessage(h.db, parkedEventId, 'outbox')).toBe(false);
+    expect(await requeueParkedMessage(h.db, parkedEventId, 'events')).toBe(true);
+    await publishEverything(h.db, publisher);
+    expect(await parked()).toEqual([{ messageId: parkedMessageId, source: 'outbox' }]);
+    expect(await requeueParkedMessage(h.db, parkedMessageId)).toBe(true);
+    await publishEverything(h.db, publisher);
+    expect(await parked()).toEqual([]);
+    expect((await storedOnSide()).sort()).toEqual([parkedEventId, parkedMessageId].sort());
+  });
+
 });

@@ -28,7 +28,11 @@ export interface TransactionalHandler<Item, Result> {
 export type FencedWrites = <T>(work: (tx: Queryable) => Promise<T>) => Promise<T>;
 
 export interface ExternalBatchContext extends BatchContext {
-  /** Epoch ms: the run's deadline. A batch that works in steps starts none after it, and says how far it got. */
+  /**
+   * Epoch ms: a batch that works in steps starts none after it, and says how
+   * far it got. Half a lease from the batch's start, or the run's deadline if
+   * sooner: nothing renews the lease while the batch works.
+   */
   deadline: number;
   /**
    * For what the batch records in the database beside its effects (a message

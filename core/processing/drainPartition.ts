@@ -75,7 +75,7 @@ export async function drainPartition<Item, Result>(
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
       ? (lease) => runTransactionalBatch(settings.db, processor, handler, lease)
-      : externalBatches(settings.db, processor, handler, settings.deadline);
+      : externalBatches(settings.db, processor, handler, settings);
   let lease = acquired;
   let renewedAt = performance.now();
   let interruptions = 0;

@@ -39,10 +39,19 @@ async function countUnreadable<Item>(db: Db, processor: FeedProcessor<Item>, lea
  * batch. The effects happen outside the database (publishing), so the
  * checkpoint is stored after them, fenced by the lease, in one statement. The
  * next page is read while the current one is handled; after an interruption,
- * or a batch that stopped short at the deadline, the drain starts again from
+ * or a batch that stopped short at its deadline, the drain starts again from
  * the stored checkpoint.
+ *
+ * Nothing renews the lease while a batch works outside the database, so a
+ * batch's deadline is half a lease from its start (the drain renews the lease
+ * before each batch), or the run's if sooner. A batch that outlasted its lease
+ * would lose its partition to any other instance running then, which would
+ * start the same batch from the same checkpoint and lose it in turn: the
+ * checkpoint would not move while instances overlap, and the batch's effects
+ * would repeat each time. Stopped short at half a lease, it stores what it did
+ * while its lease still holds, and the next batch goes on from there.
  */
-export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>, deadline: number) {
+export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>, limits: { deadline: number; leaseTtlMs: number }) {
   let stored: { checkpoint: Checkpoint; caughtUp: boolean; failing: boolean } | undefined;
   let ahead: Promise<SourcePage<Item>> | undefined;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
@@ -73,6 +82,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
+    const deadline = Math.min(limits.deadline, Date.now() + limits.leaseTtlMs / 2);
     let outcome: ExternalOutcome = { done: 0 };
     try {
       if (items.length > 0) outcome = await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline, fenced: fencedWrites(db, lease) });
@@ -96,7 +106,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       stored = { checkpoint, caughtUp: from.caughtUp || caughtUp, failing: false };
     }
     if (!whole && outcome.error === undefined && Date.now() >= deadline) {
-      // Stopped short at the deadline: nothing went wrong, the rest is the next batch's.
+      // Stopped short at its deadline: nothing went wrong, the rest is the next batch's (the next run's, past the run's deadline).
       ahead = undefined;
       return { kind: 'applied', items: done, checkpoint, caughtUp: false };
     }

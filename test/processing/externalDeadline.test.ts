@@ -7,30 +7,30 @@ import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const testDatabase = usePooledTestDatabase(4);
 
+// One item per step; past the deadline it starts no step, as the publisher starts no round.
+function inSteps(handled: number[], stepMs: number): ExternalHandler<RecordedEvent>['handle'] {
+  return async (items, { deadline }) => {
+    let done = 0;
+    for (const item of items) {
+      if (done > 0 && Date.now() >= deadline) break;
+      handled.push(item.version);
+      done += 1;
+      await new Promise((resolve) => setTimeout(resolve, stepMs));
+    }
+    return { done };
+  };
+}
+
+function stepwiseProcessor(name: string, source: FeedProcessor<RecordedEvent>['source'], handle: ExternalHandler<RecordedEvent>['handle']): FeedProcessor<RecordedEvent> {
+  return { name, partitions: 1, batchSize: 10, source, failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, handler: { mode: 'external', handle } };
+}
+
 describe('an external batch that stops short at the deadline', () => {
   it('given a handler that handles its batch in steps and stops when the deadline comes, stores how far it got without counting an interruption, and the next run goes on from there', async () => {
     const db = testDatabase();
     const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 11 }, (_, index) => deposited(index + 1))]);
     const handled: number[] = [];
-    // One item per step; past the deadline it starts no step, as the publisher starts no round.
-    const inSteps: ExternalHandler<RecordedEvent>['handle'] = async (items, { deadline }) => {
-      let done = 0;
-      for (const item of items) {
-        if (done > 0 && Date.now() >= deadline) break;
-        handled.push(item.version);
-        done += 1;
-        await new Promise((resolve) => setTimeout(resolve, 150));
-      }
-      return { done };
-    };
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'stops-short',
-      partitions: 1,
-      batchSize: 10,
-      source,
-      failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 },
-      handler: { mode: 'external', handle: inSteps },
-    };
+    const processor = stepwiseProcessor('stops-short', source, inSteps(handled, 150));
     const run = (deadlineInMs: number) => runFeedProcessor(processor, { db, holder: 'deadline-spec', leaseTtlMs: 5_000, deadline: Date.now() + deadlineInMs, concurrency: 1 });
 
     // Room for the batch to start on a loaded machine; its twelve steps take 1.8 s.
@@ -45,5 +45,30 @@ describe('an external batch that stops short at the deadline', () => {
     expect(second).toMatchObject({ caughtUp: true, failures: [] });
     expect(first.items + second.items).toBe(12);
     expect(handled).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
+  });
+
+  it('given a batch whose steps outlast its lease and another instance trying all along, when both run, then the holder stops short within its lease and goes on: each item is handled once, and no holder is lost', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 11 }, (_, index) => deposited(index + 1))]);
+    const handled: number[] = [];
+    // Ten steps of 400 ms against a lease of 2 s: a whole batch would take twice the lease.
+    const processor = stepwiseProcessor('outlasts-lease', source, inSteps(handled, 400));
+    const run = (holder: string, deadlineInMs: number) => runFeedProcessor(processor, { db, holder, leaseTtlMs: 2_000, deadline: Date.now() + deadlineInMs, concurrency: 1 });
+
+    const holder = run('holder', 20_000);
+    const holding = { over: false };
+    void holder.finally(() => (holding.over = true));
+    const others = [];
+    while (!holding.over) {
+      others.push(await run('other', 300));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const held = await holder;
+
+    expect(held).toMatchObject({ caughtUp: true, failures: [], items: 12 });
+    expect(others.reduce((sum, other) => sum + other.items, 0)).toBe(0);
+    expect(handled).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
+    const [status] = await getProcessorStatus(db, processor);
+    expect(status).toMatchObject({ state: 'running', lastError: null, attempts: 0, caughtUp: true });
   });
 });

@@ -42,7 +42,7 @@ const ROUTES: readonly BrowserRoute[] = [
   { method: 'GET', pattern: 'projections', answer: (sources) => projectionsHealth(sources) },
   { method: 'GET', pattern: 'publishing', answer: (sources, _params, query) => publishingHealth(sources, query) },
   { method: 'POST', pattern: 'projections/*/rebuild', answer: (sources, params) => rebuildProjectionAction(sources, at(params, 0)) },
-  { method: 'POST', pattern: 'publishing/parked/*/requeue', answer: (sources, params) => requeueAction(sources, at(params, 0)) },
+  { method: 'POST', pattern: 'publishing/parked/*/requeue', answer: (sources, params, query) => requeueAction(sources, at(params, 0), query) },
 ];
 
 function match(pattern: string, segments: readonly string[]): string[] | null {

@@ -89,8 +89,17 @@ export async function rebuildProjectionAction(sources: BrowserSources, name: str
   }
 }
 
-/** `POST /browser/api/publishing/parked/{eventId}/requeue`: puts a parked message back in line for the next publisher run. */
-export async function requeueAction(sources: BrowserSources, messageId: string) {
-  if (!isUuid(messageId) || !(await requeueParkedMessage(sources.db, messageId))) throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}`, { messageId });
-  return { messageId, requeued: true };
+const RequeueQuery = z.object({ source: z.optional(z.enum(['events', 'outbox'])) });
+
+/**
+ * `POST /browser/api/publishing/parked/{messageId}/requeue[?source=events|outbox]`: puts
+ * a parked message back in line for the next publisher run; without a source, every
+ * message parked under that id (an event and an integration message may share one).
+ */
+export async function requeueAction(sources: BrowserSources, messageId: string, query: Record<string, string | undefined> = {}) {
+  const { source } = parseQuery(RequeueQuery, query);
+  if (!isUuid(messageId) || !(await requeueParkedMessage(sources.db, messageId, source))) {
+    throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}${source ? ` from ${source}` : ''}`, { messageId, ...(source ? { source } : {}) });
+  }
+  return { messageId, ...(source ? { source } : {}), requeued: true };
 }

@@ -35,5 +35,6 @@ export {
 } from './partitionLeases';
 export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
 export { holdingLeases } from './holdingLeases';
+export { fencedWrites } from './fencedWrites';
 export { catchUpLocked } from './catchUpLocked';
 export { eachOnItsOwn } from './eachOnItsOwn';

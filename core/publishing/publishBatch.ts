@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import type { Db, Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import { subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
@@ -29,7 +29,7 @@ export function sendOrPark(message: PublishMessage, origin: string): BatchEntry 
 }
 
 export interface PublishingSession {
-  db: Queryable;
+  db: Db;
   publishing: () => Promise<JetStreamPublishing>;
   captured: SubjectCaptured;
   capturedNow: SubjectCaptured;
@@ -85,7 +85,7 @@ export interface BatchLimits {
   partition?: string;
   /** For requeued messages: when they were read, so a requeue made since is kept when one is parked again. */
   requeuesReadAt?: string | null;
-  /** For a partition's drain: parking is fenced by its lease (a stalled holder's successor may have sent the message since). */
+  /** Parking fenced by the lease of the partition or of the requeue turn (a stalled holder's successor may have sent the message since). */
   fenced?: FencedWrites;
 }
 
@@ -129,8 +129,13 @@ export async function publishBatch(
   const parked = new Set(parkings.map((parking) => parking.messageId));
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
   const park = (db: Queryable) => parkMessages(db, source, parkings, within.requeuesReadAt ?? null);
-  const parkedNow = parkings.length === 0 ? new Set<string>() : await (within.fenced ? within.fenced(park) : park(session.db));
-  session.tally.countBatch(results, parked, parkedNow);
+  let parkedNow: ReadonlySet<string> = new Set();
+  try {
+    if (parkings.length > 0) parkedNow = await (within.fenced ? within.fenced(park) : park(session.db));
+  } finally {
+    // What JetStream stored counts, also when the lease was lost before the parking.
+    session.tally.countBatch(results, parked, parkedNow);
+  }
   const published = new Set<string>();
   let error: unknown;
   for (const result of results) {

@@ -1,7 +1,7 @@
-import { acquirePartitionLease, releasePartitionLease } from '../processing';
+import { acquirePartitionLease, fencedWrites, PartitionLeaseLostError, releasePartitionLease, type PartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
-import { publishBatch, sendOrPark, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, type PublishedBatch, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
@@ -57,14 +57,14 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
   if (!lease) return 0;
   try {
     // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
-    return await sendRequeued(session, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
+    return await sendRequeued(session, lease, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
   } finally {
     // Left to run out, it would hold the next run's turn for a lease's time.
     await releasePartitionLease(session.db, lease).catch(() => undefined);
   }
 }
 
-async function sendRequeued(session: PublishingSession, deadline: number): Promise<number> {
+async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<number> {
   // Read again under the lease: another instance may have sent them since.
   const { messages: parked, readAt } = await requeuedMessages(session.db, REQUEUED_PER_RUN, PUBLISHERS);
   if (parked.length === 0) return 0;
@@ -76,7 +76,14 @@ async function sendRequeued(session: PublishingSession, deadline: number): Promi
     const batch = await messagesOf(session, source, parked.filter((message) => message.source === source));
     const before = session.tally.report.published;
     // A subject routing gave that NATS cannot carry stays as it was parked.
-    const outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesReadAt: readAt });
+    let outcome: PublishedBatch;
+    try {
+      outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesReadAt: readAt, fenced: fencedWrites(session.db, lease) });
+    } catch (error) {
+      // The turn outlived its lease and another instance took it: what is left is that one's.
+      if (error instanceof PartitionLeaseLostError) return sent + session.tally.report.published - before;
+      throw error;
+    }
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, source, [...outcome.published]);
   }

@@ -32,7 +32,7 @@ export function parseArguments(argv: readonly string[]): CliArguments {
   return { words, flags };
 }
 
-const VALUED = new Set(['type', 'prefix', 'limit', 'status', 'from', 'to', 'cursor']);
+const VALUED = new Set(['type', 'prefix', 'limit', 'status', 'from', 'to', 'cursor', 'source']);
 
 /** `--limit`, a whole number from 1 to `max`; `fallback` when not given. */
 export function limitFlag(args: CliArguments, fallback: number, max = 200): number {
@@ -61,6 +61,6 @@ export const USAGE = `usage: npm run es -- <command> [--json] [--limit N] [--cur
   projections status                   projections, their generations and lag
   projections rebuild <name>           rebuild one, with progress, until it serves
   publishing status | parked           backlog and parked messages
-  publishing requeue <eventId>         send a parked message again
+  publishing requeue <messageId> [--source events|outbox]   send a parked message again
   sagas ls [--status S] | show <id>    saga instances
   restore-check [--fix]                events from another cluster's transaction ids`;

@@ -26,7 +26,7 @@ export interface CliContext {
   json: boolean;
 }
 
-const query = (args: CliArguments, ...names: Array<'type' | 'prefix' | 'limit' | 'status' | 'from' | 'to' | 'cursor'>) => Object.fromEntries(names.flatMap((name) => (args.flags.has(name) ? [[name, flag(args, name)]] : [])));
+const query = (args: CliArguments, ...names: Array<'type' | 'prefix' | 'limit' | 'status' | 'from' | 'to' | 'cursor' | 'source'>) => Object.fromEntries(names.flatMap((name) => (args.flags.has(name) ? [[name, flag(args, name)]] : [])));
 const argument = (args: CliArguments, index: number, what: string) => {
   const value = args.words[index];
   if (value === undefined) throw new UsageError(`${args.words.slice(0, index).join(' ')} needs ${what}`);
@@ -148,11 +148,11 @@ export const COMMANDS: Record<string, Command> = {
   },
   'publishing parked': async ({ runtime, args, json }) => {
     const { parked, nextCursor } = await publishingHealth(runtime.browser, query(args, 'limit', 'cursor'));
-    output(json, { parked, nextCursor }, () => paged(table(parked.map((message) => [message.messageId, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])), nextCursor));
+    output(json, { parked, nextCursor }, () => paged(table(parked.map((message) => [message.messageId, message.source, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])), nextCursor));
   },
   'publishing requeue': async ({ runtime, args, json }) => {
-    const result = await requeueAction(runtime.browser, argument(args, 2, 'an event id'));
-    output(json, result, () => `${result.messageId} requeued: the next publisher run sends it`);
+    const result = await requeueAction(runtime.browser, argument(args, 2, 'a message id'), query(args, 'source'));
+    output(json, result, () => `${result.messageId}${result.source ? ` (${result.source})` : ''} requeued: the next publisher run sends it`);
   },
   'sagas ls': async ({ runtime, args, json }) => {
     const page = await listSagas(runtime.browser, query(args, 'status', 'limit', 'cursor'));

@@ -109,9 +109,26 @@ describe('the event browser API', () => {
     const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-br-cy'");
     const eventId = rows[0]?.event_id ?? '';
     await parkMessages(dev.runtime.db, 'events', [{ messageId: eventId, orderingKey: 'account-br-cy', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
-    expect((await get('publishing')).body).toMatchObject({ parkedCount: 1, parked: [{ messageId: eventId, requeuedAt: null }] });
+    expect((await get('publishing')).body).toMatchObject({ parkedCount: 1, parked: [{ messageId: eventId, source: 'events', requeuedAt: null }] });
     expect(await post(`publishing/parked/${eventId}/requeue`)).toMatchObject({ status: 200, body: { requeued: true } });
     expect((await get('publishing')).body).toMatchObject({ parked: [{ messageId: eventId, requeuedAt: expect.any(String) as unknown }] });
+
+    // An integration message parked under the same id is its own: requeued by its source, or with every one of that id.
+    await dev.runtime.db.query('UPDATE parked_messages SET requeued_at = NULL WHERE message_id = $1', [eventId]);
+    await parkMessages(dev.runtime.db, 'outbox', [{ messageId: eventId, orderingKey: 'notices', subject: 'notices.sent', error: 'MAX_PAYLOAD_EXCEEDED' }]);
+    const requeued = async () => {
+      const { rows: parked } = await dev.runtime.db.query<{ source: string; requeued: boolean }>(
+        'SELECT source, requeued_at IS NOT NULL AS requeued FROM parked_messages WHERE message_id = $1 ORDER BY source',
+        [eventId],
+      );
+      return parked;
+    };
+    expect(await post(`publishing/parked/${eventId}/requeue?source=outbox`)).toMatchObject({ status: 200, body: { messageId: eventId, source: 'outbox', requeued: true } });
+    expect(await requeued()).toEqual([{ source: 'events', requeued: false }, { source: 'outbox', requeued: true }]);
+    expect(await post(`publishing/parked/${eventId}/requeue?source=commands`)).toMatchObject({ status: 400 });
+    expect(await post(`publishing/parked/${eventId}/requeue`)).toMatchObject({ status: 200, body: { requeued: true } });
+    expect(await requeued()).toEqual([{ source: 'events', requeued: true }, { source: 'outbox', requeued: true }]);
+    await dev.runtime.db.query("DELETE FROM parked_messages WHERE source = 'outbox'");
   });
 
   /** Every item a client collects following `nextCursor` from `path` (at most `pages` pages, so a cursor that never moves ends). */

@@ -92,13 +92,18 @@ describe('the event browser page', () => {
   });
 
   it('requeues a parked message from the health view', async () => {
+    // An integration message parked under the event's id, listed after it: each row's button requeues its own.
+    await parkMessages(dev.runtime.db, 'outbox', [{ messageId: parkedEventId, orderingKey: 'notices', subject: 'notices.sent', error: 'MAX_MSG_SIZE' }]);
     await page.goto(`${dev.url}/browser#health`);
-    await page.getByTestId('parked').waitFor();
-    expect(await page.getByTestId('parked').textContent()).toContain('MAX_PAYLOAD_EXCEEDED');
-    await page.getByRole('button', { name: 'Requeue' }).click();
-    await expect.poll(() => page.getByTestId('parked').textContent()).toContain('(requeued)');
-    const { rows } = await dev.runtime.db.query<{ requeued: boolean }>('SELECT requeued_at IS NOT NULL AS requeued FROM parked_messages WHERE message_id = $1', [parkedEventId]);
-    expect(rows).toEqual([{ requeued: true }]);
+    await expect.poll(() => page.getByTestId('parked').count()).toBe(2);
+    expect(await page.getByTestId('parked').first().textContent()).toContain('MAX_PAYLOAD_EXCEEDED');
+    await page.getByRole('button', { name: 'Requeue' }).first().click();
+    await expect.poll(() => page.getByTestId('parked').first().textContent()).toContain('(requeued)');
+    const { rows } = await dev.runtime.db.query<{ source: string; requeued: boolean }>(
+      'SELECT source, requeued_at IS NOT NULL AS requeued FROM parked_messages WHERE message_id = $1 ORDER BY source',
+      [parkedEventId],
+    );
+    expect(rows).toEqual([{ source: 'events', requeued: true }, { source: 'outbox', requeued: false }]);
     await page.screenshot({ path: `${ARTIFACTS}health.png`, fullPage: true });
   });
 });

@@ -120,8 +120,8 @@ describe('npm run es', () => {
     expect((await es('publishing', 'status')).stdout).toMatch(/parked 0/);
     const { rows } = await db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-cli-bob' AND version = 1");
     await parkMessages(db, 'events', [{ messageId: rows[0]?.event_id ?? '', orderingKey: 'account-cli-bob', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
-    expect((await es('publishing', 'parked')).stdout).toContain('MAX_PAYLOAD_EXCEEDED');
-    expect((await es('publishing', 'requeue', rows[0]?.event_id ?? '')).stdout).toContain('requeued');
+    expect((await es('publishing', 'parked')).stdout).toMatch(/events\s+events\.account\.AccountOpened\s+MAX_PAYLOAD_EXCEEDED/);
+    expect((await es('publishing', 'requeue', rows[0]?.event_id ?? '', '--source', 'events')).stdout).toContain(`${rows[0]?.event_id ?? ''} (events) requeued`);
     expect((await es('sagas', 'ls')).stdout).toMatch(/transfer\s+cli-t\s+completed/);
     expect(JSON.parse((await es('sagas', 'show', 'cli-t', '--json')).stdout)).toMatchObject({ instances: [{ phase: 'completed' }] });
   });

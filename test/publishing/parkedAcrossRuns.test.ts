@@ -216,32 +216,64 @@ describe('a parked message across publisher instances', () => {
   });
 });
 
-describe('a parked message and its source', () => {
-  it('given a publisher that stalled on its way to parking an event while another took its partition over and published it, when it goes on, then it parks nothing', async () => {
+describe('a parked message, a stalled holder and the message’s source', () => {
+  it('given a publisher that stalled on its way to parking an event while another took its partition over and published it, when it goes on, then it parks nothing and counts what it stored', async () => {
     const h = await harness();
     const late = `${h.subjectPrefix}late.opened`;
-    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: () => late });
-    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const refusedStream = uniqueStreamId();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === refusedStream ? late : undefined) });
+    const { events: storedEvents } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const { events } = await h.store.appendToStream({ streamId: refusedStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     const eventId = events[0]?.eventId ?? '';
     await untilFeedHorizonPasses(h.db);
     const options = { routing, partitions: 1, leaseTtlMs: 1_000, publishTimeoutMs: 1_000 };
 
-    // A: no stream captures the subject, so it is refused for good; A stalls before it writes anything of the parking.
+    // A stores the first event; no stream captures the second's subject, so it is refused for
+    // good, and A stalls before it writes anything of the parking.
     const a = stalledBefore(h.database.url, (text) => text.includes('parked_messages (') || text.startsWith('SELECT FROM partition_leases'));
     const runA = h.publisher({ ...options, db: a.db }).run({ deadline: Date.now() + 20_000 });
     await a.reached;
     // Someone adds the stream the subject was meant for; A's lease runs out, and B takes the partition over.
     const storedOnSide = await sideStream(h, late);
     await sleep(1_300);
-    await publishEverything(h.db, h.publisher(options));
+    const b = await publishEverything(h.db, h.publisher(options));
     expect(await storedOnSide()).toEqual([eventId]);
 
     a.release();
     const aReport = await runA;
 
-    expect(aReport.parked).toBe(0);
+    expect(aReport).toMatchObject({ published: 1, duplicates: 0, parked: 0 });
+    expect(b).toMatchObject({ published: 2, duplicates: 1, parked: 0 });
     expect(await listParkedMessages(h.db)).toEqual([]);
     expect((await readPublishingStatus(h.db)).parked).toBe(0);
+    expect(await storedOnSide()).toEqual([eventId]);
+    expect((await readStoredMessages(h.nc, h.streamName)).map((message) => message.header.get('Nats-Msg-Id'))).toEqual([storedEvents[0]?.eventId]);
+  });
+
+  it('given a requeue turn that stalled on its way to parking a message again while another instance sent it, when it goes on, then it parks nothing', async () => {
+    const h = await harness();
+    const late = `${h.subjectPrefix}late.opened`;
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: () => late });
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const eventId = events[0]?.eventId ?? '';
+    const options = { routing, partitions: 1, leaseTtlMs: 1_000, publishTimeoutMs: 1_000 };
+    await publishEverything(h.db, h.publisher(options));
+    expect((await listParkedMessages(h.db)).map((message) => message.messageId)).toEqual([eventId]);
+    expect(await requeueParkedMessage(h.db, eventId)).toBe(true);
+
+    // A's turn sends it, is refused for good again, and stalls before parking it again.
+    const a = stalledBefore(h.database.url, (text) => text.includes('parked_messages (') || text.startsWith('SELECT FROM partition_leases'));
+    const runA = h.publisher({ ...options, db: a.db }).run({ deadline: Date.now() + 20_000 });
+    await a.reached;
+    const storedOnSide = await sideStream(h, late);
+    await sleep(1_300);
+    expect(await publishEverything(h.db, h.publisher(options))).toMatchObject({ requeued: 1 });
+    expect(await listParkedMessages(h.db)).toEqual([]);
+
+    a.release();
+    expect(await runA).toMatchObject({ parked: 0 });
+
+    expect(await listParkedMessages(h.db)).toEqual([]);
     expect(await storedOnSide()).toEqual([eventId]);
   });
 

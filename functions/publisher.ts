@@ -9,7 +9,7 @@ import { getRuntime, type FunctionRuntime } from './runtime';
 
 // Stop this long before Lambda's own limit, to release the leases and report.
 // The deadline is checked between batches, and a batch begun just before it may
-// open a connection (NATS_CONNECT_TIMEOUT_MS), check the stream, wait out one
+// open a connection (NATS_CONNECT_TIMEOUT_MS in all), check the stream, wait out one
 // round of acknowledgements when NATS does not answer, then ask JetStream about
 // the unanswered or refused subjects: the last three each bounded by the publish
 // timeout, however many requests they make.

@@ -1,4 +1,5 @@
 export { createPublisher, type Publisher } from './publisher';
+export { connectWithin } from './connectWithin';
 export { DEFAULT_PUBLISH_TIMEOUT_MS, type PublisherOptions } from './publisherOptions';
 export { PublisherConfigurationError } from './PublisherConfigurationError';
 export type { PublisherRunReport } from './publisherRunReport';

@@ -30,16 +30,17 @@ export interface PublisherConnection {
   close(): Promise<void>;
 }
 
-// Draining needs the server: with NATS away it fails, and the connection, left
-// open, would reconnect on its own once NATS is back, held by nothing. Nothing
-// unacknowledged is lost by closing it: a checkpoint moves only past acknowledgements.
-// Shut once, however many ask: a second shut finds the connection draining, and its
-// close() during that drain never settles.
+// Draining needs the server: with NATS away it fails, and with NATS stalled it would
+// wait for ever, so it gets as long as a publish; the connection, left open, would
+// reconnect on its own once NATS is back, held by nothing. Nothing unacknowledged is
+// lost by closing it: a checkpoint moves only past acknowledgements. Shut once, however
+// many ask: a second shut finds the connection draining, and its close() during that
+// drain never settles.
 const shutting = new WeakMap<NatsConnection, Promise<void>>();
-function shut(nc: NatsConnection): Promise<void> {
+function shut(nc: NatsConnection, drainMs: number): Promise<void> {
   let done = shutting.get(nc);
   if (!done) {
-    done = nc.isClosed() ? Promise.resolve() : nc.drain().catch(() => undefined).then(() => (nc.isClosed() ? undefined : nc.close()));
+    done = nc.isClosed() ? Promise.resolve() : answerWithin(nc.drain(), drainMs).catch(() => undefined).then(() => (nc.isClosed() ? undefined : nc.close()));
     shutting.set(nc, done);
   }
   return done;
@@ -85,7 +86,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       });
       const opened = await connecting;
       if (closed) {
-        await shut(opened.nc);
+        await shut(opened.nc, settings.publishTimeoutMs);
         throw new ClosedConnectionError();
       }
       current = opened;
@@ -141,10 +142,10 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       closed = true;
       const open = current;
       current = undefined;
-      if (open) await shut(open.nc);
+      if (open) await shut(open.nc, settings.publishTimeoutMs);
       // One still opening is the run's until it arrives: shut here too, so close() ends with nothing open.
       const opening = connecting;
-      if (opening) await opening.then(({ nc }) => shut(nc), () => undefined);
+      if (opening) await opening.then(({ nc }) => shut(nc, settings.publishTimeoutMs), () => undefined);
     },
   };
 }

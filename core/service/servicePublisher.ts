@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import { createPublisher, eventRouting, type Publisher, type PublisherOptions, type PublishingConfig } from '../publishing';
+import { connectWithin, createPublisher, eventRouting, type Publisher, type PublisherOptions, type PublishingConfig } from '../publishing';
 import type { ServiceRuntime } from './serviceRuntime';
 
 /**
@@ -24,8 +24,11 @@ export function createServicePublisher(
   return createPublisher({
     db: runtime.db,
     // Without async traces the client does not build two Error objects per publish
-    // to keep call stacks: a third of its CPU at this rate.
-    connect: () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
+    // to keep call stacks: a third of its CPU at this rate. Its timeout is per address.
+    connect: connectWithin(
+      () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
+      NATS_CONNECT_TIMEOUT_MS,
+    ),
     routing: eventRouting({ prefix, ...publishing.routing }),
     subjectPrefix: prefix,
     stream: {

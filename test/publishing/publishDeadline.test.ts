@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
+import net from 'node:net';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { connectWithin, eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
-import { connectNats, readStoredMessages } from '../support/natsTesting';
+import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTesting';
 import { startPrivateNatsServer } from '../support/privateNatsServer';
 import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
@@ -88,7 +90,7 @@ describe('the run deadline inside a batch', () => {
 // A run's first batch checks the stream: a request for the account's JetStream, then
 // one for the stream, perhaps an update, each with a timeout of its own.
 describe('the run deadline with NATS stalled on the open connection', () => {
-  it('given a server that stops answering on the open connection, the run ends within three publish timeouts of its deadline, and publishes the event once the server answers again', async () => {
+  it('given a server that stops answering on the open connection, the run ends within three publish timeouts of its deadline, publishes the event once the server answers again, and closes while it stalls again', async () => {
     const PUBLISH_TIMEOUT_MS = 500;
     const nats = await startPrivateNatsServer();
     const publisher = harness.publisher({ connect: () => connectNats({ servers: nats.url }), publishTimeoutMs: PUBLISH_TIMEOUT_MS, partitions: 1 });
@@ -115,10 +117,64 @@ describe('the run deadline with NATS stalled on the open connection', () => {
       } finally {
         await nc.close();
       }
+
+      // Closing needs the server too, to drain: stalled again, it gives up after a publish timeout and closes.
+      nats.freeze();
+      const closing = Date.now();
+      await publisher.close();
+      expect(Date.now() - closing).toBeLessThan(PUBLISH_TIMEOUT_MS + 2_000);
     } finally {
       nats.thaw();
       await publisher.close();
       await nats.close();
     }
   }, 30_000);
+});
+
+/** Servers on these loopback addresses that take a connection and never say a word: NATS dials that never open. */
+async function silentServers(hosts: readonly string[]): Promise<string[]> {
+  const urls: string[] = [];
+  for (const host of hosts) {
+    const server = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => { resolve(); })));
+    urls.push(`nats://${host}:${String((server.address() as net.AddressInfo).port)}`);
+  }
+  return urls;
+}
+
+describe('opening and closing the connection with NATS not answering', () => {
+  it('given servers that take a connection and never answer, when a run connects within a bound, then it ends within that bound of its deadline, not one dial timeout per server', async () => {
+    const servers = await silentServers(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    const publisher = harness.publisher({
+      connect: connectWithin(() => connectNats({ servers, timeout: 1_000, noRandomize: true }), 1_000),
+      publishTimeoutMs: 500,
+      partitions: 1,
+    });
+    await oneStreamOf(1);
+    await untilFeedHorizonPasses(harness.db);
+
+    const deadline = Date.now() + 300;
+    const report = await publisher.run({ deadline });
+
+    // Three dials of 1 s each, unbounded; a batch begun just before the deadline may still open one.
+    expect(Date.now() - deadline).toBeLessThan(2_000);
+    expect(report).toMatchObject({ published: 0, retried: 1 });
+  });
+
+  it('given a connection that opens after the bound, when it comes, then it is closed: nothing is left connected', async () => {
+    const [silent = ''] = await silentServers(['127.0.0.2']);
+    const opened: NatsConnection[] = [];
+    const connect = connectWithin(async () => {
+      // The silent server's dial times out first; the machine's NATS then answers.
+      const nc = await connectNats({ servers: [silent, NATS_URL], timeout: 600, noRandomize: true });
+      opened.push(nc);
+      return nc;
+    }, 200);
+
+    await expect(connect()).rejects.toThrow(/timeout/i);
+
+    await expect.poll(() => opened.length, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => opened[0]?.isClosed(), { timeout: 5_000 }).toBe(true);
+  });
 });

@@ -59,6 +59,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
+    // From the batch's start, just after the drain renewed the lease: a slow page read counts.
+    const deadline = Math.min(limits.deadline, Date.now() + limits.leaseTtlMs / 2);
     if (!stored) {
       const state = await readPartition(db, processor.name, lease.partition);
       if (!state || state.stopped) return { kind: 'inactive' };
@@ -82,7 +84,6 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
-    const deadline = Math.min(limits.deadline, Date.now() + limits.leaseTtlMs / 2);
     let outcome: ExternalOutcome = { done: 0 };
     try {
       if (items.length > 0) outcome = await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline, fenced: fencedWrites(db, lease) });

@@ -76,7 +76,7 @@ describe('publishing configuration', () => {
       void db.close();
     }
   });
-  it('refuses a duplicate window, retry horizon or retry backoff that is not a number of milliseconds JetStream and Node take', () => {
+  it('refuses a duplicate window, retry horizon or retry backoff that is not a number of milliseconds JetStream and Node take, and an empty holder', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
     const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
@@ -94,6 +94,8 @@ describe('publishing configuration', () => {
       for (const retryBackoff of [{ baseMs: 0, maxMs: 0 }, { baseMs: Number.NaN, maxMs: 1_000 }, { baseMs: 100, maxMs: 50 }, { baseMs: 100, maxMs: 2 ** 31 }]) {
         expect(build({ retryBackoff }), JSON.stringify(retryBackoff)).toThrow(/^retryBackoff must be/);
       }
+      // Every run took its leases in the name of no one, and failed.
+      expect(build({ holder: '' })).toThrow(/^holder must name this instance/);
       expect(build({ stream: { duplicateWindowMs: century }, retryHorizonMs: 1_000, leaseTtlMs: 500, retryBackoff: { baseMs: 1, maxMs: 1 } })).not.toThrow();
     } finally {
       void db.close();

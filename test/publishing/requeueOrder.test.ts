@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Db } from '../../core/db';
+import type { Db, Queryable } from '../../core/db';
 import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
@@ -94,7 +94,8 @@ describe('a requeue made while a run sends the message again', () => {
     // Between the refusal and its parking, the operator fixes the stream and requeues the message again.
     const jsm = await jetstreamManager(h.nc);
     let fixed = false;
-    const racing: Db = {
+    // The parking runs in a transaction fenced by the requeue turn's lease.
+    const fixingBeforeParking = (queryable: Queryable): Queryable => ({
       async query(text, params, options) {
         if (!fixed && text.includes('INSERT INTO parked_messages')) {
           fixed = true;
@@ -102,9 +103,12 @@ describe('a requeue made while a run sends the message again', () => {
           await jsm.streams.update(h.streamName, { ...config, subjects: [...config.subjects, lostSubject] });
           expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
         }
-        return h.db.query(text, params, options);
+        return queryable.query(text, params, options);
       },
-      transaction: (work) => h.db.transaction(work),
+    });
+    const racing: Db = {
+      ...fixingBeforeParking(h.db),
+      transaction: (work) => h.db.transaction((tx) => work(fixingBeforeParking(tx))),
       close: () => Promise.resolve(),
     };
     await h.publisher({ db: racing }).run();

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import { DEFAULT_PUBLISH_TIMEOUT_MS, type Publisher } from '../core/publishing';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, type Publisher } from '../core/publishing';
 import { createServicePublisher, NATS_CONNECT_TIMEOUT_MS, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
@@ -38,13 +38,24 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   const report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
   // Messages, latencies, retries and parkings are counted by core as they happen; the backlog and parked gauges here.
   metrics.addMetric('OutboxCleaned', MetricUnit.Count, report.cleaned);
-  const { parked } = await reportServiceGauges(runtime);
+  const publishing = await reportServiceGauges(runtime);
+  const { parked } = publishing;
+  const heldBack = heldBackPartitions(publishing, new Date());
+  const status = {
+    backlog: publishing.events.backlog + publishing.outbox.backlog,
+    backlogCapped: publishing.events.backlogCapped || publishing.outbox.backlogCapped,
+    oldestAgeSeconds: Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds),
+    parked,
+    heldBack,
+  };
   // On every run while any remain, not only the run that parked them: an alert on this line keeps firing.
-  if (parked > 0) log.error('messages refused by NATS for good are parked', { report });
-  else if (report.failures > 0) log.error('a publisher died holding a partition: its batch was counted against it', { report });
+  if (parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
+  else if (report.failures > 0) log.error('a publisher died holding a partition: its batch was counted against it', { report, status });
+  // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
+  else if (heldBack.length > 0) log.warn('publishing partitions are held back after publishers died holding them; they wait', { report, status });
   // A run that retried and then caught up left nothing waiting: said at info level, with its retries.
-  else if (!report.caughtUp && (report.retried > 0 || report.lastError)) log.warn('NATS did not take every message; they wait', { report });
-  else log.info('published', { report });
+  else if (!report.caughtUp && (report.retried > 0 || report.lastError)) log.warn('NATS did not take every message; they wait', { report, status });
+  else log.info('published', { report, status });
 }
 
 export const handler = lambdaEntry(publish);

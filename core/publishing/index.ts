@@ -6,6 +6,7 @@ export type { PublisherRunReport } from './publisherRunReport';
 export { eventRouting, DEFAULT_SUBJECT_PREFIX, type EventRouting, type EventRoutingOptions, type RoutedEvent } from './eventRouting';
 export { ensurePublishStream, type PublishStreamConfig } from './jetStreamStream';
 export { readPublishingStatus, type PublishingStatus, type BacklogStatus } from './publishingStatus';
+export { heldBackPartitions, type HeldBackPartition } from './heldBackPartitions';
 export { deleteOldProcessedMessages } from './processedMessagesRetention';
 export { listParkedMessages, parkMessages, requeueParkedMessage, type ParkedMessage, type ParkedSource, type Parking } from './parkedMessages';
 export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';

@@ -21,7 +21,12 @@ export interface PublisherRunReport {
    * counted against the partition. `lastError` says the last of them.
    */
   failures: number;
-  /** Whether the run stopped because nothing was left to publish (not the deadline). */
+  /**
+   * Every partition this run drained reached the head (and it drained one): it
+   * stopped because nothing was left there, not at the deadline. A partition
+   * another instance held, or one waiting out a backoff, it did not look at:
+   * `readPublishingStatus` says what waits there.
+   */
   caughtUp: boolean;
   /** Milliseconds from publish to acknowledgement, over this run's publishes. */
   latency: { p50Ms: number; p99Ms: number; maxMs: number } | null;

@@ -12,9 +12,9 @@ import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetSt
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
 const jetStream = uniqueJetStream();
-const lines: { level: string; message: string }[] = [];
-configureLogging((level, message) => {
-  lines.push({ level, message });
+const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+configureLogging((level, message, fields) => {
+  lines.push({ level, message, fields });
 });
 
 useAppOnTestDatabase({
@@ -60,6 +60,31 @@ describe('the publisher function’s log line', () => {
     // Everything went out in this run: nothing waits, and the log says so.
     expect(status.events.backlog).toBe(0);
     expect(stored.map((message) => message.subject)).toEqual([`${jetStream.prefix}.account.AccountOpened`]);
-    expect(logged.at(-1)).toEqual({ level: 'info', message: 'published' });
+    expect(logged.at(-1)).toMatchObject({ level: 'info', message: 'published', fields: { status: { backlog: 0, parked: 0, heldBack: [] } } });
+  }, 30_000);
+
+  it('given a partition waiting out the backoff after publishers died holding it, says it is held back, with the event waiting there, though its run retried nothing and met no error', async () => {
+    const { db } = await getRuntime();
+    // The partition the new account's events fall in.
+    await db.query(
+      `UPDATE processor_partitions p SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + interval '1 minute'
+       FROM feed_processors f
+       WHERE f.name = 'publisher:events' AND p.processor = f.name AND p.partition = stream_partition('account-acc-held', f.partitions)`,
+    );
+    try {
+      expect((await postCommandRequest('OpenAccount', { accountId: 'acc-held', owner: 'Bo', currency: 'EUR' })).statusCode).toBe(200);
+      await untilFeedHorizonPasses(db);
+      lines.length = 0;
+      await publish({}, lambdaContext());
+
+      const logged = lines.filter((line) => /NATS|published|parked|held back/.test(line.message));
+      expect(logged.at(-1)).toMatchObject({
+        level: 'warn',
+        message: 'publishing partitions are held back after publishers died holding them; they wait',
+        fields: { report: { published: 0, retried: 0, lastError: null }, status: { backlog: 1, heldBack: expect.arrayContaining([expect.objectContaining({ source: 'events', attempts: 2 })]) as unknown } },
+      });
+    } finally {
+      await db.query("UPDATE processor_partitions SET attempts = 0, last_error = NULL, next_attempt_at = NULL WHERE processor = 'publisher:events'");
+    }
   }, 30_000);
 });

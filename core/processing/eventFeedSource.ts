@@ -57,10 +57,11 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
   const upcaster = guarded(options.upcaster);
   // The event's partition by its key, null for none. A key that is not text at run time
   // (a number read from an event's data, say) is a bug like a throwing key function:
-  // hashed, every number would land in one partition, and 42 in another than '42'.
+  // hashed, every number would land in one partition, and 42 in another than '42'. So is
+  // undefined (a field the event's data lacks): only null leaves an event out.
   const partitionOf = (event: RecordedEvent, partitions: number) => {
     try {
-      const key: unknown = partitionKey?.(event) ?? null;
+      const key: unknown = partitionKey ? partitionKey(event) : null;
       if (key === null) return null;
       if (typeof key !== 'string') throw new TypeError(`a partition key must be a string or null, not ${Array.isArray(key) ? 'an array' : typeof key}`);
       return partitionOfKey(key, partitions);

@@ -13,6 +13,8 @@ const badKeys = [
   { name: 'throws', key: (): string => { throw new Error('no correlation id'); }, error: /no correlation id/ },
   { name: 'returns a number (read from the event’s data)', key: () => 42 as unknown as string, error: /must be a string or null, not number/ },
   { name: 'returns an array', key: () => ['x'] as unknown as string, error: /must be a string or null, not an array/ },
+  // A field the event's data lacks: only null leaves an event out.
+  { name: 'returns undefined (a field the event’s data lacks)', key: () => undefined as unknown as string, error: /must be a string or null, not undefined/ },
 ] as const;
 
 describe('a processor split by a key of its own', () => {

@@ -42,7 +42,7 @@ const EXPECTATIONS = new Map<string, ValueCheck>([
 ]);
 const EXPECTATION_NAMES = [...EXPECTATIONS.keys()];
 // nats-server finds a header by the first match of its name anywhere in the block:
-// the publisher sends the expectations first, so only another expectation's value could hide one.
+// the publisher sends the message id and then the expectations first, so only another expectation's value could hide one.
 const EXPECTATION_MENTION = 'Nats-Expected-';
 
 function nameProblem(name: string): string | undefined {

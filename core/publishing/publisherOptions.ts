@@ -9,7 +9,10 @@ import type { PublishStreamConfig } from './jetStreamStream';
 import { checkPublisherSettings } from './publisherSettingsChecks';
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
-/** How long a message refused for a while is retried before the run gives up on it for now. */
+/**
+ * How long a copy of a message may come after the first (a lease running out, then the
+ * next scheduled run): the duplicate window must be longer, and the lease shorter.
+ */
 export const DEFAULT_RETRY_HORIZON_MS = 5 * 60_000;
 
 export interface PublisherOptions {

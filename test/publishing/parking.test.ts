@@ -351,7 +351,7 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     expect(await versionsOf(h, streamId)).toEqual([1, 2, 3]);
   });
 
-  it('an integration message its stream refuses holds back its own key only: stored events go out while it is retried', async () => {
+  it('an integration message its stream refuses holds back its own source only: stored events go out while it is retried', async () => {
     const h = await harness();
     await withFullStream(h, async (fullSubject) => {
       const streamId = uniqueStreamId();

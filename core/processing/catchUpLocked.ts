@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
-import { advanceCheckpoint, lockPartition } from './processorRecords';
+import { advanceCheckpoint, lockPartition, ProcessorDefinitionError } from './processorRecords';
+import { isDeadline } from './processorRunChecks';
 
 /**
  * Inside the caller's transaction: locks a partition of a transactional
@@ -19,6 +20,8 @@ export async function catchUpLocked<Item, Result>(
   partition: number,
   limits: { maxBatches: number; deadline: number },
 ): Promise<boolean> {
+  // NaN would pass every comparison with the clock as no deadline at all.
+  if (!isDeadline(limits.deadline)) throw new ProcessorDefinitionError(`${processor.name}: deadline must be a time in epoch ms (or Infinity), not ${limits.deadline}`);
   const state = await lockPartition(tx, processor.name, partition);
   if (state?.state !== 'running' || state.stopped || state.failing) return false;
   let { checkpoint } = state;

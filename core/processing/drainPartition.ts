@@ -72,12 +72,35 @@ export async function drainPartition<Item, Result>(
 ): Promise<DrainReport> {
   const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined };
   const { handler } = processor;
-  const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
-    handler.mode === 'transactional'
-      ? (lease) => runTransactionalBatch(settings.db, processor, handler, lease)
-      : externalBatches(settings.db, processor, handler, settings);
   let lease = acquired;
   let renewedAt = performance.now();
+  // Work after a transactional batch's commit (a saga's commands) holds no lock on the
+  // lease: renewed on a timer meanwhile, a slow one is not taken over as a dead holder.
+  const whileRenewing = async (work: () => Promise<void>): Promise<void> => {
+    let renewing: Promise<void> = Promise.resolve();
+    const timer: ReturnType<typeof setInterval> = setInterval(() => {
+      renewing = renewPartitionLease(settings.db, lease, settings.leaseTtlMs).then(
+        (renewed) => {
+          if (!renewed) return;
+          lease = renewed;
+          renewedAt = performance.now();
+        },
+        // A renewal that fails leaves the lease to the next batch's check.
+        () => undefined,
+      );
+    }, settings.leaseTtlMs / 3);
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+      // None left running past the drain (which then gives the lease back).
+      await renewing;
+    }
+  };
+  const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
+    handler.mode === 'transactional'
+      ? (current) => runTransactionalBatch(settings.db, processor, handler, current, whileRenewing)
+      : externalBatches(settings.db, processor, handler, settings);
   let interruptions = 0;
   // The first batch starts on the lease as acquired.
   let leaseFresh = true;

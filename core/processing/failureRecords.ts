@@ -59,7 +59,8 @@ export async function recordFailure(
     processor,
     partition,
     failure.error,
-    failure.itemId,
+    // Text PostgreSQL cannot hold (a NUL) would fail the count itself, and the batch be retried at once, unrecorded.
+    failure.itemId?.replaceAll('\u0000', '\uFFFD') ?? null,
     Math.min(maxAttempts, MAX_INTEGER),
     baseDelayMs,
     maxDelayMs,
@@ -124,7 +125,8 @@ const RECORD_LEASE_RAN_OUT_SQL = `
       AND NOT EXISTS (SELECT FROM feed_processors f WHERE f.name = $1 AND f.stopped_at IS NOT NULL)
     FOR UPDATE)
   UPDATE processor_partitions AS p
-  SET attempts = s.attempts, failure_retry = 'failure_policy', last_error = $3, failed_item_id = NULL,
+  SET attempts = s.attempts, failure_retry = 'failure_policy', last_error = $3,
+      failed_item_id = CASE WHEN s.attempts > 1 THEN p.failed_item_id END,
       state = CASE WHEN s.attempts >= greatest($6, 2) THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN s.attempts >= greatest($6, 2) THEN NULL
         ELSE greatest(p.next_attempt_at, CASE WHEN s.attempts > 1

@@ -25,6 +25,7 @@ export async function runTransactionalBatch<Item, Result>(
   processor: FeedProcessor<Item, Result>,
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
+  afterCommitWithin: (work: () => Promise<void>) => Promise<void> = (work) => work(),
 ): Promise<BatchOutcome> {
   const { name } = processor;
   const partition = lease.partition;
@@ -67,7 +68,11 @@ export async function runTransactionalBatch<Item, Result>(
   }
   // Not the batch's failure, whatever it throws: the batch is committed, and its
   // partition must not be held back or marked failed for it. The run ends with the error.
-  if (committed && handler.afterCommit) await handler.afterCommit(committed.result);
+  // The lease row is no longer locked: the caller keeps the lease while it runs.
+  if (committed && handler.afterCommit) {
+    const { result } = committed;
+    await afterCommitWithin(() => handler.afterCommit?.(result) ?? Promise.resolve());
+  }
   return outcome;
 }
 

@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import {
   acquirePartitionLease,
+  BatchItemError,
+  catchUpLocked,
   eventFeedSource,
   getProcessorStatus,
   LeaseRanOutError,
+  ProcessorDefinitionError,
+  registerProcessor,
   releasePartitionLease,
   resumeProcessors,
   runFeedProcessor,
@@ -138,5 +142,62 @@ describe('an external processor whose holders keep dying in a batch', () => {
       // Taken over meanwhile, the stalled holder stores nothing.
       expect((await dying).items).toBe(0);
     }
+  });
+});
+
+/** A one-partition processor of one event of its own, whose handler refuses it as `itemId`. */
+async function refusingProcessor(name: string, itemId: (eventId: string) => string): Promise<{ processor: FeedProcessor<RecordedEvent>; eventId: string }> {
+  const { events } = await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+  await untilFeedHorizonPasses(db());
+  const eventId = events[0]?.eventId ?? '';
+  const processor: FeedProcessor<RecordedEvent> = {
+    name,
+    partitions: 1,
+    batchSize: 10,
+    source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (event.eventId === eventId ? event.streamId : null) }),
+    failurePolicy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+    handler: { mode: 'transactional', handle: () => Promise.reject(new BatchItemError('cannot apply it', itemId(eventId), new Error('boom'), 'failure_policy')) },
+  };
+  return { processor, eventId };
+}
+
+describe('a handler failure streak', () => {
+  it('ended by a lost holder that fails the partition still names the failing item', async () => {
+    const { processor, eventId } = await refusingProcessor('streak_then_lost', (id) => id);
+    for (const round of [1, 2]) {
+      await run(processor, `failing-${round}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ attempts: 2, failedItemId: eventId });
+
+    await holderDies(processor, 'died');
+    await run(processor, 'successor');
+
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition).toMatchObject({ state: 'failed', attempts: 3, failedItemId: eventId, lastError: expect.stringContaining('the lease of died ran out') as unknown });
+  });
+
+  it('of an item whose id holds a NUL is counted, the NUL replaced, rather than failing the count itself', async () => {
+    const { processor } = await refusingProcessor('nul_item_id', () => 'item\u0000id');
+
+    const failed = await run(processor, 'counting');
+
+    expect(failed.failures.map((failure) => failure.error.message)).toEqual(['cannot apply it']);
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition).toMatchObject({ attempts: 1, failedItemId: 'item\uFFFDid', lastError: 'Error: boom' });
+  });
+});
+
+describe('catching a partition up inside a transaction', () => {
+  it('refuses a deadline that is no number, which every comparison with the clock would take for none, before it runs a batch', async () => {
+    const { processor } = await refusingProcessor('nan_deadline', (id) => id);
+    await registerProcessor(db(), processor.name, processor.partitions);
+    if (processor.handler.mode !== 'transactional') throw new Error('a transactional processor');
+    const { handler } = processor;
+
+    const caughtUp = db().transaction((tx) => catchUpLocked(tx, processor, handler, 0, { maxBatches: 10, deadline: Date.now() + Number(undefined) }));
+
+    await expect(caughtUp).rejects.toThrow(ProcessorDefinitionError);
+    await expect(caughtUp).rejects.toThrow(/deadline must be a time in epoch ms/);
   });
 });

@@ -75,24 +75,39 @@ export async function drainPartition<Item, Result>(
   let lease = acquired;
   let renewedAt = performance.now();
   // Work after a transactional batch's commit (a saga's commands) holds no lock on the
-  // lease: renewed on a timer meanwhile, a slow one is not taken over as a dead holder.
+  // lease: renewed meanwhile, a slow one is not taken over as a dead holder. The first
+  // renewal comes a third of a lease after the last one, at once if the batch used that
+  // much (it may have outlived the lease); each next one a third after the one before
+  // settled, so a renewal waiting on a lock never piles up others behind it.
   const whileRenewing = async (work: () => Promise<void>): Promise<void> => {
-    let renewing: Promise<void> = Promise.resolve();
-    const timer: ReturnType<typeof setInterval> = setInterval(() => {
-      renewing = renewPartitionLease(settings.db, lease, settings.leaseTtlMs).then(
+    const every = settings.leaseTtlMs / 3;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    // A renewal that fails, or finds the partition taken over, leaves it to the next batch's check.
+    const renewNow = () =>
+      renewPartitionLease(settings.db, lease, settings.leaseTtlMs).then(
         (renewed) => {
           if (!renewed) return;
           lease = renewed;
           renewedAt = performance.now();
         },
-        // A renewal that fails leaves the lease to the next batch's check.
         () => undefined,
       );
-    }, settings.leaseTtlMs / 3);
+    let renewing = performance.now() - renewedAt >= every ? renewNow() : Promise.resolve();
+    await renewing;
+    const renewLater = (delayMs: number) => {
+      timer = setTimeout(() => {
+        renewing = renewNow().then(() => {
+          if (!done) renewLater(every);
+        });
+      }, delayMs);
+    };
+    renewLater(Math.max(0, renewedAt + every - performance.now()));
     try {
       await work();
     } finally {
-      clearInterval(timer);
+      done = true;
+      clearTimeout(timer);
       // None left running past the drain (which then gives the lease back).
       await renewing;
     }

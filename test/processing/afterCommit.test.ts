@@ -1,21 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import type { Db } from '../../core/db';
+import { acquirePartitionLease, BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const testDatabase = usePooledTestDatabase(4);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A one-partition processor of every event whose batch gives its event ids to `afterCommit`. */
-function afterCommitting(name: string, batchSize: number, afterCommit: (eventIds: readonly string[]) => Promise<void>): FeedProcessor<RecordedEvent, readonly string[]> {
+function afterCommitting(
+  name: string,
+  batchSize: number,
+  afterCommit: (eventIds: readonly string[]) => Promise<void>,
+  only: { handleMs?: number; streamType?: string } = {},
+): FeedProcessor<RecordedEvent, readonly string[]> {
   return {
     name,
     partitions: 1,
     batchSize,
-    source: eventFeedSource({ upcaster: NO_UPCASTING }),
+    source: eventFeedSource({ upcaster: NO_UPCASTING, ...(only.streamType ? { streamTypes: [only.streamType] } : {}) }),
     failurePolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 20 },
-    handler: { mode: 'transactional', handle: (batch) => Promise.resolve(batch.map((event) => event.eventId)), afterCommit },
+    handler: {
+      mode: 'transactional',
+      handle: async (batch) => {
+        await sleep(only.handleMs ?? 0);
+        return batch.map((event) => event.eventId);
+      },
+      afterCommit,
+    },
   };
 }
 
@@ -65,5 +79,61 @@ describe('work after a batch’s commit', () => {
     expect(handled).toHaveLength(held.items);
     const [partition] = await getProcessorStatus(db, processor);
     expect(partition).toMatchObject({ state: 'running', attempts: 0, lastError: null, lagItems: 0 });
+  });
+
+  it('given a batch that outlived its lease, when its afterCommit starts, then the lease is renewed before another instance can take the partition', async () => {
+    const db = testDatabase();
+    await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'outlived', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const LEASE_MS = 900;
+    let takenBy: string | undefined;
+    const processor = afterCommitting(
+      'outlived_then_after_commit',
+      1,
+      async () => {
+        await sleep(100);
+        takenBy = (await acquirePartitionLease(db, { group: 'outlived_then_after_commit', partitions: 1, holder: 'other', ttlMs: LEASE_MS }))?.holder;
+        await sleep(LEASE_MS);
+      },
+      { handleMs: LEASE_MS + 100, streamType: 'outlived' },
+    );
+
+    const run = await runFeedProcessor(processor, { db, holder: 'holder', leaseTtlMs: LEASE_MS, deadline: Date.now() + 5_000, concurrency: 1 });
+
+    expect(takenBy).toBeUndefined();
+    expect(run).toMatchObject({ failures: [], caughtUp: true });
+  });
+
+  it('given a renewal that waits on a lock while afterCommit runs, then no other renewal starts behind it: they never take the pool', async () => {
+    const db = testDatabase();
+    await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'renewing', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const renewals = { running: 0, most: 0 };
+    // Counts the lease renewals under way at once.
+    const counting: Db = {
+      ...db,
+      async query(text, params, options) {
+        const renewal = text.includes('UPDATE partition_leases AS l') && text.includes('SET expires_at');
+        if (renewal) renewals.most = Math.max(renewals.most, ++renewals.running);
+        try {
+          return await db.query(text, params, options);
+        } finally {
+          if (renewal) renewals.running -= 1;
+        }
+      },
+    };
+    // A third of the lease is 100 ms; the lease row is locked elsewhere for 800 ms of afterCommit's second.
+    const processor = afterCommitting('renewal_behind_a_lock', 1, async () => {
+      await db.transaction(async (tx) => {
+        await tx.query("SELECT FROM partition_leases WHERE lease_group = 'renewal_behind_a_lock' FOR UPDATE");
+        await sleep(800);
+      });
+      await sleep(200);
+    }, { streamType: 'renewing' });
+
+    const run = await runFeedProcessor(processor, { db: counting, holder: 'holder', leaseTtlMs: 300, deadline: Date.now() + 5_000, concurrency: 1 });
+
+    expect(run.caughtUp).toBe(true);
+    expect(renewals.most).toBe(1);
   });
 });

@@ -25,7 +25,7 @@ export async function runTransactionalBatch<Item, Result>(
   processor: FeedProcessor<Item, Result>,
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
-  afterCommitWithin: (work: () => Promise<void>) => Promise<void> = (work) => work(),
+  afterCommitWithin: (work: () => Promise<void>) => Promise<void>,
 ): Promise<BatchOutcome> {
   const { name } = processor;
   const partition = lease.partition;

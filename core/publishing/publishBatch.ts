@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db';
+import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
 import { subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
@@ -86,7 +86,7 @@ export interface BatchLimits {
   /** For requeued messages: when they were read, so a requeue made since is kept when one is parked again. */
   requeuesReadAt?: string | null;
   /** Parking fenced by the lease of the partition or of the requeue turn (a stalled holder's successor may have sent the message since). */
-  fenced?: FencedWrites;
+  fenced: FencedWrites;
 }
 
 /**
@@ -128,10 +128,9 @@ export async function publishBatch(
   // Parked without being sent, and refused for good (publishAll adds those).
   const parked = new Set(parkings.map((parking) => parking.messageId));
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
-  const park = (db: Queryable) => parkMessages(db, source, parkings, within.requeuesReadAt ?? null);
   let parkedNow: ReadonlySet<string> = new Set();
   try {
-    if (parkings.length > 0) parkedNow = await (within.fenced ? within.fenced(park) : park(session.db));
+    if (parkings.length > 0) parkedNow = await within.fenced((tx) => parkMessages(tx, source, parkings, within.requeuesReadAt ?? null));
   } finally {
     // What JetStream stored counts, also when the lease was lost before the parking.
     session.tally.countBatch(results, parked, parkedNow);

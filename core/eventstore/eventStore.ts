@@ -1,5 +1,6 @@
 import type { Db, Queryable } from '../db';
 import { appendToStream } from './appendToStream';
+import { EventStoreOptionsError } from './EventStoreOptionsError';
 import { readEvent } from './readEvent';
 import { readFeed } from './readFeed';
 import { readStream } from './readStream';
@@ -14,9 +15,10 @@ import type {
   StreamSlice,
 } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
+import { MAX_APPEND_BYTES } from './validateAppend';
 
 export interface EventStoreOptions {
-  /** Largest accepted event (data plus metadata, as JSON bytes); default 256 KiB. */
+  /** Largest accepted event (data plus metadata, as JSON bytes): a whole number from 1 to MAX_APPEND_BYTES; default 256 KiB. */
   maxEventBytes?: number;
   /** Brings stored events to their current shape on every read; see core/upcasting. */
   upcaster?: EventUpcaster;
@@ -40,6 +42,11 @@ export interface EventStore {
 }
 
 export function createEventStore(db: Db, options: EventStoreOptions = {}): EventStore {
+  const { maxEventBytes } = options;
+  // NaN and Infinity compare false with every size: taken, they would switch the limit off.
+  if (maxEventBytes !== undefined && !(Number.isSafeInteger(maxEventBytes) && maxEventBytes >= 1 && maxEventBytes <= MAX_APPEND_BYTES)) {
+    throw new EventStoreOptionsError(`maxEventBytes must be a whole number of bytes from 1 to ${MAX_APPEND_BYTES}, not ${maxEventBytes}`);
+  }
   const upcaster = options.upcaster ?? NO_UPCASTING;
   const appendOptions = {
     upcaster,

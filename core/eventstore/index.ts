@@ -28,6 +28,7 @@ export {
   type EventStoreErrorCode,
   type ValidationIssue,
 } from './errors';
+export { EventStoreOptionsError } from './EventStoreOptionsError';
 export { DEFAULT_MAX_EVENT_BYTES, MAX_APPEND_BYTES, MAX_NAME_LENGTH } from './validateAppend';
 export { NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
 export { EVENT_COLUMNS, toRecordedEvent, type EventTuple, type NullsOf } from './eventRow';

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   AppendNotFirstWriteError,
+  EventStoreOptionsError,
   EventValidationError,
+  MAX_APPEND_BYTES,
   MAX_NAME_LENGTH,
   createEventStore,
   type AppendRequest,
@@ -207,6 +209,14 @@ describeOnEachDriver('bad input', (context) => {
     await expect(strict.appendToStream({ ...valid(), events: [small] })).rejects.toBeInstanceOf(EventValidationError);
     const roomy = createEventStore(context().db, { maxEventBytes: 1024 * 1024 });
     await expect(roomy.appendToStream({ ...valid(), events: [big] })).resolves.toMatchObject({ nextExpectedVersion: 1 });
+  });
+
+  it('refuses a size limit that is not a whole number of bytes from 1 to the append limit, when the store is made', () => {
+    // NaN and Infinity compare false with every size, so they would switch the limit off.
+    for (const maxEventBytes of [Number.NaN, Number.POSITIVE_INFINITY, 0, -1, 2.5, MAX_APPEND_BYTES + 1]) {
+      expect(() => createEventStore(context().db, { maxEventBytes })).toThrow(EventStoreOptionsError);
+    }
+    expect(() => createEventStore(context().db, { maxEventBytes: MAX_APPEND_BYTES })).not.toThrow();
   });
 
   it('lists every problem at once', async () => {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import type { Db, Queryable } from '../db';
 import { getProcessorLag, type FeedSource, type ProcessorPartitionStatus } from '../processing';
 import { eventMessages } from './eventMessages';
 import { outboxMessages } from './outboxMessages';
@@ -34,12 +34,19 @@ async function backlogOf<Item>(db: Queryable, name: string, source: FeedSource<I
   };
 }
 
-/** What waits to be published, how old it is, and how many messages are parked. */
-export async function readPublishingStatus(db: Queryable): Promise<PublishingStatus> {
-  const { rows } = await db.query<{ parked: number }>('SELECT count(*)::int AS parked FROM parked_messages');
-  return {
-    events: await backlogOf(db, EVENTS_PUBLISHER, eventMessages()),
-    outbox: await backlogOf(db, OUTBOX_PUBLISHER, outboxMessages()),
-    parked: rows[0]?.parked ?? 0,
-  };
+/**
+ * What waits to be published, how old it is, and how many messages are
+ * parked, as one reading: in separate snapshots, a message parked between
+ * two of its statements would be counted neither waiting nor parked.
+ */
+export function readPublishingStatus(db: Db): Promise<PublishingStatus> {
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const { rows } = await tx.query<{ parked: number }>('SELECT count(*)::int AS parked FROM parked_messages');
+    return {
+      events: await backlogOf(tx, EVENTS_PUBLISHER, eventMessages()),
+      outbox: await backlogOf(tx, OUTBOX_PUBLISHER, outboxMessages()),
+      parked: rows[0]?.parked ?? 0,
+    };
+  });
 }

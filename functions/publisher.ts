@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, type Publisher } from '../core/publishing';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, OUTBOX_CLEANUP_MAX_MS, type Publisher } from '../core/publishing';
 import { createServicePublisher, NATS_CONNECT_TIMEOUT_MS, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
@@ -12,8 +12,9 @@ import { getRuntime, type FunctionRuntime } from './runtime';
 // open a connection (NATS_CONNECT_TIMEOUT_MS in all), check the stream, wait out one
 // round of acknowledgements when NATS does not answer, then ask JetStream about
 // the unanswered or refused subjects: the last three each bounded by the publish
-// timeout, however many requests they make.
-const SAFETY_MARGIN_MS = NATS_CONNECT_TIMEOUT_MS + 3 * DEFAULT_PUBLISH_TIMEOUT_MS + 2_000;
+// timeout, however many requests they make. Then the outbox cleanup, bounded on its
+// own, and a second to give the leases back and report.
+const SAFETY_MARGIN_MS = NATS_CONNECT_TIMEOUT_MS + 3 * DEFAULT_PUBLISH_TIMEOUT_MS + OUTBOX_CLEANUP_MAX_MS + 1_000;
 
 let publisher: Publisher | undefined;
 

@@ -10,7 +10,7 @@ export { heldBackPartitions, type HeldBackPartition } from './heldBackPartitions
 export { deleteOldProcessedMessages } from './processedMessagesRetention';
 export { listParkedMessages, parkMessages, requeueParkedMessage, type ParkedMessage, type ParkedSource, type Parking } from './parkedMessages';
 export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
-export type { OutboxRetention } from './outboxCleanup';
+export { OUTBOX_CLEANUP_MAX_MS, type OutboxRetention } from './outboxCleanup';
 export type { PublishMessage } from './PublishMessage';
 export { refusedForGood } from './refusals';
 export {

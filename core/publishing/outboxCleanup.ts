@@ -1,4 +1,4 @@
-import { exactTimestampText, type Queryable } from '../db';
+import { asDatabaseError, exactTimestampText, type Db } from '../db';
 
 export interface OutboxRetention {
   /**
@@ -55,20 +55,47 @@ interface DeletedBatch {
   last_id: string | null;
 }
 
-/** Deletes published integration messages written longer ago than the retention, never one still to publish or parked. */
+const QUERY_CANCELED = '57014';
+
+/**
+ * How long one publisher run's cleanup may take, from its start: it runs after
+ * the run's deadline has ended the publishing, in the time the run keeps for
+ * its wrap-up, and a busy publisher that always uses its whole time must clean
+ * up too.
+ */
+export const OUTBOX_CLEANUP_MAX_MS = 1_000;
+
+/**
+ * Deletes published integration messages written longer ago than the
+ * retention, never one still to publish or parked. No batch starts past
+ * `until`, and one running into it is cancelled there (its deletions rolled
+ * back, for a later run): a batch walks every old row it must keep, so with
+ * many parked messages one batch alone could outlast a function's time.
+ */
 export async function deleteExpiredOutboxRows(
-  db: Queryable,
+  db: Db,
   policy: OutboxRetention,
   processors: { outbox: string; partitions: number; events: string },
+  until = Number.POSITIVE_INFINITY,
 ): Promise<number> {
   let after: [string, string] = ['-infinity', '0'];
   let deleted = 0;
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
+    const leftMs = Math.ceil(until - Date.now());
+    if (leftMs <= 0) break;
     const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, ...after];
-    // Unnamed, so each batch is planned for its own cursor: a prepared statement's generic
-    // plan (from its sixth run on a connection) read every old row in every batch.
-    const { rows } = await db.query<DeletedBatch>(DELETE_SQL, params);
-    const row = rows[0];
+    let row: DeletedBatch | undefined;
+    try {
+      row = await db.transaction(async (tx) => {
+        if (Number.isFinite(until)) await tx.query("SELECT set_config('statement_timeout', $1, true)", [String(leftMs)]);
+        // Unnamed, so each batch is planned for its own cursor: a prepared statement's generic
+        // plan (from its sixth run on a connection) read every old row in every batch.
+        return (await tx.query<DeletedBatch>(DELETE_SQL, params)).rows[0];
+      });
+    } catch (error) {
+      if (asDatabaseError(error)?.code === QUERY_CANCELED) break;
+      throw error;
+    }
     deleted += row?.deleted ?? 0;
     if (!row?.last_created_at || !row.last_id || (row.deleted < policy.batchSize)) break;
     after = [row.last_created_at, row.last_id];

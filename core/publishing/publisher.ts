@@ -1,6 +1,6 @@
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRun } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
-import { deleteExpiredOutboxRows } from './outboxCleanup';
+import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
@@ -15,7 +15,8 @@ export interface Publisher {
   /**
    * Publishes requeued parked messages, then the outbox's integration messages
    * and stored events from the feed side by side, until nothing is left or the
-   * deadline passes; then deletes integration messages past their retention.
+   * deadline passes; then deletes integration messages past their retention,
+   * for at most OUTBOX_CLEANUP_MAX_MS (also after a run that used its whole time).
    */
   run(options?: { deadline?: number }): Promise<PublisherRunReport>;
   /** Drains and closes the NATS connection. */
@@ -84,6 +85,6 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   });
   for (const run of runs) tally.countRun(run);
   tally.report.caughtUp = runs.every((run) => run.caughtUp);
-  tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER });
+  tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER }, Date.now() + OUTBOX_CLEANUP_MAX_MS);
   return tally.finish();
 }

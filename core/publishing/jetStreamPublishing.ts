@@ -6,6 +6,7 @@ import {
   InvalidSubjectError,
   headers as natsHeaders,
   NoRespondersError,
+  PermissionViolationError,
   TimeoutError,
   type Msg,
   type MsgHdrs,
@@ -56,13 +57,31 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
   const inbox = createInbox(inboxPrefix);
   // Each waiting publish by its token: told every reply, it says whether that reply settled it.
   const awaiting = new Map<string, (reply: Reply) => boolean>();
+  // The tokens waiting on each subject, for a refusal that names only the subject.
+  const bySubject = new Map<string, Set<string>>();
   let nextToken = 0;
+  const forget = (token: string, subject: string) => {
+    awaiting.delete(token);
+    const tokens = bySubject.get(subject);
+    tokens?.delete(token);
+    if (tokens?.size === 0) bySubject.delete(subject);
+  };
 
   const settleAll = (error: Error) => {
     const waiting = [...awaiting.values()];
     awaiting.clear();
+    bySubject.clear();
     for (const settle of waiting) settle(error);
   };
+  // A publish the user may not make is dropped by the server, which says so only in
+  // an -ERR naming the subject: without this, each would wait out the timeout, and
+  // the partition's error would say "timeout" where the fix is a permission.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'error' || !(status.error instanceof PermissionViolationError) || status.error.operation !== 'publish') continue;
+      for (const token of [...(bySubject.get(status.error.subject) ?? [])]) awaiting.get(token)?.(status.error);
+    }
+  })();
   const subscribeToReplies = () =>
     nc.subscribe(`${inbox}.*`, {
       callback: (error, reply) => {
@@ -71,7 +90,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
           return;
         }
         const token = reply.subject.slice(inbox.length + 1);
-        if (awaiting.get(token)?.(reply)) awaiting.delete(token);
+        awaiting.get(token)?.(reply);
       },
     });
   // The server closes the subscription on a permission violation, and the connection
@@ -95,7 +114,9 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
           resolve(Array.from(results, (result, index) => result ?? unanswered(messages[index] as PublishMessage, answeredByOthers.has(index))));
         };
         const timer = setTimeout(() => {
-          for (const token of tokens) awaiting.delete(token);
+          tokens.forEach((token, index) => {
+            forget(token, (messages[index] as PublishMessage).subject);
+          });
           finish();
         }, timeoutMs);
         const settle = (index: number, result: PublishResult) => {
@@ -108,6 +129,8 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
           const token = (nextToken++).toString(36);
           const sentAt = performance.now();
           tokens.push(token);
+          const waitingOnSubject = bySubject.get(message.subject) ?? new Set<string>();
+          bySubject.set(message.subject, waitingOnSubject.add(token));
           awaiting.set(token, (reply) => {
             const answer = readAnswer(message, reply, sentAt);
             // A plain subscriber of a subject a stream captures can answer first (the stream
@@ -117,6 +140,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
               answeredByOthers.add(index);
               return false;
             }
+            forget(token, message.subject);
             settle(index, answer);
             return true;
           });
@@ -124,7 +148,7 @@ export function jetStreamPublishing(nc: NatsConnection, inboxPrefix: string): Je
             nc.publish(message.subject, message.payload, { reply: `${inbox}.${token}`, headers: messageHeaders(message) });
           } catch (error) {
             // Refused before sending (too large, a bad subject) or no connection to send on.
-            awaiting.delete(token);
+            forget(token, message.subject);
             const refused = error instanceof InvalidArgumentError || error instanceof InvalidSubjectError;
             settle(index, { kind: refused ? 'refused' : 'unreachable', message, error });
           }
@@ -156,6 +180,8 @@ const unanswered = (message: PublishMessage, answeredByOthers: boolean): Publish
 
 /** What a reply says of a publish; undefined for a reply that is not JetStream's (nor NATS's own "no responders"). */
 function readAnswer(message: PublishMessage, reply: Reply, sentAt: number): PublishResult | undefined {
+  // The user may not publish there; one denied its inbox subscription (`operation` 'subscription') waits to be let in again.
+  if (reply instanceof PermissionViolationError && reply.operation === 'publish') return { kind: 'refused', message, error: reply };
   if (reply instanceof Error) return { kind: 'unreachable', message, error: reply };
   // No stream captures the subject, or JetStream is not running: refusals.ts tells which.
   if (reply.data.length === 0 && reply.headers?.code === 503) {

@@ -399,6 +399,34 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     });
   });
 
+  it('a subject the publisher’s user may not publish to, until its permissions are fixed: retried with the server’s refusal, not waited out as a timeout, and never parked', async () => {
+    const h = await harness();
+    const users = (deny: string) => `authorization { users = [ { user: publisher, password: secret, permissions: { publish: { allow: ">", deny: ${deny} }, subscribe: ">" } } ] }`;
+    const nats = await startPrivateNatsServer({ settings: users(`"${h.subjectPrefix}.account.MoneyDeposited"`) });
+    opened_.push(nats);
+    const { streamId } = await appendAround(h, deposited(1));
+    const publishTimeoutMs = 10_000;
+    const publisher = h.publisher({ connect: () => connectNats({ servers: nats.url, user: 'publisher', pass: 'secret' }), publishTimeoutMs, retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+    const started = Date.now();
+    const blocked = await runUntil(publisher, (totals) => totals.published >= 1 && /Permissions Violation for Publish/.test(totals.lastError ?? ''), 1_000);
+    // Told at once: a timeout would have taken the publish timeout for each try.
+    expect(Date.now() - started).toBeLessThan(publishTimeoutMs);
+    expect(blocked).toMatchObject({ published: 1, parked: 0, caughtUp: false });
+    expect(await listParkedMessages(h.db)).toEqual([]);
+
+    await nats.reconfigure(users('"nothing.denied"'));
+    await publishEverything(h.db, publisher);
+    const nc = await connectNats({ servers: nats.url, user: 'publisher', pass: 'secret' });
+    try {
+      const stored = (await readStoredMessages(nc, h.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2, 3]);
+    } finally {
+      await nc.close();
+    }
+    expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
   it('insufficient resources (JetStream’s storage full) until space is freed', async () => {
     const nats = await startPrivateNatsServer({ jetstream: 'max_file_store: 1MB' });
     opened_.push(nats);

@@ -1,5 +1,5 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
-import { ClosedConnectionError, type NatsConnection } from '@nats-io/transport-node';
+import { ClosedConnectionError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { answerWithin } from './answerWithin';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensurePublishStream } from './jetStreamStream';
@@ -66,11 +66,21 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   // Several requests, each with its own timeout: bounded as a whole, as a publish is.
   const checkStream = (nc: NatsConnection) => answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs);
 
+  // A round of which nothing was answered has the stream checked again before the next
+  // one: the check, unanswered too, then has the client reconnect (below).
+  const checkedAgainAfterSilence = (publishing: JetStreamPublishing): JetStreamPublishing => ({
+    async publishAll(messages, timeoutMs) {
+      const results = await publishing.publishAll(messages, timeoutMs);
+      if (results.length > 0 && results.every((result) => result.kind === 'unreachable' && result.error instanceof TimeoutError)) streamChecked = false;
+      return results;
+    },
+  });
+
   async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
     const nc = await settings.connect();
     try {
       await checkStream(nc);
-      return { nc, publishing: jetStreamPublishing(nc, settings.inboxPrefix) };
+      return { nc, publishing: checkedAgainAfterSilence(jetStreamPublishing(nc, settings.inboxPrefix)) };
     } catch (error) {
       // Each try opens a connection of its own: one left open would pile up with every retry.
       await nc.close();
@@ -95,9 +105,19 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     if (!streamChecked) {
       const { nc } = current;
       checking ??= checkStream(nc)
-        .then(() => {
-          streamChecked = true;
-        })
+        .then(
+          () => {
+            streamChecked = true;
+          },
+          (error: unknown) => {
+            // Unanswered on a connection the client holds open: its socket may have died without
+            // a word (kept across a Lambda freeze), which the client's pings would notice only
+            // minutes later, each run stalling until its deadline meanwhile. A reconnect dials
+            // anew (and drops what waits unsent); a server that is only slow costs one reconnect.
+            if (error instanceof TimeoutError) nc.reconnect().catch(() => undefined);
+            throw error;
+          },
+        )
         .finally(() => {
           checking = undefined;
         });

@@ -6,6 +6,7 @@ import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTesting';
 import { startPrivateNatsServer } from '../support/privateNatsServer';
+import { startTcpProxy } from '../support/tcpProxy';
 import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
@@ -129,6 +130,79 @@ describe('the run deadline with NATS stalled on the open connection', () => {
       await nats.close();
     }
   }, 30_000);
+});
+
+describe('a kept connection whose socket went silent between runs', () => {
+  it('given the socket dead without a word (a Lambda frozen and thawed), when a run finds the stream check unanswered, then it has the client reconnect, and publishes long before its deadline', async () => {
+    const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
+    const publisher = harness.publisher({
+      connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
+      publishTimeoutMs: 500,
+      retryBackoff: { baseMs: 50, maxMs: 200 },
+      partitions: 1,
+    });
+    try {
+      // A first event opens the connection, which stays open for the runs after it.
+      await oneStreamOf(1);
+      await publishEverything(harness.db, publisher);
+      const { streamId } = await oneStreamOf(2);
+      await untilFeedHorizonPasses(harness.db);
+      proxy.silence();
+
+      const started = Date.now();
+      const report = await publisher.run({ deadline: started + 20_000 });
+
+      expect(report).toMatchObject({ published: 2, caughtUp: true });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2]);
+    } finally {
+      await publisher.close();
+      await proxy.close();
+    }
+  }, 40_000);
+
+  it('given the socket dying without a word between two batches of a run, when a round goes wholly unanswered, then the stream is checked again, the client reconnects, and the run publishes the rest', async () => {
+    const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
+    let dying = '';
+    let silenced = false;
+    const publisher = harness.publisher({
+      connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
+      publishTimeoutMs: 500,
+      retryBackoff: { baseMs: 50, maxMs: 200 },
+      partitions: 1,
+      batchSize: 1,
+      // The socket dies as the run routes the stream's first deposit, its opening published.
+      routing: eventRouting({
+        prefix: harness.subjectPrefix,
+        subjectFor: (event) => {
+          if (event.streamId === dying && event.type === 'MoneyDeposited' && !silenced) {
+            silenced = true;
+            proxy.silence();
+          }
+          return undefined;
+        },
+      }),
+    });
+    try {
+      await oneStreamOf(1);
+      await publishEverything(harness.db, publisher);
+      const { streamId } = await oneStreamOf(3);
+      dying = streamId;
+      await untilFeedHorizonPasses(harness.db);
+
+      const started = Date.now();
+      const report = await publisher.run({ deadline: started + 20_000 });
+
+      expect(report).toMatchObject({ published: 3, caughtUp: true });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2, 3]);
+    } finally {
+      await publisher.close();
+      await proxy.close();
+    }
+  }, 40_000);
 });
 
 /** Servers on these loopback addresses that take a connection and never say a word: NATS dials that never open. */

@@ -7,14 +7,23 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Listens again on the same port. */
   restore(): Promise<void>;
+  /**
+   * The connections open now go silent both ways, without a word to either end:
+   * a peer gone as a socket kept across a Lambda freeze can find it. New ones pass.
+   */
+  silence(): void;
   close(): Promise<void>;
 }
 
 /** A TCP pipe to a local service that a test can cut and restore, to take the service "down". */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('close', () => pairs.delete(pair));
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -45,6 +54,15 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         resolve();
       }
     });
+  const silence = () => {
+    for (const [client, upstream] of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      // Read and dropped: each end's writes still go out, as into a network that loses them.
+      for (const socket of [client, upstream]) socket.on('data', () => undefined).resume();
+    }
+    pairs.clear();
+  };
   const port = await listen(0);
-  return { port, cut: stop, restore: () => listen(port).then(() => undefined), close: stop };
+  return { port, cut: stop, restore: () => listen(port).then(() => undefined), silence, close: stop };
 }

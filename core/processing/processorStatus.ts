@@ -59,29 +59,30 @@ export async function getProcessorStatus<Item>(
   processor: { name: string; source: FeedSource<Item> },
 ): Promise<ProcessorPartitionStatus[]> {
   const { rows } = await db.query<PartitionRow>(PARTITIONS_SQL, [processor.name]);
-  return Promise.all(
-    rows.map(async (row) => {
-      const after = { txId: BigInt(row.checkpoint_tx), position: BigInt(row.checkpoint_position) };
-      const lag = await processor.source.lag(db, { after, partition: { index: row.partition, count: rows.length }, limit: LAG_COUNT_LIMIT });
-      return {
-        partition: row.partition,
-        checkpoint: formatCheckpoint(after),
-        state: row.state,
-        stopped: row.stopped,
-        caughtUp: lag.items === 0,
-        everCaughtUp: row.caught_up,
-        lagItems: lag.items,
-        lagCapped: lag.capped,
-        lagSeconds: lag.oldestAgeSeconds,
-        itemsProcessed: Number(row.items_processed),
-        attempts: row.attempts,
-        lastError: row.last_error,
-        failedItemId: row.failed_item_id,
-        nextAttemptAt: row.next_attempt_at,
-        updatedAt: row.updated_at,
-      };
-    }),
-  );
+  // One partition after another: `db` may be one connection (a status read in one snapshot), which takes one statement at a time.
+  const statuses: ProcessorPartitionStatus[] = [];
+  for (const row of rows) {
+    const after = { txId: BigInt(row.checkpoint_tx), position: BigInt(row.checkpoint_position) };
+    const lag = await processor.source.lag(db, { after, partition: { index: row.partition, count: rows.length }, limit: LAG_COUNT_LIMIT });
+    statuses.push({
+      partition: row.partition,
+      checkpoint: formatCheckpoint(after),
+      state: row.state,
+      stopped: row.stopped,
+      caughtUp: lag.items === 0,
+      everCaughtUp: row.caught_up,
+      lagItems: lag.items,
+      lagCapped: lag.capped,
+      lagSeconds: lag.oldestAgeSeconds,
+      itemsProcessed: Number(row.items_processed),
+      attempts: row.attempts,
+      lastError: row.last_error,
+      failedItemId: row.failed_item_id,
+      nextAttemptAt: row.next_attempt_at,
+      updatedAt: row.updated_at,
+    });
+  }
+  return statuses;
 }
 
 /** What waits in one partition of a processor. */
@@ -120,11 +121,9 @@ export async function getProcessorLag<Item>(
   }
   const { rows } = await db.query<{ start_tx: string; start_position: string }>(START_SQL, [processor.name]);
   const after = { txId: BigInt(rows[0]?.start_tx ?? 0), position: BigInt(rows[0]?.start_position ?? 0) };
-  const waiting = await Promise.all(
-    Array.from({ length: count }, async (_, index) => ({
-      partition: index,
-      ...(await processor.source.lag(db, { after, partition: { index, count }, limit: LAG_COUNT_LIMIT })),
-    })),
-  );
+  const waiting: PartitionLag[] = [];
+  for (let index = 0; index < count; index++) {
+    waiting.push({ partition: index, ...(await processor.source.lag(db, { after, partition: { index, count }, limit: LAG_COUNT_LIMIT })) });
+  }
   return { partitions, waiting };
 }

@@ -198,7 +198,7 @@ export async function isProcessorStopped(db: Queryable, name: string): Promise<b
   return rows[0]?.stopped ?? false;
 }
 
-/** Stops a processor for good, in the caller's transaction: its partitions take no more batches. */
+/** Stops a processor for good, in the caller's transaction: its partitions take no more batches, but one already waiting on its partition's lock may still run once. */
 export async function stopProcessor(tx: Queryable, name: string): Promise<void> {
   await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);
 }

@@ -62,19 +62,19 @@ const THIS_LEASE = 'lease_group = $1 AND partition = $2 AND holder = $3 AND epoc
 const HELD_SQL = `SELECT 1 FROM partition_leases WHERE ${THIS_LEASE} AND expires_at >= clock_timestamp() FOR SHARE`;
 
 // Whether ACQUIRE_SQL would find a partition with work a run could do, without
-// claiming it: one whose row is not made yet is free too. Not one a batch holds
-// locked past its lease (the lock is tried, not waited for; an acquirer meeting
-// that moment's lock skips the row as it skips any other), nor one of its
+// claiming it: one whose row is not made yet is free too. Not one of its
 // processor's partitions that failed or waits out a backoff, nor a stopped
-// processor's: a run that took them would do nothing there.
+// processor's: a run that took them would do nothing there. A batch that
+// outlasted its lease still holds the row locked, and counts as free here: only
+// a lock would tell, and any lock that sees the batch's would make acquirers
+// meeting it skip a free partition.
 const ANY_FREE_SQL = `
   SELECT NOT EXISTS (SELECT FROM feed_processors f WHERE f.name = $1 AND f.stopped_at IS NOT NULL) AND (
     EXISTS (
       SELECT FROM partition_leases l
       LEFT JOIN processor_partitions p ON p.processor = l.lease_group AND p.partition = l.partition
       WHERE l.lease_group = $1 AND l.partition < $2 AND l.expires_at < clock_timestamp() AND l.partition <> ALL ($3::integer[])
-        AND p.state IS DISTINCT FROM 'failed' AND NOT coalesce(p.next_attempt_at > now(), false)
-      FOR NO KEY UPDATE OF l SKIP LOCKED)
+        AND p.state IS DISTINCT FROM 'failed' AND NOT coalesce(p.next_attempt_at > now(), false))
     OR (SELECT count(*) FROM partition_leases WHERE lease_group = $1 AND partition < $2) < $2) AS free`;
 
 // A transactional batch holds its lease row share-locked to its commit, so a held row

@@ -179,6 +179,28 @@ describe('partition leases', () => {
     });
   });
 
+  it('asked whether a partition is free, while other instances claim and give back partitions, makes none of them miss a free one', async () => {
+    const group = newGroup();
+    const request = { group, partitions: 1, holder: 'claimer', ttlMs: 60_000 };
+    let asking = true;
+    // Another instance at its deadline, asking what it left free.
+    const asker = holdingLeases(db, { ...request, holder: 'asker' }, async (leases) => {
+      while (asking) await leases.anyLeftFree();
+    });
+    let missed = 0;
+    try {
+      for (let claim = 0; claim < 300; claim++) {
+        const lease = await acquirePartitionLease(db, request);
+        if (lease) await releasePartitionLease(db, lease);
+        else missed += 1;
+      }
+    } finally {
+      asking = false;
+      await asker;
+    }
+    expect(missed).toBe(0);
+  });
+
   it('refuses a request without sensible partitions or ttl', async () => {
     await expect(acquirePartitionLease(db, { group: 'g', partitions: 0, holder: 'h', ttlMs: 1 })).rejects.toBeInstanceOf(LeaseRequestError);
     await expect(acquirePartitionLease(db, { group: 'g', partitions: 2, holder: 'h', ttlMs: 0 })).rejects.toBeInstanceOf(LeaseRequestError);

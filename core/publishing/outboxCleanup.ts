@@ -71,6 +71,7 @@ export const OUTBOX_CLEANUP_MAX_MS = 1_000;
  * `until`, and one running into it is cancelled there (its deletions rolled
  * back, for a later run): a batch walks every old row it must keep, so with
  * many parked messages one batch alone could outlast a function's time.
+ * PGlite ignores statement timeouts: there a batch under way runs to its end.
  */
 export async function deleteExpiredOutboxRows(
   db: Db,
@@ -80,13 +81,14 @@ export async function deleteExpiredOutboxRows(
 ): Promise<number> {
   let after: [string, string] = ['-infinity', '0'];
   let deleted = 0;
-  for (let batch = 0; batch < policy.maxBatches; batch += 1) {
-    const leftMs = Math.ceil(until - Date.now());
-    if (leftMs <= 0) break;
+  for (let batch = 0; batch < policy.maxBatches && Date.now() < until; batch += 1) {
     const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, ...after];
     let row: DeletedBatch | undefined;
     try {
       row = await db.transaction(async (tx) => {
+        // What is left once the transaction has its connection: waiting for one counts too.
+        const leftMs = Math.ceil(until - Date.now());
+        if (leftMs <= 0) return undefined;
         if (Number.isFinite(until)) await tx.query("SELECT set_config('statement_timeout', $1, true)", [String(leftMs)]);
         // Unnamed, so each batch is planned for its own cursor: a prepared statement's generic
         // plan (from its sixth run on a connection) read every old row in every batch.

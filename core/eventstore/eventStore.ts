@@ -1,6 +1,5 @@
 import type { Db, Queryable } from '../db';
 import { appendToStream } from './appendToStream';
-import { EventStoreOptionsError } from './EventStoreOptionsError';
 import { readEvent } from './readEvent';
 import { readFeed } from './readFeed';
 import { readStream } from './readStream';
@@ -15,7 +14,7 @@ import type {
   StreamSlice,
 } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-import { MAX_APPEND_BYTES } from './validateAppend';
+import { checkMaxEventBytes } from './validateAppend';
 
 export interface EventStoreOptions {
   /** Largest accepted event (data plus metadata, as JSON bytes): a whole number from 1 to MAX_APPEND_BYTES; default 256 KiB. */
@@ -42,11 +41,8 @@ export interface EventStore {
 }
 
 export function createEventStore(db: Db, options: EventStoreOptions = {}): EventStore {
-  const { maxEventBytes } = options;
-  // NaN and Infinity compare false with every size: taken, they would switch the limit off.
-  if (maxEventBytes !== undefined && !(Number.isSafeInteger(maxEventBytes) && maxEventBytes >= 1 && maxEventBytes <= MAX_APPEND_BYTES)) {
-    throw new EventStoreOptionsError(`maxEventBytes must be a whole number of bytes from 1 to ${MAX_APPEND_BYTES}, not ${maxEventBytes}`);
-  }
+  // Refused now, not at the first append.
+  if (options.maxEventBytes !== undefined) checkMaxEventBytes(options.maxEventBytes);
   const upcaster = options.upcaster ?? NO_UPCASTING;
   const appendOptions = {
     upcaster,

@@ -1,6 +1,7 @@
 import { findUnstorableText } from '../text/storableText';
 import { isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
+import { EventStoreOptionsError } from './EventStoreOptionsError';
 import { newEventId } from './eventIds';
 import { checkEventHeaderBlock } from './eventHeaderBlock';
 import { checkHeaderMetadata, checkHeaderText } from './headerText';
@@ -20,6 +21,17 @@ export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
  * EventValidationError (appendErrors.ts).
  */
 export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Refuses a size limit that is not a whole number of bytes from 1 to
+ * MAX_APPEND_BYTES: NaN and Infinity compare false with every size, and taken,
+ * would switch the limit off.
+ */
+export function checkMaxEventBytes(maxEventBytes: number): void {
+  if (!(Number.isSafeInteger(maxEventBytes) && maxEventBytes >= 1 && maxEventBytes <= MAX_APPEND_BYTES)) {
+    throw new EventStoreOptionsError(`maxEventBytes must be a whole number of bytes from 1 to ${MAX_APPEND_BYTES}, not ${maxEventBytes}`);
+  }
+}
 
 // At most what a batch's text holds around an event's data, metadata and type:
 // the id, the keys, quotes and commas (appendToStream.ts builds it).
@@ -104,6 +116,7 @@ export function validateAppend<E extends EventShape>(
   upcaster: EventUpcaster,
   maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
 ): SerializedAppend {
+  checkMaxEventBytes(maxEventBytes);
   const issues: ValidationIssue[] = findUnstorableText({ streamId: request.streamId, streamType: request.streamType });
   checkHeaderText(request.streamId, 'streamId', issues);
   checkHeaderText(request.streamType, 'streamType', issues);

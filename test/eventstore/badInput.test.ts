@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AppendNotFirstWriteError,
+  appendToStream,
   EventStoreOptionsError,
   EventValidationError,
   MAX_APPEND_BYTES,
@@ -211,12 +212,16 @@ describeOnEachDriver('bad input', (context) => {
     await expect(roomy.appendToStream({ ...valid(), events: [big] })).resolves.toMatchObject({ nextExpectedVersion: 1 });
   });
 
-  it('refuses a size limit that is not a whole number of bytes from 1 to the append limit, when the store is made', () => {
+  it('refuses a size limit that is not a whole number of bytes from 1 to the append limit, when the store is made', async () => {
     // NaN and Infinity compare false with every size, so they would switch the limit off.
     for (const maxEventBytes of [Number.NaN, Number.POSITIVE_INFINITY, 0, -1, 2.5, MAX_APPEND_BYTES + 1]) {
       expect(() => createEventStore(context().db, { maxEventBytes })).toThrow(EventStoreOptionsError);
     }
     expect(() => createEventStore(context().db, { maxEventBytes: MAX_APPEND_BYTES })).not.toThrow();
+    // appendToStream takes the limit too: refused at the append, which writes nothing.
+    const before = await countRows();
+    await expect(appendToStream(context().db, valid(), { maxEventBytes: Number.NaN })).rejects.toBeInstanceOf(EventStoreOptionsError);
+    expect(await countRows()).toEqual(before);
   });
 
   it('lists every problem at once', async () => {

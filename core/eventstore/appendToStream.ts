@@ -63,8 +63,15 @@ const ANY_VERSION_TRIES = 10;
 // aborting one transaction in it. Appends sharing caller-chosen event or message
 // ids in opposite order deadlock on the ids' unique index. On its own the aborted
 // append wrote nothing; tried again once the other has ended, it gets the answer
-// it would have had (most often DuplicateEventError), not a raw 40P01.
-const ABORTED_APPEND_TRIES = 3;
+// it would have had (most often DuplicateEventError), not a raw 40P01. Tried
+// again at once, it raced the other append, still inserting, to the same ids and
+// deadlocked again (each time after the server's deadlock_timeout, 1 s by
+// default) until its tries ran out: it waits first, longer each time, with jitter.
+const ABORTED_APPEND_TRIES = 5;
+const ABORTED_APPEND_BACKOFF_MS = 50;
+
+const backoffAfterAbort = (aborts: number) =>
+  new Promise((resolve) => setTimeout(resolve, ABORTED_APPEND_BACKOFF_MS * 2 ** (aborts - 1) * (0.5 + Math.random() / 2)));
 
 /**
  * Appends events to one stream in a single statement: the expected version is
@@ -118,7 +125,10 @@ async function appendTraced<E extends EventShape>(db: Queryable, request: Append
       return await appendOnce(db, request, serialized, scope);
     } catch (error) {
       if (error instanceof ConcurrencyError && ++conflicts < conflictTries) continue;
-      if (abortedByOtherWriter(error) && ++aborts < abortTries) continue;
+      if (abortedByOtherWriter(error) && ++aborts < abortTries) {
+        await backoffAfterAbort(aborts);
+        continue;
+      }
       throw error;
     }
   }

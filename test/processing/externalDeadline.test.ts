@@ -56,6 +56,8 @@ describe('an external batch that stops short at the deadline', () => {
     const run = (holder: string, deadlineInMs: number) => runFeedProcessor(processor, { db, holder, leaseTtlMs: 2_000, deadline: Date.now() + deadlineInMs, concurrency: 1 });
 
     const holder = run('holder', 20_000);
+    // The others start once the holder is at work: started at once, one of them could lease the partition first.
+    while (handled.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
     const holding = { over: false };
     void holder.finally(() => (holding.over = true));
     const others = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -68,6 +68,21 @@ describe('a run that ends past its deadline', () => {
     const { run, waiting, caughtUp } = await runPastAWaitingPartition('deadline_unreached_waiting', 1);
     expect(caughtUp).toMatchObject({ caughtUp: true, lagItems: 0 });
     expect(waiting?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
+    expect(run).toMatchObject({ partitions: [0], stoppedByDeadline: false });
+  });
+
+  it('is not stopped by the deadline when its processor was stopped during its slow batch, whatever partition it never got to', async () => {
+    const store = createEventStore(db());
+    const [slow, other] = await Promise.all([streamIdInPartition(db(), 0, 2), streamIdInPartition(db(), 1, 2)]);
+    const processor = twoPartitionProcessor('deadline_stopped', new Set(), new Set([slow]));
+    for (const streamId of [slow, other]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+
+    const running = runOnce(processor, RUN_MS);
+    await sleep(SLOW_BATCH_MS / 3);
+    await db().transaction((tx) => stopProcessor(tx, processor.name));
+    const run = await running;
+
     expect(run).toMatchObject({ partitions: [0], stoppedByDeadline: false });
   });
 

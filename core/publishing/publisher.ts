@@ -28,7 +28,13 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const settings = publisherSettings(options);
   const connection = publisherConnection(settings);
   return {
-    run: (runOptions = {}) => runPublisher(settings, connection, runOptions.deadline ?? Date.now() + 60_000),
+    run: async (runOptions = {}) => {
+      try {
+        return await runPublisher(settings, connection, runOptions.deadline ?? Date.now() + 60_000);
+      } finally {
+        await connection.endRun();
+      }
+    },
     close: () => connection.close(),
   };
 }

@@ -15,6 +15,12 @@ export interface PublisherConnection {
   /** A run begins: the stream is checked again before its first publish. */
   beginRun(): void;
   /**
+   * A run ends: a connection that is down is closed. Left to reconnect on its
+   * own, it would send what the client still held once the dial it was making
+   * came through, perhaps after a Lambda freeze, long past the duplicate window.
+   */
+  endRun(): Promise<void>;
+  /**
    * Whether any stream captures the subject, asked of JetStream. When none does
    * but the publisher's own stream should (it was deleted, or lost with a
    * memory store), the stream is made again and the answer is yes.
@@ -46,6 +52,24 @@ function shut(nc: NatsConnection, drainMs: number): Promise<void> {
   return done;
 }
 
+interface OpenConnection {
+  nc: NatsConnection;
+  publishing: JetStreamPublishing;
+  link: { up: boolean };
+}
+
+/** Whether the client is connected now, as its status says: down from a disconnect until it reconnects. */
+function linkOf(nc: NatsConnection): { up: boolean } {
+  const link = { up: true };
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') link.up = false;
+      else if (status.type === 'reconnect') link.up = true;
+    }
+  })();
+  return link;
+}
+
 /**
  * One NATS connection per publisher instance, reused across runs (warm Lambda
  * invocations) and shared by the partitions draining at once. The stream is
@@ -55,8 +79,8 @@ function shut(nc: NatsConnection, drainMs: number): Promise<void> {
  * sent again after a lost checkpoint reach consumers twice.
  */
 export function publisherConnection(settings: PublisherSettings): PublisherConnection {
-  let current: { nc: NatsConnection; publishing: JetStreamPublishing } | undefined;
-  let connecting: Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> | undefined;
+  let current: OpenConnection | undefined;
+  let connecting: Promise<OpenConnection> | undefined;
   let streamChecked = false;
   let checking: Promise<void> | undefined;
   let closed = false;
@@ -76,11 +100,11 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     },
   });
 
-  async function open(): Promise<{ nc: NatsConnection; publishing: JetStreamPublishing }> {
+  async function open(): Promise<OpenConnection> {
     const nc = await settings.connect();
     try {
       await checkStream(nc);
-      return { nc, publishing: checkedAgainAfterSilence(jetStreamPublishing(nc, settings.inboxPrefix)) };
+      return { nc, publishing: checkedAgainAfterSilence(jetStreamPublishing(nc, settings.inboxPrefix)), link: linkOf(nc) };
     } catch (error) {
       // Each try opens a connection of its own: one left open would pile up with every retry.
       await nc.close();
@@ -154,6 +178,13 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     publishing: async () => (await connection()).publishing,
     beginRun() {
       streamChecked = false;
+    },
+    async endRun() {
+      const open = current;
+      if (!open || open.link.up) return;
+      current = undefined;
+      // Nothing to drain over a connection that is down: closed at once.
+      await answerWithin(open.nc.close(), settings.publishTimeoutMs).catch(() => undefined);
     },
     // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
     captured: async (subject) => answerWithin(capturedBy(await connection(), subject), settings.publishTimeoutMs),

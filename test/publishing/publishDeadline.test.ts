@@ -1,9 +1,9 @@
 import net from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { connectWithin, eventRouting, listParkedMessages, parkMessages, requeueParkedMessage } from '../../core/publishing';
+import { connectWithin, eventRouting, listParkedMessages, parkMessages, requeueParkedMessage, type PublisherOptions } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTesting';
 import { startPrivateNatsServer } from '../support/privateNatsServer';
 import { startTcpProxy } from '../support/tcpProxy';
@@ -132,45 +132,46 @@ describe('the run deadline with NATS stalled on the open connection', () => {
   }, 30_000);
 });
 
+/**
+ * A publisher whose NATS connection goes through a proxy to the machine's
+ * server, and has its first event published (so its connection is open and
+ * kept): the proxy, the publisher, and a stream of `count` events still waiting.
+ */
+async function publisherThroughProxy(count: number, overrides: Partial<PublisherOptions> = {}) {
+  const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
+  onTestFinished(() => proxy.close());
+  const publisher = harness.publisher({
+    connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
+    publishTimeoutMs: 500,
+    retryBackoff: { baseMs: 50, maxMs: 200 },
+    partitions: 1,
+    ...overrides,
+  });
+  await oneStreamOf(1);
+  await publishEverything(harness.db, publisher);
+  const waiting = await oneStreamOf(count);
+  await untilFeedHorizonPasses(harness.db);
+  return { proxy, publisher, streamId: waiting.streamId };
+}
+
 describe('a kept connection whose socket went silent between runs', () => {
   it('given the socket dead without a word (a Lambda frozen and thawed), when a run finds the stream check unanswered, then it has the client reconnect, and publishes long before its deadline', async () => {
-    const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
-    const publisher = harness.publisher({
-      connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
-      publishTimeoutMs: 500,
-      retryBackoff: { baseMs: 50, maxMs: 200 },
-      partitions: 1,
-    });
-    try {
-      // A first event opens the connection, which stays open for the runs after it.
-      await oneStreamOf(1);
-      await publishEverything(harness.db, publisher);
-      const { streamId } = await oneStreamOf(2);
-      await untilFeedHorizonPasses(harness.db);
-      proxy.silence();
+    const { proxy, publisher, streamId } = await publisherThroughProxy(2);
+    proxy.silence();
 
-      const started = Date.now();
-      const report = await publisher.run({ deadline: started + 20_000 });
+    const started = Date.now();
+    const report = await publisher.run({ deadline: started + 20_000 });
 
-      expect(report).toMatchObject({ published: 2, caughtUp: true });
-      expect(Date.now() - started).toBeLessThan(10_000);
-      const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
-      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2]);
-    } finally {
-      await publisher.close();
-      await proxy.close();
-    }
+    expect(report).toMatchObject({ published: 2, caughtUp: true });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+    expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2]);
   }, 40_000);
 
   it('given the socket dying without a word between two batches of a run, when a round goes wholly unanswered, then the stream is checked again, the client reconnects, and the run publishes the rest', async () => {
-    const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
     let dying = '';
     let silenced = false;
-    const publisher = harness.publisher({
-      connect: () => connectNats({ servers: `127.0.0.1:${proxy.port}`, reconnectTimeWait: 50, maxReconnectAttempts: -1 }),
-      publishTimeoutMs: 500,
-      retryBackoff: { baseMs: 50, maxMs: 200 },
-      partitions: 1,
+    const { proxy, publisher, streamId } = await publisherThroughProxy(3, {
       batchSize: 1,
       // The socket dies as the run routes the stream's first deposit, its opening published.
       routing: eventRouting({
@@ -184,25 +185,35 @@ describe('a kept connection whose socket went silent between runs', () => {
         },
       }),
     });
-    try {
-      await oneStreamOf(1);
-      await publishEverything(harness.db, publisher);
-      const { streamId } = await oneStreamOf(3);
-      dying = streamId;
-      await untilFeedHorizonPasses(harness.db);
+    dying = streamId;
 
-      const started = Date.now();
-      const report = await publisher.run({ deadline: started + 20_000 });
+    const started = Date.now();
+    const report = await publisher.run({ deadline: started + 20_000 });
 
-      expect(report).toMatchObject({ published: 3, caughtUp: true });
-      expect(Date.now() - started).toBeLessThan(10_000);
-      const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
-      expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2, 3]);
-    } finally {
-      await publisher.close();
-      await proxy.close();
-    }
+    expect(report).toMatchObject({ published: 3, caughtUp: true });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+    expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2, 3]);
   }, 40_000);
+});
+
+describe('a run that ends while NATS is away', () => {
+  it('closes its connection, so that nothing it left unsent goes out when NATS is back (after a Lambda thaw, past the duplicate window); the next run connects anew', async () => {
+    const { proxy, publisher, streamId } = await publisherThroughProxy(1, { publishTimeoutMs: 300 });
+    await proxy.cut();
+
+    const away = await publisher.run({ deadline: Date.now() + 1_000 });
+    expect(away.published).toBe(0);
+    await proxy.restore();
+    const before = proxy.accepted();
+    // The client, left open, would have reconnected within its 50 ms wait.
+    await sleep(1_500);
+    expect(proxy.accepted()).toBe(before);
+
+    expect((await publishEverything(harness.db, publisher)).published).toBe(1);
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+    expect(stored).toHaveLength(1);
+  }, 30_000);
 });
 
 /** Servers on these loopback addresses that take a connection and never say a word: NATS dials that never open. */

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface TcpProxy {
   port: number;
+  /** Connections taken since the proxy started. */
+  accepted(): number;
   /** Closes every connection and stops listening: the target looks down. */
   cut(): Promise<void>;
   /** Listens again on the same port. */
@@ -19,7 +21,9 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const pairs = new Set<[net.Socket, net.Socket]>();
+  let accepted = 0;
   const server = net.createServer((client) => {
+    accepted += 1;
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -64,5 +68,5 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     pairs.clear();
   };
   const port = await listen(0);
-  return { port, cut: stop, restore: () => listen(port).then(() => undefined), silence, close: stop };
+  return { port, accepted: () => accepted, cut: stop, restore: () => listen(port).then(() => undefined), silence, close: stop };
 }

@@ -102,9 +102,11 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
 
   async function open(): Promise<OpenConnection> {
     const nc = await settings.connect();
+    // Watched from the start: a disconnect during the stream check counts too.
+    const link = linkOf(nc);
     try {
       await checkStream(nc);
-      return { nc, publishing: checkedAgainAfterSilence(jetStreamPublishing(nc, settings.inboxPrefix)), link: linkOf(nc) };
+      return { nc, publishing: checkedAgainAfterSilence(jetStreamPublishing(nc, settings.inboxPrefix)), link };
     } catch (error) {
       // Each try opens a connection of its own: one left open would pile up with every retry.
       await nc.close();

@@ -1,6 +1,7 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { ClosedConnectionError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { answerWithin } from './answerWithin';
+import { linkOf } from './connectionLink';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensurePublishStream } from './jetStreamStream';
 import { subjectCovers } from './subjectCoverage';
@@ -58,17 +59,6 @@ interface OpenConnection {
   link: { up: boolean };
 }
 
-/** Whether the client is connected now, as its status says: down from a disconnect until it reconnects. */
-function linkOf(nc: NatsConnection): { up: boolean } {
-  const link = { up: true };
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') link.up = false;
-      else if (status.type === 'reconnect') link.up = true;
-    }
-  })();
-  return link;
-}
 
 /**
  * One NATS connection per publisher instance, reused across runs (warm Lambda
@@ -114,9 +104,10 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     }
   }
 
-  async function connection() {
+  async function connection(): Promise<OpenConnection> {
     refuseOnceClosed();
-    if (!current || current.nc.isClosed()) {
+    let held = current;
+    if (!held || held.nc.isClosed()) {
       connecting ??= open().finally(() => {
         connecting = undefined;
       });
@@ -126,10 +117,11 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
         throw new ClosedConnectionError();
       }
       current = opened;
+      held = opened;
       streamChecked = true;
     }
     if (!streamChecked) {
-      const { nc } = current;
+      const { nc } = held;
       checking ??= checkStream(nc)
         .then(
           () => {
@@ -149,7 +141,8 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
         });
       await checking;
     }
-    return current;
+    // This connection, even if a run's end (or close) let it go meanwhile: its use then fails as on any closed one.
+    return held;
   }
 
   async function capturedBy({ nc }: { nc: NatsConnection }, subject: string): Promise<boolean> {

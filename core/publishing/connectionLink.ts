@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import { answerWithin } from './answerWithin';
 
 // Down from the first sign of it: a forced reconnect (ours, after an unanswered check) or
 // a stale connection (the client's pings) comes before the disconnect, which waits for
@@ -15,4 +16,20 @@ export function linkOf(nc: NatsConnection): { up: boolean } {
     }
   })();
   return link;
+}
+
+/**
+ * After a question JetStream left unanswered: the socket may have died without
+ * a word (kept across a Lambda freeze), which the client's own pings would
+ * notice only minutes later, each run stalling until its deadline meanwhile.
+ * Asked for a ping of its own, a server that answers is alive (JetStream slow,
+ * or restarting) and keeps its connection; one that does not has the client
+ * dial anew, which also drops what it holds unsent. While the client is
+ * reconnecting already, a reconnect does nothing.
+ */
+export function reconnectIfSilent(nc: NatsConnection, withinMs: number): Promise<void> {
+  return answerWithin(nc.rtt(), withinMs).then(
+    () => undefined,
+    () => nc.reconnect().catch(() => undefined),
+  );
 }

@@ -1,7 +1,7 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { ClosedConnectionError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { answerWithin } from './answerWithin';
-import { linkOf } from './connectionLink';
+import { linkOf, reconnectIfSilent } from './connectionLink';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
 import { ensurePublishStream } from './jetStreamStream';
 import { subjectCovers } from './subjectCoverage';
@@ -128,11 +128,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
             streamChecked = true;
           },
           (error: unknown) => {
-            // Unanswered on a connection the client holds open: its socket may have died without
-            // a word (kept across a Lambda freeze), which the client's pings would notice only
-            // minutes later, each run stalling until its deadline meanwhile. A reconnect dials
-            // anew (and drops what waits unsent); a server that is only slow costs one reconnect.
-            if (error instanceof TimeoutError) nc.reconnect().catch(() => undefined);
+            if (error instanceof TimeoutError) void reconnectIfSilent(nc, settings.publishTimeoutMs);
             throw error;
           },
         )

@@ -3,11 +3,18 @@ import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/e
 import type { Db } from '../../core/db';
 import { acquirePartitionLease, BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { opened, uniqueStreamId } from '../support/fixtures';
+import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const testDatabase = usePooledTestDatabase(4);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The test's database with one new event of this stream type, past the feed's horizon; and the event's id. */
+async function withOneEvent(streamType: string): Promise<{ db: Db; eventId: string | undefined }> {
+  const db = testDatabase();
+  const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType, expectedVersion: 'no_stream', events: [opened()] });
+  await untilFeedHorizonPasses(db);
+  return { db, eventId: events[0]?.eventId };
+}
 
 /** A one-partition processor of every event whose batch gives its event ids to `afterCommit`. */
 function afterCommitting(
@@ -35,9 +42,7 @@ function afterCommitting(
 
 describe('work after a batch’s commit', () => {
   it('given an afterCommit that fails on an item, the committed batch stays applied and its partition is not counted as failing; the run says why', async () => {
-    const db = testDatabase();
-    const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
+    const { db, eventId } = await withOneEvent('account');
     const applied: string[] = [];
     const processor = afterCommitting('failing_after_commit', 10, (eventIds) => {
       applied.push(...eventIds);
@@ -47,15 +52,13 @@ describe('work after a batch’s commit', () => {
     const run = runFeedProcessor(processor, { db, holder: 'after-commit', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
     await expect(run).rejects.toThrow(/dispatch failed/);
 
-    expect(applied).toEqual([events[0]?.eventId]);
+    expect(applied).toEqual([eventId]);
     const [partition] = await getProcessorStatus(db, processor);
     expect(partition).toMatchObject({ state: 'running', attempts: 0, lastError: null, lagItems: 0 });
   });
 
   it('given an afterCommit that outlasts the lease, when another instance runs meanwhile, then it does not take the partition over: the holder is not counted dead', async () => {
-    const db = testDatabase();
-    await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
+    const { db } = await withOneEvent('account');
     let started!: () => void;
     const afterCommitStarted = new Promise<void>((resolve) => (started = resolve));
     const handled: string[] = [];
@@ -64,13 +67,13 @@ describe('work after a batch’s commit', () => {
       handled.push(...eventIds);
       if (handled.length > 1) return;
       started();
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await sleep(3_000);
     });
     const run = (holder: string, deadlineInMs: number) => runFeedProcessor(processor, { db, holder, leaseTtlMs: 1_500, deadline: Date.now() + deadlineInMs, concurrency: 1 });
 
     const holder = run('holder', 10_000);
     await afterCommitStarted;
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await sleep(2_000);
     const other = await run('other', 500);
     const held = await holder;
 
@@ -82,9 +85,7 @@ describe('work after a batch’s commit', () => {
   });
 
   it('given a batch that outlived its lease, when its afterCommit starts, then the lease is renewed before another instance can take the partition', async () => {
-    const db = testDatabase();
-    await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'outlived', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
+    const { db } = await withOneEvent('outlived');
     const LEASE_MS = 900;
     let takenBy: string | undefined;
     const processor = afterCommitting(
@@ -105,9 +106,7 @@ describe('work after a batch’s commit', () => {
   });
 
   it('given a renewal that waits on a lock while afterCommit runs, then no other renewal starts behind it: they never take the pool', async () => {
-    const db = testDatabase();
-    await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'renewing', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
+    const { db } = await withOneEvent('renewing');
     const renewals = { running: 0, most: 0 };
     // Counts the lease renewals under way at once.
     const counting: Db = {

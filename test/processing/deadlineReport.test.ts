@@ -35,6 +35,15 @@ function twoPartitionProcessor(name: string, failing: ReadonlySet<string>, slow:
 const runOnce = (processor: FeedProcessor<RecordedEvent>, runMs: number) =>
   runFeedProcessor(processor, { db: db(), holder: `holder-${crypto.randomUUID()}`, leaseTtlMs: 30_000, deadline: Date.now() + runMs, concurrency: 1 });
 
+/** A new stream in each of the two partitions, with an event each, past the feed's horizon. */
+async function oneStreamInEachPartition(): Promise<[string, string]> {
+  const store = createEventStore(db());
+  const streams = await Promise.all([streamIdInPartition(db(), 0, 2), streamIdInPartition(db(), 1, 2)]);
+  for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+  await untilFeedHorizonPasses(db());
+  return streams;
+}
+
 describe('a run that ends past its deadline', () => {
   /**
    * Given a processor whose partition `failingPartition` failed and waits out its backoff,
@@ -72,11 +81,8 @@ describe('a run that ends past its deadline', () => {
   });
 
   it('is not stopped by the deadline when its processor was stopped during its slow batch, whatever partition it never got to', async () => {
-    const store = createEventStore(db());
-    const [slow, other] = await Promise.all([streamIdInPartition(db(), 0, 2), streamIdInPartition(db(), 1, 2)]);
+    const [slow] = await oneStreamInEachPartition();
     const processor = twoPartitionProcessor('deadline_stopped', new Set(), new Set([slow]));
-    for (const streamId of [slow, other]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db());
 
     const running = runOnce(processor, RUN_MS);
     await sleep(SLOW_BATCH_MS / 3);
@@ -87,11 +93,8 @@ describe('a run that ends past its deadline', () => {
   });
 
   it('is stopped by the deadline when it never got to a free partition with work', async () => {
-    const store = createEventStore(db());
-    const [first, second] = await Promise.all([streamIdInPartition(db(), 0, 2), streamIdInPartition(db(), 1, 2)]);
+    const [first] = await oneStreamInEachPartition();
     const processor = twoPartitionProcessor('deadline_unreached', new Set(), new Set([first]));
-    for (const streamId of [first, second]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db());
 
     const run = await runOnce(processor, RUN_MS);
 

@@ -1,4 +1,4 @@
-/** An event store option that can never work, refused when the store is made rather than at the first append. */
+/** An event store option that can never work: refused when the store is made, or by `appendToStream` when it is given one. */
 export class EventStoreOptionsError extends Error {
   readonly code = 'EVENT_STORE_OPTIONS';
   constructor(message: string) {

@@ -59,7 +59,6 @@ interface OpenConnection {
   link: { up: boolean };
 }
 
-
 /**
  * One NATS connection per publisher instance, reused across runs (warm Lambda
  * invocations) and shared by the partitions draining at once. The stream is
@@ -81,7 +80,8 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   const checkStream = (nc: NatsConnection) => answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs);
 
   // A round of which nothing was answered has the stream checked again before the next
-  // one: the check, unanswered too, then has the client reconnect (below).
+  // one: the check, unanswered too, then has the client ping the server, and reconnect
+  // if that goes unanswered as well (below).
   const checkedAgainAfterSilence = (publishing: JetStreamPublishing): JetStreamPublishing => ({
     async publishAll(messages, timeoutMs) {
       const results = await publishing.publishAll(messages, timeoutMs);
@@ -171,11 +171,11 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       streamChecked = false;
     },
     async endRun() {
-      const open = current;
-      if (!open || open.link.up) return;
+      const held = current;
+      if (!held || held.link.up) return;
       current = undefined;
       // Nothing to drain over a connection that is down: closed at once.
-      await answerWithin(open.nc.close(), settings.publishTimeoutMs).catch(() => undefined);
+      await answerWithin(held.nc.close(), settings.publishTimeoutMs).catch(() => undefined);
     },
     // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
     captured: async (subject) => answerWithin(capturedBy(await connection(), subject), settings.publishTimeoutMs),

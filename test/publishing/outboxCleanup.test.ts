@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type Queryable } from '../../core/db';
 import { deleteExpiredOutboxRows } from '../../core/publishing/outboxCleanup';
+import { sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 // What one cleanup run reads of the outbox, from each batch's plan as PostgreSQL ran it
@@ -124,7 +125,7 @@ describe('the outbox cleanup', () => {
     // A batch that waits (here on a lock; in production, walking a great many old rows it must keep) is cut at the bound.
     await admin.query('BEGIN');
     await admin.query('LOCK TABLE parked_messages IN ACCESS EXCLUSIVE MODE');
-    const released = new Promise((resolve) => setTimeout(resolve, 4_000)).then(() => admin.query('ROLLBACK'));
+    const released = sleep(4_000).then(() => admin.query('ROLLBACK'));
     try {
       const started = Date.now();
       expect(await deleteExpiredOutboxRows(db, policy, processors, started + 300)).toBe(0);

@@ -29,6 +29,10 @@ export interface ProcessorPartitionStatus {
   failedItemId: string | null;
   nextAttemptAt: Date | null;
   updatedAt: Date;
+  /** The instance holding the partition's lease now (the holder it was given), or null when none does. */
+  heldBy: string | null;
+  /** When that lease runs out unless renewed; null when no one holds it. */
+  heldUntil: Date | null;
 }
 
 interface PartitionRow {
@@ -44,13 +48,17 @@ interface PartitionRow {
   failed_item_id: string | null;
   next_attempt_at: Date | null;
   updated_at: Date;
+  held_by: string | null;
+  held_until: Date | null;
 }
 
 const PARTITIONS_SQL = `
   SELECT p.partition, p.checkpoint_tx, p.checkpoint_position, p.state, f.stopped_at IS NOT NULL AS stopped,
          p.caught_up_at IS NOT NULL AS caught_up, p.items_processed, p.attempts, p.last_error, p.failed_item_id,
-         p.next_attempt_at, p.updated_at
+         p.next_attempt_at, p.updated_at, l.holder AS held_by, l.expires_at AS held_until
   FROM processor_partitions p JOIN feed_processors f ON f.name = p.processor
+  LEFT JOIN partition_leases l
+    ON l.lease_group = p.processor AND l.partition = p.partition AND l.holder IS NOT NULL AND l.expires_at >= clock_timestamp()
   WHERE p.processor = $1 ORDER BY p.partition`;
 
 /** Every partition of a processor with its checkpoint, lag and failure state; none before it first ran. */
@@ -80,6 +88,8 @@ export async function getProcessorStatus<Item>(
       failedItemId: row.failed_item_id,
       nextAttemptAt: row.next_attempt_at,
       updatedAt: row.updated_at,
+      heldBy: row.held_by,
+      heldUntil: row.held_until,
     });
   }
   return statuses;

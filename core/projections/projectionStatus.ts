@@ -24,6 +24,9 @@ export interface PartitionStatus {
   failedEventId: string | null;
   nextAttemptAt: Date | null;
   updatedAt: Date;
+  /** The instance holding the partition's lease now, and until when; null when none does. */
+  heldBy: string | null;
+  heldUntil: Date | null;
 }
 
 export interface GenerationProgress {
@@ -82,6 +85,8 @@ function partitionStatus(generation: GenerationRow, partition: ProcessorPartitio
     failedEventId: partition.failedItemId,
     nextAttemptAt: partition.nextAttemptAt,
     updatedAt: partition.updatedAt,
+    heldBy: partition.heldBy,
+    heldUntil: partition.heldUntil,
   };
 }
 

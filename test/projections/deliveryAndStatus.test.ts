@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
-import { createProjector, defineProjection, getProjectionStatus, registerProjection } from '../../core/projections';
+import { createProjector, defineProjection, getProjectionStatus, processorNameOf, registerProjection } from '../../core/projections';
 import { accountUpcasters } from '../support/accountUpcasters';
 import { deposited, opened, sleep, withdrawn } from '../support/fixtures';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -76,9 +76,17 @@ describe('status and lag', () => {
     await runUntilNoLag(db, createProjector({ db, projections: [projection] }), 'lagging');
     const [after] = await getProjectionStatus(db, 'lagging');
     for (const partition of after?.generations[0]?.partitions ?? []) {
-      expect(partition).toMatchObject({ state: 'running', caughtUp: true, lagEvents: 0, lagSeconds: 0, attempts: 0, lastError: null });
+      expect(partition).toMatchObject({ state: 'running', caughtUp: true, lagEvents: 0, lagSeconds: 0, attempts: 0, lastError: null, heldBy: null });
       expect(partition.checkpoint).not.toBe('0:0');
     }
+
+    // An instance holding partition 0 (one at work, or one that died before its lease ran out) is named.
+    await db.query("UPDATE partition_leases SET holder = 'projector-1', expires_at = now() + interval '1 minute' WHERE lease_group = $1 AND partition = 0", [
+      processorNameOf('lagging', 1),
+    ]);
+    const [held] = await getProjectionStatus(db, 'lagging');
+    expect(held?.generations[0]?.partitions.map((partition) => partition.heldBy)).toEqual(['projector-1', null]);
+    expect(held?.generations[0]?.partitions[0]?.heldUntil?.getTime()).toBeGreaterThan(Date.now());
   });
 
   it('read inside a transaction begun before the events were appended, count the age of the oldest up to the read, not to the transaction’s start', async () => {

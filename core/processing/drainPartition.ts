@@ -1,4 +1,4 @@
-import type { Db } from '../db';
+import type { Db, Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
 import type { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
@@ -49,7 +49,7 @@ export interface DrainReport {
   lastError: unknown;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Exponential, with jitter between half and all of it, so interrupted drains do not retry in step. */
 function backoffMs(backoff: Backoff, interruptions: number): number {
@@ -74,8 +74,9 @@ export async function drainPartition<Item, Result>(
   const { handler } = processor;
   let lease = acquired;
   let renewedAt = performance.now();
-  // Work after a transactional batch's commit (a saga's commands) holds no lock on the
-  // lease: renewed meanwhile, a slow one is not taken over as a dead holder. The first
+  // Work after a transactional batch's commit (a saga's commands), and the pause before
+  // an interrupted batch's next try, hold no lock on the lease: renewed meanwhile, a
+  // slow one is not taken over as a dead holder. The first
   // renewal comes a third of a lease after the last one, at once if the batch used that
   // much (it may have outlived the lease); each next one a third after the one before
   // settled, so a renewal waiting on a lock never piles up others behind it.
@@ -112,9 +113,18 @@ export async function drainPartition<Item, Result>(
       await renewing;
     }
   };
+  // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
+  // finds the lease taken over changes nothing, and the commit's own check stands.
+  const renewBeforeCommit = async (tx: Queryable): Promise<void> => {
+    if (performance.now() - renewedAt <= settings.leaseTtlMs / 2) return;
+    const renewed = await renewPartitionLease(tx, lease, settings.leaseTtlMs);
+    if (!renewed) return;
+    lease = renewed;
+    renewedAt = performance.now();
+  };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
-      ? (current) => runTransactionalBatch(settings.db, processor, handler, current, whileRenewing)
+      ? (current) => runTransactionalBatch(settings.db, processor, handler, current, { renewBeforeCommit, afterCommitWithin: whileRenewing })
       : externalBatches(settings.db, processor, handler, settings);
   let interruptions = 0;
   // The first batch starts on the lease as acquired.
@@ -143,7 +153,9 @@ export async function drainPartition<Item, Result>(
         report.lastError = outcome.error;
         const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
         settings.onInterrupted?.({ processor: processor.name, partition: lease.partition, error: outcome.error, retryInMs });
-        await sleep(retryInMs);
+        // Renewed while it waits: a pause longer than the lease is not a dead holder, and
+        // another instance taking the partition over would retry at once, pause or not.
+        await whileRenewing(() => sleep(retryInMs));
         break;
       }
       case 'handler_failed':

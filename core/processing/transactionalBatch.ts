@@ -1,4 +1,4 @@
-import type { Db } from '../db';
+import type { Db, Queryable } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
@@ -14,6 +14,12 @@ import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
  * kept exactly once, whatever crashes. The lease is checked inside the
  * transaction, so a holder that lost its lease writes nothing.
  *
+ * The lease row stays share-locked from the check to the commit, so no
+ * acquirer takes the partition while the batch works. A batch that used half
+ * its lease renews it before it commits: the row would otherwise be unlocked
+ * at the commit with its time run out, free to any acquirer, which would count
+ * this live holder as dead before its next batch renewed it.
+ *
  * A batch that fails (BatchItemError) is rolled back to a savepoint taken
  * after the lease check, and its failure recorded in the same transaction: the
  * lease row stays share-locked from the check to the commit, so no acquirer
@@ -25,7 +31,11 @@ export async function runTransactionalBatch<Item, Result>(
   processor: FeedProcessor<Item, Result>,
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
-  afterCommitWithin: (work: () => Promise<void>) => Promise<void>,
+  around: {
+    /** In the batch's transaction, before it commits: renews the lease if it is due. */
+    renewBeforeCommit: (tx: Queryable) => Promise<void>;
+    afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
+  },
 ): Promise<BatchOutcome> {
   const { name } = processor;
   const partition = lease.partition;
@@ -54,6 +64,7 @@ export async function runTransactionalBatch<Item, Result>(
         if (moved || (page.caughtUp && !state.caughtUp) || state.failing) {
           await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
         }
+        await around.renewBeforeCommit(tx);
         return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
       } catch (error) {
         if (!(error instanceof BatchItemError)) throw error;
@@ -71,7 +82,7 @@ export async function runTransactionalBatch<Item, Result>(
   // The lease row is no longer locked: the caller keeps the lease while it runs.
   if (committed && handler.afterCommit) {
     const { result } = committed;
-    await afterCommitWithin(() => handler.afterCommit?.(result) ?? Promise.resolve());
+    await around.afterCommitWithin(() => handler.afterCommit?.(result) ?? Promise.resolve());
   }
   return outcome;
 }

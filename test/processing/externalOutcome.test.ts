@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../../core/eventstore';
 import { ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
 import { deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
+import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
@@ -11,20 +12,13 @@ const db = usePooledTestDatabase(4);
 async function externalProcessor(name: string, outcome: (items: readonly RecordedEvent[]) => ExternalOutcome) {
   const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
   const calls = { count: 0 };
-  const processor: FeedProcessor<RecordedEvent> = {
-    name,
-    partitions: 1,
-    batchSize: 10,
-    source,
-    failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
-    handler: {
-      mode: 'external',
-      handle: (items) => {
-        calls.count += 1;
-        return Promise.resolve(outcome(items));
-      },
+  const processor = onePartitionProcessor(name, source, {
+    mode: 'external',
+    handle: (items) => {
+      calls.count += 1;
+      return Promise.resolve(outcome(items));
     },
-  };
+  });
   return { processor, calls };
 }
 

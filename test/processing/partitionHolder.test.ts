@@ -4,6 +4,7 @@ import { getProcessorStatus, runFeedProcessor, type FeedProcessor, type Processo
 import { expireLeases } from '../support/expireLeases';
 import { deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
+import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
@@ -13,20 +14,13 @@ const LEASE_TTL_MS = 30_000;
 async function processorSeenMidBatch(name: string): Promise<{ processor: FeedProcessor<RecordedEvent>; seen: () => ProcessorPartitionStatus | undefined }> {
   const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
   let seen: ProcessorPartitionStatus | undefined;
-  const processor: FeedProcessor<RecordedEvent> = {
-    name,
-    partitions: 1,
-    batchSize: 10,
-    source,
-    failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
-    handler: {
-      mode: 'transactional',
-      handle: async () => {
-        // Read on another connection, as an operator would while the batch works.
-        [seen] = await getProcessorStatus(db(), processor);
-      },
+  const processor: FeedProcessor<RecordedEvent> = onePartitionProcessor(name, source, {
+    mode: 'transactional',
+    handle: async () => {
+      // Read on another connection, as an operator would while the batch works.
+      [seen] = await getProcessorStatus(db(), processor);
     },
-  };
+  });
   return { processor, seen: () => seen };
 }
 

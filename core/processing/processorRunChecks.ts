@@ -62,7 +62,7 @@ export function checkFailurePolicy(policy: FailurePolicy, owner: string): void {
  */
 export function checkProcessorRun(
   processor: FeedProcessor<unknown>,
-  run: { concurrency: number; leaseTtlMs: number; deadline: number; interruptionBackoff: Backoff },
+  run: { holder: string; concurrency: number; leaseTtlMs: number; deadline: number; interruptionBackoff: Backoff },
 ): void {
   const { name, partitions, batchSize } = processor;
   const refuse = (problem: string): never => {
@@ -77,6 +77,8 @@ export function checkProcessorRun(
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
   const policy = policyProblem(processor.failurePolicy);
   if (policy) refuse(policy);
+  // Written into every lease it takes: an empty one is refused by the lease request, a NUL by PostgreSQL, both after registering.
+  if (typeof run.holder !== 'string' || run.holder.length === 0 || run.holder.includes('\u0000')) refuse('holder must be a non-empty text without NUL');
   if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);
   const lease = leaseTtlProblem(run.leaseTtlMs);
   if (lease) refuse(lease);

@@ -83,6 +83,16 @@ describe('a processor’s definition', () => {
       }
     });
 
+    it('given a holder that is empty or holds a NUL, which no lease could name', async () => {
+      for (const [holder, name] of [['', 'empty_holder'], ['a\u0000b', 'nul_holder']] as const) {
+        const running = runFeedProcessor(base({ name }), { db: db(), holder, leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 });
+
+        await expect(running, name).rejects.toThrow(new ProcessorDefinitionError(`${name}: holder must be a non-empty text without NUL`));
+        const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', [name]);
+        expect(rows, name).toEqual([]);
+      }
+    });
+
     it('given an interruption backoff of 0 ms, which would retry an interrupted batch in a tight loop', async () => {
       const processor = base({ name: 'zero_backoff' });
       const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1, interruptionBackoff: { baseMs: 0, maxMs: 10 } });

@@ -1,4 +1,4 @@
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type StreamConfig } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { withoutCoveredSubjects } from './subjectCoverage';
@@ -15,11 +15,43 @@ export interface PublishStreamConfig {
   duplicateWindowMs: number;
 }
 
+// JetStream's refusals of a stream's subjects or settings: another stream captures one
+// of the subjects, or the stream's own subjects overlap. No retry can fix either.
+const SUBJECTS_OVERLAP_ANOTHER_STREAM = 10065;
+const INVALID_STREAM_CONFIG = 10052;
+
+/** The streams other than `own` that capture any of `subjects`. */
+async function streamsCapturing(jsm: JetStreamManager, subjects: readonly string[], own: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const subject of subjects) {
+    for await (const name of jsm.streams.names(subject)) if (name !== own) found.add(name);
+  }
+  return [...found];
+}
+
+/**
+ * A refusal no retry can fix, as the run's PublisherConfigurationError; any
+ * other failure (NATS away, a timeout) as it is, to be retried.
+ */
+async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, subjects: readonly string[], error: unknown): Promise<unknown> {
+  if (!(error instanceof JetStreamApiError)) return error;
+  if (error.code === SUBJECTS_OVERLAP_ANOTHER_STREAM) {
+    const others = await streamsCapturing(jsm, subjects, config.name).catch(() => []);
+    return new PublisherConfigurationError(
+      `stream ${config.name} cannot take its subjects (${subjects.join(', ')}): they overlap with ${others.length > 0 ? `stream ${others.join(', ')}` : 'an existing stream'}, and a subject can be captured by one stream only`,
+    );
+  }
+  if (error.code === INVALID_STREAM_CONFIG) return new PublisherConfigurationError(`stream ${config.name} refused by JetStream: ${error.message}`);
+  return error;
+}
+
 /**
  * Creates the stream, or widens an existing one to capture the subjects and to
  * keep the duplicate window at least as long as asked. Never narrows anything.
  * A subject another one covers (`bank.deposits.large` beside `bank.>`) is left
- * out: JetStream refuses a stream whose subjects overlap.
+ * out: JetStream refuses a stream whose subjects overlap. Subjects it refuses
+ * all the same (overlapping without one covering the other, or captured by
+ * another stream) are a PublisherConfigurationError.
  */
 export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -29,7 +61,10 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
     existing = (await jsm.streams.info(config.name)).config;
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
-    await jsm.streams.add({ name: config.name, subjects: withoutCoveredSubjects(config.subjects), duplicate_window: window });
+    const subjects = withoutCoveredSubjects(config.subjects);
+    await jsm.streams.add({ name: config.name, subjects, duplicate_window: window }).catch(async (refused: unknown) => {
+      throw await refusalOf(jsm, config, subjects, refused);
+    });
     return;
   }
   // A mirror stores only what its origin stores, and JetStream refuses it subjects of its
@@ -55,8 +90,7 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
   const subjects = withoutCoveredSubjects([...existingSubjects, ...config.subjects]);
   const widened = subjects.some((subject) => !existingSubjects.includes(subject));
   if (!widened && existing.duplicate_window >= window) return;
-  await jsm.streams.update(config.name, {
-    subjects,
-    duplicate_window: Math.max(existing.duplicate_window, window),
+  await jsm.streams.update(config.name, { subjects, duplicate_window: Math.max(existing.duplicate_window, window) }).catch(async (refused: unknown) => {
+    throw await refusalOf(jsm, config, subjects, refused);
   });
 }

@@ -1,4 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listParkedMessages, PublisherConfigurationError, type Publisher } from '../../core/publishing';
@@ -23,8 +23,17 @@ async function appendAccount(h: PublishingHarness, events: AccountEvent[]): Prom
   return streamId;
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const versionsOf = async (h: PublishingHarness, streamId: string) =>
   (await messagesOf(h, [streamId])).map((message) => Number(message.header.get('Stream-Version')));
+
+// A stream JetStream refused to make stores nothing.
+const storedVersionsOf = (h: PublishingHarness, streamId: string) =>
+  versionsOf(h, streamId).catch((error: unknown) => {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return [];
+    throw error;
+  });
 
 /** Two runs fail with PublisherConfigurationError and a third names the cause; none published the stream's event. */
 async function expectEveryRunRefused(h: PublishingHarness, publisher: Publisher, cause: RegExp, streamId: string): Promise<void> {
@@ -32,7 +41,7 @@ async function expectEveryRunRefused(h: PublishingHarness, publisher: Publisher,
     await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(PublisherConfigurationError);
   }
   await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(cause);
-  expect(await versionsOf(h, streamId)).toEqual([]);
+  expect(await storedVersionsOf(h, streamId)).toEqual([]);
 }
 
 describe("the publisher's own stream", () => {
@@ -138,6 +147,30 @@ describe('a stream made beforehand as a mirror of another', () => {
 
       await expectEveryRunRefused(h, publisher, /mirror/, streamId);
     });
+  });
+});
+
+describe('subjects JetStream refuses for the stream', () => {
+  it('given one another stream captures, every run fails with PublisherConfigurationError naming that stream, publishing nothing, instead of retrying as if NATS were away', async () => {
+    const h = await harness();
+    await withOriginStream(h, async (origin) => {
+      const streamId = await appendAccount(h, [opened()]);
+      await untilFeedHorizonPasses(h.db);
+      // The service's integration subjects, one of which another team's stream already captures.
+      const publisher = h.publisher({ stream: { name: h.streamName, subjects: [`${h.subjectPrefix}.>`, `${h.subjectPrefix}_origin.orders`] } });
+
+      await expectEveryRunRefused(h, publisher, new RegExp(`overlap.*${origin}`), streamId);
+    });
+  });
+
+  it('given two that overlap without one covering the other, every run fails with PublisherConfigurationError naming them', async () => {
+    const h = await harness();
+    const streamId = await appendAccount(h, [opened()]);
+    await untilFeedHorizonPasses(h.db);
+    const [wildFirst, wildLast] = [`${h.subjectPrefix}_x.*.c`, `${h.subjectPrefix}_x.b.*`];
+    const publisher = h.publisher({ stream: { name: h.streamName, subjects: [`${h.subjectPrefix}.>`, wildFirst, wildLast] } });
+
+    await expectEveryRunRefused(h, publisher, new RegExp(`${escapeRegExp(wildFirst)}.*overlaps.*${escapeRegExp(wildLast)}`), streamId);
   });
 });
 

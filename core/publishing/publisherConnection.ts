@@ -177,9 +177,10 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       // Nothing to drain over a connection that is down: closed at once.
       await answerWithin(held.nc.close(), settings.publishTimeoutMs).catch(() => undefined);
     },
-    // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
-    captured: async (subject) => answerWithin(capturedBy(await connection(), subject), settings.publishTimeoutMs),
-    maxBytes: async (subject) => answerWithin(maxBytesOf(await connection(), subject), settings.publishTimeoutMs),
+    // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it
+    // asks, the stream's check again included (after a round NATS left unanswered), as the function's margin counts it.
+    captured: (subject) => answerWithin(connection().then((held) => capturedBy(held, subject)), settings.publishTimeoutMs),
+    maxBytes: (subject) => answerWithin(connection().then((held) => maxBytesOf(held, subject)), settings.publishTimeoutMs),
     async close() {
       closed = true;
       const open = current;

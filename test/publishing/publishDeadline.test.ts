@@ -132,6 +132,48 @@ describe('the run deadline with NATS stalled on the open connection', () => {
   }, 30_000);
 });
 
+/** `nc`, with each JetStream API request answered only after `delayMs(subject)`: a server slow to answer, but within the bounds. */
+function slowJetStreamApi(nc: NatsConnection, delayMs: (subject: string) => number): NatsConnection {
+  return new Proxy(nc, {
+    get(target, property) {
+      if (property === 'request') {
+        return async (subject: string, ...rest: unknown[]) => {
+          await sleep(delayMs(subject));
+          return (target.request as (subject: string, ...rest: unknown[]) => Promise<unknown>)(subject, ...rest);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe('the run deadline with a JetStream API that answers each question just within the publish timeout', () => {
+  it('given a round left unanswered at the deadline, when the stream must be checked again before the question whether a stream captures the subject, then both fit in one publish timeout: the run ends within three of its deadline', async () => {
+    const PUBLISH_TIMEOUT_MS = 3_000;
+    // The stream is there already, made by a publisher of its own: checking it takes two requests.
+    await oneStreamOf(1);
+    await publishEverything(harness.db, harness.publisher({ partitions: 1 }));
+    const silentSubject = `${harness.subjectPrefix}silent.slowapi`;
+    await silentSubscriber(harness, silentSubject);
+    const { streamId } = await oneStreamOf(1);
+    await untilFeedHorizonPasses(harness.db);
+    const routing = eventRouting({ prefix: harness.subjectPrefix, subjectFor: (event) => (event.streamId === streamId ? silentSubject : undefined) });
+    // The stream check's two requests, and the question's one, each just within a publish timeout.
+    const delayMs = (subject: string) => (subject.startsWith('$JS.API.STREAM.NAMES') ? PUBLISH_TIMEOUT_MS - 100 : PUBLISH_TIMEOUT_MS / 2 - 100);
+    const publisher = harness.publisher({ routing, partitions: 1, publishTimeoutMs: PUBLISH_TIMEOUT_MS, connect: async () => slowJetStreamApi(await connectNats(), delayMs) });
+    try {
+      const deadline = Date.now() + 300;
+      await publisher.run({ deadline });
+
+      // The stream's check, the unanswered round, and the question (with the check again): 11.4 s if the second check is not bounded with the question.
+      expect(Date.now() - deadline).toBeLessThan(3 * PUBLISH_TIMEOUT_MS + 1_000);
+    } finally {
+      await publisher.close();
+    }
+  }, 30_000);
+});
+
 /**
  * A publisher whose NATS connection goes through a proxy to the machine's
  * server, and has its first event published (so its connection is open and

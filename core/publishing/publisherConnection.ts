@@ -141,6 +141,20 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     return held;
   }
 
+  /**
+   * The connection a question is asked on: the open one as it is. After a round NATS
+   * left unanswered the stream is to be checked again, but by the next publish: checked
+   * before the question, within its bound, the two would not fit where each does
+   * (the message never parked), and outside it they would take two publish timeouts
+   * where the function's margin counts one. A connection that is silent fails the
+   * question, which keeps the message to be retried.
+   */
+  async function asking(): Promise<OpenConnection> {
+    refuseOnceClosed();
+    const held = current;
+    return held && !held.nc.isClosed() ? held : connection();
+  }
+
   async function capturedBy({ nc }: { nc: NatsConnection }, subject: string): Promise<boolean> {
     const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
     // find() answers with the stream's name, or fails when no stream captures the subject.
@@ -177,10 +191,9 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
       // Nothing to drain over a connection that is down: closed at once.
       await answerWithin(held.nc.close(), settings.publishTimeoutMs).catch(() => undefined);
     },
-    // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it
-    // asks, the stream's check again included (after a round NATS left unanswered), as the function's margin counts it.
-    captured: (subject) => answerWithin(connection().then((held) => capturedBy(held, subject)), settings.publishTimeoutMs),
-    maxBytes: (subject) => answerWithin(connection().then((held) => maxBytesOf(held, subject)), settings.publishTimeoutMs),
+    // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
+    captured: (subject) => answerWithin(asking().then((held) => capturedBy(held, subject)), settings.publishTimeoutMs),
+    maxBytes: (subject) => answerWithin(asking().then((held) => maxBytesOf(held, subject)), settings.publishTimeoutMs),
     async close() {
       closed = true;
       const open = current;

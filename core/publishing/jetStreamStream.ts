@@ -1,5 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { answerWithin } from './answerWithin';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { withoutCoveredSubjects } from './subjectCoverage';
 
@@ -19,6 +20,8 @@ export interface PublishStreamConfig {
 // of the subjects, or the stream's own subjects overlap. No retry can fix either.
 const SUBJECTS_OVERLAP_ANOTHER_STREAM = 10065;
 const INVALID_STREAM_CONFIG = 10052;
+// Kept back from the check's time for the refusal to reach its caller.
+const NAMING_SLACK_MS = 50;
 
 /** The streams other than `own` that capture any of `subjects`. */
 async function streamsCapturing(jsm: JetStreamManager, subjects: readonly string[], own: string): Promise<string[]> {
@@ -33,10 +36,14 @@ async function streamsCapturing(jsm: JetStreamManager, subjects: readonly string
  * A refusal no retry can fix, as the run's PublisherConfigurationError; any
  * other failure (NATS away, a timeout) as it is, to be retried.
  */
-async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, subjects: readonly string[], error: unknown): Promise<unknown> {
+async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, subjects: readonly string[], error: unknown, until: number): Promise<unknown> {
   if (!(error instanceof JetStreamApiError)) return error;
   if (error.code === SUBJECTS_OVERLAP_ANOTHER_STREAM) {
-    const others = await streamsCapturing(jsm, subjects, config.name).catch(() => []);
+    // Named if JetStream says so in what is left of the check's time: a lookup past it would
+    // turn the refusal into a timeout, retried as if NATS were away.
+    const left = until - Date.now() - NAMING_SLACK_MS;
+    const naming = () => streamsCapturing(jsm, subjects, config.name);
+    const others = left <= 0 ? [] : await (Number.isFinite(left) ? answerWithin(naming(), left) : naming()).catch(() => []);
     return new PublisherConfigurationError(
       `stream ${config.name} cannot take its subjects (${subjects.join(', ')}): they overlap with ${others.length > 0 ? `stream ${others.join(', ')}` : 'an existing stream'}, and a subject can be captured by one stream only`,
     );
@@ -51,9 +58,10 @@ async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, sub
  * A subject another one covers (`bank.deposits.large` beside `bank.>`) is left
  * out: JetStream refuses a stream whose subjects overlap. Subjects it refuses
  * all the same (overlapping without one covering the other, or captured by
- * another stream) are a PublisherConfigurationError.
+ * another stream) are a PublisherConfigurationError. `until` is when the
+ * caller stops waiting (epoch ms).
  */
-export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig): Promise<void> {
+export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig, until = Number.POSITIVE_INFINITY): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const window = nanos(config.duplicateWindowMs);
   let existing: StreamConfig;
@@ -63,7 +71,7 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
     if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
     const subjects = withoutCoveredSubjects(config.subjects);
     await jsm.streams.add({ name: config.name, subjects, duplicate_window: window }).catch(async (refused: unknown) => {
-      throw await refusalOf(jsm, config, subjects, refused);
+      throw await refusalOf(jsm, config, subjects, refused, until);
     });
     return;
   }
@@ -91,6 +99,6 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
   const widened = subjects.some((subject) => !existingSubjects.includes(subject));
   if (!widened && existing.duplicate_window >= window) return;
   await jsm.streams.update(config.name, { subjects, duplicate_window: Math.max(existing.duplicate_window, window) }).catch(async (refused: unknown) => {
-    throw await refusalOf(jsm, config, subjects, refused);
+    throw await refusalOf(jsm, config, subjects, refused, until);
   });
 }

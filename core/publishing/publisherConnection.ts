@@ -77,7 +77,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     if (closed) throw new ClosedConnectionError();
   };
   // Several requests, each with its own timeout: bounded as a whole, as a publish is.
-  const checkStream = (nc: NatsConnection) => answerWithin(ensurePublishStream(nc, settings.stream), settings.publishTimeoutMs);
+  const checkStream = (nc: NatsConnection) => answerWithin(ensurePublishStream(nc, settings.stream, Date.now() + settings.publishTimeoutMs), settings.publishTimeoutMs);
 
   // A round of which nothing was answered has the stream checked again before the next
   // one: the check, unanswered too, then has the client ping the server, and reconnect
@@ -156,6 +156,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
   }
 
   async function capturedBy({ nc }: { nc: NatsConnection }, subject: string): Promise<boolean> {
+    const until = Date.now() + settings.publishTimeoutMs;
     const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
     // find() answers with the stream's name, or fails when no stream captures the subject.
     const found = await jsm.streams.find(subject).then(
@@ -167,7 +168,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     );
     if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
     // The stream was checked when the connection opened or at this run's first use of it; it has gone since.
-    await ensurePublishStream(nc, settings.stream);
+    await ensurePublishStream(nc, settings.stream, until);
     return true;
   }
 

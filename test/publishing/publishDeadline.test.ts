@@ -6,6 +6,7 @@ import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTesting';
 import { startPrivateNatsServer } from '../support/privateNatsServer';
+import { slowJetStreamApi } from '../support/slowJetStreamApi';
 import { startTcpProxy } from '../support/tcpProxy';
 import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
@@ -131,22 +132,6 @@ describe('the run deadline with NATS stalled on the open connection', () => {
     }
   }, 30_000);
 });
-
-/** `nc`, with each JetStream API request answered only after `delayMs(subject)`: a server slow to answer, but within the bounds. */
-function slowJetStreamApi(nc: NatsConnection, delayMs: (subject: string) => number): NatsConnection {
-  return new Proxy(nc, {
-    get(target, property) {
-      if (property === 'request') {
-        return async (subject: string, ...rest: unknown[]) => {
-          await sleep(delayMs(subject));
-          return (target.request as (subject: string, ...rest: unknown[]) => Promise<unknown>)(subject, ...rest);
-        };
-      }
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 describe('a JetStream API that answers each request just within the publish timeout', () => {
   it('given a round left unanswered at the deadline, when the question whether a stream captures the subject follows, then it is answered on the connection as it is (the stream is checked again by the next publish): the message is parked, and the run ends within three publish timeouts of its deadline', async () => {

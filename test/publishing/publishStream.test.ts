@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listParkedMessages, PublisherConfigurationError, type Publisher } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { connectNats } from '../support/natsTesting';
+import { slowJetStreamApi } from '../support/slowJetStreamApi';
 import { messagesOf, publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 const opened_: PublishingHarness[] = [];
@@ -162,6 +164,22 @@ describe('subjects JetStream refuses for the stream', () => {
       await expectEveryRunRefused(h, publisher, new RegExp(`overlap.*${origin}`), streamId);
     });
   });
+
+  it('given one another stream captures, with a JetStream API slow to answer, every run still fails with PublisherConfigurationError: naming that stream waits only for what is left of the check\'s time', async () => {
+    const h = await harness();
+    await withOriginStream(h, async () => {
+      const streamId = await appendAccount(h, [opened()]);
+      await untilFeedHorizonPasses(h.db);
+      // The check's three requests (account, stream, create) answered within its 3 s; a fourth would not be.
+      const publisher = h.publisher({
+        stream: { name: h.streamName, subjects: [`${h.subjectPrefix}.>`, `${h.subjectPrefix}_origin.orders`] },
+        publishTimeoutMs: 3_000,
+        connect: async () => slowJetStreamApi(await connectNats(), () => 800),
+      });
+
+      await expectEveryRunRefused(h, publisher, /overlap/, streamId);
+    });
+  }, 30_000);
 
   it('given two that overlap without one covering the other, every run fails with PublisherConfigurationError naming them', async () => {
     const h = await harness();

@@ -69,8 +69,8 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
       refuse(`stream.subjects: ${JSON.stringify(pattern)} must be dot-separated tokens without whitespace, "*" a whole token and ">" only the last one`);
     }
   }
-  // Leases are taken in its name: without one, every run would fail to take any.
-  if (settings.holder === '') refuse('holder must name this instance, not be empty');
+  // Leases are taken in its name: without one, or with a NUL PostgreSQL cannot store, every run would fail to take any.
+  if (settings.holder === '' || settings.holder.includes('\u0000')) refuse('holder must name this instance, not be empty or hold a NUL');
   const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);
   for (const [setting, value] of [['publishTimeoutMs', publishTimeoutMs], ['leaseTtlMs', leaseTtlMs]] as const) {

@@ -76,7 +76,7 @@ describe('publishing configuration', () => {
       void db.close();
     }
   });
-  it('refuses a duplicate window, retry horizon or retry backoff that is not a number of milliseconds JetStream and Node take, and an empty holder', () => {
+  it('refuses a duplicate window, retry horizon or retry backoff that is not a number of milliseconds JetStream and Node take, and a holder that is empty or holds a NUL', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
     const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
@@ -96,6 +96,8 @@ describe('publishing configuration', () => {
       }
       // Every run took its leases in the name of no one, and failed.
       expect(build({ holder: '' })).toThrow(/^holder must name this instance/);
+      // PostgreSQL stores no NUL: the runs failed on an untyped error, after registering their processors.
+      expect(build({ holder: 'a\u0000b' })).toThrow(/^holder must name this instance/);
       expect(build({ stream: { duplicateWindowMs: century }, retryHorizonMs: 1_000, leaseTtlMs: 500, retryBackoff: { baseMs: 1, maxMs: 1 } })).not.toThrow();
     } finally {
       void db.close();

@@ -21,14 +21,15 @@ describe('a live holder pausing between tries of an interrupted batch', () => {
         return Promise.resolve(natsUp ? { done: items.length } : { done: 0, error: new Error('NATS unreachable') });
       },
     });
-    // The pause after the first interruption is 2.5 to 5 s (jittered): longer than the lease either way.
+    // The pause after the first interruption is 4 to 8 s (jittered): longer than the lease either way, and
+    // ending well after the other instance has tried, however late it starts on a loaded machine.
     const pausing = runFeedProcessor(processor, {
       db: db(),
       holder: 'pausing',
       leaseTtlMs: LEASE_TTL_MS,
       deadline: Date.now() + 15_000,
       concurrency: 1,
-      interruptionBackoff: { baseMs: 5_000, maxMs: 5_000 },
+      interruptionBackoff: { baseMs: 8_000, maxMs: 8_000 },
     });
     await firstTry.promise;
     // Past the lease, well within the pause.

@@ -74,6 +74,16 @@ export async function drainPartition<Item, Result>(
   const { handler } = processor;
   let lease = acquired;
   let renewedAt = performance.now();
+  const halfUsed = () => performance.now() - renewedAt > settings.leaseTtlMs / 2;
+  // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
+  const renewOn = async (db: Queryable): Promise<PartitionLease | null> => {
+    const renewed = await renewPartitionLease(db, lease, settings.leaseTtlMs);
+    if (renewed) {
+      lease = renewed;
+      renewedAt = performance.now();
+    }
+    return renewed;
+  };
   // Work after a transactional batch's commit (a saga's commands), and the pause before
   // an interrupted batch's next try, hold no lock on the lease: renewed meanwhile, a
   // slow one is not taken over as a dead holder. The first
@@ -85,15 +95,7 @@ export async function drainPartition<Item, Result>(
     let timer: ReturnType<typeof setTimeout> | undefined;
     let done = false;
     // A renewal that fails, or finds the partition taken over, leaves it to the next batch's check.
-    const renewNow = () =>
-      renewPartitionLease(settings.db, lease, settings.leaseTtlMs).then(
-        (renewed) => {
-          if (!renewed) return;
-          lease = renewed;
-          renewedAt = performance.now();
-        },
-        () => undefined,
-      );
+    const renewNow = () => renewOn(settings.db).then(() => undefined, () => undefined);
     let renewing = performance.now() - renewedAt >= every ? renewNow() : Promise.resolve();
     await renewing;
     const renewLater = (delayMs: number) => {
@@ -116,11 +118,7 @@ export async function drainPartition<Item, Result>(
   // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
   // finds the lease taken over changes nothing, and the commit's own check stands.
   const renewBeforeCommit = async (tx: Queryable): Promise<void> => {
-    if (performance.now() - renewedAt <= settings.leaseTtlMs / 2) return;
-    const renewed = await renewPartitionLease(tx, lease, settings.leaseTtlMs);
-    if (!renewed) return;
-    lease = renewed;
-    renewedAt = performance.now();
+    if (halfUsed()) await renewOn(tx);
   };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
@@ -132,12 +130,7 @@ export async function drainPartition<Item, Result>(
   while (Date.now() < settings.deadline) {
     const renewBeforeBatch = handler.mode === 'external' && !leaseFresh;
     leaseFresh = false;
-    if (renewBeforeBatch || performance.now() - renewedAt > settings.leaseTtlMs / 2) {
-      const renewed = await renewPartitionLease(settings.db, lease, settings.leaseTtlMs);
-      if (!renewed) return { ...report, endedBy: 'lease_lost' };
-      lease = renewed;
-      renewedAt = performance.now();
-    }
+    if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
     const outcome = await nextBatch(lease);
     switch (outcome.kind) {
       case 'applied':

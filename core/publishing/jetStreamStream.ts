@@ -42,8 +42,7 @@ async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, sub
     // Named if JetStream says so in what is left of the check's time: a lookup past it would
     // turn the refusal into a timeout, retried as if NATS were away.
     const left = until - Date.now() - NAMING_SLACK_MS;
-    const naming = () => streamsCapturing(jsm, subjects, config.name);
-    const others = left <= 0 ? [] : await (Number.isFinite(left) ? answerWithin(naming(), left) : naming()).catch(() => []);
+    const others = left <= 0 ? [] : await answerWithin(streamsCapturing(jsm, subjects, config.name), left).catch(() => []);
     return new PublisherConfigurationError(
       `stream ${config.name} cannot take its subjects (${subjects.join(', ')}): they overlap with ${others.length > 0 ? `stream ${others.join(', ')}` : 'an existing stream'}, and a subject can be captured by one stream only`,
     );
@@ -59,9 +58,10 @@ async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, sub
  * out: JetStream refuses a stream whose subjects overlap. Subjects it refuses
  * all the same (overlapping without one covering the other, or captured by
  * another stream) are a PublisherConfigurationError. `until` is when the
- * caller stops waiting (epoch ms).
+ * caller stops waiting (epoch ms): naming the stream that captures a refused
+ * subject waits no longer.
  */
-export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig, until = Number.POSITIVE_INFINITY): Promise<void> {
+export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig, until: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const window = nanos(config.duplicateWindowMs);
   let existing: StreamConfig;

@@ -30,6 +30,7 @@ export {
   assertPartitionLeaseHeld,
   listPartitionLeases,
   MAX_PARTITIONS,
+  isHolderName,
   type LeaseRequest,
   type AcquiredLease,
 } from './partitionLeases';

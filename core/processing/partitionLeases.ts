@@ -15,6 +15,9 @@ export interface LeaseRequest {
 
 export const MAX_PARTITIONS = 1024;
 
+/** Whether a holder can name the instance in its leases: non-empty text PostgreSQL can store (no NUL). */
+export const isHolderName = (holder: string): boolean => typeof holder === 'string' && holder.length > 0 && !holder.includes('\u0000');
+
 /** Whether a processor or lease group can be split into this many partitions. */
 export const isPartitionCount = (count: number): boolean => Number.isInteger(count) && count >= 1 && count <= MAX_PARTITIONS;
 

@@ -2,7 +2,7 @@ import { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 import type { Backoff } from './drainPartition';
 import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
-import { isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
+import { isHolderName, isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './processorRecords';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
@@ -78,7 +78,7 @@ export function checkProcessorRun(
   const policy = policyProblem(processor.failurePolicy);
   if (policy) refuse(policy);
   // Written into every lease it takes: an empty one is refused by the lease request, a NUL by PostgreSQL, both after registering.
-  if (typeof run.holder !== 'string' || run.holder.length === 0 || run.holder.includes('\u0000')) refuse('holder must be a non-empty text without NUL');
+  if (!isHolderName(run.holder)) refuse('holder must be a non-empty text without NUL');
   if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);
   const lease = leaseTtlProblem(run.leaseTtlMs);
   if (lease) refuse(lease);

@@ -8,7 +8,7 @@ import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTestin
 import { startPrivateNatsServer } from '../support/privateNatsServer';
 import { slowJetStreamApi } from '../support/slowJetStreamApi';
 import { startTcpProxy } from '../support/tcpProxy';
-import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { messagesOf, publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
 
@@ -193,7 +193,7 @@ describe('a kept connection whose socket went silent between runs', () => {
 
     expect(report).toMatchObject({ published: 2, caughtUp: true });
     expect(Date.now() - started).toBeLessThan(10_000);
-    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+    const stored = await messagesOf(harness, [streamId]);
     expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2]);
   }, 40_000);
 
@@ -221,7 +221,7 @@ describe('a kept connection whose socket went silent between runs', () => {
 
     expect(report).toMatchObject({ published: 3, caughtUp: true });
     expect(Date.now() - started).toBeLessThan(10_000);
-    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+    const stored = await messagesOf(harness, [streamId]);
     expect(stored.map((message) => Number(message.header.get('Stream-Version')))).toEqual([1, 2, 3]);
   }, 40_000);
 });
@@ -240,7 +240,7 @@ describe('a run that ends while NATS is away', () => {
     expect(proxy.accepted()).toBe(before);
 
     expect((await publishEverything(harness.db, publisher)).published).toBe(1);
-    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.header.get('Stream-Id') === streamId);
+    const stored = await messagesOf(harness, [streamId]);
     expect(stored).toHaveLength(1);
   }, 30_000);
 });

@@ -96,7 +96,10 @@ function validate(request: LeaseRequest): void {
     throw new LeaseRequestError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${partitions}`);
   }
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new LeaseRequestError(`ttlMs must be positive, got ${ttlMs}`);
-  if (!group || !holder) throw new LeaseRequestError('a lease needs a group and a holder');
+  // Both are stored as text: a NUL would fail the statement with PostgreSQL's untyped encoding error.
+  if (!group || group.includes('\u0000') || !isHolderName(holder)) {
+    throw new LeaseRequestError('a lease needs a group and a holder, each non-empty text without a NUL');
+  }
 }
 
 /** A lease as acquired: whose lease it replaced, when that holder's time ran out before it gave the partition back. */

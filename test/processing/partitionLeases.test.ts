@@ -206,4 +206,12 @@ describe('partition leases', () => {
     await expect(acquirePartitionLease(db, { group: 'g', partitions: 2, holder: 'h', ttlMs: 0 })).rejects.toBeInstanceOf(LeaseRequestError);
     expect(await listPartitionLeases(db, 'g')).toEqual([]);
   });
+
+  it('refuses a holder or group PostgreSQL cannot store, or that is empty, with a LeaseRequestError and no rows', async () => {
+    for (const [group, holder] of [['g', ''], ['g', 'h\u0000'], ['', 'h'], ['g\u0000', 'h']] as const) {
+      const request = acquirePartitionLease(db, { group, partitions: 2, holder, ttlMs: 1_000 });
+      await expect(request, JSON.stringify([group, holder])).rejects.toThrow(LeaseRequestError);
+    }
+    expect(await listPartitionLeases(db, 'g')).toEqual([]);
+  });
 });

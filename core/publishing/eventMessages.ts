@@ -1,7 +1,6 @@
 import type { Queryable } from '../db';
 import { checkpointAfterPage, type Checkpoint } from '../eventstore';
-import { NO_UPCASTING } from '../eventstore';
-import { eventFeedSource, type FeedSource } from '../processing';
+import type { FeedSource } from '../processing';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
 export interface EventMessage {
@@ -67,12 +66,14 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
 // moves the checkpoint past what other partitions hold. Whether anything is settled
 // already is asked once per page, in the page's own snapshot (an initplan): a
 // message parked by another instance since this run began is skipped too.
-const PAGE_SQL = `
-  SELECT ${MESSAGE_COLUMNS},
+const SETTLED_BEFORE = `
     CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id AND pm.source = 'events')
-      ELSE false END AS settled_before
+      ELSE false END AS settled_before`;
+
+const PAGE_SQL = `
+  SELECT ${MESSAGE_COLUMNS}, ${SETTLED_BEFORE}
   FROM read_feed_page_with_head($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer,
                                 NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
   ORDER BY e.ordinality`;
@@ -127,8 +128,24 @@ export async function eventMessagesById(db: Queryable, eventIds: readonly string
   return rows.map(toMessage);
 }
 
-// Lag is the feed's: events of the partition past the checkpoint, whatever their type.
-const plainFeed = eventFeedSource({ upcaster: NO_UPCASTING });
+// Counts (up to a limit) the events of a partition past its checkpoint that wait to be
+// published: private ones too (routing is code, not data), but not those settled before,
+// which the publisher skips. A message parked behind one still waiting is past the
+// checkpoint, and counted as parked. Read as the feed's own lag is (eventFeedSource):
+// every committed event, also those the horizon still holds back.
+const LAG_SQL = `
+  SELECT count(*)::int AS walked, count(*) FILTER (WHERE NOT w.settled_before)::int AS items,
+    coalesce(extract(epoch FROM statement_timestamp() - min(w.recorded_at) FILTER (WHERE NOT w.settled_before)), 0)::float8 AS oldest_age_seconds
+  FROM (
+    SELECT e.recorded_at, ${SETTLED_BEFORE}
+    FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, NULL, NULL, $4::integer, $5::integer) AS e) AS w`;
+
+const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition, limit }) => {
+  const params = [after.txId.toString(), after.position.toString(), limit + 1, partition.count, partition.index];
+  const { rows } = await db.query<{ walked: number; items: number; oldest_age_seconds: number }>(LAG_SQL, params);
+  const walked = rows[0]?.walked ?? 0;
+  return { items: Math.min(rows[0]?.items ?? 0, limit), capped: walked > limit, oldestAgeSeconds: Math.max(0, rows[0]?.oldest_age_seconds ?? 0) };
+};
 
 /**
  * The events feed as the publisher reads it, split by stream. While rows the
@@ -156,6 +173,6 @@ export function eventMessages(): FeedSource<EventMessage> {
     },
     positionOf: (message) => ({ txId: message.txId, position: message.position }),
     idOf: (message) => message.eventId,
-    lag: (db, request) => plainFeed.lag(db, request),
+    lag: eventLag,
   };
 }

@@ -39,11 +39,13 @@ const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
 // oldest, in the page's order. Every committed message counts, also those the page
 // still holds back behind a transaction open elsewhere: they are waiting as much as the rest.
+// A message parked behind one still waiting is past the checkpoint too, and counted as parked.
 const LAG_SQL = `
   SELECT count(*)::int AS items, coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at)), 0)::float8 AS oldest_age_seconds
   FROM (
     SELECT o.created_at FROM outbox o
     WHERE o.published_at IS NULL AND o.parked_at IS NULL
+      AND NOT EXISTS (SELECT FROM parked_messages p WHERE p.message_id = o.message_id AND p.source = 'outbox')
       AND (o.tx_id, o.id) > ($1::xid8, $2::bigint)
       AND stream_partition(o.ordering_key, $4::integer) = $5::integer
     ORDER BY o.tx_id, o.id
@@ -94,7 +96,7 @@ async function parkedAmong(db: Queryable, messageIds: readonly string[]): Promis
   return new Set(rows.map((row) => row.message_id));
 }
 
-/** What an outbox partition has past its checkpoint, parked messages included. */
+/** What an outbox partition has past its checkpoint and waits to be published. */
 const outboxLag: FeedSource<OutboxMessage>['lag'] = async (db, { after, partition, limit }) => {
   const params = [after.txId.toString(), after.position.toString(), limit + 1, partition.count, partition.index];
   const { rows } = await db.query<{ items: number; oldest_age_seconds: number }>(LAG_SQL, params);

@@ -1,15 +1,22 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Db, Queryable, QueryOptions } from '../../core/db';
-import { readPublishingStatus } from '../../core/publishing';
+import { eventRouting, readPublishingStatus } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { uniqueStreamId } from '../support/fixtures';
+import { opened as accountOpened, uniqueStreamId } from '../support/fixtures';
+import { deleteJetStream } from '../support/natsTesting';
 import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
-const opened: PublishingHarness[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const harness of opened.splice(0)) await harness.close();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+async function harness(): Promise<PublishingHarness> {
+  const started = await startPublishingHarness();
+  cleanups.push(() => started.close());
+  return started;
+}
 
 /** A Db that runs `meanwhile` right after its first statement that reads (a `SET` does not). */
 function afterFirstRead(db: Db, meanwhile: () => Promise<void>): Db {
@@ -29,8 +36,7 @@ function afterFirstRead(db: Db, meanwhile: () => Promise<void>): Db {
 
 describe('the publishing status', () => {
   it('is one reading: a message parked while the status is read counts once, as waiting or as parked', async () => {
-    const h = await startPublishingHarness();
-    opened.push(h);
+    const h = await harness();
     const jsm = await jetstreamManager(h.nc);
     await jsm.streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_msg_size: 1024 });
     await h.store.appendToStream({
@@ -52,5 +58,34 @@ describe('the publishing status', () => {
     expect(parkedMeanwhile).toBe(1);
     expect(status.events.backlog + status.parked).toBe(1);
     expect(await readPublishingStatus(h.db)).toMatchObject({ events: { backlog: 0 }, parked: 1 });
+  });
+
+  it('given a message parked behind one still waiting, counts it once: as parked, not in the backlog', async () => {
+    const h = await harness();
+    // A full stream that discards new messages holds the partition's checkpoint before the parked message.
+    const fullStream = `${h.streamName}_FULL`;
+    const fullSubject = `${h.subjectPrefix}full.notices`;
+    await (await jetstreamManager(h.nc)).streams.add({ name: fullStream, subjects: [fullSubject], max_msgs: 1, discard: DiscardPolicy.New });
+    cleanups.push(() => deleteJetStream(h.nc, fullStream));
+    await jetstream(h.nc).publish(fullSubject, 'filler');
+    const nowhere = `nowhere${h.subjectPrefix}.notices`;
+    const held = uniqueStreamId();
+    const refused = uniqueStreamId();
+    const subjectOf = (streamId: string) => (streamId === held ? fullSubject : nowhere);
+    for (const streamId of [held, refused]) {
+      const messages = [{ subject: subjectOf(streamId), body: { streamId }, orderingKey: streamId }];
+      await h.store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [accountOpened()], messages });
+    }
+    await untilFeedHorizonPasses(h.db);
+
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => subjectOf(event.streamId) });
+    const publisher = h.publisher({ routing, partitions: 1, publishTimeoutMs: 500, retryBackoff: { baseMs: 20, maxMs: 50 } });
+    const report = await publisher.run({ deadline: Date.now() + 2_000 });
+
+    expect(report).toMatchObject({ published: 0, parked: 2 });
+    const status = await readPublishingStatus(h.db);
+    expect(status).toMatchObject({ events: { backlog: 1 }, outbox: { backlog: 1 }, parked: 2 });
+    expect(status.events.partitions).toMatchObject([{ lagItems: 1 }]);
+    expect(status.outbox.partitions).toMatchObject([{ lagItems: 1 }]);
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type QueryOptions, type Queryable } from '../../core/db';
 import { ProcessorDefinitionError } from '../../core/processing';
 import { addMetricsSink } from '../../core/observability';
@@ -8,23 +8,14 @@ import { eventRouting, listParkedMessages, parkMessages, readPublishingStatus, r
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, sleep, uniqueStreamId, withdrawn } from '../support/fixtures';
 import { deleteJetStream, readStoredMessages } from '../support/natsTesting';
-import { publishEverything, silentSubscriber, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { cleanedUpAfterEach, publishEverything, type PublishingHarness, silentSubscriber } from './publishingHarness';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function harness(): Promise<PublishingHarness> {
-  const started = await startPublishingHarness();
-  cleanups.push(() => started.close());
-  return started;
-}
+const { defer, harness } = cleanedUpAfterEach();
 
 /** A pool of its own, a gate that holds statements until released, and a signal for when the first was held. */
 function gatedPool(url: string) {
   const pool = createPgDb({ connectionString: url, max: 3 });
-  cleanups.push(() => pool.close());
+  defer(() => pool.close());
   let reach!: () => void;
   let release!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
@@ -59,7 +50,7 @@ function pausedAfter(url: string, match: (text: string) => boolean): { db: Db; r
 function countedMetrics(): Record<string, number> {
   const counted: Record<string, number> = {};
   const remove = addMetricsSink({ count: (name, value) => void (counted[name] = (counted[name] ?? 0) + value), observe: () => undefined, gauge: () => undefined });
-  cleanups.push(() => {
+  defer(() => {
     remove();
     return Promise.resolve();
   });
@@ -70,7 +61,7 @@ function countedMetrics(): Record<string, number> {
 async function sideStream(h: PublishingHarness, subject: string): Promise<() => Promise<string[]>> {
   const name = `${h.streamName}_SIDE`;
   await (await jetstreamManager(h.nc)).streams.add({ name, subjects: [subject] });
-  cleanups.push(() => deleteJetStream(h.nc, name));
+  defer(() => deleteJetStream(h.nc, name));
   return async () => (await readStoredMessages(h.nc, name)).map((message) => message.header.get('Nats-Msg-Id'));
 }
 
@@ -99,7 +90,7 @@ describe('a parked message across publisher instances', () => {
     const fullStream = `${h.streamName}_FULL`;
     const fullSubject = `${h.subjectPrefix}full.notices`;
     await jsm.streams.add({ name: fullStream, subjects: [fullSubject], max_msgs: 1, discard: DiscardPolicy.New });
-    cleanups.push(() => deleteJetStream(h.nc, fullStream));
+    defer(() => deleteJetStream(h.nc, fullStream));
     await jetstream(h.nc).publish(fullSubject, 'filler');
     const nowhere = `nowhere${h.subjectPrefix}.withdrawn`;
     const deliveries = await silentSubscriber(h, nowhere);
@@ -199,7 +190,7 @@ describe('a parked message across publisher instances', () => {
     // Fixed: a stream now captures the subject, and a person requeues the message.
     const capturing = `${h.streamName}_FIX`;
     await (await jetstreamManager(h.nc)).streams.add({ name: capturing, subjects: [`unrouted${h.subjectPrefix}.>`] });
-    cleanups.push(() => deleteJetStream(h.nc, capturing));
+    defer(() => deleteJetStream(h.nc, capturing));
     expect(await requeueParkedMessage(h.db, parked?.messageId ?? '')).toBe(true);
 
     await expect(h.publisher({ routing, partitions: 2 }).run({ deadline: Date.now() + 3_000 })).rejects.toBeInstanceOf(ProcessorDefinitionError);

@@ -1,6 +1,6 @@
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { expect, onTestFinished } from 'vitest';
+import { afterEach, expect, onTestFinished } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, type EventStore, type EventStoreOptions } from '../../core/eventstore';
 import { createPublisher, readPublishingStatus, type Publisher, type PublisherOptions, type PublisherRunReport } from '../../core/publishing';
@@ -197,4 +197,25 @@ export async function silentSubscriber(harness: PublishingHarness, subject: stri
   });
   await harness.nc.flush();
   return received;
+}
+
+/**
+ * For a spec file: `defer` registers a cleanup, run after the spec that
+ * registered it, the last registered first; `harness` starts a harness closed
+ * the same way, after the spec's own cleanups.
+ */
+export function cleanedUpAfterEach(): { defer: (cleanup: () => Promise<unknown>) => void; harness: () => Promise<PublishingHarness> } {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const defer = (cleanup: () => Promise<unknown>) => void cleanups.push(cleanup);
+  return {
+    defer,
+    harness: async () => {
+      const started = await startPublishingHarness();
+      defer(() => started.close());
+      return started;
+    },
+  };
 }

@@ -1,22 +1,13 @@
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db, Queryable, QueryOptions } from '../../core/db';
 import { eventRouting, readPublishingStatus } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened as accountOpened, uniqueStreamId } from '../support/fixtures';
 import { deleteJetStream } from '../support/natsTesting';
-import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { cleanedUpAfterEach, publishEverything } from './publishingHarness';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function harness(): Promise<PublishingHarness> {
-  const started = await startPublishingHarness();
-  cleanups.push(() => started.close());
-  return started;
-}
+const { defer, harness } = cleanedUpAfterEach();
 
 /** A Db that runs `meanwhile` right after its first statement that reads (a `SET` does not). */
 function afterFirstRead(db: Db, meanwhile: () => Promise<void>): Db {
@@ -66,7 +57,7 @@ describe('the publishing status', () => {
     const fullStream = `${h.streamName}_FULL`;
     const fullSubject = `${h.subjectPrefix}full.notices`;
     await (await jetstreamManager(h.nc)).streams.add({ name: fullStream, subjects: [fullSubject], max_msgs: 1, discard: DiscardPolicy.New });
-    cleanups.push(() => deleteJetStream(h.nc, fullStream));
+    defer(() => deleteJetStream(h.nc, fullStream));
     await jetstream(h.nc).publish(fullSubject, 'filler');
     const nowhere = `nowhere${h.subjectPrefix}.notices`;
     const held = uniqueStreamId();

@@ -125,9 +125,10 @@ export async function requeueParkedMessage(db: Queryable, messageId: string, sou
   return rowCount > 0;
 }
 
-// Whole keys, the key requeued first first, and a key's messages in the order they were
-// first sent (feed or outbox order): a limit that cuts a key leaves its later messages,
-// never an earlier one, for the next run. Only those behind their partition's checkpoint
+// Whole keys, the key requeued first first (or read by a turn and left waiting: it goes
+// behind the keys requeued since, see markRequeueTurn), and a key's messages in the order
+// they were first sent (feed or outbox order): a limit that cuts a key leaves its later
+// messages, never an earlier one, for the next run. Only those behind their partition's checkpoint
 // in their own publisher ($2 for events, $3 for the outbox): one still ahead of it (an
 // event the old outbox had parked, moved over by migration 0014; one whose batch has not
 // stored its checkpoint yet) would be sent again by that publisher once unparked, outside
@@ -142,7 +143,7 @@ const REQUEUED_SQL = `
   JOIN processor_partitions c ON c.processor = f.name AND c.partition = stream_partition(p.ordering_key, f.partitions)
   WHERE p.requeued_at IS NOT NULL
     AND (coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position)
-  ORDER BY min(p.requeued_at) OVER (PARTITION BY p.source, p.ordering_key), p.source, p.ordering_key,
+  ORDER BY min(greatest(p.requeued_at, p.requeue_turn_at)) OVER (PARTITION BY p.source, p.ordering_key), p.source, p.ordering_key,
     coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)
   LIMIT $1`;
 
@@ -156,6 +157,21 @@ export interface RequeuedMessages {
 export async function requeuedMessages(db: Queryable, limit: number, publishers: { events: string; outbox: string }): Promise<RequeuedMessages> {
   const { rows } = await db.query<ParkedRow & { read_at: string }>(REQUEUED_SQL, [limit, publishers.events, publishers.outbox]);
   return { messages: rows.map(toParked), readAt: rows[0]?.read_at ?? null };
+}
+
+/**
+ * The keys a requeue turn read go behind every key requeued since: what a passing
+ * refusal keeps waiting must not come first in every turn, and hold back the
+ * messages requeued after it for as long as the refusal lasts.
+ */
+export async function markRequeueTurn(db: Queryable, read: readonly ParkedMessage[]): Promise<void> {
+  if (read.length === 0) return;
+  await db.query(
+    `UPDATE parked_messages p SET requeue_turn_at = statement_timestamp()
+     FROM unnest($1::text[], $2::text[]) AS k(source, ordering_key)
+     WHERE p.source = k.source AND p.ordering_key = k.ordering_key AND p.requeued_at IS NOT NULL`,
+    [read.map((message) => message.source), read.map((message) => message.orderingKey)],
+  );
 }
 
 /** Requeued messages of one source JetStream has now stored: they are no longer parked. */

@@ -1,6 +1,6 @@
 import { acquirePartitionLease, fencedWrites, PartitionLeaseLostError, releasePartitionLease, type PartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
-import { requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
+import { markRequeueTurn, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
 import { publishBatch, sendOrPark, type PublishedBatch, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
@@ -87,5 +87,6 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, source, [...outcome.published]);
   }
+  await markRequeueTurn(session.db, parked);
   return sent;
 }

@@ -8,7 +8,16 @@ export { ensurePublishStream, type PublishStreamConfig } from './jetStreamStream
 export { readPublishingStatus, type PublishingStatus, type BacklogStatus } from './publishingStatus';
 export { heldBackPartitions, type HeldBackPartition } from './heldBackPartitions';
 export { deleteOldProcessedMessages } from './processedMessagesRetention';
-export { listParkedMessages, parkMessages, requeueParkedMessage, type ParkedMessage, type ParkedSource, type Parking } from './parkedMessages';
+export {
+  listParkedMessages,
+  MAX_PARKED_PAGE,
+  ParkedListRequestError,
+  parkMessages,
+  requeueParkedMessage,
+  type ParkedMessage,
+  type ParkedSource,
+  type Parking,
+} from './parkedMessages';
 export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 export { OUTBOX_CLEANUP_MAX_MS, type OutboxRetention } from './outboxCleanup';
 export type { PublishMessage } from './PublishMessage';

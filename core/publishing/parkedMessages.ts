@@ -1,5 +1,6 @@
 import { exactTimestampText, type Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
+import * as z from '../schema';
 
 /** Which publisher processor a parked message came from: a stored event, or an integration message of the outbox. */
 export type ParkedSource = 'events' | 'outbox';
@@ -104,8 +105,33 @@ const LIST_PARKED_SQL = `
   WHERE $2::timestamptz IS NULL OR (parked_at, message_id, source) > ($2, $3::uuid, $4::text)
   ORDER BY parked_at, message_id, source LIMIT $1`;
 
-/** Parked messages, oldest first, `limit` of them after `after` (the position of the previous page's last). */
+/** The most parked messages one page lists. */
+export const MAX_PARKED_PAGE = 10_000;
+
+const ListParkedOptions = z.object({
+  limit: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_PARKED_PAGE))),
+  after: z.optional(
+    z.object({
+      parkedAt: z.iso.datetime(),
+      messageId: z.string().check(z.refine(isUuid, 'must be a UUID')),
+      source: z.enum(['events', 'outbox']),
+    }),
+  ),
+});
+
+/** A page of the parked list asked for with a limit or a position it cannot have: nothing is read. */
+export class ParkedListRequestError extends Error {
+  readonly code = 'INVALID_PARKED_LIST_REQUEST';
+  constructor(readonly reason: string) {
+    super(`The parked list cannot be read so: ${reason}`);
+    this.name = 'ParkedListRequestError';
+  }
+}
+
+/** Parked messages, oldest first, `limit` of them (100 unless given) after `after` (the position of the previous page's last). */
 export async function listParkedMessages(db: Queryable, options: { limit?: number; after?: ParkedPosition } = {}): Promise<ListedParkedMessage[]> {
+  const parsed = ListParkedOptions.safeParse(options);
+  if (!parsed.success) throw new ParkedListRequestError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   const { after } = options;
   const { rows } = await db.query<ParkedRow & { parked_at_exact: string }>(LIST_PARKED_SQL, [options.limit ?? 100, after?.parkedAt ?? null, after?.messageId ?? null, after?.source ?? null]);
   return rows.map((row) => ({ ...toParked(row), position: { parkedAt: row.parked_at_exact, messageId: row.message_id, source: row.source } }));

@@ -3,6 +3,7 @@ import { MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent }
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
+import { ProcessorDefinitionError } from './processorRecords';
 
 export interface EventFeedSourceOptions {
   upcaster: EventUpcaster;
@@ -53,6 +54,11 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
 
 /** The global feed as a feed processor's source: read from a checkpoint, below the horizon, never skipping an event. */
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
+  // An empty list reads nothing: every batch would move the checkpoint past the events
+  // unread, lost to the processor for good. (An unset setting split into a list, say.)
+  for (const filter of ['eventTypes', 'streamTypes'] as const) {
+    if (options[filter]?.length === 0) throw new ProcessorDefinitionError(`a feed source's ${filter} must name at least one type, or be left out to read all`);
+  }
   const { partitionKey } = options;
   const upcaster = guarded(options.upcaster);
   // The event's partition by its key, null for none. A key that is not text at run time

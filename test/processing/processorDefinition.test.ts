@@ -17,6 +17,12 @@ const base = (overrides: Partial<FeedProcessor<RecordedEvent>>): FeedProcessor<R
 });
 
 describe('a processor’s definition', () => {
+  it('is refused with a feed source filtered to no event type or no stream type, which would read nothing and pass every event by', () => {
+    for (const filter of [{ eventTypes: [] }, { streamTypes: [] }]) {
+      expect(() => eventFeedSource({ upcaster: NO_UPCASTING, ...filter }), JSON.stringify(filter)).toThrow(ProcessorDefinitionError);
+    }
+  });
+
   it('is refused with a batch size that is not a whole number from 1 to a PostgreSQL integer’s maximum, before anything is registered or leased', async () => {
     for (const batchSize of [0, -5, 2.5, Number.NaN, 2 ** 31]) {
       const name = `bad_batch_${String(batchSize)}`;

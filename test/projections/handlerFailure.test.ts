@@ -187,6 +187,17 @@ describe('a handler whose error says more than usual', () => {
       new ProcessorDefinitionError('the projector: failurePolicy.maxAttempts must be a whole number of at least 1, or Infinity, not 2.5'),
     );
   });
+
+  it('cannot run under a holder that is empty or holds a NUL, or to a deadline that is no time: refused before the projection is registered', async () => {
+    const { db } = context();
+    for (const holder of ['', 'projector\u0000']) {
+      expect(() => createProjector({ db, projections: [recordingProjection({ name: 'bad_holder' })], holder }), JSON.stringify(holder)).toThrow(ProcessorDefinitionError);
+    }
+    const projector = createProjector({ db, projections: [recordingProjection({ name: 'bad_deadline' })] });
+    await expect(projector.runUntilCaughtUp({ deadline: Number.NaN })).rejects.toThrow(ProcessorDefinitionError);
+    const { rows } = await db.query("SELECT name FROM projection_generations WHERE name IN ('bad_holder', 'bad_deadline')");
+    expect(rows).toEqual([]);
+  });
 });
 
 describe('a handler that has failed for a day under a policy that never gives up', () => {

@@ -1,4 +1,4 @@
-import type { Db } from '../db';
+import { asDatabaseError, type Db, type Queryable } from '../db';
 import type { EventUpcaster } from '../eventstore';
 import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
 import type { Projection } from './defineProjection';
@@ -30,13 +30,14 @@ const SWITCH_CATCH_UP_BATCHES = 10;
 /**
  * Switches reads to a building generation, in one transaction, only once it
  * is caught up at that moment: a build that reached the head once and fell
- * behind since would make reads step back in time. The transaction fences the
- * serving generation's lease holders (no batch of theirs commits after it),
- * then locks the build's partitions and applies what arrived since the
- * build's last batch (a few batches at most; more, and it rolls back, the
- * fence too, and gives up until the next run), so writers that never pause do not hold the switch off. Every
- * partition must be running. No switch starts, and no batch of one, at or
- * after `deadline` (epoch ms): it rolls back and gives up. The old generation
+ * behind since would make reads step back in time. The transaction locks the
+ * build's partitions, fences the serving generation's lease holders (no batch
+ * of theirs commits after it), then applies what arrived since the build's
+ * last batch (a few batches at most; more, and it rolls back, the fence too,
+ * and gives up until the next run), so writers that never pause do not hold
+ * the switch off. Every partition must be running. No switch starts, no batch
+ * of one, and no wait of one for a lock goes on, at or after `deadline` (epoch
+ * ms): it rolls back and gives up. The old generation
  * is retired (its tables stay for a later build to drop). Returns whether this
  * call made the switch.
  */
@@ -52,6 +53,7 @@ export async function activateIfCaughtUp(
   const { handler } = processor;
   if (handler.mode !== 'transactional' || Date.now() >= deadline) return false;
   const switching = db.transaction(async (tx) => {
+    await waitForLocksUntil(tx, deadline);
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
     if (rows[0]?.status !== 'building') return false;
@@ -59,15 +61,19 @@ export async function activateIfCaughtUp(
     // the switch itself once done; a holder that died in one left a batch that is the
     // failure policy's to retry and count once the lease runs out, not the switch's to run.
     if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return false;
-    // First the serving generation, then the build: what the serving one applied before
-    // it was fenced, the build's reads below see too (the horizon only moves forward).
+    // The build's partitions first: another instance's build batch under way ends before the
+    // serving generation is fenced, which would otherwise stand still while the switch waits.
+    await waitForLocksUntil(tx, deadline);
+    await lockAllPartitions(tx, processor.name);
+    // Then the serving generation: what it applied before it was fenced, the build's reads
+    // below see too (they come after the fence, and the horizon only moves forward).
     const { rows: serving } = await tx.query<{ generation: number; partitions: number }>(ACTIVE_SQL, [projection.name]);
     const leases = serving.map((old) => ({ group: processorNameOf(projection.name, old.generation), partitions: old.partitions }));
     // A generation that never ran has no lease rows yet, and nothing to fence: made here, a
     // first acquirer waits on them until the switch commits, then finds the generation retired.
     for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
+    await waitForLocksUntil(tx, deadline);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
-    await lockAllPartitions(tx, processor.name);
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }
@@ -76,10 +82,25 @@ export async function activateIfCaughtUp(
     return true;
   });
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
+  // So does a lock still held by another at the deadline.
   return switching.catch((error: unknown) => {
-    if (error instanceof BatchItemError || error instanceof SwitchGivenUp) return false;
+    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || asDatabaseError(error)?.code === LOCK_NOT_AVAILABLE) return false;
     throw error;
   });
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/**
+ * Before each of the switch's waits (for the projection's lock, for the build's
+ * batches under way, then for the serving generation's): the wait ends at the
+ * deadline, and the switch with it, rolled back, until a later run.
+ */
+async function waitForLocksUntil(tx: Queryable, deadline: number): Promise<void> {
+  if (deadline === Number.POSITIVE_INFINITY) return;
+  const remainingMs = Math.ceil(deadline - Date.now());
+  if (remainingMs <= 0) throw new SwitchGivenUp();
+  await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${remainingMs}ms`]);
 }
 
 /** Rolls back a switch that gives up, fence and all: the serving generation's holders keep their leases. */

@@ -151,7 +151,7 @@ export async function requeueParkedMessage(db: Queryable, messageId: string, sou
   return rowCount > 0;
 }
 
-// Whole keys, the key requeued first first (or read by a turn and left waiting: it goes
+// Whole keys, the key requeued first first (or read by a page and left waiting: it goes
 // behind the keys requeued since, see markRequeueTurn), and a key's messages in the order
 // they were first sent (feed or outbox order): a limit that cuts a key leaves its later
 // messages, never an earlier one, for the next run. Only those behind their partition's checkpoint
@@ -186,7 +186,7 @@ export async function requeuedMessages(db: Queryable, limit: number, publishers:
 }
 
 /**
- * The keys a requeue turn read go behind every key requeued since: what a passing
+ * The keys a page of requeued messages held go behind every key requeued since: what a passing
  * refusal keeps waiting must not come first in every turn, and hold back the
  * messages requeued after it for as long as the refusal lasts.
  */

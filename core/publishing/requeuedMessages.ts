@@ -5,7 +5,9 @@ import { publishBatch, sendOrPark, type PublishedBatch, type PublishingSession }
 import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
-const REQUEUED_PER_RUN = 100;
+// A run sends requeued messages a page at a time, before the feed's, at most ten pages.
+const REQUEUED_PER_PAGE = 100;
+const REQUEUED_PAGES_PER_RUN = 10;
 const PUBLISHERS = { events: EVENTS_PUBLISHER, outbox: OUTBOX_PUBLISHER };
 
 interface OutboxRow {
@@ -65,9 +67,26 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
 }
 
 async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<number> {
-  // Read again under the lease: another instance may have sent them since.
-  const { messages: parked, readAt } = await requeuedMessages(session.db, REQUEUED_PER_RUN, PUBLISHERS);
-  if (parked.length === 0) return 0;
+  let sent = 0;
+  const read = new Set<string>();
+  // Page after page: the keys a page read go behind the others, so the next page holds
+  // keys this turn has not read, until none is left (or only one requeued since).
+  for (let page = 0; page < REQUEUED_PAGES_PER_RUN && Date.now() < deadline; page++) {
+    // Read again under the lease: another instance may have sent them since.
+    const { messages, readAt } = await requeuedMessages(session.db, REQUEUED_PER_PAGE, PUBLISHERS);
+    const unread = messages.filter((message) => !read.has(keyOf(message)));
+    if (unread.length === 0) break;
+    const turn = await sendPage(session, lease, deadline, unread, readAt);
+    sent += turn.sent;
+    if (turn.leaseLost) break;
+    for (const message of unread) read.add(keyOf(message));
+  }
+  return sent;
+}
+
+const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
+
+async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], readAt: string | null): Promise<{ sent: number; leaseLost: boolean }> {
   let sent = 0;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {
@@ -81,12 +100,12 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
       outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesReadAt: readAt, fenced: fencedWrites(session.db, lease) });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.
-      if (error instanceof PartitionLeaseLostError) return sent + session.tally.report.published - before;
+      if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, leaseLost: true };
       throw error;
     }
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, source, [...outcome.published]);
   }
   await markRequeueTurn(session.db, parked);
-  return sent;
+  return { sent, leaseLost: false };
 }

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
-import { advanceCheckpoint, lockPartition, ProcessorDefinitionError } from './processorRecords';
+import { advanceCheckpoint, lockPartition } from './processorRecords';
+import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 import { isDeadline } from './processorRunChecks';
 
 /**

@@ -3,7 +3,7 @@ import { MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent }
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
-import { ProcessorDefinitionError } from './processorRecords';
+import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 
 export interface EventFeedSourceOptions {
   upcaster: EventUpcaster;

@@ -20,7 +20,8 @@ export {
   type ProcessorLag,
   type PartitionLag,
 } from './processorStatus';
-export { registerProcessor, resumeProcessors, stopProcessor, lockAllPartitions, ProcessorDefinitionError } from './processorRecords';
+export { registerProcessor, resumeProcessors, stopProcessor, lockAllPartitions } from './processorRecords';
+export { ProcessorDefinitionError } from './ProcessorDefinitionError';
 export {
   acquirePartitionLease,
   anyPartitionHeldOutsideABatch,

@@ -3,7 +3,7 @@ import type { Backoff } from './drainPartition';
 import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
 import { isHolderName, isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
-import { ProcessorDefinitionError } from './processorRecords';
+import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;
@@ -16,6 +16,13 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A run's deadline: epoch ms, or Infinity. NaN (an unset variable added to now) would end a run before its first lease, silently. */
 export const isDeadline = (deadline: number): boolean => typeof deadline === 'number' && !Number.isNaN(deadline);
+
+/** Why a processor's name cannot be stored, naming it; undefined when it can. */
+export function processorNameProblem(name: string): string | undefined {
+  // Counted in characters, as the column's CHECK counts them, not UTF-16 units.
+  const storable = typeof name === 'string' && name.length >= 1 && Array.from(name).length <= MAX_NAME_LENGTH && !name.includes('\u0000');
+  return storable ? undefined : `${name}: the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`;
+}
 
 const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
 
@@ -68,10 +75,8 @@ export function checkProcessorRun(
   const refuse = (problem: string): never => {
     throw new ProcessorDefinitionError(`${name}: ${problem}`);
   };
-  // Counted in characters, as the column's CHECK counts them, not UTF-16 units.
-  if (typeof name !== 'string' || name.length < 1 || Array.from(name).length > MAX_NAME_LENGTH || name.includes('\u0000')) {
-    refuse(`the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
-  }
+  const nameProblem = processorNameProblem(name);
+  if (nameProblem) throw new ProcessorDefinitionError(nameProblem);
   if (!isPartitionCount(partitions)) refuse(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
   const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);

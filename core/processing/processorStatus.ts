@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { formatCheckpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
-import { ProcessorDefinitionError } from './processorRecords';
+import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 
 /** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
 export const LAG_COUNT_LIMIT = 10_000;

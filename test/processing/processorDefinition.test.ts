@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, getProcessorLag, ProcessorDefinitionError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { eventFeedSource, getProcessorLag, ProcessorDefinitionError, registerProcessor, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(2);
@@ -17,6 +17,14 @@ const base = (overrides: Partial<FeedProcessor<RecordedEvent>>): FeedProcessor<R
 });
 
 describe('a processor’s definition', () => {
+  it('is refused at registration with a partition count or a name the records cannot hold, writing nothing', async () => {
+    for (const [name, partitions] of [['zero_partitions', 0], ['fractional_partitions', 2.5], ['', 1], ['with\u0000nul', 1]] as const) {
+      await expect(registerProcessor(db(), name, partitions), JSON.stringify([name, partitions])).rejects.toThrow(ProcessorDefinitionError);
+    }
+    const { rows } = await db().query("SELECT name FROM feed_processors WHERE name IN ('zero_partitions', 'fractional_partitions', '')");
+    expect(rows).toEqual([]);
+  });
+
   it('is refused with a feed source filtered to no event type or no stream type, which would read nothing and pass every event by', () => {
     for (const filter of [{ eventTypes: [] }, { streamTypes: [] }]) {
       expect(() => eventFeedSource({ upcaster: NO_UPCASTING, ...filter }), JSON.stringify(filter)).toThrow(ProcessorDefinitionError);

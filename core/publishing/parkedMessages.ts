@@ -186,9 +186,10 @@ export async function requeuedMessages(db: Queryable, limit: number, publishers:
 }
 
 /**
- * The keys a page of requeued messages held go behind every key requeued since: what a passing
- * refusal keeps waiting must not come first in every turn, and hold back the
- * messages requeued after it for as long as the refusal lasts.
+ * The keys a page of requeued messages held go behind every key requeued
+ * since: what a passing refusal keeps waiting must not come first in every
+ * page, and hold back the messages requeued after it for as long as the
+ * refusal lasts.
  */
 export async function markRequeueTurn(db: Queryable, read: readonly ParkedMessage[]): Promise<void> {
   if (read.length === 0) return;

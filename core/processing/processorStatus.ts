@@ -77,7 +77,8 @@ export async function getProcessorStatus<Item>(
       checkpoint: formatCheckpoint(after),
       state: row.state,
       stopped: row.stopped,
-      caughtUp: lag.items === 0,
+      // Capped with nothing counted: the source walked past items it skips, and stopped short of the rest.
+      caughtUp: lag.items === 0 && !lag.capped,
       everCaughtUp: row.caught_up,
       lagItems: lag.items,
       lagCapped: lag.capped,

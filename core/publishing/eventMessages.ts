@@ -128,23 +128,54 @@ export async function eventMessagesById(db: Queryable, eventIds: readonly string
   return rows.map(toMessage);
 }
 
-// Counts (up to a limit) the events of a partition past its checkpoint that wait to be
-// published: private ones too (routing is code, not data), but not those settled before,
-// which the publisher skips. A message parked behind one still waiting is past the
-// checkpoint, and counted as parked. Read as the feed's own lag is (eventFeedSource):
-// every committed event, also those the horizon still holds back.
-const LAG_SQL = `
+// One walk of what waits in a partition past a position: the events of the partition
+// published or parked already are walked but not counted (see eventLag). Read as the
+// feed's own lag is (eventFeedSource): every committed event, also those the horizon
+// still holds back, in the feed's order, through its pinned walk.
+const LAG_WALK_SQL = `
   SELECT count(*)::int AS walked, count(*) FILTER (WHERE NOT w.settled_before)::int AS items,
-    coalesce(extract(epoch FROM statement_timestamp() - min(w.recorded_at) FILTER (WHERE NOT w.settled_before)), 0)::float8 AS oldest_age_seconds
+    coalesce(extract(epoch FROM statement_timestamp() - min(w.recorded_at) FILTER (WHERE NOT w.settled_before)), 0)::float8 AS oldest_age_seconds,
+    (array_agg(w.tx_id::text ORDER BY w.ordinality DESC))[1] AS last_tx,
+    (array_agg(w.global_position::text ORDER BY w.ordinality DESC))[1] AS last_position
   FROM (
-    SELECT e.recorded_at, ${SETTLED_BEFORE}
-    FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, NULL, NULL, $4::integer, $5::integer) AS e) AS w`;
+    SELECT e.tx_id, e.global_position, e.recorded_at, e.ordinality, ${SETTLED_BEFORE}
+    FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, NULL, NULL, $4::integer, $5::integer)
+      WITH ORDINALITY AS e) AS w`;
 
+interface LagWalk {
+  walked: number;
+  items: number;
+  oldest_age_seconds: number;
+  last_tx: string | null;
+  last_position: string | null;
+}
+
+// Settled events are few (parked ones, and those the old outbox published before the
+// upgrade), but a run of them longer than a walk must not hide what waits behind it.
+const MAX_LAG_WALKS = 10;
+
+/**
+ * Counts (up to a limit) the events of a partition past its checkpoint that wait to be
+ * published: private ones too (routing is code, not data), but not those settled
+ * before, which the publisher skips. A message parked behind one still waiting is past
+ * the checkpoint, and counted as parked.
+ */
 const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition, limit }) => {
-  const params = [after.txId.toString(), after.position.toString(), limit + 1, partition.count, partition.index];
-  const { rows } = await db.query<{ walked: number; items: number; oldest_age_seconds: number }>(LAG_SQL, params);
-  const walked = rows[0]?.walked ?? 0;
-  return { items: Math.min(rows[0]?.items ?? 0, limit), capped: walked > limit, oldestAgeSeconds: Math.max(0, rows[0]?.oldest_age_seconds ?? 0) };
+  let position = after;
+  let items = 0;
+  let oldestAgeSeconds = 0;
+  for (let walk = 0; walk < MAX_LAG_WALKS; walk++) {
+    const params = [position.txId.toString(), position.position.toString(), limit + 1, partition.count, partition.index];
+    const { rows } = await db.query<LagWalk>(LAG_WALK_SQL, params);
+    const row = rows[0];
+    items += row?.items ?? 0;
+    oldestAgeSeconds = Math.max(oldestAgeSeconds, row?.oldest_age_seconds ?? 0);
+    const walkedAll = (row?.walked ?? 0) <= limit;
+    if (walkedAll || items > limit || !row?.last_tx || !row.last_position) return { items: Math.min(items, limit), capped: items > limit, oldestAgeSeconds };
+    position = { txId: BigInt(row.last_tx), position: BigInt(row.last_position) };
+  }
+  // Walks of settled events all the way: more may wait past them, uncounted.
+  return { items: Math.min(items, limit), capped: true, oldestAgeSeconds };
 };
 
 /**

@@ -36,8 +36,8 @@ const SWITCH_CATCH_UP_BATCHES = 10;
  * last batch (a few batches at most; more, and it rolls back, the fence too,
  * and gives up until the next run), so writers that never pause do not hold
  * the switch off. Every partition must be running. No switch starts, no batch
- * of one, and no wait of one for a lock goes on, at or after `deadline` (epoch
- * ms): it rolls back and gives up. The old generation
+ * of one, and no statement of one goes on (waiting for a lock, say), at or
+ * after `deadline` (epoch ms): it rolls back and gives up. The old generation
  * is retired (its tables stay for a later build to drop). Returns whether this
  * call made the switch.
  */
@@ -84,23 +84,29 @@ export async function activateIfCaughtUp(
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
   // So does a lock still held by another at the deadline.
   return switching.catch((error: unknown) => {
-    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || asDatabaseError(error)?.code === LOCK_NOT_AVAILABLE) return false;
+    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || AT_THE_DEADLINE.has(asDatabaseError(error)?.code ?? '')) return false;
     throw error;
   });
 }
 
-const LOCK_NOT_AVAILABLE = '55P03';
+// A lock not granted in time (lock_timeout), a statement cut off (statement_timeout).
+const AT_THE_DEADLINE = new Set(['55P03', '57014']);
+// The most either setting takes, in ms: a deadline further off is waited for without a bound.
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Before each of the switch's waits (for the projection's lock, for the build's
- * batches under way, then for the serving generation's): the wait ends at the
- * deadline, and the switch with it, rolled back, until a later run.
+ * batches under way, then for the serving generation's): the statement ends at
+ * the deadline, and the switch with it, rolled back, until a later run. Each
+ * lock a statement waits for has lock_timeout to itself, so the statement as a
+ * whole is bound too; so is what the switch's catch-up runs after the last one.
  */
 async function waitForLocksUntil(tx: Queryable, deadline: number): Promise<void> {
-  if (deadline === Number.POSITIVE_INFINITY) return;
   const remainingMs = Math.ceil(deadline - Date.now());
   if (remainingMs <= 0) throw new SwitchGivenUp();
-  await tx.query("SELECT set_config('lock_timeout', $1, true)", [`${remainingMs}ms`]);
+  if (remainingMs > MAX_TIMEOUT_MS) return;
+  const timeout = `${remainingMs}ms`;
+  await tx.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [timeout]);
 }
 
 /** Rolls back a switch that gives up, fence and all: the serving generation's holders keep their leases. */

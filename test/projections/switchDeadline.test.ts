@@ -1,5 +1,8 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createProjector, registerProjection } from '../../core/projections';
+import { NO_UPCASTING } from '../../core/eventstore';
+import { DEFAULT_FAILURE_POLICY } from '../../core/processing';
+import { activateIfCaughtUp, createProjector, processorNameOf, registerProjection } from '../../core/projections';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, deposited, opened, sleep } from '../support/fixtures';
 import { useProjectionDatabase } from './support/projectionDatabase';
@@ -54,4 +57,47 @@ describe('a switch that finds another instance in a build batch', () => {
     expect(switched.activated).toEqual([]);
     expect(tookMs).toBeLessThan(1_000 + SLOW_BATCH_MS / 2);
   });
+
+  it('gives up at its deadline also when it waits on several build batches, one after another', async () => {
+    const { db, url } = context();
+    const serving = recordingProjection({ name: 'sw_batches', version: 1 });
+    await createProjector({ db, projections: [serving] }).runUntilCaughtUp();
+    const build = recordingProjection({ name: 'sw_batches', version: 2, partitions: 2 });
+    const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
+    // Its processor and partitions registered, by a run that ends before its first batch.
+    await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
+    // Two batches under way, each holding its partition's checkpoint: they end at 0.8 and 1.9 s.
+    const batches = await Promise.all([0, 1].map((partition) => batchHolding(url, processorNameOf('sw_batches', 2), partition)));
+    const startedAt = Date.now();
+    const ends = [setTimeout(() => void batches[0]?.end(), 800), setTimeout(() => void batches[1]?.end(), 1_900)];
+
+    const switched = await activateIfCaughtUp(db, build, generation ?? never(), NO_UPCASTING, DEFAULT_FAILURE_POLICY, startedAt + 1_000);
+    const tookMs = Date.now() - startedAt;
+    for (const end of ends) clearTimeout(end);
+    await Promise.all(batches.map((batch) => batch.end()));
+
+    expect(switched).toBe(false);
+    expect(tookMs).toBeLessThan(1_500);
+  });
+
+  it('switches under a deadline further off than PostgreSQL can wait for a lock (24.8 days)', async () => {
+    const { db } = context();
+    await createProjector({ db, projections: [recordingProjection({ name: 'sw_far', version: 1 })] }).runUntilCaughtUp();
+    const run = await createProjector({ db, projections: [recordingProjection({ name: 'sw_far', version: 2 })] }).runUntilCaughtUp({ deadline: Date.now() + 30 * 24 * 3_600_000 });
+    expect(run.activated).toEqual([{ name: 'sw_far', generation: 2 }]);
+  });
 });
+
+const never = (): never => {
+  throw new Error('the version bump registers a generation to build');
+};
+
+/** A build batch under way on another connection, as it holds its partition's checkpoint row; `end` commits it. */
+async function batchHolding(url: string, processor: string, partition: number): Promise<{ end: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT FROM processor_partitions WHERE processor = $1 AND partition = $2 FOR UPDATE', [processor, partition]);
+  let ended: Promise<void> | undefined;
+  return { end: () => (ended ??= client.query('COMMIT').then(() => client.end())) };
+}

@@ -112,7 +112,8 @@ const ListParkedOptions = z.object({
   limit: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_PARKED_PAGE))),
   after: z.optional(
     z.object({
-      parkedAt: z.iso.datetime(),
+      // PostgreSQL has no year 0 (1 BC comes before 1 AD), and refuses a time in it.
+      parkedAt: z.iso.datetime({ offset: true }).check(z.refine((text) => !text.startsWith('0000'), 'must not be in the year 0')),
       messageId: z.string().check(z.refine(isUuid, 'must be a UUID')),
       source: z.enum(['events', 'outbox']),
     }),

@@ -5,7 +5,8 @@ import { readPublishingStatus } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
-import { connectNats, deleteJetStream, NATS_URL, uniqueJetStream } from '../support/natsTesting';
+import { usePrivateNatsServer } from '../support/privateNatsServer';
+import { connectNats, deleteJetStream, uniqueJetStream } from '../support/natsTesting';
 
 // Powertools reads whether metrics are on when a Metrics is made, so the
 // functions are imported (below, in the specs) only after this.
@@ -13,10 +14,13 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 process.env.POWERTOOLS_SERVICE_NAME = 'bank-metrics-spec';
 
 const jetStream = uniqueJetStream();
-useAppOnTestDatabase({ env: { NATS_URL, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined } });
+const nats = usePrivateNatsServer();
+useAppOnTestDatabase({
+  env: () => ({ NATS_URL: nats().url, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined }),
+});
 
 afterAll(async () => {
-  const nc = await connectNats();
+  const nc = await connectNats({ servers: nats().url });
   await deleteJetStream(nc, jetStream.name);
   await nc.close();
 });

@@ -9,8 +9,9 @@ import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { postCommandRequest } from '../support/commandHttp';
-import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
+import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { usePrivateNatsServer } from '../support/privateNatsServer';
 
 const jetStream = uniqueJetStream();
 
@@ -19,18 +20,19 @@ configureLogging((level, message) => {
   if (level === 'error') errors.push(message);
 });
 
+const nats = usePrivateNatsServer();
 useAppOnTestDatabase({
-  env: { NATS_URL, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined },
+  env: () => ({ NATS_URL: nats().url, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined }),
 });
 
 afterAll(async () => {
-  const nc = await connectNats();
+  const nc = await connectNats({ servers: nats().url });
   await deleteJetStream(nc, jetStream.name);
   await nc.close();
 });
 
 async function storedCount(): Promise<number> {
-  const nc = await connectNats();
+  const nc = await connectNats({ servers: nats().url });
   try {
     return (await readStoredMessages(nc, jetStream.name).catch(() => [])).length;
   } finally {
@@ -56,7 +58,7 @@ describe('the publisher function', () => {
     }
     expect(await readPublishingStatus(db)).toMatchObject({ events: { backlog: 0, oldestAgeSeconds: 0 }, outbox: { backlog: 0 }, parked: 0 });
 
-    const nc = await connectNats();
+    const nc = await connectNats({ servers: nats().url });
     try {
       const messages = await readStoredMessages(nc, jetStream.name);
       expect(messages.map((message) => [message.subject, message.header.get('Stream-Version')])).toEqual([

@@ -8,8 +8,9 @@ import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { postCommandRequest } from '../support/commandHttp';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { connectNats, deleteJetStream, NATS_URL, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
+import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { usePrivateNatsServer } from '../support/privateNatsServer';
 
 const jetStream = uniqueJetStream();
 const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
@@ -17,12 +18,13 @@ configureLogging((level, message, fields) => {
   lines.push({ level, message, fields });
 });
 
+const nats = usePrivateNatsServer();
 useAppOnTestDatabase({
-  env: { NATS_URL, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined },
+  env: () => ({ NATS_URL: nats().url, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined }),
 });
 
 beforeAll(async () => {
-  const nc = await connectNats();
+  const nc = await connectNats({ servers: nats().url });
   const jsm = await jetstreamManager(nc);
   // Full, with discard new: the first tries are refused for a while (10077, retried), until it is purged.
   await jsm.streams.add({ name: jetStream.name, subjects: [`${jetStream.prefix}.>`], max_msgs: 1, discard: DiscardPolicy.New, duplicate_window: nanos(600_000) });
@@ -31,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const nc = await connectNats();
+  const nc = await connectNats({ servers: nats().url });
   await deleteJetStream(nc, jetStream.name);
   await nc.close();
 });
@@ -43,7 +45,7 @@ describe('the publisher function’s log line', () => {
     await untilFeedHorizonPasses(db);
     const purge = setTimeout(() => {
       void (async () => {
-        const nc = await connectNats();
+        const nc = await connectNats({ servers: nats().url });
         await (await jetstreamManager(nc)).streams.purge(jetStream.name);
         await nc.close();
       })();
@@ -53,7 +55,7 @@ describe('the publisher function’s log line', () => {
     clearTimeout(purge);
 
     const status = await readPublishingStatus(db);
-    const nc = await connectNats();
+    const nc = await connectNats({ servers: nats().url });
     const stored = await readStoredMessages(nc, jetStream.name);
     await nc.close();
     const logged = lines.filter((line) => /NATS|published|parked/.test(line.message));
@@ -87,4 +89,5 @@ describe('the publisher function’s log line', () => {
       await db.query("UPDATE processor_partitions SET attempts = 0, last_error = NULL, next_attempt_at = NULL WHERE processor = 'publisher:events'");
     }
   }, 30_000);
+
 });

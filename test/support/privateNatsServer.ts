@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -104,5 +105,24 @@ export async function startPrivateNatsServer(options: { jetstream?: string; sett
       await kill();
       await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A NATS server of the file's own, started before its tests and closed after
+ * them: for files whose streams capture fixed subjects (the bank's integration
+ * messages), which two streams of one server cannot both capture.
+ */
+export function usePrivateNatsServer(): () => PrivateNatsServer {
+  let server: PrivateNatsServer | undefined;
+  beforeAll(async () => {
+    server = await startPrivateNatsServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return () => {
+    if (!server) throw new Error('the NATS server is started in beforeAll');
+    return server;
   };
 }

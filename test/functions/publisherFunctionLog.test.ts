@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager, DiscardPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLogging } from '../../core/observability';
-import { readPublishingStatus } from '../../core/publishing';
+import { parkMessages, readPublishingStatus } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
@@ -90,4 +90,18 @@ describe('the publisher function’s log line', () => {
     }
   }, 30_000);
 
+  it('given a message parked and an event the full stream keeps refusing, says both: that messages are parked, and that messages wait', async () => {
+    const { db } = await getRuntime();
+    // The stream holds the first spec's message and takes no more: the account opened here waits.
+    await parkMessages(db, 'outbox', [{ messageId: crypto.randomUUID(), orderingKey: 'notices', subject: `${jetStream.prefix}.notices`, error: 'too big' }]);
+    expect((await postCommandRequest('OpenAccount', { accountId: 'acc-waits', owner: 'Cy', currency: 'EUR' })).statusCode).toBe(200);
+    await untilFeedHorizonPasses(db);
+    lines.length = 0;
+    // The run's deadline is 3 s off: the function keeps 22 s of the 25 left.
+    await publish({}, lambdaContext('publisher', 25_000));
+
+    const logged = lines.filter((line) => /NATS|published|parked|held back/.test(line.message)).map((line) => [line.level, line.message]);
+    expect(logged).toContainEqual(['error', 'messages refused by NATS for good are parked']);
+    expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
+  }, 30_000);
 });

@@ -153,7 +153,7 @@ export async function requeueParkedMessage(db: Queryable, messageId: string, sou
 }
 
 // Whole keys, the key requeued first first (or read by a page and left waiting: it goes
-// behind the keys requeued since, see markRequeueTurn), and a key's messages in the order
+// behind the keys requeued since, see moveKeysBehind), and a key's messages in the order
 // they were first sent (feed or outbox order): a limit that cuts a key leaves its later
 // messages, never an earlier one, for the next run. Only those behind their partition's checkpoint
 // in their own publisher ($2 for events, $3 for the outbox): one still ahead of it (an
@@ -192,7 +192,7 @@ export async function requeuedMessages(db: Queryable, limit: number, publishers:
  * page, and hold back the messages requeued after it for as long as the
  * refusal lasts.
  */
-export async function markRequeueTurn(db: Queryable, read: readonly ParkedMessage[]): Promise<void> {
+export async function moveKeysBehind(db: Queryable, read: readonly ParkedMessage[]): Promise<void> {
   if (read.length === 0) return;
   await db.query(
     `UPDATE parked_messages p SET requeue_turn_at = statement_timestamp()

@@ -1,6 +1,6 @@
 import { acquirePartitionLease, fencedWrites, PartitionLeaseLostError, releasePartitionLease, type PartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
-import { markRequeueTurn, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
+import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
 import { publishBatch, sendOrPark, type PublishedBatch, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
@@ -76,9 +76,9 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
     const { messages, readAt } = await requeuedMessages(session.db, REQUEUED_PER_PAGE, PUBLISHERS);
     const unread = messages.filter((message) => !read.has(keyOf(message)));
     if (unread.length === 0) break;
-    const turn = await sendPage(session, lease, deadline, unread, readAt);
-    sent += turn.sent;
-    if (turn.leaseLost) break;
+    const pageSent = await sendPage(session, lease, deadline, unread, readAt);
+    sent += pageSent.sent;
+    if (pageSent.leaseLost) break;
     for (const message of unread) read.add(keyOf(message));
   }
   return sent;
@@ -106,6 +106,6 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
     sent += session.tally.report.published - before;
     await unparkMessages(session.db, source, [...outcome.published]);
   }
-  await markRequeueTurn(session.db, parked);
+  await moveKeysBehind(session.db, parked);
   return { sent, leaseLost: false };
 }

@@ -1,8 +1,7 @@
 import type { Queryable } from '../db';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { advanceCheckpoint, lockPartition } from './processorRecords';
-import { ProcessorDefinitionError } from './ProcessorDefinitionError';
-import { isDeadline } from './processorRunChecks';
+import { checkDeadline } from './processorRunChecks';
 
 /**
  * Inside the caller's transaction: locks a partition of a transactional
@@ -22,7 +21,7 @@ export async function catchUpLocked<Item, Result>(
   limits: { maxBatches: number; deadline: number },
 ): Promise<boolean> {
   // NaN would pass every comparison with the clock as no deadline at all.
-  if (!isDeadline(limits.deadline)) throw new ProcessorDefinitionError(`${processor.name}: deadline must be a time in epoch ms (or Infinity), not ${limits.deadline}`);
+  checkDeadline(limits.deadline, processor.name);
   const state = await lockPartition(tx, processor.name, partition);
   if (state?.state !== 'running' || state.stopped || state.failing) return false;
   let { checkpoint } = state;

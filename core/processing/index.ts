@@ -5,7 +5,7 @@ export { LeaseRanOutError } from './LeaseRanOutError';
 export { UnknownProcessorError } from './UnknownProcessorError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';
-export { checkFailurePolicy, checkLeaseTtl, isDeadline, MAX_TIMER_MS } from './processorRunChecks';
+export { checkDeadline, checkFailurePolicy, checkHolder, checkLeaseTtl, isDeadline, MAX_TIMER_MS } from './processorRunChecks';
 export { eventFeedSource, type EventFeedSourceOptions } from './eventFeedSource';
 export { partitionOfKey } from './partitionOfKey';
 export { whyHandledTypeRenamed } from './renamedHandledType';
@@ -31,7 +31,7 @@ export {
   assertPartitionLeaseHeld,
   listPartitionLeases,
   MAX_PARTITIONS,
-  isHolderName,
+  isStorableName,
   type LeaseRequest,
   type AcquiredLease,
 } from './partitionLeases';

@@ -15,8 +15,8 @@ export interface LeaseRequest {
 
 export const MAX_PARTITIONS = 1024;
 
-/** Whether a holder can name the instance in its leases: non-empty text PostgreSQL can store (no NUL). */
-export const isHolderName = (holder: string): boolean => typeof holder === 'string' && holder.length > 0 && !holder.includes('\u0000');
+/** Whether text can name a holder, a lease group or a processor: non-empty text PostgreSQL can store (no NUL). */
+export const isStorableName = (name: string): boolean => typeof name === 'string' && name.length > 0 && !name.includes('\u0000');
 
 /** Whether a processor or lease group can be split into this many partitions. */
 export const isPartitionCount = (count: number): boolean => Number.isInteger(count) && count >= 1 && count <= MAX_PARTITIONS;
@@ -97,7 +97,7 @@ function validate(request: LeaseRequest): void {
   }
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new LeaseRequestError(`ttlMs must be positive, got ${ttlMs}`);
   // Both are stored as text: a NUL would fail the statement with PostgreSQL's untyped encoding error.
-  if (!group || group.includes('\u0000') || !isHolderName(holder)) {
+  if (!isStorableName(group) || !isStorableName(holder)) {
     throw new LeaseRequestError('a lease needs a group and a holder, each non-empty text without a NUL');
   }
 }

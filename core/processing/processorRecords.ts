@@ -1,9 +1,8 @@
 import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
-import { processorNameProblem } from './processorRunChecks';
+import { checkNameAndPartitions } from './processorRunChecks';
 import { UnknownProcessorError } from './UnknownProcessorError';
 
 // The processor's row fixes its partition count at the first registration; its
@@ -23,9 +22,7 @@ const REGISTER_SQL = `
 
 /** Makes sure the processor and its partitions exist; a different partition count than registered is refused. */
 export async function registerProcessor(db: Queryable, name: string, partitions: number): Promise<void> {
-  const nameProblem = processorNameProblem(name);
-  if (nameProblem) throw new ProcessorDefinitionError(nameProblem);
-  if (!isPartitionCount(partitions)) throw new ProcessorDefinitionError(`${name}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
+  checkNameAndPartitions(name, partitions);
   const { rows } = await db.query<{ partitions: number }>(REGISTER_SQL, [name, partitions], { name: 'processor_register' });
   const registered = rows[0]?.partitions;
   if (registered !== partitions) {

@@ -2,7 +2,7 @@ import { isBatchSize, MAX_BATCH_SIZE } from './batchSize';
 import type { Backoff } from './drainPartition';
 import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
-import { isHolderName, isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
+import { isPartitionCount, isStorableName, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
@@ -17,11 +17,31 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A run's deadline: epoch ms, or Infinity. NaN (an unset variable added to now) would end a run before its first lease, silently. */
 export const isDeadline = (deadline: number): boolean => typeof deadline === 'number' && !Number.isNaN(deadline);
 
-/** Why a processor's name cannot be stored, naming it; undefined when it can. */
-export function processorNameProblem(name: string): string | undefined {
+/**
+ * Refuses a processor's name its records cannot hold, and a partition count it
+ * cannot be split into: checked by a run before anything, and by a registration.
+ */
+export function checkNameAndPartitions(name: string, partitions: number): void {
   // Counted in characters, as the column's CHECK counts them, not UTF-16 units.
-  const storable = typeof name === 'string' && name.length >= 1 && Array.from(name).length <= MAX_NAME_LENGTH && !name.includes('\u0000');
-  return storable ? undefined : `${name}: the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`;
+  if (!(isStorableName(name) && Array.from(name).length <= MAX_NAME_LENGTH)) {
+    throw new ProcessorDefinitionError(`${name}: the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
+  }
+  checkPartitions(partitions, name);
+}
+
+/** A partition count leases and checkpoints cannot be split into, refused naming its owner. */
+export function checkPartitions(partitions: number, owner: string): void {
+  if (!isPartitionCount(partitions)) throw new ProcessorDefinitionError(`${owner}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
+}
+
+/** A holder leases cannot be taken in (empty, or with a NUL PostgreSQL cannot store), refused naming its owner. */
+export function checkHolder(holder: string, owner: string): void {
+  if (!isStorableName(holder)) throw new ProcessorDefinitionError(`${owner}: holder must be a non-empty text without NUL`);
+}
+
+/** A deadline that is no time, refused naming its owner before it could end a run unseen. */
+export function checkDeadline(deadline: number, owner: string): void {
+  if (!isDeadline(deadline)) throw new ProcessorDefinitionError(`${owner}: deadline must be a time in epoch ms (or Infinity), not ${deadline}`);
 }
 
 const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
@@ -75,19 +95,17 @@ export function checkProcessorRun(
   const refuse = (problem: string): never => {
     throw new ProcessorDefinitionError(`${name}: ${problem}`);
   };
-  const nameProblem = processorNameProblem(name);
-  if (nameProblem) throw new ProcessorDefinitionError(nameProblem);
-  if (!isPartitionCount(partitions)) refuse(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${partitions}`);
+  checkNameAndPartitions(name, partitions);
   const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
   const policy = policyProblem(processor.failurePolicy);
   if (policy) refuse(policy);
   // Written into every lease it takes: an empty one is refused by the lease request, a NUL by PostgreSQL, both after registering.
-  if (!isHolderName(run.holder)) refuse('holder must be a non-empty text without NUL');
+  checkHolder(run.holder, name);
   if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);
   const lease = leaseTtlProblem(run.leaseTtlMs);
   if (lease) refuse(lease);
-  if (!isDeadline(run.deadline)) refuse(`deadline must be a time in epoch ms (or Infinity), not ${run.deadline}`);
+  checkDeadline(run.deadline, name);
   const backoff = backoffProblem(run.interruptionBackoff);
   if (backoff) refuse(backoff);
 }

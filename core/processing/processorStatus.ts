@@ -1,8 +1,7 @@
 import type { Queryable } from '../db';
 import { formatCheckpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from './FeedSource';
-import { isPartitionCount, MAX_PARTITIONS } from './partitionLeases';
-import { ProcessorDefinitionError } from './ProcessorDefinitionError';
+import { checkPartitions } from './processorRunChecks';
 
 /** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
 export const LAG_COUNT_LIMIT = 10_000;
@@ -122,9 +121,7 @@ export async function getProcessorLag<Item>(
 ): Promise<ProcessorLag> {
   const count = processor.partitions ?? 1;
   // Counted per partition: 0 would count nothing and say nothing waits; 2.5 fails in SQL, untyped.
-  if (!isPartitionCount(count)) {
-    throw new ProcessorDefinitionError(`${processor.name}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, not ${count}`);
-  }
+  checkPartitions(count, processor.name);
   const partitions = await getProcessorStatus(db, processor);
   if (partitions.length > 0) {
     const waiting = partitions.map((status) => ({ partition: status.partition, items: status.lagItems, capped: status.lagCapped, oldestAgeSeconds: status.lagSeconds }));

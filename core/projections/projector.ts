@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
 import {
+  checkDeadline,
   checkFailurePolicy,
+  checkHolder,
   checkLeaseTtl,
   DEFAULT_FAILURE_POLICY,
   eachOnItsOwn,
-  isDeadline,
-  isHolderName,
-  ProcessorDefinitionError,
   runFeedProcessor,
   whyHandledTypeRenamed,
   type FailurePolicy,
@@ -69,7 +68,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   if (twice !== undefined) throw new ProjectionDefinitionError(`projection ${twice} is given to the projector twice`);
   const holder = options.holder ?? `projector-${randomUUID()}`;
   // Checked here, as the run would, but before a projection is registered (its setup run, its generation made).
-  if (!isHolderName(holder)) throw new ProcessorDefinitionError('the projector: holder must name this instance, not be empty or hold a NUL');
+  checkHolder(holder, 'the projector');
   const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const failurePolicy = options.failurePolicy ?? DEFAULT_FAILURE_POLICY;
   checkFailurePolicy(failurePolicy, 'the projector');
@@ -109,7 +108,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   return {
     holder,
     async runUntilCaughtUp({ deadline = Number.POSITIVE_INFINITY } = {}) {
-      if (!isDeadline(deadline)) throw new ProcessorDefinitionError(`the projector: deadline must be a time in epoch ms (or Infinity), not ${deadline}`);
+      checkDeadline(deadline, 'the projector');
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false };
       await eachOnItsOwn(
         options.projections,

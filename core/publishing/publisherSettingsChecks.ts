@@ -1,5 +1,5 @@
 import { MAX_FEED_PARTITIONS, subjectProblem, subjectSyntaxProblem } from '../eventstore';
-import { isBatchSize, isHolderName, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
+import { isBatchSize, isStorableName, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import type { PublisherSettings } from './publisherOptions';
@@ -70,7 +70,7 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
     }
   }
   // Leases are taken in its name: without one, or with a NUL PostgreSQL cannot store, every run would fail to take any.
-  if (!isHolderName(settings.holder)) refuse('holder must name this instance, not be empty or hold a NUL');
+  if (!isStorableName(settings.holder)) refuse('holder must name this instance, not be empty or hold a NUL');
   const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);
   for (const [setting, value] of [['publishTimeoutMs', publishTimeoutMs], ['leaseTtlMs', leaseTtlMs]] as const) {

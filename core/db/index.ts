@@ -3,6 +3,7 @@ export { poolDb, TransactionAbortedError, type PgCompatiblePool, type PoolDbOpti
 export { createPgDb, type PgDbOptions } from './pgDb';
 export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
+export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutError';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
 export { exactTimestampText } from './exactTimestampText';

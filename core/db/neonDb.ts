@@ -13,6 +13,10 @@ export interface NeonDbOptions {
    * PostgreSQL through a WebSocket-to-TCP proxy).
    */
   neon?: Partial<Pick<NeonConfig, 'wsProxy' | 'useSecureWebSocket' | 'pipelineConnect' | 'pipelineTLS' | 'forceDisablePgSSL' | 'coalesceWrites'>>;
+  /** How long opening a connection may take, start-up included (0: for ever). Waiting for a pooled one is not bounded. */
+  connectTimeoutMs?: number;
+  /** How long a statement may go unanswered before its connection is closed (0: for ever). */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -24,9 +28,11 @@ export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
   const { Client, Pool } = await import('@neondatabase/serverless');
   const { default: ws } = await import('ws');
   const settings = options.neon ?? {};
+  const connectTimeoutMs = options.connectTimeoutMs ?? 0;
+  // On the client, not the pool, as for pg (createPgDb): the wait for a pooled connection stays unbounded.
   class ConfiguredClient extends Client {
     constructor(config?: ConstructorParameters<typeof Client>[0]) {
-      super(config);
+      super(typeof config === 'object' ? { ...config, connectionTimeoutMillis: connectTimeoutMs } : config);
       // Node 20 has no global WebSocket; Lambda's Node 22 does, but `ws` is faster.
       this.neonConfig.webSocketConstructor = ws;
       Object.assign(this.neonConfig, settings);
@@ -38,5 +44,5 @@ export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
   }
   const pool = new ConfiguredPool({ connectionString: options.connectionString, max: options.max ?? 10 });
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, connectTimeoutMs, queryTimeoutMs: options.queryTimeoutMs ?? 0 });
 }

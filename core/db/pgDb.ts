@@ -9,16 +9,29 @@ export interface PgDbOptions {
   idleTimeoutMillis?: number;
   /** Prepare hot statements once per connection (default true); turn off behind a transaction-mode pooler. */
   preparedStatements?: boolean;
+  /** How long opening a connection may take, start-up included (0: for ever). Waiting for a pooled one is not bounded. */
+  connectTimeoutMs?: number;
+  /** How long a statement may go unanswered before its connection is closed (0: for ever). */
+  queryTimeoutMs?: number;
 }
 
 /** The `Db` port on node-postgres, over TCP. */
 export function createPgDb(options: PgDbOptions): Db {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 0;
+  // On the client, not the pool: the pool's own option would also bound the wait for a
+  // pooled connection, which busy partitions of a small Lambda pool can rightly make long.
+  class BoundedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+    }
+  }
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+    Client: BoundedClient,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true, connectTimeoutMs, queryTimeoutMs: options.queryTimeoutMs ?? 0 });
 }

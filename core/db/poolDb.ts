@@ -1,5 +1,6 @@
 import { ConnectionLostError } from './ConnectionLostError';
 import type { Db, Queryable, QueryOptions, QueryResult } from './Db';
+import { DatabaseTimeoutError } from './DatabaseTimeoutError';
 import { asDatabaseError } from './databaseError';
 
 /** The slice of the node-postgres Pool API that both `pg` and the Neon driver implement. */
@@ -41,6 +42,57 @@ export class TransactionAbortedError extends Error {
 export interface PoolDbOptions {
   /** Prepare named statements once per connection; off for poolers that cannot keep them. */
   preparedStatements?: boolean;
+  /**
+   * The bound the pool's clients put on opening a connection (0: none). The
+   * client enforces it; this only names its failure (DatabaseTimeoutError).
+   */
+  connectTimeoutMs?: number;
+  /** How long a statement may go unanswered before its connection is closed (0: for ever). */
+  queryTimeoutMs?: number;
+}
+
+/**
+ * A client that gave up opening a connection at its bound destroyed the socket
+ * and failed with a plain error of its own (node-postgres: "timeout expired"),
+ * with no code: a refused or unresolvable address fails with one, and sooner.
+ */
+function connectTimedOut(error: unknown, startedAt: number, connectTimeoutMs: number): boolean {
+  const coded = typeof error === 'object' && error !== null && 'code' in error;
+  return connectTimeoutMs > 0 && !coded && performance.now() - startedAt >= connectTimeoutMs;
+}
+
+async function connectWithin(pool: PgCompatiblePool, connectTimeoutMs: number): Promise<PgCompatibleClient> {
+  const startedAt = performance.now();
+  try {
+    return await pool.connect();
+  } catch (error) {
+    throw connectTimedOut(error, startedAt, connectTimeoutMs) ? new DatabaseTimeoutError('connection', connectTimeoutMs, error) : error;
+  }
+}
+
+/**
+ * The answer to a statement, or a DatabaseTimeoutError once `timeoutMs` has
+ * passed without one, after `giveUp` has marked the connection lost.
+ */
+function boundedAnswer<T>(answer: Promise<T>, timeoutMs: number, giveUp: (error: DatabaseTimeoutError) => void): Promise<T> {
+  if (timeoutMs <= 0) return answer;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const error = new DatabaseTimeoutError('answer', timeoutMs);
+      giveUp(error);
+      reject(error);
+    }, timeoutMs);
+    answer.then(
+      (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 /**
@@ -70,17 +122,21 @@ function queryableOf(send: SendQuery, prepared: boolean): Queryable {
 /** Adapts a pg-compatible pool to the `Db` port. */
 export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db {
   const prepared = options.preparedStatements ?? false;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 0;
+  const queryTimeoutMs = options.queryTimeoutMs ?? 0;
 
   /**
    * Runs `work` on a pooled connection through `send`, which refuses to use a
    * connection the server already closed; `isFatal` says whether a failure left
-   * the connection unusable. Such a connection is destroyed, not pooled again.
+   * the connection unusable. Such a connection is destroyed, not pooled again,
+   * as is one whose statement went unanswered past the query bound: the driver
+   * then closes its socket, since a statement is still in flight on it.
    */
   async function withClient<T>(
     work: (send: SendQuery, connectionLost: () => boolean) => Promise<T>,
     isFatal: (error: unknown) => boolean,
   ): Promise<T> {
-    const client = await pool.connect();
+    const client = await connectWithin(pool, connectTimeoutMs);
     let broken: Error | undefined;
     let lost: Error | undefined;
     // The pool listens for errors only on idle connections. A checked-out one the
@@ -90,7 +146,14 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       lost ??= error;
     };
     client.on('error', onError);
-    const send: SendQuery = (query, params) => (lost ? Promise.reject(new ConnectionLostError(lost)) : client.query(query, params));
+    const unanswered = (error: DatabaseTimeoutError) => {
+      lost ??= error;
+    };
+    const send: SendQuery = (query, params) => {
+      // A connection closed at the query bound is lost like any other; its first failure says why.
+      if (lost) return Promise.reject(lost instanceof DatabaseTimeoutError ? lost : new ConnectionLostError(lost));
+      return boundedAnswer(client.query(query, params), queryTimeoutMs, unanswered);
+    };
     try {
       return await work(send, () => lost !== undefined);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asDatabaseError, createDb, dbConfigFromEnv, DEFAULT_DATABASE_URL, TransactionAbortedError, type Db } from '../../core/db';
+import { asDatabaseError, createDb, DatabaseTimeoutError, dbConfigFromEnv, DEFAULT_DATABASE_URL, TransactionAbortedError, type Db } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 
 describeOnEachDriver('the Db port', (context) => {
@@ -116,6 +116,8 @@ describe('database configuration', () => {
       DB_DRIVER: 'pg',
       DB_POOL_MAX: 10,
       PGLITE_DATA_DIR: '.data/pglite',
+      DB_CONNECT_TIMEOUT_MS: 10_000,
+      DB_QUERY_TIMEOUT_MS: 0,
     });
   });
 
@@ -127,9 +129,25 @@ describe('database configuration', () => {
     });
   });
 
-  it('refuses unknown drivers and bad pool sizes with a message naming them', () => {
+  it('reads the bounds on waiting for the database, 0 for none', () => {
+    expect(dbConfigFromEnv({ DB_CONNECT_TIMEOUT_MS: '0', DB_QUERY_TIMEOUT_MS: '15000' })).toMatchObject({ DB_CONNECT_TIMEOUT_MS: 0, DB_QUERY_TIMEOUT_MS: 15_000 });
+  });
+
+  it('refuses unknown drivers, bad pool sizes and bad bounds with a message naming them', () => {
     expect(() => dbConfigFromEnv({ DB_DRIVER: 'mysql' })).toThrow(/DB_DRIVER/);
     expect(() => dbConfigFromEnv({ DB_POOL_MAX: '0' })).toThrow(/DB_POOL_MAX/);
+    expect(() => dbConfigFromEnv({ DB_QUERY_TIMEOUT_MS: '-1' })).toThrow(/DB_QUERY_TIMEOUT_MS/);
+    expect(() => dbConfigFromEnv({ DB_CONNECT_TIMEOUT_MS: '2.5' })).toThrow(/DB_CONNECT_TIMEOUT_MS/);
+    expect(() => dbConfigFromEnv({ DB_QUERY_TIMEOUT_MS: 'soon' })).toThrow(/DB_QUERY_TIMEOUT_MS/);
+  });
+
+  it('builds an adapter that holds the bounds it was given', async () => {
+    const db = createDb(dbConfigFromEnv({ DATABASE_URL: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, DB_QUERY_TIMEOUT_MS: '200' }));
+    try {
+      await expect(db.query('SELECT pg_sleep(3)')).rejects.toBeInstanceOf(DatabaseTimeoutError);
+    } finally {
+      await db.close();
+    }
   });
 
   it('builds a working adapter from the configuration', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { Db } from '../../core/db';
 import { createEventStore, type EventStore } from '../../core/eventstore';
-import { startDriver, type DriverHarness, type DriverName } from './drivers';
+import { startDriver, type DatabaseBounds, type DriverHarness, type DriverName } from './drivers';
 import { createTestDatabase, type TestDatabase } from './testDatabase';
 
 export const DRIVERS: readonly DriverName[] = ['pg', 'neon'];
@@ -11,8 +11,11 @@ export interface StoreUnderTest {
   db: Db;
   store: EventStore;
   databaseUrl: string;
-  /** Opens another pool on the same database; closed after the block unless closed before. */
-  connect: (max?: number) => Db;
+  /**
+   * Opens another pool, on the same database unless given another address, with
+   * the given bounds on waiting for it; closed after the block unless closed before.
+   */
+  connect: (max?: number, options?: DatabaseBounds & { url?: string }) => Db;
 }
 
 /**
@@ -30,8 +33,9 @@ export function describeOnEachDriver(title: string, body: (context: () => StoreU
       database = await createTestDatabase();
       harness = await startDriver(driver);
       const { url } = database;
-      const connect = (max?: number): Db => {
-        const db = (harness as DriverHarness).connect(url, max);
+      const connect = (max?: number, options: DatabaseBounds & { url?: string } = {}): Db => {
+        const { url: address, ...bounds } = options;
+        const db = (harness as DriverHarness).connect(address ?? url, max, bounds);
         let closed = false;
         const closeOnce = async () => {
           if (closed) return;

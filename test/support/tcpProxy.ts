@@ -14,6 +14,11 @@ export interface TcpProxy {
    * a peer gone as a socket kept across a Lambda freeze can find it. New ones pass.
    */
   silence(): void;
+  /**
+   * As `silence`, and every connection taken from now on is silent too: the
+   * target looks like a server that takes sockets and never answers.
+   */
+  silenceAll(): void;
   close(): Promise<void>;
 }
 
@@ -22,8 +27,16 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   const sockets = new Set<net.Socket>();
   const pairs = new Set<[net.Socket, net.Socket]>();
   let accepted = 0;
+  let silentFromNowOn = false;
   const server = net.createServer((client) => {
     accepted += 1;
+    if (silentFromNowOn) {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => client.destroy());
+      client.resume();
+      return;
+    }
     const upstream = net.connect(targetPort, targetHost);
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
@@ -67,6 +80,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     }
     pairs.clear();
   };
+  const silenceAll = () => {
+    silentFromNowOn = true;
+    silence();
+  };
   const port = await listen(0);
-  return { port, accepted: () => accepted, cut: stop, restore: () => listen(port).then(() => undefined), silence, close: stop };
+  return { port, accepted: () => accepted, cut: stop, restore: () => listen(port).then(() => undefined), silence, silenceAll, close: stop };
 }

@@ -1,0 +1,37 @@
+/** What went unanswered: opening a connection, or a statement sent on one. */
+export type UnansweredWait = 'connection' | 'answer';
+
+/**
+ * The database did not answer within its bound (`DB_CONNECT_TIMEOUT_MS`,
+ * `DB_QUERY_TIMEOUT_MS`): a server that takes connections and then says
+ * nothing would otherwise hold the caller until Lambda killed it.
+ *
+ * After a statement's bound the connection is closed, never pooled again, so
+ * the server rolls back a transaction left open on it. The one thing not known
+ * is the outcome of the statement that went unanswered: a COMMIT may have
+ * committed. What the framework writes is safe to try again (appends by command
+ * id, checkpoints and leases by their fencing).
+ */
+export class DatabaseTimeoutError extends Error {
+  /**
+   * SQLSTATE class 08, as for a lost connection, so that everything reading
+   * SQLSTATE classes (the pool discarding connections, retry policies) treats it
+   * as one: `08001` when no connection could be opened, `08006` once one is closed.
+   */
+  readonly code: '08001' | '08006';
+
+  constructor(
+    readonly waitingFor: UnansweredWait,
+    readonly timeoutMs: number,
+    cause?: unknown,
+  ) {
+    super(
+      waitingFor === 'connection'
+        ? `The database did not open a connection within ${timeoutMs} ms`
+        : `The database did not answer a statement within ${timeoutMs} ms; the connection was closed, and with it any open transaction`,
+      { cause },
+    );
+    this.name = 'DatabaseTimeoutError';
+    this.code = waitingFor === 'connection' ? '08001' : '08006';
+  }
+}

@@ -54,6 +54,8 @@ export default $config({
       environment: {
         DB_DRIVER: service.database.driver,
         DB_POOL_MAX: String(service.database.poolMax),
+        DB_CONNECT_TIMEOUT_MS: String(service.database.connectTimeoutMs),
+        DB_QUERY_TIMEOUT_MS: String(service.database.queryTimeoutMs),
         POWERTOOLS_SERVICE_NAME: service.name,
         POWERTOOLS_TRACE_ENABLED: String(service.xray),
         MIGRATIONS_DIRECTORY: $dev ? path.join(root, 'migrations') : `${packageRoot}/migrations`,
@@ -68,7 +70,13 @@ export default $config({
     } satisfies Omit<sst.aws.FunctionArgs, 'handler'>;
 
     // Applies the migrations on every deploy, before any function of the new code is created.
-    const migrator = new sst.aws.Function('Migrator', { ...shared, handler: 'functions/migrator.handler', timeout: '15 minutes' });
+    // Its statements are not bounded: building an index on a large table may rightly take minutes.
+    const migrator = new sst.aws.Function('Migrator', {
+      ...shared,
+      environment: { ...shared.environment, DB_QUERY_TIMEOUT_MS: '0' },
+      handler: 'functions/migrator.handler',
+      timeout: '15 minutes',
+    });
     const migration = new aws.lambda.Invocation('Migrate', {
       functionName: migrator.name,
       input: JSON.stringify({ migrate: true }),

@@ -53,9 +53,29 @@ export interface ServiceDefinition<Context> {
 export interface DatabaseDeployment {
   driver: 'pg' | 'neon';
   poolMax: number;
+  /** How long a function may take to open a connection (`DB_CONNECT_TIMEOUT_MS`; 0: for ever). */
+  connectTimeoutMs: number;
+  /**
+   * How long a function's statement may go unanswered before its connection is
+   * closed (`DB_QUERY_TIMEOUT_MS`; 0: for ever). Without it a database that
+   * stops answering holds each invocation until Lambda's own limit. The
+   * Migrator has none: a migration may rightly run for minutes.
+   */
+  queryTimeoutMs: number;
 }
 
-export const DEFAULT_DATABASE_DEPLOYMENT: DatabaseDeployment = { driver: 'pg', poolMax: 2 };
+export const DEFAULT_DATABASE_DEPLOYMENT: DatabaseDeployment = { driver: 'pg', poolMax: 2, connectTimeoutMs: 5_000, queryTimeoutMs: 10_000 };
+
+function checkDatabaseDeployment(database: DatabaseDeployment): void {
+  if (!Number.isInteger(database.poolMax) || database.poolMax < 1) {
+    throw new ServiceDefinitionError(`database.poolMax must be a whole number of connections, at least 1, not ${database.poolMax}`);
+  }
+  for (const bound of ['connectTimeoutMs', 'queryTimeoutMs'] as const) {
+    if (!Number.isInteger(database[bound]) || database[bound] < 0) {
+      throw new ServiceDefinitionError(`database.${bound} must be a whole number of milliseconds, 0 for none, not ${database[bound]}`);
+    }
+  }
+}
 
 /** A checked service definition. */
 export interface Service<Context = unknown> extends ServiceDefinition<Context> {
@@ -117,10 +137,12 @@ export function defineService<Context = undefined>(definition: ServiceDefinition
     }
   }
   if (definition.upcasters) refuseHandlersOfRenamedTypes(definition, definition.upcasters);
+  const database = { ...DEFAULT_DATABASE_DEPLOYMENT, ...definition.database };
+  checkDatabaseDeployment(database);
   return {
     ...definition,
     access: definition.access ?? DEFAULT_ACCESS,
-    database: { ...DEFAULT_DATABASE_DEPLOYMENT, ...definition.database },
+    database,
     xray: definition.xray ?? false,
     publicCommandTypes: new Set(commandTypes.filter((command) => command.visibility === 'public').map((command) => command.type)),
   };

@@ -110,6 +110,15 @@ describe('sst.config.ts', () => {
     }
   });
 
+  it('bounds how long every function waits for the database, and leaves the Migrator\'s statements unbounded', async () => {
+    const { recorded } = await deploy();
+    for (const fn of recorded.functions) {
+      const migrator = handlerOf(fn) === 'functions/migrator.handler';
+      expect(environmentOf(fn), fn.declaredBy).toMatchObject({ DB_CONNECT_TIMEOUT_MS: '5000', DB_QUERY_TIMEOUT_MS: migrator ? '0' : '10000' });
+    }
+    expect(recorded.functions.map(handlerOf)).toContain('functions/migrator.handler');
+  });
+
   it('leaves X-Ray off, as the service does not ask for it: no active tracing, and the tracer not loaded', async () => {
     expect(service.xray).toBe(false);
     const { recorded } = await deploy();

@@ -1,5 +1,5 @@
 import { DomainError } from '../aggregates';
-import { asDatabaseError } from '../db';
+import { asDatabaseError, DatabaseTimeoutError } from '../db';
 import { ConcurrencyError, EventStoreError } from '../eventstore';
 import { CommandFailedBeforeError, CommandValidationError, IdempotencyConflictError, UnknownCommandTypeError } from './errors';
 
@@ -31,11 +31,15 @@ const isRefusal = (error: unknown) =>
   error instanceof CommandFailedBeforeError;
 
 /**
- * Concurrency conflicts and failures of the database or the way to it.
- * Never validation or domain errors: another try would fail the same way.
+ * Concurrency conflicts and failures of the database or the way to it, but a
+ * database that did not answer in time. Never validation or domain errors:
+ * another try would fail the same way.
  */
 export function isTransientFailure(error: unknown): boolean {
   if (error instanceof ConcurrencyError) return true;
+  // A database that let a statement wait out its bound would make each try wait
+  // as long again: the caller hears at once, and sends the command again by its id.
+  if (error instanceof DatabaseTimeoutError) return false;
   if (isRefusal(error)) return false;
   const dbError = asDatabaseError(error);
   if (dbError) {

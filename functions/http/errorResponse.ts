@@ -7,7 +7,7 @@ import {
   IdempotencyConflictError,
   UnknownCommandTypeError,
 } from '../../core/commands';
-import { SchemaNotCurrentError } from '../../core/db';
+import { DatabaseTimeoutError, SchemaNotCurrentError } from '../../core/db';
 import { ConcurrencyError, EventValidationError } from '../../core/eventstore';
 import { HttpInputError, jsonResponse, type ErrorBody } from './httpResponse';
 
@@ -55,6 +55,11 @@ function mapError(error: unknown): MappedError | undefined {
   if (error instanceof SchemaNotCurrentError) {
     // The deployment is half done (the Migrator has not run yet): worth retrying soon, not a bug to hide.
     return { statusCode: 503, body: { code: error.code, message: 'The service is being upgraded; try again shortly', details: {} } };
+  }
+  if (error instanceof DatabaseTimeoutError) {
+    // A command's outcome is then unknown (its commit may have gone through): sent again by its id, it is kept once.
+    const message = 'The database did not answer in time; try again shortly, sending a command again with the same id';
+    return { statusCode: 503, body: { code: 'DATABASE_TIMEOUT', message, details: { waitingFor: error.waitingFor } } };
   }
   return undefined;
 }

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { postCommandRequest } from '../support/commandHttp';
+import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+
+const QUERY_TIMEOUT_MS = 500;
+
+const database = useAppOnTestDatabase({ env: { DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) } });
+
+/**
+ * Holds an account stream's lock in a transaction of its own, as a stuck writer
+ * would: every append to the stream waits for it, unanswered, until `release`.
+ */
+async function holdStream(streamId: string): Promise<{ release: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: database().url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT pg_advisory_xact_lock(1163067393, hashtext($1))', [streamId]);
+  return {
+    release: async () => {
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
+}
+
+async function depositsOf(streamId: string): Promise<number> {
+  const client = new pg.Client({ connectionString: database().url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'MoneyDeposited'", [streamId]);
+    return rows[0]?.n ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('a command whose statement the database does not answer in time', () => {
+  it('answers 503 DATABASE_TIMEOUT at once, untried again; sent again by its id once the database answers, it is kept once', async () => {
+    const accountId = crypto.randomUUID();
+    const streamId = `account-${accountId}`;
+    expect(await postCommandRequest('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' })).toMatchObject({ statusCode: 200 });
+    const key = { 'idempotency-key': crypto.randomUUID() };
+    const stuck = await holdStream(streamId);
+
+    const started = performance.now();
+    const refused = await postCommandRequest('Deposit', { accountId, amount: 500 }, key).finally(() => stuck.release());
+
+    expect(refused).toMatchObject({ statusCode: 503, body: { code: 'DATABASE_TIMEOUT', details: { waitingFor: 'answer' } } });
+    // One bound, not one per retry: the bus tries a timed-out command only once.
+    expect(performance.now() - started).toBeLessThan(4 * QUERY_TIMEOUT_MS + 1_000);
+    // Whether the unanswered append went through or not, the same id keeps the deposit once.
+    expect(await postCommandRequest('Deposit', { accountId, amount: 500 }, key)).toMatchObject({ statusCode: 200, body: { version: 2 } });
+    expect(await postCommandRequest('Deposit', { accountId, amount: 500 }, key)).toMatchObject({ statusCode: 200, body: { version: 2 } });
+    expect(await depositsOf(streamId)).toBe(1);
+  });
+});

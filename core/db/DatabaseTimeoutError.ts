@@ -6,11 +6,14 @@ export type UnansweredWait = 'connection' | 'answer';
  * `DB_QUERY_TIMEOUT_MS`): a server that takes connections and then says
  * nothing would otherwise hold the caller until Lambda killed it.
  *
- * After a statement's bound the connection is closed, never pooled again, so
- * the server rolls back a transaction left open on it. The one thing not known
- * is the outcome of the statement that went unanswered: a COMMIT may have
- * committed. What the framework writes is safe to try again (appends by command
- * id, checkpoints and leases by their fencing).
+ * After a statement's bound the connection is closed, never pooled again. No
+ * cancel is sent (a server that says nothing would not take one either): a
+ * server that is only slow goes on with the statement until it next writes to
+ * the closed connection. So the statement's outcome is unknown. On its own
+ * (autocommit, as an append at an exact version is sent) it may still commit;
+ * inside a transaction the server rolls back, unless the unanswered statement
+ * was the COMMIT. What the framework writes is safe to try again (appends by
+ * command id, checkpoints and leases by their fencing).
  */
 export class DatabaseTimeoutError extends Error {
   /**
@@ -28,7 +31,7 @@ export class DatabaseTimeoutError extends Error {
     super(
       waitingFor === 'connection'
         ? `The database did not open a connection within ${timeoutMs} ms`
-        : `The database did not answer a statement within ${timeoutMs} ms; the connection was closed, and with it any open transaction`,
+        : `The database did not answer a statement within ${timeoutMs} ms; the connection was closed, and the statement's outcome is unknown`,
       { cause },
     );
     this.name = 'DatabaseTimeoutError';

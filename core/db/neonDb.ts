@@ -1,6 +1,16 @@
 import type { NeonConfig } from '@neondatabase/serverless';
+import type { ClientOptions } from 'ws';
 import type { Db } from './Db';
+import { connectWithinBound, type ConnectCallback } from './connectWithinBound';
 import { poolDb } from './poolDb';
+
+/**
+ * A closed WebSocket waits for the other end's close frame before its socket
+ * ends, 30 s by default, and the driver reports a connection ended only then: a
+ * client given up on at its connect or query bound held its caller (or the
+ * pool's next one) that long when the other end said nothing at all.
+ */
+const WEBSOCKET_CLOSE_TIMEOUT_MS = 1_000;
 
 export interface NeonDbOptions {
   connectionString: string;
@@ -29,13 +39,28 @@ export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
   const { default: ws } = await import('ws');
   const settings = options.neon ?? {};
   const connectTimeoutMs = options.connectTimeoutMs ?? 0;
+  const queryTimeoutMs = options.queryTimeoutMs ?? 0;
+  // `closeTimeout` is ws's own option, which its type declarations leave out.
+  const closing: ClientOptions & { closeTimeout: number } = { closeTimeout: WEBSOCKET_CLOSE_TIMEOUT_MS };
+  class PromptlyClosingWebSocket extends ws {
+    constructor(address: string | URL) {
+      super(address, closing);
+    }
+  }
+  const bounded = connectTimeoutMs > 0 || queryTimeoutMs > 0;
   // On the client, not the pool, as for pg (createPgDb): the wait for a pooled connection stays unbounded.
   class ConfiguredClient extends Client {
     constructor(config?: ConstructorParameters<typeof Client>[0]) {
       super(typeof config === 'object' ? { ...config, connectionTimeoutMillis: connectTimeoutMs } : config);
       // Node 20 has no global WebSocket; Lambda's Node 22 does, but `ws` is faster.
-      this.neonConfig.webSocketConstructor = ws;
+      this.neonConfig.webSocketConstructor = bounded ? PromptlyClosingWebSocket : ws;
       Object.assign(this.neonConfig, settings);
+    }
+
+    override connect(): Promise<void>;
+    override connect(callback: ConnectCallback<void>): void;
+    override connect(callback?: ConnectCallback<void>): Promise<void> | undefined {
+      return connectWithinBound(() => super.connect(), connectTimeoutMs, callback);
     }
   }
   // The driver's Pool pins its own Client class as a field, overriding the `Client` option.
@@ -44,5 +69,5 @@ export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
   }
   const pool = new ConfiguredPool({ connectionString: options.connectionString, max: options.max ?? 10 });
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, connectTimeoutMs, queryTimeoutMs: options.queryTimeoutMs ?? 0 });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, queryTimeoutMs });
 }

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Db } from './Db';
+import { connectWithinBound, type ConnectCallback } from './connectWithinBound';
 import { poolDb } from './poolDb';
 
 export interface PgDbOptions {
@@ -24,6 +25,12 @@ export function createPgDb(options: PgDbOptions): Db {
     constructor(config?: pg.ClientConfig) {
       super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
     }
+
+    override connect(): Promise<pg.Client>;
+    override connect(callback: ConnectCallback<pg.Client>): void;
+    override connect(callback?: ConnectCallback<pg.Client>): Promise<pg.Client> | undefined {
+      return connectWithinBound(() => super.connect(), connectTimeoutMs, callback);
+    }
   }
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -33,5 +40,5 @@ export function createPgDb(options: PgDbOptions): Db {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true, connectTimeoutMs, queryTimeoutMs: options.queryTimeoutMs ?? 0 });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true, queryTimeoutMs: options.queryTimeoutMs ?? 0 });
 }

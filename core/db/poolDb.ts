@@ -42,32 +42,8 @@ export class TransactionAbortedError extends Error {
 export interface PoolDbOptions {
   /** Prepare named statements once per connection; off for poolers that cannot keep them. */
   preparedStatements?: boolean;
-  /**
-   * The bound the pool's clients put on opening a connection (0: none). The
-   * client enforces it; this only names its failure (DatabaseTimeoutError).
-   */
-  connectTimeoutMs?: number;
   /** How long a statement may go unanswered before its connection is closed (0: for ever). */
   queryTimeoutMs?: number;
-}
-
-/**
- * A client that gave up opening a connection at its bound destroyed the socket
- * and failed with a plain error of its own (node-postgres: "timeout expired"),
- * with no code: a refused or unresolvable address fails with one, and sooner.
- */
-function connectTimedOut(error: unknown, startedAt: number, connectTimeoutMs: number): boolean {
-  const coded = typeof error === 'object' && error !== null && 'code' in error;
-  return connectTimeoutMs > 0 && !coded && performance.now() - startedAt >= connectTimeoutMs;
-}
-
-async function connectWithin(pool: PgCompatiblePool, connectTimeoutMs: number): Promise<PgCompatibleClient> {
-  const startedAt = performance.now();
-  try {
-    return await pool.connect();
-  } catch (error) {
-    throw connectTimedOut(error, startedAt, connectTimeoutMs) ? new DatabaseTimeoutError('connection', connectTimeoutMs, error) : error;
-  }
 }
 
 /**
@@ -122,7 +98,6 @@ function queryableOf(send: SendQuery, prepared: boolean): Queryable {
 /** Adapts a pg-compatible pool to the `Db` port. */
 export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db {
   const prepared = options.preparedStatements ?? false;
-  const connectTimeoutMs = options.connectTimeoutMs ?? 0;
   const queryTimeoutMs = options.queryTimeoutMs ?? 0;
 
   /**
@@ -136,7 +111,7 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     work: (send: SendQuery, connectionLost: () => boolean) => Promise<T>,
     isFatal: (error: unknown) => boolean,
   ): Promise<T> {
-    const client = await connectWithin(pool, connectTimeoutMs);
+    const client = await pool.connect();
     let broken: Error | undefined;
     let lost: Error | undefined;
     // The pool listens for errors only on idle connections. A checked-out one the

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createPgDb, DatabaseTimeoutError, type Db } from '../../core/db';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
 import { expectDeliveredOnceInOrder, publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
@@ -53,6 +54,8 @@ async function streamsOfDeposits(count: number): Promise<string[]> {
 describe('a database that stops answering in the middle of a publisher run', () => {
   it('given bounds on waiting for the database, when it goes silent after a batch, then the run fails with DatabaseTimeoutError within a few bounds, and a publisher on a live database sends every event once, in order', async () => {
     const streamIds = await streamsOfDeposits(3);
+    // Readable by the run, whatever other files' transactions hold the feed's horizon back.
+    await untilFeedHorizonPasses(harness.db);
     const proxy = await startTcpProxy(5432);
     onTestFinished(() => proxy.close());
     const pool = createPgDb({ connectionString: throughProxy(harness.database.url, proxy), max: 3, connectTimeoutMs: BOUND_MS, queryTimeoutMs: BOUND_MS });

@@ -1,9 +1,10 @@
-import type { Queryable } from '../db';
+import { DatabaseTimeoutError, type Queryable } from '../db';
 import { contextFromTraceparent, currentContext, inSpan, log, metrics, runInContext, spanIsActive, SpanKind } from '../observability';
 import { isVerdict } from './async/describeFailure';
 import type { CommandDefinition } from './CommandDefinition';
 import type { CommandOutcome } from './CommandOutcome';
 import { metadataOf } from './commandContext';
+import { CommandTimeoutError } from './errors';
 import { idempotencyStep } from './idempotencyStep';
 import { composeSteps, type CommandEnvelope, type CommandStep, type RunCommand } from './pipeline';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retryPolicy';
@@ -91,7 +92,16 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
     runDefinition,
   );
   return {
-    execute: async (request) => observed(validateCommand(registry, request), pipeline),
+    execute: async (request) => {
+      const envelope = validateCommand(registry, request);
+      try {
+        return await observed(envelope, pipeline);
+      } catch (error) {
+        // The caller may not know the command's id (the bus made it): the error names it, to send the command again by.
+        if (error instanceof DatabaseTimeoutError) throw new CommandTimeoutError(envelope.context.commandId, envelope.definition.type, error);
+        throw error;
+      }
+    },
     validate: (request) => validateCommand(registry, request),
     commandTypes: [...registry.keys()],
   };

@@ -1,3 +1,5 @@
+import type { DatabaseTimeoutError } from '../db';
+
 export interface FieldIssue {
   /** Where the problem is in the payload, e.g. `amount` or `lines.2.sku`; `(payload)` for the whole. */
   path: string;
@@ -40,5 +42,24 @@ export class CommandFailedBeforeError extends Error {
   ) {
     super(`Command ${commandId} failed before`);
     this.name = 'CommandFailedBeforeError';
+  }
+}
+
+/**
+ * The database did not answer in time while the command ran (DatabaseTimeoutError,
+ * its cause). Unless no connection could be opened, the command may have been
+ * kept all the same: sent again with `commandId`, it is kept once.
+ */
+export class CommandTimeoutError extends Error {
+  readonly code = 'DATABASE_TIMEOUT';
+  readonly waitingFor: DatabaseTimeoutError['waitingFor'];
+  constructor(
+    readonly commandId: string,
+    readonly commandType: string,
+    cause: DatabaseTimeoutError,
+  ) {
+    super(`Command ${commandId} (${commandType}): ${cause.message}`, { cause });
+    this.name = 'CommandTimeoutError';
+    this.waitingFor = cause.waitingFor;
   }
 }

@@ -3,6 +3,7 @@ import * as z from '../../core/schema';
 import { DomainError } from '../../core/aggregates';
 import {
   CommandFailedBeforeError,
+  CommandTimeoutError,
   CommandValidationError,
   IdempotencyConflictError,
   UnknownCommandTypeError,
@@ -56,10 +57,13 @@ function mapError(error: unknown): MappedError | undefined {
     // The deployment is half done (the Migrator has not run yet): worth retrying soon, not a bug to hide.
     return { statusCode: 503, body: { code: error.code, message: 'The service is being upgraded; try again shortly', details: {} } };
   }
+  if (error instanceof CommandTimeoutError) {
+    // Its outcome is unknown (the unanswered statement may have committed): sent again by its id, it is kept once.
+    const message = 'The database did not answer in time; send the command again with this commandId shortly';
+    return { statusCode: 503, body: { code: error.code, message, details: { commandId: error.commandId, waitingFor: error.waitingFor } } };
+  }
   if (error instanceof DatabaseTimeoutError) {
-    // A command's outcome is then unknown (its commit may have gone through): sent again by its id, it is kept once.
-    const message = 'The database did not answer in time; try again shortly, sending a command again with the same id';
-    return { statusCode: 503, body: { code: 'DATABASE_TIMEOUT', message, details: { waitingFor: error.waitingFor } } };
+    return { statusCode: 503, body: { code: 'DATABASE_TIMEOUT', message: 'The database did not answer in time; try again shortly', details: { waitingFor: error.waitingFor } } };
   }
   return undefined;
 }

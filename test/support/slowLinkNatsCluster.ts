@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connectNats } from './natsTesting';
+import { connectNats, uniqueJetStream } from './natsTesting';
 import { sleep } from './fixtures';
 import { freePort } from './privateNatsServer';
 
@@ -102,23 +102,31 @@ export async function startSlowLinkNatsCluster(delayMs: number): Promise<SlowLin
     await rm(directory, { recursive: true, force: true });
   };
   const nearUrl = `nats://127.0.0.1:${clientPorts[0]}`;
+  const farPlacement = { cluster: 'slow_link', tags: ['far'] };
   try {
-    await untilJetStreamAnswers(nearUrl);
+    await untilFarServerTakesStreams(nearUrl, farPlacement);
   } catch (error) {
     await close();
     throw error;
   }
-  return { nearUrl, farPlacement: { cluster: 'slow_link', tags: ['far'] }, close };
+  return { nearUrl, farPlacement, close };
 }
 
-/** Waits for the cluster to elect its JetStream leader: until then, every API request fails. */
-async function untilJetStreamAnswers(url: string): Promise<void> {
+/**
+ * Waits until a stream can be placed on the far server. Until the cluster has
+ * elected its JetStream leader every API request fails; until the leader has
+ * heard from the far server, a placement there fails "peer offline".
+ */
+async function untilFarServerTakesStreams(url: string, placement: { cluster: string; tags: string[] }): Promise<void> {
   const giveUpAt = Date.now() + 30_000;
   for (;;) {
     try {
       const nc = await connectNats({ servers: url });
       try {
-        await (await jetstreamManager(nc)).getAccountInfo();
+        const manager = await jetstreamManager(nc);
+        const probe = uniqueJetStream();
+        await manager.streams.add({ name: probe.name, subjects: [`${probe.prefix}.>`], placement });
+        await manager.streams.delete(probe.name);
         return;
       } finally {
         await nc.close();

@@ -1,4 +1,4 @@
-import { DatabaseTimeoutError, type Queryable } from '../db';
+import type { Queryable } from '../db';
 import { contextFromTraceparent, currentContext, inSpan, log, metrics, runInContext, spanIsActive, SpanKind } from '../observability';
 import { isVerdict } from './async/describeFailure';
 import type { CommandDefinition } from './CommandDefinition';
@@ -97,9 +97,7 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
       try {
         return await observed(envelope, pipeline);
       } catch (error) {
-        // The caller may not know the command's id (the bus made it): the error names it, to send the command again by.
-        if (error instanceof DatabaseTimeoutError) throw new CommandTimeoutError(envelope.context.commandId, envelope.definition.type, error);
-        throw error;
+        throw CommandTimeoutError.naming(error, envelope.context.commandId, envelope.definition.type);
       }
     },
     validate: (request) => validateCommand(registry, request),

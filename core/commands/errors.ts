@@ -1,4 +1,4 @@
-import type { DatabaseTimeoutError } from '../db';
+import { DatabaseTimeoutError } from '../db';
 
 export interface FieldIssue {
   /** Where the problem is in the payload, e.g. `amount` or `lines.2.sku`; `(payload)` for the whole. */
@@ -61,5 +61,14 @@ export class CommandTimeoutError extends Error {
     super(`Command ${commandId} (${commandType}): ${cause.message}`, { cause });
     this.name = 'CommandTimeoutError';
     this.waitingFor = cause.waitingFor;
+  }
+
+  /**
+   * What to throw for `error`, met while the command ran or was stored: the
+   * database's timeout as the command's, naming its id (the caller may not know
+   * it: the bus made it); anything else as it is.
+   */
+  static naming(error: unknown, commandId: string, commandType: string): unknown {
+    return error instanceof DatabaseTimeoutError ? new CommandTimeoutError(commandId, commandType, error) : error;
   }
 }

@@ -4,6 +4,21 @@ import { DatabaseTimeoutError } from './DatabaseTimeoutError';
 export type ConnectCallback<Client> = (error: Error | null, client?: Client) => void;
 
 /**
+ * A connect failure as an Error that says what failed. The Neon driver fails
+ * with the WebSocket's error event, which is no Error: its own `error` (with a
+ * code such as ECONNREFUSED) or, failing that, its message.
+ */
+function asConnectError(failure: unknown): Error {
+  if (failure instanceof Error) return failure;
+  if (typeof failure === 'object' && failure !== null) {
+    const { error, message } = failure as { error?: unknown; message?: unknown };
+    if (error instanceof Error) return error;
+    if (typeof message === 'string' && message !== '') return new Error(message, { cause: failure });
+  }
+  return new Error(String(failure), { cause: failure });
+}
+
+/**
  * A client's `connect`, its failure named DatabaseTimeoutError when it came at
  * the client's own connect bound. The driver enforces the bound by destroying
  * the socket, and then fails with an error of its own, which says nothing of a
@@ -23,7 +38,7 @@ export function connectWithinBound<Client>(
   let boundPassed = false;
   const bound = connectTimeoutMs > 0 ? setTimeout(() => (boundPassed = true), connectTimeoutMs) : undefined;
   const named = (failure: unknown): Error => {
-    const error = failure instanceof Error ? failure : new Error(String(failure));
+    const error = asConnectError(failure);
     const coded = 'code' in error && error.code !== undefined;
     return boundPassed && !coded ? new DatabaseTimeoutError('connection', connectTimeoutMs, error) : error;
   };
@@ -40,7 +55,7 @@ export function connectWithinBound<Client>(
       callback(null, client);
     },
     (error: unknown) => {
-      callback(error instanceof Error ? error : new Error(String(error)));
+      callback(asConnectError(error));
     },
   );
   return undefined;

@@ -212,4 +212,23 @@ describe('a Neon WebSocket that opens and then says nothing', () => {
     expect(served.error).toBeUndefined();
     expect(served.ms).toBeLessThan(GIVEN_UP_WITHIN_MS + 1_000);
   });
+
+  it('a refused connection fails with the driver\'s own error, ECONNREFUSED, bounded or not', async () => {
+    const closed = await startSilentWebSocketServer();
+    const { port } = closed;
+    await closed.close();
+    for (const connectTimeoutMs of [0, BOUND_MS]) {
+      const db = await createNeonDb({
+        connectionString: 'postgres://postgres@127.0.0.1:5432/test',
+        max: 1,
+        connectTimeoutMs,
+        neon: { wsProxy: () => `127.0.0.1:${port}/v2`, ...NEON_OVER_PLAIN_WEBSOCKETS },
+      });
+      onTestFinished(() => db.close());
+      const { error } = await timed(db.query('SELECT 1'));
+      expect(error, `bound ${connectTimeoutMs}`).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(DatabaseTimeoutError);
+      expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    }
+  });
 });

@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { postCommandRequest } from '../support/commandHttp';
+import { handler as commandWorker } from '../../functions/commandWorker';
+import { lambdaContext } from '../support/apiGatewayEvent';
+import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
 const QUERY_TIMEOUT_MS = 500;
 
 const database = useAppOnTestDatabase({ env: { DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS) } });
+
+/** Holds every write to the command records, as a stuck migration or a long transaction would: until `release`. */
+async function holdCommandRecords(): Promise<{ release: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: database().url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('LOCK TABLE commands IN SHARE MODE');
+  return {
+    release: async () => {
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
+}
 
 /**
  * Holds an account stream's lock in a transaction of its own, as a stuck writer
@@ -56,5 +72,29 @@ describe('a command whose statement the database does not answer in time', () =>
     expect(await postCommandRequest('Deposit', { accountId, amount: 500 }, key)).toMatchObject({ statusCode: 200, body: { version: 2 } });
     expect(await postCommandRequest('Deposit', { accountId, amount: 500 }, key)).toMatchObject({ statusCode: 200, body: { version: 2 } });
     expect(await depositsOf(streamId)).toBe(1);
+  });
+
+  it('sent to run later, answers 503 DATABASE_TIMEOUT naming the id it was stored under; by that id it is found, sent again without a second copy, and run once', async () => {
+    const accountId = crypto.randomUUID();
+    expect(await postCommandRequest('OpenAccount', { accountId, owner: 'ada', currency: 'EUR' })).toMatchObject({ statusCode: 200 });
+    const async = { prefer: 'respond-async' };
+    const stuck = await holdCommandRecords();
+
+    const refused = await postCommandRequest('Deposit', { accountId, amount: 700 }, async).finally(() => stuck.release());
+
+    expect(refused).toMatchObject({ statusCode: 503, body: { code: 'DATABASE_TIMEOUT', details: { waitingFor: 'answer' } } });
+    const { commandId } = (refused.body as { details: { commandId?: unknown } }).details;
+    if (typeof commandId !== 'string') throw new Error(`the answer names no command id: ${JSON.stringify(refused.body)}`);
+    // The unanswered store went through once the records were free: the command is there, under that id.
+    expect(await getCommandRequest(commandId)).toMatchObject({ statusCode: 200, body: { commandId, commandType: 'Deposit' } });
+    expect(await postCommandRequest('Deposit', { accountId, amount: 700 }, { ...async, 'idempotency-key': commandId })).toMatchObject({
+      statusCode: 202,
+      body: { commandId },
+    });
+    // Its dispatch never happened: the worker runs it as a sweep would have it, and again as a duplicate delivery.
+    await commandWorker({ commandId }, lambdaContext('CommandWorker'));
+    await commandWorker({ commandId }, lambdaContext('CommandWorker'));
+    expect(await getCommandRequest(commandId)).toMatchObject({ statusCode: 200, body: { status: 'succeeded' } });
+    expect(await depositsOf(`account-${accountId}`)).toBe(1);
   });
 });

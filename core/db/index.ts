@@ -4,6 +4,7 @@ export { createPgDb, type PgDbOptions } from './pgDb';
 export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
 export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutError';
+export type { DatabaseBounds } from './DatabaseBounds';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
 export { exactTimestampText } from './exactTimestampText';

@@ -1,5 +1,6 @@
 import type { NeonConfig } from '@neondatabase/serverless';
 import type { ClientOptions } from 'ws';
+import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db } from './Db';
 import { connectWithinBound, type ConnectCallback } from './connectWithinBound';
 import { poolDb } from './poolDb';
@@ -12,7 +13,7 @@ import { poolDb } from './poolDb';
  */
 const WEBSOCKET_CLOSE_TIMEOUT_MS = 1_000;
 
-export interface NeonDbOptions {
+export interface NeonDbOptions extends DatabaseBounds {
   connectionString: string;
   max?: number;
   /** Off by default: Neon's pooled endpoints run PgBouncer in transaction mode. */
@@ -23,10 +24,6 @@ export interface NeonDbOptions {
    * PostgreSQL through a WebSocket-to-TCP proxy).
    */
   neon?: Partial<Pick<NeonConfig, 'wsProxy' | 'useSecureWebSocket' | 'pipelineConnect' | 'pipelineTLS' | 'forceDisablePgSSL' | 'coalesceWrites'>>;
-  /** How long opening a connection may take, start-up included (0: for ever). Waiting for a pooled one is not bounded. */
-  connectTimeoutMs?: number;
-  /** How long a statement may go unanswered before its connection is closed (0: for ever). */
-  queryTimeoutMs?: number;
 }
 
 /**

@@ -1,19 +1,16 @@
 import pg from 'pg';
+import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db } from './Db';
 import { connectWithinBound, type ConnectCallback } from './connectWithinBound';
 import { poolDb } from './poolDb';
 
-export interface PgDbOptions {
+export interface PgDbOptions extends DatabaseBounds {
   connectionString: string;
   /** Pool size; keep it small on Lambda, where each instance holds its own pool. */
   max?: number;
   idleTimeoutMillis?: number;
   /** Prepare hot statements once per connection (default true); turn off behind a transaction-mode pooler. */
   preparedStatements?: boolean;
-  /** How long opening a connection may take, start-up included (0: for ever). Waiting for a pooled one is not bounded. */
-  connectTimeoutMs?: number;
-  /** How long a statement may go unanswered before its connection is closed (0: for ever). */
-  queryTimeoutMs?: number;
 }
 
 /** The `Db` port on node-postgres, over TCP. */

@@ -1,4 +1,5 @@
 import { ConnectionLostError } from './ConnectionLostError';
+import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db, Queryable, QueryOptions, QueryResult } from './Db';
 import { DatabaseTimeoutError } from './DatabaseTimeoutError';
 import { asDatabaseError } from './databaseError';
@@ -39,11 +40,10 @@ export class TransactionAbortedError extends Error {
   }
 }
 
-export interface PoolDbOptions {
+/** The pool's clients bound opening a connection themselves (createPgDb, createNeonDb): only the statements' bound is here. */
+export interface PoolDbOptions extends Pick<DatabaseBounds, 'queryTimeoutMs'> {
   /** Prepare named statements once per connection; off for poolers that cannot keep them. */
   preparedStatements?: boolean;
-  /** How long a statement may go unanswered before its connection is closed (0: for ever). */
-  queryTimeoutMs?: number;
 }
 
 /**
@@ -117,17 +117,15 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     // The pool listens for errors only on idle connections. A checked-out one the
     // server closes between statements emits `error` with no statement to fail,
     // and an `error` nobody listens to is an uncaught exception: the process dies.
+    // A statement given up on at the query bound marks the connection lost the same way.
     const onError = (error: Error) => {
       lost ??= error;
     };
     client.on('error', onError);
-    const unanswered = (error: DatabaseTimeoutError) => {
-      lost ??= error;
-    };
     const send: SendQuery = (query, params) => {
       // A connection closed at the query bound is lost like any other; its first failure says why.
       if (lost) return Promise.reject(lost instanceof DatabaseTimeoutError ? lost : new ConnectionLostError(lost));
-      return boundedAnswer(client.query(query, params), queryTimeoutMs, unanswered);
+      return boundedAnswer(client.query(query, params), queryTimeoutMs, onError);
     };
     try {
       return await work(send, () => lost !== undefined);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { Db } from '../../core/db';
+import type { DatabaseBounds, Db } from '../../core/db';
 import { createEventStore, type EventStore } from '../../core/eventstore';
-import { startDriver, type DatabaseBounds, type DriverHarness, type DriverName } from './drivers';
+import { startDriver, type DriverHarness, type DriverName } from './drivers';
 import { createTestDatabase, type TestDatabase } from './testDatabase';
 
 export const DRIVERS: readonly DriverName[] = ['pg', 'neon'];

@@ -1,15 +1,9 @@
-import { createPgDb, type Db } from '../../core/db';
+import { createPgDb, type DatabaseBounds, type Db } from '../../core/db';
 import { lazyDb } from '../../core/db/lazyDb';
 import { createNeonDb } from '../../core/db/neonDb';
 import { startWsTcpProxy, type WsTcpProxy } from './wsTcpProxy';
 
 export type DriverName = 'pg' | 'neon';
-
-/** How long a pool waits for the database (DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS); unbounded when left out. */
-export interface DatabaseBounds {
-  connectTimeoutMs?: number;
-  queryTimeoutMs?: number;
-}
 
 export interface DriverHarness {
   name: DriverName;

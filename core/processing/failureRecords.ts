@@ -17,9 +17,14 @@ export interface RecordedFailure {
 // base delay, doubled for each failure before this one, up to the maximum. The
 // doubling stops at 2^60, far past any maximum: 2 to the thousandth power is out of
 // float8's range, and a policy that never gives up gets there in a day of failing.
-// Attempts count failures of one kind in a row: a failure of the other kind starts
-// the count again (migrations/0022).
+// A failure that passes by itself counts its streak in a row: a failure of the other
+// kind starts it again (migrations/0022). A handler's own failures are counted since
+// the last success, whatever passing failures came between (migrations/0027), and the
+// status shows that count while they are the streak.
 const attemptsInARow = (retry: string) => `CASE WHEN failure_retry IS DISTINCT FROM ${retry} THEN 1 ELSE attempts + 1 END`;
+const failureCounts = (retry: string) => `
+  CASE WHEN ${retry} = 'failure_policy' THEN policy_attempts + 1 ELSE ${attemptsInARow(retry)} END AS attempts,
+  policy_attempts + CASE WHEN ${retry} = 'failure_policy' THEN 1 ELSE 0 END AS policy_attempts`;
 
 /**
  * The next try's time: the base delay doubled `doublings` times, at most the
@@ -32,11 +37,11 @@ const backoffAfter = (doublings: string, baseMs: string, maxMs: string) =>
 
 const RECORD_FAILURE_SQL = `
   WITH streak AS (
-    SELECT ${attemptsInARow('$8')} AS attempts
+    SELECT ${failureCounts('$8::text')}
     FROM processor_partitions WHERE processor = $1 AND partition = $2
     FOR UPDATE)
   UPDATE processor_partitions AS p
-  SET attempts = s.attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
+  SET attempts = s.attempts, policy_attempts = s.policy_attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
       state = CASE WHEN s.attempts >= $5 THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN s.attempts >= $5 THEN NULL
         ELSE ${backoffAfter('s.attempts - 1', '$6', '$7')} END,
@@ -112,20 +117,20 @@ export async function recordInterruption(db: Queryable, lease: PartitionLease, e
 // A holder whose lease ran out before it gave its partition back most often died in a
 // batch (a crash, a Lambda's timeout) and rolled it back. Counted as a failure of the
 // batch under the processor's policy, so a batch that kills its process every time
-// ends as failed instead of being run again for ever: the first in a row is tried
-// again at once (one lost holder is most often a deploy or a timeout elsewhere), each
+// ends as failed instead of being run again for ever: the first since the last success
+// is tried again at once (one lost holder is most often a deploy or a timeout elsewhere), each
 // further one waits as a handler's failure would, one doubling behind (even a policy
 // of one attempt tries a lost batch once more); a wait already recorded (the lost
 // holder's own failure) is never shortened. Only while the new lease is held and the
 // partition is running. The next successful batch ends the streak, even an idle one.
 const RECORD_LEASE_RAN_OUT_SQL = `
   WITH streak AS (
-    SELECT ${attemptsInARow("'failure_policy'")} AS attempts
+    SELECT ${failureCounts("'failure_policy'")}
     FROM processor_partitions WHERE processor = $1 AND partition = $2 AND state = 'running' AND ${notTakenOver('$4', '$5')}
       AND NOT EXISTS (SELECT FROM feed_processors f WHERE f.name = $1 AND f.stopped_at IS NOT NULL)
     FOR UPDATE)
   UPDATE processor_partitions AS p
-  SET attempts = s.attempts, failure_retry = 'failure_policy', last_error = $3,
+  SET attempts = s.attempts, policy_attempts = s.policy_attempts, failure_retry = 'failure_policy', last_error = $3,
       failed_item_id = CASE WHEN s.attempts > 1 THEN p.failed_item_id END,
       state = CASE WHEN s.attempts >= greatest($6, 2) THEN 'failed' ELSE 'running' END,
       next_attempt_at = CASE WHEN s.attempts >= greatest($6, 2) THEN NULL

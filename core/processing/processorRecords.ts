@@ -128,7 +128,7 @@ export async function readPartition(db: Queryable, processor: string, partition:
 // the transaction's start, which a slow batch puts well before.
 const ADVANCE_SET = `checkpoint_tx = $3::xid8, checkpoint_position = $4, items_processed = items_processed + $5,
   caught_up_at = CASE WHEN $6::boolean THEN coalesce(caught_up_at, clock_timestamp()) ELSE caught_up_at END,
-  attempts = 0, failure_retry = NULL, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = clock_timestamp()`;
+  attempts = 0, policy_attempts = 0, failure_retry = NULL, last_error = NULL, failed_item_id = NULL, next_attempt_at = NULL, updated_at = clock_timestamp()`;
 
 const ADVANCE_SQL = `UPDATE processor_partitions SET ${ADVANCE_SET} WHERE processor = $1 AND partition = $2`;
 
@@ -200,7 +200,7 @@ export async function stopProcessor(tx: Queryable, name: string): Promise<void> 
 
 // A stopped processor takes no more batches: its partitions are not resumed, nor said to be.
 const RESUME_SQL = `
-  UPDATE processor_partitions p SET state = 'running', attempts = 0, next_attempt_at = NULL, updated_at = now()
+  UPDATE processor_partitions p SET state = 'running', attempts = 0, policy_attempts = 0, next_attempt_at = NULL, updated_at = now()
   FROM feed_processors f
   WHERE f.name = p.processor AND f.stopped_at IS NULL
     AND p.processor = ANY ($1::text[]) AND (p.state = 'failed' OR p.next_attempt_at IS NOT NULL)

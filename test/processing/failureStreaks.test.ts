@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import {
   BatchItemError,
@@ -8,7 +9,9 @@ import {
   runFeedProcessor,
   UnknownProcessorError,
   type BatchRetry,
+  type FailurePolicy,
   type FeedProcessor,
+  type TransactionalHandler,
 } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
@@ -16,59 +19,83 @@ import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const testDatabase = usePooledTestDatabase(4);
 
-const policy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
+const policy: FailurePolicy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
 
-describe('a partition’s failures are counted one kind at a time', () => {
+/** A one-partition processor of the whole feed whose batches fail as `handle` says. */
+function failingProcessor(name: string, handle: TransactionalHandler<RecordedEvent, void>['handle'], failurePolicy = policy): FeedProcessor<RecordedEvent, void> {
+  return { name, partitions: 1, batchSize: 10, source: eventFeedSource({ upcaster: NO_UPCASTING }), failurePolicy, handler: { mode: 'transactional', handle } };
+}
+
+/** Runs the processor once its backoff has passed, and returns its partition's status. */
+async function runAfterBackoff(db: Db, processor: FeedProcessor<RecordedEvent, void>) {
+  await sleep(policy.maxDelayMs + 30);
+  await runFeedProcessor(processor, { db, holder: processor.name, leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+  const [partition] = await getProcessorStatus(db, processor);
+  return partition;
+}
+
+async function givenOneEvent(db: Db): Promise<string | undefined> {
+  const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+  await untilFeedHorizonPasses(db);
+  return events[0]?.eventId;
+}
+
+describe('how a partition’s failures are counted', () => {
   it('given failures that pass by themselves past the policy’s attempts, a handler’s own failure then starts the count afresh', async () => {
     const db = testDatabase();
-    const { events } = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
+    const eventId = await givenOneEvent(db);
     let failing: BatchRetry = 'until_it_passes';
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'mixed_failures',
-      partitions: 1,
-      batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING }),
-      failurePolicy: policy,
-      handler: {
-        mode: 'transactional',
-        handle: (batch) => Promise.reject(new BatchItemError(`failing: ${failing}`, batch[0]?.eventId ?? null, new Error(failing), failing)),
-      },
-    };
-    const runOnce = async () => {
-      await sleep(policy.maxDelayMs + 30);
-      await runFeedProcessor(processor, { db, holder: 'streaks', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
-      const [partition] = await getProcessorStatus(db, processor);
-      return partition;
-    };
+    const processor = failingProcessor('mixed_failures', (batch) =>
+      Promise.reject(new BatchItemError(`failing: ${failing}`, batch[0]?.eventId ?? null, new Error(failing), failing)),
+    );
 
     // A deploy rolling out: the event cannot be read yet, well past the policy's three attempts.
-    for (let attempt = 1; attempt <= policy.maxAttempts + 2; attempt++) await runOnce();
-    expect(await runOnce()).toMatchObject({ state: 'running', attempts: policy.maxAttempts + 3, failedItemId: events[0]?.eventId });
+    for (let attempt = 1; attempt <= policy.maxAttempts + 2; attempt++) await runAfterBackoff(db, processor);
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: policy.maxAttempts + 3, failedItemId: eventId });
 
     // The event is readable now, but the handler itself fails: its own three attempts, then the partition gives up.
     failing = 'failure_policy';
-    expect(await runOnce()).toMatchObject({ state: 'running', attempts: 1 });
-    expect(await runOnce()).toMatchObject({ state: 'running', attempts: 2 });
-    const last = await runOnce();
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: 1 });
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: 2 });
+    const last = await runAfterBackoff(db, processor);
     expect(last).toMatchObject({ state: 'failed', attempts: 3 });
     expect(last?.lastError).toContain('failure_policy');
+  });
+
+  it('given a handler’s own failures broken up by deadlocks, its policy’s attempts still run out, counted since the last success', async () => {
+    const db = testDatabase();
+    await givenOneEvent(db);
+    let tries = 0;
+    // Every other try meets a conflicting writer first (a real deadlock error of PostgreSQL's); the others reach the poison event.
+    const processor = failingProcessor('poison_under_contention', async (batch, { tx }) => {
+      tries += 1;
+      const failure = tries % 2 === 0
+        ? await tx.query(`DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$`).catch((error: unknown) => error)
+        : new Error('the event breaks a rule of the read model');
+      throw new BatchItemError('the batch failed', batch[0]?.eventId ?? null, failure);
+    });
+
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: 1 });
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', lastError: expect.stringContaining('deadlock detected') as unknown });
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: 2 });
+    await runAfterBackoff(db, processor);
+    const last = await runAfterBackoff(db, processor);
+
+    expect(tries).toBe(5);
+    expect(last).toMatchObject({ state: 'failed', attempts: policy.maxAttempts });
+    expect(last?.lastError).toContain('breaks a rule');
   });
 });
 
 describe('resuming processors by name', () => {
   it('given a failed partition, a name never registered (a typo) is refused, naming it, and resumes nothing', async () => {
     const db = testDatabase();
-    await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'saga:transfer',
-      partitions: 1,
-      batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING }),
-      failurePolicy: { ...policy, maxAttempts: 1 },
-      handler: { mode: 'transactional', handle: (batch) => Promise.reject(new BatchItemError('cannot handle it', batch[0]?.eventId ?? null, new Error('boom'))) },
-    };
+    await givenOneEvent(db);
+    const processor = failingProcessor(
+      'saga:transfer',
+      (batch) => Promise.reject(new BatchItemError('cannot handle it', batch[0]?.eventId ?? null, new Error('boom'))),
+      { ...policy, maxAttempts: 1 },
+    );
     await runFeedProcessor(processor, { db, holder: 'resume', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
 
     const refusal = await resumeProcessors(db, ['saga:transfer', 'saga:transfers']).catch((error: unknown) => error);

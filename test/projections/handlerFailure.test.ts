@@ -213,7 +213,7 @@ describe('a handler that has failed for a day under a policy that never gives up
     const projector = createProjector({ db, projections: [broken], failurePolicy: neverGivesUp });
     await projector.runUntilCaughtUp();
     // A thousand and some attempts, as a day of retries at the maximum delay makes: the doubling passed float8's range.
-    await db.query("UPDATE processor_partitions SET attempts = 1100, next_attempt_at = NULL WHERE processor LIKE '%failing_for_a_day%'");
+    await db.query("UPDATE processor_partitions SET attempts = 1100, policy_attempts = 1100, next_attempt_at = NULL WHERE processor LIKE '%failing_for_a_day%'");
 
     const before = Date.now();
     await projector.runUntilCaughtUp();

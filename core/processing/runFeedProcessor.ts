@@ -21,6 +21,12 @@ export interface ProcessorRunOptions {
   concurrency: number;
   interruptionBackoff?: Backoff;
   onInterrupted?: DrainSettings['onInterrupted'];
+  /**
+   * Told of each failure counted, as its partition's drain settles: also of
+   * those counted before another partition's drain threw and ended the run,
+   * which the run's report never reaches.
+   */
+  onFailure?: (failure: HandlerFailure) => void;
 }
 
 export interface ProcessorRun {
@@ -100,7 +106,9 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       let released: boolean;
       try {
         const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
+        if (lost) options.onFailure?.(lost);
         const drained = await drainPartition(settings, processor, lease);
+        for (const failure of drained.failures) options.onFailure?.(failure);
         report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
       } finally {
         released = await runLeases.drained(lease);

@@ -95,11 +95,10 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
-    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline, concurrency: 1 });
+    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline, concurrency: 1, onFailure: (failure) => options.onHandlerError?.(failure) });
     run.eventsApplied += result.items;
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;
-    for (const failure of result.failures) options.onHandlerError?.(failure);
     if (generation.status === 'building' && result.caughtUp && (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline))) {
       run.activated.push({ name: projection.name, generation: generation.generation });
     }

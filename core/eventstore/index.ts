@@ -30,7 +30,7 @@ export {
 } from './errors';
 export { EventStoreOptionsError } from './EventStoreOptionsError';
 export { DEFAULT_MAX_EVENT_BYTES, MAX_APPEND_BYTES, MAX_NAME_LENGTH } from './validateAppend';
-export { NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
+export { hasNoUpcastPath, NO_UPCAST_PATH, NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
 export { EVENT_COLUMNS, toRecordedEvent, type EventTuple, type NullsOf } from './eventRow';
 export type * from './types';
 export type * from './json';

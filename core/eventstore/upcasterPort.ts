@@ -15,7 +15,7 @@ export interface UpcastableEvent {
  * implements it; the store only depends on this port.
  */
 export interface EventUpcaster {
-  /** The event as current code expects it; throws if its stored version has no path to the current one. */
+  /** The event as current code expects it; throws an error with code NO_UPCAST_PATH if its stored version has no path to the current one. */
   upcast<E extends UpcastableEvent>(event: E): E;
   /** The version new events of `type` are written at, or the type it was renamed to if it may no longer be written. */
   writeVersion(type: string): number | { renamedTo: string };
@@ -29,3 +29,14 @@ export const NO_UPCASTING: EventUpcaster = {
   writeVersion: () => 1,
   storedTypesOf: (type) => [type],
 };
+
+/**
+ * The code of what `upcast` throws for a stored version with no path to the
+ * current one: most often an event newer code stored during a rolling deploy,
+ * which this code will read once it is replaced. Any other error from `upcast`
+ * is a step's own bug.
+ */
+export const NO_UPCAST_PATH = 'NO_UPCAST_PATH';
+
+/** Whether `upcast` threw for want of a path, not for a bug in a step. */
+export const hasNoUpcastPath = (error: unknown): boolean => error instanceof Error && (error as Error & { code?: unknown }).code === NO_UPCAST_PATH;

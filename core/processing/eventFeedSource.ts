@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { hasNoUpcastPath, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
@@ -30,10 +30,10 @@ const LAG_SQL = `
 /**
  * An event the source cannot hand over fails its batch as a handler's error
  * does: recorded on the partition with the event's id, retried after a
- * backoff, and the other processors of the run go on. One this code cannot
- * upcast is most often stored by newer code, during a rolling deploy: it is
- * retried until it passes, never given up on. A key function that throws is a
- * bug like a handler's, under the failure policy.
+ * backoff, and the other processors of the run go on. One this code has no
+ * upcast path from is most often stored by newer code, during a rolling deploy:
+ * it is retried until it passes, never given up on. An upcast step or a key
+ * function that throws is a bug like a handler's, under the failure policy.
  */
 const unreadable = (event: { eventId: string }, step: string, error: unknown, retry: BatchRetry) =>
   new BatchItemError(`${step} failed on event ${event.eventId}`, event.eventId, error, retry);
@@ -44,7 +44,7 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
       try {
         return upcaster.upcast(event);
       } catch (error) {
-        throw unreadable(event, 'upcasting', error, 'until_it_passes');
+        throw unreadable(event, 'upcasting', error, hasNoUpcastPath(error) ? 'until_it_passes' : 'failure_policy');
       }
     },
     writeVersion: (type) => upcaster.writeVersion(type),

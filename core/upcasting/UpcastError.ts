@@ -1,6 +1,8 @@
+import { NO_UPCAST_PATH } from '../eventstore';
+
 /** A stored event whose type and schema version have no path to the current shape. */
 export class UpcastError extends Error {
-  readonly code = 'NO_UPCAST_PATH';
+  readonly code = NO_UPCAST_PATH;
   constructor(
     readonly eventType: string,
     readonly schemaVersion: number,

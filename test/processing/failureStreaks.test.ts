@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
-import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { createEventStore, NO_UPCASTING, type EventUpcaster, type RecordedEvent } from '../../core/eventstore';
 import {
   BatchItemError,
   eventFeedSource,
@@ -13,6 +13,7 @@ import {
   type FeedProcessor,
   type TransactionalHandler,
 } from '../../core/processing';
+import { defineUpcasters } from '../../core/upcasting';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -22,8 +23,12 @@ const testDatabase = usePooledTestDatabase(4);
 const policy: FailurePolicy = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
 
 /** A one-partition processor of the whole feed whose batches fail as `handle` says. */
-function failingProcessor(name: string, handle: TransactionalHandler<RecordedEvent, void>['handle'], failurePolicy = policy): FeedProcessor<RecordedEvent, void> {
-  return { name, partitions: 1, batchSize: 10, source: eventFeedSource({ upcaster: NO_UPCASTING }), failurePolicy, handler: { mode: 'transactional', handle } };
+function failingProcessor(
+  name: string,
+  handle: TransactionalHandler<RecordedEvent, void>['handle'],
+  { failurePolicy = policy, upcaster = NO_UPCASTING }: { failurePolicy?: FailurePolicy; upcaster?: EventUpcaster } = {},
+): FeedProcessor<RecordedEvent, void> {
+  return { name, partitions: 1, batchSize: 10, source: eventFeedSource({ upcaster }), failurePolicy, handler: { mode: 'transactional', handle } };
 }
 
 /** Runs the processor once its backoff has passed, and returns its partition's status. */
@@ -87,6 +92,40 @@ describe('how a partition’s failures are counted', () => {
   });
 });
 
+describe('an upcaster whose transform throws on a stored event', () => {
+  it('is a bug like a handler’s, under the failure policy: the partition is marked failed after its attempts', async () => {
+    const db = testDatabase();
+    await givenOneEvent(db);
+    const buggy = defineUpcasters([
+      {
+        fromType: 'AccountOpened',
+        fromVersion: 1,
+        toType: 'AccountOpened',
+        toVersion: 2,
+        transform: () => {
+          throw new TypeError('owner is not a string');
+        },
+      },
+    ]);
+    const handled: string[] = [];
+    const processor = failingProcessor(
+      'buggy_upcaster',
+      (batch) => {
+        handled.push(...batch.map((event) => event.eventId));
+        return Promise.resolve();
+      },
+      { upcaster: buggy },
+    );
+
+    for (let attempt = 1; attempt < policy.maxAttempts; attempt++) expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: attempt });
+    const last = await runAfterBackoff(db, processor);
+
+    expect(handled).toEqual([]);
+    expect(last).toMatchObject({ state: 'failed', attempts: policy.maxAttempts });
+    expect(last?.lastError).toContain('owner is not a string');
+  });
+});
+
 describe('resuming processors by name', () => {
   it('given a failed partition, a name never registered (a typo) is refused, naming it, and resumes nothing', async () => {
     const db = testDatabase();
@@ -94,7 +133,7 @@ describe('resuming processors by name', () => {
     const processor = failingProcessor(
       'saga:transfer',
       (batch) => Promise.reject(new BatchItemError('cannot handle it', batch[0]?.eventId ?? null, new Error('boom'))),
-      { ...policy, maxAttempts: 1 },
+      { failurePolicy: { ...policy, maxAttempts: 1 } },
     );
     await runFeedProcessor(processor, { db, holder: 'resume', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
 

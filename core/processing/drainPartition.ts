@@ -142,6 +142,7 @@ export async function drainPartition<Item, Result>(
         if (outcome.caughtUp) return { ...report, endedBy: 'caught_up' };
         break;
       case 'interrupted': {
+        if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.lastError = outcome.error;
         const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));

@@ -46,4 +46,16 @@ describe('an external handler’s outcome', () => {
     expect(calls.count).toBeGreaterThan(1);
     expect((await getProcessorStatus(db(), processor))[0]?.lastError).toBe('Error: the handler stopped short of its batch without saying why');
   });
+
+  it('that got part of its batch through before an error counts that batch among the run’s batches, and its retry as another', async () => {
+    let calls = 0;
+    const { processor } = await externalProcessor('external_part_way', (items) => {
+      calls += 1;
+      return calls === 1 ? { done: 1, error: new Error('NATS went away') } : { done: items.length };
+    });
+
+    const ran = await run(processor);
+
+    expect(ran).toMatchObject({ items: 2, batches: 2, caughtUp: true });
+  });
 });

@@ -3,6 +3,10 @@ import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db } from './Db';
 import { connectWithinBound, type ConnectCallback } from './connectWithinBound';
 import { poolDb } from './poolDb';
+import { sendCancelRequest } from './cancelRequest';
+
+// A cancel's own connection, when no connect bound is set, is dropped after this.
+const CANCEL_REQUEST_TIMEOUT_MS = 5_000;
 
 export interface PgDbOptions extends DatabaseBounds {
   connectionString: string;
@@ -27,6 +31,12 @@ export function createPgDb(options: PgDbOptions): Db {
     override connect(callback: ConnectCallback<pg.Client>): void;
     override connect(callback?: ConnectCallback<pg.Client>): Promise<pg.Client> | undefined {
       return connectWithinBound(() => super.connect(), connectTimeoutMs, callback);
+    }
+
+    cancelInFlight(): void {
+      const { processID, secretKey } = this as unknown as { processID: number | null; secretKey: number | null };
+      if (processID === null || secretKey === null) return;
+      sendCancelRequest({ host: this.host, port: this.port, processID, secretKey }, connectTimeoutMs || CANCEL_REQUEST_TIMEOUT_MS);
     }
   }
   const pool = new pg.Pool({

@@ -22,6 +22,8 @@ interface PgCompatibleClient {
   release(destroy?: boolean | Error): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
+  /** Asks the server to stop the statement in flight, for a driver that can (pg's); called only for a connection about to be closed. */
+  cancelInFlight?(): void;
 }
 
 type SendQuery = PgCompatibleClient['query'];
@@ -125,7 +127,12 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     const send: SendQuery = (query, params) => {
       // A connection closed at the query bound is lost like any other; its first failure says why.
       if (lost) return Promise.reject(lost instanceof DatabaseTimeoutError ? lost : new ConnectionLostError(lost));
-      return boundedAnswer(client.query(query, params), queryTimeoutMs, onError);
+      return boundedAnswer(client.query(query, params), queryTimeoutMs, (error) => {
+        // Closing the socket alone leaves the statement running on a live server (a lock
+        // wait goes on waiting, and commits when it gets the lock); cancelled, it stops.
+        client.cancelInFlight?.();
+        onError(error);
+      });
     };
     try {
       return await work(send, () => lost !== undefined);

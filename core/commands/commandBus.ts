@@ -4,7 +4,7 @@ import { isVerdict } from './async/describeFailure';
 import type { CommandDefinition } from './CommandDefinition';
 import type { CommandOutcome } from './CommandOutcome';
 import { metadataOf } from './commandContext';
-import { CommandTimeoutError } from './errors';
+import { withCommandId } from './withCommandId';
 import { idempotencyStep } from './idempotencyStep';
 import { composeSteps, type CommandEnvelope, type CommandStep, type RunCommand } from './pipeline';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retryPolicy';
@@ -97,7 +97,7 @@ export function createCommandBus(options: CommandBusOptions): CommandBus {
       try {
         return await observed(envelope, pipeline);
       } catch (error) {
-        throw CommandTimeoutError.naming(error, envelope.context.commandId, envelope.definition.type);
+        throw withCommandId(error, envelope.context.commandId, envelope.definition.type);
       }
     },
     validate: (request) => validateCommand(registry, request),

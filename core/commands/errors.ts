@@ -1,4 +1,4 @@
-import { DatabaseTimeoutError } from '../db';
+import type { DatabaseTimeoutError } from '../db';
 
 export interface FieldIssue {
   /** Where the problem is in the payload, e.g. `amount` or `lines.2.sku`; `(payload)` for the whole. */
@@ -63,12 +63,23 @@ export class CommandTimeoutError extends Error {
     this.waitingFor = cause.waitingFor;
   }
 
-  /**
-   * What to throw for `error`, met while the command ran or was stored: the
-   * database's timeout as the command's, naming its id (the caller may not know
-   * it: the bus made it); anything else as it is.
-   */
-  static naming(error: unknown, commandId: string, commandType: string): unknown {
-    return error instanceof DatabaseTimeoutError ? new CommandTimeoutError(commandId, commandType, error) : error;
+}
+
+/**
+ * The database or the way to it failed while the command ran or was stored (a
+ * lost connection, the server going away, its cause), after any retries. The
+ * command may have been kept all the same (a reply lost after its commit):
+ * sent again with `commandId`, it is kept once; sent as a new command, it
+ * could be kept twice.
+ */
+export class CommandInterruptedError extends Error {
+  readonly code = 'DATABASE_UNAVAILABLE';
+  constructor(
+    readonly commandId: string,
+    readonly commandType: string,
+    cause: unknown,
+  ) {
+    super(`Command ${commandId} (${commandType}): the database went away (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    this.name = 'CommandInterruptedError';
   }
 }

@@ -12,6 +12,7 @@ export { deleteFinishedCommands } from './commandRetention';
 export { payloadHash } from './payloadHash';
 export {
   CommandFailedBeforeError,
+  CommandInterruptedError,
   CommandTimeoutError,
   CommandValidationError,
   IdempotencyConflictError,

@@ -1,7 +1,6 @@
-import { DomainError } from '../aggregates';
-import { asDatabaseError, DatabaseTimeoutError } from '../db';
-import { ConcurrencyError, EventStoreError } from '../eventstore';
-import { CommandFailedBeforeError, CommandValidationError, IdempotencyConflictError, UnknownCommandTypeError } from './errors';
+import { asDatabaseError, DatabaseTimeoutError, isDatabaseUnavailable } from '../db';
+import { ConcurrencyError } from '../eventstore';
+import { isRefusal } from './isRefusal';
 
 export interface RetryPolicy {
   /** Tries in all, the first included. */
@@ -15,20 +14,8 @@ export interface RetryPolicy {
   isTransient: (error: unknown) => boolean;
 }
 
-// Serialization failure, deadlock, too many connections, and the server going away (class 57) or
-// the connection failing (class 08).
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '53300']);
-const TRANSIENT_SQLSTATE_CLASSES = ['08', '57'];
-const LOST_CONNECTION = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|WebSocket/i;
-
-/** Our own refusals: their messages carry the caller's words, which may sound like anything. */
-const isRefusal = (error: unknown) =>
-  error instanceof DomainError ||
-  error instanceof EventStoreError ||
-  error instanceof CommandValidationError ||
-  error instanceof UnknownCommandTypeError ||
-  error instanceof IdempotencyConflictError ||
-  error instanceof CommandFailedBeforeError;
+// Serialization failure, deadlock: another try runs without the other writer.
+const CONFLICT_SQLSTATES = new Set(['40001', '40P01']);
 
 /**
  * Concurrency conflicts and failures of the database or the way to it, but a
@@ -41,13 +28,7 @@ export function isTransientFailure(error: unknown): boolean {
   // as long again: the caller hears at once, and sends the command again by its id.
   if (error instanceof DatabaseTimeoutError) return false;
   if (isRefusal(error)) return false;
-  const dbError = asDatabaseError(error);
-  if (dbError) {
-    return TRANSIENT_SQLSTATES.has(dbError.code) || TRANSIENT_SQLSTATE_CLASSES.some((prefix) => dbError.code.startsWith(prefix));
-  }
-  if (!(error instanceof Error)) return false;
-  const { code } = error as { code?: unknown };
-  return LOST_CONNECTION.test(error.message) || (typeof code === 'string' && LOST_CONNECTION.test(code));
+  return CONFLICT_SQLSTATES.has(asDatabaseError(error)?.code ?? '') || isDatabaseUnavailable(error);
 }
 
 // Generous enough for a hot aggregate: 50 commands racing on one account all land.

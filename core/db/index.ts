@@ -7,6 +7,7 @@ export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutErro
 export type { DatabaseBounds } from './DatabaseBounds';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
+export { isDatabaseUnavailable } from './databaseUnavailable';
 export { exactTimestampText } from './exactTimestampText';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export {

@@ -3,6 +3,7 @@ import * as z from '../../core/schema';
 import { DomainError } from '../../core/aggregates';
 import {
   CommandFailedBeforeError,
+  CommandInterruptedError,
   CommandTimeoutError,
   CommandValidationError,
   IdempotencyConflictError,
@@ -61,6 +62,11 @@ function mapError(error: unknown): MappedError | undefined {
     // Its outcome is unknown (the unanswered statement may have committed): sent again by its id, it is kept once.
     const message = 'The database did not answer in time; send the command again with this commandId shortly';
     return { statusCode: 503, body: { code: error.code, message, details: { commandId: error.commandId, waitingFor: error.waitingFor } } };
+  }
+  if (error instanceof CommandInterruptedError) {
+    // As a timeout: the command may have been kept before its connection was lost.
+    const message = 'The database went away while the command ran; send the command again with this commandId shortly';
+    return { statusCode: 503, body: { code: error.code, message, details: { commandId: error.commandId } } };
   }
   if (error instanceof DatabaseTimeoutError) {
     return { statusCode: 503, body: { code: 'DATABASE_TIMEOUT', message: 'The database did not answer in time; try again shortly', details: { waitingFor: error.waitingFor } } };

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db';
 import type { CommandBus } from '../commandBus';
-import { CommandTimeoutError, IdempotencyConflictError } from '../errors';
+import { IdempotencyConflictError } from '../errors';
+import { withCommandId } from '../withCommandId';
 import type { CommandEnvelope } from '../pipeline';
 import type { CommandRequest } from '../validateCommand';
 import type { CommandDispatcher, ErrorReporter } from './CommandDispatcher';
@@ -26,8 +27,9 @@ export function sendCommand(dependencies: SendDependencies) {
     try {
       return await storeAndDispatch(dependencies, envelope);
     } catch (error) {
-      // An unanswered store may still commit, and the sweep then runs the command: the caller must learn its id.
-      throw CommandTimeoutError.naming(error, envelope.context.commandId, envelope.definition.type);
+      // An unanswered store, or one whose reply was lost, may have committed, and the sweep
+      // then runs the command: the caller must learn its id, to send it again by that id.
+      throw withCommandId(error, envelope.context.commandId, envelope.definition.type);
     }
   };
 }

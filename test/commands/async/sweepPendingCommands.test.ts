@@ -123,7 +123,7 @@ describeOnEachDriver('sweeping pending commands', (context) => {
     const flaky = createAsyncCommands({ db, bus: busOn(broken, { attempts: 2, baseDelayMs: 1 }), dispatcher: droppingDispatcher() });
     await expect(flaky.runPendingCommand(commandId)).rejects.toThrow('Connection terminated unexpectedly');
     const status = await flaky.getCommandStatus(commandId);
-    expect(status).toMatchObject({ status: 'pending', attempts: 1, error: { code: 'Error', message: 'Connection terminated unexpectedly' } });
+    expect(status).toMatchObject({ status: 'pending', attempts: 1, error: { code: 'DATABASE_UNAVAILABLE', message: expect.stringContaining('Connection terminated unexpectedly') as unknown } });
 
     expect(await sender.runPendingCommand(commandId)).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect((await sender.getCommandStatus(commandId))?.error).toBeUndefined();

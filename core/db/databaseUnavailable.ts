@@ -1,0 +1,21 @@
+import { asDatabaseError } from './databaseError';
+
+// Too many connections; the server going away (class 57) or the connection failing (class 08).
+const UNAVAILABLE_SQLSTATES = new Set(['53300']);
+const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '57'];
+// What the drivers throw, without a SQLSTATE, when the way to the server fails.
+const LOST_CONNECTION = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|WebSocket/i;
+
+/**
+ * Whether the database or the way to it failed, rather than the statement
+ * being refused: whatever was sent may or may not have been kept (a reply lost
+ * after its commit looks the same as a statement never run). A
+ * DatabaseTimeoutError is one too (class 08).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const dbError = asDatabaseError(error);
+  if (dbError) return UNAVAILABLE_SQLSTATES.has(dbError.code) || UNAVAILABLE_SQLSTATE_CLASSES.some((prefix) => dbError.code.startsWith(prefix));
+  if (!(error instanceof Error)) return false;
+  const { code } = error as { code?: unknown };
+  return LOST_CONNECTION.test(error.message) || (typeof code === 'string' && LOST_CONNECTION.test(code));
+}

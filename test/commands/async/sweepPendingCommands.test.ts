@@ -135,4 +135,11 @@ describeOnEachDriver('sweeping pending commands', (context) => {
     await expect(sweeper.sweepPendingCommands({ limit: 0 })).rejects.toThrow(RangeError);
     await expect(sweeper.sweepPendingCommands({ olderThanMs: -1 })).rejects.toThrow(RangeError);
   });
+
+  it('refuses options the claim cannot hold (an age past any timestamp, attempts past an integer), rather than fail with the database’s error', async () => {
+    const sweeper = sweeperOn(context().db);
+    for (const options of [{ olderThanMs: 1e15 }, { olderThanMs: Number.MAX_VALUE }, { maxAttempts: 2 ** 31 }, { limit: 2 ** 31 }]) {
+      await expect(sweeper.sweepPendingCommands(options), JSON.stringify(options)).rejects.toThrow(RangeError);
+    }
+  });
 });

@@ -67,7 +67,8 @@ export class CommandTimeoutError extends Error {
 
 /**
  * The database or the way to it failed while the command ran or was stored (a
- * lost connection, the server going away, its cause), after any retries. The
+ * lost connection, the server going away, its cause), after any retries; so
+ * does a connection the handler made that failed as a lost one does. The
  * command may have been kept all the same (a reply lost after its commit):
  * sent again with `commandId`, it is kept once; sent as a new command, it
  * could be kept twice.
@@ -79,7 +80,7 @@ export class CommandInterruptedError extends Error {
     readonly commandType: string,
     cause: unknown,
   ) {
-    super(`Command ${commandId} (${commandType}): the database went away (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    super(`Command ${commandId} (${commandType}): a connection was lost while it ran (${cause instanceof Error ? cause.message : String(cause)}); it may have been kept`, { cause });
     this.name = 'CommandInterruptedError';
   }
 }

@@ -65,7 +65,7 @@ function mapError(error: unknown): MappedError | undefined {
   }
   if (error instanceof CommandInterruptedError) {
     // As a timeout: the command may have been kept before its connection was lost.
-    const message = 'The database went away while the command ran; send the command again with this commandId shortly';
+    const message = 'A connection was lost while the command ran; it may have been kept: send it again with this commandId shortly';
     return { statusCode: 503, body: { code: error.code, message, details: { commandId: error.commandId } } };
   }
   if (error instanceof DatabaseTimeoutError) {

@@ -17,6 +17,8 @@ describe('the retry policy', () => {
     expect(isTransientFailure(new DomainError('INSUFFICIENT_FUNDS', 'no'))).toBe(false);
     expect(isTransientFailure(new CommandValidationError([]))).toBe(false);
     expect(isTransientFailure(serverError('23505'))).toBe(false);
+    // A statement the server cancelled (its own statement_timeout): each try would run as long again.
+    expect(isTransientFailure(serverError('57014'))).toBe(false);
     expect(isTransientFailure('a string')).toBe(false);
   });
 

@@ -6,13 +6,13 @@ export type UnansweredWait = 'connection' | 'answer';
  * `DB_QUERY_TIMEOUT_MS`): a server that takes connections and then says
  * nothing would otherwise hold the caller until Lambda killed it.
  *
- * After a statement's bound the connection is closed, never pooled again. No
- * cancel is sent (a server that says nothing would not take one either): a
- * server that is only slow goes on with the statement until it next writes to
- * the closed connection. So the statement's outcome is unknown. On its own
- * (autocommit, as an append at an exact version is sent) it may still commit;
- * inside a transaction the server rolls back, unless the unanswered statement
- * was the COMMIT. What the framework writes is safe to try again (appends by
+ * After a statement's bound the connection is closed, never pooled again. On
+ * pg the server is also asked to cancel the statement (cancelRequest.ts), so a
+ * server that is only slow stops it instead of running it to its commit; Neon's
+ * driver sends no cancel, and a server that says nothing may not take one. So
+ * the statement's outcome is unknown. On its own (autocommit, as an append at
+ * an exact version is sent) it may have committed; inside a transaction the
+ * server rolls back, unless the unanswered statement was the COMMIT. What the framework writes is safe to try again (appends by
  * command id, checkpoints and leases by their fencing).
  */
 export class DatabaseTimeoutError extends Error {

@@ -9,3 +9,20 @@
 ALTER TABLE processor_partitions ADD COLUMN policy_attempts integer NOT NULL DEFAULT 0;
 
 UPDATE processor_partitions SET policy_attempts = attempts WHERE failure_retry = 'failure_policy';
+
+-- The release before this one keeps running beside it for a while (the Migrator runs
+-- first). Its successes and resumes set attempts to 0 without knowing this column: a
+-- count it left behind would fail the partition at the new release's first failure.
+-- No statement of this release sets attempts to 0 with a count kept, so 0 clears both.
+-- A later migration may drop the trigger, once no release before this one can run.
+CREATE FUNCTION clear_policy_attempts() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.policy_attempts := 0;
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER policy_attempts_cleared_with_attempts
+  BEFORE UPDATE OF attempts ON processor_partitions
+  FOR EACH ROW WHEN (NEW.attempts = 0 AND NEW.policy_attempts <> 0)
+  EXECUTE FUNCTION clear_policy_attempts();

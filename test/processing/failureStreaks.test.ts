@@ -92,6 +92,23 @@ describe('how a partition’s failures are counted', () => {
   });
 });
 
+describe('a partition the release before this one resumed, while both ran during a deploy', () => {
+  it('counts this release’s next failure from the first, the count the old release could not clear cleared with its attempts', async () => {
+    const db = testDatabase();
+    await givenOneEvent(db);
+    const processor = failingProcessor('resumed_by_old_release', (batch) =>
+      Promise.reject(new BatchItemError('the event breaks a rule of the read model', batch[0]?.eventId ?? null, new Error('rule broken'))),
+    );
+    for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) await runAfterBackoff(db, processor);
+    expect((await getProcessorStatus(db, processor))[0]).toMatchObject({ state: 'failed', attempts: policy.maxAttempts });
+
+    // The old release's resume, as it was written before policy_attempts existed.
+    await db.query("UPDATE processor_partitions SET state = 'running', attempts = 0, next_attempt_at = NULL, updated_at = now() WHERE processor = $1", [processor.name]);
+
+    expect(await runAfterBackoff(db, processor)).toMatchObject({ state: 'running', attempts: 1 });
+  });
+});
+
 describe('an upcaster whose transform throws on a stored event', () => {
   it('is a bug like a handler’s, under the failure policy: the partition is marked failed after its attempts', async () => {
     const db = testDatabase();

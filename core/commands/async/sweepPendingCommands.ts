@@ -44,15 +44,16 @@ const CLAIM_SQL = `
   FROM stale WHERE c.command_id = stale.command_id
   RETURNING c.command_id, c.status`;
 
-// What the claim's columns and clock can hold: attempts and the page size are integers, and
-// now() less the age must stay a timestamp. Past these PostgreSQL fails the claim itself.
+// What the claim can hold: attempts are compared with an integer column, and now() less
+// the age must stay a timestamp. Past these PostgreSQL fails the claim itself. The page
+// size is a bigint, any whole number JavaScript holds exactly.
 const MAX_INTEGER = 2_147_483_647;
 const MAX_AGE_MS = 100 * 365.25 * 24 * 60 * 60 * 1000;
 
 function checked(options: SweepOptions): SweepOptions {
   const { olderThanMs, limit, maxAttempts } = options;
   if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0 && olderThanMs <= MAX_AGE_MS)) throw new RangeError(`olderThanMs must be a number from 0 to ${MAX_AGE_MS} (a hundred years)`);
-  if (!(Number.isInteger(limit) && limit > 0 && limit <= MAX_INTEGER)) throw new RangeError(`limit must be an integer from 1 to ${MAX_INTEGER}`);
+  if (!(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError('limit must be a positive safe integer');
   if (!(Number.isInteger(maxAttempts) && maxAttempts >= 0 && maxAttempts <= MAX_INTEGER)) throw new RangeError(`maxAttempts must be an integer from 0 to ${MAX_INTEGER}`);
   return options;
 }

@@ -33,10 +33,10 @@ export function createPgDb(options: PgDbOptions): Db {
       return connectWithinBound(() => super.connect(), connectTimeoutMs, callback);
     }
 
-    cancelInFlight(): void {
+    cancelInFlight(): Promise<void> {
       const { processID, secretKey } = this as unknown as { processID: number | null; secretKey: number | null };
-      if (processID === null || secretKey === null) return;
-      sendCancelRequest({ host: this.host, port: this.port, processID, secretKey }, connectTimeoutMs || CANCEL_REQUEST_TIMEOUT_MS);
+      if (processID === null || secretKey === null) return Promise.resolve();
+      return sendCancelRequest({ host: this.host, port: this.port, processID, secretKey }, connectTimeoutMs || CANCEL_REQUEST_TIMEOUT_MS);
     }
   }
   const pool = new pg.Pool({

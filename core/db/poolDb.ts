@@ -22,8 +22,8 @@ interface PgCompatibleClient {
   release(destroy?: boolean | Error): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
-  /** Asks the server to stop the statement in flight, for a driver that can (pg's); called only for a connection about to be closed. */
-  cancelInFlight?(): void;
+  /** Asks the server to stop the statement in flight, for a driver that can (pg's), settling once it is sent; called only for a connection about to be closed. */
+  cancelInFlight?(): Promise<void>;
 }
 
 type SendQuery = PgCompatibleClient['query'];
@@ -50,26 +50,53 @@ export interface PoolDbOptions extends Pick<DatabaseBounds, 'queryTimeoutMs'> {
 
 /**
  * The answer to a statement, or a DatabaseTimeoutError once `timeoutMs` has
- * passed without one, after `giveUp` has marked the connection lost.
+ * passed without one, after `giveUp` has marked the connection lost (and
+ * settled, which it must). An answer that comes while giving up is too late:
+ * the statement was given up on.
  */
-function boundedAnswer<T>(answer: Promise<T>, timeoutMs: number, giveUp: (error: DatabaseTimeoutError) => void): Promise<T> {
+function boundedAnswer<T>(answer: Promise<T>, timeoutMs: number, giveUp: (error: DatabaseTimeoutError) => Promise<void>): Promise<T> {
   if (timeoutMs <= 0) return answer;
   return new Promise<T>((resolve, reject) => {
+    let givenUp = false;
     const timer = setTimeout(() => {
+      givenUp = true;
       const error = new DatabaseTimeoutError('answer', timeoutMs);
-      giveUp(error);
-      reject(error);
+      void giveUp(error).then(() => {
+        reject(error);
+      });
     }, timeoutMs);
     answer.then(
       (result) => {
         clearTimeout(timer);
-        resolve(result);
+        if (!givenUp) resolve(result);
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        if (!givenUp) reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
+  });
+}
+
+// How long an answer given up on waits for its cancel to go out: in Lambda, the
+// container may be frozen once the answer is back, with the cancel still unsent.
+const CANCEL_SENT_WITHIN_MS = 500;
+
+/** The client's cancel of its statement, awaited at most CANCEL_SENT_WITHIN_MS; never rejects. */
+function cancelSent(client: PgCompatibleClient): Promise<void> {
+  let cancelled: Promise<void> | undefined;
+  try {
+    cancelled = client.cancelInFlight?.();
+  } catch {
+    // A driver whose cancel throws has simply not cancelled: the connection is closed all the same.
+  }
+  if (!cancelled) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CANCEL_SENT_WITHIN_MS);
+  });
+  return Promise.race([cancelled.catch(() => undefined), waited]).finally(() => {
+    clearTimeout(timer);
   });
 }
 
@@ -128,10 +155,10 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       // A connection closed at the query bound is lost like any other; its first failure says why.
       if (lost) return Promise.reject(lost instanceof DatabaseTimeoutError ? lost : new ConnectionLostError(lost));
       return boundedAnswer(client.query(query, params), queryTimeoutMs, (error) => {
+        onError(error);
         // Closing the socket alone leaves the statement running on a live server (a lock
         // wait goes on waiting, and commits when it gets the lock); cancelled, it stops.
-        client.cancelInFlight?.();
-        onError(error);
+        return cancelSent(client);
       });
     };
     try {

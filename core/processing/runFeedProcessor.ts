@@ -22,9 +22,10 @@ export interface ProcessorRunOptions {
   interruptionBackoff?: Backoff;
   onInterrupted?: DrainSettings['onInterrupted'];
   /**
-   * Told of each failure counted, as its partition's drain settles: also of
-   * those counted before another partition's drain threw and ended the run,
-   * which the run's report never reaches.
+   * Told of each failure when it is counted (a lost holder as its partition is
+   * taken over, the rest as the partition's drain settles): also of those
+   * counted before another partition's drain threw and ended the run, which
+   * the run's report never reaches. What it throws is ignored.
    */
   onFailure?: (failure: HandlerFailure) => void;
 }
@@ -96,6 +97,14 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     interruptionBackoff,
     ...(options.onInterrupted ? { onInterrupted: options.onInterrupted } : {}),
   };
+  // A report that fails must not stop the work it reports on, nor skip a partition's drain.
+  const tell = (failure: HandlerFailure) => {
+    try {
+      options.onFailure?.(failure);
+    } catch {
+      // The failure is recorded on its partition all the same.
+    }
+  };
   const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
@@ -106,9 +115,9 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       let released: boolean;
       try {
         const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
-        if (lost) options.onFailure?.(lost);
+        if (lost) tell(lost);
         const drained = await drainPartition(settings, processor, lease);
-        for (const failure of drained.failures) options.onFailure?.(failure);
+        for (const failure of drained.failures) tell(failure);
         report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
       } finally {
         released = await runLeases.drained(lease);

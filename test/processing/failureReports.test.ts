@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor, type HandlerFailure } from '../../core/processing';
+import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor, type HandlerFailure, type TransactionalHandler } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -10,29 +11,35 @@ const testDatabase = usePooledTestDatabase(4);
 
 const PARTITIONS = 2;
 
+/** A new stream in each of the two partitions, with one event each, visible to the feed. */
+async function givenAStreamInEachPartition(db: Db): Promise<[string, string]> {
+  const streams: [string, string] = [await streamIdInPartition(db, 0, PARTITIONS), await streamIdInPartition(db, 1, PARTITIONS)];
+  const store = createEventStore(db);
+  for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+  await untilFeedHorizonPasses(db);
+  return streams;
+}
+
+function twoPartitionProcessor(name: string, handle: TransactionalHandler<RecordedEvent, void>['handle']): FeedProcessor<RecordedEvent, void> {
+  return {
+    name,
+    partitions: PARTITIONS,
+    batchSize: 10,
+    source: eventFeedSource({ upcaster: NO_UPCASTING }),
+    failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+    handler: { mode: 'transactional', handle },
+  };
+}
+
+const ruleBroken = (events: readonly RecordedEvent[]) => new BatchItemError('the event breaks a rule of the read model', events[0]?.eventId ?? null, new Error('rule broken'));
+
 describe('the failures a run counted', () => {
   it('given one partition’s handler failure and another partition’s error that ends the run, the failure is still told to the caller', async () => {
     const db = testDatabase();
-    const store = createEventStore(db);
-    const [poisoned, broken] = [await streamIdInPartition(db, 0, PARTITIONS), await streamIdInPartition(db, 1, PARTITIONS)];
-    for (const streamId of [poisoned, broken]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
-    await untilFeedHorizonPasses(db);
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'failing_apart',
-      partitions: PARTITIONS,
-      batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING }),
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
-      handler: {
-        mode: 'transactional',
-        handle: (events, { partition }) =>
-          Promise.reject(
-            partition === 0
-              ? new BatchItemError('the event breaks a rule of the read model', events[0]?.eventId ?? null, new Error('rule broken'))
-              : new Error('the handler is broken for everything'),
-          ),
-      },
-    };
+    await givenAStreamInEachPartition(db);
+    const processor = twoPartitionProcessor('failing_apart', (events, { partition }) =>
+      Promise.reject(partition === 0 ? ruleBroken(events) : new Error('the handler is broken for everything')),
+    );
     const told: HandlerFailure[] = [];
 
     const run = runFeedProcessor(processor, { db, holder: 'reporting', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: PARTITIONS, onFailure: (failure) => told.push(failure) });
@@ -42,5 +49,31 @@ describe('the failures a run counted', () => {
     expect(counted).toMatchObject({ partition: 0, attempts: 1 });
     expect(told).toEqual([expect.objectContaining({ processor: 'failing_apart', partition: 0, attempts: 1, state: 'running' })]);
     expect(told[0]?.error.message).toBe('the event breaks a rule of the read model');
+  });
+
+  it('given an onFailure that throws, the run goes on: the other partition is drained and the failure stays recorded', async () => {
+    const db = testDatabase();
+    const [poisoned, healthy] = await givenAStreamInEachPartition(db);
+    const handled: string[] = [];
+    const processor = twoPartitionProcessor('reporting_badly', (events) => {
+      if (events.some((event) => event.streamId === poisoned)) return Promise.reject(ruleBroken(events));
+      handled.push(...events.map((event) => event.streamId));
+      return Promise.resolve();
+    });
+
+    const run = await runFeedProcessor(processor, {
+      db,
+      holder: 'reporting_badly',
+      leaseTtlMs: 30_000,
+      deadline: Date.now() + 5_000,
+      concurrency: 1,
+      onFailure: () => {
+        throw new Error('the log is full');
+      },
+    });
+
+    expect(handled).toContain(healthy);
+    expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1 })]);
+    expect((await getProcessorStatus(db, processor))[0]).toMatchObject({ attempts: 1 });
   });
 });

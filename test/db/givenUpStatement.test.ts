@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, DatabaseTimeoutError, type Db } from '../../core/db';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 import { sleep } from '../support/fixtures';
+import { untilLockWaiters } from '../support/lockWaiters';
 
 const BOUND_MS = 300;
 
@@ -36,21 +37,18 @@ describe('a statement given up at the statement bound, on a server that is alive
     });
     await sleep(50);
 
-    const waiting = async () => (await holder.query<{ count: number }>("SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]?.count;
     let failure: unknown;
-    let stillWaiting: number | undefined;
+    let stillWaiting: unknown;
     try {
       failure = await bounded.query('UPDATE balances SET amount = amount + 50 WHERE id = 1').catch((error: unknown) => error);
-      // The cancel reaches the server through a connection of its own: give it time on a loaded runner.
-      for (let tries = 0; tries < 50 && (await waiting()) !== 0; tries++) await sleep(40);
-      stillWaiting = await waiting();
+      stillWaiting = await untilLockWaiters(database.url, 'none', 2_000).catch((error: unknown) => error);
     } finally {
       releaseLock();
       await holding;
     }
 
     expect(failure).toBeInstanceOf(DatabaseTimeoutError);
-    expect(stillWaiting).toBe(0);
+    expect(stillWaiting).toBeUndefined();
     await sleep(100);
     const { rows } = await holder.query<{ amount: number }>('SELECT amount FROM balances WHERE id = 1');
     expect(rows[0]?.amount).toBe(100);

@@ -4,6 +4,7 @@ import { handler as commandWorker } from '../../functions/commandWorker';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { untilLockWaiters } from '../support/lockWaiters';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy';
 
 // The app reaches PostgreSQL through a proxy the test cuts, as a failover or a network fault would.
@@ -49,16 +50,6 @@ async function holding(lockStatement: string, params: unknown[] = []): Promise<{
   };
 }
 
-/** Until a statement of the app waits for the held lock. */
-const untilAStatementWaits = () =>
-  direct(async (client) => {
-    for (let tries = 0; tries < 200; tries++) {
-      const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-      if ((rows[0]?.n ?? 0) > 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error('no statement came to wait for the lock');
-  });
 
 const depositsOf = (streamId: string) =>
   direct(async (client) => (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE stream_id = $1 AND type = 'MoneyDeposited'", [streamId])).rows[0]?.n);
@@ -79,7 +70,7 @@ function commandIdOf(answer: { body: unknown }): string {
 async function answerWithReplyLost(stuck: { release: () => Promise<void> }, send: () => ReturnType<typeof postCommandRequest>) {
   try {
     const sent = send();
-    await untilAStatementWaits();
+    await untilLockWaiters(database().url, 'some');
     await proxy.cut();
     return await sent;
   } finally {

@@ -4,6 +4,7 @@ import { handler as commandWorker } from '../../functions/commandWorker';
 import { lambdaContext } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { untilLockWaiters } from '../support/lockWaiters';
 
 const QUERY_TIMEOUT_MS = 500;
 
@@ -38,22 +39,6 @@ async function holdStream(streamId: string): Promise<{ release: () => Promise<vo
       await client.end();
     },
   };
-}
-
-/** Until no statement of the test's database waits for a lock: a cancel travels on a connection of its own, so give it time on a loaded runner. */
-async function untilNothingWaitsForALock(): Promise<void> {
-  const client = new pg.Client({ connectionString: database().url });
-  await client.connect();
-  try {
-    for (let tries = 0; tries < 100; tries++) {
-      const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-      if (rows[0]?.n === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('a statement given up on still waits for its lock');
-  } finally {
-    await client.end();
-  }
 }
 
 async function depositsOf(streamId: string): Promise<number> {
@@ -100,7 +85,7 @@ describe('a command whose statement the database does not answer in time', () =>
     try {
       refused = await postCommandRequest('Deposit', { accountId, amount: 700 }, async);
       // Cancelled on the server, the store no longer waits for the records: freeing them cannot let it commit.
-      await untilNothingWaitsForALock();
+      await untilLockWaiters(database().url, 'none');
     } finally {
       await stuck.release();
     }

@@ -9,6 +9,7 @@ export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
 export { isDatabaseUnavailable } from './databaseUnavailable';
 export { exactTimestampText } from './exactTimestampText';
+export { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export {
   migrate,

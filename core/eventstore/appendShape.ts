@@ -1,8 +1,8 @@
+import { MAX_POSTGRES_INTEGER } from '../db';
 import * as z from '../schema';
 import { EventValidationError } from './errors';
 
 export const MAX_NAME_LENGTH = 200;
-const MAX_INTEGER = 2_147_483_647;
 
 export const isPlainObject = (value: unknown): value is object => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -22,7 +22,7 @@ const AppendShape = z.object({
   streamId: name('stream id'),
   streamType: name('stream type'),
   expectedVersion: z.union([
-    z.int().check(z.nonnegative(), z.maximum(MAX_INTEGER)),
+    z.int().check(z.nonnegative(), z.maximum(MAX_POSTGRES_INTEGER)),
     z.enum(['no_stream', 'stream_exists', 'any']),
   ], { error: 'expected version must be a non-negative integer, "no_stream", "stream_exists" or "any"' }),
   events: z
@@ -31,7 +31,7 @@ const AppendShape = z.object({
         type: name('event type'),
         data: plainObject('data'),
         eventId: z.optional(z.uuid('event id must be a UUID')),
-        schemaVersion: z.optional(z.int().check(z.positive(), z.maximum(MAX_INTEGER))),
+        schemaVersion: z.optional(z.int().check(z.positive(), z.maximum(MAX_POSTGRES_INTEGER))),
         metadata: z.optional(plainObject('metadata')),
       }),
     )
@@ -74,7 +74,7 @@ function obviouslyWellShaped(request: unknown): boolean {
   if (messages !== undefined && !Array.isArray(messages)) return false;
   if (idempotency !== undefined && !obviouslyWellShapedRecord(idempotency)) return false;
   const versionOk = typeof expectedVersion === 'number'
-    ? Number.isInteger(expectedVersion) && expectedVersion >= 0 && expectedVersion <= MAX_INTEGER
+    ? Number.isInteger(expectedVersion) && expectedVersion >= 0 && expectedVersion <= MAX_POSTGRES_INTEGER
     : MODES.has(expectedVersion as string);
   if (!versionOk || (metadata !== undefined && !isPlainObject(metadata))) return false;
   if (!Array.isArray(events) || events.length === 0) return false;

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import type { BatchItemError, BatchRetry } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
@@ -50,8 +50,6 @@ const RECORD_FAILURE_SQL = `
   WHERE p.processor = $1 AND p.partition = $2
   RETURNING p.state, p.attempts`;
 
-const MAX_INTEGER = 2_147_483_647;
-
 /** Counts a failed batch on its partition, in a transaction fenced by the lease. */
 export async function recordFailure(
   tx: Queryable,
@@ -66,7 +64,7 @@ export async function recordFailure(
     failure.error,
     // Text PostgreSQL cannot hold (a NUL) would fail the count itself, and the batch be retried at once, unrecorded.
     failure.itemId?.replaceAll('\u0000', '\uFFFD') ?? null,
-    Math.min(maxAttempts, MAX_INTEGER),
+    Math.min(maxAttempts, MAX_POSTGRES_INTEGER),
     baseDelayMs,
     maxDelayMs,
     failure.retry,
@@ -145,7 +143,7 @@ const RECORD_LEASE_RAN_OUT_SQL = `
 export async function recordLeaseRanOut(db: Queryable, lease: PartitionLease, error: LeaseRanOutError, policy: FailurePolicy): Promise<RecordedFailure | null> {
   const { rows } = await db.query<RecordedFailure>(
     RECORD_LEASE_RAN_OUT_SQL,
-    [lease.group, lease.partition, error.message, lease.holder, lease.epoch.toString(), Math.min(policy.maxAttempts, MAX_INTEGER), policy.baseDelayMs, policy.maxDelayMs],
+    [lease.group, lease.partition, error.message, lease.holder, lease.epoch.toString(), Math.min(policy.maxAttempts, MAX_POSTGRES_INTEGER), policy.baseDelayMs, policy.maxDelayMs],
     { name: 'processor_record_lease_ran_out' },
   );
   return rows[0] ?? null;

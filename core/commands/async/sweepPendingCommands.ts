@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db';
+import { MAX_POSTGRES_INTEGER, type Queryable } from '../../db';
 import type { CommandDispatcher, ErrorReporter } from './CommandDispatcher';
 
 export interface SweepOptions {
@@ -47,14 +47,13 @@ const CLAIM_SQL = `
 // What the claim can hold: attempts are compared with an integer column, and now() less
 // the age must stay a timestamp. Past these PostgreSQL fails the claim itself. The page
 // size is a bigint, any whole number JavaScript holds exactly.
-const MAX_INTEGER = 2_147_483_647;
 const MAX_AGE_MS = 100 * 365.25 * 24 * 60 * 60 * 1000;
 
 function checked(options: SweepOptions): SweepOptions {
   const { olderThanMs, limit, maxAttempts } = options;
   if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0 && olderThanMs <= MAX_AGE_MS)) throw new RangeError(`olderThanMs must be a number from 0 to ${MAX_AGE_MS} (a hundred years)`);
   if (!(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError('limit must be a positive safe integer');
-  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 0 && maxAttempts <= MAX_INTEGER)) throw new RangeError(`maxAttempts must be an integer from 0 to ${MAX_INTEGER}`);
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 0 && maxAttempts <= MAX_POSTGRES_INTEGER)) throw new RangeError(`maxAttempts must be an integer from 0 to ${MAX_POSTGRES_INTEGER}`);
   return options;
 }
 

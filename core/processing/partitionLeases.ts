@@ -86,6 +86,11 @@ const HELD_OUTSIDE_A_BATCH_SQL = `
   SELECT partition FROM partition_leases WHERE lease_group = $1 AND holder IS NOT NULL
   LIMIT 1 FOR UPDATE SKIP LOCKED`;
 
+// FOR KEY SHARE conflicts only with FOR UPDATE, which only an acquirer (ACQUIRE_SQL) takes:
+// waits for a takeover under way to commit, and keeps new ones off (they skip the row) while
+// held; batches (FOR SHARE), renewals and releases go on.
+const NO_TAKEOVER_UNDER_WAY_SQL = 'SELECT FROM partition_leases WHERE lease_group = $1 FOR KEY SHARE';
+
 const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
@@ -138,8 +143,16 @@ export async function anyPartitionFree(db: Queryable, request: Pick<LeaseRequest
 
 /** Whether a partition of the group is held by a holder not in a transactional batch now (between two, or dead in one). */
 export async function anyPartitionHeldOutsideABatch(tx: Queryable, group: string): Promise<boolean> {
-  const { rows } = await tx.query(HELD_OUTSIDE_A_BATCH_SQL, [group]);
-  return rows.length > 0;
+  // In a savepoint, rolled back: the locks are held for the check only, so acquirers are kept off
+  // while it looks, not for the rest of the caller's transaction.
+  await tx.query('SAVEPOINT held_outside_a_batch');
+  try {
+    await tx.query(NO_TAKEOVER_UNDER_WAY_SQL, [group]);
+    const { rows } = await tx.query(HELD_OUTSIDE_A_BATCH_SQL, [group]);
+    return rows.length > 0;
+  } finally {
+    await tx.query('ROLLBACK TO SAVEPOINT held_outside_a_batch');
+  }
 }
 
 /** Makes the group's lease rows, free, where they are missing: a group has them once its first lease is taken. */

@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { acquirePartitionLease, type HandlerFailure } from '../../core/processing';
-import { createProjector, processorNameOf, rebuildProjection, registerProjection } from '../../core/projections';
-import { START_OF_FEED } from '../../core/eventstore';
+import type { Db } from '../../core/db';
+import { acquirePartitionLease, type AcquiredLease, type HandlerFailure } from '../../core/processing';
+import { activateIfCaughtUp, createProjector, processorNameOf, rebuildProjection, registerProjection } from '../../core/projections';
+import { NO_UPCASTING, START_OF_FEED } from '../../core/eventstore';
 import { expireLeases } from '../support/expireLeases';
 import { readThrough } from '../support/followFeed';
+import { untilLockWaiters } from '../support/lockWaiters';
 import { streamIdInPartition } from '../support/streamInPartition';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
@@ -99,6 +101,67 @@ describe('a build partition whose holder died mid-batch', () => {
     const takeover = await live.runUntilCaughtUp();
     expect(takeover.activated).toEqual([{ name: 'dead_build', generation: 2 }]);
     expect(failures.map((failure) => [failure.processor, failure.partition, failure.error.name])).toEqual([[build, 0, 'LeaseRanOutError']]);
+    expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
+  });
+});
+
+/**
+ * Another instance's takeover of a partition whose lease ran out, paused after its
+ * statement (which locks the lease row) and before its commit: the window the
+ * engine's own takeover has while its statement runs and commits.
+ */
+async function takeoverUnderWay(taker: Db, group: string): Promise<{ lease: AcquiredLease | null; commit: () => Promise<void> }> {
+  let commit = (): void => undefined;
+  const committing = new Promise<void>((resolve) => {
+    commit = resolve;
+  });
+  let acquired: (lease: AcquiredLease | null) => void = () => undefined;
+  const lease = new Promise<AcquiredLease | null>((resolve) => {
+    acquired = resolve;
+  });
+  const done = taker.transaction(async (tx) => {
+    acquired(await acquirePartitionLease(tx, { group, partitions: 1, holder: 'taker', ttlMs: TTL_MS }));
+    await committing;
+  });
+  return {
+    lease: await lease,
+    commit: async () => {
+      commit();
+      await done;
+    },
+  };
+}
+
+describe('a switch tried while another instance is taking a dead build holder\'s partition over', () => {
+  const context = useProjectionDatabase();
+
+  it('waits for the takeover and declines: the batch the holder died in is the takeover\'s to count and apply', async () => {
+    const { db, store, url, connect } = context();
+    const projection = recordingProjection({ name: 'taken_build' });
+    const appended = await appendAcrossStreams(store, ['acc-5', 'acc-6'], 6, 3);
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    const failures: HandlerFailure[] = [];
+    const live = createProjector({ db, projections: [projection], holder: 'live', leaseTtlMs: TTL_MS, onHandlerError: (failure) => failures.push(failure) });
+    await live.runUntilCaughtUp();
+    const build = await rebuildProjection(db, projection);
+    const group = processorNameOf('taken_build', build.generation);
+    // Its holder died in its first batch (rolled back), and its lease ran out.
+    expect((await acquirePartitionLease(db, { group, partitions: 1, holder: 'dead', ttlMs: TTL_MS }))?.partition).toBe(0);
+    await expireLeases(db, group);
+    const takeover = await takeoverUnderWay(connect(1), group);
+    expect(takeover.lease?.tookOverFrom).toBe('dead');
+
+    const switching = activateIfCaughtUp(db, projection, build, NO_UPCASTING, { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 });
+    await untilLockWaiters(url, 'some');
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM taken_build__applied_g2');
+    await takeover.commit();
+
+    expect(rows[0]?.n, 'events the build applied while the takeover was under way').toBe(0);
+    expect(await switching).toBe(false);
+    // The taker died too; the next instance takes its place, counts it, catches up and switches.
+    await expireLeases(db, group);
+    expect((await live.runUntilCaughtUp()).activated).toEqual([{ name: 'taken_build', generation: build.generation }]);
+    expect(failures.map((failure) => [failure.processor, failure.error.name])).toEqual([[group, 'LeaseRanOutError']]);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
   });
 });

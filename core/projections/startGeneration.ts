@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { log } from '../observability';
 import type { Projection } from './defineProjection';
 import { dropTables } from './dropTables';
 import {
@@ -27,6 +28,35 @@ async function tearDown(tx: Queryable, projection: Projection, retired: Generati
   await markTornDown(tx, retired.name, retired.generation);
 }
 
+// A teardown waits this long at most for a lock (a long read of the old tables): it is
+// clean-up, and must not hold up the build it comes before.
+const TEARDOWN_LOCK_WAIT = '2s';
+
+/**
+ * A teardown is clean-up: one that fails (a user's view on the tables, a
+ * custom teardown's error, a lock it waited too long for) is rolled back on its
+ * own and logged, the generation left not torn down for the next build to try
+ * again, and the build goes on.
+ */
+async function tearDownIfItCan(tx: Queryable, projection: Projection, retired: Generation): Promise<void> {
+  await tx.query('SAVEPOINT tear_down');
+  try {
+    const { rows } = await tx.query<{ lock_timeout: string }>("SELECT current_setting('lock_timeout') AS lock_timeout");
+    await tx.query("SELECT set_config('lock_timeout', $1, true)", [TEARDOWN_LOCK_WAIT]);
+    await tearDown(tx, projection, retired);
+    await tx.query("SELECT set_config('lock_timeout', $1, true)", [rows[0]?.lock_timeout ?? '0']);
+    await tx.query('RELEASE SAVEPOINT tear_down');
+  } catch (error) {
+    // A lost connection fails this statement too, and that error goes up.
+    await tx.query('ROLLBACK TO SAVEPOINT tear_down');
+    log.warn('projection teardown failed; the next build tries again', {
+      projection: retired.name,
+      generation: retired.generation,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
 /**
  * A retired generation's tables are dropped only once it has been retired this
  * long: well past what any reader may cache its names for, with room for the
@@ -46,7 +76,7 @@ export const RETIRED_TABLES_KEPT_MS = 2 * MAX_READER_CACHE_MS;
 export async function startGeneration(tx: Queryable, projection: Projection, reason: GenerationReason): Promise<Generation> {
   const latest = await latestGeneration(tx, projection.name);
   if (latest?.status === 'building') await retireGeneration(tx, latest.name, latest.generation);
-  for (const retired of await retiredGenerationsWithTables(tx, projection.name, RETIRED_TABLES_KEPT_MS)) await tearDown(tx, projection, retired);
+  for (const retired of await retiredGenerationsWithTables(tx, projection.name, RETIRED_TABLES_KEPT_MS)) await tearDownIfItCan(tx, projection, retired);
   const hasActive = latest !== null && (latest.status === 'active' || (await hasActiveGeneration(tx, projection.name)));
   const generation = await insertGeneration(tx, {
     name: projection.name,

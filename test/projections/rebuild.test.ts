@@ -151,6 +151,57 @@ describe('rebuilding a projection blue/green', () => {
     expect([await tableExists(db, '"linked_owners__owners_g1"'), await tableExists(db, '"linked_owners__accounts_g1"')]).toEqual([false, false]);
   });
 
+  it('keeps a retired generation’s tables it cannot drop (a view on them, a long read) for a later build, and builds the next version all the same', async () => {
+    const { db, store, connect } = context();
+    const v1 = recordingProjection({ name: 'viewed', version: 1 });
+    const v2 = recordingProjection({ name: 'viewed', version: 2 });
+    const ageRetired = () =>
+      db.query(`UPDATE projection_generations SET retired_at = retired_at - make_interval(secs => $1 / 1000.0) WHERE name = 'viewed' AND status = 'retired'`, [RETIRED_TABLES_KEPT_MS]);
+    await createProjector({ db, projections: [v1] }).runUntilCaughtUp();
+    await rebuildProjection(db, v1);
+    expect((await createProjector({ db, projections: [v1] }).runUntilCaughtUp()).activated).toEqual([{ name: 'viewed', generation: 2 }]);
+    // A report someone built on the retired generation's table.
+    await db.query('CREATE VIEW viewed_report AS SELECT event_id FROM viewed__applied_g1');
+    await ageRetired();
+    await store.appendToStream({ streamId: 'acc-viewed', streamType: 'account', expectedVersion: 'no_stream', events: [deposited(3)] });
+    await untilFeedHorizonPasses(db);
+
+    expect((await createProjector({ db, projections: [v2] }).runUntilCaughtUp()).activated).toEqual([{ name: 'viewed', generation: 3 }]);
+    expect(await tableExists(db, 'viewed__applied_g1')).toBe(true);
+    expect((await readApplied(db, v2)).map((row) => row.stream_id)).toContain('acc-viewed');
+
+    // The view gone, a long read of the table holds the drop off past its lock wait: kept again.
+    await db.query('DROP VIEW viewed_report');
+    const reader = connect(1);
+    let endRead = (): void => undefined;
+    const readEnds = new Promise<void>((resolve) => {
+      endRead = resolve;
+    });
+    let readStarted = (): void => undefined;
+    const reading = new Promise<void>((resolve) => {
+      readStarted = resolve;
+    });
+    const read = reader.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM viewed__applied_g1');
+      readStarted();
+      await readEnds;
+    });
+    await reading;
+    await ageRetired();
+    try {
+      expect((await rebuildProjection(db, v2)).generation).toBe(4);
+      expect([await tableExists(db, 'viewed__applied_g1'), await tableExists(db, 'viewed__applied_g2')]).toEqual([true, false]);
+    } finally {
+      endRead();
+      await read;
+    }
+
+    // Nothing in the way, the build after that one drops it.
+    expect((await createProjector({ db, projections: [v2] }).runUntilCaughtUp()).activated).toEqual([{ name: 'viewed', generation: 4 }]);
+    await rebuildProjection(db, v2);
+    expect(await tableExists(db, 'viewed__applied_g1')).toBe(false);
+  });
+
   it('refuses code of a built version whose tables changed without a version bump, starting nothing', async () => {
     const { db } = context();
     await registerProjection(db, defineAccountSummaries({ name: 'renamed_tables', version: 1 }));

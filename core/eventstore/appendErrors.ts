@@ -23,6 +23,18 @@ function conflictingVersion(detail: string | undefined): number | undefined {
 const PROGRAM_LIMITS = new Set(['54000', '54001']);
 
 /**
+ * A message id that is a stored event's id, or an event id that is a stored
+ * message's: both go to JetStream as its message id, which keeps only one.
+ */
+function sharedIdTaken(request: AppendRequest, kind: 'messages' | 'events', id: string): EventValidationError {
+  const given = kind === 'messages' ? (request.messages ?? []).map((message) => message.messageId) : request.events.map((event) => event.eventId);
+  const index = given.findIndex((candidate) => candidate?.toLowerCase() === id);
+  const field = kind === 'messages' ? 'messageId' : 'eventId';
+  const other = kind === 'messages' ? 'a stored event' : 'a stored integration message';
+  return new EventValidationError([{ path: `${kind}.${String(index)}.${field}`, message: `is the id of ${other}: JetStream would keep only one of the two` }]);
+}
+
+/**
  * Turns what the append statement raised into a typed error; other errors pass
  * through. A version taken by a racing writer is a conflict: its key is in the
  * error, and inside a caller's (now aborted) transaction it is all there is to
@@ -31,6 +43,7 @@ const PROGRAM_LIMITS = new Set(['54000', '54001']);
 export function toAppendError(error: unknown, request: AppendRequest): unknown {
   const dbError = asDatabaseError(error);
   if (!dbError) return error;
+  if (dbError.code === 'ES209' || dbError.code === 'ES210') return sharedIdTaken(request, dbError.code === 'ES209' ? 'messages' : 'events', dbError.detail ?? '');
   if (dbError.code === 'ES208') return new CommandAlreadyRecordedError(dbError.detail ?? request.idempotency?.commandId ?? '');
   // A limit of PostgreSQL's own (class 54) met by what the append holds, such as
   // a batch whose jsonb form is over 256 MiB (numbers take several times their

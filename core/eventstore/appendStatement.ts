@@ -19,6 +19,8 @@ export interface AppendShape {
   /** Whether the append records its command: a new record, or a sent command's pending one. */
   recordCommand: 'no' | 'new' | 'pending';
   messages: boolean;
+  /** Whether the caller chose event ids: each is then checked against the outbox's message ids. */
+  givenEventIds: boolean;
 }
 
 // $1 stream id, $2 stream type, $3 expected version (exact) or mode (head), $4.. events, then command, then messages.
@@ -79,27 +81,35 @@ const completePendingCommand = (first: number, batch: boolean) => `outcome AS (S
 // inserted in the append's order, which is their key's order. With a command, they
 // wait for its record: PostgreSQL runs the CTEs the final SELECT does not read in an
 // order of its own, and a resent command whose message ids come from its command id
-// must be refused by the record's key (a replay), not by a message id.
+// must be refused by the record's key (a replay), not by a message id. Events and
+// messages share JetStream's message ids, so a message may not take a stored event's
+// id (the CASE checks it only once the events and the record are in).
 const insertMessages = (parameter: number, after: 'appended' | 'recorded') => `sent AS (
     INSERT INTO outbox (message_id, ordering_key, subject, payload, headers)
     SELECT (x.m ->> 'messageId')::uuid, x.m ->> 'orderingKey', x.m ->> 'subject', x.m -> 'body', x.m -> 'headers'
     FROM json_array_elements($${parameter}::json) WITH ORDINALITY AS x(m, n)
-    WHERE EXISTS (SELECT FROM ${after})
+    WHERE CASE WHEN NOT EXISTS (SELECT FROM ${after}) THEN false
+      WHEN EXISTS (SELECT FROM events e WHERE e.event_id = (x.m ->> 'messageId')::uuid) THEN raise_message_id_taken((x.m ->> 'messageId')::uuid, 'event')
+      ELSE true END
     ORDER BY x.n)`;
+
+// An event id the caller chose may not be a stored message's (ids the store makes are new).
+const EVENT_ID_NOT_A_MESSAGE_ID = `
+      AND CASE WHEN EXISTS (SELECT FROM outbox o WHERE o.message_id = x.event_id) THEN raise_message_id_taken(x.event_id, 'integration message') ELSE true END`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);
 
 export function appendStatementName(shape: AppendShape): string {
   const command = shape.recordCommand === 'no' ? '' : `${shape.recordCommand}_command`;
-  const flags = [shape.check, shape.batch ? 'batch' : 'one', shape.guardFirstWrite ? 'guarded' : '', command, shape.messages ? 'messages' : ''];
+  const flags = [shape.check, shape.batch ? 'batch' : 'one', shape.guardFirstWrite ? 'guarded' : '', command, shape.messages ? 'messages' : '', shape.givenEventIds ? 'given_ids' : ''];
   return `append_${flags.filter(Boolean).join('_')}`;
 }
 
 export function appendStatement(shape: AppendShape): string {
   const commandAt = 4 + eventParameters(shape);
   const messagesAt = commandAt + (shape.recordCommand === 'no' ? 0 : 4);
-  const guard = shape.guardFirstWrite ? ' AND (SELECT ok FROM first_write)' : '';
+  const guard = (shape.guardFirstWrite ? ' AND (SELECT ok FROM first_write)' : '') + (shape.givenEventIds ? EVENT_ID_NOT_A_MESSAGE_ID : '');
   const ctes = [
     `new_events AS (${shape.batch ? EVENT_BATCH : SINGLE_EVENT})`,
     ...(shape.check === 'head' ? [HEAD] : []),

@@ -166,6 +166,7 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
     guardFirstWrite: scope === 'callers-transaction',
     recordCommand: request.idempotency === undefined ? 'no' : (request.idempotency.existing ?? 'none') === 'pending' ? 'pending' : 'new',
     messages: serialized.messages !== null,
+    givenEventIds: request.events.some((event) => event.eventId !== undefined),
   };
   const { name, text } = statementFor(shape);
   const params = parametersOf(request, serialized, shape);

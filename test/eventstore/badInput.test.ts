@@ -314,6 +314,20 @@ describeOnEachDriver('bad input', (context) => {
     });
   });
 
+  it('refuses a message whose id is the id of an event another append stored: JetStream would keep only one of the two', async () => {
+    const stored = await context().store.appendToStream(valid());
+    const eventId = stored.events[0]?.eventId.toUpperCase();
+    await rejectsWith({ ...valid(), messages: [message(), message({ messageId: eventId })] }, { path: 'messages.1.messageId', message: /id of a stored event: JetStream would keep only one/ });
+  });
+
+  it('refuses an event id the caller chose that is the id of a message another append stored, at any expected version', async () => {
+    const messageId = crypto.randomUUID();
+    await context().store.appendToStream({ ...valid(), messages: [message({ messageId })] });
+    const taken = { path: 'events.1.eventId', message: /id of a stored integration message: JetStream would keep only one/ };
+    await rejectsWith({ ...valid(), events: [opened(), { ...deposited(5), eventId: messageId }] }, taken);
+    await rejectsWith({ ...valid(), expectedVersion: 'no_stream', events: [opened(), { ...deposited(5), eventId: messageId }] }, taken);
+  });
+
   it('refuses an append that is not the first write of its transaction, writing nothing', async () => {
     const streamId = uniqueStreamId();
     const before = await countRows();

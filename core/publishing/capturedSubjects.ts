@@ -1,7 +1,7 @@
 import type { SubjectCaptured } from './refusals';
 
 export interface CapturedSubjects {
-  /** The run's answer, asked once: after a publish NATS did not acknowledge. */
+  /** After a publish NATS did not acknowledge: a "captured" kept from earlier in the run, else asked. */
   captured: SubjectCaptured;
   /**
    * Asked again (or joining a question already in flight): after "no
@@ -11,10 +11,12 @@ export interface CapturedSubjects {
 }
 
 /**
- * "Does a stream capture this subject?" for one publisher run. An answer is
- * kept for the run; a question that failed (NATS away) is not, or NATS coming
- * back within the run would never be asked again. The messages of one window
- * that NATS did not answer share one question while it is in flight.
+ * "Does a stream capture this subject?" for one publisher run. "Captured" is
+ * kept for the run: it keeps a message retried. "Not captured" parks a message
+ * for good, so it is never kept: a stream may be added within the run. Nor is a
+ * question that failed (NATS away), or NATS coming back within the run would
+ * never be asked again. The messages of one window that NATS did not answer
+ * share one question while it is in flight.
  */
 export function capturedSubjects(ask: SubjectCaptured): CapturedSubjects {
   const answered = new Map<string, Promise<boolean>>();
@@ -28,10 +30,19 @@ export function capturedSubjects(ask: SubjectCaptured): CapturedSubjects {
     return answer;
   };
   const keep = (subject: string, answer: Promise<boolean>): Promise<boolean> => {
-    const kept = answer.catch((error: unknown) => {
+    const forget = () => {
       if (answered.get(subject) === kept) answered.delete(subject);
-      throw error;
-    });
+    };
+    const kept: Promise<boolean> = answer.then(
+      (captured) => {
+        if (!captured) forget();
+        return captured;
+      },
+      (error: unknown) => {
+        forget();
+        throw error;
+      },
+    );
     answered.set(subject, kept);
     return kept;
   };

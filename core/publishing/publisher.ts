@@ -5,11 +5,11 @@ import { publisherConnection } from './publisherConnection';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
 import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
-import { messageBytes } from './PublishMessage';
 import { RunTally, type PublisherRunReport } from './publisherRunReport';
 import type { PublishingSession } from './publishBatch';
 import { publishRequeued } from './requeuedMessages';
 import { SettledAhead } from './settledAhead';
+import { streamRoomForRun } from './streamRoomForRun';
 
 export interface Publisher {
   /**
@@ -45,24 +45,12 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   const { db } = settings;
   const tally = new RunTally();
   const subjects = capturedSubjects((subject) => connection.captured(subject));
-  const maxBytesInRun = new Map<string, Promise<number | undefined>>();
   const session: PublishingSession = {
     db,
     publishing: () => connection.publishing(),
     captured: subjects.captured,
     capturedNow: subjects.capturedNow,
-    async largerThanStream(message) {
-      // A question that failed (NATS away) is asked again next time, not remembered.
-      const maxBytes =
-        maxBytesInRun.get(message.subject) ??
-        connection.maxBytes(message.subject).catch((error: unknown) => {
-          maxBytesInRun.delete(message.subject);
-          throw error;
-        });
-      maxBytesInRun.set(message.subject, maxBytes);
-      const limit = await maxBytes;
-      return limit !== undefined && messageBytes(message) > limit;
-    },
+    largerThanStream: streamRoomForRun((subject) => connection.maxBytes(subject)),
     timeoutMs: settings.publishTimeoutMs,
     tally,
     settledAhead: new SettledAhead(),

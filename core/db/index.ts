@@ -10,6 +10,7 @@ export { abortedByOtherWriter } from './abortedByOtherWriter';
 export { isDatabaseUnavailable } from './databaseUnavailable';
 export { exactTimestampText } from './exactTimestampText';
 export { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
+export { inSavepoint, undoneAfter } from './savepoints';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';
 export {
   migrate,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { undoneAfter, type Queryable } from '../db';
 import { LeaseRequestError, PartitionLeaseLostError, toLease, type LeaseRow, type PartitionLease } from './PartitionLease';
 
 export interface LeaseRequest {
@@ -86,9 +86,10 @@ const HELD_OUTSIDE_A_BATCH_SQL = `
   SELECT partition FROM partition_leases WHERE lease_group = $1 AND holder IS NOT NULL
   LIMIT 1 FOR UPDATE SKIP LOCKED`;
 
-// FOR KEY SHARE conflicts only with FOR UPDATE, which only an acquirer (ACQUIRE_SQL) takes:
-// waits for a takeover under way to commit, and keeps new ones off (they skip the row) while
-// held; batches (FOR SHARE), renewals and releases go on.
+// FOR KEY SHARE conflicts with FOR UPDATE (and deletes and key updates, which leases never
+// make): it waits for a takeover under way (ACQUIRE_SQL's candidate) to commit, and keeps
+// new ones off (they skip the row) while held; batches (FOR SHARE), renewals and releases
+// (updates of no key) go on.
 const NO_TAKEOVER_UNDER_WAY_SQL = 'SELECT FROM partition_leases WHERE lease_group = $1 FOR KEY SHARE';
 
 const LIST_SQL = `
@@ -145,14 +146,11 @@ export async function anyPartitionFree(db: Queryable, request: Pick<LeaseRequest
 export async function anyPartitionHeldOutsideABatch(tx: Queryable, group: string): Promise<boolean> {
   // In a savepoint, rolled back: the locks are held for the check only, so acquirers are kept off
   // while it looks, not for the rest of the caller's transaction.
-  await tx.query('SAVEPOINT held_outside_a_batch');
-  try {
+  return undoneAfter(tx, 'held_outside_a_batch', async () => {
     await tx.query(NO_TAKEOVER_UNDER_WAY_SQL, [group]);
     const { rows } = await tx.query(HELD_OUTSIDE_A_BATCH_SQL, [group]);
     return rows.length > 0;
-  } finally {
-    await tx.query('ROLLBACK TO SAVEPOINT held_outside_a_batch');
-  }
+  });
 }
 
 /** Makes the group's lease rows, free, where they are missing: a group has them once its first lease is taken. */

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { inSavepoint, type Queryable } from '../db';
 import { log } from '../observability';
 import type { Projection } from './defineProjection';
 import { dropTables } from './dropTables';
@@ -28,9 +28,14 @@ async function tearDown(tx: Queryable, projection: Projection, retired: Generati
   await markTornDown(tx, retired.name, retired.generation);
 }
 
-// A teardown waits this long at most for a lock (a long read of the old tables): it is
-// clean-up, and must not hold up the build it comes before.
+// A teardown waits this long at most for a lock (a long read of the old tables), or less
+// if the transaction already waits less: it is clean-up, and must not hold up the build.
 const TEARDOWN_LOCK_WAIT = '2s';
+const SHORTEN_LOCK_WAIT_SQL = `
+  SELECT s.setting AS previous,
+    set_config('lock_timeout', CASE WHEN s.setting::interval = interval '0' OR s.setting::interval > $1::text::interval THEN $1::text ELSE s.setting END, true)
+  FROM (SELECT current_setting('lock_timeout') AS setting) AS s`;
+const RESTORE_LOCK_WAIT_SQL = "SELECT set_config('lock_timeout', $1, true)";
 
 /**
  * A teardown is clean-up: one that fails (a user's view on the tables, a
@@ -39,16 +44,15 @@ const TEARDOWN_LOCK_WAIT = '2s';
  * again, and the build goes on.
  */
 async function tearDownIfItCan(tx: Queryable, projection: Projection, retired: Generation): Promise<void> {
-  await tx.query('SAVEPOINT tear_down');
   try {
-    const { rows } = await tx.query<{ lock_timeout: string }>("SELECT current_setting('lock_timeout') AS lock_timeout");
-    await tx.query("SELECT set_config('lock_timeout', $1, true)", [TEARDOWN_LOCK_WAIT]);
-    await tearDown(tx, projection, retired);
-    await tx.query("SELECT set_config('lock_timeout', $1, true)", [rows[0]?.lock_timeout ?? '0']);
-    await tx.query('RELEASE SAVEPOINT tear_down');
+    await inSavepoint(tx, 'tear_down', async () => {
+      const { rows } = await tx.query<{ previous: string }>(SHORTEN_LOCK_WAIT_SQL, [TEARDOWN_LOCK_WAIT]);
+      await tearDown(tx, projection, retired);
+      // Rolled back with the savepoint on a failure; put back by hand on a success.
+      await tx.query(RESTORE_LOCK_WAIT_SQL, [rows[0]?.previous ?? '0']);
+    });
   } catch (error) {
-    // A lost connection fails this statement too, and that error goes up.
-    await tx.query('ROLLBACK TO SAVEPOINT tear_down');
+    // A connection lost meanwhile fails the registration's next statement as well.
     log.warn('projection teardown failed; the next build tries again', {
       projection: retired.name,
       generation: retired.generation,

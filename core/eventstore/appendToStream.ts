@@ -154,7 +154,9 @@ const ROLLBACK_TO_SQL = 'ROLLBACK TO SAVEPOINT append_to_stream';
 async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
   await tx.query(SAVEPOINT_SQL);
   const rows = await insert(tx);
-  await tx.query(rows.length === 0 ? ROLLBACK_TO_SQL : RELEASE_SQL);
+  // Released after its rollback too: the caller goes on in its own transaction, not in the savepoint.
+  if (rows.length === 0) await tx.query(ROLLBACK_TO_SQL);
+  await tx.query(RELEASE_SQL);
   return rows;
 }
 

@@ -174,6 +174,18 @@ describe('a stream_exists append refused inside a caller\'s transaction', () => 
     }
     expect((await store.readStream(streamId)).events.map((stored) => stored.version)).toEqual([1]);
   });
+
+  it('leaves the caller going on in its own transaction, not in the append\'s savepoint', async () => {
+    const store = createEventStore(db());
+    await db().query('CREATE TABLE IF NOT EXISTS caller_notes (note text)');
+    const topLevel = await db().transaction(async (tx) => {
+      await refusalOf(store.appendToStream({ streamId: newStream('missing'), streamType: 't', expectedVersion: 'stream_exists', events: [event] }, tx));
+      await tx.query("INSERT INTO caller_notes VALUES ('after the refusal')");
+      const { rows } = await tx.query<{ top: boolean }>("SELECT xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS top FROM caller_notes");
+      return rows[0]?.top;
+    });
+    expect(topLevel).toBe(true);
+  });
 });
 
 describe('a command recorded already, resent with the integration message ids it derives from its command id', () => {

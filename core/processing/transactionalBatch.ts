@@ -70,6 +70,8 @@ export async function runTransactionalBatch<Item, Result>(
         if (!(error instanceof BatchItemError)) throw error;
         committed = undefined;
         await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
+        // Released too: the failure is recorded by the batch's own transaction, not in the savepoint.
+        await tx.query(RELEASE_SAVEPOINT_SQL);
         return countFailedBatch(tx, processor, lease, error);
       }
     });
@@ -89,3 +91,4 @@ export async function runTransactionalBatch<Item, Result>(
 
 const SAVEPOINT_SQL = 'SAVEPOINT feed_batch';
 const ROLLBACK_TO_SAVEPOINT_SQL = 'ROLLBACK TO SAVEPOINT feed_batch';
+const RELEASE_SAVEPOINT_SQL = 'RELEASE SAVEPOINT feed_batch';

@@ -268,7 +268,7 @@ describe('a parked message, a stalled holder and the message’s source', () => 
     expect(await storedOnSide()).toEqual([eventId]);
   });
 
-  it('given a parked event and a parked integration message, when a message reuses the event’s id and an event the message’s, then each is published as its own, and each parked one is requeued by its source', async () => {
+  it('given a parked event and a parked integration message, when a message stored before migration 0028 reuses the event’s id and an event the message’s, then each is published as its own, and each parked one is requeued by its source', async () => {
     const h = await harness();
     const nowhere = `${h.subjectPrefix}nowhere.parked`;
     const parkedEventStream = uniqueStreamId();
@@ -290,14 +290,20 @@ describe('a parked message, a stalled holder and the message’s source', () => 
       { messageId: parkedMessageId, source: 'outbox' },
     ]);
 
-    // Each id again, from the other source, on the harness's own stream.
+    // Each id again, from the other source, on the harness's own stream: the append refuses that
+    // now (migration 0028), so the rows are written as an append before it could store them.
     const reusing = uniqueStreamId();
-    await h.store.appendToStream({
-      streamId: reusing,
-      streamType: 'account',
-      expectedVersion: 'no_stream',
-      events: [{ ...opened(), eventId: parkedMessageId }],
-      messages: [{ subject: `${h.subjectPrefix}.notices.reused`, body: { n: 2 }, orderingKey: reusing, messageId: parkedEventId }],
+    await h.db.transaction(async (tx) => {
+      await tx.query("INSERT INTO events (stream_id, stream_type, version, event_id, type, data) VALUES ($1, 'account', 1, $2, 'AccountOpened', $3)", [
+        reusing,
+        parkedMessageId,
+        JSON.stringify(opened().data),
+      ]);
+      await tx.query("INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES ($1, $2, $3, '{\"n\":2}', '{}')", [
+        parkedEventId,
+        reusing,
+        `${h.subjectPrefix}.notices.reused`,
+      ]);
     });
     await publishEverything(h.db, publisher);
 

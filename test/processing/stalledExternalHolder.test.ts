@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../core/eventstore';
+import { getProcessorStatus, PartitionLeaseLostError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { expireLeases } from '../support/expireLeases';
+import { deposited, opened } from '../support/fixtures';
+import { newStreamSource } from '../support/newStreamSource';
+import { onePartitionProcessor } from '../support/onePartitionProcessor';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(4);
+
+const run = (processor: FeedProcessor<RecordedEvent>, holder: string) =>
+  runFeedProcessor(processor, { db: db(), holder, leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1, interruptionBackoff: { baseMs: 20, maxMs: 40 } });
+
+describe('an external batch whose holder stalled while another took its partition over', () => {
+  it('records nothing once it wakes: its fenced writes are refused, and the checkpoint stays where the successor left it', async () => {
+    await db().query('CREATE TABLE parked_notes (holder text NOT NULL, event_id uuid NOT NULL)');
+    const { source, events } = await newStreamSource(db(), [opened(), deposited(1), deposited(2)]);
+    let wake: () => void = () => undefined;
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    let stalled: () => void = () => undefined;
+    const stalling = new Promise<void>((resolve) => {
+      stalled = resolve;
+    });
+    let calls = 0;
+    let refusal: unknown;
+    const processor = onePartitionProcessor(
+      'stalled_external',
+      source,
+      {
+        mode: 'external',
+        async handle(items, { fenced }) {
+          calls += 1;
+          const holder = calls === 1 ? 'stalled' : 'successor';
+          if (holder === 'stalled') {
+            stalled();
+            await woken;
+          }
+          // What a publisher records beside its effects: a message it parked.
+          const record = fenced((tx) => tx.query('INSERT INTO parked_notes SELECT $1, unnest($2::uuid[])', [holder, items.map((item) => item.eventId)]));
+          if (holder === 'stalled') refusal = await record.catch((error: unknown) => error);
+          else await record;
+          return { done: items.length };
+        },
+      },
+      1,
+    );
+
+    const stalledRun = run(processor, 'stalled');
+    await stalling;
+    await expireLeases(db(), processor.name);
+    const successorRun = await run(processor, 'successor');
+    const afterSuccessor = (await getProcessorStatus(db(), processor))[0];
+    wake();
+    const stalledReport = await stalledRun;
+
+    expect(successorRun.items).toBe(events.length);
+    expect(refusal).toBeInstanceOf(PartitionLeaseLostError);
+    expect(stalledReport.items).toBe(0);
+    const afterStalled = (await getProcessorStatus(db(), processor))[0];
+    expect({ checkpoint: afterStalled?.checkpoint, processed: afterStalled?.itemsProcessed }).toEqual({ checkpoint: afterSuccessor?.checkpoint, processed: afterSuccessor?.itemsProcessed });
+    const { rows } = await db().query<{ holder: string; n: number }>('SELECT holder, count(*)::int AS n FROM parked_notes GROUP BY holder');
+    expect(rows).toEqual([{ holder: 'successor', n: events.length }]);
+  });
+});

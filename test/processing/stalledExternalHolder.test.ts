@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
 import { getProcessorStatus, PartitionLeaseLostError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
-import { deposited, opened } from '../support/fixtures';
+import { deferred, deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -16,14 +16,8 @@ describe('an external batch whose holder stalled while another took its partitio
   it('records nothing once it wakes: its fenced writes are refused, and the checkpoint stays where the successor left it', async () => {
     await db().query('CREATE TABLE parked_notes (holder text NOT NULL, event_id uuid NOT NULL)');
     const { source, events } = await newStreamSource(db(), [opened(), deposited(1), deposited(2)]);
-    let wake: () => void = () => undefined;
-    const woken = new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-    let stalled: () => void = () => undefined;
-    const stalling = new Promise<void>((resolve) => {
-      stalled = resolve;
-    });
+    const woken = deferred();
+    const stalled = deferred();
     let calls = 0;
     let refusal: unknown;
     const processor = onePartitionProcessor(
@@ -35,8 +29,8 @@ describe('an external batch whose holder stalled while another took its partitio
           calls += 1;
           const holder = calls === 1 ? 'stalled' : 'successor';
           if (holder === 'stalled') {
-            stalled();
-            await woken;
+            stalled.resolve();
+            await woken.promise;
           }
           // What a publisher records beside its effects: a message it parked.
           const record = fenced((tx) => tx.query('INSERT INTO parked_notes SELECT $1, unnest($2::uuid[])', [holder, items.map((item) => item.eventId)]));
@@ -49,11 +43,11 @@ describe('an external batch whose holder stalled while another took its partitio
     );
 
     const stalledRun = run(processor, 'stalled');
-    await stalling;
+    await stalled.promise;
     await expireLeases(db(), processor.name);
     const successorRun = await run(processor, 'successor');
     const afterSuccessor = (await getProcessorStatus(db(), processor))[0];
-    wake();
+    woken.resolve();
     const stalledReport = await stalledRun;
 
     expect(successorRun.items).toBe(events.length);

@@ -7,6 +7,7 @@ import { acquirePartitionLease, type AcquiredLease, type HandlerFailure } from '
 import { activateIfCaughtUp, createProjector, processorNameOf, rebuildProjection, registerProjection } from '../../core/projections';
 import { NO_UPCASTING, START_OF_FEED } from '../../core/eventstore';
 import { expireLeases } from '../support/expireLeases';
+import { deferred } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 import { untilLockWaiters } from '../support/lockWaiters';
 import { streamIdInPartition } from '../support/streamInPartition';
@@ -111,22 +112,19 @@ describe('a build partition whose holder died mid-batch', () => {
  * engine's own takeover has while its statement runs and commits.
  */
 async function takeoverUnderWay(taker: Db, group: string): Promise<{ lease: AcquiredLease | null; commit: () => Promise<void> }> {
-  let commit = (): void => undefined;
-  const committing = new Promise<void>((resolve) => {
-    commit = resolve;
-  });
-  let acquired: (lease: AcquiredLease | null) => void = () => undefined;
-  const lease = new Promise<AcquiredLease | null>((resolve) => {
-    acquired = resolve;
-  });
+  const acquired = deferred();
+  const committing = deferred();
+  const taken: { lease: AcquiredLease | null } = { lease: null };
   const done = taker.transaction(async (tx) => {
-    acquired(await acquirePartitionLease(tx, { group, partitions: 1, holder: 'taker', ttlMs: TTL_MS }));
-    await committing;
+    taken.lease = await acquirePartitionLease(tx, { group, partitions: 1, holder: 'taker', ttlMs: TTL_MS });
+    acquired.resolve();
+    await committing.promise;
   });
+  await Promise.race([acquired.promise, done]);
   return {
-    lease: await lease,
+    lease: taken.lease,
     commit: async () => {
-      commit();
+      committing.resolve();
       await done;
     },
   };

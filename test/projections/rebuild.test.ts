@@ -17,6 +17,7 @@ import {
 import type { AccountEvent } from '../../core/bank';
 import { accountOpened, deposit, deposited, openAccount, withdraw } from '../bank/bankFixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deferred } from '../support/fixtures';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { readApplied, recordingProjection } from './support/recordingProjection';
 import { runUntilNoLag } from './support/runUntilNoLag';
@@ -173,26 +174,20 @@ describe('rebuilding a projection blue/green', () => {
     // The view gone, a long read of the table holds the drop off past its lock wait: kept again.
     await db.query('DROP VIEW viewed_report');
     const reader = connect(1);
-    let endRead = (): void => undefined;
-    const readEnds = new Promise<void>((resolve) => {
-      endRead = resolve;
-    });
-    let readStarted = (): void => undefined;
-    const reading = new Promise<void>((resolve) => {
-      readStarted = resolve;
-    });
+    const readEnds = deferred();
+    const reading = deferred();
     const read = reader.transaction(async (tx) => {
       await tx.query('SELECT count(*) FROM viewed__applied_g1');
-      readStarted();
-      await readEnds;
+      reading.resolve();
+      await readEnds.promise;
     });
-    await reading;
+    await reading.promise;
     await ageRetired();
     try {
       expect((await rebuildProjection(db, v2)).generation).toBe(4);
       expect([await tableExists(db, 'viewed__applied_g1'), await tableExists(db, 'viewed__applied_g2')]).toEqual([true, false]);
     } finally {
-      endRead();
+      readEnds.resolve();
       await read;
     }
 

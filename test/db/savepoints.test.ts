@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inSavepoint, undoneAfter, type Queryable } from '../../core/db';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { WRITTEN_AT_TOP_LEVEL } from '../support/writtenAtTopLevel';
 
 const db = usePooledTestDatabase(2);
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
 async function writtenAtTopLevel(tx: Queryable, note: string): Promise<boolean | undefined> {
   await tx.query('INSERT INTO notes VALUES ($1)', [note]);
   const { rows } = await tx.query<{ top: boolean }>(
-    "SELECT xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS top FROM notes WHERE note = $1",
+    `SELECT ${WRITTEN_AT_TOP_LEVEL} AS top FROM notes WHERE note = $1`,
     [note],
   );
   return rows[0]?.top;

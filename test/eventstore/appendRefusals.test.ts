@@ -11,6 +11,7 @@ import {
   type EventMetadata,
 } from '../../core/eventstore';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { WRITTEN_AT_TOP_LEVEL } from '../support/writtenAtTopLevel';
 
 const db = usePooledTestDatabase(4);
 const event = { type: 'Happened', data: {} };
@@ -181,7 +182,7 @@ describe('a stream_exists append refused inside a caller\'s transaction', () => 
     const topLevel = await db().transaction(async (tx) => {
       await refusalOf(store.appendToStream({ streamId: newStream('missing'), streamType: 't', expectedVersion: 'stream_exists', events: [event] }, tx));
       await tx.query("INSERT INTO caller_notes VALUES ('after the refusal')");
-      const { rows } = await tx.query<{ top: boolean }>("SELECT xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text AS top FROM caller_notes");
+      const { rows } = await tx.query<{ top: boolean }>(`SELECT ${WRITTEN_AT_TOP_LEVEL} AS top FROM caller_notes`);
       return rows[0]?.top;
     });
     expect(topLevel).toBe(true);

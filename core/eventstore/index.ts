@@ -29,6 +29,7 @@ export {
   type ValidationIssue,
 } from './errors';
 export { EventStoreOptionsError } from './EventStoreOptionsError';
+export { isPlainObject } from './appendShape';
 export { DEFAULT_MAX_EVENT_BYTES, MAX_APPEND_BYTES, MAX_NAME_LENGTH } from './validateAppend';
 export { hasNoUpcastPath, NO_UPCAST_PATH, NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
 export { EVENT_COLUMNS, toRecordedEvent, type EventTuple, type NullsOf } from './eventRow';

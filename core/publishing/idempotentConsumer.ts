@@ -1,7 +1,12 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
 import type { Db, Queryable } from '../db';
+import { isPlainObject } from '../eventstore';
 import { continueItem, parseTraceparent, type TracedItem } from '../observability';
+
+// Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
+// key, which the store keeps, so the handler would see other data than was stored.
+const JsonObject = z.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object');
 
 /** The body of every stored event's message: the event's envelope. */
 export const EventEnvelope = z.object({
@@ -13,8 +18,8 @@ export const EventEnvelope = z.object({
   version: z.int(),
   globalPosition: z.string(),
   recordedAt: z.string(),
-  data: z.record(z.string(), z.unknown()),
-  metadata: z.record(z.string(), z.unknown()),
+  data: JsonObject,
+  metadata: JsonObject,
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 

@@ -187,6 +187,29 @@ describe('the idempotent consumer helper', () => {
     expect(events[0]?.metadata).not.toHaveProperty('tracestate');
   });
 
+  it("gives the handler an event's data and metadata as stored, an own \"__proto__\" key among them", async () => {
+    const streamId = uniqueStreamId();
+    const own = JSON.parse('{"__proto__": {"role": "admin"}, "amount": 5}') as { amount: number };
+    await harness.store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'Tagged', data: own, metadata: own }] });
+    const [stored] = (await harness.store.readStream(streamId)).events;
+    await publishEverything(harness.db, harness.publisher());
+    const { name, consumer } = await newConsumer();
+    const seen: EventEnvelope[] = [];
+
+    for (const message of await fetchAll(consumer, 1_000)) {
+      if (!message.subject.endsWith('.Tagged')) continue;
+      await handleEventMessage(harness.db, name, message, async (_tx, envelope) => {
+        seen.push(envelope);
+        await Promise.resolve();
+      });
+    }
+
+    expect(seen).toHaveLength(1);
+    expect(Object.entries(seen[0]?.data ?? {})).toEqual(Object.entries(stored?.data ?? {}));
+    expect(Object.keys(seen[0]?.data ?? {})).toContain('__proto__');
+    expect(Object.keys(seen[0]?.metadata ?? {})).toContain('__proto__');
+  });
+
   it('handles an integration message once, keyed by its message id', async () => {
     const streamId = uniqueStreamId();
     await harness.store.appendToStream<AccountEvent>({

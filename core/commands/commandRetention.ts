@@ -1,4 +1,4 @@
-import { deleteInBatches, type BatchedDeletion, type Queryable } from '../db';
+import { deleteOlderThan, type BatchedDeletion, type Queryable, type RetentionOptions } from '../db';
 
 // Oldest first, a batch at a time.
 const DELETE_FINISHED_SQL = `
@@ -11,8 +11,8 @@ const DELETE_FINISHED_SQL = `
  * Deletes finished command records (succeeded or refused) older than the
  * retention, up to `batches` batches. A command id is honoured for that long:
  * sent again later, it runs again. Pending commands are never deleted.
+ * Options no cleanup could run with are refused with RetentionOptionsError.
  */
-export async function deleteFinishedCommands(db: Queryable, options: { retentionMs: number; batchSize?: number; batches?: number }): Promise<BatchedDeletion> {
-  const batchSize = options.batchSize ?? 1_000;
-  return deleteInBatches(db, DELETE_FINISHED_SQL, [options.retentionMs, batchSize], { batchSize, maxBatches: options.batches ?? 10 });
+export function deleteFinishedCommands(db: Queryable, options: RetentionOptions): Promise<BatchedDeletion> {
+  return deleteOlderThan(db, DELETE_FINISHED_SQL, options);
 }

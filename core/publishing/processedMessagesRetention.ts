@@ -1,4 +1,4 @@
-import { deleteInBatches, type BatchedDeletion, type Queryable } from '../db';
+import { deleteOlderThan, type BatchedDeletion, type Queryable, type RetentionOptions } from '../db';
 
 const DELETE_OLD_SQL = `
   DELETE FROM processed_messages WHERE (consumer, message_id) IN (
@@ -11,8 +11,8 @@ const DELETE_OLD_SQL = `
  * than the retention, oldest first, in bounded batches. Keep the retention
  * longer than any redelivery or replay of the stream a consumer could see:
  * a message delivered after its record is gone would be applied again.
+ * Options no cleanup could run with are refused with RetentionOptionsError.
  */
-export async function deleteOldProcessedMessages(db: Queryable, options: { retentionMs: number; batchSize?: number; batches?: number }): Promise<BatchedDeletion> {
-  const batchSize = options.batchSize ?? 1_000;
-  return deleteInBatches(db, DELETE_OLD_SQL, [options.retentionMs, batchSize], { batchSize, maxBatches: options.batches ?? 10 });
+export function deleteOldProcessedMessages(db: Queryable, options: RetentionOptions): Promise<BatchedDeletion> {
+  return deleteOlderThan(db, DELETE_OLD_SQL, options);
 }

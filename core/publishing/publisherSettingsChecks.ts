@@ -1,3 +1,4 @@
+import { MAX_RETENTION_MS } from '../db';
 import { MAX_FEED_PARTITIONS, subjectProblem, subjectSyntaxProblem } from '../eventstore';
 import { isBatchSize, isStorableName, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
@@ -5,9 +6,6 @@ import { PublisherConfigurationError } from './PublisherConfigurationError';
 import type { PublisherSettings } from './publisherOptions';
 import { subjectCovers } from './subjectCoverage';
 
-// PostgreSQL subtracts the retention from now(): one that is not a number, or is too
-// long to subtract, would fail every run's cleanup, after its publishing.
-const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * 60_000;
 // JetStream holds the window in nanoseconds, in 64 bits (about 292 years).
 const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;
 // What JetStream refuses in a stream name: whitespace, control characters, dots,
@@ -18,6 +16,8 @@ const refuse = (message: string): never => {
   throw new PublisherConfigurationError(message);
 };
 
+// A retention that is not a number, or is too long to subtract from now(), would fail
+// every run's cleanup, after its publishing.
 function checkRetention({ retentionMs, batchSize, maxBatches }: OutboxRetention): void {
   if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
     refuse(`retention.retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);

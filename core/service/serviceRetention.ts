@@ -7,7 +7,7 @@ import { deleteOldProcessedMessages } from '../publishing';
 
 const RetentionSchema = z.object({
   /** How long a finished command's record (and so its id's idempotency) is kept. */
-  COMMAND_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive()), 168),
+  COMMAND_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive(), z.maximum(MAX_RETENTION_HOURS)), 168),
   /** How long an idempotent consumer remembers a processed message id: a delivery after that runs its handler again. */
   PROCESSED_MESSAGE_RETENTION_HOURS: z._default(z.coerce.number().check(z.positive(), z.maximum(MAX_RETENTION_HOURS)), 168),
 });

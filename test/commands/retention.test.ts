@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, type Db } from '../../core/db';
-import { runRetention } from '../../core/service';
+import { createPgDb, RetentionOptionsError, type Db } from '../../core/db';
+import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deleteFinishedCommands } from '../../core/commands';
+import { deleteOldProcessedMessages } from '../../core/publishing';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 describe('retention of command records and processed message ids', () => {
@@ -34,6 +35,41 @@ describe('retention of command records and processed message ids', () => {
     expect(await remaining('commands')).toEqual(['old-1', 'old-2', 'old-3', 'old-pending', 'recent']);
     expect(await deleteFinishedCommands(db, { retentionMs: 168 * 3_600_000, batchSize: 2, batches: 5 })).toEqual({ deleted: 3, more: false });
     expect(await remaining('commands')).toEqual(['old-pending', 'recent']);
+  });
+
+  it('refuses a retention or batching no cleanup could run with, before deleting anything', async () => {
+    await command('fresh-command', 'succeeded', 0);
+    await db.query("INSERT INTO processed_messages (consumer, message_id) VALUES ('c', 'fresh-message')");
+    const refused = [
+      { retentionMs: -1 },
+      { retentionMs: Number.NaN },
+      { retentionMs: Number.POSITIVE_INFINITY },
+      { retentionMs: 1_001 * 365 * 24 * 3_600_000 },
+      { retentionMs: 0, batchSize: 0 },
+      { retentionMs: 0, batchSize: 1.5 },
+      { retentionMs: 0, batches: 0 },
+    ];
+
+    for (const options of refused) {
+      await expect(deleteFinishedCommands(db, options), JSON.stringify(options)).rejects.toBeInstanceOf(RetentionOptionsError);
+      await expect(deleteOldProcessedMessages(db, options), JSON.stringify(options)).rejects.toBeInstanceOf(RetentionOptionsError);
+    }
+
+    expect(await remaining('commands')).toContain('fresh-command');
+    expect(await remaining('processed_messages')).toContain('fresh-message');
+    await db.query("DELETE FROM commands WHERE command_id = 'fresh-command'");
+    await db.query("DELETE FROM processed_messages WHERE message_id = 'fresh-message'");
+  });
+
+  it('refuses a COMMAND_RETENTION_HOURS longer than ten years, which would fail every scheduled run; the longest it accepts runs', async () => {
+    for (const refused of ['', '0', '-1', '87601', '1e12']) {
+      expect(() => retentionConfigFromEnv({ COMMAND_RETENTION_HOURS: refused }), refused).toThrow(/Invalid retention configuration: COMMAND_RETENTION_HOURS/);
+    }
+
+    const longest = retentionConfigFromEnv({ COMMAND_RETENTION_HOURS: '87600' });
+
+    expect(longest.COMMAND_RETENTION_HOURS).toBe(87_600);
+    await expect(runRetention(db, longest)).resolves.toEqual({ commands: 0, processedMessages: 0 });
   });
 
   it('deletes processed message ids past their retention with the scheduled run', async () => {

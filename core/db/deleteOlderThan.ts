@@ -1,0 +1,37 @@
+import type { Queryable } from './Db';
+import { deleteInBatches, type BatchedDeletion } from './deleteInBatches';
+import { RetentionOptionsError } from './RetentionOptionsError';
+
+/**
+ * The longest retention a cleanup takes: a thousand years. PostgreSQL subtracts
+ * it from now(), and one too long to subtract fails every run of the cleanup.
+ */
+export const MAX_RETENTION_MS = 1_000 * 365 * 24 * 60 * 60_000;
+
+export interface RetentionOptions {
+  /** Rows older than this are deleted: from 0 to MAX_RETENTION_MS. */
+  retentionMs: number;
+  /** Rows per statement, 1,000 by default. */
+  batchSize?: number;
+  /** Statements per call, 10 by default. */
+  batches?: number;
+}
+
+const isPositiveInteger = (value: number) => Number.isSafeInteger(value) && value >= 1;
+
+/**
+ * Runs a cleanup's DELETE (its `$1` the retention in milliseconds, its `$2` the
+ * batch's LIMIT) in bounded batches. A negative retention would delete rows
+ * written a moment ago, and a batch of 0 would report more to delete on every
+ * call for ever: both are refused, as is anything that is not a number.
+ */
+export async function deleteOlderThan(db: Queryable, text: string, options: RetentionOptions): Promise<BatchedDeletion> {
+  const { retentionMs, batchSize = 1_000, batches = 10 } = options;
+  if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
+    throw new RetentionOptionsError(`retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
+  }
+  for (const [name, value] of [['batchSize', batchSize], ['batches', batches]] as const) {
+    if (!isPositiveInteger(value)) throw new RetentionOptionsError(`${name} must be a positive integer, not ${value}`);
+  }
+  return deleteInBatches(db, text, [retentionMs, batchSize], { batchSize, maxBatches: batches });
+}

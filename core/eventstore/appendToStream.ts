@@ -1,9 +1,10 @@
 import { abortedByOtherWriter, type Db, type Queryable } from '../db';
-import { currentContext, currentTraceparent, inSpan, metrics, SpanKind } from '../observability';
+import { inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
 import { appendShapeError } from './appendShape';
 import { ConcurrencyError } from './errors';
+import { withRequestContext } from './requestContextMetadata';
 import type { AppendRequest, AppendResult, EventShape } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedAppend } from './validateAppend';
@@ -93,7 +94,7 @@ export function appendToStream<E extends EventShape>(
   return inSpan(`append ${request.streamType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
     const started = performance.now();
     try {
-      const result = await appendTraced(db, withTraceContext(request), options, scope);
+      const result = await appendTraced(db, withRequestContext(request), options, scope);
       span.setAttribute('eventstore.version', result.nextExpectedVersion);
       return result;
     } catch (error) {
@@ -103,14 +104,6 @@ export function appendToStream<E extends EventShape>(
       metrics.observe('AppendLatency', performance.now() - started, 'milliseconds', { streamType: request.streamType });
     }
   });
-}
-
-/** The events carry the trace context of the append: its span's where one is recording, else the request's. */
-function withTraceContext<E extends EventShape>(request: AppendRequest<E>): AppendRequest<E> {
-  const traceparent = currentTraceparent() ?? request.metadata?.traceparent;
-  const tracestate = currentContext()?.tracestate;
-  if (!traceparent) return request;
-  return { ...request, metadata: { ...request.metadata, traceparent, ...(tracestate ? { tracestate } : {}) } };
 }
 
 async function appendTraced<E extends EventShape>(db: Queryable, request: AppendRequest<E>, options: AppendOptions, scope: AppendScope): Promise<AppendResult> {

@@ -187,6 +187,33 @@ describe('the idempotent consumer helper', () => {
     expect(events[0]?.metadata).not.toHaveProperty('tracestate');
   });
 
+  it("keeps what an event-sourced consumer appends in the story of the message's request: its correlation id, the message as its cause, not the command", async () => {
+    const { name, consumer } = await newConsumer();
+    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+    const inbound = uniqueStreamId('inbound');
+    const notice = (id: string, correlationId: string) => {
+      harness.nc.publish(`${harness.subjectPrefix}.notices.correlated`, JSON.stringify({ amount: 5 }), {
+        headers: headersOf({ 'Nats-Msg-Id': id, 'Correlation-Id': correlationId, 'Command-Id': 'command-elsewhere' }),
+      });
+    };
+    notice(`${inbound}-1`, 'request-1');
+    // Longer than the store keeps: the message's own id stands in, and the append still goes through.
+    notice(`${inbound}-2`, 'c'.repeat(201));
+    await harness.nc.flush();
+    await sleep(100);
+    const appendNotice = async (tx: Queryable, body: unknown) => {
+      await harness.store.appendToStream({ streamId: inbound, streamType: 'inbound', expectedVersion: 'any', events: [{ type: 'TransferNoticed', data: body as object }] }, tx);
+    };
+
+    for (const message of await fetchAll(consumer, 10)) expect(await handleIntegrationMessage(harness.db, name, message, appendNotice)).toBe('processed');
+
+    const { events } = await harness.store.readStream(inbound);
+    expect(events.map((event) => event.metadata)).toEqual([
+      { correlationId: 'request-1', causationId: `${inbound}-1` },
+      { correlationId: `${inbound}-2`, causationId: `${inbound}-2` },
+    ]);
+  });
+
   it("gives the handler an event's data and metadata as stored, an own \"__proto__\" key among them", async () => {
     const streamId = uniqueStreamId();
     const own = JSON.parse('{"__proto__": {"role": "admin"}, "amount": 5}') as { amount: number };

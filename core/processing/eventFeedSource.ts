@@ -4,6 +4,7 @@ import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
+import { whyHandledTypeRenamed } from './renamedHandledType';
 
 export interface EventFeedSourceOptions {
   upcaster: EventUpcaster;
@@ -59,6 +60,9 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
   for (const filter of ['eventTypes', 'streamTypes'] as const) {
     if (options[filter]?.length === 0) throw new ProcessorDefinitionError(`a feed source's ${filter} must name at least one type, or be left out to read all`);
   }
+  // Its events reach the processor under the new name and are filtered out: passed by for good too.
+  const renamed = options.eventTypes && whyHandledTypeRenamed(options.upcaster, 'a feed source', options.eventTypes);
+  if (renamed) throw new ProcessorDefinitionError(renamed);
   const { partitionKey } = options;
   const upcaster = guarded(options.upcaster);
   // The event's partition by its key, null for none. A key that is not text at run time

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, getProcessorLag, ProcessorDefinitionError, registerProcessor, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { defineUpcasters, renameEventType } from '../../core/upcasting';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(2);
@@ -29,6 +30,15 @@ describe('a processor’s definition', () => {
     for (const filter of [{ eventTypes: [] }, { streamTypes: [] }]) {
       expect(() => eventFeedSource({ upcaster: NO_UPCASTING, ...filter }), JSON.stringify(filter)).toThrow(ProcessorDefinitionError);
     }
+  });
+
+  it('is refused with a feed source filtered to a type the upcasters rename away, whose events would reach it under the new name and be passed by', () => {
+    const upcaster = defineUpcasters([renameEventType('FundsAdded', 1, { type: 'MoneyDeposited' })]);
+
+    expect(() => eventFeedSource({ upcaster, eventTypes: ['MoneyDeposited', 'FundsAdded'] })).toThrow(
+      new ProcessorDefinitionError('a feed source handles FundsAdded, which the upcasters rename to MoneyDeposited: its events reach handlers as MoneyDeposited, so handle that type instead'),
+    );
+    expect(() => eventFeedSource({ upcaster, eventTypes: ['MoneyDeposited'] })).not.toThrow();
   });
 
   it('is refused with a batch size that is not a whole number from 1 to a PostgreSQL integer’s maximum, before anything is registered or leased', async () => {

@@ -24,9 +24,12 @@ async function runBenchmarks(url: string): Promise<Measurement[]> {
   process.env.DB_POOL_MAX = String(POOL_SIZE);
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const { bankService } = await import('../core/bank');
+  // The bounds the deployed functions run with (sst.config.ts): each statement is timed.
+  process.env.DB_CONNECT_TIMEOUT_MS = String(bankService.database.connectTimeoutMs);
+  process.env.DB_QUERY_TIMEOUT_MS = String(bankService.database.queryTimeoutMs);
   // Imported after the environment is set: the app reads it when it is first built.
   const { runtimeLoader } = await import('../functions/runtime');
-  const { bankService } = await import('../core/bank');
   const app = await runtimeLoader(bankService, { migrate: true })();
   const measurements: Measurement[] = [];
   const record = (measurement: Measurement) => {

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { EventStore } from '../../core/eventstore';
+import { newEventId, type EventStore } from '../../core/eventstore';
 import { insertBaselineEvents } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withEventStore, withPlainPool } from '../support/connections';
@@ -25,7 +24,7 @@ function insertWithBaseline(pool: pg.Pool, streamId: string, size: number): Step
       type: event.type,
       data: JSON.stringify(event.data),
       metadata: JSON.stringify(event.metadata),
-      eventId: randomUUID(),
+      eventId: newEventId(),
     }));
     await insertBaselineEvents(pool, { streamId, streamType: STREAM_TYPE, afterVersion: version }, events);
     version += events.length;

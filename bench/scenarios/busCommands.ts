@@ -1,6 +1,8 @@
-import { hash, randomBytes, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { CommandBus } from '../../core/commands';
+import { newTimeOrderedId } from '../../core/ids/timeOrderedId';
+import { freshTraceparent } from '../../core/observability';
 import { insertBaselineCommand } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
@@ -25,14 +27,16 @@ function depositThroughBus(bus: CommandBus, accountId: string): Step {
  * What a hand-written service would do for the same deposit: take a command id
  * and a correlation id, start a trace, hash the payload to tell a retry from a
  * reuse of the id, and write the event and the idempotency row in one statement.
+ * Its ids and trace come from the same generators as the bus's: time-ordered
+ * ids, cheaper to make than random ones and cheaper to index.
  */
 function depositByHand(pool: pg.Pool, accountId: string): Step {
   const streamId = `account-${accountId}`;
   let version = 1;
   return async () => {
-    const commandId = randomUUID();
-    const correlationId = randomUUID();
-    const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    const commandId = newTimeOrderedId();
+    const correlationId = newTimeOrderedId();
+    const traceparent = freshTraceparent();
     const payload = { accountId, amount: 100 };
     const payloadHash = hash('sha256', `Deposit\n${JSON.stringify(payload)}`, 'hex');
     version += 1;
@@ -42,7 +46,7 @@ function depositByHand(pool: pg.Pool, accountId: string): Step {
         streamId,
         streamType: 'account',
         version,
-        eventId: randomUUID(),
+        eventId: newTimeOrderedId(),
         type: 'MoneyDeposited',
         data: JSON.stringify({ amount: 100 }),
         metadata: JSON.stringify({ correlationId, causationId: commandId, commandId, traceparent }),

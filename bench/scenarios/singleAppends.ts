@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { EventStore } from '../../core/eventstore';
+import { newEventId, type EventStore } from '../../core/eventstore';
 import { seededRandom } from '../../test/support/seededRandom';
 import { insertBaselineEvent } from '../support/baselineTables';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
@@ -60,7 +59,7 @@ function insertWithBaseline(pool: pg.Pool, prefix: string, seed: number): Step {
       streamId: pick.streamId,
       streamType: STREAM_TYPE,
       version: pick.version + 1,
-      eventId: randomUUID(),
+      eventId: newEventId(),
       type: event.type,
       data: JSON.stringify(event.data),
       metadata: JSON.stringify(event.metadata),

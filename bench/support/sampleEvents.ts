@@ -8,7 +8,7 @@ export interface SampleEvent {
 export const STREAM_TYPE = 'Account';
 
 // Deterministic ids, so the event store and the baseline write identical rows;
-// only event_id differs (random on both sides, as a caller would leave it).
+// only event_id differs (time-ordered on both sides, made by the same generator).
 const uuidFrom = (kind: number, seed: number): string =>
   `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${seed.toString(16).padStart(12, '0')}`;
 

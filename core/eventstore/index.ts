@@ -2,6 +2,7 @@ export { createEventStore, type EventStore, type EventStoreOptions } from './eve
 export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem, subjectSyntaxProblem } from './natsSubject';
 export { carriedAsHeader } from './headerText';
+export { isStorableHeaderId } from './storableHeaderId';
 export { isExpectationHeader } from './integrationMessages';
 export { EMPTY_HEADER_BLOCK_BYTES, headerLinesBytes, MESSAGE_ID_HEADER_BYTES } from './headerBlock';
 export { newEventId } from './eventIds';

@@ -1,26 +1,38 @@
-import { currentContext, currentTraceparent } from '../observability';
-import type { AppendRequest, EventMetadata, EventShape } from './types';
+import { currentContext, currentTraceparent, type RequestContext } from '../observability';
+import { isStorableHeaderId } from './storableHeaderId';
+import type { AppendRequest, EventMetadata, EventShape, NewEvent } from './types';
+
+/** The context's correlation and causation ids the store would keep; undefined for none. */
+function originOf(context: RequestContext, requestMetadata: EventMetadata | undefined): EventMetadata | undefined {
+  const origin: EventMetadata = {};
+  if (isStorableHeaderId(context.correlationId)) origin.correlationId = context.correlationId;
+  // The request's own causation stands for its events, as its fields do in the merge.
+  const { causationId } = context;
+  if (causationId !== undefined && requestMetadata?.causationId === undefined && isStorableHeaderId(causationId)) origin.causationId = causationId;
+  return origin.correlationId === undefined && origin.causationId === undefined ? undefined : origin;
+}
 
 /**
  * The events carry the trace context of the append (its span's where one is
- * recording, else the request's) and, unless the append names its own, the
- * request's correlation and causation: an append in a consumer's handler
- * stays in the story of the request whose message it handles. Not the
- * request's command id: that says which command stored an event.
+ * recording, else the request's) and, unless the append names a correlation of
+ * its own, the request's correlation and causation: an append in a consumer's
+ * handler stays in the story of the request whose message it handles. An
+ * event naming its own correlation keeps its own story, and an id the store
+ * would refuse is left out rather than fail the append. Not the request's
+ * command id: that says which command stored an event.
  */
 export function withRequestContext<E extends EventShape>(request: AppendRequest<E>): AppendRequest<E> {
   const context = currentContext();
   const traceparent = currentTraceparent() ?? request.metadata?.traceparent;
-  const correlated = context === undefined || request.metadata?.correlationId !== undefined;
-  if (!traceparent && correlated) return request;
-  const metadata: EventMetadata = { ...request.metadata };
-  if (!correlated) {
-    metadata.correlationId = context.correlationId;
-    if (metadata.causationId === undefined && context.causationId !== undefined) metadata.causationId = context.causationId;
-  }
+  const origin = context && request.metadata?.correlationId === undefined ? originOf(context, request.metadata) : undefined;
+  if (!traceparent && !origin) return request;
+  let { metadata } = request;
   if (traceparent) {
-    metadata.traceparent = traceparent;
+    metadata = { ...metadata, traceparent };
     if (context?.tracestate) metadata.tracestate = context.tracestate;
   }
-  return { ...request, metadata };
+  const events = origin
+    ? request.events.map((event): NewEvent<E> => (event.metadata?.correlationId === undefined ? { ...event, metadata: { ...origin, ...event.metadata } } : event))
+    : request.events;
+  return { ...request, events, ...(metadata ? { metadata } : {}) };
 }

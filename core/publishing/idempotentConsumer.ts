@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
 import type { Db, Queryable } from '../db';
-import { carriedAsHeader, isPlainObject, MAX_NAME_LENGTH } from '../eventstore';
+import { isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, parseTraceparent, type TracedItem } from '../observability';
 
 // Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
@@ -101,10 +101,6 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
 }
 
-// The store counts characters (code points), as PostgreSQL's length() does; a header holds no NUL.
-const StorableCorrelationId = z.string().check(z.maxLength(MAX_NAME_LENGTH), z.refine(carriedAsHeader));
-const isStorableCorrelationId = (text: string) => StorableCorrelationId.safeParse(text).success;
-
 /**
  * What the message's headers say of the work that sent it: its ids and trace,
  * restored around the handler. A traceparent that is not one is left out (with
@@ -118,7 +114,7 @@ function itemOf(message: JsMsg, id: string): TracedItem {
   return {
     id,
     // What the handler appends carries it: one the store would refuse gives way to the message's id.
-    correlationId: correlationId !== undefined && isStorableCorrelationId(correlationId) ? correlationId : undefined,
+    correlationId: correlationId !== undefined && isStorableHeaderId(correlationId) ? correlationId : undefined,
     commandId: header('Command-Id'),
     traceparent: traced ? traceparent : undefined,
     tracestate: traced ? header('tracestate') : undefined,

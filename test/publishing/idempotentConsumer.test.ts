@@ -197,8 +197,9 @@ describe('the idempotent consumer helper', () => {
       });
     };
     notice(`${inbound}-1`, 'request-1');
-    // Longer than the store keeps: the message's own id stands in, and the append still goes through.
+    // Ones the store would not keep (too long, a NUL): the message's own id stands in, and the append still goes through.
     notice(`${inbound}-2`, 'c'.repeat(201));
+    notice(`${inbound}-3`, 'request\u0000-3');
     await harness.nc.flush();
     await sleep(100);
     const appendNotice = async (tx: Queryable, body: unknown) => {
@@ -211,6 +212,7 @@ describe('the idempotent consumer helper', () => {
     expect(events.map((event) => event.metadata)).toEqual([
       { correlationId: 'request-1', causationId: `${inbound}-1` },
       { correlationId: `${inbound}-2`, causationId: `${inbound}-2` },
+      { correlationId: `${inbound}-3`, causationId: `${inbound}-3` },
     ]);
   });
 

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { createEventStore, type NewEvent } from '../../core/eventstore';
+import { runInContext, type RequestContext } from '../../core/observability';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const db = usePooledTestDatabase(2);
+
+/** The metadata each event stored, appended in `context` as `request` says. */
+async function appendedIn(context: RequestContext, request: { metadata?: Record<string, string>; events: NewEvent[] }) {
+  const store = createEventStore(db());
+  const streamId = `inbound-${crypto.randomUUID()}`;
+  await runInContext(context, () => store.appendToStream({ streamId, streamType: 'inbound', expectedVersion: 'no_stream', ...request }));
+  return (await store.readStream(streamId)).events.map((event) => event.metadata);
+}
+
+const noticed = (metadata?: Record<string, string>): NewEvent => ({ type: 'Noticed', data: {}, ...(metadata ? { metadata } : {}) });
+const MESSAGE = { correlationId: 'request-1', causationId: 'message-1', commandId: 'command-elsewhere' };
+
+describe('an append made in a request context (a consumer handling a message)', () => {
+  it("gives its events the context's correlation and causation, never its command id", async () => {
+    expect(await appendedIn(MESSAGE, { events: [noticed(), noticed()] })).toEqual([
+      { correlationId: 'request-1', causationId: 'message-1' },
+      { correlationId: 'request-1', causationId: 'message-1' },
+    ]);
+  });
+
+  it('leaves an append that names its own correlation in its own story, and an event that does in its own', async () => {
+    expect(await appendedIn(MESSAGE, { metadata: { correlationId: 'mine' }, events: [noticed()] })).toEqual([{ correlationId: 'mine' }]);
+    expect(await appendedIn(MESSAGE, { events: [noticed({ correlationId: 'its-own' }), noticed()] })).toEqual([
+      { correlationId: 'its-own' },
+      { correlationId: 'request-1', causationId: 'message-1' },
+    ]);
+  });
+
+  it("keeps the append's own causation beside the context's correlation", async () => {
+    expect(await appendedIn(MESSAGE, { metadata: { causationId: 'chosen' }, events: [noticed()] })).toEqual([{ correlationId: 'request-1', causationId: 'chosen' }]);
+  });
+
+  it('leaves out a context id the store would refuse, and the append goes through', async () => {
+    const refused = ['with\u0000nul', 'trailing ', 'line\nbreak', 'x'.repeat(201)];
+    for (const id of refused) {
+      expect(await appendedIn({ correlationId: id, causationId: 'message-1' }, { events: [noticed()] }), JSON.stringify(id)).toEqual([{ causationId: 'message-1' }]);
+      expect(await appendedIn({ correlationId: 'request-1', causationId: id }, { events: [noticed()] }), JSON.stringify(id)).toEqual([{ correlationId: 'request-1' }]);
+    }
+  });
+});

@@ -20,6 +20,7 @@ export { bankService, createBankService } from './bankService';
 export { transferSaga, defineTransferSaga, DEFAULT_TRANSFER_TIMEOUT_MS, TRANSFER_TIMED_OUT, type TransferSagaState, type TransferSagaCommand, type TransferTimeout } from './transferSaga';
 export { createTransferQueries, type TransferQueries, type TransferView } from './transferQueries';
 export { bankCommands } from './bankCommands';
+export { LARGE_DEPOSIT, LARGE_DEPOSIT_SUBJECT } from './largeDeposits';
 export {
   createAccountQueries,
   MAX_STATEMENT_PAGE,

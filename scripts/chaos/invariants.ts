@@ -1,10 +1,9 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import type { Db } from '../../core/db';
 import { getProcessorStatus } from '../../core/processing';
 import { getProjectionStatus, generationTableName, rebuildProjection, type Projection } from '../../core/projections';
 import { readPublishingStatus } from '../../core/publishing';
 import type { ServiceRuntime } from '../../core/service';
+import { jetStreamCopy } from './jetStreamCopy';
 import type { Ledger } from './loadDriver';
 
 export interface Invariant {
@@ -80,46 +79,6 @@ async function openSagaTimelines(db: Db): Promise<string[]> {
   return rows.map((row) => row.line);
 }
 
-/**
- * An independent consumer (ordered, ephemeral) reads the whole stream, to its
- * last sequence: each stored event once, each stream's in order.
- */
-async function jetStreamCopy(db: Db, natsUrl: string, streamName: string): Promise<Invariant> {
-  const nc = await connect({ servers: natsUrl });
-  try {
-    const { state } = await (await jetstreamManager(nc)).streams.info(streamName);
-    const seen = new Map<string, number>();
-    const lastVersion = new Map<string, number>();
-    let outOfOrder = 0;
-    let read = 0;
-    if (state.messages > 0) {
-      const messages = await (await jetstream(nc).consumers.get(streamName)).consume({ max_messages: 1_000 });
-      const giveUp = setTimeout(() => void messages.close(), 300_000);
-      for await (const message of messages) {
-        read += 1;
-        const eventId = message.headers?.get('Event-Id') ?? '';
-        seen.set(eventId, (seen.get(eventId) ?? 0) + 1);
-        const stream = message.headers?.get('Stream-Id') ?? '';
-        const version = Number(message.headers?.get('Stream-Version'));
-        if (version <= (lastVersion.get(stream) ?? 0)) outOfOrder += 1;
-        lastVersion.set(stream, version);
-        if (message.seq >= state.last_seq) break;
-      }
-      clearTimeout(giveUp);
-    }
-    const stored = await one<{ n: number }>(db, 'SELECT count(*)::int AS n FROM events');
-    const twice = [...seen.values()].filter((count) => count > 1).length;
-    const holds = seen.size === stored.n && twice === 0 && outOfOrder === 0;
-    return {
-      name: 'every stored event in JetStream once, in per-stream order',
-      holds,
-      detail: `${String(seen.size)}/${String(stored.n)} events in ${String(read)} messages read of ${String(state.messages)}, ${String(twice)} twice, ${String(outOfOrder)} out of order`,
-    };
-  } finally {
-    await nc.close();
-  }
-}
-
 /** Each projection rebuilt from scratch, then compared row for row with what it served. */
 async function projectionsRebuilt(runtime: ServiceRuntime): Promise<Invariant> {
   const differences: string[] = [];
@@ -165,7 +124,7 @@ export async function checkInvariants(runtime: ServiceRuntime, ledger: Ledger, n
   return [
     await money(runtime.db, summaries),
     await transfers(runtime.db),
-    await jetStreamCopy(runtime.db, nats.url, nats.stream),
+    ...(await jetStreamCopy(runtime.db, nats.url, nats.stream)),
     await acknowledged(runtime.db, ledger),
     await nothingLeft(runtime),
     await projectionsRebuilt(runtime),

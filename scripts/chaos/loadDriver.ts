@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LARGE_DEPOSIT } from '../../core/bank';
 
 /** What the API acknowledged: commands it answered 200 (with their events) or 202 (sent). */
 export interface Ledger {
@@ -44,17 +45,23 @@ async function post(apiUrl: string, type: string, payload: object, headers: Reco
  * One client of the API doing what account holders do, at random: deposits,
  * withdrawals (some refused for want of funds), transfers (some to accounts
  * that do not exist, or too large), and some commands sent asynchronously.
- * Every answer is written in the ledger the invariants check.
+ * A few deposits are large, so the outbox carries integration messages (the
+ * bank reports them to compliance); each is taken out again by the next
+ * command, so that accounts keep running short of funds. Every answer is
+ * written in the ledger the invariants check.
  */
 export async function driveLoad(apiUrl: string, ledger: Ledger, until: number, random: () => number): Promise<void> {
   const pick = () => ledger.accounts[Math.floor(random() * ledger.accounts.length)] ?? '';
+  let takeBack: string | undefined;
   while (Date.now() < until) {
     const commandId = randomUUID();
     const roll = random();
     const async = random() < 0.15;
     let type: string;
     let payload: object;
-    if (roll < 0.35) [type, payload] = ['Deposit', { accountId: pick(), amount: 1 + Math.floor(random() * 500) }];
+    if (takeBack !== undefined) [type, payload] = ['Withdraw', { accountId: takeBack, amount: LARGE_DEPOSIT }];
+    else if (roll < 0.007) [type, payload] = ['Deposit', { accountId: pick(), amount: LARGE_DEPOSIT }];
+    else if (roll < 0.35) [type, payload] = ['Deposit', { accountId: pick(), amount: 1 + Math.floor(random() * 500) }];
     else if (roll < 0.6) [type, payload] = ['Withdraw', { accountId: pick(), amount: 1 + Math.floor(random() * 800) }];
     else {
       const transferId = `x-${commandId}`;
@@ -64,6 +71,9 @@ export async function driveLoad(apiUrl: string, ledger: Ledger, until: number, r
     }
     ledger.requests += 1;
     const answer = await post(apiUrl, type, payload, { 'idempotency-key': commandId, ...(async ? { prefer: 'respond-async' } : {}) });
+    const large = type === 'Deposit' && (payload as { amount: number }).amount === LARGE_DEPOSIT;
+    // Taken back once the deposit is known to be in (answered 200 or 202); a withdrawal is tried once.
+    takeBack = large && (answer?.status === 200 || answer?.status === 202) ? (payload as { accountId: string }).accountId : undefined;
     if (!answer) {
       ledger.unanswered += 1;
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -51,7 +51,7 @@ async function main(): Promise<boolean> {
     await stack.start('api');
     for (const worker of WORKERS) await stack.start(worker);
     const ledger = newLedger();
-    await openAccounts(stack.apiUrl, ledger, 20);
+    await openAccounts(stack.apiUrl, ledger, 20, 3);
     const until = Date.now() + SECONDS * 1000;
     // The API's address survives its restarts: the port is the stack's.
     const load = Promise.all(Array.from({ length: CLIENTS }, () => driveLoad(stack.apiUrl, ledger, until, random)));

@@ -4,6 +4,8 @@ import { LARGE_DEPOSIT } from '../../core/bank';
 /** What the API acknowledged: commands it answered 200 (with their events) or 202 (sent). */
 export interface Ledger {
   accounts: string[];
+  /** Accounts only large deposits go to: kept out of the others, which must keep running short of funds. */
+  vaults: string[];
   /** Command id -> the event ids its 200 answer named. */
   acknowledged: Map<string, string[]>;
   /** Command ids answered 202: they must end succeeded or failed, never stay pending. */
@@ -18,7 +20,7 @@ export interface Ledger {
 }
 
 export function newLedger(): Ledger {
-  return { accounts: [], acknowledged: new Map(), sent: [], transfers: [], requests: 0, refused: 0, failed: 0, unanswered: 0 };
+  return { accounts: [], vaults: [], acknowledged: new Map(), sent: [], transfers: [], requests: 0, refused: 0, failed: 0, unanswered: 0 };
 }
 
 interface Answer {
@@ -45,22 +47,20 @@ async function post(apiUrl: string, type: string, payload: object, headers: Reco
  * One client of the API doing what account holders do, at random: deposits,
  * withdrawals (some refused for want of funds), transfers (some to accounts
  * that do not exist, or too large), and some commands sent asynchronously.
- * A few deposits are large, so the outbox carries integration messages (the
- * bank reports them to compliance); each is taken out again by the next
- * command, so that accounts keep running short of funds. Every answer is
- * written in the ledger the invariants check.
+ * One deposit in fifty is a large one into a vault, so the outbox carries
+ * integration messages (the bank reports them to compliance), a few keys'
+ * worth. Every answer is written in the ledger the invariants check.
  */
 export async function driveLoad(apiUrl: string, ledger: Ledger, until: number, random: () => number): Promise<void> {
   const pick = () => ledger.accounts[Math.floor(random() * ledger.accounts.length)] ?? '';
-  let takeBack: string | undefined;
+  const vault = () => ledger.vaults[Math.floor(random() * ledger.vaults.length)] ?? '';
   while (Date.now() < until) {
     const commandId = randomUUID();
     const roll = random();
     const async = random() < 0.15;
     let type: string;
     let payload: object;
-    if (takeBack !== undefined) [type, payload] = ['Withdraw', { accountId: takeBack, amount: LARGE_DEPOSIT }];
-    else if (roll < 0.007) [type, payload] = ['Deposit', { accountId: pick(), amount: LARGE_DEPOSIT }];
+    if (roll < 0.007) [type, payload] = ['Deposit', { accountId: vault(), amount: LARGE_DEPOSIT }];
     else if (roll < 0.35) [type, payload] = ['Deposit', { accountId: pick(), amount: 1 + Math.floor(random() * 500) }];
     else if (roll < 0.6) [type, payload] = ['Withdraw', { accountId: pick(), amount: 1 + Math.floor(random() * 800) }];
     else {
@@ -71,9 +71,6 @@ export async function driveLoad(apiUrl: string, ledger: Ledger, until: number, r
     }
     ledger.requests += 1;
     const answer = await post(apiUrl, type, payload, { 'idempotency-key': commandId, ...(async ? { prefer: 'respond-async' } : {}) });
-    const large = type === 'Deposit' && (payload as { amount: number }).amount === LARGE_DEPOSIT;
-    // Taken back once the deposit is known to be in (answered 200 or 202); a withdrawal is tried once.
-    takeBack = large && (answer?.status === 200 || answer?.status === 202) ? (payload as { accountId: string }).accountId : undefined;
     if (!answer) {
       ledger.unanswered += 1;
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -86,10 +83,14 @@ export async function driveLoad(apiUrl: string, ledger: Ledger, until: number, r
   }
 }
 
-/** Opens the accounts the load moves money between, each with a first deposit; retried until acknowledged. */
-export async function openAccounts(apiUrl: string, ledger: Ledger, count: number): Promise<void> {
-  for (let index = 0; index < count; index += 1) {
-    const accountId = `acct-${String(index)}`;
+/**
+ * Opens the accounts the load moves money between, and the vaults, each with a
+ * first deposit; retried until acknowledged.
+ */
+export async function openAccounts(apiUrl: string, ledger: Ledger, count: number, vaults: number): Promise<void> {
+  for (let index = 0; index < count + vaults; index += 1) {
+    const vault = index >= count;
+    const accountId = vault ? `vault-${String(index - count)}` : `acct-${String(index)}`;
     for (const [type, payload] of [['OpenAccount', { accountId, owner: accountId, currency: 'EUR' }], ['Deposit', { accountId, amount: 1_000 }]] as const) {
       const commandId = randomUUID();
       for (;;) {
@@ -101,6 +102,6 @@ export async function openAccounts(apiUrl: string, ledger: Ledger, count: number
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-    ledger.accounts.push(accountId);
+    (vault ? ledger.vaults : ledger.accounts).push(accountId);
   }
 }

@@ -17,7 +17,11 @@ export interface RetentionOptions {
   batches?: number;
 }
 
-const isPositiveInteger = (value: number) => Number.isSafeInteger(value) && value >= 1;
+/** A retention a cleanup can subtract from now(): a number of milliseconds from 0 to MAX_RETENTION_MS. */
+export const isRetentionMs = (value: number): boolean => value >= 0 && value <= MAX_RETENTION_MS;
+
+/** A batch size or a count of batches: a whole number from 1. */
+export const isPositiveCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 1;
 
 /**
  * Runs a cleanup's DELETE (its `$1` the retention in milliseconds, its `$2` the
@@ -27,11 +31,11 @@ const isPositiveInteger = (value: number) => Number.isSafeInteger(value) && valu
  */
 export async function deleteOlderThan(db: Queryable, text: string, options: RetentionOptions): Promise<BatchedDeletion> {
   const { retentionMs, batchSize = 1_000, batches = 10 } = options;
-  if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
+  if (!isRetentionMs(retentionMs)) {
     throw new RetentionOptionsError(`retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
   }
   for (const [name, value] of [['batchSize', batchSize], ['batches', batches]] as const) {
-    if (!isPositiveInteger(value)) throw new RetentionOptionsError(`${name} must be a positive integer, not ${value}`);
+    if (!isPositiveCount(value)) throw new RetentionOptionsError(`${name} must be a positive integer, not ${value}`);
   }
   return deleteInBatches(db, text, [retentionMs, batchSize], { batchSize, maxBatches: batches });
 }

@@ -24,6 +24,6 @@ export {
 } from './migrate';
 export { assertSchemaCurrent, SchemaNotCurrentError } from './schemaCheck';
 export { deleteInBatches, type BatchedDeletion } from './deleteInBatches';
-export { deleteOlderThan, MAX_RETENTION_MS, type RetentionOptions } from './deleteOlderThan';
+export { deleteOlderThan, isPositiveCount, isRetentionMs, MAX_RETENTION_MS, type RetentionOptions } from './deleteOlderThan';
 export { RetentionOptionsError } from './RetentionOptionsError';
 export { createPgliteDb, DataDirLockedError, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';

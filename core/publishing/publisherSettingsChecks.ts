@@ -1,4 +1,4 @@
-import { MAX_RETENTION_MS } from '../db';
+import { isPositiveCount, isRetentionMs, MAX_RETENTION_MS } from '../db';
 import { MAX_FEED_PARTITIONS, subjectProblem, subjectSyntaxProblem } from '../eventstore';
 import { isBatchSize, isStorableName, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
@@ -19,13 +19,13 @@ const refuse = (message: string): never => {
 // A retention that is not a number, or is too long to subtract from now(), would fail
 // every run's cleanup, after its publishing.
 function checkRetention({ retentionMs, batchSize, maxBatches }: OutboxRetention): void {
-  if (!(retentionMs >= 0 && retentionMs <= MAX_RETENTION_MS)) {
+  if (!isRetentionMs(retentionMs)) {
     refuse(`retention.retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);
   }
   // A batch of 0 deletes nothing; one that is not a whole number, or too large for a
   // LIMIT, fails the statement. maxBatches bounds a run's work, so it must be finite.
   for (const [name, value] of [['batchSize', batchSize], ['maxBatches', maxBatches]] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) refuse(`retention.${name} must be a positive integer, not ${value}`);
+    if (!isPositiveCount(value)) refuse(`retention.${name} must be a positive integer, not ${value}`);
   }
 }
 

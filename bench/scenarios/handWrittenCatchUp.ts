@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withPlainPool } from '../support/connections';
 import { startThroughput, type Throughput } from '../support/measureThroughput';
-import { expectSummaries, type CatchUpScenario } from './summaryChecks';
+import { expectSummaries, type CatchUpScenario } from './catchUpScenario';
 
 // What a hand-written catch-up would do per batch: read a keyset page of the
 // events in the feed's order (its index), in a prepared statement, with the record

@@ -1,24 +1,20 @@
 import { createPgDb, type Db } from '../../core/db';
 import { defineAccountSummaries } from '../../core/bank';
-import type { AccountEvent } from '../../core/bank';
-import { createEventStore, type NewEvent } from '../../core/eventstore';
+import { createEventStore } from '../../core/eventstore';
 import { createProjector, generationTableName, registerProjection } from '../../core/projections';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
 import { startThroughput, type Throughput } from '../support/measureThroughput';
 import { measureHandWrittenCatchUp } from './handWrittenCatchUp';
-import { expectSummaries, type CatchUpScenario } from './summaryChecks';
+import { accountHistory, expectSummaries, type CatchUpScenario } from './catchUpScenario';
 
-/** Opens each account, then alternates deposits and withdrawals, 100 events per append. */
+/** Appends each account's history, 100 events per append. */
 async function fillAccounts(url: string, scenario: CatchUpScenario): Promise<number> {
   const db = createPgDb({ connectionString: url, max: 4 });
   const store = createEventStore(db);
   try {
     for (let index = 0; index < scenario.accounts; index += 1) {
-      const events: NewEvent<AccountEvent>[] = [{ type: 'AccountOpened', data: { owner: `owner ${index}`, currency: 'EUR' } }];
-      for (let n = 1; n < scenario.eventsPerAccount; n += 1) {
-        events.push(n % 3 === 0 ? { type: 'MoneyWithdrawn', data: { amount: 10 } } : { type: 'MoneyDeposited', data: { amount: 25 } });
-      }
+      const events = accountHistory(`owner ${index}`, scenario);
       for (let from = 0; from < events.length; from += 100) {
         await store.appendToStream({ streamId: `account-${index}`, streamType: 'account', expectedVersion: from, events: events.slice(from, from + 100) });
       }

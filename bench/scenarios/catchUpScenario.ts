@@ -1,3 +1,5 @@
+import type { AccountEvent } from '../../core/bank';
+import type { NewEvent } from '../../core/eventstore';
 import { withPlainPool } from '../support/connections';
 
 export interface CatchUpScenario {
@@ -6,10 +8,22 @@ export interface CatchUpScenario {
   batchSize: number;
 }
 
-/** What every account's summary must hold once the whole feed is applied: fillAccounts' events folded. */
+/** One account's events, as the catch-up's feed holds them: opened, then deposits with every third a withdrawal. */
+export function accountHistory(owner: string, scenario: CatchUpScenario): NewEvent<AccountEvent>[] {
+  const events: NewEvent<AccountEvent>[] = [{ type: 'AccountOpened', data: { owner, currency: 'EUR' } }];
+  for (let n = 1; n < scenario.eventsPerAccount; n += 1) {
+    events.push(n % 3 === 0 ? { type: 'MoneyWithdrawn', data: { amount: 10 } } : { type: 'MoneyDeposited', data: { amount: 25 } });
+  }
+  return events;
+}
+
+/** What every account's summary must hold once the whole feed is applied: its history folded. */
 function expectedBalance(scenario: CatchUpScenario): number {
   let balance = 0;
-  for (let n = 1; n < scenario.eventsPerAccount; n += 1) balance += n % 3 === 0 ? -10 : 25;
+  for (const event of accountHistory('', scenario)) {
+    if (event.type === 'MoneyDeposited') balance += event.data.amount;
+    else if (event.type === 'MoneyWithdrawn') balance -= event.data.amount;
+  }
   return balance;
 }
 

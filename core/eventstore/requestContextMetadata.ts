@@ -1,5 +1,5 @@
 import { currentContext, currentTraceparent, type RequestContext } from '../observability';
-import { isStorableHeaderId } from './storableHeaderId';
+import { isStorableHeaderId, isStorableTraceState } from './storableHeaderId';
 import type { AppendRequest, EventMetadata, EventShape, NewEvent } from './types';
 
 /** The context's correlation and causation ids the store would keep; undefined for none. */
@@ -17,8 +17,8 @@ function originOf(context: RequestContext, requestMetadata: EventMetadata | unde
  * recording, else the request's) and, unless the append names a correlation of
  * its own, the request's correlation and causation: an append in a consumer's
  * handler stays in the story of the request whose message it handles. An
- * event naming its own correlation keeps its own story, and an id the store
- * would refuse is left out rather than fail the append. Not the request's
+ * event naming its own correlation keeps its own story, and an id or a
+ * tracestate the store would refuse is left out rather than fail the append. Not the request's
  * command id: that says which command stored an event.
  */
 export function withRequestContext<E extends EventShape>(request: AppendRequest<E>): AppendRequest<E> {
@@ -29,7 +29,7 @@ export function withRequestContext<E extends EventShape>(request: AppendRequest<
   let { metadata } = request;
   if (traceparent) {
     metadata = { ...metadata, traceparent };
-    if (context?.tracestate) metadata.tracestate = context.tracestate;
+    if (context?.tracestate && isStorableTraceState(context.tracestate)) metadata.tracestate = context.tracestate;
   }
   const events = origin
     ? request.events.map((event): NewEvent<E> => (event.metadata?.correlationId === undefined ? { ...event, metadata: { ...origin, ...event.metadata } } : event))

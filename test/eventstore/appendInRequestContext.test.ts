@@ -43,4 +43,15 @@ describe('an append made in a request context (a consumer handling a message)', 
       expect(await appendedIn({ correlationId: 'request-1', causationId: id }, { events: [noticed()] }), JSON.stringify(id)).toEqual([{ correlationId: 'request-1' }]);
     }
   });
+
+  it("carries the context's trace state beside its trace, and leaves out one the store would refuse", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = (tracestate: string): RequestContext => ({ correlationId: 'request-1', traceparent, tracestate });
+    expect(await appendedIn(traced('vendor=value'), { events: [noticed()] })).toEqual([{ correlationId: 'request-1', traceparent, tracestate: 'vendor=value' }]);
+    // Past 512 characters W3C lets a platform drop it; kept, it would push the event's headers toward JetStream's limit.
+    const refused = ['vendor=value\u00a0', 'vendor=a\nother=b', 'vendor=\u0000', `vendor=${'x'.repeat(506)}`];
+    for (const tracestate of refused) {
+      expect(await appendedIn(traced(tracestate), { events: [noticed()] }), JSON.stringify(tracestate)).toEqual([{ correlationId: 'request-1', traceparent }]);
+    }
+  });
 });

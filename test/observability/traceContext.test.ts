@@ -58,7 +58,7 @@ describe('a command over HTTP, traced by the OpenTelemetry SDK', () => {
     const http = sdk.spans().find((span) => span.name === 'POST /commands/{command}');
     const append = sdk.spans().find((span) => span.name === 'append account');
     if (!http || !append) throw new Error('no HTTP or append span');
-    return { http, append, stored: events[0]?.metadata.traceparent };
+    return { http, append, stored: events[0]?.metadata.traceparent, storedState: events[0]?.metadata.tracestate };
   };
 
   it('without a traceparent starts a trace of its own, which its events carry', async () => {
@@ -73,5 +73,15 @@ describe('a command over HTTP, traced by the OpenTelemetry SDK', () => {
     expect(parentOf(http)).toBeUndefined();
     expect(parseTraceparent(stored)).not.toBeNull();
     expect(stored).not.toContain(value.split('-')[1] ?? value);
+  });
+
+  it('with a valid traceparent keeps its tracestate on the events, and drops one the store would refuse instead of refusing the command', async () => {
+    expect((await open({ traceparent: VALID, tracestate: 'vendor=value' })).storedState).toBe('vendor=value');
+    // A trailing 0xA0 byte arrives as a no-break space, which NATS would trim from the header.
+    for (const tracestate of ['vendor=value\u00a0', `vendor=${'x'.repeat(600)}`]) {
+      const { http, storedState } = await open({ traceparent: VALID, tracestate });
+      expect(parentOf(http), JSON.stringify(tracestate)).toBe(VALID.split('-')[2]);
+      expect(storedState, JSON.stringify(tracestate)).toBeUndefined();
+    }
   });
 });

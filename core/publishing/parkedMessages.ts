@@ -108,12 +108,17 @@ const LIST_PARKED_SQL = `
 /** The most parked messages one page lists. */
 export const MAX_PARKED_PAGE = 10_000;
 
+const MAX_UTC_OFFSET_HOURS = 15;
+
 const ListParkedOptions = z.object({
   limit: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_PARKED_PAGE))),
   after: z.optional(
     z.object({
-      // PostgreSQL has no year 0 (1 BC comes before 1 AD), and refuses a time in it.
-      parkedAt: z.iso.datetime({ offset: true }).check(z.refine((text) => !text.startsWith('0000'), 'must not be in the year 0')),
+      // PostgreSQL has no year 0 (1 BC comes before 1 AD), and refuses a time in it, or an offset from UTC past 15:59.
+      parkedAt: z.iso.datetime({ offset: true }).check(
+        z.refine((text) => !text.startsWith('0000'), 'must not be in the year 0'),
+        z.refine((text) => Number(/[+-](\d\d):?\d\d$/u.exec(text)?.[1] ?? 0) <= MAX_UTC_OFFSET_HOURS, 'must be within 15:59 of UTC'),
+      ),
       messageId: z.string().check(z.refine(isUuid, 'must be a UUID')),
       source: z.enum(['events', 'outbox']),
     }),

@@ -37,6 +37,7 @@ describe('the parked list', () => {
     ['a position whose message id is not a UUID', { after: { parkedAt: '2026-12-01T00:00:00.000000Z', messageId: 'nope', source: 'events' as const } }],
     ['a position whose time is not ISO 8601', { after: { parkedAt: 'yesterday', messageId: randomUUID(), source: 'events' as const } }],
     ['a position in the year 0, which PostgreSQL does not have', { after: { parkedAt: '0000-01-01T00:00:00Z', messageId: randomUUID(), source: 'events' as const } }],
+    ['a position whose UTC offset PostgreSQL cannot hold (past 15:59)', { after: { parkedAt: '2026-01-01T00:00:00.000000+20:00', messageId: randomUUID(), source: 'events' as const } }],
     ['a position whose source is neither', { after: { parkedAt: '2026-12-01T00:00:00.000000Z', messageId: randomUUID(), source: 'elsewhere' as 'events' } }],
   ])('refuses %s with ParkedListRequestError', async (_, options) => {
     await expect(listParkedMessages(testDb(), options)).rejects.toThrow(ParkedListRequestError);

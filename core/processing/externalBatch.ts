@@ -8,30 +8,13 @@ import type { ExternalHandler, ExternalOutcome, FeedProcessor } from './FeedProc
 import { fencedWrites } from './fencedWrites';
 import type { SourcePage } from './FeedSource';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { countFailedBatch, recordInterruption } from './failureRecords';
-import { advanceCheckpointFenced, isProcessorStopped, lockLeasedPartition, readPartition } from './processorRecords';
+import { countFailedBatchApart, recordInterruption } from './failureRecords';
+import { advanceCheckpointFenced, isProcessorStopped, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
-}
-
-/**
- * An item the source cannot hand over (an event no upcaster reads) fails the
- * batch under the failure policy, as in a transactional processor, in a
- * transaction fenced by the lease.
- */
-async function countUnreadable<Item>(db: Db, processor: FeedProcessor<Item>, lease: PartitionLease, error: BatchItemError): Promise<BatchOutcome> {
-  try {
-    return await db.transaction(async (tx) => {
-      await lockLeasedPartition(tx, lease);
-      return countFailedBatch(tx, processor, lease, error);
-    });
-  } catch (lost) {
-    if (lost instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
-    throw lost;
-  }
 }
 
 /**
@@ -79,7 +62,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       page = await (ahead ?? read(lease, from.checkpoint));
     } catch (error) {
       ahead = undefined;
-      if (error instanceof BatchItemError) return countUnreadable(db, processor, lease, error);
+      // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
+      if (error instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, error);
       throw error;
     }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);

@@ -1,12 +1,12 @@
-import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import type { BatchItemError, BatchRetry } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FailurePolicy } from './failurePolicy';
 import type { LeaseRanOutError } from './LeaseRanOutError';
 import { releasePartitionLease } from './partitionLeases';
-import type { PartitionLease } from './PartitionLease';
-import { notTakenOver } from './processorRecords';
+import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
+import { lockLeasedPartition, notTakenOver } from './processorRecords';
 
 export interface RecordedFailure {
   state: 'running' | 'failed';
@@ -95,6 +95,27 @@ export async function countFailedBatch(
     policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
   });
   return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
+}
+
+/**
+ * The same, in a transaction of its own fenced by the lease: for a batch that
+ * had no transaction (an external one), or whose transaction was lost with it.
+ */
+export async function countFailedBatchApart(
+  db: Db,
+  processor: { name: string; failurePolicy: FailurePolicy },
+  lease: PartitionLease,
+  error: BatchItemError,
+): Promise<BatchOutcome> {
+  try {
+    return await db.transaction(async (tx) => {
+      await lockLeasedPartition(tx, lease);
+      return countFailedBatch(tx, processor, lease, error);
+    });
+  } catch (lost) {
+    if (lost instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
+    throw lost;
+  }
 }
 
 // An external batch the world did not take (NATS away or refusing for a while): its

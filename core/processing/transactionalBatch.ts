@@ -1,11 +1,11 @@
-import type { Db, Queryable } from '../db';
+import { DatabaseTimeoutError, type Db, type Queryable } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { countFailedBatch } from './failureRecords';
+import { countFailedBatch, countFailedBatchApart } from './failureRecords';
 import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
 
 /**
@@ -25,6 +25,11 @@ import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
  * lease row stays share-locked from the check to the commit, so no acquirer
  * can take the partition and run the same batch again in between, even when
  * the batch ran past its lease's time before failing.
+ *
+ * A handler's statement that outlasted the pool's query bound took the
+ * transaction with it: the connection was closed. Such a failure is counted
+ * in a fresh transaction fenced by the lease; thrown instead, it ended every
+ * run on the same partition, uncounted, before the others were reached.
  */
 export async function runTransactionalBatch<Item, Result>(
   db: Db,
@@ -40,6 +45,7 @@ export async function runTransactionalBatch<Item, Result>(
   const { name } = processor;
   const partition = lease.partition;
   let committed: { result: Result } | undefined;
+  let failed: BatchItemError | undefined;
   let outcome: BatchOutcome;
   try {
     outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
@@ -69,6 +75,7 @@ export async function runTransactionalBatch<Item, Result>(
       } catch (error) {
         if (!(error instanceof BatchItemError)) throw error;
         committed = undefined;
+        failed = error;
         await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
         // Released too: the failure is recorded by the batch's own transaction, not in the savepoint.
         await tx.query(RELEASE_SAVEPOINT_SQL);
@@ -77,6 +84,8 @@ export async function runTransactionalBatch<Item, Result>(
     });
   } catch (error) {
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
+    // The batch failed and a statement of its transaction outlasted the query bound (the handler's: the rollback to the savepoint finds the connection closed).
+    if (failed && error instanceof DatabaseTimeoutError) return countFailedBatchApart(db, processor, lease, failed);
     throw error;
   }
   // Not the batch's failure, whatever it throws: the batch is committed, and its

@@ -74,8 +74,9 @@ export async function activateIfCaughtUp(
     for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
     await waitForLocksUntil(tx, deadline);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
+    const bounded = boundByDeadline(tx, deadline);
     for (let partition = 0; partition < generation.partitions; partition++) {
-      if (!(await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
+      if (!(await catchUpLocked(bounded, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }
     for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
     await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
@@ -96,10 +97,10 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Before each of the switch's waits (for the projection's lock, for the build's
- * batches under way, then for the serving generation's): the statement ends at
- * the deadline, and the switch with it, rolled back, until a later run. Each
- * lock a statement waits for has lock_timeout to itself, so the statement as a
- * whole is bound too; so is what the switch's catch-up runs after the last one.
+ * batches under way, then for the serving generation's) and each statement of
+ * its catch-up: the statement ends at the deadline, and the switch with it,
+ * rolled back, until a later run. Each lock a statement waits for has
+ * lock_timeout to itself, so the statement as a whole is bound too.
  */
 async function waitForLocksUntil(tx: Queryable, deadline: number): Promise<void> {
   const remainingMs = Math.ceil(deadline - Date.now());
@@ -107,6 +108,21 @@ async function waitForLocksUntil(tx: Queryable, deadline: number): Promise<void>
   if (remainingMs > MAX_TIMEOUT_MS) return;
   const timeout = `${remainingMs}ms`;
   await tx.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [timeout]);
+}
+
+/**
+ * The switch's transaction for its catch-up: each statement (the handler's
+ * too) is given the time then left, so one that starts just before the
+ * deadline cannot run past it with what was left at the fence. A round trip
+ * more per statement, for the few batches a switch runs.
+ */
+function boundByDeadline(tx: Queryable, deadline: number): Queryable {
+  return {
+    async query(text, params, options) {
+      await waitForLocksUntil(tx, deadline);
+      return tx.query(text, params, options);
+    },
+  };
 }
 
 /** Rolls back a switch that gives up, fence and all: the serving generation's holders keep their leases. */

@@ -100,6 +100,10 @@ export async function countFailedBatch(
 /**
  * The same, in a transaction of its own fenced by the lease: for a batch that
  * had no transaction (an external one), or whose transaction was lost with it.
+ * A batch may have outlasted its lease's time before it failed (many
+ * statements, each within the query bound): counted all the same while no one took
+ * the partition over, or its failure would be counted nowhere, the lease given
+ * back cleanly and the batch tried again at once, run after run.
  */
 export async function countFailedBatchApart(
   db: Db,
@@ -109,7 +113,7 @@ export async function countFailedBatchApart(
 ): Promise<BatchOutcome> {
   try {
     return await db.transaction(async (tx) => {
-      await lockLeasedPartition(tx, lease);
+      await lockLeasedPartition(tx, lease, true);
       return countFailedBatch(tx, processor, lease, error);
     });
   } catch (lost) {

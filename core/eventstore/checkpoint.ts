@@ -20,12 +20,13 @@ export function compareCheckpoints(a: Checkpoint, b: Checkpoint): number {
 
 /**
  * Where the read after a page starts: after the page's last event, else where
- * the page started; or at the visible head, when a filtered page ended short of
- * it, so what the filter left out is not read again.
+ * the page started; or where a filtered page's walk ended (the visible head, or
+ * the end of its window), when the page came short of it, so what the filter
+ * left out is not read again.
  */
-export function checkpointAfterPage(after: Checkpoint, last: Checkpoint | undefined, visibleHead: Checkpoint | undefined): Checkpoint {
+export function checkpointAfterPage(after: Checkpoint, last: Checkpoint | undefined, walkedTo: Checkpoint | undefined): Checkpoint {
   const end = last ?? after;
-  return visibleHead && compareCheckpoints(visibleHead, end) > 0 ? visibleHead : end;
+  return walkedTo && compareCheckpoints(walkedTo, end) > 0 ? walkedTo : end;
 }
 
 /** `"<txId>:<position>"`, for storing a checkpoint as text or sending it in a URL. */

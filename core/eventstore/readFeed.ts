@@ -10,8 +10,19 @@ export const DEFAULT_FEED_BATCH_SIZE = 500;
 export const MAX_FEED_BATCH_SIZE = 10_000;
 export const MAX_FEED_PARTITIONS = 1024;
 
-/** A filtered page's closing row: the visible head's position, and no event. */
-type HeadTuple = [globalPosition: string, txId: string, ...null[]];
+/**
+ * How many events a filtered page walks at most (or its batch size, if more):
+ * a reader filtered to a rare type, behind millions of other events, gets past
+ * them a window at a time instead of in one statement that outlasts the
+ * pool's bound, run after run.
+ */
+export const FEED_SCAN_BOUND = 20_000;
+
+/**
+ * A filtered page's closing row: no event, a position, and what it is: the
+ * visible head, or the last event of the walk's window, with more after it.
+ */
+type ClosingTuple = [globalPosition: string, txId: string, null, null, null, null, closing: 'head' | 'scan_bound', ...null[]];
 
 // Only transactions below the snapshot's xmin are read: every one of them has
 // committed or aborted, and any transaction that commits later has a larger id,
@@ -25,16 +36,16 @@ const READ_FEED_SQL = `
   ORDER BY e.tx_id, e.global_position
   LIMIT $3`;
 
-// Filtered, the page may end before the head; the head (a last row holding only
-// its position) lets the reader skip what did not match. A filter the planner
-// cannot estimate (a partition's hash, a rare type) can make it gather and sort
-// every event after the cursor for each page; read_feed_page_with_head
-// (migrations/0020) pins the ordered walk of the feed index instead, and its
-// ordinality is its order.
+// Filtered, the page may end before the head; a closing row holding only a
+// position (the head, or where the walk's window ended) lets the reader skip what
+// did not match. A filter the planner cannot estimate (a partition's hash, a rare
+// type) can make it gather and sort every event after the cursor for each page;
+// read_feed_window (migrations/0029) pins the ordered walk of the feed index
+// instead, bounds it, and its ordinality is its order.
 const READ_FILTERED_FEED_SQL = `
   SELECT ${EVENT_COLUMNS}
-  FROM read_feed_page_with_head($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $5::integer,
-                                $3::text[], $4::text[], $6::integer, $7::integer) WITH ORDINALITY AS e
+  FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $5::integer, $8::integer,
+                        $3::text[], $4::text[], $6::integer, $7::integer) WITH ORDINALITY AS e
   ORDER BY e.ordinality`;
 
 function validatePartition({ index, count }: FeedPartition): void {
@@ -69,7 +80,7 @@ export async function readFeed<E extends EventShape = EventShape>(
   const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;
   const cursor = [after.txId.toString(), after.position.toString()];
   const { rows } = filtered
-    ? await db.query<EventTuple | HeadTuple>(READ_FILTERED_FEED_SQL, [
+    ? await db.query<EventTuple | ClosingTuple>(READ_FILTERED_FEED_SQL, [
         ...cursor,
         // Renamed event types are stored under their old names too: filter on all of them.
         options.eventTypes ? options.eventTypes.flatMap((type) => upcaster.storedTypesOf(type)) : null,
@@ -77,16 +88,19 @@ export async function readFeed<E extends EventShape = EventShape>(
         batchSize,
         partition?.count ?? null,
         partition?.index ?? null,
+        Math.max(batchSize, FEED_SCAN_BOUND),
       ], { name: 'read_feed_filtered', rowMode: 'array' })
     : await db.query<EventTuple>(READ_FEED_SQL, [...cursor, batchSize], { name: 'read_feed', rowMode: 'array' });
   const wanted = options.eventTypes ? new Set(options.eventTypes) : undefined;
   const events: RecordedEvent[] = [];
   let stored = 0;
   let last: RecordedEvent | undefined;
-  let visibleHead: Checkpoint | undefined;
+  let closing: Checkpoint | undefined;
+  let windowEnded = false;
   for (const row of rows) {
     if (!holdsEvent(row)) {
-      visibleHead = { txId: BigInt(row[1]), position: BigInt(row[0]) };
+      closing = { txId: BigInt(row[1]), position: BigInt(row[0]) };
+      windowEnded = row[6] === 'scan_bound';
       continue;
     }
     last = toRecordedEvent(row);
@@ -94,6 +108,6 @@ export async function readFeed<E extends EventShape = EventShape>(
     const current = upcaster.upcast(last);
     if (!wanted || wanted.has(current.type)) events.push(current);
   }
-  const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.globalPosition }, visibleHead);
-  return { events: events as FeedPage<E>['events'], checkpoint, caughtUp: stored < batchSize };
+  const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.globalPosition }, closing);
+  return { events: events as FeedPage<E>['events'], checkpoint, caughtUp: stored < batchSize && !windowEnded };
 }

@@ -1,7 +1,9 @@
 import { expect, it } from 'vitest';
 import {
   EventValidationError,
+  FEED_SCAN_BOUND,
   START_OF_FEED,
+  compareCheckpoints,
   formatCheckpoint,
   parseCheckpoint,
   type AppendRequest,
@@ -53,6 +55,26 @@ describeOnEachDriver('the global feed', (context) => {
     expect(ofStreams(both.events, account, transfer).map((event) => event.data)).toEqual([{ amount: 5 }]);
     // The last event did not match the deposit filter, yet the filtered reader stands on or past it.
     expect(deposits.checkpoint.position).toBeGreaterThanOrEqual(last.checkpoint.position);
+  });
+
+  it('walks a filtered page a window at a time: behind more events of other types than one window, a page comes back empty and not caught up, past them', async () => {
+    await untilFeedHorizonPasses(context().db);
+    const before = (await readToHead(context().store, START_OF_FEED, { eventTypes: ['RareThing'] })).checkpoint;
+    // A window and a half of other events, then one event of the rare type.
+    await context().db.query(
+      `INSERT INTO events (stream_id, stream_type, version, event_id, type, data)
+       SELECT 'other-' || gen_random_uuid(), 'other', 1, gen_random_uuid(), 'Other', '{}' FROM generate_series(1, $1::integer)`,
+      [FEED_SCAN_BOUND * 1.5],
+    );
+    const rare = uniqueStreamId('rare');
+    await append({ streamId: rare, streamType: 'rare', expectedVersion: 'no_stream', events: [{ type: 'RareThing', data: {} }] });
+    await untilFeedHorizonPasses(context().db);
+
+    const first = await context().store.readFeed({ after: before, batchSize: 100, eventTypes: ['RareThing'] });
+    expect({ events: first.events.length, caughtUp: first.caughtUp }).toEqual({ events: 0, caughtUp: false });
+    expect(compareCheckpoints(first.checkpoint, before)).toBe(1);
+    const rest = await readToHead(context().store, first.checkpoint, { batchSize: 100, eventTypes: ['RareThing'] });
+    expect(rest.events.map((event) => event.streamId)).toEqual([rare]);
   });
 
   it('hides a transaction in flight, and every later commit behind it, until it ends', async () => {

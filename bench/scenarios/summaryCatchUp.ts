@@ -25,19 +25,22 @@ async function fillAccounts(url: string, scenario: CatchUpScenario): Promise<num
   return scenario.accounts * scenario.eventsPerAccount;
 }
 
+/** Whether a statement reads a page of the feed (through read_feed_window, or read_feed_page where a partition has no filter). */
+const readsFeedPage = (text: string) => text.includes('read_feed_window') || text.includes('read_feed_page');
+
 /** A Db that remembers the first statement reading a page of the feed, to show its plan afterwards. */
 function capturingFeedReads(db: Db, captured: { text?: string; params?: readonly unknown[] }): Db {
   return {
     ...db,
     query: (text, params, options) => {
-      if (captured.text === undefined && text.includes('read_feed_page')) Object.assign(captured, { text, params });
+      if (captured.text === undefined && readsFeedPage(text)) Object.assign(captured, { text, params });
       return db.query(text, params, options);
     },
     transaction: (work) =>
       db.transaction((tx) =>
         work({
           query: (text, params, options) => {
-            if (captured.text === undefined && text.includes('read_feed_page')) Object.assign(captured, { text, params });
+            if (captured.text === undefined && readsFeedPage(text)) Object.assign(captured, { text, params });
             return tx.query(text, params, options);
           },
         }),
@@ -61,7 +64,7 @@ const EXPLAIN_NESTED = [
 /**
  * Prints the plans of a page read, executed, to the bench log: both sides must walk
  * an index, not sort the table. EXPLAIN of the projector's statement would show only
- * a scan of read_feed_page_with_head; this shows the query inside it as well.
+ * a scan of read_feed_window; this shows the query inside it as well.
  */
 async function printNestedPlans(url: string, label: string, text: string, params: readonly unknown[]): Promise<void> {
   await withPlainPool(url, 1, async (pool) => {

@@ -50,8 +50,11 @@ async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
     const page = await feedPage(runtime.browser, { ...query(args, 'type'), limit: '200', ...(after ? { after } : {}) });
     if (page.events.length > 0) output(json, page.events, () => table(page.events.map(eventLine)));
     after = page.nextCursor;
-    if (!args.flags.has('follow')) return;
-    if (page.caughtUp) await sleep(NOTHING_NEW_PAUSE_MS);
+    // A filtered page walks a window of the feed: the tail goes on to the head, page by page.
+    if (page.caughtUp) {
+      if (!args.flags.has('follow')) return;
+      await sleep(NOTHING_NEW_PAUSE_MS);
+    }
   }
 }
 

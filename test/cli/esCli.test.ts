@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bankCommands, bankService, defineAccountSummaries } from '../../core/bank';
 import { createInProcessDispatcher } from '../../core/commands';
 import { createPgDb, type Db } from '../../core/db';
+import { FEED_SCAN_BOUND } from '../../core/eventstore';
 import { acquirePartitionLease } from '../../core/processing';
 import { getProjectionStatus, processorNameOf, type Projector } from '../../core/projections';
 import { parkMessages } from '../../core/publishing';
@@ -198,5 +199,17 @@ describe('npm run es', () => {
     const before = await txIds();
     expect((await es('restore-check', '--fix')).stdout).toMatch(/^ok: no event lies above/);
     expect(await txIds()).toEqual(before);
+  });
+
+  it('tails a type whose last events lie further apart than a filtered page walks', async () => {
+    await db.query(
+      `INSERT INTO events (stream_id, stream_type, version, event_id, type, data)
+       SELECT 'noise-' || g, 'noise', 1, gen_random_uuid(), 'Noise', '{}' FROM generate_series(1, $1::integer) AS g`,
+      [FEED_SCAN_BOUND + 5_000],
+    );
+    await runtime.bus.execute({ type: 'OpenAccount', payload: { accountId: 'cli-cy', owner: 'cy', currency: 'EUR' } });
+    await untilFeedHorizonPasses(db);
+    const opened = await es('feed', 'tail', '--type', 'AccountOpened', '--limit', '2');
+    expect(opened.stdout.trim().split('\n').map((line) => line.split(/\s+/)[1])).toEqual(['account-cli-bob@1', 'account-cli-cy@1']);
   });
 });

@@ -45,7 +45,7 @@ export async function runTransactionalBatch<Item, Result>(
   const { name } = processor;
   const partition = lease.partition;
   let committed: { result: Result } | undefined;
-  let failed: BatchItemError | undefined;
+  let failedWithoutTransaction: BatchItemError | undefined;
   let outcome: BatchOutcome;
   try {
     outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
@@ -75,8 +75,13 @@ export async function runTransactionalBatch<Item, Result>(
       } catch (error) {
         if (!(error instanceof BatchItemError)) throw error;
         committed = undefined;
-        failed = error;
-        await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
+        try {
+          await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
+        } catch (lost) {
+          // Counted below, apart, if the connection went with a statement past the query bound.
+          failedWithoutTransaction = error;
+          throw lost;
+        }
         // Released too: the failure is recorded by the batch's own transaction, not in the savepoint.
         await tx.query(RELEASE_SAVEPOINT_SQL);
         return countFailedBatch(tx, processor, lease, error);
@@ -84,8 +89,8 @@ export async function runTransactionalBatch<Item, Result>(
     });
   } catch (error) {
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
-    // The batch failed and a statement of its transaction outlasted the query bound (the handler's: the rollback to the savepoint finds the connection closed).
-    if (failed && error instanceof DatabaseTimeoutError) return countFailedBatchApart(db, processor, lease, failed);
+    // The handler's statement outlasted the query bound: the rollback to the savepoint found the connection closed.
+    if (failedWithoutTransaction && error instanceof DatabaseTimeoutError) return countFailedBatchApart(db, processor, lease, failedWithoutTransaction);
     throw error;
   }
   // Not the batch's failure, whatever it throws: the batch is committed, and its

@@ -53,7 +53,7 @@ export async function activateIfCaughtUp(
   const { handler } = processor;
   if (handler.mode !== 'transactional' || Date.now() >= deadline) return false;
   const switching = db.transaction(async (tx) => {
-    await waitForLocksUntil(tx, deadline);
+    await boundToTimeLeft(tx, deadline);
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
     if (rows[0]?.status !== 'building') return false;
@@ -63,7 +63,7 @@ export async function activateIfCaughtUp(
     if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return false;
     // The build's partitions first: another instance's build batch under way ends before the
     // serving generation is fenced, which would otherwise stand still while the switch waits.
-    await waitForLocksUntil(tx, deadline);
+    await boundToTimeLeft(tx, deadline);
     await lockAllPartitions(tx, processor.name);
     // Then the serving generation: what it applied before it was fenced, the build's reads
     // below see too (they come after the fence, and the horizon only moves forward).
@@ -72,14 +72,14 @@ export async function activateIfCaughtUp(
     // A generation that never ran has no lease rows yet, and nothing to fence: made here, a
     // first acquirer waits on them until the switch commits, then finds the generation retired.
     for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
-    await waitForLocksUntil(tx, deadline);
+    await boundToTimeLeft(tx, deadline);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
     const bounded = boundByDeadline(tx, deadline);
     for (let partition = 0; partition < generation.partitions; partition++) {
       if (!(await catchUpLocked(bounded, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
     }
-    for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
-    await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
+    for (const old of serving) await retireGeneration(bounded, projection.name, old.generation);
+    await bounded.query(SWITCH_SQL, [projection.name, generation.generation]);
     return true;
   });
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
@@ -97,12 +97,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * Before each of the switch's waits (for the projection's lock, for the build's
- * batches under way, then for the serving generation's) and each statement of
- * its catch-up: the statement ends at the deadline, and the switch with it,
+ * batches under way, then for the serving generation's) and each statement
+ * after the fence: the statement ends at the deadline, and the switch with it,
  * rolled back, until a later run. Each lock a statement waits for has
  * lock_timeout to itself, so the statement as a whole is bound too.
  */
-async function waitForLocksUntil(tx: Queryable, deadline: number): Promise<void> {
+async function boundToTimeLeft(tx: Queryable, deadline: number): Promise<void> {
   const remainingMs = Math.ceil(deadline - Date.now());
   if (remainingMs <= 0) throw new SwitchGivenUp();
   if (remainingMs > MAX_TIMEOUT_MS) return;
@@ -110,16 +110,20 @@ async function waitForLocksUntil(tx: Queryable, deadline: number): Promise<void>
   await tx.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [timeout]);
 }
 
+// A rollback to a savepoint is what ends an aborted transaction's wait: any other
+// statement before it, the bound's own among them, would fail.
+const ROLLBACK = /^\s*ROLLBACK\b/iu;
+
 /**
- * The switch's transaction for its catch-up: each statement (the handler's
- * too) is given the time then left, so one that starts just before the
- * deadline cannot run past it with what was left at the fence. A round trip
- * more per statement, for the few batches a switch runs.
+ * The switch's transaction from its catch-up to its commit: each statement
+ * (the handlers' too) is given the time then left, so one that starts just
+ * before the deadline cannot run past it with what was left at the fence. A
+ * round trip more per statement, for the few batches a switch runs.
  */
 function boundByDeadline(tx: Queryable, deadline: number): Queryable {
   return {
     async query(text, params, options) {
-      await waitForLocksUntil(tx, deadline);
+      if (!ROLLBACK.test(text)) await boundToTimeLeft(tx, deadline);
       return tx.query(text, params, options);
     },
   };

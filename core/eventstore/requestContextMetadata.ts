@@ -1,5 +1,6 @@
 import { currentContext, currentTraceparent, type RequestContext } from '../observability';
-import { isStorableHeaderId, isStorableTraceState } from './storableHeaderId';
+import { isStorableHeaderId } from './storableHeaderId';
+import { isStorableTraceState } from './storableTraceState';
 import type { AppendRequest, EventMetadata, EventShape, NewEvent } from './types';
 
 /** The context's correlation and causation ids the store would keep; undefined for none. */

@@ -10,12 +10,3 @@ import { carriedAsHeader } from './headerText';
  * store refuses would fail every append made with it.
  */
 export const isStorableHeaderId = (text: string): boolean => isName(text) && carriedAsHeader(text) && whyUnstorable(text) === undefined;
-
-// W3C trace context: a platform may drop a tracestate past 512 characters rather
-// than pass it on; kept, a long one would crowd the event's headers toward
-// JetStream's limit and fail the append.
-const MAX_TRACESTATE_LENGTH = 512;
-
-/** Whether the store keeps a request's tracestate on its events: text a NATS header carries as it is, within 512 characters. */
-export const isStorableTraceState = (text: string): boolean =>
-  text.length <= MAX_TRACESTATE_LENGTH && carriedAsHeader(text) && whyUnstorable(text) === undefined;

@@ -6,10 +6,11 @@ export interface SourcePage<Item> {
   items: Item[];
   /**
    * Where the next read starts: after the last item, or further when a filter
-   * skipped what came after it (up to the visible head).
+   * skipped what came after it (up to the visible head, or the end of the
+   * window a filtered page of the events feed walks).
    */
   checkpoint: Checkpoint;
-  /** The page ended at the visible head of the source rather than at the limit. */
+  /** The page ended at the visible head of the source rather than at the limit or its window's end. */
   caughtUp: boolean;
 }
 

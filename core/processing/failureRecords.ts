@@ -6,7 +6,7 @@ import type { FailurePolicy } from './failurePolicy';
 import type { LeaseRanOutError } from './LeaseRanOutError';
 import { releasePartitionLease } from './partitionLeases';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
-import { lockLeasedPartition, notTakenOver } from './processorRecords';
+import { lockPartitionNotTakenOver, notTakenOver } from './processorRecords';
 
 export interface RecordedFailure {
   state: 'running' | 'failed';
@@ -113,7 +113,7 @@ export async function countFailedBatchApart(
 ): Promise<BatchOutcome> {
   try {
     return await db.transaction(async (tx) => {
-      await lockLeasedPartition(tx, lease, true);
+      await lockPartitionNotTakenOver(tx, lease);
       return countFailedBatch(tx, processor, lease, error);
     });
   } catch (lost) {

@@ -117,7 +117,7 @@ const ListParkedOptions = z.object({
       // PostgreSQL has no year 0 (1 BC comes before 1 AD), and refuses a time in it, or an offset from UTC past 15:59.
       parkedAt: z.iso.datetime({ offset: true }).check(
         z.refine((text) => !text.startsWith('0000'), 'must not be in the year 0'),
-        z.refine((text) => Number(/[+-](\d\d):?\d\d$/u.exec(text)?.[1] ?? 0) <= MAX_UTC_OFFSET_HOURS, 'must be within 15:59 of UTC'),
+        z.refine((text) => Number(/[+-](\d\d):\d\d$/u.exec(text)?.[1] ?? 0) <= MAX_UTC_OFFSET_HOURS, 'must be within 15:59 of UTC'),
       ),
       messageId: z.string().check(z.refine(isUuid, 'must be a UUID')),
       source: z.enum(['events', 'outbox']),

@@ -11,10 +11,11 @@ export const MAX_FEED_BATCH_SIZE = 10_000;
 export const MAX_FEED_PARTITIONS = 1024;
 
 /**
- * How many events a filtered page walks at most (or its batch size, if more):
- * a reader filtered to a rare type, behind millions of other events, gets past
- * them a window at a time instead of in one statement that outlasts the
- * pool's bound, run after run.
+ * How many events a filtered page walks at most (or its batch size times its
+ * partition count, if more: a partition's page then still fills): a reader
+ * filtered to a rare type, behind millions of other events, gets past them a
+ * window at a time instead of in one statement that outlasts the pool's
+ * bound, run after run.
  */
 export const FEED_SCAN_BOUND = 20_000;
 
@@ -88,7 +89,7 @@ export async function readFeed<E extends EventShape = EventShape>(
         batchSize,
         partition?.count ?? null,
         partition?.index ?? null,
-        Math.max(batchSize, FEED_SCAN_BOUND),
+        Math.max(batchSize * (partition?.count ?? 1), FEED_SCAN_BOUND),
       ], { name: 'read_feed_filtered', rowMode: 'array' })
     : await db.query<EventTuple>(READ_FEED_SQL, [...cursor, batchSize], { name: 'read_feed', rowMode: 'array' });
   const wanted = options.eventTypes ? new Set(options.eventTypes) : undefined;

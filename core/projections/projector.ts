@@ -40,7 +40,7 @@ export interface ProjectorRun {
   batches: number;
   /** Generations whose build caught up and now serve reads. */
   activated: { name: string; generation: number }[];
-  /** True when the deadline stopped the run before every leased partition was caught up. */
+  /** True when the deadline stopped the run before every leased partition was caught up, or before a caught-up build's switch. */
   stoppedByDeadline: boolean;
 }
 
@@ -99,8 +99,12 @@ export function createProjector(options: ProjectorOptions): Projector {
     run.eventsApplied += result.items;
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;
-    if (generation.status === 'building' && result.caughtUp && (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline))) {
+    if (generation.status !== 'building' || !result.caughtUp) return;
+    if (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline)) {
       run.activated.push({ name: projection.name, generation: generation.generation });
+    } else if (Date.now() >= deadline) {
+      // The switch gave up at the deadline: the build waits for the next run to serve.
+      run.stoppedByDeadline = true;
     }
   }
 

@@ -55,6 +55,8 @@ describe('a switch that finds another instance in a build batch', () => {
     // Then A's run ends near its deadline, not when C's batch does, and the serving generation applied the new event.
     expect(serving.eventsApplied).toBe(1);
     expect(switched.activated).toEqual([]);
+    // Its report says the deadline stopped it: the build is caught up and still waits for its switch.
+    expect(switched.stoppedByDeadline).toBe(true);
     expect(tookMs).toBeLessThan(1_000 + SLOW_BATCH_MS / 2);
   });
 

@@ -112,8 +112,10 @@ export async function countFailedBatchApart(
   error: BatchItemError,
 ): Promise<BatchOutcome> {
   try {
-    return await db.transaction(async (tx) => {
-      await lockPartitionNotTakenOver(tx, lease);
+    return await db.transaction(async (tx): Promise<BatchOutcome> => {
+      const state = await lockPartitionNotTakenOver(tx, lease);
+      // Stopped meanwhile (a build retired by another): no batch runs on it again, so nothing to count.
+      if (!state || state.stopped) return { kind: 'inactive' };
       return countFailedBatch(tx, processor, lease, error);
     });
   } catch (lost) {

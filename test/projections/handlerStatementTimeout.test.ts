@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
-import { createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier } from '../../core/projections';
-import type { HandlerFailure } from '../../core/processing';
+import { createProjector, defineProjection, generationTableName, getProjectionStatus, processorNameOf, quoteIdentifier } from '../../core/projections';
+import { stopProcessor, type HandlerFailure } from '../../core/processing';
 import { deposited, opened, sleep, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { streamIdInPartition } from '../support/streamInPartition';
@@ -11,8 +11,12 @@ import { useProjectionDatabase } from './support/projectionDatabase';
 const QUERY_BOUND_MS = 300;
 const longBackoff = { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 };
 
-/** Records each event applied; the account owned by `slow` is written by a statement longer than the bound, after `workMs` of other work. */
-const slowForOneAccount = (name: string, partitions: number, workMs: number) =>
+/**
+ * Records each event applied; the account owned by `slow` is written by a
+ * statement longer than the bound, after `workMs` of other work and whatever
+ * `meanwhile` does.
+ */
+const slowForOneAccount = (name: string, partitions: number, workMs: number, meanwhile: () => Promise<void> = () => Promise.resolve()) =>
   defineProjection<AccountEvent>()({
     name,
     version: 1,
@@ -24,6 +28,7 @@ const slowForOneAccount = (name: string, partitions: number, workMs: number) =>
     handlers: {
       AccountOpened: async (event, { tx, tables }) => {
         if (event.data.owner === 'slow') {
+          await meanwhile();
           await sleep(workMs);
           await tx.query('SELECT pg_sleep(1)');
         }
@@ -85,6 +90,25 @@ describe("a projection handler whose statement outlasts the pool's query bound",
       expect(partition).toMatchObject({ state: 'rebuilding', attempts: 1 });
       expect(partition?.lastError).toContain('DatabaseTimeoutError');
       expect(partition?.nextAttemptAt).toBeInstanceOf(Date);
+    } finally {
+      await bounded.close();
+    }
+  });
+
+  it('is not counted when its processor was stopped meanwhile (a build retired by another): nothing more runs on it', async () => {
+    const { db, url, store } = context();
+    const bounded = createPgDb({ connectionString: url, max: 2, queryTimeoutMs: QUERY_BOUND_MS });
+    try {
+      await store.appendToStream<AccountEvent>({ streamId: `retired-${crypto.randomUUID()}`, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] });
+      await untilFeedHorizonPasses(db);
+      // Stopped from elsewhere while the batch is under way, before its slow statement.
+      const retired = slowForOneAccount('slow_retired', 1, 0, () => stopProcessor(db, processorNameOf('slow_retired', 1)));
+      const projector = createProjector({ db: bounded, projections: [retired], failurePolicy: longBackoff });
+
+      await projector.runUntilCaughtUp();
+
+      const [status] = await getProjectionStatus(db, 'slow_retired');
+      expect(status?.generations[0]?.partitions[0]).toMatchObject({ attempts: 0, lastError: null });
     } finally {
       await bounded.close();
     }

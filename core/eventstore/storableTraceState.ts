@@ -1,5 +1,4 @@
-import { whyUnstorable } from '../text/storableText';
-import { carriedAsHeader } from './headerText';
+import { isStorableHeaderText } from './storableHeaderId';
 
 // W3C trace context: a platform may drop a tracestate past 512 characters rather
 // than pass it on; kept, a long one would crowd the event's headers toward
@@ -7,5 +6,4 @@ import { carriedAsHeader } from './headerText';
 const MAX_TRACESTATE_LENGTH = 512;
 
 /** Whether the store keeps a request's tracestate on its events: text a NATS header carries as it is, within 512 characters. */
-export const isStorableTraceState = (text: string): boolean =>
-  text.length <= MAX_TRACESTATE_LENGTH && carriedAsHeader(text) && whyUnstorable(text) === undefined;
+export const isStorableTraceState = (text: string): boolean => text.length <= MAX_TRACESTATE_LENGTH && isStorableHeaderText(text);

@@ -110,7 +110,7 @@ async function boundToTimeLeft(tx: Queryable, deadline: number): Promise<void> {
   await tx.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [timeout]);
 }
 
-// A rollback to a savepoint is what ends an aborted transaction's wait: any other
+// A rollback to a savepoint is what ends an aborted transaction's wait: every other
 // statement before it, the bound's own among them, would fail.
 const ROLLBACK = /^\s*ROLLBACK\b/iu;
 

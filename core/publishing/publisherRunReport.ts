@@ -97,7 +97,8 @@ export class RunTally {
   finish(): PublisherRunReport {
     if (this.latencies.length > 0) {
       const sorted = [...this.latencies].sort((a, b) => a - b);
-      const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0;
+      // Nearest rank: the smallest latency at least this fraction of the publishes took no longer than.
+      const at = (fraction: number) => sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? 0;
       this.report.latency = { p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1) };
     }
     return this.report;

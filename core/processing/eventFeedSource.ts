@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { FEED_SCAN_BOUND, hasNoUpcastPath, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { feedReadingAge, hasNoUpcastPath, LAG_SCAN_BOUND, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
@@ -24,25 +24,13 @@ export interface EventFeedSourceOptions {
 // pinned ordered walk. Every committed event counts, also those still held back
 // by the horizon (a transaction open elsewhere): they are waiting as much as the rest.
 // Their age runs to this statement: now() inside a caller's transaction is when it began.
-// The walk is bounded as a page's is (LAG_SCAN_BOUND events): a partition filtered to a
-// rare type, far behind, would otherwise walk the rest of the feed on every status read,
-// and past the pool's statement bound fail it. Its closing row says where it ended.
+// The walk is bounded (LAG_SCAN_BOUND events); its closing row says where it ended.
 const LAG_SQL = `
   SELECT count(e.event_id)::int AS items,
     coalesce(extract(epoch FROM statement_timestamp() - min(e.recorded_at)), 0)::float8 AS oldest_age_seconds,
     coalesce(bool_or(e.event_id IS NULL AND e.type = 'scan_bound'), false) AS window_ended
   FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $8::integer,
                         $4::text[], $5::text[], $6::integer, $7::integer) AS e`;
-
-// The age of the first event past a checkpoint, whatever its type: how far behind the
-// partition's reading is. One probe of the feed index.
-const READ_POSITION_AGE_SQL = `
-  SELECT extract(epoch FROM statement_timestamp() - recorded_at)::float8 AS age_seconds
-  FROM events WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
-  ORDER BY tx_id, global_position LIMIT 1`;
-
-/** How many events a lag count walks at most past the checkpoint: five page windows. */
-const LAG_SCAN_BOUND = 5 * FEED_SCAN_BOUND;
 
 /**
  * An event the source cannot hand over fails its batch as a handler's error
@@ -135,10 +123,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
       // Nothing of the partition's in the walk, and more past it: its items are somewhere
       // further on, no older than the first event it has still to read. That age says how
       // far behind it is; 0 would say it is not behind at all.
-      if (windowEnded && counted === 0) {
-        const position = await db.query<{ age_seconds: number }>(READ_POSITION_AGE_SQL, [after.txId.toString(), after.position.toString()]);
-        oldestAgeSeconds = position.rows[0]?.age_seconds ?? 0;
-      }
+      if (windowEnded && counted === 0) oldestAgeSeconds = await feedReadingAge(db, after);
       return { items: Math.min(counted, limit), capped: counted > limit || windowEnded, oldestAgeSeconds: Math.max(0, oldestAgeSeconds) };
     },
   };

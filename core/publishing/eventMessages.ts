@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage, type Checkpoint } from '../eventstore';
-import type { FeedSource } from '../processing';
+import { checkpointAfterPage, FEED_SCAN_BOUND, feedReadingAge, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
+import type { FeedSource, SourceLag } from '../processing';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
 export interface EventMessage {
@@ -38,9 +38,12 @@ type MessageTuple = [
   settledBefore: boolean,
 ];
 
-/** A short page's last row: the visible head's position, and no event. */
-type HeadTuple = [txId: string, globalPosition: string, ...(null | boolean)[]];
-const isHead = (row: MessageTuple | HeadTuple): row is HeadTuple => row[2] === null;
+/**
+ * A short page's last row: no event, a position, and what it is: the visible
+ * head, or the last event of the walk's window, with more after it.
+ */
+type ClosingTuple = [txId: string, globalPosition: string, null, null, null, closing: 'head' | 'scan_bound', ...(null | boolean)[]];
+const isClosing = (row: MessageTuple | ClosingTuple): row is ClosingTuple => row[2] === null;
 
 // The body is the event's envelope, byte for byte as json_build_object writes it
 // (the outbox wrote the same). It is concatenated instead: json_build_object looks
@@ -61,9 +64,12 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
   e.metadata ->> 'tracestate' AS tracestate`;
 
 // Only transactions below the snapshot's xmin are read (see readFeed.ts), through
-// read_feed_page_with_head's pinned walk of the feed index, in its order; a short
-// page ends with the visible head's position (a row without an event id), which
-// moves the checkpoint past what other partitions hold. Whether anything is settled
+// read_feed_window's pinned walk of the feed index, in its order, at most a window
+// of it (as a filtered feed page walks); a short page ends with a row without an
+// event id: the visible head's position, or the window's end. It moves the checkpoint
+// past what other partitions hold: a partition of few streams, behind a long backlog
+// of the others' (NATS away for a day), gets past it a window at a time instead of in
+// one statement that outlasts the pool's bound, run after run. Whether anything is settled
 // already is asked once per page, in the page's own snapshot (an initplan): a
 // message parked by another instance since this run began is skipped too.
 const SETTLED_BEFORE = `
@@ -74,8 +80,8 @@ const SETTLED_BEFORE = `
 
 const PAGE_SQL = `
   SELECT ${MESSAGE_COLUMNS}, ${SETTLED_BEFORE}
-  FROM read_feed_page_with_head($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer,
-                                NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
+  FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer, $6::integer,
+                        NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
   ORDER BY e.ordinality`;
 
 const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
@@ -131,16 +137,18 @@ export async function eventMessagesById(db: Queryable, eventIds: readonly string
 // One walk of what waits in a partition past a position: the events of the partition
 // published or parked already are walked but not counted (see eventLag). Read as the
 // feed's own lag is (eventFeedSource): every committed event, also those the horizon
-// still holds back, in the feed's order, through its pinned walk.
+// still holds back, in the feed's order, through its pinned walk, at most
+// LAG_SCAN_BOUND events; its closing row (no event id) says where it ended.
 const LAG_WALK_SQL = `
-  SELECT count(*)::int AS walked, count(*) FILTER (WHERE NOT w.settled_before)::int AS items,
-    coalesce(extract(epoch FROM statement_timestamp() - min(w.recorded_at) FILTER (WHERE NOT w.settled_before)), 0)::float8 AS oldest_age_seconds,
-    (array_agg(w.tx_id::text ORDER BY w.ordinality DESC))[1] AS last_tx,
-    (array_agg(w.global_position::text ORDER BY w.ordinality DESC))[1] AS last_position
+  SELECT count(w.event_id)::int AS walked, count(w.event_id) FILTER (WHERE NOT w.settled_before)::int AS items,
+    coalesce(extract(epoch FROM statement_timestamp() - min(w.recorded_at) FILTER (WHERE w.event_id IS NOT NULL AND NOT w.settled_before)), 0)::float8 AS oldest_age_seconds,
+    (array_agg(w.tx_id::text ORDER BY w.ordinality DESC) FILTER (WHERE w.event_id IS NOT NULL))[1] AS last_tx,
+    (array_agg(w.global_position::text ORDER BY w.ordinality DESC) FILTER (WHERE w.event_id IS NOT NULL))[1] AS last_position,
+    coalesce(bool_or(w.event_id IS NULL AND w.type = 'scan_bound'), false) AS window_ended
   FROM (
-    SELECT e.tx_id, e.global_position, e.recorded_at, e.ordinality, ${SETTLED_BEFORE}
-    FROM read_feed_page($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, NULL, NULL, $4::integer, $5::integer)
-      WITH ORDINALITY AS e) AS w`;
+    SELECT e.event_id, e.type, e.tx_id, e.global_position, e.recorded_at, e.ordinality, ${SETTLED_BEFORE}
+    FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $6::integer,
+                          NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e) AS w`;
 
 interface LagWalk {
   walked: number;
@@ -148,6 +156,7 @@ interface LagWalk {
   oldest_age_seconds: number;
   last_tx: string | null;
   last_position: string | null;
+  window_ended: boolean;
 }
 
 // Settled events are few (parked ones, and those the old outbox published before the
@@ -158,24 +167,32 @@ const MAX_LAG_WALKS = 10;
  * Counts (up to a limit) the events of a partition past its checkpoint that wait to be
  * published: private ones too (routing is code, not data), but not those settled
  * before, which the publisher skips. A message parked behind one still waiting is past
- * the checkpoint, and counted as parked.
+ * the checkpoint, and counted as parked. A walk that ended at its bound is capped
+ * there; with nothing counted, its age is that of the first event past the checkpoint.
  */
 const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition, limit }) => {
   let position = after;
   let items = 0;
   let oldestAgeSeconds = 0;
+  const capped = async (): Promise<SourceLag> => ({
+    items: Math.min(items, limit),
+    capped: true,
+    oldestAgeSeconds: items === 0 ? await feedReadingAge(db, after) : oldestAgeSeconds,
+  });
   for (let walk = 0; walk < MAX_LAG_WALKS; walk++) {
-    const params = [position.txId.toString(), position.position.toString(), limit + 1, partition.count, partition.index];
+    const params = [position.txId.toString(), position.position.toString(), limit + 1, partition.count, partition.index, Math.max(limit + 1, LAG_SCAN_BOUND)];
     const { rows } = await db.query<LagWalk>(LAG_WALK_SQL, params);
     const row = rows[0];
     items += row?.items ?? 0;
     oldestAgeSeconds = Math.max(oldestAgeSeconds, row?.oldest_age_seconds ?? 0);
+    if (items > limit) return { items: limit, capped: true, oldestAgeSeconds };
+    if (row?.window_ended) return capped();
     const walkedAll = (row?.walked ?? 0) <= limit;
-    if (walkedAll || items > limit || !row?.last_tx || !row.last_position) return { items: Math.min(items, limit), capped: items > limit, oldestAgeSeconds };
+    if (walkedAll || !row?.last_tx || !row.last_position) return { items, capped: false, oldestAgeSeconds };
     position = { txId: BigInt(row.last_tx), position: BigInt(row.last_position) };
   }
   // Walks of settled events all the way: more may wait past them, uncounted.
-  return { items: Math.min(items, limit), capped: true, oldestAgeSeconds };
+  return capped();
 };
 
 /**
@@ -186,21 +203,30 @@ const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition,
 export function eventMessages(): FeedSource<EventMessage> {
   return {
     async read(db, { after, limit, partition }) {
-      const { rows } = await db.query<MessageTuple | HeadTuple>(
+      const { rows } = await db.query<MessageTuple | ClosingTuple>(
         PAGE_SQL,
-        // One partition holds every stream: no hash to compute per event.
-        [after.txId.toString(), after.position.toString(), limit, ...(partition.count === 1 ? [null, null] : [partition.count, partition.index])],
+        [
+          after.txId.toString(),
+          after.position.toString(),
+          limit,
+          // One partition holds every stream: no hash to compute per event.
+          ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]),
+          Math.max(limit * partition.count, FEED_SCAN_BOUND),
+        ],
         { name: 'publisher_event_page', rowMode: 'array' },
       );
       const items: EventMessage[] = [];
-      let visibleHead: Checkpoint | undefined;
+      let walkedTo: Checkpoint | undefined;
+      let windowEnded = false;
       for (const row of rows) {
-        if (isHead(row)) visibleHead = { txId: BigInt(row[0]), position: BigInt(row[1]) };
-        else items.push(toMessage(row));
+        if (isClosing(row)) {
+          walkedTo = { txId: BigInt(row[0]), position: BigInt(row[1]) };
+          windowEnded = row[5] === 'scan_bound';
+        } else items.push(toMessage(row));
       }
       const last = items[items.length - 1];
-      const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.position }, visibleHead);
-      return { items, checkpoint, caughtUp: items.length < limit };
+      const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.position }, walkedTo);
+      return { items, checkpoint, caughtUp: items.length < limit && !windowEnded };
     },
     positionOf: (message) => ({ txId: message.txId, position: message.position }),
     idOf: (message) => message.eventId,

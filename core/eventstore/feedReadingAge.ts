@@ -1,0 +1,28 @@
+import type { Queryable } from '../db';
+import type { Checkpoint } from './checkpoint';
+
+/**
+ * How many events a lag count walks at most past a checkpoint: five filtered
+ * page windows (FEED_SCAN_BOUND). A reader filtered to a rare type, or a
+ * partition of few streams, far behind, would otherwise walk the rest of the
+ * feed on every status read, and past the pool's statement bound fail it.
+ */
+export const LAG_SCAN_BOUND = 100_000;
+
+// The first event past a checkpoint, whatever its type or stream, committed or held
+// back by the horizon: one probe of the feed index.
+const FIRST_EVENT_PAST_SQL = `
+  SELECT extract(epoch FROM statement_timestamp() - recorded_at)::float8 AS age_seconds
+  FROM events WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
+  ORDER BY tx_id, global_position LIMIT 1`;
+
+/**
+ * The age, by the database's clock, of the first event past a checkpoint: how
+ * far behind a reader there is, whatever it keeps of the feed. A lag count
+ * that stopped at its bound before it found any of the reader's items gives
+ * this age: they lie further on, so they are no older. 0 when nothing is past it.
+ */
+export async function feedReadingAge(db: Queryable, after: Checkpoint): Promise<number> {
+  const { rows } = await db.query<{ age_seconds: number }>(FIRST_EVENT_PAST_SQL, [after.txId.toString(), after.position.toString()], { name: 'feed_reading_age' });
+  return Math.max(0, rows[0]?.age_seconds ?? 0);
+}

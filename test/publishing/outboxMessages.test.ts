@@ -59,6 +59,23 @@ describe('integration messages in the outbox', () => {
     expect(stored.map((message) => message.string())).toEqual([JSON.stringify(body)]);
   });
 
+  it('take a subject of 255 characters counted as PostgreSQL counts them, emoji among them, and publish it; one of 256 is refused with nothing written', async () => {
+    const key = uniqueStreamId();
+    // An emoji is one character, and two UTF-16 units of a JavaScript string.
+    const subjectOf = (characters: number) => `${harness.subjectPrefix}.${'😀'.repeat(characters - harness.subjectPrefix.length - 1)}`;
+    const longest = subjectOf(255);
+    const carrying = (subject: string, expectedVersion: 'no_stream' | 1) =>
+      harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion, events: [deposited(1)], messages: [{ ...notice(key, 1), subject }] });
+
+    await expect(carrying(subjectOf(256), 'no_stream')).rejects.toThrow(/subject must be at most 255 characters/);
+    expect(await outboxRows([key])).toEqual([]);
+    await carrying(longest, 'no_stream');
+    await publishEverything(harness.db, harness.publisher());
+
+    const stored = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.subject === longest);
+    expect(stored.map((message) => message.json())).toEqual([{ key, n: 1 }]);
+  });
+
   it('are refused, with nothing written, when a header would change how JetStream stores them; an expectation is taken', async () => {
     const streamId = uniqueStreamId();
     const carrying = (headers: Record<string, string>) =>

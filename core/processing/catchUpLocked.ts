@@ -3,15 +3,23 @@ import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { advanceCheckpoint, lockPartition } from './processorRecords';
 import { checkDeadline } from './processorRunChecks';
 
+export interface LockedCatchUp {
+  caughtUp: boolean;
+  /** Items handled, in batches that handled any. */
+  items: number;
+  batches: number;
+}
+
 /**
  * Inside the caller's transaction: locks a partition of a transactional
  * processor and runs batches on it until it is caught up, at most `maxBatches`,
  * none starting at or after `deadline` (epoch ms).
  * Whoever holds the partition's lease waits for this transaction at its next
- * batch and goes on from the checkpoint stored here. Returns whether the
+ * batch and goes on from the checkpoint stored here. Says whether the
  * partition is running and caught up: nothing past its checkpoint is visible.
  * A partition with a failure streak is not: its batch is left to the failure
  * policy (its backoff, its count of attempts), which a run here would bypass.
+ * Also says what it applied, which the caller's commit keeps or its rollback undoes.
  */
 export async function catchUpLocked<Item, Result>(
   tx: Queryable,
@@ -19,23 +27,28 @@ export async function catchUpLocked<Item, Result>(
   handler: TransactionalHandler<Item, Result>,
   partition: number,
   limits: { maxBatches: number; deadline: number },
-): Promise<boolean> {
+): Promise<LockedCatchUp> {
   // NaN would pass every comparison with the clock as no deadline at all.
   checkDeadline(limits.deadline, processor.name);
   const state = await lockPartition(tx, processor.name, partition);
-  if (state?.state !== 'running' || state.stopped || state.failing) return false;
+  const applied: LockedCatchUp = { caughtUp: false, items: 0, batches: 0 };
+  if (state?.state !== 'running' || state.stopped || state.failing) return applied;
   let { checkpoint } = state;
   for (let batch = 0; batch < limits.maxBatches; batch++) {
-    if (Date.now() >= limits.deadline) return false;
+    if (Date.now() >= limits.deadline) return applied;
     const page = await processor.source.read(tx, {
       after: checkpoint,
       limit: processor.batchSize,
       partition: { index: partition, count: processor.partitions },
     });
-    if (page.items.length > 0) await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
+    if (page.items.length > 0) {
+      await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
+      applied.items += page.items.length;
+      applied.batches += 1;
+    }
     await advanceCheckpoint(tx, processor.name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
     checkpoint = page.checkpoint;
-    if (page.caughtUp) return true;
+    if (page.caughtUp) return { ...applied, caughtUp: true };
   }
-  return false;
+  return applied;
 }

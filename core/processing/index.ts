@@ -38,5 +38,5 @@ export {
 export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
 export { holdingLeases } from './holdingLeases';
 export { fencedWrites } from './fencedWrites';
-export { catchUpLocked } from './catchUpLocked';
+export { catchUpLocked, type LockedCatchUp } from './catchUpLocked';
 export { eachOnItsOwn } from './eachOnItsOwn';

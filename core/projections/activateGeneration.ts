@@ -24,6 +24,11 @@ const FENCE_SERVING_SQL = `
   UPDATE partition_leases SET holder = NULL, epoch = epoch + 1, expires_at = '-infinity'
   WHERE lease_group = ANY ($1::text[])`;
 
+/** Whether a call made the switch; when it did, the events its catch-up applied, and in how many batches. */
+export type GenerationSwitch = { switched: false } | { switched: true; eventsApplied: number; batches: number };
+
+const NOT_SWITCHED: GenerationSwitch = { switched: false };
+
 /** Batches a switch may run to close the gap that opened since the build last caught up. */
 const SWITCH_CATCH_UP_BATCHES = 10;
 
@@ -38,8 +43,8 @@ const SWITCH_CATCH_UP_BATCHES = 10;
  * the switch off. Every partition must be running. No switch starts, no batch
  * of one, and no statement of one goes on (waiting for a lock, say), at or
  * after `deadline` (epoch ms): it rolls back and gives up. The old generation
- * is retired (its tables stay for a later build to drop). Returns whether this
- * call made the switch.
+ * is retired (its tables stay for a later build to drop). Says whether this
+ * call made the switch, and what its catch-up applied.
  */
 export async function activateIfCaughtUp(
   db: Db,
@@ -48,19 +53,19 @@ export async function activateIfCaughtUp(
   upcaster: EventUpcaster,
   failurePolicy: FailurePolicy,
   deadline = Number.POSITIVE_INFINITY,
-): Promise<boolean> {
+): Promise<GenerationSwitch> {
   const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
   const { handler } = processor;
-  if (handler.mode !== 'transactional' || Date.now() >= deadline) return false;
-  const switching = db.transaction(async (tx) => {
+  if (handler.mode !== 'transactional' || Date.now() >= deadline) return NOT_SWITCHED;
+  const switching = db.transaction(async (tx): Promise<GenerationSwitch> => {
     await boundToTimeLeft(tx, deadline);
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
-    if (rows[0]?.status !== 'building') return false;
+    if (rows[0]?.status !== 'building') return NOT_SWITCHED;
     // A build partition leased outside a batch: a live holder between two batches tries
     // the switch itself once done; a holder that died in one left a batch that is the
     // failure policy's to retry and count once the lease runs out, not the switch's to run.
-    if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return false;
+    if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return NOT_SWITCHED;
     // The build's partitions first: another instance's build batch under way ends before the
     // serving generation is fenced, which would otherwise stand still while the switch waits.
     await boundToTimeLeft(tx, deadline);
@@ -75,17 +80,22 @@ export async function activateIfCaughtUp(
     await boundToTimeLeft(tx, deadline);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
     const bounded = boundByDeadline(tx, deadline);
+    let eventsApplied = 0;
+    let batches = 0;
     for (let partition = 0; partition < generation.partitions; partition++) {
-      if (!(await catchUpLocked(bounded, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline }))) throw new SwitchGivenUp();
+      const partitionCatchUp = await catchUpLocked(bounded, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline });
+      if (!partitionCatchUp.caughtUp) throw new SwitchGivenUp();
+      eventsApplied += partitionCatchUp.items;
+      batches += partitionCatchUp.batches;
     }
     for (const old of serving) await retireGeneration(bounded, projection.name, old.generation);
     await bounded.query(SWITCH_SQL, [projection.name, generation.generation]);
-    return true;
+    return { switched: true, eventsApplied, batches };
   });
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
   // So does a lock still held by another at the deadline.
   return switching.catch((error: unknown) => {
-    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || AT_THE_DEADLINE.has(asDatabaseError(error)?.code ?? '')) return false;
+    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || AT_THE_DEADLINE.has(asDatabaseError(error)?.code ?? '')) return NOT_SWITCHED;
     throw error;
   });
 }

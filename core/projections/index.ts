@@ -10,7 +10,7 @@ export { ProjectionDefinitionError, ProjectionHandlerError, ProjectionNotFoundEr
 export { generationTableName, processorNameOf, quoteIdentifier, type TableNames } from './projectionNames';
 export type { Generation, GenerationReason, GenerationStatus } from './generationRecords';
 export { registerProjection, rebuildProjection } from './registerProjection';
-export { activateIfCaughtUp } from './activateGeneration';
+export { activateIfCaughtUp, type GenerationSwitch } from './activateGeneration';
 export { createProjector, DEFAULT_LEASE_TTL_MS, type Projector, type ProjectorOptions, type ProjectorRun } from './projector';
 export { generationProcessor } from './generationProcessor';
 export {

@@ -100,8 +100,12 @@ export function createProjector(options: ProjectorOptions): Projector {
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;
     if (generation.status !== 'building' || !result.caughtUp) return;
-    if (await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline)) {
+    const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
+    if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });
+      // What arrived since the build's last batch, applied by the switch itself.
+      run.eventsApplied += switched.eventsApplied;
+      run.batches += switched.batches;
     } else if (Date.now() >= deadline) {
       // The switch gave up at the deadline: the build waits for the next run to serve.
       run.stoppedByDeadline = true;

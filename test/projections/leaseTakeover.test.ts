@@ -151,7 +151,7 @@ describe('a switch tried while another instance is taking a dead build holder\'s
 
     let switching: Promise<boolean> | undefined;
     try {
-      switching = activateIfCaughtUp(db, projection, build, NO_UPCASTING, { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 });
+      switching = activateIfCaughtUp(db, projection, build, NO_UPCASTING, { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 }).then((outcome) => outcome.switched);
       await untilLockWaiters(url, 'some');
     } finally {
       await takeover.commit();

@@ -55,7 +55,7 @@ describe('a switch to a build, beside another instance’s build batches, on a p
     await append(p1, 'c');
     await untilFeedHorizonPasses(db());
     const switching = activateIfCaughtUp(db(), projection, build, NO_UPCASTING, policy, Date.now() + 20_000).then(
-      (switched) => ({ switched, error: null as string | null }),
+      (outcome) => ({ switched: outcome.switched, error: null as string | null }),
       (error: unknown) => ({ switched: false, error: String(error) }),
     );
     await reachedGate.promise;

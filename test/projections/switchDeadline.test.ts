@@ -73,7 +73,7 @@ describe('a switch that finds another instance in a build batch', () => {
     const startedAt = Date.now();
     const ends = [setTimeout(() => void batches[0]?.end(), 800), setTimeout(() => void batches[1]?.end(), 1_900)];
 
-    const switched = await activateIfCaughtUp(db, build, generation ?? never(), NO_UPCASTING, DEFAULT_FAILURE_POLICY, startedAt + 1_000);
+    const { switched } = await activateIfCaughtUp(db, build, generation ?? never(), NO_UPCASTING, DEFAULT_FAILURE_POLICY, startedAt + 1_000);
     const tookMs = Date.now() - startedAt;
     for (const end of ends) clearTimeout(end);
     await Promise.all(batches.map((batch) => batch.end()));

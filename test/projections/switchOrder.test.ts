@@ -63,7 +63,7 @@ async function servedButLostBySwitch(db: Db, connect: (max: number) => Db, name:
     await depositWritten.promise;
     const [building] = await registerProjection(db, v2);
     if (!building) throw new Error('v2 has no build');
-    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toMatchObject({ switched: true });
   } finally {
     // Also when the switch failed before its handler ran: a transaction left open would hold back every test file's feed.
     commitDeposit.resolve();
@@ -115,7 +115,7 @@ describe('switching reads to a new generation', () => {
     const v2 = recordingProjection({ name: 'giving_up', version: 2, batchSize: 1 });
     const [building] = await registerProjection(db, v2);
     if (!building) throw new Error('v2 has no build');
-    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(false);
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toEqual({ switched: false });
 
     expect(await renewPartitionLease(db, serving, 60_000)).not.toBeNull();
   });
@@ -141,7 +141,7 @@ describe('switching reads to a new generation', () => {
 
     const [building] = await registerProjection(db, broken);
     if (!building) throw new Error('v2 has no build');
-    expect(await activateIfCaughtUp(db, broken, building, NO_UPCASTING, longBackoff)).toBe(false);
+    expect(await activateIfCaughtUp(db, broken, building, NO_UPCASTING, longBackoff)).toEqual({ switched: false });
 
     expect(attemptsOnPoison, 'the failed batch waits out its backoff').toBe(1);
     const [status] = await getProjectionStatus(db, 'switch_after_failure');
@@ -166,7 +166,7 @@ describe('switching reads to a new generation', () => {
     });
     const [building] = await registerProjection(db, v2);
     if (!building) throw new Error('v2 has no build');
-    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toBe(true);
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toMatchObject({ switched: true });
 
     const { rows } = await db.query<{ retired_at: Date }>('SELECT retired_at FROM projection_generations WHERE name = $1 AND generation = 1', ['slow_switch']);
     expect(slowBatchEnded).toBeInstanceOf(Date);
@@ -213,7 +213,7 @@ describe('switching reads to a new generation', () => {
     if (!building) throw new Error('v2 has no build');
     const deadline = Date.now() + 1_400;
 
-    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline)).toBe(false);
+    expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline)).toEqual({ switched: false });
 
     expect(batchStarts.length).toBeGreaterThan(0);
     expect(batchStarts.filter((at) => at >= deadline)).toEqual([]);

@@ -68,7 +68,7 @@ describe('a switch whose catch-up runs a statement that begins before its deadli
     if (generation?.status !== 'building') throw new Error('the version bump registers a generation to build');
     const deadline = Date.now() + 1_000;
 
-    const switched = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline);
+    const { switched } = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline);
 
     expect({ applied, switched }).toEqual({ applied: 3, switched: false });
     // The statement was cut at the deadline, not at its end 300 ms later.
@@ -89,7 +89,7 @@ describe('a switch whose catch-up runs a statement that begins before its deadli
     await store.appendToStream({ streamId: 'sp-0', streamType: 'account', expectedVersion: 2, events: [deposited(2)] });
     await untilFeedHorizonPasses(db);
 
-    const switched = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, Date.now() + 10_000);
+    const { switched } = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, Date.now() + 10_000);
 
     const [status] = await getProjectionStatus(db, 'first_deposits');
     expect({ switched, active: status?.activeGeneration }).toEqual({ switched: true, active: 2 });
@@ -109,7 +109,7 @@ describe('a switch whose catch-up runs a statement that begins before its deadli
     const first = await holdRow(url, 'SELECT FROM projection_generations WHERE name = $1 AND generation = 1 FOR UPDATE', ['after'], deadline - 150);
     const second = await holdRow(url, 'SELECT FROM feed_processors WHERE name = $1 FOR UPDATE', [processorNameOf('after', 1)], deadline + 800);
 
-    const switched = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline);
+    const { switched } = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline);
     const pastDeadlineMs = Date.now() - deadline;
     await first();
     await second();

@@ -6,6 +6,7 @@ import { externalBatches } from './externalBatch';
 import type { FeedProcessor } from './FeedProcessor';
 import { renewPartitionLease } from './partitionLeases';
 import type { PartitionLease } from './PartitionLease';
+import { reportQuietly } from './reportQuietly';
 import { runTransactionalBatch } from './transactionalBatch';
 
 export interface Backoff {
@@ -20,8 +21,8 @@ export interface DrainSettings {
   deadline: number;
   /** The pause after an interrupted external batch, doubling while interruptions go on. */
   interruptionBackoff: Backoff;
-  /** Told about each interruption and the pause before the next try (a warning to log). */
-  onInterrupted?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => void;
+  /** Told about each interruption and the pause before the next try (a warning to log); what it throws, or rejects with, is ignored. */
+  onInterrupted?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => unknown;
 }
 
 export interface HandlerFailure {
@@ -146,7 +147,7 @@ export async function drainPartition<Item, Result>(
         report.items += outcome.items;
         report.lastError = outcome.error;
         const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
-        settings.onInterrupted?.({ processor: processor.name, partition: lease.partition, error: outcome.error, retryInMs });
+        reportQuietly(settings.onInterrupted, { processor: processor.name, partition: lease.partition, error: outcome.error, retryInMs });
         // Renewed while it waits: a pause longer than the lease is not a dead holder, and
         // another instance taking the partition over would retry at once, pause or not.
         await whileRenewing(() => sleep(retryInMs));

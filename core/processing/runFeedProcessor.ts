@@ -6,6 +6,7 @@ import { holdingLeases } from './holdingLeases';
 import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
 import { registerProcessor } from './processorRecords';
+import { reportQuietly } from './reportQuietly';
 import { checkProcessorRun } from './processorRunChecks';
 import { hasWorkPast } from './workPastCheckpoint';
 
@@ -25,9 +26,9 @@ export interface ProcessorRunOptions {
    * Told of each failure when it is counted (a lost holder as its partition is
    * taken over, the rest as the partition's drain settles): also of those
    * counted before another partition's drain threw and ended the run, which
-   * the run's report never reaches. What it throws is ignored.
+   * the run's report never reaches. What it throws, or rejects with, is ignored.
    */
-  onFailure?: (failure: HandlerFailure) => void;
+  onFailure?: (failure: HandlerFailure) => unknown;
 }
 
 export interface ProcessorRun {
@@ -99,11 +100,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   };
   // A report that fails must not stop the work it reports on, nor skip a partition's drain.
   const tell = (failure: HandlerFailure) => {
-    try {
-      options.onFailure?.(failure);
-    } catch {
-      // The failure is recorded on its partition all the same.
-    }
+    reportQuietly(options.onFailure, failure);
   };
   const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
   const reports: DrainReport[] = [];

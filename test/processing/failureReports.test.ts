@@ -76,4 +76,90 @@ describe('the failures a run counted', () => {
     expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1 })]);
     expect((await getProcessorStatus(db, processor))[0]).toMatchObject({ attempts: 1 });
   });
+
+  it('given an async onFailure that rejects (an alert sender whose sink is down), nothing escapes the run as an unhandled rejection', async () => {
+    const db = testDatabase();
+    const [poisoned] = await givenAStreamInEachPartition(db);
+    const processor = twoPartitionProcessor('reporting_async', (events) =>
+      events.some((event) => event.streamId === poisoned) ? Promise.reject(ruleBroken(events)) : Promise.resolve(),
+    );
+    const escaped: unknown[] = [];
+    const listener = (reason: unknown) => escaped.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const run = await runFeedProcessor(processor, {
+        db,
+        holder: 'reporting_async',
+        leaseTtlMs: 30_000,
+        deadline: Date.now() + 5_000,
+        concurrency: 1,
+        onFailure: async () => {
+          await Promise.resolve();
+          throw new Error('the alert sink is down');
+        },
+      });
+      // A rejection no one handles is reported once the microtasks run out: a macrotask later.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+      expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1 })]);
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+
+  it('given an onInterrupted that throws, or rejects later, the run goes on: the interrupted batch is tried again and its events handled', async () => {
+    const db = testDatabase();
+    const streams = await givenAStreamInEachPartition(db);
+    const hooks = {
+      throwing: () => {
+        throw new Error('the log is full');
+      },
+      rejecting: async () => {
+        await Promise.resolve();
+        throw new Error('the alert sink is down');
+      },
+    };
+    for (const [kind, hook] of Object.entries(hooks)) {
+      const sent: string[] = [];
+      let interruptions = 0;
+      const processor: FeedProcessor<RecordedEvent> = {
+        name: `interrupted_reporting_${kind}`,
+        partitions: PARTITIONS,
+        batchSize: 10,
+        source: eventFeedSource({ upcaster: NO_UPCASTING }),
+        failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+        handler: {
+          mode: 'external',
+          handle: (events) => {
+            if (interruptions++ === 0) return Promise.resolve({ done: 0, error: new Error('NATS is away') });
+            sent.push(...events.map((event) => event.streamId));
+            return Promise.resolve({ done: events.length });
+          },
+        },
+      };
+      const escaped: unknown[] = [];
+      const listener = (reason: unknown) => escaped.push(reason);
+      process.on('unhandledRejection', listener);
+      try {
+        const run = await runFeedProcessor(processor, {
+          db,
+          holder: 'interrupted_reporting',
+          leaseTtlMs: 30_000,
+          deadline: Date.now() + 5_000,
+          concurrency: 1,
+          interruptionBackoff: { baseMs: 10, maxMs: 20 },
+          onInterrupted: hook,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+
+        expect(run.caughtUp).toBe(true);
+        expect(interruptions).toBeGreaterThan(PARTITIONS);
+        expect(sent.filter((streamId) => streams.includes(streamId)).sort()).toEqual([...streams].sort());
+        expect(escaped).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', listener);
+      }
+    }
+  });
 });

@@ -31,6 +31,20 @@ function twoPartitionProcessor(name: string, handle: TransactionalHandler<Record
   };
 }
 
+/** What `work` returns, and the rejections nobody handled while it ran (and a macrotask after, when Node reports them). */
+async function withUnhandledRejections<T>(work: () => Promise<T>): Promise<{ result: T; escaped: unknown[] }> {
+  const escaped: unknown[] = [];
+  const listener = (reason: unknown) => escaped.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    const result = await work();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return { result, escaped };
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+}
+
 const ruleBroken = (events: readonly RecordedEvent[]) => new BatchItemError('the event breaks a rule of the read model', events[0]?.eventId ?? null, new Error('rule broken'));
 
 describe('the failures a run counted', () => {
@@ -83,11 +97,8 @@ describe('the failures a run counted', () => {
     const processor = twoPartitionProcessor('reporting_async', (events) =>
       events.some((event) => event.streamId === poisoned) ? Promise.reject(ruleBroken(events)) : Promise.resolve(),
     );
-    const escaped: unknown[] = [];
-    const listener = (reason: unknown) => escaped.push(reason);
-    process.on('unhandledRejection', listener);
-    try {
-      const run = await runFeedProcessor(processor, {
+    const { result: run, escaped } = await withUnhandledRejections(() =>
+      runFeedProcessor(processor, {
         db,
         holder: 'reporting_async',
         leaseTtlMs: 30_000,
@@ -97,15 +108,11 @@ describe('the failures a run counted', () => {
           await Promise.resolve();
           throw new Error('the alert sink is down');
         },
-      });
-      // A rejection no one handles is reported once the microtasks run out: a macrotask later.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      }),
+    );
 
-      expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1 })]);
-      expect(escaped).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', listener);
-    }
+    expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1 })]);
+    expect(escaped).toEqual([]);
   });
 
   it('given an onInterrupted that throws, or rejects later, the run goes on: the interrupted batch is tried again and its events handled', async () => {
@@ -138,11 +145,8 @@ describe('the failures a run counted', () => {
           },
         },
       };
-      const escaped: unknown[] = [];
-      const listener = (reason: unknown) => escaped.push(reason);
-      process.on('unhandledRejection', listener);
-      try {
-        const run = await runFeedProcessor(processor, {
+      const { result: run, escaped } = await withUnhandledRejections(() =>
+        runFeedProcessor(processor, {
           db,
           holder: 'interrupted_reporting',
           leaseTtlMs: 30_000,
@@ -150,16 +154,13 @@ describe('the failures a run counted', () => {
           concurrency: 1,
           interruptionBackoff: { baseMs: 10, maxMs: 20 },
           onInterrupted: hook,
-        });
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        }),
+      );
 
-        expect(run.caughtUp).toBe(true);
-        expect(interruptions).toBeGreaterThan(PARTITIONS);
-        expect(sent.filter((streamId) => streams.includes(streamId)).sort()).toEqual([...streams].sort());
-        expect(escaped).toEqual([]);
-      } finally {
-        process.off('unhandledRejection', listener);
-      }
+      expect(run.caughtUp).toBe(true);
+      expect(interruptions).toBeGreaterThan(PARTITIONS);
+      expect(sent.filter((streamId) => streams.includes(streamId)).sort()).toEqual([...streams].sort());
+      expect(escaped).toEqual([]);
     }
   });
 });

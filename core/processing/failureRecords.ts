@@ -35,10 +35,14 @@ const failureCounts = (retry: string) => `
 const backoffAfter = (doublings: string, baseMs: string, maxMs: string) =>
   `clock_timestamp() + make_interval(secs => least(${baseMs}::float8 * 2 ^ least(${doublings}, 60), ${maxMs}::float8) / 1000.0)`;
 
+// Not on a processor stopped while the batch ran (a build retired by another): no batch
+// runs on it again, and its status would show an error and a retry it never makes.
+const NOT_STOPPED = 'NOT EXISTS (SELECT FROM feed_processors f WHERE f.name = $1 AND f.stopped_at IS NOT NULL)';
+
 const RECORD_FAILURE_SQL = `
   WITH streak AS (
     SELECT ${failureCounts('$8::text')}
-    FROM processor_partitions WHERE processor = $1 AND partition = $2
+    FROM processor_partitions WHERE processor = $1 AND partition = $2 AND ${NOT_STOPPED}
     FOR UPDATE)
   UPDATE processor_partitions AS p
   SET attempts = s.attempts, policy_attempts = s.policy_attempts, failure_retry = $8, last_error = $3, failed_item_id = $4,
@@ -50,13 +54,13 @@ const RECORD_FAILURE_SQL = `
   WHERE p.processor = $1 AND p.partition = $2
   RETURNING p.state, p.attempts`;
 
-/** Counts a failed batch on its partition, in a transaction fenced by the lease. */
+/** Counts a failed batch on its partition, in a transaction fenced by the lease; null on a processor stopped meanwhile. */
 export async function recordFailure(
   tx: Queryable,
   processor: string,
   partition: number,
   failure: { error: string; itemId: string | null; retry: BatchRetry; policy: FailurePolicy },
-): Promise<RecordedFailure> {
+): Promise<RecordedFailure | null> {
   const { maxAttempts, baseDelayMs, maxDelayMs } = failure.policy;
   const { rows } = await tx.query<RecordedFailure>(RECORD_FAILURE_SQL, [
     processor,
@@ -69,9 +73,7 @@ export async function recordFailure(
     maxDelayMs,
     failure.retry,
   ]);
-  const row = rows[0];
-  if (!row) throw new Error(`partition ${partition} of ${processor} is gone`);
-  return row;
+  return rows[0] ?? null;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function recordFailure(
  * BatchItemError under the processor's policy (one that passes by itself is
  * retried without end) and gives the lease back, so the drain ends here and the
  * next holder does not count the same batch again as a dead holder's
- * (LeaseRanOutError).
+ * (LeaseRanOutError). Nothing is counted on a processor stopped meanwhile.
  */
 export async function countFailedBatch(
   tx: Queryable,
@@ -94,6 +96,7 @@ export async function countFailedBatch(
     retry: error.retry,
     policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
   });
+  if (!recorded) return { kind: 'inactive' };
   return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
 }
 
@@ -131,7 +134,7 @@ export async function countFailedBatchApart(
 const RECORD_INTERRUPTION_SQL = `
   UPDATE processor_partitions
   SET attempts = ${attemptsInARow("'until_it_passes'")}, failure_retry = 'until_it_passes', last_error = $3, updated_at = now()
-  WHERE processor = $1 AND partition = $2 AND ${notTakenOver('$4', '$5')}`;
+  WHERE processor = $1 AND partition = $2 AND ${notTakenOver('$4', '$5')} AND ${NOT_STOPPED}`;
 
 /** Records on its partition why an external batch was interrupted. */
 export async function recordInterruption(db: Queryable, lease: PartitionLease, error: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
+import { BatchItemError, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor, type HandlerFailure } from '../../core/processing';
 import { deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -56,6 +56,52 @@ describe('a processor stopped while a batch of its drain is out', () => {
     expect(run.stoppedByDeadline).toBe(false);
     const [partition] = await getProcessorStatus(db(), processor);
     expect(partition?.itemsProcessed).toBe(kept);
+  });
+});
+
+describe('a batch that fails after its processor was stopped by another transaction', () => {
+  it.each(['transactional', 'external'] as const)('%s: is not counted, told, nor shown on the stopped processor, which will never retry it', async (mode) => {
+    const name = `stopped_mid_${mode}`;
+    const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
+    const stop = () => db().transaction((tx) => stopProcessor(tx, name));
+    const processor: FeedProcessor<RecordedEvent> = {
+      name,
+      partitions: 1,
+      batchSize: 10,
+      source,
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      handler:
+        mode === 'transactional'
+          ? {
+              mode,
+              handle: async (items) => {
+                await stop();
+                throw new BatchItemError('the event breaks a rule', items[0]?.eventId ?? null, new Error('rule broken'));
+              },
+            }
+          : {
+              mode,
+              handle: async () => {
+                await stop();
+                return { done: 0, error: new Error('NATS away') };
+              },
+            },
+    };
+    const told: HandlerFailure[] = [];
+
+    const run = await runFeedProcessor(processor, {
+      db: db(),
+      holder: 'stopping',
+      leaseTtlMs: 30_000,
+      deadline: Date.now() + 3_000,
+      concurrency: 1,
+      interruptionBackoff: { baseMs: 20, maxMs: 40 },
+      onFailure: (failure) => told.push(failure),
+    });
+
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect({ failures: run.failures, told, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ failures: [], told: [], stoppedByDeadline: false });
+    expect(partition).toMatchObject({ stopped: true, state: 'running', attempts: 0, lastError: null, failedItemId: null, nextAttemptAt: null });
   });
 });
 

@@ -9,6 +9,16 @@ import type { Checkpoint } from './checkpoint';
  */
 export const LAG_SCAN_BOUND = 100_000;
 
+/**
+ * SQL: whether a lag walk through read_feed_window, its rows named `walk`, stopped
+ * short of the head. Its closing row says 'scan_bound' whenever the window's last
+ * event exists, also when that event is the newest: only an event past it means
+ * more may wait. One probe of the feed index.
+ */
+export const walkStoppedShortOfHead = (walk: string): string => `EXISTS (
+    SELECT FROM ${walk} AS closing WHERE closing.event_id IS NULL AND closing.type = 'scan_bound'
+      AND EXISTS (SELECT FROM events e WHERE (e.tx_id, e.global_position) > (closing.tx_id, closing.global_position)))`;
+
 // The first event past a checkpoint, whatever its type or stream, committed or held
 // back by the horizon: one probe of the feed index.
 const FIRST_EVENT_PAST_SQL = `

@@ -8,7 +8,7 @@ export { EMPTY_HEADER_BLOCK_BYTES, headerLinesBytes, MESSAGE_ID_HEADER_BYTES } f
 export { newEventId } from './eventIds';
 export { readStream, MAX_STREAM_VERSION } from './readStream';
 export { readEvent } from './readEvent';
-export { feedReadingAge, LAG_SCAN_BOUND } from './feedReadingAge';
+export { feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead } from './feedReadingAge';
 export { readFeed, DEFAULT_FEED_BATCH_SIZE, FEED_SCAN_BOUND, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS } from './readFeed';
 export {
   START_OF_FEED,

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { feedReadingAge, hasNoUpcastPath, LAG_SCAN_BOUND, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { feedReadingAge, hasNoUpcastPath, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
@@ -26,11 +26,14 @@ export interface EventFeedSourceOptions {
 // Their age runs to this statement: now() inside a caller's transaction is when it began.
 // The walk is bounded (LAG_SCAN_BOUND events); its closing row says where it ended.
 const LAG_SQL = `
-  SELECT count(e.event_id)::int AS items,
-    coalesce(extract(epoch FROM statement_timestamp() - min(e.recorded_at)), 0)::float8 AS oldest_age_seconds,
-    coalesce(bool_or(e.event_id IS NULL AND e.type = 'scan_bound'), false) AS window_ended
-  FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $8::integer,
-                        $4::text[], $5::text[], $6::integer, $7::integer) AS e`;
+  WITH walk AS (
+    SELECT e.event_id, e.type, e.tx_id, e.global_position, e.recorded_at
+    FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $8::integer,
+                          $4::text[], $5::text[], $6::integer, $7::integer) AS e)
+  SELECT count(event_id)::int AS items,
+    coalesce(extract(epoch FROM statement_timestamp() - min(recorded_at)), 0)::float8 AS oldest_age_seconds,
+    ${walkStoppedShortOfHead('walk')} AS window_ended
+  FROM walk`;
 
 /**
  * An event the source cannot hand over fails its batch as a handler's error

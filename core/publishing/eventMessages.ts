@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage, FEED_SCAN_BOUND, feedReadingAge, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
+import { checkpointAfterPage, FEED_SCAN_BOUND, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from '../processing';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
@@ -140,15 +140,16 @@ export async function eventMessagesById(db: Queryable, eventIds: readonly string
 // still holds back, in the feed's order, through its pinned walk, at most
 // LAG_SCAN_BOUND events; its closing row (no event id) says where it ended.
 const LAG_WALK_SQL = `
+  WITH walk AS (
+    SELECT e.event_id, e.type, e.tx_id, e.global_position, e.recorded_at, e.ordinality, ${SETTLED_BEFORE}
+    FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $6::integer,
+                          NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e)
   SELECT count(w.event_id)::int AS walked, count(w.event_id) FILTER (WHERE NOT w.settled_before)::int AS items,
     coalesce(extract(epoch FROM statement_timestamp() - min(w.recorded_at) FILTER (WHERE w.event_id IS NOT NULL AND NOT w.settled_before)), 0)::float8 AS oldest_age_seconds,
     (array_agg(w.tx_id::text ORDER BY w.ordinality DESC) FILTER (WHERE w.event_id IS NOT NULL))[1] AS last_tx,
     (array_agg(w.global_position::text ORDER BY w.ordinality DESC) FILTER (WHERE w.event_id IS NOT NULL))[1] AS last_position,
-    coalesce(bool_or(w.event_id IS NULL AND w.type = 'scan_bound'), false) AS window_ended
-  FROM (
-    SELECT e.event_id, e.type, e.tx_id, e.global_position, e.recorded_at, e.ordinality, ${SETTLED_BEFORE}
-    FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $6::integer,
-                          NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e) AS w`;
+    ${walkStoppedShortOfHead('walk')} AS window_ended
+  FROM walk AS w`;
 
 interface LagWalk {
   walked: number;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
-import { compareCheckpoints, createEventStore, FEED_SCAN_BOUND, START_OF_FEED, type Checkpoint } from '../../core/eventstore';
+import { compareCheckpoints, createEventStore, FEED_SCAN_BOUND, LAG_SCAN_BOUND, NO_UPCASTING, START_OF_FEED, type Checkpoint } from '../../core/eventstore';
+import { eventFeedSource } from '../../core/processing';
 import { parkMessages } from '../../core/publishing';
 import { eventMessages } from '../../core/publishing/eventMessages';
 import { deposited, opened, uniqueStreamId } from '../support/fixtures';
@@ -75,5 +76,19 @@ describe('a publisher partition of few streams, behind a long backlog of the oth
     expect(lag).toMatchObject({ items: 0, capped: true });
     expect(lag.oldestAgeSeconds).toBeGreaterThanOrEqual(3_600);
     expect(lag.oldestAgeSeconds).toBeLessThan(3_600 + 120);
+  });
+
+  it('given exactly as many events of the other partition as a count walks, and nothing after them, says nothing waits, as a filtered processor\'s count does', async () => {
+    const start = await feedEnd(db());
+    await backlogInPartitionZero(db(), LAG_SCAN_BOUND);
+    await untilFeedHorizonPasses(db());
+
+    const publisherLag = await eventMessages().lag(db(), { after: start, partition: { index: 1, count: 2 }, limit: 10_000 });
+    const rareTypeLag = await eventFeedSource({ upcaster: NO_UPCASTING, eventTypes: ['RareThing'] }).lag(db(), { after: start, partition: { index: 0, count: 1 }, limit: 10_000 });
+
+    expect({ publisherLag, rareTypeLag }).toEqual({
+      publisherLag: { items: 0, capped: false, oldestAgeSeconds: 0 },
+      rareTypeLag: { items: 0, capped: false, oldestAgeSeconds: 0 },
+    });
   });
 });

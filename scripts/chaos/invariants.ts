@@ -1,5 +1,6 @@
 import type { Db } from '../../core/db';
-import { getProcessorStatus } from '../../core/processing';
+import type { RecordedEvent } from '../../core/eventstore';
+import { getProcessorStatus, type FeedSource } from '../../core/processing';
 import { getProjectionStatus, generationTableName, rebuildProjection, type Projection } from '../../core/projections';
 import { readPublishingStatus } from '../../core/publishing';
 import type { ServiceRuntime } from '../../core/service';
@@ -26,16 +27,26 @@ const one = async <Row extends object>(db: Db, sql: string, params: unknown[] = 
  * publishing backlog, projection lag, and the events the saga processors have
  * not read yet (a transfer whose saga has not started is moving too).
  */
-export async function stillMoving(runtime: ServiceRuntime): Promise<number> {
+export async function stillMoving(runtime: { db: Db; sagas: { processors: readonly { name: string; source: FeedSource<RecordedEvent> }[] } }): Promise<number> {
   const { db } = runtime;
   const pending = await one<{ n: string }>(db, `SELECT (SELECT count(*) FROM commands WHERE status = 'pending')
     + (SELECT count(*) FROM saga_steps WHERE status = 'pending') + (SELECT count(*) FROM saga_instances WHERE phase IN ('running', 'compensating')) AS n`);
   const publishing = await readPublishingStatus(db);
-  const lag = (await getProjectionStatus(db)).flatMap((status) => status.generations).flatMap((generation) => generation.partitions).reduce((sum, partition) => sum + partition.lagEvents, 0);
+  const backlog = atLeast(publishing.events.backlog, publishing.events.backlogCapped) + atLeast(publishing.outbox.backlog, publishing.outbox.backlogCapped);
+  const lag = (await getProjectionStatus(db))
+    .flatMap((status) => status.generations)
+    .flatMap((generation) => generation.partitions)
+    .reduce((sum, partition) => sum + atLeast(partition.lagEvents, partition.lagEventsCapped), 0);
   let sagaLag = 0;
-  for (const processor of runtime.sagas.processors) sagaLag += (await getProcessorStatus(db, processor)).reduce((sum, partition) => sum + partition.lagItems, 0);
-  return Number(pending.n) + publishing.events.backlog + publishing.outbox.backlog + lag + sagaLag;
+  for (const processor of runtime.sagas.processors) {
+    sagaLag += (await getProcessorStatus(db, processor)).reduce((sum, partition) => sum + atLeast(partition.lagItems, partition.lagCapped), 0);
+  }
+  return Number(pending.n) + backlog + lag + sagaLag;
 }
+
+// A count capped with nothing counted (its walk stopped short of the head, past none of its
+// items): something may still wait, so it is not yet settled.
+const atLeast = (counted: number, capped: boolean) => (counted === 0 && capped ? 1 : counted);
 
 async function money(db: Db, projection: Projection): Promise<Invariant> {
   const [status] = await getProjectionStatus(db, projection.name);

@@ -46,8 +46,9 @@ function checkInbox(inboxPrefix: string, streamSubjects: readonly string[]): voi
 /** A stream's subject: plain tokens, where "*" stands for one token and ">" (last) for the rest. */
 function isSubjectPattern(pattern: string): boolean {
   const tokens = pattern.split('.');
+  // In characters, as a subject is counted (natsSubject.ts).
   return (
-    pattern.length <= 255 &&
+    (pattern.length <= 255 || Array.from(pattern).length <= 255) &&
     tokens.every((token, index) => token === '*' || (token === '>' && index === tokens.length - 1) || subjectSyntaxProblem(token) === undefined)
   );
 }

@@ -144,6 +144,9 @@ describe('publishing configuration', () => {
       expect(build({ subjectPrefix: 'bank.events', stream: { name: 'BANK_EVENTS' }, partitions: 1024, publishTimeoutMs: 1, leaseTtlMs: 1 })).not.toThrow();
       // JetStream takes any other character in a name, and a lease or timeout need not be whole.
       expect(build({ stream: { name: 'ÉVÉNEMENTS-1' }, leaseTtlMs: 12_345.5, publishTimeoutMs: 2_500.5 })).not.toThrow();
+      // Subjects are counted in characters: a prefix of 130 emoji (260 UTF-16 units), and the stream subject "<prefix>.>" made of it, are within 255.
+      expect(build({ subjectPrefix: '😀'.repeat(130) })).not.toThrow();
+      expect(build({ subjectPrefix: '😀'.repeat(256) })).toThrow(/^subjectPrefix: subject must be at most 255 characters/);
     } finally {
       void db.close();
     }

@@ -6,7 +6,8 @@ import { parkMessages } from '../../core/publishing';
 import { eventMessages } from '../../core/publishing/eventMessages';
 import { deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { backlogInPartitionZero, streamInPartition } from '../support/otherPartitionBacklog';
+import { backlogInPartitionZero } from '../support/otherPartitionBacklog';
+import { streamIdInPartition } from '../support/streamInPartition';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
@@ -40,7 +41,7 @@ describe('a publisher partition of few streams, behind a long backlog of the oth
   it('reads a window of the feed at a time: a page that found nothing there ends at its end, not caught up, and the next pages reach its event', async () => {
     const start = await feedEnd(db());
     await backlogInPartitionZero(db(), FEED_SCAN_BOUND * 2.5);
-    const quiet = await streamInPartition(db(), 1);
+    const quiet = await streamIdInPartition(db(), 1, 2);
     const { events } = await createEventStore(db()).appendToStream({ streamId: quiet, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     await untilFeedHorizonPasses(db());
     const source = eventMessages();
@@ -68,7 +69,7 @@ describe('a publisher partition of few streams, behind a long backlog of the oth
   it('counts its backlog within a bounded walk: capped short of its event, and as far behind as the first event it has still to read', async () => {
     const start = await feedEnd(db());
     await backlogInPartitionZero(db(), FEED_SCAN_BOUND * 5.5);
-    const quiet = await streamInPartition(db(), 1);
+    const quiet = await streamIdInPartition(db(), 1, 2);
     await createEventStore(db()).appendToStream({ streamId: quiet, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
 
     const lag = await eventMessages().lag(db(), { after: start, partition: { index: 1, count: 2 }, limit: 10_000 });

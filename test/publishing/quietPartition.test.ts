@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FEED_SCAN_BOUND } from '../../core/eventstore';
 import { eventRouting, readPublishingStatus } from '../../core/publishing';
 import { opened } from '../support/fixtures';
-import { backlogInPartitionZero, streamInPartition } from '../support/otherPartitionBacklog';
+import { backlogInPartitionZero } from '../support/otherPartitionBacklog';
+import { streamIdInPartition } from '../support/streamInPartition';
 import { cleanedUpAfterEach, messagesOf, runUntil } from './publishingHarness';
 
 const { harness } = cleanedUpAfterEach();
@@ -11,7 +12,7 @@ describe('a publisher partition of few streams, behind more private events of th
   it('gets past them a window at a time and publishes its event once', async () => {
     const h = await harness();
     await backlogInPartitionZero(h.db, FEED_SCAN_BOUND * 2.5);
-    const quiet = await streamInPartition(h.db, 1);
+    const quiet = await streamIdInPartition(h.db, 1, 2);
     const { events } = await h.store.appendToStream({ streamId: quiet, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     // The backlog is private: walked past, never sent.
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'Posted' ? null : undefined) });

@@ -76,35 +76,29 @@ const toState = (row: PartitionRow): PartitionState => ({
 
 // The lease check and the checkpoint's lock in one round trip: the lease row is
 // share-locked until commit, so no new holder can acquire it while this batch runs.
-const lockFencedSql = (timeLeftCondition: string) => `
+// An acquirer moves the epoch: a lease whose time ran out with no one taking it over
+// is still its holder's.
+const LOCK_NOT_TAKEN_OVER_SQL = `
   SELECT EXISTS (
       SELECT FROM partition_leases l
-      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4${timeLeftCondition}
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4
       FOR SHARE
     ) AS held, ${STATE_COLUMNS}
   FROM ${PARTITION} FOR UPDATE OF p`;
-const LOCK_FENCED_SQL = lockFencedSql(' AND l.expires_at >= clock_timestamp()');
-// An acquirer moves the epoch: a lease whose time ran out with no one taking it over is still its holder's.
-const LOCK_NOT_TAKEN_OVER_SQL = lockFencedSql('');
 
-async function lockFenced(tx: Queryable, lease: PartitionLease, statement: { name: string; text: string }): Promise<PartitionState | null> {
-  const { rows } = await tx.query<PartitionRow & { held: boolean }>(statement.text, [lease.group, lease.partition, lease.holder, lease.epoch.toString()], { name: statement.name });
+/**
+ * Inside a batch's transaction: throws PartitionLeaseLostError once another
+ * holder took the partition over, also while its lease's time has run out, and
+ * locks the partition's checkpoint; null when the processor has no such partition.
+ */
+export async function lockPartitionNotTakenOver(tx: Queryable, lease: PartitionLease): Promise<PartitionState | null> {
+  const { rows } = await tx.query<PartitionRow & { held: boolean }>(LOCK_NOT_TAKEN_OVER_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()], {
+    name: 'processor_lock_not_taken_over_partition',
+  });
   const row = rows[0];
   if (row && !row.held) throw new PartitionLeaseLostError(lease);
   return row ? toState(row) : null;
 }
-
-/**
- * Inside a batch's transaction: throws PartitionLeaseLostError unless the lease
- * is still held, and locks the partition's checkpoint; null when the processor
- * has no such partition.
- */
-export const lockLeasedPartition = (tx: Queryable, lease: PartitionLease): Promise<PartitionState | null> =>
-  lockFenced(tx, lease, { name: 'processor_lock_leased_partition', text: LOCK_FENCED_SQL });
-
-/** The same, but held also when the lease's time ran out, so long as no one took the partition over: to count a batch that outlasted it. */
-export const lockPartitionNotTakenOver = (tx: Queryable, lease: PartitionLease): Promise<PartitionState | null> =>
-  lockFenced(tx, lease, { name: 'processor_lock_not_taken_over_partition', text: LOCK_NOT_TAKEN_OVER_SQL });
 
 // Every checkpoint row of a processor, in partition order (see lockAllPartitions).
 const LOCK_ALL_SQL = 'SELECT partition FROM processor_partitions WHERE processor = $1 ORDER BY partition FOR UPDATE';

@@ -6,7 +6,7 @@ import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { countFailedBatch, countFailedBatchApart } from './failureRecords';
-import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
+import { advanceCheckpoint, lockPartitionNotTakenOver } from './processorRecords';
 
 /**
  * Reads the partition's next page from its checkpoint, hands it to the handler
@@ -15,7 +15,12 @@ import { advanceCheckpoint, lockLeasedPartition } from './processorRecords';
  * transaction, so a holder that lost its lease writes nothing.
  *
  * The lease row stays share-locked from the check to the commit, so no
- * acquirer takes the partition while the batch works. A batch that used half
+ * acquirer takes the partition while the batch works. The check is that no
+ * one took the partition over (an acquirer moves the epoch), not that the
+ * lease's time is left: a drain whose batch waited for a pooled connection
+ * (more drains at once than connections) past its lease is still its holder
+ * while no one took the partition, and its batch renews the lease before it
+ * commits. Refused, it would end the drain as if the lease were lost. A batch that used half
  * its lease renews it before it commits: the row would otherwise be unlocked
  * at the commit with its time run out, free to any acquirer, which would count
  * this live holder as dead before its next batch renewed it.
@@ -49,7 +54,7 @@ export async function runTransactionalBatch<Item, Result>(
   let outcome: BatchOutcome;
   try {
     outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
-      const state = await lockLeasedPartition(tx, lease);
+      const state = await lockPartitionNotTakenOver(tx, lease);
       if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };
       if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };

@@ -118,8 +118,8 @@ export async function drainPartition<Item, Result>(
   };
   // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
   // finds the lease taken over changes nothing, and the commit's own check stands.
-  const renewBeforeCommit = async (tx: Queryable): Promise<void> => {
-    if (halfUsed()) await renewOn(tx);
+  const renewBeforeCommit = async (tx: Queryable, leaseLapsed: boolean): Promise<void> => {
+    if (leaseLapsed || halfUsed()) await renewOn(tx);
   };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'

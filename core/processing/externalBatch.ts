@@ -97,6 +97,9 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     if (!whole) {
       ahead = undefined;
+      // Stopped while the batch was out: no retry will come, so none is announced, waited for or shown.
+      // A database away as well is asked again by the retry, which it must not stop.
+      if (await isProcessorStopped(db, processor.name).catch(() => false)) return { kind: 'applied', items: done, checkpoint, caughtUp: false };
       // For the status only: failing to say so must not stop the retry.
       const error = outcome.error ?? new Error('the handler stopped short of its batch without saying why');
       await recordInterruption(db, lease, describeError(error)).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor, type HandlerFailure } from '../../core/processing';
+import { BatchItemError, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
 import { deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -60,7 +60,7 @@ describe('a processor stopped while a batch of its drain is out', () => {
 });
 
 describe('a batch that fails after its processor was stopped by another transaction', () => {
-  it.each(['transactional', 'external'] as const)('%s: is not counted, told, nor shown on the stopped processor, which will never retry it', async (mode) => {
+  it.each(['transactional', 'external'] as const)('%s: is not counted, told, waited for, nor shown on the stopped processor, which will never retry it', async (mode) => {
     const name = `stopped_mid_${mode}`;
     const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
     const stop = () => db().transaction((tx) => stopProcessor(tx, name));
@@ -87,20 +87,22 @@ describe('a batch that fails after its processor was stopped by another transact
               },
             },
     };
-    const told: HandlerFailure[] = [];
+    const told: unknown[] = [];
 
     const run = await runFeedProcessor(processor, {
       db: db(),
       holder: 'stopping',
       leaseTtlMs: 30_000,
-      deadline: Date.now() + 3_000,
+      deadline: Date.now() + 10_000,
       concurrency: 1,
-      interruptionBackoff: { baseMs: 20, maxMs: 40 },
+      // A retry announced would be waited for: the run would take these 2 s more.
+      interruptionBackoff: { baseMs: 2_000, maxMs: 2_000 },
       onFailure: (failure) => told.push(failure),
+      onInterrupted: (interruption) => told.push(interruption),
     });
 
     const [partition] = await getProcessorStatus(db(), processor);
-    expect({ failures: run.failures, told, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ failures: [], told: [], stoppedByDeadline: false });
+    expect({ failures: run.failures, told, lastError: run.lastError, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ failures: [], told: [], lastError: undefined, stoppedByDeadline: false });
     expect(partition).toMatchObject({ stopped: true, state: 'running', attempts: 0, lastError: null, failedItemId: null, nextAttemptAt: null });
   });
 });

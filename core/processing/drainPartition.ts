@@ -69,12 +69,13 @@ function backoffMs(backoff: Backoff, interruptions: number): number {
 export async function drainPartition<Item, Result>(
   settings: DrainSettings,
   processor: FeedProcessor<Item, Result>,
-  acquired: PartitionLease,
+  acquired: PartitionLease & { askedAt?: number },
 ): Promise<DrainReport> {
   const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined };
   const { handler } = processor;
   let lease = acquired;
-  let renewedAt = performance.now();
+  // From when the lease was asked for, if known: a drain that begins late finds it due at once.
+  let renewedAt = acquired.askedAt ?? performance.now();
   const halfUsed = () => performance.now() - renewedAt > settings.leaseTtlMs / 2;
   // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
   const renewOn = async (db: Queryable): Promise<PartitionLease | null> => {
@@ -118,8 +119,8 @@ export async function drainPartition<Item, Result>(
   };
   // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
   // finds the lease taken over changes nothing, and the commit's own check stands.
-  const renewBeforeCommit = async (tx: Queryable, leaseLapsed: boolean): Promise<void> => {
-    if (leaseLapsed || halfUsed()) await renewOn(tx);
+  const renewBeforeCommit = async (tx: Queryable): Promise<void> => {
+    if (halfUsed()) await renewOn(tx);
   };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'

@@ -112,12 +112,20 @@ function validate(request: LeaseRequest): void {
 export interface AcquiredLease extends PartitionLease {
   /** The holder that never released the partition (its process ended or stalled); null when the partition was free. */
   tookOverFrom: string | null;
+  /**
+   * This process's monotonic clock (`performance.now()`) just before the lease
+   * was asked for: its time runs from no earlier. A drain that begins later
+   * (its run counted a lost holder first, or waited for a pooled connection)
+   * judges from here when the lease is due for renewal.
+   */
+  askedAt: number;
 }
 
 /** Claims one free or expired partition of the group, or returns null when every partition is held. */
 export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<AcquiredLease | null> {
   validate(request);
   const acquire = async () => {
+    const askedAt = performance.now();
     const { rows } = await db.query<LeaseRow & { ran_out_holder: string | null }>(ACQUIRE_SQL, [
       request.group,
       request.partitions,
@@ -127,7 +135,7 @@ export async function acquirePartitionLease(db: Queryable, request: LeaseRequest
       request.only ?? null,
     ]);
     const row = rows[0];
-    return row ? { ...toLease(row, request.partitions), tookOverFrom: row.ran_out_holder } : null;
+    return row ? { ...toLease(row, request.partitions), tookOverFrom: row.ran_out_holder, askedAt } : null;
   };
   // The group's rows exist after its first use: only a miss needs to make sure of them.
   const lease = await acquire();

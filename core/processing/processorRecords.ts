@@ -77,30 +77,29 @@ const toState = (row: PartitionRow): PartitionState => ({
 // The lease check and the checkpoint's lock in one round trip: the lease row is
 // share-locked until commit, so no new holder can acquire it while this batch runs.
 // An acquirer moves the epoch: a lease whose time ran out with no one taking it over
-// is still its holder's, and says so (lapsed), for the batch to renew it.
-const LEASE_ROW = 'partition_leases l WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4';
+// is still its holder's.
 const LOCK_NOT_TAKEN_OVER_SQL = `
-  SELECT EXISTS (SELECT FROM ${LEASE_ROW} FOR SHARE) AS held,
-    coalesce((SELECT l.expires_at < clock_timestamp() FROM ${LEASE_ROW}), false) AS lapsed, ${STATE_COLUMNS}
+  SELECT EXISTS (
+      SELECT FROM partition_leases l
+      WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4
+      FOR SHARE
+    ) AS held, ${STATE_COLUMNS}
   FROM ${PARTITION} FOR UPDATE OF p`;
-
-/** A partition's state under a lease no one took over, and whether the lease's time ran out meanwhile. */
-export type LeasedPartitionState = PartitionState & { leaseLapsed: boolean };
 
 /**
  * Inside a batch's transaction: throws PartitionLeaseLostError once another
  * holder took the partition over, also while its lease's time has run out, and
  * locks the partition's checkpoint; null when the processor has no such partition.
  */
-export async function lockPartitionNotTakenOver(tx: Queryable, lease: PartitionLease): Promise<LeasedPartitionState | null> {
-  const { rows } = await tx.query<PartitionRow & { held: boolean; lapsed: boolean }>(
+export async function lockPartitionNotTakenOver(tx: Queryable, lease: PartitionLease): Promise<PartitionState | null> {
+  const { rows } = await tx.query<PartitionRow & { held: boolean }>(
     LOCK_NOT_TAKEN_OVER_SQL,
     [lease.group, lease.partition, lease.holder, lease.epoch.toString()],
     { name: 'processor_lock_not_taken_over_partition' },
   );
   const row = rows[0];
   if (row && !row.held) throw new PartitionLeaseLostError(lease);
-  return row ? { ...toState(row), leaseLapsed: row.lapsed } : null;
+  return row ? toState(row) : null;
 }
 
 // Every checkpoint row of a processor, in partition order (see lockAllPartitions).

@@ -20,8 +20,7 @@ import { advanceCheckpoint, lockPartitionNotTakenOver } from './processorRecords
  * lease's time is left: a drain whose batch waited for a pooled connection
  * (more drains at once than connections) past its lease is still its holder
  * while no one took the partition, and its batch renews the lease before it
- * commits (the drain's clock may not know: its lease was acquired before the
- * drain began). Refused, it would end the drain as if the lease were lost. A batch that used half
+ * commits. Refused, it would end the drain as if the lease were lost. A batch that used half
  * its lease renews it before it commits: the row would otherwise be unlocked
  * at the commit with its time run out, free to any acquirer, which would count
  * this live holder as dead before its next batch renewed it.
@@ -43,8 +42,8 @@ export async function runTransactionalBatch<Item, Result>(
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
   around: {
-    /** In the batch's transaction, before it commits: renews the lease if it is due, or its time ran out. */
-    renewBeforeCommit: (tx: Queryable, leaseLapsed: boolean) => Promise<void>;
+    /** In the batch's transaction, before it commits: renews the lease if it is due. */
+    renewBeforeCommit: (tx: Queryable) => Promise<void>;
     afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
   },
 ): Promise<BatchOutcome> {
@@ -76,7 +75,7 @@ export async function runTransactionalBatch<Item, Result>(
         if (moved || (page.caughtUp && !state.caughtUp) || state.failing) {
           await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
         }
-        await around.renewBeforeCommit(tx, state.leaseLapsed);
+        await around.renewBeforeCommit(tx);
         return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
       } catch (error) {
         if (!(error instanceof BatchItemError)) throw error;

@@ -37,6 +37,57 @@ const db = () => solo;
 
 const PARTITIONS = 3;
 
+/**
+ * Given partition 1 of a two-partition processor left by a dead holder, and a run on the one connection
+ * whose partition 0 batch takes `firstBatchMs` and whose partition 1 batch takes `lateBatchMs`: when
+ * partition 1's batch has committed, another instance runs, as a nudged Lambda would. What that
+ * instance counted, and whether partition 1's lease was still live and the run's then.
+ */
+async function lateDrainBesideAnotherInstance(name: string, timing: { ttlMs: number; firstBatchMs: number; lateBatchMs: number }) {
+  const store = createEventStore(solo);
+  // Stream types of the spec's own: the file's specs share one feed.
+  for (const partition of [0, 1]) {
+    await store.appendToStream({ streamId: await streamIdInPartition(solo, partition, 2), streamType: name, expectedVersion: 'no_stream', events: [opened()] });
+  }
+  await untilFeedHorizonPasses(solo);
+  await registerProcessor(solo, name, 2);
+  await ensurePartitionLeaseRows(solo, name, 2);
+  expect(await acquirePartitionLease(solo, { group: name, partitions: 2, holder: 'dead', ttlMs: 60_000, only: 1 })).not.toBeNull();
+  await expireLeases(solo, name);
+  let lateBatchDone = false;
+  let leaseAfterCommit: { holder: string | null; live: boolean } | undefined;
+  let otherRun: ProcessorRun | undefined;
+  const processor: FeedProcessor<RecordedEvent, number> = {
+    name,
+    partitions: 2,
+    batchSize: 10,
+    source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
+    failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
+    handler: {
+      mode: 'transactional',
+      handle: async (_items, { partition }) => {
+        if (partition === 0) await sleep(timing.firstBatchMs);
+        if (partition === 1 && !lateBatchDone) {
+          lateBatchDone = true;
+          await sleep(timing.lateBatchMs);
+        }
+        return partition;
+      },
+      afterCommit: async (partition) => {
+        if (partition !== 1 || leaseAfterCommit) return;
+        const { rows } = await other.query<{ holder: string | null; live: boolean }>(
+          'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = 1',
+          [name],
+        );
+        leaseAfterCommit = rows[0];
+        otherRun = await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 2 });
+      },
+    },
+  };
+  const run = await runFeedProcessor(processor, { db: solo, holder: 'solo', leaseTtlMs: timing.ttlMs, deadline: Date.now() + 30_000, concurrency: 2 });
+  return { items: run.items, leaseAfterCommit, otherFailures: otherRun?.failures.map((failure) => failure.error.message) };
+}
+
 describe('a run with more partitions drained at once than pooled connections', () => {
   it('drains every partition to the head: a batch that waited for a connection past its lease, no one taking the partition over, is still its holder\'s', async () => {
     const store = createEventStore(db());
@@ -66,53 +117,17 @@ describe('a run with more partitions drained at once than pooled connections', (
   });
 
   it('renews a lease that ran out while its drain waited, before its batch commits: another instance running then does not take the partition from its live holder, nor count it as dead', async () => {
-    const name = 'queued_past_a_taken_over_lease';
-    const store = createEventStore(solo);
-    for (const partition of [0, 1]) {
-      await store.appendToStream({ streamId: await streamIdInPartition(solo, partition, 2), streamType: 'late', expectedVersion: 'no_stream', events: [opened()] });
-    }
-    await untilFeedHorizonPasses(solo);
-    await registerProcessor(solo, name, 2);
-    await ensurePartitionLeaseRows(solo, name, 2);
-    // Partition 1's last holder died holding it; partition 0 is free.
-    expect(await acquirePartitionLease(solo, { group: name, partitions: 2, holder: 'dead', ttlMs: 60_000, only: 1 })).not.toBeNull();
-    await expireLeases(solo, name);
-    const ttlMs = 2_000;
-    let leaseAfterCommit: { holder: string | null; live: boolean } | undefined;
-    let otherRun: ProcessorRun | undefined;
-    const processor: FeedProcessor<RecordedEvent, number> = {
-      name,
-      partitions: 2,
-      batchSize: 10,
-      // This spec's own streams: the file's other spec wrote to the same feed.
-      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['late'] }),
-      failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
-      handler: {
-        mode: 'transactional',
-        // Partition 0's batch holds the only connection past partition 1's whole lease, taken over just before.
-        handle: async (_items, { partition }) => {
-          if (partition === 0) await sleep(ttlMs + 500);
-          return partition;
-        },
-        // Partition 1's batch has committed and its holder lives on: another instance runs now, as a nudged Lambda would.
-        afterCommit: async (partition) => {
-          if (partition !== 1 || leaseAfterCommit) return;
-          const { rows } = await other.query<{ holder: string | null; live: boolean }>(
-            'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = 1',
-            [name],
-          );
-          leaseAfterCommit = rows[0];
-          otherRun = await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 2 });
-        },
-      },
-    };
+    // Partition 0's batch holds the only connection past partition 1's whole lease.
+    const seen = await lateDrainBesideAnotherInstance('waited_past_its_lease', { ttlMs: 2_000, firstBatchMs: 2_500, lateBatchMs: 0 });
 
-    const run = await runFeedProcessor(processor, { db: solo, holder: 'solo', leaseTtlMs: ttlMs, deadline: Date.now() + 30_000, concurrency: 2 });
+    expect(seen).toEqual({ items: 2, leaseAfterCommit: { holder: 'solo', live: true }, otherFailures: [] });
+  });
 
-    expect(run.items).toBe(2);
-    expect({ leaseAfterCommit, otherFailures: otherRun?.failures.map((failure) => failure.error.message) }).toEqual({
-      leaseAfterCommit: { holder: 'solo', live: true },
-      otherFailures: [],
-    });
+  it('renews a lease that runs out during a late drain\'s first batch, before the batch commits: its lease is judged from when it was asked for, not from when the drain began', async () => {
+    // Partition 1's drain begins 3.2 s into its 4 s lease: its lock still finds time left, and its
+    // 1.2 s batch is less than a third of a lease on a clock started with the drain.
+    const seen = await lateDrainBesideAnotherInstance('lapsing_during_a_late_batch', { ttlMs: 4_000, firstBatchMs: 3_200, lateBatchMs: 1_200 });
+
+    expect(seen).toEqual({ items: 2, leaseAfterCommit: { holder: 'solo', live: true }, otherFailures: [] });
   });
 });

@@ -70,6 +70,9 @@ export async function activateIfCaughtUp(
     // serving generation is fenced, which would otherwise stand still while the switch waits.
     await boundToTimeLeft(tx, deadline);
     await lockAllPartitions(tx, processor.name);
+    // Asked again once those batches ended: a holder that died in the one this waited for
+    // left it rolled back, its lease standing, and it is the takeover's to count and run.
+    if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return NOT_SWITCHED;
     // Then the serving generation: what it applied before it was fenced, the build's reads
     // below see too (they come after the fence, and the horizon only moves forward).
     const { rows: serving } = await tx.query<{ generation: number; partitions: number }>(ACTIVE_SQL, [projection.name]);

@@ -106,6 +106,52 @@ describe('a build partition whose holder died mid-batch', () => {
   });
 });
 
+describe('a build holder that dies in its batch while a switch waits for that batch', () => {
+  const context = useProjectionDatabase();
+
+  it('holds the switch off: the batch rolled back with its holder is the takeover\'s to count and apply, not the switch\'s', async () => {
+    const { db, store, url } = context();
+    const projection = recordingProjection({ name: 'dying_build', partitions: 2, batchSize: 20 });
+    const streamIds = [await streamIdInPartition(db, 0, 2), await streamIdInPartition(db, 1, 2)];
+    const appended = await appendAcrossStreams(store, streamIds, 6, 3);
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    const failures: HandlerFailure[] = [];
+    const live = createProjector({ db, projections: [projection], holder: 'live', leaseTtlMs: TTL_MS, onHandlerError: (failure) => failures.push(failure) });
+    await live.runUntilCaughtUp();
+    const build = await rebuildProjection(db, projection);
+    const group = processorNameOf('dying_build', build.generation);
+    // Another instance, a process of its own, takes the build's partition 0 and is in its batch.
+    const doomed = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, 'dying_build', String(TTL_MS), 'doomed', '', '', '2'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    onTestFinished(() => {
+      doomed.kill('SIGKILL');
+    });
+    await new Promise<void>((resolve, reject) => {
+      doomed.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('in-batch')) resolve();
+      });
+      doomed.once('exit', (code) => {
+        reject(new Error(`the stalling projector exited (${String(code)}) before its batch`));
+      });
+    });
+
+    // This instance drains partition 1; its switch then waits for partition 0's batch, whose holder dies (a Lambda's timeout).
+    const running = live.runUntilCaughtUp();
+    await untilLockWaiters(url, 'some');
+    doomed.kill('SIGKILL');
+    await once(doomed, 'exit');
+    const beside = await running;
+
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dying_build__applied_g${String(build.generation)} WHERE stream_id = $1`, [streamIds[0]]);
+    expect({ activated: beside.activated, appliedOnPartition0: rows[0]?.n }).toEqual({ activated: [], appliedOnPartition0: 0 });
+    await expireLeases(db, group);
+    expect((await live.runUntilCaughtUp()).activated).toEqual([{ name: 'dying_build', generation: build.generation }]);
+    expect(failures.map((failure) => [failure.processor, failure.partition, failure.error.name])).toEqual([[group, 0, 'LeaseRanOutError']]);
+    expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
+  });
+});
+
 /**
  * Another instance's takeover of a partition whose lease ran out, paused after its
  * statement (which locks the lease row) and before its commit: the window the

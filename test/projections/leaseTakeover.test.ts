@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -18,6 +18,26 @@ import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingPr
 // so "the lease still stands" holds however slow the runner is.
 const TTL_MS = 60_000;
 const STALLING_PROJECTOR = fileURLToPath(new URL('support/stallingProjector.ts', import.meta.url));
+
+/**
+ * A projector instance as a process of its own (support/stallingProjector.ts, given `args`), once it is
+ * in a batch it never finishes: to be killed as a Lambda dies. Killed when the spec ends, if not before.
+ */
+async function stallingInABatch(args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  onTestFinished(() => {
+    child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('in-batch')) resolve();
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`the stalling projector exited (${String(code)}) before its batch`));
+    });
+  });
+  return child;
+}
 
 describe('a partition whose holder stopped', () => {
   const context = useProjectionDatabase();
@@ -50,21 +70,7 @@ describe('a holder killed mid-batch', () => {
     // Visible to every reader from here on: the feed's horizon only moves forward.
     await readThrough(store, START_OF_FEED, appended.checkpoint);
     // The first holder runs as a process of its own, killed like a Lambda that died mid-batch.
-    const holder = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, 'killed', String(TTL_MS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    // Not left running if the spec times out before it kills it.
-    onTestFinished(() => {
-      holder.kill('SIGKILL');
-    });
-    await new Promise<void>((resolve, reject) => {
-      holder.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('in-batch')) resolve();
-      });
-      holder.once('exit', (code) => {
-        reject(new Error(`the stalling projector exited (${String(code)}) before its batch`));
-      });
-    });
+    const holder = await stallingInABatch([url, 'killed', String(TTL_MS)]);
     holder.kill('SIGKILL');
     await once(holder, 'exit');
 
@@ -121,20 +127,7 @@ describe('a build holder that dies in its batch while a switch waits for that ba
     const build = await rebuildProjection(db, projection);
     const group = processorNameOf('dying_build', build.generation);
     // Another instance, a process of its own, takes the build's partition 0 and is in its batch.
-    const doomed = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, url, 'dying_build', String(TTL_MS), 'doomed', '', '', '2'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    onTestFinished(() => {
-      doomed.kill('SIGKILL');
-    });
-    await new Promise<void>((resolve, reject) => {
-      doomed.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('in-batch')) resolve();
-      });
-      doomed.once('exit', (code) => {
-        reject(new Error(`the stalling projector exited (${String(code)}) before its batch`));
-      });
-    });
+    const doomed = await stallingInABatch([url, 'dying_build', String(TTL_MS), 'doomed', '', '', '2']);
 
     // This instance drains partition 1; its switch then waits for partition 0's batch, whose holder dies (a Lambda's timeout).
     const running = live.runUntilCaughtUp();

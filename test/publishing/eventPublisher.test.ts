@@ -228,8 +228,9 @@ describe('publishing stored events from the feed', () => {
       expect(outage).toMatchObject({ published: 0, caughtUp: false });
       expect(retries.length).toBeGreaterThan(0);
       expect((await readPublishingStatus(harness.db)).events.backlog).toBe(200);
-      // Each partition it could not publish says why, and how many tries in a row.
-      expect((await waiting()).every((partition) => /Timeout/.test(partition.lastError ?? ''))).toBe(true);
+      // Each partition it could not publish says why, and how many tries in a row: its publishes went
+      // unanswered, or, on a loaded runner where a later run found the client gone, NATS refused the connection.
+      expect((await waiting()).every((partition) => /Timeout|ECONNREFUSED/.test(partition.lastError ?? ''))).toBe(true);
 
       // Restored while a run is under way: it backs off, reconnects and finishes.
       const resumed = publisher.run({ deadline: Date.now() + 20_000 });

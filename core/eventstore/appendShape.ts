@@ -1,6 +1,7 @@
 import { MAX_POSTGRES_INTEGER } from '../db';
 import * as z from '../schema';
 import { EventValidationError } from './errors';
+import { isAtMostCharacters } from '../text/characterCount';
 
 export const MAX_NAME_LENGTH = 200;
 
@@ -52,14 +53,8 @@ const AppendShape = z.object({
 });
 
 const isText = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
-/**
- * A name as the store holds it: text of 1 to MAX_NAME_LENGTH characters, as
- * PostgreSQL's length() and zod count them. A string's length counts UTF-16
- * units, two for a character outside the BMP (an emoji), so only a name longer
- * in units is counted again in characters.
- */
-export const isName = (value: unknown): value is string =>
-  typeof value === 'string' && value.length > 0 && (value.length <= MAX_NAME_LENGTH || Array.from(value).length <= MAX_NAME_LENGTH);
+/** A name as the store holds it: text of 1 to MAX_NAME_LENGTH characters, as PostgreSQL's length() and zod count them. */
+export const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && isAtMostCharacters(value, MAX_NAME_LENGTH);
 const MODES = new Set(['no_stream', 'stream_exists', 'any']);
 
 /**

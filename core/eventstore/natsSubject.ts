@@ -1,3 +1,5 @@
+import { isAtMostCharacters } from '../text/characterCount';
+
 const MAX_SUBJECT_LENGTH = 255;
 // Dot-separated tokens without whitespace or the wildcards * and >, which are for subscribers.
 const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
@@ -9,9 +11,8 @@ const RESERVED_FIRST_TOKEN = /^(\$|_INBOX(\.|$))/;
 
 /** Why text is not a NATS subject at all (too long, not dot-separated plain tokens), or undefined when it is one. */
 export function subjectSyntaxProblem(subject: string): string | undefined {
-  // In characters, as the outbox's CHECK counts them: a string's length counts UTF-16 units,
-  // two for a character outside the BMP (an emoji), so only a longer one is counted again.
-  if (subject.length > MAX_SUBJECT_LENGTH && Array.from(subject).length > MAX_SUBJECT_LENGTH) return `subject must be at most ${MAX_SUBJECT_LENGTH} characters`;
+  // In characters, as the outbox's CHECK counts them.
+  if (!isAtMostCharacters(subject, MAX_SUBJECT_LENGTH)) return `subject must be at most ${MAX_SUBJECT_LENGTH} characters`;
   if (!SUBJECT.test(subject)) {
     return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, "*" or ">"`;
   }

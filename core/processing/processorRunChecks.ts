@@ -4,6 +4,7 @@ import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
 import { isPartitionCount, isStorableName, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
+import { isAtMostCharacters } from '../text/characterCount';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;
@@ -23,7 +24,7 @@ export const isDeadline = (deadline: number): boolean => typeof deadline === 'nu
  */
 export function checkNameAndPartitions(name: string, partitions: number): void {
   // Counted in characters, as the column's CHECK counts them, not UTF-16 units.
-  if (!(isStorableName(name) && Array.from(name).length <= MAX_NAME_LENGTH)) {
+  if (!(isStorableName(name) && isAtMostCharacters(name, MAX_NAME_LENGTH))) {
     throw new ProcessorDefinitionError(`${name}: the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
   }
   checkPartitions(partitions, name);

@@ -5,6 +5,7 @@ import type { OutboxRetention } from './outboxCleanup';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import type { PublisherSettings } from './publisherOptions';
 import { subjectCovers } from './subjectCoverage';
+import { isAtMostCharacters } from '../text/characterCount';
 
 // JetStream holds the window in nanoseconds, in 64 bits (about 292 years).
 const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;
@@ -48,7 +49,7 @@ function isSubjectPattern(pattern: string): boolean {
   const tokens = pattern.split('.');
   // In characters, as a subject is counted (natsSubject.ts).
   return (
-    (pattern.length <= 255 || Array.from(pattern).length <= 255) &&
+    isAtMostCharacters(pattern, 255) &&
     tokens.every((token, index) => token === '*' || (token === '>' && index === tokens.length - 1) || subjectSyntaxProblem(token) === undefined)
   );
 }

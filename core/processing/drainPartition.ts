@@ -4,7 +4,7 @@ import type { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import { externalBatches } from './externalBatch';
 import type { FeedProcessor } from './FeedProcessor';
-import { renewPartitionLease } from './partitionLeases';
+import { renewPartitionLease, type AcquiredLease } from './partitionLeases';
 import type { PartitionLease } from './PartitionLease';
 import { reportQuietly } from './reportQuietly';
 import { runTransactionalBatch } from './transactionalBatch';
@@ -69,13 +69,13 @@ function backoffMs(backoff: Backoff, interruptions: number): number {
 export async function drainPartition<Item, Result>(
   settings: DrainSettings,
   processor: FeedProcessor<Item, Result>,
-  acquired: PartitionLease & { askedAt?: number },
+  acquired: AcquiredLease,
 ): Promise<DrainReport> {
   const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined };
   const { handler } = processor;
-  let lease = acquired;
-  // From when the lease was asked for, if known: a drain that begins late finds it due at once.
-  let renewedAt = acquired.askedAt ?? performance.now();
+  let lease: PartitionLease = acquired;
+  // From when the lease was asked for: a drain that begins late finds it due at once.
+  let renewedAt = acquired.askedAt;
   const halfUsed = () => performance.now() - renewedAt > settings.leaseTtlMs / 2;
   // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
   const renewOn = async (db: Queryable): Promise<PartitionLease | null> => {

@@ -12,6 +12,7 @@ export {
   listParkedMessages,
   MAX_PARKED_PAGE,
   ParkedListRequestError,
+  ParkedSourceError,
   parkMessages,
   requeueParkedMessage,
   type ParkedMessage,

@@ -44,14 +44,17 @@ const toParked = (row: ParkedRow): ParkedMessage => ({
 // A message parked already is parked again only when it was requeued: the first
 // refusal after a requeue counts, and one sent again by a run that overlapped it
 // (another instance's, a turn that outlived its lease) finds it parked and changes nothing.
-// A requeue made after the sender read the message ($6: a person requeued it again,
-// after a fix, while the refusal of the earlier try was on its way) stays requeued.
+// A requeue the sender did not see when it read the message ($6, the snapshot it read
+// in: a person requeued it again, after a fix, while the refusal of the earlier try was
+// on its way) stays requeued. The conflict's update waits for such a requeue to commit
+// and sees its row, so one committed after the read, whenever it began, is kept.
 const PARK_SQL = `
   INSERT INTO parked_messages (message_id, source, ordering_key, subject, error)
   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
   ON CONFLICT (message_id, source) DO UPDATE
     SET error = EXCLUDED.error, subject = EXCLUDED.subject, refusals = parked_messages.refusals + 1,
-        parked_at = now(), requeued_at = CASE WHEN parked_messages.requeued_at > $6::timestamptz THEN parked_messages.requeued_at END
+        parked_at = now(),
+        requeued_at = CASE WHEN NOT pg_visible_in_snapshot(parked_messages.requeued_by, $6::pg_snapshot) THEN parked_messages.requeued_at END
     WHERE parked_messages.requeued_at IS NOT NULL
   RETURNING message_id`;
 
@@ -65,10 +68,10 @@ export interface Parking {
 /**
  * Parks messages NATS refused for good, and returns those it parked now.
  * Parking one again after a requeue counts another refusal; one parked and not
- * requeued stays as it is. Given when the sender read the requeued messages it
- * sent, a requeue made after that is kept.
+ * requeued stays as it is. Given the snapshot the sender read the requeued
+ * messages in (`RequeuedMessages.seenIn`), a requeue it did not see is kept.
  */
-export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[], requeuesReadAt: string | null = null): Promise<ReadonlySet<string>> {
+export async function parkMessages(db: Queryable, source: ParkedSource, parkings: readonly Parking[], requeuesSeenIn: string | null = null): Promise<ReadonlySet<string>> {
   if (parkings.length === 0) return new Set();
   const { rows } = await db.query<{ message_id: string }>(PARK_SQL, [
     parkings.map((parking) => parking.messageId),
@@ -76,7 +79,7 @@ export async function parkMessages(db: Queryable, source: ParkedSource, parkings
     parkings.map((parking) => parking.orderingKey),
     parkings.map((parking) => parking.subject),
     parkings.map((parking) => parking.error),
-    requeuesReadAt,
+    requeuesSeenIn,
   ]);
   return new Set(rows.map((row) => row.message_id));
 }
@@ -134,6 +137,17 @@ export class ParkedListRequestError extends Error {
   }
 }
 
+const PARKED_SOURCES: ReadonlySet<unknown> = new Set<ParkedSource>(['events', 'outbox']);
+
+/** A requeue asked for a source that is neither `events` nor `outbox`: nothing is requeued. */
+export class ParkedSourceError extends Error {
+  readonly code = 'INVALID_PARKED_SOURCE';
+  constructor(readonly source: unknown) {
+    super(`A parked message's source is events or outbox, not ${JSON.stringify(source)}`);
+    this.name = 'ParkedSourceError';
+  }
+}
+
 /** Parked messages, oldest first, `limit` of them (100 unless given) after `after` (the position of the previous page's last). */
 export async function listParkedMessages(db: Queryable, options: { limit?: number; after?: ParkedPosition } = {}): Promise<ListedParkedMessage[]> {
   const parsed = ListParkedOptions.safeParse(options);
@@ -151,9 +165,14 @@ export async function listParkedMessages(db: Queryable, options: { limit?: numbe
  * when no such message is parked.
  */
 export async function requeueParkedMessage(db: Queryable, messageId: string, source?: ParkedSource): Promise<boolean> {
+  // A source that is neither is the caller's mistake, not a message that is not parked.
+  if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return false;
-  const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)', [messageId, source ?? null]);
+  const { rowCount } = await db.query(
+    'UPDATE parked_messages SET requeued_at = now(), requeued_by = pg_current_xact_id() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)',
+    [messageId, source ?? null],
+  );
   return rowCount > 0;
 }
 
@@ -167,7 +186,7 @@ export async function requeueParkedMessage(db: Queryable, messageId: string, sou
 // any duplicate window. It waits for the checkpoint to pass it, which never goes back.
 const REQUEUED_SQL = `
   SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,
-    ${exactTimestampText('statement_timestamp()')} AS read_at
+    pg_current_snapshot()::text AS seen_in
   FROM parked_messages p
   LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
@@ -179,16 +198,16 @@ const REQUEUED_SQL = `
     coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)
   LIMIT $1`;
 
-/** Requeued messages as read, and when: a requeue made later is not one of these. `readAt` is ISO 8601 to the microsecond, in UTC. */
+/** Requeued messages as read, and the snapshot they were read in (`pg_snapshot` text): a requeue it does not show is not one of these. */
 export interface RequeuedMessages {
   messages: ParkedMessage[];
-  readAt: string | null;
+  seenIn: string | null;
 }
 
 /** The requeued messages ready to be sent again (their publisher has passed them), by key, the key requeued first first. */
 export async function requeuedMessages(db: Queryable, limit: number, publishers: { events: string; outbox: string }): Promise<RequeuedMessages> {
-  const { rows } = await db.query<ParkedRow & { read_at: string }>(REQUEUED_SQL, [limit, publishers.events, publishers.outbox]);
-  return { messages: rows.map(toParked), readAt: rows[0]?.read_at ?? null };
+  const { rows } = await db.query<ParkedRow & { seen_in: string }>(REQUEUED_SQL, [limit, publishers.events, publishers.outbox]);
+  return { messages: rows.map(toParked), seenIn: rows[0]?.seen_in ?? null };
 }
 
 /**

@@ -83,8 +83,8 @@ export interface PublishedBatch extends ExternalOutcome {
 export interface BatchLimits {
   deadline: number;
   partition?: string;
-  /** For requeued messages: when they were read, so a requeue made since is kept when one is parked again. */
-  requeuesReadAt?: string | null;
+  /** For requeued messages: the snapshot they were read in, so a requeue it does not show is kept when one is parked again. */
+  requeuesSeenIn?: string | null;
   /** Parking fenced by the lease of the partition or of the requeue turn (a stalled holder's successor may have sent the message since). */
   fenced: FencedWrites;
 }
@@ -130,7 +130,7 @@ export async function publishBatch(
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
   let parkedNow: ReadonlySet<string> = new Set();
   try {
-    if (parkings.length > 0) parkedNow = await within.fenced((tx) => parkMessages(tx, source, parkings, within.requeuesReadAt ?? null));
+    if (parkings.length > 0) parkedNow = await within.fenced((tx) => parkMessages(tx, source, parkings, within.requeuesSeenIn ?? null));
   } finally {
     // What JetStream stored counts, also when the lease was lost before the parking.
     session.tally.countBatch(results, parked, parkedNow);

@@ -73,10 +73,10 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
   // keys this turn has not read, until none is left (or only one requeued since).
   for (let page = 0; page < REQUEUED_PAGES_PER_RUN && Date.now() < deadline; page++) {
     // Read again under the lease: another instance may have sent them since.
-    const { messages, readAt } = await requeuedMessages(session.db, REQUEUED_PER_PAGE, PUBLISHERS);
+    const { messages, seenIn } = await requeuedMessages(session.db, REQUEUED_PER_PAGE, PUBLISHERS);
     const unread = messages.filter((message) => !read.has(keyOf(message)));
     if (unread.length === 0) break;
-    const pageSent = await sendPage(session, lease, deadline, unread, readAt);
+    const pageSent = await sendPage(session, lease, deadline, unread, seenIn);
     sent += pageSent.sent;
     if (pageSent.leaseLost) break;
     for (const message of unread) read.add(keyOf(message));
@@ -86,7 +86,7 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
 
-async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], readAt: string | null): Promise<{ sent: number; leaseLost: boolean }> {
+async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<{ sent: number; leaseLost: boolean }> {
   let sent = 0;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {
@@ -97,7 +97,7 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
     // A subject routing gave that NATS cannot carry stays as it was parked.
     let outcome: PublishedBatch;
     try {
-      outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesReadAt: readAt, fenced: fencedWrites(session.db, lease) });
+      outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesSeenIn: seenIn, fenced: fencedWrites(session.db, lease) });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.
       if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, leaseLost: true };

@@ -1,8 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Db, Queryable } from '../../core/db';
-import { eventRouting, listParkedMessages, requeueParkedMessage } from '../../core/publishing';
+import type { Db, Queryable, QueryResult } from '../../core/db';
+import { eventRouting, listParkedMessages, ParkedSourceError, requeueParkedMessage, type ParkedSource } from '../../core/publishing';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
 import { publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
@@ -77,30 +78,48 @@ describe('requeued messages of both sources', () => {
   });
 });
 
+/** An integration message on a subject no stream captures, parked, then requeued while still refused. */
+async function requeuedOnceAndStillRefused(h: PublishingHarness) {
+  const streamId = uniqueStreamId();
+  const lostSubject = `${h.subjectPrefix}lost.x`;
+  await h.store.appendToStream({
+    streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()],
+    messages: [{ subject: lostSubject, body: { n: 1 }, orderingKey: streamId }],
+  });
+  await publishEverything(h.db, h.publisher());
+  const [parked] = await listParkedMessages(h.db);
+  if (!parked) throw new Error('the message was not parked');
+  expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
+  return { parked, lostSubject };
+}
+
+/** The operator's fix: the harness's stream captures the subject too. */
+async function captureSubject(h: PublishingHarness, subject: string): Promise<void> {
+  const jsm = await jetstreamManager(h.nc);
+  const { config } = await jsm.streams.info(h.streamName);
+  await jsm.streams.update(h.streamName, { ...config, subjects: [...config.subjects, subject] });
+}
+
+async function expectSentOnceByTheNextRun(h: PublishingHarness, subject: string): Promise<void> {
+  await h.publisher().run();
+  const stored = (await readStoredMessages(h.nc, h.streamName)).filter((message) => message.subject === subject);
+  expect(stored).toHaveLength(1);
+  expect(await listParkedMessages(h.db)).toEqual([]);
+}
+
 describe('a requeue made while a run sends the message again', () => {
   it('given a requeue before the fix, refused again, and another after the fix while that refusal is on its way, the next run sends the message', async () => {
     const h = await harness();
-    const streamId = uniqueStreamId();
-    const lostSubject = `${h.subjectPrefix}lost.x`;
-    await h.store.appendToStream({
-      streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()],
-      messages: [{ subject: lostSubject, body: { n: 1 }, orderingKey: streamId }],
-    });
-    await publishEverything(h.db, h.publisher());
-    const [parked] = await listParkedMessages(h.db);
-    if (!parked) throw new Error('the message was not parked');
-    expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
+    const { parked, lostSubject } = await requeuedOnceAndStillRefused(h);
 
     // Between the refusal and its parking, the operator fixes the stream and requeues the message again.
-    const jsm = await jetstreamManager(h.nc);
     let fixed = false;
     // The parking runs in a transaction fenced by the requeue turn's lease.
     const fixingBeforeParking = (queryable: Queryable): Queryable => ({
       async query(text, params, options) {
         if (!fixed && text.includes('INSERT INTO parked_messages')) {
           fixed = true;
-          const { config } = await jsm.streams.info(h.streamName);
-          await jsm.streams.update(h.streamName, { ...config, subjects: [...config.subjects, lostSubject] });
+          await captureSubject(h, lostSubject);
           expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
         }
         return queryable.query(text, params, options);
@@ -115,10 +134,62 @@ describe('a requeue made while a run sends the message again', () => {
     expect(fixed).toBe(true);
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parked.messageId, refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
 
-    await h.publisher().run();
+    await expectSentOnceByTheNextRun(h, lostSubject);
+  });
 
-    const stored = (await readStoredMessages(h.nc, h.streamName)).filter((message) => message.subject === lostSubject);
-    expect(stored).toHaveLength(1);
-    expect(await listParkedMessages(h.db)).toEqual([]);
+  it('given a requeue begun before the run read the requeued messages and committed after it, refused meanwhile, the requeue stands and the next run sends the message', async () => {
+    const h = await harness();
+    const { parked, lostSubject } = await requeuedOnceAndStillRefused(h);
+
+    // An operator requeues it again in a transaction of their own: begun before the turn reads
+    // the requeued messages (the read cannot see it), committed once the stream is fixed, before
+    // the turn parks the refused try again.
+    const operator = new pg.Client({ connectionString: h.database.url });
+    await operator.connect();
+    const inOperatorsTransaction: Queryable = {
+      async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+        const result = await operator.query<Row>(text, [...params]);
+        return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+      },
+    };
+    let began = false;
+    let committed = false;
+    const requeuedDuringTheRun = (queryable: Queryable): Queryable => ({
+      async query(text, params, options) {
+        // The turn's page of requeued messages (its first look reads one row only).
+        if (!began && text.includes('requeue_turn_at)) OVER') && Number(params?.[0]) > 1) {
+          began = true;
+          await operator.query('BEGIN');
+          expect(await requeueParkedMessage(inOperatorsTransaction, parked.messageId)).toBe(true);
+        }
+        if (began && !committed && text.includes('INSERT INTO parked_messages')) {
+          committed = true;
+          await captureSubject(h, lostSubject);
+          await operator.query('COMMIT');
+        }
+        return queryable.query(text, params, options);
+      },
+    });
+    const racing: Db = { ...requeuedDuringTheRun(h.db), transaction: (work) => h.db.transaction((tx) => work(requeuedDuringTheRun(tx))), close: () => Promise.resolve() };
+    try {
+      await h.publisher({ db: racing }).run();
+    } finally {
+      await operator.end();
+    }
+    expect(committed).toBe(true);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parked.messageId, refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
+
+    await expectSentOnceByTheNextRun(h, lostSubject);
+  });
+});
+
+describe('a requeue given a source that is neither', () => {
+  it('is refused with a ParkedSourceError, not answered as a message that is not parked, and requeues nothing', async () => {
+    const h = await harness();
+    await parkOneOfEach(h);
+    const [parked] = await listParkedMessages(h.db);
+    if (!parked) throw new Error('nothing was parked');
+    await expect(requeueParkedMessage(h.db, parked.messageId, 'Outbox' as ParkedSource)).rejects.toBeInstanceOf(ParkedSourceError);
+    expect((await listParkedMessages(h.db)).map((message) => message.requeuedAt)).toEqual([null, null]);
   });
 });

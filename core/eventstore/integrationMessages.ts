@@ -86,6 +86,19 @@ function headerProblems(headers: object, path: string): ValidationIssue[] {
   return problems;
 }
 
+/**
+ * What is wrong with a stored integration message's headers by today's rules,
+ * or undefined: a row written before a rule was added (a reserved Nats-* name,
+ * a value NATS trims) would be sent as something its writer never meant.
+ */
+export function storedHeadersProblem(headers: Readonly<Record<string, string>>): string | undefined {
+  const [first] = headerProblems(headers, '');
+  if (!first) return undefined;
+  // One header's path ends in its name; the whole block's (too large) ends in "headers".
+  const name = first.path.slice('.headers.'.length);
+  return name ? `${name} ${first.message}` : `the headers ${first.message}`;
+}
+
 /** Whether a header is one of the expectations JetStream checks before storing (sent first). */
 export const isExpectationHeader = (name: string): boolean => name.startsWith(EXPECTATION_MENTION);
 

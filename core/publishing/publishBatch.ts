@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
-import { subjectProblem } from '../eventstore';
+import { storedHeadersProblem, subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
 import type { ExternalOutcome, FencedWrites } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
@@ -26,6 +26,17 @@ export type BatchEntry =
 export function sendOrPark(message: PublishMessage, origin: string): BatchEntry {
   const problem = subjectProblem(message.subject);
   return problem === undefined ? { kind: 'publish', message } : { kind: 'park', message, problem: `${origin}: ${problem}` };
+}
+
+/**
+ * An integration message as stored, parked rather than sent when a rule added
+ * since refuses its headers or its subject: a stored Nats-Msg-Id would send it
+ * under another message's id (dropped as that one's duplicate), and a rollup
+ * refused on every try would hold its key back for good.
+ */
+export function sendOrParkStoredMessage(message: PublishMessage): BatchEntry {
+  const problem = storedHeadersProblem(message.headers);
+  return problem === undefined ? sendOrPark(message, 'unusable subject') : { kind: 'park', message, problem: `headers an earlier append took: ${problem}` };
 }
 
 export interface PublishingSession {

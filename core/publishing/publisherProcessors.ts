@@ -2,7 +2,7 @@ import type { ExternalOutcome, FeedProcessor } from '../processing';
 import { eventMessages, type EventMessage } from './eventMessages';
 import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
-import { publishBatch, sendOrPark, type BatchEntry, type BatchLimits, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type BatchLimits, type PublishingSession } from './publishBatch';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';
@@ -45,9 +45,9 @@ async function publishEvents(session: PublishingSession, events: readonly EventM
   return { done: outcome.done, error: routingError };
 }
 
-// Appends refuse a subject NATS cannot carry or keeps for itself; a row written before
-// a rule was added is parked rather than sent.
-const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { kind: 'skip' } : sendOrPark(message, 'unusable subject'));
+// Appends refuse a subject NATS cannot carry or keeps for itself, and headers JetStream
+// would act on; a row written before a rule was added is parked rather than sent.
+const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { kind: 'skip' } : sendOrParkStoredMessage(message));
 
 /** Stored events, from the feed, each on its routed subject with its event id as message id. */
 export function eventsPublisher(

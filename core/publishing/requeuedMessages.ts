@@ -1,7 +1,7 @@
 import { acquirePartitionLease, fencedWrites, PartitionLeaseLostError, releasePartitionLease, type PartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
-import { publishBatch, sendOrPark, type PublishedBatch, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, sendOrParkStoredMessage, type PublishedBatch, type PublishingSession } from './publishBatch';
 import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
@@ -97,7 +97,8 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
     // A subject routing gave that NATS cannot carry stays as it was parked.
     let outcome: PublishedBatch;
     try {
-      outcome = await publishBatch(session, source, batch.map((message) => sendOrPark(message, 'unusable subject')), { deadline, requeuesSeenIn: seenIn, fenced: fencedWrites(session.db, lease) });
+      const entries = batch.map((message) => (source === 'outbox' ? sendOrParkStoredMessage(message) : sendOrPark(message, 'unusable subject')));
+      outcome = await publishBatch(session, source, entries, { deadline, requeuesSeenIn: seenIn, fenced: fencedWrites(session.db, lease) });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.
       if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, leaseLost: true };

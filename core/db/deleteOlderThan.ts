@@ -17,8 +17,12 @@ export interface RetentionOptions {
   batches?: number;
 }
 
-/** A retention a cleanup can subtract from now(): a number of milliseconds from 0 to MAX_RETENTION_MS. */
-export const isRetentionMs = (value: number): boolean => value >= 0 && value <= MAX_RETENTION_MS;
+/**
+ * A retention a cleanup can subtract from now(): a number of milliseconds from 0
+ * to MAX_RETENTION_MS. Asked of what a JavaScript caller or a parsed config hands
+ * over: null, '' or true would pass a comparison alone.
+ */
+export const isRetentionMs = (value: unknown): boolean => typeof value === 'number' && value >= 0 && value <= MAX_RETENTION_MS;
 
 /** A batch size or a count of batches: a whole number from 1. */
 export const isPositiveCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 1;

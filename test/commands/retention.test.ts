@@ -48,6 +48,8 @@ describe('retention of command records and processed message ids', () => {
       { retentionMs: 0, batchSize: 0 },
       { retentionMs: 0, batchSize: 1.5 },
       { retentionMs: 0, batches: 0 },
+      // What a JavaScript caller or a parsed config may hand over: each would pass a comparison alone.
+      ...([null, '', true, [86_400_000]] as unknown as number[]).map((retentionMs) => ({ retentionMs })),
     ];
 
     for (const options of refused) {

@@ -267,7 +267,9 @@ describe('the idempotent consumer helper', () => {
       effects.push('effect');
       await Promise.resolve();
     };
-    for (const [consumer, messageId] of [['c'.repeat(201), 'message-1'], ['', 'message-1'], ['nul\u0000consumer', 'message-1'], ['consumer', 'm'.repeat(201)]]) {
+    for (const [consumer, messageId] of [['c'.repeat(201), 'message-1'], ['', 'message-1'], ['nul\u0000consumer', 'message-1'], ['consumer', 'm'.repeat(201)],
+      // Stored as U+FFFD: 'order-7\udfff' would then be taken for the same message.
+      ['consumer', 'order-7\ud800'], ['lone\udc00consumer', 'message-1']]) {
       await expect(processOnce(harness.db, consumer ?? '', messageId ?? '', effect), consumer).rejects.toBeInstanceOf(ProcessedMessageKeyError);
     }
     expect(effects).toEqual([]);

@@ -53,6 +53,8 @@ describe('publishing configuration', () => {
         { retentionMs: Number.NaN },
         { retentionMs: Number.POSITIVE_INFINITY },
         { retentionMs: thousandYears + 1 },
+        // What a JavaScript caller or a parsed config may hand over: each would pass a comparison alone.
+        ...(['', true, [86_400_000]] as unknown as number[]).map((retentionMs) => ({ retentionMs })),
       ]) {
         const [setting] = Object.keys(retention);
         expect(() => createPublisher({ db, connect: () => connectNats(), retention }), setting).toThrow(PublisherConfigurationError);

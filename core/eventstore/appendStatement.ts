@@ -96,9 +96,12 @@ const insertMessages = (parameter: number, after: 'appended' | 'recorded') => `s
     ORDER BY x.n)`;
 
 // An event id the caller chose may not be a stored message's (ids the store makes are new);
-// an index probe, as above.
+// an index probe, as above. A row the per-event outbox published an event from (migration
+// 0014 kept them for their retention) is that event, not another message: an append of its
+// id again is refused by the events' own key, as a duplicate event.
 const EVENT_ID_NOT_A_MESSAGE_ID = `
-      AND CASE WHEN EXISTS (SELECT FROM outbox o WHERE o.message_id = x.event_id OFFSET 0) THEN raise_message_id_taken(x.event_id, 'integration message') ELSE true END`;
+      AND CASE WHEN EXISTS (SELECT FROM outbox o WHERE o.message_id = x.event_id AND o.event_id IS NULL OFFSET 0)
+        THEN raise_message_id_taken(x.event_id, 'integration message') ELSE true END`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);

@@ -1,5 +1,5 @@
 import { createPgDb, type Db } from '../../core/db';
-import { defineAccountSummaries } from '../../core/bank';
+import { bankService, defineAccountSummaries } from '../../core/bank';
 import { createEventStore } from '../../core/eventstore';
 import { createProjector, generationTableName, registerProjection } from '../../core/projections';
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
@@ -89,7 +89,9 @@ async function printNestedPlans(url: string, label: string, text: string, params
 /** The projector: a fresh generation catches up from the start of the feed on one connection, one partition. */
 async function measureProjector(url: string, round: number, scenario: CatchUpScenario): Promise<Throughput> {
   const total = scenario.accounts * scenario.eventsPerAccount;
-  const plain = createPgDb({ connectionString: url, max: 1 });
+  // With the bounds the deployed projector runs with: each statement is timed.
+  const { connectTimeoutMs, queryTimeoutMs } = bankService.database;
+  const plain = createPgDb({ connectionString: url, max: 1, connectTimeoutMs, queryTimeoutMs });
   const captured: { text?: string; params?: readonly unknown[] } = {};
   const db = capturingFeedReads(plain, captured);
   try {

@@ -10,6 +10,8 @@ export interface BenchResult {
   ratio: number;
   /** Where measured: the CPU per unit of work on each side, in microseconds. */
   cpu?: { framework: CpuPerUnit; baseline: CpuPerUnit };
+  /** Where measured in two rounds a side: how far one side's rounds disagreed (0.12 is 12%), kept so a quoted figure's noise can be checked. */
+  spread?: number;
 }
 
 export function benchResult(name: string, unit: string, value: number, baseline: number): BenchResult {

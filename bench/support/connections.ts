@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { bankService } from '../../core/bank';
 import { createPgDb } from '../../core/db';
 import { createEventStore, type EventStore } from '../../core/eventstore';
 
@@ -7,7 +8,9 @@ import { createEventStore, type EventStore } from '../../core/eventstore';
  * only one side of a comparison holds connections at a time.
  */
 export async function withEventStore<T>(url: string, max: number, work: (store: EventStore) => Promise<T>): Promise<T> {
-  const db = createPgDb({ connectionString: url, max });
+  // With the bounds the deployed functions run with (sst.config.ts): each statement is timed.
+  const { connectTimeoutMs, queryTimeoutMs } = bankService.database;
+  const db = createPgDb({ connectionString: url, max, connectTimeoutMs, queryTimeoutMs });
   try {
     return await work(createEventStore(db));
   } finally {

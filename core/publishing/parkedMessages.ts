@@ -143,7 +143,7 @@ const PARKED_SOURCES: ReadonlySet<unknown> = new Set<ParkedSource>(['events', 'o
 export class ParkedSourceError extends Error {
   readonly code = 'INVALID_PARKED_SOURCE';
   constructor(readonly source: unknown) {
-    super(`A parked message's source is events or outbox, not ${JSON.stringify(source)}`);
+    super(`A parked message's source is events or outbox, not ${typeof source === 'string' ? JSON.stringify(source) : String(source)}`);
     this.name = 'ParkedSourceError';
   }
 }
@@ -169,10 +169,11 @@ export async function requeueParkedMessage(db: Queryable, messageId: string, sou
   if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return false;
-  const { rowCount } = await db.query(
-    'UPDATE parked_messages SET requeued_at = now(), requeued_by = pg_current_xact_id() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)',
-    [messageId, source ?? null],
-  );
+  // The requeue's transaction is recorded by the table's trigger (migration 0031), as for any requeue.
+  const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)', [
+    messageId,
+    source ?? null,
+  ]);
   return rowCount > 0;
 }
 

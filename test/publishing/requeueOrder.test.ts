@@ -107,31 +107,37 @@ async function expectSentOnceByTheNextRun(h: PublishingHarness, subject: string)
   expect(await listParkedMessages(h.db)).toEqual([]);
 }
 
+/**
+ * A publisher run in which, between the refusal of the requeued message and its parking
+ * (in a transaction fenced by the requeue turn's lease), the operator fixes the stream and
+ * `requeue`s the message again.
+ */
+async function runRequeuedBeforeParking(h: PublishingHarness, subject: string, requeue: () => Promise<void>): Promise<void> {
+  let fixed = false;
+  const fixingBeforeParking = (queryable: Queryable): Queryable => ({
+    async query(text, params, options) {
+      if (!fixed && text.includes('INSERT INTO parked_messages')) {
+        fixed = true;
+        await captureSubject(h, subject);
+        await requeue();
+      }
+      return queryable.query(text, params, options);
+    },
+  });
+  const racing: Db = { ...fixingBeforeParking(h.db), transaction: (work) => h.db.transaction((tx) => work(fixingBeforeParking(tx))), close: () => Promise.resolve() };
+  await h.publisher({ db: racing }).run();
+  expect(fixed).toBe(true);
+}
+
 describe('a requeue made while a run sends the message again', () => {
   it('given a requeue before the fix, refused again, and another after the fix while that refusal is on its way, the next run sends the message', async () => {
     const h = await harness();
     const { parked, lostSubject } = await requeuedOnceAndStillRefused(h);
 
     // Between the refusal and its parking, the operator fixes the stream and requeues the message again.
-    let fixed = false;
-    // The parking runs in a transaction fenced by the requeue turn's lease.
-    const fixingBeforeParking = (queryable: Queryable): Queryable => ({
-      async query(text, params, options) {
-        if (!fixed && text.includes('INSERT INTO parked_messages')) {
-          fixed = true;
-          await captureSubject(h, lostSubject);
-          expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
-        }
-        return queryable.query(text, params, options);
-      },
+    await runRequeuedBeforeParking(h, lostSubject, async () => {
+      expect(await requeueParkedMessage(h.db, parked.messageId)).toBe(true);
     });
-    const racing: Db = {
-      ...fixingBeforeParking(h.db),
-      transaction: (work) => h.db.transaction((tx) => work(fixingBeforeParking(tx))),
-      close: () => Promise.resolve(),
-    };
-    await h.publisher({ db: racing }).run();
-    expect(fixed).toBe(true);
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parked.messageId, refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
 
     await expectSentOnceByTheNextRun(h, lostSubject);
@@ -177,6 +183,21 @@ describe('a requeue made while a run sends the message again', () => {
       await operator.end();
     }
     expect(committed).toBe(true);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parked.messageId, refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
+
+    await expectSentOnceByTheNextRun(h, lostSubject);
+  });
+});
+
+describe('a requeue made the way the previous release, or a person in SQL, makes it', () => {
+  it('given the refused try on its way, when requeued by an UPDATE of requeued_at alone (a rolling deploy), then the requeue stands and the next run sends the message', async () => {
+    const h = await harness();
+    const { parked, lostSubject } = await requeuedOnceAndStillRefused(h);
+    await runRequeuedBeforeParking(h, lostSubject, async () => {
+      // The previous release's requeueParkedMessage, word for word: it knows nothing of requeued_by.
+      const requeued = await h.db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)', [parked.messageId, null]);
+      expect(requeued.rowCount).toBe(1);
+    });
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: parked.messageId, refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
 
     await expectSentOnceByTheNextRun(h, lostSubject);

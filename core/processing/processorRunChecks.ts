@@ -47,14 +47,21 @@ export function checkDeadline(deadline: number, owner: string): void {
 
 const isWhole = (value: number, min: number, max: number) => Number.isSafeInteger(value) && value >= min && value <= max;
 
-function policyProblem({ maxAttempts, baseDelayMs, maxDelayMs }: FailurePolicy): string | undefined {
+const isMs = (value: unknown, min: number): value is number => typeof value === 'number' && value >= min && value <= MAX_TIMER_MS;
+
+// Given from JavaScript or a config file, a processor may lack its policy, or give a
+// delay that only compares like a number (true, '1000'): refused here, not as a TypeError
+// or as the failure of the statement that would count the first failure.
+function policyProblem(policy: unknown): string | undefined {
+  if (typeof policy !== 'object' || policy === null) return 'failurePolicy must be an object with maxAttempts, baseDelayMs and maxDelayMs';
+  const { maxAttempts, baseDelayMs, maxDelayMs } = policy as Partial<Record<keyof FailurePolicy, unknown>>;
   // Counted in an integer column: NaN or 2.5 would fail the statement that counts the failure, so nothing would be counted.
-  if (!(maxAttempts === Number.POSITIVE_INFINITY || isWhole(maxAttempts, 1, Number.MAX_SAFE_INTEGER))) {
-    return `failurePolicy.maxAttempts must be a whole number of at least 1, or Infinity, not ${maxAttempts}`;
+  if (!(maxAttempts === Number.POSITIVE_INFINITY || (typeof maxAttempts === 'number' && isWhole(maxAttempts, 1, Number.MAX_SAFE_INTEGER)))) {
+    return `failurePolicy.maxAttempts must be a whole number of at least 1, or Infinity, not ${String(maxAttempts)}`;
   }
-  if (!(baseDelayMs >= 0 && baseDelayMs <= MAX_TIMER_MS)) return `failurePolicy.baseDelayMs must be from 0 to ${MAX_TIMER_MS} ms, not ${baseDelayMs}`;
-  if (!(maxDelayMs >= baseDelayMs && maxDelayMs <= MAX_TIMER_MS)) {
-    return `failurePolicy.maxDelayMs must be from baseDelayMs (${baseDelayMs}) to ${MAX_TIMER_MS} ms, not ${maxDelayMs}`;
+  if (!isMs(baseDelayMs, 0)) return `failurePolicy.baseDelayMs must be from 0 to ${MAX_TIMER_MS} ms, not ${String(baseDelayMs)}`;
+  if (!isMs(maxDelayMs, baseDelayMs)) {
+    return `failurePolicy.maxDelayMs must be from baseDelayMs (${baseDelayMs}) to ${MAX_TIMER_MS} ms, not ${String(maxDelayMs)}`;
   }
   return undefined;
 }
@@ -75,6 +82,17 @@ function leaseTtlProblem(leaseTtlMs: number): string | undefined {
 export function checkLeaseTtl(leaseTtlMs: number, owner: string): void {
   const problem = leaseTtlProblem(leaseTtlMs);
   if (problem) throw new ProcessorDefinitionError(`${owner}: ${problem}`);
+}
+
+const HANDLER_MODES: ReadonlySet<unknown> = new Set(['transactional', 'external']);
+
+// Any other mode was run as an external handler, outside a transaction, before the run failed untyped.
+function handlerProblem(handler: unknown): string | undefined {
+  if (typeof handler !== 'object' || handler === null) return 'handler must be an object with a mode and a handle function';
+  const { mode, handle } = handler as { mode?: unknown; handle?: unknown };
+  if (!HANDLER_MODES.has(mode)) return `handler.mode must be 'transactional' or 'external', not ${String(mode)}`;
+  if (typeof handle !== 'function') return 'handler.handle must be a function';
+  return undefined;
 }
 
 /** A failure policy no statement could count under is refused where it is set, not when the first batch fails. */
@@ -101,6 +119,8 @@ export function checkProcessorRun(
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
   const policy = policyProblem(processor.failurePolicy);
   if (policy) refuse(policy);
+  const handler = handlerProblem(processor.handler);
+  if (handler) refuse(handler);
   // Written into every lease it takes: an empty one is refused by the lease request, a NUL by PostgreSQL, both after registering.
   checkHolder(run.holder, name);
   if (!isWhole(run.concurrency, 1, MAX_PARTITIONS)) refuse(`concurrency must be an integer from 1 to ${MAX_PARTITIONS}, not ${run.concurrency}`);

@@ -3,7 +3,9 @@ import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor, type HandlerFailure, type TransactionalHandler } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { opened } from '../support/fixtures';
+import { deposited, opened } from '../support/fixtures';
+import { newStreamSource } from '../support/newStreamSource';
+import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 import { streamIdInPartition } from '../support/streamInPartition';
 
@@ -162,5 +164,25 @@ describe('the failures a run counted', () => {
       expect(sent.filter((streamId) => streams.includes(streamId)).sort()).toEqual([...streams].sort());
       expect(escaped).toEqual([]);
     }
+  });
+});
+
+describe('the error a failed partition records', () => {
+  it('given a handler refusing bad data with no underlying error (a cause of null), the partition’s last error is the handler’s own message', async () => {
+    const db = testDatabase();
+    const { source, events } = await newStreamSource(db, [opened(), deposited(-5)]);
+    const processor = onePartitionProcessor('null_cause', source, {
+      mode: 'transactional',
+      handle: async (items: readonly RecordedEvent[]) => {
+        const bad = items.find((event) => event.type === 'MoneyDeposited');
+        if (bad) throw new BatchItemError('a deposit must be positive', bad.eventId, null);
+        await Promise.resolve();
+      },
+    });
+
+    await runFeedProcessor(processor, { db, holder: 'a', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+
+    const [partition] = await getProcessorStatus(db, processor);
+    expect(partition).toMatchObject({ failedItemId: events[1]?.eventId, lastError: 'BatchItemError: a deposit must be positive' });
   });
 });

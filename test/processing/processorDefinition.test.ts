@@ -76,6 +76,11 @@ describe('a processor’s definition', () => {
       ['maxAttempts of 2.5, which no failure could be counted under', base({ name: 'fractional_attempts', failurePolicy: { maxAttempts: 2.5, baseDelayMs: 10, maxDelayMs: 20 } }), 1, 'maxAttempts'],
       ['maxAttempts of NaN (an unset variable read as a number)', base({ name: 'nan_attempts', failurePolicy: { maxAttempts: Number.NaN, baseDelayMs: 10, maxDelayMs: 20 } }), 1, 'maxAttempts'],
       ['a maximum delay below the base delay', base({ name: 'inverted_delays', failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 20 } }), 1, 'maxDelayMs'],
+      // Built in JavaScript or read from a config file, past what the types catch:
+      ['no failure policy', base({ name: 'no_policy', failurePolicy: undefined as unknown as FeedProcessor<RecordedEvent>['failurePolicy'] }), 1, 'failurePolicy'],
+      ['a base delay of true, which compares like 1 and fails the statement counting a failure', base({ name: 'true_delay', failurePolicy: { maxAttempts: 3, baseDelayMs: true as unknown as number, maxDelayMs: 20 } }), 1, 'baseDelayMs'],
+      ['a handler mode misspelt, which ran the handler outside a transaction', base({ name: 'mode_typo', handler: { mode: 'Transactional', handle: () => Promise.resolve() } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.mode'],
+      ['a handler without a handle function', base({ name: 'no_handle', handler: { mode: 'external' } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.handle'],
     ];
     for (const [given, processor, concurrency, naming] of cases) {
       it(`given ${given}`, async () => {

@@ -131,6 +131,12 @@ async function appendTraced<E extends EventShape>(db: Queryable, request: Append
 // it first, so that one statement later, in a fresh snapshot, they see every append that
 // held it before them (every append takes it), and so never conflict.
 const STREAM_LOCK_SQL = 'SELECT pg_advisory_xact_lock(1163067393, hashtext($1)) IS NULL AS locked';
+// In a caller's transaction that has written already, the append is refused (its first-write
+// guard), and must not wait for the stream's lock first: it would wait out another writer's
+// transaction, holding its own streams' locks, and two such transactions (a transfer each way
+// between two streams) deadlock where each should be refused at once.
+const GUARDED_STREAM_LOCK_SQL =
+  'SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN pg_advisory_xact_lock(1163067393, hashtext($1)) IS NULL END AS locked';
 
 const SAVEPOINT_SQL = 'SAVEPOINT append_to_stream';
 const RELEASE_SQL = 'RELEASE SAVEPOINT append_to_stream';
@@ -166,7 +172,10 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
   const { name, text } = statementFor(shape);
   const params = parametersOf(request, serialized, shape);
   const insert = async (target: Queryable) => {
-    if (shape.check === 'head') await target.query(STREAM_LOCK_SQL, [request.streamId], { name: 'append_stream_lock' });
+    if (shape.check === 'head') {
+      const lock = shape.guardFirstWrite ? { text: GUARDED_STREAM_LOCK_SQL, name: 'append_guarded_stream_lock' } : { text: STREAM_LOCK_SQL, name: 'append_stream_lock' };
+      await target.query(lock.text, [request.streamId], { name: lock.name });
+    }
     return (await target.query<AppendedRow>(text, params, { name })).rows;
   };
   let rows: AppendedRow[];

@@ -1,0 +1,67 @@
+import { expect, it } from 'vitest';
+import { AppendNotFirstWriteError, StreamNotFoundError, type ExpectedVersion } from '../../core/eventstore';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { deferred, deposited, opened, uniqueStreamId } from '../support/fixtures';
+
+// Long enough that a refusal waiting for the other writer is told apart from one given at once.
+const OTHER_WRITER_HOLDS_MS = 5_000;
+
+describeOnEachDriver('an append that is not its transaction’s first write', (context) => {
+  it.each<ExpectedVersion>([1, 'any', 'stream_exists'])(
+    'given another writer holding the stream, when appended with expected version %s after an append to another stream, then it is refused before that writer ends',
+    async (expectedVersion) => {
+      const { db, store } = context();
+      const [first, held] = [uniqueStreamId(), uniqueStreamId()];
+      await store.appendToStream({ streamId: held, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      const otherHolds = deferred();
+      const otherMayEnd = deferred();
+      const other = db.transaction(async (tx) => {
+        await store.appendToStream({ streamId: held, streamType: 'account', expectedVersion: 'any', events: [deposited(1)] }, tx);
+        otherHolds.resolve();
+        await otherMayEnd.promise;
+      });
+      await otherHolds.promise;
+      let otherEndedFirst = false;
+      const fallback = setTimeout(() => {
+        otherEndedFirst = true;
+        otherMayEnd.resolve();
+      }, OTHER_WRITER_HOLDS_MS);
+
+      const refusal = await db
+        .transaction(async (tx) => {
+          await store.appendToStream({ streamId: first, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+          return store.appendToStream({ streamId: held, streamType: 'account', expectedVersion, events: [deposited(2)] }, tx);
+        })
+        .then(() => undefined, (error: unknown) => error);
+      const refusedWhileOtherHeld = !otherEndedFirst;
+      clearTimeout(fallback);
+      otherMayEnd.resolve();
+      await other;
+
+      expect(refusal).toBeInstanceOf(AppendNotFirstWriteError);
+      expect(refusedWhileOtherHeld).toBe(true);
+    },
+  );
+
+  it('given two transfers each way between two streams, each appending "any" to one and then the other, then both are refused, neither deadlocks', async () => {
+    const { db, store } = context();
+    const [a, b] = [uniqueStreamId(), uniqueStreamId()];
+    const appended = { a: deferred(), b: deferred() };
+    const transfer = (from: string, to: string, mine: { resolve: () => void }, theirs: { promise: Promise<void> }) =>
+      db
+        .transaction(async (tx) => {
+          await store.appendToStream({ streamId: from, streamType: 'account', expectedVersion: 'any', events: [deposited(1)] }, tx);
+          mine.resolve();
+          await theirs.promise;
+          return store.appendToStream({ streamId: to, streamType: 'account', expectedVersion: 'any', events: [deposited(2)] }, tx);
+        })
+        .then(() => 'committed', (error: unknown) => error);
+
+    const outcomes = await Promise.all([transfer(a, b, appended.a, appended.b), transfer(b, a, appended.b, appended.a)]);
+
+    expect(outcomes.map((outcome) => outcome instanceof AppendNotFirstWriteError)).toEqual([true, true]);
+    // Both transactions rolled back: neither stream was written.
+    await expect(store.readStream(a)).rejects.toBeInstanceOf(StreamNotFoundError);
+    await expect(store.readStream(b)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+});

@@ -1,4 +1,5 @@
 import { currentContext, currentTraceparent, type RequestContext } from '../observability';
+import { definedFields } from './definedFields';
 import { isStorableHeaderId } from './storableHeaderId';
 import { isStorableTraceState } from './storableTraceState';
 import type { AppendRequest, EventMetadata, EventShape, NewEvent } from './types';
@@ -33,7 +34,7 @@ export function withRequestContext<E extends EventShape>(request: AppendRequest<
     if (context?.tracestate && isStorableTraceState(context.tracestate)) metadata.tracestate = context.tracestate;
   }
   const events = origin
-    ? request.events.map((event): NewEvent<E> => (event.metadata?.correlationId === undefined ? { ...event, metadata: { ...origin, ...event.metadata } } : event))
+    ? request.events.map((event): NewEvent<E> => (event.metadata?.correlationId === undefined ? { ...event, metadata: { ...origin, ...definedFields(event.metadata) } } : event))
     : request.events;
   return { ...request, events, ...(metadata ? { metadata } : {}) };
 }

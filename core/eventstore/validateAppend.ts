@@ -3,6 +3,7 @@ import { isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { EventStoreOptionsError } from './EventStoreOptionsError';
 import { newEventId } from './eventIds';
+import { definedFields } from './definedFields';
 import { checkEventHeaderBlock } from './eventHeaderBlock';
 import { checkHeaderMetadata, checkHeaderText } from './headerText';
 import { serializeMessages } from './integrationMessages';
@@ -129,7 +130,7 @@ export function validateAppend<E extends EventShape>(
     const eventId = event.eventId ?? newEventId();
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJsonObject(event.data, `events.${index}.data`, issues);
-    const merged = { ...request.metadata, ...event.metadata };
+    const merged = { ...request.metadata, ...definedFields(event.metadata) };
     checkHeaderText(event.type, `events.${index}.type`, issues);
     checkPlainMetadata(merged, `events.${index}.metadata`, issues);
     checkHeaderMetadata(merged, `events.${index}.metadata`, issues);

@@ -32,6 +32,16 @@ describe('an append made in a request context (a consumer handling a message)', 
     ]);
   });
 
+  it('given an event whose metadata sets a field to undefined (`{ correlationId: maybeId }`), keeps the ids that field would have taken away: undefined is no field', async () => {
+    const unset = { correlationId: undefined, channel: 'atm' } as unknown as Record<string, string>;
+    expect(await appendedIn(MESSAGE, { events: [noticed(unset)] })).toEqual([{ correlationId: 'request-1', causationId: 'message-1', channel: 'atm' }]);
+    // Outside any context, over the append's own metadata.
+    const store = createEventStore(db());
+    const streamId = `inbound-${crypto.randomUUID()}`;
+    await store.appendToStream({ streamId, streamType: 'inbound', expectedVersion: 'no_stream', metadata: { correlationId: 'request-7', causationId: 'command-1' }, events: [noticed(unset)] });
+    expect((await store.readStream(streamId)).events.map((event) => event.metadata)).toEqual([{ correlationId: 'request-7', causationId: 'command-1', channel: 'atm' }]);
+  });
+
   it("keeps the append's own causation beside the context's correlation", async () => {
     expect(await appendedIn(MESSAGE, { metadata: { causationId: 'chosen' }, events: [noticed()] })).toEqual([{ correlationId: 'request-1', causationId: 'chosen' }]);
   });

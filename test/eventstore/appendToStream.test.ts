@@ -3,6 +3,7 @@ import {
   appendToStream,
   ConcurrencyError,
   DuplicateEventError,
+  EventValidationError,
   StreamNotFoundError,
   StreamTypeMismatchError,
   type AppendRequest,
@@ -76,6 +77,23 @@ describeOnEachDriver('appendToStream', (context) => {
     });
     const event = await context().store.readEvent(eventId);
     expect(event).toMatchObject({ eventId, streamId, version: 1, schemaVersion: 3 });
+  });
+
+  it('refuses one event id given twice in one append as bad input, in any case, writing nothing and leaving a caller’s transaction usable', async () => {
+    const streamId = uniqueStreamId();
+    const eventId = crypto.randomUUID();
+    const twice = append({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ ...opened(), eventId }, { ...deposited(1), eventId: eventId.toUpperCase() }] });
+    await expect(twice).rejects.toMatchObject({
+      constructor: EventValidationError,
+      issues: [{ path: 'events.1.eventId', message: "is the same as events.0's: one append cannot store an event id twice" }],
+    });
+    // In a caller's transaction, refused before it reaches the database: the transaction goes on.
+    const { db, store } = context();
+    const appended = await db.transaction(async (tx) => {
+      await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ ...opened(), eventId }, { ...deposited(1), eventId }] }, tx).catch(() => undefined);
+      return store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ ...opened(), eventId }] }, tx);
+    });
+    expect(appended.nextExpectedVersion).toBe(1);
   });
 
   it('refuses an event id that is already stored, writing nothing', async () => {

@@ -89,9 +89,11 @@ const HANDLER_MODES: ReadonlySet<unknown> = new Set(['transactional', 'external'
 // Any other mode was run as an external handler, outside a transaction, before the run failed untyped.
 function handlerProblem(handler: unknown): string | undefined {
   if (typeof handler !== 'object' || handler === null) return 'handler must be an object with a mode and a handle function';
-  const { mode, handle } = handler as { mode?: unknown; handle?: unknown };
+  const { mode, handle, afterCommit } = handler as { mode?: unknown; handle?: unknown; afterCommit?: unknown };
   if (!HANDLER_MODES.has(mode)) return `handler.mode must be 'transactional' or 'external', not ${String(mode)}`;
   if (typeof handle !== 'function') return 'handler.handle must be a function';
+  // Called once a batch has committed: a batch would be applied and its after-commit work never done.
+  if (afterCommit !== undefined && typeof afterCommit !== 'function') return 'handler.afterCommit must be a function, when given';
   return undefined;
 }
 
@@ -115,6 +117,7 @@ export function checkProcessorRun(
     throw new ProcessorDefinitionError(`${name}: ${problem}`);
   };
   checkNameAndPartitions(name, partitions);
+  if (typeof processor.source !== 'object' || (processor.source as unknown) === null) refuse('source must be a feed source (eventFeedSource, say)');
   const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
   const policy = policyProblem(processor.failurePolicy);

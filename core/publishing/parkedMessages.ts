@@ -169,11 +169,13 @@ export async function requeueParkedMessage(db: Queryable, messageId: string, sou
   if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return false;
-  // The requeue's transaction is recorded by the table's trigger (migration 0031), as for any requeue.
-  const { rowCount } = await db.query('UPDATE parked_messages SET requeued_at = now() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)', [
-    messageId,
-    source ?? null,
-  ]);
+  // Set here, not only by the table's trigger (migration 0031, for requeues made otherwise): the
+  // trigger sees a requeue by its new time, and PGlite's clock, in milliseconds, gives a second
+  // requeue in the same millisecond the time the first had.
+  const { rowCount } = await db.query(
+    'UPDATE parked_messages SET requeued_at = now(), requeued_by = pg_current_xact_id() WHERE message_id = $1 AND ($2::text IS NULL OR source = $2)',
+    [messageId, source ?? null],
+  );
   return rowCount > 0;
 }
 

@@ -81,6 +81,8 @@ describe('a processor’s definition', () => {
       ['a base delay of true, which compares like 1 and fails the statement counting a failure', base({ name: 'true_delay', failurePolicy: { maxAttempts: 3, baseDelayMs: true as unknown as number, maxDelayMs: 20 } }), 1, 'baseDelayMs'],
       ['a handler mode misspelt, which ran the handler outside a transaction', base({ name: 'mode_typo', handler: { mode: 'Transactional', handle: () => Promise.resolve() } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.mode'],
       ['a handler without a handle function', base({ name: 'no_handle', handler: { mode: 'external' } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.handle'],
+      ['an afterCommit that is no function, which would apply a batch and then fail its after-commit work', base({ name: 'after_commit_text', handler: { mode: 'transactional', handle: () => Promise.resolve(), afterCommit: 'notify' } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.afterCommit'],
+      ['no source', base({ name: 'no_source', source: undefined as unknown as FeedProcessor<RecordedEvent>['source'] }), 1, 'source'],
     ];
     for (const [given, processor, concurrency, naming] of cases) {
       it(`given ${given}`, async () => {

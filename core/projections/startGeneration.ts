@@ -1,6 +1,7 @@
 import { inSavepoint, type Queryable } from '../db';
 import { log } from '../observability';
 import type { Projection } from './defineProjection';
+import { ProjectionDefinitionError } from './errors';
 import { dropTables } from './dropTables';
 import {
   insertGeneration,
@@ -90,8 +91,23 @@ export async function startGeneration(tx: Queryable, projection: Projection, rea
     status: hasActive ? 'building' : 'active',
     reason,
   });
-  await projection.setup(tx, tableNamesOf(projection.name, projection.tables, generation.generation));
+  const tables = tableNamesOf(projection.name, projection.tables, generation.generation);
+  await projection.setup(tx, tables);
+  await checkTablesCreated(tx, projection.name, Object.values(tables));
   return generation;
+}
+
+/**
+ * Refuses a setup that did not create every table the projection declares (none,
+ * or one under another name): readers would be handed a table that does not exist,
+ * and the first event would fail the build under its failure policy. Refused, the
+ * registration or rebuild rolls back.
+ */
+async function checkTablesCreated(tx: Queryable, projection: string, tables: readonly string[]): Promise<void> {
+  const { rows } = await tx.query<{ name: string }>('SELECT t.name FROM unnest($1::text[]) AS t(name) WHERE to_regclass(t.name) IS NULL', [tables]);
+  if (rows.length === 0) return;
+  const missing = rows.map((row) => row.name).join(', ');
+  throw new ProjectionDefinitionError(`${projection}: its setup did not create ${missing}, which it declares in tables: create each with the name setup is given`);
 }
 
 async function hasActiveGeneration(tx: Queryable, name: string): Promise<boolean> {

@@ -197,6 +197,29 @@ describe('rebuilding a projection blue/green', () => {
     expect(await tableExists(db, 'viewed__applied_g1')).toBe(false);
   });
 
+  it('refuses a projection whose setup does not create a table it declares (none at all, or one under another name), registering nothing', async () => {
+    const { db } = context();
+    const handlers = { AccountOpened: () => undefined };
+    const noSetup = defineProjection<AccountEvent>()({ name: 'no_setup', version: 1, tables: ['accounts'], handlers });
+    const otherName = defineProjection<AccountEvent>()({
+      name: 'other_name',
+      version: 1,
+      tables: ['accounts', 'owners'],
+      setup: async (tx, { accounts }) => {
+        await tx.query(`CREATE TABLE ${accounts} (id text PRIMARY KEY)`);
+        await tx.query('CREATE TABLE other_name_owners_hardcoded (id text PRIMARY KEY)');
+      },
+      handlers,
+    });
+
+    await expect(registerProjection(db, noSetup)).rejects.toThrow(new ProjectionDefinitionError('no_setup: its setup did not create "no_setup__accounts_g1", which it declares in tables: create each with the name setup is given'));
+    await expect(registerProjection(db, otherName)).rejects.toThrow(/other_name: its setup did not create "other_name__owners_g1"/);
+    expect(await getProjectionStatus(db, 'no_setup')).toEqual([]);
+    expect(await getProjectionStatus(db, 'other_name')).toEqual([]);
+    const { rows } = await db.query("SELECT to_regclass('other_name_owners_hardcoded') AS left_behind");
+    expect(rows).toEqual([{ left_behind: null }]);
+  });
+
   it('refuses code of a built version whose tables changed without a version bump, starting nothing', async () => {
     const { db } = context();
     await registerProjection(db, defineAccountSummaries({ name: 'renamed_tables', version: 1 }));

@@ -78,7 +78,8 @@ export function createRepository<State, Event extends EventShape, Command extend
         events: decided,
         ...(metadata ? { metadata } : {}),
         ...(idempotency ? { idempotency } : {}),
-        ...(messages.length > 0 ? { messages } : {}),
+        // Anything but an empty list goes to the append, whose check refuses what is not a list.
+        ...(Array.isArray(messages) && messages.length === 0 ? {} : { messages }),
       },
       tx,
     );

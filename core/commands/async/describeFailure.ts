@@ -1,4 +1,5 @@
 import { DomainError } from '../../aggregates';
+import { EventValidationError } from '../../eventstore';
 import {
   CommandFailedBeforeError,
   CommandValidationError,
@@ -20,6 +21,8 @@ export function isVerdict(error: unknown): boolean {
   return (
     isDomainError(error) ||
     error instanceof CommandValidationError ||
+    // What the command decided the store cannot take (an integration message with a reserved header, say): as invalid through execute.
+    error instanceof EventValidationError ||
     error instanceof UnknownCommandTypeError ||
     error instanceof IdempotencyConflictError ||
     error instanceof CommandFailedBeforeError
@@ -38,7 +41,7 @@ export function describeFailure(error: unknown): CommandFailure {
       ...(hasKeys(error.details) ? { details: { ...error.details } } : {}),
     };
   }
-  if (error instanceof CommandValidationError) {
+  if (error instanceof CommandValidationError || error instanceof EventValidationError) {
     return { code: error.code, message: error.message, details: { issues: error.issues } };
   }
   if (error instanceof Error) {

@@ -67,7 +67,8 @@ export function createRepository<State, Event extends EventShape, Command extend
   /** Appends what was decided on `loaded`, expecting `loaded.version`. */
   async function appendDecided(loaded: LoadedAggregate<State>, decided: Event[], handleOptions: HandleOptions<Event>) {
     const { tx, metadata, idempotency } = handleOptions;
-    const messages = handleOptions.messages?.(decided) ?? [];
+    // What the function gives, whatever it is: a JavaScript one that forgot its `return` gives undefined.
+    const messages: unknown = handleOptions.messages ? handleOptions.messages(decided) : [];
     // Evolved before the append, so an evolver that throws (one changing its frozen input, say) writes nothing.
     const state = deepFreeze(aggregate.apply(loaded.state, decided));
     const appended = await store.appendToStream<Event>(
@@ -78,8 +79,8 @@ export function createRepository<State, Event extends EventShape, Command extend
         events: decided,
         ...(metadata ? { metadata } : {}),
         ...(idempotency ? { idempotency } : {}),
-        // Anything but an empty list goes to the append, whose check refuses what is not a list.
-        ...(Array.isArray(messages) && messages.length === 0 ? {} : { messages }),
+        // Anything but an empty list goes to the append, whose check refuses what is not a list (null for nothing at all).
+        ...(Array.isArray(messages) && messages.length === 0 ? {} : { messages: (messages ?? null) as readonly IntegrationMessage[] }),
       },
       tx,
     );

@@ -24,6 +24,20 @@ export function whyUnstorable(text: string): string | undefined {
   return undefined;
 }
 
+// The same escapes, each with the even run of backslashes before it kept ($1).
+const NUL_ESCAPES = /(?<!\\)((?:\\\\)*)\\u0000/g;
+const LONE_SURROGATE_ESCAPES = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+/**
+ * JSON as `JSON.stringify` wrote it, with what PostgreSQL cannot store (a NUL,
+ * a lone surrogate) written as U+FFFD: for text that reports on bad input, and
+ * so may quote it, where the report must be stored all the same.
+ */
+export function storableJson(json: string): string {
+  if (!json.includes('\\u')) return json;
+  return json.replace(NUL_ESCAPES, '$1\\ufffd').replace(LONE_SURROGATE_ESCAPES, '$1\\ufffd');
+}
+
 /** Why PostgreSQL could not store this JSON, as `JSON.stringify` wrote it, as jsonb; undefined if it can. */
 export function whyUnstorableJson(json: string): string | undefined {
   // Both are written as \u escapes; most JSON has none at all.

@@ -1,5 +1,6 @@
 import { DomainError } from '../../aggregates';
 import { EventValidationError } from '../../eventstore';
+import { storableJson } from '../../text/storableText';
 import {
   CommandFailedBeforeError,
   CommandValidationError,
@@ -31,8 +32,17 @@ export function isVerdict(error: unknown): boolean {
 
 const hasKeys = (value: Readonly<Record<string, unknown>>) => Object.keys(value).length > 0;
 
-/** The JSON error stored for a failure; only what a caller may see (no stack traces). */
+/**
+ * The JSON error stored for a failure; only what a caller may see (no stack
+ * traces). A refusal of bad input may quote it (an issue's path holds a header
+ * name): text PostgreSQL cannot store is written as U+FFFD, or the verdict
+ * could never be recorded, and the command would be run again and again.
+ */
 export function describeFailure(error: unknown): CommandFailure {
+  return JSON.parse(storableJson(JSON.stringify(failureOf(error)))) as CommandFailure;
+}
+
+function failureOf(error: unknown): CommandFailure {
   if (isDomainError(error)) {
     return {
       code: error.code,

@@ -65,9 +65,27 @@ describe('a command whose integration message the store refuses', () => {
     expect(await rowsOf('sent')).toEqual({ events: 0, messages: 0 });
   });
 
-  it('given messages that are not a list (a JavaScript caller, a cast), then the command is refused with VALIDATION_FAILED, not run with the message dropped', async () => {
-    const bus = busWith((boardId) => ({ subject: 'notices.posted', orderingKey: boardId, body: {} }));
-    await expect(bus.execute({ type: 'PostNotice', payload: { boardId: 'not-a-list' } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    expect(await rowsOf('not-a-list')).toEqual({ events: 0, messages: 0 });
+  it('given a header name the refusal quotes, holding a lone surrogate (a label cut short), when sent, then the verdict is recorded all the same: failed with VALIDATION_FAILED', async () => {
+    const cutLabel = (boardId: string) => [{ subject: 'notices.posted', orderingKey: boardId, body: {}, headers: { [`X-Label-${'ab😀'.slice(0, 3)}`]: '1' } }];
+    let worker: InProcessDispatcher | undefined;
+    const errors: unknown[] = [];
+    const commands = createAsyncCommands({ db, bus: busWith(cutLabel), dispatcher: (run) => (worker = createInProcessDispatcher(run, { onError: (error) => errors.push(error) })) });
+    const commandId = newId();
+    await commands.send({ type: 'PostNotice', payload: { boardId: 'cut-label' }, commandId });
+    await worker?.drain();
+
+    expect(errors).toEqual([]);
+    expect(await commands.getCommandStatus(commandId)).toMatchObject({ status: 'failed', error: { code: 'VALIDATION_FAILED', details: { issues: expect.arrayContaining([expect.objectContaining({ path: 'messages.0.headers.X-Label-ab\ufffd' })]) as unknown } } });
+    expect(await rowsOf('cut-label')).toEqual({ events: 0, messages: 0 });
+  });
+
+  it.each([
+    ['one message, not in a list', (boardId: string) => ({ subject: 'notices.posted', orderingKey: boardId, body: {} })],
+    ['null', () => null],
+    ['undefined (a JavaScript function whose braces forgot its return)', () => undefined],
+  ])('given messages that are not a list, %s, then the command is refused with VALIDATION_FAILED, not run with its messages dropped', async (_, messagesOf) => {
+    const boardId = `not-a-list-${newId()}`;
+    await expect(busWith(messagesOf).execute({ type: 'PostNotice', payload: { boardId } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(await rowsOf(boardId)).toEqual({ events: 0, messages: 0 });
   });
 });

@@ -124,16 +124,19 @@ export function validateAppend<E extends EventShape>(
   if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
   checkRoomForEvents(request, issues);
   const events: SerializedEvent[] = [];
-  // A UUID's case is not part of it: two spellings of one id are one id.
+  // The ids the caller chose (the store's are new), first place of each: a UUID's case is not part of it.
   const firstWithId = new Map<string, number>();
   let appendBytes = 0;
   request.events.forEach((event, index) => {
     issues.push(...findUnstorableText(event.type, `events.${index}.type`));
     const eventId = event.eventId ?? newEventId();
-    const first = firstWithId.get(eventId.toLowerCase());
-    // Refused here, not by the unique index: that would say the id is stored already, and abort a caller's transaction.
-    if (first !== undefined) issues.push({ path: `events.${index}.eventId`, message: `is the same as events.${first}'s: one append cannot store an event id twice` });
-    else firstWithId.set(eventId.toLowerCase(), index);
+    if (event.eventId !== undefined) {
+      const id = event.eventId.toLowerCase();
+      const first = firstWithId.get(id);
+      // Refused here, not by the unique index: that would say the id is stored already, and abort a caller's transaction.
+      if (first !== undefined) issues.push({ path: `events.${index}.eventId`, message: `is the same as events.${first}'s: one append cannot store an event id twice` });
+      else firstWithId.set(id, index);
+    }
     const schemaVersion = schemaVersionFor(event, index, upcaster, issues);
     const data = toJsonObject(event.data, `events.${index}.data`, issues);
     const merged = { ...request.metadata, ...definedFields(event.metadata) };

@@ -3,6 +3,7 @@ import * as z from '../schema';
 import type { Db, Queryable } from '../db';
 import { isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, parseTraceparent, type TracedItem } from '../observability';
+import { hasLoneSurrogate } from '../text/storableText';
 
 // Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
 // key, which the store keeps, so the handler would see other data than was stored.
@@ -44,19 +45,17 @@ const RECORD_SQL = 'INSERT INTO processed_messages (consumer, message_id) VALUES
 
 /**
  * A consumer name or message id `processed_messages` can hold (1 to 200
- * characters, migration 0006, none of them NUL or a lone surrogate). With any other, the record could never be
- * written: every delivery would run its effect and then roll it back.
+ * characters, migration 0006, none of them NUL or a lone surrogate). With any
+ * other, the record could never be written: every delivery would run its
+ * effect and then roll it back.
  */
-// With the `u` flag a well-formed pair is one code point, so only a lone half is in category Cs.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 const processedKey = (what: string) =>
   z.string(`the ${what} must be a string`).check(
     z.minLength(1, `the ${what} is empty`),
     z.maxLength(200, `the ${what} is longer than the 200 characters processed_messages holds`),
     z.refine((key) => !key.includes('\u0000'), `the ${what} holds a NUL character, which PostgreSQL text cannot hold`),
     // Sent on, it would be stored as U+FFFD: two ids differing in one would be taken for one message.
-    z.refine((key) => !LONE_SURROGATE.test(key), `the ${what} holds a lone UTF-16 surrogate, which PostgreSQL text cannot hold`),
+    z.refine((key) => !hasLoneSurrogate(key), `the ${what} holds a lone UTF-16 surrogate, which PostgreSQL text cannot hold`),
   );
 const ProcessedMessageId = processedKey('message id');
 const ConsumerName = processedKey('consumer name');

@@ -12,21 +12,21 @@ const LONE_SURROGATE_MESSAGE = 'must not contain a lone UTF-16 surrogate (\\ud80
 // With the `u` flag a well-formed pair is one code point, so only a lone half is in category Cs.
 const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Whether text holds a UTF-16 surrogate that is not half of a pair. */
+export const hasLoneSurrogate = (text: string): boolean => LONE_SURROGATE.test(text);
+
 // JSON.stringify writes both as \u escapes. An escape starts at a backslash that follows an even
 // run of them (or none): `\\u0000` is a backslash and the text "u0000", which is harmless.
-const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
-const LONE_SURROGATE_ESCAPE = /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/;
+// The run is kept ($1) where an escape is replaced; `search` ignores the `g` flag's position.
+const NUL_ESCAPES = /(?<!\\)((?:\\\\)*)\\u0000/g;
+const LONE_SURROGATE_ESCAPES = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 
 /** Why PostgreSQL could not store this text, or undefined if it can. */
 export function whyUnstorable(text: string): string | undefined {
   if (text.includes('\0')) return NUL_MESSAGE;
-  if (LONE_SURROGATE.test(text)) return LONE_SURROGATE_MESSAGE;
+  if (hasLoneSurrogate(text)) return LONE_SURROGATE_MESSAGE;
   return undefined;
 }
-
-// The same escapes, each with the even run of backslashes before it kept ($1).
-const NUL_ESCAPES = /(?<!\\)((?:\\\\)*)\\u0000/g;
-const LONE_SURROGATE_ESCAPES = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 
 /**
  * JSON as `JSON.stringify` wrote it, with what PostgreSQL cannot store (a NUL,
@@ -42,8 +42,8 @@ export function storableJson(json: string): string {
 export function whyUnstorableJson(json: string): string | undefined {
   // Both are written as \u escapes; most JSON has none at all.
   if (!json.includes('\\u')) return undefined;
-  if (NUL_ESCAPE.test(json)) return NUL_MESSAGE;
-  if (LONE_SURROGATE_ESCAPE.test(json)) return LONE_SURROGATE_MESSAGE;
+  if (json.search(NUL_ESCAPES) !== -1) return NUL_MESSAGE;
+  if (json.search(LONE_SURROGATE_ESCAPES) !== -1) return LONE_SURROGATE_MESSAGE;
   return undefined;
 }
 

@@ -21,6 +21,12 @@ export interface EventUpcaster {
   writeVersion(type: string): number | { renamedTo: string };
   /** `type` plus every stored type name that upcasts into it, for filtering the feed by type. */
   storedTypesOf(type: string): readonly string[];
+  /**
+   * The type an event stored as `type` at `schemaVersion` reads as, found without
+   * running a step; undefined when that version has no path to a current one
+   * (reading it throws). A feed filtered by type counts what it has still to read with it.
+   */
+  currentTypeOf(type: string, schemaVersion: number): string | undefined;
 }
 
 /** The store without upcasters: events read as stored, new events written at version 1 unless given. */
@@ -28,6 +34,7 @@ export const NO_UPCASTING: EventUpcaster = {
   upcast: (event) => event,
   writeVersion: () => 1,
   storedTypesOf: (type) => [type],
+  currentTypeOf: (type) => type,
 };
 
 /**

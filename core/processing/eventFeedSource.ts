@@ -25,15 +25,28 @@ export interface EventFeedSourceOptions {
 // by the horizon (a transaction open elsewhere): they are waiting as much as the rest.
 // Their age runs to this statement: now() inside a caller's transaction is when it began.
 // The walk is bounded (LAG_SCAN_BOUND events); its closing row says where it ended.
+// Counted by stored type and version: a stored type renamed by version (v1 to one type,
+// v2 to another) matches a type filter in SQL, and only some of its versions are wanted.
+// One row at least, the groups' columns null when the walk found nothing.
 const LAG_SQL = `
   WITH walk AS (
-    SELECT e.event_id, e.type, e.tx_id, e.global_position, e.recorded_at
+    SELECT e.event_id, e.type, e.schema_version, e.tx_id, e.global_position, e.recorded_at
     FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmax(pg_current_snapshot()), $3::integer, $8::integer,
-                          $4::text[], $5::text[], $6::integer, $7::integer) AS e)
-  SELECT count(event_id)::int AS items,
-    coalesce(extract(epoch FROM statement_timestamp() - min(recorded_at)), 0)::float8 AS oldest_age_seconds,
-    ${walkStoppedShortOfHead('walk')} AS window_ended
-  FROM walk`;
+                          $4::text[], $5::text[], $6::integer, $7::integer) AS e),
+  stored_kinds AS (
+    SELECT w.type, w.schema_version, count(*)::int AS items,
+      extract(epoch FROM statement_timestamp() - min(w.recorded_at))::float8 AS oldest_age_seconds
+    FROM walk w WHERE w.event_id IS NOT NULL GROUP BY w.type, w.schema_version)
+  SELECT k.type, k.schema_version, k.items, k.oldest_age_seconds, ended.window_ended
+  FROM (SELECT ${walkStoppedShortOfHead('walk')} AS window_ended) AS ended LEFT JOIN stored_kinds k ON true`;
+
+interface StoredKindCount {
+  type: string | null;
+  schema_version: number | null;
+  items: number | null;
+  oldest_age_seconds: number | null;
+  window_ended: boolean;
+}
 
 /**
  * An event the source cannot hand over fails its batch as a handler's error
@@ -57,6 +70,7 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
     },
     writeVersion: (type) => upcaster.writeVersion(type),
     storedTypesOf: (type) => upcaster.storedTypesOf(type),
+    currentTypeOf: (type, schemaVersion) => upcaster.currentTypeOf(type, schemaVersion),
   };
 }
 
@@ -87,6 +101,13 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
     }
   };
   const storedTypes = options.eventTypes?.flatMap((type) => upcaster.storedTypesOf(type)) ?? null;
+  const wantedTypes = options.eventTypes && new Set(options.eventTypes);
+  // A stored version with no path to a current type counts: reading it fails its batch until it can.
+  const readsAsWanted = (type: string, schemaVersion: number) => {
+    if (!wantedTypes) return true;
+    const current = upcaster.currentTypeOf(type, schemaVersion);
+    return current === undefined || wantedTypes.has(current);
+  };
   return {
     async read(db, { after, limit, partition }) {
       const page = await readFeed(
@@ -110,7 +131,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
     idOf: (event) => event.eventId,
     traceOf: (event) => event.metadata.traceparent,
     async lag(db: Queryable, { after, partition, limit }): Promise<SourceLag> {
-      const { rows } = await db.query<{ items: number; oldest_age_seconds: number; window_ended: boolean }>(LAG_SQL, [
+      const { rows } = await db.query<StoredKindCount>(LAG_SQL, [
         after.txId.toString(),
         after.position.toString(),
         limit + 1,
@@ -120,14 +141,23 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
         partitionKey ? null : partition.index,
         Math.max(limit + 1, LAG_SCAN_BOUND),
       ]);
-      const counted = rows[0]?.items ?? 0;
-      const windowEnded = rows[0]?.window_ended ?? false;
-      let oldestAgeSeconds = rows[0]?.oldest_age_seconds ?? 0;
+      let walked = 0;
+      let counted = 0;
+      let oldestAgeSeconds = 0;
+      for (const row of rows) {
+        if (row.type === null || row.schema_version === null) continue;
+        walked += row.items ?? 0;
+        if (!readsAsWanted(row.type, row.schema_version)) continue;
+        counted += row.items ?? 0;
+        oldestAgeSeconds = Math.max(oldestAgeSeconds, row.oldest_age_seconds ?? 0);
+      }
+      // The walk stopped at its limit or its bound, and more lies past it.
+      const capped = walked > limit || (rows[0]?.window_ended ?? false);
       // Nothing of the partition's in the walk, and more past it: its items are somewhere
       // further on, no older than the first event it has still to read. That age says how
       // far behind it is; 0 would say it is not behind at all.
-      if (windowEnded && counted === 0) oldestAgeSeconds = await feedReadingAge(db, after);
-      return { items: Math.min(counted, limit), capped: counted > limit || windowEnded, oldestAgeSeconds: Math.max(0, oldestAgeSeconds) };
+      if (capped && counted === 0) oldestAgeSeconds = await feedReadingAge(db, after);
+      return { items: Math.min(counted, limit), capped, oldestAgeSeconds: Math.max(0, oldestAgeSeconds) };
     },
   };
 }

@@ -109,8 +109,20 @@ export function defineUpcasters(steps: readonly UpcastStep[]): EventUpcaster {
     return { ...event, type, schemaVersion, data };
   };
 
+  // The steps' chain for a stored version, followed by type and version alone.
+  const currentTypeOf = (storedType: string, storedVersion: number): string | undefined => {
+    let type = storedType;
+    let schemaVersion = storedVersion;
+    for (let step = table.get(type)?.get(schemaVersion); step; step = table.get(type)?.get(schemaVersion)) {
+      type = step.toType;
+      schemaVersion = step.toVersion;
+    }
+    return isCurrent(type, schemaVersion) ? type : undefined;
+  };
+
   return {
     upcast,
+    currentTypeOf,
     writeVersion: (type) => {
       const renamed = newestName(type);
       return renamed === undefined ? (current.get(type) ?? 1) : { renamedTo: renamed };

@@ -90,6 +90,16 @@ describe('upcasters', () => {
     expect(chained.writeVersion('A')).toEqual({ renamedTo: 'C' });
   });
 
+  it('tell which type a stored version reads as without running a step, and none for a version with no path', () => {
+    expect(accountUpcasters.currentTypeOf('FundsAdded', 1)).toBe('MoneyDeposited');
+    expect(accountUpcasters.currentTypeOf('MoneyDeposited', 1)).toBe('MoneyDeposited');
+    expect(accountUpcasters.currentTypeOf('MoneyDeposited', 4)).toBe('MoneyDeposited');
+    expect(accountUpcasters.currentTypeOf('MoneyDeposited', 9)).toBeUndefined();
+    expect(accountUpcasters.currentTypeOf('FundsAdded', 2)).toBeUndefined();
+    const split = defineUpcasters([renameEventType('Legacy', 1, { type: 'B' }), renameEventType('Legacy', 2, { type: 'C' })]);
+    expect([split.currentTypeOf('Legacy', 1), split.currentTypeOf('Legacy', 2), split.currentTypeOf('B', 1)]).toEqual(['B', 'C', 'B']);
+  });
+
   it('combine several payload changes made in one version', () => {
     const upcasters = defineUpcasters([upcastStep('A', 1, combine(renameField('x', 'y'), addField('z', 0)))]);
     expect(upcasters.upcast(stored('A', 1, { x: 1 })).data).toEqual({ y: 1, z: 0 });

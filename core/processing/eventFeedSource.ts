@@ -102,6 +102,10 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
   };
   const storedTypes = options.eventTypes?.flatMap((type) => upcaster.storedTypesOf(type)) ?? null;
   const wantedTypes = options.eventTypes && new Set(options.eventTypes);
+  // A stored name that is not a wanted type is an old name renamed to one: its other
+  // versions may read as other types, so rows SQL matches may not be the partition's.
+  // Its count then walks to its bound rather than stopping at the limit's worth of rows.
+  const countsOnlyWanted = storedTypes === null || storedTypes.every((type) => wantedTypes?.has(type));
   // A stored version with no path to a current type counts: reading it fails its batch until it can.
   const readsAsWanted = (type: string, schemaVersion: number) => {
     if (!wantedTypes) return true;
@@ -134,30 +138,27 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
       const { rows } = await db.query<StoredKindCount>(LAG_SQL, [
         after.txId.toString(),
         after.position.toString(),
-        limit + 1,
+        // Past the bound: read_feed_window then always says where its walk ended.
+        countsOnlyWanted ? limit + 1 : Math.max(limit + 1, LAG_SCAN_BOUND) + 1,
         storedTypes,
         options.streamTypes ?? null,
         partitionKey ? null : partition.count,
         partitionKey ? null : partition.index,
         Math.max(limit + 1, LAG_SCAN_BOUND),
       ]);
-      let walked = 0;
       let counted = 0;
       let oldestAgeSeconds = 0;
       for (const row of rows) {
-        if (row.type === null || row.schema_version === null) continue;
-        walked += row.items ?? 0;
-        if (!readsAsWanted(row.type, row.schema_version)) continue;
+        if (row.type === null || row.schema_version === null || !readsAsWanted(row.type, row.schema_version)) continue;
         counted += row.items ?? 0;
         oldestAgeSeconds = Math.max(oldestAgeSeconds, row.oldest_age_seconds ?? 0);
       }
-      // The walk stopped at its limit or its bound, and more lies past it.
-      const capped = walked > limit || (rows[0]?.window_ended ?? false);
+      const windowEnded = rows[0]?.window_ended ?? false;
       // Nothing of the partition's in the walk, and more past it: its items are somewhere
       // further on, no older than the first event it has still to read. That age says how
       // far behind it is; 0 would say it is not behind at all.
-      if (capped && counted === 0) oldestAgeSeconds = await feedReadingAge(db, after);
-      return { items: Math.min(counted, limit), capped, oldestAgeSeconds: Math.max(0, oldestAgeSeconds) };
+      if (windowEnded && counted === 0) oldestAgeSeconds = await feedReadingAge(db, after);
+      return { items: Math.min(counted, limit), capped: counted > limit || windowEnded, oldestAgeSeconds: Math.max(0, oldestAgeSeconds) };
     },
   };
 }

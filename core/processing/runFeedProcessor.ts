@@ -61,17 +61,6 @@ function followedBy(first: DrainReport, second: DrainReport): DrainReport {
   };
 }
 
-/** Claims up to `count` free partitions now. */
-async function acquireFree(acquire: () => Promise<AcquiredLease | null>, count: number): Promise<AcquiredLease[]> {
-  const leases: AcquiredLease[] = [];
-  while (leases.length < count) {
-    const lease = await acquire();
-    if (!lease) break;
-    leases.push(lease);
-  }
-  return leases;
-}
-
 /** The run that took a partition over counts its last holder's lost batch, and reports it as a failure of the run. */
 async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Result>, db: Db, lease: AcquiredLease, lostHolder: string): Promise<HandlerFailure | null> {
   const error = new LeaseRanOutError(lostHolder);
@@ -137,17 +126,30 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       // Taken by another instance meanwhile: the rest is its to handle.
       return again ? followedBy(first, (await drainOnce(again)).report) : first;
     };
-    for (;;) {
-      if (Date.now() >= options.deadline) return runLeases.anyLeftFree();
-      const leases = await acquireFree(() => runLeases.acquire(), options.concurrency);
-      if (leases.length === 0) return false;
-      const settled = await Promise.allSettled(leases.map(drain));
-      for (const [index, result] of settled.entries()) {
-        if (result.status === 'rejected') throw result.reason;
-        reports.push(result.value);
-        run.partitions.push(leases[index]?.partition ?? -1);
+    // Each slot leases and drains one partition after another, so a slow partition holds
+    // up only its own slot. A slot that fails ends; the others finish the partition they
+    // hold, and stop leasing, before the run throws the first failure.
+    let leftFree = false;
+    const thrown: unknown[] = [];
+    const slot = async (): Promise<void> => {
+      try {
+        while (thrown.length === 0) {
+          if (Date.now() >= options.deadline) {
+            if (await runLeases.anyLeftFree()) leftFree = true;
+            return;
+          }
+          const lease = await runLeases.acquire();
+          if (!lease) return;
+          reports.push(await drain(lease));
+          run.partitions.push(lease.partition);
+        }
+      } catch (error) {
+        thrown.push(error);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, slot));
+    if (thrown.length > 0) throw thrown[0];
+    return leftFree;
   });
   for (const report of reports) {
     run.items += report.items;

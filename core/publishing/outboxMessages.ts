@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage } from '../eventstore';
+import { checkpointAfterPage, isPlainObject } from '../eventstore';
 import * as z from '../schema';
 import type { FeedSource } from '../processing';
 import type { PublishMessage } from './PublishMessage';
@@ -29,7 +29,11 @@ interface HeadRow {
   message_id: null;
 }
 
-const Headers = z.record(z.string(), z.string());
+// Checked, not rebuilt: z.record would drop an own "__proto__" key, a name the append
+// refuses today but an earlier one stored, and the row would go out without it, not parked.
+const isHeaderBlock = (value: unknown): value is Record<string, string> =>
+  isPlainObject(value) && Object.values(value).every((header) => typeof header === 'string');
+const Headers = z.custom<Record<string, string>>(isHeaderBlock, 'stored headers must be a JSON object of strings');
 
 // A short page ends with the head's position (a row without a message id), which moves
 // the checkpoint past what other partitions hold (migrations/0023).

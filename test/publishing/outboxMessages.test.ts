@@ -235,7 +235,7 @@ describe('integration messages in the outbox', () => {
     await harness.db.query('DELETE FROM outbox WHERE subject = $1', [purge]);
   });
 
-  it('are parked, never sent, when written before the append refused their Nats-* headers: a Nats-Msg-Id would send one as a published message’s duplicate, a rollup be refused on every try', async () => {
+  it('are parked, never sent, when written before the append refused their headers: a Nats-Msg-Id would send one as a published message’s duplicate, a rollup be refused on every try, a __proto__ name be dropped', async () => {
     const key = uniqueStreamId();
     const published = randomUUID();
     await harness.store.appendToStream<AccountEvent>({
@@ -244,19 +244,22 @@ describe('integration messages in the outbox', () => {
     await publishEverything(harness.db, harness.publisher());
     const storedBefore = (await readStoredMessages(harness.nc, harness.streamName)).length;
     // As appends before the rule wrote them.
-    const oldRow = (n: number, headers: Record<string, string>) =>
+    const oldRow = (n: number, headers: string) =>
       harness.db.query('INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES (gen_random_uuid(), $1, $2, $3, $4)', [
-        key, `${harness.subjectPrefix}.notices.old`, JSON.stringify({ key, n }), JSON.stringify(headers),
+        key, `${harness.subjectPrefix}.notices.old`, JSON.stringify({ key, n }), headers,
       ]);
-    await oldRow(2, { 'Nats-Msg-Id': published });
-    await oldRow(3, { 'Nats-Rollup': 'sub' });
+    await oldRow(2, JSON.stringify({ 'Nats-Msg-Id': published }));
+    await oldRow(3, JSON.stringify({ 'Nats-Rollup': 'sub' }));
+    // Written as text: a "__proto__" key in an object literal would set its prototype instead.
+    await oldRow(4, '{"__proto__": "kept by the writer", "Other": "x"}');
 
-    expect(await publishEverything(harness.db, harness.publisher())).toMatchObject({ published: 0, duplicates: 0, parked: 2, retried: 0 });
+    expect(await publishEverything(harness.db, harness.publisher())).toMatchObject({ published: 0, duplicates: 0, parked: 3, retried: 0 });
     expect(await readStoredMessages(harness.nc, harness.streamName)).toHaveLength(storedBefore);
     const parked = (await listParkedMessages(harness.db)).filter((message) => message.orderingKey === key);
     expect(parked.map((message) => message.error).sort()).toEqual([
       expect.stringMatching(/^headers an earlier append took: Nats-Msg-Id is reserved/),
       expect.stringMatching(/^headers an earlier append took: Nats-Rollup is reserved/),
+      expect.stringMatching(/^headers an earlier append took: __proto__ /),
     ]);
     // A parked row stays for a person; this file's other specs count the outbox's rows.
     await harness.db.query('DELETE FROM parked_messages WHERE ordering_key = $1', [key]);

@@ -4,13 +4,13 @@ import { acquirePartitionLease, anyPartitionFree, releasePartitionLease, type Ac
 
 /** The leases of one run: claimed one at a time, each given back when its partition is drained. */
 export interface RunLeases {
-  /** Claims a free partition of the group that this run has not drained yet, or null when there is none. */
+  /** Claims a free partition of the group that this run has not leased yet, or null when there is none. */
   acquire(): Promise<AcquiredLease | null>;
-  /** Gives a drained partition back at once, for other instances to take; `acquire` does not take it again. False when both tries failed. */
+  /** Gives a drained partition back at once, for other instances to take. False when both tries failed. */
   drained(lease: PartitionLease): Promise<boolean>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
   retake(partition: number): Promise<AcquiredLease | null>;
-  /** Whether `acquire` would find a partition now: one this run has not drained is free. Claims nothing. */
+  /** Whether `acquire` would find a partition now: one this run has not leased is free. Claims nothing. */
   anyLeftFree(): Promise<boolean>;
 }
 
@@ -28,7 +28,11 @@ export interface RunLeases {
  */
 export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, work: (leases: RunLeases) => Promise<T>): Promise<T> {
   const held = new Set<PartitionLease>();
-  const drainedPartitions: number[] = [];
+  // Every partition this run has leased, from the moment it was leased: the run's slots
+  // lease while their siblings drain, and a sibling's partition is free in the database
+  // for a moment before its drain settles (a failed batch gives its lease back in its own
+  // transaction) or once its lease has run out under a long batch.
+  const leasedPartitions: number[] = [];
   const release = (lease: PartitionLease): Promise<boolean> => {
     held.delete(lease);
     return releasePartitionLease(db, lease)
@@ -37,20 +41,20 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   };
   const leases: RunLeases = {
     async acquire() {
-      const lease = await acquirePartitionLease(db, { ...request, exclude: drainedPartitions });
-      if (lease) held.add(lease);
+      const lease = await acquirePartitionLease(db, { ...request, exclude: leasedPartitions });
+      if (lease) {
+        held.add(lease);
+        leasedPartitions.push(lease.partition);
+      }
       return lease;
     },
-    async drained(lease) {
-      if (!drainedPartitions.includes(lease.partition)) drainedPartitions.push(lease.partition);
-      return release(lease);
-    },
+    drained: (lease) => release(lease),
     async retake(partition) {
       const lease = await acquirePartitionLease(db, { ...request, only: partition });
       if (lease) held.add(lease);
       return lease;
     },
-    anyLeftFree: () => anyPartitionFree(db, { ...request, exclude: drainedPartitions }),
+    anyLeftFree: () => anyPartitionFree(db, { ...request, exclude: leasedPartitions }),
   };
   try {
     return await work(leases);

@@ -131,15 +131,17 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     // hold, and stop leasing, before the run throws the first failure.
     let leftFree = false;
     const thrown: unknown[] = [];
+    const anySlotFailed = () => thrown.length > 0;
     const slot = async (): Promise<void> => {
       try {
-        while (thrown.length === 0) {
+        while (!anySlotFailed()) {
           if (Date.now() >= options.deadline) {
             if (await runLeases.anyLeftFree()) leftFree = true;
             return;
           }
           const lease = await runLeases.acquire();
-          if (!lease) return;
+          // Leased as a sibling failed: given back undrained when the run ends.
+          if (!lease || anySlotFailed()) return;
           reports.push(await drain(lease));
           run.partitions.push(lease.partition);
         }
@@ -148,7 +150,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       }
     };
     await Promise.all(Array.from({ length: options.concurrency }, slot));
-    if (thrown.length > 0) throw thrown[0];
+    if (anySlotFailed()) throw thrown[0];
     return leftFree;
   });
   for (const report of reports) {

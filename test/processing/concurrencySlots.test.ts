@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -37,5 +38,89 @@ describe('a run draining 2 of 4 partitions at once', () => {
     expect(handled.toSorted()).toEqual([0, 1, 2, 3]);
     expect(run.partitions.toSorted()).toEqual([0, 1, 2, 3]);
     expect(run.items).toBe(4);
+  });
+});
+
+describe('a run draining 2 partitions at once, one batch outlasting its lease and the deadline', () => {
+  it('is not stopped by the deadline when the only partition its other slot found free was its own, still draining', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    const streams = await Promise.all([0, 1].map((partition) => streamIdInPartition(db, partition, 2)));
+    // A stream type of its own: the file's other specs' events are not this processor's.
+    for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'slow-account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'own_slot_past_its_lease',
+      partitions: 2,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['slow-account'] }),
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: {
+        mode: 'transactional',
+        // Partition 0's batch outlasts its 1 s lease and the deadline; partition 1's ends past the deadline.
+        handle: (_events, { partition }) => sleep(partition === 0 ? 4_000 : 2_000),
+      },
+    };
+
+    const run = await runFeedProcessor(processor, { db, holder: 'own-slot', leaseTtlMs: 1_000, deadline: Date.now() + 1_500, concurrency: 2 });
+
+    expect((await getProcessorStatus(db, processor)).map((partition) => partition.lagItems)).toEqual([0, 0]);
+    expect(run).toMatchObject({ items: 2, caughtUp: true, stoppedByDeadline: false });
+    expect(run.partitions.toSorted()).toEqual([0, 1]);
+  });
+});
+
+describe('a run draining 2 of 3 partitions at once, one batch failing', () => {
+  it('tries the failing batch once: another slot does not lease the partition its failure gave back', async () => {
+    const pool = testDatabase();
+    const store = createEventStore(pool);
+    const [failing, ...others] = await Promise.all([0, 1, 2].map((partition) => streamIdInPartition(pool, partition, 3)));
+    for (const streamId of [failing, ...others]) await store.appendToStream({ streamId: streamId ?? '', streamType: 'failing-account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(pool);
+    // The answer to the failed batch's COMMIT reaches the process 300 ms after the server
+    // committed, as over a slow network: the partition is free in the database meanwhile.
+    let failedJustNow = false;
+    const db: Db = {
+      query: (text, params, options) => pool.query(text, params, options),
+      close: () => pool.close(),
+      transaction: async (work) => {
+        const result = await pool.transaction(work);
+        if (failedJustNow) {
+          failedJustNow = false;
+          await sleep(300);
+        }
+        return result;
+      },
+    };
+    let failingBatchRuns = 0;
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'failed_partition_slots',
+      partitions: 3,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['failing-account'] }),
+      failurePolicy: { maxAttempts: 5, baseDelayMs: 0, maxDelayMs: 0 },
+      handler: {
+        mode: 'transactional',
+        handle: async (events) => {
+          const bad = events.find((event) => event.streamId === failing);
+          if (bad) {
+            failingBatchRuns += 1;
+            failedJustNow = true;
+            throw new BatchItemError('cannot handle it', bad.eventId, new Error('boom'));
+          }
+          await sleep(100);
+        },
+      },
+    };
+
+    const run = await runFeedProcessor(processor, { db, holder: 'two-slots', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 2 });
+
+    const [failed] = await getProcessorStatus(pool, processor);
+    expect({ partitions: run.partitions.toSorted(), failingBatchRuns, failures: run.failures.length, attempts: failed?.attempts }).toEqual({
+      partitions: [0, 1, 2],
+      failingBatchRuns: 1,
+      failures: 1,
+      attempts: 1,
+    });
   });
 });

@@ -7,6 +7,7 @@ import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
 import { registerProcessor } from './processorRecords';
 import { reportQuietly } from './reportQuietly';
+import { runInSlots, type SlotTurn } from './runInSlots';
 import { checkProcessorRun } from './processorRunChecks';
 import { hasWorkPast } from './workPastCheckpoint';
 
@@ -126,31 +127,19 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       // Taken by another instance meanwhile: the rest is its to handle.
       return again ? followedBy(first, (await drainOnce(again)).report) : first;
     };
-    // Each slot leases and drains one partition after another, so a slow partition holds
-    // up only its own slot. A slot that fails ends; the others finish the partition they
-    // hold, and stop leasing, before the run throws the first failure.
+    // Each slot leases and drains one partition after another (see runInSlots).
     let leftFree = false;
-    const thrown: unknown[] = [];
-    const anySlotFailed = () => thrown.length > 0;
-    const slot = async (): Promise<void> => {
-      try {
-        while (!anySlotFailed()) {
-          if (Date.now() >= options.deadline) {
-            if (await runLeases.anyLeftFree()) leftFree = true;
-            return;
-          }
-          const lease = await runLeases.acquire();
-          // Leased as a sibling failed: given back undrained when the run ends.
-          if (!lease || anySlotFailed()) return;
-          reports.push(await drain(lease));
-          run.partitions.push(lease.partition);
-        }
-      } catch (error) {
-        thrown.push(error);
+    await runInSlots(options.concurrency, async (): Promise<SlotTurn> => {
+      if (Date.now() >= options.deadline) {
+        if (await runLeases.anyLeftFree()) leftFree = true;
+        return 'stop';
       }
-    };
-    await Promise.all(Array.from({ length: options.concurrency }, slot));
-    if (anySlotFailed()) throw thrown[0];
+      const lease = await runLeases.acquire();
+      if (!lease) return 'found_nothing';
+      reports.push(await drain(lease));
+      run.partitions.push(lease.partition);
+      return 'worked';
+    });
     return leftFree;
   });
   for (const report of reports) {

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import {
+  acquirePartitionLease,
+  BatchItemError,
+  eventFeedSource,
+  getProcessorStatus,
+  LeaseRanOutError,
+  releasePartitionLease,
+  runFeedProcessor,
+  type FeedProcessor,
+  type HandlerFailure,
+} from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -122,5 +132,125 @@ describe('a run draining 2 of 3 partitions at once, one batch failing', () => {
       failures: 1,
       attempts: 1,
     });
+  });
+});
+
+describe('a run draining 2 of 4 partitions at once, two of them held by another instance for a moment', () => {
+  it('drains the two given back in the slot that found nothing free, while partition 0 is slow', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    const streams = await Promise.all([0, 1, 2, 3].map((partition) => streamIdInPartition(db, partition, 4)));
+    for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'given-back-account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const handled: number[] = [];
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'given_back_slots',
+      partitions: 4,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['given-back-account'] }),
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: {
+        mode: 'transactional',
+        handle: async (_events, { partition }) => {
+          if (partition === 0) await sleep(2_500);
+          if (partition >= 2) await sleep(1_500);
+          handled.push(partition);
+        },
+      },
+    };
+    // Another instance holds partitions 2 and 3, and gives them back half a second into the run.
+    const other = { group: processor.name, partitions: 4, holder: 'other', ttlMs: 30_000 };
+    const held = [await acquirePartitionLease(db, { ...other, exclude: [0, 1] }), await acquirePartitionLease(db, { ...other, exclude: [0, 1] })];
+    expect(held.map((lease) => lease?.partition).toSorted()).toEqual([2, 3]);
+    const givenBack = sleep(500).then(() => Promise.all(held.map((lease) => (lease ? releasePartitionLease(db, lease) : Promise.resolve()))));
+
+    const run = await runFeedProcessor(processor, { db, holder: 'slots', leaseTtlMs: 30_000, deadline: Date.now() + 3_000, concurrency: 2 });
+    await givenBack;
+
+    expect({ handled: handled.toSorted(), partitions: run.partitions.toSorted(), stoppedByDeadline: run.stoppedByDeadline }).toEqual({
+      handled: [0, 1, 2, 3],
+      partitions: [0, 1, 2, 3],
+      stoppedByDeadline: false,
+    });
+  });
+});
+
+describe('a run whose one slot fails while another slot takes a dead holder’s partition over', () => {
+  it('counts the dead holder’s lost batch: the lease it took is drained, not given back without a word', async () => {
+    const pool = testDatabase();
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'takeover_beside_a_failure',
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['takeover-account'] }),
+      failurePolicy: { maxAttempts: 5, baseDelayMs: 0, maxDelayMs: 0 },
+      handler: { mode: 'transactional', handle: () => Promise.resolve() },
+    };
+    // A holder that died mid-batch: its lease runs out at once.
+    const dead = await acquirePartitionLease(pool, { group: processor.name, partitions: 1, holder: 'dead', ttlMs: 1 });
+    expect(dead?.partition).toBe(0);
+    await sleep(50);
+    // The run's first lease statement fails (a pooled connection lost); the other slot's is answered just after.
+    let acquires = 0;
+    let firstFailed: () => void = () => undefined;
+    const failed = new Promise<void>((resolve) => (firstFailed = resolve));
+    const db: Db = {
+      query: async (text, params, options) => {
+        if (text.includes('ran_out_holder')) {
+          acquires += 1;
+          if (acquires === 1) {
+            setTimeout(firstFailed, 0);
+            throw new Error('connection lost');
+          }
+          await failed;
+          await sleep(20);
+        }
+        return pool.query(text, params, options);
+      },
+      close: () => pool.close(),
+      transaction: (work) => pool.transaction(work),
+    };
+
+    const told: HandlerFailure[] = [];
+    const run = runFeedProcessor(processor, {
+      db, holder: 'live', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 2, onFailure: (failure) => told.push(failure),
+    });
+
+    await expect(run).rejects.toThrow('connection lost');
+    expect(acquires).toBe(2);
+    expect(told.map((failure) => [failure.partition, failure.error instanceof LeaseRanOutError, String(failure.error)])).toEqual([[0, true, expect.stringContaining('dead')]]);
+  });
+});
+
+describe('a run of 4 slots whose one partition is slow', () => {
+  it('does not look for free partitions again and again while the slow batch goes on', async () => {
+    const pool = testDatabase();
+    const store = createEventStore(pool);
+    const streams = await Promise.all([0, 1, 2, 3].map((partition) => streamIdInPartition(pool, partition, 4)));
+    for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'idle-slot-account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(pool);
+    let leaseLooks = 0;
+    const db: Db = {
+      query: (text, params, options) => {
+        if (text.includes('ran_out_holder')) leaseLooks += 1;
+        return pool.query(text, params, options);
+      },
+      close: () => pool.close(),
+      transaction: (work) => pool.transaction(work),
+    };
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'idle_slots',
+      partitions: 4,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['idle-slot-account'] }),
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: { mode: 'transactional', handle: (_events, { partition }) => sleep(partition === 0 ? 1_500 : 0) },
+    };
+
+    const run = await runFeedProcessor(processor, { db, holder: 'idle-slots', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 4 });
+
+    expect(run).toMatchObject({ items: 4, caughtUp: true, stoppedByDeadline: false });
+    // A look per lease and a few after each drain ends: not one after another for 1.5 s.
+    expect(leaseLooks).toBeLessThan(40);
   });
 });

@@ -10,6 +10,8 @@ export interface RunLeases {
   drained(lease: PartitionLease): Promise<boolean>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
   retake(partition: number): Promise<AcquiredLease | null>;
+  /** Whether this run has leased every partition of the group: `acquire` can find none, now or later. */
+  leasedEvery(): boolean;
   /** Whether `acquire` would find a partition now: one this run has not leased is free. Claims nothing. */
   anyLeftFree(): Promise<boolean>;
 }
@@ -49,6 +51,7 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
       return lease;
     },
     drained: (lease) => release(lease),
+    leasedEvery: () => leasedPartitions.length >= request.partitions,
     async retake(partition) {
       const lease = await acquirePartitionLease(db, { ...request, only: partition });
       if (lease) held.add(lease);

@@ -130,6 +130,8 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     // Each slot leases and drains one partition after another (see runInSlots).
     let leftFree = false;
     await runInSlots(options.concurrency, async (): Promise<SlotTurn> => {
+      // Every partition taken by this run: a look could only find nothing, again after each drain.
+      if (runLeases.leasedEvery()) return 'stop';
       if (Date.now() >= options.deadline) {
         if (await runLeases.anyLeftFree()) leftFree = true;
         return 'stop';

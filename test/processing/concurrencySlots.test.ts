@@ -189,7 +189,7 @@ describe('a run whose one slot fails while another slot takes a dead holder’s 
   });
 });
 
-describe('a run of 4 slots whose one partition is slow', () => {
+describe('a run of many slots whose one partition is slow', () => {
   it('does not look for free partitions again and again while the slow batch goes on', async () => {
     const pool = testDatabase();
     await oneEventPerPartition(pool, 4, 'idle-slot-account');
@@ -204,5 +204,23 @@ describe('a run of 4 slots whose one partition is slow', () => {
     expect(run).toMatchObject({ items: 4, caughtUp: true, stoppedByDeadline: false });
     // A statement per lease and a few after each drain ends: not one after another for 1.5 s.
     expect(leaseStatements).toBeLessThan(40);
+  });
+
+  it('given as many slots as partitions (as sagas and the publisher run), does not look again once it has leased them all', async () => {
+    const pool = testDatabase();
+    await oneEventPerPartition(pool, 32, 'many-slots-account');
+    let leaseStatements = 0;
+    const db = beforeEachStatement(pool, (text) => {
+      if (isLeaseStatement(text)) leaseStatements += 1;
+    });
+    // Each batch takes a moment, as a handler's own writes would, and one is slow.
+    const processor = processorOf('many-slots-account', 32, (_events, { partition }) => sleep(partition === 0 ? 1_500 : 20 + partition * 5));
+
+    const run = await runFeedProcessor(processor, { db, holder: 'many-slots', leaseTtlMs: 30_000, deadline: Date.now() + 20_000, concurrency: 32 });
+
+    expect(run).toMatchObject({ items: 32, caughtUp: true, stoppedByDeadline: false });
+    // On a first run each slot's first look misses, makes the lease rows and looks again:
+    // two statements a partition, and a few misses by slots that looked as the last were leased.
+    expect(leaseStatements).toBeLessThan(3 * 32);
   });
 });

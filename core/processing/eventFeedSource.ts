@@ -135,16 +135,17 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
     idOf: (event) => event.eventId,
     traceOf: (event) => event.metadata.traceparent,
     async lag(db: Queryable, { after, partition, limit }): Promise<SourceLag> {
+      const walkBound = Math.max(limit + 1, LAG_SCAN_BOUND);
       const { rows } = await db.query<StoredKindCount>(LAG_SQL, [
         after.txId.toString(),
         after.position.toString(),
         // Past the bound: read_feed_window then always says where its walk ended.
-        countsOnlyWanted ? limit + 1 : Math.max(limit + 1, LAG_SCAN_BOUND) + 1,
+        countsOnlyWanted ? limit + 1 : walkBound + 1,
         storedTypes,
         options.streamTypes ?? null,
         partitionKey ? null : partition.count,
         partitionKey ? null : partition.index,
-        Math.max(limit + 1, LAG_SCAN_BOUND),
+        walkBound,
       ]);
       let counted = 0;
       let oldestAgeSeconds = 0;

@@ -51,6 +51,14 @@ export interface ProcessorRun {
 
 export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
 
+/**
+ * How long a slot that found no partition free waits to look again while
+ * another slot drains: partitions another instance gives back meanwhile are
+ * drained within it, not after the other slot's drain (minutes, catching up).
+ * A look is one lease statement.
+ */
+const LOOK_AGAIN_AFTER_MS = 1_000;
+
 /** One partition's drain and the drain that followed it on the same partition: the second says how it ended. */
 function followedBy(first: DrainReport, second: DrainReport): DrainReport {
   return {
@@ -129,7 +137,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     };
     // Each slot leases and drains one partition after another (see runInSlots).
     let leftFree = false;
-    await runInSlots(options.concurrency, async (): Promise<SlotTurn> => {
+    await runInSlots(options.concurrency, LOOK_AGAIN_AFTER_MS, async (): Promise<SlotTurn> => {
       // Every partition taken by this run: a look could only find nothing, again after each drain.
       if (runLeases.leasedEvery()) return 'stop';
       if (Date.now() >= options.deadline) {

@@ -4,14 +4,16 @@ export type SlotTurn = 'worked' | 'found_nothing' | 'stop';
 /**
  * Runs `concurrency` slots side by side, each taking turns until it stops, so
  * a slow turn holds up only its own slot. A slot that finds nothing while a
- * sibling is at work waits for a sibling's turn to end and looks again: what
- * it looked for (a partition another instance held, say) may be free by then.
+ * sibling is at work looks again once a sibling's turn ends, or after
+ * `lookAgainAfterMs` if that comes first: what it looked for (a partition
+ * another instance held, say) may be free by then, and a sibling's turn may
+ * last long.
  * The slots end once the last look of each found nothing with no sibling at
  * work, or told it to stop. A turn that throws ends the run: the siblings
  * finish the turn they are in and take no other, and the first error is
  * thrown once all have settled.
  */
-export async function runInSlots(concurrency: number, turn: () => Promise<SlotTurn>): Promise<void> {
+export async function runInSlots(concurrency: number, lookAgainAfterMs: number, turn: () => Promise<SlotTurn>): Promise<void> {
   let atWork = 0;
   const thrown: unknown[] = [];
   const anyThrew = () => thrown.length > 0;
@@ -24,6 +26,15 @@ export async function runInSlots(concurrency: number, turn: () => Promise<SlotTu
   };
   // Only a turn that worked, or a slot leaving, wakes the waiting ones: two idle slots
   // waking each other would look again and again while a long turn goes on.
+  const aTurnEndedOrLater = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const later = new Promise<void>((resolve) => (timer = setTimeout(resolve, lookAgainAfterMs)));
+    try {
+      await Promise.race([aTurnEnded, later]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const slot = async (): Promise<void> => {
     try {
       while (!anyThrew()) {
@@ -39,7 +50,7 @@ export async function runInSlots(concurrency: number, turn: () => Promise<SlotTu
           continue;
         }
         if (outcome === 'stop' || atWork === 0) return;
-        await aTurnEnded;
+        await aTurnEndedOrLater();
       }
     } catch (error) {
       thrown.push(error);

@@ -98,6 +98,27 @@ describe('a run draining 2 of 4 partitions at once', () => {
   });
 });
 
+describe('a run draining 2 partitions at once, one of them held by another instance', () => {
+  it('given the other instance gives it back while the run drains a long batch, drains it before that batch ends', async () => {
+    const db = testDatabase();
+    await oneEventPerPartition(db, 2, 'given-back-mid-batch-account');
+    const finished: number[] = [];
+    const processor = processorOf('given-back-mid-batch-account', 2, async (_events, { partition }) => {
+      if (partition === 0) await sleep(5_000);
+      finished.push(partition);
+    });
+    const held = await acquirePartitionLease(db, { group: processor.name, partitions: 2, holder: 'other', ttlMs: 30_000, exclude: [0] });
+    expect(held?.partition).toBe(1);
+    const givenBack = sleep(500).then(() => (held ? releasePartitionLease(db, held) : undefined));
+
+    const run = await runFeedProcessor(processor, { db, holder: 'long-batch', leaseTtlMs: 30_000, deadline: Date.now() + 8_000, concurrency: 2 });
+    await givenBack;
+
+    // Partition 1 is drained within a look or two of its release, while partition 0's batch still runs.
+    expect({ finished, partitions: run.partitions.toSorted(), items: run.items }).toEqual({ finished: [1, 0], partitions: [0, 1], items: 2 });
+  });
+});
+
 describe('a run draining 2 partitions at once, one batch outlasting its lease and the deadline', () => {
   it('is not stopped by the deadline when the only partition its other slot found free was its own, still draining', async () => {
     const db = testDatabase();

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { batchFailureOf } from './batchFailure';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { advanceCheckpoint, lockPartition } from './processorRecords';
 import { checkDeadline } from './processorRunChecks';
@@ -20,6 +21,8 @@ export interface LockedCatchUp {
  * A partition with a failure streak is not: its batch is left to the failure
  * policy (its backoff, its count of attempts), which a run here would bypass.
  * Also says what it applied, which the caller's commit keeps or its rollback undoes.
+ * A batch that fails throws a BatchItemError; the caller's transaction is then
+ * to be rolled back.
  */
 export async function catchUpLocked<Item, Result>(
   tx: Queryable,
@@ -41,12 +44,17 @@ export async function catchUpLocked<Item, Result>(
       limit: processor.batchSize,
       partition: { index: partition, count: processor.partitions },
     });
-    if (page.items.length > 0) {
-      await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
-      applied.items += page.items.length;
-      applied.batches += 1;
+    try {
+      if (page.items.length > 0) {
+        await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
+        applied.items += page.items.length;
+        applied.batches += 1;
+      }
+      await advanceCheckpoint(tx, processor.name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
+    } catch (error) {
+      // A handler that went on past a failed statement fails the batch, as its own error would.
+      throw batchFailureOf(error) ?? error;
     }
-    await advanceCheckpoint(tx, processor.name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
     checkpoint = page.checkpoint;
     if (page.caughtUp) return { ...applied, caughtUp: true };
   }

@@ -1,7 +1,8 @@
 import { DatabaseTimeoutError, type Db, type Queryable } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
-import { BatchItemError } from './BatchItemError';
+import type { BatchItemError } from './BatchItemError';
+import { batchFailureOf } from './batchFailure';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
@@ -25,7 +26,8 @@ import { advanceCheckpoint, lockPartitionNotTakenOver } from './processorRecords
  * at the commit with its time run out, free to any acquirer, which would count
  * this live holder as dead before its next batch renewed it.
  *
- * A batch that fails (BatchItemError) is rolled back to a savepoint taken
+ * A batch that fails (BatchItemError, or a statement refused after the
+ * handler went on past a failed one) is rolled back to a savepoint taken
  * after the lease check, and its failure recorded in the same transaction: the
  * lease row stays share-locked from the check to the commit, so no acquirer
  * can take the partition and run the same batch again in between, even when
@@ -78,18 +80,19 @@ export async function runTransactionalBatch<Item, Result>(
         await around.renewBeforeCommit(tx);
         return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
       } catch (error) {
-        if (!(error instanceof BatchItemError)) throw error;
+        const failure = batchFailureOf(error);
+        if (!failure) throw error;
         committed = undefined;
         try {
           await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
         } catch (lost) {
           // Counted below, apart, if the connection went with a statement past the query bound.
-          failedWithoutTransaction = error;
+          failedWithoutTransaction = failure;
           throw lost;
         }
         // Released too: the failure is recorded by the batch's own transaction, not in the savepoint.
         await tx.query(RELEASE_SAVEPOINT_SQL);
-        return countFailedBatch(tx, processor, lease, error);
+        return countFailedBatch(tx, processor, lease, failure);
       }
     });
   } catch (error) {

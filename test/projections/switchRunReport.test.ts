@@ -1,30 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Db, Queryable, QueryOptions } from '../../core/db';
 import { createProjector, generationTableName, quoteIdentifier } from '../../core/projections';
 import { deferred, deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { pausingAtTheSwitch } from './support/pausingAtTheSwitch';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { recordingProjection } from './support/recordingProjection';
 
 const context = useProjectionDatabase();
-
-// The switch's first read of the build's generation, once it holds the projection's lock.
-const SWITCH_STATUS_READ = /^SELECT status FROM projection_generations WHERE name = \$1 AND generation = \$2$/;
-
-/** A Db on which `meanwhile` runs once, when a transaction reads a generation's status as the switch does. */
-function pausingAtTheSwitch(db: Db, meanwhile: () => Promise<void>): Db {
-  let paused = false;
-  const watched = (queryable: Queryable): Queryable => ({
-    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) => {
-      if (!paused && SWITCH_STATUS_READ.test(text.trim())) {
-        paused = true;
-        await meanwhile();
-      }
-      return queryable.query<Row>(text, params, options);
-    },
-  });
-  return { ...watched(db), transaction: (work) => db.transaction((tx) => work(watched(tx))), close: () => db.close() };
-}
 
 describe("a projector run whose build's switch applies what arrived since the build caught up", () => {
   it('counts those events in its report, beside those its batches applied', async () => {

@@ -1,4 +1,5 @@
 import { isNativeError } from 'node:util/types';
+import { thrownText } from './thrownText';
 
 /**
  * An error as text to store or report: its cause's name and message (a wrapper
@@ -19,4 +20,4 @@ const isError = (value: unknown): value is Error => value instanceof Error || is
 
 const saysSomething = (cause: unknown): boolean => isError(cause) || (cause !== null && cause !== undefined && typeof cause !== 'object');
 
-const textOf = (value: unknown): string => (isError(value) ? `${value.name}: ${value.message}` : String(value));
+const textOf = (value: unknown): string => (isError(value) ? `${value.name}: ${value.message}` : thrownText(value));

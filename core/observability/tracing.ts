@@ -1,6 +1,7 @@
 import { context, createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Link, type Span, type SpanOptions } from '@opentelemetry/api';
 import { currentContext } from './requestContext';
 import { formatTraceparent, parseTraceparent } from './traceparent';
+import { thrownMessage, thrownText } from '../errors/thrownText';
 
 /** Every span of the framework comes from this tracer; without an OpenTelemetry SDK it records nothing and costs little. */
 const tracer = trace.getTracer('serverless-event-sourcing');
@@ -55,8 +56,8 @@ export function inSpan<T>(name: string, request: SpanRequest, work: (span: Span)
     try {
       return await work(span);
     } catch (error) {
-      span.recordException(error instanceof Error ? error : String(error));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.recordException(error instanceof Error ? error : thrownText(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: thrownMessage(error) });
       throw error;
     } finally {
       span.end();

@@ -1,4 +1,5 @@
 import { BatchItemError } from '../processing';
+import { thrownMessage } from '../errors/thrownText';
 
 /** A projection definition that cannot be registered: a bad name, version, table or partition count. */
 export class ProjectionDefinitionError extends Error {
@@ -22,7 +23,7 @@ export class ProjectionHandlerError extends BatchItemError {
     readonly eventType: string | null,
     cause: unknown,
   ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = thrownMessage(cause);
     super(
       eventId === null
         ? `Projection ${projection} failed writing its batch: ${reason}`

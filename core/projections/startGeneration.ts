@@ -14,6 +14,7 @@ import {
 } from './generationRecords';
 import { MAX_READER_CACHE_MS } from './projectionReader';
 import { tableNamesOf } from './projectionNames';
+import { thrownMessage } from '../errors/thrownText';
 
 /**
  * Drops the tables of a retired generation. Its own version's teardown runs
@@ -57,7 +58,7 @@ async function tearDownIfItCan(tx: Queryable, projection: Projection, retired: G
     log.warn('projection teardown failed; the next build tries again', {
       projection: retired.name,
       generation: retired.generation,
-      error: error instanceof Error ? error.message : String(error),
+      error: thrownMessage(error),
     });
   }
 }

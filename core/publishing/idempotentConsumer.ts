@@ -4,6 +4,7 @@ import type { Db, Queryable } from '../db';
 import { isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
+import { thrownMessage } from '../errors/thrownText';
 
 // Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
 // key, which the store keeps, so the handler would see other data than was stored.
@@ -31,7 +32,7 @@ export class MalformedMessageError extends Error {
     readonly subject: string,
     override readonly cause: unknown,
   ) {
-    super(`The message on ${subject} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`The message on ${subject} cannot be read: ${thrownMessage(cause)}`);
     this.name = 'MalformedMessageError';
   }
 }

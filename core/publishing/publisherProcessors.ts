@@ -3,6 +3,7 @@ import { eventMessages, type EventMessage } from './eventMessages';
 import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
 import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type BatchLimits, type PublishingSession } from './publishBatch';
+import { thrownMessage } from '../errors/thrownText';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';
@@ -30,7 +31,7 @@ function routedEntries(events: readonly EventMessage[], routing: EventRouting): 
       entries.push(eventEntry(event, routing));
     } catch (error) {
       // Its own words, not the cause's alone: the status and the run report name the event.
-      return { entries, routingError: new Error(`routing threw on event ${event.eventId}: ${error instanceof Error ? error.message : String(error)}`) };
+      return { entries, routingError: new Error(`routing threw on event ${event.eventId}: ${thrownMessage(error)}`) };
     }
   }
   return { entries };

@@ -32,7 +32,7 @@ function contextOf(id: string, origin: ItemOrigin): RequestContext {
  * projection folding an event into its batch) stays synchronous: an event
  * then costs no promise.
  */
-export function handleEvent<T>(event: { eventId: string; metadata: ItemOrigin }, spanName: string, work: () => T | Promise<T>): T | Promise<T> {
+export function handleEvent<T>(event: { eventId: string; metadata: ItemOrigin }, spanName: string, work: () => T | PromiseLike<T>): T | PromiseLike<T> {
   const recording = trace.getActiveSpan()?.isRecording() === true;
   return runInContext(contextOf(event.eventId, event.metadata), () =>
     recording

@@ -19,7 +19,7 @@ export type ProjectionHandlers<Event extends EventShape, Table extends string, B
   [Type in Event['type']]?: (
     event: RecordedEvent<Extract<Event, { type: Type }>>,
     context: ProjectionContext<Table, Batch>,
-  ) => void | Promise<void>;
+  ) => void | PromiseLike<void>;
 };
 
 export interface ProjectionDefinition<Event extends EventShape, Table extends string, Batch> {
@@ -73,7 +73,12 @@ function checkRange(field: string, value: number, min: number, max: number): voi
   }
 }
 
-type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context: ProjectionContext<Table, Batch>) => void | Promise<void>;
+type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context: ProjectionContext<Table, Batch>) => void | PromiseLike<void>;
+
+// Any thenable, not only a native Promise: a query builder's statement runs only
+// once awaited, and a promise made in another realm is no `Promise` here.
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
 /**
  * Declares a projection of an event union: `defineProjection<AccountEvent>()({...})`.
@@ -122,7 +127,7 @@ export function defineProjection<Event extends EventShape>() {
           if (!route) continue;
           try {
             const handled = handleEvent(event, route.spanName, () => route.handler(event, context));
-            if (handled instanceof Promise) await handled;
+            if (isThenable(handled)) await handled;
           } catch (error) {
             throw new ProjectionHandlerError(definition.name, event.eventId, event.type, error);
           }

@@ -129,7 +129,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
       const { report: first, released } = await drainOnce(lease);
       if (!released || first.endedBy !== 'caught_up' || !first.checkpoint) return first;
-      if (!(await hasWorkPast(db, processor, lease.partition, first.checkpoint))) return first;
+      if (!(await hasWorkPast(db, processor, lease.partition))) return first;
       if (Date.now() >= options.deadline) return { ...first, endedBy: 'deadline', caughtUp: false };
       const again = await runLeases.retake(lease.partition);
       // Taken by another instance meanwhile: the rest is its to handle.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
-import { deposited, opened } from '../support/fixtures';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { BatchItemError, eventFeedSource, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
@@ -56,6 +57,42 @@ describe('a processor stopped while a batch of its drain is out', () => {
     expect(run.stoppedByDeadline).toBe(false);
     const [partition] = await getProcessorStatus(db(), processor);
     expect(partition?.itemsProcessed).toBe(kept);
+  });
+});
+
+describe('a processor stopped during its last batch, with an event committed behind that batch', () => {
+  it.each([
+    ['before the deadline', 10_000],
+    ['which ends past the deadline', 1_000],
+  ])('%s: is neither drained again nor said to be stopped by the deadline', async (_case, deadlineInMs) => {
+    const streamType = `stopped-behind-${deadlineInMs}`;
+    const name = streamType.replaceAll('-', '_');
+    const store = createEventStore(db());
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType, expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+    const deadline = Date.now() + deadlineInMs;
+    let batches = 0;
+    const processor: FeedProcessor<RecordedEvent> = {
+      name,
+      partitions: 1,
+      batchSize: 10,
+      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [streamType] }),
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: {
+        mode: 'transactional',
+        handle: async () => {
+          batches += 1;
+          // Retired meanwhile (a projection's build replaced), while the feed goes on.
+          await stopProcessor(db(), name);
+          await store.appendToStream({ streamId: uniqueStreamId(), streamType, expectedVersion: 'no_stream', events: [opened()] });
+          await sleep(Math.max(0, Math.min(deadline - Date.now() + 100, 1_500)));
+        },
+      },
+    };
+
+    const run = await runFeedProcessor(processor, { db: db(), holder: 'stopped-behind', leaseTtlMs: 30_000, deadline, concurrency: 1 });
+
+    expect({ batches, items: run.items, caughtUp: run.caughtUp, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ batches: 1, items: 1, caughtUp: true, stoppedByDeadline: false });
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import { feedReadingAge, hasNoUpcastPath, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { findUnstorableText } from '../text/storableText';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';
@@ -78,8 +79,20 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
   // An empty list reads nothing: every batch would move the checkpoint past the events
   // unread, lost to the processor for good. (An unset setting split into a list, say.)
+  // One text instead of a list, or a name PostgreSQL cannot hold, failed every read.
   for (const filter of ['eventTypes', 'streamTypes'] as const) {
-    if (options[filter]?.length === 0) throw new ProcessorDefinitionError(`a feed source's ${filter} must name at least one type, or be left out to read all`);
+    const types: unknown = options[filter];
+    if (types === undefined) continue;
+    if (!Array.isArray(types) || !types.every((type) => typeof type === 'string')) {
+      throw new ProcessorDefinitionError(`a feed source's ${filter} must be a list of type names, or be left out to read all`);
+    }
+    if (types.length === 0) throw new ProcessorDefinitionError(`a feed source's ${filter} must name at least one type, or be left out to read all`);
+    const [unstorable] = findUnstorableText(types, filter);
+    if (unstorable) throw new ProcessorDefinitionError(`a feed source's ${unstorable.path} ${unstorable.message}`);
+  }
+  // A key function given as a field's name failed every event's batch, on every partition.
+  if (options.partitionKey !== undefined && typeof options.partitionKey !== 'function') {
+    throw new ProcessorDefinitionError("a feed source's partitionKey must be a function from an event to its key (text, or null to leave the event out)");
   }
   // Its events reach the processor under the new name and are filtered out: passed by for good too.
   const renamed = options.eventTypes && whyHandledTypeRenamed(options.upcaster, 'a feed source', options.eventTypes);

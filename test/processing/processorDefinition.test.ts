@@ -32,6 +32,20 @@ describe('a processor’s definition', () => {
     }
   });
 
+  it('is refused with a feed source whose filters are no list of names PostgreSQL can hold, or whose partition key is no function: each failed every batch', () => {
+    const refused = [
+      { streamTypes: 'account' },
+      { eventTypes: ['MoneyDeposited', 7] },
+      { eventTypes: ['Money\u0000Deposited'] },
+      { streamTypes: ['account\uD800'] },
+      { partitionKey: 'correlationId' },
+    ];
+    for (const definition of refused) {
+      expect(() => eventFeedSource({ upcaster: NO_UPCASTING, ...(definition as object) }), JSON.stringify(definition)).toThrow(ProcessorDefinitionError);
+    }
+    expect(() => eventFeedSource({ upcaster: NO_UPCASTING, eventTypes: ['MoneyDeposited'], streamTypes: ['account'], partitionKey: (event) => event.streamId })).not.toThrow();
+  });
+
   it('is refused with a feed source filtered to a type the upcasters rename away, whose events would reach it under the new name and be passed by', () => {
     const upcaster = defineUpcasters([renameEventType('FundsAdded', 1, { type: 'MoneyDeposited' })]);
 

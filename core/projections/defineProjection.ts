@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { handleEvent } from '../observability';
 import { MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, type EventShape, type RecordedEvent } from '../eventstore';
+import { findUnstorableText } from '../text/storableText';
 import { dropTables } from './dropTables';
 import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
 import { checkIdentifier, type TableNames } from './projectionNames';
@@ -104,7 +105,14 @@ export function defineProjection<Event extends EventShape>() {
     for (const [type, handler] of Object.entries(handlers)) if (handler) routes.set(type, { handler, spanName: `project ${type}` });
     const eventTypes = [...routes.keys()];
     if (eventTypes.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} handles no event type`);
+    const streamTypes: unknown = definition.streamTypes;
+    if (streamTypes !== undefined && !(Array.isArray(streamTypes) && streamTypes.every((type) => typeof type === 'string'))) {
+      throw new ProjectionDefinitionError(`projection ${definition.name}: streamTypes must be a list of stream types, or be left out to read them all`);
+    }
     if (definition.streamTypes?.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} reads no stream type: leave streamTypes out to read them all`);
+    // Refused here, not by every read of the build's feed once it is registered.
+    const [unstorable] = findUnstorableText({ eventTypes, streamTypes });
+    if (unstorable) throw new ProjectionDefinitionError(`projection ${definition.name}: ${unstorable.path} ${unstorable.message}`);
     const startBatch = definition.startBatch ?? (() => undefined as Batch);
 
     return {
@@ -121,7 +129,13 @@ export function defineProjection<Event extends EventShape>() {
         await dropTables(tx, definition.tables.map((table) => tables[table]));
       },
       async apply(events, tx, tables) {
-        const context: ProjectionContext<Table, Batch> = { tx, tables, batch: startBatch() };
+        let batch: Batch;
+        try {
+          batch = startBatch();
+        } catch (error) {
+          throw new ProjectionHandlerError(definition.name, null, null, error);
+        }
+        const context: ProjectionContext<Table, Batch> = { tx, tables, batch };
         for (const event of events) {
           const route = routes.get(event.type);
           if (!route) continue;

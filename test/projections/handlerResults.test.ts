@@ -53,6 +53,29 @@ describe('a handler that throws an object with no prototype (a parsed dictionary
   });
 });
 
+describe('a projection whose startBatch throws', () => {
+  it('is counted on its partition as a handler failure: the run ends without an error', async () => {
+    const { db, store } = context();
+    await appendAcrossStreams(store, ['start-batch-a'], 1, 1);
+    await untilFeedHorizonPasses(db);
+    const projection = defineProjection<AccountEvent>()({
+      name: 'start_batch_throws',
+      version: 1,
+      tables: [],
+      startBatch: (): string[] => {
+        throw new Error('no scratch space');
+      },
+      handlers: { AccountOpened: (event, { batch }) => void batch.push(event.eventId) },
+    });
+
+    const run = await createProjector({ db, projections: [projection], failurePolicy: longBackoff }).runUntilCaughtUp();
+
+    expect(run.eventsApplied).toBe(0);
+    const [status] = await getProjectionStatus(db, 'start_batch_throws');
+    expect(status?.generations[0]?.partitions[0]).toMatchObject({ attempts: 1, lastError: 'Error: no scratch space' });
+  });
+});
+
 describe('a handler that returns a thenable that is no native Promise (a lazy query builder)', () => {
   it('is awaited: its statement runs in the batch, before the checkpoint moves on', async () => {
     const { db, store } = context();

@@ -60,4 +60,12 @@ describe('projection definitions', () => {
       ProjectionDefinitionError,
     );
   });
+
+  it('refuse stream types that are no list of names PostgreSQL can hold, which would fail every read of the build', () => {
+    for (const streamTypes of [['light\u0000switch'], ['light\uD800'], 'light']) {
+      expect(() => defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: [], streamTypes: streamTypes as string[], handlers: { SwitchedOn: noop } }), JSON.stringify(streamTypes)).toThrow(
+        ProjectionDefinitionError,
+      );
+    }
+  });
 });

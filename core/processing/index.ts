@@ -1,6 +1,7 @@
 export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, ExternalBatchContext, FencedWrites, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
+export { HandlerWentOnPastFailureError } from './batchFailure';
 export { LeaseRanOutError } from './LeaseRanOutError';
 export { UnknownProcessorError } from './UnknownProcessorError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';

@@ -8,17 +8,29 @@ import {
   checkLeaseTtl,
   DEFAULT_FAILURE_POLICY,
   eachOnItsOwn,
+  HandlerWentOnPastFailureError,
   runFeedProcessor,
   whyHandledTypeRenamed,
   type FailurePolicy,
   type HandlerFailure,
 } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
-import { ProjectionDefinitionError } from './errors';
+import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { liveGenerations, type Generation } from './generationRecords';
 import { buildsOf, registerProjection } from './registerProjection';
+
+/**
+ * A handler that went on past a failed statement is found out by the engine,
+ * which knows no projection (the checkpoint's statement is refused, or a
+ * wrapper's cause is): told as the projection's own handler errors are.
+ */
+function asHandlerError(projection: string, failure: HandlerFailure): HandlerFailure {
+  const { error } = failure;
+  if (error instanceof ProjectionHandlerError || !(error.cause instanceof HandlerWentOnPastFailureError)) return failure;
+  return { ...failure, error: new ProjectionHandlerError(projection, null, null, error.cause) };
+}
 
 export interface ProjectorOptions {
   db: Db;
@@ -95,7 +107,8 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
-    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline, concurrency: 1, onFailure: (failure) => options.onHandlerError?.(failure) });
+    const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
+    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline, concurrency: 1, onFailure });
     run.eventsApplied += result.items;
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Db, Queryable } from '../../core/db';
-import { createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier, type Projection } from '../../core/projections';
+import { asDatabaseError } from '../../core/db';
+import { BatchItemError, type HandlerFailure } from '../../core/processing';
+import { createProjector, defineProjection, generationTableName, getProjectionStatus, ProjectionHandlerError, quoteIdentifier, type Projection } from '../../core/projections';
 import { deferred, deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { pausingAtTheSwitch } from './support/pausingAtTheSwitch';
@@ -77,6 +79,53 @@ describe('a handler that catches its failed statement and goes on', () => {
     const appliedOthers = partitions.filter((partition) => partition.partition !== partitionOfFailing).reduce((sum, partition) => sum + partition.eventsApplied, 0);
     expect(run.eventsApplied).toBe(appliedOthers);
     expect(rows.map((row) => row.stream_id)).not.toContain(failing);
+  });
+});
+
+/** One row per stream: a stream's second event is a duplicate key, which the handler ignores, and what `onOther` makes of any other failure it throws. */
+function ignoringDuplicates(name: string, onOther: (event: { eventId: string }, error: unknown) => unknown): Projection<'streams'> {
+  const record = async (event: { eventId: string; streamId: string }, tx: Queryable, table: string) => {
+    try {
+      await tx.query(`INSERT INTO ${table} (stream_id) VALUES ($1)`, [event.streamId]);
+    } catch (error) {
+      if (asDatabaseError(error)?.code === '23505') return;
+      throw onOther(event, error);
+    }
+  };
+  return defineProjection<AccountEvent>()({
+    name,
+    version: 1,
+    tables: ['streams'],
+    setup: async (tx, { streams }) => {
+      await tx.query(`CREATE TABLE ${streams} (stream_id text PRIMARY KEY)`);
+    },
+    handlers: {
+      AccountOpened: (event, { tx, tables }) => record(event, tx, tables.streams),
+      MoneyDeposited: (event, { tx, tables }) => record(event, tx, tables.streams),
+    },
+  });
+}
+
+describe('a handler that ignores a duplicate key and throws the refusal of its next statement', () => {
+  it.each([
+    ['as it is', 'rethrown', (_event: { eventId: string }, error: unknown) => error],
+    ['wrapped in a BatchItemError asking to be retried until it passes', 'wrapped', (event: { eventId: string }, error: unknown) => new BatchItemError('insert failed', event.eventId, error, 'until_it_passes')],
+  ])('%s: is counted with no event id under the failure policy, and told as a ProjectionHandlerError', async (_case, key, onOther) => {
+    const { db, store } = context();
+    const name = `ignoring_duplicates_${key}`;
+    await appendAcrossStreams(store, [name.replaceAll('_', '-')], 3, 3);
+    await untilFeedHorizonPasses(db);
+    const told: HandlerFailure[] = [];
+    const projector = createProjector({ db, projections: [ignoringDuplicates(name, onOther)], failurePolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }, onHandlerError: (failure) => told.push(failure) });
+
+    await projector.runUntilCaughtUp();
+
+    const [partition] = await partitionsOf(db, name);
+    // The one attempt the policy allows fails the partition: a retry choice made on the refusal does not stand.
+    expect(partition).toMatchObject({ state: 'failed', attempts: 1, failedEventId: null });
+    expect(partition?.lastError).toContain('run it in a savepoint');
+    expect(told.map((failure) => failure.error)).toEqual([expect.any(ProjectionHandlerError)]);
+    expect(told[0]?.error).toMatchObject({ projection: name, eventId: null });
   });
 });
 

@@ -30,16 +30,24 @@ function contextOf(id: string, origin: ItemOrigin): RequestContext {
  * and, where the batch is traced, its own span under the batch's, linked to
  * the event's own trace. Untraced, it costs no span, and synchronous work (a
  * projection folding an event into its batch) stays synchronous: an event
- * then costs no promise.
+ * then costs no promise. An asynchronous result comes back as a native Promise.
  */
-export function handleEvent<T>(event: { eventId: string; metadata: ItemOrigin }, spanName: string, work: () => T | PromiseLike<T>): T | PromiseLike<T> {
+export function handleEvent<T>(event: { eventId: string; metadata: ItemOrigin }, spanName: string, work: () => T | PromiseLike<T>): T | Promise<T> {
   const recording = trace.getActiveSpan()?.isRecording() === true;
-  return runInContext(contextOf(event.eventId, event.metadata), () =>
-    recording
-      ? inSpan(spanName, { kind: SpanKind.CONSUMER, links: linkTo(event.metadata.traceparent), attributes: { 'messaging.message.id': event.eventId } }, async () => work())
-      : work(),
-  );
+  return runInContext(contextOf(event.eventId, event.metadata), () => {
+    if (recording) {
+      return inSpan(spanName, { kind: SpanKind.CONSUMER, links: linkTo(event.metadata.traceparent), attributes: { 'messaging.message.id': event.eventId } }, async () => work());
+    }
+    const result = work();
+    // Any other thenable (a query builder's, a promise of another realm) is adopted here, in
+    // the event's context: a lazy one runs its work only when `then` is called, which the
+    // caller's await would do outside it.
+    return isThenable(result) && !(result instanceof Promise) ? Promise.resolve(result) : (result as T | Promise<T>);
+  });
 }
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
 /**
  * Handles one item received on its own (a NATS message) in its context and a

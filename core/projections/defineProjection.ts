@@ -76,10 +76,6 @@ function checkRange(field: string, value: number, min: number, max: number): voi
 
 type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context: ProjectionContext<Table, Batch>) => void | PromiseLike<void>;
 
-// Any thenable, not only a native Promise: a query builder's statement runs only
-// once awaited, and a promise made in another realm is no `Promise` here.
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
 /**
  * Declares a projection of an event union: `defineProjection<AccountEvent>()({...})`.
@@ -141,7 +137,8 @@ export function defineProjection<Event extends EventShape>() {
           if (!route) continue;
           try {
             const handled = handleEvent(event, route.spanName, () => route.handler(event, context));
-            if (isThenable(handled)) await handled;
+            // handleEvent hands any thenable back as a native Promise, adopted in the event's context.
+            if (handled instanceof Promise) await handled;
           } catch (error) {
             throw new ProjectionHandlerError(definition.name, event.eventId, event.type, error);
           }

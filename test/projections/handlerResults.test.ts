@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
+import { configureLogging, log } from '../../core/observability';
 import { createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier, type Projection } from '../../core/projections';
 import type { AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -89,5 +90,29 @@ describe('a handler that returns a thenable that is no native Promise (a lazy qu
     const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM ${quoteIdentifier(generationTableName('thenable', 'seen', 1))}`);
     expect(rows).toHaveLength(run.eventsApplied);
     expect(rows.map((row) => row.event_id)).toEqual(expect.arrayContaining(appended.eventIds));
+  });
+
+  it("runs its statement in the event's context: the lines it logs carry the event's ids", async () => {
+    const { db, store } = context();
+    const { eventIds } = await appendAcrossStreams(store, ['thenable-context'], 1, 1);
+    await untilFeedHorizonPasses(db);
+    const logged: { eventId: unknown; causationId: unknown }[] = [];
+    configureLogging((_level, message, fields) => {
+      if (message === 'lazy statement run') logged.push({ eventId: fields['eventId'], causationId: fields['causationId'] });
+    });
+    const projection = projectionWith('thenable_context', (event, tx, table) =>
+      new LazyStatement(() => {
+        log.info('lazy statement run', { eventId: event.eventId });
+        return tx.query(`INSERT INTO ${table} (event_id) VALUES ($1)`, [event.eventId]);
+      }),
+    );
+
+    try {
+      await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
+    } finally {
+      configureLogging(() => undefined);
+    }
+
+    expect(logged.find((line) => line.eventId === eventIds[0])).toEqual({ eventId: eventIds[0], causationId: eventIds[0] });
   });
 });

@@ -119,6 +119,36 @@ describe('a run draining 2 partitions at once, one of them held by another insta
   });
 });
 
+describe('a run of 8 slots, 6 of its 8 partitions held by another instance throughout', () => {
+  it('looks again about once a second in all while one slot drains a long batch, and once for each slot when it ends', async () => {
+    const pool = testDatabase();
+    await oneEventPerPartition(pool, 8, 'held-throughout-account');
+    const leaseStatementsAt: number[] = [];
+    const db = beforeEachStatement(pool, (text) => {
+      if (isLeaseStatement(text)) leaseStatementsAt.push(Date.now());
+    });
+    const slowBatch = { start: 0, end: 0 };
+    const processor = processorOf('held-throughout-account', 8, async (_events, { partition }) => {
+      if (partition !== 0) return;
+      slowBatch.start = Date.now();
+      await sleep(4_000);
+      slowBatch.end = Date.now();
+    });
+    const other = { group: processor.name, partitions: 8, holder: 'other', ttlMs: 60_000 };
+    for (let held = 0; held < 6; held++) await acquirePartitionLease(pool, { ...other, exclude: [0, 1] });
+
+    const run = await runFeedProcessor(processor, { db, holder: 'eight-slots', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 8 });
+
+    expect(run.partitions.toSorted()).toEqual([0, 1]);
+    // A look takes a statement or two: about 3 looks in the long batch's last 3.5 s, not one
+    // a second for each of the 7 idle slots; and at its end, a look for each slot, not a
+    // look for each that every slot leaving woke.
+    const during = leaseStatementsAt.filter((at) => at > slowBatch.start + 500 && at < slowBatch.end);
+    const after = leaseStatementsAt.filter((at) => at >= slowBatch.end);
+    expect({ during: during.length <= 10, after: after.length <= 2 * 8 + 2 }).toEqual({ during: true, after: true });
+  });
+});
+
 describe('a run draining 2 partitions at once, one batch outlasting its lease and the deadline', () => {
   it('is not stopped by the deadline when the only partition its other slot found free was its own, still draining', async () => {
     const db = testDatabase();

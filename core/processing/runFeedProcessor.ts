@@ -137,7 +137,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     };
     // Each slot leases and drains one partition after another (see runInSlots).
     let leftFree = false;
-    await runInSlots(options.concurrency, LOOK_AGAIN_AFTER_MS, async (): Promise<SlotTurn> => {
+    await runInSlots(options.concurrency, LOOK_AGAIN_AFTER_MS, async (found): Promise<SlotTurn> => {
       // Every partition taken by this run: a look could only find nothing, again after each drain.
       if (runLeases.leasedEvery()) return 'stop';
       if (Date.now() >= options.deadline) {
@@ -146,6 +146,8 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       }
       const lease = await runLeases.acquire();
       if (!lease) return 'found_nothing';
+      // Others may be free too (another instance gave several back): the idle slots look now, not after this drain.
+      found();
       reports.push(await drain(lease));
       run.partitions.push(lease.partition);
       return 'worked';

@@ -1,22 +1,23 @@
 /** What one turn of a slot did: worked (look again), found nothing to take, or must stop. */
 export type SlotTurn = 'worked' | 'found_nothing' | 'stop';
 
-/** What woke a waiting slot: a sibling's turn that worked, a sibling leaving, or its own turn to look again. */
+/** What woke a waiting slot: a sibling's turn that found work, a sibling leaving, or its own turn to look again. */
 type Wake = 'worked' | 'left' | 'timer';
 
 /**
  * Runs `concurrency` slots side by side, each taking turns until it stops, so
  * a slow turn holds up only its own slot. A slot that finds nothing while a
- * sibling is at work looks again once a sibling's turn ends, or when its
- * turn comes to look on its own: one such slot looks every
- * `lookAgainAfterMs`, since what it looked for (a partition another instance
- * held, say) may be free by then, and a sibling's turn may last long.
- * The slots end once the last look of each found nothing with no sibling at
+ * sibling is at work waits to look again: every waiting slot looks once a
+ * turn finds work (it says so with `found`, before doing the work) or ends
+ * having worked, and one waiting slot at a time looks on its own every
+ * `lookAgainAfterMs`, since what they look for (a partition another instance
+ * held, say) may be free by then and a sibling's turn may last long. The
+ * slots end once the last look of each found nothing with no sibling at
  * work, or told it to stop. A turn that throws ends the run: the siblings
  * finish the turn they are in and take no other, and the first error is
  * thrown once all have settled.
  */
-export async function runInSlots(concurrency: number, lookAgainAfterMs: number, turn: () => Promise<SlotTurn>): Promise<void> {
+export async function runInSlots(concurrency: number, lookAgainAfterMs: number, turn: (found: () => void) => Promise<SlotTurn>): Promise<void> {
   let atWork = 0;
   const thrown: unknown[] = [];
   const anyThrew = () => thrown.length > 0;
@@ -29,8 +30,7 @@ export async function runInSlots(concurrency: number, lookAgainAfterMs: number, 
     clearTimeout(timer);
     timer = undefined;
   };
-  // The timer wakes one waiting slot at a time: what its look finds, a turn that worked,
-  // wakes the rest. Woken all at once, a run of many slots would make a look per idle
+  // The timer wakes one waiting slot at a time: what its look finds wakes the rest. Woken all at once, a run of many slots would make a look per idle
   // slot every lookAgainAfterMs.
   const wakeOneLater = () => {
     if (timer !== undefined || waiting.size === 0) return;
@@ -55,7 +55,9 @@ export async function runInSlots(concurrency: number, lookAgainAfterMs: number, 
         atWork += 1;
         let outcome: SlotTurn;
         try {
-          outcome = await turn();
+          outcome = await turn(() => {
+            wakeAll('worked');
+          });
         } finally {
           atWork -= 1;
         }

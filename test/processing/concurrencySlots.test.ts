@@ -12,6 +12,7 @@ import {
   type FailurePolicy,
   type FeedProcessor,
   type HandlerFailure,
+  type PartitionLease,
 } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep } from '../support/fixtures';
@@ -146,6 +147,31 @@ describe('a run of 8 slots, 6 of its 8 partitions held by another instance throu
     const during = leaseStatementsAt.filter((at) => at > slowBatch.start + 500 && at < slowBatch.end);
     const after = leaseStatementsAt.filter((at) => at >= slowBatch.end);
     expect({ during: during.length <= 10, after: after.length <= 2 * 8 + 2 }).toEqual({ during: true, after: true });
+  });
+});
+
+describe('a run of 8 slots, 6 of its 8 partitions given back by another instance together while one slot drains a long batch', () => {
+  it('drains all 6 before the deadline: the look that finds the first wakes the idle slots to lease the rest', async () => {
+    const db = testDatabase();
+    await oneEventPerPartition(db, 8, 'given-back-together-account');
+    const processor = processorOf('given-back-together-account', 8, async (_events, { partition }) => {
+      if (partition === 0) await sleep(5_000);
+      else if (partition >= 2) await sleep(3_000);
+    });
+    const other = { group: processor.name, partitions: 8, holder: 'other', ttlMs: 60_000 };
+    const held: PartitionLease[] = [];
+    for (let partition = 0; partition < 6; partition++) {
+      const lease = await acquirePartitionLease(db, { ...other, exclude: [0, 1] });
+      if (lease) held.push(lease);
+    }
+    expect(held).toHaveLength(6);
+    const givenBack = sleep(500).then(() => Promise.all(held.map((lease) => releasePartitionLease(db, lease))));
+
+    // Found a second or so after the give-back, each drain ends past the deadline: leased one a second, most would be left.
+    const run = await runFeedProcessor(processor, { db, holder: 'eight-slots', leaseTtlMs: 60_000, deadline: Date.now() + 2_800, concurrency: 8 });
+    await givenBack;
+
+    expect({ partitions: run.partitions.toSorted(), stoppedByDeadline: run.stoppedByDeadline }).toEqual({ partitions: [0, 1, 2, 3, 4, 5, 6, 7], stoppedByDeadline: false });
   });
 });
 

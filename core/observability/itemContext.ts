@@ -39,10 +39,11 @@ export function handleEvent<T>(event: { eventId: string; metadata: ItemOrigin },
       return inSpan(spanName, { kind: SpanKind.CONSUMER, links: linkTo(event.metadata.traceparent), attributes: { 'messaging.message.id': event.eventId } }, async () => work());
     }
     const result = work();
-    // Any other thenable (a query builder's, a promise of another realm) is adopted here, in
-    // the event's context: a lazy one runs its work only when `then` is called, which the
-    // caller's await would do outside it.
-    return isThenable(result) && !(result instanceof Promise) ? Promise.resolve(result) : (result as T | Promise<T>);
+    // Any other thenable (a query builder's, a lazy Promise subclass such as a postgres.js
+    // query, a promise of another realm) is adopted here, in the event's context: a lazy
+    // one runs its work only when `then` is called, which the caller's await would do
+    // outside it. A native Promise is handed back as it is.
+    return isThenable(result) ? Promise.resolve(result) : result;
   });
 }
 

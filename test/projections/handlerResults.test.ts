@@ -35,6 +35,40 @@ class LazyStatement implements PromiseLike<undefined> {
   }
 }
 
+/** A lazy query as postgres.js makes one: a Promise subclass whose statement runs once `then` is first called. */
+class LazyQuery extends Promise<undefined> {
+  private started = false;
+  private settle: [(value: undefined) => void, (reason: unknown) => void] = [() => undefined, () => undefined];
+  private run: () => Promise<unknown> = () => Promise.resolve();
+
+  static override get [Symbol.species]() {
+    return Promise;
+  }
+
+  static of(run: () => Promise<unknown>): LazyQuery {
+    let settle: [(value: undefined) => void, (reason: unknown) => void] = [() => undefined, () => undefined];
+    const query = new LazyQuery((resolve, reject) => {
+      settle = [resolve, reject];
+    });
+    query.settle = settle;
+    query.run = run;
+    return query;
+  }
+
+  override then<Fulfilled = undefined, Rejected = never>(
+    onFulfilled?: ((value: undefined) => Fulfilled | PromiseLike<Fulfilled>) | null,
+    onRejected?: ((reason: unknown) => Rejected | PromiseLike<Rejected>) | null,
+  ): Promise<Fulfilled | Rejected> {
+    if (!this.started) {
+      this.started = true;
+      this.run().then(() => {
+        this.settle[0](undefined);
+      }, this.settle[1]);
+    }
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
 describe('a handler that throws an object with no prototype (a parsed dictionary, say)', () => {
   it('is counted on its partition as any failure: the run ends without an error', async () => {
     const { db, store } = context();
@@ -103,6 +137,30 @@ describe('a handler that returns a thenable that is no native Promise (a lazy qu
     const projection = projectionWith('thenable_context', (event, tx, table) =>
       new LazyStatement(() => {
         log.info('lazy statement run', { eventId: event.eventId });
+        return tx.query(`INSERT INTO ${table} (event_id) VALUES ($1)`, [event.eventId]);
+      }),
+    );
+
+    try {
+      await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
+    } finally {
+      configureLogging(() => undefined);
+    }
+
+    expect(logged.find((line) => line.eventId === eventIds[0])).toEqual({ eventId: eventIds[0], causationId: eventIds[0] });
+  });
+
+  it("runs a lazy Promise subclass's statement (a postgres.js query's) in the event's context too", async () => {
+    const { db, store } = context();
+    const { eventIds } = await appendAcrossStreams(store, ['lazy-subclass-context'], 1, 1);
+    await untilFeedHorizonPasses(db);
+    const logged: { eventId: unknown; causationId: unknown }[] = [];
+    configureLogging((_level, message, fields) => {
+      if (message === 'lazy query run') logged.push({ eventId: fields['eventId'], causationId: fields['causationId'] });
+    });
+    const projection = projectionWith('lazy_subclass_context', (event, tx, table) =>
+      LazyQuery.of(() => {
+        log.info('lazy query run', { eventId: event.eventId });
         return tx.query(`INSERT INTO ${table} (event_id) VALUES ($1)`, [event.eventId]);
       }),
     );

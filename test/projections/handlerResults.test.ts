@@ -126,43 +126,22 @@ describe('a handler that returns a thenable that is no native Promise (a lazy qu
     expect(rows.map((row) => row.event_id)).toEqual(expect.arrayContaining(appended.eventIds));
   });
 
-  it("runs its statement in the event's context: the lines it logs carry the event's ids", async () => {
+  it.each([
+    ['a thenable', 'thenable_context', (run: () => Promise<unknown>): PromiseLike<unknown> => new LazyStatement(run)],
+    ["a lazy Promise subclass (a postgres.js query)", 'lazy_subclass_context', (run: () => Promise<unknown>): PromiseLike<unknown> => LazyQuery.of(run)],
+  ])("given %s, runs its statement in the event's context: the lines it logs carry the event's ids", async (_case, name, lazily) => {
     const { db, store } = context();
-    const { eventIds } = await appendAcrossStreams(store, ['thenable-context'], 1, 1);
+    const { eventIds } = await appendAcrossStreams(store, [name.replaceAll('_', '-')], 1, 1);
     await untilFeedHorizonPasses(db);
     const logged: { eventId: unknown; causationId: unknown }[] = [];
     configureLogging((_level, message, fields) => {
       if (message === 'lazy statement run') logged.push({ eventId: fields['eventId'], causationId: fields['causationId'] });
     });
-    const projection = projectionWith('thenable_context', (event, tx, table) =>
-      new LazyStatement(() => {
+    const projection = projectionWith(name, (event, tx, table) =>
+      lazily(() => {
         log.info('lazy statement run', { eventId: event.eventId });
         return tx.query(`INSERT INTO ${table} (event_id) VALUES ($1)`, [event.eventId]);
-      }),
-    );
-
-    try {
-      await createProjector({ db, projections: [projection] }).runUntilCaughtUp();
-    } finally {
-      configureLogging(() => undefined);
-    }
-
-    expect(logged.find((line) => line.eventId === eventIds[0])).toEqual({ eventId: eventIds[0], causationId: eventIds[0] });
-  });
-
-  it("runs a lazy Promise subclass's statement (a postgres.js query's) in the event's context too", async () => {
-    const { db, store } = context();
-    const { eventIds } = await appendAcrossStreams(store, ['lazy-subclass-context'], 1, 1);
-    await untilFeedHorizonPasses(db);
-    const logged: { eventId: unknown; causationId: unknown }[] = [];
-    configureLogging((_level, message, fields) => {
-      if (message === 'lazy query run') logged.push({ eventId: fields['eventId'], causationId: fields['causationId'] });
-    });
-    const projection = projectionWith('lazy_subclass_context', (event, tx, table) =>
-      LazyQuery.of(() => {
-        log.info('lazy query run', { eventId: event.eventId });
-        return tx.query(`INSERT INTO ${table} (event_id) VALUES ($1)`, [event.eventId]);
-      }),
+      }) as PromiseLike<void>,
     );
 
     try {

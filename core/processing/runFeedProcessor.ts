@@ -55,7 +55,7 @@ export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000
  * How long a slot that found no partition free waits to look again while
  * another slot drains: partitions another instance gives back meanwhile are
  * drained within it, not after the other slot's drain (minutes, catching up).
- * A look is one lease statement.
+ * One waiting slot at a time looks; a look is one to three lease statements.
  */
 const LOOK_AGAIN_AFTER_MS = 1_000;
 

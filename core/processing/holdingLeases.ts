@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import type { PartitionLease } from './PartitionLease';
-import { acquirePartitionLease, anyPartitionFree, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
+import { acquirePartitionLease, anyPartitionFree, claimPartitionLease, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
 
 /** The leases of one run: claimed one at a time, each given back when its partition is drained. */
 export interface RunLeases {
@@ -35,6 +35,8 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   // for a moment before its drain settles (a failed batch gives its lease back in its own
   // transaction) or once its lease has run out under a long batch.
   const leasedPartitions: number[] = [];
+  // A miss made sure the group's lease rows exist: the run's later looks need only claim.
+  let rowsMade = false;
   const release = (lease: PartitionLease): Promise<boolean> => {
     held.delete(lease);
     return releasePartitionLease(db, lease)
@@ -43,7 +45,9 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   };
   const leases: RunLeases = {
     async acquire() {
-      const lease = await acquirePartitionLease(db, { ...request, exclude: leasedPartitions });
+      const lookFor = rowsMade ? claimPartitionLease : acquirePartitionLease;
+      const lease = await lookFor(db, { ...request, exclude: leasedPartitions });
+      if (!lease) rowsMade = true;
       if (lease) {
         held.add(lease);
         leasedPartitions.push(lease.partition);

@@ -121,27 +121,32 @@ export interface AcquiredLease extends PartitionLease {
   askedAt: number;
 }
 
+/**
+ * Claims one free or expired partition among the group's lease rows, or
+ * returns null when none is free; makes no rows (see acquirePartitionLease).
+ */
+export async function claimPartitionLease(db: Queryable, request: LeaseRequest): Promise<AcquiredLease | null> {
+  validate(request);
+  const askedAt = performance.now();
+  const { rows } = await db.query<LeaseRow & { ran_out_holder: string | null }>(ACQUIRE_SQL, [
+    request.group,
+    request.partitions,
+    request.holder,
+    request.ttlMs,
+    request.exclude ?? [],
+    request.only ?? null,
+  ]);
+  const row = rows[0];
+  return row ? { ...toLease(row, request.partitions), tookOverFrom: row.ran_out_holder, askedAt } : null;
+}
+
 /** Claims one free or expired partition of the group, or returns null when every partition is held. */
 export async function acquirePartitionLease(db: Queryable, request: LeaseRequest): Promise<AcquiredLease | null> {
-  validate(request);
-  const acquire = async () => {
-    const askedAt = performance.now();
-    const { rows } = await db.query<LeaseRow & { ran_out_holder: string | null }>(ACQUIRE_SQL, [
-      request.group,
-      request.partitions,
-      request.holder,
-      request.ttlMs,
-      request.exclude ?? [],
-      request.only ?? null,
-    ]);
-    const row = rows[0];
-    return row ? { ...toLease(row, request.partitions), tookOverFrom: row.ran_out_holder, askedAt } : null;
-  };
   // The group's rows exist after its first use: only a miss needs to make sure of them.
-  const lease = await acquire();
+  const lease = await claimPartitionLease(db, request);
   if (lease || request.only !== undefined) return lease;
   await ensurePartitionLeaseRows(db, request.group, request.partitions);
-  return acquire();
+  return claimPartitionLease(db, request);
 }
 
 /** Whether a partition of the group, other than those excluded, is free to claim now and has work a run could do; claims nothing. */

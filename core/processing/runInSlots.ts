@@ -1,17 +1,21 @@
 /** What one turn of a slot did: worked (look again), found nothing to take, or must stop. */
 export type SlotTurn = 'worked' | 'found_nothing' | 'stop';
 
-/** What woke a waiting slot: a sibling's turn that found work, a sibling leaving, or its own turn to look again. */
-type Wake = 'worked' | 'left' | 'timer';
+/** What woke a waiting slot: a sibling's look that found work, a sibling leaving, or its own turn to look again. */
+type Wake = 'found' | 'left' | 'timer';
+
+/** How many waiting slots a look that found work wakes to look too. */
+const WOKEN_BY_A_FIND = 4;
 
 /**
  * Runs `concurrency` slots side by side, each taking turns until it stops, so
  * a slow turn holds up only its own slot. A slot that finds nothing while a
- * sibling is at work waits to look again: every waiting slot looks once a
- * turn finds work (it says so with `found`, before doing the work) or ends
- * having worked, and one waiting slot at a time looks on its own every
- * `lookAgainAfterMs`, since what they look for (a partition another instance
- * held, say) may be free by then and a sibling's turn may last long. The
+ * sibling is at work waits to look again: a turn that finds work (it says so
+ * with `found`, before doing the work) wakes a few waiting slots to look, and
+ * one waiting slot at a time looks on its own every `lookAgainAfterMs`, since
+ * what they look for (a partition another instance held, say) may be free by
+ * then and a sibling's turn may last long. A slot whose turn worked looks
+ * again itself. The
  * slots end once the last look of each found nothing with no sibling at
  * work, or told it to stop. A turn that throws ends the run: the siblings
  * finish the turn they are in and take no other, and the first error is
@@ -30,8 +34,17 @@ export async function runInSlots(concurrency: number, lookAgainAfterMs: number, 
     clearTimeout(timer);
     timer = undefined;
   };
-  // The timer wakes one waiting slot at a time: what its look finds wakes the rest. Woken all at once, a run of many slots would make a look per idle
-  // slot every lookAgainAfterMs.
+  // A look that found work wakes a few waiting slots: each that finds work too wakes a few
+  // more, so partitions given back together are all taken within a few rounds of looks,
+  // and one given back alone costs a few looks. The timer wakes one at a time. Woken all
+  // at once, by each look that found work or each turn that worked, a run of many slots
+  // made a look per idle slot each time; a slot leaving wakes them all, to end the last waits.
+  const wakeSome = (count: number) => {
+    for (const wake of [...waiting].slice(0, count)) {
+      waiting.delete(wake);
+      wake('found');
+    }
+  };
   const wakeOneLater = () => {
     if (timer !== undefined || waiting.size === 0) return;
     timer = setTimeout(() => {
@@ -56,15 +69,13 @@ export async function runInSlots(concurrency: number, lookAgainAfterMs: number, 
         let outcome: SlotTurn;
         try {
           outcome = await turn(() => {
-            wakeAll('worked');
+            wakeSome(WOKEN_BY_A_FIND);
           });
         } finally {
           atWork -= 1;
         }
-        if (outcome === 'worked') {
-          wakeAll('worked');
-          continue;
-        }
+        // The slot that worked looks next; what that look finds wakes the rest.
+        if (outcome === 'worked') continue;
         if (outcome === 'stop' || atWork === 0) return;
         // A sibling leaving changes nothing to look for: it only ends the wait of the
         // last ones, once no slot is at work (each waking the rest to look again made

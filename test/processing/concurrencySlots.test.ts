@@ -175,6 +175,52 @@ describe('a run of 8 slots, 6 of its 8 partitions given back by another instance
   });
 });
 
+describe('a run of a slot per partition (as sagas and the publisher run), 32 partitions, some held by another instance', () => {
+  /** Runs 32 slots on 32 partitions, the last `held` held by another instance (given back by `giveBack`), and counts the run's lease statements. */
+  async function leaseStatementsOf(streamType: string, held: number, handle: Handle, giveBack?: (leases: PartitionLease[]) => Promise<unknown>) {
+    const pool = testDatabase();
+    await oneEventPerPartition(pool, 32, streamType);
+    let leaseStatements = 0;
+    const db = beforeEachStatement(pool, (text) => {
+      if (isLeaseStatement(text)) leaseStatements += 1;
+    });
+    const processor = processorOf(streamType, 32, handle);
+    const ours = Array.from({ length: 32 - held }, (_, partition) => partition);
+    const leases: PartitionLease[] = [];
+    for (let other = 0; other < held; other++) {
+      const lease = await acquirePartitionLease(pool, { group: processor.name, partitions: 32, holder: 'other', ttlMs: 60_000, exclude: ours });
+      if (lease) leases.push(lease);
+    }
+    const givenBack = giveBack?.(leases);
+    const run = await runFeedProcessor(processor, { db, holder: 'a-slot-each', leaseTtlMs: 60_000, deadline: Date.now() + 30_000, concurrency: 32 });
+    await givenBack;
+    return { drained: run.partitions.length, leaseStatements };
+  }
+
+  it('given 16 held throughout and its own 16 drains ending one after another, makes a few lease statements a slot, not a look per idle slot per drain', async () => {
+    const { drained, leaseStatements } = await leaseStatementsOf('staggered-drains-account', 16, (_events, { partition }) => sleep(partition * 150));
+
+    expect({ drained, fewLooks: leaseStatements <= 4 * 32 }).toEqual({ drained: 16, fewLooks: true });
+  });
+
+  it('given 30 held and given back one every 150 ms, drains them all with a few lease statements a slot, not a look per idle slot per partition found', async () => {
+    const { drained, leaseStatements } = await leaseStatementsOf(
+      'trickled-back-account',
+      30,
+      (_events, { partition }) => sleep(partition === 0 ? 6_000 : 1_000),
+      async (leases) => {
+        await sleep(300);
+        for (const lease of leases) {
+          await releasePartitionLease(testDatabase(), lease);
+          await sleep(150);
+        }
+      },
+    );
+
+    expect({ drained, fewLooks: leaseStatements <= 10 * 32 }).toEqual({ drained: 32, fewLooks: true });
+  });
+});
+
 describe('a run draining 2 partitions at once, one batch outlasting its lease and the deadline', () => {
   it('is not stopped by the deadline when the only partition its other slot found free was its own, still draining', async () => {
     const db = testDatabase();

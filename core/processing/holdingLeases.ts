@@ -47,10 +47,11 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
     async acquire() {
       const lookFor = rowsMade ? claimPartitionLease : acquirePartitionLease;
       const lease = await lookFor(db, { ...request, exclude: leasedPartitions });
-      if (!lease) rowsMade = true;
       if (lease) {
         held.add(lease);
         leasedPartitions.push(lease.partition);
+      } else {
+        rowsMade = true;
       }
       return lease;
     },

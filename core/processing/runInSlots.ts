@@ -28,8 +28,9 @@ export async function runInSlots(concurrency: number, lookAgainAfterMs: number, 
   // The slots waiting to look again, by what wakes each, and why.
   const waiting = new Set<(why: Wake) => void>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const wakeAll = (why: Wake) => {
-    for (const wake of waiting) wake(why);
+  // A slot leaving wakes every waiting one: the last of them end their wait.
+  const wakeAllAsLeft = () => {
+    for (const wake of waiting) wake('left');
     waiting.clear();
     clearTimeout(timer);
     timer = undefined;
@@ -87,7 +88,7 @@ export async function runInSlots(concurrency: number, lookAgainAfterMs: number, 
     } catch (error) {
       thrown.push(error);
     } finally {
-      wakeAll('left');
+      wakeAllAsLeft();
     }
   };
   await Promise.all(Array.from({ length: concurrency }, slot));

@@ -76,7 +76,6 @@ function checkRange(field: string, value: number, min: number, max: number): voi
 
 type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context: ProjectionContext<Table, Batch>) => void | PromiseLike<void>;
 
-
 /**
  * Declares a projection of an event union: `defineProjection<AccountEvent>()({...})`.
  * A handler for a type outside the union does not compile, and each handler's

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import { registerProcessor, stopProcessor } from '../processing';
+import type { GenerationReads } from './generationReads';
 import { processorNameOf } from './projectionNames';
 
 export type GenerationStatus = 'building' | 'active' | 'retired';
@@ -12,6 +13,8 @@ export interface Generation {
   version: number;
   partitions: number;
   tables: readonly string[];
+  /** Null for a build started before what builds read was recorded (migration 0032), until its version's code registers. */
+  reads: GenerationReads | null;
   status: GenerationStatus;
   reason: GenerationReason;
   startedAt: Date;
@@ -24,13 +27,15 @@ interface GenerationRow {
   version: number;
   partitions: number;
   tables: string[];
+  event_types: string[] | null;
+  stream_types: string[] | null;
   status: GenerationStatus;
   reason: GenerationReason;
   started_at: Date;
   activated_at: Date | null;
 }
 
-const COLUMNS = 'g.name, g.generation, g.version, g.partitions, g.tables, g.status, g.reason, g.started_at, g.activated_at';
+const COLUMNS = 'g.name, g.generation, g.version, g.partitions, g.tables, g.event_types, g.stream_types, g.status, g.reason, g.started_at, g.activated_at';
 
 const toGeneration = (row: GenerationRow): Generation => ({
   name: row.name,
@@ -38,6 +43,7 @@ const toGeneration = (row: GenerationRow): Generation => ({
   version: row.version,
   partitions: row.partitions,
   tables: row.tables,
+  reads: row.event_types && { eventTypes: row.event_types, streamTypes: row.stream_types },
   status: row.status,
   reason: row.reason,
   startedAt: row.started_at,
@@ -90,17 +96,17 @@ export async function lockProjection(tx: Queryable, name: string): Promise<void>
 }
 
 const INSERT_GENERATION_SQL = `
-  INSERT INTO projection_generations AS g (name, generation, version, partitions, tables, status, reason, activated_at)
-  SELECT $1, coalesce(max(generation), 0) + 1, $2, $3, $4, $5, $6, CASE WHEN $5 = 'active' THEN now() END
+  INSERT INTO projection_generations AS g (name, generation, version, partitions, tables, event_types, stream_types, status, reason, activated_at)
+  SELECT $1, coalesce(max(generation), 0) + 1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 = 'active' THEN now() END
   FROM projection_generations WHERE name = $1
   RETURNING ${COLUMNS}`;
-
 
 export interface NewGeneration {
   name: string;
   version: number;
   partitions: number;
   tables: readonly string[];
+  reads: GenerationReads;
   status: 'building' | 'active';
   reason: GenerationReason;
 }
@@ -112,6 +118,8 @@ export async function insertGeneration(tx: Queryable, next: NewGeneration): Prom
     next.version,
     next.partitions,
     next.tables,
+    next.reads.eventTypes,
+    next.reads.streamTypes,
     next.status,
     next.reason,
   ]);
@@ -138,6 +146,15 @@ export async function retireGeneration(tx: Queryable, name: string, generation: 
     [name, generation],
   );
   await stopProcessor(tx, processorNameOf(name, generation));
+}
+
+const RECORD_READS_SQL = `
+  UPDATE projection_generations SET event_types = $3, stream_types = $4
+  WHERE name = $1 AND generation = $2 AND event_types IS NULL`;
+
+/** Records what a build started before reads were recorded reads: what the code of its version reads now. */
+export async function recordReads(tx: Queryable, name: string, generation: number, reads: GenerationReads): Promise<void> {
+  await tx.query(RECORD_READS_SQL, [name, generation, reads.eventTypes, reads.streamTypes]);
 }
 
 export async function markTornDown(tx: Queryable, name: string, generation: number): Promise<void> {

@@ -1,7 +1,8 @@
 import type { Db } from '../db';
 import type { Projection } from './defineProjection';
 import { ProjectionDefinitionError, ProjectionNotFoundError } from './errors';
-import { latestGeneration, liveGenerations, lockProjection, type Generation } from './generationRecords';
+import { describeChangedReads, readsOf, sameReads } from './generationReads';
+import { latestGeneration, liveGenerations, lockProjection, recordReads, type Generation } from './generationRecords';
 import { startGeneration } from './startGeneration';
 
 /**
@@ -20,6 +21,9 @@ export async function registerProjection(db: Db, projection: Projection): Promis
     const live = await liveGenerations(tx, projection.name);
     // Also an older version still serving while a newer one builds: with another count its code would build nothing, silently.
     checkBuiltShape(projection, latest ? [latest, ...live] : live);
+    for (const generation of live) {
+      if (generation.version === projection.version && generation.reads === null) await recordReads(tx, projection.name, generation.generation, readsOf(projection));
+    }
     return buildsOf(live, projection);
   });
 }
@@ -27,9 +31,12 @@ export async function registerProjection(db: Db, projection: Projection): Promis
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((table) => b.includes(table));
 
 /**
- * A version keeps the partition count and the tables it was first built with:
- * changing them needs a version bump. Built under other table names, its reads
- * and its teardown would look for tables that are not there.
+ * A version keeps the partition count, the tables and the reads it was first
+ * built with: changing them needs a version bump. Built under other table
+ * names, its reads and its teardown would look for tables that are not there.
+ * Reading other event or stream types, it would go on from its checkpoint
+ * without the history of what it now reads (or with that of what it no longer
+ * does), unlike a fresh build of the same code.
  */
 function checkBuiltShape(projection: Projection, generations: readonly Generation[]): void {
   const sameVersion = generations.filter((generation) => generation.version === projection.version);
@@ -43,6 +50,14 @@ function checkBuiltShape(projection: Projection, generations: readonly Generatio
   if (otherTables) {
     throw new ProjectionDefinitionError(
       `projection ${projection.name} v${projection.version} was built with tables ${otherTables.tables.join(', ')}, not ${projection.tables.join(', ')}: bump the version to change them`,
+    );
+  }
+  const reads = readsOf(projection);
+  const otherReads = sameVersion.find((generation) => generation.reads !== null && !sameReads(generation.reads, reads))?.reads;
+  if (otherReads) {
+    const changed = describeChangedReads(otherReads, reads);
+    throw new ProjectionDefinitionError(
+      `projection ${projection.name} v${projection.version} was built reading event types ${changed.built}, not ${changed.code}: bump the version to change what it reads`,
     );
   }
 }

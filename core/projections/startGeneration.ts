@@ -12,6 +12,7 @@ import {
   type Generation,
   type GenerationReason,
 } from './generationRecords';
+import { readsOf } from './generationReads';
 import { MAX_READER_CACHE_MS } from './projectionReader';
 import { tableNamesOf } from './projectionNames';
 import { thrownMessage } from '../errors/thrownText';
@@ -89,6 +90,7 @@ export async function startGeneration(tx: Queryable, projection: Projection, rea
     version: projection.version,
     partitions: projection.partitions,
     tables: projection.tables,
+    reads: readsOf(projection),
     status: hasActive ? 'building' : 'active',
     reason,
   });

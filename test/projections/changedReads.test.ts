@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { AccountEvent } from '../../core/bank';
+import type { Db } from '../../core/db';
+import {
+  createProjectionReader,
+  createProjector,
+  defineProjection,
+  getProjectionStatus,
+  ProjectionDefinitionError,
+  rebuildProjection,
+  registerProjection,
+  type Projection,
+  type ProjectionContext,
+} from '../../core/projections';
+import type { RecordedEvent } from '../../core/eventstore';
+import { accountOpened, deposited, withdrawn } from '../bank/bankFixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { useProjectionDatabase } from './support/projectionDatabase';
+
+type SeenType = keyof typeof EVERY_HANDLER;
+
+const keepType = async (event: RecordedEvent, { tx, tables }: ProjectionContext<'seen', undefined>) => {
+  await tx.query(`INSERT INTO ${tables.seen} (event_id, type) VALUES ($1, $2)`, [event.eventId, event.type]);
+};
+const EVERY_HANDLER = { AccountOpened: keepType, MoneyDeposited: keepType, MoneyWithdrawn: keepType };
+
+/** A projection that keeps the type of each event it is given, handling only `types`, in their order. */
+function seenTypes(name: string, version: number, types: readonly SeenType[], streamTypes?: readonly string[]): Projection<'seen'> {
+  const handlers: Partial<typeof EVERY_HANDLER> = Object.fromEntries(types.map((type) => [type, EVERY_HANDLER[type]]));
+  return defineProjection<AccountEvent>()({
+    name,
+    version,
+    tables: ['seen'],
+    ...(streamTypes ? { streamTypes } : {}),
+    setup: async (tx, { seen }) => {
+      await tx.query(`CREATE TABLE ${seen} (event_id uuid PRIMARY KEY, type text NOT NULL)`);
+    },
+    handlers,
+  });
+}
+
+async function seenByActive(db: Db, projection: Projection<'seen'>): Promise<string[]> {
+  const tables = await createProjectionReader(db, projection, { cacheMs: 0 }).tables();
+  if (!tables) throw new Error(`${projection.name} has no active generation`);
+  const { rows } = await db.query<{ type: string }>(`SELECT type FROM ${tables.seen} ORDER BY type`);
+  return rows.map((row) => row.type);
+}
+
+async function generationsOf(db: Db, name: string) {
+  const [status] = await getProjectionStatus(db, name);
+  return status?.generations.map((generation) => [generation.generation, generation.version, generation.status]);
+}
+
+describe('what a built version reads from the feed', () => {
+  const context = useProjectionDatabase();
+
+  it('refuses code of a built version that handles another event type without a version bump, and a version bump builds it with the history', async () => {
+    const { db, store } = context();
+    await store.appendToStream({
+      streamId: 'account-reads-1',
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [accountOpened('reads-1'), deposited(10), withdrawn(4)],
+    });
+    await untilFeedHorizonPasses(db);
+    const v1 = seenTypes('seen_by_type', 1, ['AccountOpened', 'MoneyDeposited']);
+    await createProjector({ db, projections: [v1] }).runUntilCaughtUp();
+
+    const withWithdrawals = seenTypes('seen_by_type', 1, ['AccountOpened', 'MoneyDeposited', 'MoneyWithdrawn']);
+    const refusal = new ProjectionDefinitionError(
+      'projection seen_by_type v1 was built reading event types AccountOpened, MoneyDeposited, not AccountOpened, MoneyDeposited, MoneyWithdrawn: bump the version to change what it reads',
+    );
+    await expect(registerProjection(db, withWithdrawals)).rejects.toThrow(refusal);
+    await expect(rebuildProjection(db, withWithdrawals)).rejects.toThrow(refusal);
+    await expect(createProjector({ db, projections: [withWithdrawals] }).runUntilCaughtUp()).rejects.toThrow(/bump the version to change what it reads/);
+    expect(await generationsOf(db, 'seen_by_type')).toEqual([[1, 1, 'active']]);
+    expect(await seenByActive(db, v1)).toEqual(['AccountOpened', 'MoneyDeposited']);
+
+    const v2 = seenTypes('seen_by_type', 2, ['AccountOpened', 'MoneyDeposited', 'MoneyWithdrawn']);
+    await createProjector({ db, projections: [v2] }).runUntilCaughtUp();
+    expect(await generationsOf(db, 'seen_by_type')).toEqual([[2, 2, 'active']]);
+    expect(await seenByActive(db, v2)).toEqual(['AccountOpened', 'MoneyDeposited', 'MoneyWithdrawn']);
+  });
+
+  it('refuses code of a built version that reads other stream types, to all of them or from all of them', async () => {
+    const { db } = context();
+    await registerProjection(db, seenTypes('by_stream_type', 1, ['AccountOpened']));
+    await registerProjection(db, seenTypes('to_all_streams', 1, ['AccountOpened'], ['account']));
+
+    await expect(registerProjection(db, seenTypes('by_stream_type', 1, ['AccountOpened'], ['account']))).rejects.toThrow(
+      new ProjectionDefinitionError(
+        'projection by_stream_type v1 was built reading event types AccountOpened of every stream type, not AccountOpened of stream types account: bump the version to change what it reads',
+      ),
+    );
+    await expect(registerProjection(db, seenTypes('to_all_streams', 1, ['AccountOpened']))).rejects.toThrow(
+      /built reading event types AccountOpened of stream types account, not AccountOpened of every stream type: bump the version/,
+    );
+    expect(await generationsOf(db, 'by_stream_type')).toEqual([[1, 1, 'active']]);
+    expect(await generationsOf(db, 'to_all_streams')).toEqual([[1, 1, 'active']]);
+  });
+
+  it('takes the same types named in another order as the same reads', async () => {
+    const { db } = context();
+    await registerProjection(db, seenTypes('reordered', 1, ['MoneyDeposited', 'AccountOpened'], ['ledger', 'account']));
+
+    const builds = await registerProjection(db, seenTypes('reordered', 1, ['AccountOpened', 'MoneyDeposited'], ['account', 'ledger']));
+    expect(builds.map((build) => [build.generation, build.status])).toEqual([[1, 'active']]);
+  });
+
+  it('records what a build started before reads were recorded reads at its first registration, and refuses a change after that', async () => {
+    const { db } = context();
+    await registerProjection(db, seenTypes('older_build', 1, ['AccountOpened']));
+    // As a build started before migration 0032 has it.
+    await db.query("UPDATE projection_generations SET event_types = NULL, stream_types = NULL WHERE name = 'older_build'");
+
+    await registerProjection(db, seenTypes('older_build', 1, ['AccountOpened', 'MoneyDeposited']));
+    await expect(registerProjection(db, seenTypes('older_build', 1, ['AccountOpened']))).rejects.toThrow(
+      /v1 was built reading event types AccountOpened, MoneyDeposited, not AccountOpened: bump the version/,
+    );
+    expect(await generationsOf(db, 'older_build')).toEqual([[1, 1, 'active']]);
+  });
+});

@@ -65,3 +65,35 @@ describeOnEachDriver('an append that is not its transaction’s first write', (c
     await expect(store.readStream(b)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 });
+
+describeOnEachDriver('what counts as a write before an append', (context) => {
+  it('given a transaction that locked a row, when it appends, then it is refused and nothing is stored', async () => {
+    const { db, store } = context();
+    const [locked, appended] = [uniqueStreamId(), uniqueStreamId()];
+    await store.appendToStream({ streamId: locked, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+    const refusal = await db
+      .transaction(async (tx) => {
+        await tx.query('SELECT FROM events WHERE stream_id = $1 FOR SHARE', [locked]);
+        return store.appendToStream({ streamId: appended, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+      })
+      .then(() => undefined, (error: unknown) => error);
+
+    expect(refusal).toBeInstanceOf(AppendNotFirstWriteError);
+    await expect(store.readStream(appended)).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+
+  it('given a transaction that only read and took an advisory lock, when it appends, then the append is stored', async () => {
+    const { db, store } = context();
+    const [read, appended] = [uniqueStreamId(), uniqueStreamId()];
+    await store.appendToStream({ streamId: read, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM events WHERE stream_id = $1', [read]);
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [appended]);
+      await store.appendToStream({ streamId: appended, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+    });
+
+    expect((await store.readStream(appended)).events.map((event) => event.type)).toEqual(['AccountOpened']);
+  });
+});

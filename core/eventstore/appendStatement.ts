@@ -83,25 +83,18 @@ const completePendingCommand = (first: number, batch: boolean) => `outcome AS (S
 // order of its own, and a resent command whose message ids come from its command id
 // must be refused by the record's key (a replay), not by a message id. Events and
 // messages share JetStream's message ids, so a message may not take a stored event's
-// id (the CASE checks it only once the events and the record are in). OFFSET 0 keeps
-// each check an index probe: the planner counts 100 array elements, and for that many
-// would otherwise hash the whole table while it is small, on every append.
+// id: the CASE claims each id (migration 0033) only once the events and the record are in.
 const insertMessages = (parameter: number, after: 'appended' | 'recorded') => `sent AS (
     INSERT INTO outbox (message_id, ordering_key, subject, payload, headers)
     SELECT (x.m ->> 'messageId')::uuid, x.m ->> 'orderingKey', x.m ->> 'subject', x.m -> 'body', x.m -> 'headers'
     FROM json_array_elements($${parameter}::json) WITH ORDINALITY AS x(m, n)
-    WHERE CASE WHEN NOT EXISTS (SELECT FROM ${after}) THEN false
-      WHEN EXISTS (SELECT FROM events e WHERE e.event_id = (x.m ->> 'messageId')::uuid OFFSET 0) THEN raise_message_id_taken((x.m ->> 'messageId')::uuid, 'event')
-      ELSE true END
+    WHERE CASE WHEN NOT EXISTS (SELECT FROM ${after}) THEN false ELSE claim_message_id((x.m ->> 'messageId')::uuid) END
     ORDER BY x.n)`;
 
-// An event id the caller chose may not be a stored message's (ids the store makes are new);
-// an index probe, as above. A row the per-event outbox published an event from (migration
-// 0014 kept them for their retention) is that event, not another message: an append of its
-// id again is refused by the events' own key, as a duplicate event.
+// An event id the caller chose may not be a stored message's: claimed as a message id is
+// (migration 0033). Ids the store makes are new.
 const EVENT_ID_NOT_A_MESSAGE_ID = `
-      AND CASE WHEN EXISTS (SELECT FROM outbox o WHERE o.message_id = x.event_id AND o.event_id IS NULL OFFSET 0)
-        THEN raise_message_id_taken(x.event_id, 'integration message') ELSE true END`;
+      AND claim_event_id(x.event_id)`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);

@@ -3,9 +3,11 @@
 -- an id taken at the same time by another append, not yet committed, was missed: both
 -- were stored, and JetStream kept whichever of the two it got first. Now the append
 -- claims each such id: it locks the id until its transaction ends, and only then looks,
--- in a snapshot taken after the lock (each statement of a VOLATILE function takes its
--- own). An append taking the same id meanwhile waits for the other to end, and then
--- sees what it stored. Ids the store makes are new and need no claim.
+-- in a snapshot taken after the lock (at READ COMMITTED, each statement of a VOLATILE
+-- function takes its own). An append taking the same id meanwhile waits for the other
+-- to end, and then sees what it stored. Inside a caller's transaction at REPEATABLE READ
+-- or SERIALIZABLE the look keeps the transaction's first snapshot, as the stream's head
+-- does. Ids the store makes are new and need no claim.
 CREATE FUNCTION claim_message_id(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { AccountEvent } from '../../core/bank';
 import type { Db } from '../../core/db';
 import {
   createProjectionReader,
@@ -12,22 +11,19 @@ import {
   type Projection,
   type ProjectionContext,
 } from '../../core/projections';
-import type { RecordedEvent } from '../../core/eventstore';
+import type { EventShape, RecordedEvent } from '../../core/eventstore';
+import { defineUpcasters, renameEventType } from '../../core/upcasting';
 import { accountOpened, deposited, withdrawn } from '../bank/bankFixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
 
-type SeenType = keyof typeof EVERY_HANDLER;
-
 const keepType = async (event: RecordedEvent, { tx, tables }: ProjectionContext<'seen', undefined>) => {
   await tx.query(`INSERT INTO ${tables.seen} (event_id, type) VALUES ($1, $2)`, [event.eventId, event.type]);
 };
-const EVERY_HANDLER = { AccountOpened: keepType, MoneyDeposited: keepType, MoneyWithdrawn: keepType };
 
 /** A projection that keeps the type of each event it is given, handling only `types`, in their order. */
-function seenTypes(name: string, version: number, types: readonly SeenType[], streamTypes?: readonly string[]): Projection<'seen'> {
-  const handlers: Partial<typeof EVERY_HANDLER> = Object.fromEntries(types.map((type) => [type, EVERY_HANDLER[type]]));
-  return defineProjection<AccountEvent>()({
+function seenTypes(name: string, version: number, types: readonly string[], streamTypes?: readonly string[]): Projection<'seen'> {
+  return defineProjection<EventShape>()({
     name,
     version,
     tables: ['seen'],
@@ -35,7 +31,7 @@ function seenTypes(name: string, version: number, types: readonly SeenType[], st
     setup: async (tx, { seen }) => {
       await tx.query(`CREATE TABLE ${seen} (event_id uuid PRIMARY KEY, type text NOT NULL)`);
     },
-    handlers,
+    handlers: Object.fromEntries(types.map((type) => [type, keepType])),
   });
 }
 
@@ -105,6 +101,35 @@ describe('what a built version reads from the feed', () => {
 
     const builds = await registerProjection(db, seenTypes('reordered', 1, ['AccountOpened', 'MoneyDeposited'], ['account', 'ledger']));
     expect(builds.map((build) => [build.generation, build.status])).toEqual([[1, 'active']]);
+  });
+
+  it('takes a type named twice as named once', async () => {
+    const { db } = context();
+    await registerProjection(db, seenTypes('named_twice', 1, ['AccountOpened', 'AccountOpened'], ['account', 'account']));
+
+    const builds = await registerProjection(db, seenTypes('named_twice', 1, ['AccountOpened'], ['account']));
+    expect(builds.map((build) => [build.generation, build.status])).toEqual([[1, 'active']]);
+  });
+
+  it('goes on from the build when its code moved a handler to the new name of a type its upcaster renames, which reads the same events', async () => {
+    const { db, store } = context();
+    const streamId = 'account-renamed-1';
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'FundsAdded', data: { amount: 1 } }] });
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [seenTypes('renamed_type', 1, ['FundsAdded'])] }).runUntilCaughtUp();
+
+    const upcaster = defineUpcasters([renameEventType('FundsAdded', 1, { type: 'MoneyDeposited', version: 1 })]);
+    const renamed = seenTypes('renamed_type', 1, ['MoneyDeposited']);
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [{ type: 'MoneyDeposited', data: { amount: 2 } }] });
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [renamed], upcaster }).runUntilCaughtUp();
+
+    expect(await generationsOf(db, 'renamed_type')).toEqual([[1, 1, 'active']]);
+    expect(await seenByActive(db, renamed)).toEqual(['FundsAdded', 'MoneyDeposited']);
+    await expect(registerProjection(db, seenTypes('renamed_type', 1, ['MoneyDeposited', 'AccountOpened']), upcaster)).rejects.toThrow(
+      /built reading event types FundsAdded, not AccountOpened, MoneyDeposited: bump the version/,
+    );
+    await expect(rebuildProjection(db, renamed, upcaster)).resolves.toMatchObject({ generation: 2, status: 'building' });
   });
 
   it('records what a build started before reads were recorded reads at its first registration, and refuses a change after that', async () => {

@@ -1,5 +1,5 @@
 import type { Db } from '../db';
-import { drainPartition, type Backoff, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
+import { drainPartition, type Backoff, type DrainEnd, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
 import { holdingLeases } from './holdingLeases';
@@ -35,9 +35,11 @@ export interface ProcessorRunOptions {
 export interface ProcessorRun {
   items: number;
   batches: number;
-  /** Partitions this run leased and drained. */
+  /** Partitions this run leased: drained, or left at once (`heldBack`, or the processor stopped). */
   partitions: number[];
-  /** Every partition this run drained reached the visible head (and it drained at least one). */
+  /** Partitions this run leased and left at once: failed, or waiting out a backoff. Their status says why, and until when. */
+  heldBack: number[];
+  /** Every partition this run drained reached the visible head (and it drained at least one); one it left at once is not counted. */
   caughtUp: boolean;
   /**
    * The deadline stopped the run before it was done: a partition's drain, or
@@ -48,6 +50,10 @@ export interface ProcessorRun {
   failures: HandlerFailure[];
   lastError: unknown;
 }
+
+// A drain that ended so found the partition with nothing for it to do now: it ran no batch.
+const HELD_BACK: ReadonlySet<DrainEnd> = new Set(['failed', 'waiting']);
+const LEFT_AT_ONCE: ReadonlySet<DrainEnd> = new Set([...HELD_BACK, 'inactive']);
 
 export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
 
@@ -100,7 +106,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const tell = (failure: HandlerFailure) => {
     reportQuietly(options.onFailure, failure);
   };
-  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
+  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], heldBack: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   // Whether the deadline ended the leasing with a partition still free to lease.
@@ -148,8 +154,10 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       if (!lease) return 'found_nothing';
       // Others may be free too (another instance gave several back): the idle slots look now, not after this drain.
       found();
-      reports.push(await drain(lease));
+      const report = await drain(lease);
+      reports.push(report);
       run.partitions.push(lease.partition);
+      if (HELD_BACK.has(report.endedBy)) run.heldBack.push(lease.partition);
       return 'worked';
     });
     return leftFree;
@@ -160,7 +168,8 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     run.failures.push(...report.failures);
     if (report.lastError !== undefined) run.lastError = report.lastError;
   }
-  run.caughtUp = reports.length > 0 && reports.every((report) => report.caughtUp);
+  const drained = reports.filter((report) => !LEFT_AT_ONCE.has(report.endedBy));
+  run.caughtUp = drained.length > 0 && drained.every((report) => report.caughtUp);
   run.stoppedByDeadline = leftFreeAtDeadline || reports.some((report) => report.endedBy === 'deadline');
   return run;
 }

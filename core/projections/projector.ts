@@ -112,7 +112,8 @@ export function createProjector(options: ProjectorOptions): Projector {
     run.eventsApplied += result.items;
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;
-    if (generation.status !== 'building' || !result.caughtUp) return;
+    // A build partition that failed or waits out a backoff would have the switch give up.
+    if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return;
     const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
     if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });

@@ -79,7 +79,7 @@ export async function rebuildProjectionAction(sources: BrowserSources, name: str
   const projection = sources.projections.find((candidate) => candidate.name === name);
   if (!projection) throw new BrowserNotFoundError('PROJECTION_NOT_FOUND', `No projection ${name}`, { name });
   try {
-    return { projection: name, generation: await rebuildProjection(sources.db, projection, sources.upcaster) };
+    return { projection: name, generation: await rebuildProjection(sources.db, projection) };
   } catch (error) {
     if (error instanceof ProjectionNotFoundError) {
       throw new BrowserNotFoundError('PROJECTION_NOT_FOUND', `Projection ${name} has not been built yet: the projector builds it on its first run`, { name });

@@ -1,4 +1,3 @@
-import type { EventUpcaster } from '../eventstore';
 import type { Projection } from './defineProjection';
 
 /**
@@ -24,28 +23,9 @@ function sameNames(a: readonly string[] | null, b: readonly string[] | null): bo
   return once.length === others.length && once.every((name, index) => name === others[index]);
 }
 
-/**
- * Whether the code's event types differ from the build's only by renames
- * (upcasting's renameEventType, the handler moved to the new name): each type
- * the build read and the code does not is stored under a name the code reads
- * as one of its new types, and each new type reads one of those. The feed
- * then hands the code the same stored events as the build.
- */
-function onlyRenamed(built: readonly string[], code: readonly string[], upcaster: EventUpcaster): boolean {
-  const gone = built.filter((type) => !code.includes(type));
-  const added = code.filter((type) => !built.includes(type));
-  const readAs = (type: string) => upcaster.storedTypesOf(type);
-  return (
-    added.every((type) => gone.some((old) => readAs(type).includes(old))) &&
-    gone.every((old) => added.some((type) => readAs(type).includes(old)))
-  );
-}
-
 const sameStreamTypes = (a: GenerationReads, b: GenerationReads) => sameNames(a.streamTypes, b.streamTypes);
 
-/** Whether code reading `code` would go on from a build that read `built` as a fresh build of it would. */
-export const readsMatch = (built: GenerationReads, code: GenerationReads, upcaster: EventUpcaster) =>
-  sameStreamTypes(built, code) && (sameNames(built.eventTypes, code.eventTypes) || onlyRenamed(built.eventTypes, code.eventTypes, upcaster));
+export const sameReads = (a: GenerationReads, b: GenerationReads) => sameNames(a.eventTypes, b.eventTypes) && sameStreamTypes(a, b);
 
 /**
  * The two reads in words, for a refusal: the event types, and the stream types

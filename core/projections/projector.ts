@@ -96,7 +96,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const register = (projection: Projection) => {
     let registration = registrations.get(projection);
     if (!registration) {
-      registration = registerProjection(db, projection, upcaster).catch((error: unknown) => {
+      registration = registerProjection(db, projection).catch((error: unknown) => {
         registrations.delete(projection);
         throw error;
       });

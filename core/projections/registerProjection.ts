@@ -1,8 +1,7 @@
 import type { Db } from '../db';
-import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
 import type { Projection } from './defineProjection';
 import { ProjectionDefinitionError, ProjectionNotFoundError } from './errors';
-import { describeChangedReads, readsMatch, readsOf } from './generationReads';
+import { describeChangedReads, readsOf, sameReads } from './generationReads';
 import { latestGeneration, liveGenerations, lockProjection, recordReads, type Generation } from './generationRecords';
 import { startGeneration } from './startGeneration';
 
@@ -11,10 +10,9 @@ import { startGeneration } from './startGeneration';
  * generations this code builds: those of its version that are active or
  * building. A higher version than any before starts a blue/green rebuild; a
  * lower one (old code still running during a deploy) only keeps its own
- * generation going while that still serves reads. `upcaster` is the one the
- * code reads with: an event type renamed by it reads the same events.
+ * generation going while that still serves reads.
  */
-export async function registerProjection(db: Db, projection: Projection, upcaster: EventUpcaster = NO_UPCASTING): Promise<Generation[]> {
+export async function registerProjection(db: Db, projection: Projection): Promise<Generation[]> {
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const latest = await latestGeneration(tx, projection.name);
@@ -22,7 +20,7 @@ export async function registerProjection(db: Db, projection: Projection, upcaste
     else if (projection.version > latest.version) await startGeneration(tx, projection, 'version');
     const live = await liveGenerations(tx, projection.name);
     // Also an older version still serving while a newer one builds: with another count its code would build nothing, silently.
-    checkBuiltShape(projection, latest ? [latest, ...live] : live, upcaster);
+    checkBuiltShape(projection, latest ? [latest, ...live] : live);
     for (const generation of live) {
       if (generation.version === projection.version && generation.reads === null) await recordReads(tx, projection.name, generation.generation, readsOf(projection));
     }
@@ -40,7 +38,7 @@ const sameTables = (a: readonly string[], b: readonly string[]) => a.length === 
  * without the history of what it now reads (or with that of what it no longer
  * does), unlike a fresh build of the same code.
  */
-function checkBuiltShape(projection: Projection, generations: readonly Generation[], upcaster: EventUpcaster): void {
+function checkBuiltShape(projection: Projection, generations: readonly Generation[]): void {
   const sameVersion = generations.filter((generation) => generation.version === projection.version);
   const otherCount = sameVersion.find((generation) => generation.partitions !== projection.partitions);
   if (otherCount) {
@@ -55,7 +53,7 @@ function checkBuiltShape(projection: Projection, generations: readonly Generatio
     );
   }
   const reads = readsOf(projection);
-  const otherReads = sameVersion.find((generation) => generation.reads !== null && !readsMatch(generation.reads, reads, upcaster))?.reads;
+  const otherReads = sameVersion.find((generation) => generation.reads !== null && !sameReads(generation.reads, reads))?.reads;
   if (otherReads) {
     const changed = describeChangedReads(otherReads, reads);
     throw new ProjectionDefinitionError(
@@ -71,10 +69,9 @@ export const buildsOf = (generations: readonly Generation[], projection: Project
  * Rebuilds the projection on demand: a fresh generation of the same version
  * fills new tables from the start of the feed while the active one keeps
  * serving (and being updated), and replaces it once caught up. A rebuild
- * already in progress is returned rather than restarted. `upcaster` as for
- * registerProjection.
+ * already in progress is returned rather than restarted.
  */
-export async function rebuildProjection(db: Db, projection: Projection, upcaster: EventUpcaster = NO_UPCASTING): Promise<Generation> {
+export async function rebuildProjection(db: Db, projection: Projection): Promise<Generation> {
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const latest = await latestGeneration(tx, projection.name);
@@ -84,7 +81,7 @@ export async function rebuildProjection(db: Db, projection: Projection, upcaster
         `projection ${projection.name} is at v${latest.version}; a rebuild needs the code of that version, not v${projection.version}`,
       );
     }
-    checkBuiltShape(projection, [latest], upcaster);
+    checkBuiltShape(projection, [latest]);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
   });

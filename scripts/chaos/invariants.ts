@@ -96,7 +96,7 @@ async function projectionsRebuilt(runtime: ServiceRuntime): Promise<Invariant> {
   for (const projection of runtime.service.projections ?? []) {
     const [before] = await getProjectionStatus(runtime.db, projection.name);
     const served = before?.activeGeneration ?? 0;
-    const build = await rebuildProjection(runtime.db, projection, runtime.store.upcaster);
+    const build = await rebuildProjection(runtime.db, projection);
     for (let attempt = 0; attempt < 600; attempt += 1) {
       await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 5_000 });
       if ((await getProjectionStatus(runtime.db, projection.name))[0]?.activeGeneration === build.generation) break;

@@ -111,25 +111,26 @@ describe('what a built version reads from the feed', () => {
     expect(builds.map((build) => [build.generation, build.status])).toEqual([[1, 'active']]);
   });
 
-  it('goes on from the build when its code moved a handler to the new name of a type its upcaster renames, which reads the same events', async () => {
+  it('refuses a handler moved to the new name of a type its upcaster renames, and the bumped version reads the events under both names', async () => {
     const { db, store } = context();
     const streamId = 'account-renamed-1';
-    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'FundsAdded', data: { amount: 1 } }] });
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'TopUpMade', data: { amount: 1 } }] });
     await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [seenTypes('renamed_type', 1, ['FundsAdded'])] }).runUntilCaughtUp();
+    await createProjector({ db, projections: [seenTypes('renamed_type', 1, ['TopUpMade'])] }).runUntilCaughtUp();
 
-    const upcaster = defineUpcasters([renameEventType('FundsAdded', 1, { type: 'MoneyDeposited', version: 1 })]);
-    const renamed = seenTypes('renamed_type', 1, ['MoneyDeposited']);
-    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [{ type: 'MoneyDeposited', data: { amount: 2 } }] });
+    // Whether the new name reads only the events the build read (a rename split by schema
+    // version, or onto a name with events of its own, reads others) is not told from names.
+    const upcaster = defineUpcasters([renameEventType('TopUpMade', 1, { type: 'TopUpRecorded', version: 1 })]);
+    await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 1, events: [{ type: 'TopUpRecorded', data: { amount: 2 } }] });
     await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [renamed], upcaster }).runUntilCaughtUp();
-
-    expect(await generationsOf(db, 'renamed_type')).toEqual([[1, 1, 'active']]);
-    expect(await seenByActive(db, renamed)).toEqual(['FundsAdded', 'MoneyDeposited']);
-    await expect(registerProjection(db, seenTypes('renamed_type', 1, ['MoneyDeposited', 'AccountOpened']), upcaster)).rejects.toThrow(
-      /built reading event types FundsAdded, not AccountOpened, MoneyDeposited: bump the version/,
+    await expect(createProjector({ db, projections: [seenTypes('renamed_type', 1, ['TopUpRecorded'])], upcaster }).runUntilCaughtUp()).rejects.toThrow(
+      /renamed_type v1 was built reading event types TopUpMade, not TopUpRecorded: bump the version/,
     );
-    await expect(rebuildProjection(db, renamed, upcaster)).resolves.toMatchObject({ generation: 2, status: 'building' });
+
+    const bumped = seenTypes('renamed_type', 2, ['TopUpRecorded']);
+    await createProjector({ db, projections: [bumped], upcaster }).runUntilCaughtUp();
+    expect(await generationsOf(db, 'renamed_type')).toEqual([[2, 2, 'active']]);
+    expect(await seenByActive(db, bumped)).toEqual(['TopUpRecorded', 'TopUpRecorded']);
   });
 
   it('records what a build started before reads were recorded reads at its first registration, and refuses a change after that', async () => {

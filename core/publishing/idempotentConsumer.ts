@@ -2,7 +2,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
 import type { Db, Queryable } from '../db';
 import { isPlainObject, isStorableHeaderId } from '../eventstore';
-import { continueItem, parseTraceparent, type TracedItem } from '../observability';
+import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
 
@@ -109,19 +109,22 @@ export interface ConsumeOptions {
 /**
  * What the message's headers say of the work that sent it: its ids and trace,
  * restored around the handler. A traceparent that is not one is left out (with
- * its tracestate), so what the handler writes never carries it.
+ * its tracestate), so what the handler writes never carries it. One of a newer
+ * version is carried as version 00, as an edge takes one: its tail, which may
+ * hold text the store refuses, would fail every append of the handler, on
+ * every delivery.
  */
 function itemOf(message: JsMsg, id: string): TracedItem {
   const header = (name: string) => message.headers?.get(name) || undefined;
-  const traceparent = header('traceparent');
-  const traced = parseTraceparent(traceparent) !== null;
+  const parent = parseTraceparent(header('traceparent'));
+  const traced = parent !== null;
   const correlationId = header('Correlation-Id');
   return {
     id,
     // What the handler appends carries it: one the store would refuse gives way to the message's id.
     correlationId: correlationId !== undefined && isStorableHeaderId(correlationId) ? correlationId : undefined,
     commandId: header('Command-Id'),
-    traceparent: traced ? traceparent : undefined,
+    traceparent: traced ? formatTraceparent(parent) : undefined,
     tracestate: traced ? header('tracestate') : undefined,
   };
 }

@@ -187,6 +187,28 @@ describe('the idempotent consumer helper', () => {
     expect(events[0]?.metadata).not.toHaveProperty('tracestate');
   });
 
+  it('given a traceparent of a newer version with a tail the store cannot hold, the message is processed once, its events carrying the trace as version 00', async () => {
+    const { name, consumer } = await newConsumer();
+    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+    const inbound = uniqueStreamId('inbound');
+    const [traceId, spanId] = ['a'.repeat(32), 'b'.repeat(16)];
+    harness.nc.publish(`${harness.subjectPrefix}.notices.transfer`, JSON.stringify({ amount: 5 }), {
+      headers: headersOf({ 'Nats-Msg-Id': `${inbound}-notice`, traceparent: `01-${traceId}-${spanId}-01-x\u0000y` }),
+    });
+    await harness.nc.flush();
+    await sleep(100);
+    const [notice] = await fetchAll(consumer, 10);
+    if (!notice) throw new Error('the notice was not delivered');
+    const appendNotice = async (tx: Queryable, body: unknown) => {
+      await harness.store.appendToStream({ streamId: inbound, streamType: 'inbound', expectedVersion: 'any', events: [{ type: 'TransferNoticed', data: body as object }] }, tx);
+    };
+
+    expect(await handleIntegrationMessage(harness.db, name, notice, appendNotice)).toBe('processed');
+
+    const { events } = await harness.store.readStream(inbound);
+    expect(events.map((event) => event.metadata.traceparent)).toEqual([`00-${traceId}-${spanId}-01`]);
+  });
+
   it("keeps what an event-sourced consumer appends in the story of the message's request: its correlation id, the message as its cause, not the command", async () => {
     const { name, consumer } = await newConsumer();
     for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();

@@ -65,6 +65,25 @@ async function appendDeposits(count: number): Promise<string> {
   return streamId;
 }
 
+/**
+ * A transfer notice sent with `headers` to a fresh consumer of its own, as it
+ * is delivered, and a handler that appends it to the `inbound` stream (an
+ * event-sourced consumer).
+ */
+async function deliveredNotice(inbound: string, headers: Record<string, string>) {
+  const { name, consumer } = await newConsumer();
+  for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+  harness.nc.publish(`${harness.subjectPrefix}.notices.transfer`, JSON.stringify({ amount: 5 }), { headers: headersOf({ 'Nats-Msg-Id': `${inbound}-notice`, ...headers }) });
+  await harness.nc.flush();
+  await sleep(100);
+  const [notice] = await fetchAll(consumer, 10);
+  if (!notice) throw new Error('the notice was not delivered');
+  const appendNotice = async (tx: Queryable, body: unknown) => {
+    await harness.store.appendToStream({ streamId: inbound, streamType: 'inbound', expectedVersion: 'any', events: [{ type: 'TransferNoticed', data: body as object }] }, tx);
+  };
+  return { name, notice, appendNotice };
+}
+
 describe('the idempotent consumer helper', () => {
   it('given a publisher killed between the acknowledgements and its checkpoint, the consumer applies every event once', async () => {
     await appendDeposits(10);
@@ -163,19 +182,8 @@ describe('the idempotent consumer helper', () => {
   });
 
   it('given a handler that appends events in its transaction (an event-sourced consumer), the message is processed once and its events stored once', async () => {
-    const { name, consumer } = await newConsumer();
-    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
     const inbound = uniqueStreamId('inbound');
-    harness.nc.publish(`${harness.subjectPrefix}.notices.transfer`, JSON.stringify({ amount: 5 }), {
-      headers: headersOf({ 'Nats-Msg-Id': `${inbound}-notice`, traceparent: 'not-a-traceparent', tracestate: 'vendor=1' }),
-    });
-    await harness.nc.flush();
-    await sleep(100);
-    const [notice] = await fetchAll(consumer, 10);
-    if (!notice) throw new Error('the notice was not delivered');
-    const appendNotice = async (tx: Queryable, body: unknown) => {
-      await harness.store.appendToStream({ streamId: inbound, streamType: 'inbound', expectedVersion: 'any', events: [{ type: 'TransferNoticed', data: body as object }] }, tx);
-    };
+    const { name, notice, appendNotice } = await deliveredNotice(inbound, { traceparent: 'not-a-traceparent', tracestate: 'vendor=1' });
 
     expect(await handleIntegrationMessage(harness.db, name, notice, appendNotice)).toBe('processed');
     expect(await processOnce(harness.db, name, `${inbound}-notice`, (tx) => appendNotice(tx, { amount: 5 }))).toEqual({ processed: false });
@@ -188,20 +196,9 @@ describe('the idempotent consumer helper', () => {
   });
 
   it('given a traceparent of a newer version with a tail the store cannot hold, the message is processed once, its events carrying the trace as version 00', async () => {
-    const { name, consumer } = await newConsumer();
-    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
     const inbound = uniqueStreamId('inbound');
     const [traceId, spanId] = ['a'.repeat(32), 'b'.repeat(16)];
-    harness.nc.publish(`${harness.subjectPrefix}.notices.transfer`, JSON.stringify({ amount: 5 }), {
-      headers: headersOf({ 'Nats-Msg-Id': `${inbound}-notice`, traceparent: `01-${traceId}-${spanId}-01-x\u0000y` }),
-    });
-    await harness.nc.flush();
-    await sleep(100);
-    const [notice] = await fetchAll(consumer, 10);
-    if (!notice) throw new Error('the notice was not delivered');
-    const appendNotice = async (tx: Queryable, body: unknown) => {
-      await harness.store.appendToStream({ streamId: inbound, streamType: 'inbound', expectedVersion: 'any', events: [{ type: 'TransferNoticed', data: body as object }] }, tx);
-    };
+    const { name, notice, appendNotice } = await deliveredNotice(inbound, { traceparent: `01-${traceId}-${spanId}-01-x\u0000y` });
 
     expect(await handleIntegrationMessage(harness.db, name, notice, appendNotice)).toBe('processed');
 

@@ -5,6 +5,7 @@ import { isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
+import { ConsumeOptionsError } from './ConsumeOptionsError';
 
 // Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
 // key, which the store keeps, so the handler would see other data than was stored.
@@ -106,6 +107,17 @@ export interface ConsumeOptions {
   retryDelayMs?: number;
 }
 
+const DEFAULT_RETRY_DELAY_MS = 1_000;
+const MAX_RETRY_DELAY_MS = 2_147_483_647;
+
+/** JetStream takes NaN or a negative delay as none: a failing handler's message would come back at once, for ever. */
+function checkedRetryDelay(options: ConsumeOptions): number {
+  const delay: unknown = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  if (typeof delay === 'number' && Number.isInteger(delay) && delay >= 0 && delay <= MAX_RETRY_DELAY_MS) return delay;
+  const given = typeof delay === 'number' ? String(delay) : typeof delay;
+  throw new ConsumeOptionsError(`retryDelayMs must be a whole number of milliseconds from 0 to ${MAX_RETRY_DELAY_MS}, not ${given}`);
+}
+
 /**
  * What the message's headers say of the work that sent it: its ids and trace,
  * restored around the handler. A traceparent that is not one is left out (with
@@ -139,8 +151,9 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * handler takes; a message it cannot read, or whose id is empty, longer than
  * 200 characters or holds a NUL character, is terminated, never redelivered,
  * and reported with MalformedMessageError. A consumer name processed_messages
- * cannot hold is refused with ProcessedMessageKeyError before the message is
- * touched. The handler may append to the event store in its transaction:
+ * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
+ * that is not a whole number of milliseconds from 0 with ConsumeOptionsError,
+ * before the message is touched. The handler may append to the event store in its transaction:
  * nothing is written before it.
  */
 export async function handleMessageOnce<Body>(
@@ -152,6 +165,7 @@ export async function handleMessageOnce<Body>(
   options: ConsumeOptions = {},
 ): Promise<MessageOutcome> {
   checkedKey(ConsumerName, consumer);
+  const retryDelayMs = checkedRetryDelay(options);
   let readMessage: { id: string; body: Body };
   try {
     const { id, body } = read(message);
@@ -167,7 +181,7 @@ export async function handleMessageOnce<Body>(
     );
     outcome = processed ? 'processed' : 'duplicate';
   } catch (error) {
-    message.nak(options.retryDelayMs ?? 1_000);
+    message.nak(retryDelayMs);
     throw error;
   }
   await message.ackAck();

@@ -34,4 +34,5 @@ export {
   type MessageOutcome,
   type ConsumeOptions,
 } from './idempotentConsumer';
+export { ConsumeOptionsError } from './ConsumeOptionsError';
 export { publishingConfigFromEnv, type PublishingConfig } from './publishingConfig';

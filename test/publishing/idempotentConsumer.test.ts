@@ -2,7 +2,7 @@ import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } fro
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
-import { handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, ProcessedMessageKeyError, type EventEnvelope } from '../../core/publishing';
+import { ConsumeOptionsError, handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, ProcessedMessageKeyError, type EventEnvelope } from '../../core/publishing';
 import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { dyingBeforeCheckpoint, publishEverything, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
@@ -304,6 +304,25 @@ describe('the idempotent consumer helper', () => {
     if (!message) throw new Error('the message was not delivered');
     await expect(handleIntegrationMessage(harness.db, 'c'.repeat(201), message, effect)).rejects.toBeInstanceOf(ProcessedMessageKeyError);
     expect(effects).toEqual([]);
+  });
+
+  it('refuses a retry delay that is not a whole number of milliseconds from 0 before the message is touched: JetStream takes NaN or a negative delay as none, and a failing handler\'s message would come back at once, for ever', async () => {
+    const inbound = uniqueStreamId('inbound');
+    const { name, notice } = await deliveredNotice(inbound, {});
+    const effects: string[] = [];
+    const failing = async () => {
+      effects.push('effect');
+      await Promise.reject(new Error('the handler fails'));
+    };
+
+    for (const retryDelayMs of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) {
+      await expect(handleIntegrationMessage(harness.db, name, notice, failing, { retryDelayMs }), String(retryDelayMs)).rejects.toThrow(
+        new ConsumeOptionsError(`retryDelayMs must be a whole number of milliseconds from 0 to 2147483647, not ${String(retryDelayMs)}`),
+      );
+    }
+    expect(effects).toEqual([]);
+    await expect(handleIntegrationMessage(harness.db, name, notice, failing, { retryDelayMs: 0 })).rejects.toThrow('the handler fails');
+    expect(effects).toEqual(['effect']);
   });
 
   it('runs the effect once when two deliveries of one message race', async () => {

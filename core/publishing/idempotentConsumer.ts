@@ -110,7 +110,7 @@ export interface ConsumeOptions {
 const DEFAULT_RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 2_147_483_647;
 
-/** JetStream takes NaN or a negative delay as none: a failing handler's message would come back at once, for ever. */
+/** NaN or a negative delay reaches JetStream as none: a failing handler's message would come back at once, for ever. */
 function checkedRetryDelay(options: ConsumeOptions): number {
   const delay: unknown = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
   if (typeof delay === 'number' && Number.isInteger(delay) && delay >= 0 && delay <= MAX_RETRY_DELAY_MS) return delay;

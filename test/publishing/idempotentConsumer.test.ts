@@ -306,7 +306,7 @@ describe('the idempotent consumer helper', () => {
     expect(effects).toEqual([]);
   });
 
-  it('refuses a retry delay that is not a whole number of milliseconds from 0 before the message is touched: JetStream takes NaN or a negative delay as none, and a failing handler\'s message would come back at once, for ever', async () => {
+  it('refuses a retry delay that is not a whole number of milliseconds from 0 before the message is touched: NaN or a negative delay reaches JetStream as none, and a failing handler\'s message would come back at once, for ever', async () => {
     const inbound = uniqueStreamId('inbound');
     const { name, notice } = await deliveredNotice(inbound, {});
     const effects: string[] = [];

@@ -17,10 +17,10 @@ export const readsOf = (projection: Projection): GenerationReads => ({
   streamTypes: projection.streamTypes ? namedOnce(projection.streamTypes) : null,
 });
 
+// Both lists are as readsOf made them (a build's were stored so): sorted and named once.
 function sameNames(a: readonly string[] | null, b: readonly string[] | null): boolean {
   if (a === null || b === null) return a === b;
-  const [once, others] = [namedOnce(a), namedOnce(b)];
-  return once.length === others.length && once.every((name, index) => name === others[index]);
+  return a.length === b.length && a.every((name, index) => name === b[index]);
 }
 
 const sameStreamTypes = (a: GenerationReads, b: GenerationReads) => sameNames(a.streamTypes, b.streamTypes);

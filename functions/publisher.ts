@@ -41,7 +41,7 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   metrics.addMetric('OutboxCleaned', MetricUnit.Count, report.cleaned);
   const publishing = await reportServiceGauges(runtime);
   const { parked } = publishing;
-  const heldBack = heldBackPartitions(publishing, new Date());
+  const heldBack = heldBackPartitions(publishing);
   const status = {
     backlog: publishing.events.backlog + publishing.outbox.backlog,
     backlogCapped: publishing.events.backlogCapped || publishing.outbox.backlogCapped,
@@ -49,15 +49,22 @@ async function publish(_event: unknown, context: Context): Promise<void> {
     parked,
     heldBack,
   };
-  // On every run while any remain, not only the run that parked them: an alert on this line keeps firing.
-  // A line of its own: the run's line below still says what else is wrong, or that all went out.
+  // A line for each thing wrong, each on every run while it lasts: an alert on one
+  // line keeps firing whatever else the run met. Parked messages do not stop the
+  // others going out, so the run's own line still follows theirs.
   if (parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
-  if (report.failures > 0) log.error('a publisher died holding a partition: its batch was counted against it', { report, status });
+  const problems: (readonly [level: 'error' | 'warn', message: string])[] = [];
+  if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
-  else if (heldBack.length > 0) log.warn('publishing partitions are held back after publishers died holding them; they wait', { report, status });
+  // A failure counted in this run is why its partition waits: said by the line above.
+  else if (heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
   // A run that retried and then caught up left nothing waiting: said at info level, with its retries.
-  else if (!report.caughtUp && (report.retried > 0 || report.lastError)) log.warn('NATS did not take every message; they wait', { report, status });
-  else log.info('published', { report, status });
+  // A failure's error (a dead publisher's) is the line above's, not NATS's.
+  const interrupted = report.retried > 0 || (report.failures === 0 && report.lastError !== null);
+  if (!report.caughtUp && interrupted) problems.push(['warn', 'NATS did not take every message; they wait']);
+  if (report.stoppedByDeadline) problems.push(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
+  for (const [level, message] of problems) log[level](message, { report, status });
+  if (problems.length === 0) log.info('published', { report, status });
 }
 
 export const handler = lambdaEntry(publish);

@@ -27,6 +27,12 @@ export interface ProcessorPartitionStatus {
   lastError: string | null;
   failedItemId: string | null;
   nextAttemptAt: Date | null;
+  /**
+   * `nextAttemptAt` is still ahead by the database's clock, the one runs go by:
+   * no run takes a batch of the partition before then. A reader's own clock may
+   * be off from the database's by more than a backoff lasts.
+   */
+  waitingOutBackoff: boolean;
   updatedAt: Date;
   /** The instance holding the partition's lease now (the holder it was given), or null when none does. */
   heldBy: string | null;
@@ -46,6 +52,7 @@ interface PartitionRow {
   last_error: string | null;
   failed_item_id: string | null;
   next_attempt_at: Date | null;
+  waiting_out_backoff: boolean;
   updated_at: Date;
   held_by: string | null;
   held_until: Date | null;
@@ -54,7 +61,7 @@ interface PartitionRow {
 const PARTITIONS_SQL = `
   SELECT p.partition, p.checkpoint_tx, p.checkpoint_position, p.state, f.stopped_at IS NOT NULL AS stopped,
          p.caught_up_at IS NOT NULL AS caught_up, p.items_processed, p.attempts, p.last_error, p.failed_item_id,
-         p.next_attempt_at, p.updated_at, l.holder AS held_by, l.expires_at AS held_until
+         p.next_attempt_at, coalesce(p.next_attempt_at > clock_timestamp(), false) AS waiting_out_backoff, p.updated_at, l.holder AS held_by, l.expires_at AS held_until
   FROM processor_partitions p JOIN feed_processors f ON f.name = p.processor
   LEFT JOIN partition_leases l
     ON l.lease_group = p.processor AND l.partition = p.partition AND l.holder IS NOT NULL AND l.expires_at >= clock_timestamp()
@@ -87,6 +94,7 @@ export async function getProcessorStatus<Item>(
       lastError: row.last_error,
       failedItemId: row.failed_item_id,
       nextAttemptAt: row.next_attempt_at,
+      waitingOutBackoff: row.waiting_out_backoff,
       updatedAt: row.updated_at,
       heldBy: row.held_by,
       heldUntil: row.held_until,

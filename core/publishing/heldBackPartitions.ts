@@ -11,13 +11,14 @@ export interface HeldBackPartition {
 
 /**
  * Partitions no run takes now: waiting out the backoff after publishers died
- * holding them, or failed. A run reports only the partitions it drained, so its
- * report can say caught up while these wait.
+ * holding them (by the database's clock, as the runs tell), or failed. A run
+ * reports only the partitions it drained, so its report can say caught up while
+ * these wait.
  */
-export function heldBackPartitions(status: PublishingStatus, now: Date): HeldBackPartition[] {
+export function heldBackPartitions(status: PublishingStatus): HeldBackPartition[] {
   return (['events', 'outbox'] as const).flatMap((source) =>
     status[source].partitions
-      .filter((partition) => !partition.stopped && (partition.state === 'failed' || (partition.nextAttemptAt !== null && partition.nextAttemptAt > now)))
+      .filter((partition) => !partition.stopped && (partition.state === 'failed' || partition.waitingOutBackoff))
       .map(({ partition, attempts, lastError, nextAttemptAt }) => ({ source, partition, attempts, lastError, nextAttemptAt })),
   );
 }

@@ -79,6 +79,7 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   });
   for (const run of runs) tally.countRun(run);
   tally.report.caughtUp = runs.every((run) => run.caughtUp);
+  tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER }, Date.now() + OUTBOX_CLEANUP_MAX_MS);
   return tally.finish();
 }

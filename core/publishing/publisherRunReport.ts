@@ -28,6 +28,12 @@ export interface PublisherRunReport {
    * `readPublishingStatus` says what waits there.
    */
   caughtUp: boolean;
+  /**
+   * The deadline cut the run short: a drain it ended, or a partition still free
+   * to lease when it came (see the engine's run of the same name). What was
+   * left waits for the next run; `caughtUp` speaks only of the partitions drained.
+   */
+  stoppedByDeadline: boolean;
   /** Milliseconds from publish to acknowledgement, over this run's publishes. */
   latency: { p50Ms: number; p99Ms: number; maxMs: number } | null;
   lastError: string | null;
@@ -45,6 +51,7 @@ export class RunTally {
     cleaned: 0,
     failures: 0,
     caughtUp: false,
+    stoppedByDeadline: false,
     latency: null,
     lastError: null,
   };

@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager, DiscardPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Db } from '../../core/db';
 import { configureLogging } from '../../core/observability';
 import { parkMessages, readPublishingStatus } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
@@ -38,6 +39,19 @@ afterAll(async () => {
   await nc.close();
 });
 
+/** Puts the events publisher's partition of `streamId` in a backoff after two publishers died holding it, `wait` long by the database's clock. */
+async function holdBack(db: Db, streamId: string, wait: string): Promise<void> {
+  await db.query(
+    `UPDATE processor_partitions p SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + $2::interval
+     FROM feed_processors f
+     WHERE f.name = 'publisher:events' AND p.processor = f.name AND p.partition = stream_partition($1, f.partitions)`,
+    [streamId, wait],
+  );
+}
+
+const releaseHeldBack = (db: Db) =>
+  db.query("UPDATE processor_partitions SET attempts = 0, last_error = NULL, next_attempt_at = NULL WHERE processor = 'publisher:events'");
+
 describe('the publisher function’s log line', () => {
   it('given a run that was refused for a while (a full stream, then purged) and then published everything, says published, not that messages wait', async () => {
     expect((await postCommandRequest('OpenAccount', { accountId: 'acc-log', owner: 'Ada', currency: 'EUR' })).statusCode).toBe(200);
@@ -68,11 +82,7 @@ describe('the publisher function’s log line', () => {
   it('given a partition waiting out the backoff after publishers died holding it, says it is held back, with the event waiting there, though its run retried nothing and met no error', async () => {
     const { db } = await getRuntime();
     // The partition the new account's events fall in.
-    await db.query(
-      `UPDATE processor_partitions p SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + interval '1 minute'
-       FROM feed_processors f
-       WHERE f.name = 'publisher:events' AND p.processor = f.name AND p.partition = stream_partition('account-acc-held', f.partitions)`,
-    );
+    await holdBack(db, 'account-acc-held', '1 minute');
     try {
       expect((await postCommandRequest('OpenAccount', { accountId: 'acc-held', owner: 'Bo', currency: 'EUR' })).statusCode).toBe(200);
       await untilFeedHorizonPasses(db);
@@ -86,7 +96,7 @@ describe('the publisher function’s log line', () => {
         fields: { report: { published: 0, retried: 0, lastError: null }, status: { backlog: 1, heldBack: expect.arrayContaining([expect.objectContaining({ source: 'events', attempts: 2 })]) as unknown } },
       });
     } finally {
-      await db.query("UPDATE processor_partitions SET attempts = 0, last_error = NULL, next_attempt_at = NULL WHERE processor = 'publisher:events'");
+      await releaseHeldBack(db);
     }
   }, 30_000);
 
@@ -103,5 +113,67 @@ describe('the publisher function’s log line', () => {
     const logged = lines.filter((line) => /NATS|published|parked|held back/.test(line.message)).map((line) => [line.level, line.message]);
     expect(logged).toContainEqual(['error', 'messages refused by NATS for good are parked']);
     expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
+  }, 30_000);
+
+  it('given a partition held back and an event in another partition the full stream keeps refusing, says both: that partitions are held back, and that NATS did not take every message', async () => {
+    const { db } = await getRuntime();
+    const partitionOf = async (accountId: string) =>
+      (await db.query<{ partition: number }>("SELECT stream_partition($1, partitions) AS partition FROM feed_processors WHERE name = 'publisher:events'", [`account-${accountId}`])).rows[0]?.partition;
+    const held = 'acc-held-too';
+    let refused = 'acc-refused-0';
+    for (let n = 1; (await partitionOf(refused)) === (await partitionOf(held)); n += 1) refused = `acc-refused-${n}`;
+    await holdBack(db, `account-${held}`, '1 minute');
+    try {
+      // The stream is full (the first spec's message): the refused account's event is retried until the deadline.
+      for (const [accountId, owner] of [[held, 'Di'], [refused, 'Ed']] as const) {
+        expect((await postCommandRequest('OpenAccount', { accountId, owner, currency: 'EUR' })).statusCode).toBe(200);
+      }
+      await untilFeedHorizonPasses(db);
+      lines.length = 0;
+      await publish({}, lambdaContext('publisher', 25_000));
+
+      const logged = lines.filter((line) => /NATS|published|parked|held back/.test(line.message)).map((line) => [line.level, line.message]);
+      expect(logged).toContainEqual(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
+      expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
+      expect(logged).not.toContainEqual(['info', 'published']);
+    } finally {
+      await releaseHeldBack(db);
+    }
+  }, 30_000);
+
+  it('given a partition whose backoff the database says has 30 s to run, and a function whose clock is two minutes ahead of the database’s, still says it is held back', async () => {
+    const { db } = await getRuntime();
+    await holdBack(db, 'account-acc-skewed', '30 seconds');
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Date.now() + 120_000 });
+    try {
+      lines.length = 0;
+      await publish({}, lambdaContext('publisher', 25_000));
+    } finally {
+      vi.useRealTimers();
+      await releaseHeldBack(db);
+    }
+
+    const heldBack = lines.find((line) => line.message.includes('held back'));
+    expect(heldBack?.fields).toMatchObject({ status: { heldBack: [expect.objectContaining({ source: 'events', attempts: 2 })] } });
+  }, 30_000);
+
+  it('given an event waiting and a run whose deadline has passed before it leased a partition, says the run ran out of time with messages waiting, not that it published', async () => {
+    const { db } = await getRuntime();
+    const nc = await connectNats({ servers: nats().url });
+    await (await jetstreamManager(nc)).streams.purge(jetStream.name);
+    await nc.close();
+    expect((await postCommandRequest('OpenAccount', { accountId: 'acc-late', owner: 'Fi', currency: 'EUR' })).statusCode).toBe(200);
+    await untilFeedHorizonPasses(db);
+    lines.length = 0;
+    // The function keeps 22 s of the time left for after the run: with 20 s left, the deadline is already past.
+    await publish({}, lambdaContext('publisher', 20_000));
+
+    const logged = lines.filter((line) => /NATS|published|parked|held back|time/.test(line.message));
+    expect(logged.at(-1)).toMatchObject({
+      level: 'warn',
+      message: 'the publisher ran out of time before it was done; the rest waits for the next run',
+      fields: { report: { stoppedByDeadline: true } },
+    });
+    expect((logged.at(-1)?.fields.status as { backlog: number }).backlog).toBeGreaterThan(0);
   }, 30_000);
 });

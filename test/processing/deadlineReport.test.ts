@@ -69,7 +69,8 @@ describe('a run that ends past its deadline', () => {
     const { run, waiting, caughtUp } = await runPastAWaitingPartition('deadline_waiting', 0);
     expect(run.partitions.sort()).toEqual([0, 1]);
     expect(waiting?.nextAttemptAt?.getTime()).toBeGreaterThan(Date.now());
-    expect(caughtUp).toMatchObject({ caughtUp: true, lagItems: 0 });
+    expect(waiting?.waitingOutBackoff).toBe(true);
+    expect(caughtUp).toMatchObject({ caughtUp: true, lagItems: 0, waitingOutBackoff: false });
     // The waiting partition was left at once: the one drained caught up.
     expect(run).toMatchObject({ heldBack: [0], caughtUp: true, stoppedByDeadline: false });
   });

@@ -105,12 +105,13 @@ export async function runUntil(
   reached: (totals: RunTotals) => boolean | Promise<boolean>,
   runMs?: number,
 ): Promise<RunTotals> {
-  const totals: RunTotals = { published: 0, duplicates: 0, parked: 0, retried: 0, requeued: 0, cleaned: 0, failures: 0, caughtUp: false, lastError: null, reports: [] };
+  const totals: RunTotals = { published: 0, duplicates: 0, parked: 0, retried: 0, requeued: 0, cleaned: 0, failures: 0, caughtUp: false, stoppedByDeadline: false, lastError: null, reports: [] };
   const giveUpAt = Date.now() + RUNS_BOUND_MS;
   for (;;) {
     const report = await publisher.run(runMs === undefined ? {} : { deadline: Date.now() + runMs });
     for (const count of COUNTS) totals[count] += report[count];
     totals.caughtUp = report.caughtUp;
+    totals.stoppedByDeadline = report.stoppedByDeadline;
     totals.lastError = report.lastError ?? totals.lastError;
     totals.reports.push(report);
     if (await reached(totals)) return totals;

@@ -1,24 +1,54 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AsyncCommands } from '../core/commands';
+import type { Queryable } from '../core/db';
 import { log } from '../core/observability';
-import { retentionConfigFromEnv, runRetention } from '../core/service';
+import { RetentionFailedError, retentionConfigFromEnv, runRetention, type RetentionStep } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';
 import { metrics } from './observability';
 
-/**
- * Scheduled: re-dispatches commands stuck pending (a lost invoke, a crashed
- * worker), then deletes what is past its retention (finished command records,
- * processed message ids), a bounded amount per run.
- */
-async function sweep(): Promise<void> {
-  const { asyncCommands, db } = await getRuntime();
+const DELETED_METRIC: Record<RetentionStep, string> = { commands: 'CommandRecordsDeleted', processedMessages: 'ProcessedMessagesDeleted' };
+
+async function redriveStuckCommands(asyncCommands: AsyncCommands): Promise<void> {
   const { redispatched, failed } = await asyncCommands.sweepPendingCommands();
   metrics.addMetric('CommandsRedispatched', MetricUnit.Count, redispatched.length);
   metrics.addMetric('CommandsGivenUp', MetricUnit.Count, failed.length);
   if (redispatched.length > 0 || failed.length > 0) log.warn('swept stuck commands', { redispatched, failed });
-  const cleaned = await runRetention(db, retentionConfigFromEnv());
-  metrics.addMetric('CommandRecordsDeleted', MetricUnit.Count, cleaned.commands);
-  metrics.addMetric('ProcessedMessagesDeleted', MetricUnit.Count, cleaned.processedMessages);
+}
+
+async function deleteExpired(db: Queryable): Promise<void> {
+  const countDeleted = (deleted: Partial<Record<RetentionStep, number>>) => {
+    for (const [step, count] of Object.entries(deleted) as [RetentionStep, number][]) metrics.addMetric(DELETED_METRIC[step], MetricUnit.Count, count);
+  };
+  try {
+    countDeleted(await runRetention(db, retentionConfigFromEnv()));
+  } catch (error) {
+    if (error instanceof RetentionFailedError) countDeleted(error.deleted);
+    throw error;
+  }
+}
+
+/**
+ * Scheduled: re-dispatches commands stuck pending (a lost invoke, a crashed
+ * worker), then deletes what is past its retention (finished command records,
+ * processed message ids), a bounded amount per run. Each part runs whatever
+ * the other did, so one that keeps failing starves neither; a failure is
+ * logged and fails the invocation once both have run.
+ */
+async function sweep(): Promise<void> {
+  const { asyncCommands, db } = await getRuntime();
+  const parts = { redrive: () => redriveStuckCommands(asyncCommands), retention: () => deleteExpired(db) };
+  const errors: unknown[] = [];
+  for (const [part, run] of Object.entries(parts)) {
+    try {
+      await run();
+    } catch (error) {
+      log.error('the command sweeper failed at a part of its run; the other parts ran', { part, error: error instanceof Error ? error : String(error) });
+      errors.push(error);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, 'the command sweeper failed at more than one part of its run');
 }
 
 export const handler = lambdaEntry(sweep);

@@ -4,6 +4,7 @@ import type { Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
+import { RetentionFailedError, type RetentionStep } from './RetentionFailedError';
 
 const RetentionSchema = z.object({
   /** How long a finished command's record (and so its id's idempotency) is kept. */
@@ -20,9 +21,28 @@ export function retentionConfigFromEnv(env: Record<string, string | undefined> =
 
 const HOUR_MS = 3_600_000;
 
-/** One scheduled cleanup: old finished commands, then old processed message ids, each in bounded batches. */
-export async function runRetention(db: Queryable, config: RetentionConfig): Promise<{ commands: number; processedMessages: number }> {
-  const commands = await deleteFinishedCommands(db, { retentionMs: config.COMMAND_RETENTION_HOURS * HOUR_MS });
-  const processed = await deleteOldProcessedMessages(db, { retentionMs: config.PROCESSED_MESSAGE_RETENTION_HOURS * HOUR_MS });
-  return { commands: commands.deleted, processedMessages: processed.deleted };
+/**
+ * One scheduled cleanup: old finished commands, and old processed message ids,
+ * each in bounded batches. Each step runs whatever the other did: one that
+ * keeps failing (a lock it cannot get, a statement past the pool's bound) must
+ * not starve the other run after run. A failure is thrown once both have run,
+ * as RetentionFailedError with what the other step deleted.
+ */
+export async function runRetention(db: Queryable, config: RetentionConfig): Promise<Record<RetentionStep, number>> {
+  const steps: Record<RetentionStep, () => Promise<{ deleted: number }>> = {
+    commands: () => deleteFinishedCommands(db, { retentionMs: config.COMMAND_RETENTION_HOURS * HOUR_MS }),
+    processedMessages: () => deleteOldProcessedMessages(db, { retentionMs: config.PROCESSED_MESSAGE_RETENTION_HOURS * HOUR_MS }),
+  };
+  const deleted: Partial<Record<RetentionStep, number>> = {};
+  const errors = new Map<RetentionStep, unknown>();
+  for (const step of ['commands', 'processedMessages'] as const) {
+    try {
+      deleted[step] = (await steps[step]()).deleted;
+    } catch (error) {
+      errors.set(step, error);
+    }
+  }
+  if (errors.size > 0) throw new RetentionFailedError(errors, deleted);
+  // Every step set its count: none failed.
+  return { commands: deleted.commands ?? 0, processedMessages: deleted.processedMessages ?? 0 };
 }

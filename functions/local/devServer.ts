@@ -108,10 +108,11 @@ export async function startDevServer(service: Service, options: DevServerOptions
     loop('saga sweep', () => runtime.sagas.sweep(), 1_000);
   }
   const retention = retentionConfigFromEnv(options.env ?? process.env);
-  if (background) loop('command sweep', async () => {
-    await runtime.asyncCommands.sweepPendingCommands();
-    await runRetention(runtime.db, retention);
-  }, 30_000);
+  // Apart, as the deployed sweeper runs them: one that keeps failing must not starve the other.
+  if (background) {
+    loop('command sweep', () => runtime.asyncCommands.sweepPendingCommands(), 30_000);
+    loop('retention', () => runRetention(runtime.db, retention), 30_000);
+  }
   runtime.nudges.onNudge(() => {
     for (const background of afterCommit) background.wake();
   });

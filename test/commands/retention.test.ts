@@ -1,6 +1,7 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, RetentionOptionsError, type Db } from '../../core/db';
-import { retentionConfigFromEnv, runRetention } from '../../core/service';
+import { RetentionFailedError, retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deleteFinishedCommands } from '../../core/commands';
 import { deleteOldProcessedMessages } from '../../core/publishing';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -78,5 +79,35 @@ describe('retention of command records and processed message ids', () => {
     await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-old', now() - interval '200 hours'), ('c', 'm-new', now())");
     expect(await runRetention(db, { COMMAND_RETENTION_HOURS: 168, PROCESSED_MESSAGE_RETENTION_HOURS: 168 })).toEqual({ commands: 0, processedMessages: 1 });
     expect(await remaining('processed_messages')).toEqual(['m-new']);
+  });
+
+  it('given the command records locked by another session, still deletes old processed message ids, and then says which step failed and what the other deleted', async () => {
+    await command('locked-out', 'succeeded', 300);
+    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-starved', now() - interval '300 hours')");
+    // A cleanup that waits at most 300 ms for a lock, as a statement bound would give up on it.
+    const url = new URL(database.url);
+    url.searchParams.set('options', '-c lock_timeout=300');
+    const bounded = createPgDb({ connectionString: url.toString(), max: 1 });
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE commands IN ACCESS EXCLUSIVE MODE');
+      const error = await runRetention(bounded, { COMMAND_RETENTION_HOURS: 168, PROCESSED_MESSAGE_RETENTION_HOURS: 168 }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      await locker.query('ROLLBACK');
+
+      expect(error).toBeInstanceOf(RetentionFailedError);
+      expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { processedMessages: 1 } });
+      expect(String(error)).toMatch(/commands.*lock timeout/);
+      expect(await remaining('processed_messages')).not.toContain('m-starved');
+      expect(await remaining('commands')).toContain('locked-out');
+    } finally {
+      await locker.end();
+      await bounded.close();
+      await db.query("DELETE FROM commands WHERE command_id = 'locked-out'");
+    }
   });
 });

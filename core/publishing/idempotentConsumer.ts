@@ -6,6 +6,9 @@ import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } fr
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
 import { ConsumeOptionsError } from './ConsumeOptionsError';
+import { isEventMessage } from './isEventMessage';
+import { MessageAckFailedError } from './MessageAckFailedError';
+import { NotAnEventMessageError } from './NotAnEventMessageError';
 
 // Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
 // key, which the store keeps, so the handler would see other data than was stored.
@@ -171,6 +174,11 @@ export async function handleMessageOnce<Body>(
     const { id, body } = read(message);
     readMessage = { id: ProcessedMessageId.parse(id), body };
   } catch (error) {
+    // Not garbage: a message of another kind, for another handler.
+    if (error instanceof NotAnEventMessageError) {
+      message.nak(retryDelayMs);
+      throw error;
+    }
     message.term();
     throw new MalformedMessageError(message.subject, error);
   }
@@ -184,11 +192,20 @@ export async function handleMessageOnce<Body>(
     message.nak(retryDelayMs);
     throw error;
   }
-  await message.ackAck();
+  try {
+    await message.ackAck();
+  } catch (error) {
+    throw new MessageAckFailedError(message.subject, readMessage.id, outcome, error);
+  }
   return outcome;
 }
 
-/** handleMessageOnce for a stored event's message: the handler gets its checked envelope. */
+/**
+ * handleMessageOnce for a stored event's message: the handler gets its checked
+ * envelope. A message with an id of its own that is not an event's (an
+ * integration message on the same stream) is refused with
+ * NotAnEventMessageError and nak'd, to come back for a handler of its kind.
+ */
 export function handleEventMessage(
   db: Db,
   consumer: string,
@@ -197,6 +214,8 @@ export function handleEventMessage(
   options: ConsumeOptions = {},
 ): Promise<MessageOutcome> {
   const read = (received: JsMsg) => {
+    const messageId = received.headers?.get('Nats-Msg-Id');
+    if (messageId && !isEventMessage(received)) throw new NotAnEventMessageError(received.subject, messageId);
     const envelope = EventEnvelope.parse(received.json());
     return { id: envelope.eventId, body: envelope };
   };

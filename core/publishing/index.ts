@@ -34,5 +34,8 @@ export {
   type MessageOutcome,
   type ConsumeOptions,
 } from './idempotentConsumer';
+export { isEventMessage } from './isEventMessage';
+export { MessageAckFailedError } from './MessageAckFailedError';
+export { NotAnEventMessageError } from './NotAnEventMessageError';
 export { ConsumeOptionsError } from './ConsumeOptionsError';
 export { publishingConfigFromEnv, type PublishingConfig } from './publishingConfig';

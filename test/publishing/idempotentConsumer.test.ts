@@ -2,9 +2,21 @@ import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } fro
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../core/db';
-import { ConsumeOptionsError, handleEventMessage, handleIntegrationMessage, MalformedMessageError, processOnce, ProcessedMessageKeyError, type EventEnvelope } from '../../core/publishing';
+import {
+  ConsumeOptionsError,
+  handleEventMessage,
+  handleIntegrationMessage,
+  isEventMessage,
+  MalformedMessageError,
+  MessageAckFailedError,
+  NotAnEventMessageError,
+  processOnce,
+  ProcessedMessageKeyError,
+  type EventEnvelope,
+} from '../../core/publishing';
 import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { connectNats } from '../support/natsTesting';
 import { dyingBeforeCheckpoint, publishEverything, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
@@ -279,6 +291,66 @@ describe('the idempotent consumer helper', () => {
     expect(await processOnce(harness.db, name, notice.headers?.get('Nats-Msg-Id') ?? '', () => Promise.resolve())).toEqual({ processed: false });
     expect(await totalSeen(name)).toEqual({ total: 40, rows: 1 });
   });
+
+  it('given an integration message among the events its consumer reads, handleEventMessage refuses it with NotAnEventMessageError and leaves it to come back, for handleIntegrationMessage to process once', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({
+      streamId,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [deposited(3)],
+      messages: [{ subject: `${harness.subjectPrefix}.notices.mixed`, orderingKey: streamId, body: { amount: 7 } }],
+    });
+    await publishEverything(harness.db, harness.publisher());
+    const { name, consumer } = await newConsumer();
+    const isNotice = (message: JsMsg) => message.subject.endsWith('.notices.mixed');
+    const mine = (await fetchAll(consumer, 1_000)).filter((message) => isNotice(message) || message.headers?.get('Stream-Id') === streamId);
+    const notice = mine.find(isNotice);
+    if (!notice) throw new Error('the notice was not delivered');
+
+    expect(mine.map((message) => [message.subject.split('.').slice(1).join('.'), isEventMessage(message)])).toEqual(
+      expect.arrayContaining([['account.MoneyDeposited', true], ['notices.mixed', false]]),
+    );
+    await expect(handleEventMessage(harness.db, name, notice, recordDeposit(name), { retryDelayMs: 50 })).rejects.toBeInstanceOf(NotAnEventMessageError);
+    await sleep(300);
+    const again = (await fetchAll(consumer, 10)).find(isNotice);
+    if (!again) throw new Error('the notice did not come back');
+    const record = async (tx: Queryable, body: unknown) => {
+      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, streamId, (body as { amount: number }).amount]);
+    };
+    expect(await handleIntegrationMessage(harness.db, name, again, record)).toBe('processed');
+    expect(await totalSeen(name)).toEqual({ total: 7, rows: 1 });
+  });
+
+  it('given the connection closed while the handler ran, says with MessageAckFailedError that the effect is committed and only the acknowledgement failed; the redelivery is then a duplicate', async () => {
+    const { name, consumer } = await newConsumer();
+    for (const earlier of await fetchAll(consumer, 1_000)) await earlier.ackAck();
+    const streamId = await appendDeposits(1);
+    await publishEverything(harness.db, harness.publisher());
+    const nc = await connectNats();
+    try {
+      const [message] = await fetchAll(await jetstream(nc).consumers.get(harness.streamName, name), 10);
+      if (!message) throw new Error('the deposit was not delivered');
+      const closingFirst = async (tx: Queryable, envelope: EventEnvelope) => {
+        await nc.close();
+        await recordDeposit(name)(tx, envelope);
+      };
+
+      const error = await handleEventMessage(harness.db, name, message, closingFirst).then(() => undefined, (thrown: unknown) => thrown);
+
+      expect(error).toBeInstanceOf(MessageAckFailedError);
+      expect(error).toMatchObject({ code: 'ACK_FAILED', outcome: 'processed', messageId: message.headers?.get('Nats-Msg-Id') });
+      expect(await totalSeen(name)).toEqual({ total: 1, rows: 1 });
+      await sleep(ACK_WAIT_MS + 200);
+      const [again] = await fetchAll(consumer, 10);
+      expect(again?.headers?.get('Stream-Id')).toBe(streamId);
+      if (!again) throw new Error('not delivered again');
+      expect(await handleEventMessage(harness.db, name, again, recordDeposit(name))).toBe('duplicate');
+      expect(await totalSeen(name)).toEqual({ total: 1, rows: 1 });
+    } finally {
+      await nc.close().catch(() => undefined);
+    }
+  }, 20_000);
 
   it('refuses a consumer name or message id the processed record cannot hold before the effect runs, where it would run and roll back on every delivery', async () => {
     const effects: string[] = [];

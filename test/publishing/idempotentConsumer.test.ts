@@ -77,6 +77,25 @@ async function appendDeposits(count: number): Promise<string> {
   return streamId;
 }
 
+/** A deposit to a new stream with a notice of `amount` on `notices.<kind>`, both published; its stream id. */
+async function publishedDepositWithNotice(kind: string, amount: number): Promise<string> {
+  const streamId = uniqueStreamId();
+  await harness.store.appendToStream<AccountEvent>({
+    streamId,
+    streamType: 'account',
+    expectedVersion: 'no_stream',
+    events: [deposited(1)],
+    messages: [{ subject: `${harness.subjectPrefix}.notices.${kind}`, orderingKey: streamId, body: { amount } }],
+  });
+  await publishEverything(harness.db, harness.publisher());
+  return streamId;
+}
+
+/** A handler of notices that records each one's amount against `streamId` for `consumer`. */
+const recordNotice = (consumer: string, streamId: string) => async (tx: Queryable, body: unknown) => {
+  await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [consumer, streamId, (body as { amount: number }).amount]);
+};
+
 /**
  * A transfer notice sent with `headers` to a fresh consumer of its own, as it
  * is delivered, and a handler that appends it to the `inbound` stream (an
@@ -271,37 +290,18 @@ describe('the idempotent consumer helper', () => {
   });
 
   it('handles an integration message once, keyed by its message id', async () => {
-    const streamId = uniqueStreamId();
-    await harness.store.appendToStream<AccountEvent>({
-      streamId,
-      streamType: 'account',
-      expectedVersion: 'no_stream',
-      events: [deposited(1)],
-      messages: [{ subject: `${harness.subjectPrefix}.notices.large`, orderingKey: streamId, body: { amount: 40 } }],
-    });
-    await publishEverything(harness.db, harness.publisher());
+    const streamId = await publishedDepositWithNotice('large', 40);
     const { name, consumer } = await newConsumer();
     const notices = (await fetchAll(consumer, 1_000)).filter((message) => message.subject.endsWith('.notices.large'));
-    const record = async (tx: Queryable, body: unknown) => {
-      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, streamId, (body as { amount: number }).amount]);
-    };
     const [notice] = notices;
     if (!notice) throw new Error('no notice');
-    expect(await handleIntegrationMessage(harness.db, name, notice, record)).toBe('processed');
+    expect(await handleIntegrationMessage(harness.db, name, notice, recordNotice(name, streamId))).toBe('processed');
     expect(await processOnce(harness.db, name, notice.headers?.get('Nats-Msg-Id') ?? '', () => Promise.resolve())).toEqual({ processed: false });
     expect(await totalSeen(name)).toEqual({ total: 40, rows: 1 });
   });
 
   it('given an integration message among the events its consumer reads, handleEventMessage refuses it with NotAnEventMessageError and leaves it to come back, for handleIntegrationMessage to process once', async () => {
-    const streamId = uniqueStreamId();
-    await harness.store.appendToStream<AccountEvent>({
-      streamId,
-      streamType: 'account',
-      expectedVersion: 'no_stream',
-      events: [deposited(3)],
-      messages: [{ subject: `${harness.subjectPrefix}.notices.mixed`, orderingKey: streamId, body: { amount: 7 } }],
-    });
-    await publishEverything(harness.db, harness.publisher());
+    const streamId = await publishedDepositWithNotice('mixed', 7);
     const { name, consumer } = await newConsumer();
     const isNotice = (message: JsMsg) => message.subject.endsWith('.notices.mixed');
     const mine = (await fetchAll(consumer, 1_000)).filter((message) => isNotice(message) || message.headers?.get('Stream-Id') === streamId);
@@ -315,10 +315,7 @@ describe('the idempotent consumer helper', () => {
     await sleep(300);
     const again = (await fetchAll(consumer, 10)).find(isNotice);
     if (!again) throw new Error('the notice did not come back');
-    const record = async (tx: Queryable, body: unknown) => {
-      await tx.query('INSERT INTO deposits_seen VALUES ($1, $2, $3)', [name, streamId, (body as { amount: number }).amount]);
-    };
-    expect(await handleIntegrationMessage(harness.db, name, again, record)).toBe('processed');
+    expect(await handleIntegrationMessage(harness.db, name, again, recordNotice(name, streamId))).toBe('processed');
     expect(await totalSeen(name)).toEqual({ total: 7, rows: 1 });
   });
 

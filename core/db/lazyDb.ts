@@ -3,15 +3,17 @@ import type { Db } from './Db';
 /**
  * A Db whose adapter is opened on first use: for drivers loaded only when
  * configured (Neon and its WebSocket), so a function using another driver
- * neither loads nor bundles them.
+ * neither loads nor bundles them. `maxConnections` is the opened adapter's,
+ * told before it opens.
  */
-export function lazyDb(open: () => Promise<Db>): Db {
+export function lazyDb(open: () => Promise<Db>, maxConnections?: number): Db {
   let opened: Promise<Db> | undefined;
   const db = () => {
     opened ??= open();
     return opened;
   };
   return {
+    ...(maxConnections === undefined ? {} : { maxConnections }),
     query: async (text, params, options) => (await db()).query(text, params, options),
     transaction: async (work) => (await db()).transaction(work),
     close: async () => {

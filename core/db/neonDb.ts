@@ -64,7 +64,8 @@ export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
   class ConfiguredPool extends Pool {
     override Client = ConfiguredClient;
   }
-  const pool = new ConfiguredPool({ connectionString: options.connectionString, max: options.max ?? 10 });
+  const max = options.max ?? 10;
+  const pool = new ConfiguredPool({ connectionString: options.connectionString, max });
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, queryTimeoutMs });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, queryTimeoutMs, maxConnections: max });
 }

@@ -1,4 +1,4 @@
-import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRun } from '../processing';
+import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRun, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
 import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
@@ -61,14 +61,20 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   // its requeue turn sends anything and takes it off the parked list.
   for (const processor of processors) await registerProcessor(db, processor.name, processor.partitions);
   tally.report.requeued = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline });
-  const runOptions = {
+  const runOptions: ProcessorRunOptions = {
     db,
     holder: settings.holder,
     leaseTtlMs: settings.leaseTtlMs,
     deadline,
     concurrency: settings.partitions,
     interruptionBackoff: settings.retryBackoff,
-    ...(settings.onRetry ? { onInterrupted: settings.onRetry } : {}),
+    onInterrupted: (interruption) => {
+      tally.noteError(interruption.error);
+      settings.onRetry?.(interruption);
+    },
+    onFailure: (failure) => {
+      tally.noteError(failure.error);
+    },
   };
   // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
   // back its own source's partition, never the other source.

@@ -36,6 +36,7 @@ export interface PublisherRunReport {
   stoppedByDeadline: boolean;
   /** Milliseconds from publish to acknowledgement, over this run's publishes. */
   latency: { p50Ms: number; p99Ms: number; maxMs: number } | null;
+  /** The latest error the run met, of either source (events or outbox), in the order they came. */
   lastError: string | null;
 }
 
@@ -94,11 +95,18 @@ export class RunTally {
     metrics.count('PublishRetries', 1);
   }
 
-  /** What the engine reports of a processor's run: the failures it counted, and its last error. */
-  countRun(run: { failures: readonly { error: unknown }[]; lastError: unknown }): void {
+  /**
+   * An error the engine met as it happened (a batch interrupted, a failure
+   * counted): told as they come, from both processors side by side, so the
+   * report's last error is the run's latest, not the last processor's.
+   */
+  noteError(error: unknown): void {
+    this.report.lastError = describeError(error);
+  }
+
+  /** What the engine reports of a processor's run: the failures it counted (their errors noted as they came). */
+  countRun(run: { failures: readonly unknown[] }): void {
     this.report.failures += run.failures.length;
-    const last = run.failures.at(-1)?.error ?? run.lastError;
-    if (last !== undefined) this.report.lastError = describeError(last);
   }
 
   finish(): PublisherRunReport {

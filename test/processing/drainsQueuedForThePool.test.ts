@@ -11,7 +11,6 @@ import {
   type FeedProcessor,
   type HandlerFailure,
   type ProcessorRun,
-  type TransactionalHandler,
 } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -42,16 +41,6 @@ const db = () => solo;
 
 const PARTITIONS = 3;
 
-/** A processor of the spec's own stream type `name`, in batches of 10, with `handler`. */
-const processorOfType = <Result>(name: string, partitions: number, handler: TransactionalHandler<RecordedEvent, Result>): FeedProcessor<RecordedEvent, Result> => ({
-  name,
-  partitions,
-  batchSize: 10,
-  source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
-  failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
-  handler,
-});
-
 /**
  * Given partition 1 of a two-partition processor left by a dead holder, and a run on the one connection
  * whose partition 0 batch takes `firstBatchMs` and whose partition 1 batch takes `lateBatchMs`: when
@@ -72,26 +61,33 @@ async function lateDrainBesideAnotherInstance(name: string, timing: { ttlMs: num
   let lateBatchDone = false;
   let leaseAfterCommit: { holder: string | null; live: boolean } | undefined;
   let otherRun: ProcessorRun | undefined;
-  const processor: FeedProcessor<RecordedEvent, number> = processorOfType(name, 2, {
-    mode: 'transactional',
-    handle: async (_items, { partition }) => {
-      if (partition === 0) await sleep(timing.firstBatchMs);
-      if (partition === 1 && !lateBatchDone) {
-        lateBatchDone = true;
-        await sleep(timing.lateBatchMs);
-      }
-      return partition;
+  const processor: FeedProcessor<RecordedEvent, number> = {
+    name,
+    partitions: 2,
+    batchSize: 10,
+    source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
+    failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
+    handler: {
+      mode: 'transactional',
+      handle: async (_items, { partition }) => {
+        if (partition === 0) await sleep(timing.firstBatchMs);
+        if (partition === 1 && !lateBatchDone) {
+          lateBatchDone = true;
+          await sleep(timing.lateBatchMs);
+        }
+        return partition;
+      },
+      afterCommit: async (partition) => {
+        if (partition !== 1 || leaseAfterCommit) return;
+        const { rows } = await other.query<{ holder: string | null; live: boolean }>(
+          'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = 1',
+          [name],
+        );
+        leaseAfterCommit = rows[0];
+        otherRun = await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 2 });
+      },
     },
-    afterCommit: async (partition) => {
-      if (partition !== 1 || leaseAfterCommit) return;
-      const { rows } = await other.query<{ holder: string | null; live: boolean }>(
-        'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = 1',
-        [name],
-      );
-      leaseAfterCommit = rows[0];
-      otherRun = await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 2 });
-    },
-  });
+  };
   const run = await runFeedProcessor(processor, { db: solo, holder: 'solo', leaseTtlMs: timing.ttlMs, deadline: Date.now() + 30_000, concurrency: 2 });
   return { items: run.items, leaseAfterCommit, otherFailures: otherRun?.failures.map((failure) => failure.error.message) };
 }
@@ -150,8 +146,13 @@ describe('a run with more partitions drained at once than pooled connections', (
       }
       await untilFeedHorizonPasses(pair);
       const slowBatches = new Set<number>();
-      const processorFor = (who: string) =>
-        processorOfType(name, partitions, {
+      const processorFor = (who: string): FeedProcessor<RecordedEvent> => ({
+        name,
+        partitions,
+        batchSize: 10,
+        source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
+        failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
+        handler: {
           mode: 'transactional',
           handle: async (_items, { partition }) => {
             // The run's first two batches each hold a connection for 4 s, past a 1.5 s lease.
@@ -160,7 +161,8 @@ describe('a run with more partitions drained at once than pooled connections', (
               await sleep(4_000);
             }
           },
-        });
+        },
+      });
 
       const pairRun = runFeedProcessor(processorFor('pair'), { db: pair, holder: 'pair', leaseTtlMs: 1_500, deadline: Date.now() + 30_000, concurrency: partitions });
       await sleep(2_500);

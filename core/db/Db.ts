@@ -34,13 +34,5 @@ export interface QueryResult<Row> {
  */
 export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  /**
-   * The most connections it holds at once, where the adapter knows (a pool's
-   * size; 1 for PGlite). A feed processor runs no more transactional drains at
-   * once: a drain waiting for a connection behind the others' batches is not
-   * renewing its lease, and another instance would take its partition over as
-   * from a dead holder.
-   */
-  readonly maxConnections?: number;
   close(): Promise<void>;
 }

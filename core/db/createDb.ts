@@ -13,10 +13,7 @@ export function createDb(config: DbConfig): Db {
     case 'pg':
       return createPgDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX, ...boundsOf(config) });
     case 'neon':
-      return lazyDb(
-        async () => (await import('./neonDb')).createNeonDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX, ...boundsOf(config) }),
-        config.DB_POOL_MAX,
-      );
+      return lazyDb(async () => (await import('./neonDb')).createNeonDb({ connectionString: config.DATABASE_URL, max: config.DB_POOL_MAX, ...boundsOf(config) }));
     case 'pglite':
       return createPgliteDb({ dataDir: config.PGLITE_DATA_DIR });
   }

@@ -3,17 +3,15 @@ import type { Db } from './Db';
 /**
  * A Db whose adapter is opened on first use: for drivers loaded only when
  * configured (Neon and its WebSocket), so a function using another driver
- * neither loads nor bundles them. `maxConnections` is the opened adapter's,
- * told before it opens.
+ * neither loads nor bundles them.
  */
-export function lazyDb(open: () => Promise<Db>, maxConnections?: number): Db {
+export function lazyDb(open: () => Promise<Db>): Db {
   let opened: Promise<Db> | undefined;
   const db = () => {
     opened ??= open();
     return opened;
   };
   return {
-    ...(maxConnections === undefined ? {} : { maxConnections }),
     query: async (text, params, options) => (await db()).query(text, params, options),
     transaction: async (work) => (await db()).transaction(work),
     close: async () => {

@@ -64,8 +64,7 @@ export async function createNeonDb(options: NeonDbOptions): Promise<Db> {
   class ConfiguredPool extends Pool {
     override Client = ConfiguredClient;
   }
-  const max = options.max ?? 10;
-  const pool = new ConfiguredPool({ connectionString: options.connectionString, max });
+  const pool = new ConfiguredPool({ connectionString: options.connectionString, max: options.max ?? 10 });
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, queryTimeoutMs, maxConnections: max });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? false, queryTimeoutMs });
 }

@@ -39,14 +39,13 @@ export function createPgDb(options: PgDbOptions): Db {
       return sendCancelRequest({ host: this.host, port: this.port, processID, secretKey }, connectTimeoutMs || CANCEL_REQUEST_TIMEOUT_MS);
     }
   }
-  const max = options.max ?? 10;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
-    max,
+    max: options.max ?? 10,
     idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
     Client: BoundedClient,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true, queryTimeoutMs: options.queryTimeoutMs ?? 0, maxConnections: max });
+  return poolDb(pool, { preparedStatements: options.preparedStatements ?? true, queryTimeoutMs: options.queryTimeoutMs ?? 0 });
 }

@@ -46,8 +46,6 @@ export class TransactionAbortedError extends Error {
 export interface PoolDbOptions extends Pick<DatabaseBounds, 'queryTimeoutMs'> {
   /** Prepare named statements once per connection; off for poolers that cannot keep them. */
   preparedStatements?: boolean;
-  /** The pool's size, told to the Db's users (see Db.maxConnections). */
-  maxConnections?: number;
 }
 
 /**
@@ -175,7 +173,6 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
   }
 
   return {
-    ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }),
     // Like pool.query, but a statement the server refused (a conflict, a constraint)
     // returns the connection to the pool instead of closing it.
     query: (text, params, queryOptions) =>

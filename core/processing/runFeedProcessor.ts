@@ -19,11 +19,7 @@ export interface ProcessorRunOptions {
   leaseTtlMs: number;
   /** Epoch ms after which no new batch starts. */
   deadline: number;
-  /**
-   * Partitions drained at once by this instance: 1 takes them in turn. A
-   * transactional processor drains no more at once than `db` has connections
-   * (Db.maxConnections, where it says): a drain waiting for one renews no lease.
-   */
+  /** Partitions drained at once by this instance: 1 takes them in turn. */
   concurrency: number;
   interruptionBackoff?: Backoff;
   onInterrupted?: DrainSettings['onInterrupted'];
@@ -88,19 +84,6 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
 }
 
 /**
- * How many partitions the run drains at once. A transactional batch holds a
- * connection from its lease check to its commit; a drain queued behind others'
- * batches for a connection renews nothing, and another instance would take its
- * partition as from a dead holder, counting a failure against it. An external
- * batch holds one only for each statement.
- */
-function slotsFor(processor: FeedProcessor<unknown>, options: ProcessorRunOptions): number {
-  const connections = options.db.maxConnections;
-  if (processor.handler.mode !== 'transactional' || connections === undefined) return options.concurrency;
-  return Math.max(1, Math.min(options.concurrency, connections));
-}
-
-/**
  * Runs a feed processor until every partition this instance can lease is
  * caught up (or waiting after a failure), or until the deadline. Partitions
  * leased by other instances are theirs; each of this run's leases is released
@@ -160,7 +143,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     };
     // Each slot leases and drains one partition after another (see runInSlots).
     let leftFree = false;
-    await runInSlots(slotsFor(processor, options), LOOK_AGAIN_AFTER_MS, async (found): Promise<SlotTurn> => {
+    await runInSlots(options.concurrency, LOOK_AGAIN_AFTER_MS, async (found): Promise<SlotTurn> => {
       // Every partition taken by this run: a look could only find nothing, again after each drain.
       if (runLeases.leasedEvery()) return 'stop';
       if (Date.now() >= options.deadline) {

@@ -102,11 +102,6 @@ describeOnEachDriver('the Db port', (context) => {
     expect((await db.query<{ label: string }>(sql, ['z'], { name: 'as_array' })).rows).toEqual([{ label: 'z', big: '2', doc: { a: 1 }, nothing: null }]);
   });
 
-  it('says how many connections it holds at most: its pool\'s size', () => {
-    expect(context().connect(3).maxConnections).toBe(3);
-    expect(context().db.maxConnections).toBe(8);
-  });
-
   it('exposes SQLSTATE codes of server errors', async () => {
     const error = await context().db.query('SELECT 1/0').catch((caught: unknown) => caught);
     expect(asDatabaseError(error)).toMatchObject({ code: '22012' });
@@ -152,19 +147,6 @@ describe('database configuration', () => {
       await expect(db.query('SELECT pg_sleep(3)')).rejects.toBeInstanceOf(DatabaseTimeoutError);
     } finally {
       await db.close();
-    }
-  });
-
-  it('builds adapters that say their pool\'s size before any connection is opened, Neon\'s driver not yet loaded', async () => {
-    const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-    const adapters = [
-      createDb(dbConfigFromEnv({ DATABASE_URL: url, DB_POOL_MAX: '3' })),
-      createDb(dbConfigFromEnv({ DATABASE_URL: url, DB_DRIVER: 'neon', DB_POOL_MAX: '5' })),
-    ];
-    try {
-      expect(adapters.map((db) => db.maxConnections)).toEqual([3, 5]);
-    } finally {
-      await Promise.all(adapters.map((db) => db.close()));
     }
   });
 

@@ -35,10 +35,6 @@ describe('the event store on PGlite in memory', () => {
     store.appendToStream<AccountEvent>({ streamType: 'account', ...request });
   const versionsOf = async (streamId: string) => (await store.readStream(streamId)).events.map((event) => event.version);
 
-  it('says it holds one connection: a transactional processor drains one partition at a time on it', () => {
-    expect(db.maxConnections).toBe(1);
-  });
-
   it('applies every migration once', async () => {
     expect(applied).toEqual(await migrationFiles());
     expect(await migrate(db)).toEqual([]);

@@ -17,12 +17,9 @@ import {
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
-import { sizeUntold } from '../support/sizeUntold';
 import { streamIdInPartition } from '../support/streamInPartition';
 
-// Slots as asked, more than the pool's 6 connections: these specs are about how slots take partitions.
-const pooled = usePooledTestDatabase(6);
-const testDatabase = () => sizeUntold(pooled());
+const testDatabase = usePooledTestDatabase(6);
 
 /** One event in a stream of each partition, under a stream type of the spec's own: the file's other specs' events are not its processor's. */
 async function oneEventPerPartition(db: Db, partitions: number, streamType: string): Promise<string[]> {

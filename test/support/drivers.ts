@@ -19,10 +19,10 @@ export async function startDriver(name: DriverName): Promise<DriverHarness> {
   const proxy: WsTcpProxy = await startWsTcpProxy();
   return {
     name,
-    connect: (url, max = 20, bounds) =>
+    connect: (url, max, bounds) =>
       lazyDb(() => createNeonDb({
         connectionString: url,
-        max,
+        max: max ?? 20,
         ...bounds,
         neon: {
           wsProxy: (host, port) => `127.0.0.1:${proxy.port}/v2?address=${host}:${port}`,
@@ -31,7 +31,7 @@ export async function startDriver(name: DriverName): Promise<DriverHarness> {
           pipelineTLS: false,
           forceDisablePgSSL: true,
         },
-      }), max),
+      })),
     close: () => proxy.close(),
   };
 }

@@ -86,8 +86,6 @@ export function createPgliteDb(options: PgliteDbOptions = {}): PgliteDb {
   });
 
   return {
-    // One transaction at a time.
-    maxConnections: 1,
     async query<Row extends object>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<Row>> {
       scope.assertOutside('db.query');
       return run<Row>(await started, text, params, options);

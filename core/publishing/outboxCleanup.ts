@@ -65,42 +65,52 @@ const QUERY_CANCELED = '57014';
  */
 export const OUTBOX_CLEANUP_MAX_MS = 1_000;
 
+/** What a cleanup deleted, and whether its time ran out with rows still to look at. */
+export interface OutboxCleanup {
+  deleted: number;
+  cutShort: boolean;
+}
+
 /**
  * Deletes published integration messages written longer ago than the
  * retention, never one still to publish or parked. No batch starts past
  * `until`, and one running into it is cancelled there (its deletions rolled
  * back, for a later run): a batch walks every old row it must keep, so with
  * many parked messages one batch alone could outlast a function's time.
- * PGlite ignores statement timeouts: there a batch under way runs to its end.
+ * Either way it is `cutShort`: deletable rows may be left that no bound on
+ * the batches left. PGlite ignores statement timeouts: there a batch under way
+ * runs to its end.
  */
 export async function deleteExpiredOutboxRows(
   db: Db,
   policy: OutboxRetention,
   processors: { outbox: string; partitions: number; events: string },
   until = Number.POSITIVE_INFINITY,
-): Promise<number> {
+): Promise<OutboxCleanup> {
   let after: [string, string] = ['-infinity', '0'];
   let deleted = 0;
-  for (let batch = 0; batch < policy.maxBatches && Date.now() < until; batch += 1) {
+  for (let batch = 0; batch < policy.maxBatches; batch += 1) {
+    if (Date.now() >= until) return { deleted, cutShort: true };
     const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, ...after];
-    let row: DeletedBatch | undefined;
+    let row: DeletedBatch | 'no time left' | undefined;
     try {
       row = await db.transaction(async (tx) => {
         // What is left once the transaction has its connection: waiting for one counts too.
         const leftMs = Math.ceil(until - Date.now());
-        if (leftMs <= 0) return undefined;
+        if (leftMs <= 0) return 'no time left';
         if (Number.isFinite(until)) await tx.query("SELECT set_config('statement_timeout', $1, true)", [String(leftMs)]);
         // Unnamed, so each batch is planned for its own cursor: a prepared statement's generic
         // plan (from its sixth run on a connection) read every old row in every batch.
         return (await tx.query<DeletedBatch>(DELETE_SQL, params)).rows[0];
       });
     } catch (error) {
-      if (asDatabaseError(error)?.code === QUERY_CANCELED) break;
+      if (asDatabaseError(error)?.code === QUERY_CANCELED) return { deleted, cutShort: true };
       throw error;
     }
+    if (row === 'no time left') return { deleted, cutShort: true };
     deleted += row?.deleted ?? 0;
     if (!row?.last_created_at || !row.last_id || (row.deleted < policy.batchSize)) break;
     after = [row.last_created_at, row.last_id];
   }
-  return deleted;
+  return { deleted, cutShort: false };
 }

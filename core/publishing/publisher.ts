@@ -1,4 +1,5 @@
-import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRun, type ProcessorRunOptions } from '../processing';
+import { describeError } from '../errors/describeError';
+import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
 import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
@@ -79,13 +80,26 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
   // back its own source's partition, never the other source.
   const settled = await Promise.allSettled([runFeedProcessor(processors[0], runOptions), runFeedProcessor(processors[1], runOptions)]);
-  const runs: ProcessorRun[] = settled.map((result) => {
-    if (result.status === 'rejected') throw result.reason;
-    return result.value;
-  });
+  const runs = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   for (const run of runs) tally.countRun(run);
-  tally.report.caughtUp = runs.every((run) => run.caughtUp);
+  tally.report.caughtUp = runs.length === settled.length && runs.every((run) => run.caughtUp);
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
-  tally.report.cleaned = await deleteExpiredOutboxRows(db, settings.retention, { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER }, Date.now() + OUTBOX_CLEANUP_MAX_MS);
+  // Whatever the processors did: one whose run fails every time (its source's reads
+  // refused, say) must not leave the outbox uncleaned for as long as that lasts.
+  await cleanUp(settings, tally);
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
   return tally.finish();
+}
+
+/** The outbox cleanup, into the report: a failure there is reported, not thrown, since the run's publishing stands. */
+async function cleanUp(settings: PublisherSettings, tally: RunTally): Promise<void> {
+  try {
+    const processors = { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER };
+    const cleanup = await deleteExpiredOutboxRows(settings.db, settings.retention, processors, Date.now() + OUTBOX_CLEANUP_MAX_MS);
+    tally.report.cleaned = cleanup.deleted;
+    tally.report.cleanupCutShort = cleanup.cutShort;
+  } catch (error) {
+    tally.report.cleanupError = describeError(error);
+  }
 }

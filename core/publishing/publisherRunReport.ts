@@ -16,6 +16,13 @@ export interface PublisherRunReport {
   /** Integration messages deleted after their retention. */
   cleaned: number;
   /**
+   * The cleanup's second ran out with old rows still to look at: some past
+   * their retention may be left (each run starts again from the oldest).
+   */
+  cleanupCutShort: boolean;
+  /** Why the cleanup failed, if it did: the run's publishing stands, and its report is given all the same. */
+  cleanupError: string | null;
+  /**
    * Batches the engine counted as failed in this run: a partition taken over
    * from a publisher that died holding it (LeaseRanOutError), its batch
    * counted against the partition. `lastError` says the last of them.
@@ -50,6 +57,8 @@ export class RunTally {
     retried: 0,
     requeued: 0,
     cleaned: 0,
+    cleanupCutShort: false,
+    cleanupError: null,
     failures: 0,
     caughtUp: false,
     stoppedByDeadline: false,

@@ -1,4 +1,5 @@
 import { jetstream, jetstreamManager, DiscardPolicy } from '@nats-io/jetstream';
+import pg from 'pg';
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../../core/db';
@@ -20,7 +21,7 @@ configureLogging((level, message, fields) => {
 });
 
 const nats = usePrivateNatsServer();
-useAppOnTestDatabase({
+const database = useAppOnTestDatabase({
   env: () => ({ NATS_URL: nats().url, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined }),
 });
 
@@ -175,5 +176,24 @@ describe('the publisher function’s log line', () => {
       fields: { report: { stoppedByDeadline: true } },
     });
     expect((logged.at(-1)?.fields.status as { backlog: number }).backlog).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('given the outbox locked by another session through the cleanup\'s second, says the cleanup ran out of its time, beside the run\'s own line', async () => {
+    const locker = new pg.Client({ connectionString: database().url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE outbox IN SHARE MODE');
+      lines.length = 0;
+      await publish({}, lambdaContext('publisher', 25_000));
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+
+    const logged = lines.filter((line) => /cleanup/.test(line.message));
+    expect(logged).toEqual([
+      expect.objectContaining({ level: 'warn', message: 'the outbox cleanup ran out of its time; messages past their retention may be left', fields: expect.objectContaining({ report: expect.objectContaining({ cleanupCutShort: true, cleanupError: null }) as unknown }) as unknown }),
+    ]);
   }, 30_000);
 });

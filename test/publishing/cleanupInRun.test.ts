@@ -1,0 +1,125 @@
+import pg from 'pg';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgDb, type Db, type Queryable } from '../../core/db';
+import { opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { readStoredMessages } from '../support/natsTesting';
+import { startPublishingHarness, type PublishingHarness } from './publishingHarness';
+
+let harness: PublishingHarness;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  harness = await startPublishingHarness();
+  await jetstreamManager(harness.nc).then((jsm) => jsm.streams.add({ name: harness.streamName, subjects: [`${harness.subjectPrefix}.>`] }));
+  admin = new pg.Client({ connectionString: harness.database.url });
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await admin.end();
+  await harness.close();
+});
+
+const retention = { retentionMs: 3_600_000, batchSize: 1_000, maxBatches: 10 };
+
+/** `db`, running `before(tx)` in the outbox cleanup's transaction just before its statement. */
+function beforeCleanupStatement(db: Db, before: () => Promise<void>): Db {
+  const wrap = (queryable: Queryable): Queryable => ({
+    async query(text, params, options) {
+      if (text.includes('WITH doomed AS')) await before();
+      return queryable.query(text, params, options);
+    },
+  });
+  return { ...wrap(db), transaction: (work) => db.transaction((tx) => work(wrap(tx))), close: () => db.close() };
+}
+
+/** An account opened with a notice keyed by its stream; its stream id. */
+async function openedWithNotice(): Promise<string> {
+  const streamId = uniqueStreamId();
+  const notice = { subject: `${harness.subjectPrefix}.notices.sent`, orderingKey: streamId, body: { streamId } };
+  await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice] });
+  await untilFeedHorizonPasses(harness.db);
+  return streamId;
+}
+
+const storedOf = async (streamId: string) =>
+  (await readStoredMessages(harness.nc, harness.streamName)).filter(
+    (message) => message.header.get('Stream-Id') === streamId || (message.subject.endsWith('.notices.sent') && message.json<{ streamId: string }>().streamId === streamId),
+  ).length;
+
+/** Integration messages written two days ago, every outbox partition's checkpoint past them: published, and past the retention. */
+async function oldPublishedMessages(count: number, partitions: number): Promise<void> {
+  await admin.query(
+    `INSERT INTO outbox (message_id, ordering_key, subject, payload, headers, created_at)
+     SELECT gen_random_uuid(), 'old-' || (n % 10), $2, '{}', '{}', now() - interval '48 hours' FROM generate_series(1, $1) AS n`,
+    [count, `${harness.subjectPrefix}.notices.old`],
+  );
+  await admin.query(
+    `INSERT INTO processor_partitions (processor, partition, checkpoint_tx, checkpoint_position)
+     SELECT 'publisher:outbox', p, (SELECT max(tx_id) FROM outbox), (SELECT max(id) FROM outbox) FROM generate_series(0, $1 - 1) AS p
+     ON CONFLICT (processor, partition) DO UPDATE SET checkpoint_tx = EXCLUDED.checkpoint_tx, checkpoint_position = EXCLUDED.checkpoint_position`,
+    [partitions],
+  );
+}
+
+const oldLeft = async () => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE created_at < now() - interval '1 hour'")).rows[0]?.n;
+
+describe('the outbox cleanup at the end of a publisher run', () => {
+  it('given a lock on the outbox it cannot get in time, reports the cleanup\'s error beside what the run published, rather than failing the run', async () => {
+    const url = new URL(harness.database.url);
+    url.searchParams.set('options', '-c lock_timeout=200');
+    const pool = createPgDb({ connectionString: url.toString(), max: 3 });
+    const locker = new pg.Client({ connectionString: harness.database.url });
+    await locker.connect();
+    const lock = { taken: false };
+    // As CREATE INDEX (not CONCURRENTLY) would, taken as the cleanup begins.
+    const db = beforeCleanupStatement(pool, async () => {
+      if (lock.taken) return;
+      lock.taken = true;
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE outbox IN SHARE MODE');
+    });
+    try {
+      const streamId = await openedWithNotice();
+
+      const report = await harness.publisher({ db, partitions: 1, retention }).run({ deadline: Date.now() + 10_000 });
+
+      expect(report).toMatchObject({ published: 2, caughtUp: true, cleaned: 0 });
+      expect(report.cleanupError).toMatch(/lock timeout/);
+      expect(await storedOf(streamId)).toBe(2);
+    } finally {
+      if (lock.taken) await locker.query('ROLLBACK');
+      await locker.end();
+      await pool.close();
+    }
+  });
+
+  it('given the events feed\'s page failing on every run, still deletes old published integration messages, then fails the run with the page\'s error', async () => {
+    const pool = createPgDb({ connectionString: harness.database.url, max: 3 });
+    const failingEventsPage: Db = {
+      query: (text, params, options) =>
+        options?.name === 'publisher_event_page'
+          ? pool.transaction(async (tx) => {
+              await tx.query("SELECT set_config('statement_timeout', '10', true)");
+              return tx.query('SELECT pg_sleep(1)') as never;
+            })
+          : pool.query(text, params, options),
+      transaction: (work) => pool.transaction(work),
+      close: () => pool.close(),
+    };
+    try {
+      const publisher = harness.publisher({ db: failingEventsPage, partitions: 1, retention });
+      // Registers the processors, and fails on the events page already.
+      await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/statement timeout/);
+      await oldPublishedMessages(500, 1);
+
+      await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/statement timeout/);
+
+      expect(await oldLeft()).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+});

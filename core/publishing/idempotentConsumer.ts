@@ -174,12 +174,9 @@ export async function handleMessageOnce<Body>(
     const { id, body } = read(message);
     readMessage = { id: ProcessedMessageId.parse(id), body };
   } catch (error) {
-    // Not garbage: a message of another kind, for another handler.
-    if (error instanceof NotAnEventMessageError) {
-      message.nak(retryDelayMs);
-      throw error;
-    }
     message.term();
+    // Not garbage: a message of another kind, which this consumer declared it does not take.
+    if (error instanceof NotAnEventMessageError) throw error;
     throw new MalformedMessageError(message.subject, error);
   }
   let outcome: MessageOutcome;
@@ -203,8 +200,10 @@ export async function handleMessageOnce<Body>(
 /**
  * handleMessageOnce for a stored event's message: the handler gets its checked
  * envelope. A message with an id of its own that is not an event's (an
- * integration message on the same stream) is refused with
- * NotAnEventMessageError and nak'd, to come back for a handler of its kind.
+ * integration message on the same stream) is terminated for this consumer and
+ * refused with NotAnEventMessageError: nak'd instead, every such message
+ * would come back for ever and hold one of the consumer's unacknowledged
+ * slots, until none were left for events.
  */
 export function handleEventMessage(
   db: Db,

@@ -300,23 +300,31 @@ describe('the idempotent consumer helper', () => {
     expect(await totalSeen(name)).toEqual({ total: 40, rows: 1 });
   });
 
-  it('given an integration message among the events its consumer reads, handleEventMessage refuses it with NotAnEventMessageError and leaves it to come back, for handleIntegrationMessage to process once', async () => {
+  it('given an integration message among the events its consumer reads, handleEventMessage terminates it for that consumer with NotAnEventMessageError, and a consumer that dispatches by isEventMessage processes it once', async () => {
     const streamId = await publishedDepositWithNotice('mixed', 7);
-    const { name, consumer } = await newConsumer();
     const isNotice = (message: JsMsg) => message.subject.endsWith('.notices.mixed');
-    const mine = (await fetchAll(consumer, 1_000)).filter((message) => isNotice(message) || message.headers?.get('Stream-Id') === streamId);
-    const notice = mine.find(isNotice);
+    const mine = async (consumer: Consumer) => (await fetchAll(consumer, 1_000)).filter((message) => isNotice(message) || message.headers?.get('Stream-Id') === streamId);
+    const eventsOnly = await newConsumer();
+    const delivered = await mine(eventsOnly.consumer);
+    const notice = delivered.find(isNotice);
     if (!notice) throw new Error('the notice was not delivered');
 
-    expect(mine.map((message) => [message.subject.split('.').slice(1).join('.'), isEventMessage(message)])).toEqual(
+    expect(delivered.map((message) => [message.subject.split('.').slice(1).join('.'), isEventMessage(message)])).toEqual(
       expect.arrayContaining([['account.MoneyDeposited', true], ['notices.mixed', false]]),
     );
-    await expect(handleEventMessage(harness.db, name, notice, recordDeposit(name), { retryDelayMs: 50 })).rejects.toBeInstanceOf(NotAnEventMessageError);
-    await sleep(300);
-    const again = (await fetchAll(consumer, 10)).find(isNotice);
-    if (!again) throw new Error('the notice did not come back');
-    expect(await handleIntegrationMessage(harness.db, name, again, recordNotice(name, streamId))).toBe('processed');
-    expect(await totalSeen(name)).toEqual({ total: 7, rows: 1 });
+    await expect(handleEventMessage(harness.db, eventsOnly.name, notice, recordDeposit(eventsOnly.name), { retryDelayMs: 50 })).rejects.toBeInstanceOf(NotAnEventMessageError);
+    await sleep(ACK_WAIT_MS + 200);
+    expect((await fetchAll(eventsOnly.consumer, 10)).filter(isNotice)).toEqual([]);
+    expect(await totalSeen(eventsOnly.name)).toEqual({ total: 0, rows: 0 });
+
+    const both = await newConsumer();
+    for (const message of await mine(both.consumer)) {
+      const outcome = isEventMessage(message)
+        ? await handleEventMessage(harness.db, both.name, message, recordDeposit(both.name))
+        : await handleIntegrationMessage(harness.db, both.name, message, recordNotice(both.name, streamId));
+      expect(outcome).toBe('processed');
+    }
+    expect(await totalSeen(both.name)).toEqual({ total: 8, rows: 2 });
   });
 
   it('given the connection closed while the handler ran, says with MessageAckFailedError that the effect is committed and only the acknowledgement failed; the redelivery is then a duplicate', async () => {

@@ -4,6 +4,7 @@ import type { BatchItemError } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import { externalBatches } from './externalBatch';
 import type { FeedProcessor } from './FeedProcessor';
+import type { HeldLease, LeasesHeldByRun } from './leasesHeldByRun';
 import { renewPartitionLease, type AcquiredLease } from './partitionLeases';
 import type { PartitionLease } from './PartitionLease';
 import { reportQuietly } from './reportQuietly';
@@ -17,6 +18,8 @@ export interface Backoff {
 export interface DrainSettings {
   db: Db;
   leaseTtlMs: number;
+  /** The run's drains' leases: a transactional batch renews those of siblings queued for a connection. */
+  leasesHeld: LeasesHeldByRun;
   /** Epoch ms after which no new batch starts. */
   deadline: number;
   /** The pause after an interrupted external batch, doubling while interruptions go on. */
@@ -71,18 +74,25 @@ export async function drainPartition<Item, Result>(
   processor: FeedProcessor<Item, Result>,
   acquired: AcquiredLease,
 ): Promise<DrainReport> {
+  // From when the lease was asked for: a drain that begins late finds it due at once.
+  const held = settings.leasesHeld.hold(acquired, acquired.askedAt);
+  try {
+    return await drainHeld(settings, processor, held);
+  } finally {
+    settings.leasesHeld.release(held);
+  }
+}
+
+async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedProcessor<Item, Result>, held: HeldLease): Promise<DrainReport> {
   const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined };
   const { handler } = processor;
-  let lease: PartitionLease = acquired;
-  // From when the lease was asked for: a drain that begins late finds it due at once.
-  let renewedAt = acquired.askedAt;
-  const halfUsed = () => performance.now() - renewedAt > settings.leaseTtlMs / 2;
+  const halfUsed = () => performance.now() - held.renewedAt > settings.leaseTtlMs / 2;
   // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
   const renewOn = async (db: Queryable): Promise<PartitionLease | null> => {
-    const renewed = await renewPartitionLease(db, lease, settings.leaseTtlMs);
+    const renewed = await renewPartitionLease(db, held.lease, settings.leaseTtlMs);
     if (renewed) {
-      lease = renewed;
-      renewedAt = performance.now();
+      held.lease = renewed;
+      held.renewedAt = performance.now();
     }
     return renewed;
   };
@@ -98,7 +108,7 @@ export async function drainPartition<Item, Result>(
     let done = false;
     // A renewal that fails, or finds the partition taken over, leaves it to the next batch's check.
     const renewNow = () => renewOn(settings.db).then(() => undefined, () => undefined);
-    let renewing = performance.now() - renewedAt >= every ? renewNow() : Promise.resolve();
+    let renewing = performance.now() - held.renewedAt >= every ? renewNow() : Promise.resolve();
     await renewing;
     const renewLater = (delayMs: number) => {
       timer = setTimeout(() => {
@@ -107,7 +117,7 @@ export async function drainPartition<Item, Result>(
         });
       }, delayMs);
     };
-    renewLater(Math.max(0, renewedAt + every - performance.now()));
+    renewLater(Math.max(0, held.renewedAt + every - performance.now()));
     try {
       await work();
     } finally {
@@ -118,9 +128,11 @@ export async function drainPartition<Item, Result>(
     }
   };
   // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
-  // finds the lease taken over changes nothing, and the commit's own check stands.
+  // finds the lease taken over changes nothing, and the commit's own check stands. The
+  // siblings' queued for a connection too (see LeasesHeldByRun).
   const renewBeforeCommit = async (tx: Queryable): Promise<void> => {
     if (halfUsed()) await renewOn(tx);
+    await settings.leasesHeld.renewSiblingsOf(held, tx);
   };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
@@ -133,7 +145,7 @@ export async function drainPartition<Item, Result>(
     const renewBeforeBatch = handler.mode === 'external' && !leaseFresh;
     leaseFresh = false;
     if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
-    const outcome = await nextBatch(lease);
+    const outcome = await nextBatch(held.lease);
     switch (outcome.kind) {
       case 'applied':
         interruptions = 0;
@@ -148,14 +160,14 @@ export async function drainPartition<Item, Result>(
         report.items += outcome.items;
         report.lastError = outcome.error;
         const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
-        reportQuietly(settings.onInterrupted, { processor: processor.name, partition: lease.partition, error: outcome.error, retryInMs });
+        reportQuietly(settings.onInterrupted, { processor: processor.name, partition: held.lease.partition, error: outcome.error, retryInMs });
         // Renewed while it waits: a pause longer than the lease is not a dead holder, and
         // another instance taking the partition over would retry at once, pause or not.
         await whileRenewing(() => sleep(retryInMs));
         break;
       }
       case 'handler_failed':
-        report.failures.push({ processor: processor.name, partition: lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
+        report.failures.push({ processor: processor.name, partition: held.lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
         return { ...report, endedBy: outcome.kind };
       case 'waiting':
       case 'failed':

@@ -3,6 +3,7 @@ import { drainPartition, type Backoff, type DrainEnd, type DrainReport, type Dra
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
 import { holdingLeases } from './holdingLeases';
+import { LeasesHeldByRun } from './leasesHeldByRun';
 import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
 import { registerProcessor } from './processorRecords';
@@ -98,6 +99,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const settings: DrainSettings = {
     db,
     leaseTtlMs: options.leaseTtlMs,
+    leasesHeld: new LeasesHeldByRun(options.leaseTtlMs),
     deadline: options.deadline,
     interruptionBackoff,
     ...(options.onInterrupted ? { onInterrupted: options.onInterrupted } : {}),

@@ -130,4 +130,45 @@ describe('a run with more partitions drained at once than pooled connections', (
 
     expect(seen).toEqual({ items: 2, leaseAfterCommit: { holder: 'solo', live: true }, otherFailures: [] });
   });
+
+  it('given another instance running while six partitions\' drains share two connections, each waiting two others\' batches (past its whole lease), takes no partition from the live run, nor counts one as dead: committing batches renew the waiting drains\' leases', async () => {
+    const name = 'queued_past_their_leases';
+    const partitions = 6;
+    const pair = createPgDb({ connectionString: database.url, max: 2 });
+    try {
+      const store = createEventStore(pair);
+      for (let partition = 0; partition < partitions; partition++) {
+        const streamId = await streamIdInPartition(pair, partition, partitions);
+        await store.appendToStream({ streamId, streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2), deposited(3)] });
+      }
+      await untilFeedHorizonPasses(pair);
+      // Batches of one event, 600 ms each: a drain waits 1.2 s for a connection, then 0.6 s in its batch, past its 1.5 s lease.
+      const processor: FeedProcessor<RecordedEvent> = {
+        name,
+        partitions,
+        batchSize: 1,
+        source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
+        failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
+        handler: { mode: 'transactional', handle: () => sleep(600) },
+      };
+      const pairRun = runFeedProcessor(processor, { db: pair, holder: 'pair', leaseTtlMs: 1_500, deadline: Date.now() + 30_000, concurrency: partitions });
+      const pairEnded = pairRun.then(() => true);
+      // Another instance runs again and again meanwhile, as nudged invocations would.
+      const otherRuns: ProcessorRun[] = [];
+      while (!(await Promise.race([pairEnded, sleep(100).then(() => false)]))) {
+        otherRuns.push(await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 1_500, deadline: Date.now() + 20_000, concurrency: partitions }));
+      }
+      const pairDone = await pairRun;
+
+      expect(otherRuns.flatMap((run) => run.failures.map((failure) => failure.error.message))).toEqual([]);
+      expect(pairDone.failures).toEqual([]);
+      expect(pairDone.items + otherRuns.reduce((sum, run) => sum + run.items, 0)).toBe(4 * partitions);
+      const status = await getProcessorStatus(other, processor);
+      expect(status.map((partition) => ({ lag: partition.lagItems, processed: partition.itemsProcessed, attempts: partition.attempts }))).toEqual(
+        Array.from({ length: partitions }, () => ({ lag: 0, processed: 4, attempts: 0 })),
+      );
+    } finally {
+      await pair.close();
+    }
+  }, 60_000);
 });

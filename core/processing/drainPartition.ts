@@ -130,9 +130,9 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
   // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
   // finds the lease taken over changes nothing, and the commit's own check stands. The
   // siblings' queued for a connection too (see LeasesHeldByRun).
-  const renewBeforeCommit = async (tx: Queryable): Promise<void> => {
+  const renewBeforeCommit = async (tx: Queryable): Promise<() => void> => {
     if (halfUsed()) await renewOn(tx);
-    await settings.leasesHeld.renewSiblingsOf(held, tx);
+    return settings.leasesHeld.renewSiblingsOf(held, tx);
   };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'

@@ -44,11 +44,17 @@ export class LeasesHeldByRun {
     if (this.held.get(held.lease.partition) === held) this.held.delete(held.lease.partition);
   }
 
-  /** In a batch's transaction: renews the other drains' leases that have used half their time, where no batch of theirs has them locked. */
-  async renewSiblingsOf(own: HeldLease, tx: Queryable): Promise<void> {
+  /**
+   * In a batch's transaction: renews the other drains' leases that have used
+   * half their time, where no batch of theirs has them locked. What it returns
+   * keeps the renewals, to be called once the transaction has committed: kept
+   * before, a commit that failed would leave a sibling sure of a renewal the
+   * database rolled back, and it would skip its own.
+   */
+  async renewSiblingsOf(own: HeldLease, tx: Queryable): Promise<() => void> {
     const due = [...this.held.values()].filter((held) => held !== own && performance.now() - held.renewedAt > this.ttlMs / 2);
     const [first] = due;
-    if (!first) return;
+    if (!first) return () => undefined;
     const { group, holder, partitions } = first.lease;
     const renewedAt = performance.now();
     const { rows } = await tx.query<LeaseRow>(RENEW_UNLOCKED_SQL, [
@@ -58,11 +64,13 @@ export class LeasesHeldByRun {
       holder,
       this.ttlMs,
     ]);
-    for (const row of rows) {
-      const held = this.held.get(row.partition);
-      if (held?.lease.epoch !== BigInt(row.epoch)) continue;
-      held.lease = toLease(row, partitions);
-      held.renewedAt = renewedAt;
-    }
+    return () => {
+      for (const row of rows) {
+        const held = this.held.get(row.partition);
+        if (held?.lease.epoch !== BigInt(row.epoch)) continue;
+        held.lease = toLease(row, partitions);
+        held.renewedAt = renewedAt;
+      }
+    };
   }
 }

@@ -44,14 +44,15 @@ export async function runTransactionalBatch<Item, Result>(
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
   around: {
-    /** In the batch's transaction, before it commits: renews the lease if it is due. */
-    renewBeforeCommit: (tx: Queryable) => Promise<void>;
+    /** In the batch's transaction, before it commits: renews the leases due; what it returns is called once the commit is done. */
+    renewBeforeCommit: (tx: Queryable) => Promise<() => void>;
     afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
   },
 ): Promise<BatchOutcome> {
   const { name } = processor;
   const partition = lease.partition;
   let committed: { result: Result } | undefined;
+  let keepRenewals: (() => void) | undefined;
   let failedWithoutTransaction: BatchItemError | undefined;
   let outcome: BatchOutcome;
   try {
@@ -77,12 +78,13 @@ export async function runTransactionalBatch<Item, Result>(
         if (moved || (page.caughtUp && !state.caughtUp) || state.failing) {
           await advanceCheckpoint(tx, name, partition, { checkpoint: page.checkpoint, items: page.items.length, caughtUp: page.caughtUp });
         }
-        await around.renewBeforeCommit(tx);
+        keepRenewals = await around.renewBeforeCommit(tx);
         return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
       } catch (error) {
         const failure = batchFailureOf(error);
         if (!failure) throw error;
         committed = undefined;
+        keepRenewals = undefined;
         try {
           await tx.query(ROLLBACK_TO_SAVEPOINT_SQL);
         } catch (lost) {
@@ -101,6 +103,7 @@ export async function runTransactionalBatch<Item, Result>(
     if (failedWithoutTransaction && error instanceof DatabaseTimeoutError) return countFailedBatchApart(db, processor, lease, failedWithoutTransaction);
     throw error;
   }
+  keepRenewals?.();
   // Not the batch's failure, whatever it throws: the batch is committed, and its
   // partition must not be held back or marked failed for it. The run ends with the error.
   // The lease row is no longer locked: the caller keeps the lease while it runs.

@@ -11,6 +11,7 @@ import {
   type FeedProcessor,
   type HandlerFailure,
   type ProcessorRun,
+  type TransactionalHandler,
 } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -37,6 +38,16 @@ const db = () => solo;
 
 const PARTITIONS = 3;
 
+/** A processor of the spec's own stream type `name`, in batches of 10, with `handler`. */
+const processorOfType = <Result>(name: string, partitions: number, handler: TransactionalHandler<RecordedEvent, Result>): FeedProcessor<RecordedEvent, Result> => ({
+  name,
+  partitions,
+  batchSize: 10,
+  source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
+  failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
+  handler,
+});
+
 /**
  * Given partition 1 of a two-partition processor left by a dead holder, and a run on the one connection
  * whose partition 0 batch takes `firstBatchMs` and whose partition 1 batch takes `lateBatchMs`: when
@@ -57,33 +68,26 @@ async function lateDrainBesideAnotherInstance(name: string, timing: { ttlMs: num
   let lateBatchDone = false;
   let leaseAfterCommit: { holder: string | null; live: boolean } | undefined;
   let otherRun: ProcessorRun | undefined;
-  const processor: FeedProcessor<RecordedEvent, number> = {
-    name,
-    partitions: 2,
-    batchSize: 10,
-    source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] }),
-    failurePolicy: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 },
-    handler: {
-      mode: 'transactional',
-      handle: async (_items, { partition }) => {
-        if (partition === 0) await sleep(timing.firstBatchMs);
-        if (partition === 1 && !lateBatchDone) {
-          lateBatchDone = true;
-          await sleep(timing.lateBatchMs);
-        }
-        return partition;
-      },
-      afterCommit: async (partition) => {
-        if (partition !== 1 || leaseAfterCommit) return;
-        const { rows } = await other.query<{ holder: string | null; live: boolean }>(
-          'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = 1',
-          [name],
-        );
-        leaseAfterCommit = rows[0];
-        otherRun = await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 2 });
-      },
+  const processor = processorOfType<number>(name, 2, {
+    mode: 'transactional',
+    handle: async (_items, { partition }) => {
+      if (partition === 0) await sleep(timing.firstBatchMs);
+      if (partition === 1 && !lateBatchDone) {
+        lateBatchDone = true;
+        await sleep(timing.lateBatchMs);
+      }
+      return partition;
     },
-  };
+    afterCommit: async (partition) => {
+      if (partition !== 1 || leaseAfterCommit) return;
+      const { rows } = await other.query<{ holder: string | null; live: boolean }>(
+        'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = 1',
+        [name],
+      );
+      leaseAfterCommit = rows[0];
+      otherRun = await runFeedProcessor(processor, { db: other, holder: 'other', leaseTtlMs: 60_000, deadline: Date.now() + 20_000, concurrency: 2 });
+    },
+  });
   const run = await runFeedProcessor(processor, { db: solo, holder: 'solo', leaseTtlMs: timing.ttlMs, deadline: Date.now() + 30_000, concurrency: 2 });
   return { items: run.items, leaseAfterCommit, otherFailures: otherRun?.failures.map((failure) => failure.error.message) };
 }
@@ -171,4 +175,49 @@ describe('a run with more partitions drained at once than pooled connections', (
       await pair.close();
     }
   }, 60_000);
+
+  it('given a batch that renewed its queued sibling\'s lease and then failed to commit, the sibling renews its lease itself: its live holder\'s partition is not found run out', async () => {
+    const name = 'sibling_renewal_rolled_back';
+    await solo.query('CREATE TABLE commits_refused (id integer, CONSTRAINT commits_refused_once UNIQUE (id) DEFERRABLE INITIALLY DEFERRED)');
+    const store = createEventStore(solo);
+    for (const partition of [0, 1]) {
+      await store.appendToStream({ streamId: await streamIdInPartition(solo, partition, 2), streamType: name, expectedVersion: 'no_stream', events: [opened()] });
+    }
+    await untilFeedHorizonPasses(solo);
+    let first: number | undefined;
+    let seen: { leaseAfterCommit: { holder: string | null; live: boolean } | undefined; takenOverFrom: string | null | undefined } | undefined;
+    const processor = processorOfType<number>(name, 2, {
+      mode: 'transactional',
+      handle: async (_items, { tx, partition }) => {
+        if (first === undefined) {
+          // Past half the sibling's lease, so it renews it; then its COMMIT is refused (a deferred unique check).
+          first = partition;
+          await sleep(900);
+          await tx.query('INSERT INTO commits_refused VALUES (1), (1)');
+        } else if (partition !== first) {
+          // The sibling, queued for the one connection meanwhile, ends past its lease's time.
+          await sleep(200);
+        }
+        return partition;
+      },
+      afterCommit: async (partition) => {
+        if (partition === first || seen) return;
+        const { rows } = await other.query<{ holder: string | null; live: boolean }>(
+          'SELECT holder, expires_at > clock_timestamp() AS live FROM partition_leases WHERE lease_group = $1 AND partition = $2',
+          [name, partition],
+        );
+        // Another instance looking for work now, as a nudged invocation would.
+        const takeover = await acquirePartitionLease(other, { group: name, partitions: 2, holder: 'other', ttlMs: 60_000, only: partition });
+        seen = { leaseAfterCommit: rows[0], takenOverFrom: takeover?.tookOverFrom };
+      },
+    });
+
+    const outcome = await runFeedProcessor(processor, { db: solo, holder: 'solo', leaseTtlMs: 1_000, deadline: Date.now() + 20_000, concurrency: 2 }).then(
+      () => 'resolved',
+      (error: unknown) => `rejected: ${String(error)}`,
+    );
+
+    expect(outcome).toMatch(/rejected: .*commits_refused_once/);
+    expect(seen).toEqual({ leaseAfterCommit: { holder: 'solo', live: true }, takenOverFrom: undefined });
+  }, 30_000);
 });

@@ -77,9 +77,9 @@ export interface OutboxCleanup {
  * `until`, and one running into it is cancelled there (its deletions rolled
  * back, for a later run): a batch walks every old row it must keep, so with
  * many parked messages one batch alone could outlast a function's time.
- * Either way it is `cutShort`: deletable rows may be left that no bound on
- * the batches left. PGlite ignores statement timeouts: there a batch under way
- * runs to its end.
+ * Either way it is `cutShort`: rows past their retention may be left that it
+ * had no time to look at, not only what `maxBatches` leaves for a later run.
+ * PGlite ignores statement timeouts: there a batch under way runs to its end.
  */
 export async function deleteExpiredOutboxRows(
   db: Db,

@@ -100,7 +100,13 @@ export async function startDevServer(service: Service, options: DevServerOptions
         },
       })
     : undefined;
-  if (publisher) afterCommit.push(loop('publisher run', () => publisher.run({ deadline: Date.now() + 10_000 })));
+  if (publisher) {
+    afterCommit.push(loop('publisher run', async () => {
+      const report = await publisher.run({ deadline: Date.now() + 10_000 });
+      // Reported, not thrown: the run's publishing stands.
+      if (report.cleanupError !== null) onError('outbox cleanup', new Error(report.cleanupError));
+    }));
+  }
   if (background && (service.sagas ?? []).length > 0) {
     const holder = `dev-${String(process.pid)}`;
     afterCommit.push(loop('saga processor run', () => runtime.sagas.run({ holder, deadline: Date.now() + 10_000 })));

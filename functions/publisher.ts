@@ -56,16 +56,15 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   const problems: (readonly [level: 'error' | 'warn', message: string])[] = [];
   if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
-  // A failure counted in this run is why its partition waits: said by the line above.
-  else if (heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
-  // A run that retried and then caught up left nothing waiting: said at info level, with its retries.
-  // A failure's error (a dead publisher's) is the line above's, not NATS's.
-  const interrupted = report.retried > 0 || (report.failures === 0 && report.lastError !== null);
-  if (!report.caughtUp && interrupted) problems.push(['warn', 'NATS did not take every message; they wait']);
+  if (heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
+  // Every interruption is a retry. A run that retried and then caught up left nothing
+  // waiting: said at info level, with its retries. Not caught up alone says nothing:
+  // another instance may hold every partition of a source.
+  if (!report.caughtUp && report.retried > 0) problems.push(['warn', 'NATS did not take every message; they wait']);
   if (report.stoppedByDeadline) problems.push(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
   if (report.cleanupError !== null) problems.push(['error', 'the outbox cleanup failed; messages past their retention wait for the next run']);
   // Each run starts again from the oldest: one that never gets past the rows it must keep deletes nothing, run after run.
-  else if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup ran out of its time; messages past their retention may be left']);
+  if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup ran out of its time; messages past their retention may be left']);
   for (const [level, message] of problems) log[level](message, { report, status });
   if (problems.length === 0) log.info('published', { report, status });
 }

@@ -4,10 +4,12 @@ import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../../core/db';
 import { configureLogging } from '../../core/observability';
+import { acquirePartitionLease } from '../../core/processing';
 import { parkMessages, readPublishingStatus } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
+import { expireLeases } from '../support/expireLeases';
 import { postCommandRequest } from '../support/commandHttp';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
@@ -49,6 +51,9 @@ async function holdBack(db: Db, streamId: string, wait: string): Promise<void> {
     [streamId, wait],
   );
 }
+
+const eventsPartitions = async (db: Db) =>
+  (await db.query<{ partitions: number }>("SELECT partitions FROM feed_processors WHERE name = 'publisher:events'")).rows[0]?.partitions ?? 0;
 
 const releaseHeldBack = (db: Db) =>
   db.query("UPDATE processor_partitions SET attempts = 0, last_error = NULL, next_attempt_at = NULL WHERE processor = 'publisher:events'");
@@ -195,5 +200,50 @@ describe('the publisher function’s log line', () => {
     expect(logged).toEqual([
       expect.objectContaining({ level: 'warn', message: 'the outbox cleanup ran out of its time; messages past their retention may be left', fields: expect.objectContaining({ report: expect.objectContaining({ cleanupCutShort: true, cleanupError: null }) as unknown }) as unknown }),
     ]);
+  }, 30_000);
+
+  it('given a partition held back since an earlier run and, in this run, another taken over from a dead publisher, says both: that a publisher died, and that partitions are held back', async () => {
+    const { db } = await getRuntime();
+    const partitions = await eventsPartitions(db);
+    await db.query(
+      `UPDATE processor_partitions SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + interval '1 minute'
+       WHERE processor = 'publisher:events' AND partition = 0`,
+    );
+    expect(await acquirePartitionLease(db, { group: 'publisher:events', partitions, holder: 'dead', ttlMs: 60_000, only: 1 })).not.toBeNull();
+    await expireLeases(db, 'publisher:events');
+    try {
+      lines.length = 0;
+      await publish({}, lambdaContext('publisher', 25_000));
+    } finally {
+      await releaseHeldBack(db);
+    }
+
+    const logged = lines.filter((line) => /died|held back/.test(line.message)).map((line) => [line.level, line.message]);
+    expect(logged).toEqual([
+      ['error', 'a publisher died holding a partition: its batch was counted against it'],
+      ['warn', 'publishing partitions are held back after publishers died holding them; they wait'],
+    ]);
+  }, 30_000);
+
+  it('given every events partition held by a live publisher elsewhere and a message parked in this run, says it is parked, and not that NATS did not take every message', async () => {
+    const { db } = await getRuntime();
+    const partitions = await eventsPartitions(db);
+    await expireLeases(db, 'publisher:events');
+    for (let only = 0; only < partitions; only += 1) {
+      expect(await acquirePartitionLease(db, { group: 'publisher:events', partitions, holder: 'elsewhere', ttlMs: 60_000, only })).not.toBeNull();
+    }
+    // No stream captures its subject: parked at once, its error the run's last.
+    await db.query("INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES (gen_random_uuid(), 'notices', 'uncaptured.notices', '{}', '{}')");
+    await untilFeedHorizonPasses(db);
+    try {
+      lines.length = 0;
+      await publish({}, lambdaContext('publisher', 25_000));
+    } finally {
+      await db.query("DELETE FROM partition_leases WHERE holder = 'elsewhere'");
+    }
+
+    const logged = lines.filter((line) => /NATS|published|parked/.test(line.message)).map((line) => [line.level, line.message]);
+    expect(logged).toContainEqual(['error', 'messages refused by NATS for good are parked']);
+    expect(logged).not.toContainEqual(['warn', 'NATS did not take every message; they wait']);
   }, 30_000);
 });

@@ -17,8 +17,8 @@ async function redriveStuckCommands(asyncCommands: AsyncCommands): Promise<void>
 }
 
 async function deleteExpired(db: Queryable): Promise<void> {
-  const countDeleted = (deleted: Partial<Record<RetentionStep, number>>) => {
-    for (const [step, count] of Object.entries(deleted) as [RetentionStep, number][]) metrics.addMetric(DELETED_METRIC[step], MetricUnit.Count, count);
+  const countDeleted = (deleted: Readonly<Record<RetentionStep, number>>) => {
+    for (const step of ['commands', 'processedMessages'] as const) metrics.addMetric(DELETED_METRIC[step], MetricUnit.Count, deleted[step]);
   };
   try {
     countDeleted(await runRetention(db, retentionConfigFromEnv()));

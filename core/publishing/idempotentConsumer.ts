@@ -153,7 +153,8 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * without running the handler again. `read` turns the message into what the
  * handler takes; a message it cannot read, or whose id is empty, longer than
  * 200 characters or holds a NUL character, is terminated, never redelivered,
- * and reported with MalformedMessageError. A consumer name processed_messages
+ * and reported with MalformedMessageError; one `read` refuses as of another
+ * kind (NotAnEventMessageError) is terminated too, and that error rethrown. A consumer name processed_messages
  * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
  * that is not a whole number of milliseconds from 0 with ConsumeOptionsError,
  * before the message is touched. The handler may append to the event store in its transaction:

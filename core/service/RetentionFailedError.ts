@@ -5,7 +5,8 @@ export type RetentionStep = 'commands' | 'processedMessages';
 
 /**
  * A retention run in which a step failed, thrown once every step has run: what
- * the others deleted is in `deleted`, and each failure's error in `errors`.
+ * each step deleted is in `deleted` (0 for a failed one, whose deletions were
+ * rolled back), and each failure's error in `errors`.
  */
 export class RetentionFailedError extends Error {
   readonly code = 'RETENTION_FAILED';
@@ -13,7 +14,7 @@ export class RetentionFailedError extends Error {
 
   constructor(
     readonly errors: ReadonlyMap<RetentionStep, unknown>,
-    readonly deleted: Partial<Record<RetentionStep, number>>,
+    readonly deleted: Readonly<Record<RetentionStep, number>>,
   ) {
     const failed = [...errors.keys()];
     super(`retention failed at ${[...errors].map(([step, error]) => `${step}: ${describeError(error)}`).join('; ')}`, { cause: errors.get(failed[0] ?? 'commands') });

@@ -33,7 +33,7 @@ export async function runRetention(db: Queryable, config: RetentionConfig): Prom
     commands: () => deleteFinishedCommands(db, { retentionMs: config.COMMAND_RETENTION_HOURS * HOUR_MS }),
     processedMessages: () => deleteOldProcessedMessages(db, { retentionMs: config.PROCESSED_MESSAGE_RETENTION_HOURS * HOUR_MS }),
   };
-  const deleted: Partial<Record<RetentionStep, number>> = {};
+  const deleted: Record<RetentionStep, number> = { commands: 0, processedMessages: 0 };
   const errors = new Map<RetentionStep, unknown>();
   for (const step of ['commands', 'processedMessages'] as const) {
     try {
@@ -43,6 +43,5 @@ export async function runRetention(db: Queryable, config: RetentionConfig): Prom
     }
   }
   if (errors.size > 0) throw new RetentionFailedError(errors, deleted);
-  // Every step set its count: none failed.
-  return { commands: deleted.commands ?? 0, processedMessages: deleted.processedMessages ?? 0 };
+  return deleted;
 }

@@ -40,19 +40,23 @@ if (kind === 'api') {
     case 'publisher': {
       const runtime = await load();
       const publisher = createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: runtime.publishing.NATS_URL ?? '' }, { holder });
-      await forever(() => publisher.run({ deadline: Date.now() + 10_000 }), 50);
+      await forever(async () => {
+        const report = await publisher.run({ deadline: Date.now() + 10_000 });
+        // Reported, not thrown, by the run: its publishing stands.
+        if (report.cleanupError !== null) process.stderr.write(`${kind}: outbox cleanup: ${report.cleanupError}\n`);
+      }, 50);
       break;
     }
     case 'sagas':
       await forever(async () => (await load()).sagas.run({ holder, deadline: Date.now() + 10_000, leaseTtlMs: 3_000 }), 50);
       break;
     case 'sweeper':
-      await forever(async () => {
-        const runtime = await load();
-        await runtime.sagas.sweep();
-        await runtime.asyncCommands.sweepPendingCommands({ olderThanMs: 2_000 });
-        await runRetention(runtime.db, retentionConfigFromEnv());
-      }, 500);
+      // Each part on its own, as the deployed sweepers run them: one failing skips none of the others.
+      await Promise.all([
+        forever(async () => (await load()).sagas.sweep(), 500),
+        forever(async () => (await load()).asyncCommands.sweepPendingCommands({ olderThanMs: 2_000 }), 500),
+        forever(async () => runRetention((await load()).db, retentionConfigFromEnv()), 500),
+      ]);
       break;
     default:
       throw new Error(`unknown worker ${kind}`);

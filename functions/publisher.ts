@@ -57,9 +57,9 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
   if (heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
-  // Every interruption is a retry. A run that retried and then caught up left nothing
-  // waiting: said at info level, with its retries. Not caught up alone says nothing:
-  // another instance may hold every partition of a source.
+  // Whatever NATS did not take is counted as a retry. A run that retried and then caught
+  // up left nothing waiting: said at info level, with its retries. Not caught up alone
+  // says nothing of NATS: another instance may hold every partition of a source.
   if (!report.caughtUp && report.retried > 0) problems.push(['warn', 'NATS did not take every message; they wait']);
   if (report.stoppedByDeadline) problems.push(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
   if (report.cleanupError !== null) problems.push(['error', 'the outbox cleanup failed; messages past their retention wait for the next run']);

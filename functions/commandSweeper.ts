@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AsyncCommands } from '../core/commands';
 import type { Queryable } from '../core/db';
 import { log } from '../core/observability';
+import { eachOnItsOwn } from '../core/processing';
 import { RetentionFailedError, retentionConfigFromEnv, runRetention, type RetentionStep } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';
@@ -38,17 +39,18 @@ async function deleteExpired(db: Queryable): Promise<void> {
 async function sweep(): Promise<void> {
   const { asyncCommands, db } = await getRuntime();
   const parts = { redrive: () => redriveStuckCommands(asyncCommands), retention: () => deleteExpired(db) };
-  const errors: unknown[] = [];
-  for (const [part, run] of Object.entries(parts)) {
-    try {
-      await run();
-    } catch (error) {
-      log.error('the command sweeper failed at a part of its run; the other parts ran', { part, error: error instanceof Error ? error : String(error) });
-      errors.push(error);
-    }
-  }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateError(errors, 'the command sweeper failed at more than one part of its run');
+  await eachOnItsOwn(
+    Object.entries(parts),
+    ([part]) => part,
+    async ([part, run]) => {
+      try {
+        await run();
+      } catch (error) {
+        log.error('the command sweeper failed at a part of its run; the other parts ran', { part, error: error instanceof Error ? error : String(error) });
+        throw error;
+      }
+    },
+  );
 }
 
 export const handler = lambdaEntry(sweep);

@@ -80,9 +80,10 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   // Side by side: a key that NATS keeps refusing (retried until the deadline) holds
   // back its own source's partition, never the other source.
   const settled = await Promise.allSettled([runFeedProcessor(processors[0], runOptions), runFeedProcessor(processors[1], runOptions)]);
+  // The report is returned only when both ended (a failed source's error is thrown after the cleanup).
   const runs = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   for (const run of runs) tally.countRun(run);
-  tally.report.caughtUp = runs.length === settled.length && runs.every((run) => run.caughtUp);
+  tally.report.caughtUp = runs.every((run) => run.caughtUp);
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.

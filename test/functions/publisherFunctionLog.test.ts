@@ -42,15 +42,22 @@ afterAll(async () => {
   await nc.close();
 });
 
-/** Puts the events publisher's partition of `streamId` in a backoff after two publishers died holding it, `wait` long by the database's clock. */
-async function holdBack(db: Db, streamId: string, wait: string): Promise<void> {
+/**
+ * Puts an events publisher's partition (the one of a stream id, or one by its
+ * number) in a backoff after two publishers died holding it, `wait` long by the
+ * database's clock.
+ */
+async function holdBack(db: Db, of: { streamId: string } | { partition: number }, wait: string): Promise<void> {
   await db.query(
-    `UPDATE processor_partitions p SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + $2::interval
+    `UPDATE processor_partitions p SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + $3::interval
      FROM feed_processors f
-     WHERE f.name = 'publisher:events' AND p.processor = f.name AND p.partition = stream_partition($1, f.partitions)`,
-    [streamId, wait],
+     WHERE f.name = 'publisher:events' AND p.processor = f.name AND p.partition = coalesce($2::integer, stream_partition($1, f.partitions))`,
+    ['streamId' in of ? of.streamId : null, 'partition' in of ? of.partition : null, wait],
   );
 }
+
+/** The level and message of each line logged so far whose message matches `pattern`. */
+const loggedLines = (pattern: RegExp) => lines.filter((line) => pattern.test(line.message)).map((line) => [line.level, line.message]);
 
 const eventsPartitions = async (db: Db) =>
   (await db.query<{ partitions: number }>("SELECT partitions FROM feed_processors WHERE name = 'publisher:events'")).rows[0]?.partitions ?? 0;
@@ -88,7 +95,7 @@ describe('the publisher function’s log line', () => {
   it('given a partition waiting out the backoff after publishers died holding it, says it is held back, with the event waiting there, though its run retried nothing and met no error', async () => {
     const { db } = await getRuntime();
     // The partition the new account's events fall in.
-    await holdBack(db, 'account-acc-held', '1 minute');
+    await holdBack(db, { streamId: 'account-acc-held' }, '1 minute');
     try {
       expect((await postCommandRequest('OpenAccount', { accountId: 'acc-held', owner: 'Bo', currency: 'EUR' })).statusCode).toBe(200);
       await untilFeedHorizonPasses(db);
@@ -116,7 +123,7 @@ describe('the publisher function’s log line', () => {
     // The run's deadline is 3 s off: the function keeps 22 s of the 25 left.
     await publish({}, lambdaContext('publisher', 25_000));
 
-    const logged = lines.filter((line) => /NATS|published|parked|held back/.test(line.message)).map((line) => [line.level, line.message]);
+    const logged = loggedLines(/NATS|published|parked|held back/);
     expect(logged).toContainEqual(['error', 'messages refused by NATS for good are parked']);
     expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
   }, 30_000);
@@ -128,7 +135,7 @@ describe('the publisher function’s log line', () => {
     const held = 'acc-held-too';
     let refused = 'acc-refused-0';
     for (let n = 1; (await partitionOf(refused)) === (await partitionOf(held)); n += 1) refused = `acc-refused-${n}`;
-    await holdBack(db, `account-${held}`, '1 minute');
+    await holdBack(db, { streamId: `account-${held}` }, '1 minute');
     try {
       // The stream is full (the first spec's message): the refused account's event is retried until the deadline.
       for (const [accountId, owner] of [[held, 'Di'], [refused, 'Ed']] as const) {
@@ -138,7 +145,7 @@ describe('the publisher function’s log line', () => {
       lines.length = 0;
       await publish({}, lambdaContext('publisher', 25_000));
 
-      const logged = lines.filter((line) => /NATS|published|parked|held back/.test(line.message)).map((line) => [line.level, line.message]);
+      const logged = loggedLines(/NATS|published|parked|held back/);
       expect(logged).toContainEqual(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
       expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
       expect(logged).not.toContainEqual(['info', 'published']);
@@ -149,7 +156,7 @@ describe('the publisher function’s log line', () => {
 
   it('given a partition whose backoff the database says has 30 s to run, and a function whose clock is two minutes ahead of the database’s, still says it is held back', async () => {
     const { db } = await getRuntime();
-    await holdBack(db, 'account-acc-skewed', '30 seconds');
+    await holdBack(db, { streamId: 'account-acc-skewed' }, '30 seconds');
     vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Date.now() + 120_000 });
     try {
       lines.length = 0;
@@ -205,10 +212,7 @@ describe('the publisher function’s log line', () => {
   it('given a partition held back since an earlier run and, in this run, another taken over from a dead publisher, says both: that a publisher died, and that partitions are held back', async () => {
     const { db } = await getRuntime();
     const partitions = await eventsPartitions(db);
-    await db.query(
-      `UPDATE processor_partitions SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + interval '1 minute'
-       WHERE processor = 'publisher:events' AND partition = 0`,
-    );
+    await holdBack(db, { partition: 0 }, '1 minute');
     expect(await acquirePartitionLease(db, { group: 'publisher:events', partitions, holder: 'dead', ttlMs: 60_000, only: 1 })).not.toBeNull();
     await expireLeases(db, 'publisher:events');
     try {
@@ -218,7 +222,7 @@ describe('the publisher function’s log line', () => {
       await releaseHeldBack(db);
     }
 
-    const logged = lines.filter((line) => /died|held back/.test(line.message)).map((line) => [line.level, line.message]);
+    const logged = loggedLines(/died|held back/);
     expect(logged).toEqual([
       ['error', 'a publisher died holding a partition: its batch was counted against it'],
       ['warn', 'publishing partitions are held back after publishers died holding them; they wait'],
@@ -242,7 +246,7 @@ describe('the publisher function’s log line', () => {
       await db.query("DELETE FROM partition_leases WHERE holder = 'elsewhere'");
     }
 
-    const logged = lines.filter((line) => /NATS|published|parked/.test(line.message)).map((line) => [line.level, line.message]);
+    const logged = loggedLines(/NATS|published|parked/);
     expect(logged).toContainEqual(['error', 'messages refused by NATS for good are parked']);
     expect(logged).not.toContainEqual(['warn', 'NATS did not take every message; they wait']);
   }, 30_000);

@@ -51,6 +51,8 @@ export interface DrainReport {
   failures: HandlerFailure[];
   /** The last interruption's error, if the drain met any. */
   lastError: unknown;
+  /** Its last batch was interrupted: the drain was waiting to try again when it ended. */
+  retrying: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -84,7 +86,7 @@ export async function drainPartition<Item, Result>(
 }
 
 async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedProcessor<Item, Result>, held: HeldLease): Promise<DrainReport> {
-  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined };
+  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined, retrying: false };
   const { handler } = processor;
   const halfUsed = () => performance.now() - held.renewedAt > settings.leaseTtlMs / 2;
   // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
@@ -149,6 +151,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     switch (outcome.kind) {
       case 'applied':
         interruptions = 0;
+        report.retrying = false;
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.caughtUp = outcome.caughtUp;
@@ -159,6 +162,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.lastError = outcome.error;
+        report.retrying = true;
         const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
         reportQuietly(settings.onInterrupted, { processor: processor.name, partition: held.lease.partition, error: outcome.error, retryInMs });
         // Renewed while it waits: a pause longer than the lease is not a dead holder, and

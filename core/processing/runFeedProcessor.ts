@@ -45,7 +45,9 @@ export interface ProcessorRun {
   /**
    * The deadline stopped the run before it was done: a partition's drain, or
    * the run before it claimed a partition that was free. Not a partition that
-   * fails or waits out a backoff, nor one another instance holds.
+   * fails or waits out a backoff, nor one another instance holds, nor one whose
+   * destination interrupted its last batch (it was waiting to try again, and
+   * `lastError` says why: an outage, not a processor short of time).
    */
   stoppedByDeadline: boolean;
   failures: HandlerFailure[];
@@ -172,6 +174,6 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   }
   const drained = reports.filter((report) => !LEFT_AT_ONCE.has(report.endedBy));
   run.caughtUp = drained.length > 0 && drained.every((report) => report.caughtUp);
-  run.stoppedByDeadline = leftFreeAtDeadline || reports.some((report) => report.endedBy === 'deadline');
+  run.stoppedByDeadline = leftFreeAtDeadline || reports.some((report) => report.endedBy === 'deadline' && !report.retrying);
   return run;
 }

@@ -128,6 +128,19 @@ describe('the publisher function’s log line', () => {
     expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
   }, 30_000);
 
+  it('given an event the full stream keeps refusing until the run\'s deadline, says NATS did not take every message, and not that the publisher ran out of time', async () => {
+    const { db } = await getRuntime();
+    // The stream holds the first spec's message and takes no more.
+    expect((await postCommandRequest('OpenAccount', { accountId: 'acc-outage', owner: 'Flo', currency: 'EUR' })).statusCode).toBe(200);
+    await untilFeedHorizonPasses(db);
+    lines.length = 0;
+    await publish({}, lambdaContext('publisher', 25_000));
+
+    const logged = loggedLines(/NATS|published|time/);
+    expect(logged).toContainEqual(['warn', 'NATS did not take every message; they wait']);
+    expect(logged).not.toContainEqual(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
+  }, 30_000);
+
   it('given a partition held back and an event in another partition the full stream keeps refusing, says both: that partitions are held back, and that NATS did not take every message', async () => {
     const { db } = await getRuntime();
     const partitionOf = async (accountId: string) =>

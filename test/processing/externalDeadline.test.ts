@@ -73,4 +73,33 @@ describe('an external batch that stops short at the deadline', () => {
     const [status] = await getProcessorStatus(db, processor);
     expect(status).toMatchObject({ state: 'running', lastError: null, attempts: 0, caughtUp: true });
   });
+
+  it('given a destination that refuses every batch until the deadline, the run is not stopped by the deadline: it was waiting to try again, and its lastError says why', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened()]);
+    const refusal = new Error('the destination is away');
+    const processor = stepwiseProcessor('refused-to-the-end', source, () => Promise.resolve({ done: 0, error: refusal }));
+
+    const run = await runFeedProcessor(processor, { db, holder: 'refused-spec', leaseTtlMs: 5_000, deadline: Date.now() + 1_000, concurrency: 1, interruptionBackoff: { baseMs: 50, maxMs: 100 } });
+
+    expect(run).toMatchObject({ items: 0, caughtUp: false, stoppedByDeadline: false, lastError: refusal });
+  });
+
+  it('given a destination that refused a while and then took each item in steps until the deadline, the run is stopped by the deadline', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 11 }, (_, index) => deposited(index + 1))]);
+    const handled: number[] = [];
+    const steps = inSteps(handled, 150);
+    let refusals = 0;
+    const processor = stepwiseProcessor('refused-then-slow', source, (items, context) =>
+      refusals++ < 2 ? Promise.resolve({ done: 0, error: new Error('not yet') }) : steps(items, context),
+    );
+
+    // Two refusals of 50 to 100 ms each, then twelve steps of 150 ms against a second and a half.
+    const run = await runFeedProcessor(processor, { db, holder: 'refused-then-slow-spec', leaseTtlMs: 5_000, deadline: Date.now() + 1_500, concurrency: 1, interruptionBackoff: { baseMs: 50, maxMs: 100 } });
+
+    expect(run.items).toBeGreaterThan(0);
+    expect(run.items).toBeLessThan(12);
+    expect(run).toMatchObject({ caughtUp: false, stoppedByDeadline: true });
+  });
 });

@@ -23,6 +23,8 @@ export interface PartitionStatus {
   lastError: string | null;
   failedEventId: string | null;
   nextAttemptAt: Date | null;
+  /** Its failure's backoff has yet to run out, by the database's clock: no projector takes it meanwhile. */
+  waitingOutBackoff: boolean;
   updatedAt: Date;
   /** The instance holding the partition's lease now, and until when; null when none does. */
   heldBy: string | null;
@@ -84,6 +86,7 @@ function partitionStatus(generation: GenerationRow, partition: ProcessorPartitio
     lastError: partition.lastError,
     failedEventId: partition.failedItemId,
     nextAttemptAt: partition.nextAttemptAt,
+    waitingOutBackoff: partition.waitingOutBackoff,
     updatedAt: partition.updatedAt,
     heldBy: partition.heldBy,
     heldUntil: partition.heldUntil,

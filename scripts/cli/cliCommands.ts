@@ -65,7 +65,8 @@ async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
  * projector (the deployed one, `npm run dev`), which builds them itself.
  */
 function waitingFor(partitions: readonly PartitionStatus[]): string {
-  const retrying = partitions.find((partition) => partition.nextAttemptAt !== null);
+  // By the database's clock: a backoff run out leaves nextAttemptAt behind, in the past.
+  const retrying = partitions.find((partition) => partition.waitingOutBackoff);
   return retrying?.nextAttemptAt
     ? `partition ${String(retrying.partition)} retries at ${retrying.nextAttemptAt.toISOString()} after: ${retrying.lastError ?? 'unknown error'}`
     : 'waiting for partitions another projector holds';

@@ -60,6 +60,39 @@ describe('npm run es', () => {
     await database.drop();
   });
 
+  /** A service in this process whose one projection, `name` (one partition), serves at g1. */
+  const servingHere = async (name: string): Promise<ServiceRuntime> => {
+    const projection = defineAccountSummaries({ name, partitions: 1 });
+    const here = createServiceRuntime(defineService({ name: 'bank', commands: bankCommands, projections: [projection] }), {
+      db,
+      dispatcher: (runPending) => createInProcessDispatcher(runPending),
+    });
+    await here.projector.runUntilCaughtUp();
+    return here;
+  };
+
+  /** `projections rebuild <name>` run in this process, its projector's runs each begun by `beforeRun`: what it printed. */
+  const rebuildHere = async (here: ServiceRuntime, name: string, beforeRun: () => Promise<void>): Promise<string> => {
+    const projector: Projector = {
+      holder: here.projector.holder,
+      runUntilCaughtUp: async (options) => {
+        await beforeRun();
+        return here.projector.runUntilCaughtUp(options);
+      },
+    };
+    const printed: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
+      return true;
+    });
+    try {
+      await COMMANDS['projections rebuild']?.({ runtime: { ...here, projector }, args: parseArguments(['projections', 'rebuild', name]), json: false });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    return printed.join('');
+  };
+
   it('lists streams and shows one, in human form and as JSON', async () => {
     const listed = await es('streams', 'ls', '--prefix', 'account-cli');
     expect(listed.stdout.trim().split('\n').map((line) => line.split(/\s+/).slice(0, 3).join(' '))).toEqual(['account-cli-ada account 3', 'account-cli-bob account 2']);
@@ -130,43 +163,49 @@ describe('npm run es', () => {
   it('rebuilds at a walking pace while another projector holds the build’s partition, and finishes once that lease runs out', async () => {
     // In this process, so that the projector runs the command makes can be counted.
     // Given `spinning` serving at g1, and a projector elsewhere holding the partition its g2 builds on.
-    const spinning = defineAccountSummaries({ name: 'spinning', partitions: 1 });
-    const here = createServiceRuntime(defineService({ name: 'bank', commands: bankCommands, projections: [spinning] }), {
-      db,
-      dispatcher: (runPending) => createInProcessDispatcher(runPending),
-    });
-    await here.projector.runUntilCaughtUp();
+    const here = await servingHere('spinning');
     const leaseEnds = Date.now() + ELSEWHERE_LEASE_MS;
     expect(await acquirePartitionLease(db, { group: processorNameOf('spinning', 2), partitions: 1, holder: 'elsewhere', ttlMs: ELSEWHERE_LEASE_MS })).not.toBeNull();
     const runsStarted: number[] = [];
-    const projector: Projector = {
-      holder: here.projector.holder,
-      runUntilCaughtUp: (options) => {
-        runsStarted.push(Date.now());
-        return here.projector.runUntilCaughtUp(options);
-      },
-    };
-    const printed: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      printed.push(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
-      return true;
-    });
 
     // When the CLI rebuilds it.
-    try {
-      await COMMANDS['projections rebuild']?.({ runtime: { ...here, projector }, args: parseArguments(['projections', 'rebuild', 'spinning']), json: false });
-    } finally {
-      vi.restoreAllMocks();
-    }
+    const printed = await rebuildHere(here, 'spinning', () => {
+      runsStarted.push(Date.now());
+      return Promise.resolve();
+    });
 
     // Then it polled a few times a second while the lease stood, saying what it waits for, and g2 serves every event.
     const whileLeased = runsStarted.filter((startedAt) => startedAt < leaseEnds);
     expect(whileLeased.length, `${String(whileLeased.length)} projector runs in ${String(ELSEWHERE_LEASE_MS)} ms`).toBeLessThanOrEqual((3 * ELSEWHERE_LEASE_MS) / 1_000);
-    expect(printed.join('')).toContain('waiting for partitions another projector holds');
-    expect(printed.join('')).toContain('spinning g2 is live');
+    expect(printed).toContain('waiting for partitions another projector holds');
+    expect(printed).toContain('spinning g2 is live');
     const [status] = await getProjectionStatus(db, 'spinning');
     const { rows } = await db.query<{ count: number }>("SELECT count(*)::int AS count FROM events WHERE stream_id LIKE 'account-%'");
     expect([status?.activeGeneration, status?.generations.at(-1)?.partitions[0]?.eventsApplied]).toEqual([2, rows[0]?.count]);
+  });
+
+  it('while another projector holds a build\'s partition whose failure\'s backoff has run out, says it waits for that projector, not that the partition retries at a time gone by', async () => {
+    // Given `backed_off` serving at g1.
+    const here = await servingHere('backed_off');
+    const building = processorNameOf('backed_off', 2);
+    let setUp = false;
+
+    // When the CLI rebuilds it: once it has made g2, its partition failed once, a minute ago by the database's clock, and is held elsewhere.
+    const printed = await rebuildHere(here, 'backed_off', async () => {
+      if (setUp) return;
+      setUp = true;
+      const failedOnce = await db.query(
+        "UPDATE processor_partitions SET attempts = 1, last_error = 'an old failure', next_attempt_at = now() - interval '1 minute' WHERE processor = $1",
+        [building],
+      );
+      expect(failedOnce.rowCount).toBe(1);
+      expect(await acquirePartitionLease(db, { group: building, partitions: 1, holder: 'elsewhere', ttlMs: ELSEWHERE_LEASE_MS })).not.toBeNull();
+    });
+
+    // Then it said what it waited for, and g2 went live once the lease ran out.
+    expect(printed).toContain('waiting for partitions another projector holds');
+    expect(printed).not.toContain('retries at');
+    expect(printed).toContain('backed_off g2 is live');
   });
 
   it('says in one line what is wrong: a bad argument, an unknown id, an unreachable database', async () => {

@@ -1,6 +1,6 @@
 import * as z from '../schema';
 import { deleteFinishedCommands } from '../commands';
-import type { Queryable } from '../db';
+import { inSavepoint, type Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
@@ -26,18 +26,21 @@ const HOUR_MS = 3_600_000;
  * each in bounded batches. Each step runs whatever the other did: one that
  * keeps failing (a lock it cannot get, a statement past the pool's bound) must
  * not starve the other run after run. A failure is thrown once both have run,
- * as RetentionFailedError with what the other step deleted.
+ * as RetentionFailedError with what the other step deleted. In a caller's
+ * transaction each step runs in a savepoint: a failed one is undone alone,
+ * rather than aborting the transaction under the other.
  */
 export async function runRetention(db: Queryable, config: RetentionConfig): Promise<Record<RetentionStep, number>> {
   const steps: Record<RetentionStep, () => Promise<{ deleted: number }>> = {
     commands: () => deleteFinishedCommands(db, { retentionMs: config.COMMAND_RETENTION_HOURS * HOUR_MS }),
     processedMessages: () => deleteOldProcessedMessages(db, { retentionMs: config.PROCESSED_MESSAGE_RETENTION_HOURS * HOUR_MS }),
   };
+  const inCallersTransaction = !('transaction' in db);
   const deleted: Record<RetentionStep, number> = { commands: 0, processedMessages: 0 };
   const errors = new Map<RetentionStep, unknown>();
   for (const step of ['commands', 'processedMessages'] as const) {
     try {
-      deleted[step] = (await steps[step]()).deleted;
+      deleted[step] = (await (inCallersTransaction ? inSavepoint(db, 'retention_step', steps[step]) : steps[step]())).deleted;
     } catch (error) {
       errors.set(step, error);
     }

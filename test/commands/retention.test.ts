@@ -81,10 +81,12 @@ describe('retention of command records and processed message ids', () => {
     expect(await remaining('processed_messages')).toEqual(['m-new']);
   });
 
-  it('given the command records locked by another session, still deletes old processed message ids, and then says which step failed and what the other deleted', async () => {
-    await command('locked-out', 'succeeded', 300);
-    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-starved', now() - interval '300 hours')");
-    // A cleanup that waits at most 300 ms for a lock, as a statement bound would give up on it.
+  /**
+   * Runs `work` on a pool whose statements wait at most 300 ms for a lock (as a
+   * statement bound would give up on it) while another session holds the
+   * command records locked, and gives what it threw (or else gave); the lock is let go after.
+   */
+  async function failureWithCommandsLocked(work: (bounded: Db) => Promise<unknown>): Promise<unknown> {
     const url = new URL(database.url);
     url.searchParams.set('options', '-c lock_timeout=300');
     const bounded = createPgDb({ connectionString: url.toString(), max: 1 });
@@ -93,21 +95,48 @@ describe('retention of command records and processed message ids', () => {
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE commands IN ACCESS EXCLUSIVE MODE');
-      const error = await runRetention(bounded, { COMMAND_RETENTION_HOURS: 168, PROCESSED_MESSAGE_RETENTION_HOURS: 168 }).then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
-      await locker.query('ROLLBACK');
-
-      expect(error).toBeInstanceOf(RetentionFailedError);
-      expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { processedMessages: 1 } });
-      expect(String(error)).toMatch(/commands.*lock timeout/);
-      expect(await remaining('processed_messages')).not.toContain('m-starved');
-      expect(await remaining('commands')).toContain('locked-out');
+      return await work(bounded).catch((thrown: unknown) => thrown);
     } finally {
       await locker.end();
       await bounded.close();
-      await db.query("DELETE FROM commands WHERE command_id = 'locked-out'");
     }
+  }
+
+  const config = { COMMAND_RETENTION_HOURS: 168, PROCESSED_MESSAGE_RETENTION_HOURS: 168 };
+
+  it('given the command records locked by another session, still deletes old processed message ids, and then says which step failed and what the other deleted', async () => {
+    await command('locked-out', 'succeeded', 300);
+    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-starved', now() - interval '300 hours')");
+
+    const error = await failureWithCommandsLocked((bounded) => runRetention(bounded, config));
+
+    expect(error).toBeInstanceOf(RetentionFailedError);
+    expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { processedMessages: 1 } });
+    expect(String(error)).toMatch(/commands.*lock timeout/);
+    expect(await remaining('processed_messages')).not.toContain('m-starved');
+    expect(await remaining('commands')).toContain('locked-out');
+    await db.query("DELETE FROM commands WHERE command_id = 'locked-out'");
+  });
+
+  it('given the command records locked by another session and a run in the caller\'s transaction, still deletes old processed message ids there, says only the commands step failed, and leaves the transaction usable', async () => {
+    await command('locked-in-tx', 'succeeded', 300);
+    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-in-tx', now() - interval '300 hours')");
+
+    const error = await failureWithCommandsLocked((bounded) =>
+      bounded.transaction(async (tx) => {
+        const thrown = await runRetention(tx, config).then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        // The caller goes on in its transaction, which commits what the other step deleted.
+        await tx.query('SELECT 1');
+        return thrown;
+      }),
+    );
+
+    expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { processedMessages: 1 } });
+    expect(await remaining('processed_messages')).not.toContain('m-in-tx');
+    expect(await remaining('commands')).toContain('locked-in-tx');
+    await db.query("DELETE FROM commands WHERE command_id = 'locked-in-tx'");
   });
 });

@@ -13,46 +13,67 @@ export interface OutboxRetention {
   maxBatches: number;
 }
 
+/** A statement walks at most this many old rows for each it may delete: its time is bounded, however many it must keep. */
+const OUTBOX_CLEANUP_WALK_PER_ROW = 10;
+
 // Published means behind its partition's checkpoint. A row of the old outbox (a stored
 // event, marked published before publishing moved to the feed) also tells the events
 // publisher to skip that event (eventMessages.ts), so it stays until the event is behind
 // the checkpoint of its stream's partition there too. A parked message stays for a
-// person. Oldest first (outbox_created, migration 0024), after the run's previous batch:
-// a row examined and kept is not examined again in the run. The checks are per row, in
-// the filter of that one ordered index walk: as joins, the planner could sort every old row
-// after the cursor for each batch. The cursor goes out and back as ISO text in UTC, which
-// every DateStyle and time zone reads back the same. Rows another publisher is
-// deleting right now are skipped.
-const DELETE_SQL = `
-  WITH doomed AS (
-    SELECT o.id, o.created_at FROM outbox o
-    WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0)
+// person. Oldest first (outbox_created, migration 0024), after the cursor: a window of at
+// most $8 old rows, walked in that one ordered index walk, each row checked as it comes
+// (as joins, the planner could sort every old row after the cursor), until the batch is
+// full. Its rows are then locked by key, rows another publisher is deleting right now
+// skipped. The next statement starts after the batch's last row when it filled, else
+// after the window, whose end only a batch short of its rows looks up; none there means
+// the walk reached the last old row. The cursor goes out and back as ISO text in UTC,
+// which every DateStyle and time zone reads back the same.
+const OLD_ROWS_AFTER_CURSOR = `o.created_at < now() - make_interval(secs => $1 / 1000.0)
       AND (o.created_at, o.id) > ($6::timestamptz, $7::bigint)
-      AND CASE
+    ORDER BY o.created_at, o.id`;
+const DELETE_SQL = `
+  WITH chosen AS MATERIALIZED (
+    SELECT w.id, w.created_at FROM (
+      SELECT o.id, o.created_at, o.message_id, o.event_id, o.tx_id, o.ordering_key, o.published_at FROM outbox o
+      WHERE ${OLD_ROWS_AFTER_CURSOR}
+      LIMIT $8) AS w
+    WHERE CASE
         WHEN EXISTS (SELECT FROM parked_messages pm
-          WHERE pm.message_id = o.message_id AND pm.source = CASE WHEN o.event_id IS NULL THEN 'outbox' ELSE 'events' END) THEN false
-        WHEN o.event_id IS NULL THEN (o.tx_id, o.id) <= (
+          WHERE pm.message_id = w.message_id AND pm.source = CASE WHEN w.event_id IS NULL THEN 'outbox' ELSE 'events' END) THEN false
+        WHEN w.event_id IS NULL THEN (w.tx_id, w.id) <= (
           SELECT p.checkpoint_tx, p.checkpoint_position FROM processor_partitions p
-          WHERE p.processor = $3 AND p.partition = stream_partition(o.ordering_key, $4))
-        ELSE o.published_at IS NOT NULL AND EXISTS (
+          WHERE p.processor = $3 AND p.partition = stream_partition(w.ordering_key, $4))
+        ELSE w.published_at IS NOT NULL AND EXISTS (
           SELECT FROM events e
           JOIN feed_processors f ON f.name = $5
           JOIN processor_partitions ep ON ep.processor = f.name AND ep.partition = stream_partition(e.stream_id, f.partitions)
-          WHERE e.event_id = o.event_id AND (e.tx_id, e.global_position) <= (ep.checkpoint_tx, ep.checkpoint_position))
+          WHERE e.event_id = w.event_id AND (e.tx_id, e.global_position) <= (ep.checkpoint_tx, ep.checkpoint_position))
         END
-    ORDER BY o.created_at, o.id
-    LIMIT $2
-    FOR UPDATE OF o SKIP LOCKED),
-  gone AS (DELETE FROM outbox WHERE id IN (SELECT id FROM doomed) RETURNING id)
-  SELECT (SELECT count(*) FROM gone)::int AS deleted,
-    ${exactTimestampText('last.created_at')} AS last_created_at, last.id::text AS last_id
-  FROM (SELECT) AS one
-  LEFT JOIN LATERAL (SELECT created_at, id FROM doomed ORDER BY created_at DESC, id DESC LIMIT 1) AS last ON true`;
+    ORDER BY w.created_at, w.id
+    LIMIT $2),
+  doomed AS (SELECT o.id FROM outbox o WHERE o.id IN (SELECT id FROM chosen) FOR UPDATE OF o SKIP LOCKED),
+  gone AS (DELETE FROM outbox WHERE id IN (SELECT id FROM doomed) RETURNING id),
+  batch AS (SELECT count(*)::int AS n FROM chosen),
+  next AS (
+    SELECT c.created_at, c.id FROM chosen c WHERE (SELECT n FROM batch) = $2 AND NOT EXISTS (SELECT FROM chosen l WHERE (l.created_at, l.id) > (c.created_at, c.id))
+    UNION ALL
+    SELECT o.created_at, o.id FROM (SELECT o.created_at, o.id FROM outbox o WHERE (SELECT n FROM batch) < $2 AND ${OLD_ROWS_AFTER_CURSOR} OFFSET $8 - 1 LIMIT 1) AS o)
+  SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT n FROM batch) AS chosen,
+    ${exactTimestampText('n.created_at')} AS next_created_at, n.id::text AS next_id
+  FROM (SELECT) AS one LEFT JOIN next n ON true`;
 
 interface DeletedBatch {
   deleted: number;
-  last_created_at: string | null;
-  last_id: string | null;
+  /** The window's deletable rows this batch took: a full batch leaves the window's rest for the next. */
+  chosen: number;
+  next_created_at: string | null;
+  next_id: string | null;
+}
+
+/** Where a cleanup stopped in the outbox's oldest-first order: the next one goes on after it. */
+export interface OutboxCleanupCursor {
+  createdAt: string;
+  id: string;
 }
 
 const QUERY_CANCELED = '57014';
@@ -65,33 +86,40 @@ const QUERY_CANCELED = '57014';
  */
 export const OUTBOX_CLEANUP_MAX_MS = 1_000;
 
-/** What a cleanup deleted, and whether its time ran out with rows still to look at. */
+/** What a cleanup deleted, whether its time ran out with rows still to look at, and where the next one goes on. */
 export interface OutboxCleanup {
   deleted: number;
   cutShort: boolean;
+  /** Null once it reached the last old row: the next cleanup starts over from the oldest. */
+  resumeAfter: OutboxCleanupCursor | null;
 }
 
 /**
  * Deletes published integration messages written longer ago than the
- * retention, never one still to publish or parked. No batch starts past
- * `until`, and one running into it is cancelled there (its deletions rolled
- * back, for a later run): a batch walks every old row it must keep, so with
- * many parked messages one batch alone could outlast a function's time.
- * Either way it is `cutShort`: rows past their retention may be left that it
- * had no time to look at, not only what `maxBatches` leaves for a later run.
- * PGlite ignores statement timeouts: there a batch under way runs to its end.
+ * retention, never one still to publish or parked, going on after `from`
+ * (where the last cleanup stopped). Each of its `maxBatches` statements
+ * deletes at most `batchSize` rows and walks at most OUTBOX_CLEANUP_WALK_PER_ROW
+ * times as many: rows it must keep, however many, hold up one run for a few
+ * statements, and the next goes on past them. No batch starts past `until`,
+ * and one running into it is cancelled there (its deletions rolled back, for
+ * a later run). Either way it is `cutShort`: rows past their retention may be
+ * left that it had no time to look at, not only what `maxBatches` leaves for
+ * a later run. PGlite ignores statement timeouts: there a batch under way runs
+ * to its end.
  */
 export async function deleteExpiredOutboxRows(
   db: Db,
   policy: OutboxRetention,
   processors: { outbox: string; partitions: number; events: string },
   until = Number.POSITIVE_INFINITY,
+  from: OutboxCleanupCursor | null = null,
 ): Promise<OutboxCleanup> {
-  let after: [string, string] = ['-infinity', '0'];
+  let after = from;
   let deleted = 0;
+  const walk = policy.batchSize * OUTBOX_CLEANUP_WALK_PER_ROW;
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
-    if (Date.now() >= until) return { deleted, cutShort: true };
-    const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, ...after];
+    if (Date.now() >= until) return { deleted, cutShort: true, resumeAfter: after };
+    const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
     let row: DeletedBatch | 'no time left' | undefined;
     try {
       row = await db.transaction(async (tx) => {
@@ -104,13 +132,14 @@ export async function deleteExpiredOutboxRows(
         return (await tx.query<DeletedBatch>(DELETE_SQL, params)).rows[0];
       });
     } catch (error) {
-      if (asDatabaseError(error)?.code === QUERY_CANCELED) return { deleted, cutShort: true };
+      if (asDatabaseError(error)?.code === QUERY_CANCELED) return { deleted, cutShort: true, resumeAfter: after };
       throw error;
     }
-    if (row === 'no time left') return { deleted, cutShort: true };
+    if (row === 'no time left') return { deleted, cutShort: true, resumeAfter: after };
     deleted += row?.deleted ?? 0;
-    if (!row?.last_created_at || !row.last_id || (row.deleted < policy.batchSize)) break;
-    after = [row.last_created_at, row.last_id];
+    // No batch's end and no window's: the walk reached the last old row.
+    if (!row?.next_created_at || !row.next_id) return { deleted, cutShort: false, resumeAfter: null };
+    after = { createdAt: row.next_created_at, id: row.next_id };
   }
-  return { deleted, cutShort: false };
+  return { deleted, cutShort: false, resumeAfter: after };
 }

@@ -1,7 +1,7 @@
 import { describeError } from '../errors/describeError';
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
-import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS } from './outboxCleanup';
+import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS, type OutboxCleanupCursor } from './outboxCleanup';
 import { publisherConnection } from './publisherConnection';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { publisherSettings, type PublisherOptions, type PublisherSettings } from './publisherOptions';
@@ -17,7 +17,8 @@ export interface Publisher {
    * Publishes requeued parked messages, then the outbox's integration messages
    * and stored events from the feed side by side, until nothing is left or the
    * deadline passes; then deletes integration messages past their retention,
-   * for at most OUTBOX_CLEANUP_MAX_MS (also after a run that used its whole time).
+   * for at most OUTBOX_CLEANUP_MAX_MS (also after a run that used its whole time),
+   * going on from where this publisher's last cleanup stopped.
    */
   run(options?: { deadline?: number }): Promise<PublisherRunReport>;
   /** Drains and closes the NATS connection. */
@@ -28,10 +29,12 @@ export interface Publisher {
 export function createPublisher(options: PublisherOptions): Publisher {
   const settings = publisherSettings(options);
   const connection = publisherConnection(settings);
+  // Kept between runs: old rows a cleanup must keep, more than one run gets past, hold up each next run no longer.
+  const cleanup: CleanupProgress = { resumeAfter: null };
   return {
     run: async (runOptions = {}) => {
       try {
-        return await runPublisher(settings, connection, runOptions.deadline ?? Date.now() + 60_000);
+        return await runPublisher(settings, connection, cleanup, runOptions.deadline ?? Date.now() + 60_000);
       } finally {
         await connection.endRun();
       }
@@ -40,7 +43,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
   };
 }
 
-async function runPublisher(settings: PublisherSettings, connection: ReturnType<typeof publisherConnection>, deadline: number): Promise<PublisherRunReport> {
+interface CleanupProgress {
+  resumeAfter: OutboxCleanupCursor | null;
+}
+
+async function runPublisher(
+  settings: PublisherSettings,
+  connection: ReturnType<typeof publisherConnection>,
+  cleanup: CleanupProgress,
+  deadline: number,
+): Promise<PublisherRunReport> {
   // Checked before the requeue turn sends anything, not only by the processors' runs after it.
   if (!isDeadline(deadline)) throw new PublisherConfigurationError(`deadline must be a time in epoch ms (or Infinity), not ${deadline}`);
   const { db } = settings;
@@ -87,17 +99,18 @@ async function runPublisher(settings: PublisherSettings, connection: ReturnType<
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.
-  await cleanUp(settings, tally);
+  await cleanUp(settings, cleanup, tally);
   const failed = settled.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
   return tally.finish();
 }
 
 /** The outbox cleanup, into the report: a failure there is reported, not thrown, since the run's publishing stands. */
-async function cleanUp(settings: PublisherSettings, tally: RunTally): Promise<void> {
+async function cleanUp(settings: PublisherSettings, progress: CleanupProgress, tally: RunTally): Promise<void> {
   try {
     const processors = { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER };
-    const cleanup = await deleteExpiredOutboxRows(settings.db, settings.retention, processors, Date.now() + OUTBOX_CLEANUP_MAX_MS);
+    const cleanup = await deleteExpiredOutboxRows(settings.db, settings.retention, processors, Date.now() + OUTBOX_CLEANUP_MAX_MS, progress.resumeAfter);
+    progress.resumeAfter = cleanup.resumeAfter;
     tally.report.cleaned = cleanup.deleted;
     tally.report.cleanupCutShort = cleanup.cutShort;
   } catch (error) {

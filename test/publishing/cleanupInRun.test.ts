@@ -28,7 +28,7 @@ const retention = { retentionMs: 3_600_000, batchSize: 1_000, maxBatches: 10 };
 function beforeCleanupStatement(db: Db, before: () => Promise<void>): Db {
   const wrap = (queryable: Queryable): Queryable => ({
     async query(text, params, options) {
-      if (text.includes('WITH doomed AS')) await before();
+      if (text.includes('DELETE FROM outbox')) await before();
       return queryable.query(text, params, options);
     },
   });
@@ -120,6 +120,31 @@ describe('the outbox cleanup at the end of a publisher run', () => {
       expect(await oldLeft()).toBe(0);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('given more old parked messages ahead of old published ones than one run\'s cleanup walks, each next run of the same publisher goes on past them and deletes the published ones', async () => {
+    const { rows } = await admin.query<{ message_id: string }>(
+      `INSERT INTO outbox (message_id, ordering_key, subject, payload, headers, created_at)
+       SELECT gen_random_uuid(), 'parked-' || (n % 10), $2, '{}', '{}', now() - interval '50 hours' FROM generate_series(1, $1) AS n RETURNING message_id`,
+      [2_500, `${harness.subjectPrefix}.notices.refused`],
+    );
+    const parked = rows.map((row) => row.message_id);
+    await admin.query("INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) SELECT id, 'outbox', 'parked', 'notices', 'refused' FROM unnest($1::uuid[]) AS id", [parked]);
+    await oldPublishedMessages(300, 1);
+    // Two batches of 100 a run, each walking at most 1,000 old rows.
+    const publisher = harness.publisher({ partitions: 1, retention: { ...retention, batchSize: 100, maxBatches: 2 } });
+    try {
+      const cleaned = [];
+      for (let run = 0; run < 3; run++) cleaned.push((await publisher.run({ deadline: Date.now() + 5_000 })).cleaned);
+
+      // The first run walks parked messages only; the next ones go on from there.
+      expect(cleaned).toEqual([0, 200, 100]);
+      expect(await oldLeft()).toBe(2_500);
+    } finally {
+      await publisher.close();
+      await admin.query('DELETE FROM parked_messages WHERE message_id = ANY ($1::uuid[])', [parked]);
+      await admin.query('DELETE FROM outbox WHERE message_id = ANY ($1::uuid[])', [parked]);
     }
   });
 });

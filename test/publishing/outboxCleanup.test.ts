@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type Queryable } from '../../core/db';
-import { deleteExpiredOutboxRows } from '../../core/publishing/outboxCleanup';
+import { deleteExpiredOutboxRows, type OutboxCleanupCursor } from '../../core/publishing/outboxCleanup';
 import { sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -89,10 +89,19 @@ async function publishedAll(client: pg.Client): Promise<void> {
 const policy = { retentionMs: 3_600_000, batchSize: 100, maxBatches: 10 };
 const processors = { outbox: 'publisher:outbox', partitions: 1, events: 'publisher:events' };
 
-async function cleanup(): Promise<{ deleted: number; read: number }> {
+/** Cleanup runs, each going on from where the last stopped, until one reaches the last old row. */
+async function cleanup(): Promise<{ deleted: number; read: number; runs: number }> {
   const read: number[] = [];
-  const { deleted } = await deleteExpiredOutboxRows(measured(read), policy, processors);
-  return { deleted, read: read.reduce((sum, rows) => sum + rows, 0) };
+  let deleted = 0;
+  let runs = 0;
+  let from: OutboxCleanupCursor | null = null;
+  do {
+    const run = await deleteExpiredOutboxRows(measured(read), policy, processors, Number.POSITIVE_INFINITY, from);
+    deleted += run.deleted;
+    runs += 1;
+    from = run.resumeAfter;
+  } while (from !== null);
+  return { deleted, read: read.reduce((sum, rows) => sum + rows, 0), runs };
 }
 
 const left = async () => (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox')).rows[0]?.n;
@@ -101,26 +110,48 @@ describe('the outbox cleanup', () => {
   it('given only messages younger than the retention, deletes none and reads none of them', async () => {
     await written(admin, 20_000, 0);
     await publishedAll(admin);
-    expect(await cleanup()).toEqual({ deleted: 0, read: 0 });
+    expect(await cleanup()).toEqual({ deleted: 0, read: 0, runs: 1 });
     expect(await left()).toBe(20_000);
   });
 
-  it('given old parked messages ahead of old published ones and young ones behind, deletes the published old ones, reading each old row about once in the run, not once per batch', async () => {
+  it('given old parked messages ahead of old published ones and young ones behind, deletes the published old ones, reading each old row about once, not once per batch', async () => {
     await written(admin, 5_000, 48, true);
     await written(admin, 1_000, 47);
     await written(admin, 20_000, 0);
     await publishedAll(admin);
     const run = await cleanup();
-    expect(run.deleted).toBe(1_000);
+    expect(run).toMatchObject({ deleted: 1_000, runs: 2 });
     expect(await left()).toBe(25_000);
-    // Every old row is read by the batch's walk and by its DELETE: some 2 x 6,000, where each of the ten batches read them all again.
+    // A parked row is read by its batch's walk and by the lookup of its window's end, a deleted one by the walk, its lock and its DELETE:
+    // some 2 x 5,000 + 3 x 1,000, where each of the batches read them all again.
     expect(run.read).toBeLessThan(3 * 6_000);
+  });
+
+  it('given more old parked messages ahead of old published ones than a run\'s batches walk, each next run goes on from where the last stopped, deletes the published ones, and once it reached the end starts over', async () => {
+    await written(admin, 2_500, 48, true);
+    await written(admin, 300, 47);
+    await publishedAll(admin);
+    // Two batches a run, each walking at most ten old rows for each it may delete.
+    const short = { ...policy, maxBatches: 2 };
+
+    const runs = [];
+    let from: OutboxCleanupCursor | null = null;
+    for (let run = 0; run < 3; run++) {
+      const cleanup = await deleteExpiredOutboxRows(db, short, processors, Number.POSITIVE_INFINITY, from);
+      runs.push(cleanup.deleted);
+      from = cleanup.resumeAfter;
+    }
+
+    // The first run walks parked messages only; the second gets past them, deleting a batch in each statement; the third reaches the end.
+    expect(runs).toEqual([0, 200, 100]);
+    expect(from).toBeNull();
+    expect(await left()).toBe(2_500);
   });
 
   it('given no time left, or a batch that would outlast its time, stops at its bound and says it was cut short, and a later run deletes what it left', async () => {
     await written(admin, 300, 48);
     await publishedAll(admin);
-    expect(await deleteExpiredOutboxRows(db, policy, processors, Date.now() - 1)).toEqual({ deleted: 0, cutShort: true });
+    expect(await deleteExpiredOutboxRows(db, policy, processors, Date.now() - 1)).toEqual({ deleted: 0, cutShort: true, resumeAfter: null });
 
     // A batch that waits (here on a lock; in production, walking a great many old rows it must keep) is cut at the bound.
     await admin.query('BEGIN');
@@ -128,13 +159,13 @@ describe('the outbox cleanup', () => {
     const released = sleep(4_000).then(() => admin.query('ROLLBACK'));
     try {
       const started = Date.now();
-      expect(await deleteExpiredOutboxRows(db, policy, processors, started + 300)).toEqual({ deleted: 0, cutShort: true });
+      expect(await deleteExpiredOutboxRows(db, policy, processors, started + 300)).toEqual({ deleted: 0, cutShort: true, resumeAfter: null });
       expect(Date.now() - started).toBeLessThan(2_500);
     } finally {
       await released;
     }
     expect(await left()).toBe(300);
-    expect(await deleteExpiredOutboxRows(db, policy, processors, Date.now() + 10_000)).toEqual({ deleted: 300, cutShort: false });
+    expect(await deleteExpiredOutboxRows(db, policy, processors, Date.now() + 10_000)).toEqual({ deleted: 300, cutShort: false, resumeAfter: null });
   });
 
   it('given sessions whose dates read back as another zone (DateStyle Postgres, TimeZone Asia/Kolkata, whose IST PostgreSQL reads as Israel time), deletes every deletable message that fits its batches in one run', async () => {
@@ -144,7 +175,7 @@ describe('the outbox cleanup', () => {
     url.searchParams.set('options', '-c DateStyle=Postgres -c TimeZone=Asia/Kolkata');
     const kolkata = createPgDb({ connectionString: url.toString(), max: 1 });
     try {
-      expect(await deleteExpiredOutboxRows(kolkata, policy, processors)).toEqual({ deleted: 300, cutShort: false });
+      expect(await deleteExpiredOutboxRows(kolkata, policy, processors)).toEqual({ deleted: 300, cutShort: false, resumeAfter: null });
       expect(await left()).toBe(0);
     } finally {
       await kolkata.close();
@@ -175,7 +206,8 @@ describe('the outbox cleanup', () => {
       // Thirty batches on the connection: a prepared statement would be on its generic plan from the sixth.
       for (let run = 0; run < 3; run++) deleted += (await deleteExpiredOutboxRows(warm, policy, processors)).deleted;
       expect(deleted).toBe(3_000);
-      expect((await readSoFar()) - before).toBeLessThan(3 * 3_000);
+      // Each deleted row is read by its batch's walk, its lock and its DELETE: some 3 x 3,000, where a plan that read every old row in each batch read some 30 x 15,000.
+      expect((await readSoFar()) - before).toBeLessThan(4 * 3_000);
     } finally {
       await warm.close();
       await setup.end();

@@ -51,8 +51,8 @@ export interface DrainReport {
   failures: HandlerFailure[];
   /** The last interruption's error, if the drain met any. */
   lastError: unknown;
-  /** Its last batch was interrupted: the drain was waiting to try again when it ended. */
-  retrying: boolean;
+  /** Its last batches were interrupted, this many in a row (0 when the last one applied): it was waiting to try again. */
+  interruptedInARow: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -86,7 +86,7 @@ export async function drainPartition<Item, Result>(
 }
 
 async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedProcessor<Item, Result>, held: HeldLease): Promise<DrainReport> {
-  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined, retrying: false };
+  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined, interruptedInARow: 0 };
   const { handler } = processor;
   const halfUsed = () => performance.now() - held.renewedAt > settings.leaseTtlMs / 2;
   // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
@@ -140,6 +140,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     handler.mode === 'transactional'
       ? (current) => runTransactionalBatch(settings.db, processor, handler, current, { renewBeforeCommit, afterCommitWithin: whileRenewing })
       : externalBatches(settings.db, processor, handler, settings);
+  // The interruptions in a row so far: they double the pause, and the report tells an outage by them.
   let interruptions = 0;
   // The first batch starts on the lease as acquired.
   let leaseFresh = true;
@@ -151,7 +152,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     switch (outcome.kind) {
       case 'applied':
         interruptions = 0;
-        report.retrying = false;
+        report.interruptedInARow = 0;
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.caughtUp = outcome.caughtUp;
@@ -162,8 +163,8 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.lastError = outcome.error;
-        report.retrying = true;
         const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
+        report.interruptedInARow = interruptions;
         reportQuietly(settings.onInterrupted, { processor: processor.name, partition: held.lease.partition, error: outcome.error, retryInMs });
         // Renewed while it waits: a pause longer than the lease is not a dead holder, and
         // another instance taking the partition over would retry at once, pause or not.

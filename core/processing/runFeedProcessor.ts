@@ -46,8 +46,10 @@ export interface ProcessorRun {
    * The deadline stopped the run before it was done: a partition's drain, or
    * the run before it claimed a partition that was free. Not a partition that
    * fails or waits out a backoff, nor one another instance holds, nor one whose
-   * destination interrupted its last batch (it was waiting to try again, and
-   * `lastError` says why: an outage, not a processor short of time).
+   * destination interrupted its last batches, tried again after a pause and
+   * still interrupted (`OUTAGE_INTERRUPTIONS` in a row): it was waiting to try
+   * again, and `lastError` says why, an outage rather than a processor short of
+   * time. One passing refusal just before the deadline still counts.
    */
   stoppedByDeadline: boolean;
   failures: HandlerFailure[];
@@ -59,6 +61,9 @@ const HELD_BACK: ReadonlySet<DrainEnd> = new Set(['failed', 'waiting']);
 const LEFT_AT_ONCE: ReadonlySet<DrainEnd> = new Set([...HELD_BACK, 'inactive']);
 
 export const DEFAULT_INTERRUPTION_BACKOFF: Backoff = { baseMs: 200, maxMs: 5_000 };
+
+/** Interruptions in a row at the deadline that make a drain's end an outage's, not the deadline's. */
+const OUTAGE_INTERRUPTIONS = 2;
 
 /**
  * How long a slot that found no partition free waits to look again while
@@ -174,6 +179,6 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   }
   const drained = reports.filter((report) => !LEFT_AT_ONCE.has(report.endedBy));
   run.caughtUp = drained.length > 0 && drained.every((report) => report.caughtUp);
-  run.stoppedByDeadline = leftFreeAtDeadline || reports.some((report) => report.endedBy === 'deadline' && !report.retrying);
+  run.stoppedByDeadline = leftFreeAtDeadline || reports.some((report) => report.endedBy === 'deadline' && report.interruptedInARow < OUTAGE_INTERRUPTIONS);
   return run;
 }

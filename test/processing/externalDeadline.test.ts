@@ -102,4 +102,22 @@ describe('an external batch that stops short at the deadline', () => {
     expect(run.items).toBeLessThan(12);
     expect(run).toMatchObject({ caughtUp: false, stoppedByDeadline: true });
   });
+
+  it('given a handler that took a batch, far from the head, and then met one passing refusal whose pause outlasts the run, the run is stopped by the deadline', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 59 }, (_, index) => deposited(index + 1))]);
+    const handled: number[] = [];
+    const steps = inSteps(handled, 100);
+    let calls = 0;
+    const processor = stepwiseProcessor('refused-once-at-the-end', source, (items, context) =>
+      ++calls === 2 ? Promise.resolve({ done: 0, error: new Error('a passing refusal') }) : steps(items, context),
+    );
+
+    // The first batch's steps take at most a second of the three; the pause after the refusal would take the rest and more.
+    const run = await runFeedProcessor(processor, { db, holder: 'refused-once-spec', leaseTtlMs: 5_000, deadline: Date.now() + 3_000, concurrency: 1, interruptionBackoff: { baseMs: 4_000, maxMs: 4_000 } });
+
+    expect(calls).toBe(2);
+    expect(run.items).toBeGreaterThan(0);
+    expect(run).toMatchObject({ caughtUp: false, stoppedByDeadline: true });
+  });
 });

@@ -63,7 +63,7 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   if (!report.caughtUp && report.retried > 0) problems.push(['warn', 'NATS did not take every message; they wait']);
   if (report.stoppedByDeadline) problems.push(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
   if (report.cleanupError !== null) problems.push(['error', 'the outbox cleanup failed; messages past their retention wait for the next run']);
-  // Each run starts again from the oldest: one that never gets past the rows it must keep deletes nothing, run after run.
+  // Said on every run while it lasts: a backlog of old rows the runs do not get through.
   if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup ran out of its time; messages past their retention may be left']);
   for (const [level, message] of problems) log[level](message, { report, status });
   if (problems.length === 0) log.info('published', { report, status });

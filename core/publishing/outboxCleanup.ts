@@ -5,7 +5,8 @@ export interface OutboxRetention {
    * How long integration messages stay (for audit and replays), counted from when
    * they were written: counting from the publish would cost a write per published
    * message. A message is deleted only once published, so one that waited longer
-   * than this goes in the run that publishes it. Default one day.
+   * than this goes in the run that publishes it (or, while a pass goes on past a
+   * great many rows to keep, once the next pass reaches it). Default one day.
    */
   retentionMs: number;
   batchSize: number;
@@ -90,22 +91,29 @@ export const OUTBOX_CLEANUP_MAX_MS = 1_000;
 export interface OutboxCleanup {
   deleted: number;
   cutShort: boolean;
-  /** Null once it reached the last old row: the next cleanup starts over from the oldest. */
+  /**
+   * Where the next cleanup goes on, in a pass that had to walk past a whole
+   * window of rows to keep; null otherwise, and once the pass reached the last
+   * old row: the next cleanup starts over from the oldest.
+   */
   resumeAfter: OutboxCleanupCursor | null;
 }
 
 /**
  * Deletes published integration messages written longer ago than the
- * retention, never one still to publish or parked, going on after `from`
- * (where the last cleanup stopped). Each of its `maxBatches` statements
- * deletes at most `batchSize` rows and walks at most OUTBOX_CLEANUP_WALK_PER_ROW
- * times as many: rows it must keep, however many, hold up one run for a few
- * statements, and the next goes on past them. No batch starts past `until`,
- * and one running into it is cancelled there (its deletions rolled back, for
- * a later run). Either way it is `cutShort`: rows past their retention may be
- * left that it had no time to look at, not only what `maxBatches` leaves for
- * a later run. PGlite ignores statement timeouts: there a batch under way runs
- * to its end.
+ * retention, never one still to publish or parked, from the oldest or, going
+ * on with a pass, after `from`. Each of its `maxBatches` statements deletes at
+ * most `batchSize` rows and walks at most OUTBOX_CLEANUP_WALK_PER_ROW times as
+ * many, so each stays short however many rows it must keep. A pass that met a
+ * whole window of rows to keep goes on where it stopped (`resumeAfter`) until
+ * it reaches the last old row, so a great many of them hold up one run for a
+ * few statements, not every run for ever. Other passes start from the oldest
+ * each time: a message published late (a requeue, an outage) goes in the run
+ * that publishes it. No batch starts past `until`, and one running into it is
+ * cancelled there (its deletions rolled back, for a later run). Either way it
+ * is `cutShort`: rows past their retention may be left that it had no time to
+ * look at, not only what `maxBatches` leaves for a later run. PGlite ignores
+ * statement timeouts: there a batch under way runs to its end.
  */
 export async function deleteExpiredOutboxRows(
   db: Db,
@@ -116,9 +124,12 @@ export async function deleteExpiredOutboxRows(
 ): Promise<OutboxCleanup> {
   let after = from;
   let deleted = 0;
+  // Whether this pass has met a window of rows to keep: only then is it worth going on with.
+  let pastKeptRows = from !== null;
   const walk = policy.batchSize * OUTBOX_CLEANUP_WALK_PER_ROW;
+  const stopped = (cutShort: boolean): OutboxCleanup => ({ deleted, cutShort, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
-    if (Date.now() >= until) return { deleted, cutShort: true, resumeAfter: after };
+    if (Date.now() >= until) return stopped(true);
     const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
     let row: DeletedBatch | 'no time left' | undefined;
     try {
@@ -132,14 +143,15 @@ export async function deleteExpiredOutboxRows(
         return (await tx.query<DeletedBatch>(DELETE_SQL, params)).rows[0];
       });
     } catch (error) {
-      if (asDatabaseError(error)?.code === QUERY_CANCELED) return { deleted, cutShort: true, resumeAfter: after };
+      if (asDatabaseError(error)?.code === QUERY_CANCELED) return stopped(true);
       throw error;
     }
-    if (row === 'no time left') return { deleted, cutShort: true, resumeAfter: after };
+    if (row === 'no time left') return stopped(true);
     deleted += row?.deleted ?? 0;
     // No batch's end and no window's: the walk reached the last old row.
     if (!row?.next_created_at || !row.next_id) return { deleted, cutShort: false, resumeAfter: null };
     after = { createdAt: row.next_created_at, id: row.next_id };
+    if (row.chosen === 0) pastKeptRows = true;
   }
-  return { deleted, cutShort: false, resumeAfter: after };
+  return stopped(false);
 }

@@ -17,7 +17,7 @@ export interface PublisherRunReport {
   cleaned: number;
   /**
    * The cleanup's second ran out with old rows still to look at: some past
-   * their retention may be left (each run starts again from the oldest).
+   * their retention may be left, for the next runs.
    */
   cleanupCutShort: boolean;
   /** Why the cleanup failed, if it did: the run's publishing stands, and its report is given all the same. */

@@ -5,8 +5,9 @@ export type RetentionStep = 'commands' | 'processedMessages';
 
 /**
  * A retention run in which a step failed, thrown once every step has run: what
- * each step deleted is in `deleted` (0 for a failed one, whose deletions were
- * rolled back), and each failure's error in `errors`.
+ * each step deleted for good is in `deleted` (for a failed one, what its
+ * batches before the failure committed: none in a caller's transaction, whose
+ * savepoint undid them), and each failure's error in `errors`.
  */
 export class RetentionFailedError extends Error {
   readonly code = 'RETENTION_FAILED';

@@ -1,6 +1,6 @@
 import * as z from '../schema';
 import { deleteFinishedCommands } from '../commands';
-import { inSavepoint, type Queryable } from '../db';
+import { DeletionStoppedError, inSavepoint, type Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
@@ -21,12 +21,22 @@ export function retentionConfigFromEnv(env: Record<string, string | undefined> =
 
 const HOUR_MS = 3_600_000;
 
+// Equal during a transaction's first statement: apart, a caller's transaction was open before this one.
+const TRANSACTION_OPEN_SQL = 'SELECT transaction_timestamp() < statement_timestamp() AS open';
+
+/** A `Queryable` that is no pool may be a caller's transaction, or a connection in autocommit. */
+async function inCallersTransaction(db: Queryable): Promise<boolean> {
+  if ('transaction' in db) return false;
+  const { rows } = await db.query<{ open: boolean }>(TRANSACTION_OPEN_SQL);
+  return rows[0]?.open === true;
+}
+
 /**
  * One scheduled cleanup: old finished commands, and old processed message ids,
  * each in bounded batches. Each step runs whatever the other did: one that
  * keeps failing (a lock it cannot get, a statement past the pool's bound) must
  * not starve the other run after run. A failure is thrown once both have run,
- * as RetentionFailedError with what the other step deleted. In a caller's
+ * as RetentionFailedError with what each step deleted for good. In a caller's
  * transaction each step runs in a savepoint: a failed one is undone alone,
  * rather than aborting the transaction under the other.
  */
@@ -35,14 +45,16 @@ export async function runRetention(db: Queryable, config: RetentionConfig): Prom
     commands: () => deleteFinishedCommands(db, { retentionMs: config.COMMAND_RETENTION_HOURS * HOUR_MS }),
     processedMessages: () => deleteOldProcessedMessages(db, { retentionMs: config.PROCESSED_MESSAGE_RETENTION_HOURS * HOUR_MS }),
   };
-  const inCallersTransaction = !('transaction' in db);
+  const savepoints = await inCallersTransaction(db);
   const deleted: Record<RetentionStep, number> = { commands: 0, processedMessages: 0 };
   const errors = new Map<RetentionStep, unknown>();
   for (const step of ['commands', 'processedMessages'] as const) {
     try {
-      deleted[step] = (await (inCallersTransaction ? inSavepoint(db, 'retention_step', steps[step]) : steps[step]())).deleted;
+      deleted[step] = (await (savepoints ? inSavepoint(db, 'retention_step', steps[step]) : steps[step]())).deleted;
     } catch (error) {
       errors.set(step, error);
+      // Its earlier batches committed each on its own; in a savepoint they were undone with it.
+      if (!savepoints && error instanceof DeletionStoppedError) deleted[step] = error.deleted;
     }
   }
   if (errors.size > 0) throw new RetentionFailedError(errors, deleted);

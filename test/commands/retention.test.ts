@@ -139,4 +139,44 @@ describe('retention of command records and processed message ids', () => {
     expect(await remaining('commands')).toContain('locked-in-tx');
     await db.query("DELETE FROM commands WHERE command_id = 'locked-in-tx'");
   });
+
+  it('given a plain connection, in autocommit with no transaction open, deletes old rows of both steps', async () => {
+    await command('old-on-client', 'succeeded', 300);
+    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-on-client', now() - interval '300 hours')");
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      expect(await runRetention(client, config)).toEqual({ commands: 1, processedMessages: 1 });
+      expect(await remaining('commands')).not.toContain('old-on-client');
+      expect(await remaining('processed_messages')).not.toContain('m-on-client');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('on a pool, given a step whose first batch committed and whose second could not get its lock, says what that step deleted for good', async () => {
+    await db.query(
+      `INSERT INTO commands (command_id, command_type, payload_hash, status, updated_at)
+       SELECT 'bulk-' || n, 'Deposit', 'h', 'succeeded', now() - interval '300 hours' - make_interval(secs => 2000 - n) FROM generate_series(1, 1001) AS n`,
+    );
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      // The newest of them, which the second batch of 1,000 reaches.
+      await locker.query('BEGIN');
+      await locker.query("SELECT FROM commands WHERE command_id = 'bulk-1001' FOR UPDATE");
+      const url = new URL(database.url);
+      url.searchParams.set('options', '-c lock_timeout=300');
+      const bounded = createPgDb({ connectionString: url.toString(), max: 1 });
+      const error = await runRetention(bounded, config).catch((thrown: unknown) => thrown).finally(() => bounded.close());
+      await locker.query('ROLLBACK');
+
+      expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { commands: 1_000 } });
+      expect((await remaining('commands')).filter((id) => id.startsWith('bulk-'))).toEqual(['bulk-1001']);
+    } finally {
+      await locker.end();
+      await db.query("DELETE FROM commands WHERE command_id LIKE 'bulk-%'");
+    }
+  });
 });
+

@@ -62,14 +62,19 @@ async function feedTail({ runtime, args, json }: CliContext): Promise<void> {
  * Why a run of the projector here applied nothing to a build that does not
  * serve yet: a partition waits out a failure's backoff (which never ends for an
  * event this code cannot upcast), or the partitions left are leased by another
- * projector (the deployed one, `npm run dev`), which builds them itself.
+ * projector (the deployed one, `npm run dev`), which builds them itself, or a
+ * partition's backoff ran out since the run (it is tried again next).
  */
-function waitingFor(partitions: readonly PartitionStatus[]): string {
+function waitingFor(partitions: readonly PartitionStatus[], holder: string): string {
   // By the database's clock: a backoff run out leaves nextAttemptAt behind, in the past.
-  const retrying = partitions.find((partition) => partition.waitingOutBackoff);
-  return retrying?.nextAttemptAt
-    ? `partition ${String(retrying.partition)} retries at ${retrying.nextAttemptAt.toISOString()} after: ${retrying.lastError ?? 'unknown error'}`
-    : 'waiting for partitions another projector holds';
+  const backingOff = partitions.find((partition) => partition.waitingOutBackoff);
+  if (backingOff?.nextAttemptAt) {
+    return `partition ${String(backingOff.partition)} retries at ${backingOff.nextAttemptAt.toISOString()} after: ${backingOff.lastError ?? 'unknown error'}`;
+  }
+  if (partitions.some((partition) => partition.heldBy !== null && partition.heldBy !== holder)) return 'waiting for partitions another projector holds';
+  const failedBefore = partitions.find((partition) => partition.lastError !== null);
+  if (failedBefore) return `partition ${String(failedBefore.partition)} retries after: ${failedBefore.lastError ?? ''}`;
+  return 'nothing to apply yet';
 }
 
 /** Starts a new generation and runs the projector here, with a progress bar, until it serves. */
@@ -91,7 +96,7 @@ async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
     const live = status?.activeGeneration === generation.generation;
     const waiting = !live && run.eventsApplied === 0;
     if (!json) {
-      const line = `${label} ${progressBar(applied, applied + lag)} ${String(applied)} events${waiting ? `, ${waitingFor(partitions)}` : ''}`;
+      const line = `${label} ${progressBar(applied, applied + lag)} ${String(applied)} events${waiting ? `, ${waitingFor(partitions, runtime.projector.holder)}` : ''}`;
       widest = Math.max(widest, line.length);
       process.stdout.write(`\r${line.padEnd(widest)}`);
     }

@@ -7,13 +7,15 @@ import { createInProcessDispatcher } from '../../core/commands';
 import { createPgDb, type Db } from '../../core/db';
 import { FEED_SCAN_BOUND } from '../../core/eventstore';
 import { acquirePartitionLease } from '../../core/processing';
-import { getProjectionStatus, processorNameOf, type Projector } from '../../core/projections';
+import { getProjectionStatus, processorNameOf, type Projection, type Projector, type ProjectorRun } from '../../core/projections';
 import { parkMessages } from '../../core/publishing';
 import { createServiceRuntime, defineService, type ServiceRuntime } from '../../core/service';
 import { parseArguments } from '../../scripts/cli/cliArguments';
 import { COMMANDS } from '../../scripts/cli/cliCommands';
+import { recordingProjection } from '../projections/support/recordingProjection';
 import { runSagasUntilSettled } from '../sagas/support/settle';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 const run = promisify(execFile);
@@ -60,9 +62,8 @@ describe('npm run es', () => {
     await database.drop();
   });
 
-  /** A service in this process whose one projection, `name` (one partition), serves at g1. */
-  const servingHere = async (name: string): Promise<ServiceRuntime> => {
-    const projection = defineAccountSummaries({ name, partitions: 1 });
+  /** A service in this process whose one projection, by default account summaries under `name` (one partition), serves at g1. */
+  const servingHere = async (name: string, projection: Projection = defineAccountSummaries({ name, partitions: 1 })): Promise<ServiceRuntime> => {
     const here = createServiceRuntime(defineService({ name: 'bank', commands: bankCommands, projections: [projection] }), {
       db,
       dispatcher: (runPending) => createInProcessDispatcher(runPending),
@@ -71,14 +72,11 @@ describe('npm run es', () => {
     return here;
   };
 
-  /** `projections rebuild <name>` run in this process, its projector's runs each begun by `beforeRun`: what it printed. */
-  const rebuildHere = async (here: ServiceRuntime, name: string, beforeRun: () => Promise<void>): Promise<string> => {
+  /** `projections rebuild <name>` run in this process, each of its projector's runs made through `around`: what it printed. */
+  const rebuildHere = async (here: ServiceRuntime, name: string, around: (run: () => Promise<ProjectorRun>) => Promise<ProjectorRun>): Promise<string> => {
     const projector: Projector = {
       holder: here.projector.holder,
-      runUntilCaughtUp: async (options) => {
-        await beforeRun();
-        return here.projector.runUntilCaughtUp(options);
-      },
+      runUntilCaughtUp: (options) => around(() => here.projector.runUntilCaughtUp(options)),
     };
     const printed: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -169,9 +167,9 @@ describe('npm run es', () => {
     const runsStarted: number[] = [];
 
     // When the CLI rebuilds it.
-    const printed = await rebuildHere(here, 'spinning', () => {
+    const printed = await rebuildHere(here, 'spinning', (run) => {
       runsStarted.push(Date.now());
-      return Promise.resolve();
+      return run();
     });
 
     // Then it polled a few times a second while the lease stood, saying what it waits for, and g2 serves every event.
@@ -191,21 +189,46 @@ describe('npm run es', () => {
     let setUp = false;
 
     // When the CLI rebuilds it: once it has made g2, its partition failed once, a minute ago by the database's clock, and is held elsewhere.
-    const printed = await rebuildHere(here, 'backed_off', async () => {
-      if (setUp) return;
-      setUp = true;
-      const failedOnce = await db.query(
-        "UPDATE processor_partitions SET attempts = 1, last_error = 'an old failure', next_attempt_at = now() - interval '1 minute' WHERE processor = $1",
-        [building],
-      );
-      expect(failedOnce.rowCount).toBe(1);
-      expect(await acquirePartitionLease(db, { group: building, partitions: 1, holder: 'elsewhere', ttlMs: ELSEWHERE_LEASE_MS })).not.toBeNull();
+    const printed = await rebuildHere(here, 'backed_off', async (run) => {
+      if (!setUp) {
+        setUp = true;
+        const failedOnce = await db.query(
+          "UPDATE processor_partitions SET attempts = 1, last_error = 'an old failure', next_attempt_at = now() - interval '1 minute' WHERE processor = $1",
+          [building],
+        );
+        expect(failedOnce.rowCount).toBe(1);
+        expect(await acquirePartitionLease(db, { group: building, partitions: 1, holder: 'elsewhere', ttlMs: ELSEWHERE_LEASE_MS })).not.toBeNull();
+      }
+      return run();
     });
 
     // Then it said what it waited for, and g2 went live once the lease ran out.
     expect(printed).toContain('waiting for partitions another projector holds');
     expect(printed).not.toContain('retries at');
     expect(printed).toContain('backed_off g2 is live');
+  });
+
+  it('with no other projector anywhere, and a failure whose backoff ran out before the status was read, names the partition and its error rather than another projector', async () => {
+    // Given `flaky` serving at g1, whose handler then fails for a while.
+    let failing = false;
+    const here = await servingHere('flaky', recordingProjection({ name: 'flaky', failOn: () => failing }));
+    failing = true;
+    let runs = 0;
+
+    // When the CLI rebuilds it, and its first run's failure has waited out its backoff (a second) by the time the status is read.
+    const printed = await rebuildHere(here, 'flaky', async (run) => {
+      const ran = await run();
+      if (++runs === 1) {
+        failing = false;
+        await sleep(1_200);
+      }
+      return ran;
+    });
+
+    // Then it said the partition goes on after that error, and g2 went live.
+    expect(printed).not.toContain('another projector holds');
+    expect(printed).toMatch(/partition 0 retries after: Error: refusing/);
+    expect(printed).toContain('flaky g2 is live');
   });
 
   it('says in one line what is wrong: a bad argument, an unknown id, an unreachable database', async () => {

@@ -56,7 +56,7 @@ const DELETE_SQL = `
   gone AS (DELETE FROM outbox WHERE id IN (SELECT id FROM doomed) RETURNING id),
   batch AS (SELECT count(*)::int AS n FROM chosen),
   next AS (
-    SELECT c.created_at, c.id FROM chosen c WHERE (SELECT n FROM batch) = $2 AND NOT EXISTS (SELECT FROM chosen l WHERE (l.created_at, l.id) > (c.created_at, c.id))
+    (SELECT c.created_at, c.id FROM chosen c WHERE (SELECT n FROM batch) = $2 ORDER BY c.created_at DESC, c.id DESC LIMIT 1)
     UNION ALL
     SELECT o.created_at, o.id FROM (SELECT o.created_at, o.id FROM outbox o WHERE (SELECT n FROM batch) < $2 AND ${OLD_ROWS_AFTER_CURSOR} OFFSET $8 - 1 LIMIT 1) AS o)
   SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT n FROM batch) AS chosen,

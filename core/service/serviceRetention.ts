@@ -1,6 +1,6 @@
 import * as z from '../schema';
 import { deleteFinishedCommands } from '../commands';
-import { DeletionStoppedError, inSavepoint, type Queryable } from '../db';
+import { asDatabaseError, DeletionStoppedError, inSavepoint, type Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
@@ -21,15 +21,25 @@ export function retentionConfigFromEnv(env: Record<string, string | undefined> =
 
 const HOUR_MS = 3_600_000;
 
-// Equal during a transaction's first statement: apart, a caller's transaction was open before this one.
-const TRANSACTION_OPEN_SQL = 'SELECT transaction_timestamp() < statement_timestamp() AS open';
+// PostgreSQL's answer to a savepoint asked for outside a transaction block: the
+// connection is in autocommit. Asked, not inferred from the clock, which PGlite reads to
+// the millisecond only.
+const NO_ACTIVE_SQL_TRANSACTION = '25P01';
 
 /** A `Queryable` that is no pool may be a caller's transaction, or a connection in autocommit. */
 async function inCallersTransaction(db: Queryable): Promise<boolean> {
   if ('transaction' in db) return false;
-  const { rows } = await db.query<{ open: boolean }>(TRANSACTION_OPEN_SQL);
-  return rows[0]?.open === true;
+  try {
+    await db.query('SAVEPOINT retention_probe');
+  } catch (error) {
+    if (asDatabaseError(error)?.code === NO_ACTIVE_SQL_TRANSACTION) return false;
+    throw error;
+  }
+  await db.query('RELEASE SAVEPOINT retention_probe');
+  return true;
 }
+
+const STEPS = ['commands', 'processedMessages'] as const;
 
 /**
  * One scheduled cleanup: old finished commands, and old processed message ids,
@@ -45,10 +55,16 @@ export async function runRetention(db: Queryable, config: RetentionConfig): Prom
     commands: () => deleteFinishedCommands(db, { retentionMs: config.COMMAND_RETENTION_HOURS * HOUR_MS }),
     processedMessages: () => deleteOldProcessedMessages(db, { retentionMs: config.PROCESSED_MESSAGE_RETENTION_HOURS * HOUR_MS }),
   };
-  const savepoints = await inCallersTransaction(db);
   const deleted: Record<RetentionStep, number> = { commands: 0, processedMessages: 0 };
+  let savepoints: boolean;
+  try {
+    savepoints = await inCallersTransaction(db);
+  } catch (error) {
+    // A caller's transaction aborted already, or the connection lost: neither step can run.
+    throw new RetentionFailedError(new Map(STEPS.map((step) => [step, error])), deleted);
+  }
   const errors = new Map<RetentionStep, unknown>();
-  for (const step of ['commands', 'processedMessages'] as const) {
+  for (const step of STEPS) {
     try {
       deleted[step] = (await (savepoints ? inSavepoint(db, 'retention_step', steps[step]) : steps[step]())).deleted;
     } catch (error) {

@@ -178,5 +178,20 @@ describe('retention of command records and processed message ids', () => {
       await db.query("DELETE FROM commands WHERE command_id LIKE 'bulk-%'");
     }
   });
+
+  it('given a caller\'s transaction aborted already, says both steps failed with the transaction\'s error, as RetentionFailedError', async () => {
+    let error: unknown;
+    // The pool refuses to commit the aborted transaction: that refusal is the caller's, not the spec's.
+    await db
+      .transaction(async (tx) => {
+        await tx.query('SELECT 1 / 0').catch(() => undefined);
+        error = await runRetention(tx, config).catch((thrown: unknown) => thrown);
+      })
+      .catch(() => undefined);
+
+    expect(error).toBeInstanceOf(RetentionFailedError);
+    expect(error).toMatchObject({ failed: ['commands', 'processedMessages'], deleted: { commands: 0, processedMessages: 0 } });
+    expect(String(error)).toMatch(/current transaction is aborted/);
+  });
 });
 

@@ -80,7 +80,7 @@ describe('an external batch that stops short at the deadline', () => {
     const refusal = new Error('the destination is away');
     const processor = stepwiseProcessor('refused-to-the-end', source, () => Promise.resolve({ done: 0, error: refusal }));
 
-    const run = await runFeedProcessor(processor, { db, holder: 'refused-spec', leaseTtlMs: 5_000, deadline: Date.now() + 1_000, concurrency: 1, interruptionBackoff: { baseMs: 50, maxMs: 100 } });
+    const run = await runFeedProcessor(processor, { db, holder: 'refused-spec', leaseTtlMs: 5_000, deadline: Date.now() + 2_000, concurrency: 1, interruptionBackoff: { baseMs: 50, maxMs: 100 } });
 
     expect(run).toMatchObject({ items: 0, caughtUp: false, stoppedByDeadline: false, lastError: refusal });
   });
@@ -113,8 +113,8 @@ describe('an external batch that stops short at the deadline', () => {
       ++calls === 2 ? Promise.resolve({ done: 0, error: new Error('a passing refusal') }) : steps(items, context),
     );
 
-    // The first batch's steps take at most a second of the three; the pause after the refusal would take the rest and more.
-    const run = await runFeedProcessor(processor, { db, holder: 'refused-once-spec', leaseTtlMs: 5_000, deadline: Date.now() + 3_000, concurrency: 1, interruptionBackoff: { baseMs: 4_000, maxMs: 4_000 } });
+    // The first batch's steps take at most a second of the three; the pause after the refusal (5 to 10 s, with its jitter) would take the rest and more.
+    const run = await runFeedProcessor(processor, { db, holder: 'refused-once-spec', leaseTtlMs: 5_000, deadline: Date.now() + 3_000, concurrency: 1, interruptionBackoff: { baseMs: 10_000, maxMs: 10_000 } });
 
     expect(calls).toBe(2);
     expect(run.items).toBeGreaterThan(0);

@@ -14,7 +14,11 @@ export interface OutboxRetention {
   maxBatches: number;
 }
 
-/** A statement walks at most this many old rows for each it may delete: its time is bounded, however many it must keep. */
+/**
+ * A statement walks at most this many old rows for each it may delete (and, when it
+ * finds fewer than its batch, walks the age index as far again to where its window
+ * ended): its time is bounded, however many it must keep.
+ */
 const OUTBOX_CLEANUP_WALK_PER_ROW = 10;
 
 // Published means behind its partition's checkpoint. A row of the old outbox (a stored

@@ -1,4 +1,8 @@
+import { DeletionStoppedError } from '../db';
 import { describeError } from '../errors/describeError';
+
+/** A step's failure: one that stopped part-way keeps its own message, which says what it deleted before its cause. */
+const describeStep = (error: unknown): string => (error instanceof DeletionStoppedError ? `${error.name}: ${error.message}` : describeError(error));
 
 /** A step of the scheduled retention run. */
 export type RetentionStep = 'commands' | 'processedMessages';
@@ -18,7 +22,7 @@ export class RetentionFailedError extends Error {
     readonly deleted: Readonly<Record<RetentionStep, number>>,
   ) {
     const failed = [...errors.keys()];
-    super(`retention failed at ${[...errors].map(([step, error]) => `${step}: ${describeError(error)}`).join('; ')}`, { cause: errors.get(failed[0] ?? 'commands') });
+    super(`retention failed at ${[...errors].map(([step, error]) => `${step}: ${describeStep(error)}`).join('; ')}`, { cause: errors.get(failed[0] ?? 'commands') });
     this.name = 'RetentionFailedError';
     this.failed = failed;
   }

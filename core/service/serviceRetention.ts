@@ -68,9 +68,11 @@ export async function runRetention(db: Queryable, config: RetentionConfig): Prom
     try {
       deleted[step] = (await (savepoints ? inSavepoint(db, 'retention_step', steps[step]) : steps[step]())).deleted;
     } catch (error) {
-      errors.set(step, error);
-      // Its earlier batches committed each on its own; in a savepoint they were undone with it.
-      if (!savepoints && error instanceof DeletionStoppedError) deleted[step] = error.deleted;
+      // Its earlier batches committed each on its own; in a savepoint they were undone with it,
+      // and the failure alone is the step's error.
+      const stopped = error instanceof DeletionStoppedError;
+      if (stopped && !savepoints) deleted[step] = error.deleted;
+      errors.set(step, stopped && savepoints ? error.cause : error);
     }
   }
   if (errors.size > 0) throw new RetentionFailedError(errors, deleted);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, RetentionOptionsError, type Db } from '../../core/db';
+import { createPgDb, DeletionStoppedError, RetentionOptionsError, type Db } from '../../core/db';
 import { RetentionFailedError, retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deleteFinishedCommands } from '../../core/commands';
 import { deleteOldProcessedMessages } from '../../core/publishing';
@@ -154,29 +154,41 @@ describe('retention of command records and processed message ids', () => {
     }
   });
 
-  it('on a pool, given a step whose first batch committed and whose second could not get its lock, says what that step deleted for good', async () => {
+  /**
+   * 1,001 old finished commands named `prefix`-n, the newest locked by another session,
+   * so that a cleanup's first batch of 1,000 deletes and its second waits: `run` gets a
+   * pool whose statements wait at most 300 ms for a lock, and what it gives is returned.
+   */
+  async function withNewestOfBatchesLocked(prefix: string, run: (bounded: Db) => Promise<unknown>): Promise<unknown> {
     await db.query(
       `INSERT INTO commands (command_id, command_type, payload_hash, status, updated_at)
-       SELECT 'bulk-' || n, 'Deposit', 'h', 'succeeded', now() - interval '300 hours' - make_interval(secs => 2000 - n) FROM generate_series(1, 1001) AS n`,
+       SELECT $1 || n, 'Deposit', 'h', 'succeeded', now() - interval '300 hours' - make_interval(secs => 2000 - n) FROM generate_series(1, 1001) AS n`,
+      [prefix],
     );
     const locker = new pg.Client({ connectionString: database.url });
     await locker.connect();
+    const url = new URL(database.url);
+    url.searchParams.set('options', '-c lock_timeout=300');
+    const bounded = createPgDb({ connectionString: url.toString(), max: 1 });
     try {
-      // The newest of them, which the second batch of 1,000 reaches.
       await locker.query('BEGIN');
-      await locker.query("SELECT FROM commands WHERE command_id = 'bulk-1001' FOR UPDATE");
-      const url = new URL(database.url);
-      url.searchParams.set('options', '-c lock_timeout=300');
-      const bounded = createPgDb({ connectionString: url.toString(), max: 1 });
-      const error = await runRetention(bounded, config).catch((thrown: unknown) => thrown).finally(() => bounded.close());
-      await locker.query('ROLLBACK');
-
-      expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { commands: 1_000 } });
-      expect((await remaining('commands')).filter((id) => id.startsWith('bulk-'))).toEqual(['bulk-1001']);
+      await locker.query('SELECT FROM commands WHERE command_id = $1 FOR UPDATE', [`${prefix}1001`]);
+      return await run(bounded);
     } finally {
       await locker.end();
-      await db.query("DELETE FROM commands WHERE command_id LIKE 'bulk-%'");
+      await bounded.close();
     }
+  }
+
+  const left = async (prefix: string) => (await remaining('commands')).filter((id) => id.startsWith(prefix));
+
+  it('on a pool, given a step whose first batch committed and whose second could not get its lock, says what that step deleted for good', async () => {
+    const error = await withNewestOfBatchesLocked('bulk-', (bounded) => runRetention(bounded, config).catch((thrown: unknown) => thrown));
+
+    expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { commands: 1_000 } });
+    expect(String(error)).toMatch(/commands: .*stopped after deleting 1000 rows: .*lock timeout/);
+    expect(await left('bulk-')).toEqual(['bulk-1001']);
+    await db.query("DELETE FROM commands WHERE command_id LIKE 'bulk-%'");
   });
 
   it('given a caller\'s transaction aborted already, says both steps failed with the transaction\'s error, as RetentionFailedError', async () => {
@@ -192,6 +204,22 @@ describe('retention of command records and processed message ids', () => {
     expect(error).toBeInstanceOf(RetentionFailedError);
     expect(error).toMatchObject({ failed: ['commands', 'processedMessages'], deleted: { commands: 0, processedMessages: 0 } });
     expect(String(error)).toMatch(/current transaction is aborted/);
+  });
+
+  it('in a caller\'s transaction, given a step whose first batch deleted rows and whose second failed, says nothing of rows its savepoint put back', async () => {
+    const error = await withNewestOfBatchesLocked('undone-', async (bounded) => {
+      let thrown: unknown;
+      await bounded.transaction(async (tx) => {
+        thrown = await runRetention(tx, config).catch((failure: unknown) => failure);
+      });
+      return thrown;
+    });
+
+    expect(error).toMatchObject({ failed: ['commands'], deleted: { commands: 0 } });
+    expect(String(error)).not.toMatch(/after deleting/);
+    expect((error as RetentionFailedError).errors.get('commands')).not.toBeInstanceOf(DeletionStoppedError);
+    expect(await left('undone-')).toHaveLength(1_001);
+    await db.query("DELETE FROM commands WHERE command_id LIKE 'undone-%'");
   });
 });
 

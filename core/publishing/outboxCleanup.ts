@@ -30,8 +30,9 @@ const OUTBOX_CLEANUP_WALK_PER_ROW = 10;
 // (as joins, the planner could sort every old row after the cursor), until the batch is
 // full. Its rows are then locked by key, rows another publisher is deleting right now
 // skipped. The next statement starts after the batch's last row when it filled, else
-// after the window, whose end only a batch short of its rows looks up; none there means
-// the walk reached the last old row. The cursor goes out and back as ISO text in UTC,
+// after the window, whose end only a batch short of its rows looks up; none there, or no
+// old row after where the next would start (one look in the index), means the walk
+// reached the last old row. The cursor goes out and back as ISO text in UTC,
 // which every DateStyle and time zone reads back the same.
 const OLD_ROWS_AFTER_CURSOR = `o.created_at < now() - make_interval(secs => $1 / 1000.0)
       AND (o.created_at, o.id) > ($6::timestamptz, $7::bigint)
@@ -64,8 +65,11 @@ const DELETE_SQL = `
     UNION ALL
     SELECT o.created_at, o.id FROM (SELECT o.created_at, o.id FROM outbox o WHERE (SELECT n FROM batch) < $2 AND ${OLD_ROWS_AFTER_CURSOR} OFFSET $8 - 1 LIMIT 1) AS o)
   SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT n FROM batch) AS chosen,
-    ${exactTimestampText('n.created_at')} AS next_created_at, n.id::text AS next_id
-  FROM (SELECT) AS one LEFT JOIN next n ON true`;
+    ${exactTimestampText('n.created_at')} AS next_created_at, n.id::text AS next_id, after_next.id IS NOT NULL AS more
+  FROM (SELECT) AS one LEFT JOIN next n ON true
+  LEFT JOIN LATERAL (
+    SELECT o.id FROM outbox o WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0) AND (o.created_at, o.id) > (n.created_at, n.id)
+    ORDER BY o.created_at, o.id LIMIT 1) AS after_next ON true`;
 
 interface DeletedBatch {
   deleted: number;
@@ -73,6 +77,8 @@ interface DeletedBatch {
   chosen: number;
   next_created_at: string | null;
   next_id: string | null;
+  /** Old rows lie after where the next batch would start. */
+  more: boolean;
 }
 
 /** Where a cleanup stopped in the outbox's oldest-first order: the next one goes on after it. */
@@ -152,8 +158,8 @@ export async function deleteExpiredOutboxRows(
     }
     if (row === 'no time left') return stopped(true);
     deleted += row?.deleted ?? 0;
-    // No batch's end and no window's: the walk reached the last old row.
-    if (!row?.next_created_at || !row.next_id) return { deleted, cutShort: false, resumeAfter: null };
+    // No old row left after this batch's end, or its window's: the walk reached the last one.
+    if (!row?.next_created_at || !row.next_id || !row.more) return { deleted, cutShort: false, resumeAfter: null };
     after = { createdAt: row.next_created_at, id: row.next_id };
     if (row.chosen === 0) pastKeptRows = true;
   }

@@ -188,6 +188,16 @@ describe('the outbox cleanup', () => {
     expect(await deleteExpiredOutboxRows(db, policy, processors, Date.now() + 10_000)).toEqual({ deleted: 300, cutShort: false, resumeAfter: null });
   });
 
+  it('given exactly one full batch of old published messages and no time left after it, deleted them all and says it was not cut short', async () => {
+    await written(admin, 100, 48);
+    await publishedAll(admin);
+    const until = Date.now() + 2_000;
+    // Each batch's transaction ends past the cleanup's time.
+    const slow: Db = { ...db, transaction: async (work) => db.transaction(work).finally(() => sleep(Math.max(0, until - Date.now()) + 10)) };
+
+    expect(await deleteExpiredOutboxRows(slow, policy, processors, until)).toEqual({ deleted: 100, cutShort: false, resumeAfter: null });
+  });
+
   it('given sessions whose dates read back as another zone (DateStyle Postgres, TimeZone Asia/Kolkata, whose IST PostgreSQL reads as Israel time), deletes every deletable message that fits its batches in one run', async () => {
     await written(admin, 300, 48, false, 1);
     await publishedAll(admin);

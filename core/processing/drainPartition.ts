@@ -140,8 +140,6 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     handler.mode === 'transactional'
       ? (current) => runTransactionalBatch(settings.db, processor, handler, current, { renewBeforeCommit, afterCommitWithin: whileRenewing })
       : externalBatches(settings.db, processor, handler, settings);
-  // The interruptions in a row so far: they double the pause, and the report tells an outage by them.
-  let interruptions = 0;
   // The first batch starts on the lease as acquired.
   let leaseFresh = true;
   while (Date.now() < settings.deadline) {
@@ -151,7 +149,6 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     const outcome = await nextBatch(held.lease);
     switch (outcome.kind) {
       case 'applied':
-        interruptions = 0;
         report.interruptedInARow = 0;
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
@@ -163,8 +160,8 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;
         report.lastError = outcome.error;
-        const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, interruptions++), settings.deadline - Date.now()));
-        report.interruptedInARow = interruptions;
+        // Each interruption in a row doubles the pause; the report tells an outage by their count.
+        const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, report.interruptedInARow++), settings.deadline - Date.now()));
         reportQuietly(settings.onInterrupted, { processor: processor.name, partition: held.lease.partition, error: outcome.error, retryInMs });
         // Renewed while it waits: a pause longer than the lease is not a dead holder, and
         // another instance taking the partition over would retry at once, pause or not.

@@ -36,3 +36,6 @@ export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** A pool (a `Db`), as opposed to a connection handed over inside a transaction, or in autocommit. */
+export const isDb = (db: Queryable): db is Db => 'transaction' in db;

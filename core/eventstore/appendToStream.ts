@@ -1,4 +1,4 @@
-import { abortedByOtherWriter, type Db, type Queryable } from '../db';
+import { abortedByOtherWriter, isDb, type Queryable } from '../db';
 import { inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
@@ -16,8 +16,6 @@ export interface AppendOptions {
 
 /** Where the append runs: on its own (autocommit) or inside a caller's transaction. */
 export type AppendScope = 'own-transaction' | 'callers-transaction';
-
-const isDb = (db: Queryable): db is Db => 'transaction' in db;
 
 interface AppendedRow {
   event_id: string;

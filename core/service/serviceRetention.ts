@@ -1,6 +1,6 @@
 import * as z from '../schema';
 import { deleteFinishedCommands } from '../commands';
-import { asDatabaseError, DeletionStoppedError, inSavepoint, type Queryable } from '../db';
+import { asDatabaseError, DeletionStoppedError, inSavepoint, isDb, type Queryable } from '../db';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
@@ -28,7 +28,7 @@ const NO_ACTIVE_SQL_TRANSACTION = '25P01';
 
 /** A `Queryable` that is no pool may be a caller's transaction, or a connection in autocommit. */
 async function inCallersTransaction(db: Queryable): Promise<boolean> {
-  if ('transaction' in db) return false;
+  if (isDb(db)) return false;
   try {
     await db.query('SAVEPOINT retention_probe');
   } catch (error) {

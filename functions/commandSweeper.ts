@@ -3,7 +3,7 @@ import type { AsyncCommands } from '../core/commands';
 import type { Queryable } from '../core/db';
 import { log } from '../core/observability';
 import { eachOnItsOwn } from '../core/processing';
-import { RetentionFailedError, retentionConfigFromEnv, runRetention, type RetentionStep } from '../core/service';
+import { RETENTION_STEPS, RetentionFailedError, retentionConfigFromEnv, runRetention, type RetentionStep } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';
 import { metrics } from './observability';
@@ -19,7 +19,7 @@ async function redriveStuckCommands(asyncCommands: AsyncCommands): Promise<void>
 
 async function deleteExpired(db: Queryable): Promise<void> {
   const countDeleted = (deleted: Readonly<Record<RetentionStep, number>>) => {
-    for (const step of ['commands', 'processedMessages'] as const) metrics.addMetric(DELETED_METRIC[step], MetricUnit.Count, deleted[step]);
+    for (const step of RETENTION_STEPS) metrics.addMetric(DELETED_METRIC[step], MetricUnit.Count, deleted[step]);
   };
   try {
     countDeleted(await runRetention(db, retentionConfigFromEnv()));

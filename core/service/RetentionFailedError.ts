@@ -4,8 +4,11 @@ import { describeError } from '../errors/describeError';
 /** A step's failure: one that stopped part-way keeps its own message, which says what it deleted before its cause. */
 const describeStep = (error: unknown): string => (error instanceof DeletionStoppedError ? `${error.name}: ${error.message}` : describeError(error));
 
+/** The steps of the scheduled retention run, in the order it runs them. */
+export const RETENTION_STEPS = ['commands', 'processedMessages'] as const;
+
 /** A step of the scheduled retention run. */
-export type RetentionStep = 'commands' | 'processedMessages';
+export type RetentionStep = (typeof RETENTION_STEPS)[number];
 
 /**
  * A retention run in which a step failed, thrown once every step has run: what

@@ -7,5 +7,5 @@ export { createServiceRuntime, serviceCommandDefinitions, type RuntimeOptions, t
 export { createServicePublisher, NATS_CONNECT_TIMEOUT_MS } from './servicePublisher';
 export { reportServiceGauges, OVERDUE_GRACE_MS } from './serviceGauges';
 export { runRetention, retentionConfigFromEnv, type RetentionConfig } from './serviceRetention';
-export { RetentionFailedError, type RetentionStep } from './RetentionFailedError';
+export { RETENTION_STEPS, RetentionFailedError, type RetentionStep } from './RetentionFailedError';
 export { migrateService, assertServiceSchemaCurrent, migrationDirectoriesFromEnv, type AppliedMigrations, type MigrationDirectories } from './serviceMigrations';

@@ -4,7 +4,7 @@ import { asDatabaseError, DeletionStoppedError, inSavepoint, isDb, type Queryabl
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { deleteOldProcessedMessages } from '../publishing';
-import { RetentionFailedError, type RetentionStep } from './RetentionFailedError';
+import { RETENTION_STEPS, RetentionFailedError, type RetentionStep } from './RetentionFailedError';
 
 const RetentionSchema = z.object({
   /** How long a finished command's record (and so its id's idempotency) is kept. */
@@ -39,8 +39,6 @@ async function inCallersTransaction(db: Queryable): Promise<boolean> {
   return true;
 }
 
-const STEPS = ['commands', 'processedMessages'] as const;
-
 /**
  * One scheduled cleanup: old finished commands, and old processed message ids,
  * each in bounded batches. Each step runs whatever the other did: one that
@@ -61,10 +59,10 @@ export async function runRetention(db: Queryable, config: RetentionConfig): Prom
     savepoints = await inCallersTransaction(db);
   } catch (error) {
     // A caller's transaction aborted already, or the connection lost: neither step can run.
-    throw new RetentionFailedError(new Map(STEPS.map((step) => [step, error])), deleted);
+    throw new RetentionFailedError(new Map(RETENTION_STEPS.map((step) => [step, error])), deleted);
   }
   const errors = new Map<RetentionStep, unknown>();
-  for (const step of STEPS) {
+  for (const step of RETENTION_STEPS) {
     try {
       deleted[step] = (await (savepoints ? inSavepoint(db, 'retention_step', steps[step]) : steps[step]())).deleted;
     } catch (error) {

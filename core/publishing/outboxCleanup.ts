@@ -34,9 +34,10 @@ const OUTBOX_CLEANUP_WALK_PER_ROW = 10;
 // old row after where the next would start (one look in the index), means the walk
 // reached the last old row. The cursor goes out and back as ISO text in UTC,
 // which every DateStyle and time zone reads back the same.
-const OLD_ROWS_AFTER_CURSOR = `o.created_at < now() - make_interval(secs => $1 / 1000.0)
-      AND (o.created_at, o.id) > ($6::timestamptz, $7::bigint)
+const oldRowsAfter = (position: string) => `o.created_at < now() - make_interval(secs => $1 / 1000.0)
+      AND (o.created_at, o.id) > ${position}
     ORDER BY o.created_at, o.id`;
+const OLD_ROWS_AFTER_CURSOR = oldRowsAfter('($6::timestamptz, $7::bigint)');
 const DELETE_SQL = `
   WITH chosen AS MATERIALIZED (
     SELECT w.id, w.created_at FROM (
@@ -68,8 +69,7 @@ const DELETE_SQL = `
     ${exactTimestampText('n.created_at')} AS next_created_at, n.id::text AS next_id, after_next.id IS NOT NULL AS more
   FROM (SELECT) AS one LEFT JOIN next n ON true
   LEFT JOIN LATERAL (
-    SELECT o.id FROM outbox o WHERE o.created_at < now() - make_interval(secs => $1 / 1000.0) AND (o.created_at, o.id) > (n.created_at, n.id)
-    ORDER BY o.created_at, o.id LIMIT 1) AS after_next ON true`;
+    SELECT o.id FROM outbox o WHERE ${oldRowsAfter('(n.created_at, n.id)')} LIMIT 1) AS after_next ON true`;
 
 interface DeletedBatch {
   deleted: number;

@@ -23,6 +23,11 @@ describe('retention of command records and processed message ids', () => {
       "INSERT INTO commands (command_id, command_type, payload_hash, status, updated_at) VALUES ($1, 'Deposit', 'h', $2, now() - make_interval(hours => $3))",
       [id, status, ageHours],
     );
+  /** A finished command record and a processed message id, each 300 hours old: past the retention of both steps. */
+  const oldOfEach = async (commandId: string, messageId: string) => {
+    await command(commandId, 'succeeded', 300);
+    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', $1, now() - interval '300 hours')", [messageId]);
+  };
   const remaining = async (table: 'commands' | 'processed_messages') =>
     (await db.query<{ id: string }>(table === 'commands' ? 'SELECT command_id AS id FROM commands ORDER BY 1' : 'SELECT message_id AS id FROM processed_messages ORDER BY 1')).rows.map((row) => row.id);
 
@@ -105,8 +110,7 @@ describe('retention of command records and processed message ids', () => {
   const config = { COMMAND_RETENTION_HOURS: 168, PROCESSED_MESSAGE_RETENTION_HOURS: 168 };
 
   it('given the command records locked by another session, still deletes old processed message ids, and then says which step failed and what the other deleted', async () => {
-    await command('locked-out', 'succeeded', 300);
-    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-starved', now() - interval '300 hours')");
+    await oldOfEach('locked-out', 'm-starved');
 
     const error = await failureWithCommandsLocked((bounded) => runRetention(bounded, config));
 
@@ -119,8 +123,7 @@ describe('retention of command records and processed message ids', () => {
   });
 
   it('given the command records locked by another session and a run in the caller\'s transaction, still deletes old processed message ids there, says only the commands step failed, and leaves the transaction usable', async () => {
-    await command('locked-in-tx', 'succeeded', 300);
-    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-in-tx', now() - interval '300 hours')");
+    await oldOfEach('locked-in-tx', 'm-in-tx');
 
     const error = await failureWithCommandsLocked((bounded) =>
       bounded.transaction(async (tx) => {
@@ -141,8 +144,7 @@ describe('retention of command records and processed message ids', () => {
   });
 
   it('given a plain connection, in autocommit with no transaction open, deletes old rows of both steps', async () => {
-    await command('old-on-client', 'succeeded', 300);
-    await db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ('c', 'm-on-client', now() - interval '300 hours')");
+    await oldOfEach('old-on-client', 'm-on-client');
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {

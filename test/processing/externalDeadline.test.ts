@@ -21,6 +21,16 @@ function inSteps(handled: number[], stepMs: number): ExternalHandler<RecordedEve
   };
 }
 
+/** inSteps, but refusing (with nothing done) each call `refuses` picks, counted from 1; `calls` says how many came. */
+function refusingOn(refuses: (call: number) => boolean, stepMs: number): { handle: ExternalHandler<RecordedEvent>['handle']; calls: () => number } {
+  const steps = inSteps([], stepMs);
+  let calls = 0;
+  return {
+    handle: (items, context) => (refuses(++calls) ? Promise.resolve({ done: 0, error: new Error(`refused call ${String(calls)}`) }) : steps(items, context)),
+    calls: () => calls,
+  };
+}
+
 function stepwiseProcessor(name: string, source: FeedProcessor<RecordedEvent>['source'], handle: ExternalHandler<RecordedEvent>['handle']): FeedProcessor<RecordedEvent> {
   return { name, partitions: 1, batchSize: 10, source, failurePolicy: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, handler: { mode: 'external', handle } };
 }
@@ -88,12 +98,7 @@ describe('an external batch that stops short at the deadline', () => {
   it('given a destination that refused a while and then took each item in steps until the deadline, the run is stopped by the deadline', async () => {
     const db = testDatabase();
     const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 11 }, (_, index) => deposited(index + 1))]);
-    const handled: number[] = [];
-    const steps = inSteps(handled, 150);
-    let refusals = 0;
-    const processor = stepwiseProcessor('refused-then-slow', source, (items, context) =>
-      refusals++ < 2 ? Promise.resolve({ done: 0, error: new Error('not yet') }) : steps(items, context),
-    );
+    const processor = stepwiseProcessor('refused-then-slow', source, refusingOn((call) => call <= 2, 150).handle);
 
     // Two refusals of 50 to 100 ms each, then twelve steps of 150 ms against a second and a half.
     const run = await runFeedProcessor(processor, { db, holder: 'refused-then-slow-spec', leaseTtlMs: 5_000, deadline: Date.now() + 1_500, concurrency: 1, interruptionBackoff: { baseMs: 50, maxMs: 100 } });
@@ -106,17 +111,13 @@ describe('an external batch that stops short at the deadline', () => {
   it('given a handler that took a batch, far from the head, and then met one passing refusal whose pause outlasts the run, the run is stopped by the deadline', async () => {
     const db = testDatabase();
     const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 59 }, (_, index) => deposited(index + 1))]);
-    const handled: number[] = [];
-    const steps = inSteps(handled, 100);
-    let calls = 0;
-    const processor = stepwiseProcessor('refused-once-at-the-end', source, (items, context) =>
-      ++calls === 2 ? Promise.resolve({ done: 0, error: new Error('a passing refusal') }) : steps(items, context),
-    );
+    const destination = refusingOn((call) => call === 2, 100);
+    const processor = stepwiseProcessor('refused-once-at-the-end', source, destination.handle);
 
     // The first batch's steps take at most a second of the three; the pause after the refusal (5 to 10 s, with its jitter) would take the rest and more.
     const run = await runFeedProcessor(processor, { db, holder: 'refused-once-spec', leaseTtlMs: 5_000, deadline: Date.now() + 3_000, concurrency: 1, interruptionBackoff: { baseMs: 10_000, maxMs: 10_000 } });
 
-    expect(calls).toBe(2);
+    expect(destination.calls()).toBe(2);
     expect(run.items).toBeGreaterThan(0);
     expect(run).toMatchObject({ caughtUp: false, stoppedByDeadline: true });
   });

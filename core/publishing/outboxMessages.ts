@@ -1,25 +1,19 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage, isPlainObject } from '../eventstore';
-import * as z from '../schema';
+import { checkpointAfterPage } from '../eventstore';
 import type { FeedSource } from '../processing';
-import type { PublishMessage } from './PublishMessage';
+import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
 /** An integration message as the outbox holds it, with its place in the outbox's order. */
-export interface OutboxMessage extends PublishMessage {
+export interface OutboxMessage extends StoredMessage {
   txId: bigint;
   id: bigint;
   /** Parked: skipped. It goes out again only when requeued. */
   parked: boolean;
 }
 
-interface OutboxRow {
+interface OutboxRow extends StoredMessageRow {
   id: string;
   tx_id: string;
-  message_id: string;
-  ordering_key: string;
-  subject: string;
-  payload: string;
-  headers: unknown;
 }
 
 /** A short page's last row: the newest message's position below the horizon, nothing else. */
@@ -28,12 +22,6 @@ interface HeadRow {
   tx_id: string;
   message_id: null;
 }
-
-// Checked, not rebuilt: z.record would drop an own "__proto__" key, a name the append
-// refuses today but an earlier one stored, and the row would go out without it, not parked.
-const isHeaderBlock = (value: unknown): value is Record<string, string> =>
-  isPlainObject(value) && Object.values(value).every((header) => typeof header === 'string');
-const Headers = z.custom<Record<string, string>>(isHeaderBlock, 'stored headers must be a JSON object of strings');
 
 // A short page ends with the head's position (a row without a message id), which moves
 // the checkpoint past what other partitions hold (migrations/0023).
@@ -74,13 +62,9 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
       const head = read.find((row) => row.message_id === null);
       const parked = rows.length > 0 ? await parkedAmong(db, rows.map((row) => row.message_id)) : NONE_PARKED;
       const items = rows.map((row) => ({
+        ...storedMessage(row),
         txId: BigInt(row.tx_id),
         id: BigInt(row.id),
-        messageId: row.message_id,
-        orderingKey: row.ordering_key,
-        subject: row.subject,
-        payload: row.payload,
-        headers: Headers.parse(row.headers),
         parked: parked.has(row.message_id),
       }));
       const last = items[items.length - 1];

@@ -11,6 +11,7 @@ import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
 import type { SettledAhead } from './settledAhead';
+import type { StoredMessage } from './storedMessage';
 
 /** What one item of a batch asks for: nothing (a private event, one sent before), a publish, or parking at once (an unusable subject). */
 export type BatchEntry =
@@ -29,12 +30,14 @@ export function sendOrPark(message: PublishMessage, origin: string): BatchEntry 
 }
 
 /**
- * An integration message as stored, parked rather than sent when a rule added
- * since refuses its headers or its subject: a stored Nats-Msg-Id would send it
- * under another message's id (dropped as that one's duplicate), and a rollup
- * refused on every try would hold its key back for good.
+ * An integration message as stored, parked rather than sent when its headers
+ * are no headers at all, or a rule added since refuses its headers or its
+ * subject: a stored Nats-Msg-Id would send it under another message's id
+ * (dropped as that one's duplicate), and a rollup refused on every try would
+ * hold its key back for good.
  */
-export function sendOrParkStoredMessage(message: PublishMessage): BatchEntry {
+export function sendOrParkStoredMessage(message: StoredMessage): BatchEntry {
+  if (message.unreadableHeaders !== undefined) return { kind: 'park', message, problem: message.unreadableHeaders };
   const problem = storedHeadersProblem(message.headers);
   return problem === undefined ? sendOrPark(message, 'unusable subject') : { kind: 'park', message, problem: `headers an earlier append took: ${problem}` };
 }

@@ -2,24 +2,16 @@ import { acquirePartitionLease, fencedWrites, PartitionLeaseLostError, releasePa
 import { eventMessagesById } from './eventMessages';
 import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
 import { publishBatch, sendOrPark, sendOrParkStoredMessage, type PublishedBatch, type PublishingSession } from './publishBatch';
-import type { PublishMessage } from './PublishMessage';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
+import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
 // A run sends requeued messages a page at a time, before the feed's, at most ten pages.
 const REQUEUED_PER_PAGE = 100;
 const REQUEUED_PAGES_PER_RUN = 10;
 const PUBLISHERS = { events: EVENTS_PUBLISHER, outbox: OUTBOX_PUBLISHER };
 
-interface OutboxRow {
-  message_id: string;
-  ordering_key: string;
-  subject: string;
-  payload: string;
-  headers: Record<string, string>;
-}
-
 /** The parked messages of one source as sent, in the order they were first sent (feed or outbox order), so a key's requeued messages keep it. */
-async function messagesOf(session: PublishingSession, source: ParkedSource, parked: readonly ParkedMessage[]): Promise<PublishMessage[]> {
+async function messagesOf(session: PublishingSession, source: ParkedSource, parked: readonly ParkedMessage[]): Promise<StoredMessage[]> {
   const ids = parked.map((message) => message.messageId);
   if (source === 'events') {
     // Sent again on the subject routing gave when it was parked.
@@ -27,11 +19,11 @@ async function messagesOf(session: PublishingSession, source: ParkedSource, park
     const events = await eventMessagesById(session.db, ids);
     return events.map((event) => ({ messageId: event.eventId, orderingKey: event.streamId, subject: subjects.get(event.eventId) ?? '', payload: event.payload, headers: event.headers }));
   }
-  const { rows } = await session.db.query<OutboxRow>(
+  const { rows } = await session.db.query<StoredMessageRow>(
     'SELECT message_id, ordering_key, subject, payload::text AS payload, headers FROM outbox WHERE message_id = ANY ($1::uuid[]) ORDER BY tx_id, id',
     [ids],
   );
-  return rows.map((row) => ({ messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: row.payload, headers: row.headers }));
+  return rows.map(storedMessage);
 }
 
 // One instance at a time sends the requeued messages: two runs at once (the schedule

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConcurrencyError, EventValidationError, type IntegrationMessage } from '../../core/eventstore';
-import { listParkedMessages, readPublishingStatus } from '../../core/publishing';
+import { listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { readStoredMessages } from '../support/natsTesting';
@@ -264,6 +264,37 @@ describe('integration messages in the outbox', () => {
     // A parked row stays for a person; this file's other specs count the outbox's rows.
     await harness.db.query('DELETE FROM parked_messages WHERE ordering_key = $1', [key]);
     await harness.db.query("DELETE FROM outbox WHERE ordering_key = $1 AND subject LIKE '%.notices.old'", [key]);
+  });
+
+  it('are parked, never sent, when their stored headers are no JSON object of strings (a row written by hand), and the key\'s next message goes out', async () => {
+    const key = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await publishEverything(harness.db, harness.publisher());
+    const handWritten = (n: number, headers: string) =>
+      harness.db.query("INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES (gen_random_uuid(), $1, $2, $3, $4::json)", [
+        key, `${harness.subjectPrefix}.notices.by-hand`, JSON.stringify({ key, n }), headers,
+      ]);
+    await handWritten(1, 'null');
+    await handWritten(2, '["Notice-Number", "2"]');
+    await handWritten(3, '{"Notice-Number": 3}');
+    await harness.store.appendToStream<AccountEvent>({ streamId: key, streamType: 'account', expectedVersion: 1, events: [deposited(1)], messages: [notice(key, 4)] });
+
+    expect(await publishEverything(harness.db, harness.publisher())).toMatchObject({ published: 2, parked: 3, retried: 0 });
+    const sent = (await readStoredMessages(harness.nc, harness.streamName)).filter((message) => message.subject.endsWith('.notices.sent'));
+    expect(sent.map((message) => message.json<{ key: string; n: number }>()).filter((body) => body.key === key)).toEqual([{ key, n: 4 }]);
+    const parked = (await listParkedMessages(harness.db)).filter((message) => message.orderingKey === key);
+    expect(parked.map((message) => message.error).sort()).toEqual([
+      'stored headers are not a JSON object: an array',
+      'stored headers are not a JSON object: null',
+      'stored headers must be text: Notice-Number is a number',
+    ]);
+    // Requeued, it is parked again: the turn that sends requeued messages reads the same row.
+    const nullHeaders = parked.find((message) => message.error.endsWith('null'));
+    expect(await requeueParkedMessage(harness.db, nullHeaders?.messageId ?? '', 'outbox')).toBe(true);
+    expect(await publishEverything(harness.db, harness.publisher())).toMatchObject({ requeued: 0, published: 0, parked: 1 });
+    expect((await listParkedMessages(harness.db)).filter((message) => message.orderingKey === key)).toHaveLength(3);
+    await harness.db.query('DELETE FROM parked_messages WHERE ordering_key = $1', [key]);
+    await harness.db.query("DELETE FROM outbox WHERE ordering_key = $1", [key]);
   });
 
   it('are published once each, in order per key, while writers on many keys race', async () => {

@@ -1,10 +1,8 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, OUTBOX_CLEANUP_MAX_MS, type Publisher } from '../core/publishing';
 import { createServicePublisher, NATS_CONNECT_TIMEOUT_MS, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
-import { metrics } from './observability';
 import { getRuntime, type FunctionRuntime } from './runtime';
 
 // Stop this long before Lambda's own limit, to release the leases and report.
@@ -37,8 +35,7 @@ export function publisherFor(runtime: FunctionRuntime): Publisher {
 async function publish(_event: unknown, context: Context): Promise<void> {
   const runtime = await getRuntime();
   const report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
-  // Messages, latencies, retries and parkings are counted by core as they happen; the backlog and parked gauges here.
-  metrics.addMetric('OutboxCleaned', MetricUnit.Count, report.cleaned);
+  // Messages, latencies, retries, parkings and the cleanup are counted by core as they happen; the backlog and parked gauges here.
   const publishing = await reportServiceGauges(runtime);
   const { parked } = publishing;
   const heldBack = heldBackPartitions(publishing);

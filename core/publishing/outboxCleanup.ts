@@ -1,4 +1,4 @@
-import { asDatabaseError, exactTimestampText, type Db } from '../db';
+import { asDatabaseError, DeletionStoppedError, exactTimestampText, type Db } from '../db';
 
 export interface OutboxRetention {
   /**
@@ -123,7 +123,9 @@ export interface OutboxCleanup {
  * cancelled there (its deletions rolled back, for a later run). Either way it
  * is `cutShort`: rows past their retention may be left that it had no time to
  * look at, not only what `maxBatches` leaves for a later run. PGlite ignores
- * statement timeouts: there a batch under way runs to its end.
+ * statement timeouts: there a batch under way runs to its end. A batch that
+ * fails otherwise after earlier ones deleted rows throws DeletionStoppedError,
+ * saying how many are gone for good.
  */
 export async function deleteExpiredOutboxRows(
   db: Db,
@@ -154,7 +156,8 @@ export async function deleteExpiredOutboxRows(
       });
     } catch (error) {
       if (asDatabaseError(error)?.code === QUERY_CANCELED) return stopped(true);
-      throw error;
+      // The batches before it committed: their rows are gone for good, and said so.
+      throw deleted === 0 ? error : new DeletionStoppedError(deleted, error);
     }
     if (row === 'no time left') return stopped(true);
     deleted += row?.deleted ?? 0;

@@ -1,4 +1,6 @@
+import { DeletionStoppedError } from '../db';
 import { describeError } from '../errors/describeError';
+import { metrics } from '../observability';
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
 import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS, type OutboxCleanupCursor } from './outboxCleanup';
@@ -105,7 +107,11 @@ async function runPublisher(
   return tally.finish();
 }
 
-/** The outbox cleanup, into the report: a failure there is reported, not thrown, since the run's publishing stands. */
+/**
+ * The outbox cleanup, into the report: a failure there is reported, not thrown,
+ * since the run's publishing stands. Counted to the metrics too, as the run's
+ * other figures are: a run whose source fails throws, and its report is lost.
+ */
 async function cleanUp(settings: PublisherSettings, progress: CleanupProgress, tally: RunTally): Promise<void> {
   try {
     const processors = { outbox: OUTBOX_PUBLISHER, partitions: settings.partitions, events: EVENTS_PUBLISHER };
@@ -113,7 +119,13 @@ async function cleanUp(settings: PublisherSettings, progress: CleanupProgress, t
     progress.resumeAfter = cleanup.resumeAfter;
     tally.report.cleaned = cleanup.deleted;
     tally.report.cleanupCutShort = cleanup.cutShort;
+    if (cleanup.deleted > 0) metrics.count('OutboxCleaned', cleanup.deleted);
   } catch (error) {
+    if (error instanceof DeletionStoppedError) {
+      tally.report.cleaned = error.deleted;
+      metrics.count('OutboxCleaned', error.deleted);
+    }
     tally.report.cleanupError = describeError(error);
+    metrics.count('OutboxCleanupFailures', 1);
   }
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type Queryable } from '../../core/db';
+import { addMetricsSink } from '../../core/observability';
 import { opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { readStoredMessages } from '../support/natsTesting';
@@ -64,39 +65,80 @@ async function oldPublishedMessages(count: number, partitions: number): Promise<
   );
 }
 
+/** What the runs count to the metrics from now on, by name; `stop` ends the counting. */
+function countedMetrics(): { counted: Record<string, number>; stop: () => void } {
+  const counted: Record<string, number> = {};
+  const stop = addMetricsSink({ count: (name, value) => void (counted[name] = (counted[name] ?? 0) + value), observe: () => undefined, gauge: () => undefined });
+  return { counted, stop };
+}
+
 const oldLeft = async () => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE created_at < now() - interval '1 hour'")).rows[0]?.n;
 
 describe('the outbox cleanup at the end of a publisher run', () => {
-  it('given a lock on the outbox it cannot get in time, reports the cleanup\'s error beside what the run published, rather than failing the run', async () => {
+  /** A pool whose sessions give up on a lock after 200 ms, and a lock on the outbox (as CREATE INDEX takes) taken just before the cleanup's nth statement. */
+  async function outboxLockedAtCleanupStatement(nth: number) {
     const url = new URL(harness.database.url);
     url.searchParams.set('options', '-c lock_timeout=200');
     const pool = createPgDb({ connectionString: url.toString(), max: 3 });
     const locker = new pg.Client({ connectionString: harness.database.url });
     await locker.connect();
-    const lock = { taken: false };
-    // As CREATE INDEX (not CONCURRENTLY) would, taken as the cleanup begins.
+    const lock = { statements: 0, taken: false };
     const db = beforeCleanupStatement(pool, async () => {
-      if (lock.taken) return;
+      lock.statements += 1;
+      if (lock.statements !== nth) return;
       lock.taken = true;
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE outbox IN SHARE MODE');
     });
+    const release = async () => {
+      if (lock.taken) await locker.query('ROLLBACK');
+      await locker.end();
+      await pool.close();
+    };
+    return { db, release };
+  }
+
+  it('given a lock on the outbox it cannot get in time, reports and counts the cleanup\'s failure beside what the run published, rather than failing the run', async () => {
+    const { db, release } = await outboxLockedAtCleanupStatement(1);
     try {
       const streamId = await openedWithNotice();
+      const metrics = countedMetrics();
 
       const report = await harness.publisher({ db, partitions: 1, retention }).run({ deadline: Date.now() + 10_000 });
 
       expect(report).toMatchObject({ published: 2, caughtUp: true, cleaned: 0 });
       expect(report.cleanupError).toMatch(/lock timeout/);
       expect(await storedOf(streamId)).toBe(2);
+      metrics.stop();
+      expect(metrics.counted).toMatchObject({ OutboxCleanupFailures: 1 });
+      expect(metrics.counted.OutboxCleaned).toBeUndefined();
     } finally {
-      if (lock.taken) await locker.query('ROLLBACK');
-      await locker.end();
-      await pool.close();
+      await release();
     }
   });
 
-  it('given the events feed\'s page failing on every run, still deletes old published integration messages, then fails the run with the page\'s error', async () => {
+  it('given its second batch failing on a lock, reports and counts what its first batch deleted for good beside the failure', async () => {
+    const { db, release } = await outboxLockedAtCleanupStatement(2);
+    try {
+      // Registers the processors, whose checkpoints the old messages are put behind.
+      await harness.publisher({ partitions: 1, retention }).run({ deadline: Date.now() + 5_000 });
+      await oldPublishedMessages(300, 1);
+      const metrics = countedMetrics();
+
+      const report = await harness.publisher({ db, partitions: 1, retention: { ...retention, batchSize: 100 } }).run({ deadline: Date.now() + 10_000 });
+
+      expect(report.cleaned).toBe(100);
+      expect(report.cleanupError).toMatch(/lock timeout/);
+      expect(await oldLeft()).toBe(200);
+      metrics.stop();
+      expect(metrics.counted).toMatchObject({ OutboxCleaned: 100, OutboxCleanupFailures: 1 });
+    } finally {
+      await release();
+      await admin.query("DELETE FROM outbox WHERE created_at < now() - interval '1 hour'");
+    }
+  });
+
+  it('given the events feed\'s page failing on every run, still deletes old published integration messages and counts them, then fails the run with the page\'s error', async () => {
     const pool = createPgDb({ connectionString: harness.database.url, max: 3 });
     const failingEventsPage: Db = {
       query: (text, params, options) =>
@@ -114,10 +156,15 @@ describe('the outbox cleanup at the end of a publisher run', () => {
       // Registers the processors, and fails on the events page already.
       await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/statement timeout/);
       await oldPublishedMessages(500, 1);
+      const metrics = countedMetrics();
 
       await expect(publisher.run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/statement timeout/);
 
       expect(await oldLeft()).toBe(0);
+      // The run's report is lost with its error: what the cleanup deleted is counted as it deletes.
+      metrics.stop();
+      expect(metrics.counted).toMatchObject({ OutboxCleaned: 500 });
+      expect(metrics.counted.OutboxCleanupFailures).toBeUndefined();
     } finally {
       await pool.close();
     }

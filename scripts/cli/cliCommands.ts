@@ -15,7 +15,7 @@ import {
   type EventView,
 } from '../../core/browser';
 import { formatCheckpoint } from '../../core/eventstore';
-import { getProjectionStatus, type PartitionStatus } from '../../core/projections';
+import { getProjectionStatus, type GenerationProgress, type PartitionStatus } from '../../core/projections';
 import type { ServiceRuntime } from '../../core/service';
 import { flag, limitFlag, UsageError, type CliArguments } from './cliArguments';
 import { output, paged, progressBar, table, tree } from './cliOutput';
@@ -77,6 +77,12 @@ function waitingFor(partitions: readonly PartitionStatus[], holder: string): str
   return 'nothing to apply yet';
 }
 
+/** What replaced a retired build: the newest generation there is, if any. */
+function replacedBy(generations: readonly GenerationProgress[]): string {
+  const newest = generations.at(-1);
+  return newest ? `: a newer build (g${String(newest.generation)}, v${String(newest.version)}) replaced it` : '';
+}
+
 /** Starts a new generation and runs the projector here, with a progress bar, until it serves. */
 async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
   const name = argument(args, 2, 'a projection name');
@@ -88,7 +94,9 @@ async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
     const run = await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
     const [status] = await getProjectionStatus(runtime.db, name);
     const building = status?.generations.find((candidate) => candidate.generation === generation.generation);
-    const partitions = building?.partitions ?? [];
+    // Retired under it: a newer version deployed meanwhile started a build of its own.
+    if (!building) throw new Error(`${label} was retired before it went live${replacedBy(status?.generations ?? [])}`);
+    const { partitions } = building;
     const failed = partitions.find((partition) => partition.state === 'failed');
     if (failed) throw new Error(`${label} stopped on a failure (resume it once fixed): ${failed.lastError ?? 'unknown error'}`);
     const applied = partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0);

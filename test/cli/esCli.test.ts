@@ -7,7 +7,7 @@ import { createInProcessDispatcher } from '../../core/commands';
 import { createPgDb, type Db } from '../../core/db';
 import { FEED_SCAN_BOUND } from '../../core/eventstore';
 import { acquirePartitionLease } from '../../core/processing';
-import { getProjectionStatus, processorNameOf, type Projection, type Projector, type ProjectorRun } from '../../core/projections';
+import { getProjectionStatus, processorNameOf, registerProjection, type Projection, type Projector, type ProjectorRun } from '../../core/projections';
 import { parkMessages } from '../../core/publishing';
 import { createServiceRuntime, defineService, type ServiceRuntime } from '../../core/service';
 import { parseArguments } from '../../scripts/cli/cliArguments';
@@ -229,6 +229,23 @@ describe('npm run es', () => {
     expect(printed).not.toContain('another projector holds');
     expect(printed).toMatch(/partition 0 retries after: Error: refusing/);
     expect(printed).toContain('flaky g2 is live');
+  });
+
+  it('stops, naming the newer build, when a deploy of the next version replaces the build it runs, rather than waiting on it for ever', async () => {
+    // Given `replaced` serving at g1.
+    const here = await servingHere('replaced');
+    let replacedBy: number | undefined;
+
+    // When the CLI rebuilds it, and once it has made g2 a deploy of the projection's next version starts g3, which retires g2.
+    const rebuilding = rebuildHere(here, 'replaced', async (run) => {
+      replacedBy ??= (await registerProjection(db, defineAccountSummaries({ name: 'replaced', partitions: 1, version: 2 }))).at(-1)?.generation;
+      return run();
+    });
+    const stillRunning = sleep(10_000).then(() => 'still rebuilding after 10 s');
+
+    // Then it stops, saying g2 was replaced by g3.
+    await expect(Promise.race([rebuilding, stillRunning])).rejects.toThrow('replaced g2 was retired before it went live: a newer build (g3, v2) replaced it');
+    expect(replacedBy).toBe(3);
   });
 
   it('says in one line what is wrong: a bad argument, an unknown id, an unreachable database', async () => {

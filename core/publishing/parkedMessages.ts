@@ -78,7 +78,8 @@ export async function parkMessages(db: Queryable, source: ParkedSource, parkings
     parkings.map(() => source),
     parkings.map((parking) => parking.orderingKey),
     parkings.map((parking) => parking.subject),
-    parkings.map((parking) => parking.error),
+    // A reason may quote a stored name holding a NUL, which text refuses: refused, the message would never be parked.
+    parkings.map((parking) => parking.error.replaceAll('\u0000', '\uFFFD')),
     requeuesSeenIn,
   ]);
   return new Set(rows.map((row) => row.message_id));

@@ -35,7 +35,8 @@ function whyUnreadable(headers: unknown): string {
   if (!isPlainObject(headers)) return `stored headers are not a JSON object: ${kindOf(headers)}`;
   const entries: [string, unknown][] = Object.entries(headers);
   const [name, value] = entries.find(([, header]) => typeof header !== 'string') ?? ['', undefined];
-  return `stored headers must be text: ${name} is ${kindOf(value)}`;
+  // Quoted as JSON: a name may hold a NUL (json keeps its escape), which no text column takes.
+  return `stored headers must be text: ${JSON.stringify(name)} is ${kindOf(value)}`;
 }
 
 /** The message an outbox row holds, with why its headers cannot be sent if they cannot. */

@@ -76,8 +76,9 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       ahead = undefined;
       return { kind: 'lease_lost' };
     }
-    const { done } = outcome;
-    if (!Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length);
+    // From JavaScript, a handler that forgot its return resolves to undefined.
+    const done = (outcome as Partial<ExternalOutcome> | null | undefined)?.done;
+    if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length);
     const whole = done === items.length;
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);

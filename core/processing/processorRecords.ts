@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
+import { isStorableName } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 import { checkNameAndPartitions } from './processorRunChecks';
 import { UnknownProcessorError } from './UnknownProcessorError';
@@ -217,6 +218,13 @@ const UNKNOWN_SQL = 'SELECT n AS name FROM unnest($1::text[]) AS n WHERE NOT EXI
  * A name never registered is an UnknownProcessorError, and nothing is resumed.
  */
 export async function resumeProcessors(db: Queryable, processors: readonly string[]): Promise<{ processor: string; partition: number }[]> {
+  // One name given as is would be read as an array literal, and refused by the database untyped.
+  if (!Array.isArray(processors) || !processors.every((name) => typeof name === 'string')) {
+    throw new ProcessorDefinitionError('resumeProcessors needs a list of processor names');
+  }
+  // A name text cannot hold (a NUL) names no processor, and the database would refuse the statement.
+  const unstorable = processors.filter((name) => !isStorableName(name));
+  if (unstorable.length > 0) throw new UnknownProcessorError(unstorable);
   const { rows: unknown } = await db.query<{ name: string }>(UNKNOWN_SQL, [processors]);
   if (unknown.length > 0) throw new UnknownProcessorError(unknown.map((row) => row.name));
   const { rows } = await db.query<{ processor: string; partition: number }>(RESUME_SQL, [processors]);

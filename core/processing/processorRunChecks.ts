@@ -68,14 +68,15 @@ function policyProblem(policy: unknown): string | undefined {
 
 function backoffProblem({ baseMs, maxMs }: Backoff): string | undefined {
   // A base of 0 would retry an interrupted batch in a tight loop until the deadline.
-  if (!(baseMs >= 1 && baseMs <= MAX_TIMER_MS)) return `interruptionBackoff.baseMs must be from 1 to ${MAX_TIMER_MS} ms, not ${baseMs}`;
-  if (!(maxMs >= baseMs && maxMs <= MAX_TIMER_MS)) return `interruptionBackoff.maxMs must be from baseMs (${baseMs}) to ${MAX_TIMER_MS} ms, not ${maxMs}`;
+  if (!isMs(baseMs, 1)) return `interruptionBackoff.baseMs must be from 1 to ${MAX_TIMER_MS} ms, not ${String(baseMs)}`;
+  if (!isMs(maxMs, baseMs)) return `interruptionBackoff.maxMs must be from baseMs (${baseMs}) to ${MAX_TIMER_MS} ms, not ${String(maxMs)}`;
   return undefined;
 }
 
 // PostgreSQL adds it to now() as milliseconds: a time past the timestamp range fails every acquire.
+// Text ('30000', from an environment variable) compares as a number would, and failed only at the lease.
 function leaseTtlProblem(leaseTtlMs: number): string | undefined {
-  return leaseTtlMs >= 1 && leaseTtlMs <= MAX_TIMER_MS ? undefined : `leaseTtlMs must be from 1 to ${MAX_TIMER_MS} ms, not ${leaseTtlMs}`;
+  return isMs(leaseTtlMs, 1) ? undefined : `leaseTtlMs must be from 1 to ${MAX_TIMER_MS} ms, not ${String(leaseTtlMs)}`;
 }
 
 /** A lease time no acquire could take is refused where it is set, not at the first run. */

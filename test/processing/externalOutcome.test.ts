@@ -37,6 +37,16 @@ describe('an external handler’s outcome', () => {
     }
   });
 
+  it('that is no outcome at all (a handler that forgot its return) ends the run with an ExternalOutcomeError, its batch not retried', async () => {
+    for (const [label, outcome] of [['undefined', undefined], ['null', null]] as const) {
+      const { processor, calls } = await externalProcessor(`external_outcome_${label}`, () => outcome as unknown as ExternalOutcome);
+
+      await expect(run(processor), label).rejects.toBeInstanceOf(ExternalOutcomeError);
+
+      expect(calls.count, label).toBe(1);
+    }
+  });
+
   it('that stops short without an error, before the deadline, is retried as interrupted and says so in the status', async () => {
     const { processor, calls } = await externalProcessor('external_stops_short', () => ({ done: 0 }));
 

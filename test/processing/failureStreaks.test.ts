@@ -5,6 +5,7 @@ import {
   BatchItemError,
   eventFeedSource,
   getProcessorStatus,
+  ProcessorDefinitionError,
   resumeProcessors,
   runFeedProcessor,
   UnknownProcessorError,
@@ -160,5 +161,14 @@ describe('resuming processors by name', () => {
     expect(refusal).toMatchObject({ code: 'UNKNOWN_PROCESSOR', processors: ['saga:transfers'] });
     expect((await getProcessorStatus(db, processor))[0]).toMatchObject({ state: 'failed' });
     expect(await resumeProcessors(db, ['saga:transfer'])).toEqual([{ processor: 'saga:transfer', partition: 0 }]);
+  });
+
+  it('given no list of names, or a name no processor could have (a NUL), is refused with a typed error, not the database\'s', async () => {
+    const db = testDatabase();
+
+    await expect(resumeProcessors(db, 'saga:transfer' as unknown as string[])).rejects.toThrow(new ProcessorDefinitionError('resumeProcessors needs a list of processor names'));
+    const refusal = await resumeProcessors(db, ['saga\u0000transfer']).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(UnknownProcessorError);
+    expect(refusal).toMatchObject({ processors: ['saga\u0000transfer'] });
   });
 });

@@ -117,8 +117,9 @@ describe('a processor’s definition', () => {
     });
 
     it('given a lease time no acquire could take: NaN, 0, or one past PostgreSQL’s timestamps', async () => {
-      for (const leaseTtlMs of [Number.NaN, 0, 1e16]) {
-        const processor = base({ name: `bad_lease_${String(leaseTtlMs)}` });
+      // Text (an environment variable read as is) compares as a number would, and was taken.
+      for (const leaseTtlMs of [Number.NaN, 0, 1e16, '30000' as unknown as number]) {
+        const processor = base({ name: `bad_lease_${String(leaseTtlMs)}${typeof leaseTtlMs}` });
         const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs, deadline: Date.now() + 5_000, concurrency: 1 });
 
         await expect(running, String(leaseTtlMs)).rejects.toThrow(ProcessorDefinitionError);
@@ -143,6 +144,16 @@ describe('a processor’s definition', () => {
       const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1, interruptionBackoff: { baseMs: 0, maxMs: 10 } });
 
       await expect(running).rejects.toThrow(new ProcessorDefinitionError('zero_backoff: interruptionBackoff.baseMs must be from 1 to 2147483647 ms, not 0'));
+    });
+
+    it('given an interruption backoff in text, whose bounds compare as text ("50" after "100")', async () => {
+      const processor = base({ name: 'text_backoff' });
+      const interruptionBackoff = { baseMs: '100', maxMs: '50' } as unknown as { baseMs: number; maxMs: number };
+      const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1, interruptionBackoff });
+
+      await expect(running).rejects.toThrow(new ProcessorDefinitionError('text_backoff: interruptionBackoff.baseMs must be from 1 to 2147483647 ms, not 100'));
+      const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', [processor.name]);
+      expect(rows).toEqual([]);
     });
   });
 

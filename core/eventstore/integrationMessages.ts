@@ -45,11 +45,18 @@ const EXPECTATION_NAMES = [...EXPECTATIONS.keys()];
 // the publisher sends the message id and then the expectations first, so only another expectation's value could hide one.
 const EXPECTATION_MENTION = 'Nats-Expected-';
 
+// The publisher's mark of a stored event's message, naming its id: consumers dispatch by it.
+const EVENT_ID_HEADER = 'Event-Id';
+
 function nameProblem(name: string): string | undefined {
   if (name.length > MAX_HEADER_NAME_LENGTH) return `header names must be at most ${MAX_HEADER_NAME_LENGTH} characters`;
   if (!HEADER_NAME.test(name)) return 'header names must be printable ASCII without spaces or ":"';
   // A JSON object's own "__proto__" is dropped by every reader that copies it into a plain object.
   if (name === '__proto__') return 'is not a header name a JavaScript object keeps';
+  // Any spelling: an HTTP server hands headers on lower-cased, and clients differ in how they match names.
+  if (name.toLowerCase() === EVENT_ID_HEADER.toLowerCase()) {
+    return 'is the header the publisher marks a stored event\'s message with: a consumer would take this message for an event\'s (isEventMessage); name it otherwise';
+  }
   if (!RESERVED_HEADER.test(name) || EXPECTATIONS.has(name)) return undefined;
   const spelt = EXPECTATION_NAMES.find((expectation) => expectation.toLowerCase() === name.toLowerCase());
   if (spelt) return `must be written ${spelt}: JetStream reads its expectations by their exact names, and would ignore this one`;

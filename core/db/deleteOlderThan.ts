@@ -34,6 +34,9 @@ export const isPositiveCount = (value: number): boolean => Number.isSafeInteger(
  * call for ever: both are refused, as is anything that is not a number.
  */
 export async function deleteOlderThan(db: Queryable, text: string, options: RetentionOptions): Promise<BatchedDeletion> {
+  // Left out by a JavaScript caller, it would be destructured into a TypeError.
+  const given: unknown = options;
+  if (typeof given !== 'object' || given === null) throw new RetentionOptionsError('retention options must be an object with retentionMs');
   const { retentionMs, batchSize = 1_000, batches = 10 } = options;
   if (!isRetentionMs(retentionMs)) {
     throw new RetentionOptionsError(`retentionMs must be a number of milliseconds from 0 to ${MAX_RETENTION_MS} (a thousand years), not ${retentionMs}`);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, DeletionStoppedError, RetentionOptionsError, type Db } from '../../core/db';
+import { createPgDb, DeletionStoppedError, RetentionOptionsError, type Db, type RetentionOptions } from '../../core/db';
 import { RetentionFailedError, retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deleteFinishedCommands } from '../../core/commands';
 import { deleteOldProcessedMessages } from '../../core/publishing';
@@ -58,7 +58,8 @@ describe('retention of command records and processed message ids', () => {
       ...([null, '', true, [86_400_000]] as unknown as number[]).map((retentionMs) => ({ retentionMs })),
     ];
 
-    for (const options of refused) {
+    // No options at all, from JavaScript, destructured before anything was checked.
+    for (const options of [...refused, undefined as unknown as RetentionOptions, null as unknown as RetentionOptions]) {
       await expect(deleteFinishedCommands(db, options), JSON.stringify(options)).rejects.toBeInstanceOf(RetentionOptionsError);
       await expect(deleteOldProcessedMessages(db, options), JSON.stringify(options)).rejects.toBeInstanceOf(RetentionOptionsError);
     }

@@ -1,5 +1,8 @@
 import { hash } from 'node:crypto';
 
+// Typed as it behaves: undefined (and a function or a symbol) has no JSON at all.
+const stringify: (value: unknown) => string | undefined = JSON.stringify;
+
 /**
  * JSON with object keys sorted, so equal payloads hash equally whatever their
  * key order. A payload the schema parsed may hold values JSON has no form for:
@@ -13,7 +16,8 @@ function canonicalJson(value: unknown): string {
   if (value instanceof Date) return `{"$date":${JSON.stringify(Number.isNaN(value.getTime()) ? null : value.toISOString())}}`;
   if (value instanceof Map) return `{"$map":[${[...value].map(([key, entry]) => `[${canonicalJson(key)},${canonicalJson(entry)}]`).sort().join(',')}]}`;
   if (value instanceof Set) return `{"$set":[${[...value].map(canonicalJson).sort().join(',')}]}`;
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  // Every member, holes too (map skips them, and join wrote them as nothing: [undefined] hashed as []).
+  if (Array.isArray(value)) return `[${Array.from(value, canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const fields = value as Record<string, unknown>;
     // The default sort orders by UTF-16 code units, as comparing with `<` does.
@@ -24,7 +28,8 @@ function canonicalJson(value: unknown): string {
     }
     return `{${json}}`;
   }
-  return JSON.stringify(value);
+  // JSON has no undefined: as JSON.stringify writes one in an array, and the payload is stored, null.
+  return stringify(value) ?? 'null';
 }
 
 /**

@@ -24,6 +24,15 @@ describe('the payload hash that tells a resend from a reused command id', () => 
     expect(payloadHash('Price', { byItem: new Map([['x', 1], ['y', 2]]) })).toBe(payloadHash('Price', { byItem: new Map([['y', 2], ['x', 1]]) }));
   });
 
+  it('tells an array holding undefined, or a hole, from an empty one, as JSON writes them (null)', () => {
+    // eslint-disable-next-line no-sparse-arrays -- a hole, as a JavaScript caller may leave one
+    const holed = [, 'a'];
+    expect(payloadHash('Tag', { labels: [undefined] })).not.toBe(payloadHash('Tag', { labels: [] }));
+    expect(payloadHash('Tag', { labels: [undefined] })).toBe(payloadHash('Tag', { labels: [null] }));
+    expect(payloadHash('Tag', { labels: holed })).not.toBe(payloadHash('Tag', { labels: ['a'] }));
+    expect(payloadHash('Tag', { labels: holed })).toBe(payloadHash('Tag', { labels: [null, 'a'] }));
+  });
+
   it('stays the value stored before: a record written by an earlier release still answers its resend', () => {
     // Taken with the earlier implementation (a Hash object fed the type, a newline and the canonical JSON).
     expect(payloadHash('Deposit', { amount: 100, accountId: 'a-1' })).toBe('dbcd4680721c4fd0799c1e826d794fd4d87fd9d2da40fbb772c9c0148fcbe0a8');

@@ -8,6 +8,7 @@ import {
   StreamNotFoundError,
   StreamTypeMismatchError,
 } from './errors';
+import { MAX_STREAM_VERSION } from './readStream';
 import type { AppendRequest } from './types';
 
 /**
@@ -21,6 +22,8 @@ function conflictingVersion(detail: string | undefined): number | undefined {
 
 // program_limit_exceeded, statement_too_complex.
 const PROGRAM_LIMITS = new Set(['54000', '54001']);
+// The one integer the append computes is a version.
+const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
 
 /**
  * A message id that is a stored event's id, or an event id that is a stored
@@ -51,6 +54,10 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
   if (PROGRAM_LIMITS.has(dbError.code)) {
     const limit = error instanceof Error ? error.message : dbError.code;
     return new EventValidationError([{ path: 'events', message: `PostgreSQL cannot store this append: ${limit}` }]);
+  }
+  // A stream at its last version appended with 'any' or 'stream_exists': only the statement knows its version.
+  if (dbError.code === NUMERIC_VALUE_OUT_OF_RANGE) {
+    return new EventValidationError([{ path: 'expectedVersion', message: `leaves no room for the events: a stream's versions end at ${MAX_STREAM_VERSION}` }]);
   }
   if (dbError.code !== '23505') return error;
   switch (dbError.constraint) {

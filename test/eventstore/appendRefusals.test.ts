@@ -218,6 +218,22 @@ describe('an expected version with no room after it for the events', () => {
     expect(error).toBeInstanceOf(EventValidationError);
     expect((error as EventValidationError).issues.map((issue) => issue.path)).toEqual(['expectedVersion']);
   });
+
+  it.each(['any', 'stream_exists'] as const)('is refused as bad input at `expectedVersion` for a stream at its last version appended with %s, which only the database can tell', async (expectedVersion) => {
+    const store = createEventStore(db());
+    const streamId = newStream('full');
+    // As 2^31 - 1 appends would leave it.
+    await db().query(
+      "INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata) VALUES ($1, 't', 2147483647, gen_random_uuid(), 'Happened', 1, '{}', '{}')",
+      [streamId],
+    );
+
+    const error = await refusalOf(store.appendToStream({ streamId, streamType: 't', expectedVersion, events: [event] }));
+
+    expect(error).toBeInstanceOf(EventValidationError);
+    expect((error as EventValidationError).issues).toEqual([{ path: 'expectedVersion', message: "leaves no room for the events: a stream's versions end at 2147483647" }]);
+    expect((await store.readStream(streamId)).events.map((stored) => stored.version)).toEqual([2_147_483_647]);
+  });
 });
 
 describe('a batch of many small events whose names and ids make it larger than one append', () => {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
 import { checkpointAfterPage, FEED_SCAN_BOUND, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from '../processing';
 
@@ -212,7 +212,8 @@ export function eventMessages(): FeedSource<EventMessage> {
           limit,
           // One partition holds every stream: no hash to compute per event.
           ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]),
-          Math.max(limit * partition.count, FEED_SCAN_BOUND),
+          // A page size the publisher takes, times its partitions, may be past what an integer holds.
+          Math.min(Math.max(limit * partition.count, FEED_SCAN_BOUND), MAX_POSTGRES_INTEGER),
         ],
         { name: 'publisher_event_page', rowMode: 'array' },
       );

@@ -1,3 +1,6 @@
+import { subjectProblem } from '../eventstore';
+import { PublisherConfigurationError } from './PublisherConfigurationError';
+
 export const DEFAULT_SUBJECT_PREFIX = 'events';
 
 /** The fields of an event that choose its subject. */
@@ -25,6 +28,9 @@ export interface EventRouting {
 /** Every stored event goes out on `<prefix>.<streamType>.<eventType>` unless told otherwise. */
 export function eventRouting(options: EventRoutingOptions = {}): EventRouting {
   const prefix = options.prefix ?? DEFAULT_SUBJECT_PREFIX;
+  // Every default subject starts with it: with a bad one every event would be parked, and a requeue keeps its subject.
+  const prefixProblem = subjectProblem(prefix);
+  if (prefixProblem !== undefined) throw new PublisherConfigurationError(`routing prefix: ${prefixProblem}`);
   return {
     subjectFor(event) {
       const custom = options.subjectFor?.(event);

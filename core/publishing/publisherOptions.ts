@@ -2,10 +2,12 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from '../db';
+import { subjectProblem } from '../eventstore';
 import { DEFAULT_INTERRUPTION_BACKOFF, type Backoff } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
+import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { checkPublisherSettings } from './publisherSettingsChecks';
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
@@ -62,6 +64,10 @@ const MINUTE = 60_000;
 
 export function publisherSettings(options: PublisherOptions): PublisherSettings {
   const prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+  // Every default subject starts with it: with a bad one every event would be parked.
+  // Checked before the default routing is built on it, under this option's name.
+  const prefixProblem = subjectProblem(prefix);
+  if (prefixProblem !== undefined) throw new PublisherConfigurationError(`subjectPrefix: ${prefixProblem}`);
   const settings: PublisherSettings = {
     db: options.db,
     connect: options.connect,
@@ -86,6 +92,6 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     },
     onRetry: options.onRetry,
   };
-  checkPublisherSettings(settings, prefix);
+  checkPublisherSettings(settings);
   return settings;
 }

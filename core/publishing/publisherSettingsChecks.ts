@@ -1,5 +1,5 @@
 import { isPositiveCount, isRetentionMs, MAX_RETENTION_MS } from '../db';
-import { MAX_FEED_PARTITIONS, subjectProblem, subjectSyntaxProblem } from '../eventstore';
+import { MAX_FEED_PARTITIONS, subjectSyntaxProblem } from '../eventstore';
 import { isBatchSize, isStorableName, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
@@ -55,10 +55,7 @@ function isSubjectPattern(pattern: string): boolean {
 }
 
 /** The numbers and names a publisher could never work with, each refused with what it must be. */
-function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
-  const prefixProblem = subjectProblem(subjectPrefix);
-  // Every default subject starts with it: with a bad one every event would be parked.
-  if (prefixProblem !== undefined) refuse(`subjectPrefix: ${prefixProblem}`);
+function checkShape(settings: PublisherSettings): void {
   const { name } = settings.stream;
   if (!STREAM_NAME.test(name)) {
     refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 characters without whitespace, control characters, ".", "*", ">", "/" or "\\"`);
@@ -88,8 +85,9 @@ function checkShape(settings: PublisherSettings, subjectPrefix: string): void {
  */
 function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSettings): void {
   const { duplicateWindowMs } = stream;
-  if (!(duplicateWindowMs >= 1 && duplicateWindowMs <= MAX_DUPLICATE_WINDOW_MS)) {
-    refuse(`stream.duplicateWindowMs must be a number of milliseconds from 1 to ${MAX_DUPLICATE_WINDOW_MS} (a hundred years), not ${duplicateWindowMs}`);
+  // Whole: JetStream takes it in nanoseconds, and refuses a fraction of one (8.2 minutes in ms is 491999.99999999994) as invalid JSON, every run.
+  if (!(Number.isSafeInteger(duplicateWindowMs) && duplicateWindowMs >= 1 && duplicateWindowMs <= MAX_DUPLICATE_WINDOW_MS)) {
+    refuse(`stream.duplicateWindowMs must be a whole number of milliseconds from 1 to ${MAX_DUPLICATE_WINDOW_MS} (a hundred years), not ${duplicateWindowMs}`);
   }
   if (!(retryHorizonMs >= 1 && Number.isFinite(retryHorizonMs))) refuse(`retryHorizonMs must be a number of milliseconds from 1, not ${retryHorizonMs}`);
   const { baseMs, maxMs } = retryBackoff;
@@ -99,8 +97,8 @@ function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSett
 }
 
 /** Refuses, with PublisherConfigurationError, settings under which no run could publish correctly. */
-export function checkPublisherSettings(settings: PublisherSettings, subjectPrefix: string): void {
-  checkShape(settings, subjectPrefix);
+export function checkPublisherSettings(settings: PublisherSettings): void {
+  checkShape(settings);
   checkRetryTimes(settings);
   if (settings.stream.duplicateWindowMs <= settings.retryHorizonMs) {
     refuse(

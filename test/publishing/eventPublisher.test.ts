@@ -133,6 +133,14 @@ describe('publishing stored events from the feed', () => {
     expect((await messagesOf(harness, [streamId])).map((message) => message.header.get('Event-Type'))).toEqual(['AccountOpened', 'MoneyDeposited']);
   });
 
+  it('with a page size it accepts whose walk over its partitions is past PostgreSQL\'s integers, publishes rather than failing every run', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(2)] });
+    // 4 partitions of 10^9: a walk of 4 * 10^9 events.
+    await publishEverything(harness.db, harness.publisher({ batchSize: 1_000_000_000, partitions: 4 }));
+    expect((await messagesOf(harness, [streamId])).map((message) => message.header.get('Event-Type'))).toEqual(['AccountOpened', 'MoneyDeposited']);
+  });
+
   it('with three publishers running at once while writers append and commit late, delivers every event once and in stream order', async () => {
     const publishers = [harness.publisher(), harness.publisher(), harness.publisher()];
     let writing = true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPgDb, DEFAULT_DATABASE_URL } from '../../core/db';
-import { createPublisher, publishingConfigFromEnv, PublisherConfigurationError } from '../../core/publishing';
+import { createPublisher, eventRouting, publishingConfigFromEnv, PublisherConfigurationError } from '../../core/publishing';
 import { connectNats } from '../support/natsTesting';
 
 describe('publishing configuration', () => {
@@ -85,7 +85,8 @@ describe('publishing configuration', () => {
     const century = 100 * 365 * 24 * 3_600_000;
     try {
       // A window that is no number reached JetStream as none, and the stream kept its default of two minutes.
-      for (const duplicateWindowMs of [Number.NaN, Number.POSITIVE_INFINITY, century + 1]) {
+      // 8.2 minutes, as a config computes it (491999.99999999994 ms), reached JetStream as a fraction of a nanosecond, refused as invalid JSON on every run.
+      for (const duplicateWindowMs of [Number.NaN, Number.POSITIVE_INFINITY, century + 1, 8.2 * 60_000]) {
         expect(build({ stream: { duplicateWindowMs } }), String(duplicateWindowMs)).toThrow(/^stream.duplicateWindowMs must be/);
       }
       // A horizon that is no number passed both checks it takes part in.
@@ -129,6 +130,12 @@ describe('publishing configuration', () => {
     const build = (options: Partial<Parameters<typeof createPublisher>[0]>) => () => createPublisher({ db, connect: () => connectNats(), ...options });
     try {
       for (const subjectPrefix of ['', 'has space', 'bank.*', '$JS', '_INBOX']) expect(build({ subjectPrefix }), subjectPrefix).toThrow(/^subjectPrefix: /);
+      // The routing's own prefix too: with a bad one every event was parked, and a requeue kept its subject.
+      for (const prefix of ['', 'bank.', 'has space', 'bank.*']) {
+        expect(() => eventRouting({ prefix }), prefix).toThrow(PublisherConfigurationError);
+        expect(() => eventRouting({ prefix }), prefix).toThrow(/^routing prefix: /);
+      }
+      expect(() => eventRouting({ prefix: 'bank.events' })).not.toThrow();
       for (const name of ['', 'EVENTS.ALL', 'my events', 'a/b', 'x'.repeat(256)]) expect(build({ stream: { name } }), name).toThrow(/^stream.name /);
       for (const partitions of [0, 1.5, 1025, Number.NaN]) expect(build({ partitions }), String(partitions)).toThrow(/^partitions must be/);
       for (const publishTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {

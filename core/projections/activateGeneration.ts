@@ -1,12 +1,13 @@
 import { asDatabaseError, type Db, type Queryable } from '../db';
 import type { EventUpcaster } from '../eventstore';
-import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
+import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, checkDeadline, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
 import type { Projection } from './defineProjection';
+import { ProjectionDefinitionError } from './errors';
 import { generationProcessor } from './generationProcessor';
 import { lockProjection, retireGeneration, type Generation } from './generationRecords';
 import { processorNameOf } from './projectionNames';
 
-const STATUS_SQL = 'SELECT status FROM projection_generations WHERE name = $1 AND generation = $2';
+const STATUS_SQL = 'SELECT status, version, partitions FROM projection_generations WHERE name = $1 AND generation = $2';
 
 const SWITCH_SQL = `
   WITH activated AS (
@@ -54,14 +55,23 @@ export async function activateIfCaughtUp(
   failurePolicy: FailurePolicy,
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<GenerationSwitch> {
+  // NaN (an unset variable added to now) passes every comparison with the clock, and reached lock_timeout.
+  checkDeadline(deadline, projection.name);
   const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
   const { handler } = processor;
   if (handler.mode !== 'transactional' || Date.now() >= deadline) return NOT_SWITCHED;
   const switching = db.transaction(async (tx): Promise<GenerationSwitch> => {
     await boundToTimeLeft(tx, deadline);
     await lockProjection(tx, projection.name);
-    const { rows } = await tx.query<{ status: string }>(STATUS_SQL, [projection.name, generation.generation]);
-    if (rows[0]?.status !== 'building') return NOT_SWITCHED;
+    const { rows } = await tx.query<{ status: string; version: number; partitions: number }>(STATUS_SQL, [projection.name, generation.generation]);
+    const built = rows[0];
+    if (built?.status !== 'building') return NOT_SWITCHED;
+    // Another version's handlers would fill the build's tables, over another split of the feed.
+    if (built.version !== projection.version || built.partitions !== projection.partitions) {
+      throw new ProjectionDefinitionError(
+        `generation ${generation.generation} of ${projection.name} is built by v${built.version} code, over ${built.partitions} partitions; this is v${projection.version} code, over ${projection.partitions}: switch it with its own version's code`,
+      );
+    }
     // A build partition leased outside a batch: a live holder between two batches tries
     // the switch itself once done; a holder that died in one left a batch that is the
     // failure policy's to retry and count once the lease runs out, not the switch's to run.

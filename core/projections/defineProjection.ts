@@ -77,6 +77,23 @@ function checkRange(field: string, value: number, min: number, max: number): voi
 type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context: ProjectionContext<Table, Batch>) => void | PromiseLike<void>;
 
 /**
+ * What TypeScript checks, checked again for a definition from plain JavaScript
+ * (or a config): tables left out failed as a TypeError, and a handler or a hook
+ * given as its SQL was taken, to fail every batch or the build's setup.
+ */
+function checkShapeFromJavaScript(definition: { name: string; tables: unknown; handlers: object }): void {
+  if (!Array.isArray(definition.tables)) throw new ProjectionDefinitionError(`projection ${definition.name}: tables must be a list of table names (empty for none)`);
+  const handlers: [string, unknown][] = Object.entries(definition.handlers);
+  const notAFunction = handlers.find(([, handler]) => handler !== undefined && typeof handler !== 'function');
+  if (notAFunction) throw new ProjectionDefinitionError(`projection ${definition.name}: the handler of ${notAFunction[0]} must be a function`);
+  const hooks: Record<string, unknown> = definition;
+  for (const hook of ['setup', 'teardown', 'startBatch', 'flush']) {
+    const given = hooks[hook];
+    if (given !== undefined && typeof given !== 'function') throw new ProjectionDefinitionError(`projection ${definition.name}: ${hook} must be a function, or be left out`);
+  }
+}
+
+/**
  * Declares a projection of an event union: `defineProjection<AccountEvent>()({...})`.
  * A handler for a type outside the union does not compile, and each handler's
  * event is narrowed to its type. Only the types with a handler are delivered.
@@ -89,6 +106,7 @@ export function defineProjection<Event extends EventShape>() {
     checkRange('partitions', partitions, 1, MAX_FEED_PARTITIONS);
     const batchSize = definition.batchSize ?? DEFAULT_PROJECTION_BATCH_SIZE;
     checkRange('batchSize', batchSize, 1, MAX_FEED_BATCH_SIZE);
+    checkShapeFromJavaScript(definition);
     for (const table of definition.tables) checkIdentifier('table', table);
     if (new Set(definition.tables).size !== definition.tables.length) {
       throw new ProjectionDefinitionError(`projection ${definition.name} names a table twice`);

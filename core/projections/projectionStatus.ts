@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { NO_UPCASTING } from '../eventstore';
 import { eventFeedSource, getProcessorStatus, type ProcessorPartitionStatus } from '../processing';
 import type { GenerationReason, GenerationStatus } from './generationRecords';
-import { processorNameOf } from './projectionNames';
+import { isProjectionName, processorNameOf } from './projectionNames';
 
 export type PartitionState = 'running' | 'rebuilding' | 'failed';
 
@@ -95,6 +95,8 @@ function partitionStatus(generation: GenerationRow, partition: ProcessorPartitio
 
 /** Checkpoint, lag, state and last error of every partition of every live generation; one projection's with `name`. */
 export async function getProjectionStatus(db: Queryable, name?: string): Promise<ProjectionStatus[]> {
+  // One no projection could have (a NUL in it) would be refused by the database, untyped: none has it.
+  if (name !== undefined && !isProjectionName(name)) return [];
   const { rows } = await db.query<GenerationRow>(GENERATIONS_SQL, [name ?? null]);
   const projections = new Map<string, ProjectionStatus>();
   for (const row of rows) {

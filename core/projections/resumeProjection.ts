@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { resumeProcessors } from '../processing';
 import { ProjectionNotFoundError } from './errors';
 import { latestGeneration, liveGenerations } from './generationRecords';
-import { processorNameOf } from './projectionNames';
+import { isProjectionName, processorNameOf } from './projectionNames';
 
 /**
  * Puts a projection's failed partitions back to work (after the handler or the
@@ -11,6 +11,8 @@ import { processorNameOf } from './projectionNames';
  * registered is a ProjectionNotFoundError, not nothing to resume.
  */
 export async function resumeProjection(db: Queryable, name: string): Promise<{ generation: number; partition: number }[]> {
+  // One no projection could have (a NUL in it) would be refused by the database, untyped.
+  if (!isProjectionName(name)) throw new ProjectionNotFoundError(name);
   const generations = await liveGenerations(db, name);
   if (generations.length === 0 && (await latestGeneration(db, name)) === null) throw new ProjectionNotFoundError(name);
   const byProcessor = new Map(generations.map((generation) => [processorNameOf(name, generation.generation), generation.generation]));

@@ -131,6 +131,12 @@ describe('a handler that keeps failing', () => {
     const { db } = context();
     await expect(resumeProjection(db, 'failing_typo')).rejects.toBeInstanceOf(ProjectionNotFoundError);
   });
+
+  it('resuming, or asking the status of, a name no projection could have (a NUL) is answered as for an unknown name, not with the database\'s error', async () => {
+    const { db } = context();
+    await expect(resumeProjection(db, 'failing\u0000typo')).rejects.toBeInstanceOf(ProjectionNotFoundError);
+    expect(await getProjectionStatus(db, 'failing\u0000typo')).toEqual([]);
+  });
 });
 
 describe('a handler whose error says more than usual', () => {

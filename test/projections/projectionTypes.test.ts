@@ -61,6 +61,23 @@ describe('projection definitions', () => {
     );
   });
 
+  it('refuse, given from plain JavaScript, a name that is no text, tables that are no list, and handlers or hooks that are no functions', () => {
+    const base = { name: 'lights', version: 1, tables: ['lights'], handlers: { SwitchedOn: noop } };
+    const refusals: [string, object][] = [
+      ['a name left out', { name: undefined }],
+      ['tables left out', { tables: undefined }],
+      ['a handler given as its SQL', { handlers: { SwitchedOn: 'INSERT INTO lights' } }],
+      ['setup given as its SQL', { setup: 'CREATE TABLE lights (id text)' }],
+      ['flush that is no function', { flush: true }],
+      ['startBatch that is no function', { startBatch: {} }],
+      ['teardown that is no function', { teardown: 'DROP TABLE lights' }],
+    ];
+    for (const [label, overrides] of refusals) {
+      const definition = { ...base, ...overrides } as unknown as Parameters<ReturnType<typeof defineProjection<LightEvent>>>[0];
+      expect(() => defineProjection<LightEvent>()(definition), label).toThrow(ProjectionDefinitionError);
+    }
+  });
+
   it('refuse stream types that are no list of names PostgreSQL can hold, which would fail every read of the build', () => {
     for (const streamTypes of [['light\u0000switch'], ['light\uD800'], 'light']) {
       expect(() => defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: [], streamTypes: streamTypes as string[], handlers: { SwitchedOn: noop } }), JSON.stringify(streamTypes)).toThrow(

@@ -11,6 +11,8 @@ describe('the retry policy', () => {
     for (const code of ['40001', '40P01', '53300', '08006', '57P01']) expect(isTransientFailure(serverError(code))).toBe(true);
     expect(isTransientFailure(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isTransientFailure(Object.assign(new Error('read failed'), { code: 'ECONNRESET' }))).toBe(true);
+    // Five capitals like a SQLSTATE, as Node's net module hands pg a write to a socket the server closed.
+    expect(isTransientFailure(Object.assign(new Error('write failed'), { errno: -32, code: 'EPIPE', syscall: 'write' }))).toBe(true);
   });
 
   it('never counts validation, domain or constraint errors as transient', () => {

@@ -106,6 +106,11 @@ describeOnEachDriver('the Db port', (context) => {
     const error = await context().db.query('SELECT 1/0').catch((caught: unknown) => caught);
     expect(asDatabaseError(error)).toMatchObject({ code: '22012' });
     expect(asDatabaseError(new Error('not from the server'))).toBeUndefined();
+    // Any five capitals a PL/pgSQL trigger raises are the server's answer too...
+    const raised = await context().db.query("DO $$ BEGIN RAISE EXCEPTION 'refused by a trigger' USING ERRCODE = 'ABCDE'; END $$").catch((caught: unknown) => caught);
+    expect(asDatabaseError(raised)).toEqual({ code: 'ABCDE' });
+    // ...but not Node's own socket errors, named in five capitals as well.
+    expect(asDatabaseError(Object.assign(new Error('write EPIPE'), { errno: -32, code: 'EPIPE', syscall: 'write' }))).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@ export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem, subjectSyntaxProblem } from './natsSubject';
 export { carriedAsHeader } from './headerText';
 export { isStorableHeaderId } from './storableHeaderId';
-export { isExpectationHeader, storedHeadersProblem } from './integrationMessages';
+export { eventMarkProblem, isExpectationHeader, storedHeadersProblem } from './integrationMessages';
 export { EMPTY_HEADER_BLOCK_BYTES, headerLinesBytes, MESSAGE_ID_HEADER_BYTES } from './headerBlock';
 export { newEventId } from './eventIds';
 export { readStream, MAX_STREAM_VERSION } from './readStream';

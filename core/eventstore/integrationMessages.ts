@@ -45,18 +45,11 @@ const EXPECTATION_NAMES = [...EXPECTATIONS.keys()];
 // the publisher sends the message id and then the expectations first, so only another expectation's value could hide one.
 const EXPECTATION_MENTION = 'Nats-Expected-';
 
-// The publisher's mark of a stored event's message, naming its id: consumers dispatch by it.
-const EVENT_ID_HEADER = 'Event-Id';
-
 function nameProblem(name: string): string | undefined {
   if (name.length > MAX_HEADER_NAME_LENGTH) return `header names must be at most ${MAX_HEADER_NAME_LENGTH} characters`;
   if (!HEADER_NAME.test(name)) return 'header names must be printable ASCII without spaces or ":"';
   // A JSON object's own "__proto__" is dropped by every reader that copies it into a plain object.
   if (name === '__proto__') return 'is not a header name a JavaScript object keeps';
-  // Any spelling: an HTTP server hands headers on lower-cased, and clients differ in how they match names.
-  if (name.toLowerCase() === EVENT_ID_HEADER.toLowerCase()) {
-    return 'is the header the publisher marks a stored event\'s message with: a consumer would take this message for an event\'s (isEventMessage); name it otherwise';
-  }
   if (!RESERVED_HEADER.test(name) || EXPECTATIONS.has(name)) return undefined;
   const spelt = EXPECTATION_NAMES.find((expectation) => expectation.toLowerCase() === name.toLowerCase());
   if (spelt) return `must be written ${spelt}: JetStream reads its expectations by their exact names, and would ignore this one`;
@@ -106,6 +99,21 @@ export function storedHeadersProblem(headers: Readonly<Record<string, string>>):
   return name ? `${name} ${first.message}` : `the headers ${first.message}`;
 }
 
+// The publisher's mark of a stored event's message: an Event-Id naming the message's own id.
+const EVENT_ID_HEADER = 'Event-Id';
+
+/**
+ * Why a message with these headers and this id would be taken for a stored
+ * event's, or undefined: consumers tell one by an `Event-Id` naming its own
+ * message id (isEventMessage), and hand it to the event helper, which
+ * terminates what is no event. An Event-Id naming another id (a relayed
+ * event's, beside an id of the message's own) is no such mark.
+ */
+export function eventMarkProblem(headers: Readonly<Record<string, string>>, messageId: string): string | undefined {
+  if (headers[EVENT_ID_HEADER] !== messageId.toLowerCase()) return undefined;
+  return `${EVENT_ID_HEADER} names the message's own id, as the publisher marks a stored event's message: a consumer would take it for an event's (isEventMessage); give the message an id of its own`;
+}
+
 /** Whether a header is one of the expectations JetStream checks before storing (sent first). */
 export const isExpectationHeader = (name: string): boolean => name.startsWith(EXPECTATION_MENTION);
 
@@ -150,6 +158,8 @@ export function serializeMessages(
       if (first !== undefined) issues.push({ path: `${path}.messageId`, message: `is the same as messages.${first}'s: JetStream would keep only one` });
       else if (event !== undefined) issues.push({ path: `${path}.messageId`, message: `is the same as events.${event}'s event id: JetStream would keep only one of the two` });
       else firstWithId.set(id, index);
+      const taken = eventMarkProblem(message.headers ?? {}, id);
+      if (taken) issues.push({ path: `${path}.headers.${EVENT_ID_HEADER}`, message: taken });
     }
     issues.push(...headerProblems(message.headers ?? {}, path));
     issues.push(...findUnstorableText({ subject: message.subject, orderingKey: message.orderingKey, headers: message.headers ?? {} }, path));

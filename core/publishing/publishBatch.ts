@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
-import { storedHeadersProblem, subjectProblem } from '../eventstore';
+import { eventMarkProblem, storedHeadersProblem, subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
 import type { ExternalOutcome, FencedWrites } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
@@ -33,12 +33,13 @@ export function sendOrPark(message: PublishMessage, origin: string): BatchEntry 
  * An integration message as stored, parked rather than sent when its headers
  * are no headers at all, or a rule added since refuses its headers or its
  * subject: a stored Nats-Msg-Id would send it under another message's id
- * (dropped as that one's duplicate), and a rollup refused on every try would
- * hold its key back for good.
+ * (dropped as that one's duplicate), a rollup refused on every try would
+ * hold its key back for good, and an Event-Id naming its own id would have
+ * consumers take it for an event's.
  */
 export function sendOrParkStoredMessage(message: StoredMessage): BatchEntry {
   if (message.unreadableHeaders !== undefined) return { kind: 'park', message, problem: message.unreadableHeaders };
-  const problem = storedHeadersProblem(message.headers);
+  const problem = storedHeadersProblem(message.headers) ?? eventMarkProblem(message.headers, message.messageId);
   return problem === undefined ? sendOrPark(message, 'unusable subject') : { kind: 'park', message, problem: `headers an earlier append took: ${problem}` };
 }
 

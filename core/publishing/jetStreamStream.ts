@@ -63,7 +63,8 @@ async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, sub
  */
 export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig, until: number): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  const window = nanos(config.duplicateWindowMs);
+  // Whole nanoseconds, up: JetStream refuses a fraction of one (8.2 minutes in ms is 491999.99999999994) as invalid JSON.
+  const window = Math.ceil(nanos(config.duplicateWindowMs));
   let existing: StreamConfig;
   try {
     existing = (await jsm.streams.info(config.name)).config;

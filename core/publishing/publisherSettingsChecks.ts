@@ -73,9 +73,12 @@ function checkShape(settings: PublisherSettings): void {
   const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);
   for (const [setting, value] of [['publishTimeoutMs', publishTimeoutMs], ['leaseTtlMs', leaseTtlMs]] as const) {
-    if (!(value >= 1 && value <= MAX_TIMER_MS)) refuse(`${setting} must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${value}`);
+    if (!isNumberFrom(1, value, MAX_TIMER_MS)) refuse(`${setting} must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${value}`);
   }
 }
+
+// A number, not text ('30000' from an environment variable), which compares as one would.
+const isNumberFrom = (min: number, value: unknown, max: number): boolean => typeof value === 'number' && value >= min && value <= max;
 
 /**
  * The window and the horizon are compared below, and a comparison with a value
@@ -85,13 +88,12 @@ function checkShape(settings: PublisherSettings): void {
  */
 function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSettings): void {
   const { duplicateWindowMs } = stream;
-  // Whole: JetStream takes it in nanoseconds, and refuses a fraction of one (8.2 minutes in ms is 491999.99999999994) as invalid JSON, every run.
-  if (!(Number.isSafeInteger(duplicateWindowMs) && duplicateWindowMs >= 1 && duplicateWindowMs <= MAX_DUPLICATE_WINDOW_MS)) {
-    refuse(`stream.duplicateWindowMs must be a whole number of milliseconds from 1 to ${MAX_DUPLICATE_WINDOW_MS} (a hundred years), not ${duplicateWindowMs}`);
+  if (!isNumberFrom(1, duplicateWindowMs, MAX_DUPLICATE_WINDOW_MS)) {
+    refuse(`stream.duplicateWindowMs must be a number of milliseconds from 1 to ${MAX_DUPLICATE_WINDOW_MS} (a hundred years), not ${duplicateWindowMs}`);
   }
-  if (!(retryHorizonMs >= 1 && Number.isFinite(retryHorizonMs))) refuse(`retryHorizonMs must be a number of milliseconds from 1, not ${retryHorizonMs}`);
+  if (!isNumberFrom(1, retryHorizonMs, Number.MAX_VALUE)) refuse(`retryHorizonMs must be a number of milliseconds from 1, not ${retryHorizonMs}`);
   const { baseMs, maxMs } = retryBackoff;
-  if (!(baseMs >= 1 && maxMs >= baseMs && maxMs <= MAX_TIMER_MS)) {
+  if (!(isNumberFrom(1, baseMs, MAX_TIMER_MS) && isNumberFrom(baseMs, maxMs, MAX_TIMER_MS))) {
     refuse(`retryBackoff must be numbers of milliseconds with 1 <= baseMs <= maxMs <= ${MAX_TIMER_MS}, not { baseMs: ${baseMs}, maxMs: ${maxMs} }`);
   }
 }

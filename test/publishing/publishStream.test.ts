@@ -81,6 +81,17 @@ describe("the publisher's own stream", () => {
     expect(await versionsOf(h, streamId)).toEqual([1, 2]);
   });
 
+  it('made with a duplicate window in milliseconds that is no whole number of nanoseconds (8.2 minutes, computed), takes it rounded up to the nanosecond, and publishes', async () => {
+    const h = await harness();
+    const duplicateWindowMs = 8.2 * 60_000;
+    const streamId = await appendAccount(h, [opened()]);
+
+    expect(await publishEverything(h.db, h.publisher({ stream: { name: h.streamName, duplicateWindowMs } }))).toMatchObject({ published: 1, retried: 0 });
+
+    expect((await (await jetstreamManager(h.nc)).streams.info(h.streamName)).config.duplicate_window).toBe(492_000_000_000);
+    expect(await versionsOf(h, streamId)).toEqual([1]);
+  });
+
   it('made again under a warm publisher with a shorter duplicate window, is widened back by the next run before anything is sent', async () => {
     const h = await harness();
     const publisher = h.publisher({ stream: { name: h.streamName, duplicateWindowMs: 10 * 60_000 } });

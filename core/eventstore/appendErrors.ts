@@ -22,7 +22,7 @@ function conflictingVersion(detail: string | undefined): number | undefined {
 
 // program_limit_exceeded, statement_too_complex.
 const PROGRAM_LIMITS = new Set(['54000', '54001']);
-// The one integer the append computes is a version.
+// The one integer an append computes is a version (a schema version past an integer is refused by defineUpcasters).
 const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
 
 /**
@@ -56,7 +56,7 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
     return new EventValidationError([{ path: 'events', message: `PostgreSQL cannot store this append: ${limit}` }]);
   }
   // A stream at its last version appended with 'any' or 'stream_exists': only the statement knows its version.
-  if (dbError.code === NUMERIC_VALUE_OUT_OF_RANGE) {
+  if (dbError.code === NUMERIC_VALUE_OUT_OF_RANGE && (request.expectedVersion === 'any' || request.expectedVersion === 'stream_exists')) {
     return new EventValidationError([{ path: 'expectedVersion', message: `leaves no room for the events: a stream's versions end at ${MAX_STREAM_VERSION}` }]);
   }
   if (dbError.code !== '23505') return error;

@@ -1,3 +1,4 @@
+import { MAX_POSTGRES_INTEGER } from '../db';
 import type { EventUpcaster, UpcastableEvent } from '../eventstore';
 import { UpcastError, UpcasterDefinitionError } from './UpcastError';
 import type { UpcastStep } from './UpcastStep';
@@ -8,6 +9,12 @@ type StepTable = Map<string, Map<number, UpcastStep>>;
 function indexSteps(steps: readonly UpcastStep[]): StepTable {
   const table: StepTable = new Map();
   for (const step of steps) {
+    // Stored in an integer column: a version past it fails every append of the type, untyped.
+    for (const [type, version] of [[step.fromType, step.fromVersion], [step.toType, step.toVersion]] as const) {
+      if (!Number.isInteger(version) || version < 1 || version > MAX_POSTGRES_INTEGER) {
+        throw new UpcasterDefinitionError(`version ${version} of ${type} must be a whole number from 1 to ${MAX_POSTGRES_INTEGER}`);
+      }
+    }
     const versions = table.get(step.fromType) ?? new Map<number, UpcastStep>();
     if (versions.has(step.fromVersion)) {
       throw new UpcasterDefinitionError(`Two upcast steps start at ${step.fromType} version ${step.fromVersion}`);

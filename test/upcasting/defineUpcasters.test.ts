@@ -112,4 +112,11 @@ describe('upcasters', () => {
       defineUpcasters([renameEventType('A', 1, { type: 'B' }), renameEventType('B', 1, { type: 'A' })]);
     expect(loop).toThrow(/loop/);
   });
+
+  it('refuse a version PostgreSQL cannot store (a date-stamped one past an integer), which every append of the type would fail on', () => {
+    const dated = () => defineUpcasters([renameEventType('Happened', 1, { type: 'Occurred', version: 202501011200 })]);
+    expect(dated).toThrow(UpcasterDefinitionError);
+    expect(dated).toThrow('version 202501011200 of Occurred must be a whole number from 1 to 2147483647');
+    expect(() => defineUpcasters([upcastStep('A', 0.5, addField('x', 1))])).toThrow('version 0.5 of A must be a whole number from 1 to 2147483647');
+  });
 });

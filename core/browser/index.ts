@@ -9,4 +9,4 @@ export { correlationStory, traceStory, type StoryNode } from './correlationStory
 export { listSagas, sagaInstances, projectionsHealth, publishingHealth, rebuildProjectionAction, requeueAction } from './operationsViews';
 export { search, type SearchMatch } from './searchView';
 export { encodeCursor, decodeCursor } from './pageCursor';
-export { checkRestore, fixRestore, type RestoreCheck } from './restoreCheck';
+export { checkRestore, fixRestore, rowsAhead, type RestoreCheck } from './restoreCheck';

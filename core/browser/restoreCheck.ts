@@ -13,6 +13,12 @@ export interface RestoreCheck {
   eventsAhead: number;
   /** Outbox rows likewise. */
   outboxAhead: number;
+  /**
+   * Requeued parked messages whose requeue's transaction is likewise: a
+   * publisher that reads the requeue takes it for one made after its snapshot,
+   * and keeps it when NATS refuses the message again, every run.
+   */
+  requeuesAhead: number;
   highestTxId: string;
   /** This cluster's next transaction id. */
   nextTxId: string;
@@ -21,13 +27,23 @@ export interface RestoreCheck {
 const CHECK_SQL = `
   SELECT (SELECT count(*)::int FROM events WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS events_ahead,
          (SELECT count(*)::int FROM outbox WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS outbox_ahead,
+         (SELECT count(*)::int FROM parked_messages WHERE requeued_by >= pg_snapshot_xmax(pg_current_snapshot())) AS requeues_ahead,
          (SELECT coalesce(max(tx_id)::text, '0') FROM events) AS highest,
          pg_snapshot_xmax(pg_current_snapshot())::text AS next`;
 
+/** How many rows a restore left above this cluster's counter, of every kind the check counts. */
+export const rowsAhead = (check: RestoreCheck): number => check.eventsAhead + check.outboxAhead + check.requeuesAhead;
+
 export async function checkRestore(db: Queryable): Promise<RestoreCheck> {
-  const { rows } = await db.query<{ events_ahead: number; outbox_ahead: number; highest: string; next: string }>(CHECK_SQL);
+  const { rows } = await db.query<{ events_ahead: number; outbox_ahead: number; requeues_ahead: number; highest: string; next: string }>(CHECK_SQL);
   const row = rows[0];
-  return { eventsAhead: row?.events_ahead ?? 0, outboxAhead: row?.outbox_ahead ?? 0, highestTxId: row?.highest ?? '0', nextTxId: row?.next ?? '0' };
+  return {
+    eventsAhead: row?.events_ahead ?? 0,
+    outboxAhead: row?.outbox_ahead ?? 0,
+    requeuesAhead: row?.requeues_ahead ?? 0,
+    highestTxId: row?.highest ?? '0',
+    nextTxId: row?.next ?? '0',
+  };
 }
 
 // Each distinct transaction id, ranked in order: the order the feed reads in is kept exactly.
@@ -59,6 +75,8 @@ const REWRITE_SQL = [
    WHERE checkpoint_tx <> '0'`,
   `UPDATE feed_processors f SET start_tx = coalesce((SELECT max(r.rank) FROM restored_tx_ranks r WHERE r.tx_id <= f.start_tx), '0')
    WHERE start_tx <> '0'`,
+  // A requeue made in the other cluster is older than any snapshot here: null says every snapshot has seen it (migration 0030).
+  'UPDATE parked_messages SET requeued_by = NULL WHERE requeued_by IS NOT NULL',
   'ALTER TABLE events ENABLE TRIGGER events_append_only_rows',
 ];
 
@@ -72,7 +90,7 @@ const REWRITE_SQL = [
 export async function fixRestore(db: Db): Promise<RestoreCheck> {
   // Nothing above the counter: nothing is rewritten (renumbering would touch every row for nothing).
   const before = await checkRestore(db);
-  if (before.eventsAhead + before.outboxAhead === 0) return before;
+  if (rowsAhead(before) === 0) return before;
   await db.transaction(async (tx) => {
     await tx.query(RANKS_SQL);
     for (const statement of REWRITE_SQL) await tx.query(statement);

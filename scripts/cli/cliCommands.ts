@@ -10,6 +10,7 @@ import {
   publishingHealth,
   rebuildProjectionAction,
   requeueAction,
+  rowsAhead,
   sagaInstances,
   streamEvents,
   type EventView,
@@ -120,15 +121,15 @@ async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
 async function restore({ runtime, args, json }: CliContext): Promise<void> {
   const check = args.flags.has('fix') ? await fixRestore(runtime.db) : await checkRestore(runtime.db);
   output(json, check, () =>
-    check.eventsAhead + check.outboxAhead === 0
+    rowsAhead(check) === 0
       ? `ok: no event lies above this cluster's transaction counter (next ${check.nextTxId}, highest stored ${check.highestTxId})`
       : [
-          `${String(check.eventsAhead)} events and ${String(check.outboxAhead)} outbox rows carry transaction ids at or above this cluster's next one (${check.nextTxId}; highest ${check.highestTxId}).`,
+          `${String(check.eventsAhead)} events, ${String(check.outboxAhead)} outbox rows and ${String(check.requeuesAhead)} requeues of parked messages carry transaction ids at or above this cluster's next one (${check.nextTxId}; highest event ${check.highestTxId}).`,
           'They were written in another cluster (a dump/restore or a logical copy): feed readers cannot see them until the counter passes them, and new events would be read before them.',
           'Run `npm run es -- restore-check --fix` with nothing appending: it renumbers them in their order, moves the checkpoints with them and advances the counter.',
         ].join('\n'),
   );
-  if (!args.flags.has('fix') && check.eventsAhead + check.outboxAhead > 0) process.exitCode = 2;
+  if (!args.flags.has('fix') && rowsAhead(check) > 0) process.exitCode = 2;
 }
 
 type Command = (context: CliContext) => Promise<void>;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRestore, fixRestore } from '../../core/browser';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, readFeed, START_OF_FEED, type EventStore } from '../../core/eventstore';
+import { parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { createProjector, defineProjection } from '../../core/projections';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -46,6 +47,15 @@ describe('restore-check: events restored from another cluster', () => {
     return (await db.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`)).rows.map((row) => row.n);
   };
 
+  /** As a dump/restore from a busier cluster leaves the rows: the events' transaction ids (and what `also` moves) far above this cluster's counter. */
+  const restoredFromBusierCluster = (...also: string[]) =>
+    db.transaction(async (tx) => {
+      await tx.query('ALTER TABLE events DISABLE TRIGGER events_append_only_rows');
+      await tx.query('UPDATE events SET tx_id = (tx_id::text::bigint + 5000000)::text::xid8');
+      for (const statement of also) await tx.query(statement);
+      await tx.query('ALTER TABLE events ENABLE TRIGGER events_append_only_rows');
+    });
+
   it('finds events above this cluster’s transaction counter, and the fix renumbers them in order, checkpoints included', async () => {
     for (let n = 1; n <= 20; n += 1) await note(n);
     await projector().runUntilCaughtUp();
@@ -55,13 +65,7 @@ describe('restore-check: events restored from another cluster', () => {
     expect(before).toHaveLength(30);
     expect(await checkRestore(db)).toMatchObject({ eventsAhead: 0 });
 
-    // As a dump/restore from a busier cluster leaves it: the same rows, transaction ids far above this cluster's counter.
-    await db.transaction(async (tx) => {
-      await tx.query('ALTER TABLE events DISABLE TRIGGER events_append_only_rows');
-      await tx.query("UPDATE events SET tx_id = (tx_id::text::bigint + 5000000)::text::xid8");
-      await tx.query("UPDATE processor_partitions SET checkpoint_tx = (checkpoint_tx::text::bigint + 5000000)::text::xid8 WHERE checkpoint_tx <> '0'");
-      await tx.query('ALTER TABLE events ENABLE TRIGGER events_append_only_rows');
-    });
+    await restoredFromBusierCluster("UPDATE processor_partitions SET checkpoint_tx = (checkpoint_tx::text::bigint + 5000000)::text::xid8 WHERE checkpoint_tx <> '0'");
     expect(await checkRestore(db)).toMatchObject({ eventsAhead: 30 });
     // What it breaks: no feed reader sees them.
     expect(await feedOrder()).toEqual([]);
@@ -78,5 +82,23 @@ describe('restore-check: events restored from another cluster', () => {
     await untilFeedHorizonPasses(db);
     await projector().runUntilCaughtUp();
     expect(await seen()).toEqual(Array.from({ length: 31 }, (_, index) => index + 1));
+  });
+
+  it('finds a requeue of a parked message made in the other cluster, and the fix has it count as seen, so a refusal of the message parks it again', async () => {
+    const stored = await note(100);
+    const eventId = stored.events[0]?.eventId ?? '';
+    const parking = { messageId: eventId, orderingKey: stored.streamId, subject: 'events.note.Noted', error: 'too big' };
+    await parkMessages(db, 'events', [parking]);
+    await requeueParkedMessage(db, eventId, 'events');
+    await restoredFromBusierCluster('UPDATE parked_messages SET requeued_by = (requeued_by::text::bigint + 5000000)::text::xid8 WHERE requeued_by IS NOT NULL');
+    expect(await checkRestore(db)).toMatchObject({ requeuesAhead: 1 });
+
+    expect(await fixRestore(db)).toMatchObject({ eventsAhead: 0, outboxAhead: 0, requeuesAhead: 0 });
+
+    // The publisher's next turn reads the requeue, and NATS refuses the message again: parked again, not requeued for ever.
+    const { rows } = await db.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+    await parkMessages(db, 'events', [parking], rows[0]?.snapshot ?? null);
+    const { rows: parked } = await db.query<{ requeued_at: Date | null }>('SELECT requeued_at FROM parked_messages WHERE message_id = $1', [eventId]);
+    expect(parked).toEqual([{ requeued_at: null }]);
   });
 });

@@ -97,7 +97,11 @@ async function runPublisher(
   // The report is returned only when both ended (a failed source's error is thrown after the cleanup).
   const runs = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   for (const run of runs) tally.countRun(run);
-  tally.report.caughtUp = runs.every((run) => run.caughtUp);
+  // A source that drained no partition (each held by another instance, or held back) says
+  // nothing of whether what this run drained reached the head: with it, a run that retried
+  // on one source and caught up there read as one whose retries left messages waiting.
+  const drainedSome = runs.filter((run) => run.partitions.length > run.heldBack.length);
+  tally.report.caughtUp = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp);
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.

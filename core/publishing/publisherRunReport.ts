@@ -31,8 +31,9 @@ export interface PublisherRunReport {
   /**
    * Every partition this run drained reached the head (and it drained one): it
    * stopped because nothing was left there, not at the deadline. A partition
-   * another instance held, or one waiting out a backoff, it did not look at:
-   * `readPublishingStatus` says what waits there.
+   * another instance held, or one waiting out a backoff, it did not look at
+   * (a source with only such partitions is left out): `readPublishingStatus`
+   * says what waits there.
    */
   caughtUp: boolean;
   /**

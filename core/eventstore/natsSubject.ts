@@ -1,8 +1,9 @@
 import { isAtMostCharacters } from '../text/characterCount';
 
 const MAX_SUBJECT_LENGTH = 255;
-// Dot-separated tokens without whitespace or the wildcards * and >, which are for subscribers.
-const SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+// Dot-separated tokens without whitespace, NUL (which NATS's rules exclude, though its server
+// takes one) or the wildcards * and >, which are for subscribers.
+const SUBJECT = /^[^\s\0.*>]+(\.[^\s\0.*>]+)*$/;
 // NATS's own subjects: $JS, $KV, $O, $SYS and every other first token starting with "$" are
 // APIs, which act on what is sent there ($JS.API.STREAM.PURGE.<stream> purges it), and
 // _INBOX is where replies go. The publisher sends with a reply subject, so a message there
@@ -14,7 +15,7 @@ export function subjectSyntaxProblem(subject: string): string | undefined {
   // In characters, as the outbox's CHECK counts them.
   if (!isAtMostCharacters(subject, MAX_SUBJECT_LENGTH)) return `subject must be at most ${MAX_SUBJECT_LENGTH} characters`;
   if (!SUBJECT.test(subject)) {
-    return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, "*" or ">"`;
+    return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, NUL, "*" or ">"`;
   }
   return undefined;
 }

@@ -65,6 +65,8 @@ export interface Parking {
   error: string;
 }
 
+const storableText = (text: string) => text.replaceAll('\u0000', '\uFFFD');
+
 /**
  * Parks messages NATS refused for good, and returns those it parked now.
  * Parking one again after a requeue counts another refusal; one parked and not
@@ -77,9 +79,10 @@ export async function parkMessages(db: Queryable, source: ParkedSource, parkings
     parkings.map((parking) => parking.messageId),
     parkings.map(() => source),
     parkings.map((parking) => parking.orderingKey),
-    parkings.map((parking) => parking.subject),
-    // A reason may quote a stored name holding a NUL, which text refuses: refused, the message would never be parked.
-    parkings.map((parking) => parking.error.replaceAll('\u0000', '\uFFFD')),
+    // A subject from routing code, or a reason quoting a stored name, may hold a NUL, which text
+    // refuses: refused, the message would never be parked.
+    parkings.map((parking) => storableText(parking.subject)),
+    parkings.map((parking) => storableText(parking.error)),
     requeuesSeenIn,
   ]);
   return new Set(rows.map((row) => row.message_id));

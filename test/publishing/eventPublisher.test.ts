@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
-import { eventRouting, readPublishingStatus } from '../../core/publishing';
+import { eventRouting, listParkedMessages, readPublishingStatus } from '../../core/publishing';
 import { deferred, deposited, opened, sleep, uniqueStreamId, withdrawn, type AccountEvent } from '../support/fixtures';
 import { connectNats, NATS_URL } from '../support/natsTesting';
 import { startTcpProxy } from '../support/tcpProxy';
@@ -123,6 +123,20 @@ describe('publishing stored events from the feed', () => {
     const bodies = (await messagesOf(harness, [streamId])).map((message) => new TextDecoder().decode(message.data));
     expect(bodies).toEqual(rows.map((row) => row.envelope));
     expect(JSON.parse(bodies[0] ?? '')).toMatchObject({ streamId, data: { owner: 'Zoë "Z" \\ O\'Neil\n' } });
+  });
+
+  it('parks an event whose routing gives a subject with a NUL (from its data), which NATS\'s rules exclude though its server takes it, and goes on past it', async () => {
+    const streamId = uniqueStreamId();
+    await harness.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), withdrawn(1), deposited(3)] });
+    const routing = eventRouting({ prefix: harness.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${harness.subjectPrefix}.odd\u0000name` : undefined) });
+
+    const report = await publishEverything(harness.db, harness.publisher({ routing }));
+
+    expect(report).toMatchObject({ parked: 1 });
+    expect((await messagesOf(harness, [streamId])).map((message) => message.header.get('Event-Type'))).toEqual(['AccountOpened', 'MoneyDeposited']);
+    const parked = (await listParkedMessages(harness.db)).filter((message) => message.orderingKey === streamId);
+    expect(parked).toMatchObject([{ subject: `${harness.subjectPrefix}.odd\uFFFDname`, error: expect.stringMatching(/^routing gave an unusable subject: .*without whitespace, NUL/) as unknown }]);
+    await harness.db.query('DELETE FROM parked_messages WHERE ordering_key = $1', [streamId]);
   });
 
   it('keeps a private event out of NATS and goes on past it', async () => {

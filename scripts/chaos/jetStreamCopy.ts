@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { Db } from '../../core/db';
+import { isEventMessage } from '../../core/publishing';
 import type { Invariant } from './invariants';
 
 /** Each integration message's key and place in its key's order: the outbox's, which is the order they were committed in. */
@@ -46,9 +47,9 @@ export async function jetStreamCopy(db: Db, natsUrl: string, streamName: string)
       const giveUp = setTimeout(() => void consumed.close(), 300_000);
       for await (const message of consumed) {
         read += 1;
-        const eventId = message.headers?.get('Event-Id');
-        if (eventId) {
-          events.count(eventId, message.headers?.get('Stream-Id') ?? '', Number(message.headers?.get('Stream-Version')));
+        // As a consumer tells them apart: an integration message may carry an Event-Id of another's.
+        if (isEventMessage(message)) {
+          events.count(message.headers?.get('Event-Id') ?? '', message.headers?.get('Stream-Id') ?? '', Number(message.headers?.get('Stream-Version')));
         } else {
           const messageId = message.headers?.get('Nats-Msg-Id') ?? '';
           const stored = outbox.get(messageId);

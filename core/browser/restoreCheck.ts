@@ -27,7 +27,7 @@ export interface RestoreCheck {
 const CHECK_SQL = `
   SELECT (SELECT count(*)::int FROM events WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS events_ahead,
          (SELECT count(*)::int FROM outbox WHERE tx_id >= pg_snapshot_xmax(pg_current_snapshot())) AS outbox_ahead,
-         (SELECT count(*)::int FROM parked_messages WHERE requeued_by >= pg_snapshot_xmax(pg_current_snapshot())) AS requeues_ahead,
+         (SELECT count(*)::int FROM parked_messages WHERE requeued_at IS NOT NULL AND requeued_by >= pg_snapshot_xmax(pg_current_snapshot())) AS requeues_ahead,
          (SELECT coalesce(max(tx_id)::text, '0') FROM events) AS highest,
          pg_snapshot_xmax(pg_current_snapshot())::text AS next`;
 
@@ -66,6 +66,10 @@ const ADVANCE_COUNTER_SQL = `
     END LOOP;
   END $$`;
 
+// A requeue made in the other cluster is older than any snapshot here: null says every snapshot
+// has seen it (migration 0030). Only its transaction is above the counter, not anything the feed orders.
+const REQUEUES_SEEN_SQL = 'UPDATE parked_messages SET requeued_by = NULL WHERE requeued_by >= pg_snapshot_xmax(pg_current_snapshot())';
+
 const REWRITE_SQL = [
   'ALTER TABLE events DISABLE TRIGGER events_append_only_rows',
   'UPDATE events e SET tx_id = r.rank FROM restored_tx_ranks r WHERE e.tx_id = r.tx_id',
@@ -75,8 +79,6 @@ const REWRITE_SQL = [
    WHERE checkpoint_tx <> '0'`,
   `UPDATE feed_processors f SET start_tx = coalesce((SELECT max(r.rank) FROM restored_tx_ranks r WHERE r.tx_id <= f.start_tx), '0')
    WHERE start_tx <> '0'`,
-  // A requeue made in the other cluster is older than any snapshot here: null says every snapshot has seen it (migration 0030).
-  'UPDATE parked_messages SET requeued_by = NULL WHERE requeued_by IS NOT NULL',
   'ALTER TABLE events ENABLE TRIGGER events_append_only_rows',
 ];
 
@@ -91,6 +93,8 @@ export async function fixRestore(db: Db): Promise<RestoreCheck> {
   // Nothing above the counter: nothing is rewritten (renumbering would touch every row for nothing).
   const before = await checkRestore(db);
   if (rowsAhead(before) === 0) return before;
+  await db.query(REQUEUES_SEEN_SQL);
+  if (before.eventsAhead + before.outboxAhead === 0) return checkRestore(db);
   await db.transaction(async (tx) => {
     await tx.query(RANKS_SQL);
     for (const statement of REWRITE_SQL) await tx.query(statement);

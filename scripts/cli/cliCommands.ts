@@ -126,7 +126,7 @@ async function restore({ runtime, args, json }: CliContext): Promise<void> {
       : [
           `${String(check.eventsAhead)} events, ${String(check.outboxAhead)} outbox rows and ${String(check.requeuesAhead)} requeues of parked messages carry transaction ids at or above this cluster's next one (${check.nextTxId}; highest event ${check.highestTxId}).`,
           'They were written in another cluster (a dump/restore or a logical copy): feed readers cannot see them until the counter passes them, and new events would be read before them.',
-          'Run `npm run es -- restore-check --fix` with nothing appending: it renumbers them in their order, moves the checkpoints with them and advances the counter.',
+          'Run `npm run es -- restore-check --fix` with nothing appending: it renumbers them in their order, moves the checkpoints with them, has the requeues count as seen and advances the counter.',
         ].join('\n'),
   );
   if (!args.flags.has('fix') && rowsAhead(check) > 0) process.exitCode = 2;

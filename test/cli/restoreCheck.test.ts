@@ -101,4 +101,26 @@ describe('restore-check: events restored from another cluster', () => {
     const { rows: parked } = await db.query<{ requeued_at: Date | null }>('SELECT requeued_at FROM parked_messages WHERE message_id = $1', [eventId]);
     expect(parked).toEqual([{ requeued_at: null }]);
   });
+
+  it('with only requeues above the counter, counts those still requeued, and the fix has them count as seen without renumbering any event', async () => {
+    const requeued = await note(200);
+    const parkedAgain = await note(201);
+    const parkingOf = (stored: typeof requeued) => ({ messageId: stored.events[0]?.eventId ?? '', orderingKey: stored.streamId, subject: 'events.note.Noted', error: 'too big' });
+    for (const stored of [requeued, parkedAgain]) {
+      await parkMessages(db, 'events', [parkingOf(stored)]);
+      await requeueParkedMessage(db, parkingOf(stored).messageId, 'events');
+    }
+    // One of them was sent and refused again: parked again, its requeue over.
+    await parkMessages(db, 'events', [parkingOf(parkedAgain)]);
+    await db.query('UPDATE parked_messages SET requeued_by = (requeued_by::text::bigint + 5000000)::text::xid8 WHERE requeued_by IS NOT NULL');
+    const { rows: idsBefore } = await db.query<{ tx_id: string }>('SELECT tx_id::text FROM events ORDER BY global_position');
+
+    expect(await checkRestore(db)).toMatchObject({ eventsAhead: 0, outboxAhead: 0, requeuesAhead: 1 });
+    expect(await fixRestore(db)).toMatchObject({ requeuesAhead: 0 });
+
+    const { rows: idsAfter } = await db.query<{ tx_id: string }>('SELECT tx_id::text FROM events ORDER BY global_position');
+    expect(idsAfter).toEqual(idsBefore);
+    const { rows } = await db.query<{ ahead: number }>('SELECT count(*)::int AS ahead FROM parked_messages WHERE requeued_by >= pg_snapshot_xmax(pg_current_snapshot())');
+    expect(rows[0]?.ahead).toBe(0);
+  });
 });

@@ -1,4 +1,5 @@
 import { isAtMostCharacters } from '../text/characterCount';
+import { hasLoneSurrogate } from '../text/storableText';
 
 const MAX_SUBJECT_LENGTH = 255;
 // Dot-separated tokens without whitespace, NUL (which NATS's rules exclude, though its server
@@ -14,8 +15,9 @@ const RESERVED_FIRST_TOKEN = /^(\$|_INBOX(\.|$))/;
 export function subjectSyntaxProblem(subject: string): string | undefined {
   // In characters, as the outbox's CHECK counts them.
   if (!isAtMostCharacters(subject, MAX_SUBJECT_LENGTH)) return `subject must be at most ${MAX_SUBJECT_LENGTH} characters`;
-  if (!SUBJECT.test(subject)) {
-    return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, NUL, "*" or ">"`;
+  // A lone surrogate has no UTF-8: the client would send U+FFFD in its place, another subject than the one given.
+  if (!SUBJECT.test(subject) || hasLoneSurrogate(subject)) {
+    return `subject ${JSON.stringify(subject)} must be dot-separated tokens without whitespace, NUL, a lone surrogate, "*" or ">"`;
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import { isNativeError } from 'node:util/types';
+import { storableText } from '../text/storableText';
 import { thrownText } from './thrownText';
 
 /**
@@ -11,7 +12,7 @@ import { thrownText } from './thrownText';
  * leaving the failure uncounted.
  */
 export function describeError(error: unknown): string {
-  const text = textOf(isError(error) && saysSomething(error.cause) ? error.cause : error).replaceAll('\u0000', '\uFFFD');
+  const text = storableText(textOf(isError(error) && saysSomething(error.cause) ? error.cause : error));
   return text.length > 2_000 ? `${text.slice(0, 2_000)}…` : text;
 }
 

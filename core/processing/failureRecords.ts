@@ -1,5 +1,6 @@
 import { MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
 import { describeError } from '../errors/describeError';
+import { storableText } from '../text/storableText';
 import type { BatchItemError, BatchRetry } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FailurePolicy } from './failurePolicy';
@@ -67,7 +68,7 @@ export async function recordFailure(
     partition,
     failure.error,
     // Text PostgreSQL cannot hold (a NUL) would fail the count itself, and the batch be retried at once, unrecorded.
-    failure.itemId?.replaceAll('\u0000', '\uFFFD') ?? null,
+    typeof failure.itemId === 'string' ? storableText(failure.itemId) : null,
     Math.min(maxAttempts, MAX_POSTGRES_INTEGER),
     baseDelayMs,
     maxDelayMs,

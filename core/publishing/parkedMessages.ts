@@ -1,5 +1,6 @@
 import { exactTimestampText, type Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
+import { storableText } from '../text/storableText';
 import * as z from '../schema';
 
 /** Which publisher processor a parked message came from: a stored event, or an integration message of the outbox. */
@@ -64,8 +65,6 @@ export interface Parking {
   subject: string;
   error: string;
 }
-
-const storableText = (text: string) => text.replaceAll('\u0000', '\uFFFD');
 
 /**
  * Parks messages NATS refused for good, and returns those it parked now.

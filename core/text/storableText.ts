@@ -29,6 +29,13 @@ export function whyUnstorable(text: string): string | undefined {
 }
 
 /**
+ * Text that reports on something (an error, a name it quotes) as PostgreSQL
+ * can store it: a NUL written as U+FFFD. Refused, the statement recording the
+ * report would fail in its place. (A lone surrogate the driver writes as U+FFFD itself.)
+ */
+export const storableText = (text: string): string => text.replaceAll('\u0000', '\uFFFD');
+
+/**
  * JSON as `JSON.stringify` wrote it, with what PostgreSQL cannot store (a NUL,
  * a lone surrogate) written as U+FFFD: for text that reports on bad input, and
  * so may quote it, where the report must be stored all the same.

@@ -11,12 +11,15 @@ const IDENTIFIER = /^[a-z](?:_?[a-z0-9])*$/;
 const MAX_LENGTH = { projection: 30, table: 20 } as const;
 const MAX_GENERATION = 999_999_999;
 
+// From plain JavaScript a name may be no text: the pattern would test undefined as "undefined".
+const isIdentifier = (kind: 'projection' | 'table', name: unknown): name is string =>
+  typeof name === 'string' && IDENTIFIER.test(name) && name.length <= MAX_LENGTH[kind];
+
 /** Whether a name could be a projection's: no name that is not (a NUL in it, say) was ever registered. */
-export const isProjectionName = (name: unknown): name is string => typeof name === 'string' && IDENTIFIER.test(name) && name.length <= MAX_LENGTH.projection;
+export const isProjectionName = (name: unknown): name is string => isIdentifier('projection', name);
 
 export function checkIdentifier(kind: 'projection' | 'table', name: string): void {
-  // From plain JavaScript a name may be no text: the pattern would test undefined as "undefined".
-  if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > MAX_LENGTH[kind]) {
+  if (!isIdentifier(kind, name)) {
     throw new ProjectionDefinitionError(
       `${kind} name ${JSON.stringify(name)} must be 1-${MAX_LENGTH[kind]} lower-case letters and digits, starting with a letter, words joined by single underscores`,
     );

@@ -8,10 +8,11 @@ import { subjectCovers } from './subjectCoverage';
 import { isAtMostCharacters } from '../text/characterCount';
 
 // JetStream holds the window in nanoseconds, in 64 bits (about 292 years).
-const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;
+export const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;
 // What JetStream refuses in a stream name: whitespace, control characters, dots,
 // wildcards and path separators; any other character (a letter with an accent) it takes.
 const STREAM_NAME = /^[^\s\p{Cc}.*>/\\]{1,255}$/u;
+export const MAX_STREAM_NAME_CHARACTERS = 255;
 
 const refuse = (message: string): never => {
   throw new PublisherConfigurationError(message);
@@ -58,7 +59,7 @@ function isSubjectPattern(pattern: string): boolean {
 function checkShape(settings: PublisherSettings): void {
   const { name } = settings.stream;
   if (!STREAM_NAME.test(name)) {
-    refuse(`stream.name ${JSON.stringify(name)} must be 1 to 255 characters without whitespace, control characters, ".", "*", ">", "/" or "\\"`);
+    refuse(`stream.name ${JSON.stringify(name)} must be 1 to ${MAX_STREAM_NAME_CHARACTERS} characters without whitespace, control characters, ".", "*", ">", "/" or "\\"`);
   }
   // JetStream refuses a stream with a subject it cannot parse on every try, and the run would
   // take the refusal for NATS away: no message would ever be published, whatever its subject.

@@ -3,19 +3,32 @@ import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
 import { DEFAULT_RETRY_HORIZON_MS } from './publisherOptions';
+import { MAX_DUPLICATE_WINDOW_MS, MAX_STREAM_NAME_CHARACTERS } from './publisherSettingsChecks';
 
 const RETRY_HORIZON_SECONDS = DEFAULT_RETRY_HORIZON_MS / 1000;
+const MAX_DUPLICATE_WINDOW_SECONDS = MAX_DUPLICATE_WINDOW_MS / 1000;
 
 const PublishingConfigSchema = z.object({
   /** Where the publisher sends; without it nothing is published (events keep, and go out once it is set). */
   NATS_URL: z.optional(z.string().check(z.minLength(1))),
   PUBLISH_SUBJECT_PREFIX: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -')), DEFAULT_SUBJECT_PREFIX),
-  PUBLISH_STREAM: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -')), 'EVENTS'),
+  PUBLISH_STREAM: z._default(
+    z.string().check(
+      z.regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -'),
+      z.maxLength(MAX_STREAM_NAME_CHARACTERS, `at most ${MAX_STREAM_NAME_CHARACTERS} characters`),
+    ),
+    'EVENTS',
+  ),
   PUBLISH_PARTITIONS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1024)), 4),
   // Checked here, at the cold start, not first when a publisher is built: a publish
-  // retried within the window must still be dropped as a duplicate.
+  // retried within the window must still be dropped as a duplicate, and a window the
+  // publisher refuses would fail every run.
   PUBLISH_DUPLICATE_WINDOW_SECONDS: z._default(
-    z.coerce.number().check(z.int(), z.gt(RETRY_HORIZON_SECONDS, `must be longer than the publisher's retry horizon, ${RETRY_HORIZON_SECONDS} s`)),
+    z.coerce.number().check(
+      z.int(),
+      z.gt(RETRY_HORIZON_SECONDS, `must be longer than the publisher's retry horizon, ${RETRY_HORIZON_SECONDS} s`),
+      z.maximum(MAX_DUPLICATE_WINDOW_SECONDS, `must be at most ${MAX_DUPLICATE_WINDOW_SECONDS} s (a hundred years)`),
+    ),
     600,
   ),
   // An empty value is refused, as for every variable, not read as 0: here 0 is a

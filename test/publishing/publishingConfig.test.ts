@@ -27,6 +27,14 @@ describe('publishing configuration', () => {
     expect(publishingConfigFromEnv({ PUBLISH_DUPLICATE_WINDOW_SECONDS: '301' }).PUBLISH_DUPLICATE_WINDOW_SECONDS).toBe(301);
   });
 
+  it('refuses, when it reads the environment, a duplicate window or a stream name the publisher would refuse on every run', () => {
+    const hundredYears = 100 * 365 * 24 * 3_600;
+    expect(() => publishingConfigFromEnv({ PUBLISH_DUPLICATE_WINDOW_SECONDS: String(hundredYears + 1) })).toThrow(/PUBLISH_DUPLICATE_WINDOW_SECONDS: must be at most 3153600000 s \(a hundred years\)/);
+    expect(publishingConfigFromEnv({ PUBLISH_DUPLICATE_WINDOW_SECONDS: String(hundredYears) }).PUBLISH_DUPLICATE_WINDOW_SECONDS).toBe(hundredYears);
+    expect(() => publishingConfigFromEnv({ PUBLISH_STREAM: 'S'.repeat(256) })).toThrow(/PUBLISH_STREAM: .*255 characters/);
+    expect(publishingConfigFromEnv({ PUBLISH_STREAM: 'S'.repeat(255) }).PUBLISH_STREAM).toBe('S'.repeat(255));
+  });
+
   it('refuses an empty OUTBOX_RETENTION_HOURS, which read as 0 deleted messages right after publishing, and one over ten years', () => {
     expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: '' })).toThrow(/OUTBOX_RETENTION_HOURS: must not be empty/);
     expect(() => publishingConfigFromEnv({ OUTBOX_RETENTION_HOURS: ' ' })).toThrow(/OUTBOX_RETENTION_HOURS: must not be empty/);

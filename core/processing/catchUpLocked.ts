@@ -3,6 +3,7 @@ import { batchFailureOf } from './batchFailure';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { advanceCheckpoint, lockPartition } from './processorRecords';
 import { checkDeadline } from './processorRunChecks';
+import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 
 export interface LockedCatchUp {
   caughtUp: boolean;
@@ -33,6 +34,13 @@ export async function catchUpLocked<Item, Result>(
 ): Promise<LockedCatchUp> {
   // NaN would pass every comparison with the clock as no deadline at all.
   checkDeadline(limits.deadline, processor.name);
+  // The partition is a statement's parameter, where 0.5 fails untyped; a batch count of NaN would apply nothing and say so.
+  if (!(Number.isInteger(partition) && partition >= 0 && partition < processor.partitions)) {
+    throw new ProcessorDefinitionError(`${processor.name}: partition must be an integer from 0 to ${processor.partitions - 1}, not ${partition}`);
+  }
+  if (!(Number.isInteger(limits.maxBatches) && limits.maxBatches >= 1)) {
+    throw new ProcessorDefinitionError(`${processor.name}: maxBatches must be a positive integer, not ${limits.maxBatches}`);
+  }
   const state = await lockPartition(tx, processor.name, partition);
   const applied: LockedCatchUp = { caughtUp: false, items: 0, batches: 0 };
   if (state?.state !== 'running' || state.stopped || state.failing) return applied;

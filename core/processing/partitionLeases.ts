@@ -1,5 +1,7 @@
 import { undoneAfter, type Queryable } from '../db';
+import { hasLoneSurrogate } from '../text/storableText';
 import { LeaseRequestError, PartitionLeaseLostError, toLease, type LeaseRow, type PartitionLease } from './PartitionLease';
+import { MAX_TIMER_MS } from './timerBound';
 
 export interface LeaseRequest {
   group: string;
@@ -15,8 +17,13 @@ export interface LeaseRequest {
 
 export const MAX_PARTITIONS = 1024;
 
-/** Whether text can name a holder, a lease group or a processor: non-empty text PostgreSQL can store (no NUL). */
-export const isStorableName = (name: string): boolean => typeof name === 'string' && name.length > 0 && !name.includes('\u0000');
+/**
+ * Whether text can name a holder, a lease group or a processor: non-empty text
+ * PostgreSQL stores as it is. It cannot store a NUL, and the driver sends a lone
+ * surrogate as U+FFFD, so two names differing in one would share a checkpoint.
+ */
+export const isStorableName = (name: string): boolean =>
+  typeof name === 'string' && name.length > 0 && !name.includes('\u0000') && !hasLoneSurrogate(name);
 
 /** Whether a processor or lease group can be split into this many partitions. */
 export const isPartitionCount = (count: number): boolean => Number.isInteger(count) && count >= 1 && count <= MAX_PARTITIONS;
@@ -96,15 +103,31 @@ const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
 
+// Renewed by a timer before it runs out; far longer, it would not fit a timestamp either.
+function checkTtl(ttlMs: number): void {
+  if (!(typeof ttlMs === 'number' && ttlMs > 0 && ttlMs <= MAX_TIMER_MS)) {
+    throw new LeaseRequestError(`ttlMs must be a number of milliseconds above 0 and at most ${MAX_TIMER_MS}, got ${ttlMs}`);
+  }
+}
+
+const isPartitionOf = (partitions: number, partition: unknown): boolean =>
+  Number.isInteger(partition) && (partition as number) >= 0 && (partition as number) < partitions;
+
 function validate(request: LeaseRequest): void {
-  const { partitions, ttlMs, group, holder } = request;
+  const { partitions, ttlMs, group, holder, exclude, only } = request;
   if (!isPartitionCount(partitions)) {
     throw new LeaseRequestError(`partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${partitions}`);
   }
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new LeaseRequestError(`ttlMs must be positive, got ${ttlMs}`);
+  checkTtl(ttlMs);
   // Both are stored as text: a NUL would fail the statement with PostgreSQL's untyped encoding error.
   if (!isStorableName(group) || !isStorableName(holder)) {
-    throw new LeaseRequestError('a lease needs a group and a holder, each non-empty text without a NUL');
+    throw new LeaseRequestError('a lease needs a group and a holder, each non-empty text without a NUL or a lone surrogate');
+  }
+  if (exclude !== undefined && !(Array.isArray(exclude) && exclude.every((partition) => isPartitionOf(partitions, partition)))) {
+    throw new LeaseRequestError(`exclude must be a list of partitions from 0 to ${partitions - 1}, got ${JSON.stringify(exclude)}`);
+  }
+  if (only !== undefined && !isPartitionOf(partitions, only)) {
+    throw new LeaseRequestError(`only must be a partition from 0 to ${partitions - 1}, got ${JSON.stringify(only)}`);
   }
 }
 
@@ -173,6 +196,7 @@ export async function ensurePartitionLeaseRows(db: Queryable, group: string, par
 
 /** Extends a lease no other holder took, even one whose time ran out meanwhile; null once taken over or given back. */
 export async function renewPartitionLease(db: Queryable, lease: PartitionLease, ttlMs: number): Promise<PartitionLease | null> {
+  checkTtl(ttlMs);
   const { rows } = await db.query<LeaseRow>(RENEW_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString(), ttlMs]);
   const row = rows[0];
   return row ? toLease(row, lease.partitions) : null;
@@ -198,6 +222,8 @@ async function assertLeaseRow(tx: Queryable, sql: string, lease: PartitionLease)
 }
 
 export async function listPartitionLeases(db: Queryable, group: string): Promise<PartitionLease[]> {
+  // No group can have such a name: asked for, PostgreSQL would refuse the text itself.
+  if (!isStorableName(group)) return [];
   const { rows } = await db.query<LeaseRow>(LIST_SQL, [group]);
   return rows.map((row) => toLease(row, rows.length));
 }

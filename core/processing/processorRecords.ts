@@ -198,6 +198,8 @@ export async function isProcessorStopped(db: Queryable, name: string): Promise<b
 
 /** Stops a processor for good, in the caller's transaction: its partitions take no more batches, but one already waiting on its partition's lock may still run once. */
 export async function stopProcessor(tx: Queryable, name: string): Promise<void> {
+  // No processor can have such a name: asked for, PostgreSQL would refuse the text itself.
+  if (!isStorableName(name)) return;
   await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);
 }
 

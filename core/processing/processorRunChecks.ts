@@ -4,19 +4,19 @@ import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
 import { isPartitionCount, isStorableName, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
+import { MAX_TIMER_MS } from './timerBound';
 import { isAtMostCharacters } from '../text/characterCount';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;
-/**
- * Node's timers fire at once past this (a lease, a backoff between
- * interruptions, a publish timeout); a failure's delay is added to now() in
- * PostgreSQL, where one far longer would fail the statement counting it.
- */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A run's deadline: epoch ms, or Infinity. NaN (an unset variable added to now) would end a run before its first lease, silently. */
 export const isDeadline = (deadline: number): boolean => typeof deadline === 'number' && !Number.isNaN(deadline);
+
+const SOURCE_FUNCTIONS = ['read', 'positionOf', 'idOf', 'lag'] as const;
+
+const isFeedSource = (source: unknown): boolean =>
+  typeof source === 'object' && source !== null && SOURCE_FUNCTIONS.every((name) => typeof (source as Record<string, unknown>)[name] === 'function');
 
 /**
  * Refuses a processor's name its records cannot hold, and a partition count it
@@ -25,7 +25,7 @@ export const isDeadline = (deadline: number): boolean => typeof deadline === 'nu
 export function checkNameAndPartitions(name: string, partitions: number): void {
   // Counted in characters, as the column's CHECK counts them, not UTF-16 units.
   if (!(isStorableName(name) && isAtMostCharacters(name, MAX_NAME_LENGTH))) {
-    throw new ProcessorDefinitionError(`${name}: the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL`);
+    throw new ProcessorDefinitionError(`${name}: the name must be 1 to ${MAX_NAME_LENGTH} characters without NUL or a lone surrogate`);
   }
   checkPartitions(partitions, name);
 }
@@ -37,7 +37,7 @@ export function checkPartitions(partitions: number, owner: string): void {
 
 /** A holder leases cannot be taken in (empty, or with a NUL PostgreSQL cannot store), refused naming its owner. */
 export function checkHolder(holder: string, owner: string): void {
-  if (!isStorableName(holder)) throw new ProcessorDefinitionError(`${owner}: holder must be a non-empty text without NUL`);
+  if (!isStorableName(holder)) throw new ProcessorDefinitionError(`${owner}: holder must be a non-empty text without NUL or a lone surrogate`);
 }
 
 /** A deadline that is no time, refused naming its owner before it could end a run unseen. */
@@ -118,7 +118,7 @@ export function checkProcessorRun(
     throw new ProcessorDefinitionError(`${name}: ${problem}`);
   };
   checkNameAndPartitions(name, partitions);
-  if (typeof processor.source !== 'object' || (processor.source as unknown) === null) refuse('source must be a feed source (eventFeedSource, say)');
+  if (!isFeedSource(processor.source)) refuse('source must be a feed source (eventFeedSource, say): an object with read, positionOf, idOf and lag');
   const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);
   const policy = policyProblem(processor.failurePolicy);

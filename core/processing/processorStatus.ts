@@ -1,7 +1,8 @@
 import type { Queryable } from '../db';
 import { formatCheckpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from './FeedSource';
-import { checkPartitions } from './processorRunChecks';
+import { isStorableName } from './partitionLeases';
+import { checkNameAndPartitions } from './processorRunChecks';
 
 /** Items past a checkpoint are counted up to this many; `lagCapped` says when there are more. */
 export const LAG_COUNT_LIMIT = 10_000;
@@ -72,6 +73,8 @@ export async function getProcessorStatus<Item>(
   db: Queryable,
   processor: { name: string; source: FeedSource<Item> },
 ): Promise<ProcessorPartitionStatus[]> {
+  // No processor can have such a name: asked for, PostgreSQL would refuse the text itself.
+  if (!isStorableName(processor.name)) return [];
   const { rows } = await db.query<PartitionRow>(PARTITIONS_SQL, [processor.name]);
   // One partition after another: `db` may be one connection (a status read in one snapshot), which takes one statement at a time.
   const statuses: ProcessorPartitionStatus[] = [];
@@ -129,7 +132,7 @@ export async function getProcessorLag<Item>(
 ): Promise<ProcessorLag> {
   const count = processor.partitions ?? 1;
   // Counted per partition: 0 would count nothing and say nothing waits; 2.5 fails in SQL, untyped.
-  checkPartitions(count, processor.name);
+  checkNameAndPartitions(processor.name, count);
   const partitions = await getProcessorStatus(db, processor);
   if (partitions.length > 0) {
     const waiting = partitions.map((status) => ({ partition: status.partition, items: status.lagItems, capped: status.lagCapped, oldestAgeSeconds: status.lagSeconds }));

@@ -200,4 +200,16 @@ describe('catching a partition up inside a transaction', () => {
     await expect(caughtUp).rejects.toThrow(ProcessorDefinitionError);
     await expect(caughtUp).rejects.toThrow(/deadline must be a time in epoch ms/);
   });
+
+  it('refuses a partition the processor does not have, or a batch count that is no whole number, before it runs a batch', async () => {
+    const { processor } = await refusingProcessor('bad_partition', (id) => id);
+    await registerProcessor(db(), processor.name, processor.partitions);
+    if (processor.handler.mode !== 'transactional') throw new Error('a transactional processor');
+    const { handler } = processor;
+
+    for (const [partition, maxBatches] of [[0.5, 10], [-1, 10], [processor.partitions, 10], [0, Number.NaN], [0, '10']] as const) {
+      const caughtUp = db().transaction((tx) => catchUpLocked(tx, processor, handler, partition, { maxBatches: maxBatches as number, deadline: Date.now() + 5_000 }));
+      await expect(caughtUp, JSON.stringify([partition, maxBatches])).rejects.toThrow(ProcessorDefinitionError);
+    }
+  });
 });

@@ -214,4 +214,32 @@ describe('partition leases', () => {
     }
     expect(await listPartitionLeases(db, 'g')).toEqual([]);
   });
+
+  it('refuses a lease time too long for a timer, and excluded or only partitions that are no partitions, before writing a row', async () => {
+    const request = { group: 'bad-requests', partitions: 2, holder: 'h', ttlMs: 1_000 };
+    for (const bad of [{ ttlMs: 1e16 }, { ttlMs: 2 ** 31 }, { exclude: [0.5] }, { exclude: 'one' }, { exclude: [2] }, { only: 'one' }, { only: -1 }, { only: 2 }]) {
+      await expect(acquirePartitionLease(db, { ...request, ...(bad as object) }), JSON.stringify(bad)).rejects.toThrow(LeaseRequestError);
+    }
+    expect(await listPartitionLeases(db, 'bad-requests')).toEqual([]);
+  });
+
+  it('refuses a renewal for no time, or for a time gone by, and keeps the lease as it was', async () => {
+    const lease = await acquirePartitionLease(db, { group: 'bad-renewals', partitions: 1, holder: 'h', ttlMs: 60_000 });
+    if (!lease) throw new Error('no lease');
+    for (const ttlMs of [undefined, -3_600_000, 0, Number.NaN, 1e16]) {
+      await expect(renewPartitionLease(db, lease, ttlMs as unknown as number), String(ttlMs)).rejects.toThrow(LeaseRequestError);
+    }
+    expect(await acquirePartitionLease(db, { group: 'bad-renewals', partitions: 1, holder: 'other', ttlMs: 60_000 })).toBeNull();
+  });
+
+  it('refuses a group or holder with a lone surrogate, which PostgreSQL would store as another name', async () => {
+    for (const [group, holder] of [['lone-\ud800', 'h'], ['g', 'h-\udc00']] as const) {
+      await expect(acquirePartitionLease(db, { group, partitions: 1, holder, ttlMs: 1_000 }), JSON.stringify([group, holder])).rejects.toThrow(LeaseRequestError);
+    }
+    expect(await listPartitionLeases(db, 'lone-\ufffd')).toEqual([]);
+  });
+
+  it('lists no leases for a group PostgreSQL could not store', async () => {
+    expect(await listPartitionLeases(db, 'g\u0000')).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, getProcessorLag, ProcessorDefinitionError, registerProcessor, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { eventFeedSource, getProcessorLag, getProcessorStatus, ProcessorDefinitionError, registerProcessor, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
 import { defineUpcasters, renameEventType } from '../../core/upcasting';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
@@ -97,6 +97,8 @@ describe('a processor’s definition', () => {
       ['a handler without a handle function', base({ name: 'no_handle', handler: { mode: 'external' } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.handle'],
       ['an afterCommit that is no function, which would apply a batch and then fail its after-commit work', base({ name: 'after_commit_text', handler: { mode: 'transactional', handle: () => Promise.resolve(), afterCommit: 'notify' } as unknown as FeedProcessor<RecordedEvent>['handler'] }), 1, 'handler.afterCommit'],
       ['no source', base({ name: 'no_source', source: undefined as unknown as FeedProcessor<RecordedEvent>['source'] }), 1, 'source'],
+      ['a source that cannot read, which failed its first batch after registering', base({ name: 'source_without_read', source: {} as unknown as FeedProcessor<RecordedEvent>['source'] }), 1, 'source'],
+      ['a name with a lone surrogate, stored as U+FFFD and so shared with every name differing in one', base({ name: 'audit-\ud800' }), 1, 'name'],
     ];
     for (const [given, processor, concurrency, naming] of cases) {
       it(`given ${given}`, async () => {
@@ -130,10 +132,10 @@ describe('a processor’s definition', () => {
     });
 
     it('given a holder that is empty or holds a NUL, which no lease could name', async () => {
-      for (const [holder, name] of [['', 'empty_holder'], ['a\u0000b', 'nul_holder']] as const) {
+      for (const [holder, name] of [['', 'empty_holder'], ['a\u0000b', 'nul_holder'], ['a\udc00', 'lone_surrogate_holder']] as const) {
         const running = runFeedProcessor(base({ name }), { db: db(), holder, leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 });
 
-        await expect(running, name).rejects.toThrow(new ProcessorDefinitionError(`${name}: holder must be a non-empty text without NUL`));
+        await expect(running, name).rejects.toThrow(new ProcessorDefinitionError(`${name}: holder must be a non-empty text without NUL or a lone surrogate`));
         const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', [name]);
         expect(rows, name).toEqual([]);
       }
@@ -163,5 +165,13 @@ describe('a processor’s definition', () => {
       await expect(getProcessorLag(db(), { name: 'never_ran', source, partitions }), String(partitions)).rejects.toThrow(ProcessorDefinitionError);
     }
     expect((await getProcessorLag(db(), { name: 'never_ran', source, partitions: 2 })).waiting.map((lag) => lag.partition)).toEqual([0, 1]);
+  });
+
+  it('asked about by a name no processor can have (with a NUL), has no status, its lag is refused, and stopping it stops nothing', async () => {
+    const source = eventFeedSource({ upcaster: NO_UPCASTING });
+    const name = 'ledger\u0000export';
+    expect(await getProcessorStatus(db(), { name, source })).toEqual([]);
+    await expect(getProcessorLag(db(), { name, source })).rejects.toThrow(ProcessorDefinitionError);
+    await db().transaction((tx) => stopProcessor(tx, name));
   });
 });

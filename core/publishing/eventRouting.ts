@@ -31,6 +31,8 @@ export function eventRouting(options: EventRoutingOptions = {}): EventRouting {
   // Every default subject starts with it: with a bad one every event would be parked, and a requeue keeps its subject.
   const prefixProblem = subjectProblem(prefix);
   if (prefixProblem !== undefined) throw new PublisherConfigurationError(`routing prefix: ${prefixProblem}`);
+  // Called for every event: anything else would fail each one's publishing, retried for ever.
+  if (options.subjectFor !== undefined && typeof options.subjectFor !== 'function') throw new PublisherConfigurationError('routing subjectFor must be a function');
   return {
     subjectFor(event) {
       const custom = options.subjectFor?.(event);

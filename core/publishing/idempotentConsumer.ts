@@ -93,6 +93,7 @@ export async function processOnce(
   effect: (tx: Queryable) => Promise<void>,
 ): Promise<{ processed: boolean }> {
   const key = [checkedKey(ConsumerName, consumer), checkedKey(ProcessedMessageId, messageId)];
+  checkFunction('effect', effect);
   return db.transaction(async (tx) => {
     await tx.query(LOCK_SQL, key, { name: 'processed_message_lock' });
     const { rows } = await tx.query<{ seen: boolean }>(SEEN_SQL, key, { name: 'processed_message_seen' });
@@ -113,8 +114,15 @@ export interface ConsumeOptions {
 const DEFAULT_RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 2_147_483_647;
 
+// The caller's mistake, not the message's: refused before the message is touched, so
+// that it comes back for the fixed consumer rather than being terminated as unreadable.
+function checkFunction(name: string, given: unknown): void {
+  if (typeof given !== 'function') throw new ConsumeOptionsError(`${name} must be a function, not ${given === null ? 'null' : typeof given}`);
+}
+
 /** NaN or a negative delay reaches JetStream as none: a failing handler's message would come back at once, for ever. */
 function checkedRetryDelay(options: ConsumeOptions): number {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { retryDelayMs }');
   const delay: unknown = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
   if (typeof delay === 'number' && Number.isInteger(delay) && delay >= 0 && delay <= MAX_RETRY_DELAY_MS) return delay;
   const given = typeof delay === 'number' ? String(delay) : typeof delay;
@@ -156,7 +164,8 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * and reported with MalformedMessageError; one `read` refuses as of another
  * kind (NotAnEventMessageError) is terminated too, and that error rethrown. A consumer name processed_messages
  * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
- * that is not a whole number of milliseconds from 0 with ConsumeOptionsError,
+ * that is not a whole number of milliseconds from 0, options that are no object,
+ * or a `read` or `handler` that is no function with ConsumeOptionsError,
  * before the message is touched. The handler may append to the event store in its transaction:
  * nothing is written before it.
  */
@@ -170,6 +179,8 @@ export async function handleMessageOnce<Body>(
 ): Promise<MessageOutcome> {
   checkedKey(ConsumerName, consumer);
   const retryDelayMs = checkedRetryDelay(options);
+  checkFunction('read', read);
+  checkFunction('handler', handler);
   let readMessage: { id: string; body: Body };
   try {
     const { id, body } = read(message);

@@ -35,6 +35,7 @@ export function createPublisher(options: PublisherOptions): Publisher {
   const cleanup: CleanupProgress = { resumeAfter: null };
   return {
     run: async (runOptions = {}) => {
+      if (typeof runOptions !== 'object' || (runOptions as unknown) === null) throw new PublisherConfigurationError('run options must be an object: { deadline }');
       try {
         return await runPublisher(settings, connection, cleanup, runOptions.deadline ?? Date.now() + 60_000);
       } finally {

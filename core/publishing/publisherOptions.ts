@@ -8,7 +8,7 @@ import type { OutboxRetention } from './outboxCleanup';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
-import { checkPublisherSettings } from './publisherSettingsChecks';
+import { checkPublisherParts, checkPublisherSettings } from './publisherSettingsChecks';
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 /**
@@ -63,6 +63,7 @@ export type PublisherSettings = Required<Omit<PublisherOptions, 'stream' | 'rete
 const MINUTE = 60_000;
 
 export function publisherSettings(options: PublisherOptions): PublisherSettings {
+  checkPublisherParts(options);
   const prefix = options.subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
   // Every default subject starts with it: with a bad one every event would be parked.
   // Checked before the default routing is built on it, under this option's name.

@@ -3,7 +3,7 @@ import { MAX_FEED_PARTITIONS, subjectSyntaxProblem } from '../eventstore';
 import { isBatchSize, isStorableName, MAX_BATCH_SIZE, MAX_TIMER_MS } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
-import type { PublisherSettings } from './publisherOptions';
+import type { PublisherOptions, PublisherSettings } from './publisherOptions';
 import { subjectCovers } from './subjectCoverage';
 import { isAtMostCharacters } from '../text/characterCount';
 
@@ -96,6 +96,27 @@ function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSett
   const { baseMs, maxMs } = retryBackoff;
   if (!(isNumberFrom(1, baseMs, MAX_TIMER_MS) && isNumberFrom(baseMs, maxMs, MAX_TIMER_MS))) {
     refuse(`retryBackoff must be numbers of milliseconds with 1 <= baseMs <= maxMs <= ${MAX_TIMER_MS}, not { baseMs: ${baseMs}, maxMs: ${maxMs} }`);
+  }
+}
+
+const isFunction = (value: unknown): boolean => typeof value === 'function';
+
+/**
+ * What a plain-JavaScript caller may leave out, or give as something else: each
+ * was taken, and failed every run (a connect that is no function was retried as
+ * NATS away), or the construction with a TypeError.
+ */
+export function checkPublisherParts(options: PublisherOptions): void {
+  if (typeof options !== 'object' || (options as unknown) === null) refuse('options must be an object with db and connect');
+  if (!isFunction((options.db as Partial<PublisherOptions['db']> | undefined)?.query)) refuse('db must be a database (createPgDb, say)');
+  if (!isFunction(options.connect)) refuse('connect must be a function that opens a NATS connection');
+  if (options.routing !== undefined && !isFunction((options.routing as Partial<NonNullable<PublisherOptions['routing']>> | null)?.subjectFor)) {
+    refuse('routing must be an event routing (eventRouting, say), with a subjectFor function');
+  }
+  if (options.onRetry !== undefined && !isFunction(options.onRetry)) refuse('onRetry must be a function');
+  const subjects: unknown = options.stream?.subjects;
+  if (subjects !== undefined && !(Array.isArray(subjects) && subjects.every((subject) => typeof subject === 'string'))) {
+    refuse(`stream.subjects must be a list of subjects, not ${JSON.stringify(subjects)}`);
   }
 }
 

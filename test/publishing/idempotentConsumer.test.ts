@@ -6,6 +6,7 @@ import {
   ConsumeOptionsError,
   handleEventMessage,
   handleIntegrationMessage,
+  handleMessageOnce,
   isEventMessage,
   MalformedMessageError,
   MessageAckFailedError,
@@ -399,6 +400,33 @@ describe('the idempotent consumer helper', () => {
     }
     expect(effects).toEqual([]);
     await expect(handleIntegrationMessage(harness.db, name, notice, failing, { retryDelayMs: 0 })).rejects.toThrow('the handler fails');
+    expect(effects).toEqual(['effect']);
+  });
+
+  it('refuses a read or handler that is no function, or options that are no object, with ConsumeOptionsError before the message is touched: the caller\'s mistake, so the message comes back for the fixed consumer', async () => {
+    const inbound = uniqueStreamId('inbound');
+    const { name, consumer } = await newConsumer();
+    for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
+    harness.nc.publish(`${harness.subjectPrefix}.notices.transfer`, JSON.stringify({ amount: 5 }), { headers: headersOf({ 'Nats-Msg-Id': `${inbound}-notice` }) });
+    await harness.nc.flush();
+    await sleep(100);
+    const [notice] = await fetchAll(consumer, 10);
+    if (!notice) throw new Error('the notice was not delivered');
+    const effects: string[] = [];
+    const effect = async () => {
+      effects.push('effect');
+      await Promise.resolve();
+    };
+    const read = (message: JsMsg) => ({ id: message.headers?.get('Nats-Msg-Id') ?? '', body: message.json<unknown>() });
+
+    await expect(handleMessageOnce(harness.db, name, notice, undefined as unknown as typeof read, effect)).rejects.toThrow(ConsumeOptionsError);
+    await expect(handleMessageOnce(harness.db, name, notice, read, 'effect' as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
+    await expect(handleEventMessage(harness.db, name, notice, effect, null as unknown as object)).rejects.toThrow(ConsumeOptionsError);
+    await expect(processOnce(harness.db, name, 'message-2', undefined as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
+
+    const [redelivered] = await fetchAll(consumer, 1).then(async (first) => (first.length > 0 ? first : sleep(ACK_WAIT_MS).then(() => fetchAll(consumer, 1))));
+    if (!redelivered) throw new Error('the notice was not delivered again');
+    expect(await handleIntegrationMessage(harness.db, name, redelivered, effect)).toBe('processed');
     expect(effects).toEqual(['effect']);
   });
 

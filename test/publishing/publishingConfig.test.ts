@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPgDb, DEFAULT_DATABASE_URL } from '../../core/db';
-import { createPublisher, eventRouting, publishingConfigFromEnv, PublisherConfigurationError } from '../../core/publishing';
+import { connectWithin, createPublisher, eventRouting, publishingConfigFromEnv, PublisherConfigurationError, type PublisherOptions } from '../../core/publishing';
 import { connectNats } from '../support/natsTesting';
 
 describe('publishing configuration', () => {
@@ -184,5 +184,42 @@ describe('publishing configuration', () => {
     } finally {
       void db.close();
     }
+  });
+
+  it('refuses, as a plain-JavaScript caller may give them, no options, stream subjects that are no list of texts, and a connect, database or routing that is none', async () => {
+    // Nothing connects: the publisher refuses its settings before it touches either service.
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    const build = (options: unknown) => () => createPublisher(options as PublisherOptions);
+    const valid = { db, connect: () => connectNats() };
+    try {
+      expect(build(undefined)).toThrow(new PublisherConfigurationError('options must be an object with db and connect'));
+      for (const [options, naming] of [
+        [{ ...valid, stream: { subjects: 'bank.>' } }, 'stream.subjects'],
+        [{ ...valid, stream: { subjects: [42] } }, 'stream.subjects'],
+        [{ ...valid, connect: undefined }, 'connect'],
+        [{ ...valid, connect: 'nats://127.0.0.1:4222' }, 'connect'],
+        [{ ...valid, db: undefined }, 'db'],
+        [{ ...valid, routing: {} }, 'routing'],
+        [{ ...valid, routing: { subjectFor: 'bank.accounts' } }, 'routing'],
+      ] as const) {
+        expect(build(options), naming).toThrow(PublisherConfigurationError);
+        expect(build(options), naming).toThrow(naming);
+      }
+      // Its run options are checked as its deadline is: before the requeue turn sends anything.
+      await expect(createPublisher(valid).run(null as unknown as { deadline?: number })).rejects.toThrow(PublisherConfigurationError);
+    } finally {
+      void db.close();
+    }
+  });
+
+  it('refuses a routing whose subjectFor is no function, which would fail the publishing of every event', () => {
+    expect(() => eventRouting({ subjectFor: 'bank.accounts' as unknown as () => string })).toThrow(new PublisherConfigurationError('routing subjectFor must be a function'));
+  });
+
+  it('refuses a connect bound that is no number of milliseconds, under which every connect timed out at once, and a connect that is no function', () => {
+    for (const ms of [Number(undefined), 0, -1, '5000', 2 ** 31]) {
+      expect(() => connectWithin(() => connectNats(), ms as number), String(ms)).toThrow(PublisherConfigurationError);
+    }
+    expect(() => connectWithin(undefined as unknown as () => ReturnType<typeof connectNats>, 1_000)).toThrow(PublisherConfigurationError);
   });
 });

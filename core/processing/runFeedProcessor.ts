@@ -40,8 +40,6 @@ export interface ProcessorRun {
   partitions: number[];
   /** Partitions this run leased and left at once: failed, or waiting out a backoff. Their status says why, and until when. */
   heldBack: number[];
-  /** Partitions this run leased and drained: not left at once (held back, or the processor stopped). */
-  drained: number[];
   /** Every partition this run drained reached the visible head (and it drained at least one); one it left at once is not counted. */
   caughtUp: boolean;
   /**
@@ -117,7 +115,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const tell = (failure: HandlerFailure) => {
     reportQuietly(options.onFailure, failure);
   };
-  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], heldBack: [], drained: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
+  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], heldBack: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   // Whether the deadline ended the leasing with a partition still free to lease.
@@ -169,7 +167,6 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       reports.push(report);
       run.partitions.push(lease.partition);
       if (HELD_BACK.has(report.endedBy)) run.heldBack.push(lease.partition);
-      if (!LEFT_AT_ONCE.has(report.endedBy)) run.drained.push(lease.partition);
       return 'worked';
     });
     return leftFree;

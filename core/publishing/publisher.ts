@@ -101,7 +101,7 @@ async function runPublisher(
   // A source that drained no partition (each held by another instance, or held back) says
   // nothing of whether what this run drained reached the head: with it, a run that retried
   // on one source and caught up there read as one whose retries left messages waiting.
-  const drainedSome = runs.filter((run) => run.drained.length > 0);
+  const drainedSome = runs.filter((run) => run.partitions.length > run.heldBack.length);
   tally.report.caughtUp = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp);
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
+import { stopProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { opened } from '../support/fixtures';
+import { deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { streamIdInPartition } from '../support/streamInPartition';
 import { cleanedUpAfterEach, nothingWaits, publishEverything } from './publishingHarness';
 
@@ -38,5 +40,34 @@ describe('a publisher run beside a partition waiting out a backoff', () => {
     const report = await publisher.run({ deadline: Date.now() + 10_000 });
 
     expect(report).toMatchObject({ published: 1, failures: 0, caughtUp: true });
+  });
+});
+
+/** The pool, except that the events publisher is stopped (by an operator, say) just as its drain looks before its second batch. */
+function stoppingBeforeSecondBatch(db: Db): Db {
+  let stopped = false;
+  return {
+    query: async (text, params, options) => {
+      if (!stopped && options?.name === 'processor_stopped' && params?.[0] === 'publisher:events') {
+        stopped = true;
+        await db.transaction((tx) => stopProcessor(tx, 'publisher:events'));
+      }
+      return db.query(text, params, options);
+    },
+    transaction: (work) => db.transaction(work),
+    close: () => db.close(),
+  };
+}
+
+describe('a publisher run whose events source is stopped after it published part of its partition', () => {
+  it('does not report caught up: the partition it published from did not reach the head', async () => {
+    const h = await harness();
+    await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2)] });
+    await untilFeedHorizonPasses(h.db);
+    const publisher = h.publisher({ partitions: 1, batchSize: 1, db: stoppingBeforeSecondBatch(h.db) });
+
+    const report = await publisher.run({ deadline: Date.now() + 10_000 });
+
+    expect(report).toMatchObject({ published: 1, caughtUp: false });
   });
 });

@@ -1,7 +1,6 @@
 import { undoneAfter, type Queryable } from '../db';
 import { hasLoneSurrogate } from '../text/storableText';
 import { LeaseRequestError, PartitionLeaseLostError, toLease, type LeaseRow, type PartitionLease } from './PartitionLease';
-import { MAX_TIMER_MS } from './timerBound';
 
 export interface LeaseRequest {
   group: string;
@@ -103,10 +102,13 @@ const LIST_SQL = `
   SELECT lease_group, partition, holder, epoch, expires_at FROM partition_leases
   WHERE lease_group = $1 ORDER BY partition`;
 
-// Renewed by a timer before it runs out; far longer, it would not fit a timestamp either.
+// A lease may last as long as a watch does (runs bound theirs by Node's timers themselves);
+// far longer, now() plus it would not fit a timestamp, and the claim would fail after the rows were made.
+const MAX_LEASE_TTL_MS = 1_000 * 365 * 24 * 3_600_000;
+
 function checkTtl(ttlMs: number): void {
-  if (!(typeof ttlMs === 'number' && ttlMs > 0 && ttlMs <= MAX_TIMER_MS)) {
-    throw new LeaseRequestError(`ttlMs must be a number of milliseconds above 0 and at most ${MAX_TIMER_MS}, got ${ttlMs}`);
+  if (!(typeof ttlMs === 'number' && ttlMs > 0 && ttlMs <= MAX_LEASE_TTL_MS)) {
+    throw new LeaseRequestError(`ttlMs must be a number of milliseconds above 0 and at most ${MAX_LEASE_TTL_MS} (a thousand years), got ${ttlMs}`);
   }
 }
 

@@ -4,11 +4,16 @@ import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
 import { isPartitionCount, isStorableName, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
-import { MAX_TIMER_MS } from './timerBound';
 import { isAtMostCharacters } from '../text/characterCount';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;
+/**
+ * Node's timers fire at once past this (a lease, a backoff between
+ * interruptions, a publish timeout); a failure's delay is added to now() in
+ * PostgreSQL, where one far longer would fail the statement counting it.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A run's deadline: epoch ms, or Infinity. NaN (an unset variable added to now) would end a run before its first lease, silently. */
 export const isDeadline = (deadline: number): boolean => typeof deadline === 'number' && !Number.isNaN(deadline);

@@ -69,8 +69,9 @@ function checkShape(settings: PublisherSettings): void {
       refuse(`stream.subjects: ${JSON.stringify(pattern)} must be dot-separated tokens without whitespace, "*" a whole token and ">" only the last one`);
     }
   }
-  // Leases are taken in its name: without one, or with a NUL PostgreSQL cannot store, every run would fail to take any.
-  if (!isStorableName(settings.holder)) refuse('holder must name this instance, not be empty or hold a NUL');
+  // Leases are taken in its name: without one, or with a NUL PostgreSQL cannot store, every run would fail to take any;
+  // with a lone surrogate, stored as U+FFFD, two holders could take one lease for the same.
+  if (!isStorableName(settings.holder)) refuse('holder must name this instance, not be empty or hold a NUL or a lone surrogate');
   const { partitions, publishTimeoutMs, leaseTtlMs } = settings;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_FEED_PARTITIONS) refuse(`partitions must be an integer from 1 to ${MAX_FEED_PARTITIONS}, not ${partitions}`);
   for (const [setting, value] of [['publishTimeoutMs', publishTimeoutMs], ['leaseTtlMs', leaseTtlMs]] as const) {

@@ -110,6 +110,8 @@ describe('publishing configuration', () => {
       expect(build({ holder: '' })).toThrow(/^holder must name this instance/);
       // PostgreSQL stores no NUL: the runs failed on an untyped error, after registering their processors.
       expect(build({ holder: 'a\u0000b' })).toThrow(/^holder must name this instance/);
+      // Stored as U+FFFD: two holders differing in one would take one lease for the same.
+      expect(build({ holder: 'a\ud800' })).toThrow('holder must name this instance, not be empty or hold a NUL or a lone surrogate');
       expect(build({ stream: { duplicateWindowMs: century }, retryHorizonMs: 1_000, leaseTtlMs: 500, retryBackoff: { baseMs: 1, maxMs: 1 } })).not.toThrow();
     } finally {
       void db.close();

@@ -3,7 +3,7 @@ import { createCommandBus } from '../../core/commands';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type EventStore } from '../../core/eventstore';
 import { getProcessorStatus } from '../../core/processing';
-import { createSagaRuntime, defineSaga, readSagaInstance, sagaCounts, type IgnoredInput, type Saga } from '../../core/sagas';
+import { createSagaRuntime, defineSaga, readSagaInstance, sagaCounts, watchTimeouts, type IgnoredInput, type Saga } from '../../core/sagas';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -171,4 +171,20 @@ describe('saga instances on PostgreSQL', () => {
     expect(firedAt - dueAt).toBeLessThan(2_000);
     expect(firedAt).toBeGreaterThanOrEqual(dueAt - 50);
   }, 20_000);
+
+  it('a sweeper watching until a deadline a month away (a long-running one, outside Lambda) takes the watch and keeps sweeping', async () => {
+    let sweeps = 0;
+    let stopped = false;
+    const sweep = async () => {
+      sweeps += 1;
+      if (stopped) throw new Error('stopped by the spec');
+      return Promise.resolve({ fired: 0, ignored: 0, redriven: 0 });
+    };
+    const watching = watchTimeouts(sweep, { db, holder: 'long-watcher', deadline: Date.now() + 30 * 24 * 3_600_000, pollMs: 50 });
+    await untilWatching(db, 'long-watcher');
+    stopped = true;
+
+    await expect(watching).rejects.toThrow('stopped by the spec');
+    expect(sweeps).toBeGreaterThan(1);
+  });
 });

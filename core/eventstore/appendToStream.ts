@@ -7,7 +7,7 @@ import { ConcurrencyError } from './errors';
 import { withRequestContext } from './requestContextMetadata';
 import type { AppendRequest, AppendResult, EventShape } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-import { DEFAULT_MAX_EVENT_BYTES, validateAppend, type SerializedAppend } from './validateAppend';
+import { DEFAULT_MAX_EVENT_BYTES, storeOptionsError, validateAppend, type SerializedAppend } from './validateAppend';
 
 export interface AppendOptions {
   maxEventBytes?: number;
@@ -86,7 +86,7 @@ export function appendToStream<E extends EventShape>(
   scope: AppendScope = isDb(db) ? 'own-transaction' : 'callers-transaction',
 ): Promise<AppendResult> {
   // Input from outside may not be a request at all: it is refused before anything reads it.
-  const malformed = appendShapeError(request);
+  const malformed = appendShapeError(request) ?? storeOptionsError(options);
   if (malformed) return Promise.reject(malformed);
   const attributes = { 'eventstore.stream_id': request.streamId, 'eventstore.stream_type': request.streamType, 'eventstore.events': request.events.length };
   return inSpan(`append ${request.streamType}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {

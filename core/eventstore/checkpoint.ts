@@ -1,4 +1,5 @@
 import * as z from '../schema';
+import { EventValidationError } from './errors';
 
 /**
  * A position in the global feed: the writing transaction's id and the event's
@@ -55,6 +56,9 @@ const CheckpointText = z
   )
   .check(z.refine(isStorableCheckpoint, 'the transaction id or position is out of range'));
 
+/** A checkpoint from its text (formatCheckpoint's), or EventValidationError saying what is wrong with it. */
 export function parseCheckpoint(text: unknown): Checkpoint {
-  return CheckpointText.parse(text);
+  const parsed = CheckpointText.safeParse(text);
+  if (!parsed.success) throw new EventValidationError(parsed.error.issues.map((issue) => ({ path: 'checkpoint', message: issue.message })));
+  return parsed.data;
 }

@@ -14,7 +14,7 @@ import type {
   StreamSlice,
 } from './types';
 import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
-import { checkMaxEventBytes } from './validateAppend';
+import { storeOptionsError } from './validateAppend';
 
 export interface EventStoreOptions {
   /** Largest accepted event (data plus metadata, as JSON bytes): a whole number from 1 to MAX_APPEND_BYTES; default 256 KiB. */
@@ -42,7 +42,8 @@ export interface EventStore {
 
 export function createEventStore(db: Db, options: EventStoreOptions = {}): EventStore {
   // Refused now, not at the first append.
-  if (options.maxEventBytes !== undefined) checkMaxEventBytes(options.maxEventBytes);
+  const problem = storeOptionsError(options);
+  if (problem) throw problem;
   const upcaster = options.upcaster ?? NO_UPCASTING;
   const appendOptions = {
     upcaster,

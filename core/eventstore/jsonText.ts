@@ -14,9 +14,15 @@ export function toJsonObject(value: unknown, path: string, issues: ValidationIss
       return undefined;
     }
     // A Map or a Set anywhere in it is written as {}: its content would be lost without a word.
-    const collection = json.includes('{}') ? pathToCollection(value, path) : undefined;
+    const collection = json.includes('{}') ? pathToFirst(value, path, isCollection) : undefined;
     if (collection !== undefined) {
       issues.push({ path: collection, message: 'is a Map or a Set, which JSON would store as {}: use a plain object or an array' });
+      return undefined;
+    }
+    // NaN and Infinity are written as null: a number would become none without a word.
+    const notFinite = json.includes('null') ? pathToFirst(value, path, isNonFiniteNumber) : undefined;
+    if (notFinite !== undefined) {
+      issues.push({ path: notFinite, message: 'is NaN or Infinity, which JSON would store as null: use a finite number, or null' });
       return undefined;
     }
     const unstorable = whyUnstorableJson(json);
@@ -28,18 +34,22 @@ export function toJsonObject(value: unknown, path: string, issues: ValidationIss
   }
 }
 
+const isCollection = (item: unknown): boolean => item instanceof Map || item instanceof Set;
+const isNonFiniteNumber = (item: unknown): boolean => typeof item === 'number' && !Number.isFinite(item);
+
 /**
- * The path of the first Map or Set JSON would write, or undefined. A replacer
- * sees each value after its toJSON, so a value object that serializes itself
- * (holding a Map inside, or a Set subclass that writes an array) passes.
+ * The path of the first value JSON would write that `test` picks, or undefined.
+ * A replacer sees each value after its toJSON, so a value object that
+ * serializes itself (holding a Map inside, or a Set subclass that writes an
+ * array) passes.
  */
-function pathToCollection(value: unknown, path: string): string | undefined {
+function pathToFirst(value: unknown, path: string, test: (item: unknown) => boolean): string | undefined {
   const paths = new WeakMap<object, string>();
   let found: string | undefined;
   JSON.stringify(value, function (this: unknown, key: string, item: unknown) {
     if (found !== undefined) return undefined;
     const here = key === '' ? path : `${typeof this === 'object' && this !== null ? (paths.get(this) ?? path) : path}.${key}`;
-    if (item instanceof Map || item instanceof Set) {
+    if (test(item)) {
       found = here;
       return undefined;
     }

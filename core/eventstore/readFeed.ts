@@ -49,12 +49,32 @@ const READ_FILTERED_FEED_SQL = `
                         $3::text[], $4::text[], $6::integer, $7::integer) WITH ORDINALITY AS e
   ORDER BY e.ordinality`;
 
-function validatePartition({ index, count }: FeedPartition): void {
+function validatePartition(partition: FeedPartition): void {
+  if (typeof partition !== 'object' || (partition as unknown) === null) {
+    throw new EventValidationError([{ path: 'partition', message: 'must be { index, count }' }]);
+  }
+  const { index, count } = partition;
   if (!Number.isInteger(count) || count < 1 || count > MAX_FEED_PARTITIONS) {
     throw new EventValidationError([{ path: 'partition.count', message: `must be an integer from 1 to ${MAX_FEED_PARTITIONS}` }]);
   }
   if (!Number.isInteger(index) || index < 0 || index >= count) {
     throw new EventValidationError([{ path: 'partition.index', message: `must be an integer from 0 to ${count - 1}` }]);
+  }
+}
+
+/**
+ * A filter is a list of names, or left out. One text reached PostgreSQL as an
+ * array literal ('{account}' filtered by it); an empty list, or a name no type
+ * has (null, 7, ''), matched nothing, and the page's checkpoint passed every
+ * event by.
+ */
+function checkFilters(options: ReadFeedOptions): void {
+  for (const filter of ['eventTypes', 'streamTypes'] as const) {
+    const names: unknown = options[filter];
+    if (names === undefined) continue;
+    if (!(Array.isArray(names) && names.length > 0 && names.every((name) => typeof name === 'string' && name.length > 0))) {
+      throw new EventValidationError([{ path: filter, message: 'must be a list of one or more type names, or be left out to read all' }]);
+    }
   }
 }
 
@@ -64,6 +84,7 @@ export async function readFeed<E extends EventShape = EventShape>(
   options: ReadFeedOptions = {},
   upcaster: EventUpcaster = NO_UPCASTING,
 ): Promise<FeedPage<E>> {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new EventValidationError([{ path: 'options', message: 'must be an object' }]);
   const after = options.after ?? START_OF_FEED;
   const batchSize = options.batchSize ?? DEFAULT_FEED_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_FEED_BATCH_SIZE) {
@@ -76,6 +97,7 @@ export async function readFeed<E extends EventShape = EventShape>(
   if (!isStorableCheckpoint(after)) {
     throw new EventValidationError([{ path: 'after', message: 'must be a checkpoint PostgreSQL can hold: a transaction id and a position, whole and not negative' }]);
   }
+  checkFilters(options);
   const unstorable = findUnstorableText({ eventTypes: options.eventTypes, streamTypes: options.streamTypes });
   if (unstorable.length > 0) throw new EventValidationError(unstorable);
   const filtered = options.eventTypes !== undefined || options.streamTypes !== undefined || partition !== undefined;

@@ -38,6 +38,7 @@ export async function readStream<E extends EventShape = EventShape>(
   // No stream has such an id; PostgreSQL would fail on the text rather than find none.
   const unstorable = findUnstorableText(streamId, 'streamId');
   if (unstorable.length > 0) throw new EventValidationError(unstorable);
+  if (typeof options !== 'object' || (options as unknown) === null) throw new EventValidationError([{ path: 'options', message: 'must be an object' }]);
   const from = versionBound(options.fromVersion, 'fromVersion', 1);
   const to = versionBound(options.toVersion, 'toVersion', MAX_STREAM_VERSION);
   const { rows } = await db.query<SliceRow>(READ_STREAM_SQL, [streamId, from, to], { rowMode: 'array' });

@@ -29,6 +29,12 @@ export interface EventUpcaster {
   currentTypeOf(type: string, schemaVersion: number): string | undefined;
 }
 
+const UPCASTER_FUNCTIONS = ['upcast', 'writeVersion', 'storedTypesOf', 'currentTypeOf'] as const;
+
+/** Whether a value given as an upcaster (from plain JavaScript, say) has what the store calls on it. */
+export const isEventUpcaster = (value: unknown): value is EventUpcaster =>
+  typeof value === 'object' && value !== null && UPCASTER_FUNCTIONS.every((name) => typeof (value as Record<string, unknown>)[name] === 'function');
+
 /** The store without upcasters: events read as stored, new events written at version 1 unless given. */
 export const NO_UPCASTING: EventUpcaster = {
   upcast: (event) => event,

@@ -10,7 +10,7 @@ import { serializeMessages } from './integrationMessages';
 import { toJsonObject } from './jsonText';
 import { MAX_STREAM_VERSION } from './readStream';
 import type { AppendRequest, EventShape, IdempotencyRecord } from './types';
-import { NO_UPCASTING, type EventUpcaster } from './upcasterPort';
+import { isEventUpcaster, NO_UPCASTING, type EventUpcaster } from './upcasterPort';
 
 export { MAX_NAME_LENGTH } from './appendShape';
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
@@ -29,9 +29,22 @@ export const MAX_APPEND_BYTES = 64 * 1024 * 1024;
  * would switch the limit off.
  */
 export function checkMaxEventBytes(maxEventBytes: number): void {
-  if (!(Number.isSafeInteger(maxEventBytes) && maxEventBytes >= 1 && maxEventBytes <= MAX_APPEND_BYTES)) {
-    throw new EventStoreOptionsError(`maxEventBytes must be a whole number of bytes from 1 to ${MAX_APPEND_BYTES}, not ${maxEventBytes}`);
+  const problem = maxEventBytesError(maxEventBytes);
+  if (problem) throw problem;
+}
+
+function maxEventBytesError(maxEventBytes: number): EventStoreOptionsError | undefined {
+  if (Number.isSafeInteger(maxEventBytes) && maxEventBytes >= 1 && maxEventBytes <= MAX_APPEND_BYTES) return undefined;
+  return new EventStoreOptionsError(`maxEventBytes must be a whole number of bytes from 1 to ${MAX_APPEND_BYTES}, not ${maxEventBytes}`);
+}
+
+/** Options that are no object, or an upcaster without what the store calls on it, would fail every append. */
+export function storeOptionsError(options: { maxEventBytes?: number; upcaster?: EventUpcaster }): EventStoreOptionsError | undefined {
+  if (typeof options !== 'object' || (options as unknown) === null) return new EventStoreOptionsError('options must be an object: { maxEventBytes, upcaster }');
+  if (options.upcaster !== undefined && !isEventUpcaster(options.upcaster)) {
+    return new EventStoreOptionsError('upcaster must be an event upcaster (defineUpcasters, say), with upcast, writeVersion, storedTypesOf and currentTypeOf');
   }
+  return options.maxEventBytes === undefined ? undefined : maxEventBytesError(options.maxEventBytes);
 }
 
 // At most what a batch's text holds around an event's data, metadata and type:

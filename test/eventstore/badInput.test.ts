@@ -100,6 +100,15 @@ describeOnEachDriver('bad input', (context) => {
     });
   });
 
+  it('refuses NaN or Infinity anywhere inside event data or a message body, which JSON would store as null', async () => {
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'Deposited', data: { amount: Number.NaN } }] }), { path: 'events.0.data.amount', message: /NaN or Infinity/ });
+    await rejectsWith(untyped({ ...valid(), messages: [message({ body: { rates: [1, Number.POSITIVE_INFINITY] } })] }), { path: 'messages.0.body.rates.1', message: /NaN or Infinity/ });
+    // null itself is a value JSON keeps.
+    const request = untyped({ ...valid(), events: [{ type: 'Deposited', data: { amount: 5, note: null } }] });
+    await context().store.appendToStream(request);
+    expect((await context().store.readStream(request.streamId)).events[0]?.data).toEqual({ amount: 5, note: null });
+  });
+
   it('refuses text its published headers would carry with a line break or a space at either end, which NATS refuses or trims', async () => {
     const problem = /carried in a NATS header/;
     await rejectsWith({ ...valid(), streamId: 'acc\n1' }, { path: 'streamId', message: problem });
@@ -221,6 +230,16 @@ describeOnEachDriver('bad input', (context) => {
     // appendToStream takes the limit too: refused at the append, which writes nothing.
     const before = await countRows();
     await expect(appendToStream(context().db, valid(), { maxEventBytes: Number.NaN })).rejects.toBeInstanceOf(EventStoreOptionsError);
+    expect(await countRows()).toEqual(before);
+  });
+
+  it('refuses options that are no object, or an upcaster that is none, when the store is made and at the append, writing nothing', async () => {
+    for (const options of [null, 'strict', { upcaster: {} }, { upcaster: { upcast: (event: unknown) => event } }]) {
+      expect(() => createEventStore(context().db, options as never), JSON.stringify(options)).toThrow(EventStoreOptionsError);
+    }
+    const before = await countRows();
+    await expect(appendToStream(context().db, valid(), null as never)).rejects.toBeInstanceOf(EventStoreOptionsError);
+    await expect(appendToStream(context().db, valid(), { upcaster: {} } as never)).rejects.toBeInstanceOf(EventStoreOptionsError);
     expect(await countRows()).toEqual(before);
   });
 

@@ -7,6 +7,7 @@ import {
   formatCheckpoint,
   parseCheckpoint,
   type AppendRequest,
+  type ReadFeedOptions,
   type RecordedEvent,
 } from '../../core/eventstore';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
@@ -136,11 +137,33 @@ describeOnEachDriver('the global feed', (context) => {
     await expect(store.readFeed({ streamTypes: ['acc\u0000ount'] })).rejects.toBeInstanceOf(EventValidationError);
   });
 
+  it('refuses filters that are no list of type names, or none, rather than read a page that matches nothing and moves its checkpoint past every event', async () => {
+    const { store } = context();
+    const streamId = uniqueStreamId();
+    await append({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(context().db);
+    // One text reached PostgreSQL as an array literal ('{account}' filtered by it); null or a number matched nothing.
+    for (const filter of [{ streamTypes: 'account' }, { streamTypes: '{account}' }, { eventTypes: 'AccountOpened' }, { eventTypes: [null] }, { streamTypes: [7] }, { eventTypes: [] }, { eventTypes: [''] }]) {
+      await expect(store.readFeed(filter as unknown as ReadFeedOptions), JSON.stringify(filter)).rejects.toThrow(EventValidationError);
+    }
+    const page = await readToHead(store, START_OF_FEED, { eventTypes: ['AccountOpened'] });
+    expect(page.events.map((event) => event.streamId)).toContain(streamId);
+  });
+
+  it('refuses options, a partition or read options that are no object', async () => {
+    const { store } = context();
+    await expect(store.readFeed(null as unknown as ReadFeedOptions)).rejects.toThrow(EventValidationError);
+    await expect(store.readFeed({ partition: null } as unknown as ReadFeedOptions)).rejects.toThrow(EventValidationError);
+    await expect(store.readStream(uniqueStreamId(), null as unknown as object)).rejects.toThrow(EventValidationError);
+  });
+
   it('round-trips a checkpoint through text, and refuses text out of range', () => {
     const checkpoint = { txId: 18_446_744_073_709_551_615n, position: 9_223_372_036_854_775_807n };
     expect(parseCheckpoint(formatCheckpoint(checkpoint))).toEqual(checkpoint);
     expect(() => parseCheckpoint('12')).toThrow(/<txId>:<position>/);
     expect(() => parseCheckpoint('1:9223372036854775808')).toThrow(/out of range/);
     expect(() => parseCheckpoint('18446744073709551616:1')).toThrow(/out of range/);
+    expect(() => parseCheckpoint('1:9223372036854775808')).toThrow(EventValidationError);
+    expect(() => parseCheckpoint(12)).toThrow(EventValidationError);
   });
 });

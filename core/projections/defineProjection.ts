@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { handleEvent } from '../observability';
-import { MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, type EventShape, type RecordedEvent } from '../eventstore';
+import { isName, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, MAX_NAME_LENGTH, type EventShape, type RecordedEvent } from '../eventstore';
 import { findUnstorableText } from '../text/storableText';
 import { dropTables } from './dropTables';
 import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
@@ -83,6 +83,10 @@ type ErasedHandler<Table extends string, Batch> = (event: RecordedEvent, context
  */
 function checkShapeFromJavaScript(definition: { name: string; tables: unknown; handlers: object }): void {
   if (!Array.isArray(definition.tables)) throw new ProjectionDefinitionError(`projection ${definition.name}: tables must be a list of table names (empty for none)`);
+  // A list would be read as handlers of types "0", "1", ...
+  if (typeof definition.handlers !== 'object' || (definition.handlers as unknown) === null || Array.isArray(definition.handlers)) {
+    throw new ProjectionDefinitionError(`projection ${definition.name}: handlers must be an object of event types to functions`);
+  }
   const handlers: [string, unknown][] = Object.entries(definition.handlers);
   const notAFunction = handlers.find(([, handler]) => handler !== undefined && typeof handler !== 'function');
   if (notAFunction) throw new ProjectionDefinitionError(`projection ${definition.name}: the handler of ${notAFunction[0]} must be a function`);
@@ -100,6 +104,7 @@ function checkShapeFromJavaScript(definition: { name: string; tables: unknown; h
  */
 export function defineProjection<Event extends EventShape>() {
   return <Table extends string, Batch = undefined>(definition: ProjectionDefinition<Event, Table, Batch>): Projection<Table> => {
+    if (typeof definition !== 'object' || (definition as unknown) === null) throw new ProjectionDefinitionError('a projection is defined by an object: { name, version, tables, handlers }');
     checkIdentifier('projection', definition.name);
     checkRange('version', definition.version, 1, MAX_VERSION);
     const partitions = definition.partitions ?? 1;
@@ -118,9 +123,13 @@ export function defineProjection<Event extends EventShape>() {
     for (const [type, handler] of Object.entries(handlers)) if (handler) routes.set(type, { handler, spanName: `project ${type}` });
     const eventTypes = [...routes.keys()];
     if (eventTypes.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} handles no event type`);
+    for (const type of eventTypes as readonly unknown[]) {
+      if (!isName(type)) throw new ProjectionDefinitionError(`projection ${definition.name}: the handler of ${JSON.stringify(type)} handles no event type: types are 1 to ${MAX_NAME_LENGTH} characters`);
+    }
     const streamTypes: unknown = definition.streamTypes;
-    if (streamTypes !== undefined && !(Array.isArray(streamTypes) && streamTypes.every((type) => typeof type === 'string'))) {
-      throw new ProjectionDefinitionError(`projection ${definition.name}: streamTypes must be a list of stream types, or be left out to read them all`);
+    // A type no stream can have ('', over 200 characters) reads nothing, as an empty list would.
+    if (streamTypes !== undefined && !(Array.isArray(streamTypes) && streamTypes.every(isName))) {
+      throw new ProjectionDefinitionError(`projection ${definition.name}: streamTypes must be a list of stream types (1 to ${MAX_NAME_LENGTH} characters), or be left out to read them all`);
     }
     if (definition.streamTypes?.length === 0) throw new ProjectionDefinitionError(`projection ${definition.name} reads no stream type: leave streamTypes out to read them all`);
     // Refused here, not by every read of the build's feed once it is registered.

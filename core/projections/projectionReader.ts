@@ -25,6 +25,7 @@ export function createProjectionReader<Table extends string>(
   projection: Projection<Table>,
   options: { cacheMs?: number } = {},
 ): ProjectionReader<Table> {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ProjectionDefinitionError('reader options must be an object: { cacheMs }');
   const cacheMs = options.cacheMs ?? 1_000;
   if (!Number.isFinite(cacheMs) || cacheMs < 0 || cacheMs > MAX_READER_CACHE_MS) {
     throw new ProjectionDefinitionError(`cacheMs must be from 0 to ${MAX_READER_CACHE_MS}, got ${cacheMs}`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
-import { NO_UPCASTING, type EventUpcaster } from '../eventstore';
+import { isEventUpcaster, NO_UPCASTING, type EventUpcaster } from '../eventstore';
 import {
   checkDeadline,
   checkFailurePolicy,
@@ -9,6 +9,7 @@ import {
   DEFAULT_FAILURE_POLICY,
   eachOnItsOwn,
   HandlerWentOnPastFailureError,
+  ProcessorDefinitionError,
   runFeedProcessor,
   whyHandledTypeRenamed,
   type FailurePolicy,
@@ -71,8 +72,24 @@ export interface Projector {
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
+const isProjection = (value: unknown): value is Projection =>
+  typeof value === 'object' && value !== null && typeof (value as Projection).name === 'string' && typeof (value as Projection).apply === 'function';
+
+/** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */
+function checkProjectorParts(options: ProjectorOptions): void {
+  const refuse = (problem: string): never => {
+    throw new ProjectionDefinitionError(`the projector: ${problem}`);
+  };
+  if (typeof options !== 'object' || (options as unknown) === null) refuse('options must be an object: { db, projections }');
+  if (typeof (options.db as Partial<Db> | undefined)?.transaction !== 'function') refuse('db must be a database (createPgDb, say)');
+  if (!Array.isArray(options.projections) || !options.projections.every(isProjection)) refuse('projections must be a list of projections (defineProjection)');
+  if (options.upcaster !== undefined && !isEventUpcaster(options.upcaster)) refuse('upcaster must be an event upcaster (defineUpcasters, say)');
+  if (options.onHandlerError !== undefined && typeof options.onHandlerError !== 'function') refuse('onHandlerError must be a function');
+}
+
 /** Keeps projections up to date: each generation being built or served is a feed processor of its own. */
 export function createProjector(options: ProjectorOptions): Projector {
+  checkProjectorParts(options);
   const { db } = options;
   // Two definitions of one name would share its generations' checkpoints and leases.
   const names = options.projections.map((projection) => projection.name);
@@ -128,7 +145,9 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   return {
     holder,
-    async runUntilCaughtUp({ deadline = Number.POSITIVE_INFINITY } = {}) {
+    async runUntilCaughtUp(runOptions = {}) {
+      if (typeof runOptions !== 'object' || (runOptions as unknown) === null) throw new ProcessorDefinitionError('the projector: run options must be an object: { deadline }');
+      const { deadline = Number.POSITIVE_INFINITY } = runOptions;
       checkDeadline(deadline, 'the projector');
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false };
       await eachOnItsOwn(

@@ -71,15 +71,21 @@ describe('projection definitions', () => {
       ['flush that is no function', { flush: true }],
       ['startBatch that is no function', { startBatch: {} }],
       ['teardown that is no function', { teardown: 'DROP TABLE lights' }],
+      ['handlers left out', { handlers: undefined }],
+      ['handlers of null', { handlers: null }],
+      ['handlers given as a list, read as a handler of type "0"', { handlers: [noop] }],
+      ['a handler of a type no event can have', { handlers: { '': noop } }],
     ];
     for (const [label, overrides] of refusals) {
       const definition = { ...base, ...overrides } as unknown as Parameters<ReturnType<typeof defineProjection<LightEvent>>>[0];
       expect(() => defineProjection<LightEvent>()(definition), label).toThrow(ProjectionDefinitionError);
     }
+    expect(() => defineProjection<LightEvent>()(null as never)).toThrow(ProjectionDefinitionError);
   });
 
   it('refuse stream types that are no list of names PostgreSQL can hold, which would fail every read of the build', () => {
-    for (const streamTypes of [['light\u0000switch'], ['light\uD800'], 'light']) {
+    // '' and 201 characters: no stream has such a type, so the build would read nothing, as from an empty list.
+    for (const streamTypes of [['light\u0000switch'], ['light\uD800'], 'light', [''], ['x'.repeat(201)]]) {
       expect(() => defineProjection<LightEvent>()({ name: 'lights', version: 1, tables: [], streamTypes: streamTypes as string[], handlers: { SwitchedOn: noop } }), JSON.stringify(streamTypes)).toThrow(
         ProjectionDefinitionError,
       );

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRepository } from '../../core/aggregates';
 import { account, defineAccountSummaries } from '../../core/bank';
 import type { Db } from '../../core/db';
+import { ProcessorDefinitionError } from '../../core/processing';
 import {
   createProjectionReader,
   createProjector,
@@ -285,5 +286,28 @@ describe('rebuilding a projection blue/green', () => {
     const projection = defineAccountSummaries({ name: 'cached_summaries', version: 1 });
     expect(() => createProjectionReader(context().db, projection, { cacheMs: MAX_READER_CACHE_MS + 1 })).toThrow(ProjectionDefinitionError);
     expect(() => createProjectionReader(context().db, projection, { cacheMs: -1 })).toThrow(ProjectionDefinitionError);
+    expect(() => createProjectionReader(context().db, projection, null as never)).toThrow(ProjectionDefinitionError);
+  });
+
+  it('refuses, from plain JavaScript, projector options that are none: no object, projections that are no list of projections, no db, an upcaster or onHandlerError that is none', () => {
+    const { db } = context();
+    const projections = [recordingProjection({ name: 'plain_options' })];
+    const refused: [string, unknown][] = [
+      ['no options', null],
+      ['projections left out', { db }],
+      ['projections as one object', { db, projections: { projection: projections[0] } }],
+      ['a projection of null', { db, projections: [null] }],
+      ['no db, which failed every run', { projections }],
+      ['an upcaster that is no upcaster', { db, projections, upcaster: {} }],
+      ['an onHandlerError that is no function, which was never told anything', { db, projections, onHandlerError: 'log' }],
+    ];
+    for (const [label, options] of refused) expect(() => createProjector(options as never), label).toThrow(ProjectionDefinitionError);
+  });
+
+  it('refuses run options that are no object before a projection is registered', async () => {
+    const { db } = context();
+    const projector = createProjector({ db, projections: [recordingProjection({ name: 'null_run_options' })] });
+    await expect(projector.runUntilCaughtUp(null as never)).rejects.toThrow(ProcessorDefinitionError);
+    expect(await getProjectionStatus(db, 'null_run_options')).toEqual([]);
   });
 });

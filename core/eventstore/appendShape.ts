@@ -55,6 +55,14 @@ const AppendShape = z.object({
 const isText = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
 /** A name as the store holds it: text of 1 to MAX_NAME_LENGTH characters, as PostgreSQL's length() and zod count them. */
 export const isName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && isAtMostCharacters(value, MAX_NAME_LENGTH);
+
+/**
+ * A feed filter: a list of one or more names. One text instead of a list reached
+ * PostgreSQL as an array literal; an empty list, or a name no type can have
+ * (null, 7, '', 201 characters), matched nothing, and a page's checkpoint passed
+ * every event by.
+ */
+export const isFeedFilter = (value: unknown): value is readonly string[] => Array.isArray(value) && value.length > 0 && value.every(isName);
 const MODES = new Set(['no_stream', 'stream_exists', 'any']);
 
 /**

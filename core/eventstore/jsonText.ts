@@ -20,7 +20,8 @@ export function toJsonObject(value: unknown, path: string, issues: ValidationIss
       return undefined;
     }
     // NaN and Infinity are written as null: a number would become none without a word.
-    const notFinite = json.includes('null') ? pathToFirst(value, path, isNonFiniteNumber) : undefined;
+    // Looked for only where JSON wrote a null value (not a string or key holding the word).
+    const notFinite = NULL_VALUE.test(json) ? pathToFirst(value, path, isNonFiniteNumber) : undefined;
     if (notFinite !== undefined) {
       issues.push({ path: notFinite, message: 'is NaN or Infinity, which JSON would store as null: use a finite number, or null' });
       return undefined;
@@ -35,7 +36,10 @@ export function toJsonObject(value: unknown, path: string, issues: ValidationIss
 }
 
 const isCollection = (item: unknown): boolean => item instanceof Map || item instanceof Set;
-const isNonFiniteNumber = (item: unknown): boolean => typeof item === 'number' && !Number.isFinite(item);
+// A replacer is handed a boxed number (Object(NaN)) before JSON unboxes it.
+const isNonFiniteNumber = (item: unknown): boolean =>
+  (typeof item === 'number' || item instanceof Number) && !Number.isFinite(Number(item));
+const NULL_VALUE = /[:,[]null/;
 
 /**
  * The path of the first value JSON would write that `test` picks, or undefined.

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
 import { checkpointAfterPage, isStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
+import { isFeedFilter, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, holdsEvent, toRecordedEvent, type EventTuple } from './eventRow';
 import type { EventShape, FeedPage, FeedPartition, ReadFeedOptions, RecordedEvent } from './types';
@@ -62,18 +63,11 @@ function validatePartition(partition: FeedPartition): void {
   }
 }
 
-/**
- * A filter is a list of names, or left out. One text reached PostgreSQL as an
- * array literal ('{account}' filtered by it); an empty list, or a name no type
- * has (null, 7, ''), matched nothing, and the page's checkpoint passed every
- * event by.
- */
+/** Each filter is a list of names, or left out (see isFeedFilter). */
 function checkFilters(options: ReadFeedOptions): void {
   for (const filter of ['eventTypes', 'streamTypes'] as const) {
-    const names: unknown = options[filter];
-    if (names === undefined) continue;
-    if (!(Array.isArray(names) && names.length > 0 && names.every((name) => typeof name === 'string' && name.length > 0))) {
-      throw new EventValidationError([{ path: filter, message: 'must be a list of one or more type names, or be left out to read all' }]);
+    if (options[filter] !== undefined && !isFeedFilter(options[filter])) {
+      throw new EventValidationError([{ path: filter, message: `must be a list of one or more type names (1 to ${MAX_NAME_LENGTH} characters), or be left out to read all` }]);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { feedReadingAge, hasNoUpcastPath, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { feedReadingAge, hasNoUpcastPath, isFeedFilter, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, MAX_NAME_LENGTH, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { findUnstorableText } from '../text/storableText';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
@@ -87,6 +87,8 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
       throw new ProcessorDefinitionError(`a feed source's ${filter} must be a list of type names, or be left out to read all`);
     }
     if (types.length === 0) throw new ProcessorDefinitionError(`a feed source's ${filter} must name at least one type, or be left out to read all`);
+    // The feed refuses a name no type can have ('' from a setting with a trailing comma, say) on every read.
+    if (!isFeedFilter(types)) throw new ProcessorDefinitionError(`a feed source's ${filter} must be names of 1 to ${MAX_NAME_LENGTH} characters, not ${JSON.stringify(types)}`);
     const [unstorable] = findUnstorableText(types, filter);
     if (unstorable) throw new ProcessorDefinitionError(`a feed source's ${unstorable.path} ${unstorable.message}`);
   }

@@ -39,6 +39,9 @@ describe('a processor’s definition', () => {
       { eventTypes: ['Money\u0000Deposited'] },
       { streamTypes: ['account\uD800'] },
       { partitionKey: 'correlationId' },
+      // A setting with a trailing comma, split: the feed refuses the empty name on every read.
+      { eventTypes: 'MoneyDeposited,'.split(',') },
+      { streamTypes: ['x'.repeat(201)] },
     ];
     for (const definition of refused) {
       expect(() => eventFeedSource({ upcaster: NO_UPCASTING, ...(definition as object) }), JSON.stringify(definition)).toThrow(ProcessorDefinitionError);

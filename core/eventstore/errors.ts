@@ -61,10 +61,11 @@ export interface ValidationIssue {
   message: string;
 }
 
+/** Input the store refuses, an append's or a read's, with every problem at once. */
 export class EventValidationError extends EventStoreError {
   readonly code = 'VALIDATION_FAILED';
   constructor(readonly issues: readonly ValidationIssue[]) {
-    super(`Invalid append: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+    super(`Invalid event store input: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
     this.name = 'EventValidationError';
   }
 }

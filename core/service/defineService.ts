@@ -100,6 +100,26 @@ function duplicates(values: readonly string[]): string[] {
   return values.filter((value, index) => values.indexOf(value) !== index);
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Publishing as plain JavaScript may give it: one subject as text was spread
+ * into a subject per character (its messages parked), and a routing prefix
+ * replaced the deployment's, whose stream then captured no event.
+ */
+function checkPublishing(publishing: unknown): void {
+  if (publishing === undefined) return;
+  if (!isObject(publishing)) throw new ServiceDefinitionError('publishing must be an object: { routing, integrationSubjects }');
+  const { integrationSubjects, routing } = publishing;
+  if (integrationSubjects !== undefined && !(Array.isArray(integrationSubjects) && integrationSubjects.every((subject) => typeof subject === 'string'))) {
+    throw new ServiceDefinitionError('publishing.integrationSubjects must be a list of subjects the stream captures');
+  }
+  if (routing === undefined) return;
+  if (!isObject(routing)) throw new ServiceDefinitionError('publishing.routing must be an object: { subjectFor }');
+  if ('prefix' in routing) throw new ServiceDefinitionError('publishing.routing takes no prefix: the deployment sets it (PUBLISH_SUBJECT_PREFIX)');
+  if (routing.subjectFor !== undefined && typeof routing.subjectFor !== 'function') throw new ServiceDefinitionError('publishing.routing.subjectFor must be a function');
+}
+
 /** Every projection and saga of the service handles only types its upcasters still hand over under their own names. */
 function refuseHandlersOfRenamedTypes(definition: ServiceDefinition<unknown>, upcasters: EventUpcaster): void {
   const handlers = [
@@ -136,6 +156,7 @@ export function defineService<Context = undefined>(definition: ServiceDefinition
       throw new ServiceDefinitionError(`query path ${query.path} must start with "/" and stay out of /commands and /browser`);
     }
   }
+  checkPublishing(definition.publishing);
   if (definition.upcasters) refuseHandlersOfRenamedTypes(definition, definition.upcasters);
   const database = { ...DEFAULT_DATABASE_DEPLOYMENT, ...definition.database };
   checkDatabaseDeployment(database);

@@ -29,7 +29,7 @@ export function createServicePublisher(
       () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
       NATS_CONNECT_TIMEOUT_MS,
     ),
-    routing: eventRouting({ prefix, ...publishing.routing }),
+    routing: eventRouting({ ...publishing.routing, prefix }),
     subjectPrefix: prefix,
     stream: {
       name: config.PUBLISH_STREAM,

@@ -1,11 +1,12 @@
 import * as z from '../schema';
-import { formatCheckpoint, NO_UPCASTING, parseCheckpoint, readFeed, START_OF_FEED, type Checkpoint } from '../eventstore';
+import { formatCheckpoint, MAX_NAME_LENGTH, NO_UPCASTING, parseCheckpoint, readFeed, START_OF_FEED, type Checkpoint } from '../eventstore';
 import { BrowserInputError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView } from './eventView';
 import { PageLimit, parseQuery } from './pageCursor';
 
-const FeedQuery = z.object({ after: z.optional(z.string()), type: z.optional(z.string().check(z.minLength(1))), limit: PageLimit });
+// A type is a name the store holds: one longer is a query that does not fit, as the feed would refuse it.
+const FeedQuery = z.object({ after: z.optional(z.string()), type: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH))), limit: PageLimit });
 
 function checkpointOf(after: string | undefined): Checkpoint {
   if (after === undefined || after === '') return START_OF_FEED;

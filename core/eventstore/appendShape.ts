@@ -62,7 +62,12 @@ export const isName = (value: unknown): value is string => typeof value === 'str
  * (null, 7, '', 201 characters), matched nothing, and a page's checkpoint passed
  * every event by.
  */
-export const isFeedFilter = (value: unknown): value is readonly string[] => Array.isArray(value) && value.length > 0 && value.every(isName);
+export function isFeedFilter(value: unknown): value is readonly string[] {
+  if (!Array.isArray(value) || value.length === 0) return false;
+  // for...of, not every(): every() skips a hole, and a list of holes would pass.
+  for (const name of value as unknown[]) if (!isName(name)) return false;
+  return true;
+}
 const MODES = new Set(['no_stream', 'stream_exists', 'any']);
 
 /**

@@ -36,9 +36,10 @@ export function toJsonObject(value: unknown, path: string, issues: ValidationIss
 }
 
 const isCollection = (item: unknown): boolean => item instanceof Map || item instanceof Set;
-// A replacer is handed a boxed number (Object(NaN)) before JSON unboxes it.
+// A replacer is handed a boxed number (Object(NaN)) before JSON unboxes it; its tag, not
+// instanceof, tells one made in another realm too.
 const isNonFiniteNumber = (item: unknown): boolean =>
-  (typeof item === 'number' || item instanceof Number) && !Number.isFinite(Number(item));
+  (typeof item === 'number' || Object.prototype.toString.call(item) === '[object Number]') && !Number.isFinite(Number(item));
 const NULL_VALUE = /[:,[]null/;
 
 /**

@@ -185,6 +185,8 @@ describe('the event browser API', () => {
     expect(await get('feed?after=garbage')).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
     expect(await get('feed?after=1:9223372036854775808')).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
     expect(await get('feed?type=Money%00Deposited')).toMatchObject({ status: 400, body: { code: 'INVALID_TEXT' } });
+    // No event type is that long: a query that does not fit, not an invalid command.
+    expect(await get(`feed?type=${'T'.repeat(201)}`)).toMatchObject({ status: 400, body: { code: 'INVALID_QUERY', details: { issues: [{ path: 'type' }] } } });
     // Well-formed cursors whose fields are not what a page gave.
     expect(await get(`sagas?cursor=${encodeCursor({ at: 'yesterday', saga: 'transfer', sagaId: 'x' })}`)).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
     expect(await get(`publishing?cursor=${encodeCursor({ parkedAt: new Date().toISOString(), messageId: 'm-1' })}`)).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   AppendNotFirstWriteError,
@@ -104,6 +105,7 @@ describeOnEachDriver('bad input', (context) => {
     await rejectsWith(untyped({ ...valid(), events: [{ type: 'Deposited', data: { amount: Number.NaN } }] }), { path: 'events.0.data.amount', message: /NaN or Infinity/ });
     // Boxed, as JSON unboxes it before it writes null.
     await rejectsWith(untyped({ ...valid(), events: [{ type: 'Deposited', data: { amount: Object(Number.NaN) as unknown } }] }), { path: 'events.0.data.amount', message: /NaN or Infinity/ });
+    await rejectsWith(untyped({ ...valid(), events: [{ type: 'Deposited', data: { amount: runInNewContext('new Number(NaN)') as unknown } }] }), { path: 'events.0.data.amount', message: /NaN or Infinity/ });
     await rejectsWith(untyped({ ...valid(), messages: [message({ body: { rates: [1, Number.POSITIVE_INFINITY] } })] }), { path: 'messages.0.body.rates.1', message: /NaN or Infinity/ });
     // null itself is a value JSON keeps.
     const request = untyped({ ...valid(), events: [{ type: 'Deposited', data: { amount: 5, note: null } }] });

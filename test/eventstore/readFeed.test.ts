@@ -143,7 +143,7 @@ describeOnEachDriver('the global feed', (context) => {
     await append({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     await untilFeedHorizonPasses(context().db);
     // One text reached PostgreSQL as an array literal ('{account}' filtered by it); null or a number matched nothing.
-    for (const filter of [{ streamTypes: 'account' }, { streamTypes: '{account}' }, { eventTypes: 'AccountOpened' }, { eventTypes: [null] }, { streamTypes: [7] }, { eventTypes: [] }, { eventTypes: [''] }]) {
+    for (const filter of [{ streamTypes: 'account' }, { streamTypes: '{account}' }, { eventTypes: 'AccountOpened' }, { eventTypes: [null] }, { streamTypes: [7] }, { eventTypes: [] }, { eventTypes: [''] }, { eventTypes: new Array<string>(1) }]) {
       await expect(store.readFeed(filter as unknown as ReadFeedOptions), JSON.stringify(filter)).rejects.toThrow(EventValidationError);
     }
     const page = await readToHead(store, START_OF_FEED, { eventTypes: ['AccountOpened'] });

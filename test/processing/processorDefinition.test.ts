@@ -42,6 +42,7 @@ describe('a processor’s definition', () => {
       // A setting with a trailing comma, split: the feed refuses the empty name on every read.
       { eventTypes: 'MoneyDeposited,'.split(',') },
       { streamTypes: ['x'.repeat(201)] },
+      { eventTypes: new Array<string>(1) },
     ];
     for (const definition of refused) {
       expect(() => eventFeedSource({ upcaster: NO_UPCASTING, ...(definition as object) }), JSON.stringify(definition)).toThrow(ProcessorDefinitionError);

@@ -21,6 +21,9 @@ export function createServicePublisher(
 ): Publisher {
   const prefix = config.PUBLISH_SUBJECT_PREFIX;
   const publishing = runtime.service.publishing ?? {};
+  // Called as its method: a routing written as a class keeps subjectFor on its prototype,
+  // where a spread of it would lose it and publish the events it keeps private.
+  const { routing } = publishing;
   return createPublisher({
     db: runtime.db,
     // Without async traces the client does not build two Error objects per publish
@@ -29,7 +32,7 @@ export function createServicePublisher(
       () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
       NATS_CONNECT_TIMEOUT_MS,
     ),
-    routing: eventRouting({ ...publishing.routing, prefix }),
+    routing: eventRouting(routing?.subjectFor ? { prefix, subjectFor: (event) => routing.subjectFor?.(event) } : { prefix }),
     subjectPrefix: prefix,
     stream: {
       name: config.PUBLISH_STREAM,

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db';
 import { batchFailureOf } from './batchFailure';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
+import { isPartitionOf } from './partitionLeases';
 import { advanceCheckpoint, lockPartition } from './processorRecords';
 import { checkDeadline } from './processorRunChecks';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
@@ -35,7 +36,7 @@ export async function catchUpLocked<Item, Result>(
   // NaN would pass every comparison with the clock as no deadline at all.
   checkDeadline(limits.deadline, processor.name);
   // The partition is a statement's parameter, where 0.5 fails untyped; a batch count of NaN would apply nothing and say so.
-  if (!(Number.isInteger(partition) && partition >= 0 && partition < processor.partitions)) {
+  if (!isPartitionOf(processor.partitions, partition)) {
     throw new ProcessorDefinitionError(`${processor.name}: partition must be an integer from 0 to ${processor.partitions - 1}, not ${partition}`);
   }
   if (!(Number.isInteger(limits.maxBatches) && limits.maxBatches >= 1)) {

@@ -83,12 +83,10 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
   for (const filter of ['eventTypes', 'streamTypes'] as const) {
     const types: unknown = options[filter];
     if (types === undefined) continue;
-    if (!Array.isArray(types) || !types.every((type) => typeof type === 'string')) {
-      throw new ProcessorDefinitionError(`a feed source's ${filter} must be a list of type names, or be left out to read all`);
+    // As the feed checks them on every read ('' from a setting with a trailing comma among them).
+    if (!isFeedFilter(types)) {
+      throw new ProcessorDefinitionError(`a feed source's ${filter} must be a list of one or more type names of 1 to ${MAX_NAME_LENGTH} characters, or be left out to read all`);
     }
-    if (types.length === 0) throw new ProcessorDefinitionError(`a feed source's ${filter} must name at least one type, or be left out to read all`);
-    // The feed refuses a name no type can have ('' from a setting with a trailing comma, say) on every read.
-    if (!isFeedFilter(types)) throw new ProcessorDefinitionError(`a feed source's ${filter} must be names of 1 to ${MAX_NAME_LENGTH} characters, not ${JSON.stringify(types)}`);
     const [unstorable] = findUnstorableText(types, filter);
     if (unstorable) throw new ProcessorDefinitionError(`a feed source's ${unstorable.path} ${unstorable.message}`);
   }

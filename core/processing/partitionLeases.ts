@@ -112,7 +112,8 @@ function checkTtl(ttlMs: number): void {
   }
 }
 
-const isPartitionOf = (partitions: number, partition: unknown): boolean =>
+/** Whether a value names one of `partitions` partitions: an integer from 0 to partitions - 1. */
+export const isPartitionOf = (partitions: number, partition: unknown): boolean =>
   Number.isInteger(partition) && (partition as number) >= 0 && (partition as number) < partitions;
 
 function validate(request: LeaseRequest): void {

@@ -2,11 +2,13 @@ import { expect, it } from 'vitest';
 import {
   EventValidationError,
   FEED_SCAN_BOUND,
+  feedReadingAge,
   START_OF_FEED,
   compareCheckpoints,
   formatCheckpoint,
   parseCheckpoint,
   type AppendRequest,
+  type Checkpoint,
   type ReadFeedOptions,
   type RecordedEvent,
 } from '../../core/eventstore';
@@ -155,6 +157,19 @@ describeOnEachDriver('the global feed', (context) => {
     await expect(store.readFeed(null as unknown as ReadFeedOptions)).rejects.toThrow(EventValidationError);
     await expect(store.readFeed({ partition: null } as unknown as ReadFeedOptions)).rejects.toThrow(EventValidationError);
     await expect(store.readStream(uniqueStreamId(), null as unknown as object)).rejects.toThrow(EventValidationError);
+  });
+
+  it('tells how old the first event past a checkpoint is, 0 past the last, and refuses a checkpoint that is none', async () => {
+    const { db } = context();
+    const first = await append({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await append({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const age = await feedReadingAge(db, first.checkpoint);
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
+    expect(await feedReadingAge(db, { txId: 2n ** 64n - 1n, position: 2n ** 63n - 1n })).toBe(0);
+    for (const after of [null, undefined, {}, { txId: 1, position: 2 }, { txId: -1n, position: 0n }]) {
+      await expect(feedReadingAge(db, after as unknown as Checkpoint), JSON.stringify(after, (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))).rejects.toThrow(EventValidationError);
+    }
   });
 
   it('round-trips a checkpoint through text, and refuses text out of range', () => {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage } from '../eventstore';
+import { checkpointAfterPage, LAG_SCAN_BOUND } from '../eventstore';
 import type { FeedSource } from '../processing';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
@@ -29,19 +29,11 @@ const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, 
   FROM outbox_page_with_head($1, $2, $3, $4, $5) WITH ORDINALITY ORDER BY ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
-// oldest, in the page's order. Every committed message counts, also those the page
-// still holds back behind a transaction open elsewhere: they are waiting as much as the rest.
-// A message parked behind one still waiting is past the checkpoint too, and counted as parked.
-const LAG_SQL = `
-  SELECT count(*)::int AS items, coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at)), 0)::float8 AS oldest_age_seconds
-  FROM (
-    SELECT o.created_at FROM outbox o
-    WHERE o.published_at IS NULL AND o.parked_at IS NULL
-      AND NOT EXISTS (SELECT FROM parked_messages p WHERE p.message_id = o.message_id AND p.source = 'outbox')
-      AND (o.tx_id, o.id) > ($1::xid8, $2::bigint)
-      AND stream_partition(o.ordering_key, $4::integer) = $5::integer
-    ORDER BY o.tx_id, o.id
-    LIMIT $3) AS w`;
+// oldest, in the page's order, within a bounded walk (migrations/0034). Every committed
+// message counts, also those the page still holds back behind a transaction open
+// elsewhere: they are waiting as much as the rest. A message parked behind one still
+// waiting is past the checkpoint too, and counted as parked.
+const LAG_SQL = 'SELECT items, oldest_age_seconds, walk_ended_short, walk_age_seconds FROM outbox_backlog($1, $2, $3, $4, $5, $6)';
 
 const PARKED_SQL = "SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = 'outbox'";
 
@@ -84,10 +76,23 @@ async function parkedAmong(db: Queryable, messageIds: readonly string[]): Promis
   return new Set(rows.map((row) => row.message_id));
 }
 
+interface BacklogRow {
+  items: number;
+  oldest_age_seconds: number;
+  walk_ended_short: boolean;
+  walk_age_seconds: number;
+}
+
 /** What an outbox partition has past its checkpoint and waits to be published. */
 const outboxLag: FeedSource<OutboxMessage>['lag'] = async (db, { after, partition, limit }) => {
-  const params = [after.txId.toString(), after.position.toString(), limit + 1, partition.count, partition.index];
-  const { rows } = await db.query<{ items: number; oldest_age_seconds: number }>(LAG_SQL, params);
-  const items = rows[0]?.items ?? 0;
-  return { items: Math.min(items, limit), capped: items > limit, oldestAgeSeconds: Math.max(0, rows[0]?.oldest_age_seconds ?? 0) };
+  const walkBound = Math.max(limit + 1, LAG_SCAN_BOUND);
+  const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, walkBound];
+  const { rows } = await db.query<BacklogRow>(LAG_SQL, params, { name: 'publisher_outbox_backlog' });
+  const row = rows[0];
+  const items = row?.items ?? 0;
+  const walkEndedShort = row?.walk_ended_short ?? false;
+  // Nothing of the partition's in the walk, and more past it: its messages, if any, lie
+  // further on, no older than the first it has still to walk past.
+  const oldestAgeSeconds = items === 0 && walkEndedShort ? (row?.walk_age_seconds ?? 0) : (row?.oldest_age_seconds ?? 0);
+  return { items: Math.min(items, limit), capped: items > limit || walkEndedShort, oldestAgeSeconds: Math.max(0, oldestAgeSeconds) };
 };

@@ -102,6 +102,16 @@ function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSett
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
 
+const describeValue = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+// A setting given as null was read as left out (`??`): a retention of null ran with a
+// day's. Left out, it takes its default; null is refused, naming it.
+function checkLeftOutNotNull(settings: object, prefix: string): void {
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === null) refuse(`${prefix}${name} must be left out for its default, not null`);
+  }
+}
+
 /**
  * What a plain-JavaScript caller may leave out, or give as something else: each
  * was taken, and failed every run (a connect that is no function was retried as
@@ -115,6 +125,13 @@ export function checkPublisherParts(options: PublisherOptions): void {
     refuse('routing must be an event routing (eventRouting, say), with a subjectFor function');
   }
   if (options.onRetry !== undefined && !isFunction(options.onRetry)) refuse('onRetry must be a function');
+  checkLeftOutNotNull(options, '');
+  for (const group of ['stream', 'retention'] as const) {
+    const settings: unknown = options[group];
+    if (settings === undefined) continue;
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) refuse(`${group} must be an object of settings, not ${describeValue(settings)}`);
+    checkLeftOutNotNull(settings, `${group}.`);
+  }
   const subjects: unknown = options.stream?.subjects;
   if (subjects !== undefined && !(Array.isArray(subjects) && subjects.every((subject) => typeof subject === 'string'))) {
     refuse(`stream.subjects must be a list of subjects, not ${JSON.stringify(subjects)}`);

@@ -203,6 +203,16 @@ describe('publishing configuration', () => {
         [{ ...valid, db: undefined }, 'db'],
         [{ ...valid, routing: {} }, 'routing'],
         [{ ...valid, routing: { subjectFor: 'bank.accounts' } }, 'routing'],
+        // Each ran with the defaults, as if left out: a day's retention, 1,000 rows a batch, 4 partitions.
+        [{ ...valid, retention: 3_600_000 }, 'retention'],
+        [{ ...valid, retention: '1 hour' }, 'retention'],
+        [{ ...valid, retention: { retentionMs: null } }, 'retention.retentionMs'],
+        [{ ...valid, retention: { retentionMs: 3_600_000, batchSize: null } }, 'retention.batchSize'],
+        [{ ...valid, retention: { retentionMs: 3_600_000, maxBatches: null } }, 'retention.maxBatches'],
+        [{ ...valid, stream: 'ORDERS' }, 'stream'],
+        [{ ...valid, stream: { name: null } }, 'stream.name'],
+        [{ ...valid, partitions: null }, 'partitions'],
+        [{ ...valid, batchSize: null }, 'batchSize'],
       ] as const) {
         expect(build(options), naming).toThrow(PublisherConfigurationError);
         expect(build(options), naming).toThrow(naming);

@@ -102,7 +102,8 @@ function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSett
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
 
-const describeValue = (value: unknown): string => JSON.stringify(value) ?? String(value);
+// A text is quoted, so that '1 hour' reads as the text it is.
+const describeValue = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : String(value));
 
 // A setting given as null was read as left out (`??`): a retention of null ran with a
 // day's. Left out, it takes its default; null is refused, naming it.
@@ -130,7 +131,7 @@ export function checkPublisherParts(options: PublisherOptions): void {
     const settings: unknown = options[group];
     if (settings === undefined) continue;
     if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) refuse(`${group} must be an object of settings, not ${describeValue(settings)}`);
-    checkLeftOutNotNull(settings, `${group}.`);
+    else checkLeftOutNotNull(settings, `${group}.`);
   }
   const subjects: unknown = options.stream?.subjects;
   if (subjects !== undefined && !(Array.isArray(subjects) && subjects.every((subject) => typeof subject === 'string'))) {

@@ -76,7 +76,16 @@ async function runPublisher(
   // An instance deployed with another partition count is refused here, before
   // its requeue turn sends anything and takes it off the parked list.
   for (const processor of processors) await registerProcessor(db, processor.name, processor.partitions);
-  tally.report.requeued = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline });
+  // A turn that fails (its page read timed out, say) is thrown after the cleanup, as a
+  // failed source's error is: thrown at once, it left every key's new messages unsent and
+  // the outbox uncleaned, on every run for as long as it failed. Skipping the turn is what
+  // a run does when another instance has it.
+  const requeueTurn = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline }).then(
+    (sent) => ({ sent, failure: undefined }),
+    (error: unknown) => ({ sent: 0, failure: { error } }),
+  );
+  tally.report.requeued = requeueTurn.sent;
+  if (requeueTurn.failure) tally.noteError(requeueTurn.failure.error);
   const runOptions: ProcessorRunOptions = {
     db,
     holder: settings.holder,
@@ -107,6 +116,7 @@ async function runPublisher(
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.
   await cleanUp(settings, cleanup, tally);
+  if (requeueTurn.failure) throw requeueTurn.failure.error;
   const failed = settled.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
   return tally.finish();

@@ -2,10 +2,11 @@ import pg from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db, type Queryable } from '../../core/db';
-import { addMetricsSink } from '../../core/observability';
 import { opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { countedMetrics } from '../support/countedMetrics';
 import { readStoredMessages } from '../support/natsTesting';
+import { statementTimesOut } from '../support/statementTimesOut';
 import { startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
@@ -63,13 +64,6 @@ async function oldPublishedMessages(count: number, partitions: number): Promise<
      ON CONFLICT (processor, partition) DO UPDATE SET checkpoint_tx = EXCLUDED.checkpoint_tx, checkpoint_position = EXCLUDED.checkpoint_position`,
     [partitions],
   );
-}
-
-/** What the runs count to the metrics from now on, by name; `stop` ends the counting. */
-function countedMetrics(): { counted: Record<string, number>; stop: () => void } {
-  const counted: Record<string, number> = {};
-  const stop = addMetricsSink({ count: (name, value) => void (counted[name] = (counted[name] ?? 0) + value), observe: () => undefined, gauge: () => undefined });
-  return { counted, stop };
 }
 
 const oldLeft = async () => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE created_at < now() - interval '1 hour'")).rows[0]?.n;
@@ -140,17 +134,7 @@ describe('the outbox cleanup at the end of a publisher run', () => {
 
   it('given the events feed\'s page failing on every run, still deletes old published integration messages and counts them, then fails the run with the page\'s error', async () => {
     const pool = createPgDb({ connectionString: harness.database.url, max: 3 });
-    const failingEventsPage: Db = {
-      query: (text, params, options) =>
-        options?.name === 'publisher_event_page'
-          ? pool.transaction(async (tx) => {
-              await tx.query("SELECT set_config('statement_timeout', '10', true)");
-              return tx.query('SELECT pg_sleep(1)') as never;
-            })
-          : pool.query(text, params, options),
-      transaction: (work) => pool.transaction(work),
-      close: () => pool.close(),
-    };
+    const failingEventsPage = statementTimesOut(pool, (_text, _params, options) => options?.name === 'publisher_event_page');
     try {
       const publisher = harness.publisher({ db: failingEventsPage, partitions: 1, retention });
       // Registers the processors, and fails on the events page already.

@@ -1,0 +1,67 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { createPgDb, type Db } from '../../core/db';
+import { countedMetrics } from '../support/countedMetrics';
+import { readStoredMessages } from '../support/natsTesting';
+import { statementTimesOut } from '../support/statementTimesOut';
+import { cleanedUpAfterEach, type PublishingHarness } from './publishingHarness';
+
+const { defer, harness } = cleanedUpAfterEach();
+
+const RETENTION = { retentionMs: 3_600_000, batchSize: 1_000, maxBatches: 10 };
+
+/**
+ * The harness's database, but the requeue turn's page of requeued messages (100 at a
+ * time, read under its lease) times out, as a read of a long parked list would.
+ */
+function requeuedPageTimesOut(h: PublishingHarness): Db {
+  const pool = createPgDb({ connectionString: h.database.url, max: 3 });
+  defer(() => pool.close());
+  return statementTimesOut(pool, (text, params) => text.includes('AS seen_in') && params?.[0] === 100);
+}
+
+/** One integration message, written now or `hoursAgo`. */
+async function message(h: PublishingHarness, key: string, subject: string, hoursAgo = 0, count = 1): Promise<void> {
+  await h.db.query(
+    `INSERT INTO outbox (message_id, ordering_key, subject, payload, headers, created_at)
+     SELECT gen_random_uuid(), $1, $2, '{}', '{}', now() - make_interval(hours => $3::integer) FROM generate_series(1, $4::integer)`,
+    [key, `${h.subjectPrefix}.${subject}`, hoursAgo, count],
+  );
+}
+
+/** The outbox partition's checkpoint moved past every message written so far: they count as published. */
+async function publishedSoFar(h: PublishingHarness): Promise<void> {
+  await h.db.query(
+    `UPDATE processor_partitions SET checkpoint_tx = (SELECT max(tx_id) FROM outbox), checkpoint_position = (SELECT max(id) FROM outbox)
+     WHERE processor = 'publisher:outbox'`,
+  );
+}
+
+describe('a run whose requeue turn fails', () => {
+  it('given the requeued page timing out on every run, still publishes the new messages of other keys and cleans up the outbox, releases the turn, then fails', async () => {
+    const h = await harness();
+    await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`] });
+    await h.publisher({ partitions: 1, retention: RETENTION }).run({ deadline: Date.now() + 5_000 });
+    await message(h, 'requeued-key', 'notices.requeued');
+    await message(h, 'old-key', 'notices.old', 48, 500);
+    await publishedSoFar(h);
+    await h.db.query(
+      `INSERT INTO parked_messages (message_id, source, ordering_key, subject, error, requeued_at)
+       SELECT message_id, 'outbox', ordering_key, subject, 'refused', now() FROM outbox WHERE ordering_key = 'requeued-key'`,
+    );
+    await message(h, 'fresh-key', 'notices.fresh');
+    const metrics = countedMetrics();
+
+    const run = h.publisher({ db: requeuedPageTimesOut(h), partitions: 1, retention: RETENTION }).run({ deadline: Date.now() + 5_000 });
+
+    await expect(run).rejects.toThrow(/statement timeout/);
+    metrics.stop();
+    const stored = await readStoredMessages(h.nc, h.streamName);
+    expect(stored.map((stored) => stored.subject)).toEqual([`${h.subjectPrefix}.notices.fresh`]);
+    const { rows } = await h.db.query<{ old: number }>("SELECT count(*)::int AS old FROM outbox WHERE ordering_key = 'old-key'");
+    expect(rows).toEqual([{ old: 0 }]);
+    expect(metrics.counted).toMatchObject({ OutboxCleaned: 500 });
+    const lease = await h.db.query<{ holder: string | null }>("SELECT holder FROM partition_leases WHERE lease_group = 'publisher:requeued'");
+    expect(lease.rows).toEqual([{ holder: null }]);
+  });
+});

@@ -1,10 +1,14 @@
 import { deleteOlderThan, type BatchedDeletion, type Queryable, type RetentionOptions } from '../db';
 
+// Rows another cleanup is deleting are skipped, not waited for: waited for, they were
+// gone once it committed, the batch came back short, and this cleanup stopped with its
+// batches to spare and said nothing more was left.
 const DELETE_OLD_SQL = `
   DELETE FROM processed_messages WHERE (consumer, message_id) IN (
     SELECT consumer, message_id FROM processed_messages
     WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)
-    ORDER BY processed_at LIMIT $2)`;
+    ORDER BY processed_at LIMIT $2
+    FOR UPDATE SKIP LOCKED)`;
 
 /**
  * Deletes the idempotent consumers' records of processed message ids older

@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgDb, DeletionStoppedError, RetentionOptionsError, type Db, type RetentionOptions } from '../../core/db';
+import { createPgDb, DeletionStoppedError, RetentionOptionsError, type Db, type Queryable, type RetentionOptions } from '../../core/db';
 import { RetentionFailedError, retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deleteFinishedCommands } from '../../core/commands';
 import { deleteOldProcessedMessages } from '../../core/publishing';
+import { sleep } from '../support/fixtures';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 describe('retention of command records and processed message ids', () => {
@@ -158,11 +159,12 @@ describe('retention of command records and processed message ids', () => {
   });
 
   /**
-   * 1,001 old finished commands named `prefix`-n, the newest locked by another session,
-   * so that a cleanup's first batch of 1,000 deletes and its second waits: `run` gets a
-   * pool whose statements wait at most 300 ms for a lock, and what it gives is returned.
+   * 1,001 old finished commands named `prefix`-n, and a cleanup's first batch of 1,000
+   * deleting before another session locks the command records (as CREATE INDEX would),
+   * so that its second batch waits: `run` gets a pool whose statements wait at most
+   * 300 ms for a lock, and what it gives is returned.
    */
-  async function withNewestOfBatchesLocked(prefix: string, run: (bounded: Db) => Promise<unknown>): Promise<unknown> {
+  async function withSecondBatchLockedOut(prefix: string, run: (bounded: Db) => Promise<unknown>): Promise<unknown> {
     await db.query(
       `INSERT INTO commands (command_id, command_type, payload_hash, status, updated_at)
        SELECT $1 || n, 'Deposit', 'h', 'succeeded', now() - interval '300 hours' - make_interval(secs => 2000 - n) FROM generate_series(1, 1001) AS n`,
@@ -173,20 +175,48 @@ describe('retention of command records and processed message ids', () => {
     const url = new URL(database.url);
     url.searchParams.set('options', '-c lock_timeout=300');
     const bounded = createPgDb({ connectionString: url.toString(), max: 1 });
+    let batches = 0;
+    const lockedOutAfterFirstBatch = (target: Queryable): Queryable => ({
+      async query(text, params, options) {
+        if (text.includes('DELETE FROM commands') && ++batches === 2) await locker.query('BEGIN; LOCK TABLE commands IN SHARE MODE');
+        return target.query(text, params, options);
+      },
+    });
     try {
-      await locker.query('BEGIN');
-      await locker.query('SELECT FROM commands WHERE command_id = $1 FOR UPDATE', [`${prefix}1001`]);
-      return await run(bounded);
+      return await run({ ...lockedOutAfterFirstBatch(bounded), transaction: (work) => bounded.transaction((tx) => work(lockedOutAfterFirstBatch(tx))), close: () => bounded.close() });
     } finally {
       await locker.end();
       await bounded.close();
     }
   }
 
+  /**
+   * 1,001 old finished commands named `prefix`-n, and a trigger refusing to delete the
+   * newest, so that a cleanup's first batch of 1,000 deletes and its second fails:
+   * what `run` gives is returned, and the trigger dropped.
+   */
+  async function withSecondBatchRefused(prefix: string, run: () => Promise<unknown>): Promise<unknown> {
+    await db.query(
+      `INSERT INTO commands (command_id, command_type, payload_hash, status, updated_at)
+       SELECT $1 || n, 'Deposit', 'h', 'succeeded', now() - interval '300 hours' - make_interval(secs => 2000 - n) FROM generate_series(1, 1001) AS n`,
+      [prefix],
+    );
+    await db.query(`CREATE FUNCTION refuse_newest_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'the newest record may not go'; END $$`);
+    await db.query(`CREATE TRIGGER refuse_newest_delete BEFORE DELETE ON commands FOR EACH ROW
+      WHEN (OLD.command_id = '${prefix}1001') EXECUTE FUNCTION refuse_newest_delete()`);
+    try {
+      return await run();
+    } finally {
+      await db.query('DROP TRIGGER refuse_newest_delete ON commands');
+      await db.query('DROP FUNCTION refuse_newest_delete()');
+    }
+  }
+
   const left = async (prefix: string) => (await remaining('commands')).filter((id) => id.startsWith(prefix));
 
   it('on a pool, given a step whose first batch committed and whose second could not get its lock, says what that step deleted for good', async () => {
-    const error = await withNewestOfBatchesLocked('bulk-', (bounded) => runRetention(bounded, config).catch((thrown: unknown) => thrown));
+    const error = await withSecondBatchLockedOut('bulk-', (bounded) => runRetention(bounded, config).catch((thrown: unknown) => thrown));
 
     expect(error).toMatchObject({ code: 'RETENTION_FAILED', failed: ['commands'], deleted: { commands: 1_000 } });
     expect(String(error)).toMatch(/commands: .*stopped after deleting 1000 rows: .*lock timeout/);
@@ -210,9 +240,9 @@ describe('retention of command records and processed message ids', () => {
   });
 
   it('in a caller\'s transaction, given a step whose first batch deleted rows and whose second failed, says nothing of rows its savepoint put back', async () => {
-    const error = await withNewestOfBatchesLocked('undone-', async (bounded) => {
+    const error = await withSecondBatchRefused('undone-', async () => {
       let thrown: unknown;
-      await bounded.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         thrown = await runRetention(tx, config).catch((failure: unknown) => failure);
       });
       return thrown;
@@ -224,5 +254,53 @@ describe('retention of command records and processed message ids', () => {
     expect(await left('undone-')).toHaveLength(1_001);
     await db.query("DELETE FROM commands WHERE command_id LIKE 'undone-%'");
   });
-});
 
+  const overlappingSteps = [
+    {
+      step: 'finished command records',
+      write: (count: number) =>
+        db.query("INSERT INTO commands (command_id, command_type, payload_hash, status, updated_at) SELECT 'overlap-' || i, 'Deposit', 'h', 'succeeded', now() - interval '300 hours' + make_interval(secs => i) FROM generate_series(1, $1::integer) AS i", [count]),
+      clean: deleteFinishedCommands,
+      left: async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM commands WHERE command_id LIKE 'overlap-%'")).rows[0]?.n,
+    },
+    {
+      step: 'processed message ids',
+      write: (count: number) =>
+        db.query("INSERT INTO processed_messages (consumer, message_id, processed_at) SELECT 'c', 'overlap-' || i, now() - interval '300 hours' + make_interval(secs => i) FROM generate_series(1, $1::integer) AS i", [count]),
+      clean: deleteOldProcessedMessages,
+      left: async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_messages WHERE message_id LIKE 'overlap-%'")).rows[0]?.n,
+    },
+  ];
+
+  it.each(overlappingSteps)('of $step, given another cleanup that deleted the oldest batch and has not committed yet, deletes the other old rows with its batches to spare, rather than say nothing more is left', async ({ write, clean, left }) => {
+    await write(3_000);
+    const url = new URL(database.url);
+    url.searchParams.set('application_name', 'overlapping_cleanup');
+    const other = createPgDb({ connectionString: url.toString(), max: 1 });
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    const retention = { retentionMs: 168 * 3_600_000, batchSize: 1_000 };
+    try {
+      let overlapping: Promise<unknown> | undefined;
+      await db.transaction(async (tx) => {
+        expect(await clean(tx, { ...retention, batches: 1 })).toEqual({ deleted: 1_000, more: true });
+        const progress = { ended: false };
+        overlapping = clean(other, { ...retention, batches: 5 }).finally(() => {
+          progress.ended = true;
+        });
+        // Until it ends, or waits for the rows this transaction deleted.
+        for (let tries = 0; tries < 500 && !progress.ended; tries += 1) {
+          const { rows } = await watcher.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'overlapping_cleanup' AND wait_event_type = 'Lock'");
+          if (rows.length > 0) break;
+          await sleep(10);
+        }
+      });
+
+      expect(await overlapping).toEqual({ deleted: 2_000, more: false });
+      expect(await left()).toBe(0);
+    } finally {
+      await watcher.end();
+      await other.close();
+    }
+  });
+});

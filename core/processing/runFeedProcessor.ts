@@ -52,6 +52,13 @@ export interface ProcessorRun {
    * time. One passing refusal just before the deadline still counts.
    */
   stoppedByDeadline: boolean;
+  /**
+   * Partitions whose lease this run lost while draining them: it stalled past the
+   * lease, another instance took the partition over, and this run's checkpoint
+   * (and its fenced writes) after that were refused. What its last batch did
+   * outside the database may be done again by the new holder.
+   */
+  leaseLost: number[];
   failures: HandlerFailure[];
   lastError: unknown;
 }
@@ -115,7 +122,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const tell = (failure: HandlerFailure) => {
     reportQuietly(options.onFailure, failure);
   };
-  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], heldBack: [], caughtUp: false, stoppedByDeadline: false, failures: [], lastError: undefined };
+  const run: ProcessorRun = { items: 0, batches: 0, partitions: [], heldBack: [], caughtUp: false, stoppedByDeadline: false, leaseLost: [], failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   // Whether the deadline ended the leasing with a partition still free to lease.
@@ -167,6 +174,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       reports.push(report);
       run.partitions.push(lease.partition);
       if (HELD_BACK.has(report.endedBy)) run.heldBack.push(lease.partition);
+      if (report.endedBy === 'lease_lost') run.leaseLost.push(lease.partition);
       return 'worked';
     });
     return leftFree;

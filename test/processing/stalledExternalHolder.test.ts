@@ -13,7 +13,7 @@ const run = (processor: FeedProcessor<RecordedEvent>, holder: string) =>
   runFeedProcessor(processor, { db: db(), holder, leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1, interruptionBackoff: { baseMs: 20, maxMs: 40 } });
 
 describe('an external batch whose holder stalled while another took its partition over', () => {
-  it('records nothing once it wakes: its fenced writes are refused, and the checkpoint stays where the successor left it', async () => {
+  it('records nothing once it wakes: its fenced writes are refused, the checkpoint stays where the successor left it, and its run says it lost the partition', async () => {
     await db().query('CREATE TABLE parked_notes (holder text NOT NULL, event_id uuid NOT NULL)');
     const { source, events } = await newStreamSource(db(), [opened(), deposited(1), deposited(2)]);
     const woken = deferred();
@@ -53,6 +53,7 @@ describe('an external batch whose holder stalled while another took its partitio
     expect(successorRun.items).toBe(events.length);
     expect(refusal).toBeInstanceOf(PartitionLeaseLostError);
     expect(stalledReport.items).toBe(0);
+    expect({ stalled: stalledReport.leaseLost, successor: successorRun.leaseLost }).toEqual({ stalled: [0], successor: [] });
     const afterStalled = (await getProcessorStatus(db(), processor))[0];
     expect({ checkpoint: afterStalled?.checkpoint, processed: afterStalled?.itemsProcessed }).toEqual({ checkpoint: afterSuccessor?.checkpoint, processed: afterSuccessor?.itemsProcessed });
     const { rows } = await db().query<{ holder: string; n: number }>('SELECT holder, count(*)::int AS n FROM parked_notes GROUP BY holder');

@@ -53,6 +53,12 @@ export interface DrainReport {
   lastError: unknown;
   /** Its last batches were interrupted, this many in a row (0 when the last one applied): it was waiting to try again. */
   interruptedInARow: number;
+  /**
+   * A renewal found the partition taken over: by the drain's end (`lease_lost`),
+   * or while its `afterCommit` or a pause ran, after which it may have ended
+   * otherwise (caught up, at the deadline).
+   */
+  leaseLost: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -86,7 +92,7 @@ export async function drainPartition<Item, Result>(
 }
 
 async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedProcessor<Item, Result>, held: HeldLease): Promise<DrainReport> {
-  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined, interruptedInARow: 0 };
+  const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined, interruptedInARow: 0, leaseLost: false };
   const { handler } = processor;
   const halfUsed = () => performance.now() - held.renewedAt > settings.leaseTtlMs / 2;
   // Renews the lease on `db` (the pool, or a batch's transaction), and keeps the renewed one; null when it was taken over.
@@ -95,6 +101,8 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     if (renewed) {
       held.lease = renewed;
       held.renewedAt = performance.now();
+    } else {
+      report.leaseLost = true;
     }
     return renewed;
   };
@@ -145,7 +153,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
   while (Date.now() < settings.deadline) {
     const renewBeforeBatch = handler.mode === 'external' && !leaseFresh;
     leaseFresh = false;
-    if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
+    if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost', leaseLost: true };
     const outcome = await nextBatch(held.lease);
     switch (outcome.kind) {
       case 'applied':
@@ -174,8 +182,9 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
       case 'waiting':
       case 'failed':
       case 'inactive':
-      case 'lease_lost':
         return { ...report, endedBy: outcome.kind };
+      case 'lease_lost':
+        return { ...report, endedBy: outcome.kind, leaseLost: true };
     }
   }
   return report;

@@ -88,6 +88,7 @@ function followedBy(first: DrainReport, second: DrainReport): DrainReport {
     batches: first.batches + second.batches,
     failures: [...first.failures, ...second.failures],
     lastError: second.lastError ?? first.lastError,
+    leaseLost: first.leaseLost || second.leaseLost,
   };
 }
 
@@ -174,7 +175,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       reports.push(report);
       run.partitions.push(lease.partition);
       if (HELD_BACK.has(report.endedBy)) run.heldBack.push(lease.partition);
-      if (report.endedBy === 'lease_lost') run.leaseLost.push(lease.partition);
+      if (report.leaseLost) run.leaseLost.push(lease.partition);
       return 'worked';
     });
     return leftFree;

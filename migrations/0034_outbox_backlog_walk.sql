@@ -5,7 +5,8 @@
 -- a partition with nothing waiting, and would outlast the statement bound in the end.
 --
 -- outbox_backlog walks the pending rows in the page's order through outbox_pending, as
--- outbox_page_with_head does, and at most p_scan_bound of them, as the events feed's
+-- outbox_page_with_head does, and at most p_scan_bound of them (one more row only says
+-- whether any lies past the walk), as the events feed's
 -- lag count walks a bounded window (read_feed_window, 0029). It answers how many of the
 -- walk are the partition's and waiting (up to p_limit + 1: more says "capped"), the age
 -- of the oldest of them, whether rows lie past the walk (then more may wait), and the
@@ -19,12 +20,13 @@ SET enable_bitmapscan = off
 SET enable_seqscan = off
 SET plan_cache_mode = force_generic_plan
 AS $$
-  SELECT least(count(*) FILTER (WHERE w.waiting), p_limit + 1)::integer,
-         coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at) FILTER (WHERE w.waiting)), 0)::float8,
+  SELECT least(count(*) FILTER (WHERE w.waiting AND w.n <= p_scan_bound), p_limit + 1)::integer,
+         coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at) FILTER (WHERE w.waiting AND w.n <= p_scan_bound)), 0)::float8,
          count(*) > p_scan_bound,
-         coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at)), 0)::float8
+         coalesce(extract(epoch FROM statement_timestamp() - min(w.created_at) FILTER (WHERE w.n <= p_scan_bound)), 0)::float8
   FROM (
     SELECT o.created_at,
+           row_number() OVER (ORDER BY o.tx_id, o.id) AS n,
            stream_partition(o.ordering_key, p_partitions) = p_partition
              AND NOT EXISTS (SELECT FROM parked_messages AS p WHERE p.message_id = o.message_id AND p.source = 'outbox') AS waiting
     FROM outbox AS o

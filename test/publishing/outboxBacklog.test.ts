@@ -39,10 +39,11 @@ describe('the outbox backlog of a publisher partition', () => {
     expect(lag).toMatchObject({ items: 1_000, capped: true });
     expect(lag.oldestAgeSeconds).toBeGreaterThanOrEqual(3_600);
     expect(read.seqScans).toBe(0);
-    expect(read.rowsRead).toBeLessThanOrEqual(LAG_SCAN_BOUND + 1);
+    // The walk, the row that says more lies past it, and the one its row numbering looks ahead to.
+    expect(read.rowsRead).toBeLessThanOrEqual(LAG_SCAN_BOUND + 2);
   });
 
-  it('behind more messages of other keys than one count walks, says it is capped, and as far behind as the first message it has still to walk past', async () => {
+  it('behind more messages of other keys than one count walks (by one), says it is capped, and as far behind as the first message it has still to walk past', async () => {
     const start = await outboxEnd(db());
     await waitingMessages(db(), await streamIdInPartition(db(), 0, 2), LAG_SCAN_BOUND + 1);
     const quiet = await streamIdInPartition(db(), 1, 2);
@@ -67,7 +68,8 @@ describe('the outbox backlog of a publisher partition', () => {
 
 /** Where the outbox ends now: the file's tests share its database, and each counts from where it began. */
 async function outboxEnd(database: Db): Promise<Checkpoint> {
-  const { rows } = await database.query<{ tx_id: string; id: string }>('SELECT tx_id::text, id::text FROM outbox ORDER BY tx_id DESC, id DESC LIMIT 1');
+  // Ordered by the columns, not by their text ('99999' sorts after '100001').
+  const { rows } = await database.query<{ tx_id: string; id: string }>('SELECT o.tx_id::text AS tx_id, o.id::text AS id FROM outbox o ORDER BY o.tx_id DESC, o.id DESC LIMIT 1');
   const row = rows[0];
   return row ? { txId: BigInt(row.tx_id), position: BigInt(row.id) } : START_OF_FEED;
 }

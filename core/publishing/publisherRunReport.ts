@@ -29,6 +29,12 @@ export interface PublisherRunReport {
    */
   failures: number;
   /**
+   * Partitions this run lost while publishing them: it stalled past its lease and
+   * another instance took them over. The new holder sends the last batch again;
+   * JetStream drops the copies within its duplicate window.
+   */
+  leaseLost: number;
+  /**
    * Every partition this run drained reached the head (and it drained one): it
    * stopped because nothing was left there, not at the deadline. A partition
    * another instance held, or one waiting out a backoff, it did not look at
@@ -61,6 +67,7 @@ export class RunTally {
     cleanupCutShort: false,
     cleanupError: null,
     failures: 0,
+    leaseLost: 0,
     caughtUp: false,
     stoppedByDeadline: false,
     latency: null,
@@ -115,8 +122,9 @@ export class RunTally {
   }
 
   /** What the engine reports of a processor's run: the failures it counted (their errors noted as they came). */
-  countRun(run: { failures: readonly unknown[] }): void {
+  countRun(run: { failures: readonly unknown[]; leaseLost: readonly number[] }): void {
     this.report.failures += run.failures.length;
+    this.report.leaseLost += run.leaseLost.length;
   }
 
   finish(): PublisherRunReport {

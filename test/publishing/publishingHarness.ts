@@ -87,7 +87,7 @@ export interface RunTotals extends Omit<PublisherRunReport, 'latency'> {
   reports: PublisherRunReport[];
 }
 
-const COUNTS = ['published', 'duplicates', 'parked', 'retried', 'requeued', 'cleaned', 'failures'] as const;
+const COUNTS = ['published', 'duplicates', 'parked', 'retried', 'requeued', 'cleaned', 'failures', 'leaseLost'] as const;
 
 // Room for many runs on a loaded two-core runner, well within a test's timeout.
 const RUNS_BOUND_MS = 30_000;
@@ -105,7 +105,7 @@ export async function runUntil(
   reached: (totals: RunTotals) => boolean | Promise<boolean>,
   runMs?: number,
 ): Promise<RunTotals> {
-  const totals: RunTotals = { published: 0, duplicates: 0, parked: 0, retried: 0, requeued: 0, cleaned: 0, cleanupCutShort: false, cleanupError: null, failures: 0, caughtUp: false, stoppedByDeadline: false, lastError: null, reports: [] };
+  const totals: RunTotals = { published: 0, duplicates: 0, parked: 0, retried: 0, requeued: 0, cleaned: 0, cleanupCutShort: false, cleanupError: null, failures: 0, leaseLost: 0, caughtUp: false, stoppedByDeadline: false, lastError: null, reports: [] };
   const giveUpAt = Date.now() + RUNS_BOUND_MS;
   for (;;) {
     const report = await publisher.run(runMs === undefined ? {} : { deadline: Date.now() + runMs });

@@ -2,12 +2,18 @@ import type { Queryable } from '../db';
 import type { PartitionLease } from './PartitionLease';
 import { acquirePartitionLease, anyPartitionFree, claimPartitionLease, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
 
+/** How a drained partition's lease was given back. */
+export type LeaseRelease = 'released' | 'taken_over' | 'failed';
+
 /** The leases of one run: claimed one at a time, each given back when its partition is drained. */
 export interface RunLeases {
   /** Claims a free partition of the group that this run has not leased yet, or null when there is none. */
   acquire(): Promise<AcquiredLease | null>;
-  /** Gives a drained partition back at once, for other instances to take. False when both tries failed. */
-  drained(lease: PartitionLease): Promise<boolean>;
+  /**
+   * Gives a drained partition back at once, for other instances to take: `taken_over`
+   * when it was no longer this run's to give, `failed` when both tries failed.
+   */
+  drained(lease: PartitionLease): Promise<LeaseRelease>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
   retake(partition: number): Promise<AcquiredLease | null>;
   /** Whether this run has leased every partition of the group: `acquire` can find none, now or later. */
@@ -37,11 +43,14 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   const leasedPartitions: number[] = [];
   // A miss made sure the group's lease rows exist: the run's later looks need only claim.
   let rowsMade = false;
-  const release = (lease: PartitionLease): Promise<boolean> => {
+  const release = (lease: PartitionLease): Promise<LeaseRelease> => {
     held.delete(lease);
     return releasePartitionLease(db, lease)
       .catch(() => releasePartitionLease(db, lease))
-      .then(() => true, () => false);
+      .then(
+        (released): LeaseRelease => (released ? 'released' : 'taken_over'),
+        (): LeaseRelease => 'failed',
+      );
   };
   const leases: RunLeases = {
     async acquire() {

@@ -205,8 +205,13 @@ export async function renewPartitionLease(db: Queryable, lease: PartitionLease, 
   return row ? toLease(row, lease.partitions) : null;
 }
 
-export async function releasePartitionLease(db: Queryable, lease: PartitionLease): Promise<void> {
-  await db.query(RELEASE_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+/**
+ * Gives a lease back: true, or false when it was no longer this holder's (another
+ * took the partition over, even one whose time had merely run out is still given back).
+ */
+export async function releasePartitionLease(db: Queryable, lease: PartitionLease): Promise<boolean> {
+  const { rowCount } = await db.query(RELEASE_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+  return rowCount > 0;
 }
 
 /**

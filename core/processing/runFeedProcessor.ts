@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import { drainPartition, type Backoff, type DrainEnd, type DrainReport, type DrainSettings, type HandlerFailure } from './drainPartition';
 import type { FeedProcessor } from './FeedProcessor';
 import { recordLeaseRanOut } from './failureRecords';
-import { holdingLeases } from './holdingLeases';
+import { holdingLeases, type LeaseRelease } from './holdingLeases';
 import { LeasesHeldByRun } from './leasesHeldByRun';
 import { LeaseRanOutError } from './LeaseRanOutError';
 import type { AcquiredLease } from './partitionLeases';
@@ -130,7 +130,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   const leftFreeAtDeadline = await holdingLeases(db, request, async (runLeases): Promise<boolean> => {
     const drainOnce = async (lease: AcquiredLease): Promise<{ report: DrainReport; released: boolean }> => {
       let report: DrainReport;
-      let released: boolean;
+      let release: LeaseRelease;
       try {
         const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
         if (lost) tell(lost);
@@ -138,9 +138,13 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
         for (const failure of drained.failures) tell(failure);
         report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
       } finally {
-        released = await runLeases.drained(lease);
+        release = await runLeases.drained(lease);
       }
-      return { report, released };
+      // A drain that ended holding its lease, as it believed, found it taken over past its
+      // last renewal (a batch that stalled past the lease and the deadline, a release that
+      // waited for a connection): lost all the same. One that failed gave it back itself.
+      const lostUnseen = release === 'taken_over' && (report.endedBy === 'deadline' || report.endedBy === 'caught_up');
+      return { report: lostUnseen ? { ...report, leaseLost: true } : report, released: release === 'released' };
     };
     // What was committed after a partition's last read, before the partition was
     // given back, was not read, and a run started for it (nudged by its commit)

@@ -81,10 +81,11 @@ async function runPublisher(
   // the outbox uncleaned, on every run for as long as it failed. Skipping the turn is what
   // a run does when another instance has it.
   const requeueTurn = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline }).then(
-    (sent) => ({ sent, failure: undefined }),
-    (error: unknown) => ({ sent: 0, failure: { error } }),
+    (done) => ({ ...done, failure: undefined }),
+    (error: unknown) => ({ sent: 0, leaseLost: false, failure: { error } }),
   );
   tally.report.requeued = requeueTurn.sent;
+  if (requeueTurn.leaseLost) tally.report.leaseLost += 1;
   if (requeueTurn.failure) tally.noteError(requeueTurn.failure.error);
   const runOptions: ProcessorRunOptions = {
     db,

@@ -37,6 +37,14 @@ export interface RequeueTurn {
   deadline: number;
 }
 
+/** What a requeue turn did: how many messages JetStream stored, and whether another instance took the turn over meanwhile. */
+export interface RequeueTurnReport {
+  sent: number;
+  leaseLost: boolean;
+}
+
+const NO_TURN: RequeueTurnReport = { sent: 0, leaseLost: false };
+
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
  * parked list, refused ones are parked again with the new error, and those
@@ -45,20 +53,26 @@ export interface RequeueTurn {
  * list, also behind one still waiting. Another instance sending them now has
  * the turn, and this run leaves them to it.
  */
-export async function publishRequeued(session: PublishingSession, turn: RequeueTurn): Promise<number> {
-  if ((await requeuedMessages(session.db, 1, PUBLISHERS)).messages.length === 0) return 0;
+export async function publishRequeued(session: PublishingSession, turn: RequeueTurn): Promise<RequeueTurnReport> {
+  if ((await requeuedMessages(session.db, 1, PUBLISHERS)).messages.length === 0) return NO_TURN;
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
-  if (!lease) return 0;
+  if (!lease) return NO_TURN;
+  // Left to run out, it would hold the next run's turn for a lease's time.
+  const giveBack = () => releasePartitionLease(session.db, lease).catch(() => true);
+  let done: RequeueTurnReport;
   try {
     // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
-    return await sendRequeued(session, lease, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
-  } finally {
-    // Left to run out, it would hold the next run's turn for a lease's time.
-    await releasePartitionLease(session.db, lease).catch(() => undefined);
+    done = await sendRequeued(session, lease, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
+  } catch (error) {
+    await giveBack();
+    throw error;
   }
+  // No longer its own to give back: another instance's turn took it over (this one stalled past it).
+  const released = await giveBack();
+  return { sent: done.sent, leaseLost: done.leaseLost || !released };
 }
 
-async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<number> {
+async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<RequeueTurnReport> {
   let sent = 0;
   const read = new Set<string>();
   // Page after page: the keys a page read go behind the others, so the next page holds
@@ -70,10 +84,10 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
     if (unread.length === 0) break;
     const pageSent = await sendPage(session, lease, deadline, unread, seenIn);
     sent += pageSent.sent;
-    if (pageSent.leaseLost) break;
+    if (pageSent.leaseLost) return { sent, leaseLost: true };
     for (const message of unread) read.add(keyOf(message));
   }
-  return sent;
+  return { sent, leaseLost: false };
 }
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;

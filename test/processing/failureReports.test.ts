@@ -90,6 +90,8 @@ describe('the failures a run counted', () => {
 
     expect(handled).toContain(healthy);
     expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1 })]);
+    // The failed batch gave its lease back itself: no other instance took it.
+    expect(run.leaseLost).toEqual([]);
     expect((await getProcessorStatus(db, processor))[0]).toMatchObject({ attempts: 1 });
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
 import { getProcessorStatus, PartitionLeaseLostError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
-import { deferred, deposited, opened } from '../support/fixtures';
+import { deferred, deposited, opened, sleep } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -58,5 +58,42 @@ describe('an external batch whose holder stalled while another took its partitio
     expect({ checkpoint: afterStalled?.checkpoint, processed: afterStalled?.itemsProcessed }).toEqual({ checkpoint: afterSuccessor?.checkpoint, processed: afterSuccessor?.itemsProcessed });
     const { rows } = await db().query<{ holder: string; n: number }>('SELECT holder, count(*)::int AS n FROM parked_notes GROUP BY holder');
     expect(rows).toEqual([{ holder: 'successor', n: events.length }]);
+  });
+
+  it('given a batch that keeps its deadline, stalled past its lease and its run\'s deadline while another took the partition over, says in its run that it lost the partition', async () => {
+    const { source, events } = await newStreamSource(db(), [opened(), deposited(1), deposited(2)]);
+    const stalled = deferred();
+    const woken = deferred();
+    let calls = 0;
+    const processor = onePartitionProcessor(
+      'stalled_at_deadline',
+      source,
+      {
+        mode: 'external',
+        async handle(items, { deadline }) {
+          calls += 1;
+          if (calls === 1) {
+            stalled.resolve();
+            await woken.promise;
+          }
+          // Past its deadline it starts nothing and says so: its checkpoint does not move, and no fenced write is tried.
+          if (Date.now() >= deadline) return { done: 0 };
+          return { done: items.length };
+        },
+      },
+      1,
+    );
+
+    const runDeadline = Date.now() + 1_500;
+    const stalledRun = runFeedProcessor(processor, { db: db(), holder: 'stalled', leaseTtlMs: 30_000, deadline: runDeadline, concurrency: 1 });
+    await stalled.promise;
+    await expireLeases(db(), processor.name);
+    const successor = await run(processor, 'successor');
+    await sleep(Math.max(0, runDeadline - Date.now()) + 100);
+    woken.resolve();
+    const report = await stalledRun;
+
+    expect({ items: successor.items, failures: successor.failures.map((failure) => failure.error.name) }).toEqual({ items: events.length, failures: ['LeaseRanOutError'] });
+    expect({ items: report.items, leaseLost: report.leaseLost }).toEqual({ items: 0, leaseLost: [0] });
   });
 });

@@ -241,7 +241,7 @@ describe('a parked message, a stalled holder and the message’s source', () => 
     expect((await readStoredMessages(h.nc, h.streamName)).map((message) => message.header.get('Nats-Msg-Id'))).toEqual([storedEvents[0]?.eventId]);
   });
 
-  it('given a requeue turn that stalled on its way to parking a message again while another instance sent it, when it goes on, then it parks nothing', async () => {
+  it('given a requeue turn that stalled on its way to parking a message again while another instance sent it, when it goes on, then it parks nothing and says it lost the turn', async () => {
     const h = await harness();
     const late = `${h.subjectPrefix}late.opened`;
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: () => late });
@@ -262,7 +262,7 @@ describe('a parked message, a stalled holder and the message’s source', () => 
     expect(await listParkedMessages(h.db)).toEqual([]);
 
     a.release();
-    expect(await runA).toMatchObject({ parked: 0 });
+    expect(await runA).toMatchObject({ parked: 0, leaseLost: 1 });
 
     expect(await listParkedMessages(h.db)).toEqual([]);
     expect(await storedOnSide()).toEqual([eventId]);

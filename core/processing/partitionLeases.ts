@@ -62,9 +62,15 @@ const RENEW_SQL = `
   WHERE l.lease_group = $1 AND l.partition = $2 AND l.holder = $3 AND l.epoch = $4
   RETURNING l.lease_group, l.partition, l.holder, l.epoch, l.expires_at`;
 
+// Given back by this statement, or already (by a try whose answer was lost, or by a
+// failed batch's own transaction): free at its epoch. Another holder's lease has another epoch.
 const RELEASE_SQL = `
-  UPDATE partition_leases SET holder = NULL, expires_at = '-infinity'
-  WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4`;
+  WITH released AS (
+    UPDATE partition_leases SET holder = NULL, expires_at = '-infinity'
+    WHERE lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4
+    RETURNING 1)
+  SELECT EXISTS (SELECT FROM released)
+    OR EXISTS (SELECT FROM partition_leases WHERE lease_group = $1 AND partition = $2 AND epoch = $4 AND holder IS NULL) AS given_back`;
 
 const THIS_LEASE = 'lease_group = $1 AND partition = $2 AND holder = $3 AND epoch = $4';
 
@@ -206,12 +212,12 @@ export async function renewPartitionLease(db: Queryable, lease: PartitionLease, 
 }
 
 /**
- * Gives a lease back: true, or false when it was no longer this holder's (another
- * took the partition over, even one whose time had merely run out is still given back).
+ * Gives a lease back: true once it is given back (by this call or before it; one whose
+ * time merely ran out too), false when another holder took the partition over.
  */
 export async function releasePartitionLease(db: Queryable, lease: PartitionLease): Promise<boolean> {
-  const { rowCount } = await db.query(RELEASE_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
-  return rowCount > 0;
+  const { rows } = await db.query<{ given_back: boolean }>(RELEASE_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()]);
+  return rows[0]?.given_back ?? false;
 }
 
 /**

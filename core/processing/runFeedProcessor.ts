@@ -54,9 +54,9 @@ export interface ProcessorRun {
   stoppedByDeadline: boolean;
   /**
    * Partitions whose lease this run lost while draining them: it stalled past the
-   * lease, another instance took the partition over, and this run's checkpoint
-   * (and its fenced writes) after that were refused. What its last batch did
-   * outside the database may be done again by the new holder.
+   * lease and another instance took the partition over (found by a renewal, a
+   * batch's fenced check, or only as the run gave the lease back). What its last
+   * batch did outside the database may be done again by the new holder.
    */
   leaseLost: number[];
   failures: HandlerFailure[];

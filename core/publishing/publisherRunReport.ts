@@ -29,8 +29,9 @@ export interface PublisherRunReport {
    */
   failures: number;
   /**
-   * Partitions this run lost while publishing them: it stalled past its lease and
-   * another instance took them over. The new holder sends the last batch again;
+   * Partitions this run lost while publishing them, and its requeue turn if that
+   * was lost too: it stalled past its lease and another instance took the work
+   * over. What went out may go out again (the new holder's batch, the next turn);
    * JetStream drops the copies within its duplicate window.
    */
   leaseLost: number;

@@ -22,6 +22,18 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** Keeps both ends of a proxied connection in `sockets` while open; an error on either closes both. */
+export function trackPair(sockets: Set<net.Socket>, client: net.Socket, upstream: net.Socket): void {
+  for (const socket of [client, upstream]) {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+}
+
 /** A TCP pipe to a local service that a test can cut and restore, to take the service "down". */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
@@ -41,14 +53,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     const pair: [net.Socket, net.Socket] = [client, upstream];
     pairs.add(pair);
     client.on('close', () => pairs.delete(pair));
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
+    trackPair(sockets, client, upstream);
     client.pipe(upstream);
     upstream.pipe(client);
   });

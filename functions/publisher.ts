@@ -1,6 +1,7 @@
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, OUTBOX_CLEANUP_MAX_MS, type Publisher } from '../core/publishing';
+import { describeError } from '../core/errors/describeError';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, OUTBOX_CLEANUP_MAX_MS, type Publisher, type PublisherRunReport } from '../core/publishing';
 import { createServicePublisher, NATS_CONNECT_TIMEOUT_MS, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime, type FunctionRuntime } from './runtime';
@@ -28,32 +29,26 @@ export function publisherFor(runtime: FunctionRuntime): Publisher {
   return publisher;
 }
 
-/**
- * Scheduled, and nudged after commits: publishes to JetStream until nothing is
- * left or the invocation nears its time limit, then reports the backlog.
- */
-async function publish(_event: unknown, context: Context): Promise<void> {
-  const runtime = await getRuntime();
-  const report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
-  // Messages, latencies, retries, parkings and the cleanup are counted by core as they happen; the backlog and parked gauges here.
+/** What waits, as each run's lines carry it: after the gauges are reported. */
+async function waitingStatus(runtime: FunctionRuntime) {
   const publishing = await reportServiceGauges(runtime);
-  const { parked } = publishing;
-  const heldBack = heldBackPartitions(publishing);
-  const status = {
+  return {
     backlog: publishing.events.backlog + publishing.outbox.backlog,
     backlogCapped: publishing.events.backlogCapped || publishing.outbox.backlogCapped,
     oldestAgeSeconds: Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds),
-    parked,
-    heldBack,
+    parked: publishing.parked,
+    heldBack: heldBackPartitions(publishing),
   };
-  // A line for each thing wrong, each on every run while it lasts: an alert on one
-  // line keeps firing whatever else the run met. Parked messages do not stop the
-  // others going out, so the run's own line still follows theirs.
-  if (parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
+}
+
+/** A line for each thing wrong in a run that ended, at its level. */
+function problemsOf(report: PublisherRunReport, status: Awaited<ReturnType<typeof waitingStatus>>): (readonly [level: 'error' | 'warn', message: string])[] {
   const problems: (readonly [level: 'error' | 'warn', message: string])[] = [];
   if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
-  if (heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
+  if (status.heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
+  // The instance that took a partition over says so too, but not one that took the requeue turn over.
+  if (report.leaseLost > 0) problems.push(['warn', 'the publisher stalled past its lease and another instance took its work over; the last batch goes out again']);
   // Whatever NATS did not take is counted as a retry. A run that retried and then caught
   // up left nothing waiting: said at info level, with its retries. Not caught up alone
   // says nothing of NATS: another instance may hold every partition of a source.
@@ -62,6 +57,33 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   if (report.cleanupError !== null) problems.push(['error', 'the outbox cleanup failed; messages past their retention wait for the next run']);
   // Said on every run while it lasts: a backlog of old rows the runs do not get through.
   if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup ran out of its time; messages past their retention may be left']);
+  return problems;
+}
+
+/**
+ * Scheduled, and nudged after commits: publishes to JetStream until nothing is
+ * left or the invocation nears its time limit, then reports the backlog.
+ */
+async function publish(_event: unknown, context: Context): Promise<void> {
+  const runtime = await getRuntime();
+  let report: PublisherRunReport;
+  try {
+    report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
+  } catch (error) {
+    // A run that throws (a source or its requeue turn failed, on every run while it lasts)
+    // still reports what waits: the alerts on the gauges and the parked line keep firing.
+    const status = await waitingStatus(runtime).catch(() => null);
+    if (status && status.parked > 0) log.error('messages refused by NATS for good are parked', { report: null, status });
+    log.error('the publisher run failed; what it did not publish waits for the next run', { error: describeError(error), status });
+    throw error;
+  }
+  // Messages, latencies, retries, parkings and the cleanup are counted by core as they happen; the backlog and parked gauges here.
+  const status = await waitingStatus(runtime);
+  // A line for each thing wrong, each on every run while it lasts: an alert on one
+  // line keeps firing whatever else the run met. Parked messages do not stop the
+  // others going out, so the run's own line still follows theirs.
+  if (status.parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
+  const problems = problemsOf(report, status);
   for (const [level, message] of problems) log[level](message, { report, status });
   if (problems.length === 0) log.info('published', { report, status });
 }

@@ -3,29 +3,18 @@ import pg from 'pg';
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db } from '../../core/db';
-import { configureLogging } from '../../core/observability';
 import { acquirePartitionLease } from '../../core/processing';
 import { parkMessages, readPublishingStatus } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
 import { lambdaContext } from '../support/apiGatewayEvent';
+import { usePublisherFunctionApp } from '../support/publisherFunctionApp';
 import { expireLeases } from '../support/expireLeases';
 import { postCommandRequest } from '../support/commandHttp';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
-import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
-import { usePrivateNatsServer } from '../support/privateNatsServer';
+import { connectNats, deleteJetStream, readStoredMessages } from '../support/natsTesting';
 
-const jetStream = uniqueJetStream();
-const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-configureLogging((level, message, fields) => {
-  lines.push({ level, message, fields });
-});
-
-const nats = usePrivateNatsServer();
-const database = useAppOnTestDatabase({
-  env: () => ({ NATS_URL: nats().url, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined }),
-});
+const { jetStream, lines, nats, database } = usePublisherFunctionApp();
 
 beforeAll(async () => {
   const nc = await connectNats({ servers: nats().url });

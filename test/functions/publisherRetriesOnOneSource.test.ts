@@ -1,28 +1,17 @@
 import { jetstream, jetstreamManager, DiscardPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configureLogging } from '../../core/observability';
 import { acquirePartitionLease } from '../../core/processing';
 import { readPublishingStatus } from '../../core/publishing';
 import { handler as publish } from '../../functions/publisher';
 import { getRuntime } from '../../functions/runtime';
 import { lambdaContext } from '../support/apiGatewayEvent';
-import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
+import { usePublisherFunctionApp } from '../support/publisherFunctionApp';
 import { postCommandRequest } from '../support/commandHttp';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { connectNats, deleteJetStream, uniqueJetStream } from '../support/natsTesting';
-import { usePrivateNatsServer } from '../support/privateNatsServer';
+import { connectNats, deleteJetStream } from '../support/natsTesting';
 
-const jetStream = uniqueJetStream();
-const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-configureLogging((level, message, fields) => {
-  lines.push({ level, message, fields });
-});
-
-const nats = usePrivateNatsServer();
-useAppOnTestDatabase({
-  env: () => ({ NATS_URL: nats().url, PUBLISH_STREAM: jetStream.name, PUBLISH_SUBJECT_PREFIX: jetStream.prefix, NUDGE_FUNCTIONS: undefined }),
-});
+const { jetStream, lines, nats } = usePublisherFunctionApp();
 
 /** Runs `work` with the stream full (one message, discard new) until it is purged, `purgedAfterMs` in. */
 async function refusedForAWhile(purgedAfterMs: number, work: () => Promise<void>): Promise<void> {

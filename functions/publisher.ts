@@ -41,14 +41,17 @@ async function waitingStatus(runtime: FunctionRuntime) {
   };
 }
 
+const PARKED = 'messages refused by NATS for good are parked';
+const HELD_BACK = 'publishing partitions are held back after publishers died holding them; they wait';
+
 /** A line for each thing wrong in a run that ended, at its level. */
 function problemsOf(report: PublisherRunReport, status: Awaited<ReturnType<typeof waitingStatus>>): (readonly [level: 'error' | 'warn', message: string])[] {
   const problems: (readonly [level: 'error' | 'warn', message: string])[] = [];
   if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
-  if (status.heldBack.length > 0) problems.push(['warn', 'publishing partitions are held back after publishers died holding them; they wait']);
+  if (status.heldBack.length > 0) problems.push(['warn', HELD_BACK]);
   // The instance that took a partition over says so too, but not one that took the requeue turn over.
-  if (report.leaseLost > 0) problems.push(['warn', 'the publisher stalled past its lease and another instance took its work over; the last batch goes out again']);
+  if (report.leaseLost > 0) problems.push(['warn', 'the publisher stalled past its lease and another instance took its work over; what went out may go out again']);
   // Whatever NATS did not take is counted as a retry. A run that retried and then caught
   // up left nothing waiting: said at info level, with its retries. Not caught up alone
   // says nothing of NATS: another instance may hold every partition of a source.
@@ -66,14 +69,16 @@ function problemsOf(report: PublisherRunReport, status: Awaited<ReturnType<typeo
  */
 async function publish(_event: unknown, context: Context): Promise<void> {
   const runtime = await getRuntime();
+  const publisher = publisherFor(runtime);
   let report: PublisherRunReport;
   try {
-    report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
+    report = await publisher.run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
   } catch (error) {
     // A run that throws (a source or its requeue turn failed, on every run while it lasts)
-    // still reports what waits: the alerts on the gauges and the parked line keep firing.
+    // still reports what waits: the alerts on the gauges and on the status's lines keep firing.
     const status = await waitingStatus(runtime).catch(() => null);
-    if (status && status.parked > 0) log.error('messages refused by NATS for good are parked', { report: null, status });
+    if (status && status.parked > 0) log.error(PARKED, { report: null, status });
+    if (status && status.heldBack.length > 0) log.warn(HELD_BACK, { report: null, status });
     log.error('the publisher run failed; what it did not publish waits for the next run', { error: describeError(error), status });
     throw error;
   }
@@ -82,7 +87,7 @@ async function publish(_event: unknown, context: Context): Promise<void> {
   // A line for each thing wrong, each on every run while it lasts: an alert on one
   // line keeps firing whatever else the run met. Parked messages do not stop the
   // others going out, so the run's own line still follows theirs.
-  if (status.parked > 0) log.error('messages refused by NATS for good are parked', { report, status });
+  if (status.parked > 0) log.error(PARKED, { report, status });
   const problems = problemsOf(report, status);
   for (const [level, message] of problems) log[level](message, { report, status });
   if (problems.length === 0) log.info('published', { report, status });

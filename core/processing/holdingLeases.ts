@@ -43,14 +43,18 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   const leasedPartitions: number[] = [];
   // A miss made sure the group's lease rows exist: the run's later looks need only claim.
   let rowsMade = false;
+  // Only a first try's answer tells a takeover: after a try whose answer was lost, the
+  // lease may have been given back by it and claimed since by another instance, as any
+  // free partition is. The second try's answer then counts as given back either way.
   const release = (lease: PartitionLease): Promise<LeaseRelease> => {
     held.delete(lease);
-    return releasePartitionLease(db, lease)
-      .catch(() => releasePartitionLease(db, lease))
-      .then(
-        (released): LeaseRelease => (released ? 'released' : 'taken_over'),
+    return releasePartitionLease(db, lease).then(
+      (givenBack): LeaseRelease => (givenBack ? 'released' : 'taken_over'),
+      () => releasePartitionLease(db, lease).then(
+        (): LeaseRelease => 'released',
         (): LeaseRelease => 'failed',
-      );
+      ),
+    );
   };
   const leases: RunLeases = {
     async acquire() {

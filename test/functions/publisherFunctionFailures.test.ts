@@ -93,7 +93,33 @@ describe('the publisher function, on a run that fails or loses its work to anoth
     );
     await db.query("UPDATE partition_leases SET holder = NULL, expires_at = '-infinity' WHERE holder = 'elsewhere'");
 
-    expect(levelsAndMessages()).toEqual([['warn', 'the publisher stalled past its lease and another instance took its work over; the last batch goes out again']]);
+    expect(levelsAndMessages()).toEqual([['warn', 'the publisher stalled past its lease and another instance took its work over; what went out may go out again']]);
     expect(lines[0]?.fields).toMatchObject({ report: { leaseLost: 1, requeued: 1 } });
+  }, 60_000);
+
+  it('given a partition held back and a requeue turn whose write fails, still says partitions are held back, before saying the run failed', async () => {
+    const { db } = await getRuntime();
+    await db.query('DELETE FROM parked_messages');
+    const eventId = await publishedAccount('acc-held-back');
+    // A partition waiting out the backoff after publishers died holding it.
+    await db.query(
+      `UPDATE processor_partitions SET attempts = 2, last_error = 'LeaseRanOutError: its process ended or stalled', next_attempt_at = now() + interval '1 hour'
+       WHERE processor = 'publisher:events' AND partition = 0`,
+    );
+    await parkMessages(db, 'events', [{ messageId: eventId, orderingKey: 'account-acc-held-back', subject: `${jetStream.prefix}.account.AccountOpened`, error: 'too big' }]);
+    expect(await requeueParkedMessage(db, eventId, 'events')).toBe(true);
+    lines.length = 0;
+
+    const run = withTrigger('refuse_requeue_turn', 'BEFORE UPDATE OF requeue_turn_at ON parked_messages', "RAISE EXCEPTION 'requeue turn write refused';", () =>
+      publish({}, lambdaContext('publisher', 60_000)),
+    );
+
+    await expect(run).rejects.toThrow(/requeue turn write refused/);
+    await db.query("UPDATE processor_partitions SET attempts = 0, last_error = NULL, next_attempt_at = NULL WHERE processor = 'publisher:events'");
+    expect(levelsAndMessages()).toEqual([
+      ['warn', 'publishing partitions are held back after publishers died holding them; they wait'],
+      ['error', 'the publisher run failed; what it did not publish waits for the next run'],
+    ]);
+    expect(lines[0]?.fields).toMatchObject({ status: { heldBack: [expect.objectContaining({ source: 'events', partition: 0, attempts: 2 })] } });
   }, 60_000);
 });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING } from '../../core/eventstore';
-import { eventFeedSource, runFeedProcessor } from '../../core/processing';
+import { acquirePartitionLease, eventFeedSource, runFeedProcessor } from '../../core/processing';
 import { startAnswerDroppingProxy, type AnswerDroppingProxy } from '../support/answerDroppingProxy';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
@@ -72,5 +72,27 @@ describe('a run whose lease release committed but whose answer was lost on the w
 
     expect(handled).toEqual(['AccountOpened', 'MoneyDeposited', 'MoneyDeposited']);
     expect(run.leaseLost).toEqual([]);
+  });
+
+  it('given the freed partition claimed by another instance before the release is tried again, still does not say it lost the partition', async () => {
+    const { source, events } = await newStreamSource(direct, [opened(), deposited(1)]);
+    const processor = onePartitionProcessor('release_answer_lost_then_claimed', source, { mode: 'transactional', handle: () => Promise.resolve() });
+    const claimed: string[] = [];
+    // Once the release has committed (unseen by the run), another instance claims the free partition, as any acquirer would.
+    proxy.arm(() => {
+      void (async () => {
+        for (let look = 0; look < 50 && claimed.length === 0; look++) {
+          await sleep(20);
+          const lease = await acquirePartitionLease(direct, { group: processor.name, partitions: 1, holder: 'another-instance', ttlMs: 30_000 });
+          if (lease) claimed.push(lease.holder);
+        }
+      })();
+      return Promise.resolve();
+    });
+
+    const run = await runOn(processor);
+
+    expect(claimed).toEqual(['another-instance']);
+    expect({ items: run.items, caughtUp: run.caughtUp, leaseLost: run.leaseLost }).toEqual({ items: events.length, caughtUp: true, leaseLost: [] });
   });
 });

@@ -69,13 +69,13 @@ function problemsOf(report: PublisherRunReport, status: Awaited<ReturnType<typeo
  */
 async function publish(_event: unknown, context: Context): Promise<void> {
   const runtime = await getRuntime();
-  const publisher = publisherFor(runtime);
   let report: PublisherRunReport;
   try {
-    report = await publisher.run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
+    report = await publisherFor(runtime).run({ deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS });
   } catch (error) {
-    // A run that throws (a source or its requeue turn failed, on every run while it lasts)
-    // still reports what waits: the alerts on the gauges and on the status's lines keep firing.
+    // A run that throws (a source or its requeue turn failed, or no NATS_URL to publish to,
+    // on every run while it lasts) still reports what waits: the alerts on the gauges and
+    // on the status's lines keep firing.
     const status = await waitingStatus(runtime).catch(() => null);
     if (status && status.parked > 0) log.error(PARKED, { report: null, status });
     if (status && status.heldBack.length > 0) log.warn(HELD_BACK, { report: null, status });

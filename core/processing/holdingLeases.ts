@@ -11,7 +11,8 @@ export interface RunLeases {
   acquire(): Promise<AcquiredLease | null>;
   /**
    * Gives a drained partition back at once, for other instances to take: `taken_over`
-   * when it was no longer this run's to give, `failed` when both tries failed.
+   * when its first try found it no longer this run's to give, `failed` when both tries
+   * failed. A second try's answer counts as given back either way (see `release`).
    */
   drained(lease: PartitionLease): Promise<LeaseRelease>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */

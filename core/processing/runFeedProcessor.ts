@@ -55,8 +55,9 @@ export interface ProcessorRun {
   /**
    * Partitions whose lease this run lost while draining them: it stalled past the
    * lease and another instance took the partition over (found by a renewal, a
-   * batch's fenced check, or only as the run gave the lease back). What its last
-   * batch did outside the database may be done again by the new holder.
+   * batch's fenced check, or only as the run gave the lease back, when the first
+   * try of that says so). What its last batch did outside the database may be
+   * done again by the new holder.
    */
   leaseLost: number[];
   failures: HandlerFailure[];

@@ -39,10 +39,18 @@ export function formatCheckpoint(checkpoint: Checkpoint): string {
 const MAX_TX_ID = 2n ** 64n - 1n;
 const MAX_POSITION = 2n ** 63n - 1n;
 
-/** Whether PostgreSQL can hold the checkpoint: both parts whole, not negative, within xid8 and bigint. */
-export function isStorableCheckpoint(checkpoint: Checkpoint): boolean {
-  const { txId, position } = checkpoint;
+/** Whether a value is a checkpoint PostgreSQL can hold: both parts whole, not negative, within xid8 and bigint. */
+export function isStorableCheckpoint(checkpoint: unknown): checkpoint is Checkpoint {
+  if (typeof checkpoint !== 'object' || checkpoint === null) return false;
+  const { txId, position } = checkpoint as Partial<Record<keyof Checkpoint, unknown>>;
   return typeof txId === 'bigint' && typeof position === 'bigint' && txId >= 0n && txId <= MAX_TX_ID && position >= 0n && position <= MAX_POSITION;
+}
+
+/** Refuses, as a read's `after`, a value that is no checkpoint PostgreSQL can hold. */
+export function checkStorableCheckpoint(checkpoint: unknown): asserts checkpoint is Checkpoint {
+  if (!isStorableCheckpoint(checkpoint)) {
+    throw new EventValidationError([{ path: 'after', message: 'must be a checkpoint PostgreSQL can hold: a transaction id and a position, whole and not negative' }]);
+  }
 }
 
 // The text's form first; only text of that form becomes a checkpoint, whose range is checked then.

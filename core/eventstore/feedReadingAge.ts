@@ -1,6 +1,5 @@
 import type { Queryable } from '../db';
-import { isStorableCheckpoint, type Checkpoint } from './checkpoint';
-import { EventValidationError } from './errors';
+import { checkStorableCheckpoint, type Checkpoint } from './checkpoint';
 
 /**
  * How many events a lag count walks at most past a checkpoint: five filtered
@@ -34,10 +33,7 @@ const FIRST_EVENT_PAST_SQL = `
  * this age: they lie further on, so they are no older. 0 when nothing is past it.
  */
 export async function feedReadingAge(db: Queryable, after: Checkpoint): Promise<number> {
-  const given: unknown = after;
-  if (typeof given !== 'object' || given === null || !isStorableCheckpoint(after)) {
-    throw new EventValidationError([{ path: 'after', message: 'must be a checkpoint PostgreSQL can hold: a transaction id and a position, whole and not negative' }]);
-  }
+  checkStorableCheckpoint(after);
   const { rows } = await db.query<{ age_seconds: number }>(FIRST_EVENT_PAST_SQL, [after.txId.toString(), after.position.toString()], { name: 'feed_reading_age' });
   return Math.max(0, rows[0]?.age_seconds ?? 0);
 }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { findUnstorableText } from '../text/storableText';
-import { checkpointAfterPage, isStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
+import { checkpointAfterPage, checkStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { isFeedFilter, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError } from './errors';
 import { EVENT_COLUMNS, holdsEvent, toRecordedEvent, type EventTuple } from './eventRow';
@@ -88,9 +88,7 @@ export async function readFeed<E extends EventShape = EventShape>(
   }
   const { partition } = options;
   if (partition !== undefined) validatePartition(partition);
-  if (!isStorableCheckpoint(after)) {
-    throw new EventValidationError([{ path: 'after', message: 'must be a checkpoint PostgreSQL can hold: a transaction id and a position, whole and not negative' }]);
-  }
+  checkStorableCheckpoint(after);
   checkFilters(options);
   const unstorable = findUnstorableText({ eventTypes: options.eventTypes, streamTypes: options.streamTypes });
   if (unstorable.length > 0) throw new EventValidationError(unstorable);

@@ -153,7 +153,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
   while (Date.now() < settings.deadline) {
     const renewBeforeBatch = handler.mode === 'external' && !leaseFresh;
     leaseFresh = false;
-    if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost', leaseLost: true };
+    if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
     const outcome = await nextBatch(held.lease);
     switch (outcome.kind) {
       case 'applied':

@@ -45,8 +45,8 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   // A miss made sure the group's lease rows exist: the run's later looks need only claim.
   let rowsMade = false;
   // Only a first try's answer tells a takeover: after a try whose answer was lost, the
-  // lease may have been given back by it and claimed since by another instance, as any
-  // free partition is. The second try's answer then counts as given back either way.
+  // lease may have been given back by it and claimed since by another instance, as every
+  // free partition may be. The second try's answer then counts as given back either way.
   const release = (lease: PartitionLease): Promise<LeaseRelease> => {
     held.delete(lease);
     return releasePartitionLease(db, lease).then(

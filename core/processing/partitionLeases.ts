@@ -132,7 +132,9 @@ function validate(request: LeaseRequest): void {
   if (!isStorableName(group) || !isStorableName(holder)) {
     throw new LeaseRequestError('a lease needs a group and a holder, each non-empty text without a NUL or a lone surrogate');
   }
-  if (exclude !== undefined && !(Array.isArray(exclude) && exclude.every((partition) => isPartitionOf(partitions, partition)))) {
+  // Array.from, not every() alone: every() skips a hole, which the driver sends as NULL, and
+  // `partition <> ALL` of a list with a NULL claims nothing.
+  if (exclude !== undefined && !(Array.isArray(exclude) && Array.from(exclude).every((partition) => isPartitionOf(partitions, partition)))) {
     throw new LeaseRequestError(`exclude must be a list of partitions from 0 to ${partitions - 1}, got ${JSON.stringify(exclude)}`);
   }
   if (only !== undefined && !isPartitionOf(partitions, only)) {

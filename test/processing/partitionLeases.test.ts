@@ -217,7 +217,7 @@ describe('partition leases', () => {
 
   it('refuses a lease time past what a timestamp holds, and excluded or only partitions that are no partitions, before writing a row', async () => {
     const request = { group: 'bad-requests', partitions: 2, holder: 'h', ttlMs: 1_000 };
-    for (const bad of [{ ttlMs: 1e16 }, { ttlMs: '1000' }, { exclude: [0.5] }, { exclude: 'one' }, { exclude: [2] }, { only: 'one' }, { only: -1 }, { only: 2 }]) {
+    for (const bad of [{ ttlMs: 1e16 }, { ttlMs: '1000' }, { exclude: [0.5] }, { exclude: 'one' }, { exclude: [2] }, { exclude: new Array<number>(1) }, { only: 'one' }, { only: -1 }, { only: 2 }]) {
       await expect(acquirePartitionLease(db, { ...request, ...(bad as object) }), JSON.stringify(bad)).rejects.toThrow(LeaseRequestError);
     }
     expect(await listPartitionLeases(db, 'bad-requests')).toEqual([]);

@@ -1,18 +1,15 @@
 import type { Queryable } from '../db';
 import type { PartitionLease } from './PartitionLease';
-import { acquirePartitionLease, anyPartitionFree, claimPartitionLease, releasePartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
-
-/** How a drained partition's lease was given back. */
-export type LeaseRelease = 'released' | 'taken_over' | 'failed';
+import { giveLeaseBack, type LeaseRelease } from './giveLeaseBack';
+import { acquirePartitionLease, anyPartitionFree, claimPartitionLease, type AcquiredLease, type LeaseRequest } from './partitionLeases';
 
 /** The leases of one run: claimed one at a time, each given back when its partition is drained. */
 export interface RunLeases {
   /** Claims a free partition of the group that this run has not leased yet, or null when there is none. */
   acquire(): Promise<AcquiredLease | null>;
   /**
-   * Gives a drained partition back at once, for other instances to take: `taken_over`
-   * when its first try found it no longer this run's to give, `failed` when both tries
-   * failed. A second try's answer counts as given back either way (see `release`).
+   * Gives a drained partition back at once, for other instances to take, as
+   * `giveLeaseBack` tells it: `taken_over` when it was no longer this run's to give.
    */
   drained(lease: PartitionLease): Promise<LeaseRelease>;
   /** Claims a partition this run drained, if it is free: new work reached it after it was given back. */
@@ -30,10 +27,8 @@ export interface RunLeases {
  * work on another (a key NATS keeps refusing); `acquire` does not take it back,
  * or the run would drain the partition it just released instead of reaching
  * the others; only `retake` does, for work found past it after the release.
- * A release is tried twice: a pooled connection lost between batches fails one
- * statement, and a lease left to run out would be counted by its next holder as
- * a holder that died mid-batch. One that fails twice only delays a takeover
- * until the lease expires, so it does not fail the work.
+ * A release is tried twice (`giveLeaseBack`); one that fails twice only delays
+ * a takeover until the lease expires, so it does not fail the work.
  */
 export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, work: (leases: RunLeases) => Promise<T>): Promise<T> {
   const held = new Set<PartitionLease>();
@@ -44,18 +39,9 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   const leasedPartitions: number[] = [];
   // A miss made sure the group's lease rows exist: the run's later looks need only claim.
   let rowsMade = false;
-  // Only a first try's answer tells a takeover: after a try whose answer was lost, the
-  // lease may have been given back by it and claimed since by another instance, as every
-  // free partition may be. The second try's answer then counts as given back either way.
   const release = (lease: PartitionLease): Promise<LeaseRelease> => {
     held.delete(lease);
-    return releasePartitionLease(db, lease).then(
-      (givenBack): LeaseRelease => (givenBack ? 'released' : 'taken_over'),
-      () => releasePartitionLease(db, lease).then(
-        (): LeaseRelease => 'released',
-        (): LeaseRelease => 'failed',
-      ),
-    );
+    return giveLeaseBack(db, lease);
   };
   const leases: RunLeases = {
     async acquire() {

@@ -38,6 +38,7 @@ export {
 } from './partitionLeases';
 export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
 export { holdingLeases } from './holdingLeases';
+export { giveLeaseBack, type LeaseRelease } from './giveLeaseBack';
 export { fencedWrites } from './fencedWrites';
 export { catchUpLocked, type LockedCatchUp } from './catchUpLocked';
 export { eachOnItsOwn } from './eachOnItsOwn';

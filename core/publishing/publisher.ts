@@ -1,5 +1,6 @@
 import { DeletionStoppedError } from '../db';
 import { describeError } from '../errors/describeError';
+import { thrownMessage } from '../errors/thrownText';
 import { metrics } from '../observability';
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
@@ -117,9 +118,14 @@ async function runPublisher(
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.
   await cleanUp(settings, cleanup, tally);
-  if (requeueTurn.failure) throw requeueTurn.failure.error;
-  const failed = settled.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
+  const failures = [
+    ...(requeueTurn.failure ? [requeueTurn.failure.error] : []),
+    ...settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : [])),
+  ];
+  if (failures.length === 1) throw failures[0];
+  // Each told: the thrown error is all the function logs of a run that failed, and a
+  // source's failure is in no status row.
+  if (failures.length > 1) throw new AggregateError(failures, `the publisher run failed in ${failures.length} places: ${failures.map(thrownMessage).join('; ')}`);
   return tally.finish();
 }
 

@@ -30,7 +30,7 @@ export function publisherFor(runtime: FunctionRuntime): Publisher {
 }
 
 /** What waits, as each run's lines carry it: after the gauges are reported. */
-async function waitingStatus(runtime: FunctionRuntime) {
+async function waitingStatus(runtime: FunctionRuntime): Promise<WaitingStatus> {
   const publishing = await reportServiceGauges(runtime);
   return {
     backlog: publishing.events.backlog + publishing.outbox.backlog,
@@ -41,15 +41,23 @@ async function waitingStatus(runtime: FunctionRuntime) {
   };
 }
 
+interface WaitingStatus {
+  backlog: number;
+  backlogCapped: boolean;
+  oldestAgeSeconds: number;
+  parked: number;
+  heldBack: ReturnType<typeof heldBackPartitions>;
+}
+
 const PARKED = 'messages refused by NATS for good are parked';
 const HELD_BACK = 'publishing partitions are held back after publishers died holding them; they wait';
 
 /** A line for each thing wrong in a run that ended, at its level. */
-function problemsOf(report: PublisherRunReport, status: Awaited<ReturnType<typeof waitingStatus>>): (readonly [level: 'error' | 'warn', message: string])[] {
+function problemsOf(report: PublisherRunReport, status: WaitingStatus | null): (readonly [level: 'error' | 'warn', message: string])[] {
   const problems: (readonly [level: 'error' | 'warn', message: string])[] = [];
   if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
-  if (status.heldBack.length > 0) problems.push(['warn', HELD_BACK]);
+  if (status && status.heldBack.length > 0) problems.push(['warn', HELD_BACK]);
   // The instance that took a partition over says so too, but not one that took the requeue turn over.
   if (report.leaseLost > 0) problems.push(['warn', 'the publisher stalled past its lease and another instance took its work over; what went out may go out again']);
   // Whatever NATS did not take is counted as a retry. A run that retried and then caught
@@ -83,14 +91,20 @@ async function publish(_event: unknown, context: Context): Promise<void> {
     throw error;
   }
   // Messages, latencies, retries, parkings and the cleanup are counted by core as they happen; the backlog and parked gauges here.
-  const status = await waitingStatus(runtime);
+  // A failed read of what waits (a statement timeout) takes none of the run's lines with it: the run stands.
+  let statusError: unknown;
+  const status = await waitingStatus(runtime).catch((error: unknown) => {
+    statusError = error;
+    return null;
+  });
   // A line for each thing wrong, each on every run while it lasts: an alert on one
   // line keeps firing whatever else the run met. Parked messages do not stop the
   // others going out, so the run's own line still follows theirs.
-  if (status.parked > 0) log.error(PARKED, { report, status });
+  if (status && status.parked > 0) log.error(PARKED, { report, status });
   const problems = problemsOf(report, status);
   for (const [level, message] of problems) log[level](message, { report, status });
-  if (problems.length === 0) log.info('published', { report, status });
+  if (!status) log.error('reading what waits failed: the backlog and parked gauges were not reported for this run', { report, error: describeError(statusError) });
+  else if (problems.length === 0) log.info('published', { report, status });
 }
 
 export const handler = lambdaEntry(publish);

@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMetricsSink } from '../../core/observability';
+import { acquirePartitionLease } from '../../core/processing';
 import { parkMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
 import { getRuntime } from '../../functions/runtime';
 import { handler as publish } from '../../functions/publisher';
@@ -8,6 +9,7 @@ import { lambdaContext } from '../support/apiGatewayEvent';
 import { usePublisherFunctionApp } from '../support/publisherFunctionApp';
 import { postCommandRequest } from '../support/commandHttp';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { expireLeases } from '../support/expireLeases';
 import { connectNats, deleteJetStream } from '../support/natsTesting';
 
 const { jetStream, lines, nats } = usePublisherFunctionApp();
@@ -121,5 +123,26 @@ describe('the publisher function, on a run that fails or loses its work to anoth
       ['error', 'the publisher run failed; what it did not publish waits for the next run'],
     ]);
     expect(lines[0]?.fields).toMatchObject({ status: { heldBack: [expect.objectContaining({ source: 'events', partition: 0, attempts: 2 })] } });
+  }, 60_000);
+
+  it('given a partition taken over from a dead publisher and reading what waits failing after the run, still says a publisher died, says the read failed, and does not fail the run', async () => {
+    const { db } = await getRuntime();
+    await db.query('DELETE FROM parked_messages');
+    await publishedAccount('acc-status-fails');
+    const { rows } = await db.query<{ partitions: number }>("SELECT partitions FROM feed_processors WHERE name = 'publisher:events'");
+    expect(await acquirePartitionLease(db, { group: 'publisher:events', partitions: rows[0]?.partitions ?? 0, holder: 'dead', ttlMs: 60_000, only: 1 })).not.toBeNull();
+    await expireLeases(db, 'publisher:events');
+    lines.length = 0;
+
+    // The gauges' read of the projections' status fails after the run (the table is away for a moment).
+    await db.query('ALTER TABLE projection_generations RENAME TO projection_generations_away');
+    const run = publish({}, lambdaContext('publisher', 60_000)).finally(() => db.query('ALTER TABLE projection_generations_away RENAME TO projection_generations'));
+
+    await expect(run).resolves.toBeUndefined();
+    expect(levelsAndMessages()).toEqual([
+      ['error', 'a publisher died holding a partition: its batch was counted against it'],
+      ['error', 'reading what waits failed: the backlog and parked gauges were not reported for this run'],
+    ]);
+    expect(lines[1]?.fields).toMatchObject({ report: { failures: 1 }, error: expect.stringMatching(/projection_generations/) as string });
   }, 60_000);
 });

@@ -7,6 +7,8 @@ import { lambdaEntry } from './lambdaEntry';
 import { metrics } from './observability';
 import { getRuntime } from './runtime';
 
+const LEASE_LOST = 'the saga processor stalled past its lease and another instance took its partitions over';
+
 /** No batch starts closer than this to the Lambda's time limit. */
 const TIME_LIMIT_MARGIN_MS = 5_000;
 
@@ -23,9 +25,13 @@ async function processSagas(_event: unknown, context: Context): Promise<void> {
   const runs = await runtime.sagas.run({ holder, deadline: Date.now() + context.getRemainingTimeInMillis() - TIME_LIMIT_MARGIN_MS });
   const events = runs.reduce((sum, run) => sum + run.items, 0);
   metrics.addMetric('SagaEventsHandled', MetricUnit.Count, events);
-  for (const run of runs) {
+  runs.forEach((run, index) => {
     for (const failure of run.failures) log.error('saga processor failed on an event', { processor: failure.processor, partition: failure.partition, eventId: failure.error.itemId, attempts: failure.attempts, error: failure.error });
-  }
+    // Said by this instance too, not only by the one that took over (as a failure counted against the batch).
+    if (run.leaseLost.length > 0) {
+      log.warn(LEASE_LOST, { processor: runtime.sagas.processors[index]?.name, partitions: run.leaseLost });
+    }
+  });
   await reportServiceGauges(runtime);
 }
 

@@ -26,6 +26,8 @@ async function project(_event: unknown, context: Context): Promise<ProjectorRun>
   await reportServiceGauges(runtime);
   if (run.activated.length > 0) log.info('projection generations switched', { activated: run.activated });
   if (run.stoppedByDeadline) log.warn('projector stopped at the time limit before catching up', { eventsApplied: run.eventsApplied });
+  // Said by this instance too, not only by the one that took over (as a handler failure of the partition).
+  if (run.leaseLost.length > 0) log.warn('the projector stalled past its lease and another instance took its partitions over', { leaseLost: run.leaseLost });
   return run;
 }
 

@@ -55,6 +55,13 @@ export interface ProjectorRun {
   activated: { name: string; generation: number }[];
   /** True when the deadline stopped the run before every leased partition was caught up, or before a caught-up build's switch. */
   stoppedByDeadline: boolean;
+  /**
+   * Partitions whose lease this run lost: it stalled past the lease and another
+   * instance took the partition over (its batches committed only under the
+   * lease, so nothing was applied twice). Not a generation's partitions fenced
+   * by a switch that retired it while this run was at work on them.
+   */
+  leaseLost: { name: string; generation: number; partition: number }[];
 }
 
 export interface Projector {
@@ -122,6 +129,10 @@ export function createProjector(options: ProjectorOptions): Projector {
     return registration;
   };
 
+  // A switch that retired the generation fenced its leases: no other instance stalled this one out.
+  const isLive = async (projection: Projection, generation: Generation) =>
+    (await liveGenerations(db, projection.name)).some((live) => live.generation === generation.generation);
+
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
@@ -129,6 +140,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     run.eventsApplied += result.items;
     run.batches += result.batches;
     run.stoppedByDeadline ||= result.stoppedByDeadline;
+    if (result.leaseLost.length > 0 && (await isLive(projection, generation))) {
+      run.leaseLost.push(...result.leaseLost.map((partition) => ({ name: projection.name, generation: generation.generation, partition })));
+    }
     // A build partition that failed or waits out a backoff would have the switch give up.
     if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return;
     const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
@@ -149,7 +163,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       if (typeof runOptions !== 'object' || (runOptions as unknown) === null) throw new ProcessorDefinitionError('the projector: run options must be an object: { deadline }');
       const { deadline = Number.POSITIVE_INFINITY } = runOptions;
       checkDeadline(deadline, 'the projector');
-      const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false };
+      const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false, leaseLost: [] };
       await eachOnItsOwn(
         options.projections,
         (projection) => projection.name,

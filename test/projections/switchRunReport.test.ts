@@ -47,6 +47,6 @@ describe("a projector run whose build's switch applies what arrived since the bu
     const table = quoteIdentifier(generationTableName('switch_report', 'applied', 2));
     const { rows } = await db.query<{ version: number }>(`SELECT version FROM ${table} ORDER BY seq`);
     expect(rows.map((row) => row.version)).toEqual([1, 2, 3]);
-    expect(run).toEqual({ eventsApplied: 3, batches: 2, activated: [{ name: 'switch_report', generation: 2 }], stoppedByDeadline: false });
+    expect(run).toEqual({ eventsApplied: 3, batches: 2, activated: [{ name: 'switch_report', generation: 2 }], stoppedByDeadline: false, leaseLost: [] });
   });
 });

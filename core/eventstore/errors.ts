@@ -74,7 +74,9 @@ export class EventValidationError extends EventStoreError {
 export class AppendNotFirstWriteError extends EventStoreError {
   readonly code = 'APPEND_NOT_FIRST_WRITE';
   constructor(readonly streamId: string) {
-    super(`Append to ${streamId} must be the first write of its transaction`);
+    super(
+      `Append to ${streamId} must be the first write of its transaction: an earlier write, row lock (FOR UPDATE, FOR SHARE) or logged nextval gave the transaction an older id; append first`,
+    );
     this.name = 'AppendNotFirstWriteError';
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asDatabaseError } from '../../core/db';
-import { ConcurrencyError, createEventStore, type ExpectedVersion } from '../../core/eventstore';
+import { ConcurrencyError, createEventStore, StreamNotFoundError, type ExpectedVersion } from '../../core/eventstore';
 import { deferred, deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
@@ -43,5 +43,25 @@ describe('two command handlers racing on one stream, each in its own transaction
     expect(['ConcurrencyError', 'serialization failure']).toContain(refusalOf(outcomes[1]));
     const { events } = await store.readStream(streamId);
     expect(events.map((event) => [event.version, event.type])).toEqual([[1, 'AccountOpened'], [2, 'MoneyDeposited']]);
+  });
+});
+
+describe('a caller whose REPEATABLE READ or SERIALIZABLE snapshot predates a stream', () => {
+  it.each(isolationLevels)('at %s, appending with stream_exists, is told the stream does not exist, as its snapshot shows it, and stores nothing', async (isolation) => {
+    const store = createEventStore(db());
+    const streamId = uniqueStreamId();
+
+    const refusal = await db()
+      .transaction(async (tx) => {
+        await tx.query(`SET TRANSACTION ISOLATION LEVEL ${isolation}`);
+        // The transaction's snapshot is taken at its first read.
+        await tx.query('SELECT count(*) FROM events WHERE stream_id = $1', [streamId]);
+        await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+        return store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'stream_exists', events: [deposited(1)] }, tx);
+      })
+      .then(() => 'stored', (error: unknown) => error);
+
+    expect(refusal).toBeInstanceOf(StreamNotFoundError);
+    expect((await store.readStream(streamId)).events.map((event) => event.type)).toEqual(['AccountOpened']);
   });
 });

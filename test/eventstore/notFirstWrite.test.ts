@@ -83,6 +83,35 @@ describeOnEachDriver('what counts as a write before an append', (context) => {
     await expect(store.readStream(appended)).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 
+  it('given transactions that each take a sequence value first, when each appends, then those whose nextval logged the sequence are refused, naming it, and the others stored', async () => {
+    const { db, store } = context();
+    const sequence = `numbers_${crypto.randomUUID().replaceAll('-', '')}`;
+    await db.query(`CREATE SEQUENCE ${sequence}`);
+    const streams = Array.from({ length: 40 }, () => uniqueStreamId());
+
+    const outcomes = [];
+    for (const streamId of streams) {
+      outcomes.push(
+        await db
+          .transaction(async (tx) => {
+            await tx.query('SELECT nextval($1)', [sequence]);
+            await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx);
+            return 'stored';
+          })
+          .catch((error: unknown) => error),
+      );
+    }
+
+    // PostgreSQL logs a sequence once every 33 values (the first call among them), whichever session takes them.
+    const refused = outcomes.filter((outcome) => outcome instanceof AppendNotFirstWriteError);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeLessThan(outcomes.length);
+    expect(outcomes.filter((outcome) => outcome !== 'stored' && !(outcome instanceof AppendNotFirstWriteError))).toEqual([]);
+    for (const refusal of refused) expect(String(refusal)).toMatch(/row lock .* or logged nextval gave the transaction an older id/);
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id = ANY($1)', [streams]);
+    expect(rows).toEqual([{ n: outcomes.length - refused.length }]);
+  });
+
   it('given a transaction that only read and took an advisory lock, when it appends, then the append is stored', async () => {
     const { db, store } = context();
     const [read, appended] = [uniqueStreamId(), uniqueStreamId()];

@@ -130,8 +130,13 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 
   // A switch that retired the generation fenced its leases: no other instance stalled this one out.
-  const isLive = async (projection: Projection, generation: Generation) =>
-    (await liveGenerations(db, projection.name)).some((live) => live.generation === generation.generation);
+  // Asked only to word the report: a read that fails (the database that stalled the run still
+  // slow) lists the loss rather than fail a run whose batches stand.
+  const isLive = (projection: Projection, generation: Generation) =>
+    liveGenerations(db, projection.name).then(
+      (live) => live.some((candidate) => candidate.generation === generation.generation),
+      () => true,
+    );
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);

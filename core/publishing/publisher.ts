@@ -1,6 +1,5 @@
 import { DeletionStoppedError } from '../db';
 import { describeError } from '../errors/describeError';
-import { thrownMessage } from '../errors/thrownText';
 import { metrics } from '../observability';
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
@@ -122,10 +121,13 @@ async function runPublisher(
     ...(requeueTurn.failure ? [requeueTurn.failure.error] : []),
     ...settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : [])),
   ];
-  if (failures.length === 1) throw failures[0];
-  // Each told: the thrown error is all the function logs of a run that failed, and a
-  // source's failure is in no status row.
-  if (failures.length > 1) throw new AggregateError(failures, `the publisher run failed in ${failures.length} places: ${failures.map(thrownMessage).join('; ')}`);
+  // Each told once: the thrown error is all the function logs of a run that failed, and a
+  // source's failure is in no status row. Both sources refused by one misconfigured
+  // stream fail alike, and that stays the one error, of its own class.
+  const distinct = new Map<string, unknown>();
+  for (const failure of failures) if (!distinct.has(describeError(failure))) distinct.set(describeError(failure), failure);
+  if (distinct.size === 1) throw failures[0];
+  if (distinct.size > 1) throw new AggregateError([...distinct.values()], `the publisher run failed in ${distinct.size} places: ${[...distinct.keys()].join('; ')}`);
   return tally.finish();
 }
 

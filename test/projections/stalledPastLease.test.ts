@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
 import { START_OF_FEED } from '../../core/eventstore';
 import type { HandlerFailure } from '../../core/processing';
 import { createProjector, processorNameOf, rebuildProjection, type Projection } from '../../core/projections';
@@ -7,6 +8,7 @@ import { expireLeases } from '../support/expireLeases';
 import { deferred } from '../support/fixtures';
 import { readThrough } from '../support/followFeed';
 import { untilLockWaiters } from '../support/lockWaiters';
+import { statementTimesOut } from '../support/statementTimesOut';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { appendAcrossStreams, recordingProjection } from './support/recordingProjection';
 
@@ -20,8 +22,8 @@ describe('a projector run that stalls past its lease', () => {
    * A projector on a pool of one whose run stalls after its first batch (of one
    * event): a statement queued on its only connection waits on the spec's lock.
    */
-  function stallingAfterFirstBatch(projection: (beforeApply: () => Promise<void>) => Projection) {
-    const stalledDb = context().connect(1);
+  function stallingAfterFirstBatch(projection: (beforeApply: () => Promise<void>) => Projection, pool: (db: Db) => Db = (db) => db) {
+    const stalledDb = pool(context().connect(1));
     const firstBatch = deferred();
     let stalled = false;
     const failures: HandlerFailure[] = [];
@@ -104,5 +106,31 @@ describe('a projector run that stalls past its lease', () => {
 
     expect(built.activated).toEqual([{ name: 'switched_projector', generation: 2 }]);
     expect(fenced.leaseLost).toEqual([]);
+  });
+
+  it('given its partition taken over and its read of the live generations timing out afterwards, still returns its run, listing the loss', async () => {
+    const { db, store, url } = context();
+    const appended = await appendAcrossStreams(store, ['stall-3'], 3, 3);
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    let liveReadTimesOut = false;
+    const stalled = stallingAfterFirstBatch(
+      (beforeApply) => recordingProjection({ name: 'slow_after_stall', batchSize: 1, beforeApply }),
+      (pool) => statementTimesOut(pool, (text) => liveReadTimesOut && text.includes("g.status <> 'retired'")),
+    );
+    const taker = createProjector({ db, projections: [recordingProjection({ name: 'slow_after_stall', batchSize: 1 })], holder: 'taker', leaseTtlMs: 60_000 });
+
+    const lost = await holdingTheStall(async (release) => {
+      const run = stalled.projector.runUntilCaughtUp({ deadline: Date.now() + 30_000 });
+      await stalled.firstBatch;
+      await untilLockWaiters(url, 'some');
+      await expireLeases(db, processorNameOf('slow_after_stall', 1));
+      await taker.runUntilCaughtUp({ deadline: Date.now() + 10_000 });
+      // The database that stalled the run is still slow when it resumes.
+      liveReadTimesOut = true;
+      await release();
+      return run;
+    });
+
+    expect({ applied: lost.eventsApplied, leaseLost: lost.leaseLost }).toEqual({ applied: 1, leaseLost: [{ name: 'slow_after_stall', generation: 1, partition: 0 }] });
   });
 });

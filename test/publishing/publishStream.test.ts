@@ -122,6 +122,21 @@ describe('a stream made beforehand that cannot take the duplicate window', () =>
     const publisher = h.publisher({ stream: { name: h.streamName, duplicateWindowMs: 10 * 60_000 } });
     await expectEveryRunRefused(h, publisher, /max_age/, streamId);
   });
+
+  it('given an integration message waiting beside the event, both sources refused alike, every run fails with the one PublisherConfigurationError, told once', async () => {
+    const h = await harness();
+    await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_age: nanos(5 * 60_000) });
+    const streamId = await appendAccount(h, [opened()]);
+    await h.db.query(`INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES (gen_random_uuid(), 'key', $1, '{}', '{}')`, [`${h.subjectPrefix}.notices.one`]);
+    await untilFeedHorizonPasses(h.db);
+    const publisher = h.publisher({ stream: { name: h.streamName, duplicateWindowMs: 10 * 60_000 } });
+
+    const failed = await publisher.run({ deadline: Date.now() + 5_000 }).then(() => null, (error: unknown) => error);
+
+    expect(failed).toBeInstanceOf(PublisherConfigurationError);
+    expect(String(failed).match(/keeps messages for/g)).toHaveLength(1);
+    expect(await storedVersionsOf(h, streamId)).toEqual([]);
+  });
 });
 
 describe('a stream made beforehand that acknowledges no publish (no_ack)', () => {

@@ -5,6 +5,8 @@ import { BatchItemError } from './BatchItemError';
 const IN_FAILED_TRANSACTION = '25P02';
 // How far down a chain of causes the refusal is looked for: wrappers wrap wrappers, not without end.
 const CAUSES_LOOKED_THROUGH = 8;
+// And how many errors at each depth: an AggregateError of a whole batch's items is as long as the batch.
+const ERRORS_LOOKED_THROUGH_PER_LEVEL = 1_000;
 
 /** A handler went on past a failed statement, so its batch's transaction could not commit. */
 export class HandlerWentOnPastFailureError extends Error {
@@ -17,15 +19,25 @@ export class HandlerWentOnPastFailureError extends Error {
   }
 }
 
-/** Whether an error, or one of the errors it wraps, is PostgreSQL refusing a statement because an earlier one failed. */
+/**
+ * Whether an error, or one of the errors it wraps (its cause, or each of an
+ * AggregateError's errors: a handler that applied its items with eachOnItsOwn
+ * went on past the failed one), is PostgreSQL refusing a statement because an
+ * earlier one failed.
+ */
 function refusedAfterAFailure(error: unknown): boolean {
-  let current = error;
-  for (let depth = 0; depth <= CAUSES_LOOKED_THROUGH && current !== undefined && current !== null; depth++) {
-    if (asDatabaseError(current)?.code === IN_FAILED_TRANSACTION) return true;
-    current = current instanceof Error ? current.cause : undefined;
+  let level: unknown[] = [error];
+  for (let depth = 0; depth <= CAUSES_LOOKED_THROUGH && level.length > 0; depth++) {
+    if (level.some((current) => asDatabaseError(current)?.code === IN_FAILED_TRANSACTION)) return true;
+    level = level.flatMap(wrappedBy).slice(0, ERRORS_LOOKED_THROUGH_PER_LEVEL);
   }
   return false;
 }
+
+const wrappedBy = (error: unknown): unknown[] => [
+  ...(error instanceof AggregateError && Array.isArray(error.errors) ? (error.errors as unknown[]) : []),
+  ...(error instanceof Error && error.cause !== undefined && error.cause !== null ? [error.cause] : []),
+];
 
 /**
  * A failed batch's error as the engine counts it: the handler's BatchItemError,

@@ -1,11 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { AccountEvent } from '../../core/bank';
+import { createPgDb, DEFAULT_MIGRATIONS_DIRECTORY, migrate, type Db } from '../../core/db';
 import { createEventStore, type EventUpcaster, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
 import { defineUpcasters } from '../../core/upcasting';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { createTestDatabase } from '../support/testDatabase';
 
 const db = usePooledTestDatabase(4);
 
@@ -75,6 +80,54 @@ describe('an external partition whose interruptions follow or precede failures t
 
     expect(run.failures).toHaveLength(1);
     const [status] = await getProcessorStatus(db(), processor);
+    const waitMs = (status?.nextAttemptAt?.getTime() ?? 0) - (status?.updatedAt.getTime() ?? 0);
+    expect({ attempts: status?.attempts, waitMs: Math.round(waitMs / 100) * 100 }).toEqual({ attempts: 1, waitMs: 1_000 });
+  });
+});
+
+// What the release before migration 0035 wrote for each interruption.
+const INTERRUPTION_BEFORE_0035 = `
+  UPDATE processor_partitions
+  SET attempts = CASE WHEN failure_retry IS DISTINCT FROM 'until_it_passes' THEN 1 ELSE attempts + 1 END,
+      failure_retry = 'until_it_passes', last_error = $2, updated_at = now()
+  WHERE processor = $1`;
+
+/** A database of its own on the schema before migration 0035; dropped when the spec ends. */
+async function onTheSchemaBefore0035(): Promise<Db> {
+  const database = await createTestDatabase({ migrated: false });
+  const pool = createPgDb({ connectionString: database.url, max: 4 });
+  const earlier = await mkdtemp(path.join(tmpdir(), 'migrations-'));
+  onTestFinished(async () => {
+    await pool.close();
+    await database.drop();
+    await rm(earlier, { recursive: true, force: true });
+  });
+  for (const name of (await readdir(DEFAULT_MIGRATIONS_DIRECTORY)).filter((file) => file < '0035')) {
+    await copyFile(path.join(DEFAULT_MIGRATIONS_DIRECTORY, name), path.join(earlier, name));
+  }
+  await migrate(pool, { directory: earlier });
+  return pool;
+}
+
+describe('migration 0035 on a partition whose NATS outage the release before it counted', () => {
+  it('given thirty interruptions in a row recorded before the upgrade, then an event stored by newer code, waits the base delay after that first unreadable try', async () => {
+    const pool = await onTheSchemaBefore0035();
+    const store = createEventStore(pool);
+    const streamId = uniqueStreamId();
+    await store.appendToStream({ streamId, streamType: 'upgrade_account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(pool);
+    const processor = publisherLike('publisher_across_upgrade', 'upgrade_account', olderCode, (items) => Promise.resolve({ done: items.length }), 1_000);
+    const run = () => runFeedProcessor(processor, { db: pool, holder: 'publisher', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+    await run();
+    for (let interruption = 0; interruption < 30; interruption++) await pool.query(INTERRUPTION_BEFORE_0035, [processor.name, 'Error: nats: no responders']);
+
+    await migrate(pool);
+    await store.appendToStream<AccountEvent>({ streamId, streamType: 'upgrade_account', expectedVersion: 1, events: [depositOfNewerCode] });
+    await untilFeedHorizonPasses(pool);
+    const failed = await run();
+
+    expect(failed.failures).toHaveLength(1);
+    const [status] = await getProcessorStatus(pool, processor);
     const waitMs = (status?.nextAttemptAt?.getTime() ?? 0) - (status?.updatedAt.getTime() ?? 0);
     expect({ attempts: status?.attempts, waitMs: Math.round(waitMs / 100) * 100 }).toEqual({ attempts: 1, waitMs: 1_000 });
   });

@@ -94,9 +94,11 @@ async function runPublisher(
     deadline,
     concurrency: settings.partitions,
     interruptionBackoff: settings.retryBackoff,
+    // The hook's answer goes back to the engine, which ignores an async hook's rejection
+    // rather than leave it unhandled (reportQuietly).
     onInterrupted: (interruption) => {
       tally.noteError(interruption.error);
-      settings.onRetry?.(interruption);
+      return settings.onRetry?.(interruption);
     },
     onFailure: (failure) => {
       tally.noteError(failure.error);

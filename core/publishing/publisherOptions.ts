@@ -51,7 +51,7 @@ export interface PublisherOptions {
   /** How long integration messages stay in the outbox, counted from when they were written (deleted only once published), and how many one run deletes. */
   retention?: Partial<OutboxRetention>;
   /** Told when a batch must wait for NATS, and for how long: a warning to log. May be async; what it throws or rejects with is ignored. */
-  onRetry?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => void | Promise<void>;
+  onRetry?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => unknown;
 }
 
 export type PublisherSettings = Required<Omit<PublisherOptions, 'stream' | 'retention' | 'subjectPrefix' | 'onRetry'>> & {

@@ -75,6 +75,9 @@ export async function activateIfCaughtUp(
     // A build partition leased outside a batch: a live holder between two batches tries
     // the switch itself once done; a holder that died in one left a batch that is the
     // failure policy's to retry and count once the lease runs out, not the switch's to run.
+    // It waits for a takeover under way: bound afresh, as each wait is (a bound counts from
+    // its statement's start, so the projection lock's wait would come on top).
+    await boundToTimeLeft(tx, deadline);
     if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return NOT_SWITCHED;
     // The build's partitions first: another instance's build batch under way ends before the
     // serving generation is fenced, which would otherwise stand still while the switch waits.
@@ -82,6 +85,7 @@ export async function activateIfCaughtUp(
     await lockAllPartitions(tx, processor.name);
     // Asked again once those batches ended: a holder that died in the one this waited for
     // left it rolled back, its lease standing, and it is the takeover's to count and run.
+    await boundToTimeLeft(tx, deadline);
     if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return NOT_SWITCHED;
     // Then the serving generation: what it applied before it was fenced, the build's reads
     // below see too (they come after the fence, and the horizon only moves forward).
@@ -89,7 +93,10 @@ export async function activateIfCaughtUp(
     const leases = serving.map((old) => ({ group: processorNameOf(projection.name, old.generation), partitions: old.partitions }));
     // A generation that never ran has no lease rows yet, and nothing to fence: made here, a
     // first acquirer waits on them until the switch commits, then finds the generation retired.
-    for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
+    for (const { group, partitions } of leases) {
+      await boundToTimeLeft(tx, deadline);
+      await ensurePartitionLeaseRows(tx, group, partitions);
+    }
     await boundToTimeLeft(tx, deadline);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
     const bounded = boundByDeadline(tx, deadline);
@@ -119,8 +126,9 @@ const AT_THE_DEADLINE = new Set(['55P03', '57014']);
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
- * Before each of the switch's waits (for the projection's lock, for the build's
- * batches under way, then for the serving generation's) and each statement
+ * Before each of the switch's waits (for the projection's lock, for a takeover
+ * under way, for the build's batches under way, then for the serving
+ * generation's) and each statement
  * after the fence: the statement ends at the deadline, and the switch with it,
  * rolled back, until a later run. Each lock a statement waits for has
  * lock_timeout to itself, so the statement as a whole is bound too.

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { NO_UPCASTING } from '../../core/eventstore';
-import { DEFAULT_FAILURE_POLICY } from '../../core/processing';
+import { DEFAULT_FAILURE_POLICY, ensurePartitionLeaseRows } from '../../core/processing';
 import { activateIfCaughtUp, createProjector, processorNameOf, registerProjection } from '../../core/projections';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, deposited, opened, sleep } from '../support/fixtures';
@@ -82,6 +82,28 @@ describe('a switch that finds another instance in a build batch', () => {
     expect(tookMs).toBeLessThan(1_500);
   });
 
+  it('gives up at its deadline also when it waits for the projection lock and then for a takeover under way', async () => {
+    const { db, url } = context();
+    await createProjector({ db, projections: [recordingProjection({ name: 'sw_takeover', version: 1 })] }).runUntilCaughtUp();
+    const build = recordingProjection({ name: 'sw_takeover', version: 2 });
+    const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
+    await ensurePartitionLeaseRows(db, processorNameOf('sw_takeover', 2), 1);
+    // Another registration or switch holds the projection's lock until 0.7 s; an acquirer
+    // taking a build partition over holds its lease row until 6 s.
+    const projectionLock = await rowsHeld(url, 'SELECT FROM projections WHERE name = $1 FOR UPDATE', ['sw_takeover']);
+    const takeover = await rowsHeld(url, 'SELECT FROM partition_leases WHERE lease_group = $1 FOR UPDATE', [processorNameOf('sw_takeover', 2)]);
+    const startedAt = Date.now();
+    const ends = [setTimeout(() => void projectionLock.end(), 700), setTimeout(() => void takeover.end(), 6_000)];
+
+    const { switched } = await activateIfCaughtUp(db, build, generation ?? never(), NO_UPCASTING, DEFAULT_FAILURE_POLICY, startedAt + 1_000);
+    const tookMs = Date.now() - startedAt;
+    for (const end of ends) clearTimeout(end);
+    await Promise.all([projectionLock.end(), takeover.end()]);
+
+    expect(switched).toBe(false);
+    expect(tookMs).toBeLessThan(1_500);
+  });
+
   it('switches under a deadline further off than PostgreSQL can wait for a lock (24.8 days)', async () => {
     const { db } = context();
     await createProjector({ db, projections: [recordingProjection({ name: 'sw_far', version: 1 })] }).runUntilCaughtUp();
@@ -94,12 +116,16 @@ const never = (): never => {
   throw new Error('the version bump registers a generation to build');
 };
 
-/** A build batch under way on another connection, as it holds its partition's checkpoint row; `end` commits it. */
-async function batchHolding(url: string, processor: string, partition: number): Promise<{ end: () => Promise<void> }> {
+/** Rows `sql` locks, held by a transaction on another connection; `end` commits it. */
+async function rowsHeld(url: string, sql: string, params: unknown[]): Promise<{ end: () => Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('BEGIN');
-  await client.query('SELECT FROM processor_partitions WHERE processor = $1 AND partition = $2 FOR UPDATE', [processor, partition]);
+  await client.query(sql, params);
   let ended: Promise<void> | undefined;
   return { end: () => (ended ??= client.query('COMMIT').then(() => client.end())) };
 }
+
+/** A build batch under way on another connection, as it holds its partition's checkpoint row; `end` commits it. */
+const batchHolding = (url: string, processor: string, partition: number) =>
+  rowsHeld(url, 'SELECT FROM processor_partitions WHERE processor = $1 AND partition = $2 FOR UPDATE', [processor, partition]);

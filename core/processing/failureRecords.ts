@@ -131,10 +131,13 @@ export async function countFailedBatchApart(
 // An external batch the world did not take (NATS away or refusing for a while): its
 // partition says why and how many tries in a row, a streak of its own kind (migrations/0035)
 // naming no item, without a wait of its own (the run backs off in memory) and never failed.
+// A wait an earlier failure recorded that has passed (the partition is being drained) is
+// cleared, so the status shows no time gone by and a resume does not list the partition.
 // Only while no one took the partition over; the next stored checkpoint clears it.
 const RECORD_INTERRUPTION_SQL = `
   UPDATE processor_partitions
-  SET attempts = ${attemptsInARow("'interrupted'")}, failure_retry = 'interrupted', last_error = $3, failed_item_id = NULL, updated_at = now()
+  SET attempts = ${attemptsInARow("'interrupted'")}, failure_retry = 'interrupted', last_error = $3, failed_item_id = NULL,
+      next_attempt_at = CASE WHEN next_attempt_at > now() THEN next_attempt_at END, updated_at = now()
   WHERE processor = $1 AND partition = $2 AND ${notTakenOver('$4', '$5')} AND ${NOT_STOPPED}`;
 
 /** Records on its partition why an external batch was interrupted. */

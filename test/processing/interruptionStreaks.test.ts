@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { AccountEvent } from '../../core/bank';
 import { createPgDb, DEFAULT_MIGRATIONS_DIRECTORY, migrate, type Db } from '../../core/db';
 import { createEventStore, type EventUpcaster, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, getProcessorStatus, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
+import { eventFeedSource, getProcessorStatus, resumeProcessors, runFeedProcessor, type ExternalHandler, type FeedProcessor } from '../../core/processing';
 import { defineUpcasters } from '../../core/upcasting';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened, sleep, uniqueStreamId } from '../support/fixtures';
@@ -33,7 +33,7 @@ function publisherLike(name: string, streamType: string, upcaster: EventUpcaster
 const natsRefuses = () => Promise.resolve({ done: 0, error: new Error('nats: no responders') });
 
 describe('an external partition whose interruptions follow or precede failures that pass by themselves', () => {
-  it('given three unreadable tries during a deploy, then NATS refusing once, counts the interruptions in a row and names no item', async () => {
+  it('given three unreadable tries during a deploy, then NATS refusing once, counts the interruptions in a row, names no item and shows no wait gone by', async () => {
     const store = createEventStore(db());
     await store.appendToStream<AccountEvent>({ streamId: uniqueStreamId(), streamType: 'deploy_account', expectedVersion: 'no_stream', events: [depositOfNewerCode] });
     await untilFeedHorizonPasses(db());
@@ -50,11 +50,14 @@ describe('an external partition whose interruptions follow or precede failures t
     await run(publisherLike('publisher_during_deploy', 'deploy_account', newerCode, natsRefuses), 500);
 
     const [status] = await getProcessorStatus(db(), during);
-    expect({ lastError: status?.lastError, attempts: status?.attempts, failedItemId: status?.failedItemId }).toEqual({
+    expect({ lastError: status?.lastError, attempts: status?.attempts, failedItemId: status?.failedItemId, nextAttemptAt: status?.nextAttemptAt }).toEqual({
       lastError: expect.stringContaining('no responders') as string,
       attempts: 1,
       failedItemId: null,
+      nextAttemptAt: null,
     });
+    // Nothing held back: a resume has nothing to put back to work.
+    expect(await resumeProcessors(db(), [during.name])).toEqual([]);
   });
 
   it('given NATS away for many tries, then an event stored by newer code, waits the base delay after that first unreadable try', async () => {

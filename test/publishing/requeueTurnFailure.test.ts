@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
 import { countedMetrics } from '../support/countedMetrics';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { readStoredMessages } from '../support/natsTesting';
 import { statementTimesOut } from '../support/statementTimesOut';
 import { cleanedUpAfterEach, type PublishingHarness } from './publishingHarness';
@@ -80,6 +81,8 @@ describe('a run whose requeue turn fails', () => {
        SELECT message_id, 'outbox', ordering_key, subject, 'refused', now() FROM outbox WHERE ordering_key = 'requeued-key'`,
     );
     await message(h, 'fresh-key', 'notices.fresh');
+    // Read by the run, whatever other files' transactions hold the horizon back.
+    await untilFeedHorizonPasses(h.db);
     const metrics = countedMetrics();
 
     const run = h.publisher({ db: requeuedPageTimesOut(h), partitions: 1, retention: RETENTION }).run({ deadline: Date.now() + 5_000 });
@@ -100,9 +103,11 @@ describe('a run whose requeue turn fails', () => {
     await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`] });
     await h.publisher({ partitions: 1 }).run({ deadline: Date.now() + 5_000 });
     await requeuedMessage(h, 'first-key', 'notices.first');
+    await untilFeedHorizonPasses(h.db);
 
     const first = await h.publisher({ db: requeueReleaseTimesOutOnce(h), partitions: 1 }).run({ deadline: Date.now() + 5_000 });
     await requeuedMessage(h, 'second-key', 'notices.second');
+    await untilFeedHorizonPasses(h.db);
     const second = await h.publisher({ partitions: 1 }).run({ deadline: Date.now() + 5_000 });
 
     expect([first.requeued, second.requeued]).toEqual([1, 1]);

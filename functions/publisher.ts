@@ -52,12 +52,19 @@ interface WaitingStatus {
 const PARKED = 'messages refused by NATS for good are parked';
 const HELD_BACK = 'publishing partitions are held back after publishers died holding them; they wait';
 
-/** A line for each thing wrong in a run that ended, at its level. */
-function problemsOf(report: PublisherRunReport, status: WaitingStatus | null): (readonly [level: 'error' | 'warn', message: string])[] {
-  const problems: (readonly [level: 'error' | 'warn', message: string])[] = [];
-  if (report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
+type Line = readonly [level: 'error' | 'warn', message: string];
+
+/**
+ * A line for each thing wrong, at its level: what the status alone decides (a
+ * partition held back) also for a run that threw (`report` null), the rest from
+ * the run's report. The parked error is apart: it stands beside these lines.
+ */
+function problemsOf(report: PublisherRunReport | null, status: WaitingStatus | null): Line[] {
+  const problems: Line[] = [];
+  if (report && report.failures > 0) problems.push(['error', 'a publisher died holding a partition: its batch was counted against it']);
   // The run's report covers only the partitions it drained: one waiting out a backoff is in the status alone.
   if (status && status.heldBack.length > 0) problems.push(['warn', HELD_BACK]);
+  if (!report) return problems;
   // The instance that took a partition over says so too, but not one that took the requeue turn over.
   if (report.leaseLost > 0) problems.push(['warn', 'the publisher stalled past its lease and another instance took its work over; what went out may go out again']);
   // Whatever NATS did not take is counted as a retry. A run that retried and then caught
@@ -69,6 +76,19 @@ function problemsOf(report: PublisherRunReport, status: WaitingStatus | null): (
   // Said on every run while it lasts: a backlog of old rows the runs do not get through.
   if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup ran out of its time; messages past their retention may be left']);
   return problems;
+}
+
+/**
+ * Logs the parked error and a line for each problem, each on every run while it
+ * lasts: an alert on one line keeps firing whatever else the run met. Parked
+ * messages do not stop the others going out, so the run's own lines still
+ * follow. Returns how many problems there were besides the parked messages.
+ */
+function logProblems(report: PublisherRunReport | null, status: WaitingStatus | null): number {
+  if (status && status.parked > 0) log.error(PARKED, { report, status });
+  const problems = problemsOf(report, status);
+  for (const [level, message] of problems) log[level](message, { report, status });
+  return problems.length;
 }
 
 /**
@@ -85,8 +105,7 @@ async function publish(_event: unknown, context: Context): Promise<void> {
     // on every run while it lasts) still reports what waits: the alerts on the gauges and
     // on the status's lines keep firing.
     const status = await waitingStatus(runtime).catch(() => null);
-    if (status && status.parked > 0) log.error(PARKED, { report: null, status });
-    if (status && status.heldBack.length > 0) log.warn(HELD_BACK, { report: null, status });
+    logProblems(null, status);
     log.error('the publisher run failed; what it did not publish waits for the next run', { error: describeError(error), status });
     throw error;
   }
@@ -97,14 +116,9 @@ async function publish(_event: unknown, context: Context): Promise<void> {
     statusError = error;
     return null;
   });
-  // A line for each thing wrong, each on every run while it lasts: an alert on one
-  // line keeps firing whatever else the run met. Parked messages do not stop the
-  // others going out, so the run's own line still follows theirs.
-  if (status && status.parked > 0) log.error(PARKED, { report, status });
-  const problems = problemsOf(report, status);
-  for (const [level, message] of problems) log[level](message, { report, status });
+  const problems = logProblems(report, status);
   if (!status) log.error('reading what waits failed: the backlog and parked gauges were not reported for this run', { report, error: describeError(statusError) });
-  else if (problems.length === 0) log.info('published', { report, status });
+  else if (problems === 0) log.info('published', { report, status });
 }
 
 export const handler = lambdaEntry(publish);

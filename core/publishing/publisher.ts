@@ -127,7 +127,10 @@ async function runPublisher(
   // source's failure is in no status row. Both sources refused by one misconfigured
   // stream fail alike, and that stays the one error, of its own class.
   const distinct = new Map<string, unknown>();
-  for (const failure of failures) if (!distinct.has(describeError(failure))) distinct.set(describeError(failure), failure);
+  for (const failure of failures) {
+    const told = describeError(failure);
+    if (!distinct.has(told)) distinct.set(told, failure);
+  }
   if (distinct.size === 1) throw failures[0];
   if (distinct.size > 1) throw new AggregateError([...distinct.values()], `the publisher run failed in ${distinct.size} places: ${[...distinct.keys()].join('; ')}`);
   return tally.finish();

@@ -1,4 +1,4 @@
-import { acquirePartitionLease, fencedWrites, giveLeaseBack, PartitionLeaseLostError, type PartitionLease } from '../processing';
+import { acquirePartitionLease, fencedWrites, giveLeaseBack, PartitionLeaseLostError, type LeaseRelease, type PartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
 import { publishBatch, sendOrPark, sendOrParkStoredMessage, type PublishedBatch, type PublishingSession } from './publishBatch';
@@ -57,17 +57,17 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
   if ((await requeuedMessages(session.db, 1, PUBLISHERS)).messages.length === 0) return NO_TURN;
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
   if (!lease) return NO_TURN;
-  // Given back as soon as the turn ends: left to run out, it would hold the next run's turn for a lease's time.
   let done: RequeueTurnReport;
+  let released: LeaseRelease;
   try {
     // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
     done = await sendRequeued(session, lease, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
-  } catch (error) {
-    await giveLeaseBack(session.db, lease);
-    throw error;
+  } finally {
+    // Given back as soon as the turn ends, also a failed one: left to run out, it would hold
+    // the next run's turn for a lease's time. giveLeaseBack never throws.
+    released = await giveLeaseBack(session.db, lease);
   }
   // Taken over: another instance's turn took it (this one stalled past it).
-  const released = await giveLeaseBack(session.db, lease);
   return { sent: done.sent, leaseLost: done.leaseLost || released === 'taken_over' };
 }
 

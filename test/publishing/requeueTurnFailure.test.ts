@@ -11,34 +11,28 @@ const { defer, harness } = cleanedUpAfterEach();
 
 const RETENTION = { retentionMs: 3_600_000, batchSize: 1_000, maxBatches: 10 };
 
-/**
- * The harness's database, but the requeue turn's page of requeued messages (100 at a
- * time, read under its lease) times out, as a read of a long parked list would.
- */
-function requeuedPageTimesOut(h: PublishingHarness): Db {
+/** The harness's database on a pool of its own (closed after the spec), but each statement `chosen` picks times out. */
+function timingOut(h: PublishingHarness, chosen: Parameters<typeof statementTimesOut>[1]): Db {
   const pool = createPgDb({ connectionString: h.database.url, max: 3 });
   defer(() => pool.close());
-  return statementTimesOut(pool, (text, params) => text.includes('AS seen_in') && params?.[0] === 100);
+  return statementTimesOut(pool, chosen);
 }
 
-/** The harness's database, but the first statement giving the requeue turn's lease back times out: a passing failure. */
+/** The requeue turn's page of requeued messages (100 at a time, read under its lease) times out, as a read of a long parked list would. */
+const requeuedPageTimesOut = (h: PublishingHarness) => timingOut(h, (text, params) => text.includes('AS seen_in') && params?.[0] === 100);
+
+/** The first statement giving the requeue turn's lease back times out: a passing failure. */
 function requeueReleaseTimesOutOnce(h: PublishingHarness): Db {
-  const pool = createPgDb({ connectionString: h.database.url, max: 3 });
-  defer(() => pool.close());
   let timedOut = false;
-  return statementTimesOut(pool, (text, params) => {
+  return timingOut(h, (text, params) => {
     if (timedOut || !text.includes('WITH released AS') || params?.[0] !== 'publisher:requeued') return false;
     timedOut = true;
     return true;
   });
 }
 
-/** The harness's database, but the outbox source's page read times out. */
-function outboxPageTimesOut(h: PublishingHarness): Db {
-  const pool = createPgDb({ connectionString: h.database.url, max: 3 });
-  defer(() => pool.close());
-  return statementTimesOut(pool, (_text, _params, options) => options?.name === 'publisher_outbox_page');
-}
+/** The outbox source's page read times out. */
+const outboxPageTimesOut = (h: PublishingHarness) => timingOut(h, (_text, _params, options) => options?.name === 'publisher_outbox_page');
 
 /** One integration message, written now or `hoursAgo`. */
 async function message(h: PublishingHarness, key: string, subject: string, hoursAgo = 0, count = 1): Promise<void> {

@@ -60,8 +60,9 @@ export async function activateIfCaughtUp(
   const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
   const { handler } = processor;
   if (handler.mode !== 'transactional' || Date.now() >= deadline) return NOT_SWITCHED;
-  const switching = db.transaction(async (tx): Promise<GenerationSwitch> => {
-    await boundToTimeLeft(tx, deadline);
+  const switching = db.transaction(async (transaction): Promise<GenerationSwitch> => {
+    // Every statement, each wait among them, bound afresh by the time left.
+    const tx = boundByDeadline(transaction, deadline);
     await lockProjection(tx, projection.name);
     const { rows } = await tx.query<{ status: string; version: number; partitions: number }>(STATUS_SQL, [projection.name, generation.generation]);
     const built = rows[0];
@@ -75,17 +76,13 @@ export async function activateIfCaughtUp(
     // A build partition leased outside a batch: a live holder between two batches tries
     // the switch itself once done; a holder that died in one left a batch that is the
     // failure policy's to retry and count once the lease runs out, not the switch's to run.
-    // It waits for a takeover under way: bound afresh, as each wait is (a bound counts from
-    // its statement's start, so the projection lock's wait would come on top).
-    await boundToTimeLeft(tx, deadline);
+    // The look waits for a takeover under way.
     if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return NOT_SWITCHED;
     // The build's partitions first: another instance's build batch under way ends before the
     // serving generation is fenced, which would otherwise stand still while the switch waits.
-    await boundToTimeLeft(tx, deadline);
     await lockAllPartitions(tx, processor.name);
     // Asked again once those batches ended: a holder that died in the one this waited for
     // left it rolled back, its lease standing, and it is the takeover's to count and run.
-    await boundToTimeLeft(tx, deadline);
     if (await anyPartitionHeldOutsideABatch(tx, processor.name)) return NOT_SWITCHED;
     // Then the serving generation: what it applied before it was fenced, the build's reads
     // below see too (they come after the fence, and the horizon only moves forward).
@@ -93,23 +90,18 @@ export async function activateIfCaughtUp(
     const leases = serving.map((old) => ({ group: processorNameOf(projection.name, old.generation), partitions: old.partitions }));
     // A generation that never ran has no lease rows yet, and nothing to fence: made here, a
     // first acquirer waits on them until the switch commits, then finds the generation retired.
-    for (const { group, partitions } of leases) {
-      await boundToTimeLeft(tx, deadline);
-      await ensurePartitionLeaseRows(tx, group, partitions);
-    }
-    await boundToTimeLeft(tx, deadline);
+    for (const { group, partitions } of leases) await ensurePartitionLeaseRows(tx, group, partitions);
     await tx.query(FENCE_SERVING_SQL, [leases.map(({ group }) => group)]);
-    const bounded = boundByDeadline(tx, deadline);
     let eventsApplied = 0;
     let batches = 0;
     for (let partition = 0; partition < generation.partitions; partition++) {
-      const partitionCatchUp = await catchUpLocked(bounded, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline });
+      const partitionCatchUp = await catchUpLocked(tx, processor, handler, partition, { maxBatches: SWITCH_CATCH_UP_BATCHES, deadline });
       if (!partitionCatchUp.caughtUp) throw new SwitchGivenUp();
       eventsApplied += partitionCatchUp.items;
       batches += partitionCatchUp.batches;
     }
-    for (const old of serving) await retireGeneration(bounded, projection.name, old.generation);
-    await bounded.query(SWITCH_SQL, [projection.name, generation.generation]);
+    for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
+    await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
     return { switched: true, eventsApplied, batches };
   });
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
@@ -126,12 +118,12 @@ const AT_THE_DEADLINE = new Set(['55P03', '57014']);
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
- * Before each of the switch's waits (for the projection's lock, for a takeover
- * under way, for the build's batches under way, then for the serving
- * generation's) and each statement
- * after the fence: the statement ends at the deadline, and the switch with it,
- * rolled back, until a later run. Each lock a statement waits for has
- * lock_timeout to itself, so the statement as a whole is bound too.
+ * Before each of the switch's statements, its waits among them (for the
+ * projection's lock, for a takeover under way, for the build's batches under
+ * way, then for the serving generation's): the statement ends at the deadline,
+ * and the switch with it, rolled back, until a later run. A bound counts from
+ * its statement's start, so each is set afresh. Each lock a statement waits for
+ * has lock_timeout to itself, so the statement as a whole is bound too.
  */
 async function boundToTimeLeft(tx: Queryable, deadline: number): Promise<void> {
   const remainingMs = Math.ceil(deadline - Date.now());
@@ -146,10 +138,10 @@ async function boundToTimeLeft(tx: Queryable, deadline: number): Promise<void> {
 const ROLLBACK = /^\s*ROLLBACK\b/iu;
 
 /**
- * The switch's transaction from its catch-up to its commit: each statement
- * (the handlers' too) is given the time then left, so one that starts just
- * before the deadline cannot run past it with what was left at the fence. A
- * round trip more per statement, for the few batches a switch runs.
+ * The switch's transaction: each statement (the handlers' too) is given the
+ * time then left, so one that starts just before the deadline cannot run past
+ * it with what was left at an earlier wait. A round trip more per statement,
+ * for the few statements and batches a switch runs.
  */
 function boundByDeadline(tx: Queryable, deadline: number): Queryable {
   return {

@@ -65,10 +65,11 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
     for (const [index, transferId] of transfers.entries()) {
       await execute('RequestTransfer', { transferId, fromAccountId: accounts[index % 4], toAccountId: accounts[(index + 1) % 4], amount: 20, currency: 'EUR' });
     }
-    // As the first credit starts, the clock passes every timeout and another sweeper fires them all:
-    // the transfers already debited have cancelled theirs, the others time out racing their own steps.
-    // The processor may debit every transfer before it credits any: then the race starts as the
-    // debit of the second half's first transfer does, so some transfers are always still debiting.
+    // As the first debit of the second half starts, the clock passes every timeout and another
+    // sweeper fires them all: the transfers already debited have cancelled theirs, the others time
+    // out racing their own steps. That debit's own timeout is due and its instance free, so at least
+    // one fires whatever the partitions have done so far (a partition's instances may not even be
+    // committed yet, and then have no timeout to fire).
     const other = bank().another();
     const race = { timedOut: false };
     const raceIndex = (request: CommandRequest) => {
@@ -80,7 +81,7 @@ describe('transfer timeouts, fired by the sweeper on the sagas clock', () => {
       (request) => {
         const index = raceIndex(request);
         if (index === undefined) return false;
-        return request.type === 'Deposit' || (request.type === 'Withdraw' && index >= transfers.length / 2);
+        return request.type === 'Withdraw' && index >= transfers.length / 2;
       },
       async () => {
         if (race.timedOut) return;

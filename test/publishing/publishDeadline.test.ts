@@ -268,12 +268,19 @@ describe('opening and closing the connection with NATS not answering', () => {
     await oneStreamOf(1);
     await untilFeedHorizonPasses(harness.db);
 
-    const deadline = Date.now() + 300;
-    const report = await publisher.run({ deadline });
-
-    // Three dials of 1 s each, unbounded; a batch begun just before the deadline may still open one.
-    expect(Date.now() - deadline).toBeLessThan(2_000);
-    expect(report).toMatchObject({ published: 0, retried: 1 });
+    // A run dials only once its batch starts: on a loaded runner a short run may end before that, so runs repeat until one dials.
+    const giveUpAt = Date.now() + 20_000;
+    for (;;) {
+      const deadline = Date.now() + 300;
+      const report = await publisher.run({ deadline });
+      // Three dials of 1 s each, unbounded; a batch begun just before the deadline may still open one.
+      expect(Date.now() - deadline).toBeLessThan(2_000);
+      expect(report).toMatchObject({ published: 0 });
+      if (report.retried > 0 || Date.now() > giveUpAt) {
+        expect(report.retried).toBe(1);
+        break;
+      }
+    }
   });
 
   it('given a connection that opens after the bound, when it comes, then it is closed: nothing is left connected', async () => {

@@ -51,8 +51,8 @@ describe('a switch whose catch-up runs a statement that begins before its deadli
     await store.appendToStream({ streamId: 'late-0', streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2)] });
     await untilFeedHorizonPasses(db);
     await createProjector({ db, projections: [recordingProjection({ name: 'late', version: 1 })] }).runUntilCaughtUp();
-    // The switch catches the build up in two batches of two: the first takes 700 ms, and
-    // the second's handler runs a 600 ms statement, begun before the deadline (1 s away).
+    // The switch catches the build up in two batches of two: the first takes 500 ms, and
+    // the second's handler runs a 1 s statement, begun before the deadline (1 s away).
     let applied = 0;
     const build = recordingProjection({
       name: 'late',
@@ -60,8 +60,8 @@ describe('a switch whose catch-up runs a statement that begins before its deadli
       batchSize: 2,
       beforeApply: async (tx) => {
         applied += 1;
-        if (applied === 1) await sleep(700);
-        if (applied === 3) await tx.query('SELECT pg_sleep(0.6)');
+        if (applied === 1) await sleep(500);
+        if (applied === 3) await tx.query('SELECT pg_sleep(1)');
       },
     });
     const [generation] = await registerProjection(db, build);
@@ -71,7 +71,7 @@ describe('a switch whose catch-up runs a statement that begins before its deadli
     const { switched } = await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline);
 
     expect({ applied, switched }).toEqual({ applied: 3, switched: false });
-    // The statement was cut at the deadline, not at its end 300 ms later.
+    // The statement was cut at the deadline, not at its end about 500 ms later.
     expect(Date.now() - deadline).toBeLessThan(280);
     const [status] = await getProjectionStatus(db, 'late');
     expect(status?.activeGeneration).toBe(1);

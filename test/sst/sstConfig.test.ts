@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceRoutes } from '../../core/service';
 import { service } from '../../functions/service';
-import { checkExportedFunction, HANDLER_EXTENSIONS } from './handlerExports';
+import { checkExportedFunctions, HANDLER_EXTENSIONS, type HandlerExport } from './handlerExports';
 import {
   applyFunctionTransform,
   environmentOf,
@@ -200,6 +200,7 @@ describe('sst.config.ts', () => {
   it('names handlers that exist under functions/ and export the named function', async () => {
     const { recorded } = await deploy();
     const problems: string[] = [];
+    const found: (HandlerExport & { named: string })[] = [];
     for (const fn of recorded.functions) {
       const handler = handlerOf(fn);
       const dot = handler.lastIndexOf('.');
@@ -211,9 +212,12 @@ describe('sst.config.ts', () => {
         continue;
       }
       const file = HANDLER_EXTENSIONS.map((extension) => path.join(root, base + extension)).find((candidate) => existsSync(candidate));
-      const problem = file ? checkExportedFunction(file, exportName) : `missing, no ${base}.{ts,js,...}`;
-      if (problem) problems.push(`${handler} (${fn.declaredBy}): ${file ? path.relative(root, file) : ''} ${problem}`);
+      if (file) found.push({ file, name: exportName, named: `${handler} (${fn.declaredBy}): ${path.relative(root, file)}` });
+      else problems.push(`${handler} (${fn.declaredBy}): missing, no ${base}.{ts,js,...}`);
     }
+    checkExportedFunctions(found).forEach((problem, index) => {
+      if (problem) problems.push(`${found[index]?.named ?? ''} ${problem}`);
+    });
     expect(problems).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { encodeCursor } from '../../core/browser';
 import { parkMessages } from '../../core/publishing';
 import { startDevServer, type DevServer } from '../../functions/local';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { untilTransferCompleted } from '../support/transferCompleted';
 
 /** The browser API over HTTP, as `npm run dev` serves it, on PostgreSQL. */
 describe('the event browser API', () => {
@@ -20,12 +21,8 @@ describe('the event browser API', () => {
       'x-correlation-id': 'br-story',
       traceparent: '00-11111111111111111111111111111111-2222222222222222-01',
     });
-    // The saga runs in the dev server's loop: wait until the transfer completed.
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      const { rows } = await dev.runtime.db.query("SELECT 1 FROM events WHERE stream_id = 'transfer-br-t1' AND type = 'TransferCompleted'");
-      if (rows.length > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // The saga runs in the dev server's loop.
+    await untilTransferCompleted(dev.runtime.db, 'br-t1');
   });
   afterAll(async () => {
     await dev.stop();

@@ -6,6 +6,7 @@ import { bankService } from '../../core/bank';
 import { parkMessages } from '../../core/publishing';
 import { startDevServer, type DevServer } from '../../functions/local';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
+import { untilTransferCompleted } from '../support/transferCompleted';
 
 // Debian's chromium (.ci/run installs it when missing), or the one CHROMIUM_PATH names.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -31,18 +32,15 @@ describe('the event browser page', () => {
     for (const accountId of ['pg-ada', 'pg-bob']) await post('OpenAccount', { accountId, owner: accountId, currency: 'EUR' });
     await post('Deposit', { accountId: 'pg-ada', amount: 100 });
     await post('RequestTransfer', { transferId: 'pg-t1', fromAccountId: 'pg-ada', toAccountId: 'pg-bob', amount: 40, currency: 'EUR' }, { 'x-correlation-id': 'page-story' });
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      const { rows } = await dev.runtime.db.query("SELECT 1 FROM events WHERE stream_id = 'transfer-pg-t1' AND type = 'TransferCompleted'");
-      if (rows.length > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // The saga runs in the dev server's loop.
+    await untilTransferCompleted(dev.runtime.db, 'pg-t1');
     const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-pg-bob' ORDER BY version LIMIT 1");
     parkedEventId = rows[0]?.event_id ?? '';
     await parkMessages(dev.runtime.db, 'events', [{ messageId: parkedEventId, orderingKey: 'account-pg-bob', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     await browser?.close();

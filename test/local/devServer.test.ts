@@ -18,7 +18,8 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Waits for a process to exit: npm may exit before the server it started has finished closing (and released its data directory). */
 async function untilGone(pid: number): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
     try {
       process.kill(pid, 0);
     } catch {

@@ -93,7 +93,7 @@ describe('a batch that kills its holder every time', () => {
     expect((await healthy.runUntilCaughtUp()).eventsApplied).toBe(appended.eventIds.length);
     expectExactlyOnceInOrder(await readApplied(db, recordingProjection({ name: NAME })), appended.eventIds);
     expect(await partitionOf(db)).toMatchObject({ state: 'running', attempts: 0, lastError: null });
-  });
+  }, 120_000);
 });
 
 describe('a partition its holder gave back', () => {

@@ -8,6 +8,7 @@ import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 import { streamIdInPartition } from '../support/streamInPartition';
+import { withUnhandledRejections } from '../support/unhandledRejections';
 
 const testDatabase = usePooledTestDatabase(4);
 
@@ -31,20 +32,6 @@ function twoPartitionProcessor(name: string, handle: TransactionalHandler<Record
     failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
     handler: { mode: 'transactional', handle },
   };
-}
-
-/** What `work` returns, and the rejections nobody handled while it ran (and a macrotask after, when Node reports them). */
-async function withUnhandledRejections<T>(work: () => Promise<T>): Promise<{ result: T; escaped: unknown[] }> {
-  const escaped: unknown[] = [];
-  const listener = (reason: unknown) => escaped.push(reason);
-  process.on('unhandledRejection', listener);
-  try {
-    const result = await work();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return { result, escaped };
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
 }
 
 const ruleBroken = (events: readonly RecordedEvent[]) => new BatchItemError('the event breaks a rule of the read model', events[0]?.eventId ?? null, new Error('rule broken'));

@@ -45,15 +45,25 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   };
   const leases: RunLeases = {
     async acquire() {
-      const lookFor = rowsMade ? claimPartitionLease : acquirePartitionLease;
-      const lease = await lookFor(db, { ...request, exclude: leasedPartitions });
-      if (lease) {
-        held.add(lease);
-        leasedPartitions.push(lease.partition);
-      } else {
-        rowsMade = true;
+      for (;;) {
+        const lookFor = rowsMade ? claimPartitionLease : acquirePartitionLease;
+        const lease = await lookFor(db, { ...request, exclude: leasedPartitions });
+        if (!lease) {
+          rowsMade = true;
+          return null;
+        }
+        if (!leasedPartitions.includes(lease.partition)) {
+          held.add(lease);
+          leasedPartitions.push(lease.partition);
+          return lease;
+        }
+        // A claim sent before a sibling's claim of the same partition came back excludes
+        // only what was leased then, and a server slow to run it (a descheduled backend)
+        // sees the partition free as it was at the claim's snapshot: once the sibling has
+        // drained it and given it back, the claim takes it. Given back again, and the
+        // look made anew, now excluding it.
+        if ((await giveLeaseBack(db, lease)) === 'failed') held.add(lease);
       }
-      return lease;
     },
     drained: (lease) => release(lease),
     leasedEvery: () => leasedPartitions.length >= request.partitions,

@@ -4,9 +4,11 @@ import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/e
 import {
   acquirePartitionLease,
   BatchItemError,
+  ensurePartitionLeaseRows,
   eventFeedSource,
   getProcessorStatus,
   LeaseRanOutError,
+  listPartitionLeases,
   releasePartitionLease,
   runFeedProcessor,
   type FailurePolicy,
@@ -345,5 +347,54 @@ describe('a run of many slots whose one partition is slow', () => {
     // On a first run each slot's first look misses, makes the lease rows and looks again:
     // two statements a partition, and a few misses by slots that looked as the last were leased.
     expect(leaseStatements).toBeLessThan(3 * 32);
+  });
+});
+
+describe('a run of 2 slots on 1 partition, one slot’s claim stalled after its snapshot while the other drains and gives the partition back', () => {
+  it('drains the partition once: the stalled claim does not take back what its sibling leased', async () => {
+    const pool = testDatabase();
+    await oneEventPerPartition(pool, 1, 'stalled-claim-account');
+    // The first claim statement waits, past its snapshot, for an advisory lock the spec
+    // holds: as a backend descheduled on a loaded server would, it sees the partition
+    // free as it was when the statement began.
+    const stall = 742_001;
+    let stalledOne = false;
+    const db: Db = {
+      ...pool,
+      query: (text, params, options) => {
+        if (!isLeaseStatement(text) || stalledOne) return pool.query(text, params, options);
+        stalledOne = true;
+        return pool.query(text.replace('WHERE c.lease_group = $1', `WHERE (SELECT pg_advisory_xact_lock_shared(${stall})::text) = '' AND c.lease_group = $1`), params, options);
+      },
+      close: () => pool.close(),
+      transaction: (work) => pool.transaction(work),
+    };
+    const processor = processorOf('stalled-claim-account', 1, () => Promise.resolve());
+    // The rows a claim scans, as after the group's first run.
+    await ensurePartitionLeaseRows(pool, processor.name, 1);
+    // Given back by the slot that drained it: no holder, and a claim's epoch.
+    const givenBack = async () => {
+      const [lease] = await listPartitionLeases(pool, processor.name);
+      return lease !== undefined && lease.holder === '' && lease.epoch > 0n;
+    };
+    const { run, sawItGivenBack } = await pool.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [stall]);
+      const running = runFeedProcessor(processor, { db, holder: 'two-slots', leaseTtlMs: 30_000, deadline: Date.now() + 20_000, concurrency: 2 });
+      let seen = false;
+      for (let look = 0; look < 400 && !seen; look++) {
+        await sleep(50);
+        seen = await givenBack();
+      }
+      // The stalled claim goes on as the transaction ends.
+      return { run: running, sawItGivenBack: seen };
+    });
+    const finished = await run;
+
+    expect({ sawItGivenBack, partitions: finished.partitions, items: finished.items, freeAfter: await givenBack() }).toEqual({
+      sawItGivenBack: true,
+      partitions: [0],
+      items: 1,
+      freeAfter: true,
+    });
   });
 });

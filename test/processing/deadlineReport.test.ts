@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { BatchItemError, eventFeedSource, getProcessorStatus, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { opened, sleep } from '../support/fixtures';
+import { deferred, opened, sleep } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 import { streamIdInPartition } from '../support/streamInPartition';
 
@@ -12,8 +12,11 @@ const db = usePooledTestDatabase(4);
 const RUN_MS = 2_000;
 const SLOW_BATCH_MS = 3_000;
 
-/** A two-partition processor of the whole feed whose batches fail on one stream, and take SLOW_BATCH_MS on the streams in `slow`. */
-function twoPartitionProcessor(name: string, failing: ReadonlySet<string>, slow: ReadonlySet<string>): FeedProcessor<RecordedEvent> {
+/**
+ * A two-partition processor of the whole feed whose batches fail on one stream, and take
+ * SLOW_BATCH_MS on the streams in `slow`, calling `slowBatchStarted` as such a batch begins.
+ */
+function twoPartitionProcessor(name: string, failing: ReadonlySet<string>, slow: ReadonlySet<string>, slowBatchStarted: () => void = () => undefined): FeedProcessor<RecordedEvent> {
   return {
     name,
     partitions: 2,
@@ -26,7 +29,10 @@ function twoPartitionProcessor(name: string, failing: ReadonlySet<string>, slow:
       handle: async (events) => {
         const poisoned = events.find((event) => failing.has(event.streamId));
         if (poisoned) throw new BatchItemError('cannot handle it', poisoned.eventId, new Error('boom'));
-        if (events.some((event) => slow.has(event.streamId))) await sleep(SLOW_BATCH_MS);
+        if (events.some((event) => slow.has(event.streamId))) {
+          slowBatchStarted();
+          await sleep(SLOW_BATCH_MS);
+        }
       },
     },
   };
@@ -84,10 +90,11 @@ describe('a run that ends past its deadline', () => {
 
   it('is not stopped by the deadline when its processor was stopped during its slow batch, whatever partition it never got to', async () => {
     const [slow] = await oneStreamInEachPartition();
-    const processor = twoPartitionProcessor('deadline_stopped', new Set(), new Set([slow]));
+    const inSlowBatch = deferred();
+    const processor = twoPartitionProcessor('deadline_stopped', new Set(), new Set([slow]), inSlowBatch.resolve);
 
     const running = runOnce(processor, RUN_MS);
-    await sleep(SLOW_BATCH_MS / 3);
+    await inSlowBatch.promise;
     await db().transaction((tx) => stopProcessor(tx, processor.name));
     const run = await running;
 

@@ -27,6 +27,12 @@ export interface RunLeases {
  * work on another (a key NATS keeps refusing); `acquire` does not take it back,
  * or the run would drain the partition it just released instead of reaching
  * the others; only `retake` does, for work found past it after the release.
+ * A claim the server runs late still can: sent beside a sibling slot's claim of
+ * the same partition, it sees the partition as it was at its snapshot, and
+ * takes it once the sibling has drained it and given it back. It is kept, as a
+ * retake would be: the sibling's retake finds it held, so work committed just
+ * before the sibling's release is this lease's to drain. It counts once toward
+ * `leasedEvery`, or the run would stop short of a partition it never leased.
  * A release is tried twice (`giveLeaseBack`); one that fails twice only delays
  * a takeover until the lease expires, so it does not fail the work.
  */
@@ -45,25 +51,15 @@ export async function holdingLeases<T>(db: Queryable, request: LeaseRequest, wor
   };
   const leases: RunLeases = {
     async acquire() {
-      for (;;) {
-        const lookFor = rowsMade ? claimPartitionLease : acquirePartitionLease;
-        const lease = await lookFor(db, { ...request, exclude: leasedPartitions });
-        if (!lease) {
-          rowsMade = true;
-          return null;
-        }
-        if (!leasedPartitions.includes(lease.partition)) {
-          held.add(lease);
-          leasedPartitions.push(lease.partition);
-          return lease;
-        }
-        // A claim sent before a sibling's claim of the same partition came back excludes
-        // only what was leased then, and a server slow to run it (a descheduled backend)
-        // sees the partition free as it was at the claim's snapshot: once the sibling has
-        // drained it and given it back, the claim takes it. Given back again, and the
-        // look made anew, now excluding it.
-        if ((await giveLeaseBack(db, lease)) === 'failed') held.add(lease);
+      const lookFor = rowsMade ? claimPartitionLease : acquirePartitionLease;
+      const lease = await lookFor(db, { ...request, exclude: leasedPartitions });
+      if (lease) {
+        held.add(lease);
+        if (!leasedPartitions.includes(lease.partition)) leasedPartitions.push(lease.partition);
+      } else {
+        rowsMade = true;
       }
+      return lease;
     },
     drained: (lease) => release(lease),
     leasedEvery: () => leasedPartitions.length >= request.partitions,

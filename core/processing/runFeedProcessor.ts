@@ -82,6 +82,10 @@ const OUTAGE_INTERRUPTIONS = 2;
  */
 const LOOK_AGAIN_AFTER_MS = 1_000;
 
+const addOnce = (partitions: number[], partition: number) => {
+  if (!partitions.includes(partition)) partitions.push(partition);
+};
+
 /** One partition's drain and the drain that followed it on the same partition: the second says how it ended. */
 function followedBy(first: DrainReport, second: DrainReport): DrainReport {
   return {
@@ -179,9 +183,10 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       found();
       const report = await drain(lease);
       reports.push(report);
-      run.partitions.push(lease.partition);
-      if (HELD_BACK.has(report.endedBy)) run.heldBack.push(lease.partition);
-      if (report.leaseLost) run.leaseLost.push(lease.partition);
+      // Listed once, though a claim the server ran late may have taken it back (see holdingLeases).
+      addOnce(run.partitions, lease.partition);
+      if (HELD_BACK.has(report.endedBy)) addOnce(run.heldBack, lease.partition);
+      if (report.leaseLost) addOnce(run.leaseLost, lease.partition);
       return 'worked';
     });
     return leftFree;

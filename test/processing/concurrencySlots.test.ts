@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../core/db';
+import type { Db, QueryOptions, QueryResult } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import {
   acquirePartitionLease,
@@ -17,7 +17,7 @@ import {
   type PartitionLease,
 } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { opened, sleep } from '../support/fixtures';
+import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 import { streamIdInPartition } from '../support/streamInPartition';
 
@@ -350,51 +350,110 @@ describe('a run of many slots whose one partition is slow', () => {
   });
 });
 
-describe('a run of 2 slots on 1 partition, one slot’s claim stalled after its snapshot while the other drains and gives the partition back', () => {
-  it('drains the partition once: the stalled claim does not take back what its sibling leased', async () => {
-    const pool = testDatabase();
-    await oneEventPerPartition(pool, 1, 'stalled-claim-account');
-    // The first claim statement waits, past its snapshot, for an advisory lock the spec
-    // holds: as a backend descheduled on a loaded server would, it sees the partition
-    // free as it was when the statement began.
-    const stall = 742_001;
-    let stalledOne = false;
-    const db: Db = {
-      ...pool,
-      query: (text, params, options) => {
-        if (!isLeaseStatement(text) || stalledOne) return pool.query(text, params, options);
-        stalledOne = true;
-        return pool.query(text.replace('WHERE c.lease_group = $1', `WHERE (SELECT pg_advisory_xact_lock_shared(${stall})::text) = '' AND c.lease_group = $1`), params, options);
-      },
-      close: () => pool.close(),
-      transaction: (work) => pool.transaction(work),
-    };
-    const processor = processorOf('stalled-claim-account', 1, () => Promise.resolve());
-    // The rows a claim scans, as after the group's first run.
-    await ensurePartitionLeaseRows(pool, processor.name, 1);
-    // Given back by the slot that drained it: no holder, and a claim's epoch.
-    const givenBack = async () => {
-      const [lease] = await listPartitionLeases(pool, processor.name);
-      return lease !== undefined && lease.holder === '' && lease.epoch > 0n;
-    };
-    const { run, sawItGivenBack } = await pool.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [stall]);
-      const running = runFeedProcessor(processor, { db, holder: 'two-slots', leaseTtlMs: 30_000, deadline: Date.now() + 20_000, concurrency: 2 });
-      let seen = false;
-      for (let look = 0; look < 400 && !seen; look++) {
-        await sleep(50);
-        seen = await givenBack();
-      }
-      // The stalled claim goes on as the transaction ends.
-      return { run: running, sawItGivenBack: seen };
-    });
-    const finished = await run;
+// A release (RELEASE_SQL) answers whether the lease was given back.
+const isReleaseStatement = (text: string) => text.includes('given_back');
 
-    expect({ sawItGivenBack, partitions: finished.partitions, items: finished.items, freeAfter: await givenBack() }).toEqual({
-      sawItGivenBack: true,
+/**
+ * The pool, with the run's first claim stalled past its snapshot on an advisory lock,
+ * as a backend descheduled on a loaded server would be, until the run's first release
+ * is answered: the claim then sees its partition as it was before a sibling slot
+ * leased, drained and gave it back. `beforeFirstRelease` runs just before that release
+ * is sent; with `laterReleasesAfterRetake`, the releases after it wait for the run's
+ * first retake (a claim of one partition) to be answered.
+ */
+async function withFirstClaimStalled(pool: Db, options: { beforeFirstRelease?: () => Promise<void>; laterReleasesAfterRetake?: boolean } = {}) {
+  const stall = 742_001;
+  const locked = deferred();
+  const unstall = deferred();
+  const holding = pool.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [stall]);
+    locked.resolve();
+    await unstall.promise;
+  });
+  await locked.promise;
+  let stalled: Promise<unknown> | undefined;
+  let releases = 0;
+  const retakeAnswered = deferred();
+  const db: Db = {
+    ...pool,
+    query: async <Row extends object>(text: string, params?: readonly unknown[], queryOptions?: QueryOptions): Promise<QueryResult<Row>> => {
+      if (isLeaseStatement(text) && !stalled) {
+        const claim = pool.query<Row>(text.replace('WHERE c.lease_group = $1', `WHERE (SELECT pg_advisory_xact_lock_shared(${stall})::text) = '' AND c.lease_group = $1`), params, queryOptions);
+        stalled = claim;
+        return claim;
+      }
+      if (isLeaseStatement(text) && params?.[5] !== null) {
+        try {
+          return await pool.query<Row>(text, params, queryOptions);
+        } finally {
+          retakeAnswered.resolve();
+        }
+      }
+      if (isReleaseStatement(text) && ++releases === 1) {
+        await options.beforeFirstRelease?.();
+        const answer = await pool.query<Row>(text, params, queryOptions);
+        unstall.resolve();
+        await stalled;
+        return answer;
+      }
+      if (isReleaseStatement(text) && options.laterReleasesAfterRetake) await retakeAnswered.promise;
+      return pool.query<Row>(text, params, queryOptions);
+    },
+    close: () => pool.close(),
+    transaction: (work) => pool.transaction(work),
+  };
+  return { db, holding };
+}
+
+describe('a run of 2 slots on 2 partitions, one slot’s claim stalled after its snapshot while the other drains partition 0 and gives it back', () => {
+  it('drains each partition and lists it once: the stalled claim takes partition 0 back, and the run still leases partition 1', async () => {
+    const pool = testDatabase();
+    await oneEventPerPartition(pool, 2, 'stalled-claim-account');
+    const processor = processorOf('stalled-claim-account', 2, () => Promise.resolve());
+    // The rows a claim scans, as after the group's first run.
+    await ensurePartitionLeaseRows(pool, processor.name, 2);
+    const { db, holding } = await withFirstClaimStalled(pool);
+
+    const run = await runFeedProcessor(processor, { db, holder: 'two-slots', leaseTtlMs: 30_000, deadline: Date.now() + 20_000, concurrency: 2 });
+    await holding;
+
+    const [status, leases] = [await getProcessorStatus(pool, processor), await listPartitionLeases(pool, processor.name)];
+    expect({ partitions: run.partitions.toSorted(), items: run.items, lag: status.map((partition) => partition.lagItems), holders: leases.map((lease) => lease.holder) }).toEqual({
+      partitions: [0, 1],
+      items: 2,
+      lag: [0, 0],
+      holders: ['', ''],
+    });
+  });
+});
+
+describe('a run of 2 slots on 1 partition, one slot’s claim stalled after its snapshot, an event committed just before the other slot gives the drained partition back', () => {
+  it('handles the event: the stalled claim that took the partition back drains it, though the other slot’s retake found it held', async () => {
+    const pool = testDatabase();
+    await oneEventPerPartition(pool, 1, 'stalled-retake-account');
+    const handled: string[] = [];
+    const processor = processorOf('stalled-retake-account', 1, (events) => {
+      handled.push(...events.map((event) => event.type));
+      return Promise.resolve();
+    });
+    await ensurePartitionLeaseRows(pool, processor.name, 1);
+    const { db, holding } = await withFirstClaimStalled(pool, {
+      beforeFirstRelease: async () => {
+        await createEventStore(pool).appendToStream({ streamId: uniqueStreamId(), streamType: 'stalled-retake-account', expectedVersion: 'no_stream', events: [deposited(5)] });
+        await untilFeedHorizonPasses(pool);
+      },
+      laterReleasesAfterRetake: true,
+    });
+
+    const run = await runFeedProcessor(processor, { db, holder: 'two-slots', leaseTtlMs: 30_000, deadline: Date.now() + 20_000, concurrency: 2 });
+    await holding;
+
+    const [status] = await getProcessorStatus(pool, processor);
+    expect({ handled, items: run.items, partitions: run.partitions, lag: status?.lagItems }).toEqual({
+      handled: ['AccountOpened', 'MoneyDeposited'],
+      items: 2,
       partitions: [0],
-      items: 1,
-      freeAfter: true,
+      lag: 0,
     });
   });
 });

@@ -39,7 +39,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
   let ahead: Promise<SourcePage<Item>> | undefined;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
-    quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
+    quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease), lease }));
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.

@@ -1,0 +1,153 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nanos, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, type Db } from '../../core/db';
+import { createEventStore } from '../../core/eventstore';
+import { createPublisher, eventRouting, type Publisher } from '../../core/publishing';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deferred, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { startOnTheOldSchema } from './oldOutbox';
+
+const { name: streamName, prefix } = uniqueJetStream();
+// Short, so a spec can outlast them: JetStream's memory of message ids, and a publisher's lease.
+const DUPLICATE_WINDOW_MS = 1_500;
+const LEASE_TTL_MS = 500;
+let nc: NatsConnection;
+const testDatabase = usePooledTestDatabase(6);
+
+beforeAll(async () => {
+  nc = await connectNats();
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: streamName, subjects: [`${prefix}.>`], duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
+});
+
+afterAll(async () => {
+  await deleteJetStream(nc, streamName);
+  await nc.close();
+});
+
+const publisherOn = (db: Db, holder: string): Publisher =>
+  createPublisher({
+    db,
+    holder,
+    connect: () => connectNats(),
+    routing: eventRouting({ prefix }),
+    stream: { name: streamName, duplicateWindowMs: DUPLICATE_WINDOW_MS },
+    subjectPrefix: prefix,
+    partitions: 1,
+    leaseTtlMs: LEASE_TTL_MS,
+    retryHorizonMs: 1_000,
+    retryBackoff: { baseMs: 50, maxMs: 200 },
+  });
+
+/** The pool, as seen by a process frozen (a Lambda's freeze) just before it sends its first page read of `source`, until `thaw`. */
+function frozenBeforeItsFirstPage(db: Db, source: 'event' | 'outbox') {
+  const frozen = deferred();
+  const thawed = deferred();
+  let froze = false;
+  const seen: Db = {
+    query: async (text, params, options) => {
+      if (options?.name === `publisher_${source}_page` && !froze) {
+        froze = true;
+        frozen.resolve();
+        await thawed.promise;
+      }
+      return db.query(text, params, options);
+    },
+    transaction: (work) => db.transaction(work),
+    close: () => db.close(),
+  };
+  return { db: seen, frozen: frozen.promise, thaw: thawed.resolve };
+}
+
+/** How many copies of each message id JetStream stored. */
+async function copiesOf(ids: readonly string[]): Promise<number[]> {
+  const stored = (await readStoredMessages(nc, streamName)).map((message) => message.header.get('Nats-Msg-Id'));
+  return ids.map((id) => stored.filter((storedId) => storedId === id).length);
+}
+
+/**
+ * Given a publisher frozen just before its first page read, when its lease runs out,
+ * another instance takes the partition over and publishes, and `meanwhile` has run,
+ * then the frozen one thaws: its run's report.
+ */
+async function frozenThenThawed(db: Db, source: 'event' | 'outbox', meanwhile: () => Promise<void>) {
+  const freezing = frozenBeforeItsFirstPage(db, source);
+  const stale = publisherOn(freezing.db, 'frozen');
+  const successor = publisherOn(db, 'successor');
+  try {
+    const staleRun = stale.run({ deadline: Date.now() + 10_000 });
+    await freezing.frozen;
+    await sleep(LEASE_TTL_MS + 200);
+    const taken = await successor.run({ deadline: Date.now() + 5_000 });
+    expect(taken).toMatchObject({ caughtUp: true });
+    await meanwhile();
+    freezing.thaw();
+    return await staleRun;
+  } finally {
+    await stale.close();
+    await successor.close();
+  }
+}
+
+describe('a publisher frozen before its page read, past its lease, while another instance publishes', () => {
+  it('publishes nothing again when it thaws, even past the duplicate window: its read is fenced by its lease', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    const streamId = uniqueStreamId();
+    const appended = await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
+    await untilFeedHorizonPasses(db);
+    const ids = appended.events.map((event) => event.eventId);
+
+    // Thawed after JetStream has forgotten the successor's message ids.
+    const stale = await frozenThenThawed(db, 'event', () => sleep(DUPLICATE_WINDOW_MS + 300));
+
+    expect({ copies: await copiesOf(ids), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
+  });
+});
+
+describe('a publisher frozen before its page read of the outbox, past its lease, while another instance publishes', () => {
+  it('publishes no integration message again when it thaws, even past the duplicate window', async () => {
+    const db = testDatabase();
+    const key = uniqueStreamId();
+    const notices = [1, 2].map((n) => ({ subject: `${prefix}.notices.sent`, orderingKey: key, body: { n } }));
+    const appended = await createEventStore(db).appendToStream({ streamId: key, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: notices });
+    await untilFeedHorizonPasses(db);
+    const { rows } = await db.query<{ message_id: string }>('SELECT message_id FROM outbox WHERE ordering_key = $1 ORDER BY id', [key]);
+    const ids = [...appended.events.map((event) => event.eventId), ...rows.map((row) => row.message_id)];
+
+    // Its events were published before its outbox page froze; the messages, by its successor.
+    const stale = await frozenThenThawed(db, 'outbox', () => sleep(DUPLICATE_WINDOW_MS + 300));
+
+    expect({ copies: await copiesOf(ids), leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], leaseLost: 1 });
+  });
+});
+
+describe('after the upgrade from the per-event outbox, a publisher frozen past its lease (well within the duplicate window)', () => {
+  it('does not send again an event the old outbox published long ago, once the successor’s cleanup has deleted its old row', async () => {
+    const old = await startOnTheOldSchema(nc, prefix);
+    try {
+      // a1 still waited when publishing moved to the feed, so the feed's publishing starts before b1.
+      const [a1 = ''] = await old.appendTheOldWay('account-a', 0, ['AccountOpened']);
+      const [b1 = ''] = await old.appendTheOldWay('account-b', 0, ['AccountOpened']);
+      await old.publishTheOldWay(b1);
+      await old.db.query("UPDATE outbox SET created_at = now() - interval '2 days'");
+      await migrate(old.db);
+      await untilFeedHorizonPasses(old.db);
+      // b1 went out long ago: JetStream no longer remembers its id.
+      await sleep(DUPLICATE_WINDOW_MS + 300);
+
+      await frozenThenThawed(old.db, 'event', async () => {
+        const { rows } = await old.db.query<{ rows: number }>('SELECT count(*)::int AS rows FROM outbox WHERE event_id = $1', [b1]);
+        // The successor's cleanup deleted b1's row of the old outbox, the mark the feed's publishing skipped it by.
+        expect(rows[0]?.rows).toBe(0);
+      });
+
+      expect(await copiesOf([a1, b1])).toEqual([1, 1]);
+    } finally {
+      await old.close();
+    }
+  });
+});

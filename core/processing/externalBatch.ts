@@ -9,6 +9,7 @@ import { fencedWrites } from './fencedWrites';
 import type { SourcePage } from './FeedSource';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { countFailedBatchApart, recordInterruption } from './failureRecords';
+import { externalBatchGate } from './externalBatchGate';
 import { advanceCheckpointFenced, isProcessorStopped, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
@@ -21,7 +22,8 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
  * The batches of one external partition drain, as a function called once per
  * batch. The effects happen outside the database (publishing), so the
  * checkpoint is stored after them, fenced by the lease, in one statement. The
- * next page is read while the current one is handled; after an interruption,
+ * next page is read while the current one is handled, and handled only if no
+ * one took the partition over meanwhile (externalBatchGate); after an interruption,
  * or a batch that stopped short at its deadline, the drain starts again from
  * the stored checkpoint.
  *
@@ -51,10 +53,12 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // A wait the failure policy recorded (lost holders in a row) holds external batches too.
       if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
       stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp, failing: state.failing };
-    } else if (await isProcessorStopped(db, processor.name)) {
+    } else {
+      const gate = await externalBatchGate(db, processor.name, lease);
+      if (gate !== 'open') ahead = undefined;
+      if (gate === 'taken_over') return { kind: 'lease_lost' };
       // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
-      ahead = undefined;
-      return { kind: 'inactive' };
+      if (gate === 'stopped') return { kind: 'inactive' };
     }
     const from = stored;
     let page: SourcePage<Item>;
@@ -65,6 +69,10 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
       if (error instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, error);
       throw error;
+    }
+    if (page.items.length === 0 && (await externalBatchGate(db, processor.name, lease)) === 'taken_over') {
+      ahead = undefined;
+      return { kind: 'lease_lost' };
     }
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;

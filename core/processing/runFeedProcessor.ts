@@ -131,6 +131,8 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
   };
   const run: ProcessorRun = { items: 0, batches: 0, partitions: [], heldBack: [], caughtUp: false, stoppedByDeadline: false, leaseLost: [], failures: [], lastError: undefined };
   const reports: DrainReport[] = [];
+  // Partitions a drain of this run worked on, rather than leaving them at once.
+  const worked = new Set<number>();
   const request = { group: processor.name, partitions: processor.partitions, holder: options.holder, ttlMs: options.leaseTtlMs };
   // Whether the deadline ended the leasing with a partition still free to lease.
   const leftFreeAtDeadline = await holdingLeases(db, request, async (runLeases): Promise<boolean> => {
@@ -183,14 +185,17 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       found();
       const report = await drain(lease);
       reports.push(report);
-      // Listed once, though a claim the server ran late may have taken it back (see holdingLeases).
+      // Listed once, though a claim the server ran late may have taken it back (see holdingLeases):
+      // held back only if no drain of it in this run did more than leave it at once.
       addOnce(run.partitions, lease.partition);
+      if (!LEFT_AT_ONCE.has(report.endedBy)) worked.add(lease.partition);
       if (HELD_BACK.has(report.endedBy)) addOnce(run.heldBack, lease.partition);
       if (report.leaseLost) addOnce(run.leaseLost, lease.partition);
       return 'worked';
     });
     return leftFree;
   });
+  run.heldBack = run.heldBack.filter((partition) => !worked.has(partition));
   for (const report of reports) {
     run.items += report.items;
     run.batches += report.batches;

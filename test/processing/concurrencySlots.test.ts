@@ -457,3 +457,28 @@ describe('a run of 2 slots on 1 partition, one slot’s claim stalled after its 
     });
   });
 });
+
+describe('a run of 2 slots on 1 partition, one slot’s claim stalled after its snapshot while the other’s batch fails', () => {
+  it('does not report the partition held back: a drain of it ran its batch, which failed, though the late claim then found it waiting', async () => {
+    const pool = testDatabase();
+    const [failing] = await oneEventPerPartition(pool, 1, 'late-held-back-account');
+    let batches = 0;
+    const processor = processorOf(
+      'late-held-back-account',
+      1,
+      (events) => {
+        batches += 1;
+        const bad = events.find((event) => event.streamId === failing);
+        return Promise.reject(new BatchItemError('cannot handle it', bad?.eventId ?? '', new Error('boom')));
+      },
+      { maxAttempts: 5, baseDelayMs: 5_000, maxDelayMs: 5_000 },
+    );
+    await ensurePartitionLeaseRows(pool, processor.name, 1);
+    const { db, holding } = await withFirstClaimStalled(pool);
+
+    const run = await runFeedProcessor(processor, { db, holder: 'two-slots', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 2 });
+    await holding;
+
+    expect({ batches, partitions: run.partitions, heldBack: run.heldBack, failures: run.failures.length }).toEqual({ batches: 1, partitions: [0], heldBack: [], failures: 1 });
+  });
+});

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, type Db } from '../../core/db';
+import { migrate, type Db, type QueryOptions, type QueryResult } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
 import { createPublisher, eventRouting, type Publisher } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -28,7 +28,7 @@ afterAll(async () => {
   await nc.close();
 });
 
-const publisherOn = (db: Db, holder: string): Publisher =>
+const publisherOn = (db: Db, holder: string, batchSize?: number): Publisher =>
   createPublisher({
     db,
     holder,
@@ -40,27 +40,42 @@ const publisherOn = (db: Db, holder: string): Publisher =>
     leaseTtlMs: LEASE_TTL_MS,
     retryHorizonMs: 1_000,
     retryBackoff: { baseMs: 50, maxMs: 200 },
+    ...(batchSize === undefined ? {} : { batchSize }),
   });
 
-/** The pool, as seen by a process frozen (a Lambda's freeze) just before it sends its first page read of `source`, until `thaw`. */
-function frozenBeforeItsFirstPage(db: Db, source: 'event' | 'outbox') {
+type Statement = (text: string, params: readonly unknown[] | undefined, options: QueryOptions | undefined) => boolean;
+
+/** The pool, as seen by a process frozen (a Lambda's freeze) just before or just after the first statement `at` picks, until `thaw`. */
+function frozenAt(db: Db, at: Statement, when: 'before' | 'after') {
   const frozen = deferred();
   const thawed = deferred();
   let froze = false;
+  const freeze = async () => {
+    froze = true;
+    frozen.resolve();
+    await thawed.promise;
+  };
   const seen: Db = {
-    query: async (text, params, options) => {
-      if (options?.name === `publisher_${source}_page` && !froze) {
-        froze = true;
-        frozen.resolve();
-        await thawed.promise;
-      }
-      return db.query(text, params, options);
+    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<Row>> => {
+      const picked = !froze && at(text, params, options);
+      if (picked && when === 'before') await freeze();
+      const answer = await db.query<Row>(text, params, options);
+      if (picked && when === 'after') await freeze();
+      return answer;
     },
     transaction: (work) => db.transaction(work),
     close: () => db.close(),
   };
   return { db: seen, frozen: frozen.promise, thaw: thawed.resolve };
 }
+
+const firstPageOf =
+  (source: 'event' | 'outbox'): Statement =>
+  (_text, _params, options) =>
+    options?.name === `publisher_${source}_page`;
+
+// A lease's renewal (RENEW_SQL) of the events' publishing, as a drain makes it before each batch after its first.
+const eventsLeaseRenewal: Statement = (text, params) => text.includes('SET expires_at') && text.includes('l.epoch = $4') && params?.[0] === 'publisher:events';
 
 /** How many copies of each message id JetStream stored. */
 async function copiesOf(ids: readonly string[]): Promise<number[]> {
@@ -69,13 +84,12 @@ async function copiesOf(ids: readonly string[]): Promise<number[]> {
 }
 
 /**
- * Given a publisher frozen just before its first page read, when its lease runs out,
+ * Given a publisher frozen as `freezing` says, when its lease runs out,
  * another instance takes the partition over and publishes, and `meanwhile` has run,
  * then the frozen one thaws: its run's report.
  */
-async function frozenThenThawed(db: Db, source: 'event' | 'outbox', meanwhile: () => Promise<void>) {
-  const freezing = frozenBeforeItsFirstPage(db, source);
-  const stale = publisherOn(freezing.db, 'frozen');
+async function frozenThenThawed(db: Db, freezing: ReturnType<typeof frozenAt>, meanwhile: () => Promise<void>, batchSize?: number) {
+  const stale = publisherOn(freezing.db, 'frozen', batchSize);
   const successor = publisherOn(db, 'successor');
   try {
     const staleRun = stale.run({ deadline: Date.now() + 10_000 });
@@ -102,9 +116,40 @@ describe('a publisher frozen before its page read, past its lease, while another
     const ids = appended.events.map((event) => event.eventId);
 
     // Thawed after JetStream has forgotten the successor's message ids.
-    const stale = await frozenThenThawed(db, 'event', () => sleep(DUPLICATE_WINDOW_MS + 300));
+    const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('event'), 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(ids), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
+  });
+});
+
+describe('a publisher frozen just after renewing its lease, with its next page read ahead, while another instance publishes', () => {
+  it('does not send that page when it thaws, even past the duplicate window', async () => {
+    const db = testDatabase();
+    const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob'), opened('carol')] });
+    await untilFeedHorizonPasses(db);
+
+    // Pages of one event: the second is read while the first is published, before the renewal.
+    const stale = await frozenThenThawed(db, frozenAt(db, eventsLeaseRenewal, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
+
+    expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], leaseLost: 1 });
+  });
+});
+
+describe('a publisher of a caught-up partition frozen before its page read, while another instance publishes what came since', () => {
+  it('reports the partition lost when it thaws, not caught up', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const first = publisherOn(db, 'first');
+    await first.run({ deadline: Date.now() + 5_000 });
+    await first.close();
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
+    await untilFeedHorizonPasses(db);
+
+    const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('event'), 'before'), () => Promise.resolve());
+
+    expect({ published: stale.published, leaseLost: stale.leaseLost, caughtUp: stale.caughtUp }).toEqual({ published: 0, leaseLost: 1, caughtUp: false });
   });
 });
 
@@ -119,7 +164,7 @@ describe('a publisher frozen before its page read of the outbox, past its lease,
     const ids = [...appended.events.map((event) => event.eventId), ...rows.map((row) => row.message_id)];
 
     // Its events were published before its outbox page froze; the messages, by its successor.
-    const stale = await frozenThenThawed(db, 'outbox', () => sleep(DUPLICATE_WINDOW_MS + 300));
+    const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('outbox'), 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(ids), leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], leaseLost: 1 });
   });
@@ -139,7 +184,7 @@ describe('after the upgrade from the per-event outbox, a publisher frozen past i
       // b1 went out long ago: JetStream no longer remembers its id.
       await sleep(DUPLICATE_WINDOW_MS + 300);
 
-      await frozenThenThawed(old.db, 'event', async () => {
+      await frozenThenThawed(old.db, frozenAt(old.db, firstPageOf('event'), 'before'), async () => {
         const { rows } = await old.db.query<{ rows: number }>('SELECT count(*)::int AS rows FROM outbox WHERE event_id = $1', [b1]);
         // The successor's cleanup deleted b1's row of the old outbox, the mark the feed's publishing skipped it by.
         expect(rows[0]?.rows).toBe(0);

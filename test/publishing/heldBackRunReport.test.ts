@@ -48,7 +48,7 @@ function stoppingBeforeSecondBatch(db: Db): Db {
   let stopped = false;
   return {
     query: async (text, params, options) => {
-      if (!stopped && options?.name === 'processor_stopped' && params?.[0] === 'publisher:events') {
+      if (!stopped && options?.name === 'processor_external_batch_gate' && params?.[0] === 'publisher:events') {
         stopped = true;
         await db.transaction((tx) => stopProcessor(tx, 'publisher:events'));
       }

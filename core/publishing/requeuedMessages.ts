@@ -98,6 +98,9 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
     // A batch's first round always starts: none starts once the turn is over.
     if (Date.now() >= deadline) break;
     const batch = await messagesOf(session, source, parked.filter((message) => message.source === source));
+    // Asked again after the read: a process frozen in it past the turn's time (its lease
+    // taken since, the messages sent and unparked by another instance) sends nothing.
+    if (Date.now() >= deadline) break;
     const before = session.tally.report.published;
     // A subject routing gave that NATS cannot carry stays as it was parked.
     let outcome: PublishedBatch;

@@ -3,7 +3,7 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, type Db, type QueryOptions, type QueryResult } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
-import { createPublisher, eventRouting, type Publisher } from '../../core/publishing';
+import { createPublisher, eventRouting, listParkedMessages, requeueParkedMessage, type Publisher } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
@@ -28,12 +28,16 @@ afterAll(async () => {
   await nc.close();
 });
 
+// Events of streams named so go to a subject only the requeue spec's own stream captures, once it exists.
+const PARKED_FIRST = 'parked-first';
+const parkedSubject = `${prefix}_parked.opened`;
+
 const publisherOn = (db: Db, holder: string, batchSize?: number): Publisher =>
   createPublisher({
     db,
     holder,
     connect: () => connectNats(),
-    routing: eventRouting({ prefix }),
+    routing: eventRouting({ prefix, subjectFor: (event) => (event.streamId.startsWith(PARKED_FIRST) ? parkedSubject : undefined) }),
     stream: { name: streamName, duplicateWindowMs: DUPLICATE_WINDOW_MS },
     subjectPrefix: prefix,
     partitions: 1,
@@ -73,6 +77,9 @@ const firstPageOf =
   (source: 'event' | 'outbox'): Statement =>
   (_text, _params, options) =>
     options?.name === `publisher_${source}_page`;
+
+// The read of requeued events' messages (eventMessagesById).
+const requeuedEventsRead: Statement = (text) => text.includes('WHERE e.event_id = ANY');
 
 // A lease's renewal (RENEW_SQL) of the events' publishing, as a drain makes it before each batch after its first.
 const eventsLeaseRenewal: Statement = (text, params) => text.includes('SET expires_at') && text.includes('l.epoch = $4') && params?.[0] === 'publisher:events';
@@ -150,6 +157,31 @@ describe('a publisher of a caught-up partition frozen before its page read, whil
     const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('event'), 'before'), () => Promise.resolve());
 
     expect({ published: stale.published, leaseLost: stale.leaseLost, caughtUp: stale.caughtUp }).toEqual({ published: 0, leaseLost: 1, caughtUp: false });
+  });
+});
+
+describe('a publisher frozen in its requeue turn’s read of a requeued event, past its lease, while another instance sends it', () => {
+  it('does not send it again when it thaws, even past the duplicate window', async () => {
+    const db = testDatabase();
+    const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(PARKED_FIRST), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    const eventId = appended.events[0]?.eventId ?? '';
+    // No stream captures its subject yet: parked.
+    const parking = publisherOn(db, 'parking');
+    expect(await parking.run({ deadline: Date.now() + 5_000 })).toMatchObject({ parked: 1 });
+    await parking.close();
+    const parkedStream = `${streamName}_PARKED`;
+    await (await jetstreamManager(nc)).streams.add({ name: parkedStream, subjects: [parkedSubject], duplicate_window: nanos(DUPLICATE_WINDOW_MS) });
+    try {
+      expect(await requeueParkedMessage(db, eventId)).toBe(true);
+
+      const stale = await frozenThenThawed(db, frozenAt(db, requeuedEventsRead, 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+
+      const stored = (await readStoredMessages(nc, parkedStream)).map((message) => message.header.get('Nats-Msg-Id'));
+      expect({ stored, sentByTheFrozen: stale.requeued, parked: await listParkedMessages(db, { limit: 10 }) }).toEqual({ stored: [eventId], sentByTheFrozen: 0, parked: [] });
+    } finally {
+      await deleteJetStream(nc, parkedStream);
+    }
   });
 });
 

@@ -1,6 +1,5 @@
 import type { Queryable } from '../db';
 import type { Checkpoint, FeedPartition } from '../eventstore';
-import type { PartitionLease } from './PartitionLease';
 
 /** One page of a source, read after a checkpoint. */
 export interface SourcePage<Item> {
@@ -29,15 +28,7 @@ export interface SourceLag {
  * a checkpoint is returned (see readFeed's horizon).
  */
 export interface FeedSource<Item> {
-  /**
-   * `lease` is the reader's, given by an external batch, which reads outside a
-   * transaction: a source that can (the publisher's, with readFenceSql) reads
-   * an empty page once another holder has taken the partition over, judged in
-   * the page's own snapshot. A holder frozen past its lease (a Lambda's freeze)
-   * then does not handle again, from the checkpoint it had, what its successor
-   * handled meanwhile; its checkpoint write or its release finds the lease lost.
-   */
-  read(db: Queryable, request: { after: Checkpoint; limit: number; partition: FeedPartition; lease?: PartitionLease }): Promise<SourcePage<Item>>;
+  read(db: Queryable, request: { after: Checkpoint; limit: number; partition: FeedPartition }): Promise<SourcePage<Item>>;
   /** The item's place, to checkpoint right after it. */
   positionOf(item: Item): Checkpoint;
   /** Named in failure records. */

@@ -22,8 +22,8 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
  * The batches of one external partition drain, as a function called once per
  * batch. The effects happen outside the database (publishing), so the
  * checkpoint is stored after them, fenced by the lease, in one statement. The
- * next page is read while the current one is handled, and handled only if no
- * one took the partition over meanwhile (externalBatchGate); after an interruption,
+ * next page is read while the current one is handled; each is handled only if
+ * no one took the partition over since (externalBatchGate). After an interruption,
  * or a batch that stopped short at its deadline, the drain starts again from
  * the stored checkpoint.
  *
@@ -41,7 +41,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
   let ahead: Promise<SourcePage<Item>> | undefined;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
-    quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease), lease }));
+    quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.
@@ -53,27 +53,24 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // A wait the failure policy recorded (lost holders in a row) holds external batches too.
       if (state.waitUntil) return { kind: 'waiting', until: state.waitUntil };
       stored = { checkpoint: state.checkpoint, caughtUp: state.caughtUp, failing: state.failing };
-    } else {
-      const gate = await externalBatchGate(db, processor.name, lease);
-      if (gate !== 'open') ahead = undefined;
-      if (gate === 'taken_over') return { kind: 'lease_lost' };
-      // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
-      if (gate === 'stopped') return { kind: 'inactive' };
     }
     const from = stored;
-    let page: SourcePage<Item>;
+    let page: SourcePage<Item> | BatchItemError;
     try {
       page = await (ahead ?? read(lease, from.checkpoint));
     } catch (error) {
       ahead = undefined;
-      // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
-      if (error instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, error);
-      throw error;
+      if (!(error instanceof BatchItemError)) throw error;
+      page = error;
     }
-    if (page.items.length === 0 && (await externalBatchGate(db, processor.name, lease)) === 'taken_over') {
+    const gate = await externalBatchGate(db, processor.name, lease);
+    if (gate !== 'open') {
       ahead = undefined;
-      return { kind: 'lease_lost' };
+      // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
+      return gate === 'taken_over' ? { kind: 'lease_lost' } : { kind: 'inactive' };
     }
+    // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
+    if (page instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, page);
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
     let outcome: ExternalOutcome = { done: 0 };

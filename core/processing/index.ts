@@ -40,6 +40,5 @@ export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from 
 export { holdingLeases } from './holdingLeases';
 export { giveLeaseBack, type LeaseRelease } from './giveLeaseBack';
 export { fencedWrites } from './fencedWrites';
-export { readFenceParams, readFenceSql } from './readFence';
 export { catchUpLocked, type LockedCatchUp } from './catchUpLocked';
 export { eachOnItsOwn } from './eachOnItsOwn';

@@ -1,6 +1,6 @@
 import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
 import { checkpointAfterPage, FEED_SCAN_BOUND, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
-import { readFenceParams, readFenceSql, type FeedSource, type SourceLag } from '../processing';
+import type { FeedSource, SourceLag } from '../processing';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
 export interface EventMessage {
@@ -78,14 +78,10 @@ const SETTLED_BEFORE = `
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id AND pm.source = 'events')
       ELSE false END AS settled_before`;
 
-// Fenced by the reader's lease (readFenceSql): a page read after a takeover is empty. Its
-// snapshot is the settled marks' too: no takeover before it, so no successor's checkpoint
-// passed an event and let cleanup delete the old outbox's mark of it.
 const PAGE_SQL = `
   SELECT ${MESSAGE_COLUMNS}, ${SETTLED_BEFORE}
   FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer, $6::integer,
                         NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
-  WHERE ${readFenceSql(7)}
   ORDER BY e.ordinality`;
 
 const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
@@ -207,7 +203,7 @@ const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition,
  */
 export function eventMessages(): FeedSource<EventMessage> {
   return {
-    async read(db, { after, limit, partition, lease }) {
+    async read(db, { after, limit, partition }) {
       const { rows } = await db.query<MessageTuple | ClosingTuple>(
         PAGE_SQL,
         [
@@ -218,7 +214,6 @@ export function eventMessages(): FeedSource<EventMessage> {
           ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]),
           // A page size the publisher takes, times its partitions, may be past what an integer holds.
           Math.min(Math.max(limit * partition.count, FEED_SCAN_BOUND), MAX_POSTGRES_INTEGER),
-          ...readFenceParams(lease),
         ],
         { name: 'publisher_event_page', rowMode: 'array' },
       );

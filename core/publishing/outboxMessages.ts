@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { checkpointAfterPage, LAG_SCAN_BOUND } from '../eventstore';
-import { readFenceParams, readFenceSql, type FeedSource } from '../processing';
+import type { FeedSource } from '../processing';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
 /** An integration message as the outbox holds it, with its place in the outbox's order. */
@@ -25,9 +25,8 @@ interface HeadRow {
 
 // A short page ends with the head's position (a row without a message id), which moves
 // the checkpoint past what other partitions hold (migrations/0023).
-// Fenced by the reader's lease (readFenceSql): a page read after a takeover is empty.
 const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers
-  FROM outbox_page_with_head($1, $2, $3, $4, $5) WITH ORDINALITY WHERE ${readFenceSql(6)} ORDER BY ordinality`;
+  FROM outbox_page_with_head($1, $2, $3, $4, $5) WITH ORDINALITY ORDER BY ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
 // oldest, in the page's order, within a bounded walk (migrations/0034). Every committed
@@ -48,8 +47,8 @@ const PARKED_SQL = "SELECT message_id FROM parked_messages WHERE message_id = AN
  */
 export function outboxMessages(): FeedSource<OutboxMessage> {
   return {
-    async read(db, { after, limit, partition, lease }) {
-      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, ...readFenceParams(lease)];
+    async read(db, { after, limit, partition }) {
+      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index];
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);

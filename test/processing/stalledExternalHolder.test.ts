@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../core/eventstore';
-import { getProcessorStatus, PartitionLeaseLostError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import type { Db } from '../../core/db';
+import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
+import { eventFeedSource, getProcessorStatus, PartitionLeaseLostError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
-import { deferred, deposited, opened, sleep } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -96,4 +98,52 @@ describe('an external batch whose holder stalled while another took its partitio
     expect({ items: successor.items, failures: successor.failures.map((failure) => failure.error.name) }).toEqual({ items: events.length, failures: ['LeaseRanOutError'] });
     expect({ items: report.items, leaseLost: report.leaseLost }).toEqual({ items: 0, leaseLost: [0] });
   });
+
+  it('given a holder frozen just before it reads its first page, past its lease, while another took the partition over and handled it, handles nothing of that page when it thaws', async () => {
+    const streamId = uniqueStreamId();
+    let thawed = false;
+    const handledBy: string[] = [];
+    const processor = onePartitionProcessor('frozen_before_read', eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => (event.streamId === streamId ? streamId : null) }), {
+      mode: 'external',
+      handle(items) {
+        handledBy.push(...items.map(() => (thawed ? 'frozen' : 'successor')));
+        return Promise.resolve({ done: items.length });
+      },
+    });
+    // Past the feed's earlier events: the first page read holds this spec's.
+    await run(processor, 'first');
+    const { events } = await createEventStore(db()).appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2)] });
+    await untilFeedHorizonPasses(db());
+    // The feed's page read waits, as a process frozen (a Lambda's freeze) just before it would send it.
+    const frozen = deferred();
+    const thaw = deferred();
+    let froze = false;
+    const freezing: Db = {
+      ...db(),
+      query: async (text, params, options) => {
+        if (!froze && options?.name?.startsWith('read_feed') === true) {
+          froze = true;
+          frozen.resolve();
+          await thaw.promise;
+        }
+        return db().query(text, params, options);
+      },
+    };
+
+    const frozenRun = runFeedProcessor(processor, { db: freezing, holder: 'frozen', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
+    await frozen.promise;
+    await expireLeases(db(), processor.name);
+    const successor = await run(processor, 'successor');
+    thawed = true;
+    thaw.resolve();
+    const report = await frozenRun;
+
+    expect({ handledBy, successor: successor.items, frozen: report.items, leaseLost: report.leaseLost }).toEqual({
+      handledBy: events.map(() => 'successor'),
+      successor: events.length,
+      frozen: 0,
+      leaseLost: [0],
+    });
+  });
 });
+

@@ -78,6 +78,12 @@ const firstPageOf =
   (_text, _params, options) =>
     options?.name === `publisher_${source}_page`;
 
+/** The events' `n`th page read: the second is the page read ahead while the first batch publishes. */
+function nthEventPage(n: number): Statement {
+  let seen = 0;
+  return (_text, _params, options) => options?.name === 'publisher_event_page' && ++seen === n;
+}
+
 // The read of requeued events' messages (eventMessagesById).
 const requeuedEventsRead: Statement = (text) => text.includes('WHERE e.event_id = ANY');
 
@@ -114,7 +120,7 @@ async function frozenThenThawed(db: Db, freezing: ReturnType<typeof frozenAt>, m
 }
 
 describe('a publisher frozen before its page read, past its lease, while another instance publishes', () => {
-  it('publishes nothing again when it thaws, even past the duplicate window: its read is fenced by its lease', async () => {
+  it('publishes nothing again when it thaws, even past the duplicate window: what it read is not sent once its lease was taken over', async () => {
     const db = testDatabase();
     const store = createEventStore(db);
     const streamId = uniqueStreamId();
@@ -139,6 +145,28 @@ describe('a publisher frozen just after renewing its lease, with its next page r
     const stale = await frozenThenThawed(db, frozenAt(db, eventsLeaseRenewal, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
 
     expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], leaseLost: 1 });
+  });
+});
+
+describe('a publisher frozen as the answer to a page read comes, past its lease, while another instance publishes', () => {
+  it('does not send its first page when it thaws, even past the duplicate window: the page was read before the takeover, and looked at after it', async () => {
+    const db = testDatabase();
+    const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
+    await untilFeedHorizonPasses(db);
+
+    const stale = await frozenThenThawed(db, frozenAt(db, nthEventPage(1), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+
+    expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
+  });
+
+  it('does not send the page it read ahead while its first batch published', async () => {
+    const db = testDatabase();
+    const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob'), opened('carol')] });
+    await untilFeedHorizonPasses(db);
+
+    const stale = await frozenThenThawed(db, frozenAt(db, nthEventPage(2), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
+
+    expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], published: 1, leaseLost: 1 });
   });
 });
 

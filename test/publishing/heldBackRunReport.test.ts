@@ -43,13 +43,12 @@ describe('a publisher run beside a partition waiting out a backoff', () => {
   });
 });
 
-/** The pool, except that the events publisher is stopped (by an operator, say) just as its drain looks before its second batch. */
+/** The pool, except that the events publisher is stopped (by an operator, say) just as its drain looks before its second batch (its second gate). */
 function stoppingBeforeSecondBatch(db: Db): Db {
-  let stopped = false;
+  let gates = 0;
   return {
     query: async (text, params, options) => {
-      if (!stopped && options?.name === 'processor_external_batch_gate' && params?.[0] === 'publisher:events') {
-        stopped = true;
+      if (options?.name === 'processor_external_batch_gate' && params?.[0] === 'publisher:events' && ++gates === 2) {
         await db.transaction((tx) => stopProcessor(tx, 'publisher:events'));
       }
       return db.query(text, params, options);

@@ -45,7 +45,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.
-    const deadline = Math.min(limits.deadline, Date.now() + limits.leaseTtlMs / 2);
+    const halfLeaseGone = Date.now() + limits.leaseTtlMs / 2;
+    const deadline = Math.min(limits.deadline, halfLeaseGone);
     if (!stored) {
       const state = await readPartition(db, processor.name, lease.partition);
       if (!state || state.stopped) return { kind: 'inactive' };
@@ -68,6 +69,12 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       ahead = undefined;
       // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
       return gate === 'taken_over' ? { kind: 'lease_lost' } : { kind: 'inactive' };
+    }
+    // Answered past half the lease (a process frozen while the answer came): the lease may
+    // have run out and been taken over since the look. Left to the next batch, whose renewal says.
+    if (Date.now() >= halfLeaseGone) {
+      ahead = undefined;
+      return { kind: 'applied', items: 0, checkpoint: from.checkpoint, caughtUp: false };
     }
     // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
     if (page instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, page);

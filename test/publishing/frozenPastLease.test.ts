@@ -84,6 +84,9 @@ function nthEventPage(n: number): Statement {
   return (_text, _params, options) => options?.name === 'publisher_event_page' && ++seen === n;
 }
 
+// The events' look at their lease after a page is read (externalBatchGate).
+const eventsLeaseLook: Statement = (_text, params, options) => options?.name === 'processor_external_batch_gate' && params?.[0] === 'publisher:events';
+
 // The read of requeued events' messages (eventMessagesById).
 const requeuedEventsRead: Statement = (text) => text.includes('WHERE e.event_id = ANY');
 
@@ -155,6 +158,16 @@ describe('a publisher frozen as the answer to a page read comes, past its lease,
     await untilFeedHorizonPasses(db);
 
     const stale = await frozenThenThawed(db, frozenAt(db, nthEventPage(1), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+
+    expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
+  });
+
+  it('does not send its page when the answer to its look at the lease came after the freeze', async () => {
+    const db = testDatabase();
+    const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
+    await untilFeedHorizonPasses(db);
+
+    const stale = await frozenThenThawed(db, frozenAt(db, eventsLeaseLook, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
   });

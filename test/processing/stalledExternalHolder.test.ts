@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, getProcessorStatus, PartitionLeaseLostError, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
+import { frozenAtStatement } from '../support/frozenAtStatement';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
@@ -115,27 +115,14 @@ describe('an external batch whose holder stalled while another took its partitio
     const { events } = await createEventStore(db()).appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2)] });
     await untilFeedHorizonPasses(db());
     // The feed's page read waits, as a process frozen (a Lambda's freeze) just before it would send it.
-    const frozen = deferred();
-    const thaw = deferred();
-    let froze = false;
-    const freezing: Db = {
-      ...db(),
-      query: async (text, params, options) => {
-        if (!froze && options?.name?.startsWith('read_feed') === true) {
-          froze = true;
-          frozen.resolve();
-          await thaw.promise;
-        }
-        return db().query(text, params, options);
-      },
-    };
+    const freezing = frozenAtStatement(db(), (_text, _params, options) => options?.name?.startsWith('read_feed') === true, 'before');
 
-    const frozenRun = runFeedProcessor(processor, { db: freezing, holder: 'frozen', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
-    await frozen.promise;
+    const frozenRun = runFeedProcessor(processor, { db: freezing.db, holder: 'frozen', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 1 });
+    await freezing.frozen;
     await expireLeases(db(), processor.name);
     const successor = await run(processor, 'successor');
     thawed = true;
-    thaw.resolve();
+    freezing.thaw();
     const report = await frozenRun;
 
     expect({ handledBy, successor: successor.items, frozen: report.items, leaseLost: report.leaseLost }).toEqual({

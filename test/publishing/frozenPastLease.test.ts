@@ -1,11 +1,12 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate, type Db, type QueryOptions, type QueryResult } from '../../core/db';
+import { migrate, type Db } from '../../core/db';
 import { createEventStore } from '../../core/eventstore';
 import { createPublisher, eventRouting, listParkedMessages, requeueParkedMessage, type Publisher } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deferred, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { frozenAtStatement, type StatementPick } from '../support/frozenAtStatement';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 import { startOnTheOldSchema } from './oldOutbox';
@@ -47,51 +48,25 @@ const publisherOn = (db: Db, holder: string, batchSize?: number): Publisher =>
     ...(batchSize === undefined ? {} : { batchSize }),
   });
 
-type Statement = (text: string, params: readonly unknown[] | undefined, options: QueryOptions | undefined) => boolean;
-
-/** The pool, as seen by a process frozen (a Lambda's freeze) just before or just after the first statement `at` picks, until `thaw`. */
-function frozenAt(db: Db, at: Statement, when: 'before' | 'after') {
-  const frozen = deferred();
-  const thawed = deferred();
-  let froze = false;
-  const freeze = async () => {
-    froze = true;
-    frozen.resolve();
-    await thawed.promise;
-  };
-  const seen: Db = {
-    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<Row>> => {
-      const picked = !froze && at(text, params, options);
-      if (picked && when === 'before') await freeze();
-      const answer = await db.query<Row>(text, params, options);
-      if (picked && when === 'after') await freeze();
-      return answer;
-    },
-    transaction: (work) => db.transaction(work),
-    close: () => db.close(),
-  };
-  return { db: seen, frozen: frozen.promise, thaw: thawed.resolve };
-}
-
 const firstPageOf =
-  (source: 'event' | 'outbox'): Statement =>
+  (source: 'event' | 'outbox'): StatementPick =>
   (_text, _params, options) =>
     options?.name === `publisher_${source}_page`;
 
 /** The events' `n`th page read: the second is the page read ahead while the first batch publishes. */
-function nthEventPage(n: number): Statement {
+function nthEventPage(n: number): StatementPick {
   let seen = 0;
   return (_text, _params, options) => options?.name === 'publisher_event_page' && ++seen === n;
 }
 
 // The events' look at their lease after a page is read (externalBatchGate).
-const eventsLeaseLook: Statement = (_text, params, options) => options?.name === 'processor_external_batch_gate' && params?.[0] === 'publisher:events';
+const eventsLeaseLook: StatementPick = (_text, params, options) => options?.name === 'processor_external_batch_gate' && params?.[0] === 'publisher:events';
 
 // The read of requeued events' messages (eventMessagesById).
-const requeuedEventsRead: Statement = (text) => text.includes('WHERE e.event_id = ANY');
+const requeuedEventsRead: StatementPick = (text) => text.includes('WHERE e.event_id = ANY');
 
 // A lease's renewal (RENEW_SQL) of the events' publishing, as a drain makes it before each batch after its first.
-const eventsLeaseRenewal: Statement = (text, params) => text.includes('SET expires_at') && text.includes('l.epoch = $4') && params?.[0] === 'publisher:events';
+const eventsLeaseRenewal: StatementPick = (text, params) => text.includes('SET expires_at') && text.includes('l.epoch = $4') && params?.[0] === 'publisher:events';
 
 /** How many copies of each message id JetStream stored. */
 async function copiesOf(ids: readonly string[]): Promise<number[]> {
@@ -104,7 +79,7 @@ async function copiesOf(ids: readonly string[]): Promise<number[]> {
  * another instance takes the partition over and publishes, and `meanwhile` has run,
  * then the frozen one thaws: its run's report.
  */
-async function frozenThenThawed(db: Db, freezing: ReturnType<typeof frozenAt>, meanwhile: () => Promise<void>, batchSize?: number) {
+async function frozenThenThawed(db: Db, freezing: ReturnType<typeof frozenAtStatement>, meanwhile: () => Promise<void>, batchSize?: number) {
   const stale = publisherOn(freezing.db, 'frozen', batchSize);
   const successor = publisherOn(db, 'successor');
   try {
@@ -132,7 +107,7 @@ describe('a publisher frozen before its page read, past its lease, while another
     const ids = appended.events.map((event) => event.eventId);
 
     // Thawed after JetStream has forgotten the successor's message ids.
-    const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('event'), 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, firstPageOf('event'), 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(ids), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
   });
@@ -145,7 +120,7 @@ describe('a publisher frozen just after renewing its lease, with its next page r
     await untilFeedHorizonPasses(db);
 
     // Pages of one event: the second is read while the first is published, before the renewal.
-    const stale = await frozenThenThawed(db, frozenAt(db, eventsLeaseRenewal, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, eventsLeaseRenewal, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
 
     expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], leaseLost: 1 });
   });
@@ -157,7 +132,7 @@ describe('a publisher frozen as the answer to a page read comes, past its lease,
     const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
     await untilFeedHorizonPasses(db);
 
-    const stale = await frozenThenThawed(db, frozenAt(db, nthEventPage(1), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, nthEventPage(1), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
   });
@@ -167,7 +142,7 @@ describe('a publisher frozen as the answer to a page read comes, past its lease,
     const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
     await untilFeedHorizonPasses(db);
 
-    const stale = await frozenThenThawed(db, frozenAt(db, eventsLeaseLook, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, eventsLeaseLook, 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1], published: 0, leaseLost: 1 });
   });
@@ -177,7 +152,7 @@ describe('a publisher frozen as the answer to a page read comes, past its lease,
     const appended = await createEventStore(db).appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob'), opened('carol')] });
     await untilFeedHorizonPasses(db);
 
-    const stale = await frozenThenThawed(db, frozenAt(db, nthEventPage(2), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, nthEventPage(2), 'after'), () => sleep(DUPLICATE_WINDOW_MS + 300), 1);
 
     expect({ copies: await copiesOf(appended.events.map((event) => event.eventId)), published: stale.published, leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], published: 1, leaseLost: 1 });
   });
@@ -195,7 +170,7 @@ describe('a publisher of a caught-up partition frozen before its page read, whil
     await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), opened('bob')] });
     await untilFeedHorizonPasses(db);
 
-    const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('event'), 'before'), () => Promise.resolve());
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, firstPageOf('event'), 'before'), () => Promise.resolve());
 
     expect({ published: stale.published, leaseLost: stale.leaseLost, caughtUp: stale.caughtUp }).toEqual({ published: 0, leaseLost: 1, caughtUp: false });
   });
@@ -216,7 +191,7 @@ describe('a publisher frozen in its requeue turn’s read of a requeued event, p
     try {
       expect(await requeueParkedMessage(db, eventId)).toBe(true);
 
-      const stale = await frozenThenThawed(db, frozenAt(db, requeuedEventsRead, 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+      const stale = await frozenThenThawed(db, frozenAtStatement(db, requeuedEventsRead, 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
       const stored = (await readStoredMessages(nc, parkedStream)).map((message) => message.header.get('Nats-Msg-Id'));
       expect({ stored, sentByTheFrozen: stale.requeued, parked: await listParkedMessages(db, { limit: 10 }) }).toEqual({ stored: [eventId], sentByTheFrozen: 0, parked: [] });
@@ -237,7 +212,7 @@ describe('a publisher frozen before its page read of the outbox, past its lease,
     const ids = [...appended.events.map((event) => event.eventId), ...rows.map((row) => row.message_id)];
 
     // Its events were published before its outbox page froze; the messages, by its successor.
-    const stale = await frozenThenThawed(db, frozenAt(db, firstPageOf('outbox'), 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
+    const stale = await frozenThenThawed(db, frozenAtStatement(db, firstPageOf('outbox'), 'before'), () => sleep(DUPLICATE_WINDOW_MS + 300));
 
     expect({ copies: await copiesOf(ids), leaseLost: stale.leaseLost }).toEqual({ copies: [1, 1, 1], leaseLost: 1 });
   });
@@ -257,7 +232,7 @@ describe('after the upgrade from the per-event outbox, a publisher frozen past i
       // b1 went out long ago: JetStream no longer remembers its id.
       await sleep(DUPLICATE_WINDOW_MS + 300);
 
-      await frozenThenThawed(old.db, frozenAt(old.db, firstPageOf('event'), 'before'), async () => {
+      await frozenThenThawed(old.db, frozenAtStatement(old.db, firstPageOf('event'), 'before'), async () => {
         const { rows } = await old.db.query<{ rows: number }>('SELECT count(*)::int AS rows FROM outbox WHERE event_id = $1', [b1]);
         // The successor's cleanup deleted b1's row of the old outbox, the mark the feed's publishing skipped it by.
         expect(rows[0]?.rows).toBe(0);

@@ -24,10 +24,12 @@ export interface AppendShape {
 }
 
 // $1 stream id, $2 stream type, $3 expected version (exact) or mode (head), $4.. events, then command, then messages.
+// \`chosen\`: the caller chose the event's id (a single event's, when any id is chosen).
 const SINGLE_EVENT = `SELECT $4::uuid AS event_id, $5::text AS type, $6::integer AS schema_version,
-    $7::jsonb AS data, $8::jsonb AS metadata, 1 AS n`;
+    $7::jsonb AS data, $8::jsonb AS metadata, 1 AS n, true AS chosen`;
 const EVENT_BATCH = `SELECT (x.value ->> 'eventId')::uuid AS event_id, x.value ->> 'type' AS type,
-    (x.value ->> 'schemaVersion')::integer AS schema_version, x.value -> 'data' AS data, x.value -> 'metadata' AS metadata, x.n
+    (x.value ->> 'schemaVersion')::integer AS schema_version, x.value -> 'data' AS data, x.value -> 'metadata' AS metadata, x.n,
+    x.value ? 'chosen' AS chosen
     FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS x(value, n)`;
 
 // The stream's newest event, read in the statement's snapshot: version N+1 is only
@@ -83,18 +85,21 @@ const completePendingCommand = (first: number, batch: boolean) => `outcome AS (S
 // order of its own, and a resent command whose message ids come from its command id
 // must be refused by the record's key (a replay), not by a message id. Events and
 // messages share JetStream's message ids, so a message may not take a stored event's
-// id: the CASE claims each id (migration 0033) only once the events and the record are in.
+// id: the CASE claims each id the caller chose (migration 0033) only once the events and
+// the record are in. A claim locks its id to the transaction's end, in the lock table every
+// session shares: the store's own ids, which are new, take none.
 const insertMessages = (parameter: number, after: 'appended' | 'recorded') => `sent AS (
     INSERT INTO outbox (message_id, ordering_key, subject, payload, headers)
     SELECT (x.m ->> 'messageId')::uuid, x.m ->> 'orderingKey', x.m ->> 'subject', x.m -> 'body', x.m -> 'headers'
     FROM json_array_elements($${parameter}::json) WITH ORDINALITY AS x(m, n)
-    WHERE CASE WHEN NOT EXISTS (SELECT FROM ${after}) THEN false ELSE claim_message_id((x.m ->> 'messageId')::uuid) END
+    WHERE CASE WHEN NOT EXISTS (SELECT FROM ${after}) THEN false WHEN x.m ->> 'chosen' IS NULL THEN true
+      ELSE claim_message_id((x.m ->> 'messageId')::uuid) END
     ORDER BY x.n)`;
 
 // An event id the caller chose may not be a stored message's: claimed as a message id is
-// (migration 0033). Ids the store makes are new.
+// (migration 0033). Ids the store makes are new, and take no lock.
 const EVENT_ID_NOT_A_MESSAGE_ID = `
-      AND claim_event_id(x.event_id)`;
+      AND CASE WHEN x.chosen THEN claim_event_id(x.event_id) ELSE true END`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);

@@ -42,7 +42,7 @@ function parametersOf(request: AppendRequest, serialized: SerializedAppend, shap
   const expected = expectedVersion === 'no_stream' ? 0 : expectedVersion;
   const [only] = serialized.events;
   const events = shape.batch || !only
-    ? [`[${serialized.events.map((event) => `{"eventId":"${event.eventId}","type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion},"data":${event.data},"metadata":${event.metadata}}`).join(',')}]`]
+    ? [`[${serialized.events.map((event) => `{"eventId":"${event.eventId}",${event.chosenId ? '"chosen":true,' : ''}"type":${JSON.stringify(event.type)},"schemaVersion":${event.schemaVersion},"data":${event.data},"metadata":${event.metadata}}`).join(',')}]`]
     : [only.eventId, only.type, only.schemaVersion, only.data, only.metadata];
   const command = request.idempotency;
   return [

@@ -32,7 +32,7 @@ export {
 } from './errors';
 export { EventStoreOptionsError } from './EventStoreOptionsError';
 export { isFeedFilter, isName, isPlainObject } from './appendShape';
-export { DEFAULT_MAX_EVENT_BYTES, MAX_APPEND_BYTES, MAX_NAME_LENGTH } from './validateAppend';
+export { DEFAULT_MAX_EVENT_BYTES, MAX_APPEND_BYTES, MAX_CHOSEN_IDS, MAX_NAME_LENGTH } from './validateAppend';
 export { hasNoUpcastPath, isEventUpcaster, NO_UPCAST_PATH, NO_UPCASTING, type EventUpcaster, type UpcastableEvent } from './upcasterPort';
 export { EVENT_COLUMNS, toRecordedEvent, type EventTuple, type NullsOf } from './eventRow';
 export type * from './types';

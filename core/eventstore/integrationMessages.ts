@@ -168,8 +168,10 @@ export function serializeMessages(
     const body = toJsonObject(message.body, `${path}.body`, issues);
     if (body === undefined) continue;
     if (Buffer.byteLength(body) > maxBytes) issues.push({ path: `${path}.body`, message: `is over the limit of ${maxBytes} bytes` });
+    // Only an id the caller chose is claimed (appendStatement.ts): one the store makes is new.
+    const id = message.messageId === undefined ? { messageId: newTimeOrderedId() } : { messageId: message.messageId, chosen: true };
     members.push(
-      JSON.stringify({ messageId: message.messageId ?? newTimeOrderedId(), orderingKey: message.orderingKey, subject: message.subject, headers: message.headers ?? {} }).slice(0, -1) +
+      JSON.stringify({ ...id, orderingKey: message.orderingKey, subject: message.subject, headers: message.headers ?? {} }).slice(0, -1) +
         `,"body":${body}}`,
     );
   }

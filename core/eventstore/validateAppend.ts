@@ -88,6 +88,30 @@ function checkRoomForEvents(request: AppendRequest, issues: ValidationIssue[]): 
   });
 }
 
+/**
+ * The ids one append's events and messages may carry of the caller's own. Each
+ * is claimed (migration 0033): locked until the append's transaction ends, in
+ * the lock table all of the server's sessions share, which holds about
+ * `max_locks_per_transaction` (64 by default) times `max_connections` locks.
+ * Many more in one append would fail it with PostgreSQL's untyped "out of
+ * shared memory", and other sessions' locks with it. The ids the store makes
+ * are new and take no lock.
+ */
+export const MAX_CHOSEN_IDS = 1_000;
+
+const hasChosenId = (item: unknown, key: 'eventId' | 'messageId') =>
+  typeof item === 'object' && item !== null && (item as Readonly<Record<string, unknown>>)[key] !== undefined;
+
+function checkChosenIds(request: AppendRequest, issues: ValidationIssue[]): void {
+  const messages = request.messages ?? [];
+  const chosen = request.events.filter((event) => hasChosenId(event, 'eventId')).length + messages.filter((message) => hasChosenId(message, 'messageId')).length;
+  if (chosen <= MAX_CHOSEN_IDS) return;
+  issues.push({
+    path: messages.some((message) => hasChosenId(message, 'messageId')) ? 'messages' : 'events',
+    message: `${chosen} events and messages carry ids of their own, over the limit of ${MAX_CHOSEN_IDS} for one append: each is locked until the append commits`,
+  });
+}
+
 // The header checks read the metadata as given: one that writes itself with its own
 // toJSON would be stored as something they never saw.
 function checkPlainMetadata(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
@@ -107,6 +131,8 @@ function checkCorrelationId(metadata: Readonly<Record<string, unknown>>, path: s
 /** One event as the database takes it: data and metadata as JSON text. */
 export interface SerializedEvent {
   eventId: string;
+  /** The caller chose the id: it is claimed (migration 0033). */
+  chosenId: boolean;
   type: string;
   schemaVersion: number;
   data: string;
@@ -136,6 +162,7 @@ export function validateAppend<E extends EventShape>(
   checkHeaderText(request.streamType, 'streamType', issues);
   if (request.idempotency !== undefined) issues.push(...unstorableRecordText(request.idempotency));
   checkRoomForEvents(request, issues);
+  checkChosenIds(request, issues);
   const events: SerializedEvent[] = [];
   // The ids the caller chose (the store's are new), first place of each: a UUID's case is not part of it.
   const firstWithId = new Map<string, number>();
@@ -165,7 +192,7 @@ export function validateAppend<E extends EventShape>(
     if (bytes > maxEventBytes) {
       issues.push({ path: `events.${index}`, message: `payload is ${bytes} bytes, over the limit of ${maxEventBytes}` });
     }
-    events.push({ eventId, type: event.type, schemaVersion, data, metadata });
+    events.push({ eventId, chosenId: event.eventId !== undefined, type: event.type, schemaVersion, data, metadata });
   });
   if (appendBytes > MAX_APPEND_BYTES) {
     issues.push({ path: 'events', message: `the events are ${appendBytes} bytes together, over the limit of ${MAX_APPEND_BYTES} for one append` });

@@ -6,6 +6,7 @@ import {
   DuplicateEventError,
   EventValidationError,
   MAX_APPEND_BYTES,
+  MAX_CHOSEN_IDS,
   StreamNotFoundError,
   type AppendRequest,
   type EventMetadata,
@@ -269,8 +270,8 @@ describe('metadata that writes itself with its own toJSON', () => {
 describe('two appends racing with the same caller-chosen event ids in opposite order', () => {
   it('store one of them; the other is refused as a duplicate, not a raw deadlock, and writes nothing', async () => {
     const store = createEventStore(db());
-    // Enough ids that both statements are mid-insert at once: each then waits on an id the other holds.
-    const ids = Array.from({ length: 3000 }, () => crypto.randomUUID());
+    // As many ids as one append may choose: both statements are then mid-insert at once, each waiting on an id the other holds.
+    const ids = Array.from({ length: MAX_CHOSEN_IDS }, () => crypto.randomUUID());
     const streams = [newStream('forward'), newStream('backward')];
     const eventsOf = (order: readonly string[]) => order.map((eventId) => ({ ...event, eventId }));
 

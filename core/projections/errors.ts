@@ -1,5 +1,6 @@
 import { BatchItemError } from '../processing';
 import { thrownMessage } from '../errors/thrownText';
+import type { ProjectorRun } from './projector';
 
 /** A projection definition that cannot be registered: a bad name, version, table or partition count. */
 export class ProjectionDefinitionError extends Error {
@@ -41,5 +42,23 @@ export class ProjectionNotFoundError extends Error {
   constructor(readonly projection: string) {
     super(`No projection ${projection} is registered`);
     this.name = 'ProjectionNotFoundError';
+  }
+}
+
+/**
+ * One or more projections failed their turn of a projector run; the others ran.
+ * An AggregateError of their errors, with what the run did: what the others
+ * applied, switched and lost counts all the same (the projector function
+ * reports it before it fails the invocation).
+ */
+export class ProjectorRunError extends AggregateError {
+  readonly code = 'PROJECTOR_RUN_FAILED';
+  constructor(
+    errors: readonly unknown[],
+    message: string,
+    readonly run: ProjectorRun,
+  ) {
+    super(errors, message);
+    this.name = 'ProjectorRunError';
   }
 }

@@ -16,7 +16,7 @@ import {
   type HandlerFailure,
 } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
-import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
+import { ProjectionDefinitionError, ProjectionHandlerError, ProjectorRunError } from './errors';
 import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { liveGenerations, type Generation } from './generationRecords';
@@ -71,8 +71,8 @@ export interface Projector {
    * batches on each until it is caught up (or waiting after a failure), or
    * until `deadline` (epoch ms). Partitions leased by other instances are theirs.
    * Each projection registers and runs on its own: one that fails (refused for
-   * its partition count) leaves the others running; the run then throws an
-   * AggregateError naming each that failed.
+   * its partition count) leaves the others running; the run then throws a
+   * ProjectorRunError (an AggregateError) naming each that failed, with the run.
    */
   runUntilCaughtUp(options?: { deadline?: number }): Promise<ProjectorRun>;
 }
@@ -169,17 +169,22 @@ export function createProjector(options: ProjectorOptions): Projector {
       const { deadline = Number.POSITIVE_INFINITY } = runOptions;
       checkDeadline(deadline, 'the projector');
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false, leaseLost: [] };
-      await eachOnItsOwn(
-        options.projections,
-        (projection) => projection.name,
-        async (projection) => {
-          await register(projection);
-          // Read each run: a rebuild requested elsewhere adds a generation to build.
-          for (const generation of buildsOf(await liveGenerations(db, projection.name), projection)) {
-            await runGeneration(projection, generation, deadline, run);
-          }
-        },
-      );
+      try {
+        await eachOnItsOwn(
+          options.projections,
+          (projection) => projection.name,
+          async (projection) => {
+            await register(projection);
+            // Read each run: a rebuild requested elsewhere adds a generation to build.
+            for (const generation of buildsOf(await liveGenerations(db, projection.name), projection)) {
+              await runGeneration(projection, generation, deadline, run);
+            }
+          },
+        );
+      } catch (error) {
+        if (error instanceof AggregateError) throw new ProjectorRunError(error.errors, error.message, run);
+        throw error;
+      }
       return run;
     },
   };

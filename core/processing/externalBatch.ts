@@ -70,10 +70,12 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
       return gate === 'taken_over' ? { kind: 'lease_lost' } : { kind: 'inactive' };
     }
-    // Answered past half the lease (a process frozen while the answer came): the lease may
-    // have run out and been taken over since the look. Left to the next batch, whose renewal says.
+    // Answered past half the lease (a slow read, or a process frozen while the answer came):
+    // the lease may have run out and been taken over since the look. The page is left to the
+    // next batch, whose renewal says whether the lease still holds. It is kept, not read
+    // again: a read that always took half a lease would otherwise never be handled.
     if (Date.now() >= halfLeaseGone) {
-      ahead = undefined;
+      ahead = quietly(page instanceof BatchItemError ? Promise.reject(page) : Promise.resolve(page));
       return { kind: 'applied', items: 0, checkpoint: from.checkpoint, caughtUp: false };
     }
     // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.

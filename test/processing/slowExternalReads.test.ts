@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../core/eventstore';
+import { runFeedProcessor, type FeedProcessor, type FeedSource } from '../../core/processing';
+import { deposited, opened } from '../support/fixtures';
+import { newStreamSource } from '../support/newStreamSource';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const testDatabase = usePooledTestDatabase(3);
+
+const LEASE_MS = 2_000;
+// Past half the lease: a batch's look at its lease, after the read, always comes too late to handle the page.
+const READ_MS = LEASE_MS * 0.6;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('an external drain whose page reads are slow', () => {
+  it('given a source whose every read takes more than half the lease, when a run drains it, then every item is handled once, in order, and the run ends caught up', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 24 }, (_, index) => deposited(index + 1))]);
+    let reads = 0;
+    const slowSource: FeedSource<RecordedEvent> = {
+      ...source,
+      read: async (...request) => {
+        reads += 1;
+        await sleep(READ_MS);
+        return source.read(...request);
+      },
+    };
+    const handled: number[] = [];
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'slow-reads',
+      partitions: 1,
+      batchSize: 10,
+      source: slowSource,
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
+      handler: {
+        mode: 'external',
+        handle: (items) => {
+          handled.push(...items.map((item) => item.version));
+          return Promise.resolve({ done: items.length });
+        },
+      },
+    };
+
+    const run = await runFeedProcessor(processor, { db, holder: 'slow-reads-spec', leaseTtlMs: LEASE_MS, deadline: Date.now() + 20_000, concurrency: 1 });
+
+    expect(run).toMatchObject({ items: 25, caughtUp: true, stoppedByDeadline: false, failures: [], leaseLost: [] });
+    expect(handled).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
+    // Three pages, each read once (the last finds the head), and one look past the head after the release.
+    expect(reads).toBeLessThanOrEqual(4);
+  }, 30_000);
+});

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { feedReadingAge, hasNoUpcastPath, isFeedFilter, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, MAX_NAME_LENGTH, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
+import { feedReadingAge, hasNoUpcastPath, isEventUpcaster, isFeedFilter, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, MAX_NAME_LENGTH, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
 import { findUnstorableText } from '../text/storableText';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
@@ -77,6 +77,11 @@ function guarded(upcaster: EventUpcaster): EventUpcaster {
 
 /** The global feed as a feed processor's source: read from a checkpoint, below the horizon, never skipping an event. */
 export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<RecordedEvent> {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ProcessorDefinitionError('a feed source needs its options: { upcaster, eventTypes, streamTypes, partitionKey }');
+  // Without one, every batch failed on its first event, blamed on that event, until the partition failed.
+  if (!isEventUpcaster(options.upcaster)) {
+    throw new ProcessorDefinitionError("a feed source's upcaster must be an event upcaster: the store's (store.upcaster), NO_UPCASTING, or one of defineUpcasters");
+  }
   // An empty list reads nothing: every batch would move the checkpoint past the events
   // unread, lost to the processor for good. (An unset setting split into a list, say.)
   // One text instead of a list, or a name PostgreSQL cannot hold, failed every read.

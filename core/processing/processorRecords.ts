@@ -196,11 +196,18 @@ export async function isProcessorStopped(db: Queryable, name: string): Promise<b
   return rows[0]?.stopped ?? false;
 }
 
-/** Stops a processor for good, in the caller's transaction: its partitions take no more batches, but one already waiting on its partition's lock may still run once. */
-export async function stopProcessor(tx: Queryable, name: string): Promise<void> {
+/**
+ * Stops a processor for good, in the caller's transaction: its partitions take
+ * no more batches, but one already waiting on its partition's lock may still
+ * run once. Answers whether a processor of that name is registered, and so
+ * stopped now: false for a name no run has registered yet (a misspelt one, say),
+ * which stops nothing, and a run of it later runs.
+ */
+export async function stopProcessor(tx: Queryable, name: string): Promise<boolean> {
   // No processor can have such a name: asked for, PostgreSQL would refuse the text itself.
-  if (!isStorableName(name)) return;
-  await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);
+  if (!isStorableName(name)) return false;
+  const { rowCount } = await tx.query('UPDATE feed_processors SET stopped_at = coalesce(stopped_at, now()) WHERE name = $1', [name]);
+  return rowCount === 1;
 }
 
 // A stopped processor takes no more batches: its partitions are not resumed, nor said to be.
@@ -221,7 +228,9 @@ const UNKNOWN_SQL = 'SELECT n AS name FROM unnest($1::text[]) AS n WHERE NOT EXI
  */
 export async function resumeProcessors(db: Queryable, processors: readonly string[]): Promise<{ processor: string; partition: number }[]> {
   // One name given as is would be read as an array literal, and refused by the database untyped.
-  if (!Array.isArray(processors) || !processors.every((name) => typeof name === 'string')) {
+  // Array.from, not every() alone: every() skips a hole, which the driver sends as NULL.
+  const given: unknown = processors;
+  if (!Array.isArray(given) || !Array.from(given).every((name) => typeof name === 'string')) {
     throw new ProcessorDefinitionError('resumeProcessors needs a list of processor names');
   }
   // A name text cannot hold (a NUL) names no processor, and the database would refuse the statement.

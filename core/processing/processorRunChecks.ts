@@ -116,13 +116,18 @@ export function checkFailurePolicy(policy: FailurePolicy, owner: string): void {
  */
 export function checkProcessorRun(
   processor: FeedProcessor<unknown>,
-  run: { holder: string; concurrency: number; leaseTtlMs: number; deadline: number; interruptionBackoff: Backoff },
+  run: { db: unknown; holder: string; concurrency: number; leaseTtlMs: number; deadline: number; interruptionBackoff: Backoff; onFailure?: unknown; onInterrupted?: unknown },
 ): void {
   const { name, partitions, batchSize } = processor;
   const refuse = (problem: string): never => {
     throw new ProcessorDefinitionError(`${name}: ${problem}`);
   };
   checkNameAndPartitions(name, partitions);
+  if (typeof (run.db as { transaction?: unknown } | null | undefined)?.transaction !== 'function') refuse('db must be a database (createPgDb, say)');
+  // Reported quietly: anything else was taken, and every report it was meant for lost.
+  for (const report of ['onFailure', 'onInterrupted'] as const) {
+    if (run[report] !== undefined && typeof run[report] !== 'function') refuse(`${report} must be a function, when given`);
+  }
   if (!isFeedSource(processor.source)) refuse('source must be a feed source (eventFeedSource, say): an object with read, positionOf, idOf and lag');
   const maxBatchSize = Math.min(processor.source.maxBatchSize ?? MAX_BATCH_SIZE, MAX_BATCH_SIZE);
   if (!isBatchSize(batchSize) || batchSize > maxBatchSize) refuse(`batchSize must be an integer from 1 to ${maxBatchSize}, not ${batchSize}`);

@@ -115,7 +115,7 @@ async function countLeaseRanOut<Item, Result>(processor: FeedProcessor<Item, Res
 export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<Item, Result>, options: ProcessorRunOptions): Promise<ProcessorRun> {
   const { db } = options;
   const interruptionBackoff = options.interruptionBackoff ?? DEFAULT_INTERRUPTION_BACKOFF;
-  checkProcessorRun(processor, { holder: options.holder, concurrency: options.concurrency, leaseTtlMs: options.leaseTtlMs, deadline: options.deadline, interruptionBackoff });
+  checkProcessorRun(processor, { ...options, interruptionBackoff });
   await registerProcessor(db, processor.name, processor.partitions);
   const settings: DrainSettings = {
     db,

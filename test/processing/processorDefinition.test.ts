@@ -50,6 +50,13 @@ describe('a processor’s definition', () => {
     expect(() => eventFeedSource({ upcaster: NO_UPCASTING, eventTypes: ['MoneyDeposited'], streamTypes: ['account'], partitionKey: (event) => event.streamId })).not.toThrow();
   });
 
+  it('is refused with a feed source without an upcaster (store.upcasters misspelt), which failed every batch blaming its first event, or without options at all', () => {
+    const refused: unknown[] = [{ upcaster: undefined }, { upcaster: {} }, { upcaster: undefined, eventTypes: ['MoneyDeposited'] }, undefined];
+    for (const options of refused) {
+      expect(() => eventFeedSource(options as Parameters<typeof eventFeedSource>[0]), JSON.stringify(options)).toThrow(ProcessorDefinitionError);
+    }
+  });
+
   it('is refused with a feed source filtered to a type the upcasters rename away, whose events would reach it under the new name and be passed by', () => {
     const upcaster = defineUpcasters([renameEventType('FundsAdded', 1, { type: 'MoneyDeposited' })]);
 
@@ -115,6 +122,23 @@ describe('a processor’s definition', () => {
       });
     }
 
+    it('given run options a plain JavaScript caller got wrong: no db, or an onFailure or onInterrupted that is no function, whose every report would be lost', async () => {
+      const processor = base({ name: 'bad_run_options' });
+      const valid = { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + 5_000, concurrency: 1 };
+      const refused: [string, object][] = [
+        ['db', { db: undefined }],
+        ['onFailure', { onFailure: 'log' }],
+        ['onInterrupted', { onInterrupted: true }],
+      ];
+      for (const [naming, change] of refused) {
+        const running = runFeedProcessor(processor, { ...valid, ...change });
+        await expect(running, naming).rejects.toThrow(ProcessorDefinitionError);
+        await expect(running, naming).rejects.toThrow(naming);
+      }
+      const { rows } = await db().query('SELECT 1 FROM feed_processors WHERE name = $1', [processor.name]);
+      expect(rows).toEqual([]);
+    });
+
     it('given a deadline that is no number (an unset variable added to now), which would end the run before its first lease, silently', async () => {
       const processor = base({ name: 'nan_deadline' });
       const running = runFeedProcessor(processor, { db: db(), holder: 'one', leaseTtlMs: 10_000, deadline: Date.now() + Number(undefined), concurrency: 1 });
@@ -176,6 +200,6 @@ describe('a processor’s definition', () => {
     const name = 'ledger\u0000export';
     expect(await getProcessorStatus(db(), { name, source })).toEqual([]);
     await expect(getProcessorLag(db(), { name, source })).rejects.toThrow(ProcessorDefinitionError);
-    await db().transaction((tx) => stopProcessor(tx, name));
+    expect(await db().transaction((tx) => stopProcessor(tx, name))).toBe(false);
   });
 });

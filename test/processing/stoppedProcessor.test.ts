@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, eventFeedSource, getProcessorStatus, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
+import { BatchItemError, eventFeedSource, getProcessorStatus, ProcessorDefinitionError, resumeProcessors, runFeedProcessor, stopProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
@@ -162,7 +162,7 @@ describe('a stopped processor with a failed partition', () => {
     const runOnce = () => runFeedProcessor(processor, { db: db(), holder: 'h', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
     await runOnce();
     expect((await getProcessorStatus(db(), processor))[0]?.state).toBe('failed');
-    await db().transaction((tx) => stopProcessor(tx, processor.name));
+    expect(await db().transaction((tx) => stopProcessor(tx, processor.name))).toBe(true);
 
     failing = false;
     const resumed = await resumeProcessors(db(), [processor.name]);
@@ -174,5 +174,33 @@ describe('a stopped processor with a failed partition', () => {
     expect(status?.lagItems).toBeGreaterThan(0);
     expect(resumed).toEqual([]);
     expect(status).toMatchObject({ state: 'failed', stopped: true });
+  });
+});
+
+describe('stopping a processor no run has registered', () => {
+  it('given a name no run has registered (misspelt, say), when it is stopped, then it answers false and stops nothing: a run of that name runs', async () => {
+    const { source } = await newStreamSource(db(), [opened()]);
+    const handled: string[] = [];
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'never_registered_before_its_stop',
+      partitions: 1,
+      batchSize: 10,
+      source,
+      failurePolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: { mode: 'transactional', handle: (items) => Promise.resolve(void handled.push(...items.map((item) => item.eventId))) },
+    };
+
+    expect(await db().transaction((tx) => stopProcessor(tx, processor.name))).toBe(false);
+
+    const run = await runFeedProcessor(processor, { db: db(), holder: 'h', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+    expect(run.items).toBe(1);
+    expect(handled).toHaveLength(1);
+  });
+
+  it('given a list of names with a hole, when they are resumed, then it is refused as no list of names, not as an unknown processor named null', async () => {
+    // eslint-disable-next-line no-sparse-arrays -- the hole is what is checked
+    const names = [, 'a'] as unknown as string[];
+
+    await expect(resumeProcessors(db(), names)).rejects.toThrow(new ProcessorDefinitionError('resumeProcessors needs a list of processor names'));
   });
 });

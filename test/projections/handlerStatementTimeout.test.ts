@@ -102,7 +102,9 @@ describe("a projection handler whose statement outlasts the pool's query bound",
       await store.appendToStream<AccountEvent>({ streamId: `retired-${crypto.randomUUID()}`, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] });
       await untilFeedHorizonPasses(db);
       // Stopped from elsewhere while the batch is under way, before its slow statement.
-      const retired = slowForOneAccount('slow_retired', 1, 0, () => stopProcessor(db, processorNameOf('slow_retired', 1)));
+      const retired = slowForOneAccount('slow_retired', 1, 0, async () => {
+        await stopProcessor(db, processorNameOf('slow_retired', 1));
+      });
       const projector = createProjector({ db: bounded, projections: [retired], failurePolicy: longBackoff });
 
       await projector.runUntilCaughtUp();

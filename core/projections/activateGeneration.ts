@@ -1,13 +1,12 @@
 import { asDatabaseError, type Db, type Queryable } from '../db';
-import type { EventUpcaster } from '../eventstore';
+import { isEventUpcaster, type EventUpcaster } from '../eventstore';
 import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, checkDeadline, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
-import type { Projection } from './defineProjection';
+import { checkProjectionGiven, type Projection } from './defineProjection';
 import { ProjectionDefinitionError } from './errors';
 import { generationProcessor } from './generationProcessor';
-import { lockProjection, retireGeneration, type Generation } from './generationRecords';
+import { generationRecord, lockProjection, retireGeneration, type Generation } from './generationRecords';
+import { checkBuiltShape } from './registerProjection';
 import { processorNameOf } from './projectionNames';
-
-const STATUS_SQL = 'SELECT status, version, partitions FROM projection_generations WHERE name = $1 AND generation = $2';
 
 const SWITCH_SQL = `
   WITH activated AS (
@@ -55,8 +54,14 @@ export async function activateIfCaughtUp(
   failurePolicy: FailurePolicy,
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<GenerationSwitch> {
+  checkProjectionGiven(projection, 'activateIfCaughtUp');
   // NaN (an unset variable added to now) passes every comparison with the clock, and reached lock_timeout.
   checkDeadline(deadline, projection.name);
+  // From plain JavaScript, each failed untyped once the switch had begun to build its catch-up.
+  if (typeof (generation as Partial<Generation> | null | undefined)?.generation !== 'number') {
+    throw new ProjectionDefinitionError(`activateIfCaughtUp needs the generation to switch to, as registerProjection or rebuildProjection returned it`);
+  }
+  if (!isEventUpcaster(upcaster)) throw new ProjectionDefinitionError('activateIfCaughtUp needs an event upcaster: the store’s, or NO_UPCASTING');
   const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
   const { handler } = processor;
   if (handler.mode !== 'transactional' || Date.now() >= deadline) return NOT_SWITCHED;
@@ -64,15 +69,17 @@ export async function activateIfCaughtUp(
     // Every statement, each wait among them, bound afresh by the time left.
     const tx = boundByDeadline(transaction, deadline);
     await lockProjection(tx, projection.name);
-    const { rows } = await tx.query<{ status: string; version: number; partitions: number }>(STATUS_SQL, [projection.name, generation.generation]);
-    const built = rows[0];
+    const built = await generationRecord(tx, projection.name, generation.generation);
     if (built?.status !== 'building') return NOT_SWITCHED;
     // Another version's handlers would fill the build's tables, over another split of the feed.
-    if (built.version !== projection.version || built.partitions !== projection.partitions) {
+    // The catch-up splits the feed by the generation given: one that says otherwise than its record would apply events twice.
+    if (built.version !== projection.version || built.partitions !== projection.partitions || generation.partitions !== built.partitions) {
       throw new ProjectionDefinitionError(
         `generation ${generation.generation} of ${projection.name} is built by v${built.version} code, over ${built.partitions} partitions; this is v${projection.version} code, over ${projection.partitions}: switch it with its own version's code`,
       );
     }
+    // Its tables and what it reads too, as registration checks them: other handlers would catch the build up from its checkpoint.
+    checkBuiltShape(projection, [built]);
     // A build partition leased outside a batch: a live holder between two batches tries
     // the switch itself once done; a holder that died in one left a batch that is the
     // failure policy's to retry and count once the lease runs out, not the switch's to run.

@@ -68,6 +68,15 @@ export interface Projection<Table extends string = string> {
 
 export const DEFAULT_PROJECTION_BATCH_SIZE = 500;
 
+/** Whether a value is a projection `defineProjection` made (as far as a caller from plain JavaScript can be told). */
+export const isProjection = (value: unknown): value is Projection =>
+  typeof value === 'object' && value !== null && typeof (value as Projection).name === 'string' && typeof (value as Projection).apply === 'function';
+
+/** Refuses, naming the caller, what is no projection: from plain JavaScript it failed untyped, or as the database's refusal of a null name. */
+export function checkProjectionGiven(value: unknown, caller: string): asserts value is Projection {
+  if (!isProjection(value)) throw new ProjectionDefinitionError(`${caller} needs a projection (defineProjection)`);
+}
+
 function checkRange(field: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ProjectionDefinitionError(`${field} must be an integer from ${min} to ${max}, got ${value}`);

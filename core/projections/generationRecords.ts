@@ -79,6 +79,14 @@ export async function liveGenerations(db: Queryable, name: string): Promise<Gene
   return rows.map(toGeneration);
 }
 
+const ONE_SQL = `SELECT ${COLUMNS} FROM projection_generations g WHERE g.name = $1 AND g.generation = $2`;
+
+/** One generation's record, whatever its status. */
+export async function generationRecord(db: Queryable, name: string, generation: number): Promise<Generation | null> {
+  const { rows } = await db.query<GenerationRow>(ONE_SQL, [name, generation]);
+  return rows[0] ? toGeneration(rows[0]) : null;
+}
+
 export async function activeGeneration(db: Queryable, name: string): Promise<Generation | null> {
   const { rows } = await db.query<GenerationRow>(ACTIVE_SQL, [name]);
   return rows[0] ? toGeneration(rows[0]) : null;

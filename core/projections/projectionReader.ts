@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import type { Projection } from './defineProjection';
+import { checkProjectionGiven, type Projection } from './defineProjection';
 import { ProjectionDefinitionError } from './errors';
 import { activeGeneration } from './generationRecords';
 import { tableNamesOf, type TableNames } from './projectionNames';
@@ -25,6 +25,8 @@ export function createProjectionReader<Table extends string>(
   projection: Projection<Table>,
   options: { cacheMs?: number } = {},
 ): ProjectionReader<Table> {
+  // Checked now, not at the first read: a reader is made when the app starts.
+  checkProjectionGiven(projection, 'createProjectionReader');
   if (typeof options !== 'object' || (options as unknown) === null) throw new ProjectionDefinitionError('reader options must be an object: { cacheMs }');
   const cacheMs = options.cacheMs ?? 1_000;
   if (!Number.isFinite(cacheMs) || cacheMs < 0 || cacheMs > MAX_READER_CACHE_MS) {

@@ -17,7 +17,7 @@ import {
 } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
 import { ProjectionDefinitionError, ProjectionHandlerError, ProjectorRunError } from './errors';
-import type { Projection } from './defineProjection';
+import { isProjection, type Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { liveGenerations, type Generation } from './generationRecords';
 import { buildsOf, registerProjection } from './registerProjection';
@@ -78,9 +78,6 @@ export interface Projector {
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
-
-const isProjection = (value: unknown): value is Projection =>
-  typeof value === 'object' && value !== null && typeof (value as Projection).name === 'string' && typeof (value as Projection).apply === 'function';
 
 /** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */
 function checkProjectorParts(options: ProjectorOptions): void {

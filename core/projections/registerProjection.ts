@@ -1,5 +1,5 @@
 import type { Db } from '../db';
-import type { Projection } from './defineProjection';
+import { checkProjectionGiven, type Projection } from './defineProjection';
 import { ProjectionDefinitionError, ProjectionNotFoundError } from './errors';
 import { describeChangedReads, readsOf, sameReads } from './generationReads';
 import { latestGeneration, liveGenerations, lockProjection, recordReads, type Generation } from './generationRecords';
@@ -13,6 +13,7 @@ import { startGeneration } from './startGeneration';
  * generation going while that still serves reads.
  */
 export async function registerProjection(db: Db, projection: Projection): Promise<Generation[]> {
+  checkProjectionGiven(projection, 'registerProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const latest = await latestGeneration(tx, projection.name);
@@ -38,7 +39,7 @@ const sameTables = (a: readonly string[], b: readonly string[]) => a.length === 
  * without the history of what it now reads (or with that of what it no longer
  * does), unlike a fresh build of the same code.
  */
-function checkBuiltShape(projection: Projection, generations: readonly Generation[]): void {
+export function checkBuiltShape(projection: Projection, generations: readonly Generation[]): void {
   const sameVersion = generations.filter((generation) => generation.version === projection.version);
   const otherCount = sameVersion.find((generation) => generation.partitions !== projection.partitions);
   if (otherCount) {
@@ -72,6 +73,7 @@ export const buildsOf = (generations: readonly Generation[], projection: Project
  * already in progress is returned rather than restarted.
  */
 export async function rebuildProjection(db: Db, projection: Projection): Promise<Generation> {
+  checkProjectionGiven(projection, 'rebuildProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const latest = await latestGeneration(tx, projection.name);

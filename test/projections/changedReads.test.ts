@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
 import {
+  activateIfCaughtUp,
   createProjectionReader,
   createProjector,
   defineProjection,
@@ -11,7 +12,8 @@ import {
   type Projection,
   type ProjectionContext,
 } from '../../core/projections';
-import type { EventShape, RecordedEvent } from '../../core/eventstore';
+import { NO_UPCASTING, type EventShape, type RecordedEvent } from '../../core/eventstore';
+import { DEFAULT_FAILURE_POLICY } from '../../core/processing';
 import { defineUpcasters, renameEventType } from '../../core/upcasting';
 import { accountOpened, deposited, withdrawn } from '../bank/bankFixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -76,6 +78,25 @@ describe('what a built version reads from the feed', () => {
     await createProjector({ db, projections: [v2] }).runUntilCaughtUp();
     expect(await generationsOf(db, 'seen_by_type')).toEqual([[2, 2, 'active']]);
     expect(await seenByActive(db, v2)).toEqual(['AccountOpened', 'MoneyDeposited', 'MoneyWithdrawn']);
+  });
+
+  it('refuses to switch a build with code of its version that reads other event types, as registration refuses it, switching nothing', async () => {
+    const { db, store } = context();
+    await store.appendToStream({ streamId: 'account-reads-switch', streamType: 'account', expectedVersion: 'no_stream', events: [accountOpened('reads-switch'), deposited(10), withdrawn(4)] });
+    await untilFeedHorizonPasses(db);
+    const v1 = seenTypes('seen_at_switch', 1, ['AccountOpened', 'MoneyDeposited']);
+    await createProjector({ db, projections: [v1] }).runUntilCaughtUp();
+    const rebuilt = await rebuildProjection(db, v1);
+    await createProjector({ db, projections: [v1] }).runUntilCaughtUp();
+    const rebuiltAgain = await rebuildProjection(db, v1);
+
+    const withWithdrawals = seenTypes('seen_at_switch', 1, ['AccountOpened', 'MoneyDeposited', 'MoneyWithdrawn']);
+    await expect(activateIfCaughtUp(db, withWithdrawals, rebuiltAgain, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).rejects.toThrow(/bump the version to change what it reads/);
+    expect(await generationsOf(db, 'seen_at_switch')).toEqual([
+      [rebuilt.generation, 1, 'active'],
+      [rebuiltAgain.generation, 1, 'building'],
+    ]);
+    expect(new Set(await seenByActive(db, v1))).toEqual(new Set(['AccountOpened', 'MoneyDeposited']));
   });
 
   it('refuses code of a built version that reads other stream types, to all of them or from all of them', async () => {

@@ -1,7 +1,7 @@
 import type { Db, Queryable, QueryOptions } from '../../../core/db';
 
 // The switch's first read of the build's generation, once it holds the projection's lock.
-const SWITCH_STATUS_READ = /^SELECT status, version, partitions FROM projection_generations WHERE name = \$1 AND generation = \$2$/;
+const SWITCH_STATUS_READ = /FROM projection_generations g WHERE g\.name = \$1 AND g\.generation = \$2$/;
 
 /** A Db on which `meanwhile` runs once, when a transaction reads a generation's status as the switch does. */
 export function pausingAtTheSwitch(db: Db, meanwhile: () => Promise<void>): Db {

@@ -6,6 +6,12 @@ export type BatchOutcome =
   | { kind: 'applied'; items: number; checkpoint: Checkpoint; caughtUp: boolean }
   /** The handler failed, or the source on an item it cannot hand over: nothing of the batch was kept; retried after the wait, or never once failed. */
   | { kind: 'handler_failed'; error: BatchItemError; state: 'running' | 'failed'; attempts: number }
+  /**
+   * An external batch's page came too late to be handled under its lease (past
+   * half of it): kept for the next batch, once the lease is renewed. Nothing
+   * was handled, so nothing is said of the destination: an interruption streak goes on.
+   */
+  | { kind: 'deferred' }
   /** An external batch got part of the way: the rest waits for a backoff. */
   | { kind: 'interrupted'; items: number; error: unknown }
   /** An earlier failure's wait is not over yet. */

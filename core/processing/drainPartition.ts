@@ -164,6 +164,9 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         report.checkpoint = outcome.checkpoint;
         if (outcome.caughtUp) return { ...report, endedBy: 'caught_up' };
         break;
+      case 'deferred':
+        // The next batch renews the lease first (an external one always does), then handles the kept page.
+        break;
       case 'interrupted': {
         if (outcome.items > 0) report.batches += 1;
         report.items += outcome.items;

@@ -76,7 +76,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     // again: a read that always took half a lease would otherwise never be handled.
     if (Date.now() >= halfLeaseGone) {
       ahead = quietly(page instanceof BatchItemError ? Promise.reject(page) : Promise.resolve(page));
-      return { kind: 'applied', items: 0, checkpoint: from.checkpoint, caughtUp: false };
+      return { kind: 'deferred' };
     }
     // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
     if (page instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, page);

@@ -49,4 +49,39 @@ describe('an external drain whose page reads are slow', () => {
     // Three pages, each read once (the last finds the head), and one look past the head after the release.
     expect(reads).toBeLessThanOrEqual(4);
   }, 30_000);
+
+  it('given a destination refusing every batch as well, when a run drains it, then the pauses between tries grow and the run ends as an outage, not as short of time', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), deposited(1)]);
+    const pauses: number[] = [];
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'slow-reads-refused',
+      partitions: 1,
+      batchSize: 10,
+      source: {
+        ...source,
+        read: async (...request) => {
+          await sleep(READ_MS);
+          return source.read(...request);
+        },
+      },
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
+      handler: { mode: 'external', handle: () => Promise.resolve({ done: 0, error: new Error('NATS away') }) },
+    };
+
+    const run = await runFeedProcessor(processor, {
+      db,
+      holder: 'slow-reads-refused-spec',
+      leaseTtlMs: LEASE_MS,
+      deadline: Date.now() + 12_000,
+      concurrency: 1,
+      interruptionBackoff: { baseMs: 200, maxMs: 5_000 },
+      onInterrupted: ({ retryInMs }) => pauses.push(retryInMs),
+    });
+
+    expect(run).toMatchObject({ items: 0, caughtUp: false, stoppedByDeadline: false, failures: [] });
+    // Each pause doubles the one before, with jitter between half and all of it: the third is at least 400 ms, the first at most 200.
+    expect(pauses.length).toBeGreaterThanOrEqual(3);
+    expect(pauses[2]).toBeGreaterThan(pauses[0] ?? Number.POSITIVE_INFINITY);
+  }, 30_000);
 });

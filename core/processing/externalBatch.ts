@@ -39,13 +39,16 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
 export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>, limits: { deadline: number; leaseTtlMs: number }) {
   let stored: { checkpoint: Checkpoint; caughtUp: boolean; failing: boolean } | undefined;
   let ahead: Promise<SourcePage<Item>> | undefined;
+  // Pages left in a row because the look at the lease came past half of it.
+  let deferredInARow = 0;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
     quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.
-    const halfLeaseGone = Date.now() + limits.leaseTtlMs / 2;
+    const startedAt = Date.now();
+    const halfLeaseGone = startedAt + limits.leaseTtlMs / 2;
     const deadline = Math.min(limits.deadline, halfLeaseGone);
     if (!stored) {
       const state = await readPartition(db, processor.name, lease.partition);
@@ -76,8 +79,18 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     // again: a read that always took half a lease would otherwise never be handled.
     if (Date.now() >= halfLeaseGone) {
       ahead = quietly(page instanceof BatchItemError ? Promise.reject(page) : Promise.resolve(page));
-      return { kind: 'deferred' };
+      deferredInARow += 1;
+      if (deferredInARow === 1) return { kind: 'deferred' };
+      // A kept page's look came late too: the database answers slower than the lease allows
+      // for, and no page can be handled under it. Said as an interruption, waited out and shown.
+      const error = new Error(
+        `the look at the lease was answered ${Date.now() - startedAt} ms into the batch, past half the lease (${limits.leaseTtlMs / 2} ms): the database is slower than the lease allows for`,
+      );
+      await recordInterruption(db, lease, describeError(error)).catch(() => undefined);
+      stored = { ...from, failing: true };
+      return { kind: 'interrupted', items: 0, error };
     }
+    deferredInARow = 0;
     // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
     if (page instanceof BatchItemError) return countFailedBatchApart(db, processor, lease, page);
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);

@@ -58,7 +58,8 @@ export async function activateIfCaughtUp(
   // NaN (an unset variable added to now) passes every comparison with the clock, and reached lock_timeout.
   checkDeadline(deadline, projection.name);
   // From plain JavaScript, each failed untyped once the switch had begun to build its catch-up.
-  if (typeof (generation as Partial<Generation> | null | undefined)?.generation !== 'number') {
+  const given = generation as Partial<Generation> | null | undefined;
+  if (typeof given?.generation !== 'number' || typeof given.partitions !== 'number') {
     throw new ProjectionDefinitionError(`activateIfCaughtUp needs the generation to switch to, as registerProjection or rebuildProjection returned it`);
   }
   if (!isEventUpcaster(upcaster)) throw new ProjectionDefinitionError('activateIfCaughtUp needs an event upcaster: the store’s, or NO_UPCASTING');
@@ -72,10 +73,15 @@ export async function activateIfCaughtUp(
     const built = await generationRecord(tx, projection.name, generation.generation);
     if (built?.status !== 'building') return NOT_SWITCHED;
     // Another version's handlers would fill the build's tables, over another split of the feed.
-    // The catch-up splits the feed by the generation given: one that says otherwise than its record would apply events twice.
-    if (built.version !== projection.version || built.partitions !== projection.partitions || generation.partitions !== built.partitions) {
+    if (built.version !== projection.version || built.partitions !== projection.partitions) {
       throw new ProjectionDefinitionError(
         `generation ${generation.generation} of ${projection.name} is built by v${built.version} code, over ${built.partitions} partitions; this is v${projection.version} code, over ${projection.partitions}: switch it with its own version's code`,
+      );
+    }
+    // The catch-up splits the feed by the generation given: one that says otherwise than its record would apply events twice.
+    if (generation.partitions !== built.partitions) {
+      throw new ProjectionDefinitionError(
+        `generation ${generation.generation} of ${projection.name} was given as split into ${generation.partitions} partitions; its record says ${built.partitions}: switch it as registerProjection or rebuildProjection returned it`,
       );
     }
     // Its tables and what it reads too, as registration checks them: other handlers would catch the build up from its checkpoint.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { Db, QueryOptions, QueryResult } from '../../core/db';
 import type { RecordedEvent } from '../../core/eventstore';
-import { runFeedProcessor, type FeedProcessor, type FeedSource } from '../../core/processing';
+import { getProcessorStatus, runFeedProcessor, type FeedProcessor, type FeedSource } from '../../core/processing';
 import { deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -83,5 +84,55 @@ describe('an external drain whose page reads are slow', () => {
     // Each pause doubles the one before, with jitter between half and all of it: the third is at least 400 ms, the first at most 200.
     expect(pauses.length).toBeGreaterThanOrEqual(3);
     expect(pauses[2]).toBeGreaterThan(pauses[0] ?? Number.POSITIVE_INFINITY);
+  }, 30_000);
+});
+
+/** The pool, as seen by a process whose every look at its lease (the external batch's gate) is answered `delayMs` late. */
+function lateGateAnswers(db: Db, delayMs: number): Db {
+  return {
+    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<Row>> => {
+      const answer = await db.query<Row>(text, params, options);
+      if (options?.name === 'processor_external_batch_gate') await sleep(delayMs);
+      return answer;
+    },
+    transaction: (work) => db.transaction(work),
+    close: () => db.close(),
+  };
+}
+
+describe('an external drain whose every look at its lease comes past half of it', () => {
+  it('given a database that slow, when a run drains, then it handles nothing it could not finish under the lease, and says why, as an outage', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), deposited(1)]);
+    const handled: number[] = [];
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'late-gate',
+      partitions: 1,
+      batchSize: 10,
+      source,
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
+      handler: {
+        mode: 'external',
+        handle: (items) => {
+          handled.push(...items.map((item) => item.version));
+          return Promise.resolve({ done: items.length });
+        },
+      },
+    };
+
+    const run = await runFeedProcessor(processor, {
+      db: lateGateAnswers(db, READ_MS),
+      holder: 'late-gate-spec',
+      leaseTtlMs: LEASE_MS,
+      deadline: Date.now() + 8_000,
+      concurrency: 1,
+      interruptionBackoff: { baseMs: 100, maxMs: 400 },
+    });
+
+    expect(handled).toEqual([]);
+    expect(run).toMatchObject({ items: 0, caughtUp: false, stoppedByDeadline: false });
+    expect(String(run.lastError)).toMatch(/past half the lease \(1000 ms\): the database is slower than the lease allows for/);
+    const [partition] = await getProcessorStatus(db, processor);
+    expect(partition?.lastError).toMatch(/past half the lease/);
   }, 30_000);
 });

@@ -55,7 +55,7 @@ describe('the projection functions, given from plain JavaScript what the types r
     const [generation] = await registerProjection(db, projection);
     if (!generation) throw new Error('the projection has its first generation');
 
-    for (const given of [undefined, null, {}]) {
+    for (const given of [undefined, null, {}, { generation: generation.generation }]) {
       await expect(activateIfCaughtUp(db, projection, given as Generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY), JSON.stringify(given)).rejects.toThrow(/needs the generation to switch to/);
     }
     await expect(activateIfCaughtUp(db, projection, generation, undefined as unknown as typeof NO_UPCASTING, DEFAULT_FAILURE_POLICY)).rejects.toThrow(/needs an event upcaster/);
@@ -69,7 +69,11 @@ describe('the projection functions, given from plain JavaScript what the types r
     await registerProjection(db, projection);
     const build = await rebuildProjection(db, projection);
 
-    await expect(activateIfCaughtUp(db, projection, { ...build, partitions: 1 }, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).rejects.toThrow(ProjectionDefinitionError);
+    await expect(activateIfCaughtUp(db, projection, { ...build, partitions: 1 }, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).rejects.toThrow(
+      new ProjectionDefinitionError(
+        `generation ${build.generation} of split_checked was given as split into 1 partitions; its record says 2: switch it as registerProjection or rebuildProjection returned it`,
+      ),
+    );
     const [status] = await getProjectionStatus(db, projection.name);
     expect(status?.generations.map((built) => built.status)).toEqual(['active', 'building']);
   });

@@ -14,34 +14,44 @@ const READ_MS = LEASE_MS * 0.6;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** `source`, each read taking READ_MS more; `onRead` is told of each. */
+function readingSlowly(source: FeedSource<RecordedEvent>, onRead: () => void = () => undefined): FeedSource<RecordedEvent> {
+  return {
+    ...source,
+    read: async (...request) => {
+      onRead();
+      await sleep(READ_MS);
+      return source.read(...request);
+    },
+  };
+}
+
+/** An external processor of one partition over `source` whose handler keeps each item's version in `handled`, or refuses every batch. */
+function externalProcessor(name: string, source: FeedSource<RecordedEvent>, handled: number[] | 'refusing'): FeedProcessor<RecordedEvent> {
+  return {
+    name,
+    partitions: 1,
+    batchSize: 10,
+    source,
+    failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
+    handler: {
+      mode: 'external',
+      handle: (items) => {
+        if (handled === 'refusing') return Promise.resolve({ done: 0, error: new Error('NATS away') });
+        handled.push(...items.map((item) => item.version));
+        return Promise.resolve({ done: items.length });
+      },
+    },
+  };
+}
+
 describe('an external drain whose page reads are slow', () => {
   it('given a source whose every read takes more than half the lease, when a run drains it, then every item is handled once, in order, and the run ends caught up', async () => {
     const db = testDatabase();
     const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 24 }, (_, index) => deposited(index + 1))]);
     let reads = 0;
-    const slowSource: FeedSource<RecordedEvent> = {
-      ...source,
-      read: async (...request) => {
-        reads += 1;
-        await sleep(READ_MS);
-        return source.read(...request);
-      },
-    };
     const handled: number[] = [];
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'slow-reads',
-      partitions: 1,
-      batchSize: 10,
-      source: slowSource,
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
-      handler: {
-        mode: 'external',
-        handle: (items) => {
-          handled.push(...items.map((item) => item.version));
-          return Promise.resolve({ done: items.length });
-        },
-      },
-    };
+    const processor = externalProcessor('slow-reads', readingSlowly(source, () => (reads += 1)), handled);
 
     const run = await runFeedProcessor(processor, { db, holder: 'slow-reads-spec', leaseTtlMs: LEASE_MS, deadline: Date.now() + 20_000, concurrency: 1 });
 
@@ -55,20 +65,7 @@ describe('an external drain whose page reads are slow', () => {
     const db = testDatabase();
     const { source } = await newStreamSource(db, [opened(), deposited(1)]);
     const pauses: number[] = [];
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'slow-reads-refused',
-      partitions: 1,
-      batchSize: 10,
-      source: {
-        ...source,
-        read: async (...request) => {
-          await sleep(READ_MS);
-          return source.read(...request);
-        },
-      },
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
-      handler: { mode: 'external', handle: () => Promise.resolve({ done: 0, error: new Error('NATS away') }) },
-    };
+    const processor = externalProcessor('slow-reads-refused', readingSlowly(source), 'refusing');
 
     const run = await runFeedProcessor(processor, {
       db,
@@ -105,20 +102,7 @@ describe('an external drain whose every look at its lease comes past half of it'
     const db = testDatabase();
     const { source } = await newStreamSource(db, [opened(), deposited(1)]);
     const handled: number[] = [];
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'late-gate',
-      partitions: 1,
-      batchSize: 10,
-      source,
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
-      handler: {
-        mode: 'external',
-        handle: (items) => {
-          handled.push(...items.map((item) => item.version));
-          return Promise.resolve({ done: items.length });
-        },
-      },
-    };
+    const processor = externalProcessor('late-gate', source, handled);
 
     const run = await runFeedProcessor(processor, {
       db: lateGateAnswers(db, READ_MS),

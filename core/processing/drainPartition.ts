@@ -188,6 +188,11 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         return { ...report, endedBy: outcome.kind };
       case 'lease_lost':
         return { ...report, endedBy: outcome.kind, leaseLost: true };
+      default: {
+        // A new kind of outcome must be handled above: the compiler says so here.
+        const unhandled: never = outcome;
+        throw new Error(`a batch outcome the drain does not handle: ${JSON.stringify(unhandled)}`);
+      }
     }
   }
   return report;

@@ -24,7 +24,7 @@ export interface AppendShape {
 }
 
 // $1 stream id, $2 stream type, $3 expected version (exact) or mode (head), $4.. events, then command, then messages.
-// \`chosen\`: the caller chose the event's id (a single event's, when any id is chosen).
+// `chosen`: the caller chose the event's id (a single event's, when any id is chosen).
 const SINGLE_EVENT = `SELECT $4::uuid AS event_id, $5::text AS type, $6::integer AS schema_version,
     $7::jsonb AS data, $8::jsonb AS metadata, 1 AS n, true AS chosen`;
 const EVENT_BATCH = `SELECT (x.value ->> 'eventId')::uuid AS event_id, x.value ->> 'type' AS type,

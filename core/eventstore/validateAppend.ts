@@ -103,11 +103,11 @@ const hasChosenId = (item: unknown, key: 'eventId' | 'messageId') =>
   typeof item === 'object' && item !== null && (item as Readonly<Record<string, unknown>>)[key] !== undefined;
 
 function checkChosenIds(request: AppendRequest, issues: ValidationIssue[]): void {
-  const messages = request.messages ?? [];
-  const chosen = request.events.filter((event) => hasChosenId(event, 'eventId')).length + messages.filter((message) => hasChosenId(message, 'messageId')).length;
+  const messageIds = (request.messages ?? []).filter((message) => hasChosenId(message, 'messageId')).length;
+  const chosen = request.events.filter((event) => hasChosenId(event, 'eventId')).length + messageIds;
   if (chosen <= MAX_CHOSEN_IDS) return;
   issues.push({
-    path: messages.some((message) => hasChosenId(message, 'messageId')) ? 'messages' : 'events',
+    path: messageIds > 0 ? 'messages' : 'events',
     message: `${chosen} events and messages carry ids of their own, over the limit of ${MAX_CHOSEN_IDS} for one append: each is locked until the append commits`,
   });
 }

@@ -44,6 +44,13 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
     quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
+  // Shown in the status (failing to say so must not stop the retry), and waited out by the
+  // drain; the next batch that handles its whole page stores its checkpoint, ending the streak.
+  const interrupted = async (lease: PartitionLease, items: number, error: unknown): Promise<BatchOutcome> => {
+    await recordInterruption(db, lease, describeError(error)).catch(() => undefined);
+    stored = stored && { ...stored, failing: true };
+    return { kind: 'interrupted', items, error };
+  };
 
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.
@@ -83,12 +90,11 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       if (deferredInARow === 1) return { kind: 'deferred' };
       // A kept page's look came late too: the database answers slower than the lease allows
       // for, and no page can be handled under it. Said as an interruption, waited out and shown.
-      const error = new Error(
-        `the look at the lease was answered ${Date.now() - startedAt} ms into the batch, past half the lease (${limits.leaseTtlMs / 2} ms): the database is slower than the lease allows for`,
+      return interrupted(
+        lease,
+        0,
+        new Error(`the look at the lease was answered ${Date.now() - startedAt} ms into the batch, past half the lease (${limits.leaseTtlMs / 2} ms): the database is slower than the lease allows for`),
       );
-      await recordInterruption(db, lease, describeError(error)).catch(() => undefined);
-      stored = { ...from, failing: true };
-      return { kind: 'interrupted', items: 0, error };
     }
     deferredInARow = 0;
     // An item the source cannot hand over (an event no upcaster reads) fails the batch under the failure policy.
@@ -128,11 +134,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // Stopped while the batch was out: no retry will come, so none is announced, waited for or shown.
       // A database away as well is asked again by the retry, which it must not stop.
       if (await isProcessorStopped(db, processor.name).catch(() => false)) return { kind: 'applied', items: done, checkpoint, caughtUp: false };
-      // For the status only: failing to say so must not stop the retry.
-      const error = outcome.error ?? new Error('the handler stopped short of its batch without saying why');
-      await recordInterruption(db, lease, describeError(error)).catch(() => undefined);
-      stored = { ...stored, failing: true };
-      return { kind: 'interrupted', items: done, error };
+      return interrupted(lease, done, outcome.error ?? new Error('the handler stopped short of its batch without saying why'));
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };
   };

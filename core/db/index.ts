@@ -9,6 +9,7 @@ export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
 export { isDatabaseUnavailable } from './databaseUnavailable';
 export { exactTimestampText } from './exactTimestampText';
+export { readInOneSnapshot } from './readInOneSnapshot';
 export { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 export { inSavepoint, undoneAfter } from './savepoints';
 export { dbConfigFromEnv, DEFAULT_DATABASE_URL, type DbConfig } from './config';

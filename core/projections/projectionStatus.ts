@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { readInOneSnapshot, type Queryable } from '../db';
 import { NO_UPCASTING } from '../eventstore';
 import { eventFeedSource, getProcessorStatus, type ProcessorPartitionStatus } from '../processing';
 import type { GenerationReason, GenerationStatus } from './generationRecords';
@@ -93,10 +93,19 @@ function partitionStatus(generation: GenerationRow, partition: ProcessorPartitio
   };
 }
 
-/** Checkpoint, lag, state and last error of every partition of every live generation; one projection's with `name`. */
+/**
+ * Checkpoint, lag, state and last error of every partition of every live
+ * generation; one projection's with `name`. Read in one snapshot: a switch
+ * committing between two statements would show a build's partitions past
+ * the events its record says it still lacks.
+ */
 export async function getProjectionStatus(db: Queryable, name?: string): Promise<ProjectionStatus[]> {
   // One no projection could have (a NUL in it) would be refused by the database, untyped: none has it.
   if (name !== undefined && !isProjectionName(name)) return [];
+  return readInOneSnapshot(db, (snapshot) => readProjectionStatus(snapshot, name));
+}
+
+async function readProjectionStatus(db: Queryable, name: string | undefined): Promise<ProjectionStatus[]> {
   const { rows } = await db.query<GenerationRow>(GENERATIONS_SQL, [name ?? null]);
   const projections = new Map<string, ProjectionStatus>();
   for (const row of rows) {

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db';
+import { readInOneSnapshot, type Db, type Queryable } from '../db';
 import { getProcessorLag, type FeedSource, type ProcessorPartitionStatus } from '../processing';
 import { eventMessages } from './eventMessages';
 import { outboxMessages } from './outboxMessages';
@@ -40,8 +40,7 @@ async function backlogOf<Item>(db: Queryable, name: string, source: FeedSource<I
  * two of its statements would be counted neither waiting nor parked.
  */
 export function readPublishingStatus(db: Db): Promise<PublishingStatus> {
-  return db.transaction(async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  return readInOneSnapshot(db, async (tx) => {
     const { rows } = await tx.query<{ parked: number }>('SELECT count(*)::int AS parked FROM parked_messages');
     return {
       events: await backlogOf(tx, EVENTS_PUBLISHER, eventMessages()),

@@ -1,9 +1,11 @@
 /**
- * An external handler said it handled a number of items that is not a whole
- * number from 0 to its batch's size (NaN from a count of something missing,
- * say). Taken as it was, the batch would count as interrupted without an
- * error and be retried, effects and all, until the run's deadline; it is a bug
- * in the handler, and ends the run like an error the handler throws.
+ * An external handler's outcome contradicts its batch: a `done` that is not a
+ * whole number from 0 to the batch's size (NaN from a count of something
+ * missing, say), or every item done with an error, which says why the rest is
+ * not when there is no rest. Taken as it was, the first would count as
+ * interrupted without an error and be retried, effects and all, until the
+ * run's deadline; the second would drop its error unseen. It is a bug in the
+ * handler, and ends the run like an error the handler throws.
  */
 export class ExternalOutcomeError extends Error {
   readonly code = 'INVALID_EXTERNAL_OUTCOME';
@@ -11,8 +13,15 @@ export class ExternalOutcomeError extends Error {
     readonly processor: string,
     readonly done: unknown,
     readonly batchSize: number,
+    /** The error the handler gave beside a whole batch done; undefined for a `done` out of range. */
+    readonly givenError?: unknown,
   ) {
-    super(`${processor}: the handler said it handled ${String(done)} items of a batch of ${batchSize}; done must be a whole number from 0 to ${batchSize}`);
+    super(
+      givenError === undefined
+        ? `${processor}: the handler said it handled ${String(done)} items of a batch of ${batchSize}; done must be a whole number from 0 to ${batchSize}`
+        : `${processor}: the handler said it handled all ${batchSize} items of its batch, and gave an error; an error says why the rest is not handled: return done short of the batch with it, or no error`,
+      givenError === undefined ? undefined : { cause: givenError },
+    );
     this.name = 'ExternalOutcomeError';
   }
 }

@@ -113,6 +113,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     const done = (outcome as Partial<ExternalOutcome> | null | undefined)?.done;
     if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length);
     const whole = done === items.length;
+    if (whole && outcome.error !== undefined && outcome.error !== null) throw new ExternalOutcomeError(processor.name, done, items.length, outcome.error);
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
     const caughtUp = whole && page.caughtUp;

@@ -47,6 +47,22 @@ describe('an external handler’s outcome', () => {
     }
   });
 
+  it('that says every item is done and gives an error ends the run with an ExternalOutcomeError carrying that error, its batch not stored as done', async () => {
+    const passing = new Error('NATS went away after the last acknowledgement');
+    const { processor, calls } = await externalProcessor('external_all_done_with_error', (items) => ({ done: items.length, error: passing }));
+
+    const refused = await run(processor).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(refused).toBeInstanceOf(ExternalOutcomeError);
+    expect(refused).toMatchObject({ givenError: passing, cause: passing });
+    expect((refused as Error).message).toMatch(/handled all 2 items of its batch, and gave an error/);
+    expect(calls.count).toBe(1);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 0, caughtUp: false });
+  });
+
   it('that stops short without an error, before the deadline, is retried as interrupted and says so in the status', async () => {
     const { processor, calls } = await externalProcessor('external_stops_short', () => ({ done: 0 }));
 

@@ -36,8 +36,8 @@ export interface HandlerFailure {
   attempts: number;
 }
 
-/** Why a drain ended. */
-export type DrainEnd = 'caught_up' | 'deadline' | BatchOutcome['kind'];
+/** Why a drain ended: its deadline, its partition caught up, or a batch outcome that leaves the partition (an applied, deferred or interrupted batch goes on to the next). */
+export type DrainEnd = 'caught_up' | 'deadline' | Exclude<BatchOutcome['kind'], 'applied' | 'deferred' | 'interrupted'>;
 
 export interface DrainReport {
   endedBy: DrainEnd;

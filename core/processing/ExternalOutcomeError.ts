@@ -13,13 +13,13 @@ export class ExternalOutcomeError extends Error {
     readonly processor: string,
     readonly done: unknown,
     readonly batchSize: number,
-    /** The error the handler gave beside a whole batch done; undefined for a `done` out of range. */
+    /** The error the handler gave beside that `done`, if any: its cause. */
     readonly givenError?: unknown,
   ) {
     super(
-      givenError === undefined
-        ? `${processor}: the handler said it handled ${String(done)} items of a batch of ${batchSize}; done must be a whole number from 0 to ${batchSize}`
-        : `${processor}: the handler said it handled all ${batchSize} items of its batch, and gave an error; an error says why the rest is not handled: return done short of the batch with it, or no error`,
+      done === batchSize && givenError !== undefined
+        ? `${processor}: the handler said it handled all ${batchSize} items of its batch, and gave an error; an error says why the rest is not handled: return done short of the batch with it, or no error`
+        : `${processor}: the handler said it handled ${String(done)} items of a batch of ${batchSize}; done must be a whole number from 0 to ${batchSize}`,
       givenError === undefined ? undefined : { cause: givenError },
     );
     this.name = 'ExternalOutcomeError';

@@ -51,7 +51,7 @@ export interface ExternalBatchContext extends BatchContext {
  */
 export interface ExternalOutcome {
   done: number;
-  /** Why the rest is not: a passing failure (NATS unreachable), retried after a backoff. With no rest (every item done), an ExternalOutcomeError. */
+  /** Why the rest is not: a passing failure (NATS unreachable), retried after a backoff. With no rest (every item done), an ExternalOutcomeError. Null is none. */
   error?: unknown;
 }
 

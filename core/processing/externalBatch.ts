@@ -109,11 +109,13 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       ahead = undefined;
       return { kind: 'lease_lost' };
     }
-    // From JavaScript, a handler that forgot its return resolves to undefined.
-    const done = (outcome as Partial<ExternalOutcome> | null | undefined)?.done;
-    if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length);
+    // From JavaScript, a handler that forgot its return resolves to undefined; an error of null is none.
+    const given = outcome as Partial<ExternalOutcome> | null | undefined;
+    const done = given?.done;
+    const error = given?.error ?? undefined;
+    if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length, error);
     const whole = done === items.length;
-    if (whole && outcome.error !== undefined && outcome.error !== null) throw new ExternalOutcomeError(processor.name, done, items.length, outcome.error);
+    if (whole && error !== undefined) throw new ExternalOutcomeError(processor.name, done, items.length, error);
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
     const caughtUp = whole && page.caughtUp;
@@ -125,7 +127,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       }
       stored = { checkpoint, caughtUp: from.caughtUp || caughtUp, failing: false };
     }
-    if (!whole && outcome.error === undefined && Date.now() >= deadline) {
+    if (!whole && error === undefined && Date.now() >= deadline) {
       // Stopped short at its deadline: nothing went wrong, the rest is the next batch's (the next run's, past the run's deadline).
       ahead = undefined;
       return { kind: 'applied', items: done, checkpoint, caughtUp: false };
@@ -135,7 +137,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // Stopped while the batch was out: no retry will come, so none is announced, waited for or shown.
       // A database away as well is asked again by the retry, which it must not stop.
       if (await isProcessorStopped(db, processor.name).catch(() => false)) return { kind: 'applied', items: done, checkpoint, caughtUp: false };
-      return interrupted(lease, done, outcome.error ?? new Error('the handler stopped short of its batch without saying why'));
+      return interrupted(lease, done, error ?? new Error('the handler stopped short of its batch without saying why'));
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };
   };

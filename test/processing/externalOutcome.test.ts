@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
 import { ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
-import { deposited, opened } from '../support/fixtures';
+import { deposited, opened, sleep } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -35,6 +35,35 @@ describe('an external handler’s outcome', () => {
       expect(calls.count, label).toBe(1);
       expect((await getProcessorStatus(db(), processor))[0]?.itemsProcessed, label).toBe(0);
     }
+  });
+
+  it('that is no whole number of its items beside an error keeps that error as the ExternalOutcomeError’s cause', async () => {
+    const nats = new Error('NATS: no responders');
+    const { processor } = await externalProcessor('external_outcome_nan_with_error', () => ({ done: Number.NaN, error: nats }));
+
+    const refused = await run(processor).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(refused).toBeInstanceOf(ExternalOutcomeError);
+    expect(refused).toMatchObject({ done: Number.NaN, cause: nats });
+  });
+
+  it('that stops short at its deadline with an error of null stops as it would with none: no interruption is recorded', async () => {
+    const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
+    const processor = onePartitionProcessor('external_null_error_at_deadline', source, {
+      mode: 'external',
+      handle: async (_items, { deadline }) => {
+        await sleep(Math.max(0, deadline - Date.now()) + 20);
+        return { done: 1, error: null };
+      },
+    });
+
+    const ran = await run(processor, Date.now() + 300);
+
+    expect(ran.items).toBe(1);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 1, lastError: null, attempts: 0 });
   });
 
   it('that is no outcome at all (a handler that forgot its return) ends the run with an ExternalOutcomeError, its batch not retried', async () => {

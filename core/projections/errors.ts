@@ -62,3 +62,35 @@ export class ProjectorRunError extends AggregateError {
     this.name = 'ProjectorRunError';
   }
 }
+
+/** A live generation, as a superseded projector names it. */
+export interface LiveGenerationSummary {
+  generation: number;
+  version: number;
+  status: string;
+}
+
+/**
+ * The projector's code of a projection is a version no live generation has:
+ * a newer version serves it, or builds beside what serves (the deploy was
+ * rolled back past a switch, or a newer version's canary was withdrawn). This
+ * code builds nothing, and the serving generation may have no code left to
+ * keep it up to date: its read model would freeze, silently.
+ */
+export class ProjectionSupersededError extends Error {
+  readonly code = 'PROJECTION_SUPERSEDED';
+  constructor(
+    readonly projection: string,
+    readonly codeVersion: number,
+    readonly live: readonly LiveGenerationSummary[],
+    /** The lowest version that starts a build of this code: above every version registered. */
+    readonly nextVersion: number,
+  ) {
+    const generations = live.map((generation) => `g${generation.generation} v${generation.version} ${generation.status}`).join(', ');
+    super(
+      `projection ${projection} is v${codeVersion} in this code, but no generation of v${codeVersion} is live (${generations}): this projector keeps none of it up to date. ` +
+        `Deploy the code of a live version, or this code numbered v${nextVersion} or above, which rebuilds it from the start of the feed`,
+    );
+    this.name = 'ProjectionSupersededError';
+  }
+}

@@ -6,7 +6,7 @@ export {
   type ProjectionDefinition,
   type ProjectionHandlers,
 } from './defineProjection';
-export { ProjectionDefinitionError, ProjectionHandlerError, ProjectionNotFoundError, ProjectorRunError } from './errors';
+export { ProjectionDefinitionError, ProjectionHandlerError, ProjectionNotFoundError, ProjectionSupersededError, ProjectorRunError, type LiveGenerationSummary } from './errors';
 export { generationTableName, processorNameOf, quoteIdentifier, type TableNames } from './projectionNames';
 export type { Generation, GenerationReason, GenerationStatus } from './generationRecords';
 export { registerProjection, rebuildProjection } from './registerProjection';

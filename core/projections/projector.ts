@@ -16,10 +16,10 @@ import {
   type HandlerFailure,
 } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
-import { ProjectionDefinitionError, ProjectionHandlerError, ProjectorRunError } from './errors';
+import { ProjectionDefinitionError, ProjectionHandlerError, ProjectionSupersededError, ProjectorRunError } from './errors';
 import { isProjection, type Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
-import { liveGenerations, type Generation } from './generationRecords';
+import { latestGeneration, liveGenerations, type Generation } from './generationRecords';
 import { buildsOf, registerProjection } from './registerProjection';
 
 /**
@@ -135,6 +135,15 @@ export function createProjector(options: ProjectorOptions): Projector {
       () => true,
     );
 
+  // Registered, yet none of the live generations is of this code's version: a newer one
+  // switched in or started building since. Said, not passed over: nothing else may be
+  // keeping the read model up to date.
+  async function superseded(projection: Projection, live: readonly Generation[]): Promise<ProjectionSupersededError> {
+    const highest = (await latestGeneration(db, projection.name))?.version ?? projection.version;
+    const summaries = live.map(({ generation, version, status }) => ({ generation, version, status }));
+    return new ProjectionSupersededError(projection.name, projection.version, summaries, Math.max(highest, projection.version) + 1);
+  }
+
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
@@ -173,9 +182,10 @@ export function createProjector(options: ProjectorOptions): Projector {
           async (projection) => {
             await register(projection);
             // Read each run: a rebuild requested elsewhere adds a generation to build.
-            for (const generation of buildsOf(await liveGenerations(db, projection.name), projection)) {
-              await runGeneration(projection, generation, deadline, run);
-            }
+            const live = await liveGenerations(db, projection.name);
+            const builds = buildsOf(live, projection);
+            if (builds.length === 0 && live.length > 0) throw await superseded(projection, live);
+            for (const generation of builds) await runGeneration(projection, generation, deadline, run);
           },
         );
       } catch (error) {

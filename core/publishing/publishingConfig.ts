@@ -1,4 +1,5 @@
 import * as z from '../schema';
+import { MAX_BATCH_SIZE } from '../processing';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
@@ -20,6 +21,8 @@ const PublishingConfigSchema = z.object({
     'EVENTS',
   ),
   PUBLISH_PARTITIONS: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1024)), 4),
+  // Pages are bounded by count, not bytes: a smaller one bounds the memory large messages take.
+  PUBLISH_BATCH_SIZE: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_BATCH_SIZE)), 1_000),
   // Checked here, at the cold start, not first when a publisher is built: a publish
   // retried within the window must still be dropped as a duplicate, and a window the
   // publisher refuses would fail every run.

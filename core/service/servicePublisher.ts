@@ -40,6 +40,7 @@ export function createServicePublisher(
       duplicateWindowMs: config.PUBLISH_DUPLICATE_WINDOW_SECONDS * 1000,
     },
     partitions: config.PUBLISH_PARTITIONS,
+    batchSize: config.PUBLISH_BATCH_SIZE,
     retention: { retentionMs: config.OUTBOX_RETENTION_HOURS * 3_600_000 },
     ...options,
   });

@@ -4,11 +4,12 @@ import { connectWithin, createPublisher, eventRouting, publishingConfigFromEnv, 
 import { connectNats } from '../support/natsTesting';
 
 describe('publishing configuration', () => {
-  it('defaults to the events prefix, the EVENTS stream, 4 partitions and a 10-minute duplicate window', () => {
+  it('defaults to the events prefix, the EVENTS stream, 4 partitions, pages of 1,000 and a 10-minute duplicate window', () => {
     expect(publishingConfigFromEnv({})).toEqual({
       PUBLISH_SUBJECT_PREFIX: 'events',
       PUBLISH_STREAM: 'EVENTS',
       PUBLISH_PARTITIONS: 4,
+      PUBLISH_BATCH_SIZE: 1_000,
       PUBLISH_DUPLICATE_WINDOW_SECONDS: 600,
       OUTBOX_RETENTION_HOURS: 24,
     });
@@ -18,6 +19,13 @@ describe('publishing configuration', () => {
     expect(() => publishingConfigFromEnv({ PUBLISH_PARTITIONS: '0', PUBLISH_SUBJECT_PREFIX: 'a.b' })).toThrow(
       /Invalid publishing configuration: .*PUBLISH_SUBJECT_PREFIX.*PUBLISH_PARTITIONS|Invalid publishing configuration: .*PUBLISH_PARTITIONS.*PUBLISH_SUBJECT_PREFIX/,
     );
+  });
+
+  it('refuses a batch size that is no whole number from 1 to the largest integer PostgreSQL holds', () => {
+    for (const size of ['0', '-1', '2.5', 'many', '2147483648']) {
+      expect(() => publishingConfigFromEnv({ PUBLISH_BATCH_SIZE: size }), size).toThrow(/Invalid publishing configuration: .*PUBLISH_BATCH_SIZE/);
+    }
+    expect(publishingConfigFromEnv({ PUBLISH_BATCH_SIZE: '50' }).PUBLISH_BATCH_SIZE).toBe(50);
   });
 
   it('refuses a duplicate window not longer than the retry horizon (5 minutes) when it reads the environment, before any publisher is built', () => {

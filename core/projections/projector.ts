@@ -111,8 +111,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     const renamed = whyHandledTypeRenamed(upcaster, `projection ${projection.name}`, projection.eventTypes);
     if (renamed) throw new ProjectionDefinitionError(renamed);
   }
-  // Once per projector; a registration that failed is tried again next run.
-  const registrations = new Map<Projection, Promise<unknown>>();
+  // Once per projector; a registration that failed is tried again next run. Each says what
+  // this code builds as it registered.
+  const registrations = new Map<Projection, Promise<Generation[]>>();
 
   const register = (projection: Projection) => {
     let registration = registrations.get(projection);
@@ -135,13 +136,13 @@ export function createProjector(options: ProjectorOptions): Projector {
       () => true,
     );
 
-  // Registered, yet none of the live generations is of this code's version: a newer one
-  // switched in or started building since. Said, not passed over: nothing else may be
-  // keeping the read model up to date.
+  // Registered with none of the live generations of this code's version: a newer one switched
+  // in or started building before. Said, not passed over: nothing else may be keeping the
+  // read model up to date.
   async function superseded(projection: Projection, live: readonly Generation[]): Promise<ProjectionSupersededError> {
     const highest = (await latestGeneration(db, projection.name))?.version ?? projection.version;
     const summaries = live.map(({ generation, version, status }) => ({ generation, version, status }));
-    return new ProjectionSupersededError(projection.name, projection.version, summaries, Math.max(highest, projection.version) + 1);
+    return new ProjectionSupersededError(projection.name, projection.version, summaries, highest + 1);
   }
 
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
@@ -180,11 +181,14 @@ export function createProjector(options: ProjectorOptions): Projector {
           options.projections,
           (projection) => projection.name,
           async (projection) => {
-            await register(projection);
+            const registered = await register(projection);
             // Read each run: a rebuild requested elsewhere adds a generation to build.
             const live = await liveGenerations(db, projection.name);
             const builds = buildsOf(live, projection);
-            if (builds.length === 0 && live.length > 0) throw await superseded(projection, live);
+            // Superseded before it registered, this code is older than what serves (a rollback).
+            // Superseded since, it is old code still running through a rollout whose newer
+            // version switched in: that version's code builds what serves, and this stops quietly.
+            if (builds.length === 0 && registered.length === 0 && live.length > 0) throw await superseded(projection, live);
             for (const generation of builds) await runGeneration(projection, generation, deadline, run);
           },
         );

@@ -16,7 +16,7 @@ import {
   type EventView,
 } from '../../core/browser';
 import { formatCheckpoint } from '../../core/eventstore';
-import { getProjectionStatus, type GenerationProgress, type PartitionStatus } from '../../core/projections';
+import { getProjectionStatus, ProjectionSupersededError, ProjectorRunError, type GenerationProgress, type PartitionStatus, type ProjectorRun } from '../../core/projections';
 import type { ServiceRuntime } from '../../core/service';
 import { flag, limitFlag, UsageError, type CliArguments } from './cliArguments';
 import { output, paged, progressBar, table, tree } from './cliOutput';
@@ -84,6 +84,17 @@ function replacedBy(generations: readonly GenerationProgress[]): string {
   return newest ? `: a newer build (g${String(newest.generation)}, v${String(newest.version)}) replaced it` : '';
 }
 
+/**
+ * The run of a rebuild's turn in which only other projections failed, each
+ * superseded in the code here (its newer version serves): the rebuild goes on.
+ * Any other failure ends it.
+ */
+function runPastSupersededOthers(error: unknown, name: string): ProjectorRun {
+  const othersSuperseded = (errors: unknown[]) => errors.every((cause) => cause instanceof ProjectionSupersededError && cause.projection !== name);
+  if (error instanceof ProjectorRunError && othersSuperseded(error.errors as unknown[])) return error.run;
+  throw error;
+}
+
 /** Starts a new generation and runs the projector here, with a progress bar, until it serves. */
 async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
   const name = argument(args, 2, 'a projection name');
@@ -92,7 +103,7 @@ async function rebuild({ runtime, args, json }: CliContext): Promise<void> {
   // Each progress line overwrites the last: padded to the longest so far, a shorter one leaves nothing of it behind.
   let widest = 0;
   for (;;) {
-    const run = await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
+    const run = await runtime.projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 }).catch((error: unknown) => runPastSupersededOthers(error, name));
     const [status] = await getProjectionStatus(runtime.db, name);
     const building = status?.generations.find((candidate) => candidate.generation === generation.generation);
     // Retired under it: a newer version deployed meanwhile started a build of its own.

@@ -248,6 +248,22 @@ describe('npm run es', () => {
     expect(replacedBy).toBe(3);
   });
 
+  it('rebuilds a projection to the end though another projection of the code here is older than what serves it', async () => {
+    // Given `left_behind` served by its version 2, and code here that has it at version 1 beside `rebuilt`.
+    await registerProjection(db, recordingProjection({ name: 'left_behind', version: 2 }));
+    const rebuilt = defineAccountSummaries({ name: 'rebuilt', partitions: 1 });
+    await registerProjection(db, rebuilt);
+    const here = createServiceRuntime(defineService({ name: 'bank', commands: bankCommands, projections: [rebuilt, recordingProjection({ name: 'left_behind', version: 1 })] }), {
+      db,
+      dispatcher: (runPending) => createInProcessDispatcher(runPending),
+    });
+
+    // When the CLI rebuilds `rebuilt`, then the rebuild goes live, its runs passing over `left_behind`.
+    expect(await rebuildHere(here, 'rebuilt', (run) => run())).toContain('rebuilt g2 is live');
+    const [status] = await getProjectionStatus(db, 'rebuilt');
+    expect(status?.activeGeneration).toBe(2);
+  });
+
   it('says in one line what is wrong: a bad argument, an unknown id, an unreachable database', async () => {
     const unknown = await es('streams', 'explode');
     expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([1, 'es: unknown command: streams explode']);

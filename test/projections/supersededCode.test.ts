@@ -57,6 +57,19 @@ describe('a projector whose code is older than every live generation of its proj
     });
   });
 
+  it('still running through a rollout, registered before the newer version switched in, ends its turns quietly from then on', async () => {
+    const { db, store } = context();
+    const name = 'rolled_out';
+    const v1 = recordingProjection({ name, version: 1 });
+    const oldInstance = createProjector({ db, projections: [v1] });
+    await oldInstance.runUntilCaughtUp();
+    await createProjector({ db, projections: [recordingProjection({ name, version: 2 })] }).runUntilCaughtUp();
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+
+    await expect(oldInstance.runUntilCaughtUp()).resolves.toMatchObject({ eventsApplied: 0, batches: 0 });
+  });
+
   it('during a deploy, while the newer version builds beside it, keeps its own serving generation up to date', async () => {
     const { db, store } = context();
     const name = 'deploy_under_way';

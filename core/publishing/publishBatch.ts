@@ -6,7 +6,7 @@ import type { ExternalOutcome, FencedWrites } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
-import { groupByKey, publishInOrder } from './publishInOrder';
+import { groupByKey, publishInOrder, type FailedPublish } from './publishInOrder';
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
@@ -55,7 +55,16 @@ export interface PublishingSession {
   settledAhead: SettledAhead;
 }
 
-async function publishAll(session: PublishingSession, messages: readonly PublishMessage[], parkings: Parking[], deadline: number): Promise<PublishResult[]> {
+/** Parks messages, fenced by the lease, and notes them as the batch's. */
+type Park = (parkings: readonly Parking[]) => Promise<void>;
+
+/** What a batch sent; a parking that failed stops the keys it concerned, and is thrown once the batch is counted. */
+interface SentBatch {
+  results: PublishResult[];
+  parkingFailure?: { error: unknown };
+}
+
+async function publishAll(session: PublishingSession, messages: readonly PublishMessage[], park: Park, deadline: number): Promise<SentBatch> {
   let publishing: JetStreamPublishing;
   try {
     publishing = await session.publishing();
@@ -65,19 +74,31 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     // Connecting or setting up the stream failed: NATS is down or away. A round would
     // have sent each key's first message only; the rest were not tried, and have no result.
     const firstOfEachKey = groupByKey(messages).flatMap((key) => key.slice(0, 1));
-    return firstOfEachKey.map((message) => ({ kind: 'unreachable', message, error }));
+    return { results: firstOfEachKey.map((message) => ({ kind: 'unreachable', message, error })) };
   }
-  return publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (result) => {
-    if (result.kind === 'published') return false;
-    const { message } = result;
-    const never =
-      result.kind === 'refused'
-        ? await refusedForGood(result.error, message.subject, session.capturedNow, () => session.largerThanStream(message))
-        : await unacknowledgedForGood(result.error, message.subject, session.captured);
-    if (!never) return false;
-    parkings.push({ messageId: message.messageId, orderingKey: message.orderingKey, subject: message.subject, error: describeError(result.error) });
-    return true;
+  let parkingFailure: SentBatch['parkingFailure'];
+  const forGood = (result: FailedPublish): Promise<boolean> =>
+    result.kind === 'refused'
+      ? refusedForGood(result.error, result.message.subject, session.capturedNow, () => session.largerThanStream(result.message))
+      : unacknowledgedForGood(result.error, result.message.subject, session.captured);
+  const results = await publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (failed) => {
+    const never = await Promise.all(failed.map(forGood));
+    const parkings = failed.flatMap((result, index) =>
+      never[index] === true ? [{ messageId: result.message.messageId, orderingKey: result.message.orderingKey, subject: result.message.subject, error: describeError(result.error) }] : [],
+    );
+    if (parkings.length === 0 || parkingFailure) return failed.map(() => false);
+    // Parked before the key goes on: sent first, its next messages would be stored ahead
+    // of it should the parking not land (the lease lost, the database away), and a retry
+    // find it sendable by then (the stream's limit raised).
+    try {
+      await park(parkings);
+    } catch (error) {
+      parkingFailure = { error };
+      return failed.map(() => false);
+    }
+    return never;
   });
+  return { results, ...(parkingFailure ? { parkingFailure } : {}) };
 }
 
 const SKIP: BatchEntry = { kind: 'skip' };
@@ -123,16 +144,28 @@ export async function publishBatch(
   // What a retry of this batch read again, settled earlier in the run, goes out no more.
   const ahead = partition === undefined ? undefined : session.settledAhead.of(partition);
   const entries = ahead?.size ? read.map((entry): BatchEntry => (entry.kind !== 'skip' && ahead.has(entry.message.messageId) ? SKIP : entry)) : read;
-  const parkings: Parking[] = entries.flatMap((entry) =>
+  // Parked, by this batch or by another run already: settled, as sent ones are.
+  const parked = new Set<string>();
+  // Only what this batch parked counts: a message another run parked meanwhile is parked already.
+  const parkedNow = new Set<string>();
+  const park: Park = async (parkings) => {
+    const now = await within.fenced((tx) => parkMessages(tx, source, parkings, within.requeuesSeenIn ?? null));
+    for (const parking of parkings) parked.add(parking.messageId);
+    for (const messageId of now) parkedNow.add(messageId);
+  };
+  // Those NATS cannot carry, parked before anything of the batch goes out (see publishAll).
+  const atOnce: Parking[] = entries.flatMap((entry) =>
     entry.kind === 'park'
       ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
       : [],
   );
+  if (atOnce.length > 0) await park(atOnce);
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);
   const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
-  const results = messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, parkings, deadline), SpanKind.PRODUCER) : [];
+  const { results, parkingFailure } =
+    messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, park, deadline), SpanKind.PRODUCER) : { results: [] };
   const spans = new Map(sending.map((send) => [send.message.messageId, send.span]));
   for (const result of results) {
     spans.get(result.message.messageId)?.end(result.kind === 'published' ? undefined : result.error);
@@ -140,16 +173,9 @@ export async function publishBatch(
   }
   // Messages not sent this time (an earlier message of their key was not taken, or the deadline came), and said so.
   for (const span of spans.values()) span.end(new Error('not sent this time: an earlier message of its key was not taken, or the run ended'));
-  // Parked without being sent, and refused for good (publishAll adds those).
-  const parked = new Set(parkings.map((parking) => parking.messageId));
-  // Only what this batch parked counts: a message another run parked meanwhile is parked already.
-  let parkedNow: ReadonlySet<string> = new Set();
-  try {
-    if (parkings.length > 0) parkedNow = await within.fenced((tx) => parkMessages(tx, source, parkings, within.requeuesSeenIn ?? null));
-  } finally {
-    // What JetStream stored counts, also when the lease was lost before the parking.
-    session.tally.countBatch(results, parked, parkedNow);
-  }
+  // What JetStream stored counts, also when a parking failed (the lease lost, say).
+  session.tally.countBatch(results, parked, parkedNow);
+  if (parkingFailure) throw parkingFailure.error;
   const published = new Set<string>();
   let error: unknown;
   for (const result of results) {

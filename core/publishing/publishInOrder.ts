@@ -1,4 +1,7 @@
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
+
+/** A publish JetStream did not store: refused, or not answered. */
+export type FailedPublish = Exclude<PublishResult, { kind: 'published' }>;
 import type { PublishMessage } from './PublishMessage';
 
 /** The messages of each ordering key, in order, the keys in the order they first come. */
@@ -16,19 +19,20 @@ export function groupByKey(messages: readonly PublishMessage[]): PublishMessage[
  * Publishes messages pipelined across ordering keys but in rounds within one:
  * round n sends the n-th message of every key at once, and a key's next
  * message goes out only once the previous one is acknowledged (stored, or
- * already stored: a duplicate) or refused for good (`mayGoOn`). So JetStream
- * stores every key in order, even when another publisher sends the same
- * messages at the same time. A key stops at anything else; its later messages
- * are not sent. No round starts after the deadline but the first: a round can
- * wait `timeoutMs` for its acknowledgements, and a batch may hold as many
- * rounds as messages. Results come in no particular order; what was not sent
- * has none.
+ * already stored: a duplicate) or settled for good by `settleFailed`, which is
+ * given each round's other results and says, for each, whether its key goes
+ * on: parked, say, before the key's next message is sent. So JetStream stores
+ * every key in order, even when another publisher sends the same messages at
+ * the same time. A key stops at anything else; its later messages are not
+ * sent. No round starts after the deadline but the first: a round can wait
+ * `timeoutMs` for its acknowledgements, and a batch may hold as many rounds as
+ * messages. Results come in no particular order; what was not sent has none.
  */
 export async function publishInOrder(
   publishing: JetStreamPublishing,
   messages: readonly PublishMessage[],
   limits: { timeoutMs: number; deadline: number },
-  mayGoOn: (result: PublishResult) => Promise<boolean>,
+  settleFailed: (failed: readonly FailedPublish[]) => Promise<readonly boolean[]>,
 ): Promise<PublishResult[]> {
   let keys = groupByKey(messages);
   const results: PublishResult[] = [];
@@ -40,8 +44,13 @@ export async function publishInOrder(
       limits.timeoutMs,
     );
     results.push(...sent);
-    const goOn = await Promise.all(sent.map((result) => (result.kind === 'published' ? Promise.resolve(true) : mayGoOn(result))));
-    keys = keys.filter((key, index) => goOn[index] === true && key.length > round + 1);
+    const failed = sent.filter((result): result is FailedPublish => result.kind !== 'published');
+    const settled = failed.length > 0 ? await settleFailed(failed) : [];
+    const goesOn = new Set<PublishResult>(failed.filter((_, index) => settled[index] === true));
+    keys = keys.filter((key, index) => {
+      const result = sent[index];
+      return result !== undefined && (result.kind === 'published' || goesOn.has(result)) && key.length > round + 1;
+    });
   }
   return results;
 }

@@ -58,7 +58,7 @@ export interface PublishingSession {
 /** Parks messages, fenced by the lease, and notes them as the batch's. */
 type Park = (parkings: readonly Parking[]) => Promise<void>;
 
-/** What a batch sent; a parking that failed stops the keys it concerned, and is thrown once the batch is counted. */
+/** What a batch sent; a parking that failed stops the batch, and is thrown once the batch is counted. */
 interface SentBatch {
   results: PublishResult[];
   parkingFailure?: { error: unknown };
@@ -81,7 +81,9 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     result.kind === 'refused'
       ? refusedForGood(result.error, result.message.subject, session.capturedNow, () => session.largerThanStream(result.message))
       : unacknowledgedForGood(result.error, result.message.subject, session.captured);
-  const results = await publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline }, async (failed) => {
+  // Once a parking failed, nothing more goes out: the batch is thrown, and its next try sends it again.
+  const stopped = () => parkingFailure !== undefined;
+  const results = await publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline, stopped }, async (failed) => {
     const never = await Promise.all(failed.map(forGood));
     const parkings = failed.flatMap((result, index) =>
       never[index] === true ? [{ messageId: result.message.messageId, orderingKey: result.message.orderingKey, subject: result.message.subject, error: describeError(result.error) }] : [],
@@ -159,7 +161,12 @@ export async function publishBatch(
       ? [{ messageId: entry.message.messageId, orderingKey: entry.message.orderingKey, subject: entry.message.subject, error: entry.problem }]
       : [],
   );
-  if (atOnce.length > 0) await park(atOnce);
+  if (atOnce.length > 0) {
+    await park(atOnce);
+    // Counted now: a run that then cannot set up its stream still counts what it parked.
+    session.tally.countBatch([], parked, parkedNow);
+    parkedNow.clear();
+  }
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
   const traces = messages.map((message) => message.headers.traceparent);

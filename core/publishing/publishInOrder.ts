@@ -26,19 +26,20 @@ export function groupByKey(messages: readonly PublishMessage[]): PublishMessage[
  * the same time. A key stops at anything else; its later messages are not
  * sent. No round starts after the deadline but the first: a round can wait
  * `timeoutMs` for its acknowledgements, and a batch may hold as many rounds as
- * messages. Results come in no particular order; what was not sent has none.
+ * messages, nor once `stopped` says so. Results come in no particular order;
+ * what was not sent has none.
  */
 export async function publishInOrder(
   publishing: JetStreamPublishing,
   messages: readonly PublishMessage[],
-  limits: { timeoutMs: number; deadline: number },
+  limits: { timeoutMs: number; deadline: number; stopped?: () => boolean },
   settleFailed: (failed: readonly FailedPublish[]) => Promise<readonly boolean[]>,
 ): Promise<PublishResult[]> {
   let keys = groupByKey(messages);
   const results: PublishResult[] = [];
   // Whole rounds, rather than each key chaining on its own acks, keep the
   // publishes of a round in one burst on the connection.
-  for (let round = 0; keys.length > 0 && (round === 0 || Date.now() < limits.deadline); round++) {
+  for (let round = 0; keys.length > 0 && (round === 0 || (Date.now() < limits.deadline && limits.stopped?.() !== true)); round++) {
     const sent = await publishing.publishAll(
       keys.map((key) => key[round] as PublishMessage),
       limits.timeoutMs,

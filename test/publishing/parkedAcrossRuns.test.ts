@@ -180,6 +180,21 @@ describe('a parked message across publisher instances', () => {
     expect(counted.MessagesParked).toBe(1);
   });
 
+  it('counts a message parked at once to MessagesParked also when the run then cannot set up its stream', async () => {
+    const h = await harness();
+    const counted = countedMetrics();
+    // A stream that acknowledges nothing: the publisher refuses to publish into it.
+    await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], no_ack: true });
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.with space` : undefined) });
+    await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [withdrawn(1), deposited(7)] });
+    await untilFeedHorizonPasses(h.db);
+
+    await expect(h.publisher({ routing, partitions: 1 }).run({ deadline: Date.now() + 5_000 })).rejects.toThrow(/no_ack|acknowledg/i);
+
+    expect(await listParkedMessages(h.db)).toHaveLength(1);
+    expect(counted.MessagesParked).toBe(1);
+  });
+
   it('given a requeued message, when an instance deployed with another partition count runs, then it is refused before it sends anything: the message stays requeued', async () => {
     const h = await harness();
     const subject = `unrouted${h.subjectPrefix}.withdrawn`;

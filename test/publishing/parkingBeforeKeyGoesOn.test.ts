@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Db, Queryable, QueryOptions } from '../../core/db';
 import { eventRouting, listParkedMessages } from '../../core/publishing';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { messagesOf, publishEverything, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 type Attachment = { type: 'StatementAttached'; data: { pdf: string } };
@@ -37,6 +38,21 @@ function failingTheFirstFencedWrite(pool: Db): Db {
   return { ...watched(pool), transaction: (work) => pool.transaction((tx) => work(watched(tx))), close: () => pool.close() };
 }
 
+/** The pool, on which the first write fenced by a publisher's lease (a parking) finds the lease taken over, as after a stall past it. */
+function leaseLostAtTheFirstFencedWrite(pool: Db): Db {
+  let lost = false;
+  const watched = (queryable: Queryable): Queryable => ({
+    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) => {
+      if (!lost && options?.name === 'processor_fence_writes') {
+        lost = true;
+        return { rows: [], rowCount: 0 };
+      }
+      return queryable.query<Row>(text, params, options);
+    },
+  });
+  return { ...watched(pool), transaction: (work) => pool.transaction((tx) => work(watched(tx))), close: () => pool.close() };
+}
+
 const versionsOf = async (h: PublishingHarness, streamId: string) =>
   (await messagesOf(h, [streamId])).map((message) => Number(message.header.get('Stream-Version')));
 
@@ -59,6 +75,26 @@ describe('a message to be parked whose parking fails', () => {
     await publishEverything(h.db, h.publisher({ partitions: 1 }));
     expect(await versionsOf(h, streamId)).toEqual([1, 2, 3]);
     expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('because the lease was lost: nothing more of the batch goes out, the other streams’ messages left to the holder that took it over', async () => {
+    const h = await narrowStream();
+    const refused = uniqueStreamId();
+    const other = uniqueStreamId();
+    await h.store.appendToStream<AccountEvent | Attachment>({
+      streamId: refused,
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [{ type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } }, deposited(1)],
+    });
+    await h.store.appendToStream<AccountEvent>({ streamId: other, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2), deposited(3)] });
+    await untilFeedHorizonPasses(h.db);
+
+    const report = await h.publisher({ db: leaseLostAtTheFirstFencedWrite(h.db), partitions: 1 }).run({ deadline: Date.now() + 10_000 });
+
+    // Sent with the refused message, in the first round: the rest waited for the parking.
+    expect(await versionsOf(h, other)).toEqual([1]);
+    expect(report).toMatchObject({ published: 1, parked: 0, leaseLost: 1 });
   });
 
   it('routed to a subject NATS cannot carry: its stream’s later events are not sent before it, and once the routing is fixed, all go out in order', async () => {

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Db, Queryable, QueryOptions } from '../../core/db';
+import type { Db, Queryable, QueryOptions, QueryResult } from '../../core/db';
 import { eventRouting, listParkedMessages } from '../../core/publishing';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -23,14 +23,14 @@ async function narrowStream(): Promise<PublishingHarness> {
   return h;
 }
 
-/** The pool, on which the first write fenced by a publisher's lease (a parking) fails as a database gone away would. */
-function failingTheFirstFencedWrite(pool: Db): Db {
-  let failed = false;
+/** The pool, on which the first write fenced by a publisher's lease (a parking) meets `instead` rather than the database. */
+function atTheFirstFencedWrite(pool: Db, instead: () => Promise<QueryResult<never>>): Db {
+  let met = false;
   const watched = (queryable: Queryable): Queryable => ({
-    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) => {
-      if (!failed && options?.name === 'processor_fence_writes') {
-        failed = true;
-        throw new Error('the database went away');
+    query: <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<Row>> => {
+      if (!met && options?.name === 'processor_fence_writes') {
+        met = true;
+        return instead();
       }
       return queryable.query<Row>(text, params, options);
     },
@@ -38,20 +38,9 @@ function failingTheFirstFencedWrite(pool: Db): Db {
   return { ...watched(pool), transaction: (work) => pool.transaction((tx) => work(watched(tx))), close: () => pool.close() };
 }
 
-/** The pool, on which the first write fenced by a publisher's lease (a parking) finds the lease taken over, as after a stall past it. */
-function leaseLostAtTheFirstFencedWrite(pool: Db): Db {
-  let lost = false;
-  const watched = (queryable: Queryable): Queryable => ({
-    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) => {
-      if (!lost && options?.name === 'processor_fence_writes') {
-        lost = true;
-        return { rows: [], rowCount: 0 };
-      }
-      return queryable.query<Row>(text, params, options);
-    },
-  });
-  return { ...watched(pool), transaction: (work) => pool.transaction((tx) => work(watched(tx))), close: () => pool.close() };
-}
+// As a database gone away would answer it, or as one whose lease another holder took over since (a stall past it).
+const databaseAway = () => Promise.reject(new Error('the database went away'));
+const leaseTakenOver = () => Promise.resolve({ rows: [], rowCount: 0 });
 
 const versionsOf = async (h: PublishingHarness, streamId: string) =>
   (await messagesOf(h, [streamId])).map((message) => Number(message.header.get('Stream-Version')));
@@ -67,7 +56,7 @@ describe('a message to be parked whose parking fails', () => {
       events: [{ type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } }, deposited(1), deposited(2)],
     });
 
-    await expect(publishEverything(h.db, h.publisher({ db: failingTheFirstFencedWrite(h.db), partitions: 1 }))).rejects.toThrow('the database went away');
+    await expect(publishEverything(h.db, h.publisher({ db: atTheFirstFencedWrite(h.db, databaseAway), partitions: 1 }))).rejects.toThrow('the database went away');
     expect(await versionsOf(h, streamId)).toEqual([]);
 
     // The stream is widened before the next run.
@@ -90,7 +79,7 @@ describe('a message to be parked whose parking fails', () => {
     await h.store.appendToStream<AccountEvent>({ streamId: other, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2), deposited(3)] });
     await untilFeedHorizonPasses(h.db);
 
-    const report = await h.publisher({ db: leaseLostAtTheFirstFencedWrite(h.db), partitions: 1 }).run({ deadline: Date.now() + 10_000 });
+    const report = await h.publisher({ db: atTheFirstFencedWrite(h.db, leaseTakenOver), partitions: 1 }).run({ deadline: Date.now() + 10_000 });
 
     // Sent with the refused message, in the first round: the rest waited for the parking.
     expect(await versionsOf(h, other)).toEqual([1]);
@@ -104,7 +93,7 @@ describe('a message to be parked whose parking fails', () => {
     let routingBroken = true;
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (routingBroken && event.type === 'AccountOpened' ? `${h.subjectPrefix}.opened.*` : undefined) });
 
-    await expect(publishEverything(h.db, h.publisher({ db: failingTheFirstFencedWrite(h.db), partitions: 1, routing }))).rejects.toThrow('the database went away');
+    await expect(publishEverything(h.db, h.publisher({ db: atTheFirstFencedWrite(h.db, databaseAway), partitions: 1, routing }))).rejects.toThrow('the database went away');
     expect(await versionsOf(h, streamId)).toEqual([]);
 
     // A deploy fixes the routing before the next run.

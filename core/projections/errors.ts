@@ -1,5 +1,6 @@
 import { BatchItemError } from '../processing';
 import { thrownMessage } from '../errors/thrownText';
+import type { GenerationStatus } from './generationRecords';
 import type { ProjectorRun } from './projector';
 
 /** A projection definition that cannot be registered: a bad name, version, table or partition count. */
@@ -67,7 +68,7 @@ export class ProjectorRunError extends AggregateError {
 export interface LiveGenerationSummary {
   generation: number;
   version: number;
-  status: string;
+  status: GenerationStatus;
 }
 
 /**

@@ -16,10 +16,11 @@ import {
   type HandlerFailure,
 } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
-import { ProjectionDefinitionError, ProjectionHandlerError, ProjectionSupersededError, ProjectorRunError } from './errors';
+import { ProjectionDefinitionError, ProjectionHandlerError, ProjectorRunError } from './errors';
 import { isProjection, type Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
-import { latestGeneration, liveGenerations, type Generation } from './generationRecords';
+import { liveGenerations, type Generation } from './generationRecords';
+import { isSuperseded, supersededError } from './supersededCode';
 import { buildsOf, registerProjection } from './registerProjection';
 
 /**
@@ -136,15 +137,6 @@ export function createProjector(options: ProjectorOptions): Projector {
       () => true,
     );
 
-  // Registered with none of the live generations of this code's version: a newer one switched
-  // in or started building before. Said, not passed over: nothing else may be keeping the
-  // read model up to date.
-  async function superseded(projection: Projection, live: readonly Generation[]): Promise<ProjectionSupersededError> {
-    const highest = (await latestGeneration(db, projection.name))?.version ?? projection.version;
-    const summaries = live.map(({ generation, version, status }) => ({ generation, version, status }));
-    return new ProjectionSupersededError(projection.name, projection.version, summaries, highest + 1);
-  }
-
   async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
@@ -185,10 +177,7 @@ export function createProjector(options: ProjectorOptions): Projector {
             // Read each run: a rebuild requested elsewhere adds a generation to build.
             const live = await liveGenerations(db, projection.name);
             const builds = buildsOf(live, projection);
-            // Superseded before it registered, this code is older than what serves (a rollback).
-            // Superseded since, it is old code still running through a rollout whose newer
-            // version switched in: that version's code builds what serves, and this stops quietly.
-            if (builds.length === 0 && registered.length === 0 && live.length > 0) throw await superseded(projection, live);
+            if (isSuperseded(projection, registered, live)) throw await supersededError(db, projection, live);
             for (const generation of builds) await runGeneration(projection, generation, deadline, run);
           },
         );

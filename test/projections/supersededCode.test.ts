@@ -57,6 +57,25 @@ describe('a projector whose code is older than every live generation of its proj
     });
   });
 
+  it('running since before a newer canary retired its build, fails its run once the canary is withdrawn, though it registered while its build was live', async () => {
+    const { db, store } = context();
+    const name = 'canary_outlived';
+    await createProjector({ db, projections: [recordingProjection({ name, version: 1 })] }).runUntilCaughtUp();
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db);
+    // Version 2's build fails for now, so it does not switch in.
+    let failing = true;
+    const warm = createProjector({ db, projections: [recordingProjection({ name, version: 2, failOn: () => failing })] });
+    await warm.runUntilCaughtUp({ deadline: Date.now() + 500 }).catch(() => undefined);
+    failing = false;
+    // A version 3 canary registers once, retiring version 2's build for its own, and is withdrawn.
+    await registerProjection(db, recordingProjection({ name, version: 3 }));
+
+    const refusal = await refusalOf(warm.runUntilCaughtUp(), name);
+
+    expect(refusal).toMatchObject({ codeVersion: 2, nextVersion: 4 });
+  });
+
   it('still running through a rollout, registered before the newer version switched in, ends its turns quietly from then on', async () => {
     const { db, store } = context();
     const name = 'rolled_out';

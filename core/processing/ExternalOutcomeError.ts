@@ -13,8 +13,8 @@ export class ExternalOutcomeError extends Error {
     readonly processor: string,
     readonly done: unknown,
     readonly batchSize: number,
-    /** The error the handler gave beside that `done`, if any: its cause. */
-    readonly givenError?: unknown,
+    /** The error the handler gave beside that `done`, if any. */
+    givenError?: unknown,
   ) {
     super(
       done === batchSize && givenError !== undefined

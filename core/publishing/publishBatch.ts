@@ -88,7 +88,7 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     const parkings = failed.flatMap((result, index) =>
       never[index] === true ? [{ messageId: result.message.messageId, orderingKey: result.message.orderingKey, subject: result.message.subject, error: describeError(result.error) }] : [],
     );
-    if (parkings.length === 0 || parkingFailure) return failed.map(() => false);
+    if (parkings.length === 0) return failed.map(() => false);
     // Parked before the key goes on: sent first, its next messages would be stored ahead
     // of it should the parking not land (the lease lost, the database away), and a retry
     // find it sendable by then (the stream's limit raised).

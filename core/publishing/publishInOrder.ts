@@ -1,8 +1,8 @@
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
+import type { PublishMessage } from './PublishMessage';
 
 /** A publish JetStream did not store: refused, or not answered. */
 export type FailedPublish = Exclude<PublishResult, { kind: 'published' }>;
-import type { PublishMessage } from './PublishMessage';
 
 /** The messages of each ordering key, in order, the keys in the order they first come. */
 export function groupByKey(messages: readonly PublishMessage[]): PublishMessage[][] {
@@ -19,27 +19,27 @@ export function groupByKey(messages: readonly PublishMessage[]): PublishMessage[
  * Publishes messages pipelined across ordering keys but in rounds within one:
  * round n sends the n-th message of every key at once, and a key's next
  * message goes out only once the previous one is acknowledged (stored, or
- * already stored: a duplicate) or settled for good by `settleFailed`, which is
- * given each round's other results and says, for each, whether its key goes
- * on: parked, say, before the key's next message is sent. So JetStream stores
- * every key in order, even when another publisher sends the same messages at
- * the same time. A key stops at anything else; its later messages are not
- * sent. No round starts after the deadline but the first: a round can wait
- * `timeoutMs` for its acknowledgements, and a batch may hold as many rounds as
- * messages, nor once `stopped` says so. Results come in no particular order;
- * what was not sent has none.
+ * already stored: a duplicate) or settled for good: `settleFailed` is given
+ * each round's failed publishes and answers for each, in order, whether its
+ * key goes on (parked, say, before the key's next message is sent). So
+ * JetStream stores every key in order, even when another publisher sends the
+ * same messages at the same time. A key stops at anything else; its later
+ * messages are not sent. No round but the first starts after the deadline,
+ * or once `stopped` says so: a round can wait `timeoutMs` for its
+ * acknowledgements, and a batch may hold as many rounds as messages. Results
+ * come in no particular order; what was not sent has none.
  */
 export async function publishInOrder(
   publishing: JetStreamPublishing,
   messages: readonly PublishMessage[],
-  limits: { timeoutMs: number; deadline: number; stopped?: () => boolean },
+  limits: { timeoutMs: number; deadline: number; stopped: () => boolean },
   settleFailed: (failed: readonly FailedPublish[]) => Promise<readonly boolean[]>,
 ): Promise<PublishResult[]> {
   let keys = groupByKey(messages);
   const results: PublishResult[] = [];
   // Whole rounds, rather than each key chaining on its own acks, keep the
   // publishes of a round in one burst on the connection.
-  for (let round = 0; keys.length > 0 && (round === 0 || (Date.now() < limits.deadline && limits.stopped?.() !== true)); round++) {
+  for (let round = 0; keys.length > 0 && (round === 0 || (Date.now() < limits.deadline && !limits.stopped())); round++) {
     const sent = await publishing.publishAll(
       keys.map((key) => key[round] as PublishMessage),
       limits.timeoutMs,

@@ -55,6 +55,7 @@ describe('a projector whose code is older than every live generation of its proj
         { generation: 3, version: 3, status: 'building' },
       ],
     });
+    expect(refusal?.message).toMatch(/If v3's code is being deployed, its build switches in once caught up; if not, deploy the code of a live version, or this code numbered v4 or above/);
   });
 
   it('running since before a newer canary retired its build, fails its run once the canary is withdrawn, though it registered while its build was live', async () => {

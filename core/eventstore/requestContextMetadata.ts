@@ -2,7 +2,8 @@ import { currentContext, currentTraceparent, type RequestContext } from '../obse
 import { definedFields } from './definedFields';
 import { isStorableHeaderId } from './storableHeaderId';
 import { isStorableTraceState } from './storableTraceState';
-import type { AppendRequest, EventMetadata, EventShape, NewEvent } from './types';
+import { withContextHeaders } from './messageContextHeaders';
+import type { AppendRequest, EventMetadata, EventShape, IntegrationMessage, NewEvent } from './types';
 
 /** The context's correlation and causation ids the store would keep; undefined for none. */
 function originOf(context: RequestContext, requestMetadata: EventMetadata | undefined): EventMetadata | undefined {
@@ -27,7 +28,8 @@ export function withRequestContext<E extends EventShape>(request: AppendRequest<
   const context = currentContext();
   const traceparent = currentTraceparent() ?? request.metadata?.traceparent;
   const origin = context && request.metadata?.correlationId === undefined ? originOf(context, request.metadata) : undefined;
-  if (!traceparent && !origin) return request;
+  const hasMessages = Array.isArray(request.messages) && request.messages.length > 0;
+  if (!traceparent && !origin && !hasMessages) return request;
   let { metadata } = request;
   if (traceparent) {
     metadata = { ...metadata, traceparent };
@@ -36,5 +38,7 @@ export function withRequestContext<E extends EventShape>(request: AppendRequest<
   const events = origin
     ? request.events.map((event): NewEvent<E> => (event.metadata?.correlationId === undefined ? { ...event, metadata: { ...origin, ...definedFields(event.metadata) } } : event))
     : request.events;
-  return { ...request, events, ...(metadata ? { metadata } : {}) };
+  // The events' shared context (what every event of the append carries unless it names its own), on each message.
+  const messages = hasMessages ? (withContextHeaders(request.messages, { ...origin, ...definedFields(metadata) }) as readonly IntegrationMessage[]) : request.messages;
+  return { ...request, events, ...(metadata ? { metadata } : {}), ...(messages ? { messages } : {}) };
 }

@@ -16,7 +16,38 @@ async function appendedIn(context: RequestContext, request: { metadata?: Record<
 const noticed = (metadata?: Record<string, string>): NewEvent => ({ type: 'Noticed', data: {}, ...(metadata ? { metadata } : {}) });
 const MESSAGE = { correlationId: 'request-1', causationId: 'message-1', commandId: 'command-elsewhere' };
 
+/** The headers each integration message was stored with, appended in `context` with `metadata`. */
+async function messageHeadersIn(context: RequestContext, metadata: Record<string, string>, messages: { headers?: Record<string, string> }[]) {
+  const store = createEventStore(db());
+  const streamId = `inbound-${crypto.randomUUID()}`;
+  await runInContext(context, () =>
+    store.appendToStream({
+      streamId,
+      streamType: 'inbound',
+      expectedVersion: 'no_stream',
+      metadata,
+      events: [noticed()],
+      messages: messages.map((message) => ({ subject: 'partners.noticed', orderingKey: streamId, body: {}, ...message })),
+    }),
+  );
+  const { rows } = await db().query<{ headers: Record<string, string> }>('SELECT headers FROM outbox WHERE ordering_key = $1 ORDER BY id', [streamId]);
+  return rows.map((row) => row.headers);
+}
+
 describe('an append made in a request context (a consumer handling a message)', () => {
+  it('gives its integration messages the context its events carry, under the headers the events are published with; a header a message sets, in any case, is its own', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const context = { ...MESSAGE, traceparent, tracestate: 'vendor=value' };
+
+    const headers = await messageHeadersIn(context, { commandId: 'deposit-1' }, [{}, { headers: { 'correlation-id': 'theirs', Region: 'eu' } }]);
+
+    const beyondCorrelation = { 'Causation-Id': 'message-1', 'Command-Id': 'deposit-1', traceparent, tracestate: 'vendor=value' };
+    expect(headers).toEqual([
+      { 'Correlation-Id': 'request-1', ...beyondCorrelation },
+      { ...beyondCorrelation, 'correlation-id': 'theirs', Region: 'eu' },
+    ]);
+  });
+
   it("gives its events the context's correlation and causation, never its command id", async () => {
     expect(await appendedIn(MESSAGE, { events: [noticed(), noticed()] })).toEqual([
       { correlationId: 'request-1', causationId: 'message-1' },

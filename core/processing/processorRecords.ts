@@ -25,12 +25,25 @@ const REGISTER_SQL = `
 export async function registerProcessor(db: Queryable, name: string, partitions: number): Promise<void> {
   checkNameAndPartitions(name, partitions);
   const { rows } = await db.query<{ partitions: number }>(REGISTER_SQL, [name, partitions], { name: 'processor_register' });
-  const registered = rows[0]?.partitions;
+  checkRegisteredCount(name, rows[0]?.partitions, partitions);
+}
+
+/** Refuses code that splits a processor's source otherwise than its checkpoints were stored under. */
+function checkRegisteredCount(name: string, registered: number | null | undefined, partitions: number): void {
   if (registered !== partitions) {
     throw new ProcessorDefinitionError(
       `${name} was registered with ${String(registered)} partitions, not ${partitions}: keep the count, or start a new processor`,
     );
   }
+}
+
+/**
+ * Refuses, as registration does, a processor of another partition count than
+ * registered (a processor never registered has nothing to split otherwise).
+ */
+export async function checkPartitionCount(db: Queryable, name: string, partitions: number): Promise<void> {
+  const { rows } = await db.query<{ partitions: number | null }>('SELECT partitions FROM feed_processors WHERE name = $1', [name], { name: 'processor_partition_count' });
+  if (rows[0]) checkRegisteredCount(name, rows[0].partitions, partitions);
 }
 
 export interface PartitionState {

@@ -68,6 +68,12 @@ function valueProblem(name: string, value: unknown): string | undefined {
   return expectation(value);
 }
 
+/** Whether a value can be carried in a message's header as it is (not an expectation's). */
+export const isHeaderValue = (value: string): boolean => valueProblem('', value) === undefined;
+
+/** Whether headers fit the block JetStream stores, beside the message id and traceparent the publisher adds. */
+export const fitsHeaderBlock = (headers: Readonly<Record<string, string>>): boolean => BASE_HEADER_BLOCK_BYTES + headerLinesBytes(headers) <= MAX_HEADER_BLOCK_BYTES;
+
 /** Header problems as JetStream would meet them, each on the path of its message's header. */
 function headerProblems(headers: object, path: string): ValidationIssue[] {
   const problems: ValidationIssue[] = [];

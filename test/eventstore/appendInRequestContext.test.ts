@@ -35,6 +35,17 @@ async function messageHeadersIn(context: RequestContext, metadata: Record<string
 }
 
 describe('an append made in a request context (a consumer handling a message)', () => {
+  it('leaves out of its messages’ headers a context a header cannot carry, never failing the append for it: text beyond ASCII, a tab, a trace state of its own traceparent’s, or more than the header block holds', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const context = { correlationId: 'corr\tid-é', causationId: 'message-1', traceparent, tracestate: 'congo=t61rcWkgMzE,\trojo=00f067aa0ba902b7' };
+    const ownTrace = '00-11111111111111111111111111111111-2222222222222222-01';
+    const nearlyFull = { Last: 'x'.repeat(1_150), ...Object.fromEntries(Array.from({ length: 16 }, (_, index) => [`Fill-${index}`, 'x'.repeat(4_000)])) };
+
+    const headers = await messageHeadersIn(context, { commandId: 'dépôt-1' }, [{}, { headers: { traceparent: ownTrace } }, { headers: nearlyFull }]);
+
+    expect(headers).toEqual([{ 'Causation-Id': 'message-1', traceparent }, { 'Causation-Id': 'message-1', traceparent: ownTrace }, nearlyFull]);
+  });
+
   it('gives its integration messages the context its events carry, under the headers the events are published with; a header a message sets, in any case, is its own', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const context = { ...MESSAGE, traceparent, tracestate: 'vendor=value' };

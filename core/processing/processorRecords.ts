@@ -39,11 +39,13 @@ function checkRegisteredCount(name: string, registered: number | null | undefine
 
 /**
  * Refuses, as registration does, a processor of another partition count than
- * registered (a processor never registered has nothing to split otherwise).
+ * registered (one never registered, or whose count is not recorded yet, has
+ * nothing to split otherwise).
  */
 export async function checkPartitionCount(db: Queryable, name: string, partitions: number): Promise<void> {
   const { rows } = await db.query<{ partitions: number | null }>('SELECT partitions FROM feed_processors WHERE name = $1', [name], { name: 'processor_partition_count' });
-  if (rows[0]) checkRegisteredCount(name, rows[0].partitions, partitions);
+  const registered = rows[0]?.partitions;
+  if (registered !== undefined && registered !== null) checkRegisteredCount(name, registered, partitions);
 }
 
 export interface PartitionState {

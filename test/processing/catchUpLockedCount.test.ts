@@ -40,4 +40,21 @@ describe('catching a partition up inside a transaction of its own (catchUpLocked
     expect(handled).toEqual([]);
     expect((await getProcessorStatus(db(), split(4, source))).map((partition) => partition.checkpoint)).toEqual(before.map((partition) => partition.checkpoint));
   });
+
+  it('refuses nothing for a processor whose count is not recorded yet (a row the publisher upgrade made), and finds no partition to run', async () => {
+    await db().query('INSERT INTO feed_processors (name) VALUES ($1)', ['caught_up_locked_unsplit']);
+    const { source } = await newStreamSource(db(), [opened()]);
+    const unsplit: FeedProcessor<RecordedEvent, void> = {
+      name: 'caught_up_locked_unsplit',
+      partitions: 1,
+      batchSize: 100,
+      source,
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+      handler: { mode: 'transactional', handle: () => Promise.resolve() },
+    };
+
+    const applied = await db().transaction((tx) => catchUpLocked(tx, unsplit, unsplit.handler as TransactionalHandler<RecordedEvent, void>, 0, { maxBatches: 1, deadline: Date.now() + 10_000 }));
+
+    expect(applied).toEqual({ caughtUp: false, items: 0, batches: 0 });
+  });
 });

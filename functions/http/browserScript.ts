@@ -24,13 +24,14 @@ function eventItem(event) {
     esc(event.recordedAt) + ' · ' + link('event/' + event.eventId, 'details') + '</summary>' + json({ data: event.data, metadata: event.metadata }) + '</details></li>';
 }
 
-async function showStream(streamId) {
+async function showStream(streamId, route) {
   const path = 'streams/' + encodeURIComponent(streamId);
   const page = await api(path + '?limit=200');
   // The slider spans the whole stream, however many of its events are listed: its version comes from the stream list.
   const [summary] = (await api('streams?limit=1&prefix=' + encodeURIComponent(streamId))).streams;
   const listed = page.events.length ? page.events[page.events.length - 1].version : 0;
   const last = summary && summary.streamId === streamId ? summary.version : listed;
+  if (!stillShown(route)) return;
   view.innerHTML = '<h2>Stream ' + esc(streamId) + '</h2>' +
     '<label>State at version <input id="slider" data-testid="state-slider" type="range" min="1" max="' + last + '" value="' + last + '"> <span id="at" data-testid="state-version">' + last + '</span></label>' +
     '<div id="state" data-testid="state"></div><ul id="events">' + page.events.map(eventItem).join('') + '</ul>' +
@@ -53,8 +54,9 @@ async function showStream(streamId) {
   if (last > 0) await showState(last);
 }
 
-async function showEvent(eventId) {
+async function showEvent(eventId, route) {
   const { event, links } = await api('events/' + eventId + '?original=true');
+  if (!stillShown(route)) return;
   const to = (href, hash, text) => (href ? link(hash, text) : '');
   view.innerHTML = '<h2>Event ' + esc(event.type) + '</h2><p>' + link('stream/' + event.streamId, event.streamId + '@' + event.version) + ' ' +
     to(links.correlation, 'correlation/' + (event.metadata.correlationId || ''), 'its correlation') + ' ' +
@@ -66,27 +68,30 @@ function treeNode(node) {
   return '<li data-testid="story-' + node.kind + '">' + label + (node.children.length ? '<ul>' + node.children.map(treeNode).join('') + '</ul>' : '') + '</li>';
 }
 
-async function showCorrelation(correlationId) {
+async function showCorrelation(correlationId, route) {
   const story = await api('correlations/' + encodeURIComponent(correlationId));
+  if (!stillShown(route)) return;
   view.innerHTML = '<h2>Correlation ' + esc(correlationId) + '</h2><p>' + story.commands.length + ' commands, ' + story.events.length + ' events</p>' +
     '<ul class="tree" data-testid="story">' + story.tree.map(treeNode).join('') + '</ul>';
 }
 
-async function showTrace(traceId) {
+async function showTrace(traceId, route) {
   const { correlations } = await api('traces/' + traceId);
-  await showCorrelation(correlations[0]);
+  await showCorrelation(correlations[0], route);
 }
 
-async function showSaga(sagaId) {
+async function showSaga(sagaId, route) {
   const { instances } = await api('sagas/' + encodeURIComponent(sagaId));
+  if (!stillShown(route)) return;
   view.innerHTML = instances.map((instance) => '<h2>Saga ' + esc(instance.saga) + ' ' + esc(instance.sagaId) + ' · <span data-testid="saga-phase">' + esc(instance.phase) + '</span></h2>' +
     '<h3>Timeline</h3><ol data-testid="saga-timeline">' + instance.inputs.map((input) => '<li>' + esc(input.at) + ' ' + esc(input.kind) + ' ' + esc(JSON.stringify(input.summary)) + '</li>').join('') + '</ol>' +
     '<h3>Steps</h3><ol>' + instance.steps.map((step) => '<li>' + esc(step.kind) + ' ' + esc(step.commandType) + ' · ' + esc(step.status) + '</li>').join('') + '</ol>' +
     '<h3>Pending timeouts</h3>' + json(instance.timeouts) + '<h3>State</h3>' + json(instance.state)).join('');
 }
 
-async function showHealth() {
+async function showHealth(_, route = routes) {
   const [{ projections }, publishing, sagas] = await Promise.all([api('projections'), api('publishing'), api('sagas?limit=20')]);
+  if (!stillShown(route)) return;
   const lag = (generation) => generation.partitions.reduce((sum, p) => sum + p.lagEvents, 0);
   view.innerHTML = '<h2>Projections</h2><table>' + projections.map((p) => p.generations.map((g) => '<tr><td>' + esc(p.name) + '</td><td>g' + g.generation + ' ' + esc(g.status) + '</td><td>lag ' + lag(g) + '</td></tr>').join('')).join('') + '</table>' +
     '<h2>Publishing</h2><p data-testid="backlog">backlog ' + (publishing.events.backlog + publishing.outbox.backlog) + ', parked ' + publishing.parkedCount + '</p><ul>' +
@@ -100,11 +105,17 @@ async function showHealth() {
 const VIEWS = { stream: showStream, event: showEvent, correlation: showCorrelation, trace: showTrace, saga: showSaga, health: showHealth };
 const PRIORITY = ['correlation', 'event', 'stream', 'trace', 'saga'];
 
+// Each route's views render only while it is the latest: a slow one (the health view the
+// page opens on) must not replace what a later search already shows.
+let routes = 0;
+const stillShown = (route) => route === routes;
+
 async function route() {
   const [kind, ...rest] = decodeURIComponent(location.hash.slice(1)).split('/');
   const show = VIEWS[kind] || showHealth;
+  const mine = ++routes;
   view.innerHTML = 'Loading…';
-  try { await show(rest.join('/')); } catch (error) { view.innerHTML = '<p class="error" data-testid="error">' + esc(error.message) + '</p>'; }
+  try { await show(rest.join('/'), mine); } catch (error) { if (stillShown(mine)) view.innerHTML = '<p class="error" data-testid="error">' + esc(error.message) + '</p>'; }
 }
 
 $('#search').addEventListener('submit', async (e) => {
@@ -112,7 +123,7 @@ $('#search').addEventListener('submit', async (e) => {
   const q = $('#q').value.trim();
   const { matches } = await api('search?q=' + encodeURIComponent(q));
   const best = PRIORITY.map((kind) => matches.find((m) => m.kind === kind)).find(Boolean);
-  if (!best) { view.innerHTML = '<p class="error" data-testid="error">Nothing has the id ' + esc(q) + '</p>'; return; }
+  if (!best) { routes += 1; view.innerHTML = '<p class="error" data-testid="error">Nothing has the id ' + esc(q) + '</p>'; return; }
   location.hash = best.kind + '/' + encodeURIComponent(q);
 });
 window.addEventListener('hashchange', route);

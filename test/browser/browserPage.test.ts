@@ -61,6 +61,28 @@ describe('the event browser page', () => {
     await page.screenshot({ path: `${ARTIFACTS}correlation-story.png`, fullPage: true });
   });
 
+  it('keeps a story found while the health view the page opened on was still loading, when that view answers later', async () => {
+    const healthAnswered = new Promise<void>((resolve) => {
+      void page.route('**/browser/api/projections', async (route) => {
+        await new Promise((wait) => setTimeout(wait, 1_500));
+        await route.continue();
+        resolve();
+      });
+    });
+    try {
+      await page.goto(`${dev.url}/browser`);
+      await page.getByTestId('search').fill('page-story');
+      await page.getByTestId('search').press('Enter');
+      await page.getByTestId('story').waitFor();
+      await healthAnswered;
+      // Long enough for the late health view to have rendered, were it let.
+      await page.waitForTimeout(500);
+      expect(await page.getByTestId('story').isVisible()).toBe(true);
+    } finally {
+      await page.unroute('**/browser/api/projections');
+    }
+  });
+
   it("shows a stream, and its aggregate's state at the version the slider picks", async () => {
     await page.getByTestId('search').fill('account-pg-ada');
     await page.getByTestId('search').press('Enter');

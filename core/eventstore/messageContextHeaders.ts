@@ -16,8 +16,8 @@ const CONTEXT_HEADERS = [
  * headers under the names the events' have: the request's correlation,
  * causation and command ids, and its trace context. A consumer of the message
  * then continues the request's story and trace as one of an event does. A
- * header the message sets itself (in any case) is its own, and so is the
- * trace state of a message that sets its own traceparent. A value a message
+ * header the message sets itself (in any case) is its own, and a trace
+ * state is added only with the traceparent it belongs to. A value a message
  * header cannot carry (text beyond ASCII, which events may hold) is left
  * out, and so is all of it where it would not fit the header block: the
  * context never makes an append fail. What is no list of messages, or a
@@ -32,10 +32,14 @@ export function withContextHeaders(messages: unknown, context: EventMetadata): u
   if (given.length === 0 || !Array.isArray(messages)) return messages;
   return messages.map((message: unknown) => {
     if (!isPlainObject(message)) return message;
-    const own: unknown = (message as { headers?: unknown }).headers ?? {};
+    const stated = (message as { headers?: unknown }).headers;
+    const own: unknown = stated === undefined ? {} : stated;
     if (!isPlainObject(own) || !Object.values(own).every((value) => typeof value === 'string')) return message;
     const taken = new Set(Object.keys(own).map((name) => name.toLowerCase()));
-    const added = given.filter(([header]) => !taken.has(header.toLowerCase()) && (header !== 'tracestate' || !taken.has('traceparent')));
+    const missing = given.filter(([header]) => !taken.has(header.toLowerCase()));
+    // A trace state belongs to its trace: only beside the traceparent added with it.
+    const addsTrace = missing.some(([header]) => header === 'traceparent');
+    const added = missing.filter(([header]) => header !== 'tracestate' || addsTrace);
     if (added.length === 0) return message;
     const headers = { ...Object.fromEntries(added), ...(own as Record<string, string>) };
     return fitsHeaderBlock(headers) ? { ...message, headers } : message;

@@ -46,6 +46,23 @@ describe('an append made in a request context (a consumer handling a message)', 
     expect(headers).toEqual([{ 'Causation-Id': 'message-1', traceparent }, { 'Causation-Id': 'message-1', traceparent: ownTrace }, nearlyFull]);
   });
 
+  it('refuses a message whose headers are null, as it does outside any context, writing nothing', async () => {
+    const store = createEventStore(db());
+    const streamId = `inbound-${crypto.randomUUID()}`;
+    const append = () =>
+      store.appendToStream({
+        streamId,
+        streamType: 'inbound',
+        expectedVersion: 'no_stream',
+        events: [noticed()],
+        messages: [{ subject: 'partners.noticed', orderingKey: streamId, body: {}, headers: null as unknown as Record<string, string> }],
+      });
+
+    await expect(runInContext(MESSAGE, append)).rejects.toThrow(/messages\.0\.headers: headers must be a plain JSON object of strings/);
+    await expect(append()).rejects.toThrow(/messages\.0\.headers: headers must be a plain JSON object of strings/);
+    expect((await store.readStream(streamId).then(() => 'stored', () => 'none'))).toBe('none');
+  });
+
   it('gives its integration messages the context its events carry, under the headers the events are published with; a header a message sets, in any case, is its own', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const context = { ...MESSAGE, traceparent, tracestate: 'vendor=value' };

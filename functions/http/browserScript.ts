@@ -121,8 +121,11 @@ async function route() {
 $('#search').addEventListener('submit', async (e) => {
   e.preventDefault();
   const q = $('#q').value.trim();
+  const asked = routes;
   const { matches } = await api('search?q=' + encodeURIComponent(q));
   const best = PRIORITY.map((kind) => matches.find((m) => m.kind === kind)).find(Boolean);
+  // A route started while the search was asked is the user's later choice: it stands.
+  if (asked !== routes) return;
   if (!best) { routes += 1; view.innerHTML = '<p class="error" data-testid="error">Nothing has the id ' + esc(q) + '</p>'; return; }
   location.hash = best.kind + '/' + encodeURIComponent(q);
 });

@@ -83,6 +83,31 @@ describe('the event browser page', () => {
     }
   });
 
+  it('keeps the view a person went on to while a search was still being answered, when the search then finds nothing', async () => {
+    const searchAnswered = new Promise<void>((resolve) => {
+      void page.route('**/browser/api/search*', async (route) => {
+        await new Promise((wait) => setTimeout(wait, 1_500));
+        await route.continue();
+        resolve();
+      });
+    });
+    try {
+      await page.goto(`${dev.url}/browser`);
+      await page.getByTestId('backlog').waitFor();
+      await page.getByTestId('search').fill('nothing-has-this-id');
+      await page.getByTestId('search').press('Enter');
+      // A link followed (the page's own navigation), not a new page load.
+      await page.evaluate("location.hash = 'correlation/page-story'");
+      await page.getByTestId('story').waitFor();
+      await searchAnswered;
+      await page.waitForTimeout(500);
+      expect(await page.getByTestId('story').isVisible()).toBe(true);
+      expect(await page.getByTestId('error').count()).toBe(0);
+    } finally {
+      await page.unroute('**/browser/api/search*');
+    }
+  });
+
   it("shows a stream, and its aggregate's state at the version the slider picks", async () => {
     await page.getByTestId('search').fill('account-pg-ada');
     await page.getByTestId('search').press('Enter');

@@ -12,6 +12,17 @@ import { untilTransferCompleted } from '../support/transferCompleted';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../.artifacts/browser/', import.meta.url));
 
+/** Has the page's requests to `pattern` answered 1.5 s late (a slow database); settles once the first is. */
+function answeredLate(page: Page, pattern: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    void page.route(pattern, async (route) => {
+      await new Promise((wait) => setTimeout(wait, 1_500));
+      await route.continue();
+      resolve();
+    });
+  });
+}
+
 /** The event browser's page in a real headless Chromium, on `npm run dev`'s server and PostgreSQL. */
 describe('the event browser page', () => {
   let database: TestDatabase;
@@ -62,13 +73,7 @@ describe('the event browser page', () => {
   });
 
   it('keeps a story found while the health view the page opened on was still loading, when that view answers later', async () => {
-    const healthAnswered = new Promise<void>((resolve) => {
-      void page.route('**/browser/api/projections', async (route) => {
-        await new Promise((wait) => setTimeout(wait, 1_500));
-        await route.continue();
-        resolve();
-      });
-    });
+    const healthAnswered = answeredLate(page, '**/browser/api/projections');
     try {
       await page.goto(`${dev.url}/browser`);
       await page.getByTestId('search').fill('page-story');
@@ -84,13 +89,7 @@ describe('the event browser page', () => {
   });
 
   it('keeps the view a person went on to while a search was still being answered, when the search then finds nothing', async () => {
-    const searchAnswered = new Promise<void>((resolve) => {
-      void page.route('**/browser/api/search*', async (route) => {
-        await new Promise((wait) => setTimeout(wait, 1_500));
-        await route.continue();
-        resolve();
-      });
-    });
+    const searchAnswered = answeredLate(page, '**/browser/api/search*');
     try {
       await page.goto(`${dev.url}/browser`);
       await page.getByTestId('backlog').waitFor();

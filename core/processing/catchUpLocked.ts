@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import { batchFailureOf } from './batchFailure';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { isPartitionOf } from './partitionLeases';
-import { advanceCheckpoint, checkPartitionCount, lockPartition } from './processorRecords';
+import { advanceCheckpoint, lockPartition } from './processorRecords';
 import { checkDeadline } from './processorRunChecks';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
 
@@ -42,9 +42,7 @@ export async function catchUpLocked<Item, Result>(
   if (!(Number.isInteger(limits.maxBatches) && limits.maxBatches >= 1)) {
     throw new ProcessorDefinitionError(`${processor.name}: maxBatches must be a positive integer, not ${limits.maxBatches}`);
   }
-  // Split otherwise than its checkpoints were stored under, the read would pass over events of the partition, or take another's.
-  await checkPartitionCount(tx, processor.name, processor.partitions);
-  const state = await lockPartition(tx, processor.name, partition);
+  const state = await lockPartition(tx, processor, partition);
   const applied: LockedCatchUp = { caughtUp: false, items: 0, batches: 0 };
   if (state?.state !== 'running' || state.stopped || state.failing) return applied;
   let { checkpoint } = state;

@@ -37,17 +37,6 @@ function checkRegisteredCount(name: string, registered: number | null | undefine
   }
 }
 
-/**
- * Refuses, as registration does, a processor of another partition count than
- * registered (one never registered, or whose count is not recorded yet, has
- * nothing to split otherwise).
- */
-export async function checkPartitionCount(db: Queryable, name: string, partitions: number): Promise<void> {
-  const { rows } = await db.query<{ partitions: number | null }>('SELECT partitions FROM feed_processors WHERE name = $1', [name], { name: 'processor_partition_count' });
-  const registered = rows[0]?.partitions;
-  if (registered !== undefined && registered !== null) checkRegisteredCount(name, registered, partitions);
-}
-
 export interface PartitionState {
   checkpoint: Checkpoint;
   state: 'running' | 'failed';
@@ -78,7 +67,7 @@ const PARTITION = 'processor_partitions p JOIN feed_processors f ON f.name = p.p
 
 // FOR UPDATE: whoever advances this checkpoint holds the row until commit, and the
 // next writer reads the checkpoint only after that: a compare-and-set.
-const LOCK_SQL = `SELECT ${STATE_COLUMNS} FROM ${PARTITION} FOR UPDATE OF p`;
+const LOCK_SQL = `SELECT ${STATE_COLUMNS}, f.partitions AS registered FROM ${PARTITION} FOR UPDATE OF p`;
 const READ_SQL = `SELECT ${STATE_COLUMNS} FROM ${PARTITION}`;
 
 const toState = (row: PartitionRow): PartitionState => ({
@@ -132,9 +121,17 @@ export async function lockAllPartitions(tx: Queryable, processor: string): Promi
   await tx.query(LOCK_ALL_SQL, [processor], { name: 'processor_lock_all_partitions' });
 }
 
-export async function lockPartition(tx: Queryable, processor: string, partition: number): Promise<PartitionState | null> {
-  const { rows } = await tx.query<PartitionRow>(LOCK_SQL, [processor, partition], { name: 'processor_lock_partition' });
-  return rows[0] ? toState(rows[0]) : null;
+/**
+ * Locks a partition's checkpoint; null when the processor has no such partition.
+ * Refuses, as registration does, code of another partition count than registered:
+ * read under another split, the partition's events would be passed over, or another's taken.
+ */
+export async function lockPartition(tx: Queryable, processor: { name: string; partitions: number }, partition: number): Promise<PartitionState | null> {
+  const { rows } = await tx.query<PartitionRow & { registered: number | null }>(LOCK_SQL, [processor.name, partition], { name: 'processor_lock_partition' });
+  const row = rows[0];
+  if (!row) return null;
+  if (row.registered !== null) checkRegisteredCount(processor.name, row.registered, processor.partitions);
+  return toState(row);
 }
 
 export async function readPartition(db: Queryable, processor: string, partition: number): Promise<PartitionState | null> {

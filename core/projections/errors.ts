@@ -88,13 +88,11 @@ export class ProjectionSupersededError extends Error {
     readonly nextVersion: number,
   ) {
     const generations = live.map((generation) => `g${generation.generation} v${generation.version} ${generation.status}`).join(', ');
+    const deploy = `the code of a live version, or this code numbered v${nextVersion} or above, which rebuilds it from the start of the feed`;
     // A deploy of that version may be under way: its build switches in once caught up, and this error ends.
     const newerBuild = live.find((generation) => generation.status === 'building' && generation.version > codeVersion);
-    const underWay = newerBuild ? `If v${newerBuild.version}'s code is being deployed, its build switches in once caught up; if not, d` : 'D';
-    super(
-      `projection ${projection} is v${codeVersion} in this code, but no generation of v${codeVersion} is live (${generations}): this projector keeps none of it up to date. ` +
-        `${underWay}eploy the code of a live version, or this code numbered v${nextVersion} or above, which rebuilds it from the start of the feed`,
-    );
+    const advice = newerBuild ? `If v${newerBuild.version}'s code is being deployed, its build switches in once caught up; if not, deploy ${deploy}` : `Deploy ${deploy}`;
+    super(`projection ${projection} is v${codeVersion} in this code, but no generation of v${codeVersion} is live (${generations}): this projector keeps none of it up to date. ${advice}`);
     this.name = 'ProjectionSupersededError';
   }
 }

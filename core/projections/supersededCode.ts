@@ -2,17 +2,18 @@ import type { Queryable } from '../db';
 import type { Projection } from './defineProjection';
 import { ProjectionSupersededError } from './errors';
 import { latestGeneration, type Generation } from './generationRecords';
+import { buildsOf } from './registerProjection';
 
 /**
- * Whether a projector's code of a projection is superseded: no live generation
- * is of its version, and nothing else may keep what serves up to date. Rolled
+ * Whether a projector's code of a projection is superseded: it builds no live
+ * generation (none is of its version), and nothing else may keep what serves up to date. Rolled
  * back past a switch, say, or left behind by a newer build that retired its
  * own (a canary withdrawn). Not old code still running through a rollout: it
  * registered while its version was live, and a newer version has switched in
  * since, whose code builds what serves; it stops quietly.
  */
 export function isSuperseded(projection: Projection, registered: readonly Generation[], live: readonly Generation[]): boolean {
-  if (live.length === 0 || live.some((generation) => generation.version === projection.version)) return false;
+  if (live.length === 0 || buildsOf(live, projection).length > 0) return false;
   const rolledOutPast = registered.length > 0 && live.some((generation) => generation.status === 'active' && generation.version > projection.version);
   return !rolledOutPast;
 }

@@ -1,7 +1,7 @@
 export { createEventStore, type EventStore, type EventStoreOptions } from './eventStore';
 export { appendToStream, type AppendOptions } from './appendToStream';
 export { subjectProblem, subjectSyntaxProblem } from './natsSubject';
-export { carriedAsHeader } from './headerText';
+export { carriedAsHeader, HEADER_METADATA } from './headerText';
 export { isStorableHeaderId } from './storableHeaderId';
 export { eventMarkProblem, isExpectationHeader, storedHeadersProblem } from './integrationMessages';
 export { EMPTY_HEADER_BLOCK_BYTES, headerLinesBytes, MESSAGE_ID_HEADER_BYTES } from './headerBlock';

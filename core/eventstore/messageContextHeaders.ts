@@ -1,15 +1,9 @@
 import { isPlainObject } from './appendShape';
+import { HEADER_METADATA } from './headerText';
 import { fitsHeaderBlock, isHeaderValue } from './integrationMessages';
 import type { EventMetadata } from './types';
 
-// The events' own header names for these fields (see the publisher's event headers).
-const CONTEXT_HEADERS = [
-  ['Correlation-Id', 'correlationId'],
-  ['Causation-Id', 'causationId'],
-  ['Command-Id', 'commandId'],
-  ['traceparent', 'traceparent'],
-  ['tracestate', 'tracestate'],
-] as const;
+const CONTEXT_HEADERS = Object.entries(HEADER_METADATA) as [keyof typeof HEADER_METADATA, string][];
 
 /**
  * The append's integration messages with the context its events carry, as
@@ -25,7 +19,7 @@ const CONTEXT_HEADERS = [
  * validation to refuse.
  */
 export function withContextHeaders(messages: unknown, context: EventMetadata): unknown {
-  const given = CONTEXT_HEADERS.flatMap(([header, field]) => {
+  const given = CONTEXT_HEADERS.flatMap(([field, header]) => {
     const value = context[field];
     return typeof value === 'string' && isHeaderValue(value) ? [[header, value] as const] : [];
   });
@@ -38,8 +32,8 @@ export function withContextHeaders(messages: unknown, context: EventMetadata): u
     const taken = new Set(Object.keys(own).map((name) => name.toLowerCase()));
     const missing = given.filter(([header]) => !taken.has(header.toLowerCase()));
     // A trace state belongs to its trace: only beside the traceparent added with it.
-    const addsTrace = missing.some(([header]) => header === 'traceparent');
-    const added = missing.filter(([header]) => header !== 'tracestate' || addsTrace);
+    const addsTrace = missing.some(([header]) => header === HEADER_METADATA.traceparent);
+    const added = missing.filter(([header]) => header !== HEADER_METADATA.tracestate || addsTrace);
     if (added.length === 0) return message;
     const headers = { ...Object.fromEntries(added), ...(own as Record<string, string>) };
     return fitsHeaderBlock(headers) ? { ...message, headers } : message;

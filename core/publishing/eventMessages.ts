@@ -1,5 +1,5 @@
 import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
-import { checkpointAfterPage, FEED_SCAN_BOUND, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
+import { checkpointAfterPage, FEED_SCAN_BOUND, HEADER_METADATA, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourceLag } from '../processing';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
@@ -88,14 +88,15 @@ const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
   FROM events e WHERE e.event_id = ANY ($1::uuid[])
   ORDER BY e.tx_id, e.global_position`;
 
-// The optional headers, by their column in MessageTuple.
-const OPTIONAL_HEADERS = [
-  ['Correlation-Id', 9],
-  ['Causation-Id', 10],
-  ['Command-Id', 11],
-  ['traceparent', 12],
-  ['tracestate', 13],
-] as const;
+// The metadata's columns in MessageTuple, for the headers the event store names.
+const METADATA_COLUMNS: Record<keyof typeof HEADER_METADATA, 9 | 10 | 11 | 12 | 13> = {
+  correlationId: 9,
+  causationId: 10,
+  commandId: 11,
+  traceparent: 12,
+  tracestate: 13,
+};
+const OPTIONAL_HEADERS = Object.entries(HEADER_METADATA).map(([field, name]) => [name, METADATA_COLUMNS[field as keyof typeof HEADER_METADATA]] as const);
 
 function headersOf(row: MessageTuple): Record<string, string> {
   const headers: Record<string, string> = {

@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
 import type { Db, Queryable } from '../db';
-import { isPlainObject, isStorableHeaderId } from '../eventstore';
+import { HEADER_METADATA, isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
@@ -139,16 +139,16 @@ function checkedRetryDelay(options: ConsumeOptions): number {
  */
 function itemOf(message: JsMsg, id: string): TracedItem {
   const header = (name: string) => message.headers?.get(name) || undefined;
-  const parent = parseTraceparent(header('traceparent'));
+  const parent = parseTraceparent(header(HEADER_METADATA.traceparent));
   const traced = parent !== null;
-  const correlationId = header('Correlation-Id');
+  const correlationId = header(HEADER_METADATA.correlationId);
   return {
     id,
     // What the handler appends carries it: one the store would refuse gives way to the message's id.
     correlationId: correlationId !== undefined && isStorableHeaderId(correlationId) ? correlationId : undefined,
-    commandId: header('Command-Id'),
+    commandId: header(HEADER_METADATA.commandId),
     traceparent: traced ? formatTraceparent(parent) : undefined,
-    tracestate: traced ? header('tracestate') : undefined,
+    tracestate: traced ? header(HEADER_METADATA.tracestate) : undefined,
   };
 }
 

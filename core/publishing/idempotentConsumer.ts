@@ -6,6 +6,7 @@ import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } fr
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
 import { ConsumeOptionsError } from './ConsumeOptionsError';
+import { headerNamed } from './headerNamed';
 import { isEventMessage } from './isEventMessage';
 import { MessageAckFailedError } from './MessageAckFailedError';
 import { NotAnEventMessageError } from './NotAnEventMessageError';
@@ -131,14 +132,17 @@ function checkedRetryDelay(options: ConsumeOptions): number {
 
 /**
  * What the message's headers say of the work that sent it: its ids and trace,
- * restored around the handler. A traceparent that is not one is left out (with
+ * restored around the handler, their names matched in any case. A traceparent that is not one is left out (with
  * its tracestate), so what the handler writes never carries it. One of a newer
  * version is carried as version 00, as an edge takes one: its tail, which may
  * hold text the store refuses, would fail every append of the handler, on
  * every delivery.
  */
 function itemOf(message: JsMsg, id: string): TracedItem {
-  const header = (name: string) => message.headers?.get(name) || undefined;
+  const header = (wanted: string) => {
+    const name = message.headers && headerNamed(message.headers.keys(), wanted);
+    return (name && message.headers?.get(name)) || undefined;
+  };
   const parent = parseTraceparent(header(HEADER_METADATA.traceparent));
   const traced = parent !== null;
   const correlationId = header(HEADER_METADATA.correlationId);

@@ -7,6 +7,7 @@ import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { groupByKey, publishInOrder, type FailedPublish } from './publishInOrder';
+import { headerNamed } from './headerNamed';
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
@@ -105,10 +106,22 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
 
 const SKIP: BatchEntry = { kind: 'skip' };
 
-/** The message as sent: in its own send span, whose traceparent it carries to the consumer. */
+const traceHeaderOf = (message: PublishMessage): string | undefined => headerNamed(Object.keys(message.headers), 'traceparent');
+
+const traceparentOf = (message: PublishMessage): string | undefined => {
+  const name = traceHeaderOf(message);
+  return name === undefined ? undefined : message.headers[name];
+};
+
+/**
+ * The message as sent: in its own send span, whose traceparent it carries to
+ * the consumer, under the name the message gave its own (in any case), so
+ * that it goes with one traceparent, not two.
+ */
 function tracedSend(message: PublishMessage): { message: PublishMessage; span: MessageSpan } {
-  const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: message.headers.traceparent }, 'nats');
-  const headers = span.traceparent ? { ...message.headers, traceparent: span.traceparent } : message.headers;
+  const given = traceHeaderOf(message);
+  const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: given === undefined ? undefined : message.headers[given] }, 'nats');
+  const headers = span.traceparent ? { ...message.headers, [given ?? 'traceparent']: span.traceparent } : message.headers;
   return { message: { ...message, headers }, span };
 }
 
@@ -169,7 +182,7 @@ export async function publishBatch(
   }
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
-  const traces = messages.map((message) => message.headers.traceparent);
+  const traces = messages.map(traceparentOf);
   const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
   const { results, parkingFailure } =
     messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, park, deadline), SpanKind.PRODUCER) : { results: [] };

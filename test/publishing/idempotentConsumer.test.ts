@@ -268,6 +268,19 @@ describe('the idempotent consumer helper', () => {
     ]);
   });
 
+  it("reads a message's context headers in any case: an HTTP server's lower-cased correlation id and trace go on with what the handler appends", async () => {
+    const inbound = uniqueStreamId('inbound');
+    const [traceId, spanId] = ['c'.repeat(32), 'd'.repeat(16)];
+    const { name, notice, appendNotice } = await deliveredNotice(inbound, { 'correlation-id': 'request-lower', TRACEPARENT: `00-${traceId}-${spanId}-01` });
+
+    expect(await handleIntegrationMessage(harness.db, name, notice, appendNotice)).toBe('processed');
+
+    const { events } = await harness.store.readStream(inbound);
+    expect(events.map((event) => event.metadata)).toEqual([
+      { correlationId: 'request-lower', causationId: `${inbound}-notice`, traceparent: `00-${traceId}-${spanId}-01` },
+    ]);
+  });
+
   it("gives the handler an event's data and metadata as stored, an own \"__proto__\" key among them", async () => {
     const streamId = uniqueStreamId();
     const own = JSON.parse('{"__proto__": {"role": "admin"}, "amount": 5}') as { amount: number };

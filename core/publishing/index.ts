@@ -38,4 +38,5 @@ export { isEventMessage } from './isEventMessage';
 export { MessageAckFailedError } from './MessageAckFailedError';
 export { NotAnEventMessageError } from './NotAnEventMessageError';
 export { ConsumeOptionsError } from './ConsumeOptionsError';
+export { requireExplicitAck } from './explicitAckConsumer';
 export { publishingConfigFromEnv, type PublishingConfig } from './publishingConfig';

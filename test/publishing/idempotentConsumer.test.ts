@@ -13,6 +13,7 @@ import {
   NotAnEventMessageError,
   processOnce,
   ProcessedMessageKeyError,
+  requireExplicitAck,
   type EventEnvelope,
 } from '../../core/publishing';
 import { retentionConfigFromEnv, runRetention } from '../../core/service';
@@ -442,6 +443,22 @@ describe('the idempotent consumer helper', () => {
     if (!redelivered) throw new Error('the notice was not delivered again');
     expect(await handleIntegrationMessage(harness.db, name, redelivered, effect)).toBe('processed');
     expect(effects).toEqual(['effect']);
+  });
+
+  it('refuses a consumer that does not acknowledge each message on its own: under AckPolicy.All a later ack takes a failed message with it, under None nothing comes back', async () => {
+    const jsm = await jetstreamManager(harness.nc);
+    const consumerWith = async (policy: AckPolicy) => {
+      const name = `consumer${++consumers}`;
+      await jsm.consumers.add(harness.streamName, { durable_name: name, ack_policy: policy });
+      return jetstream(harness.nc).consumers.get(harness.streamName, name);
+    };
+
+    for (const policy of [AckPolicy.All, AckPolicy.None]) {
+      const consumer = await consumerWith(policy);
+      await expect(requireExplicitAck(consumer)).rejects.toMatchObject({ name: 'ConsumeOptionsError', message: expect.stringContaining(`"${policy}"`) as unknown });
+    }
+    const explicit = await consumerWith(AckPolicy.Explicit);
+    expect(await requireExplicitAck(explicit)).toBe(explicit);
   });
 
   it('runs the effect once when two deliveries of one message race', async () => {

@@ -34,7 +34,9 @@ const ENSURE_PARTITIONS_SQL = `
   SELECT $1, p FROM generate_series(0, $2::integer - 1) AS p
   ON CONFLICT DO NOTHING`;
 
-// Partitions given back come first (their expiry is -infinity), lowest number first,
+// Partitions given back come first (their expiry is -infinity): never held, then the one
+// held longest ago, so that runs take turns over them (lowest number first would hand a
+// run bound by its deadline the same backlogged partition each time, and the others none);
 // then those whose holder's time ran out. SKIP LOCKED: concurrent acquirers never wait
 // on each other, and each takes a different partition. A row whose holder is still set
 // was never given back: its holder's time ran out.
@@ -43,7 +45,7 @@ const ACQUIRE_SQL = `
     SELECT c.lease_group, c.partition, c.holder AS ran_out_holder FROM partition_leases AS c
     WHERE c.lease_group = $1 AND c.partition < $2 AND c.expires_at < clock_timestamp() AND c.partition <> ALL ($5::integer[])
       AND ($6::integer IS NULL OR c.partition = $6)
-    ORDER BY c.expires_at, c.partition
+    ORDER BY c.expires_at, c.acquired_at NULLS FIRST, c.partition
     LIMIT 1
     FOR UPDATE SKIP LOCKED)
   UPDATE partition_leases AS l

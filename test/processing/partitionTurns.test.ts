@@ -1,29 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, partitionOfKey, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { eventFeedSource, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { deposited, opened, sleep } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+import { streamIdInPartition } from '../support/streamInPartition';
 
 const testDatabase = usePooledTestDatabase(4);
 
 const PARTITIONS = 4;
 
-/** A stream whose events fall in the given partition. */
-function streamIn(partition: number): string {
-  for (;;) {
-    const streamId = uniqueStreamId();
-    if (partitionOfKey(streamId, PARTITIONS) === partition) return streamId;
-  }
-}
-
 describe('partitions taken in turns', () => {
   it('given a backlog in partition 0 longer than a run and an event in each other partition, runs bound by their deadline reach every partition, not partition 0 alone', async () => {
     const db = testDatabase();
     const store = createEventStore(db);
-    const backlogged = streamIn(0);
+    const backlogged = await streamIdInPartition(db, 0, PARTITIONS);
     await store.appendToStream({ streamId: backlogged, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: 599 }, () => deposited(1))] });
-    const others = [streamIn(1), streamIn(2), streamIn(3)];
+    const others = [await streamIdInPartition(db, 1, PARTITIONS), await streamIdInPartition(db, 2, PARTITIONS), await streamIdInPartition(db, 3, PARTITIONS)];
     for (const streamId of others) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     await untilFeedHorizonPasses(db);
     const handled = new Map<number, number>();
@@ -31,7 +24,7 @@ describe('partitions taken in turns', () => {
       name: 'taking_turns',
       partitions: PARTITIONS,
       batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => event.streamId }),
+      source: eventFeedSource({ upcaster: NO_UPCASTING }),
       failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
       handler: {
         mode: 'external',

@@ -11,7 +11,8 @@ export type BatchRetry = 'failure_policy' | 'until_it_passes';
 /**
  * A processor's handler failed on a batch, and on this item if it can say
  * which. The engine rolls the batch back, records the failure on the
- * partition and retries after a backoff; other errors end the run.
+ * partition and retries after a backoff. A transactional handler's other
+ * errors are counted as one of these with no item.
  */
 export class BatchItemError extends Error {
   readonly code: string = 'BATCH_HANDLER_FAILED';

@@ -1,5 +1,7 @@
 import { asDatabaseError } from '../db';
+import { thrownMessage } from '../errors/thrownText';
 import { BatchItemError } from './BatchItemError';
+import { PartitionLeaseLostError } from './PartitionLease';
 
 // PostgreSQL's answer to every statement after one that failed, until the transaction ends.
 const IN_FAILED_TRANSACTION = '25P02';
@@ -55,4 +57,17 @@ export function batchFailureOf(error: unknown): BatchItemError | null {
     return new BatchItemError(cause.message, null, cause, 'failure_policy');
   }
   return error instanceof BatchItemError ? error : null;
+}
+
+/**
+ * What a transactional handler threw, as its batch's failure: a
+ * BatchItemError as it is, and any other error (a bug of the handler's, a
+ * statement PostgreSQL refused) as a failure of the batch with no item,
+ * under the failure policy. Left to end the run, such an error was recorded
+ * nowhere, and every run met it again on the same partition, before the
+ * partitions after it. A lost lease (the handler's fenced write) stays one.
+ */
+export function handlerFailure(processor: string, error: unknown): BatchItemError | PartitionLeaseLostError {
+  if (error instanceof BatchItemError || error instanceof PartitionLeaseLostError) return error;
+  return new BatchItemError(`${processor}: the handler failed on its batch: ${thrownMessage(error)}`, null, error);
 }

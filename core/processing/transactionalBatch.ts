@@ -2,7 +2,7 @@ import { DatabaseTimeoutError, type Db, type Queryable } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import type { BatchItemError } from './BatchItemError';
-import { batchFailureOf } from './batchFailure';
+import { batchFailureOf, handlerFailure } from './batchFailure';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
@@ -71,7 +71,11 @@ export async function runTransactionalBatch<Item, Result>(
         if (page.items.length > 0) {
           const traces = processor.source.traceOf ? page.items.map((item) => processor.source.traceOf?.(item)) : [];
           const attributes = { 'processor.name': name, 'processor.partition': partition, 'messaging.batch.message_count': page.items.length };
-          committed = { result: await inBatchSpan(`${name} process`, traces, attributes, () => handler.handle(page.items, { tx, partition, partitions: processor.partitions })) };
+          try {
+            committed = { result: await inBatchSpan(`${name} process`, traces, attributes, () => handler.handle(page.items, { tx, partition, partitions: processor.partitions })) };
+          } catch (error) {
+            throw handlerFailure(name, error);
+          }
         }
         // An idle poll that changes nothing writes nothing; one that ends a failure streak stores it.
         const moved = compareCheckpoints(page.checkpoint, state.checkpoint) !== 0;

@@ -40,9 +40,9 @@ describe('the failures a run counted', () => {
   it('given one partition’s handler failure and another partition’s error that ends the run, the failure is still told to the caller', async () => {
     const db = testDatabase();
     await givenAStreamInEachPartition(db);
-    const processor = twoPartitionProcessor('failing_apart', (events, { partition }) =>
-      Promise.reject(partition === 0 ? ruleBroken(events) : new Error('the handler is broken for everything')),
-    );
+    const failing = twoPartitionProcessor('failing_apart', (events, { partition }) => (partition === 0 ? Promise.reject(ruleBroken(events)) : Promise.resolve()));
+    // What runs after a batch committed is not the batch's failure: it ends the run.
+    const processor = { ...failing, handler: { ...failing.handler, afterCommit: () => Promise.reject(new Error('the handler is broken for everything')) } };
     const told: HandlerFailure[] = [];
 
     const run = runFeedProcessor(processor, { db, holder: 'reporting', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: PARTITIONS, onFailure: (failure) => told.push(failure) });
@@ -52,6 +52,34 @@ describe('the failures a run counted', () => {
     expect(counted).toMatchObject({ partition: 0, attempts: 1 });
     expect(told).toEqual([expect.objectContaining({ processor: 'failing_apart', partition: 0, attempts: 1, state: 'running' })]);
     expect(told[0]?.error.message).toBe('the event breaks a rule of the read model');
+  });
+
+  it('given a handler that throws a plain error on one partition’s event (a bug, not a BatchItemError), the failure is counted there under the policy and the other partition is handled', async () => {
+    const db = testDatabase();
+    const [poisoned, healthy] = await givenAStreamInEachPartition(db);
+    const handled: string[] = [];
+    const processor = twoPartitionProcessor('plain_error', (events) => {
+      if (events.some((event) => event.streamId === poisoned)) throw new TypeError("Cannot read properties of undefined (reading 'amount')");
+      handled.push(...events.map((event) => event.streamId));
+      return Promise.resolve();
+    });
+    const runOnce = (holder: string) => runFeedProcessor(processor, { db, holder, leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });
+
+    const run = await runOnce('first');
+
+    expect(handled).toContain(healthy);
+    expect(handled).not.toContain(poisoned);
+    expect(run.failures).toEqual([expect.objectContaining({ partition: 0, attempts: 1, state: 'running' })]);
+    const [status] = await getProcessorStatus(db, processor);
+    expect(status).toMatchObject({ partition: 0, attempts: 1, failedItemId: null });
+    expect(status?.lastError).toContain("Cannot read properties of undefined (reading 'amount')");
+
+    // Its policy gives up after three: the partition is marked failed, visibly.
+    for (let attempt = 2; attempt <= 3; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await runOnce(`attempt-${attempt}`);
+    }
+    expect((await getProcessorStatus(db, processor))[0]).toMatchObject({ state: 'failed', attempts: 3 });
   });
 
   it('given an onFailure that throws, the run goes on: the other partition is drained and the failure stays recorded', async () => {

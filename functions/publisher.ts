@@ -74,7 +74,7 @@ function problemsOf(report: PublisherRunReport | null, status: WaitingStatus | n
   if (report.stoppedByDeadline) problems.push(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
   if (report.cleanupError !== null) problems.push(['error', 'the outbox cleanup failed; messages past their retention wait for the next run']);
   // Said on every run while it lasts: a backlog of old rows the runs do not get through.
-  if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup ran out of its time; messages past their retention may be left']);
+  if (report.cleanupCutShort) problems.push(['warn', 'the outbox cleanup stopped with messages past their retention still to look at; they wait for the next run']);
   return problems;
 }
 

@@ -100,7 +100,7 @@ const OWN_BOUND_SLACK_MS = 100;
  */
 export const OUTBOX_CLEANUP_MAX_MS = 1_000;
 
-/** What a cleanup deleted, whether its time ran out with rows still to look at, and where the next one goes on. */
+/** What a cleanup deleted, whether it stopped (its time or its batches used up) with old rows still to look at, and where the next one goes on. */
 export interface OutboxCleanup {
   deleted: number;
   cutShort: boolean;
@@ -123,9 +123,11 @@ export interface OutboxCleanup {
  * few statements, not every run for ever. Other passes start from the oldest
  * each time: a message published late (a requeue, an outage) goes in the run
  * that publishes it. No batch starts past `until`, and one running into it is
- * cancelled there (its deletions rolled back, for a later run). Either way it
- * is `cutShort`: rows past their retention may be left that it had no time to
- * look at, not only what `maxBatches` leaves for a later run. PGlite ignores
+ * cancelled there (its deletions rolled back, for a later run). Either way,
+ * and when its `maxBatches` are used up before the walk reaches the last old
+ * row, it is `cutShort`: rows past their retention may be left, for a later
+ * run. A cleanup cut short run after run does not keep up with what the
+ * service writes. PGlite ignores
  * statement timeouts: there a batch under way runs to its end. A batch that
  * fails otherwise after earlier ones deleted rows throws DeletionStoppedError,
  * saying how many are gone for good.
@@ -171,5 +173,5 @@ export async function deleteExpiredOutboxRows(
     after = { createdAt: row.next_created_at, id: row.next_id };
     if (row.chosen === 0) pastKeptRows = true;
   }
-  return stopped(false);
+  return stopped(true);
 }

@@ -16,8 +16,8 @@ export interface PublisherRunReport {
   /** Integration messages deleted after their retention. */
   cleaned: number;
   /**
-   * The cleanup's second ran out with old rows still to look at: some past
-   * their retention may be left, for the next runs.
+   * The cleanup stopped, its second or its batches used up, with old rows
+   * still to look at: some past their retention may be left, for the next runs.
    */
   cleanupCutShort: boolean;
   /** Why the cleanup failed, if it did: the run's publishing stands, and its report is given all the same. */

@@ -207,7 +207,7 @@ describe('the publisher function’s log line', () => {
 
     const logged = lines.filter((line) => /cleanup/.test(line.message));
     expect(logged).toEqual([
-      expect.objectContaining({ level: 'warn', message: 'the outbox cleanup ran out of its time; messages past their retention may be left', fields: expect.objectContaining({ report: expect.objectContaining({ cleanupCutShort: true, cleanupError: null }) as unknown }) as unknown }),
+      expect.objectContaining({ level: 'warn', message: 'the outbox cleanup stopped with messages past their retention still to look at; they wait for the next run', fields: expect.objectContaining({ report: expect.objectContaining({ cleanupCutShort: true, cleanupError: null }) as unknown }) as unknown }),
     ]);
   }, 30_000);
 

@@ -188,6 +188,16 @@ describe('the outbox cleanup', () => {
     expect(await deleteExpiredOutboxRows(db, policy, processors, Date.now() + 10_000)).toEqual({ deleted: 300, cutShort: false, resumeAfter: null });
   });
 
+  it('given more old published messages than its batches delete, deletes its batches\' worth and says it was cut short; the run that reaches the last one says it was not', async () => {
+    await written(admin, 250, 48);
+    await publishedAll(admin);
+    const twoBatches = { ...policy, maxBatches: 2 };
+
+    expect(await deleteExpiredOutboxRows(db, twoBatches, processors, Date.now() + 10_000)).toEqual({ deleted: 200, cutShort: true, resumeAfter: null });
+    expect(await deleteExpiredOutboxRows(db, twoBatches, processors, Date.now() + 10_000)).toEqual({ deleted: 50, cutShort: false, resumeAfter: null });
+    expect(await left()).toBe(0);
+  });
+
   it('given exactly one full batch of old published messages and no time left after it, deleted them all and says it was not cut short', async () => {
     await written(admin, 100, 48);
     await publishedAll(admin);

@@ -124,9 +124,10 @@ export interface OutboxCleanup {
  * each time: a message published late (a requeue, an outage) goes in the run
  * that publishes it. No batch starts past `until`, and one running into it is
  * cancelled there (its deletions rolled back, for a later run). Either way,
- * and when its `maxBatches` are used up before the walk reaches the last old
- * row, it is `cutShort`: rows past their retention may be left, for a later
- * run. A cleanup cut short run after run does not keep up with what the
+ * and when its `maxBatches` are used up, the last of them a whole batch,
+ * before the walk reaches the last old row, it is `cutShort`: rows past their
+ * retention may be left, for a later run (batches used up walking rows it
+ * must keep, parked or waiting, are not). A cleanup cut short run after run does not keep up with what the
  * service writes. PGlite ignores
  * statement timeouts: there a batch under way runs to its end. A batch that
  * fails otherwise after earlier ones deleted rows throws DeletionStoppedError,
@@ -143,6 +144,8 @@ export async function deleteExpiredOutboxRows(
   let deleted = 0;
   // Whether this pass has met a window of rows to keep: only then is it worth going on with.
   let pastKeptRows = from !== null;
+  // Whether the last batch found a whole batch to delete: batches used up then leave more behind.
+  let lastBatchFull = false;
   const walk = policy.batchSize * OUTBOX_CLEANUP_WALK_PER_ROW;
   const stopped = (cutShort: boolean): OutboxCleanup => ({ deleted, cutShort, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
@@ -172,6 +175,8 @@ export async function deleteExpiredOutboxRows(
     if (!row?.next_created_at || !row.next_id || !row.more) return { deleted, cutShort: false, resumeAfter: null };
     after = { createdAt: row.next_created_at, id: row.next_id };
     if (row.chosen === 0) pastKeptRows = true;
+    lastBatchFull = row.chosen >= policy.batchSize;
   }
-  return stopped(true);
+  // Batches used up walking rows it must keep (parked, or waiting) leave nothing it could delete.
+  return stopped(lastBatchFull);
 }

@@ -198,6 +198,22 @@ describe('the outbox cleanup', () => {
     expect(await left()).toBe(0);
   });
 
+  it('given more old messages it must keep (parked) than its batches walk, and none to delete, never says it was cut short: no run would delete them', async () => {
+    await written(admin, 100, 48, true);
+    await publishedAll(admin);
+    const small = { ...policy, batchSize: 2, maxBatches: 2 };
+    const runs: { deleted: number; cutShort: boolean }[] = [];
+    let from: OutboxCleanupCursor | null = null;
+
+    for (let run = 0; run < 4; run += 1) {
+      const { deleted, cutShort, resumeAfter } = await deleteExpiredOutboxRows(db, small, processors, Date.now() + 10_000, from);
+      runs.push({ deleted, cutShort });
+      from = resumeAfter;
+    }
+
+    expect(runs).toEqual(Array.from({ length: 4 }, () => ({ deleted: 0, cutShort: false })));
+  });
+
   it('given exactly one full batch of old published messages and no time left after it, deleted them all and says it was not cut short', async () => {
     await written(admin, 100, 48);
     await publishedAll(admin);

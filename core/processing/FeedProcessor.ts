@@ -51,7 +51,12 @@ export interface ExternalBatchContext extends BatchContext {
  */
 export interface ExternalOutcome {
   done: number;
-  /** Why the rest is not: a passing failure (NATS unreachable), retried after a backoff. With no rest (every item done), an ExternalOutcomeError. Null is none. */
+  /**
+   * Why the rest is not: a passing failure (NATS unreachable), retried after a
+   * backoff; or a BatchItemError, naming the item the handler gives up on,
+   * counted under the failure policy. With no rest (every item done), an
+   * ExternalOutcomeError. Null is none.
+   */
   error?: unknown;
 }
 

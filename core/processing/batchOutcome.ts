@@ -4,8 +4,12 @@ import type { BatchItemError } from './BatchItemError';
 /** What one batch on a leased partition came to. */
 export type BatchOutcome =
   | { kind: 'applied'; items: number; checkpoint: Checkpoint; caughtUp: boolean }
-  /** The handler failed, or the source on an item it cannot hand over: nothing of the batch was kept; retried after the wait, or never once failed. */
-  | { kind: 'handler_failed'; error: BatchItemError; state: 'running' | 'failed'; attempts: number }
+  /**
+   * The handler failed, or the source on an item it cannot hand over: nothing of
+   * the batch was kept but, in an external batch, the items done before the one
+   * it gave up on (`items`); retried after the wait, or never once failed.
+   */
+  | { kind: 'handler_failed'; error: BatchItemError; state: 'running' | 'failed'; attempts: number; items: number }
   /**
    * An external batch's page came too late to be handled under its lease (past
    * half of it): kept for the next batch, once the lease is renewed. Nothing

@@ -180,6 +180,8 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         break;
       }
       case 'handler_failed':
+        if (outcome.items > 0) report.batches += 1;
+        report.items += outcome.items;
         report.failures.push({ processor: processor.name, partition: held.lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
         return { ...report, endedBy: outcome.kind };
       case 'waiting':

@@ -105,9 +105,12 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     try {
       if (items.length > 0) outcome = await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline, fenced: fencedWrites(db, lease) });
     } catch (error) {
-      if (!(error instanceof PartitionLeaseLostError)) throw error;
-      ahead = undefined;
-      return { kind: 'lease_lost' };
+      // A BatchItemError thrown says nothing of what was done: the batch is tried again whole.
+      if (error instanceof BatchItemError) outcome = { done: 0, error };
+      else if (error instanceof PartitionLeaseLostError) {
+        ahead = undefined;
+        return { kind: 'lease_lost' };
+      } else throw error;
     }
     // From JavaScript, a handler that forgot its return resolves to undefined; an error of null is none.
     const given = outcome as Partial<ExternalOutcome> | null | undefined;
@@ -137,6 +140,11 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // Stopped while the batch was out: no retry will come, so none is announced, waited for or shown.
       // A database away as well is asked again by the retry, which it must not stop.
       if (await isProcessorStopped(db, processor.name).catch(() => false)) return { kind: 'applied', items: done, checkpoint, caughtUp: false };
+      // An item the handler gives up on (a destination that refuses it for good): under the failure policy.
+      if (error instanceof BatchItemError) {
+        const counted = await countFailedBatchApart(db, processor, lease, error);
+        return counted.kind === 'handler_failed' ? { ...counted, items: done } : counted;
+      }
       return interrupted(lease, done, error ?? new Error('the handler stopped short of its batch without saying why'));
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };

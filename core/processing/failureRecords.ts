@@ -98,7 +98,7 @@ export async function countFailedBatch(
     policy: error.retry === 'until_it_passes' ? { ...processor.failurePolicy, maxAttempts: Number.POSITIVE_INFINITY } : processor.failurePolicy,
   });
   if (!recorded) return { kind: 'inactive' };
-  return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts };
+  return { kind: 'handler_failed', error, state: recorded.state, attempts: recorded.attempts, items: 0 };
 }
 
 /**

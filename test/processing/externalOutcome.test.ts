@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
-import { ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
+import { BatchItemError, ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
 import { deposited, opened, sleep } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { onePartitionProcessor } from '../support/onePartitionProcessor';
@@ -112,5 +112,44 @@ describe('an external handler’s outcome', () => {
     const ran = await run(processor);
 
     expect(ran).toMatchObject({ items: 2, batches: 2, caughtUp: true });
+  });
+
+  it('that gives up on an item with a BatchItemError keeps what was done before it and counts the item under the failure policy, until the partition is failed', async () => {
+    let calls = 0;
+    const { processor } = await externalProcessor('external_gives_up', (items) => {
+      calls += 1;
+      // The deposit is refused for good; what comes before it goes through.
+      const refused = items.findIndex((event) => event.type === 'MoneyDeposited');
+      return { done: refused, error: new BatchItemError('the webhook refused it: 422', items[refused]?.eventId ?? null, new Error('422 Unprocessable Entity')) };
+    });
+
+    const first = await run(processor);
+
+    expect(first.items).toBe(1);
+    expect(first.failures).toEqual([expect.objectContaining({ attempts: 1, state: 'running' })]);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 1, attempts: 1, lastError: expect.stringContaining('422') as unknown });
+
+    // Three failures: the policy gives up, and the partition is marked failed, not retried for ever.
+    for (let attempt = 2; attempt <= 3; attempt += 1) {
+      await sleep(20);
+      await run(processor);
+    }
+    const [failed] = await getProcessorStatus(db(), processor);
+    expect(failed).toMatchObject({ state: 'failed', attempts: 3 });
+    expect(failed?.failedItemId).not.toBeNull();
+    const callsWhenFailed = calls;
+    await run(processor);
+    expect(calls).toBe(callsWhenFailed);
+  });
+
+  it('that throws a BatchItemError counts it under the failure policy, its whole batch to be tried again', async () => {
+    const { processor } = await externalProcessor('external_throws_item_error', (items) => {
+      throw new BatchItemError('the destination refused the batch', items[0]?.eventId ?? null, null);
+    });
+
+    const ran = await run(processor);
+
+    expect(ran.failures).toEqual([expect.objectContaining({ attempts: 1, state: 'running' })]);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 0, attempts: 1, lastError: expect.stringContaining('the destination refused the batch') as unknown });
   });
 });

@@ -1,4 +1,4 @@
-import { asDatabaseError, isDatabaseUnavailable } from '../db';
+import { asDatabaseError } from '../db';
 import { thrownMessage } from '../errors/thrownText';
 import { BatchItemError } from './BatchItemError';
 import { PartitionLeaseLostError } from './PartitionLease';
@@ -59,24 +59,15 @@ export function batchFailureOf(error: unknown): BatchItemError | null {
   return error instanceof BatchItemError ? error : null;
 }
 
-// A statement cancelled (a statement_timeout) or a lock not granted at once (lock_timeout, NOWAIT).
-const WAITED_TOO_LONG = new Set(['57014', '55P03']);
-
 /**
  * What a transactional handler threw, as its batch's failure: a
- * BatchItemError as it is, and any other error as a failure of the batch
- * with no item. Left to end the run, such an error was recorded nowhere, and
- * every run met it again on the same partition, before the partitions after
- * it. A bug of the handler's, or a statement PostgreSQL refused, is under the
- * failure policy. The database away or slow (its connection lost, a statement
- * past the pool's bound or the server's timeout, a lock not granted in time:
- * a migration holding the table) passes by itself: retried until it passes,
- * never marking the partition failed. A lost lease (the handler's fenced
- * write) stays one.
+ * BatchItemError as it is, and any other error (a bug of the handler's, a
+ * statement PostgreSQL refused) as a failure of the batch with no item,
+ * under the failure policy. Left to end the run, such an error was recorded
+ * nowhere, and every run met it again on the same partition, before the
+ * partitions after it. A lost lease (the handler's fenced write) stays one.
  */
 export function handlerFailure(processor: string, error: unknown): BatchItemError | PartitionLeaseLostError {
   if (error instanceof BatchItemError || error instanceof PartitionLeaseLostError) return error;
-  const code = asDatabaseError(error)?.code;
-  const passing = isDatabaseUnavailable(error) || (code !== undefined && WAITED_TOO_LONG.has(code));
-  return new BatchItemError(`${processor}: the handler failed on its batch: ${thrownMessage(error)}`, null, error, passing ? 'until_it_passes' : undefined);
+  return new BatchItemError(`${processor}: the handler failed on its batch: ${thrownMessage(error)}`, null, error);
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { batchFailureOf, handlerFailure } from './batchFailure';
+import { batchFailureOf } from './batchFailure';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
 import { isPartitionOf } from './partitionLeases';
 import { advanceCheckpoint, lockPartition } from './processorRecords';
@@ -23,8 +23,8 @@ export interface LockedCatchUp {
  * A partition with a failure streak is not: its batch is left to the failure
  * policy (its backoff, its count of attempts), which a run here would bypass.
  * Also says what it applied, which the caller's commit keeps or its rollback undoes.
- * A batch that fails throws a BatchItemError (a handler's other error wrapped,
- * as a run counts it); the caller's transaction is then to be rolled back.
+ * A batch that fails throws a BatchItemError; the caller's transaction is then
+ * to be rolled back.
  */
 export async function catchUpLocked<Item, Result>(
   tx: Queryable,
@@ -55,11 +55,7 @@ export async function catchUpLocked<Item, Result>(
     });
     try {
       if (page.items.length > 0) {
-        try {
-          await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
-        } catch (error) {
-          throw handlerFailure(processor.name, error);
-        }
+        await handler.handle(page.items, { tx, partition, partitions: processor.partitions });
         applied.items += page.items.length;
         applied.batches += 1;
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../core/eventstore';
-import { BatchItemError, catchUpLocked, getProcessorStatus, ProcessorDefinitionError, runFeedProcessor, type FeedProcessor, type TransactionalHandler } from '../../core/processing';
+import { catchUpLocked, getProcessorStatus, ProcessorDefinitionError, runFeedProcessor, type FeedProcessor, type TransactionalHandler } from '../../core/processing';
 import { deposited, opened } from '../support/fixtures';
 import { newStreamSource } from '../support/newStreamSource';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -56,23 +56,5 @@ describe('catching a partition up inside a transaction of its own (catchUpLocked
     const applied = await db().transaction((tx) => catchUpLocked(tx, unsplit, unsplit.handler as TransactionalHandler<RecordedEvent, void>, 0, { maxBatches: 1, deadline: Date.now() + 10_000 }));
 
     expect(applied).toEqual({ caughtUp: false, items: 0, batches: 0 });
-  });
-
-  it("throws a handler's plain error as its batch's BatchItemError, as a run counts it, the error its cause", async () => {
-    const bug = new TypeError("Cannot read properties of undefined (reading 'amount')");
-    const processor: FeedProcessor<RecordedEvent, void> = {
-      name: 'caught_up_locked_bug',
-      partitions: 1,
-      batchSize: 100,
-      source: (await newStreamSource(db(), [opened()])).source,
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
-      handler: { mode: 'transactional', handle: () => Promise.reject(bug) },
-    };
-    await runFeedProcessor(processor, { db: db(), holder: 'registers', leaseTtlMs: 30_000, deadline: Date.now(), concurrency: 1 });
-
-    const catchingUp = db().transaction((tx) => catchUpLocked(tx, processor, processor.handler as TransactionalHandler<RecordedEvent, void>, 0, { maxBatches: 10, deadline: Date.now() + 10_000 }));
-
-    await expect(catchingUp).rejects.toBeInstanceOf(BatchItemError);
-    await expect(catchingUp).rejects.toMatchObject({ itemId: null, cause: bug, retry: 'failure_policy' });
   });
 });

@@ -124,10 +124,11 @@ export interface OutboxCleanup {
  * each time: a message published late (a requeue, an outage) goes in the run
  * that publishes it. No batch starts past `until`, and one running into it is
  * cancelled there (its deletions rolled back, for a later run). Either way,
- * and when its `maxBatches` are used up, the last of them a whole batch,
- * before the walk reaches the last old row, it is `cutShort`: rows past their
- * retention may be left, for a later run (batches used up walking rows it
- * must keep, parked or waiting, are not). A cleanup cut short run after run does not keep up with what the
+ * and when its `maxBatches` are used up, the last of them deleting, before
+ * the walk reaches the last old row, it is `cutShort`: rows past their
+ * retention may be left, for a later run (a last batch that met only rows it
+ * must keep, parked or waiting, is not: a pass through a great many of them
+ * would warn on run after run with nothing to delete). A cleanup cut short run after run does not keep up with what the
  * service writes. PGlite ignores
  * statement timeouts: there a batch under way runs to its end. A batch that
  * fails otherwise after earlier ones deleted rows throws DeletionStoppedError,
@@ -144,8 +145,8 @@ export async function deleteExpiredOutboxRows(
   let deleted = 0;
   // Whether this pass has met a window of rows to keep: only then is it worth going on with.
   let pastKeptRows = from !== null;
-  // Whether the last batch found a whole batch to delete: batches used up then leave more behind.
-  let lastBatchFull = false;
+  // Whether the last batch found rows to delete: batches used up then may leave more behind.
+  let lastBatchDeleting = false;
   const walk = policy.batchSize * OUTBOX_CLEANUP_WALK_PER_ROW;
   const stopped = (cutShort: boolean): OutboxCleanup => ({ deleted, cutShort, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
@@ -175,8 +176,8 @@ export async function deleteExpiredOutboxRows(
     if (!row?.next_created_at || !row.next_id || !row.more) return { deleted, cutShort: false, resumeAfter: null };
     after = { createdAt: row.next_created_at, id: row.next_id };
     if (row.chosen === 0) pastKeptRows = true;
-    lastBatchFull = row.chosen >= policy.batchSize;
+    lastBatchDeleting = row.chosen > 0;
   }
-  // Batches used up walking rows it must keep (parked, or waiting) leave nothing it could delete.
-  return stopped(lastBatchFull);
+  // Batches used up walking only rows it must keep (parked, or waiting) said nothing of rows to delete.
+  return stopped(lastBatchDeleting);
 }

@@ -214,6 +214,19 @@ describe('the outbox cleanup', () => {
     expect(runs).toEqual(Array.from({ length: 4 }, () => ({ deleted: 0, cutShort: false })));
   });
 
+  it('given a few messages to delete among many it must keep, and a backlog past them, says it was cut short when its batches are used up', async () => {
+    for (const hoursAgo of [50, 49]) {
+      await written(admin, 1, hoursAgo);
+      await written(admin, 19, hoursAgo, true);
+    }
+    await written(admin, 200, 48);
+    await publishedAll(admin);
+
+    const run = await deleteExpiredOutboxRows(db, { ...policy, batchSize: 2, maxBatches: 2 }, processors, Date.now() + 10_000);
+
+    expect(run).toMatchObject({ deleted: 2, cutShort: true });
+  });
+
   it('given exactly one full batch of old published messages and no time left after it, deleted them all and says it was not cut short', async () => {
     await written(admin, 100, 48);
     await publishedAll(admin);

@@ -40,7 +40,9 @@ export interface PublisherRunReport {
    * stopped because nothing was left there, not at the deadline. A partition
    * another instance held, or one waiting out a backoff, it did not look at
    * (a source with only such partitions is left out): `readPublishingStatus`
-   * says what waits there.
+   * says what waits there. Not caught up either when requeued messages NATS
+   * did not take wait for the next run: behind the checkpoints, no backlog
+   * counts them.
    */
   caughtUp: boolean;
   /**

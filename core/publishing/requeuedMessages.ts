@@ -37,13 +37,18 @@ export interface RequeueTurn {
   deadline: number;
 }
 
-/** What a requeue turn did: how many messages JetStream stored, and whether another instance took the turn over meanwhile. */
+/**
+ * What a requeue turn did: how many messages JetStream stored, whether NATS
+ * left some of them unanswered (they wait for the next run), and whether
+ * another instance took the turn over meanwhile.
+ */
 export interface RequeueTurnReport {
   sent: number;
+  natsLeftSome: boolean;
   leaseLost: boolean;
 }
 
-const NO_TURN: RequeueTurnReport = { sent: 0, leaseLost: false };
+const NO_TURN: RequeueTurnReport = { sent: 0, natsLeftSome: false, leaseLost: false };
 
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
@@ -68,11 +73,12 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
     released = await giveLeaseBack(session.db, lease);
   }
   // Taken over: another instance's turn took it (this one stalled past it).
-  return { sent: done.sent, leaseLost: done.leaseLost || released === 'taken_over' };
+  return { ...done, leaseLost: done.leaseLost || released === 'taken_over' };
 }
 
 async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<RequeueTurnReport> {
   let sent = 0;
+  let natsLeftSome = false;
   const read = new Set<string>();
   // Page after page: the keys a page read go behind the others, so the next page holds
   // keys this turn has not read, until none is left (or only one requeued since).
@@ -83,16 +89,18 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
     if (unread.length === 0) break;
     const pageSent = await sendPage(session, lease, deadline, unread, seenIn);
     sent += pageSent.sent;
-    if (pageSent.leaseLost) return { sent, leaseLost: true };
+    natsLeftSome ||= pageSent.natsLeftSome;
+    if (pageSent.leaseLost) return { sent, natsLeftSome, leaseLost: true };
     for (const message of unread) read.add(keyOf(message));
   }
-  return { sent, leaseLost: false };
+  return { sent, natsLeftSome, leaseLost: false };
 }
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
 
-async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<{ sent: number; leaseLost: boolean }> {
+async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<RequeueTurnReport> {
   let sent = 0;
+  let natsLeftSome = false;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {
     // A batch's first round always starts: none starts once the turn is over.
@@ -109,12 +117,14 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
       outcome = await publishBatch(session, source, entries, { deadline, requeuesSeenIn: seenIn, fenced: fencedWrites(session.db, lease) });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.
-      if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, leaseLost: true };
+      if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, natsLeftSome, leaseLost: true };
       throw error;
     }
     sent += session.tally.report.published - before;
+    // NATS did not answer, or refused for a while: what it did not take stays requeued.
+    if (outcome.error !== undefined) natsLeftSome = true;
     await unparkMessages(session.db, source, [...outcome.published]);
   }
   await moveKeysBehind(session.db, parked);
-  return { sent, leaseLost: false };
+  return { sent, natsLeftSome, leaseLost: false };
 }

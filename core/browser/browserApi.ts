@@ -3,7 +3,7 @@ import type { BrowserSources } from './BrowserSources';
 import { correlationStory, traceStory } from './correlationStory';
 import { eventDetails } from './eventDetails';
 import { feedPage } from './feedView';
-import { listSagas, projectionsHealth, publishingHealth, rebuildProjectionAction, requeueAction, sagaInstances } from './operationsViews';
+import { discardAction, listSagas, projectionsHealth, publishingHealth, rebuildProjectionAction, requeueAction, sagaInstances } from './operationsViews';
 import { search } from './searchView';
 import { listStreams, stateAtVersion, streamEvents } from './streamViews';
 
@@ -43,6 +43,7 @@ const ROUTES: readonly BrowserRoute[] = [
   { method: 'GET', pattern: 'publishing', answer: (sources, _params, query) => publishingHealth(sources, query) },
   { method: 'POST', pattern: 'projections/*/rebuild', answer: (sources, params) => rebuildProjectionAction(sources, at(params, 0)) },
   { method: 'POST', pattern: 'publishing/parked/*/requeue', answer: (sources, params, query) => requeueAction(sources, at(params, 0), query) },
+  { method: 'POST', pattern: 'publishing/parked/*/discard', answer: (sources, params, query) => discardAction(sources, at(params, 0), query) },
 ];
 
 function match(pattern: string, segments: readonly string[]): string[] | null {

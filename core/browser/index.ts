@@ -6,7 +6,7 @@ export { listStreams, streamEvents, stateAtVersion, type StreamSummary } from '.
 export { eventDetails } from './eventDetails';
 export { feedPage } from './feedView';
 export { correlationStory, traceStory, type StoryNode } from './correlationStory';
-export { listSagas, sagaInstances, projectionsHealth, publishingHealth, rebuildProjectionAction, requeueAction } from './operationsViews';
+export { listSagas, sagaInstances, projectionsHealth, publishingHealth, rebuildProjectionAction, requeueAction, discardAction } from './operationsViews';
 export { search, type SearchMatch } from './searchView';
 export { encodeCursor, decodeCursor } from './pageCursor';
 export { checkRestore, fixRestore, rowsAhead, type RestoreCheck } from './restoreCheck';

@@ -1,7 +1,7 @@
 import { exactTimestampText } from '../db';
 import * as z from '../schema';
 import { getProjectionStatus, ProjectionDefinitionError, ProjectionNotFoundError, rebuildProjection } from '../projections';
-import { listParkedMessages, readPublishingStatus, requeueParkedMessage, type ParkedMessage } from '../publishing';
+import { discardParkedMessage, listParkedMessages, readPublishingStatus, requeueParkedMessage, type ParkedMessage } from '../publishing';
 import { readSagaInstance } from '../sagas';
 import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
@@ -102,4 +102,25 @@ export async function requeueAction(sources: BrowserSources, messageId: string, 
     throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}${source ? ` from ${source}` : ''}`, { messageId, ...(source ? { source } : {}) });
   }
   return { messageId, ...(source ? { source } : {}), requeued: true };
+}
+
+/**
+ * `POST /browser/api/publishing/parked/{messageId}/discard[?source=events|outbox]`: takes
+ * a parked message off the list for good, never to be sent. A requeued one (on its way
+ * out again), or one its publisher has not passed yet, is refused with a conflict.
+ */
+export async function discardAction(sources: BrowserSources, messageId: string, query: Record<string, string | undefined> = {}) {
+  const { source } = parseQuery(RequeueQuery, query);
+  const outcome = await discardParkedMessage(sources.db, messageId, source);
+  const named = { messageId, ...(source ? { source } : {}) };
+  switch (outcome) {
+    case 'discarded':
+      return { ...named, discarded: true };
+    case 'not_parked':
+      throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}${source ? ` from ${source}` : ''}`, named);
+    case 'requeued':
+      throw new BrowserConflictError('PARKED_MESSAGE_REQUEUED', `Parked message ${messageId} is requeued: the next publisher run sends it or parks it again`, named);
+    case 'not_passed_yet':
+      throw new BrowserConflictError('PARKED_MESSAGE_NOT_PASSED', `Parked message ${messageId} is not behind its publisher's checkpoint yet: try again after the next publisher run`, named);
+  }
 }

@@ -19,6 +19,7 @@ export {
   type ParkedSource,
   type Parking,
 } from './parkedMessages';
+export { discardParkedMessage, type ParkedDiscard } from './discardParkedMessage';
 export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 export { OUTBOX_CLEANUP_MAX_MS, type OutboxRetention } from './outboxCleanup';
 export type { PublishMessage } from './PublishMessage';

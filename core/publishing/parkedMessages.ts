@@ -140,9 +140,9 @@ export class ParkedListRequestError extends Error {
   }
 }
 
-const PARKED_SOURCES: ReadonlySet<unknown> = new Set<ParkedSource>(['events', 'outbox']);
+export const PARKED_SOURCES: ReadonlySet<unknown> = new Set<ParkedSource>(['events', 'outbox']);
 
-/** A requeue asked for a source that is neither `events` nor `outbox`: nothing is requeued. */
+/** A requeue or discard asked for a source that is neither `events` nor `outbox`: nothing is done. */
 export class ParkedSourceError extends Error {
   readonly code = 'INVALID_PARKED_SOURCE';
   constructor(readonly source: unknown) {

@@ -62,5 +62,6 @@ export const USAGE = `usage: npm run es -- <command> [--json] [--limit N] [--cur
   projections rebuild <name>           rebuild one, with progress, until it serves
   publishing status | parked           backlog and parked messages
   publishing requeue <messageId> [--source events|outbox]   send a parked message again
+  publishing discard <messageId> [--source events|outbox]   take a parked message off the list, never to be sent
   sagas ls [--status S] | show <id>    saga instances
   restore-check [--fix]                events from another cluster's transaction ids`;

@@ -10,6 +10,7 @@ import {
   publishingHealth,
   rebuildProjectionAction,
   requeueAction,
+  discardAction,
   rowsAhead,
   sagaInstances,
   streamEvents,
@@ -182,6 +183,10 @@ export const COMMANDS: Record<string, Command> = {
   'publishing requeue': async ({ runtime, args, json }) => {
     const result = await requeueAction(runtime.browser, argument(args, 2, 'a message id'), query(args, 'source'));
     output(json, result, () => `${result.messageId}${result.source ? ` (${result.source})` : ''} requeued: the next publisher run sends it`);
+  },
+  'publishing discard': async ({ runtime, args, json }) => {
+    const result = await discardAction(runtime.browser, argument(args, 2, 'a message id'), query(args, 'source'));
+    output(json, result, () => `${result.messageId}${result.source ? ` (${result.source})` : ''} discarded: it is never sent`);
   },
   'sagas ls': async ({ runtime, args, json }) => {
     const page = await listSagas(runtime.browser, query(args, 'status', 'limit', 'cursor'));

@@ -128,6 +128,21 @@ describe('the event browser API', () => {
     await dev.runtime.db.query("DELETE FROM parked_messages WHERE source = 'outbox'");
   });
 
+  it('discards a parked message only once its publisher passed it and it is not requeued, saying why not otherwise', async () => {
+    const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-br-bob'");
+    const eventId = rows[0]?.event_id ?? '';
+    await parkMessages(dev.runtime.db, 'events', [{ messageId: eventId, orderingKey: 'account-br-bob', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
+
+    // No publisher runs here (no NATS_URL): none has passed it, and the batch that parked it could run again.
+    expect(await post(`publishing/parked/${eventId}/discard`)).toMatchObject({ status: 409, body: { code: 'PARKED_MESSAGE_NOT_PASSED' } });
+    await post(`publishing/parked/${eventId}/requeue`);
+    expect(await post(`publishing/parked/${eventId}/discard?source=events`)).toMatchObject({ status: 409, body: { code: 'PARKED_MESSAGE_REQUEUED' } });
+    expect(await post(`publishing/parked/${eventId}/discard?source=commands`)).toMatchObject({ status: 400 });
+    expect(await post('publishing/parked/0190a4b2-0000-7000-8000-000000000000/discard')).toMatchObject({ status: 404, body: { code: 'PARKED_MESSAGE_NOT_FOUND' } });
+    expect((await get('publishing')).body).toMatchObject({ parked: expect.arrayContaining([expect.objectContaining({ messageId: eventId })]) as unknown });
+    await dev.runtime.db.query('DELETE FROM parked_messages WHERE message_id = $1', [eventId]);
+  });
+
   /** Every item a client collects following `nextCursor` from `path` (at most `pages` pages, so a cursor that never moves ends). */
   const followPages = async (path: string, items: string, pages: number) => {
     const seen: unknown[] = [];

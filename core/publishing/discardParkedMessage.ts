@@ -1,0 +1,51 @@
+import type { Queryable } from '../db';
+import { isUuid } from '../ids/uuidText';
+import { PARKED_SOURCES, ParkedSourceError, type ParkedSource } from './parkedMessages';
+import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
+
+/**
+ * What a discard did: `discarded`; or nothing, the message being `not_parked`,
+ * `requeued` (on its way out again: the next run sends it or parks it again),
+ * or `not_passed_yet` (its publisher has not stored a checkpoint past it: a
+ * batch that parked it may still be retried, and would send it once it is
+ * no longer parked; try again after the next run).
+ */
+export type ParkedDiscard = 'discarded' | 'not_parked' | 'requeued' | 'not_passed_yet';
+
+// The row is locked, so a requeue at the same moment is seen (and wins if first).
+// Only past its publisher's checkpoint, as a requeue is sent: short of it, the
+// batch that parked it could run again and, finding it no longer parked, send it.
+const DISCARD_SQL = `
+  WITH target AS (
+    SELECT p.message_id, p.source, p.requeued_at IS NOT NULL AS requeued,
+      coalesce((coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position), false) AS passed
+    FROM parked_messages p
+    LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
+    LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
+    LEFT JOIN feed_processors f ON f.name = CASE p.source WHEN 'events' THEN $3 ELSE $4 END
+    LEFT JOIN processor_partitions c ON c.processor = f.name AND c.partition = stream_partition(p.ordering_key, f.partitions)
+    WHERE p.message_id = $1 AND ($2::text IS NULL OR p.source = $2)
+    FOR UPDATE OF p),
+  discarded AS (
+    DELETE FROM parked_messages d USING target t
+    WHERE d.message_id = t.message_id AND d.source = t.source AND NOT t.requeued AND t.passed
+    RETURNING d.source)
+  SELECT t.requeued, t.passed, EXISTS (SELECT FROM discarded) AS discarded FROM target t`;
+
+/**
+ * Takes a parked message off the parked list for good, never to be sent: for
+ * a message no fix will let through (a subject retired, a payload no
+ * consumer wants). A stored event stays in the store; an integration message
+ * is deleted with the outbox's published ones after its retention. An event
+ * and an integration message parked under the same id are both discarded,
+ * unless `source` names one.
+ */
+export async function discardParkedMessage(db: Queryable, messageId: string, source?: ParkedSource): Promise<ParkedDiscard> {
+  if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
+  // Every parked message has a UUID: anything else is not one of them.
+  if (!isUuid(messageId)) return 'not_parked';
+  const { rows } = await db.query<{ requeued: boolean; passed: boolean; discarded: boolean }>(DISCARD_SQL, [messageId, source ?? null, EVENTS_PUBLISHER, OUTBOX_PUBLISHER]);
+  if (rows.length === 0) return 'not_parked';
+  if (rows.some((row) => row.discarded)) return 'discarded';
+  return rows.some((row) => row.requeued) ? 'requeued' : 'not_passed_yet';
+}

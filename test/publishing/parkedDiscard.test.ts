@@ -1,0 +1,73 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { describe, expect, it } from 'vitest';
+import { discardParkedMessage, listParkedMessages, ParkedSourceError, readPublishingStatus, requeueParkedMessage, type ParkedSource } from '../../core/publishing';
+import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { cleanedUpAfterEach, messagesOf, publishEverything, type PublishingHarness } from './publishingHarness';
+
+const { harness } = cleanedUpAfterEach();
+
+type Attachment = { type: 'StatementAttached'; data: { pdf: string } };
+
+/** A stream whose second event is too large for the harness's stream (8 KiB a message), published: that event is parked. */
+async function parkedAttachment(h: PublishingHarness): Promise<{ streamId: string; eventId: string }> {
+  await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], max_msg_size: 8 * 1024, duplicate_window: nanos(10 * 60_000) });
+  const streamId = uniqueStreamId();
+  const { events } = await h.store.appendToStream<AccountEvent | Attachment>({
+    streamId,
+    streamType: 'account',
+    expectedVersion: 'no_stream',
+    events: [opened(), { type: 'StatementAttached', data: { pdf: 'x'.repeat(20_000) } }, deposited(7)],
+  });
+  expect(await publishEverything(h.db, h.publisher())).toMatchObject({ published: 2, parked: 1 });
+  return { streamId, eventId: events[1]?.eventId ?? '' };
+}
+
+describe('discarding a parked message', () => {
+  it('takes it off the parked list for good: no run sends it, and a requeue finds nothing', async () => {
+    const h = await harness();
+    const { streamId, eventId } = await parkedAttachment(h);
+
+    expect(await discardParkedMessage(h.db, eventId)).toBe('discarded');
+
+    expect(await listParkedMessages(h.db)).toEqual([]);
+    expect((await readPublishingStatus(h.db)).parked).toBe(0);
+    // Even with the stream widened, nothing sends it again.
+    await (await jetstreamManager(h.nc)).streams.update(h.streamName, { max_msg_size: 64 * 1024 });
+    expect(await requeueParkedMessage(h.db, eventId)).toBe(false);
+    await publishEverything(h.db, h.publisher());
+    expect((await messagesOf(h, [streamId])).map((message) => message.header.get('Stream-Version'))).toEqual(['1', '3']);
+    expect(await discardParkedMessage(h.db, eventId)).toBe('not_parked');
+  });
+
+  it('leaves a requeued message on its way: it is sent or parked again by the next run', async () => {
+    const h = await harness();
+    const { eventId } = await parkedAttachment(h);
+    expect(await requeueParkedMessage(h.db, eventId)).toBe(true);
+
+    expect(await discardParkedMessage(h.db, eventId)).toBe('requeued');
+
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: eventId, requeuedAt: expect.any(Date) as unknown }]);
+  });
+
+  it('leaves a message its publisher has not passed yet: the batch that parked it could run again and, finding it no longer parked, send it', async () => {
+    const h = await harness();
+    const streamId = uniqueStreamId();
+    const { events } = await h.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    const eventId = events[0]?.eventId ?? '';
+    // Parked by a batch whose checkpoint is not stored yet (no publisher has stored one here).
+    await h.db.query("INSERT INTO parked_messages (message_id, source, ordering_key, subject, error) VALUES ($1, 'events', $2, 'bank.account.AccountOpened', 'refused')", [eventId, streamId]);
+
+    expect(await discardParkedMessage(h.db, eventId)).toBe('not_passed_yet');
+
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: eventId }]);
+  });
+
+  it('refuses a source that is neither events nor outbox, and answers not_parked for an id no message has', async () => {
+    const h = await harness();
+
+    await expect(discardParkedMessage(h.db, '0190a4b2-0000-7000-8000-000000000000', 'feed' as ParkedSource)).rejects.toBeInstanceOf(ParkedSourceError);
+    expect(await discardParkedMessage(h.db, '0190a4b2-0000-7000-8000-000000000000')).toBe('not_parked');
+    expect(await discardParkedMessage(h.db, 'not a uuid')).toBe('not_parked');
+  });
+});

@@ -124,11 +124,12 @@ export interface OutboxCleanup {
  * each time: a message published late (a requeue, an outage) goes in the run
  * that publishes it. No batch starts past `until`, and one running into it is
  * cancelled there (its deletions rolled back, for a later run). Either way,
- * and when its `maxBatches` are used up, the last of them deleting, before
- * the walk reaches the last old row, it is `cutShort`: rows past their
- * retention may be left, for a later run (a last batch that met only rows it
- * must keep, parked or waiting, is not: a pass through a great many of them
- * would warn on run after run with nothing to delete). A cleanup cut short run after run does not keep up with what the
+ * and when its `maxBatches` are used up, before the walk reaches the last old
+ * row, it is `cutShort`: rows past their retention may be left, for a later
+ * run. Unless the last batch it did met only rows it must keep (parked or
+ * waiting): a pass through a great many of them would warn on run after run
+ * with nothing to delete. Deletable rows past such a batch are then said by
+ * the next run, which goes on from there. A cleanup cut short run after run does not keep up with what the
  * service writes. PGlite ignores
  * statement timeouts: there a batch under way runs to its end. A batch that
  * fails otherwise after earlier ones deleted rows throws DeletionStoppedError,
@@ -145,12 +146,15 @@ export async function deleteExpiredOutboxRows(
   let deleted = 0;
   // Whether this pass has met a window of rows to keep: only then is it worth going on with.
   let pastKeptRows = from !== null;
-  // Whether the last batch found rows to delete: batches used up then may leave more behind.
-  let lastBatchDeleting = false;
+  // Whether the last batch done found rows to delete (null before the first is done). Stopped
+  // then, by its time or its batches, it may leave more behind; stopped after walking only
+  // rows it must keep (parked, or waiting), it knows of none: a pass through a great many of
+  // them would otherwise warn on run after run with nothing to delete.
+  let lastBatchDeleting: boolean | null = null;
   const walk = policy.batchSize * OUTBOX_CLEANUP_WALK_PER_ROW;
-  const stopped = (cutShort: boolean): OutboxCleanup => ({ deleted, cutShort, resumeAfter: pastKeptRows ? after : null });
+  const stopped = (): OutboxCleanup => ({ deleted, cutShort: lastBatchDeleting ?? true, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
-    if (Date.now() >= until) return stopped(true);
+    if (Date.now() >= until) return stopped();
     const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
     let row: DeletedBatch | 'no time left' | undefined;
     try {
@@ -166,11 +170,11 @@ export async function deleteExpiredOutboxRows(
     } catch (error) {
       // Its own time bound (the statement timeout it set) cuts the pass short; any other
       // cancel (an operator's pg_cancel_backend, a role's own statement_timeout) fails it, saying why.
-      if (asDatabaseError(error)?.code === QUERY_CANCELED && Date.now() >= until - OWN_BOUND_SLACK_MS) return stopped(true);
+      if (asDatabaseError(error)?.code === QUERY_CANCELED && Date.now() >= until - OWN_BOUND_SLACK_MS) return stopped();
       // The batches before it committed: their rows are gone for good, and said so.
       throw deleted === 0 ? error : new DeletionStoppedError(deleted, error);
     }
-    if (row === 'no time left') return stopped(true);
+    if (row === 'no time left') return stopped();
     deleted += row?.deleted ?? 0;
     // No old row left after this batch's end, or its window's: the walk reached the last one.
     if (!row?.next_created_at || !row.next_id || !row.more) return { deleted, cutShort: false, resumeAfter: null };
@@ -178,6 +182,5 @@ export async function deleteExpiredOutboxRows(
     if (row.chosen === 0) pastKeptRows = true;
     lastBatchDeleting = row.chosen > 0;
   }
-  // Batches used up walking only rows it must keep (parked, or waiting) said nothing of rows to delete.
-  return stopped(lastBatchDeleting);
+  return stopped();
 }

@@ -82,7 +82,7 @@ async function runPublisher(
   // a run does when another instance has it.
   const requeueTurn = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline }).then(
     (done) => ({ ...done, failure: undefined }),
-    (error: unknown) => ({ sent: 0, natsLeftSome: false, leaseLost: false, failure: { error } }),
+    (error: unknown) => ({ sent: 0, leftWaiting: false, leaseLost: false, failure: { error } }),
   );
   tally.report.requeued = requeueTurn.sent;
   if (requeueTurn.leaseLost) tally.report.leaseLost += 1;
@@ -114,8 +114,8 @@ async function runPublisher(
   // nothing of whether what this run drained reached the head: with it, a run that retried
   // on one source and caught up there read as one whose retries left messages waiting.
   const drainedSome = runs.filter((run) => run.partitions.length > run.heldBack.length);
-  // Requeued messages NATS did not take wait too, behind the checkpoints where no backlog counts them.
-  tally.report.caughtUp = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp) && !requeueTurn.natsLeftSome;
+  // Requeued messages left by the turn wait too, behind the checkpoints where no backlog counts them.
+  tally.report.caughtUp = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp) && !requeueTurn.leftWaiting;
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.

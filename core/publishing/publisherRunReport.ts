@@ -17,7 +17,8 @@ export interface PublisherRunReport {
   cleaned: number;
   /**
    * The cleanup stopped, its second or its batches used up, with old rows
-   * still to look at: some past their retention may be left, for the next runs.
+   * still to look at, its last batch not one that met only rows it must keep:
+   * some past their retention may be left, for the next runs.
    */
   cleanupCutShort: boolean;
   /** Why the cleanup failed, if it did: the run's publishing stands, and its report is given all the same. */
@@ -40,9 +41,9 @@ export interface PublisherRunReport {
    * stopped because nothing was left there, not at the deadline. A partition
    * another instance held, or one waiting out a backoff, it did not look at
    * (a source with only such partitions is left out): `readPublishingStatus`
-   * says what waits there. Not caught up either when requeued messages NATS
-   * did not take wait for the next run: behind the checkpoints, no backlog
-   * counts them.
+   * says what waits there. Not caught up either when requeued messages wait
+   * for the next run (NATS did not take them, or the requeue turn's pages or
+   * time ran out): behind the checkpoints, no backlog counts them.
    */
   caughtUp: boolean;
   /**

@@ -38,17 +38,20 @@ export interface RequeueTurn {
 }
 
 /**
- * What a requeue turn did: how many messages JetStream stored, whether NATS
- * left some of them unanswered (they wait for the next run), and whether
- * another instance took the turn over meanwhile.
+ * What a requeue turn did: how many messages JetStream stored, whether
+ * requeued messages still wait after it (NATS did not take them, or the
+ * turn's pages or time ran out), and whether another instance took the turn
+ * over meanwhile.
  */
 export interface RequeueTurnReport {
   sent: number;
-  natsLeftSome: boolean;
+  leftWaiting: boolean;
   leaseLost: boolean;
 }
 
-const NO_TURN: RequeueTurnReport = { sent: 0, natsLeftSome: false, leaseLost: false };
+type SentRequeued = Omit<RequeueTurnReport, 'leftWaiting'>;
+
+const NO_TURN: RequeueTurnReport = { sent: 0, leftWaiting: false, leaseLost: false };
 
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
@@ -62,7 +65,7 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
   if ((await requeuedMessages(session.db, 1, PUBLISHERS)).messages.length === 0) return NO_TURN;
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
   if (!lease) return NO_TURN;
-  let done: RequeueTurnReport;
+  let done: SentRequeued;
   let released: LeaseRelease;
   try {
     // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
@@ -72,13 +75,15 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
     // the next run's turn for a lease's time. giveLeaseBack never throws.
     released = await giveLeaseBack(session.db, lease);
   }
+  // Behind the checkpoints, no backlog counts what is left: the run's report must. Asked
+  // quietly: a turn that did its work is not failed by a look at what remains.
+  const leftWaiting = (await requeuedMessages(session.db, 1, PUBLISHERS).catch(() => null))?.messages.length !== 0;
   // Taken over: another instance's turn took it (this one stalled past it).
-  return { ...done, leaseLost: done.leaseLost || released === 'taken_over' };
+  return { sent: done.sent, leftWaiting, leaseLost: done.leaseLost || released === 'taken_over' };
 }
 
-async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<RequeueTurnReport> {
+async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<SentRequeued> {
   let sent = 0;
-  let natsLeftSome = false;
   const read = new Set<string>();
   // Page after page: the keys a page read go behind the others, so the next page holds
   // keys this turn has not read, until none is left (or only one requeued since).
@@ -89,18 +94,16 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
     if (unread.length === 0) break;
     const pageSent = await sendPage(session, lease, deadline, unread, seenIn);
     sent += pageSent.sent;
-    natsLeftSome ||= pageSent.natsLeftSome;
-    if (pageSent.leaseLost) return { sent, natsLeftSome, leaseLost: true };
+    if (pageSent.leaseLost) return { sent, leaseLost: true };
     for (const message of unread) read.add(keyOf(message));
   }
-  return { sent, natsLeftSome, leaseLost: false };
+  return { sent, leaseLost: false };
 }
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
 
-async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<RequeueTurnReport> {
+async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<SentRequeued> {
   let sent = 0;
-  let natsLeftSome = false;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {
     // A batch's first round always starts: none starts once the turn is over.
@@ -117,14 +120,12 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
       outcome = await publishBatch(session, source, entries, { deadline, requeuesSeenIn: seenIn, fenced: fencedWrites(session.db, lease) });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.
-      if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, natsLeftSome, leaseLost: true };
+      if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, leaseLost: true };
       throw error;
     }
     sent += session.tally.report.published - before;
-    // NATS did not answer, or refused for a while: what it did not take stays requeued.
-    if (outcome.error !== undefined) natsLeftSome = true;
     await unparkMessages(session.db, source, [...outcome.published]);
   }
   await moveKeysBehind(session.db, parked);
-  return { sent, natsLeftSome, leaseLost: false };
+  return { sent, leaseLost: false };
 }

@@ -4,21 +4,25 @@ import { PARKED_SOURCES, ParkedSourceError, type ParkedSource } from './parkedMe
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
 /**
- * What a discard did: `discarded`; or nothing, the message being `not_parked`,
- * `requeued` (on its way out again: the next run sends it or parks it again),
- * or `not_passed_yet` (its publisher has not stored a checkpoint past it: a
- * batch that parked it may still be retried, and would send it once it is
- * no longer parked; try again after the next run).
+ * What a discard did: `discarded`; or nothing, the message being
+ * `not_parked`, `requeued` (on its way out again: a run sends it, or parks it
+ * again, once its publisher has passed it), or `not_passed_yet` (its
+ * publisher has not stored a checkpoint past it: a batch that parked it may
+ * still be retried, and would send it once it is no longer parked; try again
+ * after the next run).
  */
 export type ParkedDiscard = 'discarded' | 'not_parked' | 'requeued' | 'not_passed_yet';
 
 // The row is locked, so a requeue at the same moment is seen (and wins if first).
 // Only past its publisher's checkpoint, as a requeue is sent: short of it, the
 // batch that parked it could run again and, finding it no longer parked, send it.
+// A parked row whose event or outbox row is gone can never be sent: passed. All
+// the rows of the id or none, so that a discard said done left nothing parked.
 const DISCARD_SQL = `
   WITH target AS (
     SELECT p.message_id, p.source, p.requeued_at IS NOT NULL AS requeued,
-      coalesce((coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position), false) AS passed
+      coalesce(e.tx_id, o.tx_id) IS NULL
+        OR coalesce((coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position), false) AS passed
     FROM parked_messages p
     LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
     LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
@@ -28,7 +32,8 @@ const DISCARD_SQL = `
     FOR UPDATE OF p),
   discarded AS (
     DELETE FROM parked_messages d USING target t
-    WHERE d.message_id = t.message_id AND d.source = t.source AND NOT t.requeued AND t.passed
+    WHERE d.message_id = t.message_id AND d.source = t.source
+      AND NOT EXISTS (SELECT FROM target k WHERE k.requeued OR NOT k.passed)
     RETURNING d.source)
   SELECT t.requeued, t.passed, EXISTS (SELECT FROM discarded) AS discarded FROM target t`;
 
@@ -38,7 +43,7 @@ const DISCARD_SQL = `
  * consumer wants). A stored event stays in the store; an integration message
  * is deleted with the outbox's published ones after its retention. An event
  * and an integration message parked under the same id are both discarded,
- * unless `source` names one.
+ * unless `source` names one: both or neither, the answer saying why not.
  */
 export async function discardParkedMessage(db: Queryable, messageId: string, source?: ParkedSource): Promise<ParkedDiscard> {
   if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
@@ -46,6 +51,6 @@ export async function discardParkedMessage(db: Queryable, messageId: string, sou
   if (!isUuid(messageId)) return 'not_parked';
   const { rows } = await db.query<{ requeued: boolean; passed: boolean; discarded: boolean }>(DISCARD_SQL, [messageId, source ?? null, EVENTS_PUBLISHER, OUTBOX_PUBLISHER]);
   if (rows.length === 0) return 'not_parked';
-  if (rows.some((row) => row.discarded)) return 'discarded';
+  if (rows.every((row) => row.discarded)) return 'discarded';
   return rows.some((row) => row.requeued) ? 'requeued' : 'not_passed_yet';
 }

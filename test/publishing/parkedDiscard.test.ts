@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
-import { discardParkedMessage, listParkedMessages, ParkedSourceError, readPublishingStatus, requeueParkedMessage, type ParkedSource } from '../../core/publishing';
+import { discardParkedMessage, listParkedMessages, parkMessages, ParkedSourceError, readPublishingStatus, requeueParkedMessage, type ParkedSource } from '../../core/publishing';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { cleanedUpAfterEach, messagesOf, publishEverything, type PublishingHarness } from './publishingHarness';
 
@@ -61,6 +61,30 @@ describe('discarding a parked message', () => {
     expect(await discardParkedMessage(h.db, eventId)).toBe('not_passed_yet');
 
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: eventId }]);
+  });
+
+  it('given an event and an integration message parked under one id (stored before ids were kept apart), discards both or neither, and one by its source', async () => {
+    const h = await harness();
+    const { eventId } = await parkedAttachment(h);
+    // Its outbox row long gone: nothing could send it.
+    await parkMessages(h.db, 'outbox', [{ messageId: eventId, orderingKey: 'notices', subject: `${h.subjectPrefix}.notices.sent`, error: 'refused' }]);
+    expect(await requeueParkedMessage(h.db, eventId, 'outbox')).toBe(true);
+    const parkedSources = async () => (await listParkedMessages(h.db)).map((message) => message.source).sort();
+
+    expect(await discardParkedMessage(h.db, eventId)).toBe('requeued');
+    expect(await parkedSources()).toEqual(['events', 'outbox']);
+
+    expect(await discardParkedMessage(h.db, eventId, 'events')).toBe('discarded');
+    expect(await parkedSources()).toEqual(['outbox']);
+  });
+
+  it('discards a parked integration message whose outbox row is gone: nothing could ever send it', async () => {
+    const h = await harness();
+    const messageId = '0190a4b2-0000-7000-8000-0000000000aa';
+    await parkMessages(h.db, 'outbox', [{ messageId, orderingKey: 'notices', subject: `${h.subjectPrefix}.notices.sent`, error: 'refused' }]);
+
+    expect(await discardParkedMessage(h.db, messageId)).toBe('discarded');
+    expect(await listParkedMessages(h.db)).toEqual([]);
   });
 
   it('refuses a source that is neither events nor outbox, and answers not_parked for an id no message has', async () => {

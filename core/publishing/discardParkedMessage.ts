@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
-import { PARKED_SOURCES, ParkedSourceError, type ParkedSource } from './parkedMessages';
+import { checkParkedSource, type ParkedSource } from './parkedMessages';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
 /**
@@ -46,7 +46,7 @@ const DISCARD_SQL = `
  * unless `source` names one: both or neither, the answer saying why not.
  */
 export async function discardParkedMessage(db: Queryable, messageId: string, source?: ParkedSource): Promise<ParkedDiscard> {
-  if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
+  checkParkedSource(source);
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return 'not_parked';
   const { rows } = await db.query<{ requeued: boolean; passed: boolean; discarded: boolean }>(DISCARD_SQL, [messageId, source ?? null, EVENTS_PUBLISHER, OUTBOX_PUBLISHER]);

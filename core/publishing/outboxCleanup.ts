@@ -129,9 +129,9 @@ export interface OutboxCleanup {
  * run. Unless the last batch it did met only rows it must keep (parked or
  * waiting): a pass through a great many of them would warn on run after run
  * with nothing to delete. Deletable rows past such a batch are then said by
- * the next run, which goes on from there. A cleanup cut short run after run does not keep up with what the
- * service writes. PGlite ignores
- * statement timeouts: there a batch under way runs to its end. A batch that
+ * the next run, which goes on from there. A cleanup cut short run after run
+ * does not keep up with what the service writes. PGlite ignores statement
+ * timeouts: there a batch under way runs to its end. A batch that
  * fails otherwise after earlier ones deleted rows throws DeletionStoppedError,
  * saying how many are gone for good.
  */

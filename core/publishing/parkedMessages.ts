@@ -140,7 +140,7 @@ export class ParkedListRequestError extends Error {
   }
 }
 
-export const PARKED_SOURCES: ReadonlySet<unknown> = new Set<ParkedSource>(['events', 'outbox']);
+const PARKED_SOURCES: ReadonlySet<unknown> = new Set<ParkedSource>(['events', 'outbox']);
 
 /** A requeue or discard asked for a source that is neither `events` nor `outbox`: nothing is done. */
 export class ParkedSourceError extends Error {
@@ -149,6 +149,11 @@ export class ParkedSourceError extends Error {
     super(`A parked message's source is events or outbox, not ${typeof source === 'string' ? JSON.stringify(source) : String(source)}`);
     this.name = 'ParkedSourceError';
   }
+}
+
+/** Refuses a source that is neither: the caller's mistake, not a message that is not parked. */
+export function checkParkedSource(source: ParkedSource | undefined): void {
+  if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
 }
 
 /** Parked messages, oldest first, `limit` of them (100 unless given) after `after` (the position of the previous page's last). */
@@ -168,8 +173,7 @@ export async function listParkedMessages(db: Queryable, options: { limit?: numbe
  * when no such message is parked.
  */
 export async function requeueParkedMessage(db: Queryable, messageId: string, source?: ParkedSource): Promise<boolean> {
-  // A source that is neither is the caller's mistake, not a message that is not parked.
-  if (source !== undefined && !PARKED_SOURCES.has(source)) throw new ParkedSourceError(source);
+  checkParkedSource(source);
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return false;
   // Set here, not only by the table's trigger (migration 0031, for requeues made otherwise): the

@@ -106,20 +106,13 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
 
 const SKIP: BatchEntry = { kind: 'skip' };
 
-const traceHeaderOf = (message: PublishMessage): string | undefined => headerNamed(Object.keys(message.headers), 'traceparent');
-
-const traceparentOf = (message: PublishMessage): string | undefined => {
-  const name = traceHeaderOf(message);
-  return name === undefined ? undefined : message.headers[name];
-};
-
 /**
  * The message as sent: in its own send span, whose traceparent it carries to
  * the consumer, under the name the message gave its own (in any case), so
  * that it goes with one traceparent, not two.
  */
 function tracedSend(message: PublishMessage): { message: PublishMessage; span: MessageSpan } {
-  const given = traceHeaderOf(message);
+  const given = headerNamed(Object.keys(message.headers), 'traceparent');
   const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: given === undefined ? undefined : message.headers[given] }, 'nats');
   const headers = span.traceparent ? { ...message.headers, [given ?? 'traceparent']: span.traceparent } : message.headers;
   return { message: { ...message, headers }, span };
@@ -182,7 +175,8 @@ export async function publishBatch(
   }
   const sending = entries.flatMap((entry) => (entry.kind === 'publish' ? [tracedSend(entry.message)] : []));
   const messages = sending.map((send) => send.message);
-  const traces = messages.map(traceparentOf);
+  // What each message carries: its send span's traceparent, else the one it came with.
+  const traces = sending.map((send) => send.span.traceparent);
   const attributes = { 'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.batch.message_count': messages.length };
   const { results, parkingFailure } =
     messages.length > 0 ? await inBatchSpan('publish', traces, attributes, () => publishAll(session, messages, park, deadline), SpanKind.PRODUCER) : { results: [] };

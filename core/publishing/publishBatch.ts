@@ -109,13 +109,24 @@ const SKIP: BatchEntry = { kind: 'skip' };
 /**
  * The message as sent: in its own send span, whose traceparent it carries to
  * the consumer, under the name the message gave its own (in any case), so
- * that it goes with one traceparent, not two.
+ * that it goes with one traceparent, not two. A message that came with more
+ * than one spelling keeps only that one: a consumer reading another spelling
+ * would otherwise follow a trace the send span does not continue.
  */
 function tracedSend(message: PublishMessage): { message: PublishMessage; span: MessageSpan } {
   const given = headerNamed(Object.keys(message.headers), 'traceparent');
   const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: given === undefined ? undefined : message.headers[given] }, 'nats');
-  const headers = span.traceparent ? { ...message.headers, [given ?? 'traceparent']: span.traceparent } : message.headers;
-  return { message: { ...message, headers }, span };
+  if (!span.traceparent) return { message, span };
+  return { message: { ...message, headers: withOneTraceparent(message.headers, given ?? 'traceparent', span.traceparent) }, span };
+}
+
+function withOneTraceparent(headers: Readonly<Record<string, string>>, name: string, traceparent: string): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== 'traceparent') kept[key] = value;
+  }
+  kept[name] = traceparent;
+  return kept;
 }
 
 /** How far a batch got, and which of its messages JetStream stored, wherever they stand in it. */

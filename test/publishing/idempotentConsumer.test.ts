@@ -19,7 +19,7 @@ import {
 import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats } from '../support/natsTesting';
-import { dyingBeforeCheckpoint, publishEverything, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { dyingBeforeCheckpoint, publishEverything, publishedDepositWithNotice, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
 let harness: PublishingHarness;
 let consumers = 0;
@@ -76,20 +76,6 @@ async function appendDeposits(count: number): Promise<string> {
     expectedVersion: 'no_stream',
     events: Array.from({ length: count }, (_, index) => deposited(index + 1)),
   });
-  return streamId;
-}
-
-/** A deposit to a new stream with a notice of `amount` on `notices.<kind>`, both published; its stream id. */
-async function publishedDepositWithNotice(kind: string, amount: number): Promise<string> {
-  const streamId = uniqueStreamId();
-  await harness.store.appendToStream<AccountEvent>({
-    streamId,
-    streamType: 'account',
-    expectedVersion: 'no_stream',
-    events: [deposited(1)],
-    messages: [{ subject: `${harness.subjectPrefix}.notices.${kind}`, orderingKey: streamId, body: { amount } }],
-  });
-  await publishEverything(harness.db, harness.publisher());
   return streamId;
 }
 
@@ -306,7 +292,7 @@ describe('the idempotent consumer helper', () => {
   });
 
   it('handles an integration message once, keyed by its message id', async () => {
-    const streamId = await publishedDepositWithNotice('large', 40);
+    const streamId = await publishedDepositWithNotice(harness, 'large', { body: { amount: 40 } });
     const { name, consumer } = await newConsumer();
     const notices = (await fetchAll(consumer, 1_000)).filter((message) => message.subject.endsWith('.notices.large'));
     const [notice] = notices;
@@ -317,7 +303,7 @@ describe('the idempotent consumer helper', () => {
   });
 
   it('given an integration message among the events its consumer reads, handleEventMessage terminates it for that consumer with NotAnEventMessageError, and a consumer that dispatches by isEventMessage processes it once', async () => {
-    const streamId = await publishedDepositWithNotice('mixed', 7);
+    const streamId = await publishedDepositWithNotice(harness, 'mixed', { body: { amount: 7 } });
     const isNotice = (message: JsMsg) => message.subject.endsWith('.notices.mixed');
     const mine = async (consumer: Consumer) => (await fetchAll(consumer, 1_000)).filter((message) => isNotice(message) || message.headers?.get('Stream-Id') === streamId);
     const eventsOnly = await newConsumer();

@@ -2,9 +2,9 @@ import type { StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, expect, onTestFinished } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
-import { createEventStore, type EventStore, type EventStoreOptions } from '../../core/eventstore';
+import { createEventStore, type EventStore, type EventStoreOptions, type JsonObject } from '../../core/eventstore';
 import { createPublisher, readPublishingStatus, type Publisher, type PublisherOptions, type PublisherRunReport } from '../../core/publishing';
-import { sleep } from '../support/fixtures';
+import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats, deleteJetStream, readStoredMessages, uniqueJetStream } from '../support/natsTesting';
 import { createTestDatabase, dropIfFails, type TestDatabase } from '../support/testDatabase';
 
@@ -126,6 +126,24 @@ export async function runUntil(
 /** Runs a publisher until nothing waits, adding up the reports. */
 export function publishEverything(db: Db, publisher: Publisher): Promise<RunTotals> {
   return runUntil(publisher, async (totals) => totals.caughtUp && (await nothingWaits(db)));
+}
+
+/** A deposit to a new stream with one notice on `notices.<kind>`, both published; the deposit's stream id. */
+export async function publishedDepositWithNotice(
+  harness: PublishingHarness,
+  kind: string,
+  notice: { body: JsonObject; headers?: Record<string, string> },
+): Promise<string> {
+  const streamId = uniqueStreamId();
+  await harness.store.appendToStream<AccountEvent>({
+    streamId,
+    streamType: 'account',
+    expectedVersion: 'no_stream',
+    events: [deposited(1)],
+    messages: [{ subject: `${harness.subjectPrefix}.notices.${kind}`, orderingKey: streamId, ...notice }],
+  });
+  await publishEverything(harness.db, harness.publisher());
+  return streamId;
 }
 
 /**

@@ -9,7 +9,7 @@ import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { groupByKey, publishInOrder, type FailedPublish } from './publishInOrder';
 import { headerNamed } from './headerNamed';
 import type { PublishMessage } from './PublishMessage';
-import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
+import { refusedForGood, unacknowledgedForGood, type SubjectCaptured, type UnacknowledgingStream } from './refusals';
 import type { RunTally } from './publisherRunReport';
 import type { SettledAhead } from './settledAhead';
 import type { StoredMessage } from './storedMessage';
@@ -49,6 +49,7 @@ export interface PublishingSession {
   publishing: () => Promise<JetStreamPublishing>;
   captured: SubjectCaptured;
   capturedNow: SubjectCaptured;
+  unacknowledging: UnacknowledgingStream;
   /** Whether the message is larger than all the bytes the stream capturing its subject may hold. */
   largerThanStream(message: PublishMessage): Promise<boolean>;
   timeoutMs: number;
@@ -78,17 +79,21 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
     return { results: firstOfEachKey.map((message) => ({ kind: 'unreachable', message, error })) };
   }
   let parkingFailure: SentBatch['parkingFailure'];
-  const forGood = (result: FailedPublish): Promise<boolean> =>
-    result.kind === 'refused'
-      ? refusedForGood(result.error, result.message.subject, session.capturedNow, () => session.largerThanStream(result.message))
-      : unacknowledgedForGood(result.error, result.message.subject, session.captured);
+  // Why a failed publish never succeeds (the error it is parked with), or undefined while it may.
+  const forGood = async (result: FailedPublish): Promise<{ reason: unknown } | undefined> => {
+    if (result.kind === 'unreachable') return unacknowledgedForGood(result.error, result.message.subject, session.captured, session.unacknowledging);
+    const never = await refusedForGood(result.error, result.message.subject, session.capturedNow, () => session.largerThanStream(result.message));
+    return never ? { reason: result.error } : undefined;
+  };
   // Once a parking failed, nothing more goes out: the batch is thrown, and its next try sends it again.
   const stopped = () => parkingFailure !== undefined;
   const results = await publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline, stopped }, async (failed) => {
-    const never = await Promise.all(failed.map(forGood));
-    const parkings = failed.flatMap((result, index) =>
-      never[index] === true ? [{ messageId: result.message.messageId, orderingKey: result.message.orderingKey, subject: result.message.subject, error: describeError(result.error) }] : [],
-    );
+    const verdicts = await Promise.all(failed.map(forGood));
+    const never = verdicts.map((verdict) => verdict !== undefined);
+    const parkings = failed.flatMap((result, index) => {
+      const verdict = verdicts[index];
+      return verdict ? [{ messageId: result.message.messageId, orderingKey: result.message.orderingKey, subject: result.message.subject, error: describeError(verdict.reason) }] : [];
+    });
     if (parkings.length === 0) return failed.map(() => false);
     // Parked before the key goes on: sent first, its next messages would be stored ahead
     // of it should the parking not land (the lease lost, the database away), and a retry

@@ -66,6 +66,7 @@ async function runPublisher(
     publishing: () => connection.publishing(),
     captured: subjects.captured,
     capturedNow: subjects.capturedNow,
+    unacknowledging: (subject) => connection.unacknowledging(subject),
     largerThanStream: streamRoomForRun((subject) => connection.maxBytes(subject)),
     timeoutMs: settings.publishTimeoutMs,
     tally,

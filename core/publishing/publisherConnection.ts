@@ -33,6 +33,8 @@ export interface PublisherConnection {
    * or memory) where that is less; undefined for no limit.
    */
   maxBytes(subject: string): Promise<number | undefined>;
+  /** The name of the stream capturing the subject when it is set to `no_ack`; undefined otherwise. */
+  unacknowledging(subject: string): Promise<string | undefined>;
   /** Closes the connection, and the one still opening; a run that goes on opens no other. */
   close(): Promise<void>;
 }
@@ -180,6 +182,14 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     return positive.length > 0 ? Math.min(...positive) : undefined;
   }
 
+  async function unacknowledgingOf({ nc }: { nc: NatsConnection }, subject: string): Promise<string | undefined> {
+    // The publisher's own stream is refused with no_ack, and no other stream may share its subjects.
+    if (settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return undefined;
+    const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
+    const { config } = await jsm.streams.info(await jsm.streams.find(subject));
+    return config.no_ack === true ? config.name : undefined;
+  }
+
   return {
     publishing: async () => (await connection()).publishing,
     beginRun() {
@@ -195,6 +205,7 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
     captured: (subject) => answerWithin(asking().then((held) => capturedBy(held, subject)), settings.publishTimeoutMs),
     maxBytes: (subject) => answerWithin(asking().then((held) => maxBytesOf(held, subject)), settings.publishTimeoutMs),
+    unacknowledging: (subject) => answerWithin(asking().then((held) => unacknowledgingOf(held, subject)), settings.publishTimeoutMs),
     async close() {
       closed = true;
       const open = current;

@@ -1,5 +1,6 @@
 import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
 import { InvalidArgumentError, InvalidSubjectError, NoRespondersError, TimeoutError } from '@nats-io/transport-node';
+import { UnacknowledgingStreamError } from './UnacknowledgingStreamError';
 
 /**
  * JetStream's answers that say the message itself can never be stored, however
@@ -60,14 +61,25 @@ export async function refusedForGood(
   return false;
 }
 
+/** The name of the stream capturing a subject when that stream never acknowledges (`no_ack`); undefined otherwise. */
+export type UnacknowledgingStream = (subject: string) => Promise<string | undefined>;
+
 /**
- * Whether a publish JetStream did not acknowledge (no answer in time, or an
- * answer that is not JetStream's) can never succeed. When no stream captures
- * its subject, what got it is a plain subscriber, which would get it again on
- * every retry while it held back its key for good. Captured, it is JetStream
- * slow or away: retried, as when it cannot be asked.
+ * Why a publish JetStream did not acknowledge (no answer in time, or an
+ * answer that is not JetStream's) can never succeed; undefined when it may.
+ * When no stream captures its subject, what got it is a plain subscriber,
+ * which would get it again on every retry while it held back its key for good.
+ * When a stream captures it with `no_ack`, no retry is ever answered either.
+ * Otherwise it is JetStream slow or away: retried, as when it cannot be asked.
  */
-export async function unacknowledgedForGood(error: unknown, subject: string, captured: SubjectCaptured): Promise<boolean> {
-  if (!(error instanceof TimeoutError || error instanceof JetStreamError)) return false;
-  return !(await captured(subject).catch(() => true));
+export async function unacknowledgedForGood(
+  error: unknown,
+  subject: string,
+  captured: SubjectCaptured,
+  unacknowledging: UnacknowledgingStream,
+): Promise<{ reason: unknown } | undefined> {
+  if (!(error instanceof TimeoutError || error instanceof JetStreamError)) return undefined;
+  if (!(await captured(subject).catch(() => true))) return { reason: error };
+  const stream = await unacknowledging(subject).catch(() => undefined);
+  return stream === undefined ? undefined : { reason: new UnacknowledgingStreamError(stream, subject) };
 }

@@ -213,6 +213,27 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     }
   });
 
+  it('an event routed to a subject another stream captures with no_ack, which stores it and never answers: parked once, saying so, not sent again each run', async () => {
+    const h = await harness();
+    const jsm = await jetstreamManager(h.nc);
+    const audit = `${h.streamName}_AUDIT`;
+    const subject = `audit${h.subjectPrefix}.withdrawn`;
+    await jsm.streams.add({ name: audit, subjects: [subject], no_ack: true });
+    try {
+      const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? subject : undefined) });
+      const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+
+      expect(await publishEverything(h.db, h.publisher({ routing, publishTimeoutMs: 300 }))).toMatchObject({ parked: 1 });
+      expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+      const [parked] = await listParkedMessages(h.db);
+      expect(parked).toMatchObject({ messageId: middleId, subject });
+      expect(parked?.error).toContain(`the stream ${audit} captures ${subject} with no_ack`);
+      expect((await jsm.streams.info(audit)).state.messages).toBe(1);
+    } finally {
+      await jsm.streams.delete(audit);
+    }
+  });
+
   it('an event routed to a subject NATS keeps for itself, never sent: on $JS.API.STREAM.PURGE it would have purged the stream', async () => {
     const h = await harness();
     const purge = `$JS.API.STREAM.PURGE.${h.streamName}`;

@@ -37,6 +37,7 @@ async function waitingStatus(runtime: FunctionRuntime): Promise<WaitingStatus> {
     backlogCapped: publishing.events.backlogCapped || publishing.outbox.backlogCapped,
     oldestAgeSeconds: Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds),
     parked: publishing.parked,
+    requeued: publishing.requeued,
     heldBack: heldBackPartitions(publishing),
   };
 }
@@ -46,6 +47,7 @@ interface WaitingStatus {
   backlogCapped: boolean;
   oldestAgeSeconds: number;
   parked: number;
+  requeued: number;
   heldBack: ReturnType<typeof heldBackPartitions>;
 }
 

@@ -69,6 +69,7 @@ export async function publishingHealth(sources: BrowserSources, query: Record<st
     events: { backlog: status.events.backlog, oldestAgeSeconds: status.events.oldestAgeSeconds },
     outbox: { backlog: status.outbox.backlog, oldestAgeSeconds: status.outbox.oldestAgeSeconds },
     parkedCount: status.parked,
+    requeuedCount: status.requeued,
     parked: page.map(parkedView),
     nextCursor: parked.length > limit && last ? encodeCursor(last.position) : null,
   };

@@ -18,8 +18,10 @@ export interface PublishingStatus {
   events: BacklogStatus;
   /** Integration messages not yet published. */
   outbox: BacklogStatus;
-  /** Messages NATS refused for good: they need a person. */
+  /** Messages NATS refused for good and not requeued: they need a person. */
   parked: number;
+  /** Parked messages requeued and not yet gone out: the next runs send them (or park them again). */
+  requeued: number;
 }
 
 // Before a processor first ran it has no partitions: its backlog is then all of its
@@ -36,16 +38,19 @@ async function backlogOf<Item>(db: Queryable, name: string, source: FeedSource<I
 
 /**
  * What waits to be published, how old it is, and how many messages are
- * parked, as one reading: in separate snapshots, a message parked between
+ * parked and requeued, as one reading: in separate snapshots, a message parked between
  * two of its statements would be counted neither waiting nor parked.
  */
 export function readPublishingStatus(db: Db): Promise<PublishingStatus> {
   return readInOneSnapshot(db, async (tx) => {
-    const { rows } = await tx.query<{ parked: number }>('SELECT count(*)::int AS parked FROM parked_messages');
+    const { rows } = await tx.query<{ parked: number; requeued: number }>(
+      'SELECT count(*) FILTER (WHERE requeued_at IS NULL)::int AS parked, count(requeued_at)::int AS requeued FROM parked_messages',
+    );
     return {
       events: await backlogOf(tx, EVENTS_PUBLISHER, eventMessages()),
       outbox: await backlogOf(tx, OUTBOX_PUBLISHER, outboxMessages()),
       parked: rows[0]?.parked ?? 0,
+      requeued: rows[0]?.requeued ?? 0,
     };
   });
 }

@@ -65,5 +65,6 @@ export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | '
   metrics.gauge('PublishBacklog', publishing.events.backlog + publishing.outbox.backlog, 'count');
   metrics.gauge('PublishOldestWaitingAge', Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds), 'seconds');
   metrics.gauge('ParkedMessages', publishing.parked, 'count');
+  metrics.gauge('RequeuedMessages', publishing.requeued, 'count');
   return publishing;
 }

@@ -94,7 +94,7 @@ async function showHealth(_, route = routes) {
   if (!stillShown(route)) return;
   const lag = (generation) => generation.partitions.reduce((sum, p) => sum + p.lagEvents, 0);
   view.innerHTML = '<h2>Projections</h2><table>' + projections.map((p) => p.generations.map((g) => '<tr><td>' + esc(p.name) + '</td><td>g' + g.generation + ' ' + esc(g.status) + '</td><td>lag ' + lag(g) + '</td></tr>').join('')).join('') + '</table>' +
-    '<h2>Publishing</h2><p data-testid="backlog">backlog ' + (publishing.events.backlog + publishing.outbox.backlog) + ', parked ' + publishing.parkedCount + '</p><ul>' +
+    '<h2>Publishing</h2><p data-testid="backlog">backlog ' + (publishing.events.backlog + publishing.outbox.backlog) + ', parked ' + publishing.parkedCount + ', requeued ' + publishing.requeuedCount + '</p><ul>' +
     publishing.parked.map((m) => '<li data-testid="parked">' + esc(m.subject) + ' ' + esc(m.error) + (m.requeuedAt ? ' (requeued)' : ' <button data-requeue="' + esc(m.messageId) + '" data-source="' + esc(m.source) + '">Requeue</button>') + '</li>').join('') + '</ul>' +
     '<h2>Recent sagas</h2><ul>' + sagas.sagas.map((s) => '<li>' + link('saga/' + s.sagaId, s.saga + ' ' + s.sagaId) + ' ' + esc(s.phase) + '</li>').join('') + '</ul>';
   for (const button of document.querySelectorAll('[data-requeue]')) {

@@ -174,7 +174,7 @@ export const COMMANDS: Record<string, Command> = {
   'projections rebuild': rebuild,
   'publishing status': async ({ runtime, json }) => {
     const health = await publishingHealth(runtime.browser, { limit: '1' });
-    output(json, health, () => `events backlog ${String(health.events.backlog)} (oldest ${health.events.oldestAgeSeconds.toFixed(1)} s), outbox backlog ${String(health.outbox.backlog)}, parked ${String(health.parkedCount)}`);
+    output(json, health, () => `events backlog ${String(health.events.backlog)} (oldest ${health.events.oldestAgeSeconds.toFixed(1)} s), outbox backlog ${String(health.outbox.backlog)}, parked ${String(health.parkedCount)}, requeued ${String(health.requeuedCount)}`);
   },
   'publishing parked': async ({ runtime, args, json }) => {
     const { parked, nextCursor } = await publishingHealth(runtime.browser, query(args, 'limit', 'cursor'));

@@ -95,7 +95,7 @@ describe('the event browser API', () => {
     const saga = await get('sagas/br-t1');
     expect(saga.body).toMatchObject({ instances: [{ saga: 'transfer', phase: 'completed', timeouts: [] }] });
     expect((await get('projections')).body.projections).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'account_summaries' })]));
-    expect((await get('publishing')).body).toMatchObject({ parkedCount: 0, parked: [] });
+    expect((await get('publishing')).body).toMatchObject({ parkedCount: 0, requeuedCount: 0, parked: [] });
     expect((await get('search?q=br-story')).body).toMatchObject({ matches: [{ kind: 'correlation' }] });
     expect((await get('search?q=br-t1')).body).toMatchObject({ matches: [{ kind: 'saga' }] });
     expect((await get('search?q=account-br-ada')).body).toMatchObject({ matches: [{ kind: 'stream' }] });
@@ -106,9 +106,9 @@ describe('the event browser API', () => {
     const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-br-cy'");
     const eventId = rows[0]?.event_id ?? '';
     await parkMessages(dev.runtime.db, 'events', [{ messageId: eventId, orderingKey: 'account-br-cy', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
-    expect((await get('publishing')).body).toMatchObject({ parkedCount: 1, parked: [{ messageId: eventId, source: 'events', requeuedAt: null }] });
+    expect((await get('publishing')).body).toMatchObject({ parkedCount: 1, requeuedCount: 0, parked: [{ messageId: eventId, source: 'events', requeuedAt: null }] });
     expect(await post(`publishing/parked/${eventId}/requeue`)).toMatchObject({ status: 200, body: { requeued: true } });
-    expect((await get('publishing')).body).toMatchObject({ parked: [{ messageId: eventId, requeuedAt: expect.any(String) as unknown }] });
+    expect((await get('publishing')).body).toMatchObject({ parkedCount: 0, requeuedCount: 1, parked: [{ messageId: eventId, requeuedAt: expect.any(String) as unknown }] });
 
     // An integration message parked under the same id is its own: requeued by its source, or with every one of that id.
     await dev.runtime.db.query('UPDATE parked_messages SET requeued_at = NULL WHERE message_id = $1', [eventId]);

@@ -149,7 +149,7 @@ describe('npm run es', () => {
     const rebuilt = await es('projections', 'rebuild', 'account_summaries');
     expect(rebuilt.stdout).toContain('100%');
     expect(rebuilt.stdout).toContain('account_summaries g2 is live');
-    expect((await es('publishing', 'status')).stdout).toMatch(/parked 0/);
+    expect((await es('publishing', 'status')).stdout).toMatch(/parked 0, requeued 0/);
     const { rows } = await db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-cli-bob' AND version = 1");
     await parkMessages(db, 'events', [{ messageId: rows[0]?.event_id ?? '', orderingKey: 'account-cli-bob', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
     expect((await es('publishing', 'parked')).stdout).toMatch(/events\s+events\.account\.AccountOpened\s+MAX_PAYLOAD_EXCEEDED/);

@@ -4,7 +4,7 @@ import { addMetricsSink, configureLogging, log, type LogFields, type MetricLabel
 import { getProcessorStatus, runFeedProcessor } from '../../core/processing';
 import { createProjector, defineProjection } from '../../core/projections';
 import { sagaProcessor } from '../../core/sagas';
-import { publishingConfigFromEnv } from '../../core/publishing';
+import { listParkedMessages, publishingConfigFromEnv, requeueParkedMessage } from '../../core/publishing';
 import { createServicePublisher, reportServiceGauges } from '../../core/service';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { connectNats, deleteJetStream, NATS_URL, uniqueJetStream } from '../support/natsTesting';
@@ -145,7 +145,15 @@ describe('logs and metrics, on PostgreSQL and NATS', () => {
     expect(figure('PublishLatency').length).toBeGreaterThan(0);
     await reportServiceGauges(runtime, clock.now());
     // Counted once per batch: the figures add up to the messages parked.
-    expect(lastGauge('ParkedMessages')).toBe(figure('MessagesParked').reduce((sum, entry) => sum + entry.value, 0));
+    const parked = figure('MessagesParked').reduce((sum, entry) => sum + entry.value, 0);
+    expect(lastGauge('ParkedMessages')).toBe(parked);
+    expect(lastGauge('RequeuedMessages')).toBe(0);
+
+    // Requeued, it needs no one: it moves from the parked gauge to the requeued one until it goes out.
+    const [first] = await listParkedMessages(bank().db);
+    expect(await requeueParkedMessage(bank().db, first?.messageId ?? '', first?.source)).toBe(true);
+    await reportServiceGauges(runtime, clock.now());
+    expect({ parked: lastGauge('ParkedMessages'), requeued: lastGauge('RequeuedMessages') }).toEqual({ parked: parked - 1, requeued: 1 });
   }, 60_000);
 });
 

@@ -39,12 +39,14 @@ describe('requeued messages a run leaves waiting', () => {
     // Then nothing was sent, and the run does not say it caught up, though no backlog counts the message.
     expect(report).toMatchObject({ requeued: 0, caughtUp: false });
     expect(report.retried).toBeGreaterThan(0);
-    expect((await readPublishingStatus(h.db)).events.backlog).toBe(0);
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: eventId, requeuedAt: expect.any(Date) as unknown }]);
+    // And the status counts it requeued, no longer parked: it needs no one, only NATS.
+    expect(await readPublishingStatus(h.db)).toMatchObject({ events: { backlog: 0 }, parked: 0, requeued: 1 });
 
     // And once NATS is back, the next run sends it.
     expect(await h.publisher().run()).toMatchObject({ requeued: 1, caughtUp: true });
     expect(await listParkedMessages(h.db)).toEqual([]);
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 0 });
   });
 
   it('beyond what one turn reads (a page of 100 of a key), are not reported as caught up; the next run sends the rest', async () => {

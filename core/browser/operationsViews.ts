@@ -120,7 +120,7 @@ export async function discardAction(sources: BrowserSources, messageId: string, 
     case 'not_parked':
       throw new BrowserNotFoundError('PARKED_MESSAGE_NOT_FOUND', `No parked message ${messageId}${source ? ` from ${source}` : ''}`, named);
     case 'requeued':
-      throw new BrowserConflictError('PARKED_MESSAGE_REQUEUED', `Parked message ${messageId} is requeued: the next publisher run sends it or parks it again`, named);
+      throw new BrowserConflictError('PARKED_MESSAGE_REQUEUED', `Parked message ${messageId} is requeued: it goes out, or is parked again, once its publisher has passed it`, named);
     case 'not_passed_yet':
       throw new BrowserConflictError('PARKED_MESSAGE_NOT_PASSED', `Parked message ${messageId} is not behind its publisher's checkpoint yet: try again after the next publisher run`, named);
   }

@@ -94,11 +94,27 @@ async function showHealth(_, route = routes) {
   if (!stillShown(route)) return;
   const lag = (generation) => generation.partitions.reduce((sum, p) => sum + p.lagEvents, 0);
   view.innerHTML = '<h2>Projections</h2><table>' + projections.map((p) => p.generations.map((g) => '<tr><td>' + esc(p.name) + '</td><td>g' + g.generation + ' ' + esc(g.status) + '</td><td>lag ' + lag(g) + '</td></tr>').join('')).join('') + '</table>' +
-    '<h2>Publishing</h2><p data-testid="backlog">backlog ' + (publishing.events.backlog + publishing.outbox.backlog) + ', parked ' + publishing.parkedCount + ', requeued ' + publishing.requeuedCount + '</p><ul>' +
-    publishing.parked.map((m) => '<li data-testid="parked">' + esc(m.subject) + ' ' + esc(m.error) + (m.requeuedAt ? ' (requeued)' : ' <button data-requeue="' + esc(m.messageId) + '" data-source="' + esc(m.source) + '">Requeue</button>') + '</li>').join('') + '</ul>' +
+    '<h2>Publishing</h2><p data-testid="backlog">backlog ' + (publishing.events.backlog + publishing.outbox.backlog) + ', parked ' + publishing.parkedCount + ', requeued ' + publishing.requeuedCount + '</p><p class="error" data-testid="action-error" hidden></p><ul>' +
+    publishing.parked.map((m) => '<li data-testid="parked">' + esc(m.subject) + ' ' + esc(m.error) + (m.requeuedAt ? ' (requeued)' : parkedButtons(m)) + '</li>').join('') + '</ul>' +
     '<h2>Recent sagas</h2><ul>' + sagas.sagas.map((s) => '<li>' + link('saga/' + s.sagaId, s.saga + ' ' + s.sagaId) + ' ' + esc(s.phase) + '</li>').join('') + '</ul>';
-  for (const button of document.querySelectorAll('[data-requeue]')) {
-    button.addEventListener('click', async () => { await api('publishing/parked/' + button.dataset.requeue + '/requeue?source=' + button.dataset.source, { method: 'POST' }); await showHealth(); });
+  for (const button of document.querySelectorAll('[data-parked-action]')) button.addEventListener('click', () => parkedAction(button.dataset));
+}
+
+function parkedButtons(m) {
+  const button = (action, label) => ' <button data-parked-action="' + action + '" data-id="' + esc(m.messageId) + '" data-source="' + esc(m.source) + '">' + label + '</button>';
+  return button('requeue', 'Requeue') + button('discard', 'Discard');
+}
+
+// A discard cannot be undone: asked first. A refusal (not passed yet, requeued meanwhile) is shown, not swallowed.
+async function parkedAction({ parkedAction: action, id, source }) {
+  if (action === 'discard' && !confirm('Discard this message for good? It will never be sent.')) return;
+  try {
+    await api('publishing/parked/' + encodeURIComponent(id) + '/' + action + '?source=' + encodeURIComponent(source), { method: 'POST' });
+    await showHealth();
+  } catch (error) {
+    const line = $('[data-testid="action-error"]');
+    line.textContent = error.message;
+    line.hidden = false;
   }
 }
 

@@ -150,4 +150,37 @@ describe('the event browser page', () => {
     expect(rows).toEqual([{ source: 'events', requeued: true }, { source: 'outbox', requeued: false }]);
     await page.screenshot({ path: `${ARTIFACTS}health.png`, fullPage: true });
   });
+
+  it('discards a parked message from the health view once asked to confirm, and shows why it cannot discard one its publisher has not passed', async () => {
+    // Given the requeue spec's integration message, whose outbox row is gone, and an event of this
+    // store no publisher has passed (the dev server runs none without NATS), both parked.
+    const { rows } = await dev.runtime.db.query<{ event_id: string }>("SELECT event_id FROM events WHERE stream_id = 'account-pg-ada' ORDER BY version LIMIT 1");
+    const waitingId = rows[0]?.event_id ?? '';
+    await parkMessages(dev.runtime.db, 'events', [{ messageId: waitingId, orderingKey: 'account-pg-ada', subject: 'events.account.Waiting', error: 'MAX_MSG_SIZE' }]);
+    // Loaded again: a page already on #health would not navigate, and would not list the new one.
+    await page.goto(`${dev.url}/browser#health`);
+    await page.reload();
+    const row = (subject: string) => page.getByTestId('parked').filter({ hasText: subject });
+    await row('events.account.Waiting').waitFor();
+    const parkedRows = async () =>
+      (await dev.runtime.db.query<{ source: string; message_id: string }>('SELECT source, message_id FROM parked_messages ORDER BY source, message_id')).rows;
+    const before = await parkedRows();
+
+    // When the operator declines the confirmation, nothing is discarded.
+    page.once('dialog', (dialog) => void dialog.dismiss());
+    await row('notices.sent').getByRole('button', { name: 'Discard' }).click();
+    expect(await parkedRows()).toEqual(before);
+
+    // When they confirm, the message leaves the list.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row('notices.sent').getByRole('button', { name: 'Discard' }).click();
+    await expect.poll(() => row('notices.sent').count()).toBe(0);
+    expect(await parkedRows()).toEqual(before.filter((parked) => parked.source !== 'outbox'));
+
+    // And one its publisher has not passed stays, the page saying why.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row('events.account.Waiting').getByRole('button', { name: 'Discard' }).click();
+    await expect.poll(() => page.getByTestId('action-error').textContent()).toContain("is not behind its publisher's checkpoint yet");
+    expect(await row('events.account.Waiting').count()).toBe(1);
+  });
 });

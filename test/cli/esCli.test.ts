@@ -155,7 +155,7 @@ describe('npm run es', () => {
     expect((await es('publishing', 'parked')).stdout).toMatch(/events\s+events\.account\.AccountOpened\s+MAX_PAYLOAD_EXCEEDED/);
     expect((await es('publishing', 'requeue', rows[0]?.event_id ?? '', '--source', 'events')).stdout).toContain(`${rows[0]?.event_id ?? ''} (events) requeued`);
     const discard = await es('publishing', 'discard', rows[0]?.event_id ?? '', '--source', 'events');
-    expect([discard.code, discard.stderr.split('\n')[0]]).toEqual([1, expect.stringMatching(/^es: Parked message \S+ is requeued: the next publisher run sends it or parks it again$/) as unknown]);
+    expect([discard.code, discard.stderr.split('\n')[0]]).toEqual([1, expect.stringMatching(/^es: Parked message \S+ is requeued: it goes out, or is parked again, once its publisher has passed it$/) as unknown]);
     expect((await es('sagas', 'ls')).stdout).toMatch(/transfer\s+cli-t\s+completed/);
     expect(JSON.parse((await es('sagas', 'show', 'cli-t', '--json')).stdout)).toMatchObject({ instances: [{ phase: 'completed' }] });
   });

@@ -13,7 +13,7 @@ export class UnacknowledgingStreamError extends Error {
   ) {
     super(
       `the stream ${stream} captures ${subject} with no_ack: JetStream may have stored the message, but never acknowledges it; ` +
-        'give the stream acknowledgements (or capture the subject in the publisher’s stream), then requeue the message',
+        'give the stream acknowledgements (or move the subject from it to the publisher’s stream), then requeue the message',
     );
     this.name = 'UnacknowledgingStreamError';
   }

@@ -1,4 +1,4 @@
-import type { SubjectCaptured } from './refusals';
+import type { SubjectCapture, SubjectCaptured } from './refusals';
 
 export interface CapturedSubjects {
   /** After a publish NATS did not acknowledge: a "captured" kept from earlier in the run, else asked. */
@@ -11,16 +11,17 @@ export interface CapturedSubjects {
 }
 
 /**
- * "Does a stream capture this subject?" for one publisher run. "Captured" is
- * kept for the run: it keeps a message retried. "Not captured" parks a message
- * for good, so it is never kept: a stream may be added within the run. Nor is a
- * question that failed (NATS away), or NATS coming back within the run would
- * never be asked again. The messages of one window that NATS did not answer
- * share one question while it is in flight.
+ * "Which stream captures this subject?" for one publisher run. "One that
+ * acknowledges" is kept for the run: it keeps a message retried. "None" and
+ * "one set to no_ack" park a message for good, so they are never kept: a
+ * stream may be added or changed within the run. Nor is a question that failed
+ * (NATS away), or NATS coming back within the run would never be asked again.
+ * The messages of one window that NATS did not answer share one question while
+ * it is in flight.
  */
 export function capturedSubjects(ask: SubjectCaptured): CapturedSubjects {
-  const answered = new Map<string, Promise<boolean>>();
-  const inFlight = new Map<string, Promise<boolean>>();
+  const answered = new Map<string, Promise<SubjectCapture>>();
+  const inFlight = new Map<string, Promise<SubjectCapture>>();
   const askNow = (subject: string) => {
     let answer = inFlight.get(subject);
     if (!answer) {
@@ -29,14 +30,14 @@ export function capturedSubjects(ask: SubjectCaptured): CapturedSubjects {
     }
     return answer;
   };
-  const keep = (subject: string, answer: Promise<boolean>): Promise<boolean> => {
+  const keep = (subject: string, answer: Promise<SubjectCapture>): Promise<SubjectCapture> => {
     const forget = () => {
       if (answered.get(subject) === kept) answered.delete(subject);
     };
-    const kept: Promise<boolean> = answer.then(
-      (captured) => {
-        if (!captured) forget();
-        return captured;
+    const kept: Promise<SubjectCapture> = answer.then(
+      (capture) => {
+        if (capture.kind !== 'acknowledging') forget();
+        return capture;
       },
       (error: unknown) => {
         forget();

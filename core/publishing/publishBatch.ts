@@ -1,18 +1,18 @@
 import type { Db } from '../db';
 import { describeError } from '../errors/describeError';
 import { eventMarkProblem, storedHeadersProblem, subjectProblem } from '../eventstore';
-import { inBatchSpan, SpanKind, startMessageSpan, type MessageSpan } from '../observability';
+import { inBatchSpan, SpanKind } from '../observability';
 import type { ExternalOutcome, FencedWrites } from '../processing';
 import type { JetStreamPublishing, PublishResult } from './jetStreamPublishing';
 import { parkMessages, type ParkedSource, type Parking } from './parkedMessages';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import { groupByKey, publishInOrder, type FailedPublish } from './publishInOrder';
-import { headerNamed } from './headerNamed';
 import type { PublishMessage } from './PublishMessage';
-import { refusedForGood, unacknowledgedForGood, type SubjectCaptured, type UnacknowledgingStream } from './refusals';
+import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
 import type { SettledAhead } from './settledAhead';
 import type { StoredMessage } from './storedMessage';
+import { tracedSend } from './tracedSend';
 
 /** What one item of a batch asks for: nothing (a private event, one sent before), a publish, or parking at once (an unusable subject). */
 export type BatchEntry =
@@ -49,7 +49,6 @@ export interface PublishingSession {
   publishing: () => Promise<JetStreamPublishing>;
   captured: SubjectCaptured;
   capturedNow: SubjectCaptured;
-  unacknowledging: UnacknowledgingStream;
   /** Whether the message is larger than all the bytes the stream capturing its subject may hold. */
   largerThanStream(message: PublishMessage): Promise<boolean>;
   timeoutMs: number;
@@ -81,12 +80,15 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   let parkingFailure: SentBatch['parkingFailure'];
   // Why a failed publish never succeeds (the error it is parked with), or undefined while it may.
   const forGood = async (result: FailedPublish): Promise<{ reason: unknown } | undefined> => {
-    if (result.kind === 'unreachable') return unacknowledgedForGood(result.error, result.message.subject, session.captured, session.unacknowledging);
+    if (result.kind === 'unreachable') return unacknowledgedForGood(result.error, result.message.subject, session.captured);
     const never = await refusedForGood(result.error, result.message.subject, session.capturedNow, () => session.largerThanStream(result.message));
     return never ? { reason: result.error } : undefined;
   };
   // Once a parking failed, nothing more goes out: the batch is thrown, and its next try sends it again.
   const stopped = () => parkingFailure !== undefined;
+  // A message parked for another reason than its publish's error (a no_ack stream behind a
+  // "timeout") has its result say that reason: the run's last error and its span tell it.
+  const parkedFor = new Map<string, unknown>();
   const results = await publishInOrder(publishing, messages, { timeoutMs: session.timeoutMs, deadline, stopped }, async (failed) => {
     const verdicts = await Promise.all(failed.map(forGood));
     const never = verdicts.map((verdict) => verdict !== undefined);
@@ -104,35 +106,20 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
       parkingFailure = { error };
       return failed.map(() => false);
     }
+    failed.forEach((result, index) => {
+      const verdict = verdicts[index];
+      if (verdict && verdict.reason !== result.error) parkedFor.set(result.message.messageId, verdict.reason);
+    });
     return never;
   });
-  return { results, ...(parkingFailure ? { parkingFailure } : {}) };
+  const told = (result: PublishResult): PublishResult => {
+    if (result.kind === 'published' || !parkedFor.has(result.message.messageId)) return result;
+    return { ...result, error: parkedFor.get(result.message.messageId) };
+  };
+  return { results: parkedFor.size === 0 ? results : results.map(told), ...(parkingFailure ? { parkingFailure } : {}) };
 }
 
 const SKIP: BatchEntry = { kind: 'skip' };
-
-/**
- * The message as sent: in its own send span, whose traceparent it carries to
- * the consumer, under the name the message gave its own (in any case), so
- * that it goes with one traceparent, not two. A message that came with more
- * than one spelling keeps only that one: a consumer reading another spelling
- * would otherwise follow a trace the send span does not continue.
- */
-function tracedSend(message: PublishMessage): { message: PublishMessage; span: MessageSpan } {
-  const given = headerNamed(Object.keys(message.headers), 'traceparent');
-  const span = startMessageSpan({ subject: message.subject, messageId: message.messageId, traceparent: given === undefined ? undefined : message.headers[given] }, 'nats');
-  if (!span.traceparent) return { message, span };
-  return { message: { ...message, headers: withOneTraceparent(message.headers, given ?? 'traceparent', span.traceparent) }, span };
-}
-
-function withOneTraceparent(headers: Readonly<Record<string, string>>, name: string, traceparent: string): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== 'traceparent') kept[key] = value;
-  }
-  kept[name] = traceparent;
-  return kept;
-}
 
 /** How far a batch got, and which of its messages JetStream stored, wherever they stand in it. */
 export interface PublishedBatch extends ExternalOutcome {

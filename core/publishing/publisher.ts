@@ -66,7 +66,6 @@ async function runPublisher(
     publishing: () => connection.publishing(),
     captured: subjects.captured,
     capturedNow: subjects.capturedNow,
-    unacknowledging: (subject) => connection.unacknowledging(subject),
     largerThanStream: streamRoomForRun((subject) => connection.maxBytes(subject)),
     timeoutMs: settings.publishTimeoutMs,
     tally,

@@ -6,6 +6,9 @@ import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublis
 import { ensurePublishStream } from './jetStreamStream';
 import { subjectCovers } from './subjectCoverage';
 import type { PublisherSettings } from './publisherOptions';
+import type { SubjectCapture } from './refusals';
+
+const ACKNOWLEDGING: SubjectCapture = { kind: 'acknowledging' };
 
 export interface PublisherConnection {
   /**
@@ -22,19 +25,18 @@ export interface PublisherConnection {
    */
   endRun(): Promise<void>;
   /**
-   * Whether any stream captures the subject, asked of JetStream. When none does
-   * but the publisher's own stream should (it was deleted, or lost with a
-   * memory store), the stream is made again and the answer is yes.
+   * Which stream captures the subject, asked of JetStream. When none does but
+   * the publisher's own stream should (it was deleted, or lost with a memory
+   * store), the stream is made again and the answer is its own (which
+   * acknowledges: it is refused with no_ack).
    */
-  captured(subject: string): Promise<boolean>;
+  captured(subject: string): Promise<SubjectCapture>;
   /**
    * The most bytes the stream capturing the subject may ever hold: its
    * `max_bytes`, or the account's JetStream storage of the stream's kind (file
    * or memory) where that is less; undefined for no limit.
    */
   maxBytes(subject: string): Promise<number | undefined>;
-  /** The name of the stream capturing the subject when it is set to `no_ack`; undefined otherwise. */
-  unacknowledging(subject: string): Promise<string | undefined>;
   /** Closes the connection, and the one still opening; a run that goes on opens no other. */
   close(): Promise<void>;
 }
@@ -157,21 +159,27 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     return held && !held.nc.isClosed() ? held : connection();
   }
 
-  async function capturedBy({ nc }: { nc: NatsConnection }, subject: string): Promise<boolean> {
+  async function capturedBy({ nc }: { nc: NatsConnection }, subject: string): Promise<SubjectCapture> {
     const until = Date.now() + settings.publishTimeoutMs;
     const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
     // find() answers with the stream's name, or fails when no stream captures the subject.
     const found = await jsm.streams.find(subject).then(
-      () => true,
+      (name): string | undefined => name,
       (error: unknown) => {
-        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return false;
+        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) return undefined;
         throw error;
       },
     );
-    if (found || !settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return found;
+    // The publisher's own stream is refused with no_ack when set up: asked no more.
+    if (found === settings.stream.name) return ACKNOWLEDGING;
+    if (found !== undefined) {
+      const { config } = await jsm.streams.info(found);
+      return config.no_ack === true ? { kind: 'unacknowledging', stream: found } : ACKNOWLEDGING;
+    }
+    if (!settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return { kind: 'none' };
     // The stream was checked when the connection opened or at this run's first use of it; it has gone since.
     await ensurePublishStream(nc, settings.stream, until);
-    return true;
+    return ACKNOWLEDGING;
   }
 
   async function maxBytesOf({ nc }: { nc: NatsConnection }, subject: string): Promise<number | undefined> {
@@ -180,14 +188,6 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     const accountLimit = config.storage === StorageType.Memory ? limits.max_memory : limits.max_storage;
     const positive = [config.max_bytes, accountLimit].filter((limit) => limit > 0);
     return positive.length > 0 ? Math.min(...positive) : undefined;
-  }
-
-  async function unacknowledgingOf({ nc }: { nc: NatsConnection }, subject: string): Promise<string | undefined> {
-    // The publisher's own stream is refused with no_ack, and no other stream may share its subjects.
-    if (settings.stream.subjects.some((pattern) => subjectCovers(pattern, subject))) return undefined;
-    const jsm = await jetstreamManager(nc, { timeout: settings.publishTimeoutMs, checkAPI: false });
-    const { config } = await jsm.streams.info(await jsm.streams.find(subject));
-    return config.no_ack === true ? config.name : undefined;
   }
 
   return {
@@ -205,7 +205,6 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     // Asked after a round, perhaps with NATS away: each question waits no longer than a publish does, whatever it asks.
     captured: (subject) => answerWithin(asking().then((held) => capturedBy(held, subject)), settings.publishTimeoutMs),
     maxBytes: (subject) => answerWithin(asking().then((held) => maxBytesOf(held, subject)), settings.publishTimeoutMs),
-    unacknowledging: (subject) => answerWithin(asking().then((held) => unacknowledgingOf(held, subject)), settings.publishTimeoutMs),
     async close() {
       closed = true;
       const open = current;

@@ -33,8 +33,15 @@ const REFUSED_UNTIL_ROOM = new Set([
   10002, // resource limits exceeded for account
 ]);
 
-/** Whether a subject is captured by any stream: asked only after "no responders" or no acknowledgement. */
-export type SubjectCaptured = (subject: string) => Promise<boolean>;
+/**
+ * Which stream captures a subject, as publishing needs to know: none, one
+ * that acknowledges what it stores, or one set to `no_ack` (named), which
+ * stores and never answers.
+ */
+export type SubjectCapture = { kind: 'none' } | { kind: 'acknowledging' } | { kind: 'unacknowledging'; stream: string };
+
+/** Which stream captures a subject: asked only after "no responders" or no acknowledgement. */
+export type SubjectCaptured = (subject: string) => Promise<SubjectCapture>;
 
 /** Whether the message is larger than all the bytes the stream capturing its subject (or its account) may hold: asked only after a refusal for room. */
 export type LargerThanStream = () => Promise<boolean>;
@@ -57,12 +64,9 @@ export async function refusedForGood(
     if (FOREVER_REFUSED.has(error.code)) return true;
     return REFUSED_UNTIL_ROOM.has(error.code) && (await largerThanStream().catch(() => false));
   }
-  if (error instanceof NoRespondersError) return !(await captured(subject).catch(() => true));
+  if (error instanceof NoRespondersError) return (await captured(subject).catch(() => undefined))?.kind === 'none';
   return false;
 }
-
-/** The name of the stream capturing a subject when that stream never acknowledges (`no_ack`); undefined otherwise. */
-export type UnacknowledgingStream = (subject: string) => Promise<string | undefined>;
 
 /**
  * Why a publish JetStream did not acknowledge (no answer in time, or an
@@ -72,14 +76,10 @@ export type UnacknowledgingStream = (subject: string) => Promise<string | undefi
  * When a stream captures it with `no_ack`, no retry is ever answered either.
  * Otherwise it is JetStream slow or away: retried, as when it cannot be asked.
  */
-export async function unacknowledgedForGood(
-  error: unknown,
-  subject: string,
-  captured: SubjectCaptured,
-  unacknowledging: UnacknowledgingStream,
-): Promise<{ reason: unknown } | undefined> {
+export async function unacknowledgedForGood(error: unknown, subject: string, captured: SubjectCaptured): Promise<{ reason: unknown } | undefined> {
   if (!(error instanceof TimeoutError || error instanceof JetStreamError)) return undefined;
-  if (!(await captured(subject).catch(() => true))) return { reason: error };
-  const stream = await unacknowledging(subject).catch(() => undefined);
-  return stream === undefined ? undefined : { reason: new UnacknowledgingStreamError(stream, subject) };
+  const capture = await captured(subject).catch(() => undefined);
+  if (capture?.kind === 'none') return { reason: error };
+  if (capture?.kind === 'unacknowledging') return { reason: new UnacknowledgingStreamError(capture.stream, subject) };
+  return undefined;
 }

@@ -49,4 +49,11 @@ describe("an integration message's own trace header, in another case (a relay th
     expect(traceHeaders).toEqual(['traceparent']);
     expect(sendSpanOf(notice?.header.get('traceparent'))).toEqual({ traceId: TRACE_ID, parentSpanId: SENDER_SPAN });
   });
+
+  it('continues the spelling that holds a trace context when the exact one does not', async () => {
+    const { notice, traceHeaders } = await publishNotice('garbled', { traceparent: 'garbage', Traceparent: `00-${TRACE_ID}-${SENDER_SPAN}-01` });
+
+    expect(traceHeaders).toEqual(['Traceparent']);
+    expect(sendSpanOf(notice?.header.get('Traceparent'))).toEqual({ traceId: TRACE_ID, parentSpanId: SENDER_SPAN });
+  });
 });

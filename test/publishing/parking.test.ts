@@ -223,7 +223,9 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
       const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? subject : undefined) });
       const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
 
-      expect(await publishEverything(h.db, h.publisher({ routing, publishTimeoutMs: 300 }))).toMatchObject({ parked: 1 });
+      const totals = await publishEverything(h.db, h.publisher({ routing, publishTimeoutMs: 300 }));
+      expect(totals).toMatchObject({ parked: 1, retried: 0 });
+      expect(totals.lastError).toContain('UnacknowledgingStreamError');
       expect(await versionsOf(h, streamId)).toEqual([1, 3]);
       const [parked] = await listParkedMessages(h.db);
       expect(parked).toMatchObject({ messageId: middleId, subject });
@@ -485,7 +487,7 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     ['a clustered stream’s own sequence out of step (no header asks for it)', 10063, 'expected stream sequence does not match'],
   ])('%s (%i) is passing', async (_, errCode, description) => {
     const error = new JetStreamApiError({ code: 503, err_code: errCode, description });
-    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve({ kind: 'acknowledging' } as const))).toBe(false);
   });
 
   it.each([
@@ -494,13 +496,13 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     ['a header over 64 KiB', 10097, 'header size exceeds maximum allowed of 64k'],
   ])('%s (%i) is final: the message carries it to every try', async (_, errCode, description) => {
     const error = new JetStreamApiError({ code: 400, err_code: errCode, description });
-    expect(await refusedForGood(error, 'notices.expecting', () => Promise.resolve(true))).toBe(true);
+    expect(await refusedForGood(error, 'notices.expecting', () => Promise.resolve({ kind: 'acknowledging' } as const))).toBe(true);
   });
 
   it('"no responders" is passing while a stream captures the subject (JetStream restarting), final when none does', async () => {
     const error = new NoRespondersError('events.account.AccountOpened');
-    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(true))).toBe(false);
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve({ kind: 'acknowledging' } as const))).toBe(false);
     expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.reject(new Error('timeout')))).toBe(false);
-    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve(false))).toBe(true);
+    expect(await refusedForGood(error, 'events.account.AccountOpened', () => Promise.resolve({ kind: 'none' } as const))).toBe(true);
   });
 });

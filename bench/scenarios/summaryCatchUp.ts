@@ -86,17 +86,20 @@ async function printNestedPlans(url: string, label: string, text: string, params
   });
 }
 
-/** The projector: a fresh generation catches up from the start of the feed on one connection, one partition. */
+/**
+ * The projector as the bank deploys it: a fresh generation of the projection's
+ * own partitions (4) catches up from the start of the feed, on the deployed
+ * pool, with the bounds the deployed projector runs with (each statement timed).
+ */
 async function measureProjector(url: string, round: number, scenario: CatchUpScenario): Promise<Throughput> {
   const total = scenario.accounts * scenario.eventsPerAccount;
-  // With the bounds the deployed projector runs with: each statement is timed.
-  const { connectTimeoutMs, queryTimeoutMs } = bankService.database;
-  const plain = createPgDb({ connectionString: url, max: 1, connectTimeoutMs, queryTimeoutMs });
+  const { connectTimeoutMs, queryTimeoutMs, poolMax } = bankService.database;
+  const plain = createPgDb({ connectionString: url, max: poolMax, connectTimeoutMs, queryTimeoutMs });
   const captured: { text?: string; params?: readonly unknown[] } = {};
   const db = capturingFeedReads(plain, captured);
   try {
     const name = `bench_summaries_${round}`;
-    const projection = defineAccountSummaries({ name, partitions: 1, batchSize: scenario.batchSize });
+    const projection = defineAccountSummaries({ name, batchSize: scenario.batchSize });
     await registerProjection(db, projection);
     const throughputSince = startThroughput();
     const run = await createProjector({ db, projections: [projection] }).runUntilCaughtUp();

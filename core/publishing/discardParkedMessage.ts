@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
+import { log, metrics } from '../observability';
 import { checkParkedSource, type ParkedSource } from './parkedMessages';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
@@ -34,8 +35,40 @@ const DISCARD_SQL = `
     DELETE FROM parked_messages d USING target t
     WHERE d.message_id = t.message_id AND d.source = t.source
       AND NOT EXISTS (SELECT FROM target k WHERE k.requeued OR NOT k.passed)
-    RETURNING d.source)
-  SELECT t.requeued, t.passed, EXISTS (SELECT FROM discarded) AS discarded FROM target t`;
+    RETURNING d.source, d.ordering_key, d.subject, d.error, d.parked_at)
+  SELECT t.requeued, t.passed, x.source IS NOT NULL AS discarded, x.source, x.ordering_key, x.subject, x.error, x.parked_at
+  FROM target t LEFT JOIN discarded x ON x.source = t.source`;
+
+interface DiscardRow {
+  requeued: boolean;
+  passed: boolean;
+  discarded: boolean;
+  source: string | null;
+  ordering_key: string | null;
+  subject: string | null;
+  error: string | null;
+  parked_at: Date | null;
+}
+
+/**
+ * A discard drops a message for good, and the row that said why goes with it:
+ * what was dropped is told as it happens (a warning each, and a count), so an
+ * audit can find it in the logs. The database does not know who asked; the
+ * caller's context (a correlation id, say) goes on the line.
+ */
+function recordDiscards(messageId: string, rows: readonly DiscardRow[]): void {
+  for (const row of rows) {
+    log.warn('a parked message was discarded: it will never be sent', {
+      messageId,
+      source: row.source,
+      orderingKey: row.ordering_key,
+      subject: row.subject,
+      error: row.error,
+      parkedAt: row.parked_at?.toISOString() ?? null,
+    });
+  }
+  metrics.count('MessagesDiscarded', rows.length);
+}
 
 /**
  * Takes a parked message off the parked list for good, never to be sent: for
@@ -49,8 +82,11 @@ export async function discardParkedMessage(db: Queryable, messageId: string, sou
   checkParkedSource(source);
   // Every parked message has a UUID: anything else is not one of them.
   if (!isUuid(messageId)) return 'not_parked';
-  const { rows } = await db.query<{ requeued: boolean; passed: boolean; discarded: boolean }>(DISCARD_SQL, [messageId, source ?? null, EVENTS_PUBLISHER, OUTBOX_PUBLISHER]);
+  const { rows } = await db.query<DiscardRow>(DISCARD_SQL, [messageId, source ?? null, EVENTS_PUBLISHER, OUTBOX_PUBLISHER]);
   if (rows.length === 0) return 'not_parked';
-  if (rows.every((row) => row.discarded)) return 'discarded';
+  if (rows.every((row) => row.discarded)) {
+    recordDiscards(messageId, rows);
+    return 'discarded';
+  }
   return rows.some((row) => row.requeued) ? 'requeued' : 'not_passed_yet';
 }

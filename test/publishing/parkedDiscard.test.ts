@@ -1,11 +1,25 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
+import { addMetricsSink, configureLogging, type LogFields } from '../../core/observability';
 import { discardParkedMessage, listParkedMessages, parkMessages, ParkedSourceError, readPublishingStatus, requeueParkedMessage, type ParkedSource } from '../../core/publishing';
 import { deposited, opened, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { cleanedUpAfterEach, messagesOf, publishEverything, type PublishingHarness } from './publishingHarness';
 
 const { harness } = cleanedUpAfterEach();
+
+const warnings: { message: string; fields: LogFields }[] = [];
+configureLogging((level, message, fields) => {
+  if (level === 'warn') warnings.push({ message, fields });
+});
+const discardedCounts: number[] = [];
+addMetricsSink({
+  count: (name, value) => {
+    if (name === 'MessagesDiscarded') discardedCounts.push(value);
+  },
+  observe: () => undefined,
+  gauge: () => undefined,
+});
 
 type Attachment = { type: 'StatementAttached'; data: { pdf: string } };
 
@@ -28,8 +42,20 @@ describe('discarding a parked message', () => {
     const h = await harness();
     const { streamId, eventId } = await parkedAttachment(h);
 
+    const [parked] = await listParkedMessages(h.db);
+    warnings.length = 0;
+    discardedCounts.length = 0;
+
     expect(await discardParkedMessage(h.db, eventId)).toBe('discarded');
 
+    // What was dropped is told, with why it was parked: the row that said so is gone.
+    expect(warnings).toEqual([
+      {
+        message: 'a parked message was discarded: it will never be sent',
+        fields: expect.objectContaining({ messageId: eventId, source: 'events', orderingKey: streamId, subject: parked?.subject, error: parked?.error, parkedAt: parked?.parkedAt.toISOString() }) as unknown,
+      },
+    ]);
+    expect(discardedCounts).toEqual([1]);
     expect(await listParkedMessages(h.db)).toEqual([]);
     expect((await readPublishingStatus(h.db)).parked).toBe(0);
     // Even with the stream widened, nothing sends it again.

@@ -1,4 +1,6 @@
 import { BrowserInputError, BrowserNotFoundError } from '../core/browser';
+import { configureLogging } from '../core/observability';
+import { readableLog } from '../functions/local';
 import { createInProcessDispatcher } from '../core/commands';
 import { createDb, dbConfigFromEnv } from '../core/db';
 import { assertServiceSchemaCurrent, createServiceRuntime } from '../core/service';
@@ -8,6 +10,13 @@ import { COMMANDS } from './cli/cliCommands';
 import { describeDatabase, migrateCommand } from './cli/migrateCommand';
 
 // The ops CLI: `npm run es -- <command>` on the database DATABASE_URL names, for the deployment's service.
+
+// Core's warnings and errors (a discarded message, say) go to stderr for the operator, and
+// to whatever keeps the terminal's record; stdout stays the command's own answer.
+const toStderr = readableLog((line) => process.stderr.write(`${line}\n`));
+configureLogging((level, message, fields) => {
+  if (level === 'warn' || level === 'error') toStderr(level, message, fields);
+});
 
 /** One line for any failure: what went wrong, never a stack trace. */
 function failureLine(error: unknown): string {

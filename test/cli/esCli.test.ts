@@ -156,6 +156,12 @@ describe('npm run es', () => {
     expect((await es('publishing', 'requeue', rows[0]?.event_id ?? '', '--source', 'events')).stdout).toContain(`${rows[0]?.event_id ?? ''} (events) requeued`);
     const discard = await es('publishing', 'discard', rows[0]?.event_id ?? '', '--source', 'events');
     expect([discard.code, discard.stderr.split('\n')[0]]).toEqual([1, expect.stringMatching(/^es: Parked message \S+ is requeued: it goes out, or is parked again, once its publisher has passed it$/) as unknown]);
+    // An integration message parked under an id no outbox row has any more: nothing could send it, so it goes, and the operator is told what went.
+    const orphan = crypto.randomUUID();
+    await parkMessages(db, 'outbox', [{ messageId: orphan, orderingKey: 'notices', subject: 'notices.retired', error: 'MAX_PAYLOAD_EXCEEDED' }]);
+    const discarded = await es('publishing', 'discard', orphan, '--source', 'outbox');
+    expect(discarded).toMatchObject({ code: 0, stdout: `${orphan} (outbox) discarded: it is never sent\n` });
+    expect(discarded.stderr).toMatch(new RegExp(`WARN  a parked message was discarded: it will never be sent .*"messageId":"${orphan}".*"subject":"notices.retired","error":"MAX_PAYLOAD_EXCEEDED"`));
     expect((await es('sagas', 'ls')).stdout).toMatch(/transfer\s+cli-t\s+completed/);
     expect(JSON.parse((await es('sagas', 'show', 'cli-t', '--json')).stdout)).toMatchObject({ instances: [{ phase: 'completed' }] });
   });

@@ -17,11 +17,12 @@ export type ParkedDiscard = 'discarded' | 'not_parked' | 'requeued' | 'not_passe
 // The row is locked, so a requeue at the same moment is seen (and wins if first).
 // Only past its publisher's checkpoint, as a requeue is sent: short of it, the
 // batch that parked it could run again and, finding it no longer parked, send it.
-// A parked row whose event or outbox row is gone can never be sent: passed. All
+// A parked row whose event or outbox row is gone can never be sent, requeued or not: passed,
+// and its requeue counts for nothing (no turn can read it). All
 // the rows of the id or none, so that a discard said done left nothing parked.
 const DISCARD_SQL = `
   WITH target AS (
-    SELECT p.message_id, p.source, p.requeued_at IS NOT NULL AS requeued,
+    SELECT p.message_id, p.source, p.requeued_at IS NOT NULL AND coalesce(e.tx_id, o.tx_id) IS NOT NULL AS requeued,
       coalesce(e.tx_id, o.tx_id) IS NULL
         OR coalesce((coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position), false) AS passed
     FROM parked_messages p

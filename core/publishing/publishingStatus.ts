@@ -18,11 +18,27 @@ export interface PublishingStatus {
   events: BacklogStatus;
   /** Integration messages not yet published. */
   outbox: BacklogStatus;
-  /** Messages NATS refused for good and not requeued: they need a person. */
+  /**
+   * Messages NATS refused for good that need a person: not requeued, refused
+   * again since their requeue (a requeue the publisher cannot see yet, as after
+   * a restore), or requeued with their event or outbox row gone (nothing can
+   * send them).
+   */
   parked: number;
-  /** Parked messages requeued and not yet gone out: the next runs send them (or park them again). */
+  /** Parked messages requeued and on their way: the next runs send them (or park them again). */
   requeued: number;
 }
+
+// A requeued message is on its way only while it has not been refused since (parking it
+// again stamps parked_at) and its event or outbox row is there to send.
+const PARKED_COUNTS_SQL = `
+  SELECT count(*) FILTER (WHERE NOT on_its_way)::int AS parked, count(*) FILTER (WHERE on_its_way)::int AS requeued
+  FROM (
+    SELECT p.requeued_at IS NOT NULL AND p.parked_at <= p.requeued_at AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL) AS on_its_way
+    FROM parked_messages p
+    LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
+    LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
+  ) AS parked`;
 
 // Before a processor first ran it has no partitions: its backlog is then all of its
 // source after its starting point, as one partition.
@@ -43,9 +59,7 @@ async function backlogOf<Item>(db: Queryable, name: string, source: FeedSource<I
  */
 export function readPublishingStatus(db: Db): Promise<PublishingStatus> {
   return readInOneSnapshot(db, async (tx) => {
-    const { rows } = await tx.query<{ parked: number; requeued: number }>(
-      'SELECT count(*) FILTER (WHERE requeued_at IS NULL)::int AS parked, count(requeued_at)::int AS requeued FROM parked_messages',
-    );
+    const { rows } = await tx.query<{ parked: number; requeued: number }>(PARKED_COUNTS_SQL);
     return {
       events: await backlogOf(tx, EVENTS_PUBLISHER, eventMessages()),
       outbox: await backlogOf(tx, OUTBOX_PUBLISHER, outboxMessages()),

@@ -95,14 +95,15 @@ async function showHealth(_, route = routes) {
   const lag = (generation) => generation.partitions.reduce((sum, p) => sum + p.lagEvents, 0);
   view.innerHTML = '<h2>Projections</h2><table>' + projections.map((p) => p.generations.map((g) => '<tr><td>' + esc(p.name) + '</td><td>g' + g.generation + ' ' + esc(g.status) + '</td><td>lag ' + lag(g) + '</td></tr>').join('')).join('') + '</table>' +
     '<h2>Publishing</h2><p data-testid="backlog">backlog ' + (publishing.events.backlog + publishing.outbox.backlog) + ', parked ' + publishing.parkedCount + ', requeued ' + publishing.requeuedCount + '</p><p class="error" data-testid="action-error" hidden></p><ul>' +
-    publishing.parked.map((m) => '<li data-testid="parked">' + esc(m.subject) + ' ' + esc(m.error) + (m.requeuedAt ? ' (requeued)' : parkedButtons(m)) + '</li>').join('') + '</ul>' +
+    publishing.parked.map((m) => '<li data-testid="parked">' + esc(m.subject) + ' ' + esc(m.error) + parkedButtons(m) + '</li>').join('') + '</ul>' +
     '<h2>Recent sagas</h2><ul>' + sagas.sagas.map((s) => '<li>' + link('saga/' + s.sagaId, s.saga + ' ' + s.sagaId) + ' ' + esc(s.phase) + '</li>').join('') + '</ul>';
   for (const button of document.querySelectorAll('[data-parked-action]')) button.addEventListener('click', () => parkedAction(button.dataset));
 }
 
+// A requeued one may still be discarded when nothing can send it (its event or outbox row gone); otherwise the refusal says why not.
 function parkedButtons(m) {
   const button = (action, label) => ' <button data-parked-action="' + action + '" data-id="' + esc(m.messageId) + '" data-source="' + esc(m.source) + '">' + label + '</button>';
-  return button('requeue', 'Requeue') + button('discard', 'Discard');
+  return (m.requeuedAt ? ' (requeued)' : button('requeue', 'Requeue')) + button('discard', 'Discard');
 }
 
 // A discard cannot be undone: asked first. A refusal (not passed yet, requeued meanwhile) is shown, not swallowed.

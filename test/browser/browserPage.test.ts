@@ -165,17 +165,22 @@ describe('the event browser page', () => {
     const parkedRows = async () =>
       (await dev.runtime.db.query<{ source: string; message_id: string }>('SELECT source, message_id FROM parked_messages ORDER BY source, message_id')).rows;
     const before = await parkedRows();
+    const discards: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().includes('/discard')) discards.push(request.url());
+    });
 
-    // When the operator declines the confirmation, nothing is discarded.
+    // When the operator declines the confirmation, nothing is asked of the API.
     page.once('dialog', (dialog) => void dialog.dismiss());
     await row('notices.sent').getByRole('button', { name: 'Discard' }).click();
     expect(await parkedRows()).toEqual(before);
 
-    // When they confirm, the message leaves the list.
+    // When they confirm, the message leaves the list: one discard was sent in all, the confirmed one.
     page.once('dialog', (dialog) => void dialog.accept());
     await row('notices.sent').getByRole('button', { name: 'Discard' }).click();
     await expect.poll(() => row('notices.sent').count()).toBe(0);
     expect(await parkedRows()).toEqual(before.filter((parked) => parked.source !== 'outbox'));
+    expect(discards).toHaveLength(1);
 
     // And one its publisher has not passed stays, the page saying why.
     page.once('dialog', (dialog) => void dialog.accept());

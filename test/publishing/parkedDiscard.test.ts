@@ -94,14 +94,14 @@ describe('discarding a parked message', () => {
     const { eventId } = await parkedAttachment(h);
     // Its outbox row long gone: nothing could send it.
     await parkMessages(h.db, 'outbox', [{ messageId: eventId, orderingKey: 'notices', subject: `${h.subjectPrefix}.notices.sent`, error: 'refused' }]);
-    expect(await requeueParkedMessage(h.db, eventId, 'outbox')).toBe(true);
+    expect(await requeueParkedMessage(h.db, eventId, 'events')).toBe(true);
     const parkedSources = async () => (await listParkedMessages(h.db)).map((message) => message.source).sort();
 
     expect(await discardParkedMessage(h.db, eventId)).toBe('requeued');
     expect(await parkedSources()).toEqual(['events', 'outbox']);
 
-    expect(await discardParkedMessage(h.db, eventId, 'events')).toBe('discarded');
-    expect(await parkedSources()).toEqual(['outbox']);
+    expect(await discardParkedMessage(h.db, eventId, 'outbox')).toBe('discarded');
+    expect(await parkedSources()).toEqual(['events']);
   });
 
   it('discards a parked integration message whose outbox row is gone: nothing could ever send it', async () => {
@@ -111,6 +111,18 @@ describe('discarding a parked message', () => {
 
     expect(await discardParkedMessage(h.db, messageId)).toBe('discarded');
     expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('given one whose outbox row is gone requeued, counts it as parked (no run can send it) and discards it', async () => {
+    const h = await harness();
+    const messageId = '0190a4b2-0000-7000-8000-0000000000ab';
+    await parkMessages(h.db, 'outbox', [{ messageId, orderingKey: 'notices', subject: `${h.subjectPrefix}.notices.sent`, error: 'refused' }]);
+    expect(await requeueParkedMessage(h.db, messageId)).toBe(true);
+    await publishEverything(h.db, h.publisher());
+
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 1, requeued: 0 });
+    expect(await discardParkedMessage(h.db, messageId)).toBe('discarded');
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 0 });
   });
 
   it('refuses a source that is neither events nor outbox, and answers not_parked for an id no message has', async () => {

@@ -1,7 +1,7 @@
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import type { Db, Queryable, QueryOptions } from '../../core/db';
-import { eventRouting, readPublishingStatus } from '../../core/publishing';
+import { eventRouting, listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened as accountOpened, uniqueStreamId } from '../support/fixtures';
 import { deleteJetStream } from '../support/natsTesting';
@@ -78,5 +78,26 @@ describe('the publishing status', () => {
     expect(status).toMatchObject({ events: { backlog: 1 }, outbox: { backlog: 1 }, parked: 2 });
     expect(status.events.partitions).toMatchObject([{ lagItems: 1 }]);
     expect(status.outbox.partitions).toMatchObject([{ lagItems: 1 }]);
+  });
+
+  it('counts a requeued message as parked again once it is refused since its requeue, also while the requeue stays (one the publisher cannot see, as after a restore)', async () => {
+    // Given an event on a subject no stream captures, parked, then requeued.
+    const h = await harness();
+    const subject = `nowhere${h.subjectPrefix}.opened`;
+    const publisher = h.publisher({ routing: eventRouting({ prefix: h.subjectPrefix, subjectFor: () => subject }) });
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [accountOpened()] });
+    expect(await publishEverything(h.db, publisher)).toMatchObject({ parked: 1 });
+    expect(await requeueParkedMessage(h.db, events[0]?.eventId ?? '')).toBe(true);
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
+    // Its requeue made by a transaction ahead of this cluster's counter: no snapshot of the publisher sees it.
+    await h.db.query("UPDATE parked_messages SET requeued_by = (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text::xid8");
+
+    // When a run sends it again and it is refused again.
+    await untilFeedHorizonPasses(h.db);
+    await publisher.run();
+
+    // Then it needs a person again: parked, though its requeue stays.
+    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 1, requeued: 0 });
   });
 });

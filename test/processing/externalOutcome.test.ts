@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Db, QueryOptions } from '../../core/db';
 import type { RecordedEvent } from '../../core/eventstore';
 import { BatchItemError, ExternalOutcomeError, getProcessorStatus, runFeedProcessor, type ExternalOutcome, type FeedProcessor } from '../../core/processing';
 import { deposited, opened, sleep } from '../support/fixtures';
@@ -152,4 +153,41 @@ describe('an external handler’s outcome', () => {
     expect(ran.failures).toEqual([expect.objectContaining({ attempts: 1, state: 'running' })]);
     expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 0, attempts: 1, lastError: expect.stringContaining('the destination refused the batch') as unknown });
   });
+
+  it('that gives up on an item after its lease was taken over past the stored checkpoint still counts the items done, and the run says it lost the partition', async () => {
+    const handed = { out: false };
+    const { processor } = await externalProcessor('external_gives_up_taken_over', (items) => {
+      handed.out = true;
+      const refused = items.findIndex((event) => event.type === 'MoneyDeposited');
+      return { done: refused, error: new BatchItemError('the webhook refused it: 422', items[refused]?.eventId ?? null, null) };
+    });
+
+    const ran = await runFeedProcessor(processor, {
+      db: takenOverAfterCheckpoint(db(), processor.name, handed),
+      holder: 'h',
+      leaseTtlMs: 30_000,
+      deadline: Date.now() + 5_000,
+      concurrency: 1,
+    });
+
+    expect({ items: ran.items, leaseLost: ran.leaseLost, failures: ran.failures }).toEqual({ items: 1, leaseLost: [0], failures: [] });
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 1, attempts: 0 });
+  });
 });
+
+/** A Db on which another holder takes the partition over right after the first checkpoint stored under the lease once a batch was handed out. */
+function takenOverAfterCheckpoint(base: Db, group: string, handed: { out: boolean }): Db {
+  let taken = false;
+  return {
+    query: async <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) => {
+      const result = await base.query<Row>(text, params, options);
+      if (!taken && handed.out && options?.name === 'processor_advance_fenced' && result.rowCount === 1) {
+        taken = true;
+        await base.query("UPDATE partition_leases SET holder = 'elsewhere', epoch = epoch + 1, expires_at = clock_timestamp() + interval '1 minute' WHERE lease_group = $1", [group]);
+      }
+      return result;
+    },
+    transaction: (work) => base.transaction(work),
+    close: () => base.close(),
+  };
+}

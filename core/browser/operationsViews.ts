@@ -1,7 +1,7 @@
 import { exactTimestampText } from '../db';
 import * as z from '../schema';
 import { getProjectionStatus, ProjectionDefinitionError, ProjectionNotFoundError, rebuildProjection } from '../projections';
-import { discardParkedMessage, listParkedMessages, readPublishingStatus, requeueParkedMessage, type ParkedMessage } from '../publishing';
+import { discardParkedMessage, listParkedMessages, readPublishingStatus, requeueParkedMessage, type ListedParkedMessage } from '../publishing';
 import { readSagaInstance } from '../sagas';
 import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
@@ -53,7 +53,17 @@ const ParkedQuery = z.object({ limit: PageLimit, cursor: z.optional(z.string()) 
 const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.uuid(), source: z.enum(['events', 'outbox']) });
 
 /** A parked message as the API shows it: where it stands in the list is the page's `nextCursor`. */
-const parkedView = ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt }: ParkedMessage): ParkedMessage => ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt });
+const parkedView = ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt, onItsWay }: ListedParkedMessage) => ({
+  messageId,
+  source,
+  orderingKey,
+  subject,
+  error,
+  refusals,
+  parkedAt,
+  requeuedAt,
+  onItsWay,
+});
 
 /** `GET /browser/api/publishing`: backlog, oldest waiting, and a page of the parked messages. */
 export async function publishingHealth(sources: BrowserSources, query: Record<string, string | undefined>) {

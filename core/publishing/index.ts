@@ -15,6 +15,7 @@ export {
   ParkedSourceError,
   parkMessages,
   requeueParkedMessage,
+  type ListedParkedMessage,
   type ParkedMessage,
   type ParkedSource,
   type Parking,

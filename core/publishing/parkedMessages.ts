@@ -87,8 +87,6 @@ export async function parkMessages(db: Queryable, source: ParkedSource, parkings
   return new Set(rows.map((row) => row.message_id));
 }
 
-const COLUMNS = 'message_id, source, ordering_key, subject, error, refusals, parked_at, requeued_at';
-
 /**
  * Where a listed message stands in the list, for the next page to start after.
  * `parkedAt` is ISO 8601 to the microsecond, as PostgreSQL stores it: a Date
@@ -103,13 +101,29 @@ export interface ParkedPosition {
 
 export interface ListedParkedMessage extends ParkedMessage {
   position: ParkedPosition;
+  /**
+   * Requeued and on its way: not refused since its requeue, and its event or
+   * outbox row there to send. A requeued one that is not needs a person, as a
+   * parked one does (the status counts it parked).
+   */
+  onItsWay: boolean;
 }
 
+/** A parked row `p` joined to what it would send (`e`, `o`): the status and the list count and show it alike. */
+export const PARKED_WITH_SOURCE_ROWS = `
+  parked_messages p
+  LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
+  LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id`;
+
+/** Of a parked row joined as above: requeued, not refused since (parking again stamps parked_at), and something to send. */
+export const ON_ITS_WAY_SQL = 'p.requeued_at IS NOT NULL AND p.parked_at <= p.requeued_at AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)';
+
 const LIST_PARKED_SQL = `
-  SELECT ${COLUMNS}, ${exactTimestampText('parked_at')} AS parked_at_exact
-  FROM parked_messages
-  WHERE $2::timestamptz IS NULL OR (parked_at, message_id, source) > ($2, $3::uuid, $4::text)
-  ORDER BY parked_at, message_id, source LIMIT $1`;
+  SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,
+    ${exactTimestampText('p.parked_at')} AS parked_at_exact, ${ON_ITS_WAY_SQL} AS on_its_way
+  FROM ${PARKED_WITH_SOURCE_ROWS}
+  WHERE $2::timestamptz IS NULL OR (p.parked_at, p.message_id, p.source) > ($2, $3::uuid, $4::text)
+  ORDER BY p.parked_at, p.message_id, p.source LIMIT $1`;
 
 /** The most parked messages one page lists. */
 export const MAX_PARKED_PAGE = 10_000;
@@ -161,8 +175,13 @@ export async function listParkedMessages(db: Queryable, options: { limit?: numbe
   const parsed = ListParkedOptions.safeParse(options);
   if (!parsed.success) throw new ParkedListRequestError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
   const { after } = options;
-  const { rows } = await db.query<ParkedRow & { parked_at_exact: string }>(LIST_PARKED_SQL, [options.limit ?? 100, after?.parkedAt ?? null, after?.messageId ?? null, after?.source ?? null]);
-  return rows.map((row) => ({ ...toParked(row), position: { parkedAt: row.parked_at_exact, messageId: row.message_id, source: row.source } }));
+  const { rows } = await db.query<ParkedRow & { parked_at_exact: string; on_its_way: boolean }>(LIST_PARKED_SQL, [
+    options.limit ?? 100,
+    after?.parkedAt ?? null,
+    after?.messageId ?? null,
+    after?.source ?? null,
+  ]);
+  return rows.map((row) => ({ ...toParked(row), position: { parkedAt: row.parked_at_exact, messageId: row.message_id, source: row.source }, onItsWay: row.on_its_way }));
 }
 
 /**

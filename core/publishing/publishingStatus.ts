@@ -2,6 +2,7 @@ import { readInOneSnapshot, type Db, type Queryable } from '../db';
 import { getProcessorLag, type FeedSource, type ProcessorPartitionStatus } from '../processing';
 import { eventMessages } from './eventMessages';
 import { outboxMessages } from './outboxMessages';
+import { ON_ITS_WAY_SQL, PARKED_WITH_SOURCE_ROWS } from './parkedMessages';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
 export interface BacklogStatus {
@@ -29,16 +30,9 @@ export interface PublishingStatus {
   requeued: number;
 }
 
-// A requeued message is on its way only while it has not been refused since (parking it
-// again stamps parked_at) and its event or outbox row is there to send.
 const PARKED_COUNTS_SQL = `
   SELECT count(*) FILTER (WHERE NOT on_its_way)::int AS parked, count(*) FILTER (WHERE on_its_way)::int AS requeued
-  FROM (
-    SELECT p.requeued_at IS NOT NULL AND p.parked_at <= p.requeued_at AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL) AS on_its_way
-    FROM parked_messages p
-    LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
-    LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
-  ) AS parked`;
+  FROM (SELECT ${ON_ITS_WAY_SQL} AS on_its_way FROM ${PARKED_WITH_SOURCE_ROWS}) AS parked`;
 
 // Before a processor first ran it has no partitions: its backlog is then all of its
 // source after its starting point, as one partition.

@@ -34,6 +34,8 @@ const argument = (args: CliArguments, index: number, what: string) => {
   if (value === undefined) throw new UsageError(`${args.words.slice(0, index).join(' ')} needs ${what}`);
   return value;
 };
+/** A parked message's state in the list: a requeued one refused again since, or with nothing to send, needs a person. */
+const parkedState = (message: { requeuedAt: Date | null; onItsWay: boolean }) => (message.requeuedAt === null ? 'parked' : message.onItsWay ? 'requeued' : 'requeued, needs a person');
 const eventLine = (event: EventView) => [event.globalPosition, `${event.streamId}@${String(event.version)}`, event.type, event.recordedAt];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How long a command that follows something (`feed tail -f`, a rebuild) pauses when a look found nothing new. */
@@ -178,7 +180,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   'publishing parked': async ({ runtime, args, json }) => {
     const { parked, nextCursor } = await publishingHealth(runtime.browser, query(args, 'limit', 'cursor'));
-    output(json, { parked, nextCursor }, () => paged(table(parked.map((message) => [message.messageId, message.source, message.subject, message.error, message.requeuedAt ? 'requeued' : 'parked'])), nextCursor));
+    output(json, { parked, nextCursor }, () => paged(table(parked.map((message) => [message.messageId, message.source, message.subject, message.error, parkedState(message)])), nextCursor));
   },
   'publishing requeue': async ({ runtime, args, json }) => {
     const result = await requeueAction(runtime.browser, argument(args, 2, 'a message id'), query(args, 'source'));

@@ -108,7 +108,7 @@ describe('the event browser API', () => {
     await parkMessages(dev.runtime.db, 'events', [{ messageId: eventId, orderingKey: 'account-br-cy', subject: 'events.account.AccountOpened', error: 'MAX_PAYLOAD_EXCEEDED' }]);
     expect((await get('publishing')).body).toMatchObject({ parkedCount: 1, requeuedCount: 0, parked: [{ messageId: eventId, source: 'events', requeuedAt: null }] });
     expect(await post(`publishing/parked/${eventId}/requeue`)).toMatchObject({ status: 200, body: { requeued: true } });
-    expect((await get('publishing')).body).toMatchObject({ parkedCount: 0, requeuedCount: 1, parked: [{ messageId: eventId, requeuedAt: expect.any(String) as unknown }] });
+    expect((await get('publishing')).body).toMatchObject({ parkedCount: 0, requeuedCount: 1, parked: [{ messageId: eventId, requeuedAt: expect.any(String) as unknown, onItsWay: true }] });
 
     // An integration message parked under the same id is its own: requeued by its source, or with every one of that id.
     await dev.runtime.db.query('UPDATE parked_messages SET requeued_at = NULL WHERE message_id = $1', [eventId]);

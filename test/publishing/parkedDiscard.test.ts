@@ -121,6 +121,7 @@ describe('discarding a parked message', () => {
     await publishEverything(h.db, h.publisher());
 
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 1, requeued: 0 });
+    expect(await listParkedMessages(h.db)).toMatchObject([{ messageId, requeuedAt: expect.any(Date) as unknown, onItsWay: false }]);
     expect(await discardParkedMessage(h.db, messageId)).toBe('discarded');
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 0 });
   });

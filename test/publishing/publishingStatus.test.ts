@@ -89,6 +89,7 @@ describe('the publishing status', () => {
     expect(await publishEverything(h.db, publisher)).toMatchObject({ parked: 1 });
     expect(await requeueParkedMessage(h.db, events[0]?.eventId ?? '')).toBe(true);
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
+    expect(await listParkedMessages(h.db)).toMatchObject([{ onItsWay: true }]);
     // Its requeue made by a transaction ahead of this cluster's counter: no snapshot of the publisher sees it.
     await h.db.query("UPDATE parked_messages SET requeued_by = (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text::xid8");
 
@@ -97,7 +98,7 @@ describe('the publishing status', () => {
     await publisher.run();
 
     // Then it needs a person again: parked, though its requeue stays.
-    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 2, requeuedAt: expect.any(Date) as unknown }]);
+    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 2, requeuedAt: expect.any(Date) as unknown, onItsWay: false }]);
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 1, requeued: 0 });
   });
 });

@@ -147,15 +147,36 @@ const ROLLBACK_TO_SQL = 'ROLLBACK TO SAVEPOINT append_to_stream';
  * lock held either, holding up every other append to the stream until the
  * caller's transaction ends. A statement that fails aborts the caller's
  * transaction, whose end then releases the lock.
+ *
+ * Appends sent at once on one transaction go in turn: the driver queues their
+ * statements on the one connection, so another append's insert would land
+ * inside this one's savepoint, and this one's refusal roll back what that
+ * append had already answered as stored. (A statement of the caller's own sent
+ * meanwhile would be rolled back the same way: one transaction runs one
+ * statement at a time, and an append must not share it with others in flight.)
  */
-async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
-  await tx.query(SAVEPOINT_SQL);
-  const rows = await insert(tx);
-  // Released after its rollback too: the caller goes on in its own transaction, not in the savepoint.
-  if (rows.length === 0) await tx.query(ROLLBACK_TO_SQL);
-  await tx.query(RELEASE_SQL);
-  return rows;
+function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
+  const before = heldAppends.get(tx) ?? Promise.resolve();
+  const mine = before.then(async () => {
+    await tx.query(SAVEPOINT_SQL);
+    const rows = await insert(tx);
+    // Released after its rollback too: the caller goes on in its own transaction, not in the savepoint.
+    if (rows.length === 0) await tx.query(ROLLBACK_TO_SQL);
+    await tx.query(RELEASE_SQL);
+    return rows;
+  });
+  heldAppends.set(
+    tx,
+    mine.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  return mine;
 }
+
+/** Per caller's transaction, the end of the last held append sent on it. */
+const heldAppends = new WeakMap<Queryable, Promise<void>>();
 
 async function appendOnce(db: Queryable, request: AppendRequest, serialized: SerializedAppend, scope: AppendScope): Promise<AppendResult> {
   const { expectedVersion } = request;

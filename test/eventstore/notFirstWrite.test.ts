@@ -125,4 +125,25 @@ describeOnEachDriver('what counts as a write before an append', (context) => {
 
     expect((await store.readStream(appended)).events.map((event) => event.type)).toEqual(['AccountOpened']);
   });
+
+  it.each<ExpectedVersion>(['any', 'stream_exists'])(
+    'given two appends with expected version %s sent at once in one transaction, when the second is refused as not the first write, then the first stays stored',
+    async (expectedVersion) => {
+      const { db, store } = context();
+      const [a, b] = [uniqueStreamId(), uniqueStreamId()];
+      for (const streamId of [a, b]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+
+      const [first, second] = await db.transaction((tx) =>
+        Promise.allSettled([
+          store.appendToStream({ streamId: a, streamType: 'account', expectedVersion, events: [deposited(1)] }, tx),
+          store.appendToStream({ streamId: b, streamType: 'account', expectedVersion, events: [deposited(2)] }, tx),
+        ]),
+      );
+
+      expect(first.status).toBe('fulfilled');
+      expect(second.status === 'rejected' && second.reason instanceof AppendNotFirstWriteError).toBe(true);
+      expect((await store.readStream(a)).events.map((event) => event.type)).toEqual(['AccountOpened', 'MoneyDeposited']);
+      expect((await store.readStream(b)).events.map((event) => event.type)).toEqual(['AccountOpened']);
+    },
+  );
 });

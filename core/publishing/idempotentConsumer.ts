@@ -10,6 +10,7 @@ import { headerNamed } from './headerNamed';
 import { isEventMessage } from './isEventMessage';
 import { MessageAckFailedError } from './MessageAckFailedError';
 import { NotAnEventMessageError } from './NotAnEventMessageError';
+import { NotAnIntegrationMessageError } from './NotAnIntegrationMessageError';
 
 // Checked, not rebuilt: z.record would copy the object and drop an own "__proto__"
 // key, which the store keeps, so the handler would see other data than was stored.
@@ -166,7 +167,7 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * handler takes; a message it cannot read, or whose id is empty, longer than
  * 200 characters or holds a NUL character, is terminated, never redelivered,
  * and reported with MalformedMessageError; one `read` refuses as of another
- * kind (NotAnEventMessageError) is terminated too, and that error rethrown. A consumer name processed_messages
+ * kind (NotAnEventMessageError, NotAnIntegrationMessageError) is terminated too, and that error rethrown. A consumer name processed_messages
  * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
  * that is not a whole number of milliseconds from 0, options that are no object,
  * or a `read` or `handler` that is no function with ConsumeOptionsError,
@@ -192,7 +193,7 @@ export async function handleMessageOnce<Body>(
   } catch (error) {
     message.term();
     // Not garbage: a message of another kind, which this consumer declared it does not take.
-    if (error instanceof NotAnEventMessageError) throw error;
+    if (error instanceof NotAnEventMessageError || error instanceof NotAnIntegrationMessageError) throw error;
     throw new MalformedMessageError(message.subject, error);
   }
   let outcome: MessageOutcome;
@@ -237,7 +238,12 @@ export function handleEventMessage(
   return handleMessageOnce(db, consumer, message, read, handler, options);
 }
 
-/** handleMessageOnce for an integration message: keyed by its message id header, the handler gets its JSON body. */
+/**
+ * handleMessageOnce for an integration message: keyed by its message id
+ * header, the handler gets its JSON body. A stored event's message (an event
+ * on the same stream) is terminated for this consumer and refused with
+ * NotAnIntegrationMessageError, as handleEventMessage refuses the other kind.
+ */
 export function handleIntegrationMessage(
   db: Db,
   consumer: string,
@@ -248,6 +254,7 @@ export function handleIntegrationMessage(
   const read = (received: JsMsg) => {
     const id = received.headers?.get('Nats-Msg-Id') ?? '';
     if (!id) throw new Error('the message has no Nats-Msg-Id header');
+    if (isEventMessage(received)) throw new NotAnIntegrationMessageError(received.subject, id);
     return { id, body: received.json<unknown>() };
   };
   return handleMessageOnce(db, consumer, message, read, handler, options);

@@ -39,6 +39,7 @@ export {
 export { isEventMessage } from './isEventMessage';
 export { MessageAckFailedError } from './MessageAckFailedError';
 export { NotAnEventMessageError } from './NotAnEventMessageError';
+export { NotAnIntegrationMessageError } from './NotAnIntegrationMessageError';
 export { ConsumeOptionsError } from './ConsumeOptionsError';
 export { requireExplicitAck } from './explicitAckConsumer';
 export { publishingConfigFromEnv, type PublishingConfig } from './publishingConfig';

@@ -11,6 +11,7 @@ import {
   MalformedMessageError,
   MessageAckFailedError,
   NotAnEventMessageError,
+  NotAnIntegrationMessageError,
   processOnce,
   ProcessedMessageKeyError,
   requireExplicitAck,
@@ -327,6 +328,22 @@ describe('the idempotent consumer helper', () => {
       expect(outcome).toBe('processed');
     }
     expect(await totalSeen(both.name)).toEqual({ total: 8, rows: 2 });
+  });
+
+  it('given a stored event among the messages an integration consumer reads, handleIntegrationMessage terminates it for that consumer with NotAnIntegrationMessageError and writes nothing', async () => {
+    const streamId = await publishedDepositWithNotice(harness, 'evented', { body: { amount: 3 } });
+    const isDeposit = (message: JsMsg) => message.headers?.get('Stream-Id') === streamId && message.subject.endsWith('.MoneyDeposited');
+    const noticesOnly = await newConsumer();
+    const deposit = (await fetchAll(noticesOnly.consumer, 1_000)).find(isDeposit);
+    if (!deposit) throw new Error('the deposit was not delivered');
+
+    await expect(handleIntegrationMessage(harness.db, noticesOnly.name, deposit, recordNotice(noticesOnly.name, streamId), { retryDelayMs: 50 })).rejects.toBeInstanceOf(
+      NotAnIntegrationMessageError,
+    );
+
+    await sleep(ACK_WAIT_MS + 200);
+    expect((await fetchAll(noticesOnly.consumer, 10)).filter(isDeposit)).toEqual([]);
+    expect(await totalSeen(noticesOnly.name)).toEqual({ total: 0, rows: 0 });
   });
 
   it('given the connection closed while the handler ran, says with MessageAckFailedError that the effect is committed and only the acknowledgement failed; the redelivery is then a duplicate', async () => {

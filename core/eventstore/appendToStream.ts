@@ -148,24 +148,28 @@ const ROLLBACK_TO_SQL = 'ROLLBACK TO SAVEPOINT append_to_stream';
  * caller's transaction ends. A statement that fails aborts the caller's
  * transaction, whose end then releases the lock.
  *
- * Appends sent at once on one transaction go in turn: the driver queues their
- * statements on the one connection, so another append's insert would land
- * inside this one's savepoint, and this one's refusal roll back what that
- * append had already answered as stored. (A statement of the caller's own sent
- * meanwhile would be rolled back the same way: one transaction runs one
- * statement at a time, and an append must not share it with others in flight.)
  */
-function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
-  const before = heldAppends.get(tx) ?? Promise.resolve();
-  const mine = before.then(async () => {
-    await tx.query(SAVEPOINT_SQL);
-    const rows = await insert(tx);
-    // Released after its rollback too: the caller goes on in its own transaction, not in the savepoint.
-    if (rows.length === 0) await tx.query(ROLLBACK_TO_SQL);
-    await tx.query(RELEASE_SQL);
-    return rows;
-  });
-  heldAppends.set(
+async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
+  await tx.query(SAVEPOINT_SQL);
+  const rows = await insert(tx);
+  // Released after its rollback too: the caller goes on in its own transaction, not in the savepoint.
+  if (rows.length === 0) await tx.query(ROLLBACK_TO_SQL);
+  await tx.query(RELEASE_SQL);
+  return rows;
+}
+
+/**
+ * Appends sent at once on one caller's transaction go in turn, whatever their
+ * expected versions: the driver queues their statements on the one
+ * connection, so another append's insert would land inside an `any` or
+ * `stream_exists` append's savepoint, and that append's refusal roll back
+ * what the other had already answered as stored. (A statement of the caller's
+ * own sent meanwhile would be rolled back the same way: one transaction runs
+ * one statement at a time, and an append must not share it with others in flight.)
+ */
+function inTurn<Result>(tx: Queryable, append: () => Promise<Result>): Promise<Result> {
+  const mine = (appendsInFlight.get(tx) ?? Promise.resolve()).then(append);
+  appendsInFlight.set(
     tx,
     mine.then(
       () => undefined,
@@ -175,8 +179,8 @@ function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Pr
   return mine;
 }
 
-/** Per caller's transaction, the end of the last held append sent on it. */
-const heldAppends = new WeakMap<Queryable, Promise<void>>();
+/** Per caller's transaction, the end of the last append sent on it. */
+const appendsInFlight = new WeakMap<Queryable, Promise<void>>();
 
 async function appendOnce(db: Queryable, request: AppendRequest, serialized: SerializedAppend, scope: AppendScope): Promise<AppendResult> {
   const { expectedVersion } = request;
@@ -199,8 +203,9 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
   };
   let rows: AppendedRow[];
   try {
-    if (shape.check === 'exact') rows = await insert(db);
-    else if (scope === 'own-transaction' && isDb(db)) rows = await db.transaction(insert);
+    if (scope === 'callers-transaction') rows = await inTurn(db, () => (shape.check === 'exact' ? insert(db) : insertHeldUntilRefused(db, insert)));
+    else if (shape.check === 'exact') rows = await insert(db);
+    else if (isDb(db)) rows = await db.transaction(insert);
     else rows = await insertHeldUntilRefused(db, insert);
   } catch (error) {
     const refusal = toAppendError(error, request);

@@ -22,7 +22,10 @@ export type BatchOutcome =
   | { kind: 'waiting'; until: Date }
   /** Marked failed: it stays stopped until resumed. */
   | { kind: 'failed' }
-  /** The processor no longer wants this partition worked on (a retired projection build). */
-  | { kind: 'inactive' }
-  /** Another holder has the partition now. */
-  | { kind: 'lease_lost' };
+  /**
+   * The processor no longer wants this partition worked on (a retired projection
+   * build). `items`: those an external batch stored before it was found so.
+   */
+  | { kind: 'inactive'; items?: number }
+  /** Another holder has the partition now. `items`: those an external batch stored before it was found taken over. */
+  | { kind: 'lease_lost'; items?: number };

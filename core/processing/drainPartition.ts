@@ -186,10 +186,15 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         return { ...report, endedBy: outcome.kind };
       case 'waiting':
       case 'failed':
-      case 'inactive':
         return { ...report, endedBy: outcome.kind };
-      case 'lease_lost':
-        return { ...report, endedBy: outcome.kind, leaseLost: true };
+      case 'inactive':
+      case 'lease_lost': {
+        // An external batch may have stored some of its items before it found out.
+        const stored = outcome.items ?? 0;
+        if (stored > 0) report.batches += 1;
+        report.items += stored;
+        return { ...report, endedBy: outcome.kind, leaseLost: outcome.kind === 'lease_lost' };
+      }
       default: {
         // A new kind of outcome must be handled above: the compiler says so here.
         const unhandled: never = outcome;

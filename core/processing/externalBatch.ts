@@ -143,10 +143,9 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // An item the handler gives up on (a destination that refuses it for good): under the failure policy.
       if (error instanceof BatchItemError) {
         const counted = await countFailedBatchApart(db, processor, lease, error);
-        if (counted.kind === 'handler_failed') return { ...counted, items: done };
-        // Taken over (or stopped) after the items done were stored: they count, and the next
-        // batch's look at the lease ends the drain as one that lost it.
-        return done > 0 ? { kind: 'applied', items: done, checkpoint, caughtUp: false } : counted;
+        // Taken over (or stopped) after the items done were stored: they count all the same.
+        if (counted.kind === 'handler_failed' || counted.kind === 'lease_lost' || counted.kind === 'inactive') return { ...counted, items: done };
+        return counted;
       }
       return interrupted(lease, done, error ?? new Error('the handler stopped short of its batch without saying why'));
     }

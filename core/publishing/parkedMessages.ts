@@ -102,9 +102,9 @@ export interface ParkedPosition {
 export interface ListedParkedMessage extends ParkedMessage {
   position: ParkedPosition;
   /**
-   * Requeued and on its way: not refused since its requeue, and its event or
-   * outbox row there to send. A requeued one that is not needs a person, as a
-   * parked one does (the status counts it parked).
+   * Requeued and on its way: its requeue one a publisher can see, and its event
+   * or outbox row there to send. A requeued one that is not needs a person, as
+   * a parked one does (the status counts it parked).
    */
   onItsWay: boolean;
 }
@@ -115,8 +115,13 @@ export const PARKED_WITH_SOURCE_ROWS = `
   LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id`;
 
-/** Of a parked row joined as above: requeued, not refused since (parking again stamps parked_at), and something to send. */
-export const ON_ITS_WAY_SQL = 'p.requeued_at IS NOT NULL AND p.parked_at <= p.requeued_at AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)';
+/**
+ * Of a parked row joined as above: requeued, by a transaction below this
+ * cluster's counter (one above it, restored from another cluster, no
+ * publisher's snapshot ever shows: see restore-check), and something to send.
+ */
+export const ON_ITS_WAY_SQL = `p.requeued_at IS NOT NULL AND (p.requeued_by IS NULL OR p.requeued_by < pg_snapshot_xmax(pg_current_snapshot()))
+  AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)`;
 
 const LIST_PARKED_SQL = `
   SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,

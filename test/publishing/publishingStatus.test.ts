@@ -1,7 +1,7 @@
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import type { Db, Queryable, QueryOptions } from '../../core/db';
-import { eventRouting, listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
+import { eventRouting, listParkedMessages, parkMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { opened as accountOpened, uniqueStreamId } from '../support/fixtures';
 import { deleteJetStream } from '../support/natsTesting';
@@ -80,7 +80,7 @@ describe('the publishing status', () => {
     expect(status.outbox.partitions).toMatchObject([{ lagItems: 1 }]);
   });
 
-  it('counts a requeued message as parked again once it is refused since its requeue, also while the requeue stays (one the publisher cannot see, as after a restore)', async () => {
+  it('counts a requeued message as parked when its requeue lies above this cluster\'s transaction counter (restored from another cluster): no publisher sees it, and each run parks the message again', async () => {
     // Given an event on a subject no stream captures, parked, then requeued.
     const h = await harness();
     const subject = `nowhere${h.subjectPrefix}.opened`;
@@ -100,5 +100,23 @@ describe('the publishing status', () => {
     // Then it needs a person again: parked, though its requeue stays.
     expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 2, requeuedAt: expect.any(Date) as unknown, onItsWay: false }]);
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 1, requeued: 0 });
+  });
+
+  it('counts a message requeued again while an earlier try of it was on its way as requeued, not parked, when that try is refused: the next run sends it', async () => {
+    const h = await harness();
+    const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [accountOpened()] });
+    const eventId = events[0]?.eventId ?? '';
+    await parkMessages(h.db, 'events', [{ messageId: eventId, orderingKey: 'k', subject: 'nowhere.opened', error: 'no stream' }]);
+    // A requeue, read by a turn in this snapshot; then a person requeues it again after a fix.
+    expect(await requeueParkedMessage(h.db, eventId)).toBe(true);
+    const { rows } = await h.db.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+    expect(await requeueParkedMessage(h.db, eventId)).toBe(true);
+
+    // When the earlier try is refused, parked by the turn that read it.
+    await parkMessages(h.db, 'events', [{ messageId: eventId, orderingKey: 'k', subject: 'nowhere.opened', error: 'no stream' }], rows[0]?.snapshot ?? null);
+
+    // Then the later requeue stands: on its way, not needing a person.
+    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 2, requeuedAt: expect.any(Date) as unknown, onItsWay: true }]);
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
   });
 });

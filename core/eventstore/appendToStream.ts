@@ -168,14 +168,18 @@ async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable)
  * one statement at a time, and an append must not share it with others in flight.)
  */
 function inTurn<Result>(tx: Queryable, append: () => Promise<Result>): Promise<Result> {
-  const mine = (appendsInFlight.get(tx) ?? Promise.resolve()).then(append);
-  appendsInFlight.set(
-    tx,
-    mine.then(
-      () => undefined,
-      () => undefined,
-    ),
+  const before = appendsInFlight.get(tx);
+  // With none in flight it starts at once, as the caller sent it: a statement the caller sends
+  // right after it (a read of what it appended) goes after it on the connection.
+  const mine = before ? before.then(append) : append();
+  const settled = mine.then(
+    () => undefined,
+    () => undefined,
   );
+  appendsInFlight.set(tx, settled);
+  void settled.then(() => {
+    if (appendsInFlight.get(tx) === settled) appendsInFlight.delete(tx);
+  });
   return mine;
 }
 
@@ -206,7 +210,7 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
     if (scope === 'callers-transaction') rows = await inTurn(db, () => (shape.check === 'exact' ? insert(db) : insertHeldUntilRefused(db, insert)));
     else if (shape.check === 'exact') rows = await insert(db);
     else if (isDb(db)) rows = await db.transaction(insert);
-    else rows = await insertHeldUntilRefused(db, insert);
+    else rows = await inTurn(db, () => insertHeldUntilRefused(db, insert));
   } catch (error) {
     const refusal = toAppendError(error, request);
     // On its own, the append can look up how far the stream got; a caller's transaction is aborted by now.

@@ -155,4 +155,18 @@ describeOnEachDriver('what counts as a write before an append', (context) => {
       expect((await store.readStream(b)).events.map((event) => event.type)).toEqual(['AccountOpened']);
     },
   );
+
+  it('given an exact append and a read of its stream sent right after it in one transaction without waiting, then the read sees what it appended: the append\'s one statement went first', async () => {
+    const { db, store } = context();
+    const streamId = uniqueStreamId();
+
+    const [, counted] = await db.transaction((tx) =>
+      Promise.all([
+        store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] }, tx),
+        tx.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE stream_id = $1', [streamId]),
+      ]),
+    );
+
+    expect(counted.rows[0]?.n).toBe(1);
+  });
 });

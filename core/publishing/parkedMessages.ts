@@ -102,9 +102,10 @@ export interface ParkedPosition {
 export interface ListedParkedMessage extends ParkedMessage {
   position: ParkedPosition;
   /**
-   * Requeued and on its way: its requeue one a publisher can see, and its event
-   * or outbox row there to send. A requeued one that is not needs a person, as
-   * a parked one does (the status counts it parked).
+   * Requeued and on its way: its event or outbox row there to send, and not
+   * refused again under a requeue restored from another cluster (which loops:
+   * see restore-check). A requeued one that is not needs a person, as a parked
+   * one does (the status counts it parked).
    */
   onItsWay: boolean;
 }
@@ -116,12 +117,14 @@ export const PARKED_WITH_SOURCE_ROWS = `
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id`;
 
 /**
- * Of a parked row joined as above: requeued, by a transaction below this
- * cluster's counter (one above it, restored from another cluster, no
- * publisher's snapshot ever shows: see restore-check), and something to send.
+ * Of a parked row joined as above: requeued, something to send, and not stuck
+ * in a loop: a requeue by a transaction above this cluster's counter
+ * (restored from another cluster: see restore-check) is sent, but once refused
+ * again (parking stamps parked_at) no snapshot shows it, so the parking keeps
+ * it, and every run sends and parks the message again.
  */
-export const ON_ITS_WAY_SQL = `p.requeued_at IS NOT NULL AND (p.requeued_by IS NULL OR p.requeued_by < pg_snapshot_xmax(pg_current_snapshot()))
-  AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)`;
+export const ON_ITS_WAY_SQL = `p.requeued_at IS NOT NULL AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)
+  AND NOT (p.requeued_by >= pg_snapshot_xmax(pg_current_snapshot()) AND p.parked_at > p.requeued_at)`;
 
 const LIST_PARKED_SQL = `
   SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,

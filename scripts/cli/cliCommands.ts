@@ -34,7 +34,7 @@ const argument = (args: CliArguments, index: number, what: string) => {
   if (value === undefined) throw new UsageError(`${args.words.slice(0, index).join(' ')} needs ${what}`);
   return value;
 };
-/** A parked message's state in the list: a requeued one no publisher can see, or with nothing to send, needs a person. */
+/** A parked message's state in the list: a requeued one that loops (a restored requeue refused again), or with nothing to send, needs a person. */
 const parkedState = (message: { requeuedAt: Date | null; onItsWay: boolean }) => (message.requeuedAt === null ? 'parked' : message.onItsWay ? 'requeued' : 'requeued, needs a person');
 const eventLine = (event: EventView) => [event.globalPosition, `${event.streamId}@${String(event.version)}`, event.type, event.recordedAt];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -80,7 +80,7 @@ describe('the publishing status', () => {
     expect(status.outbox.partitions).toMatchObject([{ lagItems: 1 }]);
   });
 
-  it('counts a requeued message as parked when its requeue lies above this cluster\'s transaction counter (restored from another cluster): no publisher sees it, and each run parks the message again', async () => {
+  it('counts a requeued message as parked once it is refused again under a requeue above this cluster\'s transaction counter (restored from another cluster): no snapshot shows that requeue, so each run sends and parks it again', async () => {
     // Given an event on a subject no stream captures, parked, then requeued.
     const h = await harness();
     const subject = `nowhere${h.subjectPrefix}.opened`;
@@ -92,6 +92,8 @@ describe('the publishing status', () => {
     expect(await listParkedMessages(h.db)).toMatchObject([{ onItsWay: true }]);
     // Its requeue made by a transaction ahead of this cluster's counter: no snapshot of the publisher sees it.
     await h.db.query("UPDATE parked_messages SET requeued_by = (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text::xid8");
+    // Until it is tried, it is on its way: a run sends it.
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
 
     // When a run sends it again and it is refused again.
     await untilFeedHorizonPasses(h.db);

@@ -167,11 +167,13 @@ async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable)
  * own sent meanwhile would be rolled back the same way: one transaction runs
  * one statement at a time, and an append must not share it with others in flight.)
  */
-function inTurn<Result>(tx: Queryable, append: () => Promise<Result>): Promise<Result> {
+function inTurn<Result>(tx: Queryable, append: () => Promise<Result>, atOnce: boolean): Promise<Result> {
   const before = appendsInFlight.get(tx);
-  // With none in flight it starts at once, as the caller sent it: a statement the caller sends
-  // right after it (a read of what it appended) goes after it on the connection.
-  const mine = before ? before.then(append) : append();
+  // An exact append (one statement) with none in flight starts at once, as the caller sent it:
+  // a statement the caller sends right after it (a read of what it appended) goes after it. One
+  // in a savepoint starts a turn later, so that a write sent right after it goes first and has
+  // it refused as not the first write, rather than land in its savepoint and be rolled back.
+  const mine = before ? before.then(append) : atOnce ? append() : Promise.resolve().then(append);
   const settled = mine.then(
     () => undefined,
     () => undefined,
@@ -207,10 +209,10 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
   };
   let rows: AppendedRow[];
   try {
-    if (scope === 'callers-transaction') rows = await inTurn(db, () => (shape.check === 'exact' ? insert(db) : insertHeldUntilRefused(db, insert)));
+    if (scope === 'callers-transaction') rows = await inTurn(db, () => (shape.check === 'exact' ? insert(db) : insertHeldUntilRefused(db, insert)), shape.check === 'exact');
     else if (shape.check === 'exact') rows = await insert(db);
     else if (isDb(db)) rows = await db.transaction(insert);
-    else rows = await inTurn(db, () => insertHeldUntilRefused(db, insert));
+    else rows = await inTurn(db, () => insertHeldUntilRefused(db, insert), false);
   } catch (error) {
     const refusal = toAppendError(error, request);
     // On its own, the append can look up how far the stream got; a caller's transaction is aborted by now.

@@ -169,4 +169,27 @@ describeOnEachDriver('what counts as a write before an append', (context) => {
 
     expect(counted.rows[0]?.n).toBe(1);
   });
+
+  it.each<ExpectedVersion>(['any', 'stream_exists'])(
+    'given an append with expected version %s and a write of the caller\'s own sent right after it without waiting, then the append is refused as not the first write and the write stays',
+    async (expectedVersion) => {
+      const { db, store } = context();
+      const streamId = uniqueStreamId();
+      await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      const table = `caller_rows_${String(expectedVersion)}`;
+      await db.query(`CREATE TABLE IF NOT EXISTS ${table} (stream_id text)`);
+
+      const [appended, written] = await db.transaction((tx) =>
+        Promise.allSettled([
+          store.appendToStream({ streamId, streamType: 'account', expectedVersion, events: [deposited(1)] }, tx),
+          tx.query(`INSERT INTO ${table} VALUES ($1)`, [streamId]),
+        ]),
+      );
+
+      expect(appended.status === 'rejected' && appended.reason instanceof AppendNotFirstWriteError).toBe(true);
+      expect(written.status).toBe('fulfilled');
+      expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE stream_id = $1`, [streamId])).rows[0]?.n).toBe(1);
+      expect((await store.readStream(streamId)).events).toHaveLength(1);
+    },
+  );
 });

@@ -102,10 +102,9 @@ export interface ParkedPosition {
 export interface ListedParkedMessage extends ParkedMessage {
   position: ParkedPosition;
   /**
-   * Requeued and on its way: its event or outbox row there to send, and not
-   * refused again under a requeue restored from another cluster (which loops:
-   * see restore-check). A requeued one that is not needs a person, as a parked
-   * one does (the status counts it parked).
+   * Requeued and on its way: its event or outbox row there to send. A requeued
+   * one whose row is gone can never go out: it needs a person, as a parked one
+   * does (the status counts it parked; discard it).
    */
   onItsWay: boolean;
 }
@@ -116,15 +115,8 @@ export const PARKED_WITH_SOURCE_ROWS = `
   LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
   LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id`;
 
-/**
- * Of a parked row joined as above: requeued, something to send, and not stuck
- * in a loop: a requeue by a transaction above this cluster's counter
- * (restored from another cluster: see restore-check) is sent, but once refused
- * again (parking stamps parked_at) no snapshot shows it, so the parking keeps
- * it, and every run sends and parks the message again.
- */
-export const ON_ITS_WAY_SQL = `p.requeued_at IS NOT NULL AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)
-  AND NOT (p.requeued_by >= pg_snapshot_xmax(pg_current_snapshot()) AND p.parked_at > p.requeued_at)`;
+/** Of a parked row joined as above: requeued, and its event or outbox row there to send. */
+export const ON_ITS_WAY_SQL = 'p.requeued_at IS NOT NULL AND (e.event_id IS NOT NULL OR o.message_id IS NOT NULL)';
 
 const LIST_PARKED_SQL = `
   SELECT p.message_id, p.source, p.ordering_key, p.subject, p.error, p.refusals, p.parked_at, p.requeued_at,

@@ -20,10 +20,8 @@ export interface PublishingStatus {
   /** Integration messages not yet published. */
   outbox: BacklogStatus;
   /**
-   * Messages NATS refused for good that need a person: not requeued, requeued
-   * with their event or outbox row gone (nothing can send them), or refused
-   * again under a requeue restored from another cluster (every run sends and
-   * parks them again until restore-check --fix).
+   * Messages NATS refused for good that need a person: not requeued, or
+   * requeued with their event or outbox row gone (nothing can send them).
    */
   parked: number;
   /** Parked messages requeued and on their way: the next runs send them (or park them again). */

@@ -103,7 +103,7 @@ async function showHealth(_, route = routes) {
 // A requeued one may still be discarded when nothing can send it (its event or outbox row gone); otherwise the refusal says why not.
 function parkedButtons(m) {
   const button = (action, label) => ' <button data-parked-action="' + action + '" data-id="' + esc(m.messageId) + '" data-source="' + esc(m.source) + '">' + label + '</button>';
-  return (m.requeuedAt ? (m.onItsWay ? ' (requeued)' : ' (requeued, needs a person)') : button('requeue', 'Requeue')) + button('discard', 'Discard');
+  return (m.requeuedAt ? (m.onItsWay ? ' (requeued)' : ' (requeued, nothing to send)') : button('requeue', 'Requeue')) + button('discard', 'Discard');
 }
 
 // A discard cannot be undone: asked first. A refusal (not passed yet, requeued meanwhile) is shown, not swallowed.

@@ -34,8 +34,8 @@ const argument = (args: CliArguments, index: number, what: string) => {
   if (value === undefined) throw new UsageError(`${args.words.slice(0, index).join(' ')} needs ${what}`);
   return value;
 };
-/** A parked message's state in the list: a requeued one that loops (a restored requeue refused again), or with nothing to send, needs a person. */
-const parkedState = (message: { requeuedAt: Date | null; onItsWay: boolean }) => (message.requeuedAt === null ? 'parked' : message.onItsWay ? 'requeued' : 'requeued, needs a person');
+/** A parked message's state in the list: a requeued one with nothing left to send needs a person, as a parked one does. */
+const parkedState = (message: { requeuedAt: Date | null; onItsWay: boolean }) => (message.requeuedAt === null ? 'parked' : message.onItsWay ? 'requeued' : 'requeued, nothing to send');
 const eventLine = (event: EventView) => [event.globalPosition, `${event.streamId}@${String(event.version)}`, event.type, event.recordedAt];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How long a command that follows something (`feed tail -f`, a rebuild) pauses when a look found nothing new. */

@@ -1,5 +1,6 @@
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
+import { checkRestore, fixRestore } from '../../core/browser';
 import type { Db, Queryable, QueryOptions } from '../../core/db';
 import { eventRouting, listParkedMessages, parkMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -80,7 +81,7 @@ describe('the publishing status', () => {
     expect(status.outbox.partitions).toMatchObject([{ lagItems: 1 }]);
   });
 
-  it('counts a requeued message as parked once it is refused again under a requeue above this cluster\'s transaction counter (restored from another cluster): no snapshot shows that requeue, so each run sends and parks it again', async () => {
+  it('given a requeue restored from another cluster (its transaction above this cluster\'s counter), each run sends and parks the message again, saying so in its report, until restore-check --fix ends the loop', async () => {
     // Given an event on a subject no stream captures, parked, then requeued.
     const h = await harness();
     const subject = `nowhere${h.subjectPrefix}.opened`;
@@ -88,19 +89,22 @@ describe('the publishing status', () => {
     const { events } = await h.store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [accountOpened()] });
     expect(await publishEverything(h.db, publisher)).toMatchObject({ parked: 1 });
     expect(await requeueParkedMessage(h.db, events[0]?.eventId ?? '')).toBe(true);
-    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
-    expect(await listParkedMessages(h.db)).toMatchObject([{ onItsWay: true }]);
-    // Its requeue made by a transaction ahead of this cluster's counter: no snapshot of the publisher sees it.
+    // Its requeue made by a transaction ahead of this cluster's counter: no snapshot sees it.
     await h.db.query("UPDATE parked_messages SET requeued_by = (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + 1000000)::text::xid8");
-    // Until it is tried, it is on its way: a run sends it.
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
-
-    // When a run sends it again and it is refused again.
     await untilFeedHorizonPasses(h.db);
-    await publisher.run();
 
-    // Then it needs a person again: parked, though its requeue stays.
-    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 2, requeuedAt: expect.any(Date) as unknown, onItsWay: false }]);
+    // When runs send it and NATS refuses it, each parks it again, and the requeue stays.
+    for (let run = 1; run <= 2; run += 1) expect(await publisher.run()).toMatchObject({ parked: 1 });
+    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 3, requeuedAt: expect.any(Date) as unknown }]);
+    // The status counts it requeued (its row is there to send); restore-check names the loop.
+    expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 1 });
+    expect((await checkRestore(h.db)).requeuesAhead).toBe(1);
+
+    // Then restore-check --fix has the requeue count as seen: the next refusal parks it for good, needing a person.
+    await fixRestore(h.db);
+    expect(await publisher.run()).toMatchObject({ parked: 1 });
+    expect(await listParkedMessages(h.db)).toMatchObject([{ refusals: 4, requeuedAt: null }]);
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 1, requeued: 0 });
   });
 

@@ -147,7 +147,6 @@ const ROLLBACK_TO_SQL = 'ROLLBACK TO SAVEPOINT append_to_stream';
  * lock held either, holding up every other append to the stream until the
  * caller's transaction ends. A statement that fails aborts the caller's
  * transaction, whose end then releases the lock.
- *
  */
 async function insertHeldUntilRefused(tx: Queryable, insert: (target: Queryable) => Promise<AppendedRow[]>): Promise<AppendedRow[]> {
   await tx.query(SAVEPOINT_SQL);

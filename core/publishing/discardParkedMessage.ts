@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import { isUuid } from '../ids/uuidText';
 import { log, metrics } from '../observability';
-import { checkParkedSource, type ParkedSource } from './parkedMessages';
+import { checkParkedSource, ON_ITS_WAY_SQL, PARKED_WITH_SOURCE_ROWS, type ParkedSource } from './parkedMessages';
 import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 
 /**
@@ -22,12 +22,10 @@ export type ParkedDiscard = 'discarded' | 'not_parked' | 'requeued' | 'not_passe
 // the rows of the id or none, so that a discard said done left nothing parked.
 const DISCARD_SQL = `
   WITH target AS (
-    SELECT p.message_id, p.source, p.requeued_at IS NOT NULL AND coalesce(e.tx_id, o.tx_id) IS NOT NULL AS requeued,
+    SELECT p.message_id, p.source, ${ON_ITS_WAY_SQL} AS requeued,
       coalesce(e.tx_id, o.tx_id) IS NULL
         OR coalesce((coalesce(e.tx_id, o.tx_id), coalesce(e.global_position, o.id)) <= (c.checkpoint_tx, c.checkpoint_position), false) AS passed
-    FROM parked_messages p
-    LEFT JOIN events e ON p.source = 'events' AND e.event_id = p.message_id
-    LEFT JOIN outbox o ON p.source = 'outbox' AND o.message_id = p.message_id
+    FROM ${PARKED_WITH_SOURCE_ROWS}
     LEFT JOIN feed_processors f ON f.name = CASE p.source WHEN 'events' THEN $3 ELSE $4 END
     LEFT JOIN processor_partitions c ON c.processor = f.name AND c.partition = stream_partition(p.ordering_key, f.partitions)
     WHERE p.message_id = $1 AND ($2::text IS NULL OR p.source = $2)

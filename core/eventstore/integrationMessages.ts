@@ -132,6 +132,17 @@ const MessageShape = z.object({
   messageId: z.optional(z.uuid('message id must be a UUID')),
 });
 
+// A key no message has is most often a misspelled one (`header`, `messageID`), whose
+// value would be dropped: the message sent without its headers, or under a new id.
+// TypeScript misses it where a message is built in a callback (`events.map(...)`).
+const MESSAGE_FIELDS = Object.keys(MessageShape.shape);
+
+function unknownFieldProblems(message: object, path: string): ValidationIssue[] {
+  return Object.entries(message)
+    .filter(([key, value]) => value !== undefined && !MESSAGE_FIELDS.includes(key))
+    .map(([key]) => ({ path: `${path}.${key}`, message: `is no field of a message, which has ${MESSAGE_FIELDS.join(', ')}: its value would be dropped` }));
+}
+
 /**
  * Checks the integration messages of an append and returns them as the JSON
  * array the append statement inserts, or null when there are none. Problems
@@ -156,6 +167,7 @@ export function serializeMessages(
       for (const issue of shape.error.issues) issues.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
       continue;
     }
+    issues.push(...unknownFieldProblems(message, path));
     if (message.messageId !== undefined) {
       // A UUID's case is not part of it: the database stores it, and the publisher sends it, in lower case.
       const id = message.messageId.toLowerCase();

@@ -325,6 +325,18 @@ describeOnEachDriver('bad input', (context) => {
     expect(await countRows()).toEqual(before);
   });
 
+  it('refuses a message with a misspelled field, whose value would be dropped: its headers, or its id', async () => {
+    const headers = { 'Source-System': 'ledger' };
+    await rejectsWith(untyped({ ...valid(), messages: [message({ header: headers })] }), {
+      path: 'messages.0.header',
+      message: /no field of a message, which has subject, body, orderingKey, headers, messageId/,
+    });
+    await rejectsWith(untyped({ ...valid(), messages: [message(), message({ messageID: crypto.randomUUID() })] }), {
+      path: 'messages.1.messageID',
+      message: /would be dropped/,
+    });
+  });
+
   it('refuses messages that are not a list', async () => {
     await rejectsWith(untyped({ ...valid(), messages: message() }), { path: 'messages', message: /.+/ });
   });

@@ -52,6 +52,14 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     return { kind: 'interrupted', items, error };
   };
 
+  // A handler's own error, or an outcome that makes no sense, ends the run, and every run
+  // meets it again on the same batch: the partition's status says so, as it says an
+  // interruption (retried by each run, never failed), rather than showing nothing wrong.
+  const endingTheRun = async (lease: PartitionLease, error: unknown): Promise<unknown> => {
+    await recordInterruption(db, lease, `${processor.name}: the handler's error ended the run: ${describeError(error)}`).catch(() => undefined);
+    return error;
+  };
+
   return async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.
     const startedAt = Date.now();
@@ -110,15 +118,15 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       else if (error instanceof PartitionLeaseLostError) {
         ahead = undefined;
         return { kind: 'lease_lost' };
-      } else throw error;
+      } else throw await endingTheRun(lease, error);
     }
     // From JavaScript, a handler that forgot its return resolves to undefined; an error of null is none.
     const given = outcome as Partial<ExternalOutcome> | null | undefined;
     const done = given?.done;
     const error = given?.error ?? undefined;
-    if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw new ExternalOutcomeError(processor.name, done, items.length, error);
+    if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw await endingTheRun(lease, new ExternalOutcomeError(processor.name, done, items.length, error));
     const whole = done === items.length;
-    if (whole && error !== undefined) throw new ExternalOutcomeError(processor.name, done, items.length, error);
+    if (whole && error !== undefined) throw await endingTheRun(lease, new ExternalOutcomeError(processor.name, done, items.length, error));
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
     const caughtUp = whole && page.caughtUp;

@@ -67,6 +67,30 @@ describe('an external handler’s outcome', () => {
     expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({ itemsProcessed: 1, lastError: null, attempts: 0 });
   });
 
+  it('that throws an error of its own ends the run with that error, and the partition’s status says so, run after run', async () => {
+    const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
+    const bug = new TypeError("Cannot read properties of undefined (reading 'amount')");
+    const processor = onePartitionProcessor('external_handler_throws', source, {
+      mode: 'external',
+      handle: () => Promise.reject(bug),
+    });
+
+    await expect(run(processor)).rejects.toBe(bug);
+    await expect(run(processor)).rejects.toBe(bug);
+
+    const [partition] = await getProcessorStatus(db(), processor);
+    expect(partition).toMatchObject({ itemsProcessed: 0, attempts: 2, state: 'running' });
+    expect(partition?.lastError).toMatch(/external_handler_throws: the handler's error ended the run: TypeError: Cannot read properties of undefined \(reading 'amount'\)/);
+  });
+
+  it('that is no whole number of its items says so in the partition’s status', async () => {
+    const { processor } = await externalProcessor('external_outcome_status', () => ({ done: 0.5 }));
+
+    await expect(run(processor)).rejects.toBeInstanceOf(ExternalOutcomeError);
+
+    expect((await getProcessorStatus(db(), processor))[0]?.lastError).toMatch(/the handler's error ended the run: .*0\.5/);
+  });
+
   it('that is no outcome at all (a handler that forgot its return) ends the run with an ExternalOutcomeError, its batch not retried', async () => {
     for (const [label, outcome] of [['undefined', undefined], ['null', null]] as const) {
       const { processor, calls } = await externalProcessor(`external_outcome_${label}`, () => outcome as unknown as ExternalOutcome);

@@ -35,6 +35,11 @@ export interface ExternalBatchContext extends BatchContext {
    */
   deadline: number;
   /**
+   * Aborted at `deadline`: pass it to a call that may hang (`fetch(url, { signal })`),
+   * so one item's call cannot hold the batch past its lease.
+   */
+  signal: AbortSignal;
+  /**
    * For what the batch records in the database beside its effects (a message
    * parked): a holder that stalled while another took its partition over must
    * not record what the other has since done otherwise. A batch whose writes

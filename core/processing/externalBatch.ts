@@ -4,13 +4,29 @@ import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import { ExternalOutcomeError } from './ExternalOutcomeError';
 import type { BatchOutcome } from './batchOutcome';
-import type { ExternalHandler, ExternalOutcome, FeedProcessor } from './FeedProcessor';
+import type { ExternalBatchContext, ExternalHandler, ExternalOutcome, FeedProcessor, FencedWrites } from './FeedProcessor';
 import { fencedWrites } from './fencedWrites';
 import type { SourcePage } from './FeedSource';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { countFailedBatchApart, recordInterruption } from './failureRecords';
 import { externalBatchGate } from './externalBatchGate';
 import { advanceCheckpointFenced, isProcessorStopped, readPartition } from './processorRecords';
+
+// The signal's timer is made only for a handler that reads it: the publisher, which
+// counts its rounds against the deadline, would otherwise leave one per batch behind.
+function batchContext(lease: PartitionLease, partitions: number, deadline: number, fenced: FencedWrites): ExternalBatchContext {
+  let signal: AbortSignal | undefined;
+  return {
+    partition: lease.partition,
+    partitions,
+    deadline,
+    fenced,
+    get signal() {
+      signal ??= AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+      return signal;
+    },
+  };
+}
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
@@ -111,7 +127,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     const { items } = page;
     let outcome: ExternalOutcome = { done: 0 };
     try {
-      if (items.length > 0) outcome = await handler.handle(items, { partition: lease.partition, partitions: processor.partitions, deadline, fenced: fencedWrites(db, lease) });
+      if (items.length > 0) outcome = await handler.handle(items, batchContext(lease, processor.partitions, deadline, fencedWrites(db, lease)));
     } catch (error) {
       // A BatchItemError thrown says nothing of what was done: the batch is tried again whole.
       if (error instanceof BatchItemError) outcome = { done: 0, error };

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { uniqueStreamId } from '../support/fixtures';
+import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTesting';
+import { startThrottledTcpProxy } from '../support/throttledTcpProxy';
+import { cleanedUpAfterEach, publishEverything } from './publishingHarness';
+
+const { defer, harness } = cleanedUpAfterEach();
+
+const STREAMS = 100;
+const BODY_CHARACTERS = 200_000;
+const LINK_BYTES_PER_SECOND = 8_000_000;
+
+describe('a round of large messages over a link slower than the round', () => {
+  it('goes out once, without a timeout or a duplicate, each send small enough to cross within the publish timeout', async () => {
+    const h = await harness();
+    const link = await startThrottledTcpProxy(Number(new URL(NATS_URL).port), LINK_BYTES_PER_SECOND);
+    defer(() => link.close());
+    // Given a backlog of one large event on each of 100 streams: one round of 20 MB, two and a half seconds on the link.
+    const streamIds = Array.from({ length: STREAMS }, () => uniqueStreamId());
+    for (const streamId of streamIds) {
+      await h.store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'StatementAttached', data: { pdf: 'x'.repeat(BODY_CHARACTERS) } }] });
+    }
+    await untilFeedHorizonPasses(h.db);
+    // When a publisher whose acknowledgements may take 2 s sends them over that link.
+    const publisher = h.publisher({ connect: () => connectNats({ servers: `nats://127.0.0.1:${link.port}` }), publishTimeoutMs: 2_000, partitions: 1 });
+
+    const totals = await publishEverything(h.db, publisher);
+
+    // Then each went out once: no try timed out and was sent again behind its own bytes.
+    expect({ published: totals.published, duplicates: totals.duplicates, retried: totals.retried }).toEqual({ published: STREAMS, duplicates: 0, retried: 0 });
+    expect(link.bytesUp()).toBeLessThan(STREAMS * BODY_CHARACTERS * 1.2);
+    expect(await readStoredMessages(h.nc, h.streamName)).toHaveLength(STREAMS);
+  });
+});

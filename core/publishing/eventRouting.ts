@@ -35,8 +35,12 @@ export function eventRouting(options: EventRoutingOptions = {}): EventRouting {
   if (options.subjectFor !== undefined && typeof options.subjectFor !== 'function') throw new PublisherConfigurationError('routing subjectFor must be a function');
   return {
     subjectFor(event) {
-      const custom = options.subjectFor?.(event);
-      return custom === undefined ? `${prefix}.${event.streamType}.${event.type}` : custom;
+      const custom: unknown = options.subjectFor?.(event);
+      if (custom === undefined) return `${prefix}.${event.streamType}.${event.type}`;
+      if (custom === null || typeof custom === 'string') return custom;
+      // Sent as its text, 42 met no stream and was retried for ever as "no responders", and an
+      // object went out on whatever its toString said: the code is wrong, as if it threw.
+      throw new TypeError(`subjectFor returned ${typeof custom === 'object' ? 'an object' : `a ${typeof custom}`}, not a subject, null or undefined`);
     },
   };
 }

@@ -232,6 +232,17 @@ describe('publishing configuration', () => {
     }
   });
 
+  it('takes a subject from subjectFor only as text: any other answer is routing code gone wrong, as if it threw', () => {
+    const event = { type: 'MoneyDeposited', streamType: 'account', streamId: 'acc-1' };
+    const routedBy = (answer: unknown) => eventRouting({ subjectFor: () => answer as string }).subjectFor(event);
+
+    expect(routedBy('bank.deposits')).toBe('bank.deposits');
+    expect(routedBy(null)).toBeNull();
+    expect(routedBy(undefined)).toBe('events.account.MoneyDeposited');
+    expect(() => routedBy(42)).toThrow(new TypeError('subjectFor returned a number, not a subject, null or undefined'));
+    expect(() => routedBy({ toString: () => 'bank.deposits' })).toThrow(new TypeError('subjectFor returned an object, not a subject, null or undefined'));
+  });
+
   it('refuses a routing whose subjectFor is no function, which would fail the publishing of every event', () => {
     expect(() => eventRouting({ subjectFor: 'bank.accounts' as unknown as () => string })).toThrow(new PublisherConfigurationError('routing subjectFor must be a function'));
   });

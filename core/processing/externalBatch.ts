@@ -4,29 +4,14 @@ import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import { ExternalOutcomeError } from './ExternalOutcomeError';
 import type { BatchOutcome } from './batchOutcome';
-import type { ExternalBatchContext, ExternalHandler, ExternalOutcome, FeedProcessor, FencedWrites } from './FeedProcessor';
+import { deadlineSignal } from './deadlineSignal';
+import type { ExternalBatchContext, ExternalHandler, ExternalOutcome, FeedProcessor } from './FeedProcessor';
 import { fencedWrites } from './fencedWrites';
 import type { SourcePage } from './FeedSource';
 import { PartitionLeaseLostError, type PartitionLease } from './PartitionLease';
 import { countFailedBatchApart, recordInterruption } from './failureRecords';
 import { externalBatchGate } from './externalBatchGate';
 import { advanceCheckpointFenced, isProcessorStopped, readPartition } from './processorRecords';
-
-// The signal's timer is made only for a handler that reads it: the publisher, which
-// counts its rounds against the deadline, would otherwise leave one per batch behind.
-function batchContext(lease: PartitionLease, partitions: number, deadline: number, fenced: FencedWrites): ExternalBatchContext {
-  let signal: AbortSignal | undefined;
-  return {
-    partition: lease.partition,
-    partitions,
-    deadline,
-    fenced,
-    get signal() {
-      signal ??= AbortSignal.timeout(Math.max(0, deadline - Date.now()));
-      return signal;
-    },
-  };
-}
 
 /** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
@@ -126,11 +111,24 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
     let outcome: ExternalOutcome = { done: 0 };
+    const aborting = deadlineSignal(deadline);
     try {
-      if (items.length > 0) outcome = await handler.handle(items, batchContext(lease, processor.partitions, deadline, fencedWrites(db, lease)));
+      if (items.length > 0) {
+        const context: ExternalBatchContext = {
+          partition: lease.partition,
+          partitions: processor.partitions,
+          deadline,
+          fenced: fencedWrites(db, lease),
+          get signal() {
+            return aborting.signal;
+          },
+        };
+        outcome = await handler.handle(items, context);
+      }
     } catch (error) {
       // A BatchItemError thrown says nothing of what was done: the batch is tried again whole.
-      if (error instanceof BatchItemError) outcome = { done: 0, error };
+      // Nor does a call the deadline's signal aborted (a fetch left uncaught): an interruption.
+      if (error instanceof BatchItemError || aborting.abortedBy(error)) outcome = { done: 0, error };
       else if (error instanceof PartitionLeaseLostError) {
         ahead = undefined;
         return { kind: 'lease_lost' };

@@ -18,6 +18,11 @@ export type BatchOutcome =
   | { kind: 'deferred' }
   /** An external batch got part of the way: the rest waits for a backoff. */
   | { kind: 'interrupted'; items: number; error: unknown }
+  /**
+   * The run's deadline passed while the batch waited for a pooled connection
+   * (more drains at once than connections): it read and handled nothing.
+   */
+  | { kind: 'past_deadline' }
   /** An earlier failure's wait is not over yet. */
   | { kind: 'waiting'; until: Date }
   /** Marked failed: it stays stopped until resumed. */

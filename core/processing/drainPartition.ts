@@ -37,7 +37,7 @@ export interface HandlerFailure {
 }
 
 /** Why a drain ended: its deadline, its partition caught up, or a batch outcome that leaves the partition (an applied, deferred or interrupted batch goes on to the next). */
-export type DrainEnd = 'caught_up' | 'deadline' | Exclude<BatchOutcome['kind'], 'applied' | 'deferred' | 'interrupted'>;
+export type DrainEnd = 'caught_up' | 'deadline' | Exclude<BatchOutcome['kind'], 'applied' | 'deferred' | 'interrupted' | 'past_deadline'>;
 
 export interface DrainReport {
   endedBy: DrainEnd;
@@ -146,7 +146,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
   };
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
-      ? (current) => runTransactionalBatch(settings.db, processor, handler, current, { renewBeforeCommit, afterCommitWithin: whileRenewing })
+      ? (current) => runTransactionalBatch(settings.db, processor, handler, current, { deadline: settings.deadline, renewBeforeCommit, afterCommitWithin: whileRenewing })
       : externalBatches(settings.db, processor, handler, settings);
   // The first batch starts on the lease as acquired.
   let leaseFresh = true;
@@ -184,6 +184,8 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
         report.items += outcome.items;
         report.failures.push({ processor: processor.name, partition: held.lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
         return { ...report, endedBy: outcome.kind };
+      case 'past_deadline':
+        return report;
       case 'waiting':
       case 'failed':
         return { ...report, endedBy: outcome.kind };

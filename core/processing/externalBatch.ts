@@ -89,6 +89,11 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       // Stopped since the drain began (a transactional batch learns it from its lock): no batch after it, nor a retry.
       return gate === 'taken_over' ? { kind: 'lease_lost' } : { kind: 'inactive' };
     }
+    // The read and the look waited for pooled connections, perhaps past the run's deadline.
+    if (Date.now() >= limits.deadline) {
+      ahead = undefined;
+      return { kind: 'past_deadline' };
+    }
     // Answered past half the lease (a slow read, or a process frozen while the answer came):
     // the lease may have run out and been taken over since the look. The page is left to the
     // next batch, whose renewal says whether the lease still holds. It is kept, not read

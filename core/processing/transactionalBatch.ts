@@ -44,6 +44,8 @@ export async function runTransactionalBatch<Item, Result>(
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
   around: {
+    /** The run's: a batch whose connection came after it reads nothing. */
+    deadline: number;
     /** In the batch's transaction, before it commits: renews the leases due; what it returns is called once the commit is done. */
     renewBeforeCommit: (tx: Queryable) => Promise<() => void>;
     afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
@@ -57,6 +59,9 @@ export async function runTransactionalBatch<Item, Result>(
   let outcome: BatchOutcome;
   try {
     outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
+      // The drain looked at the deadline before the batch waited for its connection: with
+      // more drains than connections, every batch queued before the deadline ran after it.
+      if (Date.now() >= around.deadline) return { kind: 'past_deadline' };
       const state = await lockPartitionNotTakenOver(tx, lease);
       if (!state || state.stopped) return { kind: 'inactive' };
       if (state.state === 'failed') return { kind: 'failed' };

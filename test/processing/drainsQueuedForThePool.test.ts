@@ -9,6 +9,7 @@ import {
   registerProcessor,
   runFeedProcessor,
   type FeedProcessor,
+  type FeedSource,
   type HandlerFailure,
   type ProcessorRun,
   type TransactionalHandler,
@@ -118,6 +119,68 @@ describe('a run with more partitions drained at once than pooled connections', (
     expect(status.map((partition) => ({ lag: partition.lagItems, processed: partition.itemsProcessed, attempts: partition.attempts }))).toEqual(
       Array.from({ length: PARTITIONS }, () => ({ lag: 0, processed: 3, attempts: 0 })),
     );
+  });
+
+  it('starts no transactional batch past the run\'s deadline: a drain that waited for the connection until after it reads and handles nothing', async () => {
+    const name = 'queued_past_the_deadline';
+    const partitions = 6;
+    const store = createEventStore(db());
+    for (let partition = 0; partition < partitions; partition++) {
+      const streamId = await streamIdInPartition(db(), partition, partitions);
+      await store.appendToStream({ streamId, streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    }
+    await untilFeedHorizonPasses(db());
+    const handledAt: number[] = [];
+    // Batches of 400 ms on one connection: six drains queued for it take 2.4 s, the run's deadline comes after 1 s.
+    const processor = processorOfType(name, partitions, {
+      mode: 'transactional',
+      handle: async () => {
+        handledAt.push(Date.now());
+        await sleep(400);
+      },
+    });
+    const deadline = Date.now() + 1_000;
+
+    const run = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline, concurrency: partitions });
+
+    expect(handledAt.length).toBeGreaterThan(0);
+    expect(handledAt.filter((at) => at > deadline + 100)).toEqual([]);
+    expect(run.stoppedByDeadline).toBe(true);
+    // What was not handled waits for the next run, which drains it all.
+    const next = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline: Date.now() + 30_000, concurrency: partitions });
+    expect(run.items + next.items).toBe(2 * partitions);
+  });
+
+  it('starts no external batch past the run\'s deadline: a page read that waited for a connection until after it is not handled', async () => {
+    const name = 'external_read_past_the_deadline';
+    await createEventStore(db()).appendToStream({ streamId: await streamIdInPartition(db(), 0, 1), streamType: name, expectedVersion: 'no_stream', events: [opened()] });
+    await untilFeedHorizonPasses(db());
+    const deadline = Date.now() + 500;
+    const feed = eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] });
+    // As a pool whose connections are all busy until after the deadline would make it.
+    const slowToConnect: FeedSource<RecordedEvent> = {
+      ...feed,
+      read: async (on, request) => {
+        await sleep(Math.max(0, deadline - Date.now()) + 50);
+        return feed.read(on, request);
+      },
+    };
+    let handled = 0;
+    const processor: FeedProcessor<RecordedEvent> = {
+      ...processorOfType(name, 1, { mode: 'transactional', handle: () => Promise.resolve() }),
+      source: slowToConnect,
+      handler: {
+        mode: 'external',
+        handle: (items) => {
+          handled += items.length;
+          return Promise.resolve({ done: items.length });
+        },
+      },
+    };
+
+    const run = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline, concurrency: 1 });
+
+    expect({ handled, items: run.items, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ handled: 0, items: 0, stoppedByDeadline: true });
   });
 
   it('renews a lease that ran out while its drain waited, before its batch commits: another instance running then does not take the partition from its live holder, nor count it as dead', async () => {

@@ -62,7 +62,9 @@ async function refusalOf(jsm: JetStreamManager, config: PublishStreamConfig, sub
  * subject waits no longer.
  */
 export async function ensurePublishStream(nc: NatsConnection, config: PublishStreamConfig, until: number): Promise<void> {
-  const jsm = await jetstreamManager(nc);
+  // No account-info request first: the check is bounded by one publish timeout, and on a slow
+  // link each round trip counts (JetStream being off fails the stream's info the same way).
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   // Whole nanoseconds, up: JetStream refuses a fraction of one (8.2 minutes in ms is 491999.99999999994) as invalid JSON.
   const window = Math.ceil(nanos(config.duplicateWindowMs));
   let existing: StreamConfig;

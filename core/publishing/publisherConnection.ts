@@ -1,5 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { ClosedConnectionError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
+import { StreamCheckTimeoutError } from './StreamCheckTimeoutError';
 import { answerWithin } from './answerWithin';
 import { linkOf, reconnectIfSilent } from './connectionLink';
 import { jetStreamPublishing, type JetStreamPublishing } from './jetStreamPublishing';
@@ -81,7 +82,10 @@ export function publisherConnection(settings: PublisherSettings): PublisherConne
     if (closed) throw new ClosedConnectionError();
   };
   // Several requests, each with its own timeout: bounded as a whole, as a publish is.
-  const checkStream = (nc: NatsConnection) => answerWithin(ensurePublishStream(nc, settings.stream, Date.now() + settings.publishTimeoutMs), settings.publishTimeoutMs);
+  const checkStream = (nc: NatsConnection) =>
+    answerWithin(ensurePublishStream(nc, settings.stream, Date.now() + settings.publishTimeoutMs), settings.publishTimeoutMs).catch((error: unknown) => {
+      throw error instanceof TimeoutError ? new StreamCheckTimeoutError(settings.stream.name, settings.publishTimeoutMs) : error;
+    });
 
   // A round of which nothing was answered has the stream checked again before the next
   // one: the check, unanswered too, then has the client ping the server, and reconnect

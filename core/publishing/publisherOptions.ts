@@ -19,7 +19,12 @@ export const DEFAULT_RETRY_HORIZON_MS = 5 * 60_000;
 
 export interface PublisherOptions {
   db: Db;
-  /** Opens a NATS connection; called again when the last one closed for good. */
+  /**
+   * Opens a NATS connection; called again when the last one closed for good.
+   * Bound it (`connectWithin(connect, ms)`): the client waits 20 s for each
+   * address of a host that takes the socket and never answers, and a run's
+   * deadline counts that wait too.
+   */
   connect: () => Promise<NatsConnection>;
   /** Which stored events go out, on which subjects; default `<subjectPrefix>.<streamType>.<eventType>` for all. */
   routing?: EventRouting;

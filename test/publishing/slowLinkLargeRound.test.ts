@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { uniqueStreamId } from '../support/fixtures';
 import { connectNats, NATS_URL, readStoredMessages } from '../support/natsTesting';
-import { startThrottledTcpProxy } from '../support/throttledTcpProxy';
+import { startSlowLinkProxy } from '../support/slowLinkProxy';
 import { cleanedUpAfterEach, publishEverything } from './publishingHarness';
 
 const { defer, harness } = cleanedUpAfterEach();
@@ -14,7 +14,7 @@ const LINK_BYTES_PER_SECOND = 8_000_000;
 describe('a round of large messages over a link slower than the round', () => {
   it('goes out once, without a timeout or a duplicate, each send small enough to cross within the publish timeout', async () => {
     const h = await harness();
-    const link = await startThrottledTcpProxy(Number(new URL(NATS_URL).port), LINK_BYTES_PER_SECOND);
+    const link = await startSlowLinkProxy(Number(new URL(NATS_URL).port), { bytesPerSecond: LINK_BYTES_PER_SECOND });
     defer(() => link.close());
     // Given a backlog of one large event on each of 100 streams: one round of 20 MB, two and a half seconds on the link.
     const streamIds = Array.from({ length: STREAMS }, () => uniqueStreamId());

@@ -144,9 +144,16 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     if (halfUsed()) await renewOn(tx);
     return settings.leasesHeld.renewSiblingsOf(held, tx);
   };
+  let batchesTried = 0;
   const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
-      ? (current) => runTransactionalBatch(settings.db, processor, handler, current, { deadline: settings.deadline, renewBeforeCommit, afterCommitWithin: whileRenewing })
+      ? (current) =>
+          runTransactionalBatch(settings.db, processor, handler, current, {
+            // A partition leased last, whose connection comes after the deadline in every run alike, would otherwise never move.
+            deadline: batchesTried++ === 0 ? Number.POSITIVE_INFINITY : settings.deadline,
+            renewBeforeCommit,
+            afterCommitWithin: whileRenewing,
+          })
       : externalBatches(settings.db, processor, handler, settings);
   // The first batch starts on the lease as acquired.
   let leaseFresh = true;

@@ -42,6 +42,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
   let ahead: Promise<SourcePage<Item>> | undefined;
   // Pages left in a row because the look at the lease came past half of it.
   let deferredInARow = 0;
+  let batches = 0;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
     quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
@@ -90,7 +91,10 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       return gate === 'taken_over' ? { kind: 'lease_lost' } : { kind: 'inactive' };
     }
     // The read and the look waited for pooled connections, perhaps past the run's deadline.
-    if (Date.now() >= limits.deadline) {
+    // A drain's first batch goes on all the same: a partition leased last, whose connection
+    // comes after the deadline in every run alike, would otherwise never move.
+    const first = batches++ === 0;
+    if (!first && Date.now() >= limits.deadline) {
       ahead = undefined;
       return { kind: 'past_deadline' };
     }
@@ -132,8 +136,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       }
     } catch (error) {
       // A BatchItemError thrown says nothing of what was done: the batch is tried again whole.
-      // Nor does a call the deadline's signal aborted (a fetch left uncaught): an interruption.
-      if (error instanceof BatchItemError || aborting.abortedBy(error)) outcome = { done: 0, error };
+      if (error instanceof BatchItemError) outcome = { done: 0, error };
       else if (error instanceof PartitionLeaseLostError) {
         ahead = undefined;
         return { kind: 'lease_lost' };

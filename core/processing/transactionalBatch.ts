@@ -44,7 +44,7 @@ export async function runTransactionalBatch<Item, Result>(
   handler: TransactionalHandler<Item, Result>,
   lease: PartitionLease,
   around: {
-    /** The run's: a batch whose connection came after it reads nothing. */
+    /** The run's: a batch whose connection came after it reads nothing (a drain's first goes on all the same). */
     deadline: number;
     /** In the batch's transaction, before it commits: renews the leases due; what it returns is called once the commit is done. */
     renewBeforeCommit: (tx: Queryable) => Promise<() => void>;

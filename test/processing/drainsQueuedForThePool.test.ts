@@ -121,53 +121,80 @@ describe('a run with more partitions drained at once than pooled connections', (
     );
   });
 
-  it('starts no transactional batch past the run\'s deadline: a drain that waited for the connection until after it reads and handles nothing', async () => {
+  it('starts no transactional batch past the run\'s deadline but a drain\'s first: a later one that waited for the connection until after it reads and handles nothing', async () => {
     const name = 'queued_past_the_deadline';
-    const partitions = 6;
+    const partitions = 3;
+    const store = createEventStore(db());
+    for (let partition = 0; partition < partitions; partition++) {
+      const streamId = await streamIdInPartition(db(), partition, partitions);
+      await store.appendToStream({ streamId, streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1), deposited(2)] });
+    }
+    await untilFeedHorizonPasses(db());
+    const handled: { partition: number; at: number }[] = [];
+    // Batches of one event and 500 ms on one connection: each drain's second batch, queued before the
+    // 1.2 s deadline, would get the connection after it (partition 1's at about 2 s).
+    const processor: FeedProcessor<RecordedEvent> = {
+      ...processorOfType(name, partitions, {
+        mode: 'transactional',
+        handle: async (_items, { partition }) => {
+          handled.push({ partition, at: Date.now() });
+          await sleep(500);
+        },
+      }),
+      batchSize: 1,
+    };
+    const deadline = Date.now() + 1_200;
+
+    const run = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline, concurrency: partitions });
+
+    // Each partition moved, and nothing but a drain's first batch started past the deadline.
+    expect(new Set(handled.map((batch) => batch.partition))).toEqual(new Set([0, 1, 2]));
+    const late = handled.filter((batch, index) => batch.at > deadline + 500 && handled.findIndex((other) => other.partition === batch.partition) !== index);
+    expect(late).toEqual([]);
+    expect(run.stoppedByDeadline).toBe(true);
+    // What was not handled waits for the next run, which drains it all.
+    const next = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline: Date.now() + 30_000, concurrency: partitions });
+    expect(run.items + next.items).toBe(3 * partitions);
+  });
+
+  it('moves every partition in every run, the one leased last too, though its connection comes after the deadline each time', async () => {
+    const name = 'leased_last_every_run';
+    const partitions = 5;
     const store = createEventStore(db());
     for (let partition = 0; partition < partitions; partition++) {
       const streamId = await streamIdInPartition(db(), partition, partitions);
       await store.appendToStream({ streamId, streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
     }
     await untilFeedHorizonPasses(db());
-    const handledAt: number[] = [];
-    // Batches of 400 ms on one connection: six drains queued for it take 2.4 s, the run's deadline comes after 1 s.
-    const processor = processorOfType(name, partitions, {
-      mode: 'transactional',
-      handle: async () => {
-        handledAt.push(Date.now());
-        await sleep(400);
-      },
-    });
-    const deadline = Date.now() + 1_000;
+    const processor: FeedProcessor<RecordedEvent> = { ...processorOfType(name, partitions, { mode: 'transactional', handle: () => sleep(300) }), batchSize: 1 };
+    const run = () => runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline: Date.now() + 1_000, concurrency: partitions });
 
-    const run = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline, concurrency: partitions });
+    await run();
+    await run();
 
-    expect(handledAt.length).toBeGreaterThan(0);
-    expect(handledAt.filter((at) => at > deadline + 100)).toEqual([]);
-    expect(run.stoppedByDeadline).toBe(true);
-    // What was not handled waits for the next run, which drains it all.
-    const next = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline: Date.now() + 30_000, concurrency: partitions });
-    expect(run.items + next.items).toBe(2 * partitions);
+    const status = await getProcessorStatus(db(), processor);
+    expect(status.map((partition) => partition.itemsProcessed)).toEqual([2, 2, 2, 2, 2]);
   });
 
-  it('starts no external batch past the run\'s deadline: a page read that waited for a connection until after it is not handled', async () => {
+  it('starts no external batch past the run\'s deadline but a drain\'s first: a later page read that waited for a connection until after it is not handled', async () => {
     const name = 'external_read_past_the_deadline';
-    await createEventStore(db()).appendToStream({ streamId: await streamIdInPartition(db(), 0, 1), streamType: name, expectedVersion: 'no_stream', events: [opened()] });
+    await createEventStore(db()).appendToStream({ streamId: await streamIdInPartition(db(), 0, 1), streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
     await untilFeedHorizonPasses(db());
     const deadline = Date.now() + 500;
     const feed = eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: [name] });
-    // As a pool whose connections are all busy until after the deadline would make it.
+    // As a pool whose connections are all busy until after the deadline would make every read but the first.
+    let reads = 0;
     const slowToConnect: FeedSource<RecordedEvent> = {
       ...feed,
       read: async (on, request) => {
-        await sleep(Math.max(0, deadline - Date.now()) + 50);
+        if (reads++ > 0) await sleep(Math.max(0, deadline - Date.now()) + 50);
         return feed.read(on, request);
       },
     };
     let handled = 0;
     const processor: FeedProcessor<RecordedEvent> = {
       ...processorOfType(name, 1, { mode: 'transactional', handle: () => Promise.resolve() }),
+      batchSize: 1,
       source: slowToConnect,
       handler: {
         mode: 'external',
@@ -180,7 +207,8 @@ describe('a run with more partitions drained at once than pooled connections', (
 
     const run = await runFeedProcessor(processor, { db: db(), holder: 'solo', leaseTtlMs: 30_000, deadline, concurrency: 1 });
 
-    expect({ handled, items: run.items, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ handled: 0, items: 0, stoppedByDeadline: true });
+    // The first batch moved the partition; the second, read after the deadline, was left for the next run.
+    expect({ handled, items: run.items, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ handled: 1, items: 1, stoppedByDeadline: true });
   });
 
   it('renews a lease that ran out while its drain waited, before its batch commits: another instance running then does not take the partition from its live holder, nor count it as dead', async () => {

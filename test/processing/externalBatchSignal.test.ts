@@ -52,27 +52,6 @@ describe('an external batch’s signal', () => {
     expect((await getProcessorStatus(db(), processor))[0]?.lastError).toMatch(/TimeoutError/);
   });
 
-  it('takes a call it aborted and the handler left uncaught as an interruption, not as the handler’s error ending the run', async () => {
-    const { source } = await newStreamSource(db(), [opened(), deposited(1)]);
-    let calls = 0;
-    const processor = onePartitionProcessor('external_signal_uncaught', source, {
-      mode: 'external',
-      handle: async (items: readonly RecordedEvent[], { signal }) => {
-        calls += 1;
-        await fetch(url, { method: 'POST', body: JSON.stringify(items[0]?.data), signal });
-        return { done: items.length };
-      },
-    });
-
-    const ran = await runFeedProcessor(processor, { db: db(), holder: 'h', leaseTtlMs: 1_000, deadline: Date.now() + 2_500, concurrency: 1, interruptionBackoff: { baseMs: 20, maxMs: 40 } });
-
-    expect(ran).toMatchObject({ items: 0, failures: [], lastError: { name: 'TimeoutError' } });
-    expect(calls).toBeGreaterThan(1);
-    const [partition] = await getProcessorStatus(db(), processor);
-    expect(partition?.lastError).toMatch(/^TimeoutError/);
-    expect(partition?.lastError).not.toMatch(/ended the run/);
-  });
-
   it('aborts at a deadline that is no whole number of milliseconds, as half an odd lease is', async () => {
     const { source } = await newStreamSource(db(), [opened()]);
     const signals: AbortSignal[] = [];

@@ -59,7 +59,7 @@ function sends(messages: readonly PublishMessage[]): PublishMessage[][] {
  * Publishes messages pipelined across ordering keys but in rounds within one:
  * round n sends the n-th message of every key at once (in sends of at most
  * MAX_SEND_BYTES, one after another, none after a send NATS left partly
- * unanswered), and a key's next
+ * unanswered but for what was parked), and a key's next
  * message goes out only once the previous one is acknowledged (stored, or
  * already stored: a duplicate) or settled for good: `settleFailed` is given
  * each send's failed publishes and answers for each, in order, whether its
@@ -97,8 +97,9 @@ export async function publishInOrder(
         if (settled[index] === true) goesOn.add(result.message);
       });
       // NATS is away or the link too slow: the round's other sends would each wait out the
-      // timeout behind the bytes still queued. Their keys wait for the next batch.
-      if (sent.some((result) => result.kind === 'unreachable')) break;
+      // timeout behind the bytes still queued, so their keys wait for the next batch. One
+      // settled for good (parked: a stream that never acknowledges, say) says nothing of the link.
+      if (failed.some((result, index) => result.kind === 'unreachable' && settled[index] !== true)) break;
     }
     keys = keys.filter((key) => goesOn.has(key[round] as PublishMessage) && key.length > round + 1);
   }

@@ -132,15 +132,11 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
   };
   return {
     async read(db, { after, limit, partition }) {
-      // Split by key, a partition keeps about one event in `count` of what it reads: a page
-      // of `limit` events held a handful of its own, and each batch's fixed costs were paid
-      // for those few (at 64 partitions, one or two items a batch of 100).
-      const keyedShare = partitionKey ? partition.count : 1;
       const page = await readFeed(
         db,
         {
           after,
-          batchSize: Math.min(MAX_FEED_BATCH_SIZE, limit * keyedShare),
+          batchSize: limit,
           ...(options.eventTypes ? { eventTypes: options.eventTypes } : {}),
           ...(options.streamTypes ? { streamTypes: options.streamTypes } : {}),
           // One partition holds every stream: no filter to apply.
@@ -149,13 +145,7 @@ export function eventFeedSource(options: EventFeedSourceOptions): FeedSource<Rec
         upcaster,
       );
       if (!partitionKey) return { items: page.events, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
-      const mine: RecordedEvent[] = [];
-      for (const event of page.events) {
-        if (partitionOf(event, partition.count) !== partition.index) continue;
-        mine.push(event);
-        // No more than a batch's worth (the keys are not even): the next page starts after it.
-        if (mine.length === limit) return { items: mine, checkpoint: { txId: event.txId, position: event.globalPosition }, caughtUp: false };
-      }
+      const mine = page.events.filter((event) => partitionOf(event, partition.count) === partition.index);
       return { items: mine, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
     },
     maxBatchSize: MAX_FEED_BATCH_SIZE,

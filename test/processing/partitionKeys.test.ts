@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
-import { eventFeedSource, getProcessorStatus, partitionOfKey, runFeedProcessor, type FeedProcessor } from '../../core/processing';
+import { eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deposited, opened, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
@@ -50,42 +50,3 @@ describe('a processor split by a key of its own', () => {
     expect(partitions[0]?.lastError).toMatch(error);
   });
 });
-
-describe('a partition split by a key of its own, behind a backlog of every partition\'s keys interleaved', () => {
-  it('gets a batch\'s worth of its own items a page, in feed order, not the few of them among batchSize events', async () => {
-    const streams = Array.from({ length: PARTITIONS }, (_, partition) => keyInPartition(partition));
-    const store = createEventStore(db());
-    // Given 25 events of each partition's stream, appended in turns: one in four of the feed is a partition's.
-    for (let round = 0; round < 25; round++) {
-      for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'account_interleaved', expectedVersion: round, events: [round === 0 ? opened() : deposited(round)] });
-    }
-    await untilFeedHorizonPasses(db());
-    const handled = new Map<number, number[]>();
-    const processor: FeedProcessor<RecordedEvent> = {
-      name: 'keyed_interleaved',
-      partitions: PARTITIONS,
-      batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING, streamTypes: ['account_interleaved'], partitionKey: (event) => event.streamId }),
-      failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
-      handler: {
-        mode: 'transactional',
-        handle: (items, { partition }) => Promise.resolve(void handled.set(partition, [...(handled.get(partition) ?? []), ...items.map((item) => item.version)])),
-      },
-    };
-
-    const run = await runFeedProcessor(processor, { db: db(), holder: 'keyed', leaseTtlMs: 30_000, deadline: Date.now() + 20_000, concurrency: 1 });
-
-    const versions = Array.from({ length: 25 }, (_, index) => index + 1);
-    expect([...handled.entries()].sort(([a], [b]) => a - b)).toEqual(Array.from({ length: PARTITIONS }, (_, partition) => [partition, versions]));
-    // Three batches a partition (10, 10 and 5 items); pages of ten feed events would hold two or three each.
-    expect(run.batches).toBe(3 * PARTITIONS);
-  });
-});
-
-/** A new stream id whose key partitionOfKey puts in `partition`. */
-function keyInPartition(partition: number): string {
-  for (;;) {
-    const streamId = uniqueStreamId();
-    if (partitionOfKey(streamId, PARTITIONS) === partition) return streamId;
-  }
-}

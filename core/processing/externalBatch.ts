@@ -42,7 +42,6 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
   let ahead: Promise<SourcePage<Item>> | undefined;
   // Pages left in a row because the look at the lease came past half of it.
   let deferredInARow = 0;
-  let batches = 0;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
   const read = (lease: PartitionLease, after: Checkpoint) =>
     quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
@@ -91,10 +90,9 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       return gate === 'taken_over' ? { kind: 'lease_lost' } : { kind: 'inactive' };
     }
     // The read and the look waited for pooled connections, perhaps past the run's deadline.
-    // A drain's first batch goes on all the same: a partition leased last, whose connection
-    // comes after the deadline in every run alike, would otherwise never move.
-    const first = batches++ === 0;
-    if (!first && Date.now() >= limits.deadline) {
+    // Unlike a transactional drain's, a first batch is not let through: its handler's
+    // deadline, and its signal, would have passed before it began.
+    if (Date.now() >= limits.deadline) {
       ahead = undefined;
       return { kind: 'past_deadline' };
     }

@@ -144,24 +144,22 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
     if (halfUsed()) await renewOn(tx);
     return settings.leasesHeld.renewSiblingsOf(held, tx);
   };
-  let batchesTried = 0;
-  const nextBatch: (lease: PartitionLease) => Promise<BatchOutcome> =
+  const nextBatch: (lease: PartitionLease, first: boolean) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
-      ? (current) =>
+      ? (current, first) =>
           runTransactionalBatch(settings.db, processor, handler, current, {
             // A partition leased last, whose connection comes after the deadline in every run alike, would otherwise never move.
-            deadline: batchesTried++ === 0 ? Number.POSITIVE_INFINITY : settings.deadline,
+            deadline: first ? Number.POSITIVE_INFINITY : settings.deadline,
             renewBeforeCommit,
             afterCommitWithin: whileRenewing,
           })
       : externalBatches(settings.db, processor, handler, settings);
-  // The first batch starts on the lease as acquired.
-  let leaseFresh = true;
-  while (Date.now() < settings.deadline) {
-    const renewBeforeBatch = handler.mode === 'external' && !leaseFresh;
-    leaseFresh = false;
+  for (let tried = 0; Date.now() < settings.deadline; tried++) {
+    // The first batch starts on the lease as acquired.
+    const first = tried === 0;
+    const renewBeforeBatch = handler.mode === 'external' && !first;
     if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
-    const outcome = await nextBatch(held.lease);
+    const outcome = await nextBatch(held.lease, first);
     switch (outcome.kind) {
       case 'applied':
         report.interruptedInARow = 0;

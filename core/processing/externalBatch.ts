@@ -118,16 +118,16 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
     let outcome: ExternalOutcome = { done: 0 };
-    const aborting = deadlineSignal(deadline);
     try {
       if (items.length > 0) {
+        const signal = deadlineSignal(deadline);
         const context: ExternalBatchContext = {
           partition: lease.partition,
           partitions: processor.partitions,
           deadline,
           fenced: fencedWrites(db, lease),
           get signal() {
-            return aborting.signal;
+            return signal();
           },
         };
         outcome = await handler.handle(items, context);

@@ -14,7 +14,8 @@ export interface EventMessage {
   headers: Record<string, string>;
   /**
    * Published through the outbox before publishing moved to the feed (migration
-   * 0014), or parked: skipped. A parked event goes out again only when requeued.
+   * 0014), stored from behind an event its partition still waits on (0036), or
+   * parked: skipped. A parked event goes out again only when requeued.
    */
   settledBefore: boolean;
 }
@@ -70,12 +71,15 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
 // past what other partitions hold: a partition of few streams, behind a long backlog
 // of the others' (NATS away for a day), gets past it a window at a time instead of in
 // one statement that outlasts the pool's bound, run after run. Whether anything is settled
-// already is asked once per page, in the page's own snapshot (an initplan): a
-// message parked by another instance since this run began is skipped too.
+// already (parked, stored from behind a message still waiting, or published by the old
+// outbox) is asked once per page, in the page's own snapshot (an initplan): a message
+// parked by another instance since this run began is skipped too.
 const SETTLED_BEFORE = `
-    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
+    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:events')
+               OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id AND pm.source = 'events')
+        OR EXISTS (SELECT FROM published_ahead pa WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id)
       ELSE false END AS settled_before`;
 
 const PAGE_SQL = `

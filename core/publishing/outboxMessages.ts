@@ -7,8 +7,8 @@ import { storedMessage, type StoredMessage, type StoredMessageRow } from './stor
 export interface OutboxMessage extends StoredMessage {
   txId: bigint;
   id: bigint;
-  /** Parked: skipped. It goes out again only when requeued. */
-  parked: boolean;
+  /** Parked, or stored from behind a message its partition still waits on: skipped. A parked one goes out again only when requeued. */
+  settledBefore: boolean;
 }
 
 interface OutboxRow extends StoredMessageRow {
@@ -29,21 +29,26 @@ const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, 
   FROM outbox_page_with_head($1, $2, $3, $4, $5) WITH ORDINALITY ORDER BY ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
-// oldest, in the page's order, within a bounded walk (migrations/0034). Every committed
+// oldest, in the page's order, within a bounded walk (migrations/0034, 0036). Every committed
 // message counts, also those the page still holds back behind a transaction open
 // elsewhere: they are waiting as much as the rest. A message parked behind one still
-// waiting is past the checkpoint too, and counted as parked.
+// waiting is past the checkpoint too, and counted as parked; one stored from behind it
+// (published_ahead, migrations/0036) is not counted.
 const LAG_SQL = 'SELECT items, oldest_age_seconds, walk_ended_short, walk_age_seconds FROM outbox_backlog($1, $2, $3, $4, $5, $6)';
 
-const PARKED_SQL = "SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = 'outbox'";
+const SETTLED_SQL = `
+  SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = 'outbox'
+  UNION ALL
+  SELECT message_id FROM published_ahead WHERE processor = 'publisher:outbox' AND message_id = ANY ($1::uuid[])`;
 
 /**
  * The outbox (integration messages) as the publisher reads it: split by
  * ordering key, in the order rows were written, never skipping one (see
  * outbox_page_with_head). The checkpoint is a row's (tx_id, id): the page's
- * last, or after a short page the newest below the horizon. A page's parked
- * messages are looked up and marked (a page read again behind a message still
- * waiting holds them), also those parked by another instance since this run began.
+ * last, or after a short page the newest below the horizon. A page's settled
+ * messages (parked, or stored from behind one still waiting) are looked up and
+ * marked: a page read again behind a message still waiting holds them. Those
+ * parked by another instance since this run began are marked too.
  */
 export function outboxMessages(): FeedSource<OutboxMessage> {
   return {
@@ -52,12 +57,12 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);
-      const parked = rows.length > 0 ? await parkedAmong(db, rows.map((row) => row.message_id)) : NONE_PARKED;
+      const settled = rows.length > 0 ? await settledAmong(db, rows.map((row) => row.message_id)) : NONE_SETTLED;
       const items = rows.map((row) => ({
         ...storedMessage(row),
         txId: BigInt(row.tx_id),
         id: BigInt(row.id),
-        parked: parked.has(row.message_id),
+        settledBefore: settled.has(row.message_id),
       }));
       const last = items[items.length - 1];
       const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.id }, head && { txId: BigInt(head.tx_id), position: BigInt(head.id) });
@@ -69,10 +74,10 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
   };
 }
 
-const NONE_PARKED: ReadonlySet<string> = new Set();
+const NONE_SETTLED: ReadonlySet<string> = new Set();
 
-async function parkedAmong(db: Queryable, messageIds: readonly string[]): Promise<ReadonlySet<string>> {
-  const { rows } = await db.query<{ message_id: string }>(PARKED_SQL, [messageIds], { name: 'publisher_outbox_parked' });
+async function settledAmong(db: Queryable, messageIds: readonly string[]): Promise<ReadonlySet<string>> {
+  const { rows } = await db.query<{ message_id: string }>(SETTLED_SQL, [messageIds], { name: 'publisher_outbox_settled' });
   return new Set(rows.map((row) => row.message_id));
 }
 

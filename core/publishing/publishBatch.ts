@@ -10,7 +10,6 @@ import { groupByKey, publishInOrder, type FailedPublish } from './publishInOrder
 import type { PublishMessage } from './PublishMessage';
 import { refusedForGood, unacknowledgedForGood, type SubjectCaptured } from './refusals';
 import type { RunTally } from './publisherRunReport';
-import type { SettledAhead } from './settledAhead';
 import type { StoredMessage } from './storedMessage';
 import { tracedSend } from './tracedSend';
 
@@ -53,7 +52,6 @@ export interface PublishingSession {
   largerThanStream(message: PublishMessage): Promise<boolean>;
   timeoutMs: number;
   tally: RunTally;
-  settledAhead: SettledAhead;
 }
 
 /** Parks messages, fenced by the lease, and notes them as the batch's. */
@@ -119,17 +117,14 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   return { results: parkedFor.size === 0 ? results : results.map(told), ...(parkingFailure ? { parkingFailure } : {}) };
 }
 
-const SKIP: BatchEntry = { kind: 'skip' };
-
 /** How far a batch got, and which of its messages JetStream stored, wherever they stand in it. */
 export interface PublishedBatch extends ExternalOutcome {
   published: ReadonlySet<string>;
 }
 
-/** Where a batch stands: the run's deadline, and for a partition's drain the partition's key in the run. */
+/** Where a batch stands: the run's deadline, and the lease its writes are fenced by. */
 export interface BatchLimits {
   deadline: number;
-  partition?: string;
   /** For requeued messages: the snapshot they were read in, so a requeue it does not show is kept when one is parked again. */
   requeuesSeenIn?: string | null;
   /** Parking fenced by the lease of the partition or of the requeue turn (a stalled holder's successor may have sent the message since). */
@@ -138,23 +133,19 @@ export interface BatchLimits {
 
 /**
  * Publishes a batch in per-key order and parks what NATS refused for good,
- * then says how many leading items are done: sent, parked or skipped. The
- * first item still waiting (NATS unreachable, a passing refusal, or not sent
- * because the deadline came between two rounds) and all after it are left for
- * the next try. Given its partition, the run remembers what went out or was
- * parked after the waiting item, and the next try sends only the rest; a later
- * run sends those again, and JetStream drops them as duplicates within its window.
+ * then says how many leading items are done: sent, parked or skipped, and which
+ * it sent. The first item still waiting (NATS unreachable, a passing refusal,
+ * or not sent because the deadline came between two rounds) and all after it
+ * are left for the next try, which skips those parked and those its partition
+ * recorded as sent (publishedAhead.ts).
  */
 export async function publishBatch(
   session: PublishingSession,
   source: ParkedSource,
-  read: readonly BatchEntry[],
+  entries: readonly BatchEntry[],
   within: BatchLimits,
 ): Promise<PublishedBatch> {
-  const { partition, deadline } = within;
-  // What a retry of this batch read again, settled earlier in the run, goes out no more.
-  const ahead = partition === undefined ? undefined : session.settledAhead.of(partition);
-  const entries = ahead?.size ? read.map((entry): BatchEntry => (entry.kind !== 'skip' && ahead.has(entry.message.messageId) ? SKIP : entry)) : read;
+  const { deadline } = within;
   // Parked, by this batch or by another run already: settled, as sent ones are.
   const parked = new Set<string>();
   // Only what this batch parked counts: a message another run parked meanwhile is parked already.
@@ -201,12 +192,5 @@ export async function publishBatch(
   }
   const settled = (messageId: string) => published.has(messageId) || parked.has(messageId);
   const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled(entry.message.messageId));
-  if (partition !== undefined) {
-    const behind = waiting === -1 ? [] : read.slice(waiting + 1);
-    const stillAhead = behind.flatMap((entry) =>
-      entry.kind !== 'skip' && (settled(entry.message.messageId) || ahead?.has(entry.message.messageId)) ? [entry.message.messageId] : [],
-    );
-    session.settledAhead.remember(partition, new Set(stillAhead));
-  }
   return { done: waiting === -1 ? entries.length : waiting, published, ...(error === undefined ? {} : { error }) };
 }

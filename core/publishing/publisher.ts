@@ -10,8 +10,8 @@ import { publisherSettings, type PublisherOptions, type PublisherSettings } from
 import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } from './publisherProcessors';
 import { RunTally, type PublisherRunReport } from './publisherRunReport';
 import type { PublishingSession } from './publishBatch';
+import { forgetPublishedAheadPassed } from './publishedAhead';
 import { publishRequeued } from './requeuedMessages';
-import { SettledAhead } from './settledAhead';
 import { streamRoomForRun } from './streamRoomForRun';
 
 export interface Publisher {
@@ -69,7 +69,6 @@ async function runPublisher(
     largerThanStream: streamRoomForRun((subject) => connection.maxBytes(subject)),
     timeoutMs: settings.publishTimeoutMs,
     tally,
-    settledAhead: new SettledAhead(),
   };
   connection.beginRun();
   const processors = [outboxPublisher(session, settings), eventsPublisher(session, settings)] as const;
@@ -138,8 +137,9 @@ async function runPublisher(
 }
 
 /**
- * The outbox cleanup, into the report: a failure there is reported, not thrown,
- * since the run's publishing stands. Counted to the metrics too when it ends,
+ * The outbox cleanup, into the report, then forgetting the messages stored from
+ * behind a waiting one that the checkpoints have passed since: a failure there
+ * is reported, not thrown, since the run's publishing stands. Counted to the metrics too when it ends,
  * as the run's other figures are: a run whose source fails throws, and its
  * report is lost.
  */
@@ -152,6 +152,7 @@ async function cleanUp(settings: PublisherSettings, progress: CleanupProgress, t
     tally.report.cleanupCutShort = cleanup.cutShort;
     // Also 0: a run with nothing to delete says so, where an alarm on the figure would otherwise see no data.
     metrics.count('OutboxCleaned', cleanup.deleted);
+    await forgetPublishedAheadPassed(settings.db);
   } catch (error) {
     if (error instanceof DeletionStoppedError) {
       tally.report.cleaned = error.deleted;

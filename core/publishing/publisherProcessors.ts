@@ -2,7 +2,8 @@ import type { ExternalOutcome, FeedProcessor } from '../processing';
 import { eventMessages, type EventMessage } from './eventMessages';
 import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
-import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type BatchLimits, type PublishingSession } from './publishBatch';
+import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type BatchLimits, type PublishedBatch, type PublishingSession } from './publishBatch';
+import { recordPublishedAhead, type PublishedAheadMessage } from './publishedAhead';
 import { thrownMessage } from '../errors/thrownText';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
@@ -37,9 +38,37 @@ function routedEntries(events: readonly EventMessage[], routing: EventRouting): 
   return { entries };
 }
 
-async function publishEvents(session: PublishingSession, events: readonly EventMessage[], routing: EventRouting, within: BatchLimits): Promise<ExternalOutcome> {
+/** Where a partition's batch runs: its processor and partition, its lease's fence, and the run's deadline. */
+interface PartitionBatch extends BatchLimits {
+  processor: string;
+  partition: number;
+}
+
+/**
+ * Publishes a partition's batch, then records what JetStream stored behind its
+ * first waiting message: the checkpoint stops before them, and no later read
+ * hands them out again (see recordPublishedAhead).
+ */
+async function publishPartitionBatch<Item>(
+  session: PublishingSession,
+  source: 'events' | 'outbox',
+  items: readonly Item[],
+  entries: readonly BatchEntry[],
+  placeOf: (item: Item) => PublishedAheadMessage,
+  within: PartitionBatch,
+): Promise<PublishedBatch> {
+  const outcome = await publishBatch(session, source, entries, within);
+  const ahead = items.slice(outcome.done + 1).map(placeOf).filter((message) => outcome.published.has(message.messageId));
+  await recordPublishedAhead(within.fenced, { processor: within.processor, index: within.partition }, ahead);
+  return outcome;
+}
+
+const eventPlace = (event: EventMessage): PublishedAheadMessage => ({ messageId: event.eventId, at: { txId: event.txId, position: event.position } });
+const outboxPlace = (message: OutboxMessage): PublishedAheadMessage => ({ messageId: message.messageId, at: { txId: message.txId, position: message.id } });
+
+async function publishEvents(session: PublishingSession, events: readonly EventMessage[], routing: EventRouting, within: PartitionBatch): Promise<ExternalOutcome> {
   const { entries, routingError } = routedEntries(events, routing);
-  const outcome = await publishBatch(session, 'events', entries, within);
+  const outcome = await publishPartitionBatch(session, 'events', events, entries, eventPlace, within);
   // What the batch sent before the event went out; only a batch that got that far waits on it.
   if (routingError === undefined || outcome.done < entries.length) return outcome;
   session.tally.countRetry(routingError);
@@ -48,7 +77,7 @@ async function publishEvents(session: PublishingSession, events: readonly EventM
 
 // Appends refuse a subject NATS cannot carry or keeps for itself, and headers JetStream
 // would act on; a row written before a rule was added is parked rather than sent.
-const outboxEntry = (message: OutboxMessage): BatchEntry => (message.parked ? { kind: 'skip' } : sendOrParkStoredMessage(message));
+const outboxEntry = (message: OutboxMessage): BatchEntry => (message.settledBefore ? { kind: 'skip' } : sendOrParkStoredMessage(message));
 
 /** Stored events, from the feed, each on its routed subject with its event id as message id. */
 export function eventsPublisher(
@@ -63,7 +92,7 @@ export function eventsPublisher(
     failurePolicy: NEVER_FAILS,
     handler: {
       mode: 'external',
-      handle: (events, { partition, deadline, fenced }) => publishEvents(session, events, settings.routing, { partition: `${EVENTS_PUBLISHER}:${partition}`, deadline, fenced }),
+      handle: (events, { partition, deadline, fenced }) => publishEvents(session, events, settings.routing, { processor: EVENTS_PUBLISHER, partition, deadline, fenced }),
     },
   };
 }
@@ -82,7 +111,7 @@ export function outboxPublisher(
     handler: {
       mode: 'external',
       handle: (messages, { partition, deadline, fenced }) =>
-        publishBatch(session, 'outbox', messages.map(outboxEntry), { partition: `${OUTBOX_PUBLISHER}:${partition}`, deadline, fenced }),
+        publishPartitionBatch(session, 'outbox', messages, messages.map(outboxEntry), outboxPlace, { processor: OUTBOX_PUBLISHER, partition, deadline, fenced }),
     },
   };
 }

@@ -102,6 +102,23 @@ describe('restore-check: events restored from another cluster', () => {
     expect(parked).toEqual([{ requeued_at: null }]);
   });
 
+  it('moves the place of a message stored from behind one still waiting with its event, so its checkpoint is still seen to pass it', async () => {
+    const stored = await note(300);
+    const eventId = stored.events[0]?.eventId ?? '';
+    await db.query(
+      "INSERT INTO published_ahead (processor, partition, message_id, tx_id, position) SELECT 'publisher:events', 0, event_id, tx_id, global_position FROM events WHERE event_id = $1",
+      [eventId],
+    );
+    await restoredFromBusierCluster('UPDATE published_ahead SET tx_id = (tx_id::text::bigint + 5000000)::text::xid8');
+
+    await fixRestore(db);
+
+    const { rows } = await db.query<{ same_place: boolean }>(
+      'SELECT a.tx_id = e.tx_id AND a.position = e.global_position AS same_place FROM published_ahead a JOIN events e ON e.event_id = a.message_id',
+    );
+    expect(rows).toEqual([{ same_place: true }]);
+  });
+
   it('with only requeues above the counter, counts those still requeued, and the fix has them count as seen without renumbering any event', async () => {
     const requeued = await note(200);
     const parkedAgain = await note(201);

@@ -75,6 +75,7 @@ describe('migrations', () => {
       'processor_partitions',
       'projection_generations',
       'projections',
+      'published_ahead',
       'saga_inputs',
       'saga_instances',
       'saga_steps',

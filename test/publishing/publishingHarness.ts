@@ -1,4 +1,4 @@
-import type { StoredMsg } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterEach, expect, onTestFinished } from 'vitest';
 import { createPgDb, type Db } from '../../core/db';
@@ -237,4 +237,22 @@ export function cleanedUpAfterEach(): { defer: (cleanup: () => Promise<unknown>)
       return started;
     },
   };
+}
+
+/**
+ * Runs `work` with a subject of its own whose stream (named too) is full (one
+ * message, discard new): JetStream refuses what is sent there until space is
+ * made. The harness's stream does not capture the subject.
+ */
+export async function withFullStream(h: PublishingHarness, work: (subject: string, stream: string) => Promise<void>): Promise<void> {
+  const jsm = await jetstreamManager(h.nc);
+  const stream = `${h.streamName}_FULL`;
+  const subject = `${h.subjectPrefix}full.notices`;
+  await jsm.streams.add({ name: stream, subjects: [subject], max_msgs: 1, discard: DiscardPolicy.New });
+  try {
+    await jetstream(h.nc).publish(subject, 'filler');
+    await work(subject, stream);
+  } finally {
+    await jsm.streams.delete(stream);
+  }
 }

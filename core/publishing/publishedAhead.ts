@@ -1,0 +1,56 @@
+import type { Queryable } from '../db';
+import type { Checkpoint } from '../eventstore';
+import type { FencedWrites } from '../processing';
+
+/** A message JetStream stored from behind one its partition still waits on, at its place in its source. */
+export interface PublishedAheadMessage {
+  messageId: string;
+  at: Checkpoint;
+}
+
+const RECORD_SQL = `
+  INSERT INTO published_ahead (processor, partition, message_id, tx_id, position)
+  SELECT $1, $2, m.message_id, m.tx_id, m.position
+  FROM unnest($3::uuid[], $4::xid8[], $5::bigint[]) AS m (message_id, tx_id, position)
+  ON CONFLICT DO NOTHING`;
+
+/**
+ * Records, fenced by the partition's lease and before the batch's checkpoint,
+ * what went out behind the partition's waiting message: every later page read
+ * marks them settled (migrations/0036), in this run and the next ones, so they
+ * never go out again, however long the message ahead of them waits. Remembered
+ * only within a run, they went out again in every run, and JetStream stored them
+ * again once its duplicate window had passed.
+ */
+export async function recordPublishedAhead(
+  fenced: FencedWrites,
+  partition: { processor: string; index: number },
+  messages: readonly PublishedAheadMessage[],
+): Promise<void> {
+  if (messages.length === 0) return;
+  await fenced((tx) =>
+    tx.query(
+      RECORD_SQL,
+      [
+        partition.processor,
+        partition.index,
+        messages.map((message) => message.messageId),
+        messages.map((message) => message.at.txId.toString()),
+        messages.map((message) => message.at.position.toString()),
+      ],
+      { name: 'publisher_record_published_ahead' },
+    ),
+  );
+}
+
+// Its partition's checkpoint has passed it: no page reads it again.
+const FORGET_PASSED_SQL = `
+  DELETE FROM published_ahead AS a
+  USING processor_partitions AS p
+  WHERE p.processor = a.processor AND p.partition = a.partition
+    AND (a.tx_id, a.position) <= (p.checkpoint_tx, p.checkpoint_position)`;
+
+/** Forgets what the checkpoints have passed; the table stays empty while nothing waits. */
+export async function forgetPublishedAheadPassed(db: Queryable): Promise<void> {
+  await db.query(FORGET_PASSED_SQL, [], { name: 'publisher_forget_published_ahead' });
+}

@@ -1,0 +1,81 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { describe, expect, it } from 'vitest';
+import { eventRouting, readPublishingStatus, type PublisherOptions } from '../../core/publishing';
+import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { readStoredMessages } from '../support/natsTesting';
+import { cleanedUpAfterEach, publishEverything, runUntil, withFullStream, type PublishingHarness } from './publishingHarness';
+
+const { harness } = cleanedUpAfterEach();
+
+// Short enough to wait out in a test; the lease and the retry horizon must be shorter still.
+const DUPLICATE_WINDOW_MS = 3_000;
+
+/** A publisher of one partition, as a fresh function instance would run it, whose stream forgets message ids after DUPLICATE_WINDOW_MS. */
+function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSubject: string) {
+  const options: Partial<PublisherOptions> = {
+    partitions: 1,
+    routing: eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === heldStreamId ? heldSubject : undefined) }),
+    stream: { name: h.streamName, duplicateWindowMs: DUPLICATE_WINDOW_MS },
+    retryHorizonMs: 2_500,
+    leaseTtlMs: 2_000,
+    retryBackoff: { baseMs: 10, maxMs: 20 },
+  };
+  return h.publisher(options);
+}
+
+const PUBLISHED_AHEAD_SQL = 'SELECT count(*)::int AS rows FROM published_ahead';
+
+describe('messages stored from behind one held back longer than the duplicate window', () => {
+  it('given events and a notice stored behind ones their stream refuses, when later runs retry past the window, then none of them is stored again; once the held ones go out, each is stored once', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject, fullStream) => {
+      const held = uniqueStreamId();
+      const free = uniqueStreamId();
+      // One partition, in this order: the held stream's event and notice (their stream is full), then the free stream's.
+      await h.store.appendToStream<AccountEvent>({
+        streamId: held,
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened()],
+        messages: [{ subject: fullSubject, orderingKey: held, body: { about: 'held' } }],
+      });
+      await h.store.appendToStream<AccountEvent>({
+        streamId: free,
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened(), deposited(5)],
+        messages: [{ subject: `${h.subjectPrefix}.notices.free`, orderingKey: free, body: { about: 'free' } }],
+      });
+      const first = await runUntil(shortWindowPublisher(h, held, fullSubject), (totals) => totals.published >= 3, 1_000);
+      expect(first).toMatchObject({ published: 3, parked: 0, caughtUp: false });
+      // What waits is the held ones only: what went out behind them is not counted.
+      const status = await readPublishingStatus(h.db);
+      expect({ events: status.events.backlog, outbox: status.outbox.backlog }).toEqual({ events: 1, outbox: 1 });
+
+      await sleep(DUPLICATE_WINDOW_MS + 500);
+      // A new instance, remembering nothing of the first, retries the held ones in each of its runs.
+      const later = await runUntil(shortWindowPublisher(h, held, fullSubject), (totals) => totals.reports.filter((report) => report.retried > 0).length >= 2, 1_000);
+      expect(later).toMatchObject({ published: 0, duplicates: 0, parked: 0, caughtUp: false });
+
+      const stored = async () => {
+        const messages = await readStoredMessages(h.nc, h.streamName);
+        return {
+          freeVersions: messages.filter((message) => message.header.get('Stream-Id') === free).map((message) => Number(message.header.get('Stream-Version'))),
+          freeNotices: messages.filter((message) => message.subject.endsWith('.notices.free')).length,
+        };
+      };
+      expect(await stored()).toEqual({ freeVersions: [1, 2], freeNotices: 1 });
+
+      // Room is made: the held ones go out, and nothing behind them again.
+      await (await jetstreamManager(h.nc)).streams.update(fullStream, { max_msgs: 10 });
+      const rest = await publishEverything(h.db, shortWindowPublisher(h, held, fullSubject));
+      expect(rest).toMatchObject({ published: 2, duplicates: 0 });
+      expect(await stored()).toEqual({ freeVersions: [1, 2], freeNotices: 1 });
+      const heldStored = await readStoredMessages(h.nc, fullStream);
+      expect(heldStored.filter((message) => message.header.get('Stream-Id') === held)).toHaveLength(1);
+      expect(heldStored.filter((message) => /"about": ?"held"/.test(message.string()))).toHaveLength(1);
+      // Passed by both checkpoints, nothing of them is kept.
+      expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(0);
+    });
+  });
+});

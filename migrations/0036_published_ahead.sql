@@ -5,7 +5,9 @@
 -- duplicate window had passed since they were stored, JetStream stored them again:
 -- consumers had each of them twice. Recorded here, in the lease's fence, before the
 -- batch's checkpoint, a page read marks them settled, as it marks parked ones, and they
--- never go out again. A row goes once its partition's checkpoint has passed it.
+-- never go out again. A row goes once its partition's checkpoint has passed it. It is
+-- matched by its place as well as its id: an integration message's id may be taken again
+-- once its row is cleaned up, and a row left behind must not mark the new one sent.
 CREATE TABLE published_ahead (
   processor  text NOT NULL,
   message_id uuid NOT NULL,
@@ -34,7 +36,8 @@ AS $$
            row_number() OVER (ORDER BY o.tx_id, o.id) AS n,
            stream_partition(o.ordering_key, p_partitions) = p_partition
              AND NOT EXISTS (SELECT FROM parked_messages AS p WHERE p.message_id = o.message_id AND p.source = 'outbox')
-             AND NOT EXISTS (SELECT FROM published_ahead AS a WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id) AS waiting
+             AND NOT EXISTS (SELECT FROM published_ahead AS a
+                             WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id) AS waiting
     FROM outbox AS o
     WHERE o.published_at IS NULL AND o.parked_at IS NULL AND (o.tx_id, o.id) > (p_after_tx, p_after_id)
     ORDER BY o.tx_id, o.id

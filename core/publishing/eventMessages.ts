@@ -79,7 +79,8 @@ const SETTLED_BEFORE = `
                OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id AND pm.source = 'events')
-        OR EXISTS (SELECT FROM published_ahead pa WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id)
+        OR EXISTS (SELECT FROM published_ahead pa
+                   WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
       ELSE false END AS settled_before`;
 
 const PAGE_SQL = `

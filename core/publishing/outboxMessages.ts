@@ -36,10 +36,12 @@ const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, 
 // (published_ahead, migrations/0036) is not counted.
 const LAG_SQL = 'SELECT items, oldest_age_seconds, walk_ended_short, walk_age_seconds FROM outbox_backlog($1, $2, $3, $4, $5, $6)';
 
+// Stored from behind a waiting one: matched by place too, as an id may be taken again once its row is cleaned up.
 const SETTLED_SQL = `
   SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = 'outbox'
   UNION ALL
-  SELECT message_id FROM published_ahead WHERE processor = 'publisher:outbox' AND message_id = ANY ($1::uuid[])`;
+  SELECT a.message_id FROM unnest($1::uuid[], $2::xid8[], $3::bigint[]) AS m (message_id, tx_id, id)
+  JOIN published_ahead AS a ON a.processor = 'publisher:outbox' AND a.message_id = m.message_id AND a.tx_id = m.tx_id AND a.position = m.id`;
 
 /**
  * The outbox (integration messages) as the publisher reads it: split by
@@ -57,7 +59,7 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);
-      const settled = rows.length > 0 ? await settledAmong(db, rows.map((row) => row.message_id)) : NONE_SETTLED;
+      const settled = rows.length > 0 ? await settledAmong(db, rows) : NONE_SETTLED;
       const items = rows.map((row) => ({
         ...storedMessage(row),
         txId: BigInt(row.tx_id),
@@ -76,8 +78,9 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
 
 const NONE_SETTLED: ReadonlySet<string> = new Set();
 
-async function settledAmong(db: Queryable, messageIds: readonly string[]): Promise<ReadonlySet<string>> {
-  const { rows } = await db.query<{ message_id: string }>(SETTLED_SQL, [messageIds], { name: 'publisher_outbox_settled' });
+async function settledAmong(db: Queryable, page: readonly OutboxRow[]): Promise<ReadonlySet<string>> {
+  const params = [page.map((row) => row.message_id), page.map((row) => row.tx_id), page.map((row) => row.id)];
+  const { rows } = await db.query<{ message_id: string }>(SETTLED_SQL, params, { name: 'publisher_outbox_settled' });
   return new Set(rows.map((row) => row.message_id));
 }
 

@@ -43,12 +43,14 @@ export async function recordPublishedAhead(
   );
 }
 
-// Its partition's checkpoint has passed it: no page reads it again.
+// Its partition's checkpoint has passed it, so no page reads it again; or its partition is
+// gone (the publisher registered again with another partition count), with nothing to pass it.
 const FORGET_PASSED_SQL = `
   DELETE FROM published_ahead AS a
-  USING processor_partitions AS p
-  WHERE p.processor = a.processor AND p.partition = a.partition
-    AND (a.tx_id, a.position) <= (p.checkpoint_tx, p.checkpoint_position)`;
+  WHERE NOT EXISTS (
+    SELECT FROM processor_partitions AS p
+    WHERE p.processor = a.processor AND p.partition = a.partition
+      AND (a.tx_id, a.position) > (p.checkpoint_tx, p.checkpoint_position))`;
 
 /** Forgets what the checkpoints have passed; the table stays empty while nothing waits. */
 export async function forgetPublishedAheadPassed(db: Queryable): Promise<void> {

@@ -1,6 +1,6 @@
 import { DeletionStoppedError } from '../db';
 import { describeError } from '../errors/describeError';
-import { metrics } from '../observability';
+import { log, metrics } from '../observability';
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';
 import { deleteExpiredOutboxRows, OUTBOX_CLEANUP_MAX_MS, type OutboxCleanupCursor } from './outboxCleanup';
@@ -119,6 +119,11 @@ async function runPublisher(
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.
   await cleanUp(settings, cleanup, tally);
+  // Whatever the cleanup did. Rows left behind are matched by place, so they mark nothing
+  // else sent, and the next run forgets them: a warning, not the run's error.
+  await forgetPublishedAheadPassed(db).catch((error: unknown) => {
+    log.warn('messages published behind a waiting one were not forgotten once passed; the next run forgets them', { error: describeError(error) });
+  });
   const failures = [
     ...(requeueTurn.failure ? [requeueTurn.failure.error] : []),
     ...settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : [])),
@@ -137,9 +142,8 @@ async function runPublisher(
 }
 
 /**
- * The outbox cleanup, into the report, then forgetting the messages stored from
- * behind a waiting one that the checkpoints have passed since: a failure there
- * is reported, not thrown, since the run's publishing stands. Counted to the metrics too when it ends,
+ * The outbox cleanup, into the report: a failure there is reported, not thrown,
+ * since the run's publishing stands. Counted to the metrics too when it ends,
  * as the run's other figures are: a run whose source fails throws, and its
  * report is lost.
  */
@@ -152,7 +156,6 @@ async function cleanUp(settings: PublisherSettings, progress: CleanupProgress, t
     tally.report.cleanupCutShort = cleanup.cutShort;
     // Also 0: a run with nothing to delete says so, where an alarm on the figure would otherwise see no data.
     metrics.count('OutboxCleaned', cleanup.deleted);
-    await forgetPublishedAheadPassed(settings.db);
   } catch (error) {
     if (error instanceof DeletionStoppedError) {
       tally.report.cleaned = error.deleted;

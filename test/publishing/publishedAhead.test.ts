@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { eventRouting, readPublishingStatus, type PublisherOptions } from '../../core/publishing';
@@ -11,8 +12,9 @@ const { harness } = cleanedUpAfterEach();
 const DUPLICATE_WINDOW_MS = 3_000;
 
 /** A publisher of one partition, as a fresh function instance would run it, whose stream forgets message ids after DUPLICATE_WINDOW_MS. */
-function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSubject: string) {
+function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSubject: string, overrides: Partial<PublisherOptions> = {}) {
   const options: Partial<PublisherOptions> = {
+    ...overrides,
     partitions: 1,
     routing: eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === heldStreamId ? heldSubject : undefined) }),
     stream: { name: h.streamName, duplicateWindowMs: DUPLICATE_WINDOW_MS },
@@ -24,6 +26,9 @@ function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSu
 }
 
 const PUBLISHED_AHEAD_SQL = 'SELECT count(*)::int AS rows FROM published_ahead';
+const REFUSE_FORGETTING_SQL = `
+  CREATE FUNCTION refuse_forgetting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'forgetting refused'; END $$;
+  CREATE TRIGGER refuse_forgetting BEFORE DELETE ON published_ahead FOR EACH STATEMENT EXECUTE FUNCTION refuse_forgetting()`;
 
 describe('messages stored from behind one held back longer than the duplicate window', () => {
   it('given events and a notice stored behind ones their stream refuses, when later runs retry past the window, then none of them is stored again; once the held ones go out, each is stored once', async () => {
@@ -77,5 +82,55 @@ describe('messages stored from behind one held back longer than the duplicate wi
       // Passed by both checkpoints, nothing of them is kept.
       expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(0);
     });
+  });
+
+  it('given one stored behind a held notice, recorded and not yet forgotten when its outbox row is cleaned up, when a new notice takes its id past the window, then the new one is stored', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject, fullStream) => {
+      const reused = randomUUID();
+      const notice = (about: string, messageId?: string) => ({ subject: `${h.subjectPrefix}.notices.${about}`, orderingKey: about, body: { about }, ...(messageId ? { messageId } : {}) });
+      await h.store.appendToStream<AccountEvent>({
+        streamId: uniqueStreamId(),
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened()],
+        messages: [{ subject: fullSubject, orderingKey: 'held', body: { about: 'held' } }, notice('first', reused)],
+      });
+      // Private events: only the notices go out. Cleaned up as soon as they are published and passed.
+      const publisher = () => shortWindowPublisher(h, '', fullSubject, { routing: eventRouting({ subjectFor: () => null }), retention: { retentionMs: 0 } });
+      await runUntil(publisher(), (totals) => totals.published >= 1, 1_000);
+      // The database refuses to forget (a failure of any kind): the record outlives its outbox row.
+      await h.db.query(REFUSE_FORGETTING_SQL);
+      await (await jetstreamManager(h.nc)).streams.update(fullStream, { max_msgs: 10 });
+      const passed = await publishEverything(h.db, publisher());
+      expect(passed).toMatchObject({ published: 1, cleanupError: null });
+      expect(passed.cleaned).toBeGreaterThan(0);
+      expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(1);
+
+      await sleep(DUPLICATE_WINDOW_MS + 500);
+      await h.store.appendToStream<AccountEvent>({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice('second', reused)] });
+      await publishEverything(h.db, publisher());
+
+      const stored = await readStoredMessages(h.nc, h.streamName);
+      expect(stored.filter((message) => message.header.get('Nats-Msg-Id') === reused).map((message) => message.subject.split('.').pop())).toEqual(['first', 'second']);
+      // Once the database lets it, the next run forgets what its checkpoint passed.
+      await h.db.query('DROP TRIGGER refuse_forgetting ON published_ahead');
+      await publishEverything(h.db, publisher());
+      expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(0);
+    });
+  });
+
+  it('given a record of a partition the publisher no longer has (registered again with fewer), when it runs, then the record is forgotten', async () => {
+    const h = await harness();
+    const appended = await h.store.appendToStream<AccountEvent>({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+    await publishEverything(h.db, h.publisher({ partitions: 1 }));
+    await h.db.query(
+      "INSERT INTO published_ahead (processor, partition, message_id, tx_id, position) SELECT 'publisher:events', 3, event_id, tx_id, global_position FROM events WHERE event_id = $1",
+      [appended.events[0]?.eventId],
+    );
+
+    await h.publisher({ partitions: 1 }).run();
+
+    expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(0);
   });
 });

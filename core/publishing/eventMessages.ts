@@ -166,8 +166,9 @@ interface LagWalk {
   window_ended: boolean;
 }
 
-// Settled events are few (parked ones, and those the old outbox published before the
-// upgrade), but a run of them longer than a walk must not hide what waits behind it.
+// Settled events are few (parked ones, those stored behind one still waiting, at most a
+// page's worth, and those the old outbox published before the upgrade), but a run of
+// them longer than a walk must not hide what waits behind it.
 const MAX_LAG_WALKS = 10;
 
 /**

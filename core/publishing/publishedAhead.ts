@@ -8,11 +8,14 @@ export interface PublishedAheadMessage {
   at: Checkpoint;
 }
 
+// A record of the id already there is left behind from a message cleaned up since (only
+// one message holds an id at a time): it moves to the new one's place, or the new one
+// would go unrecorded and out again on every try.
 const RECORD_SQL = `
   INSERT INTO published_ahead (processor, partition, message_id, tx_id, position)
   SELECT $1, $2, m.message_id, m.tx_id, m.position
   FROM unnest($3::uuid[], $4::xid8[], $5::bigint[]) AS m (message_id, tx_id, position)
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT (processor, message_id) DO UPDATE SET partition = excluded.partition, tx_id = excluded.tx_id, position = excluded.position`;
 
 /**
  * Records, fenced by the partition's lease and before the batch's checkpoint,

@@ -11,7 +11,7 @@ import { EVENTS_PUBLISHER, eventsPublisher, OUTBOX_PUBLISHER, outboxPublisher } 
 import { RunTally, type PublisherRunReport } from './publisherRunReport';
 import type { PublishingSession } from './publishBatch';
 import { forgetPublishedAheadPassed } from './publishedAhead';
-import { publishRequeued } from './requeuedMessages';
+import { anyRequeuedWaiting, publishRequeued } from './requeuedMessages';
 import { streamRoomForRun } from './streamRoomForRun';
 
 export interface Publisher {
@@ -114,7 +114,10 @@ async function runPublisher(
   // on one source and caught up there read as one whose retries left messages waiting.
   const drainedSome = runs.filter((run) => run.partitions.length > run.heldBack.length);
   // Requeued messages left by the turn wait too, behind the checkpoints where no backlog counts them.
-  tally.report.caughtUp = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp) && !requeueTurn.leftWaiting;
+  const drainedToHead = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp) && !requeueTurn.leftWaiting;
+  // A drain may have passed a message requeued while still ahead of its checkpoint, after the
+  // turn: it waits for the next run's turn, and the run has not caught up.
+  tally.report.caughtUp = drainedToHead && !(await anyRequeuedWaiting(db));
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads
   // refused, say) must not leave the outbox uncleaned for as long as that lasts.

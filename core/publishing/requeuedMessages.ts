@@ -1,3 +1,4 @@
+import type { Queryable } from '../db';
 import { acquirePartitionLease, fencedWrites, giveLeaseBack, PartitionLeaseLostError, type LeaseRelease, type PartitionLease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
@@ -75,11 +76,19 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
     // the next run's turn for a lease's time. giveLeaseBack never throws.
     released = await giveLeaseBack(session.db, lease);
   }
-  // Behind the checkpoints, no backlog counts what is left: the run's report must. Asked
-  // quietly: a turn that did its work is not failed by a look at what remains.
-  const leftWaiting = (await requeuedMessages(session.db, 1, PUBLISHERS).catch(() => null))?.messages.length !== 0;
+  // Behind the checkpoints, no backlog counts what is left: the run's report must.
+  const leftWaiting = await anyRequeuedWaiting(session.db);
   // Taken over: another instance's turn took it (this one stalled past it).
   return { sent: done.sent, leftWaiting, leaseLost: done.leaseLost || released === 'taken_over' };
+}
+
+/**
+ * Whether a requeued message its partition's checkpoint has passed waits for a
+ * requeue turn. Asked quietly, a failed look counting as waiting: a run that did
+ * its work is not failed by a look at what remains.
+ */
+export async function anyRequeuedWaiting(db: Queryable): Promise<boolean> {
+  return (await requeuedMessages(db, 1, PUBLISHERS).catch(() => null))?.messages.length !== 0;
 }
 
 async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<SentRequeued> {

@@ -2,9 +2,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { describe, expect, it } from 'vitest';
 import { listParkedMessages, readPublishingStatus, requeueParkedMessage } from '../../core/publishing';
-import { uniqueStreamId } from '../support/fixtures';
+import { opened, uniqueStreamId } from '../support/fixtures';
 import { connectNats } from '../support/natsTesting';
-import { cleanedUpAfterEach, publishEverything, type PublishingHarness } from './publishingHarness';
+import { cleanedUpAfterEach, publishEverything, runUntil, withFullStream, type PublishingHarness } from './publishingHarness';
 
 const { harness } = cleanedUpAfterEach();
 
@@ -56,5 +56,44 @@ describe('requeued messages a run leaves waiting', () => {
     expect(await h.publisher().run()).toMatchObject({ requeued: 100, retried: 0, caughtUp: false });
     expect(await h.publisher().run()).toMatchObject({ requeued: 30, caughtUp: true });
     expect(await listParkedMessages(h.db)).toEqual([]);
+  });
+
+  it('requeued while still ahead of its partition’s checkpoint, and passed by the run’s drain after its requeue turn, is not reported as caught up; the next run sends it', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject, fullStream) => {
+      // One partition: a notice its stream holds back, one no stream captures (parked), one that goes out.
+      const nowhere = `${h.subjectPrefix}nowhere.notices`;
+      await h.store.appendToStream({
+        streamId: uniqueStreamId(),
+        streamType: 'account',
+        expectedVersion: 'no_stream',
+        events: [opened()],
+        messages: [
+          { subject: fullSubject, orderingKey: 'held', body: {} },
+          { subject: nowhere, orderingKey: 'nowhere', body: {} },
+          { subject: `${h.subjectPrefix}.notices.free`, orderingKey: 'free', body: {} },
+        ],
+      });
+      const publisher = () => h.publisher({ partitions: 1, retryBackoff: { baseMs: 10, maxMs: 20 } });
+      await runUntil(publisher(), (totals) => totals.parked >= 1 && totals.published >= 2, 1_000);
+      const [parked] = await listParkedMessages(h.db);
+      // A stream for it now, and a person requeues it: its partition's checkpoint has not passed it yet.
+      const jsm = await jetstreamManager(h.nc);
+      await jsm.streams.add({ name: `${h.streamName}_NOWHERE`, subjects: [nowhere] });
+      try {
+        expect(await requeueParkedMessage(h.db, parked?.messageId ?? '')).toBe(true);
+        await jsm.streams.update(fullStream, { max_msgs: 2 });
+
+        // The run that sends the held notice passes the requeued one, after its requeue turn.
+        const passing = await runUntil(publisher(), (totals) => totals.published >= 1, 1_000);
+        expect(passing.reports.at(-1)).toMatchObject({ requeued: 0, caughtUp: false });
+        expect(await readPublishingStatus(h.db)).toMatchObject({ outbox: { backlog: 0 }, parked: 0, requeued: 1 });
+
+        expect(await publisher().run()).toMatchObject({ requeued: 1, caughtUp: true });
+        expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 0 });
+      } finally {
+        await jsm.streams.delete(`${h.streamName}_NOWHERE`);
+      }
+    });
   });
 });

@@ -25,11 +25,22 @@ describe('a run’s drained partitions', () => {
     for (const streamId of [stuck, free]) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
     await untilFeedHorizonPasses(db);
     const unblock = deferred();
+    // A run that gives a drained partition back looks once for work past it, to take it back
+    // (the one-item read below): new events before that look are still the first run's.
+    const lookedPastGivenBack = deferred();
+    const source = eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => event.streamId });
     const processor = (seen: string[]): FeedProcessor<RecordedEvent> => ({
       name: 'giving_back',
       partitions: PARTITIONS,
       batchSize: 10,
-      source: eventFeedSource({ upcaster: NO_UPCASTING, partitionKey: (event) => event.streamId }),
+      source: {
+        ...source,
+        read: async (db, request) => {
+          const page = await source.read(db, request);
+          if (request.limit === 1) lookedPastGivenBack.resolve();
+          return page;
+        },
+      },
       failurePolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
       handler: {
         mode: 'external',
@@ -47,6 +58,7 @@ describe('a run’s drained partitions', () => {
       const freeHolder = async () => (await listPartitionLeases(db, 'giving_back')).find((lease) => lease.partition === 1)?.holder;
       for (let waited = 0; (!seenByFirst.includes(free) || (await freeHolder()) === 'first') && waited < 30_000; waited += 20) await sleep(20);
       expect(seenByFirst).toEqual([free]);
+      await lookedPastGivenBack.promise;
 
       // Partition 1 is drained; its next events are for whoever runs next.
       await store.appendToStream({ streamId: free, streamType: 'account', expectedVersion: 1, events: [deposited(5)] });

@@ -48,12 +48,19 @@ export async function recordPublishedAhead(
 
 // Its partition's checkpoint has passed it, so no page reads it again; or its partition is
 // gone (the publisher registered again with another partition count), with nothing to pass it.
+// Deleted by its place as found: a record moved meanwhile to a new message's place (a batch
+// recording it, the row locked) no longer matches once the delete gets to it, where a
+// condition on the record alone would be checked against its old place and delete it.
 const FORGET_PASSED_SQL = `
   DELETE FROM published_ahead AS a
-  WHERE NOT EXISTS (
-    SELECT FROM processor_partitions AS p
-    WHERE p.processor = a.processor AND p.partition = a.partition
-      AND (a.tx_id, a.position) > (p.checkpoint_tx, p.checkpoint_position))`;
+  USING (
+    SELECT r.processor, r.message_id, r.tx_id, r.position FROM published_ahead AS r
+    WHERE NOT EXISTS (
+      SELECT FROM processor_partitions AS p
+      WHERE p.processor = r.processor AND p.partition = r.partition
+        AND (r.tx_id, r.position) > (p.checkpoint_tx, p.checkpoint_position))) AS passed
+  WHERE a.processor = passed.processor AND a.message_id = passed.message_id
+    AND a.tx_id = passed.tx_id AND a.position = passed.position`;
 
 /** Forgets what the checkpoints have passed; the table stays empty while nothing waits. */
 export async function forgetPublishedAheadPassed(db: Queryable): Promise<void> {

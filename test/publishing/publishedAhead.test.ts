@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { eventRouting, readPublishingStatus, type PublisherOptions } from '../../core/publishing';
 import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { untilLockWaiters } from '../support/lockWaiters';
 import { readStoredMessages } from '../support/natsTesting';
 import { cleanedUpAfterEach, publishEverything, runUntil, withFullStream, type PublishingHarness } from './publishingHarness';
 
@@ -135,5 +137,37 @@ describe('messages stored from behind one held back longer than the duplicate wi
     await h.publisher({ partitions: 1 }).run();
 
     expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(0);
+  });
+
+  it('given a record left behind being moved to a new message’s place while a run forgets what its checkpoints passed, then the moved record is kept', async () => {
+    const h = await harness();
+    const left = randomUUID();
+    await h.store.appendToStream<AccountEvent>({
+      streamId: uniqueStreamId(),
+      streamType: 'account',
+      expectedVersion: 'no_stream',
+      events: [opened()],
+      messages: [{ subject: `${h.subjectPrefix}.notices.first`, orderingKey: 'first', body: {}, messageId: left }],
+    });
+    const publisher = h.publisher({ partitions: 1 });
+    await publishEverything(h.db, publisher);
+    // Left behind at the published message's place, which the checkpoint has passed.
+    await h.db.query("INSERT INTO published_ahead (processor, partition, message_id, tx_id, position) SELECT 'publisher:outbox', 0, message_id, tx_id, id FROM outbox WHERE message_id = $1", [left]);
+    const recording = new pg.Client({ connectionString: h.database.url });
+    await recording.connect();
+    try {
+      // A batch moves it to a place no checkpoint has passed, and has not committed yet.
+      await recording.query('BEGIN');
+      await recording.query("UPDATE published_ahead SET tx_id = '999999999', position = 999999 WHERE message_id = $1", [left]);
+      const run = publisher.run();
+      await untilLockWaiters(h.database.url, 'some');
+      await recording.query('COMMIT');
+      await run;
+    } finally {
+      await recording.end();
+    }
+
+    const { rows } = await h.db.query<{ place: string }>("SELECT tx_id::text || ':' || position AS place FROM published_ahead WHERE message_id = $1", [left]);
+    expect(rows).toEqual([{ place: '999999999:999999' }]);
   });
 });

@@ -75,6 +75,8 @@ const REWRITE_SQL = [
   'UPDATE events e SET tx_id = r.rank FROM restored_tx_ranks r WHERE e.tx_id = r.tx_id',
   'UPDATE outbox o SET tx_id = r.rank FROM restored_tx_ranks r WHERE o.tx_id = r.tx_id',
   // A message stored from behind a waiting one keeps its place, or its checkpoint would never be seen to pass it.
+  // A record whose message is gone (cleaned up) marks nothing, and no checkpoint would pass its old place: it goes.
+  'DELETE FROM published_ahead a WHERE NOT EXISTS (SELECT FROM restored_tx_ranks r WHERE r.tx_id = a.tx_id)',
   'UPDATE published_ahead a SET tx_id = r.rank FROM restored_tx_ranks r WHERE a.tx_id = r.tx_id',
   // A checkpoint or starting point sits on an event's transaction (or at the start, 0): it moves with it.
   `UPDATE processor_partitions p SET checkpoint_tx = coalesce((SELECT max(r.rank) FROM restored_tx_ranks r WHERE r.tx_id <= p.checkpoint_tx), '0')

@@ -81,7 +81,7 @@ async function runPublisher(
   // a run does when another instance has it.
   const requeueTurn = await publishRequeued(session, { holder: settings.holder, leaseTtlMs: settings.leaseTtlMs, deadline }).then(
     (done) => ({ ...done, failure: undefined }),
-    (error: unknown) => ({ sent: 0, leftWaiting: false, leaseLost: false, failure: { error } }),
+    (error: unknown) => ({ sent: 0, leaseLost: false, failure: { error } }),
   );
   tally.report.requeued = requeueTurn.sent;
   if (requeueTurn.leaseLost) tally.report.leaseLost += 1;
@@ -113,10 +113,9 @@ async function runPublisher(
   // nothing of whether what this run drained reached the head: with it, a run that retried
   // on one source and caught up there read as one whose retries left messages waiting.
   const drainedSome = runs.filter((run) => run.partitions.length > run.heldBack.length);
-  // Requeued messages left by the turn wait too, behind the checkpoints where no backlog counts them.
-  const drainedToHead = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp) && !requeueTurn.leftWaiting;
-  // A drain may have passed a message requeued while still ahead of its checkpoint, after the
-  // turn: it waits for the next run's turn, and the run has not caught up.
+  // Requeued messages wait too, behind the checkpoints where no backlog counts them: those the
+  // turn left, and one requeued while still ahead of its checkpoint that a drain passed after it.
+  const drainedToHead = drainedSome.length > 0 && drainedSome.every((run) => run.caughtUp);
   tally.report.caughtUp = drainedToHead && !(await anyRequeuedWaiting(db));
   tally.report.stoppedByDeadline = runs.some((run) => run.stoppedByDeadline);
   // Whatever the processors did: one whose run fails every time (its source's reads

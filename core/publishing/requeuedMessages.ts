@@ -39,20 +39,16 @@ export interface RequeueTurn {
 }
 
 /**
- * What a requeue turn did: how many messages JetStream stored, whether
- * requeued messages still wait after it (NATS did not take them, or the
- * turn's pages or time ran out), and whether another instance took the turn
- * over meanwhile.
+ * What a requeue turn did: how many messages JetStream stored, and whether
+ * another instance took the turn over meanwhile. What it left waiting is the
+ * run's to ask once its drains are done too (anyRequeuedWaiting).
  */
 export interface RequeueTurnReport {
   sent: number;
-  leftWaiting: boolean;
   leaseLost: boolean;
 }
 
-type SentRequeued = Omit<RequeueTurnReport, 'leftWaiting'>;
-
-const NO_TURN: RequeueTurnReport = { sent: 0, leftWaiting: false, leaseLost: false };
+const NO_TURN: RequeueTurnReport = { sent: 0, leaseLost: false };
 
 /**
  * Sends again the parked messages a person requeued: stored ones leave the
@@ -66,7 +62,7 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
   if ((await requeuedMessages(session.db, 1, PUBLISHERS)).messages.length === 0) return NO_TURN;
   const lease = await acquirePartitionLease(session.db, { ...REQUEUE_LEASE, holder: turn.holder, ttlMs: turn.leaseTtlMs });
   if (!lease) return NO_TURN;
-  let done: SentRequeued;
+  let done: RequeueTurnReport;
   let released: LeaseRelease;
   try {
     // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
@@ -76,22 +72,22 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
     // the next run's turn for a lease's time. giveLeaseBack never throws.
     released = await giveLeaseBack(session.db, lease);
   }
-  // Behind the checkpoints, no backlog counts what is left: the run's report must.
-  const leftWaiting = await anyRequeuedWaiting(session.db);
   // Taken over: another instance's turn took it (this one stalled past it).
-  return { sent: done.sent, leftWaiting, leaseLost: done.leaseLost || released === 'taken_over' };
+  return { sent: done.sent, leaseLost: done.leaseLost || released === 'taken_over' };
 }
 
 /**
  * Whether a requeued message its partition's checkpoint has passed waits for a
- * requeue turn. Asked quietly, a failed look counting as waiting: a run that did
- * its work is not failed by a look at what remains.
+ * requeue turn: one NATS did not take, one past the turn's pages or time, or one
+ * a drain passed after the turn. Behind the checkpoints, no backlog counts it:
+ * the run's report must. Asked quietly, a failed look counting as waiting: a run
+ * that did its work is not failed by a look at what remains.
  */
 export async function anyRequeuedWaiting(db: Queryable): Promise<boolean> {
   return (await requeuedMessages(db, 1, PUBLISHERS).catch(() => null))?.messages.length !== 0;
 }
 
-async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<SentRequeued> {
+async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<RequeueTurnReport> {
   let sent = 0;
   const read = new Set<string>();
   // Page after page: the keys a page read go behind the others, so the next page holds
@@ -111,7 +107,7 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
 
-async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<SentRequeued> {
+async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<RequeueTurnReport> {
   let sent = 0;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {

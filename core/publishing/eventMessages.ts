@@ -1,6 +1,6 @@
 import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
 import { checkpointAfterPage, FEED_SCAN_BOUND, HEADER_METADATA, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
-import type { FeedSource, SourceLag } from '../processing';
+import type { FeedSource, SourceLag, SourcePage } from '../processing';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
 export interface EventMessage {
@@ -83,10 +83,17 @@ const SETTLED_BEFORE = `
                    WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
       ELSE false END AS settled_before`;
 
+// The page holds, on top of its size, as many rows as the partition has recorded as stored
+// past its checkpoint (published_ahead): read again behind a message still waiting, those
+// are skipped, and a page of them alone would hand out nothing new, run after run, while
+// the partition's other streams waited behind the held one. Still within the window.
 const PAGE_SQL = `
   SELECT ${MESSAGE_COLUMNS}, ${SETTLED_BEFORE}
-  FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()), $3::integer, $6::integer,
-                        NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
+  FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()),
+                        (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS pa
+                         WHERE pa.processor = 'publisher:events' AND pa.partition = $7::integer
+                           AND (pa.tx_id, pa.position) > ($1::xid8, $2::bigint)),
+                        $6::integer, NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
   ORDER BY e.ordinality`;
 
 const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
@@ -204,6 +211,38 @@ const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition,
 };
 
 /**
+ * A page's messages, `limit` unsettled ones at most: the rows the page holds on
+ * top of its size are there to step over settled ones, and where they are not
+ * settled the batch stops at its size. Caught up when the walk reached the head.
+ */
+function pageOfMessages(after: Checkpoint, limit: number, rows: ReadonlyArray<MessageTuple | ClosingTuple>): SourcePage<EventMessage> {
+  const items: EventMessage[] = [];
+  let unsettled = 0;
+  let cut = false;
+  let walkedTo: Checkpoint | undefined;
+  let windowEnded = false;
+  for (const row of rows) {
+    if (isClosing(row)) {
+      walkedTo = { txId: BigInt(row[0]), position: BigInt(row[1]) };
+      windowEnded = row[5] === 'scan_bound';
+      continue;
+    }
+    const message = toMessage(row);
+    if (!message.settledBefore && unsettled === limit) {
+      cut = true;
+      break;
+    }
+    if (!message.settledBefore) unsettled++;
+    items.push(message);
+  }
+  const last = items[items.length - 1];
+  const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.position }, cut ? undefined : walkedTo);
+  // No row at all: nothing below the horizon yet. A full page has no closing row.
+  const caughtUp = !cut && (rows.length === 0 || (walkedTo !== undefined && !windowEnded));
+  return { items, checkpoint, caughtUp };
+}
+
+/**
  * The events feed as the publisher reads it, split by stream. While rows the
  * outbox published before the upgrade remain, or events are parked, those
  * events are marked and skipped; whether any remain is asked with each page.
@@ -221,21 +260,11 @@ export function eventMessages(): FeedSource<EventMessage> {
           ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]),
           // A page size the publisher takes, times its partitions, may be past what an integer holds.
           Math.min(Math.max(limit * partition.count, FEED_SCAN_BOUND), MAX_POSTGRES_INTEGER),
+          partition.index,
         ],
         { name: 'publisher_event_page', rowMode: 'array' },
       );
-      const items: EventMessage[] = [];
-      let walkedTo: Checkpoint | undefined;
-      let windowEnded = false;
-      for (const row of rows) {
-        if (isClosing(row)) {
-          walkedTo = { txId: BigInt(row[0]), position: BigInt(row[1]) };
-          windowEnded = row[5] === 'scan_bound';
-        } else items.push(toMessage(row));
-      }
-      const last = items[items.length - 1];
-      const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.position }, walkedTo);
-      return { items, checkpoint, caughtUp: items.length < limit && !windowEnded };
+      return pageOfMessages(after, limit, rows);
     },
     positionOf: (message) => ({ txId: message.txId, position: message.position }),
     idOf: (message) => message.eventId,

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
-import { checkpointAfterPage, LAG_SCAN_BOUND } from '../eventstore';
-import type { FeedSource } from '../processing';
+import { checkpointAfterPage, FEED_SCAN_BOUND, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
+import type { FeedSource, SourcePage } from '../processing';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
 /** An integration message as the outbox holds it, with its place in the outbox's order. */
@@ -24,9 +24,16 @@ interface HeadRow {
 }
 
 // A short page ends with the head's position (a row without a message id), which moves
-// the checkpoint past what other partitions hold (migrations/0023).
+// the checkpoint past what other partitions hold (migrations/0023). The page holds, on
+// top of its size, as many rows as the partition has recorded as stored past its
+// checkpoint (published_ahead), up to a bound: read again behind a message still
+// waiting, those are skipped, and a page of them alone would hand out nothing new, run
+// after run, while the partition's other keys waited behind the held one.
 const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers
-  FROM outbox_page_with_head($1, $2, $3, $4, $5) WITH ORDINALITY ORDER BY ordinality`;
+  FROM outbox_page_with_head($1, $2,
+    (SELECT least($3::bigint + count(*), greatest($3::bigint, $6::bigint))::integer FROM published_ahead AS a
+     WHERE a.processor = 'publisher:outbox' AND a.partition = $5::integer AND (a.tx_id, a.position) > ($1::xid8, $2::bigint)),
+    $4, $5) WITH ORDINALITY ORDER BY ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
 // oldest, in the page's order, within a bounded walk (migrations/0034, 0036). Every committed
@@ -55,25 +62,42 @@ const SETTLED_SQL = `
 export function outboxMessages(): FeedSource<OutboxMessage> {
   return {
     async read(db, { after, limit, partition }) {
-      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index];
+      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, FEED_SCAN_BOUND];
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);
       const settled = rows.length > 0 ? await settledAmong(db, rows) : NONE_SETTLED;
-      const items = rows.map((row) => ({
-        ...storedMessage(row),
-        txId: BigInt(row.tx_id),
-        id: BigInt(row.id),
-        settledBefore: settled.has(row.message_id),
-      }));
-      const last = items[items.length - 1];
-      const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.id }, head && { txId: BigInt(head.tx_id), position: BigInt(head.id) });
-      return { items, checkpoint, caughtUp: items.length < limit };
+      return pageOfMessages(after, limit, rows, settled, head);
     },
     positionOf: (message) => ({ txId: message.txId, position: message.id }),
     idOf: (message) => message.messageId,
     lag: outboxLag,
   };
+}
+
+/**
+ * A page's messages, `limit` unsettled ones at most: the rows the page holds on
+ * top of its size are there to step over settled ones, and where they are not
+ * settled the batch stops at its size. Caught up when the page ended at the head.
+ */
+function pageOfMessages(after: Checkpoint, limit: number, rows: readonly OutboxRow[], settled: ReadonlySet<string>, head: HeadRow | undefined): SourcePage<OutboxMessage> {
+  const items: OutboxMessage[] = [];
+  let unsettled = 0;
+  let cut = false;
+  for (const row of rows) {
+    const settledBefore = settled.has(row.message_id);
+    if (!settledBefore && unsettled === limit) {
+      cut = true;
+      break;
+    }
+    if (!settledBefore) unsettled++;
+    items.push({ ...storedMessage(row), txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore });
+  }
+  const last = items[items.length - 1];
+  const walkedTo = cut || !head ? undefined : { txId: BigInt(head.tx_id), position: BigInt(head.id) };
+  const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.id }, walkedTo);
+  // A short page ends with the head's row; none at all when nothing is below the horizon.
+  return { items, checkpoint, caughtUp: !cut && (head !== undefined || rows.length === 0) };
 }
 
 const NONE_SETTLED: ReadonlySet<string> = new Set();

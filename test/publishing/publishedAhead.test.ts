@@ -6,7 +6,8 @@ import { eventRouting, readPublishingStatus, type PublisherOptions } from '../..
 import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilLockWaiters } from '../support/lockWaiters';
 import { readStoredMessages } from '../support/natsTesting';
-import { cleanedUpAfterEach, publishEverything, runUntil, withFullStream, type PublishingHarness } from './publishingHarness';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { cleanedUpAfterEach, expectDeliveredOnceInOrder, publishEverything, runUntil, withFullStream, type PublishingHarness } from './publishingHarness';
 
 const { harness } = cleanedUpAfterEach();
 
@@ -27,6 +28,10 @@ function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSu
   return h.publisher(options);
 }
 
+/** A new account's stream, its opening event written with one integration message. */
+const openedWithNotice = (h: PublishingHarness, streamId: string, notice: { subject: string; orderingKey: string; body: { about: string } }) =>
+  h.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice] });
+
 const PUBLISHED_AHEAD_SQL = 'SELECT count(*)::int AS rows FROM published_ahead';
 const REFUSE_FORGETTING_SQL = `
   CREATE FUNCTION refuse_forgetting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'forgetting refused'; END $$;
@@ -39,13 +44,7 @@ describe('messages stored from behind one held back longer than the duplicate wi
       const held = uniqueStreamId();
       const free = uniqueStreamId();
       // One partition, in this order: the held stream's event and notice (their stream is full), then the free stream's.
-      await h.store.appendToStream<AccountEvent>({
-        streamId: held,
-        streamType: 'account',
-        expectedVersion: 'no_stream',
-        events: [opened()],
-        messages: [{ subject: fullSubject, orderingKey: held, body: { about: 'held' } }],
-      });
+      await openedWithNotice(h, held, { subject: fullSubject, orderingKey: held, body: { about: 'held' } });
       await h.store.appendToStream<AccountEvent>({
         streamId: free,
         streamType: 'account',
@@ -169,5 +168,29 @@ describe('messages stored from behind one held back longer than the duplicate wi
 
     const { rows } = await h.db.query<{ place: string }>("SELECT tx_id::text || ':' || position AS place FROM published_ahead WHERE message_id = $1", [left]);
     expect(rows).toEqual([{ place: '999999999:999999' }]);
+  });
+});
+
+describe('a partition with a key held back', () => {
+  it('given a stream and a notice held by a full stream, then more streams and notices behind them than a page holds, when runs retry the held ones, then every other stream and notice goes out, each once', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject) => {
+      const held = uniqueStreamId();
+      const free = Array.from({ length: 12 }, () => uniqueStreamId());
+      await openedWithNotice(h, held, { subject: fullSubject, orderingKey: held, body: { about: 'held' } });
+      for (const streamId of free) await openedWithNotice(h, streamId, { subject: `${h.subjectPrefix}.notices.free`, orderingKey: streamId, body: { about: streamId } });
+      await untilFeedHorizonPasses(h.db);
+      // Pages of three: each try's page starts at the held ones, with what went out behind them last time.
+      const publisher = shortWindowPublisher(h, held, fullSubject, { batchSize: 3 });
+      const totals = await runUntil(publisher, (sofar) => sofar.published >= 2 * free.length || sofar.reports.length >= 20, 1_000);
+
+      expect(totals).toMatchObject({ published: 2 * free.length, duplicates: 0, caughtUp: false });
+      await expectDeliveredOnceInOrder(h, free, 1);
+      const stored = await readStoredMessages(h.nc, h.streamName);
+      const notices = stored.filter((message) => message.subject.endsWith('.notices.free')).map((message) => message.json<{ about: string }>().about);
+      expect(notices.sort()).toEqual([...free].sort());
+      const status = await readPublishingStatus(h.db);
+      expect({ events: status.events.backlog, outbox: status.outbox.backlog }).toEqual({ events: 1, outbox: 1 });
+    });
   });
 });

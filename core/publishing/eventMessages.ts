@@ -83,8 +83,8 @@ const SETTLED_BEFORE = `
                    WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
       ELSE false END AS settled_before`;
 
-// The page holds, on top of its size, as many rows as the partition has recorded as stored
-// past its checkpoint (published_ahead): read again behind a message still waiting, those
+// The page holds, on top of its size, as many rows as the partition has recorded as settled
+// past its checkpoint (published_ahead: stored, parked or private): read again behind a message still waiting, those
 // are skipped, and a page of them alone would hand out nothing new, run after run, while
 // the partition's other streams waited behind the held one. Still within the window.
 const PAGE_SQL = `

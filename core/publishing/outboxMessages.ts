@@ -1,4 +1,4 @@
-import type { Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
 import { checkpointAfterPage, FEED_SCAN_BOUND, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourcePage } from '../processing';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
@@ -25,13 +25,13 @@ interface HeadRow {
 
 // A short page ends with the head's position (a row without a message id), which moves
 // the checkpoint past what other partitions hold (migrations/0023). The page holds, on
-// top of its size, as many rows as the partition has recorded as stored past its
-// checkpoint (published_ahead), up to a bound: read again behind a message still
-// waiting, those are skipped, and a page of them alone would hand out nothing new, run
-// after run, while the partition's other keys waited behind the held one.
+// top of its size, as many rows as the partition has recorded as settled past its
+// checkpoint (published_ahead), up to a window, as the events' pages do: read again
+// behind a message still waiting, those are skipped, and a page of them alone would hand
+// out nothing new, run after run, while the partition's other keys waited behind it.
 const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers
   FROM outbox_page_with_head($1, $2,
-    (SELECT least($3::bigint + count(*), greatest($3::bigint, $6::bigint))::integer FROM published_ahead AS a
+    (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS a
      WHERE a.processor = 'publisher:outbox' AND a.partition = $5::integer AND (a.tx_id, a.position) > ($1::xid8, $2::bigint)),
     $4, $5) WITH ORDINALITY ORDER BY ordinality`;
 
@@ -62,7 +62,8 @@ const SETTLED_SQL = `
 export function outboxMessages(): FeedSource<OutboxMessage> {
   return {
     async read(db, { after, limit, partition }) {
-      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, FEED_SCAN_BOUND];
+      const window = Math.min(Math.max(limit * partition.count, FEED_SCAN_BOUND), MAX_POSTGRES_INTEGER);
+      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, window];
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);

@@ -117,9 +117,10 @@ async function publishAll(session: PublishingSession, messages: readonly Publish
   return { results: parkedFor.size === 0 ? results : results.map(told), ...(parkingFailure ? { parkingFailure } : {}) };
 }
 
-/** How far a batch got, and which of its messages JetStream stored, wherever they stand in it. */
+/** How far a batch got, and which of its messages JetStream stored and which are parked, wherever they stand in it. */
 export interface PublishedBatch extends ExternalOutcome {
   published: ReadonlySet<string>;
+  parked: ReadonlySet<string>;
 }
 
 /** Where a batch stands: the run's deadline, and the lease its writes are fenced by. */
@@ -192,5 +193,5 @@ export async function publishBatch(
   }
   const settled = (messageId: string) => published.has(messageId) || parked.has(messageId);
   const waiting = entries.findIndex((entry) => entry.kind !== 'skip' && !settled(entry.message.messageId));
-  return { done: waiting === -1 ? entries.length : waiting, published, ...(error === undefined ? {} : { error }) };
+  return { done: waiting === -1 ? entries.length : waiting, published, parked, ...(error === undefined ? {} : { error }) };
 }

@@ -2,7 +2,7 @@ import type { Queryable } from '../db';
 import type { Checkpoint } from '../eventstore';
 import type { FencedWrites } from '../processing';
 
-/** A message JetStream stored from behind one its partition still waits on, at its place in its source. */
+/** A message settled (stored by JetStream, parked, or private) behind one its partition still waits on, at its place in its source. */
 export interface PublishedAheadMessage {
   messageId: string;
   at: Checkpoint;
@@ -19,11 +19,13 @@ const RECORD_SQL = `
 
 /**
  * Records, fenced by the partition's lease and before the batch's checkpoint,
- * what went out behind the partition's waiting message: every later page read
+ * what was settled behind the partition's waiting message: every later page read
  * marks them settled (migrations/0036), in this run and the next ones, so they
  * never go out again, however long the message ahead of them waits. Remembered
  * only within a run, they went out again in every run, and JetStream stored them
- * again once its duplicate window had passed.
+ * again once its duplicate window had passed. A page steps over as many rows as
+ * its partition has recorded, so parked and private ones are recorded too: read
+ * again on every try, they would fill the page.
  */
 export async function recordPublishedAhead(
   fenced: FencedWrites,

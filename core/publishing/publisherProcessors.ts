@@ -45,11 +45,13 @@ interface PartitionBatch extends BatchLimits {
 }
 
 /**
- * Publishes a partition's batch, then records what JetStream stored behind its
- * first waiting message: the checkpoint stops before them, and no later read
- * hands them out again (see recordPublishedAhead).
+ * Publishes a partition's batch, then records what it settled behind its first
+ * waiting message: stored by JetStream, parked, or private. The checkpoint stops
+ * before them, and no later read hands them out again (see recordPublishedAhead);
+ * each page steps over as many as are recorded, so the partition's other keys go
+ * on behind a held one.
  */
-async function publishPartitionBatch<Item>(
+async function publishPartitionBatch<Item extends { settledBefore: boolean }>(
   session: PublishingSession,
   source: 'events' | 'outbox',
   items: readonly Item[],
@@ -58,7 +60,12 @@ async function publishPartitionBatch<Item>(
   within: PartitionBatch,
 ): Promise<PublishedBatch> {
   const outcome = await publishBatch(session, source, entries, within);
-  const ahead = items.slice(outcome.done + 1).map(placeOf).filter((message) => outcome.published.has(message.messageId));
+  const settledNow = (item: Item, index: number) => {
+    const entry = entries[index];
+    if (entry === undefined || item.settledBefore) return false;
+    return entry.kind === 'skip' || outcome.published.has(entry.message.messageId) || outcome.parked.has(entry.message.messageId);
+  };
+  const ahead = items.flatMap((item, index) => (index > outcome.done && settledNow(item, index) ? [placeOf(item)] : []));
   await recordPublishedAhead(within.fenced, { processor: within.processor, index: within.partition }, ahead);
   return outcome;
 }

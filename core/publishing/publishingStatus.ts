@@ -15,7 +15,7 @@ export interface BacklogStatus {
 }
 
 export interface PublishingStatus {
-  /** Stored events not yet published (private ones included: routing is code, not data). */
+  /** Stored events not yet published (private ones included, routing being code, not data; but not those settled behind one still waiting). */
   events: BacklogStatus;
   /** Integration messages not yet published. */
   outbox: BacklogStatus;

@@ -19,7 +19,7 @@ function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSu
   const options: Partial<PublisherOptions> = {
     ...overrides,
     partitions: 1,
-    routing: eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === heldStreamId ? heldSubject : undefined) }),
+    routing: overrides.routing ?? eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === heldStreamId ? heldSubject : undefined) }),
     stream: { name: h.streamName, duplicateWindowMs: DUPLICATE_WINDOW_MS },
     retryHorizonMs: 2_500,
     leaseTtlMs: 2_000,
@@ -172,25 +172,37 @@ describe('messages stored from behind one held back longer than the duplicate wi
 });
 
 describe('a partition with a key held back', () => {
-  it('given a stream and a notice held by a full stream, then more streams and notices behind them than a page holds, when runs retry the held ones, then every other stream and notice goes out, each once', async () => {
+  it('given a stream and a notice held by a full stream, then more public and private streams, sendable and unsendable notices behind them than a page holds, when runs retry the held ones, then every other message goes out or is parked, each once', async () => {
     const h = await harness();
     await withFullStream(h, async (fullSubject) => {
       const held = uniqueStreamId();
-      const free = Array.from({ length: 12 }, () => uniqueStreamId());
+      const open = Array.from({ length: 8 }, () => uniqueStreamId());
+      const private_ = Array.from({ length: 8 }, () => uniqueStreamId());
       await openedWithNotice(h, held, { subject: fullSubject, orderingKey: held, body: { about: 'held' } });
-      for (const streamId of free) await openedWithNotice(h, streamId, { subject: `${h.subjectPrefix}.notices.free`, orderingKey: streamId, body: { about: streamId } });
+      for (const [index, streamId] of open.entries()) {
+        await openedWithNotice(h, streamId, { subject: `${h.subjectPrefix}.notices.free`, orderingKey: streamId, body: { about: streamId } });
+        // A private stream whose notice goes to a subject no stream captures: parked.
+        const privateId = private_[index] ?? '';
+        await openedWithNotice(h, privateId, { subject: `${h.subjectPrefix}nowhere.notices`, orderingKey: privateId, body: { about: privateId } });
+      }
       await untilFeedHorizonPasses(h.db);
-      // Pages of three: each try's page starts at the held ones, with what went out behind them last time.
-      const publisher = shortWindowPublisher(h, held, fullSubject, { batchSize: 3 });
-      const totals = await runUntil(publisher, (sofar) => sofar.published >= 2 * free.length || sofar.reports.length >= 20, 1_000);
+      const isPrivate = new Set(private_);
+      const routing = eventRouting({
+        prefix: h.subjectPrefix,
+        subjectFor: (event) => (event.streamId === held ? fullSubject : isPrivate.has(event.streamId) ? null : undefined),
+      });
+      // Pages of three: each try's page starts at the held ones, with what was settled behind them before.
+      const publisher = shortWindowPublisher(h, held, fullSubject, { batchSize: 3, routing });
+      const totals = await runUntil(publisher, (sofar) => sofar.published + sofar.parked >= 3 * open.length || sofar.reports.length >= 30, 1_000);
 
-      expect(totals).toMatchObject({ published: 2 * free.length, duplicates: 0, caughtUp: false });
-      await expectDeliveredOnceInOrder(h, free, 1);
+      expect(totals).toMatchObject({ published: 2 * open.length, parked: open.length, duplicates: 0, caughtUp: false });
+      await expectDeliveredOnceInOrder(h, open, 1);
       const stored = await readStoredMessages(h.nc, h.streamName);
+      expect(stored.filter((message) => isPrivate.has(message.header.get('Stream-Id')))).toEqual([]);
       const notices = stored.filter((message) => message.subject.endsWith('.notices.free')).map((message) => message.json<{ about: string }>().about);
-      expect(notices.sort()).toEqual([...free].sort());
+      expect(notices.sort()).toEqual([...open].sort());
       const status = await readPublishingStatus(h.db);
-      expect({ events: status.events.backlog, outbox: status.outbox.backlog }).toEqual({ events: 1, outbox: 1 });
+      expect({ events: status.events.backlog, outbox: status.outbox.backlog, parked: status.parked }).toEqual({ events: 1, outbox: 1, parked: open.length });
     });
   });
 });

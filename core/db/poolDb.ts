@@ -3,6 +3,7 @@ import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db, Queryable, QueryOptions, QueryResult } from './Db';
 import { DatabaseTimeoutError } from './DatabaseTimeoutError';
 import { asDatabaseError } from './databaseError';
+import { PoolClosedError } from './PoolClosedError';
 
 /** The slice of the node-postgres Pool API that both `pg` and the Neon driver implement. */
 export interface PgCompatiblePool {
@@ -129,6 +130,36 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
   const prepared = options.preparedStatements ?? false;
   const queryTimeoutMs = options.queryTimeoutMs ?? 0;
 
+  // Callers waiting for a connection, refused when the pool closes: the driver's
+  // `end()` forgets them unsettled.
+  const waiting = new Set<(error: PoolClosedError) => void>();
+  let closed = false;
+
+  /** A pooled connection, or a PoolClosedError once the pool closes, also while waiting for one. */
+  function connection(): Promise<PgCompatibleClient> {
+    if (closed) return Promise.reject(new PoolClosedError());
+    return new Promise((resolve, reject) => {
+      let refused = false;
+      const refuse = (error: PoolClosedError) => {
+        refused = true;
+        reject(error);
+      };
+      waiting.add(refuse);
+      pool.connect().then(
+        (client) => {
+          waiting.delete(refuse);
+          // Refused while the driver was handing it over: back to the pool, which closes it.
+          if (refused) client.release();
+          else resolve(client);
+        },
+        (error: unknown) => {
+          waiting.delete(refuse);
+          reject(asError(error));
+        },
+      );
+    });
+  }
+
   /**
    * Runs `work` on a pooled connection through `send`, which refuses to use a
    * connection the server already closed; `isFatal` says whether a failure left
@@ -140,7 +171,7 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     work: (send: SendQuery, connectionLost: () => boolean) => Promise<T>,
     isFatal: (error: unknown) => boolean,
   ): Promise<T> {
-    const client = await pool.connect();
+    const client = await connection();
     let broken: Error | undefined;
     let lost: Error | undefined;
     // The pool listens for errors only on idle connections. A checked-out one the
@@ -204,6 +235,11 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
         () => rollbackFailed,
       );
     },
-    close: () => pool.end(),
+    close: () => {
+      closed = true;
+      for (const refuse of waiting) refuse(new PoolClosedError());
+      waiting.clear();
+      return pool.end();
+    },
   };
 }

@@ -10,17 +10,19 @@ export interface EventMessage {
   streamId: string;
   streamType: string;
   type: string;
+  /** Empty for a settled one: it is skipped, and a page held back by a waiting event may hold thousands of them. */
   payload: string;
   headers: Record<string, string>;
   /**
    * Published through the outbox before publishing moved to the feed (migration
-   * 0014), stored from behind an event its partition still waits on (0036), or
-   * parked: skipped. A parked event goes out again only when requeued.
+   * 0014), settled behind an event its partition still waits on (0036: stored,
+   * parked or private), or parked: skipped. A parked event goes out again only
+   * when requeued.
    */
   settledBefore: boolean;
 }
 
-/** A message's row, read as an array: MESSAGE_COLUMNS' values in order, then whether it is settled already. */
+/** A message's row, read as an array: messageColumns' values in order, then whether it is settled already. */
 type MessageTuple = [
   txId: string,
   globalPosition: string,
@@ -58,8 +60,8 @@ const ENVELOPE = `'{"eventId" : "' || e.event_id || '", "type" : ' || to_json(e.
   ', "globalPosition" : "' || e.global_position || '", "recordedAt" : ' || to_json(e.recorded_at) ||
   ', "data" : ' || e.data || ', "metadata" : ' || e.metadata || '}'`;
 
-const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.stream_type, e.type, e.schema_version, e.version,
-  ${ENVELOPE} AS payload,
+const messageColumns = (payload: string) => `e.tx_id, e.global_position, e.event_id, e.stream_id, e.stream_type, e.type, e.schema_version, e.version,
+  ${payload} AS payload,
   e.metadata ->> 'correlationId' AS correlation_id, e.metadata ->> 'causationId' AS causation_id,
   e.metadata ->> 'commandId' AS command_id, e.metadata ->> 'traceparent' AS traceparent,
   e.metadata ->> 'tracestate' AS tracestate`;
@@ -71,7 +73,7 @@ const MESSAGE_COLUMNS = `e.tx_id, e.global_position, e.event_id, e.stream_id, e.
 // past what other partitions hold: a partition of few streams, behind a long backlog
 // of the others' (NATS away for a day), gets past it a window at a time instead of in
 // one statement that outlasts the pool's bound, run after run. Whether anything is settled
-// already (parked, stored from behind a message still waiting, or published by the old
+// already (parked, settled behind a message still waiting, or published by the old
 // outbox) is asked once per page, in the page's own snapshot (an initplan): a message
 // parked by another instance since this run began is skipped too.
 const SETTLED_BEFORE = `
@@ -84,19 +86,21 @@ const SETTLED_BEFORE = `
       ELSE false END AS settled_before`;
 
 // The page holds, on top of its size, as many rows as the partition has recorded as settled
-// past its checkpoint (published_ahead: stored, parked or private): read again behind a message still waiting, those
-// are skipped, and a page of them alone would hand out nothing new, run after run, while
-// the partition's other streams waited behind the held one. Still within the window.
+// past its checkpoint (published_ahead: stored, parked or private): read again behind a
+// message still waiting, those are skipped, and a page of them alone would hand out nothing
+// new, run after run, while the partition's other streams waited behind the held one.
+// Still within the window; their bodies are left out, as no one sends them.
 const PAGE_SQL = `
-  SELECT ${MESSAGE_COLUMNS}, ${SETTLED_BEFORE}
+  SELECT ${messageColumns(`CASE WHEN s.settled_before THEN '' ELSE ${ENVELOPE} END`)}, s.settled_before
   FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()),
                         (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS pa
                          WHERE pa.processor = 'publisher:events' AND pa.partition = $7::integer
                            AND (pa.tx_id, pa.position) > ($1::xid8, $2::bigint)),
                         $6::integer, NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
+  CROSS JOIN LATERAL (SELECT ${SETTLED_BEFORE}) AS s
   ORDER BY e.ordinality`;
 
-const BY_ID_SQL = `SELECT ${MESSAGE_COLUMNS}, false AS settled_before
+const BY_ID_SQL = `SELECT ${messageColumns(ENVELOPE)}, false AS settled_before
   FROM events e WHERE e.event_id = ANY ($1::uuid[])
   ORDER BY e.tx_id, e.global_position`;
 
@@ -173,8 +177,8 @@ interface LagWalk {
   window_ended: boolean;
 }
 
-// Settled events are few (parked ones, those stored behind one still waiting, at most a
-// page's worth, and those the old outbox published before the upgrade), but a run of
+// Settled events are few (parked ones, those settled behind one still waiting, at most a
+// window's worth, and those the old outbox published before the upgrade), but a run of
 // them longer than a walk must not hide what waits behind it.
 const MAX_LAG_WALKS = 10;
 

@@ -1,4 +1,4 @@
-import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER } from '../db';
 import { checkpointAfterPage, FEED_SCAN_BOUND, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourcePage } from '../processing';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
@@ -7,13 +7,18 @@ import { storedMessage, type StoredMessage, type StoredMessageRow } from './stor
 export interface OutboxMessage extends StoredMessage {
   txId: bigint;
   id: bigint;
-  /** Parked, or stored from behind a message its partition still waits on: skipped. A parked one goes out again only when requeued. */
+  /**
+   * Parked, or settled behind a message its partition still waits on (stored or
+   * parked): skipped, its payload and headers left empty. A parked one goes out
+   * again only when requeued.
+   */
   settledBefore: boolean;
 }
 
 interface OutboxRow extends StoredMessageRow {
   id: string;
   tx_id: string;
+  settled: boolean;
 }
 
 /** A short page's last row: the newest message's position below the horizon, nothing else. */
@@ -29,11 +34,23 @@ interface HeadRow {
 // checkpoint (published_ahead), up to a window, as the events' pages do: read again
 // behind a message still waiting, those are skipped, and a page of them alone would hand
 // out nothing new, run after run, while the partition's other keys waited behind it.
-const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, headers
+// Whether a message is settled (parked, or recorded; matched by place too, as an id may
+// be taken again once its row is cleaned up) is asked per row only while any message is
+// parked or recorded (an initplan); a settled one comes without its body and headers.
+const PAGE_SQL = `
+  SELECT o.id, o.tx_id, o.message_id, o.ordering_key, o.subject,
+         CASE WHEN s.settled THEN NULL ELSE o.payload END AS payload, CASE WHEN s.settled THEN NULL ELSE o.headers END AS headers, s.settled
   FROM outbox_page_with_head($1, $2,
     (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS a
      WHERE a.processor = 'publisher:outbox' AND a.partition = $5::integer AND (a.tx_id, a.position) > ($1::xid8, $2::bigint)),
-    $4, $5) WITH ORDINALITY ORDER BY ordinality`;
+    $4, $5) WITH ORDINALITY AS o
+  CROSS JOIN LATERAL (SELECT
+    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox') OR EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:outbox'))
+      THEN EXISTS (SELECT FROM parked_messages AS p WHERE p.message_id = o.message_id AND p.source = 'outbox')
+        OR EXISTS (SELECT FROM published_ahead AS a
+                   WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id)
+      ELSE false END AS settled) AS s
+  ORDER BY o.ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the
 // oldest, in the page's order, within a bounded walk (migrations/0034, 0036). Every committed
@@ -42,13 +59,6 @@ const PAGE_SQL = `SELECT id, tx_id, message_id, ordering_key, subject, payload, 
 // waiting is past the checkpoint too, and counted as parked; one stored from behind it
 // (published_ahead, migrations/0036) is not counted.
 const LAG_SQL = 'SELECT items, oldest_age_seconds, walk_ended_short, walk_age_seconds FROM outbox_backlog($1, $2, $3, $4, $5, $6)';
-
-// Stored from behind a waiting one: matched by place too, as an id may be taken again once its row is cleaned up.
-const SETTLED_SQL = `
-  SELECT message_id FROM parked_messages WHERE message_id = ANY ($1::uuid[]) AND source = 'outbox'
-  UNION ALL
-  SELECT a.message_id FROM unnest($1::uuid[], $2::xid8[], $3::bigint[]) AS m (message_id, tx_id, id)
-  JOIN published_ahead AS a ON a.processor = 'publisher:outbox' AND a.message_id = m.message_id AND a.tx_id = m.tx_id AND a.position = m.id`;
 
 /**
  * The outbox (integration messages) as the publisher reads it: split by
@@ -67,8 +77,7 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);
-      const settled = rows.length > 0 ? await settledAmong(db, rows) : NONE_SETTLED;
-      return pageOfMessages(after, limit, rows, settled, head);
+      return pageOfMessages(after, limit, rows, head);
     },
     positionOf: (message) => ({ txId: message.txId, position: message.id }),
     idOf: (message) => message.messageId,
@@ -81,32 +90,28 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
  * top of its size are there to step over settled ones, and where they are not
  * settled the batch stops at its size. Caught up when the page ended at the head.
  */
-function pageOfMessages(after: Checkpoint, limit: number, rows: readonly OutboxRow[], settled: ReadonlySet<string>, head: HeadRow | undefined): SourcePage<OutboxMessage> {
+function pageOfMessages(after: Checkpoint, limit: number, rows: readonly OutboxRow[], head: HeadRow | undefined): SourcePage<OutboxMessage> {
   const items: OutboxMessage[] = [];
   let unsettled = 0;
   let cut = false;
   for (const row of rows) {
-    const settledBefore = settled.has(row.message_id);
-    if (!settledBefore && unsettled === limit) {
+    if (!row.settled && unsettled === limit) {
       cut = true;
       break;
     }
-    if (!settledBefore) unsettled++;
-    items.push({ ...storedMessage(row), txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore });
+    const place = { txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore: row.settled };
+    if (row.settled) {
+      items.push({ messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: '', headers: {}, ...place });
+      continue;
+    }
+    unsettled++;
+    items.push({ ...storedMessage(row), ...place });
   }
   const last = items[items.length - 1];
   const walkedTo = cut || !head ? undefined : { txId: BigInt(head.tx_id), position: BigInt(head.id) };
   const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.id }, walkedTo);
   // A short page ends with the head's row; none at all when nothing is below the horizon.
   return { items, checkpoint, caughtUp: !cut && (head !== undefined || rows.length === 0) };
-}
-
-const NONE_SETTLED: ReadonlySet<string> = new Set();
-
-async function settledAmong(db: Queryable, page: readonly OutboxRow[]): Promise<ReadonlySet<string>> {
-  const params = [page.map((row) => row.message_id), page.map((row) => row.tx_id), page.map((row) => row.id)];
-  const { rows } = await db.query<{ message_id: string }>(SETTLED_SQL, params, { name: 'publisher_outbox_settled' });
-  return new Set(rows.map((row) => row.message_id));
 }
 
 interface BacklogRow {

@@ -6,6 +6,8 @@ import { eventRouting, readPublishingStatus, type PublisherOptions } from '../..
 import { deposited, opened, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { untilLockWaiters } from '../support/lockWaiters';
 import { readStoredMessages } from '../support/natsTesting';
+import { eventMessages } from '../../core/publishing/eventMessages';
+import { outboxMessages } from '../../core/publishing/outboxMessages';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { cleanedUpAfterEach, expectDeliveredOnceInOrder, publishEverything, runUntil, withFullStream, type PublishingHarness } from './publishingHarness';
 
@@ -203,6 +205,24 @@ describe('a partition with a key held back', () => {
       expect(notices.sort()).toEqual([...open].sort());
       const status = await readPublishingStatus(h.db);
       expect({ events: status.events.backlog, outbox: status.outbox.backlog, parked: status.parked }).toEqual({ events: 1, outbox: 1, parked: open.length });
+
+      // What a retry reads: the held message, and what was settled behind it without its body.
+      const retryPages = await Promise.all(
+        [eventMessages(), outboxMessages()].map(async (source, index) => {
+          const { rows } = await h.db.query<{ tx: string; position: string }>(
+            'SELECT checkpoint_tx::text AS tx, checkpoint_position::text AS position FROM processor_partitions WHERE processor = $1',
+            [index === 0 ? 'publisher:events' : 'publisher:outbox'],
+          );
+          const after = { txId: BigInt(rows[0]?.tx ?? -1), position: BigInt(rows[0]?.position ?? -1) };
+          const page = await source.read(h.db, { after, limit: 3, partition: { index: 0, count: 1 } });
+          const settled = page.items.filter((item) => item.settledBefore);
+          return { waiting: page.items.length - settled.length, settled: settled.length, bodies: settled.filter((item) => item.payload !== '').length };
+        }),
+      );
+      expect(retryPages).toEqual([
+        { waiting: 1, settled: 2 * open.length, bodies: 0 },
+        { waiting: 1, settled: 2 * open.length, bodies: 0 },
+      ]);
     });
   });
 });

@@ -89,7 +89,10 @@ const SETTLED_BEFORE = `
 // past its checkpoint (published_ahead: stored, parked or private): read again behind a
 // message still waiting, those are skipped, and a page of them alone would hand out nothing
 // new, run after run, while the partition's other streams waited behind the held one.
-// Still within the window; their bodies are left out, as no one sends them.
+// Still within the window; their bodies are left out, as no one sends them. OFFSET 0 keeps
+// the lateral a subquery of its own, asked once per row and by index: folded into the
+// select list, each use of settled_before was a copy of the whole check, planned as a
+// hash of every parked event.
 const PAGE_SQL = `
   SELECT ${messageColumns(`CASE WHEN s.settled_before THEN '' ELSE ${ENVELOPE} END`)}, s.settled_before
   FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()),
@@ -97,7 +100,7 @@ const PAGE_SQL = `
                          WHERE pa.processor = 'publisher:events' AND pa.partition = $7::integer
                            AND (pa.tx_id, pa.position) > ($1::xid8, $2::bigint)),
                         $6::integer, NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
-  CROSS JOIN LATERAL (SELECT ${SETTLED_BEFORE}) AS s
+  CROSS JOIN LATERAL (SELECT ${SETTLED_BEFORE} OFFSET 0) AS s
   ORDER BY e.ordinality`;
 
 const BY_ID_SQL = `SELECT ${messageColumns(ENVELOPE)}, false AS settled_before

@@ -35,8 +35,11 @@ interface HeadRow {
 // behind a message still waiting, those are skipped, and a page of them alone would hand
 // out nothing new, run after run, while the partition's other keys waited behind it.
 // Whether a message is settled (parked, or recorded; matched by place too, as an id may
-// be taken again once its row is cleaned up) is asked per row only while any message is
-// parked or recorded (an initplan); a settled one comes without its body and headers.
+// be taken again once its row is cleaned up) is asked per row, by index, only while any
+// message is parked or recorded (an initplan), and not for the head's row; a settled one
+// comes without its body and headers. OFFSET 0 keeps the lateral a subquery of its own:
+// folded into the select list, each use of `settled` was a copy of the whole check,
+// planned as a hash of every parked message, built for an idle poll too.
 const PAGE_SQL = `
   SELECT o.id, o.tx_id, o.message_id, o.ordering_key, o.subject,
          CASE WHEN s.settled THEN NULL ELSE o.payload END AS payload, CASE WHEN s.settled THEN NULL ELSE o.headers END AS headers, s.settled
@@ -45,11 +48,13 @@ const PAGE_SQL = `
      WHERE a.processor = 'publisher:outbox' AND a.partition = $5::integer AND (a.tx_id, a.position) > ($1::xid8, $2::bigint)),
     $4, $5) WITH ORDINALITY AS o
   CROSS JOIN LATERAL (SELECT
-    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox') OR EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:outbox'))
+    CASE WHEN o.message_id IS NOT NULL
+              AND (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox') OR EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:outbox'))
       THEN EXISTS (SELECT FROM parked_messages AS p WHERE p.message_id = o.message_id AND p.source = 'outbox')
         OR EXISTS (SELECT FROM published_ahead AS a
                    WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id)
-      ELSE false END AS settled) AS s
+      ELSE false END AS settled
+    OFFSET 0) AS s
   ORDER BY o.ordinality`;
 
 // Counts what a partition has past its checkpoint, up to a limit, and the age of the

@@ -20,9 +20,15 @@ export interface EventMessage {
    * when requeued.
    */
   settledBefore: boolean;
+  /**
+   * Settled, and recorded so in published_ahead. One settled otherwise behind a
+   * waiting event (parked by a batch that died before recording it) is recorded
+   * by the next batch, so that pages step over it too.
+   */
+  recordedAhead: boolean;
 }
 
-/** A message's row, read as an array: messageColumns' values in order, then whether it is settled already. */
+/** A message's row, read as an array: messageColumns' values in order, then whether it is settled already, and recorded so. */
 type MessageTuple = [
   txId: string,
   globalPosition: string,
@@ -39,6 +45,7 @@ type MessageTuple = [
   traceparent: string | null,
   tracestate: string | null,
   settledBefore: boolean,
+  recordedAhead: boolean,
 ];
 
 /**
@@ -85,6 +92,13 @@ const SETTLED_BEFORE = `
                    WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
       ELSE false END AS settled_before`;
 
+// Whether a row is recorded as settled behind a message still waiting; asked per row only while any is.
+const RECORDED_AHEAD = `
+    CASE WHEN (SELECT EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:events'))
+      THEN EXISTS (SELECT FROM published_ahead pa
+                   WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
+      ELSE false END AS recorded_ahead`;
+
 // The page holds, on top of its size, as many rows as the partition has recorded as settled
 // past its checkpoint (published_ahead: stored, parked or private): read again behind a
 // message still waiting, those are skipped, and a page of them alone would hand out nothing
@@ -94,16 +108,16 @@ const SETTLED_BEFORE = `
 // select list, each use of settled_before was a copy of the whole check, planned as a
 // hash of every parked event.
 const PAGE_SQL = `
-  SELECT ${messageColumns(`CASE WHEN s.settled_before THEN '' ELSE ${ENVELOPE} END`)}, s.settled_before
+  SELECT ${messageColumns(`CASE WHEN s.settled_before THEN '' ELSE ${ENVELOPE} END`)}, s.settled_before, s.recorded_ahead
   FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()),
                         (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS pa
                          WHERE pa.processor = 'publisher:events' AND pa.partition = $7::integer
                            AND (pa.tx_id, pa.position) > ($1::xid8, $2::bigint)),
                         $6::integer, NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
-  CROSS JOIN LATERAL (SELECT ${SETTLED_BEFORE} OFFSET 0) AS s
+  CROSS JOIN LATERAL (SELECT ${SETTLED_BEFORE}, ${RECORDED_AHEAD} OFFSET 0) AS s
   ORDER BY e.ordinality`;
 
-const BY_ID_SQL = `SELECT ${messageColumns(ENVELOPE)}, false AS settled_before
+const BY_ID_SQL = `SELECT ${messageColumns(ENVELOPE)}, false AS settled_before, false AS recorded_ahead
   FROM events e WHERE e.event_id = ANY ($1::uuid[])
   ORDER BY e.tx_id, e.global_position`;
 
@@ -144,6 +158,7 @@ function toMessage(row: MessageTuple): EventMessage {
     payload: row[8],
     headers: headersOf(row),
     settledBefore: row[14],
+    recordedAhead: row[15],
   };
 }
 

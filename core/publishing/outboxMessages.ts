@@ -13,12 +13,15 @@ export interface OutboxMessage extends StoredMessage {
    * again only when requeued.
    */
   settledBefore: boolean;
+  /** Settled, and recorded so in published_ahead; one settled otherwise behind a waiting message is recorded by the next batch. */
+  recordedAhead: boolean;
 }
 
 interface OutboxRow extends StoredMessageRow {
   id: string;
   tx_id: string;
   settled: boolean;
+  recorded: boolean;
 }
 
 /** A short page's last row: the newest message's position below the horizon, nothing else. */
@@ -42,7 +45,7 @@ interface HeadRow {
 // planned as a hash of every parked message, built for an idle poll too.
 const PAGE_SQL = `
   SELECT o.id, o.tx_id, o.message_id, o.ordering_key, o.subject,
-         CASE WHEN s.settled THEN NULL ELSE o.payload END AS payload, CASE WHEN s.settled THEN NULL ELSE o.headers END AS headers, s.settled
+         CASE WHEN s.settled THEN NULL ELSE o.payload END AS payload, CASE WHEN s.settled THEN NULL ELSE o.headers END AS headers, s.settled, s.recorded
   FROM outbox_page_with_head($1, $2,
     (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS a
      WHERE a.processor = 'publisher:outbox' AND a.partition = $5::integer AND (a.tx_id, a.position) > ($1::xid8, $2::bigint)),
@@ -53,7 +56,11 @@ const PAGE_SQL = `
       THEN EXISTS (SELECT FROM parked_messages AS p WHERE p.message_id = o.message_id AND p.source = 'outbox')
         OR EXISTS (SELECT FROM published_ahead AS a
                    WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id)
-      ELSE false END AS settled
+      ELSE false END AS settled,
+    CASE WHEN o.message_id IS NOT NULL AND (SELECT EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:outbox'))
+      THEN EXISTS (SELECT FROM published_ahead AS a
+                   WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id)
+      ELSE false END AS recorded
     OFFSET 0) AS s
   ORDER BY o.ordinality`;
 
@@ -104,7 +111,7 @@ function pageOfMessages(after: Checkpoint, limit: number, rows: readonly OutboxR
       cut = true;
       break;
     }
-    const place = { txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore: row.settled };
+    const place = { txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore: row.settled, recordedAhead: row.recorded };
     if (row.settled) {
       items.push({ messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: '', headers: {}, ...place });
       continue;

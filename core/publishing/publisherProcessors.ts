@@ -51,7 +51,7 @@ interface PartitionBatch extends BatchLimits {
  * each page steps over as many as are recorded, so the partition's other keys go
  * on behind a held one.
  */
-async function publishPartitionBatch<Item extends { settledBefore: boolean }>(
+async function publishPartitionBatch<Item extends { settledBefore: boolean; recordedAhead: boolean }>(
   session: PublishingSession,
   source: 'events' | 'outbox',
   items: readonly Item[],
@@ -62,7 +62,9 @@ async function publishPartitionBatch<Item extends { settledBefore: boolean }>(
   const outcome = await publishBatch(session, source, entries, within);
   const settledNow = (item: Item, index: number) => {
     const entry = entries[index];
-    if (entry === undefined || item.settledBefore) return false;
+    if (entry === undefined) return false;
+    // Settled by an earlier batch that died before recording it (parked, say): recorded now.
+    if (item.settledBefore) return !item.recordedAhead;
     return entry.kind === 'skip' || outcome.published.has(entry.message.messageId) || outcome.parked.has(entry.message.messageId);
   };
   const ahead = items.flatMap((item, index) => (index > outcome.done && settledNow(item, index) ? [placeOf(item)] : []));

@@ -34,6 +34,10 @@ function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSu
 const openedWithNotice = (h: PublishingHarness, streamId: string, notice: { subject: string; orderingKey: string; body: { about: string } }) =>
   h.store.appendToStream<AccountEvent>({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened()], messages: [notice] });
 
+const REFUSE_RECORDING_SQL = `
+  CREATE FUNCTION refuse_recording() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'recording refused'; END $$;
+  CREATE TRIGGER refuse_recording BEFORE INSERT ON published_ahead FOR EACH STATEMENT EXECUTE FUNCTION refuse_recording()`;
+
 const PUBLISHED_AHEAD_SQL = 'SELECT count(*)::int AS rows FROM published_ahead';
 const REFUSE_FORGETTING_SQL = `
   CREATE FUNCTION refuse_forgetting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'forgetting refused'; END $$;
@@ -223,6 +227,39 @@ describe('a partition with a key held back', () => {
         { waiting: 1, settled: 2 * open.length, bodies: 0 },
         { waiting: 1, settled: 2 * open.length, bodies: 0 },
       ]);
+    });
+  });
+
+  it('given messages behind held ones parked by a batch that failed to record them, when later runs retry the held ones, then the partition still goes on past them', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject) => {
+      const held = uniqueStreamId();
+      const unsendable = [uniqueStreamId(), uniqueStreamId()];
+      const open = Array.from({ length: 6 }, () => uniqueStreamId());
+      await openedWithNotice(h, held, { subject: fullSubject, orderingKey: held, body: { about: 'held' } });
+      for (const streamId of unsendable) await openedWithNotice(h, streamId, { subject: `${h.subjectPrefix}nowhere.notices`, orderingKey: streamId, body: { about: streamId } });
+      for (const streamId of open) await openedWithNotice(h, streamId, { subject: `${h.subjectPrefix}.notices.free`, orderingKey: streamId, body: { about: streamId } });
+      await untilFeedHorizonPasses(h.db);
+      const isUnsendable = new Set(unsendable);
+      const routing = eventRouting({
+        prefix: h.subjectPrefix,
+        subjectFor: (event) => (event.streamId === held ? fullSubject : isUnsendable.has(event.streamId) ? `${h.subjectPrefix}nowhere.events` : undefined),
+      });
+      const publisher = () => shortWindowPublisher(h, held, fullSubject, { batchSize: 3, routing });
+      // The first batches park what lies behind the held ones, and fail recording it (each run ends with the error).
+      await h.db.query(REFUSE_RECORDING_SQL);
+      const parked = async () => (await h.db.query<{ rows: number }>('SELECT count(*)::int AS rows FROM parked_messages')).rows[0]?.rows ?? 0;
+      for (let run = 0; run < 10 && (await parked()) < 2 * unsendable.length; run++) {
+        await expect(publisher().run({ deadline: Date.now() + 1_000 })).rejects.toThrow(/recording refused/);
+      }
+      expect(await parked()).toBe(2 * unsendable.length);
+      expect((await h.db.query<{ rows: number }>(PUBLISHED_AHEAD_SQL)).rows[0]?.rows).toBe(0);
+      await h.db.query('DROP TRIGGER refuse_recording ON published_ahead');
+
+      const later = await runUntil(publisher(), (sofar) => sofar.published >= 2 * open.length || sofar.reports.length >= 30, 1_000);
+
+      expect(later).toMatchObject({ published: 2 * open.length, parked: 0, duplicates: 0, caughtUp: false });
+      await expectDeliveredOnceInOrder(h, open, 1);
     });
   });
 });

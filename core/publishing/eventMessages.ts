@@ -1,6 +1,7 @@
-import { MAX_POSTGRES_INTEGER, type Queryable } from '../db';
-import { checkpointAfterPage, FEED_SCAN_BOUND, HEADER_METADATA, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
+import type { Queryable } from '../db';
+import { checkpointAfterPage, HEADER_METADATA, feedReadingAge, LAG_SCAN_BOUND, walkStoppedShortOfHead, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourceLag, SourcePage } from '../processing';
+import { pageWindow, upToUnsettled } from './pageOverSettled';
 
 /** A stored event as the publisher sends it: its body and headers built by the database, as consumers have always received them. */
 export interface EventMessage {
@@ -83,21 +84,20 @@ const messageColumns = (payload: string) => `e.tx_id, e.global_position, e.event
 // already (parked, settled behind a message still waiting, or published by the old
 // outbox) is asked once per page, in the page's own snapshot (an initplan): a message
 // parked by another instance since this run began is skipped too.
-const SETTLED_BEFORE = `
-    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:events')
-               OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
+const SETTLED_OTHERWISE = `
+    CASE WHEN (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'events') OR EXISTS (SELECT FROM outbox WHERE event_id IS NOT NULL AND published_at IS NOT NULL))
       THEN EXISTS (SELECT FROM outbox o WHERE o.event_id = e.event_id AND o.published_at IS NOT NULL)
         OR EXISTS (SELECT FROM parked_messages pm WHERE pm.message_id = e.event_id AND pm.source = 'events')
-        OR EXISTS (SELECT FROM published_ahead pa
-                   WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
-      ELSE false END AS settled_before`;
+      ELSE false END`;
 
-// Whether a row is recorded as settled behind a message still waiting; asked per row only while any is.
+// Recorded as settled behind a message still waiting (published_ahead), at its place.
 const RECORDED_AHEAD = `
     CASE WHEN (SELECT EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:events'))
       THEN EXISTS (SELECT FROM published_ahead pa
                    WHERE pa.processor = 'publisher:events' AND pa.message_id = e.event_id AND pa.tx_id = e.tx_id AND pa.position = e.global_position)
-      ELSE false END AS recorded_ahead`;
+      ELSE false END`;
+
+const SETTLED_BEFORE = `(${SETTLED_OTHERWISE} OR ${RECORDED_AHEAD}) AS settled_before`;
 
 // The page holds, on top of its size, as many rows as the partition has recorded as settled
 // past its checkpoint (published_ahead: stored, parked or private): read again behind a
@@ -105,16 +105,17 @@ const RECORDED_AHEAD = `
 // new, run after run, while the partition's other streams waited behind the held one.
 // Still within the window; their bodies are left out, as no one sends them. OFFSET 0 keeps
 // the lateral a subquery of its own, asked once per row and by index: folded into the
-// select list, each use of settled_before was a copy of the whole check, planned as a
+// select list, each use of its columns was a copy of the whole check, planned as a
 // hash of every parked event.
 const PAGE_SQL = `
-  SELECT ${messageColumns(`CASE WHEN s.settled_before THEN '' ELSE ${ENVELOPE} END`)}, s.settled_before, s.recorded_ahead
+  SELECT ${messageColumns(`CASE WHEN s.settled_otherwise OR s.recorded_ahead THEN '' ELSE ${ENVELOPE} END`)},
+         s.settled_otherwise OR s.recorded_ahead AS settled_before, s.recorded_ahead
   FROM read_feed_window($1::xid8, $2::bigint, pg_snapshot_xmin(pg_current_snapshot()),
                         (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS pa
                          WHERE pa.processor = 'publisher:events' AND pa.partition = $7::integer
                            AND (pa.tx_id, pa.position) > ($1::xid8, $2::bigint)),
                         $6::integer, NULL, NULL, $4::integer, $5::integer) WITH ORDINALITY AS e
-  CROSS JOIN LATERAL (SELECT ${SETTLED_BEFORE}, ${RECORDED_AHEAD} OFFSET 0) AS s
+  CROSS JOIN LATERAL (SELECT ${SETTLED_OTHERWISE} AS settled_otherwise, ${RECORDED_AHEAD} AS recorded_ahead OFFSET 0) AS s
   ORDER BY e.ordinality`;
 
 const BY_ID_SQL = `SELECT ${messageColumns(ENVELOPE)}, false AS settled_before, false AS recorded_ahead
@@ -232,31 +233,19 @@ const eventLag: FeedSource<EventMessage>['lag'] = async (db, { after, partition,
   return capped();
 };
 
-/**
- * A page's messages, `limit` unsettled ones at most: the rows the page holds on
- * top of its size are there to step over settled ones, and where they are not
- * settled the batch stops at its size. Caught up when the walk reached the head.
- */
+/** A page's messages, up to `limit` unsettled ones (upToUnsettled). Caught up when the walk reached the head. */
 function pageOfMessages(after: Checkpoint, limit: number, rows: ReadonlyArray<MessageTuple | ClosingTuple>): SourcePage<EventMessage> {
-  const items: EventMessage[] = [];
-  let unsettled = 0;
-  let cut = false;
+  const messages: EventMessage[] = [];
   let walkedTo: Checkpoint | undefined;
   let windowEnded = false;
   for (const row of rows) {
-    if (isClosing(row)) {
+    if (!isClosing(row)) messages.push(toMessage(row));
+    else {
       walkedTo = { txId: BigInt(row[0]), position: BigInt(row[1]) };
       windowEnded = row[5] === 'scan_bound';
-      continue;
     }
-    const message = toMessage(row);
-    if (!message.settledBefore && unsettled === limit) {
-      cut = true;
-      break;
-    }
-    if (!message.settledBefore) unsettled++;
-    items.push(message);
   }
+  const { items, cut } = upToUnsettled(messages, limit);
   const last = items[items.length - 1];
   const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.position }, cut ? undefined : walkedTo);
   // No row at all: nothing below the horizon yet. A full page has no closing row.
@@ -280,8 +269,7 @@ export function eventMessages(): FeedSource<EventMessage> {
           limit,
           // One partition holds every stream: no hash to compute per event.
           ...(partition.count === 1 ? [null, null] : [partition.count, partition.index]),
-          // A page size the publisher takes, times its partitions, may be past what an integer holds.
-          Math.min(Math.max(limit * partition.count, FEED_SCAN_BOUND), MAX_POSTGRES_INTEGER),
+          pageWindow(limit, partition.count),
           partition.index,
         ],
         { name: 'publisher_event_page', rowMode: 'array' },

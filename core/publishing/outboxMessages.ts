@@ -1,6 +1,6 @@
-import { MAX_POSTGRES_INTEGER } from '../db';
-import { checkpointAfterPage, FEED_SCAN_BOUND, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
+import { checkpointAfterPage, LAG_SCAN_BOUND, type Checkpoint } from '../eventstore';
 import type { FeedSource, SourcePage } from '../processing';
+import { pageWindow, upToUnsettled } from './pageOverSettled';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
 /** An integration message as the outbox holds it, with its place in the outbox's order. */
@@ -41,22 +41,20 @@ interface HeadRow {
 // be taken again once its row is cleaned up) is asked per row, by index, only while any
 // message is parked or recorded (an initplan), and not for the head's row; a settled one
 // comes without its body and headers. OFFSET 0 keeps the lateral a subquery of its own:
-// folded into the select list, each use of `settled` was a copy of the whole check,
+// folded into the select list, each use of its columns was a copy of the whole check,
 // planned as a hash of every parked message, built for an idle poll too.
 const PAGE_SQL = `
   SELECT o.id, o.tx_id, o.message_id, o.ordering_key, o.subject,
-         CASE WHEN s.settled THEN NULL ELSE o.payload END AS payload, CASE WHEN s.settled THEN NULL ELSE o.headers END AS headers, s.settled, s.recorded
+         CASE WHEN s.parked OR s.recorded THEN NULL ELSE o.payload END AS payload,
+         CASE WHEN s.parked OR s.recorded THEN NULL ELSE o.headers END AS headers, s.parked OR s.recorded AS settled, s.recorded
   FROM outbox_page_with_head($1, $2,
     (SELECT least($3::bigint + count(*), $6::bigint)::integer FROM published_ahead AS a
      WHERE a.processor = 'publisher:outbox' AND a.partition = $5::integer AND (a.tx_id, a.position) > ($1::xid8, $2::bigint)),
     $4, $5) WITH ORDINALITY AS o
   CROSS JOIN LATERAL (SELECT
-    CASE WHEN o.message_id IS NOT NULL
-              AND (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox') OR EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:outbox'))
+    CASE WHEN o.message_id IS NOT NULL AND (SELECT EXISTS (SELECT FROM parked_messages WHERE source = 'outbox'))
       THEN EXISTS (SELECT FROM parked_messages AS p WHERE p.message_id = o.message_id AND p.source = 'outbox')
-        OR EXISTS (SELECT FROM published_ahead AS a
-                   WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id)
-      ELSE false END AS settled,
+      ELSE false END AS parked,
     CASE WHEN o.message_id IS NOT NULL AND (SELECT EXISTS (SELECT FROM published_ahead WHERE processor = 'publisher:outbox'))
       THEN EXISTS (SELECT FROM published_ahead AS a
                    WHERE a.processor = 'publisher:outbox' AND a.message_id = o.message_id AND a.tx_id = o.tx_id AND a.position = o.id)
@@ -84,8 +82,7 @@ const LAG_SQL = 'SELECT items, oldest_age_seconds, walk_ended_short, walk_age_se
 export function outboxMessages(): FeedSource<OutboxMessage> {
   return {
     async read(db, { after, limit, partition }) {
-      const window = Math.min(Math.max(limit * partition.count, FEED_SCAN_BOUND), MAX_POSTGRES_INTEGER);
-      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, window];
+      const params = [after.txId.toString(), after.position.toString(), limit, partition.count, partition.index, pageWindow(limit, partition.count)];
       const { rows: read } = await db.query<OutboxRow | HeadRow>(PAGE_SQL, params, { name: 'publisher_outbox_page' });
       const rows = read.filter((row): row is OutboxRow => row.message_id !== null);
       const head = read.find((row) => row.message_id === null);
@@ -97,33 +94,21 @@ export function outboxMessages(): FeedSource<OutboxMessage> {
   };
 }
 
-/**
- * A page's messages, `limit` unsettled ones at most: the rows the page holds on
- * top of its size are there to step over settled ones, and where they are not
- * settled the batch stops at its size. Caught up when the page ended at the head.
- */
+/** A page's messages, up to `limit` unsettled ones (upToUnsettled). Caught up when the page ended at the head. */
 function pageOfMessages(after: Checkpoint, limit: number, rows: readonly OutboxRow[], head: HeadRow | undefined): SourcePage<OutboxMessage> {
-  const items: OutboxMessage[] = [];
-  let unsettled = 0;
-  let cut = false;
-  for (const row of rows) {
-    if (!row.settled && unsettled === limit) {
-      cut = true;
-      break;
-    }
-    const place = { txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore: row.settled, recordedAhead: row.recorded };
-    if (row.settled) {
-      items.push({ messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: '', headers: {}, ...place });
-      continue;
-    }
-    unsettled++;
-    items.push({ ...storedMessage(row), ...place });
-  }
+  const { items, cut } = upToUnsettled(rows.map(outboxMessage), limit);
   const last = items[items.length - 1];
   const walkedTo = cut || !head ? undefined : { txId: BigInt(head.tx_id), position: BigInt(head.id) };
   const checkpoint = checkpointAfterPage(after, last && { txId: last.txId, position: last.id }, walkedTo);
   // A short page ends with the head's row; none at all when nothing is below the horizon.
   return { items, checkpoint, caughtUp: !cut && (head !== undefined || rows.length === 0) };
+}
+
+/** A row's message; a settled one comes without its body and headers, as no one sends it. */
+function outboxMessage(row: OutboxRow): OutboxMessage {
+  const place = { txId: BigInt(row.tx_id), id: BigInt(row.id), settledBefore: row.settled, recordedAhead: row.recorded };
+  if (row.settled) return { messageId: row.message_id, orderingKey: row.ordering_key, subject: row.subject, payload: '', headers: {}, ...place };
+  return { ...storedMessage(row), ...place };
 }
 
 interface BacklogRow {

@@ -33,8 +33,19 @@ export interface QueryResult<Row> {
  * cannot matter), and rolls back if `work` throws.
  */
 export interface Db extends Queryable {
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * The server ends the transaction, and closes its connection, once it has sat
+   * this long between two statements (`idle_in_transaction_session_timeout`):
+   * a process frozen or hung mid-transaction then lets go of its locks. A whole
+   * number of milliseconds from 1 to 2,147,483,647. PGlite ignores it: one
+   * process runs every transaction there, so none is left open by another.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A pool (a `Db`), as opposed to a connection handed over inside a transaction, or in autocommit. */

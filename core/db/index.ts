@@ -1,4 +1,4 @@
-export { isDb, type Db, type Queryable, type QueryOptions, type QueryResult } from './Db';
+export { isDb, type Db, type Queryable, type QueryOptions, type QueryResult, type TransactionOptions } from './Db';
 export { poolDb, TransactionAbortedError, type PgCompatiblePool, type PoolDbOptions } from './poolDb';
 export { createPgDb, type PgDbOptions } from './pgDb';
 export { createDb } from './createDb';

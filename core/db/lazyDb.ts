@@ -13,7 +13,7 @@ export function lazyDb(open: () => Promise<Db>): Db {
   };
   return {
     query: async (text, params, options) => (await db()).query(text, params, options),
-    transaction: async (work) => (await db()).transaction(work),
+    transaction: async (work, options) => (await db()).transaction(work, options),
     close: async () => {
       if (opened) await (await opened).close();
     },

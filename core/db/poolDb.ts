@@ -1,8 +1,9 @@
 import { ConnectionLostError } from './ConnectionLostError';
 import type { DatabaseBounds } from './DatabaseBounds';
-import type { Db, Queryable, QueryOptions, QueryResult } from './Db';
+import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './Db';
 import { DatabaseTimeoutError } from './DatabaseTimeoutError';
 import { asDatabaseError } from './databaseError';
+import { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 import { PoolClosedError } from './PoolClosedError';
 
 /** The slice of the node-postgres Pool API that both `pg` and the Neon driver implement. */
@@ -208,13 +209,11 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     // returns the connection to the pool instead of closing it.
     query: (text, params, queryOptions) =>
       withClient((send) => queryableOf(send, prepared).query(text, params, queryOptions), breaksConnection),
-    transaction: <T>(work: (tx: Queryable) => Promise<T>) => {
+    transaction: <T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions) => {
       let rollbackFailed = false;
       return withClient(
         async (send, connectionLost) => {
-          // Whatever the database's default: the framework's statements are written for
-          // a fresh snapshot each (an append reading the stream's head after its lock).
-          await send('BEGIN ISOLATION LEVEL READ COMMITTED');
+          await send(beginStatement(options));
           try {
             const result = await work(queryableOf(send, prepared));
             // Work that caught a failed statement and went on would otherwise look committed.
@@ -242,4 +241,19 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       return pool.end();
     },
   };
+}
+
+/**
+ * Whatever the database's default, READ COMMITTED: the framework's statements are
+ * written for a fresh snapshot each (an append reading the stream's head after its
+ * lock). An idle bound goes in the same round trip, as a local setting.
+ */
+function beginStatement(options: TransactionOptions | undefined): string {
+  const idleTimeoutMs = options?.idleTimeoutMs;
+  if (idleTimeoutMs === undefined) return 'BEGIN ISOLATION LEVEL READ COMMITTED';
+  // Written into the statement's text: only a whole number within PostgreSQL's integer may be.
+  if (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1 || idleTimeoutMs > MAX_POSTGRES_INTEGER) {
+    throw new RangeError(`a transaction's idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${String(idleTimeoutMs)}`);
+  }
+  return `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`;
 }

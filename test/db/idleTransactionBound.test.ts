@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { asDatabaseError, ConnectionLostError, createPgliteDb } from '../../core/db';
+import { describeOnEachDriver } from '../support/describeOnEachDriver';
+import { sleep } from '../support/fixtures';
+
+const IDLE_BOUND_MS = 300;
+
+describeOnEachDriver('a transaction given an idle bound', (context) => {
+  it('given a transaction that wrote a row, when it sits idle past its bound, then its next statement fails with ConnectionLostError, nothing is kept, and the pool goes on', async () => {
+    const table = `t_${Math.random().toString(36).slice(2)}`;
+    await context().db.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    const db = context().connect(1);
+
+    const failure = await db
+      .transaction(async (tx) => {
+        await tx.query(`INSERT INTO ${table} VALUES (1)`);
+        await sleep(IDLE_BOUND_MS * 4);
+        await tx.query(`INSERT INTO ${table} VALUES (2)`);
+      }, { idleTimeoutMs: IDLE_BOUND_MS })
+      .catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(ConnectionLostError);
+    expect(asDatabaseError((failure as Error).cause)?.code).toBe('25P03');
+    const { rows } = await context().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+    expect(rows[0]?.n).toBe(0);
+    await db.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (3)`), { idleTimeoutMs: IDLE_BOUND_MS });
+    // The bound is the transaction's own: the connection's next transaction and statements have none.
+    await db.transaction(async (tx) => {
+      await sleep(IDLE_BOUND_MS * 2);
+      await tx.query(`INSERT INTO ${table} VALUES (4)`);
+    });
+    const { rows: kept } = await db.query<{ id: number }>(`SELECT id FROM ${table} ORDER BY id`);
+    expect(kept).toEqual([{ id: 3 }, { id: 4 }]);
+  });
+
+  it('refuses a bound that is no whole number of milliseconds within PostgreSQL\'s integer, before it sends anything', async () => {
+    const db = context().connect(1);
+    for (const idleTimeoutMs of [0, -1, 1.5, Number.NaN, 2_147_483_648]) {
+      let ran = false;
+      const refused = db.transaction(() => {
+        ran = true;
+        return Promise.resolve();
+      }, { idleTimeoutMs });
+      await expect(refused).rejects.toThrow(/idleTimeoutMs must be a whole number of milliseconds from 1 to 2147483647/);
+      expect(ran).toBe(false);
+    }
+  });
+});
+
+describe('PGlite given an idle bound', () => {
+  it('ignores it: one process runs every transaction there, and a transaction idle past it commits', async () => {
+    const db = createPgliteDb();
+    try {
+      await db.query('CREATE TABLE kept (id int PRIMARY KEY)');
+      await db.transaction(async (tx) => {
+        await tx.query('INSERT INTO kept VALUES (1)');
+        await sleep(IDLE_BOUND_MS * 2);
+        await tx.query('INSERT INTO kept VALUES (2)');
+      }, { idleTimeoutMs: IDLE_BOUND_MS });
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM kept')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await db.close();
+    }
+  });
+});

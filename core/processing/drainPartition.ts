@@ -152,6 +152,7 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
             deadline: first ? Number.POSITIVE_INFINITY : settings.deadline,
             renewBeforeCommit,
             afterCommitWithin: whileRenewing,
+            leaseTtlMs: settings.leaseTtlMs,
           })
       : externalBatches(settings.db, processor, handler, settings);
   for (let tried = 0; Date.now() < settings.deadline; tried++) {

@@ -1,4 +1,4 @@
-import { DatabaseTimeoutError, type Db, type Queryable } from '../db';
+import { asDatabaseError, ConnectionLostError, DatabaseTimeoutError, MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import type { BatchItemError } from './BatchItemError';
@@ -37,6 +37,14 @@ import { advanceCheckpoint, lockPartitionNotTakenOver } from './processorRecords
  * transaction with it: the connection was closed. Such a failure is counted
  * in a fresh transaction fenced by the lease; thrown instead, it ended every
  * run on the same partition, uncounted, before the others were reached.
+ *
+ * Since acquirers skip the locked lease row, a holder frozen or hung in its
+ * batch (a paused process, a handler awaiting a promise that never settles)
+ * would keep its partition for as long as its connection lived. So the
+ * server ends a batch's transaction that sits idle between two statements for
+ * longer than batchIdleTimeoutMs: the row comes unlocked, its lease runs out,
+ * and the partition is taken over as from a dead holder. A live handler that
+ * waited that long finds its connection gone: its batch is counted as failed.
  */
 export async function runTransactionalBatch<Item, Result>(
   db: Db,
@@ -49,6 +57,8 @@ export async function runTransactionalBatch<Item, Result>(
     /** In the batch's transaction, before it commits: renews the leases due; what it returns is called once the commit is done. */
     renewBeforeCommit: (tx: Queryable) => Promise<() => void>;
     afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
+    /** The run's lease time, which bounds how long the batch's transaction may sit idle (batchIdleTimeoutMs). */
+    leaseTtlMs: number;
   },
 ): Promise<BatchOutcome> {
   const { name } = processor;
@@ -105,11 +115,14 @@ export async function runTransactionalBatch<Item, Result>(
         await tx.query(RELEASE_SAVEPOINT_SQL);
         return countFailedBatch(tx, processor, lease, failure);
       }
-    });
+    }, { idleTimeoutMs: batchIdleTimeoutMs(around.leaseTtlMs) });
   } catch (error) {
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
-    // The handler's statement outlasted the query bound: the rollback to the savepoint found the connection closed.
-    if (failedWithoutTransaction && error instanceof DatabaseTimeoutError) return countFailedBatchApart(db, processor, lease, failedWithoutTransaction);
+    // The handler's statement outlasted the query bound, or the handler sat idle past the idle bound:
+    // the rollback to the savepoint found the connection closed.
+    if (failedWithoutTransaction && (error instanceof DatabaseTimeoutError || endedForIdling(error))) {
+      return countFailedBatchApart(db, processor, lease, failedWithoutTransaction);
+    }
     throw error;
   }
   keepRenewals?.();
@@ -126,3 +139,18 @@ export async function runTransactionalBatch<Item, Result>(
 const SAVEPOINT_SQL = 'SAVEPOINT feed_batch';
 const ROLLBACK_TO_SAVEPOINT_SQL = 'ROLLBACK TO SAVEPOINT feed_batch';
 const RELEASE_SAVEPOINT_SQL = 'RELEASE SAVEPOINT feed_batch';
+
+// Well above the pauses of a loaded process between two statements (a garbage collection, a busy event loop).
+const MIN_BATCH_IDLE_MS = 10_000;
+
+/**
+ * How long a transactional batch may sit between two statements before the
+ * server ends its transaction: two leases, and at least 10 s. Past it, no live
+ * batch is still at work on the database, and the partition's other instances
+ * would otherwise wait behind the lock for good.
+ */
+export const batchIdleTimeoutMs = (leaseTtlMs: number): number => Math.min(MAX_POSTGRES_INTEGER, Math.max(MIN_BATCH_IDLE_MS, Math.ceil(2 * leaseTtlMs)));
+
+// SQLSTATE idle_in_transaction_session_timeout: the server ended the transaction for sitting idle.
+const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
+const endedForIdling = (error: unknown): boolean => error instanceof ConnectionLostError && asDatabaseError(error.cause)?.code === IDLE_IN_TRANSACTION_TIMEOUT;

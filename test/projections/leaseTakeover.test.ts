@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../../core/db';
 import { acquirePartitionLease, type AcquiredLease, type HandlerFailure } from '../../core/processing';
 import { activateIfCaughtUp, createProjector, processorNameOf, rebuildProjection, registerProjection } from '../../core/projections';
@@ -12,32 +10,12 @@ import { readThrough } from '../support/followFeed';
 import { untilLockWaiters } from '../support/lockWaiters';
 import { streamIdInPartition } from '../support/streamInPartition';
 import { useProjectionDatabase } from './support/projectionDatabase';
+import { stallingInABatch } from './support/stallingInABatch';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
 
 // Longer than any of these specs: a dead holder's lease ends only when the spec expires it,
 // so "the lease still stands" holds however slow the runner is.
 const TTL_MS = 60_000;
-const STALLING_PROJECTOR = fileURLToPath(new URL('support/stallingProjector.ts', import.meta.url));
-
-/**
- * A projector instance as a process of its own (support/stallingProjector.ts, given `args`), once it is
- * in a batch it never finishes: to be killed as a Lambda dies. Killed when the spec ends, if not before.
- */
-async function stallingInABatch(args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', STALLING_PROJECTOR, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  onTestFinished(() => {
-    child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('in-batch')) resolve();
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`the stalling projector exited (${String(code)}) before its batch`));
-    });
-  });
-  return child;
-}
 
 describe('a partition whose holder stopped', () => {
   const context = useProjectionDatabase();

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { HandlerFailure } from '../../core/processing';
+import { createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier } from '../../core/projections';
+import { START_OF_FEED } from '../../core/eventstore';
+import { deposited, opened, sleep, type AccountEvent } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { readThrough } from '../support/followFeed';
+import { streamIdInPartition } from '../support/streamInPartition';
+import { useProjectionDatabase } from './support/projectionDatabase';
+import { stallingInABatch } from './support/stallingInABatch';
+import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
+
+// Short, so the hung batch is past its lease at once; its transaction's idle bound is then the floor, 10 s.
+const TTL_MS = 500;
+const IDLE_BOUND_MS = 10_000;
+
+/** Records each event applied; the handler of the account owned by `slow` first waits past the idle bound on something else than the database. */
+const waitingPastTheIdleBound = defineProjection<AccountEvent>()({
+  name: 'waits_outside',
+  version: 1,
+  partitions: 2,
+  tables: ['applied'],
+  setup: async (tx, { applied }) => {
+    await tx.query(`CREATE TABLE ${applied} (event_id uuid PRIMARY KEY, stream_id text NOT NULL)`);
+  },
+  handlers: {
+    AccountOpened: async (event, { tx, tables }) => {
+      if (event.data.owner === 'slow') await sleep(IDLE_BOUND_MS + 1_000);
+      await tx.query(`INSERT INTO ${tables.applied} VALUES ($1, $2)`, [event.eventId, event.streamId]);
+    },
+    MoneyDeposited: async (event, { tx, tables }) => {
+      await tx.query(`INSERT INTO ${tables.applied} VALUES ($1, $2)`, [event.eventId, event.streamId]);
+    },
+  },
+});
+
+describe('a holder hung in its batch, its process alive', () => {
+  const context = useProjectionDatabase();
+
+  it('keeps its partition while its transaction may be at work, and loses it once the transaction sat idle past its bound', async () => {
+    const { db, store, url } = context();
+    const appended = await appendAcrossStreams(store, ['acc-1', 'acc-2'], 10, 5);
+    await readThrough(store, START_OF_FEED, appended.checkpoint);
+    // Its handler awaits a promise that never settles, as one awaiting a call with no timeout would.
+    const hung = await stallingInABatch([url, 'hung', String(TTL_MS), 'hung']);
+    const hungSince = Date.now();
+
+    const failures: HandlerFailure[] = [];
+    const projection = recordingProjection({ name: 'hung', batchSize: 20 });
+    const survivor = createProjector({ db, projections: [projection], holder: 'survivor', leaseTtlMs: TTL_MS, onHandlerError: (failure) => failures.push(failure) });
+    // Past its lease, but its batch holds the partition: a batch may outlast its lease and still commit.
+    await sleep(4 * TTL_MS);
+    expect((await survivor.runUntilCaughtUp()).eventsApplied).toBe(0);
+
+    // Once PostgreSQL ends the idle transaction, the partition is taken over as from a dead holder.
+    let applied = 0;
+    while (applied === 0 && Date.now() - hungSince < 4 * IDLE_BOUND_MS) {
+      await sleep(TTL_MS);
+      applied = (await survivor.runUntilCaughtUp()).eventsApplied;
+    }
+    expect(applied).toBe(appended.eventIds.length);
+    expect(Date.now() - hungSince).toBeGreaterThanOrEqual(IDLE_BOUND_MS);
+    expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
+    expect(failures.map((failure) => failure.error.message)).toEqual([expect.stringContaining('the lease of hung ran out')]);
+    // The server ended the transaction, not the process, and the lost connection threw nothing in it: still
+    // hung, or, with nothing left to keep it alive, ended on its unsettled top-level await (13), never an uncaught error (1).
+    expect(hung.signalCode).toBeNull();
+    expect([null, 13]).toContain(hung.exitCode);
+  }, 90_000);
+});
+
+describe('a live handler that waits on something else past its transaction\'s idle bound', () => {
+  const context = useProjectionDatabase();
+
+  it('finds its transaction ended, and its batch is counted as failed on its partition; the other partition is applied', async () => {
+    const { db, store } = context();
+    const slowStream = await streamIdInPartition(db, 0, 2);
+    const otherStream = await streamIdInPartition(db, 1, 2);
+    const slow = await store.appendToStream<AccountEvent>({ streamId: slowStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] });
+    await store.appendToStream<AccountEvent>({ streamId: otherStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(5)] });
+    await untilFeedHorizonPasses(db);
+    const told: HandlerFailure[] = [];
+    const failurePolicy = { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 };
+    const projector = createProjector({ db, projections: [waitingPastTheIdleBound], leaseTtlMs: TTL_MS, failurePolicy, onHandlerError: (failure) => told.push(failure) });
+
+    const run = await projector.runUntilCaughtUp();
+
+    expect(run.eventsApplied).toBe(2);
+    const [status] = await getProjectionStatus(db, 'waits_outside');
+    const [slowPartition, otherPartition] = status?.generations[0]?.partitions ?? [];
+    expect(slowPartition).toMatchObject({ partition: 0, attempts: 1, failedEventId: slow.events[0]?.eventId });
+    expect(slowPartition?.lastError).toContain('idle-in-transaction');
+    expect(told.map((failure) => failure.partition)).toEqual([0]);
+    expect(otherPartition).toMatchObject({ partition: 1, attempts: 0, lagEvents: 0 });
+    const { rows } = await db.query<{ stream_id: string }>(`SELECT stream_id FROM ${quoteIdentifier(generationTableName('waits_outside', 'applied', 1))}`);
+    expect(rows.map((row) => row.stream_id)).toEqual([otherStream, otherStream]);
+  }, 60_000);
+});

@@ -3,6 +3,7 @@ export { poolDb, TransactionAbortedError, type PgCompatiblePool, type PoolDbOpti
 export { createPgDb, type PgDbOptions } from './pgDb';
 export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
+export { idleTransactionEnded } from './idleTransactionEnded';
 export { PoolClosedError } from './PoolClosedError';
 export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutError';
 export type { DatabaseBounds } from './DatabaseBounds';

@@ -1,4 +1,4 @@
-import { asDatabaseError, ConnectionLostError, DatabaseTimeoutError, MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
+import { DatabaseTimeoutError, idleTransactionEnded, MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
 import type { BatchItemError } from './BatchItemError';
@@ -120,7 +120,7 @@ export async function runTransactionalBatch<Item, Result>(
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
     // The handler's statement outlasted the query bound, or the handler sat idle past the idle bound:
     // the rollback to the savepoint found the connection closed.
-    if (failedWithoutTransaction && (error instanceof DatabaseTimeoutError || endedForIdling(error))) {
+    if (failedWithoutTransaction && (error instanceof DatabaseTimeoutError || idleTransactionEnded(error))) {
       return countFailedBatchApart(db, processor, lease, failedWithoutTransaction);
     }
     throw error;
@@ -150,7 +150,3 @@ const MIN_BATCH_IDLE_MS = 10_000;
  * would otherwise wait behind the lock for good.
  */
 export const batchIdleTimeoutMs = (leaseTtlMs: number): number => Math.min(MAX_POSTGRES_INTEGER, Math.max(MIN_BATCH_IDLE_MS, Math.ceil(2 * leaseTtlMs)));
-
-// SQLSTATE idle_in_transaction_session_timeout: the server ended the transaction for sitting idle.
-const IDLE_IN_TRANSACTION_TIMEOUT = '25P03';
-const endedForIdling = (error: unknown): boolean => error instanceof ConnectionLostError && asDatabaseError(error.cause)?.code === IDLE_IN_TRANSACTION_TIMEOUT;

@@ -1,4 +1,4 @@
-import { asDatabaseError, type Db, type Queryable } from '../db';
+import { asDatabaseError, idleTransactionEnded, type Db, type Queryable, type TransactionOptions } from '../db';
 import { isEventUpcaster, type EventUpcaster } from '../eventstore';
 import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, checkDeadline, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
 import { checkProjectionGiven, type Projection } from './defineProjection';
@@ -116,11 +116,13 @@ export async function activateIfCaughtUp(
     for (const old of serving) await retireGeneration(tx, projection.name, old.generation);
     await tx.query(SWITCH_SQL, [projection.name, generation.generation]);
     return { switched: true, eventsApplied, batches };
-  });
+  }, idleBoundByDeadline(deadline));
   // A handler failing on the new events rolls the switch back; the build's next batch records it.
   // So does a lock still held by another at the deadline.
   return switching.catch((error: unknown) => {
-    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || AT_THE_DEADLINE.has(asDatabaseError(error)?.code ?? '')) return NOT_SWITCHED;
+    if (error instanceof BatchItemError || error instanceof SwitchGivenUp || AT_THE_DEADLINE.has(asDatabaseError(error)?.code ?? '') || idleTransactionEnded(error)) {
+      return NOT_SWITCHED;
+    }
     throw error;
   });
 }
@@ -129,6 +131,18 @@ export async function activateIfCaughtUp(
 const AT_THE_DEADLINE = new Set(['55P03', '57014']);
 // The most either setting takes, in ms: a deadline further off is waited for without a bound.
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/**
+ * A switch idle between two statements for the time left at its start is past
+ * its deadline: the server ends it, rolled back. Statement bounds cannot end
+ * it then, and a process frozen or hung mid-switch (a handler of its catch-up
+ * awaiting what never comes) would otherwise hold the projection's lock, its
+ * build's checkpoints and the serving generation's fence for good.
+ */
+function idleBoundByDeadline(deadline: number): TransactionOptions {
+  const remainingMs = Math.ceil(deadline - Date.now());
+  return remainingMs > MAX_TIMEOUT_MS ? {} : { idleTimeoutMs: Math.max(1, remainingMs) };
+}
 
 /**
  * Before each of the switch's statements, its waits among them (for the

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { HandlerFailure } from '../../core/processing';
-import { createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier } from '../../core/projections';
-import { START_OF_FEED } from '../../core/eventstore';
-import { deposited, opened, sleep, type AccountEvent } from '../support/fixtures';
+import { DEFAULT_FAILURE_POLICY, type HandlerFailure } from '../../core/processing';
+import { activateIfCaughtUp, createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier, registerProjection } from '../../core/projections';
+import { NO_UPCASTING, START_OF_FEED } from '../../core/eventstore';
+import { deferred, deposited, opened, sleep, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { readThrough } from '../support/followFeed';
 import { streamIdInPartition } from '../support/streamInPartition';
@@ -94,5 +94,51 @@ describe('a live handler that waits on something else past its transaction\'s id
     expect(otherPartition).toMatchObject({ partition: 1, attempts: 0, lagEvents: 0 });
     const { rows } = await db.query<{ stream_id: string }>(`SELECT stream_id FROM ${quoteIdentifier(generationTableName('waits_outside', 'applied', 1))}`);
     expect(rows.map((row) => row.stream_id)).toEqual([otherStream, otherStream]);
+  }, 60_000);
+});
+
+describe('a switch hung in its catch-up, its process alive', () => {
+  const context = useProjectionDatabase();
+
+  it('is ended by the server once idle past its deadline: the serving generation goes on, and the switch returns not switched', async () => {
+    const { db, store } = context();
+    // Given version 1 serving, and version 2 registered to be built, with events its switch has still to apply.
+    await store.appendToStream({ streamId: 'hs-1', streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    await untilFeedHorizonPasses(db);
+    const serving = recordingProjection({ name: 'hs', version: 1 });
+    await createProjector({ db, projections: [serving] }).runUntilCaughtUp();
+    const hanging = deferred();
+    const hangs = deferred();
+    const build = recordingProjection({
+      name: 'hs', version: 2,
+      beforeApply: async () => {
+        hanging.resolve();
+        await hangs.promise;
+      },
+    });
+    const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
+    if (!generation) throw new Error('version 2 was not registered to be built');
+    await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
+
+    // When its switch, with a second and a half to go, hangs in a handler of its catch-up,
+    const switching = activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, Date.now() + 1_500);
+    await hanging.promise;
+    await store.appendToStream({ streamId: 'hs-1', streamType: 'account', expectedVersion: 2, events: [deposited(2)] });
+    await untilFeedHorizonPasses(db);
+
+    // then once it has sat idle past its deadline, the fence on the serving generation is gone: it applies the new event.
+    const startedAt = Date.now();
+    let applied = 0;
+    while (applied === 0 && Date.now() - startedAt < 20_000) {
+      applied = (await createProjector({ db, projections: [serving], holder: 'serving' }).runUntilCaughtUp({ deadline: Date.now() + 2_000 })).eventsApplied;
+      if (applied === 0) await sleep(200);
+    }
+    expect(applied).toBe(1);
+    expect((await readApplied(db, serving)).map((row) => row.version)).toEqual([1, 2, 3]);
+    // And the switch, let go, says it did not switch; version 1 still serves.
+    hangs.resolve();
+    expect(await switching).toEqual({ switched: false });
+    const [status] = await getProjectionStatus(db, 'hs');
+    expect(status?.activeGeneration).toBe(1);
   }, 60_000);
 });

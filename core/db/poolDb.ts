@@ -3,6 +3,7 @@ import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './Db';
 import { DatabaseTimeoutError } from './DatabaseTimeoutError';
 import { asDatabaseError } from './databaseError';
+import { IDLE_IN_TRANSACTION_TIMEOUT } from './idleTransactionEnded';
 import { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 import { PoolClosedError } from './PoolClosedError';
 
@@ -183,6 +184,13 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       lost ??= error;
     };
     client.on('error', onError);
+    // A process that slept past its transaction's idle bound (frozen, its event loop blocked) sends
+    // its next statement before it reads the server's notice, which then fails that statement.
+    const endedWhileIdle = (error: unknown): never => {
+      if (asDatabaseError(error)?.code !== IDLE_IN_TRANSACTION_TIMEOUT) throw error;
+      onError(asError(error));
+      throw new ConnectionLostError(error);
+    };
     const send: SendQuery = (query, params) => {
       // A connection closed at the query bound is lost like any other; its first failure says why.
       if (lost) return Promise.reject(lost instanceof DatabaseTimeoutError ? lost : new ConnectionLostError(lost));
@@ -191,7 +199,7 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
         // Closing the socket alone leaves the statement running on a live server (a lock
         // wait goes on waiting, and commits when it gets the lock); cancelled, it stops.
         return cancelSent(client);
-      });
+      }).catch(endedWhileIdle);
     };
     try {
       return await work(send, () => lost !== undefined);
@@ -213,8 +221,10 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       let rollbackFailed = false;
       return withClient(
         async (send, connectionLost) => {
-          await send(beginStatement(options));
+          const begin = beginStatement(options);
           try {
+            // Inside: a BEGIN whose local setting is refused leaves a failed transaction to roll back.
+            await send(begin);
             const result = await work(queryableOf(send, prepared));
             // Work that caught a failed statement and went on would otherwise look committed.
             const commit = await send('COMMIT');

@@ -33,6 +33,23 @@ describeOnEachDriver('a transaction given an idle bound', (context) => {
     expect(kept).toEqual([{ id: 3 }, { id: 4 }]);
   });
 
+  it('given a process frozen past its bound (its event loop blocked), when it wakes, then its next statement fails with ConnectionLostError too, and the pool goes on', async () => {
+    const db = context().connect(1);
+    const failure = await db
+      .transaction(async (tx) => {
+        await tx.query('SELECT 1');
+        // Blocked, the process reads nothing: it writes its next statement before it reads the server's notice.
+        const wakesAt = Date.now() + IDLE_BOUND_MS * 4;
+        while (Date.now() < wakesAt);
+        await tx.query('SELECT 2');
+      }, { idleTimeoutMs: IDLE_BOUND_MS })
+      .catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(ConnectionLostError);
+    expect(asDatabaseError((failure as Error).cause)?.code).toBe('25P03');
+    expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+
   it('refuses a bound that is no whole number of milliseconds within PostgreSQL\'s integer, before it sends anything', async () => {
     const db = context().connect(1);
     for (const idleTimeoutMs of [0, -1, 1.5, Number.NaN, 2_147_483_648]) {

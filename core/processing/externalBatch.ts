@@ -125,7 +125,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
           partition: lease.partition,
           partitions: processor.partitions,
           deadline,
-          fenced: fencedWrites(db, lease),
+          fenced: fencedWrites(db, lease, limits.leaseTtlMs),
           get signal() {
             return signal();
           },

@@ -1,7 +1,8 @@
-import { DatabaseTimeoutError, idleTransactionEnded, MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
+import { DatabaseTimeoutError, idleTransactionEnded, type Db, type Queryable } from '../db';
+import { batchIdleTimeoutMs } from './batchIdleTimeout';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
-import type { BatchItemError } from './BatchItemError';
+import { BatchItemError } from './BatchItemError';
 import { batchFailureOf, handlerFailure } from './batchFailure';
 import type { BatchOutcome } from './batchOutcome';
 import type { FeedProcessor, TransactionalHandler } from './FeedProcessor';
@@ -100,7 +101,7 @@ export async function runTransactionalBatch<Item, Result>(
         keepRenewals = await around.renewBeforeCommit(tx);
         return { kind: 'applied', items: page.items.length, checkpoint: page.checkpoint, caughtUp: page.caughtUp };
       } catch (error) {
-        const failure = batchFailureOf(error);
+        const failure = batchFailureOf(error) ?? idledPastBound(name, error);
         if (!failure) throw error;
         committed = undefined;
         keepRenewals = undefined;
@@ -140,13 +141,12 @@ const SAVEPOINT_SQL = 'SAVEPOINT feed_batch';
 const ROLLBACK_TO_SAVEPOINT_SQL = 'ROLLBACK TO SAVEPOINT feed_batch';
 const RELEASE_SAVEPOINT_SQL = 'RELEASE SAVEPOINT feed_batch';
 
-// Well above the pauses of a loaded process between two statements (a garbage collection, a busy event loop).
-const MIN_BATCH_IDLE_MS = 10_000;
-
 /**
- * How long a transactional batch may sit between two statements before the
- * server ends its transaction: two leases, and at least 10 s. Past it, no live
- * batch is still at work on the database, and the partition's other instances
- * would otherwise wait behind the lock for good.
+ * The batch's transaction, ended by the server for sitting idle past its bound,
+ * as the batch's failure when the engine's own statement met it (a handler whose
+ * long wait was its last step): thrown, it ended every run on the partition, uncounted.
  */
-export const batchIdleTimeoutMs = (leaseTtlMs: number): number => Math.min(MAX_POSTGRES_INTEGER, Math.max(MIN_BATCH_IDLE_MS, Math.ceil(2 * leaseTtlMs)));
+function idledPastBound(processor: string, error: unknown): BatchItemError | null {
+  if (!idleTransactionEnded(error)) return null;
+  return new BatchItemError(`${processor}: the batch's transaction sat idle past its bound and the server ended it`, null, error);
+}

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { acquirePartitionLease, fencedWrites, giveLeaseBack, PartitionLeaseLostError, type LeaseRelease, type PartitionLease } from '../processing';
+import { acquirePartitionLease, fencedWrites, giveLeaseBack, PartitionLeaseLostError, type FencedWrites, type LeaseRelease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
 import { publishBatch, sendOrPark, sendOrParkStoredMessage, type PublishedBatch, type PublishingSession } from './publishBatch';
@@ -66,7 +66,7 @@ export async function publishRequeued(session: PublishingSession, turn: RequeueT
   let released: LeaseRelease;
   try {
     // Not renewed: no round starts once half of it is gone, so its turn never outlives it.
-    done = await sendRequeued(session, lease, Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
+    done = await sendRequeued(session, fencedWrites(session.db, lease, turn.leaseTtlMs), Math.min(turn.deadline, Date.now() + turn.leaseTtlMs / 2));
   } finally {
     // Given back as soon as the turn ends, also a failed one: left to run out, it would hold
     // the next run's turn for a lease's time. giveLeaseBack never throws.
@@ -87,7 +87,7 @@ export async function anyRequeuedWaiting(db: Queryable): Promise<boolean> {
   return (await requeuedMessages(db, 1, PUBLISHERS).catch(() => null))?.messages.length !== 0;
 }
 
-async function sendRequeued(session: PublishingSession, lease: PartitionLease, deadline: number): Promise<RequeueTurnReport> {
+async function sendRequeued(session: PublishingSession, fenced: FencedWrites, deadline: number): Promise<RequeueTurnReport> {
   let sent = 0;
   const read = new Set<string>();
   // Page after page: the keys a page read go behind the others, so the next page holds
@@ -97,7 +97,7 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
     const { messages, seenIn } = await requeuedMessages(session.db, REQUEUED_PER_PAGE, PUBLISHERS);
     const unread = messages.filter((message) => !read.has(keyOf(message)));
     if (unread.length === 0) break;
-    const pageSent = await sendPage(session, lease, deadline, unread, seenIn);
+    const pageSent = await sendPage(session, fenced, deadline, unread, seenIn);
     sent += pageSent.sent;
     if (pageSent.leaseLost) return { sent, leaseLost: true };
     for (const message of unread) read.add(keyOf(message));
@@ -107,7 +107,7 @@ async function sendRequeued(session: PublishingSession, lease: PartitionLease, d
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
 
-async function sendPage(session: PublishingSession, lease: PartitionLease, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<RequeueTurnReport> {
+async function sendPage(session: PublishingSession, fenced: FencedWrites, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<RequeueTurnReport> {
   let sent = 0;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
   for (const source of new Set(parked.map((message) => message.source))) {
@@ -122,7 +122,7 @@ async function sendPage(session: PublishingSession, lease: PartitionLease, deadl
     let outcome: PublishedBatch;
     try {
       const entries = batch.map((message) => (source === 'outbox' ? sendOrParkStoredMessage(message) : sendOrPark(message, 'unusable subject')));
-      outcome = await publishBatch(session, source, entries, { deadline, requeuesSeenIn: seenIn, fenced: fencedWrites(session.db, lease) });
+      outcome = await publishBatch(session, source, entries, { deadline, requeuesSeenIn: seenIn, fenced });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.
       if (error instanceof PartitionLeaseLostError) return { sent: sent + session.tally.report.published - before, leaseLost: true };

@@ -14,19 +14,23 @@ import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingPr
 const TTL_MS = 500;
 const IDLE_BOUND_MS = 10_000;
 
-/** Records each event applied; the handler of the account owned by `slow` first waits past the idle bound on something else than the database. */
+/**
+ * Records each event applied. The handler of the account owned by `waits` first waits past the idle
+ * bound on something else than the database, then writes; that of `lingers` writes, then waits.
+ */
 const waitingPastTheIdleBound = defineProjection<AccountEvent>()({
   name: 'waits_outside',
   version: 1,
-  partitions: 2,
+  partitions: 3,
   tables: ['applied'],
   setup: async (tx, { applied }) => {
     await tx.query(`CREATE TABLE ${applied} (event_id uuid PRIMARY KEY, stream_id text NOT NULL)`);
   },
   handlers: {
     AccountOpened: async (event, { tx, tables }) => {
-      if (event.data.owner === 'slow') await sleep(IDLE_BOUND_MS + 1_000);
+      if (event.data.owner === 'waits') await sleep(IDLE_BOUND_MS + 1_000);
       await tx.query(`INSERT INTO ${tables.applied} VALUES ($1, $2)`, [event.eventId, event.streamId]);
+      if (event.data.owner === 'lingers') await sleep(IDLE_BOUND_MS + 1_000);
     },
     MoneyDeposited: async (event, { tx, tables }) => {
       await tx.query(`INSERT INTO ${tables.applied} VALUES ($1, $2)`, [event.eventId, event.streamId]);
@@ -72,11 +76,13 @@ describe('a holder hung in its batch, its process alive', () => {
 describe('a live handler that waits on something else past its transaction\'s idle bound', () => {
   const context = useProjectionDatabase();
 
-  it('finds its transaction ended, and its batch is counted as failed on its partition; the other partition is applied', async () => {
+  it('finds its transaction ended, and its batch is counted as failed on its partition, whether its own statement or the engine\'s came next; the other partition is applied', async () => {
     const { db, store } = context();
-    const slowStream = await streamIdInPartition(db, 0, 2);
-    const otherStream = await streamIdInPartition(db, 1, 2);
-    const slow = await store.appendToStream<AccountEvent>({ streamId: slowStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened('slow')] });
+    const waitsStream = await streamIdInPartition(db, 0, 3);
+    const lingersStream = await streamIdInPartition(db, 1, 3);
+    const otherStream = await streamIdInPartition(db, 2, 3);
+    const waits = await store.appendToStream<AccountEvent>({ streamId: waitsStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened('waits')] });
+    await store.appendToStream<AccountEvent>({ streamId: lingersStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened('lingers')] });
     await store.appendToStream<AccountEvent>({ streamId: otherStream, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(5)] });
     await untilFeedHorizonPasses(db);
     const told: HandlerFailure[] = [];
@@ -87,14 +93,19 @@ describe('a live handler that waits on something else past its transaction\'s id
 
     expect(run.eventsApplied).toBe(2);
     const [status] = await getProjectionStatus(db, 'waits_outside');
-    const [slowPartition, otherPartition] = status?.generations[0]?.partitions ?? [];
-    expect(slowPartition).toMatchObject({ partition: 0, attempts: 1, failedEventId: slow.events[0]?.eventId });
-    expect(slowPartition?.lastError).toContain('idle-in-transaction');
-    expect(told.map((failure) => failure.partition)).toEqual([0]);
-    expect(otherPartition).toMatchObject({ partition: 1, attempts: 0, lagEvents: 0 });
+    const [waitsPartition, lingersPartition, otherPartition] = status?.generations[0]?.partitions ?? [];
+    expect(waitsPartition).toMatchObject({ partition: 0, attempts: 1, failedEventId: waits.events[0]?.eventId });
+    expect(waitsPartition?.lastError).toContain('idle-in-transaction');
+    expect(lingersPartition).toMatchObject({ partition: 1, attempts: 1, failedEventId: null });
+    expect(lingersPartition?.lastError).toContain('idle-in-transaction');
+    expect(told.map((failure) => [failure.partition, failure.error.message]).sort()).toEqual([
+      [0, expect.stringContaining('idle-in-transaction')],
+      [1, expect.stringContaining("the batch's transaction sat idle past its bound")],
+    ]);
+    expect(otherPartition).toMatchObject({ partition: 2, attempts: 0, lagEvents: 0 });
     const { rows } = await db.query<{ stream_id: string }>(`SELECT stream_id FROM ${quoteIdentifier(generationTableName('waits_outside', 'applied', 1))}`);
     expect(rows.map((row) => row.stream_id)).toEqual([otherStream, otherStream]);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('a switch hung in its catch-up, its process alive', () => {

@@ -148,5 +148,9 @@ const RELEASE_SAVEPOINT_SQL = 'RELEASE SAVEPOINT feed_batch';
  */
 function idledPastBound(processor: string, error: unknown): BatchItemError | null {
   if (!idleTransactionEnded(error)) return null;
-  return new BatchItemError(`${processor}: the batch's transaction sat idle past its bound and the server ended it`, null, error);
+  return new BatchItemError(
+    `${processor}: the batch's transaction sat idle past its bound and the server ended it; a handler that waits on anything but the database belongs in afterCommit or an external processor`,
+    null,
+    error,
+  );
 }

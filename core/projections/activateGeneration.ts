@@ -132,16 +132,19 @@ const AT_THE_DEADLINE = new Set(['55P03', '57014']);
 // The most either setting takes, in ms: a deadline further off is waited for without a bound.
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+// However far off the deadline (none, from a run given none): a switch idle this long is dead.
+const MAX_SWITCH_IDLE_MS = 10 * 60_000;
+
 /**
  * A switch idle between two statements for the time left at its start is past
  * its deadline: the server ends it, rolled back. Statement bounds cannot end
  * it then, and a process frozen or hung mid-switch (a handler of its catch-up
  * awaiting what never comes) would otherwise hold the projection's lock, its
- * build's checkpoints and the serving generation's fence for good.
+ * build's checkpoints, the serving generation's fence and the feed's horizon for good.
  */
 function idleBoundByDeadline(deadline: number): TransactionOptions {
   const remainingMs = Math.ceil(deadline - Date.now());
-  return remainingMs > MAX_TIMEOUT_MS ? {} : { idleTimeoutMs: Math.max(1, remainingMs) };
+  return { idleTimeoutMs: Math.min(MAX_SWITCH_IDLE_MS, Math.max(1, remainingMs)) };
 }
 
 /**

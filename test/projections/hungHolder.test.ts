@@ -152,4 +152,30 @@ describe('a switch hung in its catch-up, its process alive', () => {
     const [status] = await getProjectionStatus(db, 'hs');
     expect(status?.activeGeneration).toBe(1);
   }, 60_000);
+
+});
+
+describe('a switch given no deadline', () => {
+  const context = useProjectionDatabase();
+
+  it('is bounded all the same: ten minutes idle', async () => {
+    const { db, store } = context();
+    await store.appendToStream({ streamId: 'nd-1', streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [recordingProjection({ name: 'nd', version: 1 })] }).runUntilCaughtUp();
+    const bounds: string[] = [];
+    const build = recordingProjection({
+      name: 'nd', version: 2,
+      beforeApply: async (tx) => {
+        const { rows } = await tx.query<{ bound: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS bound");
+        bounds.push(rows[0]?.bound ?? '');
+      },
+    });
+    const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
+    if (!generation) throw new Error('version 2 was not registered to be built');
+    await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
+
+    expect(await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toMatchObject({ switched: true, eventsApplied: 2 });
+    expect(bounds).toEqual(['10min', '10min']);
+  });
 });

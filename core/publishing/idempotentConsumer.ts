@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
-import type { Db, Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
 import { HEADER_METADATA, isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
@@ -93,9 +93,11 @@ export async function processOnce(
   consumer: string,
   messageId: string,
   effect: (tx: Queryable) => Promise<void>,
+  options: Pick<ConsumeOptions, 'idleTimeoutMs'> = {},
 ): Promise<{ processed: boolean }> {
   const key = [checkedKey(ConsumerName, consumer), checkedKey(ProcessedMessageId, messageId)];
   checkFunction('effect', effect);
+  const idleTimeoutMs = checkedIdleTimeout(options);
   return db.transaction(async (tx) => {
     await tx.query(LOCK_SQL, key, { name: 'processed_message_lock' });
     const { rows } = await tx.query<{ seen: boolean }>(SEEN_SQL, key, { name: 'processed_message_seen' });
@@ -103,7 +105,7 @@ export async function processOnce(
     await effect(tx);
     await tx.query(RECORD_SQL, key, { name: 'processed_message_insert' });
     return { processed: true };
-  });
+  }, { idleTimeoutMs });
 }
 
 export type MessageOutcome = 'processed' | 'duplicate';
@@ -111,15 +113,31 @@ export type MessageOutcome = 'processed' | 'duplicate';
 export interface ConsumeOptions {
   /** How long JetStream waits before delivering a message whose handler failed again; default 1 s. */
   retryDelayMs?: number;
+  /**
+   * How long the handler's transaction may sit between two statements before the
+   * server ends it; default 60 s. A handler hung there (awaiting a call that never
+   * answers) would hold the message's lock, and every feed reader's horizon, for as
+   * long as its connection lived. Its delivery then fails, writing nothing, and comes back.
+   */
+  idleTimeoutMs?: number;
 }
 
 const DEFAULT_RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 2_147_483_647;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 // The caller's mistake, not the message's: refused before the message is touched, so
 // that it comes back for the fixed consumer rather than being terminated as unreadable.
 function checkFunction(name: string, given: unknown): void {
   if (typeof given !== 'function') throw new ConsumeOptionsError(`${name} must be a function, not ${given === null ? 'null' : typeof given}`);
+}
+
+function checkedIdleTimeout(options: Pick<ConsumeOptions, 'idleTimeoutMs'>): number {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { idleTimeoutMs }');
+  const bound: unknown = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  if (typeof bound === 'number' && Number.isInteger(bound) && bound >= 1 && bound <= MAX_POSTGRES_INTEGER) return bound;
+  const given = typeof bound === 'number' ? String(bound) : typeof bound;
+  throw new ConsumeOptionsError(`idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
 }
 
 /** NaN or a negative delay reaches JetStream as none: a failing handler's message would come back at once, for ever. */
@@ -184,6 +202,7 @@ export async function handleMessageOnce<Body>(
 ): Promise<MessageOutcome> {
   checkedKey(ConsumerName, consumer);
   const retryDelayMs = checkedRetryDelay(options);
+  const idleTimeoutMs = checkedIdleTimeout(options);
   checkFunction('read', read);
   checkFunction('handler', handler);
   let readMessage: { id: string; body: Body };
@@ -199,7 +218,7 @@ export async function handleMessageOnce<Body>(
   let outcome: MessageOutcome;
   try {
     const { processed } = await continueItem(itemOf(message, readMessage.id), `process ${message.subject}`, () =>
-      processOnce(db, consumer, readMessage.id, (tx) => handler(tx, readMessage.body)),
+      processOnce(db, consumer, readMessage.id, (tx) => handler(tx, readMessage.body), { idleTimeoutMs }),
     );
     outcome = processed ? 'processed' : 'duplicate';
   } catch (error) {

@@ -1,7 +1,7 @@
 import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../../core/db';
+import { ConnectionLostError, type Queryable } from '../../core/db';
 import {
   ConsumeOptionsError,
   handleEventMessage,
@@ -18,7 +18,7 @@ import {
   type EventEnvelope,
 } from '../../core/publishing';
 import { retentionConfigFromEnv, runRetention } from '../../core/service';
-import { deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
+import { deferred, deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats } from '../support/natsTesting';
 import { dyingBeforeCheckpoint, publishEverything, publishedDepositWithNotice, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
 
@@ -462,6 +462,43 @@ describe('the idempotent consumer helper', () => {
     }
     const explicit = await consumerWith(AckPolicy.Explicit);
     expect(await requireExplicitAck(explicit)).toBe(explicit);
+  });
+
+  it('given a delivery whose effect hangs in its transaction, a redelivery waiting on its lock goes on once the hung one sat idle past its bound, and the effect is kept once', async () => {
+    const effects: string[] = [];
+    const hangs = deferred();
+    const hung = processOnce(harness.db, 'hanging', 'message-h', async (tx) => {
+      await tx.query("INSERT INTO deposits_seen VALUES ('hanging', 'hung', 1)");
+      effects.push('hung');
+      await hangs.promise;
+    }, { idleTimeoutMs: 300 }).catch((error: unknown) => error);
+    while (effects.length === 0) await sleep(10);
+
+    const redelivered = await processOnce(harness.db, 'hanging', 'message-h', async (tx) => {
+      await tx.query("INSERT INTO deposits_seen VALUES ('hanging', 'redelivered', 1)");
+      effects.push('redelivered');
+    });
+    hangs.resolve();
+
+    expect(redelivered).toEqual({ processed: true });
+    expect(await hung).toBeInstanceOf(ConnectionLostError);
+    const { rows } = await harness.db.query<{ account: string }>("SELECT account FROM deposits_seen WHERE consumer = 'hanging'");
+    expect(rows).toEqual([{ account: 'redelivered' }]);
+    expect(effects).toEqual(['hung', 'redelivered']);
+  });
+
+  it('refuses an idle bound that is no whole number of milliseconds from 1 with ConsumeOptionsError, before the effect runs', async () => {
+    for (const idleTimeoutMs of [0, -1, 1.5, Number.NaN, 2_147_483_648]) {
+      let ran = false;
+      const refused = processOnce(harness.db, 'bounded', 'message-b', () => {
+        ran = true;
+        return Promise.resolve();
+      }, { idleTimeoutMs });
+      await expect(refused, String(idleTimeoutMs)).rejects.toThrow(
+        new ConsumeOptionsError(`idleTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, not ${String(idleTimeoutMs)}`),
+      );
+      expect(ran).toBe(false);
+    }
   });
 
   it('runs the effect once when two deliveries of one message race', async () => {

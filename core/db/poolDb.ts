@@ -2,9 +2,9 @@ import { ConnectionLostError } from './ConnectionLostError';
 import type { DatabaseBounds } from './DatabaseBounds';
 import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from './Db';
 import { DatabaseTimeoutError } from './DatabaseTimeoutError';
+import { beginStatement, checkTransactionOptions } from './beginStatement';
 import { asDatabaseError } from './databaseError';
 import { IDLE_IN_TRANSACTION_TIMEOUT } from './idleTransactionEnded';
-import { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 import { PoolClosedError } from './PoolClosedError';
 
 /** The slice of the node-postgres Pool API that both `pg` and the Neon driver implement. */
@@ -180,8 +180,17 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     // server closes between statements emits `error` with no statement to fail,
     // and an `error` nobody listens to is an uncaught exception: the process dies.
     // A statement given up on at the query bound marks the connection lost the same way.
+    let released = false;
+    const giveBack = (error: Error | false) => {
+      if (released) return;
+      released = true;
+      client.release(error);
+    };
     const onError = (error: Error) => {
       lost ??= error;
+      // Ended for sitting idle, its work may never settle (a hung handler): the connection
+      // is destroyed now, rather than kept from the pool for as long as the work hangs.
+      if (asDatabaseError(error)?.code === IDLE_IN_TRANSACTION_TIMEOUT) giveBack(error);
     };
     client.on('error', onError);
     // A process that slept past its transaction's idle bound (frozen, its event loop blocked) sends
@@ -208,7 +217,7 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
       throw error;
     } finally {
       client.removeListener('error', onError);
-      client.release(lost ?? broken ?? false);
+      giveBack(lost ?? broken ?? false);
     }
   }
 
@@ -217,7 +226,8 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     // returns the connection to the pool instead of closing it.
     query: (text, params, queryOptions) =>
       withClient((send) => queryableOf(send, prepared).query(text, params, queryOptions), breaksConnection),
-    transaction: <T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions) => {
+    transaction: async <T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions) => {
+      checkTransactionOptions(options);
       let rollbackFailed = false;
       return withClient(
         async (send, connectionLost) => {
@@ -253,17 +263,3 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
   };
 }
 
-/**
- * Whatever the database's default, READ COMMITTED: the framework's statements are
- * written for a fresh snapshot each (an append reading the stream's head after its
- * lock). An idle bound goes in the same round trip, as a local setting.
- */
-function beginStatement(options: TransactionOptions | undefined): string {
-  const idleTimeoutMs = options?.idleTimeoutMs;
-  if (idleTimeoutMs === undefined) return 'BEGIN ISOLATION LEVEL READ COMMITTED';
-  // Written into the statement's text: only a whole number within PostgreSQL's integer may be.
-  if (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1 || idleTimeoutMs > MAX_POSTGRES_INTEGER) {
-    throw new RangeError(`a transaction's idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${String(idleTimeoutMs)}`);
-  }
-  return `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}`;
-}

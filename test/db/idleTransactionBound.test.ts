@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { asDatabaseError, ConnectionLostError, createPgliteDb } from '../../core/db';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
-import { sleep } from '../support/fixtures';
+import { deferred, sleep } from '../support/fixtures';
 
 const IDLE_BOUND_MS = 300;
+// For transactions that must not be ended: far above a loaded runner's pauses.
+const HEALTHY_BOUND_MS = 5_000;
 
 describeOnEachDriver('a transaction given an idle bound', (context) => {
   it('given a transaction that wrote a row, when it sits idle past its bound, then its next statement fails with ConnectionLostError, nothing is kept, and the pool goes on', async () => {
@@ -23,7 +25,7 @@ describeOnEachDriver('a transaction given an idle bound', (context) => {
     expect(asDatabaseError((failure as Error).cause)?.code).toBe('25P03');
     const { rows } = await context().db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
     expect(rows[0]?.n).toBe(0);
-    await db.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (3)`), { idleTimeoutMs: IDLE_BOUND_MS });
+    await db.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (3)`), { idleTimeoutMs: HEALTHY_BOUND_MS });
     // The bound is the transaction's own: the connection's next transaction and statements have none.
     await db.transaction(async (tx) => {
       await sleep(IDLE_BOUND_MS * 2);
@@ -50,7 +52,21 @@ describeOnEachDriver('a transaction given an idle bound', (context) => {
     expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
-  it('refuses a bound that is no whole number of milliseconds within PostgreSQL\'s integer, before it sends anything', async () => {
+  it('given work that hangs in its transaction past its bound and never settles, then its connection goes back to the pool: a one-connection pool serves the next statement', async () => {
+    const db = context().connect(1);
+    const hangs = deferred();
+    const hanging = db.transaction(async (tx) => {
+      await tx.query('SELECT 1');
+      await hangs.promise;
+    }, { idleTimeoutMs: IDLE_BOUND_MS });
+
+    expect((await db.query<{ two: number }>('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+    // Let go, it finds its transaction gone at its COMMIT.
+    hangs.resolve();
+    await expect(hanging).rejects.toBeInstanceOf(ConnectionLostError);
+  });
+
+  it('refuses a bound that is no whole number of milliseconds within PostgreSQL\'s integer, before it takes a connection', async () => {
     const db = context().connect(1);
     for (const idleTimeoutMs of [0, -1, 1.5, Number.NaN, 2_147_483_648]) {
       let ran = false;
@@ -75,6 +91,8 @@ describe('PGlite given an idle bound', () => {
         await tx.query('INSERT INTO kept VALUES (2)');
       }, { idleTimeoutMs: IDLE_BOUND_MS });
       expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM kept')).rows).toEqual([{ n: 2 }]);
+      // Refused all the same, as on a server: the caller's mistake shows before it reaches one.
+      await expect(db.transaction(() => Promise.resolve(), { idleTimeoutMs: 0 })).rejects.toThrow(RangeError);
     } finally {
       await db.close();
     }

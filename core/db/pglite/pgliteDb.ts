@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
-import type { Db, Queryable, QueryOptions, QueryResult } from '../Db';
+import type { Db, Queryable, QueryOptions, QueryResult, TransactionOptions } from '../Db';
+import { checkTransactionOptions } from '../beginStatement';
 import { lockDataDir, type DataDirLock } from './dataDirLock';
 import { NODE_POSTGRES_PARSERS, toPgliteParam } from './pgliteValues';
 import { createTransactionScope } from './transactionScope';
@@ -90,8 +91,11 @@ export function createPgliteDb(options: PgliteDbOptions = {}): PgliteDb {
       scope.assertOutside('db.query');
       return run<Row>(await started, text, params, options);
     },
-    async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    async transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
       scope.assertOutside('db.transaction');
+      // Refused as on a server, then ignored: one process runs every transaction here, and
+      // PGlite's server hangs for good once an idle timeout fires.
+      checkTransactionOptions(options);
       // PGlite's own transaction: BEGIN, COMMIT, or ROLLBACK when `work` throws, holding
       // the connection throughout; a COMMIT that finds the transaction aborted throws.
       return (await started).transaction((tx) => scope.run(() => work(queryableOf(tx))));

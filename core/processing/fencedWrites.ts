@@ -13,9 +13,10 @@ const NOT_TAKEN_OVER_SQL = 'SELECT FROM partition_leases WHERE lease_group = $1 
  * An external batch's own writes to the database (the publisher parking a
  * message), fenced by its lease: a holder whose partition was taken over while
  * it stalled writes nothing, and gets PartitionLeaseLostError. Its transaction
- * is ended by the server once idle past batchIdleTimeoutMs, as a batch's is.
+ * is ended by the server once idle past batchIdleTimeoutMs of the run's lease
+ * time (given none, 10 s), as a batch's is.
  */
-export function fencedWrites(db: Db, lease: PartitionLease, leaseTtlMs: number): FencedWrites {
+export function fencedWrites(db: Db, lease: PartitionLease, leaseTtlMs?: number): FencedWrites {
   return (work) =>
     db.transaction(async (tx) => {
       const { rowCount } = await tx.query(NOT_TAKEN_OVER_SQL, [lease.group, lease.partition, lease.holder, lease.epoch.toString()], { name: 'processor_fence_writes' });

@@ -1,11 +1,11 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
-import { MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
+import type { Db, Queryable } from '../db';
 import { HEADER_METADATA, isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
-import { ConsumeOptionsError } from './ConsumeOptionsError';
+import { checkedIdleTimeout, checkedRetryDelay, checkFunction, type ConsumeOptions } from './consumeOptions';
 import { headerNamed } from './headerNamed';
 import { isEventMessage } from './isEventMessage';
 import { MessageAckFailedError } from './MessageAckFailedError';
@@ -86,7 +86,8 @@ function checkedKey(schema: typeof ConsumerName, key: unknown): string {
  * Runs `effect` unless this consumer already processed `messageId`, recording the
  * id in the same transaction as the effect: both commit, or neither does. Two
  * deliveries racing each other wait on a lock of the message's, so one of them
- * runs the effect and the other sees its record.
+ * runs the effect and the other sees its record. The transaction is ended by the
+ * server once idle for `idleTimeoutMs` (default 60 s; ConsumeOptions).
  */
 export async function processOnce(
   db: Db,
@@ -109,45 +110,6 @@ export async function processOnce(
 }
 
 export type MessageOutcome = 'processed' | 'duplicate';
-
-export interface ConsumeOptions {
-  /** How long JetStream waits before delivering a message whose handler failed again; default 1 s. */
-  retryDelayMs?: number;
-  /**
-   * How long the handler's transaction may sit between two statements before the
-   * server ends it; default 60 s. A handler hung there (awaiting a call that never
-   * answers) would hold the message's lock, and every feed reader's horizon, for as
-   * long as its connection lived. Its delivery then fails, writing nothing, and comes back.
-   */
-  idleTimeoutMs?: number;
-}
-
-const DEFAULT_RETRY_DELAY_MS = 1_000;
-const MAX_RETRY_DELAY_MS = 2_147_483_647;
-const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-
-// The caller's mistake, not the message's: refused before the message is touched, so
-// that it comes back for the fixed consumer rather than being terminated as unreadable.
-function checkFunction(name: string, given: unknown): void {
-  if (typeof given !== 'function') throw new ConsumeOptionsError(`${name} must be a function, not ${given === null ? 'null' : typeof given}`);
-}
-
-function checkedIdleTimeout(options: Pick<ConsumeOptions, 'idleTimeoutMs'>): number {
-  if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { idleTimeoutMs }');
-  const bound: unknown = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  if (typeof bound === 'number' && Number.isInteger(bound) && bound >= 1 && bound <= MAX_POSTGRES_INTEGER) return bound;
-  const given = typeof bound === 'number' ? String(bound) : typeof bound;
-  throw new ConsumeOptionsError(`idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
-}
-
-/** NaN or a negative delay reaches JetStream as none: a failing handler's message would come back at once, for ever. */
-function checkedRetryDelay(options: ConsumeOptions): number {
-  if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { retryDelayMs }');
-  const delay: unknown = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-  if (typeof delay === 'number' && Number.isInteger(delay) && delay >= 0 && delay <= MAX_RETRY_DELAY_MS) return delay;
-  const given = typeof delay === 'number' ? String(delay) : typeof delay;
-  throw new ConsumeOptionsError(`retryDelayMs must be a whole number of milliseconds from 0 to ${MAX_RETRY_DELAY_MS}, not ${given}`);
-}
 
 /**
  * What the message's headers say of the work that sent it: its ids and trace,
@@ -188,6 +150,7 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * kind (NotAnEventMessageError, NotAnIntegrationMessageError) is terminated too, and that error rethrown. A consumer name processed_messages
  * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
  * that is not a whole number of milliseconds from 0, options that are no object,
+ * an `idleTimeoutMs` that is not one from 1 (see ConsumeOptions),
  * or a `read` or `handler` that is no function with ConsumeOptionsError,
  * before the message is touched. The handler may append to the event store in its transaction:
  * nothing is written before it.

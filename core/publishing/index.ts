@@ -34,8 +34,8 @@ export {
   MalformedMessageError,
   ProcessedMessageKeyError,
   type MessageOutcome,
-  type ConsumeOptions,
 } from './idempotentConsumer';
+export type { ConsumeOptions } from './consumeOptions';
 export { isEventMessage } from './isEventMessage';
 export { MessageAckFailedError } from './MessageAckFailedError';
 export { NotAnEventMessageError } from './NotAnEventMessageError';

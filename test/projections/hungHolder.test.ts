@@ -63,7 +63,8 @@ describe('a holder hung in its batch, its process alive', () => {
       applied = (await survivor.runUntilCaughtUp()).eventsApplied;
     }
     expect(applied).toBe(appended.eventIds.length);
-    expect(Date.now() - hungSince).toBeGreaterThanOrEqual(IDLE_BOUND_MS);
+    // The server's idle clock started at the batch's last statement, a moment before the spec heard of it.
+    expect(Date.now() - hungSince).toBeGreaterThanOrEqual(IDLE_BOUND_MS - 1_000);
     expectExactlyOnceInOrder(await readApplied(db, projection), appended.eventIds);
     expect(failures.map((failure) => failure.error.message)).toEqual([expect.stringContaining('the lease of hung ran out')]);
     // The server ended the transaction, not the process, and the lost connection threw nothing in it: still
@@ -132,8 +133,9 @@ describe('a switch hung in its catch-up, its process alive', () => {
     await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
 
     // When its switch, with a second and a half to go, hangs in a handler of its catch-up,
-    const switching = activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, Date.now() + 1_500);
-    await hanging.promise;
+    const switching = activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, Date.now() + 3_000);
+    // Raced: a switch that gave up before its catch-up reached the handler fails the spec below, not by its timeout.
+    await Promise.race([hanging.promise, switching]);
     await store.appendToStream({ streamId: 'hs-1', streamType: 'account', expectedVersion: 2, events: [deposited(2)] });
     await untilFeedHorizonPasses(db);
 

@@ -466,13 +466,15 @@ describe('the idempotent consumer helper', () => {
 
   it('given a delivery whose effect hangs in its transaction, a redelivery waiting on its lock goes on once the hung one sat idle past its bound, and the effect is kept once', async () => {
     const effects: string[] = [];
+    const hanging = deferred();
     const hangs = deferred();
     const hung = processOnce(harness.db, 'hanging', 'message-h', async (tx) => {
       await tx.query("INSERT INTO deposits_seen VALUES ('hanging', 'hung', 1)");
       effects.push('hung');
+      hanging.resolve();
       await hangs.promise;
-    }, { idleTimeoutMs: 300 }).catch((error: unknown) => error);
-    while (effects.length === 0) await sleep(10);
+    }, { idleTimeoutMs: 1_000 }).catch((error: unknown) => error);
+    await Promise.race([hanging.promise, hung]);
 
     const redelivered = await processOnce(harness.db, 'hanging', 'message-h', async (tx) => {
       await tx.query("INSERT INTO deposits_seen VALUES ('hanging', 'redelivered', 1)");

@@ -1,0 +1,41 @@
+import { MAX_POSTGRES_INTEGER } from '../db';
+import { ConsumeOptionsError } from './ConsumeOptionsError';
+
+export interface ConsumeOptions {
+  /** How long JetStream waits before delivering a message whose handler failed again; default 1 s. */
+  retryDelayMs?: number;
+  /**
+   * How long the handler's transaction may sit between two statements before the
+   * server ends it; default 60 s. A handler hung there (awaiting a call that never
+   * answers) would hold the message's lock, and every feed reader's horizon, for as
+   * long as its connection lived. Nothing it wrote is kept, and a redelivery waiting
+   * on the lock goes on; a handler that then goes on fails with ConnectionLostError.
+   */
+  idleTimeoutMs?: number;
+}
+
+const DEFAULT_RETRY_DELAY_MS = 1_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+// The caller's mistake, not the message's: refused before the message is touched, so
+// that it comes back for the fixed consumer rather than being terminated as unreadable.
+export function checkFunction(name: string, given: unknown): void {
+  if (typeof given !== 'function') throw new ConsumeOptionsError(`${name} must be a function, not ${given === null ? 'null' : typeof given}`);
+}
+
+export function checkedIdleTimeout(options: Pick<ConsumeOptions, 'idleTimeoutMs'>): number {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { idleTimeoutMs }');
+  const bound: unknown = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  if (typeof bound === 'number' && Number.isInteger(bound) && bound >= 1 && bound <= MAX_POSTGRES_INTEGER) return bound;
+  const given = typeof bound === 'number' ? String(bound) : typeof bound;
+  throw new ConsumeOptionsError(`idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
+}
+
+/** NaN or a negative delay reaches JetStream as none: a failing handler's message would come back at once, for ever. */
+export function checkedRetryDelay(options: ConsumeOptions): number {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { retryDelayMs }');
+  const delay: unknown = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  if (typeof delay === 'number' && Number.isInteger(delay) && delay >= 0 && delay <= MAX_POSTGRES_INTEGER) return delay;
+  const given = typeof delay === 'number' ? String(delay) : typeof delay;
+  throw new ConsumeOptionsError(`retryDelayMs must be a whole number of milliseconds from 0 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
+}

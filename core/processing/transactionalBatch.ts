@@ -1,7 +1,7 @@
 import { DatabaseTimeoutError, idleTransactionEnded, type Db, type Queryable } from '../db';
-import { batchIdleTimeoutMs } from './batchIdleTimeout';
 import { inBatchSpan } from '../observability';
 import { compareCheckpoints } from '../eventstore';
+import { batchIdleTimeoutMs } from './batchIdleTimeout';
 import { BatchItemError } from './BatchItemError';
 import { batchFailureOf, handlerFailure } from './batchFailure';
 import type { BatchOutcome } from './batchOutcome';

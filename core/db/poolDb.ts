@@ -262,4 +262,3 @@ export function poolDb(pool: PgCompatiblePool, options: PoolDbOptions = {}): Db 
     },
   };
 }
-

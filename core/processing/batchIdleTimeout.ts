@@ -10,6 +10,8 @@ const MIN_BATCH_IDLE_MS = 10_000;
  * locked row, so a holder frozen or hung there would otherwise keep the
  * partition, and the feed's horizon, for as long as its connection lived.
  */
-export const batchIdleTimeoutMs = (leaseTtlMs: number | undefined): number =>
+export function batchIdleTimeoutMs(leaseTtlMs: number | undefined): number {
   // Not given (fencedWrites called as before it took the lease's time): the floor.
-  Math.min(MAX_POSTGRES_INTEGER, Math.max(MIN_BATCH_IDLE_MS, Number.isFinite(leaseTtlMs) ? Math.ceil(2 * (leaseTtlMs ?? 0)) : 0));
+  const twoLeases = leaseTtlMs !== undefined && Number.isFinite(leaseTtlMs) ? Math.ceil(2 * leaseTtlMs) : 0;
+  return Math.min(MAX_POSTGRES_INTEGER, Math.max(MIN_BATCH_IDLE_MS, twoLeases));
+}

@@ -1,4 +1,4 @@
-import { asDatabaseError, idleTransactionEnded, type Db, type Queryable, type TransactionOptions } from '../db';
+import { asDatabaseError, idleTransactionEnded, MAX_POSTGRES_INTEGER, type Db, type Queryable, type TransactionOptions } from '../db';
 import { isEventUpcaster, type EventUpcaster } from '../eventstore';
 import { anyPartitionHeldOutsideABatch, BatchItemError, catchUpLocked, checkDeadline, ensurePartitionLeaseRows, lockAllPartitions, type FailurePolicy } from '../processing';
 import { checkProjectionGiven, type Projection } from './defineProjection';
@@ -129,8 +129,6 @@ export async function activateIfCaughtUp(
 
 // A lock not granted in time (lock_timeout), a statement cut off (statement_timeout).
 const AT_THE_DEADLINE = new Set(['55P03', '57014']);
-// The most either setting takes, in ms: a deadline further off is waited for without a bound.
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 // However far off the deadline (none, from a run given none): a switch idle this long is dead.
 const MAX_SWITCH_IDLE_MS = 10 * 60_000;
@@ -158,7 +156,8 @@ function idleBoundByDeadline(deadline: number): TransactionOptions {
 async function boundToTimeLeft(tx: Queryable, deadline: number): Promise<void> {
   const remainingMs = Math.ceil(deadline - Date.now());
   if (remainingMs <= 0) throw new SwitchGivenUp();
-  if (remainingMs > MAX_TIMEOUT_MS) return;
+  // The most either setting takes (an integer of ms): a deadline further off is waited for without a bound.
+  if (remainingMs > MAX_POSTGRES_INTEGER) return;
   const timeout = `${remainingMs}ms`;
   await tx.query("SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)", [timeout]);
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAILURE_POLICY, type HandlerFailure } from '../../core/processing';
 import { activateIfCaughtUp, createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier, registerProjection } from '../../core/projections';
-import { NO_UPCASTING, START_OF_FEED } from '../../core/eventstore';
+import type { Db, Queryable } from '../../core/db';
+import { NO_UPCASTING, START_OF_FEED, type EventStore } from '../../core/eventstore';
 import { deferred, deposited, opened, sleep, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { readThrough } from '../support/followFeed';
@@ -37,6 +38,22 @@ const waitingPastTheIdleBound = defineProjection<AccountEvent>()({
     },
   },
 });
+
+/**
+ * Given version 1 of `name` serving a stream's two events, and version 2 registered to be built, its
+ * processor registered and no batch run, `beforeApply` in its handler: its switch has both events to apply.
+ */
+async function buildAwaitingItsSwitch(db: Db, store: EventStore, name: string, beforeApply: (tx: Queryable) => Promise<void>) {
+  await store.appendToStream({ streamId: `${name}-1`, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+  await untilFeedHorizonPasses(db);
+  const serving = recordingProjection({ name, version: 1 });
+  await createProjector({ db, projections: [serving] }).runUntilCaughtUp();
+  const build = recordingProjection({ name, version: 2, beforeApply });
+  const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
+  if (!generation) throw new Error('version 2 was not registered to be built');
+  await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
+  return { serving, build, generation };
+}
 
 describe('a holder hung in its batch, its process alive', () => {
   const context = useProjectionDatabase();
@@ -114,25 +131,14 @@ describe('a switch hung in its catch-up, its process alive', () => {
 
   it('is ended by the server once idle past its deadline: the serving generation goes on, and the switch returns not switched', async () => {
     const { db, store } = context();
-    // Given version 1 serving, and version 2 registered to be built, with events its switch has still to apply.
-    await store.appendToStream({ streamId: 'hs-1', streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
-    await untilFeedHorizonPasses(db);
-    const serving = recordingProjection({ name: 'hs', version: 1 });
-    await createProjector({ db, projections: [serving] }).runUntilCaughtUp();
     const hanging = deferred();
     const hangs = deferred();
-    const build = recordingProjection({
-      name: 'hs', version: 2,
-      beforeApply: async () => {
-        hanging.resolve();
-        await hangs.promise;
-      },
+    const { serving, build, generation } = await buildAwaitingItsSwitch(db, store, 'hs', async () => {
+      hanging.resolve();
+      await hangs.promise;
     });
-    const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
-    if (!generation) throw new Error('version 2 was not registered to be built');
-    await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
 
-    // When its switch, with a second and a half to go, hangs in a handler of its catch-up,
+    // When its switch, with three seconds to go, hangs in a handler of its catch-up,
     const switching = activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY, Date.now() + 3_000);
     // Raced: a switch that gave up before its catch-up reached the handler fails the spec below, not by its timeout.
     await Promise.race([hanging.promise, switching]);
@@ -154,7 +160,6 @@ describe('a switch hung in its catch-up, its process alive', () => {
     const [status] = await getProjectionStatus(db, 'hs');
     expect(status?.activeGeneration).toBe(1);
   }, 60_000);
-
 });
 
 describe('a switch given no deadline', () => {
@@ -162,20 +167,11 @@ describe('a switch given no deadline', () => {
 
   it('is bounded all the same: ten minutes idle', async () => {
     const { db, store } = context();
-    await store.appendToStream({ streamId: 'nd-1', streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
-    await untilFeedHorizonPasses(db);
-    await createProjector({ db, projections: [recordingProjection({ name: 'nd', version: 1 })] }).runUntilCaughtUp();
     const bounds: string[] = [];
-    const build = recordingProjection({
-      name: 'nd', version: 2,
-      beforeApply: async (tx) => {
-        const { rows } = await tx.query<{ bound: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS bound");
-        bounds.push(rows[0]?.bound ?? '');
-      },
+    const { build, generation } = await buildAwaitingItsSwitch(db, store, 'nd', async (tx) => {
+      const { rows } = await tx.query<{ bound: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS bound");
+      bounds.push(rows[0]?.bound ?? '');
     });
-    const generation = (await registerProjection(db, build)).find((live) => live.status === 'building');
-    if (!generation) throw new Error('version 2 was not registered to be built');
-    await createProjector({ db, projections: [build] }).runUntilCaughtUp({ deadline: Date.now() });
 
     expect(await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toMatchObject({ switched: true, eventsApplied: 2 });
     expect(bounds).toEqual(['10min', '10min']);

@@ -3,6 +3,7 @@ export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
 export { HandlerWentOnPastFailureError } from './batchFailure';
 export { LeaseRanOutError } from './LeaseRanOutError';
+export { batchIdleTimeoutMs } from './batchIdleTimeout';
 export { UnknownProcessorError } from './UnknownProcessorError';
 export { ExternalOutcomeError } from './ExternalOutcomeError';
 export { DEFAULT_FAILURE_POLICY, type FailurePolicy } from './failurePolicy';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { isEventUpcaster, NO_UPCASTING, type EventUpcaster } from '../eventstore';
 import {
+  batchIdleTimeoutMs,
   checkDeadline,
   checkFailurePolicy,
   checkHolder,
@@ -119,7 +120,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   const register = (projection: Projection) => {
     let registration = registrations.get(projection);
     if (!registration) {
-      registration = registerProjection(db, projection).catch((error: unknown) => {
+      registration = registerProjection(db, projection, { idleTimeoutMs: batchIdleTimeoutMs(leaseTtlMs) }).catch((error: unknown) => {
         registrations.delete(projection);
         throw error;
       });

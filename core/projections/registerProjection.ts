@@ -1,4 +1,5 @@
-import type { Db } from '../db';
+import type { Db, TransactionOptions } from '../db';
+import { batchIdleTimeoutMs } from '../processing';
 import { checkProjectionGiven, type Projection } from './defineProjection';
 import { ProjectionDefinitionError, ProjectionNotFoundError } from './errors';
 import { describeChangedReads, readsOf, sameReads } from './generationReads';
@@ -6,13 +7,25 @@ import { latestGeneration, liveGenerations, lockProjection, recordReads, type Ge
 import { startGeneration } from './startGeneration';
 
 /**
+ * How long a registration or a rebuild may sit between two statements, as a
+ * batch of a projector with no lease time given may: the projection's setup and
+ * teardown run inside, under the projection's lock and after the new
+ * generation's row is written. A setup frozen or hung there (awaiting what
+ * never comes) would otherwise hold every other registration, switch and
+ * rebuild of the projection, and the feed's horizon, for good.
+ */
+const DEFAULT_REGISTRATION_IDLE = { idleTimeoutMs: batchIdleTimeoutMs(undefined) };
+
+/**
  * Makes sure the projection's version has a generation, and returns the
  * generations this code builds: those of its version that are active or
  * building. A higher version than any before starts a blue/green rebuild; a
  * lower one (old code still running during a deploy) only keeps its own
- * generation going while that still serves reads.
+ * generation going while that still serves reads. Past `idleTimeoutMs` idle
+ * (10 s unless given; a projector gives its batches' bound), the registration
+ * is rolled back and fails with ConnectionLostError.
  */
-export async function registerProjection(db: Db, projection: Projection): Promise<Generation[]> {
+export async function registerProjection(db: Db, projection: Projection, options: TransactionOptions = DEFAULT_REGISTRATION_IDLE): Promise<Generation[]> {
   checkProjectionGiven(projection, 'registerProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
@@ -26,7 +39,7 @@ export async function registerProjection(db: Db, projection: Projection): Promis
       if (generation.version === projection.version && generation.reads === null) await recordReads(tx, projection.name, generation.generation, readsOf(projection));
     }
     return buildsOf(live, projection);
-  });
+  }, options);
 }
 
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((table) => b.includes(table));
@@ -70,9 +83,10 @@ export const buildsOf = (generations: readonly Generation[], projection: Project
  * Rebuilds the projection on demand: a fresh generation of the same version
  * fills new tables from the start of the feed while the active one keeps
  * serving (and being updated), and replaces it once caught up. A rebuild
- * already in progress is returned rather than restarted.
+ * already in progress is returned rather than restarted. Bound while idle as
+ * registerProjection is.
  */
-export async function rebuildProjection(db: Db, projection: Projection): Promise<Generation> {
+export async function rebuildProjection(db: Db, projection: Projection, options: TransactionOptions = DEFAULT_REGISTRATION_IDLE): Promise<Generation> {
   checkProjectionGiven(projection, 'rebuildProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
@@ -86,5 +100,5 @@ export async function rebuildProjection(db: Db, projection: Projection): Promise
     checkBuiltShape(projection, [latest]);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
-  });
+  }, options);
 }

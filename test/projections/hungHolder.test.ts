@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAILURE_POLICY, type HandlerFailure } from '../../core/processing';
-import { activateIfCaughtUp, createProjector, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier, registerProjection } from '../../core/projections';
-import type { Db, Queryable } from '../../core/db';
+import { activateIfCaughtUp, createProjector, ProjectorRunError, defineProjection, generationTableName, getProjectionStatus, quoteIdentifier, rebuildProjection, registerProjection } from '../../core/projections';
+import { ConnectionLostError, type Db, type Queryable } from '../../core/db';
 import { NO_UPCASTING, START_OF_FEED, type EventStore } from '../../core/eventstore';
 import { deferred, deposited, opened, sleep, type AccountEvent } from '../support/fixtures';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -175,5 +175,71 @@ describe('a switch given no deadline', () => {
 
     expect(await activateIfCaughtUp(db, build, generation, NO_UPCASTING, DEFAULT_FAILURE_POLICY)).toMatchObject({ switched: true, eventsApplied: 2 });
     expect(bounds).toEqual(['10min', '10min']);
+  });
+});
+
+describe('a setup hung in its registration, its process alive', () => {
+  const context = useProjectionDatabase();
+
+  it('is ended by the server once idle past its bound: the registration fails, and another instance registers and builds the projection', async () => {
+    const { db, store } = context();
+    const appended = await appendAcrossStreams(store, ['acc-1', 'acc-2'], 3, 3);
+    await untilFeedHorizonPasses(db);
+    const bounds: string[] = [];
+    const hanging = deferred();
+    const hangs = deferred();
+    const recording = recordingProjection({ name: 'hung_setup' });
+    // The same projection, whose setup awaits a promise that never settles, as one awaiting a call with no timeout would.
+    const hungInSetup = recordingProjection({
+      name: 'hung_setup',
+      beforeSetup: async (tx) => {
+        const { rows } = await tx.query<{ bound: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS bound");
+        bounds.push(rows[0]?.bound ?? '');
+        hanging.resolve();
+        await hangs.promise;
+      },
+    });
+
+    // When one instance's registration hangs in its setup, under the projection's lock, its generation's row written,
+    const hungRun = createProjector({ db, projections: [hungInSetup], holder: 'hung', leaseTtlMs: TTL_MS }).runUntilCaughtUp();
+    const hungOutcome = hungRun.then(() => 'caught up', (error: unknown) => error);
+    await Promise.race([hanging.promise, hungOutcome]);
+    const hungSince = Date.now();
+
+    // then another instance waits for the lock only until the server ends the idle registration, and builds it.
+    const run = await createProjector({ db, projections: [recording], holder: 'survivor', leaseTtlMs: TTL_MS }).runUntilCaughtUp();
+    expect(run.eventsApplied).toBe(appended.eventIds.length);
+    expect(Date.now() - hungSince).toBeGreaterThanOrEqual(IDLE_BOUND_MS - 1_000);
+    expectExactlyOnceInOrder(await readApplied(db, recording), appended.eventIds);
+    expect(bounds).toEqual(['10s']);
+    // The hung setup, let go, finds its registration rolled back: it fails, and makes no generation of its own.
+    hangs.resolve();
+    const failed = await hungOutcome;
+    expect(failed).toBeInstanceOf(ProjectorRunError);
+    expect((failed as ProjectorRunError).errors).toEqual([expect.any(ConnectionLostError)]);
+    const [status] = await getProjectionStatus(db, 'hung_setup');
+    expect(status?.generations.map((generation) => generation.generation)).toEqual([1]);
+  }, 60_000);
+});
+
+describe('a registration or rebuild called on its own', () => {
+  const context = useProjectionDatabase();
+
+  it('is bounded while idle as a batch is with no lease given, 10 s, or by the bound it is given', async () => {
+    const { db } = context();
+    const bounds: string[] = [];
+    const readBound = async (tx: Queryable) => {
+      const { rows } = await tx.query<{ bound: string }>("SELECT current_setting('idle_in_transaction_session_timeout') AS bound");
+      bounds.push(rows[0]?.bound ?? '');
+    };
+    const first = recordingProjection({ name: 'own_bound_1', beforeSetup: readBound });
+    const second = recordingProjection({ name: 'own_bound_2', beforeSetup: readBound });
+
+    await registerProjection(db, first);
+    await rebuildProjection(db, first, { idleTimeoutMs: 90_000 });
+    await registerProjection(db, second, { idleTimeoutMs: 30_000 });
+    await rebuildProjection(db, second);
+
+    expect(bounds).toEqual(['10s', '90s', '30s', '10s']);
   });
 });

@@ -17,6 +17,8 @@ export interface RecordingOptions {
   failWith?: (event: RecordedEvent) => Error;
   /** Awaited before each event is applied, in the batch's transaction, to hold a batch open. */
   beforeApply?: (tx: Queryable) => Promise<void>;
+  /** Awaited in its setup before its table is made, to hold a registration open. */
+  beforeSetup?: (tx: Queryable) => Promise<void>;
 }
 
 /**
@@ -42,6 +44,7 @@ export function recordingProjection(options: RecordingOptions = {}): Projection<
     batchSize: options.batchSize ?? 100,
     tables: ['applied'],
     setup: async (tx, { applied }) => {
+      await options.beforeSetup?.(tx);
       await tx.query(`CREATE TABLE ${applied} (
         seq bigserial PRIMARY KEY, event_id uuid NOT NULL, stream_id text NOT NULL, version integer NOT NULL, instance text NOT NULL)`);
     },

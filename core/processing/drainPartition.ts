@@ -150,9 +150,15 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
           runTransactionalBatch(settings.db, processor, handler, current, {
             // A partition leased last, whose connection comes after the deadline in every run alike, would otherwise never move.
             deadline: first ? Number.POSITIVE_INFINITY : settings.deadline,
+            // Not before: a drain queued for a connection is its siblings' to renew.
+            began: () => {
+              held.inBatch = true;
+            },
             renewBeforeCommit,
             afterCommitWithin: whileRenewing,
             leaseTtlMs: settings.leaseTtlMs,
+          }).finally(() => {
+            held.inBatch = false;
           })
       : externalBatches(settings.db, processor, handler, settings);
   for (let tried = 0; Date.now() < settings.deadline; tried++) {

@@ -6,6 +6,13 @@ import { toLease } from './PartitionLease';
 export interface HeldLease {
   lease: PartitionLease;
   renewedAt: number;
+  /**
+   * Its drain's batch has its transaction, from its start until it settles:
+   * the batch answers for its own lease then. Renewed by a sibling once the
+   * server had ended a hung batch's transaction, a lease whose drain will never
+   * go on would be kept for as long as the siblings commit.
+   */
+  inBatch: boolean;
 }
 
 // Rows another transaction has locked are skipped, never waited for: a drain's batch
@@ -35,7 +42,7 @@ export class LeasesHeldByRun {
   constructor(private readonly ttlMs: number) {}
 
   hold(lease: PartitionLease, askedAt: number): HeldLease {
-    const held = { lease, renewedAt: askedAt };
+    const held = { lease, renewedAt: askedAt, inBatch: false };
     this.held.set(lease.partition, held);
     return held;
   }
@@ -46,13 +53,13 @@ export class LeasesHeldByRun {
 
   /**
    * In a batch's transaction: renews the other drains' leases that have used
-   * half their time, where no batch of theirs has them locked. What it returns
+   * half their time, where no batch of theirs is under way (or has them locked). What it returns
    * keeps the renewals, to be called once the transaction has committed: kept
    * before, a commit that failed would leave a sibling sure of a renewal the
    * database rolled back, and it would skip its own.
    */
   async renewSiblingsOf(own: HeldLease, tx: Queryable): Promise<() => void> {
-    const due = [...this.held.values()].filter((held) => held !== own && performance.now() - held.renewedAt > this.ttlMs / 2);
+    const due = [...this.held.values()].filter((held) => held !== own && !held.inBatch && performance.now() - held.renewedAt > this.ttlMs / 2);
     const [first] = due;
     if (!first) return () => undefined;
     const { group, holder, partitions } = first.lease;

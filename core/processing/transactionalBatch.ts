@@ -55,6 +55,8 @@ export async function runTransactionalBatch<Item, Result>(
   around: {
     /** The run's: a batch whose connection came after it reads nothing (a drain's first goes on all the same). */
     deadline: number;
+    /** Told as the batch's transaction begins, its connection taken. */
+    began: () => void;
     /** In the batch's transaction, before it commits: renews the leases due; what it returns is called once the commit is done. */
     renewBeforeCommit: (tx: Queryable) => Promise<() => void>;
     afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
@@ -70,6 +72,7 @@ export async function runTransactionalBatch<Item, Result>(
   let outcome: BatchOutcome;
   try {
     outcome = await db.transaction(async (tx): Promise<BatchOutcome> => {
+      around.began();
       // The drain looked at the deadline before the batch waited for its connection: with
       // more drains than connections, every batch queued before the deadline ran after it.
       if (Date.now() >= around.deadline) return { kind: 'past_deadline' };

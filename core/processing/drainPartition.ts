@@ -162,9 +162,11 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
           })
       : externalBatches(settings.db, processor, handler, settings);
   for (let tried = 0; Date.now() < settings.deadline; tried++) {
-    // The first batch starts on the lease as acquired.
+    // The first batch starts on the lease as acquired, if it was acquired just now: a drain
+    // that began later (its run counting a lost holder first) would have its external batch
+    // work up to half a lease from there, close to the lease's end or past it.
     const first = tried === 0;
-    const renewBeforeBatch = handler.mode === 'external' && !first;
+    const renewBeforeBatch = handler.mode === 'external' && (!first || performance.now() - held.renewedAt > settings.leaseTtlMs / 10);
     if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
     const outcome = await nextBatch(held.lease, first);
     switch (outcome.kind) {

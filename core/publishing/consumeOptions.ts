@@ -25,17 +25,18 @@ export function checkFunction(name: string, given: unknown): void {
 
 export function checkedIdleTimeout(options: Pick<ConsumeOptions, 'idleTimeoutMs'>): number {
   if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { idleTimeoutMs }');
-  const bound: unknown = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  // Only a bound left out takes the default: a null (a setting read from a config, unset) is refused, as the publisher's are.
+  const bound: unknown = options.idleTimeoutMs === undefined ? DEFAULT_IDLE_TIMEOUT_MS : options.idleTimeoutMs;
   if (typeof bound === 'number' && Number.isInteger(bound) && bound >= 1 && bound <= MAX_POSTGRES_INTEGER) return bound;
-  const given = typeof bound === 'number' ? String(bound) : typeof bound;
+  const given = typeof bound === 'number' || bound === null ? String(bound) : typeof bound;
   throw new ConsumeOptionsError(`idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
 }
 
 /** NaN or a negative delay reaches JetStream as none: a failing handler's message would come back at once, for ever. */
 export function checkedRetryDelay(options: ConsumeOptions): number {
   if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { retryDelayMs }');
-  const delay: unknown = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const delay: unknown = options.retryDelayMs === undefined ? DEFAULT_RETRY_DELAY_MS : options.retryDelayMs;
   if (typeof delay === 'number' && Number.isInteger(delay) && delay >= 0 && delay <= MAX_POSTGRES_INTEGER) return delay;
-  const given = typeof delay === 'number' ? String(delay) : typeof delay;
+  const given = typeof delay === 'number' || delay === null ? String(delay) : typeof delay;
   throw new ConsumeOptionsError(`retryDelayMs must be a whole number of milliseconds from 0 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
 }

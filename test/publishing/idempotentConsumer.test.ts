@@ -411,7 +411,7 @@ describe('the idempotent consumer helper', () => {
       await Promise.reject(new Error('the handler fails'));
     };
 
-    for (const retryDelayMs of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY]) {
+    for (const retryDelayMs of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY, null as unknown as number]) {
       await expect(handleIntegrationMessage(harness.db, name, notice, failing, { retryDelayMs }), String(retryDelayMs)).rejects.toThrow(
         new ConsumeOptionsError(`retryDelayMs must be a whole number of milliseconds from 0 to 2147483647, not ${String(retryDelayMs)}`),
       );
@@ -489,8 +489,8 @@ describe('the idempotent consumer helper', () => {
     expect(effects).toEqual(['hung', 'redelivered']);
   });
 
-  it('refuses an idle bound that is no whole number of milliseconds from 1 with ConsumeOptionsError, before the effect runs', async () => {
-    for (const idleTimeoutMs of [0, -1, 1.5, Number.NaN, 2_147_483_648]) {
+  it('refuses an idle bound that is no whole number of milliseconds from 1 (null too, where only one left out takes the default) with ConsumeOptionsError, before the effect runs', async () => {
+    for (const idleTimeoutMs of [0, -1, 1.5, Number.NaN, 2_147_483_648, null as unknown as number]) {
       let ran = false;
       const refused = processOnce(harness.db, 'bounded', 'message-b', () => {
         ran = true;

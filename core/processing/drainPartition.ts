@@ -5,7 +5,7 @@ import type { BatchOutcome } from './batchOutcome';
 import { externalBatches } from './externalBatch';
 import type { FeedProcessor } from './FeedProcessor';
 import type { HeldLease, LeasesHeldByRun } from './leasesHeldByRun';
-import { renewPartitionLease, type AcquiredLease } from './partitionLeases';
+import { renewPartitionLease } from './partitionLeases';
 import type { PartitionLease } from './PartitionLease';
 import { reportQuietly } from './reportQuietly';
 import { runTransactionalBatch } from './transactionalBatch';
@@ -77,21 +77,7 @@ function backoffMs(backoff: Backoff, interruptions: number): number {
  * so each starts with a whole lease, and one shorter than the lease is never
  * taken over. A transactional batch holds its lease row locked to its commit.
  */
-export async function drainPartition<Item, Result>(
-  settings: DrainSettings,
-  processor: FeedProcessor<Item, Result>,
-  acquired: AcquiredLease,
-): Promise<DrainReport> {
-  // From when the lease was asked for: a drain that begins late finds it due at once.
-  const held = settings.leasesHeld.hold(acquired, acquired.askedAt);
-  try {
-    return await drainHeld(settings, processor, held);
-  } finally {
-    settings.leasesHeld.release(held);
-  }
-}
-
-async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedProcessor<Item, Result>, held: HeldLease): Promise<DrainReport> {
+export async function drainPartition<Item, Result>(settings: DrainSettings, processor: FeedProcessor<Item, Result>, held: HeldLease): Promise<DrainReport> {
   const report: DrainReport = { endedBy: 'deadline', items: 0, batches: 0, caughtUp: false, checkpoint: undefined, failures: [], lastError: undefined, interruptedInARow: 0, leaseLost: false };
   const { handler } = processor;
   const halfUsed = () => performance.now() - held.renewedAt > settings.leaseTtlMs / 2;
@@ -155,7 +141,11 @@ async function drainHeld<Item, Result>(settings: DrainSettings, processor: FeedP
               held.inBatch = true;
             },
             renewBeforeCommit,
-            afterCommitWithin: whileRenewing,
+            // The transaction has settled: the siblings renew the lease again, as the work's own renewals may queue behind their batches.
+            afterCommitWithin: (work) => {
+              held.inBatch = false;
+              return whileRenewing(work);
+            },
             leaseTtlMs: settings.leaseTtlMs,
           }).finally(() => {
             held.inBatch = false;

@@ -139,14 +139,22 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     const drainOnce = async (lease: AcquiredLease): Promise<{ report: DrainReport; released: boolean }> => {
       let report: DrainReport;
       let release: LeaseRelease;
+      // In the siblings' care from the claim until the release has settled, judged from when the lease
+      // was asked for: the count of a lost holder before the drain, and the release after it, may wait
+      // for a connection behind their batches, and a lease left to run out meanwhile is taken from a live holder.
+      const held = settings.leasesHeld.hold(lease, lease.askedAt);
       try {
-        const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
-        if (lost) tell(lost);
-        const drained = await drainPartition(settings, processor, lease);
-        for (const failure of drained.failures) tell(failure);
-        report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
+        try {
+          const lost = lease.tookOverFrom === null ? null : await countLeaseRanOut(processor, db, lease, lease.tookOverFrom);
+          if (lost) tell(lost);
+          const drained = await drainPartition(settings, processor, held);
+          for (const failure of drained.failures) tell(failure);
+          report = lost ? { ...drained, failures: [lost, ...drained.failures] } : drained;
+        } finally {
+          release = await runLeases.drained(lease);
+        }
       } finally {
-        release = await runLeases.drained(lease);
+        settings.leasesHeld.release(held);
       }
       // A drain that ended holding its lease, as it believed, found it taken over past its
       // last renewal (a batch that stalled past the lease and the deadline, a release that

@@ -14,7 +14,12 @@ import { startGeneration } from './startGeneration';
  * never comes) would otherwise hold every other registration, switch and
  * rebuild of the projection, and the feed's horizon, for good.
  */
-const DEFAULT_REGISTRATION_IDLE = { idleTimeoutMs: batchIdleTimeoutMs(undefined) };
+const DEFAULT_REGISTRATION_IDLE_MS = batchIdleTimeoutMs(undefined);
+
+// Only a bound left out takes the default; anything else given is the port's to check.
+const boundOf = (options: TransactionOptions): TransactionOptions => ({
+  idleTimeoutMs: options.idleTimeoutMs === undefined ? DEFAULT_REGISTRATION_IDLE_MS : options.idleTimeoutMs,
+});
 
 /**
  * Makes sure the projection's version has a generation, and returns the
@@ -25,7 +30,7 @@ const DEFAULT_REGISTRATION_IDLE = { idleTimeoutMs: batchIdleTimeoutMs(undefined)
  * (10 s unless given; a projector gives its batches' bound), the registration
  * is rolled back and fails with ConnectionLostError.
  */
-export async function registerProjection(db: Db, projection: Projection, options: TransactionOptions = DEFAULT_REGISTRATION_IDLE): Promise<Generation[]> {
+export async function registerProjection(db: Db, projection: Projection, options: TransactionOptions = {}): Promise<Generation[]> {
   checkProjectionGiven(projection, 'registerProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
@@ -39,7 +44,7 @@ export async function registerProjection(db: Db, projection: Projection, options
       if (generation.version === projection.version && generation.reads === null) await recordReads(tx, projection.name, generation.generation, readsOf(projection));
     }
     return buildsOf(live, projection);
-  }, options);
+  }, boundOf(options));
 }
 
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((table) => b.includes(table));
@@ -86,7 +91,7 @@ export const buildsOf = (generations: readonly Generation[], projection: Project
  * already in progress is returned rather than restarted. Bound while idle as
  * registerProjection is.
  */
-export async function rebuildProjection(db: Db, projection: Projection, options: TransactionOptions = DEFAULT_REGISTRATION_IDLE): Promise<Generation> {
+export async function rebuildProjection(db: Db, projection: Projection, options: TransactionOptions = {}): Promise<Generation> {
   checkProjectionGiven(projection, 'rebuildProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
@@ -100,5 +105,5 @@ export async function rebuildProjection(db: Db, projection: Projection, options:
     checkBuiltShape(projection, [latest]);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
-  }, options);
+  }, boundOf(options));
 }

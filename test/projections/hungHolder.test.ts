@@ -225,7 +225,7 @@ describe('a setup hung in its registration, its process alive', () => {
 describe('a registration or rebuild called on its own', () => {
   const context = useProjectionDatabase();
 
-  it('is bounded while idle as a batch is with no lease given, 10 s, or by the bound it is given', async () => {
+  it('is bounded while idle as a batch is with no lease given, 10 s (options without a bound too), or by the bound it is given', async () => {
     const { db } = context();
     const bounds: string[] = [];
     const readBound = async (tx: Queryable) => {
@@ -234,12 +234,14 @@ describe('a registration or rebuild called on its own', () => {
     };
     const first = recordingProjection({ name: 'own_bound_1', beforeSetup: readBound });
     const second = recordingProjection({ name: 'own_bound_2', beforeSetup: readBound });
+    const third = recordingProjection({ name: 'own_bound_3', beforeSetup: readBound });
 
     await registerProjection(db, first);
     await rebuildProjection(db, first, { idleTimeoutMs: 90_000 });
     await registerProjection(db, second, { idleTimeoutMs: 30_000 });
     await rebuildProjection(db, second);
+    await registerProjection(db, third, {});
 
-    expect(bounds).toEqual(['10s', '90s', '30s', '10s']);
+    expect(bounds).toEqual(['10s', '90s', '30s', '10s', '10s']);
   });
 });

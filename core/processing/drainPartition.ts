@@ -136,19 +136,17 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
           runTransactionalBatch(settings.db, processor, handler, current, {
             // A partition leased last, whose connection comes after the deadline in every run alike, would otherwise never move.
             deadline: first ? Number.POSITIVE_INFINITY : settings.deadline,
-            // Not before: a drain queued for a connection is its siblings' to renew.
+            // Not before: a drain queued for a connection (for this batch, or for a failure counted
+            // apart after it) is its siblings' to renew, as is one in afterCommit, whose own renewals queue the same way.
             began: () => {
               held.inBatch = true;
             },
-            renewBeforeCommit,
-            // The transaction has settled: the siblings renew the lease again, as the work's own renewals may queue behind their batches.
-            afterCommitWithin: (work) => {
+            ended: () => {
               held.inBatch = false;
-              return whileRenewing(work);
             },
+            renewBeforeCommit,
+            afterCommitWithin: whileRenewing,
             leaseTtlMs: settings.leaseTtlMs,
-          }).finally(() => {
-            held.inBatch = false;
           })
       : externalBatches(settings.db, processor, handler, settings);
   for (let tried = 0; Date.now() < settings.deadline; tried++) {

@@ -55,8 +55,9 @@ export async function runTransactionalBatch<Item, Result>(
   around: {
     /** The run's: a batch whose connection came after it reads nothing (a drain's first goes on all the same). */
     deadline: number;
-    /** Told as the batch's transaction begins, its connection taken. */
+    /** Told as the batch's transaction begins, its connection taken, and as it has settled (a hung one never has). */
     began: () => void;
+    ended: () => void;
     /** In the batch's transaction, before it commits: renews the leases due; what it returns is called once the commit is done. */
     renewBeforeCommit: (tx: Queryable) => Promise<() => void>;
     afterCommitWithin: (work: () => Promise<void>) => Promise<void>;
@@ -119,7 +120,7 @@ export async function runTransactionalBatch<Item, Result>(
         await tx.query(RELEASE_SAVEPOINT_SQL);
         return countFailedBatch(tx, processor, lease, failure);
       }
-    }, { idleTimeoutMs: batchIdleTimeoutMs(around.leaseTtlMs) });
+    }, { idleTimeoutMs: batchIdleTimeoutMs(around.leaseTtlMs) }).finally(around.ended);
   } catch (error) {
     if (error instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
     // The handler's statement outlasted the query bound, or the handler sat idle past the idle bound:

@@ -169,9 +169,11 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     // partition free. Once per partition, so a run under steady writes still ends.
     // A lease that could not be given back is still this run's in the database: a
     // retake would find it held, or take it over from this run as from a dead holder.
+    // Set by a slot's turn that threw: the run ends, and the other slots lease no more, a retake included.
+    let aTurnThrew = false;
     const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
       const { report: first, released } = await drainOnce(lease);
-      if (!released || first.endedBy !== 'caught_up' || !first.checkpoint) return first;
+      if (!released || first.endedBy !== 'caught_up' || !first.checkpoint || aTurnThrew) return first;
       if (!(await hasWorkPast(db, processor, lease.partition))) return first;
       if (Date.now() >= options.deadline) return { ...first, endedBy: 'deadline', caughtUp: false };
       const again = await runLeases.retake(lease.partition);
@@ -180,7 +182,7 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     };
     // Each slot leases and drains one partition after another (see runInSlots).
     let leftFree = false;
-    await runInSlots(options.concurrency, LOOK_AGAIN_AFTER_MS, async (found): Promise<SlotTurn> => {
+    const turn = async (found: () => void): Promise<SlotTurn> => {
       // Every partition taken by this run: a look could only find nothing, again after each drain.
       if (runLeases.leasedEvery()) return 'stop';
       if (Date.now() >= options.deadline) {
@@ -200,7 +202,13 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
       if (HELD_BACK.has(report.endedBy)) addOnce(run.heldBack, lease.partition);
       if (report.leaseLost) addOnce(run.leaseLost, lease.partition);
       return 'worked';
-    });
+    };
+    await runInSlots(options.concurrency, LOOK_AGAIN_AFTER_MS, (found) =>
+      turn(found).catch((error: unknown) => {
+        aTurnThrew = true;
+        throw error;
+      }),
+    );
     return leftFree;
   });
   run.heldBack = run.heldBack.filter((partition) => !worked.has(partition));

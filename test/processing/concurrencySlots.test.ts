@@ -485,3 +485,45 @@ describe('a run of 2 slots on 1 partition, one slot’s claim stalled after its 
     expect({ batches, partitions: run.partitions, heldBack: run.heldBack, failures: run.failures.length }).toEqual({ batches: 1, partitions: [0], heldBack: [], failures: 1 });
   });
 });
+
+describe('a run whose one slot throws while another slot\'s partition gets new work', () => {
+  it('does not retake that partition once it is drained: the other slots finish what they hold and lease no more', async () => {
+    const pool = testDatabase();
+    const [, secondStream] = await oneEventPerPartition(pool, 2, 'retake-after-throw-account');
+    const store = createEventStore(pool);
+    const slotThrew = deferred();
+    const processor: FeedProcessor<RecordedEvent, number> = {
+      ...processorOf('retake-after-throw-account', 2, () => Promise.resolve()),
+      handler: {
+        mode: 'transactional',
+        handle: async (_events, { partition }) => {
+          if (partition === 1) {
+            // Its batch waits for the other slot to throw, and new work of its partition is committed meanwhile:
+            // once given back, the partition has work past its last read, which a run would take again.
+            await slotThrew.promise;
+            await sleep(50);
+            await store.appendToStream({ streamId: secondStream ?? '', streamType: 'retake-after-throw-account', expectedVersion: 1, events: [deposited(1)] });
+          }
+          return partition;
+        },
+        afterCommit: (partition) => {
+          if (partition !== 0) return Promise.resolve();
+          slotThrew.resolve();
+          return Promise.reject(new Error('the follow-up failed'));
+        },
+      },
+    };
+
+    const run = runFeedProcessor(processor, { db: pool, holder: 'thrown', leaseTtlMs: 30_000, deadline: Date.now() + 10_000, concurrency: 2 });
+
+    await expect(run).rejects.toThrow('the follow-up failed');
+    // Partition 1 was leased once, and its new event waits for the next run.
+    const leases = await listPartitionLeases(pool, processor.name);
+    expect(leases.map((lease) => [lease.partition, lease.epoch])).toEqual([
+      [0, 1n],
+      [1, 1n],
+    ]);
+    const status = await getProcessorStatus(pool, processor);
+    expect(status.map((partition) => partition.itemsProcessed)).toEqual([1, 1]);
+  });
+});

@@ -16,10 +16,11 @@ import { startGeneration } from './startGeneration';
  */
 const DEFAULT_REGISTRATION_IDLE_MS = batchIdleTimeoutMs(undefined);
 
-// Only a bound left out takes the default; anything else given is the port's to check.
-const boundOf = (options: TransactionOptions): TransactionOptions => ({
-  idleTimeoutMs: options.idleTimeoutMs === undefined ? DEFAULT_REGISTRATION_IDLE_MS : options.idleTimeoutMs,
-});
+// Only a bound left out takes the default; any other bound given is the port's to check.
+function boundOf(options: TransactionOptions, caller: string): TransactionOptions {
+  if (typeof options !== 'object' || (options as unknown) === null) throw new ProjectionDefinitionError(`${caller}: options must be an object: { idleTimeoutMs }`);
+  return { idleTimeoutMs: options.idleTimeoutMs === undefined ? DEFAULT_REGISTRATION_IDLE_MS : options.idleTimeoutMs };
+}
 
 /**
  * Makes sure the projection's version has a generation, and returns the
@@ -32,6 +33,7 @@ const boundOf = (options: TransactionOptions): TransactionOptions => ({
  */
 export async function registerProjection(db: Db, projection: Projection, options: TransactionOptions = {}): Promise<Generation[]> {
   checkProjectionGiven(projection, 'registerProjection');
+  const bound = boundOf(options, 'registerProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const latest = await latestGeneration(tx, projection.name);
@@ -44,7 +46,7 @@ export async function registerProjection(db: Db, projection: Projection, options
       if (generation.version === projection.version && generation.reads === null) await recordReads(tx, projection.name, generation.generation, readsOf(projection));
     }
     return buildsOf(live, projection);
-  }, boundOf(options));
+  }, bound);
 }
 
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((table) => b.includes(table));
@@ -93,6 +95,7 @@ export const buildsOf = (generations: readonly Generation[], projection: Project
  */
 export async function rebuildProjection(db: Db, projection: Projection, options: TransactionOptions = {}): Promise<Generation> {
   checkProjectionGiven(projection, 'rebuildProjection');
+  const bound = boundOf(options, 'rebuildProjection');
   return db.transaction(async (tx) => {
     await lockProjection(tx, projection.name);
     const latest = await latestGeneration(tx, projection.name);
@@ -105,5 +108,5 @@ export async function rebuildProjection(db: Db, projection: Projection, options:
     checkBuiltShape(projection, [latest]);
     if (latest.status === 'building') return latest;
     return startGeneration(tx, projection, 'rebuild');
-  }, boundOf(options));
+  }, bound);
 }

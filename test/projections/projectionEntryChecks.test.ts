@@ -49,6 +49,23 @@ describe('the projection functions, given from plain JavaScript what the types r
     expect(rows).toEqual([{ name: 'entry_checked', generation: 1 }]);
   });
 
+  it('given options that are no object (null: a config value left unset), registerProjection and rebuildProjection refuse them with a ProjectionDefinitionError, and write nothing', async () => {
+    const { db } = context();
+    const projection = counted('options_checked');
+
+    for (const given of [null, 'idle', 5_000]) {
+      const options = given as unknown as { idleTimeoutMs?: number };
+      await expect(registerProjection(db, projection, options), String(given)).rejects.toThrow(
+        new ProjectionDefinitionError('registerProjection: options must be an object: { idleTimeoutMs }'),
+      );
+      await expect(rebuildProjection(db, projection, options), String(given)).rejects.toThrow(
+        new ProjectionDefinitionError('rebuildProjection: options must be an object: { idleTimeoutMs }'),
+      );
+    }
+    const { rows } = await db.query('SELECT 1 FROM projection_generations WHERE name = $1', ['options_checked']);
+    expect(rows).toEqual([]);
+  });
+
   it('given no generation, or no upcaster, activateIfCaughtUp refuses the switch before it begins', async () => {
     const { db } = context();
     const projection = counted('switch_checked');

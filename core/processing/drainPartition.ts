@@ -18,7 +18,7 @@ export interface Backoff {
 export interface DrainSettings {
   db: Db;
   leaseTtlMs: number;
-  /** The run's drains' leases: a transactional batch renews those of siblings queued for a connection. */
+  /** The run's leases: a transactional batch renews those of siblings whose batch is not under way (queued for a connection, counting a lost holder, in afterCommit, being released). */
   leasesHeld: LeasesHeldByRun;
   /** Epoch ms after which no new batch starts. */
   deadline: number;

@@ -171,11 +171,15 @@ export async function runFeedProcessor<Item, Result>(processor: FeedProcessor<It
     // retake would find it held, or take it over from this run as from a dead holder.
     // Set by a slot's turn that threw: the run ends, and the other slots lease no more, a retake included.
     let aTurnThrew = false;
+    // Read through a call: set by another slot while this one awaits, which the compiler's narrowing does not see.
+    const aTurnHasThrown = () => aTurnThrew;
     const drain = async (lease: AcquiredLease): Promise<DrainReport> => {
       const { report: first, released } = await drainOnce(lease);
-      if (!released || first.endedBy !== 'caught_up' || !first.checkpoint || aTurnThrew) return first;
+      if (!released || first.endedBy !== 'caught_up' || !first.checkpoint || aTurnHasThrown()) return first;
       if (!(await hasWorkPast(db, processor, lease.partition))) return first;
       if (Date.now() >= options.deadline) return { ...first, endedBy: 'deadline', caughtUp: false };
+      // Asked again: a sibling may have thrown while the look was out.
+      if (aTurnHasThrown()) return first;
       const again = await runLeases.retake(lease.partition);
       // Taken by another instance meanwhile: the rest is its to handle.
       return again ? followedBy(first, (await drainOnce(again)).report) : first;

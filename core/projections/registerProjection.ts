@@ -16,9 +16,10 @@ import { startGeneration } from './startGeneration';
  */
 const DEFAULT_REGISTRATION_IDLE_MS = batchIdleTimeoutMs(undefined);
 
-// Only a bound left out takes the default; any other bound given is the port's to check.
+// Only a bound left out takes the default; null (a config value left unset) is refused, and any other bound is the port's to check.
 function boundOf(options: TransactionOptions, caller: string): TransactionOptions {
   if (typeof options !== 'object' || (options as unknown) === null) throw new ProjectionDefinitionError(`${caller}: options must be an object: { idleTimeoutMs }`);
+  if ((options.idleTimeoutMs as unknown) === null) throw new ProjectionDefinitionError(`${caller}: idleTimeoutMs must be left out or a number of milliseconds, not null`);
   return { idleTimeoutMs: options.idleTimeoutMs === undefined ? DEFAULT_REGISTRATION_IDLE_MS : options.idleTimeoutMs };
 }
 
@@ -28,8 +29,10 @@ function boundOf(options: TransactionOptions, caller: string): TransactionOption
  * building. A higher version than any before starts a blue/green rebuild; a
  * lower one (old code still running during a deploy) only keeps its own
  * generation going while that still serves reads. Past `idleTimeoutMs` idle
- * (10 s unless given; a projector gives its batches' bound), the registration
- * is rolled back and fails with ConnectionLostError.
+ * (10 s unless given; a projector gives its batches' bound), the server rolls
+ * the registration back and the projection is free for other instances; the
+ * call fails with ConnectionLostError once its setup goes on (one that never
+ * settles leaves the call waiting for the life of the process).
  */
 export async function registerProjection(db: Db, projection: Projection, options: TransactionOptions = {}): Promise<Generation[]> {
   checkProjectionGiven(projection, 'registerProjection');

@@ -498,10 +498,11 @@ describe('a run whose one slot throws while another slot\'s partition gets new w
         mode: 'transactional',
         handle: async (_events, { partition }) => {
           if (partition === 1) {
-            // Its batch waits for the other slot to throw, and new work of its partition is committed meanwhile:
-            // once given back, the partition has work past its last read, which a run would take again.
+            // Its batch waits for the other slot to throw (its partition given back on the way), and new work of
+            // its partition is committed meanwhile: once given back, the partition has work past its last read,
+            // which a run would take again.
             await slotThrew.promise;
-            await sleep(50);
+            while ((await listPartitionLeases(pool, processor.name)).find((lease) => lease.partition === 0)?.holder !== '') await sleep(10);
             await store.appendToStream({ streamId: secondStream ?? '', streamType: 'retake-after-throw-account', expectedVersion: 1, events: [deposited(1)] });
           }
           return partition;

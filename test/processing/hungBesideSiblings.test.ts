@@ -44,7 +44,7 @@ describe('a batch hung in its transaction while its run\'s other drains go on co
     const hungStream = await streamIdInPartition(hungPool, 0, 2);
     const busyStream = await streamIdInPartition(hungPool, 1, 2);
     const hungEvents = await store.appendToStream({ streamId: hungStream, streamType: NAME, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
-    // More than the run has time for, a batch of one at a time: partition 1's drain commits until the deadline.
+    // Far more than the sibling gets through before the takeover, a batch of one at a time: it commits all along.
     await store.appendToStream({ streamId: busyStream, streamType: NAME, expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: 399 }, (_, index) => deposited(index + 1))] });
     await untilFeedHorizonPasses(hungPool);
 
@@ -93,7 +93,6 @@ describe('a batch hung in its transaction while its run\'s other drains go on co
     // let go, the hung handler finds its transaction ended and writes nothing.
     hangs.resolve();
     expect(await hungRunSettled).toBe('resolved');
-    expect(siblingCommits).toHaveLength(400);
     expect(Math.max(...siblingCommits)).toBeGreaterThan(tookOverAt ?? Number.POSITIVE_INFINITY);
     const { rows } = await other.query<{ holder: string }>('SELECT holder FROM applied WHERE event_id = ANY($1::uuid[])', [hungEvents.events.map((event) => event.eventId)]);
     expect(rows.map((row) => row.holder)).toEqual(['successor', 'successor']);

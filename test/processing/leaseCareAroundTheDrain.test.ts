@@ -19,7 +19,7 @@ import { streamIdInPartition } from '../support/streamInPartition';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
 let database: TestDatabase;
-// One connection for the run's four drains: each statement of one waits for the others' batches.
+// One connection for the run's six drains: each statement of one waits for the others' batches.
 let solo: Db;
 // Another instance's pool.
 let other: Db;
@@ -34,7 +34,9 @@ afterAll(async () => {
   await database.drop();
 });
 
-const PARTITIONS = 4;
+// Six, with 500 ms batches: a drain's statement queued behind the other five waits 2.5 s, past the
+// 2 s lease, while a sibling commits every half second or so, well within the half lease at which it renews.
+const PARTITIONS = 6;
 const TTL_MS = 2_000;
 
 /** Appends `counts[p]` events to a stream of partition p, of the spec's own stream type `name`. */
@@ -56,18 +58,20 @@ const processorOfType = (name: string, handler: TransactionalHandler<RecordedEve
   handler,
 });
 
-/** Partition 0's batches are quick; the others' take 800 ms each, holding the one connection. */
+const SIBLING_BATCH_MS = 500;
+
+/** Partition 0's batches are quick; the others' each hold the one connection for SIBLING_BATCH_MS. */
 const slowBesidePartitionZero = (name: string) =>
   processorOfType(name, {
     mode: 'transactional',
     handle: async (_items, { partition }) => {
-      if (partition !== 0) await sleep(800);
+      if (partition !== 0) await sleep(SIBLING_BATCH_MS);
       return partition;
     },
   });
 
 /**
- * Runs `processor` on the one connection, four partitions at once, while another instance, once the
+ * Runs `processor` on the one connection, every partition at once, while another instance, once the
  * run has leased every partition, runs again and again until it ends, as nudged invocations would.
  */
 async function runBesideAnotherInstance(processor: FeedProcessor<RecordedEvent, number>) {
@@ -98,12 +102,12 @@ async function runBesideAnotherInstance(processor: FeedProcessor<RecordedEvent, 
 describe('a live run with more partitions drained at once than pooled connections, beside another instance', () => {
   it('keeps a drain\'s lease while its afterCommit works outside the database: its siblings\' commits renew it, as its own renewals queue behind their batches', async () => {
     const name = 'slow_after_commit';
-    await appendPerPartition(name, [1, 8, 8, 8]);
+    await appendPerPartition(name, [1, 6, 6, 6, 6, 6]);
     let waited = false;
     const processor = processorOfType(name, {
       mode: 'transactional',
       handle: async (_items, { partition }) => {
-        if (partition !== 0) await sleep(600);
+        if (partition !== 0) await sleep(SIBLING_BATCH_MS);
         return partition;
       },
       // A call elsewhere, longer than the lease, that needs no connection.
@@ -116,12 +120,12 @@ describe('a live run with more partitions drained at once than pooled connection
 
     const seen = await runBesideAnotherInstance(processor);
 
-    expect(seen).toEqual({ soloLost: [], soloFailures: [], otherFailures: [], processed: [1, 8, 8, 8] });
+    expect(seen).toEqual({ soloLost: [], soloFailures: [], otherFailures: [], processed: [1, 6, 6, 6, 6, 6] });
   }, 60_000);
 
   it('keeps a partition it took over from a dead holder while its count of that holder waits for the connection: the dead holder\'s loss is counted, not the live run\'s', async () => {
     const name = 'counting_the_dead';
-    await appendPerPartition(name, [1, 6, 6, 6]);
+    await appendPerPartition(name, [1, 6, 6, 6, 6, 6]);
     await registerProcessor(solo, name, PARTITIONS);
     await ensurePartitionLeaseRows(solo, name, PARTITIONS);
     expect(await acquirePartitionLease(solo, { group: name, partitions: PARTITIONS, holder: 'dead', ttlMs: 60_000, only: 0 })).not.toBeNull();
@@ -130,16 +134,16 @@ describe('a live run with more partitions drained at once than pooled connection
 
     const seen = await runBesideAnotherInstance(processor);
 
-    expect(seen).toEqual({ soloLost: [], soloFailures: [expect.stringMatching(/^0: the lease of dead ran out/)], otherFailures: [], processed: [1, 6, 6, 6] });
+    expect(seen).toEqual({ soloLost: [], soloFailures: [expect.stringMatching(/^0: the lease of dead ran out/)], otherFailures: [], processed: [1, 6, 6, 6, 6, 6] });
   }, 60_000);
 
   it('keeps a partition it drained to the head while its release waits for the connection: it is given back, not found run out', async () => {
     const name = 'release_queued';
-    await appendPerPartition(name, [1, 6, 6, 6]);
+    await appendPerPartition(name, [1, 6, 6, 6, 6, 6]);
     const processor = slowBesidePartitionZero(name);
 
     const seen = await runBesideAnotherInstance(processor);
 
-    expect(seen).toEqual({ soloLost: [], soloFailures: [], otherFailures: [], processed: [1, 6, 6, 6] });
+    expect(seen).toEqual({ soloLost: [], soloFailures: [], otherFailures: [], processed: [1, 6, 6, 6, 6, 6] });
   }, 60_000);
 });

@@ -49,7 +49,7 @@ describe('the projection functions, given from plain JavaScript what the types r
     expect(rows).toEqual([{ name: 'entry_checked', generation: 1 }]);
   });
 
-  it('given options that are no object (null: a config value left unset), registerProjection and rebuildProjection refuse them with a ProjectionDefinitionError, and write nothing', async () => {
+  it('given options that are no object, or a null bound (a config value left unset), registerProjection and rebuildProjection refuse them with a ProjectionDefinitionError, and write nothing', async () => {
     const { db } = context();
     const projection = counted('options_checked');
 
@@ -62,6 +62,13 @@ describe('the projection functions, given from plain JavaScript what the types r
         new ProjectionDefinitionError('rebuildProjection: options must be an object: { idleTimeoutMs }'),
       );
     }
+    const unsetBound = { idleTimeoutMs: null } as unknown as { idleTimeoutMs?: number };
+    await expect(registerProjection(db, projection, unsetBound)).rejects.toThrow(
+      new ProjectionDefinitionError('registerProjection: idleTimeoutMs must be left out or a number of milliseconds, not null'),
+    );
+    await expect(rebuildProjection(db, projection, unsetBound)).rejects.toThrow(
+      new ProjectionDefinitionError('rebuildProjection: idleTimeoutMs must be left out or a number of milliseconds, not null'),
+    );
     const { rows } = await db.query('SELECT 1 FROM projection_generations WHERE name = $1', ['options_checked']);
     expect(rows).toEqual([]);
   });

@@ -1,6 +1,10 @@
 import type { TransactionOptions } from './Db';
 import { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 
+/** Whether a value is an idle bound PostgreSQL can take: a whole number of milliseconds from 1 within its integer. */
+export const isIdleTimeoutMs = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_POSTGRES_INTEGER;
+
 /**
  * Refuses an idle bound PostgreSQL cannot take, before any connection is taken:
  * it is written into the BEGIN statement's text, so only a whole number within
@@ -9,7 +13,7 @@ import { MAX_POSTGRES_INTEGER } from './maxPostgresInteger';
 export function checkTransactionOptions(options: TransactionOptions | undefined): void {
   const idleTimeoutMs = options?.idleTimeoutMs;
   if (idleTimeoutMs === undefined) return;
-  if (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1 || idleTimeoutMs > MAX_POSTGRES_INTEGER) {
+  if (!isIdleTimeoutMs(idleTimeoutMs)) {
     throw new RangeError(`a transaction's idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${String(idleTimeoutMs)}`);
   }
 }

@@ -4,6 +4,7 @@ export { createPgDb, type PgDbOptions } from './pgDb';
 export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
 export { idleTransactionEnded } from './idleTransactionEnded';
+export { isIdleTimeoutMs } from './beginStatement';
 export { PoolClosedError } from './PoolClosedError';
 export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutError';
 export type { DatabaseBounds } from './DatabaseBounds';

@@ -1,4 +1,4 @@
-import { MAX_POSTGRES_INTEGER } from '../db';
+import { isIdleTimeoutMs, MAX_POSTGRES_INTEGER } from '../db';
 import { ConsumeOptionsError } from './ConsumeOptionsError';
 
 export interface ConsumeOptions {
@@ -27,7 +27,7 @@ export function checkedIdleTimeout(options: Pick<ConsumeOptions, 'idleTimeoutMs'
   if (typeof options !== 'object' || (options as unknown) === null) throw new ConsumeOptionsError('options must be an object: { idleTimeoutMs }');
   // Only a bound left out takes the default: a null (a setting read from a config, unset) is refused, as the publisher's are.
   const bound: unknown = options.idleTimeoutMs === undefined ? DEFAULT_IDLE_TIMEOUT_MS : options.idleTimeoutMs;
-  if (typeof bound === 'number' && Number.isInteger(bound) && bound >= 1 && bound <= MAX_POSTGRES_INTEGER) return bound;
+  if (isIdleTimeoutMs(bound)) return bound;
   const given = typeof bound === 'number' || bound === null ? String(bound) : typeof bound;
   throw new ConsumeOptionsError(`idleTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_POSTGRES_INTEGER}, not ${given}`);
 }

@@ -1,4 +1,4 @@
-import { isIdleTimeoutMs, MAX_POSTGRES_INTEGER } from '../db';
+import { isIdleTimeoutMs, MAX_POSTGRES_INTEGER, type Db } from '../db';
 import { ConsumeOptionsError } from './ConsumeOptionsError';
 
 export interface ConsumeOptions {
@@ -21,6 +21,13 @@ const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 // that it comes back for the fixed consumer rather than being terminated as unreadable.
 export function checkFunction(name: string, given: unknown): void {
   if (typeof given !== 'function') throw new ConsumeOptionsError(`${name} must be a function, not ${given === null ? 'null' : typeof given}`);
+}
+
+/** The message's transaction is the consumer's own: given one already open (a Queryable), there is none to open. */
+export function checkPool(db: Db): void {
+  if (typeof (db as Partial<Db> | null | undefined)?.transaction !== 'function') {
+    throw new ConsumeOptionsError('db must be the pool (a Db), not a transaction or a client: the consumer opens its own transaction, so that the effect and the processed record commit together');
+  }
 }
 
 export function checkedIdleTimeout(options: Pick<ConsumeOptions, 'idleTimeoutMs'>): number {

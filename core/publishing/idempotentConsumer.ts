@@ -1,11 +1,12 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
-import type { Db, Queryable } from '../db';
+import { asDatabaseError, type Db, type Queryable } from '../db';
 import { HEADER_METADATA, isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
-import { checkedIdleTimeout, checkedRetryDelay, checkFunction, type ConsumeOptions } from './consumeOptions';
+import { checkedIdleTimeout, checkedRetryDelay, checkFunction, checkPool, type ConsumeOptions } from './consumeOptions';
+import { EffectWentOnPastFailureError } from './EffectWentOnPastFailureError';
 import { headerNamed } from './headerNamed';
 import { isEventMessage } from './isEventMessage';
 import { MessageAckFailedError } from './MessageAckFailedError';
@@ -48,7 +49,11 @@ export class MalformedMessageError extends Error {
 // whose append must be its transaction's first write. The record is written last.
 const LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0)) IS NULL AS locked";
 const SEEN_SQL = 'SELECT EXISTS (SELECT FROM processed_messages WHERE consumer = $1 AND message_id = $2) AS seen';
-const RECORD_SQL = 'INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2)';
+// Aged from its commit, near enough (the record is the transaction's last statement), not from
+// the transaction's start: a slow effect's record would otherwise be older than its message's processing.
+const RECORD_SQL = 'INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ($1, $2, clock_timestamp())';
+// PostgreSQL's answer to every statement after one that failed, until the transaction ends.
+const IN_FAILED_TRANSACTION = '25P02';
 
 /**
  * A consumer name or message id `processed_messages` can hold (1 to 200
@@ -87,7 +92,10 @@ function checkedKey(schema: typeof ConsumerName, key: unknown): string {
  * id in the same transaction as the effect: both commit, or neither does. Two
  * deliveries racing each other wait on a lock of the message's, so one of them
  * runs the effect and the other sees its record. The transaction is ended by the
- * server once idle for `idleTimeoutMs` (default 60 s; ConsumeOptions).
+ * server once idle for `idleTimeoutMs` (default 60 s; ConsumeOptions). An
+ * effect that went on past a failed statement is refused with
+ * EffectWentOnPastFailureError; `db` must be the pool, as the transaction is
+ * processOnce's own (ConsumeOptionsError otherwise, before any statement).
  */
 export async function processOnce(
   db: Db,
@@ -97,14 +105,19 @@ export async function processOnce(
   options: Pick<ConsumeOptions, 'idleTimeoutMs'> = {},
 ): Promise<{ processed: boolean }> {
   const key = [checkedKey(ConsumerName, consumer), checkedKey(ProcessedMessageId, messageId)];
+  checkPool(db);
   checkFunction('effect', effect);
   const idleTimeoutMs = checkedIdleTimeout(options);
   return db.transaction(async (tx) => {
     await tx.query(LOCK_SQL, key, { name: 'processed_message_lock' });
     const { rows } = await tx.query<{ seen: boolean }>(SEEN_SQL, key, { name: 'processed_message_seen' });
     if (rows[0]?.seen) return { processed: false };
-    await effect(tx);
-    await tx.query(RECORD_SQL, key, { name: 'processed_message_insert' });
+    try {
+      await effect(tx);
+      await tx.query(RECORD_SQL, key, { name: 'processed_message_insert' });
+    } catch (error) {
+      throw asDatabaseError(error)?.code === IN_FAILED_TRANSACTION ? new EffectWentOnPastFailureError(consumer, messageId, error) : error;
+    }
     return { processed: true };
   }, { idleTimeoutMs });
 }
@@ -151,7 +164,7 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
  * that is not a whole number of milliseconds from 0, options that are no object,
  * an `idleTimeoutMs` that is not one from 1 (see ConsumeOptions),
- * or a `read` or `handler` that is no function with ConsumeOptionsError,
+ * a `db` that is no pool (a transaction), or a `read` or `handler` that is no function with ConsumeOptionsError,
  * before the message is touched. The handler may append to the event store in its transaction:
  * nothing is written before it.
  */
@@ -164,6 +177,7 @@ export async function handleMessageOnce<Body>(
   options: ConsumeOptions = {},
 ): Promise<MessageOutcome> {
   checkedKey(ConsumerName, consumer);
+  checkPool(db);
   const retryDelayMs = checkedRetryDelay(options);
   const idleTimeoutMs = checkedIdleTimeout(options);
   checkFunction('read', read);

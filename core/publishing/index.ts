@@ -38,6 +38,7 @@ export {
 export type { ConsumeOptions } from './consumeOptions';
 export { isEventMessage } from './isEventMessage';
 export { MessageAckFailedError } from './MessageAckFailedError';
+export { EffectWentOnPastFailureError } from './EffectWentOnPastFailureError';
 export { NotAnEventMessageError } from './NotAnEventMessageError';
 export { NotAnIntegrationMessageError } from './NotAnIntegrationMessageError';
 export { ConsumeOptionsError } from './ConsumeOptionsError';

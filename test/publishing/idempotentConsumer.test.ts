@@ -1,9 +1,10 @@
 import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionLostError, type Queryable } from '../../core/db';
+import { ConnectionLostError, type Db, type Queryable } from '../../core/db';
 import {
   ConsumeOptionsError,
+  EffectWentOnPastFailureError,
   handleEventMessage,
   handleIntegrationMessage,
   handleMessageOnce,
@@ -501,6 +502,49 @@ describe('the idempotent consumer helper', () => {
       );
       expect(ran).toBe(false);
     }
+  });
+
+  it('given an effect that catches a failed statement and goes on, refuses with EffectWentOnPastFailureError and keeps nothing: neither the effect\'s writes nor the record', async () => {
+    const swallowing = async (tx: Queryable) => {
+      await tx.query("INSERT INTO deposits_seen VALUES ('swallowing', 'before', 1)");
+      await tx.query('SELECT 1 / 0').catch(() => undefined);
+    };
+
+    const refused = await processOnce(harness.db, 'swallowing', 'message-s', swallowing).catch((error: unknown) => error);
+
+    expect(refused).toBeInstanceOf(EffectWentOnPastFailureError);
+    expect(refused).toMatchObject({ code: 'EFFECT_WENT_ON_PAST_FAILURE', consumer: 'swallowing', messageId: 'message-s', cause: { code: '25P02' } });
+    expect(await totalSeen('swallowing')).toEqual({ total: 0, rows: 0 });
+    const { rows } = await harness.db.query("SELECT FROM processed_messages WHERE consumer = 'swallowing'");
+    expect(rows).toHaveLength(0);
+  });
+
+  it('refuses a transaction given for the pool with ConsumeOptionsError before the effect runs: the consumer opens its own, so that the effect and the record commit together', async () => {
+    let ran = false;
+    const effect = () => {
+      ran = true;
+      return Promise.resolve();
+    };
+    const { name, notice } = await deliveredNotice(uniqueStreamId('inbound'), {});
+
+    await harness.db.transaction(async (tx) => {
+      await expect(processOnce(tx as Db, 'in-a-transaction', 'message-t', effect)).rejects.toThrow(ConsumeOptionsError);
+      await expect(handleIntegrationMessage(tx as Db, name, notice, effect)).rejects.toThrow(ConsumeOptionsError);
+    });
+
+    expect(ran).toBe(false);
+    expect(await handleIntegrationMessage(harness.db, name, notice, effect)).toBe('processed');
+  });
+
+  it('dates the processed record from its own statement, at the end of the effect, not from the start of its transaction', async () => {
+    let effectEndedAt = '';
+    await processOnce(harness.db, 'dated', 'message-d', async (tx) => {
+      await sleep(300);
+      effectEndedAt = (await tx.query<{ at: string }>('SELECT clock_timestamp()::text AS at')).rows[0]?.at ?? '';
+    });
+
+    const { rows } = await harness.db.query<{ after: boolean }>("SELECT processed_at >= $1::timestamptz AS after FROM processed_messages WHERE consumer = 'dated'", [effectEndedAt]);
+    expect(rows).toEqual([{ after: true }]);
   });
 
   it('runs the effect once when two deliveries of one message race', async () => {

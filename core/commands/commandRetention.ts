@@ -7,7 +7,7 @@ import { deleteOlderThan, type BatchedDeletion, type Queryable, type RetentionOp
 const DELETE_FINISHED_SQL = `
   DELETE FROM commands WHERE command_id IN (
     SELECT command_id FROM commands
-    WHERE status <> 'pending' AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+    WHERE status <> 'pending' AND updated_at < now() - make_interval(secs => $1)
     ORDER BY updated_at LIMIT $2
     FOR UPDATE SKIP LOCKED)`;
 

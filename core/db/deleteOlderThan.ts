@@ -28,8 +28,10 @@ export const isRetentionMs = (value: unknown): boolean => typeof value === 'numb
 export const isPositiveCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 1;
 
 /**
- * Runs a cleanup's DELETE (its `$1` the retention in milliseconds, its `$2` the
- * batch's LIMIT) in bounded batches. A negative retention would delete rows
+ * Runs a cleanup's DELETE (its `$1` the retention in seconds, its `$2` the
+ * batch's LIMIT) in bounded batches. The seconds are divided here: a retention
+ * below PostgreSQL's smallest double (a microsecond's thousandth, say) comes to
+ * 0, where the server's own division refused the quotient as out of range. A negative retention would delete rows
  * written a moment ago, and a batch of 0 would report more to delete on every
  * call for ever: both are refused, as is anything that is not a number.
  */
@@ -44,5 +46,5 @@ export async function deleteOlderThan(db: Queryable, text: string, options: Rete
   for (const [name, value] of [['batchSize', batchSize], ['batches', batches]] as const) {
     if (!isPositiveCount(value)) throw new RetentionOptionsError(`${name} must be a positive integer, not ${value}`);
   }
-  return deleteInBatches(db, text, [retentionMs, batchSize], { batchSize, maxBatches: batches });
+  return deleteInBatches(db, text, [retentionMs / 1000, batchSize], { batchSize, maxBatches: batches });
 }

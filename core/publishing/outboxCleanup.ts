@@ -34,7 +34,7 @@ const OUTBOX_CLEANUP_WALK_PER_ROW = 10;
 // old row after where the next would start (one look in the index), means the walk
 // reached the last old row. The cursor goes out and back as ISO text in UTC,
 // which every DateStyle and time zone reads back the same.
-const oldRowsAfter = (position: string) => `o.created_at < now() - make_interval(secs => $1 / 1000.0)
+const oldRowsAfter = (position: string) => `o.created_at < now() - make_interval(secs => $1)
       AND (o.created_at, o.id) > ${position}
     ORDER BY o.created_at, o.id`;
 const OLD_ROWS_AFTER_CURSOR = oldRowsAfter('($6::timestamptz, $7::bigint)');
@@ -155,7 +155,9 @@ export async function deleteExpiredOutboxRows(
   const stopped = (): OutboxCleanup => ({ deleted, cutShort: lastBatchDeleting ?? true, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
     if (Date.now() >= until) return stopped();
-    const params = [policy.retentionMs, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
+    // In seconds, divided here: a retention below PostgreSQL's smallest double (a microsecond's
+    // thousandth, say) comes to 0, where the server's own division refused the quotient as out of range.
+    const params = [policy.retentionMs / 1000, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
     let row: DeletedBatch | 'no time left' | undefined;
     try {
       row = await db.transaction(async (tx) => {

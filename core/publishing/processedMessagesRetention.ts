@@ -6,7 +6,7 @@ import { deleteOlderThan, type BatchedDeletion, type Queryable, type RetentionOp
 const DELETE_OLD_SQL = `
   DELETE FROM processed_messages WHERE (consumer, message_id) IN (
     SELECT consumer, message_id FROM processed_messages
-    WHERE processed_at < now() - make_interval(secs => $1::double precision / 1000)
+    WHERE processed_at < now() - make_interval(secs => $1)
     ORDER BY processed_at LIMIT $2
     FOR UPDATE SKIP LOCKED)`;
 

@@ -71,6 +71,16 @@ describe('retention of command records and processed message ids', () => {
     await db.query("DELETE FROM processed_messages WHERE message_id = 'fresh-message'");
   });
 
+  it('given a retention of less than a microsecond (the smallest a number can be), deletes the old rows of both steps as a retention of none would, where PostgreSQL refused the quotient', async () => {
+    await oldOfEach('tiny-retention-command', 'tiny-retention-message');
+
+    await expect(deleteFinishedCommands(db, { retentionMs: Number.MIN_VALUE })).resolves.toMatchObject({ more: false });
+    await expect(deleteOldProcessedMessages(db, { retentionMs: Number.MIN_VALUE })).resolves.toMatchObject({ more: false });
+
+    expect(await remaining('commands')).not.toContain('tiny-retention-command');
+    expect(await remaining('processed_messages')).not.toContain('tiny-retention-message');
+  });
+
   it('refuses a COMMAND_RETENTION_HOURS longer than ten years, which would fail every scheduled run; the longest it accepts runs', async () => {
     for (const refused of ['', '0', '-1', '87601', '1e12']) {
       expect(() => retentionConfigFromEnv({ COMMAND_RETENTION_HOURS: refused }), refused).toThrow(/Invalid retention configuration: COMMAND_RETENTION_HOURS/);

@@ -240,6 +240,16 @@ describe('the outbox cleanup', () => {
     expect(run.resumeAfter).not.toBeNull();
   });
 
+  it('given a retention of less than a microsecond (the smallest a number can be), deletes the published messages as a retention of none would, where PostgreSQL refused the exact quotient', async () => {
+    await written(admin, 10, 1);
+    await publishedAll(admin);
+
+    const run = await deleteExpiredOutboxRows(db, { ...policy, retentionMs: Number.MIN_VALUE }, processors, Number.POSITIVE_INFINITY);
+
+    expect(run).toEqual({ deleted: 10, cutShort: false, resumeAfter: null });
+    expect(await left()).toBe(0);
+  });
+
   it('given exactly one full batch of old published messages and no time left after it, deleted them all and says it was not cut short', async () => {
     await written(admin, 100, 48);
     await publishedAll(admin);

@@ -8,6 +8,8 @@ import { thrownMessage } from '../errors/thrownText';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';
+/** How a parked event's error starts when routing gave a subject NATS cannot carry: a requeue parks it again unsent. */
+export const ROUTING_GAVE_UNUSABLE_SUBJECT = 'routing gave an unusable subject';
 
 /** Publishing never gives up on a batch: NATS's passing failures are retried after a backoff. */
 const NEVER_FAILS = { maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 1_000, maxDelayMs: 60_000 };
@@ -16,7 +18,7 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
   if (event.settledBefore) return { kind: 'skip' };
   const subject = routing.subjectFor({ type: event.type, streamType: event.streamType, streamId: event.streamId });
   if (subject === null) return { kind: 'skip' };
-  return sendOrPark({ messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers }, 'routing gave an unusable subject');
+  return sendOrPark({ messageId: event.eventId, orderingKey: event.streamId, subject, payload: event.payload, headers: event.headers }, ROUTING_GAVE_UNUSABLE_SUBJECT);
 }
 
 /**

@@ -2,8 +2,8 @@ import type { Queryable } from '../db';
 import { acquirePartitionLease, fencedWrites, giveLeaseBack, PartitionLeaseLostError, type FencedWrites, type LeaseRelease } from '../processing';
 import { eventMessagesById } from './eventMessages';
 import { moveKeysBehind, requeuedMessages, unparkMessages, type ParkedMessage, type ParkedSource } from './parkedMessages';
-import { publishBatch, sendOrPark, sendOrParkStoredMessage, type PublishedBatch, type PublishingSession } from './publishBatch';
-import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
+import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type PublishedBatch, type PublishingSession } from './publishBatch';
+import { EVENTS_PUBLISHER, OUTBOX_PUBLISHER, ROUTING_GAVE_UNUSABLE_SUBJECT } from './publisherProcessors';
 import { storedMessage, type StoredMessage, type StoredMessageRow } from './storedMessage';
 
 // A run sends requeued messages a page at a time, before the feed's, at most ten pages.
@@ -107,6 +107,17 @@ async function sendRequeued(session: PublishingSession, fenced: FencedWrites, de
 
 const keyOf = (message: ParkedMessage) => `${message.source}:${message.orderingKey}`;
 
+/**
+ * A requeued event goes out on the subject routing gave when it was parked, unless
+ * that subject was one NATS cannot carry: then it is parked again, unsent. Its stored
+ * subject is not asked again, as what made it unusable may be gone from it (a NUL or a
+ * lone surrogate is stored as U+FFFD, which NATS would carry).
+ */
+function requeuedEventEntry(message: StoredMessage, parkedError: string | undefined): BatchEntry {
+  if (parkedError?.startsWith(`${ROUTING_GAVE_UNUSABLE_SUBJECT}: `)) return { kind: 'park', message, problem: parkedError };
+  return sendOrPark(message, 'unusable subject');
+}
+
 async function sendPage(session: PublishingSession, fenced: FencedWrites, deadline: number, parked: readonly ParkedMessage[], seenIn: string | null): Promise<RequeueTurnReport> {
   let sent = 0;
   // The source of the message requeued first goes first: the other waits for it, and a turn that ends early leaves it the rest.
@@ -118,10 +129,10 @@ async function sendPage(session: PublishingSession, fenced: FencedWrites, deadli
     // taken since, the messages sent and unparked by another instance) sends nothing.
     if (Date.now() >= deadline) break;
     const before = session.tally.report.published;
-    // A subject routing gave that NATS cannot carry stays as it was parked.
+    const parkedErrors = new Map(parked.map((message) => [message.messageId, message.error]));
     let outcome: PublishedBatch;
     try {
-      const entries = batch.map((message) => (source === 'outbox' ? sendOrParkStoredMessage(message) : sendOrPark(message, 'unusable subject')));
+      const entries = batch.map((message) => (source === 'outbox' ? sendOrParkStoredMessage(message) : requeuedEventEntry(message, parkedErrors.get(message.messageId))));
       outcome = await publishBatch(session, source, entries, { deadline, requeuesSeenIn: seenIn, fenced });
     } catch (error) {
       // The turn outlived its lease and another instance took it: what is left is that one's.

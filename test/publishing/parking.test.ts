@@ -230,7 +230,8 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     expect(parked?.error).toMatch(/unusable subject: .*reserved for NATS/);
   });
 
-  it.each(['with space', 'account.*'])('an event routed to a subject NATS cannot carry (%s), never sent, not even when requeued', async (tail) => {
+  // A NUL and a lone surrogate cannot be stored as they are: the parked subject holds U+FFFD in their place, which NATS would carry.
+  it.each(['with space', 'account.*', 'with\u0000nul', 'lone\ud800surrogate'])('an event routed to a subject NATS cannot carry (%j), never sent, not even when requeued', async (tail) => {
     const h = await harness();
     const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.${tail}` : undefined) });
     const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });

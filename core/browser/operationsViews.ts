@@ -50,7 +50,7 @@ export async function projectionsHealth(sources: BrowserSources) {
 }
 
 const ParkedQuery = z.object({ limit: PageLimit, cursor: z.optional(z.string()) });
-const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.uuid(), source: z.enum(['events', 'outbox']) });
+const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.string().check(z.refine(isUuid, 'must be a UUID')), source: z.enum(['events', 'outbox']) });
 
 /** A parked message as the API shows it: where it stands in the list is the page's `nextCursor`. */
 const parkedView = ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt, onItsWay }: ListedParkedMessage) => ({

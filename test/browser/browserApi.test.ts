@@ -168,6 +168,19 @@ describe('the event browser API', () => {
     }
   });
 
+  it('pages past and requeues a message parked under a hand-written id PostgreSQL holds, though no RFC 9562 UUID (md5(...)::uuid)', async () => {
+    const { rows } = await dev.runtime.db.query<{ id: string }>("SELECT md5('br-order-42')::uuid::text AS id");
+    const messageId = rows[0]?.id ?? '';
+    await parkMessages(dev.runtime.db, 'outbox', [{ messageId, orderingKey: 'br-orders', subject: 'orders.placed', error: 'refused' }]);
+    try {
+      const listed = (await followPages('publishing?limit=1', 'parked', 6)) as { messageId: string }[];
+      expect(listed.filter((message) => message.messageId === messageId)).toHaveLength(1);
+      expect(await post(`publishing/parked/${messageId}/requeue`)).toMatchObject({ status: 200, body: { requeued: true } });
+    } finally {
+      await dev.runtime.db.query('DELETE FROM parked_messages WHERE message_id = $1', [messageId]);
+    }
+  });
+
   it('pages saga instances changed within one millisecond: none is skipped', async () => {
     const ids = ['br-page-1', 'br-page-2', 'br-page-3'];
     await dev.runtime.db.query(

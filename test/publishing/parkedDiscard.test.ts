@@ -126,6 +126,21 @@ describe('discarding a parked message', () => {
     expect(await readPublishingStatus(h.db)).toMatchObject({ parked: 0, requeued: 0 });
   });
 
+  it('given a message parked under an id PostgreSQL holds that is no RFC 9562 UUID (written by hand, md5(...)::uuid), lists it, pages past it, requeues it and discards it as any other', async () => {
+    const h = await harness();
+    const { rows } = await h.db.query<{ id: string }>("SELECT md5('order-42')::uuid::text AS id");
+    const messageId = rows[0]?.id ?? '';
+    await parkMessages(h.db, 'outbox', [{ messageId, orderingKey: 'orders', subject: `${h.subjectPrefix}.orders.placed`, error: 'refused' }]);
+
+    const [listed] = await listParkedMessages(h.db);
+    if (!listed) throw new Error('the message was not listed');
+    expect(listed).toMatchObject({ messageId });
+    expect(await listParkedMessages(h.db, { after: listed.position })).toEqual([]);
+    expect(await requeueParkedMessage(h.db, messageId)).toBe(true);
+    expect(await discardParkedMessage(h.db, messageId)).toBe('discarded');
+    expect((await readPublishingStatus(h.db)).parked).toBe(0);
+  });
+
   it('refuses a source that is neither events nor outbox, and answers not_parked for an id no message has', async () => {
     const h = await harness();
 

@@ -11,7 +11,8 @@ const CONTEXT_HEADERS = Object.entries(HEADER_METADATA) as [keyof typeof HEADER_
  * causation and command ids, and its trace context. A consumer of the message
  * then continues the request's story and trace as one of an event does. A
  * header the message sets itself (in any case) is its own, and a trace
- * state is added only with the traceparent it belongs to. A value a message
+ * state is added only with the traceparent it belongs to: a message that
+ * sets either of the two gets neither. A value a message
  * header cannot carry (text beyond ASCII, which events may hold) is left
  * out, and so is all of it where it would not fit the header block: the
  * context never makes an append fail. What is no list of messages, or a
@@ -31,9 +32,11 @@ export function withContextHeaders(messages: unknown, context: EventMetadata): u
     if (!isPlainObject(own) || !Object.values(own).every((value) => typeof value === 'string')) return message;
     const taken = new Set(Object.keys(own).map((name) => name.toLowerCase()));
     const missing = given.filter(([header]) => !taken.has(header.toLowerCase()));
-    // A trace state belongs to its trace: only beside the traceparent added with it.
-    const addsTrace = missing.some(([header]) => header === HEADER_METADATA.traceparent);
-    const added = missing.filter(([header]) => header !== HEADER_METADATA.tracestate || addsTrace);
+    // A trace state belongs to its trace: the context's is added only beside its traceparent, and
+    // neither beside the message's own trace state, which would then seem to be of the request's trace.
+    const ownTrace = taken.has(HEADER_METADATA.traceparent.toLowerCase()) || taken.has(HEADER_METADATA.tracestate.toLowerCase());
+    const isTraceHeader = (header: string) => header === HEADER_METADATA.traceparent || header === HEADER_METADATA.tracestate;
+    const added = missing.filter(([header]) => !ownTrace || !isTraceHeader(header));
     if (added.length === 0) return message;
     const headers = { ...Object.fromEntries(added), ...(own as Record<string, string>) };
     return fitsHeaderBlock(headers) ? { ...message, headers } : message;

@@ -76,6 +76,19 @@ describe('an append made in a request context (a consumer handling a message)', 
     ]);
   });
 
+  it("adds the request's trace to a message whole or not at all: one that sets its own trace state, with no traceparent, gets neither, where its state would seem the request's trace's", async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const context = { ...MESSAGE, traceparent, tracestate: 'vendor=value' };
+
+    const headers = await messageHeadersIn(context, { commandId: 'deposit-1' }, [{ headers: { tracestate: 'theirs=state' } }, { headers: { TraceParent: traceparent.replace('b7ad', 'c8be') } }]);
+
+    const ids = { 'Correlation-Id': 'request-1', 'Causation-Id': 'message-1', 'Command-Id': 'deposit-1' };
+    expect(headers).toEqual([
+      { ...ids, tracestate: 'theirs=state' },
+      { ...ids, TraceParent: traceparent.replace('b7ad', 'c8be') },
+    ]);
+  });
+
   it("gives its events the context's correlation and causation, never its command id", async () => {
     expect(await appendedIn(MESSAGE, { events: [noticed(), noticed()] })).toEqual([
       { correlationId: 'request-1', causationId: 'message-1' },

@@ -10,6 +10,7 @@ export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutErro
 export type { DatabaseBounds } from './DatabaseBounds';
 export { asDatabaseError, type DatabaseErrorFields } from './databaseError';
 export { abortedByOtherWriter } from './abortedByOtherWriter';
+export { refusedInFailedTransaction } from './refusedInFailedTransaction';
 export { isDatabaseUnavailable } from './databaseUnavailable';
 export { exactTimestampText } from './exactTimestampText';
 export { readInOneSnapshot } from './readInOneSnapshot';

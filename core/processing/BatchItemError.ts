@@ -1,4 +1,6 @@
-import { abortedByOtherWriter } from '../db';
+import { abortedByOtherWriter, refusedInFailedTransaction } from '../db';
+import { HandlerWentOnPastFailureError } from './HandlerWentOnPastFailureError';
+import { innermostErrors } from './wrappedErrors';
 
 /**
  * How a failed batch is retried: under the processor's failure policy, which
@@ -8,29 +10,43 @@ import { abortedByOtherWriter } from '../db';
  */
 export type BatchRetry = 'failure_policy' | 'until_it_passes';
 
+const RETRIES: readonly unknown[] = ['failure_policy', 'until_it_passes'] satisfies BatchRetry[];
+
 /**
  * A processor's handler failed on a batch, and on this item if it can say
  * which. The engine rolls the batch back, records the failure on the
  * partition and retries after a backoff. A transactional handler's other
- * errors are counted as one of these with no item.
+ * errors are counted as one of these with no item. A `retry` that is neither
+ * way (misspelt, from JavaScript or a config) is refused with a TypeError:
+ * stored, it would fail the very statement that counts the failure.
  */
 export class BatchItemError extends Error {
   readonly code: string = 'BATCH_HANDLER_FAILED';
+  readonly retry: BatchRetry;
   constructor(
     message: string,
     readonly itemId: string | null,
     override readonly cause: unknown,
-    readonly retry: BatchRetry = retryOf(cause),
+    retry: BatchRetry = retryOf(cause),
   ) {
+    if (!RETRIES.includes(retry)) throw new TypeError(`A batch's retry must be 'failure_policy' or 'until_it_passes', not ${JSON.stringify(retry) ?? String(retry)}`);
     super(message);
     this.name = 'BatchItemError';
+    this.retry = retry;
   }
 }
 
-/** How a batch that failed with this cause is retried when its handler does not say. */
+const speaksForItself = (error: unknown) => error instanceof BatchItemError || error instanceof HandlerWentOnPastFailureError || abortedByOtherWriter(error);
+
+/**
+ * How a batch that failed with this cause is retried when its handler does not
+ * say: as its failures say, those it threw as one or applied each on its own
+ * (eachOnItsOwn), or wrapped. A deadlock or a serialization failure says
+ * nothing about the batch: counting them would let a busy moment mark a
+ * partition failed. PostgreSQL's refusals after a failure say nothing at all.
+ */
 function retryOf(cause: unknown): BatchRetry {
-  if (cause instanceof BatchItemError) return cause.retry;
-  // A deadlock or a serialization failure says nothing about the batch: counting
-  // them would let a busy moment mark a partition failed.
-  return abortedByOtherWriter(cause) ? 'until_it_passes' : 'failure_policy';
+  const failures = innermostErrors(cause, speaksForItself).filter((failure) => !refusedInFailedTransaction(failure));
+  const passing = (failure: unknown) => (failure instanceof BatchItemError || failure instanceof HandlerWentOnPastFailureError ? failure.retry === 'until_it_passes' : abortedByOtherWriter(failure));
+  return failures.length > 0 && failures.every(passing) ? 'until_it_passes' : 'failure_policy';
 }

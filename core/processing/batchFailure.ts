@@ -1,45 +1,9 @@
-import { asDatabaseError } from '../db';
+import { abortedByOtherWriter, refusedInFailedTransaction } from '../db';
 import { thrownMessage } from '../errors/thrownText';
 import { BatchItemError } from './BatchItemError';
+import { HandlerWentOnPastFailureError } from './HandlerWentOnPastFailureError';
 import { PartitionLeaseLostError } from './PartitionLease';
-
-// PostgreSQL's answer to every statement after one that failed, until the transaction ends.
-const IN_FAILED_TRANSACTION = '25P02';
-// How far down a chain of causes the refusal is looked for: wrappers wrap wrappers, not without end.
-const CAUSES_LOOKED_THROUGH = 8;
-// And how many errors at each depth: an AggregateError of a whole batch's items is as long as the batch.
-const ERRORS_LOOKED_THROUGH_PER_LEVEL = 1_000;
-
-/** A handler went on past a failed statement, so its batch's transaction could not commit. */
-export class HandlerWentOnPastFailureError extends Error {
-  constructor() {
-    super(
-      'A statement of the batch failed and the handler went on past it: PostgreSQL refuses every statement after that until the transaction ends, ' +
-        'so the batch cannot commit. To go on past a statement that may fail, run it in a savepoint (inSavepoint from core/db)',
-    );
-    this.name = 'HandlerWentOnPastFailureError';
-  }
-}
-
-/**
- * Whether an error, or one of the errors it wraps (its cause, or each of an
- * AggregateError's errors: a handler that applied its items with eachOnItsOwn
- * went on past the failed one), is PostgreSQL refusing a statement because an
- * earlier one failed.
- */
-function refusedAfterAFailure(error: unknown): boolean {
-  let level: unknown[] = [error];
-  for (let depth = 0; depth <= CAUSES_LOOKED_THROUGH && level.length > 0; depth++) {
-    if (level.some((current) => asDatabaseError(current)?.code === IN_FAILED_TRANSACTION)) return true;
-    level = level.flatMap(wrappedBy).slice(0, ERRORS_LOOKED_THROUGH_PER_LEVEL);
-  }
-  return false;
-}
-
-const wrappedBy = (error: unknown): unknown[] => [
-  ...(error instanceof AggregateError && Array.isArray(error.errors) ? (error.errors as unknown[]) : []),
-  ...(error instanceof Error && error.cause !== undefined && error.cause !== null ? [error.cause] : []),
-];
+import { innermostErrors, someWrapped } from './wrappedErrors';
 
 /**
  * A failed batch's error as the engine counts it: the handler's BatchItemError,
@@ -52,9 +16,13 @@ const wrappedBy = (error: unknown): unknown[] => [
  * back only that partition. Null for any other error, which is not the batch's.
  */
 export function batchFailureOf(error: unknown): BatchItemError | null {
-  if (refusedAfterAFailure(error)) {
-    const cause = new HandlerWentOnPastFailureError();
-    return new BatchItemError(cause.message, null, cause, 'failure_policy');
+  if (someWrapped(error, refusedInFailedTransaction)) {
+    // The failures before the refusals decide, whatever was chosen on a refusal: gone on past
+    // deadlocks or serialization failures only, the batch tried again may well pass.
+    const failures = innermostErrors(error, abortedByOtherWriter).filter((failure) => !refusedInFailedTransaction(failure));
+    const retry = failures.length > 0 && failures.every(abortedByOtherWriter) ? 'until_it_passes' : 'failure_policy';
+    const cause = new HandlerWentOnPastFailureError(failures[0], retry);
+    return new BatchItemError(cause.message, null, cause, retry);
   }
   return error instanceof BatchItemError ? error : null;
 }

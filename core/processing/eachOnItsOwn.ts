@@ -13,11 +13,11 @@ export async function eachOnItsOwn<Item, Result>(
 ): Promise<Result[]> {
   const results: Result[] = [];
   const failures: { name: string; error: unknown }[] = [];
-  for (const item of items) {
+  for (const [index, item] of items.entries()) {
     try {
       results.push(await work(item));
     } catch (error) {
-      failures.push({ name: nameOf(item), error });
+      failures.push({ name: nameOrPlace(nameOf, item, index), error });
     }
   }
   if (failures.length > 0) {
@@ -28,4 +28,13 @@ export async function eachOnItsOwn<Item, Result>(
     );
   }
   return results;
+}
+
+// A name that cannot be told (nameOf throws on the item that failed) must not stop the items after it, nor hide its error.
+function nameOrPlace<Item>(nameOf: (item: Item) => string, item: Item, index: number): string {
+  try {
+    return nameOf(item);
+  } catch {
+    return `item ${index + 1}`;
+  }
 }

@@ -1,7 +1,7 @@
 export type { FeedProcessor, TransactionalHandler, ExternalHandler, ExternalOutcome, BatchContext, ExternalBatchContext, FencedWrites, TransactionalBatchContext } from './FeedProcessor';
 export type { FeedSource, SourcePage, SourceLag } from './FeedSource';
 export { BatchItemError, type BatchRetry } from './BatchItemError';
-export { HandlerWentOnPastFailureError } from './batchFailure';
+export { HandlerWentOnPastFailureError } from './HandlerWentOnPastFailureError';
 export { LeaseRanOutError } from './LeaseRanOutError';
 export { batchIdleTimeoutMs } from './batchIdleTimeout';
 export { UnknownProcessorError } from './UnknownProcessorError';

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import * as z from '../schema';
-import { asDatabaseError, type Db, type Queryable } from '../db';
+import { refusedInFailedTransaction, type Db, type Queryable } from '../db';
 import { HEADER_METADATA, isPlainObject, isStorableHeaderId } from '../eventstore';
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
@@ -52,8 +52,6 @@ const SEEN_SQL = 'SELECT EXISTS (SELECT FROM processed_messages WHERE consumer =
 // Aged from its commit, near enough (the record is the transaction's last statement), not from
 // the transaction's start: a slow effect's record would otherwise be older than its message's processing.
 const RECORD_SQL = 'INSERT INTO processed_messages (consumer, message_id, processed_at) VALUES ($1, $2, clock_timestamp())';
-// PostgreSQL's answer to every statement after one that failed, until the transaction ends.
-const IN_FAILED_TRANSACTION = '25P02';
 
 /**
  * A consumer name or message id `processed_messages` can hold (1 to 200
@@ -116,7 +114,7 @@ export async function processOnce(
       await effect(tx);
       await tx.query(RECORD_SQL, key, { name: 'processed_message_insert' });
     } catch (error) {
-      throw asDatabaseError(error)?.code === IN_FAILED_TRANSACTION ? new EffectWentOnPastFailureError(consumer, messageId, error) : error;
+      throw refusedInFailedTransaction(error) ? new EffectWentOnPastFailureError(consumer, messageId, error) : error;
     }
     return { processed: true };
   }, { idleTimeoutMs });

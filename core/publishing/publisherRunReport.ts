@@ -11,7 +11,7 @@ export interface PublisherRunReport {
   parked: number;
   /** Publishes that failed and will be retried: NATS unreachable (each key's first message) or slow, a passing refusal, or routing code that threw. */
   retried: number;
-  /** Parked messages a person requeued that this run sent again. */
+  /** Parked messages a person requeued that this run sent again: counted in `published` too. */
   requeued: number;
   /** Integration messages deleted after their retention. */
   cleaned: number;

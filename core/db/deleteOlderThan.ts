@@ -30,8 +30,8 @@ export const isPositiveCount = (value: number): boolean => Number.isSafeInteger(
 /**
  * Runs a cleanup's DELETE (its `$1` the retention in seconds, its `$2` the
  * batch's LIMIT) in bounded batches. The seconds are divided here: a retention
- * below PostgreSQL's smallest double (a microsecond's thousandth, say) comes to
- * 0, where the server's own division refused the quotient as out of range. A negative retention would delete rows
+ * so small that its quotient underflows (Number.MIN_VALUE ms) comes to 0, where
+ * the server's own division failed on it. A negative retention would delete rows
  * written a moment ago, and a batch of 0 would report more to delete on every
  * call for ever: both are refused, as is anything that is not a number.
  */

@@ -1,6 +1,6 @@
 import { abortedByOtherWriter, refusedInFailedTransaction } from '../db';
 import { HandlerWentOnPastFailureError } from './HandlerWentOnPastFailureError';
-import { innermostErrors } from './wrappedErrors';
+import { innermostErrors, someWrapped } from './wrappedErrors';
 
 /**
  * How a failed batch is retried: under the processor's failure policy, which
@@ -29,24 +29,37 @@ export class BatchItemError extends Error {
     override readonly cause: unknown,
     retry: BatchRetry = retryOf(cause),
   ) {
-    if (!RETRIES.includes(retry)) throw new TypeError(`A batch's retry must be 'failure_policy' or 'until_it_passes', not ${JSON.stringify(retry) ?? String(retry)}`);
+    if (!RETRIES.includes(retry)) {
+      const given: unknown = retry;
+      throw new TypeError(`A batch's retry must be 'failure_policy' or 'until_it_passes', not ${typeof given === 'string' ? JSON.stringify(given) : typeof given}`);
+    }
     super(message);
     this.name = 'BatchItemError';
     this.retry = retry;
   }
 }
 
-const speaksForItself = (error: unknown) => error instanceof BatchItemError || error instanceof HandlerWentOnPastFailureError || abortedByOtherWriter(error);
+// A handler's own BatchItemError keeps its retry, unless it was made on PostgreSQL's refusal
+// after an earlier failure: that says nothing of the item, nor does a choice made on it.
+const speaksForItself = (error: unknown) =>
+  abortedByOtherWriter(error) || error instanceof HandlerWentOnPastFailureError || (error instanceof BatchItemError && !someWrapped(error.cause, refusedInFailedTransaction));
 
 /**
- * How a batch that failed with this cause is retried when its handler does not
- * say: as its failures say, those it threw as one or applied each on its own
- * (eachOnItsOwn), or wrapped. A deadlock or a serialization failure says
- * nothing about the batch: counting them would let a busy moment mark a
- * partition failed. PostgreSQL's refusals after a failure say nothing at all.
+ * How a batch that failed with these failures is retried: as its failures
+ * say, those it threw as one or applied each on its own (eachOnItsOwn), or
+ * wrapped. A deadlock or a serialization failure says nothing about the batch:
+ * counting them would let a busy moment mark a partition failed. PostgreSQL's
+ * refusals after a failure say nothing at all. Any other failure, or one the
+ * bounded walk did not reach, puts the batch under the failure policy.
  */
-function retryOf(cause: unknown): BatchRetry {
-  const failures = innermostErrors(cause, speaksForItself).filter((failure) => !refusedInFailedTransaction(failure));
+export function retryOfFailures(error: unknown): BatchRetry {
+  const { failures, whole } = innermostErrors(error, speaksForItself);
+  const said = failures.filter((failure) => !refusedInFailedTransaction(failure));
   const passing = (failure: unknown) => (failure instanceof BatchItemError || failure instanceof HandlerWentOnPastFailureError ? failure.retry === 'until_it_passes' : abortedByOtherWriter(failure));
-  return failures.length > 0 && failures.every(passing) ? 'until_it_passes' : 'failure_policy';
+  return whole && said.length > 0 && said.every(passing) ? 'until_it_passes' : 'failure_policy';
+}
+
+/** How a batch that failed with this cause is retried when its handler does not say. */
+function retryOf(cause: unknown): BatchRetry {
+  return cause instanceof BatchItemError ? cause.retry : retryOfFailures(cause);
 }

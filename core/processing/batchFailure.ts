@@ -1,6 +1,6 @@
-import { abortedByOtherWriter, refusedInFailedTransaction } from '../db';
+import { refusedInFailedTransaction } from '../db';
 import { thrownMessage } from '../errors/thrownText';
-import { BatchItemError } from './BatchItemError';
+import { BatchItemError, retryOfFailures } from './BatchItemError';
 import { HandlerWentOnPastFailureError } from './HandlerWentOnPastFailureError';
 import { PartitionLeaseLostError } from './PartitionLease';
 import { innermostErrors, someWrapped } from './wrappedErrors';
@@ -17,11 +17,11 @@ import { innermostErrors, someWrapped } from './wrappedErrors';
  */
 export function batchFailureOf(error: unknown): BatchItemError | null {
   if (someWrapped(error, refusedInFailedTransaction)) {
-    // The failures before the refusals decide, whatever was chosen on a refusal: gone on past
-    // deadlocks or serialization failures only, the batch tried again may well pass.
-    const failures = innermostErrors(error, abortedByOtherWriter).filter((failure) => !refusedInFailedTransaction(failure));
-    const retry = failures.length > 0 && failures.every(abortedByOtherWriter) ? 'until_it_passes' : 'failure_policy';
-    const cause = new HandlerWentOnPastFailureError(failures[0], retry);
+    // The failures before the refusals decide: gone on past deadlocks or serialization failures
+    // only, the batch tried again may well pass.
+    const retry = retryOfFailures(error);
+    const [first] = innermostErrors(error, () => false).failures.filter((failure) => !refusedInFailedTransaction(failure));
+    const cause = new HandlerWentOnPastFailureError(first, retry);
     return new BatchItemError(cause.message, null, cause, retry);
   }
   return error instanceof BatchItemError ? error : null;

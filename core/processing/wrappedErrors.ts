@@ -24,19 +24,22 @@ export function someWrapped(error: unknown, test: (error: unknown) => boolean): 
 
 /**
  * The failures an error stands for, shallowest first: the errors at the
- * bottom of what it wraps, or those `isLeaf` says speak for themselves.
+ * bottom of what it wraps, or those `isLeaf` says speak for themselves; and
+ * whether those are all of them (the walk is bounded: a cause chain too deep,
+ * or one that wraps itself, is cut short).
  */
-export function innermostErrors(error: unknown, isLeaf: (error: unknown) => boolean): unknown[] {
-  const found: unknown[] = [];
+export function innermostErrors(error: unknown, isLeaf: (error: unknown) => boolean): { failures: unknown[]; whole: boolean } {
+  const failures: unknown[] = [];
   let level: unknown[] = [error];
   for (let depth = 0; depth <= CAUSES_LOOKED_THROUGH && level.length > 0; depth++) {
     const deeper: unknown[] = [];
     for (const current of level) {
       const wrapped = isLeaf(current) ? [] : wrappedBy(current);
-      if (wrapped.length === 0) found.push(current);
+      if (wrapped.length === 0) failures.push(current);
       else deeper.push(...wrapped);
     }
-    level = deeper.slice(0, ERRORS_LOOKED_THROUGH_PER_LEVEL);
+    if (deeper.length > ERRORS_LOOKED_THROUGH_PER_LEVEL) return { failures, whole: false };
+    level = deeper;
   }
-  return found;
+  return { failures, whole: level.length === 0 };
 }

@@ -1,4 +1,4 @@
-import { isIdleTimeoutMs, MAX_POSTGRES_INTEGER, type Db } from '../db';
+import { isDb, isIdleTimeoutMs, MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
 import { ConsumeOptionsError } from './ConsumeOptionsError';
 
 export interface ConsumeOptions {
@@ -25,7 +25,8 @@ export function checkFunction(name: string, given: unknown): void {
 
 /** The message's transaction is the consumer's own: given one already open (a Queryable), there is none to open. */
 export function checkPool(db: Db): void {
-  if (typeof (db as Partial<Db> | null | undefined)?.transaction !== 'function') {
+  const given: unknown = db;
+  if (typeof given !== 'object' || given === null || !isDb(given as Queryable)) {
     throw new ConsumeOptionsError('db must be the pool (a Db), not a transaction or a client: the consumer opens its own transaction, so that the effect and the processed record commit together');
   }
 }

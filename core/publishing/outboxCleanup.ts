@@ -155,8 +155,8 @@ export async function deleteExpiredOutboxRows(
   const stopped = (): OutboxCleanup => ({ deleted, cutShort: lastBatchDeleting ?? true, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
     if (Date.now() >= until) return stopped();
-    // In seconds, divided here: a retention below PostgreSQL's smallest double (a microsecond's
-    // thousandth, say) comes to 0, where the server's own division refused the quotient as out of range.
+    // In seconds, divided here: a retention so small that its quotient underflows (Number.MIN_VALUE
+    // ms) comes to 0, where the server's own division refused the quotient as out of range.
     const params = [policy.retentionMs / 1000, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
     let row: DeletedBatch | 'no time left' | undefined;
     try {

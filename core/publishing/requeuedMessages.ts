@@ -124,12 +124,14 @@ async function sendPage(session: PublishingSession, fenced: FencedWrites, deadli
   for (const source of new Set(parked.map((message) => message.source))) {
     // A batch's first round always starts: none starts once the turn is over.
     if (Date.now() >= deadline) break;
-    const batch = await messagesOf(session, source, parked.filter((message) => message.source === source));
+    const ofSource = parked.filter((message) => message.source === source);
+    const batch = await messagesOf(session, source, ofSource);
     // Asked again after the read: a process frozen in it past the turn's time (its lease
     // taken since, the messages sent and unparked by another instance) sends nothing.
     if (Date.now() >= deadline) break;
     const before = session.tally.report.published;
-    const parkedErrors = new Map(parked.map((message) => [message.messageId, message.error]));
+    // An event and an integration message may be parked under one id: each its own error.
+    const parkedErrors = new Map(ofSource.map((message) => [message.messageId, message.error]));
     let outcome: PublishedBatch;
     try {
       const entries = batch.map((message) => (source === 'outbox' ? sendOrParkStoredMessage(message) : requeuedEventEntry(message, parkedErrors.get(message.messageId))));

@@ -85,6 +85,30 @@ describe('a transactional handler that applies its items each on its own (eachOn
     expect(seen).toMatchObject({ retries: ['failure_policy'], state: 'failed' });
   });
 
+  it('given a deadlock the handler took as its item\'s failure under the policy (a BatchItemError of its own), and the items after it refused for it, keeps that choice', async () => {
+    const seen = await runOnce('each_deadlock_counted', 2, async (events, { tx }) => {
+      await eachOnItsOwn(events, (event) => event.eventId, async (event) => {
+        if (event.type !== 'AccountOpened') return tx.query('SELECT 1');
+        return tx.query(DEADLOCK_SQL).catch((error: unknown) => {
+          throw new BatchItemError('poison', event.eventId, error, 'failure_policy');
+        });
+      });
+    });
+
+    expect(seen).toMatchObject({ retries: ['failure_policy'], state: 'failed' });
+  });
+
+  it('given a deadlock beside a failure of its own that wraps more than can be looked through (an error that is its own cause), counts the batch under the policy', async () => {
+    const seen = await runOnce('each_deadlock_beside_endless', 1, async (_events, { tx }) => {
+      const deadlock = await inSavepoint(tx, 'deadlock', () => tx.query(DEADLOCK_SQL)).catch((error: unknown) => error);
+      const own = new Error('a failure of its own');
+      own.cause = own;
+      throw new AggregateError([deadlock, own], 'two failures');
+    });
+
+    expect(seen).toMatchObject({ retries: ['failure_policy'], state: 'failed' });
+  });
+
   it('given a name that cannot be told for an item that failed, still runs the items after it and throws the work\'s own error', async () => {
     const ran: number[] = [];
 

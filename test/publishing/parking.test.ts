@@ -247,6 +247,24 @@ describe('what NATS refuses for good is parked, and the rest of its stream goes 
     expect(await versionsOf(h, streamId)).toEqual([1, 3]);
     expect(await listParkedMessages(h.db)).toMatchObject([{ messageId: middleId, refusals: 2, requeuedAt: null }]);
   });
+
+  it('an event routed to a subject NATS cannot carry, requeued with an integration message parked under its id, is parked again unsent: each source\'s own error decides', async () => {
+    const h = await harness();
+    const routing = eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.type === 'MoneyWithdrawn' ? `${h.subjectPrefix}.with\u0000nul` : undefined) });
+    const { streamId, middleId } = await appendAround(h, { type: 'MoneyWithdrawn', data: { amount: 1 } });
+    // Stored before ids were kept apart, on a subject no stream captures: parked for that, which says nothing of its subject.
+    await h.db.query("INSERT INTO outbox (message_id, ordering_key, subject, payload, headers) VALUES ($1, 'notices', $2, '{}', '{}')", [middleId, `${h.subjectPrefix}-elsewhere.notices`]);
+    const publisher = h.publisher({ routing });
+    await publishEverything(h.db, publisher);
+    expect((await listParkedMessages(h.db)).map((message) => message.source).sort()).toEqual(['events', 'outbox']);
+
+    expect(await requeueParkedMessage(h.db, middleId)).toBe(true);
+    await publisher.run();
+
+    expect(await versionsOf(h, streamId)).toEqual([1, 3]);
+    const parkedEvents = (await listParkedMessages(h.db)).filter((message) => message.source === 'events');
+    expect(parkedEvents).toMatchObject([{ messageId: middleId, refusals: 2, requeuedAt: null }]);
+  });
 });
 
 describe('what NATS refuses for a while is retried, never parked, and goes out in order once it clears', () => {

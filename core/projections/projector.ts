@@ -47,6 +47,8 @@ export interface ProjectorOptions {
   failurePolicy?: FailurePolicy;
   /** Told about each handler failure (log it); the failure is also recorded on the partition. */
   onHandlerError?: (failure: HandlerFailure) => void;
+  /** How long a build (a rebuild, a new version) runs at a time before every serving generation has its turn again. Default 5 s. */
+  buildTurnMs?: number;
 }
 
 export interface ProjectorRun {
@@ -75,11 +77,15 @@ export interface Projector {
    * Each projection registers and runs on its own: one that fails (refused for
    * its partition count) leaves the others running; the run then throws a
    * ProjectorRunError (an AggregateError) naming each that failed, with the run.
+   * Every serving generation runs first; builds then run `buildTurnMs` at a
+   * time, each turn after the serving generations had theirs again, so a long
+   * build holds back no projection's reads, its own included.
    */
   runUntilCaughtUp(options?: { deadline?: number }): Promise<ProjectorRun>;
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
+export const DEFAULT_BUILD_TURN_MS = 5_000;
 
 /** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */
 function checkProjectorParts(options: ProjectorOptions): void {
@@ -91,6 +97,8 @@ function checkProjectorParts(options: ProjectorOptions): void {
   if (!Array.isArray(options.projections) || !options.projections.every(isProjection)) refuse('projections must be a list of projections (defineProjection)');
   if (options.upcaster !== undefined && !isEventUpcaster(options.upcaster)) refuse('upcaster must be an event upcaster (defineUpcasters, say)');
   if (options.onHandlerError !== undefined && typeof options.onHandlerError !== 'function') refuse('onHandlerError must be a function');
+  const { buildTurnMs } = options;
+  if (buildTurnMs !== undefined && !(Number.isSafeInteger(buildTurnMs) && buildTurnMs >= 1)) refuse(`buildTurnMs must be a whole number of milliseconds from 1, not ${String(buildTurnMs)}`);
 }
 
 /** Keeps projections up to date: each generation being built or served is a feed processor of its own. */
@@ -105,6 +113,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   // Checked here, as the run would, but before a projection is registered (its setup run, its generation made).
   checkHolder(holder, 'the projector');
   const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  const buildTurnMs = options.buildTurnMs ?? DEFAULT_BUILD_TURN_MS;
   const failurePolicy = options.failurePolicy ?? DEFAULT_FAILURE_POLICY;
   checkFailurePolicy(failurePolicy, 'the projector');
   checkLeaseTtl(leaseTtlMs, 'the projector');
@@ -138,18 +147,22 @@ export function createProjector(options: ProjectorOptions): Projector {
       () => true,
     );
 
-  async function runGeneration(projection: Projection, generation: Generation, deadline: number, run: ProjectorRun): Promise<void> {
+  // A generation's turn: to the run's deadline for a serving one, to the turn's end for a build.
+  // What it answers: whether the turn's end, not the run's deadline, left the build more to do.
+  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<boolean> {
+    const { deadline } = turn;
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
-    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline, concurrency: 1, onFailure });
+    const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline: turn.endsAt, concurrency: 1, onFailure });
     run.eventsApplied += result.items;
     run.batches += result.batches;
-    run.stoppedByDeadline ||= result.stoppedByDeadline;
+    const moreToBuild = result.stoppedByDeadline && Date.now() < deadline;
+    if (!moreToBuild) run.stoppedByDeadline ||= result.stoppedByDeadline;
     if (result.leaseLost.length > 0 && (await isLive(projection, generation))) {
       run.leaseLost.push(...result.leaseLost.map((partition) => ({ name: projection.name, generation: generation.generation, partition })));
     }
     // A build partition that failed or waits out a backoff would have the switch give up.
-    if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return;
+    if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return moreToBuild;
     const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
     if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });
@@ -160,6 +173,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       // The switch gave up at the deadline: the build waits for the next run to serve.
       run.stoppedByDeadline = true;
     }
+    return false;
   }
 
   return {
@@ -169,23 +183,46 @@ export function createProjector(options: ProjectorOptions): Projector {
       const { deadline = Number.POSITIVE_INFINITY } = runOptions;
       checkDeadline(deadline, 'the projector');
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false, leaseLost: [] };
-      try {
-        await eachOnItsOwn(
-          options.projections,
+      const failed = new Set<Projection>();
+      const failures: AggregateError[] = [];
+      // Each projection on its own, as ever: one that fails sits out the rest of the run.
+      const eachProjection = (projections: readonly Projection[], work: (projection: Projection) => Promise<void>) =>
+        eachOnItsOwn(
+          projections.filter((projection) => !failed.has(projection)),
           (projection) => projection.name,
-          async (projection) => {
-            const registered = await register(projection);
-            // Read each run: a rebuild requested elsewhere adds a generation to build.
-            const live = await liveGenerations(db, projection.name);
-            const builds = buildsOf(live, projection);
-            if (isSuperseded(projection, registered, live)) throw await supersededError(db, projection, live);
-            for (const generation of builds) await runGeneration(projection, generation, deadline, run);
-          },
-        );
-      } catch (error) {
-        if (error instanceof AggregateError) throw new ProjectorRunError(error.errors, error.message, run);
-        throw error;
+          (projection) =>
+            work(projection).catch((error: unknown) => {
+              failed.add(projection);
+              throw error;
+            }),
+        ).catch((error: unknown) => {
+          if (!(error instanceof AggregateError)) throw error;
+          failures.push(error);
+        });
+      const builds = new Map<Projection, Generation[]>();
+      const servingTurn = async (projection: Projection) => {
+        const registered = await register(projection);
+        // Read each turn: a rebuild requested elsewhere adds a generation to build.
+        const live = await liveGenerations(db, projection.name);
+        const generations = buildsOf(live, projection);
+        if (isSuperseded(projection, registered, live)) throw await supersededError(db, projection, live);
+        for (const generation of generations) {
+          if (generation.status !== 'building') await runGeneration(projection, generation, { deadline, endsAt: deadline }, run);
+        }
+        builds.set(projection, generations.filter((generation) => generation.status === 'building'));
+      };
+      let moreToBuild = true;
+      while (moreToBuild) {
+        moreToBuild = false;
+        await eachProjection(options.projections, servingTurn);
+        const endsAt = Math.min(deadline, Date.now() + buildTurnMs);
+        await eachProjection([...builds.keys()], async (projection) => {
+          for (const generation of builds.get(projection) ?? []) {
+            if (await runGeneration(projection, generation, { deadline, endsAt }, run)) moreToBuild = true;
+          }
+        });
       }
+      if (failures.length > 0) throw new ProjectorRunError(failures.flatMap((failure) => failure.errors as unknown[]), failures.map((failure) => failure.message).join('; '), run);
       return run;
     },
   };

@@ -289,7 +289,7 @@ describe('rebuilding a projection blue/green', () => {
     expect(() => createProjectionReader(context().db, projection, null as never)).toThrow(ProjectionDefinitionError);
   });
 
-  it('refuses, from plain JavaScript, projector options that are none: no object, projections that are no list of projections, no db, an upcaster or onHandlerError that is none', () => {
+  it('refuses, from plain JavaScript, projector options that are none: no object, projections that are no list of projections, no db, an upcaster or onHandlerError that is none, a build turn that is no whole number of milliseconds from 1', () => {
     const { db } = context();
     const projections = [recordingProjection({ name: 'plain_options' })];
     const refused: [string, unknown][] = [
@@ -300,6 +300,7 @@ describe('rebuilding a projection blue/green', () => {
       ['no db, which failed every run', { projections }],
       ['an upcaster that is no upcaster', { db, projections, upcaster: {} }],
       ['an onHandlerError that is no function, which was never told anything', { db, projections, onHandlerError: 'log' }],
+      ...[0, -1, 1.5, Number.NaN, '5000', null].map((buildTurnMs): [string, unknown] => [`a build turn of ${String(buildTurnMs)}`, { db, projections, buildTurnMs }]),
     ];
     for (const [label, options] of refused) expect(() => createProjector(options as never), label).toThrow(ProjectionDefinitionError);
   });

@@ -21,13 +21,17 @@ export async function eachOnItsOwn<Item, Result>(
     }
   }
   if (failures.length > 0) {
-    const named = failures.map((failure) => `${failure.name}: ${describeError(failure.error)}`);
     throw new AggregateError(
       failures.map((failure) => failure.error),
-      `${failures.length} of ${items.length} failed, the others ran: ${named.join('; ')}`,
+      namedFailures(failures, items.length),
     );
   }
   return results;
+}
+
+/** What failed of how many, each by its name: the message of eachOnItsOwn's AggregateError. */
+export function namedFailures(failures: readonly { name: string; error: unknown }[], of: number): string {
+  return `${failures.length} of ${of} failed, the others ran: ${failures.map((failure) => `${failure.name}: ${describeError(failure.error)}`).join('; ')}`;
 }
 
 // A name that cannot be told (nameOf throws on the item that failed) must not stop the items after it, nor hide its error.

@@ -42,4 +42,4 @@ export { holdingLeases } from './holdingLeases';
 export { giveLeaseBack, type LeaseRelease } from './giveLeaseBack';
 export { fencedWrites } from './fencedWrites';
 export { catchUpLocked, type LockedCatchUp } from './catchUpLocked';
-export { eachOnItsOwn } from './eachOnItsOwn';
+export { eachOnItsOwn, namedFailures } from './eachOnItsOwn';

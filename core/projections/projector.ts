@@ -8,8 +8,8 @@ import {
   checkHolder,
   checkLeaseTtl,
   DEFAULT_FAILURE_POLICY,
-  eachOnItsOwn,
   HandlerWentOnPastFailureError,
+  namedFailures,
   ProcessorDefinitionError,
   runFeedProcessor,
   whyHandledTypeRenamed,
@@ -161,8 +161,9 @@ export function createProjector(options: ProjectorOptions): Projector {
     if (result.leaseLost.length > 0 && (await isLive(projection, generation))) {
       run.leaseLost.push(...result.leaseLost.map((partition) => ({ name: projection.name, generation: generation.generation, partition })));
     }
-    // A build partition that failed or waits out a backoff would have the switch give up.
-    if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return moreToBuild;
+    // A build partition that failed or waits out a backoff would have the switch give up, and so
+    // would one the turn's end left undrained (the partitions drained may all have caught up).
+    if (moreToBuild || generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return moreToBuild;
     const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
     if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });
@@ -183,22 +184,14 @@ export function createProjector(options: ProjectorOptions): Projector {
       const { deadline = Number.POSITIVE_INFINITY } = runOptions;
       checkDeadline(deadline, 'the projector');
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false, leaseLost: [] };
-      const failed = new Set<Projection>();
-      const failures: AggregateError[] = [];
+      const failures = new Map<Projection, unknown>();
       // Each projection on its own, as ever: one that fails sits out the rest of the run.
-      const eachProjection = (projections: readonly Projection[], work: (projection: Projection) => Promise<void>) =>
-        eachOnItsOwn(
-          projections.filter((projection) => !failed.has(projection)),
-          (projection) => projection.name,
-          (projection) =>
-            work(projection).catch((error: unknown) => {
-              failed.add(projection);
-              throw error;
-            }),
-        ).catch((error: unknown) => {
-          if (!(error instanceof AggregateError)) throw error;
-          failures.push(error);
-        });
+      const eachProjection = async (projections: readonly Projection[], work: (projection: Projection) => Promise<void>) => {
+        for (const projection of projections) {
+          if (failures.has(projection)) continue;
+          await work(projection).catch((error: unknown) => failures.set(projection, error));
+        }
+      };
       const builds = new Map<Projection, Generation[]>();
       const servingTurn = async (projection: Projection) => {
         const registered = await register(projection);
@@ -215,14 +208,18 @@ export function createProjector(options: ProjectorOptions): Projector {
       while (moreToBuild) {
         moreToBuild = false;
         await eachProjection(options.projections, servingTurn);
-        const endsAt = Math.min(deadline, Date.now() + buildTurnMs);
         await eachProjection([...builds.keys()], async (projection) => {
           for (const generation of builds.get(projection) ?? []) {
+            // Each build a turn of its own: one begun at another's end would find its turn over.
+            const endsAt = Math.min(deadline, Date.now() + buildTurnMs);
             if (await runGeneration(projection, generation, { deadline, endsAt }, run)) moreToBuild = true;
           }
         });
       }
-      if (failures.length > 0) throw new ProjectorRunError(failures.flatMap((failure) => failure.errors as unknown[]), failures.map((failure) => failure.message).join('; '), run);
+      if (failures.size > 0) {
+        const failed = [...failures].map(([projection, error]) => ({ name: projection.name, error }));
+        throw new ProjectorRunError([...failures.values()], namedFailures(failed, options.projections.length), run);
+      }
       return run;
     },
   };

@@ -65,7 +65,8 @@ describe('a projection rebuilding beside the generations that serve reads', () =
     const { projector, rebuilt, other, appendLate } = await rebuildingBesideOther({ rebuilt: 'rebuilt_past_deadline', other: 'beside_deadline' });
     const lateEventId = await appendLate();
 
-    const run = await projector.runUntilCaughtUp({ deadline: Date.now() + 700 });
+    // Shorter than the build, which takes 3 s at least.
+    const run = await projector.runUntilCaughtUp({ deadline: Date.now() + 1_500 });
 
     expect(run).toMatchObject({ stoppedByDeadline: true, activated: [] });
     expect(await serving(rebuilt.name)).toBe(1);

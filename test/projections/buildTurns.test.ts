@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createProjector, getProjectionStatus, rebuildProjection } from '../../core/projections';
+import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { streamIdInPartition } from '../support/streamInPartition';
+import { useProjectionDatabase } from './support/projectionDatabase';
+import { readApplied, recordingProjection } from './support/recordingProjection';
+import { runUntilNoLag } from './support/runUntilNoLag';
+
+// Each spec has a database of its own: the recording projections read every account stream.
+const contexts = [useProjectionDatabase(), useProjectionDatabase()] as const;
+
+const events = (count: number) => [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))];
+
+/** How many events each generation of the projection has applied, its partitions' together. */
+async function appliedByGeneration(db: Parameters<typeof getProjectionStatus>[0], name: string): Promise<Record<number, number>> {
+  const [status] = await getProjectionStatus(db, name);
+  return Object.fromEntries((status?.generations ?? []).map((generation) => [generation.generation, generation.partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0)]));
+}
+
+describe('builds in turns', () => {
+  it('given a build whose turn ends after one partition caught up and before the other began, goes on building in the next turn and switches it in, rather than trying the switch and giving up', async () => {
+    const { db, store } = contexts[0]();
+    let slowNext = false;
+    const projection = recordingProjection({
+      name: 'turn_between_partitions',
+      partitions: 2,
+      batchSize: 5,
+      beforeApply: async () => {
+        if (!slowNext) return;
+        slowNext = false;
+        await sleep(500);
+      },
+    });
+    const projector = createProjector({ db, projections: [projection], buildTurnMs: 300 });
+    // Partition 0 is one batch; partition 1 twenty, more than the switch's own catch-up takes on.
+    await store.appendToStream({ streamId: await streamIdInPartition(db, 0, 2), streamType: 'account', expectedVersion: 'no_stream', events: events(3) });
+    await store.appendToStream({ streamId: await streamIdInPartition(db, 1, 2), streamType: 'account', expectedVersion: 'no_stream', events: events(100) });
+    await runUntilNoLag(db, projector, projection.name);
+    await rebuildProjection(db, projection);
+    // The build's first batch outlasts the turn.
+    slowNext = true;
+
+    const run = await projector.runUntilCaughtUp();
+
+    expect(run).toMatchObject({ activated: [{ name: 'turn_between_partitions', generation: 2 }], stoppedByDeadline: false });
+    expect(await readApplied(db, projection)).toHaveLength(103);
+  }, 60_000);
+
+  it('given two projections rebuilding, gives each build turns of its own: the second does not wait for the first to switch in', async () => {
+    const { db, store } = contexts[1]();
+    let slow = false;
+    const slowly = () => (slow ? sleep(15) : Promise.resolve());
+    const first = recordingProjection({ name: 'first_rebuilt', batchSize: 10, beforeApply: slowly });
+    const second = recordingProjection({ name: 'second_rebuilt', batchSize: 10, beforeApply: slowly });
+    const projector = createProjector({ db, projections: [first, second], buildTurnMs: 300 });
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: events(400) });
+    await runUntilNoLag(db, projector, first.name);
+    await runUntilNoLag(db, projector, second.name);
+    slow = true;
+    await rebuildProjection(db, first);
+    await rebuildProjection(db, second);
+
+    // 400 events of 15 ms make a build of 6 s at least: far past this run.
+    const run = await projector.runUntilCaughtUp({ deadline: Date.now() + 2_000 });
+
+    expect(run).toMatchObject({ activated: [], stoppedByDeadline: true });
+    const builtSoFar = { first: (await appliedByGeneration(db, first.name))[2] ?? 0, second: (await appliedByGeneration(db, second.name))[2] ?? 0 };
+    expect(builtSoFar.first).toBeGreaterThan(0);
+    expect(builtSoFar.second).toBeGreaterThan(0);
+  }, 60_000);
+});

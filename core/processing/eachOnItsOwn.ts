@@ -29,7 +29,7 @@ export async function eachOnItsOwn<Item, Result>(
   return results;
 }
 
-/** What failed of how many, each by its name: the message of eachOnItsOwn's AggregateError. */
+/** What failed of how many, each by its name: the message of eachOnItsOwn's AggregateError, and of a projector run's. */
 export function namedFailures(failures: readonly { name: string; error: unknown }[], of: number): string {
   return `${failures.length} of ${of} failed, the others ran: ${failures.map((failure) => `${failure.name}: ${describeError(failure.error)}`).join('; ')}`;
 }

@@ -47,7 +47,7 @@ export interface ProjectorOptions {
   failurePolicy?: FailurePolicy;
   /** Told about each handler failure (log it); the failure is also recorded on the partition. */
   onHandlerError?: (failure: HandlerFailure) => void;
-  /** How long a build (a rebuild, a new version) runs at a time before every serving generation has its turn again. Default 5 s. */
+  /** How long a build (a rebuild, a new version) runs at a time, before the other builds' turns and then the serving generations'. Default 5 s. */
   buildTurnMs?: number;
 }
 
@@ -78,8 +78,9 @@ export interface Projector {
    * its partition count) leaves the others running; the run then throws a
    * ProjectorRunError (an AggregateError) naming each that failed, with the run.
    * Every serving generation runs first; builds then run `buildTurnMs` at a
-   * time, each turn after the serving generations had theirs again, so a long
-   * build holds back no projection's reads, its own included.
+   * time, one turn each in a round, and the serving generations run again
+   * after each round, so a long build holds back no projection's reads, its
+   * own included.
    */
   runUntilCaughtUp(options?: { deadline?: number }): Promise<ProjectorRun>;
 }
@@ -148,8 +149,10 @@ export function createProjector(options: ProjectorOptions): Projector {
     );
 
   // A generation's turn: to the run's deadline for a serving one, to the turn's end for a build.
-  // What it answers: whether the turn's end, not the run's deadline, left the build more to do.
-  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<boolean> {
+  // What it answers: whether the turn's end, not the run's deadline, left the build more to do
+  // ('cut'), and whether that turn only met caught-up partitions or ended before its first batch
+  // ('cut_idle': a longer turn would see the build caught up, or begin).
+  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<'done' | 'cut' | 'cut_idle'> {
     const { deadline } = turn;
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
@@ -158,12 +161,14 @@ export function createProjector(options: ProjectorOptions): Projector {
     run.batches += result.batches;
     const moreToBuild = result.stoppedByDeadline && Date.now() < deadline;
     if (!moreToBuild) run.stoppedByDeadline ||= result.stoppedByDeadline;
+    const cut = result.items === 0 || (result.caughtUp && result.heldBack.length === 0) ? 'cut_idle' : 'cut';
     if (result.leaseLost.length > 0 && (await isLive(projection, generation))) {
       run.leaseLost.push(...result.leaseLost.map((partition) => ({ name: projection.name, generation: generation.generation, partition })));
     }
     // A build partition that failed or waits out a backoff would have the switch give up, and so
     // would one the turn's end left undrained (the partitions drained may all have caught up).
-    if (moreToBuild || generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return moreToBuild;
+    if (moreToBuild) return cut;
+    if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return 'done';
     const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
     if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });
@@ -174,7 +179,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       // The switch gave up at the deadline: the build waits for the next run to serve.
       run.stoppedByDeadline = true;
     }
-    return false;
+    return 'done';
   }
 
   return {
@@ -184,14 +189,16 @@ export function createProjector(options: ProjectorOptions): Projector {
       const { deadline = Number.POSITIVE_INFINITY } = runOptions;
       checkDeadline(deadline, 'the projector');
       const run: ProjectorRun = { eventsApplied: 0, batches: 0, activated: [], stoppedByDeadline: false, leaseLost: [] };
+      // Each projection on its own, as ever: the first error of each is the run's to throw at its end.
+      // One whose serving turn failed sits out the rest of the run; one whose build failed, its builds only.
       const failures = new Map<Projection, unknown>();
-      // Each projection on its own, as ever: one that fails sits out the rest of the run.
-      const eachProjection = async (projections: readonly Projection[], work: (projection: Projection) => Promise<void>) => {
-        for (const projection of projections) {
-          if (failures.has(projection)) continue;
-          await work(projection).catch((error: unknown) => failures.set(projection, error));
-        }
-      };
+      const satOut = new Set<Projection>();
+      const buildsStopped = new Set<Projection>();
+      const attempt = (projection: Projection, stops: Set<Projection>, work: () => Promise<void>) =>
+        work().catch((error: unknown) => {
+          stops.add(projection);
+          if (!failures.has(projection)) failures.set(projection, error);
+        });
       const builds = new Map<Projection, Generation[]>();
       const servingTurn = async (projection: Projection) => {
         const registered = await register(projection);
@@ -204,17 +211,28 @@ export function createProjector(options: ProjectorOptions): Projector {
         }
         builds.set(projection, generations.filter((generation) => generation.status === 'building'));
       };
+      // How long each build's next turn lasts: doubled after a turn cut while it was idle, as
+      // a build switches in only once one turn has seen every partition of it caught up.
+      const turnLengths = new Map<string, number>();
       let moreToBuild = true;
       while (moreToBuild) {
         moreToBuild = false;
-        await eachProjection(options.projections, servingTurn);
-        await eachProjection([...builds.keys()], async (projection) => {
-          for (const generation of builds.get(projection) ?? []) {
-            // Each build a turn of its own: one begun at another's end would find its turn over.
-            const endsAt = Math.min(deadline, Date.now() + buildTurnMs);
-            if (await runGeneration(projection, generation, { deadline, endsAt }, run)) moreToBuild = true;
-          }
-        });
+        for (const projection of options.projections) {
+          if (!satOut.has(projection)) await attempt(projection, satOut, () => servingTurn(projection));
+        }
+        for (const [projection, generations] of builds) {
+          if (satOut.has(projection) || buildsStopped.has(projection)) continue;
+          await attempt(projection, buildsStopped, async () => {
+            for (const generation of generations) {
+              const key = `${projection.name}:${generation.generation}`;
+              const lasts = turnLengths.get(key) ?? buildTurnMs;
+              // Each build a turn of its own: one begun at another's end would find its turn over.
+              const turn = await runGeneration(projection, generation, { deadline, endsAt: Math.min(deadline, Date.now() + lasts) }, run);
+              turnLengths.set(key, turn === 'cut_idle' ? 2 * lasts : buildTurnMs);
+              if (turn !== 'done') moreToBuild = true;
+            }
+          });
+        }
       }
       if (failures.size > 0) {
         const failed = [...failures].map(([projection, error]) => ({ name: projection.name, error }));

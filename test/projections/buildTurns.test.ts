@@ -7,7 +7,7 @@ import { readApplied, recordingProjection } from './support/recordingProjection'
 import { runUntilNoLag } from './support/runUntilNoLag';
 
 // Each spec has a database of its own: the recording projections read every account stream.
-const contexts = [useProjectionDatabase(), useProjectionDatabase()] as const;
+const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
 
 const events = (count: number) => [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))];
 
@@ -68,4 +68,18 @@ describe('builds in turns', () => {
     expect(builtSoFar.first).toBeGreaterThan(0);
     expect(builtSoFar.second).toBeGreaterThan(0);
   }, 60_000);
+
+  it('given turns shorter than a build\'s run takes to begin (1 ms), lengthens the turns that ended before a batch, so the build goes on and switches in rather than the run spinning for ever', async () => {
+    const { db, store } = contexts[2]();
+    const projection = recordingProjection({ name: 'tiny_turns', partitions: 2, batchSize: 10 });
+    const projector = createProjector({ db, projections: [projection], buildTurnMs: 1 });
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: events(60) });
+    await runUntilNoLag(db, projector, projection.name);
+    await rebuildProjection(db, projection);
+
+    const run = await projector.runUntilCaughtUp();
+
+    expect(run.activated).toEqual([{ name: 'tiny_turns', generation: 2 }]);
+    expect(await readApplied(db, projection)).toHaveLength(60);
+  }, 30_000);
 });

@@ -107,6 +107,18 @@ export async function lockPartitionNotTakenOver(tx: Queryable, lease: PartitionL
   return row ? toState(row) : null;
 }
 
+const ALL_CAUGHT_UP_ONCE_SQL = 'SELECT count(*) = $2 AS every FROM processor_partitions WHERE processor = $1 AND caught_up_at IS NOT NULL';
+
+/**
+ * Whether every partition of the processor has reached the head of its
+ * source once: a build run in turns, none of which saw all its partitions,
+ * may then be caught up, as a switch's own catch-up finds out.
+ */
+export async function everyPartitionCaughtUpOnce(db: Queryable, processor: { name: string; partitions: number }): Promise<boolean> {
+  const { rows } = await db.query<{ every: boolean }>(ALL_CAUGHT_UP_ONCE_SQL, [processor.name, processor.partitions], { name: 'processor_every_partition_caught_up_once' });
+  return rows[0]?.every === true;
+}
+
 // Every checkpoint row of a processor, in partition order (see lockAllPartitions).
 const LOCK_ALL_SQL = 'SELECT partition FROM processor_partitions WHERE processor = $1 ORDER BY partition FOR UPDATE';
 

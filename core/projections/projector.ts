@@ -8,6 +8,7 @@ import {
   checkHolder,
   checkLeaseTtl,
   DEFAULT_FAILURE_POLICY,
+  everyPartitionCaughtUpOnce,
   HandlerWentOnPastFailureError,
   namedFailures,
   ProcessorDefinitionError,
@@ -150,36 +151,43 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   // A generation's turn: to the run's deadline for a serving one, to the turn's end for a build.
   // What it answers: whether the turn's end, not the run's deadline, left the build more to do
-  // ('cut'), and whether that turn only met caught-up partitions or ended before its first batch
-  // ('cut_idle': a longer turn would see the build caught up, or begin).
-  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<'done' | 'cut' | 'cut_idle'> {
+  // ('cut'), and whether that turn leased no partition at all ('cut_before_lease': a run's
+  // set-up took the whole turn).
+  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<'done' | 'cut' | 'cut_before_lease'> {
     const { deadline } = turn;
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
     const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline: turn.endsAt, concurrency: 1, onFailure });
     run.eventsApplied += result.items;
     run.batches += result.batches;
-    const moreToBuild = result.stoppedByDeadline && Date.now() < deadline;
-    if (!moreToBuild) run.stoppedByDeadline ||= result.stoppedByDeadline;
-    const cut = result.items === 0 || (result.caughtUp && result.heldBack.length === 0) ? 'cut_idle' : 'cut';
+    const cut = result.stoppedByDeadline && Date.now() < deadline;
+    if (!cut) run.stoppedByDeadline ||= result.stoppedByDeadline;
     if (result.leaseLost.length > 0 && (await isLive(projection, generation))) {
       run.leaseLost.push(...result.leaseLost.map((partition) => ({ name: projection.name, generation: generation.generation, partition })));
     }
-    // A build partition that failed or waits out a backoff would have the switch give up, and so
-    // would one the turn's end left undrained (the partitions drained may all have caught up).
-    if (moreToBuild) return cut;
-    if (generation.status !== 'building' || !result.caughtUp || result.heldBack.length > 0) return 'done';
+    if (generation.status !== 'building') return 'done';
+    if (cut && result.partitions.length === 0) return 'cut_before_lease';
+    // A build partition that failed or waits out a backoff would have the switch give up.
+    if (result.heldBack.length > 0) return cut ? 'cut' : 'done';
+    // Cut by its turn's end, a build may still be caught up: its turns together saw every
+    // partition reach the head, though none saw them all (more partitions than a turn visits,
+    // on a feed busy enough that the last one visited never looks caught up at the turn's end).
+    if (cut ? !(await everyPartitionCaughtUpOnce(db, processor)) : !result.caughtUp) return cut ? 'cut' : 'done';
     const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
     if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });
       // What arrived since the build's last batch, applied by the switch itself.
       run.eventsApplied += switched.eventsApplied;
       run.batches += switched.batches;
-    } else if (Date.now() >= deadline) {
+      return 'done';
+    }
+    if (Date.now() >= deadline) {
       // The switch gave up at the deadline: the build waits for the next run to serve.
       run.stoppedByDeadline = true;
+      return 'done';
     }
-    return 'done';
+    // Given up with time left (a partition more than its catch-up takes on): the next turn goes on.
+    return cut ? 'cut' : 'done';
   }
 
   return {
@@ -211,8 +219,8 @@ export function createProjector(options: ProjectorOptions): Projector {
         }
         builds.set(projection, generations.filter((generation) => generation.status === 'building'));
       };
-      // How long each build's next turn lasts: doubled after a turn cut while it was idle, as
-      // a build switches in only once one turn has seen every partition of it caught up.
+      // How long each build's turns last: doubled after one that leased nothing, as a turn shorter
+      // than a run's set-up would never begin a batch.
       const turnLengths = new Map<string, number>();
       let moreToBuild = true;
       while (moreToBuild) {
@@ -228,7 +236,7 @@ export function createProjector(options: ProjectorOptions): Projector {
               const lasts = turnLengths.get(key) ?? buildTurnMs;
               // Each build a turn of its own: one begun at another's end would find its turn over.
               const turn = await runGeneration(projection, generation, { deadline, endsAt: Math.min(deadline, Date.now() + lasts) }, run);
-              turnLengths.set(key, turn === 'cut_idle' ? 2 * lasts : buildTurnMs);
+              if (turn === 'cut_before_lease') turnLengths.set(key, 2 * lasts);
               if (turn !== 'done') moreToBuild = true;
             }
           });

@@ -7,7 +7,7 @@ import { readApplied, recordingProjection } from './support/recordingProjection'
 import { runUntilNoLag } from './support/runUntilNoLag';
 
 // Each spec has a database of its own: the recording projections read every account stream.
-const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
+const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
 
 const events = (count: number) => [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))];
 
@@ -82,4 +82,31 @@ describe('builds in turns', () => {
     expect(run.activated).toEqual([{ name: 'tiny_turns', generation: 2 }]);
     expect(await readApplied(db, projection)).toHaveLength(60);
   }, 30_000);
+
+  it('given more partitions than a turn visits and writers appending all along, switches the build in once its turns together saw every partition caught up', async () => {
+    const { db, store } = contexts[3]();
+    const projection = recordingProjection({ name: 'many_partitions_busy', partitions: 8, batchSize: 10 });
+    const projector = createProjector({ db, projections: [projection], buildTurnMs: 20 });
+    const streams = await Promise.all(Array.from({ length: 8 }, (_, partition) => streamIdInPartition(db, partition, 8)));
+    for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: events(5) });
+    await runUntilNoLag(db, projector, projection.name);
+    await rebuildProjection(db, projection);
+    let writing = true;
+    const writers = Promise.all(
+      streams.map(async (streamId) => {
+        while (writing) {
+          await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'any', events: [deposited(1)] });
+          await sleep(20);
+        }
+      }),
+    );
+
+    // Bounded for the spec: with no deadline, a build that never switches in keeps the run going.
+    const run = await Promise.race([projector.runUntilCaughtUp(), sleep(20_000).then(() => null)]);
+    const activatedWhileWriting = run?.activated ?? null;
+    writing = false;
+    await writers;
+
+    expect(activatedWhileWriting).toEqual([{ name: 'many_partitions_busy', generation: 2 }]);
+  }, 60_000);
 });

@@ -8,8 +8,8 @@ import { runUntilNoLag } from './support/runUntilNoLag';
 const context = useProjectionDatabase();
 
 // Each application of the rebuilt projection takes this long once its rebuild starts:
-// 200 events make a build of 3 s at least, many of the projector's build turns.
-const SLOW_APPLY_MS = 15;
+// 200 events make a build of 5 s at least, many of the projector's build turns.
+const SLOW_APPLY_MS = 25;
 const EVENTS = 200;
 const BUILD_TURN_MS = 300;
 
@@ -65,8 +65,8 @@ describe('a projection rebuilding beside the generations that serve reads', () =
     const { projector, rebuilt, other, appendLate } = await rebuildingBesideOther({ rebuilt: 'rebuilt_past_deadline', other: 'beside_deadline' });
     const lateEventId = await appendLate();
 
-    // Shorter than the build, which takes 3 s at least.
-    const run = await projector.runUntilCaughtUp({ deadline: Date.now() + 1_500 });
+    // Shorter than the build, which takes 5 s at least; long enough for both serving turns on a loaded runner.
+    const run = await projector.runUntilCaughtUp({ deadline: Date.now() + 2_500 });
 
     expect(run).toMatchObject({ stoppedByDeadline: true, activated: [] });
     expect(await serving(rebuilt.name)).toBe(1);

@@ -88,6 +88,7 @@ export interface Projector {
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 export const DEFAULT_BUILD_TURN_MS = 5_000;
+const SWITCH_AFTER_CUT_TURN_MS = 1_000;
 
 /** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */
 function checkProjectorParts(options: ProjectorOptions): void {
@@ -151,10 +152,11 @@ export function createProjector(options: ProjectorOptions): Projector {
 
   // A generation's turn: to the run's deadline for a serving one, to the turn's end for a build.
   // What it answers: whether the turn's end, not the run's deadline, left the build more to do
-  // ('cut'), and whether that turn leased no partition at all ('cut_before_lease': a run's
-  // set-up took the whole turn).
-  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<'done' | 'cut' | 'cut_before_lease'> {
+  // ('cut'), and whether that turn handled no item at all ('cut_idle': the run's set-up may have
+  // taken the whole turn, before a lease or a first batch).
+  async function runGeneration(projection: Projection, generation: Generation, turn: { deadline: number; endsAt: number }, run: ProjectorRun): Promise<'done' | 'cut' | 'cut_idle'> {
     const { deadline } = turn;
+    const turnStart = Date.now();
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
     const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
     const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline: turn.endsAt, concurrency: 1, onFailure });
@@ -166,14 +168,18 @@ export function createProjector(options: ProjectorOptions): Projector {
       run.leaseLost.push(...result.leaseLost.map((partition) => ({ name: projection.name, generation: generation.generation, partition })));
     }
     if (generation.status !== 'building') return 'done';
-    if (cut && result.partitions.length === 0) return 'cut_before_lease';
+    const unfinished = !cut ? 'done' : result.items === 0 && result.batches === 0 ? 'cut_idle' : 'cut';
     // A build partition that failed or waits out a backoff would have the switch give up.
-    if (result.heldBack.length > 0) return cut ? 'cut' : 'done';
+    if (result.heldBack.length > 0) return unfinished;
     // Cut by its turn's end, a build may still be caught up: its turns together saw every
     // partition reach the head, though none saw them all (more partitions than a turn visits,
     // on a feed busy enough that the last one visited never looks caught up at the turn's end).
-    if (cut ? !(await everyPartitionCaughtUpOnce(db, processor)) : !result.caughtUp) return cut ? 'cut' : 'done';
-    const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, deadline);
+    const mayBeCaughtUp = cut ? await everyPartitionCaughtUpOnce(db, processor) : result.caughtUp;
+    if (!mayBeCaughtUp) return unfinished;
+    // Tried after a cut turn, a switch that gives up (a partition more behind than its catch-up
+    // takes on) costs the serving generations about another turn, and a second at least.
+    const switchDeadline = cut ? Math.min(deadline, Date.now() + Math.max(turn.endsAt - turnStart, SWITCH_AFTER_CUT_TURN_MS)) : deadline;
+    const switched = await activateIfCaughtUp(db, projection, generation, upcaster, failurePolicy, switchDeadline);
     if (switched.switched) {
       run.activated.push({ name: projection.name, generation: generation.generation });
       // What arrived since the build's last batch, applied by the switch itself.
@@ -187,7 +193,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       return 'done';
     }
     // Given up with time left (a partition more than its catch-up takes on): the next turn goes on.
-    return cut ? 'cut' : 'done';
+    return unfinished;
   }
 
   return {
@@ -219,9 +225,11 @@ export function createProjector(options: ProjectorOptions): Projector {
         }
         builds.set(projection, generations.filter((generation) => generation.status === 'building'));
       };
-      // How long each build's turns last: doubled after one that leased nothing, as a turn shorter
-      // than a run's set-up would never begin a batch.
+      // How long each build's turns last: doubled after one that handled nothing, as a turn shorter
+      // than a run's set-up would never begin a batch; at most a lease's time, as a build whose
+      // batches handle nothing (a filter that matches few events) would grow it without end.
       const turnLengths = new Map<string, number>();
+      const longestTurnMs = Math.max(buildTurnMs, leaseTtlMs);
       let moreToBuild = true;
       while (moreToBuild) {
         moreToBuild = false;
@@ -236,7 +244,7 @@ export function createProjector(options: ProjectorOptions): Projector {
               const lasts = turnLengths.get(key) ?? buildTurnMs;
               // Each build a turn of its own: one begun at another's end would find its turn over.
               const turn = await runGeneration(projection, generation, { deadline, endsAt: Math.min(deadline, Date.now() + lasts) }, run);
-              if (turn === 'cut_before_lease') turnLengths.set(key, 2 * lasts);
+              if (turn === 'cut_idle') turnLengths.set(key, Math.min(longestTurnMs, 2 * lasts));
               if (turn !== 'done') moreToBuild = true;
             }
           });

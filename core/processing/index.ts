@@ -22,7 +22,7 @@ export {
   type ProcessorLag,
   type PartitionLag,
 } from './processorStatus';
-export { everyPartitionCaughtUpOnce, registerProcessor, resumeProcessors, stopProcessor, lockAllPartitions } from './processorRecords';
+export { partitionsCaughtUpOnce, registerProcessor, resumeProcessors, stopProcessor, lockAllPartitions } from './processorRecords';
 export { ProcessorDefinitionError } from './ProcessorDefinitionError';
 export {
   acquirePartitionLease,

@@ -107,16 +107,24 @@ export async function lockPartitionNotTakenOver(tx: Queryable, lease: PartitionL
   return row ? toState(row) : null;
 }
 
-const ALL_CAUGHT_UP_ONCE_SQL = 'SELECT count(*) = $2 AS every FROM processor_partitions WHERE processor = $1 AND caught_up_at IS NOT NULL';
+// A partition failed, failing (waiting out a backoff, or retried after one) or stopped holds
+// the whole processor back; otherwise, whether every one has reached the head once.
+const CAUGHT_UP_ONCE_SQL = `
+  SELECT bool_or(p.state <> 'running' OR p.attempts > 0 OR p.last_error IS NOT NULL OR f.stopped_at IS NOT NULL) AS held,
+         count(*) FILTER (WHERE p.caught_up_at IS NOT NULL) = $2 AS every
+  FROM processor_partitions p JOIN feed_processors f ON f.name = p.processor WHERE p.processor = $1`;
 
 /**
- * Whether every partition of the processor has reached the head of its
- * source once: a build run in turns, none of which saw all its partitions,
- * may then be caught up, as a switch's own catch-up finds out.
+ * Whether every partition of the processor has reached the head of its source
+ * once ('caught_up_once': a build run in turns, none of which saw all its
+ * partitions, may then be caught up, as a switch's own catch-up finds out),
+ * or one is failed, failing or stopped ('held'), or neither yet.
  */
-export async function everyPartitionCaughtUpOnce(db: Queryable, processor: { name: string; partitions: number }): Promise<boolean> {
-  const { rows } = await db.query<{ every: boolean }>(ALL_CAUGHT_UP_ONCE_SQL, [processor.name, processor.partitions], { name: 'processor_every_partition_caught_up_once' });
-  return rows[0]?.every === true;
+export async function partitionsCaughtUpOnce(db: Queryable, processor: { name: string; partitions: number }): Promise<'caught_up_once' | 'held' | 'not_yet'> {
+  const { rows } = await db.query<{ held: boolean | null; every: boolean }>(CAUGHT_UP_ONCE_SQL, [processor.name, processor.partitions], { name: 'processor_partitions_caught_up_once' });
+  const row = rows[0];
+  if (row?.held === true) return 'held';
+  return row?.every === true ? 'caught_up_once' : 'not_yet';
 }
 
 // Every checkpoint row of a processor, in partition order (see lockAllPartitions).

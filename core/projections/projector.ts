@@ -8,9 +8,9 @@ import {
   checkHolder,
   checkLeaseTtl,
   DEFAULT_FAILURE_POLICY,
-  everyPartitionCaughtUpOnce,
   HandlerWentOnPastFailureError,
   namedFailures,
+  partitionsCaughtUpOnce,
   ProcessorDefinitionError,
   runFeedProcessor,
   whyHandledTypeRenamed,
@@ -174,8 +174,10 @@ export function createProjector(options: ProjectorOptions): Projector {
     // Cut by its turn's end, a build may still be caught up: its turns together saw every
     // partition reach the head, though none saw them all (more partitions than a turn visits,
     // on a feed busy enough that the last one visited never looks caught up at the turn's end).
-    const mayBeCaughtUp = cut ? await everyPartitionCaughtUpOnce(db, processor) : result.caughtUp;
-    if (!mayBeCaughtUp) return unfinished;
+    // One the turn did not visit may have failed since: the build cannot switch in this run.
+    const seen = cut ? await partitionsCaughtUpOnce(db, processor) : result.caughtUp ? 'caught_up_once' : 'not_yet';
+    if (seen === 'held') return 'done';
+    if (seen === 'not_yet') return unfinished;
     // Tried after a cut turn, a switch that gives up (a partition more behind than its catch-up
     // takes on) costs the serving generations about another turn, and a second at least.
     const switchDeadline = cut ? Math.min(deadline, Date.now() + Math.max(turn.endsAt - turnStart, SWITCH_AFTER_CUT_TURN_MS)) : deadline;
@@ -226,10 +228,10 @@ export function createProjector(options: ProjectorOptions): Projector {
         builds.set(projection, generations.filter((generation) => generation.status === 'building'));
       };
       // How long each build's turns last: doubled after one that handled nothing, as a turn shorter
-      // than a run's set-up would never begin a batch; at most a lease's time, as a build whose
-      // batches handle nothing (a filter that matches few events) would grow it without end.
+      // than a run's set-up would never begin a batch; to a second at most (or buildTurnMs, if
+      // longer), as batches that handle nothing (a filter that matches few events) are progress too.
       const turnLengths = new Map<string, number>();
-      const longestTurnMs = Math.max(buildTurnMs, leaseTtlMs);
+      const longestTurnMs = Math.max(buildTurnMs, SWITCH_AFTER_CUT_TURN_MS);
       let moreToBuild = true;
       while (moreToBuild) {
         moreToBuild = false;

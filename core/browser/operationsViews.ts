@@ -6,7 +6,7 @@ import { readSagaInstance } from '../sagas';
 import { BrowserConflictError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { decodeCursor, encodeCursor, PageLimit, parseQuery } from './pageCursor';
-import { isUuid } from '../ids/uuidText';
+import { isUuid, UuidText } from '../ids/uuidText';
 
 // The cursor's `at` is updated_at to the microsecond, as stored: cut to a Date's
 // milliseconds, it would lie below the instances changed within that millisecond,
@@ -50,7 +50,7 @@ export async function projectionsHealth(sources: BrowserSources) {
 }
 
 const ParkedQuery = z.object({ limit: PageLimit, cursor: z.optional(z.string()) });
-const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: z.string().check(z.refine(isUuid, 'must be a UUID')), source: z.enum(['events', 'outbox']) });
+const ParkedCursor = z.object({ parkedAt: z.iso.datetime(), messageId: UuidText, source: z.enum(['events', 'outbox']) });
 
 /** A parked message as the API shows it: where it stands in the list is the page's `nextCursor`. */
 const parkedView = ({ messageId, source, orderingKey, subject, error, refusals, parkedAt, requeuedAt, onItsWay }: ListedParkedMessage) => ({

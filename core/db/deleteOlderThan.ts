@@ -24,14 +24,19 @@ export interface RetentionOptions {
  */
 export const isRetentionMs = (value: unknown): boolean => typeof value === 'number' && value >= 0 && value <= MAX_RETENTION_MS;
 
+/**
+ * A retention as the seconds a cleanup's statement takes (`make_interval(secs => $1)`),
+ * divided here: one so small that its quotient underflows (Number.MIN_VALUE ms) comes to 0,
+ * where the server's own division failed on it.
+ */
+export const retentionSeconds = (retentionMs: number): number => retentionMs / 1000;
+
 /** A batch size or a count of batches: a whole number from 1. */
 export const isPositiveCount = (value: number): boolean => Number.isSafeInteger(value) && value >= 1;
 
 /**
- * Runs a cleanup's DELETE (its `$1` the retention in seconds, its `$2` the
- * batch's LIMIT) in bounded batches. The seconds are divided here: a retention
- * so small that its quotient underflows (Number.MIN_VALUE ms) comes to 0, where
- * the server's own division failed on it. A negative retention would delete rows
+ * Runs a cleanup's DELETE (its `$1` the retention in seconds, retentionSeconds,
+ * its `$2` the batch's LIMIT) in bounded batches. A negative retention would delete rows
  * written a moment ago, and a batch of 0 would report more to delete on every
  * call for ever: both are refused, as is anything that is not a number.
  */
@@ -46,5 +51,5 @@ export async function deleteOlderThan(db: Queryable, text: string, options: Rete
   for (const [name, value] of [['batchSize', batchSize], ['batches', batches]] as const) {
     if (!isPositiveCount(value)) throw new RetentionOptionsError(`${name} must be a positive integer, not ${value}`);
   }
-  return deleteInBatches(db, text, [retentionMs / 1000, batchSize], { batchSize, maxBatches: batches });
+  return deleteInBatches(db, text, [retentionSeconds(retentionMs), batchSize], { batchSize, maxBatches: batches });
 }

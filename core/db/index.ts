@@ -30,6 +30,6 @@ export {
 export { assertSchemaCurrent, SchemaNotCurrentError } from './schemaCheck';
 export { deleteInBatches, type BatchedDeletion } from './deleteInBatches';
 export { DeletionStoppedError } from './DeletionStoppedError';
-export { deleteOlderThan, isPositiveCount, isRetentionMs, MAX_RETENTION_MS, type RetentionOptions } from './deleteOlderThan';
+export { deleteOlderThan, isPositiveCount, isRetentionMs, MAX_RETENTION_MS, retentionSeconds, type RetentionOptions } from './deleteOlderThan';
 export { RetentionOptionsError } from './RetentionOptionsError';
 export { createPgliteDb, DataDirLockedError, PgliteReentrantCallError, type PgliteDb, type PgliteDbOptions } from './pglite';

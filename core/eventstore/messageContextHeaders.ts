@@ -4,6 +4,7 @@ import { fitsHeaderBlock, isHeaderValue } from './integrationMessages';
 import type { EventMetadata } from './types';
 
 const CONTEXT_HEADERS = Object.entries(HEADER_METADATA) as [keyof typeof HEADER_METADATA, string][];
+const TRACE_HEADERS: readonly string[] = [HEADER_METADATA.traceparent, HEADER_METADATA.tracestate];
 
 /**
  * The append's integration messages with the context its events carry, as
@@ -34,9 +35,8 @@ export function withContextHeaders(messages: unknown, context: EventMetadata): u
     const missing = given.filter(([header]) => !taken.has(header.toLowerCase()));
     // A trace state belongs to its trace: the context's is added only beside its traceparent, and
     // neither beside the message's own trace state, which would then seem to be of the request's trace.
-    const ownTrace = taken.has(HEADER_METADATA.traceparent.toLowerCase()) || taken.has(HEADER_METADATA.tracestate.toLowerCase());
-    const isTraceHeader = (header: string) => header === HEADER_METADATA.traceparent || header === HEADER_METADATA.tracestate;
-    const added = missing.filter(([header]) => !ownTrace || !isTraceHeader(header));
+    const ownTrace = TRACE_HEADERS.some((header) => taken.has(header.toLowerCase()));
+    const added = missing.filter(([header]) => !ownTrace || !TRACE_HEADERS.includes(header));
     if (added.length === 0) return message;
     const headers = { ...Object.fromEntries(added), ...(own as Record<string, string>) };
     return fitsHeaderBlock(headers) ? { ...message, headers } : message;

@@ -59,9 +59,13 @@ interface PartitionRow {
   failing: boolean;
 }
 
+// A partition with a failure since its last success: waiting out a backoff, or retried after one.
+const FAILING = '(p.attempts > 0 OR p.last_error IS NOT NULL)';
+const STOPPED = 'f.stopped_at IS NOT NULL';
+
 const STATE_COLUMNS = `p.checkpoint_tx, p.checkpoint_position, p.state, p.caught_up_at IS NOT NULL AS caught_up,
-  CASE WHEN p.next_attempt_at > now() THEN p.next_attempt_at END AS wait_until, f.stopped_at IS NOT NULL AS stopped,
-  (p.attempts > 0 OR p.last_error IS NOT NULL) AS failing`;
+  CASE WHEN p.next_attempt_at > now() THEN p.next_attempt_at END AS wait_until, ${STOPPED} AS stopped,
+  ${FAILING} AS failing`;
 
 const PARTITION = 'processor_partitions p JOIN feed_processors f ON f.name = p.processor WHERE p.processor = $1 AND p.partition = $2';
 
@@ -107,10 +111,10 @@ export async function lockPartitionNotTakenOver(tx: Queryable, lease: PartitionL
   return row ? toState(row) : null;
 }
 
-// A partition failed, failing (waiting out a backoff, or retried after one) or stopped holds
-// the whole processor back; otherwise, whether every one has reached the head once.
+// A partition failed, failing or stopped holds the whole processor back; otherwise, whether
+// every one has reached the head once.
 const CAUGHT_UP_ONCE_SQL = `
-  SELECT bool_or(p.state <> 'running' OR p.attempts > 0 OR p.last_error IS NOT NULL OR f.stopped_at IS NOT NULL) AS held,
+  SELECT bool_or(p.state <> 'running' OR ${FAILING} OR ${STOPPED}) AS held,
          count(*) FILTER (WHERE p.caught_up_at IS NOT NULL) = $2 AS every
   FROM processor_partitions p JOIN feed_processors f ON f.name = p.processor WHERE p.processor = $1`;
 

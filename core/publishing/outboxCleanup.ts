@@ -1,4 +1,4 @@
-import { asDatabaseError, DeletionStoppedError, exactTimestampText, type Db } from '../db';
+import { asDatabaseError, DeletionStoppedError, exactTimestampText, retentionSeconds, type Db } from '../db';
 
 export interface OutboxRetention {
   /**
@@ -155,9 +155,7 @@ export async function deleteExpiredOutboxRows(
   const stopped = (): OutboxCleanup => ({ deleted, cutShort: lastBatchDeleting ?? true, resumeAfter: pastKeptRows ? after : null });
   for (let batch = 0; batch < policy.maxBatches; batch += 1) {
     if (Date.now() >= until) return stopped();
-    // In seconds, divided here: a retention so small that its quotient underflows (Number.MIN_VALUE
-    // ms) comes to 0, where the server's own division refused the quotient as out of range.
-    const params = [policy.retentionMs / 1000, policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
+    const params = [retentionSeconds(policy.retentionMs), policy.batchSize, processors.outbox, processors.partitions, processors.events, after?.createdAt ?? '-infinity', after?.id ?? '0', walk];
     let row: DeletedBatch | 'no time left' | undefined;
     try {
       row = await db.transaction(async (tx) => {

@@ -1,5 +1,5 @@
 import { exactTimestampText, type Queryable } from '../db';
-import { isUuid } from '../ids/uuidText';
+import { isUuid, UuidText } from '../ids/uuidText';
 import { storableText } from '../text/storableText';
 import * as z from '../schema';
 
@@ -139,7 +139,7 @@ const ListParkedOptions = z.object({
         z.refine((text) => !text.startsWith('0000'), 'must not be in the year 0'),
         z.refine((text) => Number(/[+-](\d\d):\d\d$/u.exec(text)?.[1] ?? 0) <= MAX_UTC_OFFSET_HOURS, 'must be within 15:59 of UTC'),
       ),
-      messageId: z.string().check(z.refine(isUuid, 'must be a UUID')),
+      messageId: UuidText,
       source: z.enum(['events', 'outbox']),
     }),
   ),

@@ -3,7 +3,7 @@ import { inSavepoint } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { BatchItemError, eachOnItsOwn, eventFeedSource, getProcessorStatus, runFeedProcessor, type BatchRetry, type FeedProcessor, type TransactionalHandler } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, uniqueStreamId } from '../support/fixtures';
+import { deposited, opened, openedThenDeposits, uniqueStreamId } from '../support/fixtures';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
 const db = usePooledTestDatabase(4);
@@ -23,7 +23,7 @@ const processorOf = (name: string, handle: TransactionalHandler<RecordedEvent, v
 
 /** Given a stream of `count` events of the type `name`, one run of the processor: how each failure is retried, and the partition's state and error after. */
 async function runOnce(name: string, count: number, handle: TransactionalHandler<RecordedEvent, void>['handle']) {
-  await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: name, expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))] });
+  await createEventStore(db()).appendToStream({ streamId: uniqueStreamId(), streamType: name, expectedVersion: 'no_stream', events: openedThenDeposits(count) });
   await untilFeedHorizonPasses(db());
   const processor = processorOf(name, handle);
   const run = await runFeedProcessor(processor, { db: db(), holder: 'ledger', leaseTtlMs: 30_000, deadline: Date.now() + 5_000, concurrency: 1 });

@@ -3,7 +3,7 @@ import { createPgDb, type Db } from '../../core/db';
 import { createEventStore, NO_UPCASTING, type RecordedEvent } from '../../core/eventstore';
 import { eventFeedSource, runFeedProcessor, type FeedProcessor, type TransactionalHandler } from '../../core/processing';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deferred, deposited, opened, sleep } from '../support/fixtures';
+import { deferred, deposited, opened, openedThenDeposits, sleep } from '../support/fixtures';
 import { streamIdInPartition } from '../support/streamInPartition';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -45,7 +45,7 @@ describe('a batch hung in its transaction while its run\'s other drains go on co
     const busyStream = await streamIdInPartition(hungPool, 1, 2);
     const hungEvents = await store.appendToStream({ streamId: hungStream, streamType: NAME, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
     // Far more than the sibling gets through before the takeover, a batch of one at a time: it commits all along.
-    await store.appendToStream({ streamId: busyStream, streamType: NAME, expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: 399 }, (_, index) => deposited(index + 1))] });
+    await store.appendToStream({ streamId: busyStream, streamType: NAME, expectedVersion: 'no_stream', events: openedThenDeposits(400) });
     await untilFeedHorizonPasses(hungPool);
 
     // Given a run draining both partitions at once, whose handler on partition 0 awaits a promise that never settles,

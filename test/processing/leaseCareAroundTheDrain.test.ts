@@ -14,7 +14,7 @@ import {
 } from '../../core/processing';
 import { expireLeases } from '../support/expireLeases';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
-import { deposited, opened, sleep } from '../support/fixtures';
+import { openedThenDeposits, sleep } from '../support/fixtures';
 import { streamIdInPartition } from '../support/streamInPartition';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase';
 
@@ -43,7 +43,7 @@ const TTL_MS = 2_000;
 async function appendPerPartition(name: string, counts: readonly number[]): Promise<void> {
   const store = createEventStore(solo);
   for (const [partition, count] of counts.entries()) {
-    const events = [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))];
+    const events = openedThenDeposits(count);
     await store.appendToStream({ streamId: await streamIdInPartition(solo, partition, PARTITIONS), streamType: name, expectedVersion: 'no_stream', events });
   }
   await untilFeedHorizonPasses(solo);

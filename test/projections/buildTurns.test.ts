@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProjector, getProjectionStatus, rebuildProjection } from '../../core/projections';
-import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { deposited, openedThenDeposits, sleep, uniqueStreamId } from '../support/fixtures';
 import { streamIdInPartition } from '../support/streamInPartition';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { readApplied, recordingProjection } from './support/recordingProjection';
@@ -8,8 +8,6 @@ import { runUntilNoLag } from './support/runUntilNoLag';
 
 // Each spec has a database of its own: the recording projections read every account stream.
 const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
-
-const events = (count: number) => [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))];
 
 /** How many events each generation of the projection has applied, its partitions' together. */
 async function appliedByGeneration(db: Parameters<typeof getProjectionStatus>[0], name: string): Promise<Record<number, number>> {
@@ -33,8 +31,8 @@ describe('builds in turns', () => {
     });
     const projector = createProjector({ db, projections: [projection], buildTurnMs: 300 });
     // Partition 0 is one batch; partition 1 twenty, more than the switch's own catch-up takes on.
-    await store.appendToStream({ streamId: await streamIdInPartition(db, 0, 2), streamType: 'account', expectedVersion: 'no_stream', events: events(3) });
-    await store.appendToStream({ streamId: await streamIdInPartition(db, 1, 2), streamType: 'account', expectedVersion: 'no_stream', events: events(100) });
+    await store.appendToStream({ streamId: await streamIdInPartition(db, 0, 2), streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(3) });
+    await store.appendToStream({ streamId: await streamIdInPartition(db, 1, 2), streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(100) });
     await runUntilNoLag(db, projector, projection.name);
     await rebuildProjection(db, projection);
     // The build's first batch outlasts the turn.
@@ -53,7 +51,7 @@ describe('builds in turns', () => {
     const first = recordingProjection({ name: 'first_rebuilt', batchSize: 10, beforeApply: slowly });
     const second = recordingProjection({ name: 'second_rebuilt', batchSize: 10, beforeApply: slowly });
     const projector = createProjector({ db, projections: [first, second], buildTurnMs: 300 });
-    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: events(400) });
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(400) });
     await runUntilNoLag(db, projector, first.name);
     await runUntilNoLag(db, projector, second.name);
     slow = true;
@@ -73,7 +71,7 @@ describe('builds in turns', () => {
     const { db, store } = contexts[2]();
     const projection = recordingProjection({ name: 'tiny_turns', partitions: 2, batchSize: 10 });
     const projector = createProjector({ db, projections: [projection], buildTurnMs: 1 });
-    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: events(60) });
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(60) });
     await runUntilNoLag(db, projector, projection.name);
     await rebuildProjection(db, projection);
 
@@ -88,7 +86,7 @@ describe('builds in turns', () => {
     const projection = recordingProjection({ name: 'many_partitions_busy', partitions: 8, batchSize: 10 });
     const projector = createProjector({ db, projections: [projection], buildTurnMs: 20 });
     const streams = await Promise.all(Array.from({ length: 8 }, (_, partition) => streamIdInPartition(db, partition, 8)));
-    for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: events(5) });
+    for (const streamId of streams) await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(5) });
     await runUntilNoLag(db, projector, projection.name);
     await rebuildProjection(db, projection);
     let writing = true;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProjector, getProjectionStatus, rebuildProjection, type Projection, type ProjectorRun } from '../../core/projections';
-import { deposited, opened, sleep, uniqueStreamId } from '../support/fixtures';
+import { opened, openedThenDeposits, sleep, uniqueStreamId } from '../support/fixtures';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { readApplied, recordingProjection } from './support/recordingProjection';
 import { runUntilNoLag } from './support/runUntilNoLag';
@@ -20,7 +20,7 @@ async function rebuildingBesideOther(names: { rebuilt: string; other: string }) 
   const rebuilt = recordingProjection({ name: names.rebuilt, batchSize: 20, beforeApply: () => (slow ? sleep(SLOW_APPLY_MS) : Promise.resolve()) });
   const other = recordingProjection({ name: names.other, batchSize: 20 });
   const projector = createProjector({ db, projections: [rebuilt, other], buildTurnMs: BUILD_TURN_MS });
-  await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [opened(), ...Array.from({ length: EVENTS - 1 }, (_, index) => deposited(index + 1))] });
+  await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(EVENTS) });
   await runUntilNoLag(db, projector, names.rebuilt);
   await runUntilNoLag(db, projector, names.other);
   slow = true;

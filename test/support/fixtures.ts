@@ -18,6 +18,9 @@ export const deposited = (amount: number): NewEvent<AccountEvent> => ({ type: 'M
 
 export const withdrawn = (amount: number): NewEvent<AccountEvent> => ({ type: 'MoneyWithdrawn', data: { amount } });
 
+/** An account's first `count` events: opened, then deposits of 1, 2, 3 and on. */
+export const openedThenDeposits = (count: number): NewEvent<AccountEvent>[] => [opened(), ...Array.from({ length: count - 1 }, (_, index) => deposited(index + 1))];
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A promise with its resolver outside, to hold a transaction open until a test says so. */

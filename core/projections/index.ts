@@ -11,7 +11,8 @@ export { generationTableName, processorNameOf, quoteIdentifier, type TableNames 
 export type { Generation, GenerationReason, GenerationStatus } from './generationRecords';
 export { registerProjection, rebuildProjection } from './registerProjection';
 export { activateIfCaughtUp, type GenerationSwitch } from './activateGeneration';
-export { createProjector, DEFAULT_LEASE_TTL_MS, type Projector, type ProjectorOptions, type ProjectorRun } from './projector';
+export { createProjector, type Projector, type ProjectorRun } from './projector';
+export { DEFAULT_LEASE_TTL_MS, type ProjectorOptions } from './projectorOptions';
 export { generationProcessor } from './generationProcessor';
 export {
   getProjectionStatus,

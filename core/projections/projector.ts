@@ -1,28 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import type { Db } from '../db';
-import { isEventUpcaster, NO_UPCASTING, type EventUpcaster } from '../eventstore';
 import {
   batchIdleTimeoutMs,
   checkDeadline,
-  checkFailurePolicy,
-  checkHolder,
-  checkLeaseTtl,
-  DEFAULT_FAILURE_POLICY,
   HandlerWentOnPastFailureError,
   namedFailures,
   partitionsCaughtUpOnce,
   ProcessorDefinitionError,
   runFeedProcessor,
-  whyHandledTypeRenamed,
-  type FailurePolicy,
   type HandlerFailure,
 } from '../processing';
 import { activateIfCaughtUp } from './activateGeneration';
-import { ProjectionDefinitionError, ProjectionHandlerError, ProjectorRunError } from './errors';
-import { isProjection, type Projection } from './defineProjection';
+import { ProjectionHandlerError, ProjectorRunError } from './errors';
+import type { Projection } from './defineProjection';
 import { generationProcessor } from './generationProcessor';
 import { liveGenerations, type Generation } from './generationRecords';
 import { isSuperseded, supersededError } from './supersededCode';
+import { projectorSettings, type ProjectorOptions } from './projectorOptions';
 import { buildsOf, registerProjection } from './registerProjection';
 
 /**
@@ -34,22 +26,6 @@ function asHandlerError(projection: string, failure: HandlerFailure): HandlerFai
   const { error } = failure;
   if (error instanceof ProjectionHandlerError || !(error.cause instanceof HandlerWentOnPastFailureError)) return failure;
   return { ...failure, error: new ProjectionHandlerError(projection, null, null, error.cause) };
-}
-
-export interface ProjectorOptions {
-  db: Db;
-  projections: readonly Projection[];
-  /** The event store's upcaster, so handlers see current event shapes. */
-  upcaster?: EventUpcaster;
-  /** Names this instance in the leases; default a random id. */
-  holder?: string;
-  /** A partition's lease lasts this long unless renewed; a dead holder's partitions are taken over after it. Default 30 s. */
-  leaseTtlMs?: number;
-  failurePolicy?: FailurePolicy;
-  /** Told about each handler failure (log it); the failure is also recorded on the partition. */
-  onHandlerError?: (failure: HandlerFailure) => void;
-  /** How long a build (a rebuild, a new version) runs at a time, before the other builds' turns and then the serving generations'. Default 5 s. */
-  buildTurnMs?: number;
 }
 
 export interface ProjectorRun {
@@ -86,45 +62,11 @@ export interface Projector {
   runUntilCaughtUp(options?: { deadline?: number }): Promise<ProjectorRun>;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 30_000;
-export const DEFAULT_BUILD_TURN_MS = 5_000;
 const SWITCH_AFTER_CUT_TURN_MS = 1_000;
-
-/** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */
-function checkProjectorParts(options: ProjectorOptions): void {
-  const refuse = (problem: string): never => {
-    throw new ProjectionDefinitionError(`the projector: ${problem}`);
-  };
-  if (typeof options !== 'object' || (options as unknown) === null) refuse('options must be an object: { db, projections }');
-  if (typeof (options.db as Partial<Db> | undefined)?.transaction !== 'function') refuse('db must be a database (createPgDb, say)');
-  if (!Array.isArray(options.projections) || !options.projections.every(isProjection)) refuse('projections must be a list of projections (defineProjection)');
-  if (options.upcaster !== undefined && !isEventUpcaster(options.upcaster)) refuse('upcaster must be an event upcaster (defineUpcasters, say)');
-  if (options.onHandlerError !== undefined && typeof options.onHandlerError !== 'function') refuse('onHandlerError must be a function');
-  const { buildTurnMs } = options;
-  if (buildTurnMs !== undefined && !(Number.isSafeInteger(buildTurnMs) && buildTurnMs >= 1)) refuse(`buildTurnMs must be a whole number of milliseconds from 1, not ${String(buildTurnMs)}`);
-}
 
 /** Keeps projections up to date: each generation being built or served is a feed processor of its own. */
 export function createProjector(options: ProjectorOptions): Projector {
-  checkProjectorParts(options);
-  const { db } = options;
-  // Two definitions of one name would share its generations' checkpoints and leases.
-  const names = options.projections.map((projection) => projection.name);
-  const twice = names.find((name, index) => names.indexOf(name) !== index);
-  if (twice !== undefined) throw new ProjectionDefinitionError(`projection ${twice} is given to the projector twice`);
-  const holder = options.holder ?? `projector-${randomUUID()}`;
-  // Checked here, as the run would, but before a projection is registered (its setup run, its generation made).
-  checkHolder(holder, 'the projector');
-  const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  const buildTurnMs = options.buildTurnMs ?? DEFAULT_BUILD_TURN_MS;
-  const failurePolicy = options.failurePolicy ?? DEFAULT_FAILURE_POLICY;
-  checkFailurePolicy(failurePolicy, 'the projector');
-  checkLeaseTtl(leaseTtlMs, 'the projector');
-  const upcaster = options.upcaster ?? NO_UPCASTING;
-  for (const projection of options.projections) {
-    const renamed = whyHandledTypeRenamed(upcaster, `projection ${projection.name}`, projection.eventTypes);
-    if (renamed) throw new ProjectionDefinitionError(renamed);
-  }
+  const { db, projections, upcaster, holder, leaseTtlMs, failurePolicy, onHandlerError, buildTurnMs } = projectorSettings(options);
   // Once per projector; a registration that failed is tried again next run. Each says what
   // this code builds as it registered.
   const registrations = new Map<Projection, Promise<Generation[]>>();
@@ -158,7 +100,7 @@ export function createProjector(options: ProjectorOptions): Projector {
     const { deadline } = turn;
     const turnStart = Date.now();
     const processor = generationProcessor(projection, generation, upcaster, failurePolicy);
-    const onFailure = (failure: HandlerFailure) => options.onHandlerError?.(asHandlerError(projection.name, failure));
+    const onFailure = (failure: HandlerFailure) => onHandlerError?.(asHandlerError(projection.name, failure));
     const result = await runFeedProcessor(processor, { db, holder, leaseTtlMs, deadline: turn.endsAt, concurrency: 1, onFailure });
     run.eventsApplied += result.items;
     run.batches += result.batches;
@@ -235,7 +177,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       let moreToBuild = true;
       while (moreToBuild) {
         moreToBuild = false;
-        for (const projection of options.projections) {
+        for (const projection of projections) {
           if (!satOut.has(projection)) await attempt(projection, satOut, () => servingTurn(projection));
         }
         for (const [projection, generations] of builds) {
@@ -254,7 +196,7 @@ export function createProjector(options: ProjectorOptions): Projector {
       }
       if (failures.size > 0) {
         const failed = [...failures].map(([projection, error]) => ({ name: projection.name, error }));
-        throw new ProjectorRunError([...failures.values()], namedFailures(failed, options.projections.length), run);
+        throw new ProjectorRunError([...failures.values()], namedFailures(failed, projections.length), run);
       }
       return run;
     },

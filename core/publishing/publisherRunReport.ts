@@ -9,7 +9,7 @@ export interface PublisherRunReport {
   duplicates: number;
   /** Messages refused for good in this run, and parked. */
   parked: number;
-  /** Publishes that failed and will be retried: NATS unreachable (each key's first message) or slow, a passing refusal, or routing code that threw. */
+  /** Publishes that failed and will be retried: NATS unreachable (each key's first message) or not answering (those of the try's first send), a passing refusal, or routing code that threw. */
   retried: number;
   /** Parked messages a person requeued that this run sent again: counted in `published` too. */
   requeued: number;

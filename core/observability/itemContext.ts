@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { runInContext, type RequestContext } from './requestContext';
 import { contextFromTraceparent, inSpan, linkTo, SpanKind } from './tracing';
+import { isThenable } from '../promises';
 
 /** The ids and trace a processed item (an event's metadata, a message's headers) carries about the work that produced it. */
 export interface ItemOrigin {
@@ -46,9 +47,6 @@ export function handleEvent<T>(event: { eventId: string; metadata: ItemOrigin },
     return isThenable(result) ? Promise.resolve(result) : result;
   });
 }
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
 /**
  * Handles one item received on its own (a NATS message) in its context and a

@@ -5,7 +5,9 @@ import { HEADER_METADATA, isPlainObject, isStorableHeaderId } from '../eventstor
 import { continueItem, formatTraceparent, parseTraceparent, type TracedItem } from '../observability';
 import { hasLoneSurrogate } from '../text/storableText';
 import { thrownMessage } from '../errors/thrownText';
+import { isThenable } from '../promises';
 import { checkedIdleTimeout, checkedRetryDelay, checkFunction, checkPool, type ConsumeOptions } from './consumeOptions';
+import { ConsumeOptionsError } from './ConsumeOptionsError';
 import { EffectWentOnPastFailureError } from './EffectWentOnPastFailureError';
 import { headerNamed } from './headerNamed';
 import { isEventMessage } from './isEventMessage';
@@ -162,7 +164,7 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * cannot hold is refused with ProcessedMessageKeyError, and a `retryDelayMs`
  * that is not a whole number of milliseconds from 0, options that are no object,
  * an `idleTimeoutMs` that is not one from 1 (see ConsumeOptions),
- * a `db` that is no pool (a transaction), or a `read` or `handler` that is no function with ConsumeOptionsError,
+ * a `db` that is no pool (a transaction), or a `read` or `handler` that is no function, or a `read` that answers with a promise, with ConsumeOptionsError,
  * before the message is touched. The handler may append to the event store in its transaction:
  * nothing is written before it.
  */
@@ -182,9 +184,17 @@ export async function handleMessageOnce<Body>(
   checkFunction('handler', handler);
   let readMessage: { id: string; body: Body };
   try {
-    const { id, body } = read(message);
+    const given = read(message);
+    // A read that answers later (an async function) is the consumer's mistake, not the message's:
+    // taken as an unreadable message, every message would be terminated, each lost for good.
+    if (isThenable(given)) {
+      if (given instanceof Promise) given.catch(() => undefined);
+      throw new ConsumeOptionsError('read must return { id, body } when called, not a promise: the message is left to come back');
+    }
+    const { id, body } = given;
     readMessage = { id: ProcessedMessageId.parse(id), body };
   } catch (error) {
+    if (error instanceof ConsumeOptionsError) throw error;
     message.term();
     // Not garbage: a message of another kind, which this consumer declared it does not take.
     if (error instanceof NotAnEventMessageError || error instanceof NotAnIntegrationMessageError) throw error;

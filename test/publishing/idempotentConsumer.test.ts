@@ -422,7 +422,7 @@ describe('the idempotent consumer helper', () => {
     expect(effects).toEqual(['effect']);
   });
 
-  it('refuses a read or handler that is no function, or options that are no object, with ConsumeOptionsError before the message is touched: the caller\'s mistake, so the message comes back for the fixed consumer', async () => {
+  it('refuses a read or handler that is no function, a read that answers with a promise, or options that are no object, with ConsumeOptionsError before the message is touched: the caller\'s mistake, so the message comes back for the fixed consumer', async () => {
     const inbound = uniqueStreamId('inbound');
     const { name, consumer } = await newConsumer();
     for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
@@ -442,6 +442,8 @@ describe('the idempotent consumer helper', () => {
     await expect(handleMessageOnce(harness.db, name, notice, read, 'effect' as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
     await expect(handleEventMessage(harness.db, name, notice, effect, null as unknown as object)).rejects.toThrow(ConsumeOptionsError);
     await expect(processOnce(harness.db, name, 'message-2', undefined as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
+    const readLater = (async (message: JsMsg) => Promise.resolve(read(message))) as unknown as typeof read;
+    await expect(handleMessageOnce(harness.db, name, notice, readLater, effect)).rejects.toThrow(ConsumeOptionsError);
 
     const [redelivered] = await fetchAll(consumer, 1).then(async (first) => (first.length > 0 ? first : sleep(ACK_WAIT_MS).then(() => fetchAll(consumer, 1))));
     if (!redelivered) throw new Error('the notice was not delivered again');

@@ -1,0 +1,1 @@
+export { isThenable } from './isThenable';

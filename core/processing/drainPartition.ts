@@ -149,7 +149,10 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
             leaseTtlMs: settings.leaseTtlMs,
           })
       : externalBatches(settings.db, processor, handler, settings);
-  for (let tried = 0; Date.now() < settings.deadline; tried++) {
+  // A transactional drain's first batch runs past the deadline too (see nextBatch): its lease may
+  // come only after the deadline, its statement queued for a connection, in every run alike.
+  const mayStart = (tried: number) => (tried === 0 && handler.mode === 'transactional') || Date.now() < settings.deadline;
+  for (let tried = 0; mayStart(tried); tried++) {
     // The first batch starts on the lease as acquired, if it was acquired just now: a drain
     // that began later (its run counting a lost holder first) would have its external batch
     // work up to half a lease from there, close to the lease's end or past it.

@@ -176,6 +176,26 @@ describe('a run with more partitions drained at once than pooled connections', (
     expect(status.map((partition) => partition.itemsProcessed)).toEqual([2, 2, 2, 2, 2]);
   });
 
+  it('moves a partition whose lease itself comes after the deadline, in every run alike: the lease\'s statement queued behind another user of the pool', async () => {
+    const name = 'lease_past_the_deadline';
+    await createEventStore(db()).appendToStream({ streamId: await streamIdInPartition(db(), 0, 1), streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    await untilFeedHorizonPasses(db());
+    const processor: FeedProcessor<RecordedEvent> = { ...processorOfType(name, 1, { mode: 'transactional', handle: () => Promise.resolve() }), batchSize: 1 };
+    await registerProcessor(db(), name, 1);
+    await ensurePartitionLeaseRows(db(), name, 1);
+    for (const holder of ['first', 'second']) {
+      const deadline = Date.now() + 200;
+      const run = runFeedProcessor(processor, { db: db(), holder, leaseTtlMs: 30_000, deadline, concurrency: 1 });
+      // Queued after the run's registration, before its lease: the lease's connection comes past the deadline.
+      const otherUser = db().transaction(() => sleep(Math.max(0, deadline - Date.now()) + 150));
+      await run;
+      await otherUser;
+    }
+
+    const [status] = await getProcessorStatus(db(), processor);
+    expect(status?.itemsProcessed).toBe(2);
+  });
+
   it('starts no external batch past the run\'s deadline, a drain\'s first included: a page read that waited for a connection until after it is not handled, its handler\'s deadline gone already', async () => {
     const name = 'external_read_past_the_deadline';
     await createEventStore(db()).appendToStream({ streamId: await streamIdInPartition(db(), 0, 1), streamType: name, expectedVersion: 'no_stream', events: [opened(), deposited(1)] });

@@ -35,39 +35,43 @@ export interface LoaderOptions {
 
 async function buildRuntime<Context>(service: Service<Context>, options: LoaderOptions): Promise<FunctionRuntime<Context>> {
   const env = { ...(options.env ?? process.env), ...linkedSecrets(options.env ?? process.env) };
-  const db = createDb(dbConfigFromEnv(env));
+  // Every setting read before the pool is made: a bad one fails the start with nothing to close,
+  // where a pool left open by each failed start (every invocation tries again) adds up.
+  const dbConfig = dbConfigFromEnv(env);
+  const directories = migrationDirectoriesFromEnv(env);
+  const publishing = publishingConfigFromEnv(env);
+  const nudges = nudgesFromEnv(env);
+  // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
+  const workerFunction = env.COMMAND_WORKER_FUNCTION;
+  const db = createDb(dbConfig);
   try {
-    const directories = migrationDirectoriesFromEnv(env);
     if (options.migrate) await migrateService(db, service, directories);
     else await assertServiceSchemaCurrent(db, service, directories);
+    const runtime = createServiceRuntime(service, {
+      db,
+      dispatcher: workerFunction ? createLambdaDispatcher({ functionName: workerFunction }) : (run) => createInProcessDispatcher(run),
+      onProjectionFailure: ({ processor, partition, error, state, attempts }) => {
+        log.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
+      },
+      sagas: {
+        onIgnored: (ignored) => {
+          log.warn('saga input with no live instance', { ...ignored });
+        },
+        onStepError: ({ saga, sagaId, step, attempts, error, stuck }) => {
+          log[stuck ? 'error' : 'warn'](stuck ? 'saga step failed for good: instance stuck' : 'saga step failed; retrying', { saga, sagaId, step, attempts, error: error instanceof Error ? error : String(error) });
+        },
+        onDispatchError: (error) => {
+          log.warn('saga steps left for the sweeper', { error: error instanceof Error ? error : String(error) });
+        },
+        // The steps' commands committed events: the background functions run now rather than at their schedule.
+        afterSteps: () => nudges.afterCommit(),
+      },
+    });
+    return { ...runtime, nudges, publishing };
   } catch (error) {
     await db.close();
     throw error;
   }
-  // In AWS the worker is its own function, invoked asynchronously; locally it runs in this process.
-  const workerFunction = env.COMMAND_WORKER_FUNCTION;
-  const nudges = nudgesFromEnv(env);
-  const runtime = createServiceRuntime(service, {
-    db,
-    dispatcher: workerFunction ? createLambdaDispatcher({ functionName: workerFunction }) : (run) => createInProcessDispatcher(run),
-    onProjectionFailure: ({ processor, partition, error, state, attempts }) => {
-      log.error('projection handler failed', { processor, partition, eventId: error.itemId, state, attempts, error });
-    },
-    sagas: {
-      onIgnored: (ignored) => {
-        log.warn('saga input with no live instance', { ...ignored });
-      },
-      onStepError: ({ saga, sagaId, step, attempts, error, stuck }) => {
-        log[stuck ? 'error' : 'warn'](stuck ? 'saga step failed for good: instance stuck' : 'saga step failed; retrying', { saga, sagaId, step, attempts, error: error instanceof Error ? error : String(error) });
-      },
-      onDispatchError: (error) => {
-        log.warn('saga steps left for the sweeper', { error: error instanceof Error ? error : String(error) });
-      },
-      // The steps' commands committed events: the background functions run now rather than at their schedule.
-      afterSteps: () => nudges.afterCommit(),
-    },
-  });
-  return { ...runtime, nudges, publishing: publishingConfigFromEnv(env) };
 }
 
 /**

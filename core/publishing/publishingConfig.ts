@@ -3,6 +3,7 @@ import { MAX_BATCH_SIZE } from '../processing';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
+import { whyNotANatsServer } from './natsServerUrl';
 import { DEFAULT_RETRY_HORIZON_MS } from './publisherOptions';
 import { MAX_DUPLICATE_WINDOW_MS, MAX_STREAM_NAME_CHARACTERS } from './publisherSettingsChecks';
 
@@ -11,7 +12,14 @@ const MAX_DUPLICATE_WINDOW_SECONDS = MAX_DUPLICATE_WINDOW_MS / 1000;
 
 const PublishingConfigSchema = z.object({
   /** Where the publisher sends; without it nothing is published (events keep, and go out once it is set). */
-  NATS_URL: z.optional(z.string().check(z.minLength(1))),
+  NATS_URL: z.optional(
+    z.string().check(
+      z.superRefine((address, context) => {
+        const problem = whyNotANatsServer(address);
+        if (problem !== null) context.addIssue({ code: 'custom', message: problem, input: address });
+      }),
+    ),
+  ),
   PUBLISH_SUBJECT_PREFIX: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -')), DEFAULT_SUBJECT_PREFIX),
   PUBLISH_STREAM: z._default(
     z.string().check(

@@ -151,6 +151,39 @@ function itemOf(message: JsMsg, id: string): TracedItem {
 }
 
 /**
+ * What `read` makes of the message; one it cannot read is terminated (see
+ * handleMessageOnce). A read that answers later (an async function) is the
+ * consumer's mistake, not the message's: taken as an unreadable message,
+ * every message would be terminated, each lost for good. It is refused, and
+ * the message left to come back.
+ */
+function readOrTerminate<Body>(message: JsMsg, read: (message: JsMsg) => { id: string; body: Body }): { id: string; body: Body } {
+  let given: { id: string; body: Body } | PromiseLike<unknown>;
+  try {
+    given = read(message);
+  } catch (error) {
+    return terminated(message, error);
+  }
+  if (isThenable(given)) {
+    // Its rejection is nobody's to handle: unheard, it would end the process.
+    given.then(undefined, () => undefined);
+    throw new ConsumeOptionsError('read must return { id, body } when called, not a promise: the message is left to come back');
+  }
+  try {
+    return { id: ProcessedMessageId.parse(given.id), body: given.body };
+  } catch (error) {
+    return terminated(message, error);
+  }
+}
+
+function terminated(message: JsMsg, error: unknown): never {
+  message.term();
+  // Not garbage: a message of another kind, which this consumer declared it does not take.
+  if (error instanceof NotAnEventMessageError || error instanceof NotAnIntegrationMessageError) throw error;
+  throw new MalformedMessageError(message.subject, error);
+}
+
+/**
  * Handles one JetStream message exactly once in effect, keyed by its message id
  * (`Nats-Msg-Id`: the event id for stored events): the handler's writes and the
  * processed record commit together, and the message is acknowledged only after
@@ -182,24 +215,7 @@ export async function handleMessageOnce<Body>(
   const idleTimeoutMs = checkedIdleTimeout(options);
   checkFunction('read', read);
   checkFunction('handler', handler);
-  let readMessage: { id: string; body: Body };
-  try {
-    const given = read(message);
-    // A read that answers later (an async function) is the consumer's mistake, not the message's:
-    // taken as an unreadable message, every message would be terminated, each lost for good.
-    if (isThenable(given)) {
-      if (given instanceof Promise) given.catch(() => undefined);
-      throw new ConsumeOptionsError('read must return { id, body } when called, not a promise: the message is left to come back');
-    }
-    const { id, body } = given;
-    readMessage = { id: ProcessedMessageId.parse(id), body };
-  } catch (error) {
-    if (error instanceof ConsumeOptionsError) throw error;
-    message.term();
-    // Not garbage: a message of another kind, which this consumer declared it does not take.
-    if (error instanceof NotAnEventMessageError || error instanceof NotAnIntegrationMessageError) throw error;
-    throw new MalformedMessageError(message.subject, error);
-  }
+  const readMessage = readOrTerminate(message, read);
   let outcome: MessageOutcome;
   try {
     const { processed } = await continueItem(itemOf(message, readMessage.id), `process ${message.subject}`, () =>

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { AckPolicy, jetstream, jetstreamManager, type Consumer, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,7 @@ import { retentionConfigFromEnv, runRetention } from '../../core/service';
 import { deferred, deposited, sleep, uniqueStreamId, type AccountEvent } from '../support/fixtures';
 import { connectNats } from '../support/natsTesting';
 import { dyingBeforeCheckpoint, publishEverything, publishedDepositWithNotice, runUntilItDies, startPublishingHarness, type PublishingHarness } from './publishingHarness';
+import { withUnhandledRejections } from '../support/unhandledRejections';
 
 let harness: PublishingHarness;
 let consumers = 0;
@@ -444,6 +446,10 @@ describe('the idempotent consumer helper', () => {
     await expect(processOnce(harness.db, name, 'message-2', undefined as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
     const readLater = (async (message: JsMsg) => Promise.resolve(read(message))) as unknown as typeof read;
     await expect(handleMessageOnce(harness.db, name, notice, readLater, effect)).rejects.toThrow(ConsumeOptionsError);
+    // A promise of another realm (a vm context) that rejects: refused the same, its rejection not left unhandled to end the process.
+    const failingLater = runInNewContext('(async () => { throw new Error("read failed in another realm"); })') as () => Promise<never>;
+    const { result: refusal, escaped } = await withUnhandledRejections(() => handleMessageOnce(harness.db, name, notice, failingLater as unknown as typeof read, effect).catch((error: unknown) => error));
+    expect({ refusal, escaped }).toEqual({ refusal: expect.any(ConsumeOptionsError) as unknown, escaped: [] });
 
     const [redelivered] = await fetchAll(consumer, 1).then(async (first) => (first.length > 0 ? first : sleep(ACK_WAIT_MS).then(() => fetchAll(consumer, 1))));
     if (!redelivered) throw new Error('the notice was not delivered again');

@@ -116,8 +116,11 @@ export function createProjector(options: ProjectorOptions): Projector {
     // Cut by its turn's end, a build may still be caught up: its turns together saw every
     // partition reach the head, though none saw them all (more partitions than a turn visits,
     // on a feed busy enough that the last one visited never looks caught up at the turn's end).
-    // One the turn did not visit may have failed since: the build cannot switch in this run.
-    const seen = cut ? await partitionsCaughtUpOnce(db, processor) : result.caughtUp ? 'caught_up_once' : 'not_yet';
+    // Caught up, the run speaks only for the partitions it drained: those other instances are
+    // draining may be far behind, and a switch tried then holds the serving generation's leases
+    // and the build's checkpoints while it catches up what it can, to give up. One partition
+    // failed since (by this run or another) means the build cannot switch in this run.
+    const seen = cut || result.caughtUp ? await partitionsCaughtUpOnce(db, processor) : 'not_yet';
     if (seen === 'held') return 'done';
     if (seen === 'not_yet') return unfinished;
     // Tried after a cut turn, a switch that gives up (a partition more behind than its catch-up

@@ -68,6 +68,8 @@ export function projectorSettings(options: ProjectorOptions): ProjectorSettings 
     const renamed = whyHandledTypeRenamed(upcaster, `projection ${projection.name}`, projection.eventTypes);
     if (renamed) throw new ProjectionDefinitionError(renamed);
   }
-  const { db, projections, onHandlerError } = options;
+  const { db, onHandlerError } = options;
+  // A copy: the list checked is the one that runs, whatever the caller's array becomes.
+  const projections = [...options.projections];
   return { db, projections, upcaster, holder, leaseTtlMs, failurePolicy, onHandlerError, buildTurnMs: options.buildTurnMs ?? DEFAULT_BUILD_TURN_MS };
 }

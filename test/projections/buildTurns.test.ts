@@ -94,7 +94,9 @@ describe('builds in turns', () => {
       streams.map(async (streamId) => {
         while (writing) {
           await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'any', events: [deposited(1)] });
-          await sleep(20);
+          // Busy enough that a turn seldom ends with its partition at the head, and slow enough
+          // that the build, one partition a turn, outpaces the writers on a loaded runner.
+          await sleep(100);
         }
       }),
     );

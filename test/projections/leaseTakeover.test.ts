@@ -12,6 +12,7 @@ import { streamIdInPartition } from '../support/streamInPartition';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { stallingInABatch } from './support/stallingInABatch';
 import { appendAcrossStreams, expectExactlyOnceInOrder, readApplied, recordingProjection } from './support/recordingProjection';
+import { asIfEachReachedTheHeadOnce } from './support/reachedHeadOnce';
 
 // Longer than any of these specs: a dead holder's lease ends only when the spec expires it,
 // so "the lease still stands" holds however slow the runner is.
@@ -104,6 +105,7 @@ describe('a build holder that dies in its batch while a switch waits for that ba
     await live.runUntilCaughtUp();
     const build = await rebuildProjection(db, projection);
     const group = processorNameOf('dying_build', build.generation);
+    await asIfEachReachedTheHeadOnce(db, group, 2);
     // Another instance, a process of its own, takes the build's partition 0 and is in its batch.
     const doomed = await stallingInABatch([url, 'dying_build', String(TTL_MS), 'doomed', '', '', '2']);
 

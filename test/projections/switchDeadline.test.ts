@@ -2,10 +2,12 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { NO_UPCASTING } from '../../core/eventstore';
 import { DEFAULT_FAILURE_POLICY, ensurePartitionLeaseRows } from '../../core/processing';
-import { activateIfCaughtUp, createProjector, processorNameOf, registerProjection } from '../../core/projections';
+import type { Db } from '../../core/db';
+import { activateIfCaughtUp, createProjector, processorNameOf, registerProjection, type ProjectorRun } from '../../core/projections';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { deferred, deposited, opened, sleep } from '../support/fixtures';
 import { useProjectionDatabase } from './support/projectionDatabase';
+import { asIfEachReachedTheHeadOnce } from './support/reachedHeadOnce';
 import { recordingProjection } from './support/recordingProjection';
 
 const context = useProjectionDatabase();
@@ -13,33 +15,43 @@ const context = useProjectionDatabase();
 // How long another instance's build batch takes: far past the switching run's deadline.
 const SLOW_BATCH_MS = 5_000;
 
+/**
+ * Instance C's run of version 2 of projection `name` (two partitions), once it is in
+ * its first batch of the build, which lasts SLOW_BATCH_MS; the run goes on after it.
+ */
+async function inASlowBuildBatch(db: Db, name: string): Promise<{ run: Promise<ProjectorRun> }> {
+  const slowBatchStarted = deferred();
+  let slowed = false;
+  const slowBuild = recordingProjection({
+    name, version: 2, partitions: 2, instance: 'C',
+    beforeApply: async () => {
+      if (slowed) return;
+      slowed = true;
+      slowBatchStarted.resolve();
+      await sleep(SLOW_BATCH_MS);
+    },
+  });
+  const run = createProjector({ db, projections: [slowBuild], holder: 'C' }).runUntilCaughtUp({ deadline: Date.now() + 30_000 });
+  await slowBatchStarted.promise;
+  return { run };
+}
+
 describe('a switch that finds another instance in a build batch', () => {
   it('gives up at its run’s deadline, and the serving generation goes on applying events meanwhile', async () => {
     const { db, store, connect } = context();
-    // Given version 1 serving, and version 2 registered to be built, over two partitions.
+    // Given version 1 serving, and version 2 registered to be built, over two partitions, each of which reached the head once.
     for (let index = 0; index < 8; index++) {
       await store.appendToStream({ streamId: `sw-${index}`, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
     }
     await untilFeedHorizonPasses(db);
     await createProjector({ db, projections: [recordingProjection({ name: 'sw', version: 1 })] }).runUntilCaughtUp();
     await registerProjection(db, recordingProjection({ name: 'sw', version: 2, partitions: 2 }));
+    await asIfEachReachedTheHeadOnce(db, processorNameOf('sw', 2), 2);
     await store.appendToStream({ streamId: 'sw-0', streamType: 'account', expectedVersion: 2, events: [deposited(2)] });
     await untilFeedHorizonPasses(db);
 
     // And instance C in a slow batch of the build.
-    const slowBatchStarted = deferred();
-    let slowed = false;
-    const slowBuild = recordingProjection({
-      name: 'sw', version: 2, partitions: 2, instance: 'C',
-      beforeApply: async () => {
-        if (slowed) return;
-        slowed = true;
-        slowBatchStarted.resolve();
-        await sleep(SLOW_BATCH_MS);
-      },
-    });
-    const slowRun = createProjector({ db: connect(2), projections: [slowBuild], holder: 'C' }).runUntilCaughtUp({ deadline: Date.now() + 30_000 });
-    await slowBatchStarted.promise;
+    const { run: slowRun } = await inASlowBuildBatch(connect(2), 'sw');
 
     // When instance A builds the other partition and tries the switch, with a second to go.
     const startedAt = Date.now();
@@ -58,6 +70,32 @@ describe('a switch that finds another instance in a build batch', () => {
     // Its report says the deadline stopped it: the build is caught up and still waits for its switch.
     expect(switched.stoppedByDeadline).toBe(true);
     expect(tookMs).toBeLessThan(1_000 + SLOW_BATCH_MS / 2);
+  });
+
+  it('is not tried while a partition another instance builds has never reached the head: the run ends with its own partition built, holding nothing of the serving generation', async () => {
+    const { db, store, connect } = context();
+    // Given version 1 serving, and version 2 registered to be built over two partitions, none yet at the head.
+    for (let index = 0; index < 8; index++) {
+      await store.appendToStream({ streamId: `sw-early-${index}`, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), deposited(1)] });
+    }
+    await untilFeedHorizonPasses(db);
+    await createProjector({ db, projections: [recordingProjection({ name: 'sw_early', version: 1 })] }).runUntilCaughtUp();
+    await registerProjection(db, recordingProjection({ name: 'sw_early', version: 2, partitions: 2 }));
+
+    // And instance C in its first, slow batch of the build.
+    const { run: slowRun } = await inASlowBuildBatch(connect(2), 'sw_early');
+
+    // When instance A builds the other partition, with three seconds to go.
+    const startedAt = Date.now();
+    const run = await createProjector({ db: connect(2), projections: [recordingProjection({ name: 'sw_early', version: 2, partitions: 2, instance: 'A' })], holder: 'A' })
+      .runUntilCaughtUp({ deadline: startedAt + 3_000 });
+    const tookMs = Date.now() - startedAt;
+    const finished = await slowRun;
+
+    // Then A ends without waiting on C's batch, and C switches the build in once it is caught up.
+    expect({ activated: run.activated, stoppedByDeadline: run.stoppedByDeadline }).toEqual({ activated: [], stoppedByDeadline: false });
+    expect(tookMs).toBeLessThan(1_500);
+    expect(finished.activated).toEqual([{ name: 'sw_early', generation: 2 }]);
   });
 
   it('gives up at its deadline also when it waits on several build batches, one after another', async () => {

@@ -1,5 +1,6 @@
 import { undoneAfter, type Queryable } from '../db';
 import { hasLoneSurrogate } from '../text/storableText';
+import { isAtMostCharacters } from '../text/characterCount';
 import { LeaseRequestError, PartitionLeaseLostError, toLease, type LeaseRow, type PartitionLease } from './PartitionLease';
 
 export interface LeaseRequest {
@@ -23,6 +24,9 @@ export const MAX_PARTITIONS = 1024;
  */
 export const isStorableName = (name: string): boolean =>
   typeof name === 'string' && name.length > 0 && !name.includes('\u0000') && !hasLoneSurrogate(name);
+
+// partition_leases.lease_group's CHECK (migration 0005).
+const MAX_GROUP_CHARACTERS = 200;
 
 /** Whether a processor or lease group can be split into this many partitions. */
 export const isPartitionCount = (count: number): boolean => Number.isInteger(count) && count >= 1 && count <= MAX_PARTITIONS;
@@ -134,6 +138,8 @@ function validate(request: LeaseRequest): void {
   if (!isStorableName(group) || !isStorableName(holder)) {
     throw new LeaseRequestError('a lease needs a group and a holder, each non-empty text without a NUL or a lone surrogate');
   }
+  // The column's CHECK, counted in characters as it counts them: past it, the claim's statement fails untyped.
+  if (!isAtMostCharacters(group, MAX_GROUP_CHARACTERS)) throw new LeaseRequestError(`a lease group must be at most ${MAX_GROUP_CHARACTERS} characters`);
   // Array.from, not every() alone: every() skips a hole, which the driver sends as NULL, and
   // `partition <> ALL` of a list with a NULL claims nothing.
   if (exclude !== undefined && !(Array.isArray(exclude) && Array.from(exclude).every((partition) => isPartitionOf(partitions, partition)))) {

@@ -62,6 +62,7 @@ export interface ProcessorRun {
    */
   leaseLost: number[];
   failures: HandlerFailure[];
+  /** The last interruption's error (an external batch's destination away, say); undefined when none. A failure counted is in `failures`, not here. */
   lastError: unknown;
 }
 

@@ -205,10 +205,12 @@ describe('partition leases', () => {
     await expect(acquirePartitionLease(db, { group: 'g', partitions: 0, holder: 'h', ttlMs: 1 })).rejects.toBeInstanceOf(LeaseRequestError);
     await expect(acquirePartitionLease(db, { group: 'g', partitions: 2, holder: 'h', ttlMs: 0 })).rejects.toBeInstanceOf(LeaseRequestError);
     expect(await listPartitionLeases(db, 'g')).toEqual([]);
+    // Counted in characters, as the column counts them: 200 emoji (400 UTF-16 units) are taken.
+    expect(await acquirePartitionLease(db, { group: '\u{1F4A7}'.repeat(200), partitions: 1, holder: 'h', ttlMs: 1_000 })).not.toBeNull();
   });
 
-  it('refuses a holder or group PostgreSQL cannot store, or that is empty, with a LeaseRequestError and no rows', async () => {
-    for (const [group, holder] of [['g', ''], ['g', 'h\u0000'], ['', 'h'], ['g\u0000', 'h']] as const) {
+  it('refuses a holder or group PostgreSQL cannot store, or that is empty, or a group over 200 characters, with a LeaseRequestError and no rows', async () => {
+    for (const [group, holder] of [['g', ''], ['g', 'h\u0000'], ['', 'h'], ['g\u0000', 'h'], ['g'.repeat(201), 'h']] as const) {
       const request = acquirePartitionLease(db, { group, partitions: 2, holder, ttlMs: 1_000 });
       await expect(request, JSON.stringify([group, holder])).rejects.toThrow(LeaseRequestError);
     }

@@ -23,8 +23,9 @@ export interface LockedCatchUp {
  * A partition with a failure streak is not: its batch is left to the failure
  * policy (its backoff, its count of attempts), which a run here would bypass.
  * Also says what it applied, which the caller's commit keeps or its rollback undoes.
- * A batch that fails throws a BatchItemError; the caller's transaction is then
- * to be rolled back.
+ * A batch that fails throws the handler's error as it is (a BatchItemError, or
+ * any other), or a BatchItemError for a handler that went on past a failed
+ * statement; the caller's transaction is then to be rolled back.
  */
 export async function catchUpLocked<Item, Result>(
   tx: Queryable,

@@ -5,6 +5,7 @@ export { createDb } from './createDb';
 export { ConnectionLostError } from './ConnectionLostError';
 export { idleTransactionEnded } from './idleTransactionEnded';
 export { isIdleTimeoutMs } from './beginStatement';
+export { OWN_STATEMENTS_IDLE_MS } from './ownStatementsIdle';
 export { PoolClosedError } from './PoolClosedError';
 export { DatabaseTimeoutError, type UnansweredWait } from './DatabaseTimeoutError';
 export type { DatabaseBounds } from './DatabaseBounds';

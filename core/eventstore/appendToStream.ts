@@ -1,4 +1,4 @@
-import { abortedByOtherWriter, isDb, type Queryable } from '../db';
+import { abortedByOtherWriter, isDb, OWN_STATEMENTS_IDLE_MS, type Queryable } from '../db';
 import { inSpan, metrics, SpanKind } from '../observability';
 import { diagnoseRefusedAppend, toAppendError } from './appendErrors';
 import { appendStatement, appendStatementName, type AppendShape } from './appendStatement';
@@ -210,7 +210,7 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
   try {
     if (scope === 'callers-transaction') rows = await inTurn(db, () => (shape.check === 'exact' ? insert(db) : insertHeldUntilRefused(db, insert)), shape.check === 'exact');
     else if (shape.check === 'exact') rows = await insert(db);
-    else if (isDb(db)) rows = await db.transaction(insert);
+    else if (isDb(db)) rows = await db.transaction(insert, { idleTimeoutMs: OWN_STATEMENTS_IDLE_MS });
     else rows = await inTurn(db, () => insertHeldUntilRefused(db, insert), false);
   } catch (error) {
     const refusal = toAppendError(error, request);

@@ -1,4 +1,4 @@
-import { asDatabaseError, DeletionStoppedError, exactTimestampText, retentionSeconds, type Db } from '../db';
+import { asDatabaseError, DeletionStoppedError, exactTimestampText, OWN_STATEMENTS_IDLE_MS, retentionSeconds, type Db } from '../db';
 
 export interface OutboxRetention {
   /**
@@ -166,7 +166,7 @@ export async function deleteExpiredOutboxRows(
         // Unnamed, so each batch is planned for its own cursor: a prepared statement's generic
         // plan (from its sixth run on a connection) read every old row in every batch.
         return (await tx.query<DeletedBatch>(DELETE_SQL, params)).rows[0];
-      });
+      }, { idleTimeoutMs: OWN_STATEMENTS_IDLE_MS });
     } catch (error) {
       // Its own time bound (the statement timeout it set) cuts the pass short; any other
       // cancel (an operator's pg_cancel_backend, a role's own statement_timeout) fails it, saying why.

@@ -3,7 +3,7 @@ import { MAX_BATCH_SIZE } from '../processing';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
 import { DEFAULT_SUBJECT_PREFIX } from './eventRouting';
-import { whyNotANatsServer } from './natsServerUrl';
+import { whyNotANatsServer } from './natsServerAddress';
 import { DEFAULT_RETRY_HORIZON_MS } from './publisherOptions';
 import { MAX_DUPLICATE_WINDOW_MS, MAX_STREAM_NAME_CHARACTERS } from './publisherSettingsChecks';
 

@@ -1,5 +1,5 @@
 import { connect } from '@nats-io/transport-node';
-import { connectWithin, createPublisher, eventRouting, type Publisher, type PublisherOptions, type PublishingConfig } from '../publishing';
+import { connectWithin, createPublisher, eventRouting, natsConnectOptionsOf, type Publisher, type PublisherOptions, type PublishingConfig } from '../publishing';
 import type { ServiceRuntime } from './serviceRuntime';
 
 /**
@@ -29,7 +29,7 @@ export function createServicePublisher(
     // Without async traces the client does not build two Error objects per publish
     // to keep call stacks: a third of its CPU at this rate. Its timeout is per address.
     connect: connectWithin(
-      () => connect({ servers: config.NATS_URL, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
+      () => connect({ ...natsConnectOptionsOf(config.NATS_URL), name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
       NATS_CONNECT_TIMEOUT_MS,
     ),
     routing: eventRouting(routing?.subjectFor ? { prefix, subjectFor: (event) => routing.subjectFor?.(event) } : { prefix }),

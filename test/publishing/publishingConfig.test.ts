@@ -21,8 +21,8 @@ describe('publishing configuration', () => {
     );
   });
 
-  it('refuses a NATS_URL the NATS client cannot read, which every run retried as NATS away, for ever; and takes a host, host:port, a scheme and credentials', () => {
-    for (const address of ['', ' ', 'nats://', 'nats://127.0.0.1:99999', 'nats://user:pass@', 'nats://host:0', 'nats://a:4222,nats://b:4222']) {
+  it('refuses a NATS_URL the NATS client cannot connect to, which every run retried as NATS away, for ever; and takes a host, host:port, a scheme and credentials', () => {
+    for (const address of ['', ' ', 'nats://', 'nats://127.0.0.1:99999', 'nats://user:pass@', 'nats://host:0', 'nats://a:4222,nats://b:4222', 'ws://host:80', 'nats://user:%zz@host']) {
       expect(() => publishingConfigFromEnv({ NATS_URL: address }), address).toThrow(/Invalid publishing configuration: NATS_URL: /);
     }
     for (const address of ['nats://127.0.0.1:4222', '127.0.0.1:4222', 'localhost', 'tls://user:password@nats.example.com:4443', 'nats://[::1]:4222']) {

@@ -1,0 +1,62 @@
+/**
+ * A NATS server's address as NATS_URL gives it: `host`, `host:port`, or either
+ * after `nats://` or `tls://`, with credentials before an `@` if any
+ * (`user:password@`, or a token alone), percent-encoded as in any URL.
+ */
+interface ReadAddress {
+  /** `host:port` (or `host`), as the client takes a server. */
+  server: string;
+  credentials: { user: string; pass: string } | { token: string } | null;
+}
+
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+// The schemes the Node client connects with; it refuses ws:// and wss:// as a browser's.
+const CLIENT_SCHEMES = new Set(['nats', 'tls']);
+
+function readAddress(address: string): ReadAddress | string {
+  const trimmed = address.trim();
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !CLIENT_SCHEMES.has(scheme)) return `must be a nats:// or tls:// address, not ${scheme}://`;
+  const afterScheme = trimmed.replace(SCHEME, '');
+  if (afterScheme.length === 0) return 'must name a server: host, host:port or nats://host:port';
+  if (afterScheme.includes(',')) return 'must name one server, not a list';
+  let url: URL;
+  try {
+    url = new URL(`http://${afterScheme}`);
+  } catch {
+    return `is no server address the NATS client can read: ${JSON.stringify(address)}`;
+  }
+  if (url.hostname.length === 0) return 'must name a host';
+  const port = /:(\d+)$/.exec(url.host)?.[1];
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65_535)) return `has a port out of range (1 to 65535): ${port}`;
+  // The client reads no credentials from a server's address (it would send none), and reads a
+  // host without a dot after them as IPv6: they are taken out and given to it as options.
+  let user: string;
+  let pass: string;
+  try {
+    user = decodeURIComponent(url.username);
+    pass = decodeURIComponent(url.password);
+  } catch {
+    return 'has credentials that are not percent-encoded text';
+  }
+  const userInfo = afterScheme.slice(0, Math.max(0, afterScheme.lastIndexOf('@')));
+  const credentials = userInfo === '' ? null : userInfo.includes(':') ? { user, pass } : { token: user };
+  const server = `${scheme === undefined ? '' : `${scheme}://`}${url.host}`;
+  return { server, credentials };
+}
+
+/** Why a NATS server address cannot be connected to, or null when it can be tried. */
+export function whyNotANatsServer(address: string): string | null {
+  const read = readAddress(address);
+  return typeof read === 'string' ? read : null;
+}
+
+/**
+ * The client's connect options for an address whyNotANatsServer took: the
+ * server, and the user and password (or the token) its URL carries.
+ */
+export function natsConnectOptionsOf(address: string): { servers: string; user?: string; pass?: string; token?: string } {
+  const read = readAddress(address);
+  if (typeof read === 'string') throw new TypeError(`NATS_URL ${read}`);
+  return { servers: read.server, ...(read.credentials ?? {}) };
+}

@@ -165,8 +165,13 @@ function readOrTerminate<Body>(message: JsMsg, read: (message: JsMsg) => { id: s
     return terminated(message, error);
   }
   if (isThenable(given)) {
-    // Its rejection is nobody's to handle: unheard, it would end the process.
-    given.then(undefined, () => undefined);
+    // Its rejection is nobody's to handle: unheard, it would end the process. A thenable
+    // whose `then` throws says no more than that it is one.
+    try {
+      given.then(undefined, () => undefined);
+    } catch {
+      // The refusal below says what is wrong.
+    }
     throw new ConsumeOptionsError('read must return { id, body } when called, not a promise: the message is left to come back');
   }
   try {

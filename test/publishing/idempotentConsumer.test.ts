@@ -450,6 +450,8 @@ describe('the idempotent consumer helper', () => {
     const failingLater = runInNewContext('(async () => { throw new Error("read failed in another realm"); })') as () => Promise<never>;
     const { result: refusal, escaped } = await withUnhandledRejections(() => handleMessageOnce(harness.db, name, notice, failingLater as unknown as typeof read, effect).catch((error: unknown) => error));
     expect({ refusal, escaped }).toEqual({ refusal: expect.any(ConsumeOptionsError) as unknown, escaped: [] });
+    const brokenThenable = (() => ({ then: () => { throw new Error('a then that throws'); } })) as unknown as typeof read;
+    await expect(handleMessageOnce(harness.db, name, notice, brokenThenable, effect)).rejects.toThrow(ConsumeOptionsError);
 
     const [redelivered] = await fetchAll(consumer, 1).then(async (first) => (first.length > 0 ? first : sleep(ACK_WAIT_MS).then(() => fetchAll(consumer, 1))));
     if (!redelivered) throw new Error('the notice was not delivered again');

@@ -20,12 +20,9 @@ function readAddress(address: string): ReadAddress | string {
   const afterScheme = trimmed.replace(SCHEME, '');
   if (afterScheme.length === 0) return 'must name a server: host, host:port or nats://host:port';
   if (afterScheme.includes(',')) return 'must name one server, not a list';
-  let url: URL;
-  try {
-    url = new URL(`http://${afterScheme}`);
-  } catch {
-    return `is no server address the NATS client can read: ${JSON.stringify(address)}`;
-  }
+  // The client reads an address as a URL of its own scheme: one no URL can be, it cannot connect to.
+  const url = URL.canParse(`http://${afterScheme}`) ? new URL(`http://${afterScheme}`) : null;
+  if (url === null) return `is no server address the NATS client can read: ${JSON.stringify(address)}`;
   if (url.hostname.length === 0) return 'must name a host';
   const port = /:(\d+)$/.exec(url.host)?.[1];
   if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65_535)) return `has a port out of range (1 to 65535): ${port}`;

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db';
+import { OWN_STATEMENTS_IDLE_MS, type Db, type Queryable } from '../db';
 
 /**
  * What a dump/restore or a logical copy into another cluster does to the feed:
@@ -102,11 +102,11 @@ export async function fixRestore(db: Db): Promise<RestoreCheck> {
   await db.transaction(async (tx) => {
     await tx.query(RANKS_SQL);
     for (const statement of REWRITE_SQL) await tx.query(statement);
-  });
+  }, { idleTimeoutMs: OWN_STATEMENTS_IDLE_MS });
   // The counter is advanced after the rewrite: its subtransactions' ids must be above the new ranks, and are.
   await db.transaction(async (tx) => {
     await tx.query(RANKS_SQL);
     await tx.query(ADVANCE_COUNTER_SQL);
-  });
+  }, { idleTimeoutMs: OWN_STATEMENTS_IDLE_MS });
   return checkRestore(db);
 }

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db, Queryable } from './Db';
+import { OWN_STATEMENTS_IDLE_MS } from './ownStatementsIdle';
 
 export const DEFAULT_MIGRATIONS_DIRECTORY = fileURLToPath(new URL('../../migrations', import.meta.url));
 
@@ -88,6 +89,9 @@ export async function migrate(db: Db, options: { directory?: string; scope?: Mig
   const tracking = trackingOf(options.scope ?? FRAMEWORK);
   const applied: string[] = [];
   for (const migration of migrations) {
+    // Idle-bounded: a migrator frozen mid-way would hold the migration's locks (an ALTER TABLE's
+    // on the events) for as long as its connection lived. The bound counts only the time between
+    // statements, never a migration's own, however long.
     const didApply = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       await tx.query(TRACKING_TABLES_SQL);
@@ -103,7 +107,7 @@ export async function migrate(db: Db, options: { directory?: string; scope?: Mig
       await tx.query(migration.sql);
       await tx.query(tracking.insert, [migration.name, migration.checksum, ...tracking.params]);
       return true;
-    });
+    }, { idleTimeoutMs: OWN_STATEMENTS_IDLE_MS });
     if (didApply) applied.push(migration.name);
   }
   return applied;

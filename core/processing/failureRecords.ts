@@ -1,4 +1,4 @@
-import { MAX_POSTGRES_INTEGER, type Db, type Queryable } from '../db';
+import { MAX_POSTGRES_INTEGER, OWN_STATEMENTS_IDLE_MS, type Db, type Queryable } from '../db';
 import { describeError } from '../errors/describeError';
 import { storableText } from '../text/storableText';
 import type { BatchItemError, BatchRetry } from './BatchItemError';
@@ -121,7 +121,7 @@ export async function countFailedBatchApart(
       // Stopped meanwhile (a build retired by another): no batch runs on it again, so nothing to count.
       if (!state || state.stopped) return { kind: 'inactive' };
       return countFailedBatch(tx, processor, lease, error);
-    });
+    }, { idleTimeoutMs: OWN_STATEMENTS_IDLE_MS });
   } catch (lost) {
     if (lost instanceof PartitionLeaseLostError) return { kind: 'lease_lost' };
     throw lost;

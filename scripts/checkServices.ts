@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { DEFAULT_DATABASE_URL } from '../core/db';
+import { natsConnectOptionsOf } from '../core/publishing';
 
 /**
  * The first step of `npm test`: checks that the PostgreSQL and the NATS (with
@@ -45,7 +46,7 @@ async function postgresProblem(url: string): Promise<string | undefined> {
 async function natsProblem(url: string): Promise<string | undefined> {
   let connection;
   try {
-    connection = await connect({ servers: url, timeout: TIMEOUT_MS, reconnect: false });
+    connection = await connect({ ...natsConnectOptionsOf(url), timeout: TIMEOUT_MS, reconnect: false });
   } catch (error) {
     return `NATS is not reachable at ${whereOf(url, 4222)} (${reasonOf(error)})`;
   }

@@ -1,5 +1,6 @@
 import { DataDirLockedError } from '../core/db';
 import { configureLogging } from '../core/observability';
+import { natsAddressToShow } from '../core/publishing';
 import { readableLog, startDevServer } from '../functions/local';
 import { service } from '../functions/service';
 
@@ -21,7 +22,7 @@ const driver = process.env.DB_DRIVER ?? 'pg';
 const database = driver === 'pglite' ? `embedded PGlite in ${process.env.PGLITE_DATA_DIR ?? '.data/pglite'}` : 'DATABASE_URL';
 console.log(`listening on ${dev.url} (pid ${process.pid}, service ${service.name}, database: ${database})`);
 console.log(bearerToken ? 'auth on: send Authorization: Bearer $API_TOKEN' : 'auth off (set API_TOKEN to require a bearer token)');
-console.log(dev.publishing ? `publishing to ${dev.runtime.publishing.NATS_URL ?? ''}` : 'not publishing to NATS (set NATS_URL to publish)');
+console.log(dev.publishing ? `publishing to ${natsAddressToShow(dev.runtime.publishing.NATS_URL ?? '')}` : 'not publishing to NATS (set NATS_URL to publish)');
 
 // npm passes a Ctrl-C or a kill on to this process as well: the repeats are
 // ignored, rather than ending it by default before it has let go of its data directory.

@@ -4,9 +4,10 @@
  * (`user:password@`, or a token alone), percent-encoded as in any URL.
  */
 interface ReadAddress {
-  /** `host:port` (or `host`), as the client takes a server. */
+  /** The address without its credentials, as the client takes a server. */
   server: string;
   credentials: { user: string; pass: string } | { token: string } | null;
+  tls: boolean;
 }
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
@@ -22,24 +23,30 @@ function readAddress(address: string): ReadAddress | string {
   if (afterScheme.includes(',')) return 'must name one server, not a list';
   // The client reads an address as a URL of its own scheme: one no URL can be, it cannot connect to.
   const url = URL.canParse(`http://${afterScheme}`) ? new URL(`http://${afterScheme}`) : null;
-  if (url === null) return `is no server address the NATS client can read: ${JSON.stringify(address)}`;
+  // Not the address itself, which may hold a password.
+  if (url === null) return 'is no server address the NATS client can read (a password holding / # ? or @ must be percent-encoded)';
   if (url.hostname.length === 0) return 'must name a host';
-  const port = /:(\d+)$/.exec(url.host)?.[1];
+  const at = afterScheme.lastIndexOf('@');
+  // As given, not as the URL reads it back: that drops port 80, http's default, where the client's is 4222.
+  const hostAndPort = afterScheme.slice(at + 1).replace(/[/?#].*$/, '');
+  const port = /:(\d+)$/.exec(hostAndPort)?.[1];
   if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65_535)) return `has a port out of range (1 to 65535): ${port}`;
-  // The client reads no credentials from a server's address (it would send none), and reads a
-  // host without a dot after them as IPv6: they are taken out and given to it as options.
-  let user: string;
-  let pass: string;
-  try {
-    user = decodeURIComponent(url.username);
-    pass = decodeURIComponent(url.password);
-  } catch {
-    return 'has credentials that are not percent-encoded text';
+  let credentials: ReadAddress['credentials'] = null;
+  if (at >= 0) {
+    // The client reads no credentials from a server's address (it would send none), and reads a
+    // host without a dot after them as IPv6: they are taken out and given to it as options.
+    let user: string;
+    let pass: string;
+    try {
+      user = decodeURIComponent(url.username);
+      pass = decodeURIComponent(url.password);
+    } catch {
+      return 'has credentials that are not percent-encoded text';
+    }
+    if (user.length === 0) return 'has credentials with no user or token before the @';
+    credentials = afterScheme.slice(0, at).includes(':') ? { user, pass } : { token: user };
   }
-  const userInfo = afterScheme.slice(0, Math.max(0, afterScheme.lastIndexOf('@')));
-  const credentials = userInfo === '' ? null : userInfo.includes(':') ? { user, pass } : { token: user };
-  const server = `${scheme === undefined ? '' : `${scheme}://`}${url.host}`;
-  return { server, credentials };
+  return { server: `${scheme === undefined ? '' : `${scheme}://`}${hostAndPort}`, credentials, tls: scheme === 'tls' };
 }
 
 /** Why a NATS server address cannot be connected to, or null when it can be tried. */
@@ -50,10 +57,21 @@ export function whyNotANatsServer(address: string): string | null {
 
 /**
  * The client's connect options for an address whyNotANatsServer took: the
- * server, and the user and password (or the token) its URL carries.
+ * server, the user and password (or the token) its URL carries, and TLS
+ * required for a `tls://` one (the client would otherwise take a server that
+ * offers none, and send those credentials in the clear).
  */
-export function natsConnectOptionsOf(address: string): { servers: string; user?: string; pass?: string; token?: string } {
+export function natsConnectOptionsOf(address: string): { servers: string; user?: string; pass?: string; token?: string; tls?: Record<string, never> } {
   const read = readAddress(address);
   if (typeof read === 'string') throw new TypeError(`NATS_URL ${read}`);
-  return { servers: read.server, ...(read.credentials ?? {}) };
+  return { servers: read.server, ...(read.credentials ?? {}), ...(read.tls ? { tls: {} } : {}) };
+}
+
+/** The address with any credentials in it masked, to log or show. */
+export function natsAddressToShow(address: string): string {
+  const trimmed = address.trim();
+  const scheme = SCHEME.exec(trimmed)?.[0] ?? '';
+  const afterScheme = trimmed.slice(scheme.length);
+  const at = afterScheme.lastIndexOf('@');
+  return at < 0 ? trimmed : `${scheme}***@${afterScheme.slice(at + 1)}`;
 }

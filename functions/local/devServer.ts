@@ -1,5 +1,6 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../../core/background';
 import { addMetricsSink, log } from '../../core/observability';
+import { natsAddressToShow } from '../../core/publishing';
 import { createServicePublisher, reportServiceGauges, retentionConfigFromEnv, runRetention, serviceRoutes, type Service, type ServiceRoute } from '../../core/service';
 import { getCommandHandler, postCommandHandler } from '../http/commandHandlers';
 import { browserHandler } from '../http/browserHandler';
@@ -96,7 +97,7 @@ export async function startDevServer(service: Service, options: DevServerOptions
   const publisher = natsUrl && background
     ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }, {
         onRetry: ({ processor, partition, error, retryInMs }) => {
-          log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, natsUrl, error: error instanceof Error ? error.message : String(error) });
+          log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, natsUrl: natsAddressToShow(natsUrl), error: error instanceof Error ? error.message : String(error) });
         },
       })
     : undefined;

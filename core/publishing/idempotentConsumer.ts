@@ -158,24 +158,28 @@ function itemOf(message: JsMsg, id: string): TracedItem {
  * the message left to come back.
  */
 function readOrTerminate<Body>(message: JsMsg, read: (message: JsMsg) => { id: string; body: Body }): { id: string; body: Body } {
-  let given: { id: string; body: Body } | PromiseLike<unknown>;
+  let given: unknown;
+  let answersLater: boolean;
   try {
     given = read(message);
+    // Looked at inside: a `then` getter of the answer's may throw too.
+    answersLater = isThenable(given);
   } catch (error) {
     return terminated(message, error);
   }
-  if (isThenable(given)) {
+  if (answersLater) {
     // Its rejection is nobody's to handle: unheard, it would end the process. A thenable
     // whose `then` throws says no more than that it is one.
     try {
-      given.then(undefined, () => undefined);
+      (given as PromiseLike<unknown>).then(undefined, () => undefined);
     } catch {
       // The refusal below says what is wrong.
     }
     throw new ConsumeOptionsError('read must return { id, body } when called, not a promise: the message is left to come back');
   }
+  const answer = given as { id: string; body: Body };
   try {
-    return { id: ProcessedMessageId.parse(given.id), body: given.body };
+    return { id: ProcessedMessageId.parse(answer.id), body: answer.body };
   } catch (error) {
     return terminated(message, error);
   }

@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { DEFAULT_DATABASE_URL } from '../core/db';
-import { natsConnectOptionsOf } from '../core/publishing';
+import { natsAddressToShow, natsConnectOptionsOf } from '../core/publishing';
 
 /**
  * The first step of `npm test`: checks that the PostgreSQL and the NATS (with
@@ -13,6 +13,9 @@ import { natsConnectOptionsOf } from '../core/publishing';
 
 const TIMEOUT_MS = 2_500;
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+/** NATS's host and port as given, its credentials left out. */
+const natsWhere = (url: string): string => natsAddressToShow(url).replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').replace(/^\*\*\*@/, '');
 
 /** Host and port only: a URL may carry a password. */
 function whereOf(url: string, defaultPort: number): string {
@@ -48,13 +51,13 @@ async function natsProblem(url: string): Promise<string | undefined> {
   try {
     connection = await connect({ ...natsConnectOptionsOf(url), timeout: TIMEOUT_MS, reconnect: false });
   } catch (error) {
-    return `NATS is not reachable at ${whereOf(url, 4222)} (${reasonOf(error)})`;
+    return `NATS is not reachable at ${natsWhere(url)} (${reasonOf(error)})`;
   }
   try {
     await (await jetstreamManager(connection, { timeout: TIMEOUT_MS })).getAccountInfo();
     return undefined;
   } catch (error) {
-    return `NATS at ${whereOf(url, 4222)} has no JetStream (${reasonOf(error)})`;
+    return `NATS at ${natsWhere(url)} has no JetStream (${reasonOf(error)})`;
   } finally {
     await connection.close().catch(() => undefined);
   }

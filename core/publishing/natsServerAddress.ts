@@ -43,7 +43,8 @@ function readAddress(address: string): ReadAddress | string {
     } catch {
       return 'has credentials that are not percent-encoded text';
     }
-    if (user.length === 0) return 'has credentials with no user or token before the @';
+    // An unencoded / ? or # in them ends the URL's credentials early: read as a host, they leave none.
+    if (user.length === 0) return 'has credentials with no user or token before the @ (a / # ? or @ in them must be percent-encoded)';
     credentials = afterScheme.slice(0, at).includes(':') ? { user, pass } : { token: user };
   }
   return { server: `${scheme === undefined ? '' : `${scheme}://`}${hostAndPort}`, credentials, tls: scheme === 'tls' };

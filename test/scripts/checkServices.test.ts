@@ -47,7 +47,7 @@ describe('the services precheck (the first step of npm test)', () => {
     const [postgresPort, natsPort] = [await closedPort(), await closedPort()];
     const result = await runCheck({
       DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${postgresPort}/test`,
-      NATS_URL: `nats://127.0.0.1:${natsPort}`,
+      NATS_URL: `nats://publisher:secret@127.0.0.1:${natsPort}`,
     });
     expect(result.code).toBe(1);
     expect(result.output.trimEnd().split('\n')).toEqual([

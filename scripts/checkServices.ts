@@ -15,7 +15,7 @@ const TIMEOUT_MS = 2_500;
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** NATS's host and port as given, its credentials left out. */
-const natsWhere = (url: string): string => natsAddressToShow(url).replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').replace(/^\*\*\*@/, '');
+const natsWhere = (url: string): string => natsAddressToShow(url).replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').replace(/^\*\*\*@/, '') || 'an empty NATS_URL';
 
 /** Host and port only: a URL may carry a password. */
 function whereOf(url: string, defaultPort: number): string {

@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { DEFAULT_DATABASE_URL } from '../core/db';
-import { natsAddressToShow, natsConnectOptionsOf } from '../core/publishing';
+import { natsAddressToShow, natsConnectOptionsOf, whyNotANatsServer } from '../core/publishing';
 
 /**
  * The first step of `npm test`: checks that the PostgreSQL and the NATS (with
@@ -13,9 +13,6 @@ import { natsAddressToShow, natsConnectOptionsOf } from '../core/publishing';
 
 const TIMEOUT_MS = 2_500;
 const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-
-/** NATS's host and port as given, its credentials left out. */
-const natsWhere = (url: string): string => natsAddressToShow(url).replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '').replace(/^\*\*\*@/, '') || 'an empty NATS_URL';
 
 /** Host and port only: a URL may carry a password. */
 function whereOf(url: string, defaultPort: number): string {
@@ -51,23 +48,28 @@ async function natsProblem(url: string): Promise<string | undefined> {
   try {
     connection = await connect({ ...natsConnectOptionsOf(url), timeout: TIMEOUT_MS, reconnect: false });
   } catch (error) {
-    return `NATS is not reachable at ${natsWhere(url)} (${reasonOf(error)})`;
+    return `NATS is not reachable at ${natsAddressToShow(url)} (${reasonOf(error)})`;
   }
   try {
     await (await jetstreamManager(connection, { timeout: TIMEOUT_MS })).getAccountInfo();
     return undefined;
   } catch (error) {
-    return `NATS at ${natsWhere(url)} has no JetStream (${reasonOf(error)})`;
+    return `NATS at ${natsAddressToShow(url)} has no JetStream (${reasonOf(error)})`;
   } finally {
     await connection.close().catch(() => undefined);
   }
 }
 
+const natsUrl = process.env.NATS_URL ?? DEFAULT_NATS_URL;
+// A setting no start could fix: said as such, not as a service to start.
+const unreadable = whyNotANatsServer(natsUrl);
+if (unreadable !== null) {
+  console.error(`NATS_URL ${unreadable}: fix it (or unset it for ${DEFAULT_NATS_URL}) and run npm test again`);
+  process.exit(1);
+}
+
 const problems = (
-  await Promise.all([
-    postgresProblem(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL),
-    natsProblem(process.env.NATS_URL ?? DEFAULT_NATS_URL),
-  ])
+  await Promise.all([postgresProblem(process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL), natsProblem(natsUrl)])
 ).filter((problem) => problem !== undefined);
 
 if (problems.length > 0) {

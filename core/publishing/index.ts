@@ -44,4 +44,4 @@ export { NotAnIntegrationMessageError } from './NotAnIntegrationMessageError';
 export { ConsumeOptionsError } from './ConsumeOptionsError';
 export { requireExplicitAck } from './explicitAckConsumer';
 export { publishingConfigFromEnv, type PublishingConfig } from './publishingConfig';
-export { natsAddressToShow, natsConnectOptionsOf } from './natsServerAddress';
+export { natsAddressToShow, natsConnectOptionsOf, whyNotANatsServer } from './natsServerAddress';

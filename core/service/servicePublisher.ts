@@ -19,6 +19,8 @@ export function createServicePublisher(
   config: PublishingConfig & { NATS_URL: string },
   options: Pick<PublisherOptions, 'onRetry' | 'holder'> = {},
 ): Publisher {
+  // Read once, here: an address no retry could connect to is refused as the publisher is built.
+  const server = natsConnectOptionsOf(config.NATS_URL);
   const prefix = config.PUBLISH_SUBJECT_PREFIX;
   const publishing = runtime.service.publishing ?? {};
   // Called as its method: a routing written as a class keeps subjectFor on its prototype,
@@ -29,7 +31,7 @@ export function createServicePublisher(
     // Without async traces the client does not build two Error objects per publish
     // to keep call stacks: a third of its CPU at this rate. Its timeout is per address.
     connect: connectWithin(
-      () => connect({ ...natsConnectOptionsOf(config.NATS_URL), name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
+      () => connect({ ...server, name: `${runtime.service.name}-publisher`, noAsyncTraces: true, timeout: NATS_CONNECT_TIMEOUT_MS }),
       NATS_CONNECT_TIMEOUT_MS,
     ),
     routing: eventRouting(routing?.subjectFor ? { prefix, subjectFor: (event) => routing.subjectFor?.(event) } : { prefix }),

@@ -34,7 +34,7 @@ export interface ProjectorSettings {
 }
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
-export const DEFAULT_BUILD_TURN_MS = 5_000;
+const DEFAULT_BUILD_TURN_MS = 5_000;
 
 /** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */
 function checkProjectorParts(options: ProjectorOptions): void {
@@ -43,7 +43,7 @@ function checkProjectorParts(options: ProjectorOptions): void {
   };
   if (typeof options !== 'object' || (options as unknown) === null) refuse('options must be an object: { db, projections }');
   if (typeof (options.db as Partial<Db> | undefined)?.transaction !== 'function') refuse('db must be a database (createPgDb, say)');
-  if (!Array.isArray(options.projections) || !options.projections.every(isProjection)) refuse('projections must be a list of projections (defineProjection)');
+  if (!Array.isArray(options.projections) || !Array.from(options.projections).every(isProjection)) refuse('projections must be a list of projections (defineProjection)');
   if (options.upcaster !== undefined && !isEventUpcaster(options.upcaster)) refuse('upcaster must be an event upcaster (defineUpcasters, say)');
   if (options.onHandlerError !== undefined && typeof options.onHandlerError !== 'function') refuse('onHandlerError must be a function');
   const { buildTurnMs } = options;

@@ -26,12 +26,12 @@ function frozenAfterTheStreamLock(db: Db) {
       return answer;
     },
   });
-  const seen: Db = {
+  const freezingDb: Db = {
     query: <Row extends object>(text: string, params?: readonly unknown[], options?: QueryOptions) => db.query<Row>(text, params, options),
     transaction: (work, options) => db.transaction((tx) => work(inTransaction(tx)), options),
     close: () => db.close(),
   };
-  return { db: seen, frozen: frozen.promise, thaw: thawed.resolve };
+  return { db: freezingDb, frozen: frozen.promise, thaw: thawed.resolve };
 }
 
 describe('an append in the store’s own transaction (any or stream_exists) whose process freezes between its statements', () => {

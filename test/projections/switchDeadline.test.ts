@@ -72,7 +72,7 @@ describe('a switch that finds another instance in a build batch', () => {
     expect(tookMs).toBeLessThan(1_000 + SLOW_BATCH_MS / 2);
   });
 
-  it('is not tried while a partition another instance builds has never reached the head: the run ends with its own partition built, holding nothing of the serving generation', async () => {
+  it('is not tried while a partition another instance builds has never reached the head: the run ends without waiting on that instance\'s batch', async () => {
     const { db, store, connect } = context();
     // Given version 1 serving, and version 2 registered to be built over two partitions, none yet at the head.
     for (let index = 0; index < 8; index++) {

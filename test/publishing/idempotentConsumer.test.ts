@@ -173,11 +173,15 @@ describe('the idempotent consumer helper', () => {
     const { name, consumer } = await newConsumer();
     for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
     harness.nc.publish(`${harness.subjectPrefix}.account.Garbled`, 'not json');
+    harness.nc.publish(`${harness.subjectPrefix}.account.Odd`, '{}');
     await harness.nc.flush();
     await sleep(100);
-    const [garbled] = await fetchAll(consumer, 10);
-    if (!garbled) throw new Error('the garbled message was not delivered');
+    const [garbled, odd] = await fetchAll(consumer, 10);
+    if (!garbled || !odd) throw new Error('the messages were not delivered');
     await expect(handleEventMessage(harness.db, name, garbled, recordDeposit(name), { retryDelayMs: 50 })).rejects.toBeInstanceOf(MalformedMessageError);
+    // A read whose answer throws as it is looked at (a `then` getter) cannot read the message either.
+    const unreadable = () => Object.defineProperty({}, 'then', { get: () => { throw new Error('no then here'); } }) as { id: string; body: unknown };
+    await expect(handleMessageOnce(harness.db, name, odd, unreadable, () => Promise.resolve(), { retryDelayMs: 50 })).rejects.toBeInstanceOf(MalformedMessageError);
     await sleep(ACK_WAIT_MS + 200);
     expect(await fetchAll(consumer, 10)).toEqual([]);
     expect(await totalSeen(name)).toEqual({ total: 0, rows: 0 });

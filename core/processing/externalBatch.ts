@@ -118,6 +118,9 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     ahead = page.caughtUp ? undefined : read(lease, page.checkpoint);
     const { items } = page;
     let outcome: ExternalOutcome = { done: 0 };
+    // When the handler answered: storing its checkpoint may wait for a connection past the
+    // deadline, which must not turn a handler that stopped short early into one the deadline stopped.
+    let answeredAt = Date.now();
     try {
       if (items.length > 0) {
         const signal = deadlineSignal(deadline);
@@ -131,6 +134,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
           },
         };
         outcome = await handler.handle(items, context);
+        answeredAt = Date.now();
       }
     } catch (error) {
       // A BatchItemError thrown says nothing of what was done: the batch is tried again whole.
@@ -158,7 +162,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
       }
       stored = { checkpoint, caughtUp: from.caughtUp || caughtUp, failing: false };
     }
-    if (!whole && error === undefined && Date.now() >= deadline) {
+    if (!whole && error === undefined && answeredAt >= deadline) {
       // Stopped short at its deadline: nothing went wrong, the rest is the next batch's (the next run's, past the run's deadline).
       ahead = undefined;
       return { kind: 'applied', items: done, checkpoint, caughtUp: false };

@@ -127,6 +127,24 @@ describe('an external handler’s outcome', () => {
     expect((await getProcessorStatus(db(), processor))[0]?.lastError).toBe('Error: the handler stopped short of its batch without saying why');
   });
 
+  it('that stops short without an error, well before the deadline, is interrupted also when storing what it did waits for a connection past the deadline', async () => {
+    const busy: Array<Promise<unknown>> = [];
+    const { processor } = await externalProcessor('external_stops_short_pool_busy', () => {
+      // Every pooled connection is taken until past the deadline, from the moment the handler answers.
+      for (let i = 0; i < 4; i++) busy.push(db().query('SELECT pg_sleep(2)'));
+      return { done: 1 };
+    });
+
+    const ran = await run(processor, Date.now() + 1_500);
+    await Promise.all(busy);
+
+    expect(ran.items).toBe(1);
+    expect((await getProcessorStatus(db(), processor))[0]).toMatchObject({
+      itemsProcessed: 1,
+      lastError: 'Error: the handler stopped short of its batch without saying why',
+    });
+  });
+
   it('that got part of its batch through before an error counts that batch among the run’s batches, and its retry as another', async () => {
     let calls = 0;
     const { processor } = await externalProcessor('external_part_way', (items) => {

@@ -27,7 +27,7 @@ function eventEntry(event: EventMessage, routing: EventRouting): BatchEntry {
  * a fixed deploy runs, the event goes out in its place. Until then its
  * partition waits on it as on a NATS outage, retried after a backoff.
  */
-function routedEntries(events: readonly EventMessage[], routing: EventRouting): { entries: BatchEntry[]; routingError?: unknown } {
+function routedEntries(events: readonly EventMessage[], routing: EventRouting): { entries: BatchEntry[]; routingError?: Error } {
   const entries: BatchEntry[] = [];
   for (const event of events) {
     try {
@@ -80,10 +80,14 @@ const outboxPlace = (message: OutboxMessage): PublishedAheadMessage => ({ messag
 async function publishEvents(session: PublishingSession, events: readonly EventMessage[], routing: EventRouting, within: PartitionBatch): Promise<ExternalOutcome> {
   const { entries, routingError } = routedEntries(events, routing);
   const outcome = await publishPartitionBatch(session, 'events', events, entries, eventPlace, within);
-  // What the batch sent before the event went out; only a batch that got that far waits on it.
-  if (routingError === undefined || outcome.done < entries.length) return outcome;
+  // Stopped short by the deadline before the event: the next batch meets it.
+  if (routingError === undefined || (outcome.done < entries.length && outcome.error === undefined)) return outcome;
   session.tally.countRetry(routingError);
-  return { done: outcome.done, error: routingError };
+  if (outcome.done === entries.length) return { done: outcome.done, error: routingError };
+  // Held behind a message NATS refuses for a while too: both are said, so that the routing
+  // code's fault is not shown only once the other clears.
+  const both = `${thrownMessage(outcome.error)}; and ${routingError.message}`;
+  return { done: outcome.done, error: new AggregateError([outcome.error, routingError], both) };
 }
 
 // Appends refuse a subject NATS cannot carry or keeps for itself, and headers JetStream

@@ -374,6 +374,30 @@ describe('what NATS refuses for a while is retried, never parked, and goes out i
     expect(await versionsOf(h, streamId)).toEqual([1, 2, 3]);
   });
 
+  it('routing code that throws on an event behind one its stream holds back: the run’s report and the partition’s status say both', async () => {
+    const h = await harness();
+    await withFullStream(h, async (fullSubject) => {
+      const held = uniqueStreamId();
+      await h.store.appendToStream<AccountEvent>({ streamId: held, streamType: 'account', expectedVersion: 'no_stream', events: [opened()] });
+      await h.store.appendToStream<AccountEvent>({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: [{ type: 'MoneyWithdrawn', data: { amount: 1 } }] });
+      const routing = eventRouting({
+        prefix: h.subjectPrefix,
+        subjectFor: (event) => {
+          if (event.type === 'MoneyWithdrawn') throw new Error('no subject for withdrawals yet');
+          return event.streamId === held ? fullSubject : undefined;
+        },
+      });
+      const publisher = h.publisher({ routing, partitions: 1, retryBackoff: { baseMs: 10, maxMs: 50 } });
+
+      const report = await runUntil(publisher, (totals) => totals.retried >= 4, 500);
+
+      expect(report.lastError).toMatch(/maximum messages exceeded.*; and routing threw on event .*: no subject for withdrawals yet/i);
+      const [partition] = (await readPublishingStatus(h.db)).events.partitions;
+      expect(partition?.lastError).toMatch(/maximum messages exceeded.*no subject for withdrawals yet/i);
+      expect(report).toMatchObject({ published: 0, parked: 0 });
+    });
+  });
+
   it('an integration message its stream refuses holds back its own source only: stored events go out while it is retried', async () => {
     const h = await harness();
     await withFullStream(h, async (fullSubject) => {

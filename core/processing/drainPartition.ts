@@ -7,6 +7,7 @@ import type { FeedProcessor } from './FeedProcessor';
 import type { HeldLease, LeasesHeldByRun } from './leasesHeldByRun';
 import { renewPartitionLease } from './partitionLeases';
 import type { PartitionLease } from './PartitionLease';
+import { renewingWhile } from './renewingWhile';
 import { reportQuietly } from './reportQuietly';
 import { runTransactionalBatch } from './transactionalBatch';
 
@@ -92,37 +93,7 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
     }
     return renewed;
   };
-  // Work after a transactional batch's commit (a saga's commands), and the pause before
-  // an interrupted batch's next try, hold no lock on the lease: renewed meanwhile, a
-  // slow one is not taken over as a dead holder. The first
-  // renewal comes a third of a lease after the last one, at once if the batch used that
-  // much (it may have outlived the lease); each next one a third after the one before
-  // settled, so a renewal waiting on a lock never piles up others behind it.
-  const whileRenewing = async (work: () => Promise<void>): Promise<void> => {
-    const every = settings.leaseTtlMs / 3;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let done = false;
-    // A renewal that fails, or finds the partition taken over, leaves it to the next batch's check.
-    const renewNow = () => renewOn(settings.db).then(() => undefined, () => undefined);
-    let renewing = performance.now() - held.renewedAt >= every ? renewNow() : Promise.resolve();
-    await renewing;
-    const renewLater = (delayMs: number) => {
-      timer = setTimeout(() => {
-        renewing = renewNow().then(() => {
-          if (!done) renewLater(every);
-        });
-      }, delayMs);
-    };
-    renewLater(Math.max(0, held.renewedAt + every - performance.now()));
-    try {
-      await work();
-    } finally {
-      done = true;
-      clearTimeout(timer);
-      // None left running past the drain (which then gives the lease back).
-      await renewing;
-    }
-  };
+  const whileRenewing = (work: () => Promise<void>) => renewingWhile(held, settings.leaseTtlMs, () => renewOn(settings.db), work);
   // Renewed in the batch's transaction, fenced by the row it has locked: a renewal that
   // finds the lease taken over changes nothing, and the commit's own check stands. The
   // siblings' queued for a connection too (see LeasesHeldByRun).
@@ -130,12 +101,15 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
     if (halfUsed()) await renewOn(tx);
     return settings.leasesHeld.renewSiblingsOf(held, tx);
   };
-  const nextBatch: (lease: PartitionLease, first: boolean) => Promise<BatchOutcome> =
+  // A transactional drain's first batch goes on past the deadline: its lease may come only after
+  // the deadline, its statement queued for a connection, in every run alike, and the partition
+  // would otherwise never move. An external batch's handler would begin with its deadline passed.
+  const goesOnPastTheDeadline = (tried: number) => tried === 0 && handler.mode === 'transactional';
+  const nextBatch: (lease: PartitionLease, tried: number) => Promise<BatchOutcome> =
     handler.mode === 'transactional'
-      ? (current, first) =>
+      ? (current, tried) =>
           runTransactionalBatch(settings.db, processor, handler, current, {
-            // A partition leased last, whose connection comes after the deadline in every run alike, would otherwise never move.
-            deadline: first ? Number.POSITIVE_INFINITY : settings.deadline,
+            deadline: goesOnPastTheDeadline(tried) ? Number.POSITIVE_INFINITY : settings.deadline,
             // Not before: a drain queued for a connection (for this batch, or for a failure counted
             // apart after it) is its siblings' to renew, as is one in afterCommit, whose own renewals queue the same way.
             began: () => {
@@ -149,17 +123,14 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
             leaseTtlMs: settings.leaseTtlMs,
           })
       : externalBatches(settings.db, processor, handler, settings);
-  // A transactional drain's first batch runs past the deadline too (see nextBatch): its lease may
-  // come only after the deadline, its statement queued for a connection, in every run alike.
-  const mayStart = (tried: number) => (tried === 0 && handler.mode === 'transactional') || Date.now() < settings.deadline;
-  for (let tried = 0; mayStart(tried); tried++) {
+  for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
     // The first batch starts on the lease as acquired, if it was acquired just now: a drain
     // that began later (its run counting a lost holder first) would have its external batch
     // work up to half a lease from there, close to the lease's end or past it.
     const first = tried === 0;
     const renewBeforeBatch = handler.mode === 'external' && (!first || performance.now() - held.renewedAt > settings.leaseTtlMs / 10);
     if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
-    const outcome = await nextBatch(held.lease, first);
+    const outcome = await nextBatch(held.lease, tried);
     switch (outcome.kind) {
       case 'applied':
         report.interruptedInARow = 0;

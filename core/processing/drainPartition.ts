@@ -105,80 +105,91 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
   // the deadline, its statement queued for a connection, in every run alike, and the partition
   // would otherwise never move. An external batch's handler would begin with its deadline passed.
   const goesOnPastTheDeadline = (tried: number) => tried === 0 && handler.mode === 'transactional';
-  const nextBatch: (lease: PartitionLease, tried: number) => Promise<BatchOutcome> =
+  const batches: { next: (lease: PartitionLease, tried: number) => Promise<BatchOutcome>; readsSettled: () => Promise<void> } =
     handler.mode === 'transactional'
-      ? (current, tried) =>
-          runTransactionalBatch(settings.db, processor, handler, current, {
-            deadline: goesOnPastTheDeadline(tried) ? Number.POSITIVE_INFINITY : settings.deadline,
-            // Not before: a drain queued for a connection (for this batch, or for a failure counted
-            // apart after it) is its siblings' to renew, as is one in afterCommit, whose own renewals queue the same way.
-            began: () => {
-              held.inBatch = true;
-            },
-            ended: () => {
-              held.inBatch = false;
-            },
-            renewBeforeCommit,
-            afterCommitWithin: whileRenewing,
-            leaseTtlMs: settings.leaseTtlMs,
-          })
+      ? {
+          next: (current, tried) =>
+            runTransactionalBatch(settings.db, processor, handler, current, {
+              deadline: goesOnPastTheDeadline(tried) ? Number.POSITIVE_INFINITY : settings.deadline,
+              // Not before: a drain queued for a connection (for this batch, or for a failure counted
+              // apart after it) is its siblings' to renew, as is one in afterCommit, whose own renewals queue the same way.
+              began: () => {
+                held.inBatch = true;
+              },
+              ended: () => {
+                held.inBatch = false;
+              },
+              renewBeforeCommit,
+              afterCommitWithin: whileRenewing,
+              leaseTtlMs: settings.leaseTtlMs,
+            }),
+          readsSettled: () => Promise.resolve(),
+        }
       : externalBatches(settings.db, processor, handler, settings);
-  for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
-    // The first batch starts on the lease as acquired, if it was acquired just now: a drain
-    // that began later (its run counting a lost holder first) would have its external batch
-    // work up to half a lease from there, close to the lease's end or past it.
-    const first = tried === 0;
-    const renewBeforeBatch = handler.mode === 'external' && (!first || performance.now() - held.renewedAt > settings.leaseTtlMs / 10);
-    if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
-    const outcome = await nextBatch(held.lease, tried);
-    switch (outcome.kind) {
-      case 'applied':
-        report.interruptedInARow = 0;
-        if (outcome.items > 0) report.batches += 1;
-        report.items += outcome.items;
-        report.caughtUp = outcome.caughtUp;
-        report.checkpoint = outcome.checkpoint;
-        if (outcome.caughtUp) return { ...report, endedBy: 'caught_up' };
-        break;
-      case 'deferred':
-        // The next batch renews the lease first (an external one always does), then handles the kept page.
-        break;
-      case 'interrupted': {
-        if (outcome.items > 0) report.batches += 1;
-        report.items += outcome.items;
-        report.lastError = outcome.error;
-        // Each interruption in a row doubles the pause; the report tells an outage by their count.
-        const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, report.interruptedInARow++), settings.deadline - Date.now()));
-        reportQuietly(settings.onInterrupted, { processor: processor.name, partition: held.lease.partition, error: outcome.error, retryInMs });
-        // Renewed while it waits: a pause longer than the lease is not a dead holder, and
-        // another instance taking the partition over would retry at once, pause or not.
-        await whileRenewing(() => sleep(retryInMs));
-        break;
-      }
-      case 'handler_failed':
-        if (outcome.items > 0) report.batches += 1;
-        report.items += outcome.items;
-        report.failures.push({ processor: processor.name, partition: held.lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
-        return { ...report, endedBy: outcome.kind };
-      case 'past_deadline':
-        return report;
-      case 'waiting':
-      case 'failed':
-        return { ...report, endedBy: outcome.kind };
-      case 'inactive':
-      case 'lease_lost': {
-        // An external batch may have stored some of its items before it found out.
-        const stored = outcome.items ?? 0;
-        if (stored > 0) report.batches += 1;
-        report.items += stored;
-        return { ...report, endedBy: outcome.kind, leaseLost: outcome.kind === 'lease_lost' };
-      }
-      default: {
-        // A new kind of outcome must be handled above: the compiler says so here.
-        const unhandled: never = outcome;
-        throw new Error(`a batch outcome the drain does not handle: ${JSON.stringify(unhandled)}`);
+  const drainBatches = async (): Promise<DrainReport> => {
+    for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
+      // The first batch starts on the lease as acquired, if it was acquired just now: a drain
+      // that began later (its run counting a lost holder first) would have its external batch
+      // work up to half a lease from there, close to the lease's end or past it.
+      const first = tried === 0;
+      const renewBeforeBatch = handler.mode === 'external' && (!first || performance.now() - held.renewedAt > settings.leaseTtlMs / 10);
+      if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
+      const outcome = await batches.next(held.lease, tried);
+      switch (outcome.kind) {
+        case 'applied':
+          report.interruptedInARow = 0;
+          if (outcome.items > 0) report.batches += 1;
+          report.items += outcome.items;
+          report.caughtUp = outcome.caughtUp;
+          report.checkpoint = outcome.checkpoint;
+          if (outcome.caughtUp) return { ...report, endedBy: 'caught_up' };
+          break;
+        case 'deferred':
+          // The next batch renews the lease first (an external one always does), then handles the kept page.
+          break;
+        case 'interrupted': {
+          if (outcome.items > 0) report.batches += 1;
+          report.items += outcome.items;
+          report.lastError = outcome.error;
+          // Each interruption in a row doubles the pause; the report tells an outage by their count.
+          const retryInMs = Math.max(0, Math.min(backoffMs(settings.interruptionBackoff, report.interruptedInARow++), settings.deadline - Date.now()));
+          reportQuietly(settings.onInterrupted, { processor: processor.name, partition: held.lease.partition, error: outcome.error, retryInMs });
+          // Renewed while it waits: a pause longer than the lease is not a dead holder, and
+          // another instance taking the partition over would retry at once, pause or not. Cut to
+          // the time left once it begins: a renewal due first may have waited for a connection.
+          await whileRenewing(() => sleep(Math.max(0, Math.min(retryInMs, settings.deadline - Date.now()))));
+          break;
+        }
+        case 'handler_failed':
+          if (outcome.items > 0) report.batches += 1;
+          report.items += outcome.items;
+          report.failures.push({ processor: processor.name, partition: held.lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
+          return { ...report, endedBy: outcome.kind };
+        case 'past_deadline':
+          return report;
+        case 'waiting':
+        case 'failed':
+          return { ...report, endedBy: outcome.kind };
+        case 'inactive':
+        case 'lease_lost': {
+          // An external batch may have stored some of its items before it found out.
+          const stored = outcome.items ?? 0;
+          if (stored > 0) report.batches += 1;
+          report.items += stored;
+          return { ...report, endedBy: outcome.kind, leaseLost: outcome.kind === 'lease_lost' };
+        }
+        default: {
+          // A new kind of outcome must be handled above: the compiler says so here.
+          const unhandled: never = outcome;
+          throw new Error(`a batch outcome the drain does not handle: ${JSON.stringify(unhandled)}`);
+        }
       }
     }
+    return report;
+  };
+  try {
+    return await drainBatches();
+  } finally {
+    await batches.readsSettled();
   }
-  return report;
 }

@@ -19,8 +19,21 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** The batches of one external partition drain. */
+export interface ExternalBatches {
+  /** The next batch, on the partition's lease as last renewed. */
+  next(lease: PartitionLease): Promise<BatchOutcome>;
+  /**
+   * Settles once no page read is running. A drain that ends before handling the
+   * page it read ahead (at its deadline, its lease lost, its handler's error)
+   * waits for it: left running, it would hold a pooled connection past the run,
+   * into the frozen time after a Lambda invocation returns, or the next one's.
+   */
+  readsSettled(): Promise<void>;
+}
+
 /**
- * The batches of one external partition drain, as a function called once per
+ * The batches of one external partition drain, `next` called once per
  * batch. The effects happen outside the database (publishing), so the
  * checkpoint is stored after them, fenced by the lease, in one statement. The
  * next page is read while the current one is handled; each is handled only if
@@ -37,14 +50,26 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
  * would repeat each time. Stopped short at half a lease, it stores what it did
  * while its lease still holds, and the next batch goes on from there.
  */
-export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, handler: ExternalHandler<Item>, limits: { deadline: number; leaseTtlMs: number }) {
+export function externalBatches<Item>(
+  db: Db,
+  processor: FeedProcessor<Item>,
+  handler: ExternalHandler<Item>,
+  limits: { deadline: number; leaseTtlMs: number },
+): ExternalBatches {
   let stored: { checkpoint: Checkpoint; caughtUp: boolean; failing: boolean } | undefined;
   let ahead: Promise<SourcePage<Item>> | undefined;
   // Pages left in a row because the look at the lease came past half of it.
   let deferredInARow = 0;
   const partitionOf = (lease: PartitionLease) => ({ index: lease.partition, count: processor.partitions });
-  const read = (lease: PartitionLease, after: Checkpoint) =>
-    quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
+  // Each page read until it settles: one read ahead may outlive the drain (see readsSettled).
+  const reading = new Set<Promise<unknown>>();
+  const read = (lease: PartitionLease, after: Checkpoint) => {
+    const page = quietly(processor.source.read(db, { after, limit: processor.batchSize, partition: partitionOf(lease) }));
+    reading.add(page);
+    const settled = () => reading.delete(page);
+    page.then(settled, settled);
+    return page;
+  };
   // Shown in the status (failing to say so must not stop the retry), and waited out by the
   // drain; the next batch that handles its whole page stores its checkpoint, ending the streak.
   const interrupted = async (lease: PartitionLease, items: number, error: unknown): Promise<BatchOutcome> => {
@@ -61,7 +86,7 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     return error;
   };
 
-  return async (lease: PartitionLease): Promise<BatchOutcome> => {
+  const next = async (lease: PartitionLease): Promise<BatchOutcome> => {
     // From the batch's start, just after the drain renewed the lease: a slow page read counts.
     const startedAt = Date.now();
     const halfLeaseGone = startedAt + limits.leaseTtlMs / 2;
@@ -183,4 +208,8 @@ export function externalBatches<Item>(db: Db, processor: FeedProcessor<Item>, ha
     }
     return { kind: 'applied', items: done, checkpoint, caughtUp: page.caughtUp };
   };
+  const readsSettled = async (): Promise<void> => {
+    await Promise.allSettled([...reading]);
+  };
+  return { next, readsSettled };
 }

@@ -120,3 +120,52 @@ describe('an external drain whose every look at its lease comes past half of it'
     expect(partition?.lastError).toMatch(/past half the lease/);
   }, 30_000);
 });
+
+describe('a page read ahead that the drain never handles', () => {
+  it('given a run whose deadline comes while its next page is still being read, the run returns only once that read is over: no statement of it runs on', async () => {
+    const db = testDatabase();
+    const { source } = await newStreamSource(db, [opened(), ...Array.from({ length: 5 }, (_, index) => deposited(index + 1))]);
+    let reads = 0;
+    let readsOver = 0;
+    let handedOver = false;
+    // The read after the first page with items is the page read ahead while that one is handled.
+    const readingAheadSlowly: FeedSource<RecordedEvent> = {
+      ...source,
+      read: async (...request) => {
+        reads += 1;
+        try {
+          if (handedOver) await db.query('SELECT pg_sleep(1.5)');
+          const page = await source.read(...request);
+          handedOver ||= page.items.length > 0;
+          return page;
+        } finally {
+          readsOver += 1;
+        }
+      },
+    };
+    const deadline = Date.now() + 800;
+    const processor: FeedProcessor<RecordedEvent> = {
+      name: 'read-ahead-past-the-run',
+      partitions: 1,
+      batchSize: 2,
+      source: readingAheadSlowly,
+      failurePolicy: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 100 },
+      handler: {
+        mode: 'external',
+        // Its whole page, answered just after the deadline: no next batch starts.
+        handle: async (items) => {
+          await sleep(Math.max(0, deadline - Date.now()) + 50);
+          return { done: items.length };
+        },
+      },
+    };
+
+    const ran = await runFeedProcessor(processor, { db, holder: 'read-ahead-spec', leaseTtlMs: 10_000, deadline, concurrency: 1 });
+    const overWhenTheRunReturned = readsOver;
+
+    expect(ran.stoppedByDeadline).toBe(true);
+    expect(ran.items).toBeGreaterThan(0);
+    expect(reads).toBeGreaterThan(1);
+    expect(overWhenTheRunReturned).toBe(reads);
+  });
+});

@@ -39,7 +39,11 @@ export interface ProcessorRun {
   batches: number;
   /** Partitions this run leased: drained, or left at once (`heldBack`, or the processor stopped). */
   partitions: number[];
-  /** Partitions this run leased and left at once: failed, or waiting out a backoff. Their status says why, and until when. */
+  /**
+   * Partitions this run leased and left at once, or found so when it retook one
+   * it had drained (another instance failed a batch there meanwhile): failed, or
+   * waiting out a backoff. Their status says why, and until when.
+   */
   heldBack: number[];
   /** Every partition this run drained reached the visible head (and it drained at least one); one it left at once is not counted. */
   caughtUp: boolean;

@@ -1,4 +1,4 @@
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { answerWithin } from './answerWithin';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
@@ -89,6 +89,13 @@ export async function ensurePublishStream(nc: NatsConnection, config: PublishStr
   // stored again each time its duplicate window had passed.
   if (existing.no_ack) {
     throw new PublisherConfigurationError(`stream ${config.name} acknowledges no publish (no_ack): the publisher cannot know what it stored, so turn no_ack off`);
+  }
+  // JetStream rebuilds its duplicate ids, after a restart, from the messages the stream still
+  // holds: one that drops them once consumed forgets their ids, and a retry stores them again.
+  if (existing.retention !== RetentionPolicy.Limits) {
+    throw new PublisherConfigurationError(
+      `stream ${config.name} keeps messages by ${existing.retention} retention: once consumed they are gone, and after a NATS restart JetStream no longer knows their ids, so a publish retried within the duplicate window is stored twice. Publish into a stream with limits retention, and source a ${existing.retention} stream from it`,
+    );
   }
   // JetStream refuses a window longer than the stream keeps messages, on every try.
   if (existing.max_age > 0 && existing.duplicate_window < window && window > existing.max_age) {

@@ -1,4 +1,4 @@
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, RetentionPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listParkedMessages, PublisherConfigurationError, type Publisher } from '../../core/publishing';
@@ -175,6 +175,19 @@ describe('a stream made beforehand as a mirror of another', () => {
 
       await expectEveryRunRefused(h, publisher, /mirror/, streamId);
     });
+  });
+});
+
+describe('a stream made beforehand that drops its messages once consumed', () => {
+  it('with work-queue or interest retention, fails every run with PublisherConfigurationError naming the retention, publishing nothing: after a NATS restart such a stream would store a retried message twice', async () => {
+    for (const retention of [RetentionPolicy.Workqueue, RetentionPolicy.Interest]) {
+      const h = await harness();
+      await (await jetstreamManager(h.nc)).streams.add({ name: h.streamName, subjects: [`${h.subjectPrefix}.>`], retention });
+      const streamId = await appendAccount(h, [opened()]);
+      await untilFeedHorizonPasses(h.db);
+
+      await expectEveryRunRefused(h, h.publisher({ stream: { name: h.streamName } }), new RegExp(`${retention} retention.*stored twice`), streamId);
+    }
   });
 });
 

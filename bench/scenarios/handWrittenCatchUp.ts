@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { withPlainPool } from '../support/connections';
 import { startThroughput, type Throughput } from '../support/measureThroughput';
+import { printPlansAsRun } from '../support/plansAsRun';
 import { expectSummaries, type CatchUpScenario } from './catchUpScenario';
 
 // What a hand-written catch-up would do per batch: read a keyset page of the
@@ -14,6 +15,8 @@ const PAGE_SQL = `SELECT tx_id, global_position, stream_id, type, data, version,
     floor(date_part('epoch', recorded_at) * 1000 + 0.0005) AS recorded_at_ms FROM events
   WHERE (tx_id, global_position) > ($1::xid8, $2::bigint) AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
     AND stream_type = 'account' ORDER BY tx_id, global_position LIMIT $3`;
+
+const PAGE_STATEMENT = 'baseline_catch_up_page';
 
 /** A page row as an array, PAGE_SQL's columns in order: the driver builds no object per row, as the store's reads do not. */
 type PageRow = [
@@ -37,7 +40,7 @@ interface Change {
 
 async function baselineBatch(client: pg.PoolClient, table: string, after: readonly string[], batchSize: number): Promise<PageRow[]> {
   await client.query('BEGIN');
-  const { rows } = await client.query<PageRow>({ name: 'baseline_catch_up_page', text: PAGE_SQL, values: [...after, batchSize], rowMode: 'array' });
+  const { rows } = await client.query<PageRow>({ name: PAGE_STATEMENT, text: PAGE_SQL, values: [...after, batchSize], rowMode: 'array' });
   const changes = new Map<string, Change>();
   for (const [, , streamId, type, data, version, recordedAtMs] of rows) {
     const id = streamId.slice('account-'.length);
@@ -97,10 +100,7 @@ export async function measureHandWrittenCatchUp(url: string, round: number, scen
       const throughput = throughputSince(total);
       if (applied !== total) throw new Error(`the baseline applied ${applied} events, expected ${total}`);
       await expectSummaries(url, 'the baseline', table, scenario);
-      if (round === 1) {
-        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${PAGE_SQL}`, ['0', '0', batchSize]);
-        console.error(`  plan of the baseline's page read:\n${rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n')}`);
-      }
+      if (round === 1) await printPlansAsRun(url, 'the baseline', { name: PAGE_STATEMENT, text: PAGE_SQL, values: ['0', '0', batchSize] });
       return throughput;
     } finally {
       client.release();

@@ -5,6 +5,7 @@ import { createProjector, generationTableName, registerProjection } from '../../
 import { compareInterleaved, type Comparison } from '../support/compareInterleaved';
 import { withPlainPool } from '../support/connections';
 import { startThroughput, type Throughput } from '../support/measureThroughput';
+import { printPlansAsRun } from '../support/plansAsRun';
 import { measureHandWrittenCatchUp } from './handWrittenCatchUp';
 import { accountHistory, expectSummaries, type CatchUpScenario } from './catchUpScenario';
 
@@ -48,44 +49,6 @@ function capturingFeedReads(db: Db, captured: { text?: string; params?: readonly
   };
 }
 
-// auto_explain logs the plan of every statement a call runs, the query inside a
-// PL/pgSQL function too, with the plan PostgreSQL used (a generic one there); at
-// the notice level the client receives it.
-const EXPLAIN_NESTED = [
-  "LOAD 'auto_explain'",
-  'SET auto_explain.log_min_duration = 0',
-  'SET auto_explain.log_nested_statements = on',
-  'SET auto_explain.log_analyze = on',
-  'SET auto_explain.log_timing = off',
-  'SET auto_explain.log_level = notice',
-  'SET client_min_messages = notice',
-];
-
-/**
- * Prints the plans of a page read, executed, to the bench log: both sides must walk
- * an index, not sort the table. EXPLAIN of the projector's statement would show only
- * a scan of read_feed_window; this shows the query inside it as well.
- */
-async function printNestedPlans(url: string, label: string, text: string, params: readonly unknown[]): Promise<void> {
-  await withPlainPool(url, 1, async (pool) => {
-    const client = await pool.connect();
-    const plans: string[] = [];
-    const collect = (notice: { message?: string | undefined }) => {
-      plans.push(notice.message ?? '');
-    };
-    client.on('notice', collect);
-    try {
-      for (const setting of EXPLAIN_NESTED) await client.query(setting);
-      await client.query(text, [...params]);
-    } finally {
-      client.off('notice', collect);
-      client.release(true);
-    }
-    const indented = plans.flatMap((plan) => plan.split('\n')).map((line) => `    ${line}`);
-    console.error(`  plans of ${label}'s page read, the function's own query first:\n${indented.join('\n')}`);
-  });
-}
-
 /**
  * The projector as the bank deploys it: a fresh generation of the projection's
  * own partitions (4) catches up from the start of the feed, on the deployed
@@ -108,7 +71,7 @@ async function measureProjector(url: string, round: number, scenario: CatchUpSce
     await expectSummaries(url, 'the projector', generationTableName(name, 'accounts', 1), scenario);
     if (round === 1) {
       if (captured.text === undefined) throw new Error('no feed page read was captured: the projector\'s plan cannot be printed');
-      await printNestedPlans(url, 'the projector', captured.text, captured.params ?? []);
+      await printPlansAsRun(url, 'the projector', { text: captured.text, values: captured.params ?? [] });
     }
     return throughput;
   } finally {

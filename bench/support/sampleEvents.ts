@@ -2,7 +2,7 @@
 export interface SampleEvent {
   type: string;
   data: { amount: number; currency: string; note: string };
-  metadata: { correlationId: string; causationId: string };
+  metadata: { correlationId: string; causationId: string; traceparent: string };
 }
 
 export const STREAM_TYPE = 'Account';
@@ -12,11 +12,14 @@ export const STREAM_TYPE = 'Account';
 const uuidFrom = (kind: number, seed: number): string =>
   `${kind.toString(16).padStart(8, '0')}-0000-4000-8000-${seed.toString(16).padStart(12, '0')}`;
 
+const traceparentFrom = (seed: number): string => `00-${seed.toString(16).padStart(32, '0')}-${seed.toString(16).padStart(16, '0')}-01`;
+
 function sampleEvent(streamId: string, version: number): SampleEvent {
   return {
     type: version % 2 === 1 ? 'PaymentReceived' : 'FeeCharged',
     data: { amount: 100, currency: 'EUR', note: `Invoice ${version} for ${streamId}, paid by bank transfer` },
-    metadata: { correlationId: uuidFrom(1, version), causationId: uuidFrom(2, version) },
+    // As the app's events carry them: the correlation and the trace each feed an index of the browser's.
+    metadata: { correlationId: uuidFrom(1, version), causationId: uuidFrom(2, version), traceparent: traceparentFrom(version) },
   };
 }
 

@@ -25,16 +25,11 @@ export { EVENTS_PUBLISHER, OUTBOX_PUBLISHER } from './publisherProcessors';
 export { OUTBOX_CLEANUP_MAX_MS, type OutboxRetention } from './outboxCleanup';
 export type { PublishMessage } from './PublishMessage';
 export { refusedForGood } from './refusals';
-export {
-  processOnce,
-  handleMessageOnce,
-  handleEventMessage,
-  handleIntegrationMessage,
-  EventEnvelope,
-  MalformedMessageError,
-  ProcessedMessageKeyError,
-  type MessageOutcome,
-} from './idempotentConsumer';
+export { handleMessageOnce, handleEventMessage, handleIntegrationMessage, type MessageOutcome } from './idempotentConsumer';
+export { processOnce } from './processOnce';
+export { EventEnvelope } from './eventEnvelope';
+export { MalformedMessageError } from './MalformedMessageError';
+export { ProcessedMessageKeyError } from './ProcessedMessageKeyError';
 export type { ConsumeOptions } from './consumeOptions';
 export { isEventMessage } from './isEventMessage';
 export { MessageAckFailedError } from './MessageAckFailedError';

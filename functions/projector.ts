@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
 import { ProjectorRunError, type ProjectorRun } from '../core/projections';
-import { describeError } from '../core/errors/describeError';
+import { describeError } from '../core/errors';
 import { reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';
 import { getRuntime } from './runtime';

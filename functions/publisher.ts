@@ -1,6 +1,6 @@
 import { log } from '../core/observability';
 import type { Context } from 'aws-lambda';
-import { describeError } from '../core/errors/describeError';
+import { describeError } from '../core/errors';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, heldBackPartitions, OUTBOX_CLEANUP_MAX_MS, type Publisher, type PublisherRunReport } from '../core/publishing';
 import { createServicePublisher, NATS_CONNECT_TIMEOUT_MS, reportServiceGauges } from '../core/service';
 import { lambdaEntry } from './lambdaEntry';

@@ -1,5 +1,5 @@
 import * as z from '../schema';
-import { findUnstorableText, nestedTooDeep } from '../text/storableText';
+import { findUnstorableText, nestedTooDeep } from '../text';
 import { carriedAsHeader } from '../eventstore';
 import { buildCommandContext } from './commandContext';
 import type { CommandDefinition } from './CommandDefinition';

@@ -1,4 +1,4 @@
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 
 /**
  * A batched deletion whose batch failed after earlier ones had deleted rows:

@@ -1,7 +1,7 @@
 import { MAX_POSTGRES_INTEGER } from '../db';
 import * as z from '../schema';
 import { EventValidationError } from './errors';
-import { isAtMostCharacters } from '../text/characterCount';
+import { isAtMostCharacters } from '../text';
 
 export const MAX_NAME_LENGTH = 200;
 

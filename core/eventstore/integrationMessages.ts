@@ -1,6 +1,6 @@
 import { newTimeOrderedId } from '../ids/timeOrderedId';
 import * as z from '../schema';
-import { findUnstorableText } from '../text/storableText';
+import { findUnstorableText } from '../text';
 import { isPlainObject } from './appendShape';
 import type { ValidationIssue } from './errors';
 import { BASE_HEADER_BLOCK_BYTES, headerLinesBytes, MAX_HEADER_BLOCK_BYTES } from './headerBlock';

@@ -1,4 +1,4 @@
-import { whyUnstorableJson } from '../text/storableText';
+import { whyUnstorableJson } from '../text';
 import type { ValidationIssue } from './errors';
 
 /**

@@ -1,5 +1,4 @@
-import { isAtMostCharacters } from '../text/characterCount';
-import { hasLoneSurrogate } from '../text/storableText';
+import { hasLoneSurrogate, isAtMostCharacters } from '../text';
 
 const MAX_SUBJECT_LENGTH = 255;
 // Dot-separated tokens without whitespace, NUL (which NATS's rules exclude, though its server

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { findUnstorableText } from '../text/storableText';
+import { findUnstorableText } from '../text';
 import { checkpointAfterPage, checkStorableCheckpoint, START_OF_FEED, type Checkpoint } from './checkpoint';
 import { isFeedFilter, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError } from './errors';

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db';
-import { findUnstorableText } from '../text/storableText';
+import { findUnstorableText } from '../text';
 import { EventValidationError, StreamNotFoundError, type ValidationIssue } from './errors';
 import { EVENT_COLUMNS, holdsEvent, toRecordedEvent, type EventTuple, type NoEventTuple } from './eventRow';
 import type { EventShape, ReadStreamOptions, StreamSlice } from './types';

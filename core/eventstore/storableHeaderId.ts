@@ -1,4 +1,4 @@
-import { whyUnstorable } from '../text/storableText';
+import { whyUnstorable } from '../text';
 import { isName } from './appendShape';
 import { carriedAsHeader } from './headerText';
 

@@ -1,4 +1,4 @@
-import { findUnstorableText } from '../text/storableText';
+import { findUnstorableText } from '../text';
 import { isName, MAX_NAME_LENGTH } from './appendShape';
 import { EventValidationError, type ValidationIssue } from './errors';
 import { EventStoreOptionsError } from './EventStoreOptionsError';

@@ -1,7 +1,7 @@
 import { context, createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context, type Link, type Span, type SpanOptions } from '@opentelemetry/api';
 import { currentContext } from './requestContext';
 import { formatTraceparent, parseTraceparent } from './traceparent';
-import { thrownMessage, thrownText } from '../errors/thrownText';
+import { thrownMessage, thrownText } from '../errors';
 
 /** Every span of the framework comes from this tracer; without an OpenTelemetry SDK it records nothing and costs little. */
 const tracer = trace.getTracer('serverless-event-sourcing');

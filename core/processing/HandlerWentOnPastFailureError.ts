@@ -1,4 +1,4 @@
-import { thrownMessage } from '../errors/thrownText';
+import { thrownMessage } from '../errors';
 import type { BatchRetry } from './BatchItemError';
 
 /**

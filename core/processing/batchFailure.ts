@@ -1,5 +1,5 @@
 import { refusedInFailedTransaction } from '../db';
-import { thrownMessage } from '../errors/thrownText';
+import { thrownMessage } from '../errors';
 import { BatchItemError, retryOfFailures } from './BatchItemError';
 import { HandlerWentOnPastFailureError } from './HandlerWentOnPastFailureError';
 import { PartitionLeaseLostError } from './PartitionLease';

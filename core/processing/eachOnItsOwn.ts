@@ -1,4 +1,4 @@
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 
 /**
  * Runs `work` on each item in turn, each on its own: one that throws (a

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { feedReadingAge, hasNoUpcastPath, isEventUpcaster, isFeedFilter, LAG_SCAN_BOUND, walkStoppedShortOfHead, MAX_FEED_BATCH_SIZE, MAX_NAME_LENGTH, readFeed, type EventUpcaster, type RecordedEvent } from '../eventstore';
-import { findUnstorableText } from '../text/storableText';
+import { findUnstorableText } from '../text';
 import { BatchItemError, type BatchRetry } from './BatchItemError';
 import type { FeedSource, SourceLag } from './FeedSource';
 import { partitionOfKey } from './partitionOfKey';

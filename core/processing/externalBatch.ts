@@ -1,5 +1,5 @@
 import type { Db } from '../db';
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
 import { ExternalOutcomeError } from './ExternalOutcomeError';

@@ -1,6 +1,6 @@
 import { MAX_POSTGRES_INTEGER, OWN_STATEMENTS_IDLE_MS, type Db, type Queryable } from '../db';
-import { describeError } from '../errors/describeError';
-import { storableText } from '../text/storableText';
+import { describeError } from '../errors';
+import { storableText } from '../text';
 import type { BatchItemError, BatchRetry } from './BatchItemError';
 import type { BatchOutcome } from './batchOutcome';
 import type { FailurePolicy } from './failurePolicy';

@@ -1,6 +1,5 @@
 import { undoneAfter, type Queryable } from '../db';
-import { hasLoneSurrogate } from '../text/storableText';
-import { isAtMostCharacters } from '../text/characterCount';
+import { hasLoneSurrogate, isAtMostCharacters } from '../text';
 import { LeaseRequestError, PartitionLeaseLostError, toLease, type LeaseRow, type PartitionLease } from './PartitionLease';
 
 export interface LeaseRequest {

@@ -4,7 +4,7 @@ import type { FailurePolicy } from './failurePolicy';
 import type { FeedProcessor } from './FeedProcessor';
 import { isPartitionCount, isStorableName, MAX_PARTITIONS } from './partitionLeases';
 import { ProcessorDefinitionError } from './ProcessorDefinitionError';
-import { isAtMostCharacters } from '../text/characterCount';
+import { isAtMostCharacters } from '../text';
 
 // feed_processors.name's CHECK; a NUL is text PostgreSQL cannot store at all.
 const MAX_NAME_LENGTH = 200;

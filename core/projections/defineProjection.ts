@@ -1,7 +1,7 @@
 import type { Queryable } from '../db';
 import { handleEvent } from '../observability';
 import { isName, MAX_FEED_BATCH_SIZE, MAX_FEED_PARTITIONS, MAX_NAME_LENGTH, type EventShape, type RecordedEvent } from '../eventstore';
-import { findUnstorableText } from '../text/storableText';
+import { findUnstorableText } from '../text';
 import { dropTables } from './dropTables';
 import { ProjectionDefinitionError, ProjectionHandlerError } from './errors';
 import { checkIdentifier, type TableNames } from './projectionNames';

@@ -1,5 +1,5 @@
 import { BatchItemError } from '../processing';
-import { thrownMessage } from '../errors/thrownText';
+import { thrownMessage } from '../errors';
 import type { GenerationStatus } from './generationRecords';
 import type { ProjectorRun } from './projector';
 

@@ -15,7 +15,7 @@ import {
 import { readsOf } from './generationReads';
 import { MAX_READER_CACHE_MS } from './projectionReader';
 import { tableNamesOf } from './projectionNames';
-import { thrownMessage } from '../errors/thrownText';
+import { thrownMessage } from '../errors';
 
 /**
  * Drops the tables of a retired generation. Its own version's teardown runs

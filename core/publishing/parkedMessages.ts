@@ -1,6 +1,6 @@
 import { exactTimestampText, type Queryable } from '../db';
 import { isUuid, UuidText } from '../ids/uuidText';
-import { storableText } from '../text/storableText';
+import { storableText } from '../text';
 import * as z from '../schema';
 
 /** Which publisher processor a parked message came from: a stored event, or an integration message of the outbox. */

@@ -1,5 +1,5 @@
 import type { Db } from '../db';
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 import { eventMarkProblem, storedHeadersProblem, subjectProblem } from '../eventstore';
 import { inBatchSpan, SpanKind } from '../observability';
 import type { ExternalOutcome, FencedWrites } from '../processing';

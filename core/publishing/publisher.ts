@@ -1,5 +1,5 @@
 import { DeletionStoppedError } from '../db';
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 import { log, metrics } from '../observability';
 import { isDeadline, registerProcessor, runFeedProcessor, type ProcessorRunOptions } from '../processing';
 import { capturedSubjects } from './capturedSubjects';

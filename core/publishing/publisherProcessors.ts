@@ -4,7 +4,7 @@ import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
 import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type BatchLimits, type PublishedBatch, type PublishingSession } from './publishBatch';
 import { recordPublishedAhead, type PublishedAheadMessage } from './publishedAhead';
-import { thrownMessage } from '../errors/thrownText';
+import { thrownMessage } from '../errors';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';

@@ -1,4 +1,4 @@
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 import { metrics } from '../observability';
 import type { PublishResult } from './jetStreamPublishing';
 

@@ -5,7 +5,7 @@ import type { OutboxRetention } from './outboxCleanup';
 import { PublisherConfigurationError } from './PublisherConfigurationError';
 import type { PublisherOptions, PublisherSettings } from './publisherOptions';
 import { subjectCovers } from './subjectCoverage';
-import { isAtMostCharacters } from '../text/characterCount';
+import { isAtMostCharacters } from '../text';
 
 // JetStream holds the window in nanoseconds, in 64 bits (about 292 years).
 export const MAX_DUPLICATE_WINDOW_MS = 100 * 365 * 24 * 60 * 60_000;

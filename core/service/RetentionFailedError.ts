@@ -1,5 +1,5 @@
 import { DeletionStoppedError } from '../db';
-import { describeError } from '../errors/describeError';
+import { describeError } from '../errors';
 
 /** A step's failure: one that stopped part-way keeps its own message, which says what it deleted before its cause. */
 const describeStep = (error: unknown): string => (error instanceof DeletionStoppedError ? `${error.name}: ${error.message}` : describeError(error));

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { findUnstorableText } from '../../core/text/storableText';
+import { findUnstorableText } from '../../core/text';
 import { errorResponse } from './errorResponse';
 import { HttpInputError } from './httpResponse';
 

@@ -15,7 +15,7 @@ import {
 import type { Db } from '../../core/db';
 import { createEventStore, type AppendResult } from '../../core/eventstore';
 import * as z from '../../core/schema';
-import { MAX_NESTING_DEPTH } from '../../core/text/storableText';
+import { MAX_NESTING_DEPTH } from '../../core/text';
 import { accountCommands } from '../support/accountCommands';
 import { describeOnEachDriver } from '../support/describeOnEachDriver';
 import { millisOfUuidV7, UUID_V7 } from '../support/timeOrderedIds';

@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { describeError } from '../../core/errors/describeError';
+import { describeError } from '../../core/errors';
 import { BatchItemError } from '../../core/processing';
 
 describe('an error as a failure records it', () => {

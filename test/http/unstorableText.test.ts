@@ -4,7 +4,7 @@ import { handler as queryFunction } from '../../functions/http/query';
 import { handler as projector } from '../../functions/projector';
 import { apiGatewayEvent, lambdaContext, parseResponse } from '../support/apiGatewayEvent';
 import { getCommandRequest, postCommandRequest } from '../support/commandHttp';
-import { MAX_NESTING_DEPTH } from '../../core/text/storableText';
+import { MAX_NESTING_DEPTH } from '../../core/text';
 import { useAppOnTestDatabase } from '../support/appOnTestDatabase';
 
 useAppOnTestDatabase();

@@ -1,6 +1,6 @@
 import { DomainError } from '../../aggregates';
 import { EventValidationError } from '../../eventstore';
-import { storableJson } from '../../text/storableText';
+import { storableJson } from '../../text';
 import {
   CommandFailedBeforeError,
   CommandValidationError,

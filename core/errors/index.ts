@@ -1,0 +1,2 @@
+export { describeError } from './describeError';
+export { thrownMessage, thrownText } from './thrownText';

@@ -428,7 +428,8 @@ describe('the idempotent consumer helper', () => {
     expect(effects).toEqual(['effect']);
   });
 
-  it('refuses a read or handler that is no function, a read that answers with a promise, or options that are no object, with ConsumeOptionsError before the message is touched: the caller\'s mistake, so the message comes back for the fixed consumer', async () => {
+  /** A consumer of its own with one integration message delivered to it, and what processes it: a read, an effect, and the effects run. */
+  async function oneNoticeDelivered() {
     const inbound = uniqueStreamId('inbound');
     const { name, consumer } = await newConsumer();
     for (const message of await fetchAll(consumer, 1_000)) await message.ackAck();
@@ -443,11 +444,30 @@ describe('the idempotent consumer helper', () => {
       await Promise.resolve();
     };
     const read = (message: JsMsg) => ({ id: message.headers?.get('Nats-Msg-Id') ?? '', body: message.json<unknown>() });
+    // Left to come back: the fixed consumer processes it, once.
+    const processedOnRedelivery = async () => {
+      const [redelivered] = await fetchAll(consumer, 1).then(async (first) => (first.length > 0 ? first : sleep(ACK_WAIT_MS).then(() => fetchAll(consumer, 1))));
+      if (!redelivered) throw new Error('the notice was not delivered again');
+      expect(await handleIntegrationMessage(harness.db, name, redelivered, effect)).toBe('processed');
+      expect(effects).toEqual(['effect']);
+    };
+    return { name, notice, read, effect, processedOnRedelivery };
+  }
+
+  it('refuses a read or handler that is no function, or options that are no object, with ConsumeOptionsError before the message is touched: the caller\'s mistake, so the message comes back for the fixed consumer', async () => {
+    const { name, notice, read, effect, processedOnRedelivery } = await oneNoticeDelivered();
 
     await expect(handleMessageOnce(harness.db, name, notice, undefined as unknown as typeof read, effect)).rejects.toThrow(ConsumeOptionsError);
     await expect(handleMessageOnce(harness.db, name, notice, read, 'effect' as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
     await expect(handleEventMessage(harness.db, name, notice, effect, null as unknown as object)).rejects.toThrow(ConsumeOptionsError);
     await expect(processOnce(harness.db, name, 'message-2', undefined as unknown as typeof effect)).rejects.toThrow(ConsumeOptionsError);
+
+    await processedOnRedelivery();
+  });
+
+  it('refuses a read that answers with a promise (an async function, one of another realm that rejects, a thenable whose then throws) with ConsumeOptionsError, no rejection left unhandled: taken as unreadable, every message would be terminated', async () => {
+    const { name, notice, read, effect, processedOnRedelivery } = await oneNoticeDelivered();
+
     const readLater = (async (message: JsMsg) => Promise.resolve(read(message))) as unknown as typeof read;
     await expect(handleMessageOnce(harness.db, name, notice, readLater, effect)).rejects.toThrow(ConsumeOptionsError);
     // A promise of another realm (a vm context) that rejects: refused the same, its rejection not left unhandled to end the process.
@@ -457,10 +477,7 @@ describe('the idempotent consumer helper', () => {
     const brokenThenable = (() => ({ then: () => { throw new Error('a then that throws'); } })) as unknown as typeof read;
     await expect(handleMessageOnce(harness.db, name, notice, brokenThenable, effect)).rejects.toThrow(ConsumeOptionsError);
 
-    const [redelivered] = await fetchAll(consumer, 1).then(async (first) => (first.length > 0 ? first : sleep(ACK_WAIT_MS).then(() => fetchAll(consumer, 1))));
-    if (!redelivered) throw new Error('the notice was not delivered again');
-    expect(await handleIntegrationMessage(harness.db, name, redelivered, effect)).toBe('processed');
-    expect(effects).toEqual(['effect']);
+    await processedOnRedelivery();
   });
 
   it('refuses a consumer that does not acknowledge each message on its own: under AckPolicy.All a later ack takes a failed message with it, under None nothing comes back', async () => {

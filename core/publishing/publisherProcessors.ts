@@ -4,7 +4,7 @@ import type { EventRouting } from './eventRouting';
 import { outboxMessages, type OutboxMessage } from './outboxMessages';
 import { publishBatch, sendOrPark, sendOrParkStoredMessage, type BatchEntry, type BatchLimits, type PublishedBatch, type PublishingSession } from './publishBatch';
 import { recordPublishedAhead, type PublishedAheadMessage } from './publishedAhead';
-import { thrownMessage } from '../errors';
+import { describeError, thrownMessage } from '../errors';
 
 export const EVENTS_PUBLISHER = 'publisher:events';
 export const OUTBOX_PUBLISHER = 'publisher:outbox';
@@ -86,7 +86,7 @@ async function publishEvents(session: PublishingSession, events: readonly EventM
   if (outcome.done === entries.length) return { done: outcome.done, error: routingError };
   // Held behind a message NATS refuses for a while too: both are said, so that the routing
   // code's fault is not shown only once the other clears.
-  const both = `${thrownMessage(outcome.error)}; and ${routingError.message}`;
+  const both = `${describeError(outcome.error)}; and ${routingError.message}`;
   return { done: outcome.done, error: new AggregateError([outcome.error, routingError], both) };
 }
 

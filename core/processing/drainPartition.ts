@@ -126,7 +126,8 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
           readsSettled: () => Promise.resolve(),
         }
       : externalBatches(settings.db, processor, handler, settings);
-  const drainBatches = async (): Promise<DrainReport> => {
+  // A read the external drain began ahead of a batch it then never handled is waited for before the lease goes back.
+  try {
     for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
       // The first batch starts on the lease as acquired, if it was acquired just now: a drain
       // that began later (its run counting a lost holder first) would have its external batch
@@ -186,9 +187,6 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
       }
     }
     return report;
-  };
-  try {
-    return await drainBatches();
   } finally {
     await batches.readsSettled();
   }

@@ -198,7 +198,8 @@ describe('switching reads to a new generation', () => {
     const { db } = context();
     await servingVersionOne(db, 'switch_deadline', [opened(), ...Array.from({ length: 4 }, () => deposited(1))]);
 
-    // Five batches of 400 ms to catch up, and a deadline before the fifth can start.
+    // Five batches of 600 ms to catch up, and a deadline half-way through the third: a batch is
+    // recorded after its page read, so the deadline stays well clear of any batch's start on a loaded runner.
     const batchStarts: number[] = [];
     const v2 = recordingProjection({
       name: 'switch_deadline',
@@ -206,12 +207,12 @@ describe('switching reads to a new generation', () => {
       batchSize: 1,
       beforeApply: async () => {
         batchStarts.push(Date.now());
-        await sleep(400);
+        await sleep(600);
       },
     });
     const [building] = await registerProjection(db, v2);
     if (!building) throw new Error('v2 has no build');
-    const deadline = Date.now() + 1_400;
+    const deadline = Date.now() + 1_500;
 
     expect(await activateIfCaughtUp(db, v2, building, NO_UPCASTING, DEFAULT_FAILURE_POLICY, deadline)).toEqual({ switched: false });
 

@@ -105,7 +105,7 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
   // the deadline, its statement queued for a connection, in every run alike, and the partition
   // would otherwise never move. An external batch's handler would begin with its deadline passed.
   const goesOnPastTheDeadline = (tried: number) => tried === 0 && handler.mode === 'transactional';
-  const batches: { next: (lease: PartitionLease, tried: number) => Promise<BatchOutcome>; readsSettled: () => Promise<void> } =
+  const batches: { next: (lease: PartitionLease, tried: number) => Promise<BatchOutcome>; readsSettled: () => Promise<void>; reading: () => boolean } =
     handler.mode === 'transactional'
       ? {
           next: (current, tried) =>
@@ -124,6 +124,7 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
               leaseTtlMs: settings.leaseTtlMs,
             }),
           readsSettled: () => Promise.resolve(),
+          reading: () => false,
         }
       : externalBatches(settings.db, processor, handler, settings);
   // A read the external drain began ahead of a batch it then never handled is waited for before the lease goes back.
@@ -188,6 +189,8 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
     }
     return report;
   } finally {
-    await batches.readsSettled();
+    // Renewed while it waits: a read outlasting the rest of the lease would otherwise have
+    // the partition taken over as from a dead holder, counted as an interruption of its own.
+    if (batches.reading()) await whileRenewing(batches.readsSettled);
   }
 }

@@ -30,6 +30,8 @@ export interface ExternalBatches {
    * into the frozen time after a Lambda invocation returns, or the next one's.
    */
   readsSettled(): Promise<void>;
+  /** Whether a page read is running. */
+  reading(): boolean;
 }
 
 /**
@@ -211,5 +213,5 @@ export function externalBatches<Item>(
   const readsSettled = async (): Promise<void> => {
     await Promise.allSettled([...reading]);
   };
-  return { next, readsSettled };
+  return { next, readsSettled, reading: () => reading.size > 0 };
 }

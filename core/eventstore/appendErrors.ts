@@ -20,6 +20,18 @@ function conflictingVersion(detail: string | undefined): number | undefined {
   return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
+/**
+ * `Key (message_id)=(0192f0c4-...) already exists.`: the message whose id another append
+ * stored first, named by its place as the other refusals of an id are; the messages as a
+ * whole when the id cannot be read back (PostgreSQL gives no detail to a role that cannot read the table).
+ */
+function messageIdTaken(request: AppendRequest, detail: string | undefined): EventValidationError {
+  const id = /\(message_id\)=\(([^)]*)\)/.exec(detail ?? '')?.[1];
+  const index = id === undefined ? -1 : (request.messages ?? []).findIndex((message) => message.messageId?.toLowerCase() === id);
+  if (index < 0) return new EventValidationError([{ path: 'messages', message: 'a message id is already stored' }]);
+  return new EventValidationError([{ path: `messages.${String(index)}.messageId`, message: 'is the id of a stored integration message: JetStream would keep only one of the two' }]);
+}
+
 // program_limit_exceeded, statement_too_complex.
 const PROGRAM_LIMITS = new Set(['54000', '54001']);
 // The one integer an append computes is a version (a schema version past an integer is refused by defineUpcasters).
@@ -68,7 +80,7 @@ export function toAppendError(error: unknown, request: AppendRequest): unknown {
     case 'commands_pkey':
       return new CommandAlreadyRecordedError(request.idempotency?.commandId ?? '');
     case 'outbox_message_id_key':
-      return new EventValidationError([{ path: 'messages', message: 'a message id is already stored' }]);
+      return messageIdTaken(request, dbError.detail);
     default:
       return error;
   }

@@ -355,6 +355,15 @@ describeOnEachDriver('bad input', (context) => {
     await rejectsWith({ ...valid(), messages: [message(), message({ messageId: eventId })] }, { path: 'messages.1.messageId', message: /id of a stored event: JetStream would keep only one/ });
   });
 
+  it('refuses a message whose id is the id of a message another append stored, naming that message', async () => {
+    const messageId = crypto.randomUUID();
+    await context().store.appendToStream({ ...valid(), messages: [message({ messageId })] });
+    await rejectsWith({ ...valid(), messages: [message(), message({ messageId: messageId.toUpperCase() })] }, {
+      path: 'messages.1.messageId',
+      message: /id of a stored integration message: JetStream would keep only one/,
+    });
+  });
+
   it('refuses an event id the caller chose that is the id of a message another append stored, at any expected version', async () => {
     const messageId = crypto.randomUUID();
     await context().store.appendToStream({ ...valid(), messages: [message({ messageId })] });

@@ -12,8 +12,9 @@ import { checkPublisherParts, checkPublisherSettings } from './publisherSettings
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 5_000;
 /**
- * How long a copy of a message may come after the first (a lease running out, then the
- * next scheduled run): the duplicate window must be longer, and the lease shorter.
+ * How long a copy of a message may come after the first (its publish timing out, a
+ * pause, a lease running out, then the next scheduled run): the duplicate window must be
+ * longer, and the lease, the publish timeout and the longest pause together shorter.
  */
 export const DEFAULT_RETRY_HORIZON_MS = 5 * 60_000;
 
@@ -49,8 +50,9 @@ export interface PublisherOptions {
   retryBackoff?: Backoff;
   /**
    * Longest expected time between a publish whose acknowledgement was lost and
-   * its retry (a lease expiring, the next scheduled run). The duplicate window
-   * must be longer; default 5 minutes.
+   * its retry (its timeout, a retry's pause, a lease expiring, the next scheduled
+   * run). The duplicate window must be longer, and the first three together
+   * shorter; default 5 minutes.
    */
   retryHorizonMs?: number;
   /** How long integration messages stay in the outbox, counted from when they were written (deleted only once published), and how many one run deletes. */

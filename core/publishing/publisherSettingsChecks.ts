@@ -100,6 +100,22 @@ function checkRetryTimes({ stream, retryHorizonMs, retryBackoff }: PublisherSett
   }
 }
 
+/**
+ * The horizon is the user's estimate, and the schedule's interval is theirs to add; what
+ * the publisher's own settings make certain is refused. A publish whose acknowledgement
+ * is lost waits its timeout and a pause, renewing the lease, before its retry; an
+ * instance that dies then is taken over once its lease runs out: that late, the copy
+ * comes from a successor that runs at once (a warm instance, the dev server).
+ */
+function checkRetryHorizon({ leaseTtlMs, publishTimeoutMs, retryBackoff, retryHorizonMs }: PublisherSettings): void {
+  const latestCopyMs = leaseTtlMs + publishTimeoutMs + retryBackoff.maxMs;
+  if (latestCopyMs >= retryHorizonMs) {
+    refuse(
+      `the retry horizon (${retryHorizonMs} ms) must be longer than the lease TTL, the publish timeout and the longest retry pause together (${latestCopyMs} ms): a copy of a message may come that late, and later by the interval between scheduled runs`,
+    );
+  }
+}
+
 const isFunction = (value: unknown): boolean => typeof value === 'function';
 
 // A text is quoted, so that '1 hour' reads as the text it is.
@@ -148,7 +164,7 @@ export function checkPublisherSettings(settings: PublisherSettings): void {
       `the duplicate window (${settings.stream.duplicateWindowMs} ms) must be longer than the retry horizon (${settings.retryHorizonMs} ms), or a retried publish could reach consumers twice`,
     );
   }
-  if (settings.leaseTtlMs >= settings.retryHorizonMs) refuse('the lease TTL must be shorter than the retry horizon');
+  checkRetryHorizon(settings);
   // The engine refuses it too, but only once a run starts: refused here with the other settings.
   if (!isBatchSize(settings.batchSize)) refuse(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, not ${settings.batchSize}`);
   checkRetention(settings.retention);

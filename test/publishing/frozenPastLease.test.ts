@@ -43,7 +43,8 @@ const publisherOn = (db: Db, holder: string, batchSize?: number): Publisher =>
     subjectPrefix: prefix,
     partitions: 1,
     leaseTtlMs: LEASE_TTL_MS,
-    retryHorizonMs: 1_000,
+    retryHorizonMs: 1_400,
+    publishTimeoutMs: 500,
     retryBackoff: { baseMs: 50, maxMs: 200 },
     ...(batchSize === undefined ? {} : { batchSize }),
   });

@@ -23,7 +23,8 @@ function shortWindowPublisher(h: PublishingHarness, heldStreamId: string, heldSu
     partitions: 1,
     routing: overrides.routing ?? eventRouting({ prefix: h.subjectPrefix, subjectFor: (event) => (event.streamId === heldStreamId ? heldSubject : undefined) }),
     stream: { name: h.streamName, duplicateWindowMs: DUPLICATE_WINDOW_MS },
-    retryHorizonMs: 2_500,
+    retryHorizonMs: 2_900,
+    publishTimeoutMs: 500,
     leaseTtlMs: 2_000,
     retryBackoff: { baseMs: 10, maxMs: 20 },
   };

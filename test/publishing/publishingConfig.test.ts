@@ -135,6 +135,19 @@ describe('publishing configuration', () => {
       void db.close();
     }
   });
+  it('refuses a retry horizon no longer than the lease, the publish timeout and the longest retry pause together, the latest a successor sends its copy', () => {
+    const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
+    const build = (retryHorizonMs: number) => () =>
+      createPublisher({ db, connect: () => connectNats(), leaseTtlMs: 30_000, publishTimeoutMs: 5_000, retryBackoff: { baseMs: 200, maxMs: 5_000 }, retryHorizonMs });
+    try {
+      // Shorter than the lease was refused before; 31 s passed, where a copy may come 40 s after the first.
+      expect(build(31_000)).toThrow(PublisherConfigurationError);
+      expect(build(40_000)).toThrow(/^the retry horizon \(40000 ms\) must be longer than the lease TTL, the publish timeout and the longest retry pause together \(40000 ms\)/);
+      expect(build(40_001)).not.toThrow();
+    } finally {
+      void db.close();
+    }
+  });
   it('refuses a duplicate window, retry horizon or retry backoff that is not a number of milliseconds JetStream and Node take, and a holder that is empty or holds a NUL', () => {
     // Nothing connects: the publisher refuses its settings before it touches either service.
     const db = createPgDb({ connectionString: DEFAULT_DATABASE_URL, max: 1 });
@@ -161,7 +174,7 @@ describe('publishing configuration', () => {
       expect(build({ holder: 'a\u0000b' })).toThrow(/^holder must name this instance/);
       // Stored as U+FFFD: two holders differing in one would take one lease for the same.
       expect(build({ holder: 'a\ud800' })).toThrow('holder must name this instance, not be empty or hold a NUL or a lone surrogate');
-      expect(build({ stream: { duplicateWindowMs: century }, retryHorizonMs: 1_000, leaseTtlMs: 500, retryBackoff: { baseMs: 1, maxMs: 1 } })).not.toThrow();
+      expect(build({ stream: { duplicateWindowMs: century }, retryHorizonMs: 1_000, leaseTtlMs: 500, publishTimeoutMs: 400, retryBackoff: { baseMs: 1, maxMs: 1 } })).not.toThrow();
     } finally {
       void db.close();
     }

@@ -57,7 +57,8 @@ const heldPublisher = (db: Db): Publisher =>
     subjectPrefix: prefix,
     partitions: 1,
     leaseTtlMs: 500,
-    retryHorizonMs: 1_000,
+    retryHorizonMs: 1_400,
+    publishTimeoutMs: 500,
     retryBackoff: { baseMs: 50, maxMs: 200 },
   });
 

@@ -68,7 +68,7 @@ interface OpenConnection {
  * One NATS connection per publisher instance, reused across runs (warm Lambda
  * invocations) and shared by the partitions draining at once. The stream is
  * checked when the connection opens and again at each run's first use of it
- * (an account-info and a STREAM.INFO request):
+ * (one STREAM.INFO request):
  * made again meanwhile with a shorter duplicate window, it would let a batch
  * sent again after a lost checkpoint reach consumers twice.
  */

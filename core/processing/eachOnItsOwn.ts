@@ -31,7 +31,9 @@ export async function eachOnItsOwn<Item, Result>(
 
 /** What failed of how many, each by its name: the message of eachOnItsOwn's AggregateError, and of a projector run's. */
 export function namedFailures(failures: readonly { name: string; error: unknown }[], of: number): string {
-  return `${failures.length} of ${of} failed, the others ran: ${failures.map((failure) => `${failure.name}: ${describeError(failure.error)}`).join('; ')}`;
+  const named = failures.map((failure) => `${failure.name}: ${describeError(failure.error)}`).join('; ');
+  // "1 of 1 failed, the others ran" would tell of others that are not there.
+  return failures.length < of ? `${failures.length} of ${of} failed, the others ran: ${named}` : `${failures.length} of ${of} failed: ${named}`;
 }
 
 // A name that cannot be told (nameOf throws on the item that failed) must not stop the items after it, nor hide its error.

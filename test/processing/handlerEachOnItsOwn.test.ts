@@ -122,6 +122,12 @@ describe('a transactional handler that applies its items each on its own (eachOn
     expect(thrown).toBeInstanceOf(AggregateError);
     expect((thrown as AggregateError).message).toBe('1 of 3 failed, the others ran: item 1: Error: work failed');
   });
+
+  it('given every item failing, names each and speaks of no others that ran', async () => {
+    const thrown = await eachOnItsOwn(['a'], String, () => Promise.reject(new Error('work failed'))).catch((error: unknown) => error);
+
+    expect((thrown as AggregateError).message).toBe('1 of 1 failed: a: Error: work failed');
+  });
 });
 
 describe('a retry a handler chooses for its batch', () => {

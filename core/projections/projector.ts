@@ -119,10 +119,10 @@ export function createProjector(options: ProjectorOptions): Projector {
     // Caught up, the run speaks only for the partitions it drained: those other instances are
     // draining may be far behind, and a switch tried then holds the serving generation's leases
     // and the build's checkpoints while it catches up what it can, to give up. One partition
-    // failed since (by this run or another) means the build cannot switch in this run.
+    // failed or waiting since (by this run or another) means no switch yet; its other partitions
+    // go on in the next turn all the same, and it is retried there once its backoff has passed.
     const seen = cut || result.caughtUp ? await partitionsCaughtUpOnce(db, processor) : 'not_yet';
-    if (seen === 'held') return 'done';
-    if (seen === 'not_yet') return unfinished;
+    if (seen !== 'caught_up_once') return unfinished;
     // Tried after a cut turn, a switch that gives up (a partition more behind than its catch-up
     // takes on) costs the serving generations about another turn, and a second at least.
     const switchDeadline = cut ? Math.min(deadline, Date.now() + Math.max(turn.endsAt - turnStart, SWITCH_AFTER_CUT_TURN_MS)) : deadline;

@@ -7,7 +7,7 @@ import { readApplied, recordingProjection } from './support/recordingProjection'
 import { runUntilNoLag } from './support/runUntilNoLag';
 
 // Each spec has a database of its own: the recording projections read every account stream.
-const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
+const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
 
 /** How many events each generation of the projection has applied, its partitions' together. */
 async function appliedByGeneration(db: Parameters<typeof getProjectionStatus>[0], name: string): Promise<Record<number, number>> {
@@ -110,5 +110,32 @@ describe('builds in turns', () => {
     expect(run.activated).toEqual([{ name: 'many_partitions_busy', generation: 2 }]);
     const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE stream_type = 'account'");
     expect(await readApplied(db, projection)).toHaveLength(rows[0]?.n ?? -1);
+  }, 60_000);
+
+  it('given one partition of a build failing once on a short backoff, goes on building the other partitions in its turns, retries the failed one once its backoff passed, and switches the build in within the run', async () => {
+    const { db, store } = contexts[4]();
+    let building = false;
+    let failedOnce = false;
+    const [longStream, shortStream] = [await streamIdInPartition(db, 0, 2), await streamIdInPartition(db, 1, 2)];
+    const projection = recordingProjection({
+      name: 'build_failing_once',
+      partitions: 2,
+      batchSize: 5,
+      // Slow enough that the long partition takes several turns.
+      beforeApply: () => (building ? sleep(10) : Promise.resolve()),
+      failOn: (event) => building && event.streamId === shortStream && !failedOnce && (failedOnce = true),
+    });
+    const projector = createProjector({ db, projections: [projection], buildTurnMs: 300, failurePolicy: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 100 } });
+    await store.appendToStream({ streamId: longStream, streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(200) });
+    await store.appendToStream({ streamId: shortStream, streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(3) });
+    await runUntilNoLag(db, projector, projection.name);
+    await rebuildProjection(db, projection);
+    building = true;
+
+    const run = await projector.runUntilCaughtUp({ deadline: Date.now() + 25_000 });
+
+    expect(failedOnce).toBe(true);
+    expect(run).toMatchObject({ activated: [{ name: 'build_failing_once', generation: 2 }], stoppedByDeadline: false });
+    expect(await readApplied(db, projection)).toHaveLength(203);
   }, 60_000);
 });

@@ -128,6 +128,8 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
         }
       : externalBatches(settings.db, processor, handler, settings);
   // A read the external drain began ahead of a batch it then never handled is waited for before the lease goes back.
+  // Lost, or given back with a failure counted, the lease is not renewed meanwhile: every renewal would fail.
+  let leaseGone = false;
   try {
     for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
       // The first batch starts on the lease as acquired, if it was acquired just now: a drain
@@ -135,7 +137,10 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
       // work up to half a lease from there, close to the lease's end or past it.
       const first = tried === 0;
       const renewBeforeBatch = handler.mode === 'external' && (!first || performance.now() - held.renewedAt > settings.leaseTtlMs / 10);
-      if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
+      if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) {
+        leaseGone = true;
+        return { ...report, endedBy: 'lease_lost' };
+      }
       const outcome = await batches.next(held.lease, tried);
       switch (outcome.kind) {
         case 'applied':
@@ -163,6 +168,7 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
           break;
         }
         case 'handler_failed':
+          leaseGone = true;
           if (outcome.items > 0) report.batches += 1;
           report.items += outcome.items;
           report.failures.push({ processor: processor.name, partition: held.lease.partition, error: outcome.error, state: outcome.state, attempts: outcome.attempts });
@@ -175,6 +181,7 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
         case 'inactive':
         case 'lease_lost': {
           // An external batch may have stored some of its items before it found out.
+          leaseGone = true;
           const stored = outcome.items ?? 0;
           if (stored > 0) report.batches += 1;
           report.items += stored;
@@ -191,6 +198,6 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
   } finally {
     // Renewed while it waits: a read outlasting the rest of the lease would otherwise have
     // the partition taken over as from a dead holder, counted as an interruption of its own.
-    if (batches.reading()) await whileRenewing(batches.readsSettled);
+    if (batches.reading()) await (leaseGone ? batches.readsSettled() : whileRenewing(batches.readsSettled));
   }
 }

@@ -29,7 +29,7 @@ async function project(_event: unknown, context: Context): Promise<ProjectorRun>
   } catch (error) {
     if (!(error instanceof ProjectorRunError)) throw error;
     report(error.run);
-    log.error('a projection failed its turn of the run; the others ran', { error: describeError(error), eventsApplied: error.run.eventsApplied });
+    log.error('a projection failed its turn of the run', { error: describeError(error), eventsApplied: error.run.eventsApplied });
     // A failed read of the gauges must not hide why the run failed.
     await reportServiceGauges(runtime).catch((gaugeError: unknown) => {
       log.error('reading the lag failed: the gauges were not reported for this run', { error: describeError(gaugeError) });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Db, Queryable } from '../../core/db';
 import { createProjector, getProjectionStatus, ProjectorRunError, rebuildProjection } from '../../core/projections';
 import { deposited, openedThenDeposits, uniqueStreamId } from '../support/fixtures';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { useProjectionDatabase } from './support/projectionDatabase';
 import { readApplied, recordingProjection } from './support/recordingProjection';
 import { runUntilNoLag } from './support/runUntilNoLag';
@@ -39,6 +40,7 @@ describe('a build failing in its turn', () => {
     await rebuildProjection(db, first);
     await rebuildProjection(db, second);
     await store.appendToStream({ streamId, streamType: 'account', expectedVersion: 'any', events: [deposited(5)] });
+    await untilFeedHorizonPasses(db);
 
     const failed = await projector.runUntilCaughtUp().then(
       () => undefined,

@@ -209,7 +209,7 @@ describe('subjects JetStream refuses for the stream', () => {
     await withOriginStream(h, async () => {
       const streamId = await appendAccount(h, [opened()]);
       await untilFeedHorizonPasses(h.db);
-      // The check's three requests (account, stream, create) answered within its 3 s; a fourth would not be.
+      // The check's first three requests (the stream's info, its creation, a look for the streams capturing its subjects) answered within its 3 s; a fourth would not be.
       const publisher = h.publisher({
         stream: { name: h.streamName, subjects: [`${h.subjectPrefix}.>`, `${h.subjectPrefix}_origin.orders`] },
         publishTimeoutMs: 3_000,

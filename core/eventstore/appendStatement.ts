@@ -101,6 +101,11 @@ const insertMessages = (parameter: number, after: 'appended' | 'recorded') => `s
 const EVENT_ID_NOT_A_MESSAGE_ID = `
       AND CASE WHEN x.chosen THEN claim_event_id(x.event_id) ELSE true END`;
 
+// A batch's global positions are given in the order its rows reach the insert: in version
+// order only by the plan's grace without this, and the feed reads a stream in position order.
+const BATCH_ORDER = `
+    ORDER BY x.n`;
+
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);
 
@@ -120,7 +125,7 @@ export function appendStatement(shape: AppendShape): string {
     ...(shape.guardFirstWrite ? [FIRST_WRITE] : []),
     `appended AS (
     INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)
-    ${shape.check === 'exact' ? EXACT_INSERT : HEAD_INSERT}${guard}
+    ${shape.check === 'exact' ? EXACT_INSERT : HEAD_INSERT}${guard}${shape.batch ? BATCH_ORDER : ''}
     RETURNING event_id, type, version, global_position, tx_id)`,
     ...(shape.recordCommand === 'new' ? [recordNewCommand(commandAt, shape.batch)] : []),
     ...(shape.recordCommand === 'pending' ? [completePendingCommand(commandAt, shape.batch)] : []),

@@ -1,4 +1,5 @@
 import * as z from '../schema';
+import { subjectProblem } from '../eventstore';
 import { MAX_BATCH_SIZE } from '../processing';
 import { parseEnvironment } from '../environment/parseEnvironment';
 import { MAX_RETENTION_HOURS } from '../environment/retentionHours';
@@ -20,7 +21,17 @@ const PublishingConfigSchema = z.object({
       }),
     ),
   ),
-  PUBLISH_SUBJECT_PREFIX: z._default(z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -')), DEFAULT_SUBJECT_PREFIX),
+  // Checked as the publisher checks it, here at the cold start: one NATS reserves ("_INBOX") would fail every run.
+  PUBLISH_SUBJECT_PREFIX: z._default(
+    z.string().check(
+      z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -'),
+      z.superRefine((prefix, context) => {
+        const problem = subjectProblem(prefix);
+        if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: prefix });
+      }),
+    ),
+    DEFAULT_SUBJECT_PREFIX,
+  ),
   PUBLISH_STREAM: z._default(
     z.string().check(
       z.regex(/^[A-Za-z0-9_-]+$/, 'a JetStream stream name: letters, digits, _ or -'),

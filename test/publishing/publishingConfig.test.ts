@@ -21,6 +21,11 @@ describe('publishing configuration', () => {
     );
   });
 
+  it('refuses at the cold start a subject prefix NATS reserves, which the publisher would refuse on every run', () => {
+    expect(() => publishingConfigFromEnv({ PUBLISH_SUBJECT_PREFIX: '_INBOX' })).toThrow(/PUBLISH_SUBJECT_PREFIX.*reserved for NATS/);
+    expect(publishingConfigFromEnv({ PUBLISH_SUBJECT_PREFIX: '_INBOXES' }).PUBLISH_SUBJECT_PREFIX).toBe('_INBOXES');
+  });
+
   it('refuses a NATS_URL the NATS client cannot read, naming what is wrong; and takes a host, host:port, a scheme and credentials', () => {
     const refusals: [string, RegExp][] = [
       ['', /must name a server/],

@@ -23,7 +23,7 @@ export function publisherFor(runtime: FunctionRuntime): Publisher {
   if (!NATS_URL) throw new Error('NATS_URL is not set: the publisher has nowhere to publish');
   publisher ??= createServicePublisher(runtime, { ...runtime.publishing, NATS_URL }, {
     onRetry: ({ processor, partition, error, retryInMs }) => {
-      log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, error: String(error) });
+      log.warn('a batch did not go out; retrying', { processor, partition, retryInMs, error: String(error) });
     },
   });
   return publisher;
@@ -69,10 +69,11 @@ function problemsOf(report: PublisherRunReport | null, status: WaitingStatus | n
   if (!report) return problems;
   // The instance that took a partition over says so too, but not one that took the requeue turn over.
   if (report.leaseLost > 0) problems.push(['warn', 'the publisher stalled past its lease and another instance took its work over; what went out may go out again']);
-  // Whatever NATS did not take is counted as a retry. A run that retried and then caught
-  // up left nothing waiting: said at info level, with its retries. Not caught up alone
-  // says nothing of NATS: another instance may hold every partition of a source.
-  if (!report.caughtUp && report.retried > 0) problems.push(['warn', 'NATS did not take every message; they wait']);
+  // Whatever did not go out (NATS refused or did not answer, routing code threw, the database
+  // answered too late for the lease) is counted as a retry; the retries' warnings say why. A run
+  // that retried and then caught up left nothing waiting: said at info level, with its retries.
+  // Not caught up alone says nothing of that: another instance may hold every partition of a source.
+  if (!report.caughtUp && report.retried > 0) problems.push(['warn', 'not every message went out; they wait']);
   if (report.stoppedByDeadline) problems.push(['warn', 'the publisher ran out of time before it was done; the rest waits for the next run']);
   if (report.cleanupError !== null) problems.push(['error', 'the outbox cleanup failed; messages past their retention wait for the next run']);
   // Said on every run while it lasts: a backlog of old rows the runs do not get through.

@@ -97,7 +97,7 @@ export async function startDevServer(service: Service, options: DevServerOptions
   const publisher = natsUrl && background
     ? createServicePublisher(runtime, { ...runtime.publishing, NATS_URL: natsUrl }, {
         onRetry: ({ processor, partition, error, retryInMs }) => {
-          log.warn('NATS did not take a batch; retrying', { processor, partition, retryInMs, natsUrl: natsAddressToShow(natsUrl), error: error instanceof Error ? error.message : String(error) });
+          log.warn('a batch did not go out; retrying', { processor, partition, retryInMs, natsUrl: natsAddressToShow(natsUrl), error: error instanceof Error ? error.message : String(error) });
         },
       })
     : undefined;

@@ -120,9 +120,12 @@ export function createProjector(options: ProjectorOptions): Projector {
     // draining may be far behind, and a switch tried then holds the serving generation's leases
     // and the build's checkpoints while it catches up what it can, to give up. One partition
     // failed or waiting since (by this run or another) means no switch yet; its other partitions
-    // go on in the next turn all the same, and it is retried there once its backoff has passed.
+    // go on in the next turn while turns get work done, and it is retried there once its backoff
+    // has passed. A cut turn that did nothing ends the build's run: with a partition failed for
+    // good, turns cut before visiting every caught-up partition would go on to the deadline.
     const seen = cut || result.caughtUp ? await partitionsCaughtUpOnce(db, processor) : 'not_yet';
-    if (seen !== 'caught_up_once') return unfinished;
+    if (seen === 'held') return unfinished === 'cut_idle' ? 'done' : unfinished;
+    if (seen === 'not_yet') return unfinished;
     // Tried after a cut turn, a switch that gives up (a partition more behind than its catch-up
     // takes on) costs the serving generations about another turn, and a second at least.
     const switchDeadline = cut ? Math.min(deadline, Date.now() + Math.max(turn.endsAt - turnStart, SWITCH_AFTER_CUT_TURN_MS)) : deadline;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Db } from '../../core/db';
 import { createProjector, getProjectionStatus, rebuildProjection } from '../../core/projections';
 import { deposited, openedThenDeposits, sleep, uniqueStreamId } from '../support/fixtures';
 import { streamIdInPartition } from '../support/streamInPartition';
@@ -7,13 +8,23 @@ import { readApplied, recordingProjection } from './support/recordingProjection'
 import { runUntilNoLag } from './support/runUntilNoLag';
 
 // Each spec has a database of its own: the recording projections read every account stream.
-const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
+const contexts = [useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase(), useProjectionDatabase()] as const;
 
 /** How many events each generation of the projection has applied, its partitions' together. */
 async function appliedByGeneration(db: Parameters<typeof getProjectionStatus>[0], name: string): Promise<Record<number, number>> {
   const [status] = await getProjectionStatus(db, name);
   return Object.fromEntries((status?.generations ?? []).map((generation) => [generation.generation, generation.partitions.reduce((sum, partition) => sum + partition.eventsApplied, 0)]));
 }
+
+/** `pool`, each statement answered `delayMs` late: a turn then visits only a few partitions. */
+const answeringLate = (pool: Db, delayMs: number): Db => ({
+  query: async (text, params, options) => {
+    await sleep(delayMs);
+    return pool.query(text, params, options);
+  },
+  transaction: (work, options) => pool.transaction(work, options),
+  close: () => pool.close(),
+});
 
 describe('builds in turns', () => {
   it('given a build whose turn ends after one partition caught up and before the other began, goes on building in the next turn and switches it in, rather than trying the switch and giving up', async () => {
@@ -137,5 +148,27 @@ describe('builds in turns', () => {
     expect(failedOnce).toBe(true);
     expect(run).toMatchObject({ activated: [{ name: 'build_failing_once', generation: 2 }], stoppedByDeadline: false });
     expect(await readApplied(db, projection)).toHaveLength(203);
+  }, 60_000);
+
+  it('given a build partition failed for good and more partitions than a turn visits, ends the run once a turn gets nothing done, rather than cutting turns until the deadline', async () => {
+    const { db, store } = contexts[5]();
+    let building = false;
+    const failing = await streamIdInPartition(db, 0, 32);
+    const projection = recordingProjection({ name: 'build_failed_for_good', partitions: 32, failOn: (event) => building && event.streamId === failing });
+    await store.appendToStream({ streamId: failing, streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(2) });
+    await store.appendToStream({ streamId: uniqueStreamId(), streamType: 'account', expectedVersion: 'no_stream', events: openedThenDeposits(2) });
+    await runUntilNoLag(db, createProjector({ db, projections: [projection] }), projection.name);
+    await rebuildProjection(db, projection);
+    building = true;
+    // Each statement 10 ms late: a turn of at most a second visits a few of the 32 partitions.
+    const projector = createProjector({ db: answeringLate(db, 10), projections: [projection], buildTurnMs: 300, failurePolicy: { maxAttempts: 1, baseDelayMs: 100, maxDelayMs: 100 } });
+    const deadline = Date.now() + 40_000;
+
+    const run = await projector.runUntilCaughtUp({ deadline });
+
+    expect(run).toMatchObject({ activated: [], stoppedByDeadline: false });
+    expect(deadline - Date.now()).toBeGreaterThan(10_000);
+    const [status] = await getProjectionStatus(db, projection.name);
+    expect(status?.generations.find((generation) => generation.generation === 2)?.partitions[0]?.state).toBe('failed');
   }, 60_000);
 });

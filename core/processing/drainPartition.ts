@@ -128,7 +128,8 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
         }
       : externalBatches(settings.db, processor, handler, settings);
   // A read the external drain began ahead of a batch it then never handled is waited for before the lease goes back.
-  // Lost, or given back with a failure counted, the lease is not renewed meanwhile: every renewal would fail.
+  // Lost, given back with a failure counted, or its processor stopped, the lease is not renewed
+  // meanwhile: every renewal would fail, or keep what no one needs.
   let leaseGone = false;
   try {
     for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
@@ -198,6 +199,6 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
   } finally {
     // Renewed while it waits: a read outlasting the rest of the lease would otherwise have
     // the partition taken over as from a dead holder, counted as an interruption of its own.
-    if (batches.reading()) await (leaseGone ? batches.readsSettled() : whileRenewing(batches.readsSettled));
+    if (batches.reading()) await (leaseGone || report.leaseLost ? batches.readsSettled() : whileRenewing(batches.readsSettled));
   }
 }

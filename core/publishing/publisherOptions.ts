@@ -57,7 +57,7 @@ export interface PublisherOptions {
   retryHorizonMs?: number;
   /** How long integration messages stay in the outbox, counted from when they were written (deleted only once published), and how many one run deletes. */
   retention?: Partial<OutboxRetention>;
-  /** Told when a batch must wait for NATS, and for how long: a warning to log. May be async; what it throws or rejects with is ignored. */
+  /** Told when a batch must wait (NATS refused it or did not answer, routing code threw, the database answered too late for the lease), and for how long: a warning to log. May be async; what it throws or rejects with is ignored. */
   onRetry?: (report: { processor: string; partition: number; error: unknown; retryInMs: number }) => unknown;
 }
 

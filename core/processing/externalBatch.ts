@@ -14,6 +14,18 @@ import { externalBatchGate } from './externalBatchGate';
 import { advanceCheckpointFenced, isProcessorStopped, readPartition } from './processorRecords';
 
 /** Marks a promise handled now; awaiting it later still throws. */
+/**
+ * What a BatchItemError must name when it names another item, or undefined when it names
+ * the right one (or none): returned, the first item not done, where the partition stops;
+ * thrown (nothing said of what was done), any item of the batch.
+ */
+function misnamedItem(error: BatchItemError, ids: readonly string[], done: number, thrown: boolean): string | undefined {
+  if (error.itemId === null) return undefined;
+  if (thrown) return ids.includes(error.itemId) ? undefined : 'an item of its batch';
+  const stopsAt = ids[done];
+  return error.itemId === stopsAt ? undefined : `${String(stopsAt)}, the first item not done`;
+}
+
 function quietly<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
@@ -148,6 +160,7 @@ export function externalBatches<Item>(
     // When the handler answered: storing its checkpoint may wait for a connection past the
     // deadline, which must not turn a handler that stopped short early into one the deadline stopped.
     let answeredAt = Date.now();
+    let thrown = false;
     try {
       if (items.length > 0) {
         const signal = deadlineSignal(deadline);
@@ -165,7 +178,10 @@ export function externalBatches<Item>(
       }
     } catch (error) {
       // A BatchItemError thrown says nothing of what was done: the batch is tried again whole.
-      if (error instanceof BatchItemError) outcome = { done: 0, error };
+      if (error instanceof BatchItemError) {
+        outcome = { done: 0, error };
+        thrown = true;
+      }
       else if (error instanceof PartitionLeaseLostError) {
         ahead = undefined;
         return { kind: 'lease_lost' };
@@ -178,6 +194,8 @@ export function externalBatches<Item>(
     if (done === undefined || !Number.isSafeInteger(done) || done < 0 || done > items.length) throw await endingTheRun(lease, new ExternalOutcomeError(processor.name, done, items.length, error));
     const whole = done === items.length;
     if (whole && error !== undefined) throw await endingTheRun(lease, new ExternalOutcomeError(processor.name, done, items.length, error));
+    const misnamed = error instanceof BatchItemError ? misnamedItem(error, items.map((item) => processor.source.idOf(item)), done, thrown) : undefined;
+    if (misnamed !== undefined) throw await endingTheRun(lease, new ExternalOutcomeError(processor.name, done, items.length, error, misnamed));
     const last = items[done - 1];
     const checkpoint = whole ? page.checkpoint : last === undefined ? from.checkpoint : processor.source.positionOf(last);
     const caughtUp = whole && page.caughtUp;

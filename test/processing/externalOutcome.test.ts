@@ -38,6 +38,24 @@ describe('an external handler’s outcome', () => {
     }
   });
 
+  it('with a BatchItemError naming an item it did not stop at (one of those done, or none of its batch when thrown) ends the run with an ExternalOutcomeError, storing nothing', async () => {
+    const named = await externalProcessor('external_outcome_named_done_item', (items) => ({ done: 1, error: new BatchItemError('refused for good', items[0]?.eventId ?? null, null) }));
+    const thrownOutside = await externalProcessor('external_outcome_thrown_other_item', () => {
+      throw new BatchItemError('refused for good', crypto.randomUUID(), null);
+    });
+
+    for (const { processor } of [named, thrownOutside]) {
+      const refused = await run(processor).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+      expect(refused, processor.name).toBeInstanceOf(ExternalOutcomeError);
+      expect((refused as Error).message, processor.name).toMatch(/BatchItemError naming .*, which must name/);
+      expect((await getProcessorStatus(db(), processor))[0], processor.name).toMatchObject({ itemsProcessed: 0, state: 'running', failedItemId: null });
+    }
+  });
+
   it('that is no whole number of its items beside an error keeps that error as the ExternalOutcomeError’s cause', async () => {
     const nats = new Error('NATS: no responders');
     const { processor } = await externalProcessor('external_outcome_nan_with_error', () => ({ done: Number.NaN, error: nats }));

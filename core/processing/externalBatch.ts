@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import { describeError } from '../errors';
 import { compareCheckpoints, type Checkpoint } from '../eventstore';
 import { BatchItemError } from './BatchItemError';
-import { ExternalOutcomeError } from './ExternalOutcomeError';
+import { ExternalOutcomeError, type MisnamedItem } from './ExternalOutcomeError';
 import type { BatchOutcome } from './batchOutcome';
 import { deadlineSignal } from './deadlineSignal';
 import type { ExternalBatchContext, ExternalHandler, ExternalOutcome, FeedProcessor } from './FeedProcessor';
@@ -13,19 +13,20 @@ import { countFailedBatchApart, recordInterruption } from './failureRecords';
 import { externalBatchGate } from './externalBatchGate';
 import { advanceCheckpointFenced, isProcessorStopped, readPartition } from './processorRecords';
 
-/** Marks a promise handled now; awaiting it later still throws. */
 /**
- * What a BatchItemError must name when it names another item, or undefined when it names
- * the right one (or none): returned, the first item not done, where the partition stops;
- * thrown (nothing said of what was done), any item of the batch.
+ * The item a BatchItemError names and what it must name instead, or undefined when it
+ * names the right one (or none): returned, the first item not done, where the partition
+ * stops; thrown (nothing said of what was done), any item of the batch.
  */
-function misnamedItem(error: BatchItemError, ids: readonly string[], done: number, thrown: boolean): string | undefined {
-  if (error.itemId === null) return undefined;
-  if (thrown) return ids.includes(error.itemId) ? undefined : 'an item of its batch';
+function misnamedItem(error: BatchItemError, ids: readonly string[], done: number, thrown: boolean): MisnamedItem | undefined {
+  const named = error.itemId;
+  if (named === null) return undefined;
+  if (thrown) return ids.includes(named) ? undefined : { named, mustName: 'an item of its batch' };
   const stopsAt = ids[done];
-  return error.itemId === stopsAt ? undefined : `${String(stopsAt)}, the first item not done`;
+  return named === stopsAt ? undefined : { named, mustName: `${String(stopsAt)}, the first item not done` };
 }
 
+/** Marks a promise handled now; awaiting it later still throws. */
 function quietly<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
@@ -181,8 +182,7 @@ export function externalBatches<Item>(
       if (error instanceof BatchItemError) {
         outcome = { done: 0, error };
         thrown = true;
-      }
-      else if (error instanceof PartitionLeaseLostError) {
+      } else if (error instanceof PartitionLeaseLostError) {
         ahead = undefined;
         return { kind: 'lease_lost' };
       } else throw await endingTheRun(lease, error);

@@ -128,8 +128,9 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
         }
       : externalBatches(settings.db, processor, handler, settings);
   // A read the external drain began ahead of a batch it then never handled is waited for before the lease goes back.
-  // Lost, given back with a failure counted, or its processor stopped, the lease is not renewed
-  // meanwhile: every renewal would fail, or keep what no one needs.
+  // Given back with a failure counted, or its processor stopped, or lost (a batch found it, or a
+  // renewal: report.leaseLost), the lease is not renewed meanwhile: every renewal would fail, or
+  // keep what no one needs.
   let leaseGone = false;
   try {
     for (let tried = 0; goesOnPastTheDeadline(tried) || Date.now() < settings.deadline; tried++) {
@@ -138,10 +139,7 @@ export async function drainPartition<Item, Result>(settings: DrainSettings, proc
       // work up to half a lease from there, close to the lease's end or past it.
       const first = tried === 0;
       const renewBeforeBatch = handler.mode === 'external' && (!first || performance.now() - held.renewedAt > settings.leaseTtlMs / 10);
-      if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) {
-        leaseGone = true;
-        return { ...report, endedBy: 'lease_lost' };
-      }
+      if ((renewBeforeBatch || halfUsed()) && !(await renewOn(settings.db))) return { ...report, endedBy: 'lease_lost' };
       const outcome = await batches.next(held.lease, tried);
       switch (outcome.kind) {
         case 'applied':

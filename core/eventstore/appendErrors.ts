@@ -27,9 +27,9 @@ function conflictingVersion(detail: string | undefined): number | undefined {
  */
 function messageIdTaken(request: AppendRequest, detail: string | undefined): EventValidationError {
   const id = /\(message_id\)=\(([^)]*)\)/.exec(detail ?? '')?.[1];
-  const index = id === undefined ? -1 : (request.messages ?? []).findIndex((message) => message.messageId?.toLowerCase() === id);
+  const index = id === undefined ? -1 : placeOfId(request, 'messages', id);
   if (index < 0) return new EventValidationError([{ path: 'messages', message: 'a message id is already stored' }]);
-  return new EventValidationError([{ path: `messages.${String(index)}.messageId`, message: 'is the id of a stored integration message: JetStream would keep only one of the two' }]);
+  return idTakenAt('messages', index, 'a stored integration message');
 }
 
 // program_limit_exceeded, statement_too_complex.
@@ -42,11 +42,19 @@ const NUMERIC_VALUE_OUT_OF_RANGE = '22003';
  * message's: both go to JetStream as its message id, which keeps only one.
  */
 function sharedIdTaken(request: AppendRequest, kind: 'messages' | 'events', id: string): EventValidationError {
+  return idTakenAt(kind, placeOfId(request, kind, id), kind === 'messages' ? 'a stored event' : 'a stored integration message');
+}
+
+/** Where the append gives an id (lower case), among its messages' or its events'. */
+function placeOfId(request: AppendRequest, kind: 'messages' | 'events', id: string): number {
   const given = kind === 'messages' ? (request.messages ?? []).map((message) => message.messageId) : request.events.map((event) => event.eventId);
-  const index = given.findIndex((candidate) => candidate?.toLowerCase() === id);
+  return given.findIndex((candidate) => candidate?.toLowerCase() === id);
+}
+
+/** The refusal of the id at `index` of the append's messages or events, which `storedAs` holds already. */
+function idTakenAt(kind: 'messages' | 'events', index: number, storedAs: string): EventValidationError {
   const field = kind === 'messages' ? 'messageId' : 'eventId';
-  const other = kind === 'messages' ? 'a stored event' : 'a stored integration message';
-  return new EventValidationError([{ path: `${kind}.${String(index)}.${field}`, message: `is the id of ${other}: JetStream would keep only one of the two` }]);
+  return new EventValidationError([{ path: `${kind}.${String(index)}.${field}`, message: `is the id of ${storedAs}: JetStream would keep only one of the two` }]);
 }
 
 /**

@@ -11,24 +11,23 @@ import { MAX_DUPLICATE_WINDOW_MS, MAX_STREAM_NAME_CHARACTERS } from './publisher
 const RETRY_HORIZON_SECONDS = DEFAULT_RETRY_HORIZON_MS / 1000;
 const MAX_DUPLICATE_WINDOW_SECONDS = MAX_DUPLICATE_WINDOW_MS / 1000;
 
+/** A check refusing the text with the problem `problemOf` names, if it names one. */
+const refusedBy = (problemOf: (text: string) => string | null | undefined) =>
+  z.superRefine((text: string, context) => {
+    const problem = problemOf(text);
+    if (problem !== null && problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: text });
+  });
+
 const PublishingConfigSchema = z.object({
   /** Where the publisher sends; without it nothing is published (events keep, and go out once it is set). */
   NATS_URL: z.optional(
-    z.string().check(
-      z.superRefine((address, context) => {
-        const problem = whyNotANatsServer(address);
-        if (problem !== null) context.addIssue({ code: 'custom', message: problem, input: address });
-      }),
-    ),
+    z.string().check(refusedBy(whyNotANatsServer)),
   ),
   // Checked as the publisher checks it, here at the cold start: one NATS reserves ("_INBOX") would fail every run.
   PUBLISH_SUBJECT_PREFIX: z._default(
     z.string().check(
       z.regex(/^[A-Za-z0-9_-]+$/, 'one subject token: letters, digits, _ or -'),
-      z.superRefine((prefix, context) => {
-        const problem = subjectProblem(prefix);
-        if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: prefix });
-      }),
+      refusedBy(subjectProblem),
     ),
     DEFAULT_SUBJECT_PREFIX,
   ),

@@ -1,6 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { indexStories } from '../core/browser';
 import type { AsyncCommands } from '../core/commands';
-import type { Queryable } from '../core/db';
+import type { Db, Queryable } from '../core/db';
 import { log } from '../core/observability';
 import { eachOnItsOwn } from '../core/processing';
 import { RETENTION_STEPS, RetentionFailedError, retentionConfigFromEnv, runRetention, type RetentionStep } from '../core/service';
@@ -29,16 +31,31 @@ async function deleteExpired(db: Queryable): Promise<void> {
   }
 }
 
+/** No story index batch starts closer than this to the Lambda's time limit. */
+const TIME_LIMIT_MARGIN_MS = 5_000;
+
+/** Indexes the events' correlation and trace ids for the event browser, off the write path (migration 0037). */
+async function indexNewStories(db: Db, holder: string, deadline: number): Promise<void> {
+  const run = await indexStories(db, { holder, deadline });
+  metrics.addMetric('StoryEventsIndexed', MetricUnit.Count, run.items);
+}
+
 /**
  * Scheduled: re-dispatches commands stuck pending (a lost invoke, a crashed
  * worker), then deletes what is past its retention (finished command records,
- * processed message ids), a bounded amount per run. Each part runs whatever
+ * processed message ids), a bounded amount per run, and indexes the new
+ * events' stories for the event browser. Each part runs whatever
  * the other did, so one that keeps failing starves neither; a failure is
  * logged and fails the invocation once both have run.
  */
-async function sweep(): Promise<void> {
+async function sweep(_event: unknown, context: Context): Promise<void> {
   const { asyncCommands, db } = await getRuntime();
-  const parts = { redrive: () => redriveStuckCommands(asyncCommands), retention: () => deleteExpired(db) };
+  const deadline = Date.now() + context.getRemainingTimeInMillis() - TIME_LIMIT_MARGIN_MS;
+  const parts = {
+    redrive: () => redriveStuckCommands(asyncCommands),
+    retention: () => deleteExpired(db),
+    stories: () => indexNewStories(db, `sweeper-${context.awsRequestId}`, deadline),
+  };
   await eachOnItsOwn(
     Object.entries(parts),
     ([part]) => part,

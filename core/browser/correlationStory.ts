@@ -1,7 +1,8 @@
-import { EVENT_COLUMNS, toRecordedEvent, type EventTuple } from '../eventstore';
+import { toRecordedEvent, type EventTuple } from '../eventstore';
 import { BrowserInputError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView, type EventView } from './eventView';
+import { CORRELATIONS_BY_TRACE_SQL, EVENTS_BY_CORRELATION_SQL } from './storyQueries';
 
 /** A command or an event of a story, with what it caused under it. */
 export interface StoryNode {
@@ -23,12 +24,7 @@ interface CommandRow {
 // A story is bounded: a request that set off more than this is shown in part, and says so.
 const STORY_LIMIT = 1_000;
 
-const EVENTS_BY_CORRELATION_SQL = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.metadata ? 'correlationId' AND e.metadata ->> 'correlationId' = $1 ORDER BY e.global_position LIMIT $2`;
 const COMMANDS_BY_CORRELATION_SQL = `SELECT command_id, command_type, status, causation_id, created_at FROM commands WHERE correlation_id = $1 ORDER BY created_at LIMIT $2`;
-const CORRELATIONS_BY_TRACE_SQL = `
-  SELECT e.metadata ->> 'correlationId' AS correlation_id, min(e.global_position) AS first
-  FROM events e WHERE e.metadata ? 'traceparent' AND substr(e.metadata ->> 'traceparent', 4, 32) = $1
-  GROUP BY 1 ORDER BY 2 LIMIT 100`;
 
 /**
  * The causation tree: an event hangs under the command that stored it; a

@@ -10,3 +10,4 @@ export { listSagas, sagaInstances, projectionsHealth, publishingHealth, rebuildP
 export { search, type SearchMatch } from './searchView';
 export { encodeCursor, decodeCursor } from './pageCursor';
 export { checkRestore, fixRestore, rowsAhead, type RestoreCheck } from './restoreCheck';
+export { indexStories, storyIndexer, STORY_INDEXER, type StoryIndexRunOptions } from './storyIndexer';

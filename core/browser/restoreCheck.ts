@@ -74,6 +74,8 @@ const REWRITE_SQL = [
   'ALTER TABLE events DISABLE TRIGGER events_append_only_rows',
   'UPDATE events e SET tx_id = r.rank FROM restored_tx_ranks r WHERE e.tx_id = r.tx_id',
   'UPDATE outbox o SET tx_id = r.rank FROM restored_tx_ranks r WHERE o.tx_id = r.tx_id',
+  // The story index finds its events by their place in the feed.
+  'UPDATE story_keys k SET tx_id = r.rank FROM restored_tx_ranks r WHERE k.tx_id = r.tx_id',
   // A message stored from behind a waiting one keeps its place, or its checkpoint would never be seen to pass it.
   // A record whose message is gone (cleaned up) marks nothing, and no checkpoint would pass its old place: it goes.
   'DELETE FROM published_ahead a WHERE NOT EXISTS (SELECT FROM restored_tx_ranks r WHERE r.tx_id = a.tx_id)',

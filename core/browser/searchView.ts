@@ -1,5 +1,6 @@
 import type { BrowserSources } from './BrowserSources';
 import { isUuid } from '../ids/uuidText';
+import { HAS_CORRELATION, HAS_TRACE, INDEXED_TO } from './storyQueries';
 
 export interface SearchMatch {
   kind: 'event' | 'stream' | 'correlation' | 'trace' | 'saga';
@@ -8,12 +9,13 @@ export interface SearchMatch {
 }
 
 const SEARCH_SQL = `
+  WITH ${INDEXED_TO}
   SELECT
     EXISTS (SELECT 1 FROM events WHERE $2 AND event_id = $1::text::uuid) AS event,
     EXISTS (SELECT 1 FROM events WHERE stream_id = $1) AS stream,
-    EXISTS (SELECT 1 FROM events WHERE metadata ? 'correlationId' AND metadata ->> 'correlationId' = $1)
+    ${HAS_CORRELATION}
       OR EXISTS (SELECT 1 FROM commands WHERE correlation_id = $1) AS correlation,
-    EXISTS (SELECT 1 FROM events WHERE $3 AND metadata ? 'traceparent' AND substr(metadata ->> 'traceparent', 4, 32) = $1) AS trace,
+    $3 AND (${HAS_TRACE}) AS trace,
     EXISTS (SELECT 1 FROM saga_instances WHERE saga_id = $1) AS saga`;
 
 /**

@@ -1,4 +1,5 @@
 import { startBackgroundLoop, type BackgroundLoop } from '../../core/background';
+import { indexStories } from '../../core/browser';
 import { addMetricsSink, log } from '../../core/observability';
 import { natsAddressToShow } from '../../core/publishing';
 import { createServicePublisher, reportServiceGauges, retentionConfigFromEnv, runRetention, serviceRoutes, type Service, type ServiceRoute } from '../../core/service';
@@ -119,6 +120,7 @@ export async function startDevServer(service: Service, options: DevServerOptions
   if (background) {
     loop('command sweep', () => runtime.asyncCommands.sweepPendingCommands(), 30_000);
     loop('retention', () => runRetention(runtime.db, retention), 30_000);
+    loop('story index', () => indexStories(runtime.db, { holder: `dev-${String(process.pid)}`, deadline: Date.now() + 10_000 }), 30_000);
   }
   runtime.nudges.onNudge(() => {
     for (const background of afterCommit) background.wake();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkRestore, fixRestore } from '../../core/browser';
+import { checkRestore, correlationStory, fixRestore, indexStories } from '../../core/browser';
 import { createPgDb, type Db } from '../../core/db';
-import { createEventStore, readFeed, START_OF_FEED, type EventStore } from '../../core/eventstore';
+import { createEventStore, NO_UPCASTING, readFeed, START_OF_FEED, type EventStore } from '../../core/eventstore';
 import { parkMessages, requeueParkedMessage } from '../../core/publishing';
 import { createProjector, defineProjection } from '../../core/projections';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -120,6 +120,25 @@ describe('restore-check: events restored from another cluster', () => {
       'SELECT coalesce(a.tx_id = e.tx_id AND a.position = e.global_position, false) AS same_place FROM published_ahead a LEFT JOIN events e ON e.event_id = a.message_id',
     );
     expect(rows).toEqual([{ same_place: true }]);
+  });
+
+  it("keeps a request's story whole: the events the story index had reached are still found through it after the fix, once each", async () => {
+    const told = (n: number) =>
+      store.appendToStream<Noted>({ streamId: `told-${String(n)}`, streamType: 'note', expectedVersion: 'no_stream', events: [{ type: 'Noted', data: { n }, metadata: { correlationId: 'restored-request' } }] });
+    const ids = [];
+    for (let n = 1; n <= 3; n += 1) ids.push((await told(n)).events[0]?.eventId);
+    await untilFeedHorizonPasses(db);
+    await indexStories(db, { holder: 'restore-spec', deadline: Date.now() + 10_000 });
+    ids.push((await told(4)).events[0]?.eventId);
+    const sources = { db, upcaster: NO_UPCASTING, aggregates: [], projections: [], sagas: [] };
+    await restoredFromBusierCluster(
+      'UPDATE story_keys SET tx_id = (tx_id::text::bigint + 5000000)::text::xid8',
+      "UPDATE processor_partitions SET checkpoint_tx = (checkpoint_tx::text::bigint + 5000000)::text::xid8 WHERE checkpoint_tx <> '0'",
+    );
+
+    await fixRestore(db);
+
+    expect((await correlationStory(sources, 'restored-request')).events.map((event) => event.eventId)).toEqual(ids);
   });
 
   it('with only requeues above the counter, counts those still requeued, and the fix has them count as seen without renumbering any event', async () => {

@@ -84,6 +84,7 @@ describe('migrations', () => {
       'schema_migrations',
       'service_migrations',
       'snapshots',
+      'story_keys',
     ]);
   });
 

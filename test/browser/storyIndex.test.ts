@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { correlationStory, indexStories, search, traceStory, type BrowserSources } from '../../core/browser';
+import { createEventStore, NO_UPCASTING, type EventStore } from '../../core/eventstore';
+import { untilFeedHorizonPasses } from '../support/feedHorizon';
+import { usePooledTestDatabase } from '../support/pooledTestDatabase';
+
+const testDatabase = usePooledTestDatabase(6);
+
+const traceparentOf = (traceId: string) => `00-${traceId}-0123456789abcdef-01`;
+
+/** Appends `count` events to their own stream, each carrying `metadata`; returns their ids in order. */
+async function appendStory(store: EventStore, streamId: string, count: number, metadata: Record<string, string>): Promise<string[]> {
+  const { events } = await store.appendToStream({
+    streamId,
+    streamType: 'story',
+    expectedVersion: 'any',
+    events: Array.from({ length: count }, (_, index) => ({ type: 'StepTaken', data: { index }, metadata })),
+  });
+  return events.map((event) => event.eventId);
+}
+
+function sourcesOf(): BrowserSources {
+  return { db: testDatabase(), upcaster: NO_UPCASTING, aggregates: [], projections: [], sagas: [] };
+}
+
+/** Indexes what is stored so far, as the command sweeper's run does. */
+async function indexWhatIsStored(holder = 'story-spec'): Promise<number> {
+  const db = testDatabase();
+  await untilFeedHorizonPasses(db);
+  return (await indexStories(db, { holder, deadline: Date.now() + 20_000 })).items;
+}
+
+const storyEventIds = async (correlationId: string) => (await correlationStory(sourcesOf(), correlationId)).events.map((event) => event.eventId);
+
+describe("the browser's story index, filled from the feed off the write path", () => {
+  it('given a story half indexed and half appended after the index ran, tells all of it, in feed order, each event once', async () => {
+    const store = createEventStore(testDatabase());
+    const metadata = { correlationId: 'half-indexed', traceparent: traceparentOf('a'.repeat(32)) };
+    const before = await appendStory(store, 'story-half-1', 3, metadata);
+    await appendStory(store, 'story-other-1', 2, { correlationId: 'someone-else' });
+    expect(await indexWhatIsStored()).toBeGreaterThanOrEqual(5);
+    const after = await appendStory(store, 'story-half-2', 2, metadata);
+
+    expect(await storyEventIds('half-indexed')).toEqual([...before, ...after]);
+    // Once the index has caught up, the same story, now read through the index alone.
+    await indexWhatIsStored();
+    expect(await storyEventIds('half-indexed')).toEqual([...before, ...after]);
+    expect(await storyEventIds('someone-else')).toHaveLength(2);
+  });
+
+  it("given one trace across two requests, one indexed and one not yet, finds both correlations, the first one's story first", async () => {
+    const store = createEventStore(testDatabase());
+    const traceId = 'b'.repeat(32);
+    await appendStory(store, 'trace-first', 1, { correlationId: 'trace-request-1', traceparent: traceparentOf(traceId) });
+    await indexWhatIsStored();
+    await appendStory(store, 'trace-second', 2, { correlationId: 'trace-request-2', traceparent: traceparentOf(traceId) });
+
+    const traced = await traceStory(sourcesOf(), traceId);
+    expect(traced.correlations).toEqual(['trace-request-1', 'trace-request-2']);
+    expect(traced.story.events.map((event) => event.streamId)).toEqual(['trace-first']);
+  });
+
+  it('given a correlation and a trace found only through the index, or only past it, the search names each', async () => {
+    const store = createEventStore(testDatabase());
+    await appendStory(store, 'search-indexed', 1, { correlationId: 'search-indexed-request', traceparent: traceparentOf('c'.repeat(32)) });
+    await indexWhatIsStored();
+    await appendStory(store, 'search-new', 1, { correlationId: 'search-new-request', traceparent: traceparentOf('d'.repeat(32)) });
+
+    for (const [q, kind] of [
+      ['search-indexed-request', 'correlation'],
+      ['search-new-request', 'correlation'],
+      ['c'.repeat(32), 'trace'],
+      ['d'.repeat(32), 'trace'],
+    ] as const) {
+      expect((await search(sourcesOf(), { q })).matches.map((match) => match.kind)).toEqual([kind]);
+    }
+    expect((await search(sourcesOf(), { q: 'e'.repeat(32) })).matches).toEqual([]);
+  });
+
+  it('given three indexer runs at once while events are appended, indexes each event once: no story shows an event twice or misses one', async () => {
+    const store = createEventStore(testDatabase());
+    const appended: string[] = [];
+    const appending = (async () => {
+      for (let round = 0; round < 20; round++) appended.push(...(await appendStory(store, `racing-${String(round % 4)}`, 5, { correlationId: 'racing-request' })));
+    })();
+    const runs = Array.from({ length: 3 }, (_, run) =>
+      (async () => {
+        for (let pass = 0; pass < 5; pass++) await indexStories(testDatabase(), { holder: `racer-${String(run)}`, deadline: Date.now() + 20_000 });
+      })(),
+    );
+    await Promise.all([appending, ...runs]);
+    await indexWhatIsStored();
+
+    expect(new Set(await storyEventIds('racing-request'))).toEqual(new Set(appended));
+    expect(await storyEventIds('racing-request')).toHaveLength(100);
+  });
+});

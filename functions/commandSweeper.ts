@@ -45,8 +45,8 @@ async function indexNewStories(db: Db, holder: string, deadline: number): Promis
  * worker), then deletes what is past its retention (finished command records,
  * processed message ids), a bounded amount per run, and indexes the new
  * events' stories for the event browser. Each part runs whatever
- * the other did, so one that keeps failing starves neither; a failure is
- * logged and fails the invocation once both have run.
+ * the others did, so one that keeps failing starves none; a failure is
+ * logged and fails the invocation once all have run.
  */
 async function sweep(_event: unknown, context: Context): Promise<void> {
   const { asyncCommands, db } = await getRuntime();

@@ -9,9 +9,10 @@ import { STORY_INDEXER } from './storyIndexer';
  * event is found exactly once, indexed or not.
  */
 
-// Where the indexer is: the start of the feed before its first batch. The name is
-// this code's own constant, never a request's text.
-/** A CTE: the story indexer's checkpoint. */
+/**
+ * A CTE, `indexed_to`: the story indexer's checkpoint, or the start of the feed
+ * before its first batch. The name in it is this code's constant, never a request's text.
+ */
 export const INDEXED_TO = `indexed_to AS (
     SELECT coalesce(p.checkpoint_tx, '0'::xid8) AS tx, coalesce(p.checkpoint_position, 0) AS position
     FROM (VALUES (1)) AS one (x)

@@ -2,7 +2,7 @@ import { toRecordedEvent, type EventTuple } from '../eventstore';
 import { BrowserInputError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView, type EventView } from './eventView';
-import { CORRELATIONS_BY_TRACE_SQL, EVENTS_BY_CORRELATION_SQL } from './storyQueries';
+import { CORRELATIONS_BY_TRACE_SQL, EVENTS_BY_CORRELATION_SQL, storyCheckpoint } from './storyQueries';
 
 /** A command or an event of a story, with what it caused under it. */
 export interface StoryNode {
@@ -60,7 +60,9 @@ function causationTree(commands: readonly CommandRow[], events: readonly EventVi
 /** `GET /browser/api/correlations/{correlationId}`: every command and event of one request, in order, and as a causation tree. */
 export async function correlationStory(sources: BrowserSources, correlationId: string) {
   const [{ rows: eventRows }, { rows: commands }] = await Promise.all([
-    sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_events', rowMode: 'array' }),
+    storyCheckpoint(sources.db).then((checkpoint) =>
+      sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1, ...checkpoint], { name: 'browser_correlation_events', rowMode: 'array' }),
+    ),
     sources.db.query<CommandRow>(COMMANDS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_commands' }),
   ]);
   if (eventRows.length === 0 && commands.length === 0) throw new BrowserNotFoundError('CORRELATION_NOT_FOUND', `Nothing carries the correlation id ${correlationId}`, { correlationId });
@@ -78,7 +80,8 @@ export async function correlationStory(sources: BrowserSources, correlationId: s
 /** `GET /browser/api/traces/{traceId}`: the correlations whose events belong to a W3C trace, and the first one's story. */
 export async function traceStory(sources: BrowserSources, traceId: string) {
   if (!/^[0-9a-f]{32}$/.test(traceId)) throw new BrowserInputError('INVALID_TRACE_ID', 'A trace id is 32 lower-case hexadecimal digits', { traceId });
-  const { rows } = await sources.db.query<{ correlation_id: string | null }>(CORRELATIONS_BY_TRACE_SQL, [traceId], { name: 'browser_trace_correlations' });
+  const checkpoint = await storyCheckpoint(sources.db);
+  const { rows } = await sources.db.query<{ correlation_id: string | null }>(CORRELATIONS_BY_TRACE_SQL, [traceId, ...checkpoint], { name: 'browser_trace_correlations' });
   const correlations = rows.flatMap((row) => (row.correlation_id ? [row.correlation_id] : []));
   const [first] = correlations;
   if (!first) throw new BrowserNotFoundError('TRACE_NOT_FOUND', `No event belongs to trace ${traceId}`, { traceId });

@@ -1,6 +1,6 @@
 import type { BrowserSources } from './BrowserSources';
 import { isUuid } from '../ids/uuidText';
-import { HAS_CORRELATION, HAS_TRACE, INDEXED_TO } from './storyQueries';
+import { hasCorrelation, hasTrace, storyCheckpoint } from './storyQueries';
 
 export interface SearchMatch {
   kind: 'event' | 'stream' | 'correlation' | 'trace' | 'saga';
@@ -8,14 +8,14 @@ export interface SearchMatch {
   href: string;
 }
 
+// $4 and $5: the story index's checkpoint.
 const SEARCH_SQL = `
-  WITH ${INDEXED_TO}
   SELECT
     EXISTS (SELECT 1 FROM events WHERE $2 AND event_id = $1::text::uuid) AS event,
     EXISTS (SELECT 1 FROM events WHERE stream_id = $1) AS stream,
-    ${HAS_CORRELATION}
+    ${hasCorrelation(4)}
       OR EXISTS (SELECT 1 FROM commands WHERE correlation_id = $1) AS correlation,
-    $3 AND (${HAS_TRACE}) AS trace,
+    $3 AND (${hasTrace(4)}) AS trace,
     EXISTS (SELECT 1 FROM saga_instances WHERE saga_id = $1) AS saga`;
 
 /**
@@ -26,7 +26,8 @@ export async function search(sources: BrowserSources, query: Record<string, stri
   const q = (query.q ?? '').trim();
   if (q === '' || q.length > 200) return { q, matches: [] };
   const isTraceId = /^[0-9a-f]{32}$/.test(q);
-  const { rows } = await sources.db.query<Record<SearchMatch['kind'], boolean>>(SEARCH_SQL, [q, isUuid(q), isTraceId]);
+  const checkpoint = await storyCheckpoint(sources.db);
+  const { rows } = await sources.db.query<Record<SearchMatch['kind'], boolean>>(SEARCH_SQL, [q, isUuid(q), isTraceId, ...checkpoint]);
   const found = rows[0];
   const href: Record<SearchMatch['kind'], string> = {
     event: `/browser/api/events/${q}`,

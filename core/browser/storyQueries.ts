@@ -1,57 +1,57 @@
+import type { Queryable } from '../db';
 import { EVENT_COLUMNS } from '../eventstore';
 import { STORY_INDEXER } from './storyIndexer';
 
 /**
  * How the browser finds a story's events: through story_keys up to the story
  * indexer's checkpoint, and from the events themselves past it (the feed index
- * walks to them). Both halves are read in one statement's snapshot, in which
- * the keys and the checkpoint of every batch were committed together, so each
- * event is found exactly once, indexed or not.
+ * walks to them), so an event is found the moment it commits.
+ *
+ * The checkpoint is read first and given to the query as values: planned for
+ * them, the walk past it takes the feed index from there; planned for an
+ * unknown place (a subquery's; a third of the table, PostgreSQL's guess), it
+ * scanned every event. A batch the indexer commits in between leaves its events
+ * in both halves, and the queries keep each once; none is missed, since every
+ * event up to the checkpoint was indexed before it was read.
  */
 
-/**
- * A CTE, `indexed_to`: the story indexer's checkpoint, or the start of the feed
- * before its first batch. The name in it is this code's constant, never a request's text.
- */
-export const INDEXED_TO = `indexed_to AS (
-    SELECT coalesce(p.checkpoint_tx, '0'::xid8) AS tx, coalesce(p.checkpoint_position, 0) AS position
-    FROM (VALUES (1)) AS one (x)
-    LEFT JOIN processor_partitions p ON p.processor = '${STORY_INDEXER}' AND p.partition = 0)`;
+/** The checkpoint as text, `[tx, position]`: the start of the feed before the indexer's first batch. */
+export type StoryCheckpoint = readonly [string, string];
 
-// The events past the checkpoint, found by the feed index (the checkpoint as two
-// values, not a join, for the index to start at it).
-const NOT_YET_INDEXED = 'events e WHERE (e.tx_id, e.global_position) > ((SELECT i.tx FROM indexed_to i), (SELECT i.position FROM indexed_to i))';
+const CHECKPOINT_SQL = 'SELECT checkpoint_tx::text AS tx, checkpoint_position::text AS position FROM processor_partitions WHERE processor = $1 AND partition = 0';
+
+export async function storyCheckpoint(db: Queryable): Promise<StoryCheckpoint> {
+  const { rows } = await db.query<{ tx: string; position: string }>(CHECKPOINT_SQL, [STORY_INDEXER], { name: 'story_checkpoint' });
+  const [row] = rows;
+  return row ? [row.tx, row.position] : ['0', '0'];
+}
+
+// The events past the checkpoint, parameters `at` (its transaction) and `at + 1` (its position).
+const notYetIndexed = (at: number) => `events e WHERE (e.tx_id, e.global_position) > ($${at}::xid8, $${at + 1}::bigint)`;
 const CORRELATION_OF_EVENT = "e.metadata ->> 'correlationId'";
 const TRACE_OF_EVENT = "substr(e.metadata ->> 'traceparent', 4, 32)";
 
-// Whether an event past the checkpoint meets `condition`, walked in the feed index's
-// order: as an EXISTS, PostgreSQL bet on finding one early in a scan of the whole table.
-const firstNotYetIndexed = (condition: string) =>
-  `(SELECT true FROM ${NOT_YET_INDEXED} AND ${condition} ORDER BY e.tx_id, e.global_position LIMIT 1) IS NOT NULL`;
-
-/** $1 the correlation id, $2 the most to read: its events in feed position order. */
+/** $1 the correlation id, $2 the most to read, $3 and $4 the checkpoint: its events in feed position order, each once. */
 export const EVENTS_BY_CORRELATION_SQL = `
-  WITH ${INDEXED_TO}
-  SELECT ${EVENT_COLUMNS} FROM (
+  SELECT DISTINCT ON (e.global_position) ${EVENT_COLUMNS} FROM (
     SELECT e.* FROM story_keys k JOIN events e ON e.tx_id = k.tx_id AND e.global_position = k.global_position
     WHERE k.correlation_id = $1
     UNION ALL
-    SELECT e.* FROM ${NOT_YET_INDEXED} AND ${CORRELATION_OF_EVENT} = $1) AS e
+    SELECT e.* FROM ${notYetIndexed(3)} AND ${CORRELATION_OF_EVENT} = $1) AS e
   ORDER BY e.global_position LIMIT $2`;
 
-/** $1 the trace id: the correlations of its events, each with its first event's position, first first. */
+/** $1 the trace id, $2 and $3 the checkpoint: the correlations of its events, each with its first event's position, first first. */
 export const CORRELATIONS_BY_TRACE_SQL = `
-  WITH ${INDEXED_TO},
-  traced AS (
+  WITH traced AS (
     SELECT k.correlation_id, k.global_position FROM story_keys k WHERE k.trace_id = $1
     UNION ALL
-    SELECT ${CORRELATION_OF_EVENT}, e.global_position FROM ${NOT_YET_INDEXED} AND ${TRACE_OF_EVENT} = $1)
+    SELECT ${CORRELATION_OF_EVENT}, e.global_position FROM ${notYetIndexed(2)} AND ${TRACE_OF_EVENT} = $1)
   SELECT t.correlation_id, min(t.global_position) AS first FROM traced t GROUP BY 1 ORDER BY 2 LIMIT 100`;
 
-/** Whether an event carries the correlation id $1 (a condition, with INDEXED_TO in scope). */
-export const HAS_CORRELATION = `EXISTS (SELECT 1 FROM story_keys k WHERE k.correlation_id = $1)
-      OR ${firstNotYetIndexed(`${CORRELATION_OF_EVENT} = $1`)}`;
+/** Whether an event carries the correlation id $1; the checkpoint at `at` and `at + 1`. */
+export const hasCorrelation = (at: number) => `EXISTS (SELECT 1 FROM story_keys k WHERE k.correlation_id = $1)
+      OR EXISTS (SELECT 1 FROM ${notYetIndexed(at)} AND ${CORRELATION_OF_EVENT} = $1)`;
 
-/** Whether an event belongs to the trace $1 (a condition, with INDEXED_TO in scope). */
-export const HAS_TRACE = `EXISTS (SELECT 1 FROM story_keys k WHERE k.trace_id = $1)
-      OR ${firstNotYetIndexed(`${TRACE_OF_EVENT} = $1`)}`;
+/** Whether an event belongs to the trace $1; the checkpoint at `at` and `at + 1`. */
+export const hasTrace = (at: number) => `EXISTS (SELECT 1 FROM story_keys k WHERE k.trace_id = $1)
+      OR EXISTS (SELECT 1 FROM ${notYetIndexed(at)} AND ${TRACE_OF_EVENT} = $1)`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { correlationStory, indexStories, search, traceStory, type BrowserSources } from '../../core/browser';
 import { createEventStore, NO_UPCASTING, type EventStore } from '../../core/eventstore';
+import { EVENTS_BY_CORRELATION_SQL, storyCheckpoint } from '../../core/browser/storyQueries';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
 import { usePooledTestDatabase } from '../support/pooledTestDatabase';
 
@@ -46,6 +47,17 @@ describe("the browser's story index, filled from the feed off the write path", (
     await indexWhatIsStored();
     expect(await storyEventIds('half-indexed')).toEqual([...before, ...after]);
     expect(await storyEventIds('someone-else')).toHaveLength(2);
+  });
+
+  it('given a batch indexed between the read of the checkpoint and the story query, lists its events once each', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    const appended = await appendStory(store, 'story-raced', 3, { correlationId: 'raced-request' });
+    const checkpoint = await storyCheckpoint(db);
+    expect(await indexWhatIsStored()).toBeGreaterThanOrEqual(3);
+
+    const { rows } = await db.query<{ event_id: string }>(`SELECT event_id FROM (${EVENTS_BY_CORRELATION_SQL}) AS story`, ['raced-request', 1_000, ...checkpoint]);
+    expect(rows.map((row) => row.event_id)).toEqual(appended);
   });
 
   it("given one trace across two requests, one indexed and one not yet, finds both correlations, the first one's story first", async () => {

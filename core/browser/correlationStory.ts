@@ -2,7 +2,7 @@ import { toRecordedEvent, type EventTuple } from '../eventstore';
 import { BrowserInputError, BrowserNotFoundError } from './browserErrors';
 import type { BrowserSources } from './BrowserSources';
 import { eventView, type EventView } from './eventView';
-import { CORRELATIONS_BY_TRACE_SQL, EVENTS_BY_CORRELATION_SQL, storyCheckpoint } from './storyQueries';
+import { CORRELATIONS_BY_TRACE_SQL, EVENTS_BY_CORRELATION_SQL, storyCheckpoint, type StoryCheckpoint } from './storyQueries';
 
 /** A command or an event of a story, with what it caused under it. */
 export interface StoryNode {
@@ -58,10 +58,15 @@ function causationTree(commands: readonly CommandRow[], events: readonly EventVi
 }
 
 /** `GET /browser/api/correlations/{correlationId}`: every command and event of one request, in order, and as a causation tree. */
-export async function correlationStory(sources: BrowserSources, correlationId: string) {
+export function correlationStory(sources: BrowserSources, correlationId: string) {
+  return storyOf(sources, correlationId, storyCheckpoint(sources.db));
+}
+
+/** A correlation's story, past a checkpoint already read (a trace's) or being read. */
+async function storyOf(sources: BrowserSources, correlationId: string, checkpoint: Promise<StoryCheckpoint>) {
   const [{ rows: eventRows }, { rows: commands }] = await Promise.all([
-    storyCheckpoint(sources.db).then((checkpoint) =>
-      sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1, ...checkpoint], { name: 'browser_correlation_events', rowMode: 'array' }),
+    checkpoint.then((values) =>
+      sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1, ...values], { name: 'browser_correlation_events', rowMode: 'array' }),
     ),
     sources.db.query<CommandRow>(COMMANDS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_commands' }),
   ]);
@@ -85,5 +90,5 @@ export async function traceStory(sources: BrowserSources, traceId: string) {
   const correlations = rows.flatMap((row) => (row.correlation_id ? [row.correlation_id] : []));
   const [first] = correlations;
   if (!first) throw new BrowserNotFoundError('TRACE_NOT_FOUND', `No event belongs to trace ${traceId}`, { traceId });
-  return { traceId, correlations, story: await correlationStory(sources, first) };
+  return { traceId, correlations, story: await storyOf(sources, first, Promise.resolve(checkpoint)) };
 }

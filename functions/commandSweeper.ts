@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { indexStories } from '../core/browser';
+import { indexStories, StoryIndexFailedError } from '../core/browser';
 import type { AsyncCommands } from '../core/commands';
 import type { Db, Queryable } from '../core/db';
 import { log } from '../core/observability';
@@ -34,10 +35,19 @@ async function deleteExpired(db: Queryable): Promise<void> {
 /** No story index batch starts closer than this to the Lambda's time limit. */
 const TIME_LIMIT_MARGIN_MS = 5_000;
 
+// The story index's lease holder: this container, as the other functions name theirs.
+const HOLDER = `command-sweeper-${randomUUID()}`;
+
 /** Indexes the events' correlation and trace ids for the event browser, off the write path (migration 0037). */
-async function indexNewStories(db: Db, holder: string, deadline: number): Promise<void> {
-  const run = await indexStories(db, { holder, deadline });
-  metrics.addMetric('StoryEventsIndexed', MetricUnit.Count, run.items);
+async function indexNewStories(db: Db, deadline: number): Promise<void> {
+  try {
+    const run = await indexStories(db, { holder: HOLDER, deadline });
+    metrics.addMetric('StoryEventsIndexed', MetricUnit.Count, run.items);
+  } catch (error) {
+    // The batches before the failure are kept: counted all the same.
+    if (error instanceof StoryIndexFailedError) metrics.addMetric('StoryEventsIndexed', MetricUnit.Count, error.run.items);
+    throw error;
+  }
 }
 
 /**
@@ -54,7 +64,7 @@ async function sweep(_event: unknown, context: Context): Promise<void> {
   const parts = {
     redrive: () => redriveStuckCommands(asyncCommands),
     retention: () => deleteExpired(db),
-    stories: () => indexNewStories(db, `sweeper-${context.awsRequestId}`, deadline),
+    stories: () => indexNewStories(db, deadline),
   };
   await eachOnItsOwn(
     Object.entries(parts),

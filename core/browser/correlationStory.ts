@@ -66,7 +66,7 @@ export function correlationStory(sources: BrowserSources, correlationId: string)
 async function storyOf(sources: BrowserSources, correlationId: string, checkpoint: Promise<StoryCheckpoint>) {
   const [{ rows: eventRows }, { rows: commands }] = await Promise.all([
     checkpoint.then((values) =>
-      sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1, ...values], { name: 'browser_correlation_events', rowMode: 'array' }),
+      sources.db.query<EventTuple>(EVENTS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1, ...values], { rowMode: 'array' }),
     ),
     sources.db.query<CommandRow>(COMMANDS_BY_CORRELATION_SQL, [correlationId, STORY_LIMIT + 1], { name: 'browser_correlation_commands' }),
   ]);
@@ -86,7 +86,7 @@ async function storyOf(sources: BrowserSources, correlationId: string, checkpoin
 export async function traceStory(sources: BrowserSources, traceId: string) {
   if (!/^[0-9a-f]{32}$/.test(traceId)) throw new BrowserInputError('INVALID_TRACE_ID', 'A trace id is 32 lower-case hexadecimal digits', { traceId });
   const checkpoint = await storyCheckpoint(sources.db);
-  const { rows } = await sources.db.query<{ correlation_id: string | null }>(CORRELATIONS_BY_TRACE_SQL, [traceId, ...checkpoint], { name: 'browser_trace_correlations' });
+  const { rows } = await sources.db.query<{ correlation_id: string | null }>(CORRELATIONS_BY_TRACE_SQL, [traceId, ...checkpoint]);
   const correlations = rows.flatMap((row) => (row.correlation_id ? [row.correlation_id] : []));
   const [first] = correlations;
   if (!first) throw new BrowserNotFoundError('TRACE_NOT_FOUND', `No event belongs to trace ${traceId}`, { traceId });

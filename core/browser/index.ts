@@ -10,4 +10,6 @@ export { listSagas, sagaInstances, projectionsHealth, publishingHealth, rebuildP
 export { search, type SearchMatch } from './searchView';
 export { encodeCursor, decodeCursor } from './pageCursor';
 export { checkRestore, fixRestore, rowsAhead, type RestoreCheck } from './restoreCheck';
-export { indexStories, storyIndexer, STORY_INDEXER, type StoryIndexRunOptions } from './storyIndexer';
+export { indexStories, storyIndexer, type StoryIndexRunOptions } from './storyIndexer';
+export { STORY_INDEXER } from './storyKeys';
+export { StoryIndexFailedError } from './StoryIndexFailedError';

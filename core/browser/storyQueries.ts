@@ -1,6 +1,6 @@
 import type { Queryable } from '../db';
 import { EVENT_COLUMNS } from '../eventstore';
-import { STORY_INDEXER } from './storyIndexer';
+import { CORRELATION_OF_EVENT, STORY_INDEXER, TRACE_OF_EVENT } from './storyKeys';
 
 /**
  * How the browser finds a story's events: through story_keys up to the story
@@ -12,7 +12,9 @@ import { STORY_INDEXER } from './storyIndexer';
  * unknown place (a subquery's; a third of the table, PostgreSQL's guess), it
  * scanned every event. A batch the indexer commits in between leaves its events
  * in both halves, and the queries keep each once; none is missed, since every
- * event up to the checkpoint was indexed before it was read.
+ * event up to the checkpoint was indexed before it was read. They are sent
+ * unnamed, so planned for each checkpoint: a statement prepared while the
+ * checkpoint was at the start of the feed could keep a plan that walks it all.
  */
 
 /** The checkpoint as text, `[tx, position]`: the start of the feed before the indexer's first batch. */
@@ -28,17 +30,20 @@ export async function storyCheckpoint(db: Queryable): Promise<StoryCheckpoint> {
 
 // The events past the checkpoint, parameters `at` (its transaction) and `at + 1` (its position).
 const notYetIndexed = (at: number) => `events e WHERE (e.tx_id, e.global_position) > ($${at}::xid8, $${at + 1}::bigint)`;
-const CORRELATION_OF_EVENT = "e.metadata ->> 'correlationId'";
-const TRACE_OF_EVENT = "substr(e.metadata ->> 'traceparent', 4, 32)";
 
-/** $1 the correlation id, $2 the most to read, $3 and $4 the checkpoint: its events in feed position order, each once. */
+/**
+ * $1 the correlation id, $2 the most to read, $3 and $4 the checkpoint: its
+ * events in feed position order, each once. Each half stops at the limit
+ * before any event's row is read.
+ */
 export const EVENTS_BY_CORRELATION_SQL = `
-  SELECT DISTINCT ON (e.global_position) ${EVENT_COLUMNS} FROM (
-    SELECT e.* FROM story_keys k JOIN events e ON e.tx_id = k.tx_id AND e.global_position = k.global_position
-    WHERE k.correlation_id = $1
-    UNION ALL
-    SELECT e.* FROM ${notYetIndexed(3)} AND ${CORRELATION_OF_EVENT} = $1) AS e
-  ORDER BY e.global_position LIMIT $2`;
+  WITH found AS (
+    (SELECT k.tx_id, k.global_position FROM story_keys k WHERE k.correlation_id = $1 ORDER BY k.global_position LIMIT $2)
+    UNION
+    (SELECT e.tx_id, e.global_position FROM ${notYetIndexed(3)} AND ${CORRELATION_OF_EVENT} = $1 ORDER BY e.global_position LIMIT $2)),
+  first AS (SELECT f.tx_id, f.global_position FROM found f ORDER BY f.global_position LIMIT $2)
+  SELECT ${EVENT_COLUMNS} FROM first f JOIN events e ON e.tx_id = f.tx_id AND e.global_position = f.global_position
+  ORDER BY e.global_position`;
 
 /** $1 the trace id, $2 and $3 the checkpoint: the correlations of its events, each with its first event's position, first first. */
 export const CORRELATIONS_BY_TRACE_SQL = `

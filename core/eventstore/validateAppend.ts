@@ -118,8 +118,9 @@ function checkPlainMetadata(metadata: Readonly<Record<string, unknown>>, path: s
   if (typeof metadata.toJSON === 'function') issues.push({ path: `${path}.toJSON`, message: 'metadata is stored as given: it may not write itself with a toJSON method' });
 }
 
-// The event browser indexes each event's correlation id (migrations/0017), and an index
-// entry holds at most about 2.7 KB: a longer one would fail the append in the database.
+// The event browser indexes each event's correlation id (story_keys, migration 0037), and
+// an index entry holds at most about 2.7 KB: a longer one would fail the story index's
+// batch, which would then be retried, and stories walk the events past it, for ever.
 function checkCorrelationId(metadata: Readonly<Record<string, unknown>>, path: string, issues: ValidationIssue[]): void {
   const { correlationId } = metadata;
   // Null too: the index takes none. Other types are refused as header metadata (checkHeaderMetadata).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { correlationStory, indexStories, search, traceStory, type BrowserSources } from '../../core/browser';
+import { correlationStory, indexStories, search, StoryIndexFailedError, traceStory, type BrowserSources } from '../../core/browser';
+import { resumeProcessors } from '../../core/processing';
 import { createEventStore, NO_UPCASTING, type EventStore } from '../../core/eventstore';
 import { EVENTS_BY_CORRELATION_SQL, storyCheckpoint } from '../../core/browser/storyQueries';
 import { untilFeedHorizonPasses } from '../support/feedHorizon';
@@ -105,5 +106,46 @@ describe("the browser's story index, filled from the feed off the write path", (
 
     expect(new Set(await storyEventIds('racing-request'))).toEqual(new Set(appended));
     expect(await storyEventIds('racing-request')).toHaveLength(100);
+  });
+
+  it('given a batch the database refuses, the run throws naming the story index, the story still reads whole, and a run after the pause indexes it', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    await indexWhatIsStored();
+    await db.query("ALTER TABLE story_keys ADD CONSTRAINT refuse_poison CHECK (correlation_id <> 'poisoned-request')");
+    try {
+      const appended = await appendStory(store, 'story-poisoned', 2, { correlationId: 'poisoned-request' });
+      await untilFeedHorizonPasses(db);
+      const failed = await indexStories(db, { holder: 'story-spec', deadline: Date.now() + 20_000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(StoryIndexFailedError);
+      expect((failed as Error).message).toMatch(/story index failed a batch/);
+      expect(await storyEventIds('poisoned-request')).toEqual(appended);
+
+      await db.query('ALTER TABLE story_keys DROP CONSTRAINT refuse_poison');
+      // The backoff after a first failure is a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(await indexWhatIsStored()).toBeGreaterThanOrEqual(2);
+      expect(await storyEventIds('poisoned-request')).toEqual(appended);
+    } finally {
+      await db.query('ALTER TABLE story_keys DROP CONSTRAINT IF EXISTS refuse_poison');
+    }
+  });
+
+  it('given its partition failed (by hand, or by an older release), every run says so and how to resume it; resumed, it indexes again', async () => {
+    const db = testDatabase();
+    const store = createEventStore(db);
+    await indexWhatIsStored();
+    await db.query("UPDATE processor_partitions SET state = 'failed', last_error = 'stopped by hand', failed_item_id = 'e-1' WHERE processor = 'browser:story-keys'");
+    const appended = await appendStory(store, 'story-stopped', 1, { correlationId: 'stopped-request' });
+    await untilFeedHorizonPasses(db);
+
+    await expect(indexStories(db, { holder: 'story-spec', deadline: Date.now() + 20_000 })).rejects.toThrow(/failed at event e-1: stopped by hand; resumeProcessors/);
+    expect(await storyEventIds('stopped-request')).toEqual(appended);
+
+    await resumeProcessors(db, ['browser:story-keys']);
+    expect(await indexWhatIsStored()).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { storyIndexer } from '../browser';
 import { NO_UPCASTING } from '../eventstore';
 import { eventFeedSource, getProcessorLag } from '../processing';
 import { metrics } from '../observability';
@@ -17,7 +18,8 @@ const everyEvent = eventFeedSource({ upcaster: NO_UPCASTING });
  * through core's metrics port: each projection's lag (in events and seconds,
  * per partition of the serving generation) and failed partitions; each saga's
  * lag (its most lagging partition), instances by phase, stuck instances,
- * overdue timeouts and unmatched inputs; the publishing backlog, the age of its
+ * overdue timeouts and unmatched inputs; the event browser's story index's lag;
+ * the publishing backlog, the age of its
  * oldest message and the parked messages. Functions report them after each
  * run; the dev server when scraped. A projection or saga whose processor never
  * ran lags by what waits past where it will start, not by nothing.
@@ -61,6 +63,10 @@ export async function reportServiceGauges(runtime: Pick<ServiceRuntime, 'db' | '
     metrics.gauge('SagaTimeoutsOverdue', count.overdueTimeouts, 'count', labels);
     metrics.gauge('SagaInputsUnmatched', count.unmatched, 'count', labels);
   }
+  // The event browser's story index: what it has not reached, every story walks.
+  const [story] = (await getProcessorLag(db, storyIndexer)).waiting;
+  metrics.gauge('StoryIndexLagEvents', story?.items ?? 0, 'count');
+  metrics.gauge('StoryIndexLagSeconds', story?.oldestAgeSeconds ?? 0, 'seconds');
   const publishing = await readPublishingStatus(db);
   metrics.gauge('PublishBacklog', publishing.events.backlog + publishing.outbox.backlog, 'count');
   metrics.gauge('PublishOldestWaitingAge', Math.max(publishing.events.oldestAgeSeconds, publishing.outbox.oldestAgeSeconds), 'seconds');

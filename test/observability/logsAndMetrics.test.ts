@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { indexStories } from '../../core/browser';
 import { ConcurrencyError } from '../../core/eventstore';
 import { addMetricsSink, configureLogging, log, type LogFields, type MetricLabels } from '../../core/observability';
 import { getProcessorStatus, runFeedProcessor } from '../../core/processing';
@@ -183,5 +184,13 @@ describe('gauges of processors that never ran, on PostgreSQL', () => {
     const summaryLag = gauge('ProjectionLagEvents', { projection: 'account_summaries' });
     expect(summaryLag.map((entry) => entry.labels.partition)).toEqual(['0', '1', '2', '3']);
     expect(summaryLag.reduce((sum, entry) => sum + entry.value, 0)).toBe(rows[0]?.events);
+    expect(gauge('StoryIndexLagEvents', {}).map((entry) => entry.value)).toEqual([rows[0]?.events]);
+    expect(gauge('StoryIndexLagSeconds', {})[0]?.value).toBeGreaterThan(0);
+
+    // Once the story index has run, nothing waits for it.
+    await indexStories(db, { holder: 'gauge-spec', deadline: Date.now() + 10_000 });
+    const after = figures.length;
+    await reportServiceGauges(runtime);
+    expect(figures.slice(after).filter((entry) => entry.name === 'StoryIndexLagEvents').map((entry) => entry.value)).toEqual([0]);
   });
 });

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import { NO_UPCASTING, type RecordedEvent } from '../eventstore';
-import { eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
+import { DEFAULT_LEASE_TTL_MS, eventFeedSource, getProcessorStatus, runFeedProcessor, type FeedProcessor, type ProcessorRun } from '../processing';
 import { CORRELATION_OF_EVENT, STORY_INDEXER, TRACE_OF_EVENT } from './storyKeys';
 import { StoryIndexFailedError } from './StoryIndexFailedError';
 
@@ -49,7 +49,7 @@ export interface StoryIndexRunOptions {
  * release's policy), throws StoryIndexFailedError with what it did before.
  */
 export async function indexStories(db: Db, options: StoryIndexRunOptions): Promise<ProcessorRun> {
-  const run = await runFeedProcessor(storyIndexer, { db, holder: options.holder, deadline: options.deadline, leaseTtlMs: 30_000, concurrency: 1 });
+  const run = await runFeedProcessor(storyIndexer, { db, holder: options.holder, deadline: options.deadline, leaseTtlMs: DEFAULT_LEASE_TTL_MS, concurrency: 1 });
   const [failure] = run.failures;
   if (failure) throw new StoryIndexFailedError(`the story index failed a batch (attempt ${String(failure.attempts)}); it is retried after a pause`, run, { cause: failure.error });
   if (run.heldBack.length > 0) {

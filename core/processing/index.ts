@@ -37,7 +37,7 @@ export {
   type LeaseRequest,
   type AcquiredLease,
 } from './partitionLeases';
-export { PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
+export { DEFAULT_LEASE_TTL_MS, PartitionLeaseLostError, LeaseRequestError, type PartitionLease } from './PartitionLease';
 export { holdingLeases } from './holdingLeases';
 export { giveLeaseBack, type LeaseRelease } from './giveLeaseBack';
 export { fencedWrites } from './fencedWrites';

@@ -12,7 +12,9 @@ export type { Generation, GenerationReason, GenerationStatus } from './generatio
 export { registerProjection, rebuildProjection } from './registerProjection';
 export { activateIfCaughtUp, type GenerationSwitch } from './activateGeneration';
 export { createProjector, type Projector, type ProjectorRun } from './projector';
-export { DEFAULT_LEASE_TTL_MS, type ProjectorOptions } from './projectorOptions';
+export { type ProjectorOptions } from './projectorOptions';
+// Kept here too, where projections have always found it.
+export { DEFAULT_LEASE_TTL_MS } from '../processing';
 export { generationProcessor } from './generationProcessor';
 export {
   getProjectionStatus,

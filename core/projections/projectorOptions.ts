@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db';
 import { isEventUpcaster, NO_UPCASTING, type EventUpcaster } from '../eventstore';
-import { checkFailurePolicy, checkHolder, checkLeaseTtl, DEFAULT_FAILURE_POLICY, whyHandledTypeRenamed, type FailurePolicy, type HandlerFailure } from '../processing';
+import { checkFailurePolicy, checkHolder, checkLeaseTtl, DEFAULT_FAILURE_POLICY, DEFAULT_LEASE_TTL_MS, whyHandledTypeRenamed, type FailurePolicy, type HandlerFailure } from '../processing';
 import { isProjection, type Projection } from './defineProjection';
 import { ProjectionDefinitionError } from './errors';
 
@@ -33,7 +33,6 @@ export interface ProjectorSettings {
   buildTurnMs: number;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 30_000;
 const DEFAULT_BUILD_TURN_MS = 5_000;
 
 /** What a plain-JavaScript caller may leave out or give as something else: each failed every run, or the construction untyped. */

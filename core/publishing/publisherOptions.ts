@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Db } from '../db';
 import { subjectProblem } from '../eventstore';
-import { DEFAULT_INTERRUPTION_BACKOFF, type Backoff } from '../processing';
+import { DEFAULT_INTERRUPTION_BACKOFF, DEFAULT_LEASE_TTL_MS, type Backoff } from '../processing';
 import type { OutboxRetention } from './outboxCleanup';
 import { DEFAULT_SUBJECT_PREFIX, eventRouting, type EventRouting } from './eventRouting';
 import type { PublishStreamConfig } from './jetStreamStream';
@@ -82,7 +82,7 @@ export function publisherSettings(options: PublisherOptions): PublisherSettings 
     routing: options.routing ?? eventRouting({ prefix }),
     partitions: options.partitions ?? 4,
     holder: options.holder ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-    leaseTtlMs: options.leaseTtlMs ?? 30_000,
+    leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
     batchSize: options.batchSize ?? 1_000,
     publishTimeoutMs: options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS,
     inboxPrefix: options.inboxPrefix ?? '_INBOX',

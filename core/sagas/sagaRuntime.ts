@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CommandBus } from '../commands';
 import type { Db } from '../db';
 import type { EventUpcaster, RecordedEvent } from '../eventstore';
-import { eachOnItsOwn, runFeedProcessor, whyHandledTypeRenamed, type FeedProcessor, type ProcessorRun } from '../processing';
+import { DEFAULT_LEASE_TTL_MS, eachOnItsOwn, runFeedProcessor, whyHandledTypeRenamed, type FeedProcessor, type ProcessorRun } from '../processing';
 import { SagaDefinitionError, type Saga } from './defineSaga';
 import { handleInput } from './handleInput';
 import { sagaProcessor, type IgnoredInput } from './sagaProcessor';
@@ -108,7 +108,7 @@ export function createSagaRuntime(options: SagaRuntimeOptions): SagaRuntime {
       eachOnItsOwn(
         processors,
         (processor) => processor.name,
-        (processor) => runFeedProcessor(processor, { db, holder, deadline, leaseTtlMs: leaseTtlMs ?? 30_000, concurrency: processor.partitions }),
+        (processor) => runFeedProcessor(processor, { db, holder, deadline, leaseTtlMs: leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, concurrency: processor.partitions }),
       ),
     sweep: () => sweepSagas(sweepOptions),
     watch: (watchOptions) => watchTimeouts(() => sweepSagas(sweepOptions), { db, ...watchOptions }),

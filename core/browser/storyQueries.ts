@@ -53,10 +53,12 @@ export const CORRELATIONS_BY_TRACE_SQL = `
     SELECT ${CORRELATION_OF_EVENT}, e.global_position FROM ${notYetIndexed(2)} AND ${TRACE_OF_EVENT} = $1)
   SELECT t.correlation_id, min(t.global_position) AS first FROM traced t GROUP BY 1 ORDER BY 2 LIMIT 100`;
 
+/** Whether an event's key is $1, indexed in `column` or read past the checkpoint (at `at` and `at + 1`) as `ofEvent`. */
+const hasKey = (column: 'correlation_id' | 'trace_id', ofEvent: string) => (at: number) => `EXISTS (SELECT 1 FROM story_keys k WHERE k.${column} = $1)
+      OR EXISTS (SELECT 1 FROM ${notYetIndexed(at)} AND ${ofEvent} = $1)`;
+
 /** Whether an event carries the correlation id $1; the checkpoint at `at` and `at + 1`. */
-export const hasCorrelation = (at: number) => `EXISTS (SELECT 1 FROM story_keys k WHERE k.correlation_id = $1)
-      OR EXISTS (SELECT 1 FROM ${notYetIndexed(at)} AND ${CORRELATION_OF_EVENT} = $1)`;
+export const hasCorrelation = hasKey('correlation_id', CORRELATION_OF_EVENT);
 
 /** Whether an event belongs to the trace $1; the checkpoint at `at` and `at + 1`. */
-export const hasTrace = (at: number) => `EXISTS (SELECT 1 FROM story_keys k WHERE k.trace_id = $1)
-      OR EXISTS (SELECT 1 FROM ${notYetIndexed(at)} AND ${TRACE_OF_EVENT} = $1)`;
+export const hasTrace = hasKey('trace_id', TRACE_OF_EVENT);

@@ -42,12 +42,11 @@ const FIRST_WRITE = 'first_write AS MATERIALIZED (SELECT pg_current_xact_id_if_a
 // The stream's lock, taken before the insert's first row (which gives the transaction its
 // id) and held to the end: appends that read the stream's head (stream_exists, any) wait
 // for it and then, in a fresh snapshot, see this append; they never conflict with it.
-const EXACT_CHECK = `pg_advisory_xact_lock(1163067393, hashtext($1::text)) IS NOT NULL
-      AND ($3::integer = 0 OR EXISTS (
-      SELECT FROM events e WHERE e.stream_id = $1::text AND e.version = $3::integer AND e.stream_type = $2::text))`;
 const EXACT_INSERT = `SELECT $1::text, $2::text, $3::integer + x.n, x.event_id, x.type, x.schema_version, x.data, x.metadata
     FROM new_events x
-    WHERE ${EXACT_CHECK}`;
+    WHERE pg_advisory_xact_lock(1163067393, hashtext($1::text)) IS NOT NULL
+      AND ($3::integer = 0 OR EXISTS (
+      SELECT FROM events e WHERE e.stream_id = $1::text AND e.version = $3::integer AND e.stream_type = $2::text))`;
 const HEAD_INSERT = `SELECT $1::text, $2::text, coalesce(h.version, 0) + x.n, x.event_id, x.type, x.schema_version, x.data, x.metadata
     FROM new_events x LEFT JOIN head h ON true
     WHERE (h.version IS NOT NULL OR $3::text = 'any') AND (h.stream_type IS NULL OR h.stream_type = $2::text)`;
@@ -116,34 +115,28 @@ export function appendStatementName(shape: AppendShape): string {
   return `append_${flags.filter(Boolean).join('_')}`;
 }
 
-/**
- * One event at an exact version with nothing written after it: the insert
- * alone. The CTEs are there for what reads the appended rows (the command's
- * outcome, the messages); without them the statement costs the server less.
- * Its conditions hold no column, so PostgreSQL checks them once, before the
- * row is produced and so before the insert gives the transaction its id; the
- * first-write guard, the cheapest, is checked before the stream's lock is waited for.
- */
-const loneEventStatement = (shape: AppendShape) => `INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)
-    SELECT $1::text, $2::text, $3::integer + 1, $4::uuid, $5::text, $6::integer, $7::jsonb, $8::jsonb
-    WHERE ${shape.guardFirstWrite ? 'pg_current_xact_id_if_assigned() IS NULL AND ' : ''}${EXACT_CHECK}${shape.givenEventIds ? '\n      AND claim_event_id($4::uuid)' : ''}
-    RETURNING event_id, version, global_position, tx_id`;
-
-const isLoneEvent = (shape: AppendShape) => shape.check === 'exact' && !shape.batch && shape.recordCommand === 'no' && !shape.messages;
-
 export function appendStatement(shape: AppendShape): string {
-  if (isLoneEvent(shape)) return loneEventStatement(shape);
   const commandAt = 4 + eventParameters(shape);
   const messagesAt = commandAt + (shape.recordCommand === 'no' ? 0 : 4);
   const guard = (shape.guardFirstWrite ? ' AND (SELECT ok FROM first_write)' : '') + (shape.givenEventIds ? EVENT_ID_NOT_A_MESSAGE_ID : '');
-  const ctes = [
+  const inputs = [
     `new_events AS (${shape.batch ? EVENT_BATCH : SINGLE_EVENT})`,
     ...(shape.check === 'head' ? [HEAD] : []),
     ...(shape.guardFirstWrite ? [FIRST_WRITE] : []),
-    `appended AS (
-    INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)
+  ];
+  const insert = (returning: string) => `INSERT INTO events (stream_id, stream_type, version, event_id, type, schema_version, data, metadata)
     ${shape.check === 'exact' ? EXACT_INSERT : HEAD_INSERT}${guard}${shape.batch ? BATCH_ORDER : ''}
-    RETURNING event_id, type, version, global_position, tx_id)`,
+    RETURNING ${returning}`;
+  // With nothing to write after the events, the insert is the statement: as a CTE, its rows
+  // would be kept in a store of their own for the final SELECT to read again.
+  if (shape.recordCommand === 'no' && !shape.messages) {
+    return `WITH ${inputs.join(',\n  ')}
+  ${insert('event_id, version, global_position, tx_id')}`;
+  }
+  const ctes = [
+    ...inputs,
+    `appended AS (
+    ${insert('event_id, type, version, global_position, tx_id')})`,
     ...(shape.recordCommand === 'new' ? [recordNewCommand(commandAt, shape.batch)] : []),
     ...(shape.recordCommand === 'pending' ? [completePendingCommand(commandAt, shape.batch)] : []),
     ...(shape.messages ? [insertMessages(messagesAt, shape.recordCommand === 'no' ? 'appended' : 'recorded')] : []),

@@ -106,6 +106,14 @@ const EVENT_ID_NOT_A_MESSAGE_ID = `
 const BATCH_ORDER = `
     ORDER BY x.n`;
 
+/**
+ * What an append returns per event: its place in the feed, and its version where only the
+ * statement knows it (after the stream's head). The caller knows the ids, and the versions
+ * of an exact append; each column more cost the driver a share of a batch's rate.
+ */
+export const returnedColumns = (shape: AppendShape, row: string) =>
+  `${row}global_position, ${row}tx_id${shape.check === 'head' ? `, ${row}version` : ''}`;
+
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
 const eventParameters = (shape: AppendShape) => (shape.batch ? 1 : 5);
 
@@ -131,7 +139,7 @@ export function appendStatement(shape: AppendShape): string {
   // would be kept in a store of their own for the final SELECT to read again.
   if (shape.recordCommand === 'no' && !shape.messages) {
     return `WITH ${inputs.join(',\n  ')}
-  ${insert('event_id, version, global_position, tx_id')}`;
+  ${insert(returnedColumns(shape, ''))}`;
   }
   const ctes = [
     ...inputs,
@@ -146,5 +154,5 @@ export function appendStatement(shape: AppendShape): string {
     ? `, CASE WHEN NOT EXISTS (SELECT FROM recorded) THEN raise_command_already_recorded($${commandAt}::text) END AS refused`
     : '';
   return `WITH ${ctes.join(',\n  ')}
-  SELECT a.event_id, a.version, a.global_position, a.tx_id${refused} FROM appended a`;
+  SELECT ${returnedColumns(shape, 'a.')}${refused} FROM appended a`;
 }

@@ -17,12 +17,8 @@ export interface AppendOptions {
 /** Where the append runs: on its own (autocommit) or inside a caller's transaction. */
 export type AppendScope = 'own-transaction' | 'callers-transaction';
 
-interface AppendedRow {
-  event_id: string;
-  version: number;
-  global_position: string;
-  tx_id: string;
-}
+/** A row the append statement returns (`returnedColumns`), as an array; the version only after the stream's head. */
+type AppendedRow = [globalPosition: string, txId: string, version?: number];
 
 // Prepared once per variant: the text is built from the shape, so it is the same each time.
 const statements = new Map<string, { name: string; text: string }>();
@@ -204,7 +200,7 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
       const lock = shape.guardFirstWrite ? { text: GUARDED_STREAM_LOCK_SQL, name: 'append_guarded_stream_lock' } : { text: STREAM_LOCK_SQL, name: 'append_stream_lock' };
       await target.query(lock.text, [request.streamId], { name: lock.name });
     }
-    return (await target.query<AppendedRow>(text, params, { name })).rows;
+    return (await target.query<AppendedRow>(text, params, { name, rowMode: 'array' })).rows;
   };
   let rows: AppendedRow[];
   try {
@@ -219,14 +215,32 @@ async function appendOnce(db: Queryable, request: AppendRequest, serialized: Ser
     throw refusal;
   }
   if (rows.length === 0) throw await diagnoseRefusedAppend(db, request);
-  const appended = rows
-    .map((row) => ({ eventId: row.event_id, version: row.version, globalPosition: BigInt(row.global_position) }))
-    .sort((a, b) => a.version - b.version);
-  const last = appended[appended.length - 1];
+  return appendResult(request, serialized, rows, shape.check);
+}
+
+/**
+ * The events as stored. A batch is inserted in the request's order, so sorted by feed
+ * position the i-th row is the i-th event's; its version follows the expected one, or,
+ * after the stream's head, is the one the statement returned. Ids are given back as
+ * PostgreSQL writes a UUID, in lower case.
+ */
+function appendResult(request: AppendRequest, serialized: SerializedAppend, rows: AppendedRow[], check: AppendShape['check']): AppendResult {
+  const stored = rows.map(([position, , version]) => ({ position: BigInt(position), version })).sort((a, b) => (a.position < b.position ? -1 : 1));
+  const { expectedVersion } = request;
+  const after = typeof expectedVersion === 'number' ? expectedVersion : 0;
+  const events = serialized.events.map((event, index) => {
+    const row = stored[index];
+    return {
+      eventId: event.chosenId ? event.eventId.toLowerCase() : event.eventId,
+      version: check === 'head' ? Number(row?.version) : after + index + 1,
+      globalPosition: row?.position ?? 0n,
+    };
+  });
+  const last = events[events.length - 1];
   return {
     streamId: request.streamId,
     nextExpectedVersion: last?.version ?? 0,
-    events: appended,
-    checkpoint: { txId: BigInt(rows[0]?.tx_id ?? 0), position: last?.globalPosition ?? 0n },
+    events,
+    checkpoint: { txId: BigInt(rows[0]?.[1] ?? 0), position: last?.globalPosition ?? 0n },
   };
 }

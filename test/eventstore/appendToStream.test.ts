@@ -39,6 +39,21 @@ describeOnEachDriver('appendToStream', (context) => {
     expect(stored.events.map((event) => event.globalPosition)).toEqual(positions);
   });
 
+  it('returns each event as stored (id, version, position), whether its version was expected or followed the head', async () => {
+    const streamId = uniqueStreamId();
+    const chosen = crypto.randomUUID().toUpperCase();
+    const storedAs = async () => (await context().store.readStream(streamId)).events.map((event) => ({ eventId: event.eventId, version: event.version, globalPosition: event.globalPosition }));
+
+    const exact = await append({ streamId, streamType: 'account', expectedVersion: 'no_stream', events: [opened(), { ...deposited(10), eventId: chosen }, withdrawn(3)] });
+    const afterHead = await append({ streamId, streamType: 'account', expectedVersion: 'any', events: [deposited(1), deposited(2)] });
+    const existing = await append({ streamId, streamType: 'account', expectedVersion: 'stream_exists', events: [withdrawn(1)] });
+
+    expect([...exact.events, ...afterHead.events, ...existing.events]).toEqual(await storedAs());
+    expect(exact.events[1]?.eventId).toBe(chosen.toLowerCase());
+    expect([exact.nextExpectedVersion, afterHead.nextExpectedVersion, existing.nextExpectedVersion]).toEqual([3, 5, 6]);
+    expect(existing.checkpoint.position).toBe(existing.events[0]?.globalPosition);
+  });
+
   it('stores metadata: request-wide ids merged into each event, the event winning on conflicts', async () => {
     const streamId = uniqueStreamId();
     await append({

@@ -1,7 +1,7 @@
-/** A held claim on one partition of a lease group, valid until `expiresAt`. */
 /** A partition's lease unless the caller sets another: a dead holder's partitions are taken over after it. */
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
+/** A held claim on one partition of a lease group, valid until `expiresAt`. */
 export interface PartitionLease {
   group: string;
   partition: number;

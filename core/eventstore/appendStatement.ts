@@ -111,7 +111,7 @@ const BATCH_ORDER = `
  * statement knows it (after the stream's head). The caller knows the ids, and the versions
  * of an exact append; each column more cost the driver a share of a batch's rate.
  */
-export const returnedColumns = (shape: AppendShape, row: string) =>
+const returnedColumns = (shape: AppendShape, row: string) =>
   `${row}global_position, ${row}tx_id${shape.check === 'head' ? `, ${row}version` : ''}`;
 
 /** How many parameters the events take: five scalars for one event, or one JSON array. */
